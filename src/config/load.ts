@@ -1,0 +1,112 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import type { Pepper } from '../domain/key-hash.ts';
+import { configSchema, type ParsedConfig } from './schema.ts';
+
+export interface Config extends ParsedConfig {
+  storePath: string;
+  /** The first hashes new keys; the rest are earlier peppers still accepted during a rotation. */
+  peppers: Pepper[];
+  masterKey: Buffer | null;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Parses and validates the configuration once, at start: the YAML file (optional), then
+ * GATEHOUSE_* variables over it (GATEHOUSE_GATEWAY_PORT for gateway.port, GATEHOUSE_CACHE_KEY_TTL_SECONDS
+ * for cache.keyTtlSeconds...), then the secrets, which come only from files or the environment.
+ */
+export function loadConfig(options: { file?: string | undefined; env?: NodeJS.ProcessEnv; secretsRequired?: boolean }): Readonly<Config> {
+  const env = options.env ?? process.env;
+  const fromFile = options.file ? readYaml(options.file) : {};
+  const merged = overlayEnvironment(fromFile, env);
+  const result = configSchema.safeParse(merged);
+  if (!result.success) throw new ConfigError(`invalid configuration${options.file ? ` in ${options.file}` : ''}:\n${describeIssues(result.error)}`);
+  const parsed = result.data;
+  const peppers = loadPeppers(parsed, env);
+  if (peppers.length === 0 && options.secretsRequired !== false) {
+    throw new ConfigError('no key-hashing pepper: set GATEHOUSE_PEPPER or GATEHOUSE_PEPPER_FILE, or secrets.pepperFile');
+  }
+  return Object.freeze({
+    ...parsed,
+    storePath: resolve(parsed.store.path ?? join(parsed.dataDir, 'gatehouse.db')),
+    peppers,
+    masterKey: readSecret('master key', env.GATEHOUSE_MASTER_KEY, env.GATEHOUSE_MASTER_KEY_FILE ?? parsed.secrets.masterKeyFile),
+  });
+}
+
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`).join('\n');
+}
+
+function readYaml(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  try {
+    return parseYaml(text) ?? {};
+  } catch (error) {
+    throw new ConfigError(`config file ${file} is not valid YAML: ${(error as Error).message}`);
+  }
+}
+
+/** Every scalar setting of the schema, as its dotted path; each may come from GATEHOUSE_<PATH>. */
+function scalarPaths(): string[][] {
+  const defaults = configSchema.parse({});
+  const paths: string[][] = [['store', 'path']];
+  const walk = (value: unknown, path: string[]): void => {
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [k, v] of Object.entries(value)) walk(v, [...path, k]);
+    } else if (!Array.isArray(value)) paths.push(path);
+  };
+  walk(defaults, []);
+  for (const secret of ['pepperFile', 'previousPeppersFile', 'masterKeyFile']) paths.push(['secrets', secret]);
+  return paths;
+}
+
+const envName = (path: string[]): string =>
+  `GATEHOUSE_${path.map((p) => p.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()).join('_')}`;
+
+function overlayEnvironment(base: unknown, env: NodeJS.ProcessEnv): unknown {
+  const out = structuredClone(base && typeof base === 'object' ? base : {}) as Record<string, unknown>;
+  for (const path of scalarPaths()) {
+    const value = env[envName(path)];
+    if (value === undefined || value === '') continue;
+    let node = out;
+    for (const part of path.slice(0, -1)) {
+      if (typeof node[part] !== 'object' || node[part] === null) node[part] = {};
+      node = node[part] as Record<string, unknown>;
+    }
+    node[path.at(-1)!] = value;
+  }
+  return out;
+}
+
+function loadPeppers(config: ParsedConfig, env: NodeJS.ProcessEnv): Pepper[] {
+  const current = readSecret('pepper', env.GATEHOUSE_PEPPER, env.GATEHOUSE_PEPPER_FILE ?? config.secrets.pepperFile);
+  const previous = readSecret('previous peppers', env.GATEHOUSE_PREVIOUS_PEPPERS, env.GATEHOUSE_PREVIOUS_PEPPERS_FILE ?? config.secrets.previousPeppersFile);
+  const secrets = [current, ...(previous ? previous.toString('utf8').split(/[\s,]+/).filter(Boolean).map((p) => Buffer.from(p)) : [])];
+  return secrets.filter((s): s is Buffer => s !== null).map((secret) => {
+    if (secret.length < 32) throw new ConfigError('a pepper must be at least 32 characters of random data');
+    return { id: createHash('sha256').update(secret).digest('hex').slice(0, 8), secret };
+  });
+}
+
+function readSecret(what: string, value: string | undefined, file: string | undefined): Buffer | null {
+  if (value) return Buffer.from(value.trim());
+  if (!file) return null;
+  try {
+    return Buffer.from(readFileSync(file, 'utf8').trim());
+  } catch (error) {
+    throw new ConfigError(`cannot read the ${what} file ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+}

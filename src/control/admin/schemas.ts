@@ -1,0 +1,157 @@
+import { z } from 'zod';
+import { isValidPathPattern } from '../../domain/access.ts';
+import { parseCidr } from '../../domain/ip-allowlist.ts';
+import { ADMIN_PERMISSIONS } from '../../domain/permissions.ts';
+
+/**
+ * The admin API's request schemas. They validate every request and generate the OpenAPI document,
+ * so the two cannot drift apart. Durations are in seconds; times are RFC 3339 strings.
+ */
+const name = z.string().trim().min(1).max(128);
+const metadata = z.record(z.string().max(64), z.unknown()).refine((m) => JSON.stringify(m).length <= 8192, 'metadata is larger than 8 KiB');
+const scope = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/, 'a scope is 1-128 visible ASCII characters without " or \\'); // RFC 6749 §3.3
+const scopes = z.array(scope).max(64);
+const method = z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+const id = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_[0-9a-f]{28}$`), `not a ${prefix}_ id`);
+
+export const listenPathSchema = z
+  .string()
+  .regex(/^(\/[A-Za-z0-9\-._~]+)+$/, 'a listen path is one or more /segments of letters, digits, "-", ".", "_" or "~"')
+  .max(256);
+
+export const apiInputSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and "-", starting with a letter or digit'),
+  listenPath: listenPathSchema,
+  upstreamUrl: z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' }).max(2048),
+  auth: z
+    .strictObject({ type: z.enum(['apiKey', 'public']).default('apiKey'), scopes: scopes.default([]) })
+    .default({ type: 'apiKey', scopes: [] }),
+  timeoutSeconds: z.number().positive().max(600).default(30),
+});
+export const apiPatchSchema = apiInputSchema.partial();
+
+export const appInputSchema = z.strictObject({
+  name,
+  owner: z.string().max(256).nullable().default(null),
+  metadata: metadata.default({}),
+});
+export const appPatchSchema = appInputSchema.partial();
+
+export const rateLimitSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'lower-case letters, digits and "-"'),
+  limit: z.number().int().min(1).max(1_000_000_000),
+  windowSeconds: z.number().min(0.001).max(31_536_000),
+});
+
+export const quotaSchema = z.strictObject({
+  limit: z.number().int().min(1).max(1e12),
+  period: z.enum(['day', 'month']),
+});
+
+export const accessRuleSchema = z.strictObject({
+  apiId: id('api'),
+  methods: z.array(method).min(1).optional(),
+  paths: z
+    .array(z.string().refine(isValidPathPattern, 'a path pattern: /segments, "*" for one segment, "**" for the rest'))
+    .min(1)
+    .max(64)
+    .optional(),
+});
+
+const cidr = z.string().refine((v) => parseCidr(v) !== null, 'an IPv4 or IPv6 address or CIDR block');
+
+/** Settings a key or a policy carries; null on a key means "inherit from the policy". */
+const settings = {
+  access: z.array(accessRuleSchema).max(256).nullable(),
+  rateLimits: z
+    .array(rateLimitSchema)
+    .max(8)
+    .refine((rules) => new Set(rules.map((r) => r.name)).size === rules.length, 'rate limit names must be unique')
+    .nullable(),
+  quota: quotaSchema.nullable(),
+  ipAllowlist: z.array(cidr).max(256).nullable(),
+  scopes: scopes.nullable(),
+};
+
+export const policyInputSchema = z.strictObject({
+  name,
+  access: settings.access.default(null),
+  rateLimits: settings.rateLimits.default(null),
+  quota: settings.quota.default(null),
+  ipAllowlist: settings.ipAllowlist.default(null),
+  scopes: settings.scopes.default(null),
+});
+export const policyPatchSchema = policyInputSchema.partial();
+
+const keyMutable = {
+  name: z.string().trim().max(128),
+  policyId: id('pol').nullable(),
+  enabled: z.boolean(),
+  expiresAt: z.iso.datetime({ offset: true }).nullable(),
+  metadata,
+  ...settings,
+};
+
+export const keyCreateSchema = z.strictObject({
+  appId: id('app'),
+  environment: z.enum(['live', 'test']).default('live'),
+  name: keyMutable.name.default(''),
+  policyId: keyMutable.policyId.default(null),
+  enabled: keyMutable.enabled.default(true),
+  expiresAt: keyMutable.expiresAt.optional(),
+  expiresInSeconds: z.number().int().min(1).max(315_360_000).optional(),
+  metadata: metadata.default({}),
+  access: settings.access.default(null),
+  rateLimits: settings.rateLimits.default(null),
+  quota: settings.quota.default(null),
+  ipAllowlist: settings.ipAllowlist.default(null),
+  scopes: settings.scopes.default(null),
+});
+
+export const keyPatchSchema = z.strictObject({
+  ...keyMutable,
+  expiresInSeconds: z.number().int().min(1).max(315_360_000),
+}).partial();
+
+export const keyRotateSchema = z.strictObject({
+  /** How long the old key keeps working; never beyond its own expiry. 0 ends it at once. */
+  gracePeriodSeconds: z.number().int().min(0).max(2_592_000).default(3600),
+});
+
+export const keyRevokeSchema = z.strictObject({ reason: z.string().trim().min(1).max(512) });
+
+export const verifyRequestSchema = z.strictObject({
+  key: z.string().min(1).max(512),
+  api: z.string().min(1).max(128).optional(),
+  method: method.optional(),
+  path: z.string().startsWith('/').max(2048).optional(),
+  ip: z.union([z.ipv4(), z.ipv6()]).optional(),
+  scopes: scopes.optional(),
+});
+
+export const adminKeyCreateSchema = z.strictObject({
+  name,
+  permissions: z.array(z.enum(ADMIN_PERMISSIONS)).min(1),
+});
+
+export const pageQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(64).optional(),
+});
+
+export const keyListQuerySchema = pageQuerySchema.extend({
+  appId: id('app').optional(),
+  apiId: id('api').optional(),
+  environment: z.enum(['live', 'test']).optional(),
+  status: z.enum(['active', 'disabled', 'expired', 'revoked']).optional(),
+});
+
+export const auditQuerySchema = pageQuerySchema.extend({
+  targetId: z.string().max(64).optional(),
+  action: z.string().max(64).optional(),
+});
+
+export type ApiInput = z.output<typeof apiInputSchema>;
+export type KeyCreateInput = z.output<typeof keyCreateSchema>;
+export type KeyPatchInput = z.output<typeof keyPatchSchema>;
+export type PolicyInput = z.output<typeof policyInputSchema>;

@@ -1,0 +1,110 @@
+import { randomBytes } from 'node:crypto';
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { z } from 'zod';
+import type { ProblemCode } from '../../domain/codes.ts';
+import type { AdminKey } from '../../domain/entities.ts';
+import { problem, PROBLEM_CONTENT_TYPE, wwwAuthenticate } from '../../http/problem.ts';
+import { ControlError, type ControlContext } from '../context.ts';
+import { adminKeysService } from '../services/admin-keys.ts';
+import { openApiDocument } from './openapi.ts';
+import type { AdminRoute } from './route.ts';
+import { ADMIN_ROUTES } from './routes.ts';
+
+type Env = { Variables: { requestId: string; adminKey: AdminKey } };
+
+export interface AdminApiOptions {
+  ctx: ControlContext;
+  maxBodyBytes: number;
+  /** Called for failures that are our fault, with the request id; never with request bodies. */
+  onInternalError?: (error: unknown, requestId: string) => void;
+}
+
+/** The admin API under /admin/v1, built from the route table. Options are checked here, once. */
+export function createAdminApi(options: AdminApiOptions): Hono<Env> {
+  if (!Number.isInteger(options.maxBodyBytes) || options.maxBodyBytes < 1) throw new Error('maxBodyBytes must be a positive integer');
+  const { ctx } = options;
+  const app = new Hono<Env>().basePath('/admin/v1');
+  const document = openApiDocument(ADMIN_ROUTES);
+
+  app.use(async (c, next) => {
+    c.set('requestId', randomBytes(12).toString('base64url'));
+    c.header('X-Request-Id', c.get('requestId'));
+    c.header('Cache-Control', 'no-store');
+    await next();
+  });
+  app.get('/openapi.json', (c) => c.json(document));
+  app.use(async (c, next) => {
+    const header = c.req.header('authorization');
+    const secret = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+    const adminKey = secret ? await adminKeysService.authenticate(ctx, secret) : null;
+    if (!adminKey) {
+      const res = render(c, 'UNAUTHENTICATED', secret ? 'the admin key is not valid' : 'send an admin key as Authorization: Bearer gka_live_...');
+      res.headers.set('WWW-Authenticate', wwwAuthenticate('MISSING_CREDENTIAL', 'gatehouse-admin')!);
+      return res;
+    }
+    c.set('adminKey', adminKey);
+    await next();
+  });
+  app.use(bodyLimit({ maxSize: options.maxBodyBytes, onError: (c) => render(c, 'BODY_TOO_LARGE', `the body may be at most ${options.maxBodyBytes} bytes`) }));
+
+  for (const r of ADMIN_ROUTES) register(app, r, ctx);
+
+  app.notFound((c) => render(c, 'RESOURCE_NOT_FOUND', `no admin route ${c.req.method} ${new URL(c.req.url).pathname}`));
+  app.onError((error, c) => {
+    if (error instanceof ControlError) return render(c, error.code, error.message, error.fields);
+    options.onInternalError?.(error, c.get('requestId'));
+    return render(c, 'INTERNAL', 'an unexpected error; the request id identifies it in the logs');
+  });
+  return app;
+}
+
+function register(app: Hono<Env>, r: AdminRoute, ctx: ControlContext): void {
+  const path = r.path.replace(/\{(\w+)\}/g, ':$1');
+  app.on(r.method.toUpperCase(), path, async (c) => {
+    const adminKey = c.get('adminKey');
+    if (!adminKey.permissions.includes(r.permission)) {
+      return render(c, 'PERMISSION_DENIED', `this action needs the ${r.permission} permission`);
+    }
+    const query = r.query ? validate(r.query, c.req.query(), 'query') : undefined;
+    const body = r.body ? validate(r.body, await readJson(c), 'body') : undefined;
+    const result = await r.handle({
+      ctx,
+      actor: { actor: `admin_key:${adminKey.id}`, requestId: c.get('requestId') },
+      params: c.req.param() as Record<string, string>,
+      body: body as never,
+      query: query as never,
+    });
+    if (r.status === 204) return c.body(null, 204);
+    return c.json(result as object, r.status);
+  });
+}
+
+async function readJson(c: Context<Env>): Promise<unknown> {
+  const type = c.req.header('content-type') ?? '';
+  const text = await c.req.text();
+  if (text.length === 0) return {};
+  if (!/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type)) throw new ControlError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ControlError('INVALID_JSON', 'the body could not be parsed as JSON');
+  }
+}
+
+function validate<S extends z.ZodType>(schema: S, input: unknown, where: 'body' | 'query'): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const fields: Record<string, string> = {};
+  for (const issue of result.error.issues) {
+    // Messages name the field and what was expected; zod never quotes the received value.
+    fields[[where, ...issue.path].join('.')] = issue.message;
+  }
+  throw new ControlError('VALIDATION_FAILED', `the ${where} is not valid: ${Object.keys(fields).join(', ')}`, fields);
+}
+
+function render(c: Context<Env>, code: ProblemCode, detail: string, fields?: Record<string, string>): Response {
+  const body = problem(code, detail, c.get('requestId') ?? null, fields);
+  return c.newResponse(JSON.stringify(body), body.status as ContentfulStatusCode, { 'Content-Type': PROBLEM_CONTENT_TYPE });
+}

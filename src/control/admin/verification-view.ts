@@ -1,0 +1,19 @@
+import type { Verification } from '../../verification/key-verifier.ts';
+import { iso } from '../context.ts';
+
+/** The verify endpoint's answer: `{valid, code, ...}` with rate limits and quota as the gateway counts them. */
+export function verificationView(v: Verification, now: number) {
+  const quota = v.limits.find((l) => l.kind === 'quota');
+  return {
+    valid: v.valid,
+    code: v.code,
+    keyId: v.keyId,
+    appId: v.appId,
+    expiresAt: iso(v.expiresAt),
+    ratelimits: v.limits
+      .filter((l) => l.kind === 'rate')
+      .map((l) => ({ name: l.name, limit: l.limit, remaining: l.remaining, reset: iso(now + l.resetMs) })),
+    quota: quota ? { limit: quota.limit, remaining: quota.remaining, reset: iso(now + quota.resetMs) } : null,
+    ...(v.retryAfterMs > 0 ? { retryAfterSeconds: Math.ceil(v.retryAfterMs / 1000) } : {}),
+  };
+}

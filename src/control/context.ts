@@ -1,0 +1,39 @@
+import type { ProblemCode } from '../domain/codes.ts';
+import type { Pepper } from '../domain/key-hash.ts';
+import type { ChangeBus } from '../events/change-bus.ts';
+import type { Store } from '../store/port.ts';
+import type { UsageRecorder } from '../usage/usage-recorder.ts';
+import type { KeyVerifier } from '../verification/key-verifier.ts';
+
+/** What the control plane's services are handed by the entry point. */
+export interface ControlContext {
+  store: Store;
+  changes: ChangeBus;
+  peppers: readonly Pepper[];
+  usage: UsageRecorder;
+  verifier: KeyVerifier;
+  clock: () => number;
+}
+
+/** Who asks for a change, for the audit log. */
+export interface Actor {
+  actor: string;
+  requestId: string | null;
+}
+
+/** A request the control plane refuses; the admin API renders it as problem+json. */
+export class ControlError extends Error {
+  override readonly name = 'ControlError';
+  readonly code: ProblemCode;
+  readonly fields: Record<string, string> | undefined;
+
+  constructor(code: ProblemCode, detail: string, fields?: Record<string, string>) {
+    super(detail);
+    this.code = code;
+    this.fields = fields;
+  }
+}
+
+export const notFound = (what: string, id: string): ControlError => new ControlError('RESOURCE_NOT_FOUND', `no ${what} with id ${id}`);
+
+export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());

@@ -1,0 +1,68 @@
+import type { AdminKey } from '../../domain/entities.ts';
+import { newId } from '../../domain/ids.ts';
+import { hashKey } from '../../domain/key-hash.ts';
+import { generateKey, parseKey } from '../../domain/key-format.ts';
+import type { AdminPermission } from '../../domain/permissions.ts';
+import type { Store } from '../../store/port.ts';
+import type { Pepper } from '../../domain/key-hash.ts';
+import { iso, type Actor } from '../context.ts';
+
+interface AdminKeyDeps {
+  store: Store;
+  peppers: readonly Pepper[];
+  clock: () => number;
+}
+
+export const adminKeysService = {
+  /** Prints nowhere: the caller shows the secret once. */
+  async create(deps: AdminKeyDeps, actor: Actor, name: string, permissions: AdminPermission[]): Promise<{ adminKey: AdminKey; secret: string }> {
+    const now = deps.clock();
+    const { secret, start } = generateKey('admin', 'live');
+    const pepper = deps.peppers[0]!;
+    const adminKey: AdminKey = {
+      id: newId('adminKey', now),
+      name,
+      start,
+      hash: hashKey(secret, pepper),
+      pepperId: pepper.id,
+      permissions: [...new Set(permissions)].sort(),
+      createdAt: now,
+      revokedAt: null,
+    };
+    const { hash: _hash, ...visible } = adminKey;
+    await deps.store.adminKeys.create(adminKey, {
+      ...actor,
+      action: 'admin_key.created',
+      targetType: 'admin_key',
+      targetId: adminKey.id,
+      before: null,
+      after: visible,
+    });
+    return { adminKey, secret };
+  },
+
+  async revoke(deps: AdminKeyDeps, actor: Actor, id: string): Promise<boolean> {
+    return deps.store.adminKeys.revoke(id, deps.clock(), {
+      ...actor,
+      action: 'admin_key.revoked',
+      targetType: 'admin_key',
+      targetId: id,
+      before: null,
+      after: null,
+    });
+  },
+
+  /** The admin key a secret belongs to, or null when it is malformed, unknown or revoked. */
+  async authenticate(deps: AdminKeyDeps, secret: string): Promise<AdminKey | null> {
+    if (parseKey(secret, 'admin') === null) return null;
+    for (const pepper of deps.peppers) {
+      const found = await deps.store.adminKeys.findByHash(hashKey(secret, pepper));
+      if (found) return found.revokedAt === null ? found : null;
+    }
+    return null;
+  },
+
+  view(key: AdminKey) {
+    return { id: key.id, name: key.name, start: key.start, permissions: key.permissions, createdAt: iso(key.createdAt), revokedAt: iso(key.revokedAt) };
+  },
+};

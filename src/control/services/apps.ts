@@ -1,0 +1,21 @@
+import type { App } from '../../domain/entities.ts';
+import { resourceService } from './resource.ts';
+
+type AppInput = { name: string; owner: string | null; metadata: Record<string, unknown> };
+
+export const appsService = resourceService<App, AppInput, Partial<AppInput>>({
+  label: 'app',
+  idKind: 'app',
+  targetType: 'app',
+  repo: (ctx) => ctx.store.apps,
+  build: (input) => ({ name: input.name, owner: input.owner, metadata: input.metadata }),
+  merge: (existing, patch) => ({
+    name: patch.name ?? existing.name,
+    owner: patch.owner === undefined ? existing.owner : patch.owner,
+    metadata: patch.metadata ?? existing.metadata,
+  }),
+});
+
+export function appView(app: App) {
+  return { ...app, createdAt: new Date(app.createdAt).toISOString(), updatedAt: new Date(app.updatedAt).toISOString() };
+}

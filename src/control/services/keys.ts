@@ -1,0 +1,202 @@
+import type { ApiKey, AuditInput } from '../../domain/entities.ts';
+import { newId } from '../../domain/ids.ts';
+import { hashKey } from '../../domain/key-hash.ts';
+import { generateKey } from '../../domain/key-format.ts';
+import { periodWindow } from '../../domain/quota-period.ts';
+import type { KeyListQuery, Page } from '../../store/port.ts';
+import type { KeyCreateInput, KeyPatchInput } from '../admin/schemas.ts';
+import { ControlError, iso, notFound, type Actor, type ControlContext } from '../context.ts';
+import { conflictAware } from './resource.ts';
+import { mergeSettings, EMPTY_SETTINGS, settingsView, validateSettings } from './settings.ts';
+
+/** A key as the audit log records it: everything but the hash. */
+const audited = (key: ApiKey | null) => (key === null ? null : (({ hash: _h, pepperId: _p, ...rest }) => rest)(key));
+
+function auditEntry(actor: Actor, action: string, before: ApiKey | null, after: ApiKey | null): AuditInput {
+  return { ...actor, action: `key.${action}`, targetType: 'key', targetId: (after ?? before)!.id, before: audited(before), after: audited(after) };
+}
+
+async function getKey(ctx: ControlContext, id: string): Promise<ApiKey> {
+  const key = await ctx.store.keys.get(id);
+  if (!key) throw notFound('key', id);
+  return key;
+}
+
+async function validateReferences(ctx: ControlContext, key: Pick<ApiKey, 'appId' | 'policyId'> & Parameters<typeof validateSettings>[1]) {
+  if (!(await ctx.store.apps.get(key.appId))) throw new ControlError('VALIDATION_FAILED', 'the key names an unknown app', { appId: `no app with id ${key.appId}` });
+  if (key.policyId && !(await ctx.store.policies.get(key.policyId))) {
+    throw new ControlError('VALIDATION_FAILED', 'the key names an unknown policy', { policyId: `no policy with id ${key.policyId}` });
+  }
+  await validateSettings(ctx, key);
+}
+
+function expiryFrom(input: { expiresAt?: string | null | undefined; expiresInSeconds?: number | undefined }, now: number): number | null | undefined {
+  if (input.expiresAt !== undefined && input.expiresInSeconds !== undefined) {
+    throw new ControlError('VALIDATION_FAILED', 'give expiresAt or expiresInSeconds, not both', { expiresInSeconds: 'conflicts with expiresAt' });
+  }
+  if (input.expiresInSeconds !== undefined) return now + input.expiresInSeconds * 1000;
+  if (input.expiresAt === undefined) return undefined;
+  if (input.expiresAt === null) return null;
+  const at = Date.parse(input.expiresAt);
+  if (at <= now) throw new ControlError('VALIDATION_FAILED', 'the expiry is in the past', { expiresAt: 'must be in the future' });
+  return at;
+}
+
+function issue(ctx: ControlContext, environment: ApiKey['environment']) {
+  const { secret, start } = generateKey('api', environment);
+  const pepper = ctx.peppers[0]!;
+  return { secret, start, hash: hashKey(secret, pepper), pepperId: pepper.id };
+}
+
+function changed(ctx: ControlContext, key: ApiKey): void {
+  ctx.changes.publish({ type: 'key.changed', keyId: key.id, hash: key.hash });
+}
+
+export const keysService = {
+  get: getKey,
+
+  list(ctx: ControlContext, query: Omit<KeyListQuery, 'now'>): Promise<Page<ApiKey>> {
+    return ctx.store.keys.list({ ...query, now: ctx.clock() });
+  },
+
+  /** Returns the secret: the only time it exists outside the caller's hands. */
+  async create(ctx: ControlContext, actor: Actor, input: KeyCreateInput): Promise<{ key: ApiKey; secret: string }> {
+    const now = ctx.clock();
+    const { secret, ...credential } = issue(ctx, input.environment);
+    const key: ApiKey = {
+      id: newId('key', now),
+      appId: input.appId,
+      policyId: input.policyId,
+      name: input.name,
+      environment: input.environment,
+      ...credential,
+      enabled: input.enabled,
+      expiresAt: expiryFrom(input, now) ?? null,
+      revokedAt: null,
+      revokedReason: null,
+      rotatedFrom: null,
+      replacedBy: null,
+      metadata: input.metadata,
+      ...mergeSettings(EMPTY_SETTINGS, input),
+      createdAt: now,
+      updatedAt: now,
+      lastUsedAt: null,
+    };
+    await validateReferences(ctx, key);
+    await conflictAware('key', () => ctx.store.keys.create(key, auditEntry(actor, 'created', null, key)));
+    return { key, secret };
+  },
+
+  async update(ctx: ControlContext, actor: Actor, id: string, patch: KeyPatchInput): Promise<ApiKey> {
+    const existing = await getKey(ctx, id);
+    if (existing.revokedAt !== null) throw new ControlError('CONFLICT', 'a revoked key cannot be changed');
+    const now = ctx.clock();
+    const expiresAt = expiryFrom(patch, now);
+    const key: ApiKey = {
+      ...existing,
+      name: patch.name ?? existing.name,
+      policyId: patch.policyId === undefined ? existing.policyId : patch.policyId,
+      enabled: patch.enabled ?? existing.enabled,
+      expiresAt: expiresAt === undefined ? existing.expiresAt : expiresAt,
+      metadata: patch.metadata ?? existing.metadata,
+      ...mergeSettings(existing, patch),
+      updatedAt: now,
+    };
+    await validateReferences(ctx, key);
+    const action = patch.enabled === undefined || patch.enabled === existing.enabled ? 'updated' : patch.enabled ? 'enabled' : 'disabled';
+    if (!(await ctx.store.keys.update(key, auditEntry(actor, action, existing, key)))) throw notFound('key', id);
+    changed(ctx, key);
+    return key;
+  },
+
+  /**
+   * A successor with every setting of the old key and a new secret. The old key keeps working for the
+   * grace period, never past its own expiry; a grace period of 0 ends it at once.
+   */
+  async rotate(ctx: ControlContext, actor: Actor, id: string, gracePeriodSeconds: number): Promise<{ key: ApiKey; secret: string; previous: ApiKey }> {
+    const existing = await getKey(ctx, id);
+    const now = ctx.clock();
+    if (existing.revokedAt !== null) throw new ControlError('CONFLICT', 'a revoked key cannot be rotated');
+    if (existing.replacedBy !== null) throw new ControlError('CONFLICT', `this key was already rotated; rotate its successor ${existing.replacedBy}`);
+    if (existing.expiresAt !== null && existing.expiresAt <= now) throw new ControlError('CONFLICT', 'an expired key cannot be rotated');
+    const { secret, ...credential } = issue(ctx, existing.environment);
+    const successor: ApiKey = {
+      ...existing,
+      ...credential,
+      id: newId('key', now),
+      rotatedFrom: existing.id,
+      replacedBy: null,
+      createdAt: now,
+      updatedAt: now,
+      lastUsedAt: null,
+    };
+    const graceEnd = now + gracePeriodSeconds * 1000;
+    const previous: ApiKey = {
+      ...existing,
+      replacedBy: successor.id,
+      expiresAt: existing.expiresAt === null ? graceEnd : Math.min(existing.expiresAt, graceEnd),
+      updatedAt: now,
+    };
+    const audit = { ...auditEntry(actor, 'rotated', existing, previous), after: { previous: audited(previous), successor: audited(successor) } };
+    if (!(await ctx.store.keys.rotate(previous, successor, audit))) throw notFound('key', id);
+    changed(ctx, previous);
+    return { key: successor, secret, previous };
+  },
+
+  /** Effective at once: the change event drops the key from every cache on this node. */
+  async revoke(ctx: ControlContext, actor: Actor, id: string, reason: string): Promise<ApiKey> {
+    const existing = await getKey(ctx, id);
+    if (existing.revokedAt !== null) throw new ControlError('CONFLICT', 'this key is already revoked');
+    const now = ctx.clock();
+    const key: ApiKey = { ...existing, revokedAt: now, revokedReason: reason, updatedAt: now };
+    if (!(await ctx.store.keys.update(key, auditEntry(actor, 'revoked', existing, key)))) throw notFound('key', id);
+    changed(ctx, key);
+    return key;
+  },
+
+  async delete(ctx: ControlContext, actor: Actor, id: string): Promise<void> {
+    const existing = await getKey(ctx, id);
+    if (!(await ctx.store.keys.delete(id, auditEntry(actor, 'deleted', existing, null)))) throw notFound('key', id);
+    changed(ctx, existing);
+  },
+
+  /** The public view: never the hash; usage includes counts not yet flushed. */
+  async view(ctx: ControlContext, key: ApiKey) {
+    const now = ctx.clock();
+    const pending = ctx.usage.pending(key.id);
+    let quota = null;
+    if (key.quota) {
+      const window = periodWindow(key.quota.period, now);
+      const used = (await ctx.store.usage.quotaUsed(key.id, window.id)) + (pending.quota.get(window.id) ?? 0);
+      quota = { ...key.quota, used, remaining: Math.max(0, key.quota.limit - used), resetsAt: iso(window.end) };
+    }
+    const lastUsedAt = Math.max(key.lastUsedAt ?? 0, pending.lastUsedAt ?? 0) || null;
+    return {
+      id: key.id,
+      appId: key.appId,
+      policyId: key.policyId,
+      name: key.name,
+      environment: key.environment,
+      start: key.start,
+      status: keyStatus(key, now),
+      enabled: key.enabled,
+      expiresAt: iso(key.expiresAt),
+      revokedAt: iso(key.revokedAt),
+      revokedReason: key.revokedReason,
+      rotatedFrom: key.rotatedFrom,
+      replacedBy: key.replacedBy,
+      ...settingsView(key),
+      quota,
+      metadata: key.metadata,
+      createdAt: iso(key.createdAt),
+      updatedAt: iso(key.updatedAt),
+      lastUsedAt: iso(lastUsedAt),
+    };
+  },
+};
+
+export function keyStatus(key: ApiKey, now: number): 'active' | 'disabled' | 'expired' | 'revoked' {
+  if (key.revokedAt !== null && key.revokedAt <= now) return 'revoked';
+  if (key.expiresAt !== null && key.expiresAt <= now) return 'expired';
+  return key.enabled ? 'active' : 'disabled';
+}

@@ -1,0 +1,71 @@
+import type { AuditEntry } from '../../domain/entities.ts';
+import { newId, type ID_PREFIXES } from '../../domain/ids.ts';
+import { ConflictError, type EntityRepo, type Page, type PageQuery } from '../../store/port.ts';
+import { ControlError, notFound, type Actor, type ControlContext } from '../context.ts';
+
+interface ResourceSpec<T extends { id: string; createdAt: number; updatedAt: number }, In, Patch> {
+  label: string;
+  idKind: keyof typeof ID_PREFIXES;
+  targetType: AuditEntry['targetType'];
+  repo: (ctx: ControlContext) => EntityRepo<T>;
+  build: (input: In) => Omit<T, 'id' | 'createdAt' | 'updatedAt'>;
+  merge: (existing: T, patch: Patch) => Omit<T, 'id' | 'createdAt' | 'updatedAt'>;
+  /** Checks that need the store (references to other entities); throws ControlError. */
+  validate?: (ctx: ControlContext, entity: Omit<T, 'id' | 'createdAt' | 'updatedAt'>) => Promise<void>;
+  changed?: (ctx: ControlContext, entity: T) => void;
+}
+
+/** Create, read, list, update and delete with audit for the simple resources (APIs, apps, policies). */
+export function resourceService<T extends { id: string; createdAt: number; updatedAt: number }, In, Patch>(spec: ResourceSpec<T, In, Patch>) {
+  const audit = (actor: Actor, action: string, id: string, before: T | null, after: T | null) => ({
+    ...actor,
+    action: `${spec.targetType}.${action}`,
+    targetType: spec.targetType,
+    targetId: id,
+    before,
+    after,
+  });
+  const get = async (ctx: ControlContext, id: string): Promise<T> => {
+    const found = await spec.repo(ctx).get(id);
+    if (!found) throw notFound(spec.label, id);
+    return found;
+  };
+  return {
+    get,
+    list: (ctx: ControlContext, query: PageQuery): Promise<Page<T>> => spec.repo(ctx).list(query),
+    async create(ctx: ControlContext, actor: Actor, input: In): Promise<T> {
+      const now = ctx.clock();
+      const fields = spec.build(input);
+      await spec.validate?.(ctx, fields);
+      const entity = { ...fields, id: newId(spec.idKind, now), createdAt: now, updatedAt: now } as T;
+      await conflictAware(spec.label, () => spec.repo(ctx).create(entity, audit(actor, 'created', entity.id, null, entity)));
+      spec.changed?.(ctx, entity);
+      return entity;
+    },
+    async update(ctx: ControlContext, actor: Actor, id: string, patch: Patch): Promise<T> {
+      const existing = await get(ctx, id);
+      const fields = spec.merge(existing, patch);
+      await spec.validate?.(ctx, fields);
+      const entity = { ...fields, id, createdAt: existing.createdAt, updatedAt: ctx.clock() } as T;
+      const done = await conflictAware(spec.label, () => spec.repo(ctx).update(entity, audit(actor, 'updated', id, existing, entity)));
+      if (!done) throw notFound(spec.label, id);
+      spec.changed?.(ctx, entity);
+      return entity;
+    },
+    async delete(ctx: ControlContext, actor: Actor, id: string): Promise<void> {
+      const existing = await get(ctx, id);
+      const done = await conflictAware(spec.label, () => spec.repo(ctx).delete(id, audit(actor, 'deleted', id, existing, null)), 'still in use');
+      if (!done) throw notFound(spec.label, id);
+      spec.changed?.(ctx, existing);
+    },
+  };
+}
+
+export async function conflictAware<R>(label: string, write: () => Promise<R>, reason = 'conflicts with an existing one (name or path already taken)'): Promise<R> {
+  try {
+    return await write();
+  } catch (error) {
+    if (error instanceof ConflictError) throw new ControlError('CONFLICT', `this ${label} ${reason}`);
+    throw error;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The closed set of outcome codes. Verification answers carry one of KEY_CODES; the gateway and the
+ * admin API may also answer with the request-level codes below. One table maps each to its HTTP
+ * status so the gateway and the verify endpoint can never disagree.
+ */
+export const KEY_CODES = [
+  'VALID',
+  'MALFORMED',
+  'NOT_FOUND',
+  'DISABLED',
+  'EXPIRED',
+  'REVOKED',
+  'FORBIDDEN',
+  'INSUFFICIENT_SCOPE',
+  'RATE_LIMITED',
+  'QUOTA_EXCEEDED',
+] as const;
+export type KeyCode = (typeof KEY_CODES)[number];
+
+export type ProblemCode =
+  | Exclude<KeyCode, 'VALID'>
+  | 'MISSING_CREDENTIAL'
+  | 'AUTH_RATE_LIMITED'
+  | 'ROUTE_NOT_FOUND'
+  | 'UPSTREAM_UNAVAILABLE'
+  | 'UPSTREAM_TIMEOUT'
+  | 'INVALID_JSON'
+  | 'VALIDATION_FAILED'
+  | 'BODY_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'UNAUTHENTICATED'
+  | 'PERMISSION_DENIED'
+  | 'RESOURCE_NOT_FOUND'
+  | 'CONFLICT'
+  | 'METHOD_NOT_ALLOWED'
+  | 'INTERNAL';
+
+interface ProblemKind {
+  status: number;
+  title: string;
+  /** RFC 6750 §3.1 error for WWW-Authenticate on 401/403 answers about a credential. */
+  bearerError?: 'invalid_token' | 'insufficient_scope' | 'invalid_request';
+}
+
+export const PROBLEMS: Readonly<Record<ProblemCode, ProblemKind>> = {
+  MISSING_CREDENTIAL: { status: 401, title: 'An API key is required' },
+  MALFORMED: { status: 401, title: 'The API key is malformed', bearerError: 'invalid_token' },
+  NOT_FOUND: { status: 401, title: 'The API key is not known', bearerError: 'invalid_token' },
+  DISABLED: { status: 401, title: 'The API key is disabled', bearerError: 'invalid_token' },
+  EXPIRED: { status: 401, title: 'The API key has expired', bearerError: 'invalid_token' },
+  REVOKED: { status: 401, title: 'The API key has been revoked', bearerError: 'invalid_token' },
+  FORBIDDEN: { status: 403, title: 'The API key may not be used for this request' },
+  INSUFFICIENT_SCOPE: { status: 403, title: 'The API key lacks a required scope', bearerError: 'insufficient_scope' },
+  RATE_LIMITED: { status: 429, title: 'Rate limit exceeded' },
+  QUOTA_EXCEEDED: { status: 429, title: 'Quota exceeded for this period' },
+  AUTH_RATE_LIMITED: { status: 429, title: 'Too many failed authentication attempts from this address' },
+  ROUTE_NOT_FOUND: { status: 404, title: 'No API is published at this path' },
+  UPSTREAM_UNAVAILABLE: { status: 502, title: 'The upstream service could not be reached' },
+  UPSTREAM_TIMEOUT: { status: 504, title: 'The upstream service did not answer in time' },
+  INVALID_JSON: { status: 400, title: 'The request body is not valid JSON' },
+  VALIDATION_FAILED: { status: 400, title: 'The request is not valid' },
+  BODY_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body must be application/json' },
+  UNAUTHENTICATED: { status: 401, title: 'A valid admin key is required' },
+  PERMISSION_DENIED: { status: 403, title: 'The admin key lacks the permission for this action' },
+  RESOURCE_NOT_FOUND: { status: 404, title: 'No such resource' },
+  CONFLICT: { status: 409, title: 'The request conflicts with the current state' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
+  INTERNAL: { status: 500, title: 'Internal error' },
+};

@@ -1,0 +1,41 @@
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
+
+/**
+ * IP allowlists as node's BlockList (a tested CIDR matcher for IPv4 and IPv6), built once per key.
+ */
+export interface IpAllowlist {
+  allows(ip: string): boolean;
+}
+
+export function parseCidr(entry: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | null {
+  const [address = '', prefixText, ...rest] = entry.split('/');
+  if (rest.length > 0) return null;
+  const family = isIPv4(address) ? 'ipv4' : isIPv6(address) ? 'ipv6' : null;
+  if (!family) return null;
+  const max = family === 'ipv4' ? 32 : 128;
+  if (prefixText !== undefined && !/^\d{1,3}$/.test(prefixText)) return null;
+  const prefix = prefixText === undefined ? max : Number(prefixText);
+  if (prefix > max) return null;
+  return { address, prefix, family };
+}
+
+export function compileIpAllowlist(entries: readonly string[]): IpAllowlist {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const cidr = parseCidr(entry);
+    if (!cidr) throw new Error(`not a CIDR: ${entry}`);
+    list.addSubnet(cidr.address, cidr.prefix, cidr.family);
+  }
+  return {
+    allows(ip) {
+      const plain = unmapIpv4(ip);
+      const family = isIPv4(plain) ? 'ipv4' : isIPv6(plain) ? 'ipv6' : null;
+      return family !== null && list.check(plain, family);
+    },
+  };
+}
+
+/** Sockets on a dual-stack listener report IPv4 peers as `::ffff:a.b.c.d`. */
+export function unmapIpv4(ip: string): string {
+  return ip.startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
+}

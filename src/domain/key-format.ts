@@ -1,0 +1,58 @@
+import { crc32 } from 'node:zlib';
+import { encodeFixed, isBase62, randomBase62 } from './base62.ts';
+
+/**
+ * Key format: `<prefix>_<env>_<random><checksum>`.
+ * - random: 24 base62 characters from the CSPRNG (log2(62^24) ≈ 142.9 bits, above the 128 asked for).
+ * - checksum: CRC32 of everything before it, as 6 base62 characters, so a mistyped or made-up key
+ *   is refused without a store lookup and secret scanners can match our keys with almost no
+ *   false positives (the same idea as GitHub's token format).
+ * - `_` separators only, so a double-click selects the whole key.
+ */
+export const RANDOM_LENGTH = 24;
+export const CHECKSUM_LENGTH = 6;
+export const KEY_PREFIXES = { api: 'gk', admin: 'gka' } as const;
+export type KeyKind = keyof typeof KEY_PREFIXES;
+export const ENVIRONMENTS = ['live', 'test'] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+/** How many characters of the secret are kept, in the clear, for display: prefix, env and 4 more. */
+const START_EXTRA = 4;
+
+export interface ParsedKey {
+  kind: KeyKind;
+  environment: Environment;
+  /** Non-secret display form, e.g. `gk_live_3Fq9`. */
+  start: string;
+}
+
+export function generateKey(kind: KeyKind, environment: Environment): { secret: string; start: string } {
+  const body = `${KEY_PREFIXES[kind]}_${environment}_${randomBase62(RANDOM_LENGTH)}`;
+  const secret = body + checksum(body);
+  return { secret, start: startOf(secret) };
+}
+
+/** Structural check only (no store access). Returns null for anything that is not our key of this kind. */
+export function parseKey(secret: string, kind: KeyKind): ParsedKey | null {
+  const prefix = KEY_PREFIXES[kind];
+  const envStart = prefix.length + 1;
+  if (secret.length !== envStart + 5 + RANDOM_LENGTH + CHECKSUM_LENGTH) return null;
+  if (!secret.startsWith(prefix) || secret[prefix.length] !== '_') return null;
+  const environment = secret.slice(envStart, envStart + 4);
+  if (environment !== 'live' && environment !== 'test') return null;
+  if (secret[envStart + 4] !== '_') return null;
+  const tail = secret.slice(envStart + 5);
+  if (!isBase62(tail)) return null;
+  const body = secret.slice(0, secret.length - CHECKSUM_LENGTH);
+  if (checksum(body) !== secret.slice(body.length)) return null;
+  return { kind, environment, start: startOf(secret) };
+}
+
+function checksum(body: string): string {
+  return encodeFixed(crc32(body), CHECKSUM_LENGTH);
+}
+
+function startOf(secret: string): string {
+  const secondSep = secret.indexOf('_', secret.indexOf('_') + 1);
+  return secret.slice(0, secondSep + 1 + START_EXTRA);
+}

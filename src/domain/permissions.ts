@@ -1,0 +1,14 @@
+/** Admin key permissions: each admin route needs exactly one; grant the least that does the job. */
+export const ADMIN_PERMISSIONS = [
+  'apis:read',
+  'apis:write',
+  'apps:read',
+  'apps:write',
+  'policies:read',
+  'policies:write',
+  'keys:read',
+  'keys:write',
+  'keys:verify',
+  'audit:read',
+] as const;
+export type AdminPermission = (typeof ADMIN_PERMISSIONS)[number];

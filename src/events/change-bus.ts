@@ -1,0 +1,26 @@
+/**
+ * How a change made through the control plane reaches the data plane's caches: one small event port.
+ * In-process now; Redis pub/sub when the gateway runs on several nodes.
+ */
+export type ChangeEvent =
+  | { type: 'key.changed'; keyId: string; hash: string }
+  | { type: 'policy.changed'; policyId: string }
+  | { type: 'api.changed'; apiId: string };
+
+export interface ChangeBus {
+  publish(event: ChangeEvent): void;
+  subscribe(listener: (event: ChangeEvent) => void): () => void;
+}
+
+export function createLocalChangeBus(): ChangeBus {
+  const listeners = new Set<(event: ChangeEvent) => void>();
+  return {
+    publish(event) {
+      for (const listener of listeners) listener(event);
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}

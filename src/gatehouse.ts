@@ -1,0 +1,137 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createAdaptorServer } from '@hono/node-server';
+import pino from 'pino';
+import type { Config } from './config/load.ts';
+import { createAdminApi } from './control/admin/server.ts';
+import type { ControlContext } from './control/context.ts';
+import { apisService } from './control/services/apis.ts';
+import { createLocalChangeBus } from './events/change-bus.ts';
+import { buildPipeline } from './gateway/pipeline.ts';
+import { RouteTable } from './gateway/route-table.ts';
+import { createGatewayServer } from './gateway/server.ts';
+import { Upstreams } from './gateway/upstreams.ts';
+import { FailureThrottle } from './limits/failure-throttle.ts';
+import { MemoryLimiter } from './limits/memory-limiter.ts';
+import { openSqliteStore } from './store/sqlite/sqlite-store.ts';
+import { UsageRecorder } from './usage/usage-recorder.ts';
+import { KeyVerifier } from './verification/key-verifier.ts';
+
+export interface Gatehouse {
+  gatewayUrl: string;
+  controlUrl: string;
+  ctx: ControlContext;
+  /** Outcome counts by code since start. */
+  outcomes: Map<string, number>;
+  close(): Promise<void>;
+}
+
+/**
+ * Wires one Gatehouse process explicitly: store, limiter, verifier, control plane and gateway.
+ * The clock is injectable so tests can move time (quota periods, expiry, grace periods).
+ */
+export async function startGatehouse(config: Readonly<Config>, options: { clock?: () => number; logger?: pino.Logger } = {}): Promise<Gatehouse> {
+  const clock = options.clock ?? Date.now;
+  const log = options.logger ?? pino({ level: config.log.level, redact: ['*.secret', '*.key', '*.authorization'] });
+  const store = openSqliteStore(config.storePath);
+  const migrations = await store.migrate();
+  if (migrations > 0) log.info({ migrations }, 'store migrated');
+
+  const changes = createLocalChangeBus();
+  const usage = new UsageRecorder(store.usage);
+  usage.start(config.usage.flushIntervalSeconds * 1000);
+  const limiter = new MemoryLimiter();
+  const throttle = new FailureThrottle(config.authFailures.limit, config.authFailures.windowSeconds * 1000);
+  const verifier = new KeyVerifier({
+    store,
+    limiter,
+    usage,
+    changes,
+    peppers: config.peppers,
+    cacheSize: config.cache.keyEntries,
+    cacheTtlMs: config.cache.keyTtlSeconds * 1000,
+    negativeTtlMs: config.cache.negativeTtlSeconds * 1000,
+    clock,
+  });
+  const ctx: ControlContext = { store, changes, peppers: config.peppers, usage, verifier, clock };
+  await declareApis(ctx, config);
+
+  const upstreams = new Upstreams();
+  let routes = new RouteTable(await store.apis.all());
+  const rebuildRoutes = async () => {
+    routes = new RouteTable(await store.apis.all());
+    upstreams.retain(routes.origins());
+  };
+  changes.subscribe((event) => {
+    if (event.type === 'api.changed') rebuildRoutes().catch((error: unknown) => log.error({ err: error }, 'route table rebuild failed'));
+  });
+  const sweeper = setInterval(() => {
+    limiter.sweep(clock());
+    throttle.sweep(clock());
+  }, 60_000);
+  sweeper.unref();
+
+  const outcomes = new Map<string, number>();
+  const gateway = createGatewayServer({
+    pipeline: buildPipeline({ routes: () => routes, verifier, throttle, upstreams }),
+    maxHeaderBytes: config.gateway.maxHeaderBytes,
+    clock,
+    onOutcome: (code) => outcomes.set(code, (outcomes.get(code) ?? 0) + 1),
+    onError: (error) => log.error({ err: error }, 'gateway error'),
+  });
+  const admin = createAdminApi({
+    ctx,
+    maxBodyBytes: config.admin.maxBodyBytes,
+    onInternalError: (error, requestId) => log.error({ err: error, requestId }, 'admin API error'),
+  });
+  const control = createAdaptorServer({ fetch: admin.fetch }) as Server;
+
+  const gatewayUrl = await listen(gateway, config.gateway.host, config.gateway.port);
+  const controlUrl = await listen(control, config.control.host, config.control.port);
+  log.info({ gatewayUrl, controlUrl }, 'gatehouse listening');
+
+  return {
+    gatewayUrl,
+    controlUrl,
+    ctx,
+    outcomes,
+    async close() {
+      clearInterval(sweeper);
+      await Promise.all([closeServer(gateway), closeServer(control)]);
+      await upstreams.close();
+      await usage.stop();
+      await store.close();
+    },
+  };
+}
+
+/** APIs declared in the config file are created, or updated to match, by name. */
+async function declareApis(ctx: ControlContext, config: Readonly<Config>): Promise<void> {
+  if (config.apis.length === 0) return;
+  const existing = await ctx.store.apis.all();
+  const actor = { actor: 'config', requestId: null };
+  for (const declared of config.apis) {
+    const found = existing.find((a) => a.name === declared.name);
+    if (found) await apisService.update(ctx, actor, found.id, declared);
+    else await apisService.create(ctx, actor, declared);
+  }
+}
+
+function listen(server: Server, host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const address = server.address() as AddressInfo;
+      const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      resolve(`http://${shown}:${address.port}`);
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

@@ -1,0 +1,33 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ProblemCode } from '../domain/codes.ts';
+import type { LimitState } from '../limits/port.ts';
+import type { Verification } from '../verification/key-verifier.ts';
+import type { Route } from './route-table.ts';
+
+/** One request's way through the pipeline: what each stage learned so far. */
+export interface Exchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly requestId: string;
+  /** Request path without the query string, and the query string with its `?` (or ''). */
+  readonly path: string;
+  readonly query: string;
+  readonly ip: string;
+  readonly now: number;
+  route: Route | null;
+  credential: string | null;
+  verification: Verification | null;
+}
+
+/** A stage's refusal; the renderer turns it into status, headers and problem+json. */
+export interface Denial {
+  code: ProblemCode;
+  detail: string;
+  retryAfterMs?: number;
+  limits?: readonly LimitState[];
+}
+
+export type StageResult = Denial | undefined;
+
+/** A step of the pipeline. Synchronous where it can be: most stages never wait. */
+export type Stage = (exchange: Exchange) => StageResult | Promise<StageResult>;

@@ -1,0 +1,82 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { Exchange, Stage, StageResult } from '../exchange.ts';
+import type { Upstreams } from '../upstreams.ts';
+
+/** RFC 9110 §7.6.1 hop-by-hop fields, plus what only the gateway may set or must not pass on. */
+const DROP_REQUEST = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host',
+  'authorization', 'x-api-key', 'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host',
+  'x-gatehouse-app', 'x-gatehouse-key-id', 'x-request-id',
+]);
+const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+/**
+ * Streams the request to the upstream and the answer back, through a pooled undici client. The
+ * caller's credential stays here; the upstream learns who called from X-Gatehouse-* instead.
+ */
+export function forwardStage(upstreams: Upstreams): Stage {
+  return (exchange) =>
+    new Promise<StageResult>((resolve) => {
+      const { req, res, route } = exchange;
+      const api = route!.api;
+      const headers = upstreamHeaders(exchange);
+      const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
+      const options: Dispatcher.RequestOptions = {
+        path: route!.basePath + (exchange.path.slice(api.listenPath.length) || '/') + exchange.query,
+        method: req.method as Dispatcher.HttpMethod,
+        headers,
+        body: hasBody ? req : null,
+        headersTimeout: api.timeoutMs,
+        bodyTimeout: api.timeoutMs,
+      };
+      upstreams
+        .pool(route!.origin)
+        .stream(options, ({ statusCode, headers: upstream }) => {
+          res.writeHead(statusCode, responseHeaders(upstream));
+          return res;
+        })
+        .then(
+          () => resolve(undefined),
+          (error: { code?: string }) => {
+            if (res.headersSent) {
+              res.destroy();
+              resolve(undefined);
+              return;
+            }
+            const timedOut = error.code === 'UND_ERR_HEADERS_TIMEOUT' || error.code === 'UND_ERR_BODY_TIMEOUT' || error.code === 'UND_ERR_CONNECT_TIMEOUT';
+            resolve(
+              timedOut
+                ? { code: 'UPSTREAM_TIMEOUT', detail: `the upstream of ${api.name} did not answer within ${api.timeoutMs} ms` }
+                : { code: 'UPSTREAM_UNAVAILABLE', detail: `the upstream of ${api.name} could not be reached` },
+            );
+          },
+        );
+    });
+}
+
+function upstreamHeaders(exchange: Exchange): string[] {
+  const raw = exchange.req.rawHeaders;
+  const connectionTokens = exchange.req.headers.connection?.toLowerCase().split(',').map((t) => t.trim());
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (DROP_REQUEST.has(name) || connectionTokens?.includes(name)) continue;
+    out.push(raw[i]!, raw[i + 1]!);
+  }
+  const host = exchange.req.headers.host;
+  out.push('x-forwarded-for', exchange.ip, 'x-forwarded-proto', 'http', 'x-request-id', exchange.requestId);
+  if (host) out.push('x-forwarded-host', host);
+  const v = exchange.verification;
+  if (v?.valid) out.push('x-gatehouse-app', v.appId!, 'x-gatehouse-key-id', v.keyId!);
+  return out;
+}
+
+function responseHeaders(upstream: IncomingHttpHeaders): IncomingHttpHeaders {
+  const connectionTokens = typeof upstream.connection === 'string' ? upstream.connection.toLowerCase().split(',').map((t) => t.trim()) : [];
+  const out: IncomingHttpHeaders = {};
+  for (const name in upstream) {
+    if (!DROP_RESPONSE.has(name) && !connectionTokens.includes(name)) out[name] = upstream[name];
+  }
+  return out;
+}

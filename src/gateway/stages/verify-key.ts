@@ -1,0 +1,40 @@
+import { PROBLEMS } from '../../domain/codes.ts';
+import type { FailureThrottle } from '../../limits/failure-throttle.ts';
+import type { KeyVerifier } from '../../verification/key-verifier.ts';
+import type { Stage } from '../exchange.ts';
+import { setRateLimitHeaders } from '../rate-limit-headers.ts';
+
+const DETAILS: Record<string, string> = {
+  MALFORMED: 'the credential is not a Gatehouse API key',
+  NOT_FOUND: 'no such API key',
+  DISABLED: 'this API key is disabled',
+  EXPIRED: 'this API key has expired',
+  REVOKED: 'this API key has been revoked',
+  FORBIDDEN: 'this API key may not be used for this API, method, path or address',
+  INSUFFICIENT_SCOPE: 'this API key lacks a scope the API requires',
+  RATE_LIMITED: 'rate limit exceeded',
+  QUOTA_EXCEEDED: 'quota exhausted for this period',
+};
+
+/** Status, expiry, access, IP, scopes, then rate limits and quota: all in the shared verifier. */
+export function verifyKeyStage(verifier: KeyVerifier, throttle: FailureThrottle): Stage {
+  return async (exchange) => {
+    const route = exchange.route!;
+    if (route.api.auth.type === 'public') return undefined;
+    const v = await verifier.verify(exchange.credential!, {
+      apiId: route.api.id,
+      method: exchange.req.method,
+      path: exchange.path.slice(route.api.listenPath.length) || '/',
+      ip: exchange.ip,
+      requiredScopes: route.api.auth.scopes,
+    });
+    exchange.verification = v;
+    if (v.valid) {
+      setRateLimitHeaders(exchange.res, v.limits);
+      return undefined;
+    }
+    if (PROBLEMS[v.code as keyof typeof PROBLEMS]?.status === 401) throttle.recordFailure(exchange.ip, exchange.now);
+    const code = v.code === 'VALID' ? 'INTERNAL' : v.code;
+    return { code, detail: DETAILS[code] ?? code, limits: v.limits, ...(v.retryAfterMs > 0 ? { retryAfterMs: v.retryAfterMs } : {}) };
+  };
+}

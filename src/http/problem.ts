@@ -1,0 +1,39 @@
+import { PROBLEMS, type ProblemCode } from '../domain/codes.ts';
+
+/** RFC 9457 problem details with Gatehouse's stable `code`; never carries a secret. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ProblemCode;
+  requestId: string | null;
+  errors?: { field: string; message: string }[];
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+export function problem(code: ProblemCode, detail: string, requestId: string | null, fields?: Record<string, string>): Problem {
+  const kind = PROBLEMS[code];
+  const body: Problem = {
+    type: `urn:gatehouse:problem:${code.toLowerCase().replaceAll('_', '-')}`,
+    title: kind.title,
+    status: kind.status,
+    detail,
+    code,
+    requestId,
+  };
+  if (fields) body.errors = Object.entries(fields).map(([field, message]) => ({ field, message }));
+  return body;
+}
+
+/**
+ * RFC 6750 §3 challenge for a credential problem. Keys travel as bearer credentials, so clients
+ * that understand Bearer challenges can react; `error` only when a credential was presented.
+ */
+export function wwwAuthenticate(code: ProblemCode, realm: string): string | null {
+  const kind = PROBLEMS[code];
+  if (kind.status !== 401 && kind.bearerError !== 'insufficient_scope') return null;
+  const error = kind.bearerError ? `, error="${kind.bearerError}", error_description="${kind.title}"` : '';
+  return `Bearer realm="${realm}"${error}`;
+}

@@ -1,0 +1,59 @@
+import { gcra, gcraPeek } from '../domain/gcra.ts';
+import type { LimitCheck, LimitResult, LimitState, Limiter } from './port.ts';
+
+/** Exact on one node: JavaScript runs each consume() to completion, so check-then-update is atomic. */
+export class MemoryLimiter implements Limiter {
+  readonly #tats = new Map<string, number>();
+  readonly #quotas = new Map<string, { used: number; periodEnd: number }>();
+
+  consume(checks: readonly LimitCheck[], now: number): LimitResult {
+    let deniedBy: LimitResult['deniedBy'] = null;
+    let retryAfterMs = 0;
+    const states: LimitState[] = [];
+    const commits: (() => void)[] = [];
+    for (const check of checks) {
+      if (check.kind === 'rate') {
+        const outcome = gcra(check, this.#tats.get(check.counter), now);
+        if (!outcome.allowed && deniedBy === null) (deniedBy = 'rate'), (retryAfterMs = outcome.resetMs);
+        commits.push(() => this.#tats.set(check.counter, outcome.tat));
+        states.push(rateState(check, outcome.remaining, outcome.resetMs));
+      } else {
+        const used = this.#quotaUsed(check);
+        if (used >= check.limit && deniedBy === null) (deniedBy = 'quota'), (retryAfterMs = check.periodEnd - now);
+        commits.push(() => this.#quotas.set(check.counter, { used: used + 1, periodEnd: check.periodEnd }));
+        states.push(quotaState(check, check.limit - used - 1, now));
+      }
+    }
+    if (deniedBy === null) {
+      for (const commit of commits) commit();
+      return { allowed: true, deniedBy, retryAfterMs, states };
+    }
+    // Refused: nothing is consumed, and each limit reports what it still has.
+    const untouched = checks.map((check) => {
+      if (check.kind === 'quota') return quotaState(check, check.limit - this.#quotaUsed(check), now);
+      const peek = gcraPeek(check, this.#tats.get(check.counter), now);
+      return rateState(check, peek.remaining, peek.resetMs);
+    });
+    return { allowed: false, deniedBy, retryAfterMs, states: untouched };
+  }
+
+  /** Drops state that no longer limits anything; call periodically. */
+  sweep(now: number): void {
+    for (const [counter, tat] of this.#tats) if (tat <= now) this.#tats.delete(counter);
+    for (const [counter, quota] of this.#quotas) if (quota.periodEnd <= now) this.#quotas.delete(counter);
+  }
+
+  #quotaUsed(check: Extract<LimitCheck, { kind: 'quota' }>): number {
+    const current = this.#quotas.get(check.counter);
+    return current && current.periodEnd === check.periodEnd ? current.used : check.seed;
+  }
+}
+
+function rateState(check: Extract<LimitCheck, { kind: 'rate' }>, remaining: number, resetMs: number): LimitState {
+  return { kind: 'rate', name: check.name, limit: check.limit, remaining, resetMs, windowMs: check.windowMs };
+}
+
+function quotaState(check: Extract<LimitCheck, { kind: 'quota' }>, remaining: number, now: number): LimitState {
+  const period = check.periodEnd - check.periodStart;
+  return { kind: 'quota', name: check.name, limit: check.limit, remaining: Math.max(0, remaining), resetMs: check.periodEnd - now, windowMs: period };
+}

@@ -1,0 +1,40 @@
+/**
+ * Versioned schema migrations, applied in order at start and by `gatehouse migrate`. Append only:
+ * a released migration never changes. Whole entities live in `data` (JSON); the columns beside it
+ * are what queries filter, sort or constrain on.
+ */
+export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+      CREATE TABLE apis (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, listen_path TEXT NOT NULL UNIQUE,
+        data TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+      CREATE TABLE apps (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, data TEXT NOT NULL,
+        created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+      CREATE TABLE policies (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, data TEXT NOT NULL,
+        created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+      CREATE TABLE keys (
+        id TEXT PRIMARY KEY, app_id TEXT NOT NULL REFERENCES apps(id), policy_id TEXT REFERENCES policies(id),
+        hash TEXT NOT NULL UNIQUE, environment TEXT NOT NULL, enabled INTEGER NOT NULL,
+        expires_at INTEGER, revoked_at INTEGER, last_used_at INTEGER, data TEXT NOT NULL,
+        created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+      CREATE INDEX keys_app ON keys(app_id, id);
+      CREATE INDEX keys_policy ON keys(policy_id);
+      CREATE TABLE admin_keys (
+        id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, data TEXT NOT NULL,
+        created_at INTEGER NOT NULL, revoked_at INTEGER);
+      CREATE TABLE audit (
+        id TEXT PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+        target_type TEXT NOT NULL, target_id TEXT NOT NULL, before TEXT, after TEXT, request_id TEXT);
+      CREATE INDEX audit_target ON audit(target_id, id);
+      CREATE TABLE usage_daily (
+        key_id TEXT NOT NULL, day TEXT NOT NULL, requests INTEGER NOT NULL, PRIMARY KEY (key_id, day));
+      CREATE TABLE quota_usage (
+        key_id TEXT NOT NULL, period TEXT NOT NULL, used INTEGER NOT NULL, PRIMARY KEY (key_id, period));
+    `,
+  },
+];

@@ -1,0 +1,314 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import type { AdminKey, Api, ApiKey, App, AuditEntry, AuditInput, Policy } from '../../domain/entities.ts';
+import { newId } from '../../domain/ids.ts';
+import {
+  ConflictError,
+  type AdminKeyRepo,
+  type AuditQuery,
+  type AuditRepo,
+  type EntityRepo,
+  type KeyListQuery,
+  type KeyRepo,
+  type Page,
+  type PageQuery,
+  type Store,
+  type UsageBatch,
+  type UsageRepo,
+} from '../port.ts';
+import { MIGRATIONS } from './migrations.ts';
+
+/**
+ * The embedded store on node:sqlite. Calls are synchronous underneath and complete before the
+ * returned promise settles, so each method's transaction never spans an `await`.
+ */
+export function openSqliteStore(path: string): Store {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new DatabaseSync(path);
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+  const statements = new Map<string, StatementSync>();
+  const sql = (text: string): StatementSync => {
+    let statement = statements.get(text);
+    if (!statement) {
+      statement = db.prepare(text);
+      statements.set(text, statement);
+    }
+    return statement;
+  };
+  const transaction = <T>(work: () => T): T => {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = work();
+      db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      db.exec('ROLLBACK');
+      throw asConflict(error);
+    }
+  };
+  const appendAudit = (audit: AuditInput, at = Date.now()): void => {
+    sql(
+      'INSERT INTO audit (id, at, actor, action, target_type, target_id, before, after, request_id) VALUES (?,?,?,?,?,?,?,?,?)',
+    ).run(
+      newId('audit', at),
+      at,
+      audit.actor,
+      audit.action,
+      audit.targetType,
+      audit.targetId,
+      json(audit.before),
+      json(audit.after),
+      audit.requestId,
+    );
+  };
+
+  const entityRepo = <T extends { id: string; createdAt: number; updatedAt: number }>(
+    table: string,
+    columns: (entity: T) => Record<string, SQLInputValue>,
+  ): EntityRepo<T> => {
+    const write = (entity: T, insert: boolean): number => {
+      const values = { ...columns(entity), data: JSON.stringify(entity), created_at: entity.createdAt, updated_at: entity.updatedAt };
+      const names = Object.keys(values);
+      const text = insert
+        ? `INSERT INTO ${table} (id, ${names.join(', ')}) VALUES (?, ${names.map(() => '?').join(', ')})`
+        : `UPDATE ${table} SET ${names.map((n) => `${n} = ?`).join(', ')} WHERE id = ?`;
+      const args = insert ? [entity.id, ...Object.values(values)] : [...Object.values(values), entity.id];
+      return Number(sql(text).run(...args).changes);
+    };
+    return {
+      async create(entity, audit) {
+        transaction(() => {
+          write(entity, true);
+          appendAudit(audit);
+        });
+      },
+      async get(id) {
+        const row = sql(`SELECT data FROM ${table} WHERE id = ?`).get(id);
+        return row ? (JSON.parse(String(row.data)) as T) : null;
+      },
+      async list(query) {
+        return page(sql(`SELECT data FROM ${table} WHERE id > ? ORDER BY id LIMIT ?`).all(query.cursor ?? '', query.limit + 1), query, (r) => JSON.parse(String(r.data)) as T);
+      },
+      async update(entity, audit) {
+        return transaction(() => {
+          if (write(entity, false) === 0) return false;
+          appendAudit(audit);
+          return true;
+        });
+      },
+      async delete(id, audit) {
+        return transaction(() => {
+          if (Number(sql(`DELETE FROM ${table} WHERE id = ?`).run(id).changes) === 0) return false;
+          appendAudit(audit);
+          return true;
+        });
+      },
+    };
+  };
+
+  const apiRepo = entityRepo<Api>('apis', (a) => ({ name: a.name, listen_path: a.listenPath }));
+  const apis: Store['apis'] = {
+    ...apiRepo,
+    async all() {
+      return sql('SELECT data FROM apis ORDER BY id').all().map((r) => JSON.parse(String(r.data)) as Api);
+    },
+  };
+  const apps = entityRepo<App>('apps', (a) => ({ name: a.name }));
+  const policies = entityRepo<Policy>('policies', (p) => ({ name: p.name }));
+
+  const keyColumns = (k: ApiKey): Record<string, SQLInputValue> => ({
+    app_id: k.appId,
+    policy_id: k.policyId,
+    hash: k.hash,
+    environment: k.environment,
+    enabled: k.enabled ? 1 : 0,
+    expires_at: k.expiresAt,
+    revoked_at: k.revokedAt,
+  });
+  const keyBase = entityRepo<ApiKey>('keys', keyColumns);
+  const keyFromRow = (row: Record<string, SQLInputValue>): ApiKey => ({
+    ...(JSON.parse(String(row.data)) as ApiKey),
+    lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
+  });
+  const keys: KeyRepo = {
+    ...keyBase,
+    async get(id) {
+      const row = sql('SELECT data, last_used_at FROM keys WHERE id = ?').get(id);
+      return row ? keyFromRow(row) : null;
+    },
+    async findByHash(hash) {
+      const row = sql('SELECT data, last_used_at FROM keys WHERE hash = ?').get(hash);
+      return row ? keyFromRow(row) : null;
+    },
+    async list(query: KeyListQuery) {
+      const where = ['id > ?'];
+      const args: SQLInputValue[] = [query.cursor ?? ''];
+      if (query.appId) (where.push('app_id = ?'), args.push(query.appId));
+      if (query.environment) (where.push('environment = ?'), args.push(query.environment));
+      if (query.apiId) {
+        const names = `EXISTS (SELECT 1 FROM json_each(%s, '$.access') WHERE json_extract(value, '$.apiId') = ?)`;
+        where.push(
+          `(${names.replace('%s', 'keys.data')} OR (json_extract(keys.data, '$.access') IS NULL AND policy_id IN (SELECT id FROM policies WHERE ${names.replace('%s', 'policies.data')})))`,
+        );
+        args.push(query.apiId, query.apiId);
+      }
+      const statusWhere: Record<string, string> = {
+        revoked: 'revoked_at IS NOT NULL AND revoked_at <= ?',
+        expired: 'revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ?',
+        disabled: 'revoked_at IS NULL AND enabled = 0 AND (expires_at IS NULL OR expires_at > ?)',
+        active: 'revoked_at IS NULL AND enabled = 1 AND (expires_at IS NULL OR expires_at > ?)',
+      };
+      if (query.status) (where.push(statusWhere[query.status]!), args.push(query.now));
+      const rows = sql(`SELECT data, last_used_at FROM keys WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).all(...args, query.limit + 1);
+      return page(rows, query, keyFromRow);
+    },
+    async delete(id, audit) {
+      return transaction(() => {
+        if (Number(sql('DELETE FROM keys WHERE id = ?').run(id).changes) === 0) return false;
+        sql('DELETE FROM usage_daily WHERE key_id = ?').run(id);
+        sql('DELETE FROM quota_usage WHERE key_id = ?').run(id);
+        appendAudit(audit);
+        return true;
+      });
+    },
+    async rotate(previous, successor, audit) {
+      return transaction(() => {
+        const cols = keyColumns(previous);
+        const changed = sql(
+          `UPDATE keys SET ${Object.keys(cols).map((c) => `${c} = ?`).join(', ')}, data = ?, updated_at = ? WHERE id = ?`,
+        ).run(...Object.values(cols), JSON.stringify(previous), previous.updatedAt, previous.id).changes;
+        if (Number(changed) === 0) return false;
+        sql(
+          `INSERT INTO keys (id, ${Object.keys(keyColumns(successor)).join(', ')}, data, created_at, updated_at) VALUES (?, ${Object.keys(keyColumns(successor)).map(() => '?').join(', ')}, ?, ?, ?)`,
+        ).run(successor.id, ...Object.values(keyColumns(successor)), JSON.stringify(successor), successor.createdAt, successor.updatedAt);
+        appendAudit(audit);
+        return true;
+      });
+    },
+  };
+
+  const adminKeys: AdminKeyRepo = {
+    async create(key, audit) {
+      transaction(() => {
+        sql('INSERT INTO admin_keys (id, hash, data, created_at, revoked_at) VALUES (?,?,?,?,?)').run(
+          key.id, key.hash, JSON.stringify(key), key.createdAt, key.revokedAt,
+        );
+        appendAudit(audit);
+      });
+    },
+    async findByHash(hash) {
+      const row = sql('SELECT data, revoked_at FROM admin_keys WHERE hash = ?').get(hash);
+      return row ? adminKeyFromRow(row) : null;
+    },
+    async list() {
+      return sql('SELECT data, revoked_at FROM admin_keys ORDER BY id').all().map(adminKeyFromRow);
+    },
+    async revoke(id, at, audit) {
+      return transaction(() => {
+        if (Number(sql('UPDATE admin_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id).changes) === 0) return false;
+        appendAudit(audit);
+        return true;
+      });
+    },
+  };
+
+  const audit: AuditRepo = {
+    async list(query: AuditQuery) {
+      const where = ['(? = \'\' OR id < ?)'];
+      const args: SQLInputValue[] = [query.cursor ?? '', query.cursor ?? ''];
+      if (query.targetId) (where.push('target_id = ?'), args.push(query.targetId));
+      if (query.action) (where.push('action = ?'), args.push(query.action));
+      const rows = sql(`SELECT * FROM audit WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`).all(...args, query.limit + 1);
+      return page(rows, query, auditFromRow);
+    },
+  };
+
+  const usage: UsageRepo = {
+    async record(batch: UsageBatch) {
+      transaction(() => {
+        for (const k of batch.keys) {
+          sql(
+            'INSERT INTO usage_daily (key_id, day, requests) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM keys WHERE id = ?) ON CONFLICT (key_id, day) DO UPDATE SET requests = requests + excluded.requests',
+          ).run(k.keyId, k.day, k.requests, k.keyId);
+          sql('UPDATE keys SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?').run(k.lastUsedAt, k.keyId);
+        }
+        for (const q of batch.quotas) {
+          sql(
+            'INSERT INTO quota_usage (key_id, period, used) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM keys WHERE id = ?) ON CONFLICT (key_id, period) DO UPDATE SET used = used + excluded.used',
+          ).run(q.keyId, q.period, q.delta, q.keyId);
+        }
+      });
+    },
+    async quotaUsed(keyId, period) {
+      const row = sql('SELECT used FROM quota_usage WHERE key_id = ? AND period = ?').get(keyId, period);
+      return row ? Number(row.used) : 0;
+    },
+    async requestsByDay(keyId) {
+      return sql('SELECT day, requests FROM usage_daily WHERE key_id = ? ORDER BY day').all(keyId).map((r) => ({
+        day: String(r.day),
+        requests: Number(r.requests),
+      }));
+    },
+  };
+
+  return {
+    apis,
+    apps,
+    policies,
+    keys,
+    adminKeys,
+    audit,
+    usage,
+    async migrate() {
+      db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+      const applied = new Set(sql('SELECT version FROM schema_migrations').all().map((r) => Number(r.version)));
+      let ran = 0;
+      for (const migration of MIGRATIONS) {
+        if (applied.has(migration.version)) continue;
+        transaction(() => {
+          db.exec(migration.sql);
+          sql('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?,?,?)').run(migration.version, migration.name, Date.now());
+        });
+        ran++;
+      }
+      return ran;
+    },
+    async close() {
+      db.close();
+    },
+  };
+}
+
+function page<T>(rows: Record<string, SQLInputValue>[], query: PageQuery, map: (row: Record<string, SQLInputValue>) => T): Page<T> {
+  const items = rows.slice(0, query.limit).map(map);
+  const last = items.at(-1) as { id: string } | undefined;
+  return { items, nextCursor: rows.length > query.limit && last ? last.id : null };
+}
+
+function adminKeyFromRow(row: Record<string, SQLInputValue>): AdminKey {
+  return { ...(JSON.parse(String(row.data)) as AdminKey), revokedAt: row.revoked_at === null ? null : Number(row.revoked_at) };
+}
+
+function auditFromRow(row: Record<string, SQLInputValue>): AuditEntry {
+  return {
+    id: String(row.id),
+    at: Number(row.at),
+    actor: String(row.actor),
+    action: String(row.action),
+    targetType: String(row.target_type) as AuditEntry['targetType'],
+    targetId: String(row.target_id),
+    before: row.before === null ? null : JSON.parse(String(row.before)),
+    after: row.after === null ? null : JSON.parse(String(row.after)),
+    requestId: row.request_id === null ? null : String(row.request_id),
+  };
+}
+
+function json(value: unknown): string | null {
+  return value === undefined || value === null ? null : JSON.stringify(value);
+}
+
+function asConflict(error: unknown): unknown {
+  if (error instanceof Error && /constraint failed/i.test(error.message)) return new ConflictError(error.message);
+  return error;
+}

@@ -1,0 +1,178 @@
+import { LRUCache } from 'lru-cache';
+import type { KeyCode } from '../domain/codes.ts';
+import { hashKey, type Pepper } from '../domain/key-hash.ts';
+import { checkKey, compileKey, type CompiledKey, type RequestFacts } from '../domain/key-decision.ts';
+import { parseKey } from '../domain/key-format.ts';
+import { periodWindow } from '../domain/quota-period.ts';
+import type { ChangeBus } from '../events/change-bus.ts';
+import type { LimitCheck, LimitState, Limiter } from '../limits/port.ts';
+import type { Store } from '../store/port.ts';
+import type { UsageRecorder } from '../usage/usage-recorder.ts';
+
+/** The answer to "may this key make this request?": data, never an exception. */
+export interface Verification {
+  valid: boolean;
+  code: KeyCode;
+  keyId: string | null;
+  appId: string | null;
+  expiresAt: number | null;
+  limits: LimitState[];
+  /** For RATE_LIMITED / QUOTA_EXCEEDED: milliseconds until a retry can succeed. */
+  retryAfterMs: number;
+}
+
+export interface KeyVerifierOptions {
+  store: Store;
+  limiter: Limiter;
+  usage: UsageRecorder;
+  changes: ChangeBus;
+  /** The first pepper hashes new keys; the rest still find keys hashed before a rotation. */
+  peppers: readonly Pepper[];
+  cacheSize: number;
+  /** Bounds how stale an entry may be when a change happened outside this node. */
+  cacheTtlMs: number;
+  /** How long an unknown (well-formed) key is remembered as unknown. */
+  negativeTtlMs: number;
+  clock?: () => number;
+}
+
+type CacheEntry = { found: true; compiled: CompiledKey; quotaSeed: { period: string; used: number } | null } | { found: false };
+
+const NOT_FOUND_ENTRY: CacheEntry = { found: false };
+
+/**
+ * Verifies API keys for the gateway and for POST /admin/v1/keys/verify alike, so both apply the same
+ * rules and limits. Hot path: checksum, one HMAC, one cache lookup, the checks, the limiter. The store
+ * is read only on a cache miss; concurrent misses for one key share one read.
+ */
+export class KeyVerifier {
+  readonly #options: KeyVerifierOptions;
+  readonly #clock: () => number;
+  readonly #cache: LRUCache<string, CacheEntry>;
+  readonly #loading = new Map<string, Promise<CacheEntry>>();
+  /** Key id to cache slot: a key hashed under an older pepper sits under its current-pepper hash. */
+  readonly #slotByKeyId = new Map<string, string>();
+  #generation = 0;
+
+  constructor(options: KeyVerifierOptions) {
+    if (options.peppers.length === 0) throw new Error('KeyVerifier needs at least one pepper');
+    this.#options = options;
+    this.#clock = options.clock ?? Date.now;
+    this.#cache = new LRUCache({
+      max: options.cacheSize,
+      ttl: options.cacheTtlMs,
+      dispose: (entry) => {
+        if (entry.found) this.#slotByKeyId.delete(entry.compiled.key.id);
+      },
+    });
+    options.changes.subscribe((event) => {
+      if (event.type === 'key.changed') {
+        this.#generation++;
+        this.#cache.delete(this.#slotByKeyId.get(event.keyId) ?? event.hash);
+      } else if (event.type === 'policy.changed') {
+        this.#generation++;
+        this.#cache.clear();
+      }
+    });
+  }
+
+  async verify(secret: string, facts: RequestFacts): Promise<Verification> {
+    if (parseKey(secret, 'api') === null) return denied('MALFORMED', null);
+    const hash = hashKey(secret, this.#options.peppers[0]!);
+    const entry = this.#cache.get(hash) ?? (await this.#load(hash, secret));
+    if (!entry.found) return denied('NOT_FOUND', null);
+    const now = this.#clock();
+    const { compiled } = entry;
+    const code = checkKey(compiled, facts, now);
+    if (code !== 'VALID') return denied(code, compiled);
+    const checks = this.#limitChecks(entry, now);
+    const quotaPeriod = compiled.quota ? periodWindow(compiled.quota.period, now).id : null;
+    if (checks.length === 0) {
+      this.#options.usage.hit(compiled.key.id, now, quotaPeriod);
+      return { ...identity(compiled), valid: true, code, limits: [], retryAfterMs: 0 };
+    }
+    const result = await this.#options.limiter.consume(checks, now);
+    if (!result.allowed) {
+      const limited: KeyCode = result.deniedBy === 'quota' ? 'QUOTA_EXCEEDED' : 'RATE_LIMITED';
+      return { ...identity(compiled), valid: false, code: limited, limits: result.states, retryAfterMs: result.retryAfterMs };
+    }
+    this.#options.usage.hit(compiled.key.id, now, quotaPeriod);
+    return { ...identity(compiled), valid: true, code, limits: result.states, retryAfterMs: 0 };
+  }
+
+  #limitChecks(entry: Extract<CacheEntry, { found: true }>, now: number): LimitCheck[] {
+    const { compiled } = entry;
+    const keyId = compiled.key.id;
+    const checks: LimitCheck[] = compiled.rateLimits.map((rule) => ({
+      kind: 'rate',
+      counter: `rl:${keyId}:${rule.name}`,
+      name: rule.name,
+      limit: rule.limit,
+      windowMs: rule.windowMs,
+    }));
+    if (compiled.quota) {
+      const window = periodWindow(compiled.quota.period, now);
+      checks.push({
+        kind: 'quota',
+        counter: `q:${keyId}`,
+        name: `quota-${compiled.quota.period}`,
+        limit: compiled.quota.limit,
+        periodStart: window.start,
+        periodEnd: window.end,
+        seed: entry.quotaSeed?.period === window.id ? entry.quotaSeed.used : 0,
+      });
+    }
+    return checks;
+  }
+
+  #load(hash: string, secret: string): Promise<CacheEntry> {
+    let loading = this.#loading.get(hash);
+    if (!loading) {
+      const generation = this.#generation;
+      loading = this.#read(secret).then((entry) => {
+        this.#loading.delete(hash);
+        // A change that arrived while the read was in flight may have made it stale: do not keep it.
+        if (generation === this.#generation) {
+          this.#cache.set(hash, entry, entry.found ? {} : { ttl: this.#options.negativeTtlMs });
+          if (entry.found) this.#slotByKeyId.set(entry.compiled.key.id, hash);
+        }
+        return entry;
+      }, (error: unknown) => {
+        this.#loading.delete(hash);
+        throw error;
+      });
+      this.#loading.set(hash, loading);
+    }
+    return loading;
+  }
+
+  async #read(secret: string): Promise<CacheEntry> {
+    const { store, peppers } = this.#options;
+    for (const pepper of peppers) {
+      const key = await store.keys.findByHash(hashKey(secret, pepper));
+      if (!key) continue;
+      const policy = key.policyId ? await store.policies.get(key.policyId) : null;
+      const compiled = compileKey(key, policy);
+      if (!compiled.quota) return { found: true, compiled, quotaSeed: null };
+      const period = periodWindow(compiled.quota.period, this.#clock()).id;
+      return { found: true, compiled, quotaSeed: { period, used: await store.usage.quotaUsed(key.id, period) } };
+    }
+    return NOT_FOUND_ENTRY;
+  }
+}
+
+function identity(compiled: CompiledKey): Pick<Verification, 'keyId' | 'appId' | 'expiresAt'> {
+  return { keyId: compiled.key.id, appId: compiled.key.appId, expiresAt: compiled.key.expiresAt };
+}
+
+function denied(code: KeyCode, compiled: CompiledKey | null): Verification {
+  return {
+    valid: false,
+    code,
+    keyId: compiled?.key.id ?? null,
+    appId: compiled?.key.appId ?? null,
+    expiresAt: compiled?.key.expiresAt ?? null,
+    limits: [],
+    retryAfterMs: 0,
+  };
+}

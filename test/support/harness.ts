@@ -1,0 +1,123 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { loadConfig } from '../../src/config/load.ts';
+import { adminKeysService } from '../../src/control/services/admin-keys.ts';
+import { ADMIN_PERMISSIONS } from '../../src/domain/permissions.ts';
+import { startGatehouse, type Gatehouse } from '../../src/gatehouse.ts';
+
+/** A clock tests can move. */
+export class TestClock {
+  now: number;
+  constructor(start = Date.UTC(2026, 10, 29, 12, 0, 0)) {
+    this.now = start;
+  }
+  advance(ms: number): void {
+    this.now += ms;
+  }
+  readonly read = (): number => this.now;
+}
+
+export interface UpstreamRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export interface Harness {
+  gh: Gatehouse;
+  clock: TestClock;
+  dir: string;
+  upstream: { url: string; requests: UpstreamRequest[] };
+  adminKey: string;
+  admin(method: string, path: string, body?: unknown, key?: string): Promise<{ status: number; headers: Headers; body: any }>;
+  close(): Promise<void>;
+}
+
+export const TEST_PEPPER = 'test-pepper-0123456789abcdefghijklmnopqrstuvwxyz';
+
+/** A real Gatehouse on a temporary SQLite file, a real upstream, ephemeral ports on loopback. */
+export async function startHarness(env: Record<string, string> = {}, clock = new TestClock()): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
+  const requests: UpstreamRequest[] = [];
+  const upstreamServer = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      requests.push({ method: req.method!, url: req.url!, headers: req.headers, body });
+      if (req.url?.startsWith('/slow')) return void setTimeout(() => res.end('late'), 1500);
+      res.writeHead(200, { 'content-type': 'application/json', 'keep-alive': 'timeout=5' });
+      res.end(JSON.stringify({ path: req.url, method: req.method }));
+    });
+  });
+  const upstreamUrl = await listen(upstreamServer);
+  const config = loadConfig({
+    env: {
+      GATEHOUSE_PEPPER: TEST_PEPPER,
+      GATEHOUSE_DATA_DIR: dir,
+      GATEHOUSE_GATEWAY_PORT: '0',
+      GATEHOUSE_CONTROL_PORT: '0',
+      GATEHOUSE_USAGE_FLUSH_INTERVAL_SECONDS: '3600',
+      ...env,
+    },
+  });
+  const gh = await startGatehouse(config, { clock: clock.read, logger: pino({ level: 'silent' }) });
+  const { secret: adminKey } = await adminKeysService.create(gh.ctx, { actor: 'test', requestId: null }, 'test-admin', [...ADMIN_PERMISSIONS]);
+  const admin: Harness['admin'] = async (method, path, body, key = adminKey) => {
+    const res = await fetch(`${gh.controlUrl}/admin/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
+  };
+  return {
+    gh,
+    clock,
+    dir,
+    upstream: { url: upstreamUrl, requests },
+    adminKey,
+    admin,
+    async close() {
+      await gh.close();
+      upstreamServer.closeAllConnections();
+      await new Promise((r) => upstreamServer.close(r));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function listen(server: Server): Promise<string> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+}
+
+/** Publishes an API, an app and a key for it; returns their ids and the key's secret. */
+export async function seed(h: Harness, keyBody: Record<string, unknown> = {}, apiBody: Record<string, unknown> = {}) {
+  const api = await h.admin('POST', '/apis', { name: 'orders', listenPath: '/orders', upstreamUrl: h.upstream.url, ...apiBody });
+  if (api.status !== 201) throw new Error(`seed api: ${JSON.stringify(api.body)}`);
+  const app = await h.admin('POST', '/apps', { name: 'Acme integration', owner: 'acme@example.com' });
+  const key = await h.admin('POST', '/keys', { appId: app.body.id, access: [{ apiId: api.body.id }], ...keyBody });
+  if (key.status !== 201) throw new Error(`seed key: ${JSON.stringify(key.body)}`);
+  return { apiId: api.body.id as string, appId: app.body.id as string, keyId: key.body.id as string, secret: key.body.secret as string };
+}
+
+/** A request through the gateway. */
+export async function call(h: Harness, path: string, init: { key?: string; header?: 'bearer' | 'x-api-key'; method?: string; body?: string } = {}) {
+  const headers: Record<string, string> = {};
+  if (init.key !== undefined) {
+    if (init.header === 'x-api-key') headers['x-api-key'] = init.key;
+    else headers.authorization = `Bearer ${init.key}`;
+  }
+  const res = await fetch(`${h.gh.gatewayUrl}${path}`, { method: init.method ?? 'GET', headers, ...(init.body ? { body: init.body } : {}) });
+  const text = await res.text();
+  let body: any = text;
+  try {
+    body = JSON.parse(text);
+  } catch {}
+  return { status: res.status, headers: res.headers, body };
+}
