@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -29,7 +29,7 @@ export function loadConfig(options: { file?: string | undefined; env?: NodeJS.Pr
   const result = configSchema.safeParse(merged);
   if (!result.success) throw new ConfigError(`invalid configuration${options.file ? ` in ${options.file}` : ''}:\n${describeIssues(result.error)}`);
   const parsed = result.data;
-  const peppers = loadPeppers(parsed, env);
+  const peppers = loadPeppers(parsed, env, join(parsed.dataDir, DATA_DIR_PEPPER));
   if (peppers.length === 0 && options.secretsRequired !== false) {
     throw new ConfigError('no key-hashing pepper: set GATEHOUSE_PEPPER or GATEHOUSE_PEPPER_FILE, or secrets.pepperFile');
   }
@@ -91,8 +91,12 @@ function overlayEnvironment(base: unknown, env: NodeJS.ProcessEnv): unknown {
   return out;
 }
 
-function loadPeppers(config: ParsedConfig, env: NodeJS.ProcessEnv): Pepper[] {
-  const current = readSecret('pepper', env.GATEHOUSE_PEPPER, env.GATEHOUSE_PEPPER_FILE ?? config.secrets.pepperFile);
+/** Demo mode keeps a generated pepper in the data directory; a configured one always wins. */
+export const DATA_DIR_PEPPER = 'pepper';
+
+function loadPeppers(config: ParsedConfig, env: NodeJS.ProcessEnv, dataDirPepper: string): Pepper[] {
+  const file = env.GATEHOUSE_PEPPER_FILE ?? config.secrets.pepperFile ?? (existsSync(dataDirPepper) ? dataDirPepper : undefined);
+  const current = readSecret('pepper', env.GATEHOUSE_PEPPER, file);
   const previous = readSecret('previous peppers', env.GATEHOUSE_PREVIOUS_PEPPERS, env.GATEHOUSE_PREVIOUS_PEPPERS_FILE ?? config.secrets.previousPeppersFile);
   const secrets = [current, ...(previous ? previous.toString('utf8').split(/[\s,]+/).filter(Boolean).map((p) => Buffer.from(p)) : [])];
   return secrets.filter((s): s is Buffer => s !== null).map((secret) => {

@@ -1,0 +1,195 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+import type { AdminClient } from '../admin-client.ts';
+import { table, UsageError, type Output } from '../output.ts';
+
+type Flags = Record<string, string | boolean | string[] | undefined>;
+
+interface Verb {
+  usage: string;
+  flags?: ParseArgsOptionsConfig;
+  positionals?: number;
+  run(client: AdminClient, args: string[], flags: Flags): Promise<unknown>;
+  text?(result: any): string;
+}
+
+
+/** `--data '{"...": ...}'` or `--data @file.json`: the admin API's body as is, for every field. */
+function data(flags: Flags): Record<string, unknown> {
+  const raw = flags.data as string | undefined;
+  if (raw === undefined) return {};
+  const text = raw.startsWith('@') ? readFileSync(raw.slice(1), 'utf8') : raw;
+  try {
+    const parsed = JSON.parse(text);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error();
+    return parsed;
+  } catch {
+    throw new UsageError('--data must be a JSON object (or @file.json holding one)');
+  }
+}
+
+const csv = (value: unknown): string[] | undefined => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+const num = (name: string, value: unknown): number | undefined => {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number`);
+  return n;
+};
+const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+
+/** `name:limit:windowSeconds`, e.g. `burst:100:1`. */
+function rateLimits(values: unknown): unknown[] | undefined {
+  if (!Array.isArray(values) || values.length === 0) return undefined;
+  return values.map((v: string) => {
+    const [name, limit, window] = v.split(':');
+    if (!name || !limit || !window) throw new UsageError(`--rate-limit ${v}: use name:limit:windowSeconds, e.g. burst:100:1`);
+    return { name, limit: num('rate-limit', limit), windowSeconds: num('rate-limit', window) };
+  });
+}
+
+/** `1000/day` or `50000/month`. */
+function quota(value: unknown): unknown {
+  if (typeof value !== 'string') return undefined;
+  const [limit, period] = value.split('/');
+  if (!limit || (period !== 'day' && period !== 'month')) throw new UsageError(`--quota ${value}: use limit/day or limit/month`);
+  return { limit: num('quota', limit), period };
+}
+
+const PAGE_FLAGS: ParseArgsOptionsConfig = { limit: { type: 'string' }, cursor: { type: 'string' } };
+const query = (q: Record<string, unknown>) => {
+  const params = new URLSearchParams(Object.entries(defined(q)).map(([k, v]): [string, string] => [k, String(v)]));
+  return params.size ? `?${params}` : '';
+};
+
+function crud(path: string, columns: string[], createFlags: ParseArgsOptionsConfig, body: (flags: Flags) => Record<string, unknown>): Record<string, Verb> {
+  return {
+    list: {
+      usage: `list [--limit N] [--cursor C]`,
+      flags: PAGE_FLAGS,
+      run: (c, _a, f) => c.request('GET', `${path}${query({ limit: f.limit, cursor: f.cursor })}`),
+      text: (r) => table(r.items, columns) + (r.nextCursor ? `\n(more: --cursor ${r.nextCursor})` : ''),
+    },
+    show: { usage: 'show ID', positionals: 1, run: (c, [id]) => c.request('GET', `${path}/${encodeURIComponent(id!)}`) },
+    create: { usage: 'create [flags] [--data JSON]', flags: createFlags, run: (c, _a, f) => c.request('POST', path, { ...body(f), ...data(f) }) },
+    update: {
+      usage: 'update ID [flags] [--data JSON]',
+      flags: createFlags,
+      positionals: 1,
+      run: (c, [id], f) => c.request('PATCH', `${path}/${encodeURIComponent(id!)}`, { ...body(f), ...data(f) }),
+    },
+    delete: { usage: 'delete ID', positionals: 1, run: async (c, [id]) => (await c.request('DELETE', `${path}/${encodeURIComponent(id!)}`), { deleted: id }) },
+  };
+}
+
+const SETTINGS_FLAGS: ParseArgsOptionsConfig = {
+  api: { type: 'string', multiple: true },
+  'rate-limit': { type: 'string', multiple: true },
+  quota: { type: 'string' },
+  scopes: { type: 'string' },
+  ip: { type: 'string', multiple: true },
+  data: { type: 'string' },
+};
+const settingsBody = (f: Flags) =>
+  defined({
+    access: Array.isArray(f.api) ? f.api.map((apiId) => ({ apiId })) : undefined,
+    rateLimits: rateLimits(f['rate-limit']),
+    quota: quota(f.quota),
+    scopes: csv(f.scopes),
+    ipAllowlist: Array.isArray(f.ip) ? f.ip : undefined,
+  });
+
+export const RESOURCE_GROUPS: Record<string, Record<string, Verb>> = {
+  apis: crud(
+    '/apis',
+    ['id', 'name', 'listenPath', 'upstreamUrl'],
+    { name: { type: 'string' }, 'listen-path': { type: 'string' }, upstream: { type: 'string' }, public: { type: 'boolean' }, scopes: { type: 'string' }, 'timeout-seconds': { type: 'string' }, data: { type: 'string' } },
+    (f) =>
+      defined({
+        name: f.name,
+        listenPath: f['listen-path'],
+        upstreamUrl: f.upstream,
+        auth: f.public || f.scopes ? { type: f.public ? 'public' : 'apiKey', scopes: csv(f.scopes) ?? [] } : undefined,
+        timeoutSeconds: num('timeout-seconds', f['timeout-seconds']),
+      }),
+  ),
+  apps: crud('/apps', ['id', 'name', 'owner'], { name: { type: 'string' }, owner: { type: 'string' }, data: { type: 'string' } }, (f) => defined({ name: f.name, owner: f.owner })),
+  policies: crud('/policies', ['id', 'name', 'rateLimits', 'quota'], { name: { type: 'string' }, ...SETTINGS_FLAGS }, (f) => defined({ name: f.name, ...settingsBody(f) })),
+  keys: {
+    ...crud(
+      '/keys',
+      ['id', 'start', 'name', 'appId', 'environment', 'status', 'expiresAt', 'lastUsedAt'],
+      { app: { type: 'string' }, name: { type: 'string' }, env: { type: 'string' }, policy: { type: 'string' }, 'expires-in': { type: 'string' }, ...SETTINGS_FLAGS },
+      (f) =>
+        defined({
+          appId: f.app,
+          name: f.name,
+          environment: f.env,
+          policyId: f.policy,
+          expiresInSeconds: num('expires-in', f['expires-in']),
+          ...settingsBody(f),
+        }),
+    ),
+    list: {
+      usage: 'list [--app ID] [--api ID] [--env live|test] [--status active|disabled|expired|revoked] [--limit N] [--cursor C]',
+      flags: { ...PAGE_FLAGS, app: { type: 'string' }, api: { type: 'string' }, env: { type: 'string' }, status: { type: 'string' } },
+      run: (c, _a, f) => c.request('GET', `/keys${query({ appId: f.app, apiId: f.api, environment: f.env, status: f.status, limit: f.limit, cursor: f.cursor })}`),
+      text: (r) => table(r.items, ['id', 'start', 'name', 'appId', 'environment', 'status', 'expiresAt', 'lastUsedAt']) + (r.nextCursor ? `\n(more: --cursor ${r.nextCursor})` : ''),
+    },
+    rotate: {
+      usage: 'rotate ID [--grace SECONDS]',
+      positionals: 1,
+      flags: { grace: { type: 'string' } },
+      run: (c, [id], f) => c.request('POST', `/keys/${encodeURIComponent(id!)}/rotate`, defined({ gracePeriodSeconds: num('grace', f.grace) })),
+      text: (r) => `new key ${r.id} (the secret is shown once):\n${r.secret}\nold key ${r.previous.id} works until ${r.previous.expiresAt}`,
+    },
+    revoke: {
+      usage: 'revoke ID --reason TEXT',
+      positionals: 1,
+      flags: { reason: { type: 'string' } },
+      run: (c, [id], f) => {
+        if (typeof f.reason !== 'string') throw new UsageError('keys revoke needs --reason');
+        return c.request('POST', `/keys/${encodeURIComponent(id!)}/revoke`, { reason: f.reason });
+      },
+      text: (r) => `revoked ${r.id} at ${r.revokedAt}`,
+    },
+    disable: { usage: 'disable ID', positionals: 1, run: (c, [id]) => c.request('PATCH', `/keys/${encodeURIComponent(id!)}`, { enabled: false }), text: (r) => `${r.id} is ${r.status}` },
+    enable: { usage: 'enable ID', positionals: 1, run: (c, [id]) => c.request('PATCH', `/keys/${encodeURIComponent(id!)}`, { enabled: true }), text: (r) => `${r.id} is ${r.status}` },
+    verify: {
+      usage: 'verify (reads the key from stdin or GATEHOUSE_VERIFY_KEY, never argv) [--api A] [--method M] [--path P] [--ip IP]',
+      flags: { api: { type: 'string' }, method: { type: 'string' }, path: { type: 'string' }, ip: { type: 'string' } },
+      run: async (c, _a, f) => {
+        const key = process.env.GATEHOUSE_VERIFY_KEY ?? (await readStdin()).trim();
+        if (!key) throw new UsageError('give the key on stdin (or in GATEHOUSE_VERIFY_KEY)');
+        return c.request('POST', '/keys/verify', defined({ key, api: f.api, method: f.method, path: f.path, ip: f.ip }));
+      },
+      text: (r) => `${r.valid ? 'valid' : 'not valid'}: ${r.code}${r.keyId ? ` (${r.keyId})` : ''}`,
+    },
+    usage: { usage: 'usage ID', positionals: 1, run: (c, [id]) => c.request('GET', `/keys/${encodeURIComponent(id!)}/usage`), text: (r) => table(r.days, ['day', 'requests']) },
+  },
+};
+
+const keyCreateText = (r: any) => `created key ${r.id} for app ${r.appId}. The secret is shown once; store it now:\n${r.secret}`;
+RESOURCE_GROUPS.keys!.create!.text = keyCreateText;
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) return '';
+  let text = '';
+  for await (const chunk of process.stdin) text += chunk;
+  return text;
+}
+
+export async function runResourceCommand(group: string, argv: string[], client: AdminClient, out: Output): Promise<void> {
+  const verbs = RESOURCE_GROUPS[group]!;
+  const [verbName, ...rest] = argv;
+  const verb = verbName ? verbs[verbName] : undefined;
+  if (!verb) throw new UsageError(`usage: gatehouse ${group} <${Object.keys(verbs).join('|')}> ...`);
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: { ...verb.flags, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\nusage: gatehouse ${group} ${verb.usage}`);
+  }
+  if (parsed.positionals.length !== (verb.positionals ?? 0)) throw new UsageError(`usage: gatehouse ${group} ${verb.usage}`);
+  const result = await verb.run(client, parsed.positionals, parsed.values as Flags);
+  out.result(result, () => (verb.text ? verb.text(result) : JSON.stringify(result, null, 2)));
+}

@@ -1,0 +1,90 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadConfig, type Config } from '../../config/load.ts';
+import { createDemoObjects, ensureDemoPepper } from '../../demo/demo-setup.ts';
+import { createDemoUpstream } from '../../demo/demo-upstream.ts';
+import { startGatehouse, type Gatehouse } from '../../gatehouse.ts';
+import { openSqliteStore } from '../../store/sqlite/sqlite-store.ts';
+import type { Output } from '../output.ts';
+
+/** `gatehouse start --config F`: the real thing. */
+export async function runStart(configFile: string | undefined, out: Output): Promise<void> {
+  const gh = await startGatehouse(loadConfig({ file: configFile }));
+  stopOnSignals(gh);
+  if (out.json) out.result({ gatewayUrl: gh.gatewayUrl, controlUrl: gh.controlUrl }, () => '');
+}
+
+/** `gatehouse migrate`: applies pending store migrations and exits. */
+export async function runMigrate(configFile: string | undefined, out: Output): Promise<void> {
+  const config = loadConfig({ file: configFile, secretsRequired: false });
+  const store = openSqliteStore(config.storePath);
+  try {
+    const ran = await store.migrate();
+    out.result({ store: config.storePath, migrationsApplied: ran }, () => `${config.storePath}: ${ran} migration(s) applied`);
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * `npm start`: control plane, gateway and a demo upstream in one process on the embedded store.
+ * Demo objects are created on the first start only; their secrets are printed that once.
+ */
+export async function runDemo(configFile: string | undefined, out: Output): Promise<void> {
+  ensureDemoPepper(process.env.GATEHOUSE_DATA_DIR ?? './.gatehouse');
+  const config = loadConfig({ file: configFile });
+  const upstream = createDemoUpstream();
+  const upstreamPort = Number(process.env.GATEHOUSE_DEMO_UPSTREAM_PORT ?? 8090);
+  await new Promise<void>((resolve, reject) => upstream.once('error', reject).listen(upstreamPort, '127.0.0.1', resolve));
+  const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  const gh = await startGatehouse(config);
+  const secrets = await createDemoObjects(gh.ctx, upstreamUrl);
+  stopOnSignals(gh, upstream);
+  const info = { gatewayUrl: gh.gatewayUrl, adminUrl: `${gh.controlUrl}/admin/v1`, dataDir: config.dataDir, ...(secrets ?? {}) };
+  out.result(info, () => demoBanner(config, gh, secrets));
+}
+
+function demoBanner(config: Readonly<Config>, gh: Gatehouse, secrets: { adminKey: string; apiKey: string } | null): string {
+  const lines = [
+    '',
+    `Gatehouse is running in demo mode (data in ${config.dataDir}, kept across restarts).`,
+    `  Gateway:    ${gh.gatewayUrl}`,
+    `  Admin API:  ${gh.controlUrl}/admin/v1   (OpenAPI: ${gh.controlUrl}/admin/v1/openapi.json)`,
+    '',
+  ];
+  if (secrets) {
+    lines.push(
+      'These secrets are shown once, now. Only their keyed hashes are stored.',
+      `  Admin key:     ${secrets.adminKey}`,
+      `  Demo API key:  ${secrets.apiKey}`,
+      '',
+      'Call the demo API through the gateway:',
+      `  curl -i -H "Authorization: Bearer ${secrets.apiKey}" ${gh.gatewayUrl}/demo/hello`,
+      '',
+      'Manage it from another terminal:',
+      `  export GATEHOUSE_ADMIN_KEY=${secrets.adminKey}`,
+      '  npx gatehouse keys list',
+    );
+  } else {
+    lines.push(
+      'The demo API, app and keys were created on the first start; their secrets were shown then.',
+      'Issue new ones with:',
+      '  npx gatehouse admin-keys create --name me --permissions keys:read,keys:write',
+      '  GATEHOUSE_ADMIN_KEY=... npx gatehouse keys list --status active   (then: keys rotate ID)',
+    );
+  }
+  lines.push('', 'Stop with Ctrl+C.');
+  return lines.join('\n');
+}
+
+function stopOnSignals(gh: Gatehouse, ...servers: Server[]): void {
+  const stop = () => {
+    for (const server of servers) server.close();
+    gh.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}

@@ -1,0 +1,40 @@
+/** How a command reports: JSON for scripts (--json), short text for people. Errors go to stderr. */
+export interface Output {
+  json: boolean;
+  result(value: unknown, text: () => string): void;
+  error(message: string, details?: unknown): void;
+}
+
+export function createOutput(json: boolean): Output {
+  return {
+    json,
+    result(value, text) {
+      process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+    },
+    error(message, details) {
+      if (json) process.stderr.write(`${JSON.stringify({ error: message, ...(details ? { details } : {}) })}\n`);
+      else process.stderr.write(`gatehouse: ${message}\n`);
+    },
+  };
+}
+
+/** Exit codes: 0 done, 1 refused or failed, 2 the command line itself is wrong. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+export class CommandError extends Error {
+  override readonly name = 'CommandError';
+  readonly details: unknown;
+  constructor(message: string, details?: unknown) {
+    super(message);
+    this.details = details;
+  }
+}
+
+export function table(rows: Record<string, unknown>[], columns: string[]): string {
+  if (rows.length === 0) return '(none)';
+  const cells = rows.map((r) => columns.map((c) => (r[c] === null || r[c] === undefined ? '-' : typeof r[c] === 'object' ? JSON.stringify(r[c]) : String(r[c]))));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
+  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(columns.map((c) => c.toUpperCase())), ...cells.map(line)].join('\n');
+}

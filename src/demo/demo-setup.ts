@@ -1,0 +1,55 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DATA_DIR_PEPPER } from '../config/load.ts';
+import type { ControlContext } from '../control/context.ts';
+import { adminKeysService } from '../control/services/admin-keys.ts';
+import { apisService } from '../control/services/apis.ts';
+import { appsService } from '../control/services/apps.ts';
+import { keysService } from '../control/services/keys.ts';
+import { ADMIN_PERMISSIONS } from '../domain/permissions.ts';
+
+export const DEMO_API_NAME = 'demo';
+
+/** Demo mode's pepper: random, generated once, readable only by this user, kept out of the repo. */
+export function ensureDemoPepper(dataDir: string): void {
+  const file = join(dataDir, DATA_DIR_PEPPER);
+  if (existsSync(file)) return;
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });
+}
+
+export interface DemoSecrets {
+  adminKey: string;
+  apiKey: string;
+}
+
+/** Creates the demo API, app, key and an admin key, once; null when they already exist. */
+export async function createDemoObjects(ctx: ControlContext, upstreamUrl: string): Promise<DemoSecrets | null> {
+  const existing = await ctx.store.apis.all();
+  if (existing.some((a) => a.name === DEMO_API_NAME)) return null;
+  const actor = { actor: 'demo', requestId: null };
+  const api = await apisService.create(ctx, actor, {
+    name: DEMO_API_NAME,
+    listenPath: '/demo',
+    upstreamUrl,
+    auth: { type: 'apiKey', scopes: [] },
+    timeoutSeconds: 10,
+  });
+  const app = await appsService.create(ctx, actor, { name: 'Demo app', owner: 'you@example.com', metadata: {} });
+  const { secret: apiKey } = await keysService.create(ctx, actor, {
+    appId: app.id,
+    environment: 'test',
+    name: 'demo key',
+    policyId: null,
+    enabled: true,
+    metadata: {},
+    access: [{ apiId: api.id }],
+    rateLimits: [{ name: 'per-second', limit: 5, windowSeconds: 1 }, { name: 'per-minute', limit: 100, windowSeconds: 60 }],
+    quota: { limit: 1000, period: 'day' },
+    ipAllowlist: null,
+    scopes: null,
+  });
+  const { secret: adminKey } = await adminKeysService.create(ctx, actor, 'demo admin', [...ADMIN_PERMISSIONS]);
+  return { adminKey, apiKey };
+}

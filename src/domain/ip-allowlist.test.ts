@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { compileIpAllowlist, parseCidr, unmapIpv4 } from './ip-allowlist.ts';
+
+describe('parseCidr', () => {
+  test('parses IPv4 and IPv6 CIDRs', () => {
+    assert.deepEqual(parseCidr('10.0.0.0/8'), { address: '10.0.0.0', prefix: 8, family: 'ipv4' });
+    assert.deepEqual(parseCidr('2001:db8::/32'), { address: '2001:db8::', prefix: 32, family: 'ipv6' });
+  });
+
+  test('a bare address is a single host', () => {
+    assert.deepEqual(parseCidr('192.0.2.7'), { address: '192.0.2.7', prefix: 32, family: 'ipv4' });
+    assert.deepEqual(parseCidr('::1'), { address: '::1', prefix: 128, family: 'ipv6' });
+  });
+
+  test('rejects bad CIDRs', () => {
+    for (const bad of ['', 'abc', '10.0.0.0/33', '::/129', '10.0.0.0/', '10.0.0.0/-1', '10.0.0.0/8/8', '10.0.0.0/x', '10.0.0.256/8', '10.0.0/8', '10.0.0.0/1000']) {
+      assert.equal(parseCidr(bad), null, bad);
+    }
+  });
+});
+
+describe('compileIpAllowlist', () => {
+  test('admits IPv4 addresses inside a subnet and refuses those outside', () => {
+    const list = compileIpAllowlist(['10.1.0.0/16', '192.0.2.7']);
+    assert.equal(list.allows('10.1.255.3'), true);
+    assert.equal(list.allows('10.2.0.1'), false);
+    assert.equal(list.allows('192.0.2.7'), true);
+    assert.equal(list.allows('192.0.2.8'), false);
+  });
+
+  test('admits IPv6 addresses inside a subnet and refuses those outside', () => {
+    const list = compileIpAllowlist(['2001:db8:abcd::/48']);
+    assert.equal(list.allows('2001:db8:abcd:1::5'), true);
+    assert.equal(list.allows('2001:db8:abce::5'), false);
+  });
+
+  test('an IPv4-mapped IPv6 peer is matched as its IPv4 address', () => {
+    const list = compileIpAllowlist(['10.0.0.0/8']);
+    assert.equal(list.allows('::ffff:10.9.8.7'), true);
+    assert.equal(list.allows('::ffff:11.9.8.7'), false);
+  });
+
+  test('text that is not an address is refused', () => {
+    const list = compileIpAllowlist(['0.0.0.0/0', '::/0']);
+    assert.equal(list.allows('not-an-ip'), false);
+    assert.equal(list.allows(''), false);
+  });
+
+  test('an empty allowlist admits nobody', () => {
+    assert.equal(compileIpAllowlist([]).allows('127.0.0.1'), false);
+  });
+
+  test('compiling a bad entry throws', () => {
+    assert.throws(() => compileIpAllowlist(['10.0.0.0/8', '10.0.0.0/40']), /not a CIDR/);
+  });
+});
+
+describe('unmapIpv4', () => {
+  test('strips the ::ffff: prefix only from mapped IPv4 addresses', () => {
+    assert.equal(unmapIpv4('::ffff:1.2.3.4'), '1.2.3.4');
+    assert.equal(unmapIpv4('::ffff:abcd'), '::ffff:abcd');
+    assert.equal(unmapIpv4('1.2.3.4'), '1.2.3.4');
+  });
+});

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { BASE62 } from './base62.ts';
+import { CHECKSUM_LENGTH, RANDOM_LENGTH, generateKey, parseKey } from './key-format.ts';
+
+function replaceAt(secret: string, index: number, char: string): string {
+  return secret.slice(0, index) + char + secret.slice(index + 1);
+}
+
+describe('generateKey', () => {
+  test('api keys look like gk_<env>_ followed by 30 base62 characters', () => {
+    for (const env of ['live', 'test'] as const) {
+      const { secret } = generateKey('api', env);
+      assert.match(secret, new RegExp(`^gk_${env}_[0-9A-Za-z]{${RANDOM_LENGTH + CHECKSUM_LENGTH}}$`));
+    }
+  });
+
+  test('admin keys look like gka_live_ followed by 30 base62 characters', () => {
+    const { secret } = generateKey('admin', 'live');
+    assert.match(secret, /^gka_live_[0-9A-Za-z]{30}$/);
+    assert.equal(secret.length, 'gka_live_'.length + 30);
+  });
+
+  test('start is prefix, environment and four characters, never the whole secret', () => {
+    const api = generateKey('api', 'live');
+    assert.equal(api.start, api.secret.slice(0, 'gk_live_'.length + 4));
+    assert.match(api.start, /^gk_live_[0-9A-Za-z]{4}$/);
+    const admin = generateKey('admin', 'test');
+    assert.equal(admin.start, admin.secret.slice(0, 'gka_test_'.length + 4));
+    assert.ok(api.start.length < api.secret.length);
+    assert.ok(admin.start.length < admin.secret.length);
+  });
+
+  test('many generated keys are distinct', () => {
+    const secrets = new Set<string>();
+    for (let i = 0; i < 5000; i++) secrets.add(generateKey('api', 'live').secret);
+    assert.equal(secrets.size, 5000);
+  });
+});
+
+describe('parseKey', () => {
+  test('a freshly generated key parses with its kind, environment and start', () => {
+    const { secret, start } = generateKey('api', 'test');
+    assert.deepEqual(parseKey(secret, 'api'), { kind: 'api', environment: 'test', start });
+    const admin = generateKey('admin', 'live');
+    assert.deepEqual(parseKey(admin.secret, 'admin'), { kind: 'admin', environment: 'live', start: admin.start });
+  });
+
+  test('a key with one changed character in the random part or checksum fails its checksum', () => {
+    const { secret } = generateKey('api', 'live');
+    for (let i = 'gk_live_'.length; i < secret.length; i++) {
+      for (const char of BASE62) {
+        if (char === secret[i]) continue;
+        assert.equal(parseKey(replaceAt(secret, i, char), 'api'), null, `position ${i} changed to ${char}`);
+      }
+    }
+  });
+
+  test('a key of the other kind is rejected', () => {
+    assert.equal(parseKey(generateKey('admin', 'live').secret, 'api'), null);
+    assert.equal(parseKey(generateKey('api', 'live').secret, 'admin'), null);
+  });
+
+  test('a wrong prefix or environment is rejected even at the right length', () => {
+    const { secret } = generateKey('api', 'live');
+    assert.equal(parseKey('xk' + secret.slice(2), 'api'), null);
+    assert.equal(parseKey('gk_prod' + secret.slice(7), 'api'), null);
+    assert.equal(parseKey('gk-live' + secret.slice(7), 'api'), null);
+    assert.equal(parseKey('gk_live-' + secret.slice(8), 'api'), null);
+  });
+
+  test('a non-base62 character in the tail is rejected', () => {
+    const { secret } = generateKey('api', 'live');
+    for (const bad of ['-', '_', '+', '/', '=', ' ', 'é']) {
+      assert.equal(parseKey(replaceAt(secret, 10, bad), 'api'), null, `with ${bad}`);
+    }
+  });
+
+  test('a key that is one character too short or too long is rejected', () => {
+    const { secret } = generateKey('api', 'live');
+    assert.equal(parseKey(secret.slice(0, -1), 'api'), null);
+    assert.equal(parseKey(secret + BASE62[0], 'api'), null);
+    assert.equal(parseKey('', 'api'), null);
+  });
+});
