@@ -9,10 +9,16 @@ export const ID_PREFIXES = {
   audit: 'aud',
 } as const;
 
+let lastMs = 0;
+let sequence = 0;
+
 /**
- * `<prefix>_<12 hex ms timestamp><16 hex random>`: ids sort by creation time, which keeps
- * cursor pagination stable and index inserts append-only.
+ * `<prefix>_<12 hex ms><4 hex sequence><12 hex random>`: ids sort by creation order within this
+ * process (the sequence orders ids made in the same millisecond, or while the clock stands still in
+ * tests), which keeps cursor pagination stable and index inserts append-only.
  */
 export function newId(kind: keyof typeof ID_PREFIXES, now: number = Date.now()): string {
-  return `${ID_PREFIXES[kind]}_${now.toString(16).padStart(12, '0')}${randomBytes(8).toString('hex')}`;
+  if (now > lastMs) (lastMs = now), (sequence = 0);
+  else sequence = (sequence + 1) & 0xffff;
+  return `${ID_PREFIXES[kind]}_${lastMs.toString(16).padStart(12, '0')}${sequence.toString(16).padStart(4, '0')}${randomBytes(6).toString('hex')}`;
 }

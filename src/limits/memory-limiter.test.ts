@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { MemoryLimiter } from './memory-limiter.ts';
+import type { LimitCheck } from './port.ts';
+
+const NOW = Date.UTC(2026, 10, 29, 12);
+const DAY_START = Date.UTC(2026, 10, 29);
+const DAY_END = DAY_START + 86_400_000;
+
+const rate = (limit: number, windowMs = 60_000, counter = 'rate:key_1'): LimitCheck => ({ kind: 'rate', counter, name: 'per-minute', limit, windowMs });
+const quota = (limit: number, seed = 0, periodStart = DAY_START, periodEnd = DAY_END): LimitCheck => ({
+  kind: 'quota', counter: 'quota:key_1', name: 'daily', limit, periodStart, periodEnd, seed,
+});
+
+function admitted(limiter: MemoryLimiter, checks: LimitCheck[], attempts: number, now = NOW): number {
+  let count = 0;
+  for (let i = 0; i < attempts; i++) if (limiter.consume(checks, now).allowed) count++;
+  return count;
+}
+
+describe('MemoryLimiter', () => {
+  test('a rate limit of N admits exactly N of many requests at one instant', () => {
+    assert.equal(admitted(new MemoryLimiter(), [rate(10)], 100), 10);
+  });
+
+  test('a quota of N admits exactly N of many requests in a period', () => {
+    assert.equal(admitted(new MemoryLimiter(), [quota(7)], 50), 7);
+  });
+
+  test('separate counters are limited separately', () => {
+    const limiter = new MemoryLimiter();
+    assert.equal(admitted(limiter, [rate(3, 60_000, 'a')], 10), 3);
+    assert.equal(admitted(limiter, [rate(3, 60_000, 'b')], 10), 3);
+  });
+
+  test('a quota denial consumes no rate-limit token', () => {
+    const limiter = new MemoryLimiter();
+    const result = limiter.consume([rate(2), quota(5, 5)], NOW);
+    assert.equal(result.allowed, false);
+    assert.equal(result.deniedBy, 'quota');
+    assert.equal(result.retryAfterMs, DAY_END - NOW);
+    assert.equal(admitted(limiter, [rate(2)], 10), 2);
+  });
+
+  test('a rate-limit denial consumes no quota', () => {
+    const limiter = new MemoryLimiter();
+    assert.equal(admitted(limiter, [rate(2), quota(10)], 5), 2);
+    const denied = limiter.consume([rate(2), quota(10)], NOW);
+    assert.equal(denied.deniedBy, 'rate');
+    assert.equal(denied.retryAfterMs, 30_000);
+    assert.equal(admitted(limiter, [quota(10)], 20), 8);
+  });
+
+  test('a refused request reports what each limit still has, unconsumed', () => {
+    const limiter = new MemoryLimiter();
+    limiter.consume([rate(5), quota(3)], NOW);
+    const denied = limiter.consume([rate(5), quota(1, 1)], NOW);
+    assert.equal(denied.allowed, false);
+    assert.deepEqual(denied.states.map((s) => [s.kind, s.remaining]), [['rate', 4], ['quota', 0]]);
+  });
+
+  test('an admitted request reports remaining after it, reset and window per limit', () => {
+    const result = new MemoryLimiter().consume([rate(5, 1000), quota(10, 3)], NOW);
+    assert.equal(result.allowed, true);
+    assert.equal(result.deniedBy, null);
+    assert.deepEqual(result.states, [
+      { kind: 'rate', name: 'per-minute', limit: 5, remaining: 4, resetMs: 200, windowMs: 1000 },
+      { kind: 'quota', name: 'daily', limit: 10, remaining: 6, resetMs: DAY_END - NOW, windowMs: 86_400_000 },
+    ]);
+  });
+
+  test('the quota seed counts as already used in a period the limiter has not seen', () => {
+    assert.equal(admitted(new MemoryLimiter(), [quota(10, 7)], 20), 3);
+  });
+
+  test('once the limiter counts a period, a stale seed does not reset it', () => {
+    const limiter = new MemoryLimiter();
+    assert.equal(admitted(limiter, [quota(5, 2)], 2), 2);
+    assert.equal(admitted(limiter, [quota(5, 0)], 10), 1);
+  });
+
+  test('a new period starts from its own seed', () => {
+    const limiter = new MemoryLimiter();
+    assert.equal(admitted(limiter, [quota(3)], 10), 3);
+    const next = quota(3, 0, DAY_END, DAY_END + 86_400_000);
+    assert.equal(admitted(limiter, [next], 10, DAY_END + 1), 3);
+  });
+
+  test('the rate limit refills after its window', () => {
+    const limiter = new MemoryLimiter();
+    assert.equal(admitted(limiter, [rate(4, 1000)], 10), 4);
+    assert.equal(admitted(limiter, [rate(4, 1000)], 10, NOW + 1000), 4);
+  });
+
+  test('sweep keeps buckets that have not refilled and quotas whose period is running', () => {
+    const limiter = new MemoryLimiter();
+    assert.equal(admitted(limiter, [rate(2, 1000)], 2), 2);
+    assert.equal(admitted(limiter, [quota(2, 0, DAY_START, NOW + 10)], 2), 2);
+    limiter.sweep(NOW);
+    assert.equal(limiter.consume([rate(2, 1000)], NOW).allowed, false);
+    assert.equal(limiter.consume([quota(2, 0, DAY_START, NOW + 10)], NOW).allowed, false);
+  });
+
+  test('sweep drops quota state of ended periods, so that period would start again from its seed', () => {
+    const limiter = new MemoryLimiter();
+    assert.equal(admitted(limiter, [quota(2)], 2), 2);
+    limiter.sweep(DAY_END);
+    assert.equal(admitted(limiter, [quota(2, 1)], 5), 1);
+  });
+
+  test('sweeping refilled buckets leaves the full limit available', () => {
+    const limiter = new MemoryLimiter();
+    assert.equal(admitted(limiter, [rate(3, 1000)], 3), 3);
+    limiter.sweep(NOW + 1000);
+    assert.equal(admitted(limiter, [rate(3, 1000)], 10, NOW + 1000), 3);
+  });
+});
