@@ -86,23 +86,29 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   });
   const control = createAdaptorServer({ fetch: admin.fetch }) as Server;
 
-  const gatewayUrl = await listen(gateway, config.gateway.host, config.gateway.port);
-  const controlUrl = await listen(control, config.control.host, config.control.port);
-  log.info({ gatewayUrl, controlUrl }, 'gatehouse listening');
-
-  return {
-    gatewayUrl,
-    controlUrl,
-    ctx,
-    outcomes,
-    async close() {
+  let closing: Promise<void> | undefined;
+  /** Idempotent: stops listening, closes pools, flushes usage, closes the store. */
+  const shutdown = (): Promise<void> =>
+    (closing ??= (async () => {
       clearInterval(sweeper);
       await Promise.all([closeServer(gateway), closeServer(control)]);
       await upstreams.close();
       await usage.stop();
       await store.close();
-    },
-  };
+    })());
+
+  let gatewayUrl: string;
+  let controlUrl: string;
+  try {
+    gatewayUrl = await listen(gateway, config.gateway.host, config.gateway.port);
+    controlUrl = await listen(control, config.control.host, config.control.port);
+  } catch (error) {
+    await shutdown();
+    throw error;
+  }
+  log.info({ gatewayUrl, controlUrl }, 'gatehouse listening');
+
+  return { gatewayUrl, controlUrl, ctx, outcomes, close: shutdown };
 }
 
 /** APIs declared in the config file are created, or updated to match, by name. */
@@ -130,6 +136,7 @@ function listen(server: Server, host: string, port: number): Promise<string> {
 }
 
 function closeServer(server: Server): Promise<void> {
+  if (!server.listening) return Promise.resolve();
   return new Promise((resolve) => {
     server.close(() => resolve());
     server.closeAllConnections();

@@ -25,7 +25,12 @@ export function createAdminClient(env: NodeJS.ProcessEnv): AdminClient {
         throw new CommandError(`cannot reach the admin API at ${base} (is gatehouse running? set GATEHOUSE_URL)`);
       }
       const text = await res.text();
-      const parsed = text ? JSON.parse(text) : null;
+      let parsed: any = null;
+      try {
+        parsed = text ? JSON.parse(text) : null;
+      } catch {
+        throw new CommandError(`the server at ${base} did not answer with JSON (HTTP ${res.status}); is GATEHOUSE_URL the admin listener?`);
+      }
       if (!res.ok) {
         const fields = parsed?.errors?.map((e: { field: string; message: string }) => `\n  ${e.field}: ${e.message}`).join('') ?? '';
         throw new CommandError(`${parsed?.code ?? res.status}: ${parsed?.detail ?? res.statusText}${fields}`, parsed);

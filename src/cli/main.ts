@@ -30,9 +30,9 @@ async function main(argv: string[]): Promise<number> {
     else if (command === 'demo') await runDemo(option(rest, 'config'), out);
     else if (command === 'migrate') await runMigrate(option(rest, 'config'), out);
     else if (command === 'admin-keys') await runAdminKeys(rest, out);
-    else if (command && command in RESOURCE_GROUPS) await runResourceCommand(command, rest, createAdminClient(process.env), out);
+    else if (command && Object.hasOwn(RESOURCE_GROUPS, command)) await runResourceCommand(command, rest, createAdminClient(process.env), out);
     else if (command === undefined || command === 'help' || command === '--help') {
-      process.stdout.write(`${USAGE}\n`);
+      (command === undefined ? process.stderr : process.stdout).write(`${USAGE}\n`);
       return command === undefined ? 2 : 0;
     } else throw new UsageError(`unknown command ${command}\n${USAGE}`);
     return 0;
@@ -46,4 +46,5 @@ async function main(argv: string[]): Promise<number> {
 }
 
 const code = await main(process.argv.slice(2));
-if (code !== 0) process.exitCode = code;
+// A failed start may leave a listener open; a failed command must still end the process.
+if (code !== 0) process.exit(code);

@@ -33,12 +33,20 @@ export function loadConfig(options: { file?: string | undefined; env?: NodeJS.Pr
   if (peppers.length === 0 && options.secretsRequired !== false) {
     throw new ConfigError('no key-hashing pepper: set GATEHOUSE_PEPPER or GATEHOUSE_PEPPER_FILE, or secrets.pepperFile');
   }
-  return Object.freeze({
+  return deepFreeze({
     ...parsed,
     storePath: resolve(parsed.store.path ?? join(parsed.dataDir, 'gatehouse.db')),
     peppers,
     masterKey: readSecret('master key', env.GATEHOUSE_MASTER_KEY, env.GATEHOUSE_MASTER_KEY_FILE ?? parsed.secrets.masterKeyFile),
   });
+}
+
+function deepFreeze<T>(value: T): Readonly<T> {
+  if (value && typeof value === 'object' && !Buffer.isBuffer(value)) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 export function describeIssues(error: z.ZodError): string {

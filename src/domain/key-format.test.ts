@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BASE62 } from './base62.ts';
+import { crc32 } from 'node:zlib';
+import { BASE62, encodeFixed } from './base62.ts';
 import { CHECKSUM_LENGTH, RANDOM_LENGTH, generateKey, parseKey } from './key-format.ts';
 
 function replaceAt(secret: string, index: number, char: string): string {
@@ -73,6 +74,15 @@ describe('parseKey', () => {
     const { secret } = generateKey('api', 'live');
     for (const bad of ['-', '_', '+', '/', '=', ' ', 'é']) {
       assert.equal(parseKey(replaceAt(secret, 10, bad), 'api'), null, `with ${bad}`);
+    }
+  });
+
+  test('a non-base62 character is rejected even under a matching checksum', () => {
+    for (const bad of ['-', '_', '.', '~']) {
+      const body = `gk_live_${'a'.repeat(RANDOM_LENGTH - 1)}${bad}`;
+      const forged = body + encodeFixed(crc32(body), CHECKSUM_LENGTH);
+      assert.equal(forged.length, generateKey('api', 'live').secret.length);
+      assert.equal(parseKey(forged, 'api'), null, `with ${bad}`);
     }
   });
 

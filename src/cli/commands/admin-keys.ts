@@ -25,7 +25,15 @@ export async function runAdminKeys(argv: string[], out: Output): Promise<void> {
     throw new UsageError(`${(error as Error).message}\n${USAGE}`);
   }
   const [verb, id, ...extra] = parsed.positionals;
-  if (extra.length > 0 || !verb) throw new UsageError(USAGE);
+  const permissions = (parsed.values.permissions ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+  // The command line is checked before the store is opened, so a mistake creates nothing.
+  const valid =
+    extra.length === 0 &&
+    ((verb === 'create' && !id && parsed.values.name && permissions.length > 0) || (verb === 'list' && !id) || (verb === 'revoke' && id));
+  if (!valid) throw new UsageError(USAGE);
+  const unknown = permissions.filter((p) => !(ADMIN_PERMISSIONS as readonly string[]).includes(p));
+  if (unknown.length > 0) throw new UsageError(`unknown permission(s): ${unknown.join(', ')}\n${USAGE}`);
+
   const config = loadConfig({ file: parsed.values.config });
   const store = openSqliteStore(config.storePath);
   const deps = { store, peppers: config.peppers, clock: Date.now };
@@ -33,20 +41,15 @@ export async function runAdminKeys(argv: string[], out: Output): Promise<void> {
   try {
     await store.migrate();
     if (verb === 'create') {
-      const name = parsed.values.name;
-      const permissions = (parsed.values.permissions ?? '').split(',').map((p) => p.trim()).filter(Boolean);
-      if (!name || permissions.length === 0) throw new UsageError(USAGE);
-      const unknown = permissions.filter((p) => !(ADMIN_PERMISSIONS as readonly string[]).includes(p));
-      if (unknown.length > 0) throw new UsageError(`unknown permission(s): ${unknown.join(', ')}\n${USAGE}`);
-      const { adminKey, secret } = await adminKeysService.create(deps, actor, name, permissions as AdminPermission[]);
+      const { adminKey, secret } = await adminKeysService.create(deps, actor, parsed.values.name!, permissions as AdminPermission[]);
       out.result({ ...adminKeysService.view(adminKey), secret }, () => `created admin key ${adminKey.id} (${adminKey.permissions.join(', ')}). The secret is shown once:\n${secret}`);
-    } else if (verb === 'list' && !id) {
+    } else if (verb === 'list') {
       const keys = (await store.adminKeys.list()).map(adminKeysService.view);
       out.result(keys, () => table(keys, ['id', 'name', 'start', 'permissions', 'createdAt', 'revokedAt']));
-    } else if (verb === 'revoke' && id) {
-      if (!(await adminKeysService.revoke(deps, actor, id))) throw new CommandError(`no active admin key with id ${id}`);
+    } else {
+      if (!(await adminKeysService.revoke(deps, actor, id!))) throw new CommandError(`no active admin key with id ${id}`);
       out.result({ revoked: id }, () => `revoked admin key ${id}`);
-    } else throw new UsageError(USAGE);
+    }
   } finally {
     await store.close();
   }

@@ -181,7 +181,7 @@ async function readStdin(): Promise<string> {
 export async function runResourceCommand(group: string, argv: string[], client: AdminClient, out: Output): Promise<void> {
   const verbs = RESOURCE_GROUPS[group]!;
   const [verbName, ...rest] = argv;
-  const verb = verbName ? verbs[verbName] : undefined;
+  const verb = verbName && Object.hasOwn(verbs, verbName) ? verbs[verbName] : undefined;
   if (!verb) throw new UsageError(`usage: gatehouse ${group} <${Object.keys(verbs).join('|')}> ...`);
   let parsed;
   try {

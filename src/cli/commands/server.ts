@@ -31,13 +31,22 @@ export async function runMigrate(configFile: string | undefined, out: Output): P
  * Demo objects are created on the first start only; their secrets are printed that once.
  */
 export async function runDemo(configFile: string | undefined, out: Output): Promise<void> {
-  ensureDemoPepper(process.env.GATEHOUSE_DATA_DIR ?? './.gatehouse');
-  const config = loadConfig({ file: configFile });
+  let config = loadConfig({ file: configFile, secretsRequired: false });
+  if (config.peppers.length === 0) {
+    ensureDemoPepper(config.dataDir);
+    config = loadConfig({ file: configFile });
+  }
   const upstream = createDemoUpstream();
   const upstreamPort = Number(process.env.GATEHOUSE_DEMO_UPSTREAM_PORT ?? 8090);
   await new Promise<void>((resolve, reject) => upstream.once('error', reject).listen(upstreamPort, '127.0.0.1', resolve));
   const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-  const gh = await startGatehouse(config);
+  let gh: Gatehouse;
+  try {
+    gh = await startGatehouse(config);
+  } catch (error) {
+    upstream.close();
+    throw error;
+  }
   const secrets = await createDemoObjects(gh.ctx, upstreamUrl);
   stopOnSignals(gh, upstream);
   const info = { gatewayUrl: gh.gatewayUrl, adminUrl: `${gh.controlUrl}/admin/v1`, dataDir: config.dataDir, ...(secrets ?? {}) };

@@ -155,11 +155,16 @@ export function openSqliteStore(path: string): Store {
       }
       const statusWhere: Record<string, string> = {
         revoked: 'revoked_at IS NOT NULL AND revoked_at <= ?',
-        expired: 'revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ?',
-        disabled: 'revoked_at IS NULL AND enabled = 0 AND (expires_at IS NULL OR expires_at > ?)',
-        active: 'revoked_at IS NULL AND enabled = 1 AND (expires_at IS NULL OR expires_at > ?)',
+        expired: 'NOT (revoked_at IS NOT NULL AND revoked_at <= ?) AND expires_at IS NOT NULL AND expires_at <= ?',
+        disabled: 'NOT (revoked_at IS NOT NULL AND revoked_at <= ?) AND enabled = 0 AND (expires_at IS NULL OR expires_at > ?)',
+        active: 'NOT (revoked_at IS NOT NULL AND revoked_at <= ?) AND enabled = 1 AND (expires_at IS NULL OR expires_at > ?)',
       };
-      if (query.status) (where.push(statusWhere[query.status]!), args.push(query.now));
+      // The same precedence as keyStatus(): revoked, then expired, then disabled or active.
+      if (query.status) {
+        where.push(statusWhere[query.status]!);
+        args.push(query.now);
+        if (query.status !== 'revoked') args.push(query.now);
+      }
       const rows = sql(`SELECT data, last_used_at FROM keys WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).all(...args, query.limit + 1);
       return page(rows, query, keyFromRow);
     },
@@ -309,6 +314,7 @@ function json(value: unknown): string | null {
 }
 
 function asConflict(error: unknown): unknown {
-  if (error instanceof Error && /constraint failed/i.test(error.message)) return new ConflictError(error.message);
+  // UNIQUE: a name or path is taken; FOREIGN KEY: the row is still referenced (an app with keys).
+  if (error instanceof Error && /(UNIQUE|FOREIGN KEY) constraint failed/i.test(error.message)) return new ConflictError(error.message);
   return error;
 }

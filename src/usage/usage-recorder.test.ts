@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import type { ApiKey, App, AuditInput } from '../domain/entities.ts';
+import { newId } from '../domain/ids.ts';
+import type { Store, UsageBatch, UsageRepo } from '../store/port.ts';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
+import { UsageRecorder } from './usage-recorder.ts';
+
+const NOW = Date.UTC(2026, 10, 29, 12);
+const DAY = 86_400_000;
+const audit = (targetId: string): AuditInput => ({ actor: 'test', action: 'created', targetType: 'key', targetId, before: null, after: null, requestId: null });
+
+async function createKey(store: Store, appId: string): Promise<ApiKey> {
+  const id = newId('key');
+  const key: ApiKey = {
+    id, appId, policyId: null, name: id, environment: 'live', start: 'gk_live_abcd', hash: `hash-${id}`, pepperId: 'p1',
+    enabled: true, expiresAt: null, revokedAt: null, revokedReason: null, rotatedFrom: null, replacedBy: null, metadata: {},
+    access: null, rateLimits: null, quota: null, ipAllowlist: null, scopes: null, createdAt: NOW, updatedAt: NOW, lastUsedAt: null,
+  };
+  await store.keys.create(key, audit(id));
+  return key;
+}
+
+describe('UsageRecorder', () => {
+  let dir: string;
+  let store: Store;
+  let keyA: ApiKey;
+  let keyB: ApiKey;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gatehouse-usage-'));
+    store = openSqliteStore(join(dir, 'gatehouse.db'));
+    await store.migrate();
+    const app: App = { id: newId('app'), name: 'app', owner: null, metadata: {}, createdAt: NOW, updatedAt: NOW };
+    await store.apps.create(app, { ...audit(app.id), targetType: 'app' });
+    keyA = await createKey(store, app.id);
+    keyB = await createKey(store, app.id);
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('hits are counted in memory and reach the store only on flush', async () => {
+    const recorder = new UsageRecorder(store.usage);
+    recorder.hit(keyA.id, NOW, '2026-11');
+    recorder.hit(keyA.id, NOW + 5, '2026-11');
+    assert.deepEqual(await store.usage.requestsByDay(keyA.id), []);
+    assert.deepEqual(recorder.pending(keyA.id), { lastUsedAt: NOW + 5, quota: new Map([['2026-11', 2]]) });
+    await recorder.flush();
+    assert.deepEqual(await store.usage.requestsByDay(keyA.id), [{ day: '2026-11-29', requests: 2 }]);
+    assert.equal(await store.usage.quotaUsed(keyA.id, '2026-11'), 2);
+    assert.equal((await store.keys.get(keyA.id))?.lastUsedAt, NOW + 5);
+    assert.deepEqual(recorder.pending(keyA.id), { lastUsedAt: null, quota: new Map() });
+  });
+
+  test('each flush writes only the counts since the previous one', async () => {
+    const recorder = new UsageRecorder(store.usage);
+    for (let i = 0; i < 3; i++) recorder.hit(keyA.id, NOW, '2026-11-29');
+    await recorder.flush();
+    recorder.hit(keyA.id, NOW + 1, '2026-11-29');
+    recorder.hit(keyA.id, NOW + DAY, '2026-11-30');
+    await recorder.flush();
+    await recorder.flush();
+    assert.deepEqual(await store.usage.requestsByDay(keyA.id), [
+      { day: '2026-11-29', requests: 4 },
+      { day: '2026-11-30', requests: 1 },
+    ]);
+    assert.equal(await store.usage.quotaUsed(keyA.id, '2026-11-29'), 4);
+    assert.equal(await store.usage.quotaUsed(keyA.id, '2026-11-30'), 1);
+  });
+
+  test('counts are kept apart per key, and a key without a quota records no quota usage', async () => {
+    const recorder = new UsageRecorder(store.usage);
+    recorder.hit(keyA.id, NOW, null);
+    recorder.hit(keyB.id, NOW, '2026-11');
+    recorder.hit(keyB.id, NOW, '2026-11');
+    assert.deepEqual(recorder.pending(keyA.id).quota, new Map());
+    await recorder.stop();
+    assert.deepEqual(await store.usage.requestsByDay(keyA.id), [{ day: '2026-11-29', requests: 1 }]);
+    assert.deepEqual(await store.usage.requestsByDay(keyB.id), [{ day: '2026-11-29', requests: 2 }]);
+    assert.equal(await store.usage.quotaUsed(keyA.id, '2026-11'), 0);
+    assert.equal(await store.usage.quotaUsed(keyB.id, '2026-11'), 2);
+  });
+
+  test('a failed flush keeps its counts for the next flush', async () => {
+    let failures = 1;
+    const batches: UsageBatch[] = [];
+    const flaky: UsageRepo = {
+      ...store.usage,
+      async record(batch) {
+        batches.push(batch);
+        if (failures-- > 0) throw new Error('disk full');
+        await store.usage.record(batch);
+      },
+    };
+    const recorder = new UsageRecorder(flaky);
+    recorder.hit(keyA.id, NOW, '2026-11');
+    recorder.hit(keyA.id, NOW + 1, '2026-11');
+    await assert.rejects(recorder.flush(), /disk full/);
+    assert.deepEqual(recorder.pending(keyA.id), { lastUsedAt: NOW + 1, quota: new Map([['2026-11', 2]]) });
+    recorder.hit(keyA.id, NOW + 2, '2026-11');
+    await recorder.flush();
+    assert.equal(batches.length, 2);
+    assert.deepEqual(await store.usage.requestsByDay(keyA.id), [{ day: '2026-11-29', requests: 3 }]);
+    assert.equal(await store.usage.quotaUsed(keyA.id, '2026-11'), 3);
+    assert.equal((await store.keys.get(keyA.id))?.lastUsedAt, NOW + 2);
+  });
+
+  test('a flush with nothing counted does not call the store', async () => {
+    let calls = 0;
+    const counting: UsageRepo = { ...store.usage, record: async () => void calls++ };
+    await new UsageRecorder(counting).flush();
+    assert.equal(calls, 0);
+  });
+});

@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { adminKeysService } from '../src/control/services/admin-keys.ts';
+import { seed, startHarness, type Harness } from './support/harness.ts';
+
+describe('admin API: bad input gets a clear error and changes nothing', () => {
+  let h: Harness;
+  let ids: Awaited<ReturnType<typeof seed>>;
+  let auditCount: () => Promise<number>;
+  before(async () => {
+    h = await startHarness({ GATEHOUSE_ADMIN_MAX_BODY_BYTES: '2048' });
+    ids = await seed(h);
+    auditCount = async () => (await h.admin('GET', '/audit?limit=100')).body.items.length;
+  });
+  after(() => h.close());
+
+  const expectProblem = (res: { status: number; headers: Headers; body: any }, status: number, code: string) => {
+    assert.equal(res.status, status, JSON.stringify(res.body));
+    assert.equal(res.headers.get('content-type'), 'application/problem+json');
+    assert.equal(res.body.code, code);
+    assert.equal(res.body.requestId, res.headers.get('x-request-id'));
+  };
+
+  test('malformed JSON is 400 INVALID_JSON', async () => {
+    const before = await auditCount();
+    expectProblem(await h.admin('POST', '/apps', '{"name": "x",'), 400, 'INVALID_JSON');
+    assert.equal(await auditCount(), before);
+  });
+
+  test('wrong types and unknown fields are 400 VALIDATION_FAILED naming each field', async () => {
+    const before = await auditCount();
+    const res = await h.admin('POST', '/keys', { appId: ids.appId, enabled: 'yes', rateLimits: [{ name: 'x', limit: -1, windowSeconds: 1 }], colour: 'red' });
+    expectProblem(res, 400, 'VALIDATION_FAILED');
+    const fields = res.body.errors.map((e: { field: string }) => e.field).sort();
+    assert.deepEqual(fields, ['body', 'body.enabled', 'body.rateLimits.0.limit']);
+    assert.equal(await auditCount(), before);
+    const keys = await h.admin('GET', `/keys?appId=${ids.appId}`);
+    assert.equal(keys.body.items.length, 1);
+  });
+
+  test('a body that is not JSON is 415', async () => {
+    const res = await fetch(`${h.gh.controlUrl}/admin/v1/apps`, { method: 'POST', headers: { authorization: `Bearer ${h.adminKey}`, 'content-type': 'text/plain' }, body: 'name=x' });
+    assert.equal(res.status, 415);
+    assert.equal(((await res.json()) as { code: string }).code, 'UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  test('an oversize body is 413 and nothing is created', async () => {
+    const before = await auditCount();
+    expectProblem(await h.admin('POST', '/apps', { name: 'big', metadata: { blob: 'x'.repeat(4096) } }), 413, 'BODY_TOO_LARGE');
+    assert.equal(await auditCount(), before);
+  });
+
+  test('unknown ids are 404 in the path and 400 naming the field in the body', async () => {
+    expectProblem(await h.admin('GET', '/keys/key_00000000000000000000000000ff'), 404, 'RESOURCE_NOT_FOUND');
+    expectProblem(await h.admin('POST', '/keys/key_00000000000000000000000000ff/rotate', {}), 404, 'RESOURCE_NOT_FOUND');
+    expectProblem(await h.admin('DELETE', '/apis/api_00000000000000000000000000ff'), 404, 'RESOURCE_NOT_FOUND');
+    const res = await h.admin('POST', '/keys', { appId: 'app_00000000000000000000000000ff', access: [{ apiId: 'api_00000000000000000000000000ff' }] });
+    expectProblem(res, 400, 'VALIDATION_FAILED');
+    assert.equal(res.body.errors[0].field, 'appId');
+    expectProblem(await h.admin('GET', '/no-such-route'), 404, 'RESOURCE_NOT_FOUND');
+  });
+
+  test('a duplicate API name or listen path is 409, and so is deleting an app that has keys', async () => {
+    expectProblem(await h.admin('POST', '/apis', { name: 'orders', listenPath: '/elsewhere', upstreamUrl: h.upstream.url }), 409, 'CONFLICT');
+    expectProblem(await h.admin('POST', '/apis', { name: 'orders2', listenPath: '/orders', upstreamUrl: h.upstream.url }), 409, 'CONFLICT');
+    expectProblem(await h.admin('DELETE', `/apps/${ids.appId}`), 409, 'CONFLICT');
+    assert.equal((await h.admin('GET', `/apps/${ids.appId}`)).status, 200);
+  });
+
+  test('a missing or unknown admin key is 401 with a challenge; the key is never echoed', async () => {
+    const none = await fetch(`${h.gh.controlUrl}/admin/v1/keys`);
+    assert.equal(none.status, 401);
+    assert.match(none.headers.get('www-authenticate')!, /^Bearer realm="gatehouse-admin"/);
+    const wrong = 'gka_live_' + 'A'.repeat(30);
+    const res = await h.admin('GET', '/keys', undefined, wrong);
+    expectProblem(res, 401, 'UNAUTHENTICATED');
+    assert.equal(JSON.stringify(res.body).includes(wrong), false);
+    const apiKeyAsAdmin = await h.admin('GET', '/keys', undefined, ids.secret);
+    expectProblem(apiKeyAsAdmin, 401, 'UNAUTHENTICATED');
+  });
+
+  test('an admin key without the permission is 403 and changes nothing', async () => {
+    const { secret } = await adminKeysService.create(h.gh.ctx, { actor: 'test', requestId: null }, 'reader', ['keys:read']);
+    assert.equal((await h.admin('GET', '/keys', undefined, secret)).status, 200);
+    const before = await auditCount();
+    const res = await h.admin('POST', `/keys/${ids.keyId}/revoke`, { reason: 'x' }, secret);
+    expectProblem(res, 403, 'PERMISSION_DENIED');
+    assert.match(res.body.detail, /keys:write/);
+    expectProblem(await h.admin('POST', '/keys/verify', { key: ids.secret }, secret), 403, 'PERMISSION_DENIED');
+    expectProblem(await h.admin('GET', '/audit', undefined, secret), 403, 'PERMISSION_DENIED');
+    assert.equal(await auditCount(), before);
+    assert.equal((await h.admin('GET', `/keys/${ids.keyId}`)).body.status, 'active');
+  });
+
+  test('a revoked admin key stops working at once', async () => {
+    const { adminKey, secret } = await adminKeysService.create(h.gh.ctx, { actor: 'test', requestId: null }, 'temp', ['keys:read']);
+    assert.equal((await h.admin('GET', '/keys', undefined, secret)).status, 200);
+    await adminKeysService.revoke(h.gh.ctx, { actor: 'test', requestId: null }, adminKey.id);
+    expectProblem(await h.admin('GET', '/keys', undefined, secret), 401, 'UNAUTHENTICATED');
+  });
+
+  test('a key secret sent in a validation failure is not echoed back', async () => {
+    const res = await h.admin('POST', '/keys/verify', { key: ids.secret, method: 'FETCH' });
+    expectProblem(res, 400, 'VALIDATION_FAILED');
+    assert.equal(JSON.stringify(res.body).includes(ids.secret), false);
+  });
+});
+
+describe('admin API: OpenAPI document', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness();
+  });
+  after(() => h.close());
+
+  test('describes every route with the schemas that validate it', async () => {
+    const res = await fetch(`${h.gh.controlUrl}/admin/v1/openapi.json`);
+    assert.equal(res.status, 200);
+    const doc = (await res.json()) as any;
+    assert.equal(doc.openapi, '3.1.0');
+    for (const path of ['/apis', '/apps', '/policies', '/keys', '/keys/{id}', '/keys/{id}/rotate', '/keys/{id}/revoke', '/keys/verify', '/audit']) {
+      assert.ok(doc.paths[path], path);
+    }
+    const create = doc.paths['/keys'].post;
+    assert.equal(create['x-gatehouse-permission'], 'keys:write');
+    const schema = create.requestBody.content['application/json'].schema;
+    assert.deepEqual(schema.required, ['appId']);
+    assert.equal(schema.additionalProperties, false);
+    assert.deepEqual(schema.properties.environment.enum, ['live', 'test']);
+    const verify = doc.paths['/keys/verify'].post.requestBody.content['application/json'].schema;
+    assert.deepEqual(verify.required, ['key']);
+  });
+});

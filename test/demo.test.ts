@@ -1,0 +1,227 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, describe, test } from 'node:test';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const NODE = join(ROOT, 'node_modules', '.bin', 'node');
+const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
+const WAIT_MS = 60_000;
+
+const children = new Set<ChildProcessWithoutNullStreams>();
+const dirs: string[] = [];
+
+after(() => {
+  for (const child of children) child.kill('SIGKILL');
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-demo-test-'));
+  dirs.push(dir);
+  return dir;
+}
+
+/** A port nothing listens on right now: listen on 0, note the port, close. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+interface Demo {
+  child: ChildProcessWithoutNullStreams;
+  stdout: string;
+  stderr: string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts `gatehouse demo` and resolves once `ready(stdout)` is true; rejects if it exits or takes too long. */
+function startDemo(dataDir: string, upstreamPort: number, args: string[], ready: (stdout: string) => boolean): Promise<Demo> {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? tmpdir(),
+    GATEHOUSE_DATA_DIR: dataDir,
+    GATEHOUSE_GATEWAY_PORT: '0',
+    GATEHOUSE_CONTROL_PORT: '0',
+    GATEHOUSE_DEMO_UPSTREAM_PORT: String(upstreamPort),
+    GATEHOUSE_LOG_LEVEL: 'silent',
+  };
+  const child = spawn(NODE, [MAIN, 'demo', ...args], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  children.add(child);
+  const demo: Demo = {
+    child,
+    stdout: '',
+    stderr: '',
+    exited: new Promise((resolve) =>
+      child.on('close', (code, signal) => {
+        children.delete(child);
+        resolve({ code, signal });
+      }),
+    ),
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`demo did not become ready in time; stdout: ${demo.stdout} stderr: ${demo.stderr}`)), WAIT_MS);
+    child.stderr.on('data', (c: Buffer) => (demo.stderr += c.toString()));
+    child.stdout.on('data', (c: Buffer) => {
+      demo.stdout += c.toString();
+      if (ready(demo.stdout)) {
+        clearTimeout(timer);
+        resolve(demo);
+      }
+    });
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    void demo.exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`demo exited (code ${code}, signal ${signal}) before it was ready; stdout: ${demo.stdout} stderr: ${demo.stderr}`));
+    });
+  });
+}
+
+const parses = (text: string): boolean => {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function startJsonDemo(dataDir: string, upstreamPort: number): Promise<{ demo: Demo; info: any }> {
+  const demo = await startDemo(dataDir, upstreamPort, ['--json'], parses);
+  return { demo, info: JSON.parse(demo.stdout) };
+}
+
+async function stop(demo: Demo): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  demo.child.kill('SIGTERM');
+  return demo.exited;
+}
+
+async function get(url: string, key?: string) {
+  const res = await fetch(url, { headers: key ? { authorization: `Bearer ${key}` } : {} });
+  const text = await res.text();
+  let body: any = text;
+  try {
+    body = JSON.parse(text);
+  } catch {}
+  return { status: res.status, body };
+}
+
+describe('gatehouse demo', () => {
+  test('first start prints working secrets as JSON; a restart keeps the data and prints no secrets', async () => {
+    const dataDir = join(tempDir(), 'data');
+    const upstreamPort = await freePort();
+
+    const { demo: first, info } = await startJsonDemo(dataDir, upstreamPort);
+    try {
+      assert.match(info.gatewayUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
+      assert.match(info.adminUrl, /^http:\/\/127\.0\.0\.1:\d+\/admin\/v1$/);
+      assert.equal(info.dataDir, dataDir);
+      assert.match(info.adminKey, /^gka_live_[0-9A-Za-z]{30}$/);
+      assert.match(info.apiKey, /^gk_test_[0-9A-Za-z]{30}$/);
+
+      const hello = await get(`${info.gatewayUrl}/demo/hello`, info.apiKey);
+      assert.equal(hello.status, 200);
+      assert.equal(hello.body.path, '/hello');
+      assert.equal(hello.body.method, 'GET');
+      assert.equal(hello.body.receivedCredential, false, 'the gateway does not pass the API key upstream');
+      assert.match(hello.body.app, /^app_[0-9a-f]{28}$/);
+
+      const keys = await get(`${info.adminUrl}/keys`, info.adminKey);
+      assert.equal(keys.status, 200);
+      assert.equal(keys.body.items.length, 1);
+      assert.equal(keys.body.items[0].appId, hello.body.app, 'the upstream saw the demo key’s app id');
+      assert.equal(keys.body.items[0].id, hello.body.keyId);
+      assert.ok(!JSON.stringify(keys.body).includes(info.apiKey));
+
+      assert.equal((await get(`${info.gatewayUrl}/demo/hello`)).status, 401, 'the demo API needs the key');
+
+      const pepper = statSync(join(dataDir, 'pepper'));
+      assert.equal(pepper.mode & 0o777, 0o600);
+    } finally {
+      const exit = await stop(first);
+      assert.equal(exit.code, 0, `stderr: ${first.stderr}`);
+    }
+
+    const { demo: second, info: again } = await startJsonDemo(dataDir, upstreamPort);
+    try {
+      assert.equal('adminKey' in again, false);
+      assert.equal('apiKey' in again, false);
+      assert.match(again.gatewayUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
+      assert.equal(again.dataDir, dataDir);
+
+      const hello = await get(`${again.gatewayUrl}/demo/hello`, info.apiKey);
+      assert.equal(hello.status, 200, 'the API key from the first start still works');
+      assert.equal(hello.body.receivedCredential, false);
+
+      const keys = await get(`${again.adminUrl}/keys`, info.adminKey);
+      assert.equal(keys.status, 200, 'the admin key from the first start still works');
+      assert.equal(keys.body.items.length, 1, 'demo objects are not created twice');
+      const apis = await get(`${again.adminUrl}/apis`, info.adminKey);
+      assert.equal(apis.body.items.length, 1);
+
+      assert.equal(statSync(join(dataDir, 'pepper')).mode & 0o777, 0o600);
+    } finally {
+      const exit = await stop(second);
+      assert.equal(exit.code, 0, `stderr: ${second.stderr}`);
+    }
+  });
+
+  test('the human output of a first start has a ready-to-paste curl line that works', async () => {
+    const dataDir = tempDir();
+    const upstreamPort = await freePort();
+    const demo = await startDemo(dataDir, upstreamPort, [], (out) => out.includes('Stop with Ctrl+C.'));
+    try {
+      const gatewayUrl = demo.stdout.match(/Gateway:\s+(http:\/\/127\.0\.0\.1:\d+)/)?.[1];
+      assert.ok(gatewayUrl, demo.stdout);
+      const curl = demo.stdout.match(/^\s*curl -i -H "Authorization: Bearer (gk_test_[0-9A-Za-z]{30})" (\S+)$/m);
+      assert.ok(curl, `no curl line in:\n${demo.stdout}`);
+      assert.equal(curl[2], `${gatewayUrl}/demo/hello`);
+      assert.match(demo.stdout, /Admin key:\s+gka_live_[0-9A-Za-z]{30}/);
+
+      const hello = await get(curl[2]!, curl[1]);
+      assert.equal(hello.status, 200);
+      assert.equal(hello.body.receivedCredential, false);
+    } finally {
+      const exit = await stop(demo);
+      assert.equal(exit.code, 0, `stderr: ${demo.stderr}`);
+    }
+
+    const restarted = await startDemo(dataDir, upstreamPort, [], (out) => out.includes('Stop with Ctrl+C.'));
+    try {
+      assert.doesNotMatch(restarted.stdout, /gk_test_[0-9A-Za-z]{30}/, 'no API key secret on a restart');
+      assert.doesNotMatch(restarted.stdout, /gka_live_[0-9A-Za-z]{30}/, 'no admin key secret on a restart');
+      assert.match(restarted.stdout, /created on the first start/);
+    } finally {
+      await stop(restarted);
+    }
+  });
+
+  test('a demo upstream port already in use makes the demo exit 1 saying so', async () => {
+    const dataDir = tempDir();
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as { port: number };
+    try {
+      await assert.rejects(
+        startDemo(dataDir, port, ['--json'], parses),
+        (error: Error) => {
+          assert.match(error.message, /code 1,/);
+          assert.match(error.message, /port is already in use/);
+          return true;
+        },
+      );
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+});
