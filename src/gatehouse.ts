@@ -118,8 +118,8 @@ async function declareApis(ctx: ControlContext, config: Readonly<Config>): Promi
   const actor = { actor: 'config', requestId: null };
   for (const declared of config.apis) {
     const found = existing.find((a) => a.name === declared.name);
-    if (found) await apisService.update(ctx, actor, found.id, declared);
-    else await apisService.create(ctx, actor, declared);
+    if (!found) await apisService.create(ctx, actor, declared);
+    else if (!apisService.matches(found, declared)) await apisService.update(ctx, actor, found.id, declared);
   }
 }
 

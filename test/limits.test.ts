@@ -56,7 +56,7 @@ describe('rate limits and quotas', () => {
     const day2 = await Promise.all(Array.from({ length: 15 }, () => call(h, '/orders/q', { key: key.secret })));
     assert.equal(day2.filter((r) => r.status === 200).length, 10);
     const shown = (await h.admin('GET', `/keys/${key.id}`)).body.quota;
-    assert.deepEqual(shown, { limit: 10, period: 'day', used: 10, remaining: 0, resetsAt: '2026-12-02T00:00:00.000Z' });
+    assert.deepEqual(shown, { limit: 10, period: 'day', inherited: false, used: 10, remaining: 0, resetsAt: '2026-12-02T00:00:00.000Z' });
   });
 
   test('a request refused by the quota does not use up the rate limit', async () => {

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { KeyCode } from '../domain/codes.ts';
-import { hashKey, type Pepper } from '../domain/key-hash.ts';
+import { hashesEqual, hashKey, type Pepper } from '../domain/key-hash.ts';
 import { checkKey, compileKey, type CompiledKey, type RequestFacts } from '../domain/key-decision.ts';
 import { parseKey } from '../domain/key-format.ts';
 import { periodWindow } from '../domain/quota-period.ts';
@@ -149,8 +149,10 @@ export class KeyVerifier {
   async #read(secret: string): Promise<CacheEntry> {
     const { store, peppers } = this.#options;
     for (const pepper of peppers) {
-      const key = await store.keys.findByHash(hashKey(secret, pepper));
-      if (!key) continue;
+      const hash = hashKey(secret, pepper);
+      const key = await store.keys.findByHash(hash);
+      // The index found it; confirm in constant time rather than trust the adapter's comparison.
+      if (!key || !hashesEqual(key.hash, hash)) continue;
       const policy = key.policyId ? await store.policies.get(key.policyId) : null;
       const compiled = compileKey(key, policy);
       if (!compiled.quota) return { found: true, compiled, quotaSeed: null };

@@ -1,10 +1,9 @@
 import type { AdminKey } from '../../domain/entities.ts';
 import { newId } from '../../domain/ids.ts';
-import { hashKey } from '../../domain/key-hash.ts';
+import { hashesEqual, hashKey, type Pepper } from '../../domain/key-hash.ts';
 import { generateKey, parseKey } from '../../domain/key-format.ts';
 import type { AdminPermission } from '../../domain/permissions.ts';
 import type { Store } from '../../store/port.ts';
-import type { Pepper } from '../../domain/key-hash.ts';
 import { iso, type Actor } from '../context.ts';
 
 interface AdminKeyDeps {
@@ -56,8 +55,9 @@ export const adminKeysService = {
   async authenticate(deps: AdminKeyDeps, secret: string): Promise<AdminKey | null> {
     if (parseKey(secret, 'admin') === null) return null;
     for (const pepper of deps.peppers) {
-      const found = await deps.store.adminKeys.findByHash(hashKey(secret, pepper));
-      if (found) return found.revokedAt === null ? found : null;
+      const hash = hashKey(secret, pepper);
+      const found = await deps.store.adminKeys.findByHash(hash);
+      if (found && hashesEqual(found.hash, hash)) return found.revokedAt === null ? found : null;
     }
     return null;
   },

@@ -2,18 +2,20 @@ import type { Api } from '../../domain/entities.ts';
 import type { ApiInput } from '../admin/schemas.ts';
 import { resourceService } from './resource.ts';
 
-export const apisService = resourceService<Api, ApiInput, Partial<ApiInput>>({
+const apiFields = (input: ApiInput) => ({
+  name: input.name,
+  listenPath: input.listenPath,
+  upstreamUrl: input.upstreamUrl,
+  auth: input.auth,
+  timeoutMs: Math.round(input.timeoutSeconds * 1000),
+});
+
+const resource = resourceService<Api, ApiInput, Partial<ApiInput>>({
   label: 'API',
   idKind: 'api',
   targetType: 'api',
   repo: (ctx) => ctx.store.apis,
-  build: (input) => ({
-    name: input.name,
-    listenPath: input.listenPath,
-    upstreamUrl: input.upstreamUrl,
-    auth: input.auth,
-    timeoutMs: Math.round(input.timeoutSeconds * 1000),
-  }),
+  build: apiFields,
   merge: (existing, patch) => ({
     name: patch.name ?? existing.name,
     listenPath: patch.listenPath ?? existing.listenPath,
@@ -23,6 +25,15 @@ export const apisService = resourceService<Api, ApiInput, Partial<ApiInput>>({
   }),
   changed: (ctx, api) => ctx.changes.publish({ type: 'api.changed', apiId: api.id }),
 });
+
+export const apisService = {
+  ...resource,
+  /** Whether a stored API already is what a declaration asks for (declared APIs are applied at start). */
+  matches(api: Api, declared: ApiInput): boolean {
+    const { id: _id, createdAt: _c, updatedAt: _u, ...stored } = api;
+    return JSON.stringify(stored) === JSON.stringify(apiFields(declared));
+  },
+};
 
 export function apiView(api: Api) {
   const { timeoutMs, createdAt, updatedAt, ...rest } = api;

@@ -164,11 +164,12 @@ export const keysService = {
   async view(ctx: ControlContext, key: ApiKey) {
     const now = ctx.clock();
     const pending = ctx.usage.pending(key.id);
+    const rule = key.quota ?? (key.policyId ? (await ctx.store.policies.get(key.policyId))?.quota : null) ?? null;
     let quota = null;
-    if (key.quota) {
-      const window = periodWindow(key.quota.period, now);
+    if (rule) {
+      const window = periodWindow(rule.period, now);
       const used = (await ctx.store.usage.quotaUsed(key.id, window.id)) + (pending.quota.get(window.id) ?? 0);
-      quota = { ...key.quota, used, remaining: Math.max(0, key.quota.limit - used), resetsAt: iso(window.end) };
+      quota = { ...rule, inherited: key.quota === null, used, remaining: Math.max(0, rule.limit - used), resetsAt: iso(window.end) };
     }
     const lastUsedAt = Math.max(key.lastUsedAt ?? 0, pending.lastUsedAt ?? 0) || null;
     return {
