@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { adminKeysService } from '../src/control/services/admin-keys.ts';
-import { seed, startHarness, type Harness } from './support/harness.ts';
+import { seed, startHarness, type Harness, expectProblem } from './support/harness.ts';
 
 describe('admin API: bad input gets a clear error and changes nothing', () => {
   let h: Harness;
@@ -14,12 +14,6 @@ describe('admin API: bad input gets a clear error and changes nothing', () => {
   });
   after(() => h.close());
 
-  const expectProblem = (res: { status: number; headers: Headers; body: any }, status: number, code: string) => {
-    assert.equal(res.status, status, JSON.stringify(res.body));
-    assert.equal(res.headers.get('content-type'), 'application/problem+json');
-    assert.equal(res.body.code, code);
-    assert.equal(res.body.requestId, res.headers.get('x-request-id'));
-  };
 
   test('malformed JSON is 400 INVALID_JSON', async () => {
     const before = await auditCount();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { call, listen, seed, startHarness, type Harness } from './support/harness.ts';
+import { call, listen, seed, startHarness, type Harness, expectProblem } from './support/harness.ts';
 
 describe('gateway: forwarding', () => {
   let h: Harness;
@@ -71,13 +71,6 @@ describe('gateway: denials', () => {
   });
   after(() => h.close());
 
-  const expectProblem = (res: Awaited<ReturnType<typeof call>>, status: number, code: string) => {
-    assert.equal(res.status, status);
-    assert.equal(res.headers.get('content-type'), 'application/problem+json');
-    assert.equal(res.body.code, code);
-    assert.equal(res.body.status, status);
-    assert.ok(res.body.requestId);
-  };
 
   test('401 with a Bearer challenge for a missing, malformed, unknown, expired or revoked key', async () => {
     const missing = await call(h, '/orders/a');

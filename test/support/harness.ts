@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import assert from 'node:assert/strict';
 import pino from 'pino';
 import { loadConfig } from '../../src/config/load.ts';
 import { adminKeysService } from '../../src/control/services/admin-keys.ts';
@@ -120,4 +121,13 @@ export async function call(h: Harness, path: string, init: { key?: string; heade
     body = JSON.parse(text);
   } catch {}
   return { status: res.status, headers: res.headers, body };
+}
+
+/** Asserts an RFC 9457 answer with our stable code and the request id. */
+export function expectProblem(res: { status: number; headers: Headers; body: any }, status: number, code: string): void {
+  assert.equal(res.status, status, JSON.stringify(res.body));
+  assert.equal(res.headers.get('content-type'), 'application/problem+json');
+  assert.equal(res.body.code, code);
+  assert.equal(res.body.status, status);
+  assert.equal(res.body.requestId, res.headers.get('x-request-id'));
 }

@@ -1,4 +1,6 @@
-import { ControlError } from '../context.ts';
+import type { z } from 'zod';
+import type { Page, PageQuery } from '../../store/port.ts';
+import { ControlError, type Actor, type ControlContext } from '../context.ts';
 import { apisService, apiView } from '../services/apis.ts';
 import { appsService, appView } from '../services/apps.ts';
 import { keysService } from '../services/keys.ts';
@@ -12,40 +14,56 @@ const pageOf = async <T, V>(page: { items: T[]; nextCursor: string | null }, vie
   nextCursor: page.nextCursor,
 });
 
+interface CrudService<T, I, P> {
+  list(ctx: ControlContext, query: PageQuery): Promise<Page<T>>;
+  get(ctx: ControlContext, id: string): Promise<T>;
+  create(ctx: ControlContext, actor: Actor, input: I): Promise<T>;
+  update(ctx: ControlContext, actor: Actor, id: string, patch: P): Promise<T>;
+  delete(ctx: ControlContext, actor: Actor, id: string): Promise<void>;
+}
+
+/** List, create, get, change and delete for a simple resource whose permissions are `<tag>:read|write`. */
+function crudRoutes<T, I extends z.ZodType, P extends z.ZodType>(o: {
+  path: string;
+  tag: 'apis' | 'apps' | 'policies';
+  noun: string;
+  service: CrudService<T, z.output<I>, z.output<P>>;
+  view: (item: T) => unknown;
+  input: I;
+  patch: P;
+  summaries: { create: string; update?: string; delete: string };
+}): AdminRoute[] {
+  const read = `${o.tag}:read` as const;
+  const write = `${o.tag}:write` as const;
+  const item = `${o.path}/{id}`;
+  return [
+    route({ method: 'get', path: o.path, tag: o.tag, permission: read, summary: `List ${o.tag}`, status: 200, query: s.pageQuerySchema,
+      handle: async ({ ctx, query }) => pageOf(await o.service.list(ctx, query), o.view) }),
+    route({ method: 'post', path: o.path, tag: o.tag, permission: write, summary: o.summaries.create, status: 201, body: o.input,
+      handle: async ({ ctx, actor, body }) => o.view(await o.service.create(ctx, actor, body as z.output<I>)) }),
+    route({ method: 'get', path: item, tag: o.tag, permission: read, summary: `Get ${o.noun}`, status: 200,
+      handle: async ({ ctx, params }) => o.view(await o.service.get(ctx, params.id!)) }),
+    route({ method: 'patch', path: item, tag: o.tag, permission: write, summary: o.summaries.update ?? `Change ${o.noun}`, status: 200, body: o.patch,
+      handle: async ({ ctx, actor, params, body }) => o.view(await o.service.update(ctx, actor, params.id!, body as z.output<P>)) }),
+    route({ method: 'delete', path: item, tag: o.tag, permission: write, summary: o.summaries.delete, status: 204,
+      handle: ({ ctx, actor, params }) => o.service.delete(ctx, actor, params.id!) }),
+  ];
+}
+
 /** The admin API, as a table: method, path, the one permission it needs, its schemas, its handler. */
 export const ADMIN_ROUTES: readonly AdminRoute[] = [
-  route({ method: 'get', path: '/apis', tag: 'apis', permission: 'apis:read', summary: 'List APIs', status: 200, query: s.pageQuerySchema,
-    handle: async ({ ctx, query }) => pageOf(await apisService.list(ctx, query), apiView) }),
-  route({ method: 'post', path: '/apis', tag: 'apis', permission: 'apis:write', summary: 'Publish an API', status: 201, body: s.apiInputSchema,
-    handle: async ({ ctx, actor, body }) => apiView(await apisService.create(ctx, actor, body)) }),
-  route({ method: 'get', path: '/apis/{id}', tag: 'apis', permission: 'apis:read', summary: 'Get an API', status: 200,
-    handle: async ({ ctx, params }) => apiView(await apisService.get(ctx, params.id!)) }),
-  route({ method: 'patch', path: '/apis/{id}', tag: 'apis', permission: 'apis:write', summary: 'Change an API', status: 200, body: s.apiPatchSchema,
-    handle: async ({ ctx, actor, params, body }) => apiView(await apisService.update(ctx, actor, params.id!, body)) }),
-  route({ method: 'delete', path: '/apis/{id}', tag: 'apis', permission: 'apis:write', summary: 'Delete an API', status: 204,
-    handle: ({ ctx, actor, params }) => apisService.delete(ctx, actor, params.id!) }),
-
-  route({ method: 'get', path: '/apps', tag: 'apps', permission: 'apps:read', summary: 'List apps', status: 200, query: s.pageQuerySchema,
-    handle: async ({ ctx, query }) => pageOf(await appsService.list(ctx, query), appView) }),
-  route({ method: 'post', path: '/apps', tag: 'apps', permission: 'apps:write', summary: 'Register an app', status: 201, body: s.appInputSchema,
-    handle: async ({ ctx, actor, body }) => appView(await appsService.create(ctx, actor, body)) }),
-  route({ method: 'get', path: '/apps/{id}', tag: 'apps', permission: 'apps:read', summary: 'Get an app', status: 200,
-    handle: async ({ ctx, params }) => appView(await appsService.get(ctx, params.id!)) }),
-  route({ method: 'patch', path: '/apps/{id}', tag: 'apps', permission: 'apps:write', summary: 'Change an app', status: 200, body: s.appPatchSchema,
-    handle: async ({ ctx, actor, params, body }) => appView(await appsService.update(ctx, actor, params.id!, body)) }),
-  route({ method: 'delete', path: '/apps/{id}', tag: 'apps', permission: 'apps:write', summary: 'Delete an app (it must have no keys)', status: 204,
-    handle: ({ ctx, actor, params }) => appsService.delete(ctx, actor, params.id!) }),
-
-  route({ method: 'get', path: '/policies', tag: 'policies', permission: 'policies:read', summary: 'List policies', status: 200, query: s.pageQuerySchema,
-    handle: async ({ ctx, query }) => pageOf(await policiesService.list(ctx, query), policyView) }),
-  route({ method: 'post', path: '/policies', tag: 'policies', permission: 'policies:write', summary: 'Create a policy', status: 201, body: s.policyInputSchema,
-    handle: async ({ ctx, actor, body }) => policyView(await policiesService.create(ctx, actor, body)) }),
-  route({ method: 'get', path: '/policies/{id}', tag: 'policies', permission: 'policies:read', summary: 'Get a policy', status: 200,
-    handle: async ({ ctx, params }) => policyView(await policiesService.get(ctx, params.id!)) }),
-  route({ method: 'patch', path: '/policies/{id}', tag: 'policies', permission: 'policies:write', summary: 'Change a policy (applies to its keys at once)', status: 200, body: s.policyPatchSchema,
-    handle: async ({ ctx, actor, params, body }) => policyView(await policiesService.update(ctx, actor, params.id!, body)) }),
-  route({ method: 'delete', path: '/policies/{id}', tag: 'policies', permission: 'policies:write', summary: 'Delete a policy (no key may use it)', status: 204,
-    handle: ({ ctx, actor, params }) => policiesService.delete(ctx, actor, params.id!) }),
+  ...crudRoutes({
+    path: '/apis', tag: 'apis', noun: 'an API', service: apisService, view: apiView, input: s.apiInputSchema, patch: s.apiPatchSchema,
+    summaries: { create: 'Publish an API', delete: 'Delete an API' },
+  }),
+  ...crudRoutes({
+    path: '/apps', tag: 'apps', noun: 'an app', service: appsService, view: appView, input: s.appInputSchema, patch: s.appPatchSchema,
+    summaries: { create: 'Register an app', delete: 'Delete an app (it must have no keys)' },
+  }),
+  ...crudRoutes({
+    path: '/policies', tag: 'policies', noun: 'a policy', service: policiesService, view: policyView, input: s.policyInputSchema, patch: s.policyPatchSchema,
+    summaries: { create: 'Create a policy', update: 'Change a policy (applies to its keys at once)', delete: 'Delete a policy (no key may use it)' },
+  }),
 
   route({ method: 'get', path: '/keys', tag: 'keys', permission: 'keys:read', summary: 'List keys', status: 200, query: s.keyListQuerySchema,
     handle: async ({ ctx, query }) => pageOf(await keysService.list(ctx, query), (k) => keysService.view(ctx, k)) }),
