@@ -174,7 +174,7 @@ describe('loadConfig', () => {
     const fromFile = loadConfig({ env: { GATEHOUSE_PEPPER_FILE: pepperFile, GATEHOUSE_DATA_DIR: dir } });
     const fromEnv = loadConfig({ env: { GATEHOUSE_PEPPER: PEPPER_B, GATEHOUSE_DATA_DIR: dir } });
     assert.equal(fromFile.peppers.length, 1);
-    assert.equal(fromFile.peppers[0]!.secret.toString(), PEPPER_B);
+    assert.equal(fromFile.peppers[0]!.key.export().toString(), PEPPER_B);
     assert.equal(fromFile.peppers[0]!.id, fromEnv.peppers[0]!.id);
   });
 
@@ -183,7 +183,7 @@ describe('loadConfig', () => {
     writeFileSync(pepperFile, PEPPER_C);
     const file = writeYaml(`dataDir: ${dir}\nsecrets:\n  pepperFile: ${pepperFile}\n`);
     const config = loadConfig({ file, env: {} });
-    assert.equal(config.peppers[0]!.secret.toString(), PEPPER_C);
+    assert.equal(config.peppers[0]!.key.export().toString(), PEPPER_C);
   });
 
   test('an unreadable GATEHOUSE_PEPPER_FILE is a ConfigError naming the file', () => {
@@ -196,7 +196,7 @@ describe('loadConfig', () => {
   test('GATEHOUSE_PREVIOUS_PEPPERS are loaded, in order, after the current pepper', () => {
     const config = loadConfig({ env: { GATEHOUSE_PEPPER: PEPPER_A, GATEHOUSE_PREVIOUS_PEPPERS: `${PEPPER_B},${PEPPER_C}`, GATEHOUSE_DATA_DIR: dir } });
     assert.deepEqual(
-      config.peppers.map((p) => p.secret.toString()),
+      config.peppers.map((p) => p.key.export().toString()),
       [PEPPER_A, PEPPER_B, PEPPER_C],
     );
     assert.equal(new Set(config.peppers.map((p) => p.id)).size, 3);

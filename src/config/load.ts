@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import type { Pepper } from '../domain/key-hash.ts';
+import { createPepper, type Pepper } from '../domain/key-hash.ts';
 import { configSchema, type ParsedConfig } from './schema.ts';
 
 export interface Config extends ParsedConfig {
@@ -41,8 +40,10 @@ export function loadConfig(options: { file?: string | undefined; env?: NodeJS.Pr
   });
 }
 
+const isKeyObject = (value: object): boolean => value.constructor?.name?.endsWith('KeyObject') ?? false;
+
 function deepFreeze<T>(value: T): Readonly<T> {
-  if (value && typeof value === 'object' && !Buffer.isBuffer(value)) {
+  if (value && typeof value === 'object' && !Buffer.isBuffer(value) && !isKeyObject(value)) {
     for (const inner of Object.values(value)) deepFreeze(inner);
     Object.freeze(value);
   }
@@ -109,7 +110,7 @@ function loadPeppers(config: ParsedConfig, env: NodeJS.ProcessEnv, dataDirPepper
   const secrets = [current, ...(previous ? previous.toString('utf8').split(/[\s,]+/).filter(Boolean).map((p) => Buffer.from(p)) : [])];
   return secrets.filter((s): s is Buffer => s !== null).map((secret) => {
     if (secret.length < 32) throw new ConfigError('a pepper must be at least 32 characters of random data');
-    return { id: createHash('sha256').update(secret).digest('hex').slice(0, 8), secret };
+    return createPepper(secret);
   });
 }
 

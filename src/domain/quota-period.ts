@@ -8,7 +8,21 @@ export interface PeriodWindow {
   end: number;
 }
 
+// The window is asked for on every request; it changes once a day or a month, so remember the last.
+const lastWindow: Record<QuotaPeriod, PeriodWindow> = {
+  day: { id: '', start: 0, end: 0 },
+  month: { id: '', start: 0, end: 0 },
+};
+
 export function periodWindow(period: QuotaPeriod, now: number): PeriodWindow {
+  const last = lastWindow[period];
+  if (now >= last.start && now < last.end) return last;
+  const window = computeWindow(period, now);
+  lastWindow[period] = window;
+  return window;
+}
+
+function computeWindow(period: QuotaPeriod, now: number): PeriodWindow {
   const d = new Date(now);
   const y = d.getUTCFullYear();
   const m = d.getUTCMonth();

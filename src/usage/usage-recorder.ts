@@ -1,3 +1,4 @@
+import { periodWindow } from '../domain/quota-period.ts';
 import type { UsageBatch, UsageRepo } from '../store/port.ts';
 
 /**
@@ -16,7 +17,7 @@ export class UsageRecorder {
   }
 
   hit(keyId: string, now: number, quotaPeriod: string | null): void {
-    this.#addRequests({ keyId, day: new Date(now).toISOString().slice(0, 10), requests: 1, lastUsedAt: now });
+    this.#addRequests({ keyId, day: periodWindow('day', now).id, requests: 1, lastUsedAt: now });
     if (quotaPeriod !== null) this.#addQuota({ keyId, period: quotaPeriod, delta: 1 });
   }
 

@@ -3,9 +3,9 @@ import type { KeyCode } from '../domain/codes.ts';
 import { hashesEqual, hashKey, type Pepper } from '../domain/key-hash.ts';
 import { checkKey, compileKey, type CompiledKey, type RequestFacts } from '../domain/key-decision.ts';
 import { parseKey } from '../domain/key-format.ts';
-import { periodWindow } from '../domain/quota-period.ts';
+import { periodWindow, type PeriodWindow } from '../domain/quota-period.ts';
 import type { ChangeBus } from '../events/change-bus.ts';
-import type { LimitCheck, LimitState, Limiter } from '../limits/port.ts';
+import type { LimitCheck, LimitResult, LimitState, Limiter } from '../limits/port.ts';
 import type { Store } from '../store/port.ts';
 import type { UsageRecorder } from '../usage/usage-recorder.ts';
 
@@ -36,7 +36,14 @@ export interface KeyVerifierOptions {
   clock?: () => number;
 }
 
-type CacheEntry = { found: true; compiled: CompiledKey; quotaSeed: { period: string; used: number } | null } | { found: false };
+interface FoundEntry {
+  found: true;
+  compiled: CompiledKey;
+  /** The key's rate-limit checks, built once: they do not change while the entry is cached. */
+  rateChecks: readonly LimitCheck[];
+  quotaSeed: { period: string; used: number } | null;
+}
+type CacheEntry = FoundEntry | { found: false };
 
 const NOT_FOUND_ENTRY: CacheEntry = { found: false };
 
@@ -76,53 +83,54 @@ export class KeyVerifier {
     });
   }
 
-  async verify(secret: string, facts: RequestFacts): Promise<Verification> {
+  /**
+   * Synchronous when the key is cached and the limiter answers at once (the in-memory one does), so
+   * the common request allocates no promise; a Promise only on a cache miss or an async limiter.
+   */
+  verify(secret: string, facts: RequestFacts): Verification | Promise<Verification> {
     if (parseKey(secret, 'api') === null) return denied('MALFORMED', null);
     const hash = hashKey(secret, this.#options.peppers[0]!);
-    const entry = this.#cache.get(hash) ?? (await this.#load(hash, secret));
+    const entry = this.#cache.get(hash);
+    if (entry) return this.#decide(entry, facts);
+    return this.#load(hash, secret).then((loaded) => this.#decide(loaded, facts));
+  }
+
+  #decide(entry: CacheEntry, facts: RequestFacts): Verification | Promise<Verification> {
     if (!entry.found) return denied('NOT_FOUND', null);
     const now = this.#clock();
     const { compiled } = entry;
     const code = checkKey(compiled, facts, now);
     if (code !== 'VALID') return denied(code, compiled);
-    const checks = this.#limitChecks(entry, now);
-    const quotaPeriod = compiled.quota ? periodWindow(compiled.quota.period, now).id : null;
-    if (checks.length === 0) {
-      this.#options.usage.hit(compiled.key.id, now, quotaPeriod);
+    const quotaWindow = compiled.quota ? periodWindow(compiled.quota.period, now) : null;
+    if (entry.rateChecks.length === 0 && quotaWindow === null) {
+      this.#options.usage.hit(compiled.key.id, now, null);
       return { ...identity(compiled), valid: true, code, limits: [], retryAfterMs: 0 };
     }
-    const result = await this.#options.limiter.consume(checks, now);
+    const checks = quotaWindow ? [...entry.rateChecks, this.#quotaCheck(entry, quotaWindow)] : entry.rateChecks;
+    const result = this.#options.limiter.consume(checks, now);
+    return result instanceof Promise ? result.then((r) => this.#afterLimits(compiled, r, now, quotaWindow)) : this.#afterLimits(compiled, result, now, quotaWindow);
+  }
+
+  #afterLimits(compiled: CompiledKey, result: LimitResult, now: number, quotaWindow: PeriodWindow | null): Verification {
     if (!result.allowed) {
       const limited: KeyCode = result.deniedBy === 'quota' ? 'QUOTA_EXCEEDED' : 'RATE_LIMITED';
       return { ...identity(compiled), valid: false, code: limited, limits: result.states, retryAfterMs: result.retryAfterMs };
     }
-    this.#options.usage.hit(compiled.key.id, now, quotaPeriod);
-    return { ...identity(compiled), valid: true, code, limits: result.states, retryAfterMs: 0 };
+    this.#options.usage.hit(compiled.key.id, now, quotaWindow?.id ?? null);
+    return { ...identity(compiled), valid: true, code: 'VALID', limits: result.states, retryAfterMs: 0 };
   }
 
-  #limitChecks(entry: Extract<CacheEntry, { found: true }>, now: number): LimitCheck[] {
-    const { compiled } = entry;
-    const keyId = compiled.key.id;
-    const checks: LimitCheck[] = compiled.rateLimits.map((rule) => ({
-      kind: 'rate',
-      counter: `rl:${keyId}:${rule.name}`,
-      name: rule.name,
-      limit: rule.limit,
-      windowMs: rule.windowMs,
-    }));
-    if (compiled.quota) {
-      const window = periodWindow(compiled.quota.period, now);
-      checks.push({
-        kind: 'quota',
-        counter: `q:${keyId}`,
-        name: `quota-${compiled.quota.period}`,
-        limit: compiled.quota.limit,
-        periodStart: window.start,
-        periodEnd: window.end,
-        seed: entry.quotaSeed?.period === window.id ? entry.quotaSeed.used : 0,
-      });
-    }
-    return checks;
+  #quotaCheck(entry: FoundEntry, window: PeriodWindow): LimitCheck {
+    const quota = entry.compiled.quota!;
+    return {
+      kind: 'quota',
+      counter: `q:${entry.compiled.key.id}`,
+      name: `quota-${quota.period}`,
+      limit: quota.limit,
+      periodStart: window.start,
+      periodEnd: window.end,
+      seed: entry.quotaSeed?.period === window.id ? entry.quotaSeed.used : 0,
+    };
   }
 
   #load(hash: string, secret: string): Promise<CacheEntry> {
@@ -155,9 +163,16 @@ export class KeyVerifier {
       if (!key || !hashesEqual(key.hash, hash)) continue;
       const policy = key.policyId ? await store.policies.get(key.policyId) : null;
       const compiled = compileKey(key, policy);
-      if (!compiled.quota) return { found: true, compiled, quotaSeed: null };
+      const rateChecks = compiled.rateLimits.map((rule): LimitCheck => ({
+        kind: 'rate',
+        counter: `rl:${key.id}:${rule.name}`,
+        name: rule.name,
+        limit: rule.limit,
+        windowMs: rule.windowMs,
+      }));
+      if (!compiled.quota) return { found: true, compiled, rateChecks, quotaSeed: null };
       const period = periodWindow(compiled.quota.period, this.#clock()).id;
-      return { found: true, compiled, quotaSeed: { period, used: await store.usage.quotaUsed(key.id, period) } };
+      return { found: true, compiled, rateChecks, quotaSeed: { period, used: await store.usage.quotaUsed(key.id, period) } };
     }
     return NOT_FOUND_ENTRY;
   }

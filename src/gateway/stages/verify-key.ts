@@ -1,7 +1,7 @@
 import { PROBLEMS } from '../../domain/codes.ts';
 import type { FailureThrottle } from '../../limits/failure-throttle.ts';
-import type { KeyVerifier } from '../../verification/key-verifier.ts';
-import type { Stage } from '../exchange.ts';
+import type { KeyVerifier, Verification } from '../../verification/key-verifier.ts';
+import type { Exchange, Stage, StageResult } from '../exchange.ts';
 import { setRateLimitHeaders } from '../rate-limit-headers.ts';
 
 const DETAILS: Record<string, string> = {
@@ -18,16 +18,7 @@ const DETAILS: Record<string, string> = {
 
 /** Status, expiry, access, IP, scopes, then rate limits and quota: all in the shared verifier. */
 export function verifyKeyStage(verifier: KeyVerifier, throttle: FailureThrottle): Stage {
-  return async (exchange) => {
-    const route = exchange.route!;
-    if (route.api.auth.type === 'public') return undefined;
-    const v = await verifier.verify(exchange.credential!, {
-      apiId: route.api.id,
-      method: exchange.req.method,
-      path: exchange.path.slice(route.api.listenPath.length) || '/',
-      ip: exchange.ip,
-      requiredScopes: route.api.auth.scopes,
-    });
+  const decide = (exchange: Exchange, v: Verification): StageResult => {
     exchange.verification = v;
     if (v.valid) {
       setRateLimitHeaders(exchange.res, v.limits);
@@ -36,5 +27,17 @@ export function verifyKeyStage(verifier: KeyVerifier, throttle: FailureThrottle)
     if (PROBLEMS[v.code as keyof typeof PROBLEMS]?.status === 401) throttle.recordFailure(exchange.ip, exchange.now);
     const code = v.code === 'VALID' ? 'INTERNAL' : v.code;
     return { code, detail: DETAILS[code] ?? code, limits: v.limits, ...(v.retryAfterMs > 0 ? { retryAfterMs: v.retryAfterMs } : {}) };
+  };
+  return (exchange) => {
+    const route = exchange.route!;
+    if (route.api.auth.type === 'public') return undefined;
+    const v = verifier.verify(exchange.credential!, {
+      apiId: route.api.id,
+      method: exchange.req.method,
+      path: exchange.path.slice(route.api.listenPath.length) || '/',
+      ip: exchange.ip,
+      requiredScopes: route.api.auth.scopes,
+    });
+    return v instanceof Promise ? v.then((resolved) => decide(exchange, resolved)) : decide(exchange, v);
   };
 }
