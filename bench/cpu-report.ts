@@ -1,0 +1,34 @@
+/**
+ * What every benchmark child answers over IPC, between runs, when it is idle:
+ * - { type: 'cpu' } → { type: 'cpu', user, system }: its CPU time so far (all threads, µs);
+ * - { type: 'profile-start' } / { type: 'profile-stop', file } → { type: 'profile-stopped' }: a V8 CPU
+ *   profile of exactly the interval between the two, written to `file` (bench/gateway.ts --profile).
+ */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+
+export function answerCpuRequests(): void {
+  let session: Session | null = null;
+  process.on('message', (message: { type: string; file?: string }) => {
+    if (message.type === 'cpu') {
+      const { user, system } = process.cpuUsage();
+      process.send!({ type: 'cpu', user, system });
+    } else if (message.type === 'profile-start') {
+      session = new Session();
+      session.connect();
+      void session
+        .post('Profiler.enable')
+        .then(() => session!.post('Profiler.setSamplingInterval', { interval: 250 }))
+        .then(() => session!.post('Profiler.start'))
+        .then(() => process.send!({ type: 'profile-started' }));
+    } else if (message.type === 'profile-stop' && session) {
+      const current = session;
+      session = null;
+      void current.post('Profiler.stop').then(({ profile }) => {
+        writeFileSync(message.file!, JSON.stringify(profile));
+        current.disconnect();
+        process.send!({ type: 'profile-stopped' });
+      });
+    }
+  });
+}

@@ -1,0 +1,431 @@
+/**
+ * Gateway overhead benchmark: Gatehouse against a bare Node proxy (node:http + undici Pool.stream) in
+ * front of the same upstream, on loopback, each in its own process.
+ *
+ *   node bench/gateway.ts [--rounds 5] [--duration 6] [--rate 2000] [--connections 50]
+ *                         [--load-generator wrk|autocannon] [--no-pin] [--profile]
+ *
+ * First each proxy gets an initial warm-up (--initial-warmup seconds: JIT, heap sizing, connection
+ * pools), then per round, bare proxy first, then Gatehouse:
+ *   1. warm-up (wrk, or autocannon when wrk is not on PATH),
+ *   2. max throughput: closed loop, --connections connections for --duration seconds; the proxy's CPU
+ *      time (user + system, all threads, from process.cpuUsage() over IPC) over the requests completed
+ *      gives CPU µs per request,
+ *   3. fixed offered load: open loop at --rate req/s (bench/open-loop-child.ts) for p50/p99 latency.
+ * Reports medians over the rounds and gateway/bare ratios; fails (exit 1) if any request through either
+ * proxy errored or was answered with a 4xx/5xx (wrk's count; the open-loop run counts every non-2xx),
+ * or if Gatehouse counted any outcome other than FORWARDED (no denial of any kind; the upstream only
+ * ever answers 200, so every gateway answer was a 2xx). Writes the table to bench/results/latest.md too.
+ * --profile adds, after the measured rounds, one max-throughput run per proxy with the V8 profiler on
+ * (not counted in the figures): bench/results/profiles/{bare,gatehouse}.cpuprofile, plus a .json with the
+ * requests served, for bench/profile-top.ts to turn into µs per request.
+ */
+import { execFile, fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { OpenLoopResult } from './open-loop-child.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '5' },
+    duration: { type: 'string', default: '6' },
+    warmup: { type: 'string', default: '1' },
+    'initial-warmup': { type: 'string', default: '4' },
+    rate: { type: 'string', default: '2000' },
+    'rate-duration': { type: 'string', default: '5' },
+    connections: { type: 'string', default: '50' },
+    'load-generator': { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    pin: { type: 'boolean', default: true },
+  },
+  allowNegative: true,
+});
+const ROUNDS = Number(args.rounds);
+const DURATION_S = Number(args.duration);
+const WARMUP_S = Number(args.warmup);
+const INITIAL_WARMUP_S = Number(args['initial-warmup']);
+const RATE = Number(args.rate);
+const RATE_DURATION_S = Number(args['rate-duration']);
+const CONNECTIONS = Number(args.connections);
+const OPEN_LOOP_CONNECTIONS = 32;
+const PROFILE_DIR = join(here, 'results', 'profiles');
+
+/**
+ * CPU pinning (Linux, taskset, 2+ CPUs; --no-pin turns it off): the proxy under test gets the last CPU
+ * to itself, the upstream and the load generators share the others. It keeps the proxy from migrating
+ * and from sharing its core with the load it is measured under, which makes the runs repeatable.
+ */
+const PIN = args.pin && cpus().length >= 2 && !spawnSync('taskset', ['-c', '0', 'true']).error;
+const PROXY_CPUS = String(cpus().length - 1);
+const LOAD_CPUS = cpus().length === 2 ? '0' : `0-${cpus().length - 2}`;
+/** Command and arguments that run `file args` on `cpuList` when pinning. */
+const pinned = (cpuList: string, file: string, argv: string[]): [string, string[]] => (PIN ? ['taskset', ['-c', cpuList, file, ...argv]] : [file, argv]);
+
+// ---------------------------------------------------------------------------------------------- children
+
+interface Child {
+  name: string;
+  proc: ChildProcess;
+  url: string;
+}
+
+const started: ChildProcess[] = [];
+
+function nextMessage<T>(proc: ChildProcess, type: string, timeoutMs = 30_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => finish(new Error(`no '${type}' message from child ${proc.pid} within ${timeoutMs} ms`)), timeoutMs);
+    const onMessage = (message: { type: string }) => {
+      if (message.type === type) finish(null, message as T);
+    };
+    const onExit = (code: number | null) => finish(new Error(`child ${proc.pid} exited (${code}) before sending '${type}'`));
+    function finish(error: Error | null, message?: T) {
+      clearTimeout(timer);
+      proc.off('message', onMessage);
+      proc.off('exit', onExit);
+      if (error) reject(error);
+      else resolve(message!);
+    }
+    proc.on('message', onMessage);
+    proc.on('exit', onExit);
+  });
+}
+
+/** A node child with an IPC channel, pinned to `cpuList` when pinning (taskset execs node in place). */
+function forkOn(cpuList: string, script: string, argv: string[]): ChildProcess {
+  const [execPath, execArgv] = pinned(cpuList, process.execPath, ['--disable-warning=ExperimentalWarning']);
+  return fork(join(here, script), argv, { execPath, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+}
+
+async function startChild<T extends { url: string }>(name: string, script: string, argv: string[], cpuList: string): Promise<Child & T> {
+  const proc = forkOn(cpuList, script, argv);
+  started.push(proc);
+  const ready = await nextMessage<T>(proc, 'ready');
+  return { ...ready, name, proc };
+}
+
+interface Cpu {
+  user: number;
+  system: number;
+}
+async function cpuTime(child: Child): Promise<Cpu> {
+  const reply = nextMessage<Cpu>(child.proc, 'cpu');
+  child.proc.send({ type: 'cpu' });
+  const { user, system } = await reply;
+  return { user, system };
+}
+const cpuSpent = (from: Cpu, to: Cpu): Cpu => ({ user: to.user - from.user, system: to.system - from.system });
+const total = (cpu: Cpu): number => cpu.user + cpu.system;
+
+async function stopChild(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  proc.send({ type: 'stop' });
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function killAll(): void {
+  for (const proc of started) if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+}
+process.on('exit', killAll);
+
+/**
+ * Busy time of all CPUs so far and the CPU time of this process's waited-for children (wrk), in µs,
+ * from /proc (Linux; null elsewhere). Busy time beyond what the proxy, the upstream and the load
+ * generator used is other work on the machine during a run (other processes, plus network softirq work
+ * the kernel charges to no process): a run with much more of it than its neighbours was disturbed.
+ */
+function machineStat(): { busy: number; children: number } | null {
+  if (!existsSync('/proc/stat')) return null;
+  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith('cpu '));
+  // user nice system idle iowait irq softirq, in clock ticks (USER_HZ)
+  const [user, nice, system, , , irq, softirq] = line!.trim().split(/\s+/).slice(1).map(Number) as number[];
+  // /proc/self/stat after the command name: field 16 and 17 (cutime, cstime) are at 13 and 14 here.
+  const self = readFileSync('/proc/self/stat', 'utf8');
+  const fields = self.slice(self.lastIndexOf(')') + 2).split(' ').map(Number);
+  const tick = 1e6 / CLOCK_TICKS;
+  return { busy: (user! + nice! + system! + irq! + softirq!) * tick, children: (fields[13]! + fields[14]!) * tick };
+}
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
+
+// ---------------------------------------------------------------------------------------------- load
+
+type Generator = 'wrk' | 'autocannon';
+
+interface ClosedLoopResult {
+  requests: number;
+  seconds: number;
+  failures: number;
+  failureDetail: string;
+}
+
+function run(file: string, argv: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(file, argv, { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${file} ${argv.join(' ')} failed: ${error.message}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+function pickGenerator(): Generator {
+  if (args['load-generator'] === 'wrk' || args['load-generator'] === 'autocannon') return args['load-generator'];
+  const probe = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
+  return probe.error ? 'autocannon' : 'wrk';
+}
+
+async function closedLoop(generator: Generator, url: string, authorization: string, seconds: number): Promise<ClosedLoopResult> {
+  if (generator === 'wrk') {
+    const out = await run(...pinned(LOAD_CPUS, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '5s', '-s', join(here, 'wrk-report.lua'), '-H', `Authorization: ${authorization}`, url]));
+    const line = out.split('\n').find((l) => l.startsWith('BENCH_JSON '));
+    if (!line) throw new Error(`wrk printed no summary:\n${out}`);
+    const r = JSON.parse(line.slice('BENCH_JSON '.length)) as Record<string, number>;
+    const failures = r.connectErrors! + r.readErrors! + r.writeErrors! + r.non2xx3xx! + r.timeouts!;
+    return {
+      requests: r.requests!,
+      seconds: r.durationUs! / 1e6,
+      failures,
+      failureDetail: `connect ${r.connectErrors}, read ${r.readErrors}, write ${r.writeErrors}, non-2xx/3xx ${r.non2xx3xx}, timeouts ${r.timeouts}`,
+    };
+  }
+  const out = await run(...pinned(LOAD_CPUS, join(root, 'node_modules', '.bin', 'autocannon'), ['-j', '-c', String(CONNECTIONS), '-d', String(seconds), '-H', `authorization=${authorization}`, url]));
+  const r = JSON.parse(out) as { requests: { total: number }; duration: number; non2xx: number; errors: number; timeouts: number; '3xx': number };
+  return {
+    requests: r.requests.total,
+    seconds: r.duration,
+    failures: r.non2xx + r.errors + r.timeouts,
+    failureDetail: `non-2xx ${r.non2xx} (3xx ${r['3xx']}), errors ${r.errors}, timeouts ${r.timeouts}`,
+  };
+}
+
+async function openLoop(url: string, path: string, authorization: string): Promise<OpenLoopResult> {
+  const { origin } = new URL(url);
+  const options = { url: origin, path, headers: { authorization }, rate: RATE, durationMs: RATE_DURATION_S * 1000, warmupMs: 1000, connections: OPEN_LOOP_CONNECTIONS };
+  const proc = forkOn(LOAD_CPUS, 'open-loop-child.ts', [JSON.stringify(options)]);
+  started.push(proc);
+  const { result } = await nextMessage<{ result: OpenLoopResult }>(proc, 'result', (RATE_DURATION_S + 30) * 1000);
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------- measure
+
+interface Sample {
+  throughput: number;
+  cpuPerReq: number;
+  /** CPU time on the machine during the max-throughput run that was not the benchmark's, in CPUs (0.1 = 10 % of one). */
+  otherWork: number;
+  /** The part of cpuPerReq spent in the kernel (system time). */
+  systemCpuPerReq: number;
+  upstreamCpuPerReq: number;
+  cpuPerReqAtRate: number;
+  achievedRate: number;
+  p50: number;
+  p99: number;
+  generatorDelayP99: number;
+}
+
+class BenchFailure extends Error {}
+
+async function measure(generator: Generator, proxy: Child, upstream: Child, path: string, authorization: string): Promise<Sample> {
+  const url = `${proxy.url}${path}`;
+  const warm = await closedLoop(generator, url, authorization, WARMUP_S);
+  if (warm.failures > 0) throw new BenchFailure(`${proxy.name}: ${warm.failures} failed responses during warm-up (${warm.failureDetail})`);
+
+  const [p0, u0, m0, self0, t0] = [await cpuTime(proxy), await cpuTime(upstream), machineStat(), process.cpuUsage(), performance.now()];
+  const max = await closedLoop(generator, url, authorization, DURATION_S);
+  const [p1, u1, m1, self1, t1] = [await cpuTime(proxy), await cpuTime(upstream), machineStat(), process.cpuUsage(), performance.now()];
+  const proxyCpu = cpuSpent(p0, p1);
+  const ours = total(proxyCpu) + total(cpuSpent(u0, u1)) + total(cpuSpent(self0, self1)) + (m0 && m1 ? m1.children - m0.children : 0);
+  if (max.failures > 0) throw new BenchFailure(`${proxy.name}: ${max.failures} failed responses at max throughput (${max.failureDetail})`);
+
+  const r0 = await cpuTime(proxy);
+  const fixed = await openLoop(url, path, authorization);
+  const r1 = await cpuTime(proxy);
+  if (fixed.non2xx > 0 || fixed.errors > 0) {
+    throw new BenchFailure(`${proxy.name}: at ${RATE} req/s, ${fixed.non2xx} non-2xx answers (${JSON.stringify(fixed.statuses)}) and ${fixed.errors} errors`);
+  }
+  return {
+    throughput: max.requests / max.seconds,
+    cpuPerReq: total(proxyCpu) / max.requests,
+    otherWork: m0 && m1 ? Math.max(0, m1.busy - m0.busy - ours) / ((t1 - t0) * 1000) : NaN,
+    systemCpuPerReq: proxyCpu.system / max.requests,
+    upstreamCpuPerReq: total(cpuSpent(u0, u1)) / max.requests,
+    // The open-loop child's warm-up second is in this CPU interval as well, and in completedTotal.
+    cpuPerReqAtRate: total(cpuSpent(r0, r1)) / fixed.completedTotal,
+    achievedRate: fixed.achievedRate,
+    p50: fixed.p50Ms,
+    p99: fixed.p99Ms,
+    generatorDelayP99: fixed.generatorLoopDelayP99Ms,
+  };
+}
+
+/** One more max-throughput run, outside the measured ones, with the V8 profiler on in the proxy. */
+async function profileRun(generator: Generator, proxy: Child, name: string, path: string, authorization: string): Promise<void> {
+  mkdirSync(PROFILE_DIR, { recursive: true });
+  const file = join(PROFILE_DIR, `${name}.cpuprofile`);
+  const started = nextMessage(proxy.proc, 'profile-started');
+  proxy.proc.send({ type: 'profile-start' });
+  await started;
+  const c0 = await cpuTime(proxy);
+  const run = await closedLoop(generator, `${proxy.url}${path}`, authorization, DURATION_S);
+  const spent = total(cpuSpent(c0, await cpuTime(proxy)));
+  const stopped = nextMessage(proxy.proc, 'profile-stopped');
+  proxy.proc.send({ type: 'profile-stop', file });
+  await stopped;
+  if (run.failures > 0) throw new BenchFailure(`${proxy.name}: ${run.failures} failed responses in the profiling run (${run.failureDetail})`);
+  writeFileSync(file.replace(/\.cpuprofile$/, '.json'), JSON.stringify({ requests: run.requests, seconds: run.seconds, cpuMicros: spent }));
+  console.error(`benchmark: profiled ${proxy.name}: ${run.requests} requests, ${(spent / run.requests).toFixed(1)} µs CPU/req with the profiler on → ${file}`);
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+// ---------------------------------------------------------------------------------------------- report
+
+function report(generator: Generator, bare: Sample[], gateway: Sample[], wallSeconds: number, loadAtStart: number): { markdown: string; ratio: number; noisy: boolean } {
+  const col = (samples: Sample[], f: (s: Sample) => number) => median(samples.map(f));
+  const rows: [string, (s: Sample) => number, number, boolean][] = [
+    // label, field, decimals, show ratio
+    ['Max throughput (req/s)', (s) => s.throughput, 0, true],
+    ['**Proxy CPU per request at max throughput (µs)**', (s) => s.cpuPerReq, 1, true],
+    ['… of which kernel (system time) (µs)', (s) => s.systemCpuPerReq, 1, true],
+    [`Proxy CPU per request at ${RATE} req/s (µs)`, (s) => s.cpuPerReqAtRate, 1, true],
+    [`p50 latency at ${RATE} req/s (ms)`, (s) => s.p50, 3, true],
+    [`p99 latency at ${RATE} req/s (ms)`, (s) => s.p99, 3, true],
+    [`Achieved rate of the ${RATE} req/s run (req/s)`, (s) => s.achievedRate, 0, false],
+    ['Upstream CPU per request at max throughput (µs, control)', (s) => s.upstreamCpuPerReq, 1, false],
+    [`Open-loop generator's own event-loop delay p99 (ms, control)`, (s) => s.generatorDelayP99, 1, false],
+  ];
+  // The headline is the ratio of the medians: a burst of other work on the machine inflates one run, and
+  // the median of each side ignores it. The median of the per-round ratios (each round's two runs are
+  // adjacent in time) is shown beside it; when the two disagree much, the run was noisy.
+  const ratio = col(gateway, (s) => s.cpuPerReq) / col(bare, (s) => s.cpuPerReq);
+  const medianOfRatios = median(gateway.map((g, i) => g.cpuPerReq / bare[i]!.cpuPerReq));
+  // Disturbances (here: mostly from outside the VM, which the other-work column cannot see) only ever
+  // made a run slower, so the fastest rounds are a third estimate; a wide spread means a noisy run.
+  const best = (samples: Sample[]) => Math.min(...samples.map((s) => s.cpuPerReq));
+  const ratioOfBest = best(gateway) / best(bare);
+  // Spread without the extreme rounds (with 4+ rounds): one disturbed round does not make a run noisy.
+  const spread = (samples: Sample[]) => {
+    const v = samples.map((s) => s.cpuPerReq).sort((a, b) => a - b);
+    const [lo, hi] = v.length >= 4 ? [v[1]!, v[v.length - 2]!] : [v[0]!, v[v.length - 1]!];
+    return (hi - lo) / median(v);
+  };
+  const noisy = spread(bare) > 0.2 || spread(gateway) > 0.2;
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  const lines: string[] = [];
+  lines.push(`## Gateway benchmark, ${new Date().toISOString().slice(0, 10)}`);
+  lines.push('');
+  lines.push(
+    `Node ${process.version}, ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.platform}; load generator ${generator === 'wrk' ? 'wrk (-t1)' : 'autocannon'} ` +
+      `with ${CONNECTIONS} connections for ${DURATION_S} s after a ${WARMUP_S} s warm-up (and a first one of ${INITIAL_WARMUP_S} s); open-loop ${RATE} req/s for ${RATE_DURATION_S} s over ${OPEN_LOOP_CONNECTIONS} connections; ` +
+      `${PIN ? `proxy under test pinned to CPU ${PROXY_CPUS}, upstream and load generators to CPU ${LOAD_CPUS}` : 'no CPU pinning'}; ` +
+      `median of ${ROUNDS} rounds (bare, gateway alternating); 1-minute load average ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end; run took ${wallSeconds.toFixed(0)} s.`,
+  );
+  lines.push('');
+  lines.push('| | bare proxy | Gatehouse | gateway / bare |');
+  lines.push('| --- | ---: | ---: | ---: |');
+  for (const [label, f, decimals, showRatio] of rows) {
+    const b = col(bare, f);
+    const g = col(gateway, f);
+    lines.push(`| ${label} | ${b.toFixed(decimals)} | ${g.toFixed(decimals)} | ${showRatio ? `${(g / b).toFixed(2)}×` : ''} |`);
+  }
+  lines.push('');
+  lines.push(
+    `Target: Gatehouse CPU per request at max throughput at most 1.30× the bare proxy's. Measured (ratio of the medians): **${ratio.toFixed(2)}×** ` +
+      `(median of the per-round ratios ${medianOfRatios.toFixed(2)}×, ratio of the fastest rounds ${ratioOfBest.toFixed(2)}×), ${ratio <= 1.3 ? 'within target' : 'ABOVE target'}.`,
+  );
+  lines.push('');
+  lines.push(
+    `Spread of CPU per request across rounds (second highest − second lowest, of the median): bare ${(100 * spread(bare)).toFixed(0)} %, Gatehouse ${(100 * spread(gateway)).toFixed(0)} %.` +
+      (noisy ? ' **NOISY RUN**: above 20 %, something else slowed some rounds down; run it again on a quieter machine before trusting the ratio.' : ''),
+  );
+  lines.push('');
+  lines.push(
+    'Per round: max-throughput req/s, CPU µs/req, p50/p99 ms at the fixed rate, and [other work on the machine during the ' +
+      'max-throughput run, in % of one CPU: other processes, plus network softirq work the kernel charges to no process; a run with ' +
+      'much more than its neighbours was disturbed]:',
+  );
+  lines.push('');
+  lines.push('| round | bare | Gatehouse | CPU ratio |');
+  lines.push('| ---: | --- | --- | ---: |');
+  const other = (s: Sample) => (Number.isNaN(s.otherWork) ? '' : ` [${(100 * s.otherWork).toFixed(0)} %]`);
+  const fmt = (s: Sample) => `${s.throughput.toFixed(0)} req/s, ${s.cpuPerReq.toFixed(1)} µs, ${s.p50.toFixed(3)}/${s.p99.toFixed(3)} ms${other(s)}`;
+  for (let i = 0; i < bare.length; i++) lines.push(`| ${i + 1} | ${fmt(bare[i]!)} | ${fmt(gateway[i]!)} | ${(gateway[i]!.cpuPerReq / bare[i]!.cpuPerReq).toFixed(2)}× |`);
+  return { markdown: lines.join('\n') + '\n', ratio, noisy };
+}
+
+// ---------------------------------------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const t0 = performance.now();
+  const loadAtStart = loadavg()[0]!;
+  const watchdog = setTimeout(() => {
+    console.error('benchmark: watchdog expired (10 minutes); stopping');
+    process.exit(2);
+  }, 600_000);
+  watchdog.unref();
+
+  const generator = pickGenerator();
+  const upstream = await startChild('upstream', 'upstream-child.ts', [], LOAD_CPUS);
+  const bare = await startChild('bare proxy', 'bare-proxy-child.ts', [upstream.url], PROXY_CPUS);
+  const gateway = await startChild<{ url: string; path: string; secret: string }>('Gatehouse', 'gatehouse-child.ts', [upstream.url], PROXY_CPUS);
+  const authorization = `Bearer ${gateway.secret}`;
+  console.error(`benchmark: upstream ${upstream.url}, bare proxy ${bare.url}, Gatehouse ${gateway.url}; load generator ${generator}; ${ROUNDS} rounds; ${PIN ? `proxies pinned to CPU ${PROXY_CPUS}, upstream and load to ${LOAD_CPUS}` : 'no CPU pinning'}`);
+
+  for (const proxy of [bare, gateway]) {
+    const warm = await closedLoop(generator, `${proxy.url}${gateway.path}`, authorization, INITIAL_WARMUP_S);
+    if (warm.failures > 0) throw new BenchFailure(`${proxy.name}: ${warm.failures} failed responses during the initial warm-up (${warm.failureDetail})`);
+  }
+
+  const bareSamples: Sample[] = [];
+  const gatewaySamples: Sample[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const b = await measure(generator, bare, upstream, gateway.path, authorization);
+    bareSamples.push(b);
+    console.error(`round ${round} bare:      ${b.throughput.toFixed(0)} req/s, ${b.cpuPerReq.toFixed(1)} µs CPU/req, p50 ${b.p50.toFixed(3)} ms, p99 ${b.p99.toFixed(3)} ms at ${RATE} req/s; other work ${(100 * b.otherWork).toFixed(0)} % of a CPU`);
+    const g = await measure(generator, gateway, upstream, gateway.path, authorization);
+    gatewaySamples.push(g);
+    console.error(`round ${round} Gatehouse: ${g.throughput.toFixed(0)} req/s, ${g.cpuPerReq.toFixed(1)} µs CPU/req, p50 ${g.p50.toFixed(3)} ms, p99 ${g.p99.toFixed(3)} ms at ${RATE} req/s; other work ${(100 * g.otherWork).toFixed(0)} % of a CPU`);
+  }
+
+  if (args.profile) {
+    for (const [proxy, name] of [[bare, 'bare'], [gateway, 'gatehouse']] as const) await profileRun(generator, proxy, name, gateway.path, authorization);
+  }
+
+  // Every request Gatehouse saw must have been forwarded: no denial of any kind.
+  const reply = nextMessage<{ outcomes: Record<string, number> }>(gateway.proc, 'outcomes');
+  gateway.proc.send({ type: 'outcomes' });
+  const { outcomes } = await reply;
+  const refused = Object.entries(outcomes).filter(([code]) => code !== 'FORWARDED');
+  if (refused.length > 0) throw new BenchFailure(`Gatehouse refused requests: ${JSON.stringify(outcomes)}`);
+
+  await Promise.all([stopChild(gateway.proc), stopChild(bare.proc), stopChild(upstream.proc)]);
+  const { markdown, noisy } = report(generator, bareSamples, gatewaySamples, (performance.now() - t0) / 1000, loadAtStart);
+  process.stdout.write(markdown);
+  const out = join(here, 'results', 'latest.md');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, markdown);
+  console.error(`benchmark: Gatehouse forwarded ${outcomes.FORWARDED ?? 0} requests, refused none; written to ${out}`);
+  if (noisy) console.error('benchmark: NOISY RUN (CPU per request varied by more than 20 % across rounds); run it again on a quieter machine');
+  if (args.profile) console.error('benchmark: summarise the profiles with node bench/profile-top.ts [bench/results/profiles/bare.cpuprofile]');
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error instanceof BenchFailure ? `BENCHMARK FAILED: ${error.message}` : error);
+    killAll();
+    process.exit(1);
+  },
+);

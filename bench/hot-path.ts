@@ -1,0 +1,72 @@
+/**
+ * In-process micro-benchmark of what Gatehouse adds to each forwarded request, without sockets, so it
+ * is far less noisy than bench/gateway.ts and shows where the per-request CPU goes:
+ * the key hash, the whole key verification (cache hit, limiter, usage), and the pipeline's stages
+ * before the forward (route, safe path, failure throttle, credential, verify key + RateLimit headers).
+ *
+ *   node bench/hot-path.ts [--iterations 200000]
+ *
+ * CPU µs per call from process.cpuUsage(), after a warm-up of the same size.
+ */
+import { parseArgs } from 'node:util';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { hashKey } from '../src/domain/key-hash.ts';
+import { periodWindow } from '../src/domain/quota-period.ts';
+import type { Exchange } from '../src/gateway/exchange.ts';
+import { buildPipeline } from '../src/gateway/pipeline.ts';
+import { RouteTable } from '../src/gateway/route-table.ts';
+import { Upstreams } from '../src/gateway/upstreams.ts';
+import { FailureThrottle } from '../src/limits/failure-throttle.ts';
+import { startSeededGatehouse } from './seed.ts';
+
+const { values } = parseArgs({ options: { iterations: { type: 'string', default: '200000' } } });
+const N = Number(values.iterations);
+
+const seeded = await startSeededGatehouse('http://127.0.0.1:9');
+const { ctx } = seeded.gh;
+const pepper = ctx.peppers[0]!;
+const facts = { apiId: seeded.apiId, method: 'GET', path: '/items', ip: '127.0.0.1', requiredScopes: [] };
+
+const routes = new RouteTable(await ctx.store.apis.all());
+const upstreams = new Upstreams();
+const stages = buildPipeline({ routes: () => routes, verifier: ctx.verifier, throttle: new FailureThrottle(30, 60_000), upstreams })
+  .filter(([name]) => name !== 'forward')
+  .map(([, stage]) => stage);
+const headers = { host: '127.0.0.1:8080', 'user-agent': 'bench', accept: '*/*', authorization: `Bearer ${seeded.secret}` };
+const req = { method: 'GET', url: '/bench/items', headers, rawHeaders: Object.entries(headers).flat(), socket: { remoteAddress: '127.0.0.1' } } as unknown as IncomingMessage;
+const res = { setHeader() {}, headersSent: false } as unknown as ServerResponse;
+
+async function beforeForward(): Promise<void> {
+  const exchange: Exchange = { req, res, requestId: 'bench', path: '/bench/items', query: '', ip: '127.0.0.1', now: Date.now(), route: null, credential: null, verification: null };
+  for (const stage of stages) {
+    const result = stage(exchange);
+    const denial = result instanceof Promise ? await result : result;
+    if (denial) throw new Error(`denied: ${denial.code}`);
+  }
+}
+
+const cases: [string, () => unknown][] = [
+  ['hashKey (HMAC-SHA-256 under the pepper)', () => hashKey(seeded.secret, pepper)],
+  ["periodWindow('day', now)", () => periodWindow('day', Date.now())],
+  ['KeyVerifier.verify (cache hit, limiter, usage)', () => ctx.verifier.verify(seeded.secret, facts)],
+  ['pipeline before forward (route … verify-key)', beforeForward],
+];
+
+async function measure(fn: () => unknown): Promise<number> {
+  const first = fn();
+  const isAsync = first instanceof Promise;
+  await first;
+  for (let i = 0; i < N; i++) isAsync ? await fn() : fn(); // warm-up
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < N; i++) isAsync ? await fn() : fn();
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / N;
+}
+
+console.log(`| per call, ${N} calls after as many warm-up calls | CPU µs |`);
+console.log('| --- | ---: |');
+for (const [name, fn] of cases) console.log(`| ${name} | ${(await measure(fn)).toFixed(2)} |`);
+const verification = await ctx.verifier.verify(seeded.secret, facts);
+if (!verification.valid) throw new Error(`the key did not verify: ${verification.code}`);
+await upstreams.close();
+await seeded.close();

@@ -1,0 +1,32 @@
+/**
+ * Benchmark upstream: a keep-alive node:http server that answers every request with the same small
+ * JSON document. Runs in its own process; tells the parent its URL over IPC.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { answerCpuRequests } from './cpu-report.ts';
+
+const BODY = Buffer.from(JSON.stringify({ id: 'ord_0001', status: 'shipped', items: 3, total: { amount: 4200, currency: 'EUR' } }));
+
+const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+  // Drain any request body before answering, so the connection stays reusable.
+  req.resume();
+  req.on('end', () => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': BODY.length });
+    res.end(BODY);
+  });
+});
+
+server.listen(0, '127.0.0.1', () => {
+  const { port } = server.address() as AddressInfo;
+  process.send!({ type: 'ready', url: `http://127.0.0.1:${port}` });
+});
+
+process.on('message', (message: { type: string }) => {
+  if (message.type === 'stop') {
+    server.closeAllConnections();
+    server.close(() => process.exit(0));
+  }
+});
+answerCpuRequests();
+process.on('disconnect', () => process.exit(0));
