@@ -50,6 +50,13 @@ describe('gateway: forwarding', () => {
     assert.match(res.headers.get('ratelimit')!, /^"per-minute";r=\d+;t=\d+$/);
   });
 
+  test("the gateway's RateLimit fields replace any the upstream sends", async () => {
+    const res = await call(h, '/orders/upstream-ratelimit', { key: ids.secret });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('ratelimit-policy'), '"per-minute";q=100;w=60');
+    assert.match(res.headers.get('ratelimit')!, /^"per-minute";r=\d+;t=\d+$/);
+  });
+
   test('a path nobody published is 404 ROUTE_NOT_FOUND; dot segments are refused', async () => {
     const res = await call(h, '/nothing/here', { key: ids.secret });
     assert.equal(res.status, 404);

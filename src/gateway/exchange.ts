@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ProblemCode } from '../domain/codes.ts';
 import type { LimitState } from '../limits/port.ts';
 import type { Verification } from '../verification/key-verifier.ts';
+import type { RateLimitHeaders } from './rate-limit-headers.ts';
 import type { Route } from './route-table.ts';
 
 /** One request's way through the pipeline: what each stage learned so far. */
@@ -17,6 +18,8 @@ export interface Exchange {
   route: Route | null;
   credential: string | null;
   verification: Verification | null;
+  /** RateLimit-Policy and RateLimit values, written with the upstream's answer or the denial. */
+  rateLimitHeaders: RateLimitHeaders | null;
 }
 
 /** A stage's refusal; the renderer turns it into status, headers and problem+json. */

@@ -1,7 +1,7 @@
 import { PROBLEMS } from '../domain/codes.ts';
 import { problem, PROBLEM_CONTENT_TYPE, wwwAuthenticate } from '../http/problem.ts';
 import type { Denial, Exchange } from './exchange.ts';
-import { setRateLimitHeaders } from './rate-limit-headers.ts';
+import { rateLimitHeaders } from './rate-limit-headers.ts';
 
 /** The one place a gateway denial becomes HTTP: status, challenge, Retry-After, limits, problem+json. */
 export function renderDenial(exchange: Exchange, denial: Denial): void {
@@ -14,7 +14,8 @@ export function renderDenial(exchange: Exchange, denial: Denial): void {
   const challenge = wwwAuthenticate(denial.code, 'gatehouse');
   if (challenge) res.setHeader('WWW-Authenticate', challenge);
   if (denial.retryAfterMs !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(denial.retryAfterMs / 1000))));
-  if (denial.limits) setRateLimitHeaders(res, denial.limits);
+  const limits = denial.limits ? rateLimitHeaders(denial.limits) : null;
+  if (limits) res.setHeader('RateLimit-Policy', limits.policy).setHeader('RateLimit', limits.state);
   res.setHeader('X-Request-Id', exchange.requestId);
   res.writeHead(PROBLEMS[denial.code].status, { 'Content-Type': PROBLEM_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
   res.end(body);

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { unmapIpv4 } from '../domain/ip-allowlist.ts';
 import type { Exchange, Stage, StageResult } from './exchange.ts';
@@ -14,32 +14,52 @@ export interface GatewayServerOptions {
 }
 
 export function createGatewayServer(options: GatewayServerOptions): Server {
-  const { pipeline, onOutcome, onError } = options;
+  const { onOutcome, onError } = options;
+  const stages = options.pipeline.map(([, stage]) => stage);
   const clock = options.clock ?? Date.now;
   const server = createServer({ maxHeaderSize: options.maxHeaderBytes, requestTimeout: 60_000, headersTimeout: 15_000 }, (req, res) => {
     const exchange = newExchange(req, res, clock());
-    run(pipeline, exchange).then(
-      (denial) => {
-        if (denial) renderDenial(exchange, denial);
-        onOutcome?.(denial ? denial.code : 'FORWARDED');
-      },
-      (error: unknown) => {
-        onError?.(error);
-        renderDenial(exchange, { code: 'INTERNAL', detail: 'an unexpected gateway error' });
-      },
-    );
+    const finish = (denial: StageResult): void => {
+      if (denial) renderDenial(exchange, denial);
+      onOutcome?.(denial ? denial.code : 'FORWARDED');
+    };
+    const fail = (error: unknown): void => {
+      onError?.(error);
+      renderDenial(exchange, { code: 'INTERNAL', detail: 'an unexpected gateway error' });
+    };
+    try {
+      const outcome = run(stages, 0, exchange);
+      if (outcome instanceof Promise) outcome.then(finish, fail);
+      else finish(outcome);
+    } catch (error) {
+      fail(error);
+    }
   });
   return server;
 }
 
-async function run(pipeline: readonly (readonly [string, Stage])[], exchange: Exchange): Promise<StageResult> {
-  for (const [, stage] of pipeline) {
-    const result = stage(exchange);
-    const denial = result instanceof Promise ? await result : result;
-    if (denial) return denial;
+/**
+ * Runs the stages in order, synchronously until one answers with a Promise; only then does the rest
+ * continue asynchronously. Most stages never wait, so most requests make no promise here.
+ */
+function run(stages: readonly Stage[], from: number, exchange: Exchange): StageResult | Promise<StageResult> {
+  for (let i = from; i < stages.length; i++) {
+    const result = stages[i]!(exchange);
+    if (result instanceof Promise) return result.then((denial) => (denial ? denial : run(stages, i + 1, exchange)));
+    if (result) return result;
   }
   return undefined;
 }
+
+let requestCount = 0;
+const processTag = randomBytes(6).toString('base64url');
+
+/** Unique per process and request, and cheap: a random tag per process and a counter. */
+function nextRequestId(): string {
+  return `${processTag}-${(++requestCount).toString(36)}`;
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 function newExchange(req: IncomingMessage, res: ServerResponse, now: number): Exchange {
   const url = req.url ?? '/';
@@ -48,7 +68,7 @@ function newExchange(req: IncomingMessage, res: ServerResponse, now: number): Ex
   return {
     req,
     res,
-    requestId: typeof incomingId === 'string' && /^[\w.:-]{1,128}$/.test(incomingId) ? incomingId : randomUUID(),
+    requestId: typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : nextRequestId(),
     path: q === -1 ? url : url.slice(0, q),
     query: q === -1 ? '' : url.slice(q),
     ip: unmapIpv4(req.socket.remoteAddress ?? ''),
@@ -56,5 +76,6 @@ function newExchange(req: IncomingMessage, res: ServerResponse, now: number): Ex
     route: null,
     credential: null,
     verification: null,
+    rateLimitHeaders: null,
   };
 }

@@ -10,22 +10,31 @@ export class MemoryLimiter implements Limiter {
     let deniedBy: LimitResult['deniedBy'] = null;
     let retryAfterMs = 0;
     const states: LimitState[] = [];
-    const commits: (() => void)[] = [];
+    // The value each check would store when admitted: a new TAT (rate) or the new count (quota).
+    const next: number[] = [];
     for (const check of checks) {
       if (check.kind === 'rate') {
         const outcome = gcra(check, this.#tats.get(check.counter), now);
         if (!outcome.allowed && deniedBy === null) (deniedBy = 'rate'), (retryAfterMs = outcome.resetMs);
-        commits.push(() => this.#tats.set(check.counter, outcome.tat));
+        next.push(outcome.tat);
         states.push(rateState(check, outcome.remaining, outcome.resetMs));
       } else {
         const used = this.#quotaUsed(check);
         if (used >= check.limit && deniedBy === null) (deniedBy = 'quota'), (retryAfterMs = check.periodEnd - now);
-        commits.push(() => this.#quotas.set(check.counter, { used: used + 1, periodEnd: check.periodEnd }));
+        next.push(used + 1);
         states.push(quotaState(check, check.limit - used - 1, now));
       }
     }
     if (deniedBy === null) {
-      for (const commit of commits) commit();
+      for (let i = 0; i < checks.length; i++) {
+        const check = checks[i]!;
+        if (check.kind === 'rate') this.#tats.set(check.counter, next[i]!);
+        else {
+          const quota = this.#quotas.get(check.counter);
+          if (quota && quota.periodEnd === check.periodEnd) quota.used = next[i]!;
+          else this.#quotas.set(check.counter, { used: next[i]!, periodEnd: check.periodEnd });
+        }
+      }
       return { allowed: true, deniedBy, retryAfterMs, states };
     }
     // Refused: nothing is consumed, and each limit reports what it still has.

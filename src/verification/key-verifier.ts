@@ -42,6 +42,7 @@ interface FoundEntry {
   /** The key's rate-limit checks, built once: they do not change while the entry is cached. */
   rateChecks: readonly LimitCheck[];
   quotaSeed: { period: string; used: number } | null;
+  checksFor?: { period: string; checks: readonly LimitCheck[] };
 }
 type CacheEntry = FoundEntry | { found: false };
 
@@ -104,25 +105,24 @@ export class KeyVerifier {
     const quotaWindow = compiled.quota ? periodWindow(compiled.quota.period, now) : null;
     if (entry.rateChecks.length === 0 && quotaWindow === null) {
       this.#options.usage.hit(compiled.key.id, now, null);
-      return { ...identity(compiled), valid: true, code, limits: [], retryAfterMs: 0 };
+      return verdict(compiled, 'VALID', NO_LIMITS, 0);
     }
-    const checks = quotaWindow ? [...entry.rateChecks, this.#quotaCheck(entry, quotaWindow)] : entry.rateChecks;
-    const result = this.#options.limiter.consume(checks, now);
+    const result = this.#options.limiter.consume(this.#checks(entry, quotaWindow), now);
     return result instanceof Promise ? result.then((r) => this.#afterLimits(compiled, r, now, quotaWindow)) : this.#afterLimits(compiled, result, now, quotaWindow);
   }
 
   #afterLimits(compiled: CompiledKey, result: LimitResult, now: number, quotaWindow: PeriodWindow | null): Verification {
-    if (!result.allowed) {
-      const limited: KeyCode = result.deniedBy === 'quota' ? 'QUOTA_EXCEEDED' : 'RATE_LIMITED';
-      return { ...identity(compiled), valid: false, code: limited, limits: result.states, retryAfterMs: result.retryAfterMs };
-    }
+    if (!result.allowed) return verdict(compiled, result.deniedBy === 'quota' ? 'QUOTA_EXCEEDED' : 'RATE_LIMITED', result.states, result.retryAfterMs);
     this.#options.usage.hit(compiled.key.id, now, quotaWindow?.id ?? null);
-    return { ...identity(compiled), valid: true, code: 'VALID', limits: result.states, retryAfterMs: 0 };
+    return verdict(compiled, 'VALID', result.states, 0);
   }
 
-  #quotaCheck(entry: FoundEntry, window: PeriodWindow): LimitCheck {
+  /** The key's checks for this quota period, built once per period while the entry is cached. */
+  #checks(entry: FoundEntry, window: PeriodWindow | null): readonly LimitCheck[] {
+    if (window === null) return entry.rateChecks;
+    if (entry.checksFor?.period === window.id) return entry.checksFor.checks;
     const quota = entry.compiled.quota!;
-    return {
+    const quotaCheck: LimitCheck = {
       kind: 'quota',
       counter: `q:${entry.compiled.key.id}`,
       name: `quota-${quota.period}`,
@@ -131,6 +131,8 @@ export class KeyVerifier {
       periodEnd: window.end,
       seed: entry.quotaSeed?.period === window.id ? entry.quotaSeed.used : 0,
     };
+    entry.checksFor = { period: window.id, checks: [...entry.rateChecks, quotaCheck] };
+    return entry.checksFor.checks;
   }
 
   #load(hash: string, secret: string): Promise<CacheEntry> {
@@ -178,18 +180,14 @@ export class KeyVerifier {
   }
 }
 
-function identity(compiled: CompiledKey): Pick<Verification, 'keyId' | 'appId' | 'expiresAt'> {
-  return { keyId: compiled.key.id, appId: compiled.key.appId, expiresAt: compiled.key.expiresAt };
+const NO_LIMITS: LimitState[] = [];
+
+function verdict(compiled: CompiledKey, code: KeyCode, limits: LimitState[], retryAfterMs: number): Verification {
+  const { key } = compiled;
+  return { valid: code === 'VALID', code, keyId: key.id, appId: key.appId, expiresAt: key.expiresAt, limits, retryAfterMs };
 }
 
 function denied(code: KeyCode, compiled: CompiledKey | null): Verification {
-  return {
-    valid: false,
-    code,
-    keyId: compiled?.key.id ?? null,
-    appId: compiled?.key.appId ?? null,
-    expiresAt: compiled?.key.expiresAt ?? null,
-    limits: [],
-    retryAfterMs: 0,
-  };
+  if (compiled) return verdict(compiled, code, NO_LIMITS, 0);
+  return { valid: false, code, keyId: null, appId: null, expiresAt: null, limits: NO_LIMITS, retryAfterMs: 0 };
 }

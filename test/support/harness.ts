@@ -51,7 +51,8 @@ export async function startHarness(env: Record<string, string> = {}, clock = new
     req.on('end', () => {
       requests.push({ method: req.method!, url: req.url!, headers: req.headers, body });
       if (req.url?.startsWith('/slow')) return void setTimeout(() => res.end('late'), 1500);
-      res.writeHead(200, { 'content-type': 'application/json', 'keep-alive': 'timeout=5' });
+      const own = req.url?.includes('upstream-ratelimit') ? { ratelimit: '"upstream";r=999;t=1', 'ratelimit-policy': '"upstream";q=999;w=1' } : {};
+      res.writeHead(200, { 'content-type': 'application/json', 'keep-alive': 'timeout=5', ...own });
       res.end(JSON.stringify({ path: req.url, method: req.method }));
     });
   });

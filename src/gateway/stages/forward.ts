@@ -9,7 +9,7 @@ const DROP_REQUEST = new Set([
   'authorization', 'x-api-key', 'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host',
   'x-gatehouse-app', 'x-gatehouse-key-id', 'x-request-id',
 ]);
-const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'ratelimit', 'ratelimit-policy']);
 
 /**
  * Streams the request to the upstream and the answer back, through a pooled undici client. The
@@ -20,39 +20,39 @@ export function forwardStage(upstreams: Upstreams): Stage {
     new Promise<StageResult>((resolve) => {
       const { req, res, route } = exchange;
       const api = route!.api;
-      const headers = upstreamHeaders(exchange);
       const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
       const options: Dispatcher.RequestOptions = {
         path: route!.basePath + (exchange.path.slice(api.listenPath.length) || '/') + exchange.query,
         method: req.method as Dispatcher.HttpMethod,
-        headers,
+        headers: upstreamHeaders(exchange),
         body: hasBody ? req : null,
         headersTimeout: api.timeoutMs,
         bodyTimeout: api.timeoutMs,
       };
-      upstreams
-        .pool(route!.origin)
-        .stream(options, ({ statusCode, headers: upstream }) => {
-          res.writeHead(statusCode, responseHeaders(upstream));
+      upstreams.pool(route!.origin).stream(
+        options,
+        ({ statusCode, headers }) => {
+          res.writeHead(statusCode, responseHeaders(headers, exchange));
           return res;
-        })
-        .then(
-          () => resolve(undefined),
-          (error: { code?: string }) => {
-            if (res.headersSent) {
-              res.destroy();
-              resolve(undefined);
-              return;
-            }
-            const timedOut = error.code === 'UND_ERR_HEADERS_TIMEOUT' || error.code === 'UND_ERR_BODY_TIMEOUT' || error.code === 'UND_ERR_CONNECT_TIMEOUT';
-            resolve(
-              timedOut
-                ? { code: 'UPSTREAM_TIMEOUT', detail: `the upstream of ${api.name} did not answer within ${api.timeoutMs} ms` }
-                : { code: 'UPSTREAM_UNAVAILABLE', detail: `the upstream of ${api.name} could not be reached` },
-            );
-          },
-        );
+        },
+        (error: (Error & { code?: string }) | null) => {
+          if (!error) return resolve(undefined);
+          if (res.headersSent) {
+            res.destroy();
+            return resolve(undefined);
+          }
+          resolve(upstreamFailure(error.code, api.name, api.timeoutMs));
+        },
+      );
     });
+}
+
+const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function upstreamFailure(code: string | undefined, apiName: string, timeoutMs: number): StageResult {
+  return code !== undefined && TIMEOUTS.has(code)
+    ? { code: 'UPSTREAM_TIMEOUT', detail: `the upstream of ${apiName} did not answer within ${timeoutMs} ms` }
+    : { code: 'UPSTREAM_UNAVAILABLE', detail: `the upstream of ${apiName} could not be reached` };
 }
 
 function upstreamHeaders(exchange: Exchange): string[] {
@@ -72,11 +72,14 @@ function upstreamHeaders(exchange: Exchange): string[] {
   return out;
 }
 
-function responseHeaders(upstream: IncomingHttpHeaders): IncomingHttpHeaders {
-  const connectionTokens = typeof upstream.connection === 'string' ? upstream.connection.toLowerCase().split(',').map((t) => t.trim()) : [];
+/** The upstream's answer without hop-by-hop fields; Gatehouse's own RateLimit fields replace any it sent. */
+function responseHeaders(upstream: IncomingHttpHeaders, exchange: Exchange): IncomingHttpHeaders {
+  const connectionTokens = typeof upstream.connection === 'string' ? upstream.connection.toLowerCase().split(',').map((t) => t.trim()) : null;
   const out: IncomingHttpHeaders = {};
   for (const name in upstream) {
-    if (!DROP_RESPONSE.has(name) && !connectionTokens.includes(name)) out[name] = upstream[name];
+    if (!DROP_RESPONSE.has(name) && !connectionTokens?.includes(name)) out[name] = upstream[name];
   }
+  const limits = exchange.rateLimitHeaders;
+  if (limits) (out['ratelimit-policy'] = limits.policy), (out.ratelimit = limits.state);
   return out;
 }

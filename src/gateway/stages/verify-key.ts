@@ -2,7 +2,7 @@ import { PROBLEMS } from '../../domain/codes.ts';
 import type { FailureThrottle } from '../../limits/failure-throttle.ts';
 import type { KeyVerifier, Verification } from '../../verification/key-verifier.ts';
 import type { Exchange, Stage, StageResult } from '../exchange.ts';
-import { setRateLimitHeaders } from '../rate-limit-headers.ts';
+import { rateLimitHeaders } from '../rate-limit-headers.ts';
 
 const DETAILS: Record<string, string> = {
   MALFORMED: 'the credential is not a Gatehouse API key',
@@ -21,7 +21,7 @@ export function verifyKeyStage(verifier: KeyVerifier, throttle: FailureThrottle)
   const decide = (exchange: Exchange, v: Verification): StageResult => {
     exchange.verification = v;
     if (v.valid) {
-      setRateLimitHeaders(exchange.res, v.limits);
+      exchange.rateLimitHeaders = rateLimitHeaders(v.limits);
       return undefined;
     }
     if (PROBLEMS[v.code as keyof typeof PROBLEMS]?.status === 401) throttle.recordFailure(exchange.ip, exchange.now);
