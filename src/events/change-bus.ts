@@ -3,7 +3,7 @@
  * In-process now; Redis pub/sub when the gateway runs on several nodes.
  */
 export type ChangeEvent =
-  | { type: 'key.changed'; keyId: string; hash: string }
+  | { type: 'key.changed'; keyId: string }
   | { type: 'policy.changed'; policyId: string }
   | { type: 'api.changed'; apiId: string };
 

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { KeyCode } from '../domain/codes.ts';
-import { hashesEqual, hashKey, type Pepper } from '../domain/key-hash.ts';
+import { fingerprint, hashesEqual, hashKey, type Pepper } from '../domain/key-hash.ts';
 import { checkKey, compileKey, type CompiledKey, type RequestFacts } from '../domain/key-decision.ts';
 import { parseKey } from '../domain/key-format.ts';
 import { periodWindow, type PeriodWindow } from '../domain/quota-period.ts';
@@ -58,7 +58,7 @@ export class KeyVerifier {
   readonly #clock: () => number;
   readonly #cache: LRUCache<string, CacheEntry>;
   readonly #loading = new Map<string, Promise<CacheEntry>>();
-  /** Key id to cache slot: a key hashed under an older pepper sits under its current-pepper hash. */
+  /** Key id to cache slot (the secret's fingerprint), so a change to a key can drop it. */
   readonly #slotByKeyId = new Map<string, string>();
   #generation = 0;
 
@@ -76,7 +76,8 @@ export class KeyVerifier {
     options.changes.subscribe((event) => {
       if (event.type === 'key.changed') {
         this.#generation++;
-        this.#cache.delete(this.#slotByKeyId.get(event.keyId) ?? event.hash);
+        const slot = this.#slotByKeyId.get(event.keyId);
+        if (slot !== undefined) this.#cache.delete(slot);
       } else if (event.type === 'policy.changed') {
         this.#generation++;
         this.#cache.clear();
@@ -90,10 +91,10 @@ export class KeyVerifier {
    */
   verify(secret: string, facts: RequestFacts): Verification | Promise<Verification> {
     if (parseKey(secret, 'api') === null) return denied('MALFORMED', null);
-    const hash = hashKey(secret, this.#options.peppers[0]!);
-    const entry = this.#cache.get(hash);
+    const slot = fingerprint(secret);
+    const entry = this.#cache.get(slot);
     if (entry) return this.#decide(entry, facts);
-    return this.#load(hash, secret).then((loaded) => this.#decide(loaded, facts));
+    return this.#load(slot, secret).then((loaded) => this.#decide(loaded, facts));
   }
 
   #decide(entry: CacheEntry, facts: RequestFacts): Verification | Promise<Verification> {
@@ -135,23 +136,23 @@ export class KeyVerifier {
     return entry.checksFor.checks;
   }
 
-  #load(hash: string, secret: string): Promise<CacheEntry> {
-    let loading = this.#loading.get(hash);
+  #load(slot: string, secret: string): Promise<CacheEntry> {
+    let loading = this.#loading.get(slot);
     if (!loading) {
       const generation = this.#generation;
       loading = this.#read(secret).then((entry) => {
-        this.#loading.delete(hash);
+        this.#loading.delete(slot);
         // A change that arrived while the read was in flight may have made it stale: do not keep it.
         if (generation === this.#generation) {
-          this.#cache.set(hash, entry, entry.found ? {} : { ttl: this.#options.negativeTtlMs });
-          if (entry.found) this.#slotByKeyId.set(entry.compiled.key.id, hash);
+          this.#cache.set(slot, entry, entry.found ? {} : { ttl: this.#options.negativeTtlMs });
+          if (entry.found) this.#slotByKeyId.set(entry.compiled.key.id, slot);
         }
         return entry;
       }, (error: unknown) => {
-        this.#loading.delete(hash);
+        this.#loading.delete(slot);
         throw error;
       });
-      this.#loading.set(hash, loading);
+      this.#loading.set(slot, loading);
     }
     return loading;
   }

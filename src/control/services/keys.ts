@@ -49,7 +49,7 @@ function issue(ctx: ControlContext, environment: ApiKey['environment']) {
 }
 
 function changed(ctx: ControlContext, key: ApiKey): void {
-  ctx.changes.publish({ type: 'key.changed', keyId: key.id, hash: key.hash });
+  ctx.changes.publish({ type: 'key.changed', keyId: key.id });
 }
 
 export const keysService = {
