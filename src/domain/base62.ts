@@ -28,8 +28,22 @@ export function randomBase62(length: number): string {
   return out;
 }
 
-export function isBase62(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
+/** Reads the base62 number written by encodeFixed from `from` to the end of `text`. */
+export function decodeFixed(text: string, from: number): number {
+  let n = 0;
+  for (let i = from; i < text.length; i++) n = n * 62 + digit(text.charCodeAt(i));
+  return n;
+}
+
+function digit(c: number): number {
+  if (c <= 57) return c - 48;
+  if (c <= 90) return c - 55;
+  return c - 61;
+}
+
+/** Whether every character of `text` from `from` on is a base62 digit. */
+export function isBase62(text: string, from = 0): boolean {
+  for (let i = from; i < text.length; i++) {
     const c = text.charCodeAt(i);
     const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
     if (!ok) return false;

@@ -1,5 +1,5 @@
 import { crc32 } from 'node:zlib';
-import { encodeFixed, isBase62, randomBase62 } from './base62.ts';
+import { decodeFixed, encodeFixed, isBase62, randomBase62 } from './base62.ts';
 
 /**
  * Key format: `<prefix>_<env>_<random><checksum>`.
@@ -34,18 +34,24 @@ export function generateKey(kind: KeyKind, environment: Environment): { secret: 
 
 /** Structural check only (no store access). Returns null for anything that is not our key of this kind. */
 export function parseKey(secret: string, kind: KeyKind): ParsedKey | null {
+  if (!isWellFormedKey(secret, kind)) return null;
+  const environment = secret.slice(KEY_PREFIXES[kind].length + 1, KEY_PREFIXES[kind].length + 5) as Environment;
+  return { kind, environment, start: startOf(secret) };
+}
+
+/**
+ * The same check as parseKey without building anything: it runs on every gateway request, so it
+ * compares characters in place and decodes the checksum instead of encoding the expected one.
+ */
+export function isWellFormedKey(secret: string, kind: KeyKind): boolean {
   const prefix = KEY_PREFIXES[kind];
   const envStart = prefix.length + 1;
-  if (secret.length !== envStart + 5 + RANDOM_LENGTH + CHECKSUM_LENGTH) return null;
-  if (!secret.startsWith(prefix) || secret[prefix.length] !== '_') return null;
-  const environment = secret.slice(envStart, envStart + 4);
-  if (environment !== 'live' && environment !== 'test') return null;
-  if (secret[envStart + 4] !== '_') return null;
-  const tail = secret.slice(envStart + 5);
-  if (!isBase62(tail)) return null;
-  const body = secret.slice(0, secret.length - CHECKSUM_LENGTH);
-  if (checksum(body) !== secret.slice(body.length)) return null;
-  return { kind, environment, start: startOf(secret) };
+  const bodyEnd = secret.length - CHECKSUM_LENGTH;
+  if (secret.length !== envStart + 5 + RANDOM_LENGTH + CHECKSUM_LENGTH) return false;
+  if (!secret.startsWith(prefix) || secret.charCodeAt(prefix.length) !== 95 || secret.charCodeAt(envStart + 4) !== 95) return false;
+  if (!secret.startsWith('live', envStart) && !secret.startsWith('test', envStart)) return false;
+  if (!isBase62(secret, envStart + 5)) return false;
+  return decodeFixed(secret, bodyEnd) === crc32(secret.slice(0, bodyEnd));
 }
 
 function checksum(body: string): string {

@@ -19,22 +19,22 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   const clock = options.clock ?? Date.now;
   const server = createServer({ maxHeaderSize: options.maxHeaderBytes, requestTimeout: 60_000, headersTimeout: 15_000 }, (req, res) => {
     const exchange = newExchange(req, res, clock());
-    const finish = (denial: StageResult): void => {
-      if (denial) renderDenial(exchange, denial);
-      onOutcome?.(denial ? denial.code : 'FORWARDED');
-    };
-    const fail = (error: unknown): void => {
-      onError?.(error);
-      renderDenial(exchange, { code: 'INTERNAL', detail: 'an unexpected gateway error' });
-    };
     try {
       const outcome = run(stages, 0, exchange);
-      if (outcome instanceof Promise) outcome.then(finish, fail);
-      else finish(outcome);
+      if (outcome instanceof Promise) outcome.then((denial) => finish(exchange, denial), (error: unknown) => fail(exchange, error));
+      else finish(exchange, outcome);
     } catch (error) {
-      fail(error);
+      fail(exchange, error);
     }
   });
+  const finish = (exchange: Exchange, denial: StageResult): void => {
+    if (denial) renderDenial(exchange, denial);
+    onOutcome?.(denial ? denial.code : 'FORWARDED');
+  };
+  const fail = (exchange: Exchange, error: unknown): void => {
+    onError?.(error);
+    renderDenial(exchange, { code: 'INTERNAL', detail: 'an unexpected gateway error' });
+  };
   return server;
 }
 
@@ -45,7 +45,10 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
 function run(stages: readonly Stage[], from: number, exchange: Exchange): StageResult | Promise<StageResult> {
   for (let i = from; i < stages.length; i++) {
     const result = stages[i]!(exchange);
-    if (result instanceof Promise) return result.then((denial) => (denial ? denial : run(stages, i + 1, exchange)));
+    if (result instanceof Promise) {
+      // The last stage's promise is the answer itself: no extra hop.
+      return i === stages.length - 1 ? result : result.then((denial) => (denial ? denial : run(stages, i + 1, exchange)));
+    }
     if (result) return result;
   }
   return undefined;

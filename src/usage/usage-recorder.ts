@@ -5,10 +5,29 @@ import type { UsageBatch, UsageRepo } from '../store/port.ts';
  * Counts usage in memory on the request path and flushes it to the store in batches, so no request
  * waits on a database write. A failed flush puts its counts back for the next one.
  */
+type RequestCount = UsageBatch['keys'][number];
+type QuotaCount = UsageBatch['quotas'][number];
+
+const newRequestCount = (keyId: string, day: string): RequestCount => ({ keyId, day, requests: 0, lastUsedAt: 0 });
+const newQuotaCount = (keyId: string, period: string): QuotaCount => ({ keyId, period, delta: 0 });
+
+function slot<T>(map: Map<string, Map<string, T>>, outer: string, inner: string, create: (outer: string, inner: string) => T): T {
+  let byInner = map.get(outer);
+  if (!byInner) map.set(outer, (byInner = new Map()));
+  let entry = byInner.get(inner);
+  if (!entry) byInner.set(inner, (entry = create(outer, inner)));
+  return entry;
+}
+
+function flatten<T>(map: Map<string, Map<string, T>>): T[] {
+  return [...map.values()].flatMap((inner) => [...inner.values()]);
+}
+
 export class UsageRecorder {
   readonly #repo: UsageRepo;
-  #requests = new Map<string, { keyId: string; day: string; requests: number; lastUsedAt: number }>();
-  #quotas = new Map<string, { keyId: string; period: string; delta: number }>();
+  // keyId -> day or period -> counts: two Map lookups and no string building per request.
+  #requests = new Map<string, Map<string, RequestCount>>();
+  #quotas = new Map<string, Map<string, QuotaCount>>();
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
 
@@ -17,30 +36,28 @@ export class UsageRecorder {
   }
 
   hit(keyId: string, now: number, quotaPeriod: string | null): void {
-    this.#addRequests({ keyId, day: periodWindow('day', now).id, requests: 1, lastUsedAt: now });
-    if (quotaPeriod !== null) this.#addQuota({ keyId, period: quotaPeriod, delta: 1 });
+    const entry = slot(this.#requests, keyId, periodWindow('day', now).id, newRequestCount);
+    entry.requests += 1;
+    if (now > entry.lastUsedAt) entry.lastUsedAt = now;
+    if (quotaPeriod !== null) slot(this.#quotas, keyId, quotaPeriod, newQuotaCount).delta += 1;
   }
 
-  #addRequests(add: { keyId: string; day: string; requests: number; lastUsedAt: number }): void {
-    const entry = this.#requests.get(`${add.keyId}|${add.day}`);
-    if (!entry) this.#requests.set(`${add.keyId}|${add.day}`, { ...add });
-    else (entry.requests += add.requests), (entry.lastUsedAt = Math.max(entry.lastUsedAt, add.lastUsedAt));
+  #addRequests(add: RequestCount): void {
+    const entry = slot(this.#requests, add.keyId, add.day, newRequestCount);
+    entry.requests += add.requests;
+    entry.lastUsedAt = Math.max(entry.lastUsedAt, add.lastUsedAt);
   }
 
-  #addQuota(add: { keyId: string; period: string; delta: number }): void {
-    const entry = this.#quotas.get(`${add.keyId}|${add.period}`);
-    if (!entry) this.#quotas.set(`${add.keyId}|${add.period}`, { ...add });
-    else entry.delta += add.delta;
+  #addQuota(add: QuotaCount): void {
+    slot(this.#quotas, add.keyId, add.period, newQuotaCount).delta += add.delta;
   }
 
   /** Counts not yet flushed, so readers can add them to what the store says. */
   pending(keyId: string): { lastUsedAt: number | null; quota: Map<string, number> } {
     let lastUsedAt: number | null = null;
+    for (const entry of this.#requests.get(keyId)?.values() ?? []) lastUsedAt = Math.max(lastUsedAt ?? 0, entry.lastUsedAt);
     const quota = new Map<string, number>();
-    for (const entry of this.#requests.values()) {
-      if (entry.keyId === keyId) lastUsedAt = Math.max(lastUsedAt ?? 0, entry.lastUsedAt);
-    }
-    for (const entry of this.#quotas.values()) if (entry.keyId === keyId) quota.set(entry.period, entry.delta);
+    for (const entry of this.#quotas.get(keyId)?.values() ?? []) quota.set(entry.period, entry.delta);
     return { lastUsedAt, quota };
   }
 
@@ -62,7 +79,7 @@ export class UsageRecorder {
 
   async #flushOnce(): Promise<void> {
     if (this.#requests.size === 0 && this.#quotas.size === 0) return;
-    const batch: UsageBatch = { keys: [...this.#requests.values()], quotas: [...this.#quotas.values()] };
+    const batch: UsageBatch = { keys: flatten(this.#requests), quotas: flatten(this.#quotas) };
     this.#requests = new Map();
     this.#quotas = new Map();
     try {

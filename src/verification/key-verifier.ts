@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { KeyCode } from '../domain/codes.ts';
 import { fingerprint, hashesEqual, hashKey, type Pepper } from '../domain/key-hash.ts';
 import { checkKey, compileKey, type CompiledKey, type RequestFacts } from '../domain/key-decision.ts';
-import { parseKey } from '../domain/key-format.ts';
+import { isWellFormedKey } from '../domain/key-format.ts';
 import { periodWindow, type PeriodWindow } from '../domain/quota-period.ts';
 import type { ChangeBus } from '../events/change-bus.ts';
 import type { LimitCheck, LimitResult, LimitState, Limiter } from '../limits/port.ts';
@@ -90,7 +90,7 @@ export class KeyVerifier {
    * the common request allocates no promise; a Promise only on a cache miss or an async limiter.
    */
   verify(secret: string, facts: RequestFacts): Verification | Promise<Verification> {
-    if (parseKey(secret, 'api') === null) return denied('MALFORMED', null);
+    if (!isWellFormedKey(secret, 'api')) return denied('MALFORMED', null);
     const slot = fingerprint(secret);
     const entry = this.#cache.get(slot);
     if (entry) return this.#decide(entry, facts);

@@ -1,7 +1,7 @@
 import type { AdminKey } from '../../domain/entities.ts';
 import { newId } from '../../domain/ids.ts';
 import { hashesEqual, hashKey, type Pepper } from '../../domain/key-hash.ts';
-import { generateKey, parseKey } from '../../domain/key-format.ts';
+import { generateKey, isWellFormedKey } from '../../domain/key-format.ts';
 import type { AdminPermission } from '../../domain/permissions.ts';
 import type { Store } from '../../store/port.ts';
 import { iso, type Actor } from '../context.ts';
@@ -53,7 +53,7 @@ export const adminKeysService = {
 
   /** The admin key a secret belongs to, or null when it is malformed, unknown or revoked. */
   async authenticate(deps: AdminKeyDeps, secret: string): Promise<AdminKey | null> {
-    if (parseKey(secret, 'admin') === null) return null;
+    if (!isWellFormedKey(secret, 'admin')) return null;
     for (const pepper of deps.peppers) {
       const hash = hashKey(secret, pepper);
       const found = await deps.store.adminKeys.findByHash(hash);
