@@ -15,7 +15,7 @@ describe('gateway: forwarding', () => {
 
   test('strips the credential, sets X-Forwarded-* and passes the identity upstream', async () => {
     const res = await fetch(`${h.gh.gatewayUrl}/orders/list?page=2`, {
-      headers: { authorization: `Bearer ${ids.secret}`, 'x-gatehouse-app': 'spoofed', 'x-forwarded-for': '6.6.6.6', 'x-custom': 'kept' },
+      headers: { authorization: `Bearer ${ids.secret}`, 'x-gatehouse-app': 'spoofed', 'x-forwarded-for': '6.6.6.6', 'x-custom': 'kept', 'x-request-id': 'trace-123' },
     });
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { path: '/list?page=2', method: 'GET' });
@@ -27,6 +27,7 @@ describe('gateway: forwarding', () => {
     assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
     assert.equal(seen.headers['x-forwarded-proto'], 'http');
     assert.equal(seen.headers['x-custom'], 'kept');
+    assert.equal(seen.headers['x-request-id'], 'trace-123');
   });
 
   test('accepts the key in X-API-Key and never from the query string', async () => {

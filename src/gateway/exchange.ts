@@ -9,7 +9,8 @@ import type { Route } from './route-table.ts';
 export interface Exchange {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
-  readonly requestId: string;
+  /** The caller's X-Request-Id when it sent a sane one; a denial assigns one if not. */
+  requestId: string | null;
   /** Request path without the query string, and the query string with its `?` (or ''). */
   readonly path: string;
   readonly query: string;

@@ -2,6 +2,7 @@ import { PROBLEMS } from '../domain/codes.ts';
 import { problem, PROBLEM_CONTENT_TYPE, wwwAuthenticate } from '../http/problem.ts';
 import type { Denial, Exchange } from './exchange.ts';
 import { rateLimitHeaders } from './rate-limit-headers.ts';
+import { nextRequestId } from './request-id.ts';
 
 /** The one place a gateway denial becomes HTTP: status, challenge, Retry-After, limits, problem+json. */
 export function renderDenial(exchange: Exchange, denial: Denial): void {
@@ -10,13 +11,14 @@ export function renderDenial(exchange: Exchange, denial: Denial): void {
     res.destroy();
     return;
   }
-  const body = JSON.stringify(problem(denial.code, denial.detail, exchange.requestId));
+  const requestId = (exchange.requestId ??= nextRequestId());
+  const body = JSON.stringify(problem(denial.code, denial.detail, requestId));
   const challenge = wwwAuthenticate(denial.code, 'gatehouse');
   if (challenge) res.setHeader('WWW-Authenticate', challenge);
   if (denial.retryAfterMs !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(denial.retryAfterMs / 1000))));
   const limits = denial.limits ? rateLimitHeaders(denial.limits) : null;
   if (limits) res.setHeader('RateLimit-Policy', limits.policy).setHeader('RateLimit', limits.state);
-  res.setHeader('X-Request-Id', exchange.requestId);
+  res.setHeader('X-Request-Id', requestId);
   res.writeHead(PROBLEMS[denial.code].status, { 'Content-Type': PROBLEM_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
   res.end(body);
 }

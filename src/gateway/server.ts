@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { unmapIpv4 } from '../domain/ip-allowlist.ts';
 import type { Exchange, Stage, StageResult } from './exchange.ts';
@@ -54,13 +53,6 @@ function run(stages: readonly Stage[], from: number, exchange: Exchange): StageR
   return undefined;
 }
 
-let requestCount = 0;
-const processTag = randomBytes(6).toString('base64url');
-
-/** Unique per process and request, and cheap: a random tag per process and a counter. */
-function nextRequestId(): string {
-  return `${processTag}-${(++requestCount).toString(36)}`;
-}
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -71,7 +63,7 @@ function newExchange(req: IncomingMessage, res: ServerResponse, now: number): Ex
   return {
     req,
     res,
-    requestId: typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : nextRequestId(),
+    requestId: typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : null,
     path: q === -1 ? url : url.slice(0, q),
     query: q === -1 ? '' : url.slice(q),
     ip: unmapIpv4(req.socket.remoteAddress ?? ''),

@@ -65,7 +65,8 @@ function upstreamHeaders(exchange: Exchange): string[] {
     out.push(raw[i]!, raw[i + 1]!);
   }
   const host = exchange.req.headers.host;
-  out.push('x-forwarded-for', exchange.ip, 'x-forwarded-proto', 'http', 'x-request-id', exchange.requestId);
+  out.push('x-forwarded-for', exchange.ip, 'x-forwarded-proto', 'http');
+  if (exchange.requestId !== null) out.push('x-request-id', exchange.requestId);
   if (host) out.push('x-forwarded-host', host);
   const v = exchange.verification;
   if (v?.valid) out.push('x-gatehouse-app', v.appId!, 'x-gatehouse-key-id', v.keyId!);
