@@ -2,15 +2,12 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { call, listen, seed, startHarness, type Harness, expectProblem } from './support/harness.ts';
+import { call, listen, seed, startHarness, type Harness, expectProblem, startSeeded, type Seeded } from './support/harness.ts';
 
 describe('gateway: forwarding', () => {
   let h: Harness;
-  let ids: Awaited<ReturnType<typeof seed>>;
-  before(async () => {
-    h = await startHarness();
-    ids = await seed(h, { rateLimits: [{ name: 'per-minute', limit: 100, windowSeconds: 60 }] });
-  });
+  let ids: Seeded;
+  before(async () => ({ h, ids } = await startSeeded({}, { rateLimits: [{ name: 'per-minute', limit: 100, windowSeconds: 60 }] })));
   after(() => h.close());
 
   test('strips the credential, sets X-Forwarded-* and passes the identity upstream', async () => {
@@ -72,11 +69,8 @@ describe('gateway: forwarding', () => {
 
 describe('gateway: denials', () => {
   let h: Harness;
-  let ids: Awaited<ReturnType<typeof seed>>;
-  before(async () => {
-    h = await startHarness({ GATEHOUSE_AUTH_FAILURES_LIMIT: '1000' });
-    ids = await seed(h);
-  });
+  let ids: Seeded;
+  before(async () => ({ h, ids } = await startSeeded({ GATEHOUSE_AUTH_FAILURES_LIMIT: '1000' })));
   after(() => h.close());
 
 

@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { call, seed, startHarness, type Harness } from './support/harness.ts';
+import { call, startSeeded, type Harness, type Seeded } from './support/harness.ts';
 
 describe('key lifecycle over the admin API', () => {
   let h: Harness;
-  let ids: Awaited<ReturnType<typeof seed>>;
-  before(async () => {
-    h = await startHarness();
-    ids = await seed(h);
-  });
+  let ids: Seeded;
+  before(async () => ({ h, ids } = await startSeeded()));
   after(() => h.close());
 
   test('a created key returns its secret once and only a display prefix afterwards', async () => {
@@ -107,11 +104,8 @@ describe('key lifecycle over the admin API', () => {
 
 describe('rotation with a grace period', () => {
   let h: Harness;
-  let ids: Awaited<ReturnType<typeof seed>>;
-  before(async () => {
-    h = await startHarness();
-    ids = await seed(h, { rateLimits: [{ name: 'burst', limit: 1000, windowSeconds: 1 }], scopes: ['orders:read'], metadata: { tier: 'gold' } });
-  });
+  let ids: Seeded;
+  before(async () => ({ h, ids } = await startSeeded({}, { rateLimits: [{ name: 'burst', limit: 1000, windowSeconds: 1 }], scopes: ['orders:read'], metadata: { tier: 'gold' } })));
   after(() => h.close());
 
   test('the successor inherits every setting and the old key works until the grace period ends, not a moment longer', async () => {

@@ -3,15 +3,12 @@ import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { loadConfig } from '../src/config/load.ts';
 import { startGatehouse } from '../src/gatehouse.ts';
-import { call, seed, startHarness, TEST_PEPPER, TestClock, type Harness } from './support/harness.ts';
+import { call, seed, startHarness, TEST_PEPPER, TestClock, type Harness, startSeeded, type Seeded } from './support/harness.ts';
 
 describe('rate limits and quotas', () => {
   let h: Harness;
-  let ids: Awaited<ReturnType<typeof seed>>;
-  before(async () => {
-    h = await startHarness({ GATEHOUSE_AUTH_FAILURES_LIMIT: '1000' });
-    ids = await seed(h);
-  });
+  let ids: Seeded;
+  before(async () => ({ h, ids } = await startSeeded({ GATEHOUSE_AUTH_FAILURES_LIMIT: '1000' })));
   after(() => h.close());
 
   test('exactly the limit is admitted out of many concurrent requests', async () => {

@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { call, seed, startHarness, type Harness } from './support/harness.ts';
+import { call, seed, startHarness, type Harness, startSeeded, type Seeded } from './support/harness.ts';
 
 describe('policies: reusable access, limits and quota', () => {
   let h: Harness;
-  let ids: Awaited<ReturnType<typeof seed>>;
-  before(async () => {
-    h = await startHarness({ GATEHOUSE_AUTH_FAILURES_LIMIT: '1000' });
-    ids = await seed(h);
-  });
+  let ids: Seeded;
+  before(async () => ({ h, ids } = await startSeeded({ GATEHOUSE_AUTH_FAILURES_LIMIT: '1000' })));
   after(() => h.close());
 
   test('a key without settings of its own follows its policy, and a policy change applies at once', async () => {

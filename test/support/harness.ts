@@ -108,6 +108,14 @@ export async function seed(h: Harness, keyBody: Record<string, unknown> = {}, ap
   return { apiId: api.body.id as string, appId: app.body.id as string, keyId: key.body.id as string, secret: key.body.secret as string };
 }
 
+export type Seeded = Awaited<ReturnType<typeof seed>>;
+
+/** A harness with the seed's API, app and key, as most suites start. */
+export async function startSeeded(env: Record<string, string> = {}, keyBody: Record<string, unknown> = {}): Promise<{ h: Harness; ids: Seeded }> {
+  const h = await startHarness(env);
+  return { h, ids: await seed(h, keyBody) };
+}
+
 /** A request through the gateway. */
 export async function call(h: Harness, path: string, init: { key?: string; header?: 'bearer' | 'x-api-key'; method?: string; body?: string } = {}) {
   const headers: Record<string, string> = {};
