@@ -5,8 +5,8 @@
  * argv[2]: upstream origin. Tells the parent its URL over IPC.
  */
 import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Pool, type Dispatcher } from 'undici';
+import { serveChild } from './child-server.ts';
 import { answerCpuRequests } from './cpu-report.ts';
 
 const upstream = process.argv[2];
@@ -33,16 +33,6 @@ const server = createServer((req, res) => {
     });
 });
 
-server.listen(0, '127.0.0.1', () => {
-  const { port } = server.address() as AddressInfo;
-  process.send!({ type: 'ready', url: `http://127.0.0.1:${port}` });
-});
-
-process.on('message', (message: { type: string }) => {
-  if (message.type === 'stop') {
-    server.closeAllConnections();
-    server.close(() => void pool.close().finally(() => process.exit(0)));
-  }
-});
+serveChild(server, () => pool.close());
 answerCpuRequests();
 process.on('disconnect', () => process.exit(0));

@@ -3,7 +3,7 @@
  * JSON document. Runs in its own process; tells the parent its URL over IPC.
  */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { serveChild } from './child-server.ts';
 import { answerCpuRequests } from './cpu-report.ts';
 
 const BODY = Buffer.from(JSON.stringify({ id: 'ord_0001', status: 'shipped', items: 3, total: { amount: 4200, currency: 'EUR' } }));
@@ -17,16 +17,6 @@ const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
   });
 });
 
-server.listen(0, '127.0.0.1', () => {
-  const { port } = server.address() as AddressInfo;
-  process.send!({ type: 'ready', url: `http://127.0.0.1:${port}` });
-});
-
-process.on('message', (message: { type: string }) => {
-  if (message.type === 'stop') {
-    server.closeAllConnections();
-    server.close(() => process.exit(0));
-  }
-});
+serveChild(server);
 answerCpuRequests();
 process.on('disconnect', () => process.exit(0));
