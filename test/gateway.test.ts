@@ -27,6 +27,23 @@ describe('gateway: forwarding', () => {
     assert.equal(seen.headers['x-request-id'], 'trace-123');
   });
 
+  test('drops hop-by-hop fields, including those the Connection header names', async () => {
+    const url = new URL(h.gh.gatewayUrl);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        { host: url.hostname, port: url.port, path: '/orders/hop', headers: { authorization: `Bearer ${ids.secret}`, connection: 'keep-alive, x-hop', 'x-hop': '1', 'proxy-authorization': 'Basic eA==', te: 'trailers', 'x-end': 'kept' } },
+        (res) => (res.resume(), resolve(res.statusCode!)),
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(status, 200);
+    const seen = h.upstream.requests.at(-1)!;
+    assert.equal(seen.url, '/hop');
+    for (const name of ['x-hop', 'proxy-authorization', 'te']) assert.equal(seen.headers[name], undefined, name);
+    assert.equal(seen.headers['x-end'], 'kept');
+  });
+
   test('accepts the key in X-API-Key and never from the query string', async () => {
     assert.equal((await call(h, '/orders/a', { key: ids.secret, header: 'x-api-key' })).status, 200);
     assert.equal(h.upstream.requests.at(-1)!.headers['x-api-key'], undefined);

@@ -50,7 +50,7 @@ function deepFreeze<T>(value: T): Readonly<T> {
   return value;
 }
 
-export function describeIssues(error: z.ZodError): string {
+function describeIssues(error: z.ZodError): string {
   return error.issues.map((issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`).join('\n');
 }
 

@@ -55,5 +55,4 @@ export const configSchema = z.strictObject({
   apis: z.array(apiInputSchema).default([]),
 });
 
-export type ConfigInput = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { isValidPathPattern } from '../../domain/access.ts';
 import { parseCidr } from '../../domain/ip-allowlist.ts';
-import { ADMIN_PERMISSIONS } from '../../domain/permissions.ts';
 
 /**
  * The admin API's request schemas. They validate every request and generate the OpenAPI document,
@@ -127,11 +126,6 @@ export const verifyRequestSchema = z.strictObject({
   path: z.string().startsWith('/').max(2048).optional(),
   ip: z.union([z.ipv4(), z.ipv6()]).optional(),
   scopes: scopes.optional(),
-});
-
-export const adminKeyCreateSchema = z.strictObject({
-  name,
-  permissions: z.array(z.enum(ADMIN_PERMISSIONS)).min(1),
 });
 
 export const pageQuerySchema = z.strictObject({
