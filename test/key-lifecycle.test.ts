@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { call, startSeeded, type Harness, type Seeded } from './support/harness.ts';
+import { call, seed, startHarness, startSeeded, type Harness, type Seeded } from './support/harness.ts';
 
 describe('key lifecycle over the admin API', () => {
   let h: Harness;
@@ -149,5 +149,24 @@ describe('rotation with a grace period', () => {
     const audit = await h.admin('GET', `/audit?targetId=${key.id}&action=key.rotated`);
     assert.equal(audit.body.items[0].after.successor.id, rotated.body.id);
     assert.equal(JSON.stringify(audit.body).includes(rotated.body.secret), false);
+  });
+});
+
+describe('verified-key cache', () => {
+  test('a change made outside this node (straight to the store) is seen once the cache entry ages out', async () => {
+    const h = await startHarness({ GATEHOUSE_CACHE_KEY_TTL_SECONDS: '30' });
+    try {
+      const ids = await seed(h);
+      assert.equal((await call(h, '/orders/a', { key: ids.secret })).status, 200);
+      const stored = (await h.gh.ctx.store.keys.get(ids.keyId))!;
+      const audit = { actor: 'other-node', requestId: null, action: 'key.disabled', targetType: 'key' as const, targetId: ids.keyId, before: null, after: null };
+      await h.gh.ctx.store.keys.update({ ...stored, enabled: false }, audit);
+      h.clock.advance(29_999);
+      assert.equal((await call(h, '/orders/a', { key: ids.secret })).status, 200);
+      h.clock.advance(1);
+      assert.equal((await call(h, '/orders/a', { key: ids.secret })).body.code, 'DISABLED');
+    } finally {
+      await h.close();
+    }
   });
 });

@@ -38,15 +38,15 @@ export interface KeyVerifierOptions {
 
 interface FoundEntry {
   found: true;
+  /** Bounds staleness for changes made outside this node (clock time, checked on use). */
+  expiresAt: number;
   compiled: CompiledKey;
   /** The key's rate-limit checks, built once: they do not change while the entry is cached. */
   rateChecks: readonly LimitCheck[];
   quotaSeed: { period: string; used: number } | null;
   checksFor?: { period: string; checks: readonly LimitCheck[] };
 }
-type CacheEntry = FoundEntry | { found: false };
-
-const NOT_FOUND_ENTRY: CacheEntry = { found: false };
+type CacheEntry = FoundEntry | { found: false; expiresAt: number };
 
 /**
  * Verifies API keys for the gateway and for POST /admin/v1/keys/verify alike, so both apply the same
@@ -66,9 +66,10 @@ export class KeyVerifier {
     if (options.peppers.length === 0) throw new Error('KeyVerifier needs at least one pepper');
     this.#options = options;
     this.#clock = options.clock ?? Date.now;
+    // Expiry is checked against the injected clock on use, not by lru-cache's TTL, which would read
+    // performance.now() and arm a timer as the request path runs.
     this.#cache = new LRUCache({
       max: options.cacheSize,
-      ttl: options.cacheTtlMs,
       dispose: (entry) => {
         if (entry.found) this.#slotByKeyId.delete(entry.compiled.key.id);
       },
@@ -93,13 +94,13 @@ export class KeyVerifier {
     if (!isWellFormedKey(secret, 'api')) return denied('MALFORMED', null);
     const slot = fingerprint(secret);
     const entry = this.#cache.get(slot);
-    if (entry) return this.#decide(entry, facts);
-    return this.#load(slot, secret).then((loaded) => this.#decide(loaded, facts));
+    const now = this.#clock();
+    if (entry && entry.expiresAt > now) return this.#decide(entry, facts, now);
+    return this.#load(slot, secret).then((loaded) => this.#decide(loaded, facts, this.#clock()));
   }
 
-  #decide(entry: CacheEntry, facts: RequestFacts): Verification | Promise<Verification> {
+  #decide(entry: CacheEntry, facts: RequestFacts, now: number): Verification | Promise<Verification> {
     if (!entry.found) return denied('NOT_FOUND', null);
-    const now = this.#clock();
     const { compiled } = entry;
     const code = checkKey(compiled, facts, now);
     if (code !== 'VALID') return denied(code, compiled);
@@ -144,7 +145,7 @@ export class KeyVerifier {
         this.#loading.delete(slot);
         // A change that arrived while the read was in flight may have made it stale: do not keep it.
         if (generation === this.#generation) {
-          this.#cache.set(slot, entry, entry.found ? {} : { ttl: this.#options.negativeTtlMs });
+          this.#cache.set(slot, entry);
           if (entry.found) this.#slotByKeyId.set(entry.compiled.key.id, slot);
         }
         return entry;
@@ -173,11 +174,12 @@ export class KeyVerifier {
         limit: rule.limit,
         windowMs: rule.windowMs,
       }));
-      if (!compiled.quota) return { found: true, compiled, rateChecks, quotaSeed: null };
+      const expiresAt = this.#clock() + this.#options.cacheTtlMs;
+      if (!compiled.quota) return { found: true, expiresAt, compiled, rateChecks, quotaSeed: null };
       const period = periodWindow(compiled.quota.period, this.#clock()).id;
-      return { found: true, compiled, rateChecks, quotaSeed: { period, used: await store.usage.quotaUsed(key.id, period) } };
+      return { found: true, expiresAt, compiled, rateChecks, quotaSeed: { period, used: await store.usage.quotaUsed(key.id, period) } };
     }
-    return NOT_FOUND_ENTRY;
+    return { found: false, expiresAt: this.#clock() + this.#options.negativeTtlMs };
   }
 }
 
