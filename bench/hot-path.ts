@@ -37,7 +37,7 @@ const req = { method: 'GET', url: '/bench/items', headers, rawHeaders: Object.en
 const res = { setHeader() {}, headersSent: false } as unknown as ServerResponse;
 
 async function beforeForward(): Promise<void> {
-  const exchange: Exchange = { req, res, requestId: 'bench', path: '/bench/items', query: '', ip: '127.0.0.1', now: Date.now(), route: null, credential: null, verification: null, rateLimitHeaders: null };
+  const exchange: Exchange = { req, res, requestId: 'bench', path: '/bench/items', query: '', ip: '127.0.0.1', now: Date.now(), route: null, apiPath: '/', credential: null, verification: null, rateLimitHeaders: null };
   for (const stage of stages) {
     const result = stage(exchange);
     const denial = result instanceof Promise ? await result : result;

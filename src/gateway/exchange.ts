@@ -17,6 +17,8 @@ export interface Exchange {
   readonly ip: string;
   readonly now: number;
   route: Route | null;
+  /** The path below the API's listen path (`/` at least), set with the route. */
+  apiPath: string;
   credential: string | null;
   verification: Verification | null;
   /** RateLimit-Policy and RateLimit values, written with the upstream's answer or the denial. */

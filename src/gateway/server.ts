@@ -69,6 +69,7 @@ function newExchange(req: IncomingMessage, res: ServerResponse, now: number): Ex
     ip: unmapIpv4(req.socket.remoteAddress ?? ''),
     now,
     route: null,
+    apiPath: '/',
     credential: null,
     verification: null,
     rateLimitHeaders: null,

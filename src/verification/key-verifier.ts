@@ -50,8 +50,8 @@ type CacheEntry = FoundEntry | { found: false; expiresAt: number };
 
 /**
  * Verifies API keys for the gateway and for POST /admin/v1/keys/verify alike, so both apply the same
- * rules and limits. Hot path: checksum, one HMAC, one cache lookup, the checks, the limiter. The store
- * is read only on a cache miss; concurrent misses for one key share one read.
+ * rules and limits. Hot path: checksum, one SHA-256 fingerprint, one cache lookup, the checks, the
+ * limiter. The HMAC and the store read happen only on a miss; concurrent misses for one key share one read.
  */
 export class KeyVerifier {
   readonly #options: KeyVerifierOptions;

@@ -22,7 +22,7 @@ export function forwardStage(upstreams: Upstreams): Stage {
       const api = route!.api;
       const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
       const options: Dispatcher.RequestOptions = {
-        path: route!.basePath + (exchange.path.slice(api.listenPath.length) || '/') + exchange.query,
+        path: route!.basePath + exchange.apiPath + exchange.query,
         method: req.method as Dispatcher.HttpMethod,
         headers: upstreamHeaders(exchange),
         body: hasBody ? req : null,

@@ -34,7 +34,7 @@ export function verifyKeyStage(verifier: KeyVerifier, throttle: FailureThrottle)
     const v = verifier.verify(exchange.credential!, {
       apiId: route.api.id,
       method: exchange.req.method,
-      path: exchange.path.slice(route.api.listenPath.length) || '/',
+      path: exchange.apiPath,
       ip: exchange.ip,
       requiredScopes: route.api.auth.scopes,
     });

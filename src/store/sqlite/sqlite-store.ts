@@ -63,19 +63,27 @@ export function openSqliteStore(path: string): Store {
     );
   };
 
+  /** Inserts or replaces one entity row: its query columns, the whole entity as JSON, its times. */
+  const writeRow = <T extends { id: string; createdAt: number; updatedAt: number }>(
+    table: string,
+    columns: Record<string, SQLInputValue>,
+    entity: T,
+    insert: boolean,
+  ): number => {
+    const values = { ...columns, data: JSON.stringify(entity), created_at: entity.createdAt, updated_at: entity.updatedAt };
+    const names = Object.keys(values);
+    const text = insert
+      ? `INSERT INTO ${table} (id, ${names.join(', ')}) VALUES (?, ${names.map(() => '?').join(', ')})`
+      : `UPDATE ${table} SET ${names.map((n) => `${n} = ?`).join(', ')} WHERE id = ?`;
+    const args = insert ? [entity.id, ...Object.values(values)] : [...Object.values(values), entity.id];
+    return Number(sql(text).run(...args).changes);
+  };
+
   const entityRepo = <T extends { id: string; createdAt: number; updatedAt: number }>(
     table: string,
     columns: (entity: T) => Record<string, SQLInputValue>,
   ): EntityRepo<T> => {
-    const write = (entity: T, insert: boolean): number => {
-      const values = { ...columns(entity), data: JSON.stringify(entity), created_at: entity.createdAt, updated_at: entity.updatedAt };
-      const names = Object.keys(values);
-      const text = insert
-        ? `INSERT INTO ${table} (id, ${names.join(', ')}) VALUES (?, ${names.map(() => '?').join(', ')})`
-        : `UPDATE ${table} SET ${names.map((n) => `${n} = ?`).join(', ')} WHERE id = ?`;
-      const args = insert ? [entity.id, ...Object.values(values)] : [...Object.values(values), entity.id];
-      return Number(sql(text).run(...args).changes);
-    };
+    const write = (entity: T, insert: boolean): number => writeRow(table, columns(entity), entity, insert);
     return {
       async create(entity, audit) {
         transaction(() => {
@@ -179,14 +187,8 @@ export function openSqliteStore(path: string): Store {
     },
     async rotate(previous, successor, audit) {
       return transaction(() => {
-        const cols = keyColumns(previous);
-        const changed = sql(
-          `UPDATE keys SET ${Object.keys(cols).map((c) => `${c} = ?`).join(', ')}, data = ?, updated_at = ? WHERE id = ?`,
-        ).run(...Object.values(cols), JSON.stringify(previous), previous.updatedAt, previous.id).changes;
-        if (Number(changed) === 0) return false;
-        sql(
-          `INSERT INTO keys (id, ${Object.keys(keyColumns(successor)).join(', ')}, data, created_at, updated_at) VALUES (?, ${Object.keys(keyColumns(successor)).map(() => '?').join(', ')}, ?, ?, ?)`,
-        ).run(successor.id, ...Object.values(keyColumns(successor)), JSON.stringify(successor), successor.createdAt, successor.updatedAt);
+        if (writeRow('keys', keyColumns(previous), previous, false) === 0) return false;
+        writeRow('keys', keyColumns(successor), successor, true);
         appendAudit(audit);
         return true;
       });
