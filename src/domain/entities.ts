@@ -28,12 +28,21 @@ export interface AccessRule {
 
 export type ApiAuthType = 'apiKey' | 'public';
 
+/** How the authorization server issues access tokens for an API (RFC 8707 resource). */
+export interface ApiTokenSettings {
+  /** The resource indicator and `aud` of its access tokens; an absolute URI. */
+  audience: string;
+  /** Access-token lifetime for this API, seconds; a client's own setting may shorten it. */
+  accessTokenTtlSeconds: number;
+}
+
 export interface Api {
   id: string;
   name: string;
   listenPath: string;
   upstreamUrl: string;
   auth: { type: ApiAuthType; scopes: string[] };
+  tokens: ApiTokenSettings;
   /** Upstream timeout for the whole exchange, milliseconds. */
   timeoutMs: number;
   createdAt: Millis;
@@ -106,7 +115,7 @@ export interface AuditEntry {
   /** Who made the change: `admin_key:<id>`, `cli`, `system`. */
   actor: string;
   action: string;
-  targetType: 'api' | 'app' | 'policy' | 'key' | 'admin_key';
+  targetType: 'api' | 'app' | 'policy' | 'key' | 'admin_key' | 'user' | 'client' | 'signing_key' | 'grant';
   targetId: string;
   before: unknown;
   after: unknown;
@@ -114,3 +123,89 @@ export interface AuditEntry {
 }
 
 export type AuditInput = Omit<AuditEntry, 'id' | 'at'>;
+
+/** A person who signs in at the authorization server. */
+export interface User {
+  id: string;
+  /** Sign-in name: an e-mail address, compared case-insensitively. */
+  username: string;
+  name: string | null;
+  /** PHC-style scrypt string; never leaves the store port or the control plane. */
+  passwordHash: string;
+  roles: string[];
+  disabled: boolean;
+  /** MFA demanded of this user whatever their roles. */
+  mfaRequired: boolean;
+  totp: TotpEnrolment | null;
+  createdAt: Millis;
+  updatedAt: Millis;
+  lastLoginAt: Millis | null;
+}
+
+export interface TotpEnrolment {
+  /** The base32 secret sealed under the master key (secret-box). */
+  sealedSecret: string;
+  confirmedAt: Millis | null;
+  /** The last accepted 30-second step: a code is accepted once (RFC 6238 §5.2). */
+  lastStep: number;
+  /** Keyed hashes of the unused recovery codes. */
+  recoveryCodeHashes: string[];
+  pepperId: string;
+}
+
+export type ClientType = 'confidential' | 'public';
+
+/** An OAuth 2.0 client (RFC 6749 §2). Its id is the client_id. */
+export interface OAuthClient {
+  id: string;
+  name: string;
+  type: ClientType;
+  /** Keyed hash of the client secret (confidential clients); the secret is shown once. */
+  secretHash: string | null;
+  pepperId: string | null;
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  grantTypes: OAuthGrantType[];
+  /** Scopes this client may be granted, across its APIs. */
+  scopes: string[];
+  /** APIs (by id) this client may get access tokens for. */
+  apiIds: string[];
+  /** First-party clients skip the consent page. */
+  firstParty: boolean;
+  /** Access tokens only with a DPoP proof (RFC 9449). */
+  dpopBound: boolean;
+  /** For token exchange (RFC 8693): which app's keys this client may exchange; null for none. */
+  exchangeAppId: string | null;
+  accessTokenTtlSeconds: number | null;
+  disabled: boolean;
+  createdAt: Millis;
+  updatedAt: Millis;
+}
+
+export const OAUTH_GRANT_TYPES = [
+  'authorization_code',
+  'refresh_token',
+  'client_credentials',
+  'urn:ietf:params:oauth:grant-type:device_code',
+  'urn:ietf:params:oauth:grant-type:token-exchange',
+] as const;
+export type OAuthGrantType = (typeof OAUTH_GRANT_TYPES)[number];
+
+export type SigningAlg = 'ES256' | 'RS256' | 'EdDSA';
+
+/**
+ * A token-signing key. Published in the JWKS from creation; signs from `activatesAt` until a newer
+ * key activates; stays published until `unpublishAt`, when every token it signed has expired.
+ */
+export interface SigningKey {
+  id: string;
+  alg: SigningAlg;
+  publicJwk: Record<string, unknown>;
+  /** The private JWK sealed under the master key. */
+  sealedPrivateJwk: string;
+  activatesAt: Millis;
+  retiredAt: Millis | null;
+  unpublishAt: Millis | null;
+  createdAt: Millis;
+  updatedAt: Millis;
+}

@@ -7,6 +7,9 @@ export const ID_PREFIXES = {
   key: 'key',
   adminKey: 'adk',
   audit: 'aud',
+  user: 'usr',
+  client: 'cli',
+  signingKey: 'sig',
 } as const;
 
 let lastMs = 0;

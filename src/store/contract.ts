@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { AdminKey, Api, ApiKey, App, AuditEntry, AuditInput, Policy } from '../domain/entities.ts';
 import { newId } from '../domain/ids.ts';
+import { authorizationContract } from './contract-authorization.ts';
 import { ConflictError, type AuditQuery, type EntityRepo, type KeyListQuery, type Store } from './port.ts';
 
 const T0 = Date.UTC(2026, 10, 29, 12);
@@ -11,7 +12,8 @@ const id = (kind: Parameters<typeof newId>[0]) => newId(kind, T0 + ++seq);
 
 const makeApi = (n: number): Api => ({
   id: id('api'), name: `api-${n}`, listenPath: `/api-${n}`, upstreamUrl: `http://127.0.0.1:9/${n}`,
-  auth: { type: 'apiKey', scopes: [] }, timeoutMs: 5000, createdAt: T0, updatedAt: T0,
+  auth: { type: 'apiKey', scopes: [] }, tokens: { audience: `urn:gatehouse:api:api-${n}`, accessTokenTtlSeconds: 900 },
+  timeoutMs: 5000, createdAt: T0, updatedAt: T0,
 });
 const makeApp = (n: number): App => ({ id: id('app'), name: `app-${n}`, owner: null, metadata: { n }, createdAt: T0, updatedAt: T0 });
 const makePolicy = (n: number, settings: Partial<Policy> = {}): Policy => ({
@@ -31,12 +33,12 @@ const makeAdminKey = (n: number): AdminKey => {
   const keyId = id('adminKey');
   return { id: keyId, name: `admin-${n}`, start: 'gka_live_abcd', hash: `admin-hash-${keyId}`, pepperId: 'p1', permissions: ['keys:read'], createdAt: T0, revokedAt: null };
 };
-const audit = (action: string, targetType: AuditEntry['targetType'], targetId: string, after: unknown = null): AuditInput => ({
+export const audit = (action: string, targetType: AuditEntry['targetType'], targetId: string, after: unknown = null): AuditInput => ({
   actor: 'admin_key:adk_test', action, targetType, targetId, before: null, after, requestId: 'req-1',
 });
 
 /** Every audit entry matching the query, by following cursors with a small page size. */
-async function allAudit(store: Store, query: Omit<AuditQuery, 'limit'> = {}): Promise<AuditEntry[]> {
+export async function allAudit(store: Store, query: Omit<AuditQuery, 'limit'> = {}): Promise<AuditEntry[]> {
   const entries: AuditEntry[] = [];
   let cursor: string | undefined;
   do {
@@ -322,6 +324,8 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       });
     });
 
+    authorizationContract(() => store, { T0, entityContract, audit: audit, allAudit });
+
     describe('migrate', () => {
       test('migrating a migrated store runs nothing and keeps its data', async () => {
         const app = makeApp(1);
@@ -335,7 +339,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
 }
 
 /** Create, get, list, update and delete with audit: the same for apis, apps and policies. */
-function entityContract<T extends { id: string }>(
+export function entityContract<T extends { id: string }>(
   label: string,
   targetType: AuditEntry['targetType'],
   current: () => Store,

@@ -1,4 +1,4 @@
-import type { AdminKey, Api, ApiKey, App, AuditEntry, AuditInput, Policy } from '../domain/entities.ts';
+import type { AdminKey, Api, ApiKey, App, AuditEntry, AuditInput, OAuthClient, Policy, SigningKey, User } from '../domain/entities.ts';
 
 /**
  * The storage port. Every adapter (SQLite now; PostgreSQL next) implements it and passes the same
@@ -13,6 +13,11 @@ export interface Store {
   readonly adminKeys: AdminKeyRepo;
   readonly audit: AuditRepo;
   readonly usage: UsageRepo;
+  readonly users: EntityRepo<User> & { findByUsername(username: string): Promise<User | null> };
+  readonly clients: EntityRepo<OAuthClient>;
+  readonly signingKeys: EntityRepo<SigningKey> & { all(): Promise<SigningKey[]> };
+  readonly oidc: OidcModelRepo;
+  readonly revocations: RevocationRepo;
   /** Applies pending migrations; returns how many ran. */
   migrate(): Promise<number>;
   close(): Promise<void>;
@@ -69,6 +74,8 @@ export interface AuditQuery extends PageQuery {
 }
 
 export interface AuditRepo {
+  /** Records an event that changes no entity here: a sign-in, a failed sign-in, a token revoked. */
+  append(audit: AuditInput): Promise<void>;
   /** Newest first. */
   list(query: AuditQuery): Promise<Page<AuditEntry>>;
 }
@@ -88,4 +95,44 @@ export interface UsageRepo {
 
 export class ConflictError extends Error {
   override readonly name = 'ConflictError';
+}
+
+/**
+ * The authorization server's short-lived records (sessions, codes, refresh tokens, grants...), as
+ * oidc-provider hands them over: an opaque payload per model and id, with the fields it looks
+ * records up by. Expired records are never returned and are deleted by `deleteExpired`.
+ */
+export interface OidcModelRepo {
+  upsert(model: string, id: string, payload: OidcPayload, expiresAt: number | null): Promise<void>;
+  find(model: string, id: string, now: number): Promise<OidcPayload | null>;
+  findByUid(model: string, uid: string, now: number): Promise<OidcPayload | null>;
+  findByUserCode(model: string, userCode: string, now: number): Promise<OidcPayload | null>;
+  /** Marks the record consumed (a code or rotated refresh token used once); it stays findable. */
+  consume(model: string, id: string, at: number): Promise<void>;
+  destroy(model: string, id: string): Promise<void>;
+  /** Deletes every record of the model that belongs to the grant. */
+  revokeByGrantId(model: string, grantId: string): Promise<void>;
+  /** Live records of one model for one account (a user's grants and sessions), newest first. */
+  listByAccount(model: string, accountId: string, now: number): Promise<{ id: string; payload: OidcPayload }[]>;
+  deleteExpired(now: number): Promise<number>;
+}
+
+export type OidcPayload = Record<string, unknown>;
+
+/**
+ * Revoked grants and access-token ids, kept until the last token they could cover has expired, so a
+ * verifier holding only JWTs (the gateway) can refuse them. Read by time, so a reader polls cheaply.
+ */
+export interface Revocation {
+  kind: 'grant' | 'token';
+  id: string;
+  revokedAt: number;
+  expiresAt: number;
+}
+
+export interface RevocationRepo {
+  add(revocation: Revocation): Promise<void>;
+  /** Revocations made at or after `at` and not yet expired at `now`, oldest first. */
+  since(at: number, now: number): Promise<Revocation[]>;
+  deleteExpired(now: number): Promise<number>;
 }

@@ -13,6 +13,12 @@ const scopes = z.array(scope).max(64);
 const method = z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 const id = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_[0-9a-f]{28}$`), `not a ${prefix}_ id`);
 
+/** RFC 8707 §2: a resource indicator is an absolute URI without a fragment. */
+export const absoluteUri = z
+  .string()
+  .max(512)
+  .refine((v) => URL.canParse(v) && !v.includes('#') && /^[a-z][a-z0-9+.-]*:/i.test(v), 'an absolute URI without a fragment');
+
 export const listenPathSchema = z
   .string()
   .regex(/^(\/[A-Za-z0-9\-._~]+)+$/, 'a listen path is one or more /segments of letters, digits, "-", ".", "_" or "~"')
@@ -26,6 +32,13 @@ export const apiInputSchema = z.strictObject({
     .strictObject({ type: z.enum(['apiKey', 'public']).default('apiKey'), scopes: scopes.default([]) })
     .default({ type: 'apiKey', scopes: [] }),
   timeoutSeconds: z.number().positive().max(600).default(30),
+  /** Access tokens for this API (RFC 8707): the audience defaults to urn:gatehouse:api:<name>. */
+  tokens: z
+    .strictObject({
+      audience: absoluteUri.optional(),
+      accessTokenTtlSeconds: z.number().int().min(60).max(86_400).default(900),
+    })
+    .optional(),
 });
 export const apiPatchSchema = apiInputSchema.partial();
 

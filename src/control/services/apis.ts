@@ -7,8 +7,18 @@ const apiFields = (input: ApiInput) => ({
   listenPath: input.listenPath,
   upstreamUrl: input.upstreamUrl,
   auth: input.auth,
+  tokens: tokenSettings(input.name, input.tokens),
   timeoutMs: Math.round(input.timeoutSeconds * 1000),
 });
+
+export const defaultAudience = (name: string): string => `urn:gatehouse:api:${name}`;
+
+function tokenSettings(name: string, input: ApiInput['tokens'], existing?: Api['tokens']): Api['tokens'] {
+  return {
+    audience: input?.audience ?? existing?.audience ?? defaultAudience(name),
+    accessTokenTtlSeconds: input?.accessTokenTtlSeconds ?? existing?.accessTokenTtlSeconds ?? 900,
+  };
+}
 
 const resource = resourceService<Api, ApiInput, Partial<ApiInput>>({
   label: 'API',
@@ -21,6 +31,7 @@ const resource = resourceService<Api, ApiInput, Partial<ApiInput>>({
     listenPath: patch.listenPath ?? existing.listenPath,
     upstreamUrl: patch.upstreamUrl ?? existing.upstreamUrl,
     auth: patch.auth ?? existing.auth,
+    tokens: tokenSettings(patch.name ?? existing.name, patch.tokens, existing.tokens),
     timeoutMs: patch.timeoutSeconds === undefined ? existing.timeoutMs : Math.round(patch.timeoutSeconds * 1000),
   }),
   changed: (ctx, api) => ctx.changes.publish({ type: 'api.changed', apiId: api.id }),

@@ -37,4 +37,35 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
         key_id TEXT NOT NULL, period TEXT NOT NULL, used INTEGER NOT NULL, PRIMARY KEY (key_id, period));
     `,
   },
+  {
+    version: 2,
+    name: 'authorization server',
+    sql: `
+      ALTER TABLE apis ADD COLUMN audience TEXT;
+      UPDATE apis SET data = json_set(data, '$.tokens', json_object('audience', 'urn:gatehouse:api:' || name, 'accessTokenTtlSeconds', 900))
+        WHERE json_extract(data, '$.tokens') IS NULL;
+      UPDATE apis SET audience = json_extract(data, '$.tokens.audience');
+      CREATE UNIQUE INDEX apis_audience ON apis(audience);
+      CREATE TABLE users (
+        id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE COLLATE NOCASE, data TEXT NOT NULL,
+        created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+      CREATE TABLE oauth_clients (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, data TEXT NOT NULL,
+        created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+      CREATE TABLE signing_keys (
+        id TEXT PRIMARY KEY, data TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+      CREATE TABLE oidc_records (
+        model TEXT NOT NULL, id TEXT NOT NULL, payload TEXT NOT NULL, expires_at INTEGER, consumed_at INTEGER,
+        grant_id TEXT, uid TEXT, user_code TEXT, account_id TEXT, PRIMARY KEY (model, id));
+      CREATE INDEX oidc_records_grant ON oidc_records(grant_id) WHERE grant_id IS NOT NULL;
+      CREATE INDEX oidc_records_uid ON oidc_records(uid) WHERE uid IS NOT NULL;
+      CREATE INDEX oidc_records_user_code ON oidc_records(user_code) WHERE user_code IS NOT NULL;
+      CREATE INDEX oidc_records_account ON oidc_records(account_id, model) WHERE account_id IS NOT NULL;
+      CREATE INDEX oidc_records_expiry ON oidc_records(expires_at) WHERE expires_at IS NOT NULL;
+      CREATE TABLE revocations (
+        kind TEXT NOT NULL, id TEXT NOT NULL, revoked_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+        PRIMARY KEY (kind, id));
+      CREATE INDEX revocations_time ON revocations(revoked_at);
+    `,
+  },
 ];

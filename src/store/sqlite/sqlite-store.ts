@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import type { AdminKey, Api, ApiKey, App, AuditEntry, AuditInput, Policy } from '../../domain/entities.ts';
+import type { AdminKey, Api, ApiKey, App, AuditEntry, AuditInput, OAuthClient, Policy, SigningKey, User } from '../../domain/entities.ts';
 import { newId } from '../../domain/ids.ts';
 import {
   ConflictError,
@@ -11,8 +11,11 @@ import {
   type EntityRepo,
   type KeyListQuery,
   type KeyRepo,
+  type OidcModelRepo,
+  type OidcPayload,
   type Page,
   type PageQuery,
+  type RevocationRepo,
   type Store,
   type UsageBatch,
   type UsageRepo,
@@ -115,7 +118,7 @@ export function openSqliteStore(path: string): Store {
     };
   };
 
-  const apiRepo = entityRepo<Api>('apis', (a) => ({ name: a.name, listen_path: a.listenPath }));
+  const apiRepo = entityRepo<Api>('apis', (a) => ({ name: a.name, listen_path: a.listenPath, audience: a.tokens.audience }));
   const apis: Store['apis'] = {
     ...apiRepo,
     async all() {
@@ -221,6 +224,9 @@ export function openSqliteStore(path: string): Store {
   };
 
   const audit: AuditRepo = {
+    async append(entry) {
+      appendAudit(entry);
+    },
     async list(query: AuditQuery) {
       const where = ['(? = \'\' OR id < ?)'];
       const args: SQLInputValue[] = [query.cursor ?? '', query.cursor ?? ''];
@@ -259,6 +265,82 @@ export function openSqliteStore(path: string): Store {
     },
   };
 
+  const userRepo = entityRepo<User>('users', (u) => ({ username: u.username }));
+  const users: Store['users'] = {
+    ...userRepo,
+    async findByUsername(username) {
+      const row = sql('SELECT data FROM users WHERE username = ?').get(username);
+      return row ? (JSON.parse(String(row.data)) as User) : null;
+    },
+  };
+  const clients = entityRepo<OAuthClient>('oauth_clients', (c) => ({ name: c.name }));
+  const signingKeyRepo = entityRepo<SigningKey>('signing_keys', () => ({}));
+  const signingKeys: Store['signingKeys'] = {
+    ...signingKeyRepo,
+    async all() {
+      return sql('SELECT data FROM signing_keys ORDER BY id').all().map((r) => JSON.parse(String(r.data)) as SigningKey);
+    },
+  };
+
+  const live = 'AND (expires_at IS NULL OR expires_at > ?)';
+  const record = (row: Record<string, SQLInputValue> | undefined): OidcPayload | null => {
+    if (!row) return null;
+    const payload = JSON.parse(String(row.payload)) as OidcPayload;
+    return row.consumed_at === null ? payload : { ...payload, consumed: Math.floor(Number(row.consumed_at) / 1000) };
+  };
+  const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+  const oidc: OidcModelRepo = {
+    async upsert(model, id, payload, expiresAt) {
+      sql(
+        `INSERT INTO oidc_records (model, id, payload, expires_at, grant_id, uid, user_code, account_id) VALUES (?,?,?,?,?,?,?,?)
+         ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at, grant_id = excluded.grant_id,
+           uid = excluded.uid, user_code = excluded.user_code, account_id = excluded.account_id`,
+      ).run(model, id, JSON.stringify(payload), expiresAt, text(payload.grantId), text(payload.uid), text(payload.userCode), text(payload.accountId));
+    },
+    async find(model, id, now) {
+      return record(sql(`SELECT payload, consumed_at FROM oidc_records WHERE model = ? AND id = ? ${live}`).get(model, id, now));
+    },
+    async findByUid(model, uid, now) {
+      return record(sql(`SELECT payload, consumed_at FROM oidc_records WHERE model = ? AND uid = ? ${live}`).get(model, uid, now));
+    },
+    async findByUserCode(model, userCode, now) {
+      return record(sql(`SELECT payload, consumed_at FROM oidc_records WHERE model = ? AND user_code = ? ${live}`).get(model, userCode, now));
+    },
+    async consume(model, id, at) {
+      sql('UPDATE oidc_records SET consumed_at = ? WHERE model = ? AND id = ? AND consumed_at IS NULL').run(at, model, id);
+    },
+    async destroy(model, id) {
+      sql('DELETE FROM oidc_records WHERE model = ? AND id = ?').run(model, id);
+    },
+    async revokeByGrantId(model, grantId) {
+      sql('DELETE FROM oidc_records WHERE model = ? AND grant_id = ?').run(model, grantId);
+    },
+    async listByAccount(model, accountId, now) {
+      return sql(`SELECT id, payload, consumed_at FROM oidc_records WHERE model = ? AND account_id = ? ${live} ORDER BY rowid DESC`)
+        .all(model, accountId, now)
+        .map((row) => ({ id: String(row.id), payload: record(row)! }));
+    },
+    async deleteExpired(now) {
+      return Number(sql('DELETE FROM oidc_records WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now).changes);
+    },
+  };
+
+  const revocations: RevocationRepo = {
+    async add(r) {
+      sql(
+        'INSERT INTO revocations (kind, id, revoked_at, expires_at) VALUES (?,?,?,?) ON CONFLICT (kind, id) DO UPDATE SET expires_at = MAX(expires_at, excluded.expires_at)',
+      ).run(r.kind, r.id, r.revokedAt, r.expiresAt);
+    },
+    async since(at, now) {
+      return sql('SELECT kind, id, revoked_at, expires_at FROM revocations WHERE revoked_at >= ? AND expires_at > ? ORDER BY revoked_at, id')
+        .all(at, now)
+        .map((row) => ({ kind: String(row.kind) as 'grant' | 'token', id: String(row.id), revokedAt: Number(row.revoked_at), expiresAt: Number(row.expires_at) }));
+    },
+    async deleteExpired(now) {
+      return Number(sql('DELETE FROM revocations WHERE expires_at <= ?').run(now).changes);
+    },
+  };
+
   return {
     apis,
     apps,
@@ -267,6 +349,11 @@ export function openSqliteStore(path: string): Store {
     adminKeys,
     audit,
     usage,
+    users,
+    clients,
+    signingKeys,
+    oidc,
+    revocations,
     async migrate() {
       db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
       const applied = new Set(sql('SELECT version FROM schema_migrations').all().map((r) => Number(r.version)));
