@@ -1,9 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { createAdaptorServer } from '@hono/node-server';
+import { createServer } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
 import pino from 'pino';
 import type { Config } from './config/load.ts';
 import { createAdminApi } from './control/admin/server.ts';
+import { identityContext, startAuthorization, type RunningAuthorization } from './control/authorization/start-authorization.ts';
+import { STYLESHEET, STYLESHEET_PATH } from './control/authorization/views.ts';
 import type { ControlContext } from './control/context.ts';
 import { apisService } from './control/services/apis.ts';
 import { createLocalChangeBus } from './events/change-bus.ts';
@@ -21,6 +24,8 @@ export interface Gatehouse {
   gatewayUrl: string;
   controlUrl: string;
   ctx: ControlContext;
+  /** The authorization server, when a master key is configured. */
+  authorization: RunningAuthorization | null;
   /** Outcome counts by code since start. */
   outcomes: Map<string, number>;
   close(): Promise<void>;
@@ -53,7 +58,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
     negativeTtlMs: config.cache.negativeTtlSeconds * 1000,
     clock,
   });
-  const ctx: ControlContext = { store, changes, peppers: config.peppers, usage, verifier, clock };
+  const ctx: ControlContext = { store, changes, peppers: config.peppers, usage, verifier, clock, identity: identityContext(config) };
   await declareApis(ctx, config);
 
   const upstreams = new Upstreams();
@@ -84,13 +89,30 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
     maxBodyBytes: config.admin.maxBodyBytes,
     onInternalError: (error, requestId) => log.error({ err: error, requestId }, 'admin API error'),
   });
-  const control = createAdaptorServer({ fetch: admin.fetch }) as Server;
+  const adminListener = getRequestListener(admin.fetch);
+  let authorization: RunningAuthorization | null = null;
+  // One listener for the control plane: the admin API, the sign-in pages, and the authorization server.
+  const control = createServer((req, res) => {
+    const path = req.url ?? '/';
+    if (path.startsWith('/admin/')) return void adminListener(req, res);
+    if (path === STYLESHEET_PATH) {
+      res.writeHead(200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=3600' });
+      return void res.end(STYLESHEET);
+    }
+    if (!authorization) {
+      res.writeHead(404, { 'content-type': 'application/problem+json' });
+      return void res.end(JSON.stringify({ type: 'about:blank', title: 'Not found', status: 404, code: 'ROUTE_NOT_FOUND' }));
+    }
+    if (path.startsWith('/interaction/')) return void authorization.interactions(req, res);
+    authorization.server.handle(req, res);
+  });
 
   let closing: Promise<void> | undefined;
   /** Idempotent: stops listening, closes pools, flushes usage, closes the store. */
   const shutdown = (): Promise<void> =>
     (closing ??= (async () => {
       clearInterval(sweeper);
+      authorization?.close();
       await Promise.all([closeServer(gateway), closeServer(control)]);
       await upstreams.close();
       await usage.stop();
@@ -102,13 +124,18 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   try {
     gatewayUrl = await listen(gateway, config.gateway.host, config.gateway.port);
     controlUrl = await listen(control, config.control.host, config.control.port);
+    if (ctx.identity) {
+      authorization = await startAuthorization(ctx, config, config.authorization.issuer ?? controlUrl, (error) => log.error({ err: error }, 'authorization server error'));
+    } else {
+      log.warn('no master key: the authorization server is off (set GATEHOUSE_MASTER_KEY_FILE)');
+    }
   } catch (error) {
     await shutdown();
     throw error;
   }
   log.info({ gatewayUrl, controlUrl }, 'gatehouse listening');
 
-  return { gatewayUrl, controlUrl, ctx, outcomes, close: shutdown };
+  return { gatewayUrl, controlUrl, ctx, authorization, outcomes, close: shutdown };
 }
 
 /** APIs declared in the config file are created, or updated to match, by name. */

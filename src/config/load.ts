@@ -36,7 +36,7 @@ export function loadConfig(options: { file?: string | undefined; env?: NodeJS.Pr
     ...parsed,
     storePath: resolve(parsed.store.path ?? join(parsed.dataDir, 'gatehouse.db')),
     peppers,
-    masterKey: readSecret('master key', env.GATEHOUSE_MASTER_KEY, env.GATEHOUSE_MASTER_KEY_FILE ?? parsed.secrets.masterKeyFile),
+    masterKey: loadMasterKey(parsed, env, join(parsed.dataDir, DATA_DIR_MASTER_KEY)),
   });
 }
 
@@ -112,6 +112,16 @@ function loadPeppers(config: ParsedConfig, env: NodeJS.ProcessEnv, dataDirPepper
     if (secret.length < 32) throw new ConfigError('a pepper must be at least 32 characters of random data');
     return createPepper(secret);
   });
+}
+
+/** Demo mode keeps a generated master key beside the pepper; a configured one always wins. */
+export const DATA_DIR_MASTER_KEY = 'master-key';
+
+function loadMasterKey(config: ParsedConfig, env: NodeJS.ProcessEnv, dataDirKey: string): Buffer | null {
+  const file = env.GATEHOUSE_MASTER_KEY_FILE ?? config.secrets.masterKeyFile ?? (existsSync(dataDirKey) ? dataDirKey : undefined);
+  const key = readSecret('master key', env.GATEHOUSE_MASTER_KEY, file);
+  if (key && key.length < 32) throw new ConfigError('the master key must be at least 32 characters of random data');
+  return key;
 }
 
 function readSecret(what: string, value: string | undefined, file: string | undefined): Buffer | null {

@@ -51,6 +51,33 @@ export const configSchema = z.strictObject({
   log: z
     .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
     .prefault({}),
+  authorization: z
+    .strictObject({
+      /** The issuer URL (`iss`); defaults to the control plane's own URL. */
+      issuer: z.url({ protocol: /^https?$/ }).optional(),
+      refreshTokenTtlSeconds: z.coerce.number().int().min(60).default(14 * 86_400),
+      /** However often a refresh token is rotated, the chain ends this long after the sign-in. */
+      refreshTokenAbsoluteTtlSeconds: z.coerce.number().int().min(60).default(90 * 86_400),
+      sessionTtlSeconds: z.coerce.number().int().min(60).default(14 * 86_400),
+      /** Users holding any of these roles must pass a second factor. */
+      mfaRequiredRoles: z.array(z.string().min(1)).default([]),
+      signingAlg: z.enum(['ES256', 'RS256', 'EdDSA']).default('ES256'),
+      signingKeyRotationDays: z.coerce.number().min(1).default(90),
+      /** How long a new signing key is published before it signs, so verifiers' JWKS caches see it first. */
+      signingKeyPublishLeadSeconds: z.coerce.number().min(0).default(3600),
+      /** How often this node reads revocations made by other nodes: the bound on their delay here. */
+      revocationPollSeconds: z.coerce.number().min(0.1).default(5),
+      login: z
+        .strictObject({
+          accountFailureLimit: z.coerce.number().int().min(1).default(5),
+          accountWindowSeconds: z.coerce.number().min(1).default(900),
+          ipFailureLimit: z.coerce.number().int().min(1).default(20),
+          ipWindowSeconds: z.coerce.number().min(1).default(60),
+        })
+        .prefault({}),
+    })
+    .refine((a) => a.refreshTokenAbsoluteTtlSeconds >= a.refreshTokenTtlSeconds, 'refreshTokenAbsoluteTtlSeconds must be at least refreshTokenTtlSeconds')
+    .prefault({}),
   /** APIs declared here are created or updated by name at start. */
   apis: z.array(apiInputSchema).default([]),
 });

@@ -1,5 +1,7 @@
 import type { ProblemCode } from '../domain/codes.ts';
 import type { Pepper } from '../domain/key-hash.ts';
+import type { SecretBox } from '../domain/secret-box.ts';
+import type { SigningAlg } from '../domain/entities.ts';
 import type { ChangeBus } from '../events/change-bus.ts';
 import type { Store } from '../store/port.ts';
 import type { UsageRecorder } from '../usage/usage-recorder.ts';
@@ -13,6 +15,18 @@ export interface ControlContext {
   usage: UsageRecorder;
   verifier: KeyVerifier;
   clock: () => number;
+  /** Present when a master key is configured: users, clients, signing keys and tokens need it. */
+  identity: IdentityContext | null;
+}
+
+export interface IdentityContext {
+  signingKeyBox: SecretBox;
+  totpBox: SecretBox;
+  /** Roles whose users must use MFA; users may also be flagged one by one. */
+  mfaRequiredRoles: readonly string[];
+  signing: { alg: SigningAlg; publishLeadMs: number; rotateEveryMs: number };
+  /** The longest any token signed by a key can live: how long a retired key stays published. */
+  maxTokenLifetimeMs: number;
 }
 
 /** Who asks for a change, for the audit log. */

@@ -33,6 +33,7 @@ export type ProblemCode =
   | 'RESOURCE_NOT_FOUND'
   | 'CONFLICT'
   | 'METHOD_NOT_ALLOWED'
+  | 'AUTHORIZATION_DISABLED'
   | 'INTERNAL';
 
 interface ProblemKind {
@@ -66,5 +67,6 @@ export const PROBLEMS: Readonly<Record<ProblemCode, ProblemKind>> = {
   RESOURCE_NOT_FOUND: { status: 404, title: 'No such resource' },
   CONFLICT: { status: 409, title: 'The request conflicts with the current state' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
+  AUTHORIZATION_DISABLED: { status: 503, title: 'The authorization server is off: no master key is configured' },
   INTERNAL: { status: 500, title: 'Internal error' },
 };

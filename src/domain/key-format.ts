@@ -11,7 +11,7 @@ import { decodeFixed, encodeFixed, isBase62, randomBase62 } from './base62.ts';
  */
 export const RANDOM_LENGTH = 24;
 export const CHECKSUM_LENGTH = 6;
-export const KEY_PREFIXES = { api: 'gk', admin: 'gka' } as const;
+export const KEY_PREFIXES = { api: 'gk', admin: 'gka', clientSecret: 'gcs' } as const;
 export type KeyKind = keyof typeof KEY_PREFIXES;
 export const ENVIRONMENTS = ['live', 'test'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];

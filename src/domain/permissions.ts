@@ -10,5 +10,11 @@ export const ADMIN_PERMISSIONS = [
   'keys:write',
   'keys:verify',
   'audit:read',
+  'users:read',
+  'users:write',
+  'clients:read',
+  'clients:write',
+  'signing_keys:read',
+  'signing_keys:write',
 ] as const;
 export type AdminPermission = (typeof ADMIN_PERMISSIONS)[number];

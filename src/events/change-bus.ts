@@ -5,7 +5,11 @@
 export type ChangeEvent =
   | { type: 'key.changed'; keyId: string }
   | { type: 'policy.changed'; policyId: string }
-  | { type: 'api.changed'; apiId: string };
+  | { type: 'api.changed'; apiId: string }
+  | { type: 'client.changed'; clientId: string }
+  | { type: 'signing_keys.changed' }
+  /** A grant or one access token (by jti) was revoked: verified-token caches drop it at once. */
+  | { type: 'token.revoked'; kind: 'grant' | 'token'; id: string };
 
 export interface ChangeBus {
   publish(event: ChangeEvent): void;

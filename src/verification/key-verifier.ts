@@ -16,6 +16,8 @@ export interface Verification {
   keyId: string | null;
   appId: string | null;
   expiresAt: number | null;
+  /** The key's scopes (policy folded in); empty when no key was found. */
+  scopes: ReadonlySet<string>;
   limits: LimitState[];
   /** For RATE_LIMITED / QUOTA_EXCEEDED: milliseconds until a retry can succeed. */
   retryAfterMs: number;
@@ -187,10 +189,12 @@ const NO_LIMITS: LimitState[] = [];
 
 function verdict(compiled: CompiledKey, code: KeyCode, limits: LimitState[], retryAfterMs: number): Verification {
   const { key } = compiled;
-  return { valid: code === 'VALID', code, keyId: key.id, appId: key.appId, expiresAt: key.expiresAt, limits, retryAfterMs };
+  return { valid: code === 'VALID', code, keyId: key.id, appId: key.appId, expiresAt: key.expiresAt, scopes: compiled.scopes, limits, retryAfterMs };
 }
+
+const NO_SCOPES: ReadonlySet<string> = new Set();
 
 function denied(code: KeyCode, compiled: CompiledKey | null): Verification {
   if (compiled) return verdict(compiled, code, NO_LIMITS, 0);
-  return { valid: false, code, keyId: null, appId: null, expiresAt: null, limits: NO_LIMITS, retryAfterMs: 0 };
+  return { valid: false, code, keyId: null, appId: null, expiresAt: null, scopes: NO_SCOPES, limits: NO_LIMITS, retryAfterMs: 0 };
 }

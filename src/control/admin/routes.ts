@@ -6,6 +6,7 @@ import { appsService, appView } from '../services/apps.ts';
 import { keysService } from '../services/keys.ts';
 import { policiesService, policyView } from '../services/policies.ts';
 import { verificationView } from './verification-view.ts';
+import { IDENTITY_ROUTES } from './identity-routes.ts';
 import { route, type AdminRoute } from './route.ts';
 import * as s from './schemas.ts';
 
@@ -110,5 +111,5 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
       const page = await ctx.store.audit.list(query);
       return { items: page.items.map((e) => ({ ...e, at: new Date(e.at).toISOString() })), nextCursor: page.nextCursor };
     } }),
+  ...IDENTITY_ROUTES,
 ];
-

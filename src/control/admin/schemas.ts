@@ -6,12 +6,12 @@ import { parseCidr } from '../../domain/ip-allowlist.ts';
  * The admin API's request schemas. They validate every request and generate the OpenAPI document,
  * so the two cannot drift apart. Durations are in seconds; times are RFC 3339 strings.
  */
-const name = z.string().trim().min(1).max(128);
+export const name = z.string().trim().min(1).max(128);
 const metadata = z.record(z.string().max(64), z.unknown()).refine((m) => JSON.stringify(m).length <= 8192, 'metadata is larger than 8 KiB');
-const scope = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/, 'a scope is 1-128 visible ASCII characters without " or \\'); // RFC 6749 §3.3
-const scopes = z.array(scope).max(64);
+export const scope = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/, 'a scope is 1-128 visible ASCII characters without " or \\'); // RFC 6749 §3.3
+export const scopes = z.array(scope).max(64);
 const method = z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
-const id = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_[0-9a-f]{28}$`), `not a ${prefix}_ id`);
+export const id = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_[0-9a-f]{28}$`), `not a ${prefix}_ id`);
 
 /** RFC 8707 §2: a resource indicator is an absolute URI without a fragment. */
 export const absoluteUri = z

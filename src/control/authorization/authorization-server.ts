@@ -1,0 +1,280 @@
+import { hkdfSync, createSecretKey, type KeyObject } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { SigningKey } from '../../domain/entities.ts';
+import { hashesEqual, hashKey } from '../../domain/key-hash.ts';
+import { keySchedule } from '../../domain/signing-key-schedule.ts';
+import type { RevocationList } from '../../verification/revocation-list.ts';
+import type { ControlContext, IdentityContext } from '../context.ts';
+import { OIDC_SCOPES, type ClientDirectory } from './client-directory.ts';
+import { createOidcAdapterFactory } from './oidc-adapter.ts';
+import { jwtAccessTokenExtension } from './jwt-access-tokens.ts';
+import { PAGE_HEADERS } from './security-headers.ts';
+import { registerTokenExchange } from './token-exchange.ts';
+import { deviceConfirmSource, deviceInputSource, deviceSuccessSource, logoutSource, logoutSuccessSource, renderError } from './provider-pages.ts';
+
+export interface AuthorizationSettings {
+  issuer: string;
+  refreshTokenTtlSeconds: number;
+  refreshTokenAbsoluteTtlSeconds: number;
+  sessionTtlSeconds: number;
+  /** Trust X-Forwarded-* from the proxy in front (koa's `proxy`). */
+  behindProxy: boolean;
+}
+
+export interface AuthorizationServerOptions {
+  ctx: ControlContext;
+  identity: IdentityContext;
+  masterKey: Buffer;
+  directory: ClientDirectory;
+  revocations: RevocationList;
+  settings: AuthorizationSettings;
+  onError: (error: unknown) => void;
+}
+
+/** Token lifetimes that are not per API or client (seconds). */
+const CODE_TTL = 60;
+const DEVICE_CODE_TTL = 600;
+const ID_TOKEN_TTL = 3600;
+const INTERACTION_TTL = 600;
+export const DEFAULT_ACCESS_TOKEN_TTL = 900;
+
+/**
+ * The OAuth 2.0 / OpenID Connect authorization server: oidc-provider (OpenID Certified) with
+ * Gatehouse's store, clients, users and signing keys. The provider is rebuilt when the signing-key
+ * schedule changes (a key activates or is unpublished), since its keystore is fixed at construction.
+ */
+export class AuthorizationServer {
+  readonly #o: AuthorizationServerOptions;
+  readonly #cookieKey: string;
+  #provider!: Provider;
+  #callback!: (req: IncomingMessage, res: ServerResponse) => void;
+  #scheduleTimer: NodeJS.Timeout | undefined;
+  #signature = '';
+
+  constructor(options: AuthorizationServerOptions) {
+    this.#o = options;
+    this.#cookieKey = derive(options.masterKey, 'gatehouse cookies v1').export().toString('base64url');
+  }
+
+  get provider(): Provider {
+    return this.#provider;
+  }
+
+  get issuer(): string {
+    return this.#o.settings.issuer;
+  }
+
+  /** Builds the provider from the current keys; call again whenever signing keys change. */
+  async reload(): Promise<void> {
+    const { ctx } = this.#o;
+    const now = ctx.clock();
+    const keys = await ctx.store.signingKeys.all();
+    const schedule = keySchedule(keys, now);
+    if (!schedule.active) throw new Error('no signing key is active; run `gatehouse signing-keys rotate`');
+    const signature = schedule.published.map((k) => k.id).join(',');
+    if (signature !== this.#signature || !this.#provider) {
+      this.#provider = this.#build(schedule.active, schedule.published);
+      this.#callback = this.#provider.callback() as (req: IncomingMessage, res: ServerResponse) => void;
+      this.#signature = signature;
+    }
+    clearTimeout(this.#scheduleTimer);
+    if (schedule.nextChangeAt !== null) {
+      const wait = Math.min(Math.max(schedule.nextChangeAt - now, 1000), 2 ** 31 - 1);
+      this.#scheduleTimer = setTimeout(() => void this.reload().catch(this.#o.onError), wait);
+      this.#scheduleTimer.unref();
+    }
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    this.#callback(req, res);
+  }
+
+  close(): void {
+    clearTimeout(this.#scheduleTimer);
+  }
+
+  #build(active: SigningKey, published: SigningKey[]): Provider {
+    const { ctx, identity, directory, settings } = this.#o;
+    const jwks = { keys: published.map((k) => JSON.parse(identity.signingKeyBox.open(k.sealedPrivateJwk, k.id))) };
+    const sign = { alg: active.alg, kid: active.id };
+
+    const configuration: Configuration = {
+      adapter: createOidcAdapterFactory({
+        records: ctx.store.oidc,
+        revocations: ctx.store.revocations,
+        clients: directory,
+        clock: ctx.clock,
+        revocationTtlMs: () => identity.maxTokenLifetimeMs,
+        onGrantRevoked: (grantId) => ctx.changes.publish({ type: 'token.revoked', kind: 'grant', id: grantId }),
+      }),
+      jwks,
+      cookies: { keys: [this.#cookieKey] },
+      claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'], roles: ['roles'] },
+      scopes: [...OIDC_SCOPES],
+      clientDefaults: { id_token_signed_response_alg: active.alg, grant_types: ['authorization_code'], response_types: ['code'] },
+      // RFC 9700 §2.1.1: code flow only; no implicit or hybrid responses, so no tokens in URLs.
+      responseTypes: ['code'],
+      // RFC 9700 §2.1.1 and RFC 7636: PKCE for every client; oidc-provider 9 accepts only S256.
+      pkce: { required: () => true },
+      clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
+      enabledJWA: {
+        idTokenSigningAlgValues: ['ES256', 'RS256', 'EdDSA'],
+        userinfoSigningAlgValues: ['ES256', 'RS256', 'EdDSA'],
+        introspectionSigningAlgValues: ['ES256', 'RS256', 'EdDSA'],
+        authorizationSigningAlgValues: ['ES256', 'RS256', 'EdDSA'],
+        dPoPSigningAlgValues: ['ES256', 'EdDSA', 'RS256', 'PS256'],
+      },
+      findAccount: async (_ctx, sub) => {
+        const user = sub.startsWith('usr_') ? await ctx.store.users.get(sub) : null;
+        if (!user || user.disabled) return undefined;
+        return {
+          accountId: sub,
+          claims: async () => ({ sub, email: user.username, email_verified: false, name: user.name ?? undefined, roles: user.roles }),
+        };
+      },
+      // RFC 9068 §2.2.3.1: the user's roles ride in their access tokens; an exchanged token names its app and key.
+      extraTokenClaims: async (_ctx, token) => {
+        const exchanged = (token as { gatehouseClaims?: Record<string, unknown> }).gatehouseClaims;
+        if (exchanged) return exchanged;
+        const accountId = (token as { accountId?: string }).accountId;
+        if (!accountId?.startsWith('usr_')) return undefined;
+        const user = await ctx.store.users.get(accountId);
+        return user ? { roles: user.roles } : undefined;
+      },
+      formats: {
+        customizers: {
+          // The grant id lets a verifier holding only the JWT refuse it once the grant is revoked.
+          jwt: async (_ctx, token, jwt) => {
+            const grantId = (token as { grantId?: string }).grantId;
+            if (grantId) jwt.payload.gid = grantId;
+          },
+        },
+      },
+      features: {
+        devInteractions: { enabled: false },
+        clientCredentials: { enabled: true },
+        deviceFlow: { enabled: true, charset: 'base-20', mask: '****-****', userCodeInputSource: deviceInputSource, userCodeConfirmSource: deviceConfirmSource, successSource: deviceSuccessSource },
+        introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => this.#mayIntrospect(client.clientId, client.clientAuthMethod ?? 'none', token.clientId, (token as { aud?: unknown }).aud) },
+        revocation: { enabled: true },
+        dPoP: { enabled: true },
+        userinfo: { enabled: true },
+        rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource: logoutSuccessSource },
+        resourceIndicators: {
+          enabled: true,
+          // RFC 8707: a client with exactly one API gets tokens for it without naming it.
+          defaultResource: async (_ctx, client, oneOf) => {
+            if (oneOf) return oneOf;
+            const c = await directory.client(client.clientId);
+            if (c?.apiIds.length !== 1) return undefined as unknown as string;
+            const api = (await directory.apis()).find((a) => a.id === c.apiIds[0]);
+            return api?.tokens.audience as string;
+          },
+          useGrantedResource: async () => true,
+          getResourceServerInfo: async (_ctx, resource, client) => {
+            const api = await directory.apiByAudience(resource);
+            const c = await directory.client(client.clientId);
+            if (!api || !c?.apiIds.includes(api.id)) throw new errors.InvalidTarget('this client may not get tokens for that resource');
+            const ttl = Math.min(api.tokens.accessTokenTtlSeconds, c.accessTokenTtlSeconds ?? Infinity);
+            return {
+              scope: api.auth.scopes.filter((s) => c.scopes.includes(s)).join(' '),
+              audience: api.tokens.audience,
+              accessTokenTTL: ttl,
+              accessTokenFormat: 'jwt',
+              jwt: { sign },
+            };
+          },
+        },
+      },
+      ttl: {
+        AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? DEFAULT_ACCESS_TOKEN_TTL,
+        ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? DEFAULT_ACCESS_TOKEN_TTL,
+        AuthorizationCode: CODE_TTL,
+        DeviceCode: DEVICE_CODE_TTL,
+        IdToken: ID_TOKEN_TTL,
+        Interaction: INTERACTION_TTL,
+        Session: settings.sessionTtlSeconds,
+        Grant: settings.refreshTokenAbsoluteTtlSeconds,
+        // Sliding: each rotation gets the full window again, but never past the absolute cap from the first issue.
+        RefreshToken: (_ctx, token) => {
+          const elapsed = typeof token.iiat === 'number' ? Math.floor(Date.now() / 1000) - token.iiat : 0;
+          return Math.max(1, Math.min(settings.refreshTokenTtlSeconds, settings.refreshTokenAbsoluteTtlSeconds - elapsed));
+        },
+      },
+      // Every refresh returns a new refresh token; a used one presented again revokes the grant (RFC 9700 §4.14.2).
+      rotateRefreshToken: true,
+      issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+      expiresWithSession: async () => false,
+      allowOmittingSingleRegisteredRedirectUri: false,
+      interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
+      // First-party clients skip consent: their grant covers what they ask for, within what they are allowed.
+      loadExistingGrant: async (kctx) => {
+        const grantId = kctx.oidc.result?.consent?.grantId || kctx.oidc.session!.grantIdFor(kctx.oidc.client!.clientId);
+        if (grantId) return kctx.oidc.provider.Grant.find(grantId);
+        const c = await directory.client(kctx.oidc.client!.clientId);
+        const accountId = kctx.oidc.session?.accountId;
+        if (!c?.firstParty || !accountId) return undefined;
+        const grant = new kctx.oidc.provider.Grant({ accountId, clientId: c.id });
+        grant.addOIDCScope([...kctx.oidc.requestParamOIDCScopes].join(' '));
+        for (const [resource, server] of Object.entries(kctx.oidc.resourceServers ?? {})) {
+          const allowed = new Set(server.scope.split(' '));
+          grant.addResourceScope(resource, [...kctx.oidc.requestParamScopes].filter((s) => allowed.has(s)).join(' '));
+        }
+        await grant.save();
+        return grant;
+      },
+      clientBasedCORS: (_ctx, origin, client) => ((client.redirectUris ?? []) as string[]).some((u) => new URL(u).origin === origin),
+      renderError,
+    };
+
+    const provider = new Provider(settings.issuer, configuration);
+    provider.proxy = settings.behindProxy;
+    this.#hashClientSecrets(provider);
+    registerTokenExchange(provider, { ctx, directory, sign });
+    provider.use(async (kctx, next) => {
+      // Headers for the pages oidc-provider renders; set before, so it can add the hash of its own
+      // form_post script to script-src instead of needing 'unsafe-inline'.
+      for (const [name, value] of Object.entries(PAGE_HEADERS)) if (name !== 'Cache-Control') kctx.set(name, value);
+      await next();
+    });
+    provider.use(jwtAccessTokenExtension({ ctx, revocations: this.#o.revocations, jwks: published.map((k) => k.publicJwk), issuer: settings.issuer, mayIntrospect: (a, b, c, d) => this.#mayIntrospect(a, b, c, d) }));
+    provider.on('server_error', (_kctx: KoaContextWithOIDC, error: unknown) => this.#o.onError(error));
+    provider.on('grant.revoked', (_kctx: KoaContextWithOIDC, grantId: string) => {
+      void ctx.store.audit.append({ actor: 'authorization-server', requestId: null, action: 'grant.revoked', targetType: 'grant', targetId: grantId, before: null, after: null });
+    });
+    provider.on('end_session.success', (kctx: KoaContextWithOIDC) => {
+      const accountId = kctx.oidc.session?.accountId;
+      if (accountId) void ctx.store.audit.append({ actor: `user:${accountId}`, requestId: null, action: 'user.logout', targetType: 'user', targetId: accountId, before: null, after: null });
+    });
+    return provider;
+  }
+
+  /**
+   * Stored client secrets are keyed hashes (like API keys), so a client secret is compared by hashing
+   * what the client presents. oidc-provider compares secrets in this one method.
+   */
+  #hashClientSecrets(provider: Provider): void {
+    const { ctx } = this.#o;
+    Object.defineProperty(provider.Client.prototype, 'compareClientSecret', {
+      value(this: { clientSecret: string }, presented: string): boolean {
+        if (typeof presented !== 'string' || presented.length > 256) return false;
+        return ctx.peppers.some((pepper) => hashesEqual(this.clientSecret, hashKey(presented, pepper)));
+      },
+    });
+  }
+
+  /** A client may introspect its own tokens; a confidential client also the tokens for its APIs. */
+  async #mayIntrospect(clientId: string, authMethod: string, tokenClientId: string | undefined, aud: unknown): Promise<boolean> {
+    if (tokenClientId === clientId) return true;
+    if (authMethod === 'none' || typeof aud !== 'string') return false;
+    const c = await this.#o.directory.client(clientId);
+    const api = await this.#o.directory.apiByAudience(aud);
+    return Boolean(c && api && c.apiIds.includes(api.id));
+  }
+}
+
+function derive(masterKey: Buffer, info: string): KeyObject {
+  return createSecretKey(Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), info, 32)));
+}
+
+export const deriveKey = derive;

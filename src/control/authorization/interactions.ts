@@ -1,0 +1,261 @@
+import { createHmac, type KeyObject } from 'node:crypto';
+import type { HttpBindings } from '@hono/node-server';
+import { Hono, type Context } from 'hono';
+import type Provider from 'oidc-provider';
+import type { InteractionResults } from 'oidc-provider';
+import type { User } from '../../domain/entities.ts';
+import { hashesEqual } from '../../domain/key-hash.ts';
+import { DECOY_PASSWORD_HASH, verifyPassword } from '../../domain/password-hash.ts';
+import { matchRecoveryCode, matchTotp, newRecoveryCodes, newTotpSecret, hashRecoveryCode, totpUri } from '../../domain/totp.ts';
+import { FailureThrottle } from '../../limits/failure-throttle.ts';
+import type { ControlContext } from '../context.ts';
+import { usersService } from '../services/users.ts';
+import type { ClientDirectory } from './client-directory.ts';
+import { consentPage, enrolPage, loginPage, messagePage, mfaPage, recoveryCodesPage } from './views.ts';
+import { securityHeaders } from './security-headers.ts';
+
+export interface InteractionOptions {
+  ctx: ControlContext;
+  directory: ClientDirectory;
+  provider: () => Provider;
+  csrfKey: KeyObject;
+  /** Where the issuer lives; a form posted from any other origin is refused. */
+  origin: string;
+  throttle: { accountLimit: number; accountWindowMs: number; ipLimit: number; ipWindowMs: number };
+}
+
+type Env = { Bindings: HttpBindings };
+
+/** A sign-in between password and second factor, kept with the interaction (by its uid). */
+interface PendingMfa {
+  accountId: string;
+  stage: 'verify' | 'enrol' | 'codes';
+  sealedSecret?: string;
+}
+const PENDING_MODEL = 'GatehousePendingMfa';
+const PENDING_TTL_MS = 10 * 60_000;
+
+const GENERIC_LOGIN_ERROR = 'The email or password is not right.';
+const GENERIC_CODE_ERROR = 'That code is not right.';
+const THROTTLED = 'Too many attempts. Wait a few minutes, then try again.';
+
+/**
+ * The interaction pages oidc-provider sends the browser to: sign-in, second factor (with TOTP
+ * enrolment when required), consent. Built once with its options; each handler is a short step.
+ */
+export function createInteractions(o: InteractionOptions): Hono<Env> {
+  const { ctx } = o;
+  const accounts = new FailureThrottle(o.throttle.accountLimit, o.throttle.accountWindowMs);
+  const addresses = new FailureThrottle(o.throttle.ipLimit, o.throttle.ipWindowMs);
+  const sweep = setInterval(() => (accounts.sweep(ctx.clock()), addresses.sweep(ctx.clock())), 60_000);
+  sweep.unref();
+
+  const app = new Hono<Env>().basePath('/interaction');
+  const csrfFor = (uid: string) => createHmac('sha256', o.csrfKey).update(`interaction:${uid}`).digest('base64url');
+  const ip = (c: Context<Env>) => c.env.incoming.socket.remoteAddress ?? 'unknown';
+  const details = (c: Context<Env>) => o.provider().interactionDetails(c.env.incoming, c.env.outgoing);
+  const finish = async (c: Context<Env>, result: InteractionResults) => {
+    const to = await o.provider().interactionResult(c.env.incoming, c.env.outgoing, result, { mergeWithLastSubmission: false });
+    return c.redirect(to, 303);
+  };
+  const pending = {
+    get: async (uid: string) => (await ctx.store.oidc.find(PENDING_MODEL, uid, ctx.clock())) as PendingMfa | null,
+    set: (uid: string, value: PendingMfa) => ctx.store.oidc.upsert(PENDING_MODEL, uid, { ...value }, ctx.clock() + PENDING_TTL_MS),
+    clear: (uid: string) => ctx.store.oidc.destroy(PENDING_MODEL, uid),
+  };
+  const auditLogin = (c: Context<Env>, action: string, targetId: string, after: Record<string, unknown>) =>
+    ctx.store.audit.append({ actor: `ip:${ip(c)}`, requestId: null, action, targetType: 'user', targetId, before: null, after });
+  const paths = (uid: string) => ({
+    login: `/interaction/${uid}/login`,
+    mfa: `/interaction/${uid}/mfa`,
+    done: `/interaction/${uid}/mfa/done`,
+    consent: `/interaction/${uid}/consent`,
+    abort: `/interaction/${uid}/abort`,
+  });
+  const clientName = async (clientId: unknown) => (await o.directory.client(String(clientId)))?.name ?? String(clientId);
+
+  app.use(securityHeaders());
+  // Forms post back only from our own pages: a signed token per interaction, and the Origin when sent.
+  app.use('/:uid/*', async (c, next) => {
+    if (c.req.method !== 'POST') return next();
+    const origin = c.req.header('origin');
+    const form = await c.req.parseBody();
+    const token = typeof form.csrf === 'string' ? form.csrf : '';
+    if ((origin && origin !== o.origin) || !hashesEqual(token, csrfFor(c.req.param('uid')!))) {
+      return c.html(messagePage('Request refused', 'This form was not sent from this sign-in page. Start again from the application.'), 403);
+    }
+    return next();
+  });
+
+  app.get('/:uid', async (c) => {
+    const uid = c.req.param('uid');
+    const d = await details(c);
+    if (d.prompt.name === 'login') {
+      return c.html(loginPage({ action: paths(uid).login, csrf: csrfFor(uid), clientName: await clientName(d.params.client_id), username: '', error: null, abort: paths(uid).abort }));
+    }
+    return c.html(await renderConsent(uid, d));
+  });
+
+  app.post('/:uid/login', async (c) => {
+    const uid = c.req.param('uid');
+    const d = await details(c);
+    const form = await c.req.parseBody();
+    const username = String(form.username ?? '').trim().slice(0, 320);
+    const password = String(form.password ?? '');
+    const now = ctx.clock();
+    const again = (error: string, status: 401 | 429) =>
+      c.html(loginPage({ action: paths(uid).login, csrf: csrfFor(uid), clientName: '', username, error, abort: paths(uid).abort }), status);
+    // Throttled by address and by the name tried, known or not, so the answer tells nothing about the account.
+    const accountSlot = `login:${username.toLowerCase()}`;
+    if (addresses.blockedFor(ip(c), now) > 0 || accounts.blockedFor(accountSlot, now) > 0) {
+      await auditLogin(c, 'user.login_throttled', 'unknown', { client_id: d.params.client_id });
+      return again(THROTTLED, 429);
+    }
+    const user = username ? await ctx.store.users.findByUsername(username) : null;
+    // An unknown user costs one scrypt like a known one, so timing does not reveal which names exist.
+    const passwordOk = await verifyPassword(user?.passwordHash ?? (await DECOY_PASSWORD_HASH), password);
+    if (!user || !passwordOk || user.disabled) {
+      addresses.recordFailure(ip(c), now);
+      accounts.recordFailure(accountSlot, now);
+      await auditLogin(c, 'user.login_failed', user?.id ?? 'unknown', { reason: !user ? 'unknown_user' : !passwordOk ? 'password' : 'disabled', client_id: d.params.client_id });
+      return again(GENERIC_LOGIN_ERROR, 401);
+    }
+    if (user.totp?.confirmedAt) {
+      await pending.set(uid, { accountId: user.id, stage: 'verify' });
+      return c.redirect(paths(uid).mfa, 303);
+    }
+    if (usersService.mfaRequired(ctx, user)) {
+      await pending.set(uid, { accountId: user.id, stage: 'enrol', sealedSecret: ctx.identity!.totpBox.seal(newTotpSecret(), user.id) });
+      return c.redirect(paths(uid).mfa, 303);
+    }
+    return completeLogin(c, user, ['pwd'], d.params.client_id);
+  });
+
+  app.get('/:uid/mfa', async (c) => {
+    const uid = c.req.param('uid');
+    const state = await pending.get(uid);
+    if (!state || state.stage === 'codes') return c.redirect(`/interaction/${uid}`, 303);
+    return c.html(await renderMfa(uid, state, null));
+  });
+
+  app.post('/:uid/mfa', async (c) => {
+    const uid = c.req.param('uid');
+    const d = await details(c);
+    const state = await pending.get(uid);
+    const user = state ? await ctx.store.users.get(state.accountId) : null;
+    if (!state || !user || user.disabled || state.stage === 'codes') return c.redirect(`/interaction/${uid}`, 303);
+    const code = String((await c.req.parseBody()).code ?? '').trim();
+    const now = ctx.clock();
+    const slot = `mfa:${user.id}`;
+    if (accounts.blockedFor(slot, now) > 0) return c.html(await renderMfa(uid, state, THROTTLED), 429);
+    if (state.stage === 'enrol') {
+      const secret = ctx.identity!.totpBox.open(state.sealedSecret!, user.id);
+      const step = matchTotp(secret, code, now, 0);
+      if (step === null) {
+        accounts.recordFailure(slot, now);
+        return c.html(await renderMfa(uid, state, GENERIC_CODE_ERROR), 401);
+      }
+      const codes = newRecoveryCodes();
+      const pepper = ctx.peppers[0]!;
+      const enrolled: User = {
+        ...user,
+        totp: { sealedSecret: state.sealedSecret!, confirmedAt: now, lastStep: step, recoveryCodeHashes: codes.map((r) => hashRecoveryCode(r, pepper)), pepperId: pepper.id },
+        updatedAt: now,
+      };
+      await ctx.store.users.update(enrolled, { actor: `user:${user.id}`, requestId: null, action: 'user.mfa_enrolled', targetType: 'user', targetId: user.id, before: null, after: { method: 'totp' } });
+      await pending.set(uid, { accountId: user.id, stage: 'codes' });
+      return c.html(recoveryCodesPage({ action: paths(uid).done, csrf: csrfFor(uid), codes }));
+    }
+    const verified = verifySecondFactor(user, code, now);
+    if (!verified) {
+      accounts.recordFailure(slot, now);
+      await auditLogin(c, 'user.login_failed', user.id, { reason: 'second_factor', client_id: d.params.client_id });
+      return c.html(await renderMfa(uid, state, GENERIC_CODE_ERROR), 401);
+    }
+    await ctx.store.users.update(verified.user, {
+      actor: `user:${user.id}`, requestId: null, action: verified.method === 'recovery_code' ? 'user.recovery_code_used' : 'user.totp_used',
+      targetType: 'user', targetId: user.id, before: null, after: { recoveryCodesLeft: verified.user.totp!.recoveryCodeHashes.length },
+    });
+    return completeLogin(c, verified.user, ['pwd', 'otp'], d.params.client_id);
+  });
+
+  app.post('/:uid/mfa/done', async (c) => {
+    const uid = c.req.param('uid');
+    const d = await details(c);
+    const state = await pending.get(uid);
+    const user = state?.stage === 'codes' ? await ctx.store.users.get(state.accountId) : null;
+    if (!user) return c.redirect(`/interaction/${uid}`, 303);
+    return completeLogin(c, user, ['pwd', 'otp'], d.params.client_id);
+  });
+
+  app.post('/:uid/consent', async (c) => {
+    const d = await details(c);
+    if (d.prompt.name !== 'consent' || !d.session?.accountId) return c.redirect(`/interaction/${c.req.param('uid')}`, 303);
+    const Grant = o.provider().Grant;
+    const grant = d.grantId ? await Grant.find(d.grantId) : new Grant({ accountId: d.session.accountId, clientId: String(d.params.client_id) });
+    if (!grant) return c.html(messagePage('Sign-in expired', 'Start again from the application.'), 400);
+    const missing = d.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+    for (const [resource, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(resource, scopes.join(' '));
+    const grantId = await grant.save();
+    return finish(c, { consent: d.grantId ? {} : { grantId } });
+  });
+
+  app.get('/:uid/abort', async (c) => {
+    await pending.clear(c.req.param('uid'));
+    return finish(c, { error: 'access_denied', error_description: 'the user cancelled the sign-in' });
+  });
+
+  app.onError((error, c) => {
+    if ((error as { name?: string }).name === 'SessionNotFound') {
+      return c.html(messagePage('Sign-in expired', 'This sign-in page has expired. Start again from the application.'), 400);
+    }
+    throw error;
+  });
+
+  async function completeLogin(c: Context<Env>, user: User, amr: string[], clientId: unknown) {
+    const uid = c.req.param('uid')!;
+    await pending.clear(uid);
+    const now = ctx.clock();
+    await ctx.store.users.update({ ...user, lastLoginAt: now }, { actor: `ip:${ip(c)}`, requestId: null, action: 'user.login', targetType: 'user', targetId: user.id, before: null, after: { amr, client_id: clientId } });
+    return finish(c, { login: { accountId: user.id, amr, remember: true } });
+  }
+
+  function verifySecondFactor(user: User, code: string, now: number): { user: User; method: 'totp' | 'recovery_code' } | null {
+    const totp = user.totp!;
+    const step = matchTotp(ctx.identity!.totpBox.open(totp.sealedSecret, user.id), code, now, totp.lastStep);
+    if (step !== null) return { user: { ...user, totp: { ...totp, lastStep: step }, updatedAt: now }, method: 'totp' };
+    const pepper = ctx.peppers.find((p) => p.id === totp.pepperId);
+    const index = pepper ? matchRecoveryCode(code, totp.recoveryCodeHashes, pepper) : -1;
+    if (index < 0) return null;
+    const left = totp.recoveryCodeHashes.filter((_, i) => i !== index);
+    return { user: { ...user, totp: { ...totp, recoveryCodeHashes: left }, updatedAt: now }, method: 'recovery_code' };
+  }
+
+  async function renderMfa(uid: string, state: PendingMfa, error: string | null): Promise<string> {
+    const p = paths(uid);
+    if (state.stage === 'enrol') {
+      const user = await ctx.store.users.get(state.accountId);
+      const secret = ctx.identity!.totpBox.open(state.sealedSecret!, state.accountId);
+      return enrolPage({ action: p.mfa, csrf: csrfFor(uid), secret, uri: totpUri(secret, 'Gatehouse', user?.username ?? ''), error, abort: p.abort });
+    }
+    return mfaPage({ action: p.mfa, csrf: csrfFor(uid), error, abort: p.abort });
+  }
+
+  async function renderConsent(uid: string, d: Awaited<ReturnType<typeof details>>): Promise<string> {
+    const missing = d.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
+    const apis = await o.directory.apis();
+    const resources = Object.keys(missing.missingResourceScopes ?? {});
+    return consentPage({
+      action: paths(uid).consent,
+      csrf: csrfFor(uid),
+      clientName: await clientName(d.params.client_id),
+      scopes: [...(missing.missingOIDCScope ?? []), ...Object.values(missing.missingResourceScopes ?? {}).flat()],
+      apis: resources.map((r) => apis.find((a) => a.tokens.audience === r)?.name ?? r),
+      abort: paths(uid).abort,
+    });
+  }
+
+  return app;
+}

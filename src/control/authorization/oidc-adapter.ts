@@ -1,0 +1,73 @@
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { OidcModelRepo, RevocationRepo } from '../../store/port.ts';
+import type { ClientDirectory } from './client-directory.ts';
+
+export interface OidcAdapterOptions {
+  records: OidcModelRepo;
+  revocations: RevocationRepo;
+  clients: ClientDirectory;
+  /** How long a revoked grant stays on the revocation list: the longest access-token lifetime. */
+  revocationTtlMs: () => number;
+  clock: () => number;
+  /** Told when a grant is revoked, so caches of verified tokens can drop it at once. */
+  onGrantRevoked: (grantId: string) => void;
+}
+
+/**
+ * oidc-provider's storage adapter (one instance per model) on Gatehouse's store port. Clients are
+ * not records: they come from the client directory, built from the admin-managed clients. Revoking
+ * a grant's access tokens also lists the grant as revoked, because JWT access tokens are not stored
+ * and a verifier can only refuse them by their grant id.
+ */
+export function createOidcAdapterFactory(options: OidcAdapterOptions): (model: string) => Adapter {
+  return (model) => (model === 'Client' ? clientAdapter(options.clients) : recordAdapter(model, options));
+}
+
+function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
+  const found = (payload: Record<string, unknown> | null): AdapterPayload | undefined => (payload ?? undefined) as AdapterPayload | undefined;
+  return {
+    async upsert(id, payload, expiresIn) {
+      await o.records.upsert(model, id, payload as Record<string, unknown>, expiresIn ? o.clock() + expiresIn * 1000 : null);
+    },
+    async find(id) {
+      return found(await o.records.find(model, id, o.clock()));
+    },
+    async findByUid(uid) {
+      return found(await o.records.findByUid(model, uid, o.clock()));
+    },
+    async findByUserCode(userCode) {
+      return found(await o.records.findByUserCode(model, userCode, o.clock()));
+    },
+    async consume(id) {
+      await o.records.consume(model, id, o.clock());
+    },
+    async destroy(id) {
+      await o.records.destroy(model, id);
+    },
+    async revokeByGrantId(grantId) {
+      await o.records.revokeByGrantId(model, grantId);
+      if (model === 'AccessToken') {
+        const now = o.clock();
+        await o.revocations.add({ kind: 'grant', id: grantId, revokedAt: now, expiresAt: now + o.revocationTtlMs() });
+        o.onGrantRevoked(grantId);
+      }
+    },
+  };
+}
+
+function clientAdapter(clients: ClientDirectory): Adapter {
+  const readOnly = async () => {
+    throw new Error('clients are managed through the admin API, not by oidc-provider');
+  };
+  return {
+    async find(id) {
+      return (await clients.metadata(id)) as AdapterPayload | undefined;
+    },
+    upsert: readOnly,
+    consume: readOnly,
+    destroy: readOnly,
+    revokeByGrantId: async () => undefined,
+    findByUid: async () => undefined,
+    findByUserCode: async () => undefined,
+  };
+}

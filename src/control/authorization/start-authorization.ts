@@ -1,0 +1,105 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
+import type { Config } from '../../config/load.ts';
+import { createSecretBox } from '../../domain/secret-box.ts';
+import { RevocationList } from '../../verification/revocation-list.ts';
+import type { ControlContext, IdentityContext } from '../context.ts';
+import { signingKeysService } from '../services/signing-keys.ts';
+import { AuthorizationServer, deriveKey } from './authorization-server.ts';
+import { ClientDirectory } from './client-directory.ts';
+import { createInteractions } from './interactions.ts';
+
+/** How long any token a signing key signed can stay valid: the longest access token (24 h), plus skew. */
+export const MAX_TOKEN_LIFETIME_MS = 86_400_000 + 300_000;
+
+export function identityContext(config: Readonly<Config>): IdentityContext | null {
+  if (!config.masterKey) return null;
+  const a = config.authorization;
+  return {
+    signingKeyBox: createSecretBox(config.masterKey, 'signing-key'),
+    totpBox: createSecretBox(config.masterKey, 'totp-secret'),
+    mfaRequiredRoles: a.mfaRequiredRoles,
+    signing: { alg: a.signingAlg, publishLeadMs: a.signingKeyPublishLeadSeconds * 1000, rotateEveryMs: a.signingKeyRotationDays * 86_400_000 },
+    maxTokenLifetimeMs: MAX_TOKEN_LIFETIME_MS,
+  };
+}
+
+export interface RunningAuthorization {
+  server: AuthorizationServer;
+  revocations: RevocationList;
+  /** Serves the interaction pages. */
+  interactions: (req: IncomingMessage, res: ServerResponse) => void;
+  close(): void;
+}
+
+/**
+ * Starts the authorization server at `issuer`: a first signing key if there is none, the
+ * revocation list, the provider, and the housekeeping timer (scheduled key rotation, expired records).
+ */
+export async function startAuthorization(
+  ctx: ControlContext,
+  config: Readonly<Config>,
+  issuer: string,
+  onError: (error: unknown) => void,
+): Promise<RunningAuthorization> {
+  const identity = ctx.identity!;
+  const a = config.authorization;
+  await signingKeysService.ensureCurrent(ctx);
+  const directory = new ClientDirectory(ctx.store, ctx.changes);
+  const revocations = new RevocationList(ctx.store.revocations, ctx.changes, ctx.clock);
+  await revocations.start(a.revocationPollSeconds * 1000);
+  const server = new AuthorizationServer({
+    ctx,
+    identity,
+    masterKey: config.masterKey!,
+    directory,
+    revocations,
+    settings: {
+      issuer,
+      refreshTokenTtlSeconds: a.refreshTokenTtlSeconds,
+      refreshTokenAbsoluteTtlSeconds: a.refreshTokenAbsoluteTtlSeconds,
+      sessionTtlSeconds: a.sessionTtlSeconds,
+      behindProxy: false,
+    },
+    onError,
+  });
+  await server.reload();
+  const unsubscribe = ctx.changes.subscribe((event) => {
+    if (event.type === 'signing_keys.changed') server.reload().catch(onError);
+  });
+  const interactions = createInteractions({
+    ctx,
+    directory,
+    provider: () => server.provider,
+    csrfKey: deriveKey(config.masterKey!, 'gatehouse interaction csrf v1'),
+    origin: new URL(issuer).origin,
+    throttle: {
+      accountLimit: a.login.accountFailureLimit,
+      accountWindowMs: a.login.accountWindowSeconds * 1000,
+      ipLimit: a.login.ipFailureLimit,
+      ipWindowMs: a.login.ipWindowSeconds * 1000,
+    },
+  });
+  const housekeeping = setInterval(() => {
+    void (async () => {
+      await signingKeysService.ensureCurrent(ctx);
+      await signingKeysService.prune(ctx);
+      await server.reload();
+      const now = ctx.clock();
+      await ctx.store.oidc.deleteExpired(now);
+      await ctx.store.revocations.deleteExpired(now);
+    })().catch(onError);
+  }, 60_000);
+  housekeeping.unref();
+  return {
+    server,
+    revocations,
+    interactions: getRequestListener(interactions.fetch),
+    close() {
+      clearInterval(housekeeping);
+      unsubscribe();
+      revocations.stop();
+      server.close();
+    },
+  };
+}

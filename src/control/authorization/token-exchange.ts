@@ -1,0 +1,58 @@
+import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type { ControlContext } from '../context.ts';
+import type { ClientDirectory } from './client-directory.ts';
+
+/** RFC 8693 §2.1: the grant type, and the token type names an API key as the subject token. */
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const API_KEY_TOKEN_TYPE = 'urn:gatehouse:params:oauth:token-type:api-key';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+const PARAMETERS = ['subject_token', 'subject_token_type', 'resource', 'audience', 'scope', 'requested_token_type'];
+
+interface Options {
+  ctx: ControlContext;
+  directory: ClientDirectory;
+  sign: { alg: string; kid: string };
+}
+
+/**
+ * Key-to-token exchange: a client holding one of its app's API keys trades it for a short-lived,
+ * audience-bound access token carrying the app's identity and the key's scopes, so the long-lived key
+ * need not travel past the edge. The key is verified exactly as the gateway would (revoked, expired,
+ * not allowed for the API, over its rate limit or quota: refused).
+ */
+export function registerTokenExchange(provider: Provider, o: Options): void {
+  provider.registerGrantType(TOKEN_EXCHANGE_GRANT, async (kctx: KoaContextWithOIDC) => {
+    const params = kctx.oidc.params as Record<string, string | undefined>;
+    const client = kctx.oidc.client!;
+    if (params.subject_token_type !== API_KEY_TOKEN_TYPE) throw new errors.InvalidRequest(`subject_token_type must be ${API_KEY_TOKEN_TYPE}`);
+    if (!params.subject_token) throw new errors.InvalidRequest('missing subject_token');
+    if (params.requested_token_type && params.requested_token_type !== ACCESS_TOKEN_TYPE) throw new errors.InvalidRequest(`requested_token_type must be ${ACCESS_TOKEN_TYPE}`);
+    const registered = await o.directory.client(client.clientId);
+    const apis = await o.directory.apis();
+    const resource = params.resource ?? params.audience ?? (registered?.apiIds.length === 1 ? apis.find((a) => a.id === registered.apiIds[0])?.tokens.audience : undefined);
+    if (!resource) throw new errors.InvalidTarget('name the API with the resource parameter');
+    const api = apis.find((a) => a.tokens.audience === resource);
+    if (!api || !registered?.apiIds.includes(api.id)) throw new errors.InvalidTarget('this client may not get tokens for that resource');
+
+    const requested = params.scope ? params.scope.split(' ').filter(Boolean) : [];
+    const grantable = new Set(api.auth.scopes.filter((s) => registered.scopes.includes(s)));
+    const beyond = requested.filter((s) => !grantable.has(s));
+    if (beyond.length) throw new errors.InvalidScope('scope not allowed for this client and API', beyond.join(' '));
+
+    const v = await o.ctx.verifier.verify(params.subject_token, { apiId: api.id, ip: kctx.ip, requiredScopes: requested });
+    // The key itself is never echoed; the code says why it was refused.
+    if (!v.valid) throw new errors.InvalidGrant(`the API key was refused: ${v.code}`);
+    if (v.appId !== registered.exchangeAppId) throw new errors.InvalidGrant('the API key belongs to another app');
+
+    const scope = (requested.length ? requested : [...v.scopes].filter((s) => grantable.has(s))).join(' ');
+    const ttl = Math.min(api.tokens.accessTokenTtlSeconds, registered.accessTokenTtlSeconds ?? Infinity);
+    const token = new provider.AccessToken({ accountId: v.appId, client, scope: scope || undefined, gty: 'token_exchange' } as never);
+    token.resourceServer = new provider.ResourceServer(resource, { scope: [...grantable].join(' '), audience: resource, accessTokenTTL: ttl, accessTokenFormat: 'jwt', jwt: { sign: o.sign } } as never);
+    // Never outlive the key it was exchanged for.
+    if (v.expiresAt !== null) (token as unknown as { expiresIn: number }).expiresIn = Math.max(1, Math.min(ttl, Math.floor((v.expiresAt - o.ctx.clock()) / 1000)));
+    (token as unknown as { gatehouseClaims: Record<string, unknown> }).gatehouseClaims = { app_id: v.appId, key_id: v.keyId };
+    const value = await token.save();
+    await o.ctx.store.audit.append({ actor: `client:${client.clientId}`, requestId: null, action: 'key.exchanged', targetType: 'key', targetId: v.keyId!, before: null, after: { aud: resource, scope } });
+    kctx.body = { access_token: value, issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', expires_in: token.expiration, ...(scope ? { scope } : {}) };
+  }, PARAMETERS);
+}

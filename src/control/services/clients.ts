@@ -1,0 +1,113 @@
+import type { OAuthClient, OAuthGrantType } from '../../domain/entities.ts';
+import { newId } from '../../domain/ids.ts';
+import { generateKey } from '../../domain/key-format.ts';
+import { hashKey } from '../../domain/key-hash.ts';
+import { ControlError, iso, notFound, type Actor, type ControlContext } from '../context.ts';
+import { conflictAware } from './resource.ts';
+import { requireIdentity } from './users.ts';
+
+export interface ClientInput {
+  name: string;
+  type: 'confidential' | 'public';
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  grantTypes: OAuthGrantType[];
+  scopes: string[];
+  apiIds: string[];
+  firstParty: boolean;
+  dpopBound: boolean;
+  exchangeAppId: string | null;
+  accessTokenTtlSeconds: number | null;
+}
+
+export type ClientPatch = Partial<Omit<ClientInput, 'type'>> & { disabled?: boolean | undefined };
+
+export function clientView(client: OAuthClient) {
+  const { secretHash: _h, pepperId: _p, createdAt, updatedAt, ...rest } = client;
+  return { ...rest, createdAt: iso(createdAt), updatedAt: iso(updatedAt) };
+}
+
+const audit = (actor: Actor, action: string, id: string, before: OAuthClient | null, after: OAuthClient | null) => ({
+  ...actor,
+  action: `client.${action}`,
+  targetType: 'client' as const,
+  targetId: id,
+  before: before && clientView(before),
+  after: after && clientView(after),
+});
+
+/** Rules oidc-provider would otherwise find at request time; refused here, when the client is saved. */
+async function validate(ctx: ControlContext, c: Omit<OAuthClient, 'id' | 'createdAt' | 'updatedAt'>): Promise<void> {
+  const fields: Record<string, string> = {};
+  const usesRedirects = c.grantTypes.includes('authorization_code');
+  if (usesRedirects && c.redirectUris.length === 0) fields.redirectUris = 'the authorization_code grant needs at least one redirect URI';
+  if (!usesRedirects && c.redirectUris.length > 0) fields.redirectUris = 'redirect URIs are used only with the authorization_code grant';
+  if (c.grantTypes.includes('refresh_token') && !c.grantTypes.some((g) => g === 'authorization_code' || g.endsWith(':device_code'))) {
+    fields.grantTypes = 'refresh_token needs authorization_code or device_code to start from';
+  }
+  if (c.type === 'public' && c.grantTypes.includes('client_credentials')) fields.grantTypes = 'a public client cannot use client_credentials (RFC 6749 §4.4)';
+  const exchanges = c.grantTypes.includes('urn:ietf:params:oauth:grant-type:token-exchange');
+  if (exchanges !== (c.exchangeAppId !== null)) fields.exchangeAppId = 'the token-exchange grant and exchangeAppId go together';
+  if (c.exchangeAppId && !(await ctx.store.apps.get(c.exchangeAppId))) fields.exchangeAppId = `no app with id ${c.exchangeAppId}`;
+  for (const apiId of c.apiIds) if (!(await ctx.store.apis.get(apiId))) fields.apiIds = `no API with id ${apiId}`;
+  if (Object.keys(fields).length) throw new ControlError('VALIDATION_FAILED', 'the client settings do not fit together', fields);
+}
+
+function newSecret(ctx: ControlContext): { secret: string; secretHash: string; pepperId: string } {
+  const { secret } = generateKey('clientSecret', 'live');
+  const pepper = ctx.peppers[0]!;
+  return { secret, secretHash: hashKey(secret, pepper), pepperId: pepper.id };
+}
+
+export const clientsService = {
+  /** The secret is returned once, here, for confidential clients. */
+  async create(ctx: ControlContext, actor: Actor, input: ClientInput): Promise<{ client: OAuthClient; secret: string | null }> {
+    requireIdentity(ctx);
+    const fields = { ...input, disabled: false, secretHash: null, pepperId: null };
+    await validate(ctx, fields);
+    const now = ctx.clock();
+    const credentials = input.type === 'confidential' ? newSecret(ctx) : null;
+    const client: OAuthClient = { ...fields, ...(credentials && { secretHash: credentials.secretHash, pepperId: credentials.pepperId }), id: newId('client', now), createdAt: now, updatedAt: now };
+    await ctx.store.clients.create(client, audit(actor, 'created', client.id, null, client));
+    return { client, secret: credentials?.secret ?? null };
+  },
+
+  async get(ctx: ControlContext, id: string): Promise<OAuthClient> {
+    const client = await ctx.store.clients.get(id);
+    if (!client) throw notFound('client', id);
+    return client;
+  },
+
+  list: (ctx: ControlContext, query: { limit: number; cursor?: string | undefined }) => ctx.store.clients.list(query),
+
+  async update(ctx: ControlContext, actor: Actor, id: string, patch: ClientPatch): Promise<OAuthClient> {
+    const existing = await clientsService.get(ctx, id);
+    const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
+    const client: OAuthClient = { ...existing, ...defined, updatedAt: ctx.clock() };
+    await validate(ctx, client);
+    await save(ctx, actor, existing, client, patch.disabled === true && !existing.disabled ? 'disabled' : 'updated');
+    return client;
+  },
+
+  /** A new secret, shown once; the old one stops working at once. */
+  async rotateSecret(ctx: ControlContext, actor: Actor, id: string): Promise<{ client: OAuthClient; secret: string }> {
+    const existing = await clientsService.get(ctx, id);
+    if (existing.type !== 'confidential') throw new ControlError('CONFLICT', 'a public client has no secret');
+    const credentials = newSecret(ctx);
+    const client: OAuthClient = { ...existing, secretHash: credentials.secretHash, pepperId: credentials.pepperId, updatedAt: ctx.clock() };
+    await save(ctx, actor, existing, client, 'secret_rotated');
+    return { client, secret: credentials.secret };
+  },
+
+  async delete(ctx: ControlContext, actor: Actor, id: string): Promise<void> {
+    const existing = await clientsService.get(ctx, id);
+    if (!(await ctx.store.clients.delete(id, audit(actor, 'deleted', id, existing, null)))) throw notFound('client', id);
+    ctx.changes.publish({ type: 'client.changed', clientId: id });
+  },
+};
+
+async function save(ctx: ControlContext, actor: Actor, before: OAuthClient, after: OAuthClient, action: string): Promise<void> {
+  const done = await conflictAware('client', () => ctx.store.clients.update(after, audit(actor, action, after.id, before, after)));
+  if (!done) throw notFound('client', after.id);
+  ctx.changes.publish({ type: 'client.changed', clientId: after.id });
+}

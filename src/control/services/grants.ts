@@ -1,0 +1,61 @@
+import { iso, type Actor, type ControlContext } from '../context.ts';
+
+/** oidc-provider models that hang off a grant; revoking the grant deletes all of them. */
+const GRANT_MODELS = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest'] as const;
+
+export interface GrantView {
+  id: string;
+  clientId: string;
+  scopes: string[];
+  resources: Record<string, string>;
+  expiresAt: string | null;
+}
+
+const seconds = (v: unknown): number | null => (typeof v === 'number' ? v * 1000 : null);
+
+/**
+ * A user's grants (what they allowed a client) and sign-in sessions, and revoking them. Revoking a
+ * grant deletes its refresh tokens and codes and puts it on the revocation list, so JWT access
+ * tokens issued under it are refused by introspection and by the gateway from then on.
+ */
+export const grantsService = {
+  async listForUser(ctx: ControlContext, userId: string) {
+    const now = ctx.clock();
+    const grants = await ctx.store.oidc.listByAccount('Grant', userId, now);
+    const sessions = await ctx.store.oidc.listByAccount('Session', userId, now);
+    return {
+      grants: grants.map(({ id, payload }): GrantView => ({
+        id,
+        clientId: String(payload.clientId),
+        scopes: typeof (payload.openid as { scope?: unknown })?.scope === 'string' ? String((payload.openid as { scope: string }).scope).split(' ') : [],
+        resources: (payload.resources as Record<string, string> | undefined) ?? {},
+        expiresAt: iso(seconds(payload.exp)),
+      })),
+      sessions: sessions.map(({ id, payload }) => ({
+        id: String(payload.uid ?? id),
+        signedInAt: iso(seconds(payload.loginTs)),
+        amr: (payload.amr as string[] | undefined) ?? [],
+        expiresAt: iso(seconds(payload.exp)),
+      })),
+    };
+  },
+
+  async revokeGrant(ctx: ControlContext, actor: Actor, grantId: string, reason = 'admin'): Promise<void> {
+    const now = ctx.clock();
+    await Promise.all(GRANT_MODELS.map((model) => ctx.store.oidc.revokeByGrantId(model, grantId)));
+    await ctx.store.oidc.destroy('Grant', grantId);
+    await ctx.store.revocations.add({ kind: 'grant', id: grantId, revokedAt: now, expiresAt: now + (ctx.identity?.maxTokenLifetimeMs ?? 86_400_000) });
+    await ctx.store.audit.append({ ...actor, action: 'grant.revoked', targetType: 'grant', targetId: grantId, before: null, after: { reason } });
+    ctx.changes.publish({ type: 'token.revoked', kind: 'grant', id: grantId });
+  },
+
+  /** Signs the user out everywhere: every grant revoked, every session ended. */
+  async revokeAllForUser(ctx: ControlContext, actor: Actor, userId: string): Promise<{ grants: number; sessions: number }> {
+    const now = ctx.clock();
+    const grants = await ctx.store.oidc.listByAccount('Grant', userId, now);
+    for (const grant of grants) await grantsService.revokeGrant(ctx, actor, grant.id, 'user signed out everywhere');
+    const sessions = await ctx.store.oidc.listByAccount('Session', userId, now);
+    for (const session of sessions) await ctx.store.oidc.destroy('Session', session.id);
+    return { grants: grants.length, sessions: sessions.length };
+  },
+};

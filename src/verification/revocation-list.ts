@@ -1,0 +1,55 @@
+import type { ChangeBus } from '../events/change-bus.ts';
+import type { RevocationRepo } from '../store/port.ts';
+
+/**
+ * Revoked grants and access-token ids in memory, so checking a JWT costs two Set lookups. Local
+ * revocations arrive at once through the change bus; those made by other nodes arrive by polling the
+ * store every `pollMs`, which is the bound on how late another node's revocation takes effect here.
+ */
+export class RevocationList {
+  readonly #repo: RevocationRepo;
+  readonly #clock: () => number;
+  readonly #grants = new Map<string, number>();
+  readonly #tokens = new Map<string, number>();
+  #seenUntil = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(repo: RevocationRepo, changes: ChangeBus, clock: () => number) {
+    this.#repo = repo;
+    this.#clock = clock;
+    changes.subscribe((event) => {
+      if (event.type === 'token.revoked') this.#remember(event.kind, event.id, Infinity);
+    });
+  }
+
+  async start(pollMs: number): Promise<void> {
+    await this.refresh();
+    this.#timer = setInterval(() => void this.refresh().catch(() => undefined), pollMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  /** Reads revocations newer than the last read; drops entries whose tokens have all expired. */
+  async refresh(): Promise<void> {
+    const now = this.#clock();
+    // Overlap by a second: a revocation committed with a slightly older timestamp is not missed.
+    const found = await this.#repo.since(Math.max(0, this.#seenUntil - 1000), now);
+    for (const r of found) this.#remember(r.kind, r.id, r.expiresAt);
+    this.#seenUntil = now;
+    for (const map of [this.#grants, this.#tokens]) for (const [id, expiresAt] of map) if (expiresAt <= now) map.delete(id);
+  }
+
+  isRevoked(grantId: string | undefined, tokenId: string | undefined): boolean {
+    return (grantId !== undefined && this.#grants.has(grantId)) || (tokenId !== undefined && this.#tokens.has(tokenId));
+  }
+
+  #remember(kind: 'grant' | 'token', id: string, expiresAt: number): void {
+    const map = kind === 'grant' ? this.#grants : this.#tokens;
+    const known = map.get(id);
+    // Local events carry no expiry; the next read from the store replaces Infinity with the real one.
+    map.set(id, known === undefined || known === Infinity ? expiresAt : Math.max(known, expiresAt));
+  }
+}
