@@ -13,13 +13,19 @@ import { startGatehouse, type Gatehouse } from '../../src/gatehouse.ts';
 /** A clock tests can move. */
 export class TestClock {
   now: number;
-  constructor(start = Date.UTC(2026, 10, 29, 12, 0, 0)) {
-    this.now = start;
+  /** Follows the wall clock (plus what `advance` added): oidc-provider reads the real time itself. */
+  readonly #wall: boolean;
+  constructor(start = Date.UTC(2026, 10, 29, 12, 0, 0), wall = false) {
+    this.now = wall ? 0 : start;
+    this.#wall = wall;
+  }
+  static wall(): TestClock {
+    return new TestClock(0, true);
   }
   advance(ms: number): void {
     this.now += ms;
   }
-  readonly read = (): number => this.now;
+  readonly read = (): number => (this.#wall ? Date.now() + this.now : this.now);
 }
 
 export interface UpstreamRequest {

@@ -65,6 +65,8 @@ export function clientMetadata(client: OAuthClient): Record<string, unknown> {
     redirect_uris: redirects ? client.redirectUris : [],
     post_logout_redirect_uris: client.postLogoutRedirectUris,
     dpop_bound_access_tokens: client.dpopBound,
-    application_type: client.redirectUris.some((u) => !u.startsWith('https:')) ? 'native' : 'web',
+    // RFC 8252: a public client with loopback redirects is a native app; oidc-provider then always
+    // asks for consent, since anyone can run a copy of such an app under its client_id.
+    application_type: client.type === 'public' && client.redirectUris.some((u) => u.startsWith('http:')) ? 'native' : 'web',
   };
 }
