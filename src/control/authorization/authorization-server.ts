@@ -163,9 +163,12 @@ export class AuthorizationServer {
         resourceIndicators: {
           enabled: true,
           // RFC 8707: a client with exactly one API gets tokens for it without naming it.
-          defaultResource: async (_ctx, client, oneOf) => {
+          defaultResource: async (kctx, client, oneOf) => {
             if (oneOf) return oneOf;
             const c = await directory.client(client.clientId);
+            if (c && c.apiIds.length > 1 && kctx.oidc.params?.grant_type === 'client_credentials') {
+              throw new errors.InvalidTarget('this client may call several APIs: name one with the resource parameter');
+            }
             if (c?.apiIds.length !== 1) return undefined as unknown as string;
             const api = (await directory.apis()).find((a) => a.id === c.apiIds[0]);
             return api?.tokens.audience as string;
