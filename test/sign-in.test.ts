@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import * as oauth from 'oauth4webapi';
+import { currentTotp } from '../src/domain/totp.ts';
+import { asPage, asRedirect, authorizationUrl, Browser, codeFlow, insecure, PASSWORD, REDIRECT, startAuthHarness, type AuthHarness, type Page } from './support/oauth.ts';
+
+describe('sign-in pages: passwords, throttling, CSRF, TOTP and recovery codes', () => {
+  let h: AuthHarness;
+  let orders: { id: string; audience: string };
+  let web: Awaited<ReturnType<AuthHarness['client']>>;
+
+  before(async () => {
+    h = await startAuthHarness({ GATEHOUSE_AUTHORIZATION_LOGIN_ACCOUNT_FAILURE_LIMIT: '4' });
+    orders = await h.api('orders', ['orders:read']);
+    web = await h.client({ name: 'Web', redirectUris: [REDIRECT], scopes: ['orders:read'], apiIds: [orders.id], firstParty: true });
+  });
+  after(() => h.close());
+
+  const loginPage = async (browser = new Browser(h.issuer)) => ({ browser, page: asPage(await browser.go((await authorizationUrl(h, web.id)).url)) });
+  const attempt = async (username: string, password: string) => {
+    const { browser, page } = await loginPage();
+    return { browser, result: await browser.submit(page, { username, password }, '/login') };
+  };
+
+  test('the login page is branded, has no script, and runs under a strict CSP', async () => {
+    const { page } = await loginPage();
+    assert.match(page.html, /Gatehouse/);
+    assert.match(page.html, /<label for="password">/);
+    assert.doesNotMatch(page.html, /<script/i);
+    const csp = page.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.doesNotMatch(csp, /unsafe-inline/);
+    assert.equal(page.headers.get('x-frame-options'), 'DENY');
+    const css = await fetch(`${h.issuer}/assets/gatehouse.css`);
+    assert.equal(css.headers.get('content-type'), 'text/css; charset=utf-8');
+  });
+
+  test('a wrong password and an unknown user get the same answer, and both are audited', async () => {
+    const user = await h.user();
+    const wrong = asPage((await attempt(user.username, 'not the password at all')).result);
+    const unknown = asPage((await attempt('nobody@example.com', 'not the password at all')).result);
+    assert.equal(wrong.status, 401);
+    assert.equal(unknown.status, 401);
+    const message = (p: Page) => /role="alert">([^<]*)</.exec(p.html)?.[1];
+    assert.equal(message(wrong), message(unknown));
+    assert.doesNotMatch(unknown.html, /not the password/, 'the password is never echoed');
+    const failures = await h.audit('user.login_failed');
+    assert.ok(failures.some((e: any) => e.targetId === user.id && e.after.reason === 'password'));
+    assert.ok(failures.some((e: any) => e.targetId === 'unknown' && e.after.reason === 'unknown_user'));
+    assert.ok(!JSON.stringify(failures).includes('not the password'), 'no password in the audit log');
+  });
+
+  test('after repeated failures an account is throttled, known or not, even with the right password', async () => {
+    const user = await h.user();
+    for (let i = 0; i < 4; i++) await attempt(user.username, 'wrong password!!');
+    const throttled = asPage((await attempt(user.username, PASSWORD)).result);
+    assert.equal(throttled.status, 429);
+    for (let i = 0; i < 4; i++) await attempt('ghost@example.com', 'wrong password!!');
+    const ghost = asPage((await attempt('ghost@example.com', PASSWORD)).result);
+    assert.equal(ghost.status, 429, 'unknown names are throttled alike, so the answer reveals nothing');
+    const other = await h.user();
+    asRedirect((await attempt(other.username, PASSWORD)).result);
+  });
+
+  test('a form without the page’s CSRF token, or from another origin, is refused and changes nothing', async () => {
+    const user = await h.user();
+    const { browser, page } = await loginPage();
+    const action = /action="([^"]*\/login)"/.exec(page.html)![1]!;
+    const forged = asPage(await browser.go(action, { method: 'POST', form: { username: user.username, password: PASSWORD, csrf: 'forged' } }));
+    assert.equal(forged.status, 403);
+    const csrf = /name="csrf" value="([^"]*)"/.exec(page.html)![1]!;
+    const crossSite = asPage(await browser.go(action, { method: 'POST', form: { username: user.username, password: PASSWORD, csrf }, headers: { origin: 'https://evil.example' } }));
+    assert.equal(crossSite.status, 403);
+    assert.equal((await h.admin('GET', `/users/${user.id}`)).body.lastLoginAt, null);
+  });
+
+  test('a user who must use MFA enrols a TOTP app at sign-in, then signs in with codes and recovery codes once each', async () => {
+    const user = await h.user({ mfaRequired: true });
+    const { browser, page } = await loginPage();
+    const enrol = asPage(await browser.submit(page, { username: user.username, password: PASSWORD }, '/login'));
+    assert.match(enrol.html, /Set up two-step verification/);
+    const secret = /aria-label="Setup key">([A-Z2-7 ]+)</.exec(enrol.html)![1]!.replace(/ /g, '');
+    assert.match(enrol.html, /otpauth:\/\/totp\//);
+    assert.equal(asPage(await browser.submit(enrol, { code: '000000' }, '/mfa')).status, 401);
+    const codes = asPage(await browser.submit(enrol, { code: currentTotp(secret, Date.now()) }, '/mfa'));
+    const recovery = [...codes.html.matchAll(/<li><code>([a-z0-9-]+)<\/code><\/li>/g)].map((m) => m[1]!);
+    assert.equal(recovery.length, 10);
+    asRedirect(await browser.submit(codes, {}, '/mfa/done'));
+    const view = (await h.admin('GET', `/users/${user.id}`)).body;
+    assert.deepEqual(view.mfa, { enrolled: true, recoveryCodesLeft: 10 });
+    assert.ok(!JSON.stringify(view).includes(secret), 'the admin API never shows the TOTP secret');
+
+    // Next sign-in, in a new browser: password, then the second factor.
+    const second = await loginPage();
+    const challenge = asPage(await second.browser.submit(second.page, { username: user.username, password: PASSWORD }, '/login'));
+    assert.match(challenge.html, /Two-step verification/);
+    const sameCode = await second.browser.submit(challenge, { code: currentTotp(secret, Date.now()) }, '/mfa');
+    assert.equal(asPage(sameCode).status, 401, 'the code used at enrolment cannot be replayed');
+    asRedirect(await second.browser.submit(challenge, { code: recovery[0]! }, '/mfa'));
+
+    const third = await loginPage();
+    const again = asPage(await third.browser.submit(third.page, { username: user.username, password: PASSWORD }, '/login'));
+    assert.equal(asPage(await third.browser.submit(again, { code: recovery[0]! }, '/mfa')).status, 401, 'a recovery code works once');
+    asRedirect(await third.browser.submit(again, { code: recovery[1]!.toUpperCase() }, '/mfa'));
+    assert.equal((await h.admin('GET', `/users/${user.id}`)).body.mfa.recoveryCodesLeft, 8);
+    const [login] = await h.audit('user.login');
+    assert.deepEqual(login.after.amr, ['pwd', 'otp']);
+    assert.equal((await h.audit('user.mfa_enrolled'))[0].targetId, user.id);
+
+    const reset = await h.admin('POST', `/users/${user.id}/mfa/reset`);
+    assert.deepEqual(reset.body.mfa, { enrolled: false, recoveryCodesLeft: 0 });
+  });
+
+  test('disabling a user signs them out everywhere: refresh fails and new sign-ins are refused', async () => {
+    const user = await h.user();
+    const tokens = await codeFlow(h, new Browser(h.issuer), web, user.username, { scope: 'openid orders:read', resource: orders.audience });
+    const grants = await h.admin('GET', `/users/${user.id}/grants`);
+    assert.equal(grants.body.grants.length, 1);
+    assert.equal(grants.body.sessions.length, 1);
+    assert.equal((await h.admin('PATCH', `/users/${user.id}`, { disabled: true })).status, 200);
+    const refresh = await oauth.refreshTokenGrantRequest(h.as, web.client, web.auth, tokens.refresh_token!, insecure);
+    await assert.rejects(oauth.processRefreshTokenResponse(h.as, web.client, refresh), (e: oauth.ResponseBodyError) => e.error === 'invalid_grant');
+    const after = await h.admin('GET', `/users/${user.id}/grants`);
+    assert.deepEqual(after.body, { grants: [], sessions: [] });
+    assert.equal(asPage((await attempt(user.username, PASSWORD)).result).status, 401);
+  });
+
+  test('the logout page is served in the same layout and ends the session', async () => {
+    const user = await h.user();
+    const browser = new Browser(h.issuer);
+    await codeFlow(h, browser, web, user.username);
+    const page = asPage(await browser.go(h.as.end_session_endpoint!));
+    assert.match(page.html, /Sign out/);
+    assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+    const done = asPage(await browser.submit(page, { logout: 'yes' }));
+    assert.match(done.html, /You have signed out/);
+    const { page: login } = await loginPage(browser);
+    assert.match(login.html, /name="password"/, 'signed out: the next authorization asks for the password');
+  });
+});
