@@ -1,55 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { generateKey } from '../src/domain/key-format.ts';
 import { MIGRATIONS } from '../src/store/sqlite/migrations.ts';
+import { json, runCli } from './support/cli.ts';
 import { call, startHarness, TEST_PEPPER, type Harness } from './support/harness.ts';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const NODE = join(ROOT, 'node_modules', '.bin', 'node');
-const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the real CLI in a child process with only the environment given (plus PATH and HOME). */
-function runCli(args: string[], env: Record<string, string | undefined>, input = ''): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const childEnv: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), USER: 'cli-test' };
-    for (const [k, v] of Object.entries(env)) if (v !== undefined) childEnv[k] = v;
-    const child = spawn(NODE, [MAIN, ...args], { cwd: ROOT, env: childEnv, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input);
-  });
-}
-
-function json(run: Run): any {
-  assert.equal(run.code, 0, `exit ${run.code}; stderr: ${run.stderr}`);
-  try {
-    return JSON.parse(run.stdout);
-  } catch {
-    assert.fail(`stdout is not JSON: ${run.stdout}`);
-  }
-}
 
 describe('gatehouse CLI against a running Gatehouse', () => {
   let h: Harness;

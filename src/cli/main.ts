@@ -2,6 +2,7 @@
 import { ConfigError } from '../config/load.ts';
 import { createAdminClient } from './admin-client.ts';
 import { runAdminKeys } from './commands/admin-keys.ts';
+import { IDENTITY_GROUPS } from './commands/identity.ts';
 import { RESOURCE_GROUPS, runResourceCommand } from './commands/resources.ts';
 import { runDemo, runMigrate, runStart } from './commands/server.ts';
 import { CommandError, createOutput, UsageError } from './output.ts';
@@ -13,8 +14,14 @@ const USAGE = `usage: gatehouse <command> [--json]
   admin-keys create|list|revoke     admin keys, on the store directly
   apis|apps|policies  list|show|create|update|delete
   keys  list|show|create|update|rotate|revoke|disable|enable|delete|verify|usage
+  users list|show|create|update|set-password|disable|enable|reset-mfa|delete
+  clients list|show|create|update|rotate-secret|disable|enable|delete
+  grants list --user ID|revoke GRANT_ID|revoke-user USER_ID
+  signing-keys list|rotate [--alg ES256|RS256|EdDSA] [--now]
 Commands other than start, demo, migrate and admin-keys talk to the admin API at GATEHOUSE_URL
 (default http://127.0.0.1:8081) with the admin key in GATEHOUSE_ADMIN_KEY.`;
+
+const GROUPS = { ...RESOURCE_GROUPS, ...IDENTITY_GROUPS };
 
 function option(argv: string[], name: string): string | undefined {
   const i = argv.indexOf(`--${name}`);
@@ -30,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
     else if (command === 'demo') await runDemo(option(rest, 'config'), out);
     else if (command === 'migrate') await runMigrate(option(rest, 'config'), out);
     else if (command === 'admin-keys') await runAdminKeys(rest, out);
-    else if (command && Object.hasOwn(RESOURCE_GROUPS, command)) await runResourceCommand(command, rest, createAdminClient(process.env), out);
+    else if (command && Object.hasOwn(GROUPS, command)) await runResourceCommand(command, GROUPS[command]!, rest, createAdminClient(process.env), out);
     else if (command === undefined || command === 'help' || command === '--help') {
       (command === undefined ? process.stderr : process.stdout).write(`${USAGE}\n`);
       return command === undefined ? 2 : 0;

@@ -3,9 +3,9 @@ import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import type { AdminClient } from '../admin-client.ts';
 import { table, UsageError, type Output } from '../output.ts';
 
-type Flags = Record<string, string | boolean | string[] | undefined>;
+export type Flags = Record<string, string | boolean | string[] | undefined>;
 
-interface Verb {
+export interface Verb {
   usage: string;
   flags?: ParseArgsOptionsConfig;
   positionals?: number;
@@ -15,7 +15,7 @@ interface Verb {
 
 
 /** `--data '{"...": ...}'` or `--data @file.json`: the admin API's body as is, for every field. */
-function data(flags: Flags): Record<string, unknown> {
+export function data(flags: Flags): Record<string, unknown> {
   const raw = flags.data as string | undefined;
   if (raw === undefined) return {};
   const text = raw.startsWith('@') ? readFileSync(raw.slice(1), 'utf8') : raw;
@@ -28,14 +28,14 @@ function data(flags: Flags): Record<string, unknown> {
   }
 }
 
-const csv = (value: unknown): string[] | undefined => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
-const num = (name: string, value: unknown): number | undefined => {
+export const csv = (value: unknown): string[] | undefined => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+export const num = (name: string, value: unknown): number | undefined => {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number`);
   return n;
 };
-const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+export const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 
 /** `name:limit:windowSeconds`, e.g. `burst:100:1`. */
 function rateLimits(values: unknown): unknown[] | undefined {
@@ -55,13 +55,13 @@ function quota(value: unknown): unknown {
   return { limit: num('quota', limit), period };
 }
 
-const PAGE_FLAGS: ParseArgsOptionsConfig = { limit: { type: 'string' }, cursor: { type: 'string' } };
-const query = (q: Record<string, unknown>) => {
+export const PAGE_FLAGS: ParseArgsOptionsConfig = { limit: { type: 'string' }, cursor: { type: 'string' } };
+export const query = (q: Record<string, unknown>) => {
   const params = new URLSearchParams(Object.entries(defined(q)).map(([k, v]): [string, string] => [k, String(v)]));
   return params.size ? `?${params}` : '';
 };
 
-function crud(path: string, columns: string[], createFlags: ParseArgsOptionsConfig, body: (flags: Flags) => Record<string, unknown>): Record<string, Verb> {
+export function crud(path: string, columns: string[], createFlags: ParseArgsOptionsConfig, body: (flags: Flags) => Record<string, unknown>): Record<string, Verb> {
   return {
     list: {
       usage: `list [--limit N] [--cursor C]`,
@@ -171,15 +171,14 @@ export const RESOURCE_GROUPS: Record<string, Record<string, Verb>> = {
 const keyCreateText = (r: any) => `created key ${r.id} for app ${r.appId}. The secret is shown once; store it now:\n${r.secret}`;
 RESOURCE_GROUPS.keys!.create!.text = keyCreateText;
 
-async function readStdin(): Promise<string> {
+export async function readStdin(): Promise<string> {
   if (process.stdin.isTTY) return '';
   let text = '';
   for await (const chunk of process.stdin) text += chunk;
   return text;
 }
 
-export async function runResourceCommand(group: string, argv: string[], client: AdminClient, out: Output): Promise<void> {
-  const verbs = RESOURCE_GROUPS[group]!;
+export async function runResourceCommand(group: string, verbs: Record<string, Verb>, argv: string[], client: AdminClient, out: Output): Promise<void> {
   const [verbName, ...rest] = argv;
   const verb = verbName && Object.hasOwn(verbs, verbName) ? verbs[verbName] : undefined;
   if (!verb) throw new UsageError(`usage: gatehouse ${group} <${Object.keys(verbs).join('|')}> ...`);

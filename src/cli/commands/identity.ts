@@ -1,0 +1,105 @@
+import type { AdminClient } from '../admin-client.ts';
+import { table, UsageError } from '../output.ts';
+import { crud, csv, defined, num, readStdin, type Flags, type Verb } from './resources.ts';
+
+/** CLI groups for the authorization server: users, OAuth clients, grants, signing keys. */
+
+const id = (value: string) => encodeURIComponent(value);
+
+/** Passwords come from stdin or GATEHOUSE_USER_PASSWORD, never from argv (which `ps` shows). */
+async function password(): Promise<string> {
+  const value = process.env.GATEHOUSE_USER_PASSWORD ?? (await readStdin()).replace(/\r?\n$/, '');
+  if (!value) throw new UsageError('give the password on stdin (or in GATEHOUSE_USER_PASSWORD)');
+  return value;
+}
+
+const userFlags = { email: { type: 'string' }, name: { type: 'string' }, roles: { type: 'string' }, 'mfa-required': { type: 'boolean' }, data: { type: 'string' } } as const;
+const userBody = (f: Flags) => defined({ username: f.email, name: f.name, roles: csv(f.roles), mfaRequired: f['mfa-required'] });
+const userColumns = ['id', 'username', 'name', 'roles', 'disabled', 'lastLoginAt'];
+
+const clientFlags = {
+  name: { type: 'string' },
+  type: { type: 'string' },
+  'redirect-uri': { type: 'string', multiple: true },
+  grant: { type: 'string', multiple: true },
+  scopes: { type: 'string' },
+  api: { type: 'string', multiple: true },
+  'first-party': { type: 'boolean' },
+  dpop: { type: 'boolean' },
+  'exchange-app': { type: 'string' },
+  'token-ttl': { type: 'string' },
+  data: { type: 'string' },
+} as const;
+const clientBody = (f: Flags) =>
+  defined({
+    name: f.name,
+    type: f.type,
+    redirectUris: f['redirect-uri'],
+    grantTypes: f.grant,
+    scopes: csv(f.scopes),
+    apiIds: f.api,
+    firstParty: f['first-party'],
+    dpopBound: f.dpop,
+    exchangeAppId: f['exchange-app'],
+    accessTokenTtlSeconds: num('token-ttl', f['token-ttl']),
+  });
+const secretText = (r: any) => (r.secret ? `client ${r.id} (${r.name}). The secret is shown once; store it now:\n${r.secret}` : `client ${r.id} (${r.name}), public: no secret`);
+
+const usersCrud = crud('/users', userColumns, userFlags, userBody);
+const clientsCrud = crud('/clients', ['id', 'name', 'type', 'grantTypes', 'disabled'], clientFlags, clientBody);
+
+export const IDENTITY_GROUPS: Record<string, Record<string, Verb>> = {
+  users: {
+    ...usersCrud,
+    create: {
+      usage: 'create --email E [--name N] [--roles a,b] [--mfa-required] (password on stdin)',
+      flags: userFlags,
+      run: async (c: AdminClient, _a, f) => c.request('POST', '/users', { ...userBody(f), password: await password() }),
+      text: (r) => `created user ${r.id} (${r.username})`,
+    },
+    'set-password': {
+      usage: 'set-password ID (password on stdin; ends the user’s sessions)',
+      positionals: 1,
+      run: async (c, [user]) => c.request('PATCH', `/users/${id(user!)}`, { password: await password() }),
+      text: (r) => `password changed for ${r.id}; their sessions and grants are revoked`,
+    },
+    disable: { usage: 'disable ID', positionals: 1, run: (c, [user]) => c.request('PATCH', `/users/${id(user!)}`, { disabled: true }), text: (r) => `${r.id} is disabled and signed out everywhere` },
+    enable: { usage: 'enable ID', positionals: 1, run: (c, [user]) => c.request('PATCH', `/users/${id(user!)}`, { disabled: false }), text: (r) => `${r.id} is enabled` },
+    'reset-mfa': { usage: 'reset-mfa ID', positionals: 1, run: (c, [user]) => c.request('POST', `/users/${id(user!)}/mfa/reset`), text: (r) => `${r.id}: TOTP and recovery codes removed` },
+  },
+  clients: {
+    ...clientsCrud,
+    create: { ...clientsCrud.create!, text: secretText },
+    'rotate-secret': { usage: 'rotate-secret ID', positionals: 1, run: (c, [client]) => c.request('POST', `/clients/${id(client!)}/secret`), text: secretText },
+    disable: { usage: 'disable ID', positionals: 1, run: (c, [client]) => c.request('PATCH', `/clients/${id(client!)}`, { disabled: true }), text: (r) => `${r.id} is disabled` },
+    enable: { usage: 'enable ID', positionals: 1, run: (c, [client]) => c.request('PATCH', `/clients/${id(client!)}`, { disabled: false }), text: (r) => `${r.id} is enabled` },
+  },
+  grants: {
+    list: {
+      usage: 'list --user ID',
+      flags: { user: { type: 'string' } },
+      run: (c, _a, f) => {
+        if (typeof f.user !== 'string') throw new UsageError('grants list needs --user ID');
+        return c.request('GET', `/users/${id(f.user)}/grants`);
+      },
+      text: (r) => `grants:\n${table(r.grants, ['id', 'clientId', 'scopes', 'expiresAt'])}\nsessions:\n${table(r.sessions, ['id', 'signedInAt', 'amr', 'expiresAt'])}`,
+    },
+    revoke: { usage: 'revoke GRANT_ID', positionals: 1, run: async (c, [grant]) => (await c.request('DELETE', `/grants/${id(grant!)}`), { revoked: grant }), text: (r) => `revoked grant ${r.revoked}` },
+    'revoke-user': {
+      usage: 'revoke-user USER_ID (every grant and session of the user)',
+      positionals: 1,
+      run: (c, [user]) => c.request('POST', `/users/${id(user!)}/grants/revoke`),
+      text: (r) => `revoked ${r.grants} grants and ended ${r.sessions} sessions`,
+    },
+  },
+  'signing-keys': {
+    list: { usage: 'list', run: (c) => c.request('GET', '/signing-keys'), text: (r) => table(r.items, ['id', 'alg', 'state', 'activatesAt', 'retiredAt', 'unpublishAt']) },
+    rotate: {
+      usage: 'rotate [--alg ES256|RS256|EdDSA] [--now]',
+      flags: { alg: { type: 'string' }, now: { type: 'boolean' } },
+      run: (c, _a, f) => c.request('POST', '/signing-keys/rotate', defined({ alg: f.alg, immediate: f.now })),
+      text: (r) => `new ${r.alg} key ${r.id}: published now, signs from ${r.activatesAt}`,
+    },
+  },
+};
+
