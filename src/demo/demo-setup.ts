@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DATA_DIR_PEPPER } from '../config/load.ts';
+import { DATA_DIR_MASTER_KEY, DATA_DIR_PEPPER } from '../config/load.ts';
+import { clientsService } from '../control/services/clients.ts';
+import { usersService } from '../control/services/users.ts';
 import type { ControlContext } from '../control/context.ts';
 import { adminKeysService } from '../control/services/admin-keys.ts';
 import { apisService } from '../control/services/apis.ts';
@@ -11,17 +13,22 @@ import { ADMIN_PERMISSIONS } from '../domain/permissions.ts';
 
 export const DEMO_API_NAME = 'demo';
 
-/** Demo mode's pepper: random, generated once, readable only by this user, kept out of the repo. */
-export function ensureDemoPepper(dataDir: string): void {
-  const file = join(dataDir, DATA_DIR_PEPPER);
-  if (existsSync(file)) return;
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });
+/** Demo mode's pepper and master key: random, generated once, readable only by this user, kept out of the repo. */
+export function ensureDemoSecrets(dataDir: string): void {
+  for (const name of [DATA_DIR_PEPPER, DATA_DIR_MASTER_KEY]) {
+    const file = join(dataDir, name);
+    if (existsSync(file)) continue;
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });
+  }
 }
 
 export interface DemoSecrets {
   adminKey: string;
   apiKey: string;
+  /** Present when the authorization server is on. */
+  user?: { username: string; password: string };
+  client?: { id: string; secret: string };
 }
 
 /** Creates the demo API, app, key and an admin key, once; null when they already exist. */
@@ -51,5 +58,12 @@ export async function createDemoObjects(ctx: ControlContext, upstreamUrl: string
     scopes: null,
   });
   const { secret: adminKey } = await adminKeysService.create(ctx, actor, 'demo admin', [...ADMIN_PERMISSIONS]);
-  return { adminKey, apiKey };
+  if (!ctx.identity) return { adminKey, apiKey };
+  const password = randomBytes(12).toString('base64url');
+  await usersService.create(ctx, actor, { username: 'demo@example.com', name: 'Demo user', password, roles: ['demo'], mfaRequired: false });
+  const { client, secret } = await clientsService.create(ctx, actor, {
+    name: 'Demo machine client', type: 'confidential', redirectUris: [], postLogoutRedirectUris: [], grantTypes: ['client_credentials'],
+    scopes: [], apiIds: [api.id], firstParty: true, dpopBound: false, exchangeAppId: null, accessTokenTtlSeconds: null,
+  });
+  return { adminKey, apiKey, user: { username: 'demo@example.com', password }, client: { id: client.id, secret: secret! } };
 }

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../../config/load.ts';
-import { createDemoObjects, ensureDemoPepper } from '../../demo/demo-setup.ts';
+import { createDemoObjects, ensureDemoSecrets, type DemoSecrets } from '../../demo/demo-setup.ts';
 import { createDemoUpstream } from '../../demo/demo-upstream.ts';
 import { startGatehouse, type Gatehouse } from '../../gatehouse.ts';
 import { openSqliteStore } from '../../store/sqlite/sqlite-store.ts';
@@ -32,8 +32,8 @@ export async function runMigrate(configFile: string | undefined, out: Output): P
  */
 export async function runDemo(configFile: string | undefined, out: Output): Promise<void> {
   let config = loadConfig({ file: configFile, secretsRequired: false });
-  if (config.peppers.length === 0) {
-    ensureDemoPepper(config.dataDir);
+  if (config.peppers.length === 0 || !config.masterKey) {
+    ensureDemoSecrets(config.dataDir);
     config = loadConfig({ file: configFile });
   }
   const upstream = createDemoUpstream();
@@ -53,12 +53,13 @@ export async function runDemo(configFile: string | undefined, out: Output): Prom
   out.result(info, () => demoBanner(config, gh, secrets));
 }
 
-function demoBanner(config: Readonly<Config>, gh: Gatehouse, secrets: { adminKey: string; apiKey: string } | null): string {
+function demoBanner(config: Readonly<Config>, gh: Gatehouse, secrets: DemoSecrets | null): string {
   const lines = [
     '',
     `Gatehouse is running in demo mode (data in ${config.dataDir}, kept across restarts).`,
     `  Gateway:    ${gh.gatewayUrl}`,
     `  Admin API:  ${gh.controlUrl}/admin/v1   (OpenAPI: ${gh.controlUrl}/admin/v1/openapi.json)`,
+    `  OAuth 2.0 / OpenID Connect issuer: ${gh.controlUrl}   (${gh.controlUrl}/.well-known/openid-configuration)`,
     '',
   ];
   if (secrets) {
@@ -69,6 +70,15 @@ function demoBanner(config: Readonly<Config>, gh: Gatehouse, secrets: { adminKey
       '',
       'Call the demo API through the gateway:',
       `  curl -i -H "Authorization: Bearer ${secrets.apiKey}" ${gh.gatewayUrl}/demo/hello`,
+      '',
+      ...(secrets.client && secrets.user
+        ? [
+            '',
+            `Sign-in user: ${secrets.user.username} / ${secrets.user.password}`,
+            'An access token for the demo API (client credentials):',
+            `  curl -s -u ${secrets.client.id}:${secrets.client.secret} -d grant_type=client_credentials ${gh.controlUrl}/token`,
+          ]
+        : []),
       '',
       'Manage it from another terminal:',
       `  export GATEHOUSE_ADMIN_KEY=${secrets.adminKey}`,
