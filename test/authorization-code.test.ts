@@ -109,3 +109,28 @@ describe('authorization code with PKCE through the sign-in pages', () => {
     await assert.rejects(oauth.processRefreshTokenResponse(h.as, web.client, res), (e: oauth.ResponseBodyError) => e.error === 'invalid_target');
   });
 });
+
+describe('refresh-token reuse grace window', () => {
+  let h: AuthHarness;
+
+  before(async () => {
+    h = await startAuthHarness({ GATEHOUSE_AUTHORIZATION_REFRESH_TOKEN_REUSE_GRACE_SECONDS: '30' });
+  });
+  after(() => h.close());
+
+  test('a retry inside the window refreshes again without revoking; after it, reuse revokes the grant', async () => {
+    const orders = await h.api('orders', ['orders:read']);
+    const web = await h.client({ name: 'Web', redirectUris: [REDIRECT], scopes: ['orders:read'], apiIds: [orders.id], firstParty: true });
+    const user = await h.user();
+    const tokens = await codeFlow(h, new Browser(h.issuer), web, user.username, { scope: 'openid orders:read' });
+    const refresh = async (token: string) =>
+      oauth.processRefreshTokenResponse(h.as, web.client, await oauth.refreshTokenGrantRequest(h.as, web.client, web.auth, token, insecure));
+    const first = await refresh(tokens.refresh_token!);
+    const retried = await refresh(tokens.refresh_token!);
+    assert.ok(retried.refresh_token);
+    await refresh(first.refresh_token!);
+    h.clock.advance(31_000);
+    await assert.rejects(refresh(tokens.refresh_token!), (e: oauth.ResponseBodyError) => e.error === 'invalid_grant');
+    await assert.rejects(refresh(retried.refresh_token!), (e: oauth.ResponseBodyError) => e.error === 'invalid_grant', 'the whole grant is revoked');
+  });
+});

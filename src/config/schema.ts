@@ -59,6 +59,8 @@ export const configSchema = z.strictObject({
       /** However often a refresh token is rotated, the chain ends this long after the sign-in. */
       refreshTokenAbsoluteTtlSeconds: z.coerce.number().int().min(60).default(90 * 86_400),
       sessionTtlSeconds: z.coerce.number().int().min(60).default(14 * 86_400),
+      /** A used refresh token presented again this soon is a retry, not theft (default off). */
+      refreshTokenReuseGraceSeconds: z.coerce.number().min(0).max(60).default(0),
       /** Users holding any of these roles must pass a second factor. */
       mfaRequiredRoles: z.array(z.string().min(1)).default([]),
       signingAlg: z.enum(['ES256', 'RS256', 'EdDSA']).default('ES256'),

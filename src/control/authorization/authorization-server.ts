@@ -18,6 +18,7 @@ export interface AuthorizationSettings {
   refreshTokenTtlSeconds: number;
   refreshTokenAbsoluteTtlSeconds: number;
   sessionTtlSeconds: number;
+  refreshReuseGraceSeconds: number;
   /** Trust X-Forwarded-* from the proxy in front (koa's `proxy`). */
   behindProxy: boolean;
 }
@@ -107,6 +108,7 @@ export class AuthorizationServer {
         clock: ctx.clock,
         revocationTtlMs: () => identity.maxTokenLifetimeMs,
         onGrantRevoked: (grantId) => ctx.changes.publish({ type: 'token.revoked', kind: 'grant', id: grantId }),
+        refreshReuseGraceMs: settings.refreshReuseGraceSeconds * 1000,
       }),
       jwks,
       cookies: { keys: [this.#cookieKey] },

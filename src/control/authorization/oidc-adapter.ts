@@ -11,6 +11,11 @@ export interface OidcAdapterOptions {
   clock: () => number;
   /** Told when a grant is revoked, so caches of verified tokens can drop it at once. */
   onGrantRevoked: (grantId: string) => void;
+  /**
+   * For this long after a refresh token is used, presenting it again is taken as a retry (the
+   * answer was lost), not as theft: it is refreshed again instead of revoking the grant. 0: off.
+   */
+  refreshReuseGraceMs: number;
 }
 
 /**
@@ -30,7 +35,12 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
       await o.records.upsert(model, id, payload as Record<string, unknown>, expiresIn ? o.clock() + expiresIn * 1000 : null);
     },
     async find(id) {
-      return found(await o.records.find(model, id, o.clock()));
+      const payload = await o.records.find(model, id, o.clock());
+      if (model === 'RefreshToken' && payload && withinGrace(payload.consumed, o)) {
+        const { consumed: _consumed, ...retry } = payload;
+        return found(retry);
+      }
+      return found(payload);
     },
     async findByUid(uid) {
       return found(await o.records.findByUid(model, uid, o.clock()));
@@ -54,6 +64,9 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
     },
   };
 }
+
+const withinGrace = (consumed: unknown, o: OidcAdapterOptions): boolean =>
+  o.refreshReuseGraceMs > 0 && typeof consumed === 'number' && o.clock() - consumed * 1000 < o.refreshReuseGraceMs;
 
 function clientAdapter(clients: ClientDirectory): Adapter {
   const readOnly = async () => {

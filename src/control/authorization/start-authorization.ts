@@ -59,6 +59,7 @@ export async function startAuthorization(
       refreshTokenTtlSeconds: a.refreshTokenTtlSeconds,
       refreshTokenAbsoluteTtlSeconds: a.refreshTokenAbsoluteTtlSeconds,
       sessionTtlSeconds: a.sessionTtlSeconds,
+      refreshReuseGraceSeconds: a.refreshTokenReuseGraceSeconds,
       behindProxy: false,
     },
     onError,

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { createLocalChangeBus } from '../events/change-bus.ts';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
+import { RevocationList } from './revocation-list.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'gatehouse-revocations-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('a revocation made on one node is seen on another at its next poll; a local one at once', async () => {
+  const path = join(dir, 'shared.db');
+  const nodeA = openSqliteStore(path);
+  await nodeA.migrate();
+  const nodeB = openSqliteStore(path);
+  let now = 1_000_000;
+  const changesB = createLocalChangeBus();
+  const list = new RevocationList(nodeB.revocations, changesB, () => now);
+  await list.refresh();
+  try {
+    await nodeA.revocations.add({ kind: 'grant', id: 'grant-1', revokedAt: now, expiresAt: now + 60_000 });
+    assert.equal(list.isRevoked('grant-1', undefined), false, 'not yet polled');
+    now += 5000;
+    await list.refresh();
+    assert.equal(list.isRevoked('grant-1', undefined), true);
+    assert.equal(list.isRevoked(undefined, 'grant-1'), false, 'grants and token ids are separate');
+
+    changesB.publish({ type: 'token.revoked', kind: 'token', id: 'jti-1' });
+    assert.equal(list.isRevoked(undefined, 'jti-1'), true, 'local revocations need no poll');
+
+    now += 60_000;
+    await list.refresh();
+    assert.equal(list.isRevoked('grant-1', undefined), false, 'forgotten once every token it covered has expired');
+  } finally {
+    await nodeA.close();
+    await nodeB.close();
+  }
+});
