@@ -10,6 +10,7 @@ import { STYLESHEET, STYLESHEET_PATH } from './control/authorization/views.ts';
 import type { ControlContext } from './control/context.ts';
 import { apisService } from './control/services/apis.ts';
 import { createLocalChangeBus } from './events/change-bus.ts';
+import { problem, PROBLEM_CONTENT_TYPE } from './http/problem.ts';
 import { buildPipeline } from './gateway/pipeline.ts';
 import { RouteTable } from './gateway/route-table.ts';
 import { createGatewayServer } from './gateway/server.ts';
@@ -100,8 +101,9 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
       return void res.end(STYLESHEET);
     }
     if (!authorization) {
-      res.writeHead(404, { 'content-type': 'application/problem+json' });
-      return void res.end(JSON.stringify({ type: 'about:blank', title: 'Not found', status: 404, code: 'ROUTE_NOT_FOUND' }));
+      const body = problem('ROUTE_NOT_FOUND', 'nothing is served here: the authorization server is off (no master key)', null);
+      res.writeHead(body.status, { 'content-type': PROBLEM_CONTENT_TYPE });
+      return void res.end(JSON.stringify(body));
     }
     if (path.startsWith('/interaction/')) return void authorization.interactions(req, res);
     authorization.server.handle(req, res);

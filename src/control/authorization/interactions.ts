@@ -22,6 +22,8 @@ export interface InteractionOptions {
   /** Where the issuer lives; a form posted from any other origin is refused. */
   origin: string;
   throttle: { accountLimit: number; accountWindowMs: number; ipLimit: number; ipWindowMs: number };
+  /** Failures that are our fault; the browser gets a plain error page without details. */
+  onError: (error: unknown) => void;
 }
 
 type Env = { Bindings: HttpBindings };
@@ -211,14 +213,17 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
     if ((error as { name?: string }).name === 'SessionNotFound') {
       return c.html(messagePage('Sign-in expired', 'This sign-in page has expired. Start again from the application.'), 400);
     }
-    throw error;
+    o.onError(error);
+    return c.html(messagePage('Something went wrong', 'The sign-in could not be completed. Start again from the application.'), 500);
   });
 
   async function completeLogin(c: Context<Env>, user: User, amr: string[], clientId: unknown) {
     const uid = c.req.param('uid')!;
     await pending.clear(uid);
-    const now = ctx.clock();
-    await ctx.store.users.update({ ...user, lastLoginAt: now }, { actor: `ip:${ip(c)}`, requestId: null, action: 'user.login', targetType: 'user', targetId: user.id, before: null, after: { amr, client_id: clientId } });
+    // Read again: an admin may have disabled or changed the user while they were signing in.
+    const fresh = await ctx.store.users.get(user.id);
+    if (!fresh || fresh.disabled) return c.html(messagePage('Sign-in refused', 'This account cannot sign in. Start again from the application.'), 403);
+    await ctx.store.users.update({ ...fresh, lastLoginAt: ctx.clock() }, { actor: `ip:${ip(c)}`, requestId: null, action: 'user.login', targetType: 'user', targetId: user.id, before: null, after: { amr, client_id: clientId } });
     return finish(c, { login: { accountId: user.id, amr, remember: true } });
   }
 

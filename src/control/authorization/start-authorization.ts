@@ -80,6 +80,7 @@ export async function startAuthorization(
       ipLimit: a.login.ipFailureLimit,
       ipWindowMs: a.login.ipWindowSeconds * 1000,
     },
+    onError,
   });
   const housekeeping = setInterval(() => {
     void (async () => {
