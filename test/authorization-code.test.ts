@@ -118,19 +118,32 @@ describe('refresh-token reuse grace window', () => {
   });
   after(() => h.close());
 
-  test('a retry inside the window refreshes again without revoking; after it, reuse revokes the grant', async () => {
+  let web: Awaited<ReturnType<AuthHarness['client']>>;
+  let user: { id: string; username: string };
+  const refresh = async (token: string) =>
+    oauth.processRefreshTokenResponse(h.as, web.client, await oauth.refreshTokenGrantRequest(h.as, web.client, web.auth, token, insecure));
+  const signedIn = async () => codeFlow(h, new Browser(h.issuer), web, user.username, { scope: 'openid orders:read' });
+
+  test('a retry inside the window continues the one chain: the first successor becomes a used token', async () => {
     const orders = await h.api('orders', ['orders:read']);
-    const web = await h.client({ name: 'Web', redirectUris: [REDIRECT], scopes: ['orders:read'], apiIds: [orders.id], firstParty: true });
-    const user = await h.user();
-    const tokens = await codeFlow(h, new Browser(h.issuer), web, user.username, { scope: 'openid orders:read' });
-    const refresh = async (token: string) =>
-      oauth.processRefreshTokenResponse(h.as, web.client, await oauth.refreshTokenGrantRequest(h.as, web.client, web.auth, token, insecure));
+    web = await h.client({ name: 'Web', redirectUris: [REDIRECT], scopes: ['orders:read'], apiIds: [orders.id], firstParty: true });
+    user = await h.user();
+    const tokens = await signedIn();
     const first = await refresh(tokens.refresh_token!);
     const retried = await refresh(tokens.refresh_token!);
-    assert.ok(retried.refresh_token);
-    await refresh(first.refresh_token!);
+    assert.notEqual(retried.refresh_token, first.refresh_token);
+    const next = await refresh(retried.refresh_token!);
+    assert.ok(next.refresh_token, 'the retried chain goes on');
+    // Whoever holds the first successor is now presenting a used token: the grant is revoked.
+    await assert.rejects(refresh(first.refresh_token!), (e: oauth.ResponseBodyError) => e.error === 'invalid_grant');
+    await assert.rejects(refresh(next.refresh_token!), (e: oauth.ResponseBodyError) => e.error === 'invalid_grant', 'the whole grant is revoked');
+  });
+
+  test('after the window, reuse revokes the grant as usual', async () => {
+    const tokens = await signedIn();
+    const first = await refresh(tokens.refresh_token!);
     h.clock.advance(31_000);
     await assert.rejects(refresh(tokens.refresh_token!), (e: oauth.ResponseBodyError) => e.error === 'invalid_grant');
-    await assert.rejects(refresh(retried.refresh_token!), (e: oauth.ResponseBodyError) => e.error === 'invalid_grant', 'the whole grant is revoked');
+    await assert.rejects(refresh(first.refresh_token!), (e: oauth.ResponseBodyError) => e.error === 'invalid_grant');
   });
 });

@@ -51,7 +51,7 @@ describe('gatehouse CLI: users, clients, grants and signing keys', () => {
     assert.equal(rotated.state, 'active');
     assert.equal(rotated.alg, 'EdDSA');
     const list = await cli(['signing-keys', 'list']);
-    assert.match(list.stdout, /retired/);
+    assert.match(list.stdout, /unpublished/, 'the replaced key is treated as leaked');
     assert.match(list.stdout, new RegExp(rotated.id));
   });
 

@@ -75,6 +75,43 @@ describe('sign-in pages: passwords, throttling, CSRF, TOTP and recovery codes', 
     assert.equal((await h.admin('GET', `/users/${user.id}`)).body.lastLoginAt, null);
   });
 
+  test('an interaction id in the URL acts only with the cookie of the browser it belongs to', async () => {
+    const victim = await h.user({ mfaRequired: true });
+    const { browser, page } = await loginPage();
+    const enrol = asPage(await browser.submit(page, { username: victim.username, password: PASSWORD }, '/login'));
+    const victimUid = /\/interaction\/([\w-]+)\/mfa/.exec(enrol.url)![1]!;
+    const stranger = asPage(await new Browser(h.issuer).go(`/interaction/${victimUid}/mfa`));
+    assert.equal(stranger.status, 400, 'no cookie: no setup key');
+    assert.doesNotMatch(stranger.html, /Setup key/);
+    // An attacker with a sign-in of their own cannot use it on the victim's interaction.
+    const attacker = await loginPage();
+    const theirs = asPage(await attacker.browser.go(`/interaction/${victimUid}/mfa`));
+    assert.equal(theirs.status, 400);
+    const posted = asPage(await attacker.browser.go(`/interaction/${victimUid}/mfa`, { method: 'POST', form: { code: '123456', csrf: 'x' } }));
+    assert.equal(posted.status, 400);
+  });
+
+  test('a session without a second factor is not enough once the user must use MFA', async () => {
+    const user = await h.user();
+    const browser = new Browser(h.issuer);
+    await codeFlow(h, browser, web, user.username);
+    // As when a role is added to mfaRequiredRoles in the config: the stored user is unchanged.
+    const stored = (await h.gh.ctx.store.users.get(user.id))!;
+    await h.gh.ctx.store.users.update({ ...stored, mfaRequired: true }, { actor: 'test', requestId: null, action: 'user.updated', targetType: 'user', targetId: user.id, before: null, after: null });
+    const { page } = await loginPage(browser);
+    assert.match(page.html, /name="password"/, 'signed in again, then asked to enrol');
+    const next = asPage(await browser.submit(page, { username: user.username, password: PASSWORD }, '/login'));
+    assert.match(next.html, /Set up two-step verification/);
+  });
+
+  test('making MFA required through the admin API ends the user’s sessions and grants', async () => {
+    const user = await h.user();
+    await codeFlow(h, new Browser(h.issuer), web, user.username, { scope: 'openid orders:read', resource: orders.audience });
+    assert.equal((await h.admin('GET', `/users/${user.id}/grants`)).body.sessions.length, 1);
+    await h.admin('PATCH', `/users/${user.id}`, { mfaRequired: true });
+    assert.deepEqual((await h.admin('GET', `/users/${user.id}/grants`)).body, { grants: [], sessions: [] });
+  });
+
   test('a user who must use MFA enrols a TOTP app at sign-in, then signs in with codes and recovery codes once each', async () => {
     const user = await h.user({ mfaRequired: true });
     const { browser, page } = await loginPage();

@@ -54,13 +54,15 @@ describe('signing keys: published before they sign, kept until their tokens expi
     assert.ok((await h.audit('signing_key.retired')).some((e: any) => e.targetId === old!.id));
   });
 
-  test('an immediate rotation (a key believed leaked) signs at once, in the algorithm asked for', async () => {
+  test('an immediate rotation (a key believed leaked) signs at once, in the algorithm asked for, and unpublishes the old key', async () => {
     for (const alg of ['EdDSA', 'RS256'] as const) {
+      const [previous] = await published();
       const rotated = await h.admin('POST', '/signing-keys/rotate', { alg, immediate: true });
       assert.equal(rotated.body.state, 'active');
       const header = await kidOfNewToken();
       assert.equal(header.kid, rotated.body.id);
       assert.equal(header.alg, alg);
+      assert.ok(!(await published()).includes(previous!), 'tokens signed with the leaked key stop verifying');
     }
     const bad = await h.admin('POST', '/signing-keys/rotate', { alg: 'HS256' });
     assert.equal(bad.status, 400);

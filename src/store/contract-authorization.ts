@@ -119,6 +119,18 @@ export function authorizationContract(current: () => Store, { T0, entityContract
       assert.deepEqual((await oidc.listByAccount('Grant', 'usr_1', T0 + 50)).map((r) => r.id), ['g1']);
     });
 
+    test('listByGrant lists a grant’s live records of one model, consumed ones marked, oldest first', async () => {
+      const { oidc } = current();
+      await oidc.upsert('RefreshToken', 'r1', payload({ grantId: 'g1' }), T0 + 100);
+      await oidc.upsert('RefreshToken', 'r2', payload({ grantId: 'g1' }), T0 + 100);
+      await oidc.upsert('RefreshToken', 'r3', payload({ grantId: 'g2' }), T0 + 100);
+      await oidc.upsert('AccessToken', 'a1', payload({ grantId: 'g1' }), T0 + 100);
+      await oidc.upsert('RefreshToken', 'r4', payload({ grantId: 'g1' }), T0 + 1);
+      await oidc.consume('RefreshToken', 'r1', T0);
+      const listed = await oidc.listByGrant('RefreshToken', 'g1', T0 + 50);
+      assert.deepEqual(listed.map((r) => [r.id, r.payload.consumed]), [['r1', Math.floor(T0 / 1000)], ['r2', undefined]]);
+    });
+
     test('deleteExpired removes expired records only and counts them', async () => {
       const { oidc } = current();
       await oidc.upsert('Session', 's1', payload(), T0 + 5);

@@ -112,6 +112,8 @@ export interface OidcModelRepo {
   destroy(model: string, id: string): Promise<void>;
   /** Deletes every record of the model that belongs to the grant. */
   revokeByGrantId(model: string, grantId: string): Promise<void>;
+  /** Live records of one model in one grant (consumed ones included), oldest first. */
+  listByGrant(model: string, grantId: string, now: number): Promise<{ id: string; payload: OidcPayload }[]>;
   /** Live records of one model for one account (a user's grants and sessions), newest first. */
   listByAccount(model: string, accountId: string, now: number): Promise<{ id: string; payload: OidcPayload }[]>;
   deleteExpired(now: number): Promise<number>;

@@ -1,11 +1,12 @@
 import { hkdfSync, createSecretKey, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { SigningKey } from '../../domain/entities.ts';
 import { hashesEqual, hashKey } from '../../domain/key-hash.ts';
 import { keySchedule } from '../../domain/signing-key-schedule.ts';
 import type { RevocationList } from '../../verification/revocation-list.ts';
 import type { ControlContext, IdentityContext } from '../context.ts';
+import { usersService } from '../services/users.ts';
 import { OIDC_SCOPES, type ClientDirectory } from './client-directory.ts';
 import { createOidcAdapterFactory } from './oidc-adapter.ts';
 import { jwtAccessTokenExtension } from './jwt-access-tokens.ts';
@@ -211,7 +212,7 @@ export class AuthorizationServer {
       issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
       expiresWithSession: async () => false,
       allowOmittingSingleRegisteredRedirectUri: false,
-      interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
+      interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: this.#policy() },
       // First-party clients skip consent: their grant covers what they ask for, within what they are allowed.
       loadExistingGrant: async (kctx) => {
         const grantId = kctx.oidc.result?.consent?.grantId || kctx.oidc.session!.grantIdFor(kctx.oidc.client!.clientId);
@@ -252,6 +253,25 @@ export class AuthorizationServer {
       if (accountId) void ctx.store.audit.append({ actor: `user:${accountId}`, requestId: null, action: 'user.logout', targetType: 'user', targetId: accountId, before: null, after: null });
     });
     return provider;
+  }
+
+  /**
+   * oidc-provider's prompts, plus one login check: a session signed in without a second factor is
+   * not enough for a user who must use MFA (required since, by flag or role), so they sign in again.
+   */
+  #policy() {
+    const { ctx } = this.#o;
+    const policy = interactionPolicy.base();
+    policy.get('login')!.checks.add(
+      new interactionPolicy.Check('mfa_required', 'a second factor is required', async (kctx) => {
+        const session = kctx.oidc.session;
+        if (!session?.accountId || kctx.oidc.result?.login) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+        const user = await ctx.store.users.get(session.accountId);
+        const missing = user && usersService.mfaRequired(ctx, user) && !(session.amr ?? []).includes('otp');
+        return missing ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      }),
+    );
+    return policy;
   }
 
   /**

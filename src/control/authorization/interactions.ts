@@ -26,7 +26,8 @@ export interface InteractionOptions {
   onError: (error: unknown) => void;
 }
 
-type Env = { Bindings: HttpBindings };
+type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+type Env = { Bindings: HttpBindings; Variables: { details: Details } };
 
 /** A sign-in between password and second factor, kept with the interaction (by its uid). */
 interface PendingMfa {
@@ -55,7 +56,7 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
   const app = new Hono<Env>().basePath('/interaction');
   const csrfFor = (uid: string) => createHmac('sha256', o.csrfKey).update(`interaction:${uid}`).digest('base64url');
   const ip = (c: Context<Env>) => c.env.incoming.socket.remoteAddress ?? 'unknown';
-  const details = (c: Context<Env>) => o.provider().interactionDetails(c.env.incoming, c.env.outgoing);
+  const details = (c: Context<Env>): Details => c.get('details');
   const finish = async (c: Context<Env>, result: InteractionResults) => {
     const to = await o.provider().interactionResult(c.env.incoming, c.env.outgoing, result, { mergeWithLastSubmission: false });
     return c.redirect(to, 303);
@@ -77,6 +78,17 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
   const clientName = async (clientId: unknown) => (await o.directory.client(String(clientId)))?.name ?? String(clientId);
 
   app.use(securityHeaders());
+  // The interaction is the one this browser's cookie names, and it must be the one in the URL: the
+  // pending second factor and the CSRF token are keyed by the URL's id, so someone who learned another
+  // browser's id must not be able to act on it with their own cookie.
+  const bind = async (c: Context<Env>, next: () => Promise<void>) => {
+    const found = await o.provider().interactionDetails(c.env.incoming, c.env.outgoing);
+    if (found.uid !== c.req.param('uid')) return c.html(messagePage('Sign-in expired', 'This sign-in page is not yours or has expired. Start again from the application.'), 400);
+    c.set('details', found);
+    await next();
+  };
+  app.use('/:uid', bind);
+  app.use('/:uid/*', bind);
   // Forms post back only from our own pages: a signed token per interaction, and the Origin when sent.
   app.use('/:uid/*', async (c, next) => {
     if (c.req.method !== 'POST') return next();
@@ -91,7 +103,7 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
 
   app.get('/:uid', async (c) => {
     const uid = c.req.param('uid');
-    const d = await details(c);
+    const d = details(c);
     if (d.prompt.name === 'login') {
       return c.html(loginPage({ action: paths(uid).login, csrf: csrfFor(uid), clientName: await clientName(d.params.client_id), username: '', error: null, abort: paths(uid).abort }));
     }
@@ -100,7 +112,7 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
 
   app.post('/:uid/login', async (c) => {
     const uid = c.req.param('uid');
-    const d = await details(c);
+    const d = details(c);
     const form = await c.req.parseBody();
     const username = String(form.username ?? '').trim().slice(0, 320);
     const password = String(form.password ?? '');
@@ -142,7 +154,7 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
 
   app.post('/:uid/mfa', async (c) => {
     const uid = c.req.param('uid');
-    const d = await details(c);
+    const d = details(c);
     const state = await pending.get(uid);
     const user = state ? await ctx.store.users.get(state.accountId) : null;
     if (!state || !user || user.disabled || state.stage === 'codes') return c.redirect(`/interaction/${uid}`, 303);
@@ -183,7 +195,7 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
 
   app.post('/:uid/mfa/done', async (c) => {
     const uid = c.req.param('uid');
-    const d = await details(c);
+    const d = details(c);
     const state = await pending.get(uid);
     const user = state?.stage === 'codes' ? await ctx.store.users.get(state.accountId) : null;
     if (!user) return c.redirect(`/interaction/${uid}`, 303);
@@ -191,7 +203,7 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
   });
 
   app.post('/:uid/consent', async (c) => {
-    const d = await details(c);
+    const d = details(c);
     if (d.prompt.name !== 'consent' || !d.session?.accountId) return c.redirect(`/interaction/${c.req.param('uid')}`, 303);
     const Grant = o.provider().Grant;
     const grant = d.grantId ? await Grant.find(d.grantId) : new Grant({ accountId: d.session.accountId, clientId: String(d.params.client_id) });
@@ -248,7 +260,7 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
     return mfaPage({ action: p.mfa, csrf: csrfFor(uid), error, abort: p.abort });
   }
 
-  async function renderConsent(uid: string, d: Awaited<ReturnType<typeof details>>): Promise<string> {
+  async function renderConsent(uid: string, d: Details): Promise<string> {
     const missing = d.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
     const apis = await o.directory.apis();
     const resources = Object.keys(missing.missingResourceScopes ?? {});

@@ -36,10 +36,7 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
     },
     async find(id) {
       const payload = await o.records.find(model, id, o.clock());
-      if (model === 'RefreshToken' && payload && withinGrace(payload.consumed, o)) {
-        const { consumed: _consumed, ...retry } = payload;
-        return found(retry);
-      }
+      if (model === 'RefreshToken' && payload && withinGrace(payload.consumed, o)) return found(await successorOf(payload, o));
       return found(payload);
     },
     async findByUid(uid) {
@@ -63,6 +60,19 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
       }
     },
   };
+}
+
+/**
+ * A retry inside the grace window continues the chain from the successor the first use created: that
+ * successor is rotated now, so if someone else holds it and uses it later, that is a reuse and the
+ * grant is revoked. One chain, never two. Without a live successor the retry is a reuse like any other.
+ */
+async function successorOf(used: Record<string, unknown>, o: OidcAdapterOptions): Promise<Record<string, unknown>> {
+  if (typeof used.grantId !== 'string') return used;
+  const next = (typeof used.rotations === 'number' ? used.rotations : 0) + 1;
+  const chain = await o.records.listByGrant('RefreshToken', used.grantId, o.clock());
+  const successor = chain.find((r) => r.payload.consumed === undefined && r.payload.iiat === used.iiat && r.payload.rotations === next);
+  return successor?.payload ?? used;
 }
 
 const withinGrace = (consumed: unknown, o: OidcAdapterOptions): boolean =>

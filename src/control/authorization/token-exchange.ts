@@ -28,6 +28,8 @@ export function registerTokenExchange(provider: Provider, o: Options): void {
     if (!params.subject_token) throw new errors.InvalidRequest('missing subject_token');
     if (params.requested_token_type && params.requested_token_type !== ACCESS_TOKEN_TYPE) throw new errors.InvalidRequest(`requested_token_type must be ${ACCESS_TOKEN_TYPE}`);
     const registered = await o.directory.client(client.clientId);
+    // RFC 9449 §5: a DPoP-bound client gets no bearer token; exchanges cannot bind to a proof yet.
+    if (registered?.dpopBound) throw new errors.InvalidRequest('token exchange is not available to DPoP-bound clients');
     const apis = await o.directory.apis();
     const resource = params.resource ?? params.audience ?? (registered?.apiIds.length === 1 ? apis.find((a) => a.id === registered.apiIds[0])?.tokens.audience : undefined);
     if (!resource) throw new errors.InvalidTarget('name the API with the resource parameter');

@@ -33,8 +33,9 @@ export const signingKeysService = {
   },
 
   /**
-   * Adds a key that signs after the publish lead (or at once with `immediate`, for a key believed
-   * compromised), and retires the key it replaces from that moment.
+   * Adds a key that signs after the publish lead, and retires the key it replaces from that moment.
+   * `immediate` is for a key believed compromised: the new key signs at once and the old one is
+   * unpublished at once too, so tokens it signed (or an attacker forged with it) stop verifying.
    */
   async rotate(ctx: ControlContext, actor: Actor, options: { alg?: SigningAlg | undefined; immediate?: boolean | undefined } = {}): Promise<SigningKey> {
     const identity = requireIdentity(ctx);
@@ -43,7 +44,8 @@ export const signingKeysService = {
     const activatesAt = options.immediate || existing.length === 0 ? now : now + identity.signing.publishLeadMs;
     const key = await generate(ctx, options.alg ?? identity.signing.alg, activatesAt, now);
     await ctx.store.signingKeys.create(key, audit(actor, options.immediate ? 'rotated_immediately' : 'created', key, now));
-    for (const retired of retireForRotation(existing, activatesAt, identity.maxTokenLifetimeMs, now)) {
+    const margin = options.immediate ? 0 : identity.maxTokenLifetimeMs;
+    for (const retired of retireForRotation(existing, activatesAt, margin, now)) {
       await ctx.store.signingKeys.update(retired, audit(actor, 'retired', retired, now));
     }
     ctx.changes.publish({ type: 'signing_keys.changed' });

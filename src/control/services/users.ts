@@ -89,8 +89,9 @@ export const usersService = {
     };
     const action = patch.disabled === true && !existing.disabled ? 'disabled' : patch.password !== undefined ? 'password_changed' : 'updated';
     if (!(await ctx.store.users.update(user, audit(actor, action, existing, user, id)))) throw notFound('user', id);
-    // A disabled user or a changed password ends every session and grant at once.
-    if ((user.disabled && !existing.disabled) || patch.password !== undefined) await grantsService.revokeAllForUser(ctx, actor, id);
+    // A disabled user, a changed password or a newly required second factor ends every session and grant.
+    const newlyMfa = usersService.mfaRequired(ctx, user) && !usersService.mfaRequired(ctx, existing);
+    if ((user.disabled && !existing.disabled) || patch.password !== undefined || newlyMfa) await grantsService.revokeAllForUser(ctx, actor, id);
     return user;
   },
 

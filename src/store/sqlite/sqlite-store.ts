@@ -315,6 +315,11 @@ export function openSqliteStore(path: string): Store {
     async revokeByGrantId(model, grantId) {
       sql('DELETE FROM oidc_records WHERE model = ? AND grant_id = ?').run(model, grantId);
     },
+    async listByGrant(model, grantId, now) {
+      return sql(`SELECT id, payload, consumed_at FROM oidc_records WHERE model = ? AND grant_id = ? ${live} ORDER BY rowid`)
+        .all(model, grantId, now)
+        .map((row) => ({ id: String(row.id), payload: record(row)! }));
+    },
     async listByAccount(model, accountId, now) {
       return sql(`SELECT id, payload, consumed_at FROM oidc_records WHERE model = ? AND account_id = ? ${live} ORDER BY rowid DESC`)
         .all(model, accountId, now)
