@@ -26,7 +26,32 @@ export interface AccessRule {
   paths?: string[];
 }
 
-export type ApiAuthType = 'apiKey' | 'public';
+/**
+ * What a request to an API (or one of its routes) must carry: an API key (identifies the app), a
+ * bearer access token (authenticates the user), both, or nothing.
+ */
+export const AUTH_TYPES = ['apiKey', 'bearer', 'apiKey+bearer', 'public'] as const;
+export type ApiAuthType = (typeof AUTH_TYPES)[number];
+
+/** A route-level difference: the first rule matching method and path wins over the API's defaults. */
+export interface AuthRule {
+  /** Upper-case methods; absent means every method. */
+  methods?: string[];
+  /** Path patterns relative to the listen path (`*` one segment, `**` the rest); absent: all. */
+  paths?: string[];
+  type?: ApiAuthType;
+  scopes?: string[];
+  roles?: string[];
+}
+
+export interface ApiAuth {
+  type: ApiAuthType;
+  /** Scopes the credential that authorizes the call must hold: the token when there is one, else the key. */
+  scopes: string[];
+  /** Roles the user must hold (bearer tokens only). */
+  roles?: string[];
+  routes?: AuthRule[];
+}
 
 /** How the authorization server issues access tokens for an API (RFC 8707 resource). */
 export interface ApiTokenSettings {
@@ -41,7 +66,7 @@ export interface Api {
   name: string;
   listenPath: string;
   upstreamUrl: string;
-  auth: { type: ApiAuthType; scopes: string[] };
+  auth: ApiAuth;
   tokens: ApiTokenSettings;
   /** Upstream timeout for the whole exchange, milliseconds. */
   timeoutMs: number;

@@ -1,0 +1,112 @@
+import { LRUCache } from 'lru-cache';
+import { checkClaims, type AccessTokenClaims } from '../domain/access-token-claims.ts';
+import type { TrustedIssuer } from './issuers.ts';
+import { verifyJws } from './jws.ts';
+import type { RevocationList } from './revocation-list.ts';
+
+export type TokenCode = 'VALID' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'TOKEN_REVOKED' | 'TOKEN_WRONG_AUDIENCE' | 'DPOP_REQUIRED';
+
+/** The answer to "is this access token good for this API?": data, never an exception. */
+export interface TokenVerification {
+  valid: boolean;
+  code: TokenCode;
+  claims: AccessTokenClaims | null;
+  scopes: ReadonlySet<string>;
+  roles: ReadonlySet<string>;
+}
+
+export interface TokenVerifierOptions {
+  issuers: () => readonly TrustedIssuer[];
+  revocations: RevocationList;
+  cacheSize: number;
+  clock: () => number;
+}
+
+interface Verified {
+  claims: AccessTokenClaims;
+  scopes: ReadonlySet<string>;
+  roles: ReadonlySet<string>;
+  audiences: readonly string[];
+  expiresAt: number;
+  issuer: TrustedIssuer;
+}
+
+const NONE: ReadonlySet<string> = new Set();
+const denied = (code: TokenCode): TokenVerification => ({ valid: false, code, claims: null, scopes: NONE, roles: NONE });
+
+/**
+ * Verifies bearer JWT access tokens for the gateway. A repeated token costs one cache lookup, an
+ * expiry comparison, two revocation-set lookups and an audience check; the signature is checked
+ * once per token. Entries are bounded in number and never outlive the token's `exp`; a revoked
+ * grant or `jti` is refused at once because the revocation list is consulted on every hit.
+ */
+export class TokenVerifier {
+  readonly #o: TokenVerifierOptions;
+  readonly #cache: LRUCache<string, Verified>;
+
+  constructor(options: TokenVerifierOptions) {
+    if (!(options.cacheSize >= 0)) throw new Error('cacheSize must be 0 or more');
+    this.#o = options;
+    this.#cache = new LRUCache({ max: Math.max(1, options.cacheSize) });
+  }
+
+  verify(token: string, audience: string, scheme: 'bearer' | 'dpop' = 'bearer'): TokenVerification | Promise<TokenVerification> {
+    const now = this.#o.clock();
+    const hit = this.#o.cacheSize > 0 ? this.#cache.get(token) : undefined;
+    if (hit) {
+      if (hit.expiresAt + hit.issuer.clockSkewSeconds * 1000 <= now) {
+        this.#cache.delete(token);
+        return denied('TOKEN_EXPIRED');
+      }
+      return this.#decide(hit, audience, scheme);
+    }
+    return this.#verifyFresh(token, audience, scheme, now);
+  }
+
+  #decide(v: Verified, audience: string, scheme: 'bearer' | 'dpop'): TokenVerification {
+    if (this.#o.revocations.isRevoked(v.claims.gid, v.claims.jti)) return denied('TOKEN_REVOKED');
+    if (!v.audiences.includes(v.issuer.audience ?? audience)) return denied('TOKEN_WRONG_AUDIENCE');
+    // RFC 9449 §7.1: a DPoP-bound token is never accepted as a plain bearer token.
+    if ((v.claims.cnf as { jkt?: unknown } | undefined)?.jkt !== undefined && scheme === 'bearer') return denied('DPOP_REQUIRED');
+    return { valid: true, code: 'VALID', claims: v.claims, scopes: v.scopes, roles: v.roles };
+  }
+
+  async #verifyFresh(token: string, audience: string, scheme: 'bearer' | 'dpop', now: number): Promise<TokenVerification> {
+    const issuer = this.#issuerOf(token);
+    if (!issuer) return denied('TOKEN_INVALID');
+    const jws = await verifyJws(token, issuer.keys, issuer.algorithms);
+    if (!jws.ok) return denied('TOKEN_INVALID');
+    let payload: unknown;
+    try {
+      payload = JSON.parse(Buffer.from(jws.payload).toString('utf8'));
+    } catch {
+      return denied('TOKEN_INVALID');
+    }
+    const checked = checkClaims(jws.header, payload, { issuer: issuer.issuer, audience: issuer.audience ?? audience, clockSkewSeconds: issuer.clockSkewSeconds, typ: issuer.typ }, Math.floor(now / 1000));
+    if (checked.code !== 'VALID') return denied(checked.code);
+    const claims = checked.claims!;
+    const verified: Verified = {
+      claims,
+      scopes: new Set(claims.scope ? claims.scope.split(' ').filter(Boolean) : []),
+      roles: new Set(claims.roles ?? []),
+      audiences: typeof claims.aud === 'string' ? [claims.aud] : claims.aud,
+      expiresAt: claims.exp * 1000,
+      issuer,
+    };
+    if (this.#o.cacheSize > 0) this.#cache.set(token, verified);
+    return this.#decide(verified, audience, scheme);
+  }
+
+  /** The issuer named by the unverified `iss`, only to pick its keys and rules; everything is checked after. */
+  #issuerOf(token: string): TrustedIssuer | undefined {
+    const first = token.indexOf('.');
+    const second = token.indexOf('.', first + 1);
+    if (first < 0 || second < 0) return undefined;
+    try {
+      const iss = (JSON.parse(Buffer.from(token.slice(first + 1, second), 'base64url').toString('utf8')) as { iss?: unknown }).iss;
+      return this.#o.issuers().find((i) => i.issuer === iss);
+    } catch {
+      return undefined;
+    }
+  }
+}
