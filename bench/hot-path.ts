@@ -17,6 +17,7 @@ import { buildPipeline } from '../src/gateway/pipeline.ts';
 import { RouteTable } from '../src/gateway/route-table.ts';
 import { Upstreams } from '../src/gateway/upstreams.ts';
 import { FailureThrottle } from '../src/limits/failure-throttle.ts';
+import { newExchange } from '../src/gateway/server.ts';
 import { startSeededGatehouse } from './seed.ts';
 
 const { values } = parseArgs({ options: { iterations: { type: 'string', default: '200000' } } });
@@ -29,7 +30,7 @@ const facts = { apiId: seeded.apiId, method: 'GET', path: '/items', ip: '127.0.0
 
 const routes = new RouteTable(await ctx.store.apis.all());
 const upstreams = new Upstreams();
-const stages = buildPipeline({ routes: () => routes, verifier: ctx.verifier, throttle: new FailureThrottle(30, 60_000), upstreams })
+const stages = buildPipeline({ routes: () => routes, verifier: ctx.verifier, tokens: null, checkProof: () => undefined, throttle: new FailureThrottle(30, 60_000), upstreams })
   .filter(([name]) => name !== 'forward')
   .map(([, stage]) => stage);
 const headers = { host: '127.0.0.1:8080', 'user-agent': 'bench', accept: '*/*', authorization: `Bearer ${seeded.secret}` };
@@ -37,7 +38,7 @@ const req = { method: 'GET', url: '/bench/items', headers, rawHeaders: Object.en
 const res = { setHeader() {}, headersSent: false } as unknown as ServerResponse;
 
 async function beforeForward(): Promise<void> {
-  const exchange: Exchange = { req, res, requestId: 'bench', path: '/bench/items', query: '', ip: '127.0.0.1', now: Date.now(), route: null, apiPath: '/', credential: null, verification: null, rateLimitHeaders: null };
+  const exchange: Exchange = newExchange(req, res, Date.now());
   for (const stage of stages) {
     const result = stage(exchange);
     const denial = result instanceof Promise ? await result : result;

@@ -19,7 +19,12 @@ import { FailureThrottle } from './limits/failure-throttle.ts';
 import { MemoryLimiter } from './limits/memory-limiter.ts';
 import { openSqliteStore } from './store/sqlite/sqlite-store.ts';
 import { UsageRecorder } from './usage/usage-recorder.ts';
+import { DpopVerifier } from './verification/dpop.ts';
+import { externalIssuer, ownIssuer, type TrustedIssuer } from './verification/issuers.ts';
 import { KeyVerifier } from './verification/key-verifier.ts';
+import { RevocationList } from './verification/revocation-list.ts';
+import { TokenVerifier } from './verification/token-verifier.ts';
+import { dpopProofCheck } from './gateway/stages/dpop-proof.ts';
 
 export interface Gatehouse {
   gatewayUrl: string;
@@ -59,7 +64,14 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
     negativeTtlMs: config.cache.negativeTtlSeconds * 1000,
     clock,
   });
-  const ctx: ControlContext = { store, changes, peppers: config.peppers, usage, verifier, clock, identity: identityContext(config) };
+  const identity = identityContext(config);
+  const ctx: ControlContext = { store, changes, peppers: config.peppers, usage, verifier, clock, identity, bearerAvailable: identity !== null || config.tokens.issuers.length > 0 };
+  // Issuers whose access tokens the gateway accepts: the configured ones now, our own once its URL is known.
+  const trusted: TrustedIssuer[] = await Promise.all(config.tokens.issuers.map((i) => externalIssuer(i)));
+  const revocations = new RevocationList(store.revocations, changes, clock);
+  await revocations.start(config.authorization.revocationPollSeconds * 1000);
+  const tokens = new TokenVerifier({ issuers: () => trusted, revocations, cacheSize: config.tokens.cacheEntries, clock });
+  const dpop = new DpopVerifier(config.tokens.dpopWindowSeconds);
   await declareApis(ctx, config);
 
   const upstreams = new Upstreams();
@@ -74,12 +86,13 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   const sweeper = setInterval(() => {
     limiter.sweep(clock());
     throttle.sweep(clock());
+    dpop.sweep(Math.floor(clock() / 1000));
   }, 60_000);
   sweeper.unref();
 
   const outcomes = new Map<string, number>();
   const gateway = createGatewayServer({
-    pipeline: buildPipeline({ routes: () => routes, verifier, throttle, upstreams }),
+    pipeline: buildPipeline({ routes: () => routes, verifier, tokens, checkProof: dpopProofCheck(dpop), throttle, upstreams }),
     maxHeaderBytes: config.gateway.maxHeaderBytes,
     clock,
     onOutcome: (code) => outcomes.set(code, (outcomes.get(code) ?? 0) + 1),
@@ -115,6 +128,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
     (closing ??= (async () => {
       clearInterval(sweeper);
       authorization?.close();
+      revocations.stop();
       await Promise.all([closeServer(gateway), closeServer(control)]);
       await upstreams.close();
       await usage.stop();
@@ -127,7 +141,11 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
     gatewayUrl = await listen(gateway, config.gateway.host, config.gateway.port);
     controlUrl = await listen(control, config.control.host, config.control.port);
     if (ctx.identity) {
-      authorization = await startAuthorization(ctx, config, config.authorization.issuer ?? controlUrl, (error) => log.error({ err: error }, 'authorization server error'));
+      const issuer = config.authorization.issuer ?? controlUrl;
+      authorization = await startAuthorization(ctx, config, issuer, revocations, (error) => log.error({ err: error }, 'authorization server error'));
+      const own = ownIssuer(authorization.server.issuer, store.signingKeys, changes, clock);
+      await own.refresh();
+      trusted.push(own);
     } else {
       log.warn('no master key: the authorization server is off (set GATEHOUSE_MASTER_KEY_FILE)');
     }

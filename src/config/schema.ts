@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { apiInputSchema } from '../control/admin/schemas.ts';
+import { ASYMMETRIC_ALGORITHMS } from '../domain/access-token-claims.ts';
 
 const listener = (port: number) =>
   z.strictObject({
@@ -79,6 +80,33 @@ export const configSchema = z.strictObject({
         .prefault({}),
     })
     .refine((a) => a.refreshTokenAbsoluteTtlSeconds >= a.refreshTokenTtlSeconds, 'refreshTokenAbsoluteTtlSeconds must be at least refreshTokenTtlSeconds')
+    .prefault({}),
+  /** Bearer access tokens at the gateway: the verified-token cache and the issuers trusted besides our own. */
+  tokens: z
+    .strictObject({
+      cacheEntries: z.coerce.number().int().min(0).default(100_000),
+      dpopWindowSeconds: z.coerce.number().int().min(5).max(600).default(60),
+      issuers: z
+        .array(
+          z
+            .strictObject({
+              issuer: z.string().url(),
+              discoveryUrl: z.url({ protocol: /^https?$/ }).optional(),
+              jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
+              /** Pinned: a token signed with anything else is refused (RFC 8725 §3.1); never an HMAC. */
+              algorithms: z.array(z.enum(ASYMMETRIC_ALGORITHMS)).min(1).default(['RS256', 'ES256']),
+              /** The audience its tokens carry; default: the API's own (`tokens.audience`). */
+              audience: z.string().min(1).optional(),
+              clockSkewSeconds: z.number().int().min(0).max(300).default(60),
+              /** Required `typ` header; null for issuers that do not mark access tokens (RFC 9068 asks for at+jwt). */
+              typ: z.string().min(1).nullable().default('at+jwt'),
+              /** An unknown `kid` refetches the JWKS at most this often. */
+              jwksCooldownSeconds: z.number().min(1).default(30),
+            })
+            .refine((i) => Boolean(i.discoveryUrl) !== Boolean(i.jwksUrl), 'give exactly one of discoveryUrl and jwksUrl'),
+        )
+        .default([]),
+    })
     .prefault({}),
   /** APIs declared here are created or updated by name at start. */
   apis: z.array(apiInputSchema).default([]),

@@ -17,6 +17,8 @@ export interface ControlContext {
   clock: () => number;
   /** Present when a master key is configured: users, clients, signing keys and tokens need it. */
   identity: IdentityContext | null;
+  /** Whether any token issuer is trusted (our own, or a configured one), so APIs may ask for bearer tokens. */
+  bearerAvailable: boolean;
 }
 
 export interface IdentityContext {

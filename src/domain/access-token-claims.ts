@@ -2,6 +2,9 @@
  * The claim checks for a JWT access token whose signature has been verified (RFC 9068 §4,
  * RFC 8725 §3.8-3.11, RFC 7519 §4.1). Pure: the caller passes the time and the issuer's rules.
  */
+/** Signing algorithms the gateway can ever accept: asymmetric only (RFC 8725 §3.2). */
+export const ASYMMETRIC_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA', 'Ed25519'] as const;
+
 export interface IssuerRules {
   issuer: string;
   /** The audience the token must name (RFC 8707: the API's resource indicator). */

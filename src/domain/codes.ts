@@ -34,13 +34,22 @@ export type ProblemCode =
   | 'CONFLICT'
   | 'METHOD_NOT_ALLOWED'
   | 'AUTHORIZATION_DISABLED'
+  | 'TOKEN_INVALID'
+  | 'TOKEN_EXPIRED'
+  | 'TOKEN_REVOKED'
+  | 'TOKEN_WRONG_AUDIENCE'
+  | 'DPOP_REQUIRED'
+  | 'DPOP_INVALID'
+  | 'ROLE_REQUIRED'
   | 'INTERNAL';
 
 interface ProblemKind {
   status: number;
   title: string;
   /** RFC 6750 §3.1 error for WWW-Authenticate on 401/403 answers about a credential. */
-  bearerError?: 'invalid_token' | 'insufficient_scope' | 'invalid_request';
+  bearerError?: 'invalid_token' | 'insufficient_scope' | 'invalid_request' | 'invalid_dpop_proof';
+  /** The challenge's scheme when not Bearer (RFC 9449 §7.1). */
+  scheme?: 'DPoP';
 }
 
 export const PROBLEMS: Readonly<Record<ProblemCode, ProblemKind>> = {
@@ -51,7 +60,7 @@ export const PROBLEMS: Readonly<Record<ProblemCode, ProblemKind>> = {
   EXPIRED: { status: 401, title: 'The API key has expired', bearerError: 'invalid_token' },
   REVOKED: { status: 401, title: 'The API key has been revoked', bearerError: 'invalid_token' },
   FORBIDDEN: { status: 403, title: 'The API key may not be used for this request' },
-  INSUFFICIENT_SCOPE: { status: 403, title: 'The API key lacks a required scope', bearerError: 'insufficient_scope' },
+  INSUFFICIENT_SCOPE: { status: 403, title: 'The credential lacks a required scope', bearerError: 'insufficient_scope' },
   RATE_LIMITED: { status: 429, title: 'Rate limit exceeded' },
   QUOTA_EXCEEDED: { status: 429, title: 'Quota exceeded for this period' },
   AUTH_RATE_LIMITED: { status: 429, title: 'Too many failed authentication attempts from this address' },
@@ -67,6 +76,13 @@ export const PROBLEMS: Readonly<Record<ProblemCode, ProblemKind>> = {
   RESOURCE_NOT_FOUND: { status: 404, title: 'No such resource' },
   CONFLICT: { status: 409, title: 'The request conflicts with the current state' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
+  TOKEN_INVALID: { status: 401, title: 'The access token is not valid', bearerError: 'invalid_token' },
+  TOKEN_EXPIRED: { status: 401, title: 'The access token has expired', bearerError: 'invalid_token' },
+  TOKEN_REVOKED: { status: 401, title: 'The access token has been revoked', bearerError: 'invalid_token' },
+  TOKEN_WRONG_AUDIENCE: { status: 401, title: 'The access token is for another API', bearerError: 'invalid_token' },
+  DPOP_REQUIRED: { status: 401, title: 'The access token is bound to a DPoP key and needs a DPoP proof', bearerError: 'invalid_token' },
+  DPOP_INVALID: { status: 401, title: 'The DPoP proof is not valid', bearerError: 'invalid_dpop_proof', scheme: 'DPoP' },
+  ROLE_REQUIRED: { status: 403, title: 'The user lacks a role this route requires' },
   AUTHORIZATION_DISABLED: { status: 503, title: 'The authorization server is off: no master key is configured' },
   INTERNAL: { status: 500, title: 'Internal error' },
 };

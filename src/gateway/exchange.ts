@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ProblemCode } from '../domain/codes.ts';
 import type { LimitState } from '../limits/port.ts';
+import type { Requirement } from '../domain/auth-requirements.ts';
 import type { Verification } from '../verification/key-verifier.ts';
+import type { TokenVerification } from '../verification/token-verifier.ts';
 import type { RateLimitHeaders } from './rate-limit-headers.ts';
 import type { Route } from './route-table.ts';
 
@@ -15,12 +17,21 @@ export interface Exchange {
   readonly path: string;
   readonly query: string;
   readonly ip: string;
+  /** How the caller reached the gateway: http until TLS termination (or a trusted proxy) says https. */
+  readonly scheme: 'http' | 'https';
   readonly now: number;
   route: Route | null;
   /** The path below the API's listen path (`/` at least), set with the route. */
   apiPath: string;
+  /** What this method and path require, from the API's rules. */
+  requirement: Requirement | null;
+  /** The API key presented, when the requirement asks for one. */
   credential: string | null;
   verification: Verification | null;
+  /** The access token presented, and how (`Authorization: Bearer` or `DPoP`). */
+  token: string | null;
+  tokenScheme: 'bearer' | 'dpop';
+  tokenVerification: TokenVerification | null;
   /** RateLimit-Policy and RateLimit values, written with the upstream's answer or the denial. */
   rateLimitHeaders: RateLimitHeaders | null;
 }
@@ -31,6 +42,8 @@ export interface Denial {
   detail: string;
   retryAfterMs?: number;
   limits?: readonly LimitState[];
+  /** For insufficient_scope: the scopes the request needs (RFC 6750 §3). */
+  scope?: readonly string[];
 }
 
 export type StageResult = Denial | undefined;

@@ -1,18 +1,24 @@
 import type { FailureThrottle } from '../limits/failure-throttle.ts';
 import type { KeyVerifier } from '../verification/key-verifier.ts';
-import type { Stage } from './exchange.ts';
+import type { TokenVerification, TokenVerifier } from '../verification/token-verifier.ts';
+import type { Exchange, Stage, StageResult } from './exchange.ts';
 import type { RouteTable } from './route-table.ts';
+import { authorizeStage } from './stages/authorize.ts';
 import { credentialStage } from './stages/credential.ts';
 import { forwardStage } from './stages/forward.ts';
 import { routeStage } from './stages/route.ts';
 import { safePathStage } from './stages/safe-path.ts';
 import { throttleFailuresStage } from './stages/throttle-failures.ts';
 import { verifyKeyStage } from './stages/verify-key.ts';
+import { verifyTokenStage } from './stages/verify-token.ts';
 import type { Upstreams } from './upstreams.ts';
 
 export interface PipelineDeps {
   routes: () => RouteTable;
   verifier: KeyVerifier;
+  tokens: TokenVerifier | null;
+  /** RFC 9449 proof check for DPoP-bound tokens. */
+  checkProof: (exchange: Exchange, token: TokenVerification) => StageResult | Promise<StageResult>;
   throttle: FailureThrottle;
   upstreams: Upstreams;
 }
@@ -26,8 +32,10 @@ export function buildPipeline(deps: PipelineDeps): readonly (readonly [name: str
     ['route', routeStage(deps.routes)], //                                which API serves this path
     ['safe-path', safePathStage], //                                      no dot segments or encoded slashes
     ['throttle-failures', throttleFailuresStage(deps.throttle)], //       addresses that guessed too often wait
-    ['credential', credentialStage], //                                   Authorization: Bearer or X-API-Key
+    ['credential', credentialStage], //                                   the route's requirement; key and/or token
     ['verify-key', verifyKeyStage(deps.verifier, deps.throttle)], //      status, expiry, access, IP, scopes, limits, quota
+    ['verify-token', verifyTokenStage(deps.tokens, deps.throttle, deps.checkProof)], // signature, issuer, expiry, audience, revocation, DPoP
+    ['authorize', authorizeStage], //                                     the token's scopes and roles for this route
     ['forward', forwardStage(deps.upstreams)], //                         to the upstream, identity in, credential out
   ];
 }

@@ -13,7 +13,7 @@ export function renderDenial(exchange: Exchange, denial: Denial): void {
   }
   const requestId = (exchange.requestId ??= nextRequestId());
   const body = JSON.stringify(problem(denial.code, denial.detail, requestId));
-  const challenge = wwwAuthenticate(denial.code, 'gatehouse');
+  const challenge = wwwAuthenticate(denial.code, 'gatehouse', denial.scope);
   if (challenge) res.setHeader('WWW-Authenticate', challenge);
   if (denial.retryAfterMs !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(denial.retryAfterMs / 1000))));
   const limits = denial.limits ? rateLimitHeaders(denial.limits) : null;

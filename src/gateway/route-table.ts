@@ -1,7 +1,10 @@
+import { compileRequirements, type RequirementMatcher } from '../domain/auth-requirements.ts';
 import type { Api } from '../domain/entities.ts';
 
 export interface Route {
   api: Api;
+  /** The API's auth settings compiled: the requirement for a method and path. */
+  requirements: RequirementMatcher;
   /** Upstream origin (scheme://host:port) and the path prefix requests are appended to. */
   origin: string;
   basePath: string;
@@ -17,7 +20,7 @@ export class RouteTable {
   constructor(apis: readonly Api[]) {
     for (const api of apis) {
       const upstream = new URL(api.upstreamUrl);
-      const route: Route = { api, origin: upstream.origin, basePath: upstream.pathname.replace(/\/+$/, '') };
+      const route: Route = { api, requirements: compileRequirements(api.auth), origin: upstream.origin, basePath: upstream.pathname.replace(/\/+$/, '') };
       const first = firstSegment(api.listenPath);
       const list = this.#byFirstSegment.get(first) ?? [];
       list.push(route);

@@ -56,7 +56,7 @@ function run(stages: readonly Stage[], from: number, exchange: Exchange): StageR
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
-function newExchange(req: IncomingMessage, res: ServerResponse, now: number): Exchange {
+export function newExchange(req: IncomingMessage, res: ServerResponse, now: number): Exchange {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const incomingId = req.headers['x-request-id'];
@@ -67,11 +67,16 @@ function newExchange(req: IncomingMessage, res: ServerResponse, now: number): Ex
     path: q === -1 ? url : url.slice(0, q),
     query: q === -1 ? '' : url.slice(q),
     ip: unmapIpv4(req.socket.remoteAddress ?? ''),
+    scheme: 'encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http',
     now,
     route: null,
     apiPath: '/',
+    requirement: null,
     credential: null,
     verification: null,
+    token: null,
+    tokenScheme: 'bearer',
+    tokenVerification: null,
     rateLimitHeaders: null,
   };
 }

@@ -31,9 +31,12 @@ export function problem(code: ProblemCode, detail: string, requestId: string | n
  * RFC 6750 §3 challenge for a credential problem. Keys travel as bearer credentials, so clients
  * that understand Bearer challenges can react; `error` only when a credential was presented.
  */
-export function wwwAuthenticate(code: ProblemCode, realm: string): string | null {
+export function wwwAuthenticate(code: ProblemCode, realm: string, scope?: readonly string[]): string | null {
   const kind = PROBLEMS[code];
   if (kind.status !== 401 && kind.bearerError !== 'insufficient_scope') return null;
   const error = kind.bearerError ? `, error="${kind.bearerError}", error_description="${kind.title}"` : '';
-  return `Bearer realm="${realm}"${error}`;
+  // RFC 6750 §3: with insufficient_scope, `scope` names what the request needs.
+  const needed = scope && scope.length > 0 && kind.bearerError === 'insufficient_scope' ? `, scope="${scope.join(' ')}"` : '';
+  const scheme = kind.scheme === 'DPoP' ? `DPoP algs="ES256 EdDSA RS256 PS256", realm="${realm}"` : `Bearer realm="${realm}"`;
+  return `${scheme}${error}${needed}`;
 }

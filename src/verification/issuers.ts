@@ -27,8 +27,7 @@ export interface ExternalIssuerConfig {
   jwksCooldownSeconds: number;
 }
 
-/** Signing algorithms the gateway can ever accept: asymmetric only (RFC 8725 §3.2). */
-export const ASYMMETRIC_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA', 'Ed25519'] as const;
+export { ASYMMETRIC_ALGORITHMS } from '../domain/access-token-claims.ts';
 
 /**
  * An external issuer (Keycloak, Auth0, Entra ID...): its JWKS URL from the configuration or from its

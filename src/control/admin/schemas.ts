@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isValidPathPattern } from '../../domain/access.ts';
+import { AUTH_TYPES } from '../../domain/entities.ts';
 import { parseCidr } from '../../domain/ip-allowlist.ts';
 
 /**
@@ -12,6 +13,19 @@ export const scope = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/, 'a sc
 export const scopes = z.array(scope).max(64);
 const method = z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 export const id = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_[0-9a-f]{28}$`), `not a ${prefix}_ id`);
+
+const pathPatterns = z
+  .array(z.string().refine(isValidPathPattern, 'a path pattern: /segments, "*" for one segment, "**" for the rest'))
+  .min(1)
+  .max(64);
+const roles = z.array(z.string().regex(/^[a-z0-9][a-z0-9:_-]{0,63}$/, 'lower-case letters, digits, ":", "_" and "-"')).max(32);
+const authRuleSchema = z.strictObject({
+  methods: z.array(z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])).min(1).optional(),
+  paths: pathPatterns.optional(),
+  type: z.enum(AUTH_TYPES).optional(),
+  scopes: z.array(scope).max(64).optional(),
+  roles: roles.optional(),
+});
 
 /** RFC 8707 §2: a resource indicator is an absolute URI without a fragment. */
 export const absoluteUri = z
@@ -29,7 +43,13 @@ export const apiInputSchema = z.strictObject({
   listenPath: listenPathSchema,
   upstreamUrl: z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' }).max(2048),
   auth: z
-    .strictObject({ type: z.enum(['apiKey', 'public']).default('apiKey'), scopes: scopes.default([]) })
+    .strictObject({
+      type: z.enum(AUTH_TYPES).default('apiKey'),
+      scopes: scopes.default([]),
+      roles: roles.optional(),
+      /** Route-level differences, first match wins: e.g. GET needs orders:read, POST orders:write. */
+      routes: z.array(authRuleSchema).max(64).optional(),
+    })
     .default({ type: 'apiKey', scopes: [] }),
   timeoutSeconds: z.number().positive().max(600).default(30),
   /** Access tokens for this API (RFC 8707): the audience defaults to urn:gatehouse:api:<name>. */

@@ -40,14 +40,13 @@ export async function startAuthorization(
   ctx: ControlContext,
   config: Readonly<Config>,
   issuer: string,
+  revocations: RevocationList,
   onError: (error: unknown) => void,
 ): Promise<RunningAuthorization> {
   const identity = ctx.identity!;
   const a = config.authorization;
   await signingKeysService.ensureCurrent(ctx);
   const directory = new ClientDirectory(ctx.store, ctx.changes);
-  const revocations = new RevocationList(ctx.store.revocations, ctx.changes, ctx.clock);
-  await revocations.start(a.revocationPollSeconds * 1000);
   const server = new AuthorizationServer({
     ctx,
     identity,
@@ -100,7 +99,6 @@ export async function startAuthorization(
     close() {
       clearInterval(housekeeping);
       unsubscribe();
-      revocations.stop();
       server.close();
     },
   };

@@ -1,4 +1,6 @@
+import { authProblems } from '../../domain/auth-requirements.ts';
 import type { Api } from '../../domain/entities.ts';
+import { ControlError } from '../context.ts';
 import type { ApiInput } from '../admin/schemas.ts';
 import { resourceService } from './resource.ts';
 
@@ -34,6 +36,10 @@ const resource = resourceService<Api, ApiInput, Partial<ApiInput>>({
     tokens: tokenSettings(patch.name ?? existing.name, patch.tokens, existing.tokens),
     timeoutMs: patch.timeoutSeconds === undefined ? existing.timeoutMs : Math.round(patch.timeoutSeconds * 1000),
   }),
+  validate: async (ctx, api) => {
+    const problems = authProblems(api.auth, ctx.bearerAvailable);
+    if (Object.keys(problems).length > 0) throw new ControlError('VALIDATION_FAILED', 'the API’s auth settings cannot be met', problems);
+  },
   changed: (ctx, api) => ctx.changes.publish({ type: 'api.changed', apiId: api.id }),
 });
 

@@ -7,7 +7,8 @@ import type { Upstreams } from '../upstreams.ts';
 const DROP_REQUEST = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host',
   'authorization', 'x-api-key', 'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host',
-  'x-gatehouse-app', 'x-gatehouse-key-id', 'x-request-id',
+  'x-gatehouse-app', 'x-gatehouse-key-id', 'x-gatehouse-user', 'x-gatehouse-client', 'x-gatehouse-scopes', 'x-gatehouse-roles',
+  'x-request-id', 'dpop',
 ]);
 const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'ratelimit', 'ratelimit-policy']);
 
@@ -65,11 +66,17 @@ function upstreamHeaders(exchange: Exchange): string[] {
     out.push(raw[i]!, raw[i + 1]!);
   }
   const host = exchange.req.headers.host;
-  out.push('x-forwarded-for', exchange.ip, 'x-forwarded-proto', 'http');
+  out.push('x-forwarded-for', exchange.ip, 'x-forwarded-proto', exchange.scheme);
   if (exchange.requestId !== null) out.push('x-request-id', exchange.requestId);
   if (host) out.push('x-forwarded-host', host);
   const v = exchange.verification;
   if (v?.valid) out.push('x-gatehouse-app', v.appId!, 'x-gatehouse-key-id', v.keyId!);
+  const t = exchange.tokenVerification;
+  if (t?.valid) {
+    out.push('x-gatehouse-user', t.claims!.sub, 'x-gatehouse-scopes', [...t.scopes].join(' '));
+    if (typeof t.claims!.client_id === 'string') out.push('x-gatehouse-client', t.claims!.client_id);
+    if (t.roles.size > 0) out.push('x-gatehouse-roles', [...t.roles].join(' '));
+  }
   return out;
 }
 

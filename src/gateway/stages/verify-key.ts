@@ -11,10 +11,12 @@ const DETAILS: Record<string, string> = {
   EXPIRED: 'this API key has expired',
   REVOKED: 'this API key has been revoked',
   FORBIDDEN: 'this API key may not be used for this API, method, path or address',
-  INSUFFICIENT_SCOPE: 'this API key lacks a scope the API requires',
+  INSUFFICIENT_SCOPE: 'this API key lacks a scope the route requires',
   RATE_LIMITED: 'rate limit exceeded',
   QUOTA_EXCEEDED: 'quota exhausted for this period',
 };
+
+const NO_SCOPES: readonly string[] = [];
 
 /** Status, expiry, access, IP, scopes, then rate limits and quota: all in the shared verifier. */
 export function verifyKeyStage(verifier: KeyVerifier, throttle: FailureThrottle): Stage {
@@ -26,17 +28,19 @@ export function verifyKeyStage(verifier: KeyVerifier, throttle: FailureThrottle)
     }
     if (PROBLEMS[v.code as keyof typeof PROBLEMS]?.status === 401) throttle.recordFailure(exchange.ip, exchange.now);
     const code = v.code === 'VALID' ? 'INTERNAL' : v.code;
-    return { code, detail: DETAILS[code] ?? code, limits: v.limits, ...(v.retryAfterMs > 0 ? { retryAfterMs: v.retryAfterMs } : {}) };
+    const scope = code === 'INSUFFICIENT_SCOPE' ? { scope: exchange.requirement!.scopes } : {};
+    return { code, detail: DETAILS[code] ?? code, limits: v.limits, ...scope, ...(v.retryAfterMs > 0 ? { retryAfterMs: v.retryAfterMs } : {}) };
   };
   return (exchange) => {
-    const route = exchange.route!;
-    if (route.api.auth.type === 'public') return undefined;
+    const requirement = exchange.requirement!;
+    if (!requirement.needsKey) return undefined;
     const v = verifier.verify(exchange.credential!, {
-      apiId: route.api.id,
+      apiId: exchange.route!.api.id,
       method: exchange.req.method,
       path: exchange.apiPath,
       ip: exchange.ip,
-      requiredScopes: route.api.auth.scopes,
+      // With a token, the route's scopes are the user's to hold; the key only identifies the app.
+      requiredScopes: requirement.needsToken ? NO_SCOPES : requirement.scopes,
     });
     return v instanceof Promise ? v.then((resolved) => decide(exchange, resolved)) : decide(exchange, v);
   };

@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { authProblems, compileRequirements } from './auth-requirements.ts';
+
+test('route rules pick the requirement by method and path; the first match wins; the API is the fallback', () => {
+  const match = compileRequirements({
+    type: 'bearer',
+    scopes: ['orders:read'],
+    roles: [],
+    routes: [
+      { methods: ['POST', 'PUT', 'DELETE'], scopes: ['orders:write'] },
+      { paths: ['/admin/**'], roles: ['admin'] },
+      { methods: ['GET'], paths: ['/public/*'], type: 'public', scopes: [] },
+      { paths: ['/partner/**'], type: 'apiKey+bearer' },
+    ],
+  });
+  assert.deepEqual(match('GET', '/orders/1'), { type: 'bearer', scopes: ['orders:read'], roles: [], needsKey: false, needsToken: true });
+  assert.deepEqual(match('POST', '/orders').scopes, ['orders:write']);
+  assert.deepEqual(match('GET', '/admin/users').roles, ['admin']);
+  assert.equal(match('GET', '/public/status').type, 'public');
+  assert.equal(match('GET', '/public/a/b').type, 'bearer', '* is one segment');
+  const partner = match('GET', '/partner/x');
+  assert.equal(partner.needsKey && partner.needsToken, true);
+});
+
+test('settings that could never be met are reported for the admin API', () => {
+  assert.ok(authProblems({ type: 'bearer', scopes: [] }, false)['auth.type']);
+  assert.deepEqual(authProblems({ type: 'bearer', scopes: [] }, true), {});
+  assert.ok(authProblems({ type: 'apiKey', scopes: [], roles: ['admin'] }, true)['auth.roles']);
+  assert.ok(authProblems({ type: 'public', scopes: ['x'] }, true)['auth.scopes']);
+  assert.ok(authProblems({ type: 'bearer', scopes: [], routes: [{ paths: ['/x'], type: 'apiKey', roles: ['r'] }] }, true)['auth.routes.0.roles']);
+});
