@@ -54,3 +54,8 @@ export function authProblems(auth: ApiAuth, bearerAvailable: boolean): Record<st
   if (auth.type === 'public' && auth.scopes.length > 0) problems['auth.scopes'] = 'a public API has no credential to hold scopes';
   return problems;
 }
+
+/** Every scope the API's rules mention: what the authorization server may grant for it. */
+export function apiScopes(auth: ApiAuth): string[] {
+  return [...new Set([...auth.scopes, ...(auth.routes ?? []).flatMap((r) => r.scopes ?? [])])];
+}

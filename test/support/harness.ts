@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -48,7 +48,7 @@ export interface Harness {
 export const TEST_PEPPER = 'test-pepper-0123456789abcdefghijklmnopqrstuvwxyz';
 
 /** A real Gatehouse on a temporary SQLite file, a real upstream, ephemeral ports on loopback. */
-export async function startHarness(env: Record<string, string> = {}, clock = new TestClock()): Promise<Harness> {
+export async function startHarness(env: Record<string, string> = {}, clock = new TestClock(), configYaml?: string): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
   const requests: UpstreamRequest[] = [];
   const upstreamServer = createServer((req, res) => {
@@ -63,7 +63,10 @@ export async function startHarness(env: Record<string, string> = {}, clock = new
     });
   });
   const upstreamUrl = await listen(upstreamServer);
+  const file = configYaml === undefined ? undefined : join(dir, 'gatehouse.yaml');
+  if (file) writeFileSync(file, configYaml!);
   const config = loadConfig({
+    file,
     env: {
       GATEHOUSE_PEPPER: TEST_PEPPER,
       GATEHOUSE_DATA_DIR: dir,

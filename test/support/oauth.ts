@@ -18,8 +18,8 @@ export interface AuthHarness extends Harness {
 }
 
 /** A Gatehouse with the authorization server on (master key set), on the wall clock, discovered by oauth4webapi. */
-export async function startAuthHarness(env: Record<string, string> = {}): Promise<AuthHarness> {
-  const h = await startHarness({ GATEHOUSE_MASTER_KEY: TEST_MASTER_KEY, ...env }, TestClock.wall());
+export async function startAuthHarness(env: Record<string, string> = {}, configYaml?: string): Promise<AuthHarness> {
+  const h = await startHarness({ GATEHOUSE_MASTER_KEY: TEST_MASTER_KEY, ...env }, TestClock.wall(), configYaml);
   const issuer = new URL(h.gh.controlUrl);
   const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oidc', ...insecure }));
   let users = 0;
@@ -27,7 +27,7 @@ export async function startAuthHarness(env: Record<string, string> = {}): Promis
     as,
     issuer: issuer.href.replace(/\/$/, ''),
     async api(name: string, scopes: string[], extra: Record<string, unknown> = {}) {
-      const res = await h.admin('POST', '/apis', { name, listenPath: `/${name}`, upstreamUrl: h.upstream.url, auth: { type: 'apiKey', scopes }, ...extra });
+      const res = await h.admin('POST', '/apis', { name, listenPath: `/${name}`, upstreamUrl: h.upstream.url, ...extra, auth: { type: 'apiKey', scopes, ...(extra.auth as object) } });
       assert.equal(res.status, 201, JSON.stringify(res.body));
       return { id: res.body.id as string, audience: res.body.tokens.audience as string };
     },

@@ -1,6 +1,7 @@
 import { hkdfSync, createSecretKey, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { apiScopes } from '../../domain/auth-requirements.ts';
 import type { SigningKey } from '../../domain/entities.ts';
 import { hashesEqual, hashKey } from '../../domain/key-hash.ts';
 import { keySchedule } from '../../domain/signing-key-schedule.ts';
@@ -183,7 +184,7 @@ export class AuthorizationServer {
             if (!api || !c?.apiIds.includes(api.id)) throw new errors.InvalidTarget('this client may not get tokens for that resource');
             const ttl = Math.min(api.tokens.accessTokenTtlSeconds, c.accessTokenTtlSeconds ?? Infinity);
             return {
-              scope: api.auth.scopes.filter((s) => c.scopes.includes(s)).join(' '),
+              scope: apiScopes(api.auth).filter((s) => c.scopes.includes(s)).join(' '),
               audience: api.tokens.audience,
               accessTokenTTL: ttl,
               accessTokenFormat: 'jwt',

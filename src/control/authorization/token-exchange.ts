@@ -1,4 +1,5 @@
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { apiScopes } from '../../domain/auth-requirements.ts';
 import type { ControlContext } from '../context.ts';
 import type { ClientDirectory } from './client-directory.ts';
 
@@ -37,7 +38,7 @@ export function registerTokenExchange(provider: Provider, o: Options): void {
     if (!api || !registered?.apiIds.includes(api.id)) throw new errors.InvalidTarget('this client may not get tokens for that resource');
 
     const requested = params.scope ? params.scope.split(' ').filter(Boolean) : [];
-    const grantable = new Set(api.auth.scopes.filter((s) => registered.scopes.includes(s)));
+    const grantable = new Set(apiScopes(api.auth).filter((s) => registered.scopes.includes(s)));
     const beyond = requested.filter((s) => !grantable.has(s));
     if (beyond.length) throw new errors.InvalidScope('scope not allowed for this client and API', beyond.join(' '));
 
