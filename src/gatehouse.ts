@@ -44,6 +44,9 @@ export interface Gatehouse {
 export async function startGatehouse(config: Readonly<Config>, options: { clock?: () => number; logger?: pino.Logger } = {}): Promise<Gatehouse> {
   const clock = options.clock ?? Date.now;
   const log = options.logger ?? pino({ level: config.log.level, redact: ['*.secret', '*.key', '*.authorization'] });
+  // Issuers whose access tokens the gateway accepts: the configured ones first (a bad one stops the
+  // start before anything is opened), our own once its URL is known.
+  const trusted: TrustedIssuer[] = await Promise.all(config.tokens.issuers.map((i) => externalIssuer(i)));
   const store = openSqliteStore(config.storePath);
   const migrations = await store.migrate();
   if (migrations > 0) log.info({ migrations }, 'store migrated');
@@ -66,8 +69,6 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   });
   const identity = identityContext(config);
   const ctx: ControlContext = { store, changes, peppers: config.peppers, usage, verifier, clock, identity, bearerAvailable: identity !== null || config.tokens.issuers.length > 0 };
-  // Issuers whose access tokens the gateway accepts: the configured ones now, our own once its URL is known.
-  const trusted: TrustedIssuer[] = await Promise.all(config.tokens.issuers.map((i) => externalIssuer(i)));
   const revocations = new RevocationList(store.revocations, changes, clock);
   await revocations.start(config.authorization.revocationPollSeconds * 1000);
   const tokens = new TokenVerifier({ issuers: () => trusted, revocations, cacheSize: config.tokens.cacheEntries, clock });

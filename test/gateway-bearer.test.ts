@@ -158,6 +158,30 @@ describe('gateway: bearer access tokens, per-route scopes and roles, forged toke
     expectProblem(await get('/orders/items', at), 401, 'TOKEN_REVOKED');
   });
 
+  test('apiKey+bearer: the key identifies the app, the token the user; each is required and checked', async () => {
+    const partner = await h.api('partner', ['partner:read'], { auth: { type: 'apiKey+bearer' } });
+    const app = await h.admin('POST', '/apps', { name: 'Partner app' });
+    const key = await h.admin('POST', '/keys', { appId: app.body.id, access: [{ apiId: partner.id }], rateLimits: [{ name: 'burst', limit: 100, windowSeconds: 1 }] });
+    const client = await h.client({ name: 'Partner user', grantTypes: ['client_credentials'], scopes: ['partner:read'], apiIds: [partner.id] });
+    const at = await token(client, { scope: 'partner:read' });
+    const both = await fetch(`${h.gh.gatewayUrl}/partner/x`, { headers: { authorization: `Bearer ${at}`, 'x-api-key': key.body.secret } });
+    assert.equal(both.status, 200, await both.clone().text());
+    assert.match(both.headers.get('ratelimit') ?? '', /burst/, 'the key’s limits apply');
+    const seen = h.upstream.requests.at(-1)!.headers;
+    assert.equal(seen['x-gatehouse-app'], app.body.id);
+    assert.equal(seen['x-gatehouse-user'], client.id);
+    assert.equal(seen['x-api-key'], undefined);
+
+    const tokenOnly = await call(h, '/partner/x', { key: at });
+    expectProblem(tokenOnly, 401, 'MISSING_CREDENTIAL');
+    assert.match(tokenOnly.body.detail, /X-API-Key/);
+    expectProblem(await call(h, '/partner/x', { key: key.body.secret, header: 'x-api-key' }), 401, 'MISSING_CREDENTIAL');
+    await h.admin('POST', `/keys/${key.body.id}/revoke`, { reason: 'test' });
+    const revoked = await fetch(`${h.gh.gatewayUrl}/partner/x`, { headers: { authorization: `Bearer ${at}`, 'x-api-key': key.body.secret } });
+    assert.equal(revoked.status, 401);
+    assert.equal(((await revoked.json()) as { code: string }).code, 'REVOKED');
+  });
+
   test('DPoP-bound tokens need a fresh proof by the bound key (RFC 9449)', async () => {
     const bound = await h.client({ name: 'Bound', grantTypes: ['client_credentials'], scopes: ['orders:read'], apiIds: [orders.id], dpopBound: true });
     const keyPair = await oauth.generateKeyPair('ES256');

@@ -76,7 +76,14 @@ export async function startHarness(env: Record<string, string> = {}, clock = new
       ...env,
     },
   });
-  const gh = await startGatehouse(config, { clock: clock.read, logger: pino({ level: 'silent' }) });
+  let gh: Gatehouse;
+  try {
+    gh = await startGatehouse(config, { clock: clock.read, logger: pino({ level: 'silent' }) });
+  } catch (error) {
+    upstreamServer.close();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   const { secret: adminKey } = await adminKeysService.create(gh.ctx, { actor: 'test', requestId: null }, 'test-admin', [...ADMIN_PERMISSIONS]);
   const admin: Harness['admin'] = async (method, path, body, key = adminKey) => {
     const res = await fetch(`${gh.controlUrl}/admin/v1${path}`, {

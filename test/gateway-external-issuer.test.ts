@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { fork, type ChildProcess } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { call, expectProblem, startHarness, TestClock, type Harness } from './support/harness.ts';
+
+const SCRIPT = fileURLToPath(new URL('./support/external-issuer.ts', import.meta.url));
+const AUDIENCE = 'https://api.example/orders';
+
+function ask<T>(child: ChildProcess, message: Record<string, unknown>, reply: string): Promise<T> {
+  return new Promise((resolve) => {
+    const on = (m: { type: string } & T) => {
+      if (m.type !== reply) return;
+      child.off('message', on);
+      resolve(m);
+    };
+    child.on('message', on);
+    child.send(message);
+  });
+}
+
+describe('gateway: tokens from an external issuer (discovery, JWKS, key rotation on its side)', () => {
+  let idp: ChildProcess;
+  let issuer: string;
+  let h: Harness;
+
+  const sign = async (claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}) => {
+    const now = Math.floor(Date.now() / 1000);
+    const { token } = await ask<{ token: string }>(idp, { type: 'sign', claims: { iss: issuer, sub: 'ext-user-1', aud: AUDIENCE, scope: 'orders:read', iat: now, exp: now + 300, ...claims }, header }, 'signed');
+    return token;
+  };
+  const fetches = async () => (await ask<{ jwksFetches: number }>(idp, { type: 'stats' }, 'stats')).jwksFetches;
+
+  before(async () => {
+    idp = fork(SCRIPT, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    issuer = (await new Promise<{ url: string }>((resolve) => idp.once('message', resolve))).url;
+    const yaml = [
+      'tokens:',
+      '  issuers:',
+      `    - issuer: ${issuer}`,
+      `      discoveryUrl: ${issuer}/.well-known/openid-configuration`,
+      '      algorithms: [RS256]',
+      '      jwksCooldownSeconds: 1',
+      `    - issuer: ${issuer}/huge`,
+      `      jwksUrl: ${issuer}/huge-jwks`,
+      '      algorithms: [RS256]',
+    ].join('\n');
+    h = await startHarness({ GATEHOUSE_AUTH_FAILURES_LIMIT: '1000' }, TestClock.wall(), yaml);
+    const api = await h.admin('POST', '/apis', { name: 'orders', listenPath: '/orders', upstreamUrl: h.upstream.url, auth: { type: 'bearer', scopes: ['orders:read'] }, tokens: { audience: AUDIENCE } });
+    assert.equal(api.status, 201, JSON.stringify(api.body));
+  });
+  after(async () => {
+    await h?.close();
+    idp?.kill();
+  });
+
+  test('a token signed by the external issuer is accepted, found through its discovery document', async () => {
+    const res = await call(h, '/orders/items', { key: await sign() });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(h.upstream.requests.at(-1)!.headers['x-gatehouse-user'], 'ext-user-1');
+  });
+
+  test('after the issuer rotates its key, the new kid triggers one JWKS refetch and is accepted', async () => {
+    const before = await fetches();
+    await ask(idp, { type: 'rotate' }, 'rotated');
+    await new Promise((r) => setTimeout(r, 1100)); // past the 1 s cooldown since the last fetch
+    const res = await call(h, '/orders/items', { key: await sign() });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(await fetches(), before + 1);
+  });
+
+  test('unknown kids refetch the JWKS at most once per cooldown', async () => {
+    await new Promise((r) => setTimeout(r, 1100));
+    const before = await fetches();
+    for (let i = 0; i < 5; i++) expectProblem(await call(h, '/orders/items', { key: await sign({}, { kid: `made-up-${i}` }) }), 401, 'TOKEN_INVALID');
+    assert.ok((await fetches()) - before <= 1, `fetched ${(await fetches()) - before} times`);
+  });
+
+  test('its pinned algorithm, audience and type are enforced', async () => {
+    expectProblem(await call(h, '/orders/items', { key: await sign({ aud: 'https://api.example/other' }) }), 401, 'TOKEN_WRONG_AUDIENCE');
+    expectProblem(await call(h, '/orders/items', { key: await sign({}, { typ: 'JWT' }) }), 401, 'TOKEN_INVALID');
+    expectProblem(await call(h, '/orders/items', { key: await sign({ iss: `${issuer}/other` }) }), 401, 'TOKEN_INVALID');
+  });
+
+  test('a JWKS larger than the size limit is never used', async () => {
+    expectProblem(await call(h, '/orders/items', { key: await sign({ iss: `${issuer}/huge` }) }), 401, 'TOKEN_INVALID');
+  });
+
+  test('a discovery document naming another issuer stops the start', async () => {
+    const yaml = ['tokens:', '  issuers:', '    - issuer: https://id.example', `      discoveryUrl: ${issuer}/.well-known/openid-configuration`].join('\n');
+    await assert.rejects(startHarness({}, undefined, yaml), /is for http:\/\/127\.0\.0\.1:\d+, not https:\/\/id\.example/);
+  });
+
+  test('an API that asks for bearer tokens is refused when no issuer is trusted', async () => {
+    const plain = await startHarness();
+    try {
+      const res = await plain.admin('POST', '/apis', { name: 'x', listenPath: '/x', upstreamUrl: plain.upstream.url, auth: { type: 'bearer', scopes: [] } });
+      expectProblem(res, 400, 'VALIDATION_FAILED');
+      assert.match(JSON.stringify(res.body), /token issuer/);
+    } finally {
+      await plain.close();
+    }
+  });
+});
