@@ -1,16 +1,16 @@
 /**
  * Gatehouse under benchmark, in its own process (see seed.ts for what it is set up with).
- * argv[2]: upstream origin. Sends { type: 'ready', url, path, secret } to the parent over IPC; answers
+ * argv[2]: upstream origin; argv[3]: scenario (seed.ts). Sends { type: 'ready', url, path, headers } to the parent over IPC; answers
  * { type: 'outcomes' } with the outcome counts since start; exits on { type: 'stop' }.
  */
 import { answerCpuRequests } from './cpu-report.ts';
-import { startSeededGatehouse } from './seed.ts';
+import { startSeededGatehouse, type Scenario } from './seed.ts';
 
 const upstream = process.argv[2];
-if (!upstream) throw new Error('usage: gatehouse-child.ts <upstream origin>');
+if (!upstream) throw new Error('usage: gatehouse-child.ts <upstream origin> [scenario]');
 
-const seeded = await startSeededGatehouse(upstream);
-process.send!({ type: 'ready', url: seeded.gh.gatewayUrl, path: seeded.path, secret: seeded.secret });
+const seeded = await startSeededGatehouse(upstream, (process.argv[3] ?? 'apiKey') as Scenario);
+process.send!({ type: 'ready', url: seeded.gh.gatewayUrl, path: seeded.path, headers: seeded.headers });
 
 process.on('message', (message: { type: string }) => {
   if (message.type === 'outcomes') process.send!({ type: 'outcomes', outcomes: Object.fromEntries(seeded.gh.outcomes) });

@@ -3,7 +3,12 @@
  * front of the same upstream, on loopback, each in its own process.
  *
  *   node bench/gateway.ts [--rounds 5] [--duration 6] [--rate 2000] [--connections 50]
+ *                         [--scenarios apiKey,bearer,bearer-nocache,apiKey+bearer]
  *                         [--load-generator wrk|autocannon] [--no-pin] [--profile]
+ *
+ * Scenarios (each a Gatehouse of its own, measured in the same run as the bare proxy): `apiKey` (an API
+ * key), `bearer` (an ES256 JWT access token, verified-token cache on), `bearer-nocache` (the same with the
+ * cache off: a signature check per request), `apiKey+bearer` (both, on a route that requires both).
  *
  * First each proxy gets an initial warm-up (--initial-warmup seconds: JIT, heap sizing, connection
  * pools), then per round, bare proxy first, then Gatehouse:
@@ -40,6 +45,7 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '2000' },
     'rate-duration': { type: 'string', default: '5' },
     connections: { type: 'string', default: '50' },
+    scenarios: { type: 'string', default: 'apiKey' },
     'load-generator': { type: 'string' },
     profile: { type: 'boolean', default: false },
     pin: { type: 'boolean', default: true },
@@ -55,6 +61,12 @@ const RATE_DURATION_S = Number(args['rate-duration']);
 const CONNECTIONS = Number(args.connections);
 const OPEN_LOOP_CONNECTIONS = 32;
 const PROFILE_DIR = join(here, 'results', 'profiles');
+const SCENARIO_TITLES: Record<string, string> = {
+  apiKey: 'API key',
+  bearer: 'bearer JWT (ES256), verified-token cache on',
+  'bearer-nocache': 'bearer JWT (ES256), verified-token cache off',
+  'apiKey+bearer': 'API key and bearer JWT (ES256) on one route',
+};
 
 /**
  * CPU pinning (Linux, taskset, 2+ CPUs; --no-pin turns it off): the proxy under test gets the last CPU
@@ -181,9 +193,12 @@ function pickGenerator(): Generator {
   return probe.error ? 'autocannon' : 'wrk';
 }
 
-async function closedLoop(generator: Generator, url: string, authorization: string, seconds: number): Promise<ClosedLoopResult> {
+type Headers = Record<string, string>;
+
+async function closedLoop(generator: Generator, url: string, headers: Headers, seconds: number): Promise<ClosedLoopResult> {
   if (generator === 'wrk') {
-    const out = await run(...pinned(LOAD_CPUS, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '5s', '-s', join(here, 'wrk-report.lua'), '-H', `Authorization: ${authorization}`, url]));
+    const h = Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]);
+    const out = await run(...pinned(LOAD_CPUS, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '5s', '-s', join(here, 'wrk-report.lua'), ...h, url]));
     const line = out.split('\n').find((l) => l.startsWith('BENCH_JSON '));
     if (!line) throw new Error(`wrk printed no summary:\n${out}`);
     const r = JSON.parse(line.slice('BENCH_JSON '.length)) as Record<string, number>;
@@ -195,7 +210,8 @@ async function closedLoop(generator: Generator, url: string, authorization: stri
       failureDetail: `connect ${r.connectErrors}, read ${r.readErrors}, write ${r.writeErrors}, non-2xx/3xx ${r.non2xx3xx}, timeouts ${r.timeouts}`,
     };
   }
-  const out = await run(...pinned(LOAD_CPUS, join(root, 'node_modules', '.bin', 'autocannon'), ['-j', '-c', String(CONNECTIONS), '-d', String(seconds), '-H', `authorization=${authorization}`, url]));
+  const h = Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}=${value}`]);
+  const out = await run(...pinned(LOAD_CPUS, join(root, 'node_modules', '.bin', 'autocannon'), ['-j', '-c', String(CONNECTIONS), '-d', String(seconds), ...h, url]));
   const r = JSON.parse(out) as { requests: { total: number }; duration: number; non2xx: number; errors: number; timeouts: number; '3xx': number };
   return {
     requests: r.requests.total,
@@ -205,9 +221,9 @@ async function closedLoop(generator: Generator, url: string, authorization: stri
   };
 }
 
-async function openLoop(url: string, path: string, authorization: string): Promise<OpenLoopResult> {
+async function openLoop(url: string, path: string, headers: Headers): Promise<OpenLoopResult> {
   const { origin } = new URL(url);
-  const options = { url: origin, path, headers: { authorization }, rate: RATE, durationMs: RATE_DURATION_S * 1000, warmupMs: 1000, connections: OPEN_LOOP_CONNECTIONS };
+  const options = { url: origin, path, headers, rate: RATE, durationMs: RATE_DURATION_S * 1000, warmupMs: 1000, connections: OPEN_LOOP_CONNECTIONS };
   const proc = forkOn(LOAD_CPUS, 'open-loop-child.ts', [JSON.stringify(options)]);
   started.push(proc);
   const { result } = await nextMessage<{ result: OpenLoopResult }>(proc, 'result', (RATE_DURATION_S + 30) * 1000);
@@ -233,7 +249,7 @@ interface Sample {
 
 class BenchFailure extends Error {}
 
-async function measure(generator: Generator, proxy: Child, upstream: Child, path: string, authorization: string): Promise<Sample> {
+async function measure(generator: Generator, proxy: Child, upstream: Child, path: string, authorization: Headers): Promise<Sample> {
   const url = `${proxy.url}${path}`;
   const warm = await closedLoop(generator, url, authorization, WARMUP_S);
   if (warm.failures > 0) throw new BenchFailure(`${proxy.name}: ${warm.failures} failed responses during warm-up (${warm.failureDetail})`);
@@ -267,7 +283,7 @@ async function measure(generator: Generator, proxy: Child, upstream: Child, path
 }
 
 /** One more max-throughput run, outside the measured ones, with the V8 profiler on in the proxy. */
-async function profileRun(generator: Generator, proxy: Child, name: string, path: string, authorization: string): Promise<void> {
+async function profileRun(generator: Generator, proxy: Child, name: string, path: string, authorization: Headers): Promise<void> {
   mkdirSync(PROFILE_DIR, { recursive: true });
   const file = join(PROFILE_DIR, `${name}.cpuprofile`);
   const started = nextMessage(proxy.proc, 'profile-started');
@@ -292,7 +308,7 @@ const median = (xs: number[]): number => {
 
 // ---------------------------------------------------------------------------------------------- report
 
-function report(generator: Generator, bare: Sample[], gateway: Sample[], wallSeconds: number, loadAtStart: number): { markdown: string; ratio: number; noisy: boolean } {
+function report(generator: Generator, scenario: string, bare: Sample[], gateway: Sample[], wallSeconds: number, loadAtStart: number): { markdown: string; ratio: number; noisy: boolean } {
   const col = (samples: Sample[], f: (s: Sample) => number) => median(samples.map(f));
   const rows: [string, (s: Sample) => number, number, boolean][] = [
     // label, field, decimals, show ratio
@@ -324,7 +340,7 @@ function report(generator: Generator, bare: Sample[], gateway: Sample[], wallSec
   const noisy = spread(bare) > 0.2 || spread(gateway) > 0.2;
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const lines: string[] = [];
-  lines.push(`## Gateway benchmark, ${new Date().toISOString().slice(0, 10)}`);
+  lines.push(`## Gateway benchmark, ${new Date().toISOString().slice(0, 10)}: ${SCENARIO_TITLES[scenario] ?? scenario}`);
   lines.push('');
   lines.push(
     `Node ${process.version}, ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.platform}; load generator ${generator === 'wrk' ? 'wrk (-t1)' : 'autocannon'} ` +
@@ -371,53 +387,69 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const loadAtStart = loadavg()[0]!;
   const watchdog = setTimeout(() => {
-    console.error('benchmark: watchdog expired (10 minutes); stopping');
+    console.error('benchmark: watchdog expired (30 minutes); stopping');
     process.exit(2);
-  }, 600_000);
+  }, 1_800_000);
   watchdog.unref();
 
   const generator = pickGenerator();
+  const scenarios = args.scenarios.split(',').map((x) => x.trim()).filter(Boolean);
+  for (const scenario of scenarios) if (!SCENARIO_TITLES[scenario]) throw new BenchFailure(`unknown scenario ${scenario}; use ${Object.keys(SCENARIO_TITLES).join(', ')}`);
   const upstream = await startChild('upstream', 'upstream-child.ts', [], LOAD_CPUS);
   const bare = await startChild('bare proxy', 'bare-proxy-child.ts', [upstream.url], PROXY_CPUS);
-  const gateway = await startChild<{ url: string; path: string; secret: string }>('Gatehouse', 'gatehouse-child.ts', [upstream.url], PROXY_CPUS);
-  const authorization = `Bearer ${gateway.secret}`;
-  console.error(`benchmark: upstream ${upstream.url}, bare proxy ${bare.url}, Gatehouse ${gateway.url}; load generator ${generator}; ${ROUNDS} rounds; ${PIN ? `proxies pinned to CPU ${PROXY_CPUS}, upstream and load to ${LOAD_CPUS}` : 'no CPU pinning'}`);
+  const gateways: (Child & { path: string; headers: Headers; scenario: string })[] = [];
+  for (const scenario of scenarios) {
+    const child = await startChild<{ url: string; path: string; headers: Headers }>(`Gatehouse ${scenario}`, 'gatehouse-child.ts', [upstream.url, scenario], PROXY_CPUS);
+    gateways.push({ ...child, scenario });
+  }
+  console.error(`benchmark: upstream ${upstream.url}, bare proxy ${bare.url}, ${gateways.map((g) => `${g.name} ${g.url}`).join(', ')}; load generator ${generator}; ${ROUNDS} rounds; ${PIN ? `proxies pinned to CPU ${PROXY_CPUS}, upstream and load to ${LOAD_CPUS}` : 'no CPU pinning'}`);
 
-  for (const proxy of [bare, gateway]) {
-    const warm = await closedLoop(generator, `${proxy.url}${gateway.path}`, authorization, INITIAL_WARMUP_S);
+  for (const proxy of [bare, ...gateways]) {
+    const target = gateways.find((g) => g === proxy) ?? gateways[0]!;
+    const warm = await closedLoop(generator, `${proxy.url}${target.path}`, target.headers, INITIAL_WARMUP_S);
     if (warm.failures > 0) throw new BenchFailure(`${proxy.name}: ${warm.failures} failed responses during the initial warm-up (${warm.failureDetail})`);
   }
 
   const bareSamples: Sample[] = [];
-  const gatewaySamples: Sample[] = [];
+  const gatewaySamples = new Map<string, Sample[]>(gateways.map((g) => [g.scenario, []]));
+  const line = (name: string, s: Sample) => `${name}: ${s.throughput.toFixed(0)} req/s, ${s.cpuPerReq.toFixed(1)} µs CPU/req, p50 ${s.p50.toFixed(3)} ms, p99 ${s.p99.toFixed(3)} ms at ${RATE} req/s; other work ${(100 * s.otherWork).toFixed(0)} % of a CPU`;
   for (let round = 1; round <= ROUNDS; round++) {
-    const b = await measure(generator, bare, upstream, gateway.path, authorization);
+    const b = await measure(generator, bare, upstream, gateways[0]!.path, gateways[0]!.headers);
     bareSamples.push(b);
-    console.error(`round ${round} bare:      ${b.throughput.toFixed(0)} req/s, ${b.cpuPerReq.toFixed(1)} µs CPU/req, p50 ${b.p50.toFixed(3)} ms, p99 ${b.p99.toFixed(3)} ms at ${RATE} req/s; other work ${(100 * b.otherWork).toFixed(0)} % of a CPU`);
-    const g = await measure(generator, gateway, upstream, gateway.path, authorization);
-    gatewaySamples.push(g);
-    console.error(`round ${round} Gatehouse: ${g.throughput.toFixed(0)} req/s, ${g.cpuPerReq.toFixed(1)} µs CPU/req, p50 ${g.p50.toFixed(3)} ms, p99 ${g.p99.toFixed(3)} ms at ${RATE} req/s; other work ${(100 * g.otherWork).toFixed(0)} % of a CPU`);
+    console.error(`round ${round} ${line('bare', b)}`);
+    for (const gateway of gateways) {
+      const g = await measure(generator, gateway, upstream, gateway.path, gateway.headers);
+      gatewaySamples.get(gateway.scenario)!.push(g);
+      console.error(`round ${round} ${line(gateway.name, g)}`);
+    }
   }
 
   if (args.profile) {
-    for (const [proxy, name] of [[bare, 'bare'], [gateway, 'gatehouse']] as const) await profileRun(generator, proxy, name, gateway.path, authorization);
+    await profileRun(generator, bare, 'bare', gateways[0]!.path, gateways[0]!.headers);
+    for (const gateway of gateways) await profileRun(generator, gateway, `gatehouse-${gateway.scenario}`, gateway.path, gateway.headers);
   }
 
-  // Every request Gatehouse saw must have been forwarded: no denial of any kind.
-  const reply = nextMessage<{ outcomes: Record<string, number> }>(gateway.proc, 'outcomes');
-  gateway.proc.send({ type: 'outcomes' });
-  const { outcomes } = await reply;
-  const refused = Object.entries(outcomes).filter(([code]) => code !== 'FORWARDED');
-  if (refused.length > 0) throw new BenchFailure(`Gatehouse refused requests: ${JSON.stringify(outcomes)}`);
+  // Every request each Gatehouse saw must have been forwarded: no denial of any kind.
+  let forwarded = 0;
+  for (const gateway of gateways) {
+    const reply = nextMessage<{ outcomes: Record<string, number> }>(gateway.proc, 'outcomes');
+    gateway.proc.send({ type: 'outcomes' });
+    const { outcomes } = await reply;
+    const refused = Object.entries(outcomes).filter(([code]) => code !== 'FORWARDED');
+    if (refused.length > 0) throw new BenchFailure(`${gateway.name} refused requests: ${JSON.stringify(outcomes)}`);
+    forwarded += outcomes.FORWARDED ?? 0;
+  }
 
-  await Promise.all([stopChild(gateway.proc), stopChild(bare.proc), stopChild(upstream.proc)]);
-  const { markdown, noisy } = report(generator, bareSamples, gatewaySamples, (performance.now() - t0) / 1000, loadAtStart);
+  await Promise.all([...gateways.map((g) => stopChild(g.proc)), stopChild(bare.proc), stopChild(upstream.proc)]);
+  const wall = (performance.now() - t0) / 1000;
+  const reports = gateways.map((g) => report(generator, g.scenario, bareSamples, gatewaySamples.get(g.scenario)!, wall, loadAtStart));
+  const markdown = reports.map((r) => r.markdown).join('\n');
   process.stdout.write(markdown);
   const out = join(here, 'results', 'latest.md');
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, markdown);
-  console.error(`benchmark: Gatehouse forwarded ${outcomes.FORWARDED ?? 0} requests, refused none; written to ${out}`);
-  if (noisy) console.error('benchmark: NOISY RUN (CPU per request varied by more than 20 % across rounds); run it again on a quieter machine');
+  console.error(`benchmark: Gatehouse forwarded ${forwarded} requests, refused none; written to ${out}`);
+  if (reports.some((r) => r.noisy)) console.error('benchmark: NOISY RUN (CPU per request varied by more than 20 % across rounds); run it again on a quieter machine');
   if (args.profile) console.error('benchmark: summarise the profiles with node bench/profile-top.ts [bench/results/profiles/bare.cpuprofile]');
 }
 

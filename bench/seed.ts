@@ -1,9 +1,11 @@
 /**
- * A real Gatehouse for the benchmarks: a config from loadConfig (temporary data dir, random pepper,
- * ephemeral ports, silent logs), startGatehouse, then one API (listen path /bench, pointing at
- * `upstream`), one app and one key, created through the admin API. The key has a rate limit and a
- * daily quota far above anything the benchmarks send, so key auth, the limiter and usage counting are
- * all on the request path while nothing is refused.
+ * A real Gatehouse for the benchmarks: a config from loadConfig (temporary data dir, random pepper
+ * and master key, ephemeral ports, silent logs), startGatehouse, then one API (listen path /bench,
+ * pointing at `upstream`), one app and one key, created through the admin API. The key has a rate
+ * limit and a daily quota far above anything the benchmarks send, so key auth, the limiter and usage
+ * counting are all on the request path while nothing is refused. For the bearer scenarios the API asks
+ * for a token (and the key too, for apiKey+bearer) and a client-credentials client gets an ES256 access
+ * token from Gatehouse's own authorization server; `bearer-nocache` turns the verified-token cache off.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,10 +24,14 @@ export interface SeededGatehouse {
   path: string;
   /** The API key's secret. */
   secret: string;
+  /** What each benchmark request sends. */
+  headers: Record<string, string>;
   close(): Promise<void>;
 }
 
-export async function startSeededGatehouse(upstream: string): Promise<SeededGatehouse> {
+export type Scenario = 'apiKey' | 'bearer' | 'bearer-nocache' | 'apiKey+bearer';
+
+export async function startSeededGatehouse(upstream: string, scenario: Scenario = 'apiKey'): Promise<SeededGatehouse> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
   const config = loadConfig({
     env: {
@@ -34,6 +40,8 @@ export async function startSeededGatehouse(upstream: string): Promise<SeededGate
       GATEHOUSE_GATEWAY_PORT: '0',
       GATEHOUSE_CONTROL_PORT: '0',
       GATEHOUSE_LOG_LEVEL: 'silent',
+      GATEHOUSE_MASTER_KEY: randomBytes(32).toString('hex'),
+      GATEHOUSE_TOKENS_CACHE_ENTRIES: scenario === 'bearer-nocache' ? '0' : '100000',
     },
   });
   const gh = await startGatehouse(config, { logger: pino({ level: 'silent' }) });
@@ -49,7 +57,8 @@ export async function startSeededGatehouse(upstream: string): Promise<SeededGate
     if (res.status !== 201) throw new Error(`POST ${path}: ${res.status} ${JSON.stringify(json)}`);
     return json;
   };
-  const api = await admin('/apis', { name: 'bench', listenPath: '/bench', upstreamUrl: upstream });
+  const authType = scenario === 'apiKey' ? 'apiKey' : scenario === 'apiKey+bearer' ? 'apiKey+bearer' : 'bearer';
+  const api = await admin('/apis', { name: 'bench', listenPath: '/bench', upstreamUrl: upstream, auth: { type: authType, scopes: authType === 'apiKey' ? [] : ['bench:read'] }, tokens: { accessTokenTtlSeconds: 86_400 } });
   const app = await admin('/apps', { name: 'Benchmark', owner: 'bench@example.com' });
   const key = await admin('/keys', {
     appId: app.id,
@@ -57,14 +66,30 @@ export async function startSeededGatehouse(upstream: string): Promise<SeededGate
     rateLimits: [{ name: 'per-second', limit: 1_000_000_000, windowSeconds: 1 }],
     quota: { limit: 1_000_000_000_000, period: 'day' },
   });
+  const headers: Record<string, string> = authType === 'apiKey' ? { authorization: `Bearer ${key.secret}` } : { authorization: `Bearer ${await accessToken(admin, gh, api.id)}` };
+  if (authType === 'apiKey+bearer') headers['x-api-key'] = key.secret;
   return {
     gh,
     apiId: api.id as string,
     path: '/bench',
     secret: key.secret as string,
+    headers,
     async close() {
       await gh.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** An ES256 access token for the API, from Gatehouse's own token endpoint (client credentials). */
+async function accessToken(admin: (path: string, body: unknown) => Promise<any>, gh: Gatehouse, apiId: string): Promise<string> {
+  const client = await admin('/clients', { name: 'bench', grantTypes: ['client_credentials'], scopes: ['bench:read'], apiIds: [apiId] });
+  const res = await fetch(`${gh.controlUrl}/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials&scope=bench:read',
+  });
+  const body = (await res.json()) as { access_token?: string };
+  if (!body.access_token) throw new Error(`token request: ${res.status} ${JSON.stringify(body)}`);
+  return body.access_token;
 }
