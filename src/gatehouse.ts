@@ -13,6 +13,7 @@ import { createLocalChangeBus } from './events/change-bus.ts';
 import { problem, PROBLEM_CONTENT_TYPE } from './http/problem.ts';
 import { buildPipeline } from './gateway/pipeline.ts';
 import { RouteTable } from './gateway/route-table.ts';
+import { createClientOriginResolver } from './gateway/client-origin.ts';
 import { createGatewayServer } from './gateway/server.ts';
 import { Upstreams } from './gateway/upstreams.ts';
 import { FailureThrottle } from './limits/failure-throttle.ts';
@@ -95,6 +96,13 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   const gateway = createGatewayServer({
     pipeline: buildPipeline({ routes: () => routes, verifier, tokens, checkProof: dpopProofCheck(dpop), throttle, upstreams }),
     maxHeaderBytes: config.gateway.maxHeaderBytes,
+    clientOrigin: createClientOriginResolver(config.gateway.trustedProxies),
+    timeouts: {
+      requestMs: config.gateway.requestTimeoutSeconds * 1000,
+      headersMs: config.gateway.headersTimeoutSeconds * 1000,
+      keepAliveMs: config.gateway.keepAliveTimeoutSeconds * 1000,
+    },
+    maxConnections: config.gateway.maxConnections,
     clock,
     onOutcome: (code) => outcomes.set(code, (outcomes.get(code) ?? 0) + 1),
     onError: (error) => log.error({ err: error }, 'gateway error'),

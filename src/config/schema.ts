@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { apiInputSchema } from '../control/admin/schemas.ts';
 import { ASYMMETRIC_ALGORITHMS } from '../domain/access-token-claims.ts';
+import { parseCidr } from '../domain/ip-allowlist.ts';
 
 const listener = (port: number) =>
   z.strictObject({
@@ -14,6 +15,15 @@ export const configSchema = z.strictObject({
     .extend({
       /** Largest request head the gateway reads (bytes). */
       maxHeaderBytes: z.coerce.number().int().min(1024).max(1_048_576).default(16_384),
+      /** Proxies in front whose X-Forwarded-For and X-Forwarded-Proto are believed (CIDRs); none by default. */
+      trustedProxies: z.array(z.string().refine((v) => parseCidr(v) !== null, 'an IPv4 or IPv6 address or CIDR block')).default([]),
+      /** Whole request (head and body) from the client. */
+      requestTimeoutSeconds: z.coerce.number().min(1).max(3600).default(60),
+      headersTimeoutSeconds: z.coerce.number().min(1).max(600).default(15),
+      /** An idle keep-alive connection is closed after this long. */
+      keepAliveTimeoutSeconds: z.coerce.number().min(1).max(600).default(5),
+      /** Open client connections at most; more are refused at accept. */
+      maxConnections: z.coerce.number().int().min(1).default(10_000),
     })
     .prefault({}),
   control: listener(8081).prefault({}),

@@ -1,11 +1,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { unmapIpv4 } from '../domain/ip-allowlist.ts';
+import { createClientOriginResolver, type ClientOrigin } from './client-origin.ts';
 import type { Exchange, Stage, StageResult } from './exchange.ts';
 import { renderDenial } from './render-denial.ts';
 
 export interface GatewayServerOptions {
   pipeline: readonly (readonly [string, Stage])[];
   maxHeaderBytes: number;
+  /** The caller's address and scheme (trusted proxies honoured); default: the socket's. */
+  clientOrigin?: (req: IncomingMessage) => ClientOrigin;
+  timeouts?: { requestMs: number; headersMs: number; keepAliveMs: number };
+  maxConnections?: number;
   clock?: () => number;
   /** Counts outcomes by code (VALID for forwarded requests); the gateway logs nothing per request. */
   onOutcome?: (code: string) => void;
@@ -16,8 +21,10 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   const { onOutcome, onError } = options;
   const stages = options.pipeline.map(([, stage]) => stage);
   const clock = options.clock ?? Date.now;
-  const server = createServer({ maxHeaderSize: options.maxHeaderBytes, requestTimeout: 60_000, headersTimeout: 15_000 }, (req, res) => {
-    const exchange = newExchange(req, res, clock());
+  const clientOrigin = options.clientOrigin ?? createClientOriginResolver([]);
+  const timeouts = options.timeouts ?? { requestMs: 60_000, headersMs: 15_000, keepAliveMs: 5_000 };
+  const server = createServer({ maxHeaderSize: options.maxHeaderBytes, requestTimeout: timeouts.requestMs, headersTimeout: timeouts.headersMs, keepAliveTimeout: timeouts.keepAliveMs }, (req, res) => {
+    const exchange = newExchange(req, res, clock(), clientOrigin(req));
     try {
       const outcome = run(stages, 0, exchange);
       if (outcome instanceof Promise) outcome.then((denial) => finish(exchange, denial), (error: unknown) => fail(exchange, error));
@@ -34,6 +41,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     onError?.(error);
     renderDenial(exchange, { code: 'INTERNAL', detail: 'an unexpected gateway error' });
   };
+  if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
   return server;
 }
 
@@ -56,7 +64,7 @@ function run(stages: readonly Stage[], from: number, exchange: Exchange): StageR
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
-export function newExchange(req: IncomingMessage, res: ServerResponse, now: number): Exchange {
+export function newExchange(req: IncomingMessage, res: ServerResponse, now: number, origin: ClientOrigin = { ip: unmapIpv4(req.socket.remoteAddress ?? ''), scheme: 'http' }): Exchange {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const incomingId = req.headers['x-request-id'];
@@ -66,8 +74,8 @@ export function newExchange(req: IncomingMessage, res: ServerResponse, now: numb
     requestId: typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : null,
     path: q === -1 ? url : url.slice(0, q),
     query: q === -1 ? '' : url.slice(q),
-    ip: unmapIpv4(req.socket.remoteAddress ?? ''),
-    scheme: 'encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http',
+    ip: origin.ip,
+    scheme: origin.scheme,
     now,
     route: null,
     apiPath: '/',
