@@ -23,7 +23,15 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   const clock = options.clock ?? Date.now;
   const clientOrigin = options.clientOrigin ?? createClientOriginResolver([]);
   const timeouts = options.timeouts ?? { requestMs: 60_000, headersMs: 15_000, keepAliveMs: 5_000 };
-  const server = createServer({ maxHeaderSize: options.maxHeaderBytes, requestTimeout: timeouts.requestMs, headersTimeout: timeouts.headersMs, keepAliveTimeout: timeouts.keepAliveMs }, (req, res) => {
+  const server = createServer({
+    maxHeaderSize: options.maxHeaderBytes,
+    requestTimeout: timeouts.requestMs,
+    headersTimeout: timeouts.headersMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    // Node checks the request and header timeouts on this interval (30 s by default): a slow client
+    // is cut off within a second of its deadline, not up to 30 s later.
+    connectionsCheckingInterval: Math.min(1000, timeouts.headersMs),
+  }, (req, res) => {
     const exchange = newExchange(req, res, clock(), clientOrigin(req));
     try {
       const outcome = run(stages, 0, exchange);

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { call, expectProblem, seed, startHarness, type Harness } from './support/harness.ts';
+
+/** Sends raw bytes and returns everything the gateway answers until it closes (or the wait ends). */
+function raw(url: string, bytes: string, waitMs = 2000): Promise<{ text: string; closed: boolean }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname);
+    let text = '';
+    const timer = setTimeout(() => (socket.destroy(), resolve({ text, closed: false })), waitMs);
+    socket.on('data', (d) => (text += d.toString()));
+    socket.on('close', () => (clearTimeout(timer), resolve({ text, closed: true })));
+    socket.on('error', () => undefined);
+    socket.write(bytes);
+  });
+}
+
+describe('gateway hardening: client addresses, request smuggling, limits and timeouts', () => {
+  let h: Harness;
+  let secret: string;
+
+  before(async () => {
+    h = await startHarness({ GATEHOUSE_GATEWAY_HEADERS_TIMEOUT_SECONDS: '1', GATEHOUSE_GATEWAY_MAX_CONNECTIONS: '20' });
+    ({ secret } = await seed(h, { ipAllowlist: ['10.0.0.0/8'] }));
+  });
+  after(() => h.close());
+
+  test('a spoofed X-Forwarded-For from an untrusted peer is ignored: the IP allowlist sees the real address', async () => {
+    const res = await fetch(`${h.gh.gatewayUrl}/orders/x`, { headers: { authorization: `Bearer ${secret}`, 'x-forwarded-for': '10.0.0.5', 'x-forwarded-proto': 'https' } });
+    assert.equal(res.status, 403);
+    assert.equal(((await res.json()) as { code: string }).code, 'FORBIDDEN');
+  });
+
+  test('Content-Length with Transfer-Encoding is refused and nothing reaches the upstream', async () => {
+    const before = h.upstream.requests.length;
+    const { text } = await raw(h.gh.gatewayUrl, `POST /orders/x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${secret}\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /orders/smuggled HTTP/1.1\r\nHost: x\r\n\r\n`);
+    assert.match(text, /^HTTP\/1\.1 400/);
+    assert.equal(h.upstream.requests.length, before);
+  });
+
+  test('a request head larger than the limit gets 431', async () => {
+    const res = await call(h, '/orders/x', { key: secret, body: undefined });
+    assert.notEqual(res.status, 431);
+    const { text } = await raw(h.gh.gatewayUrl, `GET /orders/x HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    assert.match(text, /^HTTP\/1\.1 431/);
+  });
+
+  test('a client that sends its head too slowly is cut off after the headers timeout', async () => {
+    const { closed, text } = await raw(h.gh.gatewayUrl, 'GET /orders/x HTTP/1.1\r\nHost: x\r\n', 4000);
+    assert.equal(closed, true);
+    assert.match(text, /^HTTP\/1\.1 408|^$/);
+  });
+
+  test('an unknown API path with dot segments or encoded slashes is refused before routing tricks work', async () => {
+    // Sent raw: fetch would resolve the dot segments itself.
+    const { text } = await raw(h.gh.gatewayUrl, `GET /orders/../admin/v1/keys HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${secret}\r\nConnection: close\r\n\r\n`);
+    assert.match(text, /^HTTP\/1\.1 400/);
+    assert.match(text, /VALIDATION_FAILED/);
+    const encoded = await raw(h.gh.gatewayUrl, `GET /orders/%2e%2e/admin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${secret}\r\nConnection: close\r\n\r\n`);
+    assert.match(encoded.text, /^HTTP\/1\.1 400/);
+    expectProblem(await call(h, '/orders%2fadmin', { key: secret }), 404, 'ROUTE_NOT_FOUND');
+  });
+});
+
+describe('gateway behind a trusted proxy', () => {
+  let h: Harness;
+  let secret: string;
+
+  before(async () => {
+    h = await startHarness({}, undefined, 'gateway:\n  trustedProxies: ["127.0.0.1/32"]\n');
+    ({ secret } = await seed(h, { ipAllowlist: ['10.0.0.0/8'] }));
+  });
+  after(() => h.close());
+
+  test('X-Forwarded-For and X-Forwarded-Proto from the trusted proxy are believed and passed on', async () => {
+    const res = await fetch(`${h.gh.gatewayUrl}/orders/x`, { headers: { authorization: `Bearer ${secret}`, 'x-forwarded-for': '198.51.100.1, 10.0.0.5', 'x-forwarded-proto': 'https' } });
+    assert.equal(res.status, 200);
+    const seen = h.upstream.requests.at(-1)!.headers;
+    assert.equal(seen['x-forwarded-for'], '10.0.0.5');
+    assert.equal(seen['x-forwarded-proto'], 'https');
+  });
+});
