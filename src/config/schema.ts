@@ -22,6 +22,8 @@ export const configSchema = z.strictObject({
       headersTimeoutSeconds: z.coerce.number().min(1).max(600).default(15),
       /** An idle keep-alive connection is closed after this long. */
       keepAliveTimeoutSeconds: z.coerce.number().min(1).max(600).default(5),
+      /** Largest request body forwarded (bytes); larger ones get 413. */
+      maxBodyBytes: z.coerce.number().int().min(0).default(10 * 1024 * 1024),
       /** Open client connections at most; more are refused at accept. */
       maxConnections: z.coerce.number().int().min(1).default(10_000),
     })

@@ -4,6 +4,7 @@ import type { TokenVerification, TokenVerifier } from '../verification/token-ver
 import type { Exchange, Stage, StageResult } from './exchange.ts';
 import type { RouteTable } from './route-table.ts';
 import { authorizeStage } from './stages/authorize.ts';
+import { bodyLimitStage } from './stages/body-limit.ts';
 import { credentialStage } from './stages/credential.ts';
 import { forwardStage } from './stages/forward.ts';
 import { routeStage } from './stages/route.ts';
@@ -21,6 +22,7 @@ export interface PipelineDeps {
   checkProof: (exchange: Exchange, token: TokenVerification) => StageResult | Promise<StageResult>;
   throttle: FailureThrottle;
   upstreams: Upstreams;
+  maxBodyBytes: number;
 }
 
 /**
@@ -31,11 +33,12 @@ export function buildPipeline(deps: PipelineDeps): readonly (readonly [name: str
   return [
     ['route', routeStage(deps.routes)], //                                which API serves this path
     ['safe-path', safePathStage], //                                      no dot segments or encoded slashes
+    ['body-limit', bodyLimitStage(deps.maxBodyBytes)], //                 a declared body over the limit
     ['throttle-failures', throttleFailuresStage(deps.throttle)], //       addresses that guessed too often wait
     ['credential', credentialStage], //                                   the route's requirement; key and/or token
     ['verify-key', verifyKeyStage(deps.verifier, deps.throttle)], //      status, expiry, access, IP, scopes, limits, quota
     ['verify-token', verifyTokenStage(deps.tokens, deps.throttle, deps.checkProof)], // signature, issuer, expiry, audience, revocation, DPoP
     ['authorize', authorizeStage], //                                     the token's scopes and roles for this route
-    ['forward', forwardStage(deps.upstreams)], //                         to the upstream, identity in, credential out
+    ['forward', forwardStage(deps.upstreams, deps.maxBodyBytes)], //     to the upstream, identity in, credential out
   ];
 }

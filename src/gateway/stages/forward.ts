@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Exchange, Stage, StageResult } from '../exchange.ts';
 import type { Upstreams } from '../upstreams.ts';
+import { BODY_TOO_LARGE, limitBody } from './body-limit.ts';
 
 /** RFC 9110 §7.6.1 hop-by-hop fields, plus what only the gateway may set or must not pass on. */
 const DROP_REQUEST = new Set([
@@ -16,17 +17,19 @@ const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', '
  * Streams the request to the upstream and the answer back, through a pooled undici client. The
  * caller's credential stays here; the upstream learns who called from X-Gatehouse-* instead.
  */
-export function forwardStage(upstreams: Upstreams): Stage {
+export function forwardStage(upstreams: Upstreams, maxBodyBytes: number): Stage {
   return (exchange) =>
     new Promise<StageResult>((resolve) => {
       const { req, res, route } = exchange;
       const api = route!.api;
-      const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
+      const declared = req.headers['content-length'] !== undefined;
+      const hasBody = declared ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
       const options: Dispatcher.RequestOptions = {
         path: route!.basePath + exchange.apiPath + exchange.query,
         method: req.method as Dispatcher.HttpMethod,
         headers: upstreamHeaders(exchange),
-        body: hasBody ? req : null,
+        // A declared length was checked already; a chunked body is counted as it streams.
+        body: !hasBody ? null : declared ? req : req.pipe(limitBody(maxBodyBytes)),
         headersTimeout: api.timeoutMs,
         bodyTimeout: api.timeoutMs,
       };
@@ -41,6 +44,9 @@ export function forwardStage(upstreams: Upstreams): Stage {
           if (res.headersSent) {
             res.destroy();
             return resolve(undefined);
+          }
+          if (error.code === BODY_TOO_LARGE || (error.cause as { code?: string } | undefined)?.code === BODY_TOO_LARGE) {
+            return resolve({ code: 'BODY_TOO_LARGE', detail: `the body may be at most ${maxBodyBytes} bytes` });
           }
           resolve(upstreamFailure(error.code, api.name, api.timeoutMs));
         },
