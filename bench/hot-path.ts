@@ -18,6 +18,7 @@ import { RouteTable } from '../src/gateway/route-table.ts';
 import { Upstreams } from '../src/gateway/upstreams.ts';
 import { FailureThrottle } from '../src/limits/failure-throttle.ts';
 import { newExchange } from '../src/gateway/server.ts';
+import { MemoryLimiter } from '../src/limits/memory-limiter.ts';
 import { startSeededGatehouse } from './seed.ts';
 
 const { values } = parseArgs({ options: { iterations: { type: 'string', default: '200000' } } });
@@ -30,7 +31,7 @@ const facts = { apiId: seeded.apiId, method: 'GET', path: '/items', ip: '127.0.0
 
 const routes = new RouteTable(await ctx.store.apis.all());
 const upstreams = new Upstreams();
-const stages = buildPipeline({ routes: () => routes, verifier: ctx.verifier, tokens: null, checkProof: () => undefined, throttle: new FailureThrottle(30, 60_000), upstreams, maxBodyBytes: 10 * 1024 * 1024 })
+const stages = buildPipeline({ routes: () => routes, verifier: ctx.verifier, tokens: null, checkProof: () => undefined, throttle: new FailureThrottle(30, 60_000), limiter: new MemoryLimiter(), upstreams, maxBodyBytes: 10 * 1024 * 1024 })
   .filter(([name]) => name !== 'forward')
   .map(([, stage]) => stage);
 const headers = { host: '127.0.0.1:8080', 'user-agent': 'bench', accept: '*/*', authorization: `Bearer ${seeded.secret}` };

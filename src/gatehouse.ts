@@ -94,7 +94,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
 
   const outcomes = new Map<string, number>();
   const gateway = createGatewayServer({
-    pipeline: buildPipeline({ routes: () => routes, verifier, tokens, checkProof: dpopProofCheck(dpop), throttle, upstreams, maxBodyBytes: config.gateway.maxBodyBytes }),
+    pipeline: buildPipeline({ routes: () => routes, verifier, tokens, checkProof: dpopProofCheck(dpop), throttle, limiter, upstreams, maxBodyBytes: config.gateway.maxBodyBytes }),
     maxHeaderBytes: config.gateway.maxHeaderBytes,
     clientOrigin: createClientOriginResolver(config.gateway.trustedProxies),
     timeouts: {

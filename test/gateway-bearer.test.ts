@@ -182,6 +182,23 @@ describe('gateway: bearer access tokens, per-route scopes and roles, forged toke
     assert.equal(((await revoked.json()) as { code: string }).code, 'REVOKED');
   });
 
+  test('an API’s rate limit counted per user: one user’s burst does not limit another', async () => {
+    const limited = await h.api('limited', ['limited:read'], { auth: { type: 'bearer', rateLimits: [{ name: 'per-user', limit: 2, windowSeconds: 60, by: 'user' }] } });
+    const alice = await h.client({ name: 'Alice', grantTypes: ['client_credentials'], scopes: ['limited:read'], apiIds: [limited.id] });
+    const bob = await h.client({ name: 'Bob', grantTypes: ['client_credentials'], scopes: ['limited:read'], apiIds: [limited.id] });
+    const [a, b] = [await token(alice, { scope: 'limited:read' }), await token(bob, { scope: 'limited:read' })];
+    const first = await get('/limited/x', a);
+    assert.equal(first.status, 200);
+    assert.equal(first.headers.get('ratelimit-policy'), '"per-user";q=2;w=60');
+    assert.equal((await get('/limited/x', a)).status, 200);
+    const third = await get('/limited/x', a);
+    expectProblem(third, 429, 'RATE_LIMITED');
+    assert.ok(Number(third.headers.get('retry-after')) > 0);
+    assert.equal((await get('/limited/x', b)).status, 200, 'another user has their own count');
+    const bad = await h.admin('POST', '/apis', { name: 'bad', listenPath: '/bad', upstreamUrl: h.upstream.url, auth: { type: 'apiKey', scopes: [], rateLimits: [{ name: 'u', limit: 1, windowSeconds: 1, by: 'user' }] } });
+    expectProblem(bad, 400, 'VALIDATION_FAILED');
+  });
+
   test('DPoP-bound tokens need a fresh proof by the bound key (RFC 9449)', async () => {
     const bound = await h.client({ name: 'Bound', grantTypes: ['client_credentials'], scopes: ['orders:read'], apiIds: [orders.id], dpopBound: true });
     const keyPair = await oauth.generateKeyPair('ES256');

@@ -1,5 +1,5 @@
 import { compilePathPattern } from './access.ts';
-import type { ApiAuth, ApiAuthType } from './entities.ts';
+import type { ApiAuth, ApiAuthType, IdentityLimit } from './entities.ts';
 
 /** What one request must carry, after route rules are applied. */
 export interface Requirement {
@@ -8,26 +8,35 @@ export interface Requirement {
   roles: readonly string[];
   needsKey: boolean;
   needsToken: boolean;
+  rateLimits: readonly CompiledLimit[];
+}
+
+export interface CompiledLimit {
+  name: string;
+  limit: number;
+  windowMs: number;
+  by: IdentityLimit['by'];
 }
 
 /** The requirement for a method and path below the listen path; compiled once per API change. */
 export type RequirementMatcher = (method: string, path: string) => Requirement;
 
-const requirement = (type: ApiAuthType, scopes: readonly string[], roles: readonly string[]): Requirement => ({
+const requirement = (type: ApiAuthType, scopes: readonly string[], roles: readonly string[], limits: readonly IdentityLimit[]): Requirement => ({
   type,
   scopes,
   roles,
   needsKey: type === 'apiKey' || type === 'apiKey+bearer',
   needsToken: type === 'bearer' || type === 'apiKey+bearer',
+  rateLimits: limits.map((l) => ({ name: l.name, limit: l.limit, windowMs: l.windowSeconds * 1000, by: l.by })),
 });
 
 export function compileRequirements(auth: ApiAuth): RequirementMatcher {
-  const fallback = requirement(auth.type, auth.scopes, auth.roles ?? []);
+  const fallback = requirement(auth.type, auth.scopes, auth.roles ?? [], auth.rateLimits ?? []);
   const rules = (auth.routes ?? []).map((rule) => ({
     methods: rule.methods ? new Set(rule.methods) : null,
     paths: rule.paths ? rule.paths.map(compilePathPattern) : null,
     // A rule inherits what it does not set from the API.
-    outcome: requirement(rule.type ?? auth.type, rule.scopes ?? auth.scopes, rule.roles ?? auth.roles ?? []),
+    outcome: requirement(rule.type ?? auth.type, rule.scopes ?? auth.scopes, rule.roles ?? auth.roles ?? [], rule.rateLimits ?? auth.rateLimits ?? []),
   }));
   if (rules.length === 0) return () => fallback;
   return (method, path) => {
@@ -52,6 +61,20 @@ export function authProblems(auth: ApiAuth, bearerAvailable: boolean): Record<st
     if ((rule.type ?? auth.type) === 'public' && (rule.scopes ?? []).length > 0) problems[`auth.routes.${i}.scopes`] = 'a public route has no credential to hold scopes';
   });
   if (auth.type === 'public' && auth.scopes.length > 0) problems['auth.scopes'] = 'a public API has no credential to hold scopes';
+  // A limit counted per user needs a token to name the user; per app, a key or a token to name the app.
+  const limitProblem = (type: ApiAuthType, limits: readonly IdentityLimit[] | undefined): string | null => {
+    for (const l of limits ?? []) {
+      if (l.by !== 'app' && (type === 'apiKey' || type === 'public')) return `limit ${l.name} is counted by ${l.by}, which needs a bearer token (type bearer or apiKey+bearer)`;
+      if (type === 'public') return `limit ${l.name} is counted by app, which needs a credential`;
+    }
+    return null;
+  };
+  const apiLimits = limitProblem(auth.type, auth.rateLimits);
+  if (apiLimits) problems['auth.rateLimits'] = apiLimits;
+  (auth.routes ?? []).forEach((rule, i) => {
+    const routeLimits = limitProblem(rule.type ?? auth.type, rule.rateLimits ?? auth.rateLimits);
+    if (routeLimits) problems[`auth.routes.${i}.rateLimits`] = routeLimits;
+  });
   return problems;
 }
 

@@ -33,6 +33,14 @@ export interface AccessRule {
 export const AUTH_TYPES = ['apiKey', 'bearer', 'apiKey+bearer', 'public'] as const;
 export type ApiAuthType = (typeof AUTH_TYPES)[number];
 
+/** A rate limit counted per caller identity on an API or route: per app, per user, or per app and user. */
+export interface IdentityLimit {
+  name: string;
+  limit: number;
+  windowSeconds: number;
+  by: 'app' | 'user' | 'app+user';
+}
+
 /** A route-level difference: the first rule matching method and path wins over the API's defaults. */
 export interface AuthRule {
   /** Upper-case methods; absent means every method. */
@@ -42,6 +50,7 @@ export interface AuthRule {
   type?: ApiAuthType;
   scopes?: string[];
   roles?: string[];
+  rateLimits?: IdentityLimit[];
 }
 
 export interface ApiAuth {
@@ -50,6 +59,8 @@ export interface ApiAuth {
   scopes: string[];
   /** Roles the user must hold (bearer tokens only). */
   roles?: string[];
+  /** Counted for every request to the API, unless a matching route rule sets its own. */
+  rateLimits?: IdentityLimit[];
   routes?: AuthRule[];
 }
 

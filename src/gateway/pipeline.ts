@@ -1,10 +1,12 @@
 import type { FailureThrottle } from '../limits/failure-throttle.ts';
+import type { Limiter } from '../limits/port.ts';
 import type { KeyVerifier } from '../verification/key-verifier.ts';
 import type { TokenVerification, TokenVerifier } from '../verification/token-verifier.ts';
 import type { Exchange, Stage, StageResult } from './exchange.ts';
 import type { RouteTable } from './route-table.ts';
 import { authorizeStage } from './stages/authorize.ts';
 import { bodyLimitStage } from './stages/body-limit.ts';
+import { identityLimitsStage } from './stages/identity-limits.ts';
 import { credentialStage } from './stages/credential.ts';
 import { forwardStage } from './stages/forward.ts';
 import { routeStage } from './stages/route.ts';
@@ -21,6 +23,8 @@ export interface PipelineDeps {
   /** RFC 9449 proof check for DPoP-bound tokens. */
   checkProof: (exchange: Exchange, token: TokenVerification) => StageResult | Promise<StageResult>;
   throttle: FailureThrottle;
+  /** Counts the API's per-app and per-user limits (the key's own limits are the verifier's). */
+  limiter: Limiter;
   upstreams: Upstreams;
   maxBodyBytes: number;
 }
@@ -39,6 +43,7 @@ export function buildPipeline(deps: PipelineDeps): readonly (readonly [name: str
     ['verify-key', verifyKeyStage(deps.verifier, deps.throttle)], //      status, expiry, access, IP, scopes, limits, quota
     ['verify-token', verifyTokenStage(deps.tokens, deps.throttle, deps.checkProof)], // signature, issuer, expiry, audience, revocation, DPoP
     ['authorize', authorizeStage], //                                     the token's scopes and roles for this route
+    ['identity-limits', identityLimitsStage(deps.limiter)], //            the API's limits per app, user or both
     ['forward', forwardStage(deps.upstreams, deps.maxBodyBytes)], //     to the upstream, identity in, credential out
   ];
 }

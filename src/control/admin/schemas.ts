@@ -19,7 +19,19 @@ const pathPatterns = z
   .min(1)
   .max(64);
 const roles = z.array(z.string().regex(/^[a-z0-9][a-z0-9:_-]{0,63}$/, 'lower-case letters, digits, ":", "_" and "-"')).max(32);
+const identityLimits = z
+  .array(
+    z.strictObject({
+      name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'lower-case letters, digits and "-"'),
+      limit: z.number().int().min(1).max(1_000_000_000),
+      windowSeconds: z.number().min(0.001).max(31_536_000),
+      by: z.enum(['app', 'user', 'app+user']),
+    }),
+  )
+  .max(8)
+  .refine((rules) => new Set(rules.map((r) => r.name)).size === rules.length, 'rate limit names must be unique');
 const authRuleSchema = z.strictObject({
+  rateLimits: identityLimits.optional(),
   methods: z.array(z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])).min(1).optional(),
   paths: pathPatterns.optional(),
   type: z.enum(AUTH_TYPES).optional(),
@@ -47,6 +59,8 @@ export const apiInputSchema = z.strictObject({
       type: z.enum(AUTH_TYPES).default('apiKey'),
       scopes: scopes.default([]),
       roles: roles.optional(),
+      /** Counted per app, per user, or per both, for every request (a route rule may set its own). */
+      rateLimits: identityLimits.optional(),
       /** Route-level differences, first match wins: e.g. GET needs orders:read, POST orders:write. */
       routes: z.array(authRuleSchema).max(64).optional(),
     })
