@@ -14,7 +14,7 @@ test('route rules pick the requirement by method and path; the first match wins;
       { paths: ['/partner/**'], type: 'apiKey+bearer' },
     ],
   });
-  assert.deepEqual(match('GET', '/orders/1'), { type: 'bearer', scopes: ['orders:read'], roles: [], needsKey: false, needsToken: true });
+  assert.deepEqual(match('GET', '/orders/1'), { type: 'bearer', scopes: ['orders:read'], roles: [], needsKey: false, needsToken: true, rateLimits: [] });
   assert.deepEqual(match('POST', '/orders').scopes, ['orders:write']);
   assert.deepEqual(match('GET', '/admin/users').roles, ['admin']);
   assert.equal(match('GET', '/public/status').type, 'public');
