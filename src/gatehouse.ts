@@ -14,6 +14,8 @@ import { problem, PROBLEM_CONTENT_TYPE } from './http/problem.ts';
 import { buildPipeline } from './gateway/pipeline.ts';
 import { RouteTable } from './gateway/route-table.ts';
 import { createClientOriginResolver } from './gateway/client-origin.ts';
+import { IdentityJwtSigner } from './gateway/identity-jwt.ts';
+import { activeSigningMaterial } from './control/services/signing-keys.ts';
 import { createGatewayServer } from './gateway/server.ts';
 import { Upstreams } from './gateway/upstreams.ts';
 import { FailureThrottle } from './limits/failure-throttle.ts';
@@ -74,6 +76,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   await revocations.start(config.authorization.revocationPollSeconds * 1000);
   const tokens = new TokenVerifier({ issuers: () => trusted, revocations, cacheSize: config.tokens.cacheEntries, clock });
   const dpop = new DpopVerifier(config.tokens.dpopWindowSeconds);
+  let identitySigner: IdentityJwtSigner | null = null;
   await declareApis(ctx, config);
 
   const upstreams = new Upstreams();
@@ -94,7 +97,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
 
   const outcomes = new Map<string, number>();
   const gateway = createGatewayServer({
-    pipeline: buildPipeline({ routes: () => routes, verifier, tokens, checkProof: dpopProofCheck(dpop), throttle, limiter, upstreams, maxBodyBytes: config.gateway.maxBodyBytes }),
+    pipeline: buildPipeline({ routes: () => routes, verifier, tokens, checkProof: dpopProofCheck(dpop), throttle, limiter, upstreams, maxBodyBytes: config.gateway.maxBodyBytes, identityJwt: () => identitySigner }),
     maxHeaderBytes: config.gateway.maxHeaderBytes,
     clientOrigin: createClientOriginResolver(config.gateway.trustedProxies),
     timeouts: {
@@ -155,6 +158,9 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
       const own = ownIssuer(authorization.server.issuer, store.signingKeys, changes, clock);
       await own.refresh();
       trusted.push(own);
+      const signer = new IdentityJwtSigner(authorization.server.issuer, () => activeSigningMaterial(ctx));
+      changes.subscribe((event) => event.type === 'signing_keys.changed' && signer.reset());
+      identitySigner = signer;
     } else {
       log.warn('no master key: the authorization server is off (set GATEHOUSE_MASTER_KEY_FILE)');
     }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
+import { createRemoteJWKSet, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { keySchedule } from '../src/domain/signing-key-schedule.ts';
 import { call, expectProblem } from './support/harness.ts';
@@ -197,6 +197,25 @@ describe('gateway: bearer access tokens, per-route scopes and roles, forged toke
     assert.equal((await get('/limited/x', b)).status, 200, 'another user has their own count');
     const bad = await h.admin('POST', '/apis', { name: 'bad', listenPath: '/bad', upstreamUrl: h.upstream.url, auth: { type: 'apiKey', scopes: [], rateLimits: [{ name: 'u', limit: 1, windowSeconds: 1, by: 'user' }] } });
     expectProblem(bad, 400, 'VALIDATION_FAILED');
+  });
+
+  test('an API can ask for a signed identity JWT, which the upstream verifies with the JWKS and which is no access token', async () => {
+    const signedApi = await h.api('signed', ['signed:read'], { identityJwt: true, auth: { type: 'bearer' } });
+    const client = await h.client({ name: 'Signed caller', grantTypes: ['client_credentials'], scopes: ['signed:read'], apiIds: [signedApi.id] });
+    const at = await token(client, { scope: 'signed:read' });
+    assert.equal((await get('/signed/x', at)).status, 200);
+    const header = h.upstream.requests.at(-1)!.headers.authorization as string;
+    assert.match(header, /^Bearer ey/);
+    const identityJwt = header.slice(7);
+    assert.notEqual(identityJwt, at, 'never the caller’s own token');
+    const { payload, protectedHeader } = await jwtVerify(identityJwt, createRemoteJWKSet(new URL(h.as.jwks_uri!)), { issuer: h.issuer, audience: signedApi.audience, typ: 'gatehouse-identity+jwt' });
+    assert.equal(payload.sub, client.id);
+    assert.equal(payload.scope, 'signed:read');
+    assert.ok(payload.exp! - payload.iat! === 60);
+    assert.equal(protectedHeader.alg, 'ES256');
+    await get('/signed/x', at);
+    assert.equal(h.upstream.requests.at(-1)!.headers.authorization, header, 'reused within its lifetime, not signed per request');
+    expectProblem(await get('/signed/x', identityJwt), 401, 'TOKEN_INVALID');
   });
 
   test('DPoP-bound tokens need a fresh proof by the bound key (RFC 9449)', async () => {

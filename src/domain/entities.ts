@@ -79,6 +79,8 @@ export interface Api {
   upstreamUrl: string;
   auth: ApiAuth;
   tokens: ApiTokenSettings;
+  /** Send the upstream a short-lived JWT signed by Gatehouse naming the caller (verifiable with the JWKS). */
+  identityJwt?: boolean;
   /** Upstream timeout for the whole exchange, milliseconds. */
   timeoutMs: number;
   createdAt: Millis;

@@ -32,6 +32,8 @@ export interface Exchange {
   token: string | null;
   tokenScheme: 'bearer' | 'dpop';
   tokenVerification: TokenVerification | null;
+  /** The identity JWT for the upstream, when the API asks for one. */
+  identityJwt: string | null;
   /** RateLimit-Policy and RateLimit values, written with the upstream's answer or the denial. */
   rateLimitHeaders: RateLimitHeaders | null;
 }

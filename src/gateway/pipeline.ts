@@ -6,7 +6,9 @@ import type { Exchange, Stage, StageResult } from './exchange.ts';
 import type { RouteTable } from './route-table.ts';
 import { authorizeStage } from './stages/authorize.ts';
 import { bodyLimitStage } from './stages/body-limit.ts';
+import { identityJwtStage } from './stages/identity-jwt.ts';
 import { identityLimitsStage } from './stages/identity-limits.ts';
+import type { IdentityJwtSigner } from './identity-jwt.ts';
 import { credentialStage } from './stages/credential.ts';
 import { forwardStage } from './stages/forward.ts';
 import { routeStage } from './stages/route.ts';
@@ -27,6 +29,8 @@ export interface PipelineDeps {
   limiter: Limiter;
   upstreams: Upstreams;
   maxBodyBytes: number;
+  /** Signs identity JWTs; null until Gatehouse's own issuer is up (or without a master key). */
+  identityJwt: () => IdentityJwtSigner | null;
 }
 
 /**
@@ -44,6 +48,7 @@ export function buildPipeline(deps: PipelineDeps): readonly (readonly [name: str
     ['verify-token', verifyTokenStage(deps.tokens, deps.throttle, deps.checkProof)], // signature, issuer, expiry, audience, revocation, DPoP
     ['authorize', authorizeStage], //                                     the token's scopes and roles for this route
     ['identity-limits', identityLimitsStage(deps.limiter)], //            the API's limits per app, user or both
+    ['identity-jwt', identityJwtStage(deps.identityJwt)], //              a signed identity JWT, for APIs that ask
     ['forward', forwardStage(deps.upstreams, deps.maxBodyBytes)], //     to the upstream, identity in, credential out
   ];
 }

@@ -93,6 +93,7 @@ export function newExchange(req: IncomingMessage, res: ServerResponse, now: numb
     token: null,
     tokenScheme: 'bearer',
     tokenVerification: null,
+    identityJwt: null,
     rateLimitHeaders: null,
   };
 }

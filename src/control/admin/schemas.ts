@@ -66,6 +66,8 @@ export const apiInputSchema = z.strictObject({
     })
     .default({ type: 'apiKey', scopes: [] }),
   timeoutSeconds: z.number().positive().max(600).default(30),
+  /** The upstream also gets `Authorization: Bearer <JWT>` signed by Gatehouse, naming the caller (60 s). */
+  identityJwt: z.boolean().optional(),
   /** Access tokens for this API (RFC 8707): the audience defaults to urn:gatehouse:api:<name>. */
   tokens: z
     .strictObject({

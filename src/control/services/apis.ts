@@ -10,6 +10,7 @@ const apiFields = (input: ApiInput) => ({
   upstreamUrl: input.upstreamUrl,
   auth: input.auth,
   tokens: tokenSettings(input.name, input.tokens),
+  ...(input.identityJwt ? { identityJwt: true } : {}),
   timeoutMs: Math.round(input.timeoutSeconds * 1000),
 });
 
@@ -34,10 +35,12 @@ const resource = resourceService<Api, ApiInput, Partial<ApiInput>>({
     upstreamUrl: patch.upstreamUrl ?? existing.upstreamUrl,
     auth: patch.auth ?? existing.auth,
     tokens: tokenSettings(patch.name ?? existing.name, patch.tokens, existing.tokens),
+    ...((patch.identityJwt ?? existing.identityJwt) ? { identityJwt: true } : {}),
     timeoutMs: patch.timeoutSeconds === undefined ? existing.timeoutMs : Math.round(patch.timeoutSeconds * 1000),
   }),
   validate: async (ctx, api) => {
     const problems = authProblems(api.auth, ctx.bearerAvailable);
+    if (api.identityJwt && !ctx.identity) problems.identityJwt = 'signing identity JWTs needs a master key (Gatehouse’s signing keys)';
     if (Object.keys(problems).length > 0) throw new ControlError('VALIDATION_FAILED', 'the API’s auth settings cannot be met', problems);
   },
   changed: (ctx, api) => ctx.changes.publish({ type: 'api.changed', apiId: api.id }),

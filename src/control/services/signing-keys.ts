@@ -91,3 +91,11 @@ async function generate(ctx: ControlContext, alg: SigningAlg, activatesAt: numbe
     updatedAt: now,
   };
 }
+
+/** The key that signs now, opened: for the gateway's identity JWTs. */
+export async function activeSigningMaterial(ctx: ControlContext): Promise<{ kid: string; alg: string; privateJwk: Record<string, unknown> }> {
+  const identity = requireIdentity(ctx);
+  const active = keySchedule(await ctx.store.signingKeys.all(), ctx.clock()).active;
+  if (!active) throw new Error('no signing key is active');
+  return { kid: active.id, alg: active.alg, privateJwk: JSON.parse(identity.signingKeyBox.open(active.sealedPrivateJwk, active.id)) };
+}

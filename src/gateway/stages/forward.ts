@@ -77,6 +77,7 @@ function upstreamHeaders(exchange: Exchange): string[] {
   if (host) out.push('x-forwarded-host', host);
   const v = exchange.verification;
   if (v?.valid) out.push('x-gatehouse-app', v.appId!, 'x-gatehouse-key-id', v.keyId!);
+  if (exchange.identityJwt !== null) out.push('authorization', `Bearer ${exchange.identityJwt}`);
   const t = exchange.tokenVerification;
   if (t?.valid) {
     out.push('x-gatehouse-user', t.claims!.sub, 'x-gatehouse-scopes', [...t.scopes].join(' '));
