@@ -40,6 +40,8 @@ export async function startSeededGatehouse(upstream: string, scenario: Scenario 
       GATEHOUSE_GATEWAY_PORT: '0',
       GATEHOUSE_CONTROL_PORT: '0',
       GATEHOUSE_LOG_LEVEL: 'silent',
+      // Measured against a plain-HTTP bare proxy, so plain HTTP here too (TLS would dominate both).
+      GATEHOUSE_GATEWAY_PLAINTEXT_CREDENTIALS: 'allow',
       GATEHOUSE_MASTER_KEY: randomBytes(32).toString('hex'),
       GATEHOUSE_TOKENS_CACHE_ENTRIES: scenario === 'bearer-nocache' ? '0' : '100000',
     },

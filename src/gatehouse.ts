@@ -16,7 +16,10 @@ import { RouteTable } from './gateway/route-table.ts';
 import { createClientOriginResolver } from './gateway/client-origin.ts';
 import { IdentityJwtSigner } from './gateway/identity-jwt.ts';
 import { activeSigningMaterial } from './control/services/signing-keys.ts';
+import { createRedirectServer } from './gateway/redirect-server.ts';
 import { createGatewayServer } from './gateway/server.ts';
+import { keysService } from './control/services/keys.ts';
+import { reloadOnChange, tlsOptions } from './tls/server-tls.ts';
 import { Upstreams } from './gateway/upstreams.ts';
 import { FailureThrottle } from './limits/failure-throttle.ts';
 import { MemoryLimiter } from './limits/memory-limiter.ts';
@@ -31,6 +34,8 @@ import { dpopProofCheck } from './gateway/stages/dpop-proof.ts';
 
 export interface Gatehouse {
   gatewayUrl: string;
+  /** The plain-HTTP listener that redirects to the HTTPS gateway, when configured. */
+  redirectUrl: string | null;
   controlUrl: string;
   ctx: ControlContext;
   /** The authorization server, when a master key is configured. */
@@ -96,8 +101,16 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   sweeper.unref();
 
   const outcomes = new Map<string, number>();
+  // Keys seen over plain HTTP are flagged once each; the set keeps a flood of them from writing again.
+  const flagged = new Set<string>();
+  const onExposed = (secret: string, ip: string) => {
+    if (flagged.has(secret) || flagged.size > 10_000) return;
+    flagged.add(secret);
+    keysService.flagExposed(ctx, secret, ip).catch((error: unknown) => log.error({ err: error }, 'flagging an exposed key failed'));
+  };
+  const tls = config.gateway.tls ? tlsOptions(config.gateway.tls) : undefined;
   const gateway = createGatewayServer({
-    pipeline: buildPipeline({ routes: () => routes, verifier, tokens, checkProof: dpopProofCheck(dpop), throttle, limiter, upstreams, maxBodyBytes: config.gateway.maxBodyBytes, identityJwt: () => identitySigner }),
+    pipeline: buildPipeline({ onExposed: config.gateway.plaintextCredentials === 'refuse' ? onExposed : null, routes: () => routes, verifier, tokens, checkProof: dpopProofCheck(dpop), throttle, limiter, upstreams, maxBodyBytes: config.gateway.maxBodyBytes, identityJwt: () => identitySigner }),
     maxHeaderBytes: config.gateway.maxHeaderBytes,
     clientOrigin: createClientOriginResolver(config.gateway.trustedProxies),
     timeouts: {
@@ -106,6 +119,8 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
       keepAliveMs: config.gateway.keepAliveTimeoutSeconds * 1000,
     },
     maxConnections: config.gateway.maxConnections,
+    ...(tls ? { tls } : {}),
+    hsts: config.gateway.hstsMaxAgeSeconds > 0 ? `max-age=${config.gateway.hstsMaxAgeSeconds}` : null,
     clock,
     onOutcome: (code) => outcomes.set(code, (outcomes.get(code) ?? 0) + 1),
     onError: (error) => log.error({ err: error }, 'gateway error'),
@@ -141,16 +156,21 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
       clearInterval(sweeper);
       authorization?.close();
       revocations.stop();
-      await Promise.all([closeServer(gateway), closeServer(control)]);
+      stopWatching?.();
+      await Promise.all([closeServer(gateway), closeServer(control), ...(redirect ? [closeServer(redirect)] : [])]);
       await upstreams.close();
       await usage.stop();
       await store.close();
     })());
 
+  const redirect = tls && config.gateway.httpRedirectPort !== undefined ? createRedirectServer(() => (gateway.address() as AddressInfo | null)?.port ?? config.gateway.port, onExposed) : null;
+  const stopWatching = tls && config.gateway.tls ? reloadOnChange(gateway as never, config.gateway.tls, (error) => log.error({ err: error }, 'TLS certificate reload failed')) : null;
+  let redirectUrl: string | null = null;
   let gatewayUrl: string;
   let controlUrl: string;
   try {
-    gatewayUrl = await listen(gateway, config.gateway.host, config.gateway.port);
+    gatewayUrl = await listen(gateway, config.gateway.host, config.gateway.port, tls ? 'https' : 'http');
+    if (redirect) redirectUrl = await listen(redirect, config.gateway.host, config.gateway.httpRedirectPort!);
     controlUrl = await listen(control, config.control.host, config.control.port);
     if (ctx.identity) {
       const issuer = config.authorization.issuer ?? controlUrl;
@@ -168,9 +188,9 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
     await shutdown();
     throw error;
   }
-  log.info({ gatewayUrl, controlUrl }, 'gatehouse listening');
+  log.info({ gatewayUrl, redirectUrl, controlUrl }, 'gatehouse listening');
 
-  return { gatewayUrl, controlUrl, ctx, authorization, outcomes, close: shutdown };
+  return { gatewayUrl, redirectUrl, controlUrl, ctx, authorization, outcomes, close: shutdown };
 }
 
 /** APIs declared in the config file are created, or updated to match, by name. */
@@ -185,14 +205,14 @@ async function declareApis(ctx: ControlContext, config: Readonly<Config>): Promi
   }
 }
 
-function listen(server: Server, host: string, port: number): Promise<string> {
+function listen(server: Server, host: string, port: number, scheme: 'http' | 'https' = 'http'): Promise<string> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
       server.off('error', reject);
       const address = server.address() as AddressInfo;
       const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      resolve(`http://${shown}:${address.port}`);
+      resolve(`${scheme}://${shown}:${address.port}`);
     });
   });
 }

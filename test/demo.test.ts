@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
+import { Agent, fetch as undiciFetch } from 'undici';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const NODE = join(ROOT, 'node_modules', '.bin', 'node');
@@ -106,8 +107,14 @@ async function stop(demo: Demo): Promise<{ code: number | null; signal: NodeJS.S
   return demo.exited;
 }
 
+/** Trusts the demo's development CA, as the banner tells a developer to. */
+let dispatcher: Agent | undefined;
+function trust(caFile: string): void {
+  dispatcher = new Agent({ connect: { ca: readFileSync(caFile) } });
+}
+
 async function get(url: string, key?: string) {
-  const res = await fetch(url, { headers: key ? { authorization: `Bearer ${key}` } : {} });
+  const res = await undiciFetch(url, { headers: key ? { authorization: `Bearer ${key}` } : {}, ...(dispatcher ? { dispatcher } : {}) });
   const text = await res.text();
   let body: any = text;
   try {
@@ -123,7 +130,9 @@ describe('gatehouse demo', () => {
 
     const { demo: first, info } = await startJsonDemo(dataDir, upstreamPort);
     try {
-      assert.match(info.gatewayUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
+      assert.match(info.gatewayUrl, /^https:\/\/127\.0\.0\.1:\d+$/);
+      assert.equal(info.caFile, join(dataDir, 'tls', 'ca.pem'));
+      trust(info.caFile);
       assert.match(info.adminUrl, /^http:\/\/127\.0\.0\.1:\d+\/admin\/v1$/);
       assert.equal(info.dataDir, dataDir);
       assert.match(info.adminKey, /^gka_live_[0-9A-Za-z]{30}$/);
@@ -147,6 +156,12 @@ describe('gatehouse demo', () => {
 
       const pepper = statSync(join(dataDir, 'pepper'));
       assert.equal(pepper.mode & 0o777, 0o600);
+      assert.equal(statSync(join(dataDir, 'tls', 'key.pem')).mode & 0o777, 0o600);
+      const plain = await fetch(info.gatewayUrl.replace('https:', 'http:'), { headers: { authorization: `Bearer ${info.apiKey}` } }).then(
+        (r) => r.status,
+        () => 'refused',
+      );
+      assert.notEqual(plain, 200, 'no plain HTTP on the HTTPS port');
     } finally {
       const exit = await stop(first);
       assert.equal(exit.code, 0, `stderr: ${first.stderr}`);
@@ -156,7 +171,7 @@ describe('gatehouse demo', () => {
     try {
       assert.equal('adminKey' in again, false);
       assert.equal('apiKey' in again, false);
-      assert.match(again.gatewayUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
+      assert.match(again.gatewayUrl, /^https:\/\/127\.0\.0\.1:\d+$/);
       assert.equal(again.dataDir, dataDir);
 
       const hello = await get(`${again.gatewayUrl}/demo/hello`, info.apiKey);
@@ -181,14 +196,15 @@ describe('gatehouse demo', () => {
     const upstreamPort = await freePort();
     const demo = await startDemo(dataDir, upstreamPort, [], (out) => out.includes('Stop with Ctrl+C.'));
     try {
-      const gatewayUrl = demo.stdout.match(/Gateway:\s+(http:\/\/127\.0\.0\.1:\d+)/)?.[1];
+      const gatewayUrl = demo.stdout.match(/Gateway:\s+(https:\/\/127\.0\.0\.1:\d+)/)?.[1];
       assert.ok(gatewayUrl, demo.stdout);
-      const curl = demo.stdout.match(/^\s*curl -i -H "Authorization: Bearer (gk_test_[0-9A-Za-z]{30})" (\S+)$/m);
+      const curl = demo.stdout.match(/^\s*curl -i --cacert (\S+) -H "Authorization: Bearer (gk_test_[0-9A-Za-z]{30})" (\S+)$/m);
       assert.ok(curl, `no curl line in:\n${demo.stdout}`);
-      assert.equal(curl[2], `${gatewayUrl}/demo/hello`);
+      assert.equal(curl[3], `${gatewayUrl}/demo/hello`);
+      trust(curl[1]!);
       assert.match(demo.stdout, /Admin key:\s+gka_live_[0-9A-Za-z]{30}/);
 
-      const hello = await get(curl[2]!, curl[1]);
+      const hello = await get(curl[3]!, curl[2]);
       assert.equal(hello.status, 200);
       assert.equal(hello.body.receivedCredential, false);
     } finally {

@@ -78,7 +78,7 @@ describe('usage survives a restart', () => {
     const h = await startHarness({}, clock);
     const ids = await seed(h, { quota: { limit: 5, period: 'month' } });
     for (let i = 0; i < 3; i++) assert.equal((await call(h, '/orders/u', { key: ids.secret })).status, 200);
-    const env = { GATEHOUSE_PEPPER: TEST_PEPPER, GATEHOUSE_DATA_DIR: h.dir, GATEHOUSE_GATEWAY_PORT: '0', GATEHOUSE_CONTROL_PORT: '0' };
+    const env = { GATEHOUSE_PEPPER: TEST_PEPPER, GATEHOUSE_DATA_DIR: h.dir, GATEHOUSE_GATEWAY_PORT: '0', GATEHOUSE_CONTROL_PORT: '0', GATEHOUSE_GATEWAY_PLAINTEXT_CREDENTIALS: 'allow' };
     await h.gh.close();
     const again = await startGatehouse(loadConfig({ env }), { clock: clock.read, logger: pino({ level: 'silent' }) });
     try {

@@ -79,6 +79,8 @@ function scalarPaths(): string[][] {
   };
   walk(defaults, []);
   for (const secret of ['pepperFile', 'previousPeppersFile', 'masterKeyFile']) paths.push(['secrets', secret]);
+  for (const file of ['certFile', 'keyFile', 'clientCaFile']) paths.push(['gateway', 'tls', file]);
+  paths.push(['gateway', 'httpRedirectPort'], ['authorization', 'issuer']);
   return paths;
 }
 

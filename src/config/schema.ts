@@ -22,6 +22,24 @@ export const configSchema = z.strictObject({
       headersTimeoutSeconds: z.coerce.number().min(1).max(600).default(15),
       /** An idle keep-alive connection is closed after this long. */
       keepAliveTimeoutSeconds: z.coerce.number().min(1).max(600).default(5),
+      /** HTTPS for the gateway listener: certificate chain and key files, reloaded when they change. */
+      tls: z
+        .strictObject({
+          certFile: z.string().min(1),
+          keyFile: z.string().min(1),
+          /** CAs for client certificates (mutual TLS, per API). */
+          clientCaFile: z.string().min(1).optional(),
+        })
+        .optional(),
+      /** With tls: a plain-HTTP listener that only redirects to HTTPS (and refuses credentials). */
+      httpRedirectPort: z.coerce.number().int().min(0).max(65535).optional(),
+      /** Strict-Transport-Security max-age on HTTPS answers (RFC 6797); 0 sends none. */
+      hstsMaxAgeSeconds: z.coerce.number().int().min(0).default(31_536_000),
+      /**
+       * `refuse` (default): a request over plain HTTP that carries a credential is answered 403 and never
+       * forwarded, and an API key in it is flagged as exposed. `allow` is for development only.
+       */
+      plaintextCredentials: z.enum(['refuse', 'allow']).default('refuse'),
       /** Largest request body forwarded (bytes); larger ones get 413. */
       maxBodyBytes: z.coerce.number().int().min(0).default(10 * 1024 * 1024),
       /** Open client connections at most; more are refused at accept. */

@@ -41,6 +41,7 @@ export type ProblemCode =
   | 'DPOP_REQUIRED'
   | 'DPOP_INVALID'
   | 'ROLE_REQUIRED'
+  | 'CREDENTIALS_OVER_HTTP'
   | 'INTERNAL';
 
 interface ProblemKind {
@@ -83,6 +84,7 @@ export const PROBLEMS: Readonly<Record<ProblemCode, ProblemKind>> = {
   DPOP_REQUIRED: { status: 401, title: 'The access token is bound to a DPoP key and needs a DPoP proof', bearerError: 'invalid_token' },
   DPOP_INVALID: { status: 401, title: 'The DPoP proof is not valid', bearerError: 'invalid_dpop_proof', scheme: 'DPoP' },
   ROLE_REQUIRED: { status: 403, title: 'The user lacks a role this route requires' },
+  CREDENTIALS_OVER_HTTP: { status: 403, title: 'Credentials are accepted only over HTTPS' },
   AUTHORIZATION_DISABLED: { status: 503, title: 'The authorization server is off: no master key is configured' },
   INTERNAL: { status: 500, title: 'Internal error' },
 };

@@ -127,6 +127,8 @@ export interface ApiKey extends KeySettings {
   expiresAt: Millis | null;
   revokedAt: Millis | null;
   revokedReason: string | null;
+  /** When the key was seen crossing the network in clear text (sent over plain HTTP); absent: never. */
+  exposedAt?: Millis | null;
   /** Rotation links: the key this one replaced, and the key that replaced it. */
   rotatedFrom: string | null;
   replacedBy: string | null;

@@ -5,6 +5,7 @@ import type { TokenVerification, TokenVerifier } from '../verification/token-ver
 import type { Exchange, Stage, StageResult } from './exchange.ts';
 import type { RouteTable } from './route-table.ts';
 import { authorizeStage } from './stages/authorize.ts';
+import { transportStage } from './stages/transport.ts';
 import { bodyLimitStage } from './stages/body-limit.ts';
 import { identityJwtStage } from './stages/identity-jwt.ts';
 import { identityLimitsStage } from './stages/identity-limits.ts';
@@ -19,6 +20,8 @@ import { verifyTokenStage } from './stages/verify-token.ts';
 import type { Upstreams } from './upstreams.ts';
 
 export interface PipelineDeps {
+  /** Refuse credentials over plain HTTP, reporting API keys seen that way; null: allow them (development). */
+  onExposed: ((secret: string, ip: string) => void) | null;
   routes: () => RouteTable;
   verifier: KeyVerifier;
   tokens: TokenVerifier | null;
@@ -39,6 +42,7 @@ export interface PipelineDeps {
  */
 export function buildPipeline(deps: PipelineDeps): readonly (readonly [name: string, stage: Stage])[] {
   return [
+    ...(deps.onExposed ? [['transport', transportStage(deps.onExposed)] as const] : []), // no credentials in clear text
     ['route', routeStage(deps.routes)], //                                which API serves this path
     ['safe-path', safePathStage], //                                      no dot segments or encoded slashes
     ['body-limit', bodyLimitStage(deps.maxBodyBytes)], //                 a declared body over the limit

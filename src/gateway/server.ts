@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer, type ServerOptions as TlsServerOptions } from 'node:https';
 import { unmapIpv4 } from '../domain/ip-allowlist.ts';
 import { createClientOriginResolver, type ClientOrigin } from './client-origin.ts';
 import type { Exchange, Stage, StageResult } from './exchange.ts';
@@ -11,6 +12,10 @@ export interface GatewayServerOptions {
   clientOrigin?: (req: IncomingMessage) => ClientOrigin;
   timeouts?: { requestMs: number; headersMs: number; keepAliveMs: number };
   maxConnections?: number;
+  /** HTTPS: certificate, key, protocol settings (tls/server-tls.ts). Absent: plain HTTP. */
+  tls?: TlsServerOptions;
+  /** Strict-Transport-Security for answers over HTTPS (RFC 6797); null: not sent. */
+  hsts?: string | null;
   clock?: () => number;
   /** Counts outcomes by code (VALID for forwarded requests); the gateway logs nothing per request. */
   onOutcome?: (code: string) => void;
@@ -23,16 +28,11 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   const clock = options.clock ?? Date.now;
   const clientOrigin = options.clientOrigin ?? createClientOriginResolver([]);
   const timeouts = options.timeouts ?? { requestMs: 60_000, headersMs: 15_000, keepAliveMs: 5_000 };
-  const server = createServer({
-    maxHeaderSize: options.maxHeaderBytes,
-    requestTimeout: timeouts.requestMs,
-    headersTimeout: timeouts.headersMs,
-    keepAliveTimeout: timeouts.keepAliveMs,
-    // Node checks the request and header timeouts on this interval (30 s by default): a slow client
-    // is cut off within a second of its deadline, not up to 30 s later.
-    connectionsCheckingInterval: Math.min(1000, timeouts.headersMs),
-  }, (req, res) => {
-    const exchange = newExchange(req, res, clock(), clientOrigin(req));
+  const hsts = options.hsts ?? null;
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    const origin = clientOrigin(req);
+    if (hsts && origin.scheme === 'https') res.setHeader('Strict-Transport-Security', hsts);
+    const exchange = newExchange(req, res, clock(), origin);
     try {
       const outcome = run(stages, 0, exchange);
       if (outcome instanceof Promise) outcome.then((denial) => finish(exchange, denial), (error: unknown) => fail(exchange, error));
@@ -40,7 +40,17 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     } catch (error) {
       fail(exchange, error);
     }
-  });
+  };
+  const serverOptions = {
+    maxHeaderSize: options.maxHeaderBytes,
+    requestTimeout: timeouts.requestMs,
+    headersTimeout: timeouts.headersMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    // Node checks the request and header timeouts on this interval (30 s by default): a slow client
+    // is cut off within a second of its deadline, not up to 30 s later.
+    connectionsCheckingInterval: Math.min(1000, timeouts.headersMs),
+  };
+  const server: Server = options.tls ? createTlsServer({ ...serverOptions, ...options.tls }, listener) : createServer(serverOptions, listener);
   const finish = (exchange: Exchange, denial: StageResult): void => {
     if (denial) renderDenial(exchange, denial);
     onOutcome?.(denial ? denial.code : 'FORWARDED');

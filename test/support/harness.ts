@@ -73,6 +73,8 @@ export async function startHarness(env: Record<string, string> = {}, clock = new
       GATEHOUSE_GATEWAY_PORT: '0',
       GATEHOUSE_CONTROL_PORT: '0',
       GATEHOUSE_USAGE_FLUSH_INTERVAL_SECONDS: '3600',
+      // Most suites talk plain HTTP on loopback; test/gateway-tls.test.ts runs the HTTPS-only default.
+      GATEHOUSE_GATEWAY_PLAINTEXT_CREDENTIALS: 'allow',
       ...env,
     },
   });

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../../config/load.ts';
 import { createDemoObjects, ensureDemoSecrets, type DemoSecrets } from '../../demo/demo-setup.ts';
+import { ensureDevCertificate, type DevCertificate } from '../../tls/dev-ca.ts';
 import { createDemoUpstream } from '../../demo/demo-upstream.ts';
 import { startGatehouse, type Gatehouse } from '../../gatehouse.ts';
 import { openSqliteStore } from '../../store/sqlite/sqlite-store.ts';
@@ -32,9 +33,13 @@ export async function runMigrate(configFile: string | undefined, out: Output): P
  */
 export async function runDemo(configFile: string | undefined, out: Output): Promise<void> {
   let config = loadConfig({ file: configFile, secretsRequired: false });
-  if (config.peppers.length === 0 || !config.masterKey) {
+  let dev: DevCertificate | null = null;
+  if (config.peppers.length === 0 || !config.masterKey || !config.gateway.tls) {
     ensureDemoSecrets(config.dataDir);
-    config = loadConfig({ file: configFile });
+    // HTTPS from the first start: a local development CA and a certificate for localhost, made once.
+    dev = config.gateway.tls ? null : await ensureDevCertificate(config.dataDir);
+    const tlsEnv = dev ? { GATEHOUSE_GATEWAY_TLS_CERT_FILE: dev.certFile, GATEHOUSE_GATEWAY_TLS_KEY_FILE: dev.keyFile } : {};
+    config = loadConfig({ file: configFile, env: { ...process.env, ...tlsEnv } });
   }
   const upstream = createDemoUpstream();
   const upstreamPort = Number(process.env.GATEHOUSE_DEMO_UPSTREAM_PORT ?? 8090);
@@ -49,11 +54,12 @@ export async function runDemo(configFile: string | undefined, out: Output): Prom
   }
   const secrets = await createDemoObjects(gh.ctx, upstreamUrl);
   stopOnSignals(gh, upstream);
-  const info = { gatewayUrl: gh.gatewayUrl, adminUrl: `${gh.controlUrl}/admin/v1`, dataDir: config.dataDir, ...(secrets ?? {}) };
-  out.result(info, () => demoBanner(config, gh, secrets));
+  const info = { gatewayUrl: gh.gatewayUrl, adminUrl: `${gh.controlUrl}/admin/v1`, dataDir: config.dataDir, ...(dev ? { caFile: dev.caFile } : {}), ...(secrets ?? {}) };
+  out.result(info, () => demoBanner(config, gh, secrets, dev));
 }
 
-function demoBanner(config: Readonly<Config>, gh: Gatehouse, secrets: DemoSecrets | null): string {
+function demoBanner(config: Readonly<Config>, gh: Gatehouse, secrets: DemoSecrets | null, dev: DevCertificate | null): string {
+  const cacert = dev ? `--cacert ${dev.caFile} ` : '';
   const lines = [
     '',
     `Gatehouse is running in demo mode (data in ${config.dataDir}, kept across restarts).`,
@@ -61,6 +67,16 @@ function demoBanner(config: Readonly<Config>, gh: Gatehouse, secrets: DemoSecret
     `  Admin API:  ${gh.controlUrl}/admin/v1   (OpenAPI: ${gh.controlUrl}/admin/v1/openapi.json)`,
     `  OAuth 2.0 / OpenID Connect issuer: ${gh.controlUrl}   (${gh.controlUrl}/.well-known/openid-configuration)`,
     '',
+    ...(dev
+      ? [
+          `The gateway speaks HTTPS with a certificate from a development CA made for this machine${dev.created ? ' just now' : ''}:`,
+          `  ${dev.caFile}`,
+          '  Trust it for curl with --cacert (below), for Node with NODE_EXTRA_CA_CERTS, or system-wide on Debian:',
+          `  sudo cp ${dev.caFile} /usr/local/share/ca-certificates/gatehouse-dev.crt && sudo update-ca-certificates`,
+          '  Credentials sent over plain HTTP are refused, and an API key sent that way is flagged as exposed.',
+          '',
+        ]
+      : []),
   ];
   if (secrets) {
     lines.push(
@@ -69,7 +85,7 @@ function demoBanner(config: Readonly<Config>, gh: Gatehouse, secrets: DemoSecret
       `  Demo API key:  ${secrets.apiKey}`,
       '',
       'Call the demo API through the gateway:',
-      `  curl -i -H "Authorization: Bearer ${secrets.apiKey}" ${gh.gatewayUrl}/demo/hello`,
+      `  curl -i ${cacert}-H "Authorization: Bearer ${secrets.apiKey}" ${gh.gatewayUrl}/demo/hello`,
       '',
       ...(secrets.client && secrets.user
         ? [

@@ -154,6 +154,25 @@ export const keysService = {
     return key;
   },
 
+  /**
+   * Marks the key whose secret this is as exposed (it was sent over plain HTTP), once, with an audit
+   * entry; the key keeps working until someone rotates or revokes it. Unknown secrets are ignored.
+   */
+  async flagExposed(ctx: ControlContext, secret: string, ip: string): Promise<ApiKey | null> {
+    for (const pepper of ctx.peppers) {
+      const existing = await ctx.store.keys.findByHash(hashKey(secret, pepper));
+      if (!existing) continue;
+      if (existing.exposedAt) return existing;
+      const now = ctx.clock();
+      const key: ApiKey = { ...existing, exposedAt: now, updatedAt: now };
+      const audit = { ...auditEntry({ actor: 'gateway', requestId: null }, 'exposed', existing, key), after: { exposedAt: iso(now), via: 'plain HTTP', ip } };
+      await ctx.store.keys.update(key, audit);
+      changed(ctx, key);
+      return key;
+    }
+    return null;
+  },
+
   async delete(ctx: ControlContext, actor: Actor, id: string): Promise<void> {
     const existing = await getKey(ctx, id);
     if (!(await ctx.store.keys.delete(id, auditEntry(actor, 'deleted', existing, null)))) throw notFound('key', id);
@@ -184,6 +203,7 @@ export const keysService = {
       expiresAt: iso(key.expiresAt),
       revokedAt: iso(key.revokedAt),
       revokedReason: key.revokedReason,
+      exposedAt: iso(key.exposedAt ?? null),
       rotatedFrom: key.rotatedFrom,
       replacedBy: key.replacedBy,
       ...settingsView(key),

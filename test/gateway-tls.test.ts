@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import { after, before, describe, test } from 'node:test';
+import { Agent, fetch } from 'undici';
+import { ensureDevCertificate, type DevCertificate } from '../src/tls/dev-ca.ts';
+import { seed, startHarness, type Harness } from './support/harness.ts';
+
+/** The SHA-256 fingerprint of the certificate a new TLS connection to `url` is shown. */
+function servedCertificate(url: string, ca: Buffer, options: { maxVersion?: 'TLSv1.1' } = {}): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: hostname, port: Number(port), ca, servername: 'localhost', ...options }, () => {
+      resolve(socket.getPeerCertificate().fingerprint256);
+      socket.end();
+    });
+    socket.on('error', reject);
+  });
+}
+
+describe('gateway over HTTPS: TLS, HSTS, plain HTTP refused for credentials, certificate reload', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-tls-'));
+  let cert: DevCertificate;
+  let ca: Buffer;
+  let h: Harness;
+  let ids: Awaited<ReturnType<typeof seed>>;
+  let https: Agent;
+
+  before(async () => {
+    cert = await ensureDevCertificate(join(dir, 'first'));
+    ca = readFileSync(cert.caFile);
+    https = new Agent({ connect: { ca } });
+    h = await startHarness({
+      GATEHOUSE_GATEWAY_PLAINTEXT_CREDENTIALS: 'refuse',
+      GATEHOUSE_GATEWAY_TLS_CERT_FILE: cert.certFile,
+      GATEHOUSE_GATEWAY_TLS_KEY_FILE: cert.keyFile,
+      GATEHOUSE_GATEWAY_HTTP_REDIRECT_PORT: '0',
+    });
+    ids = await seed(h);
+  });
+  after(async () => {
+    await h.close();
+    await https.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('requests over HTTPS work and carry HSTS; the upstream hears x-forwarded-proto https', async () => {
+    assert.match(h.gh.gatewayUrl, /^https:/);
+    const res = await fetch(`${h.gh.gatewayUrl}/orders/x`, { headers: { authorization: `Bearer ${ids.secret}` }, dispatcher: https });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('strict-transport-security'), 'max-age=31536000');
+    assert.equal(h.upstream.requests.at(-1)!.headers['x-forwarded-proto'], 'https');
+    const denied = await fetch(`${h.gh.gatewayUrl}/orders/x`, { dispatcher: https });
+    assert.equal(denied.status, 401);
+    assert.equal(denied.headers.get('strict-transport-security'), 'max-age=31536000', 'on denials too');
+  });
+
+  test('TLS 1.1 and older are refused', async () => {
+    await assert.rejects(servedCertificate(h.gh.gatewayUrl, ca, { maxVersion: 'TLSv1.1' }));
+  });
+
+  test('the HTTP listener redirects to HTTPS, but a request with a key is refused, never forwarded, and the key is flagged', async () => {
+    const redirectUrl = h.gh.redirectUrl!;
+    assert.match(redirectUrl, /^http:/);
+    const plain = await fetch(`${redirectUrl}/orders/x?a=1`, { redirect: 'manual' });
+    assert.equal(plain.status, 308);
+    assert.equal(plain.headers.get('location'), `https://127.0.0.1:${new URL(h.gh.gatewayUrl).port}/orders/x?a=1`);
+
+    const before = h.upstream.requests.length;
+    const leaked = await fetch(`${redirectUrl}/orders/x`, { headers: { authorization: `Bearer ${ids.secret}` }, redirect: 'manual' });
+    assert.equal(leaked.status, 403);
+    const body = (await leaked.json()) as { code: string; detail: string };
+    assert.equal(body.code, 'CREDENTIALS_OVER_HTTP');
+    assert.ok(!JSON.stringify(body).includes(ids.secret));
+    assert.equal(h.upstream.requests.length, before);
+    let key: any;
+    for (let i = 0; i < 50 && !key?.exposedAt; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      key = (await h.admin('GET', `/keys/${ids.keyId}`)).body;
+    }
+    assert.ok(key.exposedAt, 'the key is flagged as exposed');
+    const audit = await h.admin('GET', `/audit?action=key.exposed&targetId=${ids.keyId}`);
+    assert.equal(audit.body.items.length, 1);
+    assert.equal(audit.body.items[0].after.via, 'plain HTTP');
+    const tokenOverHttp = await fetch(`${redirectUrl}/orders/x`, { headers: { 'x-api-key': 'anything' }, redirect: 'manual' });
+    assert.equal(tokenOverHttp.status, 403, 'any credential header, known or not');
+  });
+
+  test('a new certificate in the files is served to new connections without a restart', async () => {
+    const first = await servedCertificate(h.gh.gatewayUrl, ca);
+    const next = await ensureDevCertificate(join(dir, 'second'));
+    copyFileSync(next.keyFile, cert.keyFile);
+    copyFileSync(next.certFile, cert.certFile);
+    const nextCa = readFileSync(next.caFile);
+    let served = first;
+    for (let i = 0; i < 40 && served === first; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      served = await servedCertificate(h.gh.gatewayUrl, nextCa).catch(() => first);
+    }
+    assert.notEqual(served, first, 'the reloaded certificate is served');
+  });
+});
+
+describe('gateway behind a TLS-terminating proxy', () => {
+  test('credentials that reached the proxy over HTTP (X-Forwarded-Proto: http) are refused', async () => {
+    const h = await startHarness({ GATEHOUSE_GATEWAY_PLAINTEXT_CREDENTIALS: 'refuse' }, undefined, 'gateway:\n  trustedProxies: ["127.0.0.1/32"]\n');
+    try {
+      const ids = await seed(h);
+      const overHttp = await fetch(`${h.gh.gatewayUrl}/orders/x`, { headers: { authorization: `Bearer ${ids.secret}`, 'x-forwarded-proto': 'http' } });
+      assert.equal(overHttp.status, 403);
+      const overHttps = await fetch(`${h.gh.gatewayUrl}/orders/x`, { headers: { authorization: `Bearer ${ids.secret}`, 'x-forwarded-proto': 'https' } });
+      assert.equal(overHttps.status, 200);
+      assert.equal(overHttps.headers.get('strict-transport-security'), 'max-age=31536000');
+    } finally {
+      await h.close();
+    }
+  });
+});
