@@ -76,7 +76,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
     clock,
   });
   const identity = identityContext(config);
-  const ctx: ControlContext = { store, changes, peppers: config.peppers, usage, verifier, clock, identity, bearerAvailable: identity !== null || config.tokens.issuers.length > 0 };
+  const ctx: ControlContext = { store, changes, peppers: config.peppers, usage, verifier, clock, identity, bearerAvailable: identity !== null || config.tokens.issuers.length > 0, mtlsAvailable: Boolean(config.gateway.tls?.clientCaFile) };
   const revocations = new RevocationList(store.revocations, changes, clock);
   await revocations.start(config.authorization.revocationPollSeconds * 1000);
   const tokens = new TokenVerifier({ issuers: () => trusted, revocations, cacheSize: config.tokens.cacheEntries, clock });

@@ -6,6 +6,7 @@ import { connect } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { Agent, fetch } from 'undici';
 import { ensureDevCertificate, type DevCertificate } from '../src/tls/dev-ca.ts';
+import { clientPki, type ClientIdentity } from './support/certs.ts';
 import { seed, startHarness, type Harness } from './support/harness.ts';
 
 /** The SHA-256 fingerprint of the certificate a new TLS connection to `url` is shown. */
@@ -115,6 +116,71 @@ describe('gateway behind a TLS-terminating proxy', () => {
       assert.equal(overHttps.headers.get('strict-transport-security'), 'max-age=31536000');
     } finally {
       await h.close();
+    }
+  });
+});
+
+describe('mutual TLS: per API, and API keys bound to a client certificate', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-mtls-'));
+  let h: Harness;
+  let https: (client?: ClientIdentity) => Agent;
+  let trusted: ClientIdentity;
+  let stranger: ClientIdentity;
+
+  before(async () => {
+    const server = await ensureDevCertificate(join(dir, 'server'));
+    const ours = await clientPki(dir, 'ours');
+    trusted = ours.client;
+    stranger = (await clientPki(dir, 'theirs')).client;
+    const ca = readFileSync(server.caFile);
+    https = (client) => new Agent({ connect: { ca, ...(client ? { cert: client.cert, key: client.key } : {}) } });
+    h = await startHarness({
+      GATEHOUSE_GATEWAY_PLAINTEXT_CREDENTIALS: 'refuse',
+      GATEHOUSE_GATEWAY_TLS_CERT_FILE: server.certFile,
+      GATEHOUSE_GATEWAY_TLS_KEY_FILE: server.keyFile,
+      GATEHOUSE_GATEWAY_TLS_CLIENT_CA_FILE: ours.caFile,
+    });
+  });
+  after(async () => {
+    await h.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const get = async (path: string, secret: string, client?: ClientIdentity) => {
+    const agent = https(client);
+    try {
+      return (await fetch(`${h.gh.gatewayUrl}${path}`, { headers: { authorization: `Bearer ${secret}` }, dispatcher: agent })).status;
+    } finally {
+      await agent.close();
+    }
+  };
+
+  test('an API that requires mutual TLS refuses callers without a certificate from the client CA', async () => {
+    const ids = await seed(h, {}, { mtls: true });
+    assert.equal(await get('/orders/x', ids.secret, trusted), 200);
+    assert.equal(await get('/orders/x', ids.secret), 401);
+    assert.equal(await get('/orders/x', ids.secret, stranger), 401, 'a certificate from another CA is not trusted');
+  });
+
+  test('a key bound to a client certificate works only with that certificate', async () => {
+    const api = await h.admin('POST', '/apis', { name: 'plain', listenPath: '/plain', upstreamUrl: h.upstream.url });
+    const app = await h.admin('POST', '/apps', { name: 'Bound app' });
+    const key = await h.admin('POST', '/keys', { appId: app.body.id, access: [{ apiId: api.body.id }], certificateThumbprint: trusted.thumbprint });
+    assert.equal(key.status, 201, JSON.stringify(key.body));
+    assert.equal(await get('/plain/x', key.body.secret, trusted), 200);
+    assert.equal(await get('/plain/x', key.body.secret), 403);
+    const unbound = await h.admin('POST', '/keys', { appId: app.body.id, access: [{ apiId: api.body.id }] });
+    assert.equal(await get('/plain/x', unbound.body.secret), 200, 'an unbound key needs no certificate');
+  });
+
+  test('requiring mutual TLS without client CAs configured is refused at the admin API', async () => {
+    const plain = await startHarness();
+    try {
+      const res = await plain.admin('POST', '/apis', { name: 'x', listenPath: '/x', upstreamUrl: plain.upstream.url, mtls: true });
+      assert.equal(res.status, 400);
+      assert.match(JSON.stringify(res.body), /clientCaFile/);
+    } finally {
+      await plain.close();
     }
   });
 });

@@ -19,6 +19,8 @@ export interface ControlContext {
   identity: IdentityContext | null;
   /** Whether any token issuer is trusted (our own, or a configured one), so APIs may ask for bearer tokens. */
   bearerAvailable: boolean;
+  /** Whether the gateway asks for client certificates (client CAs configured), so APIs may require mutual TLS. */
+  mtlsAvailable: boolean;
 }
 
 export interface IdentityContext {

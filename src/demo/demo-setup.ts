@@ -48,6 +48,7 @@ export async function createDemoObjects(ctx: ControlContext, upstreamUrl: string
     appId: app.id,
     environment: 'test',
     name: 'demo key',
+    certificateThumbprint: null,
     policyId: null,
     enabled: true,
     metadata: {},

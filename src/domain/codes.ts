@@ -42,6 +42,7 @@ export type ProblemCode =
   | 'DPOP_INVALID'
   | 'ROLE_REQUIRED'
   | 'CREDENTIALS_OVER_HTTP'
+  | 'CLIENT_CERTIFICATE_REQUIRED'
   | 'INTERNAL';
 
 interface ProblemKind {
@@ -85,6 +86,7 @@ export const PROBLEMS: Readonly<Record<ProblemCode, ProblemKind>> = {
   DPOP_INVALID: { status: 401, title: 'The DPoP proof is not valid', bearerError: 'invalid_dpop_proof', scheme: 'DPoP' },
   ROLE_REQUIRED: { status: 403, title: 'The user lacks a role this route requires' },
   CREDENTIALS_OVER_HTTP: { status: 403, title: 'Credentials are accepted only over HTTPS' },
+  CLIENT_CERTIFICATE_REQUIRED: { status: 401, title: 'A trusted client certificate is required' },
   AUTHORIZATION_DISABLED: { status: 503, title: 'The authorization server is off: no master key is configured' },
   INTERNAL: { status: 500, title: 'Internal error' },
 };

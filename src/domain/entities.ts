@@ -79,6 +79,8 @@ export interface Api {
   upstreamUrl: string;
   auth: ApiAuth;
   tokens: ApiTokenSettings;
+  /** Mutual TLS: callers must present a client certificate from the configured client CAs. */
+  mtls?: boolean;
   /** Send the upstream a short-lived JWT signed by Gatehouse naming the caller (verifiable with the JWKS). */
   identityJwt?: boolean;
   /** Upstream timeout for the whole exchange, milliseconds. */
@@ -129,6 +131,8 @@ export interface ApiKey extends KeySettings {
   revokedReason: string | null;
   /** When the key was seen crossing the network in clear text (sent over plain HTTP); absent: never. */
   exposedAt?: Millis | null;
+  /** Bound to a client certificate: the key works only over mutual TLS with this certificate (SHA-256 of its DER, base64url, as RFC 8705 x5t#S256). */
+  certificateThumbprint?: string | null;
   /** Rotation links: the key this one replaced, and the key that replaced it. */
   rotatedFrom: string | null;
   replacedBy: string | null;

@@ -43,6 +43,8 @@ export interface RequestFacts {
   path?: string;
   ip?: string;
   requiredScopes?: readonly string[];
+  /** The verified client certificate's SHA-256 thumbprint (null: none); absent: not known to the caller. */
+  certificateThumbprint?: string | null;
 }
 
 /** Every check that needs no counter, in the order the caller learns about them. */
@@ -55,6 +57,9 @@ export function checkKey(compiled: CompiledKey, facts: RequestFacts, now: number
     return 'FORBIDDEN';
   }
   if (compiled.ipAllowlist && (facts.ip === undefined || !compiled.ipAllowlist.allows(facts.ip))) return 'FORBIDDEN';
+  // RFC 8705 §3 in spirit: a key bound to a certificate is worth nothing without that certificate.
+  const bound = key.certificateThumbprint;
+  if (bound && facts.certificateThumbprint !== undefined && facts.certificateThumbprint !== bound) return 'FORBIDDEN';
   if (facts.requiredScopes?.some((scope) => !compiled.scopes.has(scope))) return 'INSUFFICIENT_SCOPE';
   return 'VALID';
 }

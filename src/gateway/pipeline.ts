@@ -7,6 +7,7 @@ import type { RouteTable } from './route-table.ts';
 import { authorizeStage } from './stages/authorize.ts';
 import { transportStage } from './stages/transport.ts';
 import { bodyLimitStage } from './stages/body-limit.ts';
+import { clientCertificateStage } from './stages/client-certificate.ts';
 import { identityJwtStage } from './stages/identity-jwt.ts';
 import { identityLimitsStage } from './stages/identity-limits.ts';
 import type { IdentityJwtSigner } from './identity-jwt.ts';
@@ -46,6 +47,7 @@ export function buildPipeline(deps: PipelineDeps): readonly (readonly [name: str
     ['route', routeStage(deps.routes)], //                                which API serves this path
     ['safe-path', safePathStage], //                                      no dot segments or encoded slashes
     ['body-limit', bodyLimitStage(deps.maxBodyBytes)], //                 a declared body over the limit
+    ['client-certificate', clientCertificateStage], //                    mutual TLS, for APIs that require it
     ['throttle-failures', throttleFailuresStage(deps.throttle)], //       addresses that guessed too often wait
     ['credential', credentialStage], //                                   the route's requirement; key and/or token
     ['verify-key', verifyKeyStage(deps.verifier, deps.throttle)], //      status, expiry, access, IP, scopes, limits, quota

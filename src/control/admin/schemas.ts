@@ -66,6 +66,8 @@ export const apiInputSchema = z.strictObject({
     })
     .default({ type: 'apiKey', scopes: [] }),
   timeoutSeconds: z.number().positive().max(600).default(30),
+  /** Callers must present a client certificate from the gateway's client CAs (mutual TLS). */
+  mtls: z.boolean().optional(),
   /** The upstream also gets `Authorization: Bearer <JWT>` signed by Gatehouse, naming the caller (60 s). */
   identityJwt: z.boolean().optional(),
   /** Access tokens for this API (RFC 8707): the audience defaults to urn:gatehouse:api:<name>. */
@@ -131,7 +133,9 @@ export const policyInputSchema = z.strictObject({
 });
 export const policyPatchSchema = policyInputSchema.partial();
 
+const thumbprint = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a SHA-256 certificate thumbprint, base64url (43 characters)');
 const keyMutable = {
+  certificateThumbprint: thumbprint.nullable(),
   name: z.string().trim().max(128),
   policyId: id('pol').nullable(),
   enabled: z.boolean(),
@@ -142,6 +146,8 @@ const keyMutable = {
 
 export const keyCreateSchema = z.strictObject({
   appId: id('app'),
+  /** Bind the key to a client certificate: it then works only over mutual TLS with that certificate. */
+  certificateThumbprint: thumbprint.nullable().default(null),
   environment: z.enum(['live', 'test']).default('live'),
   name: keyMutable.name.default(''),
   policyId: keyMutable.policyId.default(null),

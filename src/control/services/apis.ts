@@ -11,6 +11,7 @@ const apiFields = (input: ApiInput) => ({
   auth: input.auth,
   tokens: tokenSettings(input.name, input.tokens),
   ...(input.identityJwt ? { identityJwt: true } : {}),
+  ...(input.mtls ? { mtls: true } : {}),
   timeoutMs: Math.round(input.timeoutSeconds * 1000),
 });
 
@@ -36,10 +37,12 @@ const resource = resourceService<Api, ApiInput, Partial<ApiInput>>({
     auth: patch.auth ?? existing.auth,
     tokens: tokenSettings(patch.name ?? existing.name, patch.tokens, existing.tokens),
     ...((patch.identityJwt ?? existing.identityJwt) ? { identityJwt: true } : {}),
+    ...((patch.mtls ?? existing.mtls) ? { mtls: true } : {}),
     timeoutMs: patch.timeoutSeconds === undefined ? existing.timeoutMs : Math.round(patch.timeoutSeconds * 1000),
   }),
   validate: async (ctx, api) => {
     const problems = authProblems(api.auth, ctx.bearerAvailable);
+    if (api.mtls && !ctx.mtlsAvailable) problems.mtls = 'mutual TLS needs gateway.tls.clientCaFile';
     if (api.identityJwt && !ctx.identity) problems.identityJwt = 'signing identity JWTs needs a master key (Gatehouse’s signing keys)';
     if (Object.keys(problems).length > 0) throw new ControlError('VALIDATION_FAILED', 'the API’s auth settings cannot be met', problems);
   },

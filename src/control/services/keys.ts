@@ -77,6 +77,7 @@ export const keysService = {
       rotatedFrom: null,
       replacedBy: null,
       metadata: input.metadata,
+      certificateThumbprint: input.certificateThumbprint,
       ...mergeSettings(EMPTY_SETTINGS, input),
       createdAt: now,
       updatedAt: now,
@@ -99,6 +100,7 @@ export const keysService = {
       enabled: patch.enabled ?? existing.enabled,
       expiresAt: expiresAt === undefined ? existing.expiresAt : expiresAt,
       metadata: patch.metadata ?? existing.metadata,
+      certificateThumbprint: patch.certificateThumbprint === undefined ? (existing.certificateThumbprint ?? null) : patch.certificateThumbprint,
       ...mergeSettings(existing, patch),
       updatedAt: now,
     };
@@ -126,6 +128,8 @@ export const keysService = {
       id: newId('key', now),
       rotatedFrom: existing.id,
       replacedBy: null,
+      // The new secret has not been exposed.
+      exposedAt: null,
       createdAt: now,
       updatedAt: now,
       lastUsedAt: null,
@@ -204,6 +208,7 @@ export const keysService = {
       revokedAt: iso(key.revokedAt),
       revokedReason: key.revokedReason,
       exposedAt: iso(key.exposedAt ?? null),
+      certificateThumbprint: key.certificateThumbprint ?? null,
       rotatedFrom: key.rotatedFrom,
       replacedBy: key.replacedBy,
       ...settingsView(key),
