@@ -43,7 +43,7 @@ async function beforeForward(): Promise<void> {
   for (const stage of stages) {
     const result = stage(exchange);
     const denial = result instanceof Promise ? await result : result;
-    if (denial) throw new Error(`denied: ${denial.code}`);
+    if (denial) throw new Error(`denied: ${'code' in denial ? denial.code : denial.answered}`);
   }
 }
 

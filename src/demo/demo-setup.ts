@@ -49,6 +49,7 @@ export async function createDemoObjects(ctx: ControlContext, upstreamUrl: string
     environment: 'test',
     name: 'demo key',
     certificateThumbprint: null,
+    publishable: false,
     policyId: null,
     enabled: true,
     metadata: {},

@@ -28,9 +28,10 @@ export interface AccessRule {
 
 /**
  * What a request to an API (or one of its routes) must carry: an API key (identifies the app), a
- * bearer access token (authenticates the user), both, or nothing.
+ * bearer access token (authenticates the user), both, or nothing. `publishable` marks public-read
+ * routes that also take publishable keys (`gk_pub_`, from browsers and mobile apps, origin-checked).
  */
-export const AUTH_TYPES = ['apiKey', 'bearer', 'apiKey+bearer', 'public'] as const;
+export const AUTH_TYPES = ['apiKey', 'bearer', 'apiKey+bearer', 'public', 'publishable'] as const;
 export type ApiAuthType = (typeof AUTH_TYPES)[number];
 
 /** A rate limit counted per caller identity on an API or route: per app, per user, or per app and user. */
@@ -131,6 +132,10 @@ export interface ApiKey extends KeySettings {
   revokedReason: string | null;
   /** When the key was seen crossing the network in clear text (sent over plain HTTP); absent: never. */
   exposedAt?: Millis | null;
+  /** A publishable key (`gk_pub_`): safe to embed, works only on publishable routes, only from its origins. */
+  publishable?: boolean;
+  /** Origins (`https://app.example`) a publishable key may be used from. */
+  allowedOrigins?: string[];
   /** Bound to a client certificate: the key works only over mutual TLS with this certificate (SHA-256 of its DER, base64url, as RFC 8705 x5t#S256). */
   certificateThumbprint?: string | null;
   /** Rotation links: the key this one replaced, and the key that replaced it. */

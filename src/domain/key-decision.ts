@@ -43,6 +43,10 @@ export interface RequestFacts {
   path?: string;
   ip?: string;
   requiredScopes?: readonly string[];
+  /** Whether this route takes publishable keys; absent: not known to the caller (verify endpoint). */
+  publishableRoute?: boolean;
+  /** The browser origin (Origin, else Referer's origin) the request came from; null: none. */
+  origin?: string | null;
   /** The verified client certificate's SHA-256 thumbprint (null: none); absent: not known to the caller. */
   certificateThumbprint?: string | null;
 }
@@ -53,6 +57,9 @@ export function checkKey(compiled: CompiledKey, facts: RequestFacts, now: number
   if (key.revokedAt !== null && key.revokedAt <= now) return 'REVOKED';
   if (!key.enabled) return 'DISABLED';
   if (key.expiresAt !== null && key.expiresAt <= now) return 'EXPIRED';
+  // A publishable key unlocks only publishable routes, and only from its own origins.
+  if (key.publishable && facts.publishableRoute === false) return 'FORBIDDEN';
+  if (key.publishable && facts.origin !== undefined && (facts.origin === null || !(key.allowedOrigins ?? []).includes(facts.origin))) return 'FORBIDDEN';
   if (facts.apiId !== undefined && !compiled.access.allows(facts.apiId, facts.method, facts.path)) {
     return 'FORBIDDEN';
   }

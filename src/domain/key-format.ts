@@ -11,7 +11,8 @@ import { decodeFixed, encodeFixed, isBase62, randomBase62 } from './base62.ts';
  */
 export const RANDOM_LENGTH = 24;
 export const CHECKSUM_LENGTH = 6;
-export const KEY_PREFIXES = { api: 'gk', admin: 'gka', clientSecret: 'gcs' } as const;
+/** `gk_pub` keys are publishable: they identify a browser or mobile app, unlock only public-read routes. */
+export const KEY_PREFIXES = { api: 'gk', publishable: 'gk_pub', admin: 'gka', clientSecret: 'gcs' } as const;
 export type KeyKind = keyof typeof KEY_PREFIXES;
 export const ENVIRONMENTS = ['live', 'test'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -29,14 +30,14 @@ export interface ParsedKey {
 export function generateKey(kind: KeyKind, environment: Environment): { secret: string; start: string } {
   const body = `${KEY_PREFIXES[kind]}_${environment}_${randomBase62(RANDOM_LENGTH)}`;
   const secret = body + checksum(body);
-  return { secret, start: startOf(secret) };
+  return { secret, start: startOf(secret, kind) };
 }
 
 /** Structural check only (no store access). Returns null for anything that is not our key of this kind. */
 export function parseKey(secret: string, kind: KeyKind): ParsedKey | null {
   if (!isWellFormedKey(secret, kind)) return null;
   const environment = secret.slice(KEY_PREFIXES[kind].length + 1, KEY_PREFIXES[kind].length + 5) as Environment;
-  return { kind, environment, start: startOf(secret) };
+  return { kind, environment, start: startOf(secret, kind) };
 }
 
 /**
@@ -58,7 +59,6 @@ function checksum(body: string): string {
   return encodeFixed(crc32(body), CHECKSUM_LENGTH);
 }
 
-function startOf(secret: string): string {
-  const secondSep = secret.indexOf('_', secret.indexOf('_') + 1);
-  return secret.slice(0, secondSep + 1 + START_EXTRA);
+function startOf(secret: string, kind: KeyKind): string {
+  return secret.slice(0, KEY_PREFIXES[kind].length + 6 + START_EXTRA);
 }

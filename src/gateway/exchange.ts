@@ -48,7 +48,12 @@ export interface Denial {
   scope?: readonly string[];
 }
 
-export type StageResult = Denial | undefined;
+/** A stage that answered the request itself (a CORS preflight): nothing more to do, counted as `answered`. */
+export interface Answered {
+  answered: string;
+}
+
+export type StageResult = Denial | Answered | undefined;
 
 /** A step of the pipeline. Synchronous where it can be: most stages never wait. */
 export type Stage = (exchange: Exchange) => StageResult | Promise<StageResult>;

@@ -8,6 +8,7 @@ import { authorizeStage } from './stages/authorize.ts';
 import { transportStage } from './stages/transport.ts';
 import { bodyLimitStage } from './stages/body-limit.ts';
 import { clientCertificateStage } from './stages/client-certificate.ts';
+import { corsStage } from './stages/cors.ts';
 import { identityJwtStage } from './stages/identity-jwt.ts';
 import { identityLimitsStage } from './stages/identity-limits.ts';
 import type { IdentityJwtSigner } from './identity-jwt.ts';
@@ -48,6 +49,7 @@ export function buildPipeline(deps: PipelineDeps): readonly (readonly [name: str
     ['safe-path', safePathStage], //                                      no dot segments or encoded slashes
     ['body-limit', bodyLimitStage(deps.maxBodyBytes)], //                 a declared body over the limit
     ['client-certificate', clientCertificateStage], //                    mutual TLS, for APIs that require it
+    ['cors', corsStage], //                                               publishable routes: preflight and CORS answers
     ['throttle-failures', throttleFailuresStage(deps.throttle)], //       addresses that guessed too often wait
     ['credential', credentialStage], //                                   the route's requirement; key and/or token
     ['verify-key', verifyKeyStage(deps.verifier, deps.throttle)], //      status, expiry, access, IP, scopes, limits, quota

@@ -51,9 +51,10 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     connectionsCheckingInterval: Math.min(1000, timeouts.headersMs),
   };
   const server: Server = options.tls ? createTlsServer({ ...serverOptions, ...options.tls }, listener) : createServer(serverOptions, listener);
-  const finish = (exchange: Exchange, denial: StageResult): void => {
-    if (denial) renderDenial(exchange, denial);
-    onOutcome?.(denial ? denial.code : 'FORWARDED');
+  const finish = (exchange: Exchange, result: StageResult): void => {
+    if (result && 'answered' in result) return void onOutcome?.(result.answered);
+    if (result) renderDenial(exchange, result);
+    onOutcome?.(result ? result.code : 'FORWARDED');
   };
   const fail = (exchange: Exchange, error: unknown): void => {
     onError?.(error);

@@ -93,7 +93,7 @@ export class KeyVerifier {
    * the common request allocates no promise; a Promise only on a cache miss or an async limiter.
    */
   verify(secret: string, facts: RequestFacts): Verification | Promise<Verification> {
-    if (!isWellFormedKey(secret, 'api')) return denied('MALFORMED', null);
+    if (!isWellFormedKey(secret, 'api') && !isWellFormedKey(secret, 'publishable')) return denied('MALFORMED', null);
     const slot = fingerprint(secret);
     const entry = this.#cache.get(slot);
     const now = this.#clock();

@@ -133,9 +133,15 @@ export const policyInputSchema = z.strictObject({
 });
 export const policyPatchSchema = policyInputSchema.partial();
 
+/** An origin as browsers send it (RFC 6454): scheme, host, and port when not the default. */
+const origin = z
+  .string()
+  .max(256)
+  .refine((v) => URL.canParse(v) && new URL(v).origin === v, 'an origin such as https://app.example (no path, no trailing slash)');
 const thumbprint = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a SHA-256 certificate thumbprint, base64url (43 characters)');
 const keyMutable = {
   certificateThumbprint: thumbprint.nullable(),
+  allowedOrigins: z.array(origin).max(32),
   name: z.string().trim().max(128),
   policyId: id('pol').nullable(),
   enabled: z.boolean(),
@@ -146,6 +152,9 @@ const keyMutable = {
 
 export const keyCreateSchema = z.strictObject({
   appId: id('app'),
+  /** A publishable key (`gk_pub_`) for browser or mobile code: works only on publishable routes, from these origins. */
+  publishable: z.boolean().default(false),
+  allowedOrigins: z.array(origin).max(32).optional(),
   /** Bind the key to a client certificate: it then works only over mutual TLS with that certificate. */
   certificateThumbprint: thumbprint.nullable().default(null),
   environment: z.enum(['live', 'test']).default('live'),

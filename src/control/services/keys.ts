@@ -42,8 +42,8 @@ function expiryFrom(input: { expiresAt?: string | null | undefined; expiresInSec
   return at;
 }
 
-function issue(ctx: ControlContext, environment: ApiKey['environment']) {
-  const { secret, start } = generateKey('api', environment);
+function issue(ctx: ControlContext, environment: ApiKey['environment'], kind: 'api' | 'publishable' = 'api') {
+  const { secret, start } = generateKey(kind, environment);
   const pepper = ctx.peppers[0]!;
   return { secret, start, hash: hashKey(secret, pepper), pepperId: pepper.id };
 }
@@ -62,7 +62,10 @@ export const keysService = {
   /** Returns the secret: the only time it exists outside the caller's hands. */
   async create(ctx: ControlContext, actor: Actor, input: KeyCreateInput): Promise<{ key: ApiKey; secret: string }> {
     const now = ctx.clock();
-    const { secret, ...credential } = issue(ctx, input.environment);
+    if (input.publishable && !input.allowedOrigins?.length) {
+      throw new ControlError('VALIDATION_FAILED', 'a publishable key needs the origins it may be used from', { allowedOrigins: 'at least one origin' });
+    }
+    const { secret, ...credential } = issue(ctx, input.environment, input.publishable ? 'publishable' : 'api');
     const key: ApiKey = {
       id: newId('key', now),
       appId: input.appId,
@@ -78,6 +81,7 @@ export const keysService = {
       replacedBy: null,
       metadata: input.metadata,
       certificateThumbprint: input.certificateThumbprint,
+      ...(input.publishable ? { publishable: true, allowedOrigins: input.allowedOrigins! } : {}),
       ...mergeSettings(EMPTY_SETTINGS, input),
       createdAt: now,
       updatedAt: now,
@@ -101,6 +105,7 @@ export const keysService = {
       expiresAt: expiresAt === undefined ? existing.expiresAt : expiresAt,
       metadata: patch.metadata ?? existing.metadata,
       certificateThumbprint: patch.certificateThumbprint === undefined ? (existing.certificateThumbprint ?? null) : patch.certificateThumbprint,
+      ...(existing.publishable ? { allowedOrigins: patch.allowedOrigins ?? existing.allowedOrigins ?? [] } : {}),
       ...mergeSettings(existing, patch),
       updatedAt: now,
     };
@@ -121,7 +126,7 @@ export const keysService = {
     if (existing.revokedAt !== null) throw new ControlError('CONFLICT', 'a revoked key cannot be rotated');
     if (existing.replacedBy !== null) throw new ControlError('CONFLICT', `this key was already rotated; rotate its successor ${existing.replacedBy}`);
     if (existing.expiresAt !== null && existing.expiresAt <= now) throw new ControlError('CONFLICT', 'an expired key cannot be rotated');
-    const { secret, ...credential } = issue(ctx, existing.environment);
+    const { secret, ...credential } = issue(ctx, existing.environment, existing.publishable ? 'publishable' : 'api');
     const successor: ApiKey = {
       ...existing,
       ...credential,
@@ -209,6 +214,7 @@ export const keysService = {
       revokedReason: key.revokedReason,
       exposedAt: iso(key.exposedAt ?? null),
       certificateThumbprint: key.certificateThumbprint ?? null,
+      ...(key.publishable ? { publishable: true, allowedOrigins: key.allowedOrigins ?? [] } : {}),
       rotatedFrom: key.rotatedFrom,
       replacedBy: key.replacedBy,
       ...settingsView(key),

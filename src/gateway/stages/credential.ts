@@ -5,13 +5,13 @@ const KEY_WITH_TOKEN = 'send the API key as X-API-Key: <key>; Authorization carr
 const TOKEN = 'send an access token as Authorization: Bearer <token> (or DPoP <token> with a DPoP proof)';
 
 /**
- * Picks out what the route requires (its requirement is settled here, from method and path): the API
+ * Picks out what the route requires (settled with the route, from method and path): the API
  * key from `X-API-Key`, or from `Authorization: Bearer` when no token is needed; the access token from
  * `Authorization: Bearer` or `DPoP` (RFC 6750 §2.1, RFC 9449 §7.1). Never from the query string, where
  * credentials end up in logs and browser history.
  */
 export const credentialStage: Stage = (exchange) => {
-  const requirement = (exchange.requirement = exchange.route!.requirements(exchange.req.method ?? 'GET', exchange.apiPath));
+  const requirement = exchange.requirement!;
   if (requirement.type === 'public') return undefined;
   const { headers } = exchange.req;
   const authorization = headers.authorization;

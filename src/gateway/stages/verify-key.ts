@@ -4,6 +4,7 @@ import type { KeyVerifier, Verification } from '../../verification/key-verifier.
 import type { Exchange, Stage, StageResult } from '../exchange.ts';
 import { rateLimitHeaders } from '../rate-limit-headers.ts';
 import { clientCertificateThumbprint } from './client-certificate.ts';
+import { requestOrigin } from './cors.ts';
 
 const DETAILS: Record<string, string> = {
   MALFORMED: 'the credential is not a Gatehouse API key',
@@ -11,7 +12,7 @@ const DETAILS: Record<string, string> = {
   DISABLED: 'this API key is disabled',
   EXPIRED: 'this API key has expired',
   REVOKED: 'this API key has been revoked',
-  FORBIDDEN: 'this API key may not be used for this API, method, path, address or client certificate',
+  FORBIDDEN: 'this API key may not be used for this API, method, path, address, client certificate or origin',
   INSUFFICIENT_SCOPE: 'this API key lacks a scope the route requires',
   RATE_LIMITED: 'rate limit exceeded',
   QUOTA_EXCEEDED: 'quota exhausted for this period',
@@ -43,6 +44,8 @@ export function verifyKeyStage(verifier: KeyVerifier, throttle: FailureThrottle)
       // With a token, the route's scopes are the user's to hold; the key only identifies the app.
       requiredScopes: requirement.needsToken ? NO_SCOPES : requirement.scopes,
       certificateThumbprint: exchange.scheme === 'https' ? clientCertificateThumbprint(exchange.req.socket) : null,
+      publishableRoute: requirement.type === 'publishable',
+      origin: requestOrigin(exchange.req.headers),
     });
     return v instanceof Promise ? v.then((resolved) => decide(exchange, resolved)) : decide(exchange, v);
   };
