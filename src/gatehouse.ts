@@ -3,7 +3,9 @@ import type { Server } from 'node:http';
 import { createServer } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import pino from 'pino';
-import type { Config } from './config/load.ts';
+import { readFileSync } from 'node:fs';
+import { ConfigError, type Config } from './config/load.ts';
+import { TokenIntrospector } from './verification/introspection.ts';
 import { createAdminApi } from './control/admin/server.ts';
 import { identityContext, startAuthorization, type RunningAuthorization } from './control/authorization/start-authorization.ts';
 import { STYLESHEET, STYLESHEET_PATH } from './control/authorization/views.ts';
@@ -55,6 +57,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   // Issuers whose access tokens the gateway accepts: the configured ones first (a bad one stops the
   // start before anything is opened), our own once its URL is known.
   const trusted: TrustedIssuer[] = await Promise.all(config.tokens.issuers.map((i) => externalIssuer(i)));
+  const introspector = introspectorFor(config, clock);
   const store = openSqliteStore(config.storePath);
   const migrations = await store.migrate();
   if (migrations > 0) log.info({ migrations }, 'store migrated');
@@ -79,7 +82,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   const ctx: ControlContext = { store, changes, peppers: config.peppers, usage, verifier, clock, identity, bearerAvailable: identity !== null || config.tokens.issuers.length > 0, mtlsAvailable: Boolean(config.gateway.tls?.clientCaFile) };
   const revocations = new RevocationList(store.revocations, changes, clock);
   await revocations.start(config.authorization.revocationPollSeconds * 1000);
-  const tokens = new TokenVerifier({ issuers: () => trusted, revocations, cacheSize: config.tokens.cacheEntries, clock });
+  const tokens = new TokenVerifier({ issuers: () => trusted, introspector, revocations, cacheSize: config.tokens.cacheEntries, clock });
   const dpop = new DpopVerifier(config.tokens.dpopWindowSeconds);
   let identitySigner: IdentityJwtSigner | null = null;
   await declareApis(ctx, config);
@@ -191,6 +194,16 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   log.info({ gatewayUrl, redirectUrl, controlUrl }, 'gatehouse listening');
 
   return { gatewayUrl, redirectUrl, controlUrl, ctx, authorization, outcomes, close: shutdown };
+}
+
+/** The introspection client for opaque tokens, if an issuer is configured for it; its secret from a file or the environment. */
+function introspectorFor(config: Readonly<Config>, clock: () => number): TokenIntrospector | null {
+  const issuer = config.tokens.issuers.find((i) => i.introspection);
+  if (!issuer?.introspection) return null;
+  const { introspection } = issuer;
+  const secret = process.env.GATEHOUSE_INTROSPECTION_CLIENT_SECRET ?? (introspection.clientSecretFile ? readFileSync(introspection.clientSecretFile, 'utf8').trim() : '');
+  if (!secret) throw new ConfigError(`the introspection client for ${issuer.issuer} needs its secret: clientSecretFile or GATEHOUSE_INTROSPECTION_CLIENT_SECRET`);
+  return new TokenIntrospector({ issuer: issuer.issuer, url: introspection.url, clientId: introspection.clientId, clientSecret: secret, cacheSeconds: introspection.cacheSeconds }, clock);
 }
 
 /** APIs declared in the config file are created, or updated to match, by name. */

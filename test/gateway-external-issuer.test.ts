@@ -32,6 +32,7 @@ describe('gateway: tokens from an external issuer (discovery, JWKS, key rotation
   const fetches = async () => (await ask<{ jwksFetches: number }>(idp, { type: 'stats' }, 'stats')).jwksFetches;
 
   before(async () => {
+    process.env.GATEHOUSE_INTROSPECTION_CLIENT_SECRET = 'introspection-secret';
     idp = fork(SCRIPT, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     issuer = (await new Promise<{ url: string }>((resolve) => idp.once('message', resolve))).url;
     const yaml = [
@@ -41,11 +42,16 @@ describe('gateway: tokens from an external issuer (discovery, JWKS, key rotation
       `      discoveryUrl: ${issuer}/.well-known/openid-configuration`,
       '      algorithms: [RS256]',
       '      jwksCooldownSeconds: 1',
+      '      introspection:',
+      `        url: ${issuer}/introspect`,
+      '        clientId: gatehouse-gw',
+      '        cacheSeconds: 2',
       `    - issuer: ${issuer}/huge`,
       `      jwksUrl: ${issuer}/huge-jwks`,
       '      algorithms: [RS256]',
     ].join('\n');
     h = await startHarness({ GATEHOUSE_AUTH_FAILURES_LIMIT: '1000' }, TestClock.wall(), yaml);
+    delete process.env.GATEHOUSE_INTROSPECTION_CLIENT_SECRET;
     const api = await h.admin('POST', '/apis', { name: 'orders', listenPath: '/orders', upstreamUrl: h.upstream.url, auth: { type: 'bearer', scopes: ['orders:read'] }, tokens: { audience: AUDIENCE } });
     assert.equal(api.status, 201, JSON.stringify(api.body));
   });
@@ -84,6 +90,24 @@ describe('gateway: tokens from an external issuer (discovery, JWKS, key rotation
 
   test('a JWKS larger than the size limit is never used', async () => {
     expectProblem(await call(h, '/orders/items', { key: await sign({ iss: `${issuer}/huge` }) }), 401, 'TOKEN_INVALID');
+  });
+
+  test('opaque tokens are introspected (RFC 7662), cached within their life, and a revoked one stops within the cache bound', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const { token } = await ask<{ token: string }>(idp, { type: 'opaque', claims: { sub: 'opaque-user', scope: 'orders:read', aud: AUDIENCE, exp: now + 300, client_id: 'partner' } }, 'opaque');
+    const calls = async () => (await ask<{ introspections: number }>(idp, { type: 'stats' }, 'stats')).introspections;
+    const before = await calls();
+    const res = await call(h, '/orders/items', { key: token });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(h.upstream.requests.at(-1)!.headers['x-gatehouse-user'], 'opaque-user');
+    assert.equal((await call(h, '/orders/items', { key: token })).status, 200);
+    assert.equal((await calls()) - before, 1, 'the second request used the cached answer');
+    await ask(idp, { type: 'forget', claims: { token } }, 'forgotten');
+    await new Promise((r) => setTimeout(r, 2100)); // the configured cache bound, 2 s
+    expectProblem(await call(h, '/orders/items', { key: token }), 401, 'TOKEN_INVALID');
+    expectProblem(await call(h, '/orders/items', { key: 'opaque-never-issued' }), 401, 'TOKEN_INVALID');
+    const { token: otherApi } = await ask<{ token: string }>(idp, { type: 'opaque', claims: { sub: 'u', aud: 'https://api.example/other', exp: now + 300 } }, 'opaque');
+    expectProblem(await call(h, '/orders/items', { key: otherApi }), 401, 'TOKEN_WRONG_AUDIENCE');
   });
 
   test('a discovery document naming another issuer stops the start', async () => {

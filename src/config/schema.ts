@@ -132,9 +132,22 @@ export const configSchema = z.strictObject({
               typ: z.string().min(1).nullable().default('at+jwt'),
               /** An unknown `kid` refetches the JWKS at most this often. */
               jwksCooldownSeconds: z.number().min(1).default(30),
+              /** For opaque tokens: RFC 7662 introspection, as a client of this issuer. */
+              introspection: z
+                .strictObject({
+                  url: z.url({ protocol: /^https?$/ }),
+                  clientId: z.string().min(1),
+                  /** The client secret lives in a file (or GATEHOUSE_INTROSPECTION_CLIENT_SECRET), never here. */
+                  clientSecretFile: z.string().min(1).optional(),
+                  /** Answers are reused this long at most, never past the token's exp: the bound on a revocation's delay. */
+                  cacheSeconds: z.number().min(0).max(3600).default(30),
+                })
+                .optional(),
             })
-            .refine((i) => Boolean(i.discoveryUrl) !== Boolean(i.jwksUrl), 'give exactly one of discoveryUrl and jwksUrl'),
+            .refine((i) => !(i.discoveryUrl && i.jwksUrl), 'give one of discoveryUrl and jwksUrl, not both')
+            .refine((i) => Boolean(i.discoveryUrl || i.jwksUrl || i.introspection), 'give discoveryUrl, jwksUrl or introspection'),
         )
+        .refine((list) => list.filter((i) => i.introspection).length <= 1, 'at most one issuer may introspect opaque tokens (they name no issuer)')
         .default([]),
     })
     .prefault({}),

@@ -27,6 +27,11 @@ export interface ExternalIssuerConfig {
   jwksCooldownSeconds: number;
 }
 
+/** An issuer known only for opaque tokens: no JWT from it is accepted. */
+const NO_KEYS: CompactVerifyGetKey = async () => {
+  throw new Error('this issuer is configured for introspection only');
+};
+
 export { ASYMMETRIC_ALGORITHMS } from '../domain/access-token-claims.ts';
 
 /**
@@ -36,6 +41,9 @@ export { ASYMMETRIC_ALGORITHMS } from '../domain/access-token-claims.ts';
  */
 export async function externalIssuer(config: ExternalIssuerConfig): Promise<TrustedIssuer> {
   let jwksUrl = config.jwksUrl;
+  if (!jwksUrl && !config.discoveryUrl) {
+    return { issuer: config.issuer, algorithms: config.algorithms, keys: NO_KEYS, clockSkewSeconds: config.clockSkewSeconds, typ: config.typ, audience: config.audience ?? null };
+  }
   if (!jwksUrl) {
     const discovered = (await fetchJson(config.discoveryUrl!)) as { issuer?: unknown; jwks_uri?: unknown };
     // OIDC Discovery §4.3: the document must name the issuer it was fetched for.

@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { checkClaims, type AccessTokenClaims } from '../domain/access-token-claims.ts';
 import type { TrustedIssuer } from './issuers.ts';
 import { verifyJws } from './jws.ts';
+import type { IntrospectionResult, TokenIntrospector } from './introspection.ts';
 import type { RevocationList } from './revocation-list.ts';
 
 export type TokenCode = 'VALID' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'TOKEN_REVOKED' | 'TOKEN_WRONG_AUDIENCE' | 'DPOP_REQUIRED';
@@ -17,6 +18,8 @@ export interface TokenVerification {
 
 export interface TokenVerifierOptions {
   issuers: () => readonly TrustedIssuer[];
+  /** For opaque (non-JWT) tokens: the one issuer that introspects them; null: opaque tokens are refused. */
+  introspector?: TokenIntrospector | null;
   revocations: RevocationList;
   cacheSize: number;
   clock: () => number;
@@ -32,6 +35,10 @@ interface Verified {
 }
 
 const NONE: ReadonlySet<string> = new Set();
+const isCompactJws = (token: string): boolean => {
+  const first = token.indexOf('.');
+  return first > 0 && token.indexOf('.', first + 1) > first && token.split('.').length === 3;
+};
 const denied = (code: TokenCode): TokenVerification => ({ valid: false, code, claims: null, scopes: NONE, roles: NONE });
 
 /**
@@ -60,7 +67,25 @@ export class TokenVerifier {
       }
       return this.#decide(hit, audience, scheme);
     }
+    if (!isCompactJws(token)) return this.#introspected(token, audience, scheme);
     return this.#verifyFresh(token, audience, scheme, now);
+  }
+
+  #introspected(token: string, audience: string, scheme: 'bearer' | 'dpop'): TokenVerification | Promise<TokenVerification> {
+    const introspector = this.#o.introspector;
+    if (!introspector || token.length > 4096) return denied('TOKEN_INVALID');
+    const decide = (r: IntrospectionResult): TokenVerification => {
+      if (!r.active) return denied('TOKEN_INVALID');
+      const c = r.claims;
+      // RFC 7662 §2.2: aud is optional in the answer; when given, it must name this API.
+      const aud = c.aud === undefined ? null : typeof c.aud === 'string' ? [c.aud] : c.aud;
+      if (aud !== null && !aud.includes(audience)) return denied('TOKEN_WRONG_AUDIENCE');
+      if ((c.cnf as { jkt?: unknown } | undefined)?.jkt !== undefined && scheme === 'bearer') return denied('DPOP_REQUIRED');
+      const roles = Array.isArray(c.roles) ? c.roles.filter((x): x is string => typeof x === 'string') : [];
+      return { valid: true, code: 'VALID', claims: c, scopes: new Set(typeof c.scope === 'string' ? c.scope.split(' ').filter(Boolean) : []), roles: new Set(roles) };
+    };
+    const r = introspector.introspect(token);
+    return r instanceof Promise ? r.then(decide) : decide(r);
   }
 
   #decide(v: Verified, audience: string, scheme: 'bearer' | 'dpop'): TokenVerification {

@@ -11,6 +11,9 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 let current: { kid: string; privateKey: CryptoKey; jwk: Record<string, unknown> };
 let generation = 0;
 let jwksFetches = 0;
+let introspections = 0;
+/** Opaque tokens this issuer knows: token → its introspection answer. */
+const opaque = new Map<string, Record<string, unknown>>();
 
 async function newKey(): Promise<void> {
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
@@ -30,6 +33,21 @@ const server = createServer((req, res) => {
     jwksFetches++;
     return json({ keys: [current.jwk] });
   }
+  if (req.url === '/introspect' && req.method === 'POST') {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      introspections++;
+      const expected = `Basic ${Buffer.from('gatehouse-gw:introspection-secret').toString('base64')}`;
+      if (req.headers.authorization !== expected) {
+        res.writeHead(401, { 'content-type': 'application/json' });
+        return void res.end('{"error":"invalid_client"}');
+      }
+      const token = new URLSearchParams(body).get('token') ?? '';
+      json(opaque.get(token) ?? { active: false });
+    });
+    return;
+  }
   if (req.url === '/huge-jwks') return json({ keys: [current.jwk], padding: 'x'.repeat(400_000) });
   res.writeHead(404).end();
 });
@@ -43,8 +61,15 @@ process.on('message', (m: { type: string; claims?: Record<string, unknown>; head
     } else if (m.type === 'rotate') {
       await newKey();
       process.send!({ type: 'rotated', kid: current.kid });
+    } else if (m.type === 'opaque') {
+      const token = `opaque-${crypto.randomUUID()}`;
+      opaque.set(token, { active: true, ...m.claims });
+      process.send!({ type: 'opaque', token });
+    } else if (m.type === 'forget') {
+      opaque.set(String(m.claims!.token), { active: false });
+      process.send!({ type: 'forgotten' });
     } else if (m.type === 'stats') {
-      process.send!({ type: 'stats', jwksFetches });
+      process.send!({ type: 'stats', jwksFetches, introspections });
     } else if (m.type === 'stop') {
       server.close(() => process.exit(0));
     }
