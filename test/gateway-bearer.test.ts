@@ -30,7 +30,8 @@ describe('gateway: bearer access tokens, per-route scopes and roles, forged toke
 
   before(async () => {
     // Many refusals from one address on purpose: keep the failure throttle out of the way.
-    h = await startAuthHarness({ GATEHOUSE_AUTH_FAILURES_LIMIT: '1000' });
+    // Over real HTTPS, credentials over plain HTTP refused, as in production.
+    h = await startAuthHarness({ GATEHOUSE_AUTH_FAILURES_LIMIT: '1000', GATEHOUSE_TEST_GATEWAY: 'https' });
     orders = await h.api('orders', [], {
       auth: {
         type: 'bearer',
@@ -164,7 +165,7 @@ describe('gateway: bearer access tokens, per-route scopes and roles, forged toke
     const key = await h.admin('POST', '/keys', { appId: app.body.id, access: [{ apiId: partner.id }], rateLimits: [{ name: 'burst', limit: 100, windowSeconds: 1 }] });
     const client = await h.client({ name: 'Partner user', grantTypes: ['client_credentials'], scopes: ['partner:read'], apiIds: [partner.id] });
     const at = await token(client, { scope: 'partner:read' });
-    const both = await fetch(`${h.gh.gatewayUrl}/partner/x`, { headers: { authorization: `Bearer ${at}`, 'x-api-key': key.body.secret } });
+    const both = await h.fetch(`${h.gh.gatewayUrl}/partner/x`, { headers: { authorization: `Bearer ${at}`, 'x-api-key': key.body.secret } });
     assert.equal(both.status, 200, await both.clone().text());
     assert.match(both.headers.get('ratelimit') ?? '', /burst/, 'the key’s limits apply');
     const seen = h.upstream.requests.at(-1)!.headers;
@@ -177,7 +178,7 @@ describe('gateway: bearer access tokens, per-route scopes and roles, forged toke
     assert.match(tokenOnly.body.detail, /X-API-Key/);
     expectProblem(await call(h, '/partner/x', { key: key.body.secret, header: 'x-api-key' }), 401, 'MISSING_CREDENTIAL');
     await h.admin('POST', `/keys/${key.body.id}/revoke`, { reason: 'test' });
-    const revoked = await fetch(`${h.gh.gatewayUrl}/partner/x`, { headers: { authorization: `Bearer ${at}`, 'x-api-key': key.body.secret } });
+    const revoked = await h.fetch(`${h.gh.gatewayUrl}/partner/x`, { headers: { authorization: `Bearer ${at}`, 'x-api-key': key.body.secret } });
     assert.equal(revoked.status, 401);
     assert.equal(((await revoked.json()) as { code: string }).code, 'REVOKED');
   });
@@ -224,7 +225,7 @@ describe('gateway: bearer access tokens, per-route scopes and roles, forged toke
     const dpop = oauth.DPoP(bound.client, keyPair);
     const tokens = await oauth.processClientCredentialsResponse(h.as, bound.client, await oauth.clientCredentialsGrantRequest(h.as, bound.client, bound.auth, { scope: 'orders:read' }, { DPoP: dpop, ...insecure }));
     const url = new URL(`${h.gh.gatewayUrl}/orders/items`);
-    const ok = await oauth.protectedResourceRequest(tokens.access_token, 'GET', url, new Headers(), null, { DPoP: dpop, ...insecure });
+    const ok = await oauth.protectedResourceRequest(tokens.access_token, 'GET', url, new Headers(), null, { DPoP: dpop, [oauth.customFetch]: h.fetch });
     assert.equal(ok.status, 200, await ok.clone().text());
     expectProblem(await get('/orders/items', tokens.access_token), 401, 'DPOP_REQUIRED');
 
@@ -236,7 +237,7 @@ describe('gateway: bearer access tokens, per-route scopes and roles, forged toke
         .setIssuedAt()
         .sign(key.privateKey);
     };
-    const send = (proof: string) => fetch(url, { headers: { authorization: `DPoP ${tokens.access_token}`, dpop: proof } });
+    const send = (proof: string) => h.fetch(url, { headers: { authorization: `DPoP ${tokens.access_token}`, dpop: proof } });
     const proof = await proofFor(url.href);
     assert.equal((await send(proof)).status, 200);
     const replay = await send(proof);
@@ -245,7 +246,7 @@ describe('gateway: bearer access tokens, per-route scopes and roles, forged toke
     assert.equal((await send(await proofFor(`${h.gh.gatewayUrl}/orders/other`))).status, 401);
     assert.equal((await send(await proofFor(url.href, await oauth.generateKeyPair('ES256')))).status, 401);
     assert.equal((await send(await proofFor(url.href, keyPair, 'POST'))).status, 401);
-    assert.equal((await fetch(url, { headers: { authorization: `DPoP ${tokens.access_token}` } })).status, 401, 'no proof');
+    assert.equal((await h.fetch(url, { headers: { authorization: `DPoP ${tokens.access_token}` } })).status, 401, 'no proof');
   });
 
   test('a cached token stops working when it expires', async () => {

@@ -50,7 +50,7 @@ describe('gateway: tokens from an external issuer (discovery, JWKS, key rotation
       `      jwksUrl: ${issuer}/huge-jwks`,
       '      algorithms: [RS256]',
     ].join('\n');
-    h = await startHarness({ GATEHOUSE_AUTH_FAILURES_LIMIT: '1000' }, TestClock.wall(), yaml);
+    h = await startHarness({ GATEHOUSE_AUTH_FAILURES_LIMIT: '1000', GATEHOUSE_TEST_GATEWAY: 'https' }, TestClock.wall(), yaml);
     delete process.env.GATEHOUSE_INTROSPECTION_CLIENT_SECRET;
     const api = await h.admin('POST', '/apis', { name: 'orders', listenPath: '/orders', upstreamUrl: h.upstream.url, auth: { type: 'bearer', scopes: ['orders:read'] }, tokens: { audience: AUDIENCE } });
     assert.equal(api.status, 201, JSON.stringify(api.body));

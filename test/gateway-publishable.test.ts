@@ -8,13 +8,13 @@ describe('publishable keys: embeddable, origin-checked, public-read routes only,
   let secret: string;
 
   const get = async (path: string, headers: Record<string, string>, method = 'GET') => {
-    const res = await fetch(`${h.gh.gatewayUrl}${path}`, { method, headers });
+    const res = await h.fetch(`${h.gh.gatewayUrl}${path}`, { method, headers });
     const text = await res.text();
     return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
   };
 
   before(async () => {
-    h = await startHarness();
+    h = await startHarness({ GATEHOUSE_TEST_GATEWAY: 'https' });
     const api = await h.admin('POST', '/apis', {
       name: 'catalog',
       listenPath: '/catalog',
@@ -61,7 +61,7 @@ describe('publishable keys: embeddable, origin-checked, public-read routes only,
 
   test('a CORS preflight is answered without a credential, and never reaches the upstream', async () => {
     const upstreamBefore = h.upstream.requests.length;
-    const res = await fetch(`${h.gh.gatewayUrl}/catalog/public/items`, { method: 'OPTIONS', headers: { origin: 'https://shop.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'x-api-key' } });
+    const res = await h.fetch(`${h.gh.gatewayUrl}/catalog/public/items`, { method: 'OPTIONS', headers: { origin: 'https://shop.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'x-api-key' } });
     assert.equal(res.status, 204);
     assert.equal(res.headers.get('access-control-allow-origin'), 'https://shop.example');
     assert.match(res.headers.get('access-control-allow-headers') ?? '', /X-API-Key/);

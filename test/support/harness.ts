@@ -1,4 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { ensureDevCertificate, type DevCertificate } from '../../src/tls/dev-ca.ts';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -37,6 +39,8 @@ export interface UpstreamRequest {
 
 export interface Harness {
   gh: Gatehouse;
+  /** fetch that trusts the gateway's certificate (plain fetch when the gateway speaks HTTP). */
+  fetch: typeof fetch;
   clock: TestClock;
   dir: string;
   upstream: { url: string; requests: UpstreamRequest[] };
@@ -47,8 +51,27 @@ export interface Harness {
 
 export const TEST_PEPPER = 'test-pepper-0123456789abcdefghijklmnopqrstuvwxyz';
 
-/** A real Gatehouse on a temporary SQLite file, a real upstream, ephemeral ports on loopback. */
+/** One development CA and certificate per test process, for suites that run the gateway over HTTPS. */
+let devCertificate: Promise<DevCertificate> | undefined;
+export const HTTPS_GATEWAY = 'https';
+
+/**
+ * A real Gatehouse on a temporary SQLite file, a real upstream, ephemeral ports on loopback. With
+ * `{ GATEHOUSE_TEST_GATEWAY: 'https' }` the gateway speaks HTTPS (a development CA made once per
+ * process), refuses credentials over plain HTTP as in production, and `h.fetch` trusts its certificate.
+ */
 export async function startHarness(env: Record<string, string> = {}, clock = new TestClock(), configYaml?: string): Promise<Harness> {
+  const { GATEHOUSE_TEST_GATEWAY: mode, ...rest } = env;
+  env = rest;
+  let tlsEnv: Record<string, string> = {};
+  let httpsFetch: typeof fetch = fetch;
+  if (mode === HTTPS_GATEWAY) {
+    devCertificate ??= ensureDevCertificate(mkdtempSync(join(tmpdir(), 'gatehouse-test-ca-')));
+    const cert = await devCertificate;
+    tlsEnv = { GATEHOUSE_GATEWAY_TLS_CERT_FILE: cert.certFile, GATEHOUSE_GATEWAY_TLS_KEY_FILE: cert.keyFile, GATEHOUSE_GATEWAY_PLAINTEXT_CREDENTIALS: 'refuse' };
+    const dispatcher = new Agent({ connect: { ca: readFileSync(cert.caFile) } });
+    httpsFetch = ((input: string | URL | Request, init?: RequestInit) => undiciFetch(input as string, { ...(init as object), dispatcher })) as unknown as typeof fetch;
+  }
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
   const requests: UpstreamRequest[] = [];
   const upstreamServer = createServer((req, res) => {
@@ -75,6 +98,7 @@ export async function startHarness(env: Record<string, string> = {}, clock = new
       GATEHOUSE_USAGE_FLUSH_INTERVAL_SECONDS: '3600',
       // Most suites talk plain HTTP on loopback; test/gateway-tls.test.ts runs the HTTPS-only default.
       GATEHOUSE_GATEWAY_PLAINTEXT_CREDENTIALS: 'allow',
+      ...tlsEnv,
       ...env,
     },
   });
@@ -98,6 +122,7 @@ export async function startHarness(env: Record<string, string> = {}, clock = new
   };
   return {
     gh,
+    fetch: httpsFetch,
     clock,
     dir,
     upstream: { url: upstreamUrl, requests },
@@ -141,7 +166,7 @@ export async function call(h: Harness, path: string, init: { key?: string; heade
     if (init.header === 'x-api-key') headers['x-api-key'] = init.key;
     else headers.authorization = `Bearer ${init.key}`;
   }
-  const res = await fetch(`${h.gh.gatewayUrl}${path}`, { method: init.method ?? 'GET', headers, ...(init.body ? { body: init.body } : {}) });
+  const res = await h.fetch(`${h.gh.gatewayUrl}${path}`, { method: init.method ?? 'GET', headers, ...(init.body ? { body: init.body } : {}) });
   const text = await res.text();
   let body: any = text;
   try {
