@@ -230,11 +230,11 @@ describe('gateway: bearer access tokens, per-route scopes and roles, forged toke
     expectProblem(await get('/orders/items', tokens.access_token), 401, 'DPOP_REQUIRED');
 
     // A proof replayed, for another URL, or by another key is refused.
-    const proofFor = async (target: string, key = keyPair, method = 'GET', accessToken = tokens.access_token) => {
+    const proofFor = async (target: string, key = keyPair, method = 'GET', accessToken = tokens.access_token, iat = Math.floor(Date.now() / 1000)) => {
       const jwk = await exportJWK(key.publicKey);
       return new SignJWT({ htm: method, htu: target, jti: crypto.randomUUID(), ath: createHash('sha256').update(accessToken).digest('base64url') })
         .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
-        .setIssuedAt()
+        .setIssuedAt(iat)
         .sign(key.privateKey);
     };
     const send = (proof: string) => h.fetch(url, { headers: { authorization: `DPoP ${tokens.access_token}`, dpop: proof } });
@@ -246,6 +246,8 @@ describe('gateway: bearer access tokens, per-route scopes and roles, forged toke
     assert.equal((await send(await proofFor(`${h.gh.gatewayUrl}/orders/other`))).status, 401);
     assert.equal((await send(await proofFor(url.href, await oauth.generateKeyPair('ES256')))).status, 401);
     assert.equal((await send(await proofFor(url.href, keyPair, 'POST'))).status, 401);
+    assert.equal((await send(await proofFor(url.href, keyPair, 'GET', 'another-access-token'))).status, 401, 'ath for another token');
+    assert.equal((await send(await proofFor(url.href, keyPair, 'GET', tokens.access_token, Math.floor(Date.now() / 1000) - 600))).status, 401, 'iat outside the window');
     assert.equal((await h.fetch(url, { headers: { authorization: `DPoP ${tokens.access_token}` } })).status, 401, 'no proof');
   });
 

@@ -69,6 +69,23 @@ describe('gateway hardening: client addresses, request smuggling, limits and tim
     assert.match(text, /^HTTP\/1\.1 408|^$/);
   });
 
+  test('connections beyond the cap are closed at once', async () => {
+    const { hostname, port } = new URL(h.gh.gatewayUrl);
+    const open = await Promise.all(Array.from({ length: 20 }, () => new Promise<ReturnType<typeof connect>>((resolve) => {
+      const socket = connect(Number(port), hostname, () => resolve(socket));
+      socket.on('error', () => undefined);
+    })));
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      const { closed, text } = await raw(h.gh.gatewayUrl, `GET /orders/x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${secret}\r\n\r\n`, 2000);
+      assert.equal(closed, true);
+      assert.equal(text, '', 'no answer: the connection was dropped');
+    } finally {
+      for (const socket of open) socket.destroy();
+      await new Promise((r) => setTimeout(r, 300)); // let the server see them go before the next test
+    }
+  });
+
   test('an unknown API path with dot segments or encoded slashes is refused before routing tricks work', async () => {
     // Sent raw: fetch would resolve the dot segments itself.
     const { text } = await raw(h.gh.gatewayUrl, `GET /orders/../admin/v1/keys HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${secret}\r\nConnection: close\r\n\r\n`);
