@@ -1,6 +1,5 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { createServer } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import pino from 'pino';
 import { readFileSync } from 'node:fs';
@@ -8,11 +7,10 @@ import { ConfigError, type Config } from './config/load.ts';
 import { TokenIntrospector } from './verification/introspection.ts';
 import { createAdminApi } from './control/admin/server.ts';
 import { identityContext, startAuthorization, type RunningAuthorization } from './control/authorization/start-authorization.ts';
-import { STYLESHEET, STYLESHEET_PATH } from './control/authorization/views.ts';
+import { createControlServer } from './control/control-server.ts';
 import type { ControlContext } from './control/context.ts';
 import { apisService } from './control/services/apis.ts';
 import { createLocalChangeBus } from './events/change-bus.ts';
-import { problem, PROBLEM_CONTENT_TYPE } from './http/problem.ts';
 import { buildPipeline } from './gateway/pipeline.ts';
 import { RouteTable } from './gateway/route-table.ts';
 import { createClientOriginResolver } from './gateway/client-origin.ts';
@@ -135,21 +133,10 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   });
   const adminListener = getRequestListener(admin.fetch);
   let authorization: RunningAuthorization | null = null;
-  // One listener for the control plane: the admin API, the sign-in pages, and the authorization server.
-  const control = createServer((req, res) => {
-    const path = req.url ?? '/';
-    if (path.startsWith('/admin/')) return void adminListener(req, res);
-    if (path === STYLESHEET_PATH) {
-      res.writeHead(200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=3600' });
-      return void res.end(STYLESHEET);
-    }
-    if (!authorization) {
-      const body = problem('ROUTE_NOT_FOUND', 'nothing is served here: the authorization server is off (no master key)', null);
-      res.writeHead(body.status, { 'content-type': PROBLEM_CONTENT_TYPE });
-      return void res.end(JSON.stringify(body));
-    }
-    if (path.startsWith('/interaction/')) return void authorization.interactions(req, res);
-    authorization.server.handle(req, res);
+  const control = createControlServer({
+    admin: adminListener,
+    authorization: () => authorization,
+    tls: config.control.tls ? tlsOptions(config.control.tls) : undefined,
   });
 
   let closing: Promise<void> | undefined;
@@ -174,7 +161,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   try {
     gatewayUrl = await listen(gateway, config.gateway.host, config.gateway.port, tls ? 'https' : 'http');
     if (redirect) redirectUrl = await listen(redirect, config.gateway.host, config.gateway.httpRedirectPort!);
-    controlUrl = await listen(control, config.control.host, config.control.port);
+    controlUrl = await listen(control, config.control.host, config.control.port, config.control.tls ? 'https' : 'http');
     if (ctx.identity) {
       const issuer = config.authorization.issuer ?? controlUrl;
       authorization = await startAuthorization(ctx, config, issuer, revocations, (error) => log.error({ err: error }, 'authorization server error'));

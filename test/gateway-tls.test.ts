@@ -184,3 +184,24 @@ describe('mutual TLS: per API, and API keys bound to a client certificate', () =
     }
   });
 });
+
+describe('control plane over HTTPS', () => {
+  test('with control.tls, the admin API and the issuer are HTTPS', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-control-tls-'));
+    const cert = await ensureDevCertificate(dir);
+    const agent = new Agent({ connect: { ca: readFileSync(cert.caFile) } });
+    const h = await startHarness({ GATEHOUSE_CONTROL_TLS_CERT_FILE: cert.certFile, GATEHOUSE_CONTROL_TLS_KEY_FILE: cert.keyFile, GATEHOUSE_MASTER_KEY: 'control-tls-master-key-0123456789abcdefghijkl' });
+    try {
+      assert.match(h.gh.controlUrl, /^https:/);
+      const apis = await fetch(`${h.gh.controlUrl}/admin/v1/apis`, { headers: { authorization: `Bearer ${h.adminKey}` }, dispatcher: agent });
+      assert.equal(apis.status, 200);
+      const discovery = (await (await fetch(`${h.gh.controlUrl}/.well-known/openid-configuration`, { dispatcher: agent })).json()) as { issuer: string; token_endpoint: string };
+      assert.equal(discovery.issuer, h.gh.controlUrl);
+      assert.match(discovery.token_endpoint, /^https:/);
+    } finally {
+      await h.close();
+      await agent.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

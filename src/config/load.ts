@@ -80,6 +80,7 @@ function scalarPaths(): string[][] {
   walk(defaults, []);
   for (const secret of ['pepperFile', 'previousPeppersFile', 'masterKeyFile']) paths.push(['secrets', secret]);
   for (const file of ['certFile', 'keyFile', 'clientCaFile']) paths.push(['gateway', 'tls', file]);
+  for (const file of ['certFile', 'keyFile']) paths.push(['control', 'tls', file]);
   paths.push(['gateway', 'httpRedirectPort'], ['authorization', 'issuer']);
   return paths;
 }

@@ -46,7 +46,12 @@ export const configSchema = z.strictObject({
       maxConnections: z.coerce.number().int().min(1).default(10_000),
     })
     .prefault({}),
-  control: listener(8081).prefault({}),
+  control: listener(8081)
+    .extend({
+      /** HTTPS for the control plane; without it, credentials are taken only from this machine (loopback). */
+      tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
+    })
+    .prefault({}),
   dataDir: z.string().min(1).default('./.gatehouse'),
   store: z
     .strictObject({

@@ -39,3 +39,10 @@ export function compileIpAllowlist(entries: readonly string[]): IpAllowlist {
 export function unmapIpv4(ip: string): string {
   return ip.startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
 }
+
+const LOOPBACK = compileIpAllowlist(['127.0.0.0/8', '::1/128']);
+
+/** Whether the address is this machine's own (127.0.0.0/8, ::1, or IPv4-mapped loopback). */
+export function isLoopback(ip: string): boolean {
+  return LOOPBACK.allows(unmapIpv4(ip));
+}

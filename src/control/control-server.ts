@@ -1,0 +1,47 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer, type ServerOptions as TlsServerOptions } from 'node:https';
+import { isLoopback } from '../domain/ip-allowlist.ts';
+import { problem, PROBLEM_CONTENT_TYPE } from '../http/problem.ts';
+import type { RunningAuthorization } from './authorization/start-authorization.ts';
+import { STYLESHEET, STYLESHEET_PATH } from './authorization/views.ts';
+
+export interface ControlServerOptions {
+  admin: (req: IncomingMessage, res: ServerResponse) => void;
+  authorization: () => RunningAuthorization | null;
+  tls?: TlsServerOptions | undefined;
+}
+
+/**
+ * One listener for the control plane: the admin API, the sign-in pages, the authorization server.
+ * Without TLS it serves credentials (admin keys, client secrets, passwords) only to loopback peers:
+ * bound to another address, it must have `control.tls`, or such requests are refused.
+ */
+export function createControlServer(o: ControlServerOptions): Server {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = req.url ?? '/';
+    if (!o.tls && !isLoopback(req.socket.remoteAddress ?? '') && carriesSecrets(req)) {
+      return send(res, problem('CREDENTIALS_OVER_HTTP', 'the control plane takes credentials only over HTTPS (control.tls) or from this machine', null));
+    }
+    if (path.startsWith('/admin/')) return o.admin(req, res);
+    if (path === STYLESHEET_PATH) {
+      res.writeHead(200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=3600' });
+      return void res.end(STYLESHEET);
+    }
+    const authorization = o.authorization();
+    if (!authorization) return send(res, problem('ROUTE_NOT_FOUND', 'nothing is served here: the authorization server is off (no master key)', null));
+    if (path.startsWith('/interaction/')) return authorization.interactions(req, res);
+    authorization.server.handle(req, res);
+  };
+  return o.tls ? createTlsServer(o.tls, handler) : createServer(handler);
+}
+
+/** Anything that can carry a secret to the control plane: an Authorization header, or a form or JSON body. */
+function carriesSecrets(req: IncomingMessage): boolean {
+  return req.headers.authorization !== undefined || (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS');
+}
+
+function send(res: ServerResponse, body: ReturnType<typeof problem>): void {
+  const text = JSON.stringify(body);
+  res.writeHead(body.status, { 'content-type': PROBLEM_CONTENT_TYPE, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
