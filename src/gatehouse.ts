@@ -111,7 +111,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   };
   const tls = config.gateway.tls ? tlsOptions(config.gateway.tls) : undefined;
   const gateway = createGatewayServer({
-    pipeline: buildPipeline({ onExposed: config.gateway.plaintextCredentials === 'refuse' ? onExposed : null, routes: () => routes, verifier, tokens, checkProof: dpopProofCheck(dpop), throttle, limiter, upstreams, maxBodyBytes: config.gateway.maxBodyBytes, identityJwt: () => identitySigner }),
+    pipeline: buildPipeline({ onExposed: config.gateway.plaintextCredentials === 'refuse' ? onExposed : null, routes: () => routes, verifier, tokens, checkProof: dpopProofCheck(dpop), throttle, limiter, counters: { count: (c, p) => usage.count(c, p), used: (c, p) => store.usage.counterUsed(c, p) }, upstreams, maxBodyBytes: config.gateway.maxBodyBytes, identityJwt: () => identitySigner }),
     maxHeaderBytes: config.gateway.maxHeaderBytes,
     clientOrigin: createClientOriginResolver(config.gateway.trustedProxies),
     timeouts: {

@@ -200,6 +200,22 @@ describe('gateway: bearer access tokens, per-route scopes and roles, forged toke
     expectProblem(bad, 400, 'VALIDATION_FAILED');
   });
 
+  test('a quota counted per app, kept in the store in batches', async () => {
+    const metered = await h.api('metered', ['metered:read'], { auth: { type: 'bearer', rateLimits: [{ name: 'daily', limit: 2, period: 'day', by: 'app' }] } });
+    const partner = await h.client({ name: 'Metered partner', grantTypes: ['client_credentials'], scopes: ['metered:read'], apiIds: [metered.id] });
+    const other = await h.client({ name: 'Other partner', grantTypes: ['client_credentials'], scopes: ['metered:read'], apiIds: [metered.id] });
+    const at = await token(partner, { scope: 'metered:read' });
+    assert.equal((await get('/metered/x', at)).status, 200);
+    const second = await get('/metered/x', at);
+    assert.equal(second.status, 200);
+    assert.match(second.headers.get('ratelimit') ?? '', /"daily";r=0/);
+    expectProblem(await get('/metered/x', at), 429, 'QUOTA_EXCEEDED');
+    assert.equal((await get('/metered/x', await token(other, { scope: 'metered:read' }))).status, 200, 'another app has its own quota');
+    await h.gh.ctx.usage.flush();
+    const day = new Date(h.clock.read()).toISOString().slice(0, 10);
+    assert.equal(await h.gh.ctx.store.usage.counterUsed(`api:${metered.id}:daily:a:${partner.id}`, day), 2);
+  });
+
   test('an API can ask for a signed identity JWT, which the upstream verifies with the JWKS and which is no access token', async () => {
     const signedApi = await h.api('signed', ['signed:read'], { identityJwt: true, auth: { type: 'bearer' } });
     const client = await h.client({ name: 'Signed caller', grantTypes: ['client_credentials'], scopes: ['signed:read'], apiIds: [signedApi.id] });

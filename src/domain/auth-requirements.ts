@@ -1,5 +1,5 @@
 import { compilePathPattern } from './access.ts';
-import type { ApiAuth, ApiAuthType, IdentityLimit } from './entities.ts';
+import type { ApiAuth, ApiAuthType, IdentityLimit, QuotaPeriod } from './entities.ts';
 
 /** What one request must carry, after route rules are applied. */
 export interface Requirement {
@@ -14,7 +14,10 @@ export interface Requirement {
 export interface CompiledLimit {
   name: string;
   limit: number;
+  /** A rate limit's window; 0 for a quota. */
   windowMs: number;
+  /** A quota's calendar period; null for a rate limit. */
+  period: QuotaPeriod | null;
   by: IdentityLimit['by'];
 }
 
@@ -27,7 +30,7 @@ const requirement = (type: ApiAuthType, scopes: readonly string[], roles: readon
   roles,
   needsKey: type === 'apiKey' || type === 'apiKey+bearer' || type === 'publishable',
   needsToken: type === 'bearer' || type === 'apiKey+bearer',
-  rateLimits: limits.map((l) => ({ name: l.name, limit: l.limit, windowMs: l.windowSeconds * 1000, by: l.by })),
+  rateLimits: limits.map((l) => ({ name: l.name, limit: l.limit, windowMs: (l.windowSeconds ?? 0) * 1000, period: l.period ?? null, by: l.by })),
 });
 
 export function compileRequirements(auth: ApiAuth): RequirementMatcher {

@@ -34,11 +34,15 @@ export interface AccessRule {
 export const AUTH_TYPES = ['apiKey', 'bearer', 'apiKey+bearer', 'public', 'publishable'] as const;
 export type ApiAuthType = (typeof AUTH_TYPES)[number];
 
-/** A rate limit counted per caller identity on an API or route: per app, per user, or per app and user. */
+/**
+ * A limit counted per caller identity on an API or route: per app, per user, or per app and user.
+ * With `windowSeconds` a rate limit (GCRA); with `period` a calendar quota (UTC day or month).
+ */
 export interface IdentityLimit {
   name: string;
   limit: number;
-  windowSeconds: number;
+  windowSeconds?: number;
+  period?: QuotaPeriod;
   by: 'app' | 'user' | 'app+user';
 }
 

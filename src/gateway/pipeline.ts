@@ -10,7 +10,7 @@ import { bodyLimitStage } from './stages/body-limit.ts';
 import { clientCertificateStage } from './stages/client-certificate.ts';
 import { corsStage } from './stages/cors.ts';
 import { identityJwtStage } from './stages/identity-jwt.ts';
-import { identityLimitsStage } from './stages/identity-limits.ts';
+import { identityLimitsStage, type CounterUsage } from './stages/identity-limits.ts';
 import type { IdentityJwtSigner } from './identity-jwt.ts';
 import { credentialStage } from './stages/credential.ts';
 import { forwardStage } from './stages/forward.ts';
@@ -32,6 +32,8 @@ export interface PipelineDeps {
   throttle: FailureThrottle;
   /** Counts the API's per-app and per-user limits (the key's own limits are the verifier's). */
   limiter: Limiter;
+  /** Where quotas counted per app or user are kept (batched, like key usage). */
+  counters: CounterUsage;
   upstreams: Upstreams;
   maxBodyBytes: number;
   /** Signs identity JWTs; null until Gatehouse's own issuer is up (or without a master key). */
@@ -55,7 +57,7 @@ export function buildPipeline(deps: PipelineDeps): readonly (readonly [name: str
     ['verify-key', verifyKeyStage(deps.verifier, deps.throttle)], //      status, expiry, access, IP, scopes, limits, quota
     ['verify-token', verifyTokenStage(deps.tokens, deps.throttle, deps.checkProof)], // signature, issuer, expiry, audience, revocation, DPoP
     ['authorize', authorizeStage], //                                     the token's scopes and roles for this route
-    ['identity-limits', identityLimitsStage(deps.limiter)], //            the API's limits per app, user or both
+    ['identity-limits', identityLimitsStage(deps.limiter, deps.counters)], //            the API's limits per app, user or both
     ['identity-jwt', identityJwtStage(deps.identityJwt)], //              a signed identity JWT, for APIs that ask
     ['forward', forwardStage(deps.upstreams, deps.maxBodyBytes)], //     to the upstream, identity in, credential out
   ];

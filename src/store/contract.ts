@@ -234,6 +234,14 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
         assert.equal(await store.keys.delete(key.id, audit('key.deleted', 'key', key.id)), false);
       });
 
+      test('usage.record adds counter deltas per period, for quotas counted per app or user', async () => {
+        await store.usage.record({ keys: [], quotas: [], counters: [{ counter: 'api:a:q:u:1', period: '2026-11', delta: 2 }] });
+        await store.usage.record({ keys: [], quotas: [], counters: [{ counter: 'api:a:q:u:1', period: '2026-11', delta: 3 }, { counter: 'api:a:q:u:2', period: '2026-11', delta: 1 }] });
+        assert.equal(await store.usage.counterUsed('api:a:q:u:1', '2026-11'), 5);
+        assert.equal(await store.usage.counterUsed('api:a:q:u:2', '2026-11'), 1);
+        assert.equal(await store.usage.counterUsed('api:a:q:u:1', '2026-12'), 0);
+      });
+
       test('usage.record adds deltas per day and per quota period', async () => {
         const key = await createKey();
         const day = (d: string, requests: number) => ({ keyId: key.id, day: d, requests, lastUsedAt: T0 });

@@ -85,11 +85,14 @@ export interface UsageBatch {
   keys: { keyId: string; day: string; requests: number; lastUsedAt: number }[];
   // Counts are deltas since the previous batch, so batches add up whatever their order.
   quotas: { keyId: string; period: string; delta: number }[];
+  /** Quotas an API counts per app or user (not per key), by counter name. */
+  counters?: { counter: string; period: string; delta: number }[];
 }
 
 export interface UsageRepo {
   record(batch: UsageBatch): Promise<void>;
   quotaUsed(keyId: string, period: string): Promise<number>;
+  counterUsed(counter: string, period: string): Promise<number>;
   requestsByDay(keyId: string): Promise<{ day: string; requests: number }[]>;
 }
 

@@ -28,6 +28,7 @@ export class UsageRecorder {
   // keyId -> day or period -> counts: two Map lookups and no string building per request.
   #requests = new Map<string, Map<string, RequestCount>>();
   #quotas = new Map<string, Map<string, QuotaCount>>();
+  #counters = new Map<string, Map<string, { counter: string; period: string; delta: number }>>();
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
 
@@ -40,6 +41,16 @@ export class UsageRecorder {
     entry.requests += 1;
     if (now > entry.lastUsedAt) entry.lastUsedAt = now;
     if (quotaPeriod !== null) slot(this.#quotas, keyId, quotaPeriod, newQuotaCount).delta += 1;
+  }
+
+  /** One use of a quota counted per app or user (an API's own quota), in `period`. */
+  count(counter: string, period: string): void {
+    slot(this.#counters, counter, period, (c, p) => ({ counter: c, period: p, delta: 0 })).delta += 1;
+  }
+
+  /** Uses of a counter not yet flushed. */
+  pendingCount(counter: string, period: string): number {
+    return this.#counters.get(counter)?.get(period)?.delta ?? 0;
   }
 
   #addRequests(add: RequestCount): void {
@@ -78,15 +89,17 @@ export class UsageRecorder {
   }
 
   async #flushOnce(): Promise<void> {
-    if (this.#requests.size === 0 && this.#quotas.size === 0) return;
-    const batch: UsageBatch = { keys: flatten(this.#requests), quotas: flatten(this.#quotas) };
+    if (this.#requests.size === 0 && this.#quotas.size === 0 && this.#counters.size === 0) return;
+    const batch: UsageBatch = { keys: flatten(this.#requests), quotas: flatten(this.#quotas), counters: flatten(this.#counters) };
     this.#requests = new Map();
     this.#quotas = new Map();
+    this.#counters = new Map();
     try {
       await this.#repo.record(batch);
     } catch (error) {
       for (const k of batch.keys) this.#addRequests(k);
       for (const q of batch.quotas) this.#addQuota(q);
+      for (const c of batch.counters ?? []) slot(this.#counters, c.counter, c.period, (n, p) => ({ counter: n, period: p, delta: 0 })).delta += c.delta;
       throw error;
     }
   }

@@ -24,9 +24,11 @@ const identityLimits = z
     z.strictObject({
       name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'lower-case letters, digits and "-"'),
       limit: z.number().int().min(1).max(1_000_000_000),
-      windowSeconds: z.number().min(0.001).max(31_536_000),
+      windowSeconds: z.number().min(0.001).max(31_536_000).optional(),
+      /** A calendar quota instead of a rate: per UTC day or month. */
+      period: z.enum(['day', 'month']).optional(),
       by: z.enum(['app', 'user', 'app+user']),
-    }),
+    }).refine((l) => (l.windowSeconds === undefined) !== (l.period === undefined), 'give windowSeconds (a rate limit) or period (a quota), not both'),
   )
   .max(8)
   .refine((rules) => new Set(rules.map((r) => r.name)).size === rules.length, 'rate limit names must be unique');

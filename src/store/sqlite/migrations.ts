@@ -68,4 +68,12 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX revocations_time ON revocations(revoked_at);
     `,
   },
+  {
+    version: 3,
+    name: 'quotas per app or user',
+    sql: `
+      CREATE TABLE identity_quota_usage (
+        counter TEXT NOT NULL, period TEXT NOT NULL, used INTEGER NOT NULL, PRIMARY KEY (counter, period));
+    `,
+  },
 ];

@@ -251,7 +251,16 @@ export function openSqliteStore(path: string): Store {
             'INSERT INTO quota_usage (key_id, period, used) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM keys WHERE id = ?) ON CONFLICT (key_id, period) DO UPDATE SET used = used + excluded.used',
           ).run(q.keyId, q.period, q.delta, q.keyId);
         }
+        for (const c of batch.counters ?? []) {
+          sql(
+            'INSERT INTO identity_quota_usage (counter, period, used) VALUES (?, ?, ?) ON CONFLICT (counter, period) DO UPDATE SET used = used + excluded.used',
+          ).run(c.counter, c.period, c.delta);
+        }
       });
+    },
+    async counterUsed(counter, period) {
+      const row = sql('SELECT used FROM identity_quota_usage WHERE counter = ? AND period = ?').get(counter, period);
+      return row ? Number(row.used) : 0;
     },
     async quotaUsed(keyId, period) {
       const row = sql('SELECT used FROM quota_usage WHERE key_id = ? AND period = ?').get(keyId, period);
