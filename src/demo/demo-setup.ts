@@ -40,7 +40,8 @@ export async function createDemoObjects(ctx: ControlContext, upstreamUrl: string
     name: DEMO_API_NAME,
     listenPath: '/demo',
     upstreamUrl,
-    auth: { type: 'apiKey', scopes: [] },
+    // Everything needs the API key, except /me, which takes an access token (a user's or a machine's).
+    auth: { type: 'apiKey', scopes: [], ...(ctx.identity ? { routes: [{ paths: ['/me', '/me/**'], type: 'bearer' as const }] } : {}) },
     timeoutSeconds: 10,
   });
   const app = await appsService.create(ctx, actor, { name: 'Demo app', owner: 'you@example.com', metadata: {} });

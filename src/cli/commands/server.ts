@@ -91,8 +91,9 @@ function demoBanner(config: Readonly<Config>, gh: Gatehouse, secrets: DemoSecret
         ? [
             '',
             `Sign-in user: ${secrets.user.username} / ${secrets.user.password}`,
-            'An access token for the demo API (client credentials):',
-            `  curl -s -u ${secrets.client.id}:${secrets.client.secret} -d grant_type=client_credentials ${gh.controlUrl}/token`,
+            'An access token for the demo API (client credentials), then a call that needs it:',
+            `  TOKEN=$(curl -s -u ${secrets.client.id}:${secrets.client.secret} -d grant_type=client_credentials ${gh.controlUrl}/token | sed 's/.*"access_token":"\\([^"]*\\)".*/\\1/')`,
+            `  curl -i ${cacert}-H "Authorization: Bearer $TOKEN" ${gh.gatewayUrl}/demo/me`,
           ]
         : []),
       '',
