@@ -145,6 +145,16 @@ describe('sign-in pages: passwords, throttling, CSRF, TOTP and recovery codes', 
     assert.deepEqual(login.after.amr, ['pwd', 'otp']);
     assert.equal((await h.audit('user.mfa_enrolled'))[0].targetId, user.id);
 
+    // One recovery code submitted twice at once, from two sign-ins: exactly one is let in.
+    const [x, y] = [await loginPage(), await loginPage()];
+    const [px, py] = [
+      asPage(await x.browser.submit(x.page, { username: user.username, password: PASSWORD }, '/login')),
+      asPage(await y.browser.submit(y.page, { username: user.username, password: PASSWORD }, '/login')),
+    ];
+    const raced = await Promise.all([x.browser.submit(px, { code: recovery[2]! }, '/mfa'), y.browser.submit(py, { code: recovery[2]! }, '/mfa')]);
+    assert.equal(raced.filter((r) => r instanceof URL).length, 1, 'a single-use code works once, even when raced');
+    assert.equal((await h.admin('GET', `/users/${user.id}`)).body.mfa.recoveryCodesLeft, 7);
+
     const reset = await h.admin('POST', `/users/${user.id}/mfa/reset`);
     assert.deepEqual(reset.body.mfa, { enrolled: false, recoveryCodesLeft: 0 });
   });

@@ -48,6 +48,18 @@ export function authorizationContract(current: () => Store, { T0, entityContract
     });
   });
 
+  test('users.updateIfUnchanged writes only over the version it read, once', async () => {
+    const store = current();
+    const user = makeUser(7);
+    await store.users.create(user, audit('user.created', 'user', user.id));
+    const first = { ...user, roles: ['a'], updatedAt: T0 + 10 };
+    const second = { ...user, roles: ['b'], updatedAt: T0 + 11 };
+    assert.equal(await store.users.updateIfUnchanged(first, user.updatedAt, audit('user.totp_used', 'user', user.id)), true);
+    assert.equal(await store.users.updateIfUnchanged(second, user.updatedAt, audit('user.totp_used', 'user', user.id)), false);
+    assert.deepEqual((await store.users.get(user.id))?.roles, ['a']);
+    assert.equal((await allAudit(store, { action: 'user.totp_used' })).length, 1);
+  });
+
   test('signingKeys.all returns every key in creation order', async () => {
     const store = current();
     const keys = [makeSigningKey(1), makeSigningKey(2)];

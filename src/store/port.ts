@@ -13,7 +13,11 @@ export interface Store {
   readonly adminKeys: AdminKeyRepo;
   readonly audit: AuditRepo;
   readonly usage: UsageRepo;
-  readonly users: EntityRepo<User> & { findByUsername(username: string): Promise<User | null> };
+  readonly users: EntityRepo<User> & {
+    findByUsername(username: string): Promise<User | null>;
+    /** Replaces the user only if it is still as read (its updatedAt): a single-use code is used once, even by racing requests. */
+    updateIfUnchanged(user: User, expectedUpdatedAt: number, audit: AuditInput): Promise<boolean>;
+  };
   readonly clients: EntityRepo<OAuthClient>;
   readonly signingKeys: EntityRepo<SigningKey> & { all(): Promise<SigningKey[]> };
   readonly oidc: OidcModelRepo;

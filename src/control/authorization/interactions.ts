@@ -186,10 +186,15 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
       await auditLogin(c, 'user.login_failed', user.id, { reason: 'second_factor', client_id: d.params.client_id });
       return c.html(await renderMfa(uid, state, GENERIC_CODE_ERROR), 401);
     }
-    await ctx.store.users.update(verified.user, {
+    // A code is spent only if nobody spent one since we read the user: two racing submissions of one code cannot both pass.
+    const spent = await ctx.store.users.updateIfUnchanged(verified.user, user.updatedAt, {
       actor: `user:${user.id}`, requestId: null, action: verified.method === 'recovery_code' ? 'user.recovery_code_used' : 'user.totp_used',
       targetType: 'user', targetId: user.id, before: null, after: { recoveryCodesLeft: verified.user.totp!.recoveryCodeHashes.length },
     });
+    if (!spent) {
+      accounts.recordFailure(slot, now);
+      return c.html(await renderMfa(uid, state, GENERIC_CODE_ERROR), 401);
+    }
     return completeLogin(c, verified.user, ['pwd', 'otp'], d.params.client_id);
   });
 
@@ -242,12 +247,14 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
   function verifySecondFactor(user: User, code: string, now: number): { user: User; method: 'totp' | 'recovery_code' } | null {
     const totp = user.totp!;
     const step = matchTotp(ctx.identity!.totpBox.open(totp.sealedSecret, user.id), code, now, totp.lastStep);
-    if (step !== null) return { user: { ...user, totp: { ...totp, lastStep: step }, updatedAt: now }, method: 'totp' };
+    // The new version must differ from the one read, even within one millisecond.
+    const updatedAt = Math.max(now, user.updatedAt + 1);
+    if (step !== null) return { user: { ...user, totp: { ...totp, lastStep: step }, updatedAt }, method: 'totp' };
     const pepper = ctx.peppers.find((p) => p.id === totp.pepperId);
     const index = pepper ? matchRecoveryCode(code, totp.recoveryCodeHashes, pepper) : -1;
     if (index < 0) return null;
     const left = totp.recoveryCodeHashes.filter((_, i) => i !== index);
-    return { user: { ...user, totp: { ...totp, recoveryCodeHashes: left }, updatedAt: now }, method: 'recovery_code' };
+    return { user: { ...user, totp: { ...totp, recoveryCodeHashes: left }, updatedAt }, method: 'recovery_code' };
   }
 
   async function renderMfa(uid: string, state: PendingMfa, error: string | null): Promise<string> {

@@ -1,4 +1,4 @@
-import type { OAuthClient, OAuthGrantType } from '../../domain/entities.ts';
+import type { OAuthClient } from '../../domain/entities.ts';
 import { newId } from '../../domain/ids.ts';
 import { generateKey } from '../../domain/key-format.ts';
 import { hashKey } from '../../domain/key-hash.ts';
@@ -6,19 +6,8 @@ import { ControlError, iso, notFound, type Actor, type ControlContext } from '..
 import { conflictAware } from './resource.ts';
 import { requireIdentity } from './users.ts';
 
-export interface ClientInput {
-  name: string;
-  type: 'confidential' | 'public';
-  redirectUris: string[];
-  postLogoutRedirectUris: string[];
-  grantTypes: OAuthGrantType[];
-  scopes: string[];
-  apiIds: string[];
-  firstParty: boolean;
-  dpopBound: boolean;
-  exchangeAppId: string | null;
-  accessTokenTtlSeconds: number | null;
-}
+/** What an admin sets on a client: everything but its id, secret, state and times. */
+export type ClientInput = Omit<OAuthClient, 'id' | 'secretHash' | 'pepperId' | 'disabled' | 'createdAt' | 'updatedAt'>;
 
 export type ClientPatch = Partial<Omit<ClientInput, 'type'>> & { disabled?: boolean | undefined };
 

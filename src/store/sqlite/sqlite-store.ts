@@ -281,6 +281,16 @@ export function openSqliteStore(path: string): Store {
       const row = sql('SELECT data FROM users WHERE username = ?').get(username);
       return row ? (JSON.parse(String(row.data)) as User) : null;
     },
+    async updateIfUnchanged(user, expectedUpdatedAt, audit) {
+      return transaction(() => {
+        const changed = sql('UPDATE users SET username = ?, data = ?, updated_at = ? WHERE id = ? AND updated_at = ?').run(
+          user.username, JSON.stringify(user), user.updatedAt, user.id, expectedUpdatedAt,
+        ).changes;
+        if (Number(changed) === 0) return false;
+        appendAudit(audit);
+        return true;
+      });
+    },
   };
   const clients = entityRepo<OAuthClient>('oauth_clients', (c) => ({ name: c.name }));
   const signingKeyRepo = entityRepo<SigningKey>('signing_keys', () => ({}));
