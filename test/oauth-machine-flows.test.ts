@@ -121,6 +121,20 @@ describe('client credentials, introspection, revocation, DPoP, device flow and k
     assert.equal(refused.length, 1, 'only the one successful exchange is audited');
   });
 
+  test('token exchange for a DPoP-bound client needs a proof, and binds the token to its key', async () => {
+    const app = await h.admin('POST', '/apps', { name: 'Mobile partner' });
+    const key = await h.admin('POST', '/keys', { appId: app.body.id, access: [{ apiId: orders.id }], scopes: ['orders:read'] });
+    const bound = await h.client({ name: 'Bound edge', grantTypes: [TOKEN_EXCHANGE_GRANT], scopes: ['orders:read'], apiIds: [orders.id], exchangeAppId: app.body.id, dpopBound: true });
+    const params = { subject_token: key.body.secret, subject_token_type: API_KEY_TOKEN_TYPE };
+    const keyPair = await oauth.generateKeyPair('ES256');
+    const dpop = oauth.DPoP(bound.client, keyPair);
+    const tokens = await oauth.processGenericTokenEndpointResponse(h.as, bound.client, await oauth.genericTokenEndpointRequest(h.as, bound.client, bound.auth, TOKEN_EXCHANGE_GRANT, params, { DPoP: dpop, ...insecure }));
+    assert.equal(tokens.token_type, 'dpop');
+    assert.equal(typeof claimsOf(tokens.access_token).cnf?.jkt, 'string');
+    const without = oauth.genericTokenEndpointRequest(h.as, bound.client, bound.auth, TOKEN_EXCHANGE_GRANT, params, insecure);
+    await assert.rejects(without.then((res) => oauth.processGenericTokenEndpointResponse(h.as, bound.client, res)), (e: oauth.ResponseBodyError) => e.error === 'invalid_request');
+  });
+
   test('the JWKS publishes the signing key and discovery names every endpoint', async () => {
     assert.equal(h.as.issuer, h.issuer);
     for (const endpoint of ['token_endpoint', 'introspection_endpoint', 'revocation_endpoint', 'device_authorization_endpoint', 'jwks_uri', 'end_session_endpoint'] as const) {

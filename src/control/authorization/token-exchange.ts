@@ -1,5 +1,6 @@
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { apiScopes } from '../../domain/auth-requirements.ts';
+import validateDpop, { checkDpopReplay } from 'oidc-provider/lib/helpers/validate_dpop.js';
 import type { ControlContext } from '../context.ts';
 import type { ClientDirectory } from './client-directory.ts';
 
@@ -29,8 +30,10 @@ export function registerTokenExchange(provider: Provider, o: Options): void {
     if (!params.subject_token) throw new errors.InvalidRequest('missing subject_token');
     if (params.requested_token_type && params.requested_token_type !== ACCESS_TOKEN_TYPE) throw new errors.InvalidRequest(`requested_token_type must be ${ACCESS_TOKEN_TYPE}`);
     const registered = await o.directory.client(client.clientId);
-    // RFC 9449 §5: a DPoP-bound client gets no bearer token; exchanges cannot bind to a proof yet.
-    if (registered?.dpopBound) throw new errors.InvalidRequest('token exchange is not available to DPoP-bound clients');
+    // RFC 9449 §5: with a proof the token is bound to its key; a DPoP-bound client must send one.
+    const dPoP = await validateDpop(provider, kctx);
+    if (registered?.dpopBound && !dPoP) throw new errors.InvalidRequest('this client must send a DPoP proof');
+    if (dPoP) await checkDpopReplay(provider, kctx, dPoP, client.clientId);
     const apis = await o.directory.apis();
     const resource = params.resource ?? params.audience ?? (registered?.apiIds.length === 1 ? apis.find((a) => a.id === registered.apiIds[0])?.tokens.audience : undefined);
     if (!resource) throw new errors.InvalidTarget('name the API with the resource parameter');
@@ -54,8 +57,9 @@ export function registerTokenExchange(provider: Provider, o: Options): void {
     // Never outlive the key it was exchanged for.
     if (v.expiresAt !== null) (token as unknown as { expiresIn: number }).expiresIn = Math.max(1, Math.min(ttl, Math.floor((v.expiresAt - o.ctx.clock()) / 1000)));
     (token as unknown as { gatehouseClaims: Record<string, unknown> }).gatehouseClaims = { app_id: v.appId, key_id: v.keyId };
+    if (dPoP) token.setThumbprint('jkt', dPoP.thumbprint);
     const value = await token.save();
     await o.ctx.store.audit.append({ actor: `client:${client.clientId}`, requestId: null, action: 'key.exchanged', targetType: 'key', targetId: v.keyId!, before: null, after: { aud: resource, scope } });
-    kctx.body = { access_token: value, issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', expires_in: token.expiration, ...(scope ? { scope } : {}) };
+    kctx.body = { access_token: value, issued_token_type: ACCESS_TOKEN_TYPE, token_type: dPoP ? 'DPoP' : 'Bearer', expires_in: token.expiration, ...(scope ? { scope } : {}) };
   }, PARAMETERS);
 }

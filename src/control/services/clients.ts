@@ -37,7 +37,6 @@ async function validate(ctx: ControlContext, c: Omit<OAuthClient, 'id' | 'create
   if (c.type === 'public' && c.grantTypes.includes('client_credentials')) fields.grantTypes = 'a public client cannot use client_credentials (RFC 6749 §4.4)';
   const exchanges = c.grantTypes.includes('urn:ietf:params:oauth:grant-type:token-exchange');
   if (exchanges !== (c.exchangeAppId !== null)) fields.exchangeAppId = 'the token-exchange grant and exchangeAppId go together';
-  if (exchanges && c.dpopBound) fields.dpopBound = 'token exchange cannot issue DPoP-bound tokens yet; use a separate client';
   if (c.exchangeAppId && !(await ctx.store.apps.get(c.exchangeAppId))) fields.exchangeAppId = `no app with id ${c.exchangeAppId}`;
   for (const apiId of c.apiIds) if (!(await ctx.store.apis.get(apiId))) fields.apiIds = `no API with id ${apiId}`;
   if (Object.keys(fields).length) throw new ControlError('VALIDATION_FAILED', 'the client settings do not fit together', fields);
