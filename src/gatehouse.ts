@@ -79,7 +79,8 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   const identity = identityContext(config);
   const ctx: ControlContext = { store, changes, peppers: config.peppers, usage, verifier, clock, identity, bearerAvailable: identity !== null || config.tokens.issuers.length > 0, mtlsAvailable: Boolean(config.gateway.tls?.clientCaFile) };
   const revocations = new RevocationList(store.revocations, changes, clock);
-  await revocations.start(config.authorization.revocationPollSeconds * 1000);
+  // Only our own tokens are revoked here; without an authorization server there is nothing to poll for.
+  if (identity) await revocations.start(config.authorization.revocationPollSeconds * 1000);
   const tokens = new TokenVerifier({ issuers: () => trusted, introspector, revocations, cacheSize: config.tokens.cacheEntries, clock });
   const dpop = new DpopVerifier(config.tokens.dpopWindowSeconds);
   let identitySigner: IdentityJwtSigner | null = null;

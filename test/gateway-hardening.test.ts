@@ -57,8 +57,7 @@ describe('gateway hardening: client addresses, request smuggling, limits and tim
   });
 
   test('a request head larger than the limit gets 431', async () => {
-    const res = await call(h, '/orders/x', { key: secret, body: undefined });
-    assert.notEqual(res.status, 431);
+    assert.notEqual((await call(h, '/orders/x', { key: secret })).status, 431, 'a normal head passes');
     const { text } = await raw(h.gh.gatewayUrl, `GET /orders/x HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
     assert.match(text, /^HTTP\/1\.1 431/);
   });

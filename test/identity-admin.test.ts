@@ -5,8 +5,6 @@ import { usersService } from '../src/control/services/users.ts';
 import { expectProblem, startHarness } from './support/harness.ts';
 import { PASSWORD, REDIRECT, startAuthHarness, type AuthHarness } from './support/oauth.ts';
 
-const problem = (res: { status: number; headers: Headers; body: any }, status: number, code: string) => expectProblem(res, status, code);
-
 describe('admin API: users, clients and signing keys', () => {
   let h: AuthHarness;
 
@@ -17,17 +15,17 @@ describe('admin API: users, clients and signing keys', () => {
 
   test('bad user input is refused field by field, with nothing created and no password echoed', async () => {
     const short = await h.admin('POST', '/users', { username: 'ada@example.com', password: 'short' });
-    problem(short, 400, 'VALIDATION_FAILED');
+    expectProblem(short, 400, 'VALIDATION_FAILED');
     assert.ok(short.body.errors?.password ?? JSON.stringify(short.body).includes('password'));
     assert.ok(!JSON.stringify(short.body).includes('"short"'));
-    problem(await h.admin('POST', '/users', { username: 'not-an-email', password: PASSWORD }), 400, 'VALIDATION_FAILED');
-    problem(await h.admin('POST', '/users', { username: 'ada@example.com', password: PASSWORD, roles: ['Has Space'] }), 400, 'VALIDATION_FAILED');
+    expectProblem(await h.admin('POST', '/users', { username: 'not-an-email', password: PASSWORD }), 400, 'VALIDATION_FAILED');
+    expectProblem(await h.admin('POST', '/users', { username: 'ada@example.com', password: PASSWORD, roles: ['Has Space'] }), 400, 'VALIDATION_FAILED');
     assert.deepEqual((await h.admin('GET', '/users')).body.items, []);
   });
 
   test('a second user with the same name in another case is a conflict', async () => {
     assert.equal((await h.admin('POST', '/users', { username: 'grace@example.com', password: PASSWORD })).status, 201);
-    problem(await h.admin('POST', '/users', { username: 'Grace@Example.com', password: PASSWORD }), 409, 'CONFLICT');
+    expectProblem(await h.admin('POST', '/users', { username: 'Grace@Example.com', password: PASSWORD }), 409, 'CONFLICT');
   });
 
   test('a user view and its audit entries never carry the password hash', async () => {
@@ -50,11 +48,11 @@ describe('admin API: users, clients and signing keys', () => {
     ];
     for (const [body, field] of cases) {
       const res = await h.admin('POST', '/clients', { name: 'x', ...body });
-      problem(res, 400, 'VALIDATION_FAILED');
+      expectProblem(res, 400, 'VALIDATION_FAILED');
       assert.ok(JSON.stringify(res.body).includes(field), `${JSON.stringify(body)} -> ${JSON.stringify(res.body)}`);
     }
     for (const uri of ['http://app.example/cb', 'https://app.example/cb#frag', 'not a url']) {
-      problem(await h.admin('POST', '/clients', { name: 'x', redirectUris: [uri] }), 400, 'VALIDATION_FAILED');
+      expectProblem(await h.admin('POST', '/clients', { name: 'x', redirectUris: [uri] }), 400, 'VALIDATION_FAILED');
     }
     const ok = await h.admin('POST', '/clients', { name: 'ok', grantTypes: ['client_credentials'], apiIds: [api.id] });
     assert.equal(ok.status, 201);
@@ -66,9 +64,9 @@ describe('admin API: users, clients and signing keys', () => {
 
   test('an admin key without the users and clients permissions is refused', async () => {
     const { secret } = await adminKeysService.create(h.gh.ctx, { actor: 'test', requestId: null }, 'reader', ['keys:read']);
-    problem(await h.admin('GET', '/users', undefined, secret), 403, 'PERMISSION_DENIED');
-    problem(await h.admin('POST', '/clients', { name: 'x' }, secret), 403, 'PERMISSION_DENIED');
-    problem(await h.admin('POST', '/signing-keys/rotate', {}, secret), 403, 'PERMISSION_DENIED');
+    expectProblem(await h.admin('GET', '/users', undefined, secret), 403, 'PERMISSION_DENIED');
+    expectProblem(await h.admin('POST', '/clients', { name: 'x' }, secret), 403, 'PERMISSION_DENIED');
+    expectProblem(await h.admin('POST', '/signing-keys/rotate', {}, secret), 403, 'PERMISSION_DENIED');
   });
 
   test('MFA is required by the user flag or by a configured role', () => {
@@ -84,7 +82,7 @@ describe('without a master key', () => {
   test('the authorization server is off and its admin routes say why', async () => {
     const h = await startHarness();
     try {
-      problem(await h.admin('POST', '/users', { username: 'ada@example.com', password: PASSWORD }), 503, 'AUTHORIZATION_DISABLED');
+      expectProblem(await h.admin('POST', '/users', { username: 'ada@example.com', password: PASSWORD }), 503, 'AUTHORIZATION_DISABLED');
       const discovery = await fetch(`${h.gh.controlUrl}/.well-known/openid-configuration`);
       assert.equal(discovery.status, 404);
       assert.equal(h.gh.authorization, null);

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
-import { ASYMMETRIC_ALGORITHMS } from '../src/verification/issuers.ts';
+import { ASYMMETRIC_ALGORITHMS } from '../src/domain/access-token-claims.ts';
 import { verifyJws } from '../src/verification/jws.ts';
 
 /**

@@ -32,7 +32,6 @@ const NO_KEYS: CompactVerifyGetKey = async () => {
   throw new Error('this issuer is configured for introspection only');
 };
 
-export { ASYMMETRIC_ALGORITHMS } from '../domain/access-token-claims.ts';
 
 /**
  * An external issuer (Keycloak, Auth0, Entra ID...): its JWKS URL from the configuration or from its

@@ -35,9 +35,10 @@ interface Verified {
 }
 
 const NONE: ReadonlySet<string> = new Set();
+/** Exactly two dots: a compact JWS (RFC 7515 §7.1); anything else is an opaque token. */
 const isCompactJws = (token: string): boolean => {
-  const first = token.indexOf('.');
-  return first > 0 && token.indexOf('.', first + 1) > first && token.split('.').length === 3;
+  const second = token.indexOf('.', token.indexOf('.') + 1);
+  return second > 0 && token.indexOf('.', second + 1) === -1;
 };
 const denied = (code: TokenCode): TokenVerification => ({ valid: false, code, claims: null, scopes: NONE, roles: NONE });
 

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Stage } from '../exchange.ts';
+import type { Exchange, Stage } from '../exchange.ts';
 
 const EXPOSED = 'RateLimit, RateLimit-Policy, Retry-After, X-Request-Id, WWW-Authenticate';
 
@@ -39,7 +39,7 @@ export const corsStage: Stage = (exchange) => {
 };
 
 /** A preflight for a publishable route is an OPTIONS request asking about GET or HEAD. */
-function isPreflightFor(exchange: Parameters<Stage>[0]): boolean {
+function isPreflightFor(exchange: Exchange): boolean {
   if (exchange.req.method !== 'OPTIONS') return false;
   const asked = exchange.req.headers['access-control-request-method'];
   return (asked === 'GET' || asked === 'HEAD') && exchange.route!.requirements(asked, exchange.apiPath).type === 'publishable';
