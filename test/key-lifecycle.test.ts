@@ -152,6 +152,47 @@ describe('rotation with a grace period', () => {
   });
 });
 
+describe('key status transitions (domain/key-lifecycle.ts)', () => {
+  let h: Harness;
+  let ids: Seeded;
+  before(async () => ({ h, ids } = await startSeeded()));
+  after(() => h.close());
+
+  test('a rotated-out key cannot be revived by clearing or moving its expiry', async () => {
+    const { body: key } = await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId }] });
+    await h.admin('POST', `/keys/${key.id}/rotate`, { gracePeriodSeconds: 1 });
+    h.clock.advance(1000);
+    for (const patch of [{ expiresAt: null }, { expiresInSeconds: 3600 }, { enabled: true }, { name: 'back' }]) {
+      const res = await h.admin('PATCH', `/keys/${key.id}`, patch);
+      assert.equal(res.status, 409, JSON.stringify(patch));
+      assert.equal(res.body.code, 'CONFLICT');
+    }
+    assert.equal((await call(h, '/orders/x', { key: key.secret })).body.code, 'EXPIRED');
+  });
+
+  test('a key inside its grace period may be renamed or revoked, but its grace period cannot be moved', async () => {
+    const { body: key } = await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId }] });
+    await h.admin('POST', `/keys/${key.id}/rotate`, { gracePeriodSeconds: 60 });
+    assert.equal((await h.admin('PATCH', `/keys/${key.id}`, { expiresAt: null })).status, 409);
+    assert.equal((await h.admin('PATCH', `/keys/${key.id}`, { name: 'old one' })).status, 200);
+    assert.equal((await h.admin('POST', `/keys/${key.id}/revoke`, { reason: 'end the grace now' })).status, 200);
+    assert.equal((await call(h, '/orders/x', { key: key.secret })).body.code, 'REVOKED');
+  });
+
+  test('revoked and expired keys are final: no edit, enable, expiry change or rotation; only delete', async () => {
+    const { body: revoked } = await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId }] });
+    await h.admin('POST', `/keys/${revoked.id}/revoke`, { reason: 'test' });
+    const { body: expired } = await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId }], expiresInSeconds: 10 });
+    h.clock.advance(10_000);
+    for (const id of [revoked.id, expired.id]) {
+      assert.equal((await h.admin('PATCH', `/keys/${id}`, { expiresAt: null })).status, 409);
+      assert.equal((await h.admin('PATCH', `/keys/${id}`, { enabled: true })).status, 409);
+      assert.equal((await h.admin('POST', `/keys/${id}/rotate`, {})).status, 409);
+      assert.equal((await h.admin('DELETE', `/keys/${id}`)).status, 204);
+    }
+  });
+});
+
 describe('verified-key cache', () => {
   test('a change made outside this node (straight to the store) is seen once the cache entry ages out', async () => {
     const h = await startHarness({ GATEHOUSE_CACHE_KEY_TTL_SECONDS: '30' });

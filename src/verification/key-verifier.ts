@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { KeyCode } from '../domain/codes.ts';
-import { fingerprint, hashesEqual, hashKey, type Pepper } from '../domain/key-hash.ts';
+import { findBySecret, fingerprint, type Pepper } from '../domain/key-hash.ts';
 import { checkKey, compileKey, type CompiledKey, type RequestFacts } from '../domain/key-decision.ts';
 import { isWellFormedKey } from '../domain/key-format.ts';
 import { periodWindow, type PeriodWindow } from '../domain/quota-period.ts';
@@ -162,26 +162,21 @@ export class KeyVerifier {
 
   async #read(secret: string): Promise<CacheEntry> {
     const { store, peppers } = this.#options;
-    for (const pepper of peppers) {
-      const hash = hashKey(secret, pepper);
-      const key = await store.keys.findByHash(hash);
-      // The index found it; confirm in constant time rather than trust the adapter's comparison.
-      if (!key || !hashesEqual(key.hash, hash)) continue;
-      const policy = key.policyId ? await store.policies.get(key.policyId) : null;
-      const compiled = compileKey(key, policy);
-      const rateChecks = compiled.rateLimits.map((rule): LimitCheck => ({
-        kind: 'rate',
-        counter: `rl:${key.id}:${rule.name}`,
-        name: rule.name,
-        limit: rule.limit,
-        windowMs: rule.windowMs,
-      }));
-      const expiresAt = this.#clock() + this.#options.cacheTtlMs;
-      if (!compiled.quota) return { found: true, expiresAt, compiled, rateChecks, quotaSeed: null };
-      const period = periodWindow(compiled.quota.period, this.#clock()).id;
-      return { found: true, expiresAt, compiled, rateChecks, quotaSeed: { period, used: await store.usage.quotaUsed(key.id, period) } };
-    }
-    return { found: false, expiresAt: this.#clock() + this.#options.negativeTtlMs };
+    const key = await findBySecret(secret, peppers, (hash) => store.keys.findByHash(hash));
+    if (!key) return { found: false, expiresAt: this.#clock() + this.#options.negativeTtlMs };
+    const policy = key.policyId ? await store.policies.get(key.policyId) : null;
+    const compiled = compileKey(key, policy);
+    const rateChecks = compiled.rateLimits.map((rule): LimitCheck => ({
+      kind: 'rate',
+      counter: `rl:${key.id}:${rule.name}`,
+      name: rule.name,
+      limit: rule.limit,
+      windowMs: rule.windowMs,
+    }));
+    const expiresAt = this.#clock() + this.#options.cacheTtlMs;
+    if (!compiled.quota) return { found: true, expiresAt, compiled, rateChecks, quotaSeed: null };
+    const period = periodWindow(compiled.quota.period, this.#clock()).id;
+    return { found: true, expiresAt, compiled, rateChecks, quotaSeed: { period, used: await store.usage.quotaUsed(key.id, period) } };
   }
 }
 

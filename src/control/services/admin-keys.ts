@@ -1,6 +1,6 @@
 import type { AdminKey } from '../../domain/entities.ts';
 import { newId } from '../../domain/ids.ts';
-import { hashesEqual, hashKey, type Pepper } from '../../domain/key-hash.ts';
+import { findBySecret, hashKey, type Pepper } from '../../domain/key-hash.ts';
 import { generateKey, isWellFormedKey } from '../../domain/key-format.ts';
 import type { AdminPermission } from '../../domain/permissions.ts';
 import type { Store } from '../../store/port.ts';
@@ -54,12 +54,8 @@ export const adminKeysService = {
   /** The admin key a secret belongs to, or null when it is malformed, unknown or revoked. */
   async authenticate(deps: AdminKeyDeps, secret: string): Promise<AdminKey | null> {
     if (!isWellFormedKey(secret, 'admin')) return null;
-    for (const pepper of deps.peppers) {
-      const hash = hashKey(secret, pepper);
-      const found = await deps.store.adminKeys.findByHash(hash);
-      if (found && hashesEqual(found.hash, hash)) return found.revokedAt === null ? found : null;
-    }
-    return null;
+    const found = await findBySecret(secret, deps.peppers, (hash) => deps.store.adminKeys.findByHash(hash));
+    return found?.revokedAt === null ? found : null;
   },
 
   view(key: AdminKey) {

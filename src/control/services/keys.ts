@@ -1,7 +1,8 @@
 import type { ApiKey, AuditInput } from '../../domain/entities.ts';
 import { newId } from '../../domain/ids.ts';
-import { hashKey } from '../../domain/key-hash.ts';
+import { findBySecret, hashKey } from '../../domain/key-hash.ts';
 import { generateKey } from '../../domain/key-format.ts';
+import { checkKeyTransition, keyState, type KeyAction } from '../../domain/key-lifecycle.ts';
 import { periodWindow } from '../../domain/quota-period.ts';
 import type { KeyListQuery, Page } from '../../store/port.ts';
 import type { KeyCreateInput, KeyPatchInput } from '../admin/schemas.ts';
@@ -20,6 +21,22 @@ async function getKey(ctx: ControlContext, id: string): Promise<ApiKey> {
   const key = await ctx.store.keys.get(id);
   if (!key) throw notFound('key', id);
   return key;
+}
+
+/** Refuses (409) any action the key's state does not allow: domain/key-lifecycle.ts is the one table. */
+function requireTransition(key: ApiKey, actions: readonly KeyAction[], now: number): void {
+  for (const action of actions) {
+    const check = checkKeyTransition(key, action, now);
+    if (!check.allowed) throw new ControlError('CONFLICT', check.reason);
+  }
+}
+
+/** Which transitions a patch asks for: each field it changes maps to one. */
+function patchActions(existing: ApiKey, patch: KeyPatchInput): KeyAction[] {
+  const actions: KeyAction[] = ['edit'];
+  if (patch.enabled !== undefined && patch.enabled !== existing.enabled) actions.push(patch.enabled ? 'enable' : 'disable');
+  if (patch.expiresAt !== undefined || patch.expiresInSeconds !== undefined) actions.push('changeExpiry');
+  return actions;
 }
 
 async function validateReferences(ctx: ControlContext, key: Pick<ApiKey, 'appId' | 'policyId'> & Parameters<typeof validateSettings>[1]) {
@@ -94,8 +111,8 @@ export const keysService = {
 
   async update(ctx: ControlContext, actor: Actor, id: string, patch: KeyPatchInput): Promise<ApiKey> {
     const existing = await getKey(ctx, id);
-    if (existing.revokedAt !== null) throw new ControlError('CONFLICT', 'a revoked key cannot be changed');
     const now = ctx.clock();
+    requireTransition(existing, patchActions(existing, patch), now);
     const expiresAt = expiryFrom(patch, now);
     const key: ApiKey = {
       ...existing,
@@ -123,9 +140,8 @@ export const keysService = {
   async rotate(ctx: ControlContext, actor: Actor, id: string, gracePeriodSeconds: number): Promise<{ key: ApiKey; secret: string; previous: ApiKey }> {
     const existing = await getKey(ctx, id);
     const now = ctx.clock();
-    if (existing.revokedAt !== null) throw new ControlError('CONFLICT', 'a revoked key cannot be rotated');
-    if (existing.replacedBy !== null) throw new ControlError('CONFLICT', `this key was already rotated; rotate its successor ${existing.replacedBy}`);
-    if (existing.expiresAt !== null && existing.expiresAt <= now) throw new ControlError('CONFLICT', 'an expired key cannot be rotated');
+    if (existing.replacedBy !== null && existing.revokedAt === null) throw new ControlError('CONFLICT', `this key was already rotated; rotate its successor ${existing.replacedBy}`);
+    requireTransition(existing, ['rotate'], now);
     const { secret, ...credential } = issue(ctx, existing.environment, existing.publishable ? 'publishable' : 'api');
     const successor: ApiKey = {
       ...existing,
@@ -155,8 +171,8 @@ export const keysService = {
   /** Effective at once: the change event drops the key from every cache on this node. */
   async revoke(ctx: ControlContext, actor: Actor, id: string, reason: string): Promise<ApiKey> {
     const existing = await getKey(ctx, id);
-    if (existing.revokedAt !== null) throw new ControlError('CONFLICT', 'this key is already revoked');
     const now = ctx.clock();
+    requireTransition(existing, ['revoke'], now);
     const key: ApiKey = { ...existing, revokedAt: now, revokedReason: reason, updatedAt: now };
     if (!(await ctx.store.keys.update(key, auditEntry(actor, 'revoked', existing, key)))) throw notFound('key', id);
     changed(ctx, key);
@@ -168,18 +184,14 @@ export const keysService = {
    * entry; the key keeps working until someone rotates or revokes it. Unknown secrets are ignored.
    */
   async flagExposed(ctx: ControlContext, secret: string, ip: string): Promise<ApiKey | null> {
-    for (const pepper of ctx.peppers) {
-      const existing = await ctx.store.keys.findByHash(hashKey(secret, pepper));
-      if (!existing) continue;
-      if (existing.exposedAt) return existing;
-      const now = ctx.clock();
-      const key: ApiKey = { ...existing, exposedAt: now, updatedAt: now };
-      const audit = { ...auditEntry({ actor: 'gateway', requestId: null }, 'exposed', existing, key), after: { exposedAt: iso(now), via: 'plain HTTP', ip } };
-      await ctx.store.keys.update(key, audit);
-      changed(ctx, key);
-      return key;
-    }
-    return null;
+    const existing = await findBySecret(secret, ctx.peppers, (hash) => ctx.store.keys.findByHash(hash));
+    if (!existing || existing.exposedAt) return existing;
+    const now = ctx.clock();
+    const key: ApiKey = { ...existing, exposedAt: now, updatedAt: now };
+    const audit = { ...auditEntry({ actor: 'gateway', requestId: null }, 'exposed', existing, key), after: { exposedAt: iso(now), via: 'plain HTTP', ip } };
+    await ctx.store.keys.update(key, audit);
+    changed(ctx, key);
+    return key;
   },
 
   async delete(ctx: ControlContext, actor: Actor, id: string): Promise<void> {
@@ -227,8 +239,9 @@ export const keysService = {
   },
 };
 
+/** The status the API shows: a rotating key is still active (or disabled), a rotated-out one expired. */
 export function keyStatus(key: ApiKey, now: number): 'active' | 'disabled' | 'expired' | 'revoked' {
-  if (key.revokedAt !== null && key.revokedAt <= now) return 'revoked';
-  if (key.expiresAt !== null && key.expiresAt <= now) return 'expired';
-  return key.enabled ? 'active' : 'disabled';
+  const state = keyState(key, now);
+  if (state === 'rotating') return key.enabled ? 'active' : 'disabled';
+  return state === 'rotated' ? 'expired' : state;
 }
