@@ -100,6 +100,28 @@ describe('admin API: bad input gets a clear error and changes nothing', () => {
   });
 });
 
+describe('admin API: nesting is bounded before anything recurses', () => {
+  let h: Harness;
+  before(async () => (h = await startHarness()));
+  after(() => h.close());
+
+  test('10,000 levels of nested metadata are 400 naming the limit, and create nothing', async () => {
+    const deep = '{"name":"deep","metadata":' + '{"x":'.repeat(10_000) + '1' + '}'.repeat(10_000) + '}';
+    const res = await h.admin('POST', '/apps', deep);
+    expectProblem(res, 400, 'VALIDATION_FAILED');
+    assert.match(res.body.detail, /nests deeper than 32 levels/);
+    assert.equal((await h.admin('GET', '/apps')).body.items.length, 0);
+  });
+
+  test('metadata may nest 8 levels, not 9', async () => {
+    const nested = (levels: number) => JSON.parse('{"x":'.repeat(levels) + '1' + '}'.repeat(levels));
+    assert.equal((await h.admin('POST', '/apps', { name: 'eight', metadata: nested(8) })).status, 201);
+    const nine = await h.admin('POST', '/apps', { name: 'nine', metadata: nested(9) });
+    expectProblem(nine, 400, 'VALIDATION_FAILED');
+    assert.match(JSON.stringify(nine.body), /metadata nests deeper than 8 levels/);
+  });
+});
+
 describe('admin API: OpenAPI document', () => {
   let h: Harness;
   before(async () => {

@@ -8,7 +8,14 @@ import { parseCidr } from '../../domain/ip-allowlist.ts';
  * so the two cannot drift apart. Durations are in seconds; times are RFC 3339 strings.
  */
 export const name = z.string().trim().min(1).max(128);
-const metadata = z.record(z.string().max(64), z.unknown()).refine((m) => JSON.stringify(m).length <= 8192, 'metadata is larger than 8 KiB');
+/** Recursion bounded by `limit` itself, so no input can make this overflow the stack. */
+const nestsAtMost = (value: unknown, limit: number): boolean =>
+  typeof value !== 'object' || value === null || (limit > 0 && Object.values(value).every((v) => nestsAtMost(v, limit - 1)));
+const METADATA_DEPTH = 8;
+const metadata = z
+  .record(z.string().max(64), z.unknown())
+  .refine((m) => nestsAtMost(m, METADATA_DEPTH), { message: `metadata nests deeper than ${METADATA_DEPTH} levels`, abort: true })
+  .refine((m) => JSON.stringify(m).length <= 8192, 'metadata is larger than 8 KiB');
 export const scope = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/, 'a scope is 1-128 visible ASCII characters without " or \\'); // RFC 6749 §3.3
 export const scopes = z.array(scope).max(64);
 const method = z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);

@@ -5,6 +5,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import type { ProblemCode } from '../../domain/codes.ts';
 import type { AdminKey } from '../../domain/entities.ts';
+import { jsonDepthExceeds } from '../../domain/json-depth.ts';
 import { problem, PROBLEM_CONTENT_TYPE, wwwAuthenticate } from '../../http/problem.ts';
 import { ControlError, type ControlContext } from '../context.ts';
 import { adminKeysService } from '../services/admin-keys.ts';
@@ -81,11 +82,16 @@ function register(app: Hono<Env>, r: AdminRoute, ctx: ControlContext): void {
   });
 }
 
+/** Deep enough for every admin resource (API auth rules nest about 5 levels) and metadata. */
+const MAX_BODY_DEPTH = 32;
+
 async function readJson(c: Context<Env>): Promise<unknown> {
   const type = c.req.header('content-type') ?? '';
   const text = await c.req.text();
   if (text.length === 0) return {};
   if (!/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type)) throw new ControlError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
+  // Bounded before anything recurses into it (the parser, the schema, the metadata size check).
+  if (jsonDepthExceeds(text, MAX_BODY_DEPTH)) throw new ControlError('VALIDATION_FAILED', `the body nests deeper than ${MAX_BODY_DEPTH} levels`, { body: `at most ${MAX_BODY_DEPTH} levels of objects and arrays` });
   try {
     return JSON.parse(text);
   } catch {
