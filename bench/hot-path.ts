@@ -30,7 +30,7 @@ const pepper = ctx.peppers[0]!;
 const facts = { apiId: seeded.apiId, method: 'GET', path: '/items', ip: '127.0.0.1', requiredScopes: [] };
 
 const routes = new RouteTable(await ctx.store.apis.all());
-const upstreams = new Upstreams();
+const upstreams = new Upstreams((error) => console.error(error));
 const stages = buildPipeline({ onExposed: null, routes: () => routes, verifier: ctx.verifier, tokens: null, checkProof: () => undefined, throttle: new FailureThrottle(30, 60_000), limiter: new MemoryLimiter(), counters: { count: () => undefined, used: async () => 0 }, upstreams, maxBodyBytes: 10 * 1024 * 1024, identityJwt: () => null })
   .filter(([name]) => name !== 'forward')
   .map(([, stage]) => stage);

@@ -23,12 +23,13 @@ import { reloadOnChange, tlsOptions } from './tls/server-tls.ts';
 import { Upstreams } from './gateway/upstreams.ts';
 import { FailureThrottle } from './limits/failure-throttle.ts';
 import { MemoryLimiter } from './limits/memory-limiter.ts';
-import { openSqliteStore } from './store/sqlite/sqlite-store.ts';
-import { UsageRecorder } from './usage/usage-recorder.ts';
+import { openSqliteStore, STORE_COMPONENT } from './store/sqlite/sqlite-store.ts';
+import { Health } from './telemetry/health.ts';
+import { USAGE_FLUSH, UsageRecorder } from './usage/usage-recorder.ts';
 import { DpopVerifier } from './verification/dpop.ts';
 import { externalIssuer, ownIssuer, type TrustedIssuer } from './verification/issuers.ts';
 import { KeyVerifier } from './verification/key-verifier.ts';
-import { RevocationList } from './verification/revocation-list.ts';
+import { REVOCATION_FEED, RevocationList } from './verification/revocation-list.ts';
 import { TokenVerifier } from './verification/token-verifier.ts';
 import { dpopProofCheck } from './gateway/stages/dpop-proof.ts';
 
@@ -42,6 +43,8 @@ export interface Gatehouse {
   authorization: RunningAuthorization | null;
   /** Outcome counts by code since start. */
   outcomes: Map<string, number>;
+  /** Background tasks and the store, as readiness reports them. */
+  health: Health;
   close(): Promise<void>;
 }
 
@@ -56,13 +59,16 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   // start before anything is opened), our own once its URL is known.
   const trusted: TrustedIssuer[] = await Promise.all(config.tokens.issuers.map((i) => externalIssuer(i)));
   const introspector = introspectorFor(config, clock);
-  const store = openSqliteStore(config.storePath);
+  const health = new Health(log, clock);
+  health.register(STORE_COMPONENT, true);
+  const store = openSqliteStore(config.storePath, { busyTimeoutMs: config.store.busyTimeoutMs, health });
   const migrations = await store.migrate();
   if (migrations > 0) log.info({ migrations }, 'store migrated');
 
   const changes = createLocalChangeBus();
   const usage = new UsageRecorder(store.usage);
-  usage.start(config.usage.flushIntervalSeconds * 1000);
+  health.register(USAGE_FLUSH, true);
+  usage.start(config.usage.flushIntervalSeconds * 1000, health);
   const limiter = new MemoryLimiter();
   const throttle = new FailureThrottle(config.authFailures.limit, config.authFailures.windowSeconds * 1000);
   const verifier = new KeyVerifier({
@@ -80,20 +86,25 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   const ctx: ControlContext = { store, changes, peppers: config.peppers, usage, verifier, clock, identity, bearerAvailable: identity !== null || config.tokens.issuers.length > 0, mtlsAvailable: Boolean(config.gateway.tls?.clientCaFile) };
   const revocations = new RevocationList(store.revocations, changes, clock);
   // Only our own tokens are revoked here; without an authorization server there is nothing to poll for.
-  if (identity) await revocations.start(config.authorization.revocationPollSeconds * 1000);
+  if (identity) {
+    health.register(REVOCATION_FEED, true);
+    await revocations.start(config.authorization.revocationPollSeconds * 1000, health);
+  }
   const tokens = new TokenVerifier({ issuers: () => trusted, introspector, revocations, cacheSize: config.tokens.cacheEntries, clock });
   const dpop = new DpopVerifier(config.tokens.dpopWindowSeconds);
   let identitySigner: IdentityJwtSigner | null = null;
   await declareApis(ctx, config);
 
-  const upstreams = new Upstreams();
+  const upstreams = new Upstreams((error) => log.warn({ err: error }, 'closing an unused upstream pool failed'));
   let routes = new RouteTable(await store.apis.all());
   const rebuildRoutes = async () => {
     routes = new RouteTable(await store.apis.all());
     upstreams.retain(routes.origins());
   };
+  health.register(ROUTES, true);
   changes.subscribe((event) => {
-    if (event.type === 'api.changed') rebuildRoutes().catch((error: unknown) => log.error({ err: error }, 'route table rebuild failed'));
+    // A failed rebuild leaves the previous table serving; readiness says so until one succeeds.
+    if (event.type === 'api.changed') void health.run(ROUTES, rebuildRoutes);
   });
   const sweeper = setInterval(() => {
     limiter.sweep(clock());
@@ -131,12 +142,14 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
     ctx,
     maxBodyBytes: config.admin.maxBodyBytes,
     onInternalError: (error, requestId) => log.error({ err: error, requestId }, 'admin API error'),
+    onStorageError: (error, requestId) => log.error({ err: error, requestId }, 'admin API: the store refused a change'),
   });
   const adminListener = getRequestListener(admin.fetch);
   let authorization: RunningAuthorization | null = null;
   const control = createControlServer({
     admin: adminListener,
     authorization: () => authorization,
+    health: () => health.report(),
     tls: config.control.tls ? tlsOptions(config.control.tls) : undefined,
   });
 
@@ -165,8 +178,8 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
     controlUrl = await listen(control, config.control.host, config.control.port, config.control.tls ? 'https' : 'http');
     if (ctx.identity) {
       const issuer = config.authorization.issuer ?? controlUrl;
-      authorization = await startAuthorization(ctx, config, issuer, revocations, (error) => log.error({ err: error }, 'authorization server error'));
-      const own = ownIssuer(authorization.server.issuer, store.signingKeys, changes, clock);
+      authorization = await startAuthorization(ctx, config, issuer, revocations, health, (error) => log.error({ err: error }, 'authorization server error'));
+      const own = ownIssuer(authorization.server.issuer, store.signingKeys, changes, clock, health);
       await own.refresh();
       trusted.push(own);
       const signer = new IdentityJwtSigner(authorization.server.issuer, () => activeSigningMaterial(ctx));
@@ -181,8 +194,11 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   }
   log.info({ gatewayUrl, redirectUrl, controlUrl }, 'gatehouse listening');
 
-  return { gatewayUrl, redirectUrl, controlUrl, ctx, authorization, outcomes, close: shutdown };
+  return { gatewayUrl, redirectUrl, controlUrl, ctx, authorization, outcomes, health, close: shutdown };
 }
+
+/** The route table, rebuilt when an API changes. */
+const ROUTES = 'routes';
 
 /** The introspection client for opaque tokens, if an issuer is configured for it; its secret from a file or the environment. */
 function introspectorFor(config: Readonly<Config>, clock: () => number): TokenIntrospector | null {

@@ -58,6 +58,8 @@ export const configSchema = z.strictObject({
       driver: z.literal('sqlite').default('sqlite'),
       /** Defaults to <dataDir>/gatehouse.db. */
       path: z.string().min(1).optional(),
+      /** How long a write waits for another writer's lock before it fails with 503 STORAGE_UNAVAILABLE. */
+      busyTimeoutMs: z.coerce.number().int().min(0).max(60_000).default(5000),
     })
     .prefault({}),
   secrets: z

@@ -8,6 +8,8 @@ import { STYLESHEET, STYLESHEET_PATH } from './authorization/views.ts';
 export interface ControlServerOptions {
   admin: (req: IncomingMessage, res: ServerResponse) => void;
   authorization: () => RunningAuthorization | null;
+  /** Readiness: the store and background tasks, each with its last error. */
+  health: () => { ready: boolean; components: Record<string, unknown> };
   tls?: TlsServerOptions | undefined;
 }
 
@@ -23,6 +25,12 @@ export function createControlServer(o: ControlServerOptions): Server {
       return send(res, problem('CREDENTIALS_OVER_HTTP', 'the control plane takes credentials only over HTTPS (control.tls) or from this machine', null));
     }
     if (path.startsWith('/admin/')) return o.admin(req, res);
+    // Probes for orchestrators: no credentials, nothing secret in the answers.
+    if (path === '/livez') return sendJson(res, 200, { status: 'live' });
+    if (path === '/readyz') {
+      const report = o.health();
+      return sendJson(res, report.ready ? 200 : 503, { status: report.ready ? 'ready' : 'not ready', ...report });
+    }
     if (path === STYLESHEET_PATH) {
       res.writeHead(200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=3600' });
       return void res.end(STYLESHEET);
@@ -40,8 +48,12 @@ function carriesSecrets(req: IncomingMessage): boolean {
   return req.headers.authorization !== undefined || (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS');
 }
 
-function send(res: ServerResponse, body: ReturnType<typeof problem>): void {
+function sendJson(res: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
   const text = JSON.stringify(body);
-  res.writeHead(body.status, { 'content-type': PROBLEM_CONTENT_TYPE, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
   res.end(text);
+}
+
+function send(res: ServerResponse, body: ReturnType<typeof problem>): void {
+  sendJson(res, body.status, body, PROBLEM_CONTENT_TYPE);
 }

@@ -43,6 +43,7 @@ export type ProblemCode =
   | 'ROLE_REQUIRED'
   | 'CREDENTIALS_OVER_HTTP'
   | 'CLIENT_CERTIFICATE_REQUIRED'
+  | 'STORAGE_UNAVAILABLE'
   | 'INTERNAL';
 
 interface ProblemKind {
@@ -88,5 +89,6 @@ export const PROBLEMS: Readonly<Record<ProblemCode, ProblemKind>> = {
   CREDENTIALS_OVER_HTTP: { status: 403, title: 'Credentials are accepted only over HTTPS' },
   CLIENT_CERTIFICATE_REQUIRED: { status: 401, title: 'A trusted client certificate is required' },
   AUTHORIZATION_DISABLED: { status: 503, title: 'The authorization server is off: no master key is configured' },
+  STORAGE_UNAVAILABLE: { status: 503, title: 'The store cannot accept changes right now; nothing was changed' },
   INTERNAL: { status: 500, title: 'Internal error' },
 };

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer, type ServerOptions as TlsServerOptions } from 'node:https';
 import { unmapIpv4 } from '../domain/ip-allowlist.ts';
+import { StorageUnavailableError } from '../store/port.ts';
 import { createClientOriginResolver, type ClientOrigin } from './client-origin.ts';
 import type { Exchange, Stage, StageResult } from './exchange.ts';
 import { renderDenial } from './render-denial.ts';
@@ -58,7 +59,9 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   };
   const fail = (exchange: Exchange, error: unknown): void => {
     onError?.(error);
-    renderDenial(exchange, { code: 'INTERNAL', detail: 'an unexpected gateway error' });
+    // A key or counter read the store could not answer: a retry may succeed, nothing was forwarded.
+    if (error instanceof StorageUnavailableError) renderDenial(exchange, { code: 'STORAGE_UNAVAILABLE', detail: 'the store could not be read; retry later', retryAfterMs: 5000 });
+    else renderDenial(exchange, { code: 'INTERNAL', detail: 'an unexpected gateway error' });
   };
   if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
   return server;

@@ -4,8 +4,10 @@ import { Pool } from 'undici';
 export class Upstreams {
   readonly #pools = new Map<string, Pool>();
   readonly #connections: number;
+  readonly #onCloseError: (error: unknown) => void;
 
-  constructor(connectionsPerOrigin = 128) {
+  constructor(onCloseError: (error: unknown) => void, connectionsPerOrigin = 128) {
+    this.#onCloseError = onCloseError;
     this.#connections = connectionsPerOrigin;
   }
 
@@ -23,13 +25,13 @@ export class Upstreams {
     for (const [origin, pool] of this.#pools) {
       if (!origins.has(origin)) {
         this.#pools.delete(origin);
-        void pool.close().catch(() => {});
+        pool.close().catch(this.#onCloseError);
       }
     }
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.#pools.values()].map((p) => p.close().catch(() => {})));
+    await Promise.all([...this.#pools.values()].map((p) => p.close().catch(this.#onCloseError)));
     this.#pools.clear();
   }
 }

@@ -105,6 +105,18 @@ export class ConflictError extends Error {
 }
 
 /**
+ * The storage engine cannot do its work now (disk full or read-only, I/O error, locked past the busy
+ * timeout, connection lost). Nothing was written. Adapters throw it with the engine's own error as
+ * `cause`, so the log keeps the real reason; callers answer 503 and readiness reports it.
+ */
+export class StorageUnavailableError extends Error {
+  override readonly name = 'StorageUnavailableError';
+  constructor(message: string, options: { cause: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
  * The authorization server's short-lived records (sessions, codes, refresh tokens, grants...), as
  * oidc-provider hands them over: an opaque payload per model and id, with the fields it looks
  * records up by. Expired records are never returned and are deleted by `deleteExpired`.

@@ -7,7 +7,9 @@ import type { ApiKey, App, AuditInput } from '../domain/entities.ts';
 import { newId } from '../domain/ids.ts';
 import type { Store, UsageBatch, UsageRepo } from '../store/port.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
-import { UsageRecorder } from './usage-recorder.ts';
+import pino from 'pino';
+import { Health } from '../telemetry/health.ts';
+import { USAGE_FLUSH, UsageRecorder } from './usage-recorder.ts';
 
 const NOW = Date.UTC(2026, 10, 29, 12);
 const DAY = 86_400_000;
@@ -115,4 +117,23 @@ describe('UsageRecorder', () => {
     await new UsageRecorder(counting).flush();
     assert.equal(calls, 0);
   });
+});
+
+test('a background flush that fails is reported to readiness and keeps its counts', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-usage-'));
+  const store = openSqliteStore(join(dir, 'gatehouse.db'));
+  await store.migrate();
+  const health = new Health(pino({ level: 'silent' }), Date.now);
+  const recorder = new UsageRecorder(store.usage);
+  recorder.hit('key_x', NOW, null);
+  await store.close();
+  recorder.start(5, health);
+  try {
+    while (health.report().components[USAGE_FLUSH]?.ok !== false) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(health.report().ready, false);
+    assert.notEqual(recorder.pending('key_x').lastUsedAt, null);
+  } finally {
+    await recorder.stop().catch((error: unknown) => assert.match(String(error), /finalized|not open/));
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,5 +1,8 @@
 import { periodWindow } from '../domain/quota-period.ts';
 import type { UsageBatch, UsageRepo } from '../store/port.ts';
+import type { HealthReporter } from '../telemetry/health.ts';
+
+export const USAGE_FLUSH = 'usage-flush';
 
 /**
  * Counts usage in memory on the request path and flushes it to the store in batches, so no request
@@ -72,8 +75,9 @@ export class UsageRecorder {
     return { lastUsedAt, quota };
   }
 
-  start(intervalMs: number): void {
-    this.#timer = setInterval(() => void this.flush().catch(() => {}), intervalMs);
+  /** A failed flush keeps its counts, is logged and makes the node unready until one succeeds. */
+  start(intervalMs: number, health: HealthReporter): void {
+    this.#timer = setInterval(() => void health.run(USAGE_FLUSH, () => this.flush()), intervalMs);
     this.#timer.unref();
   }
 
@@ -84,7 +88,9 @@ export class UsageRecorder {
 
   /** Serialised: a flush waits for the previous one so batches never overlap. */
   flush(): Promise<void> {
-    this.#flushing = this.#flushing.catch(() => {}).then(() => this.#flushOnce());
+    // After a failed flush (reported to its own caller) the next one still runs.
+    const next = () => this.#flushOnce();
+    this.#flushing = this.#flushing.then(next, next);
     return this.#flushing;
   }
 

@@ -1,6 +1,7 @@
 import { createLocalJWKSet, createRemoteJWKSet, customFetch, type CompactVerifyGetKey, type JSONWebKeySet } from 'jose';
 import { keySchedule } from '../domain/signing-key-schedule.ts';
 import type { ChangeBus } from '../events/change-bus.ts';
+import type { HealthReporter } from '../telemetry/health.ts';
 import type { SigningKeyRepo } from './signing-key-source.ts';
 import { fetchBounded, fetchJson } from './bounded-fetch.ts';
 
@@ -59,11 +60,14 @@ export async function externalIssuer(config: ExternalIssuerConfig): Promise<Trus
   return { issuer: config.issuer, algorithms: config.algorithms, keys, clockSkewSeconds: config.clockSkewSeconds, typ: config.typ, audience: config.audience ?? null };
 }
 
+/** The gateway's copy of our own published signing keys. */
+const SIGNING_KEYS = 'signing-keys';
+
 /**
  * Gatehouse's own issuer: the published signing keys, read from the store and kept current through
  * change events; an unknown `kid` rereads the store at most once per cooldown (another node rotated).
  */
-export function ownIssuer(issuer: string, repo: SigningKeyRepo, changes: ChangeBus, clock: () => number): TrustedIssuer & { refresh(): Promise<void> } {
+export function ownIssuer(issuer: string, repo: SigningKeyRepo, changes: ChangeBus, clock: () => number, health: HealthReporter): TrustedIssuer & { refresh(): Promise<void> } {
   let local: CompactVerifyGetKey = createLocalJWKSet({ keys: [] });
   let lastRead = 0;
   const refresh = async () => {
@@ -72,7 +76,7 @@ export function ownIssuer(issuer: string, repo: SigningKeyRepo, changes: ChangeB
     local = createLocalJWKSet({ keys: published.map((k) => k.publicJwk) } as JSONWebKeySet);
   };
   changes.subscribe((event) => {
-    if (event.type === 'signing_keys.changed') void refresh();
+    if (event.type === 'signing_keys.changed') void health.run(SIGNING_KEYS, refresh);
   });
   const keys: CompactVerifyGetKey = async (header, token) => {
     try {

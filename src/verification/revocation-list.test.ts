@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { createLocalChangeBus } from '../events/change-bus.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
-import { RevocationList } from './revocation-list.ts';
+import pino from 'pino';
+import { Health } from '../telemetry/health.ts';
+import { REVOCATION_FEED, RevocationList } from './revocation-list.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-revocations-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -36,5 +38,21 @@ test('a revocation made on one node is seen on another at its next poll; a local
   } finally {
     await nodeA.close();
     await nodeB.close();
+  }
+});
+
+test('a poll that fails is reported to readiness, not dropped: other nodes\' revocations would stop arriving', async () => {
+  const store = openSqliteStore(join(dir, 'failing.db'));
+  await store.migrate();
+  const health = new Health(pino({ level: 'silent' }), Date.now);
+  const list = new RevocationList(store.revocations, createLocalChangeBus(), Date.now);
+  await list.start(5, health);
+  try {
+    await store.close();
+    while (health.report().components[REVOCATION_FEED]?.ok !== false) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(health.report().ready, false);
+    assert.match(health.report().components[REVOCATION_FEED]!.lastError!, /finalized|not open/);
+  } finally {
+    list.stop();
   }
 });

@@ -1,11 +1,14 @@
 import type { ChangeBus } from '../events/change-bus.ts';
 import type { RevocationRepo } from '../store/port.ts';
+import type { HealthReporter } from '../telemetry/health.ts';
 
 /**
  * Revoked grants and access-token ids in memory, so checking a JWT costs two Set lookups. Local
  * revocations arrive at once through the change bus; those made by other nodes arrive by polling the
  * store every `pollMs`, which is the bound on how late another node's revocation takes effect here.
  */
+export const REVOCATION_FEED = 'revocation-feed';
+
 export class RevocationList {
   readonly #repo: RevocationRepo;
   readonly #clock: () => number;
@@ -22,9 +25,10 @@ export class RevocationList {
     });
   }
 
-  async start(pollMs: number): Promise<void> {
+  /** A failed poll is logged and makes the node unready: other nodes' revocations would stop arriving. */
+  async start(pollMs: number, health: HealthReporter): Promise<void> {
     await this.refresh();
-    this.#timer = setInterval(() => void this.refresh().catch(() => undefined), pollMs);
+    this.#timer = setInterval(() => void health.run(REVOCATION_FEED, () => this.refresh()), pollMs);
     this.#timer.unref();
   }
 

@@ -7,6 +7,7 @@ import type { ProblemCode } from '../../domain/codes.ts';
 import type { AdminKey } from '../../domain/entities.ts';
 import { jsonDepthExceeds } from '../../domain/json-depth.ts';
 import { problem, PROBLEM_CONTENT_TYPE, wwwAuthenticate } from '../../http/problem.ts';
+import { StorageUnavailableError } from '../../store/port.ts';
 import { ControlError, type ControlContext } from '../context.ts';
 import { adminKeysService } from '../services/admin-keys.ts';
 import { openApiDocument } from './openapi.ts';
@@ -20,6 +21,8 @@ export interface AdminApiOptions {
   maxBodyBytes: number;
   /** Called for failures that are our fault, with the request id; never with request bodies. */
   onInternalError?: (error: unknown, requestId: string) => void;
+  /** Called when the store could not take a change (disk full or read-only, locked): answered 503. */
+  onStorageError?: (error: unknown, requestId: string) => void;
 }
 
 /** The admin API under /admin/v1, built from the route table. Options are checked here, once. */
@@ -55,6 +58,12 @@ export function createAdminApi(options: AdminApiOptions): Hono<Env> {
   app.notFound((c) => render(c, 'RESOURCE_NOT_FOUND', `no admin route ${c.req.method} ${new URL(c.req.url).pathname}`));
   app.onError((error, c) => {
     if (error instanceof ControlError) return render(c, error.code, error.message, error.fields);
+    if (error instanceof StorageUnavailableError) {
+      options.onStorageError?.(error, c.get('requestId'));
+      const res = render(c, 'STORAGE_UNAVAILABLE', 'the store cannot take changes right now; nothing was changed: retry later');
+      res.headers.set('Retry-After', String(STORAGE_RETRY_AFTER_SECONDS));
+      return res;
+    }
     options.onInternalError?.(error, c.get('requestId'));
     return render(c, 'INTERNAL', 'an unexpected error; the request id identifies it in the logs');
   });
@@ -81,6 +90,8 @@ function register(app: Hono<Env>, r: AdminRoute, ctx: ControlContext): void {
     return c.json(result as object, r.status);
   });
 }
+
+const STORAGE_RETRY_AFTER_SECONDS = 5;
 
 /** Deep enough for every admin resource (API auth rules nest about 5 levels) and metadata. */
 const MAX_BODY_DEPTH = 32;

@@ -247,11 +247,11 @@ export class AuthorizationServer {
     provider.use(jwtAccessTokenExtension({ ctx, revocations: this.#o.revocations, jwks: published.map((k) => k.publicJwk), issuer: settings.issuer, mayIntrospect: (a, b, c, d) => this.#mayIntrospect(a, b, c, d) }));
     provider.on('server_error', (_kctx: KoaContextWithOIDC, error: unknown) => this.#o.onError(error));
     provider.on('grant.revoked', (_kctx: KoaContextWithOIDC, grantId: string) => {
-      void ctx.store.audit.append({ actor: 'authorization-server', requestId: null, action: 'grant.revoked', targetType: 'grant', targetId: grantId, before: null, after: null });
+      ctx.store.audit.append({ actor: 'authorization-server', requestId: null, action: 'grant.revoked', targetType: 'grant', targetId: grantId, before: null, after: null }).catch(this.#o.onError);
     });
     provider.on('end_session.success', (kctx: KoaContextWithOIDC) => {
       const accountId = kctx.oidc.session?.accountId;
-      if (accountId) void ctx.store.audit.append({ actor: `user:${accountId}`, requestId: null, action: 'user.logout', targetType: 'user', targetId: accountId, before: null, after: null });
+      if (accountId) ctx.store.audit.append({ actor: `user:${accountId}`, requestId: null, action: 'user.logout', targetType: 'user', targetId: accountId, before: null, after: null }).catch(this.#o.onError);
     });
     return provider;
   }

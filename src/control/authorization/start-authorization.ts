@@ -2,12 +2,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import type { Config } from '../../config/load.ts';
 import { createSecretBox } from '../../domain/secret-box.ts';
+import type { HealthReporter } from '../../telemetry/health.ts';
 import { RevocationList } from '../../verification/revocation-list.ts';
 import type { ControlContext, IdentityContext } from '../context.ts';
 import { signingKeysService } from '../services/signing-keys.ts';
 import { AuthorizationServer, deriveKey } from './authorization-server.ts';
 import { ClientDirectory } from './client-directory.ts';
 import { createInteractions } from './interactions.ts';
+
+const HOUSEKEEPING = 'authorization-housekeeping';
 
 /** How long any token a signing key signed can stay valid: the longest access token (24 h), plus skew. */
 export const MAX_TOKEN_LIFETIME_MS = 86_400_000 + 300_000;
@@ -41,6 +44,7 @@ export async function startAuthorization(
   config: Readonly<Config>,
   issuer: string,
   revocations: RevocationList,
+  health: HealthReporter,
   onError: (error: unknown) => void,
 ): Promise<RunningAuthorization> {
   const identity = ctx.identity!;
@@ -65,7 +69,7 @@ export async function startAuthorization(
   });
   await server.reload();
   const unsubscribe = ctx.changes.subscribe((event) => {
-    if (event.type === 'signing_keys.changed') server.reload().catch(onError);
+    if (event.type === 'signing_keys.changed') void health.run(HOUSEKEEPING, () => server.reload());
   });
   const interactions = createInteractions({
     ctx,
@@ -81,15 +85,17 @@ export async function startAuthorization(
     },
     onError,
   });
+  // Scheduled signing-key rotation and expired records; a failed round makes the node unready.
+  health.register(HOUSEKEEPING, true);
   const housekeeping = setInterval(() => {
-    void (async () => {
+    void health.run(HOUSEKEEPING, async () => {
       await signingKeysService.ensureCurrent(ctx);
       await signingKeysService.prune(ctx);
       await server.reload();
       const now = ctx.clock();
       await ctx.store.oidc.deleteExpired(now);
       await ctx.store.revocations.deleteExpired(now);
-    })().catch(onError);
+    });
   }, 60_000);
   housekeeping.unref();
   return {

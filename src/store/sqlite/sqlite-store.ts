@@ -4,7 +4,7 @@ import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlit
 import type { AdminKey, Api, ApiKey, App, AuditEntry, AuditInput, OAuthClient, Policy, SigningKey, User } from '../../domain/entities.ts';
 import { newId } from '../../domain/ids.ts';
 import {
-  ConflictError,
+  StorageUnavailableError,
   type AdminKeyRepo,
   type AuditQuery,
   type AuditRepo,
@@ -20,16 +20,29 @@ import {
   type UsageBatch,
   type UsageRepo,
 } from '../port.ts';
+import type { HealthReporter } from '../../telemetry/health.ts';
+import { classify, runTransaction } from './db.ts';
 import { MIGRATIONS } from './migrations.ts';
 
 /**
  * The embedded store on node:sqlite. Calls are synchronous underneath and complete before the
  * returned promise settles, so each method's transaction never spans an `await`.
  */
-export function openSqliteStore(path: string): Store {
+export interface SqliteStoreOptions {
+  /** How long a write waits for another connection's lock (SQLite's busy timeout). */
+  busyTimeoutMs?: number;
+  /** Told when writes fail for want of storage (`store` failed) and when one commits again (`store` ok). */
+  health?: HealthReporter;
+}
+
+export const STORE_COMPONENT = 'store';
+
+export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Store {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new DatabaseSync(path);
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) throw new Error('busyTimeoutMs must be a non-negative integer');
+  db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = ${busyTimeoutMs};`);
   const statements = new Map<string, StatementSync>();
   const sql = (text: string): StatementSync => {
     let statement = statements.get(text);
@@ -40,15 +53,9 @@ export function openSqliteStore(path: string): Store {
     return statement;
   };
   const transaction = <T>(work: () => T): T => {
-    db.exec('BEGIN IMMEDIATE');
-    try {
-      const result = work();
-      db.exec('COMMIT');
-      return result;
-    } catch (error) {
-      db.exec('ROLLBACK');
-      throw asConflict(error);
-    }
+    const result = runTransaction(db, work);
+    options.health?.ok(STORE_COMPONENT);
+    return result;
   };
   const appendAudit = (audit: AuditInput, at = Date.now()): void => {
     sql(
@@ -366,18 +373,7 @@ export function openSqliteStore(path: string): Store {
   };
 
   return {
-    apis,
-    apps,
-    policies,
-    keys,
-    adminKeys,
-    audit,
-    usage,
-    users,
-    clients,
-    signingKeys,
-    oidc,
-    revocations,
+    ...classifyingErrors({ apis, apps, policies, keys, adminKeys, audit, usage, users, clients, signingKeys, oidc, revocations }, options.health),
     async migrate() {
       db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
       const applied = new Set(sql('SELECT version FROM schema_migrations').all().map((r) => Number(r.version)));
@@ -426,8 +422,31 @@ function json(value: unknown): string | null {
   return value === undefined || value === null ? null : JSON.stringify(value);
 }
 
-function asConflict(error: unknown): unknown {
-  // UNIQUE: a name or path is taken; FOREIGN KEY: the row is still referenced (an app with keys).
-  if (error instanceof Error && /(UNIQUE|FOREIGN KEY) constraint failed/i.test(error.message)) return new ConflictError(error.message);
-  return error;
+/**
+ * Every repository method, with the engine's failures classified the same way as inside a
+ * transaction: single-statement writes and reads fail as StorageUnavailableError too.
+ */
+function classifyingErrors<R extends Record<string, object>>(repos: R, health: HealthReporter | undefined): R {
+  const out: Record<string, object> = {};
+  for (const [name, repo] of Object.entries(repos)) {
+    const wrapped: Record<string, unknown> = {};
+    for (const [method, fn] of Object.entries(repo)) {
+      wrapped[method] =
+        typeof fn !== 'function'
+          ? fn
+          : async (...args: unknown[]) => {
+              try {
+                return await (fn as (...a: unknown[]) => unknown).apply(repo, args);
+              } catch (error) {
+                const classified = classify(error);
+                if (classified instanceof StorageUnavailableError) health?.failed(STORE_COMPONENT, classified);
+                throw classified;
+              }
+            };
+    }
+    out[name] = wrapped;
+  }
+  return out as R;
 }
+
+

@@ -1,0 +1,97 @@
+import type { Logger } from 'pino';
+
+/**
+ * What background work and the store report, for the log and for readiness. Every failure is logged
+ * with the component's name and counted; readiness is false while a critical component's last
+ * report is a failure. Nothing here is a secret: errors are reduced to their messages.
+ */
+export interface HealthReporter {
+  /** Declares a component before it first reports; critical ones decide readiness. */
+  register(component: string, critical: boolean): void;
+  ok(component: string): void;
+  failed(component: string, error: unknown): void;
+  /** Runs one round of a background task and reports how it went; never rejects. */
+  run(component: string, task: () => Promise<unknown>): Promise<void>;
+}
+
+export interface ComponentHealth {
+  ok: boolean;
+  critical: boolean;
+  lastSuccessAt: string | null;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  /** Failures since the last success. */
+  failures: number;
+}
+
+interface State {
+  critical: boolean;
+  ok: boolean;
+  lastSuccessAt: number | null;
+  lastError: string | null;
+  lastErrorAt: number | null;
+  failures: number;
+}
+
+export class Health implements HealthReporter {
+  readonly #log: Logger;
+  readonly #clock: () => number;
+  readonly #components = new Map<string, State>();
+
+  constructor(log: Logger, clock: () => number) {
+    this.#log = log;
+    this.#clock = clock;
+  }
+
+  register(component: string, critical: boolean): void {
+    if (!this.#components.has(component)) this.#components.set(component, { critical, ok: true, lastSuccessAt: null, lastError: null, lastErrorAt: null, failures: 0 });
+  }
+
+  ok(component: string): void {
+    const state = this.#state(component);
+    if (!state.ok) this.#log.info({ component }, `${component} recovered`);
+    state.ok = true;
+    state.failures = 0;
+    state.lastSuccessAt = this.#clock();
+  }
+
+  failed(component: string, error: unknown): void {
+    const state = this.#state(component);
+    state.ok = false;
+    state.failures++;
+    state.lastError = messageOf(error);
+    state.lastErrorAt = this.#clock();
+    this.#log.error({ err: error, component, failures: state.failures }, `${component} failed`);
+  }
+
+  async run(component: string, task: () => Promise<unknown>): Promise<void> {
+    try {
+      await task();
+      this.ok(component);
+    } catch (error) {
+      this.failed(component, error);
+    }
+  }
+
+  report(): { ready: boolean; components: Record<string, ComponentHealth> } {
+    const components: Record<string, ComponentHealth> = {};
+    let ready = true;
+    for (const [name, s] of this.#components) {
+      if (s.critical && !s.ok) ready = false;
+      components[name] = { ok: s.ok, critical: s.critical, lastSuccessAt: iso(s.lastSuccessAt), lastError: s.lastError, lastErrorAt: iso(s.lastErrorAt), failures: s.failures };
+    }
+    return { ready, components };
+  }
+
+  #state(component: string): State {
+    this.register(component, true);
+    return this.#components.get(component)!;
+  }
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+function messageOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.slice(0, 300);
+}
