@@ -151,6 +151,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
     authorization: () => authorization,
     health: () => health.report(),
     tls: config.control.tls ? tlsOptions(config.control.tls) : undefined,
+    onError: (error) => log.error({ err: error }, 'control plane error'),
   });
 
   let closing: Promise<void> | undefined;

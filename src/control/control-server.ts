@@ -5,12 +5,17 @@ import { problem, PROBLEM_CONTENT_TYPE } from '../http/problem.ts';
 import type { RunningAuthorization } from './authorization/start-authorization.ts';
 import { STYLESHEET, STYLESHEET_PATH } from './authorization/views.ts';
 
+/** A Node request listener; hono's adapter answers asynchronously. */
+type Listener = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
 export interface ControlServerOptions {
-  admin: (req: IncomingMessage, res: ServerResponse) => void;
+  admin: Listener;
   authorization: () => RunningAuthorization | null;
   /** Readiness: the store and background tasks, each with its last error. */
   health: () => { ready: boolean; components: Record<string, unknown> };
   tls?: TlsServerOptions | undefined;
+  /** A listener that failed outside its own error handling. */
+  onError?: (error: unknown) => void;
 }
 
 /**
@@ -19,12 +24,15 @@ export interface ControlServerOptions {
  * bound to another address, it must have `control.tls`, or such requests are refused.
  */
 export function createControlServer(o: ControlServerOptions): Server {
+  const settle = (answer: void | Promise<void>): void => {
+    if (answer) answer.catch((error: unknown) => o.onError?.(error));
+  };
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const path = req.url ?? '/';
     if (!o.tls && !isLoopback(req.socket.remoteAddress ?? '') && carriesSecrets(req)) {
       return send(res, problem('CREDENTIALS_OVER_HTTP', 'the control plane takes credentials only over HTTPS (control.tls) or from this machine', null));
     }
-    if (path.startsWith('/admin/')) return o.admin(req, res);
+    if (path.startsWith('/admin/')) return settle(o.admin(req, res));
     // Probes for orchestrators: no credentials, nothing secret in the answers.
     if (path === '/livez') return sendJson(res, 200, { status: 'live' });
     if (path === '/readyz') {
@@ -37,7 +45,7 @@ export function createControlServer(o: ControlServerOptions): Server {
     }
     const authorization = o.authorization();
     if (!authorization) return send(res, problem('ROUTE_NOT_FOUND', 'nothing is served here: the authorization server is off (no master key)', null));
-    if (path.startsWith('/interaction/')) return authorization.interactions(req, res);
+    if (path.startsWith('/interaction/')) return settle(authorization.interactions(req, res));
     authorization.server.handle(req, res);
   };
   return o.tls ? createTlsServer(o.tls, handler) : createServer(handler);

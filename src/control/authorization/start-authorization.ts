@@ -31,7 +31,7 @@ export interface RunningAuthorization {
   server: AuthorizationServer;
   revocations: RevocationList;
   /** Serves the interaction pages. */
-  interactions: (req: IncomingMessage, res: ServerResponse) => void;
+  interactions: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   close(): void;
 }
 
