@@ -31,7 +31,7 @@ const facts = { apiId: seeded.apiId, method: 'GET', path: '/items', ip: '127.0.0
 
 const routes = new RouteTable(await ctx.store.apis.all());
 const upstreams = new Upstreams((error) => console.error(error));
-const stages = buildPipeline({ onExposed: null, routes: () => routes, verifier: ctx.verifier, tokens: null, checkProof: () => undefined, throttle: new FailureThrottle(30, 60_000), limiter: new MemoryLimiter(), counters: { count: () => undefined, used: async () => 0 }, upstreams, maxBodyBytes: 10 * 1024 * 1024, identityJwt: () => null })
+const stages = buildPipeline({ onExposed: null, routes: () => routes, verifier: ctx.verifier, tokens: null, checkProof: () => undefined, throttle: new FailureThrottle(30, 60_000), ownIssuer: () => null, limiter: new MemoryLimiter(), counters: { count: () => undefined, used: async () => 0 }, upstreams, maxBodyBytes: 10 * 1024 * 1024, identityJwt: () => null })
   .filter(([name]) => name !== 'forward')
   .map(([, stage]) => stage);
 const headers = { host: '127.0.0.1:8080', 'user-agent': 'bench', accept: '*/*', authorization: `Bearer ${seeded.secret}` };

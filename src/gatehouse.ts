@@ -93,6 +93,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   const tokens = new TokenVerifier({ issuers: () => trusted, introspector, revocations, cacheSize: config.tokens.cacheEntries, clock });
   const dpop = new DpopVerifier(config.tokens.dpopWindowSeconds);
   let identitySigner: IdentityJwtSigner | null = null;
+  let ownIssuerUrl: string | null = null;
   await declareApis(ctx, config);
 
   const upstreams = new Upstreams((error) => log.warn({ err: error }, 'closing an unused upstream pool failed'));
@@ -123,7 +124,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   };
   const tls = config.gateway.tls ? tlsOptions(config.gateway.tls) : undefined;
   const gateway = createGatewayServer({
-    pipeline: buildPipeline({ onExposed: config.gateway.plaintextCredentials === 'refuse' ? onExposed : null, routes: () => routes, verifier, tokens, checkProof: dpopProofCheck(dpop), throttle, limiter, counters: { count: (c, p) => usage.count(c, p), used: (c, p) => store.usage.counterUsed(c, p) }, upstreams, maxBodyBytes: config.gateway.maxBodyBytes, identityJwt: () => identitySigner }),
+    pipeline: buildPipeline({ onExposed: config.gateway.plaintextCredentials === 'refuse' ? onExposed : null, routes: () => routes, verifier, tokens, checkProof: dpopProofCheck(dpop), throttle, ownIssuer: () => ownIssuerUrl, limiter, counters: { count: (c, p) => usage.count(c, p), used: (c, p) => store.usage.counterUsed(c, p) }, upstreams, maxBodyBytes: config.gateway.maxBodyBytes, identityJwt: () => identitySigner }),
     maxHeaderBytes: config.gateway.maxHeaderBytes,
     clientOrigin: createClientOriginResolver(config.gateway.trustedProxies),
     timeouts: {
@@ -183,6 +184,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
       const own = ownIssuer(authorization.server.issuer, store.signingKeys, changes, clock, health);
       await own.refresh();
       trusted.push(own);
+      ownIssuerUrl = own.issuer;
       const signer = new IdentityJwtSigner(authorization.server.issuer, () => activeSigningMaterial(ctx));
       changes.subscribe((event) => event.type === 'signing_keys.changed' && signer.reset());
       identitySigner = signer;

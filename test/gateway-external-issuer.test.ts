@@ -110,6 +110,14 @@ describe('gateway: tokens from an external issuer (discovery, JWKS, key rotation
     expectProblem(await call(h, '/orders/items', { key: otherApi }), 401, 'TOKEN_WRONG_AUDIENCE');
   });
 
+  test('app_id and key_id claims from an external issuer name nothing of ours: per-app limits count the token’s client', async () => {
+    const api = await h.admin('POST', '/apis', { name: 'metered', listenPath: '/metered', upstreamUrl: h.upstream.url, auth: { type: 'bearer', scopes: [], rateLimits: [{ name: 'hourly', limit: 1, windowSeconds: 3600, by: 'app' }] }, tokens: { audience: 'https://api.example/metered' } });
+    assert.equal(api.status, 201, JSON.stringify(api.body));
+    const token = (appId: string) => sign({ aud: 'https://api.example/metered', client_id: 'ext-client', app_id: appId, key_id: 'key_notours' });
+    assert.equal((await call(h, '/metered/a', { key: await token('app_one') })).status, 200);
+    expectProblem(await call(h, '/metered/a', { key: await token('app_two') }), 429, 'RATE_LIMITED');
+  });
+
   test('a discovery document naming another issuer stops the start', async () => {
     const yaml = ['tokens:', '  issuers:', '    - issuer: https://id.example', `      discoveryUrl: ${issuer}/.well-known/openid-configuration`].join('\n');
     await assert.rejects(startHarness({}, undefined, yaml), /is for http:\/\/127\.0\.0\.1:\d+, not https:\/\/id\.example/);

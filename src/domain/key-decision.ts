@@ -51,12 +51,19 @@ export interface RequestFacts {
   certificateThumbprint?: string | null;
 }
 
-/** Every check that needs no counter, in the order the caller learns about them. */
-export function checkKey(compiled: CompiledKey, facts: RequestFacts, now: number): KeyCode {
-  const { key } = compiled;
+/** Whether the key may be used at all, whatever the request: revoked, disabled, expired (a rotated key's grace end is its expiry). */
+export function keyStanding(key: ApiKey, now: number): 'VALID' | 'REVOKED' | 'DISABLED' | 'EXPIRED' {
   if (key.revokedAt !== null && key.revokedAt <= now) return 'REVOKED';
   if (!key.enabled) return 'DISABLED';
   if (key.expiresAt !== null && key.expiresAt <= now) return 'EXPIRED';
+  return 'VALID';
+}
+
+/** Every check that needs no counter, in the order the caller learns about them. */
+export function checkKey(compiled: CompiledKey, facts: RequestFacts, now: number): KeyCode {
+  const { key } = compiled;
+  const standing = keyStanding(key, now);
+  if (standing !== 'VALID') return standing;
   // A publishable key unlocks only publishable routes, and only from its own origins.
   if (key.publishable && facts.publishableRoute === false) return 'FORBIDDEN';
   if (key.publishable && facts.origin !== undefined && (facts.origin === null || !(key.allowedOrigins ?? []).includes(facts.origin))) return 'FORBIDDEN';

@@ -32,6 +32,8 @@ export interface Exchange {
   token: string | null;
   tokenScheme: 'bearer' | 'dpop';
   tokenVerification: TokenVerification | null;
+  /** For a token Gatehouse exchanged for an API key (RFC 8693): that key, checked and counted for this request. */
+  parentKey: Verification | null;
   /** The identity JWT for the upstream, when the API asks for one. */
   identityJwt: string | null;
   /** RateLimit-Policy and RateLimit values, written with the upstream's answer or the denial. */

@@ -10,6 +10,7 @@ import { bodyLimitStage } from './stages/body-limit.ts';
 import { clientCertificateStage } from './stages/client-certificate.ts';
 import { corsStage } from './stages/cors.ts';
 import { identityJwtStage } from './stages/identity-jwt.ts';
+import { parentKeyStage } from './stages/parent-key.ts';
 import { identityLimitsStage, type CounterUsage } from './stages/identity-limits.ts';
 import type { IdentityJwtSigner } from './identity-jwt.ts';
 import { credentialStage } from './stages/credential.ts';
@@ -30,6 +31,8 @@ export interface PipelineDeps {
   /** RFC 9449 proof check for DPoP-bound tokens. */
   checkProof: (exchange: Exchange, token: TokenVerification) => StageResult | Promise<StageResult>;
   throttle: FailureThrottle;
+  /** Gatehouse's own issuer URL (null until it is up, or without one): only its tokens can name a parent key. */
+  ownIssuer: () => string | null;
   /** Counts the API's per-app and per-user limits (the key's own limits are the verifier's). */
   limiter: Limiter;
   /** Where quotas counted per app or user are kept (batched, like key usage). */
@@ -57,6 +60,7 @@ export function buildPipeline(deps: PipelineDeps): readonly (readonly [name: str
     ['verify-key', verifyKeyStage(deps.verifier, deps.throttle)], //      status, expiry, access, IP, scopes, limits, quota
     ['verify-token', verifyTokenStage(deps.tokens, deps.throttle, deps.checkProof)], // signature, issuer, expiry, audience, revocation, DPoP
     ['authorize', authorizeStage], //                                     the token's scopes and roles for this route
+    ['parent-key', parentKeyStage(deps.verifier, deps.ownIssuer, deps.throttle)], // an exchanged token: its key's status, access, limits
     ['identity-limits', identityLimitsStage(deps.limiter, deps.counters)], //            the API's limits per app, user or both
     ['identity-jwt', identityJwtStage(deps.identityJwt)], //              a signed identity JWT, for APIs that ask
     ['forward', forwardStage(deps.upstreams, deps.maxBodyBytes)], //     to the upstream, identity in, credential out

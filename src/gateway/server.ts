@@ -107,6 +107,7 @@ export function newExchange(req: IncomingMessage, res: ServerResponse, now: numb
     token: null,
     tokenScheme: 'bearer',
     tokenVerification: null,
+    parentKey: null,
     identityJwt: null,
     rateLimitHeaders: null,
   };

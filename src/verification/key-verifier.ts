@@ -1,11 +1,12 @@
 import { LRUCache } from 'lru-cache';
 import type { KeyCode } from '../domain/codes.ts';
 import { findBySecret, fingerprint, type Pepper } from '../domain/key-hash.ts';
-import { checkKey, compileKey, type CompiledKey, type RequestFacts } from '../domain/key-decision.ts';
+import { checkKey, compileKey, keyStanding, type CompiledKey, type RequestFacts } from '../domain/key-decision.ts';
 import { isWellFormedKey } from '../domain/key-format.ts';
 import { periodWindow, type PeriodWindow } from '../domain/quota-period.ts';
 import type { ChangeBus } from '../events/change-bus.ts';
 import type { LimitCheck, LimitResult, LimitState, Limiter } from '../limits/port.ts';
+import type { ApiKey } from '../domain/entities.ts';
 import type { Store } from '../store/port.ts';
 import type { UsageRecorder } from '../usage/usage-recorder.ts';
 
@@ -51,16 +52,24 @@ interface FoundEntry {
 type CacheEntry = FoundEntry | { found: false; expiresAt: number };
 
 /**
+ * Cache slot of a key looked up by id (the parent of an exchanged token) rather than by its secret;
+ * `:` never occurs in a base64url fingerprint, so the two kinds of slot cannot collide.
+ */
+const idSlot = (keyId: string): string => `id:${keyId}`;
+
+/**
  * Verifies API keys for the gateway and for POST /admin/v1/keys/verify alike, so both apply the same
  * rules and limits. Hot path: checksum, one SHA-256 fingerprint, one cache lookup, the checks, the
  * limiter. The HMAC and the store read happen only on a miss; concurrent misses for one key share one read.
+ * A key can also be looked up by id, for the tokens exchanged from it: same cache, same invalidation,
+ * same checks and limiter counters, so a key and its tokens are one credential with one budget.
  */
 export class KeyVerifier {
   readonly #options: KeyVerifierOptions;
   readonly #clock: () => number;
   readonly #cache: LRUCache<string, CacheEntry>;
   readonly #loading = new Map<string, Promise<CacheEntry>>();
-  /** Key id to cache slot (the secret's fingerprint), so a change to a key can drop it. */
+  /** Key id to cache slot (the secret's fingerprint), so a change to a key can drop it; id slots need no entry here. */
   readonly #slotByKeyId = new Map<string, string>();
   #generation = 0;
 
@@ -72,8 +81,8 @@ export class KeyVerifier {
     // performance.now() and arm a timer as the request path runs.
     this.#cache = new LRUCache({
       max: options.cacheSize,
-      dispose: (entry) => {
-        if (entry.found) this.#slotByKeyId.delete(entry.compiled.key.id);
+      dispose: (entry, slot) => {
+        if (entry.found && this.#slotByKeyId.get(entry.compiled.key.id) === slot) this.#slotByKeyId.delete(entry.compiled.key.id);
       },
     });
     options.changes.subscribe((event) => {
@@ -81,6 +90,7 @@ export class KeyVerifier {
         this.#generation++;
         const slot = this.#slotByKeyId.get(event.keyId);
         if (slot !== undefined) this.#cache.delete(slot);
+        this.#cache.delete(idSlot(event.keyId));
       } else if (event.type === 'policy.changed') {
         this.#generation++;
         this.#cache.clear();
@@ -98,7 +108,41 @@ export class KeyVerifier {
     const entry = this.#cache.get(slot);
     const now = this.#clock();
     if (entry && entry.expiresAt > now) return this.#decide(entry, facts, now);
-    return this.#load(slot, secret).then((loaded) => this.#decide(loaded, facts, this.#clock()));
+    return this.#load(slot, () => this.#read(secret), true).then((loaded) => this.#decide(loaded, facts, this.#clock()));
+  }
+
+  /**
+   * The key with this id, checked against this request and counted exactly as `verify` would: for a
+   * token exchanged from the key (RFC 8693), whose every request is the key's. No store read while
+   * the key is cached (by its secret or by id); a change to the key drops both at once.
+   */
+  verifyById(keyId: string, facts: RequestFacts): Verification | Promise<Verification> {
+    const now = this.#clock();
+    const entry = this.#cachedById(keyId, now);
+    if (entry) return this.#decide(entry, facts, now);
+    return this.#loadById(keyId).then((loaded) => this.#decide(loaded, facts, this.#clock()));
+  }
+
+  /** Whether the key with this id may be used at all (revoked, disabled, expired, gone), counting nothing: for introspection of its tokens. */
+  standingById(keyId: string): KeyCode | Promise<KeyCode> {
+    const standing = (entry: CacheEntry): KeyCode => (entry.found ? keyStanding(entry.compiled.key, this.#clock()) : 'NOT_FOUND');
+    const entry = this.#cachedById(keyId, this.#clock());
+    return entry ? standing(entry) : this.#loadById(keyId).then(standing);
+  }
+
+  #cachedById(keyId: string, now: number): CacheEntry | undefined {
+    const slot = this.#slotByKeyId.get(keyId);
+    const bySecret = slot === undefined ? undefined : this.#cache.get(slot);
+    if (bySecret?.found && bySecret.compiled.key.id === keyId && bySecret.expiresAt > now) return bySecret;
+    const byId = this.#cache.get(idSlot(keyId));
+    return byId && byId.expiresAt > now ? byId : undefined;
+  }
+
+  #loadById(keyId: string): Promise<CacheEntry> {
+    return this.#load(idSlot(keyId), async () => {
+      const key = await this.#options.store.keys.get(keyId);
+      return key ? this.#entry(key) : { found: false, expiresAt: this.#clock() + this.#options.negativeTtlMs };
+    }, false);
   }
 
   #decide(entry: CacheEntry, facts: RequestFacts, now: number): Verification | Promise<Verification> {
@@ -139,16 +183,17 @@ export class KeyVerifier {
     return entry.checksFor.checks;
   }
 
-  #load(slot: string, secret: string): Promise<CacheEntry> {
+  /** `bySecret`: the slot is the secret's fingerprint, recorded by key id so a change can find it. */
+  #load(slot: string, read: () => Promise<CacheEntry>, bySecret: boolean): Promise<CacheEntry> {
     let loading = this.#loading.get(slot);
     if (!loading) {
       const generation = this.#generation;
-      loading = this.#read(secret).then((entry) => {
+      loading = read().then((entry) => {
         this.#loading.delete(slot);
         // A change that arrived while the read was in flight may have made it stale: do not keep it.
         if (generation === this.#generation) {
           this.#cache.set(slot, entry);
-          if (entry.found) this.#slotByKeyId.set(entry.compiled.key.id, slot);
+          if (entry.found && bySecret) this.#slotByKeyId.set(entry.compiled.key.id, slot);
         }
         return entry;
       }, (error: unknown) => {
@@ -163,7 +208,12 @@ export class KeyVerifier {
   async #read(secret: string): Promise<CacheEntry> {
     const { store, peppers } = this.#options;
     const key = await findBySecret(secret, peppers, (hash) => store.keys.findByHash(hash));
-    if (!key) return { found: false, expiresAt: this.#clock() + this.#options.negativeTtlMs };
+    return key ? this.#entry(key) : { found: false, expiresAt: this.#clock() + this.#options.negativeTtlMs };
+  }
+
+  /** A found key as the cache holds it: policy folded in, matchers compiled, limit checks built, quota use so far. */
+  async #entry(key: ApiKey): Promise<FoundEntry> {
+    const { store } = this.#options;
     const policy = key.policyId ? await store.policies.get(key.policyId) : null;
     const compiled = compileKey(key, policy);
     const rateChecks = compiled.rateLimits.map((rule): LimitCheck => ({

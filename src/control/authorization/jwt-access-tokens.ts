@@ -18,7 +18,7 @@ const ALGORITHMS = ['ES256', 'RS256', 'EdDSA'];
  * JWT access tokens are not stored, so oidc-provider refuses them at its introspection and
  * revocation endpoints (`unsupported_token_type`). Gatehouse answers for its own JWTs there, once
  * oidc-provider has authenticated the client: introspection (RFC 7662) verifies the JWT and checks
- * the revocation list; revocation (RFC 7009) puts its `jti` on the list, so the gateway refuses it too.
+ * the revocation list (and, for a token exchanged for an API key, that key's standing); revocation (RFC 7009) puts its `jti` on the list, so the gateway refuses it too.
  */
 export function jwtAccessTokenExtension(o: Options) {
   const keys = createLocalJWKSet({ keys: o.jwks as never[] });
@@ -61,6 +61,8 @@ export function jwtAccessTokenExtension(o: Options) {
   async function introspect(payload: JWTPayload | null, clientId: string, authMethod: string): Promise<Record<string, unknown>> {
     if (!payload || o.revocations.isRevoked(payload.gid as string | undefined, payload.jti)) return { active: false };
     if (!(await o.mayIntrospect(clientId, authMethod, payload.client_id as string | undefined, payload.aud))) return { active: false };
+    // An exchanged token lives only as long as its parent key may be used (revoked, disabled, expired, deleted: inactive).
+    if (payload.key_id !== undefined && (typeof payload.key_id !== 'string' || (await o.ctx.verifier.standingById(payload.key_id)) !== 'VALID')) return { active: false };
     const cnf = payload.cnf as { jkt?: string } | undefined;
     return { ...payload, active: true, token_type: cnf?.jkt ? 'DPoP' : 'Bearer' };
   }

@@ -12,8 +12,8 @@ export interface CounterUsage {
 
 /**
  * The API's and route's own limits, counted per app, per user or per both, beside any limits on the
- * key: rate limits (GCRA) and calendar quotas. The app is the key's app, else the app an exchanged
- * token names, else the token's client; the user is the token's subject. Refused with 429 and the same
+ * key: rate limits (GCRA) and calendar quotas. The app is the key's app, else the app of an exchanged
+ * token's parent key, else the token's client; the user is the token's subject. Refused with 429 and the same
  * RateLimit fields as key limits. A quota's use so far is read from the store once per counter and
  * period (then counted in memory and flushed in batches), so the request path never waits on a write.
  */
@@ -22,7 +22,7 @@ export function identityLimitsStage(limiter: Limiter, usage: CounterUsage): Stag
   const seeding = new Map<string, Promise<void>>();
 
   const decide = (exchange: Exchange, uses: readonly (readonly [string, string])[], result: LimitResult): StageResult => {
-    const states = [...(exchange.verification?.limits ?? []), ...result.states];
+    const states = [...(exchange.verification?.limits ?? []), ...(exchange.parentKey?.limits ?? []), ...result.states];
     exchange.rateLimitHeaders = rateLimitHeaders(states);
     if (!result.allowed) return { code: result.deniedBy === 'quota' ? 'QUOTA_EXCEEDED' : 'RATE_LIMITED', detail: 'a limit of this API is used up for now', limits: states, retryAfterMs: result.retryAfterMs };
     for (const [counter, period] of uses) usage.count(counter, period);
@@ -74,7 +74,9 @@ export function identityLimitsStage(limiter: Limiter, usage: CounterUsage): Stag
 
 function identity(exchange: Exchange, limit: CompiledLimit): string | null {
   const claims = exchange.tokenVerification?.claims ?? null;
-  const app = exchange.verification?.appId ?? (typeof claims?.app_id === 'string' ? claims.app_id : null) ?? claims?.client_id ?? null;
+  // An exchanged token's app is its parent key's (checked by the parent-key stage); an `app_id` claim
+  // from any other issuer names nothing of ours, so it is not believed.
+  const app = exchange.verification?.appId ?? exchange.parentKey?.appId ?? claims?.client_id ?? null;
   const user = claims?.sub ?? null;
   if (limit.by === 'app') return app === null ? null : `a:${app}`;
   if (limit.by === 'user') return user === null ? null : `u:${user}`;
