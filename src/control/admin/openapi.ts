@@ -20,9 +20,7 @@ export function openApiDocument(routes: readonly AdminRoute[]): Record<string, u
       'x-gatehouse-permission': r.permission,
       security: [{ adminKey: [] }],
       ...(parameters.length > 0 ? { parameters } : {}),
-      ...(r.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(r.body, { io: 'input', unrepresentable: 'any' }) } } } }
-        : {}),
+      ...(r.body ? { requestBody: requestBody(r) } : {}),
       responses: {
         [r.status]: { description: r.status === 204 ? 'Done' : 'Success' },
         default: { description: 'A problem (RFC 9457)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
@@ -54,4 +52,14 @@ export function openApiDocument(routes: readonly AdminRoute[]): Record<string, u
       },
     },
   };
+}
+
+const MERGE_PATCH =
+  'RFC 7396 JSON Merge Patch: fields sent change, fields left out keep their value, null clears a field (or restores its default); nested objects merge member by member, arrays replace whole.';
+
+/** PATCH bodies are merge patches (RFC 7396), also accepted as application/merge-patch+json. */
+function requestBody(r: AdminRoute) {
+  const schema = z.toJSONSchema(r.body!, { io: 'input', unrepresentable: 'any' });
+  if (r.method !== 'patch') return { required: true, content: { 'application/json': { schema } } };
+  return { required: true, description: MERGE_PATCH, content: { 'application/merge-patch+json': { schema }, 'application/json': { schema } } };
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isValidPathPattern } from '../../domain/access.ts';
 import { AUTH_TYPES } from '../../domain/entities.ts';
 import { parseCidr } from '../../domain/ip-allowlist.ts';
+import { patchSchemaOf } from './patch-schema.ts';
 
 /**
  * The admin API's request schemas. They validate every request and generate the OpenAPI document,
@@ -87,14 +88,14 @@ export const apiInputSchema = z.strictObject({
     })
     .optional(),
 });
-export const apiPatchSchema = apiInputSchema.partial();
+export const apiPatchSchema = patchSchemaOf(apiInputSchema);
 
 export const appInputSchema = z.strictObject({
   name,
   owner: z.string().max(256).nullable().default(null),
   metadata: metadata.default({}),
 });
-export const appPatchSchema = appInputSchema.partial();
+export const appPatchSchema = patchSchemaOf(appInputSchema);
 
 export const rateLimitSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'lower-case letters, digits and "-"'),
@@ -140,7 +141,7 @@ export const policyInputSchema = z.strictObject({
   ipAllowlist: settings.ipAllowlist.default(null),
   scopes: settings.scopes.default(null),
 });
-export const policyPatchSchema = policyInputSchema.partial();
+export const policyPatchSchema = patchSchemaOf(policyInputSchema);
 
 /** An origin as browsers send it (RFC 6454): scheme, host, and port when not the default. */
 const origin = z
@@ -219,6 +220,7 @@ export const auditQuerySchema = pageQuerySchema.extend({
 });
 
 export type ApiInput = z.output<typeof apiInputSchema>;
+export type ApiPatch = z.output<typeof apiPatchSchema>;
 export type KeyCreateInput = z.output<typeof keyCreateSchema>;
 export type KeyPatchInput = z.output<typeof keyPatchSchema>;
 export type PolicyInput = z.output<typeof policyInputSchema>;

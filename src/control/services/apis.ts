@@ -1,7 +1,8 @@
 import { authProblems } from '../../domain/auth-requirements.ts';
 import type { Api } from '../../domain/entities.ts';
 import { ControlError } from '../context.ts';
-import type { ApiInput } from '../admin/schemas.ts';
+import { mergePatch } from '../../domain/merge-patch.ts';
+import { apiInputSchema, type ApiInput, type ApiPatch } from '../admin/schemas.ts';
 import { resourceService } from './resource.ts';
 
 const apiFields = (input: ApiInput) => ({
@@ -15,16 +16,18 @@ const apiFields = (input: ApiInput) => ({
   timeoutMs: Math.round(input.timeoutSeconds * 1000),
 });
 
-export const defaultAudience = (name: string): string => `urn:gatehouse:api:${name}`;
-
-function tokenSettings(name: string, input: ApiInput['tokens'], existing?: Api['tokens']): Api['tokens'] {
-  return {
-    audience: input?.audience ?? existing?.audience ?? defaultAudience(name),
-    accessTokenTtlSeconds: input?.accessTokenTtlSeconds ?? existing?.accessTokenTtlSeconds ?? 900,
-  };
+export function apiView(api: Api) {
+  const { timeoutMs, createdAt, updatedAt, ...rest } = api;
+  return { ...rest, timeoutSeconds: timeoutMs / 1000, createdAt: new Date(createdAt).toISOString(), updatedAt: new Date(updatedAt).toISOString() };
 }
 
-const resource = resourceService<Api, ApiInput, Partial<ApiInput>>({
+export const defaultAudience = (name: string): string => `urn:gatehouse:api:${name}`;
+
+function tokenSettings(name: string, input: ApiInput['tokens']): Api['tokens'] {
+  return { audience: input?.audience ?? defaultAudience(name), accessTokenTtlSeconds: input?.accessTokenTtlSeconds ?? 900 };
+}
+
+const resource = resourceService<Api, ApiInput, ApiPatch>({
   label: 'API',
   idKind: 'api',
   targetType: 'api',
@@ -34,8 +37,9 @@ const resource = resourceService<Api, ApiInput, Partial<ApiInput>>({
     name: patch.name ?? existing.name,
     listenPath: patch.listenPath ?? existing.listenPath,
     upstreamUrl: patch.upstreamUrl ?? existing.upstreamUrl,
-    auth: patch.auth ?? existing.auth,
-    tokens: tokenSettings(patch.name ?? existing.name, patch.tokens, existing.tokens),
+    // RFC 7396: the patch's members merge into the stored settings; the create schema restores defaults.
+    auth: patch.auth === undefined ? existing.auth : apiInputSchema.shape.auth.parse(mergePatch(existing.auth, patch.auth)),
+    tokens: patch.tokens === undefined ? existing.tokens : tokenSettings(patch.name ?? existing.name, apiInputSchema.shape.tokens.parse(mergePatch(existing.tokens, patch.tokens))),
     ...((patch.identityJwt ?? existing.identityJwt) ? { identityJwt: true } : {}),
     ...((patch.mtls ?? existing.mtls) ? { mtls: true } : {}),
     timeoutMs: patch.timeoutSeconds === undefined ? existing.timeoutMs : Math.round(patch.timeoutSeconds * 1000),
@@ -47,6 +51,7 @@ const resource = resourceService<Api, ApiInput, Partial<ApiInput>>({
     if (Object.keys(problems).length > 0) throw new ControlError('VALIDATION_FAILED', 'the API’s auth settings cannot be met', problems);
   },
   changed: (ctx, api) => ctx.changes.publish({ type: 'api.changed', apiId: api.id }),
+  view: apiView,
 });
 
 export const apisService = {
@@ -57,8 +62,3 @@ export const apisService = {
     return JSON.stringify(stored) === JSON.stringify(apiFields(declared));
   },
 };
-
-export function apiView(api: Api) {
-  const { timeoutMs, createdAt, updatedAt, ...rest } = api;
-  return { ...rest, timeoutSeconds: timeoutMs / 1000, createdAt: new Date(createdAt).toISOString(), updatedAt: new Date(updatedAt).toISOString() };
-}

@@ -3,6 +3,10 @@ import { resourceService } from './resource.ts';
 
 type AppInput = { name: string; owner: string | null; metadata: Record<string, unknown> };
 
+export function appView(app: App) {
+  return { ...app, createdAt: new Date(app.createdAt).toISOString(), updatedAt: new Date(app.updatedAt).toISOString() };
+}
+
 export const appsService = resourceService<App, AppInput, Partial<AppInput>>({
   label: 'app',
   idKind: 'app',
@@ -14,8 +18,5 @@ export const appsService = resourceService<App, AppInput, Partial<AppInput>>({
     owner: patch.owner === undefined ? existing.owner : patch.owner,
     metadata: patch.metadata ?? existing.metadata,
   }),
+  view: appView,
 });
-
-export function appView(app: App) {
-  return { ...app, createdAt: new Date(app.createdAt).toISOString(), updatedAt: new Date(app.updatedAt).toISOString() };
-}

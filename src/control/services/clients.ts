@@ -3,6 +3,7 @@ import { newId } from '../../domain/ids.ts';
 import { generateKey } from '../../domain/key-format.ts';
 import { hashKey } from '../../domain/key-hash.ts';
 import { ControlError, iso, notFound, type Actor, type ControlContext } from '../context.ts';
+import { auditedChange } from './audit-change.ts';
 import { conflictAware } from './resource.ts';
 import { requireIdentity } from './users.ts';
 
@@ -21,8 +22,7 @@ const audit = (actor: Actor, action: string, id: string, before: OAuthClient | n
   action: `client.${action}`,
   targetType: 'client' as const,
   targetId: id,
-  before: before && clientView(before),
-  after: after && clientView(after),
+  ...auditedChange(clientView, before, after),
 });
 
 /** Rules oidc-provider would otherwise find at request time; refused here, when the client is saved. */

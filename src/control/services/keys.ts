@@ -7,14 +7,37 @@ import { periodWindow } from '../../domain/quota-period.ts';
 import type { KeyListQuery, Page } from '../../store/port.ts';
 import type { KeyCreateInput, KeyPatchInput } from '../admin/schemas.ts';
 import { ControlError, iso, notFound, type Actor, type ControlContext } from '../context.ts';
+import { auditedChange } from './audit-change.ts';
 import { conflictAware } from './resource.ts';
 import { mergeSettings, EMPTY_SETTINGS, settingsView, validateSettings } from './settings.ts';
 
-/** A key as the audit log records it: everything but the hash. */
-const audited = (key: ApiKey | null) => (key === null ? null : (({ hash: _h, pepperId: _p, ...rest }) => rest)(key));
-
 function auditEntry(actor: Actor, action: string, before: ApiKey | null, after: ApiKey | null): AuditInput {
-  return { ...actor, action: `key.${action}`, targetType: 'key', targetId: (after ?? before)!.id, before: audited(before), after: audited(after) };
+  return { ...actor, action: `key.${action}`, targetType: 'key', targetId: (after ?? before)!.id, ...auditedChange(keyRecordView, before, after) };
+}
+
+/** A key as the admin API shows it and the audit log records it: never the hash; no derived status or usage. */
+export function keyRecordView(key: ApiKey) {
+  return {
+    id: key.id,
+    appId: key.appId,
+    policyId: key.policyId,
+    name: key.name,
+    environment: key.environment,
+    start: key.start,
+    enabled: key.enabled,
+    expiresAt: iso(key.expiresAt),
+    revokedAt: iso(key.revokedAt),
+    revokedReason: key.revokedReason,
+    exposedAt: iso(key.exposedAt ?? null),
+    certificateThumbprint: key.certificateThumbprint ?? null,
+    ...(key.publishable ? { publishable: true, allowedOrigins: key.allowedOrigins ?? [] } : {}),
+    rotatedFrom: key.rotatedFrom,
+    replacedBy: key.replacedBy,
+    ...settingsView(key),
+    metadata: key.metadata,
+    createdAt: iso(key.createdAt),
+    updatedAt: iso(key.updatedAt),
+  };
 }
 
 async function getKey(ctx: ControlContext, id: string): Promise<ApiKey> {
@@ -162,7 +185,7 @@ export const keysService = {
       expiresAt: existing.expiresAt === null ? graceEnd : Math.min(existing.expiresAt, graceEnd),
       updatedAt: now,
     };
-    const audit = { ...auditEntry(actor, 'rotated', existing, previous), after: { previous: audited(previous), successor: audited(successor) } };
+    const audit = { ...auditEntry(actor, 'rotated', existing, previous), after: { previous: keyRecordView(previous), successor: keyRecordView(successor) } };
     if (!(await ctx.store.keys.rotate(previous, successor, audit))) throw notFound('key', id);
     changed(ctx, previous);
     return { key: successor, secret, previous };
@@ -212,30 +235,7 @@ export const keysService = {
       quota = { ...rule, inherited: key.quota === null, used, remaining: Math.max(0, rule.limit - used), resetsAt: iso(window.end) };
     }
     const lastUsedAt = Math.max(key.lastUsedAt ?? 0, pending.lastUsedAt ?? 0) || null;
-    return {
-      id: key.id,
-      appId: key.appId,
-      policyId: key.policyId,
-      name: key.name,
-      environment: key.environment,
-      start: key.start,
-      status: keyStatus(key, now),
-      enabled: key.enabled,
-      expiresAt: iso(key.expiresAt),
-      revokedAt: iso(key.revokedAt),
-      revokedReason: key.revokedReason,
-      exposedAt: iso(key.exposedAt ?? null),
-      certificateThumbprint: key.certificateThumbprint ?? null,
-      ...(key.publishable ? { publishable: true, allowedOrigins: key.allowedOrigins ?? [] } : {}),
-      rotatedFrom: key.rotatedFrom,
-      replacedBy: key.replacedBy,
-      ...settingsView(key),
-      quota,
-      metadata: key.metadata,
-      createdAt: iso(key.createdAt),
-      updatedAt: iso(key.updatedAt),
-      lastUsedAt: iso(lastUsedAt),
-    };
+    return { ...keyRecordView(key), status: keyStatus(key, now), quota, lastUsedAt: iso(lastUsedAt) };
   },
 };
 

@@ -4,17 +4,6 @@ import { EMPTY_SETTINGS, mergeSettings, settingsView, validateSettings, type Set
 
 type PolicyInput = SettingsInput & { name: string };
 
-export const policiesService = resourceService<Policy, PolicyInput, Partial<PolicyInput>>({
-  label: 'policy',
-  idKind: 'policy',
-  targetType: 'policy',
-  repo: (ctx) => ctx.store.policies,
-  build: (input) => ({ name: input.name, ...mergeSettings(EMPTY_SETTINGS, input) }),
-  merge: (existing, patch) => ({ name: patch.name ?? existing.name, ...mergeSettings(existing, patch) }),
-  validate: validateSettings,
-  changed: (ctx, policy) => ctx.changes.publish({ type: 'policy.changed', policyId: policy.id }),
-});
-
 export function policyView(policy: Policy) {
   return {
     id: policy.id,
@@ -24,3 +13,17 @@ export function policyView(policy: Policy) {
     updatedAt: new Date(policy.updatedAt).toISOString(),
   };
 }
+
+
+export const policiesService = resourceService<Policy, PolicyInput, Partial<PolicyInput>>({
+  label: 'policy',
+  idKind: 'policy',
+  targetType: 'policy',
+  repo: (ctx) => ctx.store.policies,
+  build: (input) => ({ name: input.name, ...mergeSettings(EMPTY_SETTINGS, input) }),
+  merge: (existing, patch) => ({ name: patch.name ?? existing.name, ...mergeSettings(existing, patch) }),
+  validate: validateSettings,
+  changed: (ctx, policy) => ctx.changes.publish({ type: 'policy.changed', policyId: policy.id }),
+  view: policyView,
+});
+

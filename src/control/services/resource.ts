@@ -2,6 +2,7 @@ import type { AuditEntry } from '../../domain/entities.ts';
 import { newId, type ID_PREFIXES } from '../../domain/ids.ts';
 import { ConflictError, type EntityRepo, type Page, type PageQuery } from '../../store/port.ts';
 import { ControlError, notFound, type Actor, type ControlContext } from '../context.ts';
+import { auditedChange } from './audit-change.ts';
 
 interface ResourceSpec<T extends { id: string; createdAt: number; updatedAt: number }, In, Patch> {
   label: string;
@@ -13,6 +14,8 @@ interface ResourceSpec<T extends { id: string; createdAt: number; updatedAt: num
   /** Checks that need the store (references to other entities); throws ControlError. */
   validate?: (ctx: ControlContext, entity: Omit<T, 'id' | 'createdAt' | 'updatedAt'>) => Promise<void>;
   changed?: (ctx: ControlContext, entity: T) => void;
+  /** The admin API's shape of the entity, which the audit log records too. */
+  view: (entity: T) => Record<string, unknown>;
 }
 
 /** Create, read, list, update and delete with audit for the simple resources (APIs, apps, policies). */
@@ -22,8 +25,7 @@ export function resourceService<T extends { id: string; createdAt: number; updat
     action: `${spec.targetType}.${action}`,
     targetType: spec.targetType,
     targetId: id,
-    before,
-    after,
+    ...auditedChange(spec.view, before, after),
   });
   const get = async (ctx: ControlContext, id: string): Promise<T> => {
     const found = await spec.repo(ctx).get(id);

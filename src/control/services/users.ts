@@ -2,6 +2,7 @@ import type { User } from '../../domain/entities.ts';
 import { newId } from '../../domain/ids.ts';
 import { hashPassword } from '../../domain/password-hash.ts';
 import { ControlError, iso, notFound, type Actor, type ControlContext, type IdentityContext } from '../context.ts';
+import { auditedChange } from './audit-change.ts';
 import { grantsService } from './grants.ts';
 import { conflictAware } from './resource.ts';
 
@@ -43,8 +44,7 @@ const audit = (actor: Actor, action: string, before: User | null, after: User | 
   action: `user.${action}`,
   targetType: 'user' as const,
   targetId: id,
-  before: before && userView(before),
-  after: after && userView(after),
+  ...auditedChange(userView, before, after),
 });
 
 export const usersService = {
