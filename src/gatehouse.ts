@@ -82,7 +82,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
     negativeTtlMs: config.cache.negativeTtlSeconds * 1000,
     clock,
   });
-  const identity = identityContext(config);
+  const identity = identityContext(config, store);
   const ctx: ControlContext = { store, changes, peppers: config.peppers, usage, verifier, clock, identity, bearerAvailable: identity !== null || config.tokens.issuers.length > 0, mtlsAvailable: Boolean(config.gateway.tls?.clientCaFile) };
   const revocations = new RevocationList(store.revocations, changes, clock);
   // Only our own tokens are revoked here; without an authorization server there is nothing to poll for.

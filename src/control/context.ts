@@ -5,6 +5,7 @@ import type { SigningAlg } from '../domain/entities.ts';
 import type { ChangeBus } from '../events/change-bus.ts';
 import type { Store } from '../store/port.ts';
 import type { UsageRecorder } from '../usage/usage-recorder.ts';
+import type { OidcRecords } from './authorization/oidc-records.ts';
 import type { KeyVerifier } from '../verification/key-verifier.ts';
 
 /** What the control plane's services are handed by the entry point. */
@@ -26,6 +27,8 @@ export interface ControlContext {
 export interface IdentityContext {
   signingKeyBox: SecretBox;
   totpBox: SecretBox;
+  /** The authorization server's records, by the ids clients hold; the store keeps only keyed hashes of them. */
+  oidcRecords: OidcRecords;
   /** Roles whose users must use MFA; users may also be flagged one by one. */
   mfaRequiredRoles: readonly string[];
   signing: { alg: SigningAlg; publishLeadMs: number; rotateEveryMs: number };

@@ -91,13 +91,13 @@ export function authorizationContract(current: () => Store, { T0, entityContract
       await oidc.upsert('Interaction', 'i1', payload({ uid: 'u1' }), null);
       await oidc.upsert('Interaction', 'i1', payload({ uid: 'u2', n: 2 }), null);
       assert.equal(await oidc.findByUid('Interaction', 'u1', T0), null);
-      assert.deepEqual(await oidc.findByUid('Interaction', 'u2', T0), payload({ uid: 'u2', n: 2 }));
+      assert.deepEqual(await oidc.findByUid('Interaction', 'u2', T0), { id: 'i1', payload: payload({ uid: 'u2', n: 2 }) });
     });
 
-    test('findByUserCode finds a live device code', async () => {
+    test('findByUserCode finds a live device code, with the id it is stored under', async () => {
       const { oidc } = current();
       await oidc.upsert('DeviceCode', 'd1', payload({ userCode: 'ABCD-EFGH' }), T0 + 10);
-      assert.deepEqual(await oidc.findByUserCode('DeviceCode', 'ABCD-EFGH', T0), payload({ userCode: 'ABCD-EFGH' }));
+      assert.deepEqual(await oidc.findByUserCode('DeviceCode', 'ABCD-EFGH', T0), { id: 'd1', payload: payload({ userCode: 'ABCD-EFGH' }) });
       assert.equal(await oidc.findByUserCode('DeviceCode', 'ABCD-EFGH', T0 + 10), null);
     });
 
@@ -141,6 +141,35 @@ export function authorizationContract(current: () => Store, { T0, entityContract
       await oidc.consume('RefreshToken', 'r1', T0);
       const listed = await oidc.listByGrant('RefreshToken', 'g1', T0 + 50);
       assert.deepEqual(listed.map((r) => [r.id, r.payload.consumed]), [['r1', Math.floor(T0 / 1000)], ['r2', undefined]]);
+    });
+
+    // Above the port, ids, uids and user codes are base64url keyed hashes and the payload is a sealed
+    // string beside the index fields: the adapter stores and compares them as they are.
+    test('records are stored and found by opaque ids: hashes that differ only in case or by one character are different records', async () => {
+      const { oidc } = current();
+      const id = 'q8Jm0-xZ_3vLr4T2uNcA9bYhK1sWdE5fG7iOpQ6tRyU';
+      const twin = id.toLowerCase();
+      const sealed = (n: number) => ({ sealed: `v1.iv${n}.body-${n}_~.tag${n}`, grantId: 'grant_1', accountId: 'usr_1', uid: `${id}-uid`, userCode: `${id}-code` });
+      await oidc.upsert('RefreshToken', id, sealed(1), null);
+      await oidc.upsert('RefreshToken', twin, { ...sealed(2), uid: `${twin}-uid`, userCode: `${twin}-code` }, null);
+      await oidc.upsert('RefreshToken', `${id.slice(0, -1)}V`, sealed(3), null);
+      assert.deepEqual(await oidc.find('RefreshToken', id, T0), sealed(1));
+      assert.deepEqual((await oidc.find('RefreshToken', twin, T0))?.sealed, sealed(2).sealed);
+      assert.equal(await oidc.find('RefreshToken', `${id}=`, T0), null);
+      assert.equal((await oidc.findByUid('RefreshToken', `${twin}-uid`, T0))?.id, twin);
+      assert.equal((await oidc.findByUserCode('RefreshToken', `${twin}-code`, T0))?.id, twin);
+      assert.equal(await oidc.findByUid('RefreshToken', `${id.toUpperCase()}-uid`, T0), null);
+      assert.deepEqual((await oidc.listByGrant('RefreshToken', 'grant_1', T0)).map((r) => r.id), [id, twin, `${id.slice(0, -1)}V`]);
+    });
+
+    test('a record listed by grant or account can be consumed and destroyed by the id the list gave', async () => {
+      const { oidc } = current();
+      await oidc.upsert('Session', 'hashed-session-id', { sealed: 'v1.a.b.c', accountId: 'usr_9' }, null);
+      const [listed] = await oidc.listByAccount('Session', 'usr_9', T0);
+      await oidc.consume('Session', listed!.id, T0);
+      assert.equal((await oidc.find('Session', 'hashed-session-id', T0))?.consumed, Math.floor(T0 / 1000));
+      await oidc.destroy('Session', listed!.id);
+      assert.deepEqual(await oidc.listByAccount('Session', 'usr_9', T0), []);
     });
 
     test('deleteExpired removes expired records only and counts them', async () => {

@@ -117,25 +117,34 @@ export class StorageUnavailableError extends Error {
 }
 
 /**
- * The authorization server's short-lived records (sessions, codes, refresh tokens, grants...), as
- * oidc-provider hands them over: an opaque payload per model and id, with the fields it looks
- * records up by. Expired records are never returned and are deleted by `deleteExpired`.
+ * The authorization server's short-lived records (sessions, codes, refresh tokens, grants...): an
+ * opaque payload per model and id. The layer above (control/authorization/oidc-records.ts) decides
+ * what ids and payloads are: ids are keyed hashes of the secrets, payloads sealed, so an adapter
+ * stores and compares opaque strings and never sees a usable secret. It indexes four payload
+ * fields when they are strings: `grantId`, `uid`, `userCode` and `accountId`. `find` and the lookups
+ * add `consumed` (epoch seconds) to a consumed record's payload. Expired records are never returned
+ * and are deleted by `deleteExpired`.
  */
 export interface OidcModelRepo {
   upsert(model: string, id: string, payload: OidcPayload, expiresAt: number | null): Promise<void>;
   find(model: string, id: string, now: number): Promise<OidcPayload | null>;
-  findByUid(model: string, uid: string, now: number): Promise<OidcPayload | null>;
-  findByUserCode(model: string, userCode: string, now: number): Promise<OidcPayload | null>;
+  findByUid(model: string, uid: string, now: number): Promise<OidcRecord | null>;
+  findByUserCode(model: string, userCode: string, now: number): Promise<OidcRecord | null>;
   /** Marks the record consumed (a code or rotated refresh token used once); it stays findable. */
   consume(model: string, id: string, at: number): Promise<void>;
   destroy(model: string, id: string): Promise<void>;
   /** Deletes every record of the model that belongs to the grant. */
   revokeByGrantId(model: string, grantId: string): Promise<void>;
   /** Live records of one model in one grant (consumed ones included), oldest first. */
-  listByGrant(model: string, grantId: string, now: number): Promise<{ id: string; payload: OidcPayload }[]>;
+  listByGrant(model: string, grantId: string, now: number): Promise<OidcRecord[]>;
   /** Live records of one model for one account (a user's grants and sessions), newest first. */
-  listByAccount(model: string, accountId: string, now: number): Promise<{ id: string; payload: OidcPayload }[]>;
+  listByAccount(model: string, accountId: string, now: number): Promise<OidcRecord[]>;
   deleteExpired(now: number): Promise<number>;
+}
+
+export interface OidcRecord {
+  id: string;
+  payload: OidcPayload;
 }
 
 export type OidcPayload = Record<string, unknown>;

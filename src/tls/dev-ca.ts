@@ -1,5 +1,5 @@
 import { webcrypto } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
@@ -65,8 +65,11 @@ export async function ensureDevCertificate(dataDir: string): Promise<DevCertific
     ],
   });
   const pkcs8 = async (key: webcrypto.CryptoKey) => pem('PRIVATE KEY', Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key)));
-  writeFileSync(join(dir, 'ca-key.pem'), await pkcs8(caKeys.privateKey), { mode: 0o600 });
-  writeFileSync(files.keyFile, await pkcs8(leafKeys.privateKey), { mode: 0o600 });
+  for (const [file, key] of [[join(dir, 'ca-key.pem'), caKeys.privateKey], [files.keyFile, leafKeys.privateKey]] as const) {
+    writeFileSync(file, await pkcs8(key), { mode: 0o600 });
+    // The mode above applies only to a new file; one left by an interrupted run keeps its own.
+    chmodSync(file, 0o600);
+  }
   writeFileSync(files.caFile, ca.toString('pem'));
   writeFileSync(files.certFile, `${leaf.toString('pem')}\n${ca.toString('pem')}\n`);
   return { ...files, created: true };

@@ -104,7 +104,7 @@ export class AuthorizationServer {
 
     const configuration: Configuration = {
       adapter: createOidcAdapterFactory({
-        records: ctx.store.oidc,
+        records: identity.oidcRecords,
         revocations: ctx.store.revocations,
         clients: directory,
         clock: ctx.clock,

@@ -62,9 +62,9 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
     return c.redirect(to, 303);
   };
   const pending = {
-    get: async (uid: string) => (await ctx.store.oidc.find(PENDING_MODEL, uid, ctx.clock())) as PendingMfa | null,
-    set: (uid: string, value: PendingMfa) => ctx.store.oidc.upsert(PENDING_MODEL, uid, { ...value }, ctx.clock() + PENDING_TTL_MS),
-    clear: (uid: string) => ctx.store.oidc.destroy(PENDING_MODEL, uid),
+    get: async (uid: string) => (await ctx.identity!.oidcRecords.find(PENDING_MODEL, uid, ctx.clock())) as PendingMfa | null,
+    set: (uid: string, value: PendingMfa) => ctx.identity!.oidcRecords.upsert(PENDING_MODEL, uid, { ...value }, ctx.clock() + PENDING_TTL_MS),
+    clear: (uid: string) => ctx.identity!.oidcRecords.destroy(PENDING_MODEL, uid),
   };
   const auditLogin = (c: Context<Env>, action: string, targetId: string, after: Record<string, unknown>) =>
     ctx.store.audit.append({ actor: `ip:${ip(c)}`, requestId: null, action, targetType: 'user', targetId, before: null, after });

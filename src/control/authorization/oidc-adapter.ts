@@ -1,9 +1,11 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
-import type { OidcModelRepo, RevocationRepo } from '../../store/port.ts';
+import type { RevocationRepo } from '../../store/port.ts';
 import type { ClientDirectory } from './client-directory.ts';
+import type { OidcRecords, StoredRecord } from './oidc-records.ts';
 
 export interface OidcAdapterOptions {
-  records: OidcModelRepo;
+  /** The records by their secret ids; stored under keyed hashes, sealed. */
+  records: OidcRecords;
   revocations: RevocationRepo;
   clients: ClientDirectory;
   /** How long a revoked grant stays on the revocation list: the longest access-token lifetime. */
@@ -19,7 +21,7 @@ export interface OidcAdapterOptions {
 }
 
 /**
- * oidc-provider's storage adapter (one instance per model) on Gatehouse's store port. Clients are
+ * oidc-provider's storage adapter (one instance per model) on Gatehouse's records. Clients are
  * not records: they come from the client directory, built from the admin-managed clients. Revoking
  * a grant's access tokens also lists the grant as revoked, because JWT access tokens are not stored
  * and a verifier can only refuse them by their grant id.
@@ -30,13 +32,19 @@ export function createOidcAdapterFactory(options: OidcAdapterOptions): (model: s
 
 function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
   const found = (payload: Record<string, unknown> | null): AdapterPayload | undefined => (payload ?? undefined) as AdapterPayload | undefined;
+  const graceApplies = model === 'RefreshToken' && o.refreshReuseGraceMs > 0;
   return {
     async upsert(id, payload, expiresIn) {
       await o.records.upsert(model, id, payload as Record<string, unknown>, expiresIn ? o.clock() + expiresIn * 1000 : null);
     },
     async find(id) {
       const payload = await o.records.find(model, id, o.clock());
-      if (model === 'RefreshToken' && payload && withinGrace(payload.consumed, o)) return found(await successorOf(payload, o));
+      if (graceApplies && payload && withinGrace(payload.consumed, o)) {
+        // A retry is found as the successor the first use created, under the id presented (the
+        // successor's own id is not stored); `consume` below then consumes that successor.
+        const successor = await successorOf(payload, o);
+        if (successor) return found({ ...successor.payload, jti: id });
+      }
       return found(payload);
     },
     async findByUid(uid) {
@@ -46,7 +54,16 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
       return found(await o.records.findByUserCode(model, userCode, o.clock()));
     },
     async consume(id) {
-      await o.records.consume(model, id, o.clock());
+      const now = o.clock();
+      if (graceApplies) {
+        const used = await o.records.find(model, id, now);
+        if (used && withinGrace(used.consumed, o)) {
+          const successor = await successorOf(used, o);
+          if (successor) await o.records.consumeStored(model, successor.ref, now);
+          return;
+        }
+      }
+      await o.records.consume(model, id, now);
     },
     async destroy(id) {
       await o.records.destroy(model, id);
@@ -67,12 +84,11 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
  * successor is rotated now, so if someone else holds it and uses it later, that is a reuse and the
  * grant is revoked. One chain, never two. Without a live successor the retry is a reuse like any other.
  */
-async function successorOf(used: Record<string, unknown>, o: OidcAdapterOptions): Promise<Record<string, unknown>> {
-  if (typeof used.grantId !== 'string') return used;
+async function successorOf(used: Record<string, unknown>, o: OidcAdapterOptions): Promise<StoredRecord | undefined> {
+  if (typeof used.grantId !== 'string') return undefined;
   const next = (typeof used.rotations === 'number' ? used.rotations : 0) + 1;
   const chain = await o.records.listByGrant('RefreshToken', used.grantId, o.clock());
-  const successor = chain.find((r) => r.payload.consumed === undefined && r.payload.iiat === used.iiat && r.payload.rotations === next);
-  return successor?.payload ?? used;
+  return chain.find((r) => r.payload.consumed === undefined && r.payload.iiat === used.iiat && r.payload.rotations === next);
 }
 
 const withinGrace = (consumed: unknown, o: OidcAdapterOptions): boolean =>

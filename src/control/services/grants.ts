@@ -1,4 +1,5 @@
 import { iso, type Actor, type ControlContext } from '../context.ts';
+import { requireIdentity } from './users.ts';
 
 /** oidc-provider models that hang off a grant; revoking the grant deletes all of them. */
 const GRANT_MODELS = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest'] as const;
@@ -21,18 +22,21 @@ const seconds = (v: unknown): number | null => (typeof v === 'number' ? v * 1000
 export const grantsService = {
   async listForUser(ctx: ControlContext, userId: string) {
     const now = ctx.clock();
-    const grants = await ctx.store.oidc.listByAccount('Grant', userId, now);
-    const sessions = await ctx.store.oidc.listByAccount('Session', userId, now);
+    const records = requireIdentity(ctx).oidcRecords;
+    const grants = await records.listByAccount('Grant', userId, now);
+    const sessions = await records.listByAccount('Session', userId, now);
     return {
-      grants: grants.map(({ id, payload }): GrantView => ({
+      // A grant is stored under its own id (a handle, not a secret).
+      grants: grants.map(({ ref: id, payload }): GrantView => ({
         id,
         clientId: String(payload.clientId),
         scopes: typeof (payload.openid as { scope?: unknown })?.scope === 'string' ? String((payload.openid as { scope: string }).scope).split(' ') : [],
         resources: (payload.resources as Record<string, string> | undefined) ?? {},
         expiresAt: iso(seconds(payload.exp)),
       })),
-      sessions: sessions.map(({ id, payload }) => ({
-        id: String(payload.uid ?? id),
+      // A session's id is its cookie and is not kept; its uid names it.
+      sessions: sessions.map(({ ref, payload }) => ({
+        id: String(payload.uid ?? ref),
         signedInAt: iso(seconds(payload.loginTs)),
         amr: (payload.amr as string[] | undefined) ?? [],
         expiresAt: iso(seconds(payload.exp)),
@@ -42,8 +46,9 @@ export const grantsService = {
 
   async revokeGrant(ctx: ControlContext, actor: Actor, grantId: string, reason = 'admin'): Promise<void> {
     const now = ctx.clock();
-    await Promise.all(GRANT_MODELS.map((model) => ctx.store.oidc.revokeByGrantId(model, grantId)));
-    await ctx.store.oidc.destroy('Grant', grantId);
+    const records = requireIdentity(ctx).oidcRecords;
+    await Promise.all(GRANT_MODELS.map((model) => records.revokeByGrantId(model, grantId)));
+    await records.destroy('Grant', grantId);
     await ctx.store.revocations.add({ kind: 'grant', id: grantId, revokedAt: now, expiresAt: now + (ctx.identity?.maxTokenLifetimeMs ?? 86_400_000) });
     await ctx.store.audit.append({ ...actor, action: 'grant.revoked', targetType: 'grant', targetId: grantId, before: null, after: { reason } });
     ctx.changes.publish({ type: 'token.revoked', kind: 'grant', id: grantId });
@@ -52,10 +57,11 @@ export const grantsService = {
   /** Signs the user out everywhere: every grant revoked, every session ended. */
   async revokeAllForUser(ctx: ControlContext, actor: Actor, userId: string): Promise<{ grants: number; sessions: number }> {
     const now = ctx.clock();
-    const grants = await ctx.store.oidc.listByAccount('Grant', userId, now);
-    for (const grant of grants) await grantsService.revokeGrant(ctx, actor, grant.id, 'user signed out everywhere');
-    const sessions = await ctx.store.oidc.listByAccount('Session', userId, now);
-    for (const session of sessions) await ctx.store.oidc.destroy('Session', session.id);
+    const records = requireIdentity(ctx).oidcRecords;
+    const grants = await records.listByAccount('Grant', userId, now);
+    for (const grant of grants) await grantsService.revokeGrant(ctx, actor, grant.ref, 'user signed out everywhere');
+    const sessions = await records.listByAccount('Session', userId, now);
+    for (const session of sessions) await records.destroyStored('Session', session.ref);
     return { grants: grants.length, sessions: sessions.length };
   },
 };

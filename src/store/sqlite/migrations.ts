@@ -76,4 +76,15 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
         counter TEXT NOT NULL, period TEXT NOT NULL, used INTEGER NOT NULL, PRIMARY KEY (counter, period));
     `,
   },
+  {
+    // Records written before this version are kept under the secrets themselves (refresh tokens,
+    // codes, session ids) with plaintext payloads. They cannot be rehashed here: the hash key is
+    // derived from the master key, which the store never sees. So they go: users sign in again,
+    // devices pair again, and grants are asked for again; JWT access tokens already issued run out.
+    version: 4,
+    name: 'authorization records under keyed hashes',
+    sql: `
+      DELETE FROM oidc_records;
+    `,
+  },
 ];

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, describe, test } from 'node:test';
 import { newId } from '../../domain/ids.ts';
 import { runStoreContract } from '../contract.ts';
+import { MIGRATIONS } from './migrations.ts';
 import { openSqliteStore } from './sqlite-store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-sqlite-'));
@@ -58,6 +59,31 @@ describe('SQLite store file', () => {
       assert.equal(db.prepare('PRAGMA journal_mode').get()?.journal_mode, 'wal');
     } finally {
       db.close();
+    }
+  });
+
+  test('the upgrade deletes authorization records kept under their secrets, and no copy of them stays in the file', async () => {
+    const path = freshPath();
+    mkdirSync(dirname(path), { recursive: true });
+    const secret = 'PlaintextRefreshToken_0123456789abcdefghijklm';
+    const old = new DatabaseSync(path);
+    old.exec('PRAGMA journal_mode = WAL; CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    for (const m of MIGRATIONS.filter((m) => m.version <= 3)) {
+      old.exec(m.sql);
+      old.prepare('INSERT INTO schema_migrations VALUES (?,?,?)').run(m.version, m.name, 1);
+    }
+    const insert = old.prepare('INSERT INTO oidc_records (model, id, payload, grant_id, account_id) VALUES (?,?,?,?,?)');
+    insert.run('RefreshToken', secret, JSON.stringify({ jti: secret, kind: 'RefreshToken', grantId: 'g1' }), 'g1', 'usr_1');
+    insert.run('Session', `${secret}-session`, JSON.stringify({ jti: `${secret}-session`, uid: 'u1' }), null, 'usr_1');
+    old.close();
+
+    const store = openSqliteStore(path);
+    await store.migrate();
+    assert.equal(await store.oidc.find('RefreshToken', secret, 0), null);
+    assert.deepEqual(await store.oidc.listByAccount('Session', 'usr_1', 0), []);
+    await store.close();
+    for (const file of [path, `${path}-wal`]) {
+      if (existsSync(file)) assert.equal(readFileSync(file).includes(secret), false, `${file} still holds the old secret`);
     }
   });
 });

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import type { AdminKey, Api, ApiKey, App, AuditEntry, AuditInput, OAuthClient, Policy, SigningKey, User } from '../../domain/entities.ts';
@@ -13,6 +13,7 @@ import {
   type KeyRepo,
   type OidcModelRepo,
   type OidcPayload,
+  type OidcRecord,
   type Page,
   type PageQuery,
   type RevocationRepo,
@@ -38,11 +39,12 @@ export interface SqliteStoreOptions {
 export const STORE_COMPONENT = 'store';
 
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Store {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') ownerOnly(path);
   const db = new DatabaseSync(path);
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) throw new Error('busyTimeoutMs must be a non-negative integer');
-  db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = ${busyTimeoutMs};`);
+  // secure_delete: deleted rows are overwritten, so a copy of the file holds no remnant of them.
+  db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = ${busyTimeoutMs}; PRAGMA secure_delete = ON;`);
   const statements = new Map<string, StatementSync>();
   const sql = (text: string): StatementSync => {
     let statement = statements.get(text);
@@ -314,6 +316,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     const payload = JSON.parse(String(row.payload)) as OidcPayload;
     return row.consumed_at === null ? payload : { ...payload, consumed: Math.floor(Number(row.consumed_at) / 1000) };
   };
+  const withId = (row: Record<string, SQLInputValue> | undefined): OidcRecord | null => (row ? { id: String(row.id), payload: record(row)! } : null);
   const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
   const oidc: OidcModelRepo = {
     async upsert(model, id, payload, expiresAt) {
@@ -327,10 +330,10 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       return record(sql(`SELECT payload, consumed_at FROM oidc_records WHERE model = ? AND id = ? ${live}`).get(model, id, now));
     },
     async findByUid(model, uid, now) {
-      return record(sql(`SELECT payload, consumed_at FROM oidc_records WHERE model = ? AND uid = ? ${live}`).get(model, uid, now));
+      return withId(sql(`SELECT id, payload, consumed_at FROM oidc_records WHERE model = ? AND uid = ? ${live}`).get(model, uid, now));
     },
     async findByUserCode(model, userCode, now) {
-      return record(sql(`SELECT payload, consumed_at FROM oidc_records WHERE model = ? AND user_code = ? ${live}`).get(model, userCode, now));
+      return withId(sql(`SELECT id, payload, consumed_at FROM oidc_records WHERE model = ? AND user_code = ? ${live}`).get(model, userCode, now));
     },
     async consume(model, id, at) {
       sql('UPDATE oidc_records SET consumed_at = ? WHERE model = ? AND id = ? AND consumed_at IS NULL').run(at, model, id);
@@ -344,12 +347,12 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     async listByGrant(model, grantId, now) {
       return sql(`SELECT id, payload, consumed_at FROM oidc_records WHERE model = ? AND grant_id = ? ${live} ORDER BY rowid`)
         .all(model, grantId, now)
-        .map((row) => ({ id: String(row.id), payload: record(row)! }));
+        .map((row) => withId(row)!);
     },
     async listByAccount(model, accountId, now) {
       return sql(`SELECT id, payload, consumed_at FROM oidc_records WHERE model = ? AND account_id = ? ${live} ORDER BY rowid DESC`)
         .all(model, accountId, now)
-        .map((row) => ({ id: String(row.id), payload: record(row)! }));
+        .map((row) => withId(row)!);
     },
     async deleteExpired(now) {
       return Number(sql('DELETE FROM oidc_records WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now).changes);
@@ -386,12 +389,29 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         });
         ran++;
       }
+      // What a migration deleted must not linger in the write-ahead log either.
+      if (ran > 0) db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
       return ran;
     },
     async close() {
       db.close();
     },
   };
+}
+
+/**
+ * The database holds hashes, sealed secrets and personal data: its directory is made 0700 and the file
+ * 0600 before SQLite opens it (SQLite gives the -wal and -shm files the database file's mode). A file
+ * of ours that others may read is tightened; one owned by someone else is left to its owner.
+ */
+function ownerOnly(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    if (!existsSync(file)) continue;
+    const stat = statSync(file);
+    if ((stat.mode & 0o077) !== 0 && stat.uid === process.getuid?.()) chmodSync(file, 0o600);
+  }
 }
 
 function page<T>(rows: Record<string, SQLInputValue>[], query: PageQuery, map: (row: Record<string, SQLInputValue>) => T): Page<T> {
