@@ -147,6 +147,16 @@ describe('loadConfig', () => {
     assert.match(message, /apis\.0\.listenPath/);
   });
 
+  test('a declared API whose listen path is not canonical (/../admin) is a ConfigError naming the field', () => {
+    for (const listenPath of ['/../admin', '/api/./x', '/api/..']) {
+      const file = writeYaml(`apis:\n  - name: billing\n    listenPath: ${listenPath}\n    upstreamUrl: http://127.0.0.1:1\n`);
+      const message = configError(() => loadConfig({ file, env: { GATEHOUSE_PEPPER: PEPPER_A, GATEHOUSE_DATA_DIR: dir } }));
+      assert.match(message, /apis\.0\.listenPath: a listen path must be in canonical form/, listenPath);
+    }
+    const pattern = writeYaml(`apis:\n  - name: billing\n    listenPath: /billing\n    upstreamUrl: http://127.0.0.1:1\n    auth:\n      routes:\n        - paths: ["/public/..;/admin"]\n          type: public\n`);
+    assert.match(configError(() => loadConfig({ file: pattern, env: { GATEHOUSE_PEPPER: PEPPER_A, GATEHOUSE_DATA_DIR: dir } })), /apis\.0\.auth\.routes\.0\.paths\.0/);
+  });
+
   test('a missing pepper is a ConfigError naming GATEHOUSE_PEPPER', () => {
     const message = configError(() => loadConfig({ env: { GATEHOUSE_DATA_DIR: dir } }));
     assert.match(message, /GATEHOUSE_PEPPER/);

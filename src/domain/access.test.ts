@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compileAccess, compilePathPattern, isValidPathPattern } from './access.ts';
+import { compileAccess, compilePathPattern, isValidPathPattern, pathPatternProblem } from './access.ts';
 
 describe('compilePathPattern', () => {
   test('`*` matches exactly one path segment', () => {
@@ -60,6 +60,21 @@ describe('isValidPathPattern', () => {
   });
 });
 
+describe('pathPatternProblem', () => {
+  test('a pattern must be in canonical form, so one literal spelling covers every way of writing the path', () => {
+    assert.equal(pathPatternProblem('/admin/**'), null);
+    assert.equal(pathPatternProblem('/users/*/orders/'), null);
+    assert.match(pathPatternProblem('/%61dmin/**')!, /write it as \/admin\/\*\*/);
+    assert.match(pathPatternProblem('/a|b/*')!, /write it as \/a%7Cb\/\*/);
+    for (const p of ['/../admin', '/public/..', '/./x', '/public/%2e%2e/**']) assert.match(pathPatternProblem(p)!, /"\." or "\.\."/, p);
+    assert.match(pathPatternProblem('/a//b')!, /empty segment/);
+    assert.match(pathPatternProblem('/admin;x/**')!, /;/);
+    assert.match(pathPatternProblem('/a%2fb')!, /%2F/);
+    assert.match(pathPatternProblem('/%2561')!, /double encoding/);
+    assert.match(pathPatternProblem('/%c0%ae')!, /UTF-8/);
+  });
+});
+
 describe('compileAccess', () => {
   const access = compileAccess([
     { apiId: 'api_orders', methods: ['get', 'POST'], paths: ['/orders/*'] },
@@ -94,6 +109,14 @@ describe('compileAccess', () => {
     assert.equal(access.allows('api_orders', undefined, '/orders/1'), true);
     assert.equal(access.allows('api_orders', 'PUT'), false);
     assert.equal(access.allows('api_orders', 'GET'), true);
+  });
+
+  test('for an API that matches without regard to case, patterns match every case of the path', () => {
+    assert.equal(access.allows('api_orders', 'GET', '/ORDERS/1'), false);
+    assert.equal(access.allows('api_orders', 'GET', '/ORDERS/1', true), true);
+    assert.equal(access.allows('api_orders', 'DELETE', '/Admin/x', true), true);
+    assert.equal(access.allows('api_orders', 'GET', '/Other/1', true), false);
+    assert.equal(access.allows('api_orders', 'GET', '/orders/1', false), true, 'the case-sensitive matchers are kept');
   });
 
   test('a rule without methods or paths allows every method and path of its api', () => {

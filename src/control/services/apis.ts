@@ -1,7 +1,8 @@
 import { authProblems } from '../../domain/auth-requirements.ts';
+import { hasNonAscii } from '../../domain/canonical-path.ts';
 import type { Api } from '../../domain/entities.ts';
 import { ControlError } from '../context.ts';
-import type { ApiInput } from '../admin/schemas.ts';
+import type { ApiInput, ApiPatch } from '../admin/schemas.ts';
 import { resourceService } from './resource.ts';
 
 const apiFields = (input: ApiInput) => ({
@@ -12,19 +13,21 @@ const apiFields = (input: ApiInput) => ({
   tokens: tokenSettings(input.name, input.tokens),
   ...(input.identityJwt ? { identityJwt: true } : {}),
   ...(input.mtls ? { mtls: true } : {}),
+  // Stored only when not the default, like the flags above, so APIs saved before it read the same.
+  ...(input.pathCase === 'insensitive' ? { pathCase: 'insensitive' as const } : {}),
   timeoutMs: Math.round(input.timeoutSeconds * 1000),
 });
 
 export const defaultAudience = (name: string): string => `urn:gatehouse:api:${name}`;
 
-function tokenSettings(name: string, input: ApiInput['tokens'], existing?: Api['tokens']): Api['tokens'] {
+function tokenSettings(name: string, input: ApiPatch['tokens'], existing?: Api['tokens']): Api['tokens'] {
   return {
     audience: input?.audience ?? existing?.audience ?? defaultAudience(name),
     accessTokenTtlSeconds: input?.accessTokenTtlSeconds ?? existing?.accessTokenTtlSeconds ?? 900,
   };
 }
 
-const resource = resourceService<Api, ApiInput, Partial<ApiInput>>({
+const resource = resourceService<Api, ApiInput, ApiPatch>({
   label: 'API',
   idKind: 'api',
   targetType: 'api',
@@ -38,12 +41,19 @@ const resource = resourceService<Api, ApiInput, Partial<ApiInput>>({
     tokens: tokenSettings(patch.name ?? existing.name, patch.tokens, existing.tokens),
     ...((patch.identityJwt ?? existing.identityJwt) ? { identityJwt: true } : {}),
     ...((patch.mtls ?? existing.mtls) ? { mtls: true } : {}),
+    ...((patch.pathCase ?? existing.pathCase) === 'insensitive' ? { pathCase: 'insensitive' as const } : {}),
     timeoutMs: patch.timeoutSeconds === undefined ? existing.timeoutMs : Math.round(patch.timeoutSeconds * 1000),
   }),
   validate: async (ctx, api) => {
     const problems = authProblems(api.auth, ctx.bearerAvailable);
     if (api.mtls && !ctx.mtlsAvailable) problems.mtls = 'mutual TLS needs gateway.tls.clientCaFile';
     if (api.identityJwt && !ctx.identity) problems.identityJwt = 'signing identity JWTs needs a master key (Gatehouse’s signing keys)';
+    // A case-insensitive API takes ASCII paths only, so a rule naming non-ASCII could never match.
+    if (api.pathCase === 'insensitive') {
+      (api.auth.routes ?? []).forEach((rule, i) => {
+        if ((rule.paths ?? []).some(hasNonAscii)) problems[`auth.routes.${i}.paths`] = 'this API matches paths without regard to case, for ASCII paths only: a non-ASCII pattern would never match';
+      });
+    }
     if (Object.keys(problems).length > 0) throw new ControlError('VALIDATION_FAILED', 'the API’s auth settings cannot be met', problems);
   },
   changed: (ctx, api) => ctx.changes.publish({ type: 'api.changed', apiId: api.id }),
@@ -59,6 +69,6 @@ export const apisService = {
 };
 
 export function apiView(api: Api) {
-  const { timeoutMs, createdAt, updatedAt, ...rest } = api;
-  return { ...rest, timeoutSeconds: timeoutMs / 1000, createdAt: new Date(createdAt).toISOString(), updatedAt: new Date(updatedAt).toISOString() };
+  const { timeoutMs, createdAt, updatedAt, pathCase, ...rest } = api;
+  return { ...rest, timeoutSeconds: timeoutMs / 1000, pathCase: pathCase ?? 'sensitive', createdAt: new Date(createdAt).toISOString(), updatedAt: new Date(updatedAt).toISOString() };
 }
