@@ -132,3 +132,16 @@ describe('compileAccess', () => {
     assert.equal(compileAccess([{ apiId: 'a', paths: [] }]).allows('a', 'GET', '/'), false);
   });
 });
+
+describe('patterns saved before they had to be canonical', () => {
+  test('match the canonical paths they spell, so an old rule still guards what it names', () => {
+    const re = compilePathPattern('/%61dmin//**');
+    assert.ok(re.test('/admin/secret'));
+    assert.ok(re.test('/admin'));
+    assert.ok(compilePathPattern('/a%3fb/*').test('/a%3Fb/x'));
+    assert.ok(compilePathPattern('/a|b').test('/a%7Cb'));
+    assert.ok(!compilePathPattern('/public/../admin').test('/admin'), 'a segment with no canonical form never matches');
+    assert.ok(compilePathPattern('/').test('/'));
+    assert.ok(compilePathPattern('').test('/'));
+  });
+});

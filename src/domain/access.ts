@@ -54,9 +54,7 @@ export function compileAccess(rules: readonly AccessRule[]): CompiledAccess {
  * without regard to case (the same as lower-casing both sides; such APIs take ASCII paths only).
  */
 export function compilePathPattern(pattern: string, caseInsensitive = false): RegExp {
-  const normalized = pattern.startsWith('/') ? pattern : `/${pattern}`;
-  const source = normalized
-    .split('/')
+  const source = canonicalSegments(pattern)
     .map((segment) => {
       if (segment === '**') return '.*';
       if (segment === '*') return '[^/]+';
@@ -64,6 +62,31 @@ export function compilePathPattern(pattern: string, caseInsensitive = false): Re
     })
     .join('/');
   return new RegExp(`^${source.replace(/\/\.\*$/, '(?:/.*)?')}/?$`, caseInsensitive ? 'i' : '');
+}
+
+/**
+ * The pattern's segments in canonical form, wildcards kept, empty segments merged. New patterns must
+ * already be canonical (pathPatternProblem); this keeps ones saved before that rule meaning what they
+ * say (`/%61dmin/**` still guards `/admin`) instead of silently never matching. A segment with no
+ * canonical form (`..`, `a;b`) stays as written and can never match a canonical path.
+ */
+function canonicalSegments(pattern: string): string[] {
+  const segments = (pattern.startsWith('/') ? pattern : `/${pattern}`).split('/');
+  const out = [''];
+  for (let i = 1; i < segments.length; i++) {
+    const segment = segments[i]!;
+    if (segment === '') {
+      if (i === segments.length - 1) out.push('');
+      continue;
+    }
+    if (segment === '*' || segment === '**') {
+      out.push(segment);
+      continue;
+    }
+    const result = canonicalPath(`/${segment}`);
+    out.push(result.ok ? result.path.slice(1) : segment);
+  }
+  return out.length === 1 ? ['', ''] : out;
 }
 
 /**
