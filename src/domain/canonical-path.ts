@@ -17,7 +17,7 @@
  * - Case is kept; whether letters compare with or without case is the API's choice (`pathCase`).
  *
  * Most paths need none of this: a path of unreserved and sub-delim characters with no `%`, `//` or
- * dot segment is returned as it is after one scan, without building anything.
+ * dot segment is returned as it is after one scan, without building a new string.
  */
 export type CanonicalPath = { ok: true; path: string } | { ok: false; reason: string };
 
@@ -37,7 +37,7 @@ for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-
 KIND[0x2f] = SLASH;
 KIND[0x25] = PERCENT;
 for (const c of '\\;#') KIND[c.charCodeAt(0)] = REFUSE;
-// Controls (0x00-0x1F), space and DEL stay Refuse: a space must be sent as %20.
+// Controls (0x00-0x1F), space and DEL stay REFUSE: a space must be sent as %20.
 
 const HEX = '0123456789ABCDEF';
 const hexValue = (c: number): number => (c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c - 55 : c >= 97 && c <= 102 ? c - 87 : -1);
