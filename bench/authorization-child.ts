@@ -26,7 +26,7 @@ const config = loadConfig({
 });
 const gh = await startGatehouse(config, { logger: pino({ level: 'silent' }) });
 const actor = { actor: 'bench', requestId: null };
-const api = await apisService.create(gh.ctx, actor, { name: 'bench', listenPath: '/bench', upstreamUrl: 'http://127.0.0.1:9', auth: { type: 'apiKey', scopes: ['bench:read'] }, timeoutSeconds: 5 });
+const api = await apisService.create(gh.ctx, actor, { name: 'bench', listenPath: '/bench', upstreamUrl: 'http://127.0.0.1:9', auth: { type: 'apiKey', scopes: ['bench:read'] }, timeoutSeconds: 5, pathCase: 'sensitive' });
 const { client, secret } = await clientsService.create(gh.ctx, actor, {
   name: 'bench', type: 'confidential', redirectUris: [], postLogoutRedirectUris: [], grantTypes: ['client_credentials'],
   scopes: ['bench:read'], apiIds: [api.id], firstParty: true, dpopBound: false, exchangeAppId: null, accessTokenTtlSeconds: null,

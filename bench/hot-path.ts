@@ -2,7 +2,7 @@
  * In-process micro-benchmark of what Gatehouse adds to each forwarded request, without sockets, so it
  * is far less noisy than bench/gateway.ts and shows where the per-request CPU goes:
  * the key hash, the whole key verification (cache hit, limiter, usage), and the pipeline's stages
- * before the forward (route, safe path, failure throttle, credential, verify key + RateLimit headers).
+ * before the forward (canonical path, request head, route, failure throttle, credential, verify key + RateLimit headers).
  *
  *   node bench/hot-path.ts [--iterations 200000]
  *

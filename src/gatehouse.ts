@@ -4,6 +4,7 @@ import { getRequestListener } from '@hono/node-server';
 import pino from 'pino';
 import { readFileSync } from 'node:fs';
 import { ConfigError, type Config } from './config/load.ts';
+import { gatewayPublicHost } from './config/schema.ts';
 import { TokenIntrospector } from './verification/introspection.ts';
 import { createAdminApi } from './control/admin/server.ts';
 import { identityContext, startAuthorization, type RunningAuthorization } from './control/authorization/start-authorization.ts';
@@ -58,6 +59,10 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   // Issuers whose access tokens the gateway accepts: the configured ones first (a bad one stops the
   // start before anything is opened), our own once its URL is known.
   const trusted: TrustedIssuer[] = await Promise.all(config.tokens.issuers.map((i) => externalIssuer(i)));
+  const publicHost = gatewayPublicHost(config.gateway);
+  if (config.gateway.tls && config.gateway.httpRedirectPort !== undefined && publicHost === null) {
+    throw new ConfigError('gateway.httpRedirectPort redirects clients to gateway.publicHost, which must be set when gateway.host listens on every address');
+  }
   const introspector = introspectorFor(config, clock);
   const health = new Health(log, clock);
   health.register(STORE_COMPONENT, true);
@@ -169,7 +174,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
       await store.close();
     })());
 
-  const redirect = tls && config.gateway.httpRedirectPort !== undefined ? createRedirectServer(() => (gateway.address() as AddressInfo | null)?.port ?? config.gateway.port, onExposed) : null;
+  const redirect = tls && config.gateway.httpRedirectPort !== undefined ? createRedirectServer(publicHost!, () => (gateway.address() as AddressInfo | null)?.port ?? config.gateway.port, onExposed) : null;
   const stopWatching = tls && config.gateway.tls ? reloadOnChange(gateway as never, config.gateway.tls, (error) => log.error({ err: error }, 'TLS certificate reload failed')) : null;
   let redirectUrl: string | null = null;
   let gatewayUrl: string;

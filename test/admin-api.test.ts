@@ -93,6 +93,52 @@ describe('admin API: bad input gets a clear error and changes nothing', () => {
     expectProblem(await h.admin('GET', '/keys', undefined, secret), 401, 'UNAUTHENTICATED');
   });
 
+  test('listen paths, route rule patterns and key path limits must be in canonical form', async () => {
+    const before = await auditCount();
+    for (const listenPath of ['/../admin', '/a/./b', '/a/..', '/.', '/a//b', '/a/', '/%61']) {
+      const res = await h.admin('POST', '/apis', { name: 'sneaky', listenPath, upstreamUrl: h.upstream.url });
+      expectProblem(res, 400, 'VALIDATION_FAILED');
+      assert.equal(res.body.errors[0].field, 'body.listenPath', listenPath);
+    }
+    expectProblem(await h.admin('PATCH', `/apis/${ids.apiId}`, { listenPath: '/orders/../admin' }), 400, 'VALIDATION_FAILED');
+    for (const pattern of ['/../admin/**', '/public/../admin', '/%61dmin/**', '/admin;x/**', '/admin%2fx', '/a//b', '/a\\b', '/%2561', '/%c0%ae', '/a%3fb']) {
+      const rule = await h.admin('POST', '/apis', { name: 'rules', listenPath: '/rules', upstreamUrl: h.upstream.url, auth: { type: 'apiKey', scopes: [], routes: [{ paths: [pattern], type: 'public' }] } });
+      expectProblem(rule, 400, 'VALIDATION_FAILED');
+      assert.equal(rule.body.errors[0].field, 'body.auth.routes.0.paths.0', pattern);
+      const key = await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId, paths: [pattern] }] });
+      expectProblem(key, 400, 'VALIDATION_FAILED');
+      assert.equal(key.body.errors[0].field, 'body.access.0.paths.0', pattern);
+    }
+    const suggestion = await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId, paths: ['/%61dmin/*/x%3f'] }] });
+    assert.match(suggestion.body.errors[0].message, /write it as \/admin\/\*\/x%3F/);
+    assert.equal(await auditCount(), before);
+    const fine = await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId, paths: ['/public/**', 'items/*', '/a%20b', "/a+b!$&'(),=:@"] }] });
+    assert.equal(fine.status, 201, JSON.stringify(fine.body));
+  });
+
+  test('PATCH changes only the fields it names: an API keeps its rules, timeout and path case, an app and a policy their settings', async () => {
+    const api = await h.admin('POST', '/apis', {
+      name: 'patched', listenPath: '/patched', upstreamUrl: h.upstream.url, timeoutSeconds: 5, pathCase: 'insensitive',
+      auth: { type: 'apiKey', scopes: ['a:read'], routes: [{ paths: ['/admin/**'], type: 'public' }] },
+    });
+    assert.equal(api.status, 201, JSON.stringify(api.body));
+    assert.equal(api.body.pathCase, 'insensitive');
+    const renamed = await h.admin('PATCH', `/apis/${api.body.id}`, { name: 'patched-2' });
+    assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
+    const { name, updatedAt, ...rest } = renamed.body;
+    const { name: _n, updatedAt: _u, ...original } = api.body;
+    assert.equal(name, 'patched-2');
+    assert.deepEqual(rest, original, 'auth, timeout and pathCase are kept');
+    assert.equal((await h.admin('GET', `/apis/${api.body.id}`)).body.pathCase, 'insensitive', 'stored and read back');
+    assert.equal((await h.admin('PATCH', `/apis/${api.body.id}`, { pathCase: 'sensitive' })).body.pathCase, 'sensitive');
+    const app = await h.admin('POST', '/apps', { name: 'Owned', owner: 'ops@example.com', metadata: { team: 'a' } });
+    const app2 = await h.admin('PATCH', `/apps/${app.body.id}`, { name: 'Owned 2' });
+    assert.deepEqual([app2.body.owner, app2.body.metadata], ['ops@example.com', { team: 'a' }]);
+    const policy = await h.admin('POST', '/policies', { name: 'gold', scopes: ['a:read'], access: [{ apiId: ids.apiId, paths: ['/public/**'] }] });
+    const policy2 = await h.admin('PATCH', `/policies/${policy.body.id}`, { name: 'gold 2' });
+    assert.deepEqual([policy2.body.scopes, policy2.body.access], [['a:read'], [{ apiId: ids.apiId, paths: ['/public/**'] }]]);
+  });
+
   test('a key secret sent in a validation failure is not echoed back', async () => {
     const res = await h.admin('POST', '/keys/verify', { key: ids.secret, method: 'FETCH' });
     expectProblem(res, 400, 'VALIDATION_FAILED');

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import pino from 'pino';
 import { ConfigError, loadConfig } from '../src/config/load.ts';
+import { gatewayPublicHost } from '../src/config/schema.ts';
 import { adminKeysService } from '../src/control/services/admin-keys.ts';
 import { ADMIN_PERMISSIONS } from '../src/domain/permissions.ts';
 import { startGatehouse, type Gatehouse } from '../src/gatehouse.ts';
@@ -145,6 +146,31 @@ describe('loadConfig', () => {
     const file = writeYaml(`apis:\n  - name: billing\n    listenPath: billing\n    upstreamUrl: http://127.0.0.1:1\n`);
     const message = configError(() => loadConfig({ file, env: { GATEHOUSE_PEPPER: PEPPER_A, GATEHOUSE_DATA_DIR: dir } }));
     assert.match(message, /apis\.0\.listenPath/);
+  });
+
+  test('a declared API whose listen path is not canonical (/../admin) is a ConfigError naming the field', () => {
+    for (const listenPath of ['/../admin', '/api/./x', '/api/..']) {
+      const file = writeYaml(`apis:\n  - name: billing\n    listenPath: ${listenPath}\n    upstreamUrl: http://127.0.0.1:1\n`);
+      const message = configError(() => loadConfig({ file, env: { GATEHOUSE_PEPPER: PEPPER_A, GATEHOUSE_DATA_DIR: dir } }));
+      assert.match(message, /apis\.0\.listenPath: a listen path must be in canonical form/, listenPath);
+    }
+    const pattern = writeYaml(`apis:\n  - name: billing\n    listenPath: /billing\n    upstreamUrl: http://127.0.0.1:1\n    auth:\n      routes:\n        - paths: ["/public/..;/admin"]\n          type: public\n`);
+    assert.match(configError(() => loadConfig({ file: pattern, env: { GATEHOUSE_PEPPER: PEPPER_A, GATEHOUSE_DATA_DIR: dir } })), /apis\.0\.auth\.routes\.0\.paths\.0/);
+  });
+
+  test('gateway.publicHost is a host and optional port; without it, the redirect listener needs a listen host that names one address', async () => {
+    const env = { GATEHOUSE_PEPPER: PEPPER_A, GATEHOUSE_DATA_DIR: dir };
+    for (const bad of ['https://api.example.com', 'api.example.com/x', 'user@api.example.com', 'api.example.com:port', 'a b']) {
+      assert.match(configError(() => loadConfig({ env: { ...env, GATEHOUSE_GATEWAY_PUBLIC_HOST: bad } })), /gateway\.publicHost/, bad);
+    }
+    assert.equal(loadConfig({ env: { ...env, GATEHOUSE_GATEWAY_PUBLIC_HOST: 'api.example.com:8443' } }).gateway.publicHost, 'api.example.com:8443');
+    assert.deepEqual(
+      [{ host: '127.0.0.1' }, { host: '::1' }, { host: 'gw.internal' }, { host: '0.0.0.0' }, { host: '::' }, { host: '::', publicHost: 'api.example.com' }].map(gatewayPublicHost),
+      ['127.0.0.1', '[::1]', 'gw.internal', null, null, 'api.example.com'],
+    );
+    const tls = { GATEHOUSE_GATEWAY_TLS_CERT_FILE: join(dir, 'cert.pem'), GATEHOUSE_GATEWAY_TLS_KEY_FILE: join(dir, 'key.pem'), GATEHOUSE_GATEWAY_HTTP_REDIRECT_PORT: '0' };
+    const wildcard = loadConfig({ env: { ...env, ...tls, GATEHOUSE_GATEWAY_HOST: '0.0.0.0' } });
+    await assert.rejects(startGatehouse(wildcard, { logger: pino({ level: 'silent' }) }), (error: Error) => error instanceof ConfigError && /gateway\.publicHost/.test(error.message));
   });
 
   test('a missing pepper is a ConfigError naming GATEHOUSE_PEPPER', () => {

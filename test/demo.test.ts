@@ -44,8 +44,9 @@ interface Demo {
 }
 
 /** Starts `gatehouse demo` and resolves once `ready(stdout)` is true; rejects if it exits or takes too long. */
-function startDemo(dataDir: string, upstreamPort: number, args: string[], ready: (stdout: string) => boolean): Promise<Demo> {
+function startDemo(dataDir: string, upstreamPort: number, args: string[], ready: (stdout: string) => boolean, extraEnv: Record<string, string> = {}): Promise<Demo> {
   const env: Record<string, string> = {
+    ...extraEnv,
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? tmpdir(),
     GATEHOUSE_DATA_DIR: dataDir,
@@ -219,6 +220,25 @@ describe('gatehouse demo', () => {
       assert.match(restarted.stdout, /created on the first start/);
     } finally {
       await stop(restarted);
+    }
+  });
+
+  test('listening on every address with a redirect port, plain HTTP is sent to a working https://localhost URL, whatever Host it named', async () => {
+    const dataDir = tempDir();
+    const upstreamPort = await freePort();
+    const redirectPort = await freePort();
+    const demo = await startDemo(dataDir, upstreamPort, ['--json'], parses, { GATEHOUSE_GATEWAY_HOST: '0.0.0.0', GATEHOUSE_GATEWAY_HTTP_REDIRECT_PORT: String(redirectPort) });
+    try {
+      const info = JSON.parse(demo.stdout);
+      trust(info.caFile);
+      const res = await fetch(`http://127.0.0.1:${redirectPort}/demo/hello`, { redirect: 'manual', headers: { host: 'evil.example' } });
+      assert.equal(res.status, 308);
+      const location = res.headers.get('location')!;
+      assert.match(location, /^https:\/\/localhost:\d+\/demo\/hello$/);
+      assert.equal((await get(location, info.apiKey)).status, 200, 'the development certificate is valid there');
+    } finally {
+      const exit = await stop(demo);
+      assert.equal(exit.code, 0, `stderr: ${demo.stderr}`);
     }
   });
 

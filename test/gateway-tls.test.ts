@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { request as httpRequest } from 'node:http';
 import { connect } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { Agent, fetch } from 'undici';
@@ -89,6 +90,43 @@ describe('gateway over HTTPS: TLS, HSTS, plain HTTP refused for credentials, cer
     assert.equal(tokenOverHttp.status, 403, 'any credential header, known or not');
   });
 
+  test('the redirect is built from the configured public host, never from the Host header or the request target', async () => {
+    const port = new URL(h.gh.gatewayUrl).port;
+    const redirect = new URL(h.gh.redirectUrl!);
+    const ask = (target: string, host: string) =>
+      new Promise<{ status: number; location: string | undefined }>((resolve, reject) => {
+        const req = httpRequest({ host: redirect.hostname, port: redirect.port, path: target, headers: { host } }, (res) => {
+          res.resume();
+          resolve({ status: res.statusCode!, location: res.headers.location });
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    assert.deepEqual(await ask('/orders/x?a=1', 'evil.example'), { status: 308, location: `https://127.0.0.1:${port}/orders/x?a=1` });
+    assert.deepEqual(await ask('/orders/x', 'evil.example:443'), { status: 308, location: `https://127.0.0.1:${port}/orders/x` });
+    assert.deepEqual(await ask('//evil.example/x', 'evil.example'), { status: 308, location: `https://127.0.0.1:${port}//evil.example/x` });
+    const absolute = await ask('http://evil.example/x', 'evil.example');
+    assert.equal(absolute.status, 400, 'an absolute-form target is not redirected anywhere');
+    assert.equal(absolute.location, undefined);
+  });
+
+  test('a credential in the query string of a plain-HTTP request is refused at the redirect listener, and an API key in it is flagged', async () => {
+    const key = (await h.admin('POST', '/keys', { appId: (await h.admin('GET', `/keys/${ids.keyId}`)).body.appId, access: [{ apiId: (await h.admin('GET', '/apis')).body.items[0].id }] })).body;
+    const inQuery = await fetch(`${h.gh.redirectUrl}/orders/x?api_key=${key.secret}`, { redirect: 'manual' });
+    assert.equal(inQuery.status, 403);
+    assert.equal(((await inQuery.json()) as { code: string }).code, 'CREDENTIALS_OVER_HTTP');
+    let flagged: any;
+    for (let i = 0; i < 50 && !flagged?.exposedAt; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      flagged = (await h.admin('GET', `/keys/${key.id}`)).body;
+    }
+    assert.ok(flagged.exposedAt, 'the key in the query string is flagged as exposed');
+    for (const query of ['?access_token=abc', '?KEY=abc', '?x-api-key=abc', `?q=${encodeURIComponent(`see ${ids.secret}`)}`, `?${ids.secret}`]) {
+      assert.equal((await fetch(`${h.gh.redirectUrl}/orders/x${query}`, { redirect: 'manual' })).status, 403, query);
+    }
+    assert.equal((await fetch(`${h.gh.redirectUrl}/orders/x?key=&page=2`, { redirect: 'manual' })).status, 308, 'an empty value is no credential');
+  });
+
   test('a new certificate in the files is served to new connections without a restart', async () => {
     const first = await servedCertificate(h.gh.gatewayUrl, ca);
     const next = await ensureDevCertificate(join(dir, 'second'));
@@ -101,6 +139,30 @@ describe('gateway over HTTPS: TLS, HSTS, plain HTTP refused for credentials, cer
       served = await servedCertificate(h.gh.gatewayUrl, nextCa).catch(() => first);
     }
     assert.notEqual(served, first, 'the reloaded certificate is served');
+  });
+});
+
+describe('gateway over plain HTTP with credentials refused', () => {
+  test('an API key in the query string is refused like one in a header, and flagged as exposed', async () => {
+    const h = await startHarness({ GATEHOUSE_GATEWAY_PLAINTEXT_CREDENTIALS: 'refuse' });
+    try {
+      const ids = await seed(h);
+      const before = h.upstream.requests.length;
+      for (const query of [`?key=${ids.secret}`, `?api_key=${ids.secret}`, `?q=${ids.secret}`, '?access_token=abc']) {
+        const res = await fetch(`${h.gh.gatewayUrl}/orders/x${query}`);
+        assert.equal(res.status, 403, query);
+        assert.equal(((await res.json()) as { code: string }).code, 'CREDENTIALS_OVER_HTTP');
+      }
+      assert.equal(h.upstream.requests.length, before, 'nothing was forwarded');
+      let key: any;
+      for (let i = 0; i < 50 && !key?.exposedAt; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        key = (await h.admin('GET', `/keys/${ids.keyId}`)).body;
+      }
+      assert.ok(key.exposedAt, 'the key is flagged as exposed');
+    } finally {
+      await h.close();
+    }
   });
 });
 

@@ -62,6 +62,7 @@ describe('PATCH changes the fields it names and keeps every other one', () => {
         upstreamUrl: { value: 'http://127.0.0.1:9/elsewhere' },
         auth: { value: { scopes: ['orders:write'] } },
         timeoutSeconds: { value: 20 },
+        pathCase: { value: 'insensitive' },
         identityJwt: { value: false },
         tokens: { value: { accessTokenTtlSeconds: 1200 } },
       },

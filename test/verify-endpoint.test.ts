@@ -92,6 +92,18 @@ describe('POST /admin/v1/keys/verify answers every code as data', () => {
     assert.equal(over.body.quota.remaining, 0);
   });
 
+  test('the path is checked in canonical form, as the gateway does: other spellings match, ambiguous ones are refused', async () => {
+    const key = await newKey({ access: [{ apiId: ids.apiId, paths: ['/public/**'] }] });
+    const base = { key: key.secret, api: 'orders', method: 'GET' };
+    assert.equal((await verify({ ...base, path: '/%70ublic//x' })).body.code, 'VALID');
+    assert.equal((await verify({ ...base, path: '/%61dmin' })).body.code, 'FORBIDDEN');
+    for (const path of ['/public/../admin', '/public/%2e%2e/admin', '/public/..;/admin', '/public/%252e%252e/admin', '/public/%c0%ae%c0%ae/admin', '/public%2fx']) {
+      const res = await verify({ ...base, path });
+      assert.equal(res.status, 400, path);
+      assert.equal(res.body.errors[0].field, 'path', path);
+    }
+  });
+
   test('an unknown API name is a validation error, not a verdict', async () => {
     const res = await verify({ key: ids.secret, api: 'no-such-api' });
     assert.equal(res.status, 400);

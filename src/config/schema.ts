@@ -3,6 +3,20 @@ import { apiInputSchema } from '../control/admin/schemas.ts';
 import { ASYMMETRIC_ALGORITHMS } from '../domain/access-token-claims.ts';
 import { parseCidr } from '../domain/ip-allowlist.ts';
 
+/** A DNS name (`_` allowed for service names), an IPv4 address or a bracketed IPv6 one, and an optional port. */
+const PUBLIC_HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9._-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]', '']);
+
+/**
+ * Where clients reach the HTTPS gateway (host, and port when given): `gateway.publicHost`, else the
+ * listen host when it names one address; null when the gateway listens on every address.
+ */
+export function gatewayPublicHost(gateway: { host: string; publicHost?: string | undefined }): string | null {
+  if (gateway.publicHost !== undefined) return gateway.publicHost;
+  if (WILDCARD_HOSTS.has(gateway.host)) return null;
+  return gateway.host.includes(':') && !gateway.host.startsWith('[') ? `[${gateway.host}]` : gateway.host;
+}
+
 const listener = (port: number) =>
   z.strictObject({
     host: z.string().min(1).default('127.0.0.1'),
@@ -33,6 +47,12 @@ export const configSchema = z.strictObject({
         .optional(),
       /** With tls: a plain-HTTP listener that only redirects to HTTPS (and refuses credentials). */
       httpRedirectPort: z.coerce.number().int().min(0).max(65535).optional(),
+      /**
+       * The host (and port, when not the listener's) clients reach the HTTPS gateway at, e.g.
+       * `api.example.com`: where the redirect listener sends them, whatever Host they sent. Default:
+       * `host`, unless that is a wildcard (0.0.0.0, ::), which then needs this set.
+       */
+      publicHost: z.string().regex(PUBLIC_HOST, 'a host name or IP address, with an optional :port (no scheme or path)').optional(),
       /** Strict-Transport-Security max-age on HTTPS answers (RFC 6797); 0 sends none. */
       hstsMaxAgeSeconds: z.coerce.number().int().min(0).default(31_536_000),
       /**

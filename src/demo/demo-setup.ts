@@ -43,6 +43,7 @@ export async function createDemoObjects(ctx: ControlContext, upstreamUrl: string
     // Everything needs the API key, except /me, which takes an access token (a user's or a machine's).
     auth: { type: 'apiKey', scopes: [], ...(ctx.identity ? { routes: [{ paths: ['/me', '/me/**'], type: 'bearer' as const }] } : {}) },
     timeoutSeconds: 10,
+    pathCase: 'sensitive',
   });
   const app = await appsService.create(ctx, actor, { name: 'Demo app', owner: 'you@example.com', metadata: {} });
   const { secret: apiKey } = await keysService.create(ctx, actor, {

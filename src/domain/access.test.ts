@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compileAccess, compilePathPattern, isValidPathPattern } from './access.ts';
+import { compileAccess, compilePathPattern, isValidPathPattern, pathPatternProblem } from './access.ts';
 
 describe('compilePathPattern', () => {
   test('`*` matches exactly one path segment', () => {
@@ -60,6 +60,21 @@ describe('isValidPathPattern', () => {
   });
 });
 
+describe('pathPatternProblem', () => {
+  test('a pattern must be in canonical form, so one literal spelling covers every way of writing the path', () => {
+    assert.equal(pathPatternProblem('/admin/**'), null);
+    assert.equal(pathPatternProblem('/users/*/orders/'), null);
+    assert.match(pathPatternProblem('/%61dmin/**')!, /write it as \/admin\/\*\*/);
+    assert.match(pathPatternProblem('/a|b/*')!, /write it as \/a%7Cb\/\*/);
+    for (const p of ['/../admin', '/public/..', '/./x', '/public/%2e%2e/**']) assert.match(pathPatternProblem(p)!, /"\." or "\.\."/, p);
+    assert.match(pathPatternProblem('/a//b')!, /empty segment/);
+    assert.match(pathPatternProblem('/admin;x/**')!, /;/);
+    assert.match(pathPatternProblem('/a%2fb')!, /%2F/);
+    assert.match(pathPatternProblem('/%2561')!, /double encoding/);
+    assert.match(pathPatternProblem('/%c0%ae')!, /UTF-8/);
+  });
+});
+
 describe('compileAccess', () => {
   const access = compileAccess([
     { apiId: 'api_orders', methods: ['get', 'POST'], paths: ['/orders/*'] },
@@ -96,6 +111,14 @@ describe('compileAccess', () => {
     assert.equal(access.allows('api_orders', 'GET'), true);
   });
 
+  test('for an API that matches without regard to case, patterns match every case of the path', () => {
+    assert.equal(access.allows('api_orders', 'GET', '/ORDERS/1'), false);
+    assert.equal(access.allows('api_orders', 'GET', '/ORDERS/1', true), true);
+    assert.equal(access.allows('api_orders', 'DELETE', '/Admin/x', true), true);
+    assert.equal(access.allows('api_orders', 'GET', '/Other/1', true), false);
+    assert.equal(access.allows('api_orders', 'GET', '/orders/1', false), true, 'the case-sensitive matchers are kept');
+  });
+
   test('a rule without methods or paths allows every method and path of its api', () => {
     assert.equal(access.allows('api_open', 'PATCH', '/anything/at/all'), true);
   });
@@ -107,5 +130,18 @@ describe('compileAccess', () => {
   test('empty method or path lists allow nothing', () => {
     assert.equal(compileAccess([{ apiId: 'a', methods: [] }]).allows('a', 'GET'), false);
     assert.equal(compileAccess([{ apiId: 'a', paths: [] }]).allows('a', 'GET', '/'), false);
+  });
+});
+
+describe('patterns saved before they had to be canonical', () => {
+  test('match the canonical paths they spell, so an old rule still guards what it names', () => {
+    const re = compilePathPattern('/%61dmin//**');
+    assert.ok(re.test('/admin/secret'));
+    assert.ok(re.test('/admin'));
+    assert.ok(compilePathPattern('/a%3fb/*').test('/a%3Fb/x'));
+    assert.ok(compilePathPattern('/a|b').test('/a%7Cb'));
+    assert.ok(!compilePathPattern('/public/../admin').test('/admin'), 'a segment with no canonical form never matches');
+    assert.ok(compilePathPattern('/').test('/'));
+    assert.ok(compilePathPattern('').test('/'));
   });
 });

@@ -30,3 +30,11 @@ test('settings that could never be met are reported for the admin API', () => {
   assert.ok(authProblems({ type: 'public', scopes: ['x'] }, true)['auth.scopes']);
   assert.ok(authProblems({ type: 'bearer', scopes: [], routes: [{ paths: ['/x'], type: 'apiKey', roles: ['r'] }] }, true)['auth.routes.0.roles']);
 });
+
+test('for an API that matches without regard to case, rules match every case of the path', () => {
+  const auth = { type: 'apiKey' as const, scopes: [], routes: [{ paths: ['/admin/**'], type: 'bearer' as const, roles: ['admin'] }] };
+  assert.equal(compileRequirements(auth)('GET', '/ADMIN/x').type, 'apiKey', 'case-sensitive by default');
+  const folded = compileRequirements(auth, true);
+  for (const path of ['/admin/x', '/ADMIN/x', '/Admin', '/aDmIn/']) assert.equal(folded('GET', path).type, 'bearer', path);
+  assert.equal(folded('GET', '/administrator').type, 'apiKey');
+});

@@ -21,7 +21,7 @@ export interface CompiledLimit {
   by: IdentityLimit['by'];
 }
 
-/** The requirement for a method and path below the listen path; compiled once per API change. */
+/** The requirement for a method and canonical path below the listen path; compiled once per API change. */
 export type RequirementMatcher = (method: string, path: string) => Requirement;
 
 const requirement = (type: ApiAuthType, scopes: readonly string[], roles: readonly string[], limits: readonly IdentityLimit[]): Requirement => ({
@@ -33,11 +33,12 @@ const requirement = (type: ApiAuthType, scopes: readonly string[], roles: readon
   rateLimits: limits.map((l) => ({ name: l.name, limit: l.limit, windowMs: (l.windowSeconds ?? 0) * 1000, period: l.period ?? null, by: l.by })),
 });
 
-export function compileRequirements(auth: ApiAuth): RequirementMatcher {
+/** `caseInsensitive`: the API's upstream routes without regard to case, so its rules match that way. */
+export function compileRequirements(auth: ApiAuth, caseInsensitive = false): RequirementMatcher {
   const fallback = requirement(auth.type, auth.scopes, auth.roles ?? [], auth.rateLimits ?? []);
   const rules = (auth.routes ?? []).map((rule) => ({
     methods: rule.methods ? new Set(rule.methods) : null,
-    paths: rule.paths ? rule.paths.map(compilePathPattern) : null,
+    paths: rule.paths ? rule.paths.map((p) => compilePathPattern(p, caseInsensitive)) : null,
     // A rule inherits what it does not set from the API.
     outcome: requirement(rule.type ?? auth.type, rule.scopes ?? auth.scopes, rule.roles ?? auth.roles ?? [], rule.rateLimits ?? auth.rateLimits ?? []),
   }));

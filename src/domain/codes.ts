@@ -26,6 +26,7 @@ export type ProblemCode =
   | 'UPSTREAM_TIMEOUT'
   | 'INVALID_JSON'
   | 'VALIDATION_FAILED'
+  | 'PATH_NOT_CANONICAL'
   | 'BODY_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'UNAUTHENTICATED'
@@ -72,6 +73,7 @@ export const PROBLEMS: Readonly<Record<ProblemCode, ProblemKind>> = {
   UPSTREAM_TIMEOUT: { status: 504, title: 'The upstream service did not answer in time' },
   INVALID_JSON: { status: 400, title: 'The request body is not valid JSON' },
   VALIDATION_FAILED: { status: 400, title: 'The request is not valid' },
+  PATH_NOT_CANONICAL: { status: 400, title: 'The request path is ambiguous: upstreams could read it differently' },
   BODY_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body must be application/json' },
   UNAUTHENTICATED: { status: 401, title: 'A valid admin key is required' },

@@ -88,11 +88,20 @@ export interface Api {
   mtls?: boolean;
   /** Send the upstream a short-lived JWT signed by Gatehouse naming the caller (verifiable with the JWKS). */
   identityJwt?: boolean;
+  /**
+   * `insensitive`: the upstream routes without regard to case (Express's default, IIS...), so route
+   * rules and key path limits match without regard to case too; such an API takes ASCII paths only.
+   * Absent: `sensitive`, the default.
+   */
+  pathCase?: PathCase;
   /** Upstream timeout for the whole exchange, milliseconds. */
   timeoutMs: number;
   createdAt: Millis;
   updatedAt: Millis;
 }
+
+export const PATH_CASES = ['sensitive', 'insensitive'] as const;
+export type PathCase = (typeof PATH_CASES)[number];
 
 export interface App {
   id: string;

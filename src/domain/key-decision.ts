@@ -40,7 +40,10 @@ export interface RequestFacts {
   /** Absent when a caller of the verify endpoint checks a key without naming an API. */
   apiId?: string;
   method?: string;
+  /** Canonical (domain/canonical-path.ts), below the API's listen path. */
   path?: string;
+  /** The API matches paths without regard to case (its `pathCase`). */
+  caseInsensitivePath?: boolean;
   ip?: string;
   requiredScopes?: readonly string[];
   /** Whether this route takes publishable keys; absent: not known to the caller (verify endpoint). */
@@ -67,7 +70,7 @@ export function checkKey(compiled: CompiledKey, facts: RequestFacts, now: number
   // A publishable key unlocks only publishable routes, and only from its own origins.
   if (key.publishable && facts.publishableRoute === false) return 'FORBIDDEN';
   if (key.publishable && facts.origin !== undefined && (facts.origin === null || !(key.allowedOrigins ?? []).includes(facts.origin))) return 'FORBIDDEN';
-  if (facts.apiId !== undefined && !compiled.access.allows(facts.apiId, facts.method, facts.path)) {
+  if (facts.apiId !== undefined && !compiled.access.allows(facts.apiId, facts.method, facts.path, facts.caseInsensitivePath)) {
     return 'FORBIDDEN';
   }
   if (compiled.ipAllowlist && (facts.ip === undefined || !compiled.ipAllowlist.allows(facts.ip))) return 'FORBIDDEN';

@@ -13,15 +13,20 @@ export interface Exchange {
   readonly res: ServerResponse;
   /** The caller's X-Request-Id when it sent a sane one; a denial assigns one if not. */
   requestId: string | null;
-  /** Request path without the query string, and the query string with its `?` (or ''). */
+  /** Request path as sent, without the query string, and the query string with its `?` (or ''). */
   readonly path: string;
   readonly query: string;
+  /**
+   * The path in canonical form (domain/canonical-path.ts), set before routing: the only path that is
+   * matched against listen paths, route rules and key limits, and the one forwarded.
+   */
+  canonicalPath: string;
   readonly ip: string;
   /** How the caller reached the gateway: http until TLS termination (or a trusted proxy) says https. */
   readonly scheme: 'http' | 'https';
   readonly now: number;
   route: Route | null;
-  /** The path below the API's listen path (`/` at least), set with the route. */
+  /** The canonical path below the API's listen path (`/` at least), set with the route. */
   apiPath: string;
   /** What this method and path require, from the API's rules. */
   requirement: Requirement | null;

@@ -16,7 +16,8 @@ import type { IdentityJwtSigner } from './identity-jwt.ts';
 import { credentialStage } from './stages/credential.ts';
 import { forwardStage } from './stages/forward.ts';
 import { routeStage } from './stages/route.ts';
-import { safePathStage } from './stages/safe-path.ts';
+import { canonicalPathStage } from './stages/canonical-path.ts';
+import { requestHeadStage } from './stages/request-head.ts';
 import { throttleFailuresStage } from './stages/throttle-failures.ts';
 import { verifyKeyStage } from './stages/verify-key.ts';
 import { verifyTokenStage } from './stages/verify-token.ts';
@@ -50,8 +51,9 @@ export interface PipelineDeps {
 export function buildPipeline(deps: PipelineDeps): readonly (readonly [name: string, stage: Stage])[] {
   return [
     ...(deps.onExposed ? [['transport', transportStage(deps.onExposed)] as const] : []), // no credentials in clear text
+    ['canonical-path', canonicalPathStage], //                            the one spelling of the path that is matched and forwarded
+    ['request-head', requestHeadStage], //                                one Host, Authorization, X-API-Key; no method override
     ['route', routeStage(deps.routes)], //                                which API serves this path
-    ['safe-path', safePathStage], //                                      no dot segments or encoded slashes
     ['body-limit', bodyLimitStage(deps.maxBodyBytes)], //                 a declared body over the limit
     ['client-certificate', clientCertificateStage], //                    mutual TLS, for APIs that require it
     ['cors', corsStage], //                                               publishable routes: preflight and CORS answers

@@ -1,25 +1,39 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { unmapIpv4 } from '../domain/ip-allowlist.ts';
 import { problem, PROBLEM_CONTENT_TYPE } from '../http/problem.ts';
-import { carriesCredentials, presentedKey } from './stages/transport.ts';
+import { carriesCredentials, presentedKey, queryCredential } from './stages/transport.ts';
 
 /**
  * The plain-HTTP listener beside the HTTPS gateway: it only sends clients to HTTPS (308, so the
- * method and body are kept), except that a request carrying credentials is refused and not
- * redirected, since following the redirect would send them again; an API key in it is reported.
+ * method and body are kept), except that a request carrying credentials (in a header or the query
+ * string) is refused and not redirected, since following the redirect would send them again; an
+ * API key in it is reported. The redirect goes to the configured public host, never to the Host the
+ * request named: a Host header is the client's to choose.
+ *
+ * `publicHost` is a host with an optional port; without one, the HTTPS listener's port is added.
  */
-export function createRedirectServer(httpsPortOf: () => number, onExposed: (secret: string, ip: string) => void): Server {
+export function createRedirectServer(publicHost: string, httpsPortOf: () => number, onExposed: (secret: string, ip: string) => void): Server {
+  const hasPort = /:\d+$/.test(publicHost);
   return createServer({ requestTimeout: 10_000, headersTimeout: 5_000 }, (req, res) => {
-    if (carriesCredentials(req.headers)) {
-      const key = presentedKey(req.headers);
+    const target = req.url ?? '/';
+    const q = target.indexOf('?');
+    const inQuery = queryCredential(q === -1 ? '' : target.slice(q));
+    if (inQuery || carriesCredentials(req.headers)) {
+      const key = presentedKey(req.headers) ?? inQuery?.key ?? null;
       if (key) onExposed(key, unmapIpv4(req.socket.remoteAddress ?? ''));
-      const body = JSON.stringify(problem('CREDENTIALS_OVER_HTTP', 'credentials must be sent over HTTPS; this one crossed the network in clear text: rotate it', null));
-      res.writeHead(403, { 'content-type': PROBLEM_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', connection: 'close' });
-      return void res.end(body);
+      return answer(res, 403, problem('CREDENTIALS_OVER_HTTP', 'credentials must be sent over HTTPS; this one crossed the network in clear text: rotate it', null));
     }
+    // Origin-form only (RFC 9112 §3.2.1): an absolute-form or `*` target has no path of ours to keep.
+    if (target.charCodeAt(0) !== 47) return answer(res, 400, problem('VALIDATION_FAILED', 'the request target must be a path', null));
     const httpsPort = httpsPortOf();
-    const host = (req.headers.host ?? 'localhost').replace(/:\d+$/, '').replace(/[^\w.\-[\]:]/g, '');
-    res.writeHead(308, { location: `https://${host}${httpsPort === 443 ? '' : `:${httpsPort}`}${req.url ?? '/'}`, 'content-length': 0, connection: 'close' });
+    const authority = hasPort || httpsPort === 443 ? publicHost : `${publicHost}:${httpsPort}`;
+    res.writeHead(308, { location: `https://${authority}${target}`, 'content-length': 0, connection: 'close' });
     res.end();
   });
+}
+
+function answer(res: ServerResponse, status: number, body: object): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': PROBLEM_CONTENT_TYPE, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', connection: 'close' });
+  res.end(text);
 }

@@ -5,6 +5,8 @@ export interface Route {
   api: Api;
   /** The API's auth settings compiled: the requirement for a method and path. */
   requirements: RequirementMatcher;
+  /** The upstream routes without regard to case, so rules and key limits match that way too. */
+  caseInsensitive: boolean;
   /** Upstream origin (scheme://host:port) and the path prefix requests are appended to. */
   origin: string;
   basePath: string;
@@ -20,7 +22,8 @@ export class RouteTable {
   constructor(apis: readonly Api[]) {
     for (const api of apis) {
       const upstream = new URL(api.upstreamUrl);
-      const route: Route = { api, requirements: compileRequirements(api.auth), origin: upstream.origin, basePath: upstream.pathname.replace(/\/+$/, '') };
+      const caseInsensitive = api.pathCase === 'insensitive';
+      const route: Route = { api, requirements: compileRequirements(api.auth, caseInsensitive), caseInsensitive, origin: upstream.origin, basePath: upstream.pathname.replace(/\/+$/, '') };
       const first = firstSegment(api.listenPath);
       const list = this.#byFirstSegment.get(first) ?? [];
       list.push(route);
@@ -29,7 +32,7 @@ export class RouteTable {
     }
   }
 
-  /** `path` is the request path without the query string. */
+  /** `path` is the canonical request path (listen paths are canonical too), without the query string. */
   match(path: string): Route | null {
     const candidates = this.#byFirstSegment.get(firstSegment(path));
     if (!candidates) return null;

@@ -96,6 +96,7 @@ export function newExchange(req: IncomingMessage, res: ServerResponse, now: numb
     requestId: typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : null,
     path: q === -1 ? url : url.slice(0, q),
     query: q === -1 ? '' : url.slice(q),
+    canonicalPath: '',
     ip: origin.ip,
     scheme: origin.scheme,
     now,

@@ -102,7 +102,7 @@ export const RESOURCE_GROUPS: Record<string, Record<string, Verb>> = {
   apis: crud(
     '/apis',
     ['id', 'name', 'listenPath', 'upstreamUrl'],
-    { name: { type: 'string' }, 'listen-path': { type: 'string' }, upstream: { type: 'string' }, public: { type: 'boolean' }, scopes: { type: 'string' }, 'timeout-seconds': { type: 'string' }, data: { type: 'string' } },
+    { name: { type: 'string' }, 'listen-path': { type: 'string' }, upstream: { type: 'string' }, public: { type: 'boolean' }, scopes: { type: 'string' }, 'timeout-seconds': { type: 'string' }, 'path-case': { type: 'string' }, data: { type: 'string' } },
     (f) =>
       defined({
         name: f.name,
@@ -110,6 +110,7 @@ export const RESOURCE_GROUPS: Record<string, Record<string, Verb>> = {
         upstreamUrl: f.upstream,
         auth: f.public || f.scopes ? { type: f.public ? 'public' : 'apiKey', scopes: csv(f.scopes) ?? [] } : undefined,
         timeoutSeconds: num('timeout-seconds', f['timeout-seconds']),
+        pathCase: f['path-case'],
       }),
   ),
   apps: crud('/apps', ['id', 'name', 'owner'], { name: { type: 'string' }, owner: { type: 'string' }, data: { type: 'string' } }, (f) => defined({ name: f.name, owner: f.owner })),

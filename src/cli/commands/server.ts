@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../../config/load.ts';
+import { gatewayPublicHost } from '../../config/schema.ts';
 import { createDemoObjects, ensureDemoSecrets, type DemoSecrets } from '../../demo/demo-setup.ts';
 import { ensureDevCertificate, type DevCertificate } from '../../tls/dev-ca.ts';
 import { createDemoUpstream } from '../../demo/demo-upstream.ts';
@@ -39,7 +40,9 @@ export async function runDemo(configFile: string | undefined, out: Output): Prom
     // HTTPS from the first start: a local development CA and a certificate for localhost, made once.
     dev = config.gateway.tls ? null : await ensureDevCertificate(config.dataDir);
     const tlsEnv = dev ? { GATEHOUSE_GATEWAY_TLS_CERT_FILE: dev.certFile, GATEHOUSE_GATEWAY_TLS_KEY_FILE: dev.keyFile } : {};
-    config = loadConfig({ file: configFile, env: { ...process.env, ...tlsEnv } });
+    // The development certificate names localhost: a gateway listening on every address is reached there.
+    const hostEnv = dev && gatewayPublicHost(config.gateway) === null ? { GATEHOUSE_GATEWAY_PUBLIC_HOST: 'localhost' } : {};
+    config = loadConfig({ file: configFile, env: { ...process.env, ...tlsEnv, ...hostEnv } });
   }
   const upstream = createDemoUpstream();
   const upstreamPort = Number(process.env.GATEHOUSE_DEMO_UPSTREAM_PORT ?? 8090);

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { canonicalPath, hasNonAscii } from '../../domain/canonical-path.ts';
 import type { Page, PageQuery } from '../../store/port.ts';
 import { ControlError, type Actor, type ControlContext } from '../context.ts';
 import { apisService, apiView } from '../services/apis.ts';
@@ -76,14 +77,20 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   route({ method: 'post', path: '/keys/verify', tag: 'keys', permission: 'keys:verify', summary: 'Verify a key for a service outside the gateway', status: 200, body: s.verifyRequestSchema,
     handle: async ({ ctx, body }) => {
       let apiId: string | undefined;
+      let caseInsensitivePath = false;
       let requiredScopes = body.scopes ?? [];
       if (body.api !== undefined) {
         const api = (await ctx.store.apis.all()).find((a) => a.id === body.api || a.name === body.api);
         if (!api) throw new ControlError('VALIDATION_FAILED', 'the request names an unknown API', { api: `no API with id or name ${body.api}` });
         apiId = api.id;
+        caseInsensitivePath = api.pathCase === 'insensitive';
         requiredScopes = [...requiredScopes, ...api.auth.scopes];
       }
-      const facts = { apiId, method: body.method, path: body.path, ip: body.ip, requiredScopes };
+      // The key's path limits are matched on the canonical path, as at the gateway (domain/canonical-path.ts).
+      const path = body.path === undefined ? undefined : canonicalPath(body.path);
+      if (path && !path.ok) throw new ControlError('VALIDATION_FAILED', 'the path is ambiguous', { path: path.reason });
+      if (path && caseInsensitivePath && hasNonAscii(path.path)) throw new ControlError('VALIDATION_FAILED', 'the path is ambiguous', { path: 'the API matches paths without regard to case, for ASCII paths only' });
+      const facts = { apiId, method: body.method, path: path?.path, caseInsensitivePath, ip: body.ip, requiredScopes };
       return verificationView(await ctx.verifier.verify(body.key, facts), ctx.clock());
     } }),
   route({ method: 'get', path: '/keys/{id}', tag: 'keys', permission: 'keys:read', summary: 'Get a key (never its secret)', status: 200,

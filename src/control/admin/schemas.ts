@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { isValidPathPattern } from '../../domain/access.ts';
-import { AUTH_TYPES } from '../../domain/entities.ts';
+import { pathPatternProblem } from '../../domain/access.ts';
+import { isCanonicalPath } from '../../domain/canonical-path.ts';
+import { AUTH_TYPES, PATH_CASES } from '../../domain/entities.ts';
 import { parseCidr } from '../../domain/ip-allowlist.ts';
 import { patchSchemaOf } from './patch-schema.ts';
 
@@ -22,10 +23,12 @@ export const scopes = z.array(scope).max(64);
 const method = z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 export const id = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_[0-9a-f]{28}$`), `not a ${prefix}_ id`);
 
-const pathPatterns = z
-  .array(z.string().refine(isValidPathPattern, 'a path pattern: /segments, "*" for one segment, "**" for the rest'))
-  .min(1)
-  .max(64);
+/** A route rule's or key limit's path pattern: canonical /segments, "*" for one segment, "**" for the rest. */
+const pathPattern = z.string().superRefine((pattern, ctx) => {
+  const problem = pathPatternProblem(pattern);
+  if (problem) ctx.addIssue({ code: 'custom', message: `a path pattern is canonical /segments, "*" for one segment, "**" for the rest: ${problem}` });
+});
+const pathPatterns = z.array(pathPattern).min(1).max(64);
 const roles = z.array(z.string().regex(/^[a-z0-9][a-z0-9:_-]{0,63}$/, 'lower-case letters, digits, ":", "_" and "-"')).max(32);
 const identityLimits = z
   .array(
@@ -55,46 +58,52 @@ export const absoluteUri = z
   .max(512)
   .refine((v) => URL.canParse(v) && !v.includes('#') && /^[a-z][a-z0-9+.-]*:/i.test(v), 'an absolute URI without a fragment');
 
+/** Requests are routed on their canonical path, so a listen path must already be canonical: no "." or ".." segments. */
 export const listenPathSchema = z
   .string()
   .regex(/^(\/[A-Za-z0-9\-._~]+)+$/, 'a listen path is one or more /segments of letters, digits, "-", ".", "_" or "~"')
+  .refine(isCanonicalPath, 'a listen path must be in canonical form: no "." or ".." segments')
   .max(256);
 
-export const apiInputSchema = z.strictObject({
+/** An API's fields without defaults: the create schema adds them, the patch schema must not. */
+const apiFields = {
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and "-", starting with a letter or digit'),
   listenPath: listenPathSchema,
   upstreamUrl: z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' }).max(2048),
-  auth: z
-    .strictObject({
-      type: z.enum(AUTH_TYPES).default('apiKey'),
-      scopes: scopes.default([]),
-      roles: roles.optional(),
-      /** Counted per app, per user, or per both, for every request (a route rule may set its own). */
-      rateLimits: identityLimits.optional(),
-      /** Route-level differences, first match wins: e.g. GET needs orders:read, POST orders:write. */
-      routes: z.array(authRuleSchema).max(64).optional(),
-    })
-    .default({ type: 'apiKey', scopes: [] }),
-  timeoutSeconds: z.number().positive().max(600).default(30),
+  auth: z.strictObject({
+    type: z.enum(AUTH_TYPES).default('apiKey'),
+    scopes: scopes.default([]),
+    roles: roles.optional(),
+    /** Counted per app, per user, or per both, for every request (a route rule may set its own). */
+    rateLimits: identityLimits.optional(),
+    /** Route-level differences, first match wins: e.g. GET needs orders:read, POST orders:write. */
+    routes: z.array(authRuleSchema).max(64).optional(),
+  }),
+  timeoutSeconds: z.number().positive().max(600),
+  /**
+   * `insensitive` when the upstream routes without regard to case (Express by default): route rules
+   * and key path limits then match without regard to case, and only ASCII paths are taken.
+   */
+  pathCase: z.enum(PATH_CASES),
   /** Callers must present a client certificate from the gateway's client CAs (mutual TLS). */
   mtls: z.boolean().optional(),
   /** The upstream also gets `Authorization: Bearer <JWT>` signed by Gatehouse, naming the caller (60 s). */
   identityJwt: z.boolean().optional(),
+};
+const accessTokenTtlSeconds = z.number().int().min(60).max(86_400);
+
+export const apiInputSchema = z.strictObject({
+  ...apiFields,
+  auth: apiFields.auth.default({ type: 'apiKey', scopes: [] }),
+  timeoutSeconds: apiFields.timeoutSeconds.default(30),
+  pathCase: apiFields.pathCase.default('sensitive'),
   /** Access tokens for this API (RFC 8707): the audience defaults to urn:gatehouse:api:<name>. */
-  tokens: z
-    .strictObject({
-      audience: absoluteUri.optional(),
-      accessTokenTtlSeconds: z.number().int().min(60).max(86_400).default(900),
-    })
-    .optional(),
+  tokens: z.strictObject({ audience: absoluteUri.optional(), accessTokenTtlSeconds: accessTokenTtlSeconds.default(900) }).optional(),
 });
 export const apiPatchSchema = patchSchemaOf(apiInputSchema);
 
-export const appInputSchema = z.strictObject({
-  name,
-  owner: z.string().max(256).nullable().default(null),
-  metadata: metadata.default({}),
-});
+const appFields = { name, owner: z.string().max(256).nullable(), metadata };
+export const appInputSchema = z.strictObject({ ...appFields, owner: appFields.owner.default(null), metadata: metadata.default({}) });
 export const appPatchSchema = patchSchemaOf(appInputSchema);
 
 export const rateLimitSchema = z.strictObject({
@@ -111,11 +120,7 @@ export const quotaSchema = z.strictObject({
 export const accessRuleSchema = z.strictObject({
   apiId: id('api'),
   methods: z.array(method).min(1).optional(),
-  paths: z
-    .array(z.string().refine(isValidPathPattern, 'a path pattern: /segments, "*" for one segment, "**" for the rest'))
-    .min(1)
-    .max(64)
-    .optional(),
+  paths: pathPatterns.optional(),
 });
 
 const cidr = z.string().refine((v) => parseCidr(v) !== null, 'an IPv4 or IPv6 address or CIDR block');

@@ -1,4 +1,5 @@
 import { authProblems } from '../../domain/auth-requirements.ts';
+import { hasNonAscii } from '../../domain/canonical-path.ts';
 import type { Api } from '../../domain/entities.ts';
 import { ControlError } from '../context.ts';
 import { mergePatch } from '../../domain/merge-patch.ts';
@@ -13,12 +14,14 @@ const apiFields = (input: ApiInput) => ({
   tokens: tokenSettings(input.name, input.tokens),
   ...(input.identityJwt ? { identityJwt: true } : {}),
   ...(input.mtls ? { mtls: true } : {}),
+  // Stored only when not the default, like the flags above, so APIs saved before it read the same.
+  ...(input.pathCase === 'insensitive' ? { pathCase: 'insensitive' as const } : {}),
   timeoutMs: Math.round(input.timeoutSeconds * 1000),
 });
 
 export function apiView(api: Api) {
-  const { timeoutMs, createdAt, updatedAt, ...rest } = api;
-  return { ...rest, timeoutSeconds: timeoutMs / 1000, createdAt: new Date(createdAt).toISOString(), updatedAt: new Date(updatedAt).toISOString() };
+  const { timeoutMs, createdAt, updatedAt, pathCase, ...rest } = api;
+  return { ...rest, timeoutSeconds: timeoutMs / 1000, pathCase: pathCase ?? 'sensitive', createdAt: new Date(createdAt).toISOString(), updatedAt: new Date(updatedAt).toISOString() };
 }
 
 export const defaultAudience = (name: string): string => `urn:gatehouse:api:${name}`;
@@ -42,12 +45,19 @@ const resource = resourceService<Api, ApiInput, ApiPatch>({
     tokens: patch.tokens === undefined ? existing.tokens : tokenSettings(patch.name ?? existing.name, apiInputSchema.shape.tokens.parse(mergePatch(existing.tokens, patch.tokens))),
     ...((patch.identityJwt ?? existing.identityJwt) ? { identityJwt: true } : {}),
     ...((patch.mtls ?? existing.mtls) ? { mtls: true } : {}),
+    ...((patch.pathCase ?? existing.pathCase) === 'insensitive' ? { pathCase: 'insensitive' as const } : {}),
     timeoutMs: patch.timeoutSeconds === undefined ? existing.timeoutMs : Math.round(patch.timeoutSeconds * 1000),
   }),
   validate: async (ctx, api) => {
     const problems = authProblems(api.auth, ctx.bearerAvailable);
     if (api.mtls && !ctx.mtlsAvailable) problems.mtls = 'mutual TLS needs gateway.tls.clientCaFile';
     if (api.identityJwt && !ctx.identity) problems.identityJwt = 'signing identity JWTs needs a master key (Gatehouse’s signing keys)';
+    // A case-insensitive API takes ASCII paths only, so a rule naming non-ASCII could never match.
+    if (api.pathCase === 'insensitive') {
+      (api.auth.routes ?? []).forEach((rule, i) => {
+        if ((rule.paths ?? []).some(hasNonAscii)) problems[`auth.routes.${i}.paths`] = 'this API matches paths without regard to case, for ASCII paths only: a non-ASCII pattern would never match';
+      });
+    }
     if (Object.keys(problems).length > 0) throw new ControlError('VALIDATION_FAILED', 'the API’s auth settings cannot be met', problems);
   },
   changed: (ctx, api) => ctx.changes.publish({ type: 'api.changed', apiId: api.id }),

@@ -2,14 +2,32 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Exchange, Stage, StageResult } from '../exchange.ts';
 import type { Upstreams } from '../upstreams.ts';
+import { normalHeaderName } from '../header-names.ts';
 import { BODY_TOO_LARGE, limitBody } from './body-limit.ts';
 
-/** RFC 9110 §7.6.1 hop-by-hop fields, plus what only the gateway may set or must not pass on. */
+/**
+ * Request fields never passed on, compared as upstreams compare them (header-names.ts: any case,
+ * `_` read as `-`, so `X_Gatehouse_User` is `X-Gatehouse-User` to a WSGI server). Besides these,
+ * every `X-Gatehouse-*` field is the gateway's alone.
+ */
 const DROP_REQUEST = new Set([
+  // RFC 9110 §7.6.1 hop-by-hop fields, and Host (the upstream's own is set by the client library).
   'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host',
-  'authorization', 'x-api-key', 'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host',
-  'x-gatehouse-app', 'x-gatehouse-key-id', 'x-gatehouse-user', 'x-gatehouse-client', 'x-gatehouse-scopes', 'x-gatehouse-roles',
-  'x-request-id', 'dpop',
+  // The caller's credentials stay here.
+  'authorization', 'x-api-key', 'dpop',
+  // Set by the gateway from what it checked: the client address, scheme and host, the request id.
+  'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip', 'x-request-id',
+  // The client address, as other proxies and CDNs name it; frameworks and rate limiters believe these.
+  'true-client-ip', 'x-client-ip', 'client-ip', 'cf-connecting-ip', 'fastly-client-ip', 'x-cluster-client-ip', 'x-forwarded',
+  'forwarded-for', 'x-original-forwarded-for', 'x-originating-ip', 'x-remote-ip', 'x-remote-addr', 'x-proxyuser-ip',
+  'x-envoy-external-address', 'x-azure-clientip', 'x-appengine-user-ip',
+  // Scheme, host, port and prefix: used to build absolute URLs (password-reset links) and to decide "is this HTTPS".
+  'x-forwarded-port', 'x-forwarded-scheme', 'x-forwarded-ssl', 'x-url-scheme', 'front-end-https', 'x-forwarded-server',
+  'x-forwarded-prefix', 'x-original-host', 'x-host',
+  // The URL to act on instead of the request line (IIS, Symfony, Zend; nginx and Envoy originals).
+  'x-original-url', 'x-rewrite-url', 'x-original-uri', 'x-forwarded-uri', 'x-forwarded-path', 'x-envoy-original-path',
+  // The method to act on instead of the request's (refused by the request-head stage; dropped here as well).
+  'x-http-method-override', 'x-http-method', 'x-method-override',
 ]);
 const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'ratelimit', 'ratelimit-policy']);
 
@@ -64,15 +82,16 @@ function upstreamFailure(code: string | undefined, apiName: string, timeoutMs: n
 
 function upstreamHeaders(exchange: Exchange): string[] {
   const raw = exchange.req.rawHeaders;
-  const connectionTokens = exchange.req.headers.connection?.toLowerCase().split(',').map((t) => t.trim());
+  const connectionTokens = exchange.req.headers.connection?.split(',').map((t) => normalHeaderName(t.trim()));
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    if (DROP_REQUEST.has(name) || connectionTokens?.includes(name)) continue;
+    const name = normalHeaderName(raw[i]!);
+    if (DROP_REQUEST.has(name) || name.startsWith('x-gatehouse-') || connectionTokens?.includes(name)) continue;
     out.push(raw[i]!, raw[i + 1]!);
   }
+  // The request-head stage checked Host's form; the address is the socket's or a trusted proxy's.
   const host = exchange.req.headers.host;
-  out.push('x-forwarded-for', exchange.ip, 'x-forwarded-proto', exchange.scheme);
+  out.push('x-forwarded-for', exchange.ip, 'x-real-ip', exchange.ip, 'x-forwarded-proto', exchange.scheme);
   if (exchange.requestId !== null) out.push('x-request-id', exchange.requestId);
   if (host) out.push('x-forwarded-host', host);
   const v = exchange.verification;

@@ -1,14 +1,26 @@
+import { hasNonAscii } from '../../domain/canonical-path.ts';
 import type { Stage } from '../exchange.ts';
 import type { RouteTable } from '../route-table.ts';
 
-/** Which API serves this path, and what the route requires. The table is swapped whole when an API changes. */
+/**
+ * Which API serves this path, and what the route requires, all on the canonical path (the
+ * canonical-path stage ran first). The table is swapped whole when an API changes.
+ */
 export function routeStage(table: () => RouteTable): Stage {
   return (exchange) => {
-    exchange.route = table().match(exchange.path);
-    if (!exchange.route) return { code: 'ROUTE_NOT_FOUND', detail: `no API is published at ${exchange.path.slice(0, 256)}` };
-    exchange.apiPath = exchange.path.slice(exchange.route.api.listenPath.length) || '/';
+    const path = exchange.canonicalPath;
+    const route = table().match(path);
+    exchange.route = route;
+    if (!route) return { code: 'ROUTE_NOT_FOUND', detail: `no API is published at ${path.slice(0, 256)}` };
+    // The path below the listen path: what the rules and key limits see and what the upstream gets.
+    exchange.apiPath = path.slice(route.api.listenPath.length) || '/';
+    // Case folding beyond ASCII differs between upstreams (Python folds the Kelvin sign to "k"; JS
+    // regular expressions without the u flag do not), so a case-insensitive API takes ASCII paths only.
+    if (route.caseInsensitive && hasNonAscii(exchange.apiPath)) {
+      return { code: 'PATH_NOT_CANONICAL', detail: `${route.api.name} matches paths without regard to case, which is defined here for ASCII paths only` };
+    }
     // What this method and path must carry, from the API's rules (compiled when the API changed).
-    exchange.requirement = exchange.route.requirements(exchange.req.method ?? 'GET', exchange.apiPath);
+    exchange.requirement = route.requirements(exchange.req.method ?? 'GET', exchange.apiPath);
     return undefined;
   };
 }

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { isWellFormedKey } from '../../domain/key-format.ts';
 import type { Stage } from '../exchange.ts';
 
 /** Something that could be a credential: then it must never have crossed the network in clear text. */
@@ -14,14 +15,43 @@ export function presentedKey(headers: IncomingHttpHeaders): string | null {
   return typeof header === 'string' && header.trim().startsWith('gk_') ? header.trim() : null;
 }
 
+/** Query parameters that carry credentials by convention (compared lower-case, `-` read as `_`). */
+const CREDENTIAL_PARAMS = new Set(['key', 'apikey', 'api_key', 'x_api_key', 'access_token', 'token', 'id_token', 'refresh_token', 'auth', 'auth_token', 'authorization', 'client_secret']);
+/** Anything shaped like one of our keys, wherever it sits in the query (a name, a value, part of one). */
+const KEY_IN_QUERY = /gk_(?:pub_)?(?:live|test)_[0-9A-Za-z]*/g;
+
+/**
+ * A credential in the query string: a non-empty parameter named like one, or one of our API keys
+ * anywhere in it (percent-decoded). `key` is a well-formed API key found there, to flag as exposed.
+ * The gateway never takes credentials from the query string, but one sent there has still crossed
+ * the network, and sits in every log on the way.
+ */
+export function queryCredential(query: string): { key: string | null } | null {
+  if (query.length < 2) return null;
+  const params = new URLSearchParams(query.slice(1));
+  let found = false;
+  let key: string | null = null;
+  for (const [name, value] of params) {
+    if (value !== '' && CREDENTIAL_PARAMS.has(name.toLowerCase().replaceAll('-', '_'))) found = true;
+    for (const match of `${name}=${value}`.matchAll(KEY_IN_QUERY)) {
+      found = true;
+      if (key === null && (isWellFormedKey(match[0], 'api') || isWellFormedKey(match[0], 'publishable'))) key = match[0];
+    }
+  }
+  return found ? { key } : null;
+}
+
 /**
  * Credentials over plain HTTP are refused and never forwarded: whoever could read the connection has
- * them now. An API key seen this way is reported (`onExposed`) so it can be flagged and rotated.
+ * them now. An API key seen this way, in a header or the query string, is reported (`onExposed`) so
+ * it can be flagged and rotated.
  */
 export function transportStage(onExposed: (secret: string, ip: string) => void): Stage {
   return (exchange) => {
-    if (exchange.scheme === 'https' || !carriesCredentials(exchange.req.headers)) return undefined;
-    const key = presentedKey(exchange.req.headers);
+    if (exchange.scheme === 'https') return undefined;
+    const inQuery = queryCredential(exchange.query);
+    if (!inQuery && !carriesCredentials(exchange.req.headers)) return undefined;
+    const key = presentedKey(exchange.req.headers) ?? inQuery?.key ?? null;
     if (key) onExposed(key, exchange.ip);
     return { code: 'CREDENTIALS_OVER_HTTP', detail: 'credentials must be sent over HTTPS; this one crossed the network in clear text: rotate it' };
   };

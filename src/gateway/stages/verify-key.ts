@@ -40,6 +40,7 @@ export function verifyKeyStage(verifier: KeyVerifier, throttle: FailureThrottle)
       apiId: exchange.route!.api.id,
       method: exchange.req.method,
       path: exchange.apiPath,
+      caseInsensitivePath: exchange.route!.caseInsensitive,
       ip: exchange.ip,
       // With a token, the route's scopes are the user's to hold; the key only identifies the app.
       requiredScopes: requirement.needsToken ? NO_SCOPES : requirement.scopes,
