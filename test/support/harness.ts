@@ -137,6 +137,15 @@ export async function startHarness(env: Record<string, string> = {}, clock = new
   };
 }
 
+/**
+ * fetch from another loopback address (127.0.0.0/8 is all this machine's on Linux): how tests play a
+ * second client, since the control plane believes only the socket's address.
+ */
+export function fetchFrom(localAddress: string): typeof fetch {
+  const dispatcher = new Agent({ localAddress });
+  return ((input: string | URL | Request, init?: RequestInit) => undiciFetch(input as string, { ...(init as object), dispatcher })) as unknown as typeof fetch;
+}
+
 export function listen(server: Server): Promise<string> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
 }
