@@ -90,3 +90,11 @@ export const PROBLEMS: Readonly<Record<ProblemCode, ProblemKind>> = {
   AUTHORIZATION_DISABLED: { status: 503, title: 'The authorization server is off: no master key is configured' },
   INTERNAL: { status: 500, title: 'Internal error' },
 };
+
+/**
+ * A key verdict that counts against the failure throttle: the 401s (not ours, unknown, disabled,
+ * expired, revoked). The gateway and the verify endpoint count the same verdicts.
+ */
+export function isFailedKeyCheck(code: KeyCode): boolean {
+  return code !== 'VALID' && PROBLEMS[code].status === 401;
+}

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { isFailedKeyCheck } from '../../domain/codes.ts';
 import type { Page, PageQuery } from '../../store/port.ts';
 import { ControlError, type Actor, type ControlContext } from '../context.ts';
 import { apisService, apiView } from '../services/apis.ts';
@@ -74,7 +75,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
       return { ...(await keysService.view(ctx, key)), secret };
     } }),
   route({ method: 'post', path: '/keys/verify', tag: 'keys', permission: 'keys:verify', summary: 'Verify a key for a service outside the gateway', status: 200, body: s.verifyRequestSchema,
-    handle: async ({ ctx, body }) => {
+    handle: async ({ ctx, body, countFailure }) => {
       let apiId: string | undefined;
       let requiredScopes = body.scopes ?? [];
       if (body.api !== undefined) {
@@ -84,7 +85,10 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
         requiredScopes = [...requiredScopes, ...api.auth.scopes];
       }
       const facts = { apiId, method: body.method, path: body.path, ip: body.ip, requiredScopes };
-      return verificationView(await ctx.verifier.verify(body.key, facts), ctx.clock());
+      const verification = await ctx.verifier.verify(body.key, facts);
+      // The endpoint must not be a faster way to guess keys than the gateway: the caller's address pays.
+      if (isFailedKeyCheck(verification.code)) countFailure();
+      return verificationView(verification, ctx.clock());
     } }),
   route({ method: 'get', path: '/keys/{id}', tag: 'keys', permission: 'keys:read', summary: 'Get a key (never its secret)', status: 200,
     handle: async ({ ctx, params }) => keysService.view(ctx, await keysService.get(ctx, params.id!)) }),
