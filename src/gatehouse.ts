@@ -75,7 +75,9 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   health.register(USAGE_FLUSH, true);
   usage.start(config.usage.flushIntervalSeconds * 1000, health);
   const limiter = new MemoryLimiter();
-  const throttle = new FailureThrottle(config.authFailures.limit, config.authFailures.windowSeconds * 1000);
+  const throttle = FailureThrottle.perAddress(config.authFailures.limit, config.authFailures.windowSeconds * 1000);
+  // The admin API counts its own failures: a local service with a broken API key must not lock the admin CLI out.
+  const adminThrottle = FailureThrottle.perAddress(config.authFailures.limit, config.authFailures.windowSeconds * 1000);
   const verifier = new KeyVerifier({
     store,
     limiter,
@@ -115,6 +117,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   const sweeper = setInterval(() => {
     limiter.sweep(clock());
     throttle.sweep(clock());
+    adminThrottle.sweep(clock());
     dpop.sweep(Math.floor(clock() / 1000));
   }, 60_000);
   sweeper.unref();
@@ -147,6 +150,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   const admin = createAdminApi({
     ctx,
     maxBodyBytes: config.admin.maxBodyBytes,
+    throttle: adminThrottle,
     onInternalError: (error, requestId) => log.error({ err: error, requestId }, 'admin API error'),
     onStorageError: (error, requestId) => log.error({ err: error, requestId }, 'admin API: the store refused a change'),
   });

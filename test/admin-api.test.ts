@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { adminKeysService } from '../src/control/services/admin-keys.ts';
-import { seed, startHarness, type Harness, expectProblem } from './support/harness.ts';
+import { fetchFrom, seed, startHarness, type Harness, expectProblem } from './support/harness.ts';
 
 describe('admin API: bad input gets a clear error and changes nothing', () => {
   let h: Harness;
@@ -165,6 +165,35 @@ describe('admin API: nesting is bounded before anything recurses', () => {
     const nine = await h.admin('POST', '/apps', { name: 'nine', metadata: nested(9) });
     expectProblem(nine, 400, 'VALIDATION_FAILED');
     assert.match(JSON.stringify(nine.body), /metadata nests deeper than 8 levels/);
+  });
+});
+
+describe('admin API: failed admin keys are throttled per address', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ GATEHOUSE_AUTH_FAILURES_LIMIT: '5', GATEHOUSE_AUTH_FAILURES_WINDOW_SECONDS: '60' });
+  });
+  after(() => h.close());
+
+  test('after five wrong admin keys an address gets 429 with Retry-After, before its key is looked at, even a valid one', async () => {
+    const from = fetchFrom('127.0.0.2');
+    const get = async (key: string) => {
+      const res = await from(`${h.gh.controlUrl}/admin/v1/apis`, { headers: { authorization: `Bearer ${key}` } });
+      return { status: res.status, headers: res.headers, body: await res.json() as any };
+    };
+    for (let i = 0; i < 5; i++) expectProblem(await get(`gka_live_${'A'.repeat(29)}${i}`), 401, 'UNAUTHENTICATED');
+    const blocked = await get(h.adminKey);
+    expectProblem(blocked, 429, 'AUTH_RATE_LIMITED');
+    assert.equal(blocked.headers.get('retry-after'), '12');
+    assert.equal((await h.admin('GET', '/apis')).status, 200, 'other addresses are not held back');
+    h.clock.advance(12_000);
+    assert.equal((await get(h.adminKey)).status, 200);
+  });
+
+  test('a request without a key is told to send one and is not counted', async () => {
+    const from = fetchFrom('127.0.0.3');
+    for (let i = 0; i < 6; i++) assert.equal((await from(`${h.gh.controlUrl}/admin/v1/apis`)).status, 401);
+    assert.equal((await from(`${h.gh.controlUrl}/admin/v1/apis`, { headers: { authorization: `Bearer ${h.adminKey}` } })).status, 200);
   });
 });
 

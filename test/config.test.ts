@@ -63,6 +63,20 @@ describe('loadConfig', () => {
     assert.equal(config.peppers.length, 1);
   });
 
+  test('sign-in throttles default to 5 per (account, address) and 20 per address per 15 min, 100 per account per hour', () => {
+    const { login } = loadConfig({ env: { GATEHOUSE_PEPPER: PEPPER_A, GATEHOUSE_DATA_DIR: dir } }).authorization;
+    assert.deepEqual(login, {
+      accountAddressFailureLimit: 5, accountAddressWindowSeconds: 900, ipFailureLimit: 20, ipWindowSeconds: 900,
+      accountFailureLimit: 100, accountWindowSeconds: 3600, deviceFailureLimit: 10, deviceCookieDays: 90,
+    });
+  });
+
+  test('a per-account sign-in bar below the per-(account, address) one is refused: one address could slow the account', () => {
+    const env = { GATEHOUSE_PEPPER: PEPPER_A, GATEHOUSE_DATA_DIR: dir };
+    assert.match(configError(() => loadConfig({ env: { ...env, GATEHOUSE_AUTHORIZATION_LOGIN_ACCOUNT_FAILURE_LIMIT: '4' } })), /authorization\.login.*per-account bar/s);
+    assert.match(configError(() => loadConfig({ env: { ...env, GATEHOUSE_AUTHORIZATION_LOGIN_ACCOUNT_WINDOW_SECONDS: '86400' } })), /per-account bar/);
+  });
+
   test('the default data dir is ./.gatehouse and the store lives in it', () => {
     const config = loadConfig({ env: { GATEHOUSE_PEPPER: PEPPER_A } });
     assert.equal(config.dataDir, './.gatehouse');

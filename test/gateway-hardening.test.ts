@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { call, expectProblem, seed, startHarness, type Harness } from './support/harness.ts';
+import { call, expectProblem, fetchFrom, seed, startHarness, type Harness } from './support/harness.ts';
 
 /** Sends raw bytes and returns everything the gateway answers until it closes (or the wait ends). */
 function raw(url: string, bytes: string, waitMs = 2000): Promise<{ text: string; closed: boolean }> {
@@ -113,5 +113,34 @@ describe('gateway behind a trusted proxy', () => {
     const seen = h.upstream.requests.at(-1)!.headers;
     assert.equal(seen['x-forwarded-for'], '10.0.0.5');
     assert.equal(seen['x-forwarded-proto'], 'https');
+  });
+});
+
+describe('gateway: the failure throttle follows the route’s requirement, not the API’s default', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ GATEHOUSE_AUTH_FAILURES_LIMIT: '5', GATEHOUSE_AUTH_FAILURES_WINDOW_SECONDS: '60' });
+  });
+  after(() => h.close());
+
+  test('on a public API, a key-protected route throttles bad keys: the sixth attempt is 429', async () => {
+    const { secret } = await seed(h, {}, { name: 'site', listenPath: '/site', auth: { type: 'public', routes: [{ paths: ['/admin/**'], type: 'apiKey' }] } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await call(h, '/site/admin/users', { key: `gk_live_guess${i}` })).status);
+    assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429]);
+    const blocked = await call(h, '/site/admin/users', { key: secret });
+    expectProblem(blocked, 429, 'AUTH_RATE_LIMITED');
+    assert.equal(blocked.headers.get('retry-after'), '12');
+    assert.equal((await call(h, '/site/home')).status, 200, 'the public part stays open to the address');
+  });
+
+  test('on a key API, a public route is served to an address the throttle holds back', async () => {
+    const res = await h.admin('POST', '/apis', { name: 'shop', listenPath: '/shop', upstreamUrl: h.upstream.url, auth: { type: 'apiKey', routes: [{ paths: ['/health'], type: 'public' }] } });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const from = fetchFrom('127.0.0.2');
+    const get = async (path: string, key?: string) => (await from(`${h.gh.gatewayUrl}${path}`, { headers: key ? { authorization: `Bearer ${key}` } : {} })).status;
+    for (let i = 0; i < 5; i++) assert.equal(await get('/shop/orders', `gk_live_guess${i}`), 401);
+    assert.equal(await get('/shop/orders', 'gk_live_guess'), 429);
+    assert.equal(await get('/shop/health'), 200);
   });
 });

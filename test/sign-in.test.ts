@@ -10,7 +10,7 @@ describe('sign-in pages: passwords, throttling, CSRF, TOTP and recovery codes', 
   let web: Awaited<ReturnType<AuthHarness['client']>>;
 
   before(async () => {
-    h = await startAuthHarness({ GATEHOUSE_AUTHORIZATION_LOGIN_ACCOUNT_FAILURE_LIMIT: '4' });
+    h = await startAuthHarness({ GATEHOUSE_AUTHORIZATION_LOGIN_ACCOUNT_ADDRESS_FAILURE_LIMIT: '4' });
     orders = await h.api('orders', ['orders:read']);
     web = await h.client({ name: 'Web', redirectUris: [REDIRECT], scopes: ['orders:read'], apiIds: [orders.id], firstParty: true });
   });
@@ -51,7 +51,7 @@ describe('sign-in pages: passwords, throttling, CSRF, TOTP and recovery codes', 
     assert.ok(!JSON.stringify(failures).includes('not the password'), 'no password in the audit log');
   });
 
-  test('after repeated failures an account is throttled, known or not, even with the right password', async () => {
+  test('after repeated failures from one address an account is throttled there, known or not, even with the right password', async () => {
     const user = await h.user();
     for (let i = 0; i < 4; i++) await attempt(user.username, 'wrong password!!');
     const throttled = asPage((await attempt(user.username, PASSWORD)).result);
@@ -120,7 +120,8 @@ describe('sign-in pages: passwords, throttling, CSRF, TOTP and recovery codes', 
     const secret = /aria-label="Setup key">([A-Z2-7 ]+)</.exec(enrol.html)![1]!.replace(/ /g, '');
     assert.match(enrol.html, /otpauth:\/\/totp\//);
     assert.equal(asPage(await browser.submit(enrol, { code: '000000' }, '/mfa')).status, 401);
-    const codes = asPage(await browser.submit(enrol, { code: currentTotp(secret, Date.now()) }, '/mfa'));
+    const enrolCode = currentTotp(secret, Date.now());
+    const codes = asPage(await browser.submit(enrol, { code: enrolCode }, '/mfa'));
     const recovery = [...codes.html.matchAll(/<li><code>([a-z0-9-]+)<\/code><\/li>/g)].map((m) => m[1]!);
     assert.equal(recovery.length, 10);
     asRedirect(await browser.submit(codes, {}, '/mfa/done'));
@@ -132,7 +133,8 @@ describe('sign-in pages: passwords, throttling, CSRF, TOTP and recovery codes', 
     const second = await loginPage();
     const challenge = asPage(await second.browser.submit(second.page, { username: user.username, password: PASSWORD }, '/login'));
     assert.match(challenge.html, /Two-step verification/);
-    const sameCode = await second.browser.submit(challenge, { code: currentTotp(secret, Date.now()) }, '/mfa');
+    // The very code used at enrolment (not the current one: a 30 s step may have passed meanwhile).
+    const sameCode = await second.browser.submit(challenge, { code: enrolCode }, '/mfa');
     assert.equal(asPage(sameCode).status, 401, 'the code used at enrolment cannot be replayed');
     asRedirect(await second.browser.submit(challenge, { code: recovery[0]! }, '/mfa'));
 
@@ -184,5 +186,144 @@ describe('sign-in pages: passwords, throttling, CSRF, TOTP and recovery codes', 
     assert.match(done.html, /You have signed out/);
     const { page: login } = await loginPage(browser);
     assert.match(login.html, /name="password"/, 'signed out: the next authorization asks for the password');
+  });
+});
+
+/** A login page in a browser connecting from `from` (a loopback address); `prompt=login` asks again despite a session. */
+async function openLogin(h: AuthHarness, clientId: string, browser: Browser, params: Record<string, string> = {}) {
+  return asPage(await browser.go((await authorizationUrl(h, clientId, params)).url));
+}
+
+/** Submits `passwords` one after another on the same page (each failure shows the form again); returns the statuses and the last result. */
+async function tryPasswords(browser: Browser, page: Page, username: string, passwords: string[]) {
+  const statuses: number[] = [];
+  let result: Page | URL = page;
+  for (const password of passwords) {
+    result = await browser.submit(asPage(result), { username, password }, '/login');
+    statuses.push(result instanceof URL ? 302 : result.status);
+  }
+  return { statuses, result };
+}
+
+const wrong = (n: number) => Array.from({ length: n }, (_, i) => `wrong password ${i}`);
+const DEVICE_COOKIE = 'gatehouse_device';
+
+describe('sign-in throttling: a stranger cannot lock the owner out', () => {
+  let h: AuthHarness;
+  let web: Awaited<ReturnType<AuthHarness['client']>>;
+  before(async () => {
+    h = await startAuthHarness();
+    web = await h.client({ name: 'Web', redirectUris: [REDIRECT], scopes: [], firstParty: true });
+  });
+  after(() => h.close());
+
+  test('five wrong passwords from one address do not stop the owner signing in from another', async () => {
+    const owner = await h.user();
+    const stranger = new Browser(h.issuer, '127.0.0.2');
+    const { statuses } = await tryPasswords(stranger, await openLogin(h, web.id, stranger), owner.username, wrong(5));
+    assert.deepEqual(statuses, [401, 401, 401, 401, 401]);
+    const browser = new Browser(h.issuer, '127.0.0.3');
+    asRedirect((await tryPasswords(browser, await openLogin(h, web.id, browser), owner.username, [PASSWORD])).result);
+  });
+
+  test('the same account from the same address waits after five failures, even with the right password; others there do not', async () => {
+    const owner = await h.user();
+    const neighbour = await h.user();
+    const stranger = new Browser(h.issuer, '127.0.0.4');
+    const { statuses, result } = await tryPasswords(stranger, await openLogin(h, web.id, stranger), owner.username, [...wrong(5), PASSWORD]);
+    assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429]);
+    assert.ok(Number(asPage(result).headers.get('retry-after')) > 0, 'the wait is announced');
+    const message = (p: Page) => /role="alert">([^<]*)</.exec(p.html)?.[1];
+    const ghost = await tryPasswords(stranger, await openLogin(h, web.id, stranger), 'ghost@example.com', [...wrong(5), PASSWORD]);
+    assert.deepEqual(ghost.statuses, [401, 401, 401, 401, 401, 429], 'unknown names are throttled alike');
+    assert.equal(message(asPage(ghost.result)), message(asPage(result)), 'one message, known account or not');
+    const throttled = await h.audit('user.login_throttled');
+    assert.ok(throttled.length >= 2, 'throttled attempts are audited');
+    const elsewhere = new Browser(h.issuer, '127.0.0.4');
+    asRedirect((await tryPasswords(elsewhere, await openLogin(h, web.id, elsewhere), neighbour.username, [PASSWORD])).result);
+  });
+
+  test('one address guessing across accounts waits after twenty failures', async () => {
+    const owner = await h.user();
+    const sprayer = new Browser(h.issuer, '127.0.0.5');
+    let page = await openLogin(h, web.id, sprayer);
+    for (let i = 0; i < 20; i++) {
+      const { statuses, result } = await tryPasswords(sprayer, page, `sprayed${i}@example.com`, ['Summer2026!']);
+      assert.equal(statuses[0], 401);
+      page = asPage(result);
+    }
+    assert.equal((await tryPasswords(sprayer, page, owner.username, [PASSWORD])).statuses[0], 429);
+    const browser = new Browser(h.issuer, '127.0.0.6');
+    asRedirect((await tryPasswords(browser, await openLogin(h, web.id, browser), owner.username, [PASSWORD])).result);
+  });
+});
+
+describe('sign-in throttling: browsers that signed in before (device cookies)', () => {
+  let h: AuthHarness;
+  let web: Awaited<ReturnType<AuthHarness['client']>>;
+  before(async () => {
+    h = await startAuthHarness({ GATEHOUSE_AUTHORIZATION_LOGIN_ACCOUNT_FAILURE_LIMIT: '20' });
+    web = await h.client({ name: 'Web', redirectUris: [REDIRECT], scopes: [], firstParty: true });
+  });
+  after(() => h.close());
+
+  test('after a sign-in the browser holds a signed, HttpOnly, SameSite=Lax device cookie limited to the sign-in pages', async () => {
+    const owner = await h.user();
+    const browser = new Browser(h.issuer, '127.0.1.1');
+    asRedirect((await tryPasswords(browser, await openLogin(h, web.id, browser), owner.username, [PASSWORD])).result);
+    const line = browser.setCookies.find((l) => l.startsWith(`${DEVICE_COOKIE}=`));
+    assert.ok(line, 'a device cookie is set');
+    assert.match(line, /HttpOnly/i);
+    assert.match(line, /SameSite=Lax/i);
+    assert.match(line, /Path=\/interaction(;|$)/i);
+    assert.match(line, /Max-Age=7776000/i, '90 days');
+    assert.doesNotMatch(line, /Secure/i, 'not over a plain-HTTP issuer');
+    assert.ok(!line.includes(owner.username), 'the cookie does not carry the user name');
+  });
+
+  test('a browser that signed in before still signs in after strangers reach the account-wide bar; untrusted browsers wait', async () => {
+    const owner = await h.user();
+    const trusted = new Browser(h.issuer, '127.0.2.1');
+    asRedirect((await tryPasswords(trusted, await openLogin(h, web.id, trusted), owner.username, [PASSWORD])).result);
+    // Four strangers, five failures each: every (account, address) pair at its limit, the account at its bar of 20.
+    for (const address of ['127.0.3.1', '127.0.3.2', '127.0.3.3', '127.0.3.4']) {
+      const stranger = new Browser(h.issuer, address);
+      assert.deepEqual((await tryPasswords(stranger, await openLogin(h, web.id, stranger), owner.username, wrong(5))).statuses, [401, 401, 401, 401, 401]);
+    }
+    const untrusted = new Browser(h.issuer, '127.0.3.5');
+    assert.equal((await tryPasswords(untrusted, await openLogin(h, web.id, untrusted), owner.username, [PASSWORD])).statuses[0], 429, 'the account is slowed for browsers it does not know');
+    asRedirect((await tryPasswords(trusted, await openLogin(h, web.id, trusted, { prompt: 'login' }), owner.username, [PASSWORD])).result);
+    // The same browser on another network: the cookie, not the address, is what is trusted.
+    const travelling = new Browser(h.issuer, '127.0.3.1');
+    travelling.cookies.set(DEVICE_COOKIE, trusted.cookies.get(DEVICE_COOKIE)!);
+    asRedirect((await tryPasswords(travelling, await openLogin(h, web.id, travelling), owner.username, [PASSWORD])).result);
+  });
+
+  test('a device cookie is trusted only for its own account', async () => {
+    const owner = await h.user();
+    const other = await h.user();
+    const browser = new Browser(h.issuer, '127.0.4.1');
+    asRedirect((await tryPasswords(browser, await openLogin(h, web.id, browser), owner.username, [PASSWORD])).result);
+    const { statuses } = await tryPasswords(browser, await openLogin(h, web.id, browser, { prompt: 'login' }), other.username, [...wrong(5), PASSWORD]);
+    assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429], 'failures for another account count as any browser’s');
+  });
+
+  test('a device cookie’s own failures invalidate it: then its failures count like any browser’s', async () => {
+    const owner = await h.user();
+    const browser = new Browser(h.issuer, '127.0.5.1');
+    asRedirect((await tryPasswords(browser, await openLogin(h, web.id, browser), owner.username, [PASSWORD])).result);
+    const stolen = browser.cookies.get(DEVICE_COOKIE)!;
+    const thief = new Browser(h.issuer, '127.0.5.2');
+    thief.cookies.set(DEVICE_COOKIE, stolen);
+    const page = await openLogin(h, web.id, thief);
+    const first = await tryPasswords(thief, page, owner.username, wrong(10));
+    assert.deepEqual(first.statuses, Array(10).fill(401), 'failures with a valid device cookie count only against that cookie');
+    assert.equal(thief.cookies.get(DEVICE_COOKIE), undefined, 'the browser is told to drop the spent cookie');
+    thief.cookies.set(DEVICE_COOKIE, stolen);
+    const later = await tryPasswords(thief, asPage(first.result), owner.username, [...wrong(5), PASSWORD]);
+    assert.deepEqual(later.statuses, [401, 401, 401, 401, 401, 429], 'the spent cookie is untrusted: the (account, address) limit applies');
+    // The owner signs in again from their own address and gets a fresh cookie.
+    asRedirect((await tryPasswords(browser, await openLogin(h, web.id, browser, { prompt: 'login' }), owner.username, [PASSWORD])).result);
+    assert.notEqual(browser.cookies.get(DEVICE_COOKIE), stolen);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { call, seed, startHarness, type Harness } from './support/harness.ts';
+import { call, expectProblem, fetchFrom, seed, startHarness, type Harness } from './support/harness.ts';
 
 describe('POST /admin/v1/keys/verify answers every code as data', () => {
   let h: Harness;
@@ -108,5 +108,38 @@ describe('POST /admin/v1/keys/verify answers every code as data', () => {
     const res = await verify({ key: ids.secret, api: 'no-such-api' });
     assert.equal(res.status, 400);
     assert.equal(res.body.errors[0].field, 'api');
+  });
+});
+
+describe('POST /admin/v1/keys/verify throttles unknown keys per caller address', () => {
+  let h: Harness;
+  let ids: Awaited<ReturnType<typeof seed>>;
+  before(async () => {
+    h = await startHarness({ GATEHOUSE_AUTH_FAILURES_LIMIT: '5', GATEHOUSE_AUTH_FAILURES_WINDOW_SECONDS: '60' });
+    ids = await seed(h);
+  });
+  after(() => h.close());
+
+  test('after five unknown or malformed keys the caller’s address gets 429 AUTH_RATE_LIMITED, even for a valid key', async () => {
+    const from = fetchFrom('127.0.0.2');
+    const verify = async (key: string) => {
+      const res = await from(`${h.gh.controlUrl}/admin/v1/keys/verify`, { method: 'POST', headers: { authorization: `Bearer ${h.adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ key }) });
+      return { status: res.status, headers: res.headers, body: await res.json() as any };
+    };
+    const other = await startHarness();
+    const foreign = await (async () => {
+      try {
+        return (await seed(other)).secret;
+      } finally {
+        await other.close();
+      }
+    })();
+    const codes: string[] = [];
+    for (const key of ['nope', 'gk_live_guess', ids.secret.slice(0, -1) + (ids.secret.endsWith('A') ? 'B' : 'A'), foreign, foreign]) codes.push((await verify(key)).body.code);
+    assert.deepEqual(codes, ['MALFORMED', 'MALFORMED', 'MALFORMED', 'NOT_FOUND', 'NOT_FOUND']);
+    const blocked = await verify(ids.secret);
+    expectProblem(blocked, 429, 'AUTH_RATE_LIMITED');
+    assert.equal(blocked.headers.get('retry-after'), '12');
+    assert.equal((await h.admin('POST', '/keys/verify', { key: ids.secret })).body.code, 'VALID', 'another address is not held back');
   });
 });

@@ -127,13 +127,31 @@ export const configSchema = z.strictObject({
       signingKeyPublishLeadSeconds: z.coerce.number().min(0).default(3600),
       /** How often this node reads revocations made by other nodes: the bound on their delay here. */
       revocationPollSeconds: z.coerce.number().min(0.1).default(5),
+      /**
+       * Failed sign-ins, each a GCRA bucket: `limit` failures at once, then limit per window. Browsers
+       * with a device cookie for the account count only against that cookie.
+       */
       login: z
         .strictObject({
-          accountFailureLimit: z.coerce.number().int().min(1).default(5),
-          accountWindowSeconds: z.coerce.number().min(1).default(900),
+          /** One account name from one address. */
+          accountAddressFailureLimit: z.coerce.number().int().min(1).default(5),
+          accountAddressWindowSeconds: z.coerce.number().min(1).default(900),
+          /** One address (an IPv4 address or an IPv6 /64), whatever names it tries. */
           ipFailureLimit: z.coerce.number().int().min(1).default(20),
-          ipWindowSeconds: z.coerce.number().min(1).default(60),
+          ipWindowSeconds: z.coerce.number().min(1).default(900),
+          /** One account name from all addresses: a much higher bar that slows browsers without a device cookie. */
+          accountFailureLimit: z.coerce.number().int().min(1).default(100),
+          accountWindowSeconds: z.coerce.number().min(1).default(3600),
+          /** Failures with one device cookie, without a successful sign-in between, before it is no longer trusted. */
+          deviceFailureLimit: z.coerce.number().int().min(1).default(10),
+          /** How long a device cookie is trusted after the sign-in that set it. */
+          deviceCookieDays: z.coerce.number().min(1).max(400).default(90),
         })
+        // Else one address, alone, could slow the account for every browser it does not know.
+        .refine(
+          (l) => l.accountFailureLimit >= l.accountAddressFailureLimit && l.accountFailureLimit / l.accountWindowSeconds >= l.accountAddressFailureLimit / l.accountAddressWindowSeconds,
+          'the per-account bar (accountFailureLimit per accountWindowSeconds) must be at least the per-(account, address) one, in burst and in rate',
+        )
         .prefault({}),
     })
     .refine((a) => a.refreshTokenAbsoluteTtlSeconds >= a.refreshTokenTtlSeconds, 'refreshTokenAbsoluteTtlSeconds must be at least refreshTokenTtlSeconds')

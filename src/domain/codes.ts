@@ -94,3 +94,11 @@ export const PROBLEMS: Readonly<Record<ProblemCode, ProblemKind>> = {
   STORAGE_UNAVAILABLE: { status: 503, title: 'The store cannot accept changes right now; nothing was changed' },
   INTERNAL: { status: 500, title: 'Internal error' },
 };
+
+/**
+ * A key verdict that counts against the failure throttle: the 401s (not ours, unknown, disabled,
+ * expired, revoked). The gateway and the verify endpoint count the same verdicts.
+ */
+export function isFailedKeyCheck(code: KeyCode): boolean {
+  return code !== 'VALID' && PROBLEMS[code].status === 401;
+}

@@ -46,3 +46,30 @@ const LOOPBACK = compileIpAllowlist(['127.0.0.0/8', '::1/128']);
 export function isLoopback(ip: string): boolean {
   return LOOPBACK.allows(unmapIpv4(ip));
 }
+
+/**
+ * The unit an address throttle counts: an IPv4 address, or the /64 an IPv6 address is in. One host
+ * usually holds a whole IPv6 /64 (SLAAC, privacy addresses), so counting single IPv6 addresses would
+ * let it try 2^64 times as often.
+ */
+export function addressSlot(ip: string): string {
+  const plain = unmapIpv4(ip);
+  if (!isIPv6(plain)) return plain;
+  return `${expandIpv6(plain).slice(0, 4).join(':')}::/64`;
+}
+
+/** The eight hextets of a valid IPv6 address (zone dropped, an IPv4 tail converted), without leading zeros. */
+function expandIpv6(ip: string): string[] {
+  let text = ip.split('%')[0]!;
+  const lastColon = text.lastIndexOf(':');
+  const tail = text.slice(lastColon + 1);
+  if (tail.includes('.')) {
+    const [a = 0, b = 0, c = 0, d = 0] = tail.split('.').map(Number);
+    text = `${text.slice(0, lastColon + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', rest] = text.split('::');
+  const left = head ? head.split(':') : [];
+  const right = rest ? rest.split(':') : [];
+  const fill = rest === undefined ? [] : Array<string>(8 - left.length - right.length).fill('0');
+  return [...left, ...fill, ...right].map((h) => parseInt(h, 16).toString(16));
+}

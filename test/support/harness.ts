@@ -88,24 +88,25 @@ export async function startHarness(env: Record<string, string> = {}, clock = new
   const upstreamUrl = await listen(upstreamServer);
   const file = configYaml === undefined ? undefined : join(dir, 'gatehouse.yaml');
   if (file) writeFileSync(file, configYaml!);
-  const config = loadConfig({
-    file,
-    env: {
-      GATEHOUSE_PEPPER: TEST_PEPPER,
-      GATEHOUSE_DATA_DIR: dir,
-      GATEHOUSE_GATEWAY_PORT: '0',
-      GATEHOUSE_CONTROL_PORT: '0',
-      GATEHOUSE_USAGE_FLUSH_INTERVAL_SECONDS: '3600',
-      // Most suites talk plain HTTP on loopback; test/gateway-tls.test.ts runs the HTTPS-only default.
-      GATEHOUSE_GATEWAY_PLAINTEXT_CREDENTIALS: 'allow',
-      ...tlsEnv,
-      ...env,
-    },
-  });
   let gh: Gatehouse;
   try {
+    const config = loadConfig({
+      file,
+      env: {
+        GATEHOUSE_PEPPER: TEST_PEPPER,
+        GATEHOUSE_DATA_DIR: dir,
+        GATEHOUSE_GATEWAY_PORT: '0',
+        GATEHOUSE_CONTROL_PORT: '0',
+        GATEHOUSE_USAGE_FLUSH_INTERVAL_SECONDS: '3600',
+        // Most suites talk plain HTTP on loopback; test/gateway-tls.test.ts runs the HTTPS-only default.
+        GATEHOUSE_GATEWAY_PLAINTEXT_CREDENTIALS: 'allow',
+        ...tlsEnv,
+        ...env,
+      },
+    });
     gh = await startGatehouse(config, { clock: clock.read, logger: pino({ level: 'silent' }) });
   } catch (error) {
+    // A refused configuration too: the upstream must not keep the test process alive.
     upstreamServer.close();
     rmSync(dir, { recursive: true, force: true });
     throw error;
@@ -135,6 +136,15 @@ export async function startHarness(env: Record<string, string> = {}, clock = new
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * fetch from another loopback address (127.0.0.0/8 is all this machine's on Linux): how tests play a
+ * second client, since the control plane believes only the socket's address.
+ */
+export function fetchFrom(localAddress: string): typeof fetch {
+  const dispatcher = new Agent({ localAddress });
+  return ((input: string | URL | Request, init?: RequestInit) => undiciFetch(input as string, { ...(init as object), dispatcher })) as unknown as typeof fetch;
 }
 
 export function listen(server: Server): Promise<string> {

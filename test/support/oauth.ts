@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import * as oauth from 'oauth4webapi';
-import { startHarness, TestClock, type Harness } from './harness.ts';
+import { fetchFrom, startHarness, TestClock, type Harness } from './harness.ts';
 
 export const TEST_MASTER_KEY = 'test-master-key-0123456789abcdefghijklmnopqrstuvwxyz';
 export const PASSWORD = 'correct horse battery staple';
@@ -63,9 +63,14 @@ export interface Page {
 export class Browser {
   readonly #origin: string;
   readonly cookies = new Map<string, string>();
+  /** Every Set-Cookie line received, in order, to check attributes the jar drops. */
+  readonly setCookies: string[] = [];
+  readonly #fetch: typeof fetch;
 
-  constructor(issuer: string) {
+  /** `from`: the loopback address this browser connects from (see fetchFrom); 127.0.0.1 by default. */
+  constructor(issuer: string, from?: string) {
     this.#origin = new URL(issuer).origin;
+    this.#fetch = from ? fetchFrom(from) : fetch;
   }
 
   /** Follows redirects inside the issuer; stops at a page or at a redirect leaving it (the client's callback). */
@@ -74,7 +79,7 @@ export class Browser {
     let method = init.method ?? 'GET';
     let body: string | undefined = init.form ? new URLSearchParams(init.form).toString() : undefined;
     for (let hops = 0; hops < 20; hops++) {
-      const res = await fetch(target, {
+      const res = await this.#fetch(target, {
         method,
         redirect: 'manual',
         headers: {
@@ -85,6 +90,7 @@ export class Browser {
         ...(body ? { body } : {}),
       });
       for (const line of res.headers.getSetCookie()) {
+        this.setCookies.push(line);
         const [pair] = line.split(';');
         const eq = pair!.indexOf('=');
         const value = pair!.slice(eq + 1);

@@ -25,6 +25,8 @@ export interface AdminRoute<B extends AnySchema | undefined = AnySchema | undefi
     params: Record<string, string>;
     body: B extends AnySchema ? z.output<B> : undefined;
     query: Q extends AnySchema ? z.output<Q> : undefined;
+    /** Counts a failed credential check (a guessed key) against the caller's address, as a wrong admin key does. */
+    countFailure: () => void;
   }): Promise<unknown>;
 }
 

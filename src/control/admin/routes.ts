@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { canonicalPath, hasNonAscii } from '../../domain/canonical-path.ts';
+import { isFailedKeyCheck } from '../../domain/codes.ts';
 import type { Page, PageQuery } from '../../store/port.ts';
 import { ControlError, type Actor, type ControlContext } from '../context.ts';
 import { apisService, apiView } from '../services/apis.ts';
@@ -75,7 +76,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
       return { ...(await keysService.view(ctx, key)), secret };
     } }),
   route({ method: 'post', path: '/keys/verify', tag: 'keys', permission: 'keys:verify', summary: 'Verify a key for a service outside the gateway', status: 200, body: s.verifyRequestSchema,
-    handle: async ({ ctx, body }) => {
+    handle: async ({ ctx, body, countFailure }) => {
       let apiId: string | undefined;
       let caseInsensitivePath = false;
       let requiredScopes = body.scopes ?? [];
@@ -91,7 +92,10 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
       if (path && !path.ok) throw new ControlError('VALIDATION_FAILED', 'the path is ambiguous', { path: path.reason });
       if (path && caseInsensitivePath && hasNonAscii(path.path)) throw new ControlError('VALIDATION_FAILED', 'the path is ambiguous', { path: 'the API matches paths without regard to case, for ASCII paths only' });
       const facts = { apiId, method: body.method, path: path?.path, caseInsensitivePath, ip: body.ip, requiredScopes };
-      return verificationView(await ctx.verifier.verify(body.key, facts), ctx.clock());
+      const verification = await ctx.verifier.verify(body.key, facts);
+      // The endpoint must not be a faster way to guess keys than the gateway: the caller's address pays.
+      if (isFailedKeyCheck(verification.code)) countFailure();
+      return verificationView(verification, ctx.clock());
     } }),
   route({ method: 'get', path: '/keys/{id}', tag: 'keys', permission: 'keys:read', summary: 'Get a key (never its secret)', status: 200,
     handle: async ({ ctx, params }) => keysService.view(ctx, await keysService.get(ctx, params.id!)) }),

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { HttpBindings } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -8,17 +9,24 @@ import type { AdminKey } from '../../domain/entities.ts';
 import { jsonDepthExceeds } from '../../domain/json-depth.ts';
 import { problem, PROBLEM_CONTENT_TYPE, wwwAuthenticate } from '../../http/problem.ts';
 import { StorageUnavailableError } from '../../store/port.ts';
+import type { FailureThrottle } from '../../limits/failure-throttle.ts';
 import { ControlError, type ControlContext } from '../context.ts';
 import { adminKeysService } from '../services/admin-keys.ts';
 import { openApiDocument } from './openapi.ts';
 import type { AdminRoute } from './route.ts';
 import { ADMIN_ROUTES } from './routes.ts';
 
-type Env = { Variables: { requestId: string; adminKey: AdminKey } };
+type Env = { Bindings: HttpBindings; Variables: { requestId: string; adminKey: AdminKey } };
 
 export interface AdminApiOptions {
   ctx: ControlContext;
   maxBodyBytes: number;
+  /**
+   * Failed credential checks per client address (the socket's: the control plane trusts no proxy):
+   * wrong admin keys, and unknown keys sent to the verify endpoint. An address out of tokens gets 429
+   * before its admin key is looked at.
+   */
+  throttle: FailureThrottle;
   /** Called for failures that are our fault, with the request id; never with request bodies. */
   onInternalError?: (error: unknown, requestId: string) => void;
   /** Called when the store could not take a change (disk full or read-only, locked): answered 503. */
@@ -40,10 +48,18 @@ export function createAdminApi(options: AdminApiOptions): Hono<Env> {
   });
   app.get('/openapi.json', (c) => c.json(document));
   app.use(async (c, next) => {
+    const wait = options.throttle.blockedFor(clientAddress(c), ctx.clock());
+    if (wait > 0) {
+      const res = render(c, 'AUTH_RATE_LIMITED', 'too many failed attempts from this address; retry later');
+      res.headers.set('Retry-After', String(Math.max(1, Math.ceil(wait / 1000))));
+      return res;
+    }
     const header = c.req.header('authorization');
     const secret = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
     const adminKey = secret ? await adminKeysService.authenticate(ctx, secret) : null;
     if (!adminKey) {
+      // A key that was sent and failed is a guess; a request without one is not.
+      if (secret) options.throttle.recordFailure(clientAddress(c), ctx.clock());
       const res = render(c, 'UNAUTHENTICATED', secret ? 'the admin key is not valid' : 'send an admin key as Authorization: Bearer gka_live_...');
       res.headers.set('WWW-Authenticate', wwwAuthenticate('MISSING_CREDENTIAL', 'gatehouse-admin')!);
       return res;
@@ -53,7 +69,7 @@ export function createAdminApi(options: AdminApiOptions): Hono<Env> {
   });
   app.use(bodyLimit({ maxSize: options.maxBodyBytes, onError: (c) => render(c, 'BODY_TOO_LARGE', `the body may be at most ${options.maxBodyBytes} bytes`) }));
 
-  for (const r of ADMIN_ROUTES) register(app, r, ctx);
+  for (const r of ADMIN_ROUTES) register(app, r, ctx, options.throttle);
 
   app.notFound((c) => render(c, 'RESOURCE_NOT_FOUND', `no admin route ${c.req.method} ${new URL(c.req.url).pathname}`));
   app.onError((error, c) => {
@@ -70,7 +86,7 @@ export function createAdminApi(options: AdminApiOptions): Hono<Env> {
   return app;
 }
 
-function register(app: Hono<Env>, r: AdminRoute, ctx: ControlContext): void {
+function register(app: Hono<Env>, r: AdminRoute, ctx: ControlContext, throttle: FailureThrottle): void {
   const path = r.path.replace(/\{(\w+)\}/g, ':$1');
   app.on(r.method.toUpperCase(), path, async (c) => {
     const adminKey = c.get('adminKey');
@@ -85,6 +101,7 @@ function register(app: Hono<Env>, r: AdminRoute, ctx: ControlContext): void {
       params: c.req.param() as Record<string, string>,
       body: body as never,
       query: query as never,
+      countFailure: () => throttle.recordFailure(clientAddress(c), ctx.clock()),
     });
     if (r.status === 204) return c.body(null, 204);
     return c.json(result as object, r.status);
@@ -95,6 +112,8 @@ const STORAGE_RETRY_AFTER_SECONDS = 5;
 
 /** Deep enough for every admin resource (API auth rules nest about 5 levels) and metadata. */
 const MAX_BODY_DEPTH = 32;
+
+const clientAddress = (c: Context<Env>): string => c.env.incoming.socket.remoteAddress ?? 'unknown';
 
 async function readJson(c: Context<Env>): Promise<unknown> {
   const type = c.req.header('content-type') ?? '';

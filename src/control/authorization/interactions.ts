@@ -1,9 +1,12 @@
 import { createHmac, type KeyObject } from 'node:crypto';
 import type { HttpBindings } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
+import { newDeviceBinding, openDeviceCookie, sealDeviceCookie } from '../../domain/device-cookie.ts';
 import type { User } from '../../domain/entities.ts';
+import { addressSlot } from '../../domain/ip-allowlist.ts';
 import { hashesEqual } from '../../domain/key-hash.ts';
 import { DECOY_PASSWORD_HASH, verifyPassword } from '../../domain/password-hash.ts';
 import { matchRecoveryCode, matchTotp, newRecoveryCodes, newTotpSecret, hashRecoveryCode, totpUri } from '../../domain/totp.ts';
@@ -19,11 +22,27 @@ export interface InteractionOptions {
   directory: ClientDirectory;
   provider: () => Provider;
   csrfKey: KeyObject;
+  /** Signs device cookies; used for nothing else. */
+  deviceKey: KeyObject;
   /** Where the issuer lives; a form posted from any other origin is refused. */
   origin: string;
-  throttle: { accountLimit: number; accountWindowMs: number; ipLimit: number; ipWindowMs: number };
+  throttle: {
+    /** One account name from one address; also each account's second-factor codes. */
+    pair: ThrottleRule;
+    /** One address (IPv4, or IPv6 /64), whatever names it tries. */
+    address: ThrottleRule;
+    /** One account name from everywhere: the much higher bar, for browsers without a device cookie. */
+    account: ThrottleRule;
+    /** Failures one device cookie may have before it is spent; the cookie's lifetime. */
+    device: { limit: number; lifetimeMs: number };
+  };
   /** Failures that are our fault; the browser gets a plain error page without details. */
   onError: (error: unknown) => void;
+}
+
+interface ThrottleRule {
+  limit: number;
+  windowMs: number;
 }
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -41,6 +60,9 @@ const PENDING_TTL_MS = 10 * 60_000;
 const GENERIC_LOGIN_ERROR = 'The email or password is not right.';
 const GENERIC_CODE_ERROR = 'That code is not right.';
 const THROTTLED = 'Too many attempts. Wait a few minutes, then try again.';
+/** Path-limited to the sign-in pages, so it never travels with other requests (no __Host- prefix, which needs Path=/). */
+const DEVICE_COOKIE = 'gatehouse_device';
+const DEVICE_COOKIE_PATH = '/interaction';
 
 /**
  * The interaction pages oidc-provider sends the browser to: sign-in, second factor (with TOTP
@@ -48,10 +70,22 @@ const THROTTLED = 'Too many attempts. Wait a few minutes, then try again.';
  */
 export function createInteractions(o: InteractionOptions): Hono<Env> {
   const { ctx } = o;
-  const accounts = new FailureThrottle(o.throttle.accountLimit, o.throttle.accountWindowMs);
-  const addresses = new FailureThrottle(o.throttle.ipLimit, o.throttle.ipWindowMs);
-  const sweep = setInterval(() => (accounts.sweep(ctx.clock()), addresses.sweep(ctx.clock())), 60_000);
+  const t = o.throttle;
+  // Sign-in failures are counted three ways for browsers the account does not know, so that guessing
+  // stays slow without handing strangers a lockout button: per (account, address) and per address,
+  // which hold the guesser back, and per account from everywhere, a much higher bar that only
+  // slows. A browser with a device cookie for the account counts only against that cookie.
+  const pairs = new FailureThrottle(t.pair.limit, t.pair.windowMs);
+  const addresses = FailureThrottle.perAddress(t.address.limit, t.address.windowMs);
+  const accounts = new FailureThrottle(t.account.limit, t.account.windowMs);
+  // Spread over the cookie's lifetime: `limit` failures spend a cookie, which then earns one attempt per lifetime/limit.
+  const devices = new FailureThrottle(t.device.limit, t.device.lifetimeMs);
+  // Only someone who knew the password gets here, so one count per account is no lockout button.
+  const secondFactors = new FailureThrottle(t.pair.limit, t.pair.windowMs);
+  const throttles = [pairs, addresses, accounts, devices, secondFactors];
+  const sweep = setInterval(() => throttles.forEach((throttle) => throttle.sweep(ctx.clock())), 60_000);
   sweep.unref();
+  const deviceCookie = { path: DEVICE_COOKIE_PATH, httpOnly: true, secure: o.origin.startsWith('https:'), sameSite: 'Lax' as const };
 
   const app = new Hono<Env>().basePath('/interaction');
   const csrfFor = (uid: string) => createHmac('sha256', o.csrfKey).update(`interaction:${uid}`).digest('base64url');
@@ -75,6 +109,12 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
     consent: `/interaction/${uid}/consent`,
     abort: `/interaction/${uid}/abort`,
   });
+  /** The device slot of a cookie that is ours, alive, and names this very account; else null. */
+  const deviceOf = (cookie: string | undefined, user: User | null, now: number): string | null => {
+    const binding = openDeviceCookie(o.deviceKey, cookie, now, t.device.lifetimeMs);
+    return binding && user && binding.accountId === user.id ? `${binding.accountId}:${binding.deviceId}` : null;
+  };
+  const dropDeviceCookie = (c: Context<Env>) => deleteCookie(c, DEVICE_COOKIE, deviceCookie);
   const clientName = async (clientId: unknown) => (await o.directory.client(String(clientId)))?.name ?? String(clientId);
 
   app.use(securityHeaders());
@@ -119,21 +159,43 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
     const now = ctx.clock();
     const again = (error: string, status: 401 | 429) =>
       c.html(loginPage({ action: paths(uid).login, csrf: csrfFor(uid), clientName: '', username, error, abort: paths(uid).abort }), status);
-    // Throttled by address and by the name tried, known or not, so the answer tells nothing about the account.
-    const accountSlot = `login:${username.toLowerCase()}`;
-    if (addresses.blockedFor(ip(c), now) > 0 || accounts.blockedFor(accountSlot, now) > 0) {
-      await auditLogin(c, 'user.login_throttled', 'unknown', { client_id: d.params.client_id });
+    // Counted by the name tried, known or not, so the answer tells nothing about the account.
+    const name = username.toLowerCase();
+    const address = ip(c);
+    const pairSlot = `${name}\n${addressSlot(address)}`;
+    // Only a browser holding a device cookie has its user looked up first: the cookie must name that account.
+    const cookie = getCookie(c, DEVICE_COOKIE);
+    let user = cookie !== undefined && username ? await ctx.store.users.findByUsername(username) : undefined;
+    const device = deviceOf(cookie, user ?? null, now);
+    const trusted = device !== null && devices.blockedFor(device, now) === 0;
+    if (device && !trusted) dropDeviceCookie(c);
+    const waits: [string, number][] = trusted
+      ? []
+      : [['address', addresses.blockedFor(address, now)], ['account_address', pairs.blockedFor(pairSlot, now)], ['account', accounts.blockedFor(name, now)]];
+    const [limit, wait] = waits.reduce((longest, next) => (next[1] > longest[1] ? next : longest), ['', 0]);
+    if (wait > 0) {
+      await auditLogin(c, 'user.login_throttled', 'unknown', { limit, client_id: d.params.client_id });
+      c.header('Retry-After', String(Math.ceil(wait / 1000)));
       return again(THROTTLED, 429);
     }
-    const user = username ? await ctx.store.users.findByUsername(username) : null;
+    if (user === undefined) user = username ? await ctx.store.users.findByUsername(username) : null;
     // An unknown user costs one scrypt like a known one, so timing does not reveal which names exist.
     const passwordOk = await verifyPassword(user?.passwordHash ?? (await DECOY_PASSWORD_HASH), password);
     if (!user || !passwordOk || user.disabled) {
-      addresses.recordFailure(ip(c), now);
-      accounts.recordFailure(accountSlot, now);
-      await auditLogin(c, 'user.login_failed', user?.id ?? 'unknown', { reason: !user ? 'unknown_user' : !passwordOk ? 'password' : 'disabled', client_id: d.params.client_id });
+      if (trusted) {
+        devices.recordFailure(device, now);
+        if (devices.blockedFor(device, now) > 0) dropDeviceCookie(c);
+      } else {
+        addresses.recordFailure(address, now);
+        pairs.recordFailure(pairSlot, now);
+        accounts.recordFailure(name, now);
+      }
+      await auditLogin(c, 'user.login_failed', user?.id ?? 'unknown', { reason: !user ? 'unknown_user' : !passwordOk ? 'password' : 'disabled', device: trusted, client_id: d.params.client_id });
       return again(GENERIC_LOGIN_ERROR, 401);
     }
+    // The password is right: this address's slips on this account are forgiven (nobody else could have
+    // ended them). The per-address and per-account counts stay: a guesser could otherwise reset them.
+    pairs.forget(pairSlot);
     if (user.totp?.confirmedAt) {
       await pending.set(uid, { accountId: user.id, stage: 'verify' });
       return c.redirect(paths(uid).mfa, 303);
@@ -160,13 +222,13 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
     if (!state || !user || user.disabled || state.stage === 'codes') return c.redirect(`/interaction/${uid}`, 303);
     const code = String((await c.req.parseBody()).code ?? '').trim();
     const now = ctx.clock();
-    const slot = `mfa:${user.id}`;
-    if (accounts.blockedFor(slot, now) > 0) return c.html(await renderMfa(uid, state, THROTTLED), 429);
+    const slot = user.id;
+    if (secondFactors.blockedFor(slot, now) > 0) return c.html(await renderMfa(uid, state, THROTTLED), 429);
     if (state.stage === 'enrol') {
       const secret = ctx.identity!.totpBox.open(state.sealedSecret!, user.id);
       const step = matchTotp(secret, code, now, 0);
       if (step === null) {
-        accounts.recordFailure(slot, now);
+        secondFactors.recordFailure(slot, now);
         return c.html(await renderMfa(uid, state, GENERIC_CODE_ERROR), 401);
       }
       const codes = newRecoveryCodes();
@@ -182,7 +244,7 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
     }
     const verified = verifySecondFactor(user, code, now);
     if (!verified) {
-      accounts.recordFailure(slot, now);
+      secondFactors.recordFailure(slot, now);
       await auditLogin(c, 'user.login_failed', user.id, { reason: 'second_factor', client_id: d.params.client_id });
       return c.html(await renderMfa(uid, state, GENERIC_CODE_ERROR), 401);
     }
@@ -192,7 +254,7 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
       targetType: 'user', targetId: user.id, before: null, after: { recoveryCodesLeft: verified.user.totp!.recoveryCodeHashes.length },
     });
     if (!spent) {
-      accounts.recordFailure(slot, now);
+      secondFactors.recordFailure(slot, now);
       return c.html(await renderMfa(uid, state, GENERIC_CODE_ERROR), 401);
     }
     return completeLogin(c, verified.user, ['pwd', 'otp'], d.params.client_id);
@@ -241,6 +303,9 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
     const fresh = await ctx.store.users.get(user.id);
     if (!fresh || fresh.disabled) return c.html(messagePage('Sign-in refused', 'This account cannot sign in. Start again from the application.'), 403);
     await ctx.store.users.update({ ...fresh, lastLoginAt: ctx.clock() }, { actor: `ip:${ip(c)}`, requestId: null, action: 'user.login', targetType: 'user', targetId: user.id, before: null, after: { amr, client_id: clientId } });
+    // This browser is now known to the account: a new device each time, so failures on an older copy of the cookie stay with it.
+    const binding = newDeviceBinding(user.id, ctx.clock());
+    setCookie(c, DEVICE_COOKIE, sealDeviceCookie(o.deviceKey, binding), { ...deviceCookie, maxAge: Math.floor(t.device.lifetimeMs / 1000) });
     return finish(c, { login: { accountId: user.id, amr, remember: true } });
   }
 

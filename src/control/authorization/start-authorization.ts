@@ -79,12 +79,13 @@ export async function startAuthorization(
     directory,
     provider: () => server.provider,
     csrfKey: deriveKey(config.masterKey!, 'gatehouse interaction csrf v1'),
+    deviceKey: deriveKey(config.masterKey!, 'gatehouse device cookie v1'),
     origin: new URL(issuer).origin,
     throttle: {
-      accountLimit: a.login.accountFailureLimit,
-      accountWindowMs: a.login.accountWindowSeconds * 1000,
-      ipLimit: a.login.ipFailureLimit,
-      ipWindowMs: a.login.ipWindowSeconds * 1000,
+      pair: { limit: a.login.accountAddressFailureLimit, windowMs: a.login.accountAddressWindowSeconds * 1000 },
+      address: { limit: a.login.ipFailureLimit, windowMs: a.login.ipWindowSeconds * 1000 },
+      account: { limit: a.login.accountFailureLimit, windowMs: a.login.accountWindowSeconds * 1000 },
+      device: { limit: a.login.deviceFailureLimit, lifetimeMs: a.login.deviceCookieDays * 86_400_000 },
     },
     onError,
   });

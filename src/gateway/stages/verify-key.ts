@@ -1,4 +1,4 @@
-import { PROBLEMS } from '../../domain/codes.ts';
+import { isFailedKeyCheck } from '../../domain/codes.ts';
 import type { FailureThrottle } from '../../limits/failure-throttle.ts';
 import type { KeyVerifier, Verification } from '../../verification/key-verifier.ts';
 import type { Exchange, Stage, StageResult } from '../exchange.ts';
@@ -28,7 +28,7 @@ export function verifyKeyStage(verifier: KeyVerifier, throttle: FailureThrottle)
       exchange.rateLimitHeaders = rateLimitHeaders(v.limits);
       return undefined;
     }
-    if (PROBLEMS[v.code as keyof typeof PROBLEMS]?.status === 401) throttle.recordFailure(exchange.ip, exchange.now);
+    if (isFailedKeyCheck(v.code)) throttle.recordFailure(exchange.ip, exchange.now);
     const code = v.code === 'VALID' ? 'INTERNAL' : v.code;
     const scope = code === 'INSUFFICIENT_SCOPE' ? { scope: exchange.requirement!.scopes } : {};
     return { code, detail: DETAILS[code] ?? code, limits: v.limits, ...scope, ...(v.retryAfterMs > 0 ? { retryAfterMs: v.retryAfterMs } : {}) };
