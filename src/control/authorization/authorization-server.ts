@@ -327,11 +327,12 @@ export const deriveKey = derive;
  * RFC 6749 §3.3, §4.1.2.1 and §5.2: a requested scope the client can never be granted for the APIs
  * the request names is refused with invalid_scope, naming it, where oidc-provider would drop it
  * without a word. Checked wherever a request carries `scope` and names (or defaults to) an API: the
- * authorization and device authorization requests, client credentials, a refresh narrowing its scope.
+ * authorization and device authorization requests and client credentials. A refresh may only narrow
+ * what was granted (oidc-provider refuses more, RFC 6749 §6), and its answer reports the scope issued.
  */
 function refuseUngrantable(kctx: KoaContextWithOIDC, c: OAuthClient, apis: Api[]): void {
   const scope = kctx.oidc.params?.scope as string | undefined;
-  if (scope === undefined) return;
+  if (scope === undefined || kctx.oidc.params?.grant_type === 'refresh_token') return;
   const beyond = ungrantableScopes(scopeTokens(scope), c.scopes, apis, kctx.oidc.params?.grant_type !== 'client_credentials');
   if (beyond.length) throw new errors.InvalidScope(`not granted to this client for ${apis.map((a) => a.name).join(', ')}: ${beyond.join(' ')}`, beyond.join(' '));
 }
