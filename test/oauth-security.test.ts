@@ -92,9 +92,11 @@ describe('RFC 9700 security checks', () => {
       [h.as.token_endpoint!, { grant_type: 'refresh_token', refresh_token: 'nope' }, 'invalid_grant', { authorization: basic }],
       [h.as.token_endpoint!, { grant_type: 'client_credentials' }, 'invalid_client', { authorization: 'Basic bm9ib2R5Om5vdGhpbmc=' }],
       [h.as.token_endpoint!, { grant_type: 'client_credentials' }, 'invalid_client', { authorization: `Basic ${Buffer.from(`${web.id}:wrong`).toString('base64')}` }],
-      [h.as.token_endpoint!, { grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange' }, 'invalid_request', { authorization: basic }],
+      // RFC 6749 §5.2: a grant type this client may not use.
+      [h.as.token_endpoint!, { grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange' }, 'unauthorized_client', { authorization: basic }],
       [h.as.introspection_endpoint!, {}, 'invalid_request', { authorization: basic }],
-      [h.as.revocation_endpoint!, { token: 'x' }, 'invalid_request', {}],
+      // RFC 6749 §5.2: no client authentication at all is invalid_client.
+      [h.as.revocation_endpoint!, { token: 'x' }, 'invalid_client', {}],
       [h.as.revocation_endpoint!, { token: 'x', client_id: web.id, client_secret: 'wrong' }, 'invalid_client', {}],
     ];
     for (const [endpoint, form, error, headers] of cases) {

@@ -85,7 +85,7 @@ export const PROBLEMS: Readonly<Record<ProblemCode, ProblemKind>> = {
   TOKEN_EXPIRED: { status: 401, title: 'The access token has expired', bearerError: 'invalid_token' },
   TOKEN_REVOKED: { status: 401, title: 'The access token has been revoked', bearerError: 'invalid_token' },
   TOKEN_WRONG_AUDIENCE: { status: 401, title: 'The access token is for another API', bearerError: 'invalid_token' },
-  DPOP_REQUIRED: { status: 401, title: 'The access token is bound to a DPoP key and needs a DPoP proof', bearerError: 'invalid_token' },
+  DPOP_REQUIRED: { status: 401, title: 'The access token is bound to a DPoP key and needs a DPoP proof', bearerError: 'invalid_token', scheme: 'DPoP' },
   DPOP_INVALID: { status: 401, title: 'The DPoP proof is not valid', bearerError: 'invalid_dpop_proof', scheme: 'DPoP' },
   ROLE_REQUIRED: { status: 403, title: 'The user lacks a role this route requires' },
   CREDENTIALS_OVER_HTTP: { status: 403, title: 'Credentials are accepted only over HTTPS' },

@@ -1,4 +1,5 @@
 import { PROBLEMS, type ProblemCode } from '../domain/codes.ts';
+import { DPOP_ALGORITHMS } from '../verification/dpop.ts';
 
 /** RFC 9457 problem details with Gatehouse's stable `code`; never carries a secret. */
 export interface Problem {
@@ -37,6 +38,7 @@ export function wwwAuthenticate(code: ProblemCode, realm: string, scope?: readon
   const error = kind.bearerError ? `, error="${kind.bearerError}", error_description="${kind.title}"` : '';
   // RFC 6750 §3: with insufficient_scope, `scope` names what the request needs.
   const needed = scope && scope.length > 0 && kind.bearerError === 'insufficient_scope' ? `, scope="${scope.join(' ')}"` : '';
-  const scheme = kind.scheme === 'DPoP' ? `DPoP algs="ES256 EdDSA RS256 PS256", realm="${realm}"` : `Bearer realm="${realm}"`;
+  // RFC 9449 §7.1: a DPoP challenge (also for a DPoP-bound token sent as Bearer) names the proof algorithms accepted.
+  const scheme = kind.scheme === 'DPoP' ? `DPoP algs="${DPOP_ALGORITHMS.join(' ')}", realm="${realm}"` : `Bearer realm="${realm}"`;
   return `${scheme}${error}${needed}`;
 }

@@ -1,8 +1,8 @@
 import { hkdfSync, createSecretKey, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import { apiScopes } from '../../domain/auth-requirements.ts';
-import type { SigningKey } from '../../domain/entities.ts';
+import { grantableScopes, isOidcScope, scopeTokens, ungrantableScopes } from '../../domain/client-scopes.ts';
+import type { Api, OAuthClient, SigningKey } from '../../domain/entities.ts';
 import { hashesEqual, hashKey } from '../../domain/key-hash.ts';
 import { keySchedule } from '../../domain/signing-key-schedule.ts';
 import type { RevocationList } from '../../verification/revocation-list.ts';
@@ -12,6 +12,7 @@ import { OIDC_SCOPES, type ClientDirectory } from './client-directory.ts';
 import { createOidcAdapterFactory } from './oidc-adapter.ts';
 import { jwtAccessTokenExtension } from './jwt-access-tokens.ts';
 import { PAGE_HEADERS } from './security-headers.ts';
+import { rfcAnswers } from './rfc-answers.ts';
 import { registerTokenExchange } from './token-exchange.ts';
 import { deviceConfirmSource, deviceInputSource, deviceSuccessSource, logoutSource, logoutSuccessSource, renderError } from './provider-pages.ts';
 
@@ -170,21 +171,31 @@ export class AuthorizationServer {
           defaultResource: async (kctx, client, oneOf) => {
             if (oneOf) return oneOf;
             const c = await directory.client(client.clientId);
-            if (c && c.apiIds.length > 1 && kctx.oidc.params?.grant_type === 'client_credentials') {
-              throw new errors.InvalidTarget('this client may call several APIs: name one with the resource parameter');
+            if (c?.apiIds.length === 1) return (await directory.apis()).find((a) => a.id === c.apiIds[0])?.tokens.audience as string;
+            // No API named and none to assume: API scopes (all scopes, for client credentials) cannot be granted.
+            const machine = kctx.oidc.params?.grant_type === 'client_credentials';
+            const requested = scopeTokens(kctx.oidc.params?.scope as string | undefined).filter((s) => machine || !isOidcScope(s));
+            if (c && c.apiIds.length > 1 && (machine || requested.length > 0)) {
+              throw new errors.InvalidTarget(`this client may call several APIs: name one with the resource parameter${requested.length ? ` (for ${requested.join(' ')})` : ''}`);
             }
-            if (c?.apiIds.length !== 1) return undefined as unknown as string;
-            const api = (await directory.apis()).find((a) => a.id === c.apiIds[0]);
-            return api?.tokens.audience as string;
+            if (requested.length) throw new errors.InvalidScope(`not granted to this client: it may call no API (${requested.join(' ')})`, requested.join(' '));
+            return undefined as unknown as string;
           },
-          useGrantedResource: async () => true,
-          getResourceServerInfo: async (_ctx, resource, client) => {
+          // An API's token by default when the request asks for one of its scopes (or for no OpenID
+          // scope); a sign-in asking only for OpenID scopes gets a token UserInfo accepts (OIDC Core
+          // §5.3), unless the token request names the API.
+          useGrantedResource: async (kctx, model) => {
+            const asked = kctx.oidc.params?.scope as string | undefined;
+            return scopeTokens(asked ?? (model as { scope?: string }).scope).some((s) => !isOidcScope(s));
+          },
+          getResourceServerInfo: async (kctx, resource, client) => {
             const api = await directory.apiByAudience(resource);
             const c = await directory.client(client.clientId);
             if (!api || !c?.apiIds.includes(api.id)) throw new errors.InvalidTarget('this client may not get tokens for that resource');
+            refuseUngrantable(kctx, c, await this.#namedApis(kctx, c, resource));
             const ttl = Math.min(api.tokens.accessTokenTtlSeconds, c.accessTokenTtlSeconds ?? Infinity);
             return {
-              scope: apiScopes(api.auth).filter((s) => c.scopes.includes(s)).join(' '),
+              scope: grantableScopes(api.auth, c.scopes).join(' '),
               audience: api.tokens.audience,
               accessTokenTTL: ttl,
               accessTokenFormat: 'jwt',
@@ -244,6 +255,7 @@ export class AuthorizationServer {
       for (const [name, value] of Object.entries(PAGE_HEADERS)) if (name !== 'Cache-Control') kctx.set(name, value);
       await next();
     });
+    provider.use(rfcAnswers(provider));
     provider.use(jwtAccessTokenExtension({ ctx, revocations: this.#o.revocations, jwks: published.map((k) => k.publicJwk), issuer: settings.issuer, mayIntrospect: (a, b, c, d) => this.#mayIntrospect(a, b, c, d) }));
     provider.on('server_error', (_kctx: KoaContextWithOIDC, error: unknown) => this.#o.onError(error));
     provider.on('grant.revoked', (_kctx: KoaContextWithOIDC, grantId: string) => {
@@ -289,6 +301,12 @@ export class AuthorizationServer {
     });
   }
 
+  /** The client's APIs a request names: this resource and every other `resource` it carries (an authorization request may carry several). */
+  async #namedApis(kctx: KoaContextWithOIDC, c: OAuthClient, resource: string): Promise<Api[]> {
+    const named = new Set([resource, ...[kctx.oidc.params?.resource ?? []].flat()]);
+    return (await this.#o.directory.apis()).filter((a) => named.has(a.tokens.audience) && c.apiIds.includes(a.id));
+  }
+
   /** A client may introspect its own tokens; a confidential client also the tokens for its APIs. */
   async #mayIntrospect(clientId: string, authMethod: string, tokenClientId: string | undefined, aud: unknown): Promise<boolean> {
     if (tokenClientId === clientId) return true;
@@ -304,3 +322,17 @@ function derive(masterKey: Buffer, info: string): KeyObject {
 }
 
 export const deriveKey = derive;
+
+/**
+ * RFC 6749 §3.3, §4.1.2.1 and §5.2: a requested scope the client can never be granted for the APIs
+ * the request names is refused with invalid_scope, naming it, where oidc-provider would drop it
+ * without a word. Checked wherever a request carries `scope` and names (or defaults to) an API: the
+ * authorization and device authorization requests and client credentials. A refresh may only narrow
+ * what was granted (oidc-provider refuses more, RFC 6749 §6), and its answer reports the scope issued.
+ */
+function refuseUngrantable(kctx: KoaContextWithOIDC, c: OAuthClient, apis: Api[]): void {
+  const scope = kctx.oidc.params?.scope as string | undefined;
+  if (scope === undefined || kctx.oidc.params?.grant_type === 'refresh_token') return;
+  const beyond = ungrantableScopes(scopeTokens(scope), c.scopes, apis, kctx.oidc.params?.grant_type !== 'client_credentials');
+  if (beyond.length) throw new errors.InvalidScope(`not granted to this client for ${apis.map((a) => a.name).join(', ')}: ${beyond.join(' ')}`, beyond.join(' '));
+}

@@ -2,8 +2,7 @@ import type { Api, OAuthClient } from '../../domain/entities.ts';
 import type { ChangeBus } from '../../events/change-bus.ts';
 import type { Store } from '../../store/port.ts';
 
-/** The OIDC scopes every client may ask for besides its API scopes. */
-export const OIDC_SCOPES = ['openid', 'offline_access', 'profile', 'email', 'roles'] as const;
+export { OIDC_SCOPES } from '../../domain/client-scopes.ts';
 
 /**
  * Clients and APIs as the authorization server reads them on every request, cached in memory and

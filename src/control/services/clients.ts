@@ -1,4 +1,5 @@
-import type { OAuthClient } from '../../domain/entities.ts';
+import { unusableClientScopes } from '../../domain/client-scopes.ts';
+import type { Api, OAuthClient } from '../../domain/entities.ts';
 import { newId } from '../../domain/ids.ts';
 import { generateKey } from '../../domain/key-format.ts';
 import { hashKey } from '../../domain/key-hash.ts';
@@ -38,7 +39,16 @@ async function validate(ctx: ControlContext, c: Omit<OAuthClient, 'id' | 'create
   const exchanges = c.grantTypes.includes('urn:ietf:params:oauth:grant-type:token-exchange');
   if (exchanges !== (c.exchangeAppId !== null)) fields.exchangeAppId = 'the token-exchange grant and exchangeAppId go together';
   if (c.exchangeAppId && !(await ctx.store.apps.get(c.exchangeAppId))) fields.exchangeAppId = `no app with id ${c.exchangeAppId}`;
-  for (const apiId of c.apiIds) if (!(await ctx.store.apis.get(apiId))) fields.apiIds = `no API with id ${apiId}`;
+  const apis: Api[] = [];
+  for (const apiId of c.apiIds) {
+    const api = await ctx.store.apis.get(apiId);
+    if (api) apis.push(api);
+    else fields.apiIds = `no API with id ${apiId}`;
+  }
+  // A token carries only scopes its API mentions (RFC 6749 §3.3): a scope none of the client's APIs
+  // mentions could never be granted, so it is refused here rather than missing from every token.
+  const unusable = fields.apiIds ? [] : unusableClientScopes(c.scopes, apis);
+  if (unusable.length) fields.scopes = `${unusable.join(', ')}: not a scope of ${c.apiIds.length ? `its API${c.apiIds.length > 1 ? 's' : ''} (${c.apiIds.join(', ')})` : 'any API: the client has none'}; declare it in the API's auth scopes or route rules first`;
   if (Object.keys(fields).length) throw new ControlError('VALIDATION_FAILED', 'the client settings do not fit together', fields);
 }
 
