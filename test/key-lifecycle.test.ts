@@ -152,6 +152,33 @@ describe('rotation with a grace period', () => {
   });
 });
 
+describe('rotation keeps the lineage\'s budget', () => {
+  let h: Harness;
+  let ids: Seeded;
+  before(async () => ({ h, ids } = await startSeeded({}, { quota: { limit: 3, period: 'day' }, rateLimits: [{ name: 'burst', limit: 5, windowSeconds: 60 }] })));
+  after(() => h.close());
+
+  test('a key at 3 of 3 for the day, rotated: its successor is still at 3 of 3, and the quota shows it', async () => {
+    for (let i = 0; i < 3; i++) assert.equal((await call(h, '/orders/a', { key: ids.secret })).status, 200);
+    assert.equal((await call(h, '/orders/a', { key: ids.secret })).body.code, 'QUOTA_EXCEEDED');
+    const rotated = await h.admin('POST', `/keys/${ids.keyId}/rotate`, { gracePeriodSeconds: 60 });
+    assert.equal((await call(h, '/orders/a', { key: rotated.body.secret })).body.code, 'QUOTA_EXCEEDED');
+    assert.equal((await h.admin('GET', `/keys/${rotated.body.id}`)).body.quota.remaining, 0);
+    await h.gh.ctx.usage.flush();
+    assert.equal((await h.admin('GET', `/keys/${rotated.body.id}`)).body.quota.used, 3);
+  });
+
+  test('the old key and its successor share one rate limit during the grace period', async () => {
+    const { body: key } = await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId }], rateLimits: [{ name: 'burst', limit: 4, windowSeconds: 60 }] });
+    assert.equal((await call(h, '/orders/a', { key: key.secret })).status, 200);
+    assert.equal((await call(h, '/orders/a', { key: key.secret })).status, 200);
+    const rotated = await h.admin('POST', `/keys/${key.id}/rotate`, { gracePeriodSeconds: 60 });
+    assert.equal((await call(h, '/orders/a', { key: rotated.body.secret })).status, 200);
+    assert.equal((await call(h, '/orders/a', { key: key.secret })).status, 200);
+    assert.equal((await call(h, '/orders/a', { key: rotated.body.secret })).body.code, 'RATE_LIMITED');
+  });
+});
+
 describe('key status transitions (domain/key-lifecycle.ts)', () => {
   let h: Harness;
   let ids: Seeded;

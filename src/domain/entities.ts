@@ -153,6 +153,11 @@ export interface ApiKey extends KeySettings {
   certificateThumbprint?: string | null;
   /** Rotation links: the key this one replaced, and the key that replaced it. */
   rotatedFrom: string | null;
+  /**
+   * The first key of this key's rotations, whose rate limits and quota this key continues (absent:
+   * the key is its own lineage). Read it with lineageOf().
+   */
+  lineageId?: string;
   replacedBy: string | null;
   metadata: Record<string, unknown>;
   createdAt: Millis;
@@ -271,3 +276,6 @@ export interface SigningKey {
   createdAt: Millis;
   updatedAt: Millis;
 }
+
+/** The lineage whose rate limits and quota a key spends: its first predecessor's id, else its own. */
+export const lineageOf = (key: Pick<ApiKey, 'id' | 'lineageId'>): string => key.lineageId ?? key.id;

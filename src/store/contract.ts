@@ -222,16 +222,30 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
 
       test('delete removes the key and its usage, and later usage for it is dropped', async () => {
         const key = await createKey();
-        await store.usage.record({ keys: [{ keyId: key.id, day: '2026-11-29', requests: 3, lastUsedAt: T0 }], quotas: [{ keyId: key.id, period: '2026-11', delta: 3 }] });
+        await store.usage.record({ keys: [{ keyId: key.id, day: '2026-11-29', requests: 3, lastUsedAt: T0 }], quotas: [{ lineageId: key.id, period: '2026-11', delta: 3 }] });
         assert.equal(await store.keys.delete(key.id, audit('key.deleted', 'key', key.id)), true);
         assert.equal(await store.keys.get(key.id), null);
         assert.equal(await store.keys.findByHash(key.hash), null);
         assert.deepEqual(await store.usage.requestsByDay(key.id), []);
         assert.equal(await store.usage.quotaUsed(key.id, '2026-11'), 0);
-        await store.usage.record({ keys: [{ keyId: key.id, day: '2026-11-29', requests: 1, lastUsedAt: T0 }], quotas: [{ keyId: key.id, period: '2026-11', delta: 1 }] });
+        await store.usage.record({ keys: [{ keyId: key.id, day: '2026-11-29', requests: 1, lastUsedAt: T0 }], quotas: [{ lineageId: key.id, period: '2026-11', delta: 1 }] });
         assert.deepEqual(await store.usage.requestsByDay(key.id), []);
         assert.equal(await store.usage.quotaUsed(key.id, '2026-11'), 0);
         assert.equal(await store.keys.delete(key.id, audit('key.deleted', 'key', key.id)), false);
+      });
+
+      test('quota use belongs to a key lineage: kept while any key of it remains, dropped with the last', async () => {
+        const first = await createKey();
+        const successor = await createKey({ rotatedFrom: first.id, lineageId: first.id });
+        await store.usage.record({ keys: [], quotas: [{ lineageId: first.id, period: '2026-11', delta: 3 }] });
+        assert.equal(await store.keys.delete(first.id, audit('key.deleted', 'key', first.id)), true);
+        assert.equal(await store.usage.quotaUsed(first.id, '2026-11'), 3, 'the successor still spends it');
+        await store.usage.record({ keys: [], quotas: [{ lineageId: first.id, period: '2026-11', delta: 1 }] });
+        assert.equal(await store.usage.quotaUsed(first.id, '2026-11'), 4);
+        assert.equal(await store.keys.delete(successor.id, audit('key.deleted', 'key', successor.id)), true);
+        assert.equal(await store.usage.quotaUsed(first.id, '2026-11'), 0);
+        await store.usage.record({ keys: [], quotas: [{ lineageId: first.id, period: '2026-11', delta: 1 }] });
+        assert.equal(await store.usage.quotaUsed(first.id, '2026-11'), 0);
       });
 
       test('usage.record adds counter deltas per period, for quotas counted per app or user', async () => {
@@ -245,8 +259,8 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       test('usage.record adds deltas per day and per quota period', async () => {
         const key = await createKey();
         const day = (d: string, requests: number) => ({ keyId: key.id, day: d, requests, lastUsedAt: T0 });
-        await store.usage.record({ keys: [day('2026-11-29', 2), day('2026-11-28', 1)], quotas: [{ keyId: key.id, period: '2026-11', delta: 2 }] });
-        await store.usage.record({ keys: [day('2026-11-29', 5)], quotas: [{ keyId: key.id, period: '2026-11', delta: 5 }, { keyId: key.id, period: '2026-12', delta: 1 }] });
+        await store.usage.record({ keys: [day('2026-11-29', 2), day('2026-11-28', 1)], quotas: [{ lineageId: key.id, period: '2026-11', delta: 2 }] });
+        await store.usage.record({ keys: [day('2026-11-29', 5)], quotas: [{ lineageId: key.id, period: '2026-11', delta: 5 }, { lineageId: key.id, period: '2026-12', delta: 1 }] });
         assert.deepEqual(await store.usage.requestsByDay(key.id), [{ day: '2026-11-28', requests: 1 }, { day: '2026-11-29', requests: 7 }]);
         assert.equal(await store.usage.quotaUsed(key.id, '2026-11'), 7);
         assert.equal(await store.usage.quotaUsed(key.id, '2026-12'), 1);

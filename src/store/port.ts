@@ -88,14 +88,15 @@ export interface AuditRepo {
 export interface UsageBatch {
   keys: { keyId: string; day: string; requests: number; lastUsedAt: number }[];
   // Counts are deltas since the previous batch, so batches add up whatever their order.
-  quotas: { keyId: string; period: string; delta: number }[];
+  /** Quota use belongs to a key's lineage (the key and its rotations' successors): counted by lineage id. */
+  quotas: { lineageId: string; period: string; delta: number }[];
   /** Quotas an API counts per app or user (not per key), by counter name. */
   counters?: { counter: string; period: string; delta: number }[];
 }
 
 export interface UsageRepo {
   record(batch: UsageBatch): Promise<void>;
-  quotaUsed(keyId: string, period: string): Promise<number>;
+  quotaUsed(lineageId: string, period: string): Promise<number>;
   counterUsed(counter: string, period: string): Promise<number>;
   requestsByDay(keyId: string): Promise<{ day: string; requests: number }[]>;
 }

@@ -47,8 +47,8 @@ describe('UsageRecorder', () => {
 
   test('hits are counted in memory and reach the store only on flush', async () => {
     const recorder = new UsageRecorder(store.usage);
-    recorder.hit(keyA.id, NOW, '2026-11');
-    recorder.hit(keyA.id, NOW + 5, '2026-11');
+    recorder.hit(keyA.id, NOW, { lineageId: keyA.id, period: '2026-11' });
+    recorder.hit(keyA.id, NOW + 5, { lineageId: keyA.id, period: '2026-11' });
     assert.deepEqual(await store.usage.requestsByDay(keyA.id), []);
     assert.deepEqual(recorder.pending(keyA.id), { lastUsedAt: NOW + 5, quota: new Map([['2026-11', 2]]) });
     await recorder.flush();
@@ -60,10 +60,10 @@ describe('UsageRecorder', () => {
 
   test('each flush writes only the counts since the previous one', async () => {
     const recorder = new UsageRecorder(store.usage);
-    for (let i = 0; i < 3; i++) recorder.hit(keyA.id, NOW, '2026-11-29');
+    for (let i = 0; i < 3; i++) recorder.hit(keyA.id, NOW, { lineageId: keyA.id, period: '2026-11-29' });
     await recorder.flush();
-    recorder.hit(keyA.id, NOW + 1, '2026-11-29');
-    recorder.hit(keyA.id, NOW + DAY, '2026-11-30');
+    recorder.hit(keyA.id, NOW + 1, { lineageId: keyA.id, period: '2026-11-29' });
+    recorder.hit(keyA.id, NOW + DAY, { lineageId: keyA.id, period: '2026-11-30' });
     await recorder.flush();
     await recorder.flush();
     assert.deepEqual(await store.usage.requestsByDay(keyA.id), [
@@ -77,8 +77,8 @@ describe('UsageRecorder', () => {
   test('counts are kept apart per key, and a key without a quota records no quota usage', async () => {
     const recorder = new UsageRecorder(store.usage);
     recorder.hit(keyA.id, NOW, null);
-    recorder.hit(keyB.id, NOW, '2026-11');
-    recorder.hit(keyB.id, NOW, '2026-11');
+    recorder.hit(keyB.id, NOW, { lineageId: keyB.id, period: '2026-11' });
+    recorder.hit(keyB.id, NOW, { lineageId: keyB.id, period: '2026-11' });
     assert.deepEqual(recorder.pending(keyA.id).quota, new Map());
     await recorder.stop();
     assert.deepEqual(await store.usage.requestsByDay(keyA.id), [{ day: '2026-11-29', requests: 1 }]);
@@ -99,11 +99,11 @@ describe('UsageRecorder', () => {
       },
     };
     const recorder = new UsageRecorder(flaky);
-    recorder.hit(keyA.id, NOW, '2026-11');
-    recorder.hit(keyA.id, NOW + 1, '2026-11');
+    recorder.hit(keyA.id, NOW, { lineageId: keyA.id, period: '2026-11' });
+    recorder.hit(keyA.id, NOW + 1, { lineageId: keyA.id, period: '2026-11' });
     await assert.rejects(recorder.flush(), /disk full/);
     assert.deepEqual(recorder.pending(keyA.id), { lastUsedAt: NOW + 1, quota: new Map([['2026-11', 2]]) });
-    recorder.hit(keyA.id, NOW + 2, '2026-11');
+    recorder.hit(keyA.id, NOW + 2, { lineageId: keyA.id, period: '2026-11' });
     await recorder.flush();
     assert.equal(batches.length, 2);
     assert.deepEqual(await store.usage.requestsByDay(keyA.id), [{ day: '2026-11-29', requests: 3 }]);

@@ -12,7 +12,7 @@ type RequestCount = UsageBatch['keys'][number];
 type QuotaCount = UsageBatch['quotas'][number];
 
 const newRequestCount = (keyId: string, day: string): RequestCount => ({ keyId, day, requests: 0, lastUsedAt: 0 });
-const newQuotaCount = (keyId: string, period: string): QuotaCount => ({ keyId, period, delta: 0 });
+const newQuotaCount = (lineageId: string, period: string): QuotaCount => ({ lineageId, period, delta: 0 });
 
 function slot<T>(map: Map<string, Map<string, T>>, outer: string, inner: string, create: (outer: string, inner: string) => T): T {
   let byInner = map.get(outer);
@@ -39,11 +39,12 @@ export class UsageRecorder {
     this.#repo = repo;
   }
 
-  hit(keyId: string, now: number, quotaPeriod: string | null): void {
+  /** One request with a key; its quota use, if the key has a quota, counts for the key's lineage. */
+  hit(keyId: string, now: number, quota: { lineageId: string; period: string } | null): void {
     const entry = slot(this.#requests, keyId, periodWindow('day', now).id, newRequestCount);
     entry.requests += 1;
     if (now > entry.lastUsedAt) entry.lastUsedAt = now;
-    if (quotaPeriod !== null) slot(this.#quotas, keyId, quotaPeriod, newQuotaCount).delta += 1;
+    if (quota !== null) slot(this.#quotas, quota.lineageId, quota.period, newQuotaCount).delta += 1;
   }
 
   /** One use of a quota counted per app or user (an API's own quota), in `period`. */
@@ -63,15 +64,15 @@ export class UsageRecorder {
   }
 
   #addQuota(add: QuotaCount): void {
-    slot(this.#quotas, add.keyId, add.period, newQuotaCount).delta += add.delta;
+    slot(this.#quotas, add.lineageId, add.period, newQuotaCount).delta += add.delta;
   }
 
   /** Counts not yet flushed, so readers can add them to what the store says. */
-  pending(keyId: string): { lastUsedAt: number | null; quota: Map<string, number> } {
+  pending(keyId: string, lineageId = keyId): { lastUsedAt: number | null; quota: Map<string, number> } {
     let lastUsedAt: number | null = null;
     for (const entry of this.#requests.get(keyId)?.values() ?? []) lastUsedAt = Math.max(lastUsedAt ?? 0, entry.lastUsedAt);
     const quota = new Map<string, number>();
-    for (const entry of this.#quotas.get(keyId)?.values() ?? []) quota.set(entry.period, entry.delta);
+    for (const entry of this.#quotas.get(lineageId)?.values() ?? []) quota.set(entry.period, entry.delta);
     return { lastUsedAt, quota };
   }
 

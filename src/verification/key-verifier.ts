@@ -6,7 +6,7 @@ import { isWellFormedKey } from '../domain/key-format.ts';
 import { periodWindow, type PeriodWindow } from '../domain/quota-period.ts';
 import type { ChangeBus } from '../events/change-bus.ts';
 import type { LimitCheck, LimitResult, LimitState, Limiter } from '../limits/port.ts';
-import type { ApiKey } from '../domain/entities.ts';
+import { lineageOf, type ApiKey } from '../domain/entities.ts';
 import type { Store } from '../store/port.ts';
 import type { UsageRecorder } from '../usage/usage-recorder.ts';
 
@@ -161,7 +161,7 @@ export class KeyVerifier {
 
   #afterLimits(compiled: CompiledKey, result: LimitResult, now: number, quotaWindow: PeriodWindow | null): Verification {
     if (!result.allowed) return verdict(compiled, result.deniedBy === 'quota' ? 'QUOTA_EXCEEDED' : 'RATE_LIMITED', result.states, result.retryAfterMs);
-    this.#options.usage.hit(compiled.key.id, now, quotaWindow?.id ?? null);
+    this.#options.usage.hit(compiled.key.id, now, quotaWindow && { lineageId: lineageOf(compiled.key), period: quotaWindow.id });
     return verdict(compiled, 'VALID', result.states, 0);
   }
 
@@ -172,7 +172,7 @@ export class KeyVerifier {
     const quota = entry.compiled.quota!;
     const quotaCheck: LimitCheck = {
       kind: 'quota',
-      counter: `q:${entry.compiled.key.id}`,
+      counter: `q:${lineageOf(entry.compiled.key)}`,
       name: `quota-${quota.period}`,
       limit: quota.limit,
       periodStart: window.start,
@@ -218,7 +218,7 @@ export class KeyVerifier {
     const compiled = compileKey(key, policy);
     const rateChecks = compiled.rateLimits.map((rule): LimitCheck => ({
       kind: 'rate',
-      counter: `rl:${key.id}:${rule.name}`,
+      counter: `rl:${lineageOf(key)}:${rule.name}`,
       name: rule.name,
       limit: rule.limit,
       windowMs: rule.windowMs,
@@ -226,7 +226,7 @@ export class KeyVerifier {
     const expiresAt = this.#clock() + this.#options.cacheTtlMs;
     if (!compiled.quota) return { found: true, expiresAt, compiled, rateChecks, quotaSeed: null };
     const period = periodWindow(compiled.quota.period, this.#clock()).id;
-    return { found: true, expiresAt, compiled, rateChecks, quotaSeed: { period, used: await store.usage.quotaUsed(key.id, period) } };
+    return { found: true, expiresAt, compiled, rateChecks, quotaSeed: { period, used: await store.usage.quotaUsed(lineageOf(key), period) } };
   }
 }
 

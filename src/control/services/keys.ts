@@ -1,4 +1,4 @@
-import type { ApiKey, AuditInput } from '../../domain/entities.ts';
+import { lineageOf, type ApiKey, type AuditInput } from '../../domain/entities.ts';
 import { newId } from '../../domain/ids.ts';
 import { findBySecret, hashKey } from '../../domain/key-hash.ts';
 import { generateKey } from '../../domain/key-format.ts';
@@ -171,6 +171,8 @@ export const keysService = {
       ...credential,
       id: newId('key', now),
       rotatedFrom: existing.id,
+      // The successor continues the old key's rate limits and quota: one lineage, one budget.
+      lineageId: lineageOf(existing),
       replacedBy: null,
       // The new secret has not been exposed.
       exposedAt: null,
@@ -226,12 +228,12 @@ export const keysService = {
   /** The public view: never the hash; usage includes counts not yet flushed. */
   async view(ctx: ControlContext, key: ApiKey) {
     const now = ctx.clock();
-    const pending = ctx.usage.pending(key.id);
+    const pending = ctx.usage.pending(key.id, lineageOf(key));
     const rule = key.quota ?? (key.policyId ? (await ctx.store.policies.get(key.policyId))?.quota : null) ?? null;
     let quota = null;
     if (rule) {
       const window = periodWindow(rule.period, now);
-      const used = (await ctx.store.usage.quotaUsed(key.id, window.id)) + (pending.quota.get(window.id) ?? 0);
+      const used = (await ctx.store.usage.quotaUsed(lineageOf(key), window.id)) + (pending.quota.get(window.id) ?? 0);
       quota = { ...rule, inherited: key.quota === null, used, remaining: Math.max(0, rule.limit - used), resetsAt: iso(window.end) };
     }
     const lastUsedAt = Math.max(key.lastUsedAt ?? 0, pending.lastUsedAt ?? 0) || null;

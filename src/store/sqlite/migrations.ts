@@ -87,4 +87,15 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       DELETE FROM oidc_records;
     `,
   },
+  {
+    // Rate limits and quotas belong to a key's lineage (the key and every successor its rotations
+    // made): quota use is kept under the lineage id, the id of the lineage's first key.
+    version: 5,
+    name: 'key lineage',
+    sql: `
+      ALTER TABLE keys ADD COLUMN lineage_id TEXT;
+      UPDATE keys SET lineage_id = COALESCE(json_extract(data, '$.lineageId'), id);
+      CREATE INDEX keys_lineage ON keys (lineage_id);
+    `,
+  },
 ];

@@ -1,7 +1,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import type { AdminKey, Api, ApiKey, App, AuditEntry, AuditInput, OAuthClient, Policy, SigningKey, User } from '../../domain/entities.ts';
+import { lineageOf, type AdminKey, type Api, type ApiKey, type App, type AuditEntry, type AuditInput, type OAuthClient, type Policy, type SigningKey, type User } from '../../domain/entities.ts';
 import { newId } from '../../domain/ids.ts';
 import {
   StorageUnavailableError,
@@ -145,6 +145,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     enabled: k.enabled ? 1 : 0,
     expires_at: k.expiresAt,
     revoked_at: k.revokedAt,
+    lineage_id: lineageOf(k),
   });
   const keyBase = entityRepo<ApiKey>('keys', keyColumns);
   const keyFromRow = (row: Record<string, SQLInputValue>): ApiKey => ({
@@ -190,9 +191,11 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     },
     async delete(id, audit) {
       return transaction(() => {
+        const lineage = sql('SELECT lineage_id FROM keys WHERE id = ?').get(id)?.lineage_id ?? id;
         if (Number(sql('DELETE FROM keys WHERE id = ?').run(id).changes) === 0) return false;
         sql('DELETE FROM usage_daily WHERE key_id = ?').run(id);
-        sql('DELETE FROM quota_usage WHERE key_id = ?').run(id);
+        // Quota use belongs to the lineage: it goes with the lineage's last key.
+        sql('DELETE FROM quota_usage WHERE key_id = ? AND NOT EXISTS (SELECT 1 FROM keys WHERE lineage_id = ?)').run(lineage, lineage);
         appendAudit(audit);
         return true;
       });
@@ -257,8 +260,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         }
         for (const q of batch.quotas) {
           sql(
-            'INSERT INTO quota_usage (key_id, period, used) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM keys WHERE id = ?) ON CONFLICT (key_id, period) DO UPDATE SET used = used + excluded.used',
-          ).run(q.keyId, q.period, q.delta, q.keyId);
+            'INSERT INTO quota_usage (key_id, period, used) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM keys WHERE lineage_id = ?) ON CONFLICT (key_id, period) DO UPDATE SET used = used + excluded.used',
+          ).run(q.lineageId, q.period, q.delta, q.lineageId);
         }
         for (const c of batch.counters ?? []) {
           sql(
@@ -271,8 +274,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       const row = sql('SELECT used FROM identity_quota_usage WHERE counter = ? AND period = ?').get(counter, period);
       return row ? Number(row.used) : 0;
     },
-    async quotaUsed(keyId, period) {
-      const row = sql('SELECT used FROM quota_usage WHERE key_id = ? AND period = ?').get(keyId, period);
+    async quotaUsed(lineageId, period) {
+      const row = sql('SELECT used FROM quota_usage WHERE key_id = ? AND period = ?').get(lineageId, period);
       return row ? Number(row.used) : 0;
     },
     async requestsByDay(keyId) {
