@@ -84,7 +84,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
         requiredScopes = [...requiredScopes, ...api.auth.scopes];
       }
       const facts = { apiId, method: body.method, path: body.path, ip: body.ip, requiredScopes };
-      return verificationView(await ctx.verifier.verify(body.key, facts), ctx.clock());
+      return verificationView(await ctx.verifier.verify(body.key, facts, body.consume), ctx.clock());
     } }),
   route({ method: 'get', path: '/keys/{id}', tag: 'keys', permission: 'keys:read', summary: 'Get a key (never its secret)', status: 200,
     handle: async ({ ctx, params }) => keysService.view(ctx, await keysService.get(ctx, params.id!)) }),
