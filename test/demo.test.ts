@@ -309,6 +309,13 @@ describe('gatehouse demo', () => {
       const controlUrl = restarted.stdout.match(/Admin API:\s+(http:\/\/127\.0\.0\.1:\d+)\/admin\/v1/)?.[1];
       assert.ok(controlUrl, restarted.stdout);
       assert.ok(restarted.stdout.includes(`export GATEHOUSE_URL=${controlUrl}`), restarted.stdout);
+      const newAdminKey = restarted.stdout.split('\n').find((line) => /^ {2}GATEHOUSE_DATA_DIR=\S+ npx gatehouse admin-keys create /.test(line));
+      assert.ok(newAdminKey, `the banner says how to make a new admin key:\n${restarted.stdout}`);
+      const made = await paste([newAdminKey.trim()]);
+      assert.equal(made.code, 0, made.stderr);
+      const secret = made.stdout.match(/gka_live_[0-9A-Za-z]{30}/)?.[0];
+      assert.ok(secret, made.stdout);
+      assert.equal((await get(`${controlUrl}/admin/v1/keys`, secret)).status, 200, 'the new admin key works against the running demo');
     } finally {
       await stop(restarted);
     }
