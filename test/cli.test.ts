@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateKey } from '../src/domain/key-format.ts';
 import { MIGRATIONS } from '../src/store/sqlite/migrations.ts';
-import { json, runCli } from './support/cli.ts';
+import { keysService } from '../src/control/services/keys.ts';
+import { json, MAIN, NODE, runCli, runShell } from './support/cli.ts';
 import { call, startHarness, TEST_PEPPER, type Harness } from './support/harness.ts';
 
 describe('gatehouse CLI against a running Gatehouse', () => {
@@ -114,9 +115,11 @@ describe('gatehouse CLI against a running Gatehouse', () => {
     assert.equal(result.appId, appId);
   });
 
-  test('keys verify reports a well-formed but unknown key from stdin as NOT_FOUND', async () => {
+  test('keys verify reports a well-formed but unknown key from stdin as NOT_FOUND (exit 1)', async () => {
     const { secret } = generateKey('api', 'live');
-    const result = json(await cli(['keys', 'verify', '--json'], {}, `${secret}\n`));
+    const run = await cli(['keys', 'verify', '--json'], {}, `${secret}\n`);
+    assert.equal(run.code, 1, run.stderr);
+    const result = JSON.parse(run.stdout);
     assert.equal(result.valid, false);
     assert.equal(result.code, 'NOT_FOUND');
     assert.equal(result.keyId, null);
@@ -127,6 +130,42 @@ describe('gatehouse CLI against a running Gatehouse', () => {
     const run = await cli(['keys', 'verify'], {}, key.secret);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout.trim(), `valid: VALID (${key.id})`);
+  });
+
+  test('keys verify exits 1 for a key that is not valid, so `verify && deploy` stops', async () => {
+    const key = await createKey();
+    await h.admin('POST', `/keys/${key.id}/revoke`, { reason: 'test' });
+    const text = await cli(['keys', 'verify'], {}, key.secret);
+    assert.equal(text.code, 1, text.stderr);
+    assert.equal(text.stdout.trim(), `not valid: REVOKED (${key.id})`);
+
+    const asJson = await cli(['keys', 'verify', '--json'], {}, key.secret);
+    assert.equal(asJson.code, 1);
+    assert.equal(JSON.parse(asJson.stdout).code, 'REVOKED');
+
+    const unknown = await cli(['keys', 'verify'], {}, generateKey('api', 'live').secret);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stdout, /not valid: NOT_FOUND/);
+
+    const gated = await runShell(`printf %s "$K" | "${NODE}" "${MAIN}" keys verify && echo deployed`, { ...env, K: key.secret });
+    assert.doesNotMatch(gated.stdout, /deployed/);
+  });
+
+  test('keys verify from the CLI counts nothing against the key’s rate limit, quota or usage; --consume counts', async () => {
+    const key = json(await cli(['keys', 'create', '--app', appId, '--api', apiId, '--rate-limit', 'per-minute:1:60', '--quota', '5/day', '--json']));
+    for (let i = 0; i < 3; i++) {
+      const run = await cli(['keys', 'verify', '--json'], {}, key.secret);
+      const result = json(run);
+      assert.equal(result.code, 'VALID');
+      assert.equal(result.ratelimits[0].remaining, 1);
+    }
+    assert.equal((await h.admin('GET', `/keys/${key.id}`)).body.lastUsedAt, null);
+    const counted = json(await cli(['keys', 'verify', '--consume', '--json'], {}, key.secret));
+    assert.equal(counted.code, 'VALID');
+    assert.equal(counted.ratelimits[0].remaining, 0);
+    const refused = await cli(['keys', 'verify', '--consume'], {}, key.secret);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stdout, /not valid: RATE_LIMITED/);
   });
 
   test('keys verify with nothing on stdin is a usage error (exit 2)', async () => {
@@ -207,6 +246,49 @@ describe('gatehouse CLI against a running Gatehouse', () => {
     const error = JSON.parse(asJson.stderr.trim().split('\n').at(-1)!);
     assert.match(error.error, /RESOURCE_NOT_FOUND/);
     assert.equal(error.details.code, 'RESOURCE_NOT_FOUND');
+  });
+
+  test('keys list shows when a key was exposed, and --status exposed lists only exposed keys', async () => {
+    const exposed = await createKey();
+    const clean = await createKey();
+    await keysService.flagExposed(h.gh.ctx, exposed.secret, '192.0.2.7');
+
+    const text = await cli(['keys', 'list', '--limit', '100']);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout.split('\n')[0]!, /EXPOSEDAT/);
+    const row = text.stdout.split('\n').find((l) => l.startsWith(exposed.id));
+    assert.match(row!, /\d{4}-\d\d-\d\dT/, 'the exposure time is in the row');
+
+    const only = json(await cli(['keys', 'list', '--status', 'exposed', '--limit', '100', '--json']));
+    assert.deepEqual(only.items.map((k: { id: string }) => k.id), [exposed.id]);
+    assert.equal(typeof only.items[0].exposedAt, 'string');
+    const both = json(await cli(['keys', 'list', '--status', 'active', '--exposed', '--limit', '100', '--json']));
+    assert.deepEqual(both.items.map((k: { id: string }) => k.id), [exposed.id]);
+    const notExposed = json(await cli(['keys', 'list', '--limit', '100', '--json'])).items.map((k: { id: string }) => k.id);
+    assert.ok(notExposed.includes(clean.id));
+
+    const shown = await cli(['keys', 'show', exposed.id]);
+    assert.match(shown.stdout, /exposedAt/);
+  });
+
+  test('audit lists the audit log newest first, filtered by --target and --action, as JSON with --json', async () => {
+    const key = await createKey();
+    await cli(['keys', 'revoke', key.id, '--reason', 'audit test']);
+    const all = json(await cli(['audit', '--target', key.id, '--json']));
+    assert.deepEqual(all.items.map((e: { action: string }) => e.action), ['key.revoked', 'key.created']);
+    assert.ok(all.items.every((e: { targetId: string }) => e.targetId === key.id));
+    const revoked = json(await cli(['audit', '--action', 'key.revoked', '--target', key.id, '--json']));
+    assert.equal(revoked.items.length, 1);
+    assert.match(revoked.items[0].at, /^\d{4}-\d\d-\d\dT.*Z$/);
+
+    const text = await cli(['audit', '--target', key.id, '--limit', '1']);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /key\.revoked/);
+    assert.doesNotMatch(text.stdout, /key\.created/);
+    assert.match(text.stdout, /--cursor \S+/, 'a next page is offered');
+
+    const bad = await cli(['audit', '--bogus']);
+    assert.equal(bad.code, 2);
   });
 
   test('policies create --json creates a policy with the rate limit and quota from the flags', async () => {

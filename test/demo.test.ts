@@ -3,7 +3,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { Agent, fetch as undiciFetch } from 'undici';
@@ -54,6 +54,7 @@ function startDemo(dataDir: string, upstreamPort: number, args: string[], ready:
     GATEHOUSE_CONTROL_PORT: '0',
     GATEHOUSE_DEMO_UPSTREAM_PORT: String(upstreamPort),
     GATEHOUSE_LOG_LEVEL: 'silent',
+    ...extraEnv,
   };
   const child = spawn(NODE, [MAIN, 'demo', ...args], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
   children.add(child);
@@ -123,6 +124,41 @@ async function get(url: string, key?: string) {
   } catch {}
   return { status: res.status, body };
 }
+
+/** PATH as a user's shell has it: without the node_modules/.bin that npm scripts put first. */
+const USER_PATH = (process.env.PATH ?? '')
+  .split(delimiter)
+  .filter((p) => !p.includes(`node_modules${'/'}.bin`))
+  .join(delimiter);
+
+/** Runs lines pasted from the banner in one bash session in the checkout, as a developer would; stops at the first failure. */
+function paste(lines: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const npxCache = tempDir();
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-e', '-x', '-c', lines.join('\n')], {
+      cwd: ROOT,
+      env: { PATH: USER_PATH, HOME: process.env.HOME ?? tmpdir(), npm_config_cache: npxCache, npm_config_offline: 'true', npm_config_update_notifier: 'false', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), WAIT_MS);
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The commands in a banner: its indented lines that start with a command a developer would paste. */
+const bannerCommands = (stdout: string): string[] =>
+  stdout
+    .split('\n')
+    .filter((line) => /^ {2}(curl|export|npx|TOKEN=)/.test(line))
+    .map((line) => line.trim());
 
 describe('gatehouse demo', () => {
   test('first start prints working secrets as JSON; a restart keeps the data and prints no secrets', async () => {
@@ -252,7 +288,7 @@ describe('gatehouse demo', () => {
         startDemo(dataDir, port, ['--json'], parses),
         (error: Error) => {
           assert.match(error.message, /code 1,/);
-          assert.match(error.message, /port is already in use/);
+          assert.match(error.message, new RegExp(`port ${port} is already in use.*GATEHOUSE_DEMO_UPSTREAM_PORT`));
           return true;
         },
       );
@@ -260,4 +296,79 @@ describe('gatehouse demo', () => {
       await new Promise((resolve) => blocker.close(resolve));
     }
   });
+  test('every command the first-start banner prints works when pasted into a shell, on ports that are not the defaults', async () => {
+    const dataDir = tempDir();
+    const demo = await startDemo(dataDir, await freePort(), [], (out) => out.includes('Stop with Ctrl+C.'));
+    try {
+      const commands = bannerCommands(demo.stdout);
+      assert.ok(commands.some((c) => c.startsWith('export GATEHOUSE_URL=')), `the banner says where the admin API is:\n${demo.stdout}`);
+      assert.ok(commands.some((c) => c.includes('/demo/me')), demo.stdout);
+      const run = await paste(commands);
+      assert.equal(run.code, 0, `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
+      assert.match(run.stdout, /"path":"\/hello"/, 'the demo API answered through the gateway');
+      assert.match(run.stdout, /^(200 )+429 (\d{3} )*$/m, 'the rate-limit command shows 200s, then a 429');
+      const me = JSON.parse(run.stdout.split('\n').find((line) => line.includes('"path":"/me"'))!);
+      assert.match(me.client, /^cli_/, '/demo/me shows the client the token was issued to');
+      assert.equal(me.user, me.client, 'a client-credentials token’s subject is the client');
+      assert.ok(Array.isArray(me.scopes));
+      assert.equal(typeof me.headers['x-gatehouse-client'], 'string', 'every identity header is echoed');
+      assert.match(run.stdout, /key_[0-9a-f]{28}/, 'keys list reached the admin API on its non-default port');
+    } finally {
+      await stop(demo);
+    }
+  });
+
+  test('a restart’s banner gives the curl its --cacert note points to, and where the admin API is', async () => {
+    const dataDir = tempDir();
+    const upstreamPort = await freePort();
+    await stop(await startDemo(dataDir, upstreamPort, [], (out) => out.includes('Stop with Ctrl+C.')));
+    const restarted = await startDemo(dataDir, upstreamPort, [], (out) => out.includes('Stop with Ctrl+C.'));
+    try {
+      const gatewayUrl = restarted.stdout.match(/Gateway:\s+(https:\/\/127\.0\.0\.1:\d+)/)?.[1];
+      assert.match(restarted.stdout, new RegExp(`^\\s*curl -i --cacert \\S+ -H "Authorization: Bearer \\S+" ${gatewayUrl}/demo/hello$`, 'm'), restarted.stdout);
+      const controlUrl = restarted.stdout.match(/Admin API:\s+(http:\/\/127\.0\.0\.1:\d+)\/admin\/v1/)?.[1];
+      assert.ok(controlUrl, restarted.stdout);
+      assert.ok(restarted.stdout.includes(`export GATEHOUSE_URL=${controlUrl}`), restarted.stdout);
+      const newAdminKey = restarted.stdout.split('\n').find((line) => /^ {2}GATEHOUSE_DATA_DIR=\S+ npx gatehouse admin-keys create /.test(line));
+      assert.ok(newAdminKey, `the banner says how to make a new admin key:\n${restarted.stdout}`);
+      const made = await paste([newAdminKey.trim()]);
+      assert.equal(made.code, 0, made.stderr);
+      const secret = made.stdout.match(/gka_live_[0-9A-Za-z]{30}/)?.[0];
+      assert.ok(secret, made.stdout);
+      assert.equal((await get(`${controlUrl}/admin/v1/keys`, secret)).status, 200, 'the new admin key works against the running demo');
+    } finally {
+      await stop(restarted);
+    }
+  });
+
+  test('a restart on another demo upstream port moves the demo API to it', async () => {
+    const dataDir = tempDir();
+    const { demo: first, info } = await startJsonDemo(dataDir, await freePort());
+    await stop(first);
+    const { demo: second, info: again } = await startJsonDemo(dataDir, await freePort());
+    try {
+      trust(again.caFile);
+      const hello = await get(`${again.gatewayUrl}/demo/hello`, info.apiKey);
+      assert.equal(hello.status, 200, JSON.stringify(hello.body));
+    } finally {
+      await stop(second);
+    }
+  });
+
+  for (const [setting, listener] of [['GATEHOUSE_GATEWAY_PORT', 'gateway'], ['GATEHOUSE_CONTROL_PORT', 'control']] as const) {
+    test(`a ${listener} port already in use makes the demo exit 1 naming ${setting}`, async () => {
+      const blocker = createServer();
+      await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+      const { port } = blocker.address() as { port: number };
+      try {
+        await assert.rejects(startDemo(tempDir(), await freePort(), ['--json'], parses, { [setting]: String(port) }), (error: Error) => {
+          assert.match(error.message, /code 1,/);
+          assert.match(error.message, new RegExp(`port ${port} is already in use.*${setting}`));
+          return true;
+        });
+      } finally {
+        await new Promise((resolve) => blocker.close(resolve));
+      }
+    });
+  }
 });

@@ -104,6 +104,34 @@ describe('POST /admin/v1/keys/verify answers every code as data', () => {
     }
   });
 
+  test('consume: false checks the key and its limits but counts nothing: no rate limit, quota or usage used', async () => {
+    const key = await newKey({ rateLimits: [{ name: 'per-minute', limit: 1, windowSeconds: 60 }], quota: { limit: 2, period: 'day' } });
+    for (let i = 0; i < 3; i++) {
+      const dry = await verify({ key: key.secret, api: 'orders', consume: false });
+      assert.equal(dry.body.code, 'VALID');
+      assert.equal(dry.body.ratelimits[0].remaining, 1, 'a check leaves the rate limit untouched');
+      assert.equal(dry.body.quota.remaining, 2, 'a check leaves the quota untouched');
+    }
+    const shown = (await h.admin('GET', `/keys/${key.id}`)).body;
+    assert.equal(shown.lastUsedAt, null, 'a check is not a use of the key');
+    assert.equal((await call(h, '/orders/1', { key: key.secret })).status, 200, 'the budget is still whole for real requests');
+
+    const limited = await verify({ key: key.secret, consume: false });
+    assert.equal(limited.body.code, 'RATE_LIMITED', 'a check says a request would be refused now');
+    assert.equal(limited.body.valid, false);
+    assert.equal(limited.body.retryAfterSeconds, 60);
+
+    const revoked = await newKey({});
+    await h.admin('POST', `/keys/${revoked.id}/revoke`, { reason: 'test' });
+    assert.equal((await verify({ key: revoked.secret, consume: false })).body.code, 'REVOKED');
+  });
+
+  test('consume defaults to true: a verification counts like a gateway request', async () => {
+    const key = await newKey({ rateLimits: [{ name: 'per-minute', limit: 1, windowSeconds: 60 }] });
+    assert.equal((await verify({ key: key.secret, consume: true })).body.code, 'VALID');
+    assert.equal((await verify({ key: key.secret })).body.code, 'RATE_LIMITED');
+  });
+
   test('an unknown API name is a validation error, not a verdict', async () => {
     const res = await verify({ key: ids.secret, api: 'no-such-api' });
     assert.equal(res.status, 400);

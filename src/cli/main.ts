@@ -1,11 +1,5 @@
 #!/usr/bin/env node
-import { ConfigError } from '../config/load.ts';
-import { createAdminClient } from './admin-client.ts';
-import { runAdminKeys } from './commands/admin-keys.ts';
-import { IDENTITY_GROUPS } from './commands/identity.ts';
-import { RESOURCE_GROUPS, runResourceCommand } from './commands/resources.ts';
-import { runDemo, runMigrate, runStart } from './commands/server.ts';
-import { CommandError, createOutput, UsageError } from './output.ts';
+import { CommandError, createOutput, UsageError, type Output } from './output.ts';
 
 const USAGE = `usage: gatehouse <command> [--json]
   start --config gatehouse.yaml     run the gateway and the admin API
@@ -18,10 +12,10 @@ const USAGE = `usage: gatehouse <command> [--json]
   clients list|show|create|update|rotate-secret|disable|enable|delete
   grants list --user ID|revoke GRANT_ID|revoke-user USER_ID
   signing-keys list|rotate [--alg ES256|RS256|EdDSA] [--now]
+  audit [--target ID] [--action A]  the audit log, newest first
 Commands other than start, demo, migrate and admin-keys talk to the admin API at GATEHOUSE_URL
-(default http://127.0.0.1:8081) with the admin key in GATEHOUSE_ADMIN_KEY.`;
-
-const GROUPS = { ...RESOURCE_GROUPS, ...IDENTITY_GROUPS };
+(default http://127.0.0.1:8081) with the admin key in GATEHOUSE_ADMIN_KEY.
+Exit codes: 0 done, 1 refused or failed (keys verify: the key is not valid), 2 wrong command line.`;
 
 function option(argv: string[], name: string): string | undefined {
   const i = argv.indexOf(`--${name}`);
@@ -29,23 +23,58 @@ function option(argv: string[], name: string): string | undefined {
   return argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 }
 
+/**
+ * Each command loads its own modules when it runs, never at start: the server side (gateway, control
+ * plane, oidc-provider, zod schemas) takes about a second to import, and `help` or a command that only
+ * calls the admin API needs none of it.
+ */
+async function run(command: string | undefined, rest: string[], out: Output): Promise<number> {
+  switch (command) {
+    case 'start':
+      await (await import('./commands/server.ts')).runStart(option(rest, 'config'), out);
+      return 0;
+    case 'demo':
+      await (await import('./commands/server.ts')).runDemo(option(rest, 'config'), out);
+      return 0;
+    case 'migrate':
+      await (await import('./commands/server.ts')).runMigrate(option(rest, 'config'), out);
+      return 0;
+    case 'admin-keys':
+      await (await import('./commands/admin-keys.ts')).runAdminKeys(rest, out);
+      return 0;
+    case 'audit': {
+      const [{ runAudit }, { createAdminClient }] = await Promise.all([import('./commands/audit.ts'), import('./admin-client.ts')]);
+      await runAudit(rest, createAdminClient(process.env), out);
+      return 0;
+    }
+    case undefined:
+      process.stderr.write(`${USAGE}\n`);
+      return 2;
+    case 'help':
+    case '--help':
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+  }
+  const [{ RESOURCE_GROUPS, runResourceCommand }, { IDENTITY_GROUPS }, { createAdminClient }] = await Promise.all([
+    import('./commands/resources.ts'),
+    import('./commands/identity.ts'),
+    import('./admin-client.ts'),
+  ]);
+  const groups = { ...RESOURCE_GROUPS, ...IDENTITY_GROUPS };
+  if (!Object.hasOwn(groups, command)) throw new UsageError(`unknown command ${command}\n${USAGE}`);
+  return runResourceCommand(command, groups[command]!, rest, createAdminClient(process.env), out);
+}
+
 async function main(argv: string[]): Promise<number> {
   const out = createOutput(argv.includes('--json'));
   const [command, ...rest] = argv;
   try {
-    if (command === 'start') await runStart(option(rest, 'config'), out);
-    else if (command === 'demo') await runDemo(option(rest, 'config'), out);
-    else if (command === 'migrate') await runMigrate(option(rest, 'config'), out);
-    else if (command === 'admin-keys') await runAdminKeys(rest, out);
-    else if (command && Object.hasOwn(GROUPS, command)) await runResourceCommand(command, GROUPS[command]!, rest, createAdminClient(process.env), out);
-    else if (command === undefined || command === 'help' || command === '--help') {
-      (command === undefined ? process.stderr : process.stdout).write(`${USAGE}\n`);
-      return command === undefined ? 2 : 0;
-    } else throw new UsageError(`unknown command ${command}\n${USAGE}`);
-    return 0;
+    return await run(command, rest, out);
   } catch (error) {
     if (error instanceof UsageError) return out.error(error.message), 2;
     if (error instanceof CommandError) return out.error(error.message, error.details), 1;
+    // Only commands that read the configuration can throw this, so the module is loaded by then.
+    const { ConfigError } = await import('../config/load.ts');
     if (error instanceof ConfigError) return out.error(error.message), 1;
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') return out.error(`a port is already in use: ${(error as Error).message}`), 1;
     throw error;

@@ -31,11 +31,20 @@ export interface DemoSecrets {
   client?: { id: string; secret: string };
 }
 
-/** Creates the demo API, app, key and an admin key, once; null when they already exist. */
+/**
+ * Creates the demo API, app, key and an admin key, once; null when they already exist. On a restart
+ * the demo API is pointed at this run's demo upstream, which may listen on another port now
+ * (GATEHOUSE_DEMO_UPSTREAM_PORT), unless an admin pointed it elsewhere.
+ */
 export async function createDemoObjects(ctx: ControlContext, upstreamUrl: string): Promise<DemoSecrets | null> {
-  const existing = await ctx.store.apis.all();
-  if (existing.some((a) => a.name === DEMO_API_NAME)) return null;
   const actor = { actor: 'demo', requestId: null };
+  const existing = (await ctx.store.apis.all()).find((a) => a.name === DEMO_API_NAME);
+  if (existing) {
+    // Only a URL the demo set itself is moved; one an admin changed is left alone.
+    const demoSet = /^http:\/\/127\.0\.0\.1:\d+$/.test(existing.upstreamUrl);
+    if (demoSet && existing.upstreamUrl !== upstreamUrl) await apisService.update(ctx, actor, existing.id, { upstreamUrl });
+    return null;
+  }
   const api = await apisService.create(ctx, actor, {
     name: DEMO_API_NAME,
     listenPath: '/demo',

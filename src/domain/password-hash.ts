@@ -34,8 +34,16 @@ export function needsRehash(stored: string): boolean {
 /**
  * A hash of a random password no one knows. Checking a password against it for an unknown user
  * costs the same as for a real one, so response time does not tell which usernames exist.
+ * Made on first use, not at import: a 32 MiB scrypt would slow every process that loads this file
+ * (the CLI among them). The authorization server awaits it at start, so no sign-in pays for it.
  */
-export const DECOY_PASSWORD_HASH: Promise<string> = hashPassword(randomBytes(24).toString('base64url'));
+let decoy: Promise<string> | undefined;
+export const DECOY_PASSWORD_HASH: PromiseLike<string> = {
+  then(onFulfilled, onRejected) {
+    decoy ??= hashPassword(randomBytes(24).toString('base64url'));
+    return decoy.then(onFulfilled, onRejected);
+  },
+};
 
 function derive(password: string, salt: Buffer, cost: { ln: number; r: number; p: number }): Promise<Buffer> {
   const N = 2 ** cost.ln;

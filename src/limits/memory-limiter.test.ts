@@ -114,4 +114,18 @@ describe('MemoryLimiter', () => {
     limiter.sweep(NOW + 1000);
     assert.equal(admitted(limiter, [rate(3, 1000)], 10, NOW + 1000), 3);
   });
+
+  test('peek answers what consume would, with what is left now, and consumes nothing', () => {
+    const limiter = new MemoryLimiter();
+    for (let i = 0; i < 5; i++) {
+      const peeked = limiter.peek([rate(2), quota(3)], NOW);
+      assert.equal(peeked.allowed, true);
+      assert.deepEqual(peeked.states.map((s) => s.remaining), [2, 3]);
+    }
+    assert.equal(admitted(limiter, [rate(2), quota(3)], 10), 2, 'the peeks used nothing');
+    const refused = limiter.peek([rate(2), quota(3)], NOW);
+    assert.equal(refused.allowed, false);
+    assert.equal(refused.deniedBy, 'rate');
+    assert.equal(refused.retryAfterMs, 30_000);
+  });
 });

@@ -7,6 +7,14 @@ export class MemoryLimiter implements Limiter {
   readonly #quotas = new Map<string, { used: number; periodEnd: number }>();
 
   consume(checks: readonly LimitCheck[], now: number): LimitResult {
+    return this.#decide(checks, now, true);
+  }
+
+  peek(checks: readonly LimitCheck[], now: number): LimitResult {
+    return this.#decide(checks, now, false);
+  }
+
+  #decide(checks: readonly LimitCheck[], now: number, commit: boolean): LimitResult {
     let deniedBy: LimitResult['deniedBy'] = null;
     let retryAfterMs = 0;
     const states: LimitState[] = [];
@@ -25,7 +33,7 @@ export class MemoryLimiter implements Limiter {
         states.push(quotaState(check, check.limit - used - 1, now));
       }
     }
-    if (deniedBy === null) {
+    if (deniedBy === null && commit) {
       for (let i = 0; i < checks.length; i++) {
         const check = checks[i]!;
         if (check.kind === 'rate') this.#tats.set(check.counter, next[i]!);
@@ -37,13 +45,13 @@ export class MemoryLimiter implements Limiter {
       }
       return { allowed: true, deniedBy, retryAfterMs, states };
     }
-    // Refused: nothing is consumed, and each limit reports what it still has.
+    // Refused, or only peeked at: nothing is consumed, and each limit reports what it still has.
     const untouched = checks.map((check) => {
       if (check.kind === 'quota') return quotaState(check, check.limit - this.#quotaUsed(check), now);
       const peek = gcraPeek(check, this.#tats.get(check.counter), now);
       return rateState(check, peek.remaining, peek.resetMs);
     });
-    return { allowed: false, deniedBy, retryAfterMs, states: untouched };
+    return { allowed: deniedBy === null, deniedBy, retryAfterMs, states: untouched };
   }
 
   /** Drops state that no longer limits anything; call periodically. */

@@ -38,4 +38,9 @@ export interface LimitResult {
 
 export interface Limiter {
   consume(checks: readonly LimitCheck[], now: number): LimitResult | Promise<LimitResult>;
+  /**
+   * What `consume` would answer now, changing nothing: for a check that must not use the key's budget
+   * (POST /admin/v1/keys/verify with `consume: false`). The states are what is left before this request.
+   */
+  peek(checks: readonly LimitCheck[], now: number): LimitResult | Promise<LimitResult>;
 }

@@ -191,6 +191,17 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
         assert.deepEqual(await allKeyIds(store, { status: 'active', now: T0 + 1000 }), ids([active]));
       });
 
+      test('list by exposure finds keys whose secret was seen in the clear, with or without a status', async () => {
+        const exposed = await createKey({ exposedAt: T0 - 5 });
+        const exposedRevoked = await createKey({ exposedAt: T0 - 5, revokedAt: T0 - 1, revokedReason: 'exposed' });
+        const clean = await createKey();
+        await createKey({ exposedAt: null });
+        assert.deepEqual(await allKeyIds(store, { exposed: true }), [exposed.id, exposedRevoked.id]);
+        assert.deepEqual(await allKeyIds(store, { exposed: true, status: 'active' }), [exposed.id]);
+        assert.ok((await allKeyIds(store, { exposed: false })).includes(clean.id));
+        assert.ok(!(await allKeyIds(store, { exposed: false })).includes(exposed.id));
+      });
+
       test('rotate stores the successor and the updated predecessor with one audit entry', async () => {
         const previous = await createKey();
         const successor = makeKey(app.id, { rotatedFrom: previous.id });

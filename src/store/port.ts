@@ -54,6 +54,8 @@ export interface KeyListQuery extends PageQuery {
   apiId?: string | undefined;
   environment?: string | undefined;
   status?: KeyStatusFilter | undefined;
+  /** true: only keys flagged as exposed (`exposedAt` set); false: only keys never flagged. */
+  exposed?: boolean | undefined;
   /** Reference time for the status filter. */
   now: number;
 }

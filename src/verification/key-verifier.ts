@@ -99,16 +99,18 @@ export class KeyVerifier {
   }
 
   /**
+   * `consume: false` is a check, not a use: every rule and limit is decided as for a request, but no
+   * rate limit, quota or usage is counted (the verify endpoint's `consume: false`, the CLI's default).
    * Synchronous when the key is cached and the limiter answers at once (the in-memory one does), so
    * the common request allocates no promise; a Promise only on a cache miss or an async limiter.
    */
-  verify(secret: string, facts: RequestFacts): Verification | Promise<Verification> {
+  verify(secret: string, facts: RequestFacts, consume = true): Verification | Promise<Verification> {
     if (!isWellFormedKey(secret, 'api') && !isWellFormedKey(secret, 'publishable')) return denied('MALFORMED', null);
     const slot = fingerprint(secret);
     const entry = this.#cache.get(slot);
     const now = this.#clock();
-    if (entry && entry.expiresAt > now) return this.#decide(entry, facts, now);
-    return this.#load(slot, () => this.#read(secret), true).then((loaded) => this.#decide(loaded, facts, this.#clock()));
+    if (entry && entry.expiresAt > now) return this.#decide(entry, facts, now, consume);
+    return this.#load(slot, () => this.#read(secret), true).then((loaded) => this.#decide(loaded, facts, this.#clock(), consume));
   }
 
   /**
@@ -119,8 +121,8 @@ export class KeyVerifier {
   verifyById(keyId: string, facts: RequestFacts): Verification | Promise<Verification> {
     const now = this.#clock();
     const entry = this.#cachedById(keyId, now);
-    if (entry) return this.#decide(entry, facts, now);
-    return this.#loadById(keyId).then((loaded) => this.#decide(loaded, facts, this.#clock()));
+    if (entry) return this.#decide(entry, facts, now, true);
+    return this.#loadById(keyId).then((loaded) => this.#decide(loaded, facts, this.#clock(), true));
   }
 
   /** Whether the key with this id may be used at all (revoked, disabled, expired, gone), counting nothing: for introspection of its tokens. */
@@ -145,23 +147,27 @@ export class KeyVerifier {
     }, false);
   }
 
-  #decide(entry: CacheEntry, facts: RequestFacts, now: number): Verification | Promise<Verification> {
+  #decide(entry: CacheEntry, facts: RequestFacts, now: number, consume: boolean): Verification | Promise<Verification> {
     if (!entry.found) return denied('NOT_FOUND', null);
     const { compiled } = entry;
     const code = checkKey(compiled, facts, now);
     if (code !== 'VALID') return denied(code, compiled);
     const quotaWindow = compiled.quota ? periodWindow(compiled.quota.period, now) : null;
     if (entry.rateChecks.length === 0 && quotaWindow === null) {
-      this.#options.usage.hit(compiled.key.id, now, null);
+      if (consume) this.#options.usage.hit(compiled.key.id, now, null);
       return verdict(compiled, 'VALID', NO_LIMITS, 0);
     }
-    const result = this.#options.limiter.consume(this.#checks(entry, quotaWindow), now);
-    return result instanceof Promise ? result.then((r) => this.#afterLimits(compiled, r, now, quotaWindow)) : this.#afterLimits(compiled, result, now, quotaWindow);
+    const checks = this.#checks(entry, quotaWindow);
+    const { limiter } = this.#options;
+    const result = consume ? limiter.consume(checks, now) : limiter.peek(checks, now);
+    return result instanceof Promise
+      ? result.then((r) => this.#afterLimits(compiled, r, now, quotaWindow, consume))
+      : this.#afterLimits(compiled, result, now, quotaWindow, consume);
   }
 
-  #afterLimits(compiled: CompiledKey, result: LimitResult, now: number, quotaWindow: PeriodWindow | null): Verification {
+  #afterLimits(compiled: CompiledKey, result: LimitResult, now: number, quotaWindow: PeriodWindow | null, consume: boolean): Verification {
     if (!result.allowed) return verdict(compiled, result.deniedBy === 'quota' ? 'QUOTA_EXCEEDED' : 'RATE_LIMITED', result.states, result.retryAfterMs);
-    this.#options.usage.hit(compiled.key.id, now, quotaWindow && { lineageId: lineageOf(compiled.key), period: quotaWindow.id });
+    if (consume) this.#options.usage.hit(compiled.key.id, now, quotaWindow && { lineageId: lineageOf(compiled.key), period: quotaWindow.id });
     return verdict(compiled, 'VALID', result.states, 0);
   }
 

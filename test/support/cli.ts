@@ -16,10 +16,19 @@ export interface Run {
 
 /** Runs the real CLI in a child process with only the environment given (plus PATH and HOME). */
 export function runCli(args: string[], env: Record<string, string | undefined>, input = ''): Promise<Run> {
+  return run(NODE, [MAIN, ...args], env, input);
+}
+
+/** Runs a `sh -c` script, as a user's shell or a deploy script would. */
+export function runShell(script: string, env: Record<string, string | undefined>, input = ''): Promise<Run> {
+  return run('sh', ['-c', script], env, input);
+}
+
+function run(program: string, args: string[], env: Record<string, string | undefined>, input: string): Promise<Run> {
   return new Promise((resolve, reject) => {
     const childEnv: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), USER: 'cli-test' };
     for (const [k, v] of Object.entries(env)) if (v !== undefined) childEnv[k] = v;
-    const child = spawn(NODE, [MAIN, ...args], { cwd: ROOT, env: childEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(program, args, { cwd: ROOT, env: childEnv, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);

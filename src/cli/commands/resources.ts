@@ -11,6 +11,8 @@ export interface Verb {
   positionals?: number;
   run(client: AdminClient, args: string[], flags: Flags): Promise<unknown>;
   text?(result: any): string;
+  /** The exit code for an answer that is a refusal (1), e.g. a key that is not valid; 0 when absent. */
+  exitCode?(result: any): number;
 }
 
 
@@ -131,10 +133,15 @@ export const RESOURCE_GROUPS: Record<string, Record<string, Verb>> = {
         }),
     ),
     list: {
-      usage: 'list [--app ID] [--api ID] [--env live|test] [--status active|disabled|expired|revoked] [--limit N] [--cursor C]',
-      flags: { ...PAGE_FLAGS, app: { type: 'string' }, api: { type: 'string' }, env: { type: 'string' }, status: { type: 'string' } },
-      run: (c, _a, f) => c.request('GET', `/keys${query({ appId: f.app, apiId: f.api, environment: f.env, status: f.status, limit: f.limit, cursor: f.cursor })}`),
-      text: (r) => table(r.items, ['id', 'start', 'name', 'appId', 'environment', 'status', 'expiresAt', 'lastUsedAt']) + (r.nextCursor ? `\n(more: --cursor ${r.nextCursor})` : ''),
+      usage: 'list [--app ID] [--api ID] [--env live|test] [--status active|disabled|expired|revoked|exposed] [--exposed] [--limit N] [--cursor C]',
+      flags: { ...PAGE_FLAGS, app: { type: 'string' }, api: { type: 'string' }, env: { type: 'string' }, status: { type: 'string' }, exposed: { type: 'boolean' } },
+      run: (c, _a, f) => {
+        // Exposure is not a status (an exposed key may still be active): `--status exposed` is `--exposed`.
+        const exposed = f.exposed === true || f.status === 'exposed' ? true : undefined;
+        const status = f.status === 'exposed' ? undefined : f.status;
+        return c.request('GET', `/keys${query({ appId: f.app, apiId: f.api, environment: f.env, status, exposed, limit: f.limit, cursor: f.cursor })}`);
+      },
+      text: (r) => table(r.items, ['id', 'start', 'name', 'appId', 'environment', 'status', 'expiresAt', 'lastUsedAt', 'exposedAt']) + (r.nextCursor ? `\n(more: --cursor ${r.nextCursor})` : ''),
     },
     rotate: {
       usage: 'rotate ID [--grace SECONDS]',
@@ -156,14 +163,18 @@ export const RESOURCE_GROUPS: Record<string, Record<string, Verb>> = {
     disable: { usage: 'disable ID', positionals: 1, run: (c, [id]) => c.request('PATCH', `/keys/${encodeURIComponent(id!)}`, { enabled: false }), text: (r) => `${r.id} is ${r.status}` },
     enable: { usage: 'enable ID', positionals: 1, run: (c, [id]) => c.request('PATCH', `/keys/${encodeURIComponent(id!)}`, { enabled: true }), text: (r) => `${r.id} is ${r.status}` },
     verify: {
-      usage: 'verify (reads the key from stdin or GATEHOUSE_VERIFY_KEY, never argv) [--api A] [--method M] [--path P] [--ip IP]',
-      flags: { api: { type: 'string' }, method: { type: 'string' }, path: { type: 'string' }, ip: { type: 'string' } },
+      usage: 'verify (reads the key from stdin or GATEHOUSE_VERIFY_KEY, never argv) [--api A] [--method M] [--path P] [--ip IP] [--consume]; exit 1 when not valid',
+      flags: { api: { type: 'string' }, method: { type: 'string' }, path: { type: 'string' }, ip: { type: 'string' }, consume: { type: 'boolean' } },
       run: async (c, _a, f) => {
         const key = process.env.GATEHOUSE_VERIFY_KEY ?? (await readStdin()).trim();
         if (!key) throw new UsageError('give the key on stdin (or in GATEHOUSE_VERIFY_KEY)');
-        return c.request('POST', '/keys/verify', defined({ key, api: f.api, method: f.method, path: f.path, ip: f.ip }));
+        // A check from a terminal or a deploy script is not a use of the key: it spends none of its
+        // rate limit or quota, unless --consume asks it to count like a request.
+        return c.request('POST', '/keys/verify', defined({ key, api: f.api, method: f.method, path: f.path, ip: f.ip, consume: f.consume === true }));
       },
       text: (r) => `${r.valid ? 'valid' : 'not valid'}: ${r.code}${r.keyId ? ` (${r.keyId})` : ''}`,
+      // `gatehouse keys verify && deploy` must stop on a key that is not valid.
+      exitCode: (r) => (r.valid ? 0 : 1),
     },
     usage: { usage: 'usage ID', positionals: 1, run: (c, [id]) => c.request('GET', `/keys/${encodeURIComponent(id!)}/usage`), text: (r) => table(r.days, ['day', 'requests']) },
   },
@@ -179,7 +190,8 @@ export async function readStdin(): Promise<string> {
   return text;
 }
 
-export async function runResourceCommand(group: string, verbs: Record<string, Verb>, argv: string[], client: AdminClient, out: Output): Promise<void> {
+/** Runs one verb and prints its answer; resolves to the exit code (1 for an answer that is a refusal). */
+export async function runResourceCommand(group: string, verbs: Record<string, Verb>, argv: string[], client: AdminClient, out: Output): Promise<number> {
   const [verbName, ...rest] = argv;
   const verb = verbName && Object.hasOwn(verbs, verbName) ? verbs[verbName] : undefined;
   if (!verb) throw new UsageError(`usage: gatehouse ${group} <${Object.keys(verbs).join('|')}> ...`);
@@ -192,4 +204,5 @@ export async function runResourceCommand(group: string, verbs: Record<string, Ve
   if (parsed.positionals.length !== (verb.positionals ?? 0)) throw new UsageError(`usage: gatehouse ${group} ${verb.usage}`);
   const result = await verb.run(client, parsed.positionals, parsed.values as Flags);
   out.result(result, () => (verb.text ? verb.text(result) : JSON.stringify(result, null, 2)));
+  return verb.exitCode?.(result) ?? 0;
 }

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
 import { loadConfig, type Config } from '../../config/load.ts';
 import { gatewayPublicHost } from '../../config/schema.ts';
 import { createDemoObjects, ensureDemoSecrets, type DemoSecrets } from '../../demo/demo-setup.ts';
@@ -7,11 +8,14 @@ import { ensureDevCertificate, type DevCertificate } from '../../tls/dev-ca.ts';
 import { createDemoUpstream } from '../../demo/demo-upstream.ts';
 import { startGatehouse, type Gatehouse } from '../../gatehouse.ts';
 import { openSqliteStore } from '../../store/sqlite/sqlite-store.ts';
-import type { Output } from '../output.ts';
+import { CommandError, type Output } from '../output.ts';
 
 /** `gatehouse start --config F`: the real thing. */
 export async function runStart(configFile: string | undefined, out: Output): Promise<void> {
-  const gh = await startGatehouse(loadConfig({ file: configFile }));
+  const config = loadConfig({ file: configFile });
+  const gh = await startGatehouse(config).catch((error: unknown) => {
+    throw portInUse(error, config);
+  });
   stopOnSignals(gh);
   if (out.json) out.result({ gatewayUrl: gh.gatewayUrl, controlUrl: gh.controlUrl }, () => '');
 }
@@ -45,30 +49,64 @@ export async function runDemo(configFile: string | undefined, out: Output): Prom
     config = loadConfig({ file: configFile, env: { ...process.env, ...tlsEnv, ...hostEnv } });
   }
   const upstream = createDemoUpstream();
-  const upstreamPort = Number(process.env.GATEHOUSE_DEMO_UPSTREAM_PORT ?? 8090);
-  await new Promise<void>((resolve, reject) => upstream.once('error', reject).listen(upstreamPort, '127.0.0.1', resolve));
+  const upstreamPort = Number(process.env.GATEHOUSE_DEMO_UPSTREAM_PORT ?? DEMO_UPSTREAM_PORT);
+  await new Promise<void>((resolve, reject) => upstream.once('error', reject).listen(upstreamPort, '127.0.0.1', resolve)).catch((error: unknown) => {
+    throw portInUse(error, config, { port: upstreamPort, what: 'the demo upstream', setting: 'GATEHOUSE_DEMO_UPSTREAM_PORT' });
+  });
   const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
   let gh: Gatehouse;
   try {
     gh = await startGatehouse(config);
   } catch (error) {
     upstream.close();
-    throw error;
+    throw portInUse(error, config);
   }
   const secrets = await createDemoObjects(gh.ctx, upstreamUrl);
   stopOnSignals(gh, upstream);
-  const info = { gatewayUrl: gh.gatewayUrl, adminUrl: `${gh.controlUrl}/admin/v1`, dataDir: config.dataDir, ...(dev ? { caFile: dev.caFile } : {}), ...(secrets ?? {}) };
-  out.result(info, () => demoBanner(config, gh, secrets, dev));
+  const info = {
+    gatewayUrl: gh.gatewayUrl,
+    adminUrl: `${gh.controlUrl}/admin/v1`,
+    upstreamUrl,
+    dataDir: config.dataDir,
+    ...(dev ? { caFile: dev.caFile } : {}),
+    ...(secrets ?? {}),
+  };
+  out.result(info, () => demoBanner(config, gh, upstreamUrl, secrets, dev));
 }
 
-function demoBanner(config: Readonly<Config>, gh: Gatehouse, secrets: DemoSecrets | null, dev: DevCertificate | null): string {
+/** The demo upstream's port unless GATEHOUSE_DEMO_UPSTREAM_PORT says otherwise (0: any free port). */
+const DEMO_UPSTREAM_PORT = 8090;
+
+/**
+ * A port someone else holds, as an error that says which setting moves the listener. `extra` is a
+ * listener outside the configuration (the demo upstream).
+ */
+function portInUse(error: unknown, config: Readonly<Config>, extra?: { port: number; what: string; setting: string }): unknown {
+  const e = error as NodeJS.ErrnoException & { port?: number };
+  if (e.code !== 'EADDRINUSE') return error;
+  const listeners = [
+    ...(extra ? [extra] : []),
+    { port: config.gateway.port, what: 'the gateway', setting: 'GATEHOUSE_GATEWAY_PORT (gateway.port in the config file)' },
+    { port: config.control.port, what: 'the control plane (admin API)', setting: 'GATEHOUSE_CONTROL_PORT (control.port in the config file)' },
+    ...(config.gateway.httpRedirectPort === undefined
+      ? []
+      : [{ port: config.gateway.httpRedirectPort, what: 'the HTTP redirect listener', setting: 'GATEHOUSE_GATEWAY_HTTP_REDIRECT_PORT (gateway.httpRedirectPort in the config file)' }]),
+  ];
+  const listener = listeners.find((l) => l.port === e.port);
+  if (!listener) return error;
+  return new CommandError(`port ${listener.port} is already in use (${listener.what}): set ${listener.setting} to a free port, or 0 for any`);
+}
+
+function demoBanner(config: Readonly<Config>, gh: Gatehouse, upstreamUrl: string, secrets: DemoSecrets | null, dev: DevCertificate | null): string {
   const cacert = dev ? `--cacert ${dev.caFile} ` : '';
+  const apiKey = secrets?.apiKey ?? 'gk_test_...';
   const lines = [
     '',
     `Gatehouse is running in demo mode (data in ${config.dataDir}, kept across restarts).`,
-    `  Gateway:    ${gh.gatewayUrl}`,
-    `  Admin API:  ${gh.controlUrl}/admin/v1   (OpenAPI: ${gh.controlUrl}/admin/v1/openapi.json)`,
+    `  Gateway:        ${gh.gatewayUrl}   (port: GATEHOUSE_GATEWAY_PORT)`,
+    `  Admin API:      ${gh.controlUrl}/admin/v1   (port: GATEHOUSE_CONTROL_PORT; OpenAPI: ${gh.controlUrl}/admin/v1/openapi.json)`,
     `  OAuth 2.0 / OpenID Connect issuer: ${gh.controlUrl}   (${gh.controlUrl}/.well-known/openid-configuration)`,
+    `  Demo upstream:  ${upstreamUrl}, behind ${gh.gatewayUrl}/demo   (port: GATEHOUSE_DEMO_UPSTREAM_PORT)`,
     '',
     ...(dev
       ? [
@@ -87,43 +125,57 @@ function demoBanner(config: Readonly<Config>, gh: Gatehouse, secrets: DemoSecret
       `  Admin key:     ${secrets.adminKey}`,
       `  Demo API key:  ${secrets.apiKey}`,
       '',
-      'Call the demo API through the gateway:',
-      `  curl -i ${cacert}-H "Authorization: Bearer ${secrets.apiKey}" ${gh.gatewayUrl}/demo/hello`,
-      '',
-      ...(secrets.client && secrets.user
-        ? [
-            '',
-            `Sign-in user: ${secrets.user.username} / ${secrets.user.password}`,
-            'An access token for the demo API (client credentials), then a call that needs it:',
-            `  TOKEN=$(curl -s -u ${secrets.client.id}:${secrets.client.secret} -d grant_type=client_credentials ${gh.controlUrl}/token | sed 's/.*"access_token":"\\([^"]*\\)".*/\\1/')`,
-            `  curl -i ${cacert}-H "Authorization: Bearer $TOKEN" ${gh.gatewayUrl}/demo/me`,
-          ]
-        : []),
-      '',
-      'Manage it from another terminal:',
-      `  export GATEHOUSE_ADMIN_KEY=${secrets.adminKey}`,
-      '  npx gatehouse keys list',
     );
   } else {
+    lines.push('The demo API, app and keys were created on the first start; their secrets were shown then.', '');
+  }
+  lines.push(
+    `Call the demo API through the gateway${secrets ? '' : ' (with the demo API key from the first start)'}:`,
+    `  curl -i ${cacert}-H "Authorization: Bearer ${apiKey}" ${gh.gatewayUrl}/demo/hello`,
+    'Ten calls on one connection: the key allows 5 a second, so the last ones are answered 429 with Retry-After:',
+    `  curl -s -o /dev/null -w '%{http_code} ' ${cacert}-H "Authorization: Bearer ${apiKey}" "${gh.gatewayUrl}/demo/hello?n=[1-10]"; echo`,
+  );
+  if (secrets?.client && secrets.user) {
     lines.push(
-      'The demo API, app and keys were created on the first start; their secrets were shown then.',
-      'Issue new ones with:',
-      '  npx gatehouse admin-keys create --name me --permissions keys:read,keys:write',
-      '  GATEHOUSE_ADMIN_KEY=... npx gatehouse keys list --status active   (then: keys rotate ID)',
+      '',
+      `Sign-in user: ${secrets.user.username} / ${secrets.user.password}`,
+      'An access token for the demo API (client credentials), then a call that needs it; the demo API shows who the gateway says called:',
+      `  TOKEN=$(curl -s -u ${secrets.client.id}:${secrets.client.secret} -d grant_type=client_credentials ${gh.controlUrl}/token | sed 's/.*"access_token":"\\([^"]*\\)".*/\\1/')`,
+      `  curl -i ${cacert}-H "Authorization: Bearer $TOKEN" ${gh.gatewayUrl}/demo/me`,
+    );
+  }
+  lines.push(
+    '',
+    `Manage it from another terminal${secrets ? '' : ' (with the admin key from the first start, or a new one: below)'}:`,
+    `  export GATEHOUSE_URL=${gh.controlUrl}`,
+    `  export GATEHOUSE_ADMIN_KEY=${secrets?.adminKey ?? 'gka_live_...'}`,
+    '  npx gatehouse keys list',
+  );
+  if (!secrets) {
+    lines.push(
+      'A new admin key, made on the store directly (the demo may keep running):',
+      `  GATEHOUSE_DATA_DIR=${resolve(config.dataDir)} npx gatehouse admin-keys create --name me --permissions keys:read,keys:write`,
     );
   }
   lines.push('', 'Stop with Ctrl+C.');
   return lines.join('\n');
 }
 
+/**
+ * Stops on SIGINT or SIGTERM, once: a second signal while stopping (Ctrl+C reaches both the bin's
+ * launcher and the CLI it runs, and the launcher forwards it) does not cut the shutdown short.
+ */
 function stopOnSignals(gh: Gatehouse, ...servers: Server[]): void {
+  let stopping = false;
   const stop = () => {
+    if (stopping) return;
+    stopping = true;
     for (const server of servers) server.close();
     gh.close().then(
       () => process.exit(0),
       () => process.exit(1),
     );
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }

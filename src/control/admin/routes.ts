@@ -92,7 +92,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
       if (path && !path.ok) throw new ControlError('VALIDATION_FAILED', 'the path is ambiguous', { path: path.reason });
       if (path && caseInsensitivePath && hasNonAscii(path.path)) throw new ControlError('VALIDATION_FAILED', 'the path is ambiguous', { path: 'the API matches paths without regard to case, for ASCII paths only' });
       const facts = { apiId, method: body.method, path: path?.path, caseInsensitivePath, ip: body.ip, requiredScopes };
-      const verification = await ctx.verifier.verify(body.key, facts);
+      const verification = await ctx.verifier.verify(body.key, facts, body.consume);
       // The endpoint must not be a faster way to guess keys than the gateway: the caller's address pays.
       if (isFailedKeyCheck(verification.code)) countFailure();
       return verificationView(verification, ctx.clock());

@@ -205,6 +205,8 @@ export const verifyRequestSchema = z.strictObject({
   path: z.string().startsWith('/').max(2048).optional(),
   ip: z.union([z.ipv4(), z.ipv6()]).optional(),
   scopes: scopes.optional(),
+  /** false: check everything, limits included, but count nothing (no rate limit, quota or usage). */
+  consume: z.boolean().default(true),
 });
 
 export const pageQuerySchema = z.strictObject({
@@ -217,6 +219,8 @@ export const keyListQuerySchema = pageQuerySchema.extend({
   apiId: id('api').optional(),
   environment: z.enum(['live', 'test']).optional(),
   status: z.enum(['active', 'disabled', 'expired', 'revoked']).optional(),
+  /** Keys whose secret was seen in the clear (sent over plain HTTP): `exposedAt` is set. */
+  exposed: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
 });
 
 export const auditQuerySchema = pageQuerySchema.extend({

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import type { Config } from '../../config/load.ts';
+import { DECOY_PASSWORD_HASH } from '../../domain/password-hash.ts';
 import { createSecretBox } from '../../domain/secret-box.ts';
 import type { Store } from '../../store/port.ts';
 import type { HealthReporter } from '../../telemetry/health.ts';
@@ -53,6 +54,8 @@ export async function startAuthorization(
   const identity = ctx.identity!;
   const a = config.authorization;
   await signingKeysService.ensureCurrent(ctx);
+  // Made now, so the first sign-in with an unknown name costs one scrypt like any other.
+  await DECOY_PASSWORD_HASH;
   const directory = new ClientDirectory(ctx.store, ctx.changes);
   const server = new AuthorizationServer({
     ctx,
@@ -94,6 +97,8 @@ export async function startAuthorization(
   const housekeeping = setInterval(() => {
     void health.run(HOUSEKEEPING, async () => {
       await signingKeysService.ensureCurrent(ctx);
+  // Made now, so the first sign-in with an unknown name costs one scrypt like any other.
+  await DECOY_PASSWORD_HASH;
       await signingKeysService.prune(ctx);
       await server.reload();
       const now = ctx.clock();

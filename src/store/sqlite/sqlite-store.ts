@@ -167,6 +167,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       const args: SQLInputValue[] = [query.cursor ?? ''];
       if (query.appId) (where.push('app_id = ?'), args.push(query.appId));
       if (query.environment) (where.push('environment = ?'), args.push(query.environment));
+      if (query.exposed !== undefined) where.push(`json_extract(data, '$.exposedAt') IS ${query.exposed ? 'NOT ' : ''}NULL`);
       if (query.apiId) {
         const names = `EXISTS (SELECT 1 FROM json_each(%s, '$.access') WHERE json_extract(value, '$.apiId') = ?)`;
         where.push(

@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+// The `gatehouse` command as npm installs it (package.json "bin"). Plain JavaScript, so that any Node
+// can read it: the CLI itself is TypeScript, which Node runs directly from 22.18 on (type stripping
+// on by default). On an older Node this runs the CLI with the Node the package pins as a
+// devDependency; without one, it says what is needed and exits 1.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+// The package root from this file's own (symlink-resolved) location, never from the working directory.
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
+const MINIMUM = [22, 18];
+
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major > MINIMUM[0] || (major === MINIMUM[0] && minor >= MINIMUM[1])) {
+  await import(pathToFileURL(MAIN).href);
+} else {
+  const node = pinnedNode();
+  if (node === null) {
+    process.stderr.write(
+      `gatehouse: needs Node.js ${MINIMUM.join('.')} or later, and this is ${process.version}; install a newer Node, or run npm install in ${ROOT} to get the Node it pins\n`,
+    );
+    process.exit(1);
+  }
+  runWith(node);
+}
+
+/** The `node` devDependency's binary, resolved from the package root. */
+function pinnedNode() {
+  const candidates = [join(ROOT, 'node_modules', '.bin', 'node')];
+  try {
+    candidates.unshift(createRequire(join(ROOT, 'package.json')).resolve('node/bin/node'));
+  } catch {
+    // Not installed (a production install has no devDependencies): the .bin link may still exist.
+  }
+  return candidates.find((file) => existsSync(file)) ?? null;
+}
+
+/**
+ * Runs the CLI with `node`, passing stdio, the exit code and a terminating signal through. Signals
+ * sent to this process are forwarded, so `kill` of this pid stops a server started through it.
+ */
+function runWith(node) {
+  const child = spawn(node, [MAIN, ...process.argv.slice(2)], { stdio: 'inherit' });
+  const forward = (signal) => child.kill(signal);
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const signal of signals) process.on(signal, forward);
+  child.on('error', (error) => {
+    process.stderr.write(`gatehouse: cannot run ${node}: ${error.message}\n`);
+    process.exit(1);
+  });
+  child.on('exit', (code, signal) => {
+    for (const s of signals) process.off(s, forward);
+    if (signal) process.kill(process.pid, signal);
+    else process.exit(code ?? 1);
+  });
+}
