@@ -2,8 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import pino from 'pino';
-import { readFileSync } from 'node:fs';
-import { ConfigError, type Config } from './config/load.ts';
+import type { Config } from './config/load.ts';
 import { gatewayPublicHost } from './config/schema.ts';
 import { TokenIntrospector } from './verification/introspection.ts';
 import { createAdminApi } from './control/admin/server.ts';
@@ -60,13 +59,10 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   // start before anything is opened), our own once its URL is known.
   const trusted: TrustedIssuer[] = await Promise.all(config.tokens.issuers.map((i) => externalIssuer(i)));
   const publicHost = gatewayPublicHost(config.gateway);
-  if (config.gateway.tls && config.gateway.httpRedirectPort !== undefined && publicHost === null) {
-    throw new ConfigError('gateway.httpRedirectPort redirects clients to gateway.publicHost, which must be set when gateway.host listens on every address');
-  }
   const introspector = introspectorFor(config, clock);
   const health = new Health(log, clock);
   health.register(STORE_COMPONENT, true);
-  const store = openSqliteStore(config.storePath, { busyTimeoutMs: config.store.busyTimeoutMs, health });
+  const store = openSqliteStore(config.storePath, { busyTimeoutMs: config.store.busyTimeoutMs, health, clock });
   const migrations = await store.migrate();
   if (migrations > 0) log.info({ migrations }, 'store migrated');
 
@@ -212,14 +208,12 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
 /** The route table, rebuilt when an API changes. */
 const ROUTES = 'routes';
 
-/** The introspection client for opaque tokens, if an issuer is configured for it; its secret from a file or the environment. */
+/** The introspection client for opaque tokens, if an issuer is configured for it (config/ read its secret). */
 function introspectorFor(config: Readonly<Config>, clock: () => number): TokenIntrospector | null {
   const issuer = config.tokens.issuers.find((i) => i.introspection);
-  if (!issuer?.introspection) return null;
+  if (!issuer?.introspection || config.introspectionClientSecret === null) return null;
   const { introspection } = issuer;
-  const secret = process.env.GATEHOUSE_INTROSPECTION_CLIENT_SECRET ?? (introspection.clientSecretFile ? readFileSync(introspection.clientSecretFile, 'utf8').trim() : '');
-  if (!secret) throw new ConfigError(`the introspection client for ${issuer.issuer} needs its secret: clientSecretFile or GATEHOUSE_INTROSPECTION_CLIENT_SECRET`);
-  return new TokenIntrospector({ issuer: issuer.issuer, url: introspection.url, clientId: introspection.clientId, clientSecret: secret, cacheSeconds: introspection.cacheSeconds }, clock);
+  return new TokenIntrospector({ issuer: issuer.issuer, url: introspection.url, clientId: introspection.clientId, clientSecret: config.introspectionClientSecret, cacheSeconds: introspection.cacheSeconds }, clock);
 }
 
 /** APIs declared in the config file are created, or updated to match, by name. */

@@ -32,7 +32,6 @@ describe('gateway: tokens from an external issuer (discovery, JWKS, key rotation
   const fetches = async () => (await ask<{ jwksFetches: number }>(idp, { type: 'stats' }, 'stats')).jwksFetches;
 
   before(async () => {
-    process.env.GATEHOUSE_INTROSPECTION_CLIENT_SECRET = 'introspection-secret';
     idp = fork(SCRIPT, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     issuer = (await new Promise<{ url: string }>((resolve) => idp.once('message', resolve))).url;
     const yaml = [
@@ -50,8 +49,7 @@ describe('gateway: tokens from an external issuer (discovery, JWKS, key rotation
       `      jwksUrl: ${issuer}/huge-jwks`,
       '      algorithms: [RS256]',
     ].join('\n');
-    h = await startHarness({ GATEHOUSE_AUTH_FAILURES_LIMIT: '1000', GATEHOUSE_TEST_GATEWAY: 'https' }, TestClock.wall(), yaml);
-    delete process.env.GATEHOUSE_INTROSPECTION_CLIENT_SECRET;
+    h = await startHarness({ GATEHOUSE_AUTH_FAILURES_LIMIT: '1000', GATEHOUSE_TEST_GATEWAY: 'https', GATEHOUSE_INTROSPECTION_CLIENT_SECRET: 'introspection-secret' }, TestClock.wall(), yaml);
     const api = await h.admin('POST', '/apis', { name: 'orders', listenPath: '/orders', upstreamUrl: h.upstream.url, auth: { type: 'bearer', scopes: ['orders:read'] }, tokens: { audience: AUDIENCE } });
     assert.equal(api.status, 201, JSON.stringify(api.body));
   });

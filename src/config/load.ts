@@ -3,13 +3,15 @@ import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { createPepper, type Pepper } from '../domain/key-hash.ts';
-import { configSchema, type ParsedConfig } from './schema.ts';
+import { configSchema, gatewayPublicHost, type ParsedConfig } from './schema.ts';
 
 export interface Config extends ParsedConfig {
   storePath: string;
   /** The first hashes new keys; the rest are earlier peppers still accepted during a rotation. */
   peppers: Pepper[];
   masterKey: Buffer | null;
+  /** The secret of the introspection client of the issuer that has one (tokens.issuers[].introspection). */
+  introspectionClientSecret: string | null;
 }
 
 export class ConfigError extends Error {
@@ -28,6 +30,9 @@ export function loadConfig(options: { file?: string | undefined; env?: NodeJS.Pr
   const result = configSchema.safeParse(merged);
   if (!result.success) throw new ConfigError(`invalid configuration${options.file ? ` in ${options.file}` : ''}:\n${describeIssues(result.error)}`);
   const parsed = result.data;
+  if (parsed.gateway.tls && parsed.gateway.httpRedirectPort !== undefined && gatewayPublicHost(parsed.gateway) === null) {
+    throw new ConfigError('gateway.httpRedirectPort redirects clients to gateway.publicHost, which must be set when gateway.host listens on every address');
+  }
   const peppers = loadPeppers(parsed, env, join(parsed.dataDir, DATA_DIR_PEPPER));
   if (peppers.length === 0 && options.secretsRequired !== false) {
     throw new ConfigError('no key-hashing pepper: set GATEHOUSE_PEPPER or GATEHOUSE_PEPPER_FILE, or secrets.pepperFile');
@@ -37,6 +42,7 @@ export function loadConfig(options: { file?: string | undefined; env?: NodeJS.Pr
     storePath: resolve(parsed.store.path ?? join(parsed.dataDir, 'gatehouse.db')),
     peppers,
     masterKey: loadMasterKey(parsed, env, join(parsed.dataDir, DATA_DIR_MASTER_KEY)),
+    introspectionClientSecret: loadIntrospectionSecret(parsed, env),
   });
 }
 
@@ -125,6 +131,15 @@ function loadMasterKey(config: ParsedConfig, env: NodeJS.ProcessEnv, dataDirKey:
   const key = readSecret('master key', env.GATEHOUSE_MASTER_KEY, file);
   if (key && key.length < 32) throw new ConfigError('the master key must be at least 32 characters of random data');
   return key;
+}
+
+/** An issuer checked by introspection (RFC 7662) needs its client's secret: from the environment or a file. */
+function loadIntrospectionSecret(config: ParsedConfig, env: NodeJS.ProcessEnv): string | null {
+  const issuer = config.tokens.issuers.find((i) => i.introspection);
+  if (!issuer?.introspection) return null;
+  const secret = readSecret('introspection client secret', env.GATEHOUSE_INTROSPECTION_CLIENT_SECRET, issuer.introspection.clientSecretFile);
+  if (!secret) throw new ConfigError(`the introspection client for ${issuer.issuer} needs its secret: clientSecretFile or GATEHOUSE_INTROSPECTION_CLIENT_SECRET`);
+  return secret.toString('utf8');
 }
 
 function readSecret(what: string, value: string | undefined, file: string | undefined): Buffer | null {

@@ -215,6 +215,7 @@ export class AuthorizationServer {
         Grant: settings.refreshTokenAbsoluteTtlSeconds,
         // Sliding: each rotation gets the full window again, but never past the absolute cap from the first issue.
         RefreshToken: (_ctx, token) => {
+          // oidc-provider stamps iiat with the wall clock, so the elapsed time is read from the same clock.
           const elapsed = typeof token.iiat === 'number' ? Math.floor(Date.now() / 1000) - token.iiat : 0;
           return Math.max(1, Math.min(settings.refreshTokenTtlSeconds, settings.refreshTokenAbsoluteTtlSeconds - elapsed));
         },

@@ -34,6 +34,8 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** Told when writes fail for want of storage (`store` failed) and when one commits again (`store` ok). */
   health?: HealthReporter;
+  /** Stamps audit entries and migrations; Gatehouse passes its own, so tests that move time see it here too. */
+  clock?: () => number;
 }
 
 export const STORE_COMPONENT = 'store';
@@ -59,7 +61,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     options.health?.ok(STORE_COMPONENT);
     return result;
   };
-  const appendAudit = (audit: AuditInput, at = Date.now()): void => {
+  const clock = options.clock ?? Date.now;
+  const appendAudit = (audit: AuditInput, at = clock()): void => {
     sql(
       'INSERT INTO audit (id, at, actor, action, target_type, target_id, before, after, request_id) VALUES (?,?,?,?,?,?,?,?,?)',
     ).run(
@@ -389,7 +392,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         if (applied.has(migration.version)) continue;
         transaction(() => {
           db.exec(migration.sql);
-          sql('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?,?,?)').run(migration.version, migration.name, Date.now());
+          sql('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?,?,?)').run(migration.version, migration.name, clock());
         });
         ran++;
       }
