@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { freePort, scratchDirs } from './support/scratch.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const NODE = join(ROOT, 'node_modules', '.bin', 'node');
@@ -14,27 +15,15 @@ const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
 const WAIT_MS = 60_000;
 
 const children = new Set<ChildProcessWithoutNullStreams>();
-const dirs: string[] = [];
+const scratch = scratchDirs('gatehouse-demo-test-');
+const tempDir = scratch.make;
 
 after(() => {
   for (const child of children) child.kill('SIGKILL');
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  scratch.removeAll();
 });
 
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-demo-test-'));
-  dirs.push(dir);
-  return dir;
-}
 
-/** A port nothing listens on right now: listen on 0, note the port, close. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface Demo {
   child: ChildProcessWithoutNullStreams;

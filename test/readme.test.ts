@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -11,6 +10,7 @@ import { loadConfig } from '../src/config/load.ts';
 import { configSchema } from '../src/config/schema.ts';
 import { authProblems } from '../src/domain/auth-requirements.ts';
 import { ROOT } from './support/cli.ts';
+import { freePort, scratchDirs } from './support/scratch.ts';
 
 /**
  * README.md is tested: every YAML block must be a valid configuration, every shell block valid shell,
@@ -78,7 +78,8 @@ const USER_PATH = (process.env.PATH ?? '')
   .filter((p) => !p.includes(`node_modules${'/'}.bin`))
   .join(delimiter);
 
-const dirs: string[] = [];
+const scratch = scratchDirs('gatehouse-readme-');
+const tempDir = scratch.make;
 const groups = new Set<number>();
 after(() => {
   for (const pid of groups) {
@@ -88,22 +89,10 @@ after(() => {
       // already gone
     }
   }
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  scratch.removeAll();
 });
 
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-readme-'));
-  dirs.push(dir);
-  return dir;
-}
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * One interactive bash, like a terminal: commands are sent one at a time and their output read up
