@@ -26,6 +26,7 @@ import { MemoryLimiter } from './limits/memory-limiter.ts';
 import { openSqliteStore, STORE_COMPONENT } from './store/sqlite/sqlite-store.ts';
 import { Health } from './telemetry/health.ts';
 import { USAGE_FLUSH, UsageRecorder } from './usage/usage-recorder.ts';
+import { ThreadedUsageWriter } from './writer/usage-writer.ts';
 import { DpopVerifier } from './verification/dpop.ts';
 import { externalIssuer, ownIssuer, type TrustedIssuer } from './verification/issuers.ts';
 import { KeyVerifier } from './verification/key-verifier.ts';
@@ -67,7 +68,9 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   if (migrations > 0) log.info({ migrations }, 'store migrated');
 
   const changes = createLocalChangeBus();
-  const usage = new UsageRecorder(store.usage);
+  // Usage batches are written by a thread with its own connection, never on the event loop.
+  const usageWriter = config.storePath === ':memory:' ? null : new ThreadedUsageWriter({ path: config.storePath, busyTimeoutMs: config.store.busyTimeoutMs, onError: (error) => log.error({ err: error }, 'usage writer thread failed') });
+  const usage = new UsageRecorder(usageWriter ?? store.usage);
   health.register(USAGE_FLUSH, true);
   usage.start(config.usage.flushIntervalSeconds * 1000, health);
   const limiter = new MemoryLimiter();
@@ -170,8 +173,14 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
       stopWatching?.();
       await Promise.all([closeServer(gateway), closeServer(control), ...(redirect ? [closeServer(redirect)] : [])]);
       await upstreams.close();
-      await usage.stop();
-      await store.close();
+      try {
+        await usage.stop();
+      } finally {
+        // A failed last flush still rejects the shutdown (its counts are lost, the caller logs it);
+        // the writer thread and the store close either way.
+        await usageWriter?.close();
+        await store.close();
+      }
     })());
 
   const redirect = tls && config.gateway.httpRedirectPort !== undefined ? createRedirectServer(publicHost!, () => (gateway.address() as AddressInfo | null)?.port ?? config.gateway.port, onExposed) : null;

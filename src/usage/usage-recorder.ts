@@ -27,7 +27,7 @@ function flatten<T>(map: Map<string, Map<string, T>>): T[] {
 }
 
 export class UsageRecorder {
-  readonly #repo: UsageRepo;
+  readonly #repo: Pick<UsageRepo, 'record'>;
   // keyId -> day or period -> counts: two Map lookups and no string building per request.
   #requests = new Map<string, Map<string, RequestCount>>();
   #quotas = new Map<string, Map<string, QuotaCount>>();
@@ -35,7 +35,7 @@ export class UsageRecorder {
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
 
-  constructor(repo: UsageRepo) {
+  constructor(repo: Pick<UsageRepo, 'record'>) {
     this.#repo = repo;
   }
 
@@ -101,13 +101,45 @@ export class UsageRecorder {
     this.#requests = new Map();
     this.#quotas = new Map();
     this.#counters = new Map();
-    try {
-      await this.#repo.record(batch);
-    } catch (error) {
-      for (const k of batch.keys) this.#addRequests(k);
-      for (const q of batch.quotas) this.#addQuota(q);
-      for (const c of batch.counters ?? []) slot(this.#counters, c.counter, c.period, (n, p) => ({ counter: n, period: p, delta: 0 })).delta += c.delta;
-      throw error;
+    // In parts, so handing one to the writer (a structured clone) never holds the event loop for long;
+    // a part that fails puts back its counts and those of the parts not yet written.
+    const parts = split(batch, MAX_ENTRIES_PER_WRITE);
+    for (let i = 0; i < parts.length; i++) {
+      try {
+        await this.#repo.record(parts[i]!);
+      } catch (error) {
+        for (const part of parts.slice(i)) this.#putBack(part);
+        throw error;
+      }
     }
   }
+
+  #putBack(batch: UsageBatch): void {
+    for (const k of batch.keys) this.#addRequests(k);
+    for (const q of batch.quotas) this.#addQuota(q);
+    for (const c of batch.counters ?? []) slot(this.#counters, c.counter, c.period, (n, p) => ({ counter: n, period: p, delta: 0 })).delta += c.delta;
+  }
+}
+
+/** Entries (key-days, quota periods, counters) per write: about a millisecond to hand over. */
+const MAX_ENTRIES_PER_WRITE = 1000;
+
+function split(batch: UsageBatch, size: number): UsageBatch[] {
+  const parts: UsageBatch[] = [];
+  let part: UsageBatch = { keys: [], quotas: [], counters: [] };
+  let entries = 0;
+  const add = (put: (p: UsageBatch) => void) => {
+    if (entries === size) {
+      parts.push(part);
+      part = { keys: [], quotas: [], counters: [] };
+      entries = 0;
+    }
+    put(part);
+    entries++;
+  };
+  for (const k of batch.keys) add((p) => p.keys.push(k));
+  for (const q of batch.quotas) add((p) => p.quotas.push(q));
+  for (const c of batch.counters ?? []) add((p) => p.counters!.push(c));
+  if (entries > 0) parts.push(part);
+  return parts;
 }
