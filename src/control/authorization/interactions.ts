@@ -91,8 +91,12 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
   const csrfFor = (uid: string) => createHmac('sha256', o.csrfKey).update(`interaction:${uid}`).digest('base64url');
   const ip = (c: Context<Env>) => c.env.incoming.socket.remoteAddress ?? 'unknown';
   const details = (c: Context<Env>): Details => c.get('details');
+  // Each step's result is merged with what earlier steps of this authorization submitted: the consent
+  // step must carry the login before it, or oidc-provider sees `prompt=login` and `max_age=0` as
+  // unanswered when it resumes and asks for the password (and second factor) again, for ever with
+  // `prompt=login consent`. An error (cancel) is never merged.
   const finish = async (c: Context<Env>, result: InteractionResults) => {
-    const to = await o.provider().interactionResult(c.env.incoming, c.env.outgoing, result, { mergeWithLastSubmission: false });
+    const to = await o.provider().interactionResult(c.env.incoming, c.env.outgoing, result, { mergeWithLastSubmission: true });
     return c.redirect(to, 303);
   };
   const pending = {
@@ -306,7 +310,9 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
     // This browser is now known to the account: a new device each time, so failures on an older copy of the cookie stay with it.
     const binding = newDeviceBinding(user.id, ctx.clock());
     setCookie(c, DEVICE_COOKIE, sealDeviceCookie(o.deviceKey, binding), { ...deviceCookie, maxAge: Math.floor(t.device.lifetimeMs / 1000) });
-    return finish(c, { login: { accountId: user.id, amr, remember: true } });
+    // `ts` is the moment of this sign-in (auth_time), on oidc-provider's clock, which is the wall clock:
+    // without it each resume of the authorization would restamp the session.
+    return finish(c, { login: { accountId: user.id, amr, remember: true, ts: Math.floor(Date.now() / 1000) } });
   }
 
   function verifySecondFactor(user: User, code: string, now: number): { user: User; method: 'totp' | 'recovery_code' } | null {
