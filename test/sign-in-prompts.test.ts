@@ -76,7 +76,7 @@ describe('prompt=login and max_age=0: one sign-in per authorization, also with c
     return claimsOf((await oauth.processAuthorizationCodeResponse(h.as, partner.client, res)).id_token!);
   }
 
-  for (const params of [{ prompt: 'login' }, { max_age: '0' }, { prompt: 'login consent' }]) {
+  for (const params of [{ prompt: 'login' }, { max_age: '0' }, { prompt: 'login consent' }] as Record<string, string>[]) {
     const asked = new URLSearchParams(params).toString();
     test(`${asked} for a client that needs consent: one password, one consent, then the callback`, async () => {
       const user = await h.user();
@@ -109,7 +109,7 @@ describe('prompt=login and max_age=0: one sign-in per authorization, also with c
     assert.deepEqual(enrolling.asked, { login: 1, enrol: 1, code: 0, consent: 1 });
     asRedirect(enrolling.result);
 
-    for (const params of [{ prompt: 'login' }, { max_age: '0' }]) {
+    for (const params of [{ prompt: 'login' }, { max_age: '0' }] as Record<string, string>[]) {
       totp.useRecovery = 'max_age' in params;
       const auth = await request(params);
       const { asked: counts, result } = await walk(new Browser(h.issuer), auth.url, user.username, totp);

@@ -4,6 +4,7 @@ import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
+import QRCode from 'qrcode';
 import { newDeviceBinding, openDeviceCookie, sealDeviceCookie } from '../../domain/device-cookie.ts';
 import type { User } from '../../domain/entities.ts';
 import { addressSlot } from '../../domain/ip-allowlist.ts';
@@ -333,7 +334,10 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
     if (state.stage === 'enrol') {
       const user = await ctx.store.users.get(state.accountId);
       const secret = ctx.identity!.totpBox.open(state.sealedSecret!, state.accountId);
-      return enrolPage({ action: p.mfa, csrf: csrfFor(uid), secret, uri: totpUri(secret, 'Gatehouse', user?.username ?? ''), error, abort: p.abort });
+      const uri = totpUri(secret, 'Gatehouse', user?.username ?? '');
+      // Drawn here, as SVG in the page: no script, and the secret never leaves in an image request.
+      const qrSvg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M' });
+      return enrolPage({ action: p.mfa, csrf: csrfFor(uid), secret, uri, qrSvg, error, abort: p.abort });
     }
     return mfaPage({ action: p.mfa, csrf: csrfFor(uid), error, abort: p.abort });
   }
