@@ -80,11 +80,41 @@ describe('gateway: bearer access tokens, per-route scopes and roles, forged toke
 
   test('no token: 401 with a Bearer challenge; an API key where the token belongs is named as such', async () => {
     const missing = await get('/orders/items');
-    expectProblem(missing, 401, 'MISSING_CREDENTIAL');
+    expectProblem(missing, 401, 'MISSING_TOKEN');
     assert.equal(missing.headers.get('www-authenticate'), 'Bearer realm="gatehouse"');
     const key = await get('/orders/items', 'gk_live_000000000000000000000000000000');
-    expectProblem(key, 401, 'MISSING_CREDENTIAL');
-    assert.match(key.body.detail, /access token/);
+    expectProblem(key, 401, 'MISSING_TOKEN');
+    assert.match(key.body.detail, /an API key is not an access token/);
+  });
+
+  test('a problem names the credential that is missing, in its title and its detail', async () => {
+    const partner = await h.api('named', ['named:read'], { auth: { type: 'apiKey+bearer' } });
+    const app = await h.admin('POST', '/apps', { name: 'Named app' });
+    const key = await h.admin('POST', '/keys', { appId: app.body.id, access: [{ apiId: partner.id }] });
+    const client = await h.client({ name: 'Named user', grantTypes: ['client_credentials'], scopes: ['named:read'], apiIds: [partner.id] });
+    const at = await token(client, { scope: 'named:read' });
+    const keyOnly = await call(h, '/named/x', { key: key.body.secret, header: 'x-api-key' });
+    assert.equal(keyOnly.status, 401);
+    assert.match(keyOnly.body.title, /access token/);
+    assert.doesNotMatch(keyOnly.body.title, /API key/);
+    assert.match(keyOnly.body.detail, /access token/);
+    const tokenOnly = await call(h, '/named/x', { key: at });
+    assert.equal(tokenOnly.status, 401);
+    assert.match(tokenOnly.body.title, /API key/);
+    assert.doesNotMatch(tokenOnly.body.title, /access token/);
+    assert.match(tokenOnly.body.detail, /API key/);
+    assert.match(tokenOnly.body.detail, /X-API-Key/);
+    assert.notEqual(keyOnly.body.code, tokenOnly.body.code, 'each missing credential has its own code');
+    const neither = await call(h, '/named/x');
+    assert.equal(neither.status, 401);
+    for (const text of [neither.body.title, neither.body.detail]) {
+      assert.match(text, /API key/);
+      assert.match(text, /access token/);
+    }
+    // On a bearer route only the token is asked for.
+    const bearer = await get('/orders/items');
+    assert.match(bearer.body.title, /access token/);
+    assert.doesNotMatch(bearer.body.title, /API key/);
   });
 
   test('a token for another API is refused (audience), even from the same issuer', async () => {
@@ -174,9 +204,10 @@ describe('gateway: bearer access tokens, per-route scopes and roles, forged toke
     assert.equal(seen['x-api-key'], undefined);
 
     const tokenOnly = await call(h, '/partner/x', { key: at });
-    expectProblem(tokenOnly, 401, 'MISSING_CREDENTIAL');
+    expectProblem(tokenOnly, 401, 'MISSING_API_KEY');
     assert.match(tokenOnly.body.detail, /X-API-Key/);
-    expectProblem(await call(h, '/partner/x', { key: key.body.secret, header: 'x-api-key' }), 401, 'MISSING_CREDENTIAL');
+    expectProblem(await call(h, '/partner/x', { key: key.body.secret, header: 'x-api-key' }), 401, 'MISSING_TOKEN');
+    expectProblem(await call(h, '/partner/x'), 401, 'MISSING_CREDENTIAL');
     await h.admin('POST', `/keys/${key.body.id}/revoke`, { reason: 'test' });
     const revoked = await h.fetch(`${h.gh.gatewayUrl}/partner/x`, { headers: { authorization: `Bearer ${at}`, 'x-api-key': key.body.secret } });
     assert.equal(revoked.status, 401);

@@ -49,7 +49,7 @@ describe('gateway: forwarding', () => {
     assert.equal(h.upstream.requests.at(-1)!.headers['x-api-key'], undefined);
     const fromQuery = await call(h, `/orders/a?api_key=${ids.secret}`);
     assert.equal(fromQuery.status, 401);
-    assert.equal(fromQuery.body.code, 'MISSING_CREDENTIAL');
+    assert.equal(fromQuery.body.code, 'MISSING_API_KEY');
   });
 
   test('streams request bodies to the upstream', async () => {
@@ -93,7 +93,7 @@ describe('gateway: denials', () => {
 
   test('401 with a Bearer challenge for a missing, malformed, unknown, expired or revoked key', async () => {
     const missing = await call(h, '/orders/a');
-    expectProblem(missing, 401, 'MISSING_CREDENTIAL');
+    expectProblem(missing, 401, 'MISSING_API_KEY');
     assert.equal(missing.headers.get('www-authenticate'), 'Bearer realm="gatehouse"');
     const malformed = await call(h, '/orders/a', { key: 'gk_live_nope' });
     expectProblem(malformed, 401, 'MALFORMED');

@@ -19,6 +19,8 @@ export type KeyCode = (typeof KEY_CODES)[number];
 
 export type ProblemCode =
   | Exclude<KeyCode, 'VALID'>
+  | 'MISSING_API_KEY'
+  | 'MISSING_TOKEN'
   | 'MISSING_CREDENTIAL'
   | 'AUTH_RATE_LIMITED'
   | 'ROUTE_NOT_FOUND'
@@ -57,7 +59,10 @@ interface ProblemKind {
 }
 
 export const PROBLEMS: Readonly<Record<ProblemCode, ProblemKind>> = {
-  MISSING_CREDENTIAL: { status: 401, title: 'An API key is required' },
+  // RFC 9457 §3.1.3: a title is the same for every occurrence of a type, so each missing credential has its own code.
+  MISSING_API_KEY: { status: 401, title: 'An API key is required' },
+  MISSING_TOKEN: { status: 401, title: 'An access token is required' },
+  MISSING_CREDENTIAL: { status: 401, title: 'An API key and an access token are required' },
   MALFORMED: { status: 401, title: 'The API key is malformed', bearerError: 'invalid_token' },
   NOT_FOUND: { status: 401, title: 'The API key is not known', bearerError: 'invalid_token' },
   DISABLED: { status: 401, title: 'The API key is disabled', bearerError: 'invalid_token' },

@@ -83,6 +83,8 @@ export class Browser {
         method,
         redirect: 'manual',
         headers: {
+          // What browsers send for a page: oidc-provider answers errors as HTML or JSON by it.
+          accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
           cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
           ...(body ? { 'content-type': 'application/x-www-form-urlencoded', origin: this.#origin } : {}),
           ...init.headers,

@@ -250,11 +250,28 @@ export class AuthorizationServer {
     provider.proxy = settings.behindProxy;
     this.#hashClientSecrets(provider);
     registerTokenExchange(provider, { ctx, directory, sign });
+    const pageHeaders = (kctx: { set(name: string, value: string): void }) => {
+      for (const [name, value] of Object.entries(PAGE_HEADERS)) if (name !== 'Cache-Control') kctx.set(name, value);
+    };
     provider.use(async (kctx, next) => {
       // Headers for the pages oidc-provider renders; set before, so it can add the hash of its own
       // form_post script to script-src instead of needing 'unsafe-inline'.
-      for (const [name, value] of Object.entries(PAGE_HEADERS)) if (name !== 'Cache-Control') kctx.set(name, value);
-      await next();
+      pageHeaders(kctx);
+      try {
+        await next();
+      } catch (error) {
+        // What escapes oidc-provider's own error handling (it answers OAuth errors itself), such as
+        // its failure to save a session its error page created (the device-code form sent without
+        // the session cookie): reported, and answered as an error page in our layout under our
+        // headers, or as an RFC 6749 error, instead of koa's bare text without them.
+        if (kctx.headerSent) throw error;
+        this.#o.onError(error);
+        kctx.status = 500;
+        pageHeaders(kctx);
+        const out = { error: 'server_error', error_description: 'the request could not be completed' };
+        if (kctx.accepts('json', 'html') === 'html') await renderError(kctx, out);
+        else kctx.body = out;
+      }
     });
     provider.use(rfcAnswers(provider));
     provider.use(jwtAccessTokenExtension({ ctx, revocations: this.#o.revocations, jwks: published.map((k) => k.publicJwk), issuer: settings.issuer, mayIntrospect: (a, b, c, d) => this.#mayIntrospect(a, b, c, d) }));

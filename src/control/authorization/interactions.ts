@@ -4,6 +4,7 @@ import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
+import QRCode from 'qrcode';
 import { newDeviceBinding, openDeviceCookie, sealDeviceCookie } from '../../domain/device-cookie.ts';
 import type { User } from '../../domain/entities.ts';
 import { addressSlot } from '../../domain/ip-allowlist.ts';
@@ -91,8 +92,12 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
   const csrfFor = (uid: string) => createHmac('sha256', o.csrfKey).update(`interaction:${uid}`).digest('base64url');
   const ip = (c: Context<Env>) => c.env.incoming.socket.remoteAddress ?? 'unknown';
   const details = (c: Context<Env>): Details => c.get('details');
+  // Each step's result is merged with what earlier steps of this authorization submitted: the consent
+  // step must carry the login before it, or oidc-provider sees `prompt=login` and `max_age=0` as
+  // unanswered when it resumes and asks for the password (and second factor) again, for ever with
+  // `prompt=login consent`. An error (cancel) is never merged.
   const finish = async (c: Context<Env>, result: InteractionResults) => {
-    const to = await o.provider().interactionResult(c.env.incoming, c.env.outgoing, result, { mergeWithLastSubmission: false });
+    const to = await o.provider().interactionResult(c.env.incoming, c.env.outgoing, result, { mergeWithLastSubmission: true });
     return c.redirect(to, 303);
   };
   const pending = {
@@ -306,7 +311,9 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
     // This browser is now known to the account: a new device each time, so failures on an older copy of the cookie stay with it.
     const binding = newDeviceBinding(user.id, ctx.clock());
     setCookie(c, DEVICE_COOKIE, sealDeviceCookie(o.deviceKey, binding), { ...deviceCookie, maxAge: Math.floor(t.device.lifetimeMs / 1000) });
-    return finish(c, { login: { accountId: user.id, amr, remember: true } });
+    // `ts` is the moment of this sign-in (auth_time), on oidc-provider's clock, which is the wall clock:
+    // without it each resume of the authorization would restamp the session.
+    return finish(c, { login: { accountId: user.id, amr, remember: true, ts: Math.floor(Date.now() / 1000) } });
   }
 
   function verifySecondFactor(user: User, code: string, now: number): { user: User; method: 'totp' | 'recovery_code' } | null {
@@ -327,7 +334,10 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
     if (state.stage === 'enrol') {
       const user = await ctx.store.users.get(state.accountId);
       const secret = ctx.identity!.totpBox.open(state.sealedSecret!, state.accountId);
-      return enrolPage({ action: p.mfa, csrf: csrfFor(uid), secret, uri: totpUri(secret, 'Gatehouse', user?.username ?? ''), error, abort: p.abort });
+      const uri = totpUri(secret, 'Gatehouse', user?.username ?? '');
+      // Drawn here, as SVG in the page: no script, and the secret never leaves in an image request.
+      const qrSvg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M' });
+      return enrolPage({ action: p.mfa, csrf: csrfFor(uid), secret, uri, qrSvg, error, abort: p.abort });
     }
     return mfaPage({ action: p.mfa, csrf: csrfFor(uid), error, abort: p.abort });
   }

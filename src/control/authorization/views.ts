@@ -72,9 +72,14 @@ ${csrfField(o.csrf)}
 <p class="secondary"><a href="${o.abort}">Cancel</a></p>`);
 }
 
-export function enrolPage(o: { action: string; csrf: string; secret: string; uri: string; error: string | null; abort: string }): string {
+/**
+ * `qrSvg` is the QR code of `uri` as inline SVG markup from the qrcode package (paths only: no script,
+ * no style, nothing to load, so the page's policy needs no img-src for it); trusted like our own markup.
+ */
+export function enrolPage(o: { action: string; csrf: string; secret: string; uri: string; qrSvg: string; error: string | null; abort: string }): string {
   return page('Set up two-step verification', html`
-<p>Your account needs a second step at sign-in. Add this key to an authenticator app, then enter the code it shows.</p>
+<p>Your account needs a second step at sign-in. Scan this QR code with an authenticator app, or type in the setup key, then enter the code the app shows.</p>
+<div class="qr" role="img" aria-label="QR code of the setup key, for an authenticator app">${new Html(o.qrSvg.trim())}</div>
 <p class="secret"><code aria-label="Setup key">${o.secret.replace(/(.{4})/g, '$1 ').trim()}</code></p>
 <p class="secondary"><a href="${o.uri}">Open in an authenticator app</a></p>
 ${alert(o.error)}
@@ -116,9 +121,9 @@ export function messagePage(title: string, message: string, details: Record<stri
 ${rows.length ? html`<dl>${rows.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>` : html``}`);
 }
 
-/** oidc-provider hands its own forms (with its CSRF field) to these; they are trusted HTML. */
-export function providerFormPage(title: string, intro: string, form: string, buttons: Html, error: string | null = null): string {
-  return page(title, html`<p>${intro}</p>${alert(error)}${new Html(form)}${buttons}`);
+/** A page around a form rebuilt from one oidc-provider made (see provider-pages.ts). */
+export function providerFormPage(title: string, intro: string, form: Html, error: string | null = null): string {
+  return page(title, html`<p>${intro}</p>${alert(error)}${form}`);
 }
 
 export const STYLESHEET = `
@@ -131,5 +136,6 @@ label{display:block;margin:.8rem 0 .3rem;font-weight:600}input{width:100%;paddin
 input:focus-visible,button:focus-visible,a:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
 button{margin-top:1.2rem;width:100%;padding:.7rem;font:inherit;font-weight:600;border:0;border-radius:6px;background:var(--accent);color:#fff;cursor:pointer}
 button.link{background:transparent;color:var(--accent);margin-top:.4rem}.secondary{text-align:center;color:var(--muted)}a{color:var(--accent)}
+.qr{width:min(12rem,70vw);margin:1rem auto}.qr svg{display:block;width:100%;height:auto}
 .error{color:var(--err);font-weight:600}.codes{columns:2;font-size:1.05rem}.secret code{font-size:1.1rem;word-break:break-all}
 `;

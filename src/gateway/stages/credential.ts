@@ -1,8 +1,11 @@
 import type { Stage } from '../exchange.ts';
 
 const KEY_ONLY = 'send the API key as Authorization: Bearer <key> or X-API-Key: <key>';
-const KEY_WITH_TOKEN = 'send the API key as X-API-Key: <key>; Authorization carries the access token';
 const TOKEN = 'send an access token as Authorization: Bearer <token> (or DPoP <token> with a DPoP proof)';
+const KEY_WITH_TOKEN = 'this route needs an API key as well as the access token: send the API key as X-API-Key: <key>; Authorization carries the token';
+const TOKEN_WITH_KEY = `this route needs an access token as well as the API key: ${TOKEN}; the API key goes in X-API-Key`;
+const BOTH = 'this route needs an API key and an access token: send the API key as X-API-Key: <key> and the access token as Authorization: Bearer <token> (or DPoP <token> with a DPoP proof)';
+const KEY_IS_NOT_A_TOKEN = 'an API key is not an access token: ';
 
 /**
  * Picks out what the route requires (settled with the route, from method and path): the API
@@ -28,8 +31,13 @@ export const credentialStage: Stage = (exchange) => {
   } else {
     exchange.credential = (scheme === 'bearer' ? value : undefined) ?? keyHeader ?? null;
   }
-  if (requirement.needsKey && !exchange.credential) return { code: 'MISSING_CREDENTIAL', detail: requirement.needsToken ? KEY_WITH_TOKEN : KEY_ONLY };
-  if (requirement.needsToken && !exchange.token) return { code: 'MISSING_CREDENTIAL', detail: TOKEN };
+  // Each answer names what is missing, in its code and title as in its detail.
+  const keyMissing = requirement.needsKey && !exchange.credential;
+  const tokenMissing = requirement.needsToken && !exchange.token;
+  const keyForToken = tokenMissing && value?.startsWith('gk_') ? KEY_IS_NOT_A_TOKEN : '';
+  if (keyMissing && tokenMissing) return { code: 'MISSING_CREDENTIAL', detail: keyForToken + BOTH };
+  if (keyMissing) return { code: 'MISSING_API_KEY', detail: requirement.needsToken ? KEY_WITH_TOKEN : KEY_ONLY };
+  if (tokenMissing) return { code: 'MISSING_TOKEN', detail: keyForToken + (requirement.needsKey ? TOKEN_WITH_KEY : TOKEN) };
   return undefined;
 };
 
