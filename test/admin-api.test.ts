@@ -73,6 +73,17 @@ describe('admin API: bad input gets a clear error and changes nothing', () => {
     expectProblem(apiKeyAsAdmin, 401, 'UNAUTHENTICATED');
   });
 
+  test('the admin API takes its key with the Bearer scheme in any case (RFC 7235 §2.1), and no other scheme', async () => {
+    for (const scheme of ['Bearer', 'bearer', 'BEARER']) {
+      const res = await fetch(`${h.gh.controlUrl}/admin/v1/apps`, { headers: { authorization: `${scheme} ${h.adminKey}` } });
+      assert.equal(res.status, 200, scheme);
+    }
+    for (const header of [`DPoP ${h.adminKey}`, `Basic ${h.adminKey}`, h.adminKey]) {
+      const res = await fetch(`${h.gh.controlUrl}/admin/v1/apps`, { headers: { authorization: header } });
+      assert.equal(res.status, 401, header.slice(0, 6));
+    }
+  });
+
   test('an admin key without the permission is 403 and changes nothing', async () => {
     const { secret } = await adminKeysService.create(h.gh.ctx, { actor: 'test', requestId: null }, 'reader', ['keys:read']);
     assert.equal((await h.admin('GET', '/keys', undefined, secret)).status, 200);

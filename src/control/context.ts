@@ -57,4 +57,10 @@ export class ControlError extends Error {
 
 export const notFound = (what: string, id: string): ControlError => new ControlError('RESOURCE_NOT_FOUND', `no ${what} with id ${id}`);
 
+/** What a store read found, or 404 RESOURCE_NOT_FOUND naming what was asked for: `requireFound(await repo.get(id), 'key', id)`. */
+export function requireFound<T>(found: T | null | undefined, what: string, id: string): T {
+  if (found === null || found === undefined) throw notFound(what, id);
+  return found;
+}
+
 export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer, type ServerOptions as TlsServerOptions } from 'node:https';
 import { isLoopback } from '../domain/ip-allowlist.ts';
-import { problem, PROBLEM_CONTENT_TYPE } from '../http/problem.ts';
+import { problem, writeProblem } from '../http/problem.ts';
 import type { RunningAuthorization } from './authorization/start-authorization.ts';
 import { STYLESHEET, STYLESHEET_PATH } from './authorization/views.ts';
 
@@ -30,7 +30,7 @@ export function createControlServer(o: ControlServerOptions): Server {
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const path = req.url ?? '/';
     if (!o.tls && !isLoopback(req.socket.remoteAddress ?? '') && carriesSecrets(req)) {
-      return send(res, problem('CREDENTIALS_OVER_HTTP', 'the control plane takes credentials only over HTTPS (control.tls) or from this machine', null));
+      return writeProblem(res, problem('CREDENTIALS_OVER_HTTP', 'the control plane takes credentials only over HTTPS (control.tls) or from this machine', null));
     }
     if (path.startsWith('/admin/')) return settle(o.admin(req, res));
     // Probes for orchestrators: no credentials, nothing secret in the answers.
@@ -44,7 +44,7 @@ export function createControlServer(o: ControlServerOptions): Server {
       return void res.end(STYLESHEET);
     }
     const authorization = o.authorization();
-    if (!authorization) return send(res, problem('ROUTE_NOT_FOUND', 'nothing is served here: the authorization server is off (no master key)', null));
+    if (!authorization) return writeProblem(res, problem('ROUTE_NOT_FOUND', 'nothing is served here: the authorization server is off (no master key)', null));
     if (path.startsWith('/interaction/')) return settle(authorization.interactions(req, res));
     authorization.server.handle(req, res);
   };
@@ -56,12 +56,8 @@ function carriesSecrets(req: IncomingMessage): boolean {
   return req.headers.authorization !== undefined || (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS');
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
   res.end(text);
-}
-
-function send(res: ServerResponse, body: ReturnType<typeof problem>): void {
-  sendJson(res, body.status, body, PROBLEM_CONTENT_TYPE);
 }

@@ -15,6 +15,8 @@ export interface IssuerRules {
 }
 
 export type ClaimsCode = 'VALID' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'TOKEN_WRONG_AUDIENCE';
+/** The claims when they pass; only the reason when they do not. */
+export type ClaimsCheck = { code: 'VALID'; claims: AccessTokenClaims } | { code: Exclude<ClaimsCode, 'VALID'> };
 
 export interface AccessTokenClaims {
   iss: string;
@@ -29,7 +31,7 @@ export interface AccessTokenClaims {
   [claim: string]: unknown;
 }
 
-export function checkClaims(header: { typ?: unknown }, payload: unknown, rules: IssuerRules, nowSeconds: number): { code: ClaimsCode; claims?: AccessTokenClaims } {
+export function checkClaims(header: { typ?: unknown }, payload: unknown, rules: IssuerRules, nowSeconds: number): ClaimsCheck {
   if (rules.typ !== null && normalizeTyp(header.typ) !== normalizeTyp(rules.typ)) return { code: 'TOKEN_INVALID' };
   if (!payload || typeof payload !== 'object' || Array.isArray(payload)) return { code: 'TOKEN_INVALID' };
   const c = payload as Record<string, unknown>;

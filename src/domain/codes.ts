@@ -16,9 +16,17 @@ export const KEY_CODES = [
   'QUOTA_EXCEEDED',
 ] as const;
 export type KeyCode = (typeof KEY_CODES)[number];
+/** Why a key may not make a request: every key verdict but VALID. */
+export type KeyDenialCode = Exclude<KeyCode, 'VALID'>;
+
+/** Access-token verdicts (verification/token-verifier.ts); DPOP_INVALID is the proof's, checked after. */
+export const TOKEN_CODES = ['VALID', 'TOKEN_INVALID', 'TOKEN_EXPIRED', 'TOKEN_REVOKED', 'TOKEN_WRONG_AUDIENCE', 'DPOP_REQUIRED'] as const;
+export type TokenCode = (typeof TOKEN_CODES)[number];
+export type TokenDenialCode = Exclude<TokenCode, 'VALID'>;
 
 export type ProblemCode =
-  | Exclude<KeyCode, 'VALID'>
+  | KeyDenialCode
+  | TokenDenialCode
   | 'MISSING_API_KEY'
   | 'MISSING_TOKEN'
   | 'MISSING_CREDENTIAL'
@@ -37,11 +45,6 @@ export type ProblemCode =
   | 'CONFLICT'
   | 'METHOD_NOT_ALLOWED'
   | 'AUTHORIZATION_DISABLED'
-  | 'TOKEN_INVALID'
-  | 'TOKEN_EXPIRED'
-  | 'TOKEN_REVOKED'
-  | 'TOKEN_WRONG_AUDIENCE'
-  | 'DPOP_REQUIRED'
   | 'DPOP_INVALID'
   | 'ROLE_REQUIRED'
   | 'CREDENTIALS_OVER_HTTP'
@@ -98,6 +101,42 @@ export const PROBLEMS: Readonly<Record<ProblemCode, ProblemKind>> = {
   AUTHORIZATION_DISABLED: { status: 503, title: 'The authorization server is off: no master key is configured' },
   STORAGE_UNAVAILABLE: { status: 503, title: 'The store cannot accept changes right now; nothing was changed' },
   INTERNAL: { status: 500, title: 'Internal error' },
+};
+
+/**
+ * The detail of each verification denial, as the gateway answers it: one text per code, and a
+ * code added to KEY_CODES or TOKEN_CODES without one here fails the typecheck.
+ */
+export const DENIAL_DETAILS: Readonly<Record<KeyDenialCode | TokenDenialCode, string>> = {
+  MALFORMED: 'the credential is not a Gatehouse API key',
+  NOT_FOUND: 'no such API key',
+  DISABLED: 'this API key is disabled',
+  EXPIRED: 'this API key has expired',
+  REVOKED: 'this API key has been revoked',
+  FORBIDDEN: 'this API key may not be used for this API, method, path, address, client certificate or origin',
+  INSUFFICIENT_SCOPE: 'this API key lacks a scope the route requires',
+  RATE_LIMITED: 'rate limit exceeded',
+  QUOTA_EXCEEDED: 'quota exhausted for this period',
+  TOKEN_INVALID: 'the access token is not one this API accepts (issuer, signature, type or claims)',
+  TOKEN_EXPIRED: 'the access token has expired',
+  TOKEN_REVOKED: 'the access token, or the grant it came from, has been revoked',
+  TOKEN_WRONG_AUDIENCE: 'the access token was issued for another API',
+  DPOP_REQUIRED: 'the access token is DPoP-bound: send it as Authorization: DPoP with a valid DPoP proof',
+};
+
+const PARENT = 'the API key this token was exchanged for (its parent key)';
+/** The same denials for the parent key of an exchanged token (gateway/stages/parent-key.ts), naming it. */
+export const PARENT_KEY_DENIAL_DETAILS: Readonly<Record<KeyDenialCode, string>> = {
+  // Never seen: the parent is looked up by id, not by a secret that could be malformed.
+  MALFORMED: `${PARENT} was refused: MALFORMED`,
+  NOT_FOUND: `${PARENT} no longer exists`,
+  DISABLED: `${PARENT} is disabled`,
+  EXPIRED: `${PARENT} has expired (or its rotation grace period has ended)`,
+  REVOKED: `${PARENT} has been revoked`,
+  FORBIDDEN: `${PARENT} may not be used for this API, method, path, address or client certificate`,
+  INSUFFICIENT_SCOPE: `${PARENT} lacks a scope the route requires`,
+  RATE_LIMITED: `rate limit of ${PARENT} exceeded`,
+  QUOTA_EXCEEDED: `quota of ${PARENT} exhausted for this period`,
 };
 
 /**

@@ -62,8 +62,11 @@ export function keyStanding(key: ApiKey, now: number): 'VALID' | 'REVOKED' | 'DI
   return 'VALID';
 }
 
+/** What the checks without counters can say about a key that was found: never MALFORMED or NOT_FOUND, never a limit. */
+export type KeyCheckCode = Exclude<KeyCode, 'MALFORMED' | 'NOT_FOUND' | 'RATE_LIMITED' | 'QUOTA_EXCEEDED'>;
+
 /** Every check that needs no counter, in the order the caller learns about them. */
-export function checkKey(compiled: CompiledKey, facts: RequestFacts, now: number): KeyCode {
+export function checkKey(compiled: CompiledKey, facts: RequestFacts, now: number): KeyCheckCode {
   const { key } = compiled;
   const standing = keyStanding(key, now);
   if (standing !== 'VALID') return standing;

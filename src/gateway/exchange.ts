@@ -2,8 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ProblemCode } from '../domain/codes.ts';
 import type { LimitState } from '../limits/port.ts';
 import type { Requirement } from '../domain/auth-requirements.ts';
-import type { Verification } from '../verification/key-verifier.ts';
-import type { TokenVerification } from '../verification/token-verifier.ts';
+import type { VerifiedKey } from '../verification/key-verifier.ts';
+import type { VerifiedToken } from '../verification/token-verifier.ts';
 import type { RateLimitHeaders } from './rate-limit-headers.ts';
 import type { Route } from './route-table.ts';
 
@@ -32,13 +32,15 @@ export interface Exchange {
   requirement: Requirement | null;
   /** The API key presented, when the requirement asks for one. */
   credential: string | null;
-  verification: Verification | null;
+  /** The key, once verified; a refused key ends the request with its denial instead. */
+  verification: VerifiedKey | null;
   /** The access token presented, and how (`Authorization: Bearer` or `DPoP`). */
   token: string | null;
   tokenScheme: 'bearer' | 'dpop';
-  tokenVerification: TokenVerification | null;
+  /** The access token, once verified (and its DPoP proof, when bound). */
+  tokenVerification: VerifiedToken | null;
   /** For a token Gatehouse exchanged for an API key (RFC 8693): that key, checked and counted for this request. */
-  parentKey: Verification | null;
+  parentKey: VerifiedKey | null;
   /** The identity JWT for the upstream, when the API asks for one. */
   identityJwt: string | null;
   /** RateLimit-Policy and RateLimit values, written with the upstream's answer or the denial. */
@@ -64,3 +66,9 @@ export type StageResult = Denial | Answered | undefined;
 
 /** A step of the pipeline. Synchronous where it can be: most stages never wait. */
 export type Stage = (exchange: Exchange) => StageResult | Promise<StageResult>;
+
+/** An exchange past the route stage: its route and this request's requirement are known. */
+export type RoutedExchange = Exchange & { route: Route; requirement: Requirement };
+
+/** A stage after `route`, which may rely on what that stage settled (pipeline.ts keeps the order). */
+export type RoutedStage = (exchange: RoutedExchange) => StageResult | Promise<StageResult>;

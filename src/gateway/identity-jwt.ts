@@ -1,6 +1,6 @@
 import { importJWK, SignJWT, type CryptoKey, type KeyObject } from 'jose';
 import { LRUCache } from 'lru-cache';
-import type { Exchange } from './exchange.ts';
+import type { RoutedExchange } from './exchange.ts';
 
 /** The JWT type of identity tokens: not `at+jwt`, so one can never be replayed to the gateway as an access token. */
 export const IDENTITY_JWT_TYPE = 'gatehouse-identity+jwt';
@@ -36,7 +36,7 @@ export class IdentityJwtSigner {
     this.#cache.clear();
   }
 
-  token(exchange: Exchange): string | Promise<string> {
+  token(exchange: RoutedExchange): string | Promise<string> {
     const claims = identityClaims(exchange);
     const slot = JSON.stringify(claims);
     const cached = this.#cache.get(slot);
@@ -63,13 +63,13 @@ export class IdentityJwtSigner {
   }
 }
 
-function identityClaims(exchange: Exchange): Record<string, unknown> {
-  const v = exchange.verification?.valid ? exchange.verification : null;
-  const t = exchange.tokenVerification?.valid ? exchange.tokenVerification : null;
-  const claims: Record<string, unknown> = { aud: exchange.route!.api.tokens.audience };
+function identityClaims(exchange: RoutedExchange): Record<string, unknown> {
+  const v = exchange.verification;
+  const t = exchange.tokenVerification;
+  const claims: Record<string, unknown> = { aud: exchange.route.api.tokens.audience };
   if (t) {
-    claims.sub = t.claims!.sub;
-    if (typeof t.claims!.client_id === 'string') claims.client_id = t.claims!.client_id;
+    claims.sub = t.claims.sub;
+    if (typeof t.claims.client_id === 'string') claims.client_id = t.claims.client_id;
     claims.scope = [...t.scopes].join(' ');
     if (t.roles.size > 0) claims.roles = [...t.roles];
   }

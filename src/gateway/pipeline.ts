@@ -1,8 +1,8 @@
 import type { FailureThrottle } from '../limits/failure-throttle.ts';
 import type { Limiter } from '../limits/port.ts';
 import type { KeyVerifier } from '../verification/key-verifier.ts';
-import type { TokenVerification, TokenVerifier } from '../verification/token-verifier.ts';
-import type { Exchange, Stage, StageResult } from './exchange.ts';
+import type { TokenVerifier } from '../verification/token-verifier.ts';
+import type { RoutedStage, Stage } from './exchange.ts';
 import type { RouteTable } from './route-table.ts';
 import { authorizeStage } from './stages/authorize.ts';
 import { transportStage } from './stages/transport.ts';
@@ -20,7 +20,7 @@ import { canonicalPathStage } from './stages/canonical-path.ts';
 import { requestHeadStage } from './stages/request-head.ts';
 import { throttleFailuresStage } from './stages/throttle-failures.ts';
 import { verifyKeyStage } from './stages/verify-key.ts';
-import { verifyTokenStage } from './stages/verify-token.ts';
+import { verifyTokenStage, type ProofCheck } from './stages/verify-token.ts';
 import type { Upstreams } from './upstreams.ts';
 
 export interface PipelineDeps {
@@ -30,7 +30,7 @@ export interface PipelineDeps {
   verifier: KeyVerifier;
   tokens: TokenVerifier | null;
   /** RFC 9449 proof check for DPoP-bound tokens. */
-  checkProof: (exchange: Exchange, token: TokenVerification) => StageResult | Promise<StageResult>;
+  checkProof: ProofCheck;
   throttle: FailureThrottle;
   /** Gatehouse's own issuer URL (null until it is up, or without one): only its tokens can name a parent key. */
   ownIssuer: () => string | null;
@@ -45,6 +45,13 @@ export interface PipelineDeps {
 }
 
 /**
+ * The stages after `route` rely on the route and requirement it settled: they run only when it found
+ * both (it refuses the request otherwise). This table's order is what makes that true, so the one
+ * cast that says so is here.
+ */
+const routed = (stage: RoutedStage): Stage => stage as Stage;
+
+/**
  * A request's whole way through the gateway, in order. The first stage that returns a denial ends
  * it; the denial renderer answers. Nothing here writes to the store.
  */
@@ -55,16 +62,16 @@ export function buildPipeline(deps: PipelineDeps): readonly (readonly [name: str
     ['request-head', requestHeadStage], //                                one Host, Authorization, X-API-Key; no method override
     ['route', routeStage(deps.routes)], //                                which API serves this path
     ['body-limit', bodyLimitStage(deps.maxBodyBytes)], //                 a declared body over the limit
-    ['client-certificate', clientCertificateStage], //                    mutual TLS, for APIs that require it
-    ['cors', corsStage], //                                               publishable routes: preflight and CORS answers
-    ['throttle-failures', throttleFailuresStage(deps.throttle)], //       addresses that guessed too often wait
-    ['credential', credentialStage], //                                   the route's requirement; key and/or token
-    ['verify-key', verifyKeyStage(deps.verifier, deps.throttle)], //      status, expiry, access, IP, scopes, limits, quota
-    ['verify-token', verifyTokenStage(deps.tokens, deps.throttle, deps.checkProof)], // signature, issuer, expiry, audience, revocation, DPoP
-    ['authorize', authorizeStage], //                                     the token's scopes and roles for this route
-    ['parent-key', parentKeyStage(deps.verifier, deps.ownIssuer, deps.throttle)], // an exchanged token: its key's status, access, limits
-    ['identity-limits', identityLimitsStage(deps.limiter, deps.counters)], //            the API's limits per app, user or both
-    ['identity-jwt', identityJwtStage(deps.identityJwt)], //              a signed identity JWT, for APIs that ask
-    ['forward', forwardStage(deps.upstreams, deps.maxBodyBytes)], //     to the upstream, identity in, credential out
+    ['client-certificate', routed(clientCertificateStage)], //            mutual TLS, for APIs that require it
+    ['cors', routed(corsStage)], //                                       publishable routes: preflight and CORS answers
+    ['throttle-failures', routed(throttleFailuresStage(deps.throttle))], // addresses that guessed too often wait
+    ['credential', routed(credentialStage)], //                           the route's requirement; key and/or token
+    ['verify-key', routed(verifyKeyStage(deps.verifier, deps.throttle))], // status, expiry, access, IP, scopes, limits, quota
+    ['verify-token', routed(verifyTokenStage(deps.tokens, deps.throttle, deps.checkProof))], // signature, issuer, expiry, audience, revocation, DPoP
+    ['authorize', routed(authorizeStage)], //                             the token's scopes and roles for this route
+    ['parent-key', routed(parentKeyStage(deps.verifier, deps.ownIssuer, deps.throttle))], // an exchanged token: its key's status, access, limits
+    ['identity-limits', routed(identityLimitsStage(deps.limiter, deps.counters))], // the API's limits per app, user or both
+    ['identity-jwt', routed(identityJwtStage(deps.identityJwt))], //      a signed identity JWT, for APIs that ask
+    ['forward', routed(forwardStage(deps.upstreams, deps.maxBodyBytes))], // to the upstream, identity in, credential out
   ];
 }

@@ -1,6 +1,6 @@
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { unmapIpv4 } from '../domain/ip-allowlist.ts';
-import { problem, PROBLEM_CONTENT_TYPE } from '../http/problem.ts';
+import { problem, writeProblem } from '../http/problem.ts';
 import { carriesCredentials, presentedKey, queryCredential } from './stages/transport.ts';
 
 /**
@@ -21,10 +21,10 @@ export function createRedirectServer(publicHost: string, httpsPortOf: () => numb
     if (inQuery || carriesCredentials(req.headers)) {
       const key = presentedKey(req.headers) ?? inQuery?.key ?? null;
       if (key) onExposed(key, unmapIpv4(req.socket.remoteAddress ?? ''));
-      return answer(res, 403, problem('CREDENTIALS_OVER_HTTP', 'credentials must be sent over HTTPS; this one crossed the network in clear text: rotate it', null));
+      return writeProblem(res, problem('CREDENTIALS_OVER_HTTP', 'credentials must be sent over HTTPS; this one crossed the network in clear text: rotate it', null), CLOSE);
     }
     // Origin-form only (RFC 9112 §3.2.1): an absolute-form or `*` target has no path of ours to keep.
-    if (target.charCodeAt(0) !== 47) return answer(res, 400, problem('VALIDATION_FAILED', 'the request target must be a path', null));
+    if (target.charCodeAt(0) !== 47) return writeProblem(res, problem('VALIDATION_FAILED', 'the request target must be a path', null), CLOSE);
     const httpsPort = httpsPortOf();
     const authority = hasPort || httpsPort === 443 ? publicHost : `${publicHost}:${httpsPort}`;
     res.writeHead(308, { location: `https://${authority}${target}`, 'content-length': 0, connection: 'close' });
@@ -32,8 +32,5 @@ export function createRedirectServer(publicHost: string, httpsPortOf: () => numb
   });
 }
 
-function answer(res: ServerResponse, status: number, body: object): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': PROBLEM_CONTENT_TYPE, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', connection: 'close' });
-  res.end(text);
-}
+/** This listener keeps no connection open: every answer, a redirect or a refusal, ends its connection. */
+const CLOSE = { connection: 'close' } as const;

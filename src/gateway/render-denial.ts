@@ -1,5 +1,4 @@
-import { PROBLEMS } from '../domain/codes.ts';
-import { problem, PROBLEM_CONTENT_TYPE, wwwAuthenticate } from '../http/problem.ts';
+import { problem, wwwAuthenticate, writeProblem } from '../http/problem.ts';
 import type { Denial, Exchange } from './exchange.ts';
 import { rateLimitHeaders } from './rate-limit-headers.ts';
 import { nextRequestId } from './request-id.ts';
@@ -12,13 +11,11 @@ export function renderDenial(exchange: Exchange, denial: Denial): void {
     return;
   }
   const requestId = (exchange.requestId ??= nextRequestId());
-  const body = JSON.stringify(problem(denial.code, denial.detail, requestId));
   const challenge = wwwAuthenticate(denial.code, 'gatehouse', denial.scope);
   if (challenge) res.setHeader('WWW-Authenticate', challenge);
   if (denial.retryAfterMs !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(denial.retryAfterMs / 1000))));
   const limits = denial.limits ? rateLimitHeaders(denial.limits) : null;
   if (limits) res.setHeader('RateLimit-Policy', limits.policy).setHeader('RateLimit', limits.state);
   res.setHeader('X-Request-Id', requestId);
-  res.writeHead(PROBLEMS[denial.code].status, { 'Content-Type': PROBLEM_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
-  res.end(body);
+  writeProblem(res, problem(denial.code, denial.detail, requestId));
 }

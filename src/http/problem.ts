@@ -1,3 +1,4 @@
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { PROBLEMS, type ProblemCode } from '../domain/codes.ts';
 import { DPOP_ALGORITHMS } from '../verification/dpop.ts';
 
@@ -26,6 +27,26 @@ export function problem(code: ProblemCode, detail: string, requestId: string | n
   };
   if (fields) body.errors = Object.entries(fields).map(([field, message]) => ({ field, message }));
   return body;
+}
+
+/** A problem as it goes on the wire: status, JSON text and the header fields every problem answer has. */
+export interface ProblemAnswer {
+  status: number;
+  body: string;
+  headers: { 'content-type': string; 'cache-control': string };
+}
+
+/** The one serialisation of a problem, for node:http (writeProblem) and hono (`c.newResponse`) alike. */
+export function problemAnswer(body: Problem): ProblemAnswer {
+  // A problem answers this request only: no cache may keep it (a 401 or 429 now says nothing about later).
+  return { status: body.status, body: JSON.stringify(body), headers: { 'content-type': PROBLEM_CONTENT_TYPE, 'cache-control': 'no-store' } };
+}
+
+/** Writes a problem on a node:http response, with its byte length and any extra fields (`Connection`...). */
+export function writeProblem(res: ServerResponse, body: Problem, extra?: OutgoingHttpHeaders): void {
+  const answer = problemAnswer(body);
+  res.writeHead(answer.status, { ...answer.headers, 'content-length': Buffer.byteLength(answer.body), ...extra });
+  res.end(answer.body);
 }
 
 /**

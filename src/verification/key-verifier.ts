@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { KeyCode } from '../domain/codes.ts';
+import type { KeyCode, KeyDenialCode } from '../domain/codes.ts';
 import { findBySecret, fingerprint, type Pepper } from '../domain/key-hash.ts';
 import { checkKey, compileKey, keyStanding, type CompiledKey, type RequestFacts } from '../domain/key-decision.ts';
 import { isWellFormedKey } from '../domain/key-format.ts';
@@ -10,18 +10,47 @@ import { lineageOf, type ApiKey } from '../domain/entities.ts';
 import type { Store } from '../store/port.ts';
 import type { UsageRecorder } from '../usage/usage-recorder.ts';
 
-/** The answer to "may this key make this request?": data, never an exception. */
-export interface Verification {
-  valid: boolean;
-  code: KeyCode;
-  keyId: string | null;
-  appId: string | null;
+/**
+ * The answer to "may this key make this request?": data, never an exception. A union on `valid`
+ * (and, for a refusal, on whether a key was found), so each side has only the fields it really has.
+ */
+export type Verification = VerifiedKey | RefusedKey | UnknownKey;
+
+/** The key may make this request, and was counted for it. */
+export interface VerifiedKey {
+  valid: true;
+  code: 'VALID';
+  keyId: string;
+  appId: string;
   expiresAt: number | null;
-  /** The key's scopes (policy folded in); empty when no key was found. */
+  /** The key's scopes (policy folded in). */
   scopes: ReadonlySet<string>;
-  limits: LimitState[];
-  /** For RATE_LIMITED / QUOTA_EXCEEDED: milliseconds until a retry can succeed. */
+  /** Where the key stands on each of its limits after this request (for RateLimit headers). */
+  limits: readonly LimitState[];
+}
+
+interface Refusal {
+  valid: false;
+  /** For RATE_LIMITED / QUOTA_EXCEEDED: the limits as they stand; empty otherwise. */
+  limits: readonly LimitState[];
+  /** For RATE_LIMITED / QUOTA_EXCEEDED: milliseconds until a retry can succeed; 0 otherwise. */
   retryAfterMs: number;
+}
+
+/** A key of ours that may not make this request (status, access, scopes, limits). */
+export interface RefusedKey extends Refusal {
+  code: Exclude<KeyDenialCode, UnknownKey['code']>;
+  keyId: string;
+  appId: string;
+  expiresAt: number | null;
+}
+
+/** Not one of our keys: not well-formed, or not in the store. Nothing more is known. */
+export interface UnknownKey extends Refusal {
+  code: 'MALFORMED' | 'NOT_FOUND';
+  keyId: null;
+  appId: null;
+  expiresAt: null;
 }
 
 export interface KeyVerifierOptions {
@@ -105,7 +134,7 @@ export class KeyVerifier {
    * the common request allocates no promise; a Promise only on a cache miss or an async limiter.
    */
   verify(secret: string, facts: RequestFacts, consume = true): Verification | Promise<Verification> {
-    if (!isWellFormedKey(secret, 'api') && !isWellFormedKey(secret, 'publishable')) return denied('MALFORMED', null);
+    if (!isWellFormedKey(secret, 'api') && !isWellFormedKey(secret, 'publishable')) return unknown('MALFORMED');
     const slot = fingerprint(secret);
     const entry = this.#cache.get(slot);
     const now = this.#clock();
@@ -148,27 +177,29 @@ export class KeyVerifier {
   }
 
   #decide(entry: CacheEntry, facts: RequestFacts, now: number, consume: boolean): Verification | Promise<Verification> {
-    if (!entry.found) return denied('NOT_FOUND', null);
+    if (!entry.found) return unknown('NOT_FOUND');
     const { compiled } = entry;
     const code = checkKey(compiled, facts, now);
-    if (code !== 'VALID') return denied(code, compiled);
+    if (code !== 'VALID') return refused(compiled, code, NO_LIMITS, 0);
     const quotaWindow = compiled.quota ? periodWindow(compiled.quota.period, now) : null;
     if (entry.rateChecks.length === 0 && quotaWindow === null) {
       if (consume) this.#options.usage.hit(compiled.key.id, now, null);
-      return verdict(compiled, 'VALID', NO_LIMITS, 0);
+      return verified(compiled, NO_LIMITS);
     }
     const checks = this.#checks(entry, quotaWindow);
     const { limiter } = this.#options;
     const result = consume ? limiter.consume(checks, now) : limiter.peek(checks, now);
+    // Not domain/maybe-async.ts's andThen: four values go on to the continuation, and packing them
+    // would allocate on every request; the closure here is made only when the limiter is async.
     return result instanceof Promise
       ? result.then((r) => this.#afterLimits(compiled, r, now, quotaWindow, consume))
       : this.#afterLimits(compiled, result, now, quotaWindow, consume);
   }
 
   #afterLimits(compiled: CompiledKey, result: LimitResult, now: number, quotaWindow: PeriodWindow | null, consume: boolean): Verification {
-    if (!result.allowed) return verdict(compiled, result.deniedBy === 'quota' ? 'QUOTA_EXCEEDED' : 'RATE_LIMITED', result.states, result.retryAfterMs);
+    if (!result.allowed) return refused(compiled, result.deniedBy === 'quota' ? 'QUOTA_EXCEEDED' : 'RATE_LIMITED', result.states, result.retryAfterMs);
     if (consume) this.#options.usage.hit(compiled.key.id, now, quotaWindow && { lineageId: lineageOf(compiled.key), period: quotaWindow.id });
-    return verdict(compiled, 'VALID', result.states, 0);
+    return verified(compiled, result.states);
   }
 
   /** The key's checks for this quota period, built once per period while the entry is cached. */
@@ -236,16 +267,18 @@ export class KeyVerifier {
   }
 }
 
-const NO_LIMITS: LimitState[] = [];
+const NO_LIMITS: readonly LimitState[] = [];
 
-function verdict(compiled: CompiledKey, code: KeyCode, limits: LimitState[], retryAfterMs: number): Verification {
+function verified(compiled: CompiledKey, limits: readonly LimitState[]): VerifiedKey {
   const { key } = compiled;
-  return { valid: code === 'VALID', code, keyId: key.id, appId: key.appId, expiresAt: key.expiresAt, scopes: compiled.scopes, limits, retryAfterMs };
+  return { valid: true, code: 'VALID', keyId: key.id, appId: key.appId, expiresAt: key.expiresAt, scopes: compiled.scopes, limits };
 }
 
-const NO_SCOPES: ReadonlySet<string> = new Set();
+function refused(compiled: CompiledKey, code: RefusedKey['code'], limits: readonly LimitState[], retryAfterMs: number): RefusedKey {
+  const { key } = compiled;
+  return { valid: false, code, keyId: key.id, appId: key.appId, expiresAt: key.expiresAt, limits, retryAfterMs };
+}
 
-function denied(code: KeyCode, compiled: CompiledKey | null): Verification {
-  if (compiled) return verdict(compiled, code, NO_LIMITS, 0);
-  return { valid: false, code, keyId: null, appId: null, expiresAt: null, scopes: NO_SCOPES, limits: NO_LIMITS, retryAfterMs: 0 };
+function unknown(code: UnknownKey['code']): UnknownKey {
+  return { valid: false, code, keyId: null, appId: null, expiresAt: null, limits: NO_LIMITS, retryAfterMs: 0 };
 }

@@ -1,19 +1,27 @@
 import { LRUCache } from 'lru-cache';
 import { checkClaims, type AccessTokenClaims } from '../domain/access-token-claims.ts';
+import type { TokenDenialCode } from '../domain/codes.ts';
+import { andThen } from '../domain/maybe-async.ts';
 import type { TrustedIssuer } from './issuers.ts';
 import { verifyJws } from './jws.ts';
 import type { IntrospectionResult, TokenIntrospector } from './introspection.ts';
 import type { RevocationList } from './revocation-list.ts';
 
-export type TokenCode = 'VALID' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'TOKEN_REVOKED' | 'TOKEN_WRONG_AUDIENCE' | 'DPOP_REQUIRED';
-
 /** The answer to "is this access token good for this API?": data, never an exception. */
-export interface TokenVerification {
-  valid: boolean;
-  code: TokenCode;
-  claims: AccessTokenClaims | null;
+export type TokenVerification = VerifiedToken | RefusedToken;
+
+export interface VerifiedToken {
+  valid: true;
+  code: 'VALID';
+  claims: AccessTokenClaims;
   scopes: ReadonlySet<string>;
   roles: ReadonlySet<string>;
+}
+
+/** Refused: only the reason (domain/codes.ts), nothing from a token that did not pass. */
+export interface RefusedToken {
+  valid: false;
+  code: TokenDenialCode;
 }
 
 export interface TokenVerifierOptions {
@@ -25,7 +33,8 @@ export interface TokenVerifierOptions {
   clock: () => number;
 }
 
-interface Verified {
+/** A token whose signature and claims passed, as the cache keeps it; audience, revocation and DPoP are checked per request. */
+interface CachedToken {
   claims: AccessTokenClaims;
   scopes: ReadonlySet<string>;
   roles: ReadonlySet<string>;
@@ -34,13 +43,12 @@ interface Verified {
   issuer: TrustedIssuer;
 }
 
-const NONE: ReadonlySet<string> = new Set();
 /** Exactly two dots: a compact JWS (RFC 7515 §7.1); anything else is an opaque token. */
 const isCompactJws = (token: string): boolean => {
   const second = token.indexOf('.', token.indexOf('.') + 1);
   return second > 0 && token.indexOf('.', second + 1) === -1;
 };
-const denied = (code: TokenCode): TokenVerification => ({ valid: false, code, claims: null, scopes: NONE, roles: NONE });
+const denied = (code: TokenDenialCode): RefusedToken => ({ valid: false, code });
 
 /**
  * Verifies bearer JWT access tokens for the gateway. A repeated token costs one cache lookup, an
@@ -50,7 +58,7 @@ const denied = (code: TokenCode): TokenVerification => ({ valid: false, code, cl
  */
 export class TokenVerifier {
   readonly #o: TokenVerifierOptions;
-  readonly #cache: LRUCache<string, Verified>;
+  readonly #cache: LRUCache<string, CachedToken>;
 
   constructor(options: TokenVerifierOptions) {
     if (!(options.cacheSize >= 0)) throw new Error('cacheSize must be 0 or more');
@@ -85,11 +93,10 @@ export class TokenVerifier {
       const roles = Array.isArray(c.roles) ? c.roles.filter((x): x is string => typeof x === 'string') : [];
       return { valid: true, code: 'VALID', claims: c, scopes: new Set(typeof c.scope === 'string' ? c.scope.split(' ').filter(Boolean) : []), roles: new Set(roles) };
     };
-    const r = introspector.introspect(token);
-    return r instanceof Promise ? r.then(decide) : decide(r);
+    return andThen(introspector.introspect(token), decide);
   }
 
-  #decide(v: Verified, audience: string, scheme: 'bearer' | 'dpop'): TokenVerification {
+  #decide(v: CachedToken, audience: string, scheme: 'bearer' | 'dpop'): TokenVerification {
     if (this.#o.revocations.isRevoked(v.claims.gid, v.claims.jti)) return denied('TOKEN_REVOKED');
     if (!v.audiences.includes(v.issuer.audience ?? audience)) return denied('TOKEN_WRONG_AUDIENCE');
     // RFC 9449 §7.1: a DPoP-bound token is never accepted as a plain bearer token.
@@ -110,8 +117,8 @@ export class TokenVerifier {
     }
     const checked = checkClaims(jws.header, payload, { issuer: issuer.issuer, audience: issuer.audience ?? audience, clockSkewSeconds: issuer.clockSkewSeconds, typ: issuer.typ }, Math.floor(now / 1000));
     if (checked.code !== 'VALID') return denied(checked.code);
-    const claims = checked.claims!;
-    const verified: Verified = {
+    const { claims } = checked;
+    const verified: CachedToken = {
       claims,
       scopes: new Set(claims.scope ? claims.scope.split(' ').filter(Boolean) : []),
       roles: new Set(claims.roles ?? []),

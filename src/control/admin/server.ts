@@ -7,7 +7,8 @@ import { z } from 'zod';
 import type { ProblemCode } from '../../domain/codes.ts';
 import type { AdminKey } from '../../domain/entities.ts';
 import { jsonDepthExceeds } from '../../domain/json-depth.ts';
-import { problem, PROBLEM_CONTENT_TYPE, wwwAuthenticate } from '../../http/problem.ts';
+import { parseAuthorization } from '../../http/authorization-header.ts';
+import { problem, problemAnswer, wwwAuthenticate } from '../../http/problem.ts';
 import { StorageUnavailableError } from '../../store/port.ts';
 import type { FailureThrottle } from '../../limits/failure-throttle.ts';
 import { ControlError, type ControlContext } from '../context.ts';
@@ -54,8 +55,9 @@ export function createAdminApi(options: AdminApiOptions): Hono<Env> {
       res.headers.set('Retry-After', String(Math.max(1, Math.ceil(wait / 1000))));
       return res;
     }
-    const header = c.req.header('authorization');
-    const secret = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+    // RFC 6750 §2.1: an admin key is a bearer credential; the scheme is case-insensitive (RFC 7235 §2.1).
+    const credential = parseAuthorization(c.req.header('authorization'));
+    const secret = credential?.scheme === 'bearer' ? credential.token : undefined;
     const adminKey = secret ? await adminKeysService.authenticate(ctx, secret) : null;
     if (!adminKey) {
       // A key that was sent and failed is a guess; a request without one is not.
@@ -141,6 +143,6 @@ function validate<S extends z.ZodType>(schema: S, input: unknown, where: 'body' 
 }
 
 function render(c: Context<Env>, code: ProblemCode, detail: string, fields?: Record<string, string>): Response {
-  const body = problem(code, detail, c.get('requestId') ?? null, fields);
-  return c.newResponse(JSON.stringify(body), body.status as ContentfulStatusCode, { 'Content-Type': PROBLEM_CONTENT_TYPE });
+  const answer = problemAnswer(problem(code, detail, c.get('requestId') ?? null, fields));
+  return c.newResponse(answer.body, answer.status as ContentfulStatusCode, answer.headers);
 }

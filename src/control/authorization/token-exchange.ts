@@ -75,7 +75,7 @@ export function registerTokenExchange(provider: Provider, o: Options): void {
     (token as unknown as { gatehouseClaims: Record<string, unknown> }).gatehouseClaims = { app_id: v.appId, key_id: v.keyId };
     if (dPoP) token.setThumbprint('jkt', dPoP.thumbprint);
     const value = await token.save();
-    await o.ctx.store.audit.append({ actor: `client:${client.clientId}`, requestId: null, action: 'key.exchanged', targetType: 'key', targetId: v.keyId!, before: null, after: { aud: resource, scope } });
+    await o.ctx.store.audit.append({ actor: `client:${client.clientId}`, requestId: null, action: 'key.exchanged', targetType: 'key', targetId: v.keyId, before: null, after: { aud: resource, scope } });
     kctx.body = { access_token: value, issued_token_type: ACCESS_TOKEN_TYPE, token_type: dPoP ? 'DPoP' : 'Bearer', expires_in: exp - iat, ...(scope ? { scope } : {}) };
   }, PARAMETERS);
 }
@@ -86,8 +86,8 @@ function refused(description: string): InstanceType<typeof errors.InvalidGrant> 
 }
 
 /** A clear reason for a FORBIDDEN key (read only on this refusal): the binding this endpoint cannot check, else access or address. */
-async function whyForbidden(ctx: ControlContext, keyId: string | null): Promise<string> {
-  const key = keyId === null ? null : await ctx.store.keys.get(keyId);
+async function whyForbidden(ctx: ControlContext, keyId: string): Promise<string> {
+  const key = await ctx.store.keys.get(keyId);
   if (key?.certificateThumbprint) return 'the API key is bound to a client certificate, which the token endpoint cannot check: use the key itself over mutual TLS';
   return 'the API key was refused: FORBIDDEN (not allowed for this API, or not from this address)';
 }

@@ -3,7 +3,7 @@ import type { Api, OAuthClient } from '../../domain/entities.ts';
 import { newId } from '../../domain/ids.ts';
 import { generateKey } from '../../domain/key-format.ts';
 import { hashKey } from '../../domain/key-hash.ts';
-import { ControlError, iso, notFound, type Actor, type ControlContext } from '../context.ts';
+import { ControlError, iso, notFound, requireFound, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
 import { conflictAware } from './resource.ts';
 import { requireIdentity } from './users.ts';
@@ -72,9 +72,7 @@ export const clientsService = {
   },
 
   async get(ctx: ControlContext, id: string): Promise<OAuthClient> {
-    const client = await ctx.store.clients.get(id);
-    if (!client) throw notFound('client', id);
-    return client;
+    return requireFound(await ctx.store.clients.get(id), 'client', id);
   },
 
   list: (ctx: ControlContext, query: { limit: number; cursor?: string | undefined }) => ctx.store.clients.list(query),

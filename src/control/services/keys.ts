@@ -6,7 +6,7 @@ import { checkKeyTransition, keyState, type KeyAction } from '../../domain/key-l
 import { periodWindow } from '../../domain/quota-period.ts';
 import type { KeyListQuery, Page } from '../../store/port.ts';
 import type { KeyCreateInput, KeyPatchInput } from '../admin/schemas.ts';
-import { ControlError, iso, notFound, type Actor, type ControlContext } from '../context.ts';
+import { ControlError, iso, notFound, requireFound, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
 import { conflictAware } from './resource.ts';
 import { mergeSettings, EMPTY_SETTINGS, settingsView, validateSettings } from './settings.ts';
@@ -41,9 +41,7 @@ export function keyRecordView(key: ApiKey) {
 }
 
 async function getKey(ctx: ControlContext, id: string): Promise<ApiKey> {
-  const key = await ctx.store.keys.get(id);
-  if (!key) throw notFound('key', id);
-  return key;
+  return requireFound(await ctx.store.keys.get(id), 'key', id);
 }
 
 /** Refuses (409) any action the key's state does not allow: domain/key-lifecycle.ts is the one table. */

@@ -1,7 +1,7 @@
 import type { AuditEntry } from '../../domain/entities.ts';
 import { newId, type ID_PREFIXES } from '../../domain/ids.ts';
 import { ConflictError, type EntityRepo, type Page, type PageQuery } from '../../store/port.ts';
-import { ControlError, notFound, type Actor, type ControlContext } from '../context.ts';
+import { ControlError, notFound, requireFound, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
 
 interface ResourceSpec<T extends { id: string; createdAt: number; updatedAt: number }, In, Patch> {
@@ -27,11 +27,7 @@ export function resourceService<T extends { id: string; createdAt: number; updat
     targetId: id,
     ...auditedChange(spec.view, before, after),
   });
-  const get = async (ctx: ControlContext, id: string): Promise<T> => {
-    const found = await spec.repo(ctx).get(id);
-    if (!found) throw notFound(spec.label, id);
-    return found;
-  };
+  const get = async (ctx: ControlContext, id: string): Promise<T> => requireFound(await spec.repo(ctx).get(id), spec.label, id);
   return {
     get,
     list: (ctx: ControlContext, query: PageQuery): Promise<Page<T>> => spec.repo(ctx).list(query),

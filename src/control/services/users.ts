@@ -1,7 +1,7 @@
 import type { User } from '../../domain/entities.ts';
 import { newId } from '../../domain/ids.ts';
 import { hashPassword } from '../../domain/password-hash.ts';
-import { ControlError, iso, notFound, type Actor, type ControlContext, type IdentityContext } from '../context.ts';
+import { ControlError, iso, notFound, requireFound, type Actor, type ControlContext, type IdentityContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
 import { grantsService } from './grants.ts';
 import { conflictAware } from './resource.ts';
@@ -69,9 +69,7 @@ export const usersService = {
   },
 
   async get(ctx: ControlContext, id: string): Promise<User> {
-    const user = await ctx.store.users.get(id);
-    if (!user) throw notFound('user', id);
-    return user;
+    return requireFound(await ctx.store.users.get(id), 'user', id);
   },
 
   list: (ctx: ControlContext, query: { limit: number; cursor?: string | undefined }) => ctx.store.users.list(query),

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { Stage } from '../exchange.ts';
+import type { RoutedStage } from '../exchange.ts';
 
 const thumbprints = new WeakMap<Socket, string | null>();
 
@@ -23,8 +23,8 @@ export function clientCertificateThumbprint(socket: Socket): string | null {
 }
 
 /** APIs that require mutual TLS refuse callers without a certificate from the configured client CAs. */
-export const clientCertificateStage: Stage = (exchange) => {
-  if (!exchange.route!.api.mtls) return undefined;
+export const clientCertificateStage: RoutedStage = (exchange) => {
+  if (!exchange.route.api.mtls) return undefined;
   if (clientCertificateThumbprint(exchange.req.socket) !== null) return undefined;
   return { code: 'CLIENT_CERTIFICATE_REQUIRED', detail: 'this API requires a client certificate issued by a trusted client CA (mutual TLS)' };
 };

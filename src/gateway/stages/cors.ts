@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Exchange, Stage } from '../exchange.ts';
+import type { RoutedExchange, RoutedStage } from '../exchange.ts';
 
 const EXPOSED = 'RateLimit, RateLimit-Policy, Retry-After, X-Request-Id, WWW-Authenticate';
 
@@ -17,8 +17,8 @@ export function requestOrigin(headers: IncomingHttpHeaders): string | null {
  * (browsers send none with it), for GET and HEAD with X-API-Key; actual answers name the caller's
  * origin. Whether that origin may use the key is decided with the key, in verify-key.
  */
-export const corsStage: Stage = (exchange) => {
-  if (exchange.requirement!.type !== 'publishable' && !isPreflightFor(exchange)) return undefined;
+export const corsStage: RoutedStage = (exchange) => {
+  if (exchange.requirement.type !== 'publishable' && !isPreflightFor(exchange)) return undefined;
   const origin = exchange.req.headers.origin;
   if (typeof origin !== 'string') return undefined;
   const { res } = exchange;
@@ -39,8 +39,8 @@ export const corsStage: Stage = (exchange) => {
 };
 
 /** A preflight for a publishable route is an OPTIONS request asking about GET or HEAD. */
-function isPreflightFor(exchange: Exchange): boolean {
+function isPreflightFor(exchange: RoutedExchange): boolean {
   if (exchange.req.method !== 'OPTIONS') return false;
   const asked = exchange.req.headers['access-control-request-method'];
-  return (asked === 'GET' || asked === 'HEAD') && exchange.route!.requirements(asked, exchange.apiPath).type === 'publishable';
+  return (asked === 'GET' || asked === 'HEAD') && exchange.route.requirements(asked, exchange.apiPath).type === 'publishable';
 }

@@ -1,4 +1,5 @@
-import type { Stage } from '../exchange.ts';
+import { parseAuthorization } from '../../http/authorization-header.ts';
+import type { RoutedStage } from '../exchange.ts';
 
 const KEY_ONLY = 'send the API key as Authorization: Bearer <key> or X-API-Key: <key>';
 const TOKEN = 'send an access token as Authorization: Bearer <token> (or DPoP <token> with a DPoP proof)';
@@ -13,37 +14,28 @@ const KEY_IS_NOT_A_TOKEN = 'an API key is not an access token: ';
  * `Authorization: Bearer` or `DPoP` (RFC 6750 §2.1, RFC 9449 §7.1). Never from the query string, where
  * credentials end up in logs and browser history.
  */
-export const credentialStage: Stage = (exchange) => {
-  const requirement = exchange.requirement!;
+export const credentialStage: RoutedStage = (exchange) => {
+  const { requirement } = exchange;
   if (requirement.type === 'public') return undefined;
   const { headers } = exchange.req;
-  const authorization = headers.authorization;
-  const scheme = authorization === undefined ? null : schemeOf(authorization);
-  const value = scheme === null ? undefined : authorization!.slice(scheme === 'bearer' ? 7 : 5).trim() || undefined;
+  const presented = parseAuthorization(headers.authorization);
   const keyHeader = typeof headers['x-api-key'] === 'string' ? headers['x-api-key'].trim() || undefined : undefined;
   if (requirement.needsToken) {
     // An API key sent where the token belongs is not a token; say where each goes.
-    if (value !== undefined && !value.startsWith('gk_')) {
-      exchange.token = value;
-      exchange.tokenScheme = scheme!;
+    if (presented !== null && !presented.token.startsWith('gk_')) {
+      exchange.token = presented.token;
+      exchange.tokenScheme = presented.scheme;
     }
     if (requirement.needsKey) exchange.credential = keyHeader ?? null;
   } else {
-    exchange.credential = (scheme === 'bearer' ? value : undefined) ?? keyHeader ?? null;
+    exchange.credential = (presented?.scheme === 'bearer' ? presented.token : undefined) ?? keyHeader ?? null;
   }
   // Each answer names what is missing, in its code and title as in its detail.
   const keyMissing = requirement.needsKey && !exchange.credential;
   const tokenMissing = requirement.needsToken && !exchange.token;
-  const keyForToken = tokenMissing && value?.startsWith('gk_') ? KEY_IS_NOT_A_TOKEN : '';
+  const keyForToken = tokenMissing && presented?.token.startsWith('gk_') ? KEY_IS_NOT_A_TOKEN : '';
   if (keyMissing && tokenMissing) return { code: 'MISSING_CREDENTIAL', detail: keyForToken + BOTH };
   if (keyMissing) return { code: 'MISSING_API_KEY', detail: requirement.needsToken ? KEY_WITH_TOKEN : KEY_ONLY };
   if (tokenMissing) return { code: 'MISSING_TOKEN', detail: keyForToken + (requirement.needsKey ? TOKEN_WITH_KEY : TOKEN) };
   return undefined;
 };
-
-function schemeOf(authorization: string): 'bearer' | 'dpop' | null {
-  const lower = authorization.slice(0, 7).toLowerCase();
-  if (lower === 'bearer ') return 'bearer';
-  if (lower.startsWith('dpop ')) return 'dpop';
-  return null;
-}

@@ -1,11 +1,10 @@
 import type { DpopVerifier } from '../../verification/dpop.ts';
-import type { TokenVerification } from '../../verification/token-verifier.ts';
-import type { Exchange, StageResult } from '../exchange.ts';
+import type { ProofCheck } from './verify-token.ts';
 
 /** The RFC 9449 §7.1 check for a DPoP-bound token: the request carries a fresh proof by the bound key. */
-export function dpopProofCheck(dpop: DpopVerifier): (exchange: Exchange, token: TokenVerification) => StageResult | Promise<StageResult> {
+export function dpopProofCheck(dpop: DpopVerifier): ProofCheck {
   return (exchange, token) => {
-    const jkt = (token.claims!.cnf as { jkt?: unknown } | undefined)?.jkt;
+    const jkt = (token.claims.cnf as { jkt?: unknown } | undefined)?.jkt;
     if (typeof jkt !== 'string') {
       return exchange.tokenScheme === 'dpop' ? { code: 'DPOP_INVALID', detail: 'this access token is not DPoP-bound: send it as Authorization: Bearer' } : undefined;
     }

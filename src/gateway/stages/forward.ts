@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import type { Exchange, Stage, StageResult } from '../exchange.ts';
+import type { Exchange, RoutedStage, StageResult } from '../exchange.ts';
 import type { Upstreams } from '../upstreams.ts';
 import { normalHeaderName } from '../header-names.ts';
 import { BODY_TOO_LARGE, limitBody } from './body-limit.ts';
@@ -35,15 +35,15 @@ const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', '
  * Streams the request to the upstream and the answer back, through a pooled undici client. The
  * caller's credential stays here; the upstream learns who called from X-Gatehouse-* instead.
  */
-export function forwardStage(upstreams: Upstreams, maxBodyBytes: number): Stage {
+export function forwardStage(upstreams: Upstreams, maxBodyBytes: number): RoutedStage {
   return (exchange) =>
     new Promise<StageResult>((resolve) => {
       const { req, res, route } = exchange;
-      const api = route!.api;
+      const { api } = route;
       const declared = req.headers['content-length'] !== undefined;
       const hasBody = declared ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
       const options: Dispatcher.RequestOptions = {
-        path: route!.basePath + exchange.apiPath + exchange.query,
+        path: route.basePath + exchange.apiPath + exchange.query,
         method: req.method as Dispatcher.HttpMethod,
         headers: upstreamHeaders(exchange),
         // A declared length was checked already; a chunked body is counted as it streams.
@@ -51,7 +51,7 @@ export function forwardStage(upstreams: Upstreams, maxBodyBytes: number): Stage 
         headersTimeout: api.timeoutMs,
         bodyTimeout: api.timeoutMs,
       };
-      upstreams.pool(route!.origin).stream(
+      upstreams.pool(route.origin).stream(
         options,
         ({ statusCode, headers }) => {
           res.writeHead(statusCode, responseHeaders(headers, exchange));
@@ -95,12 +95,12 @@ function upstreamHeaders(exchange: Exchange): string[] {
   if (exchange.requestId !== null) out.push('x-request-id', exchange.requestId);
   if (host) out.push('x-forwarded-host', host);
   const v = exchange.verification;
-  if (v?.valid) out.push('x-gatehouse-app', v.appId!, 'x-gatehouse-key-id', v.keyId!);
+  if (v) out.push('x-gatehouse-app', v.appId, 'x-gatehouse-key-id', v.keyId);
   if (exchange.identityJwt !== null) out.push('authorization', `Bearer ${exchange.identityJwt}`);
   const t = exchange.tokenVerification;
-  if (t?.valid) {
-    out.push('x-gatehouse-user', t.claims!.sub, 'x-gatehouse-scopes', [...t.scopes].join(' '));
-    if (typeof t.claims!.client_id === 'string') out.push('x-gatehouse-client', t.claims!.client_id);
+  if (t) {
+    out.push('x-gatehouse-user', t.claims.sub, 'x-gatehouse-scopes', [...t.scopes].join(' '));
+    if (typeof t.claims.client_id === 'string') out.push('x-gatehouse-client', t.claims.client_id);
     if (t.roles.size > 0) out.push('x-gatehouse-roles', [...t.roles].join(' '));
   }
   return out;

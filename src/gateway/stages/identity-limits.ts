@@ -1,7 +1,8 @@
 import type { CompiledLimit } from '../../domain/auth-requirements.ts';
+import { andThen } from '../../domain/maybe-async.ts';
 import { periodWindow } from '../../domain/quota-period.ts';
 import type { LimitCheck, Limiter, LimitResult } from '../../limits/port.ts';
-import type { Exchange, Stage, StageResult } from '../exchange.ts';
+import type { RoutedExchange, RoutedStage, StageResult } from '../exchange.ts';
 import { rateLimitHeaders } from '../rate-limit-headers.ts';
 
 /** Where quota use counted per app or user is kept: batched writes, and the use so far for a new period. */
@@ -17,11 +18,11 @@ export interface CounterUsage {
  * RateLimit fields as key limits. A quota's use so far is read from the store once per counter and
  * period (then counted in memory and flushed in batches), so the request path never waits on a write.
  */
-export function identityLimitsStage(limiter: Limiter, usage: CounterUsage): Stage {
+export function identityLimitsStage(limiter: Limiter, usage: CounterUsage): RoutedStage {
   const seeded = new Map<string, number>();
   const seeding = new Map<string, Promise<void>>();
 
-  const decide = (exchange: Exchange, uses: readonly (readonly [string, string])[], result: LimitResult): StageResult => {
+  const decide = (result: LimitResult, exchange: RoutedExchange, uses: readonly (readonly [string, string])[]): StageResult => {
     const states = [...(exchange.verification?.limits ?? []), ...(exchange.parentKey?.limits ?? []), ...result.states];
     exchange.rateLimitHeaders = rateLimitHeaders(states);
     if (!result.allowed) return { code: result.deniedBy === 'quota' ? 'QUOTA_EXCEEDED' : 'RATE_LIMITED', detail: 'a limit of this API is used up for now', limits: states, retryAfterMs: result.retryAfterMs };
@@ -29,14 +30,12 @@ export function identityLimitsStage(limiter: Limiter, usage: CounterUsage): Stag
     return undefined;
   };
 
-  const consume = (exchange: Exchange, checks: LimitCheck[], uses: readonly (readonly [string, string])[]): StageResult | Promise<StageResult> => {
-    const result = limiter.consume(checks, exchange.now);
-    return result instanceof Promise ? result.then((r) => decide(exchange, uses, r)) : decide(exchange, uses, result);
-  };
+  const consume = (exchange: RoutedExchange, checks: LimitCheck[], uses: readonly (readonly [string, string])[]): StageResult | Promise<StageResult> =>
+    andThen(limiter.consume(checks, exchange.now), decide, exchange, uses);
 
   return (exchange) => {
-    const limits = exchange.requirement?.rateLimits;
-    if (!limits || limits.length === 0) return undefined;
+    const limits = exchange.requirement.rateLimits;
+    if (limits.length === 0) return undefined;
     const checks: LimitCheck[] = [];
     const uses: (readonly [string, string])[] = [];
     const missing: Promise<void>[] = [];
@@ -44,7 +43,7 @@ export function identityLimitsStage(limiter: Limiter, usage: CounterUsage): Stag
       const who = identity(exchange, l);
       // Settings that cannot name the identity are refused when saved; nothing to count here.
       if (who === null) continue;
-      const counter = `api:${exchange.route!.api.id}:${l.name}:${who}`;
+      const counter = `api:${exchange.route.api.id}:${l.name}:${who}`;
       if (l.period === null) {
         checks.push({ kind: 'rate', counter, name: l.name, limit: l.limit, windowMs: l.windowMs });
         continue;
@@ -72,7 +71,7 @@ export function identityLimitsStage(limiter: Limiter, usage: CounterUsage): Stag
   };
 }
 
-function identity(exchange: Exchange, limit: CompiledLimit): string | null {
+function identity(exchange: RoutedExchange, limit: CompiledLimit): string | null {
   const claims = exchange.tokenVerification?.claims ?? null;
   // An exchanged token's app is its parent key's (checked by the parent-key stage); an `app_id` claim
   // from any other issuer names nothing of ours, so it is not believed.

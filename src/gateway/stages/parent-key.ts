@@ -1,22 +1,11 @@
-import { PROBLEMS } from '../../domain/codes.ts';
+import { isFailedKeyCheck, PARENT_KEY_DENIAL_DETAILS } from '../../domain/codes.ts';
+import { andThen } from '../../domain/maybe-async.ts';
 import type { FailureThrottle } from '../../limits/failure-throttle.ts';
 import type { KeyVerifier, Verification } from '../../verification/key-verifier.ts';
-import type { Exchange, Stage, StageResult } from '../exchange.ts';
+import type { RoutedExchange, RoutedStage, StageResult } from '../exchange.ts';
 import { rateLimitHeaders } from '../rate-limit-headers.ts';
 import { clientCertificateThumbprint } from './client-certificate.ts';
 import { requestOrigin } from './cors.ts';
-
-const PARENT = 'the API key this token was exchanged for (its parent key)';
-const DETAILS: Record<string, string> = {
-  NOT_FOUND: `${PARENT} no longer exists`,
-  DISABLED: `${PARENT} is disabled`,
-  EXPIRED: `${PARENT} has expired (or its rotation grace period has ended)`,
-  REVOKED: `${PARENT} has been revoked`,
-  FORBIDDEN: `${PARENT} may not be used for this API, method, path, address or client certificate`,
-  INSUFFICIENT_SCOPE: `${PARENT} lacks a scope the route requires`,
-  RATE_LIMITED: `rate limit of ${PARENT} exceeded`,
-  QUOTA_EXCEEDED: `quota of ${PARENT} exhausted for this period`,
-};
 
 /**
  * A token that Gatehouse's own issuer exchanged for an API key (RFC 8693; it names the key in
@@ -27,28 +16,27 @@ const DETAILS: Record<string, string> = {
  * certificate binding; the route's scopes; then the key's own rate limits and quota, on the counters
  * the key itself uses. `key_id` from any other issuer names no key of ours and is ignored.
  */
-export function parentKeyStage(verifier: KeyVerifier, ownIssuer: () => string | null, throttle: FailureThrottle): Stage {
-  const decide = (exchange: Exchange, v: Verification): StageResult => {
-    exchange.parentKey = v;
+export function parentKeyStage(verifier: KeyVerifier, ownIssuer: () => string | null, throttle: FailureThrottle): RoutedStage {
+  const decide = (v: Verification, exchange: RoutedExchange): StageResult => {
     if (v.valid) {
+      exchange.parentKey = v;
       const headers = rateLimitHeaders([...(exchange.verification?.limits ?? []), ...v.limits]);
       if (headers) exchange.rateLimitHeaders = headers;
       return undefined;
     }
-    if (PROBLEMS[v.code as keyof typeof PROBLEMS]?.status === 401) throttle.recordFailure(exchange.ip, exchange.now);
-    const code = v.code === 'VALID' ? 'INTERNAL' : v.code;
-    const scope = code === 'INSUFFICIENT_SCOPE' ? { scope: exchange.requirement!.scopes } : {};
-    return { code, detail: DETAILS[code] ?? `${PARENT} was refused: ${code}`, limits: v.limits, ...scope, ...(v.retryAfterMs > 0 ? { retryAfterMs: v.retryAfterMs } : {}) };
+    if (isFailedKeyCheck(v.code)) throttle.recordFailure(exchange.ip, exchange.now);
+    const scope = v.code === 'INSUFFICIENT_SCOPE' ? { scope: exchange.requirement.scopes } : {};
+    return { code: v.code, detail: PARENT_KEY_DENIAL_DETAILS[v.code], limits: v.limits, ...scope, ...(v.retryAfterMs > 0 ? { retryAfterMs: v.retryAfterMs } : {}) };
   };
   return (exchange) => {
     const claims = exchange.tokenVerification?.claims;
     if (claims?.key_id === undefined || claims.iss !== ownIssuer()) return undefined;
     if (typeof claims.key_id !== 'string') return { code: 'TOKEN_INVALID', detail: 'the access token names its parent key wrongly' };
     // The parent key itself came with this request (X-API-Key) and was checked and counted once already.
-    if (exchange.verification?.valid && exchange.verification.keyId === claims.key_id) return undefined;
-    const requirement = exchange.requirement!;
+    if (exchange.verification?.keyId === claims.key_id) return undefined;
+    const { requirement } = exchange;
     const v = verifier.verifyById(claims.key_id, {
-      apiId: exchange.route!.api.id,
+      apiId: exchange.route.api.id,
       method: exchange.req.method,
       path: exchange.apiPath,
       ip: exchange.ip,
@@ -58,6 +46,6 @@ export function parentKeyStage(verifier: KeyVerifier, ownIssuer: () => string | 
       publishableRoute: requirement.type === 'publishable',
       origin: requestOrigin(exchange.req.headers),
     });
-    return v instanceof Promise ? v.then((resolved) => decide(exchange, resolved)) : decide(exchange, v);
+    return andThen(v, decide, exchange);
   };
 }

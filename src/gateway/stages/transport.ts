@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { isWellFormedKey } from '../../domain/key-format.ts';
+import { parseAuthorization } from '../../http/authorization-header.ts';
 import type { Stage } from '../exchange.ts';
 
 /** Something that could be a credential: then it must never have crossed the network in clear text. */
@@ -9,8 +10,8 @@ export function carriesCredentials(headers: IncomingHttpHeaders): boolean {
 
 /** The API key in the request, if one is there, to flag it as exposed. */
 export function presentedKey(headers: IncomingHttpHeaders): string | null {
-  const auth = headers.authorization;
-  if (auth && auth.slice(0, 7).toLowerCase() === 'bearer ' && auth.slice(7).trim().startsWith('gk_')) return auth.slice(7).trim();
+  const auth = parseAuthorization(headers.authorization);
+  if (auth?.scheme === 'bearer' && auth.token.startsWith('gk_')) return auth.token;
   const header = headers['x-api-key'];
   return typeof header === 'string' && header.trim().startsWith('gk_') ? header.trim() : null;
 }
