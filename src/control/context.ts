@@ -57,4 +57,9 @@ export class ControlError extends Error {
 
 export const notFound = (what: string, id: string): ControlError => new ControlError('RESOURCE_NOT_FOUND', `no ${what} with id ${id}`);
 
-export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+/** RFC 3339 (UTC) for the admin API; a time that is always set stays a string. */
+export function iso(ms: number): string;
+export function iso(ms: number | null): string | null;
+export function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}

@@ -1,8 +1,9 @@
 import type { Verification } from '../../verification/key-verifier.ts';
 import { iso } from '../context.ts';
+import type { VerificationView } from './responses.ts';
 
 /** The verify endpoint's answer: `{valid, code, ...}` with rate limits and quota as the gateway counts them. */
-export function verificationView(v: Verification, now: number) {
+export function verificationView(v: Verification, now: number): VerificationView {
   const quota = v.limits.find((l) => l.kind === 'quota');
   return {
     valid: v.valid,
