@@ -75,12 +75,13 @@ export function crud(
   body: (client: AdminClient, flags: Flags) => Promise<Record<string, unknown>> | Record<string, unknown>,
   named?: NamedKind,
 ): Record<string, Verb> {
-  const item = async (c: AdminClient, id: string) => `${path}/${encodeURIComponent(named ? await resolveId(c, named, id) : id)}`;
+  const idOf = async (c: AdminClient, id: string) => (named ? resolveId(c, named, id) : id);
+  const item = async (c: AdminClient, id: string) => `${path}/${encodeURIComponent(await idOf(c, id))}`;
   return {
     list: {
-      usage: `list [--limit N] [--cursor C]`,
-      flags: PAGE_FLAGS,
-      run: (c, _a, f) => c.request('GET', `${path}${query({ limit: f.limit, cursor: f.cursor })}`),
+      usage: `list ${named ? '[--name NAME] ' : ''}[--limit N] [--cursor C]`,
+      flags: named ? { ...PAGE_FLAGS, name: { type: 'string' } } : PAGE_FLAGS,
+      run: (c, _a, f) => c.request('GET', `${path}${query({ name: f.name, limit: f.limit, cursor: f.cursor })}`),
       text: (r) => table(r.items, columns) + (r.nextCursor ? `\n(more: --cursor ${r.nextCursor})` : ''),
     },
     show: { usage: named ? 'show ID|NAME' : 'show ID', positionals: 1, run: async (c, [id]) => c.request('GET', await item(c, id!)) },
@@ -91,7 +92,12 @@ export function crud(
       positionals: 1,
       run: async (c, [id], f) => c.request('PATCH', await item(c, id!), { ...(await body(c, f)), ...data(f) }),
     },
-    delete: { usage: named ? 'delete ID|NAME' : 'delete ID', positionals: 1, run: async (c, [id]) => (await c.request('DELETE', await item(c, id!)), { deleted: id }) },
+    delete: { usage: named ? 'delete ID|NAME' : 'delete ID', positionals: 1, run: async (c, [ref]) => {
+        const id = await idOf(c, ref!);
+        await c.request('DELETE', `${path}/${encodeURIComponent(id)}`);
+        return { deleted: id };
+      },
+    },
   };
 }
 
