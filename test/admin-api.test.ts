@@ -208,6 +208,91 @@ describe('admin API: failed admin keys are throttled per address', () => {
   });
 });
 
+describe('admin API: a key must work on some API', () => {
+  let h: Harness;
+  let ids: Awaited<ReturnType<typeof seed>>;
+  before(async () => {
+    h = await startHarness();
+    ids = await seed(h);
+  });
+  after(() => h.close());
+
+  const keyCount = async () => (await h.admin('GET', `/keys?appId=${ids.appId}&limit=100`)).body.items.length;
+
+  test('POST /keys without access, or with a policy that grants none, is 400 and says how to grant access', async () => {
+    const before = await keyCount();
+    const empty = (await h.admin('POST', '/policies', { name: 'limits-only', quota: { limit: 10, period: 'day' } })).body;
+    for (const body of [{}, { access: [] }, { policyId: empty.id }, { policyId: empty.id, access: null }]) {
+      const res = await h.admin('POST', '/keys', { appId: ids.appId, ...body });
+      expectProblem(res, 400, 'VALIDATION_FAILED');
+      assert.match(res.body.detail, /works on no API/);
+      const fields = Object.fromEntries(res.body.errors.map((e: { field: string; message: string }) => [e.field, e.message]));
+      assert.match(fields.access, /apiId/);
+      assert.match(fields.access, /--api/);
+      assert.match(fields.policyId, /--policy/);
+    }
+    assert.equal(await keyCount(), before);
+  });
+
+  test('POST /keys with access of its own, or a policy that grants access, is 201', async () => {
+    const granting = (await h.admin('POST', '/policies', { name: 'grants-orders', access: [{ apiId: ids.apiId }] })).body;
+    assert.equal((await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId }] })).status, 201);
+    assert.equal((await h.admin('POST', '/keys', { appId: ids.appId, policyId: granting.id })).status, 201);
+  });
+
+  test('a PATCH that would leave a key working on no API is 400 and changes nothing', async () => {
+    const key = (await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId }] })).body;
+    for (const patch of [{ access: null }, { access: [] }]) expectProblem(await h.admin('PATCH', `/keys/${key.id}`, patch), 400, 'VALIDATION_FAILED');
+    assert.deepEqual((await h.admin('GET', `/keys/${key.id}`)).body.access, [{ apiId: ids.apiId }]);
+    // A patch that leaves access alone is not checked: keys made before this rule can still be renamed.
+    assert.equal((await h.admin('PATCH', `/keys/${key.id}`, { name: 'renamed' })).status, 200);
+  });
+});
+
+describe('admin API: ids in bodies and paths, names found with ?name=', () => {
+  let h: Harness;
+  let ids: Awaited<ReturnType<typeof seed>>;
+  before(async () => {
+    h = await startHarness();
+    ids = await seed(h);
+  });
+  after(() => h.close());
+
+  test('GET /apis, /apps and /policies?name= list only what has that exact name', async () => {
+    await h.admin('POST', '/apps', { name: 'Acme integration' });
+    await h.admin('POST', '/apps', { name: 'Other' });
+    const policy = (await h.admin('POST', '/policies', { name: 'gold' })).body;
+    assert.deepEqual((await h.admin('GET', '/apis?name=orders')).body.items.map((a: { id: string }) => a.id), [ids.apiId]);
+    assert.deepEqual((await h.admin('GET', '/apis?name=order')).body.items, []);
+    const apps = (await h.admin('GET', `/apps?name=${encodeURIComponent('Acme integration')}`)).body.items;
+    assert.equal(apps.length, 2);
+    assert.ok(apps.every((a: { name: string }) => a.name === 'Acme integration'));
+    const paged = await h.admin('GET', `/apps?name=${encodeURIComponent('Acme integration')}&limit=1`);
+    assert.equal(paged.body.items.length, 1);
+    assert.equal((await h.admin('GET', `/apps?name=${encodeURIComponent('Acme integration')}&limit=1&cursor=${paged.body.nextCursor}`)).body.items.length, 1);
+    assert.deepEqual((await h.admin('GET', '/policies?name=gold')).body.items.map((p: { id: string }) => p.id), [policy.id]);
+  });
+
+  test('a name where a body takes an id is 400 naming the field; the verify endpoint’s api takes a name or an id', async () => {
+    const res = await h.admin('POST', '/keys', { appId: 'Acme integration', access: [{ apiId: 'orders' }] });
+    expectProblem(res, 400, 'VALIDATION_FAILED');
+    assert.deepEqual(res.body.errors.map((e: { field: string }) => e.field).sort(), ['body.access.0.apiId', 'body.appId']);
+    assert.equal((await h.admin('POST', '/keys/verify', { key: ids.secret, api: 'orders' })).body.code, 'VALID');
+    assert.equal((await h.admin('POST', '/keys/verify', { key: ids.secret, api: ids.apiId })).body.code, 'VALID');
+    expectProblem(await h.admin('POST', '/keys/verify', { key: ids.secret, api: 'no-such-api' }), 400, 'VALIDATION_FAILED');
+  });
+
+  test('the OpenAPI document states the rule: ids are references, the verify endpoint’s api is a lookup', async () => {
+    const doc = (await (await fetch(`${h.gh.controlUrl}/admin/v1/openapi.json`)).json()) as any;
+    assert.match(doc.info.description, /ids/);
+    const body = doc.paths['/keys'].post.requestBody.content['application/json'].schema;
+    assert.match(body.properties.appId.description, /\?name=/);
+    const verify = doc.paths['/keys/verify'].post.requestBody.content['application/json'].schema;
+    assert.match(verify.properties.api.description, /name or id/);
+    assert.ok(doc.paths['/apis'].get.parameters.some((p: { name: string }) => p.name === 'name'));
+  });
+});
+
 describe('admin API: OpenAPI document', () => {
   let h: Harness;
   before(async () => {

@@ -301,6 +301,68 @@ describe('gatehouse CLI against a running Gatehouse', () => {
     assert.ok(listed.items.some((p: { id: string }) => p.id === policy.id));
   });
 
+  test('keys create --app <name> --api <name> resolves both names to ids, and the key works', async () => {
+    const key = json(await cli(['keys', 'create', '--app', 'Acme integration', '--api', 'orders', '--json']));
+    assert.equal(key.appId, appId);
+    assert.deepEqual(key.access, [{ apiId }]);
+    assert.equal((await call(h, '/orders/by-name', { key: key.secret })).status, 200);
+  });
+
+  test('every --api, --app and --policy flag, and apis/apps/policies ids, take a name as well as an id', async () => {
+    const policy = json(await cli(['policies', 'create', '--name', 'by-name', '--api', 'orders', '--json']));
+    assert.deepEqual(policy.access, [{ apiId }]);
+    const key = json(await cli(['keys', 'create', '--app', 'Acme integration', '--policy', 'by-name', '--json']));
+    assert.equal(key.policyId, policy.id);
+    const listed = json(await cli(['keys', 'list', '--app', 'Acme integration', '--api', 'orders', '--limit', '100', '--json']));
+    assert.ok(listed.items.some((k: { id: string }) => k.id === key.id));
+    const updated = json(await cli(['keys', 'update', key.id, '--policy', policy.id, '--api', 'orders', '--json']));
+    assert.deepEqual(updated.access, [{ apiId }]);
+    assert.equal(json(await cli(['apis', 'show', 'orders', '--json'])).id, apiId);
+    assert.equal(json(await cli(['apps', 'show', 'Acme integration', '--json'])).id, appId);
+    assert.equal(json(await cli(['policies', 'update', 'by-name', '--quota', '5/day', '--json'])).id, policy.id);
+  });
+
+  test('an unknown --api or --app name exits 1 with a message naming it, and creates nothing', async () => {
+    const before = json(await cli(['keys', 'list', '--limit', '100', '--json'])).items.length;
+    const api = await cli(['keys', 'create', '--app', 'Acme integration', '--api', 'no-such-api']);
+    assert.equal(api.code, 1);
+    assert.match(api.stderr, /no API named "no-such-api"/);
+    const app = await cli(['keys', 'create', '--app', 'No Such App', '--api', 'orders']);
+    assert.equal(app.code, 1);
+    assert.match(app.stderr, /no app named "No Such App"/);
+    const shown = await cli(['apis', 'show', 'no-such-api']);
+    assert.equal(shown.code, 1);
+    assert.match(shown.stderr, /no API named "no-such-api"/);
+    assert.equal(json(await cli(['keys', 'list', '--limit', '100', '--json'])).items.length, before);
+  });
+
+  test('an app name two apps share exits 1 and lists their ids', async () => {
+    const first = json(await cli(['apps', 'create', '--name', 'Twin', '--json']));
+    const second = json(await cli(['apps', 'create', '--name', 'Twin', '--json']));
+    const run = await cli(['keys', 'create', '--app', 'Twin', '--api', 'orders']);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /more than one app is named "Twin"/);
+    assert.ok(run.stderr.includes(first.id) && run.stderr.includes(second.id), run.stderr);
+  });
+
+  test('keys create without --api or --policy exits 2, says how to grant access, and creates nothing', async () => {
+    const before = json(await cli(['keys', 'list', '--limit', '100', '--json'])).items.length;
+    const run = await cli(['keys', 'create', '--app', appId]);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /works on no API/);
+    assert.match(run.stderr, /--api/);
+    assert.match(run.stderr, /--policy/);
+    assert.equal(json(await cli(['keys', 'list', '--limit', '100', '--json'])).items.length, before);
+  });
+
+  test('keys create with a policy that grants no access exits 1 with the admin API’s refusal', async () => {
+    const empty = json(await cli(['policies', 'create', '--name', 'no-access', '--quota', '10/day', '--json']));
+    const run = await cli(['keys', 'create', '--app', appId, '--policy', empty.id]);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /VALIDATION_FAILED/);
+    assert.match(run.stderr, /works on no API/);
+  });
+
   test('a validation failure from the admin API exits 1 and names the field', async () => {
     const run = await cli(['apis', 'create', '--name', 'Bad Name', '--listen-path', '/bad', '--upstream', h.upstream.url]);
     assert.equal(run.code, 1);
@@ -380,9 +442,15 @@ describe('gatehouse CLI against a running Gatehouse', () => {
       assert.equal(write.status, 403);
       assert.equal(write.body.code, 'PERMISSION_DENIED');
 
-      const viaCli = await cli(['keys', 'create', '--app', appId], { GATEHOUSE_ADMIN_KEY: created.secret });
+      const viaCli = await cli(['keys', 'create', '--app', appId, '--api', apiId], { GATEHOUSE_ADMIN_KEY: created.secret });
       assert.equal(viaCli.code, 1);
       assert.match(viaCli.stderr, /PERMISSION_DENIED/);
+
+      // A name is looked up with the resource's read permission; the message says to give the id instead.
+      const byName = await cli(['keys', 'create', '--app', appId, '--api', 'orders'], { GATEHOUSE_ADMIN_KEY: created.secret });
+      assert.equal(byName.code, 1);
+      assert.match(byName.stderr, /apis:read/);
+      assert.match(byName.stderr, /api_\.\.\./);
     });
 
     test('admin-keys list shows keys without their secrets; admin-keys revoke makes the key fail with 401', async () => {

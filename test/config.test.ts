@@ -347,8 +347,9 @@ describe('configuration at start', () => {
   test('new keys are hashed under the current pepper, not a previous one', async () => {
     const gh = await start({ GATEHOUSE_PEPPER: PEPPER_B, GATEHOUSE_PREVIOUS_PEPPERS: PEPPER_A });
     const adminKey = await newAdminKey(gh);
+    const api = await admin(gh, adminKey, 'POST', '/apis', { name: 'pepper-check', listenPath: '/pepper-check', upstreamUrl: 'http://127.0.0.1:1' });
     const app = await admin(gh, adminKey, 'POST', '/apps', { name: 'Acme' });
-    const created = await admin(gh, adminKey, 'POST', '/keys', { appId: app.body.id });
+    const created = await admin(gh, adminKey, 'POST', '/keys', { appId: app.body.id, access: [{ apiId: api.body.id }] });
     assert.equal(created.status, 201);
     const stored = await gh.ctx.store.keys.get(created.body.id);
     const config = loadConfig({ env: { GATEHOUSE_PEPPER: PEPPER_B, GATEHOUSE_PREVIOUS_PEPPERS: PEPPER_A, GATEHOUSE_DATA_DIR: dir } });

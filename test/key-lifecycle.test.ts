@@ -28,7 +28,7 @@ describe('key lifecycle over the admin API', () => {
   test('list filters by app, environment and status and pages with a cursor', async () => {
     const app = await h.admin('POST', '/apps', { name: 'pager' });
     const made = [];
-    for (let i = 0; i < 5; i++) made.push((await h.admin('POST', '/keys', { appId: app.body.id, name: `k${i}`, environment: i % 2 ? 'test' : 'live' })).body.id);
+    for (let i = 0; i < 5; i++) made.push((await h.admin('POST', '/keys', { appId: app.body.id, access: [{ apiId: ids.apiId }], name: `k${i}`, environment: i % 2 ? 'test' : 'live' })).body.id);
     const first = await h.admin('GET', `/keys?appId=${app.body.id}&limit=2`);
     assert.deepEqual(first.body.items.map((k: { id: string }) => k.id), made.slice(0, 2));
     const second = await h.admin('GET', `/keys?appId=${app.body.id}&limit=2&cursor=${first.body.nextCursor}`);

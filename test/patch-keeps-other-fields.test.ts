@@ -34,7 +34,7 @@ describe('PATCH changes the fields it names and keeps every other one', () => {
     h = await startAuthHarness();
     apiId = (await h.admin('POST', '/apis', { name: 'base', listenPath: '/base', upstreamUrl: h.upstream.url })).body.id;
     appId = (await h.admin('POST', '/apps', { name: 'base app' })).body.id;
-    policyId = (await h.admin('POST', '/policies', { name: 'base policy', quota: { limit: 10, period: 'day' } })).body.id;
+    policyId = (await h.admin('POST', '/policies', { name: 'base policy', access: [{ apiId }], quota: { limit: 10, period: 'day' } })).body.id;
   });
   after(() => h.close());
 

@@ -35,7 +35,7 @@ describe('policies: reusable access, limits and quota', () => {
   });
 
   test('a policy in use cannot be deleted; an unused one can', async () => {
-    const used = (await h.admin('POST', '/policies', { name: 'in-use' })).body;
+    const used = (await h.admin('POST', '/policies', { name: 'in-use', access: [{ apiId: ids.apiId }] })).body;
     await h.admin('POST', '/keys', { appId: ids.appId, policyId: used.id });
     assert.equal((await h.admin('DELETE', `/policies/${used.id}`)).status, 409);
     const unused = (await h.admin('POST', '/policies', { name: 'unused' })).body;

@@ -13,6 +13,7 @@ const USAGE = `usage: gatehouse <command> [--json]
   grants list --user ID|revoke GRANT_ID|revoke-user USER_ID
   signing-keys list|rotate [--alg ES256|RS256|EdDSA] [--now]
   audit [--target ID] [--action A]  the audit log, newest first
+--api, --app and --policy take a name or an id (a name is looked up); so does the ID of apis|apps|policies.
 Commands other than start, demo, migrate and admin-keys talk to the admin API at GATEHOUSE_URL
 (default http://127.0.0.1:8081) with the admin key in GATEHOUSE_ADMIN_KEY.
 Exit codes: 0 done, 1 refused or failed (keys verify: the key is not valid), 2 wrong command line.`;

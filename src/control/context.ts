@@ -63,4 +63,9 @@ export function requireFound<T>(found: T | null | undefined, what: string, id: s
   return found;
 }
 
-export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+/** RFC 3339 (UTC) for the admin API; a time that is always set stays a string. */
+export function iso(ms: number): string;
+export function iso(ms: number | null): string | null;
+export function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}

@@ -6,9 +6,9 @@ import type { AdminKey, Api, ApiKey, App, AuditEntry, AuditInput, OAuthClient, P
  * writes both atomically, so no change can reach the store without its audit record.
  */
 export interface Store {
-  readonly apis: EntityRepo<Api> & { all(): Promise<Api[]> };
-  readonly apps: EntityRepo<App>;
-  readonly policies: EntityRepo<Policy>;
+  readonly apis: NamedEntityRepo<Api> & { all(): Promise<Api[]> };
+  readonly apps: NamedEntityRepo<App>;
+  readonly policies: NamedEntityRepo<Policy>;
   readonly keys: KeyRepo;
   readonly adminKeys: AdminKeyRepo;
   readonly audit: AuditRepo;
@@ -45,6 +45,16 @@ export interface EntityRepo<T extends { id: string }> {
   /** Replaces the stored entity; false when it does not exist. */
   update(entity: T, audit: AuditInput): Promise<boolean>;
   delete(id: string, audit: AuditInput): Promise<boolean>;
+}
+
+export interface NamedPageQuery extends PageQuery {
+  /** Only entities with exactly this name: how a name people use is turned into the id references take. */
+  name?: string | undefined;
+}
+
+/** APIs, apps and policies have names people call them by (an app's need not be unique); their lists filter by name. */
+export interface NamedEntityRepo<T extends { id: string }> extends EntityRepo<T> {
+  list(query: NamedPageQuery): Promise<Page<T>>;
 }
 
 export type KeyStatusFilter = 'active' | 'disabled' | 'expired' | 'revoked';

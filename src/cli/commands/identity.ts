@@ -1,5 +1,6 @@
 import type { AdminClient } from '../admin-client.ts';
 import { table, UsageError } from '../output.ts';
+import { resolveAll, resolveOptional } from '../resolve.ts';
 import { crud, csv, defined, num, readStdin, type Flags, type Verb } from './resources.ts';
 
 /** CLI groups for the authorization server: users, OAuth clients, grants, signing keys. */
@@ -14,7 +15,7 @@ async function password(): Promise<string> {
 }
 
 const userFlags = { email: { type: 'string' }, name: { type: 'string' }, roles: { type: 'string' }, 'mfa-required': { type: 'boolean' }, data: { type: 'string' } } as const;
-const userBody = (f: Flags) => defined({ username: f.email, name: f.name, roles: csv(f.roles), mfaRequired: f['mfa-required'] });
+const userBody = (_c: AdminClient, f: Flags) => defined({ username: f.email, name: f.name, roles: csv(f.roles), mfaRequired: f['mfa-required'] });
 const userColumns = ['id', 'username', 'name', 'roles', 'disabled', 'lastLoginAt'];
 
 const clientFlags = {
@@ -30,17 +31,18 @@ const clientFlags = {
   'token-ttl': { type: 'string' },
   data: { type: 'string' },
 } as const;
-const clientBody = (f: Flags) =>
+/** --api and --exchange-app take names or ids, as everywhere in the CLI. */
+const clientBody = async (c: AdminClient, f: Flags) =>
   defined({
     name: f.name,
     type: f.type,
     redirectUris: f['redirect-uri'],
     grantTypes: f.grant,
     scopes: csv(f.scopes),
-    apiIds: f.api,
+    apiIds: await resolveAll(c, 'api', f.api),
     firstParty: f['first-party'],
     dpopBound: f.dpop,
-    exchangeAppId: f['exchange-app'],
+    exchangeAppId: await resolveOptional(c, 'app', f['exchange-app']),
     accessTokenTtlSeconds: num('token-ttl', f['token-ttl']),
   });
 const secretText = (r: any) => (r.secret ? `client ${r.id} (${r.name}). The secret is shown once; store it now:\n${r.secret}` : `client ${r.id} (${r.name}), public: no secret`);
@@ -54,7 +56,7 @@ export const IDENTITY_GROUPS: Record<string, Record<string, Verb>> = {
     create: {
       usage: 'create --email E [--name N] [--roles a,b] [--mfa-required] (password on stdin)',
       flags: userFlags,
-      run: async (c: AdminClient, _a, f) => c.request('POST', '/users', { ...userBody(f), password: await password() }),
+      run: async (c: AdminClient, _a, f) => c.request('POST', '/users', { ...userBody(c, f), password: await password() }),
       text: (r) => `created user ${r.id} (${r.username})`,
     },
     'set-password': {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import type { AdminClient } from '../admin-client.ts';
 import { table, UsageError, type Output } from '../output.ts';
+import { resolveAll, resolveId, resolveOptional, type NamedKind } from '../resolve.ts';
 
 export type Flags = Record<string, string | boolean | string[] | undefined>;
 
@@ -63,23 +64,40 @@ export const query = (q: Record<string, unknown>) => {
   return params.size ? `?${params}` : '';
 };
 
-export function crud(path: string, columns: string[], createFlags: ParseArgsOptionsConfig, body: (flags: Flags) => Record<string, unknown>): Record<string, Verb> {
+/**
+ * list, show, create, update and delete for one resource. `body` builds the admin API's body from the
+ * flags (resolving names to ids); with `named`, the ID of show, update and delete may be a name too.
+ */
+export function crud(
+  path: string,
+  columns: string[],
+  createFlags: ParseArgsOptionsConfig,
+  body: (client: AdminClient, flags: Flags) => Promise<Record<string, unknown>> | Record<string, unknown>,
+  named?: NamedKind,
+): Record<string, Verb> {
+  const idOf = async (c: AdminClient, id: string) => (named ? resolveId(c, named, id) : id);
+  const item = async (c: AdminClient, id: string) => `${path}/${encodeURIComponent(await idOf(c, id))}`;
   return {
     list: {
-      usage: `list [--limit N] [--cursor C]`,
-      flags: PAGE_FLAGS,
-      run: (c, _a, f) => c.request('GET', `${path}${query({ limit: f.limit, cursor: f.cursor })}`),
+      usage: `list ${named ? '[--name NAME] ' : ''}[--limit N] [--cursor C]`,
+      flags: named ? { ...PAGE_FLAGS, name: { type: 'string' } } : PAGE_FLAGS,
+      run: (c, _a, f) => c.request('GET', `${path}${query({ name: f.name, limit: f.limit, cursor: f.cursor })}`),
       text: (r) => table(r.items, columns) + (r.nextCursor ? `\n(more: --cursor ${r.nextCursor})` : ''),
     },
-    show: { usage: 'show ID', positionals: 1, run: (c, [id]) => c.request('GET', `${path}/${encodeURIComponent(id!)}`) },
-    create: { usage: 'create [flags] [--data JSON]', flags: createFlags, run: (c, _a, f) => c.request('POST', path, { ...body(f), ...data(f) }) },
+    show: { usage: named ? 'show ID|NAME' : 'show ID', positionals: 1, run: async (c, [id]) => c.request('GET', await item(c, id!)) },
+    create: { usage: 'create [flags] [--data JSON]', flags: createFlags, run: async (c, _a, f) => c.request('POST', path, { ...(await body(c, f)), ...data(f) }) },
     update: {
-      usage: 'update ID [flags] [--data JSON]',
+      usage: `update ${named ? 'ID|NAME' : 'ID'} [flags] [--data JSON]`,
       flags: createFlags,
       positionals: 1,
-      run: (c, [id], f) => c.request('PATCH', `${path}/${encodeURIComponent(id!)}`, { ...body(f), ...data(f) }),
+      run: async (c, [id], f) => c.request('PATCH', await item(c, id!), { ...(await body(c, f)), ...data(f) }),
     },
-    delete: { usage: 'delete ID', positionals: 1, run: async (c, [id]) => (await c.request('DELETE', `${path}/${encodeURIComponent(id!)}`), { deleted: id }) },
+    delete: { usage: named ? 'delete ID|NAME' : 'delete ID', positionals: 1, run: async (c, [ref]) => {
+        const id = await idOf(c, ref!);
+        await c.request('DELETE', `${path}/${encodeURIComponent(id)}`);
+        return { deleted: id };
+      },
+    },
   };
 }
 
@@ -91,13 +109,24 @@ const SETTINGS_FLAGS: ParseArgsOptionsConfig = {
   ip: { type: 'string', multiple: true },
   data: { type: 'string' },
 };
-const settingsBody = (f: Flags) =>
+/** --api NAME|ID (repeatable) grants the key or policy access to each API. */
+const settingsBody = async (c: AdminClient, f: Flags) =>
   defined({
-    access: Array.isArray(f.api) ? f.api.map((apiId) => ({ apiId })) : undefined,
+    access: (await resolveAll(c, 'api', f.api))?.map((apiId) => ({ apiId })),
     rateLimits: rateLimits(f['rate-limit']),
     quota: quota(f.quota),
     scopes: csv(f.scopes),
     ipAllowlist: Array.isArray(f.ip) ? f.ip : undefined,
+  });
+
+const keyBody = async (c: AdminClient, f: Flags) =>
+  defined({
+    appId: await resolveOptional(c, 'app', f.app),
+    name: f.name,
+    environment: f.env,
+    policyId: await resolveOptional(c, 'policy', f.policy),
+    expiresInSeconds: num('expires-in', f['expires-in']),
+    ...(await settingsBody(c, f)),
   });
 
 export const RESOURCE_GROUPS: Record<string, Record<string, Verb>> = {
@@ -105,7 +134,7 @@ export const RESOURCE_GROUPS: Record<string, Record<string, Verb>> = {
     '/apis',
     ['id', 'name', 'listenPath', 'upstreamUrl'],
     { name: { type: 'string' }, 'listen-path': { type: 'string' }, upstream: { type: 'string' }, public: { type: 'boolean' }, scopes: { type: 'string' }, 'timeout-seconds': { type: 'string' }, 'path-case': { type: 'string' }, data: { type: 'string' } },
-    (f) =>
+    (_c, f) =>
       defined({
         name: f.name,
         listenPath: f['listen-path'],
@@ -114,32 +143,32 @@ export const RESOURCE_GROUPS: Record<string, Record<string, Verb>> = {
         timeoutSeconds: num('timeout-seconds', f['timeout-seconds']),
         pathCase: f['path-case'],
       }),
+    'api',
   ),
-  apps: crud('/apps', ['id', 'name', 'owner'], { name: { type: 'string' }, owner: { type: 'string' }, data: { type: 'string' } }, (f) => defined({ name: f.name, owner: f.owner })),
-  policies: crud('/policies', ['id', 'name', 'rateLimits', 'quota'], { name: { type: 'string' }, ...SETTINGS_FLAGS }, (f) => defined({ name: f.name, ...settingsBody(f) })),
+  apps: crud('/apps', ['id', 'name', 'owner'], { name: { type: 'string' }, owner: { type: 'string' }, data: { type: 'string' } }, (_c, f) => defined({ name: f.name, owner: f.owner }), 'app'),
+  policies: crud(
+    '/policies',
+    ['id', 'name', 'rateLimits', 'quota'],
+    { name: { type: 'string' }, ...SETTINGS_FLAGS },
+    async (c, f) => defined({ name: f.name, ...(await settingsBody(c, f)) }),
+    'policy',
+  ),
   keys: {
     ...crud(
       '/keys',
       ['id', 'start', 'name', 'appId', 'environment', 'status', 'expiresAt', 'lastUsedAt'],
       { app: { type: 'string' }, name: { type: 'string' }, env: { type: 'string' }, policy: { type: 'string' }, 'expires-in': { type: 'string' }, ...SETTINGS_FLAGS },
-      (f) =>
-        defined({
-          appId: f.app,
-          name: f.name,
-          environment: f.env,
-          policyId: f.policy,
-          expiresInSeconds: num('expires-in', f['expires-in']),
-          ...settingsBody(f),
-        }),
+      keyBody,
     ),
     list: {
-      usage: 'list [--app ID] [--api ID] [--env live|test] [--status active|disabled|expired|revoked|exposed] [--exposed] [--limit N] [--cursor C]',
+      usage: 'list [--app NAME|ID] [--api NAME|ID] [--env live|test] [--status active|disabled|expired|revoked|exposed] [--exposed] [--limit N] [--cursor C]',
       flags: { ...PAGE_FLAGS, app: { type: 'string' }, api: { type: 'string' }, env: { type: 'string' }, status: { type: 'string' }, exposed: { type: 'boolean' } },
-      run: (c, _a, f) => {
+      run: async (c, _a, f) => {
         // Exposure is not a status (an exposed key may still be active): `--status exposed` is `--exposed`.
         const exposed = f.exposed === true || f.status === 'exposed' ? true : undefined;
         const status = f.status === 'exposed' ? undefined : f.status;
-        return c.request('GET', `/keys${query({ appId: f.app, apiId: f.api, environment: f.env, status, exposed, limit: f.limit, cursor: f.cursor })}`);
+        const [appId, apiId] = [await resolveOptional(c, 'app', f.app), await resolveOptional(c, 'api', f.api)];
+        return c.request('GET', `/keys${query({ appId, apiId, environment: f.env, status, exposed, limit: f.limit, cursor: f.cursor })}`);
       },
       text: (r) => table(r.items, ['id', 'start', 'name', 'appId', 'environment', 'status', 'expiresAt', 'lastUsedAt', 'exposedAt']) + (r.nextCursor ? `\n(more: --cursor ${r.nextCursor})` : ''),
     },
@@ -181,7 +210,21 @@ export const RESOURCE_GROUPS: Record<string, Record<string, Verb>> = {
 };
 
 const keyCreateText = (r: any) => `created key ${r.id} for app ${r.appId}. The secret is shown once; store it now:\n${r.secret}`;
-RESOURCE_GROUPS.keys!.create!.text = keyCreateText;
+const keyCreate = RESOURCE_GROUPS.keys!.create!;
+RESOURCE_GROUPS.keys!.create = {
+  ...keyCreate,
+  usage: 'create --app NAME|ID (--api NAME|ID ... | --policy NAME|ID) [--name N] [--env live|test] [--expires-in SECONDS] [--rate-limit name:limit:window ...] [--quota N/day|N/month] [--scopes a,b] [--ip CIDR ...] [--data JSON]',
+  // A key without access works on no API: said here, before anything is sent, in the CLI's own words
+  // (the admin API refuses it too, and also a policy that grants nothing).
+  run: async (c, _a, f) => {
+    const body = { ...(await keyBody(c, f)), ...data(f) };
+    if (body.access === undefined && body.policyId === undefined) {
+      throw new UsageError('a key without access works on no API: give --api NAME (once per API) or --policy NAME (a policy that grants access)');
+    }
+    return c.request('POST', '/keys', body);
+  },
+  text: keyCreateText,
+};
 
 export async function readStdin(): Promise<string> {
   if (process.stdin.isTTY) return '';

@@ -21,7 +21,18 @@ const metadata = z
 export const scope = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/, 'a scope is 1-128 visible ASCII characters without " or \\'); // RFC 6749 §3.3
 export const scopes = z.array(scope).max(64);
 const method = z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
-export const id = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_[0-9a-f]{28}$`), `not a ${prefix}_ id`);
+/** Where a name can be looked up, for the kinds people name. */
+const LOOKUP: Record<string, string> = { api: 'GET /apis?name=NAME', app: 'GET /apps?name=NAME', pol: 'GET /policies?name=NAME' };
+/**
+ * A reference to another object is its id, never its name: an id is stable when the object is
+ * renamed, and app names need not be unique. Names are turned into ids by a lookup (the CLI does
+ * this for every --api, --app and --policy flag).
+ */
+export const id = (prefix: string) =>
+  z
+    .string()
+    .regex(new RegExp(`^${prefix}_[0-9a-f]{28}$`), `not a ${prefix}_ id`)
+    .meta({ description: `an id (${prefix}_ and 28 hex digits), never a name${LOOKUP[prefix] ? `; find the id of a name with ${LOOKUP[prefix]}` : ''}` });
 
 /** A route rule's or key limit's path pattern: canonical /segments, "*" for one segment, "**" for the rest. */
 const pathPattern = z.string().superRefine((pattern, ctx) => {
@@ -200,7 +211,12 @@ export const keyRevokeSchema = z.strictObject({ reason: z.string().trim().min(1)
 
 export const verifyRequestSchema = z.strictObject({
   key: z.string().min(1).max(512),
-  api: z.string().min(1).max(128).optional(),
+  api: z
+    .string()
+    .min(1)
+    .max(128)
+    .optional()
+    .meta({ description: 'the API the key is to be used for, by name or id: a lookup, as a service knows its own API, not a stored reference; its auth scopes are required too' }),
   method: method.optional(),
   path: z.string().startsWith('/').max(2048).optional(),
   ip: z.union([z.ipv4(), z.ipv6()]).optional(),
@@ -212,6 +228,11 @@ export const verifyRequestSchema = z.strictObject({
 export const pageQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().max(64).optional(),
+});
+
+/** Lists of APIs, apps and policies: `name` finds the id of a name (an app's may match several). */
+export const namedPageQuerySchema = pageQuerySchema.extend({
+  name: z.string().min(1).max(128).optional().meta({ description: 'only those with exactly this name' }),
 });
 
 export const keyListQuerySchema = pageQuerySchema.extend({
@@ -232,4 +253,5 @@ export type ApiInput = z.output<typeof apiInputSchema>;
 export type ApiPatch = z.output<typeof apiPatchSchema>;
 export type KeyCreateInput = z.output<typeof keyCreateSchema>;
 export type KeyPatchInput = z.output<typeof keyPatchSchema>;
+export type VerifyRequest = z.output<typeof verifyRequestSchema>;
 export type PolicyInput = z.output<typeof policyInputSchema>;

@@ -1,12 +1,13 @@
 import type { Verification } from '../../verification/key-verifier.ts';
 import { iso } from '../context.ts';
+import type { VerificationView } from './responses.ts';
 
 /**
  * The verify endpoint's answer: `{valid, code, ...}` with rate limits and quota as the gateway counts
  * them. One flat shape for both sides (keyId, appId and expiresAt null when no key was found), so
  * clients read it without switching on `valid`.
  */
-export function verificationView(v: Verification, now: number) {
+export function verificationView(v: Verification, now: number): VerificationView {
   const quota = v.limits.find((l) => l.kind === 'quota');
   return {
     valid: v.valid,

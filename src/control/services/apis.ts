@@ -1,8 +1,9 @@
 import { authProblems } from '../../domain/auth-requirements.ts';
 import { hasNonAscii } from '../../domain/canonical-path.ts';
 import type { Api } from '../../domain/entities.ts';
-import { ControlError } from '../context.ts';
+import { ControlError, type ControlContext } from '../context.ts';
 import { mergePatch } from '../../domain/merge-patch.ts';
+import type { ApiView } from '../admin/responses.ts';
 import { apiInputSchema, type ApiInput, type ApiPatch } from '../admin/schemas.ts';
 import { resourceService } from './resource.ts';
 
@@ -19,10 +20,12 @@ const apiFields = (input: ApiInput) => ({
   timeoutMs: Math.round(input.timeoutSeconds * 1000),
 });
 
-export function apiView(api: Api) {
+export function apiView(api: Api): ApiView {
   const { timeoutMs, createdAt, updatedAt, pathCase, ...rest } = api;
   return { ...rest, timeoutSeconds: timeoutMs / 1000, pathCase: pathCase ?? 'sensitive', createdAt: new Date(createdAt).toISOString(), updatedAt: new Date(updatedAt).toISOString() };
 }
+
+const API_ID = /^api_[0-9a-f]{28}$/;
 
 export const defaultAudience = (name: string): string => `urn:gatehouse:api:${name}`;
 
@@ -66,6 +69,11 @@ const resource = resourceService<Api, ApiInput, ApiPatch>({
 
 export const apisService = {
   ...resource,
+  /** The API a caller names by id or by name (names are unique): for lookups, never for stored references. */
+  async findByIdOrName(ctx: ControlContext, ref: string): Promise<Api | null> {
+    if (API_ID.test(ref)) return ctx.store.apis.get(ref);
+    return (await ctx.store.apis.list({ limit: 1, name: ref })).items[0] ?? null;
+  },
   /** Whether a stored API already is what a declaration asks for (declared APIs are applied at start). */
   matches(api: Api, declared: ApiInput): boolean {
     const { id: _id, createdAt: _c, updatedAt: _u, ...stored } = api;

@@ -1,9 +1,10 @@
 import type { App } from '../../domain/entities.ts';
+import type { AppView } from '../admin/responses.ts';
 import { resourceService } from './resource.ts';
 
 type AppInput = { name: string; owner: string | null; metadata: Record<string, unknown> };
 
-export function appView(app: App) {
+export function appView(app: App): AppView {
   return { ...app, createdAt: new Date(app.createdAt).toISOString(), updatedAt: new Date(app.updatedAt).toISOString() };
 }
 

@@ -4,6 +4,7 @@ import { newId } from '../../domain/ids.ts';
 import { generateKey } from '../../domain/key-format.ts';
 import { hashKey } from '../../domain/key-hash.ts';
 import { ControlError, iso, notFound, requireFound, type Actor, type ControlContext } from '../context.ts';
+import type { ClientView } from '../admin/identity-responses.ts';
 import { auditedChange } from './audit-change.ts';
 import { conflictAware } from './resource.ts';
 import { requireIdentity } from './users.ts';
@@ -13,7 +14,7 @@ export type ClientInput = Omit<OAuthClient, 'id' | 'secretHash' | 'pepperId' | '
 
 export type ClientPatch = Partial<Omit<ClientInput, 'type'>> & { disabled?: boolean | undefined };
 
-export function clientView(client: OAuthClient) {
+export function clientView(client: OAuthClient): ClientView {
   const { secretHash: _h, pepperId: _p, createdAt, updatedAt, ...rest } = client;
   return { ...rest, createdAt: iso(createdAt), updatedAt: iso(updatedAt) };
 }

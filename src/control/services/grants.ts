@@ -1,4 +1,5 @@
 import { iso, type Actor, type ControlContext } from '../context.ts';
+import type { UserGrantsView } from '../admin/identity-responses.ts';
 import { requireIdentity } from './users.ts';
 
 /** oidc-provider models that hang off a grant; revoking the grant deletes all of them. */
@@ -20,7 +21,7 @@ const seconds = (v: unknown): number | null => (typeof v === 'number' ? v * 1000
  * tokens issued under it are refused by introspection and by the gateway from then on.
  */
 export const grantsService = {
-  async listForUser(ctx: ControlContext, userId: string) {
+  async listForUser(ctx: ControlContext, userId: string): Promise<UserGrantsView> {
     const now = ctx.clock();
     const records = requireIdentity(ctx).oidcRecords;
     const grants = await records.listByAccount('Grant', userId, now);

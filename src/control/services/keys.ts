@@ -1,10 +1,12 @@
 import { lineageOf, type ApiKey, type AuditInput } from '../../domain/entities.ts';
 import { newId } from '../../domain/ids.ts';
 import { findBySecret, hashKey } from '../../domain/key-hash.ts';
+import { effectiveSettings } from '../../domain/key-decision.ts';
 import { generateKey } from '../../domain/key-format.ts';
 import { checkKeyTransition, keyState, type KeyAction } from '../../domain/key-lifecycle.ts';
 import { periodWindow } from '../../domain/quota-period.ts';
 import type { KeyListQuery, Page } from '../../store/port.ts';
+import type { KeyRecordView, KeyView } from '../admin/responses.ts';
 import type { KeyCreateInput, KeyPatchInput } from '../admin/schemas.ts';
 import { ControlError, iso, notFound, requireFound, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
@@ -16,7 +18,7 @@ function auditEntry(actor: Actor, action: string, before: ApiKey | null, after: 
 }
 
 /** A key as the admin API shows it and the audit log records it: never the hash; no derived status or usage. */
-export function keyRecordView(key: ApiKey) {
+export function keyRecordView(key: ApiKey): KeyRecordView {
   return {
     id: key.id,
     appId: key.appId,
@@ -60,12 +62,24 @@ function patchActions(existing: ApiKey, patch: KeyPatchInput): KeyAction[] {
   return actions;
 }
 
-async function validateReferences(ctx: ControlContext, key: Pick<ApiKey, 'appId' | 'policyId'> & Parameters<typeof validateSettings>[1]) {
+/**
+ * Checks a key's references; with `requireAccess`, also that the key works on some API (its own
+ * access rules, else its policy's: domain/key-decision.ts). A key without any would be refused
+ * everywhere, silently: it is refused here instead, with how to grant access.
+ */
+async function validateReferences(ctx: ControlContext, key: Pick<ApiKey, 'appId' | 'policyId'> & Parameters<typeof validateSettings>[1], requireAccess: boolean) {
   if (!(await ctx.store.apps.get(key.appId))) throw new ControlError('VALIDATION_FAILED', 'the key names an unknown app', { appId: `no app with id ${key.appId}` });
-  if (key.policyId && !(await ctx.store.policies.get(key.policyId))) {
+  const policy = key.policyId ? await ctx.store.policies.get(key.policyId) : null;
+  if (key.policyId && !policy) {
     throw new ControlError('VALIDATION_FAILED', 'the key names an unknown policy', { policyId: `no policy with id ${key.policyId}` });
   }
   await validateSettings(ctx, key);
+  if (requireAccess && !effectiveSettings(key, policy).access?.length) {
+    throw new ControlError('VALIDATION_FAILED', `the key works on no API: give it access to one, or a policy that grants access${policy ? ` (policy ${policy.id} grants none)` : ''}`, {
+      access: 'access rules naming the APIs it may call, e.g. [{"apiId": "api_..."}] (CLI: --api NAME)',
+      policyId: 'or a policy whose access names an API (CLI: --policy NAME)',
+    });
+  }
 }
 
 function expiryFrom(input: { expiresAt?: string | null | undefined; expiresInSeconds?: number | undefined }, now: number): number | null | undefined {
@@ -125,7 +139,7 @@ export const keysService = {
       updatedAt: now,
       lastUsedAt: null,
     };
-    await validateReferences(ctx, key);
+    await validateReferences(ctx, key, true);
     await conflictAware('key', () => ctx.store.keys.create(key, auditEntry(actor, 'created', null, key)));
     return { key, secret };
   },
@@ -147,7 +161,8 @@ export const keysService = {
       ...mergeSettings(existing, patch),
       updatedAt: now,
     };
-    await validateReferences(ctx, key);
+    // Only a patch that changes what the key may reach is checked: a key made before this rule can still be renamed.
+    await validateReferences(ctx, key, patch.access !== undefined || patch.policyId !== undefined);
     const action = patch.enabled === undefined || patch.enabled === existing.enabled ? 'updated' : patch.enabled ? 'enabled' : 'disabled';
     if (!(await ctx.store.keys.update(key, auditEntry(actor, action, existing, key)))) throw notFound('key', id);
     changed(ctx, key);
@@ -224,7 +239,7 @@ export const keysService = {
   },
 
   /** The public view: never the hash; usage includes counts not yet flushed. */
-  async view(ctx: ControlContext, key: ApiKey) {
+  async view(ctx: ControlContext, key: ApiKey): Promise<KeyView> {
     const now = ctx.clock();
     const pending = ctx.usage.pending(key.id, lineageOf(key));
     const rule = key.quota ?? (key.policyId ? (await ctx.store.policies.get(key.policyId))?.quota : null) ?? null;

@@ -1,10 +1,11 @@
 import type { Policy } from '../../domain/entities.ts';
+import type { PolicyView } from '../admin/responses.ts';
 import { resourceService } from './resource.ts';
 import { EMPTY_SETTINGS, mergeSettings, settingsView, validateSettings, type SettingsInput } from './settings.ts';
 
 type PolicyInput = SettingsInput & { name: string };
 
-export function policyView(policy: Policy) {
+export function policyView(policy: Policy): PolicyView {
   return {
     id: policy.id,
     name: policy.name,

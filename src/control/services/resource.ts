@@ -1,6 +1,6 @@
 import type { AuditEntry } from '../../domain/entities.ts';
 import { newId, type ID_PREFIXES } from '../../domain/ids.ts';
-import { ConflictError, type EntityRepo, type Page, type PageQuery } from '../../store/port.ts';
+import { ConflictError, type NamedEntityRepo, type NamedPageQuery, type Page } from '../../store/port.ts';
 import { ControlError, notFound, requireFound, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
 
@@ -8,7 +8,7 @@ interface ResourceSpec<T extends { id: string; createdAt: number; updatedAt: num
   label: string;
   idKind: keyof typeof ID_PREFIXES;
   targetType: AuditEntry['targetType'];
-  repo: (ctx: ControlContext) => EntityRepo<T>;
+  repo: (ctx: ControlContext) => NamedEntityRepo<T>;
   build: (input: In) => Omit<T, 'id' | 'createdAt' | 'updatedAt'>;
   merge: (existing: T, patch: Patch) => Omit<T, 'id' | 'createdAt' | 'updatedAt'>;
   /** Checks that need the store (references to other entities); throws ControlError. */
@@ -18,7 +18,7 @@ interface ResourceSpec<T extends { id: string; createdAt: number; updatedAt: num
   view: (entity: T) => Record<string, unknown>;
 }
 
-/** Create, read, list, update and delete with audit for the simple resources (APIs, apps, policies). */
+/** Create, read, list (by name too), update and delete with audit for the simple resources (APIs, apps, policies). */
 export function resourceService<T extends { id: string; createdAt: number; updatedAt: number }, In, Patch>(spec: ResourceSpec<T, In, Patch>) {
   const audit = (actor: Actor, action: string, id: string, before: T | null, after: T | null) => ({
     ...actor,
@@ -30,7 +30,8 @@ export function resourceService<T extends { id: string; createdAt: number; updat
   const get = async (ctx: ControlContext, id: string): Promise<T> => requireFound(await spec.repo(ctx).get(id), spec.label, id);
   return {
     get,
-    list: (ctx: ControlContext, query: PageQuery): Promise<Page<T>> => spec.repo(ctx).list(query),
+    /** `name`: only those with exactly this name. */
+    list: (ctx: ControlContext, query: NamedPageQuery): Promise<Page<T>> => spec.repo(ctx).list(query),
     async create(ctx: ControlContext, actor: Actor, input: In): Promise<T> {
       const now = ctx.clock();
       const fields = spec.build(input);

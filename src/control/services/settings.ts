@@ -1,4 +1,5 @@
 import type { KeySettings, RateLimitRule } from '../../domain/entities.ts';
+import type { SettingsView } from '../admin/responses.ts';
 import { ControlError, type ControlContext } from '../context.ts';
 
 type RateLimitInput = { name: string; limit: number; windowSeconds: number };
@@ -19,7 +20,7 @@ export function mergeSettings(existing: KeySettings, patch: Partial<SettingsInpu
 
 export const EMPTY_SETTINGS: KeySettings = { access: null, rateLimits: null, quota: null, ipAllowlist: null, scopes: null };
 
-export function settingsView(settings: KeySettings) {
+export function settingsView(settings: KeySettings): SettingsView {
   return {
     access: settings.access,
     rateLimits: settings.rateLimits?.map((r) => ({ name: r.name, limit: r.limit, windowSeconds: r.windowMs / 1000 })) ?? null,

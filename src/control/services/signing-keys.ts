@@ -3,9 +3,10 @@ import type { SigningAlg, SigningKey } from '../../domain/entities.ts';
 import { newId } from '../../domain/ids.ts';
 import { keySchedule, retireForRotation, rotationDue } from '../../domain/signing-key-schedule.ts';
 import { iso, type Actor, type ControlContext } from '../context.ts';
+import type { SigningKeyView } from '../admin/identity-responses.ts';
 import { requireIdentity } from './users.ts';
 
-export function signingKeyView(key: SigningKey, now: number) {
+export function signingKeyView(key: SigningKey, now: number): SigningKeyView {
   const { sealedPrivateJwk: _s, activatesAt, retiredAt, unpublishAt, createdAt, updatedAt, ...rest } = key;
   const schedule = keySchedule([key], now);
   const state = key.unpublishAt !== null && key.unpublishAt <= now ? 'unpublished'

@@ -2,6 +2,7 @@ import type { User } from '../../domain/entities.ts';
 import { newId } from '../../domain/ids.ts';
 import { hashPassword } from '../../domain/password-hash.ts';
 import { ControlError, iso, notFound, requireFound, type Actor, type ControlContext, type IdentityContext } from '../context.ts';
+import type { UserView } from '../admin/identity-responses.ts';
 import { auditedChange } from './audit-change.ts';
 import { grantsService } from './grants.ts';
 import { conflictAware } from './resource.ts';
@@ -28,7 +29,7 @@ export function requireIdentity(ctx: ControlContext): IdentityContext {
 }
 
 /** What the admin API and the audit log show of a user: never the password hash or TOTP secret. */
-export function userView(user: User) {
+export function userView(user: User): UserView {
   const { passwordHash: _p, totp, createdAt, updatedAt, lastLoginAt, ...rest } = user;
   return {
     ...rest,

@@ -8,9 +8,10 @@ import {
   type AdminKeyRepo,
   type AuditQuery,
   type AuditRepo,
-  type EntityRepo,
   type KeyListQuery,
   type KeyRepo,
+  type NamedEntityRepo,
+  type NamedPageQuery,
   type OidcModelRepo,
   type OidcPayload,
   type OidcRecord,
@@ -97,7 +98,9 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   const entityRepo = <T extends { id: string; createdAt: number; updatedAt: number }>(
     table: string,
     columns: (entity: T) => Record<string, SQLInputValue>,
-  ): EntityRepo<T> => {
+    /** The table has a `name` column lists may filter on (apis, apps, policies). */
+    named = false,
+  ): NamedEntityRepo<T> => {
     const write = (entity: T, insert: boolean): number => writeRow(table, columns(entity), entity, insert);
     return {
       async create(entity, audit) {
@@ -110,8 +113,12 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         const row = sql(`SELECT data FROM ${table} WHERE id = ?`).get(id);
         return row ? (JSON.parse(String(row.data)) as T) : null;
       },
-      async list(query) {
-        return page(sql(`SELECT data FROM ${table} WHERE id > ? ORDER BY id LIMIT ?`).all(query.cursor ?? '', query.limit + 1), query, (r) => JSON.parse(String(r.data)) as T);
+      async list(query: NamedPageQuery) {
+        const byName = named && query.name !== undefined;
+        const rows = byName
+          ? sql(`SELECT data FROM ${table} WHERE name = ? AND id > ? ORDER BY id LIMIT ?`).all(query.name!, query.cursor ?? '', query.limit + 1)
+          : sql(`SELECT data FROM ${table} WHERE id > ? ORDER BY id LIMIT ?`).all(query.cursor ?? '', query.limit + 1);
+        return page(rows, query, (r) => JSON.parse(String(r.data)) as T);
       },
       async update(entity, audit) {
         return transaction(() => {
@@ -130,15 +137,15 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     };
   };
 
-  const apiRepo = entityRepo<Api>('apis', (a) => ({ name: a.name, listen_path: a.listenPath, audience: a.tokens.audience }));
+  const apiRepo = entityRepo<Api>('apis', (a) => ({ name: a.name, listen_path: a.listenPath, audience: a.tokens.audience }), true);
   const apis: Store['apis'] = {
     ...apiRepo,
     async all() {
       return sql('SELECT data FROM apis ORDER BY id').all().map((r) => JSON.parse(String(r.data)) as Api);
     },
   };
-  const apps = entityRepo<App>('apps', (a) => ({ name: a.name }));
-  const policies = entityRepo<Policy>('policies', (p) => ({ name: p.name }));
+  const apps = entityRepo<App>('apps', (a) => ({ name: a.name }), true);
+  const policies = entityRepo<Policy>('policies', (p) => ({ name: p.name }), true);
 
   const keyColumns = (k: ApiKey): Record<string, SQLInputValue> => ({
     app_id: k.appId,

@@ -1,0 +1,40 @@
+import { canonicalPath, hasNonAscii } from '../../domain/canonical-path.ts';
+import { isFailedKeyCheck } from '../../domain/codes.ts';
+import type { VerifyRequest } from '../admin/schemas.ts';
+import type { VerificationView } from '../admin/responses.ts';
+import { verificationView } from '../admin/verification-view.ts';
+import { ControlError, type ControlContext } from '../context.ts';
+import { apisService } from './apis.ts';
+
+/**
+ * Verifying a key for a service outside the gateway (POST /admin/v1/keys/verify): the same
+ * KeyVerifier and limiter the gateway uses, with the request described by the caller.
+ */
+export const verificationService = {
+  /**
+   * `api` is a lookup, by name or id: a service knows its API by name. `onFailedKeyCheck` is told of
+   * a key that is not ours (a guess), so the endpoint is no faster way to guess keys than the gateway.
+   */
+  async verify(ctx: ControlContext, request: VerifyRequest, onFailedKeyCheck: () => void): Promise<VerificationView> {
+    let apiId: string | undefined;
+    let caseInsensitivePath = false;
+    let requiredScopes = request.scopes ?? [];
+    if (request.api !== undefined) {
+      const api = await apisService.findByIdOrName(ctx, request.api);
+      if (!api) throw new ControlError('VALIDATION_FAILED', 'the request names an unknown API', { api: `no API with id or name ${request.api}` });
+      apiId = api.id;
+      caseInsensitivePath = api.pathCase === 'insensitive';
+      requiredScopes = [...requiredScopes, ...api.auth.scopes];
+    }
+    // The key's path limits are matched on the canonical path, as at the gateway (domain/canonical-path.ts).
+    const path = request.path === undefined ? undefined : canonicalPath(request.path);
+    if (path && !path.ok) throw new ControlError('VALIDATION_FAILED', 'the path is ambiguous', { path: path.reason });
+    if (path && caseInsensitivePath && hasNonAscii(path.path)) {
+      throw new ControlError('VALIDATION_FAILED', 'the path is ambiguous', { path: 'the API matches paths without regard to case, for ASCII paths only' });
+    }
+    const facts = { apiId, method: request.method, path: path?.path, caseInsensitivePath, ip: request.ip, requiredScopes };
+    const verification = await ctx.verifier.verify(request.key, facts, request.consume);
+    if (isFailedKeyCheck(verification.code)) onFailedKeyCheck();
+    return verificationView(verification, ctx.clock());
+  },
+};
