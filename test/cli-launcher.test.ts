@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { MAIN, NODE, ROOT } from './support/cli.ts';
+import { waitFor } from './support/wait.ts';
 
 const BIN = join(ROOT, 'bin', 'gatehouse.js');
 const dirs: string[] = [];
@@ -53,6 +54,12 @@ function run(program: string, args: string[], options: { cwd?: string; env?: Rec
   });
 }
 
+/** Whether the process has a handler for SIGTERM: bit 15 of the caught-signals mask in /proc/PID/status. */
+function catchesSigterm(pid: number): boolean {
+  const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return mask !== undefined && ((BigInt(`0x${mask}`) >> 14n) & 1n) === 1n;
+}
+
 describe('the gatehouse bin (bin/gatehouse.js)', () => {
   test('runs help with the system Node (older than 22.18) from another directory, through the pinned Node', { skip: OLD_NODE === null && 'no Node older than 22.18 here' }, async () => {
     const result = await run(OLD_NODE!, [BIN, 'help']);
@@ -86,10 +93,14 @@ describe('the gatehouse bin (bin/gatehouse.js)', () => {
     // keys verify waits for the key on stdin, which this test never closes.
     let pid = 0;
     const running = run(OLD_NODE!, [BIN, 'keys', 'verify'], { env: { GATEHOUSE_ADMIN_KEY: `gka_live_${'A'.repeat(30)}` }, onSpawn: (p) => (pid = p) });
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Wait until the launcher catches SIGTERM (its forwarding is installed just after it spawns the
+    // CLI), as the kernel shows in /proc (Linux): sent earlier, the signal would end it alone.
+    await waitFor(() => pid !== 0 && catchesSigterm(pid), { timeoutMs: 30_000, what: 'the launcher forwarding signals' });
     process.kill(pid, 'SIGTERM');
     const result = await running;
     assert.equal(result.signal, 'SIGTERM', `code ${result.code}, stderr: ${result.stderr}`);
+    // Unforwarded, the launcher would die alone and the CLI end on its closed stdin, saying so.
+    assert.equal(result.stderr, '', 'the CLI was ended by the forwarded signal');
   });
 
   test('with an old Node and no pinned Node, says which Node it needs and exits 1', { skip: OLD_NODE === null && 'no Node older than 22.18 here' }, async () => {

@@ -3,6 +3,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { call, expectProblem, startHarness, TestClock, type Harness } from './support/harness.ts';
+import { waitFor } from './support/wait.ts';
 
 const SCRIPT = fileURLToPath(new URL('./support/external-issuer.ts', import.meta.url));
 const AUDIENCE = 'https://api.example/orders';
@@ -25,7 +26,7 @@ describe('gateway: tokens from an external issuer (discovery, JWKS, key rotation
   let h: Harness;
 
   const sign = async (claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}) => {
-    const now = Math.floor(Date.now() / 1000);
+    const now = Math.floor(h.clock.read() / 1000);
     const { token } = await ask<{ token: string }>(idp, { type: 'sign', claims: { iss: issuer, sub: 'ext-user-1', aud: AUDIENCE, scope: 'orders:read', iat: now, exp: now + 300, ...claims }, header }, 'signed');
     return token;
   };
@@ -67,17 +68,31 @@ describe('gateway: tokens from an external issuer (discovery, JWKS, key rotation
   test('after the issuer rotates its key, the new kid triggers one JWKS refetch and is accepted', async () => {
     const before = await fetches();
     await ask(idp, { type: 'rotate' }, 'rotated');
-    await new Promise((r) => setTimeout(r, 1100)); // past the 1 s cooldown since the last fetch
-    const res = await call(h, '/orders/items', { key: await sign() });
+    const token = await sign();
+    // jose refetches for an unknown kid once the 1 s cooldown since the last fetch has passed, timed
+    // by its own wall clock: retry until the new kid is accepted; refused tries within the cooldown fetch nothing.
+    const res = await waitFor(async () => {
+      const r = await call(h, '/orders/items', { key: token });
+      if (r.status !== 200) expectProblem(r, 401, 'TOKEN_INVALID');
+      return r.status === 200 && r;
+    }, { intervalMs: 50, what: 'the rotated key accepted' });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(await fetches(), before + 1);
   });
 
   test('unknown kids refetch the JWKS at most once per cooldown', async () => {
-    await new Promise((r) => setTimeout(r, 1100));
+    const tokens = await Promise.all(Array.from({ length: 6 }, (_, i) => sign({}, { kid: `made-up-${i}` })));
+    // Once the cooldown since the last fetch has passed (jose's wall clock), an unknown kid refetches...
     const before = await fetches();
-    for (let i = 0; i < 5; i++) expectProblem(await call(h, '/orders/items', { key: await sign({}, { kid: `made-up-${i}` }) }), 401, 'TOKEN_INVALID');
-    assert.ok((await fetches()) - before <= 1, `fetched ${(await fetches()) - before} times`);
+    await waitFor(async () => {
+      expectProblem(await call(h, '/orders/items', { key: tokens[0]! }), 401, 'TOKEN_INVALID');
+      return (await fetches()) > before;
+    }, { intervalMs: 50, what: 'a JWKS refetch for an unknown kid' });
+    const refetched = await fetches();
+    assert.equal(refetched, before + 1);
+    // ...and the unknown kids right after it, within the cooldown, fetch nothing more.
+    for (const token of tokens.slice(1)) expectProblem(await call(h, '/orders/items', { key: token }), 401, 'TOKEN_INVALID');
+    assert.equal(await fetches(), refetched);
   });
 
   test('its pinned algorithm, audience and type are enforced', async () => {
@@ -91,7 +106,7 @@ describe('gateway: tokens from an external issuer (discovery, JWKS, key rotation
   });
 
   test('opaque tokens are introspected (RFC 7662), cached within their life, and a revoked one stops within the cache bound', async () => {
-    const now = Math.floor(Date.now() / 1000);
+    const now = Math.floor(h.clock.read() / 1000);
     const { token } = await ask<{ token: string }>(idp, { type: 'opaque', claims: { sub: 'opaque-user', scope: 'orders:read', aud: AUDIENCE, exp: now + 300, client_id: 'partner' } }, 'opaque');
     const calls = async () => (await ask<{ introspections: number }>(idp, { type: 'stats' }, 'stats')).introspections;
     const before = await calls();
@@ -101,8 +116,11 @@ describe('gateway: tokens from an external issuer (discovery, JWKS, key rotation
     assert.equal((await call(h, '/orders/items', { key: token })).status, 200);
     assert.equal((await calls()) - before, 1, 'the second request used the cached answer');
     await ask(idp, { type: 'forget', claims: { token } }, 'forgotten');
-    await new Promise((r) => setTimeout(r, 2100)); // the configured cache bound, 2 s
+    h.clock.advance(1000);
+    assert.equal((await call(h, '/orders/items', { key: token })).status, 200, 'within the configured cache bound (2 s) the cached answer stands');
+    h.clock.advance(1000);
     expectProblem(await call(h, '/orders/items', { key: token }), 401, 'TOKEN_INVALID');
+    assert.equal((await calls()) - before, 2, 'asked again once the cache bound had passed');
     expectProblem(await call(h, '/orders/items', { key: 'opaque-never-issued' }), 401, 'TOKEN_INVALID');
     const { token: otherApi } = await ask<{ token: string }>(idp, { type: 'opaque', claims: { sub: 'u', aud: 'https://api.example/other', exp: now + 300 } }, 'opaque');
     expectProblem(await call(h, '/orders/items', { key: otherApi }), 401, 'TOKEN_WRONG_AUDIENCE');

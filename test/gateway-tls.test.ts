@@ -9,6 +9,7 @@ import { Agent, fetch } from 'undici';
 import { ensureDevCertificate, type DevCertificate } from '../src/tls/dev-ca.ts';
 import { clientPki, type ClientIdentity } from './support/certs.ts';
 import { seed, startHarness, type Harness } from './support/harness.ts';
+import { waitFor } from './support/wait.ts';
 
 /** The SHA-256 fingerprint of the certificate a new TLS connection to `url` is shown. */
 function servedCertificate(url: string, ca: Buffer, options: { maxVersion?: 'TLSv1.1' } = {}): Promise<string> {
@@ -77,12 +78,8 @@ describe('gateway over HTTPS: TLS, HSTS, plain HTTP refused for credentials, cer
     assert.equal(body.code, 'CREDENTIALS_OVER_HTTP');
     assert.ok(!JSON.stringify(body).includes(ids.secret));
     assert.equal(h.upstream.requests.length, before);
-    let key: any;
-    for (let i = 0; i < 50 && !key?.exposedAt; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      key = (await h.admin('GET', `/keys/${ids.keyId}`)).body;
-    }
-    assert.ok(key.exposedAt, 'the key is flagged as exposed');
+    // The flag is written after the answer: wait for it.
+    await waitFor(async () => (await h.admin('GET', `/keys/${ids.keyId}`)).body.exposedAt, { what: 'the key flagged as exposed' });
     const audit = await h.admin('GET', `/audit?action=key.exposed&targetId=${ids.keyId}`);
     assert.equal(audit.body.items.length, 1);
     assert.equal(audit.body.items[0].after.via, 'plain HTTP');
@@ -115,12 +112,7 @@ describe('gateway over HTTPS: TLS, HSTS, plain HTTP refused for credentials, cer
     const inQuery = await fetch(`${h.gh.redirectUrl}/orders/x?api_key=${key.secret}`, { redirect: 'manual' });
     assert.equal(inQuery.status, 403);
     assert.equal(((await inQuery.json()) as { code: string }).code, 'CREDENTIALS_OVER_HTTP');
-    let flagged: any;
-    for (let i = 0; i < 50 && !flagged?.exposedAt; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      flagged = (await h.admin('GET', `/keys/${key.id}`)).body;
-    }
-    assert.ok(flagged.exposedAt, 'the key in the query string is flagged as exposed');
+    await waitFor(async () => (await h.admin('GET', `/keys/${key.id}`)).body.exposedAt, { what: 'the key in the query string flagged as exposed' });
     for (const query of ['?access_token=abc', '?KEY=abc', '?x-api-key=abc', `?q=${encodeURIComponent(`see ${ids.secret}`)}`, `?${ids.secret}`]) {
       assert.equal((await fetch(`${h.gh.redirectUrl}/orders/x${query}`, { redirect: 'manual' })).status, 403, query);
     }
@@ -133,11 +125,8 @@ describe('gateway over HTTPS: TLS, HSTS, plain HTTP refused for credentials, cer
     copyFileSync(next.keyFile, cert.keyFile);
     copyFileSync(next.certFile, cert.certFile);
     const nextCa = readFileSync(next.caFile);
-    let served = first;
-    for (let i = 0; i < 40 && served === first; i++) {
-      await new Promise((r) => setTimeout(r, 250));
-      served = await servedCertificate(h.gh.gatewayUrl, nextCa).catch(() => first);
-    }
+    // The files are watched: wait for the new certificate to be served, with a deadline.
+    const served = await waitFor(() => servedCertificate(h.gh.gatewayUrl, nextCa).catch(() => null), { timeoutMs: 10_000, intervalMs: 100, what: 'the reloaded certificate served' });
     assert.notEqual(served, first, 'the reloaded certificate is served');
   });
 });
@@ -154,12 +143,7 @@ describe('gateway over plain HTTP with credentials refused', () => {
         assert.equal(((await res.json()) as { code: string }).code, 'CREDENTIALS_OVER_HTTP');
       }
       assert.equal(h.upstream.requests.length, before, 'nothing was forwarded');
-      let key: any;
-      for (let i = 0; i < 50 && !key?.exposedAt; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-        key = (await h.admin('GET', `/keys/${ids.keyId}`)).body;
-      }
-      assert.ok(key.exposedAt, 'the key is flagged as exposed');
+      await waitFor(async () => (await h.admin('GET', `/keys/${ids.keyId}`)).body.exposedAt, { what: 'the key flagged as exposed' });
     } finally {
       await h.close();
     }

@@ -119,7 +119,7 @@ describe('UsageRecorder', () => {
   });
 });
 
-test('a background flush that fails is reported to readiness and keeps its counts', async () => {
+test('a background flush that fails is reported to readiness and keeps its counts', { timeout: 10_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-usage-'));
   const store = openSqliteStore(join(dir, 'gatehouse.db'));
   await store.migrate();

@@ -63,8 +63,9 @@ export class DpopVerifier {
     return { ok: true };
   }
 
+  /** A proof passes the iat check up to and including `forgetAt` (iat at most a window ahead, plus a window): kept until after it. */
   sweep(nowSeconds: number): void {
-    for (const [key, forgetAt] of this.#seen) if (forgetAt <= nowSeconds) this.#seen.delete(key);
+    for (const [key, forgetAt] of this.#seen) if (forgetAt < nowSeconds) this.#seen.delete(key);
   }
 }
 

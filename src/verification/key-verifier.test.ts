@@ -3,10 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import type { ApiKey, App, AuditInput } from '../domain/entities.ts';
+import type { Api, ApiKey, App, AuditInput } from '../domain/entities.ts';
 import { newId } from '../domain/ids.ts';
-import { createPepper, hashKey } from '../domain/key-hash.ts';
+import { createPepper, hashKey, type Pepper } from '../domain/key-hash.ts';
 import { generateKey } from '../domain/key-format.ts';
+import type { ControlContext } from '../control/context.ts';
+import { keyCreateSchema } from '../control/admin/schemas.ts';
+import { keysService } from '../control/services/keys.ts';
 import { createLocalChangeBus, type ChangeBus } from '../events/change-bus.ts';
 import { MemoryLimiter } from '../limits/memory-limiter.ts';
 import type { Store } from '../store/port.ts';
@@ -88,5 +91,330 @@ describe('KeyVerifier: lookup by key id (the parent key of an exchanged token)',
     assert.equal((await verifier.verifyById('key_unknown', FACTS)).code, 'NOT_FOUND');
     assert.equal(await verifier.standingById('key_unknown'), 'NOT_FOUND');
     assert.equal((await verifier.verifyById(key.id, { ...FACTS, apiId: 'api_other' })).code, 'FORBIDDEN');
+  });
+});
+
+/**
+ * A KeyVerifier over a real SQLite store on a temporary file. The store is wrapped only to count its
+ * reads of keys (by hash and by id) and, on request, to hold one read in flight after it has read:
+ * the moment a change can arrive while the verifier still waits for its answer.
+ */
+async function verifierFixture(options: { peppers?: readonly Pepper[]; cacheTtlMs?: number; negativeTtlMs?: number } = {}) {
+  const peppers = options.peppers ?? [PEPPER];
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-verifier-'));
+  const real = openSqliteStore(join(dir, 'gatehouse.db'));
+  await real.migrate();
+  const reads = { byHash: 0, byId: 0 };
+  type Read = 'key' | 'policy';
+  let held: { read: Read; arrived: () => void; gate: Promise<void> } | null = null;
+  /** Holds the next read of a key (or of a policy), once it has its answer, until released. */
+  const hold = (read: Read = 'key') => {
+    let arrived!: () => void;
+    let release!: () => void;
+    const reached = new Promise<void>((resolve) => (arrived = resolve));
+    held = { read, arrived, gate: new Promise<void>((resolve) => (release = resolve)) };
+    return { reached, release };
+  };
+  const pause = async (read: Read) => {
+    const h = held;
+    if (h?.read !== read) return;
+    held = null;
+    h.arrived();
+    await h.gate;
+  };
+  const keys = Object.create(real.keys) as Store['keys'];
+  keys.findByHash = async (hash: string) => {
+    reads.byHash++;
+    const found = await real.keys.findByHash(hash);
+    await pause('key');
+    return found;
+  };
+  keys.get = async (id: string) => {
+    reads.byId++;
+    const found = await real.keys.get(id);
+    await pause('key');
+    return found;
+  };
+  const policies = Object.create(real.policies) as Store['policies'];
+  policies.get = async (id: string) => {
+    const found = await real.policies.get(id);
+    await pause('policy');
+    return found;
+  };
+  const store = Object.assign(Object.create(real) as Store, { keys, policies });
+  const clock = { now: NOW };
+  const changes = createLocalChangeBus();
+  const verifier = new KeyVerifier({
+    store, limiter: new MemoryLimiter(), usage: new UsageRecorder(store.usage), changes, peppers,
+    cacheSize: 100, cacheTtlMs: options.cacheTtlMs ?? 60_000, negativeTtlMs: options.negativeTtlMs ?? 5_000, clock: () => clock.now,
+  });
+  const app: App = { id: newId('app'), name: 'app', owner: null, metadata: {}, createdAt: NOW, updatedAt: NOW };
+  await store.apps.create(app, { ...audit(app.id), targetType: 'app' });
+  /** A key record for a fresh secret, hashed under `pepper`; stored unless `store: false`. */
+  const makeKey = async (init: { pepper?: Pepper; store?: boolean; policyId?: string | null } = {}) => {
+    const pepper = init.pepper ?? peppers[0]!;
+    const { secret } = generateKey('api', 'live');
+    const key: ApiKey = {
+      id: newId('key'), appId: app.id, policyId: init.policyId ?? null, name: 'k', environment: 'live', start: secret.slice(0, 12), hash: hashKey(secret, pepper), pepperId: pepper.id,
+      enabled: true, expiresAt: null, revokedAt: null, revokedReason: null, rotatedFrom: null, replacedBy: null, metadata: {},
+      access: [{ apiId: 'api_orders' }], rateLimits: null, quota: null, ipAllowlist: null, scopes: null,
+      createdAt: NOW, updatedAt: NOW, lastUsedAt: null,
+    };
+    if (init.store !== false) await store.keys.create(key, audit(key.id));
+    return { key, secret };
+  };
+  const revoke = (key: ApiKey) => store.keys.update({ ...key, revokedAt: clock.now, revokedReason: 'leaked', updatedAt: clock.now }, audit(key.id));
+  const close = async () => {
+    await real.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { store, changes, verifier, reads, hold, clock, app, makeKey, revoke, close, peppers };
+}
+type VerifierFixture = Awaited<ReturnType<typeof verifierFixture>>;
+
+describe('KeyVerifier: a change that arrives while a store read is in flight (the generation counter)', () => {
+  let f: VerifierFixture;
+  beforeEach(async () => (f = await verifierFixture()));
+  afterEach(() => f.close());
+
+  test('a key revoked while its read is in flight is read again at the next request, not answered from a stale cache entry', async () => {
+    const { key, secret } = await f.makeKey();
+    const held = f.hold();
+    const first = f.verifier.verify(secret, FACTS);
+    await held.reached;
+    await f.revoke(key);
+    f.changes.publish({ type: 'key.changed', keyId: key.id });
+    held.release();
+    assert.equal((await first).valid, true, 'the request that read before the change is answered from that read');
+    const next = await f.verifier.verify(secret, FACTS);
+    assert.equal(next.valid, false);
+    assert.equal(next.code, 'REVOKED');
+    assert.equal(f.reads.byHash, 2, 'the stale read was not cached');
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'REVOKED');
+    assert.equal(f.reads.byHash, 2, 'the fresh read was');
+  });
+
+  test('a policy change while a read is in flight keeps that read out of the cache too', async () => {
+    const policy = { id: newId('policy'), name: 'p', access: [{ apiId: 'api_orders' }], rateLimits: null, quota: null, ipAllowlist: null, scopes: null, createdAt: NOW, updatedAt: NOW };
+    await f.store.policies.create(policy, { ...audit(policy.id), targetType: 'policy' });
+    const { key, secret } = await f.makeKey({ policyId: policy.id });
+    // Access comes from the policy once the key has none of its own.
+    await f.store.keys.update({ ...key, access: null }, audit(key.id));
+    const held = f.hold('policy');
+    const first = f.verifier.verify(secret, FACTS);
+    await held.reached;
+    await f.store.policies.update({ ...policy, access: [{ apiId: 'api_other' }] }, { ...audit(policy.id), targetType: 'policy' });
+    f.changes.publish({ type: 'policy.changed', policyId: policy.id });
+    held.release();
+    await first;
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'FORBIDDEN', 'the policy as changed applies');
+  });
+
+  test('a key looked up by id and revoked while that read is in flight is read again', async () => {
+    const { key } = await f.makeKey();
+    const held = f.hold();
+    const first = f.verifier.verifyById(key.id, FACTS);
+    await held.reached;
+    await f.revoke(key);
+    f.changes.publish({ type: 'key.changed', keyId: key.id });
+    held.release();
+    await first;
+    assert.equal((await f.verifier.verifyById(key.id, FACTS)).code, 'REVOKED');
+    assert.equal(await f.verifier.standingById(key.id), 'REVOKED');
+  });
+
+  test('an unknown key read while it was being created is not remembered as unknown', async () => {
+    const { key, secret } = await f.makeKey({ store: false });
+    const held = f.hold();
+    const first = f.verifier.verify(secret, FACTS);
+    await held.reached;
+    await f.store.keys.create(key, audit(key.id));
+    f.changes.publish({ type: 'key.changed', keyId: key.id });
+    held.release();
+    assert.equal((await first).code, 'NOT_FOUND');
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'VALID');
+  });
+});
+
+describe('KeyVerifier: unknown keys', () => {
+  let f: VerifierFixture;
+  beforeEach(async () => (f = await verifierFixture({ negativeTtlMs: 5_000 })));
+  afterEach(() => f.close());
+
+  test('a key that is not ours by its shape is refused without a store read', async () => {
+    const malformed = await f.verifier.verify('gk_live_not-a-key', FACTS);
+    assert.equal(malformed.valid, false);
+    assert.equal(malformed.code, 'MALFORMED');
+    const { secret } = await f.makeKey();
+    // One character changed: the checksum no longer matches.
+    const last = secret.at(-1) === 'A' ? 'B' : 'A';
+    assert.equal((await f.verifier.verify(secret.slice(0, -1) + last, FACTS)).code, 'MALFORMED');
+    assert.equal(f.reads.byHash, 0);
+  });
+
+  test('a well-formed unknown key is remembered as unknown for negativeTtl: no second store read', async () => {
+    const { secret } = await f.makeKey({ store: false });
+    const first = await f.verifier.verify(secret, FACTS);
+    assert.equal(first.valid, false);
+    assert.equal(first.code, 'NOT_FOUND');
+    assert.equal(f.reads.byHash, 1);
+    f.clock.now += 4_999;
+    for (let i = 0; i < 5; i++) assert.equal((await f.verifier.verify(secret, FACTS)).code, 'NOT_FOUND');
+    assert.equal(f.reads.byHash, 1, 'answered from memory within negativeTtl');
+    f.clock.now += 1;
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'NOT_FOUND');
+    assert.equal(f.reads.byHash, 2, 'looked up again once negativeTtl has passed');
+  });
+
+  test('a key created elsewhere (no change event here) is found once negativeTtl has passed', async () => {
+    const { key, secret } = await f.makeKey({ store: false });
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'NOT_FOUND');
+    await f.store.keys.create(key, audit(key.id));
+    f.clock.now += 4_999;
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'NOT_FOUND', 'still remembered as unknown');
+    f.clock.now += 1;
+    const found = await f.verifier.verify(secret, FACTS);
+    assert.equal(found.valid, true);
+    if (found.valid) assert.equal(found.keyId, key.id);
+  });
+
+  test('a policy change forgets unknown keys too', async () => {
+    const { key, secret } = await f.makeKey({ store: false });
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'NOT_FOUND');
+    await f.store.keys.create(key, audit(key.id));
+    f.changes.publish({ type: 'policy.changed', policyId: 'pol_any' });
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'VALID');
+  });
+
+  test('an unknown key id is remembered as unknown for negativeTtl too', async () => {
+    assert.equal((await f.verifier.verifyById('key_unknown', FACTS)).code, 'NOT_FOUND');
+    assert.equal(await f.verifier.standingById('key_unknown'), 'NOT_FOUND');
+    assert.equal(f.reads.byId, 1);
+    f.clock.now += 5_000;
+    assert.equal((await f.verifier.verifyById('key_unknown', FACTS)).code, 'NOT_FOUND');
+    assert.equal(f.reads.byId, 2);
+  });
+});
+
+describe('KeyVerifier: pepper rotation', () => {
+  const NEW = createPepper(Buffer.from('key-verifier-test-pepper-new-0123456789'));
+  const OLD = createPepper(Buffer.from('key-verifier-test-pepper-old-0123456789'));
+  const DROPPED = createPepper(Buffer.from('key-verifier-test-pepper-dropped-012345'));
+  let f: VerifierFixture;
+  beforeEach(async () => (f = await verifierFixture({ peppers: [NEW, OLD] })));
+  afterEach(() => f.close());
+
+  test('a key hashed under the current pepper is found with one lookup', async () => {
+    const { key, secret } = await f.makeKey({ pepper: NEW });
+    const v = await f.verifier.verify(secret, FACTS);
+    assert.equal(v.valid, true);
+    if (v.valid) assert.equal(v.keyId, key.id);
+    assert.equal(f.reads.byHash, 1, 'the first pepper is tried first');
+  });
+
+  test('a key hashed under a previous pepper is still found', async () => {
+    const { key, secret } = await f.makeKey({ pepper: OLD });
+    const v = await f.verifier.verify(secret, FACTS);
+    assert.equal(v.valid, true);
+    if (v.valid) assert.equal(v.keyId, key.id);
+    assert.equal(f.reads.byHash, 2);
+  });
+
+  test('a key hashed under a pepper no longer configured is unknown', async () => {
+    const { secret } = await f.makeKey({ pepper: DROPPED });
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'NOT_FOUND');
+    assert.equal(f.reads.byHash, 2, 'every configured pepper was tried');
+  });
+
+  test('a key created through the keys service is hashed under the first pepper', async () => {
+    const ctx: ControlContext = { store: f.store, changes: f.changes, peppers: f.peppers, usage: new UsageRecorder(f.store.usage), verifier: f.verifier, clock: () => f.clock.now, identity: null, bearerAvailable: false, mtlsAvailable: false };
+    const apiId = newId('api');
+    const api: Api = { id: apiId, name: 'orders', listenPath: '/orders', upstreamUrl: 'http://127.0.0.1:1', auth: { type: 'apiKey', scopes: [] }, tokens: { audience: 'https://api.example/orders', accessTokenTtlSeconds: 300 }, timeoutMs: 1000, createdAt: NOW, updatedAt: NOW };
+    await f.store.apis.create(api, { ...audit(apiId), targetType: 'api' });
+    const { key, secret } = await keysService.create(ctx, { actor: 'test', requestId: null }, keyCreateSchema.parse({ appId: f.app.id, access: [{ apiId }] }));
+    assert.equal(key.pepperId, NEW.id);
+    assert.equal(key.hash, hashKey(secret, NEW));
+    assert.equal((await f.verifier.verify(secret, { ...FACTS, apiId })).code, 'VALID');
+    assert.equal(f.reads.byHash, 1);
+  });
+});
+
+describe('KeyVerifier: one store read for concurrent misses', () => {
+  let f: VerifierFixture;
+  beforeEach(async () => (f = await verifierFixture()));
+  afterEach(() => f.close());
+
+  test('concurrent requests with one uncached key share one store read', async () => {
+    const { key, secret } = await f.makeKey();
+    const answers = await Promise.all(Array.from({ length: 10 }, () => Promise.resolve(f.verifier.verify(secret, FACTS))));
+    for (const v of answers) {
+      assert.equal(v.valid, true);
+      if (v.valid) assert.equal(v.keyId, key.id);
+    }
+    assert.equal(f.reads.byHash, 1);
+  });
+
+  test('concurrent requests with one unknown key share one store read', async () => {
+    const { secret } = await f.makeKey({ store: false });
+    const answers = await Promise.all(Array.from({ length: 10 }, () => Promise.resolve(f.verifier.verify(secret, FACTS))));
+    assert.deepEqual(answers.map((v) => v.code), Array(10).fill('NOT_FOUND'));
+    assert.equal(f.reads.byHash, 1);
+  });
+
+  test('concurrent lookups of one key id share one store read', async () => {
+    const { key } = await f.makeKey();
+    const answers = await Promise.all(Array.from({ length: 10 }, () => Promise.resolve(f.verifier.verifyById(key.id, FACTS))));
+    assert.deepEqual(answers.map((v) => v.code), Array(10).fill('VALID'));
+    assert.equal(f.reads.byId, 1);
+  });
+
+  test('a read that fails is shared by its waiters, not cached: the next request reads again', async () => {
+    const { secret } = await f.makeKey();
+    const keys = f.store.keys;
+    const findByHash = keys.findByHash;
+    keys.findByHash = async () => {
+      keys.findByHash = findByHash;
+      throw new Error('store unavailable');
+    };
+    const failed = await Promise.allSettled([f.verifier.verify(secret, FACTS), f.verifier.verify(secret, FACTS)]);
+    assert.deepEqual(failed.map((r) => r.status), ['rejected', 'rejected']);
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'VALID');
+  });
+});
+
+describe('KeyVerifier: cache lifetime', () => {
+  let f: VerifierFixture;
+  beforeEach(async () => (f = await verifierFixture({ cacheTtlMs: 60_000 })));
+  afterEach(() => f.close());
+
+  test('a cached key is answered from memory until cacheTtl, then read again: a change made elsewhere shows by then', async () => {
+    const { key, secret } = await f.makeKey();
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'VALID');
+    await f.revoke(key); // another node: no change event reaches this one
+    f.clock.now += 59_999;
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'VALID', 'within cacheTtl the cached entry answers');
+    assert.equal(f.reads.byHash, 1);
+    f.clock.now += 1;
+    const after = await f.verifier.verify(secret, FACTS);
+    assert.equal(after.valid, false);
+    assert.equal(after.code, 'REVOKED');
+    assert.equal(f.reads.byHash, 2);
+  });
+
+  test('a change event on this node drops the cached key at once', async () => {
+    const { key, secret } = await f.makeKey();
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'VALID');
+    await f.revoke(key);
+    f.changes.publish({ type: 'key.changed', keyId: key.id });
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'REVOKED');
+  });
+
+  test('a change event for another key leaves this one cached', async () => {
+    const { secret } = await f.makeKey();
+    const { key: other } = await f.makeKey();
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'VALID');
+    f.changes.publish({ type: 'key.changed', keyId: other.id });
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'VALID');
+    assert.equal(f.reads.byHash, 1);
   });
 });
