@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { duplexPair } from 'node:stream';
 import type { ClientOrigin } from './client-origin.ts';
-import type { Denial, Exchange, StageResult } from './exchange.ts';
+import { compileRequirements } from '../domain/auth-requirements.ts';
+import type { Api, ApiAuth } from '../domain/entities.ts';
+import type { Denial, Exchange, RoutedExchange, StageResult } from './exchange.ts';
 import { newExchange } from './server.ts';
 
 /**
@@ -23,6 +25,15 @@ export const TEST_NOW = Date.UTC(2026, 10, 29, 12);
 export async function exchangeFor(head: RequestHead = {}, origin: Partial<ClientOrigin> = {}, now = TEST_NOW): Promise<Exchange> {
   const { req, res } = await parseRequest(head);
   return newExchange(req, res, now, { ip: origin.ip ?? '198.51.100.7', scheme: origin.scheme ?? 'https' });
+}
+
+/** An exchange as the stages after routing see it: routed to a test API with these auth settings. */
+export async function routedExchangeFor(auth: ApiAuth, head: RequestHead = {}, origin: Partial<ClientOrigin> = {}, now = TEST_NOW): Promise<RoutedExchange> {
+  const exchange = await exchangeFor(head, origin, now);
+  const api: Api = { id: 'api_test', name: 'test', listenPath: '/', upstreamUrl: 'http://127.0.0.1:9', auth, tokens: { audience: 'urn:gatehouse:api:test', accessTokenTtlSeconds: 900 }, timeoutMs: 30_000, createdAt: now, updatedAt: now };
+  const requirements = compileRequirements(auth);
+  const route = { api, requirements, caseInsensitive: false, origin: 'http://127.0.0.1:9', basePath: '' };
+  return Object.assign(exchange, { route, requirement: requirements(head.method ?? 'GET', exchange.apiPath) });
 }
 
 function parseRequest(head: RequestHead): Promise<{ req: IncomingMessage; res: ServerResponse }> {

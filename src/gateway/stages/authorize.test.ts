@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compileRequirements } from '../../domain/auth-requirements.ts';
 import type { ApiAuth } from '../../domain/entities.ts';
-import type { TokenVerification } from '../../verification/token-verifier.ts';
-import { denialOf, exchangeFor } from '../test-exchange.ts';
+import type { VerifiedToken } from '../../verification/token-verifier.ts';
+import { denialOf, routedExchangeFor } from '../test-exchange.ts';
 import { authorizeStage } from './authorize.ts';
 
 /** A verified token holding these scopes and roles, as the verify-token stage leaves it. */
-const verifiedToken = (scopes: string[], roles: string[]): TokenVerification => ({
+const verifiedToken = (scopes: string[], roles: string[]): VerifiedToken => ({
   valid: true,
   code: 'VALID',
   claims: { iss: 'https://id.example', sub: 'user-1', aud: 'https://api.example/orders', exp: 2_000_000_000, scope: scopes.join(' '), roles },
@@ -15,9 +14,8 @@ const verifiedToken = (scopes: string[], roles: string[]): TokenVerification => 
   roles: new Set(roles),
 });
 
-const run = async (auth: ApiAuth, token: TokenVerification | null) => {
-  const exchange = await exchangeFor();
-  exchange.requirement = compileRequirements(auth)('GET', '/');
+const run = async (auth: ApiAuth, token: VerifiedToken | null) => {
+  const exchange = await routedExchangeFor(auth);
   exchange.tokenVerification = token;
   return denialOf(authorizeStage(exchange));
 };

@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compileRequirements } from '../../domain/auth-requirements.ts';
 import type { ApiAuthType } from '../../domain/entities.ts';
-import { denialOf, exchangeFor, type RequestHead } from '../test-exchange.ts';
+import { denialOf, routedExchangeFor, type RequestHead } from '../test-exchange.ts';
 import { credentialStage } from './credential.ts';
 
 const KEY = 'gk_live_0123456789abcdefghijklmnopqrstu';
 
 /** The credential stage runs after the route stage has settled the requirement. */
 const run = async (type: ApiAuthType, head: RequestHead) => {
-  const exchange = await exchangeFor(head);
-  exchange.requirement = compileRequirements({ type, scopes: [] })('GET', '/');
+  const exchange = await routedExchangeFor({ type, scopes: [] }, head);
   return { exchange, denial: await denialOf(credentialStage(exchange)) };
 };
 
@@ -22,18 +20,18 @@ describe('credential stage', () => {
       assert.equal((await run('apiKey', { headers: [['Authorization', `bEaReR ${KEY}`]] })).exchange.credential, KEY);
     });
 
-    test('a missing key is MISSING_CREDENTIAL, saying where to send it', async () => {
+    test('a missing key is MISSING_API_KEY, saying where to send it', async () => {
       const { denial } = await run('apiKey', {});
-      assert.equal(denial?.code, 'MISSING_CREDENTIAL');
+      assert.equal(denial?.code, 'MISSING_API_KEY');
       assert.match(denial?.detail ?? '', /X-API-Key/);
-      assert.equal((await run('apiKey', { headers: [['Authorization', 'Bearer    ']] })).denial?.code, 'MISSING_CREDENTIAL', 'an empty value is no key');
-      assert.equal((await run('apiKey', { headers: [['Authorization', `Basic ${KEY}`]] })).denial?.code, 'MISSING_CREDENTIAL', 'another scheme is not read');
+      assert.equal((await run('apiKey', { headers: [['Authorization', 'Bearer    ']] })).denial?.code, 'MISSING_API_KEY', 'an empty value is no key');
+      assert.equal((await run('apiKey', { headers: [['Authorization', `Basic ${KEY}`]] })).denial?.code, 'MISSING_API_KEY', 'another scheme is not read');
     });
 
     test('a key in the query string is never taken', async () => {
       for (const target of [`/orders?api_key=${KEY}`, `/orders?key=${KEY}`, `/orders?access_token=${KEY}`]) {
         const { exchange, denial } = await run('apiKey', { target });
-        assert.equal(denial?.code, 'MISSING_CREDENTIAL', target);
+        assert.equal(denial?.code, 'MISSING_API_KEY', target);
         assert.equal(exchange.credential, null);
       }
     });
@@ -52,7 +50,7 @@ describe('credential stage', () => {
 
     test('an API key where the token belongs is not taken for a token', async () => {
       const { exchange, denial } = await run('bearer', { headers: [['Authorization', `Bearer ${KEY}`]] });
-      assert.equal(denial?.code, 'MISSING_CREDENTIAL');
+      assert.equal(denial?.code, 'MISSING_TOKEN');
       assert.match(denial?.detail ?? '', /access token/);
       assert.equal(exchange.token, null);
       assert.equal(exchange.credential, null, 'nor used as a key on a route that asks for none');
@@ -70,12 +68,12 @@ describe('credential stage', () => {
     test('a key in Authorization is not read as the key: both are then missing, and the detail says where each goes', async () => {
       const { exchange, denial } = await run('apiKey+bearer', { headers: [['Authorization', `Bearer ${KEY}`]] });
       assert.equal(denial?.code, 'MISSING_CREDENTIAL');
-      assert.match(denial?.detail ?? '', /X-API-Key.*Authorization carries the access token/);
+      assert.match(denial?.detail ?? '', /X-API-Key.*access token as Authorization/);
       assert.equal(exchange.credential, null);
     });
 
-    test('a token without the key is MISSING_CREDENTIAL', async () => {
-      assert.equal((await run('apiKey+bearer', { headers: [['Authorization', 'Bearer eyJ.token.sig']] })).denial?.code, 'MISSING_CREDENTIAL');
+    test('a token without the key is MISSING_API_KEY', async () => {
+      assert.equal((await run('apiKey+bearer', { headers: [['Authorization', 'Bearer eyJ.token.sig']] })).denial?.code, 'MISSING_API_KEY');
     });
   });
 

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compileRequirements } from '../../domain/auth-requirements.ts';
 import type { ApiAuthType } from '../../domain/entities.ts';
 import { FailureThrottle } from '../../limits/failure-throttle.ts';
-import { denialOf, exchangeFor, TEST_NOW } from '../test-exchange.ts';
+import { denialOf, routedExchangeFor, TEST_NOW } from '../test-exchange.ts';
 import { throttleFailuresStage } from './throttle-failures.ts';
 
 /** Five failures a minute: a burst of five, then one every 12 s. */
@@ -14,8 +13,7 @@ const throttled = (ip: string, failures: number) => {
 };
 
 const run = async (throttle: FailureThrottle, type: ApiAuthType, ip: string, now = TEST_NOW) => {
-  const exchange = await exchangeFor({}, { ip }, now);
-  exchange.requirement = compileRequirements({ type, scopes: [] })('GET', '/');
+  const exchange = await routedExchangeFor({ type, scopes: [] }, {}, { ip }, now);
   return denialOf(throttleFailuresStage(throttle)(exchange));
 };
 
