@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { clientPatchSchema, userPatchSchema } from '../src/control/admin/identity-schemas.ts';
-import { apiPatchSchema, appPatchSchema, keyPatchSchema, policyPatchSchema } from '../src/control/admin/schemas.ts';
+import { clientPatchSchema, userPatchSchema } from '../src/domain/inputs/identity.ts';
+import { apiPatchSchema, appPatchSchema, keyPatchSchema, policyPatchSchema } from '../src/domain/inputs/resources.ts';
 import { startAuthHarness, type AuthHarness } from './support/oauth.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { apiInputSchema } from '../control/admin/schemas.ts';
+import { apiInputSchema } from '../domain/inputs/resources.ts';
 import { ASYMMETRIC_ALGORITHMS } from '../domain/access-token-claims.ts';
 import { parseCidr } from '../domain/ip-allowlist.ts';
 

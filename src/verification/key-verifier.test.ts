@@ -8,7 +8,7 @@ import { newId } from '../domain/ids.ts';
 import { createPepper, hashKey, type Pepper } from '../domain/key-hash.ts';
 import { generateKey } from '../domain/key-format.ts';
 import type { ControlContext } from '../control/context.ts';
-import { keyCreateSchema } from '../control/admin/schemas.ts';
+import { keyCreateSchema } from '../domain/inputs/resources.ts';
 import { keysService } from '../control/services/keys.ts';
 import { createLocalChangeBus, type ChangeBus } from '../events/change-bus.ts';
 import { MemoryLimiter } from '../limits/memory-limiter.ts';

@@ -3,10 +3,10 @@ import { grantsService } from '../services/grants.ts';
 import { signingKeysService, signingKeyView } from '../services/signing-keys.ts';
 import { requireIdentity, usersService, userView } from '../services/users.ts';
 import * as ir from './identity-responses.ts';
-import * as i from './identity-schemas.ts';
+import * as i from '../../domain/inputs/identity.ts';
 import { pageOf } from './responses.ts';
 import { route, type AdminRoute } from './route.ts';
-import { pageQuerySchema } from './schemas.ts';
+import { pageQuerySchema } from './queries.ts';
 
 /** Admin routes for the authorization server: users and their grants, OAuth clients, signing keys. */
 export const IDENTITY_ROUTES: readonly AdminRoute[] = [

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { KEY_CODES, PROBLEMS, type ProblemCode } from '../../domain/codes.ts';
 import { ENVIRONMENTS } from '../../domain/key-format.ts';
 import { AUTH_TYPES, PATH_CASES } from '../../domain/entities.ts';
-import { quotaSchema, rateLimitSchema } from './schemas.ts';
+import { quotaSchema, rateLimitSchema } from '../../domain/inputs/resources.ts';
 
 /**
  * The admin API's answers, as zod schemas: the views (services/*View) are typed by them, the OpenAPI

@@ -11,7 +11,8 @@ import { verificationService } from '../services/verification.ts';
 import { IDENTITY_ROUTES } from './identity-routes.ts';
 import * as res from './responses.ts';
 import { route, type AdminRoute } from './route.ts';
-import * as s from './schemas.ts';
+import * as s from '../../domain/inputs/resources.ts';
+import * as q from './queries.ts';
 
 const pageOf = async <T, V>(page: { items: T[]; nextCursor: string | null }, view: (item: T) => V | Promise<V>) => ({
   items: await Promise.all(page.items.map(view)),
@@ -19,7 +20,7 @@ const pageOf = async <T, V>(page: { items: T[]; nextCursor: string | null }, vie
 });
 
 interface CrudService<T, I, P> {
-  list(ctx: ControlContext, query: z.output<typeof s.namedPageQuerySchema>): Promise<Page<T>>;
+  list(ctx: ControlContext, query: z.output<typeof q.namedPageQuerySchema>): Promise<Page<T>>;
   get(ctx: ControlContext, id: string): Promise<T>;
   create(ctx: ControlContext, actor: Actor, input: I): Promise<T>;
   update(ctx: ControlContext, actor: Actor, id: string, patch: P): Promise<T>;
@@ -44,7 +45,7 @@ function crudRoutes<T, I extends z.ZodType, P extends z.ZodType, R extends z.Zod
   // The view is tied to the response schema by this function's signature; inside, R is still generic.
   type Answer = z.ZodType;
   return [
-    route({ method: 'get', path: o.path, tag: o.tag, permission: read, summary: `List ${o.tag}`, status: 200, query: s.namedPageQuerySchema, response: res.pageOf(o.response),
+    route({ method: 'get', path: o.path, tag: o.tag, permission: read, summary: `List ${o.tag}`, status: 200, query: q.namedPageQuerySchema, response: res.pageOf(o.response),
       description: `With \`name\`, only those of exactly that name: how a client turns a name into the id that references take.`,
       handle: async ({ ctx, query }) => pageOf(await o.service.list(ctx, query), o.view) }),
     route<I, undefined, Answer>({ method: 'post', path: o.path, tag: o.tag, permission: write, summary: o.summaries.create, status: 201, body: o.input, response: o.response,
@@ -73,7 +74,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     summaries: { create: 'Create a policy', update: 'Change a policy (applies to its keys at once)', delete: 'Delete a policy (no key may use it)' },
   }),
 
-  route({ method: 'get', path: '/keys', tag: 'keys', permission: 'keys:read', summary: 'List keys', status: 200, query: s.keyListQuerySchema, response: res.pageOf(res.keyResponse),
+  route({ method: 'get', path: '/keys', tag: 'keys', permission: 'keys:read', summary: 'List keys', status: 200, query: q.keyListQuerySchema, response: res.pageOf(res.keyResponse),
     handle: async ({ ctx, query }) => pageOf(await keysService.list(ctx, query), (k) => keysService.view(ctx, k)) }),
   route({ method: 'post', path: '/keys', tag: 'keys', permission: 'keys:write', summary: 'Issue a key (the secret is in this answer only)', status: 201, body: s.keyCreateSchema, response: res.newKeyResponse,
     description: 'The key must work on some API: give `access` (rules naming API ids) or a `policyId` whose policy grants access.',
@@ -100,7 +101,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   route({ method: 'get', path: '/keys/{id}/usage', tag: 'keys', permission: 'keys:read', summary: 'Requests per day for a key', status: 200, response: res.keyUsageResponse,
     handle: ({ ctx, params }) => usageService.requestsByDay(ctx, params.id!) }),
 
-  route({ method: 'get', path: '/audit', tag: 'audit', permission: 'audit:read', summary: 'The audit log, newest first', status: 200, query: s.auditQuerySchema, response: res.pageOf(res.auditEntryResponse),
+  route({ method: 'get', path: '/audit', tag: 'audit', permission: 'audit:read', summary: 'The audit log, newest first', status: 200, query: q.auditQuerySchema, response: res.pageOf(res.auditEntryResponse),
     handle: ({ ctx, query }) => auditService.list(ctx, query) }),
   ...IDENTITY_ROUTES,
 ];

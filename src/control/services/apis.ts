@@ -4,7 +4,7 @@ import type { Api } from '../../domain/entities.ts';
 import { ControlError, type ControlContext } from '../context.ts';
 import { mergePatch } from '../../domain/merge-patch.ts';
 import type { ApiView } from '../admin/responses.ts';
-import { apiInputSchema, type ApiInput, type ApiPatch } from '../admin/schemas.ts';
+import { apiInputSchema, type ApiInput, type ApiPatch } from '../../domain/inputs/resources.ts';
 import { resourceService } from './resource.ts';
 
 const apiFields = (input: ApiInput) => ({

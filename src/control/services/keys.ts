@@ -7,7 +7,7 @@ import { checkKeyTransition, keyState, type KeyAction } from '../../domain/key-l
 import { periodWindow } from '../../domain/quota-period.ts';
 import type { KeyListQuery, Page } from '../../store/port.ts';
 import type { KeyRecordView, KeyView } from '../admin/responses.ts';
-import type { KeyCreateInput, KeyPatchInput } from '../admin/schemas.ts';
+import type { KeyCreateInput, KeyPatchInput } from '../../domain/inputs/resources.ts';
 import { ControlError, iso, notFound, requireFound, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
 import { conflictAware } from './resource.ts';

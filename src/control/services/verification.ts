@@ -1,6 +1,6 @@
 import { canonicalPath, hasNonAscii } from '../../domain/canonical-path.ts';
 import { isFailedKeyCheck } from '../../domain/codes.ts';
-import type { VerifyRequest } from '../admin/schemas.ts';
+import type { VerifyRequest } from '../../domain/inputs/resources.ts';
 import type { VerificationView } from '../admin/responses.ts';
 import { verificationView } from '../admin/verification-view.ts';
 import { ControlError, type ControlContext } from '../context.ts';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { OAUTH_GRANT_TYPES } from '../../domain/entities.ts';
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../domain/password-hash.ts';
-import { id, name, scopes } from './schemas.ts';
+import { OAUTH_GRANT_TYPES } from '../entities.ts';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../password-hash.ts';
+import { id, name, scopes } from './resources.ts';
 
 /** Request schemas for users, OAuth clients and signing keys. */
 const role = z.string().regex(/^[a-z0-9][a-z0-9:_-]{0,63}$/, 'lower-case letters, digits, ":", "_" and "-"');

@@ -1,13 +1,14 @@
 import { z } from 'zod';
-import { pathPatternProblem } from '../../domain/access.ts';
-import { isCanonicalPath } from '../../domain/canonical-path.ts';
-import { AUTH_TYPES, PATH_CASES } from '../../domain/entities.ts';
-import { parseCidr } from '../../domain/ip-allowlist.ts';
-import { patchSchemaOf } from './patch-schema.ts';
+import { pathPatternProblem } from '../access.ts';
+import { isCanonicalPath } from '../canonical-path.ts';
+import { AUTH_TYPES, PATH_CASES } from '../entities.ts';
+import { parseCidr } from '../ip-allowlist.ts';
+import { patchSchemaOf } from './patch.ts';
 
 /**
- * The admin API's request schemas. They validate every request and generate the OpenAPI document,
- * so the two cannot drift apart. Durations are in seconds; times are RFC 3339 strings.
+ * What a resource may be created or changed with: the one definition the admin API validates
+ * requests with (and generates its OpenAPI document from), the config file declares APIs with, and
+ * the services take as input. Durations are in seconds; times are RFC 3339 strings.
  */
 export const name = z.string().trim().min(1).max(128);
 /** Recursion bounded by `limit` itself, so no input can make this overflow the stack. */
@@ -223,30 +224,6 @@ export const verifyRequestSchema = z.strictObject({
   scopes: scopes.optional(),
   /** false: check everything, limits included, but count nothing (no rate limit, quota or usage). */
   consume: z.boolean().default(true),
-});
-
-export const pageQuerySchema = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(64).optional(),
-});
-
-/** Lists of APIs, apps and policies: `name` finds the id of a name (an app's may match several). */
-export const namedPageQuerySchema = pageQuerySchema.extend({
-  name: z.string().min(1).max(128).optional().meta({ description: 'only those with exactly this name' }),
-});
-
-export const keyListQuerySchema = pageQuerySchema.extend({
-  appId: id('app').optional(),
-  apiId: id('api').optional(),
-  environment: z.enum(['live', 'test']).optional(),
-  status: z.enum(['active', 'disabled', 'expired', 'revoked']).optional(),
-  /** Keys whose secret was seen in the clear (sent over plain HTTP): `exposedAt` is set. */
-  exposed: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
-});
-
-export const auditQuerySchema = pageQuerySchema.extend({
-  targetId: z.string().max(64).optional(),
-  action: z.string().max(64).optional(),
 });
 
 export type ApiInput = z.output<typeof apiInputSchema>;
