@@ -159,6 +159,17 @@ describe('PATCH changes the fields it names and keeps every other one', () => {
     assert.ok(body.content['application/merge-patch+json']);
   });
 
+  test('audit entries show the admin API\'s shape: seconds and RFC 3339 times, never milliseconds or hashes', async () => {
+    const id = await created('/policies', { name: `audited ${uniq()}`, access: [{ apiId }], rateLimits: [{ name: 'burst', limit: 5, windowSeconds: 1 }] });
+    await h.admin('PATCH', `/policies/${id}`, { rateLimits: [{ name: 'burst', limit: 5, windowSeconds: 2 }] });
+    const [update, create] = (await h.admin('GET', `/audit?targetId=${id}`)).body.items;
+    assert.deepEqual(update.before, { rateLimits: [{ name: 'burst', limit: 5, windowSeconds: 1 }] });
+    assert.deepEqual(update.after, { rateLimits: [{ name: 'burst', limit: 5, windowSeconds: 2 }] });
+    assert.match(create.after.createdAt, /^\d{4}-\d\d-\d\dT/);
+    const all = JSON.stringify((await h.admin('GET', '/audit?limit=100')).body);
+    assert.doesNotMatch(all, /windowMs|"hash"|"pepperId"|"timeoutMs"/);
+  });
+
   test('every field of every PATCH schema has a sample here (a new field must join this test)', () => {
     for (const r of resources()) {
       const covered = new Set([...Object.keys(r.samples), ...Object.keys(r.elsewhere ?? {})]);

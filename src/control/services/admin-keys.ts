@@ -28,14 +28,13 @@ export const adminKeysService = {
       createdAt: now,
       revokedAt: null,
     };
-    const { hash: _hash, ...visible } = adminKey;
     await deps.store.adminKeys.create(adminKey, {
       ...actor,
       action: 'admin_key.created',
       targetType: 'admin_key',
       targetId: adminKey.id,
       before: null,
-      after: visible,
+      after: adminKeysService.view(adminKey),
     });
     return { adminKey, secret };
   },
