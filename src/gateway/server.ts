@@ -44,9 +44,13 @@ class CountingRequest extends IncomingMessage {
   }
 }
 
-/** A response that counts the body bytes written to it, by the upstream's stream or a denial. */
+/**
+ * A response that counts the body bytes written to it, by the upstream's stream or a denial, and
+ * knows its exchange, so one shared 'close' listener serves every request (no closure per request).
+ */
 class CountingResponse extends ServerResponse {
   bodyBytes = 0;
+  exchange: Exchange | null = null;
   override write(chunk: unknown, ...rest: unknown[]): boolean {
     this.bodyBytes += byteLength(chunk, rest[0]);
     return (super.write as (...args: unknown[]) => boolean)(chunk, ...rest);
@@ -86,7 +90,8 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   };
   // The answer is over ('close': a tick after 'finish', or the connection went first). The pipeline may
   // still be waiting (a client that left during the upstream call): then `settle` observes when it ends.
-  const closed = (exchange: Exchange): void => {
+  const closed = function (this: CountingResponse): void {
+    const exchange = this.exchange!;
     exchange.endedAt = performance.now();
     if (exchange.outcome !== null) observe(exchange);
   };
@@ -105,7 +110,10 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     const origin = clientOrigin(req);
     if (hsts && origin.scheme === 'https') res.setHeader('Strict-Transport-Security', hsts);
     const exchange = newExchange(req, res, clock(), origin, arrivedAt);
-    if (observing) res.once('close', () => closed(exchange));
+    if (observing) {
+      (res as CountingResponse).exchange = exchange;
+      res.on('close', closed);
+    }
     try {
       const outcome = run(stages, 0, exchange);
       if (outcome instanceof Promise) outcome.then((denial) => finish(exchange, denial), (error: unknown) => fail(exchange, error));
