@@ -93,25 +93,27 @@ export class CellHistogram<T extends string> extends Histogram<T> {
     return cell;
   }
 
+  /** As JSON (getMetricsAsJSON): `le` after the series' labels, as prom-client's own histogram puts it. */
   override async get(): Promise<never> {
-    return this.#export() as never;
+    return this.#export(false) as never;
   }
 
-  /** prom-client's registry renders histograms from this method when there is one (its own Histogram has it). */
+  /** prom-client's registry renders histograms from this method when there is one (its own Histogram has it): `le` first. */
   async getForPromString(): Promise<Exported> {
-    return this.#export();
+    return this.#export(true);
   }
 
-  #export(): Exported {
+  #export(leFirst: boolean): Exported {
+    const withLe = (labels: Labels<T>, le: number | string) => (leFirst ? { le, ...labels } : { ...labels, le });
     const bucket = `${this.#name}_bucket`;
     const values: Exported['values'] = [];
     for (const { labels, cell } of this.#cells) {
       let cumulative = 0;
       for (let i = 0; i < this.#bounds.length; i++) {
         cumulative += cell.counts[i]!;
-        values.push({ metricName: bucket, labels: { ...labels, le: this.#bounds[i]! }, value: cumulative });
+        values.push({ metricName: bucket, labels: withLe(labels, this.#bounds[i]!), value: cumulative });
       }
-      values.push({ metricName: bucket, labels: { ...labels, le: '+Inf' }, value: cell.count });
+      values.push({ metricName: bucket, labels: withLe(labels, '+Inf'), value: cell.count });
       values.push({ metricName: `${this.#name}_sum`, labels: { ...labels }, value: cell.sum });
       values.push({ metricName: `${this.#name}_count`, labels: { ...labels }, value: cell.count });
     }
