@@ -457,7 +457,10 @@ async function main(): Promise<void> {
     const b = await measure(generator, bare, upstream, gateways[0]!.path, gateways[0]!.headers);
     bareSamples.push(b);
     console.error(`round ${round} ${line('bare', b)}`);
-    for (const gateway of gateways) {
+    // With several Gatehouses (scenarios, metrics on and off), each goes first in turn: none always
+    // runs right after the bare proxy, so an order effect does not land on one side of a comparison.
+    const order = gateways.map((_, i) => gateways[(i + round - 1) % gateways.length]!);
+    for (const gateway of order) {
       const g = await measure(generator, gateway, upstream, gateway.path, gateway.headers);
       gatewaySamples.get(gateway.scenario)!.push(g);
       console.error(`round ${round} ${line(gateway.name, g)}`);
