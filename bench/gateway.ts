@@ -4,11 +4,14 @@
  *
  *   node bench/gateway.ts [--rounds 5] [--duration 6] [--rate 2000] [--connections 50]
  *                         [--scenarios apiKey,bearer,bearer-nocache,apiKey+bearer]
- *                         [--load-generator wrk|autocannon] [--no-pin] [--profile]
+ *                         [--load-generator wrk|autocannon] [--no-pin] [--profile] [--metrics on|off|both | --no-metrics]
  *
  * Scenarios (each a Gatehouse of its own, measured in the same run as the bare proxy): `apiKey` (an API
  * key), `bearer` (an ES256 JWT access token, verified-token cache on), `bearer-nocache` (the same with the
  * cache off: a signature check per request), `apiKey+bearer` (both, on a route that requires both).
+ * `--metrics both` runs each scenario twice, with Prometheus metrics on (the default) and off
+ * (`metrics.enabled: false`, no request observer at all), in the same rounds, and compares the two;
+ * `--no-metrics` (or `--metrics off`) runs only the Gatehouse without metrics.
  *
  * First each proxy gets an initial warm-up (--initial-warmup seconds: JIT, heap sizing, connection
  * pools), then per round, bare proxy first, then Gatehouse:
@@ -37,6 +40,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 
 const { values: args } = parseArgs({
+  // --no-metrics is --metrics off (allowNegative covers boolean options only).
+  args: process.argv.slice(2).map((a) => (a === '--no-metrics' ? '--metrics=off' : a)),
   options: {
     rounds: { type: 'string', default: '5' },
     duration: { type: 'string', default: '6' },
@@ -49,6 +54,7 @@ const { values: args } = parseArgs({
     'load-generator': { type: 'string' },
     profile: { type: 'boolean', default: false },
     pin: { type: 'boolean', default: true },
+    metrics: { type: 'string', default: 'on' },
   },
   allowNegative: true,
 });
@@ -308,6 +314,33 @@ const median = (xs: number[]): number => {
 
 // ---------------------------------------------------------------------------------------------- report
 
+const METRICS_OFF = ' (metrics off)';
+
+/**
+ * Metrics on against off, for one scenario: both Gatehouses ran in the same rounds, each round's two runs
+ * adjacent in time, so the per-round ratio is the fairest figure; the ratio of the medians is beside it.
+ */
+function metricsComparison(scenario: string, on: Sample[], off: Sample[]): string {
+  const col = (samples: Sample[], f: (s: Sample) => number) => median(samples.map(f));
+  const cpuRatio = col(on, (s) => s.cpuPerReq) / col(off, (s) => s.cpuPerReq);
+  const perRound = median(on.map((s, i) => s.cpuPerReq / off[i]!.cpuPerReq));
+  const lines = [
+    `## Metrics on against off: ${SCENARIO_TITLES[scenario] ?? scenario}`,
+    '',
+    '| | metrics on | metrics off | on / off |',
+    '| --- | ---: | ---: | ---: |',
+    `| Proxy CPU per request at max throughput (µs) | ${col(on, (s) => s.cpuPerReq).toFixed(1)} | ${col(off, (s) => s.cpuPerReq).toFixed(1)} | ${cpuRatio.toFixed(3)}× |`,
+    `| Proxy CPU per request at ${RATE} req/s (µs) | ${col(on, (s) => s.cpuPerReqAtRate).toFixed(1)} | ${col(off, (s) => s.cpuPerReqAtRate).toFixed(1)} | ${(col(on, (s) => s.cpuPerReqAtRate) / col(off, (s) => s.cpuPerReqAtRate)).toFixed(3)}× |`,
+    `| Max throughput (req/s) | ${col(on, (s) => s.throughput).toFixed(0)} | ${col(off, (s) => s.throughput).toFixed(0)} | ${(col(on, (s) => s.throughput) / col(off, (s) => s.throughput)).toFixed(3)}× |`,
+    `| p50 at ${RATE} req/s (ms) | ${col(on, (s) => s.p50).toFixed(3)} | ${col(off, (s) => s.p50).toFixed(3)} | ${(col(on, (s) => s.p50) - col(off, (s) => s.p50)).toFixed(3)} ms |`,
+    `| p99 at ${RATE} req/s (ms) | ${col(on, (s) => s.p99).toFixed(3)} | ${col(off, (s) => s.p99).toFixed(3)} | ${(col(on, (s) => s.p99) - col(off, (s) => s.p99)).toFixed(3)} ms |`,
+    '',
+    `Median of the per-round CPU ratios (on / off): **${perRound.toFixed(3)}×**. Per round, CPU µs/req on / off: ${on.map((s, i) => `${s.cpuPerReq.toFixed(1)} / ${off[i]!.cpuPerReq.toFixed(1)}`).join(', ')}.`,
+    '',
+  ];
+  return lines.join('\n');
+}
+
 function report(generator: Generator, scenario: string, bare: Sample[], gateway: Sample[], wallSeconds: number, loadAtStart: number): { markdown: string; ratio: number; noisy: boolean } {
   const col = (samples: Sample[], f: (s: Sample) => number) => median(samples.map(f));
   const rows: [string, (s: Sample) => number, number, boolean][] = [
@@ -340,7 +373,8 @@ function report(generator: Generator, scenario: string, bare: Sample[], gateway:
   const noisy = spread(bare) > 0.2 || spread(gateway) > 0.2;
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const lines: string[] = [];
-  lines.push(`## Gateway benchmark, ${new Date().toISOString().slice(0, 10)}: ${SCENARIO_TITLES[scenario] ?? scenario}`);
+  const base = scenario.replace(METRICS_OFF, '');
+  lines.push(`## Gateway benchmark, ${new Date().toISOString().slice(0, 10)}: ${SCENARIO_TITLES[base] ?? base}${scenario === base ? '' : METRICS_OFF}`);
   lines.push('');
   lines.push(
     `Node ${process.version}, ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.platform}; load generator ${generator === 'wrk' ? 'wrk (-t1)' : 'autocannon'} ` +
@@ -397,10 +431,16 @@ async function main(): Promise<void> {
   for (const scenario of scenarios) if (!SCENARIO_TITLES[scenario]) throw new BenchFailure(`unknown scenario ${scenario}; use ${Object.keys(SCENARIO_TITLES).join(', ')}`);
   const upstream = await startChild('upstream', 'upstream-child.ts', [], LOAD_CPUS);
   const bare = await startChild('bare proxy', 'bare-proxy-child.ts', [upstream.url], PROXY_CPUS);
+  const metricsModes = args.metrics === 'both' || args.metrics === 'on' || args.metrics === 'off' ? (args.metrics === 'both' ? ['on', 'off'] : [args.metrics]) : null;
+  if (!metricsModes) throw new BenchFailure(`--metrics takes on, off or both, not ${args.metrics}`);
+  // `scenario` names a Gatehouse under test: the scenario, and " (metrics off)" for one without metrics.
   const gateways: (Child & { path: string; headers: Headers; scenario: string })[] = [];
-  for (const scenario of scenarios) {
-    const child = await startChild<{ url: string; path: string; headers: Headers }>(`Gatehouse ${scenario}`, 'gatehouse-child.ts', [upstream.url, scenario], PROXY_CPUS);
-    gateways.push({ ...child, scenario });
+  for (const base of scenarios) {
+    for (const mode of metricsModes) {
+      const scenario = mode === 'off' ? `${base}${METRICS_OFF}` : base;
+      const child = await startChild<{ url: string; path: string; headers: Headers }>(`Gatehouse ${scenario}`, 'gatehouse-child.ts', [upstream.url, base, mode === 'off' ? 'metrics-off' : 'metrics-on'], PROXY_CPUS);
+      gateways.push({ ...child, scenario });
+    }
   }
   console.error(`benchmark: upstream ${upstream.url}, bare proxy ${bare.url}, ${gateways.map((g) => `${g.name} ${g.url}`).join(', ')}; load generator ${generator}; ${ROUNDS} rounds; ${PIN ? `proxies pinned to CPU ${PROXY_CPUS}, upstream and load to ${LOAD_CPUS}` : 'no CPU pinning'}`);
 
@@ -417,7 +457,10 @@ async function main(): Promise<void> {
     const b = await measure(generator, bare, upstream, gateways[0]!.path, gateways[0]!.headers);
     bareSamples.push(b);
     console.error(`round ${round} ${line('bare', b)}`);
-    for (const gateway of gateways) {
+    // With several Gatehouses (scenarios, metrics on and off), each goes first in turn: none always
+    // runs right after the bare proxy, so an order effect does not land on one side of a comparison.
+    const order = gateways.map((_, i) => gateways[(i + round - 1) % gateways.length]!);
+    for (const gateway of order) {
       const g = await measure(generator, gateway, upstream, gateway.path, gateway.headers);
       gatewaySamples.get(gateway.scenario)!.push(g);
       console.error(`round ${round} ${line(gateway.name, g)}`);
@@ -426,7 +469,7 @@ async function main(): Promise<void> {
 
   if (args.profile) {
     await profileRun(generator, bare, 'bare', gateways[0]!.path, gateways[0]!.headers);
-    for (const gateway of gateways) await profileRun(generator, gateway, `gatehouse-${gateway.scenario}`, gateway.path, gateway.headers);
+    for (const gateway of gateways) await profileRun(generator, gateway, `gatehouse-${gateway.scenario.replace(METRICS_OFF, '-metrics-off')}`, gateway.path, gateway.headers);
   }
 
   // Every request each Gatehouse saw must have been forwarded: no denial of any kind.
@@ -443,7 +486,8 @@ async function main(): Promise<void> {
   await Promise.all([...gateways.map((g) => stopChild(g.proc)), stopChild(bare.proc), stopChild(upstream.proc)]);
   const wall = (performance.now() - t0) / 1000;
   const reports = gateways.map((g) => report(generator, g.scenario, bareSamples, gatewaySamples.get(g.scenario)!, wall, loadAtStart));
-  const markdown = reports.map((r) => r.markdown).join('\n');
+  const comparisons = metricsModes.length === 2 ? scenarios.map((base) => metricsComparison(base, gatewaySamples.get(base)!, gatewaySamples.get(`${base}${METRICS_OFF}`)!)) : [];
+  const markdown = [...reports.map((r) => r.markdown), ...comparisons].join('\n');
   process.stdout.write(markdown);
   const out = join(here, 'results', 'latest.md');
   mkdirSync(dirname(out), { recursive: true });

@@ -31,7 +31,7 @@ export interface SeededGatehouse {
 
 export type Scenario = 'apiKey' | 'bearer' | 'bearer-nocache' | 'apiKey+bearer';
 
-export async function startSeededGatehouse(upstream: string, scenario: Scenario = 'apiKey'): Promise<SeededGatehouse> {
+export async function startSeededGatehouse(upstream: string, scenario: Scenario = 'apiKey', options: { metrics?: boolean } = {}): Promise<SeededGatehouse> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
   const config = loadConfig({
     env: {
@@ -44,6 +44,8 @@ export async function startSeededGatehouse(upstream: string, scenario: Scenario 
       GATEHOUSE_GATEWAY_PLAINTEXT_CREDENTIALS: 'allow',
       GATEHOUSE_MASTER_KEY: randomBytes(32).toString('hex'),
       GATEHOUSE_TOKENS_CACHE_ENTRIES: scenario === 'bearer-nocache' ? '0' : '100000',
+      // Prometheus metrics (on by default, as in production); off: no request observer at all.
+      GATEHOUSE_METRICS_ENABLED: options.metrics === false ? 'false' : 'true',
     },
   });
   const gh = await startGatehouse(config, { logger: pino({ level: 'silent' }) });

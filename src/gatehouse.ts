@@ -25,6 +25,11 @@ import { FailureThrottle } from './limits/failure-throttle.ts';
 import { MemoryLimiter } from './limits/memory-limiter.ts';
 import { openSqliteStore, STORE_COMPONENT } from './store/sqlite/sqlite-store.ts';
 import { Health } from './telemetry/health.ts';
+import { GatehouseMetrics } from './telemetry/metrics.ts';
+import { timedRepo, timedStore } from './telemetry/timed-store.ts';
+import type { RequestObserver } from './gateway/observer.ts';
+import type { UsageBatch } from './store/port.ts';
+import { compileIpAllowlist, isLoopback } from './domain/ip-allowlist.ts';
 import { USAGE_FLUSH, UsageRecorder } from './usage/usage-recorder.ts';
 import { ThreadedUsageWriter } from './writer/usage-writer.ts';
 import { DpopVerifier } from './verification/dpop.ts';
@@ -46,6 +51,8 @@ export interface Gatehouse {
   outcomes: Map<string, number>;
   /** Background tasks and the store, as readiness reports them. */
   health: Health;
+  /** Prometheus metrics (served at /metrics on the control listener); null with metrics.enabled false. */
+  metrics: GatehouseMetrics | null;
   close(): Promise<void>;
 }
 
@@ -53,7 +60,7 @@ export interface Gatehouse {
  * Wires one Gatehouse process explicitly: store, limiter, verifier, control plane and gateway.
  * The clock is injectable so tests can move time (quota periods, expiry, grace periods).
  */
-export async function startGatehouse(config: Readonly<Config>, options: { clock?: () => number; logger?: pino.Logger } = {}): Promise<Gatehouse> {
+export async function startGatehouse(config: Readonly<Config>, options: { clock?: () => number; logger?: pino.Logger; observers?: readonly RequestObserver[] } = {}): Promise<Gatehouse> {
   const clock = options.clock ?? Date.now;
   const log = options.logger ?? pino({ level: config.log.level, redact: ['*.secret', '*.key', '*.authorization'] });
   // Issuers whose access tokens the gateway accepts: the configured ones first (a bad one stops the
@@ -62,15 +69,21 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   const publicHost = gatewayPublicHost(config.gateway);
   const introspector = introspectorFor(config, clock);
   const health = new Health(log, clock);
+  const metrics = config.metrics.enabled ? new GatehouseMetrics({ perKeyLabels: config.metrics.perKeyLabels }) : null;
+  metrics?.watch(health);
   health.register(STORE_COMPONENT, true);
-  const store = openSqliteStore(config.storePath, { busyTimeoutMs: config.store.busyTimeoutMs, health, clock });
+  const sqlite = openSqliteStore(config.storePath, { busyTimeoutMs: config.store.busyTimeoutMs, health, clock });
+  // Store latency is measured around the port, so every adapter gets it and none knows of metrics.
+  const store = metrics ? timedStore(sqlite, metrics.storeTiming) : sqlite;
   const migrations = await store.migrate();
   if (migrations > 0) log.info({ migrations }, 'store migrated');
 
   const changes = createLocalChangeBus();
   // Usage batches are written by a thread with its own connection, never on the event loop.
   const usageWriter = config.storePath === ':memory:' ? null : new ThreadedUsageWriter({ path: config.storePath, busyTimeoutMs: config.store.busyTimeoutMs, onError: (error) => log.error({ err: error }, 'usage writer thread failed') });
-  const usage = new UsageRecorder(usageWriter ?? store.usage);
+  // The writer thread's writes are store calls too, timed as the store's own usage.record would be.
+  const usageSink = usageWriter && metrics ? timedRepo({ record: (batch: UsageBatch) => usageWriter.record(batch) }, 'usage', metrics.storeTiming) : (usageWriter ?? store.usage);
+  const usage = new UsageRecorder(usageSink);
   health.register(USAGE_FLUSH, true);
   usage.start(config.usage.flushIntervalSeconds * 1000, health);
   const limiter = new MemoryLimiter();
@@ -87,6 +100,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
     cacheTtlMs: config.cache.keyTtlSeconds * 1000,
     negativeTtlMs: config.cache.negativeTtlSeconds * 1000,
     clock,
+    observer: metrics?.verification ?? null,
   });
   const identity = identityContext(config, store);
   const ctx: ControlContext = { store, changes, peppers: config.peppers, usage, verifier, clock, identity, bearerAvailable: identity !== null || config.tokens.issuers.length > 0, mtlsAvailable: Boolean(config.gateway.tls?.clientCaFile) };
@@ -96,16 +110,25 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
     health.register(REVOCATION_FEED, true);
     await revocations.start(config.authorization.revocationPollSeconds * 1000, health);
   }
-  const tokens = new TokenVerifier({ issuers: () => trusted, introspector, revocations, cacheSize: config.tokens.cacheEntries, clock });
+  const tokens = new TokenVerifier({ issuers: () => trusted, introspector, revocations, cacheSize: config.tokens.cacheEntries, clock, observer: metrics?.verification ?? null });
   const dpop = new DpopVerifier(config.tokens.dpopWindowSeconds);
   let identitySigner: IdentityJwtSigner | null = null;
   let ownIssuerUrl: string | null = null;
   await declareApis(ctx, config);
 
   const upstreams = new Upstreams((error) => log.warn({ err: error }, 'closing an unused upstream pool failed'));
-  let routes = new RouteTable(await store.apis.all());
+  // With the gateway's health paths on, an API published exactly at /livez or /readyz never gets those paths.
+  const shadowed = (apis: readonly { name: string; listenPath: string }[]) => {
+    if (!config.gateway.healthPaths) return;
+    for (const api of apis) if (api.listenPath === '/livez' || api.listenPath === '/readyz') log.warn({ api: api.name, listenPath: api.listenPath }, 'the gateway answers this path itself (gateway.healthPaths); only the paths below it reach the API');
+  };
+  const initialApis = await store.apis.all();
+  shadowed(initialApis);
+  let routes = new RouteTable(initialApis);
   const rebuildRoutes = async () => {
-    routes = new RouteTable(await store.apis.all());
+    const apis = await store.apis.all();
+    shadowed(apis);
+    routes = new RouteTable(apis);
     upstreams.retain(routes.origins());
   };
   health.register(ROUTES, true);
@@ -130,6 +153,10 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
     keysService.flagExposed(ctx, secret, ip).catch((error: unknown) => log.error({ err: error }, 'flagging an exposed key failed'));
   };
   const tls = config.gateway.tls ? tlsOptions(config.gateway.tls) : undefined;
+  // Each finished request goes to these (gateway/observer.ts): metrics now; traces and the request log beside them.
+  const observers: RequestObserver[] = [];
+  if (metrics) observers.push(metrics.requests);
+  observers.push(...(options.observers ?? []));
   const gateway = createGatewayServer({
     pipeline: buildPipeline({ onExposed: config.gateway.plaintextCredentials === 'refuse' ? onExposed : null, routes: () => routes, verifier, tokens, checkProof: dpopProofCheck(dpop), throttle, ownIssuer: () => ownIssuerUrl, limiter, counters: { count: (c, p) => usage.count(c, p), used: (c, p) => store.usage.counterUsed(c, p) }, upstreams, maxBodyBytes: config.gateway.maxBodyBytes, identityJwt: () => identitySigner }),
     maxHeaderBytes: config.gateway.maxHeaderBytes,
@@ -144,6 +171,8 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
     hsts: config.gateway.hstsMaxAgeSeconds > 0 ? `max-age=${config.gateway.hstsMaxAgeSeconds}` : null,
     clock,
     onOutcome: (code) => outcomes.set(code, (outcomes.get(code) ?? 0) + 1),
+    observers,
+    readiness: config.gateway.healthPaths ? () => health.report() : null,
     onError: (error) => log.error({ err: error }, 'gateway error'),
   });
   const admin = createAdminApi({
@@ -159,6 +188,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
     admin: adminListener,
     authorization: () => authorization,
     health: () => health.report(),
+    metrics: metrics && metricsEndpoint(metrics, config.metrics.allowFrom),
     tls: config.control.tls ? tlsOptions(config.control.tls) : undefined,
     onError: (error) => log.error({ err: error }, 'control plane error'),
   });
@@ -194,7 +224,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
     controlUrl = await listen(control, config.control.host, config.control.port, config.control.tls ? 'https' : 'http');
     if (ctx.identity) {
       const issuer = config.authorization.issuer ?? controlUrl;
-      authorization = await startAuthorization(ctx, config, issuer, revocations, health, (error) => log.error({ err: error }, 'authorization server error'));
+      authorization = await startAuthorization(ctx, config, issuer, revocations, health, (error) => log.error({ err: error }, 'authorization server error'), metrics?.tokenRequest);
       const own = ownIssuer(authorization.server.issuer, store.signingKeys, changes, clock, health);
       await own.refresh();
       trusted.push(own);
@@ -211,7 +241,13 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   }
   log.info({ gatewayUrl, redirectUrl, controlUrl }, 'gatehouse listening');
 
-  return { gatewayUrl, redirectUrl, controlUrl, ctx, authorization, outcomes, health, close: shutdown };
+  return { gatewayUrl, redirectUrl, controlUrl, ctx, authorization, outcomes, health, metrics, close: shutdown };
+}
+
+/** /metrics for this machine, and for the configured addresses. */
+function metricsEndpoint(metrics: GatehouseMetrics, allowFrom: readonly string[]) {
+  const allowed = compileIpAllowlist(allowFrom);
+  return { allows: (ip: string) => isLoopback(ip) || allowed.allows(ip), contentType: metrics.contentType, scrape: () => metrics.scrape() };
 }
 
 /** The route table, rebuilt when an API changes. */

@@ -17,6 +17,9 @@ export function gatewayPublicHost(gateway: { host: string; publicHost?: string |
   return gateway.host.includes(':') && !gateway.host.startsWith('[') ? `[${gateway.host}]` : gateway.host;
 }
 
+/** A switch: true or false in YAML, and "true"/"false" (or 1/0, yes/no, on/off) in a GATEHOUSE_* variable. */
+const flag = (fallback: boolean) => z.union([z.boolean(), z.stringbool()]).default(fallback);
+
 const listener = (port: number) =>
   z.strictObject({
     host: z.string().min(1).default('127.0.0.1'),
@@ -64,6 +67,11 @@ export const configSchema = z.strictObject({
       maxBodyBytes: z.coerce.number().int().min(0).default(10 * 1024 * 1024),
       /** Open client connections at most; more are refused at accept. */
       maxConnections: z.coerce.number().int().min(1).default(10_000),
+      /**
+       * `/livez` and `/readyz` on the gateway listener too, answered before routing, without credentials,
+       * exactly those two paths. false: they are routed like any path (an API published at /livez gets them).
+       */
+      healthPaths: flag(true),
     })
     .prefault({}),
   control: listener(8081)
@@ -106,6 +114,16 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   admin: z.strictObject({ maxBodyBytes: z.coerce.number().int().min(1024).default(65_536) }).prefault({}),
+  /** Prometheus metrics at /metrics on the control listener (docs/observability/metrics.md). */
+  metrics: z
+    .strictObject({
+      enabled: flag(true),
+      /** `app_id` and `key_id` labels on the gateway's outcome and limit counters: a series per key, so off by default. */
+      perKeyLabels: flag(false),
+      /** Addresses (CIDRs) besides this machine's own that may scrape /metrics; none by default. */
+      allowFrom: z.array(z.string().refine((v) => parseCidr(v) !== null, 'an IPv4 or IPv6 address or CIDR block')).default([]),
+    })
+    .prefault({}),
   log: z
     .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
     .prefault({}),

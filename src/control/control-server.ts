@@ -14,8 +14,17 @@ export interface ControlServerOptions {
   /** Readiness: the store and background tasks, each with its last error. */
   health: () => { ready: boolean; components: Record<string, unknown> };
   tls?: TlsServerOptions | undefined;
+  /** Prometheus metrics at /metrics; null: not served. */
+  metrics?: MetricsEndpoint | null;
   /** A listener that failed outside its own error handling. */
   onError?: (error: unknown) => void;
+}
+
+export interface MetricsEndpoint {
+  /** Whether a peer at this address may scrape: this machine always, others when configured (metrics.allowFrom). */
+  allows(ip: string): boolean;
+  contentType: string;
+  scrape(): Promise<string>;
 }
 
 /**
@@ -39,6 +48,7 @@ export function createControlServer(o: ControlServerOptions): Server {
       const report = o.health();
       return sendJson(res, report.ready ? 200 : 503, { status: report.ready ? 'ready' : 'not ready', ...report });
     }
+    if (o.metrics && (path === '/metrics' || path.startsWith('/metrics?'))) return settle(serveMetrics(req, res, o.metrics));
     if (path === STYLESHEET_PATH) {
       res.writeHead(200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=3600' });
       return void res.end(STYLESHEET);
@@ -49,6 +59,22 @@ export function createControlServer(o: ControlServerOptions): Server {
     authorization.server.handle(req, res);
   };
   return o.tls ? createTlsServer(o.tls, handler) : createServer(handler);
+}
+
+/**
+ * The scrape: no credentials (it holds none: ids and counts, never a secret), from this machine or
+ * the addresses allowed; anyone else gets 403, as from a listener that is not there for them.
+ */
+async function serveMetrics(req: IncomingMessage, res: ServerResponse, metrics: MetricsEndpoint): Promise<void> {
+  if (!metrics.allows(req.socket.remoteAddress ?? '')) {
+    return writeProblem(res, problem('ADDRESS_NOT_ALLOWED', 'metrics are served to this machine and the addresses in metrics.allowFrom', null));
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    return writeProblem(res, problem('METHOD_NOT_ALLOWED', 'GET /metrics', null));
+  }
+  const text = await metrics.scrape();
+  res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(req.method === 'HEAD' ? undefined : text);
 }
 
 /** Anything that can carry a secret to the control plane: an Authorization header, or a form or JSON body. */

@@ -9,6 +9,12 @@ export interface Requirement {
   needsKey: boolean;
   needsToken: boolean;
   rateLimits: readonly CompiledLimit[];
+  /**
+   * The route template that decided this requirement: the listen path and the pattern of the rule that
+   * matched (`/orders/items/*`), or the listen path alone when no rule with paths matched. Built once
+   * per API change; metrics and the request log name the route with it, never with the request's path.
+   */
+  route: string;
 }
 
 export interface CompiledLimit {
@@ -24,28 +30,41 @@ export interface CompiledLimit {
 /** The requirement for a method and canonical path below the listen path; compiled once per API change. */
 export type RequirementMatcher = (method: string, path: string) => Requirement;
 
-const requirement = (type: ApiAuthType, scopes: readonly string[], roles: readonly string[], limits: readonly IdentityLimit[]): Requirement => ({
+const requirement = (type: ApiAuthType, scopes: readonly string[], roles: readonly string[], limits: readonly IdentityLimit[], route: string): Requirement => ({
   type,
   scopes,
   roles,
   needsKey: type === 'apiKey' || type === 'apiKey+bearer' || type === 'publishable',
   needsToken: type === 'bearer' || type === 'apiKey+bearer',
   rateLimits: limits.map((l) => ({ name: l.name, limit: l.limit, windowMs: (l.windowSeconds ?? 0) * 1000, period: l.period ?? null, by: l.by })),
+  route,
 });
 
-/** `caseInsensitive`: the API's upstream routes without regard to case, so its rules match that way. */
-export function compileRequirements(auth: ApiAuth, caseInsensitive = false): RequirementMatcher {
-  const fallback = requirement(auth.type, auth.scopes, auth.roles ?? [], auth.rateLimits ?? []);
-  const rules = (auth.routes ?? []).map((rule) => ({
-    methods: rule.methods ? new Set(rule.methods) : null,
-    paths: rule.paths ? rule.paths.map((p) => compilePathPattern(p, caseInsensitive)) : null,
+/** A rule's path pattern below the listen path, as one template (`/` publishes at the root, so no `//`). */
+const template = (listenPath: string, pattern: string): string => (listenPath === '/' ? pattern : `${listenPath}${pattern}`);
+
+/**
+ * `caseInsensitive`: the API's upstream routes without regard to case, so its rules match that way.
+ * `listenPath`: where the API is published, the start of every route template.
+ */
+export function compileRequirements(auth: ApiAuth, caseInsensitive = false, listenPath = ''): RequirementMatcher {
+  const fallback = requirement(auth.type, auth.scopes, auth.roles ?? [], auth.rateLimits ?? [], listenPath);
+  const rules = (auth.routes ?? []).map((rule) => {
     // A rule inherits what it does not set from the API.
-    outcome: requirement(rule.type ?? auth.type, rule.scopes ?? auth.scopes, rule.roles ?? auth.roles ?? [], rule.rateLimits ?? auth.rateLimits ?? []),
-  }));
+    const outcome = (route: string) => requirement(rule.type ?? auth.type, rule.scopes ?? auth.scopes, rule.roles ?? auth.roles ?? [], rule.rateLimits ?? auth.rateLimits ?? [], route);
+    return {
+      methods: rule.methods ? new Set(rule.methods) : null,
+      // One requirement per pattern, each naming its own route template.
+      paths: rule.paths ? rule.paths.map((p) => ({ test: compilePathPattern(p, caseInsensitive), outcome: outcome(template(listenPath, p)) })) : null,
+      outcome: outcome(listenPath),
+    };
+  });
   if (rules.length === 0) return () => fallback;
   return (method, path) => {
     for (const rule of rules) {
-      if ((rule.methods === null || rule.methods.has(method)) && (rule.paths === null || rule.paths.some((p) => p.test(path)))) return rule.outcome;
+      if (rule.methods !== null && !rule.methods.has(method)) continue;
+      if (rule.paths === null) return rule.outcome;
+      for (const p of rule.paths) if (p.test.test(path)) return p.outcome;
     }
     return fallback;
   };

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ProblemCode } from '../domain/codes.ts';
 import type { LimitState } from '../limits/port.ts';
 import type { Requirement } from '../domain/auth-requirements.ts';
-import type { VerifiedKey } from '../verification/key-verifier.ts';
+import type { RefusedKey, VerifiedKey } from '../verification/key-verifier.ts';
 import type { VerifiedToken } from '../verification/token-verifier.ts';
 import type { RateLimitHeaders } from './rate-limit-headers.ts';
 import type { Route } from './route-table.ts';
@@ -25,6 +25,8 @@ export interface Exchange {
   /** How the caller reached the gateway: http until TLS termination (or a trusted proxy) says https. */
   readonly scheme: 'http' | 'https';
   readonly now: number;
+  /** performance.now() as the request arrived: the start of its duration (monotonic, unlike `now`). */
+  readonly arrivedAt: number;
   route: Route | null;
   /** The canonical path below the API's listen path (`/` at least), set with the route. */
   apiPath: string;
@@ -45,6 +47,17 @@ export interface Exchange {
   identityJwt: string | null;
   /** RateLimit-Policy and RateLimit values, written with the upstream's answer or the denial. */
   rateLimitHeaders: RateLimitHeaders | null;
+  /** A key of ours that was refused (status, access, limits...): who made the request, for the request record. */
+  refusedKey: RefusedKey | null;
+  /** Milliseconds from sending the request upstream to its answer's head (or the failure); null until forwarded. */
+  upstreamMs: number | null;
+  /** The W3C trace id of this request, when tracing is on. */
+  traceId: string | null;
+  /** How the pipeline ended (FORWARDED, PREFLIGHT, or the denial code), once it has; and the denial's code. */
+  outcome: string | null;
+  denialCode: ProblemCode | null;
+  /** performance.now() when the answer was over (the response's 'close'); null until then. */
+  endedAt: number | null;
 }
 
 /** A stage's refusal; the renderer turns it into status, headers and problem+json. */

@@ -1,9 +1,11 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, IncomingMessage, ServerResponse, type Server } from 'node:http';
 import { createServer as createTlsServer, type ServerOptions as TlsServerOptions } from 'node:https';
 import { unmapIpv4 } from '../domain/ip-allowlist.ts';
 import { StorageUnavailableError } from '../store/port.ts';
 import { createClientOriginResolver, type ClientOrigin } from './client-origin.ts';
-import type { Exchange, Stage, StageResult } from './exchange.ts';
+import type { Denial, Exchange, Stage, StageResult } from './exchange.ts';
+import type { RequestObserver, RequestRecord } from './observer.ts';
+import { answerProbe, isProbePath, type Readiness } from './probes.ts';
 import { renderDenial } from './render-denial.ts';
 
 export interface GatewayServerOptions {
@@ -18,9 +20,50 @@ export interface GatewayServerOptions {
   /** Strict-Transport-Security for answers over HTTPS (RFC 6797); null: not sent. */
   hsts?: string | null;
   clock?: () => number;
-  /** Counts outcomes by code (VALID for forwarded requests); the gateway logs nothing per request. */
+  /** Counts outcomes by code (FORWARDED for forwarded requests); the gateway logs nothing per request. */
   onOutcome?: (code: string) => void;
+  /**
+   * Called with each request's record once its answer is over (metrics, traces, the request log); a
+   * throw is reported through onError and never reaches the request. None: no per-request bookkeeping.
+   */
+  observers?: readonly RequestObserver[];
+  /**
+   * `/livez` and `/readyz` answered on this listener before routing, without credentials (probes.ts);
+   * null: those paths are routed like any other (an API may be published there).
+   */
+  readiness?: (() => Readiness) | null;
   onError?: (error: unknown) => void;
+}
+
+/** A request that counts the body bytes Node's parser hands over, for the request record. */
+class CountingRequest extends IncomingMessage {
+  bodyBytes = 0;
+  override push(chunk: unknown, encoding?: BufferEncoding): boolean {
+    if (chunk !== null) this.bodyBytes += (chunk as Uint8Array).byteLength;
+    return super.push(chunk, encoding);
+  }
+}
+
+/**
+ * A response that counts the body bytes written to it, by the upstream's stream or a denial, and
+ * knows its exchange, so one shared 'close' listener serves every request (no closure per request).
+ */
+class CountingResponse extends ServerResponse {
+  bodyBytes = 0;
+  exchange: Exchange | null = null;
+  override write(chunk: unknown, ...rest: unknown[]): boolean {
+    this.bodyBytes += byteLength(chunk, rest[0]);
+    return (super.write as (...args: unknown[]) => boolean)(chunk, ...rest);
+  }
+  override end(...args: unknown[]): this {
+    if (args[0] !== undefined && args[0] !== null && typeof args[0] !== 'function') this.bodyBytes += byteLength(args[0], args[1]);
+    return (super.end as (...a: unknown[]) => this)(...args);
+  }
+}
+
+function byteLength(chunk: unknown, encoding: unknown): number {
+  if (typeof chunk === 'string') return Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+  return chunk instanceof Uint8Array ? chunk.byteLength : 0;
 }
 
 export function createGatewayServer(options: GatewayServerOptions): Server {
@@ -30,10 +73,47 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   const clientOrigin = options.clientOrigin ?? createClientOriginResolver([]);
   const timeouts = options.timeouts ?? { requestMs: 60_000, headersMs: 15_000, keepAliveMs: 5_000 };
   const hsts = options.hsts ?? null;
+  const readiness = options.readiness ?? null;
+  const observers = options.observers ?? [];
+  const observing = observers.length > 0;
+
+  /** Hands the finished request to every observer: once both the pipeline and the answer are over. */
+  const observe = (exchange: Exchange): void => {
+    const record = requestRecord(exchange);
+    for (const observer of observers) {
+      try {
+        observer(record);
+      } catch (error) {
+        onError?.(error);
+      }
+    }
+  };
+  // The answer is over ('close': a tick after 'finish', or the connection went first). The pipeline may
+  // still be waiting (a client that left during the upstream call): then `settle` observes when it ends.
+  const closed = function (this: CountingResponse): void {
+    const exchange = this.exchange!;
+    exchange.endedAt = performance.now();
+    if (exchange.outcome !== null) observe(exchange);
+  };
+  // Called after the answer is written: should writing it close the response at once, `closed` finds
+  // no outcome yet and this observes, so each request is observed exactly once.
+  const settle = (exchange: Exchange, outcome: string, denial: Denial | null): void => {
+    exchange.outcome = outcome;
+    exchange.denialCode = denial === null ? null : denial.code;
+    onOutcome?.(outcome);
+    if (observing && exchange.endedAt !== null) observe(exchange);
+  };
+
   const listener = (req: IncomingMessage, res: ServerResponse) => {
+    const arrivedAt = performance.now();
+    if (readiness !== null && isProbePath(req.url)) return answerProbe(req, res, readiness());
     const origin = clientOrigin(req);
     if (hsts && origin.scheme === 'https') res.setHeader('Strict-Transport-Security', hsts);
-    const exchange = newExchange(req, res, clock(), origin);
+    const exchange = newExchange(req, res, clock(), origin, arrivedAt);
+    if (observing) {
+      (res as CountingResponse).exchange = exchange;
+      res.on('close', closed);
+    }
     try {
       const outcome = run(stages, 0, exchange);
       if (outcome instanceof Promise) outcome.then((denial) => finish(exchange, denial), (error: unknown) => fail(exchange, error));
@@ -50,18 +130,24 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     // Node checks the request and header timeouts on this interval (30 s by default): a slow client
     // is cut off within a second of its deadline, not up to 30 s later.
     connectionsCheckingInterval: Math.min(1000, timeouts.headersMs),
+    // Body bytes are counted for the observers only; without any, Node's own classes.
+    ...(observing ? { IncomingMessage: CountingRequest as typeof IncomingMessage, ServerResponse: CountingResponse as typeof ServerResponse } : {}),
   };
   const server: Server = options.tls ? createTlsServer({ ...serverOptions, ...options.tls }, listener) : createServer(serverOptions, listener);
   const finish = (exchange: Exchange, result: StageResult): void => {
-    if (result && 'answered' in result) return void onOutcome?.(result.answered);
+    if (result && 'answered' in result) return settle(exchange, result.answered, null);
     if (result) renderDenial(exchange, result);
-    onOutcome?.(result ? result.code : 'FORWARDED');
+    settle(exchange, result ? result.code : 'FORWARDED', result ?? null);
   };
   const fail = (exchange: Exchange, error: unknown): void => {
     onError?.(error);
     // A key or counter read the store could not answer: a retry may succeed, nothing was forwarded.
-    if (error instanceof StorageUnavailableError) renderDenial(exchange, { code: 'STORAGE_UNAVAILABLE', detail: 'the store could not be read; retry later', retryAfterMs: 5000 });
-    else renderDenial(exchange, { code: 'INTERNAL', detail: 'an unexpected gateway error' });
+    const denial: Denial =
+      error instanceof StorageUnavailableError
+        ? { code: 'STORAGE_UNAVAILABLE', detail: 'the store could not be read; retry later', retryAfterMs: 5000 }
+        : { code: 'INTERNAL', detail: 'an unexpected gateway error' };
+    renderDenial(exchange, denial);
+    settle(exchange, denial.code, denial);
   };
   if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
   return server;
@@ -86,7 +172,13 @@ function run(stages: readonly Stage[], from: number, exchange: Exchange): StageR
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
-export function newExchange(req: IncomingMessage, res: ServerResponse, now: number, origin: ClientOrigin = { ip: unmapIpv4(req.socket.remoteAddress ?? ''), scheme: 'http' }): Exchange {
+export function newExchange(
+  req: IncomingMessage,
+  res: ServerResponse,
+  now: number,
+  origin: ClientOrigin = { ip: unmapIpv4(req.socket.remoteAddress ?? ''), scheme: 'http' },
+  arrivedAt: number = performance.now(),
+): Exchange {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const incomingId = req.headers['x-request-id'];
@@ -100,6 +192,7 @@ export function newExchange(req: IncomingMessage, res: ServerResponse, now: numb
     ip: origin.ip,
     scheme: origin.scheme,
     now,
+    arrivedAt,
     route: null,
     apiPath: '/',
     requirement: null,
@@ -111,5 +204,48 @@ export function newExchange(req: IncomingMessage, res: ServerResponse, now: numb
     parentKey: null,
     identityJwt: null,
     rateLimitHeaders: null,
+    refusedKey: null,
+    upstreamMs: null,
+    traceId: null,
+    outcome: null,
+    denialCode: null,
+    endedAt: null,
+  };
+}
+
+/** HEAD answers, and 1xx, 204 and 304 answers, carry no body whatever was written (RFC 9110 §6.4.1). */
+const bodyless = (method: string | undefined, status: number): boolean => method === 'HEAD' || status === 204 || status === 304 || status < 200;
+
+/** The request as observers see it (observer.ts): facts only, read once, nothing secret. */
+function requestRecord(exchange: Exchange): RequestRecord {
+  const { req, res, route, requirement } = exchange;
+  // Who made the request: the key sent with it, else the parent key of an exchanged token, else a key that was refused.
+  const key = exchange.verification ?? exchange.parentKey ?? exchange.refusedKey;
+  const claims = exchange.tokenVerification?.claims ?? null;
+  const userAgent = req.headers['user-agent'];
+  const status = res.headersSent ? res.statusCode : 0;
+  return {
+    startedAt: exchange.now,
+    durationMs: (exchange.endedAt ?? performance.now()) - exchange.arrivedAt,
+    api: route === null ? null : route.api.name,
+    apiId: route === null ? null : route.api.id,
+    route: requirement !== null ? requirement.route : route === null ? null : route.api.listenPath,
+    method: req.method ?? 'GET',
+    path: exchange.canonicalPath === '' ? exchange.path : exchange.canonicalPath,
+    status,
+    outcome: exchange.outcome,
+    denialCode: exchange.denialCode,
+    upstreamMs: exchange.upstreamMs,
+    bytesIn: (req as CountingRequest).bodyBytes ?? 0,
+    bytesOut: bodyless(req.method, status) ? 0 : ((res as CountingResponse).bodyBytes ?? 0),
+    keyId: key === null ? null : key.keyId,
+    appId: key === null ? null : key.appId,
+    user: claims === null ? null : claims.sub,
+    clientId: typeof claims?.client_id === 'string' ? claims.client_id : null,
+    ip: exchange.ip,
+    userAgent: typeof userAgent === 'string' ? userAgent : null,
+    requestId: exchange.requestId,
+    traceId: exchange.traceId,
+    aborted: !res.writableFinished,
   };
 }

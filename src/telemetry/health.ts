@@ -33,14 +33,27 @@ interface State {
   failures: number;
 }
 
+/** Told of every report as it is made (metrics); calls must be cheap: the store reports each commit. */
+export interface HealthListener {
+  reported(component: string, ok: boolean): void;
+  /** A background task's round (`run`) and how long it took. */
+  ran(component: string, ok: boolean, ms: number): void;
+}
+
 export class Health implements HealthReporter {
   readonly #log: Logger;
   readonly #clock: () => number;
   readonly #components = new Map<string, State>();
+  #listener: HealthListener | null = null;
 
   constructor(log: Logger, clock: () => number) {
     this.#log = log;
     this.#clock = clock;
+  }
+
+  /** One listener (metrics); set before the components report. */
+  listen(listener: HealthListener): void {
+    this.#listener = listener;
   }
 
   register(component: string, critical: boolean): void {
@@ -53,6 +66,7 @@ export class Health implements HealthReporter {
     state.ok = true;
     state.failures = 0;
     state.lastSuccessAt = this.#clock();
+    this.#listener?.reported(component, true);
   }
 
   failed(component: string, error: unknown): void {
@@ -62,15 +76,20 @@ export class Health implements HealthReporter {
     state.lastError = messageOf(error);
     state.lastErrorAt = this.#clock();
     this.#log.error({ err: error, component, failures: state.failures }, `${component} failed`);
+    this.#listener?.reported(component, false);
   }
 
   async run(component: string, task: () => Promise<unknown>): Promise<void> {
+    const started = performance.now();
+    let failure: { error: unknown } | null = null;
     try {
       await task();
-      this.ok(component);
     } catch (error) {
-      this.failed(component, error);
+      failure = { error };
     }
+    if (failure === null) this.ok(component);
+    else this.failed(component, failure.error);
+    this.#listener?.ran(component, failure === null, performance.now() - started);
   }
 
   report(): { ready: boolean; components: Record<string, ComponentHealth> } {

@@ -9,6 +9,8 @@ import type { LimitCheck, LimitResult, LimitState, Limiter } from '../limits/por
 import { lineageOf, type ApiKey } from '../domain/entities.ts';
 import type { Store } from '../store/port.ts';
 import type { UsageRecorder } from '../usage/usage-recorder.ts';
+import { andThen } from '../domain/maybe-async.ts';
+import type { VerificationObserver } from './verification-observer.ts';
 
 /**
  * The answer to "may this key make this request?": data, never an exception. A union on `valid`
@@ -66,6 +68,8 @@ export interface KeyVerifierOptions {
   /** How long an unknown (well-formed) key is remembered as unknown. */
   negativeTtlMs: number;
   clock?: () => number;
+  /** Cache lookups and verdicts, for metrics. */
+  observer?: VerificationObserver | null;
 }
 
 interface FoundEntry {
@@ -101,11 +105,18 @@ export class KeyVerifier {
   /** Key id to cache slot (the secret's fingerprint), so a change to a key can drop it; id slots need no entry here. */
   readonly #slotByKeyId = new Map<string, string>();
   #generation = 0;
+  readonly #observer: VerificationObserver | null;
+  /** Reports a verdict and passes it on (one call on the cached path; no closure per request). */
+  readonly #reported = (v: Verification): Verification => {
+    this.#observer!.keyVerified(v.code);
+    return v;
+  };
 
   constructor(options: KeyVerifierOptions) {
     if (options.peppers.length === 0) throw new Error('KeyVerifier needs at least one pepper');
     this.#options = options;
     this.#clock = options.clock ?? Date.now;
+    this.#observer = options.observer ?? null;
     // Expiry is checked against the injected clock on use, not by lru-cache's TTL, which would read
     // performance.now() and arm a timer as the request path runs.
     this.#cache = new LRUCache({
@@ -134,11 +145,18 @@ export class KeyVerifier {
    * the common request allocates no promise; a Promise only on a cache miss or an async limiter.
    */
   verify(secret: string, facts: RequestFacts, consume = true): Verification | Promise<Verification> {
+    const v = this.#verify(secret, facts, consume);
+    return this.#observer === null ? v : andThen(v, this.#reported);
+  }
+
+  #verify(secret: string, facts: RequestFacts, consume: boolean): Verification | Promise<Verification> {
     if (!isWellFormedKey(secret, 'api') && !isWellFormedKey(secret, 'publishable')) return unknown('MALFORMED');
     const slot = fingerprint(secret);
     const entry = this.#cache.get(slot);
     const now = this.#clock();
-    if (entry && entry.expiresAt > now) return this.#decide(entry, facts, now, consume);
+    const hit = entry !== undefined && entry.expiresAt > now;
+    this.#observer?.keyCache(hit);
+    if (hit) return this.#decide(entry, facts, now, consume);
     return this.#load(slot, () => this.#read(secret), true).then((loaded) => this.#decide(loaded, facts, this.#clock(), consume));
   }
 
@@ -150,8 +168,9 @@ export class KeyVerifier {
   verifyById(keyId: string, facts: RequestFacts): Verification | Promise<Verification> {
     const now = this.#clock();
     const entry = this.#cachedById(keyId, now);
-    if (entry) return this.#decide(entry, facts, now, true);
-    return this.#loadById(keyId).then((loaded) => this.#decide(loaded, facts, this.#clock(), true));
+    this.#observer?.keyCache(entry !== undefined);
+    const v = entry ? this.#decide(entry, facts, now, true) : this.#loadById(keyId).then((loaded) => this.#decide(loaded, facts, this.#clock(), true));
+    return this.#observer === null ? v : andThen(v, this.#reported);
   }
 
   /** Whether the key with this id may be used at all (revoked, disabled, expired, gone), counting nothing: for introspection of its tokens. */

@@ -6,6 +6,7 @@ import type { TrustedIssuer } from './issuers.ts';
 import { verifyJws } from './jws.ts';
 import type { IntrospectionResult, TokenIntrospector } from './introspection.ts';
 import type { RevocationList } from './revocation-list.ts';
+import type { VerificationObserver } from './verification-observer.ts';
 
 /** The answer to "is this access token good for this API?": data, never an exception. */
 export type TokenVerification = VerifiedToken | RefusedToken;
@@ -31,6 +32,8 @@ export interface TokenVerifierOptions {
   revocations: RevocationList;
   cacheSize: number;
   clock: () => number;
+  /** Cache lookups and verdicts, for metrics. */
+  observer?: VerificationObserver | null;
 }
 
 /** A token whose signature and claims passed, as the cache keeps it; audience, revocation and DPoP are checked per request. */
@@ -59,17 +62,30 @@ const denied = (code: TokenDenialCode): RefusedToken => ({ valid: false, code })
 export class TokenVerifier {
   readonly #o: TokenVerifierOptions;
   readonly #cache: LRUCache<string, CachedToken>;
+  readonly #observer: VerificationObserver | null;
+  /** Reports a verdict and passes it on (one call on the cached path; no closure per request). */
+  readonly #reported = (v: TokenVerification): TokenVerification => {
+    this.#observer!.tokenVerified(v.code);
+    return v;
+  };
 
   constructor(options: TokenVerifierOptions) {
     if (!(options.cacheSize >= 0)) throw new Error('cacheSize must be 0 or more');
     this.#o = options;
     this.#cache = new LRUCache({ max: Math.max(1, options.cacheSize) });
+    this.#observer = options.observer ?? null;
   }
 
   verify(token: string, audience: string, scheme: 'bearer' | 'dpop' = 'bearer'): TokenVerification | Promise<TokenVerification> {
+    const v = this.#verify(token, audience, scheme);
+    return this.#observer === null ? v : andThen(v, this.#reported);
+  }
+
+  #verify(token: string, audience: string, scheme: 'bearer' | 'dpop'): TokenVerification | Promise<TokenVerification> {
     const now = this.#o.clock();
     const hit = this.#o.cacheSize > 0 ? this.#cache.get(token) : undefined;
     if (hit) {
+      this.#observer?.tokenCache(true);
       if (hit.expiresAt + hit.issuer.clockSkewSeconds * 1000 <= now) {
         this.#cache.delete(token);
         return denied('TOKEN_EXPIRED');
@@ -77,6 +93,8 @@ export class TokenVerifier {
       return this.#decide(hit, audience, scheme);
     }
     if (!isCompactJws(token)) return this.#introspected(token, audience, scheme);
+    // Only JWTs are kept in this cache (opaque tokens have the introspector's).
+    if (this.#o.cacheSize > 0) this.#observer?.tokenCache(false);
     return this.#verifyFresh(token, audience, scheme, now);
   }
 

@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config/load.ts';
 import { adminKeysService } from '../../src/control/services/admin-keys.ts';
 import { ADMIN_PERMISSIONS } from '../../src/domain/permissions.ts';
 import { startGatehouse, type Gatehouse } from '../../src/gatehouse.ts';
+import type { RequestObserver } from '../../src/gateway/observer.ts';
 
 /** A clock tests can move. */
 export class TestClock {
@@ -60,7 +61,7 @@ export const HTTPS_GATEWAY = 'https';
  * `{ GATEHOUSE_TEST_GATEWAY: 'https' }` the gateway speaks HTTPS (a development CA made once per
  * process), refuses credentials over plain HTTP as in production, and `h.fetch` trusts its certificate.
  */
-export async function startHarness(env: Record<string, string> = {}, clock = new TestClock(), configYaml?: string): Promise<Harness> {
+export async function startHarness(env: Record<string, string> = {}, clock = new TestClock(), configYaml?: string, options: { observers?: RequestObserver[] } = {}): Promise<Harness> {
   const { GATEHOUSE_TEST_GATEWAY: mode, ...rest } = env;
   env = rest;
   let tlsEnv: Record<string, string> = {};
@@ -104,7 +105,7 @@ export async function startHarness(env: Record<string, string> = {}, clock = new
         ...env,
       },
     });
-    gh = await startGatehouse(config, { clock: clock.read, logger: pino({ level: 'silent' }) });
+    gh = await startGatehouse(config, { clock: clock.read, logger: pino({ level: 'silent' }), ...options });
   } catch (error) {
     // A refused configuration too: the upstream must not keep the test process alive.
     upstreamServer.close();

@@ -14,6 +14,7 @@ import { jwtAccessTokenExtension } from './jwt-access-tokens.ts';
 import { PAGE_HEADERS } from './security-headers.ts';
 import { rfcAnswers } from './rfc-answers.ts';
 import { registerTokenExchange } from './token-exchange.ts';
+import { tokenRequestMetrics, type TokenRequestObserver } from './token-metrics.ts';
 import { deviceConfirmSource, deviceInputSource, deviceSuccessSource, logoutSource, logoutSuccessSource, renderError } from './provider-pages.ts';
 
 export interface AuthorizationSettings {
@@ -34,6 +35,8 @@ export interface AuthorizationServerOptions {
   revocations: RevocationList;
   settings: AuthorizationSettings;
   onError: (error: unknown) => void;
+  /** Told of every token endpoint answer, by grant type (metrics). */
+  onTokenRequest?: TokenRequestObserver | undefined;
 }
 
 /** Token lifetimes that are not per API or client (seconds). */
@@ -273,6 +276,7 @@ export class AuthorizationServer {
         else kctx.body = out;
       }
     });
+    if (this.#o.onTokenRequest) provider.use(tokenRequestMetrics(this.#o.onTokenRequest));
     provider.use(rfcAnswers(provider));
     provider.use(jwtAccessTokenExtension({ ctx, revocations: this.#o.revocations, jwks: published.map((k) => k.publicJwk), issuer: settings.issuer, mayIntrospect: (a, b, c, d) => this.#mayIntrospect(a, b, c, d) }));
     provider.on('server_error', (_kctx: KoaContextWithOIDC, error: unknown) => this.#o.onError(error));

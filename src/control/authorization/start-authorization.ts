@@ -12,6 +12,7 @@ import { AuthorizationServer, deriveKey } from './authorization-server.ts';
 import { ClientDirectory } from './client-directory.ts';
 import { createInteractions } from './interactions.ts';
 import { createOidcRecords } from './oidc-records.ts';
+import type { TokenRequestObserver } from './token-metrics.ts';
 
 const HOUSEKEEPING = 'authorization-housekeeping';
 
@@ -50,6 +51,7 @@ export async function startAuthorization(
   revocations: RevocationList,
   health: HealthReporter,
   onError: (error: unknown) => void,
+  onTokenRequest?: TokenRequestObserver,
 ): Promise<RunningAuthorization> {
   const identity = ctx.identity!;
   const a = config.authorization;
@@ -72,6 +74,7 @@ export async function startAuthorization(
       behindProxy: false,
     },
     onError,
+    onTokenRequest,
   });
   await server.reload();
   const unsubscribe = ctx.changes.subscribe((event) => {

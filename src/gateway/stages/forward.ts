@@ -51,14 +51,18 @@ export function forwardStage(upstreams: Upstreams, maxBodyBytes: number): Routed
         headersTimeout: api.timeoutMs,
         bodyTimeout: api.timeoutMs,
       };
+      // Upstream latency: until the answer's head arrives (or the failure), not the client's reading of the body.
+      const sentAt = performance.now();
       upstreams.pool(route.origin).stream(
         options,
         ({ statusCode, headers }) => {
+          exchange.upstreamMs = performance.now() - sentAt;
           res.writeHead(statusCode, responseHeaders(headers, exchange));
           return res;
         },
         (error: (Error & { code?: string }) | null) => {
           if (!error) return resolve(undefined);
+          exchange.upstreamMs ??= performance.now() - sentAt;
           if (res.headersSent) {
             res.destroy();
             return resolve(undefined);
