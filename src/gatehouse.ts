@@ -25,6 +25,8 @@ import { FailureThrottle } from './limits/failure-throttle.ts';
 import { MemoryLimiter } from './limits/memory-limiter.ts';
 import { openSqliteStore, STORE_COMPONENT } from './store/sqlite/sqlite-store.ts';
 import { Health } from './telemetry/health.ts';
+import { gatewayTracer } from './telemetry/gateway-tracing.ts';
+import { GATEHOUSE_VERSION, traceLogFields, Tracing } from './telemetry/tracing.ts';
 import { USAGE_FLUSH, UsageRecorder } from './usage/usage-recorder.ts';
 import { ThreadedUsageWriter } from './writer/usage-writer.ts';
 import { DpopVerifier } from './verification/dpop.ts';
@@ -55,7 +57,8 @@ export interface Gatehouse {
  */
 export async function startGatehouse(config: Readonly<Config>, options: { clock?: () => number; logger?: pino.Logger } = {}): Promise<Gatehouse> {
   const clock = options.clock ?? Date.now;
-  const log = options.logger ?? pino({ level: config.log.level, redact: ['*.secret', '*.key', '*.authorization'] });
+  // With tracing on, a line logged while a request's span is current names its trace_id and span_id.
+  const log = options.logger ?? pino({ level: config.log.level, redact: ['*.secret', '*.key', '*.authorization'], ...(config.tracing.enabled ? { mixin: traceLogFields } : {}) });
   // Issuers whose access tokens the gateway accepts: the configured ones first (a bad one stops the
   // start before anything is opened), our own once its URL is known.
   const trusted: TrustedIssuer[] = await Promise.all(config.tokens.issuers.map((i) => externalIssuer(i)));
@@ -63,6 +66,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   const introspector = introspectorFor(config, clock);
   const health = new Health(log, clock);
   health.register(STORE_COMPONENT, true);
+  const tracing = config.tracing.enabled ? startTracing(config, health) : null;
   const store = openSqliteStore(config.storePath, { busyTimeoutMs: config.store.busyTimeoutMs, health, clock });
   const migrations = await store.migrate();
   if (migrations > 0) log.info({ migrations }, 'store migrated');
@@ -145,6 +149,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
     clock,
     onOutcome: (code) => outcomes.set(code, (outcomes.get(code) ?? 0) + 1),
     onError: (error) => log.error({ err: error }, 'gateway error'),
+    ...(tracing ? { tracer: gatewayTracer(tracing) } : {}),
   });
   const admin = createAdminApi({
     ctx,
@@ -152,6 +157,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
     throttle: adminThrottle,
     onInternalError: (error, requestId) => log.error({ err: error, requestId }, 'admin API error'),
     onStorageError: (error, requestId) => log.error({ err: error, requestId }, 'admin API: the store refused a change'),
+    tracing,
   });
   const adminListener = getRequestListener(admin.fetch);
   let authorization: RunningAuthorization | null = null;
@@ -173,6 +179,8 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
       stopWatching?.();
       await Promise.all([closeServer(gateway), closeServer(control), ...(redirect ? [closeServer(redirect)] : [])]);
       await upstreams.close();
+      // The spans of the requests just ended go out now, within the export timeout.
+      await tracing?.shutdown().catch((error: unknown) => log.error({ err: error }, 'sending the last spans failed'));
       try {
         await usage.stop();
       } finally {
@@ -194,7 +202,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
     controlUrl = await listen(control, config.control.host, config.control.port, config.control.tls ? 'https' : 'http');
     if (ctx.identity) {
       const issuer = config.authorization.issuer ?? controlUrl;
-      authorization = await startAuthorization(ctx, config, issuer, revocations, health, (error) => log.error({ err: error }, 'authorization server error'));
+      authorization = await startAuthorization(ctx, config, issuer, revocations, health, (error) => log.error({ err: error }, 'authorization server error'), tracing);
       const own = ownIssuer(authorization.server.issuer, store.signingKeys, changes, clock, health);
       await own.refresh();
       trusted.push(own);
@@ -212,6 +220,32 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   log.info({ gatewayUrl, redirectUrl, controlUrl }, 'gatehouse listening');
 
   return { gatewayUrl, redirectUrl, controlUrl, ctx, authorization, outcomes, health, close: shutdown };
+}
+
+/** The span exporter: its failures are reported, but never make the node unready (requests are served without spans). */
+const TRACE_EXPORT = 'trace-export';
+
+function startTracing(config: Readonly<Config>, health: Health): Tracing {
+  health.register(TRACE_EXPORT, false);
+  const t = config.tracing;
+  return new Tracing(
+    {
+      endpoint: t.endpoint,
+      headers: config.tracingHeaders,
+      serviceName: t.serviceName,
+      serviceVersion: GATEHOUSE_VERSION,
+      resourceAttributes: t.resourceAttributes,
+      sampleRatio: t.sampleRatio,
+      parentBased: t.parentBased,
+      trustIncomingTraceparentFrom: t.trustIncomingTraceparentFrom,
+      scheduledDelayMs: t.scheduledDelayMs,
+      maxQueueSize: t.maxQueueSize,
+      maxExportBatchSize: t.maxExportBatchSize,
+      exportTimeoutMs: t.exportTimeoutMs,
+      compression: t.compression,
+    },
+    { ok: () => health.ok(TRACE_EXPORT), failed: (error) => health.failed(TRACE_EXPORT, error) },
+  );
 }
 
 /** The route table, rebuilt when an API changes. */

@@ -6,6 +6,7 @@ import type { VerifiedKey } from '../verification/key-verifier.ts';
 import type { VerifiedToken } from '../verification/token-verifier.ts';
 import type { RateLimitHeaders } from './rate-limit-headers.ts';
 import type { Route } from './route-table.ts';
+import type { RequestTrace } from './tracer.ts';
 
 /** One request's way through the pipeline: what each stage learned so far. */
 export interface Exchange {
@@ -45,6 +46,8 @@ export interface Exchange {
   identityJwt: string | null;
   /** RateLimit-Policy and RateLimit values, written with the upstream's answer or the denial. */
   rateLimitHeaders: RateLimitHeaders | null;
+  /** This request's trace, when tracing is on. */
+  trace: RequestTrace | null;
 }
 
 /** A stage's refusal; the renderer turns it into status, headers and problem+json. */

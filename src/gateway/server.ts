@@ -3,8 +3,9 @@ import { createServer as createTlsServer, type ServerOptions as TlsServerOptions
 import { unmapIpv4 } from '../domain/ip-allowlist.ts';
 import { StorageUnavailableError } from '../store/port.ts';
 import { createClientOriginResolver, type ClientOrigin } from './client-origin.ts';
-import type { Exchange, Stage, StageResult } from './exchange.ts';
+import type { Denial, Exchange, Stage, StageResult } from './exchange.ts';
 import { renderDenial } from './render-denial.ts';
+import type { GatewayTracer } from './tracer.ts';
 
 export interface GatewayServerOptions {
   pipeline: readonly (readonly [string, Stage])[];
@@ -21,11 +22,14 @@ export interface GatewayServerOptions {
   /** Counts outcomes by code (VALID for forwarded requests); the gateway logs nothing per request. */
   onOutcome?: (code: string) => void;
   onError?: (error: unknown) => void;
+  /** OpenTelemetry spans per request (telemetry/gateway-tracing.ts); absent: tracing is off and costs nothing. */
+  tracer?: GatewayTracer;
 }
 
 export function createGatewayServer(options: GatewayServerOptions): Server {
   const { onOutcome, onError } = options;
-  const stages = options.pipeline.map(([, stage]) => stage);
+  const { tracer } = options;
+  const stages = options.pipeline.map(([name, stage]) => (tracer ? tracer.wrap(name, stage) : stage));
   const clock = options.clock ?? Date.now;
   const clientOrigin = options.clientOrigin ?? createClientOriginResolver([]);
   const timeouts = options.timeouts ?? { requestMs: 60_000, headersMs: 15_000, keepAliveMs: 5_000 };
@@ -34,6 +38,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     const origin = clientOrigin(req);
     if (hsts && origin.scheme === 'https') res.setHeader('Strict-Transport-Security', hsts);
     const exchange = newExchange(req, res, clock(), origin);
+    if (tracer) exchange.trace = tracer.start(exchange);
     try {
       const outcome = run(stages, 0, exchange);
       if (outcome instanceof Promise) outcome.then((denial) => finish(exchange, denial), (error: unknown) => fail(exchange, error));
@@ -53,15 +58,21 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   };
   const server: Server = options.tls ? createTlsServer({ ...serverOptions, ...options.tls }, listener) : createServer(serverOptions, listener);
   const finish = (exchange: Exchange, result: StageResult): void => {
-    if (result && 'answered' in result) return void onOutcome?.(result.answered);
-    if (result) renderDenial(exchange, result);
-    onOutcome?.(result ? result.code : 'FORWARDED');
+    const code = !result ? 'FORWARDED' : 'answered' in result ? result.answered : result.code;
+    if (result && !('answered' in result)) renderDenial(exchange, result);
+    exchange.trace?.outcome(code);
+    onOutcome?.(code);
   };
   const fail = (exchange: Exchange, error: unknown): void => {
-    onError?.(error);
+    const { trace } = exchange;
+    if (trace) {
+      trace.failed(error);
+      trace.run(() => onError?.(error));
+    } else onError?.(error);
     // A key or counter read the store could not answer: a retry may succeed, nothing was forwarded.
-    if (error instanceof StorageUnavailableError) renderDenial(exchange, { code: 'STORAGE_UNAVAILABLE', detail: 'the store could not be read; retry later', retryAfterMs: 5000 });
-    else renderDenial(exchange, { code: 'INTERNAL', detail: 'an unexpected gateway error' });
+    const denial: Denial = error instanceof StorageUnavailableError ? { code: 'STORAGE_UNAVAILABLE', detail: 'the store could not be read; retry later', retryAfterMs: 5000 } : { code: 'INTERNAL', detail: 'an unexpected gateway error' };
+    renderDenial(exchange, denial);
+    trace?.outcome(denial.code);
   };
   if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
   return server;
@@ -111,5 +122,6 @@ export function newExchange(req: IncomingMessage, res: ServerResponse, now: numb
     parentKey: null,
     identityJwt: null,
     rateLimitHeaders: null,
+    trace: null,
   };
 }
