@@ -44,6 +44,8 @@ export async function startSeededGatehouse(upstream: string, scenario: Scenario 
       GATEHOUSE_GATEWAY_PLAINTEXT_CREDENTIALS: 'allow',
       GATEHOUSE_MASTER_KEY: randomBytes(32).toString('hex'),
       GATEHOUSE_TOKENS_CACHE_ENTRIES: scenario === 'bearer-nocache' ? '0' : '100000',
+      // Tracing is measured by running the benchmark with OTEL_TRACES_EXPORTER=otlp and a collector's endpoint.
+      ...Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('OTEL_'))),
     },
   });
   const gh = await startGatehouse(config, { logger: pino({ level: 'silent' }) });
