@@ -2,6 +2,7 @@ import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
 import { ATTR_ERROR_TYPE, ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_URL_FULL } from '@opentelemetry/semantic-conventions';
 import { PROBLEMS } from '../domain/codes.ts';
 import type { Exchange, RoutedExchange, Stage, StageResult } from '../gateway/exchange.ts';
+import type { Route } from '../gateway/route-table.ts';
 import type { GatewayTracer, RequestTrace } from '../gateway/tracer.ts';
 import { endServerSpan, errorType, requestAttributes, safePath, spanMethod } from './http-spans.ts';
 import type { Tracing } from './tracing.ts';
@@ -132,13 +133,13 @@ const CHILD_SPANS: Readonly<Record<string, ChildSpan>> = {
     kind: SpanKind.CLIENT,
     applies: () => true,
     begin: (span, e, trace) => {
-      const origin = new URL(e.route.origin);
+      const upstream = upstreamOf(e.route);
       // The upstream URL without the query string: its values may be anything the caller sent.
       span.setAttributes({
         [ATTR_HTTP_REQUEST_METHOD]: spanMethod(e.req.method),
-        [ATTR_SERVER_ADDRESS]: origin.hostname,
-        [ATTR_SERVER_PORT]: Number(origin.port) || (origin.protocol === 'https:' ? 443 : 80),
-        [ATTR_URL_FULL]: origin.origin + safePath(e.route.basePath + e.apiPath),
+        [ATTR_SERVER_ADDRESS]: upstream.address,
+        [ATTR_SERVER_PORT]: upstream.port,
+        [ATTR_URL_FULL]: e.route.origin + safePath(e.route.basePath + e.apiPath),
       });
       trace.upstream = span;
     },
@@ -154,6 +155,18 @@ const CHILD_SPANS: Readonly<Record<string, ChildSpan>> = {
     },
   },
 };
+
+/** An upstream's host and port, parsed once per route (the route table is rebuilt when an API changes). */
+const upstreams = new WeakMap<Route, { address: string; port: number }>();
+function upstreamOf(route: Route): { address: string; port: number } {
+  let found = upstreams.get(route);
+  if (!found) {
+    const url = new URL(route.origin);
+    found = { address: url.hostname, port: Number(url.port) || (url.protocol === 'https:' ? 443 : 80) };
+    upstreams.set(route, found);
+  }
+  return found;
+}
 
 /** The stage inside a child span of the request's span, for requests that are recorded and that the stage has work for. */
 function traced(tracing: Tracing, name: string, child: ChildSpan, stage: Stage): Stage {
