@@ -2,7 +2,8 @@
  * In-process micro-benchmark of what Gatehouse adds to each forwarded request, without sockets, so it
  * is far less noisy than bench/gateway.ts and shows where the per-request CPU goes:
  * the key hash, the whole key verification (cache hit, limiter, usage), and the pipeline's stages
- * before the forward (canonical path, request head, route, failure throttle, credential, verify key + RateLimit headers).
+ * before the forward (canonical path, request head, route, failure throttle, credential, verify key + RateLimit headers),
+ * with tracing off (no span objects), on with every request sampled, and on with every request sampled out.
  *
  *   node bench/hot-path.ts [--iterations 200000] [--no-metrics]
  *
@@ -26,6 +27,12 @@ import { FailureThrottle } from '../src/limits/failure-throttle.ts';
 import { newExchange } from '../src/gateway/server.ts';
 import { MemoryLimiter } from '../src/limits/memory-limiter.ts';
 import { startSeededGatehouse } from './seed.ts';
+import { EventEmitter } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Stage } from '../src/gateway/exchange.ts';
+import { gatewayTracer } from '../src/telemetry/gateway-tracing.ts';
+import { Tracing, type TracingSettings } from '../src/telemetry/tracing.ts';
 
 const { values } = parseArgs({ options: { iterations: { type: 'string', default: '200000' }, metrics: { type: 'boolean', default: true } }, allowNegative: true });
 const N = Number(values.iterations);
@@ -37,15 +44,43 @@ const facts = { apiId: seeded.apiId, method: 'GET', path: '/items', ip: '127.0.0
 
 const routes = new RouteTable(await ctx.store.apis.all());
 const upstreams = new Upstreams((error) => console.error(error));
-const stages = buildPipeline({ onExposed: null, routes: () => routes, verifier: ctx.verifier, tokens: null, checkProof: () => undefined, throttle: new FailureThrottle(30, 60_000), ownIssuer: () => null, limiter: new MemoryLimiter(), counters: { count: () => undefined, used: async () => 0 }, upstreams, maxBodyBytes: 10 * 1024 * 1024, identityJwt: () => null })
-  .filter(([name]) => name !== 'forward')
-  .map(([, stage]) => stage);
+const pipeline = buildPipeline({ onExposed: null, routes: () => routes, verifier: ctx.verifier, tokens: null, checkProof: () => undefined, throttle: new FailureThrottle(30, 60_000), ownIssuer: () => null, limiter: new MemoryLimiter(), counters: { count: () => undefined, used: async () => 0 }, upstreams, maxBodyBytes: 10 * 1024 * 1024, identityJwt: () => null })
+  .filter(([name]) => name !== 'forward');
+const stages = pipeline.map(([, stage]) => stage);
 const headers = { host: '127.0.0.1:8080', 'user-agent': 'bench', accept: '*/*', authorization: `Bearer ${seeded.secret}` };
 const req = { method: 'GET', url: '/bench/items', headers, rawHeaders: Object.entries(headers).flat(), socket: { remoteAddress: '127.0.0.1' } } as unknown as IncomingMessage;
 const res = { setHeader() {}, headersSent: false } as unknown as ServerResponse;
+// Spans need the response's 'close' event: they end there.
+const tracedRes = Object.assign(new EventEmitter(), { setHeader() {}, headersSent: true, statusCode: 200, writableFinished: true }) as unknown as ServerResponse;
+
+/** A collector that takes everything; the batch delay is longer than the run, so spans queue (then are dropped) and only the last flush sends. */
+const collector = createServer((r, answer) => r.resume().on('end', () => answer.writeHead(200, { 'content-type': 'application/json' }).end('{}')));
+await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+/** Tracing on: the cost of making, filling and ending the spans. */
+const tracingFor = (sampleRatio: number) => {
+  const settings: TracingSettings = { endpoint: `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/traces`, headers: {}, serviceName: 'bench', serviceVersion: '0', resourceAttributes: {}, sampleRatio, parentBased: true, trustIncomingTraceparentFrom: [], scheduledDelayMs: 60_000, maxQueueSize: 2048, maxExportBatchSize: 512, exportTimeoutMs: 1000, compression: 'none' };
+  const tracing = new Tracing(settings, { ok() {}, failed() {} });
+  const tracer = gatewayTracer(tracing);
+  return { tracing, tracer, stages: pipeline.map(([name, stage]) => tracer.wrap(name, stage)) };
+};
+const sampled = tracingFor(1);
+const sampledOut = tracingFor(0);
 
 async function beforeForward(): Promise<void> {
-  const exchange: Exchange = newExchange(req, res, Date.now());
+  await runStages(stages, newExchange(req, res, Date.now()));
+}
+
+function tracedBeforeForward(t: ReturnType<typeof tracingFor>): () => Promise<void> {
+  return async () => {
+    const exchange = newExchange(req, tracedRes, Date.now());
+    exchange.trace = t.tracer.start(exchange);
+    await runStages(t.stages, exchange);
+    exchange.trace.outcome('FORWARDED');
+    tracedRes.emit('close');
+  };
+}
+
+async function runStages(stages: readonly Stage[], exchange: Exchange): Promise<void> {
   for (const stage of stages) {
     const result = stage(exchange);
     const denial = result instanceof Promise ? await result : result;
@@ -67,6 +102,8 @@ const cases: [string, () => unknown][] = [
   ["periodWindow('day', now)", () => periodWindow('day', Date.now())],
   ['KeyVerifier.verify (cache hit, limiter, usage)', () => ctx.verifier.verify(seeded.secret, facts)],
   ['pipeline before forward (route … verify-key)', beforeForward],
+  ['pipeline before forward, tracing on, every request sampled', tracedBeforeForward(sampled)],
+  ['pipeline before forward, tracing on, every request sampled out', tracedBeforeForward(sampledOut)],
 ];
 const metrics = seeded.gh.metrics;
 if (metrics) {
@@ -91,5 +128,8 @@ console.log('| --- | ---: |');
 for (const [name, fn] of cases) console.log(`| ${name} | ${(await measure(fn)).toFixed(2)} |`);
 const verification = await ctx.verifier.verify(seeded.secret, facts);
 if (!verification.valid) throw new Error(`the key did not verify: ${verification.code}`);
+await Promise.all([sampled.tracing.shutdown(), sampledOut.tracing.shutdown()]);
+collector.closeAllConnections();
+collector.close();
 await upstreams.close();
 await seeded.close();

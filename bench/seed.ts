@@ -46,6 +46,8 @@ export async function startSeededGatehouse(upstream: string, scenario: Scenario 
       GATEHOUSE_TOKENS_CACHE_ENTRIES: scenario === 'bearer-nocache' ? '0' : '100000',
       // Prometheus metrics (on by default, as in production); off: no request observer at all.
       GATEHOUSE_METRICS_ENABLED: options.metrics === false ? 'false' : 'true',
+      // Tracing is measured by running the benchmark with OTEL_TRACES_EXPORTER=otlp and a collector's endpoint.
+      ...Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('OTEL_'))),
     },
   });
   const gh = await startGatehouse(config, { logger: pino({ level: 'silent' }) });

@@ -30,6 +30,8 @@ import { timedRepo, timedStore } from './telemetry/timed-store.ts';
 import type { RequestObserver } from './gateway/observer.ts';
 import type { UsageBatch } from './store/port.ts';
 import { compileIpAllowlist, isLoopback } from './domain/ip-allowlist.ts';
+import { gatewayTracer } from './telemetry/gateway-tracing.ts';
+import { GATEHOUSE_VERSION, traceLogFields, Tracing } from './telemetry/tracing.ts';
 import { USAGE_FLUSH, UsageRecorder } from './usage/usage-recorder.ts';
 import { ThreadedUsageWriter } from './writer/usage-writer.ts';
 import { DpopVerifier } from './verification/dpop.ts';
@@ -62,7 +64,8 @@ export interface Gatehouse {
  */
 export async function startGatehouse(config: Readonly<Config>, options: { clock?: () => number; logger?: pino.Logger; observers?: readonly RequestObserver[] } = {}): Promise<Gatehouse> {
   const clock = options.clock ?? Date.now;
-  const log = options.logger ?? pino({ level: config.log.level, redact: ['*.secret', '*.key', '*.authorization'] });
+  // With tracing on, a line logged while a request's span is current names its trace_id and span_id.
+  const log = options.logger ?? pino({ level: config.log.level, redact: ['*.secret', '*.key', '*.authorization'], ...(config.tracing.enabled ? { mixin: traceLogFields } : {}) });
   // Issuers whose access tokens the gateway accepts: the configured ones first (a bad one stops the
   // start before anything is opened), our own once its URL is known.
   const trusted: TrustedIssuer[] = await Promise.all(config.tokens.issuers.map((i) => externalIssuer(i)));
@@ -72,6 +75,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   const metrics = config.metrics.enabled ? new GatehouseMetrics({ perKeyLabels: config.metrics.perKeyLabels }) : null;
   metrics?.watch(health);
   health.register(STORE_COMPONENT, true);
+  const tracing = config.tracing.enabled ? startTracing(config, health) : null;
   const sqlite = openSqliteStore(config.storePath, { busyTimeoutMs: config.store.busyTimeoutMs, health, clock });
   // Store latency is measured around the port, so every adapter gets it and none knows of metrics.
   const store = metrics ? timedStore(sqlite, metrics.storeTiming) : sqlite;
@@ -174,6 +178,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
     observers,
     readiness: config.gateway.healthPaths ? () => health.report() : null,
     onError: (error) => log.error({ err: error }, 'gateway error'),
+    ...(tracing ? { tracer: gatewayTracer(tracing) } : {}),
   });
   const admin = createAdminApi({
     ctx,
@@ -181,6 +186,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
     throttle: adminThrottle,
     onInternalError: (error, requestId) => log.error({ err: error, requestId }, 'admin API error'),
     onStorageError: (error, requestId) => log.error({ err: error, requestId }, 'admin API: the store refused a change'),
+    tracing,
   });
   const adminListener = getRequestListener(admin.fetch);
   let authorization: RunningAuthorization | null = null;
@@ -203,6 +209,8 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
       stopWatching?.();
       await Promise.all([closeServer(gateway), closeServer(control), ...(redirect ? [closeServer(redirect)] : [])]);
       await upstreams.close();
+      // The spans of the requests just ended go out now, within the export timeout.
+      await tracing?.shutdown().catch((error: unknown) => log.error({ err: error }, 'sending the last spans failed'));
       try {
         await usage.stop();
       } finally {
@@ -224,7 +232,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
     controlUrl = await listen(control, config.control.host, config.control.port, config.control.tls ? 'https' : 'http');
     if (ctx.identity) {
       const issuer = config.authorization.issuer ?? controlUrl;
-      authorization = await startAuthorization(ctx, config, issuer, revocations, health, (error) => log.error({ err: error }, 'authorization server error'), metrics?.tokenRequest);
+      authorization = await startAuthorization(ctx, config, issuer, revocations, health, (error) => log.error({ err: error }, 'authorization server error'), metrics?.tokenRequest, tracing);
       const own = ownIssuer(authorization.server.issuer, store.signingKeys, changes, clock, health);
       await own.refresh();
       trusted.push(own);
@@ -248,6 +256,32 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
 function metricsEndpoint(metrics: GatehouseMetrics, allowFrom: readonly string[]) {
   const allowed = compileIpAllowlist(allowFrom);
   return { allows: (ip: string) => isLoopback(ip) || allowed.allows(ip), contentType: metrics.contentType, scrape: () => metrics.scrape() };
+}
+
+/** The span exporter: its failures are reported, but never make the node unready (requests are served without spans). */
+const TRACE_EXPORT = 'trace-export';
+
+function startTracing(config: Readonly<Config>, health: Health): Tracing {
+  health.register(TRACE_EXPORT, false);
+  const t = config.tracing;
+  return new Tracing(
+    {
+      endpoint: t.endpoint,
+      headers: config.tracingHeaders,
+      serviceName: t.serviceName,
+      serviceVersion: GATEHOUSE_VERSION,
+      resourceAttributes: t.resourceAttributes,
+      sampleRatio: t.sampleRatio,
+      parentBased: t.parentBased,
+      trustIncomingTraceparentFrom: t.trustIncomingTraceparentFrom,
+      scheduledDelayMs: t.scheduledDelayMs,
+      maxQueueSize: t.maxQueueSize,
+      maxExportBatchSize: t.maxExportBatchSize,
+      exportTimeoutMs: t.exportTimeoutMs,
+      compression: t.compression,
+    },
+    { ok: () => health.ok(TRACE_EXPORT), failed: (error) => health.failed(TRACE_EXPORT, error) },
+  );
 }
 
 /** The route table, rebuilt when an API changes. */

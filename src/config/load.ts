@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { createPepper, type Pepper } from '../domain/key-hash.ts';
+import { OtelEnvironmentError, readOtelEnvironment, type OtelEnvironment } from './otel-environment.ts';
 import { configSchema, gatewayPublicHost, type ParsedConfig } from './schema.ts';
 
 export interface Config extends ParsedConfig {
@@ -12,6 +13,8 @@ export interface Config extends ParsedConfig {
   masterKey: Buffer | null;
   /** The secret of the introspection client of the issuer that has one (tokens.issuers[].introspection). */
   introspectionClientSecret: string | null;
+  /** Headers for the OTLP collector (OTEL_EXPORTER_OTLP_HEADERS): often its credential, so from the environment only. */
+  tracingHeaders: Record<string, string>;
 }
 
 export class ConfigError extends Error {
@@ -26,7 +29,10 @@ export class ConfigError extends Error {
 export function loadConfig(options: { file?: string | undefined; env?: NodeJS.ProcessEnv; secretsRequired?: boolean }): Readonly<Config> {
   const env = options.env ?? process.env;
   const fromFile = options.file ? readYaml(options.file) : {};
-  const merged = overlayEnvironment(fromFile, env);
+  const merged = overlayEnvironment(fromFile, env) as Record<string, unknown>;
+  const otel = otelEnvironment(env);
+  // The OpenTelemetry variables are read last: over the file and GATEHOUSE_TRACING_*, as operators of OTel SDKs expect.
+  merged.tracing = { ...(typeof merged.tracing === 'object' && merged.tracing !== null ? merged.tracing : {}), ...otel.tracing };
   const result = configSchema.safeParse(merged);
   if (!result.success) throw new ConfigError(`invalid configuration${options.file ? ` in ${options.file}` : ''}:\n${describeIssues(result.error)}`);
   const parsed = result.data;
@@ -43,6 +49,7 @@ export function loadConfig(options: { file?: string | undefined; env?: NodeJS.Pr
     peppers,
     masterKey: loadMasterKey(parsed, env, join(parsed.dataDir, DATA_DIR_MASTER_KEY)),
     introspectionClientSecret: loadIntrospectionSecret(parsed, env),
+    tracingHeaders: otel.headers,
   });
 }
 
@@ -107,6 +114,15 @@ function overlayEnvironment(base: unknown, env: NodeJS.ProcessEnv): unknown {
     node[path.at(-1)!] = value;
   }
   return out;
+}
+
+function otelEnvironment(env: NodeJS.ProcessEnv): OtelEnvironment {
+  try {
+    return readOtelEnvironment(env);
+  } catch (error) {
+    if (error instanceof OtelEnvironmentError) throw new ConfigError(`invalid configuration: ${error.message}`);
+    throw error;
+  }
 }
 
 /** Demo mode keeps a generated pepper in the data directory; a configured one always wins. */

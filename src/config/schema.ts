@@ -214,6 +214,37 @@ export const configSchema = z.strictObject({
         .default([]),
     })
     .prefault({}),
+  /**
+   * OpenTelemetry traces, exported with OTLP over HTTP (JSON). Off by default. The standard OTEL_*
+   * variables (config/otel-environment.ts) are read over this section, as GATEHOUSE_* are.
+   */
+  tracing: z
+    .strictObject({
+      enabled: flag(false),
+      /** The collector's OTLP/HTTP traces URL (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces). */
+      endpoint: z.url({ protocol: /^https?$/ }).default('http://localhost:4318/v1/traces'),
+      serviceName: z.string().min(1).max(255).default('gatehouse'),
+      /** Head sampling: the share of new traces kept (TraceIdRatioBased); 1 keeps all. */
+      sampleRatio: z.coerce.number().min(0).max(1).default(1),
+      /** A trusted caller's sampled flag decides for its trace (ParentBased); false: the ratio decides every trace. */
+      parentBased: flag(true),
+      /**
+       * Callers (socket addresses, CIDRs) whose W3C traceparent and tracestate are followed. Anyone else's
+       * are ignored, so a client cannot choose which of its requests are sampled or which trace they join.
+       */
+      trustIncomingTraceparentFrom: z.array(z.string().refine((v) => parseCidr(v) !== null, 'an IPv4 or IPv6 address or CIDR block')).default([]),
+      /** Spans are sent in batches this often, at most maxExportBatchSize at a time; when maxQueueSize are waiting, new ones are dropped. */
+      scheduledDelayMs: z.coerce.number().int().min(1).max(60_000).default(5000),
+      maxQueueSize: z.coerce.number().int().min(1).max(1_000_000).default(2048),
+      maxExportBatchSize: z.coerce.number().int().min(1).max(1_000_000).default(512),
+      /** One export may take this long (OTEL_EXPORTER_OTLP_TRACES_TIMEOUT): it also bounds the flush at a graceful stop. */
+      exportTimeoutMs: z.coerce.number().int().min(1).max(120_000).default(10_000),
+      compression: z.enum(['none', 'gzip']).default('none'),
+      /** Extra resource attributes (OTEL_RESOURCE_ATTRIBUTES), e.g. deployment.environment.name. */
+      resourceAttributes: z.record(z.string().min(1), z.string()).default({}),
+    })
+    .refine((t) => t.maxExportBatchSize <= t.maxQueueSize, 'maxExportBatchSize must be at most maxQueueSize')
+    .prefault({}),
   /** APIs declared here are created or updated by name at start. */
   apis: z.array(apiInputSchema).default([]),
 });

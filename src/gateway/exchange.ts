@@ -6,6 +6,7 @@ import type { RefusedKey, VerifiedKey } from '../verification/key-verifier.ts';
 import type { VerifiedToken } from '../verification/token-verifier.ts';
 import type { RateLimitHeaders } from './rate-limit-headers.ts';
 import type { Route } from './route-table.ts';
+import type { RequestTrace } from './tracer.ts';
 
 /** One request's way through the pipeline: what each stage learned so far. */
 export interface Exchange {
@@ -58,6 +59,8 @@ export interface Exchange {
   denialCode: ProblemCode | null;
   /** performance.now() when the answer was over (the response's 'close'); null until then. */
   endedAt: number | null;
+  /** This request's trace, when tracing is on. */
+  trace: RequestTrace | null;
 }
 
 /** A stage's refusal; the renderer turns it into status, headers and problem+json. */

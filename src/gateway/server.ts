@@ -7,6 +7,7 @@ import type { Denial, Exchange, Stage, StageResult } from './exchange.ts';
 import type { RequestObserver, RequestRecord } from './observer.ts';
 import { answerProbe, isProbePath, type Readiness } from './probes.ts';
 import { renderDenial } from './render-denial.ts';
+import type { GatewayTracer } from './tracer.ts';
 
 export interface GatewayServerOptions {
   pipeline: readonly (readonly [string, Stage])[];
@@ -33,6 +34,8 @@ export interface GatewayServerOptions {
    */
   readiness?: (() => Readiness) | null;
   onError?: (error: unknown) => void;
+  /** OpenTelemetry spans per request (telemetry/gateway-tracing.ts); absent: tracing is off and costs nothing. */
+  tracer?: GatewayTracer;
 }
 
 /** A request that counts the body bytes Node's parser hands over, for the request record. */
@@ -68,7 +71,8 @@ function byteLength(chunk: unknown, encoding: unknown): number {
 
 export function createGatewayServer(options: GatewayServerOptions): Server {
   const { onOutcome, onError } = options;
-  const stages = options.pipeline.map(([, stage]) => stage);
+  const { tracer } = options;
+  const stages = options.pipeline.map(([name, stage]) => (tracer ? tracer.wrap(name, stage) : stage));
   const clock = options.clock ?? Date.now;
   const clientOrigin = options.clientOrigin ?? createClientOriginResolver([]);
   const timeouts = options.timeouts ?? { requestMs: 60_000, headersMs: 15_000, keepAliveMs: 5_000 };
@@ -100,6 +104,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   const settle = (exchange: Exchange, outcome: string, denial: Denial | null): void => {
     exchange.outcome = outcome;
     exchange.denialCode = denial === null ? null : denial.code;
+    exchange.trace?.outcome(outcome);
     onOutcome?.(outcome);
     if (observing && exchange.endedAt !== null) observe(exchange);
   };
@@ -110,6 +115,10 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     const origin = clientOrigin(req);
     if (hsts && origin.scheme === 'https') res.setHeader('Strict-Transport-Security', hsts);
     const exchange = newExchange(req, res, clock(), origin, arrivedAt);
+    if (tracer) {
+      exchange.trace = tracer.start(exchange);
+      exchange.traceId = exchange.trace.traceId;
+    }
     if (observing) {
       (res as CountingResponse).exchange = exchange;
       res.on('close', closed);
@@ -140,7 +149,11 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     settle(exchange, result ? result.code : 'FORWARDED', result ?? null);
   };
   const fail = (exchange: Exchange, error: unknown): void => {
-    onError?.(error);
+    const { trace } = exchange;
+    if (trace) {
+      trace.failed(error);
+      trace.run(() => onError?.(error));
+    } else onError?.(error);
     // A key or counter read the store could not answer: a retry may succeed, nothing was forwarded.
     const denial: Denial =
       error instanceof StorageUnavailableError
@@ -210,6 +223,7 @@ export function newExchange(
     outcome: null,
     denialCode: null,
     endedAt: null,
+    trace: null,
   };
 }
 

@@ -16,8 +16,11 @@ import { adminKeysService } from '../services/admin-keys.ts';
 import { openApiDocument } from './openapi.ts';
 import type { AdminRoute } from './route.ts';
 import { ADMIN_ROUTES } from './routes.ts';
+import { traceAdminRequests } from './trace-requests.ts';
+import type { Tracing } from '../../telemetry/tracing.ts';
 
-type Env = { Bindings: HttpBindings; Variables: { requestId: string; adminKey: AdminKey } };
+export type AdminEnv = { Bindings: HttpBindings; Variables: { requestId: string; adminKey: AdminKey } };
+type Env = AdminEnv;
 
 export interface AdminApiOptions {
   ctx: ControlContext;
@@ -32,6 +35,8 @@ export interface AdminApiOptions {
   onInternalError?: (error: unknown, requestId: string) => void;
   /** Called when the store could not take a change (disk full or read-only, locked): answered 503. */
   onStorageError?: (error: unknown, requestId: string) => void;
+  /** OpenTelemetry: a SERVER span per request, when tracing is on. */
+  tracing?: Tracing | null;
 }
 
 /** The admin API under /admin/v1, built from the route table. Options are checked here, once. */
@@ -41,6 +46,7 @@ export function createAdminApi(options: AdminApiOptions): Hono<Env> {
   const app = new Hono<Env>().basePath('/admin/v1');
   const document = openApiDocument(ADMIN_ROUTES);
 
+  if (options.tracing) app.use(traceAdminRequests(options.tracing));
   app.use(async (c, next) => {
     c.set('requestId', randomBytes(12).toString('base64url'));
     c.header('X-Request-Id', c.get('requestId'));

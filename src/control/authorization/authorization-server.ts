@@ -15,6 +15,8 @@ import { PAGE_HEADERS } from './security-headers.ts';
 import { rfcAnswers } from './rfc-answers.ts';
 import { registerTokenExchange } from './token-exchange.ts';
 import { tokenRequestMetrics, type TokenRequestObserver } from './token-metrics.ts';
+import { traceProviderRequests } from './trace-requests.ts';
+import type { Tracing } from '../../telemetry/tracing.ts';
 import { deviceConfirmSource, deviceInputSource, deviceSuccessSource, logoutSource, logoutSuccessSource, renderError } from './provider-pages.ts';
 
 export interface AuthorizationSettings {
@@ -37,6 +39,8 @@ export interface AuthorizationServerOptions {
   onError: (error: unknown) => void;
   /** Told of every token endpoint answer, by grant type (metrics). */
   onTokenRequest?: TokenRequestObserver | undefined;
+  /** OpenTelemetry: a SERVER span per request, when tracing is on. */
+  tracing?: Tracing | null;
 }
 
 /** Token lifetimes that are not per API or client (seconds). */
@@ -256,6 +260,7 @@ export class AuthorizationServer {
     const pageHeaders = (kctx: { set(name: string, value: string): void }) => {
       for (const [name, value] of Object.entries(PAGE_HEADERS)) if (name !== 'Cache-Control') kctx.set(name, value);
     };
+    if (this.#o.tracing) provider.use(traceProviderRequests(this.#o.tracing));
     provider.use(async (kctx, next) => {
       // Headers for the pages oidc-provider renders; set before, so it can add the hash of its own
       // form_post script to script-src instead of needing 'unsafe-inline'.

@@ -5,6 +5,7 @@ import { DECOY_PASSWORD_HASH } from '../../domain/password-hash.ts';
 import { createSecretBox } from '../../domain/secret-box.ts';
 import type { Store } from '../../store/port.ts';
 import type { HealthReporter } from '../../telemetry/health.ts';
+import type { Tracing } from '../../telemetry/tracing.ts';
 import { RevocationList } from '../../verification/revocation-list.ts';
 import type { ControlContext, IdentityContext } from '../context.ts';
 import { signingKeysService } from '../services/signing-keys.ts';
@@ -51,7 +52,8 @@ export async function startAuthorization(
   revocations: RevocationList,
   health: HealthReporter,
   onError: (error: unknown) => void,
-  onTokenRequest?: TokenRequestObserver,
+  onTokenRequest: TokenRequestObserver | undefined,
+  tracing: Tracing | null = null,
 ): Promise<RunningAuthorization> {
   const identity = ctx.identity!;
   const a = config.authorization;
@@ -75,6 +77,7 @@ export async function startAuthorization(
     },
     onError,
     onTokenRequest,
+    tracing,
   });
   await server.reload();
   const unsubscribe = ctx.changes.subscribe((event) => {

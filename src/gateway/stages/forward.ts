@@ -29,6 +29,8 @@ const DROP_REQUEST = new Set([
   // The method to act on instead of the request's (refused by the request-head stage; dropped here as well).
   'x-http-method-override', 'x-http-method', 'x-method-override',
 ]);
+/** W3C Trace Context fields: replaced by the gateway's own when it traces. */
+const TRACE_CONTEXT = new Set(['traceparent', 'tracestate']);
 const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'ratelimit', 'ratelimit-policy']);
 
 /**
@@ -88,11 +90,16 @@ function upstreamHeaders(exchange: Exchange): string[] {
   const raw = exchange.req.rawHeaders;
   const connectionTokens = exchange.req.headers.connection?.split(',').map((t) => normalHeaderName(t.trim()));
   const out: string[] = [];
+  // Tracing on: the upstream's parent is our upstream-call span, whatever the caller sent (a trusted
+  // caller's context is carried on in it). Off: the gateway takes no part, and passes them on as they came.
+  const { trace } = exchange;
   for (let i = 0; i < raw.length; i += 2) {
     const name = normalHeaderName(raw[i]!);
     if (DROP_REQUEST.has(name) || name.startsWith('x-gatehouse-') || connectionTokens?.includes(name)) continue;
+    if (trace !== null && TRACE_CONTEXT.has(name)) continue;
     out.push(raw[i]!, raw[i + 1]!);
   }
+  if (trace !== null) out.push(...trace.upstreamHeaders());
   // The request-head stage checked Host's form; the address is the socket's or a trusted proxy's.
   const host = exchange.req.headers.host;
   out.push('x-forwarded-for', exchange.ip, 'x-real-ip', exchange.ip, 'x-forwarded-proto', exchange.scheme);
