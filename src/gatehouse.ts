@@ -26,7 +26,8 @@ import { MemoryLimiter } from './limits/memory-limiter.ts';
 import { openSqliteStore, STORE_COMPONENT } from './store/sqlite/sqlite-store.ts';
 import { Health } from './telemetry/health.ts';
 import { USAGE_FLUSH, UsageRecorder } from './usage/usage-recorder.ts';
-import { ThreadedUsageWriter } from './writer/usage-writer.ts';
+import { ThreadedWriter } from './writer/usage-writer.ts';
+import { RequestLog } from './requests/request-log.ts';
 import { DpopVerifier } from './verification/dpop.ts';
 import { externalIssuer, ownIssuer, type TrustedIssuer } from './verification/issuers.ts';
 import { KeyVerifier } from './verification/key-verifier.ts';
@@ -46,6 +47,8 @@ export interface Gatehouse {
   outcomes: Map<string, number>;
   /** Background tasks and the store, as readiness reports them. */
   health: Health;
+  /** The request log's buffer (dropped(), pending(), flush()); null when `requestLog.enabled` is false. */
+  requestLog: RequestLog | null;
   close(): Promise<void>;
 }
 
@@ -68,9 +71,9 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   if (migrations > 0) log.info({ migrations }, 'store migrated');
 
   const changes = createLocalChangeBus();
-  // Usage batches are written by a thread with its own connection, never on the event loop.
-  const usageWriter = config.storePath === ':memory:' ? null : new ThreadedUsageWriter({ path: config.storePath, busyTimeoutMs: config.store.busyTimeoutMs, onError: (error) => log.error({ err: error }, 'usage writer thread failed') });
-  const usage = new UsageRecorder(usageWriter ?? store.usage);
+  // Usage batches and request records are written by a thread with its own connection, never on the event loop.
+  const writer = config.storePath === ':memory:' ? null : new ThreadedWriter({ path: config.storePath, busyTimeoutMs: config.store.busyTimeoutMs, onError: (error) => log.error({ err: error }, 'writer thread failed') });
+  const usage = new UsageRecorder(writer ?? store.usage);
   health.register(USAGE_FLUSH, true);
   usage.start(config.usage.flushIntervalSeconds * 1000, health);
   const limiter = new MemoryLimiter();
@@ -101,11 +104,18 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   let identitySigner: IdentityJwtSigner | null = null;
   let ownIssuerUrl: string | null = null;
   await declareApis(ctx, config);
+  const requestLog = config.requestLog.enabled
+    ? new RequestLog({ sink: writer ?? store.requestLog, health, clock, ...config.requestLog })
+    : null;
 
   const upstreams = new Upstreams((error) => log.warn({ err: error }, 'closing an unused upstream pool failed'));
-  let routes = new RouteTable(await store.apis.all());
+  const apis = await store.apis.all();
+  let routes = new RouteTable(apis);
+  requestLog?.configure(apis);
   const rebuildRoutes = async () => {
-    routes = new RouteTable(await store.apis.all());
+    const all = await store.apis.all();
+    routes = new RouteTable(all);
+    requestLog?.configure(all);
     upstreams.retain(routes.origins());
   };
   health.register(ROUTES, true);
@@ -145,7 +155,9 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
     clock,
     onOutcome: (code) => outcomes.set(code, (outcomes.get(code) ?? 0) + 1),
     onError: (error) => log.error({ err: error }, 'gateway error'),
+    observers: requestLog ? [requestLog.observe] : [],
   });
+  requestLog?.start();
   const admin = createAdminApi({
     ctx,
     maxBodyBytes: config.admin.maxBodyBytes,
@@ -173,14 +185,13 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
       stopWatching?.();
       await Promise.all([closeServer(gateway), closeServer(control), ...(redirect ? [closeServer(redirect)] : [])]);
       await upstreams.close();
-      try {
-        await usage.stop();
-      } finally {
-        // A failed last flush still rejects the shutdown (its counts are lost, the caller logs it);
-        // the writer thread and the store close either way.
-        await usageWriter?.close();
-        await store.close();
-      }
+      // Every answer has gone (the listeners are closed), so every request's record is buffered.
+      const flushed = await Promise.allSettled([usage.stop(), requestLog?.stop()]);
+      // A failed last flush still rejects the shutdown (its counts or records are lost, the caller
+      // logs it); the writer thread and the store close either way.
+      await writer?.close();
+      await store.close();
+      for (const result of flushed) if (result.status === 'rejected') throw result.reason;
     })());
 
   const redirect = tls && config.gateway.httpRedirectPort !== undefined ? createRedirectServer(publicHost!, () => (gateway.address() as AddressInfo | null)?.port ?? config.gateway.port, onExposed) : null;
@@ -211,7 +222,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   }
   log.info({ gatewayUrl, redirectUrl, controlUrl }, 'gatehouse listening');
 
-  return { gatewayUrl, redirectUrl, controlUrl, ctx, authorization, outcomes, health, close: shutdown };
+  return { gatewayUrl, redirectUrl, controlUrl, ctx, authorization, outcomes, health, requestLog, close: shutdown };
 }
 
 /** The route table, rebuilt when an API changes. */

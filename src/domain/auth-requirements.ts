@@ -9,6 +9,8 @@ export interface Requirement {
   needsKey: boolean;
   needsToken: boolean;
   rateLimits: readonly CompiledLimit[];
+  /** The route rule's path pattern that matched (`/orders/*`); null for the API's own settings or a rule without paths. */
+  pattern: string | null;
 }
 
 export interface CompiledLimit {
@@ -24,7 +26,8 @@ export interface CompiledLimit {
 /** The requirement for a method and canonical path below the listen path; compiled once per API change. */
 export type RequirementMatcher = (method: string, path: string) => Requirement;
 
-const requirement = (type: ApiAuthType, scopes: readonly string[], roles: readonly string[], limits: readonly IdentityLimit[]): Requirement => ({
+const requirement = (type: ApiAuthType, scopes: readonly string[], roles: readonly string[], limits: readonly IdentityLimit[], pattern: string | null = null): Requirement => ({
+  pattern,
   type,
   scopes,
   roles,
@@ -36,16 +39,23 @@ const requirement = (type: ApiAuthType, scopes: readonly string[], roles: readon
 /** `caseInsensitive`: the API's upstream routes without regard to case, so its rules match that way. */
 export function compileRequirements(auth: ApiAuth, caseInsensitive = false): RequirementMatcher {
   const fallback = requirement(auth.type, auth.scopes, auth.roles ?? [], auth.rateLimits ?? []);
-  const rules = (auth.routes ?? []).map((rule) => ({
-    methods: rule.methods ? new Set(rule.methods) : null,
-    paths: rule.paths ? rule.paths.map((p) => compilePathPattern(p, caseInsensitive)) : null,
-    // A rule inherits what it does not set from the API.
-    outcome: requirement(rule.type ?? auth.type, rule.scopes ?? auth.scopes, rule.roles ?? auth.roles ?? [], rule.rateLimits ?? auth.rateLimits ?? []),
-  }));
+  const rules = (auth.routes ?? []).map((rule) => {
+    // A rule inherits what it does not set from the API; one outcome per path pattern, made here,
+    // so a request learns which pattern matched (its route template) without allocating.
+    const outcome = (pattern: string | null) =>
+      requirement(rule.type ?? auth.type, rule.scopes ?? auth.scopes, rule.roles ?? auth.roles ?? [], rule.rateLimits ?? auth.rateLimits ?? [], pattern);
+    return {
+      methods: rule.methods ? new Set(rule.methods) : null,
+      paths: rule.paths ? rule.paths.map((p) => ({ test: compilePathPattern(p, caseInsensitive), outcome: outcome(p) })) : null,
+      outcome: outcome(null),
+    };
+  });
   if (rules.length === 0) return () => fallback;
   return (method, path) => {
     for (const rule of rules) {
-      if ((rule.methods === null || rule.methods.has(method)) && (rule.paths === null || rule.paths.some((p) => p.test(path)))) return rule.outcome;
+      if (rule.methods !== null && !rule.methods.has(method)) continue;
+      if (rule.paths === null) return rule.outcome;
+      for (const p of rule.paths) if (p.test.test(path)) return p.outcome;
     }
     return fallback;
   };

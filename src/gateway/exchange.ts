@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ProblemCode } from '../domain/codes.ts';
 import type { LimitState } from '../limits/port.ts';
 import type { Requirement } from '../domain/auth-requirements.ts';
-import type { VerifiedKey } from '../verification/key-verifier.ts';
+import type { RefusedKey, VerifiedKey } from '../verification/key-verifier.ts';
 import type { VerifiedToken } from '../verification/token-verifier.ts';
 import type { RateLimitHeaders } from './rate-limit-headers.ts';
 import type { Route } from './route-table.ts';
@@ -45,6 +45,16 @@ export interface Exchange {
   identityJwt: string | null;
   /** RateLimit-Policy and RateLimit values, written with the upstream's answer or the denial. */
   rateLimitHeaders: RateLimitHeaders | null;
+  /** A key of ours that was refused (revoked, over its limit...): who asked, for the request log. */
+  refusedKey: RefusedKey | null;
+  /** The code of the denial the client got (render-denial.ts sets it); null when forwarded. */
+  denialCode: ProblemCode | null;
+  /** From sending to the upstream to its answer's head or failure (forward.ts); null when not forwarded. */
+  upstreamMs: number | null;
+  /** A chunked body's bytes, counted as it was forwarded; null: Content-Length says it. */
+  bytesIn: number | null;
+  /** The W3C trace id, when tracing gave the request one. */
+  traceId: string | null;
 }
 
 /** A stage's refusal; the renderer turns it into status, headers and problem+json. */

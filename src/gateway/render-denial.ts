@@ -6,6 +6,7 @@ import { nextRequestId } from './request-id.ts';
 /** The one place a gateway denial becomes HTTP: status, challenge, Retry-After, limits, problem+json. */
 export function renderDenial(exchange: Exchange, denial: Denial): void {
   const { res } = exchange;
+  exchange.denialCode = denial.code;
   if (res.headersSent) {
     res.destroy();
     return;

@@ -1,9 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { createServer as createTlsServer, type ServerOptions as TlsServerOptions } from 'node:https';
 import { unmapIpv4 } from '../domain/ip-allowlist.ts';
 import { StorageUnavailableError } from '../store/port.ts';
 import { createClientOriginResolver, type ClientOrigin } from './client-origin.ts';
 import type { Exchange, Stage, StageResult } from './exchange.ts';
+import { requestRecord, type RequestObserver, type RequestRecord } from './observer.ts';
 import { renderDenial } from './render-denial.ts';
 
 export interface GatewayServerOptions {
@@ -21,6 +23,11 @@ export interface GatewayServerOptions {
   /** Counts outcomes by code (VALID for forwarded requests); the gateway logs nothing per request. */
   onOutcome?: (code: string) => void;
   onError?: (error: unknown) => void;
+  /**
+   * Told about every request once its answer has gone or its client left (the response's 'close'),
+   * with one record built per request; an observer that throws is reported to onError, never to the request.
+   */
+  observers?: readonly RequestObserver[];
 }
 
 export function createGatewayServer(options: GatewayServerOptions): Server {
@@ -30,10 +37,35 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   const clientOrigin = options.clientOrigin ?? createClientOriginResolver([]);
   const timeouts = options.timeouts ?? { requestMs: 60_000, headersMs: 15_000, keepAliveMs: 5_000 };
   const hsts = options.hsts ?? null;
+  const observers = options.observers ?? [];
+  const notify = (exchange: Exchange, startedHr: number, socket: Socket, bytesWrittenAtStart: number): void => {
+    let record: RequestRecord;
+    try {
+      record = requestRecord(exchange, startedHr, performance.now(), socket.bytesWritten - bytesWrittenAtStart);
+    } catch (error) {
+      return onError?.(error);
+    }
+    // One failing observer neither reaches the request nor keeps the others from their record.
+    for (const observer of observers) {
+      try {
+        observer(record);
+      } catch (error) {
+        onError?.(error);
+      }
+    }
+  };
   const listener = (req: IncomingMessage, res: ServerResponse) => {
+    const startedHr = observers.length > 0 ? performance.now() : 0;
     const origin = clientOrigin(req);
     if (hsts && origin.scheme === 'https') res.setHeader('Strict-Transport-Security', hsts);
     const exchange = newExchange(req, res, clock(), origin);
+    if (observers.length > 0) {
+      // The request lets go of its socket once answered: keep it, to count what the answer wrote.
+      const socket = req.socket;
+      const bytesWrittenAtStart = socket.bytesWritten;
+      // 'close' follows 'finish' for an answer sent whole, and also comes when the client leaves first.
+      res.once('close', () => notify(exchange, startedHr, socket, bytesWrittenAtStart));
+    }
     try {
       const outcome = run(stages, 0, exchange);
       if (outcome instanceof Promise) outcome.then((denial) => finish(exchange, denial), (error: unknown) => fail(exchange, error));
@@ -111,5 +143,10 @@ export function newExchange(req: IncomingMessage, res: ServerResponse, now: numb
     parentKey: null,
     identityJwt: null,
     rateLimitHeaders: null,
+    refusedKey: null,
+    denialCode: null,
+    upstreamMs: null,
+    bytesIn: null,
+    traceId: null,
   };
 }

@@ -22,7 +22,10 @@ export function openApiDocument(routes: readonly AdminRoute[]): Record<string, u
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(r.body ? { requestBody: requestBody(r) } : {}),
       responses: {
-        [r.status]: { description: r.status === 204 ? 'Done' : 'Success' },
+        [r.status]: {
+          description: r.status === 204 ? 'Done' : 'Success',
+          ...(r.produces ? { content: Object.fromEntries(['application/json', ...r.produces].map((type) => [type, {}])) } : {}),
+        },
         default: { description: 'A problem (RFC 9457)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
       },
     };

@@ -27,7 +27,11 @@ export interface AdminRoute<B extends AnySchema | undefined = AnySchema | undefi
     query: Q extends AnySchema ? z.output<Q> : undefined;
     /** Counts a failed credential check (a guessed key) against the caller's address, as a wrong admin key does. */
     countFailure: () => void;
+    /** The request's Accept field ('' without one), for routes that answer in more than one format. */
+    accept: string;
   }): Promise<unknown>;
+  /** Media types besides JSON a route may answer with (an export): returned as a Response. */
+  produces?: readonly string[];
 }
 
 /** Keeps each route's body and query types tied to its schemas. */

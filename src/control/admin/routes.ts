@@ -9,6 +9,7 @@ import { keysService } from '../services/keys.ts';
 import { policiesService, policyView } from '../services/policies.ts';
 import { verificationView } from './verification-view.ts';
 import { IDENTITY_ROUTES } from './identity-routes.ts';
+import { REQUEST_LOG_ROUTES } from './request-log-routes.ts';
 import { route, type AdminRoute } from './route.ts';
 import * as s from './schemas.ts';
 
@@ -122,5 +123,6 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
       const page = await ctx.store.audit.list(query);
       return { items: page.items.map((e) => ({ ...e, at: new Date(e.at).toISOString() })), nextCursor: page.nextCursor };
     } }),
+  ...REQUEST_LOG_ROUTES,
   ...IDENTITY_ROUTES,
 ];

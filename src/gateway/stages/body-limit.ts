@@ -13,12 +13,13 @@ export function bodyLimitStage(maxBytes: number): Stage {
   };
 }
 
-/** For chunked bodies, whose size is known only as they arrive: fails the stream past the limit. */
-export function limitBody(maxBytes: number): Transform {
+/** For chunked bodies, whose size is known only as they arrive: fails the stream past the limit. `onBytes`: the count so far. */
+export function limitBody(maxBytes: number, onBytes?: (seen: number) => void): Transform {
   let seen = 0;
   return new Transform({
     transform(chunk: Buffer, _encoding, done: TransformCallback) {
       seen += chunk.length;
+      onBytes?.(seen);
       if (seen > maxBytes) return done(Object.assign(new Error(`body over ${maxBytes} bytes`), { code: BODY_TOO_LARGE }));
       done(null, chunk);
     },

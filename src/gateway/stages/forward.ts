@@ -47,18 +47,22 @@ export function forwardStage(upstreams: Upstreams, maxBodyBytes: number): Routed
         method: req.method as Dispatcher.HttpMethod,
         headers: upstreamHeaders(exchange),
         // A declared length was checked already; a chunked body is counted as it streams.
-        body: !hasBody ? null : declared ? req : req.pipe(limitBody(maxBodyBytes)),
+        body: !hasBody ? null : declared ? req : req.pipe(limitBody(maxBodyBytes, (bytes) => (exchange.bytesIn = bytes))),
         headersTimeout: api.timeoutMs,
         bodyTimeout: api.timeoutMs,
       };
+      // Upstream latency: to the answer's head, or to the failure (performance.now: monotonic).
+      const sentAt = performance.now();
       upstreams.pool(route.origin).stream(
         options,
         ({ statusCode, headers }) => {
+          exchange.upstreamMs = performance.now() - sentAt;
           res.writeHead(statusCode, responseHeaders(headers, exchange));
           return res;
         },
         (error: (Error & { code?: string }) | null) => {
           if (!error) return resolve(undefined);
+          exchange.upstreamMs ??= performance.now() - sentAt;
           if (res.headersSent) {
             res.destroy();
             return resolve(undefined);

@@ -17,6 +17,7 @@ export function verifyKeyStage(verifier: KeyVerifier, throttle: FailureThrottle)
       exchange.rateLimitHeaders = rateLimitHeaders(v.limits);
       return undefined;
     }
+    if (v.keyId !== null) exchange.refusedKey = v;
     if (isFailedKeyCheck(v.code)) throttle.recordFailure(exchange.ip, exchange.now);
     const scope = v.code === 'INSUFFICIENT_SCOPE' ? { scope: exchange.requirement.scopes } : {};
     return { code: v.code, detail: DENIAL_DETAILS[v.code], limits: v.limits, ...scope, ...(v.retryAfterMs > 0 ? { retryAfterMs: v.retryAfterMs } : {}) };
