@@ -14,7 +14,7 @@ test('route rules pick the requirement by method and path; the first match wins;
       { paths: ['/partner/**'], type: 'apiKey+bearer' },
     ],
   });
-  assert.deepEqual(match('GET', '/orders/1'), { type: 'bearer', scopes: ['orders:read'], roles: [], needsKey: false, needsToken: true, rateLimits: [] });
+  assert.deepEqual(match('GET', '/orders/1'), { type: 'bearer', scopes: ['orders:read'], roles: [], needsKey: false, needsToken: true, rateLimits: [], pattern: null });
   assert.deepEqual(match('POST', '/orders').scopes, ['orders:write']);
   assert.deepEqual(match('GET', '/admin/users').roles, ['admin']);
   assert.equal(match('GET', '/public/status').type, 'public');
@@ -37,4 +37,17 @@ test('for an API that matches without regard to case, rules match every case of 
   const folded = compileRequirements(auth, true);
   for (const path of ['/admin/x', '/ADMIN/x', '/Admin', '/aDmIn/']) assert.equal(folded('GET', path).type, 'bearer', path);
   assert.equal(folded('GET', '/administrator').type, 'apiKey');
+});
+
+test('the requirement names the path pattern that matched (the route template), null for the API itself or a rule without paths', () => {
+  const match = compileRequirements({
+    type: 'apiKey',
+    scopes: [],
+    routes: [{ methods: ['DELETE'], scopes: ['orders:delete'] }, { paths: ['/items/*', '/carts/**'], scopes: ['orders:read'] }],
+  });
+  assert.equal(match('GET', '/items/1').pattern, '/items/*');
+  assert.equal(match('GET', '/carts/1/lines').pattern, '/carts/**');
+  assert.equal(match('DELETE', '/items/1').pattern, null);
+  assert.equal(match('GET', '/other').pattern, null);
+  assert.equal(match('GET', '/items/1'), match('GET', '/items/2'), 'made once, not per request');
 });
