@@ -26,7 +26,7 @@ import { MemoryLimiter } from './limits/memory-limiter.ts';
 import { openSqliteStore, STORE_COMPONENT } from './store/sqlite/sqlite-store.ts';
 import { Health } from './telemetry/health.ts';
 import { USAGE_FLUSH, UsageRecorder } from './usage/usage-recorder.ts';
-import { ThreadedWriter } from './writer/usage-writer.ts';
+import { StoreThread } from './writer/store-thread.ts';
 import { RequestLog } from './requests/request-log.ts';
 import { DpopVerifier } from './verification/dpop.ts';
 import { externalIssuer, ownIssuer, type TrustedIssuer } from './verification/issuers.ts';
@@ -71,8 +71,12 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   if (migrations > 0) log.info({ migrations }, 'store migrated');
 
   const changes = createLocalChangeBus();
-  // Usage batches and request records are written by a thread with its own connection, never on the event loop.
-  const writer = config.storePath === ':memory:' ? null : new ThreadedWriter({ path: config.storePath, busyTimeoutMs: config.store.busyTimeoutMs, onError: (error) => log.error({ err: error }, 'writer thread failed') });
+  // Usage batches and request records are written by a thread with its own connection, and the request
+  // log is read by another: traffic-sized store work never runs on the event loop.
+  const storeThread = (name: string) =>
+    config.storePath === ':memory:' ? null : new StoreThread({ path: config.storePath, busyTimeoutMs: config.store.busyTimeoutMs, onError: (error) => log.error({ err: error }, `${name} thread failed`) });
+  const writer = storeThread('writer');
+  const reader = storeThread('request-log reader');
   const usage = new UsageRecorder(writer ?? store.usage);
   health.register(USAGE_FLUSH, true);
   usage.start(config.usage.flushIntervalSeconds * 1000, health);
@@ -92,7 +96,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
     clock,
   });
   const identity = identityContext(config, store);
-  const ctx: ControlContext = { store, changes, peppers: config.peppers, usage, verifier, clock, identity, bearerAvailable: identity !== null || config.tokens.issuers.length > 0, mtlsAvailable: Boolean(config.gateway.tls?.clientCaFile) };
+  const ctx: ControlContext = { store, requestLog: reader ?? store.requestLog, changes, peppers: config.peppers, usage, verifier, clock, identity, bearerAvailable: identity !== null || config.tokens.issuers.length > 0, mtlsAvailable: Boolean(config.gateway.tls?.clientCaFile) };
   const revocations = new RevocationList(store.revocations, changes, clock);
   // Only our own tokens are revoked here; without an authorization server there is nothing to poll for.
   if (identity) {
@@ -105,7 +109,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   let ownIssuerUrl: string | null = null;
   await declareApis(ctx, config);
   const requestLog = config.requestLog.enabled
-    ? new RequestLog({ sink: writer ?? store.requestLog, health, clock, ...config.requestLog })
+    ? new RequestLog({ sink: writer ?? store.requestLog, health, clock, retentionDays: config.requestLog.retentionDays, bufferRecords: config.requestLog.bufferRecords, flushRecords: config.requestLog.flushRecords, flushIntervalMs: config.requestLog.flushIntervalMs })
     : null;
 
   const upstreams = new Upstreams((error) => log.warn({ err: error }, 'closing an unused upstream pool failed'));
@@ -189,7 +193,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
       const flushed = await Promise.allSettled([usage.stop(), requestLog?.stop()]);
       // A failed last flush still rejects the shutdown (its counts or records are lost, the caller
       // logs it); the writer thread and the store close either way.
-      await writer?.close();
+      await Promise.all([writer?.close(), reader?.close()]);
       await store.close();
       for (const result of flushed) if (result.status === 'rejected') throw result.reason;
     })());

@@ -19,7 +19,7 @@ export const REQUEST_LOG_ROUTES: readonly AdminRoute[] = [
       const filters = requestLogFilters(query, ctx.clock());
       const format = query.format ?? formatAccepted(accept);
       if (format === 'json') {
-        const page = await ctx.store.requestLog.query(filters, { limit: query.limit, cursor: query.cursor });
+        const page = await ctx.requestLog.query(filters, { limit: query.limit, cursor: query.cursor });
         return { items: page.items.map(requestView), nextCursor: page.nextCursor };
       }
       return exportResponse(ctx, filters, format, query.cursor, ctx.clock());
@@ -66,13 +66,13 @@ function formatAccepted(accept: string): 'json' | 'ndjson' | 'csv' {
 async function exportResponse(ctx: ControlContext, filters: RequestLogFilters, format: 'ndjson' | 'csv', cursor: string | undefined, now: number): Promise<Response> {
   const line = format === 'csv' ? csvLine : ndjsonLine;
   const encoder = new TextEncoder();
-  let page = await ctx.store.requestLog.query(filters, { limit: EXPORT_PAGE, cursor });
+  let page = await ctx.requestLog.query(filters, { limit: EXPORT_PAGE, cursor });
   let first = true;
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (!first) {
         if (page.nextCursor === null) return controller.close();
-        page = await ctx.store.requestLog.query(filters, { limit: EXPORT_PAGE, cursor: page.nextCursor });
+        page = await ctx.requestLog.query(filters, { limit: EXPORT_PAGE, cursor: page.nextCursor });
       }
       const text = (first && format === 'csv' ? CSV_HEADER : '') + page.items.map((e) => line(requestView(e))).join('');
       first = false;

@@ -401,7 +401,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     async query(filters, query) {
       const { where, args } = requestLogWhere(filters);
       const cursor = query.cursor === undefined ? null : parseRequestCursor(query.cursor);
-      if (cursor) (where.push('(at < ? OR (at = ? AND id < ?))'), args.push(cursor.at, cursor.at, cursor.id));
+      // `at <= ?` bounds the index range, so a deep page starts where the last ended instead of scanning to it.
+      if (cursor) (where.push('at <= ? AND (at < ? OR id < ?)'), args.push(cursor.at, cursor.at, cursor.id));
       const rows = sql(`SELECT * FROM request_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT ?`).all(...args, query.limit + 1);
       const items = rows.slice(0, query.limit);
       const last = items.at(-1);
