@@ -2,7 +2,8 @@
  * In-process micro-benchmark of what Gatehouse adds to each forwarded request, without sockets, so it
  * is far less noisy than bench/gateway.ts and shows where the per-request CPU goes:
  * the key hash, the whole key verification (cache hit, limiter, usage), and the pipeline's stages
- * before the forward (canonical path, request head, route, failure throttle, credential, verify key + RateLimit headers).
+ * before the forward (canonical path, request head, route, failure throttle, credential, verify key + RateLimit headers),
+ * and what the request log adds: the record and the buffer on the request path, the entry made at flush.
  *
  *   node bench/hot-path.ts [--iterations 200000]
  *
@@ -19,6 +20,10 @@ import { Upstreams } from '../src/gateway/upstreams.ts';
 import { FailureThrottle } from '../src/limits/failure-throttle.ts';
 import { newExchange } from '../src/gateway/server.ts';
 import { MemoryLimiter } from '../src/limits/memory-limiter.ts';
+import { requestRecord } from '../src/gateway/observer.ts';
+import { requestLogEntry } from '../src/requests/request-entry.ts';
+import { RequestLog } from '../src/requests/request-log.ts';
+import { pack } from '../src/writer/store-thread.ts';
 import { startSeededGatehouse } from './seed.ts';
 
 const { values } = parseArgs({ options: { iterations: { type: 'string', default: '200000' } } });
@@ -47,11 +52,26 @@ async function beforeForward(): Promise<void> {
   }
 }
 
+// The request log's share: on the request path, the record (built once for every observer) and the
+// buffer's push; at flush, off the request's latency but on the same thread, the entry per record.
+const routed: Exchange = newExchange(req, res, Date.now());
+for (const stage of stages) await stage(routed);
+const nowhere = { append: async () => undefined, deleteBefore: async () => 0 };
+const requestLog = new RequestLog({ sink: nowhere, health: { register() {}, ok() {}, failed() {}, run: async () => undefined }, bufferRecords: 1e7, flushRecords: 1e7, flushIntervalMs: 1000, retentionDays: 7, clock: Date.now });
+const record = requestRecord(routed, 0, 1, 100);
+const part = Array.from({ length: 1000 }, () => requestLogEntry(record, 'names'));
+// postMessage serialises on the sending thread, as the writer's does; the other end is never read.
+const channel = new MessageChannel();
+let i = 0;
+
 const cases: [string, () => unknown][] = [
   ['hashKey (HMAC-SHA-256 under the pepper)', () => hashKey(seeded.secret, pepper)],
   ["periodWindow('day', now)", () => periodWindow('day', Date.now())],
   ['KeyVerifier.verify (cache hit, limiter, usage)', () => ctx.verifier.verify(seeded.secret, facts)],
   ['pipeline before forward (route … verify-key)', beforeForward],
+  ['request log, on the request path: requestRecord + RequestLog.observe', () => requestLog.observe(requestRecord(routed, 0, 1, 100))],
+  ['request log, at flush: requestLogEntry per record', () => requestLogEntry(record, 'names')],
+  ['request log, at flush: a part of 1,000 entries packed and cloned for the writer thread, per record', () => i++ % 1000 === 0 && channel.port1.postMessage(part.map(pack))],
 ];
 
 async function measure(fn: () => unknown): Promise<number> {
@@ -70,5 +90,7 @@ console.log('| --- | ---: |');
 for (const [name, fn] of cases) console.log(`| ${name} | ${(await measure(fn)).toFixed(2)} |`);
 const verification = await ctx.verifier.verify(seeded.secret, facts);
 if (!verification.valid) throw new Error(`the key did not verify: ${verification.code}`);
+await requestLog.flush();
+channel.port1.close();
 await upstreams.close();
 await seeded.close();

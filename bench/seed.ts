@@ -44,6 +44,8 @@ export async function startSeededGatehouse(upstream: string, scenario: Scenario 
       GATEHOUSE_GATEWAY_PLAINTEXT_CREDENTIALS: 'allow',
       GATEHOUSE_MASTER_KEY: randomBytes(32).toString('hex'),
       GATEHOUSE_TOKENS_CACHE_ENTRIES: scenario === 'bearer-nocache' ? '0' : '100000',
+      // GATEHOUSE_REQUEST_LOG_ENABLED=false in the benchmark's environment: the request log off, to compare.
+      GATEHOUSE_REQUEST_LOG_ENABLED: process.env.GATEHOUSE_REQUEST_LOG_ENABLED ?? 'true',
     },
   });
   const gh = await startGatehouse(config, { logger: pino({ level: 'silent' }) });

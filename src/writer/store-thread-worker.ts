@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { StorageUnavailableError } from '../store/port.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
-import type { StoreThreadReply, StoreThreadRequest } from './store-thread.ts';
+import { unpack, type StoreThreadReply, type StoreThreadRequest } from './store-thread.ts';
 
 /**
  * A store thread (store-thread.ts): its own node:sqlite connection, so a synchronous transaction or
@@ -27,7 +27,7 @@ function perform(message: Exclude<StoreThreadRequest, { type: 'close' }>): Promi
     case 'record':
       return store.usage.record(message.batch);
     case 'requests':
-      return store.requestLog.append(message.entries);
+      return store.requestLog.append(message.rows.map(unpack));
     case 'prune-requests':
       return store.requestLog.deleteBefore(message.day, message.limit);
     case 'query-requests':

@@ -13,7 +13,7 @@ import {
 /** What the request thread asks of a store thread; each but `close` is answered by id. */
 export type StoreThreadRequest =
   | { type: 'record'; id: number; batch: UsageBatch }
-  | { type: 'requests'; id: number; entries: readonly RequestLogEntry[] }
+  | { type: 'requests'; id: number; rows: readonly PackedEntry[] }
   | { type: 'prune-requests'; id: number; day: string; limit: number }
   | { type: 'query-requests'; id: number; filters: RequestLogFilters; page: PageQuery }
   | { type: 'close' };
@@ -57,7 +57,7 @@ export class StoreThread implements Pick<UsageRepo, 'record'>, RequestLogRepo {
   }
 
   async append(entries: readonly RequestLogEntry[]): Promise<void> {
-    await this.#send({ type: 'requests', entries });
+    await this.#send({ type: 'requests', rows: entries.map(pack) });
   }
 
   async deleteBefore(day: string, limit: number): Promise<number> {
@@ -115,3 +115,21 @@ export class StoreThread implements Pick<UsageRepo, 'record'>, RequestLogRepo {
     }
   }
 }
+
+/**
+ * A request-log entry as an array, for the trip to the writer: postMessage clones arrays of values
+ * about twice as fast as objects with named fields, and the cloning is the request thread's work.
+ */
+export type PackedEntry = [
+  number, string, string | null, string | null, string | null, string | null, string, string, string | null, number, string | null,
+  number, number | null, number, number, string | null, string | null, string | null, string | null, string, string | null,
+];
+
+export const pack = (e: RequestLogEntry): PackedEntry => [
+  e.at, e.requestId, e.traceId, e.apiId, e.api, e.route, e.method, e.path, e.query, e.status, e.denialCode,
+  e.durationMs, e.upstreamMs, e.bytesIn, e.bytesOut, e.keyId, e.appId, e.user, e.clientId, e.address, e.userAgent,
+];
+
+export const unpack = ([at, requestId, traceId, apiId, api, route, method, path, query, status, denialCode, durationMs, upstreamMs, bytesIn, bytesOut, keyId, appId, user, clientId, address, userAgent]: PackedEntry): RequestLogEntry => ({
+  at, requestId, traceId, apiId, api, route, method, path, query, status, denialCode, durationMs, upstreamMs, bytesIn, bytesOut, keyId, appId, user, clientId, address, userAgent,
+});
