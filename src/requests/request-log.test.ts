@@ -43,7 +43,7 @@ describe('RequestLog', () => {
   const make = (o: Partial<RequestLogOptions> = {}) =>
     new RequestLog({ sink: store.requestLog, health, bufferRecords: 100, flushRecords: 1000, flushIntervalMs: 1000, retentionDays: 7, clock: () => NOW, ...o });
 
-  test('records are buffered, then written by a flush in parts of 1,000, oldest first', async () => {
+  test('records are buffered, then written by a flush in parts of 500, oldest first', async () => {
     const appended: number[] = [];
     const sink: RequestLogSink = { ...store.requestLog, append: async (entries) => (appended.push(entries.length), store.requestLog.append(entries)) };
     const log = make({ sink, bufferRecords: 5000, flushRecords: 10_000 });
@@ -51,7 +51,7 @@ describe('RequestLog', () => {
     assert.equal(log.pending(), 2500);
     assert.deepEqual(await stored(), []);
     await log.flush();
-    assert.deepEqual(appended, [1000, 1000, 500]);
+    assert.deepEqual(appended, [500, 500, 500, 500, 500]);
     assert.equal(log.pending(), 0);
     assert.equal(log.written(), 2500);
     const read = await stored();
