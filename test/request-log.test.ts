@@ -58,8 +58,8 @@ describe('the request log', () => {
   let unknownKey = '';
 
   /** One request through the gateway, remembered with what the caller saw. */
-  async function send(path: string, init: { key?: string; header?: 'x-api-key'; method?: string; body?: string; userAgent?: string } = {}, who: Partial<Sent> = {}) {
-    const headers: Record<string, string> = { 'user-agent': init.userAgent ?? 'request-log-test/1.0' };
+  async function send(path: string, init: { key?: string; header?: 'x-api-key'; method?: string; body?: string; userAgent?: string; requestId?: string } = {}, who: Partial<Sent> = {}) {
+    const headers: Record<string, string> = { 'user-agent': init.userAgent ?? 'request-log-test/1.0', ...(init.requestId ? { 'x-request-id': init.requestId } : {}) };
     if (init.key) headers[init.header ?? 'authorization'] = init.header ? init.key : `Bearer ${init.key}`;
     const res = await fetch(`${h.gh.gatewayUrl}${path}`, { method: init.method ?? 'GET', headers, ...(init.body ? { body: init.body } : {}) });
     const text = await res.text();
@@ -101,7 +101,8 @@ describe('the request log', () => {
     await send(`/billing/invoices?month=11&api_key=${secrets.keyB}`, { key: secrets.keyB, method: 'POST', body: '{"total":12}' }, B);
     await send('/billing/invoices?month=12', { key: secrets.keyB }, B);
     await send('/orders/items', {}, { api: 'orders' }); // no key: 401
-    await send('/orders/items', { key: unknownKey }, { api: 'orders' }); // unknown key: 401
+    // unknown key: 401; a client that puts a key where an id goes (X-Request-Id) and in the path
+    await send(`/orders/items/${secrets.keyA1}`, { key: unknownKey, requestId: `trace-${secrets.keyA1}` }, { api: 'orders' });
     await send('/orders/items', { key: secrets.keyB }, { ...B, api: 'orders' }); // not for this API: 403
     await send('/nowhere/at/all'); // 404
     // Not logged: the API opted out.
@@ -169,7 +170,7 @@ describe('the request log', () => {
     }
     assert.ok(!text.includes('desc'), 'query values of an API that did not opt in');
     const records = await allRecords(h);
-    const orders = records.filter((r) => r.path.startsWith('/orders/items/'));
+    const orders = records.filter((r) => r.path.startsWith('/orders/items/') && r.status === 200);
     assert.deepEqual(
       orders.map((r) => r.query),
       ['page&sort', 'page&sort', 'page&sort'],
@@ -177,6 +178,9 @@ describe('the request log', () => {
     );
     const billing = records.filter((r) => r.api === 'billing').map((r) => r.query).sort();
     assert.deepEqual(billing, ['month=11&api_key=REDACTED', 'month=12']);
+    const keyInPath = records.find((r) => r.status === 401 && r.keyId === null && r.path !== '/orders/items')!;
+    assert.equal(keyInPath.path, '/orders/items/REDACTED');
+    assert.equal(keyInPath.requestId, 'trace-REDACTED');
   });
 
   test('filters: key, app, API, status (exact or class), denial code, address; combined', async () => {

@@ -72,7 +72,8 @@ export function keptQuery(query: string, mode: QueryMode): string | null {
 export function requestLogEntry(record: RequestRecord, mode: QueryMode): RequestLogEntry {
   return {
     at: record.startedAt,
-    requestId: record.requestId,
+    // The caller chooses its X-Request-Id: a key sent there is still a key.
+    requestId: withoutSecrets(record.requestId),
     traceId: record.traceId,
     apiId: record.apiId,
     api: record.apiName,
