@@ -318,6 +318,27 @@ describe('request log: retention, graceful stop, opt-out by PATCH', () => {
     }
   });
 
+  test('a client that leaves before the answer is logged too, with status 0', async () => {
+    const h = await startHarness();
+    try {
+      const api = await h.admin('POST', '/apis', { name: 'open', listenPath: '/open', upstreamUrl: h.upstream.url, auth: { type: 'public' } });
+      assert.equal(api.status, 201);
+      const abort = new AbortController();
+      const gone = fetch(`${h.gh.gatewayUrl}/open/slow`, { signal: abort.signal });
+      while (!h.upstream.requests.some((r) => r.url === '/slow')) await new Promise((r) => setTimeout(r, 5));
+      abort.abort();
+      await assert.rejects(gone);
+      while (h.gh.requestLog!.pending() === 0) await new Promise((r) => setTimeout(r, 5));
+      await h.gh.requestLog!.flush();
+      const [record] = (await h.admin('GET', '/requests')).body.items;
+      assert.equal(record.path, '/open/slow');
+      assert.equal(record.status, 0);
+      assert.equal(record.denialCode, null);
+    } finally {
+      await h.close();
+    }
+  });
+
   test('PATCH requestLog: false stops logging an API at once; true starts again', async () => {
     const h = await startHarness();
     try {

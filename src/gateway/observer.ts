@@ -1,5 +1,4 @@
 import type { Exchange } from './exchange.ts';
-import { nextRequestId } from './request-id.ts';
 
 /**
  * What the gateway knows about one request once its answer has gone (or the client left): handed
@@ -14,7 +13,8 @@ export interface RequestRecord {
   /** From arrival to the end of the answer (monotonic clock), milliseconds. */
   durationMs: number;
   apiId: string | null;
-  apiName: string | null;
+  /** The API's name. */
+  api: string | null;
   /** The route template: the listen path, plus the matched rule's path pattern when one matched. */
   route: string | null;
   method: string;
@@ -22,7 +22,7 @@ export interface RequestRecord {
   path: string;
   /** The query string as sent, with its `?` ('' for none). May hold credentials: observers filter it. */
   query: string;
-  /** The status the client got; 499 when it went away before an answer was sent. */
+  /** The status the client got; 0 when the connection closed before any answer was sent. */
   status: number;
   /** The denial's code (domain/codes.ts); null for a forwarded request or an answered preflight. */
   denialCode: string | null;
@@ -41,16 +41,14 @@ export interface RequestRecord {
   /** The caller's address (trusted proxies honoured). */
   ip: string;
   userAgent: string | null;
-  requestId: string;
+  /** The caller's X-Request-Id when it sent a sane one, else the id a denial assigned, else null. */
+  requestId: string | null;
   /** The W3C trace id when tracing gave the request one. */
   traceId: string | null;
 }
 
 /** Called after the answer finished; must be cheap and must not throw (the server catches and reports). */
 export type RequestObserver = (record: RequestRecord) => void;
-
-/** A status for a request whose client closed the connection before any answer (nginx's convention). */
-export const CLIENT_CLOSED = 499;
 
 /**
  * The record of a finished exchange. `startedHr` was read when it arrived and `endedHr` at its end:
@@ -65,12 +63,12 @@ export function requestRecord(exchange: Exchange, startedHr: number, endedHr: nu
     startedAt: exchange.now,
     durationMs: endedHr - startedHr,
     apiId: route?.api.id ?? null,
-    apiName: route?.api.name ?? null,
+    api: route?.api.name ?? null,
     route: route ? (exchange.requirement?.pattern ? route.api.listenPath + exchange.requirement.pattern : route.api.listenPath) : null,
     method: req.method ?? 'GET',
     path: exchange.canonicalPath || exchange.path,
     query: exchange.query,
-    status: res.headersSent ? res.statusCode : CLIENT_CLOSED,
+    status: res.headersSent ? res.statusCode : 0,
     denialCode: exchange.denialCode,
     upstreamMs: exchange.upstreamMs,
     bytesIn: exchange.bytesIn ?? declaredLength(req.headers['content-length']),
@@ -81,8 +79,7 @@ export function requestRecord(exchange: Exchange, startedHr: number, endedHr: nu
     clientId: typeof claims?.client_id === 'string' ? claims.client_id : null,
     ip: exchange.ip,
     userAgent: typeof agent === 'string' ? agent : null,
-    // Forwarded requests without one of their own get one here, so every record has an id.
-    requestId: (exchange.requestId ??= nextRequestId()),
+    requestId: exchange.requestId,
     traceId: exchange.traceId,
   };
 }

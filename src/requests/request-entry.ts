@@ -1,4 +1,5 @@
 import type { RequestRecord } from '../gateway/observer.ts';
+import { nextRequestId } from '../gateway/request-id.ts';
 import type { RequestLogEntry } from '../store/port.ts';
 
 /**
@@ -72,11 +73,12 @@ export function keptQuery(query: string, mode: QueryMode): string | null {
 export function requestLogEntry(record: RequestRecord, mode: QueryMode): RequestLogEntry {
   return {
     at: record.startedAt,
-    // The caller chooses its X-Request-Id: a key sent there is still a key.
-    requestId: withoutSecrets(record.requestId),
+    // The caller chooses its X-Request-Id: a key sent there is still a key. A forwarded request
+    // without one gets one here (the generator denials use), so every record has its own.
+    requestId: record.requestId === null ? nextRequestId() : withoutSecrets(record.requestId),
     traceId: record.traceId,
     apiId: record.apiId,
-    api: record.apiName,
+    api: record.api,
     route: record.route,
     method: record.method,
     path: pathWithoutSecrets(record.path).slice(0, MAX_PATH),

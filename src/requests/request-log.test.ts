@@ -15,7 +15,7 @@ const NOW = Date.UTC(2026, 10, 29, 12);
 const DAY = 86_400_000;
 let seq = 0;
 const record = (overrides: Partial<RequestRecord> = {}): RequestRecord => ({
-  startedAt: NOW, durationMs: 1, apiId: 'api_1', apiName: 'orders', route: '/orders', method: 'GET', path: '/orders/items',
+  startedAt: NOW, durationMs: 1, apiId: 'api_1', api: 'orders', route: '/orders', method: 'GET', path: '/orders/items',
   query: '?page=2', status: 200, denialCode: null, upstreamMs: 0.5, bytesIn: 0, bytesOut: 10, keyId: 'key_1', appId: 'app_1',
   user: null, clientId: null, ip: '192.0.2.1', userAgent: null, requestId: `r-${++seq}`, traceId: null, ...overrides,
 });
