@@ -62,6 +62,8 @@ export class RequestLog {
   #written = 0;
   #flushing: Promise<void> = Promise.resolve();
   #roundRunning = false;
+  /** The retention round under way, which stop() waits for: no part may reach the writer after it closes. */
+  #retention: Promise<void> = Promise.resolve();
   #timers: NodeJS.Timeout[] = [];
 
   constructor(options: RequestLogOptions) {
@@ -119,9 +121,12 @@ export class RequestLog {
 
   /** Flushes on the interval, and cuts old days now and every hour after; both report to health. */
   start(): void {
+    const retain = () => {
+      this.#retention = this.#retention.then(() => this.#health.run(REQUEST_LOG_RETENTION, () => this.prune()));
+    };
     this.#timers.push(setInterval(() => this.#round(), this.#flushIntervalMs));
-    this.#timers.push(setInterval(() => void this.#health.run(REQUEST_LOG_RETENTION, () => this.prune()), RETENTION_INTERVAL_MS));
-    this.#timers.push(setTimeout(() => void this.#health.run(REQUEST_LOG_RETENTION, () => this.prune()), 0));
+    this.#timers.push(setInterval(retain, RETENTION_INTERVAL_MS));
+    this.#timers.push(setTimeout(retain, 0));
     for (const timer of this.#timers) timer.unref();
   }
 
@@ -129,6 +134,7 @@ export class RequestLog {
   async stop(): Promise<void> {
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers = [];
+    await this.#retention;
     await this.flush();
   }
 
