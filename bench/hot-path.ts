@@ -3,7 +3,8 @@
  * is far less noisy than bench/gateway.ts and shows where the per-request CPU goes:
  * the key hash, the whole key verification (cache hit, limiter, usage), and the pipeline's stages
  * before the forward (canonical path, request head, route, failure throttle, credential, verify key + RateLimit headers),
- * with tracing off (no span objects), on with every request sampled, and on with every request sampled out.
+ * with tracing off (no span objects), on with every request sampled, and on with every request sampled out,
+ * and what the request log adds: the record and the buffer on the request path, the entry made at flush.
  *
  *   node bench/hot-path.ts [--iterations 200000] [--no-metrics]
  *
@@ -24,8 +25,11 @@ import { buildPipeline } from '../src/gateway/pipeline.ts';
 import { RouteTable } from '../src/gateway/route-table.ts';
 import { Upstreams } from '../src/gateway/upstreams.ts';
 import { FailureThrottle } from '../src/limits/failure-throttle.ts';
-import { newExchange } from '../src/gateway/server.ts';
+import { newExchange, requestRecord } from '../src/gateway/server.ts';
 import { MemoryLimiter } from '../src/limits/memory-limiter.ts';
+import { requestLogEntry } from '../src/requests/request-entry.ts';
+import { RequestLog } from '../src/requests/request-log.ts';
+import { pack } from '../src/writer/store-thread.ts';
 import { startSeededGatehouse } from './seed.ts';
 import { EventEmitter } from 'node:events';
 import { createServer } from 'node:http';
@@ -90,12 +94,23 @@ async function runStages(stages: readonly Stage[], exchange: Exchange): Promise<
 
 /** A forwarded request as the gateway's observers receive it. */
 const record: RequestRecord = {
-  startedAt: Date.now(), durationMs: 0.42, api: 'bench', apiId: seeded.apiId, route: '/bench', method: 'GET', path: '/bench/items', status: 200,
+  startedAt: Date.now(), durationMs: 0.42, api: 'bench', apiId: seeded.apiId, route: '/bench', method: 'GET', path: '/bench/items', query: '', status: 200,
   outcome: 'FORWARDED', denialCode: null, upstreamMs: 0.31, bytesIn: 0, bytesOut: 87, keyId: 'key_x', appId: 'app_x', user: null, clientId: null,
   ip: '127.0.0.1', userAgent: 'bench', requestId: null, traceId: null, aborted: false,
 };
 const promClient = new Histogram({ name: 'bench_duration_seconds', help: 'comparison', labelNames: ['api', 'http_route', 'http_request_method', 'http_response_status_code'], registers: [new Registry()] });
 const promChild = promClient.labels('bench', '/bench', 'GET', '200');
+
+// The request log's share: on the request path, the record (built once for every observer) and the
+// buffer's push; at flush, off the request's latency but on the same thread, the entry per record.
+const routed: Exchange = newExchange(req, res, Date.now());
+for (const stage of stages) await stage(routed);
+const nowhere = { append: async () => undefined, deleteBefore: async () => 0 };
+const requestLog = new RequestLog({ sink: nowhere, health: { register() {}, ok() {}, failed() {}, run: async () => undefined }, bufferRecords: 1e7, flushRecords: 1e7, flushIntervalMs: 1000, retentionDays: 7, clock: Date.now });
+const part = Array.from({ length: 1000 }, () => requestLogEntry(record, 'names'));
+// postMessage serialises on the sending thread, as the writer's does; the other end is never read.
+const channel = new MessageChannel();
+let i = 0;
 
 const cases: [string, () => unknown][] = [
   ['hashKey (HMAC-SHA-256 under the pepper)', () => hashKey(seeded.secret, pepper)],
@@ -104,6 +119,9 @@ const cases: [string, () => unknown][] = [
   ['pipeline before forward (route … verify-key)', beforeForward],
   ['pipeline before forward, tracing on, every request sampled', tracedBeforeForward(sampled)],
   ['pipeline before forward, tracing on, every request sampled out', tracedBeforeForward(sampledOut)],
+  ['request log, on the request path: requestRecord + RequestLog.observe', () => requestLog.observe(requestRecord(routed))],
+  ['request log, at flush: requestLogEntry per record', () => requestLogEntry(record, 'names')],
+  ['request log, at flush: a part of 1,000 entries packed and cloned for the writer thread, per record', () => i++ % 1000 === 0 && channel.port1.postMessage(part.map(pack))],
 ];
 const metrics = seeded.gh.metrics;
 if (metrics) {
@@ -131,5 +149,7 @@ if (!verification.valid) throw new Error(`the key did not verify: ${verification
 await Promise.all([sampled.tracing.shutdown(), sampledOut.tracing.shutdown()]);
 collector.closeAllConnections();
 collector.close();
+await requestLog.flush();
+channel.port1.close();
 await upstreams.close();
 await seeded.close();

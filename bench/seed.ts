@@ -48,6 +48,8 @@ export async function startSeededGatehouse(upstream: string, scenario: Scenario 
       GATEHOUSE_METRICS_ENABLED: options.metrics === false ? 'false' : 'true',
       // Tracing is measured by running the benchmark with OTEL_TRACES_EXPORTER=otlp and a collector's endpoint.
       ...Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('OTEL_'))),
+      // GATEHOUSE_REQUEST_LOG_ENABLED=false in the benchmark's environment: the request log off, to compare.
+      GATEHOUSE_REQUEST_LOG_ENABLED: process.env.GATEHOUSE_REQUEST_LOG_ENABLED ?? 'true',
     },
   });
   const gh = await startGatehouse(config, { logger: pino({ level: 'silent' }) });

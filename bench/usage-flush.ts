@@ -15,7 +15,7 @@ import { DatabaseSync } from 'node:sqlite';
 import type { UsageRepo } from '../src/store/port.ts';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import { UsageRecorder } from '../src/usage/usage-recorder.ts';
-import { ThreadedUsageWriter } from '../src/writer/usage-writer.ts';
+import { StoreThread } from '../src/writer/store-thread.ts';
 
 const { values: args } = parseArgs({ options: { keys: { type: 'string', default: '10000' }, rounds: { type: 'string', default: '5' } } });
 const KEYS = Number(args.keys);
@@ -70,7 +70,7 @@ async function longestStall(repo: Pick<UsageRepo, 'record'>): Promise<{ stallMs:
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const onLoop = await longestStall(store.usage);
-const writer = new ThreadedUsageWriter({ path, busyTimeoutMs: 5000, onError: (error) => console.error(error) });
+const writer = new StoreThread({ path, busyTimeoutMs: 5000, onError: (error) => console.error(error) });
 const threaded = await longestStall(writer);
 await writer.close();
 await store.close();

@@ -33,7 +33,8 @@ import { compileIpAllowlist, isLoopback } from './domain/ip-allowlist.ts';
 import { gatewayTracer } from './telemetry/gateway-tracing.ts';
 import { GATEHOUSE_VERSION, traceLogFields, Tracing } from './telemetry/tracing.ts';
 import { USAGE_FLUSH, UsageRecorder } from './usage/usage-recorder.ts';
-import { ThreadedUsageWriter } from './writer/usage-writer.ts';
+import { StoreThread } from './writer/store-thread.ts';
+import { RequestLog } from './requests/request-log.ts';
 import { DpopVerifier } from './verification/dpop.ts';
 import { externalIssuer, ownIssuer, type TrustedIssuer } from './verification/issuers.ts';
 import { KeyVerifier } from './verification/key-verifier.ts';
@@ -55,6 +56,8 @@ export interface Gatehouse {
   health: Health;
   /** Prometheus metrics (served at /metrics on the control listener); null with metrics.enabled false. */
   metrics: GatehouseMetrics | null;
+  /** The request log's buffer (dropped(), pending(), flush()); null when `requestLog.enabled` is false. */
+  requestLog: RequestLog | null;
   close(): Promise<void>;
 }
 
@@ -83,10 +86,14 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   if (migrations > 0) log.info({ migrations }, 'store migrated');
 
   const changes = createLocalChangeBus();
-  // Usage batches are written by a thread with its own connection, never on the event loop.
-  const usageWriter = config.storePath === ':memory:' ? null : new ThreadedUsageWriter({ path: config.storePath, busyTimeoutMs: config.store.busyTimeoutMs, onError: (error) => log.error({ err: error }, 'usage writer thread failed') });
+  // Usage batches and request records are written by a thread with its own connection, and the request
+  // log is read by another: traffic-sized store work never runs on the event loop.
+  const storeThread = (name: string) =>
+    config.storePath === ':memory:' ? null : new StoreThread({ path: config.storePath, busyTimeoutMs: config.store.busyTimeoutMs, onError: (error) => log.error({ err: error }, `${name} thread failed`) });
+  const writer = storeThread('writer');
+  const reader = storeThread('request-log reader');
   // The writer thread's writes are store calls too, timed as the store's own usage.record would be.
-  const usageSink = usageWriter && metrics ? timedRepo({ record: (batch: UsageBatch) => usageWriter.record(batch) }, 'usage', metrics.storeTiming) : (usageWriter ?? store.usage);
+  const usageSink = writer && metrics ? timedRepo({ record: (batch: UsageBatch) => writer.record(batch) }, 'usage', metrics.storeTiming) : (writer ?? store.usage);
   const usage = new UsageRecorder(usageSink);
   health.register(USAGE_FLUSH, true);
   usage.start(config.usage.flushIntervalSeconds * 1000, health);
@@ -107,7 +114,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
     observer: metrics?.verification ?? null,
   });
   const identity = identityContext(config, store);
-  const ctx: ControlContext = { store, changes, peppers: config.peppers, usage, verifier, clock, identity, bearerAvailable: identity !== null || config.tokens.issuers.length > 0, mtlsAvailable: Boolean(config.gateway.tls?.clientCaFile) };
+  const ctx: ControlContext = { store, requestLog: reader ?? store.requestLog, changes, peppers: config.peppers, usage, verifier, clock, identity, bearerAvailable: identity !== null || config.tokens.issuers.length > 0, mtlsAvailable: Boolean(config.gateway.tls?.clientCaFile) };
   const revocations = new RevocationList(store.revocations, changes, clock);
   // Only our own tokens are revoked here; without an authorization server there is nothing to poll for.
   if (identity) {
@@ -119,6 +126,9 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   let identitySigner: IdentityJwtSigner | null = null;
   let ownIssuerUrl: string | null = null;
   await declareApis(ctx, config);
+  const requestLog = config.requestLog.enabled
+    ? new RequestLog({ sink: writer ?? store.requestLog, health, clock, retentionDays: config.requestLog.retentionDays, bufferRecords: config.requestLog.bufferRecords, flushRecords: config.requestLog.flushRecords, flushIntervalMs: config.requestLog.flushIntervalMs })
+    : null;
 
   const upstreams = new Upstreams((error) => log.warn({ err: error }, 'closing an unused upstream pool failed'));
   // With the gateway's health paths on, an API published exactly at /livez or /readyz never gets those paths.
@@ -129,10 +139,12 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   const initialApis = await store.apis.all();
   shadowed(initialApis);
   let routes = new RouteTable(initialApis);
+  requestLog?.configure(initialApis);
   const rebuildRoutes = async () => {
     const apis = await store.apis.all();
     shadowed(apis);
     routes = new RouteTable(apis);
+    requestLog?.configure(apis);
     upstreams.retain(routes.origins());
   };
   health.register(ROUTES, true);
@@ -157,9 +169,10 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
     keysService.flagExposed(ctx, secret, ip).catch((error: unknown) => log.error({ err: error }, 'flagging an exposed key failed'));
   };
   const tls = config.gateway.tls ? tlsOptions(config.gateway.tls) : undefined;
-  // Each finished request goes to these (gateway/observer.ts): metrics now; traces and the request log beside them.
+  // Each finished request goes to these (gateway/observer.ts): metrics, the request log, and any the caller adds.
   const observers: RequestObserver[] = [];
   if (metrics) observers.push(metrics.requests);
+  if (requestLog) observers.push(requestLog.observe);
   observers.push(...(options.observers ?? []));
   const gateway = createGatewayServer({
     pipeline: buildPipeline({ onExposed: config.gateway.plaintextCredentials === 'refuse' ? onExposed : null, routes: () => routes, verifier, tokens, checkProof: dpopProofCheck(dpop), throttle, ownIssuer: () => ownIssuerUrl, limiter, counters: { count: (c, p) => usage.count(c, p), used: (c, p) => store.usage.counterUsed(c, p) }, upstreams, maxBodyBytes: config.gateway.maxBodyBytes, identityJwt: () => identitySigner }),
@@ -180,6 +193,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
     onError: (error) => log.error({ err: error }, 'gateway error'),
     ...(tracing ? { tracer: gatewayTracer(tracing) } : {}),
   });
+  requestLog?.start();
   const admin = createAdminApi({
     ctx,
     maxBodyBytes: config.admin.maxBodyBytes,
@@ -211,14 +225,13 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
       await upstreams.close();
       // The spans of the requests just ended go out now, within the export timeout.
       await tracing?.shutdown().catch((error: unknown) => log.error({ err: error }, 'sending the last spans failed'));
-      try {
-        await usage.stop();
-      } finally {
-        // A failed last flush still rejects the shutdown (its counts are lost, the caller logs it);
-        // the writer thread and the store close either way.
-        await usageWriter?.close();
-        await store.close();
-      }
+      // Every answer has gone (the listeners are closed), so every request's record is buffered.
+      const flushed = await Promise.allSettled([usage.stop(), requestLog?.stop()]);
+      // A failed last flush still rejects the shutdown (its counts or records are lost, the caller
+      // logs it); the writer thread and the store close either way.
+      await Promise.all([writer?.close(), reader?.close()]);
+      await store.close();
+      for (const result of flushed) if (result.status === 'rejected') throw result.reason;
     })());
 
   const redirect = tls && config.gateway.httpRedirectPort !== undefined ? createRedirectServer(publicHost!, () => (gateway.address() as AddressInfo | null)?.port ?? config.gateway.port, onExposed) : null;
@@ -249,7 +262,7 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   }
   log.info({ gatewayUrl, redirectUrl, controlUrl }, 'gatehouse listening');
 
-  return { gatewayUrl, redirectUrl, controlUrl, ctx, authorization, outcomes, health, metrics, close: shutdown };
+  return { gatewayUrl, redirectUrl, controlUrl, ctx, authorization, outcomes, health, metrics, requestLog, close: shutdown };
 }
 
 /** /metrics for this machine, and for the configured addresses. */

@@ -49,7 +49,7 @@ describe('every admin route answers with the shape its response schema declares'
     return res.body;
   }
 
-  test('APIs, apps, policies, keys, verification, usage and audit', async () => {
+  test('APIs, apps, policies, keys, verification, usage, the request log and audit', async () => {
     const api = await run('POST', '/apis', {
       name: 'orders', listenPath: '/orders', upstreamUrl: h.upstream.url, identityJwt: true, pathCase: 'insensitive',
       auth: { type: 'apiKey', scopes: ['orders:read'], rateLimits: [{ name: 'per-app', limit: 100, windowSeconds: 60, by: 'app' }], routes: [{ paths: ['/admin/**'], type: 'bearer', roles: ['admin'] }] },
@@ -89,6 +89,9 @@ describe('every admin route answers with the shape its response schema declares'
     await run('POST', '/keys/verify', { key: own.secret });
     await run('POST', '/keys/verify', { key: 'not a key' });
     await run('GET', `/keys/${unbound.id}/usage`);
+    await h.gh.requestLog!.flush();
+    const requests = await run('GET', '/requests?limit=10');
+    assert.ok(requests.items.length > 0, 'the request to /billing/x is in the request log');
     const rotated = await run('POST', `/keys/${unbound.id}/rotate`, { gracePeriodSeconds: 60 });
     await run('POST', `/keys/${own.id}/revoke`, { reason: 'test' });
     await run('GET', `/audit?targetId=${unbound.id}`);

@@ -279,6 +279,8 @@ describe('the request record observers receive', () => {
         route: '/orders/items/*',
         method: 'POST',
         path: '/orders/items/7',
+        // The query as sent: the request log filters it (request-entry.ts); metrics never read it.
+        query: '?secret=x',
         status: 200,
         outcome: 'FORWARDED',
         denialCode: null,

@@ -51,7 +51,7 @@ describe('PATCH changes the fields it names and keeps every other one', () => {
       create: () => {
         const n = uniq();
         return created('/apis', {
-          name: `orders-${n}`, listenPath: `/orders-${n}`, upstreamUrl: h.upstream.url, timeoutSeconds: 10, identityJwt: true,
+          name: `orders-${n}`, listenPath: `/orders-${n}`, upstreamUrl: h.upstream.url, timeoutSeconds: 10, identityJwt: true, requestLog: { query: true },
           auth: { type: 'apiKey', scopes: ['orders:read'], routes: [{ paths: ['/admin/**'], type: 'bearer', roles: ['admin'] }] },
           tokens: { audience: `https://orders-${n}.example`, accessTokenTtlSeconds: 600 },
         });
@@ -65,6 +65,7 @@ describe('PATCH changes the fields it names and keeps every other one', () => {
         pathCase: { value: 'insensitive' },
         identityJwt: { value: false },
         tokens: { value: { accessTokenTtlSeconds: 1200 } },
+        requestLog: { value: false },
       },
       elsewhere: { mtls: 'needs gateway client CAs: test/gateway-tls.test.ts' },
     },

@@ -106,6 +106,20 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   usage: z.strictObject({ flushIntervalSeconds: z.coerce.number().min(0.01).default(5) }).prefault({}),
+  /** One record per gateway request (docs/observability/request-log.md), written off the request path. */
+  requestLog: z
+    .strictObject({
+      enabled: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).default(true),
+      /** Whole UTC days kept before today; older days are deleted every hour. */
+      retentionDays: z.coerce.number().int().min(1).max(3650).default(7),
+      /** Records held in memory at most while they wait to be written; past it, new ones are dropped and counted. */
+      bufferRecords: z.coerce.number().int().min(1).max(10_000_000).default(50_000),
+      /** A flush starts when this many records wait... */
+      flushRecords: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+      /** ...or this long after the last one. */
+      flushIntervalMs: z.coerce.number().int().min(1).max(3_600_000).default(1000),
+    })
+    .prefault({}),
   authFailures: z
     .strictObject({
       /** Failed credential checks one client IP may make per window before it is refused outright. */

@@ -3,7 +3,7 @@ import type { Pepper } from '../domain/key-hash.ts';
 import type { SecretBox } from '../domain/secret-box.ts';
 import type { SigningAlg } from '../domain/entities.ts';
 import type { ChangeBus } from '../events/change-bus.ts';
-import type { Store } from '../store/port.ts';
+import type { RequestLogRepo, Store } from '../store/port.ts';
 import type { UsageRecorder } from '../usage/usage-recorder.ts';
 import type { OidcRecords } from './authorization/oidc-records.ts';
 import type { KeyVerifier } from '../verification/key-verifier.ts';
@@ -11,6 +11,8 @@ import type { KeyVerifier } from '../verification/key-verifier.ts';
 /** What the control plane's services are handed by the entry point. */
 export interface ControlContext {
   store: Store;
+  /** The request log's reads, on a thread of their own (writer/store-thread.ts): a long scan never holds the event loop. */
+  requestLog: Pick<RequestLogRepo, 'query'>;
   changes: ChangeBus;
   peppers: readonly Pepper[];
   usage: UsageRecorder;

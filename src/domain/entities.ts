@@ -94,6 +94,12 @@ export interface Api {
    * Absent: `sensitive`, the default.
    */
   pathCase?: PathCase;
+  /**
+   * The request log: `false`, this API's requests are not logged; `{ query: true }`, its query
+   * strings are kept with their values (credentials still removed). Absent: logged, query
+   * parameter names only.
+   */
+  requestLog?: false | { query: true };
   /** Upstream timeout for the whole exchange, milliseconds. */
   timeoutMs: number;
   createdAt: Millis;

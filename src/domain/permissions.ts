@@ -10,6 +10,7 @@ export const ADMIN_PERMISSIONS = [
   'keys:write',
   'keys:verify',
   'audit:read',
+  'requests:read',
   'users:read',
   'users:write',
   'clients:read',

@@ -2,8 +2,9 @@ import type { ProblemCode } from '../domain/codes.ts';
 
 /**
  * What the gateway knows about one request once its answer is over: the one shape every per-request
- * consumer (metrics, traces, the request log) reads, so the server has a single hook. Nothing secret:
- * no credential, no query string, no header value but the user agent.
+ * consumer (metrics, traces, the request log) reads, so the server has a single hook. No credential
+ * and no header value but the user agent; the query string only as sent, for observers that decide to
+ * keep it (the request log does not, unless the API opts in, and removes credentials even then).
  */
 export interface RequestRecord {
   /** When the request arrived: epoch milliseconds on the gateway's clock (the injected one in tests). */
@@ -27,6 +28,8 @@ export interface RequestRecord {
   method: string;
   /** The canonical path (or the path as sent, when it was refused before it had one); no query string. */
   path: string;
+  /** The query string as sent, with its `?` ('' for none). May hold credentials: observers filter it. */
+  query: string;
   /** The status sent; 0 when the connection closed before any answer was sent. */
   status: number;
   /**

@@ -54,6 +54,8 @@ class CountingRequest extends IncomingMessage {
 class CountingResponse extends ServerResponse {
   bodyBytes = 0;
   exchange: Exchange | null = null;
+  /** The connection closed before any answer was sent: a head written later (the upstream's, after the client left) never reached it. */
+  unansweredAtClose = false;
   override write(chunk: unknown, ...rest: unknown[]): boolean {
     this.bodyBytes += byteLength(chunk, rest[0]);
     return (super.write as (...args: unknown[]) => boolean)(chunk, ...rest);
@@ -97,6 +99,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   const closed = function (this: CountingResponse): void {
     const exchange = this.exchange!;
     exchange.endedAt = performance.now();
+    this.unansweredAtClose = !this.headersSent;
     if (exchange.outcome !== null) observe(exchange);
   };
   // Called after the answer is written: should writing it close the response at once, `closed` finds
@@ -231,13 +234,13 @@ export function newExchange(
 const bodyless = (method: string | undefined, status: number): boolean => method === 'HEAD' || status === 204 || status === 304 || status < 200;
 
 /** The request as observers see it (observer.ts): facts only, read once, nothing secret. */
-function requestRecord(exchange: Exchange): RequestRecord {
+export function requestRecord(exchange: Exchange): RequestRecord {
   const { req, res, route, requirement } = exchange;
   // Who made the request: the key sent with it, else the parent key of an exchanged token, else a key that was refused.
   const key = exchange.verification ?? exchange.parentKey ?? exchange.refusedKey;
   const claims = exchange.tokenVerification?.claims ?? null;
   const userAgent = req.headers['user-agent'];
-  const status = res.headersSent ? res.statusCode : 0;
+  const status = res.headersSent && (res as CountingResponse).unansweredAtClose !== true ? res.statusCode : 0;
   return {
     startedAt: exchange.now,
     durationMs: (exchange.endedAt ?? performance.now()) - exchange.arrivedAt,
@@ -246,6 +249,7 @@ function requestRecord(exchange: Exchange): RequestRecord {
     route: requirement !== null ? requirement.route : route === null ? null : route.api.listenPath,
     method: req.method ?? 'GET',
     path: exchange.canonicalPath === '' ? exchange.path : exchange.canonicalPath,
+    query: exchange.query,
     status,
     outcome: exchange.outcome,
     denialCode: exchange.denialCode,

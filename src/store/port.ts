@@ -22,6 +22,7 @@ export interface Store {
   readonly signingKeys: EntityRepo<SigningKey> & { all(): Promise<SigningKey[]> };
   readonly oidc: OidcModelRepo;
   readonly revocations: RevocationRepo;
+  readonly requestLog: RequestLogRepo;
   /** Applies pending migrations; returns how many ran. */
   migrate(): Promise<number>;
   close(): Promise<void>;
@@ -178,4 +179,63 @@ export interface RevocationRepo {
   /** Revocations made at or after `at` and not yet expired at `now`, oldest first. */
   since(at: number, now: number): Promise<Revocation[]>;
   deleteExpired(now: number): Promise<number>;
+}
+
+/**
+ * One gateway request, as the request log keeps it (requests/request-entry.ts makes it from the
+ * gateway's record): nothing secret, no query value unless the API opted in. Times are epoch ms.
+ */
+export interface RequestLogEntry {
+  at: number;
+  requestId: string;
+  traceId: string | null;
+  apiId: string | null;
+  api: string | null;
+  route: string | null;
+  method: string;
+  path: string;
+  /** Without its `?`: parameter names only, or (opted in) names and values with credentials removed; null for none. */
+  query: string | null;
+  status: number;
+  denialCode: string | null;
+  durationMs: number;
+  upstreamMs: number | null;
+  bytesIn: number;
+  bytesOut: number;
+  keyId: string | null;
+  appId: string | null;
+  user: string | null;
+  clientId: string | null;
+  address: string;
+  userAgent: string | null;
+}
+
+export interface RequestLogFilters {
+  /** At or after (epoch ms). */
+  since?: number | undefined;
+  /** Before (epoch ms). */
+  until?: number | undefined;
+  keyId?: string | undefined;
+  appId?: string | undefined;
+  /** The API's id or name. */
+  api?: string | undefined;
+  user?: string | undefined;
+  clientId?: string | undefined;
+  /** Statuses from `min` to `max`, both included: one status, or a class such as 4xx. */
+  status?: { min: number; max: number } | undefined;
+  address?: string | undefined;
+  denialCode?: string | undefined;
+}
+
+/**
+ * The request log. Written in batches by the writer thread (never on the request path), read by the
+ * admin API newest first, and cut from the old end by the retention task, a bounded part at a time
+ * so no transaction holds the write lock for long.
+ */
+export interface RequestLogRepo {
+  append(entries: readonly RequestLogEntry[]): Promise<void>;
+  /** Newest first (time, then arrival); `cursor` is an earlier page's `nextCursor`. */
+  query(filters: RequestLogFilters, page: PageQuery): Promise<Page<RequestLogEntry>>;
+  /** Deletes at most `limit` entries from before `day` (YYYY-MM-DD, UTC), oldest first; returns how many. */
+  deleteBefore(day: string, limit: number): Promise<number>;
 }

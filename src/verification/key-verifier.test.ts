@@ -327,7 +327,7 @@ describe('KeyVerifier: pepper rotation', () => {
   });
 
   test('a key created through the keys service is hashed under the first pepper', async () => {
-    const ctx: ControlContext = { store: f.store, changes: f.changes, peppers: f.peppers, usage: new UsageRecorder(f.store.usage), verifier: f.verifier, clock: () => f.clock.now, identity: null, bearerAvailable: false, mtlsAvailable: false };
+    const ctx: ControlContext = { store: f.store, requestLog: f.store.requestLog, changes: f.changes, peppers: f.peppers, usage: new UsageRecorder(f.store.usage), verifier: f.verifier, clock: () => f.clock.now, identity: null, bearerAvailable: false, mtlsAvailable: false };
     const apiId = newId('api');
     const api: Api = { id: apiId, name: 'orders', listenPath: '/orders', upstreamUrl: 'http://127.0.0.1:1', auth: { type: 'apiKey', scopes: [] }, tokens: { audience: 'https://api.example/orders', accessTokenTtlSeconds: 300 }, timeoutMs: 1000, createdAt: NOW, updatedAt: NOW };
     await f.store.apis.create(api, { ...audit(apiId), targetType: 'api' });

@@ -39,7 +39,14 @@ export function openApiDocument(routes: readonly AdminRoute[]): Record<string, u
       ...(r.body ? { requestBody: requestBody(r) } : {}),
       responses: {
         [r.status]: r.response
-          ? { description: r.status === 201 ? 'Created' : 'Success', content: { 'application/json': { schema: answer(r.response) } } }
+          ? {
+              description: r.status === 201 ? 'Created' : 'Success',
+              content: {
+                'application/json': { schema: answer(r.response) },
+                // An export's other media types: streamed files, described by the route's summary.
+                ...Object.fromEntries((r.produces ?? []).map((type) => [type, {}])),
+              },
+            }
           : { description: 'Done (no body)' },
         default: { description: 'A problem (RFC 9457)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
       },

@@ -75,6 +75,7 @@ export const apiResponse = named(
     identityJwt: z.boolean().optional(),
     timeoutSeconds: z.number(),
     pathCase: z.enum(PATH_CASES),
+    requestLog: about('false: not in the request log; `{ query: true }`: query values kept too (credentials removed)', z.union([z.boolean(), z.strictObject({ query: z.boolean() })])),
     ...timestamps,
   }),
 );
@@ -171,6 +172,34 @@ export const auditEntryResponse = named(
     before: z.unknown(),
     after: z.unknown(),
     requestId: z.string().nullable(),
+  }),
+);
+
+export const requestRecordResponse = named(
+  'RequestRecord',
+  'One gateway request, as the request log keeps it',
+  z.strictObject({
+    at: time,
+    requestId: z.string(),
+    traceId: z.string().nullable(),
+    apiId: z.string().nullable(),
+    api: z.string().nullable(),
+    route: about('the route template: the listen path and the matching rule pattern', z.string().nullable()),
+    method: z.string(),
+    path: z.string(),
+    query: about('without its `?`: parameter names only, or (opted in) names and values with credentials removed', z.string().nullable()),
+    status: z.number().int(),
+    denialCode: z.string().nullable(),
+    durationMs: z.number(),
+    upstreamMs: z.number().nullable(),
+    bytesIn: z.number().int(),
+    bytesOut: z.number().int(),
+    keyId: z.string().nullable(),
+    appId: z.string().nullable(),
+    user: z.string().nullable(),
+    clientId: z.string().nullable(),
+    address: z.string(),
+    userAgent: z.string().nullable(),
   }),
 );
 

@@ -38,7 +38,12 @@ export interface AdminRoute<
     query: Q extends AnySchema ? z.output<Q> : undefined;
     /** Counts a failed credential check (a guessed key) against the caller's address, as a wrong admin key does. */
     countFailure: () => void;
-  }): Promise<R extends AnySchema ? z.input<R> : void>;
+    /** The request's Accept field ('' without one), for routes that answer in more than one format. */
+    accept: string;
+    // A route with `produces` may answer with a Response of its own (an export) instead of its JSON.
+  }): Promise<R extends AnySchema ? z.input<R> | Response : void>;
+  /** Media types besides JSON a route may answer with (an export): its handler returns a Response then. */
+  produces?: readonly string[];
 }
 
 /** Keeps each route's body, query and answer types tied to its schemas. */

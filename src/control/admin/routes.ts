@@ -10,6 +10,7 @@ import { usageService } from '../services/usage.ts';
 import { verificationService } from '../services/verification.ts';
 import { IDENTITY_ROUTES } from './identity-routes.ts';
 import * as res from './responses.ts';
+import { REQUEST_LOG_ROUTES } from './request-log-routes.ts';
 import { route, type AdminRoute } from './route.ts';
 import * as s from '../../domain/inputs/resources.ts';
 import * as q from './queries.ts';
@@ -103,5 +104,6 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
 
   route({ method: 'get', path: '/audit', tag: 'audit', permission: 'audit:read', summary: 'The audit log, newest first', status: 200, query: q.auditQuerySchema, response: res.pageOf(res.auditEntryResponse),
     handle: ({ ctx, query }) => auditService.list(ctx, query) }),
+  ...REQUEST_LOG_ROUTES,
   ...IDENTITY_ROUTES,
 ];

@@ -110,8 +110,11 @@ function register(app: Hono<Env>, r: AdminRoute, ctx: ControlContext, throttle: 
       body: body as never,
       query: query as never,
       countFailure: () => throttle.recordFailure(clientAddress(c), ctx.clock()),
+      accept: c.req.header('accept') ?? '',
     });
     if (r.status === 204) return c.body(null, 204);
+    // An export streams its own body and type; the common headers (request id, no-store) join them.
+    if (result instanceof Response) return c.newResponse(result.body, result.status as ContentfulStatusCode, Object.fromEntries(result.headers));
     return c.json(result as object, r.status);
   });
 }

@@ -17,12 +17,20 @@ const apiFields = (input: ApiInput) => ({
   ...(input.mtls ? { mtls: true } : {}),
   // Stored only when not the default, like the flags above, so APIs saved before it read the same.
   ...(input.pathCase === 'insensitive' ? { pathCase: 'insensitive' as const } : {}),
+  ...requestLogSetting(input.requestLog),
   timeoutMs: Math.round(input.timeoutSeconds * 1000),
 });
 
+/** Stored only when not the default (logged, query names only), so APIs saved before it read the same. */
+function requestLogSetting(input: ApiInput['requestLog']): Pick<Api, 'requestLog'> {
+  if (input === false) return { requestLog: false };
+  if (typeof input === 'object' && input.query) return { requestLog: { query: true } };
+  return {};
+}
+
 export function apiView(api: Api): ApiView {
-  const { timeoutMs, createdAt, updatedAt, pathCase, ...rest } = api;
-  return { ...rest, timeoutSeconds: timeoutMs / 1000, pathCase: pathCase ?? 'sensitive', createdAt: new Date(createdAt).toISOString(), updatedAt: new Date(updatedAt).toISOString() };
+  const { timeoutMs, createdAt, updatedAt, pathCase, requestLog, ...rest } = api;
+  return { ...rest, timeoutSeconds: timeoutMs / 1000, pathCase: pathCase ?? 'sensitive', requestLog: requestLog ?? true, createdAt: new Date(createdAt).toISOString(), updatedAt: new Date(updatedAt).toISOString() };
 }
 
 const API_ID = /^api_[0-9a-f]{28}$/;
@@ -49,6 +57,7 @@ const resource = resourceService<Api, ApiInput, ApiPatch>({
     ...((patch.identityJwt ?? existing.identityJwt) ? { identityJwt: true } : {}),
     ...((patch.mtls ?? existing.mtls) ? { mtls: true } : {}),
     ...((patch.pathCase ?? existing.pathCase) === 'insensitive' ? { pathCase: 'insensitive' as const } : {}),
+    ...(patch.requestLog === undefined ? (existing.requestLog === undefined ? {} : { requestLog: existing.requestLog }) : requestLogSetting(patch.requestLog)),
     timeoutMs: patch.timeoutSeconds === undefined ? existing.timeoutMs : Math.round(patch.timeoutSeconds * 1000),
   }),
   validate: async (ctx, api) => {

@@ -101,6 +101,11 @@ const apiFields = {
   mtls: z.boolean().optional(),
   /** The upstream also gets `Authorization: Bearer <JWT>` signed by Gatehouse, naming the caller (60 s). */
   identityJwt: z.boolean().optional(),
+  /**
+   * The request log (default true: logged, query parameter names only): false leaves this API's
+   * requests out; `{ query: true }` keeps query values too, with credentials removed.
+   */
+  requestLog: z.union([z.boolean(), z.strictObject({ query: z.boolean() })]).optional(),
 };
 const accessTokenTtlSeconds = z.number().int().min(60).max(86_400);
 

@@ -53,7 +53,7 @@ export function forwardStage(upstreams: Upstreams, maxBodyBytes: number): Routed
         headersTimeout: api.timeoutMs,
         bodyTimeout: api.timeoutMs,
       };
-      // Upstream latency: until the answer's head arrives (or the failure), not the client's reading of the body.
+      // Upstream latency: until the answer's head arrives (or the failure), not the client's reading of the body (performance.now: monotonic).
       const sentAt = performance.now();
       upstreams.pool(route.origin).stream(
         options,

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { RequestRecord } from '../gateway/observer.ts';
+import { keptQuery, requestLogEntry } from './request-entry.ts';
+
+const KEY = 'gk_live_4Hq2dVb8TkLmN0pQrStUvWxY1a2b3c';
+const JWT = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1c3JfMSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ';
+
+const record = (overrides: Partial<RequestRecord> = {}): RequestRecord => ({
+  startedAt: Date.UTC(2026, 10, 29, 12), durationMs: 1.23456, apiId: 'api_1', api: 'orders', route: '/orders', method: 'GET',
+  path: '/orders/items', query: '', status: 200, outcome: 'FORWARDED', denialCode: null, upstreamMs: 0.5, bytesIn: 0, bytesOut: 10, keyId: 'key_1',
+  appId: 'app_1', user: null, clientId: null, ip: '192.0.2.1', userAgent: 'curl/8', requestId: 'r-1', traceId: null, aborted: false, ...overrides,
+});
+
+test('by default a query keeps its parameter names only', () => {
+  assert.equal(keptQuery('?page=2&sort=desc&page=3', 'names'), 'page&sort&page');
+  assert.equal(keptQuery('', 'names'), null);
+  assert.equal(keptQuery('?', 'names'), null);
+  assert.equal(keptQuery(`?${KEY}`, 'names'), 'REDACTED', 'a key sent as a bare parameter name');
+});
+
+test('an API that opts in keeps values, but never a credential: by parameter name, or by shape anywhere', () => {
+  const names = ['api_key', 'apiKey', 'API-KEY', 'access_token', 'token', 'client_secret', 'password', 'X-Amz-Signature', 'X-Amz-Credential', 'sig', 'code', 'session_id', 'jwt'];
+  for (const name of names) assert.equal(keptQuery(`?${name}=s3cr3t&month=11`, 'values'), `${name}=REDACTED&month=11`, name);
+  assert.equal(keptQuery(`?q=${KEY}`, 'values'), 'q=REDACTED');
+  assert.equal(keptQuery(`?q=${encodeURIComponent(`x ${KEY} y`)}`, 'values'), 'q=x+REDACTED+y', 'percent-encoded, inside a value');
+  assert.equal(keptQuery(`?state=${JWT}`, 'values'), 'state=REDACTED');
+  assert.equal(keptQuery('?month=11&region=eu', 'values'), 'month=11&region=eu');
+  assert.equal(keptQuery('?token=', 'values'), 'token=', 'an empty value is no credential');
+});
+
+test('an entry removes keys and tokens from the path and user agent, keeps the rest, and bounds its size', () => {
+  const entry = requestLogEntry(record({ path: `/orders/by-key/${KEY}/x`, userAgent: `bot ${JWT}` }), 'names');
+  assert.equal(entry.path, '/orders/by-key/REDACTED/x');
+  assert.equal(entry.userAgent, 'bot REDACTED');
+  assert.equal(requestLogEntry(record({ path: `/orders/gk%5F${KEY.slice(3)}` }), 'names').path, '/orders/REDACTED', 'hidden behind percent-encoding');
+  assert.equal(requestLogEntry(record({ path: `/${'a'.repeat(5000)}` }), 'names').path.length, 2048);
+  assert.equal(requestLogEntry(record({ userAgent: 'u'.repeat(5000) }), 'names').userAgent!.length, 512);
+  const plain = requestLogEntry(record({ query: '?page=2' }), 'names');
+  assert.deepEqual(plain, {
+    at: Date.UTC(2026, 10, 29, 12), requestId: 'r-1', traceId: null, apiId: 'api_1', api: 'orders', route: '/orders', method: 'GET',
+    path: '/orders/items', query: 'page', status: 200, denialCode: null, durationMs: 1.235, upstreamMs: 0.5, bytesIn: 0, bytesOut: 10,
+    keyId: 'key_1', appId: 'app_1', user: null, clientId: null, address: '192.0.2.1', userAgent: 'curl/8',
+  });
+});

@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import pino from 'pino';
+import type { Api } from '../domain/entities.ts';
+import type { RequestRecord } from '../gateway/observer.ts';
+import type { RequestLogEntry, Store } from '../store/port.ts';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
+import { Health } from '../telemetry/health.ts';
+import { REQUEST_LOG, RequestLog, type RequestLogOptions, type RequestLogSink } from './request-log.ts';
+
+const NOW = Date.UTC(2026, 10, 29, 12);
+const DAY = 86_400_000;
+let seq = 0;
+const record = (overrides: Partial<RequestRecord> = {}): RequestRecord => ({
+  startedAt: NOW, durationMs: 1, apiId: 'api_1', api: 'orders', route: '/orders', method: 'GET', path: '/orders/items',
+  query: '?page=2', status: 200, outcome: 'FORWARDED', denialCode: null, upstreamMs: 0.5, bytesIn: 0, bytesOut: 10, keyId: 'key_1', appId: 'app_1',
+  user: null, clientId: null, ip: '192.0.2.1', userAgent: null, requestId: `r-${++seq}`, traceId: null, aborted: false, ...overrides,
+});
+const api = (id: string, requestLog: Api['requestLog']): Api => ({
+  id, name: id, listenPath: `/${id}`, upstreamUrl: 'http://127.0.0.1:9', auth: { type: 'public', scopes: [] },
+  tokens: { audience: `urn:${id}`, accessTokenTtlSeconds: 900 }, timeoutMs: 1000, createdAt: NOW, updatedAt: NOW,
+  ...(requestLog === undefined ? {} : { requestLog }),
+});
+
+describe('RequestLog', () => {
+  let dir: string;
+  let store: Store;
+  let health: Health;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gatehouse-requests-'));
+    store = openSqliteStore(join(dir, 'gatehouse.db'));
+    await store.migrate();
+    health = new Health(pino({ level: 'silent' }), () => NOW);
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const stored = async (): Promise<RequestLogEntry[]> => (await store.requestLog.query({}, { limit: 100_000 })).items;
+  const make = (o: Partial<RequestLogOptions> = {}) =>
+    new RequestLog({ sink: store.requestLog, health, bufferRecords: 100, flushRecords: 1000, flushIntervalMs: 1000, retentionDays: 7, clock: () => NOW, ...o });
+
+  test('records are buffered, then written by a flush in parts of 500, oldest first', async () => {
+    const appended: number[] = [];
+    const sink: RequestLogSink = { ...store.requestLog, append: async (entries) => (appended.push(entries.length), store.requestLog.append(entries)) };
+    const log = make({ sink, bufferRecords: 5000, flushRecords: 10_000 });
+    for (let i = 0; i < 2500; i++) log.observe(record({ startedAt: NOW + i }));
+    assert.equal(log.pending(), 2500);
+    assert.deepEqual(await stored(), []);
+    await log.flush();
+    assert.deepEqual(appended, [500, 500, 500, 500, 500]);
+    assert.equal(log.pending(), 0);
+    assert.equal(log.written(), 2500);
+    const read = await stored();
+    assert.equal(read.length, 2500);
+    assert.equal(read[0]!.at, NOW + 2499);
+    assert.equal(read[0]!.query, 'page', 'values are not kept by default');
+  });
+
+  test('the buffer is bounded: records past bufferRecords are dropped and counted, never queued', async () => {
+    const log = make({ bufferRecords: 10 });
+    for (let i = 0; i < 25; i++) log.observe(record());
+    assert.equal(log.pending(), 10);
+    assert.equal(log.dropped(), 15);
+    await log.flush();
+    assert.equal((await stored()).length, 10);
+    log.observe(record());
+    assert.equal(log.pending(), 1, 'room again once written');
+  });
+
+  test('records being written count against the bound; a failed part is kept with the parts after it, ahead of newer records', async () => {
+    let release!: () => void;
+    let fail = true;
+    const sink: RequestLogSink = {
+      ...store.requestLog,
+      append: async (entries) => {
+        await new Promise<void>((resolve) => (release = resolve));
+        if (fail) throw new Error('SQLITE_BUSY: database is locked');
+        await store.requestLog.append(entries);
+      },
+    };
+    const log = make({ sink, bufferRecords: 4 });
+    for (let i = 0; i < 3; i++) log.observe(record({ requestId: `old-${i}` }));
+    const flushing = log.flush();
+    log.observe(record({ requestId: 'new-0' }));
+    log.observe(record({ requestId: 'new-1' }));
+    assert.equal(log.pending(), 4);
+    assert.equal(log.dropped(), 1, 'three in flight and one buffered fill the bound');
+    await new Promise((r) => setImmediate(r));
+    release();
+    await assert.rejects(flushing, /SQLITE_BUSY/);
+    assert.equal(log.pending(), 4);
+    fail = false;
+    const retry = log.flush();
+    await new Promise((r) => setImmediate(r));
+    release();
+    await retry;
+    assert.deepEqual((await stored()).map((e) => e.requestId).reverse(), ['old-0', 'old-1', 'old-2', 'new-0']);
+  });
+
+  test('an API that opted out is not buffered; one that opted in keeps query values without credentials', async () => {
+    const log = make();
+    log.configure([api('api_quiet', false), api('api_full', { query: true }), api('api_plain', undefined)]);
+    log.observe(record({ apiId: 'api_quiet' }));
+    log.observe(record({ apiId: 'api_full', query: '?month=11&access_token=abc' }));
+    log.observe(record({ apiId: 'api_plain', query: '?month=11' }));
+    log.observe(record({ apiId: null, query: '?month=11' }));
+    assert.equal(log.pending(), 3);
+    assert.equal(log.dropped(), 0, 'opting out is not dropping');
+    await log.flush();
+    assert.deepEqual((await stored()).map((e) => [e.apiId, e.query]).reverse(), [
+      ['api_full', 'month=11&access_token=REDACTED'],
+      ['api_plain', 'month'],
+      [null, 'month'],
+    ]);
+  });
+
+  test('flushRecords waiting start a flush without the interval; drops are a readiness warning until a round without them', async () => {
+    const log = make({ bufferRecords: 3, flushRecords: 3 });
+    for (let i = 0; i < 5; i++) log.observe(record());
+    assert.equal(log.dropped(), 2);
+    while (health.report().components[REQUEST_LOG]?.failures !== 1) await new Promise((r) => setTimeout(r, 5));
+    assert.equal((await stored()).length, 3);
+    const report = health.report();
+    assert.equal(report.ready, true, 'a warning: the gateway serves on');
+    assert.equal(report.components[REQUEST_LOG]!.critical, false);
+    assert.match(report.components[REQUEST_LOG]!.lastError!, /2 request records dropped/);
+    for (let i = 0; i < 3; i++) log.observe(record());
+    while (health.report().components[REQUEST_LOG]?.ok !== true) await new Promise((r) => setTimeout(r, 5));
+    assert.equal((await stored()).length, 6);
+  });
+
+  test('prune deletes the days before the retention window a part at a time, by the clock', async () => {
+    const calls: number[] = [];
+    const sink: RequestLogSink = {
+      ...store.requestLog,
+      deleteBefore: async (day, limit) => {
+        const n = await store.requestLog.deleteBefore(day, limit);
+        calls.push(n);
+        return n;
+      },
+    };
+    const entries = [];
+    for (let i = 0; i < 25_000; i++) entries.push(baseEntry(NOW - 10 * DAY + i));
+    await store.requestLog.append(entries);
+    await store.requestLog.append([baseEntry(NOW - 7 * DAY), baseEntry(NOW)]);
+    const log = make({ sink, retentionDays: 7 });
+    assert.equal(await log.prune(), 25_000);
+    assert.deepEqual(calls, [10_000, 10_000, 5000]);
+    assert.deepEqual((await stored()).map((e) => e.at), [NOW, NOW - 7 * DAY], 'the seventh day back is kept whole');
+  });
+
+  test('stop flushes what is held', async () => {
+    const log = make({ flushIntervalMs: 3_600_000 });
+    log.start();
+    for (let i = 0; i < 7; i++) log.observe(record());
+    await log.stop();
+    assert.equal((await stored()).length, 7);
+  });
+});
+
+function baseEntry(at: number): RequestLogEntry {
+  return {
+    at, requestId: `e-${at}`, traceId: null, apiId: null, api: null, route: null, method: 'GET', path: '/', query: null, status: 404,
+    denialCode: 'ROUTE_NOT_FOUND', durationMs: 0.1, upstreamMs: null, bytesIn: 0, bytesOut: 100, keyId: null, appId: null, user: null,
+    clientId: null, address: '192.0.2.1', userAgent: null,
+  };
+}

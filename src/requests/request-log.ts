@@ -1,0 +1,198 @@
+import { periodWindow } from '../domain/quota-period.ts';
+import type { Api } from '../domain/entities.ts';
+import type { RequestObserver, RequestRecord } from '../gateway/observer.ts';
+import type { RequestLogRepo } from '../store/port.ts';
+import type { HealthReporter } from '../telemetry/health.ts';
+import { requestLogEntry, type QueryMode } from './request-entry.ts';
+
+/** Health components: flushing (a warning when records are dropped or a flush fails) and retention. */
+export const REQUEST_LOG = 'request-log';
+export const REQUEST_LOG_RETENTION = 'request-log-retention';
+
+/** Where records go: the writer thread (writer/), or the store itself when there is no file to share. */
+export type RequestLogSink = Pick<RequestLogRepo, 'append' | 'deleteBefore'>;
+
+export interface RequestLogOptions {
+  sink: RequestLogSink;
+  health: HealthReporter;
+  /** Records held at most, buffered and being written together: past it, new records are dropped and counted. */
+  bufferRecords: number;
+  /** A flush starts when this many records wait, without waiting for the interval. */
+  flushRecords: number;
+  flushIntervalMs: number;
+  /** Whole UTC days kept before today. */
+  retentionDays: number;
+  clock: () => number;
+}
+
+/**
+ * Records per message to the writer: making their entries and handing them over holds the event
+ * loop about 0.3 ms (bench/hot-path.ts), so a flush never delays a request by more; one transaction each.
+ */
+const PART = 500;
+/** Old records deleted per transaction, so retention never holds the write lock for long. */
+const PRUNE_PART = 10_000;
+const RETENTION_INTERVAL_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+/**
+ * The request log's buffer. On the request path it costs a Map lookup and an array push: records
+ * are turned into entries (secrets removed) and written in parts by the writer thread, every
+ * `flushIntervalMs` or when `flushRecords` wait. It is bounded: while the store cannot keep up,
+ * the gateway keeps serving, records past `bufferRecords` are dropped and counted (`dropped()`),
+ * and readiness reports a warning (a non-critical component). A failed part is kept, with the
+ * ones after it, for the next flush. `stop()` flushes everything.
+ */
+export class RequestLog {
+  readonly #sink: RequestLogSink;
+  readonly #health: HealthReporter;
+  readonly #capacity: number;
+  readonly #flushRecords: number;
+  readonly #flushIntervalMs: number;
+  readonly #retentionDays: number;
+  readonly #clock: () => number;
+  /** Per API id: off (the API opted out) or what its query strings keep; absent: names only. */
+  #apis = new Map<string, QueryMode | false>();
+  #records: RequestRecord[] = [];
+  #modes: QueryMode[] = [];
+  /** Records taken by the flush under way and not yet written: they count against the capacity. */
+  #inFlight = 0;
+  #dropped = 0;
+  #droppedReported = 0;
+  #written = 0;
+  #flushing: Promise<void> = Promise.resolve();
+  #roundRunning = false;
+  /** The retention round under way, which stop() waits for: no part may reach the writer after it closes. */
+  #retention: Promise<void> = Promise.resolve();
+  #timers: NodeJS.Timeout[] = [];
+
+  constructor(options: RequestLogOptions) {
+    for (const [name, value] of Object.entries({ bufferRecords: options.bufferRecords, flushRecords: options.flushRecords, retentionDays: options.retentionDays })) {
+      if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
+    }
+    this.#sink = options.sink;
+    this.#health = options.health;
+    this.#capacity = options.bufferRecords;
+    this.#flushRecords = options.flushRecords;
+    this.#flushIntervalMs = options.flushIntervalMs;
+    this.#retentionDays = options.retentionDays;
+    this.#clock = options.clock;
+    this.#health.register(REQUEST_LOG, false);
+    this.#health.register(REQUEST_LOG_RETENTION, false);
+  }
+
+  /** The gateway's observer: never waits, never throws, allocates nothing but the slot. */
+  readonly observe: RequestObserver = (record) => {
+    const mode = record.apiId === null ? 'names' : (this.#apis.get(record.apiId) ?? 'names');
+    if (mode === false) return;
+    if (this.#records.length + this.#inFlight >= this.#capacity) {
+      this.#dropped++;
+      return;
+    }
+    this.#records.push(record);
+    this.#modes.push(mode);
+    if (this.#records.length >= this.#flushRecords) this.#round();
+  };
+
+  /** Each API's `requestLog` setting; called with every API whenever one changes. */
+  configure(apis: readonly Api[]): void {
+    const next = new Map<string, QueryMode | false>();
+    for (const api of apis) {
+      if (api.requestLog === false) next.set(api.id, false);
+      else if (api.requestLog?.query) next.set(api.id, 'values');
+    }
+    this.#apis = next;
+  }
+
+  /** Records dropped since start because the buffer was full: the count metrics expose. */
+  dropped(): number {
+    return this.#dropped;
+  }
+
+  /** Records written to the store since start. */
+  written(): number {
+    return this.#written;
+  }
+
+  /** Records held and not yet written (buffered or being written). */
+  pending(): number {
+    return this.#records.length + this.#inFlight;
+  }
+
+  /** Flushes on the interval, and cuts old days now and every hour after; both report to health. */
+  start(): void {
+    const retain = () => {
+      this.#retention = this.#retention.then(() => this.#health.run(REQUEST_LOG_RETENTION, () => this.prune()));
+    };
+    this.#timers.push(setInterval(() => this.#round(), this.#flushIntervalMs));
+    this.#timers.push(setInterval(retain, RETENTION_INTERVAL_MS));
+    this.#timers.push(setTimeout(retain, 0));
+    for (const timer of this.#timers) timer.unref();
+  }
+
+  /** Stops the timers and writes every record held; rejects if the store refuses the last of them. */
+  async stop(): Promise<void> {
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers = [];
+    await this.#retention;
+    await this.flush();
+  }
+
+  /** Writes every record held now. Serialised: a flush waits for the one before it, so parts never overlap. */
+  flush(): Promise<void> {
+    // After a failed flush (reported to its own caller) the next one still runs.
+    const next = () => this.#flushOnce();
+    this.#flushing = this.#flushing.then(next, next);
+    return this.#flushing;
+  }
+
+  /** Deletes the records of days before the retention window (UTC), a part at a time; returns how many. */
+  async prune(): Promise<number> {
+    const cutoff = periodWindow('day', this.#clock() - this.#retentionDays * DAY_MS).id;
+    let deleted = 0;
+    for (;;) {
+      const n = await this.#sink.deleteBefore(cutoff, PRUNE_PART);
+      deleted += n;
+      if (n < PRUNE_PART) return deleted;
+    }
+  }
+
+  /** One background round, unless one is under way: rounds never pile up behind a slow store. */
+  #round(): void {
+    if (this.#roundRunning) return;
+    this.#roundRunning = true;
+    void this.#health
+      .run(REQUEST_LOG, async () => {
+        await this.flush();
+        const dropped = this.#dropped - this.#droppedReported;
+        this.#droppedReported = this.#dropped;
+        if (dropped > 0) throw new Error(`${dropped} request records dropped: the buffer (requestLog.bufferRecords = ${this.#capacity}) was full; the store is not keeping up`);
+      })
+      .finally(() => (this.#roundRunning = false));
+  }
+
+  async #flushOnce(): Promise<void> {
+    if (this.#records.length === 0) return;
+    const records = this.#records;
+    const modes = this.#modes;
+    this.#records = [];
+    this.#modes = [];
+    this.#inFlight = records.length;
+    for (let i = 0; i < records.length; i += PART) {
+      const end = Math.min(i + PART, records.length);
+      const entries = [];
+      for (let j = i; j < end; j++) entries.push(requestLogEntry(records[j]!, modes[j]!));
+      try {
+        await this.#sink.append(entries);
+      } catch (error) {
+        // Kept, ahead of what arrived since: they were counted against the capacity all along.
+        this.#records = records.slice(i).concat(this.#records);
+        this.#modes = modes.slice(i).concat(this.#modes);
+        this.#inFlight = 0;
+        throw error;
+      }
+      this.#inFlight -= end - i;
+      this.#written += end - i;
+    }
+  }
+}
