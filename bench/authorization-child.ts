@@ -26,13 +26,33 @@ const config = loadConfig({
 });
 const gh = await startGatehouse(config, { logger: pino({ level: 'silent' }) });
 const actor = { actor: 'bench', requestId: null };
-const api = await apisService.create(gh.ctx, actor, { name: 'bench', listenPath: '/bench', upstreamUrl: 'http://127.0.0.1:9', auth: { type: 'apiKey', scopes: ['bench:read'] }, timeoutSeconds: 5, pathCase: 'sensitive' });
+const api = await apisService.create(gh.ctx, actor, {
+  name: 'bench',
+  listenPath: '/bench',
+  upstreamUrl: 'http://127.0.0.1:9',
+  auth: { type: 'apiKey', scopes: ['bench:read'] },
+  timeoutSeconds: 5,
+  pathCase: 'sensitive',
+});
 const { client, secret } = await clientsService.create(gh.ctx, actor, {
-  name: 'bench', type: 'confidential', redirectUris: [], postLogoutRedirectUris: [], grantTypes: ['client_credentials'],
-  scopes: ['bench:read'], apiIds: [api.id], firstParty: true, dpopBound: false, exchangeAppId: null, accessTokenTtlSeconds: null,
+  name: 'bench',
+  type: 'confidential',
+  redirectUris: [],
+  postLogoutRedirectUris: [],
+  grantTypes: ['client_credentials'],
+  scopes: ['bench:read'],
+  apiIds: [api.id],
+  firstParty: true,
+  dpopBound: false,
+  exchangeAppId: null,
+  accessTokenTtlSeconds: null,
 });
 const basic = `Basic ${Buffer.from(`${client.id}:${secret}`).toString('base64')}`;
-const res = await fetch(`${gh.controlUrl}/token`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials&scope=bench:read' });
+const res = await fetch(`${gh.controlUrl}/token`, {
+  method: 'POST',
+  headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+  body: 'grant_type=client_credentials&scope=bench:read',
+});
 const { access_token: token } = (await res.json()) as { access_token: string };
 
 const stop = () => void gh.close().finally(() => (rmSync(dir, { recursive: true, force: true }), process.exit(0)));

@@ -22,7 +22,11 @@ const CONNECTIONS = Number(args.connections);
 const PIN = cpus().length >= 2 && !spawnSync('taskset', ['-c', '0', 'true']).error;
 const LAST_CPU = String(cpus().length - 1);
 
-interface Ready { url: string; authorization: string; token: string }
+interface Ready {
+  url: string;
+  authorization: string;
+  token: string;
+}
 
 function message<T>(proc: ChildProcess, type: string): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -49,7 +53,22 @@ interface LoadResult {
 /** autocannon's CLI with JSON output, as bench/gateway.ts runs it. */
 function load(url: string, authorization: string, body: string, seconds: number): LoadResult {
   const bin = join(here, '..', 'node_modules', '.bin', 'autocannon');
-  const argv = ['-j', '-c', String(CONNECTIONS), '-d', String(seconds), '-m', 'POST', '-H', `authorization=${authorization}`, '-H', 'content-type=application/x-www-form-urlencoded', '-b', body, url];
+  const argv = [
+    '-j',
+    '-c',
+    String(CONNECTIONS),
+    '-d',
+    String(seconds),
+    '-m',
+    'POST',
+    '-H',
+    `authorization=${authorization}`,
+    '-H',
+    'content-type=application/x-www-form-urlencoded',
+    '-b',
+    body,
+    url,
+  ];
   const out = spawnSync(bin, argv, { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
   if (out.status !== 0) throw new Error(`autocannon failed: ${out.stderr}`);
   return JSON.parse(out.stdout) as LoadResult;
@@ -69,7 +88,14 @@ async function scenario(proc: ChildProcess, name: string, url: string, authoriza
 async function bareJose(): Promise<{ sign: number; verify: number }> {
   const { privateKey, publicKey } = await generateKeyPair('ES256');
   const n = 3000;
-  const sign = () => new SignJWT({ scope: 'bench:read', client_id: 'c' }).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt' }).setIssuer('i').setAudience('a').setIssuedAt().setExpirationTime('15m').sign(privateKey);
+  const sign = () =>
+    new SignJWT({ scope: 'bench:read', client_id: 'c' })
+      .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt' })
+      .setIssuer('i')
+      .setAudience('a')
+      .setIssuedAt()
+      .setExpirationTime('15m')
+      .sign(privateKey);
   for (let i = 0; i < 300; i++) await sign();
   let start = process.cpuUsage();
   let jwt = '';
@@ -86,8 +112,20 @@ const [execPath, execArgv] = PIN ? ['taskset', ['-c', LAST_CPU, process.execPath
 const child = fork(join(here, 'authorization-child.ts'), [], { execPath, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 try {
   const ready = await message<Ready>(child, 'ready');
-  const token = await scenario(child, 'POST /token (client_credentials, ES256 JWT)', `${ready.url}/token`, ready.authorization, 'grant_type=client_credentials&scope=bench:read');
-  const introspection = await scenario(child, 'POST /token/introspection (ES256 JWT)', `${ready.url}/token/introspection`, ready.authorization, `token=${ready.token}`);
+  const token = await scenario(
+    child,
+    'POST /token (client_credentials, ES256 JWT)',
+    `${ready.url}/token`,
+    ready.authorization,
+    'grant_type=client_credentials&scope=bench:read',
+  );
+  const introspection = await scenario(
+    child,
+    'POST /token/introspection (ES256 JWT)',
+    `${ready.url}/token/introspection`,
+    ready.authorization,
+    `token=${ready.token}`,
+  );
   const jose = await bareJose();
   const rows = [
     [token.name, token, jose.sign],
@@ -98,7 +136,10 @@ try {
     '',
     '| endpoint | requests/s | p50 ms | p99 ms | CPU µs/request | bare jose µs | ratio |',
     '|---|---:|---:|---:|---:|---:|---:|',
-    ...rows.map(([name, r, bare]) => `| ${name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.cpuPerRequest.toFixed(0)} | ${bare.toFixed(0)} | ${(r.cpuPerRequest / bare).toFixed(1)}× |`),
+    ...rows.map(
+      ([name, r, bare]) =>
+        `| ${name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.cpuPerRequest.toFixed(0)} | ${bare.toFixed(0)} | ${(r.cpuPerRequest / bare).toFixed(1)}× |`,
+    ),
     '',
     'bare jose: one ES256 sign (for /token) or verify (for introspection) in the parent process.',
   ];

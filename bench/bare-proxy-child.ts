@@ -21,12 +21,15 @@ const server = createServer((req, res) => {
   for (let i = 0; i < raw.length; i += 2) if (!HOP_BY_HOP.has(raw[i]!.toLowerCase())) headers.push(raw[i]!, raw[i + 1]!);
   const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
   pool
-    .stream({ path: req.url!, method: req.method as Dispatcher.HttpMethod, headers, body: hasBody ? req : null }, ({ statusCode, headers: upstreamHeaders }) => {
-      const out: IncomingHttpHeaders = {};
-      for (const name in upstreamHeaders) if (!HOP_BY_HOP.has(name)) out[name] = upstreamHeaders[name];
-      res.writeHead(statusCode, out);
-      return res;
-    })
+    .stream(
+      { path: req.url!, method: req.method as Dispatcher.HttpMethod, headers, body: hasBody ? req : null },
+      ({ statusCode, headers: upstreamHeaders }) => {
+        const out: IncomingHttpHeaders = {};
+        for (const name in upstreamHeaders) if (!HOP_BY_HOP.has(name)) out[name] = upstreamHeaders[name];
+        res.writeHead(statusCode, out);
+        return res;
+      },
+    )
     .catch(() => {
       if (res.headersSent) res.destroy();
       else res.writeHead(502).end();

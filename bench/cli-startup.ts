@@ -20,7 +20,10 @@ const PINNED = join(ROOT, 'node_modules', '.bin', 'node');
 const BIN = join(ROOT, 'bin', 'gatehouse.js');
 const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
 const runs = Number(parseArgs({ options: { runs: { type: 'string', default: '10' } } }).values.runs);
-const userPath = (process.env.PATH ?? '').split(':').filter((p) => !p.includes('node_modules/.bin')).join(':');
+const userPath = (process.env.PATH ?? '')
+  .split(':')
+  .filter((p) => !p.includes('node_modules/.bin'))
+  .join(':');
 const env = { ...process.env, PATH: userPath, GATEHOUSE_URL: 'http://127.0.0.1:1', GATEHOUSE_ADMIN_KEY: `gka_live_${'A'.repeat(30)}` };
 
 const which = (cmd: string): string[] => {

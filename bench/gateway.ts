@@ -162,12 +162,17 @@ process.on('exit', killAll);
  */
 function machineStat(): { busy: number; children: number } | null {
   if (!existsSync('/proc/stat')) return null;
-  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith('cpu '));
+  const line = readFileSync('/proc/stat', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('cpu '));
   // user nice system idle iowait irq softirq, in clock ticks (USER_HZ)
   const [user, nice, system, , , irq, softirq] = line!.trim().split(/\s+/).slice(1).map(Number) as number[];
   // /proc/self/stat after the command name: field 16 and 17 (cutime, cstime) are at 13 and 14 here.
   const self = readFileSync('/proc/self/stat', 'utf8');
-  const fields = self.slice(self.lastIndexOf(')') + 2).split(' ').map(Number);
+  const fields = self
+    .slice(self.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
   const tick = 1e6 / CLOCK_TICKS;
   return { busy: (user! + nice! + system! + irq! + softirq!) * tick, children: (fields[13]! + fields[14]!) * tick };
 }
@@ -204,7 +209,9 @@ type Headers = Record<string, string>;
 async function closedLoop(generator: Generator, url: string, headers: Headers, seconds: number): Promise<ClosedLoopResult> {
   if (generator === 'wrk') {
     const h = Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]);
-    const out = await run(...pinned(LOAD_CPUS, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '5s', '-s', join(here, 'wrk-report.lua'), ...h, url]));
+    const out = await run(
+      ...pinned(LOAD_CPUS, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '5s', '-s', join(here, 'wrk-report.lua'), ...h, url]),
+    );
     const line = out.split('\n').find((l) => l.startsWith('BENCH_JSON '));
     if (!line) throw new Error(`wrk printed no summary:\n${out}`);
     const r = JSON.parse(line.slice('BENCH_JSON '.length)) as Record<string, number>;
@@ -217,7 +224,9 @@ async function closedLoop(generator: Generator, url: string, headers: Headers, s
     };
   }
   const h = Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}=${value}`]);
-  const out = await run(...pinned(LOAD_CPUS, join(root, 'node_modules', '.bin', 'autocannon'), ['-j', '-c', String(CONNECTIONS), '-d', String(seconds), ...h, url]));
+  const out = await run(
+    ...pinned(LOAD_CPUS, join(root, 'node_modules', '.bin', 'autocannon'), ['-j', '-c', String(CONNECTIONS), '-d', String(seconds), ...h, url]),
+  );
   const r = JSON.parse(out) as { requests: { total: number }; duration: number; non2xx: number; errors: number; timeouts: number; '3xx': number };
   return {
     requests: r.requests.total,
@@ -341,7 +350,14 @@ function metricsComparison(scenario: string, on: Sample[], off: Sample[]): strin
   return lines.join('\n');
 }
 
-function report(generator: Generator, scenario: string, bare: Sample[], gateway: Sample[], wallSeconds: number, loadAtStart: number): { markdown: string; ratio: number; noisy: boolean } {
+function report(
+  generator: Generator,
+  scenario: string,
+  bare: Sample[],
+  gateway: Sample[],
+  wallSeconds: number,
+  loadAtStart: number,
+): { markdown: string; ratio: number; noisy: boolean } {
   const col = (samples: Sample[], f: (s: Sample) => number) => median(samples.map(f));
   const rows: [string, (s: Sample) => number, number, boolean][] = [
     // label, field, decimals, show ratio
@@ -411,7 +427,8 @@ function report(generator: Generator, scenario: string, bare: Sample[], gateway:
   lines.push('| ---: | --- | --- | ---: |');
   const other = (s: Sample) => (Number.isNaN(s.otherWork) ? '' : ` [${(100 * s.otherWork).toFixed(0)} %]`);
   const fmt = (s: Sample) => `${s.throughput.toFixed(0)} req/s, ${s.cpuPerReq.toFixed(1)} µs, ${s.p50.toFixed(3)}/${s.p99.toFixed(3)} ms${other(s)}`;
-  for (let i = 0; i < bare.length; i++) lines.push(`| ${i + 1} | ${fmt(bare[i]!)} | ${fmt(gateway[i]!)} | ${(gateway[i]!.cpuPerReq / bare[i]!.cpuPerReq).toFixed(2)}× |`);
+  for (let i = 0; i < bare.length; i++)
+    lines.push(`| ${i + 1} | ${fmt(bare[i]!)} | ${fmt(gateway[i]!)} | ${(gateway[i]!.cpuPerReq / bare[i]!.cpuPerReq).toFixed(2)}× |`);
   return { markdown: lines.join('\n') + '\n', ratio, noisy };
 }
 
@@ -427,22 +444,34 @@ async function main(): Promise<void> {
   watchdog.unref();
 
   const generator = pickGenerator();
-  const scenarios = args.scenarios.split(',').map((x) => x.trim()).filter(Boolean);
-  for (const scenario of scenarios) if (!SCENARIO_TITLES[scenario]) throw new BenchFailure(`unknown scenario ${scenario}; use ${Object.keys(SCENARIO_TITLES).join(', ')}`);
+  const scenarios = args.scenarios
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  for (const scenario of scenarios)
+    if (!SCENARIO_TITLES[scenario]) throw new BenchFailure(`unknown scenario ${scenario}; use ${Object.keys(SCENARIO_TITLES).join(', ')}`);
   const upstream = await startChild('upstream', 'upstream-child.ts', [], LOAD_CPUS);
   const bare = await startChild('bare proxy', 'bare-proxy-child.ts', [upstream.url], PROXY_CPUS);
-  const metricsModes = args.metrics === 'both' || args.metrics === 'on' || args.metrics === 'off' ? (args.metrics === 'both' ? ['on', 'off'] : [args.metrics]) : null;
+  const metricsModes =
+    args.metrics === 'both' || args.metrics === 'on' || args.metrics === 'off' ? (args.metrics === 'both' ? ['on', 'off'] : [args.metrics]) : null;
   if (!metricsModes) throw new BenchFailure(`--metrics takes on, off or both, not ${args.metrics}`);
   // `scenario` names a Gatehouse under test: the scenario, and " (metrics off)" for one without metrics.
   const gateways: (Child & { path: string; headers: Headers; scenario: string })[] = [];
   for (const base of scenarios) {
     for (const mode of metricsModes) {
       const scenario = mode === 'off' ? `${base}${METRICS_OFF}` : base;
-      const child = await startChild<{ url: string; path: string; headers: Headers }>(`Gatehouse ${scenario}`, 'gatehouse-child.ts', [upstream.url, base, mode === 'off' ? 'metrics-off' : 'metrics-on'], PROXY_CPUS);
+      const child = await startChild<{ url: string; path: string; headers: Headers }>(
+        `Gatehouse ${scenario}`,
+        'gatehouse-child.ts',
+        [upstream.url, base, mode === 'off' ? 'metrics-off' : 'metrics-on'],
+        PROXY_CPUS,
+      );
       gateways.push({ ...child, scenario });
     }
   }
-  console.error(`benchmark: upstream ${upstream.url}, bare proxy ${bare.url}, ${gateways.map((g) => `${g.name} ${g.url}`).join(', ')}; load generator ${generator}; ${ROUNDS} rounds; ${PIN ? `proxies pinned to CPU ${PROXY_CPUS}, upstream and load to ${LOAD_CPUS}` : 'no CPU pinning'}`);
+  console.error(
+    `benchmark: upstream ${upstream.url}, bare proxy ${bare.url}, ${gateways.map((g) => `${g.name} ${g.url}`).join(', ')}; load generator ${generator}; ${ROUNDS} rounds; ${PIN ? `proxies pinned to CPU ${PROXY_CPUS}, upstream and load to ${LOAD_CPUS}` : 'no CPU pinning'}`,
+  );
 
   for (const proxy of [bare, ...gateways]) {
     const target = gateways.find((g) => g === proxy) ?? gateways[0]!;
@@ -452,7 +481,8 @@ async function main(): Promise<void> {
 
   const bareSamples: Sample[] = [];
   const gatewaySamples = new Map<string, Sample[]>(gateways.map((g) => [g.scenario, []]));
-  const line = (name: string, s: Sample) => `${name}: ${s.throughput.toFixed(0)} req/s, ${s.cpuPerReq.toFixed(1)} µs CPU/req, p50 ${s.p50.toFixed(3)} ms, p99 ${s.p99.toFixed(3)} ms at ${RATE} req/s; other work ${(100 * s.otherWork).toFixed(0)} % of a CPU`;
+  const line = (name: string, s: Sample) =>
+    `${name}: ${s.throughput.toFixed(0)} req/s, ${s.cpuPerReq.toFixed(1)} µs CPU/req, p50 ${s.p50.toFixed(3)} ms, p99 ${s.p99.toFixed(3)} ms at ${RATE} req/s; other work ${(100 * s.otherWork).toFixed(0)} % of a CPU`;
   for (let round = 1; round <= ROUNDS; round++) {
     const b = await measure(generator, bare, upstream, gateways[0]!.path, gateways[0]!.headers);
     bareSamples.push(b);
@@ -469,7 +499,8 @@ async function main(): Promise<void> {
 
   if (args.profile) {
     await profileRun(generator, bare, 'bare', gateways[0]!.path, gateways[0]!.headers);
-    for (const gateway of gateways) await profileRun(generator, gateway, `gatehouse-${gateway.scenario.replace(METRICS_OFF, '-metrics-off')}`, gateway.path, gateway.headers);
+    for (const gateway of gateways)
+      await profileRun(generator, gateway, `gatehouse-${gateway.scenario.replace(METRICS_OFF, '-metrics-off')}`, gateway.path, gateway.headers);
   }
 
   // Every request each Gatehouse saw must have been forwarded: no denial of any kind.
@@ -486,14 +517,16 @@ async function main(): Promise<void> {
   await Promise.all([...gateways.map((g) => stopChild(g.proc)), stopChild(bare.proc), stopChild(upstream.proc)]);
   const wall = (performance.now() - t0) / 1000;
   const reports = gateways.map((g) => report(generator, g.scenario, bareSamples, gatewaySamples.get(g.scenario)!, wall, loadAtStart));
-  const comparisons = metricsModes.length === 2 ? scenarios.map((base) => metricsComparison(base, gatewaySamples.get(base)!, gatewaySamples.get(`${base}${METRICS_OFF}`)!)) : [];
+  const comparisons =
+    metricsModes.length === 2 ? scenarios.map((base) => metricsComparison(base, gatewaySamples.get(base)!, gatewaySamples.get(`${base}${METRICS_OFF}`)!)) : [];
   const markdown = [...reports.map((r) => r.markdown), ...comparisons].join('\n');
   process.stdout.write(markdown);
   const out = join(here, 'results', 'latest.md');
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, markdown);
   console.error(`benchmark: Gatehouse forwarded ${forwarded} requests, refused none; written to ${out}`);
-  if (reports.some((r) => r.noisy)) console.error('benchmark: NOISY RUN (CPU per request varied by more than 20 % across rounds); run it again on a quieter machine');
+  if (reports.some((r) => r.noisy))
+    console.error('benchmark: NOISY RUN (CPU per request varied by more than 20 % across rounds); run it again on a quieter machine');
   if (args.profile) console.error('benchmark: summarise the profiles with node bench/profile-top.ts [bench/results/profiles/bare.cpuprofile]');
 }
 

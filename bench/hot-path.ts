@@ -38,7 +38,10 @@ import type { Stage } from '../src/gateway/exchange.ts';
 import { gatewayTracer } from '../src/telemetry/gateway-tracing.ts';
 import { Tracing, type TracingSettings } from '../src/telemetry/tracing.ts';
 
-const { values } = parseArgs({ options: { iterations: { type: 'string', default: '200000' }, metrics: { type: 'boolean', default: true } }, allowNegative: true });
+const { values } = parseArgs({
+  options: { iterations: { type: 'string', default: '200000' }, metrics: { type: 'boolean', default: true } },
+  allowNegative: true,
+});
 const N = Number(values.iterations);
 
 const seeded = await startSeededGatehouse('http://127.0.0.1:9', 'apiKey', { metrics: values.metrics });
@@ -48,21 +51,58 @@ const facts = { apiId: seeded.apiId, method: 'GET', path: '/items', ip: '127.0.0
 
 const routes = new RouteTable(await ctx.store.apis.all());
 const upstreams = new Upstreams((error) => console.error(error));
-const pipeline = buildPipeline({ onExposed: null, routes: () => routes, verifier: ctx.verifier, tokens: null, checkProof: () => undefined, throttle: new FailureThrottle(30, 60_000), ownIssuer: () => null, limiter: new MemoryLimiter(), counters: { count: () => undefined, used: async () => 0 }, upstreams, maxBodyBytes: 10 * 1024 * 1024, identityJwt: () => null })
-  .filter(([name]) => name !== 'forward');
+const pipeline = buildPipeline({
+  onExposed: null,
+  routes: () => routes,
+  verifier: ctx.verifier,
+  tokens: null,
+  checkProof: () => undefined,
+  throttle: new FailureThrottle(30, 60_000),
+  ownIssuer: () => null,
+  limiter: new MemoryLimiter(),
+  counters: { count: () => undefined, used: async () => 0 },
+  upstreams,
+  maxBodyBytes: 10 * 1024 * 1024,
+  identityJwt: () => null,
+}).filter(([name]) => name !== 'forward');
 const stages = pipeline.map(([, stage]) => stage);
 const headers = { host: '127.0.0.1:8080', 'user-agent': 'bench', accept: '*/*', authorization: `Bearer ${seeded.secret}` };
-const req = { method: 'GET', url: '/bench/items', headers, rawHeaders: Object.entries(headers).flat(), socket: { remoteAddress: '127.0.0.1' } } as unknown as IncomingMessage;
+const req = {
+  method: 'GET',
+  url: '/bench/items',
+  headers,
+  rawHeaders: Object.entries(headers).flat(),
+  socket: { remoteAddress: '127.0.0.1' },
+} as unknown as IncomingMessage;
 const res = { setHeader() {}, headersSent: false } as unknown as ServerResponse;
 // Spans need the response's 'close' event: they end there.
-const tracedRes = Object.assign(new EventEmitter(), { setHeader() {}, headersSent: true, statusCode: 200, writableFinished: true }) as unknown as ServerResponse;
+const tracedRes = Object.assign(new EventEmitter(), {
+  setHeader() {},
+  headersSent: true,
+  statusCode: 200,
+  writableFinished: true,
+}) as unknown as ServerResponse;
 
 /** A collector that takes everything; the batch delay is longer than the run, so spans queue (then are dropped) and only the last flush sends. */
 const collector = createServer((r, answer) => r.resume().on('end', () => answer.writeHead(200, { 'content-type': 'application/json' }).end('{}')));
 await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
 /** Tracing on: the cost of making, filling and ending the spans. */
 const tracingFor = (sampleRatio: number) => {
-  const settings: TracingSettings = { endpoint: `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/traces`, headers: {}, serviceName: 'bench', serviceVersion: '0', resourceAttributes: {}, sampleRatio, parentBased: true, trustIncomingTraceparentFrom: [], scheduledDelayMs: 60_000, maxQueueSize: 2048, maxExportBatchSize: 512, exportTimeoutMs: 1000, compression: 'none' };
+  const settings: TracingSettings = {
+    endpoint: `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/traces`,
+    headers: {},
+    serviceName: 'bench',
+    serviceVersion: '0',
+    resourceAttributes: {},
+    sampleRatio,
+    parentBased: true,
+    trustIncomingTraceparentFrom: [],
+    scheduledDelayMs: 60_000,
+    maxQueueSize: 2048,
+    maxExportBatchSize: 512,
+    exportTimeoutMs: 1000,
+    compression: 'none',
+  };
   const tracing = new Tracing(settings, { ok() {}, failed() {} });
   const tracer = gatewayTracer(tracing);
   return { tracing, tracer, stages: pipeline.map(([name, stage]) => tracer.wrap(name, stage)) };
@@ -94,11 +134,36 @@ async function runStages(stages: readonly Stage[], exchange: Exchange): Promise<
 
 /** A forwarded request as the gateway's observers receive it. */
 const record: RequestRecord = {
-  startedAt: Date.now(), durationMs: 0.42, api: 'bench', apiId: seeded.apiId, route: '/bench', method: 'GET', path: '/bench/items', query: '', status: 200,
-  outcome: 'FORWARDED', denialCode: null, upstreamMs: 0.31, bytesIn: 0, bytesOut: 87, keyId: 'key_x', appId: 'app_x', user: null, clientId: null,
-  ip: '127.0.0.1', userAgent: 'bench', requestId: null, traceId: null, aborted: false,
+  startedAt: Date.now(),
+  durationMs: 0.42,
+  api: 'bench',
+  apiId: seeded.apiId,
+  route: '/bench',
+  method: 'GET',
+  path: '/bench/items',
+  query: '',
+  status: 200,
+  outcome: 'FORWARDED',
+  denialCode: null,
+  upstreamMs: 0.31,
+  bytesIn: 0,
+  bytesOut: 87,
+  keyId: 'key_x',
+  appId: 'app_x',
+  user: null,
+  clientId: null,
+  ip: '127.0.0.1',
+  userAgent: 'bench',
+  requestId: null,
+  traceId: null,
+  aborted: false,
 };
-const promClient = new Histogram({ name: 'bench_duration_seconds', help: 'comparison', labelNames: ['api', 'http_route', 'http_request_method', 'http_response_status_code'], registers: [new Registry()] });
+const promClient = new Histogram({
+  name: 'bench_duration_seconds',
+  help: 'comparison',
+  labelNames: ['api', 'http_route', 'http_request_method', 'http_response_status_code'],
+  registers: [new Registry()],
+});
 const promChild = promClient.labels('bench', '/bench', 'GET', '200');
 
 // The request log's share: on the request path, the record (built once for every observer) and the
@@ -106,7 +171,15 @@ const promChild = promClient.labels('bench', '/bench', 'GET', '200');
 const routed: Exchange = newExchange(req, res, Date.now());
 for (const stage of stages) await stage(routed);
 const nowhere = { append: async () => undefined, deleteBefore: async () => 0 };
-const requestLog = new RequestLog({ sink: nowhere, health: { register() {}, ok() {}, failed() {}, run: async () => undefined }, bufferRecords: 1e7, flushRecords: 1e7, flushIntervalMs: 1000, retentionDays: 7, clock: Date.now });
+const requestLog = new RequestLog({
+  sink: nowhere,
+  health: { register() {}, ok() {}, failed() {}, run: async () => undefined },
+  bufferRecords: 1e7,
+  flushRecords: 1e7,
+  flushIntervalMs: 1000,
+  retentionDays: 7,
+  clock: Date.now,
+});
 const part = Array.from({ length: 1000 }, () => requestLogEntry(record, 'names'));
 // postMessage serialises on the sending thread, as the writer's does; the other end is never read.
 const channel = new MessageChannel();
@@ -121,7 +194,10 @@ const cases: [string, () => unknown][] = [
   ['pipeline before forward, tracing on, every request sampled out', tracedBeforeForward(sampledOut)],
   ['request log, on the request path: requestRecord + RequestLog.observe', () => requestLog.observe(requestRecord(routed))],
   ['request log, at flush: requestLogEntry per record', () => requestLogEntry(record, 'names')],
-  ['request log, at flush: a part of 1,000 entries packed and cloned for the writer thread, per record', () => i++ % 1000 === 0 && channel.port1.postMessage(part.map(pack))],
+  [
+    'request log, at flush: a part of 1,000 entries packed and cloned for the writer thread, per record',
+    () => i++ % 1000 === 0 && channel.port1.postMessage(part.map(pack)),
+  ],
 ];
 const metrics = seeded.gh.metrics;
 if (metrics) {

@@ -18,7 +18,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '10' }, amount: { type: 'string', default: '30000' }, connections: { type: 'string', default: '50' } } });
+const { values: args } = parseArgs({
+  options: { rounds: { type: 'string', default: '10' }, amount: { type: 'string', default: '30000' }, connections: { type: 'string', default: '50' } },
+});
 const ROUNDS = Number(args.rounds);
 const AMOUNT = Number(args.amount);
 const PIN = cpus().length >= 2 && !spawnSync('taskset', ['-c', '0', 'true']).error;
@@ -50,7 +52,9 @@ function message<T>(proc: ChildProcess, type: string): Promise<T> {
 }
 
 async function start(script: string, argv: string[]): Promise<Child> {
-  const [execPath, execArgv] = pinned(script === 'gatehouse-child.ts' ? GATEHOUSE_CPUS : LOAD_CPUS, process.execPath, ['--disable-warning=ExperimentalWarning']);
+  const [execPath, execArgv] = pinned(script === 'gatehouse-child.ts' ? GATEHOUSE_CPUS : LOAD_CPUS, process.execPath, [
+    '--disable-warning=ExperimentalWarning',
+  ]);
   const proc = fork(join(here, script), argv, { execPath, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   started.push(proc);
   return { proc, path: '', headers: {}, ...(await message<{ url: string; path?: string; headers?: Record<string, string> }>(proc, 'ready')) } as Child;
@@ -66,7 +70,18 @@ async function cpuMicros(child: Child): Promise<number> {
 /** Sends exactly `amount` requests; returns how many completed. */
 function load(child: Child, amount: number): number {
   const headers = Object.entries(child.headers).flatMap(([name, value]) => ['-H', `${name}=${value}`]);
-  const out = execFileSync(...pinned(LOAD_CPUS, join(here, '..', 'node_modules', '.bin', 'autocannon'), ['-j', '-c', args.connections, '-a', String(amount), ...headers, `${child.url}${child.path}`]), { maxBuffer: 1 << 26 });
+  const out = execFileSync(
+    ...pinned(LOAD_CPUS, join(here, '..', 'node_modules', '.bin', 'autocannon'), [
+      '-j',
+      '-c',
+      args.connections,
+      '-a',
+      String(amount),
+      ...headers,
+      `${child.url}${child.path}`,
+    ]),
+    { maxBuffer: 1 << 26 },
+  );
   const r = JSON.parse(out.toString()) as { requests: { total: number }; non2xx: number; errors: number; timeouts: number };
   if (r.non2xx + r.errors + r.timeouts > 0) throw new Error(`failed requests: ${JSON.stringify({ non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts })}`);
   return r.requests.total;
@@ -96,6 +111,7 @@ const [on, off] = [samples.get('metrics on')!, samples.get('metrics off')!];
 console.log(`${PIN ? `Gatehouses pinned to CPU ${GATEHOUSE_CPUS}, upstream and load to ${LOAD_CPUS}` : 'No CPU pinning'}.\n`);
 console.log(`| Gatehouse CPU µs per request, ${ROUNDS} rounds × ${AMOUNT} requests, order alternating | min | median | every round |`);
 console.log('| --- | ---: | ---: | --- |');
-for (const [name, xs] of samples) console.log(`| ${name} | ${Math.min(...xs).toFixed(1)} | ${median(xs).toFixed(1)} | ${xs.map((x) => x.toFixed(1)).join(' ')} |`);
+for (const [name, xs] of samples)
+  console.log(`| ${name} | ${Math.min(...xs).toFixed(1)} | ${median(xs).toFixed(1)} | ${xs.map((x) => x.toFixed(1)).join(' ')} |`);
 console.log(`| on / off | ${(Math.min(...on) / Math.min(...off)).toFixed(3)}× | ${(median(on) / median(off)).toFixed(3)}× | |`);
 process.exit(0);

@@ -110,6 +110,6 @@ async function phase(durationMs: number, record: boolean): Promise<OpenLoopResul
 const warmup = options.warmupMs > 0 ? await phase(options.warmupMs, false) : null;
 const result = await phase(options.durationMs, true);
 // Failures during the warm-up count too: every answer must have been a 2xx.
-if (warmup) (result.non2xx += warmup.non2xx), (result.errors += warmup.errors), (result.completedTotal += warmup.completed);
+if (warmup) ((result.non2xx += warmup.non2xx), (result.errors += warmup.errors), (result.completedTotal += warmup.completed));
 await pool.close();
 process.send!({ type: 'result', result }, () => process.exit(0));

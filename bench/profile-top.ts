@@ -102,8 +102,7 @@ function summarise(file: string): Summary {
 const { requests, total, busy, selfByFunction, selfByFile, inclusiveSrc } = summarise(file);
 
 const pct = (micros: number) => `${((100 * micros) / busy).toFixed(1).padStart(5)} %`;
-const ms = (micros: number) =>
-  requests ? `${(micros / requests).toFixed(2).padStart(7)} µs/req` : `${(micros / 1000).toFixed(0).padStart(7)} ms`;
+const ms = (micros: number) => (requests ? `${(micros / requests).toFixed(2).padStart(7)} µs/req` : `${(micros / 1000).toFixed(0).padStart(7)} ms`);
 const print = (title: string, map: Map<string, number>, n: number) => {
   console.log(`\n${title}`);
   for (const [k, v] of [...map].sort((a, b) => b[1] - a[1]).slice(0, n)) console.log(`${ms(v)} ${pct(v)}  ${k}`);

@@ -66,7 +66,13 @@ export async function startSeededGatehouse(upstream: string, scenario: Scenario 
     return json;
   };
   const authType = scenario === 'apiKey' ? 'apiKey' : scenario === 'apiKey+bearer' ? 'apiKey+bearer' : 'bearer';
-  const api = await admin('/apis', { name: 'bench', listenPath: '/bench', upstreamUrl: upstream, auth: { type: authType, scopes: authType === 'apiKey' ? [] : ['bench:read'] }, tokens: { accessTokenTtlSeconds: 86_400 } });
+  const api = await admin('/apis', {
+    name: 'bench',
+    listenPath: '/bench',
+    upstreamUrl: upstream,
+    auth: { type: authType, scopes: authType === 'apiKey' ? [] : ['bench:read'] },
+    tokens: { accessTokenTtlSeconds: 86_400 },
+  });
   const app = await admin('/apps', { name: 'Benchmark', owner: 'bench@example.com' });
   const key = await admin('/keys', {
     appId: app.id,
@@ -74,7 +80,8 @@ export async function startSeededGatehouse(upstream: string, scenario: Scenario 
     rateLimits: [{ name: 'per-second', limit: 1_000_000_000, windowSeconds: 1 }],
     quota: { limit: 1_000_000_000_000, period: 'day' },
   });
-  const headers: Record<string, string> = authType === 'apiKey' ? { authorization: `Bearer ${key.secret}` } : { authorization: `Bearer ${await accessToken(admin, gh, api.id)}` };
+  const headers: Record<string, string> =
+    authType === 'apiKey' ? { authorization: `Bearer ${key.secret}` } : { authorization: `Bearer ${await accessToken(admin, gh, api.id)}` };
   if (authType === 'apiKey+bearer') headers['x-api-key'] = key.secret;
   return {
     gh,

@@ -30,7 +30,9 @@ const db = new DatabaseSync(path);
 db.exec('BEGIN');
 const insert = db.prepare("INSERT INTO apps (id, name, data, created_at, updated_at) VALUES ('app_bench', 'bench', '{}', 0, 0)");
 insert.run();
-const key = db.prepare('INSERT INTO keys (id, app_id, policy_id, hash, environment, enabled, expires_at, revoked_at, lineage_id, data, created_at, updated_at) VALUES (?, ?, NULL, ?, ?, 1, NULL, NULL, ?, ?, 0, 0)');
+const key = db.prepare(
+  'INSERT INTO keys (id, app_id, policy_id, hash, environment, enabled, expires_at, revoked_at, lineage_id, data, created_at, updated_at) VALUES (?, ?, NULL, ?, ?, 1, NULL, NULL, ?, ?, 0, 0)',
+);
 const ids: string[] = [];
 for (let i = 0; i < KEYS; i++) {
   const id = `key_${i.toString(16).padStart(28, '0')}`;

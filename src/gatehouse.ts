@@ -65,10 +65,15 @@ export interface Gatehouse {
  * Wires one Gatehouse process explicitly: store, limiter, verifier, control plane and gateway.
  * The clock is injectable so tests can move time (quota periods, expiry, grace periods).
  */
-export async function startGatehouse(config: Readonly<Config>, options: { clock?: () => number; logger?: pino.Logger; observers?: readonly RequestObserver[] } = {}): Promise<Gatehouse> {
+export async function startGatehouse(
+  config: Readonly<Config>,
+  options: { clock?: () => number; logger?: pino.Logger; observers?: readonly RequestObserver[] } = {},
+): Promise<Gatehouse> {
   const clock = options.clock ?? Date.now;
   // With tracing on, a line logged while a request's span is current names its trace_id and span_id.
-  const log = options.logger ?? pino({ level: config.log.level, redact: ['*.secret', '*.key', '*.authorization'], ...(config.tracing.enabled ? { mixin: traceLogFields } : {}) });
+  const log =
+    options.logger ??
+    pino({ level: config.log.level, redact: ['*.secret', '*.key', '*.authorization'], ...(config.tracing.enabled ? { mixin: traceLogFields } : {}) });
   // Issuers whose access tokens the gateway accepts: the configured ones first (a bad one stops the
   // start before anything is opened), our own once its URL is known.
   const trusted: TrustedIssuer[] = await Promise.all(config.tokens.issuers.map((i) => externalIssuer(i)));
@@ -89,11 +94,18 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   // Usage batches and request records are written by a thread with its own connection, and the request
   // log is read by another: traffic-sized store work never runs on the event loop.
   const storeThread = (name: string) =>
-    config.storePath === ':memory:' ? null : new StoreThread({ path: config.storePath, busyTimeoutMs: config.store.busyTimeoutMs, onError: (error) => log.error({ err: error }, `${name} thread failed`) });
+    config.storePath === ':memory:'
+      ? null
+      : new StoreThread({
+          path: config.storePath,
+          busyTimeoutMs: config.store.busyTimeoutMs,
+          onError: (error) => log.error({ err: error }, `${name} thread failed`),
+        });
   const writer = storeThread('writer');
   const reader = storeThread('request-log reader');
   // The writer thread's writes are store calls too, timed as the store's own usage.record would be.
-  const usageSink = writer && metrics ? timedRepo({ record: (batch: UsageBatch) => writer.record(batch) }, 'usage', metrics.storeTiming) : (writer ?? store.usage);
+  const usageSink =
+    writer && metrics ? timedRepo({ record: (batch: UsageBatch) => writer.record(batch) }, 'usage', metrics.storeTiming) : (writer ?? store.usage);
   const usage = new UsageRecorder(usageSink);
   health.register(USAGE_FLUSH, true);
   usage.start(config.usage.flushIntervalSeconds * 1000, health);
@@ -114,27 +126,58 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
     observer: metrics?.verification ?? null,
   });
   const identity = identityContext(config, store);
-  const ctx: ControlContext = { store, requestLog: reader ?? store.requestLog, changes, peppers: config.peppers, usage, verifier, clock, identity, bearerAvailable: identity !== null || config.tokens.issuers.length > 0, mtlsAvailable: Boolean(config.gateway.tls?.clientCaFile) };
+  const ctx: ControlContext = {
+    store,
+    requestLog: reader ?? store.requestLog,
+    changes,
+    peppers: config.peppers,
+    usage,
+    verifier,
+    clock,
+    identity,
+    bearerAvailable: identity !== null || config.tokens.issuers.length > 0,
+    mtlsAvailable: Boolean(config.gateway.tls?.clientCaFile),
+  };
   const revocations = new RevocationList(store.revocations, changes, clock);
   // Only our own tokens are revoked here; without an authorization server there is nothing to poll for.
   if (identity) {
     health.register(REVOCATION_FEED, true);
     await revocations.start(config.authorization.revocationPollSeconds * 1000, health);
   }
-  const tokens = new TokenVerifier({ issuers: () => trusted, introspector, revocations, cacheSize: config.tokens.cacheEntries, clock, observer: metrics?.verification ?? null });
+  const tokens = new TokenVerifier({
+    issuers: () => trusted,
+    introspector,
+    revocations,
+    cacheSize: config.tokens.cacheEntries,
+    clock,
+    observer: metrics?.verification ?? null,
+  });
   const dpop = new DpopVerifier(config.tokens.dpopWindowSeconds);
   let identitySigner: IdentityJwtSigner | null = null;
   let ownIssuerUrl: string | null = null;
   await declareApis(ctx, config);
   const requestLog = config.requestLog.enabled
-    ? new RequestLog({ sink: writer ?? store.requestLog, health, clock, retentionDays: config.requestLog.retentionDays, bufferRecords: config.requestLog.bufferRecords, flushRecords: config.requestLog.flushRecords, flushIntervalMs: config.requestLog.flushIntervalMs })
+    ? new RequestLog({
+        sink: writer ?? store.requestLog,
+        health,
+        clock,
+        retentionDays: config.requestLog.retentionDays,
+        bufferRecords: config.requestLog.bufferRecords,
+        flushRecords: config.requestLog.flushRecords,
+        flushIntervalMs: config.requestLog.flushIntervalMs,
+      })
     : null;
 
   const upstreams = new Upstreams((error) => log.warn({ err: error }, 'closing an unused upstream pool failed'));
   // With the gateway's health paths on, an API published exactly at /livez or /readyz never gets those paths.
   const shadowed = (apis: readonly { name: string; listenPath: string }[]) => {
     if (!config.gateway.healthPaths) return;
-    for (const api of apis) if (api.listenPath === '/livez' || api.listenPath === '/readyz') log.warn({ api: api.name, listenPath: api.listenPath }, 'the gateway answers this path itself (gateway.healthPaths); only the paths below it reach the API');
+    for (const api of apis)
+      if (api.listenPath === '/livez' || api.listenPath === '/readyz')
+        log.warn(
+          { api: api.name, listenPath: api.listenPath },
+          'the gateway answers this path itself (gateway.healthPaths); only the paths below it reach the API',
+        );
   };
   const initialApis = await store.apis.all();
   shadowed(initialApis);
@@ -175,7 +218,20 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
   if (requestLog) observers.push(requestLog.observe);
   observers.push(...(options.observers ?? []));
   const gateway = createGatewayServer({
-    pipeline: buildPipeline({ onExposed: config.gateway.plaintextCredentials === 'refuse' ? onExposed : null, routes: () => routes, verifier, tokens, checkProof: dpopProofCheck(dpop), throttle, ownIssuer: () => ownIssuerUrl, limiter, counters: { count: (c, p) => usage.count(c, p), used: (c, p) => store.usage.counterUsed(c, p) }, upstreams, maxBodyBytes: config.gateway.maxBodyBytes, identityJwt: () => identitySigner }),
+    pipeline: buildPipeline({
+      onExposed: config.gateway.plaintextCredentials === 'refuse' ? onExposed : null,
+      routes: () => routes,
+      verifier,
+      tokens,
+      checkProof: dpopProofCheck(dpop),
+      throttle,
+      ownIssuer: () => ownIssuerUrl,
+      limiter,
+      counters: { count: (c, p) => usage.count(c, p), used: (c, p) => store.usage.counterUsed(c, p) },
+      upstreams,
+      maxBodyBytes: config.gateway.maxBodyBytes,
+      identityJwt: () => identitySigner,
+    }),
     maxHeaderBytes: config.gateway.maxHeaderBytes,
     clientOrigin: createClientOriginResolver(config.gateway.trustedProxies),
     timeouts: {
@@ -234,8 +290,14 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
       for (const result of flushed) if (result.status === 'rejected') throw result.reason;
     })());
 
-  const redirect = tls && config.gateway.httpRedirectPort !== undefined ? createRedirectServer(publicHost!, () => (gateway.address() as AddressInfo | null)?.port ?? config.gateway.port, onExposed) : null;
-  const stopWatching = tls && config.gateway.tls ? reloadOnChange(gateway as never, config.gateway.tls, (error) => log.error({ err: error }, 'TLS certificate reload failed')) : null;
+  const redirect =
+    tls && config.gateway.httpRedirectPort !== undefined
+      ? createRedirectServer(publicHost!, () => (gateway.address() as AddressInfo | null)?.port ?? config.gateway.port, onExposed)
+      : null;
+  const stopWatching =
+    tls && config.gateway.tls
+      ? reloadOnChange(gateway as never, config.gateway.tls, (error) => log.error({ err: error }, 'TLS certificate reload failed'))
+      : null;
   let redirectUrl: string | null = null;
   let gatewayUrl: string;
   let controlUrl: string;
@@ -245,7 +307,16 @@ export async function startGatehouse(config: Readonly<Config>, options: { clock?
     controlUrl = await listen(control, config.control.host, config.control.port, config.control.tls ? 'https' : 'http');
     if (ctx.identity) {
       const issuer = config.authorization.issuer ?? controlUrl;
-      authorization = await startAuthorization(ctx, config, issuer, revocations, health, (error) => log.error({ err: error }, 'authorization server error'), metrics?.tokenRequest, tracing);
+      authorization = await startAuthorization(
+        ctx,
+        config,
+        issuer,
+        revocations,
+        health,
+        (error) => log.error({ err: error }, 'authorization server error'),
+        metrics?.tokenRequest,
+        tracing,
+      );
       const own = ownIssuer(authorization.server.issuer, store.signingKeys, changes, clock, health);
       await own.refresh();
       trusted.push(own);
@@ -305,7 +376,16 @@ function introspectorFor(config: Readonly<Config>, clock: () => number): TokenIn
   const issuer = config.tokens.issuers.find((i) => i.introspection);
   if (!issuer?.introspection || config.introspectionClientSecret === null) return null;
   const { introspection } = issuer;
-  return new TokenIntrospector({ issuer: issuer.issuer, url: introspection.url, clientId: introspection.clientId, clientSecret: config.introspectionClientSecret, cacheSeconds: introspection.cacheSeconds }, clock);
+  return new TokenIntrospector(
+    {
+      issuer: issuer.issuer,
+      url: introspection.url,
+      clientId: introspection.clientId,
+      clientSecret: config.introspectionClientSecret,
+      cacheSeconds: introspection.cacheSeconds,
+    },
+    clock,
+  );
 }
 
 /** APIs declared in the config file are created, or updated to match, by name. */

@@ -14,7 +14,6 @@ describe('admin API: bad input gets a clear error and changes nothing', () => {
   });
   after(() => h.close());
 
-
   test('malformed JSON is 400 INVALID_JSON', async () => {
     const before = await auditCount();
     expectProblem(await h.admin('POST', '/apps', '{"name": "x",'), 400, 'INVALID_JSON');
@@ -33,7 +32,11 @@ describe('admin API: bad input gets a clear error and changes nothing', () => {
   });
 
   test('a body that is not JSON is 415', async () => {
-    const res = await fetch(`${h.gh.controlUrl}/admin/v1/apps`, { method: 'POST', headers: { authorization: `Bearer ${h.adminKey}`, 'content-type': 'text/plain' }, body: 'name=x' });
+    const res = await fetch(`${h.gh.controlUrl}/admin/v1/apps`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${h.adminKey}`, 'content-type': 'text/plain' },
+      body: 'name=x',
+    });
     assert.equal(res.status, 415);
     assert.equal(((await res.json()) as { code: string }).code, 'UNSUPPORTED_MEDIA_TYPE');
   });
@@ -113,7 +116,12 @@ describe('admin API: bad input gets a clear error and changes nothing', () => {
     }
     expectProblem(await h.admin('PATCH', `/apis/${ids.apiId}`, { listenPath: '/orders/../admin' }), 400, 'VALIDATION_FAILED');
     for (const pattern of ['/../admin/**', '/public/../admin', '/%61dmin/**', '/admin;x/**', '/admin%2fx', '/a//b', '/a\\b', '/%2561', '/%c0%ae', '/a%3fb']) {
-      const rule = await h.admin('POST', '/apis', { name: 'rules', listenPath: '/rules', upstreamUrl: h.upstream.url, auth: { type: 'apiKey', scopes: [], routes: [{ paths: [pattern], type: 'public' }] } });
+      const rule = await h.admin('POST', '/apis', {
+        name: 'rules',
+        listenPath: '/rules',
+        upstreamUrl: h.upstream.url,
+        auth: { type: 'apiKey', scopes: [], routes: [{ paths: [pattern], type: 'public' }] },
+      });
       expectProblem(rule, 400, 'VALIDATION_FAILED');
       assert.equal(rule.body.errors[0].field, 'body.auth.routes.0.paths.0', pattern);
       const key = await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId, paths: [pattern] }] });
@@ -123,13 +131,20 @@ describe('admin API: bad input gets a clear error and changes nothing', () => {
     const suggestion = await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId, paths: ['/%61dmin/*/x%3f'] }] });
     assert.match(suggestion.body.errors[0].message, /write it as \/admin\/\*\/x%3F/);
     assert.equal(await auditCount(), before);
-    const fine = await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId, paths: ['/public/**', 'items/*', '/a%20b', "/a+b!$&'(),=:@"] }] });
+    const fine = await h.admin('POST', '/keys', {
+      appId: ids.appId,
+      access: [{ apiId: ids.apiId, paths: ['/public/**', 'items/*', '/a%20b', "/a+b!$&'(),=:@"] }],
+    });
     assert.equal(fine.status, 201, JSON.stringify(fine.body));
   });
 
   test('PATCH changes only the fields it names: an API keeps its rules, timeout and path case, an app and a policy their settings', async () => {
     const api = await h.admin('POST', '/apis', {
-      name: 'patched', listenPath: '/patched', upstreamUrl: h.upstream.url, timeoutSeconds: 5, pathCase: 'insensitive',
+      name: 'patched',
+      listenPath: '/patched',
+      upstreamUrl: h.upstream.url,
+      timeoutSeconds: 5,
+      pathCase: 'insensitive',
       auth: { type: 'apiKey', scopes: ['a:read'], routes: [{ paths: ['/admin/**'], type: 'public' }] },
     });
     assert.equal(api.status, 201, JSON.stringify(api.body));
@@ -190,7 +205,7 @@ describe('admin API: failed admin keys are throttled per address', () => {
     const from = fetchFrom('127.0.0.2');
     const get = async (key: string) => {
       const res = await from(`${h.gh.controlUrl}/admin/v1/apis`, { headers: { authorization: `Bearer ${key}` } });
-      return { status: res.status, headers: res.headers, body: await res.json() as any };
+      return { status: res.status, headers: res.headers, body: (await res.json()) as any };
     };
     for (let i = 0; i < 5; i++) expectProblem(await get(`gka_live_${'A'.repeat(29)}${i}`), 401, 'UNAUTHENTICATED');
     const blocked = await get(h.adminKey);
@@ -262,7 +277,10 @@ describe('admin API: ids in bodies and paths, names found with ?name=', () => {
     await h.admin('POST', '/apps', { name: 'Acme integration' });
     await h.admin('POST', '/apps', { name: 'Other' });
     const policy = (await h.admin('POST', '/policies', { name: 'gold' })).body;
-    assert.deepEqual((await h.admin('GET', '/apis?name=orders')).body.items.map((a: { id: string }) => a.id), [ids.apiId]);
+    assert.deepEqual(
+      (await h.admin('GET', '/apis?name=orders')).body.items.map((a: { id: string }) => a.id),
+      [ids.apiId],
+    );
     assert.deepEqual((await h.admin('GET', '/apis?name=order')).body.items, []);
     const apps = (await h.admin('GET', `/apps?name=${encodeURIComponent('Acme integration')}`)).body.items;
     assert.equal(apps.length, 2);
@@ -270,7 +288,10 @@ describe('admin API: ids in bodies and paths, names found with ?name=', () => {
     const paged = await h.admin('GET', `/apps?name=${encodeURIComponent('Acme integration')}&limit=1`);
     assert.equal(paged.body.items.length, 1);
     assert.equal((await h.admin('GET', `/apps?name=${encodeURIComponent('Acme integration')}&limit=1&cursor=${paged.body.nextCursor}`)).body.items.length, 1);
-    assert.deepEqual((await h.admin('GET', '/policies?name=gold')).body.items.map((p: { id: string }) => p.id), [policy.id]);
+    assert.deepEqual(
+      (await h.admin('GET', '/policies?name=gold')).body.items.map((p: { id: string }) => p.id),
+      [policy.id],
+    );
   });
 
   test('a name where a body takes an id is 400 naming the field; the verify endpoint’s api takes a name or an id', async () => {

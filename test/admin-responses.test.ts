@@ -45,14 +45,26 @@ describe('every admin route answers with the shape its response schema declares'
     }
     assert.ok(r.response, `${r.method} ${r.path} declares a response schema`);
     const parsed = r.response.safeParse(res.body);
-    if (!parsed.success) failures.push(`${r.method.toUpperCase()} ${r.path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}\n${JSON.stringify(res.body)}`);
+    if (!parsed.success)
+      failures.push(
+        `${r.method.toUpperCase()} ${r.path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}\n${JSON.stringify(res.body)}`,
+      );
     return res.body;
   }
 
   test('APIs, apps, policies, keys, verification, usage, the request log and audit', async () => {
     const api = await run('POST', '/apis', {
-      name: 'orders', listenPath: '/orders', upstreamUrl: h.upstream.url, identityJwt: true, pathCase: 'insensitive',
-      auth: { type: 'apiKey', scopes: ['orders:read'], rateLimits: [{ name: 'per-app', limit: 100, windowSeconds: 60, by: 'app' }], routes: [{ paths: ['/admin/**'], type: 'bearer', roles: ['admin'] }] },
+      name: 'orders',
+      listenPath: '/orders',
+      upstreamUrl: h.upstream.url,
+      identityJwt: true,
+      pathCase: 'insensitive',
+      auth: {
+        type: 'apiKey',
+        scopes: ['orders:read'],
+        rateLimits: [{ name: 'per-app', limit: 100, windowSeconds: 60, by: 'app' }],
+        routes: [{ paths: ['/admin/**'], type: 'bearer', roles: ['admin'] }],
+      },
       tokens: { audience: 'https://orders.example', accessTokenTtlSeconds: 600 },
     });
     await run('GET', '/apis');
@@ -66,8 +78,12 @@ describe('every admin route answers with the shape its response schema declares'
     await run('PATCH', `/apps/${app.id}`, { owner: null });
 
     const policy = await run('POST', '/policies', {
-      name: 'gold', access: [{ apiId: api.id, methods: ['GET'], paths: ['/items/**'] }], rateLimits: [{ name: 'burst', limit: 10, windowSeconds: 1 }],
-      quota: { limit: 1000, period: 'month' }, ipAllowlist: ['127.0.0.0/8'], scopes: ['orders:read'],
+      name: 'gold',
+      access: [{ apiId: api.id, methods: ['GET'], paths: ['/items/**'] }],
+      rateLimits: [{ name: 'burst', limit: 10, windowSeconds: 1 }],
+      quota: { limit: 1000, period: 'month' },
+      ipAllowlist: ['127.0.0.0/8'],
+      scopes: ['orders:read'],
     });
     await run('GET', '/policies');
     await run('GET', `/policies/${policy.id}`);
@@ -75,15 +91,29 @@ describe('every admin route answers with the shape its response schema declares'
 
     const key = await run('POST', '/keys', { appId: app.id, policyId: policy.id, name: 'ci', expiresInSeconds: 86_400, metadata: { team: 'a' } });
     const own = await run('POST', '/keys', {
-      appId: app.id, access: [{ apiId: plain.id }], rateLimits: [{ name: 'burst', limit: 5, windowSeconds: 1 }], quota: { limit: 100, period: 'day' },
+      appId: app.id,
+      access: [{ apiId: plain.id }],
+      rateLimits: [{ name: 'burst', limit: 5, windowSeconds: 1 }],
+      quota: { limit: 100, period: 'day' },
       certificateThumbprint: 'A'.repeat(43),
     });
-    const publishable = await run('POST', '/keys', { appId: app.id, access: [{ apiId: plain.id }], publishable: true, allowedOrigins: ['https://shop.example'], environment: 'test' });
+    const publishable = await run('POST', '/keys', {
+      appId: app.id,
+      access: [{ apiId: plain.id }],
+      publishable: true,
+      allowedOrigins: ['https://shop.example'],
+      environment: 'test',
+    });
     await run('GET', '/keys');
     await run('GET', `/keys?appId=${app.id}&status=active`);
     await run('GET', `/keys/${key.id}`);
     await run('PATCH', `/keys/${publishable.id}`, { name: 'storefront' });
-    const unbound = await run('POST', '/keys', { appId: app.id, access: [{ apiId: plain.id }], rateLimits: [{ name: 'burst', limit: 5, windowSeconds: 1 }], quota: { limit: 100, period: 'day' } });
+    const unbound = await run('POST', '/keys', {
+      appId: app.id,
+      access: [{ apiId: plain.id }],
+      rateLimits: [{ name: 'burst', limit: 5, windowSeconds: 1 }],
+      quota: { limit: 100, period: 'day' },
+    });
     assert.equal((await call(h, '/billing/x', { key: unbound.secret })).status, 200);
     await run('POST', '/keys/verify', { key: unbound.secret, api: 'billing', method: 'GET', path: '/x' });
     await run('POST', '/keys/verify', { key: own.secret });
@@ -106,7 +136,14 @@ describe('every admin route answers with the shape its response schema declares'
   test('users, grants, OAuth clients and signing keys', async () => {
     const api = await h.api('reports', ['reports:read']);
     const web = await run('POST', '/clients', { name: 'Reports web', redirectUris: [REDIRECT], scopes: ['reports:read'], apiIds: [api.id], firstParty: true });
-    const machine = await run('POST', '/clients', { name: 'Nightly', type: 'confidential', grantTypes: ['client_credentials'], scopes: ['reports:read'], apiIds: [api.id], accessTokenTtlSeconds: 300 });
+    const machine = await run('POST', '/clients', {
+      name: 'Nightly',
+      type: 'confidential',
+      grantTypes: ['client_credentials'],
+      scopes: ['reports:read'],
+      apiIds: [api.id],
+      accessTokenTtlSeconds: 300,
+    });
     const spa = await run('POST', '/clients', { name: 'SPA', type: 'public', redirectUris: [REDIRECT], dpopBound: true });
     await run('GET', '/clients');
     await run('GET', `/clients/${web.id}`);
@@ -118,7 +155,10 @@ describe('every admin route answers with the shape its response schema declares'
     await run('GET', `/users/${user.id}`);
     await run('PATCH', `/users/${user.id}`, { roles: ['staff', 'support'] });
     await run('POST', `/users/${user.id}/mfa/reset`);
-    await codeFlow(h, new Browser(h.issuer), { client: { client_id: web.id }, auth: oauth.ClientSecretBasic(web.secret) }, 'ada@example.com', { scope: 'openid reports:read', resource: api.audience });
+    await codeFlow(h, new Browser(h.issuer), { client: { client_id: web.id }, auth: oauth.ClientSecretBasic(web.secret) }, 'ada@example.com', {
+      scope: 'openid reports:read',
+      resource: api.audience,
+    });
     const grants = await run('GET', `/users/${user.id}/grants`);
     assert.equal(grants.grants.length, 1, 'the sign-in made a grant');
     assert.equal(grants.sessions.length, 1, 'and a session');

@@ -1,7 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as oauth from 'oauth4webapi';
-import { asPage, authorizationUrl, Browser, claimsOf, codeFlow, headerOf, insecure, REDIRECT, signIn, startAuthHarness, type AuthHarness } from './support/oauth.ts';
+import {
+  asPage,
+  authorizationUrl,
+  Browser,
+  claimsOf,
+  codeFlow,
+  headerOf,
+  insecure,
+  REDIRECT,
+  signIn,
+  startAuthHarness,
+  type AuthHarness,
+} from './support/oauth.ts';
 
 describe('authorization code with PKCE through the sign-in pages', () => {
   let h: AuthHarness;
@@ -14,7 +26,13 @@ describe('authorization code with PKCE through the sign-in pages', () => {
     h = await startAuthHarness();
     orders = await h.api('orders', ['orders:read', 'orders:write']);
     billing = await h.api('billing', ['billing:read']);
-    web = await h.client({ name: 'Orders web', redirectUris: [REDIRECT], grantTypes: ['authorization_code', 'refresh_token'], scopes: ['orders:read', 'billing:read'], apiIds: [orders.id, billing.id] });
+    web = await h.client({
+      name: 'Orders web',
+      redirectUris: [REDIRECT],
+      grantTypes: ['authorization_code', 'refresh_token'],
+      scopes: ['orders:read', 'billing:read'],
+      apiIds: [orders.id, billing.id],
+    });
     user = await h.user({ roles: ['staff', 'support'] });
   });
   after(() => h.close());
@@ -59,15 +77,28 @@ describe('authorization code with PKCE through the sign-in pages', () => {
     const first = await h.client({ name: 'Console', redirectUris: [REDIRECT], scopes: ['orders:read'], apiIds: [orders.id], firstParty: true });
     const again = await authorizationUrl(h, first.id, { resource: orders.audience, scope: 'openid orders:read' });
     const direct = await browser.go(again.url);
-    assert.ok(direct instanceof URL && direct.searchParams.has("code"), `first-party: no consent page, and the session is reused: ${direct instanceof URL ? direct.href : direct.html.slice(0, 900)}`);
+    assert.ok(
+      direct instanceof URL && direct.searchParams.has('code'),
+      `first-party: no consent page, and the session is reused: ${direct instanceof URL ? direct.href : direct.html.slice(0, 900)}`,
+    );
   });
 
   test('SSO: one sign-in and one refresh token give audience-bound tokens for each API; a second app reuses the session', async () => {
     const browser = new Browser(h.issuer);
-    const tokens = await codeFlow(h, browser, web, user.username, { scope: 'openid orders:read billing:read', resource: [orders.audience, billing.audience] }, { resource: orders.audience });
+    const tokens = await codeFlow(
+      h,
+      browser,
+      web,
+      user.username,
+      { scope: 'openid orders:read billing:read', resource: [orders.audience, billing.audience] },
+      { resource: orders.audience },
+    );
     assert.equal(claimsOf(tokens.access_token).aud, orders.audience);
     assert.equal(claimsOf(tokens.access_token).scope, 'orders:read');
-    const res = await oauth.refreshTokenGrantRequest(h.as, web.client, web.auth, tokens.refresh_token!, { additionalParameters: { resource: billing.audience }, ...insecure });
+    const res = await oauth.refreshTokenGrantRequest(h.as, web.client, web.auth, tokens.refresh_token!, {
+      additionalParameters: { resource: billing.audience },
+      ...insecure,
+    });
     const forBilling = await oauth.processRefreshTokenResponse(h.as, web.client, res);
     assert.equal(claimsOf(forBilling.access_token).aud, billing.audience);
     assert.equal(claimsOf(forBilling.access_token).scope, 'billing:read');
@@ -81,14 +112,22 @@ describe('authorization code with PKCE through the sign-in pages', () => {
 
   test('refresh rotates the refresh token; reusing an old one revokes the whole grant', async () => {
     const tokens = await codeFlow(h, new Browser(h.issuer), web, user.username, { scope: 'openid orders:read', resource: orders.audience });
-    const first = await oauth.processRefreshTokenResponse(h.as, web.client, await oauth.refreshTokenGrantRequest(h.as, web.client, web.auth, tokens.refresh_token!, insecure));
+    const first = await oauth.processRefreshTokenResponse(
+      h.as,
+      web.client,
+      await oauth.refreshTokenGrantRequest(h.as, web.client, web.auth, tokens.refresh_token!, insecure),
+    );
     assert.ok(first.refresh_token && first.refresh_token !== tokens.refresh_token, 'a new refresh token each time');
     const reuse = await oauth.refreshTokenGrantRequest(h.as, web.client, web.auth, tokens.refresh_token!, insecure);
     await assert.rejects(oauth.processRefreshTokenResponse(h.as, web.client, reuse), (e: oauth.ResponseBodyError) => e.error === 'invalid_grant');
     // The successor dies with the grant, and so does the access token from it.
     const successor = await oauth.refreshTokenGrantRequest(h.as, web.client, web.auth, first.refresh_token!, insecure);
     await assert.rejects(oauth.processRefreshTokenResponse(h.as, web.client, successor), (e: oauth.ResponseBodyError) => e.error === 'invalid_grant');
-    const introspected = await oauth.processIntrospectionResponse(h.as, web.client, await oauth.introspectionRequest(h.as, web.client, web.auth, first.access_token, insecure));
+    const introspected = await oauth.processIntrospectionResponse(
+      h.as,
+      web.client,
+      await oauth.introspectionRequest(h.as, web.client, web.auth, first.access_token, insecure),
+    );
     assert.equal(introspected.active, false);
     const grantId = claimsOf(first.access_token).gid;
     assert.ok((await h.audit('grant.revoked')).some((e: any) => e.targetId === grantId));
@@ -96,7 +135,10 @@ describe('authorization code with PKCE through the sign-in pages', () => {
 
   test('a refresh asking for a wider scope is refused (RFC 6749 §6)', async () => {
     const tokens = await codeFlow(h, new Browser(h.issuer), web, user.username, { scope: 'openid orders:read', resource: orders.audience });
-    const res = await oauth.refreshTokenGrantRequest(h.as, web.client, web.auth, tokens.refresh_token!, { additionalParameters: { scope: 'openid orders:read billing:read' }, ...insecure });
+    const res = await oauth.refreshTokenGrantRequest(h.as, web.client, web.auth, tokens.refresh_token!, {
+      additionalParameters: { scope: 'openid orders:read billing:read' },
+      ...insecure,
+    });
     await assert.rejects(oauth.processRefreshTokenResponse(h.as, web.client, res), (e: oauth.ResponseBodyError) => e.error === 'invalid_scope');
   });
 
@@ -105,7 +147,10 @@ describe('authorization code with PKCE through the sign-in pages', () => {
     const request = new Request('https://billing.example/', { headers: { authorization: `Bearer ${tokens.access_token}` } });
     await assert.rejects(oauth.validateJwtAccessToken(h.as, request, billing.audience, insecure));
     const elsewhere = await h.api('payroll', ['payroll:read']);
-    const res = await oauth.refreshTokenGrantRequest(h.as, web.client, web.auth, tokens.refresh_token!, { additionalParameters: { resource: elsewhere.audience }, ...insecure });
+    const res = await oauth.refreshTokenGrantRequest(h.as, web.client, web.auth, tokens.refresh_token!, {
+      additionalParameters: { resource: elsewhere.audience },
+      ...insecure,
+    });
     await assert.rejects(oauth.processRefreshTokenResponse(h.as, web.client, res), (e: oauth.ResponseBodyError) => e.error === 'invalid_target');
   });
 });

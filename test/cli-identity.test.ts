@@ -15,7 +15,12 @@ describe('gatehouse CLI: users, clients, grants and signing keys', () => {
   after(() => h.close());
 
   test('users create reads the password from stdin, never argv, and the user can be disabled', async () => {
-    const user = json(await cli(['users', 'create', '--email', 'Ada@Example.com', '--name', 'Ada', '--roles', 'admin,staff', '--mfa-required', '--json'], 'a long enough password\n'));
+    const user = json(
+      await cli(
+        ['users', 'create', '--email', 'Ada@Example.com', '--name', 'Ada', '--roles', 'admin,staff', '--mfa-required', '--json'],
+        'a long enough password\n',
+      ),
+    );
     assert.equal(user.username, 'ada@example.com');
     assert.deepEqual(user.roles, ['admin', 'staff']);
     assert.equal(user.mfaRequired, true);

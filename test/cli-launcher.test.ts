@@ -21,7 +21,9 @@ const USER_PATH = (process.env.PATH ?? '')
 
 /** A Node older than 22.18 on this machine (the system Node), or null. */
 function oldSystemNode(): string | null {
-  const found = execFileSync('sh', ['-c', 'which -a node || true'], { encoding: 'utf8', env: { PATH: USER_PATH } }).split('\n').filter(Boolean);
+  const found = execFileSync('sh', ['-c', 'which -a node || true'], { encoding: 'utf8', env: { PATH: USER_PATH } })
+    .split('\n')
+    .filter(Boolean);
   for (const node of found) {
     const [major, minor] = execFileSync(node, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim().split('.').map(Number);
     if (major! < 22 || (major === 22 && minor! < 18)) return node;
@@ -39,7 +41,11 @@ interface Run {
 
 function run(program: string, args: string[], options: { cwd?: string; env?: Record<string, string>; onSpawn?: (pid: number) => void } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(program, args, { cwd: options.cwd ?? tmpdir(), env: { PATH: USER_PATH, HOME: process.env.HOME ?? tmpdir(), ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(program, args, {
+      cwd: options.cwd ?? tmpdir(),
+      env: { PATH: USER_PATH, HOME: process.env.HOME ?? tmpdir(), ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
@@ -61,12 +67,16 @@ function catchesSigterm(pid: number): boolean {
 }
 
 describe('the gatehouse bin (bin/gatehouse.js)', () => {
-  test('runs help with the system Node (older than 22.18) from another directory, through the pinned Node', { skip: OLD_NODE === null && 'no Node older than 22.18 here' }, async () => {
-    const result = await run(OLD_NODE!, [BIN, 'help']);
-    assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /^usage: gatehouse <command>/);
-    assert.equal(result.stderr, '');
-  });
+  test(
+    'runs help with the system Node (older than 22.18) from another directory, through the pinned Node',
+    { skip: OLD_NODE === null && 'no Node older than 22.18 here' },
+    async () => {
+      const result = await run(OLD_NODE!, [BIN, 'help']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /^usage: gatehouse <command>/);
+      assert.equal(result.stderr, '');
+    },
+  );
 
   test('runs help in-process with a Node that strips types, from another directory', async () => {
     const result = await run(NODE, [BIN, 'help']);
@@ -80,14 +90,20 @@ describe('the gatehouse bin (bin/gatehouse.js)', () => {
     assert.match(result.stdout, /^usage: gatehouse <command>/);
   });
 
-  test('passes the exit code through: 2 for a wrong command line, 1 for an admin API it cannot reach', { skip: OLD_NODE === null && 'no Node older than 22.18 here' }, async () => {
-    const usage = await run(OLD_NODE!, [BIN, 'frobnicate']);
-    assert.equal(usage.code, 2);
-    assert.match(usage.stderr, /unknown command frobnicate/);
-    const unreachable = await run(OLD_NODE!, [BIN, 'keys', 'list'], { env: { GATEHOUSE_URL: 'http://127.0.0.1:1', GATEHOUSE_ADMIN_KEY: `gka_live_${'A'.repeat(30)}` } });
-    assert.equal(unreachable.code, 1);
-    assert.match(unreachable.stderr, /cannot reach the admin API/);
-  });
+  test(
+    'passes the exit code through: 2 for a wrong command line, 1 for an admin API it cannot reach',
+    { skip: OLD_NODE === null && 'no Node older than 22.18 here' },
+    async () => {
+      const usage = await run(OLD_NODE!, [BIN, 'frobnicate']);
+      assert.equal(usage.code, 2);
+      assert.match(usage.stderr, /unknown command frobnicate/);
+      const unreachable = await run(OLD_NODE!, [BIN, 'keys', 'list'], {
+        env: { GATEHOUSE_URL: 'http://127.0.0.1:1', GATEHOUSE_ADMIN_KEY: `gka_live_${'A'.repeat(30)}` },
+      });
+      assert.equal(unreachable.code, 1);
+      assert.match(unreachable.stderr, /cannot reach the admin API/);
+    },
+  );
 
   test('forwards a signal to the CLI it runs, and ends with the same signal', { skip: OLD_NODE === null && 'no Node older than 22.18 here' }, async () => {
     // keys verify waits for the key on stdin, which this test never closes.
@@ -103,17 +119,21 @@ describe('the gatehouse bin (bin/gatehouse.js)', () => {
     assert.equal(result.stderr, '', 'the CLI was ended by the forwarded signal');
   });
 
-  test('with an old Node and no pinned Node, says which Node it needs and exits 1', { skip: OLD_NODE === null && 'no Node older than 22.18 here' }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bin-'));
-    dirs.push(dir);
-    mkdirSync(join(dir, 'bin'));
-    copyFileSync(BIN, join(dir, 'bin', 'gatehouse.js'));
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'gatehouse', type: 'module' }));
-    const result = await run(OLD_NODE!, [join(dir, 'bin', 'gatehouse.js'), 'help']);
-    assert.equal(result.code, 1);
-    assert.match(result.stderr, /^gatehouse: needs Node\.js 22\.18 or later, and this is v\d+/);
-    assert.equal(result.stderr.trim().split('\n').length, 1, 'one line');
-  });
+  test(
+    'with an old Node and no pinned Node, says which Node it needs and exits 1',
+    { skip: OLD_NODE === null && 'no Node older than 22.18 here' },
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bin-'));
+      dirs.push(dir);
+      mkdirSync(join(dir, 'bin'));
+      copyFileSync(BIN, join(dir, 'bin', 'gatehouse.js'));
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'gatehouse', type: 'module' }));
+      const result = await run(OLD_NODE!, [join(dir, 'bin', 'gatehouse.js'), 'help']);
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /^gatehouse: needs Node\.js 22\.18 or later, and this is v\d+/);
+      assert.equal(result.stderr.trim().split('\n').length, 1, 'one line');
+    },
+  );
 
   test('npx --prefix <checkout> gatehouse help works from another directory', async () => {
     // A cache of its own: npx keeps the bin link it made the first time, and nothing is fetched.

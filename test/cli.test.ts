@@ -260,10 +260,16 @@ describe('gatehouse CLI against a running Gatehouse', () => {
     assert.match(row!, /\d{4}-\d\d-\d\dT/, 'the exposure time is in the row');
 
     const only = json(await cli(['keys', 'list', '--status', 'exposed', '--limit', '100', '--json']));
-    assert.deepEqual(only.items.map((k: { id: string }) => k.id), [exposed.id]);
+    assert.deepEqual(
+      only.items.map((k: { id: string }) => k.id),
+      [exposed.id],
+    );
     assert.equal(typeof only.items[0].exposedAt, 'string');
     const both = json(await cli(['keys', 'list', '--status', 'active', '--exposed', '--limit', '100', '--json']));
-    assert.deepEqual(both.items.map((k: { id: string }) => k.id), [exposed.id]);
+    assert.deepEqual(
+      both.items.map((k: { id: string }) => k.id),
+      [exposed.id],
+    );
     const notExposed = json(await cli(['keys', 'list', '--limit', '100', '--json'])).items.map((k: { id: string }) => k.id);
     assert.ok(notExposed.includes(clean.id));
 
@@ -275,7 +281,10 @@ describe('gatehouse CLI against a running Gatehouse', () => {
     const key = await createKey();
     await cli(['keys', 'revoke', key.id, '--reason', 'audit test']);
     const all = json(await cli(['audit', '--target', key.id, '--json']));
-    assert.deepEqual(all.items.map((e: { action: string }) => e.action), ['key.revoked', 'key.created']);
+    assert.deepEqual(
+      all.items.map((e: { action: string }) => e.action),
+      ['key.revoked', 'key.created'],
+    );
     assert.ok(all.items.every((e: { targetId: string }) => e.targetId === key.id));
     const revoked = json(await cli(['audit', '--action', 'key.revoked', '--target', key.id, '--json']));
     assert.equal(revoked.items.length, 1);

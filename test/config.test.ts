@@ -66,15 +66,27 @@ describe('loadConfig', () => {
   test('sign-in throttles default to 5 per (account, address) and 20 per address per 15 min, 100 per account per hour', () => {
     const { login } = loadConfig({ env: { GATEHOUSE_PEPPER: PEPPER_A, GATEHOUSE_DATA_DIR: dir } }).authorization;
     assert.deepEqual(login, {
-      accountAddressFailureLimit: 5, accountAddressWindowSeconds: 900, ipFailureLimit: 20, ipWindowSeconds: 900,
-      accountFailureLimit: 100, accountWindowSeconds: 3600, deviceFailureLimit: 10, deviceCookieDays: 90,
+      accountAddressFailureLimit: 5,
+      accountAddressWindowSeconds: 900,
+      ipFailureLimit: 20,
+      ipWindowSeconds: 900,
+      accountFailureLimit: 100,
+      accountWindowSeconds: 3600,
+      deviceFailureLimit: 10,
+      deviceCookieDays: 90,
     });
   });
 
   test('a per-account sign-in bar below the per-(account, address) one is refused: one address could slow the account', () => {
     const env = { GATEHOUSE_PEPPER: PEPPER_A, GATEHOUSE_DATA_DIR: dir };
-    assert.match(configError(() => loadConfig({ env: { ...env, GATEHOUSE_AUTHORIZATION_LOGIN_ACCOUNT_FAILURE_LIMIT: '4' } })), /authorization\.login.*per-account bar/s);
-    assert.match(configError(() => loadConfig({ env: { ...env, GATEHOUSE_AUTHORIZATION_LOGIN_ACCOUNT_WINDOW_SECONDS: '86400' } })), /per-account bar/);
+    assert.match(
+      configError(() => loadConfig({ env: { ...env, GATEHOUSE_AUTHORIZATION_LOGIN_ACCOUNT_FAILURE_LIMIT: '4' } })),
+      /authorization\.login.*per-account bar/s,
+    );
+    assert.match(
+      configError(() => loadConfig({ env: { ...env, GATEHOUSE_AUTHORIZATION_LOGIN_ACCOUNT_WINDOW_SECONDS: '86400' } })),
+      /per-account bar/,
+    );
   });
 
   test('the default data dir is ./.gatehouse and the store lives in it', () => {
@@ -168,23 +180,41 @@ describe('loadConfig', () => {
       const message = configError(() => loadConfig({ file, env: { GATEHOUSE_PEPPER: PEPPER_A, GATEHOUSE_DATA_DIR: dir } }));
       assert.match(message, /apis\.0\.listenPath: a listen path must be in canonical form/, listenPath);
     }
-    const pattern = writeYaml(`apis:\n  - name: billing\n    listenPath: /billing\n    upstreamUrl: http://127.0.0.1:1\n    auth:\n      routes:\n        - paths: ["/public/..;/admin"]\n          type: public\n`);
-    assert.match(configError(() => loadConfig({ file: pattern, env: { GATEHOUSE_PEPPER: PEPPER_A, GATEHOUSE_DATA_DIR: dir } })), /apis\.0\.auth\.routes\.0\.paths\.0/);
+    const pattern = writeYaml(
+      `apis:\n  - name: billing\n    listenPath: /billing\n    upstreamUrl: http://127.0.0.1:1\n    auth:\n      routes:\n        - paths: ["/public/..;/admin"]\n          type: public\n`,
+    );
+    assert.match(
+      configError(() => loadConfig({ file: pattern, env: { GATEHOUSE_PEPPER: PEPPER_A, GATEHOUSE_DATA_DIR: dir } })),
+      /apis\.0\.auth\.routes\.0\.paths\.0/,
+    );
   });
 
   test('gateway.publicHost is a host and optional port; without it, the redirect listener needs a listen host that names one address', async () => {
     const env = { GATEHOUSE_PEPPER: PEPPER_A, GATEHOUSE_DATA_DIR: dir };
     for (const bad of ['https://api.example.com', 'api.example.com/x', 'user@api.example.com', 'api.example.com:port', 'a b']) {
-      assert.match(configError(() => loadConfig({ env: { ...env, GATEHOUSE_GATEWAY_PUBLIC_HOST: bad } })), /gateway\.publicHost/, bad);
+      assert.match(
+        configError(() => loadConfig({ env: { ...env, GATEHOUSE_GATEWAY_PUBLIC_HOST: bad } })),
+        /gateway\.publicHost/,
+        bad,
+      );
     }
     assert.equal(loadConfig({ env: { ...env, GATEHOUSE_GATEWAY_PUBLIC_HOST: 'api.example.com:8443' } }).gateway.publicHost, 'api.example.com:8443');
     assert.deepEqual(
-      [{ host: '127.0.0.1' }, { host: '::1' }, { host: 'gw.internal' }, { host: '0.0.0.0' }, { host: '::' }, { host: '::', publicHost: 'api.example.com' }].map(gatewayPublicHost),
+      [{ host: '127.0.0.1' }, { host: '::1' }, { host: 'gw.internal' }, { host: '0.0.0.0' }, { host: '::' }, { host: '::', publicHost: 'api.example.com' }].map(
+        gatewayPublicHost,
+      ),
       ['127.0.0.1', '[::1]', 'gw.internal', null, null, 'api.example.com'],
     );
-    const tls = { GATEHOUSE_GATEWAY_TLS_CERT_FILE: join(dir, 'cert.pem'), GATEHOUSE_GATEWAY_TLS_KEY_FILE: join(dir, 'key.pem'), GATEHOUSE_GATEWAY_HTTP_REDIRECT_PORT: '0' };
+    const tls = {
+      GATEHOUSE_GATEWAY_TLS_CERT_FILE: join(dir, 'cert.pem'),
+      GATEHOUSE_GATEWAY_TLS_KEY_FILE: join(dir, 'key.pem'),
+      GATEHOUSE_GATEWAY_HTTP_REDIRECT_PORT: '0',
+    };
     // Refused when the configuration is read, before anything starts.
-    assert.match(configError(() => loadConfig({ env: { ...env, ...tls, GATEHOUSE_GATEWAY_HOST: '0.0.0.0' } })), /gateway\.publicHost/);
+    assert.match(
+      configError(() => loadConfig({ env: { ...env, ...tls, GATEHOUSE_GATEWAY_HOST: '0.0.0.0' } })),
+      /gateway\.publicHost/,
+    );
   });
 
   test('a missing pepper is a ConfigError naming GATEHOUSE_PEPPER', () => {

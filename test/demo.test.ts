@@ -23,8 +23,6 @@ after(() => {
   scratch.removeAll();
 });
 
-
-
 interface Demo {
   child: ChildProcessWithoutNullStreams;
   stdout: string;
@@ -33,7 +31,13 @@ interface Demo {
 }
 
 /** Starts `gatehouse demo` and resolves once `ready(stdout)` is true; rejects if it exits or takes too long. */
-function startDemo(dataDir: string, upstreamPort: number, args: string[], ready: (stdout: string) => boolean, extraEnv: Record<string, string> = {}): Promise<Demo> {
+function startDemo(
+  dataDir: string,
+  upstreamPort: number,
+  args: string[],
+  ready: (stdout: string) => boolean,
+  extraEnv: Record<string, string> = {},
+): Promise<Demo> {
   const env: Record<string, string> = {
     ...extraEnv,
     PATH: process.env.PATH ?? '',
@@ -126,7 +130,14 @@ function paste(lines: string[], env: Record<string, string> = {}): Promise<{ cod
   return new Promise((resolve, reject) => {
     const child = spawn('bash', ['-e', '-x', '-c', lines.join('\n')], {
       cwd: ROOT,
-      env: { PATH: USER_PATH, HOME: process.env.HOME ?? tmpdir(), npm_config_cache: npxCache, npm_config_offline: 'true', npm_config_update_notifier: 'false', ...env },
+      env: {
+        PATH: USER_PATH,
+        HOME: process.env.HOME ?? tmpdir(),
+        npm_config_cache: npxCache,
+        npm_config_offline: 'true',
+        npm_config_update_notifier: 'false',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -252,7 +263,10 @@ describe('gatehouse demo', () => {
     const dataDir = tempDir();
     const upstreamPort = await freePort();
     const redirectPort = await freePort();
-    const demo = await startDemo(dataDir, upstreamPort, ['--json'], parses, { GATEHOUSE_GATEWAY_HOST: '0.0.0.0', GATEHOUSE_GATEWAY_HTTP_REDIRECT_PORT: String(redirectPort) });
+    const demo = await startDemo(dataDir, upstreamPort, ['--json'], parses, {
+      GATEHOUSE_GATEWAY_HOST: '0.0.0.0',
+      GATEHOUSE_GATEWAY_HTTP_REDIRECT_PORT: String(redirectPort),
+    });
     try {
       const info = JSON.parse(demo.stdout);
       trust(info.caFile);
@@ -273,14 +287,11 @@ describe('gatehouse demo', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const { port } = blocker.address() as { port: number };
     try {
-      await assert.rejects(
-        startDemo(dataDir, port, ['--json'], parses),
-        (error: Error) => {
-          assert.match(error.message, /code 1,/);
-          assert.match(error.message, new RegExp(`port ${port} is already in use.*GATEHOUSE_DEMO_UPSTREAM_PORT`));
-          return true;
-        },
-      );
+      await assert.rejects(startDemo(dataDir, port, ['--json'], parses), (error: Error) => {
+        assert.match(error.message, /code 1,/);
+        assert.match(error.message, new RegExp(`port ${port} is already in use.*GATEHOUSE_DEMO_UPSTREAM_PORT`));
+        return true;
+      });
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
     }
@@ -290,8 +301,14 @@ describe('gatehouse demo', () => {
     const demo = await startDemo(dataDir, await freePort(), [], (out) => out.includes('Stop with Ctrl+C.'));
     try {
       const commands = bannerCommands(demo.stdout);
-      assert.ok(commands.some((c) => c.startsWith('export GATEHOUSE_URL=')), `the banner says where the admin API is:\n${demo.stdout}`);
-      assert.ok(commands.some((c) => c.includes('/demo/me')), demo.stdout);
+      assert.ok(
+        commands.some((c) => c.startsWith('export GATEHOUSE_URL=')),
+        `the banner says where the admin API is:\n${demo.stdout}`,
+      );
+      assert.ok(
+        commands.some((c) => c.includes('/demo/me')),
+        demo.stdout,
+      );
       const run = await paste(commands);
       assert.equal(run.code, 0, `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
       assert.match(run.stdout, /"path":"\/hello"/, 'the demo API answered through the gateway');
@@ -344,7 +361,10 @@ describe('gatehouse demo', () => {
     }
   });
 
-  for (const [setting, listener] of [['GATEHOUSE_GATEWAY_PORT', 'gateway'], ['GATEHOUSE_CONTROL_PORT', 'control']] as const) {
+  for (const [setting, listener] of [
+    ['GATEHOUSE_GATEWAY_PORT', 'gateway'],
+    ['GATEHOUSE_CONTROL_PORT', 'control'],
+  ] as const) {
     test(`a ${listener} port already in use makes the demo exit 1 naming ${setting}`, async () => {
       const blocker = createServer();
       await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));

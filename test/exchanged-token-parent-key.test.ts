@@ -21,7 +21,18 @@ describe('key-to-token exchange: the token is a child of its key', () => {
     return { id: res.body.id as string, secret: res.body.secret as string, expiresAt: res.body.expiresAt as string | null };
   };
   const exchange = async (secret: string) =>
-    oauth.processGenericTokenEndpointResponse(h.as, exchanger.client, await oauth.genericTokenEndpointRequest(h.as, exchanger.client, exchanger.auth, TOKEN_EXCHANGE_GRANT, { subject_token: secret, subject_token_type: API_KEY_TOKEN_TYPE }, insecure));
+    oauth.processGenericTokenEndpointResponse(
+      h.as,
+      exchanger.client,
+      await oauth.genericTokenEndpointRequest(
+        h.as,
+        exchanger.client,
+        exchanger.auth,
+        TOKEN_EXCHANGE_GRANT,
+        { subject_token: secret, subject_token_type: API_KEY_TOKEN_TYPE },
+        insecure,
+      ),
+    );
   const refused = (description: RegExp) => (e: oauth.ResponseBodyError) => {
     assert.equal(e.error, 'invalid_grant');
     assert.match(e.error_description ?? '', description);
@@ -71,7 +82,11 @@ describe('key-to-token exchange: the token is a child of its key', () => {
   });
 
   test('revoking, disabling or deleting the key refuses its tokens at the gateway at once', async () => {
-    for (const [change, code] of [['revoke', 'REVOKED'], ['disable', 'DISABLED'], ['delete', 'NOT_FOUND']] as const) {
+    for (const [change, code] of [
+      ['revoke', 'REVOKED'],
+      ['disable', 'DISABLED'],
+      ['delete', 'NOT_FOUND'],
+    ] as const) {
       const k = await key();
       const { access_token } = await exchange(k.secret);
       assert.equal((await withToken('/partner/items', access_token)).status, 200, change);
@@ -87,7 +102,12 @@ describe('key-to-token exchange: the token is a child of its key', () => {
   test('introspection answers inactive for a token whose key was revoked', async () => {
     const k = await key();
     const { access_token } = await exchange(k.secret);
-    const introspect = async () => oauth.processIntrospectionResponse(h.as, exchanger.client, await oauth.introspectionRequest(h.as, exchanger.client, exchanger.auth, access_token, insecure));
+    const introspect = async () =>
+      oauth.processIntrospectionResponse(
+        h.as,
+        exchanger.client,
+        await oauth.introspectionRequest(h.as, exchanger.client, exchanger.auth, access_token, insecure),
+      );
     assert.equal((await introspect()).active, true);
     await h.admin('POST', `/keys/${k.id}/revoke`, { reason: 'leaked' });
     assert.equal((await introspect()).active, false);

@@ -18,14 +18,25 @@ describe('gateway: bearer access tokens, per-route scopes and roles, forged toke
   let signingKey: { jwk: JWK; kid: string };
 
   const token = async (c: typeof reader, params: Record<string, string> = { scope: 'orders:read' }) =>
-    (await oauth.processClientCredentialsResponse(h.as, c.client, await oauth.clientCredentialsGrantRequest(h.as, c.client, c.auth, params, insecure))).access_token;
-  const get = (path: string, tokenValue?: string, init: { method?: string } = {}) => call(h, path, { ...(tokenValue === undefined ? {} : { key: tokenValue }), ...init });
+    (await oauth.processClientCredentialsResponse(h.as, c.client, await oauth.clientCredentialsGrantRequest(h.as, c.client, c.auth, params, insecure)))
+      .access_token;
+  const get = (path: string, tokenValue?: string, init: { method?: string } = {}) =>
+    call(h, path, { ...(tokenValue === undefined ? {} : { key: tokenValue }), ...init });
   /** Signs claims with Gatehouse's real signing key, to test claim rules apart from the signature. */
   const signed = async (claims: Record<string, unknown>, header: Record<string, unknown> = {}) =>
     new SignJWT(claims).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: signingKey.kid, ...header }).sign(await importJWK(signingKey.jwk, 'ES256'));
   const baseClaims = () => {
     const now = Math.floor(Date.now() / 1000);
-    return { iss: h.issuer, sub: 'usr_forged', aud: orders.audience, client_id: 'cli_x', scope: 'orders:read', iat: now, exp: now + 300, jti: `j${Math.random()}` };
+    return {
+      iss: h.issuer,
+      sub: 'usr_forged',
+      aud: orders.audience,
+      client_id: 'cli_x',
+      scope: 'orders:read',
+      iat: now,
+      exp: now + 300,
+      jti: `j${Math.random()}`,
+    };
   };
 
   before(async () => {
@@ -45,7 +56,12 @@ describe('gateway: bearer access tokens, per-route scopes and roles, forged toke
     });
     billing = await h.api('billing', ['billing:read'], { auth: { type: 'bearer' } });
     reader = await h.client({ name: 'Reader', grantTypes: ['client_credentials'], scopes: ['orders:read'], apiIds: [orders.id] });
-    writer = await h.client({ name: 'Writer', grantTypes: ['client_credentials'], scopes: ['orders:read', 'orders:write', 'billing:read'], apiIds: [orders.id, billing.id] });
+    writer = await h.client({
+      name: 'Writer',
+      grantTypes: ['client_credentials'],
+      scopes: ['orders:read', 'orders:write', 'billing:read'],
+      apiIds: [orders.id, billing.id],
+    });
     const [active] = keySchedule(await h.gh.ctx.store.signingKeys.all(), Date.now()).published;
     signingKey = { kid: active!.id, jwk: JSON.parse(h.gh.ctx.identity!.signingKeyBox.open(active!.sealedPrivateJwk, active!.id)) };
   });
@@ -67,7 +83,10 @@ describe('gateway: bearer access tokens, per-route scopes and roles, forged toke
     const readOnly = await token(reader);
     const denied = await get('/orders/items', readOnly, { method: 'POST' });
     expectProblem(denied, 403, 'INSUFFICIENT_SCOPE');
-    assert.equal(denied.headers.get('www-authenticate'), 'Bearer realm="gatehouse", error="insufficient_scope", error_description="The credential lacks a required scope", scope="orders:write"');
+    assert.equal(
+      denied.headers.get('www-authenticate'),
+      'Bearer realm="gatehouse", error="insufficient_scope", error_description="The credential lacks a required scope", scope="orders:write"',
+    );
     const readWrite = await token(writer, { resource: orders.audience, scope: 'orders:read orders:write' });
     assert.equal((await get('/orders/items', readWrite, { method: 'POST' })).status, 200);
   });
@@ -134,7 +153,8 @@ describe('gateway: bearer access tokens, per-route scopes and roles, forged toke
     forgeries.push(['HS256 keyed with the public JWK', `${hsInput}.${createHmac('sha256', JSON.stringify(publicJwk)).update(hsInput).digest('base64url')}`]);
     const attacker = await generateKeyPair('ES256', { extractable: true });
     const attackerJwk = await exportJWK(attacker.publicKey);
-    const sign = (header: Record<string, unknown>) => new SignJWT(claims).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', ...header }).sign(attacker.privateKey);
+    const sign = (header: Record<string, unknown>) =>
+      new SignJWT(claims).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', ...header }).sign(attacker.privateKey);
     forgeries.push(['embedded jwk', await sign({ jwk: attackerJwk })]);
     forgeries.push(['jku', await sign({ jku: 'http://127.0.0.1:9/jwks', kid: 'attacker' })]);
     forgeries.push(['x5u', await sign({ x5u: 'http://127.0.0.1:9/cert', kid: 'attacker' })]);
@@ -143,7 +163,7 @@ describe('gateway: bearer access tokens, per-route scopes and roles, forged toke
     forgeries.push(['known kid, wrong key', await sign({ kid: signingKey.kid })]);
     const real = await signed(claims);
     forgeries.push(['flipped signature', `${real.slice(0, -6)}${real.slice(-6).split('').reverse().join('')}`]);
-    for (const [name, forged] of forgeries) expectProblem(await get('/orders/items', forged), 401, 'TOKEN_INVALID'), void name;
+    for (const [name, forged] of forgeries) (expectProblem(await get('/orders/items', forged), 401, 'TOKEN_INVALID'), void name);
     assert.equal((await get('/orders/items', real)).status, 200, 'the same claims, properly signed, pass');
   });
 
@@ -192,7 +212,11 @@ describe('gateway: bearer access tokens, per-route scopes and roles, forged toke
   test('apiKey+bearer: the key identifies the app, the token the user; each is required and checked', async () => {
     const partner = await h.api('partner', ['partner:read'], { auth: { type: 'apiKey+bearer' } });
     const app = await h.admin('POST', '/apps', { name: 'Partner app' });
-    const key = await h.admin('POST', '/keys', { appId: app.body.id, access: [{ apiId: partner.id }], rateLimits: [{ name: 'burst', limit: 100, windowSeconds: 1 }] });
+    const key = await h.admin('POST', '/keys', {
+      appId: app.body.id,
+      access: [{ apiId: partner.id }],
+      rateLimits: [{ name: 'burst', limit: 100, windowSeconds: 1 }],
+    });
     const client = await h.client({ name: 'Partner user', grantTypes: ['client_credentials'], scopes: ['partner:read'], apiIds: [partner.id] });
     const at = await token(client, { scope: 'partner:read' });
     const both = await h.fetch(`${h.gh.gatewayUrl}/partner/x`, { headers: { authorization: `Bearer ${at}`, 'x-api-key': key.body.secret } });
@@ -215,7 +239,9 @@ describe('gateway: bearer access tokens, per-route scopes and roles, forged toke
   });
 
   test('an API’s rate limit counted per user: one user’s burst does not limit another', async () => {
-    const limited = await h.api('limited', ['limited:read'], { auth: { type: 'bearer', rateLimits: [{ name: 'per-user', limit: 2, windowSeconds: 60, by: 'user' }] } });
+    const limited = await h.api('limited', ['limited:read'], {
+      auth: { type: 'bearer', rateLimits: [{ name: 'per-user', limit: 2, windowSeconds: 60, by: 'user' }] },
+    });
     const alice = await h.client({ name: 'Alice', grantTypes: ['client_credentials'], scopes: ['limited:read'], apiIds: [limited.id] });
     const bob = await h.client({ name: 'Bob', grantTypes: ['client_credentials'], scopes: ['limited:read'], apiIds: [limited.id] });
     const [a, b] = [await token(alice, { scope: 'limited:read' }), await token(bob, { scope: 'limited:read' })];
@@ -227,7 +253,12 @@ describe('gateway: bearer access tokens, per-route scopes and roles, forged toke
     expectProblem(third, 429, 'RATE_LIMITED');
     assert.ok(Number(third.headers.get('retry-after')) > 0);
     assert.equal((await get('/limited/x', b)).status, 200, 'another user has their own count');
-    const bad = await h.admin('POST', '/apis', { name: 'bad', listenPath: '/bad', upstreamUrl: h.upstream.url, auth: { type: 'apiKey', scopes: [], rateLimits: [{ name: 'u', limit: 1, windowSeconds: 1, by: 'user' }] } });
+    const bad = await h.admin('POST', '/apis', {
+      name: 'bad',
+      listenPath: '/bad',
+      upstreamUrl: h.upstream.url,
+      auth: { type: 'apiKey', scopes: [], rateLimits: [{ name: 'u', limit: 1, windowSeconds: 1, by: 'user' }] },
+    });
     expectProblem(bad, 400, 'VALIDATION_FAILED');
   });
 
@@ -256,7 +287,11 @@ describe('gateway: bearer access tokens, per-route scopes and roles, forged toke
     assert.match(header, /^Bearer ey/);
     const identityJwt = header.slice(7);
     assert.notEqual(identityJwt, at, 'never the caller’s own token');
-    const { payload, protectedHeader } = await jwtVerify(identityJwt, createRemoteJWKSet(new URL(h.as.jwks_uri!)), { issuer: h.issuer, audience: signedApi.audience, typ: 'gatehouse-identity+jwt' });
+    const { payload, protectedHeader } = await jwtVerify(identityJwt, createRemoteJWKSet(new URL(h.as.jwks_uri!)), {
+      issuer: h.issuer,
+      audience: signedApi.audience,
+      typ: 'gatehouse-identity+jwt',
+    });
     assert.equal(payload.sub, client.id);
     assert.equal(payload.scope, 'signed:read');
     assert.ok(payload.exp! - payload.iat! === 60);
@@ -270,7 +305,11 @@ describe('gateway: bearer access tokens, per-route scopes and roles, forged toke
     const bound = await h.client({ name: 'Bound', grantTypes: ['client_credentials'], scopes: ['orders:read'], apiIds: [orders.id], dpopBound: true });
     const keyPair = await oauth.generateKeyPair('ES256');
     const dpop = oauth.DPoP(bound.client, keyPair);
-    const tokens = await oauth.processClientCredentialsResponse(h.as, bound.client, await oauth.clientCredentialsGrantRequest(h.as, bound.client, bound.auth, { scope: 'orders:read' }, { DPoP: dpop, ...insecure }));
+    const tokens = await oauth.processClientCredentialsResponse(
+      h.as,
+      bound.client,
+      await oauth.clientCredentialsGrantRequest(h.as, bound.client, bound.auth, { scope: 'orders:read' }, { DPoP: dpop, ...insecure }),
+    );
     const url = new URL(`${h.gh.gatewayUrl}/orders/items`);
     const ok = await oauth.protectedResourceRequest(tokens.access_token, 'GET', url, new Headers(), null, { DPoP: dpop, [oauth.customFetch]: h.fetch });
     assert.equal(ok.status, 200, await ok.clone().text());
@@ -294,7 +333,11 @@ describe('gateway: bearer access tokens, per-route scopes and roles, forged toke
     assert.equal((await send(await proofFor(url.href, await oauth.generateKeyPair('ES256')))).status, 401);
     assert.equal((await send(await proofFor(url.href, keyPair, 'POST'))).status, 401);
     assert.equal((await send(await proofFor(url.href, keyPair, 'GET', 'another-access-token'))).status, 401, 'ath for another token');
-    assert.equal((await send(await proofFor(url.href, keyPair, 'GET', tokens.access_token, Math.floor(Date.now() / 1000) - 600))).status, 401, 'iat outside the window');
+    assert.equal(
+      (await send(await proofFor(url.href, keyPair, 'GET', tokens.access_token, Math.floor(Date.now() / 1000) - 600))).status,
+      401,
+      'iat outside the window',
+    );
     assert.equal((await h.fetch(url, { headers: { authorization: `DPoP ${tokens.access_token}` } })).status, 401, 'no proof');
   });
 

@@ -27,7 +27,11 @@ describe('gateway: tokens from an external issuer (discovery, JWKS, key rotation
 
   const sign = async (claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}) => {
     const now = Math.floor(h.clock.read() / 1000);
-    const { token } = await ask<{ token: string }>(idp, { type: 'sign', claims: { iss: issuer, sub: 'ext-user-1', aud: AUDIENCE, scope: 'orders:read', iat: now, exp: now + 300, ...claims }, header }, 'signed');
+    const { token } = await ask<{ token: string }>(
+      idp,
+      { type: 'sign', claims: { iss: issuer, sub: 'ext-user-1', aud: AUDIENCE, scope: 'orders:read', iat: now, exp: now + 300, ...claims }, header },
+      'signed',
+    );
     return token;
   };
   const fetches = async () => (await ask<{ jwksFetches: number }>(idp, { type: 'stats' }, 'stats')).jwksFetches;
@@ -50,8 +54,18 @@ describe('gateway: tokens from an external issuer (discovery, JWKS, key rotation
       `      jwksUrl: ${issuer}/huge-jwks`,
       '      algorithms: [RS256]',
     ].join('\n');
-    h = await startHarness({ GATEHOUSE_AUTH_FAILURES_LIMIT: '1000', GATEHOUSE_TEST_GATEWAY: 'https', GATEHOUSE_INTROSPECTION_CLIENT_SECRET: 'introspection-secret' }, TestClock.wall(), yaml);
-    const api = await h.admin('POST', '/apis', { name: 'orders', listenPath: '/orders', upstreamUrl: h.upstream.url, auth: { type: 'bearer', scopes: ['orders:read'] }, tokens: { audience: AUDIENCE } });
+    h = await startHarness(
+      { GATEHOUSE_AUTH_FAILURES_LIMIT: '1000', GATEHOUSE_TEST_GATEWAY: 'https', GATEHOUSE_INTROSPECTION_CLIENT_SECRET: 'introspection-secret' },
+      TestClock.wall(),
+      yaml,
+    );
+    const api = await h.admin('POST', '/apis', {
+      name: 'orders',
+      listenPath: '/orders',
+      upstreamUrl: h.upstream.url,
+      auth: { type: 'bearer', scopes: ['orders:read'] },
+      tokens: { audience: AUDIENCE },
+    });
     assert.equal(api.status, 201, JSON.stringify(api.body));
   });
   after(async () => {
@@ -71,11 +85,14 @@ describe('gateway: tokens from an external issuer (discovery, JWKS, key rotation
     const token = await sign();
     // jose refetches for an unknown kid once the 1 s cooldown since the last fetch has passed, timed
     // by its own wall clock: retry until the new kid is accepted; refused tries within the cooldown fetch nothing.
-    const res = await waitFor(async () => {
-      const r = await call(h, '/orders/items', { key: token });
-      if (r.status !== 200) expectProblem(r, 401, 'TOKEN_INVALID');
-      return r.status === 200 && r;
-    }, { intervalMs: 50, what: 'the rotated key accepted' });
+    const res = await waitFor(
+      async () => {
+        const r = await call(h, '/orders/items', { key: token });
+        if (r.status !== 200) expectProblem(r, 401, 'TOKEN_INVALID');
+        return r.status === 200 && r;
+      },
+      { intervalMs: 50, what: 'the rotated key accepted' },
+    );
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(await fetches(), before + 1);
   });
@@ -84,10 +101,13 @@ describe('gateway: tokens from an external issuer (discovery, JWKS, key rotation
     const tokens = await Promise.all(Array.from({ length: 6 }, (_, i) => sign({}, { kid: `made-up-${i}` })));
     // Once the cooldown since the last fetch has passed (jose's wall clock), an unknown kid refetches...
     const before = await fetches();
-    await waitFor(async () => {
-      expectProblem(await call(h, '/orders/items', { key: tokens[0]! }), 401, 'TOKEN_INVALID');
-      return (await fetches()) > before;
-    }, { intervalMs: 50, what: 'a JWKS refetch for an unknown kid' });
+    await waitFor(
+      async () => {
+        expectProblem(await call(h, '/orders/items', { key: tokens[0]! }), 401, 'TOKEN_INVALID');
+        return (await fetches()) > before;
+      },
+      { intervalMs: 50, what: 'a JWKS refetch for an unknown kid' },
+    );
     const refetched = await fetches();
     assert.equal(refetched, before + 1);
     // ...and the unknown kids right after it, within the cooldown, fetch nothing more.
@@ -107,7 +127,11 @@ describe('gateway: tokens from an external issuer (discovery, JWKS, key rotation
 
   test('opaque tokens are introspected (RFC 7662), cached within their life, and a revoked one stops within the cache bound', async () => {
     const now = Math.floor(h.clock.read() / 1000);
-    const { token } = await ask<{ token: string }>(idp, { type: 'opaque', claims: { sub: 'opaque-user', scope: 'orders:read', aud: AUDIENCE, exp: now + 300, client_id: 'partner' } }, 'opaque');
+    const { token } = await ask<{ token: string }>(
+      idp,
+      { type: 'opaque', claims: { sub: 'opaque-user', scope: 'orders:read', aud: AUDIENCE, exp: now + 300, client_id: 'partner' } },
+      'opaque',
+    );
     const calls = async () => (await ask<{ introspections: number }>(idp, { type: 'stats' }, 'stats')).introspections;
     const before = await calls();
     const res = await call(h, '/orders/items', { key: token });
@@ -122,12 +146,22 @@ describe('gateway: tokens from an external issuer (discovery, JWKS, key rotation
     expectProblem(await call(h, '/orders/items', { key: token }), 401, 'TOKEN_INVALID');
     assert.equal((await calls()) - before, 2, 'asked again once the cache bound had passed');
     expectProblem(await call(h, '/orders/items', { key: 'opaque-never-issued' }), 401, 'TOKEN_INVALID');
-    const { token: otherApi } = await ask<{ token: string }>(idp, { type: 'opaque', claims: { sub: 'u', aud: 'https://api.example/other', exp: now + 300 } }, 'opaque');
+    const { token: otherApi } = await ask<{ token: string }>(
+      idp,
+      { type: 'opaque', claims: { sub: 'u', aud: 'https://api.example/other', exp: now + 300 } },
+      'opaque',
+    );
     expectProblem(await call(h, '/orders/items', { key: otherApi }), 401, 'TOKEN_WRONG_AUDIENCE');
   });
 
   test('app_id and key_id claims from an external issuer name nothing of ours: per-app limits count the token’s client', async () => {
-    const api = await h.admin('POST', '/apis', { name: 'metered', listenPath: '/metered', upstreamUrl: h.upstream.url, auth: { type: 'bearer', scopes: [], rateLimits: [{ name: 'hourly', limit: 1, windowSeconds: 3600, by: 'app' }] }, tokens: { audience: 'https://api.example/metered' } });
+    const api = await h.admin('POST', '/apis', {
+      name: 'metered',
+      listenPath: '/metered',
+      upstreamUrl: h.upstream.url,
+      auth: { type: 'bearer', scopes: [], rateLimits: [{ name: 'hourly', limit: 1, windowSeconds: 3600, by: 'app' }] },
+      tokens: { audience: 'https://api.example/metered' },
+    });
     assert.equal(api.status, 201, JSON.stringify(api.body));
     const token = (appId: string) => sign({ aud: 'https://api.example/metered', client_id: 'ext-client', app_id: appId, key_id: 'key_notours' });
     assert.equal((await call(h, '/metered/a', { key: await token('app_one') })).status, 200);

@@ -32,12 +32,18 @@ describe('gateway hardening: client addresses, request smuggling, limits and tim
   after(() => h.close());
 
   test('a spoofed X-Forwarded-For from an untrusted peer is ignored: the IP allowlist sees the real address', async () => {
-    const res = await fetch(`${h.gh.gatewayUrl}/orders/x`, { headers: { authorization: `Bearer ${secret}`, 'x-forwarded-for': '10.0.0.5', 'x-forwarded-proto': 'https' } });
+    const res = await fetch(`${h.gh.gatewayUrl}/orders/x`, {
+      headers: { authorization: `Bearer ${secret}`, 'x-forwarded-for': '10.0.0.5', 'x-forwarded-proto': 'https' },
+    });
     assert.equal(res.status, 200, 'allowed as 127.0.0.1, its real address');
     assert.equal(h.upstream.requests.at(-1)!.headers['x-forwarded-for'], '127.0.0.1');
     assert.equal(h.upstream.requests.at(-1)!.headers['x-forwarded-proto'], 'http');
     const apiId = (await h.admin('GET', '/apis')).body.items[0].id;
-    const onlyTen = await h.admin('POST', '/keys', { appId: (await h.admin('GET', '/apps')).body.items[0].id, access: [{ apiId }], ipAllowlist: ['10.0.0.0/8'] });
+    const onlyTen = await h.admin('POST', '/keys', {
+      appId: (await h.admin('GET', '/apps')).body.items[0].id,
+      access: [{ apiId }],
+      ipAllowlist: ['10.0.0.0/8'],
+    });
     const spoofed = await fetch(`${h.gh.gatewayUrl}/orders/x`, { headers: { authorization: `Bearer ${onlyTen.body.secret}`, 'x-forwarded-for': '10.0.0.5' } });
     assert.equal(spoofed.status, 403, 'claiming 10.0.0.5 does not unlock a key limited to 10.0.0.0/8');
   });
@@ -47,15 +53,29 @@ describe('gateway hardening: client addresses, request smuggling, limits and tim
     expectProblem(await call(h, '/orders/x', { key: secret, method: 'POST', body: 'x'.repeat(1001) }), 413, 'BODY_TOO_LARGE');
     assert.equal(h.upstream.requests.length, before, 'a declared body over the limit is never forwarded');
     const chunks = ['x'.repeat(600), 'x'.repeat(600)];
-    const stream = new ReadableStream({ pull(c) { const next = chunks.shift(); if (next) c.enqueue(new TextEncoder().encode(next)); else c.close(); } });
-    const chunked = await fetch(`${h.gh.gatewayUrl}/orders/x`, { method: 'POST', headers: { authorization: `Bearer ${secret}` }, body: stream, duplex: 'half' } as RequestInit);
+    const stream = new ReadableStream({
+      pull(c) {
+        const next = chunks.shift();
+        if (next) c.enqueue(new TextEncoder().encode(next));
+        else c.close();
+      },
+    });
+    const chunked = await fetch(`${h.gh.gatewayUrl}/orders/x`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}` },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
     assert.equal(chunked.status, 413);
     assert.equal((await call(h, '/orders/x', { key: secret, method: 'POST', body: 'x'.repeat(1000) })).status, 200);
   });
 
   test('Content-Length with Transfer-Encoding is refused and nothing reaches the upstream', async () => {
     const before = h.upstream.requests.length;
-    const { text } = await raw(h.gh.gatewayUrl, `POST /orders/x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${secret}\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /orders/smuggled HTTP/1.1\r\nHost: x\r\n\r\n`);
+    const { text } = await raw(
+      h.gh.gatewayUrl,
+      `POST /orders/x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${secret}\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /orders/smuggled HTTP/1.1\r\nHost: x\r\n\r\n`,
+    );
     assert.match(text, /^HTTP\/1\.1 400/);
     assert.equal(h.upstream.requests.length, before);
   });
@@ -77,7 +97,10 @@ describe('gateway hardening: client addresses, request smuggling, limits and tim
 
   test('an unknown API path with dot segments or encoded slashes is refused before routing tricks work', async () => {
     // Sent raw: fetch would resolve the dot segments itself.
-    const { text } = await raw(h.gh.gatewayUrl, `GET /orders/../admin/v1/keys HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${secret}\r\nConnection: close\r\n\r\n`);
+    const { text } = await raw(
+      h.gh.gatewayUrl,
+      `GET /orders/../admin/v1/keys HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${secret}\r\nConnection: close\r\n\r\n`,
+    );
     assert.match(text, /^HTTP\/1\.1 400/);
     assert.match(text, /PATH_NOT_CANONICAL/);
     const encoded = await raw(h.gh.gatewayUrl, `GET /orders/%2e%2e/admin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${secret}\r\nConnection: close\r\n\r\n`);
@@ -101,13 +124,19 @@ describe('gateway connection cap', () => {
     // Five kept-alive connections, each answered once: an answer shows the gateway counts it.
     const open: ReturnType<typeof connect>[] = [];
     try {
-      await Promise.all(Array.from({ length: 5 }, () => new Promise<void>((resolve, reject) => {
-        const socket = connect(Number(port), hostname, () => socket.write(request));
-        open.push(socket);
-        socket.once('data', (d) => (d.toString().startsWith('HTTP/1.1 404') ? resolve() : reject(new Error(d.toString()))));
-        socket.once('close', () => reject(new Error('a connection within the cap was closed')));
-        socket.on('error', () => undefined);
-      })));
+      await Promise.all(
+        Array.from(
+          { length: 5 },
+          () =>
+            new Promise<void>((resolve, reject) => {
+              const socket = connect(Number(port), hostname, () => socket.write(request));
+              open.push(socket);
+              socket.once('data', (d) => (d.toString().startsWith('HTTP/1.1 404') ? resolve() : reject(new Error(d.toString()))));
+              socket.once('close', () => reject(new Error('a connection within the cap was closed')));
+              socket.on('error', () => undefined);
+            }),
+        ),
+      );
       const { closed, text } = await raw(h.gh.gatewayUrl, request, 2000);
       assert.equal(closed, true);
       assert.equal(text, '', 'no answer: the connection was dropped');
@@ -128,7 +157,9 @@ describe('gateway behind a trusted proxy', () => {
   after(() => h.close());
 
   test('X-Forwarded-For and X-Forwarded-Proto from the trusted proxy are believed and passed on', async () => {
-    const res = await fetch(`${h.gh.gatewayUrl}/orders/x`, { headers: { authorization: `Bearer ${secret}`, 'x-forwarded-for': '198.51.100.1, 10.0.0.5', 'x-forwarded-proto': 'https' } });
+    const res = await fetch(`${h.gh.gatewayUrl}/orders/x`, {
+      headers: { authorization: `Bearer ${secret}`, 'x-forwarded-for': '198.51.100.1, 10.0.0.5', 'x-forwarded-proto': 'https' },
+    });
     assert.equal(res.status, 200);
     const seen = h.upstream.requests.at(-1)!.headers;
     assert.equal(seen['x-forwarded-for'], '10.0.0.5');
@@ -155,10 +186,16 @@ describe('gateway: the failure throttle follows the route’s requirement, not t
   });
 
   test('on a key API, a public route is served to an address the throttle holds back', async () => {
-    const res = await h.admin('POST', '/apis', { name: 'shop', listenPath: '/shop', upstreamUrl: h.upstream.url, auth: { type: 'apiKey', routes: [{ paths: ['/health'], type: 'public' }] } });
+    const res = await h.admin('POST', '/apis', {
+      name: 'shop',
+      listenPath: '/shop',
+      upstreamUrl: h.upstream.url,
+      auth: { type: 'apiKey', routes: [{ paths: ['/health'], type: 'public' }] },
+    });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const from = fetchFrom('127.0.0.2');
-    const get = async (path: string, key?: string) => (await from(`${h.gh.gatewayUrl}${path}`, { headers: key ? { authorization: `Bearer ${key}` } : {} })).status;
+    const get = async (path: string, key?: string) =>
+      (await from(`${h.gh.gatewayUrl}${path}`, { headers: key ? { authorization: `Bearer ${key}` } : {} })).status;
     for (let i = 0; i < 5; i++) assert.equal(await get('/shop/orders', `gk_live_guess${i}`), 401);
     assert.equal(await get('/shop/orders', 'gk_live_guess'), 429);
     assert.equal(await get('/shop/health'), 200);

@@ -22,7 +22,13 @@ describe('publishable keys: embeddable, origin-checked, public-read routes only,
       auth: { type: 'apiKey', scopes: [], routes: [{ methods: ['GET', 'HEAD'], paths: ['/public/**'], type: 'publishable' }] },
     });
     const app = await h.admin('POST', '/apps', { name: 'Shop front end' });
-    const created = await h.admin('POST', '/keys', { appId: app.body.id, publishable: true, allowedOrigins: ['https://shop.example'], access: [{ apiId: api.body.id }], rateLimits: [{ name: 'burst', limit: 100, windowSeconds: 1 }] });
+    const created = await h.admin('POST', '/keys', {
+      appId: app.body.id,
+      publishable: true,
+      allowedOrigins: ['https://shop.example'],
+      access: [{ apiId: api.body.id }],
+      rateLimits: [{ name: 'burst', limit: 100, windowSeconds: 1 }],
+    });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     pub = created.body.secret;
     secret = (await h.admin('POST', '/keys', { appId: app.body.id, access: [{ apiId: api.body.id }] })).body.secret;
@@ -43,7 +49,11 @@ describe('publishable keys: embeddable, origin-checked, public-read routes only,
     assert.equal(res.headers.get('access-control-allow-origin'), 'https://shop.example');
     assert.equal(res.headers.get('vary'), 'Origin');
     assert.match(res.headers.get('access-control-expose-headers') ?? '', /RateLimit/);
-    assert.equal((await get('/catalog/public/items', { 'x-api-key': pub, referer: 'https://shop.example/products?id=3' })).status, 200, 'Referer when there is no Origin');
+    assert.equal(
+      (await get('/catalog/public/items', { 'x-api-key': pub, referer: 'https://shop.example/products?id=3' })).status,
+      200,
+      'Referer when there is no Origin',
+    );
   });
 
   test('from another origin, or with no origin at all, it is refused', async () => {
@@ -61,7 +71,10 @@ describe('publishable keys: embeddable, origin-checked, public-read routes only,
 
   test('a CORS preflight is answered without a credential, and never reaches the upstream', async () => {
     const upstreamBefore = h.upstream.requests.length;
-    const res = await h.fetch(`${h.gh.gatewayUrl}/catalog/public/items`, { method: 'OPTIONS', headers: { origin: 'https://shop.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'x-api-key' } });
+    const res = await h.fetch(`${h.gh.gatewayUrl}/catalog/public/items`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://shop.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'x-api-key' },
+    });
     assert.equal(res.status, 204);
     assert.equal(res.headers.get('access-control-allow-origin'), 'https://shop.example');
     assert.match(res.headers.get('access-control-allow-headers') ?? '', /X-API-Key/);

@@ -108,7 +108,12 @@ describe('gateway over HTTPS: TLS, HSTS, plain HTTP refused for credentials, cer
   });
 
   test('a credential in the query string of a plain-HTTP request is refused at the redirect listener, and an API key in it is flagged', async () => {
-    const key = (await h.admin('POST', '/keys', { appId: (await h.admin('GET', `/keys/${ids.keyId}`)).body.appId, access: [{ apiId: (await h.admin('GET', '/apis')).body.items[0].id }] })).body;
+    const key = (
+      await h.admin('POST', '/keys', {
+        appId: (await h.admin('GET', `/keys/${ids.keyId}`)).body.appId,
+        access: [{ apiId: (await h.admin('GET', '/apis')).body.items[0].id }],
+      })
+    ).body;
     const inQuery = await fetch(`${h.gh.redirectUrl}/orders/x?api_key=${key.secret}`, { redirect: 'manual' });
     assert.equal(inQuery.status, 403);
     assert.equal(((await inQuery.json()) as { code: string }).code, 'CREDENTIALS_OVER_HTTP');
@@ -126,7 +131,11 @@ describe('gateway over HTTPS: TLS, HSTS, plain HTTP refused for credentials, cer
     copyFileSync(next.certFile, cert.certFile);
     const nextCa = readFileSync(next.caFile);
     // The files are watched: wait for the new certificate to be served, with a deadline.
-    const served = await waitFor(() => servedCertificate(h.gh.gatewayUrl, nextCa).catch(() => null), { timeoutMs: 10_000, intervalMs: 100, what: 'the reloaded certificate served' });
+    const served = await waitFor(() => servedCertificate(h.gh.gatewayUrl, nextCa).catch(() => null), {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+      what: 'the reloaded certificate served',
+    });
     assert.notEqual(served, first, 'the reloaded certificate is served');
   });
 });
@@ -236,12 +245,19 @@ describe('control plane over HTTPS', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gatehouse-control-tls-'));
     const cert = await ensureDevCertificate(dir);
     const agent = new Agent({ connect: { ca: readFileSync(cert.caFile) } });
-    const h = await startHarness({ GATEHOUSE_CONTROL_TLS_CERT_FILE: cert.certFile, GATEHOUSE_CONTROL_TLS_KEY_FILE: cert.keyFile, GATEHOUSE_MASTER_KEY: 'control-tls-master-key-0123456789abcdefghijkl' });
+    const h = await startHarness({
+      GATEHOUSE_CONTROL_TLS_CERT_FILE: cert.certFile,
+      GATEHOUSE_CONTROL_TLS_KEY_FILE: cert.keyFile,
+      GATEHOUSE_MASTER_KEY: 'control-tls-master-key-0123456789abcdefghijkl',
+    });
     try {
       assert.match(h.gh.controlUrl, /^https:/);
       const apis = await fetch(`${h.gh.controlUrl}/admin/v1/apis`, { headers: { authorization: `Bearer ${h.adminKey}` }, dispatcher: agent });
       assert.equal(apis.status, 200);
-      const discovery = (await (await fetch(`${h.gh.controlUrl}/.well-known/openid-configuration`, { dispatcher: agent })).json()) as { issuer: string; token_endpoint: string };
+      const discovery = (await (await fetch(`${h.gh.controlUrl}/.well-known/openid-configuration`, { dispatcher: agent })).json()) as {
+        issuer: string;
+        token_endpoint: string;
+      };
       assert.equal(discovery.issuer, h.gh.controlUrl);
       assert.match(discovery.token_endpoint, /^https:/);
     } finally {

@@ -12,7 +12,13 @@ describe('gateway: forwarding', () => {
 
   test('strips the credential, sets X-Forwarded-* and passes the identity upstream', async () => {
     const res = await fetch(`${h.gh.gatewayUrl}/orders/list?page=2`, {
-      headers: { authorization: `Bearer ${ids.secret}`, 'x-gatehouse-app': 'spoofed', 'x-forwarded-for': '6.6.6.6', 'x-custom': 'kept', 'x-request-id': 'trace-123' },
+      headers: {
+        authorization: `Bearer ${ids.secret}`,
+        'x-gatehouse-app': 'spoofed',
+        'x-forwarded-for': '6.6.6.6',
+        'x-custom': 'kept',
+        'x-request-id': 'trace-123',
+      },
     });
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { path: '/list?page=2', method: 'GET' });
@@ -31,7 +37,19 @@ describe('gateway: forwarding', () => {
     const url = new URL(h.gh.gatewayUrl);
     const status = await new Promise<number>((resolve, reject) => {
       const req = request(
-        { host: url.hostname, port: url.port, path: '/orders/hop', headers: { authorization: `Bearer ${ids.secret}`, connection: 'keep-alive, x-hop', 'x-hop': '1', 'proxy-authorization': 'Basic eA==', te: 'trailers', 'x-end': 'kept' } },
+        {
+          host: url.hostname,
+          port: url.port,
+          path: '/orders/hop',
+          headers: {
+            authorization: `Bearer ${ids.secret}`,
+            connection: 'keep-alive, x-hop',
+            'x-hop': '1',
+            'proxy-authorization': 'Basic eA==',
+            te: 'trailers',
+            'x-end': 'kept',
+          },
+        },
         (res) => (res.resume(), resolve(res.statusCode!)),
       );
       req.on('error', reject);
@@ -90,7 +108,6 @@ describe('gateway: denials', () => {
   before(async () => ({ h, ids } = await startSeeded({ GATEHOUSE_AUTH_FAILURES_LIMIT: '1000' })));
   after(() => h.close());
 
-
   test('401 with a Bearer challenge for a missing, malformed, unknown, expired or revoked key', async () => {
     const missing = await call(h, '/orders/a');
     expectProblem(missing, 401, 'MISSING_API_KEY');
@@ -137,7 +154,9 @@ describe('gateway: denials', () => {
   });
 
   test('429 with Retry-After and the RateLimit headers; refused requests never reach the upstream', async () => {
-    const key = (await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId }], rateLimits: [{ name: 'per-10s', limit: 2, windowSeconds: 10 }] })).body;
+    const key = (
+      await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId }], rateLimits: [{ name: 'per-10s', limit: 2, windowSeconds: 10 }] })
+    ).body;
     await call(h, '/orders/a', { key: key.secret });
     await call(h, '/orders/a', { key: key.secret });
     const before = h.upstream.requests.length;

@@ -71,7 +71,17 @@ describe('admin API: users, clients and signing keys', () => {
 
   test('MFA is required by the user flag or by a configured role', () => {
     const ctx = { ...h.gh.ctx, identity: { ...h.gh.ctx.identity!, mfaRequiredRoles: ['admin'] } };
-    const base = { id: 'usr_x', username: 'x@example.com', name: null, passwordHash: '', disabled: false, totp: null, createdAt: 0, updatedAt: 0, lastLoginAt: null };
+    const base = {
+      id: 'usr_x',
+      username: 'x@example.com',
+      name: null,
+      passwordHash: '',
+      disabled: false,
+      totp: null,
+      createdAt: 0,
+      updatedAt: 0,
+      lastLoginAt: null,
+    };
     assert.equal(usersService.mfaRequired(ctx, { ...base, roles: ['staff'], mfaRequired: false }), false);
     assert.equal(usersService.mfaRequired(ctx, { ...base, roles: ['staff', 'admin'], mfaRequired: false }), true);
     assert.equal(usersService.mfaRequired(ctx, { ...base, roles: [], mfaRequired: true }), true);

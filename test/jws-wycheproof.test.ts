@@ -26,8 +26,18 @@ const STRICTER: Record<number, string> = {
   351: 'key alg ES521, token ES512',
 };
 
-interface Case { tcId: number; comment: string; jws: unknown; result: 'valid' | 'invalid' | 'acceptable' }
-interface Group { comment: string; public?: Record<string, unknown>; private?: Record<string, unknown>; tests: Case[] }
+interface Case {
+  tcId: number;
+  comment: string;
+  jws: unknown;
+  result: 'valid' | 'invalid' | 'acceptable';
+}
+interface Group {
+  comment: string;
+  public?: Record<string, unknown>;
+  private?: Record<string, unknown>;
+  tests: Case[];
+}
 
 test('Wycheproof JWS vectors: every applicable case is accepted or refused as its result says', async (t) => {
   const suite = JSON.parse(readFileSync(VECTORS, 'utf8')) as { numberOfTests: number; testGroups: Group[] };
@@ -62,7 +72,9 @@ test('Wycheproof JWS vectors: every applicable case is accepted or refused as it
       else failures.push(`tcId ${c.tcId} (${group.comment}: ${c.comment}) expected ${c.result}, got ${outcome.ok ? 'accepted' : `refused: ${outcome.reason}`}`);
     }
   }
-  t.diagnostic(`Wycheproof JWS: ${counts.total} cases; ${counts.applicable} applicable, ${counts.passed} passed; ${counts.hmacRefused} HMAC cases refused; ${counts.stricter} refused where the key's own alg differs (stricter); ${counts.jsonSerialization} in JSON serialization, not applicable`);
+  t.diagnostic(
+    `Wycheproof JWS: ${counts.total} cases; ${counts.applicable} applicable, ${counts.passed} passed; ${counts.hmacRefused} HMAC cases refused; ${counts.stricter} refused where the key's own alg differs (stricter); ${counts.jsonSerialization} in JSON serialization, not applicable`,
+  );
   assert.equal(counts.total, suite.numberOfTests);
   assert.deepEqual(failures, []);
   assert.equal(counts.passed, counts.applicable);

@@ -28,19 +28,34 @@ describe('key lifecycle over the admin API', () => {
   test('list filters by app, environment and status and pages with a cursor', async () => {
     const app = await h.admin('POST', '/apps', { name: 'pager' });
     const made = [];
-    for (let i = 0; i < 5; i++) made.push((await h.admin('POST', '/keys', { appId: app.body.id, access: [{ apiId: ids.apiId }], name: `k${i}`, environment: i % 2 ? 'test' : 'live' })).body.id);
+    for (let i = 0; i < 5; i++)
+      made.push(
+        (await h.admin('POST', '/keys', { appId: app.body.id, access: [{ apiId: ids.apiId }], name: `k${i}`, environment: i % 2 ? 'test' : 'live' })).body.id,
+      );
     const first = await h.admin('GET', `/keys?appId=${app.body.id}&limit=2`);
-    assert.deepEqual(first.body.items.map((k: { id: string }) => k.id), made.slice(0, 2));
+    assert.deepEqual(
+      first.body.items.map((k: { id: string }) => k.id),
+      made.slice(0, 2),
+    );
     const second = await h.admin('GET', `/keys?appId=${app.body.id}&limit=2&cursor=${first.body.nextCursor}`);
-    assert.deepEqual(second.body.items.map((k: { id: string }) => k.id), made.slice(2, 4));
+    assert.deepEqual(
+      second.body.items.map((k: { id: string }) => k.id),
+      made.slice(2, 4),
+    );
     const last = await h.admin('GET', `/keys?appId=${app.body.id}&limit=2&cursor=${second.body.nextCursor}`);
-    assert.deepEqual(last.body.items.map((k: { id: string }) => k.id), made.slice(4));
+    assert.deepEqual(
+      last.body.items.map((k: { id: string }) => k.id),
+      made.slice(4),
+    );
     assert.equal(last.body.nextCursor, null);
     const tests = await h.admin('GET', `/keys?appId=${app.body.id}&environment=test`);
     assert.equal(tests.body.items.length, 2);
     await h.admin('PATCH', `/keys/${made[0]}`, { enabled: false });
     const disabled = await h.admin('GET', `/keys?appId=${app.body.id}&status=disabled`);
-    assert.deepEqual(disabled.body.items.map((k: { id: string }) => k.id), [made[0]]);
+    assert.deepEqual(
+      disabled.body.items.map((k: { id: string }) => k.id),
+      [made[0]],
+    );
   });
 
   test('update changes settings, and disable/enable switch the key off and on at the gateway', async () => {
@@ -105,7 +120,13 @@ describe('key lifecycle over the admin API', () => {
 describe('rotation with a grace period', () => {
   let h: Harness;
   let ids: Seeded;
-  before(async () => ({ h, ids } = await startSeeded({}, { rateLimits: [{ name: 'burst', limit: 1000, windowSeconds: 1 }], scopes: ['orders:read'], metadata: { tier: 'gold' } })));
+  before(
+    async () =>
+      ({ h, ids } = await startSeeded(
+        {},
+        { rateLimits: [{ name: 'burst', limit: 1000, windowSeconds: 1 }], scopes: ['orders:read'], metadata: { tier: 'gold' } },
+      )),
+  );
   after(() => h.close());
 
   test('the successor inherits every setting and the old key works until the grace period ends, not a moment longer', async () => {
@@ -152,10 +173,12 @@ describe('rotation with a grace period', () => {
   });
 });
 
-describe('rotation keeps the lineage\'s budget', () => {
+describe("rotation keeps the lineage's budget", () => {
   let h: Harness;
   let ids: Seeded;
-  before(async () => ({ h, ids } = await startSeeded({}, { quota: { limit: 3, period: 'day' }, rateLimits: [{ name: 'burst', limit: 5, windowSeconds: 60 }] })));
+  before(
+    async () => ({ h, ids } = await startSeeded({}, { quota: { limit: 3, period: 'day' }, rateLimits: [{ name: 'burst', limit: 5, windowSeconds: 60 }] })),
+  );
   after(() => h.close());
 
   test('a key at 3 of 3 for the day, rotated: its successor is still at 3 of 3, and the quota shows it', async () => {
@@ -169,7 +192,11 @@ describe('rotation keeps the lineage\'s budget', () => {
   });
 
   test('the old key and its successor share one rate limit during the grace period', async () => {
-    const { body: key } = await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId }], rateLimits: [{ name: 'burst', limit: 4, windowSeconds: 60 }] });
+    const { body: key } = await h.admin('POST', '/keys', {
+      appId: ids.appId,
+      access: [{ apiId: ids.apiId }],
+      rateLimits: [{ name: 'burst', limit: 4, windowSeconds: 60 }],
+    });
     assert.equal((await call(h, '/orders/a', { key: key.secret })).status, 200);
     assert.equal((await call(h, '/orders/a', { key: key.secret })).status, 200);
     const rotated = await h.admin('POST', `/keys/${key.id}/rotate`, { gracePeriodSeconds: 60 });
@@ -227,7 +254,15 @@ describe('verified-key cache', () => {
       const ids = await seed(h);
       assert.equal((await call(h, '/orders/a', { key: ids.secret })).status, 200);
       const stored = (await h.gh.ctx.store.keys.get(ids.keyId))!;
-      const audit = { actor: 'other-node', requestId: null, action: 'key.disabled', targetType: 'key' as const, targetId: ids.keyId, before: null, after: null };
+      const audit = {
+        actor: 'other-node',
+        requestId: null,
+        action: 'key.disabled',
+        targetType: 'key' as const,
+        targetId: ids.keyId,
+        before: null,
+        after: null,
+      };
       await h.gh.ctx.store.keys.update({ ...stored, enabled: false }, audit);
       h.clock.advance(29_999);
       assert.equal((await call(h, '/orders/a', { key: ids.secret })).status, 200);

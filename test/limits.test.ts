@@ -12,7 +12,9 @@ describe('rate limits and quotas', () => {
   after(() => h.close());
 
   test('exactly the limit is admitted out of many concurrent requests', async () => {
-    const key = (await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId }], rateLimits: [{ name: 'per-minute', limit: 25, windowSeconds: 60 }] })).body;
+    const key = (
+      await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId }], rateLimits: [{ name: 'per-minute', limit: 25, windowSeconds: 60 }] })
+    ).body;
     const before = h.upstream.requests.length;
     const results = await Promise.all(Array.from({ length: 120 }, () => call(h, '/orders/c', { key: key.secret })));
     const statuses = results.map((r) => r.status);
@@ -37,7 +39,13 @@ describe('rate limits and quotas', () => {
     h.clock.advance(1000);
     const second = await Promise.all(Array.from({ length: 5 }, () => call(h, '/orders/c', { key: key.secret })));
     assert.equal(second.filter((r) => r.status === 200).length, 1);
-    assert.equal(second.find((r) => r.status === 429)!.headers.get('ratelimit')!.includes('"per-hour";r=0'), true);
+    assert.equal(
+      second
+        .find((r) => r.status === 429)!
+        .headers.get('ratelimit')!
+        .includes('"per-hour";r=0'),
+      true,
+    );
   });
 
   test('a quota never admits more than its limit in a period and rolls over at 00:00 UTC', async () => {
@@ -78,7 +86,13 @@ describe('usage survives a restart', () => {
     const h = await startHarness({}, clock);
     const ids = await seed(h, { quota: { limit: 5, period: 'month' } });
     for (let i = 0; i < 3; i++) assert.equal((await call(h, '/orders/u', { key: ids.secret })).status, 200);
-    const env = { GATEHOUSE_PEPPER: TEST_PEPPER, GATEHOUSE_DATA_DIR: h.dir, GATEHOUSE_GATEWAY_PORT: '0', GATEHOUSE_CONTROL_PORT: '0', GATEHOUSE_GATEWAY_PLAINTEXT_CREDENTIALS: 'allow' };
+    const env = {
+      GATEHOUSE_PEPPER: TEST_PEPPER,
+      GATEHOUSE_DATA_DIR: h.dir,
+      GATEHOUSE_GATEWAY_PORT: '0',
+      GATEHOUSE_CONTROL_PORT: '0',
+      GATEHOUSE_GATEWAY_PLAINTEXT_CREDENTIALS: 'allow',
+    };
     await h.gh.close();
     const again = await startGatehouse(loadConfig({ env }), { clock: clock.read, logger: pino({ level: 'silent' }) });
     try {

@@ -15,7 +15,12 @@ const scrape = async (h: Harness): Promise<Scrape> => {
 };
 
 const DURATION = 'http_server_request_duration_seconds';
-const route = (api: string, httpRoute: string, status: string, method = 'GET') => ({ api, http_route: httpRoute, http_request_method: method, http_response_status_code: status });
+const route = (api: string, httpRoute: string, status: string, method = 'GET') => ({
+  api,
+  http_route: httpRoute,
+  http_request_method: method,
+  http_response_status_code: status,
+});
 
 describe('metrics: /metrics after a known mix of gateway requests, token requests and verifications', () => {
   let h: AuthHarness;
@@ -35,13 +40,18 @@ describe('metrics: /metrics after a known mix of gateway requests, token request
     await api({ name: 'down', listenPath: '/down', upstreamUrl: 'http://127.0.0.1:9', auth: { type: 'public', scopes: [] } });
     const reports = await api({ name: 'reports', listenPath: '/reports', auth: { type: 'bearer', scopes: ['reports:read'] } });
     const app = await h.admin('POST', '/apps', { name: 'Acme', owner: 'acme@example.com' });
-    const key = await h.admin('POST', '/keys', { appId: app.body.id, access: [{ apiId: orders.id }], rateLimits: [{ name: 'hourly', limit: 3, windowSeconds: 3600 }] });
+    const key = await h.admin('POST', '/keys', {
+      appId: app.body.id,
+      access: [{ apiId: orders.id }],
+      rateLimits: [{ name: 'hourly', limit: 3, windowSeconds: 3600 }],
+    });
     assert.equal(key.status, 201, JSON.stringify(key.body));
     const client = await h.client({ name: 'Reporter', grantTypes: ['client_credentials'], scopes: ['reports:read'], apiIds: [reports.id] });
 
     // The gateway mix: 3 forwarded + 1 rate-limited with the key, 2 without a key, 1 forbidden, 1 route
     // not found, 1 upstream down; 2 forwarded with a token (a cache miss, then a hit) and 1 invalid token.
-    const expect = async (path: string, status: number, key?: string) => assert.equal((await call(h, path, key === undefined ? {} : { key })).status, status, path);
+    const expect = async (path: string, status: number, key?: string) =>
+      assert.equal((await call(h, path, key === undefined ? {} : { key })).status, status, path);
     for (let i = 0; i < 3; i++) await expect('/orders/items/1', 200, key.body.secret);
     await expect('/orders/items/1', 429, key.body.secret);
     await expect('/orders/items/2', 401);
@@ -49,8 +59,16 @@ describe('metrics: /metrics after a known mix of gateway requests, token request
     await expect('/billing/invoices', 403, key.body.secret);
     await expect('/nowhere/at/all', 404);
     await expect('/down/x', 502);
-    const issued = await oauth.processClientCredentialsResponse(h.as, client.client, await oauth.clientCredentialsGrantRequest(h.as, client.client, client.auth, { scope: 'reports:read' }, insecure));
-    const refused = await fetch(`${h.gh.controlUrl}/token`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`${client.id}:wrong-secret`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' });
+    const issued = await oauth.processClientCredentialsResponse(
+      h.as,
+      client.client,
+      await oauth.clientCredentialsGrantRequest(h.as, client.client, client.auth, { scope: 'reports:read' }, insecure),
+    );
+    const refused = await fetch(`${h.gh.controlUrl}/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${client.id}:wrong-secret`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials',
+    });
     assert.equal(refused.status, 401);
     await expect('/reports/daily', 200, issued.access_token);
     await expect('/reports/daily', 200, issued.access_token);
@@ -77,7 +95,10 @@ describe('metrics: /metrics after a known mix of gateway requests, token request
     for (const [labels, count] of expected) assert.equal(m.value(`${DURATION}_count`, labels), count, JSON.stringify(labels));
     const counts = m.matching(`${DURATION}_count`);
     assert.equal(counts.length, expected.length, 'no other series');
-    assert.equal(counts.reduce((sum, s) => sum + s.value, 0), 12);
+    assert.equal(
+      counts.reduce((sum, s) => sum + s.value, 0),
+      12,
+    );
     // Buckets are cumulative and end in +Inf = count; the sum is in seconds.
     for (const [labels, count] of expected) {
       const buckets = m.matching(`${DURATION}_bucket`, labels);
@@ -101,13 +122,19 @@ describe('metrics: /metrics after a known mix of gateway requests, token request
     ];
     for (const [api, outcome, n] of outcomes) assert.equal(m.value('gatehouse_gateway_requests_total', { api, outcome }), n, `${api} ${outcome}`);
     assert.equal(m.matching('gatehouse_gateway_requests_total').length, outcomes.length);
-    assert.deepEqual(m.matching('gatehouse_gateway_limit_refusals_total').map((s) => [s.labels, s.value]), [[{ api: 'orders', limit: 'rate' }, 1]]);
+    assert.deepEqual(
+      m.matching('gatehouse_gateway_limit_refusals_total').map((s) => [s.labels, s.value]),
+      [[{ api: 'orders', limit: 'rate' }, 1]],
+    );
     const upstream = 'gatehouse_upstream_request_duration_seconds_count';
     assert.equal(m.value(upstream, { api: 'orders', http_response_status_code: '200', error_type: '' }), 3);
     assert.equal(m.value(upstream, { api: 'reports', http_response_status_code: '200', error_type: '' }), 2);
     assert.equal(m.value(upstream, { api: 'down', http_response_status_code: '', error_type: 'unavailable' }), 1);
     assert.equal(m.matching(upstream).length, 3);
-    assert.deepEqual(m.matching('gatehouse_upstream_errors_total').map((s) => [s.labels, s.value]), [[{ api: 'down', error_type: 'unavailable' }, 1]]);
+    assert.deepEqual(
+      m.matching('gatehouse_upstream_errors_total').map((s) => [s.labels, s.value]),
+      [[{ api: 'down', error_type: 'unavailable' }, 1]],
+    );
   });
 
   test('credential caches, verdicts and token issuance by grant', () => {
@@ -126,13 +153,18 @@ describe('metrics: /metrics after a known mix of gateway requests, token request
   });
 
   test('store latency, component health, usage-flush lag and the process metrics', () => {
-    assert.equal(m.value('gatehouse_store_operation_duration_seconds_count', { repository: 'keys', operation: 'findByHash' }), 1, 'one key read: the cache miss');
+    assert.equal(
+      m.value('gatehouse_store_operation_duration_seconds_count', { repository: 'keys', operation: 'findByHash' }),
+      1,
+      'one key read: the cache miss',
+    );
     assert.ok(m.value('gatehouse_store_operation_duration_seconds_count', { repository: 'apis', operation: 'all' })! >= 1);
     assert.equal(m.value('gatehouse_component_up', { component: 'store' }), 1);
     assert.equal(m.value('gatehouse_ready'), 1);
     const lag = m.value('gatehouse_usage_flush_lag_seconds')!;
     assert.ok(lag >= 0 && lag < 600, String(lag));
-    for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) assert.ok(m.matching(name).length > 0, name);
+    for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes'])
+      assert.ok(m.matching(name).length > 0, name);
   });
 
   test('no secret, key or token ever appears in the scrape, and no per-key label by default', () => {
@@ -266,8 +298,20 @@ describe('the request record observers receive', () => {
   };
 
   test('forwarded, refused and unrouted requests: route template, credential, bytes, timings; nothing secret', async () => {
-    const ids = await seed(h, { rateLimits: [{ name: 'one', limit: 1, windowSeconds: 3600 }] }, { auth: { type: 'apiKey', scopes: [], routes: [{ paths: ['/items/*'] }] } });
-    const forwarded = await next(() => h.fetch(`${h.gh.gatewayUrl}/orders/items/7?secret=x`, { method: 'POST', headers: { authorization: `Bearer ${ids.secret}`, 'user-agent': 'metrics-test' }, body: 'hello' }).then((r) => r.text()));
+    const ids = await seed(
+      h,
+      { rateLimits: [{ name: 'one', limit: 1, windowSeconds: 3600 }] },
+      { auth: { type: 'apiKey', scopes: [], routes: [{ paths: ['/items/*'] }] } },
+    );
+    const forwarded = await next(() =>
+      h
+        .fetch(`${h.gh.gatewayUrl}/orders/items/7?secret=x`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${ids.secret}`, 'user-agent': 'metrics-test' },
+          body: 'hello',
+        })
+        .then((r) => r.text()),
+    );
     const upstreamBody = JSON.stringify({ path: '/items/7?secret=x', method: 'POST' });
     assert.deepEqual(
       { ...forwarded, startedAt: 0, durationMs: 0, upstreamMs: 0 },
@@ -305,7 +349,12 @@ describe('the request record observers receive', () => {
     const chunked = new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode('abc')), c.enqueue(new TextEncoder().encode('defg')), c.close()) });
     let problemText = '';
     const limited = await next(async () => {
-      const res = await h.fetch(`${h.gh.gatewayUrl}/orders/items/7`, { method: 'PUT', headers: { authorization: `Bearer ${ids.secret}` }, body: chunked, duplex: 'half' } as RequestInit);
+      const res = await h.fetch(`${h.gh.gatewayUrl}/orders/items/7`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${ids.secret}` },
+        body: chunked,
+        duplex: 'half',
+      } as RequestInit);
       problemText = await res.text();
     });
     assert.equal(limited.status, 429);

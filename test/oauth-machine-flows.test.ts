@@ -14,12 +14,21 @@ describe('client credentials, introspection, revocation, DPoP, device flow and k
     h = await startAuthHarness();
     orders = await h.api('orders', ['orders:read', 'orders:write'], { tokens: { accessTokenTtlSeconds: 600 } });
     billing = await h.api('billing', ['billing:read']);
-    machine = await h.client({ name: 'Nightly sync', grantTypes: ['client_credentials'], scopes: ['orders:read', 'billing:read'], apiIds: [orders.id, billing.id] });
+    machine = await h.client({
+      name: 'Nightly sync',
+      grantTypes: ['client_credentials'],
+      scopes: ['orders:read', 'billing:read'],
+      apiIds: [orders.id, billing.id],
+    });
   });
   after(() => h.close());
 
   const clientCredentials = async (c = machine, params: Record<string, string> = {}, options: oauth.TokenEndpointRequestOptions = {}) =>
-    oauth.processClientCredentialsResponse(h.as, c.client, await oauth.clientCredentialsGrantRequest(h.as, c.client, c.auth, params, { ...options, ...insecure }));
+    oauth.processClientCredentialsResponse(
+      h.as,
+      c.client,
+      await oauth.clientCredentialsGrantRequest(h.as, c.client, c.auth, params, { ...options, ...insecure }),
+    );
   const introspect = async (token: string, c = machine) =>
     oauth.processIntrospectionResponse(h.as, c.client, await oauth.introspectionRequest(h.as, c.client, c.auth, token, insecure));
 
@@ -31,8 +40,15 @@ describe('client credentials, introspection, revocation, DPoP, device flow and k
     assert.equal(claims.scope, 'orders:read');
     assert.equal(tokens.expires_in, 600);
     // RFC 6749 §3.3: never dropped without a word; orders:write is not among the client’s scopes.
-    await assert.rejects(clientCredentials(machine, { resource: orders.audience, scope: 'orders:read orders:write' }), (e: oauth.ResponseBodyError) => e.error === 'invalid_scope' && e.error_description!.includes('orders:write'));
-    await assert.rejects(clientCredentials(machine, { scope: 'orders:read' }), (e: oauth.ResponseBodyError) => e.error === 'invalid_target', 'two APIs: the resource must be named');
+    await assert.rejects(
+      clientCredentials(machine, { resource: orders.audience, scope: 'orders:read orders:write' }),
+      (e: oauth.ResponseBodyError) => e.error === 'invalid_scope' && e.error_description!.includes('orders:write'),
+    );
+    await assert.rejects(
+      clientCredentials(machine, { scope: 'orders:read' }),
+      (e: oauth.ResponseBodyError) => e.error === 'invalid_target',
+      'two APIs: the resource must be named',
+    );
   });
 
   test('introspection answers for JWT access tokens, only to the client they were issued to (or one allowed that API)', async () => {
@@ -73,9 +89,19 @@ describe('client credentials, introspection, revocation, DPoP, device flow and k
   });
 
   test('device authorization (RFC 8628): the user enters the code, signs in, and the device gets tokens', async () => {
-    const tv = await h.client({ name: 'TV app', type: 'public', grantTypes: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'], scopes: ['orders:read'], apiIds: [orders.id] });
+    const tv = await h.client({
+      name: 'TV app',
+      type: 'public',
+      grantTypes: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
+      scopes: ['orders:read'],
+      apiIds: [orders.id],
+    });
     const user = await h.user();
-    const started = await oauth.processDeviceAuthorizationResponse(h.as, tv.client, await oauth.deviceAuthorizationRequest(h.as, tv.client, tv.auth, { scope: 'openid orders:read' }, insecure));
+    const started = await oauth.processDeviceAuthorizationResponse(
+      h.as,
+      tv.client,
+      await oauth.deviceAuthorizationRequest(h.as, tv.client, tv.auth, { scope: 'openid orders:read' }, insecure),
+    );
     const poll = () => oauth.deviceCodeGrantRequest(h.as, tv.client, tv.auth, started.device_code, insecure);
     await assert.rejects(oauth.processDeviceCodeResponse(h.as, tv.client, await poll()), (e: oauth.ResponseBodyError) => e.error === 'authorization_pending');
 
@@ -98,9 +124,26 @@ describe('client credentials, introspection, revocation, DPoP, device flow and k
   test('key-to-token exchange (RFC 8693): an API key becomes a short-lived token with the app’s identity; revoking the key stops it', async () => {
     const app = await h.admin('POST', '/apps', { name: 'Partner' });
     const key = await h.admin('POST', '/keys', { appId: app.body.id, access: [{ apiId: orders.id }], scopes: ['orders:read'] });
-    const exchanger = await h.client({ name: 'Partner edge', grantTypes: [TOKEN_EXCHANGE_GRANT], scopes: ['orders:read'], apiIds: [orders.id], exchangeAppId: app.body.id });
+    const exchanger = await h.client({
+      name: 'Partner edge',
+      grantTypes: [TOKEN_EXCHANGE_GRANT],
+      scopes: ['orders:read'],
+      apiIds: [orders.id],
+      exchangeAppId: app.body.id,
+    });
     const exchange = async (subject: string, extra: Record<string, string> = {}) =>
-      oauth.processGenericTokenEndpointResponse(h.as, exchanger.client, await oauth.genericTokenEndpointRequest(h.as, exchanger.client, exchanger.auth, TOKEN_EXCHANGE_GRANT, { subject_token: subject, subject_token_type: API_KEY_TOKEN_TYPE, ...extra }, insecure));
+      oauth.processGenericTokenEndpointResponse(
+        h.as,
+        exchanger.client,
+        await oauth.genericTokenEndpointRequest(
+          h.as,
+          exchanger.client,
+          exchanger.auth,
+          TOKEN_EXCHANGE_GRANT,
+          { subject_token: subject, subject_token_type: API_KEY_TOKEN_TYPE, ...extra },
+          insecure,
+        ),
+      );
 
     const tokens = await exchange(key.body.secret);
     const claims = claimsOf(tokens.access_token);
@@ -112,7 +155,10 @@ describe('client credentials, introspection, revocation, DPoP, device flow and k
     assert.equal((tokens as { issued_token_type?: string }).issued_token_type, 'urn:ietf:params:oauth:token-type:access_token');
 
     await assert.rejects(exchange(key.body.secret, { scope: 'orders:write' }), (e: oauth.ResponseBodyError) => e.error === 'invalid_scope');
-    await assert.rejects(exchange('gk_live_notarealkey'), (e: oauth.ResponseBodyError) => e.error === 'invalid_grant' && !JSON.stringify(e.cause).includes('gk_live'));
+    await assert.rejects(
+      exchange('gk_live_notarealkey'),
+      (e: oauth.ResponseBodyError) => e.error === 'invalid_grant' && !JSON.stringify(e.cause).includes('gk_live'),
+    );
     const otherApp = await h.admin('POST', '/apps', { name: 'Other' });
     const otherKey = await h.admin('POST', '/keys', { appId: otherApp.body.id, access: [{ apiId: orders.id }] });
     await assert.rejects(exchange(otherKey.body.secret), (e: oauth.ResponseBodyError) => e.error === 'invalid_grant', 'a key of another app');
@@ -126,23 +172,44 @@ describe('client credentials, introspection, revocation, DPoP, device flow and k
   test('token exchange for a DPoP-bound client needs a proof, and binds the token to its key', async () => {
     const app = await h.admin('POST', '/apps', { name: 'Mobile partner' });
     const key = await h.admin('POST', '/keys', { appId: app.body.id, access: [{ apiId: orders.id }], scopes: ['orders:read'] });
-    const bound = await h.client({ name: 'Bound edge', grantTypes: [TOKEN_EXCHANGE_GRANT], scopes: ['orders:read'], apiIds: [orders.id], exchangeAppId: app.body.id, dpopBound: true });
+    const bound = await h.client({
+      name: 'Bound edge',
+      grantTypes: [TOKEN_EXCHANGE_GRANT],
+      scopes: ['orders:read'],
+      apiIds: [orders.id],
+      exchangeAppId: app.body.id,
+      dpopBound: true,
+    });
     const params = { subject_token: key.body.secret, subject_token_type: API_KEY_TOKEN_TYPE };
     const keyPair = await oauth.generateKeyPair('ES256');
     const dpop = oauth.DPoP(bound.client, keyPair);
-    const tokens = await oauth.processGenericTokenEndpointResponse(h.as, bound.client, await oauth.genericTokenEndpointRequest(h.as, bound.client, bound.auth, TOKEN_EXCHANGE_GRANT, params, { DPoP: dpop, ...insecure }));
+    const tokens = await oauth.processGenericTokenEndpointResponse(
+      h.as,
+      bound.client,
+      await oauth.genericTokenEndpointRequest(h.as, bound.client, bound.auth, TOKEN_EXCHANGE_GRANT, params, { DPoP: dpop, ...insecure }),
+    );
     assert.equal(tokens.token_type, 'dpop');
     assert.equal(typeof claimsOf(tokens.access_token).cnf?.jkt, 'string');
     const without = oauth.genericTokenEndpointRequest(h.as, bound.client, bound.auth, TOKEN_EXCHANGE_GRANT, params, insecure);
-    await assert.rejects(without.then((res) => oauth.processGenericTokenEndpointResponse(h.as, bound.client, res)), (e: oauth.ResponseBodyError) => e.error === 'invalid_request');
+    await assert.rejects(
+      without.then((res) => oauth.processGenericTokenEndpointResponse(h.as, bound.client, res)),
+      (e: oauth.ResponseBodyError) => e.error === 'invalid_request',
+    );
   });
 
   test('the JWKS publishes the signing key and discovery names every endpoint', async () => {
     assert.equal(h.as.issuer, h.issuer);
-    for (const endpoint of ['token_endpoint', 'introspection_endpoint', 'revocation_endpoint', 'device_authorization_endpoint', 'jwks_uri', 'end_session_endpoint'] as const) {
+    for (const endpoint of [
+      'token_endpoint',
+      'introspection_endpoint',
+      'revocation_endpoint',
+      'device_authorization_endpoint',
+      'jwks_uri',
+      'end_session_endpoint',
+    ] as const) {
       assert.ok(h.as[endpoint]?.startsWith(h.issuer), endpoint);
     }
-    const metadata = await (await fetch(`${h.issuer}/.well-known/oauth-authorization-server`)).json() as Record<string, unknown>;
+    const metadata = (await (await fetch(`${h.issuer}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
     assert.equal(metadata.issuer, h.issuer);
     const jwks = (await (await fetch(h.as.jwks_uri!)).json()) as { keys: { kid: string; alg: string; d?: string }[] };
     assert.equal(jwks.keys.length, 1);
@@ -150,4 +217,3 @@ describe('client credentials, introspection, revocation, DPoP, device flow and k
     assert.equal(jwks.keys[0]!.d, undefined, 'no private part');
   });
 });
-

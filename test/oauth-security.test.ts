@@ -63,7 +63,11 @@ describe('RFC 9700 security checks', () => {
     await assert.rejects(oauth.processAuthorizationCodeResponse(h.as, web.client, await redeem()), (e: oauth.ResponseBodyError) => e.error === 'invalid_grant');
     const refresh = await oauth.refreshTokenGrantRequest(h.as, web.client, web.auth, tokens.refresh_token!, insecure);
     await assert.rejects(oauth.processRefreshTokenResponse(h.as, web.client, refresh), (e: oauth.ResponseBodyError) => e.error === 'invalid_grant');
-    const introspection = await oauth.processIntrospectionResponse(h.as, web.client, await oauth.introspectionRequest(h.as, web.client, web.auth, tokens.access_token, insecure));
+    const introspection = await oauth.processIntrospectionResponse(
+      h.as,
+      web.client,
+      await oauth.introspectionRequest(h.as, web.client, web.auth, tokens.access_token, insecure),
+    );
     assert.equal(introspection.active, false);
   });
 
@@ -88,10 +92,20 @@ describe('RFC 9700 security checks', () => {
     const basic = `Basic ${Buffer.from(`${web.id}:${web.secret}`).toString('base64')}`;
     const cases: [string, Record<string, string>, string, Record<string, string>][] = [
       [h.as.token_endpoint!, {}, 'invalid_request', { authorization: basic }],
-      [h.as.token_endpoint!, { grant_type: 'authorization_code', code: 'nope', redirect_uri: REDIRECT, code_verifier: 'x'.repeat(43) }, 'invalid_grant', { authorization: basic }],
+      [
+        h.as.token_endpoint!,
+        { grant_type: 'authorization_code', code: 'nope', redirect_uri: REDIRECT, code_verifier: 'x'.repeat(43) },
+        'invalid_grant',
+        { authorization: basic },
+      ],
       [h.as.token_endpoint!, { grant_type: 'refresh_token', refresh_token: 'nope' }, 'invalid_grant', { authorization: basic }],
       [h.as.token_endpoint!, { grant_type: 'client_credentials' }, 'invalid_client', { authorization: 'Basic bm9ib2R5Om5vdGhpbmc=' }],
-      [h.as.token_endpoint!, { grant_type: 'client_credentials' }, 'invalid_client', { authorization: `Basic ${Buffer.from(`${web.id}:wrong`).toString('base64')}` }],
+      [
+        h.as.token_endpoint!,
+        { grant_type: 'client_credentials' },
+        'invalid_client',
+        { authorization: `Basic ${Buffer.from(`${web.id}:wrong`).toString('base64')}` },
+      ],
       // RFC 6749 §5.2: a grant type this client may not use.
       [h.as.token_endpoint!, { grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange' }, 'unauthorized_client', { authorization: basic }],
       [h.as.introspection_endpoint!, {}, 'invalid_request', { authorization: basic }],
@@ -100,13 +114,21 @@ describe('RFC 9700 security checks', () => {
       [h.as.revocation_endpoint!, { token: 'x', client_id: web.id, client_secret: 'wrong' }, 'invalid_client', {}],
     ];
     for (const [endpoint, form, error, headers] of cases) {
-      const res = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(form) });
+      const res = await fetch(endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body: new URLSearchParams(form),
+      });
       const body = (await res.json()) as { error: string; error_description?: string };
       assert.ok(res.status === 400 || res.status === 401, `${endpoint} ${JSON.stringify(form)} -> ${res.status}`);
       assert.equal(body.error, error, `${endpoint} ${JSON.stringify(form)}: ${JSON.stringify(body)}`);
       assert.ok(!JSON.stringify(body).includes(web.secret!), 'no secret echoed');
     }
-    const notForm = await fetch(h.as.token_endpoint!, { method: 'POST', headers: { 'content-type': 'application/json', authorization: basic }, body: '{"grant_type":"client_credentials"}' });
+    const notForm = await fetch(h.as.token_endpoint!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: basic },
+      body: '{"grant_type":"client_credentials"}',
+    });
     assert.equal(notForm.status, 400);
     assert.equal(((await notForm.json()) as { error: string }).error, 'invalid_request');
   });

@@ -4,15 +4,39 @@ import { after, before, describe, test } from 'node:test';
 import * as oauth from 'oauth4webapi';
 import QRCode from 'qrcode';
 import { currentTotp } from '../src/domain/totp.ts';
-import { asPage, asRedirect, authorizationUrl, Browser, codeFlow, insecure, PASSWORD, REDIRECT, startAuthHarness, type AuthHarness, type Page } from './support/oauth.ts';
+import {
+  asPage,
+  asRedirect,
+  authorizationUrl,
+  Browser,
+  codeFlow,
+  insecure,
+  PASSWORD,
+  REDIRECT,
+  startAuthHarness,
+  type AuthHarness,
+  type Page,
+} from './support/oauth.ts';
 
-const decode = (s: string): string => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+const decode = (s: string): string =>
+  s
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 
 /** The page's Content-Security-Policy, directive by directive. */
 function policyOf(page: Page): Map<string, string[]> {
   const header = page.headers.get('content-security-policy');
   assert.ok(header, `${page.url}: no Content-Security-Policy`);
-  return new Map(header.split(';').map((d) => d.trim().split(/\s+/)).filter((d) => d[0]).map(([name, ...values]) => [name!.toLowerCase(), values]));
+  return new Map(
+    header
+      .split(';')
+      .map((d) => d.trim().split(/\s+/))
+      .filter((d) => d[0])
+      .map(([name, ...values]) => [name!.toLowerCase(), values]),
+  );
 }
 
 /**
@@ -38,7 +62,10 @@ function assertRunsUnderItsPolicy(page: Page): void {
     }
     const nonce = /\snonce="([^"]+)"/.exec(attributes!)?.[1];
     const hash = `'sha256-${createHash('sha256').update(body!).digest('base64')}'`;
-    assert.ok(scriptSrc.includes(hash) || (nonce !== undefined && scriptSrc.includes(`'nonce-${nonce}'`)), `${page.url}: inline script not allowed by script-src ${scriptSrc.join(' ')}`);
+    assert.ok(
+      scriptSrc.includes(hash) || (nonce !== undefined && scriptSrc.includes(`'nonce-${nonce}'`)),
+      `${page.url}: inline script not allowed by script-src ${scriptSrc.join(' ')}`,
+    );
   }
   for (const [, body] of page.html.matchAll(/<style\b[^>]*>([\s\S]*?)<\/style>/gi)) {
     const hash = `'sha256-${createHash('sha256').update(body!).digest('base64')}'`;
@@ -58,7 +85,13 @@ describe('the pages of the authorization server run under their Content-Security
     orders = await h.api('orders', ['orders:read']);
     web = await h.client({ name: 'Web', redirectUris: [REDIRECT], scopes: ['orders:read'], apiIds: [orders.id], firstParty: true });
     partner = await h.client({ name: 'Partner', redirectUris: [REDIRECT], scopes: ['orders:read'], apiIds: [orders.id] });
-    tv = await h.client({ name: 'TV app', type: 'public', grantTypes: ['urn:ietf:params:oauth:grant-type:device_code'], scopes: ['orders:read'], apiIds: [orders.id] });
+    tv = await h.client({
+      name: 'TV app',
+      type: 'public',
+      grantTypes: ['urn:ietf:params:oauth:grant-type:device_code'],
+      scopes: ['orders:read'],
+      apiIds: [orders.id],
+    });
   });
   after(() => h.close());
 
@@ -82,7 +115,11 @@ describe('the pages of the authorization server run under their Content-Security
     pages.mfa = asPage(await second.submit(login, { username: enrolling.username, password: PASSWORD }, '/login'));
     pages.mfaFailed = asPage(await second.submit(pages.mfa, { code: 'abc' }, '/mfa'));
     // The device flow: code entry (also a wrong code), confirmation, success.
-    const started = await oauth.processDeviceAuthorizationResponse(h.as, tv.client, await oauth.deviceAuthorizationRequest(h.as, tv.client, tv.auth, { scope: 'openid orders:read' }, insecure));
+    const started = await oauth.processDeviceAuthorizationResponse(
+      h.as,
+      tv.client,
+      await oauth.deviceAuthorizationRequest(h.as, tv.client, tv.auth, { scope: 'openid orders:read' }, insecure),
+    );
     const device = new Browser(h.issuer);
     pages.deviceInput = asPage(await device.go(started.verification_uri));
     pages.deviceInputFailed = asPage(await device.submit(pages.deviceInput, { user_code: 'BCDF-GHJK' }));
@@ -109,7 +146,12 @@ describe('the pages of the authorization server run under their Content-Security
     pages.expired = asPage(await new Browser(h.issuer).go('/interaction/no-such-interaction'));
     const forging = new Browser(h.issuer);
     const forged = asPage(await forging.go((await authorizationUrl(h, web.id)).url));
-    pages.forged = asPage(await forging.go(/action="([^"]*\/login)"/.exec(forged.html)![1]!, { method: 'POST', form: { username: 'x@example.com', password: 'x', csrf: 'forged' } }));
+    pages.forged = asPage(
+      await forging.go(/action="([^"]*\/login)"/.exec(forged.html)![1]!, {
+        method: 'POST',
+        form: { username: 'x@example.com', password: 'x', csrf: 'forged' },
+      }),
+    );
     return pages;
   }
 
@@ -136,7 +178,11 @@ describe('the pages of the authorization server run under their Content-Security
   });
 
   test('the device-code field is labelled and focused without script', async () => {
-    const started = await oauth.processDeviceAuthorizationResponse(h.as, tv.client, await oauth.deviceAuthorizationRequest(h.as, tv.client, tv.auth, { scope: 'openid' }, insecure));
+    const started = await oauth.processDeviceAuthorizationResponse(
+      h.as,
+      tv.client,
+      await oauth.deviceAuthorizationRequest(h.as, tv.client, tv.auth, { scope: 'openid' }, insecure),
+    );
     const browser = new Browser(h.issuer);
     const page = asPage(await browser.go(started.verification_uri));
     const field = /<input\b[^>]*name="user_code"[^>]*>/.exec(page.html)?.[0];

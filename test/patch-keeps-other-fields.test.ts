@@ -51,7 +51,12 @@ describe('PATCH changes the fields it names and keeps every other one', () => {
       create: () => {
         const n = uniq();
         return created('/apis', {
-          name: `orders-${n}`, listenPath: `/orders-${n}`, upstreamUrl: h.upstream.url, timeoutSeconds: 10, identityJwt: true, requestLog: { query: true },
+          name: `orders-${n}`,
+          listenPath: `/orders-${n}`,
+          upstreamUrl: h.upstream.url,
+          timeoutSeconds: 10,
+          identityJwt: true,
+          requestLog: { query: true },
           auth: { type: 'apiKey', scopes: ['orders:read'], routes: [{ paths: ['/admin/**'], type: 'bearer', roles: ['admin'] }] },
           tokens: { audience: `https://orders-${n}.example`, accessTokenTtlSeconds: 600 },
         });
@@ -80,8 +85,12 @@ describe('PATCH changes the fields it names and keeps every other one', () => {
       schema: policyPatchSchema,
       create: () =>
         created('/policies', {
-          name: `bronze ${uniq()}`, access: [{ apiId, methods: ['GET'] }], rateLimits: [{ name: 'burst', limit: 5, windowSeconds: 1 }],
-          quota: { limit: 3, period: 'day' }, ipAllowlist: ['10.0.0.0/8'], scopes: ['orders:read'],
+          name: `bronze ${uniq()}`,
+          access: [{ apiId, methods: ['GET'] }],
+          rateLimits: [{ name: 'burst', limit: 5, windowSeconds: 1 }],
+          quota: { limit: 3, period: 'day' },
+          ipAllowlist: ['10.0.0.0/8'],
+          scopes: ['orders:read'],
         }),
       samples: {
         name: { value: 'bronze2' },
@@ -97,8 +106,16 @@ describe('PATCH changes the fields it names and keeps every other one', () => {
       schema: keyPatchSchema,
       create: () =>
         created('/keys', {
-          appId, name: 'ci', policyId, metadata: { team: 'a' }, expiresInSeconds: 86_400, access: [{ apiId }], rateLimits: [{ name: 'burst', limit: 9, windowSeconds: 1 }],
-          quota: { limit: 100, period: 'day' }, ipAllowlist: ['127.0.0.1'], scopes: ['orders:read'],
+          appId,
+          name: 'ci',
+          policyId,
+          metadata: { team: 'a' },
+          expiresInSeconds: 86_400,
+          access: [{ apiId }],
+          rateLimits: [{ name: 'burst', limit: 9, windowSeconds: 1 }],
+          quota: { limit: 100, period: 'day' },
+          ipAllowlist: ['127.0.0.1'],
+          scopes: ['orders:read'],
         }),
       samples: {
         name: { value: 'deploy' },
@@ -120,7 +137,8 @@ describe('PATCH changes the fields it names and keeps every other one', () => {
     {
       path: '/users',
       schema: userPatchSchema,
-      create: () => created('/users', { username: `u${uniq()}@example.com`, name: 'Ada', password: 'correct horse battery staple', roles: ['staff'], mfaRequired: true }),
+      create: () =>
+        created('/users', { username: `u${uniq()}@example.com`, name: 'Ada', password: 'correct horse battery staple', roles: ['staff'], mfaRequired: true }),
       samples: {
         name: { value: null },
         password: { value: 'another long passphrase here' },
@@ -134,8 +152,16 @@ describe('PATCH changes the fields it names and keeps every other one', () => {
       schema: clientPatchSchema,
       create: () =>
         created('/clients', {
-          name: `web ${uniq()}`, redirectUris: ['https://app.example/cb'], postLogoutRedirectUris: ['https://app.example/bye'], grantTypes: ['authorization_code', 'refresh_token'],
-          scopes: ['openid'], apiIds: [apiId], firstParty: true, dpopBound: false, exchangeAppId: null, accessTokenTtlSeconds: 600,
+          name: `web ${uniq()}`,
+          redirectUris: ['https://app.example/cb'],
+          postLogoutRedirectUris: ['https://app.example/bye'],
+          grantTypes: ['authorization_code', 'refresh_token'],
+          scopes: ['openid'],
+          apiIds: [apiId],
+          firstParty: true,
+          dpopBound: false,
+          exchangeAppId: null,
+          accessTokenTtlSeconds: 600,
         }),
       samples: {
         name: { value: 'web renamed' },
@@ -160,7 +186,7 @@ describe('PATCH changes the fields it names and keeps every other one', () => {
     assert.ok(body.content['application/merge-patch+json']);
   });
 
-  test('audit entries show the admin API\'s shape: seconds and RFC 3339 times, never milliseconds or hashes', async () => {
+  test("audit entries show the admin API's shape: seconds and RFC 3339 times, never milliseconds or hashes", async () => {
     const id = await created('/policies', { name: `audited ${uniq()}`, access: [{ apiId }], rateLimits: [{ name: 'burst', limit: 5, windowSeconds: 1 }] });
     await h.admin('PATCH', `/policies/${id}`, { rateLimits: [{ name: 'burst', limit: 5, windowSeconds: 2 }] });
     const [update, create] = (await h.admin('GET', `/audit?targetId=${id}`)).body.items;
@@ -174,7 +200,11 @@ describe('PATCH changes the fields it names and keeps every other one', () => {
   test('every field of every PATCH schema has a sample here (a new field must join this test)', () => {
     for (const r of resources()) {
       const covered = new Set([...Object.keys(r.samples), ...Object.keys(r.elsewhere ?? {})]);
-      assert.deepEqual(Object.keys(r.schema.shape).filter((f) => !covered.has(f)), [], r.path);
+      assert.deepEqual(
+        Object.keys(r.schema.shape).filter((f) => !covered.has(f)),
+        [],
+        r.path,
+      );
     }
   });
 
@@ -191,10 +221,17 @@ describe('PATCH changes the fields it names and keeps every other one', () => {
         const afterPatch = (await h.admin('GET', `${r.path}/${id}`)).body;
         const mayChange = new Set([field, 'updatedAt', ...(sample.alsoChanges ?? []), ...(r.derived ?? [])]);
         const moved = Object.keys({ ...before, ...afterPatch }).filter((f) => !mayChange.has(f) && JSON.stringify(before[f]) !== JSON.stringify(afterPatch[f]));
-        assert.deepEqual(moved, [], `fields that moved: ${moved.map((f) => `${f}: ${JSON.stringify(before[f])} -> ${JSON.stringify(afterPatch[f])}`).join('; ')}`);
+        assert.deepEqual(
+          moved,
+          [],
+          `fields that moved: ${moved.map((f) => `${f}: ${JSON.stringify(before[f])} -> ${JSON.stringify(afterPatch[f])}`).join('; ')}`,
+        );
         const entry = (await h.admin('GET', `/audit?targetId=${id}&limit=1`)).body.items[0];
         const audited = Object.keys(entry.after ?? {});
-        assert.ok(audited.every((f) => mayChange.has(f) && f !== 'updatedAt'), `audit lists ${audited.join(', ')}`);
+        assert.ok(
+          audited.every((f) => mayChange.has(f) && f !== 'updatedAt'),
+          `audit lists ${audited.join(', ')}`,
+        );
         assert.deepEqual(Object.keys(entry.before ?? {}).sort(), audited.sort());
       });
     }

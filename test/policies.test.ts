@@ -9,14 +9,23 @@ describe('policies: reusable access, limits and quota', () => {
   after(() => h.close());
 
   test('a key without settings of its own follows its policy, and a policy change applies at once', async () => {
-    const policy = (await h.admin('POST', '/policies', { name: 'free-tier', access: [{ apiId: ids.apiId, methods: ['GET'] }], rateLimits: [{ name: 'per-minute', limit: 2, windowSeconds: 60 }] })).body;
+    const policy = (
+      await h.admin('POST', '/policies', {
+        name: 'free-tier',
+        access: [{ apiId: ids.apiId, methods: ['GET'] }],
+        rateLimits: [{ name: 'per-minute', limit: 2, windowSeconds: 60 }],
+      })
+    ).body;
     const key = (await h.admin('POST', '/keys', { appId: ids.appId, policyId: policy.id })).body;
     assert.equal((await call(h, '/orders/a', { key: key.secret })).status, 200);
     assert.equal((await call(h, '/orders/a', { key: key.secret, method: 'POST', body: '{}' })).body.code, 'FORBIDDEN');
     assert.equal((await call(h, '/orders/a', { key: key.secret })).status, 200);
     assert.equal((await call(h, '/orders/a', { key: key.secret })).body.code, 'RATE_LIMITED');
 
-    const changed = await h.admin('PATCH', `/policies/${policy.id}`, { access: [{ apiId: ids.apiId }], rateLimits: [{ name: 'per-minute-pro', limit: 100, windowSeconds: 60 }] });
+    const changed = await h.admin('PATCH', `/policies/${policy.id}`, {
+      access: [{ apiId: ids.apiId }],
+      rateLimits: [{ name: 'per-minute-pro', limit: 100, windowSeconds: 60 }],
+    });
     assert.equal(changed.status, 200);
     const res = await call(h, '/orders/a', { key: key.secret, method: 'POST', body: '{}' });
     assert.equal(res.status, 200);
@@ -24,7 +33,14 @@ describe('policies: reusable access, limits and quota', () => {
   });
 
   test('settings on the key win over the policy, field by field', async () => {
-    const policy = (await h.admin('POST', '/policies', { name: 'standard', access: [{ apiId: ids.apiId }], rateLimits: [{ name: 'per-minute', limit: 50, windowSeconds: 60 }], quota: { limit: 1000, period: 'month' } })).body;
+    const policy = (
+      await h.admin('POST', '/policies', {
+        name: 'standard',
+        access: [{ apiId: ids.apiId }],
+        rateLimits: [{ name: 'per-minute', limit: 50, windowSeconds: 60 }],
+        quota: { limit: 1000, period: 'month' },
+      })
+    ).body;
     const key = (await h.admin('POST', '/keys', { appId: ids.appId, policyId: policy.id, quota: { limit: 1, period: 'day' } })).body;
     const ok = await call(h, '/orders/a', { key: key.secret });
     assert.equal(ok.status, 200);

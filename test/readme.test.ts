@@ -92,8 +92,6 @@ after(() => {
   scratch.removeAll();
 });
 
-
-
 /**
  * One interactive bash, like a terminal: commands are sent one at a time and their output read up
  * to a marker, so variables and exports carry from one command to the next. `npx gatehouse` runs the
@@ -106,7 +104,11 @@ class Session {
   readonly #marker = `__readme_${randomBytes(6).toString('hex')}__`;
 
   constructor(env: Record<string, string>) {
-    this.#child = spawn('bash', ['--noprofile', '--norc'], { cwd: ROOT, env: { PATH: USER_PATH, HOME: process.env.HOME ?? tmpdir(), ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.#child = spawn('bash', ['--noprofile', '--norc'], {
+      cwd: ROOT,
+      env: { PATH: USER_PATH, HOME: process.env.HOME ?? tmpdir(), ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     this.#child.stdout.on('data', (c: Buffer) => (this.#stdout += c.toString()));
     this.#child.stderr.on('data', (c: Buffer) => (this.#stderr += c.toString()));
     this.#child.stdin.write(`npx() { if [ "$1" = gatehouse ]; then shift; "${join(ROOT, 'bin', 'gatehouse.js')}" "$@"; else command npx "$@"; fi; }\n`);
@@ -137,7 +139,11 @@ describe('README.md', () => {
   test('has shell and YAML examples, and every shell block is either run below or says why not', () => {
     assert.ok(SHELL.length >= 4, 'shell blocks found');
     assert.ok(YAML.length >= 2, 'YAML blocks found');
-    for (const heading of Object.keys(NOT_RUN)) assert.ok(SHELL.some((b) => b.heading === heading), `a shell block under "${heading}"`);
+    for (const heading of Object.keys(NOT_RUN))
+      assert.ok(
+        SHELL.some((b) => b.heading === heading),
+        `a shell block under "${heading}"`,
+      );
   });
 
   test('every shell block is valid shell', () => {

@@ -58,8 +58,15 @@ describe('the request log', () => {
   let unknownKey = '';
 
   /** One request through the gateway, remembered with what the caller saw. */
-  async function send(path: string, init: { key?: string; header?: 'x-api-key'; method?: string; body?: string; userAgent?: string; requestId?: string } = {}, who: Partial<Sent> = {}) {
-    const headers: Record<string, string> = { 'user-agent': init.userAgent ?? 'request-log-test/1.0', ...(init.requestId ? { 'x-request-id': init.requestId } : {}) };
+  async function send(
+    path: string,
+    init: { key?: string; header?: 'x-api-key'; method?: string; body?: string; userAgent?: string; requestId?: string } = {},
+    who: Partial<Sent> = {},
+  ) {
+    const headers: Record<string, string> = {
+      'user-agent': init.userAgent ?? 'request-log-test/1.0',
+      ...(init.requestId ? { 'x-request-id': init.requestId } : {}),
+    };
     if (init.key) headers[init.header ?? 'authorization'] = init.header ? init.key : `Bearer ${init.key}`;
     const res = await fetch(`${h.gh.gatewayUrl}${path}`, { method: init.method ?? 'GET', headers, ...(init.body ? { body: init.body } : {}) });
     const text = await res.text();
@@ -114,14 +121,33 @@ describe('the request log', () => {
   after(() => h.close());
 
   test('one record per request: totals by status, denial code, key, app and API match what was sent', async () => {
-    assert.deepEqual(tally(sent, (s) => s.status), { 200: 7, 401: 2, 403: 1, 404: 1, 429: 1 }, 'the mix itself');
+    assert.deepEqual(
+      tally(sent, (s) => s.status),
+      { 200: 7, 401: 2, 403: 1, 404: 1, 429: 1 },
+      'the mix itself',
+    );
     const records = await allRecords(h);
     assert.equal(records.length, sent.length);
-    assert.deepEqual(tally(records, (r) => r.status), tally(sent, (s) => s.status));
-    assert.deepEqual(tally(records, (r) => r.denialCode), tally(sent, (s) => s.code));
-    assert.deepEqual(tally(records, (r) => r.keyId), tally(sent, (s) => s.keyId));
-    assert.deepEqual(tally(records, (r) => r.appId), tally(sent, (s) => s.appId));
-    assert.deepEqual(tally(records, (r) => r.api), tally(sent, (s) => s.api));
+    assert.deepEqual(
+      tally(records, (r) => r.status),
+      tally(sent, (s) => s.status),
+    );
+    assert.deepEqual(
+      tally(records, (r) => r.denialCode),
+      tally(sent, (s) => s.code),
+    );
+    assert.deepEqual(
+      tally(records, (r) => r.keyId),
+      tally(sent, (s) => s.keyId),
+    );
+    assert.deepEqual(
+      tally(records, (r) => r.appId),
+      tally(sent, (s) => s.appId),
+    );
+    assert.deepEqual(
+      tally(records, (r) => r.api),
+      tally(sent, (s) => s.api),
+    );
     assert.ok(!records.some((r) => r.api === 'quiet'), 'an API with requestLog: false is not logged');
   });
 
@@ -176,7 +202,10 @@ describe('the request log', () => {
       ['page&sort', 'page&sort', 'page&sort'],
       'names only',
     );
-    const billing = records.filter((r) => r.api === 'billing').map((r) => r.query).sort();
+    const billing = records
+      .filter((r) => r.api === 'billing')
+      .map((r) => r.query)
+      .sort();
     assert.deepEqual(billing, ['month=11&api_key=REDACTED', 'month=12']);
     const keyInPath = records.find((r) => r.status === 401 && r.keyId === null && r.path !== '/orders/items')!;
     assert.equal(keyInPath.path, '/orders/items/REDACTED');
@@ -203,7 +232,10 @@ describe('the request log', () => {
     const paged = await allRecords(h);
     const whole = (await h.admin('GET', '/requests?limit=1000')).body;
     assert.equal(whole.nextCursor, null);
-    assert.deepEqual(paged.map((r) => r.requestId), whole.items.map((r: any) => r.requestId));
+    assert.deepEqual(
+      paged.map((r) => r.requestId),
+      whole.items.map((r: any) => r.requestId),
+    );
   });
 
   test('a time range (since, until; RFC 3339 or a duration back from now) selects records by time', async () => {
@@ -224,9 +256,15 @@ describe('the request log', () => {
     const ndjson = await get('?limit=2', 'application/x-ndjson');
     assert.equal(ndjson.status, 200);
     assert.match(ndjson.headers.get('content-type')!, /^application\/x-ndjson/);
-    const lines = (await ndjson.text()).trimEnd().split('\n').map((l) => JSON.parse(l));
+    const lines = (await ndjson.text())
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(lines.length, sent.length, 'an export is every record, not a page');
-    assert.deepEqual(lines.map((l) => l.requestId), (await allRecords(h)).map((r) => r.requestId));
+    assert.deepEqual(
+      lines.map((l) => l.requestId),
+      (await allRecords(h)).map((r) => r.requestId),
+    );
 
     const csv = await get(`?format=csv&keyId=${ids.keyB}`);
     assert.equal(csv.status, 200);
@@ -237,7 +275,10 @@ describe('the request log', () => {
     assert.deepEqual(header.slice(0, 4), ['at', 'requestId', 'traceId', 'api']);
     assert.equal(rows.length, 1 + 3);
     const byName = (row: string) => Object.fromEntries(header.map((name, i) => [name, row.split(',')[i]]));
-    assert.deepEqual(rows.slice(1).map((r) => byName(r).keyId), [ids.keyB, ids.keyB, ids.keyB]);
+    assert.deepEqual(
+      rows.slice(1).map((r) => byName(r).keyId),
+      [ids.keyB, ids.keyB, ids.keyB],
+    );
     assert.ok(rows.slice(1).some((r) => byName(r).query === 'month=12'));
 
     const byAccept = await get('', 'text/csv');
@@ -253,7 +294,7 @@ describe('the request log', () => {
     assert.match(res.body.detail, /requests:read/);
   });
 
-  test('gatehouse requests --key K --since 1h lists that key\'s requests (--json), and exports with --format', async () => {
+  test("gatehouse requests --key K --since 1h lists that key's requests (--json), and exports with --format", async () => {
     const env = { GATEHOUSE_URL: h.gh.controlUrl, GATEHOUSE_ADMIN_KEY: h.adminKey };
     const page = json(await runCli(['requests', '--key', ids.keyA1, '--since', '1h', '--json'], env));
     assert.equal(page.items.length, 1);
@@ -352,7 +393,10 @@ describe('request log: retention, graceful stop, opt-out by PATCH', () => {
       assert.equal((await call(h, '/open/3?x=1')).status, 200);
       await h.gh.requestLog!.flush();
       const items = (await h.admin('GET', '/requests')).body.items;
-      assert.deepEqual(items.map((r: any) => `${r.path}${r.query ? `?${r.query}` : ''}`), ['/open/3?x=1', '/open/1']);
+      assert.deepEqual(
+        items.map((r: any) => `${r.path}${r.query ? `?${r.query}` : ''}`),
+        ['/open/3?x=1', '/open/1'],
+      );
     } finally {
       await h.close();
     }

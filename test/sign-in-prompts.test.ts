@@ -2,7 +2,18 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as oauth from 'oauth4webapi';
 import { currentTotp } from '../src/domain/totp.ts';
-import { asRedirect, authorizationUrl, Browser, claimsOf, insecure, PASSWORD, REDIRECT, startAuthHarness, type AuthHarness, type Page } from './support/oauth.ts';
+import {
+  asRedirect,
+  authorizationUrl,
+  Browser,
+  claimsOf,
+  insecure,
+  PASSWORD,
+  REDIRECT,
+  startAuthHarness,
+  type AuthHarness,
+  type Page,
+} from './support/oauth.ts';
 
 /** What the user knows of their second factor: the TOTP secret and the recovery codes, learnt at enrolment. */
 interface Totp {

@@ -2,7 +2,19 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as oauth from 'oauth4webapi';
 import { currentTotp } from '../src/domain/totp.ts';
-import { asPage, asRedirect, authorizationUrl, Browser, codeFlow, insecure, PASSWORD, REDIRECT, startAuthHarness, type AuthHarness, type Page } from './support/oauth.ts';
+import {
+  asPage,
+  asRedirect,
+  authorizationUrl,
+  Browser,
+  codeFlow,
+  insecure,
+  PASSWORD,
+  REDIRECT,
+  startAuthHarness,
+  type AuthHarness,
+  type Page,
+} from './support/oauth.ts';
 
 describe('sign-in pages: passwords, throttling, CSRF, TOTP and recovery codes', () => {
   let h: AuthHarness;
@@ -70,7 +82,9 @@ describe('sign-in pages: passwords, throttling, CSRF, TOTP and recovery codes', 
     const forged = asPage(await browser.go(action, { method: 'POST', form: { username: user.username, password: PASSWORD, csrf: 'forged' } }));
     assert.equal(forged.status, 403);
     const csrf = /name="csrf" value="([^"]*)"/.exec(page.html)![1]!;
-    const crossSite = asPage(await browser.go(action, { method: 'POST', form: { username: user.username, password: PASSWORD, csrf }, headers: { origin: 'https://evil.example' } }));
+    const crossSite = asPage(
+      await browser.go(action, { method: 'POST', form: { username: user.username, password: PASSWORD, csrf }, headers: { origin: 'https://evil.example' } }),
+    );
     assert.equal(crossSite.status, 403);
     assert.equal((await h.admin('GET', `/users/${user.id}`)).body.lastLoginAt, null);
   });
@@ -97,7 +111,10 @@ describe('sign-in pages: passwords, throttling, CSRF, TOTP and recovery codes', 
     await codeFlow(h, browser, web, user.username);
     // As when a role is added to mfaRequiredRoles in the config: the stored user is unchanged.
     const stored = (await h.gh.ctx.store.users.get(user.id))!;
-    await h.gh.ctx.store.users.update({ ...stored, mfaRequired: true }, { actor: 'test', requestId: null, action: 'user.updated', targetType: 'user', targetId: user.id, before: null, after: null });
+    await h.gh.ctx.store.users.update(
+      { ...stored, mfaRequired: true },
+      { actor: 'test', requestId: null, action: 'user.updated', targetType: 'user', targetId: user.id, before: null, after: null },
+    );
     const { page } = await loginPage(browser);
     assert.match(page.html, /name="password"/, 'signed in again, then asked to enrol');
     const next = asPage(await browser.submit(page, { username: user.username, password: PASSWORD }, '/login'));
@@ -291,7 +308,11 @@ describe('sign-in throttling: browsers that signed in before (device cookies)', 
       assert.deepEqual((await tryPasswords(stranger, await openLogin(h, web.id, stranger), owner.username, wrong(5))).statuses, [401, 401, 401, 401, 401]);
     }
     const untrusted = new Browser(h.issuer, '127.0.3.5');
-    assert.equal((await tryPasswords(untrusted, await openLogin(h, web.id, untrusted), owner.username, [PASSWORD])).statuses[0], 429, 'the account is slowed for browsers it does not know');
+    assert.equal(
+      (await tryPasswords(untrusted, await openLogin(h, web.id, untrusted), owner.username, [PASSWORD])).statuses[0],
+      429,
+      'the account is slowed for browsers it does not know',
+    );
     asRedirect((await tryPasswords(trusted, await openLogin(h, web.id, trusted, { prompt: 'login' }), owner.username, [PASSWORD])).result);
     // The same browser on another network: the cookie, not the address, is what is trusted.
     const travelling = new Browser(h.issuer, '127.0.3.1');

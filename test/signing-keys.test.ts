@@ -20,7 +20,8 @@ describe('signing keys: published before they sign, kept until their tokens expi
     return headerOf((await oauth.processClientCredentialsResponse(h.as, machine.client, res)).access_token);
   };
   const published = async () => ((await (await fetch(h.as.jwks_uri!)).json()) as { keys: { kid: string; alg: string }[] }).keys.map((k) => k.kid);
-  const keys = async () => (await h.admin('GET', '/signing-keys')).body.items as { id: string; state: string; alg: string; publicJwk: Record<string, unknown> }[];
+  const keys = async () =>
+    (await h.admin('GET', '/signing-keys')).body.items as { id: string; state: string; alg: string; publicJwk: Record<string, unknown> }[];
 
   test('the first start creates one active ES256 key, whose private part is stored sealed', async () => {
     const [only, ...rest] = await keys();
@@ -46,7 +47,10 @@ describe('signing keys: published before they sign, kept until their tokens expi
     await h.gh.authorization!.server.reload();
     assert.equal((await kidOfNewToken()).kid, rotated.body.id);
     assert.deepEqual(await published(), [rotated.body.id, old!.id], 'the retired key is still published for its tokens');
-    assert.deepEqual((await keys()).map((k) => k.state), ['retired', 'active']);
+    assert.deepEqual(
+      (await keys()).map((k) => k.state),
+      ['retired', 'active'],
+    );
 
     h.clock.advance(24 * HOUR + 5 * 60_000);
     await h.gh.authorization!.server.reload();

@@ -41,7 +41,10 @@ describe('the store refusing writes', () => {
     }
     assert.equal((await h.admin('POST', '/apps', { name: 'after the outage' })).status, 201);
     const names = (await h.admin('GET', '/apps')).body.items.map((a: { name: string }) => a.name);
-    assert.deepEqual(names.filter((n: string) => n.endsWith('outage')), ['after the outage']);
+    assert.deepEqual(
+      names.filter((n: string) => n.endsWith('outage')),
+      ['after the outage'],
+    );
     const ready = await fetch(`${h.gh.controlUrl}/readyz`);
     assert.equal(ready.status, 200);
     assert.equal(((await ready.json()) as any).components.store.ok, true);

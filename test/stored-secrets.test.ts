@@ -6,7 +6,19 @@ import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
 import * as oauth from 'oauth4webapi';
 import { deriveKey } from '../src/control/authorization/authorization-server.ts';
-import { asPage, authorizationUrl, Browser, codeFlow, insecure, PASSWORD, REDIRECT, signIn, startAuthHarness, TEST_MASTER_KEY, type AuthHarness } from './support/oauth.ts';
+import {
+  asPage,
+  authorizationUrl,
+  Browser,
+  codeFlow,
+  insecure,
+  PASSWORD,
+  REDIRECT,
+  signIn,
+  startAuthHarness,
+  TEST_MASTER_KEY,
+  type AuthHarness,
+} from './support/oauth.ts';
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const SESSION_COOKIE = '_session';
@@ -37,7 +49,10 @@ function stringsIn(dbFile: string): Set<string> {
   };
   const db = new DatabaseSync(dbFile, { readOnly: true });
   try {
-    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all().map((r) => String(r.name));
+    const tables = db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+      .all()
+      .map((r) => String(r.name));
     for (const table of tables) {
       for (const row of db.prepare(`SELECT * FROM "${table}"`).all()) {
         for (const cell of Object.values(row)) {
@@ -69,7 +84,15 @@ describe('a copy of the database holds no usable bearer secret', () => {
     const app = await h.admin('POST', '/apps', { name: 'Acme' });
     const apiKey = (await h.admin('POST', '/keys', { appId: app.body.id, access: [{ apiId: orders.id }], scopes: ['orders:read'] })).body.secret as string;
     // Public clients, as in the review: the client id is all an attacker needs beside the token.
-    const web = await h.client({ name: 'Web', type: 'public', redirectUris: [REDIRECT], grantTypes: ['authorization_code', 'refresh_token'], scopes: ['orders:read'], apiIds: [orders.id], firstParty: true });
+    const web = await h.client({
+      name: 'Web',
+      type: 'public',
+      redirectUris: [REDIRECT],
+      grantTypes: ['authorization_code', 'refresh_token'],
+      scopes: ['orders:read'],
+      apiIds: [orders.id],
+      firstParty: true,
+    });
     const tv = await h.client({ name: 'TV', type: 'public', grantTypes: [DEVICE_GRANT, 'refresh_token'], scopes: ['orders:read'], apiIds: [orders.id] });
     const user = await h.user();
 
@@ -85,7 +108,11 @@ describe('a copy of the database holds no usable bearer secret', () => {
     h.clock.advance(61_000);
 
     // A device the user approved that has not polled yet.
-    const started = await oauth.processDeviceAuthorizationResponse(h.as, tv.client, await oauth.deviceAuthorizationRequest(h.as, tv.client, tv.auth, { scope: 'openid orders:read' }, insecure));
+    const started = await oauth.processDeviceAuthorizationResponse(
+      h.as,
+      tv.client,
+      await oauth.deviceAuthorizationRequest(h.as, tv.client, tv.auth, { scope: 'openid orders:read' }, insecure),
+    );
     const tvBrowser = new Browser(h.issuer);
     let page = asPage(await tvBrowser.go(started.verification_uri));
     page = asPage(await tvBrowser.submit(page, { user_code: started.user_code }));
@@ -109,11 +136,20 @@ describe('a copy of the database holds no usable bearer secret', () => {
     const stored = reader.prepare('SELECT model, COUNT(*) AS n FROM oidc_records GROUP BY model').all();
     reader.close();
     for (const model of ['RefreshToken', 'AuthorizationCode', 'DeviceCode', 'Session', 'Grant', 'Interaction']) {
-      assert.ok(stored.some((r) => r.model === model), `the database holds ${model} records`);
+      assert.ok(
+        stored.some((r) => r.model === model),
+        `the database holds ${model} records`,
+      );
     }
 
     const token = async (params: Record<string, string>) =>
-      (await fetch(h.as.token_endpoint!, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(params) })).status;
+      (
+        await fetch(h.as.token_endpoint!, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams(params),
+        })
+      ).status;
     // The session cookie is signed; the test signs each candidate with the cookie key, so it checks
     // what the store holds and not the signature.
     const cookieKey = deriveKey(Buffer.from(TEST_MASTER_KEY), 'gatehouse cookies v1').export().toString('base64url');
@@ -121,13 +157,18 @@ describe('a copy of the database holds no usable bearer secret', () => {
     const silentAuth = await authorizationUrl(h, web.id, { scope: 'openid orders:read', prompt: 'none' });
     // A session the provider knows gets past the login check: a native client then needs interaction.
     const sessionWorks = async (value: string) => {
-      const res = await fetch(silentAuth.url, { redirect: 'manual', headers: { cookie: `${SESSION_COOKIE}=${value}; ${SESSION_COOKIE}.sig=${signed(SESSION_COOKIE, value)}` } });
+      const res = await fetch(silentAuth.url, {
+        redirect: 'manual',
+        headers: { cookie: `${SESSION_COOKIE}=${value}; ${SESSION_COOKIE}.sig=${signed(SESSION_COOKIE, value)}` },
+      });
       await res.arrayBuffer();
       const location = new URL(res.headers.get('location') ?? '/', h.issuer);
       return location.searchParams.get('error') !== 'login_required';
     };
     const interactionWorks = async (value: string) => {
-      const res = await fetch(`${h.issuer}/interaction/${encodeURIComponent(value)}`, { headers: { cookie: `${INTERACTION_COOKIE}=${value}; ${INTERACTION_COOKIE}.sig=${signed(INTERACTION_COOKIE, value)}` } });
+      const res = await fetch(`${h.issuer}/interaction/${encodeURIComponent(value)}`, {
+        headers: { cookie: `${INTERACTION_COOKIE}=${value}; ${INTERACTION_COOKIE}.sig=${signed(INTERACTION_COOKIE, value)}` },
+      });
       return res.status === 200 && /name="password"/.test(await res.text());
     };
     const gateway = async (value: string) => (await fetch(`${h.gh.gatewayUrl}/orders/items`, { headers: { 'x-api-key': value } })).status;
@@ -138,7 +179,11 @@ describe('a copy of the database holds no usable bearer secret', () => {
       ['refresh token', async (s) => (await token({ grant_type: 'refresh_token', refresh_token: s, client_id: web.id })) === 200],
       ['device code', async (s) => (await token({ grant_type: DEVICE_GRANT, device_code: s, client_id: tv.id })) === 200],
       // With the real PKCE verifier: the check is on the store, not on PKCE.
-      ['authorization code', async (s) => (await token({ grant_type: 'authorization_code', code: s, redirect_uri: REDIRECT, code_verifier: pending.verifier, client_id: web.id })) === 200],
+      [
+        'authorization code',
+        async (s) =>
+          (await token({ grant_type: 'authorization_code', code: s, redirect_uri: REDIRECT, code_verifier: pending.verifier, client_id: web.id })) === 200,
+      ],
       ['session cookie', sessionWorks],
       ['interaction cookie', interactionWorks],
       ['API key', async (s) => (await gateway(s)) === 200],
@@ -152,7 +197,11 @@ describe('a copy of the database holds no usable bearer secret', () => {
     // The real secrets were live all along (so the attempts above were not refused for another reason).
     assert.ok((await refresh(grantA.refresh_token!)).access_token, 'the live refresh token still works');
     assert.equal(await token({ grant_type: DEVICE_GRANT, device_code: started.device_code, client_id: tv.id }), 200, 'the approved device code still works');
-    assert.equal(await token({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: pending.verifier, client_id: web.id }), 200, 'the pending code still works');
+    assert.equal(
+      await token({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: pending.verifier, client_id: web.id }),
+      200,
+      'the pending code still works',
+    );
     assert.ok(await sessionWorks(browser.cookies.get(SESSION_COOKIE)!), 'the browser’s session is still signed in');
     const interactionId = new URL(loginPage.url).pathname.split('/')[2]!;
     assert.ok(await interactionWorks(interactionId), 'the sign-in page is still open');

@@ -51,7 +51,9 @@ describe('OpenTelemetry traces, exported over OTLP/HTTP to a receiver on loopbac
   });
 
   test('a request with a key: a SERVER span with the HTTP and Gatehouse attributes, verify-key and an upstream CLIENT span under it, and the upstream gets a traceparent naming the CLIENT span', async () => {
-    const res = await fetch(`${h.gh.gatewayUrl}/orders/items/7?page=2&note=query-value-never-exported`, { headers: { 'x-api-key': ids.secret, 'user-agent': 'trace-test/1.0' } });
+    const res = await fetch(`${h.gh.gatewayUrl}/orders/items/7?page=2&note=query-value-never-exported`, {
+      headers: { 'x-api-key': ids.secret, 'user-agent': 'trace-test/1.0' },
+    });
     assert.equal(res.status, 200);
     await res.text();
     const upstream = parseTraceparent(lastUpstream().headers.traceparent);
@@ -234,7 +236,9 @@ describe('head sampling: a ratio for new traces, the trusted parent’s decision
     const unsampled = parseTraceparent(h.upstream.requests.at(-1)!.headers.traceparent);
     assert.equal(unsampled.flags, '00');
 
-    const trusted = await fetchFrom(TRUSTED)(`${h.gh.gatewayUrl}/orders/sampled`, { headers: { 'x-api-key': ids.secret, traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-01` } });
+    const trusted = await fetchFrom(TRUSTED)(`${h.gh.gatewayUrl}/orders/sampled`, {
+      headers: { 'x-api-key': ids.secret, traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-01` },
+    });
     assert.equal(trusted.status, 200);
     await trusted.text();
     assert.equal(parseTraceparent(h.upstream.requests.at(-1)!.headers.traceparent).flags, '01');

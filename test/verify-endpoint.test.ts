@@ -71,7 +71,12 @@ describe('POST /admin/v1/keys/verify answers every code as data', () => {
   test('INSUFFICIENT_SCOPE when the API or the caller requires a scope the key lacks', async () => {
     assert.equal((await verify({ key: ids.secret, scopes: ['orders:read'] })).body.code, 'VALID');
     assert.equal((await verify({ key: ids.secret, scopes: ['orders:write'] })).body.code, 'INSUFFICIENT_SCOPE');
-    const scoped = await h.admin('POST', '/apis', { name: 'admin-orders', listenPath: '/admin-orders', upstreamUrl: h.upstream.url, auth: { type: 'apiKey', scopes: ['orders:admin'] } });
+    const scoped = await h.admin('POST', '/apis', {
+      name: 'admin-orders',
+      listenPath: '/admin-orders',
+      upstreamUrl: h.upstream.url,
+      auth: { type: 'apiKey', scopes: ['orders:admin'] },
+    });
     const key = await newKey({ access: [{ apiId: scoped.body.id }], scopes: ['orders:read'] });
     assert.equal((await verify({ key: key.secret, api: 'admin-orders' })).body.code, 'INSUFFICIENT_SCOPE');
   });
@@ -97,7 +102,14 @@ describe('POST /admin/v1/keys/verify answers every code as data', () => {
     const base = { key: key.secret, api: 'orders', method: 'GET' };
     assert.equal((await verify({ ...base, path: '/%70ublic//x' })).body.code, 'VALID');
     assert.equal((await verify({ ...base, path: '/%61dmin' })).body.code, 'FORBIDDEN');
-    for (const path of ['/public/../admin', '/public/%2e%2e/admin', '/public/..;/admin', '/public/%252e%252e/admin', '/public/%c0%ae%c0%ae/admin', '/public%2fx']) {
+    for (const path of [
+      '/public/../admin',
+      '/public/%2e%2e/admin',
+      '/public/..;/admin',
+      '/public/%252e%252e/admin',
+      '/public/%c0%ae%c0%ae/admin',
+      '/public%2fx',
+    ]) {
       const res = await verify({ ...base, path });
       assert.equal(res.status, 400, path);
       assert.equal(res.body.errors[0].field, 'path', path);
@@ -151,8 +163,12 @@ describe('POST /admin/v1/keys/verify throttles unknown keys per caller address',
   test('after five unknown or malformed keys the caller’s address gets 429 AUTH_RATE_LIMITED, even for a valid key', async () => {
     const from = fetchFrom('127.0.0.2');
     const verify = async (key: string) => {
-      const res = await from(`${h.gh.controlUrl}/admin/v1/keys/verify`, { method: 'POST', headers: { authorization: `Bearer ${h.adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ key }) });
-      return { status: res.status, headers: res.headers, body: await res.json() as any };
+      const res = await from(`${h.gh.controlUrl}/admin/v1/keys/verify`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${h.adminKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ key }),
+      });
+      return { status: res.status, headers: res.headers, body: (await res.json()) as any };
     };
     const other = await startHarness();
     const foreign = await (async () => {
@@ -163,7 +179,8 @@ describe('POST /admin/v1/keys/verify throttles unknown keys per caller address',
       }
     })();
     const codes: string[] = [];
-    for (const key of ['nope', 'gk_live_guess', ids.secret.slice(0, -1) + (ids.secret.endsWith('A') ? 'B' : 'A'), foreign, foreign]) codes.push((await verify(key)).body.code);
+    for (const key of ['nope', 'gk_live_guess', ids.secret.slice(0, -1) + (ids.secret.endsWith('A') ? 'B' : 'A'), foreign, foreign])
+      codes.push((await verify(key)).body.code);
     assert.deepEqual(codes, ['MALFORMED', 'MALFORMED', 'MALFORMED', 'NOT_FOUND', 'NOT_FOUND']);
     const blocked = await verify(ids.secret);
     expectProblem(blocked, 429, 'AUTH_RATE_LIMITED');

@@ -78,12 +78,12 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await run(command, rest, out);
   } catch (error) {
-    if (error instanceof UsageError) return out.error(error.message), 2;
-    if (error instanceof CommandError) return out.error(error.message, error.details), 1;
+    if (error instanceof UsageError) return (out.error(error.message), 2);
+    if (error instanceof CommandError) return (out.error(error.message, error.details), 1);
     // Only commands that read the configuration can throw this, so the module is loaded by then.
     const { ConfigError } = await import('../config/load.ts');
-    if (error instanceof ConfigError) return out.error(error.message), 1;
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') return out.error(`a port is already in use: ${(error as Error).message}`), 1;
+    if (error instanceof ConfigError) return (out.error(error.message), 1);
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') return (out.error(`a port is already in use: ${(error as Error).message}`), 1);
     throw error;
   }
 }

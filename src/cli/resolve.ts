@@ -23,13 +23,17 @@ export async function resolveId(client: AdminClient, kind: NamedKind, value: str
     page = await client.request('GET', `${k.path}?name=${encodeURIComponent(value)}&limit=10`);
   } catch (error) {
     if (error instanceof CommandError && (error.details as { code?: string } | null)?.code === 'PERMISSION_DENIED') {
-      throw new CommandError(`looking up the ${k.label} named "${value}" needs the ${k.permission} permission; give its id (${k.prefix}_...) instead`, error.details);
+      throw new CommandError(
+        `looking up the ${k.label} named "${value}" needs the ${k.permission} permission; give its id (${k.prefix}_...) instead`,
+        error.details,
+      );
     }
     throw error;
   }
   const ids = page.items.map((item) => item.id);
   if (ids.length === 0) throw new CommandError(`no ${k.label} named "${value}" (give the name or the id, ${k.prefix}_..., of an existing ${k.label})`);
-  if (ids.length > 1) throw new CommandError(`more than one ${k.label} is named "${value}" (${ids.join(', ')}${page.nextCursor ? ', ...' : ''}); give the id instead`);
+  if (ids.length > 1)
+    throw new CommandError(`more than one ${k.label} is named "${value}" (${ids.join(', ')}${page.nextCursor ? ', ...' : ''}); give the id instead`);
   return ids[0]!;
 }
 

@@ -98,8 +98,7 @@ function scalarPaths(): string[][] {
   return paths;
 }
 
-const envName = (path: string[]): string =>
-  `GATEHOUSE_${path.map((p) => p.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()).join('_')}`;
+const envName = (path: string[]): string => `GATEHOUSE_${path.map((p) => p.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()).join('_')}`;
 
 function overlayEnvironment(base: unknown, env: NodeJS.ProcessEnv): unknown {
   const out = structuredClone(base && typeof base === 'object' ? base : {}) as Record<string, unknown>;
@@ -132,11 +131,22 @@ function loadPeppers(config: ParsedConfig, env: NodeJS.ProcessEnv, dataDirPepper
   const file = env.GATEHOUSE_PEPPER_FILE ?? config.secrets.pepperFile ?? (existsSync(dataDirPepper) ? dataDirPepper : undefined);
   const current = readSecret('pepper', env.GATEHOUSE_PEPPER, file);
   const previous = readSecret('previous peppers', env.GATEHOUSE_PREVIOUS_PEPPERS, env.GATEHOUSE_PREVIOUS_PEPPERS_FILE ?? config.secrets.previousPeppersFile);
-  const secrets = [current, ...(previous ? previous.toString('utf8').split(/[\s,]+/).filter(Boolean).map((p) => Buffer.from(p)) : [])];
-  return secrets.filter((s): s is Buffer => s !== null).map((secret) => {
-    if (secret.length < 32) throw new ConfigError('a pepper must be at least 32 characters of random data');
-    return createPepper(secret);
-  });
+  const secrets = [
+    current,
+    ...(previous
+      ? previous
+          .toString('utf8')
+          .split(/[\s,]+/)
+          .filter(Boolean)
+          .map((p) => Buffer.from(p))
+      : []),
+  ];
+  return secrets
+    .filter((s): s is Buffer => s !== null)
+    .map((secret) => {
+      if (secret.length < 32) throw new ConfigError('a pepper must be at least 32 characters of random data');
+      return createPepper(secret);
+    });
 }
 
 /** Demo mode keeps a generated master key beside the pepper; a configured one always wins. */
@@ -154,7 +164,8 @@ function loadIntrospectionSecret(config: ParsedConfig, env: NodeJS.ProcessEnv): 
   const issuer = config.tokens.issuers.find((i) => i.introspection);
   if (!issuer?.introspection) return null;
   const secret = readSecret('introspection client secret', env.GATEHOUSE_INTROSPECTION_CLIENT_SECRET, issuer.introspection.clientSecretFile);
-  if (!secret) throw new ConfigError(`the introspection client for ${issuer.issuer} needs its secret: clientSecretFile or GATEHOUSE_INTROSPECTION_CLIENT_SECRET`);
+  if (!secret)
+    throw new ConfigError(`the introspection client for ${issuer.issuer} needs its secret: clientSecretFile or GATEHOUSE_INTROSPECTION_CLIENT_SECRET`);
   return secret.toString('utf8');
 }
 

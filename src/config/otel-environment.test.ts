@@ -63,7 +63,10 @@ describe('tracing configuration: the tracing section and the standard OTEL_* var
   });
 
   test('samplers: parentbased_traceidratio with its argument, the other standard ones, and nothing else', () => {
-    assert.deepEqual(pick(load({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25' }).tracing), { parentBased: true, sampleRatio: 0.25 });
+    assert.deepEqual(pick(load({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25' }).tracing), {
+      parentBased: true,
+      sampleRatio: 0.25,
+    });
     assert.deepEqual(pick(load({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.5' }).tracing), { parentBased: false, sampleRatio: 0.5 });
     assert.deepEqual(pick(load({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio' }).tracing), { parentBased: true, sampleRatio: 1 });
     assert.deepEqual(pick(load({ OTEL_TRACES_SAMPLER: 'always_off' }).tracing), { parentBased: false, sampleRatio: 0 });
@@ -82,14 +85,23 @@ describe('tracing configuration: the tracing section and the standard OTEL_* var
   });
 
   test("the collector's headers come from OTEL_EXPORTER_OTLP_(TRACES_)HEADERS only, and never sit in the tracing section", () => {
-    const config = load({ OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20general,x-tenant=a', OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'authorization=Bearer%20traces' });
+    const config = load({
+      OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20general,x-tenant=a',
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'authorization=Bearer%20traces',
+    });
     assert.deepEqual(config.tracingHeaders, { authorization: 'Bearer traces', 'x-tenant': 'a' });
     assert.ok(!JSON.stringify(config.tracing).includes('Bearer'));
     assert.throws(() => load({}, 'tracing:\n  headers:\n    authorization: x\n'), ConfigError, 'no headers in the file');
   });
 
   test('batching and export limits from OTEL_BSP_* and the exporter timeout', () => {
-    const { tracing } = load({ OTEL_BSP_SCHEDULE_DELAY: '250', OTEL_BSP_MAX_QUEUE_SIZE: '100', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '50', OTEL_EXPORTER_OTLP_TIMEOUT: '3000', OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip' });
+    const { tracing } = load({
+      OTEL_BSP_SCHEDULE_DELAY: '250',
+      OTEL_BSP_MAX_QUEUE_SIZE: '100',
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '50',
+      OTEL_EXPORTER_OTLP_TIMEOUT: '3000',
+      OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip',
+    });
     assert.deepEqual(
       { d: tracing.scheduledDelayMs, q: tracing.maxQueueSize, b: tracing.maxExportBatchSize, t: tracing.exportTimeoutMs, c: tracing.compression },
       { d: 250, q: 100, b: 50, t: 3000, c: 'gzip' },

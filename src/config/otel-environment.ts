@@ -32,10 +32,13 @@ export function readOtelEnvironment(env: NodeJS.ProcessEnv): OtelEnvironment {
   };
   const tracing: Record<string, unknown> = {};
 
-  const exporters = get('OTEL_TRACES_EXPORTER')?.split(',').map((e) => e.trim().toLowerCase());
+  const exporters = get('OTEL_TRACES_EXPORTER')
+    ?.split(',')
+    .map((e) => e.trim().toLowerCase());
   if (exporters) {
     const unsupported = exporters.filter((e) => e !== 'otlp' && e !== 'none');
-    if (unsupported.length > 0) throw new OtelEnvironmentError(`OTEL_TRACES_EXPORTER: Gatehouse exports traces with otlp only (or none), not ${unsupported.join(', ')}`);
+    if (unsupported.length > 0)
+      throw new OtelEnvironmentError(`OTEL_TRACES_EXPORTER: Gatehouse exports traces with otlp only (or none), not ${unsupported.join(', ')}`);
     tracing.enabled = exporters.includes('otlp');
   }
   // The SDK-wide switch wins over everything else (and over the file).
@@ -43,7 +46,9 @@ export function readOtelEnvironment(env: NodeJS.ProcessEnv): OtelEnvironment {
 
   const protocol = get('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') ?? get('OTEL_EXPORTER_OTLP_PROTOCOL');
   if (protocol !== undefined && protocol !== 'http/json') {
-    throw new OtelEnvironmentError(`OTEL_EXPORTER_OTLP_PROTOCOL: Gatehouse sends OTLP over HTTP as JSON (http/json), not ${protocol}; an OpenTelemetry Collector's otlp receiver accepts it on its HTTP port (4318)`);
+    throw new OtelEnvironmentError(
+      `OTEL_EXPORTER_OTLP_PROTOCOL: Gatehouse sends OTLP over HTTP as JSON (http/json), not ${protocol}; an OpenTelemetry Collector's otlp receiver accepts it on its HTTP port (4318)`,
+    );
   }
   const tracesEndpoint = get('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
   const endpoint = get('OTEL_EXPORTER_OTLP_ENDPOINT');
@@ -73,7 +78,11 @@ export function readOtelEnvironment(env: NodeJS.ProcessEnv): OtelEnvironment {
   if (timeout !== undefined) tracing.exportTimeoutMs = timeout;
   const compression = get('OTEL_EXPORTER_OTLP_TRACES_COMPRESSION') ?? get('OTEL_EXPORTER_OTLP_COMPRESSION');
   if (compression !== undefined) tracing.compression = compression;
-  const batch: [string, string][] = [['OTEL_BSP_SCHEDULE_DELAY', 'scheduledDelayMs'], ['OTEL_BSP_MAX_QUEUE_SIZE', 'maxQueueSize'], ['OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 'maxExportBatchSize']];
+  const batch: [string, string][] = [
+    ['OTEL_BSP_SCHEDULE_DELAY', 'scheduledDelayMs'],
+    ['OTEL_BSP_MAX_QUEUE_SIZE', 'maxQueueSize'],
+    ['OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 'maxExportBatchSize'],
+  ];
   for (const [name, setting] of batch) {
     const value = get(name);
     if (value !== undefined) tracing[setting] = value;

@@ -64,7 +64,11 @@ export const configSchema = z.strictObject({
        */
       plaintextCredentials: z.enum(['refuse', 'allow']).default('refuse'),
       /** Largest request body forwarded (bytes); larger ones get 413. */
-      maxBodyBytes: z.coerce.number().int().min(0).default(10 * 1024 * 1024),
+      maxBodyBytes: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .default(10 * 1024 * 1024),
       /** Open client connections at most; more are refused at accept. */
       maxConnections: z.coerce.number().int().min(1).default(10_000),
       /**
@@ -138,17 +142,27 @@ export const configSchema = z.strictObject({
       allowFrom: z.array(z.string().refine((v) => parseCidr(v) !== null, 'an IPv4 or IPv6 address or CIDR block')).default([]),
     })
     .prefault({}),
-  log: z
-    .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
-    .prefault({}),
+  log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
   authorization: z
     .strictObject({
       /** The issuer URL (`iss`); defaults to the control plane's own URL. */
       issuer: z.url({ protocol: /^https?$/ }).optional(),
-      refreshTokenTtlSeconds: z.coerce.number().int().min(60).default(14 * 86_400),
+      refreshTokenTtlSeconds: z.coerce
+        .number()
+        .int()
+        .min(60)
+        .default(14 * 86_400),
       /** However often a refresh token is rotated, the chain ends this long after the sign-in. */
-      refreshTokenAbsoluteTtlSeconds: z.coerce.number().int().min(60).default(90 * 86_400),
-      sessionTtlSeconds: z.coerce.number().int().min(60).default(14 * 86_400),
+      refreshTokenAbsoluteTtlSeconds: z.coerce
+        .number()
+        .int()
+        .min(60)
+        .default(90 * 86_400),
+      sessionTtlSeconds: z.coerce
+        .number()
+        .int()
+        .min(60)
+        .default(14 * 86_400),
       /** A used refresh token presented again this soon is a retry, not theft (default off). */
       refreshTokenReuseGraceSeconds: z.coerce.number().min(0).max(60).default(0),
       /** Users holding any of these roles must pass a second factor. */
@@ -181,7 +195,9 @@ export const configSchema = z.strictObject({
         })
         // Else one address, alone, could slow the account for every browser it does not know.
         .refine(
-          (l) => l.accountFailureLimit >= l.accountAddressFailureLimit && l.accountFailureLimit / l.accountWindowSeconds >= l.accountAddressFailureLimit / l.accountAddressWindowSeconds,
+          (l) =>
+            l.accountFailureLimit >= l.accountAddressFailureLimit &&
+            l.accountFailureLimit / l.accountWindowSeconds >= l.accountAddressFailureLimit / l.accountAddressWindowSeconds,
           'the per-account bar (accountFailureLimit per accountWindowSeconds) must be at least the per-(account, address) one, in burst and in rate',
         )
         .prefault({}),

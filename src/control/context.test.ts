@@ -7,6 +7,9 @@ test('requireFound hands back what the store found, and turns nothing into 404 R
   assert.equal(requireFound(key, 'key', 'key_1'), key);
   assert.equal(requireFound(0, 'count', 'c'), 0, 'a falsy value that is not null or undefined is found');
   for (const missing of [null, undefined]) {
-    assert.throws(() => requireFound(missing, 'key', 'key_2'), (error: unknown) => error instanceof ControlError && error.code === 'RESOURCE_NOT_FOUND' && error.message === 'no key with id key_2');
+    assert.throws(
+      () => requireFound(missing, 'key', 'key_2'),
+      (error: unknown) => error instanceof ControlError && error.code === 'RESOURCE_NOT_FOUND' && error.message === 'no key with id key_2',
+    );
   }
 });

@@ -8,7 +8,11 @@ import { createControlServer } from './control-server.ts';
 /** Runs one request through the control server's handler as if it came from `peer`. */
 function request(peer: string, method: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; adminCalled: boolean }> {
   let adminCalled = false;
-  const server = createControlServer({ admin: (_req, res) => void ((adminCalled = true), res.end('admin')), authorization: () => null, health: () => ({ ready: true, components: {} }) });
+  const server = createControlServer({
+    admin: (_req, res) => void ((adminCalled = true), res.end('admin')),
+    authorization: () => null,
+    health: () => ({ ready: true, components: {} }),
+  });
   const socket = new Socket();
   Object.defineProperty(socket, 'remoteAddress', { value: peer });
   const req = new IncomingMessage(socket);

@@ -39,7 +39,10 @@ export function createControlServer(o: ControlServerOptions): Server {
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const path = req.url ?? '/';
     if (!o.tls && !isLoopback(req.socket.remoteAddress ?? '') && carriesSecrets(req)) {
-      return writeProblem(res, problem('CREDENTIALS_OVER_HTTP', 'the control plane takes credentials only over HTTPS (control.tls) or from this machine', null));
+      return writeProblem(
+        res,
+        problem('CREDENTIALS_OVER_HTTP', 'the control plane takes credentials only over HTTPS (control.tls) or from this machine', null),
+      );
     }
     if (path.startsWith('/admin/')) return settle(o.admin(req, res));
     // Probes for orchestrators: no credentials, nothing secret in the answers.

@@ -65,7 +65,10 @@ export async function createDemoObjects(ctx: ControlContext, upstreamUrl: string
     enabled: true,
     metadata: {},
     access: [{ apiId: api.id }],
-    rateLimits: [{ name: 'per-second', limit: 5, windowSeconds: 1 }, { name: 'per-minute', limit: 100, windowSeconds: 60 }],
+    rateLimits: [
+      { name: 'per-second', limit: 5, windowSeconds: 1 },
+      { name: 'per-minute', limit: 100, windowSeconds: 60 },
+    ],
     quota: { limit: 1000, period: 'day' },
     ipAllowlist: null,
     scopes: null,
@@ -75,8 +78,17 @@ export async function createDemoObjects(ctx: ControlContext, upstreamUrl: string
   const password = randomBytes(12).toString('base64url');
   await usersService.create(ctx, actor, { username: 'demo@example.com', name: 'Demo user', password, roles: ['demo'], mfaRequired: false });
   const { client, secret } = await clientsService.create(ctx, actor, {
-    name: 'Demo machine client', type: 'confidential', redirectUris: [], postLogoutRedirectUris: [], grantTypes: ['client_credentials'],
-    scopes: [], apiIds: [api.id], firstParty: true, dpopBound: false, exchangeAppId: null, accessTokenTtlSeconds: null,
+    name: 'Demo machine client',
+    type: 'confidential',
+    redirectUris: [],
+    postLogoutRedirectUris: [],
+    grantTypes: ['client_credentials'],
+    scopes: [],
+    apiIds: [api.id],
+    firstParty: true,
+    dpopBound: false,
+    exchangeAppId: null,
+    accessTokenTtlSeconds: null,
   });
   return { adminKey, apiKey, user: { username: 'demo@example.com', password }, client: { id: client.id, secret: secret! } };
 }

@@ -39,9 +39,7 @@ export function compileAccess(rules: readonly AccessRule[]): CompiledAccess {
       const matches = (r: CompiledRule, p: string): boolean =>
         (caseInsensitive ? (r.folded ??= r.patterns!.map((pattern) => compilePathPattern(pattern, true))) : r.paths!).some((re) => re.test(p));
       return candidates.some(
-        (r) =>
-          (r.methods === null || method === undefined || r.methods.has(method)) &&
-          (r.paths === null || path === undefined || matches(r, path)),
+        (r) => (r.methods === null || method === undefined || r.methods.has(method)) && (r.paths === null || path === undefined || matches(r, path)),
       );
     },
   };
@@ -105,7 +103,10 @@ export function pathPatternProblem(pattern: string): string | null {
   const result = canonicalPath(literal);
   if (!result.ok) return `not a usable path pattern: ${result.reason}`;
   if (result.path !== literal) {
-    const suggestion = result.path.split('/').map((s, i) => (segments[i] === '*' || segments[i] === '**' ? segments[i] : s)).join('/');
+    const suggestion = result.path
+      .split('/')
+      .map((s, i) => (segments[i] === '*' || segments[i] === '**' ? segments[i] : s))
+      .join('/');
     return `not in canonical form (requests are matched in canonical form): write it as ${suggestion}`;
   }
   return null;

@@ -14,7 +14,15 @@ test('route rules pick the requirement by method and path; the first match wins;
       { paths: ['/partner/**'], type: 'apiKey+bearer' },
     ],
   });
-  assert.deepEqual(match('GET', '/orders/1'), { type: 'bearer', scopes: ['orders:read'], roles: [], needsKey: false, needsToken: true, rateLimits: [], route: '' });
+  assert.deepEqual(match('GET', '/orders/1'), {
+    type: 'bearer',
+    scopes: ['orders:read'],
+    roles: [],
+    needsKey: false,
+    needsToken: true,
+    rateLimits: [],
+    route: '',
+  });
   assert.deepEqual(match('POST', '/orders').scopes, ['orders:write']);
   assert.deepEqual(match('GET', '/admin/users').roles, ['admin']);
   assert.equal(match('GET', '/public/status').type, 'public');
@@ -41,7 +49,14 @@ test('for an API that matches without regard to case, rules match every case of 
 
 test('each requirement names its route template: the listen path and the matching rule pattern, never the request path', () => {
   const match = compileRequirements(
-    { type: 'apiKey', scopes: [], routes: [{ methods: ['POST'], scopes: ['w'] }, { paths: ['/items/*', '/items/*/parts/**'], scopes: ['r'] }] },
+    {
+      type: 'apiKey',
+      scopes: [],
+      routes: [
+        { methods: ['POST'], scopes: ['w'] },
+        { paths: ['/items/*', '/items/*/parts/**'], scopes: ['r'] },
+      ],
+    },
     false,
     '/orders',
   );
@@ -49,5 +64,9 @@ test('each requirement names its route template: the listen path and the matchin
   assert.equal(match('GET', '/items/42/parts/a/b').route, '/orders/items/*/parts/**');
   assert.equal(match('POST', '/items/42').route, '/orders', 'a rule without paths names the listen path');
   assert.equal(match('GET', '/other').route, '/orders', 'the fallback names the listen path');
-  assert.equal(compileRequirements({ type: 'apiKey', scopes: [], routes: [{ paths: ['/x/**'] }] }, false, '/')('GET', '/x/1').route, '/x/**', 'no double slash at the root');
+  assert.equal(
+    compileRequirements({ type: 'apiKey', scopes: [], routes: [{ paths: ['/x/**'] }] }, false, '/')('GET', '/x/1').route,
+    '/x/**',
+    'no double slash at the root',
+  );
 });

@@ -51,7 +51,8 @@ export function compileRequirements(auth: ApiAuth, caseInsensitive = false, list
   const fallback = requirement(auth.type, auth.scopes, auth.roles ?? [], auth.rateLimits ?? [], listenPath);
   const rules = (auth.routes ?? []).map((rule) => {
     // A rule inherits what it does not set from the API.
-    const outcome = (route: string) => requirement(rule.type ?? auth.type, rule.scopes ?? auth.scopes, rule.roles ?? auth.roles ?? [], rule.rateLimits ?? auth.rateLimits ?? [], route);
+    const outcome = (route: string) =>
+      requirement(rule.type ?? auth.type, rule.scopes ?? auth.scopes, rule.roles ?? auth.roles ?? [], rule.rateLimits ?? auth.rateLimits ?? [], route);
     return {
       methods: rule.methods ? new Set(rule.methods) : null,
       // One requirement per pattern, each naming its own route template.
@@ -77,18 +78,22 @@ export function authProblems(auth: ApiAuth, bearerAvailable: boolean): Record<st
   if (!bearerAvailable && types.some((t) => t === 'bearer' || t === 'apiKey+bearer')) {
     problems['auth.type'] = 'bearer tokens need a token issuer: configure a master key (own issuer) or authorization.issuers';
   }
-  const rolesWithoutToken = (type: ApiAuthType, roles: readonly string[] | undefined) => (roles?.length ?? 0) > 0 && (type === 'apiKey' || type === 'public' || type === 'publishable');
+  const rolesWithoutToken = (type: ApiAuthType, roles: readonly string[] | undefined) =>
+    (roles?.length ?? 0) > 0 && (type === 'apiKey' || type === 'public' || type === 'publishable');
   if (rolesWithoutToken(auth.type, auth.roles)) problems['auth.roles'] = 'roles come from a bearer token: use type bearer or apiKey+bearer';
   (auth.routes ?? []).forEach((rule, i) => {
-    if (rolesWithoutToken(rule.type ?? auth.type, rule.roles ?? auth.roles)) problems[`auth.routes.${i}.roles`] = 'roles come from a bearer token: use type bearer or apiKey+bearer';
-    if ((rule.type ?? auth.type) === 'public' && (rule.scopes ?? []).length > 0) problems[`auth.routes.${i}.scopes`] = 'a public route has no credential to hold scopes';
+    if (rolesWithoutToken(rule.type ?? auth.type, rule.roles ?? auth.roles))
+      problems[`auth.routes.${i}.roles`] = 'roles come from a bearer token: use type bearer or apiKey+bearer';
+    if ((rule.type ?? auth.type) === 'public' && (rule.scopes ?? []).length > 0)
+      problems[`auth.routes.${i}.scopes`] = 'a public route has no credential to hold scopes';
   });
   if (auth.type === 'public' && auth.scopes.length > 0) problems['auth.scopes'] = 'a public API has no credential to hold scopes';
   if (auth.type === 'publishable' && auth.scopes.length > 0) problems['auth.scopes'] = 'publishable routes are public-read: they cannot ask for scopes';
   // A limit counted per user needs a token to name the user; per app, a key or a token to name the app.
   const limitProblem = (type: ApiAuthType, limits: readonly IdentityLimit[] | undefined): string | null => {
     for (const l of limits ?? []) {
-      if (l.by !== 'app' && (type === 'apiKey' || type === 'public' || type === 'publishable')) return `limit ${l.name} is counted by ${l.by}, which needs a bearer token (type bearer or apiKey+bearer)`;
+      if (l.by !== 'app' && (type === 'apiKey' || type === 'public' || type === 'publishable'))
+        return `limit ${l.name} is counted by ${l.by}, which needs a bearer token (type bearer or apiKey+bearer)`;
       if (type === 'public') return `limit ${l.name} is counted by app, which needs a credential`;
     }
     return null;

@@ -16,7 +16,11 @@ test('requested scopes beyond the grantable set are named; OpenID scopes only wh
   assert.deepEqual(ungrantableScopes(scopeTokens('openid orders:read'), client, [orders], false), ['openid']);
   assert.deepEqual(ungrantableScopes(scopeTokens('billing:read'), client, [orders], true), ['billing:read'], 'another API’s scope needs that API named');
   assert.deepEqual(ungrantableScopes(scopeTokens('orders:read billing:read'), client, [orders, billing], true), []);
-  assert.deepEqual(ungrantableScopes(scopeTokens('orders:write'), client, [orders], true), ['orders:write'], 'the API mentions it, the client was not given it');
+  assert.deepEqual(
+    ungrantableScopes(scopeTokens('orders:write'), client, [orders], true),
+    ['orders:write'],
+    'the API mentions it, the client was not given it',
+  );
   assert.deepEqual(scopeTokens(' a  b a '), ['a', 'b']);
 });
 

@@ -20,7 +20,12 @@ export function grantableScopes(auth: ApiAuth, clientScopes: readonly string[]):
  * invalid_scope by the caller, never dropped without a word. OpenID scopes belong to a sign-in,
  * so they are beyond reach where no user signs in (client credentials).
  */
-export function ungrantableScopes(requested: readonly string[], clientScopes: readonly string[], apis: readonly { auth: ApiAuth }[], signIn: boolean): string[] {
+export function ungrantableScopes(
+  requested: readonly string[],
+  clientScopes: readonly string[],
+  apis: readonly { auth: ApiAuth }[],
+  signIn: boolean,
+): string[] {
   const grantable = new Set(apis.flatMap((api) => grantableScopes(api.auth, clientScopes)));
   return requested.filter((s) => !grantable.has(s) && !(signIn && OIDC.has(s)));
 }

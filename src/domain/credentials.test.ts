@@ -66,7 +66,10 @@ describe('TOTP (RFC 6238)', () => {
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
     let bits = '';
     for (const byte of base32) bits += byte.toString(2).padStart(8, '0');
-    const encoded = bits.match(/.{1,5}/g)!.map((b) => alphabet[parseInt(b.padEnd(5, '0'), 2)]).join('');
+    const encoded = bits
+      .match(/.{1,5}/g)!
+      .map((b) => alphabet[parseInt(b.padEnd(5, '0'), 2)])
+      .join('');
     assert.equal(currentTotp(encoded, 59_000), '287082');
     assert.equal(currentTotp(encoded, 1_111_111_109_000), '081804');
   });

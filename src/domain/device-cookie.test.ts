@@ -25,7 +25,8 @@ describe('device cookies', () => {
     const [payload, mac] = value.split('.') as [string, string];
     const edited = Buffer.from(Buffer.from(payload, 'base64url').toString().replace('usr_1', 'usr_2')).toString('base64url');
     assert.equal(openDeviceCookie(KEY, `${edited}.${mac}`, NOW, LIFETIME), null);
-    for (const junk of [undefined, '', 'abc', '.', `${payload}.`, `${payload}.${mac}x`, 'x'.repeat(600)]) assert.equal(openDeviceCookie(KEY, junk, NOW, LIFETIME), null);
+    for (const junk of [undefined, '', 'abc', '.', `${payload}.`, `${payload}.${mac}x`, 'x'.repeat(600)])
+      assert.equal(openDeviceCookie(KEY, junk, NOW, LIFETIME), null);
   });
 
   test('a cookie issued in the future (beyond a minute of clock slack) is refused', () => {

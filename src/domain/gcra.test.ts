@@ -21,12 +21,18 @@ function burst(count: number, now: number, start?: number) {
 describe('gcra', () => {
   test('a burst of exactly `limit` requests is admitted, the next one denied', () => {
     const { outcomes } = burst(7, T0);
-    assert.deepEqual(outcomes.map((o) => o.allowed), [true, true, true, true, true, false, false]);
+    assert.deepEqual(
+      outcomes.map((o) => o.allowed),
+      [true, true, true, true, true, false, false],
+    );
   });
 
   test('remaining counts down from limit - 1 to 0 during a burst', () => {
     const { outcomes } = burst(5, T0);
-    assert.deepEqual(outcomes.map((o) => o.remaining), [4, 3, 2, 1, 0]);
+    assert.deepEqual(
+      outcomes.map((o) => o.remaining),
+      [4, 3, 2, 1, 0],
+    );
   });
 
   test('a denied request reports remaining 0 and the time until one request fits', () => {
@@ -53,13 +59,19 @@ describe('gcra', () => {
     const { tat } = burst(5, T0);
     assert.equal(gcra(rule, tat, T0 + 199).allowed, false);
     const later = burst(2, T0 + 200, tat);
-    assert.deepEqual(later.outcomes.map((o) => o.allowed), [true, false]);
+    assert.deepEqual(
+      later.outcomes.map((o) => o.allowed),
+      [true, false],
+    );
   });
 
   test('after a whole window the full burst is available again', () => {
     const { tat } = burst(5, T0);
     const next = burst(6, T0 + 1000, tat);
-    assert.deepEqual(next.outcomes.map((o) => o.allowed), [true, true, true, true, true, false]);
+    assert.deepEqual(
+      next.outcomes.map((o) => o.allowed),
+      [true, true, true, true, true, false],
+    );
   });
 
   test('a stale TAT in the past counts as an empty bucket', () => {

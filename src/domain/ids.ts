@@ -21,8 +21,8 @@ let sequence = 0;
  * tests), which keeps cursor pagination stable and index inserts append-only.
  */
 export function newId(kind: keyof typeof ID_PREFIXES, now: number = Date.now()): string {
-  if (now > lastMs) (lastMs = now), (sequence = 0);
-  else if (sequence === 0xffff) (lastMs += 1), (sequence = 0);
+  if (now > lastMs) ((lastMs = now), (sequence = 0));
+  else if (sequence === 0xffff) ((lastMs += 1), (sequence = 0));
   else sequence += 1;
   return `${ID_PREFIXES[kind]}_${lastMs.toString(16).padStart(12, '0')}${sequence.toString(16).padStart(4, '0')}${randomBytes(6).toString('hex')}`;
 }

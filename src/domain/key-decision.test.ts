@@ -7,11 +7,29 @@ const NOW = Date.UTC(2026, 10, 29, 12);
 
 function makeKey(overrides: Partial<ApiKey> = {}): ApiKey {
   return {
-    id: 'key_1', appId: 'app_1', policyId: null, name: 'k', environment: 'live', start: 'gk_live_abcd',
-    hash: 'h', pepperId: 'p1', enabled: true, expiresAt: null, revokedAt: null, revokedReason: null,
-    rotatedFrom: null, replacedBy: null, metadata: {}, createdAt: NOW - 1000, updatedAt: NOW - 1000, lastUsedAt: null,
+    id: 'key_1',
+    appId: 'app_1',
+    policyId: null,
+    name: 'k',
+    environment: 'live',
+    start: 'gk_live_abcd',
+    hash: 'h',
+    pepperId: 'p1',
+    enabled: true,
+    expiresAt: null,
+    revokedAt: null,
+    revokedReason: null,
+    rotatedFrom: null,
+    replacedBy: null,
+    metadata: {},
+    createdAt: NOW - 1000,
+    updatedAt: NOW - 1000,
+    lastUsedAt: null,
     access: [{ apiId: 'api_a', methods: ['GET'], paths: ['/items/*'] }],
-    rateLimits: null, quota: null, ipAllowlist: ['10.0.0.0/8'], scopes: ['read'],
+    rateLimits: null,
+    quota: null,
+    ipAllowlist: ['10.0.0.0/8'],
+    scopes: ['read'],
     ...overrides,
   };
 }
@@ -21,8 +39,7 @@ function makePolicy(settings: Partial<KeySettings>): Policy {
 }
 
 const goodFacts = { apiId: 'api_a', method: 'GET', path: '/items/1', ip: '10.1.1.1', requiredScopes: ['read'] };
-const check = (key: ApiKey, facts: Parameters<typeof checkKey>[1] = goodFacts, policy: Policy | null = null) =>
-  checkKey(compileKey(key, policy), facts, NOW);
+const check = (key: ApiKey, facts: Parameters<typeof checkKey>[1] = goodFacts, policy: Policy | null = null) => checkKey(compileKey(key, policy), facts, NOW);
 
 describe('checkKey', () => {
   test('a key that passes every check is VALID', () => {

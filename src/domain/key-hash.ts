@@ -41,7 +41,11 @@ export function hashesEqual(a: string, b: string): boolean {
  * then those still accepted during a rotation) and confirm the stored hash in constant time rather
  * than trust the index's comparison. `find` is the store's lookup by hash.
  */
-export async function findBySecret<T extends { hash: string }>(secret: string, peppers: readonly Pepper[], find: (hash: string) => Promise<T | null>): Promise<T | null> {
+export async function findBySecret<T extends { hash: string }>(
+  secret: string,
+  peppers: readonly Pepper[],
+  find: (hash: string) => Promise<T | null>,
+): Promise<T | null> {
   for (const pepper of peppers) {
     const hash = hashKey(secret, pepper);
     const found = await find(hash);

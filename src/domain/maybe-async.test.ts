@@ -41,6 +41,12 @@ describe('andThen (a value now, or a promise of one)', () => {
   });
 
   test('a synchronous throw in the function propagates to the caller as a throw, as a direct call would', () => {
-    assert.throws(() => andThen(1, () => { throw new Error('boom'); }), /boom/);
+    assert.throws(
+      () =>
+        andThen(1, () => {
+          throw new Error('boom');
+        }),
+      /boom/,
+    );
   });
 });

@@ -14,7 +14,10 @@ test('without trusted proxies, forwarded headers are ignored', () => {
 
 test('a trusted proxy is believed, from the right, up to the first untrusted hop', () => {
   const resolve = createClientOriginResolver(['10.0.0.0/8']);
-  assert.deepEqual(resolve(req('10.0.0.2', { 'x-forwarded-for': '198.51.100.7, 10.0.0.3', 'x-forwarded-proto': 'https' })), { ip: '198.51.100.7', scheme: 'https' });
+  assert.deepEqual(resolve(req('10.0.0.2', { 'x-forwarded-for': '198.51.100.7, 10.0.0.3', 'x-forwarded-proto': 'https' })), {
+    ip: '198.51.100.7',
+    scheme: 'https',
+  });
   // The client prepended a fake address: the rightmost untrusted hop is the real client.
   assert.equal(resolve(req('10.0.0.2', { 'x-forwarded-for': '1.2.3.4, 198.51.100.7' })).ip, '198.51.100.7');
   assert.equal(resolve(req('10.0.0.2', { 'x-forwarded-for': 'garbage, 198.51.100.7' })).ip, '198.51.100.7');

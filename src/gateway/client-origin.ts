@@ -35,5 +35,8 @@ export function createClientOriginResolver(trustedProxies: readonly string[]): (
 
 function headerValues(value: string | string[] | undefined): string[] {
   if (value === undefined) return [];
-  return (Array.isArray(value) ? value.join(',') : value).split(',').map((v) => v.trim()).filter(Boolean);
+  return (Array.isArray(value) ? value.join(',') : value)
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
 }

@@ -21,7 +21,11 @@ export function createRedirectServer(publicHost: string, httpsPortOf: () => numb
     if (inQuery || carriesCredentials(req.headers)) {
       const key = presentedKey(req.headers) ?? inQuery?.key ?? null;
       if (key) onExposed(key, unmapIpv4(req.socket.remoteAddress ?? ''));
-      return writeProblem(res, problem('CREDENTIALS_OVER_HTTP', 'credentials must be sent over HTTPS; this one crossed the network in clear text: rotate it', null), CLOSE);
+      return writeProblem(
+        res,
+        problem('CREDENTIALS_OVER_HTTP', 'credentials must be sent over HTTPS; this one crossed the network in clear text: rotate it', null),
+        CLOSE,
+      );
     }
     // Origin-form only (RFC 9112 §3.2.1): an absolute-form or `*` target has no path of ours to keep.
     if (target.charCodeAt(0) !== 47) return writeProblem(res, problem('VALIDATION_FAILED', 'the request target must be a path', null), CLOSE);

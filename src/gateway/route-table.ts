@@ -23,7 +23,13 @@ export class RouteTable {
     for (const api of apis) {
       const upstream = new URL(api.upstreamUrl);
       const caseInsensitive = api.pathCase === 'insensitive';
-      const route: Route = { api, requirements: compileRequirements(api.auth, caseInsensitive, api.listenPath), caseInsensitive, origin: upstream.origin, basePath: upstream.pathname.replace(/\/+$/, '') };
+      const route: Route = {
+        api,
+        requirements: compileRequirements(api.auth, caseInsensitive, api.listenPath),
+        caseInsensitive,
+        origin: upstream.origin,
+        basePath: upstream.pathname.replace(/\/+$/, ''),
+      };
       const first = firstSegment(api.listenPath);
       const list = this.#byFirstSegment.get(first) ?? [];
       list.push(route);

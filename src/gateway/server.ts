@@ -128,7 +128,11 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     }
     try {
       const outcome = run(stages, 0, exchange);
-      if (outcome instanceof Promise) outcome.then((denial) => finish(exchange, denial), (error: unknown) => fail(exchange, error));
+      if (outcome instanceof Promise)
+        outcome.then(
+          (denial) => finish(exchange, denial),
+          (error: unknown) => fail(exchange, error),
+        );
       else finish(exchange, outcome);
     } catch (error) {
       fail(exchange, error);
@@ -184,7 +188,6 @@ function run(stages: readonly Stage[], from: number, exchange: Exchange): StageR
   }
   return undefined;
 }
-
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 

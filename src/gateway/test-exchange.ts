@@ -30,7 +30,17 @@ export async function exchangeFor(head: RequestHead = {}, origin: Partial<Client
 /** An exchange as the stages after routing see it: routed to a test API with these auth settings. */
 export async function routedExchangeFor(auth: ApiAuth, head: RequestHead = {}, origin: Partial<ClientOrigin> = {}, now = TEST_NOW): Promise<RoutedExchange> {
   const exchange = await exchangeFor(head, origin, now);
-  const api: Api = { id: 'api_test', name: 'test', listenPath: '/', upstreamUrl: 'http://127.0.0.1:9', auth, tokens: { audience: 'urn:gatehouse:api:test', accessTokenTtlSeconds: 900 }, timeoutMs: 30_000, createdAt: now, updatedAt: now };
+  const api: Api = {
+    id: 'api_test',
+    name: 'test',
+    listenPath: '/',
+    upstreamUrl: 'http://127.0.0.1:9',
+    auth,
+    tokens: { audience: 'urn:gatehouse:api:test', accessTokenTtlSeconds: 900 },
+    timeoutMs: 30_000,
+    createdAt: now,
+    updatedAt: now,
+  };
   const requirements = compileRequirements(auth);
   const route = { api, requirements, caseInsensitive: false, origin: 'http://127.0.0.1:9', basePath: '' };
   return Object.assign(exchange, { route, requirement: requirements(head.method ?? 'GET', exchange.apiPath) });

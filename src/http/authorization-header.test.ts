@@ -25,8 +25,28 @@ describe('parseAuthorization (RFC 7235 §2.1, RFC 6750 §2.1, RFC 9449 §7.1)', 
   });
 
   test('junk is no credential: missing, empty, scheme without a token, other schemes, no space after the scheme', () => {
-    const junk = [undefined, '', ' ', 'Bearer', 'Bearer ', 'Bearer    ', 'bearer\t', 'DPoP', 'DPoP  ', 'Bearerx', 'BearerToken abc', 'DPoPx abc',
-      'Basic dXNlcjpwYXNz', 'Token abc', 'Digest username="x"', ' Bearer abc', 'Bearer\tabc', 'Bear abc', 'gk_live_abc', 'Bearer:abc'];
+    const junk = [
+      undefined,
+      '',
+      ' ',
+      'Bearer',
+      'Bearer ',
+      'Bearer    ',
+      'bearer\t',
+      'DPoP',
+      'DPoP  ',
+      'Bearerx',
+      'BearerToken abc',
+      'DPoPx abc',
+      'Basic dXNlcjpwYXNz',
+      'Token abc',
+      'Digest username="x"',
+      ' Bearer abc',
+      'Bearer\tabc',
+      'Bear abc',
+      'gk_live_abc',
+      'Bearer:abc',
+    ];
     for (const header of junk) assert.equal(parseAuthorization(header), null, JSON.stringify(header));
   });
 });

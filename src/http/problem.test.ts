@@ -25,7 +25,14 @@ describe('problem+json answers (RFC 9457)', () => {
     assert.equal(res.headers.get('content-type'), PROBLEM_CONTENT_TYPE);
     assert.equal(res.headers.get('cache-control'), 'no-store');
     assert.equal(res.headers.get('content-length'), String(Buffer.byteLength(JSON.stringify(body))));
-    assert.deepEqual(await res.json(), { type: 'urn:gatehouse:problem:rate-limited', title: 'Rate limit exceeded', status: 429, detail: 'slow down, café', code: 'RATE_LIMITED', requestId: 'req-1' });
+    assert.deepEqual(await res.json(), {
+      type: 'urn:gatehouse:problem:rate-limited',
+      title: 'Rate limit exceeded',
+      status: 429,
+      detail: 'slow down, café',
+      code: 'RATE_LIMITED',
+      requestId: 'req-1',
+    });
   });
 
   test('writeProblem adds the extra header fields a caller passes, and keeps fields set on the response before', async () => {

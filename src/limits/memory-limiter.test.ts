@@ -9,7 +9,13 @@ const DAY_END = DAY_START + 86_400_000;
 
 const rate = (limit: number, windowMs = 60_000, counter = 'rate:key_1'): LimitCheck => ({ kind: 'rate', counter, name: 'per-minute', limit, windowMs });
 const quota = (limit: number, seed = 0, periodStart = DAY_START, periodEnd = DAY_END): LimitCheck => ({
-  kind: 'quota', counter: 'quota:key_1', name: 'daily', limit, periodStart, periodEnd, seed,
+  kind: 'quota',
+  counter: 'quota:key_1',
+  name: 'daily',
+  limit,
+  periodStart,
+  periodEnd,
+  seed,
 });
 
 function admitted(limiter: MemoryLimiter, checks: LimitCheck[], attempts: number, now = NOW): number {
@@ -56,7 +62,13 @@ describe('MemoryLimiter', () => {
     limiter.consume([rate(5), quota(3)], NOW);
     const denied = limiter.consume([rate(5), quota(1, 1)], NOW);
     assert.equal(denied.allowed, false);
-    assert.deepEqual(denied.states.map((s) => [s.kind, s.remaining]), [['rate', 4], ['quota', 0]]);
+    assert.deepEqual(
+      denied.states.map((s) => [s.kind, s.remaining]),
+      [
+        ['rate', 4],
+        ['quota', 0],
+      ],
+    );
   });
 
   test('an admitted request reports remaining after it, reset and window per limit', () => {
@@ -120,7 +132,10 @@ describe('MemoryLimiter', () => {
     for (let i = 0; i < 5; i++) {
       const peeked = limiter.peek([rate(2), quota(3)], NOW);
       assert.equal(peeked.allowed, true);
-      assert.deepEqual(peeked.states.map((s) => s.remaining), [2, 3]);
+      assert.deepEqual(
+        peeked.states.map((s) => s.remaining),
+        [2, 3],
+      );
     }
     assert.equal(admitted(limiter, [rate(2), quota(3)], 10), 2, 'the peeks used nothing');
     const refused = limiter.peek([rate(2), quota(3)], NOW);

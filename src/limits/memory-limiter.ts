@@ -23,12 +23,12 @@ export class MemoryLimiter implements Limiter {
     for (const check of checks) {
       if (check.kind === 'rate') {
         const outcome = gcra(check, this.#tats.get(check.counter), now);
-        if (!outcome.allowed && deniedBy === null) (deniedBy = 'rate'), (retryAfterMs = outcome.resetMs);
+        if (!outcome.allowed && deniedBy === null) ((deniedBy = 'rate'), (retryAfterMs = outcome.resetMs));
         next.push(outcome.tat);
         states.push(rateState(check, outcome.remaining, outcome.resetMs));
       } else {
         const used = this.#quotaUsed(check);
-        if (used >= check.limit && deniedBy === null) (deniedBy = 'quota'), (retryAfterMs = check.periodEnd - now);
+        if (used >= check.limit && deniedBy === null) ((deniedBy = 'quota'), (retryAfterMs = check.periodEnd - now));
         next.push(used + 1);
         states.push(quotaState(check, check.limit - used - 1, now));
       }

@@ -9,8 +9,27 @@ export type RequestView = ReturnType<typeof requestView>;
 
 /** Export columns, in order; the JSON fields of the same name. */
 export const CSV_COLUMNS = [
-  'at', 'requestId', 'traceId', 'api', 'apiId', 'route', 'method', 'path', 'query', 'status', 'denialCode', 'durationMs',
-  'upstreamMs', 'bytesIn', 'bytesOut', 'keyId', 'appId', 'user', 'clientId', 'address', 'userAgent',
+  'at',
+  'requestId',
+  'traceId',
+  'api',
+  'apiId',
+  'route',
+  'method',
+  'path',
+  'query',
+  'status',
+  'denialCode',
+  'durationMs',
+  'upstreamMs',
+  'bytesIn',
+  'bytesOut',
+  'keyId',
+  'appId',
+  'user',
+  'clientId',
+  'address',
+  'userAgent',
 ] as const satisfies readonly (keyof RequestView)[];
 
 export const CSV_HEADER = `${CSV_COLUMNS.join(',')}\r\n`;

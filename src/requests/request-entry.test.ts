@@ -7,9 +7,30 @@ const KEY = 'gk_live_4Hq2dVb8TkLmN0pQrStUvWxY1a2b3c';
 const JWT = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1c3JfMSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ';
 
 const record = (overrides: Partial<RequestRecord> = {}): RequestRecord => ({
-  startedAt: Date.UTC(2026, 10, 29, 12), durationMs: 1.23456, apiId: 'api_1', api: 'orders', route: '/orders', method: 'GET',
-  path: '/orders/items', query: '', status: 200, outcome: 'FORWARDED', denialCode: null, upstreamMs: 0.5, bytesIn: 0, bytesOut: 10, keyId: 'key_1',
-  appId: 'app_1', user: null, clientId: null, ip: '192.0.2.1', userAgent: 'curl/8', requestId: 'r-1', traceId: null, aborted: false, ...overrides,
+  startedAt: Date.UTC(2026, 10, 29, 12),
+  durationMs: 1.23456,
+  apiId: 'api_1',
+  api: 'orders',
+  route: '/orders',
+  method: 'GET',
+  path: '/orders/items',
+  query: '',
+  status: 200,
+  outcome: 'FORWARDED',
+  denialCode: null,
+  upstreamMs: 0.5,
+  bytesIn: 0,
+  bytesOut: 10,
+  keyId: 'key_1',
+  appId: 'app_1',
+  user: null,
+  clientId: null,
+  ip: '192.0.2.1',
+  userAgent: 'curl/8',
+  requestId: 'r-1',
+  traceId: null,
+  aborted: false,
+  ...overrides,
 });
 
 test('by default a query keeps its parameter names only', () => {
@@ -20,7 +41,21 @@ test('by default a query keeps its parameter names only', () => {
 });
 
 test('an API that opts in keeps values, but never a credential: by parameter name, or by shape anywhere', () => {
-  const names = ['api_key', 'apiKey', 'API-KEY', 'access_token', 'token', 'client_secret', 'password', 'X-Amz-Signature', 'X-Amz-Credential', 'sig', 'code', 'session_id', 'jwt'];
+  const names = [
+    'api_key',
+    'apiKey',
+    'API-KEY',
+    'access_token',
+    'token',
+    'client_secret',
+    'password',
+    'X-Amz-Signature',
+    'X-Amz-Credential',
+    'sig',
+    'code',
+    'session_id',
+    'jwt',
+  ];
   for (const name of names) assert.equal(keptQuery(`?${name}=s3cr3t&month=11`, 'values'), `${name}=REDACTED&month=11`, name);
   assert.equal(keptQuery(`?q=${KEY}`, 'values'), 'q=REDACTED');
   assert.equal(keptQuery(`?q=${encodeURIComponent(`x ${KEY} y`)}`, 'values'), 'q=x+REDACTED+y', 'percent-encoded, inside a value');
@@ -38,8 +73,26 @@ test('an entry removes keys and tokens from the path and user agent, keeps the r
   assert.equal(requestLogEntry(record({ userAgent: 'u'.repeat(5000) }), 'names').userAgent!.length, 512);
   const plain = requestLogEntry(record({ query: '?page=2' }), 'names');
   assert.deepEqual(plain, {
-    at: Date.UTC(2026, 10, 29, 12), requestId: 'r-1', traceId: null, apiId: 'api_1', api: 'orders', route: '/orders', method: 'GET',
-    path: '/orders/items', query: 'page', status: 200, denialCode: null, durationMs: 1.235, upstreamMs: 0.5, bytesIn: 0, bytesOut: 10,
-    keyId: 'key_1', appId: 'app_1', user: null, clientId: null, address: '192.0.2.1', userAgent: 'curl/8',
+    at: Date.UTC(2026, 10, 29, 12),
+    requestId: 'r-1',
+    traceId: null,
+    apiId: 'api_1',
+    api: 'orders',
+    route: '/orders',
+    method: 'GET',
+    path: '/orders/items',
+    query: 'page',
+    status: 200,
+    denialCode: null,
+    durationMs: 1.235,
+    upstreamMs: 0.5,
+    bytesIn: 0,
+    bytesOut: 10,
+    keyId: 'key_1',
+    appId: 'app_1',
+    user: null,
+    clientId: null,
+    address: '192.0.2.1',
+    userAgent: 'curl/8',
   });
 });

@@ -15,13 +15,41 @@ const NOW = Date.UTC(2026, 10, 29, 12);
 const DAY = 86_400_000;
 let seq = 0;
 const record = (overrides: Partial<RequestRecord> = {}): RequestRecord => ({
-  startedAt: NOW, durationMs: 1, apiId: 'api_1', api: 'orders', route: '/orders', method: 'GET', path: '/orders/items',
-  query: '?page=2', status: 200, outcome: 'FORWARDED', denialCode: null, upstreamMs: 0.5, bytesIn: 0, bytesOut: 10, keyId: 'key_1', appId: 'app_1',
-  user: null, clientId: null, ip: '192.0.2.1', userAgent: null, requestId: `r-${++seq}`, traceId: null, aborted: false, ...overrides,
+  startedAt: NOW,
+  durationMs: 1,
+  apiId: 'api_1',
+  api: 'orders',
+  route: '/orders',
+  method: 'GET',
+  path: '/orders/items',
+  query: '?page=2',
+  status: 200,
+  outcome: 'FORWARDED',
+  denialCode: null,
+  upstreamMs: 0.5,
+  bytesIn: 0,
+  bytesOut: 10,
+  keyId: 'key_1',
+  appId: 'app_1',
+  user: null,
+  clientId: null,
+  ip: '192.0.2.1',
+  userAgent: null,
+  requestId: `r-${++seq}`,
+  traceId: null,
+  aborted: false,
+  ...overrides,
 });
 const api = (id: string, requestLog: Api['requestLog']): Api => ({
-  id, name: id, listenPath: `/${id}`, upstreamUrl: 'http://127.0.0.1:9', auth: { type: 'public', scopes: [] },
-  tokens: { audience: `urn:${id}`, accessTokenTtlSeconds: 900 }, timeoutMs: 1000, createdAt: NOW, updatedAt: NOW,
+  id,
+  name: id,
+  listenPath: `/${id}`,
+  upstreamUrl: 'http://127.0.0.1:9',
+  auth: { type: 'public', scopes: [] },
+  tokens: { audience: `urn:${id}`, accessTokenTtlSeconds: 900 },
+  timeoutMs: 1000,
+  createdAt: NOW,
+  updatedAt: NOW,
   ...(requestLog === undefined ? {} : { requestLog }),
 });
 
@@ -150,7 +178,11 @@ describe('RequestLog', () => {
     const log = make({ sink, retentionDays: 7 });
     assert.equal(await log.prune(), 25_000);
     assert.deepEqual(calls, [10_000, 10_000, 5000]);
-    assert.deepEqual((await stored()).map((e) => e.at), [NOW, NOW - 7 * DAY], 'the seventh day back is kept whole');
+    assert.deepEqual(
+      (await stored()).map((e) => e.at),
+      [NOW, NOW - 7 * DAY],
+      'the seventh day back is kept whole',
+    );
   });
 
   test('stop flushes what is held', async () => {
@@ -164,8 +196,26 @@ describe('RequestLog', () => {
 
 function baseEntry(at: number): RequestLogEntry {
   return {
-    at, requestId: `e-${at}`, traceId: null, apiId: null, api: null, route: null, method: 'GET', path: '/', query: null, status: 404,
-    denialCode: 'ROUTE_NOT_FOUND', durationMs: 0.1, upstreamMs: null, bytesIn: 0, bytesOut: 100, keyId: null, appId: null, user: null,
-    clientId: null, address: '192.0.2.1', userAgent: null,
+    at,
+    requestId: `e-${at}`,
+    traceId: null,
+    apiId: null,
+    api: null,
+    route: null,
+    method: 'GET',
+    path: '/',
+    query: null,
+    status: 404,
+    denialCode: 'ROUTE_NOT_FOUND',
+    durationMs: 0.1,
+    upstreamMs: null,
+    bytesIn: 0,
+    bytesOut: 100,
+    keyId: null,
+    appId: null,
+    user: null,
+    clientId: null,
+    address: '192.0.2.1',
+    userAgent: null,
   };
 }

@@ -67,7 +67,11 @@ export class RequestLog {
   #timers: NodeJS.Timeout[] = [];
 
   constructor(options: RequestLogOptions) {
-    for (const [name, value] of Object.entries({ bufferRecords: options.bufferRecords, flushRecords: options.flushRecords, retentionDays: options.retentionDays })) {
+    for (const [name, value] of Object.entries({
+      bufferRecords: options.bufferRecords,
+      flushRecords: options.flushRecords,
+      retentionDays: options.retentionDays,
+    })) {
       if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
     }
     this.#sink = options.sink;
@@ -166,7 +170,10 @@ export class RequestLog {
         await this.flush();
         const dropped = this.#dropped - this.#droppedReported;
         this.#droppedReported = this.#dropped;
-        if (dropped > 0) throw new Error(`${dropped} request records dropped: the buffer (requestLog.bufferRecords = ${this.#capacity}) was full; the store is not keeping up`);
+        if (dropped > 0)
+          throw new Error(
+            `${dropped} request records dropped: the buffer (requestLog.bufferRecords = ${this.#capacity}) was full; the store is not keeping up`,
+          );
       })
       .finally(() => (this.#roundRunning = false));
   }

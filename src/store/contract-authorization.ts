@@ -17,23 +17,73 @@ export function authorizationContract(current: () => Store, { T0, entityContract
   let seq = 0;
   const at = () => T0 + ++seq;
   const makeUser = (n: number): User => ({
-    id: newId('user', at()), username: `user${n}@example.com`, name: `User ${n}`, passwordHash: '$scrypt$x', roles: ['staff'],
-    disabled: false, mfaRequired: false, totp: null, createdAt: T0, updatedAt: T0, lastLoginAt: null,
+    id: newId('user', at()),
+    username: `user${n}@example.com`,
+    name: `User ${n}`,
+    passwordHash: '$scrypt$x',
+    roles: ['staff'],
+    disabled: false,
+    mfaRequired: false,
+    totp: null,
+    createdAt: T0,
+    updatedAt: T0,
+    lastLoginAt: null,
   });
   const makeClient = (n: number): OAuthClient => ({
-    id: newId('client', at()), name: `client-${n}`, type: 'confidential', secretHash: `h${n}`, pepperId: 'p1',
-    redirectUris: ['https://app.example/cb'], postLogoutRedirectUris: [], grantTypes: ['authorization_code'], scopes: ['read'],
-    apiIds: [], firstParty: false, dpopBound: false, exchangeAppId: null, accessTokenTtlSeconds: null, disabled: false,
-    createdAt: T0, updatedAt: T0,
+    id: newId('client', at()),
+    name: `client-${n}`,
+    type: 'confidential',
+    secretHash: `h${n}`,
+    pepperId: 'p1',
+    redirectUris: ['https://app.example/cb'],
+    postLogoutRedirectUris: [],
+    grantTypes: ['authorization_code'],
+    scopes: ['read'],
+    apiIds: [],
+    firstParty: false,
+    dpopBound: false,
+    exchangeAppId: null,
+    accessTokenTtlSeconds: null,
+    disabled: false,
+    createdAt: T0,
+    updatedAt: T0,
   });
   const makeSigningKey = (n: number): SigningKey => ({
-    id: newId('signingKey', at()), alg: 'ES256', publicJwk: { kty: 'EC', n }, sealedPrivateJwk: `sealed-${n}`,
-    activatesAt: T0, retiredAt: null, unpublishAt: null, createdAt: T0, updatedAt: T0,
+    id: newId('signingKey', at()),
+    alg: 'ES256',
+    publicJwk: { kty: 'EC', n },
+    sealedPrivateJwk: `sealed-${n}`,
+    activatesAt: T0,
+    retiredAt: null,
+    unpublishAt: null,
+    createdAt: T0,
+    updatedAt: T0,
   });
 
-  entityContract('users', 'user', current, (s) => s.users, makeUser, (u) => ({ ...u, roles: ['admin'], updatedAt: T0 + 5 }));
-  entityContract('clients', 'client', current, (s) => s.clients, makeClient, (c) => ({ ...c, scopes: ['write'], updatedAt: T0 + 5 }));
-  entityContract('signing keys', 'signing_key', current, (s) => s.signingKeys, makeSigningKey, (k) => ({ ...k, retiredAt: T0 + 9 }));
+  entityContract(
+    'users',
+    'user',
+    current,
+    (s) => s.users,
+    makeUser,
+    (u) => ({ ...u, roles: ['admin'], updatedAt: T0 + 5 }),
+  );
+  entityContract(
+    'clients',
+    'client',
+    current,
+    (s) => s.clients,
+    makeClient,
+    (c) => ({ ...c, scopes: ['write'], updatedAt: T0 + 5 }),
+  );
+  entityContract(
+    'signing keys',
+    'signing_key',
+    current,
+    (s) => s.signingKeys,
+    makeSigningKey,
+    (k) => ({ ...k, retiredAt: T0 + 9 }),
+  );
 
   describe('users', () => {
     test('findByUsername ignores case; a second user with the same name throws ConflictError', async () => {
@@ -126,9 +176,15 @@ export function authorizationContract(current: () => Store, { T0, entityContract
       await oidc.upsert('Grant', 'g2', payload({ accountId: 'usr_1' }), T0 + 100);
       await oidc.upsert('Grant', 'g3', payload({ accountId: 'usr_2' }), T0 + 100);
       await oidc.upsert('Grant', 'g4', payload({ accountId: 'usr_1' }), T0 + 1);
-      assert.deepEqual((await oidc.listByAccount('Grant', 'usr_1', T0 + 50)).map((r) => r.id), ['g2', 'g1']);
+      assert.deepEqual(
+        (await oidc.listByAccount('Grant', 'usr_1', T0 + 50)).map((r) => r.id),
+        ['g2', 'g1'],
+      );
       await oidc.destroy('Grant', 'g2');
-      assert.deepEqual((await oidc.listByAccount('Grant', 'usr_1', T0 + 50)).map((r) => r.id), ['g1']);
+      assert.deepEqual(
+        (await oidc.listByAccount('Grant', 'usr_1', T0 + 50)).map((r) => r.id),
+        ['g1'],
+      );
     });
 
     test('listByGrant lists a grant’s live records of one model, consumed ones marked, oldest first', async () => {
@@ -140,7 +196,13 @@ export function authorizationContract(current: () => Store, { T0, entityContract
       await oidc.upsert('RefreshToken', 'r4', payload({ grantId: 'g1' }), T0 + 1);
       await oidc.consume('RefreshToken', 'r1', T0);
       const listed = await oidc.listByGrant('RefreshToken', 'g1', T0 + 50);
-      assert.deepEqual(listed.map((r) => [r.id, r.payload.consumed]), [['r1', Math.floor(T0 / 1000)], ['r2', undefined]]);
+      assert.deepEqual(
+        listed.map((r) => [r.id, r.payload.consumed]),
+        [
+          ['r1', Math.floor(T0 / 1000)],
+          ['r2', undefined],
+        ],
+      );
     });
 
     // Above the port, ids, uids and user codes are base64url keyed hashes and the payload is a sealed
@@ -149,7 +211,13 @@ export function authorizationContract(current: () => Store, { T0, entityContract
       const { oidc } = current();
       const id = 'q8Jm0-xZ_3vLr4T2uNcA9bYhK1sWdE5fG7iOpQ6tRyU';
       const twin = id.toLowerCase();
-      const sealed = (n: number) => ({ sealed: `v1.iv${n}.body-${n}_~.tag${n}`, grantId: 'grant_1', accountId: 'usr_1', uid: `${id}-uid`, userCode: `${id}-code` });
+      const sealed = (n: number) => ({
+        sealed: `v1.iv${n}.body-${n}_~.tag${n}`,
+        grantId: 'grant_1',
+        accountId: 'usr_1',
+        uid: `${id}-uid`,
+        userCode: `${id}-code`,
+      });
       await oidc.upsert('RefreshToken', id, sealed(1), null);
       await oidc.upsert('RefreshToken', twin, { ...sealed(2), uid: `${twin}-uid`, userCode: `${twin}-code` }, null);
       await oidc.upsert('RefreshToken', `${id.slice(0, -1)}V`, sealed(3), null);
@@ -159,7 +227,10 @@ export function authorizationContract(current: () => Store, { T0, entityContract
       assert.equal((await oidc.findByUid('RefreshToken', `${twin}-uid`, T0))?.id, twin);
       assert.equal((await oidc.findByUserCode('RefreshToken', `${twin}-code`, T0))?.id, twin);
       assert.equal(await oidc.findByUid('RefreshToken', `${id.toUpperCase()}-uid`, T0), null);
-      assert.deepEqual((await oidc.listByGrant('RefreshToken', 'grant_1', T0)).map((r) => r.id), [id, twin, `${id.slice(0, -1)}V`]);
+      assert.deepEqual(
+        (await oidc.listByGrant('RefreshToken', 'grant_1', T0)).map((r) => r.id),
+        [id, twin, `${id.slice(0, -1)}V`],
+      );
     });
 
     test('a record listed by grant or account can be consumed and destroyed by the id the list gave', async () => {
@@ -189,8 +260,14 @@ export function authorizationContract(current: () => Store, { T0, entityContract
       await revocations.add({ kind: 'grant', id: 'g1', revokedAt: T0, expiresAt: T0 + 100 });
       await revocations.add({ kind: 'token', id: 'j1', revokedAt: T0 + 10, expiresAt: T0 + 20 });
       await revocations.add({ kind: 'grant', id: 'g2', revokedAt: T0 + 30, expiresAt: T0 + 200 });
-      assert.deepEqual((await revocations.since(T0 + 5, T0 + 15)).map((r) => r.id), ['j1', 'g2']);
-      assert.deepEqual((await revocations.since(0, T0 + 50)).map((r) => r.id), ['g1', 'g2']);
+      assert.deepEqual(
+        (await revocations.since(T0 + 5, T0 + 15)).map((r) => r.id),
+        ['j1', 'g2'],
+      );
+      assert.deepEqual(
+        (await revocations.since(0, T0 + 50)).map((r) => r.id),
+        ['g1', 'g2'],
+      );
       assert.equal(await revocations.deleteExpired(T0 + 50), 1);
       assert.equal((await revocations.since(0, 0)).length, 2);
     });

@@ -8,9 +8,27 @@ const DAY = 86_400_000;
 export function requestLogContract(current: () => Store, T0: number): void {
   let seq = 0;
   const entry = (overrides: Partial<RequestLogEntry> = {}): RequestLogEntry => ({
-    at: T0, requestId: `req-${++seq}`, traceId: null, apiId: 'api_1', api: 'orders', route: '/orders', method: 'GET',
-    path: '/orders/items', query: null, status: 200, denialCode: null, durationMs: 1.5, upstreamMs: 1.25, bytesIn: 0,
-    bytesOut: 120, keyId: 'key_1', appId: 'app_1', user: null, clientId: null, address: '192.0.2.1', userAgent: 'curl/8',
+    at: T0,
+    requestId: `req-${++seq}`,
+    traceId: null,
+    apiId: 'api_1',
+    api: 'orders',
+    route: '/orders',
+    method: 'GET',
+    path: '/orders/items',
+    query: null,
+    status: 200,
+    denialCode: null,
+    durationMs: 1.5,
+    upstreamMs: 1.25,
+    bytesIn: 0,
+    bytesOut: 120,
+    keyId: 'key_1',
+    appId: 'app_1',
+    user: null,
+    clientId: null,
+    address: '192.0.2.1',
+    userAgent: 'curl/8',
     ...overrides,
   });
   /** Every entry the filters select, by following cursors two at a time. */
@@ -30,7 +48,17 @@ export function requestLogContract(current: () => Store, T0: number): void {
     test('appended entries are read back whole, newest first; ties in time keep their arrival order, reversed', async () => {
       const first = entry({ at: T0, traceId: '4bf92f3577b34da6a3ce929d0e0e4736', query: 'page', user: 'usr_1', clientId: 'cli_1', denialCode: null });
       const tied = [entry({ at: T0 + 5 }), entry({ at: T0 + 5, status: 429, denialCode: 'RATE_LIMITED', upstreamMs: null })];
-      const unrouted = entry({ at: T0 + 1, apiId: null, api: null, route: null, keyId: null, appId: null, userAgent: null, status: 404, denialCode: 'ROUTE_NOT_FOUND' });
+      const unrouted = entry({
+        at: T0 + 1,
+        apiId: null,
+        api: null,
+        route: null,
+        keyId: null,
+        appId: null,
+        userAgent: null,
+        status: 404,
+        denialCode: 'ROUTE_NOT_FOUND',
+      });
       await current().requestLog.append([first, unrouted]);
       await current().requestLog.append(tied);
       const read = await all();
@@ -46,7 +74,17 @@ export function requestLogContract(current: () => Store, T0: number): void {
       const e = [
         entry({ at: T0, keyId: 'key_a', appId: 'app_a' }),
         entry({ at: T0 + 10, keyId: 'key_b', appId: 'app_a', status: 401, denialCode: 'REVOKED', address: '2001:db8::1' }),
-        entry({ at: T0 + 20, keyId: null, appId: null, apiId: 'api_2', api: 'billing', user: 'usr_1', clientId: 'cli_1', status: 403, denialCode: 'INSUFFICIENT_SCOPE' }),
+        entry({
+          at: T0 + 20,
+          keyId: null,
+          appId: null,
+          apiId: 'api_2',
+          api: 'billing',
+          user: 'usr_1',
+          clientId: 'cli_1',
+          status: 403,
+          denialCode: 'INSUFFICIENT_SCOPE',
+        }),
         entry({ at: T0 + 30, keyId: 'key_a', appId: 'app_a', status: 503, denialCode: 'UPSTREAM_UNAVAILABLE' }),
       ];
       await current().requestLog.append(e);
@@ -74,7 +112,10 @@ export function requestLogContract(current: () => Store, T0: number): void {
       const read = await all();
       assert.equal(read.length, 9);
       assert.equal(new Set(ids(read)).size, 9);
-      assert.deepEqual(read.map((r) => r.at), [...batch.map((b) => b.at)].sort().reverse());
+      assert.deepEqual(
+        read.map((r) => r.at),
+        [...batch.map((b) => b.at)].sort().reverse(),
+      );
       const page = await current().requestLog.query({}, { limit: 9 });
       assert.equal(page.nextCursor, null);
     });
@@ -84,10 +125,16 @@ export function requestLogContract(current: () => Store, T0: number): void {
       const e = [0, 0.5, 1, 1.99, 2, 3].map((d) => entry({ at: day0 + d * DAY }));
       await current().requestLog.append(e);
       assert.equal(await current().requestLog.deleteBefore('2026-11-22', 3), 3);
-      assert.deepEqual(ids(await all()), [e[5], e[4], e[3]].map((x) => x!.requestId));
+      assert.deepEqual(
+        ids(await all()),
+        [e[5], e[4], e[3]].map((x) => x!.requestId),
+      );
       assert.equal(await current().requestLog.deleteBefore('2026-11-22', 3), 1);
       assert.equal(await current().requestLog.deleteBefore('2026-11-22', 3), 0);
-      assert.deepEqual(ids(await all()), [e[5], e[4]].map((x) => x!.requestId));
+      assert.deepEqual(
+        ids(await all()),
+        [e[5], e[4]].map((x) => x!.requestId),
+      );
     });
   });
 }

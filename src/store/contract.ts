@@ -12,30 +12,79 @@ let seq = 0;
 const id = (kind: Parameters<typeof newId>[0]) => newId(kind, T0 + ++seq);
 
 const makeApi = (n: number): Api => ({
-  id: id('api'), name: `api-${n}`, listenPath: `/api-${n}`, upstreamUrl: `http://127.0.0.1:9/${n}`,
-  auth: { type: 'apiKey', scopes: [] }, tokens: { audience: `urn:gatehouse:api:api-${n}`, accessTokenTtlSeconds: 900 },
-  timeoutMs: 5000, createdAt: T0, updatedAt: T0,
+  id: id('api'),
+  name: `api-${n}`,
+  listenPath: `/api-${n}`,
+  upstreamUrl: `http://127.0.0.1:9/${n}`,
+  auth: { type: 'apiKey', scopes: [] },
+  tokens: { audience: `urn:gatehouse:api:api-${n}`, accessTokenTtlSeconds: 900 },
+  timeoutMs: 5000,
+  createdAt: T0,
+  updatedAt: T0,
 });
 const makeApp = (n: number): App => ({ id: id('app'), name: `app-${n}`, owner: null, metadata: { n }, createdAt: T0, updatedAt: T0 });
 const makePolicy = (n: number, settings: Partial<Policy> = {}): Policy => ({
-  id: id('policy'), name: `policy-${n}`, access: null, rateLimits: [{ name: 'rps', limit: n + 1, windowMs: 1000 }],
-  quota: null, ipAllowlist: null, scopes: null, createdAt: T0, updatedAt: T0, ...settings,
+  id: id('policy'),
+  name: `policy-${n}`,
+  access: null,
+  rateLimits: [{ name: 'rps', limit: n + 1, windowMs: 1000 }],
+  quota: null,
+  ipAllowlist: null,
+  scopes: null,
+  createdAt: T0,
+  updatedAt: T0,
+  ...settings,
 });
 const makeKey = (appId: string, overrides: Partial<ApiKey> = {}): ApiKey => {
   const keyId = id('key');
   return {
-    id: keyId, appId, policyId: null, name: `key-${keyId}`, environment: 'live', start: 'gk_live_abcd',
-    hash: `hash-${keyId}`, pepperId: 'p1', enabled: true, expiresAt: null, revokedAt: null, revokedReason: null,
-    rotatedFrom: null, replacedBy: null, metadata: {}, access: null, rateLimits: null, quota: null,
-    ipAllowlist: null, scopes: null, createdAt: T0, updatedAt: T0, lastUsedAt: null, ...overrides,
+    id: keyId,
+    appId,
+    policyId: null,
+    name: `key-${keyId}`,
+    environment: 'live',
+    start: 'gk_live_abcd',
+    hash: `hash-${keyId}`,
+    pepperId: 'p1',
+    enabled: true,
+    expiresAt: null,
+    revokedAt: null,
+    revokedReason: null,
+    rotatedFrom: null,
+    replacedBy: null,
+    metadata: {},
+    access: null,
+    rateLimits: null,
+    quota: null,
+    ipAllowlist: null,
+    scopes: null,
+    createdAt: T0,
+    updatedAt: T0,
+    lastUsedAt: null,
+    ...overrides,
   };
 };
 const makeAdminKey = (n: number): AdminKey => {
   const keyId = id('adminKey');
-  return { id: keyId, name: `admin-${n}`, start: 'gka_live_abcd', hash: `admin-hash-${keyId}`, pepperId: 'p1', permissions: ['keys:read'], createdAt: T0, revokedAt: null };
+  return {
+    id: keyId,
+    name: `admin-${n}`,
+    start: 'gka_live_abcd',
+    hash: `admin-hash-${keyId}`,
+    pepperId: 'p1',
+    permissions: ['keys:read'],
+    createdAt: T0,
+    revokedAt: null,
+  };
 };
 export const audit = (action: string, targetType: AuditEntry['targetType'], targetId: string, after: unknown = null): AuditInput => ({
-  actor: 'admin_key:adk_test', action, targetType, targetId, before: null, after, requestId: 'req-1',
+  actor: 'admin_key:adk_test',
+  action,
+  targetType,
+  targetId,
+  before: null,
+  after,
+  requestId: 'req-1',
 });
 
 /** Every audit entry matching the query, by following cursors with a small page size. */
@@ -75,9 +124,30 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       await store.close();
     });
 
-    entityContract('apis', 'api', () => store, (s) => s.apis, makeApi, (a) => ({ ...a, upstreamUrl: 'http://127.0.0.1:9/new', updatedAt: T0 + 5 }));
-    entityContract('apps', 'app', () => store, (s) => s.apps, makeApp, (a) => ({ ...a, owner: 'team-x', updatedAt: T0 + 5 }));
-    entityContract('policies', 'policy', () => store, (s) => s.policies, (n) => makePolicy(n), (p) => ({ ...p, scopes: ['read'], updatedAt: T0 + 5 }));
+    entityContract(
+      'apis',
+      'api',
+      () => store,
+      (s) => s.apis,
+      makeApi,
+      (a) => ({ ...a, upstreamUrl: 'http://127.0.0.1:9/new', updatedAt: T0 + 5 }),
+    );
+    entityContract(
+      'apps',
+      'app',
+      () => store,
+      (s) => s.apps,
+      makeApp,
+      (a) => ({ ...a, owner: 'team-x', updatedAt: T0 + 5 }),
+    );
+    entityContract(
+      'policies',
+      'policy',
+      () => store,
+      (s) => s.policies,
+      (n) => makePolicy(n),
+      (p) => ({ ...p, scopes: ['read'], updatedAt: T0 + 5 }),
+    );
     describe('names', () => {
       test('apis, apps and policies list only what has exactly the name asked for, in pages', async () => {
         const [api, other] = [makeApi(1), makeApi(2)];
@@ -176,10 +246,19 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
         const test_ = await createKey({ environment: 'test' });
         const elsewhere = makeKey(other.id);
         await store.keys.create(elsewhere, audit('key.created', 'key', elsewhere.id));
-        assert.deepEqual(await allKeyIds(store, { appId: app.id }), [...live, test_].map((k) => k.id));
-        assert.deepEqual(await allKeyIds(store, { appId: app.id, environment: 'live' }), live.map((k) => k.id));
+        assert.deepEqual(
+          await allKeyIds(store, { appId: app.id }),
+          [...live, test_].map((k) => k.id),
+        );
+        assert.deepEqual(
+          await allKeyIds(store, { appId: app.id, environment: 'live' }),
+          live.map((k) => k.id),
+        );
         assert.deepEqual(await allKeyIds(store, { environment: 'test' }), [test_.id]);
-        assert.deepEqual(await allKeyIds(store, {}), [...live, test_, elsewhere].map((k) => k.id));
+        assert.deepEqual(
+          await allKeyIds(store, {}),
+          [...live, test_, elsewhere].map((k) => k.id),
+        );
       });
 
       test('list by api finds keys with a rule for it, and keys without rules whose policy has one', async () => {
@@ -254,13 +333,19 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
 
       test('delete removes the key and its usage, and later usage for it is dropped', async () => {
         const key = await createKey();
-        await store.usage.record({ keys: [{ keyId: key.id, day: '2026-11-29', requests: 3, lastUsedAt: T0 }], quotas: [{ lineageId: key.id, period: '2026-11', delta: 3 }] });
+        await store.usage.record({
+          keys: [{ keyId: key.id, day: '2026-11-29', requests: 3, lastUsedAt: T0 }],
+          quotas: [{ lineageId: key.id, period: '2026-11', delta: 3 }],
+        });
         assert.equal(await store.keys.delete(key.id, audit('key.deleted', 'key', key.id)), true);
         assert.equal(await store.keys.get(key.id), null);
         assert.equal(await store.keys.findByHash(key.hash), null);
         assert.deepEqual(await store.usage.requestsByDay(key.id), []);
         assert.equal(await store.usage.quotaUsed(key.id, '2026-11'), 0);
-        await store.usage.record({ keys: [{ keyId: key.id, day: '2026-11-29', requests: 1, lastUsedAt: T0 }], quotas: [{ lineageId: key.id, period: '2026-11', delta: 1 }] });
+        await store.usage.record({
+          keys: [{ keyId: key.id, day: '2026-11-29', requests: 1, lastUsedAt: T0 }],
+          quotas: [{ lineageId: key.id, period: '2026-11', delta: 1 }],
+        });
         assert.deepEqual(await store.usage.requestsByDay(key.id), []);
         assert.equal(await store.usage.quotaUsed(key.id, '2026-11'), 0);
         assert.equal(await store.keys.delete(key.id, audit('key.deleted', 'key', key.id)), false);
@@ -282,7 +367,14 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
 
       test('usage.record adds counter deltas per period, for quotas counted per app or user', async () => {
         await store.usage.record({ keys: [], quotas: [], counters: [{ counter: 'api:a:q:u:1', period: '2026-11', delta: 2 }] });
-        await store.usage.record({ keys: [], quotas: [], counters: [{ counter: 'api:a:q:u:1', period: '2026-11', delta: 3 }, { counter: 'api:a:q:u:2', period: '2026-11', delta: 1 }] });
+        await store.usage.record({
+          keys: [],
+          quotas: [],
+          counters: [
+            { counter: 'api:a:q:u:1', period: '2026-11', delta: 3 },
+            { counter: 'api:a:q:u:2', period: '2026-11', delta: 1 },
+          ],
+        });
         assert.equal(await store.usage.counterUsed('api:a:q:u:1', '2026-11'), 5);
         assert.equal(await store.usage.counterUsed('api:a:q:u:2', '2026-11'), 1);
         assert.equal(await store.usage.counterUsed('api:a:q:u:1', '2026-12'), 0);
@@ -292,8 +384,17 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
         const key = await createKey();
         const day = (d: string, requests: number) => ({ keyId: key.id, day: d, requests, lastUsedAt: T0 });
         await store.usage.record({ keys: [day('2026-11-29', 2), day('2026-11-28', 1)], quotas: [{ lineageId: key.id, period: '2026-11', delta: 2 }] });
-        await store.usage.record({ keys: [day('2026-11-29', 5)], quotas: [{ lineageId: key.id, period: '2026-11', delta: 5 }, { lineageId: key.id, period: '2026-12', delta: 1 }] });
-        assert.deepEqual(await store.usage.requestsByDay(key.id), [{ day: '2026-11-28', requests: 1 }, { day: '2026-11-29', requests: 7 }]);
+        await store.usage.record({
+          keys: [day('2026-11-29', 5)],
+          quotas: [
+            { lineageId: key.id, period: '2026-11', delta: 5 },
+            { lineageId: key.id, period: '2026-12', delta: 1 },
+          ],
+        });
+        assert.deepEqual(await store.usage.requestsByDay(key.id), [
+          { day: '2026-11-28', requests: 1 },
+          { day: '2026-11-29', requests: 7 },
+        ]);
         assert.equal(await store.usage.quotaUsed(key.id, '2026-11'), 7);
         assert.equal(await store.usage.quotaUsed(key.id, '2026-12'), 1);
         assert.equal(await store.usage.quotaUsed(key.id, '2027-01'), 0);
@@ -344,7 +445,15 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
     describe('audit', () => {
       test('every change writes one audit entry with its actor, action, target and payload', async () => {
         const app = makeApp(1);
-        const input: AuditInput = { actor: 'cli', action: 'app.created', targetType: 'app', targetId: app.id, before: null, after: { name: app.name }, requestId: 'req-42' };
+        const input: AuditInput = {
+          actor: 'cli',
+          action: 'app.created',
+          targetType: 'app',
+          targetId: app.id,
+          before: null,
+          after: { name: app.name },
+          requestId: 'req-42',
+        };
         await store.apps.create(app, input);
         await store.apps.update({ ...app, name: 'b' }, audit('app.updated', 'app', app.id));
         await store.apps.delete(app.id, audit('app.deleted', 'app', app.id));
@@ -363,15 +472,24 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
         for (const app of apps) await store.apps.create(app, audit('app.created', 'app', app.id));
         await store.apps.update({ ...apps[0]!, name: 'x' }, audit('app.updated', 'app', apps[0]!.id));
         const all = await allAudit(store);
-        assert.deepEqual(all.map((e) => [e.action, e.targetId]), [
-          ['app.updated', apps[0]!.id],
-          ['app.created', apps[2]!.id],
-          ['app.created', apps[1]!.id],
-          ['app.created', apps[0]!.id],
-        ]);
+        assert.deepEqual(
+          all.map((e) => [e.action, e.targetId]),
+          [
+            ['app.updated', apps[0]!.id],
+            ['app.created', apps[2]!.id],
+            ['app.created', apps[1]!.id],
+            ['app.created', apps[0]!.id],
+          ],
+        );
         assert.equal(new Set(all.map((e) => e.id)).size, 4);
-        assert.deepEqual((await allAudit(store, { targetId: apps[0]!.id })).map((e) => e.action), ['app.updated', 'app.created']);
-        assert.deepEqual((await allAudit(store, { action: 'app.created' })).map((e) => e.targetId), [apps[2]!.id, apps[1]!.id, apps[0]!.id]);
+        assert.deepEqual(
+          (await allAudit(store, { targetId: apps[0]!.id })).map((e) => e.action),
+          ['app.updated', 'app.created'],
+        );
+        assert.deepEqual(
+          (await allAudit(store, { action: 'app.created' })).map((e) => e.targetId),
+          [apps[2]!.id, apps[1]!.id, apps[0]!.id],
+        );
         const firstPage = await store.audit.list({ limit: 4 });
         assert.equal(firstPage.items.length, 4);
         assert.equal(firstPage.nextCursor, null);

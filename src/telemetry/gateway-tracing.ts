@@ -1,5 +1,12 @@
 import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
-import { ATTR_ERROR_TYPE, ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_URL_FULL } from '@opentelemetry/semantic-conventions';
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ATTR_URL_FULL,
+} from '@opentelemetry/semantic-conventions';
 import { PROBLEMS } from '../domain/codes.ts';
 import type { Exchange, RoutedExchange, Stage, StageResult } from '../gateway/exchange.ts';
 import type { Route } from '../gateway/route-table.ts';
@@ -79,7 +86,14 @@ class GatewayRequestTrace implements RequestTrace {
     if (exchange.requestId !== null) span.setAttribute(ATTR_GATEHOUSE_REQUEST_ID, exchange.requestId);
     // A 5xx denial names its code as the error type (UPSTREAM_TIMEOUT says more than 504).
     const failure = this.#failure ?? (denied && exchange.res.statusCode >= 500 ? code : null);
-    endServerSpan(span, exchange.res, this.#method, route ? (exchange.requirement?.route ?? route.api.listenPath) : null, exchange.canonicalPath === '' ? null : exchange.canonicalPath, failure);
+    endServerSpan(
+      span,
+      exchange.res,
+      this.#method,
+      route ? (exchange.requirement?.route ?? route.api.listenPath) : null,
+      exchange.canonicalPath === '' ? null : exchange.canonicalPath,
+      failure,
+    );
   }
 }
 

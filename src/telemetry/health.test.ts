@@ -22,7 +22,10 @@ test('a critical component that failed makes the node unready until it succeeds 
   health.failed('store', new Error('disk still full'));
   const down = health.report();
   assert.equal(down.ready, false);
-  assert.deepEqual({ ok: down.components.store!.ok, failures: down.components.store!.failures, lastError: down.components.store!.lastError }, { ok: false, failures: 2, lastError: 'disk still full' });
+  assert.deepEqual(
+    { ok: down.components.store!.ok, failures: down.components.store!.failures, lastError: down.components.store!.lastError },
+    { ok: false, failures: 2, lastError: 'disk still full' },
+  );
   health.ok('store');
   assert.equal(health.report().ready, true);
   assert.equal(health.report().components.store!.failures, 0);

@@ -57,7 +57,8 @@ export class Health implements HealthReporter {
   }
 
   register(component: string, critical: boolean): void {
-    if (!this.#components.has(component)) this.#components.set(component, { critical, ok: true, lastSuccessAt: null, lastError: null, lastErrorAt: null, failures: 0 });
+    if (!this.#components.has(component))
+      this.#components.set(component, { critical, ok: true, lastSuccessAt: null, lastError: null, lastErrorAt: null, failures: 0 });
   }
 
   ok(component: string): void {
@@ -97,7 +98,14 @@ export class Health implements HealthReporter {
     let ready = true;
     for (const [name, s] of this.#components) {
       if (s.critical && !s.ok) ready = false;
-      components[name] = { ok: s.ok, critical: s.critical, lastSuccessAt: iso(s.lastSuccessAt), lastError: s.lastError, lastErrorAt: iso(s.lastErrorAt), failures: s.failures };
+      components[name] = {
+        ok: s.ok,
+        critical: s.critical,
+        lastSuccessAt: iso(s.lastSuccessAt),
+        lastError: s.lastError,
+        lastErrorAt: iso(s.lastErrorAt),
+        failures: s.failures,
+      };
     }
     return { ready, components };
   }

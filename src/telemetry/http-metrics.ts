@@ -13,9 +13,17 @@ export const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
 
 /** Denials that are a limit at work, by the limit's kind. */
-const LIMIT_KINDS: ReadonlyMap<string, string> = new Map([['RATE_LIMITED', 'rate'], ['QUOTA_EXCEEDED', 'quota'], ['AUTH_RATE_LIMITED', 'failed_auth']]);
+const LIMIT_KINDS: ReadonlyMap<string, string> = new Map([
+  ['RATE_LIMITED', 'rate'],
+  ['QUOTA_EXCEEDED', 'quota'],
+  ['AUTH_RATE_LIMITED', 'failed_auth'],
+]);
 /** Why a forwarded request got no answer from the upstream, as the error_type label says it. */
-const UPSTREAM_ERRORS: ReadonlyMap<string, string> = new Map([['UPSTREAM_TIMEOUT', 'timeout'], ['UPSTREAM_UNAVAILABLE', 'unavailable'], ['BODY_TOO_LARGE', 'body_too_large']]);
+const UPSTREAM_ERRORS: ReadonlyMap<string, string> = new Map([
+  ['UPSTREAM_TIMEOUT', 'timeout'],
+  ['UPSTREAM_UNAVAILABLE', 'unavailable'],
+  ['BODY_TOO_LARGE', 'body_too_large'],
+]);
 
 type Tree<V> = Map<string, V>;
 
@@ -90,7 +98,14 @@ export function httpMetrics(registry: Registry, perKeyLabels: boolean): RequestO
   };
 
   /** An outcome or limit counter's series, with the key and app when per-key labels are on. */
-  const countCell = (counter: CellCounter<string>, tree: Tree<Tree<CounterCell | Tree<Tree<CounterCell>>>>, label: string, api: string, value: string, record: RequestRecord): CounterCell => {
+  const countCell = (
+    counter: CellCounter<string>,
+    tree: Tree<Tree<CounterCell | Tree<Tree<CounterCell>>>>,
+    label: string,
+    api: string,
+    value: string,
+    record: RequestRecord,
+  ): CounterCell => {
     const byValue = inner(tree, api);
     let found = byValue.get(value);
     if (!perKeyLabels) {

@@ -98,7 +98,13 @@ export interface Answered {
  * current while `handle` runs (its log lines carry the ids), ended when the response closes, with
  * what `answered()` says by then.
  */
-export function traceServerRequest<T>(tracing: Tracing, req: IncomingMessage, res: ServerResponse, answered: () => Answered, handle: () => Promise<T>): Promise<T> {
+export function traceServerRequest<T>(
+  tracing: Tracing,
+  req: IncomingMessage,
+  res: ServerResponse,
+  answered: () => Answered,
+  handle: () => Promise<T>,
+): Promise<T> {
   const method = spanMethod(req.method);
   const scheme = 'encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http';
   const span = tracing.startServerSpan(method, req);

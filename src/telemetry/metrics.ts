@@ -75,10 +75,30 @@ export class GatehouseMetrics {
     this.requests = httpMetrics(this.registry, settings.perKeyLabels);
 
     // Caches and verdicts: every series made now, so rates start from zero rather than from absence.
-    const lookups = new CellCounter({ name: 'gatehouse_cache_lookups_total', help: 'Credential cache lookups: the key cache (verified keys by fingerprint or id) and the verified-token cache (JWT access tokens).', labelNames: ['cache', 'result'] as const, registers });
-    const [keyHit, keyMiss, tokenHit, tokenMiss] = [lookups.cell({ cache: 'key', result: 'hit' }), lookups.cell({ cache: 'key', result: 'miss' }), lookups.cell({ cache: 'token', result: 'hit' }), lookups.cell({ cache: 'token', result: 'miss' })];
-    const keyVerdicts = new CellCounter({ name: 'gatehouse_key_verifications_total', help: 'API key verdicts (gateway and the verify endpoint), by code: VALID or why not.', labelNames: ['result'] as const, registers });
-    const tokenVerdicts = new CellCounter({ name: 'gatehouse_token_verifications_total', help: 'Access token verdicts at the gateway, by code: VALID or why not.', labelNames: ['result'] as const, registers });
+    const lookups = new CellCounter({
+      name: 'gatehouse_cache_lookups_total',
+      help: 'Credential cache lookups: the key cache (verified keys by fingerprint or id) and the verified-token cache (JWT access tokens).',
+      labelNames: ['cache', 'result'] as const,
+      registers,
+    });
+    const [keyHit, keyMiss, tokenHit, tokenMiss] = [
+      lookups.cell({ cache: 'key', result: 'hit' }),
+      lookups.cell({ cache: 'key', result: 'miss' }),
+      lookups.cell({ cache: 'token', result: 'hit' }),
+      lookups.cell({ cache: 'token', result: 'miss' }),
+    ];
+    const keyVerdicts = new CellCounter({
+      name: 'gatehouse_key_verifications_total',
+      help: 'API key verdicts (gateway and the verify endpoint), by code: VALID or why not.',
+      labelNames: ['result'] as const,
+      registers,
+    });
+    const tokenVerdicts = new CellCounter({
+      name: 'gatehouse_token_verifications_total',
+      help: 'Access token verdicts at the gateway, by code: VALID or why not.',
+      labelNames: ['result'] as const,
+      registers,
+    });
     const keyCells = new Map<KeyCode, CounterCell>(KEY_CODES.map((code) => [code, keyVerdicts.cell({ result: code })]));
     const tokenCells = new Map<TokenCode, CounterCell>(TOKEN_CODES.map((code) => [code, tokenVerdicts.cell({ result: code })]));
     this.verification = {
@@ -88,15 +108,42 @@ export class GatehouseMetrics {
       tokenVerified: (code) => void (tokenCells.get(code)!.value += 1),
     };
 
-    this.#tokenRequests = new CellCounter({ name: 'gatehouse_oauth_token_requests_total', help: 'Token endpoint answers by grant type: result "issued", or the OAuth error code sent.', labelNames: ['grant_type', 'result'] as const, registers });
+    this.#tokenRequests = new CellCounter({
+      name: 'gatehouse_oauth_token_requests_total',
+      help: 'Token endpoint answers by grant type: result "issued", or the OAuth error code sent.',
+      labelNames: ['grant_type', 'result'] as const,
+      registers,
+    });
 
-    this.#storeDuration = new CellHistogram({ name: 'gatehouse_store_operation_duration_seconds', help: 'Duration of store calls (one repository method: a read, or a write with its audit entry in one transaction).', labelNames: ['repository', 'operation'] as const, buckets: STORE_BUCKETS, registers });
-    this.#storeErrors = new CellCounter({ name: 'gatehouse_store_errors_total', help: 'Store calls that failed: unavailable (the engine cannot work now), conflict (a unique or reference rule), other.', labelNames: ['repository', 'operation', 'error_type'] as const, registers });
+    this.#storeDuration = new CellHistogram({
+      name: 'gatehouse_store_operation_duration_seconds',
+      help: 'Duration of store calls (one repository method: a read, or a write with its audit entry in one transaction).',
+      labelNames: ['repository', 'operation'] as const,
+      buckets: STORE_BUCKETS,
+      registers,
+    });
+    this.#storeErrors = new CellCounter({
+      name: 'gatehouse_store_errors_total',
+      help: 'Store calls that failed: unavailable (the engine cannot work now), conflict (a unique or reference rule), other.',
+      labelNames: ['repository', 'operation', 'error_type'] as const,
+      registers,
+    });
 
     // Background tasks and the store, as Health hears of them.
-    const failures = new CellCounter({ name: 'gatehouse_component_failures_total', help: 'Failures reported by a component (background task or the store) since start.', labelNames: ['component'] as const, registers });
+    const failures = new CellCounter({
+      name: 'gatehouse_component_failures_total',
+      help: 'Failures reported by a component (background task or the store) since start.',
+      labelNames: ['component'] as const,
+      registers,
+    });
     const failureCells = new Map<string, CounterCell>();
-    const rounds = new CellHistogram({ name: 'gatehouse_background_task_duration_seconds', help: 'Duration of background task rounds (usage flush, revocation feed, route rebuild...), by result.', labelNames: ['component', 'result'] as const, buckets: TASK_BUCKETS, registers });
+    const rounds = new CellHistogram({
+      name: 'gatehouse_background_task_duration_seconds',
+      help: 'Duration of background task rounds (usage flush, revocation feed, route rebuild...), by result.',
+      labelNames: ['component', 'result'] as const,
+      buckets: TASK_BUCKETS,
+      registers,
+    });
     const roundCells = new Map<string, HistogramCell>();
     this.healthListener = {
       reported: (component, ok) => {

@@ -14,7 +14,12 @@ export type StoreTiming = (repository: string, operation: string) => (ms: number
 export function timedStore(store: Store, timing: StoreTiming): Store {
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(store)) {
-    out[name] = typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(store) : value !== null && typeof value === 'object' ? timedRepo(value, name, timing) : value;
+    out[name] =
+      typeof value === 'function'
+        ? (value as (...a: unknown[]) => unknown).bind(store)
+        : value !== null && typeof value === 'object'
+          ? timedRepo(value, name, timing)
+          : value;
   }
   return out as unknown as Store;
 }

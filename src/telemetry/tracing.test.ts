@@ -38,7 +38,7 @@ async function collector(status: number) {
   };
 }
 
-test("log lines written while a span is current carry its trace_id and span_id, after an await too; others carry none", async () => {
+test('log lines written while a span is current carry its trace_id and span_id, after an await too; others carry none', async () => {
   const accepting = await collector(200);
   const tracing = new Tracing(settings(accepting.url), { ok() {}, failed() {} });
   const lines: Record<string, unknown>[] = [];

@@ -65,7 +65,10 @@ export async function ensureDevCertificate(dataDir: string): Promise<DevCertific
     ],
   });
   const pkcs8 = async (key: webcrypto.CryptoKey) => pem('PRIVATE KEY', Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key)));
-  for (const [file, key] of [[join(dir, 'ca-key.pem'), caKeys.privateKey], [files.keyFile, leafKeys.privateKey]] as const) {
+  for (const [file, key] of [
+    [join(dir, 'ca-key.pem'), caKeys.privateKey],
+    [files.keyFile, leafKeys.privateKey],
+  ] as const) {
     writeFileSync(file, await pkcs8(key), { mode: 0o600 });
     // The mode above applies only to a new file; one left by an interrupted run keeps its own.
     chmodSync(file, 0o600);
@@ -83,7 +86,10 @@ function serial(): string {
 }
 
 function pem(label: string, der: Buffer): string {
-  return `-----BEGIN ${label}-----\n${der.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END ${label}-----\n`;
+  return `-----BEGIN ${label}-----\n${der
+    .toString('base64')
+    .match(/.{1,64}/g)!
+    .join('\n')}\n-----END ${label}-----\n`;
 }
 
 export function readPem(file: string): string {

@@ -18,9 +18,29 @@ const audit = (targetId: string): AuditInput => ({ actor: 'test', action: 'creat
 async function createKey(store: Store, appId: string): Promise<ApiKey> {
   const id = newId('key');
   const key: ApiKey = {
-    id, appId, policyId: null, name: id, environment: 'live', start: 'gk_live_abcd', hash: `hash-${id}`, pepperId: 'p1',
-    enabled: true, expiresAt: null, revokedAt: null, revokedReason: null, rotatedFrom: null, replacedBy: null, metadata: {},
-    access: null, rateLimits: null, quota: null, ipAllowlist: null, scopes: null, createdAt: NOW, updatedAt: NOW, lastUsedAt: null,
+    id,
+    appId,
+    policyId: null,
+    name: id,
+    environment: 'live',
+    start: 'gk_live_abcd',
+    hash: `hash-${id}`,
+    pepperId: 'p1',
+    enabled: true,
+    expiresAt: null,
+    revokedAt: null,
+    revokedReason: null,
+    rotatedFrom: null,
+    replacedBy: null,
+    metadata: {},
+    access: null,
+    rateLimits: null,
+    quota: null,
+    ipAllowlist: null,
+    scopes: null,
+    createdAt: NOW,
+    updatedAt: NOW,
+    lastUsedAt: null,
   };
   await store.keys.create(key, audit(id));
   return key;

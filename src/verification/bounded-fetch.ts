@@ -11,9 +11,16 @@ export async function fetchBounded(
 ): Promise<Response> {
   const target = new URL(url);
   const loopback = ['127.0.0.1', '[::1]', 'localhost'].includes(target.hostname);
-  if (target.protocol !== 'https:' && !(target.protocol === 'http:' && loopback)) throw new Error(`refusing to fetch keys over ${target.protocol} from ${target.host}`);
+  if (target.protocol !== 'https:' && !(target.protocol === 'http:' && loopback))
+    throw new Error(`refusing to fetch keys over ${target.protocol} from ${target.host}`);
   const signal = init.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
-  const res = await fetch(target, { method: init.method ?? 'GET', redirect: 'error', signal, headers: init.headers ?? { accept: 'application/json' }, ...(init.body ? { body: init.body } : {}) });
+  const res = await fetch(target, {
+    method: init.method ?? 'GET',
+    redirect: 'error',
+    signal,
+    headers: init.headers ?? { accept: 'application/json' },
+    ...(init.body ? { body: init.body } : {}),
+  });
   const declared = Number(res.headers.get('content-length') ?? 0);
   if (declared > MAX_DOCUMENT_BYTES) throw new Error(`${url} is larger than ${MAX_DOCUMENT_BYTES} bytes`);
   const chunks: Uint8Array[] = [];

@@ -71,7 +71,9 @@ describe('DPoP proofs (RFC 9449)', () => {
       verifier = new DpopVerifier(60);
       const secret = new TextEncoder().encode('a shared secret of thirty-two bytes!');
       const hmac = await new SignJWT({ jti: crypto.randomUUID(), htm: 'GET', htu: URL_, iat: NOW_S, ath: ath(ACCESS_TOKEN) })
-        .setProtectedHeader({ alg: 'HS256', typ: 'dpop+jwt', jwk: { kty: 'oct', k: Buffer.from(secret).toString('base64url') } } as Parameters<SignJWT['setProtectedHeader']>[0])
+        .setProtectedHeader({ alg: 'HS256', typ: 'dpop+jwt', jwk: { kty: 'oct', k: Buffer.from(secret).toString('base64url') } } as Parameters<
+          SignJWT['setProtectedHeader']
+        >[0])
         .sign(secret);
       refused(await check(hmac), /signature or header/);
       const [, payload] = (await proof(es)).split('.');
@@ -82,7 +84,11 @@ describe('DPoP proofs (RFC 9449)', () => {
     test('the proof must carry the public key that signed it', async () => {
       verifier = new DpopVerifier(60);
       refused(await check(await proof(es, {}, { jwk: undefined })), /signature or header/, 'no jwk');
-      refused(await check(await proof(es, {}, { jwk: other.publicJwk }), { jkt: other.jkt }), /signature or header/, 'signed by another key than the one it carries');
+      refused(
+        await check(await proof(es, {}, { jwk: other.publicJwk }), { jkt: other.jkt }),
+        /signature or header/,
+        'signed by another key than the one it carries',
+      );
     });
 
     test('a private key in the header is refused', async () => {
@@ -114,7 +120,11 @@ describe('DPoP proofs (RFC 9449)', () => {
       refused(await check(await proof(es, { htu: 'not a uri' })), /another URI/);
       refused(await check(await proof(es, { htu: undefined })), /another URI/);
       assert.equal((await check(await proof(es, { htu: `${URL_}?page=2#top` }))).ok, true);
-      assert.equal((await check(await proof(es, { htu: 'HTTPS://GATEWAY.EXAMPLE:443/orders/items' }))).ok, true, 'scheme, host and default port normalised (RFC 3986 §6.2.2-6.2.3)');
+      assert.equal(
+        (await check(await proof(es, { htu: 'HTTPS://GATEWAY.EXAMPLE:443/orders/items' }))).ok,
+        true,
+        'scheme, host and default port normalised (RFC 3986 §6.2.2-6.2.3)',
+      );
     });
 
     test('iat must be within the window, either way', async () => {

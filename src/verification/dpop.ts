@@ -53,10 +53,12 @@ export class DpopVerifier {
     if (typeof claims.jti !== 'string' || claims.jti.length < 8 || claims.jti.length > 256) return { ok: false, reason: 'the DPoP proof needs a jti' };
     if (claims.htm !== c.method) return { ok: false, reason: 'the DPoP proof is for another method' };
     if (typeof claims.htu !== 'string' || normalizeUri(claims.htu) !== normalizeUri(c.url)) return { ok: false, reason: 'the DPoP proof is for another URI' };
-    if (typeof claims.iat !== 'number' || Math.abs(claims.iat - c.nowSeconds) > this.#windowSeconds) return { ok: false, reason: 'the DPoP proof is too old or from the future' };
+    if (typeof claims.iat !== 'number' || Math.abs(claims.iat - c.nowSeconds) > this.#windowSeconds)
+      return { ok: false, reason: 'the DPoP proof is too old or from the future' };
     const ath = createHash('sha256').update(c.accessToken).digest('base64url');
     if (claims.ath !== ath) return { ok: false, reason: 'the DPoP proof is not for this access token' };
-    if ((await calculateJwkThumbprint(jwk, 'sha256')) !== c.jkt) return { ok: false, reason: 'the DPoP proof is signed by another key than the token is bound to' };
+    if ((await calculateJwkThumbprint(jwk, 'sha256')) !== c.jkt)
+      return { ok: false, reason: 'the DPoP proof is signed by another key than the token is bound to' };
     const replayKey = `${c.jkt}:${claims.jti}`;
     if (this.#seen.has(replayKey)) return { ok: false, reason: 'the DPoP proof was already used' };
     this.#seen.set(replayKey, c.nowSeconds + 2 * this.#windowSeconds);

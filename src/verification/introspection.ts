@@ -66,7 +66,9 @@ export class TokenIntrospector {
     const now = this.#clock();
     const exp = typeof body.exp === 'number' ? body.exp * 1000 : null;
     const active = body.active === true && typeof body.sub === 'string' && exp !== null && exp > now;
-    const result: IntrospectionResult = active ? { active: true, claims: { ...body, iss: typeof body.iss === 'string' ? body.iss : this.#c.issuer } as AccessTokenClaims } : { active: false };
+    const result: IntrospectionResult = active
+      ? { active: true, claims: { ...body, iss: typeof body.iss === 'string' ? body.iss : this.#c.issuer } as AccessTokenClaims }
+      : { active: false };
     const until = Math.min(now + this.#c.cacheSeconds * 1000, active ? exp! : Infinity);
     this.#cache.set(token, { result, until });
     return result;

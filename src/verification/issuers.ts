@@ -33,7 +33,6 @@ const NO_KEYS: CompactVerifyGetKey = async () => {
   throw new Error('this issuer is configured for introspection only');
 };
 
-
 /**
  * An external issuer (Keycloak, Auth0, Entra ID...): its JWKS URL from the configuration or from its
  * discovery document, fetched only from there, with a timeout and size limit, cached, and refetched
@@ -42,12 +41,20 @@ const NO_KEYS: CompactVerifyGetKey = async () => {
 export async function externalIssuer(config: ExternalIssuerConfig): Promise<TrustedIssuer> {
   let jwksUrl = config.jwksUrl;
   if (!jwksUrl && !config.discoveryUrl) {
-    return { issuer: config.issuer, algorithms: config.algorithms, keys: NO_KEYS, clockSkewSeconds: config.clockSkewSeconds, typ: config.typ, audience: config.audience ?? null };
+    return {
+      issuer: config.issuer,
+      algorithms: config.algorithms,
+      keys: NO_KEYS,
+      clockSkewSeconds: config.clockSkewSeconds,
+      typ: config.typ,
+      audience: config.audience ?? null,
+    };
   }
   if (!jwksUrl) {
     const discovered = (await fetchJson(config.discoveryUrl!)) as { issuer?: unknown; jwks_uri?: unknown };
     // OIDC Discovery §4.3: the document must name the issuer it was fetched for.
-    if (discovered.issuer !== config.issuer) throw new Error(`the discovery document at ${config.discoveryUrl} is for ${String(discovered.issuer)}, not ${config.issuer}`);
+    if (discovered.issuer !== config.issuer)
+      throw new Error(`the discovery document at ${config.discoveryUrl} is for ${String(discovered.issuer)}, not ${config.issuer}`);
     if (typeof discovered.jwks_uri !== 'string') throw new Error(`the discovery document at ${config.discoveryUrl} has no jwks_uri`);
     jwksUrl = discovered.jwks_uri;
   }
@@ -57,7 +64,14 @@ export async function externalIssuer(config: ExternalIssuerConfig): Promise<Trus
     cacheMaxAge: 10 * 60_000,
     [customFetch]: (url, options) => fetchBounded(url, options),
   });
-  return { issuer: config.issuer, algorithms: config.algorithms, keys, clockSkewSeconds: config.clockSkewSeconds, typ: config.typ, audience: config.audience ?? null };
+  return {
+    issuer: config.issuer,
+    algorithms: config.algorithms,
+    keys,
+    clockSkewSeconds: config.clockSkewSeconds,
+    typ: config.typ,
+    audience: config.audience ?? null,
+  };
 }
 
 /** The gateway's copy of our own published signing keys. */
@@ -67,7 +81,13 @@ const SIGNING_KEYS = 'signing-keys';
  * Gatehouse's own issuer: the published signing keys, read from the store and kept current through
  * change events; an unknown `kid` rereads the store at most once per cooldown (another node rotated).
  */
-export function ownIssuer(issuer: string, repo: SigningKeyRepo, changes: ChangeBus, clock: () => number, health: HealthReporter): TrustedIssuer & { refresh(): Promise<void> } {
+export function ownIssuer(
+  issuer: string,
+  repo: SigningKeyRepo,
+  changes: ChangeBus,
+  clock: () => number,
+  health: HealthReporter,
+): TrustedIssuer & { refresh(): Promise<void> } {
   let local: CompactVerifyGetKey = createLocalJWKSet({ keys: [] });
   let lastRead = 0;
   const refresh = async () => {

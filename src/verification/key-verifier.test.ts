@@ -44,14 +44,43 @@ describe('KeyVerifier: lookup by key id (the parent key of an exchanged token)',
     await store.apps.create(app, { ...audit(app.id), targetType: 'app' });
     ({ secret } = generateKey('api', 'live'));
     key = {
-      id: newId('key'), appId: app.id, policyId: null, name: 'k', environment: 'live', start: secret.slice(0, 12), hash: hashKey(secret, PEPPER), pepperId: PEPPER.id,
-      enabled: true, expiresAt: null, revokedAt: null, revokedReason: null, rotatedFrom: null, replacedBy: null, metadata: {},
-      access: [{ apiId: 'api_orders' }], rateLimits: [{ name: 'burst', limit: 3, windowMs: 60_000 }], quota: null, ipAllowlist: null, scopes: null,
-      createdAt: NOW, updatedAt: NOW, lastUsedAt: null,
+      id: newId('key'),
+      appId: app.id,
+      policyId: null,
+      name: 'k',
+      environment: 'live',
+      start: secret.slice(0, 12),
+      hash: hashKey(secret, PEPPER),
+      pepperId: PEPPER.id,
+      enabled: true,
+      expiresAt: null,
+      revokedAt: null,
+      revokedReason: null,
+      rotatedFrom: null,
+      replacedBy: null,
+      metadata: {},
+      access: [{ apiId: 'api_orders' }],
+      rateLimits: [{ name: 'burst', limit: 3, windowMs: 60_000 }],
+      quota: null,
+      ipAllowlist: null,
+      scopes: null,
+      createdAt: NOW,
+      updatedAt: NOW,
+      lastUsedAt: null,
     };
     await store.keys.create(key, audit(key.id));
     changes = createLocalChangeBus();
-    verifier = new KeyVerifier({ store, limiter: new MemoryLimiter(), usage: new UsageRecorder(store.usage), changes, peppers: [PEPPER], cacheSize: 100, cacheTtlMs: 60_000, negativeTtlMs: 5_000, clock: () => NOW });
+    verifier = new KeyVerifier({
+      store,
+      limiter: new MemoryLimiter(),
+      usage: new UsageRecorder(store.usage),
+      changes,
+      peppers: [PEPPER],
+      cacheSize: 100,
+      cacheTtlMs: 60_000,
+      negativeTtlMs: 5_000,
+      clock: () => NOW,
+    });
   });
   afterEach(async () => {
     await store.close();
@@ -145,8 +174,15 @@ async function verifierFixture(options: { peppers?: readonly Pepper[]; cacheTtlM
   const clock = { now: NOW };
   const changes = createLocalChangeBus();
   const verifier = new KeyVerifier({
-    store, limiter: new MemoryLimiter(), usage: new UsageRecorder(store.usage), changes, peppers,
-    cacheSize: 100, cacheTtlMs: options.cacheTtlMs ?? 60_000, negativeTtlMs: options.negativeTtlMs ?? 5_000, clock: () => clock.now,
+    store,
+    limiter: new MemoryLimiter(),
+    usage: new UsageRecorder(store.usage),
+    changes,
+    peppers,
+    cacheSize: 100,
+    cacheTtlMs: options.cacheTtlMs ?? 60_000,
+    negativeTtlMs: options.negativeTtlMs ?? 5_000,
+    clock: () => clock.now,
   });
   const app: App = { id: newId('app'), name: 'app', owner: null, metadata: {}, createdAt: NOW, updatedAt: NOW };
   await store.apps.create(app, { ...audit(app.id), targetType: 'app' });
@@ -155,10 +191,29 @@ async function verifierFixture(options: { peppers?: readonly Pepper[]; cacheTtlM
     const pepper = init.pepper ?? peppers[0]!;
     const { secret } = generateKey('api', 'live');
     const key: ApiKey = {
-      id: newId('key'), appId: app.id, policyId: init.policyId ?? null, name: 'k', environment: 'live', start: secret.slice(0, 12), hash: hashKey(secret, pepper), pepperId: pepper.id,
-      enabled: true, expiresAt: null, revokedAt: null, revokedReason: null, rotatedFrom: null, replacedBy: null, metadata: {},
-      access: [{ apiId: 'api_orders' }], rateLimits: null, quota: null, ipAllowlist: null, scopes: null,
-      createdAt: NOW, updatedAt: NOW, lastUsedAt: null,
+      id: newId('key'),
+      appId: app.id,
+      policyId: init.policyId ?? null,
+      name: 'k',
+      environment: 'live',
+      start: secret.slice(0, 12),
+      hash: hashKey(secret, pepper),
+      pepperId: pepper.id,
+      enabled: true,
+      expiresAt: null,
+      revokedAt: null,
+      revokedReason: null,
+      rotatedFrom: null,
+      replacedBy: null,
+      metadata: {},
+      access: [{ apiId: 'api_orders' }],
+      rateLimits: null,
+      quota: null,
+      ipAllowlist: null,
+      scopes: null,
+      createdAt: NOW,
+      updatedAt: NOW,
+      lastUsedAt: null,
     };
     if (init.store !== false) await store.keys.create(key, audit(key.id));
     return { key, secret };
@@ -195,7 +250,17 @@ describe('KeyVerifier: a change that arrives while a store read is in flight (th
   });
 
   test('a policy change while a read is in flight keeps that read out of the cache too', async () => {
-    const policy = { id: newId('policy'), name: 'p', access: [{ apiId: 'api_orders' }], rateLimits: null, quota: null, ipAllowlist: null, scopes: null, createdAt: NOW, updatedAt: NOW };
+    const policy = {
+      id: newId('policy'),
+      name: 'p',
+      access: [{ apiId: 'api_orders' }],
+      rateLimits: null,
+      quota: null,
+      ipAllowlist: null,
+      scopes: null,
+      createdAt: NOW,
+      updatedAt: NOW,
+    };
     await f.store.policies.create(policy, { ...audit(policy.id), targetType: 'policy' });
     const { key, secret } = await f.makeKey({ policyId: policy.id });
     // Access comes from the policy once the key has none of its own.
@@ -327,9 +392,30 @@ describe('KeyVerifier: pepper rotation', () => {
   });
 
   test('a key created through the keys service is hashed under the first pepper', async () => {
-    const ctx: ControlContext = { store: f.store, requestLog: f.store.requestLog, changes: f.changes, peppers: f.peppers, usage: new UsageRecorder(f.store.usage), verifier: f.verifier, clock: () => f.clock.now, identity: null, bearerAvailable: false, mtlsAvailable: false };
+    const ctx: ControlContext = {
+      store: f.store,
+      requestLog: f.store.requestLog,
+      changes: f.changes,
+      peppers: f.peppers,
+      usage: new UsageRecorder(f.store.usage),
+      verifier: f.verifier,
+      clock: () => f.clock.now,
+      identity: null,
+      bearerAvailable: false,
+      mtlsAvailable: false,
+    };
     const apiId = newId('api');
-    const api: Api = { id: apiId, name: 'orders', listenPath: '/orders', upstreamUrl: 'http://127.0.0.1:1', auth: { type: 'apiKey', scopes: [] }, tokens: { audience: 'https://api.example/orders', accessTokenTtlSeconds: 300 }, timeoutMs: 1000, createdAt: NOW, updatedAt: NOW };
+    const api: Api = {
+      id: apiId,
+      name: 'orders',
+      listenPath: '/orders',
+      upstreamUrl: 'http://127.0.0.1:1',
+      auth: { type: 'apiKey', scopes: [] },
+      tokens: { audience: 'https://api.example/orders', accessTokenTtlSeconds: 300 },
+      timeoutMs: 1000,
+      createdAt: NOW,
+      updatedAt: NOW,
+    };
     await f.store.apis.create(api, { ...audit(apiId), targetType: 'api' });
     const { key, secret } = await keysService.create(ctx, { actor: 'test', requestId: null }, keyCreateSchema.parse({ appId: f.app.id, access: [{ apiId }] }));
     assert.equal(key.pepperId, NEW.id);
@@ -357,14 +443,20 @@ describe('KeyVerifier: one store read for concurrent misses', () => {
   test('concurrent requests with one unknown key share one store read', async () => {
     const { secret } = await f.makeKey({ store: false });
     const answers = await Promise.all(Array.from({ length: 10 }, () => Promise.resolve(f.verifier.verify(secret, FACTS))));
-    assert.deepEqual(answers.map((v) => v.code), Array(10).fill('NOT_FOUND'));
+    assert.deepEqual(
+      answers.map((v) => v.code),
+      Array(10).fill('NOT_FOUND'),
+    );
     assert.equal(f.reads.byHash, 1);
   });
 
   test('concurrent lookups of one key id share one store read', async () => {
     const { key } = await f.makeKey();
     const answers = await Promise.all(Array.from({ length: 10 }, () => Promise.resolve(f.verifier.verifyById(key.id, FACTS))));
-    assert.deepEqual(answers.map((v) => v.code), Array(10).fill('VALID'));
+    assert.deepEqual(
+      answers.map((v) => v.code),
+      Array(10).fill('VALID'),
+    );
     assert.equal(f.reads.byId, 1);
   });
 
@@ -377,7 +469,10 @@ describe('KeyVerifier: one store read for concurrent misses', () => {
       throw new Error('store unavailable');
     };
     const failed = await Promise.allSettled([f.verifier.verify(secret, FACTS), f.verifier.verify(secret, FACTS)]);
-    assert.deepEqual(failed.map((r) => r.status), ['rejected', 'rejected']);
+    assert.deepEqual(
+      failed.map((r) => r.status),
+      ['rejected', 'rejected'],
+    );
     assert.equal((await f.verifier.verify(secret, FACTS)).code, 'VALID');
   });
 });

@@ -189,10 +189,14 @@ export class KeyVerifier {
   }
 
   #loadById(keyId: string): Promise<CacheEntry> {
-    return this.#load(idSlot(keyId), async () => {
-      const key = await this.#options.store.keys.get(keyId);
-      return key ? this.#entry(key) : { found: false, expiresAt: this.#clock() + this.#options.negativeTtlMs };
-    }, false);
+    return this.#load(
+      idSlot(keyId),
+      async () => {
+        const key = await this.#options.store.keys.get(keyId);
+        return key ? this.#entry(key) : { found: false, expiresAt: this.#clock() + this.#options.negativeTtlMs };
+      },
+      false,
+    );
   }
 
   #decide(entry: CacheEntry, facts: RequestFacts, now: number, consume: boolean): Verification | Promise<Verification> {
@@ -244,18 +248,21 @@ export class KeyVerifier {
     let loading = this.#loading.get(slot);
     if (!loading) {
       const generation = this.#generation;
-      loading = read().then((entry) => {
-        this.#loading.delete(slot);
-        // A change that arrived while the read was in flight may have made it stale: do not keep it.
-        if (generation === this.#generation) {
-          this.#cache.set(slot, entry);
-          if (entry.found && bySecret) this.#slotByKeyId.set(entry.compiled.key.id, slot);
-        }
-        return entry;
-      }, (error: unknown) => {
-        this.#loading.delete(slot);
-        throw error;
-      });
+      loading = read().then(
+        (entry) => {
+          this.#loading.delete(slot);
+          // A change that arrived while the read was in flight may have made it stale: do not keep it.
+          if (generation === this.#generation) {
+            this.#cache.set(slot, entry);
+            if (entry.found && bySecret) this.#slotByKeyId.set(entry.compiled.key.id, slot);
+          }
+          return entry;
+        },
+        (error: unknown) => {
+          this.#loading.delete(slot);
+          throw error;
+        },
+      );
       this.#loading.set(slot, loading);
     }
     return loading;

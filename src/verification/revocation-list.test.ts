@@ -41,7 +41,7 @@ test('a revocation made on one node is seen on another at its next poll; a local
   }
 });
 
-test('a poll that fails is reported to readiness, not dropped: other nodes\' revocations would stop arriving', { timeout: 10_000 }, async () => {
+test("a poll that fails is reported to readiness, not dropped: other nodes' revocations would stop arriving", { timeout: 10_000 }, async () => {
   const store = openSqliteStore(join(dir, 'failing.db'));
   await store.migrate();
   const health = new Health(pino({ level: 'silent' }), Date.now);

@@ -3,7 +3,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { calculateJwkThumbprint, createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type CompactVerifyGetKey, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import {
+  calculateJwkThumbprint,
+  createLocalJWKSet,
+  exportJWK,
+  generateKeyPair,
+  SignJWT,
+  type CompactVerifyGetKey,
+  type CryptoKey,
+  type JWK,
+  type JWTPayload,
+} from 'jose';
 import { createLocalChangeBus, type ChangeBus } from '../events/change-bus.ts';
 import type { Store } from '../store/port.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
@@ -30,7 +40,18 @@ async function signingKey(alg: string, kid: string): Promise<SigningKey> {
 
 /** An access token (RFC 9068) as an issuer would sign it; `claims` and `header` override the defaults. */
 function token(key: SigningKey, claims: JWTPayload = {}, header: Record<string, unknown> = {}): Promise<string> {
-  return new SignJWT({ iss: ISSUER_A, sub: 'user-1', aud: AUDIENCE, iat: NOW_S, exp: NOW_S + 300, jti: crypto.randomUUID(), scope: 'orders:read orders:write', roles: ['clerk'], gid: 'grant-1', ...claims })
+  return new SignJWT({
+    iss: ISSUER_A,
+    sub: 'user-1',
+    aud: AUDIENCE,
+    iat: NOW_S,
+    exp: NOW_S + 300,
+    jti: crypto.randomUUID(),
+    scope: 'orders:read orders:write',
+    roles: ['clerk'],
+    gid: 'grant-1',
+    ...claims,
+  })
     .setProtectedHeader({ alg: key.alg, typ: 'at+jwt', kid: key.jwk.kid, ...header })
     .sign(key.privateKey);
 }
@@ -78,7 +99,14 @@ describe('TokenVerifier', () => {
     const keysA: CompactVerifyGetKey = (header, jws) => (keyLookups++, jwksA(header, jws));
     issuerA = { issuer: ISSUER_A, algorithms: ['ES256'], keys: keysA, clockSkewSeconds: 30, typ: 'at+jwt', audience: null };
     // Issuer B names its own audience and does not follow RFC 9068's typ.
-    issuerB = { issuer: ISSUER_B, algorithms: ['ES256'], keys: createLocalJWKSet({ keys: [esB.jwk] }), clockSkewSeconds: 0, typ: null, audience: 'urn:b:orders' };
+    issuerB = {
+      issuer: ISSUER_B,
+      algorithms: ['ES256'],
+      keys: createLocalJWKSet({ keys: [esB.jwk] }),
+      clockSkewSeconds: 0,
+      typ: null,
+      audience: 'urn:b:orders',
+    };
     verifier = new TokenVerifier({ issuers: () => [issuerA, issuerB], revocations, cacheSize: 100, clock: () => clock.now });
   });
 
@@ -100,7 +128,11 @@ describe('TokenVerifier', () => {
       const v = await verifier.verify(await token(esB, { iss: ISSUER_A }), AUDIENCE);
       assert.equal(v.valid, false);
       assert.equal(v.code, 'TOKEN_INVALID');
-      assert.equal((await verifier.verify(await token(esB, { iss: ISSUER_A }, { kid: 'a-es' }), AUDIENCE)).code, 'TOKEN_INVALID', 'naming A’s kid does not help');
+      assert.equal(
+        (await verifier.verify(await token(esB, { iss: ISSUER_A }, { kid: 'a-es' }), AUDIENCE)).code,
+        'TOKEN_INVALID',
+        'naming A’s kid does not help',
+      );
       assert.equal((await verifier.verify(await token(esA, { iss: ISSUER_B, aud: 'urn:b:orders' }), AUDIENCE)).code, 'TOKEN_INVALID');
     });
 
@@ -125,13 +157,19 @@ describe('TokenVerifier', () => {
 
     test('alg none, in any spelling, is refused', async () => {
       for (const alg of ['none', 'None', 'NONE']) {
-        assert.equal((await verifier.verify(unsigned({ alg, typ: 'at+jwt' }, { iss: ISSUER_A, sub: 'u', aud: AUDIENCE, exp: NOW_S + 300 }), AUDIENCE)).code, 'TOKEN_INVALID', alg);
+        assert.equal(
+          (await verifier.verify(unsigned({ alg, typ: 'at+jwt' }, { iss: ISSUER_A, sub: 'u', aud: AUDIENCE, exp: NOW_S + 300 }), AUDIENCE)).code,
+          'TOKEN_INVALID',
+          alg,
+        );
       }
     });
 
     test('an HMAC token keyed with the issuer’s public key is refused', async () => {
       const secret = new TextEncoder().encode(JSON.stringify(esA.jwk));
-      const hmac = await new SignJWT({ iss: ISSUER_A, sub: 'u', aud: AUDIENCE, exp: NOW_S + 300 }).setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: 'a-es' }).sign(secret);
+      const hmac = await new SignJWT({ iss: ISSUER_A, sub: 'u', aud: AUDIENCE, exp: NOW_S + 300 })
+        .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: 'a-es' })
+        .sign(secret);
       assert.equal((await verifier.verify(hmac, AUDIENCE)).code, 'TOKEN_INVALID');
     });
 
@@ -187,7 +225,9 @@ describe('TokenVerifier', () => {
     test('a payload that is not a JSON object is refused', async () => {
       // Properly signed, so only the payload is wrong.
       const { FlattenedSign } = await import('jose');
-      const jws = await new FlattenedSign(new TextEncoder().encode('not json')).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'a-es' }).sign(esA.privateKey);
+      const jws = await new FlattenedSign(new TextEncoder().encode('not json'))
+        .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'a-es' })
+        .sign(esA.privateKey);
       assert.equal((await verifier.verify(`${jws.protected}.${jws.payload}.${jws.signature}`, AUDIENCE)).code, 'TOKEN_INVALID');
     });
 

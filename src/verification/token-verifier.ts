@@ -109,7 +109,13 @@ export class TokenVerifier {
       if (aud !== null && !aud.includes(audience)) return denied('TOKEN_WRONG_AUDIENCE');
       if ((c.cnf as { jkt?: unknown } | undefined)?.jkt !== undefined && scheme === 'bearer') return denied('DPOP_REQUIRED');
       const roles = Array.isArray(c.roles) ? c.roles.filter((x): x is string => typeof x === 'string') : [];
-      return { valid: true, code: 'VALID', claims: c, scopes: new Set(typeof c.scope === 'string' ? c.scope.split(' ').filter(Boolean) : []), roles: new Set(roles) };
+      return {
+        valid: true,
+        code: 'VALID',
+        claims: c,
+        scopes: new Set(typeof c.scope === 'string' ? c.scope.split(' ').filter(Boolean) : []),
+        roles: new Set(roles),
+      };
     };
     return andThen(introspector.introspect(token), decide);
   }
@@ -133,7 +139,12 @@ export class TokenVerifier {
     } catch {
       return denied('TOKEN_INVALID');
     }
-    const checked = checkClaims(jws.header, payload, { issuer: issuer.issuer, audience: issuer.audience ?? audience, clockSkewSeconds: issuer.clockSkewSeconds, typ: issuer.typ }, Math.floor(now / 1000));
+    const checked = checkClaims(
+      jws.header,
+      payload,
+      { issuer: issuer.issuer, audience: issuer.audience ?? audience, clockSkewSeconds: issuer.clockSkewSeconds, typ: issuer.typ },
+      Math.floor(now / 1000),
+    );
     if (checked.code !== 'VALID') return denied(checked.code);
     const { claims } = checked;
     const verified: CachedToken = {

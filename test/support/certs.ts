@@ -36,13 +36,19 @@ export async function clientPki(dir: string, name: string): Promise<{ caFile: st
     signingAlgorithm: EC,
     publicKey: keys.publicKey as never,
     signingKey: caKeys.privateKey as never,
-    extensions: [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]), new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true)],
+    extensions: [
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+    ],
   });
   const caFile = join(dir, `${name}-client-ca.pem`);
   writeFileSync(caFile, ca.toString('pem'));
   const certPem = cert.toString('pem');
   const keyDer = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
-  const keyPem = `-----BEGIN PRIVATE KEY-----\n${keyDer.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END PRIVATE KEY-----\n`;
+  const keyPem = `-----BEGIN PRIVATE KEY-----\n${keyDer
+    .toString('base64')
+    .match(/.{1,64}/g)!
+    .join('\n')}\n-----END PRIVATE KEY-----\n`;
   const thumbprint = createHash('sha256').update(new X509Certificate(certPem).raw).digest('base64url');
   return { caFile, client: { cert: certPem, key: keyPem, thumbprint } };
 }

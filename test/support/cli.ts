@@ -54,4 +54,3 @@ export function json(run: Run): any {
     assert.fail(`stdout is not JSON: ${run.stdout}`);
   }
 }
-

@@ -61,7 +61,12 @@ export const HTTPS_GATEWAY = 'https';
  * `{ GATEHOUSE_TEST_GATEWAY: 'https' }` the gateway speaks HTTPS (a development CA made once per
  * process), refuses credentials over plain HTTP as in production, and `h.fetch` trusts its certificate.
  */
-export async function startHarness(env: Record<string, string> = {}, clock = new TestClock(), configYaml?: string, options: { observers?: RequestObserver[] } = {}): Promise<Harness> {
+export async function startHarness(
+  env: Record<string, string> = {},
+  clock = new TestClock(),
+  configYaml?: string,
+  options: { observers?: RequestObserver[] } = {},
+): Promise<Harness> {
   const { GATEHOUSE_TEST_GATEWAY: mode, ...rest } = env;
   env = rest;
   let tlsEnv: Record<string, string> = {};
@@ -69,9 +74,14 @@ export async function startHarness(env: Record<string, string> = {}, clock = new
   if (mode === HTTPS_GATEWAY) {
     devCertificate ??= ensureDevCertificate(mkdtempSync(join(tmpdir(), 'gatehouse-test-ca-')));
     const cert = await devCertificate;
-    tlsEnv = { GATEHOUSE_GATEWAY_TLS_CERT_FILE: cert.certFile, GATEHOUSE_GATEWAY_TLS_KEY_FILE: cert.keyFile, GATEHOUSE_GATEWAY_PLAINTEXT_CREDENTIALS: 'refuse' };
+    tlsEnv = {
+      GATEHOUSE_GATEWAY_TLS_CERT_FILE: cert.certFile,
+      GATEHOUSE_GATEWAY_TLS_KEY_FILE: cert.keyFile,
+      GATEHOUSE_GATEWAY_PLAINTEXT_CREDENTIALS: 'refuse',
+    };
     const dispatcher = new Agent({ connect: { ca: readFileSync(cert.caFile) } });
-    httpsFetch = ((input: string | URL | Request, init?: RequestInit) => undiciFetch(input as string, { ...(init as object), dispatcher })) as unknown as typeof fetch;
+    httpsFetch = ((input: string | URL | Request, init?: RequestInit) =>
+      undiciFetch(input as string, { ...(init as object), dispatcher })) as unknown as typeof fetch;
   }
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
   const requests: UpstreamRequest[] = [];

@@ -27,7 +27,13 @@ export async function startAuthHarness(env: Record<string, string> = {}, configY
     as,
     issuer: issuer.href.replace(/\/$/, ''),
     async api(name: string, scopes: string[], extra: Record<string, unknown> = {}) {
-      const res = await h.admin('POST', '/apis', { name, listenPath: `/${name}`, upstreamUrl: h.upstream.url, ...extra, auth: { type: 'apiKey', scopes, ...(extra.auth as object) } });
+      const res = await h.admin('POST', '/apis', {
+        name,
+        listenPath: `/${name}`,
+        upstreamUrl: h.upstream.url,
+        ...extra,
+        auth: { type: 'apiKey', scopes, ...(extra.auth as object) },
+      });
       assert.equal(res.status, 201, JSON.stringify(res.body));
       return { id: res.body.id as string, audience: res.body.tokens.audience as string };
     },
@@ -124,7 +130,13 @@ export class Browser {
   }
 }
 
-const decode = (s: string): string => s.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+const decode = (s: string): string =>
+  s
+    .replace(/&amp;/g, '&')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>');
 
 export function asPage(result: Page | URL): Page {
   assert.ok(!(result instanceof URL), `expected a page, got a redirect to ${String(result)}`);
@@ -167,11 +179,21 @@ export async function signIn(browser: Browser, url: string, username: string, pa
 }
 
 /** The full code flow through the pages, then the token request; returns the token response. */
-export async function codeFlow(h: AuthHarness, browser: Browser, c: { client: oauth.Client; auth: oauth.ClientAuth }, username: string, params: Record<string, string | string[]> = {}, tokenParams: Record<string, string> = {}) {
+export async function codeFlow(
+  h: AuthHarness,
+  browser: Browser,
+  c: { client: oauth.Client; auth: oauth.ClientAuth },
+  username: string,
+  params: Record<string, string | string[]> = {},
+  tokenParams: Record<string, string> = {},
+) {
   const { url, verifier, state } = await authorizationUrl(h, c.client.client_id, params);
   const callback = await signIn(browser, url, username);
   const validated = oauth.validateAuthResponse(h.as, c.client, callback, state);
-  const res = await oauth.authorizationCodeGrantRequest(h.as, c.client, c.auth, validated, REDIRECT, verifier, { additionalParameters: tokenParams, ...insecure });
+  const res = await oauth.authorizationCodeGrantRequest(h.as, c.client, c.auth, validated, REDIRECT, verifier, {
+    additionalParameters: tokenParams,
+    ...insecure,
+  });
   return oauth.processAuthorizationCodeResponse(h.as, c.client, res);
 }
 

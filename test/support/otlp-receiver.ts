@@ -81,7 +81,16 @@ function decode(body: any): ReceivedSpan[] {
     const resource = attributes(rs.resource?.attributes);
     for (const ss of rs.scopeSpans ?? []) {
       for (const s of ss.spans ?? []) {
-        out.push({ traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId ?? '', name: s.name, kind: s.kind, attributes: attributes(s.attributes), status: s.status?.code ?? 0, resource });
+        out.push({
+          traceId: s.traceId,
+          spanId: s.spanId,
+          parentSpanId: s.parentSpanId ?? '',
+          name: s.name,
+          kind: s.kind,
+          attributes: attributes(s.attributes),
+          status: s.status?.code ?? 0,
+          resource,
+        });
       }
     }
   }

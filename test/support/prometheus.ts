@@ -47,7 +47,8 @@ export function parsePrometheus(text: string): Scrape {
     assert.ok(!Number.isNaN(value) || raw === 'NaN', `not a value: ${line}`);
     samples.push({ name: match[1]!, labels, value });
   }
-  const sameLabels = (a: Record<string, string>, b: Record<string, string>) => Object.keys(a).length === Object.keys(b).length && Object.entries(b).every(([k, v]) => a[k] === v);
+  const sameLabels = (a: Record<string, string>, b: Record<string, string>) =>
+    Object.keys(a).length === Object.keys(b).length && Object.entries(b).every(([k, v]) => a[k] === v);
   return {
     text,
     samples,

@@ -4,7 +4,10 @@
  * For what only the wall clock moves (a library's own timer, a file watcher, another process);
  * what Gatehouse times itself is moved with the harness's TestClock instead.
  */
-export async function waitFor<T>(condition: () => T | Promise<T>, options: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<Truthy<T>> {
+export async function waitFor<T>(
+  condition: () => T | Promise<T>,
+  options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<Truthy<T>> {
   const { timeoutMs = 5000, intervalMs = 20, what = 'the condition' } = options;
   const deadline = Date.now() + timeoutMs;
   for (;;) {

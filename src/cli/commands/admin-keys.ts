@@ -25,11 +25,13 @@ export async function runAdminKeys(argv: string[], out: Output): Promise<void> {
     throw new UsageError(`${(error as Error).message}\n${USAGE}`);
   }
   const [verb, id, ...extra] = parsed.positionals;
-  const permissions = (parsed.values.permissions ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+  const permissions = (parsed.values.permissions ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   // The command line is checked before the store is opened, so a mistake creates nothing.
   const valid =
-    extra.length === 0 &&
-    ((verb === 'create' && !id && parsed.values.name && permissions.length > 0) || (verb === 'list' && !id) || (verb === 'revoke' && id));
+    extra.length === 0 && ((verb === 'create' && !id && parsed.values.name && permissions.length > 0) || (verb === 'list' && !id) || (verb === 'revoke' && id));
   if (!valid) throw new UsageError(USAGE);
   const unknown = permissions.filter((p) => !(ADMIN_PERMISSIONS as readonly string[]).includes(p));
   if (unknown.length > 0) throw new UsageError(`unknown permission(s): ${unknown.join(', ')}\n${USAGE}`);
@@ -42,7 +44,10 @@ export async function runAdminKeys(argv: string[], out: Output): Promise<void> {
     await store.migrate();
     if (verb === 'create') {
       const { adminKey, secret } = await adminKeysService.create(deps, actor, parsed.values.name!, permissions as AdminPermission[]);
-      out.result({ ...adminKeysService.view(adminKey), secret }, () => `created admin key ${adminKey.id} (${adminKey.permissions.join(', ')}). The secret is shown once:\n${secret}`);
+      out.result(
+        { ...adminKeysService.view(adminKey), secret },
+        () => `created admin key ${adminKey.id} (${adminKey.permissions.join(', ')}). The secret is shown once:\n${secret}`,
+      );
     } else if (verb === 'list') {
       const keys = (await store.adminKeys.list()).map(adminKeysService.view);
       out.result(keys, () => table(keys, ['id', 'name', 'start', 'permissions', 'createdAt', 'revokedAt']));

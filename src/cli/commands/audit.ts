@@ -9,11 +9,18 @@ const USAGE = 'usage: gatehouse audit [--target ID] [--action ACTION] [--limit N
 export async function runAudit(argv: string[], client: AdminClient, out: Output): Promise<void> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { limit: { type: 'string' }, cursor: { type: 'string' }, target: { type: 'string' }, action: { type: 'string' }, json: { type: 'boolean' } }, strict: true });
+    parsed = parseArgs({
+      args: argv,
+      options: { limit: { type: 'string' }, cursor: { type: 'string' }, target: { type: 'string' }, action: { type: 'string' }, json: { type: 'boolean' } },
+      strict: true,
+    });
   } catch (error) {
     throw new UsageError(`${(error as Error).message}\n${USAGE}`);
   }
   const f = parsed.values;
   const page = await client.request('GET', `/audit${query({ targetId: f.target, action: f.action, limit: f.limit, cursor: f.cursor })}`);
-  out.result(page, () => table(page.items, ['at', 'actor', 'action', 'targetType', 'targetId']) + (page.nextCursor ? `\n(more: --cursor ${page.nextCursor})` : ''));
+  out.result(
+    page,
+    () => table(page.items, ['at', 'actor', 'action', 'targetType', 'targetId']) + (page.nextCursor ? `\n(more: --cursor ${page.nextCursor})` : ''),
+  );
 }

@@ -14,7 +14,13 @@ async function password(): Promise<string> {
   return value;
 }
 
-const userFlags = { email: { type: 'string' }, name: { type: 'string' }, roles: { type: 'string' }, 'mfa-required': { type: 'boolean' }, data: { type: 'string' } } as const;
+const userFlags = {
+  email: { type: 'string' },
+  name: { type: 'string' },
+  roles: { type: 'string' },
+  'mfa-required': { type: 'boolean' },
+  data: { type: 'string' },
+} as const;
 const userBody = (_c: AdminClient, f: Flags) => defined({ username: f.email, name: f.name, roles: csv(f.roles), mfaRequired: f['mfa-required'] });
 const userColumns = ['id', 'username', 'name', 'roles', 'disabled', 'lastLoginAt'];
 
@@ -45,7 +51,8 @@ const clientBody = async (c: AdminClient, f: Flags) =>
     exchangeAppId: await resolveOptional(c, 'app', f['exchange-app']),
     accessTokenTtlSeconds: num('token-ttl', f['token-ttl']),
   });
-const secretText = (r: any) => (r.secret ? `client ${r.id} (${r.name}). The secret is shown once; store it now:\n${r.secret}` : `client ${r.id} (${r.name}), public: no secret`);
+const secretText = (r: any) =>
+  r.secret ? `client ${r.id} (${r.name}). The secret is shown once; store it now:\n${r.secret}` : `client ${r.id} (${r.name}), public: no secret`;
 
 const usersCrud = crud('/users', userColumns, userFlags, userBody);
 const clientsCrud = crud('/clients', ['id', 'name', 'type', 'grantTypes', 'disabled'], clientFlags, clientBody);
@@ -65,16 +72,41 @@ export const IDENTITY_GROUPS: Record<string, Record<string, Verb>> = {
       run: async (c, [user]) => c.request('PATCH', `/users/${id(user!)}`, { password: await password() }),
       text: (r) => `password changed for ${r.id}; their sessions and grants are revoked`,
     },
-    disable: { usage: 'disable ID', positionals: 1, run: (c, [user]) => c.request('PATCH', `/users/${id(user!)}`, { disabled: true }), text: (r) => `${r.id} is disabled and signed out everywhere` },
-    enable: { usage: 'enable ID', positionals: 1, run: (c, [user]) => c.request('PATCH', `/users/${id(user!)}`, { disabled: false }), text: (r) => `${r.id} is enabled` },
-    'reset-mfa': { usage: 'reset-mfa ID', positionals: 1, run: (c, [user]) => c.request('POST', `/users/${id(user!)}/mfa/reset`), text: (r) => `${r.id}: TOTP and recovery codes removed` },
+    disable: {
+      usage: 'disable ID',
+      positionals: 1,
+      run: (c, [user]) => c.request('PATCH', `/users/${id(user!)}`, { disabled: true }),
+      text: (r) => `${r.id} is disabled and signed out everywhere`,
+    },
+    enable: {
+      usage: 'enable ID',
+      positionals: 1,
+      run: (c, [user]) => c.request('PATCH', `/users/${id(user!)}`, { disabled: false }),
+      text: (r) => `${r.id} is enabled`,
+    },
+    'reset-mfa': {
+      usage: 'reset-mfa ID',
+      positionals: 1,
+      run: (c, [user]) => c.request('POST', `/users/${id(user!)}/mfa/reset`),
+      text: (r) => `${r.id}: TOTP and recovery codes removed`,
+    },
   },
   clients: {
     ...clientsCrud,
     create: { ...clientsCrud.create!, text: secretText },
     'rotate-secret': { usage: 'rotate-secret ID', positionals: 1, run: (c, [client]) => c.request('POST', `/clients/${id(client!)}/secret`), text: secretText },
-    disable: { usage: 'disable ID', positionals: 1, run: (c, [client]) => c.request('PATCH', `/clients/${id(client!)}`, { disabled: true }), text: (r) => `${r.id} is disabled` },
-    enable: { usage: 'enable ID', positionals: 1, run: (c, [client]) => c.request('PATCH', `/clients/${id(client!)}`, { disabled: false }), text: (r) => `${r.id} is enabled` },
+    disable: {
+      usage: 'disable ID',
+      positionals: 1,
+      run: (c, [client]) => c.request('PATCH', `/clients/${id(client!)}`, { disabled: true }),
+      text: (r) => `${r.id} is disabled`,
+    },
+    enable: {
+      usage: 'enable ID',
+      positionals: 1,
+      run: (c, [client]) => c.request('PATCH', `/clients/${id(client!)}`, { disabled: false }),
+      text: (r) => `${r.id} is enabled`,
+    },
   },
   grants: {
     list: {
@@ -84,9 +116,15 @@ export const IDENTITY_GROUPS: Record<string, Record<string, Verb>> = {
         if (typeof f.user !== 'string') throw new UsageError('grants list needs --user ID');
         return c.request('GET', `/users/${id(f.user)}/grants`);
       },
-      text: (r) => `grants:\n${table(r.grants, ['id', 'clientId', 'scopes', 'expiresAt'])}\nsessions:\n${table(r.sessions, ['id', 'signedInAt', 'amr', 'expiresAt'])}`,
+      text: (r) =>
+        `grants:\n${table(r.grants, ['id', 'clientId', 'scopes', 'expiresAt'])}\nsessions:\n${table(r.sessions, ['id', 'signedInAt', 'amr', 'expiresAt'])}`,
     },
-    revoke: { usage: 'revoke GRANT_ID', positionals: 1, run: async (c, [grant]) => (await c.request('DELETE', `/grants/${id(grant!)}`), { revoked: grant }), text: (r) => `revoked grant ${r.revoked}` },
+    revoke: {
+      usage: 'revoke GRANT_ID',
+      positionals: 1,
+      run: async (c, [grant]) => (await c.request('DELETE', `/grants/${id(grant!)}`), { revoked: grant }),
+      text: (r) => `revoked grant ${r.revoked}`,
+    },
     'revoke-user': {
       usage: 'revoke-user USER_ID (every grant and session of the user)',
       positionals: 1,
@@ -95,7 +133,11 @@ export const IDENTITY_GROUPS: Record<string, Record<string, Verb>> = {
     },
   },
   'signing-keys': {
-    list: { usage: 'list', run: (c) => c.request('GET', '/signing-keys'), text: (r) => table(r.items, ['id', 'alg', 'state', 'activatesAt', 'retiredAt', 'unpublishAt']) },
+    list: {
+      usage: 'list',
+      run: (c) => c.request('GET', '/signing-keys'),
+      text: (r) => table(r.items, ['id', 'alg', 'state', 'activatesAt', 'retiredAt', 'unpublishAt']),
+    },
     rotate: {
       usage: 'rotate [--alg ES256|RS256|EdDSA] [--now]',
       flags: { alg: { type: 'string' }, now: { type: 'boolean' } },
@@ -104,4 +146,3 @@ export const IDENTITY_GROUPS: Record<string, Record<string, Verb>> = {
     },
   },
 };
-

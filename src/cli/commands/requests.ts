@@ -16,9 +16,20 @@ export async function runRequests(argv: string[], client: AdminClient, out: Outp
     parsed = parseArgs({
       args: argv,
       options: {
-        since: { type: 'string' }, until: { type: 'string' }, key: { type: 'string' }, app: { type: 'string' }, api: { type: 'string' },
-        user: { type: 'string' }, client: { type: 'string' }, status: { type: 'string' }, address: { type: 'string' }, code: { type: 'string' },
-        limit: { type: 'string' }, cursor: { type: 'string' }, format: { type: 'string' }, json: { type: 'boolean' },
+        since: { type: 'string' },
+        until: { type: 'string' },
+        key: { type: 'string' },
+        app: { type: 'string' },
+        api: { type: 'string' },
+        user: { type: 'string' },
+        client: { type: 'string' },
+        status: { type: 'string' },
+        address: { type: 'string' },
+        code: { type: 'string' },
+        limit: { type: 'string' },
+        cursor: { type: 'string' },
+        format: { type: 'string' },
+        json: { type: 'boolean' },
       },
       strict: true,
     });
@@ -27,7 +38,16 @@ export async function runRequests(argv: string[], client: AdminClient, out: Outp
   }
   const f = parsed.values;
   const filters = {
-    since: f.since, until: f.until, keyId: f.key, appId: f.app, api: f.api, user: f.user, clientId: f.client, status: f.status, address: f.address, code: f.code,
+    since: f.since,
+    until: f.until,
+    keyId: f.key,
+    appId: f.app,
+    api: f.api,
+    user: f.user,
+    clientId: f.client,
+    status: f.status,
+    address: f.address,
+    code: f.code,
   };
   if (f.format !== undefined) {
     if (!Object.hasOwn(FORMATS, f.format)) throw new UsageError(`--format is ndjson or csv\n${USAGE}`);
@@ -36,6 +56,9 @@ export async function runRequests(argv: string[], client: AdminClient, out: Outp
   const page = await client.request('GET', `/requests${query({ ...filters, limit: f.limit, cursor: f.cursor })}`);
   out.result(page, () => {
     const rows = page.items.map((r: Record<string, unknown>) => ({ ...r, path: r.query ? `${r.path}?${r.query}` : r.path, ms: r.durationMs }));
-    return table(rows, ['at', 'method', 'path', 'status', 'denialCode', 'ms', 'api', 'keyId', 'user', 'address']) + (page.nextCursor ? `\n(more: --cursor ${page.nextCursor})` : '');
+    return (
+      table(rows, ['at', 'method', 'path', 'status', 'denialCode', 'ms', 'api', 'keyId', 'user', 'address']) +
+      (page.nextCursor ? `\n(more: --cursor ${page.nextCursor})` : '')
+    );
   });
 }

@@ -16,7 +16,6 @@ export interface Verb {
   exitCode?(result: any): number;
 }
 
-
 /** `--data '{"...": ...}'` or `--data @file.json`: the admin API's body as is, for every field. */
 export function data(flags: Flags): Record<string, unknown> {
   const raw = flags.data as string | undefined;
@@ -31,7 +30,13 @@ export function data(flags: Flags): Record<string, unknown> {
   }
 }
 
-export const csv = (value: unknown): string[] | undefined => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+export const csv = (value: unknown): string[] | undefined =>
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
 export const num = (name: string, value: unknown): number | undefined => {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -85,14 +90,21 @@ export function crud(
       text: (r) => table(r.items, columns) + (r.nextCursor ? `\n(more: --cursor ${r.nextCursor})` : ''),
     },
     show: { usage: named ? 'show ID|NAME' : 'show ID', positionals: 1, run: async (c, [id]) => c.request('GET', await item(c, id!)) },
-    create: { usage: 'create [flags] [--data JSON]', flags: createFlags, run: async (c, _a, f) => c.request('POST', path, { ...(await body(c, f)), ...data(f) }) },
+    create: {
+      usage: 'create [flags] [--data JSON]',
+      flags: createFlags,
+      run: async (c, _a, f) => c.request('POST', path, { ...(await body(c, f)), ...data(f) }),
+    },
     update: {
       usage: `update ${named ? 'ID|NAME' : 'ID'} [flags] [--data JSON]`,
       flags: createFlags,
       positionals: 1,
       run: async (c, [id], f) => c.request('PATCH', await item(c, id!), { ...(await body(c, f)), ...data(f) }),
     },
-    delete: { usage: named ? 'delete ID|NAME' : 'delete ID', positionals: 1, run: async (c, [ref]) => {
+    delete: {
+      usage: named ? 'delete ID|NAME' : 'delete ID',
+      positionals: 1,
+      run: async (c, [ref]) => {
         const id = await idOf(c, ref!);
         await c.request('DELETE', `${path}/${encodeURIComponent(id)}`);
         return { deleted: id };
@@ -133,7 +145,16 @@ export const RESOURCE_GROUPS: Record<string, Record<string, Verb>> = {
   apis: crud(
     '/apis',
     ['id', 'name', 'listenPath', 'upstreamUrl'],
-    { name: { type: 'string' }, 'listen-path': { type: 'string' }, upstream: { type: 'string' }, public: { type: 'boolean' }, scopes: { type: 'string' }, 'timeout-seconds': { type: 'string' }, 'path-case': { type: 'string' }, data: { type: 'string' } },
+    {
+      name: { type: 'string' },
+      'listen-path': { type: 'string' },
+      upstream: { type: 'string' },
+      public: { type: 'boolean' },
+      scopes: { type: 'string' },
+      'timeout-seconds': { type: 'string' },
+      'path-case': { type: 'string' },
+      data: { type: 'string' },
+    },
     (_c, f) =>
       defined({
         name: f.name,
@@ -145,7 +166,13 @@ export const RESOURCE_GROUPS: Record<string, Record<string, Verb>> = {
       }),
     'api',
   ),
-  apps: crud('/apps', ['id', 'name', 'owner'], { name: { type: 'string' }, owner: { type: 'string' }, data: { type: 'string' } }, (_c, f) => defined({ name: f.name, owner: f.owner }), 'app'),
+  apps: crud(
+    '/apps',
+    ['id', 'name', 'owner'],
+    { name: { type: 'string' }, owner: { type: 'string' }, data: { type: 'string' } },
+    (_c, f) => defined({ name: f.name, owner: f.owner }),
+    'app',
+  ),
   policies: crud(
     '/policies',
     ['id', 'name', 'rateLimits', 'quota'],
@@ -157,12 +184,26 @@ export const RESOURCE_GROUPS: Record<string, Record<string, Verb>> = {
     ...crud(
       '/keys',
       ['id', 'start', 'name', 'appId', 'environment', 'status', 'expiresAt', 'lastUsedAt'],
-      { app: { type: 'string' }, name: { type: 'string' }, env: { type: 'string' }, policy: { type: 'string' }, 'expires-in': { type: 'string' }, ...SETTINGS_FLAGS },
+      {
+        app: { type: 'string' },
+        name: { type: 'string' },
+        env: { type: 'string' },
+        policy: { type: 'string' },
+        'expires-in': { type: 'string' },
+        ...SETTINGS_FLAGS,
+      },
       keyBody,
     ),
     list: {
       usage: 'list [--app NAME|ID] [--api NAME|ID] [--env live|test] [--status active|disabled|expired|revoked|exposed] [--exposed] [--limit N] [--cursor C]',
-      flags: { ...PAGE_FLAGS, app: { type: 'string' }, api: { type: 'string' }, env: { type: 'string' }, status: { type: 'string' }, exposed: { type: 'boolean' } },
+      flags: {
+        ...PAGE_FLAGS,
+        app: { type: 'string' },
+        api: { type: 'string' },
+        env: { type: 'string' },
+        status: { type: 'string' },
+        exposed: { type: 'boolean' },
+      },
       run: async (c, _a, f) => {
         // Exposure is not a status (an exposed key may still be active): `--status exposed` is `--exposed`.
         const exposed = f.exposed === true || f.status === 'exposed' ? true : undefined;
@@ -170,7 +211,9 @@ export const RESOURCE_GROUPS: Record<string, Record<string, Verb>> = {
         const [appId, apiId] = [await resolveOptional(c, 'app', f.app), await resolveOptional(c, 'api', f.api)];
         return c.request('GET', `/keys${query({ appId, apiId, environment: f.env, status, exposed, limit: f.limit, cursor: f.cursor })}`);
       },
-      text: (r) => table(r.items, ['id', 'start', 'name', 'appId', 'environment', 'status', 'expiresAt', 'lastUsedAt', 'exposedAt']) + (r.nextCursor ? `\n(more: --cursor ${r.nextCursor})` : ''),
+      text: (r) =>
+        table(r.items, ['id', 'start', 'name', 'appId', 'environment', 'status', 'expiresAt', 'lastUsedAt', 'exposedAt']) +
+        (r.nextCursor ? `\n(more: --cursor ${r.nextCursor})` : ''),
     },
     rotate: {
       usage: 'rotate ID [--grace SECONDS]',
@@ -189,10 +232,21 @@ export const RESOURCE_GROUPS: Record<string, Record<string, Verb>> = {
       },
       text: (r) => `revoked ${r.id} at ${r.revokedAt}`,
     },
-    disable: { usage: 'disable ID', positionals: 1, run: (c, [id]) => c.request('PATCH', `/keys/${encodeURIComponent(id!)}`, { enabled: false }), text: (r) => `${r.id} is ${r.status}` },
-    enable: { usage: 'enable ID', positionals: 1, run: (c, [id]) => c.request('PATCH', `/keys/${encodeURIComponent(id!)}`, { enabled: true }), text: (r) => `${r.id} is ${r.status}` },
+    disable: {
+      usage: 'disable ID',
+      positionals: 1,
+      run: (c, [id]) => c.request('PATCH', `/keys/${encodeURIComponent(id!)}`, { enabled: false }),
+      text: (r) => `${r.id} is ${r.status}`,
+    },
+    enable: {
+      usage: 'enable ID',
+      positionals: 1,
+      run: (c, [id]) => c.request('PATCH', `/keys/${encodeURIComponent(id!)}`, { enabled: true }),
+      text: (r) => `${r.id} is ${r.status}`,
+    },
     verify: {
-      usage: 'verify (reads the key from stdin or GATEHOUSE_VERIFY_KEY, never argv) [--api A] [--method M] [--path P] [--ip IP] [--consume]; exit 1 when not valid',
+      usage:
+        'verify (reads the key from stdin or GATEHOUSE_VERIFY_KEY, never argv) [--api A] [--method M] [--path P] [--ip IP] [--consume]; exit 1 when not valid',
       flags: { api: { type: 'string' }, method: { type: 'string' }, path: { type: 'string' }, ip: { type: 'string' }, consume: { type: 'boolean' } },
       run: async (c, _a, f) => {
         const key = process.env.GATEHOUSE_VERIFY_KEY ?? (await readStdin()).trim();
@@ -205,7 +259,12 @@ export const RESOURCE_GROUPS: Record<string, Record<string, Verb>> = {
       // `gatehouse keys verify && deploy` must stop on a key that is not valid.
       exitCode: (r) => (r.valid ? 0 : 1),
     },
-    usage: { usage: 'usage ID', positionals: 1, run: (c, [id]) => c.request('GET', `/keys/${encodeURIComponent(id!)}/usage`), text: (r) => table(r.days, ['day', 'requests']) },
+    usage: {
+      usage: 'usage ID',
+      positionals: 1,
+      run: (c, [id]) => c.request('GET', `/keys/${encodeURIComponent(id!)}/usage`),
+      text: (r) => table(r.days, ['day', 'requests']),
+    },
   },
 };
 
@@ -213,7 +272,8 @@ const keyCreateText = (r: any) => `created key ${r.id} for app ${r.appId}. The s
 const keyCreate = RESOURCE_GROUPS.keys!.create!;
 RESOURCE_GROUPS.keys!.create = {
   ...keyCreate,
-  usage: 'create --app NAME|ID (--api NAME|ID ... | --policy NAME|ID) [--name N] [--env live|test] [--expires-in SECONDS] [--rate-limit name:limit:window ...] [--quota N/day|N/month] [--scopes a,b] [--ip CIDR ...] [--data JSON]',
+  usage:
+    'create --app NAME|ID (--api NAME|ID ... | --policy NAME|ID) [--name N] [--env live|test] [--expires-in SECONDS] [--rate-limit name:limit:window ...] [--quota N/day|N/month] [--scopes a,b] [--ip CIDR ...] [--data JSON]',
   // A key without access works on no API: said here, before anything is sent, in the CLI's own words
   // (the admin API refuses it too, and also a policy that grants nothing).
   run: async (c, _a, f) => {

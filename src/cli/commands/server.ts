@@ -90,7 +90,13 @@ function portInUse(error: unknown, config: Readonly<Config>, extra?: { port: num
     { port: config.control.port, what: 'the control plane (admin API)', setting: 'GATEHOUSE_CONTROL_PORT (control.port in the config file)' },
     ...(config.gateway.httpRedirectPort === undefined
       ? []
-      : [{ port: config.gateway.httpRedirectPort, what: 'the HTTP redirect listener', setting: 'GATEHOUSE_GATEWAY_HTTP_REDIRECT_PORT (gateway.httpRedirectPort in the config file)' }]),
+      : [
+          {
+            port: config.gateway.httpRedirectPort,
+            what: 'the HTTP redirect listener',
+            setting: 'GATEHOUSE_GATEWAY_HTTP_REDIRECT_PORT (gateway.httpRedirectPort in the config file)',
+          },
+        ]),
   ];
   const listener = listeners.find((l) => l.port === e.port);
   if (!listener) return error;

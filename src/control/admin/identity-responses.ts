@@ -25,7 +25,15 @@ export const userGrantsResponse = named(
   'UserGrants',
   'What a user allowed each client (grants), and where they are signed in (sessions)',
   z.strictObject({
-    grants: z.array(z.strictObject({ id: z.string(), clientId: z.string(), scopes: z.array(z.string()), resources: z.record(z.string(), z.string()), expiresAt: time.nullable() })),
+    grants: z.array(
+      z.strictObject({
+        id: z.string(),
+        clientId: z.string(),
+        scopes: z.array(z.string()),
+        resources: z.record(z.string(), z.string()),
+        expiresAt: time.nullable(),
+      }),
+    ),
     sessions: z.array(z.strictObject({ id: z.string(), signedInAt: time.nullable(), amr: z.array(z.string()), expiresAt: time.nullable() })),
   }),
 );

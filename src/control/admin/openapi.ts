@@ -14,7 +14,11 @@ export function openApiDocument(routes: readonly AdminRoute[]): Record<string, u
   const components: Record<string, unknown> = {};
   /** Answers: named schemas (responses.ts) go to components/schemas, so generated clients get one type each. */
   const answer = (schema: z.ZodType) => {
-    const { $schema: _s, $defs, ...json } = z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any', metadata: responseRegistry, override: tidy }) as Record<string, unknown>;
+    const {
+      $schema: _s,
+      $defs,
+      ...json
+    } = z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any', metadata: responseRegistry, override: tidy }) as Record<string, unknown>;
     for (const [id, def] of Object.entries(($defs ?? {}) as Record<string, unknown>)) components[id] = rewriteRefs(def);
     return rewriteRefs(json);
   };
@@ -23,13 +27,25 @@ export function openApiDocument(routes: readonly AdminRoute[]): Record<string, u
   for (const r of routes) {
     const parameters: unknown[] = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
     if (r.query) {
-      const schema = z.toJSONSchema(r.query, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, { description?: string }>; required?: string[] };
+      const schema = z.toJSONSchema(r.query, { io: 'input', unrepresentable: 'any' }) as {
+        properties?: Record<string, { description?: string }>;
+        required?: string[];
+      };
       for (const [name, property] of Object.entries(schema.properties ?? {})) {
-        parameters.push({ name, in: 'query', required: schema.required?.includes(name) ?? false, ...(property.description ? { description: property.description } : {}), schema: property });
+        parameters.push({
+          name,
+          in: 'query',
+          required: schema.required?.includes(name) ?? false,
+          ...(property.description ? { description: property.description } : {}),
+          schema: property,
+        });
       }
     }
     (paths[r.path] ??= {})[r.method] = {
-      operationId: `${r.method}${r.path.replace(/\{(\w+)\}/g, 'By$1').replace(/\/(\w)/g, (_m, c: string) => c.toUpperCase()).replace(/\W/g, '')}`,
+      operationId: `${r.method}${r.path
+        .replace(/\{(\w+)\}/g, 'By$1')
+        .replace(/\/(\w)/g, (_m, c: string) => c.toUpperCase())
+        .replace(/\W/g, '')}`,
       summary: r.summary,
       ...(r.description ? { description: r.description } : {}),
       tags: [r.tag],

@@ -18,7 +18,10 @@ export const keyListQuerySchema = pageQuerySchema.extend({
   environment: z.enum(['live', 'test']).optional(),
   status: z.enum(['active', 'disabled', 'expired', 'revoked']).optional(),
   /** Keys whose secret was seen in the clear (sent over plain HTTP): `exposedAt` is set. */
-  exposed: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  exposed: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
 });
 
 export const auditQuerySchema = pageQuerySchema.extend({

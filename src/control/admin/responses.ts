@@ -58,7 +58,17 @@ const authRule = {
 };
 const apiAuth = z.strictObject({
   ...authRule,
-  routes: z.array(z.strictObject({ methods: z.array(z.string()).optional(), paths: z.array(z.string()).optional(), ...authRule, type: authRule.type.optional(), scopes: authRule.scopes.optional() })).optional(),
+  routes: z
+    .array(
+      z.strictObject({
+        methods: z.array(z.string()).optional(),
+        paths: z.array(z.string()).optional(),
+        ...authRule,
+        type: authRule.type.optional(),
+        scopes: authRule.scopes.optional(),
+      }),
+    )
+    .optional(),
 });
 
 export const apiResponse = named(
@@ -75,12 +85,19 @@ export const apiResponse = named(
     identityJwt: z.boolean().optional(),
     timeoutSeconds: z.number(),
     pathCase: z.enum(PATH_CASES),
-    requestLog: about('false: not in the request log; `{ query: true }`: query values kept too (credentials removed)', z.union([z.boolean(), z.strictObject({ query: z.boolean() })])),
+    requestLog: about(
+      'false: not in the request log; `{ query: true }`: query values kept too (credentials removed)',
+      z.union([z.boolean(), z.strictObject({ query: z.boolean() })]),
+    ),
     ...timestamps,
   }),
 );
 
-export const appResponse = named('App', 'An app: what API keys are issued to', z.strictObject({ id: z.string(), name: z.string(), owner: z.string().nullable(), metadata, ...timestamps }));
+export const appResponse = named(
+  'App',
+  'An app: what API keys are issued to',
+  z.strictObject({ id: z.string(), name: z.string(), owner: z.string().nullable(), metadata, ...timestamps }),
+);
 
 /** Settings a key or policy carries; null on a key means "inherit from the policy". */
 const accessRule = z.strictObject({ apiId: z.string(), methods: z.array(z.string()).optional(), paths: z.array(z.string()).optional() });
@@ -93,7 +110,11 @@ const settings = {
 };
 export const settingsResponse = z.strictObject(settings);
 
-export const policyResponse = named('Policy', 'Access, limits and quota shared by keys', z.strictObject({ id: z.string(), name: z.string(), ...settings, ...timestamps }));
+export const policyResponse = named(
+  'Policy',
+  'Access, limits and quota shared by keys',
+  z.strictObject({ id: z.string(), name: z.string(), ...settings, ...timestamps }),
+);
 
 /** A key as stored, which the audit log records too: never the hash. */
 export const keyRecordResponse = z.strictObject({
@@ -124,7 +145,14 @@ export const keyResponse = named(
   keyRecordResponse.extend({
     status: z.enum(['active', 'disabled', 'expired', 'revoked']),
     quota: z
-      .strictObject({ limit: z.number().int(), period: z.enum(['day', 'month']), inherited: z.boolean(), used: z.number().int(), remaining: z.number().int(), resetsAt: time })
+      .strictObject({
+        limit: z.number().int(),
+        period: z.enum(['day', 'month']),
+        inherited: z.boolean(),
+        used: z.number().int(),
+        remaining: z.number().int(),
+        resetsAt: time,
+      })
       .nullable(),
     lastUsedAt: time.nullable(),
   }),

@@ -132,7 +132,10 @@ async function readJson(c: Context<Env>): Promise<unknown> {
   if (text.length === 0) return {};
   if (!/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type)) throw new ControlError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
   // Bounded before anything recurses into it (the parser, the schema, the metadata size check).
-  if (jsonDepthExceeds(text, MAX_BODY_DEPTH)) throw new ControlError('VALIDATION_FAILED', `the body nests deeper than ${MAX_BODY_DEPTH} levels`, { body: `at most ${MAX_BODY_DEPTH} levels of objects and arrays` });
+  if (jsonDepthExceeds(text, MAX_BODY_DEPTH))
+    throw new ControlError('VALIDATION_FAILED', `the body nests deeper than ${MAX_BODY_DEPTH} levels`, {
+      body: `at most ${MAX_BODY_DEPTH} levels of objects and arrays`,
+    });
   try {
     return JSON.parse(text);
   } catch {

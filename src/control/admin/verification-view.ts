@@ -15,9 +15,7 @@ export function verificationView(v: Verification, now: number): VerificationView
     keyId: v.keyId,
     appId: v.appId,
     expiresAt: iso(v.expiresAt),
-    ratelimits: v.limits
-      .filter((l) => l.kind === 'rate')
-      .map((l) => ({ name: l.name, limit: l.limit, remaining: l.remaining, reset: iso(now + l.resetMs) })),
+    ratelimits: v.limits.filter((l) => l.kind === 'rate').map((l) => ({ name: l.name, limit: l.limit, remaining: l.remaining, reset: iso(now + l.resetMs) })),
     quota: quota ? { limit: quota.limit, remaining: quota.remaining, reset: iso(now + quota.resetMs) } : null,
     ...(!v.valid && v.retryAfterMs > 0 ? { retryAfterSeconds: Math.ceil(v.retryAfterMs / 1000) } : {}),
   };

@@ -166,8 +166,19 @@ export class AuthorizationServer {
       features: {
         devInteractions: { enabled: false },
         clientCredentials: { enabled: true },
-        deviceFlow: { enabled: true, charset: 'base-20', mask: '****-****', userCodeInputSource: deviceInputSource, userCodeConfirmSource: deviceConfirmSource, successSource: deviceSuccessSource },
-        introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => this.#mayIntrospect(client.clientId, client.clientAuthMethod ?? 'none', token.clientId, (token as { aud?: unknown }).aud) },
+        deviceFlow: {
+          enabled: true,
+          charset: 'base-20',
+          mask: '****-****',
+          userCodeInputSource: deviceInputSource,
+          userCodeConfirmSource: deviceConfirmSource,
+          successSource: deviceSuccessSource,
+        },
+        introspection: {
+          enabled: true,
+          allowedPolicy: async (_ctx, client, token) =>
+            this.#mayIntrospect(client.clientId, client.clientAuthMethod ?? 'none', token.clientId, (token as { aud?: unknown }).aud),
+        },
         revocation: { enabled: true },
         dPoP: { enabled: true },
         userinfo: { enabled: true },
@@ -183,7 +194,9 @@ export class AuthorizationServer {
             const machine = kctx.oidc.params?.grant_type === 'client_credentials';
             const requested = scopeTokens(kctx.oidc.params?.scope as string | undefined).filter((s) => machine || !isOidcScope(s));
             if (c && c.apiIds.length > 1 && (machine || requested.length > 0)) {
-              throw new errors.InvalidTarget(`this client may call several APIs: name one with the resource parameter${requested.length ? ` (for ${requested.join(' ')})` : ''}`);
+              throw new errors.InvalidTarget(
+                `this client may call several APIs: name one with the resource parameter${requested.length ? ` (for ${requested.join(' ')})` : ''}`,
+              );
             }
             if (requested.length) throw new errors.InvalidScope(`not granted to this client: it may call no API (${requested.join(' ')})`, requested.join(' '));
             return undefined as unknown as string;
@@ -283,14 +296,27 @@ export class AuthorizationServer {
     });
     if (this.#o.onTokenRequest) provider.use(tokenRequestMetrics(this.#o.onTokenRequest));
     provider.use(rfcAnswers(provider));
-    provider.use(jwtAccessTokenExtension({ ctx, revocations: this.#o.revocations, jwks: published.map((k) => k.publicJwk), issuer: settings.issuer, mayIntrospect: (a, b, c, d) => this.#mayIntrospect(a, b, c, d) }));
+    provider.use(
+      jwtAccessTokenExtension({
+        ctx,
+        revocations: this.#o.revocations,
+        jwks: published.map((k) => k.publicJwk),
+        issuer: settings.issuer,
+        mayIntrospect: (a, b, c, d) => this.#mayIntrospect(a, b, c, d),
+      }),
+    );
     provider.on('server_error', (_kctx: KoaContextWithOIDC, error: unknown) => this.#o.onError(error));
     provider.on('grant.revoked', (_kctx: KoaContextWithOIDC, grantId: string) => {
-      ctx.store.audit.append({ actor: 'authorization-server', requestId: null, action: 'grant.revoked', targetType: 'grant', targetId: grantId, before: null, after: null }).catch(this.#o.onError);
+      ctx.store.audit
+        .append({ actor: 'authorization-server', requestId: null, action: 'grant.revoked', targetType: 'grant', targetId: grantId, before: null, after: null })
+        .catch(this.#o.onError);
     });
     provider.on('end_session.success', (kctx: KoaContextWithOIDC) => {
       const accountId = kctx.oidc.session?.accountId;
-      if (accountId) ctx.store.audit.append({ actor: `user:${accountId}`, requestId: null, action: 'user.logout', targetType: 'user', targetId: accountId, before: null, after: null }).catch(this.#o.onError);
+      if (accountId)
+        ctx.store.audit
+          .append({ actor: `user:${accountId}`, requestId: null, action: 'user.logout', targetType: 'user', targetId: accountId, before: null, after: null })
+          .catch(this.#o.onError);
     });
     return provider;
   }
@@ -361,5 +387,6 @@ function refuseUngrantable(kctx: KoaContextWithOIDC, c: OAuthClient, apis: Api[]
   const scope = kctx.oidc.params?.scope as string | undefined;
   if (scope === undefined || kctx.oidc.params?.grant_type === 'refresh_token') return;
   const beyond = ungrantableScopes(scopeTokens(scope), c.scopes, apis, kctx.oidc.params?.grant_type !== 'client_credentials');
-  if (beyond.length) throw new errors.InvalidScope(`not granted to this client for ${apis.map((a) => a.name).join(', ')}: ${beyond.join(' ')}`, beyond.join(' '));
+  if (beyond.length)
+    throw new errors.InvalidScope(`not granted to this client for ${apis.map((a) => a.name).join(', ')}: ${beyond.join(' ')}`, beyond.join(' '));
 }

@@ -29,7 +29,10 @@ export class ClientDirectory {
         throw error;
       });
       // Unknown ids are not cached: a flood of made-up client ids must not fill memory.
-      found.then((c) => c ?? this.#clients.delete(id), () => undefined);
+      found.then(
+        (c) => c ?? this.#clients.delete(id),
+        () => undefined,
+      );
       this.#clients.set(id, found);
     }
     return found;
@@ -58,7 +61,9 @@ export function clientMetadata(client: OAuthClient): Record<string, unknown> {
     client_id: client.id,
     client_name: client.name,
     // The keyed hash stands in for the secret; compareClientSecret hashes what the client presents.
-    ...(client.type === 'confidential' ? { client_secret: client.secretHash, token_endpoint_auth_method: 'client_secret_basic' } : { token_endpoint_auth_method: 'none' }),
+    ...(client.type === 'confidential'
+      ? { client_secret: client.secretHash, token_endpoint_auth_method: 'client_secret_basic' }
+      : { token_endpoint_auth_method: 'none' }),
     grant_types: client.grantTypes,
     response_types: redirects ? ['code'] : [],
     redirect_uris: redirects ? client.redirectUris : [],

@@ -128,7 +128,8 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
   // browser's id must not be able to act on it with their own cookie.
   const bind = async (c: Context<Env>, next: () => Promise<void>) => {
     const found = await o.provider().interactionDetails(c.env.incoming, c.env.outgoing);
-    if (found.uid !== c.req.param('uid')) return c.html(messagePage('Sign-in expired', 'This sign-in page is not yours or has expired. Start again from the application.'), 400);
+    if (found.uid !== c.req.param('uid'))
+      return c.html(messagePage('Sign-in expired', 'This sign-in page is not yours or has expired. Start again from the application.'), 400);
     c.set('details', found);
     await next();
   };
@@ -150,7 +151,16 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
     const uid = c.req.param('uid');
     const d = details(c);
     if (d.prompt.name === 'login') {
-      return c.html(loginPage({ action: paths(uid).login, csrf: csrfFor(uid), clientName: await clientName(d.params.client_id), username: '', error: null, abort: paths(uid).abort }));
+      return c.html(
+        loginPage({
+          action: paths(uid).login,
+          csrf: csrfFor(uid),
+          clientName: await clientName(d.params.client_id),
+          username: '',
+          error: null,
+          abort: paths(uid).abort,
+        }),
+      );
     }
     return c.html(await renderConsent(uid, d));
   });
@@ -159,7 +169,9 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
     const uid = c.req.param('uid');
     const d = details(c);
     const form = await c.req.parseBody();
-    const username = String(form.username ?? '').trim().slice(0, 320);
+    const username = String(form.username ?? '')
+      .trim()
+      .slice(0, 320);
     const password = String(form.password ?? '');
     const now = ctx.clock();
     const again = (error: string, status: 401 | 429) =>
@@ -176,7 +188,11 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
     if (device && !trusted) dropDeviceCookie(c);
     const waits: [string, number][] = trusted
       ? []
-      : [['address', addresses.blockedFor(address, now)], ['account_address', pairs.blockedFor(pairSlot, now)], ['account', accounts.blockedFor(name, now)]];
+      : [
+          ['address', addresses.blockedFor(address, now)],
+          ['account_address', pairs.blockedFor(pairSlot, now)],
+          ['account', accounts.blockedFor(name, now)],
+        ];
     const [limit, wait] = waits.reduce((longest, next) => (next[1] > longest[1] ? next : longest), ['', 0]);
     if (wait > 0) {
       await auditLogin(c, 'user.login_throttled', 'unknown', { limit, client_id: d.params.client_id });
@@ -195,7 +211,11 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
         pairs.recordFailure(pairSlot, now);
         accounts.recordFailure(name, now);
       }
-      await auditLogin(c, 'user.login_failed', user?.id ?? 'unknown', { reason: !user ? 'unknown_user' : !passwordOk ? 'password' : 'disabled', device: trusted, client_id: d.params.client_id });
+      await auditLogin(c, 'user.login_failed', user?.id ?? 'unknown', {
+        reason: !user ? 'unknown_user' : !passwordOk ? 'password' : 'disabled',
+        device: trusted,
+        client_id: d.params.client_id,
+      });
       return again(GENERIC_LOGIN_ERROR, 401);
     }
     // The password is right: this address's slips on this account are forgiven (nobody else could have
@@ -240,10 +260,24 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
       const pepper = ctx.peppers[0]!;
       const enrolled: User = {
         ...user,
-        totp: { sealedSecret: state.sealedSecret!, confirmedAt: now, lastStep: step, recoveryCodeHashes: codes.map((r) => hashRecoveryCode(r, pepper)), pepperId: pepper.id },
+        totp: {
+          sealedSecret: state.sealedSecret!,
+          confirmedAt: now,
+          lastStep: step,
+          recoveryCodeHashes: codes.map((r) => hashRecoveryCode(r, pepper)),
+          pepperId: pepper.id,
+        },
         updatedAt: now,
       };
-      await ctx.store.users.update(enrolled, { actor: `user:${user.id}`, requestId: null, action: 'user.mfa_enrolled', targetType: 'user', targetId: user.id, before: null, after: { method: 'totp' } });
+      await ctx.store.users.update(enrolled, {
+        actor: `user:${user.id}`,
+        requestId: null,
+        action: 'user.mfa_enrolled',
+        targetType: 'user',
+        targetId: user.id,
+        before: null,
+        after: { method: 'totp' },
+      });
       await pending.set(uid, { accountId: user.id, stage: 'codes' });
       return c.html(recoveryCodesPage({ action: paths(uid).done, csrf: csrfFor(uid), codes }));
     }
@@ -255,8 +289,13 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
     }
     // A code is spent only if nobody spent one since we read the user: two racing submissions of one code cannot both pass.
     const spent = await ctx.store.users.updateIfUnchanged(verified.user, user.updatedAt, {
-      actor: `user:${user.id}`, requestId: null, action: verified.method === 'recovery_code' ? 'user.recovery_code_used' : 'user.totp_used',
-      targetType: 'user', targetId: user.id, before: null, after: { recoveryCodesLeft: verified.user.totp!.recoveryCodeHashes.length },
+      actor: `user:${user.id}`,
+      requestId: null,
+      action: verified.method === 'recovery_code' ? 'user.recovery_code_used' : 'user.totp_used',
+      targetType: 'user',
+      targetId: user.id,
+      before: null,
+      after: { recoveryCodesLeft: verified.user.totp!.recoveryCodeHashes.length },
     });
     if (!spent) {
       secondFactors.recordFailure(slot, now);
@@ -307,7 +346,10 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
     // Read again: an admin may have disabled or changed the user while they were signing in.
     const fresh = await ctx.store.users.get(user.id);
     if (!fresh || fresh.disabled) return c.html(messagePage('Sign-in refused', 'This account cannot sign in. Start again from the application.'), 403);
-    await ctx.store.users.update({ ...fresh, lastLoginAt: ctx.clock() }, { actor: `ip:${ip(c)}`, requestId: null, action: 'user.login', targetType: 'user', targetId: user.id, before: null, after: { amr, client_id: clientId } });
+    await ctx.store.users.update(
+      { ...fresh, lastLoginAt: ctx.clock() },
+      { actor: `ip:${ip(c)}`, requestId: null, action: 'user.login', targetType: 'user', targetId: user.id, before: null, after: { amr, client_id: clientId } },
+    );
     // This browser is now known to the account: a new device each time, so failures on an older copy of the cookie stay with it.
     const binding = newDeviceBinding(user.id, ctx.clock());
     setCookie(c, DEVICE_COOKIE, sealDeviceCookie(o.deviceKey, binding), { ...deviceCookie, maxAge: Math.floor(t.device.lifetimeMs / 1000) });

@@ -62,7 +62,8 @@ export function jwtAccessTokenExtension(o: Options) {
     if (!payload || o.revocations.isRevoked(payload.gid as string | undefined, payload.jti)) return { active: false };
     if (!(await o.mayIntrospect(clientId, authMethod, payload.client_id as string | undefined, payload.aud))) return { active: false };
     // An exchanged token lives only as long as its parent key may be used (revoked, disabled, expired, deleted: inactive).
-    if (payload.key_id !== undefined && (typeof payload.key_id !== 'string' || (await o.ctx.verifier.standingById(payload.key_id)) !== 'VALID')) return { active: false };
+    if (payload.key_id !== undefined && (typeof payload.key_id !== 'string' || (await o.ctx.verifier.standingById(payload.key_id)) !== 'VALID'))
+      return { active: false };
     const cnf = payload.cnf as { jkt?: string } | undefined;
     return { ...payload, active: true, token_type: cnf?.jkt ? 'DPoP' : 'Bearer' };
   }
@@ -73,6 +74,14 @@ export function jwtAccessTokenExtension(o: Options) {
     const now = o.ctx.clock();
     await o.ctx.store.revocations.add({ kind: 'token', id: payload.jti, revokedAt: now, expiresAt: (payload.exp ?? 0) * 1000 || now + 86_400_000 });
     o.ctx.changes.publish({ type: 'token.revoked', kind: 'token', id: payload.jti });
-    await o.ctx.store.audit.append({ actor: `client:${clientId}`, requestId: null, action: 'token.revoked', targetType: 'grant', targetId: payload.jti, before: null, after: { sub: payload.sub, aud: payload.aud } });
+    await o.ctx.store.audit.append({
+      actor: `client:${clientId}`,
+      requestId: null,
+      action: 'token.revoked',
+      targetType: 'grant',
+      targetId: payload.jti,
+      before: null,
+      after: { sub: payload.sub, aud: payload.aud },
+    });
   }
 }

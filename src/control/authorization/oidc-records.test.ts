@@ -16,7 +16,12 @@ test('the store holds no id, uid, user code, jti or copied session id in the cle
   const { store, records } = await setup();
   const session = { jti: 'session-secret-id', kind: 'Session', uid: 'session-uid-1', accountId: 'usr_1', loginTs: 1 };
   await records.upsert('Session', 'session-secret-id', session, null);
-  await records.upsert('Interaction', 'interaction-id-1', { jti: 'interaction-id-1', kind: 'Interaction', session: { uid: 'session-uid-1', cookie: 'session-secret-id', accountId: 'usr_1' } }, null);
+  await records.upsert(
+    'Interaction',
+    'interaction-id-1',
+    { jti: 'interaction-id-1', kind: 'Interaction', session: { uid: 'session-uid-1', cookie: 'session-secret-id', accountId: 'usr_1' } },
+    null,
+  );
   await records.upsert('DeviceCode', 'device-code-1', { jti: 'device-code-1', kind: 'DeviceCode', userCode: 'BCDFGHJK', grantId: 'grant-1' }, null);
   await records.upsert('RefreshToken', 'refresh-1', { jti: 'refresh-1', kind: 'RefreshToken', grantId: 'grant-1', accountId: 'usr_1' }, null);
   await records.consume('RefreshToken', 'refresh-1', NOW);

@@ -78,10 +78,12 @@ export function createOidcRecords(repo: OidcModelRepo, masterKey: Buffer): OidcR
     if (stored.consumed !== undefined) payload.consumed = stored.consumed;
     return payload;
   };
-  const listed = (model: string) => (r: { id: string; payload: OidcPayload }): StoredRecord => ({
-    ref: r.id,
-    payload: open(model, r.id, r.payload, PLAIN_IDS.has(model) ? r.id : undefined),
-  });
+  const listed =
+    (model: string) =>
+    (r: { id: string; payload: OidcPayload }): StoredRecord => ({
+      ref: r.id,
+      payload: open(model, r.id, r.payload, PLAIN_IDS.has(model) ? r.id : undefined),
+    });
 
   return {
     async upsert(model, id, payload, expiresAt) {

@@ -35,33 +35,58 @@ export function readProviderForm(form: string): ProviderForm {
 
 function renderForm(form: ProviderForm, inside: Html): Html {
   return html`<form id="${form.id}" method="post" action="${form.action}">
-${form.hidden.map((f) => html`<input type="hidden" name="${f.name}" value="${f.value}">
-`)}${inside}</form>`;
+    ${form.hidden.map((f) => html`<input type="hidden" name="${f.name}" value="${f.value}" /> `)}${inside}
+  </form>`;
 }
 
 export async function deviceInputSource(ctx: KoaContextWithOIDC, form: string, _out: unknown, err?: Error & { userCode?: string }): Promise<void> {
-  const error = !err ? null : err.userCode || err.name === 'NoCodeError' ? 'That code is not right. Check the code on your device.' : err.name === 'AbortedError' ? 'The sign-in was cancelled.' : 'The code could not be checked. Try again.';
+  const error = !err
+    ? null
+    : err.userCode || err.name === 'NoCodeError'
+      ? 'That code is not right. Check the code on your device.'
+      : err.name === 'AbortedError'
+        ? 'The sign-in was cancelled.'
+        : 'The code could not be checked. Try again.';
   const read = readProviderForm(form);
   ctx.type = 'html';
   ctx.body = providerFormPage(
     'Connect a device',
     'Enter the code shown on your device.',
-    renderForm(read, html`<label for="user_code">Code</label>
-<input id="user_code" name="user_code" value="${read.userCode ?? ''}" autocomplete="off" autocapitalize="characters" spellcheck="false" required autofocus>
-<button type="submit">Continue</button>
-`),
+    renderForm(
+      read,
+      html`<label for="user_code">Code</label>
+        <input
+          id="user_code"
+          name="user_code"
+          value="${read.userCode ?? ''}"
+          autocomplete="off"
+          autocapitalize="characters"
+          spellcheck="false"
+          required
+          autofocus
+        />
+        <button type="submit">Continue</button> `,
+    ),
     error,
   );
 }
 
-export async function deviceConfirmSource(ctx: KoaContextWithOIDC, form: string, client: { clientName?: string; clientId: string }, _info: unknown, userCode: string): Promise<void> {
+export async function deviceConfirmSource(
+  ctx: KoaContextWithOIDC,
+  form: string,
+  client: { clientName?: string; clientId: string },
+  _info: unknown,
+  userCode: string,
+): Promise<void> {
   ctx.type = 'html';
   ctx.body = providerFormPage(
     'Confirm the device',
     `${client.clientName ?? client.clientId} asks to connect. Continue only if your device shows ${userCode}.`,
-    renderForm(readProviderForm(form), html`<button type="submit">Continue</button>
-<button class="link" type="submit" name="abort" value="yes">Cancel</button>
-`),
+    renderForm(
+      readProviderForm(form),
+      html`<button type="submit">Continue</button>
+        <button class="link" type="submit" name="abort" value="yes">Cancel</button> `,
+    ),
   );
 }
 
@@ -75,9 +100,11 @@ export async function logoutSource(ctx: KoaContextWithOIDC, form: string): Promi
   ctx.body = providerFormPage(
     'Sign out',
     'Do you want to sign out of Gatehouse?',
-    renderForm(readProviderForm(form), html`<button type="submit" name="logout" value="yes">Sign out</button>
-<button class="link" type="submit">Stay signed in</button>
-`),
+    renderForm(
+      readProviderForm(form),
+      html`<button type="submit" name="logout" value="yes">Sign out</button>
+        <button class="link" type="submit">Stay signed in</button> `,
+    ),
   );
 }
 

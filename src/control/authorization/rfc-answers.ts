@@ -48,8 +48,21 @@ export function rfcAnswers(provider: Provider) {
         return;
       }
     }
-    if (body.error === 'invalid_request' && !client && AUTHENTICATED_ROUTES.has(route) && kctx.oidc.params && kctx.get('authorization') === '' && params.client_id === undefined && params.client_assertion === undefined) {
-      answer(kctx, 401, 'invalid_client', 'no client authentication: send client_id and client_secret with HTTP Basic (or client_id alone for a public client)');
+    if (
+      body.error === 'invalid_request' &&
+      !client &&
+      AUTHENTICATED_ROUTES.has(route) &&
+      kctx.oidc.params &&
+      kctx.get('authorization') === '' &&
+      params.client_id === undefined &&
+      params.client_assertion === undefined
+    ) {
+      answer(
+        kctx,
+        401,
+        'invalid_client',
+        'no client authentication: send client_id and client_secret with HTTP Basic (or client_id alone for a public client)',
+      );
       kctx.set('WWW-Authenticate', `Basic realm="${provider.issuer}"`);
       return;
     }

@@ -103,8 +103,8 @@ export async function startAuthorization(
   const housekeeping = setInterval(() => {
     void health.run(HOUSEKEEPING, async () => {
       await signingKeysService.ensureCurrent(ctx);
-  // Made now, so the first sign-in with an unknown name costs one scrypt like any other.
-  await DECOY_PASSWORD_HASH;
+      // Made now, so the first sign-in with an unknown name costs one scrypt like any other.
+      await DECOY_PASSWORD_HASH;
       await signingKeysService.prune(ctx);
       await server.reload();
       const now = ctx.clock();

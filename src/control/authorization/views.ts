@@ -42,34 +42,38 @@ ${body.text}
 }
 
 const alert = (message: string | null): Html => (message ? html`<p class="error" role="alert">${message}</p>` : html``);
-const csrfField = (csrf: string): Html => html`<input type="hidden" name="csrf" value="${csrf}">`;
+const csrfField = (csrf: string): Html => html`<input type="hidden" name="csrf" value="${csrf}" />`;
 
 export function loginPage(o: { action: string; csrf: string; clientName: string; username: string; error: string | null; abort: string }): string {
-  return page('Sign in', html`
-<p>to continue to <strong>${o.clientName}</strong></p>
-${alert(o.error)}
-<form method="post" action="${o.action}" autocomplete="on">
-${csrfField(o.csrf)}
-<label for="username">Email</label>
-<input id="username" name="username" type="email" autocomplete="username" required value="${o.username}" autofocus>
-<label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit">Sign in</button>
-</form>
-<p class="secondary"><a href="${o.abort}">Cancel</a></p>`);
+  return page(
+    'Sign in',
+    html` <p>to continue to <strong>${o.clientName}</strong></p>
+      ${alert(o.error)}
+      <form method="post" action="${o.action}" autocomplete="on">
+        ${csrfField(o.csrf)}
+        <label for="username">Email</label>
+        <input id="username" name="username" type="email" autocomplete="username" required value="${o.username}" autofocus />
+        <label for="password">Password</label>
+        <input id="password" name="password" type="password" autocomplete="current-password" required />
+        <button type="submit">Sign in</button>
+      </form>
+      <p class="secondary"><a href="${o.abort}">Cancel</a></p>`,
+  );
 }
 
 export function mfaPage(o: { action: string; csrf: string; error: string | null; abort: string }): string {
-  return page('Two-step verification', html`
-<p>Enter the 6-digit code from your authenticator app, or one of your recovery codes.</p>
-${alert(o.error)}
-<form method="post" action="${o.action}">
-${csrfField(o.csrf)}
-<label for="code">Code</label>
-<input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required autofocus>
-<button type="submit">Verify</button>
-</form>
-<p class="secondary"><a href="${o.abort}">Cancel</a></p>`);
+  return page(
+    'Two-step verification',
+    html` <p>Enter the 6-digit code from your authenticator app, or one of your recovery codes.</p>
+      ${alert(o.error)}
+      <form method="post" action="${o.action}">
+        ${csrfField(o.csrf)}
+        <label for="code">Code</label>
+        <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required autofocus />
+        <button type="submit">Verify</button>
+      </form>
+      <p class="secondary"><a href="${o.abort}">Cancel</a></p>`,
+  );
 }
 
 /**
@@ -77,53 +81,93 @@ ${csrfField(o.csrf)}
  * no style, nothing to load, so the page's policy needs no img-src for it); trusted like our own markup.
  */
 export function enrolPage(o: { action: string; csrf: string; secret: string; uri: string; qrSvg: string; error: string | null; abort: string }): string {
-  return page('Set up two-step verification', html`
-<p>Your account needs a second step at sign-in. Scan this QR code with an authenticator app, or type in the setup key, then enter the code the app shows.</p>
-<div class="qr" role="img" aria-label="QR code of the setup key, for an authenticator app">${new Html(o.qrSvg.trim())}</div>
-<p class="secret"><code aria-label="Setup key">${o.secret.replace(/(.{4})/g, '$1 ').trim()}</code></p>
-<p class="secondary"><a href="${o.uri}">Open in an authenticator app</a></p>
-${alert(o.error)}
-<form method="post" action="${o.action}">
-${csrfField(o.csrf)}
-<label for="code">Code from the app</label>
-<input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" required autofocus>
-<button type="submit">Turn on</button>
-</form>
-<p class="secondary"><a href="${o.abort}">Cancel</a></p>`);
+  return page(
+    'Set up two-step verification',
+    html` <p>
+        Your account needs a second step at sign-in. Scan this QR code with an authenticator app, or type in the setup key, then enter the code the app shows.
+      </p>
+      <div class="qr" role="img" aria-label="QR code of the setup key, for an authenticator app">${new Html(o.qrSvg.trim())}</div>
+      <p class="secret"><code aria-label="Setup key">${o.secret.replace(/(.{4})/g, '$1 ').trim()}</code></p>
+      <p class="secondary"><a href="${o.uri}">Open in an authenticator app</a></p>
+      ${alert(o.error)}
+      <form method="post" action="${o.action}">
+        ${csrfField(o.csrf)}
+        <label for="code">Code from the app</label>
+        <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" required autofocus />
+        <button type="submit">Turn on</button>
+      </form>
+      <p class="secondary"><a href="${o.abort}">Cancel</a></p>`,
+  );
 }
 
 export function recoveryCodesPage(o: { action: string; csrf: string; codes: string[] }): string {
-  return page('Save your recovery codes', html`
-<p>Each code signs you in once if you lose your authenticator. Keep them somewhere safe: they are shown only now.</p>
-<ul class="codes">${o.codes.map((c) => html`<li><code>${c}</code></li>`)}</ul>
-<form method="post" action="${o.action}">
-${csrfField(o.csrf)}
-<button type="submit">I have saved them</button>
-</form>`);
+  return page(
+    'Save your recovery codes',
+    html` <p>Each code signs you in once if you lose your authenticator. Keep them somewhere safe: they are shown only now.</p>
+      <ul class="codes">
+        ${o.codes.map((c) => html`<li><code>${c}</code></li>`)}
+      </ul>
+      <form method="post" action="${o.action}">
+        ${csrfField(o.csrf)}
+        <button type="submit">I have saved them</button>
+      </form>`,
+  );
 }
 
 export function consentPage(o: { action: string; csrf: string; clientName: string; scopes: string[]; apis: string[]; abort: string }): string {
-  return page('Allow access?', html`
-<p><strong>${o.clientName}</strong> asks to act for you.</p>
-${o.apis.length ? html`<h2>APIs</h2><ul>${o.apis.map((a) => html`<li>${a}</li>`)}</ul>` : html``}
-${o.scopes.length ? html`<h2>Permissions</h2><ul>${o.scopes.map((s) => html`<li><code>${s}</code></li>`)}</ul>` : html``}
-<form method="post" action="${o.action}">
-${csrfField(o.csrf)}
-<button type="submit">Allow</button>
-</form>
-<p class="secondary"><a href="${o.abort}">Deny</a></p>`);
+  return page(
+    'Allow access?',
+    html` <p><strong>${o.clientName}</strong> asks to act for you.</p>
+      ${
+        o.apis.length
+          ? html`<h2>APIs</h2>
+              <ul>
+                ${o.apis.map((a) => html`<li>${a}</li>`)}
+              </ul>`
+          : html``
+      }
+      ${
+        o.scopes.length
+          ? html`<h2>Permissions</h2>
+              <ul>
+                ${o.scopes.map((s) => html`<li><code>${s}</code></li>`)}
+              </ul>`
+          : html``
+      }
+      <form method="post" action="${o.action}">
+        ${csrfField(o.csrf)}
+        <button type="submit">Allow</button>
+      </form>
+      <p class="secondary"><a href="${o.abort}">Deny</a></p>`,
+  );
 }
 
 export function messagePage(title: string, message: string, details: Record<string, string> = {}): string {
   const rows = Object.entries(details).filter(([, v]) => v);
-  return page(title, html`
-<p>${message}</p>
-${rows.length ? html`<dl>${rows.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>` : html``}`);
+  return page(
+    title,
+    html` <p>${message}</p>
+      ${
+        rows.length
+          ? html`<dl>
+              ${rows.map(
+                ([k, v]) =>
+                  html`<dt>${k}</dt>
+                    <dd>${v}</dd>`,
+              )}
+            </dl>`
+          : html``
+      }`,
+  );
 }
 
 /** A page around a form rebuilt from one oidc-provider made (see provider-pages.ts). */
 export function providerFormPage(title: string, intro: string, form: Html, error: string | null = null): string {
-  return page(title, html`<p>${intro}</p>${alert(error)}${form}`);
+  return page(
+    title,
+    html`<p>${intro}</p>
+      ${alert(error)}${form}`,
+  );
 }
 
 export const STYLESHEET = `

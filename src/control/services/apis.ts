@@ -30,7 +30,14 @@ function requestLogSetting(input: ApiInput['requestLog']): Pick<Api, 'requestLog
 
 export function apiView(api: Api): ApiView {
   const { timeoutMs, createdAt, updatedAt, pathCase, requestLog, ...rest } = api;
-  return { ...rest, timeoutSeconds: timeoutMs / 1000, pathCase: pathCase ?? 'sensitive', requestLog: requestLog ?? true, createdAt: new Date(createdAt).toISOString(), updatedAt: new Date(updatedAt).toISOString() };
+  return {
+    ...rest,
+    timeoutSeconds: timeoutMs / 1000,
+    pathCase: pathCase ?? 'sensitive',
+    requestLog: requestLog ?? true,
+    createdAt: new Date(createdAt).toISOString(),
+    updatedAt: new Date(updatedAt).toISOString(),
+  };
 }
 
 const API_ID = /^api_[0-9a-f]{28}$/;
@@ -53,7 +60,10 @@ const resource = resourceService<Api, ApiInput, ApiPatch>({
     upstreamUrl: patch.upstreamUrl ?? existing.upstreamUrl,
     // RFC 7396: the patch's members merge into the stored settings; the create schema restores defaults.
     auth: patch.auth === undefined ? existing.auth : apiInputSchema.shape.auth.parse(mergePatch(existing.auth, patch.auth)),
-    tokens: patch.tokens === undefined ? existing.tokens : tokenSettings(patch.name ?? existing.name, apiInputSchema.shape.tokens.parse(mergePatch(existing.tokens, patch.tokens))),
+    tokens:
+      patch.tokens === undefined
+        ? existing.tokens
+        : tokenSettings(patch.name ?? existing.name, apiInputSchema.shape.tokens.parse(mergePatch(existing.tokens, patch.tokens))),
     ...((patch.identityJwt ?? existing.identityJwt) ? { identityJwt: true } : {}),
     ...((patch.mtls ?? existing.mtls) ? { mtls: true } : {}),
     ...((patch.pathCase ?? existing.pathCase) === 'insensitive' ? { pathCase: 'insensitive' as const } : {}),
@@ -67,7 +77,8 @@ const resource = resourceService<Api, ApiInput, ApiPatch>({
     // A case-insensitive API takes ASCII paths only, so a rule naming non-ASCII could never match.
     if (api.pathCase === 'insensitive') {
       (api.auth.routes ?? []).forEach((rule, i) => {
-        if ((rule.paths ?? []).some(hasNonAscii)) problems[`auth.routes.${i}.paths`] = 'this API matches paths without regard to case, for ASCII paths only: a non-ASCII pattern would never match';
+        if ((rule.paths ?? []).some(hasNonAscii))
+          problems[`auth.routes.${i}.paths`] = 'this API matches paths without regard to case, for ASCII paths only: a non-ASCII pattern would never match';
       });
     }
     if (Object.keys(problems).length > 0) throw new ControlError('VALIDATION_FAILED', 'the API’s auth settings cannot be met', problems);

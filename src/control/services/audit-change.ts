@@ -3,7 +3,11 @@
  * never a hash): the whole record when it is created or deleted; for an update, only the fields that
  * changed, before and after. `updatedAt` changes every time and says nothing.
  */
-export function auditedChange<T>(view: (record: T) => Record<string, unknown>, before: T | null, after: T | null): { before: Record<string, unknown> | null; after: Record<string, unknown> | null } {
+export function auditedChange<T>(
+  view: (record: T) => Record<string, unknown>,
+  before: T | null,
+  after: T | null,
+): { before: Record<string, unknown> | null; after: Record<string, unknown> | null } {
   if (before === null || after === null) return { before: before && view(before), after: after && view(after) };
   const was = view(before);
   const is = view(after);

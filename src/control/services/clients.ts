@@ -49,7 +49,8 @@ async function validate(ctx: ControlContext, c: Omit<OAuthClient, 'id' | 'create
   // A token carries only scopes its API mentions (RFC 6749 §3.3): a scope none of the client's APIs
   // mentions could never be granted, so it is refused here rather than missing from every token.
   const unusable = fields.apiIds ? [] : unusableClientScopes(c.scopes, apis);
-  if (unusable.length) fields.scopes = `${unusable.join(', ')}: not a scope of ${c.apiIds.length ? `its API${c.apiIds.length > 1 ? 's' : ''} (${c.apiIds.join(', ')})` : 'any API: the client has none'}; declare it in the API's auth scopes or route rules first`;
+  if (unusable.length)
+    fields.scopes = `${unusable.join(', ')}: not a scope of ${c.apiIds.length ? `its API${c.apiIds.length > 1 ? 's' : ''} (${c.apiIds.join(', ')})` : 'any API: the client has none'}; declare it in the API's auth scopes or route rules first`;
   if (Object.keys(fields).length) throw new ControlError('VALIDATION_FAILED', 'the client settings do not fit together', fields);
 }
 
@@ -67,7 +68,13 @@ export const clientsService = {
     await validate(ctx, fields);
     const now = ctx.clock();
     const credentials = input.type === 'confidential' ? newSecret(ctx) : null;
-    const client: OAuthClient = { ...fields, ...(credentials && { secretHash: credentials.secretHash, pepperId: credentials.pepperId }), id: newId('client', now), createdAt: now, updatedAt: now };
+    const client: OAuthClient = {
+      ...fields,
+      ...(credentials && { secretHash: credentials.secretHash, pepperId: credentials.pepperId }),
+      id: newId('client', now),
+      createdAt: now,
+      updatedAt: now,
+    };
     await ctx.store.clients.create(client, audit(actor, 'created', client.id, null, client));
     return { client, secret: credentials?.secret ?? null };
   },

@@ -67,18 +67,27 @@ function patchActions(existing: ApiKey, patch: KeyPatchInput): KeyAction[] {
  * access rules, else its policy's: domain/key-decision.ts). A key without any would be refused
  * everywhere, silently: it is refused here instead, with how to grant access.
  */
-async function validateReferences(ctx: ControlContext, key: Pick<ApiKey, 'appId' | 'policyId'> & Parameters<typeof validateSettings>[1], requireAccess: boolean) {
-  if (!(await ctx.store.apps.get(key.appId))) throw new ControlError('VALIDATION_FAILED', 'the key names an unknown app', { appId: `no app with id ${key.appId}` });
+async function validateReferences(
+  ctx: ControlContext,
+  key: Pick<ApiKey, 'appId' | 'policyId'> & Parameters<typeof validateSettings>[1],
+  requireAccess: boolean,
+) {
+  if (!(await ctx.store.apps.get(key.appId)))
+    throw new ControlError('VALIDATION_FAILED', 'the key names an unknown app', { appId: `no app with id ${key.appId}` });
   const policy = key.policyId ? await ctx.store.policies.get(key.policyId) : null;
   if (key.policyId && !policy) {
     throw new ControlError('VALIDATION_FAILED', 'the key names an unknown policy', { policyId: `no policy with id ${key.policyId}` });
   }
   await validateSettings(ctx, key);
   if (requireAccess && !effectiveSettings(key, policy).access?.length) {
-    throw new ControlError('VALIDATION_FAILED', `the key works on no API: give it access to one, or a policy that grants access${policy ? ` (policy ${policy.id} grants none)` : ''}`, {
-      access: 'access rules naming the APIs it may call, e.g. [{"apiId": "api_..."}] (CLI: --api NAME)',
-      policyId: 'or a policy whose access names an API (CLI: --policy NAME)',
-    });
+    throw new ControlError(
+      'VALIDATION_FAILED',
+      `the key works on no API: give it access to one, or a policy that grants access${policy ? ` (policy ${policy.id} grants none)` : ''}`,
+      {
+        access: 'access rules naming the APIs it may call, e.g. [{"apiId": "api_..."}] (CLI: --api NAME)',
+        policyId: 'or a policy whose access names an API (CLI: --policy NAME)',
+      },
+    );
   }
 }
 
@@ -176,7 +185,8 @@ export const keysService = {
   async rotate(ctx: ControlContext, actor: Actor, id: string, gracePeriodSeconds: number): Promise<{ key: ApiKey; secret: string; previous: ApiKey }> {
     const existing = await getKey(ctx, id);
     const now = ctx.clock();
-    if (existing.replacedBy !== null && existing.revokedAt === null) throw new ControlError('CONFLICT', `this key was already rotated; rotate its successor ${existing.replacedBy}`);
+    if (existing.replacedBy !== null && existing.revokedAt === null)
+      throw new ControlError('CONFLICT', `this key was already rotated; rotate its successor ${existing.replacedBy}`);
     requireTransition(existing, ['rotate'], now);
     const { secret, ...credential } = issue(ctx, existing.environment, existing.publishable ? 'publishable' : 'api');
     const successor: ApiKey = {

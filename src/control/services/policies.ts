@@ -15,7 +15,6 @@ export function policyView(policy: Policy): PolicyView {
   };
 }
 
-
 export const policiesService = resourceService<Policy, PolicyInput, Partial<PolicyInput>>({
   label: 'policy',
   idKind: 'policy',
@@ -27,4 +26,3 @@ export const policiesService = resourceService<Policy, PolicyInput, Partial<Poli
   changed: (ctx, policy) => ctx.changes.publish({ type: 'policy.changed', policyId: policy.id }),
   view: policyView,
 });
-

@@ -51,15 +51,24 @@ export const requestLogService = {
 export function requestLogFilters(query: RequestLogQuery, now: number): RequestLogFilters {
   const since = query.since === undefined ? undefined : pointInTime(query.since, now);
   const until = query.until === undefined ? undefined : pointInTime(query.until, now);
-  if (since !== undefined && until !== undefined && since >= until) throw new ControlError('VALIDATION_FAILED', 'the time range is empty', { 'query.until': 'must be after since' });
+  if (since !== undefined && until !== undefined && since >= until)
+    throw new ControlError('VALIDATION_FAILED', 'the time range is empty', { 'query.until': 'must be after since' });
   let status: RequestLogFilters['status'];
   if (query.status !== undefined) {
     const n = query.status.endsWith('xx') ? Number(query.status[0]) * 100 : Number(query.status);
     status = query.status.endsWith('xx') ? { min: n, max: n + 99 } : { min: n, max: n };
   }
   return {
-    since, until, status, keyId: query.keyId, appId: query.appId, api: query.api, user: query.user, clientId: query.clientId,
-    address: query.address?.toLowerCase(), denialCode: query.code,
+    since,
+    until,
+    status,
+    keyId: query.keyId,
+    appId: query.appId,
+    api: query.api,
+    user: query.user,
+    clientId: query.clientId,
+    address: query.address?.toLowerCase(),
+    denialCode: query.code,
   };
 }
 

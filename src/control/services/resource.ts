@@ -60,7 +60,11 @@ export function resourceService<T extends { id: string; createdAt: number; updat
   };
 }
 
-export async function conflictAware<R>(label: string, write: () => Promise<R>, reason = 'conflicts with an existing one (name or path already taken)'): Promise<R> {
+export async function conflictAware<R>(
+  label: string,
+  write: () => Promise<R>,
+  reason = 'conflicts with an existing one (name or path already taken)',
+): Promise<R> {
   try {
     return await write();
   } catch (error) {

@@ -9,10 +9,23 @@ import { requireIdentity } from './users.ts';
 export function signingKeyView(key: SigningKey, now: number): SigningKeyView {
   const { sealedPrivateJwk: _s, activatesAt, retiredAt, unpublishAt, createdAt, updatedAt, ...rest } = key;
   const schedule = keySchedule([key], now);
-  const state = key.unpublishAt !== null && key.unpublishAt <= now ? 'unpublished'
-    : key.retiredAt !== null && key.retiredAt <= now ? 'retired'
-    : schedule.active ? 'active' : 'next';
-  return { ...rest, state, activatesAt: iso(activatesAt), retiredAt: iso(retiredAt), unpublishAt: iso(unpublishAt), createdAt: iso(createdAt), updatedAt: iso(updatedAt) };
+  const state =
+    key.unpublishAt !== null && key.unpublishAt <= now
+      ? 'unpublished'
+      : key.retiredAt !== null && key.retiredAt <= now
+        ? 'retired'
+        : schedule.active
+          ? 'active'
+          : 'next';
+  return {
+    ...rest,
+    state,
+    activatesAt: iso(activatesAt),
+    retiredAt: iso(retiredAt),
+    unpublishAt: iso(unpublishAt),
+    createdAt: iso(createdAt),
+    updatedAt: iso(updatedAt),
+  };
 }
 
 const audit = (actor: Actor, action: string, key: SigningKey, now: number) => ({

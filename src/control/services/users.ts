@@ -24,7 +24,8 @@ export interface UserPatch {
 }
 
 export function requireIdentity(ctx: ControlContext): IdentityContext {
-  if (!ctx.identity) throw new ControlError('AUTHORIZATION_DISABLED', 'configure a master key (GATEHOUSE_MASTER_KEY_FILE) to manage users, clients and signing keys');
+  if (!ctx.identity)
+    throw new ControlError('AUTHORIZATION_DISABLED', 'configure a master key (GATEHOUSE_MASTER_KEY_FILE) to manage users, clients and signing keys');
   return ctx.identity;
 }
 

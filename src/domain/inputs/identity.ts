@@ -11,7 +11,10 @@ const password = z
   .max(PASSWORD_MAX_LENGTH, `at most ${PASSWORD_MAX_LENGTH} characters`);
 
 export const userInputSchema = z.strictObject({
-  username: z.email().max(320).transform((e) => e.toLowerCase()),
+  username: z
+    .email()
+    .max(320)
+    .transform((e) => e.toLowerCase()),
   name: z.string().trim().max(128).nullable().default(null),
   password,
   roles: z.array(role).max(32).default([]),

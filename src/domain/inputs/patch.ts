@@ -15,7 +15,11 @@ export function patchSchemaOf<Shape extends z.ZodRawShape>(schema: z.ZodObject<S
 
 /** What a patch may carry for a field of type T: nested objects (not arrays, not nullable ones) member by member. */
 type Defined<T> = Exclude<T, undefined>;
-type PatchValue<T> = [Defined<T>] extends [readonly unknown[]] ? T : [Defined<T>] extends [object] ? { [K in keyof Defined<T>]?: PatchValue<Defined<T>[K]> | null } : T;
+type PatchValue<T> = [Defined<T>] extends [readonly unknown[]]
+  ? T
+  : [Defined<T>] extends [object]
+    ? { [K in keyof Defined<T>]?: PatchValue<Defined<T>[K]> | null }
+    : T;
 
 function patchField(field: z.ZodType): z.ZodType {
   const inner = unwrapDefaults(field);

@@ -44,20 +44,25 @@ const pathPatterns = z.array(pathPattern).min(1).max(64);
 const roles = z.array(z.string().regex(/^[a-z0-9][a-z0-9:_-]{0,63}$/, 'lower-case letters, digits, ":", "_" and "-"')).max(32);
 const identityLimits = z
   .array(
-    z.strictObject({
-      name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'lower-case letters, digits and "-"'),
-      limit: z.number().int().min(1).max(1_000_000_000),
-      windowSeconds: z.number().min(0.001).max(31_536_000).optional(),
-      /** A calendar quota instead of a rate: per UTC day or month. */
-      period: z.enum(['day', 'month']).optional(),
-      by: z.enum(['app', 'user', 'app+user']),
-    }).refine((l) => (l.windowSeconds === undefined) !== (l.period === undefined), 'give windowSeconds (a rate limit) or period (a quota), not both'),
+    z
+      .strictObject({
+        name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'lower-case letters, digits and "-"'),
+        limit: z.number().int().min(1).max(1_000_000_000),
+        windowSeconds: z.number().min(0.001).max(31_536_000).optional(),
+        /** A calendar quota instead of a rate: per UTC day or month. */
+        period: z.enum(['day', 'month']).optional(),
+        by: z.enum(['app', 'user', 'app+user']),
+      })
+      .refine((l) => (l.windowSeconds === undefined) !== (l.period === undefined), 'give windowSeconds (a rate limit) or period (a quota), not both'),
   )
   .max(8)
   .refine((rules) => new Set(rules.map((r) => r.name)).size === rules.length, 'rate limit names must be unique');
 const authRuleSchema = z.strictObject({
   rateLimits: identityLimits.optional(),
-  methods: z.array(z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])).min(1).optional(),
+  methods: z
+    .array(z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']))
+    .min(1)
+    .optional(),
   paths: pathPatterns.optional(),
   type: z.enum(AUTH_TYPES).optional(),
   scopes: z.array(scope).max(64).optional(),
@@ -203,10 +208,12 @@ export const keyCreateSchema = z.strictObject({
   scopes: settings.scopes.default(null),
 });
 
-export const keyPatchSchema = z.strictObject({
-  ...keyMutable,
-  expiresInSeconds: z.number().int().min(1).max(315_360_000),
-}).partial();
+export const keyPatchSchema = z
+  .strictObject({
+    ...keyMutable,
+    expiresInSeconds: z.number().int().min(1).max(315_360_000),
+  })
+  .partial();
 
 export const keyRotateSchema = z.strictObject({
   /** How long the old key keeps working; never beyond its own expiry. 0 ends it at once. */
@@ -217,12 +224,10 @@ export const keyRevokeSchema = z.strictObject({ reason: z.string().trim().min(1)
 
 export const verifyRequestSchema = z.strictObject({
   key: z.string().min(1).max(512),
-  api: z
-    .string()
-    .min(1)
-    .max(128)
-    .optional()
-    .meta({ description: 'the API the key is to be used for, by name or id: a lookup, as a service knows its own API, not a stored reference; its auth scopes are required too' }),
+  api: z.string().min(1).max(128).optional().meta({
+    description:
+      'the API the key is to be used for, by name or id: a lookup, as a service knows its own API, not a stored reference; its auth scopes are required too',
+  }),
   method: method.optional(),
   path: z.string().startsWith('/').max(2048).optional(),
   ip: z.union([z.ipv4(), z.ipv6()]).optional(),

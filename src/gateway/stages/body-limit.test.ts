@@ -35,7 +35,11 @@ describe('body-limit stage', () => {
 describe('limitBody (chunked bodies)', () => {
   const drain = (chunks: string[], maxBytes: number) => {
     let received = 0;
-    return pipeline(Readable.from(chunks.map((c) => Buffer.from(c))), limitBody(maxBytes), new Writable({ write: (chunk: Buffer, _e, done) => ((received += chunk.length), done()) })).then(() => received);
+    return pipeline(
+      Readable.from(chunks.map((c) => Buffer.from(c))),
+      limitBody(maxBytes),
+      new Writable({ write: (chunk: Buffer, _e, done) => ((received += chunk.length), done()) }),
+    ).then(() => received);
   };
 
   test('passes a body up to the limit through unchanged', async () => {

@@ -20,7 +20,16 @@ describe('canonical-path stage', () => {
   });
 
   test('a path upstreams could read differently is refused with PATH_NOT_CANONICAL', async () => {
-    for (const target of ['/orders/../admin', '/orders/%2e%2e/admin', '/orders/./items', '/orders%2fadmin', '/orders/a%5cb', '/orders/a;jsessionid=1', '/orders/%252e', '/orders/%zz']) {
+    for (const target of [
+      '/orders/../admin',
+      '/orders/%2e%2e/admin',
+      '/orders/./items',
+      '/orders%2fadmin',
+      '/orders/a%5cb',
+      '/orders/a;jsessionid=1',
+      '/orders/%252e',
+      '/orders/%zz',
+    ]) {
       const { denial } = await run(target);
       assert.equal(denial?.code, 'PATH_NOT_CANONICAL', target);
     }

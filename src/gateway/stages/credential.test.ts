@@ -59,7 +59,12 @@ describe('credential stage', () => {
 
   describe('a route that needs a key and a token', () => {
     test('takes the key from X-API-Key and the token from Authorization', async () => {
-      const { exchange, denial } = await run('apiKey+bearer', { headers: [['Authorization', 'Bearer eyJ.token.sig'], ['X-API-Key', KEY]] });
+      const { exchange, denial } = await run('apiKey+bearer', {
+        headers: [
+          ['Authorization', 'Bearer eyJ.token.sig'],
+          ['X-API-Key', KEY],
+        ],
+      });
       assert.equal(denial, undefined);
       assert.equal(exchange.credential, KEY);
       assert.equal(exchange.token, 'eyJ.token.sig');
@@ -78,7 +83,12 @@ describe('credential stage', () => {
   });
 
   test('a public route reads no credential, even one that is sent', async () => {
-    const { exchange, denial } = await run('public', { headers: [['Authorization', `Bearer ${KEY}`], ['X-API-Key', KEY]] });
+    const { exchange, denial } = await run('public', {
+      headers: [
+        ['Authorization', `Bearer ${KEY}`],
+        ['X-API-Key', KEY],
+      ],
+    });
     assert.equal(denial, undefined);
     assert.equal(exchange.credential, null);
     assert.equal(exchange.token, null);

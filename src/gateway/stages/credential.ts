@@ -5,7 +5,8 @@ const KEY_ONLY = 'send the API key as Authorization: Bearer <key> or X-API-Key: 
 const TOKEN = 'send an access token as Authorization: Bearer <token> (or DPoP <token> with a DPoP proof)';
 const KEY_WITH_TOKEN = 'this route needs an API key as well as the access token: send the API key as X-API-Key: <key>; Authorization carries the token';
 const TOKEN_WITH_KEY = `this route needs an access token as well as the API key: ${TOKEN}; the API key goes in X-API-Key`;
-const BOTH = 'this route needs an API key and an access token: send the API key as X-API-Key: <key> and the access token as Authorization: Bearer <token> (or DPoP <token> with a DPoP proof)';
+const BOTH =
+  'this route needs an API key and an access token: send the API key as X-API-Key: <key> and the access token as Authorization: Bearer <token> (or DPoP <token> with a DPoP proof)';
 const KEY_IS_NOT_A_TOKEN = 'an API key is not an access token: ';
 
 /**

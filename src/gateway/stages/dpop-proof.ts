@@ -6,7 +6,9 @@ export function dpopProofCheck(dpop: DpopVerifier): ProofCheck {
   return (exchange, token) => {
     const jkt = (token.claims.cnf as { jkt?: unknown } | undefined)?.jkt;
     if (typeof jkt !== 'string') {
-      return exchange.tokenScheme === 'dpop' ? { code: 'DPOP_INVALID', detail: 'this access token is not DPoP-bound: send it as Authorization: Bearer' } : undefined;
+      return exchange.tokenScheme === 'dpop'
+        ? { code: 'DPOP_INVALID', detail: 'this access token is not DPoP-bound: send it as Authorization: Bearer' }
+        : undefined;
     }
     const proof = exchange.req.headers.dpop;
     const scheme = exchange.scheme;

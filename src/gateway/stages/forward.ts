@@ -12,26 +12,78 @@ import { BODY_TOO_LARGE, limitBody } from './body-limit.ts';
  */
 const DROP_REQUEST = new Set([
   // RFC 9110 §7.6.1 hop-by-hop fields, and Host (the upstream's own is set by the client library).
-  'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
   // The caller's credentials stay here.
-  'authorization', 'x-api-key', 'dpop',
+  'authorization',
+  'x-api-key',
+  'dpop',
   // Set by the gateway from what it checked: the client address, scheme and host, the request id.
-  'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip', 'x-request-id',
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-real-ip',
+  'x-request-id',
   // The client address, as other proxies and CDNs name it; frameworks and rate limiters believe these.
-  'true-client-ip', 'x-client-ip', 'client-ip', 'cf-connecting-ip', 'fastly-client-ip', 'x-cluster-client-ip', 'x-forwarded',
-  'forwarded-for', 'x-original-forwarded-for', 'x-originating-ip', 'x-remote-ip', 'x-remote-addr', 'x-proxyuser-ip',
-  'x-envoy-external-address', 'x-azure-clientip', 'x-appengine-user-ip',
+  'true-client-ip',
+  'x-client-ip',
+  'client-ip',
+  'cf-connecting-ip',
+  'fastly-client-ip',
+  'x-cluster-client-ip',
+  'x-forwarded',
+  'forwarded-for',
+  'x-original-forwarded-for',
+  'x-originating-ip',
+  'x-remote-ip',
+  'x-remote-addr',
+  'x-proxyuser-ip',
+  'x-envoy-external-address',
+  'x-azure-clientip',
+  'x-appengine-user-ip',
   // Scheme, host, port and prefix: used to build absolute URLs (password-reset links) and to decide "is this HTTPS".
-  'x-forwarded-port', 'x-forwarded-scheme', 'x-forwarded-ssl', 'x-url-scheme', 'front-end-https', 'x-forwarded-server',
-  'x-forwarded-prefix', 'x-original-host', 'x-host',
+  'x-forwarded-port',
+  'x-forwarded-scheme',
+  'x-forwarded-ssl',
+  'x-url-scheme',
+  'front-end-https',
+  'x-forwarded-server',
+  'x-forwarded-prefix',
+  'x-original-host',
+  'x-host',
   // The URL to act on instead of the request line (IIS, Symfony, Zend; nginx and Envoy originals).
-  'x-original-url', 'x-rewrite-url', 'x-original-uri', 'x-forwarded-uri', 'x-forwarded-path', 'x-envoy-original-path',
+  'x-original-url',
+  'x-rewrite-url',
+  'x-original-uri',
+  'x-forwarded-uri',
+  'x-forwarded-path',
+  'x-envoy-original-path',
   // The method to act on instead of the request's (refused by the request-head stage; dropped here as well).
-  'x-http-method-override', 'x-http-method', 'x-method-override',
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
 ]);
 /** W3C Trace Context fields: replaced by the gateway's own when it traces. */
 const TRACE_CONTEXT = new Set(['traceparent', 'tracestate']);
-const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'ratelimit', 'ratelimit-policy']);
+const DROP_RESPONSE = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'ratelimit',
+  'ratelimit-policy',
+]);
 
 /**
  * Streams the request to the upstream and the answer back, through a pooled undici client. The
@@ -119,12 +171,18 @@ function upstreamHeaders(exchange: Exchange): string[] {
 
 /** The upstream's answer without hop-by-hop fields; Gatehouse's own RateLimit fields replace any it sent. */
 function responseHeaders(upstream: IncomingHttpHeaders, exchange: Exchange): IncomingHttpHeaders {
-  const connectionTokens = typeof upstream.connection === 'string' ? upstream.connection.toLowerCase().split(',').map((t) => t.trim()) : null;
+  const connectionTokens =
+    typeof upstream.connection === 'string'
+      ? upstream.connection
+          .toLowerCase()
+          .split(',')
+          .map((t) => t.trim())
+      : null;
   const out: IncomingHttpHeaders = {};
   for (const name in upstream) {
     if (!DROP_RESPONSE.has(name) && !connectionTokens?.includes(name)) out[name] = upstream[name];
   }
   const limits = exchange.rateLimitHeaders;
-  if (limits) (out['ratelimit-policy'] = limits.policy), (out.ratelimit = limits.state);
+  if (limits) ((out['ratelimit-policy'] = limits.policy), (out.ratelimit = limits.state));
   return out;
 }

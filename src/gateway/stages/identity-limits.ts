@@ -25,7 +25,13 @@ export function identityLimitsStage(limiter: Limiter, usage: CounterUsage): Rout
   const decide = (result: LimitResult, exchange: RoutedExchange, uses: readonly (readonly [string, string])[]): StageResult => {
     const states = [...(exchange.verification?.limits ?? []), ...(exchange.parentKey?.limits ?? []), ...result.states];
     exchange.rateLimitHeaders = rateLimitHeaders(states);
-    if (!result.allowed) return { code: result.deniedBy === 'quota' ? 'QUOTA_EXCEEDED' : 'RATE_LIMITED', detail: 'a limit of this API is used up for now', limits: states, retryAfterMs: result.retryAfterMs };
+    if (!result.allowed)
+      return {
+        code: result.deniedBy === 'quota' ? 'QUOTA_EXCEEDED' : 'RATE_LIMITED',
+        detail: 'a limit of this API is used up for now',
+        limits: states,
+        retryAfterMs: result.retryAfterMs,
+      };
     for (const [counter, period] of uses) usage.count(counter, period);
     return undefined;
   };
@@ -54,7 +60,10 @@ export function identityLimitsStage(limiter: Limiter, usage: CounterUsage): Rout
       if (seed === undefined) {
         let loading = seeding.get(slot);
         if (!loading) {
-          loading = usage.used(counter, window.id).then((used) => void seeded.set(slot, used)).finally(() => seeding.delete(slot));
+          loading = usage
+            .used(counter, window.id)
+            .then((used) => void seeded.set(slot, used))
+            .finally(() => seeding.delete(slot));
           seeding.set(slot, loading);
         }
         missing.push(loading);
@@ -66,7 +75,11 @@ export function identityLimitsStage(limiter: Limiter, usage: CounterUsage): Rout
     if (missing.length === 0) return consume(exchange, checks, uses);
     // First sight of a counter this period: read its use so far, then check with it as the seed.
     return Promise.all(missing).then(() =>
-      consume(exchange, checks.map((c) => (c.kind === 'quota' ? { ...c, seed: seeded.get(c.counter) ?? 0 } : c)), uses),
+      consume(
+        exchange,
+        checks.map((c) => (c.kind === 'quota' ? { ...c, seed: seeded.get(c.counter) ?? 0 } : c)),
+        uses,
+      ),
     );
   };
 }

@@ -27,7 +27,13 @@ export function parentKeyStage(verifier: KeyVerifier, ownIssuer: () => string | 
     if (v.keyId !== null) exchange.refusedKey = v;
     if (isFailedKeyCheck(v.code)) throttle.recordFailure(exchange.ip, exchange.now);
     const scope = v.code === 'INSUFFICIENT_SCOPE' ? { scope: exchange.requirement.scopes } : {};
-    return { code: v.code, detail: PARENT_KEY_DENIAL_DETAILS[v.code], limits: v.limits, ...scope, ...(v.retryAfterMs > 0 ? { retryAfterMs: v.retryAfterMs } : {}) };
+    return {
+      code: v.code,
+      detail: PARENT_KEY_DENIAL_DETAILS[v.code],
+      limits: v.limits,
+      ...scope,
+      ...(v.retryAfterMs > 0 ? { retryAfterMs: v.retryAfterMs } : {}),
+    };
   };
   return (exchange) => {
     const claims = exchange.tokenVerification?.claims;

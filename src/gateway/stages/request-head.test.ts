@@ -8,7 +8,15 @@ const run = async (head: RequestHead) => denialOf(requestHeadStage(await exchang
 describe('request-head stage', () => {
   test('a request with one of each decided-on header passes', async () => {
     const denial = await run({
-      headers: [['Authorization', 'Bearer t'], ['X-API-Key', 'k'], ['DPoP', 'p'], ['Origin', 'https://app.example'], ['Referer', 'https://app.example/page'], ['X-Other', 'a'], ['X-Other', 'b']],
+      headers: [
+        ['Authorization', 'Bearer t'],
+        ['X-API-Key', 'k'],
+        ['DPoP', 'p'],
+        ['Origin', 'https://app.example'],
+        ['Referer', 'https://app.example/page'],
+        ['X-Other', 'a'],
+        ['X-Other', 'b'],
+      ],
     });
     assert.equal(denial, undefined, 'other headers may repeat');
   });
@@ -24,7 +32,12 @@ describe('request-head stage', () => {
       ['Referer', 'referer'],
     ];
     for (const [first, second] of pairs) {
-      const denial = await run({ headers: [[first, first === 'Host' ? 'a.example' : 'v1'], [second, second === 'host' ? 'b.example' : 'v2']] });
+      const denial = await run({
+        headers: [
+          [first, first === 'Host' ? 'a.example' : 'v1'],
+          [second, second === 'host' ? 'b.example' : 'v2'],
+        ],
+      });
       assert.equal(denial?.code, 'VALIDATION_FAILED', `${first} + ${second}`);
       assert.match(denial?.detail ?? '', /more than one/);
     }

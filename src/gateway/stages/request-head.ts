@@ -7,7 +7,14 @@ import { normalHeaderName } from '../header-names.ts';
  * keys); an upstream, or a proxy on the way, may read the other one. So a request carrying any of
  * these twice, in any spelling, is refused rather than guessed at.
  */
-const SINGLE = new Map([['host', 1], ['authorization', 2], ['x-api-key', 4], ['dpop', 8], ['origin', 16], ['referer', 32]]);
+const SINGLE = new Map([
+  ['host', 1],
+  ['authorization', 2],
+  ['x-api-key', 4],
+  ['dpop', 8],
+  ['origin', 16],
+  ['referer', 32],
+]);
 
 /**
  * Method overrides are refused on every route, never dropped in silence: route rules and key limits
@@ -43,6 +50,7 @@ export const requestHeadStage: Stage = (exchange) => {
     return { code: 'VALIDATION_FAILED', detail: '_method in the query string is not honoured: send the method itself' };
   }
   const host = exchange.req.headers.host;
-  if (host !== undefined && !HOST.test(host)) return { code: 'VALIDATION_FAILED', detail: 'the Host header is not a host name or address with an optional port' };
+  if (host !== undefined && !HOST.test(host))
+    return { code: 'VALIDATION_FAILED', detail: 'the Host header is not a host name or address with an optional port' };
   return undefined;
 };

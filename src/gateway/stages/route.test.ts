@@ -7,13 +7,28 @@ import { canonicalPathStage } from './canonical-path.ts';
 import { routeStage } from './route.ts';
 
 const api = (name: string, listenPath: string, more: Partial<Api> = {}): Api => ({
-  id: `api_${name}`, name, listenPath, upstreamUrl: 'http://127.0.0.1:9/base', auth: { type: 'apiKey', scopes: [] },
-  tokens: { audience: `https://api.example/${name}`, accessTokenTtlSeconds: 300 }, timeoutMs: 1000, createdAt: TEST_NOW, updatedAt: TEST_NOW, ...more,
+  id: `api_${name}`,
+  name,
+  listenPath,
+  upstreamUrl: 'http://127.0.0.1:9/base',
+  auth: { type: 'apiKey', scopes: [] },
+  tokens: { audience: `https://api.example/${name}`, accessTokenTtlSeconds: 300 },
+  timeoutMs: 1000,
+  createdAt: TEST_NOW,
+  updatedAt: TEST_NOW,
+  ...more,
 });
 
 const table = new RouteTable([
   api('orders', '/orders', {
-    auth: { type: 'apiKey', scopes: ['orders:read'], routes: [{ paths: ['/health'], type: 'public' }, { methods: ['POST'], paths: ['/refunds/**'], type: 'apiKey+bearer', scopes: ['refunds'] }] },
+    auth: {
+      type: 'apiKey',
+      scopes: ['orders:read'],
+      routes: [
+        { paths: ['/health'], type: 'public' },
+        { methods: ['POST'], paths: ['/refunds/**'], type: 'apiKey+bearer', scopes: ['refunds'] },
+      ],
+    },
   }),
   api('orders-admin', '/orders/admin', { auth: { type: 'bearer', scopes: ['admin'], roles: ['ops'] } }),
   api('legacy', '/legacy', { pathCase: 'insensitive', auth: { type: 'public', scopes: [], routes: [{ paths: ['/admin/**'], type: 'apiKey' }] } }),

@@ -33,7 +33,12 @@ describe('transport stage', () => {
   });
 
   test('over plain HTTP a token or any unknown credential is refused, with nothing to report', async () => {
-    for (const headers of [[['Authorization', 'Bearer eyJ.token.sig']], [['Authorization', 'Basic dTpw']], [['DPoP', 'proof']], [['X-API-Key', 'not-ours']]] as const) {
+    for (const headers of [
+      [['Authorization', 'Bearer eyJ.token.sig']],
+      [['Authorization', 'Basic dTpw']],
+      [['DPoP', 'proof']],
+      [['X-API-Key', 'not-ours']],
+    ] as const) {
       const { denial, exposed } = await run({ headers });
       assert.equal(denial?.code, 'CREDENTIALS_OVER_HTTP', headers[0][0]);
       assert.deepEqual(exposed, []);
@@ -49,6 +54,10 @@ describe('transport stage', () => {
   test('an API key found in the query string, even percent-encoded, is reported as exposed', async () => {
     const encoded = KEY.replace('_', '%5F');
     assert.deepEqual((await run({ target: `/orders?key=${encoded}` })).exposed, [{ secret: KEY, ip: '198.51.100.7' }]);
-    assert.deepEqual((await run({ target: `/orders?q=x${KEY}` })).exposed.map((e) => e.secret), [KEY], 'inside another value');
+    assert.deepEqual(
+      (await run({ target: `/orders?q=x${KEY}` })).exposed.map((e) => e.secret),
+      [KEY],
+      'inside another value',
+    );
   });
 });

@@ -17,7 +17,20 @@ export function presentedKey(headers: IncomingHttpHeaders): string | null {
 }
 
 /** Query parameters that carry credentials by convention (compared lower-case, `-` read as `_`). */
-const CREDENTIAL_PARAMS = new Set(['key', 'apikey', 'api_key', 'x_api_key', 'access_token', 'token', 'id_token', 'refresh_token', 'auth', 'auth_token', 'authorization', 'client_secret']);
+const CREDENTIAL_PARAMS = new Set([
+  'key',
+  'apikey',
+  'api_key',
+  'x_api_key',
+  'access_token',
+  'token',
+  'id_token',
+  'refresh_token',
+  'auth',
+  'auth_token',
+  'authorization',
+  'client_secret',
+]);
 /** Anything shaped like one of our keys, wherever it sits in the query (a name, a value, part of one). */
 const KEY_IN_QUERY = /gk_(?:pub_)?(?:live|test)_[0-9A-Za-z]*/g;
 

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { StorageUnavailableError } from '../port.ts';
 import { runTransaction } from './db.ts';
 
-test('a full disk inside a transaction surfaces as StorageUnavailableError with SQLite\'s own error, not a ROLLBACK failure', (t) => {
+test("a full disk inside a transaction surfaces as StorageUnavailableError with SQLite's own error, not a ROLLBACK failure", (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-db-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const db = new DatabaseSync(join(dir, 'full.db'));
@@ -41,7 +41,13 @@ test('a lock held past the busy timeout is StorageUnavailableError (SQLITE_BUSY)
   assert.throws(() => runTransaction(db, () => db.prepare('INSERT INTO t VALUES (1)').run()), /SQLITE_BUSY/);
   holder.exec('ROLLBACK');
   runTransaction(db, () => db.prepare('INSERT INTO t VALUES (2)').run());
-  assert.deepEqual(db.prepare('SELECT v FROM t').all().map((r) => r.v), [2]);
+  assert.deepEqual(
+    db
+      .prepare('SELECT v FROM t')
+      .all()
+      .map((r) => r.v),
+    [2],
+  );
   holder.close();
   db.close();
 });

@@ -1,7 +1,19 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import { lineageOf, type AdminKey, type Api, type ApiKey, type App, type AuditEntry, type AuditInput, type OAuthClient, type Policy, type SigningKey, type User } from '../../domain/entities.ts';
+import {
+  lineageOf,
+  type AdminKey,
+  type Api,
+  type ApiKey,
+  type App,
+  type AuditEntry,
+  type AuditInput,
+  type OAuthClient,
+  type Policy,
+  type SigningKey,
+  type User,
+} from '../../domain/entities.ts';
 import { newId } from '../../domain/ids.ts';
 import {
   StorageUnavailableError,
@@ -50,7 +62,9 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) throw new Error('busyTimeoutMs must be a non-negative integer');
   // secure_delete: deleted rows are overwritten, so a copy of the file holds no remnant of them.
-  db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = ${busyTimeoutMs}; PRAGMA secure_delete = ON;`);
+  db.exec(
+    `PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = ${busyTimeoutMs}; PRAGMA secure_delete = ON;`,
+  );
   const statements = new Map<string, StatementSync>();
   const sql = (text: string): StatementSync => {
     let statement = statements.get(text);
@@ -67,9 +81,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   };
   const clock = options.clock ?? Date.now;
   const appendAudit = (audit: AuditInput, at = clock()): void => {
-    sql(
-      'INSERT INTO audit (id, at, actor, action, target_type, target_id, before, after, request_id) VALUES (?,?,?,?,?,?,?,?,?)',
-    ).run(
+    sql('INSERT INTO audit (id, at, actor, action, target_type, target_id, before, after, request_id) VALUES (?,?,?,?,?,?,?,?,?)').run(
       newId('audit', at),
       at,
       audit.actor,
@@ -144,7 +156,9 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   const apis: Store['apis'] = {
     ...apiRepo,
     async all() {
-      return sql('SELECT data FROM apis ORDER BY id').all().map((r) => JSON.parse(String(r.data)) as Api);
+      return sql('SELECT data FROM apis ORDER BY id')
+        .all()
+        .map((r) => JSON.parse(String(r.data)) as Api);
     },
   };
   const apps = entityRepo<App>('apps', (a) => ({ name: a.name }), true);
@@ -228,7 +242,11 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     async create(key, audit) {
       transaction(() => {
         sql('INSERT INTO admin_keys (id, hash, data, created_at, revoked_at) VALUES (?,?,?,?,?)').run(
-          key.id, key.hash, JSON.stringify(key), key.createdAt, key.revokedAt,
+          key.id,
+          key.hash,
+          JSON.stringify(key),
+          key.createdAt,
+          key.revokedAt,
         );
         appendAudit(audit);
       });
@@ -254,7 +272,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       appendAudit(entry);
     },
     async list(query: AuditQuery) {
-      const where = ['(? = \'\' OR id < ?)'];
+      const where = ["(? = '' OR id < ?)"];
       const args: SQLInputValue[] = [query.cursor ?? '', query.cursor ?? ''];
       if (query.targetId) (where.push('target_id = ?'), args.push(query.targetId));
       if (query.action) (where.push('action = ?'), args.push(query.action));
@@ -293,10 +311,12 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       return row ? Number(row.used) : 0;
     },
     async requestsByDay(keyId) {
-      return sql('SELECT day, requests FROM usage_daily WHERE key_id = ? ORDER BY day').all(keyId).map((r) => ({
-        day: String(r.day),
-        requests: Number(r.requests),
-      }));
+      return sql('SELECT day, requests FROM usage_daily WHERE key_id = ? ORDER BY day')
+        .all(keyId)
+        .map((r) => ({
+          day: String(r.day),
+          requests: Number(r.requests),
+        }));
     },
   };
 
@@ -310,7 +330,11 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     async updateIfUnchanged(user, expectedUpdatedAt, audit) {
       return transaction(() => {
         const changed = sql('UPDATE users SET username = ?, data = ?, updated_at = ? WHERE id = ? AND updated_at = ?').run(
-          user.username, JSON.stringify(user), user.updatedAt, user.id, expectedUpdatedAt,
+          user.username,
+          JSON.stringify(user),
+          user.updatedAt,
+          user.id,
+          expectedUpdatedAt,
         ).changes;
         if (Number(changed) === 0) return false;
         appendAudit(audit);
@@ -323,7 +347,9 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   const signingKeys: Store['signingKeys'] = {
     ...signingKeyRepo,
     async all() {
-      return sql('SELECT data FROM signing_keys ORDER BY id').all().map((r) => JSON.parse(String(r.data)) as SigningKey);
+      return sql('SELECT data FROM signing_keys ORDER BY id')
+        .all()
+        .map((r) => JSON.parse(String(r.data)) as SigningKey);
     },
   };
 
@@ -385,7 +411,12 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     async since(at, now) {
       return sql('SELECT kind, id, revoked_at, expires_at FROM revocations WHERE revoked_at >= ? AND expires_at > ? ORDER BY revoked_at, id')
         .all(at, now)
-        .map((row) => ({ kind: String(row.kind) as 'grant' | 'token', id: String(row.id), revokedAt: Number(row.revoked_at), expiresAt: Number(row.expires_at) }));
+        .map((row) => ({
+          kind: String(row.kind) as 'grant' | 'token',
+          id: String(row.id),
+          revokedAt: Number(row.revoked_at),
+          expiresAt: Number(row.expires_at),
+        }));
     },
     async deleteExpired(now) {
       return Number(sql('DELETE FROM revocations WHERE expires_at <= ?').run(now).changes);
@@ -400,8 +431,29 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
              upstream_ms, bytes_in, bytes_out, key_id, app_id, user_sub, client_id, address, user_agent) VALUES (${Array(21).fill('?').join(',')})`,
         );
         for (const e of entries) {
-          insert.run(e.at, e.requestId, e.traceId, e.apiId, e.api, e.route, e.method, e.path, e.query, e.status, e.denialCode, e.durationMs,
-            e.upstreamMs, e.bytesIn, e.bytesOut, e.keyId, e.appId, e.user, e.clientId, e.address, e.userAgent);
+          insert.run(
+            e.at,
+            e.requestId,
+            e.traceId,
+            e.apiId,
+            e.api,
+            e.route,
+            e.method,
+            e.path,
+            e.query,
+            e.status,
+            e.denialCode,
+            e.durationMs,
+            e.upstreamMs,
+            e.bytesIn,
+            e.bytesOut,
+            e.keyId,
+            e.appId,
+            e.user,
+            e.clientId,
+            e.address,
+            e.userAgent,
+          );
         }
       });
     },
@@ -410,7 +462,10 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       const cursor = query.cursor === undefined ? null : parseRequestCursor(query.cursor);
       // `at <= ?` bounds the index range, so a deep page starts where the last ended instead of scanning to it.
       if (cursor) (where.push('at <= ? AND (at < ? OR id < ?)'), args.push(cursor.at, cursor.at, cursor.id));
-      const rows = sql(`SELECT * FROM request_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT ?`).all(...args, query.limit + 1);
+      const rows = sql(`SELECT * FROM request_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT ?`).all(
+        ...args,
+        query.limit + 1,
+      );
       const items = rows.slice(0, query.limit);
       const last = items.at(-1);
       return { items: items.map(requestLogEntryFromRow), nextCursor: rows.length > query.limit && last ? `${Number(last.at)}_${Number(last.id)}` : null };
@@ -418,7 +473,9 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     async deleteBefore(day, limit) {
       const before = Date.parse(`${day}T00:00:00Z`);
       if (!Number.isFinite(before)) throw new Error(`not a day: ${day}`);
-      return transaction(() => Number(sql('DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE at < ? ORDER BY at LIMIT ?)').run(before, limit).changes));
+      return transaction(() =>
+        Number(sql('DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE at < ? ORDER BY at LIMIT ?)').run(before, limit).changes),
+      );
     },
   };
 
@@ -426,7 +483,11 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     ...classifyingErrors({ apis, apps, policies, keys, adminKeys, audit, usage, users, clients, signingKeys, oidc, revocations, requestLog }, options.health),
     async migrate() {
       db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-      const applied = new Set(sql('SELECT version FROM schema_migrations').all().map((r) => Number(r.version)));
+      const applied = new Set(
+        sql('SELECT version FROM schema_migrations')
+          .all()
+          .map((r) => Number(r.version)),
+      );
       let ran = 0;
       for (const migration of MIGRATIONS) {
         if (applied.has(migration.version)) continue;
@@ -568,5 +629,3 @@ function classifyingErrors<R extends Record<string, object>>(repos: R, health: H
   }
   return out as R;
 }
-
-
