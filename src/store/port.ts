@@ -210,6 +210,31 @@ export interface RequestLogEntry {
   userAgent: string | null;
 }
 
+/** Every field of a request-log entry, in one order: the store's columns and the writer's packing follow it. */
+export const REQUEST_LOG_FIELDS = [
+  'at',
+  'requestId',
+  'traceId',
+  'apiId',
+  'api',
+  'route',
+  'method',
+  'path',
+  'query',
+  'status',
+  'denialCode',
+  'durationMs',
+  'upstreamMs',
+  'bytesIn',
+  'bytesOut',
+  'keyId',
+  'appId',
+  'user',
+  'clientId',
+  'address',
+  'userAgent',
+] as const satisfies readonly (keyof RequestLogEntry)[];
+
 export interface RequestLogFilters {
   /** At or after (epoch ms). */
   since?: number | undefined;

@@ -29,6 +29,7 @@ import {
   type OidcRecord,
   type Page,
   type PageQuery,
+  REQUEST_LOG_FIELDS,
   type RequestLogEntry,
   type RequestLogFilters,
   type RequestLogRepo,
@@ -427,34 +428,11 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     async append(entries) {
       transaction(() => {
         const insert = sql(
+          // The columns in REQUEST_LOG_FIELDS order.
           `INSERT INTO request_log (at, request_id, trace_id, api_id, api, route, method, path, query, status, denial_code, duration_ms,
              upstream_ms, bytes_in, bytes_out, key_id, app_id, user_sub, client_id, address, user_agent) VALUES (${Array(21).fill('?').join(',')})`,
         );
-        for (const e of entries) {
-          insert.run(
-            e.at,
-            e.requestId,
-            e.traceId,
-            e.apiId,
-            e.api,
-            e.route,
-            e.method,
-            e.path,
-            e.query,
-            e.status,
-            e.denialCode,
-            e.durationMs,
-            e.upstreamMs,
-            e.bytesIn,
-            e.bytesOut,
-            e.keyId,
-            e.appId,
-            e.user,
-            e.clientId,
-            e.address,
-            e.userAgent,
-          );
-        }
+        for (const e of entries) insert.run(...REQUEST_LOG_FIELDS.map((field) => e[field]));
       });
     },
     async query(filters, query) {
