@@ -58,6 +58,19 @@ describe('key lifecycle over the admin API', () => {
     );
   });
 
+  test('a key shows where it was last used from, before and after its usage is flushed', async () => {
+    const { body: key } = await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId }] });
+    assert.equal((await h.admin('GET', `/keys/${key.id}`)).body.lastUsedFrom, null);
+    assert.equal((await call(h, '/orders/a', { key: key.secret })).status, 200);
+    assert.equal((await h.admin('GET', `/keys/${key.id}`)).body.lastUsedFrom, '127.0.0.1');
+    await h.gh.ctx.usage.flush();
+    assert.equal((await h.admin('GET', `/keys/${key.id}`)).body.lastUsedFrom, '127.0.0.1');
+    // A check from the verify endpoint that counts names no address: the last one known stays.
+    assert.equal((await h.admin('POST', '/keys/verify', { key: key.secret })).body.code, 'VALID');
+    await h.gh.ctx.usage.flush();
+    assert.equal((await h.admin('GET', `/keys/${key.id}`)).body.lastUsedFrom, '127.0.0.1');
+  });
+
   test('update changes settings, and disable/enable switch the key off and on at the gateway', async () => {
     const { body: key } = await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId }] });
     assert.equal((await call(h, '/orders/a', { key: key.secret })).status, 200);

@@ -169,6 +169,8 @@ export interface ApiKey extends KeySettings {
   createdAt: Millis;
   updatedAt: Millis;
   lastUsedAt: Millis | null;
+  /** The client address of the latest use (usage flushes keep it, with lastUsedAt). */
+  lastUsedFrom?: string;
 }
 
 export interface AdminKey {

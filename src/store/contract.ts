@@ -400,6 +400,21 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
         assert.equal(await store.usage.quotaUsed(key.id, '2027-01'), 0);
       });
 
+      test('lastUsedFrom is the address of the latest use; an older batch or an update cannot move it back', async () => {
+        const key = await createKey();
+        const used = (lastUsedAt: number, lastUsedFrom?: string) =>
+          store.usage.record({ keys: [{ keyId: key.id, day: '2026-11-29', requests: 1, lastUsedAt, ...(lastUsedFrom ? { lastUsedFrom } : {}) }], quotas: [] });
+        await used(T0 + 100, '192.0.2.1');
+        await used(T0 + 50, '192.0.2.2');
+        assert.equal((await store.keys.get(key.id))?.lastUsedFrom, '192.0.2.1');
+        await used(T0 + 150);
+        assert.equal((await store.keys.get(key.id))?.lastUsedFrom, '192.0.2.1', 'a use without an address keeps the last one known');
+        await store.keys.update({ ...key, lastUsedFrom: '198.51.100.9', name: 'stale copy' }, audit('key.updated', 'key', key.id));
+        assert.equal((await store.keys.findByHash(key.hash))?.lastUsedFrom, '192.0.2.1');
+        await used(T0 + 200, '2001:db8::1');
+        assert.equal((await store.keys.list({ limit: 10, now: T0 })).items.find((k) => k.id === key.id)?.lastUsedFrom, '2001:db8::1');
+      });
+
       test('lastUsedAt only grows, and a key update does not move it back', async () => {
         const key = await createKey();
         const used = (lastUsedAt: number) => store.usage.record({ keys: [{ keyId: key.id, day: '2026-11-29', requests: 1, lastUsedAt }], quotas: [] });

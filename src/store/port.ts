@@ -99,7 +99,8 @@ export interface AuditRepo {
 
 /** Usage flushed in batches from the in-memory counters; never written on the request path. */
 export interface UsageBatch {
-  keys: { keyId: string; day: string; requests: number; lastUsedAt: number }[];
+  /** `lastUsedFrom`: the client address of the latest use counted (absent: not known, e.g. a verify call). */
+  keys: { keyId: string; day: string; requests: number; lastUsedAt: number; lastUsedFrom?: string | null }[];
   // Counts are deltas since the previous batch, so batches add up whatever their order.
   /** Quota use belongs to a key's lineage (the key and its rotations' successors): counted by lineage id. */
   quotas: { lineageId: string; period: string; delta: number }[];

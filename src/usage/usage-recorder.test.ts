@@ -70,12 +70,12 @@ describe('UsageRecorder', () => {
     recorder.hit(keyA.id, NOW, { lineageId: keyA.id, period: '2026-11' });
     recorder.hit(keyA.id, NOW + 5, { lineageId: keyA.id, period: '2026-11' });
     assert.deepEqual(await store.usage.requestsByDay(keyA.id), []);
-    assert.deepEqual(recorder.pending(keyA.id), { lastUsedAt: NOW + 5, quota: new Map([['2026-11', 2]]) });
+    assert.deepEqual(recorder.pending(keyA.id), { lastUsedAt: NOW + 5, lastUsedFrom: null, quota: new Map([['2026-11', 2]]) });
     await recorder.flush();
     assert.deepEqual(await store.usage.requestsByDay(keyA.id), [{ day: '2026-11-29', requests: 2 }]);
     assert.equal(await store.usage.quotaUsed(keyA.id, '2026-11'), 2);
     assert.equal((await store.keys.get(keyA.id))?.lastUsedAt, NOW + 5);
-    assert.deepEqual(recorder.pending(keyA.id), { lastUsedAt: null, quota: new Map() });
+    assert.deepEqual(recorder.pending(keyA.id), { lastUsedAt: null, lastUsedFrom: null, quota: new Map() });
   });
 
   test('each flush writes only the counts since the previous one', async () => {
@@ -122,7 +122,7 @@ describe('UsageRecorder', () => {
     recorder.hit(keyA.id, NOW, { lineageId: keyA.id, period: '2026-11' });
     recorder.hit(keyA.id, NOW + 1, { lineageId: keyA.id, period: '2026-11' });
     await assert.rejects(recorder.flush(), /disk full/);
-    assert.deepEqual(recorder.pending(keyA.id), { lastUsedAt: NOW + 1, quota: new Map([['2026-11', 2]]) });
+    assert.deepEqual(recorder.pending(keyA.id), { lastUsedAt: NOW + 1, lastUsedFrom: null, quota: new Map([['2026-11', 2]]) });
     recorder.hit(keyA.id, NOW + 2, { lineageId: keyA.id, period: '2026-11' });
     await recorder.flush();
     assert.equal(batches.length, 2);
@@ -156,4 +156,20 @@ test('a background flush that fails is reported to readiness and keeps its count
     await recorder.stop().catch((error: unknown) => assert.match(String(error), /finalized|not open/));
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the latest use names its address; a failed flush puts it back without hiding a newer one', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-usage-'));
+  const store = openSqliteStore(join(dir, 'gatehouse.db'));
+  await store.migrate();
+  const recorder = new UsageRecorder(store.usage);
+  recorder.hit('key_x', NOW, null, '192.0.2.1');
+  recorder.hit('key_x', NOW + 1, null, '192.0.2.2');
+  recorder.hit('key_x', NOW + 1, null);
+  assert.equal(recorder.pending('key_x').lastUsedFrom, '192.0.2.2', 'a use without an address keeps the last one known');
+  await store.close();
+  await assert.rejects(recorder.flush());
+  recorder.hit('key_x', NOW + 2, null, '192.0.2.3');
+  assert.equal(recorder.pending('key_x').lastUsedFrom, '192.0.2.3');
+  rmSync(dir, { recursive: true, force: true });
 });

@@ -11,7 +11,7 @@ export const USAGE_FLUSH = 'usage-flush';
 type RequestCount = UsageBatch['keys'][number];
 type QuotaCount = UsageBatch['quotas'][number];
 
-const newRequestCount = (keyId: string, day: string): RequestCount => ({ keyId, day, requests: 0, lastUsedAt: 0 });
+const newRequestCount = (keyId: string, day: string): RequestCount => ({ keyId, day, requests: 0, lastUsedAt: 0, lastUsedFrom: null });
 const newQuotaCount = (lineageId: string, period: string): QuotaCount => ({ lineageId, period, delta: 0 });
 
 function slot<T>(map: Map<string, Map<string, T>>, outer: string, inner: string, create: (outer: string, inner: string) => T): T {
@@ -40,10 +40,13 @@ export class UsageRecorder {
   }
 
   /** One request with a key; its quota use, if the key has a quota, counts for the key's lineage. */
-  hit(keyId: string, now: number, quota: { lineageId: string; period: string } | null): void {
+  hit(keyId: string, now: number, quota: { lineageId: string; period: string } | null, from: string | null = null): void {
     const entry = slot(this.#requests, keyId, periodWindow('day', now).id, newRequestCount);
     entry.requests += 1;
-    if (now > entry.lastUsedAt) entry.lastUsedAt = now;
+    if (now >= entry.lastUsedAt) {
+      entry.lastUsedAt = now;
+      if (from !== null) entry.lastUsedFrom = from;
+    }
     if (quota !== null) slot(this.#quotas, quota.lineageId, quota.period, newQuotaCount).delta += 1;
   }
 
@@ -60,7 +63,11 @@ export class UsageRecorder {
   #addRequests(add: RequestCount): void {
     const entry = slot(this.#requests, add.keyId, add.day, newRequestCount);
     entry.requests += add.requests;
-    entry.lastUsedAt = Math.max(entry.lastUsedAt, add.lastUsedAt);
+    // Put back after a failed flush: counts made since are newer, so they keep their address.
+    if (add.lastUsedAt > entry.lastUsedAt) {
+      entry.lastUsedAt = add.lastUsedAt;
+      entry.lastUsedFrom = add.lastUsedFrom ?? entry.lastUsedFrom ?? null;
+    }
   }
 
   #addQuota(add: QuotaCount): void {
@@ -68,12 +75,15 @@ export class UsageRecorder {
   }
 
   /** Counts not yet flushed, so readers can add them to what the store says. */
-  pending(keyId: string, lineageId = keyId): { lastUsedAt: number | null; quota: Map<string, number> } {
+  pending(keyId: string, lineageId = keyId): { lastUsedAt: number | null; lastUsedFrom: string | null; quota: Map<string, number> } {
     let lastUsedAt: number | null = null;
-    for (const entry of this.#requests.get(keyId)?.values() ?? []) lastUsedAt = Math.max(lastUsedAt ?? 0, entry.lastUsedAt);
+    let lastUsedFrom: string | null = null;
+    for (const entry of this.#requests.get(keyId)?.values() ?? []) {
+      if (entry.lastUsedAt >= (lastUsedAt ?? 0)) ((lastUsedAt = entry.lastUsedAt), (lastUsedFrom = entry.lastUsedFrom ?? lastUsedFrom));
+    }
     const quota = new Map<string, number>();
     for (const entry of this.#quotas.get(lineageId)?.values() ?? []) quota.set(entry.period, entry.delta);
-    return { lastUsedAt, quota };
+    return { lastUsedAt, lastUsedFrom, quota };
   }
 
   /** A failed flush keeps its counts, is logged and makes the node unready until one succeeds. */

@@ -206,7 +206,7 @@ export class KeyVerifier {
     if (code !== 'VALID') return refused(compiled, code, NO_LIMITS, 0);
     const quotaWindow = compiled.quota ? periodWindow(compiled.quota.period, now) : null;
     if (entry.rateChecks.length === 0 && quotaWindow === null) {
-      if (consume) this.#options.usage.hit(compiled.key.id, now, null);
+      if (consume) this.#options.usage.hit(compiled.key.id, now, null, facts.ip ?? null);
       return verified(compiled, NO_LIMITS);
     }
     const checks = this.#checks(entry, quotaWindow);
@@ -215,13 +215,20 @@ export class KeyVerifier {
     // Not domain/maybe-async.ts's andThen: four values go on to the continuation, and packing them
     // would allocate on every request; the closure here is made only when the limiter is async.
     return result instanceof Promise
-      ? result.then((r) => this.#afterLimits(compiled, r, now, quotaWindow, consume))
-      : this.#afterLimits(compiled, result, now, quotaWindow, consume);
+      ? result.then((r) => this.#afterLimits(compiled, r, now, quotaWindow, consume, facts.ip))
+      : this.#afterLimits(compiled, result, now, quotaWindow, consume, facts.ip);
   }
 
-  #afterLimits(compiled: CompiledKey, result: LimitResult, now: number, quotaWindow: PeriodWindow | null, consume: boolean): Verification {
+  #afterLimits(
+    compiled: CompiledKey,
+    result: LimitResult,
+    now: number,
+    quotaWindow: PeriodWindow | null,
+    consume: boolean,
+    from: string | undefined,
+  ): Verification {
     if (!result.allowed) return refused(compiled, result.deniedBy === 'quota' ? 'QUOTA_EXCEEDED' : 'RATE_LIMITED', result.states, result.retryAfterMs);
-    if (consume) this.#options.usage.hit(compiled.key.id, now, quotaWindow && { lineageId: lineageOf(compiled.key), period: quotaWindow.id });
+    if (consume) this.#options.usage.hit(compiled.key.id, now, quotaWindow && { lineageId: lineageOf(compiled.key), period: quotaWindow.id }, from ?? null);
     return verified(compiled, result.states);
   }
 

@@ -155,6 +155,8 @@ export const keyResponse = named(
       })
       .nullable(),
     lastUsedAt: time.nullable(),
+    /** The client address of the latest use. */
+    lastUsedFrom: z.string().nullable(),
   }),
 );
 

@@ -260,7 +260,9 @@ export const keysService = {
       quota = { ...rule, inherited: key.quota === null, used, remaining: Math.max(0, rule.limit - used), resetsAt: iso(window.end) };
     }
     const lastUsedAt = Math.max(key.lastUsedAt ?? 0, pending.lastUsedAt ?? 0) || null;
-    return { ...keyRecordView(key), status: keyStatus(key, now), quota, lastUsedAt: iso(lastUsedAt) };
+    // Counts not yet flushed are the newest: their address, else the stored one.
+    const lastUsedFrom = (pending.lastUsedAt !== null && pending.lastUsedAt >= (key.lastUsedAt ?? 0) ? pending.lastUsedFrom : null) ?? key.lastUsedFrom ?? null;
+    return { ...keyRecordView(key), status: keyStatus(key, now), quota, lastUsedAt: iso(lastUsedAt), lastUsedFrom };
   },
 };
 

@@ -119,4 +119,12 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX request_log_time ON request_log (at);
     `,
   },
+  {
+    // Where a key was last used from (the client address), beside when: coalesced per usage flush.
+    version: 7,
+    name: 'key last used from',
+    sql: `
+      ALTER TABLE keys ADD COLUMN last_used_from TEXT;
+    `,
+  },
 ];

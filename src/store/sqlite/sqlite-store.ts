@@ -176,18 +176,23 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     lineage_id: lineageOf(k),
   });
   const keyBase = entityRepo<ApiKey>('keys', keyColumns);
-  const keyFromRow = (row: Record<string, SQLInputValue>): ApiKey => ({
-    ...(JSON.parse(String(row.data)) as ApiKey),
-    lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
-  });
+  // Usage columns are written by usage flushes, not with the entity: they win over its JSON.
+  const keyFromRow = (row: Record<string, SQLInputValue>): ApiKey => {
+    const { lastUsedFrom: _stale, ...key } = JSON.parse(String(row.data)) as ApiKey;
+    return {
+      ...key,
+      lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
+      ...(typeof row.last_used_from === 'string' ? { lastUsedFrom: row.last_used_from } : {}),
+    };
+  };
   const keys: KeyRepo = {
     ...keyBase,
     async get(id) {
-      const row = sql('SELECT data, last_used_at FROM keys WHERE id = ?').get(id);
+      const row = sql('SELECT data, last_used_at, last_used_from FROM keys WHERE id = ?').get(id);
       return row ? keyFromRow(row) : null;
     },
     async findByHash(hash) {
-      const row = sql('SELECT data, last_used_at FROM keys WHERE hash = ?').get(hash);
+      const row = sql('SELECT data, last_used_at, last_used_from FROM keys WHERE hash = ?').get(hash);
       return row ? keyFromRow(row) : null;
     },
     async list(query: KeyListQuery) {
@@ -215,7 +220,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         args.push(query.now);
         if (query.status !== 'revoked') args.push(query.now);
       }
-      const rows = sql(`SELECT data, last_used_at FROM keys WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).all(...args, query.limit + 1);
+      const rows = sql(`SELECT data, last_used_at, last_used_from FROM keys WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).all(...args, query.limit + 1);
       return page(rows, query, keyFromRow);
     },
     async delete(id, audit) {
@@ -289,7 +294,10 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
           sql(
             'INSERT INTO usage_daily (key_id, day, requests) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM keys WHERE id = ?) ON CONFLICT (key_id, day) DO UPDATE SET requests = requests + excluded.requests',
           ).run(k.keyId, k.day, k.requests, k.keyId);
-          sql('UPDATE keys SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?').run(k.lastUsedAt, k.keyId);
+          // Expressions read the row as it was: the address is taken only from a use at least as recent.
+          sql(
+            'UPDATE keys SET last_used_from = CASE WHEN ? IS NOT NULL AND ? >= COALESCE(last_used_at, 0) THEN ? ELSE last_used_from END, last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?',
+          ).run(k.lastUsedFrom ?? null, k.lastUsedAt, k.lastUsedFrom ?? null, k.lastUsedAt, k.keyId);
         }
         for (const q of batch.quotas) {
           sql(
