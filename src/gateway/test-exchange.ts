@@ -4,6 +4,7 @@ import type { ClientOrigin } from './client-origin.ts';
 import { compileRequirements } from '../domain/auth-requirements.ts';
 import type { Api, ApiAuth } from '../domain/entities.ts';
 import type { Denial, Exchange, RoutedExchange, StageResult } from './exchange.ts';
+import type { RequestRecord } from './observer.ts';
 import { newExchange } from './server.ts';
 
 /**
@@ -64,4 +65,34 @@ export async function denialOf(result: StageResult | Promise<StageResult>): Prom
   const settled = await result;
   if (settled && 'answered' in settled) throw new Error(`the stage answered the request itself (${settled.answered})`);
   return settled;
+}
+
+/** For observer tests: a forwarded GET through an API `orders` with key_1 of app_1; override what a test is about. */
+export function testRequestRecord(overrides: Partial<RequestRecord> = {}): RequestRecord {
+  return {
+    startedAt: TEST_NOW,
+    durationMs: 1,
+    apiId: 'api_1',
+    api: 'orders',
+    route: '/orders',
+    method: 'GET',
+    path: '/orders/items',
+    query: '',
+    status: 200,
+    outcome: 'FORWARDED',
+    denialCode: null,
+    upstreamMs: 0.5,
+    bytesIn: 0,
+    bytesOut: 10,
+    keyId: 'key_1',
+    appId: 'app_1',
+    user: null,
+    clientId: null,
+    ip: '192.0.2.1',
+    userAgent: null,
+    requestId: null,
+    traceId: null,
+    aborted: false,
+    ...overrides,
+  };
 }

@@ -1,37 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RequestRecord } from '../gateway/observer.ts';
+import { testRequestRecord } from '../gateway/test-exchange.ts';
 import { keptQuery, requestLogEntry } from './request-entry.ts';
 
 const KEY = 'gk_live_4Hq2dVb8TkLmN0pQrStUvWxY1a2b3c';
 const JWT = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1c3JfMSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ';
 
-const record = (overrides: Partial<RequestRecord> = {}): RequestRecord => ({
-  startedAt: Date.UTC(2026, 10, 29, 12),
-  durationMs: 1.23456,
-  apiId: 'api_1',
-  api: 'orders',
-  route: '/orders',
-  method: 'GET',
-  path: '/orders/items',
-  query: '',
-  status: 200,
-  outcome: 'FORWARDED',
-  denialCode: null,
-  upstreamMs: 0.5,
-  bytesIn: 0,
-  bytesOut: 10,
-  keyId: 'key_1',
-  appId: 'app_1',
-  user: null,
-  clientId: null,
-  ip: '192.0.2.1',
-  userAgent: 'curl/8',
-  requestId: 'r-1',
-  traceId: null,
-  aborted: false,
-  ...overrides,
-});
+const record = (overrides: Partial<RequestRecord> = {}): RequestRecord =>
+  testRequestRecord({ startedAt: Date.UTC(2026, 10, 29, 12), durationMs: 1.23456, userAgent: 'curl/8', requestId: 'r-1', ...overrides });
 
 test('by default a query keeps its parameter names only', () => {
   assert.equal(keptQuery('?page=2&sort=desc&page=3', 'names'), 'page&sort&page');

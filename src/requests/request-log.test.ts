@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import pino from 'pino';
 import type { Api } from '../domain/entities.ts';
 import type { RequestRecord } from '../gateway/observer.ts';
+import { testRequestRecord } from '../gateway/test-exchange.ts';
 import type { RequestLogEntry, Store } from '../store/port.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { Health } from '../telemetry/health.ts';
@@ -14,32 +15,8 @@ import { REQUEST_LOG, RequestLog, type RequestLogOptions, type RequestLogSink } 
 const NOW = Date.UTC(2026, 10, 29, 12);
 const DAY = 86_400_000;
 let seq = 0;
-const record = (overrides: Partial<RequestRecord> = {}): RequestRecord => ({
-  startedAt: NOW,
-  durationMs: 1,
-  apiId: 'api_1',
-  api: 'orders',
-  route: '/orders',
-  method: 'GET',
-  path: '/orders/items',
-  query: '?page=2',
-  status: 200,
-  outcome: 'FORWARDED',
-  denialCode: null,
-  upstreamMs: 0.5,
-  bytesIn: 0,
-  bytesOut: 10,
-  keyId: 'key_1',
-  appId: 'app_1',
-  user: null,
-  clientId: null,
-  ip: '192.0.2.1',
-  userAgent: null,
-  requestId: `r-${++seq}`,
-  traceId: null,
-  aborted: false,
-  ...overrides,
-});
+const record = (overrides: Partial<RequestRecord> = {}): RequestRecord =>
+  testRequestRecord({ startedAt: NOW, query: '?page=2', requestId: `r-${++seq}`, ...overrides });
 const api = (id: string, requestLog: Api['requestLog']): Api => ({
   id,
   name: id,

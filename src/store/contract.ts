@@ -35,8 +35,11 @@ const makePolicy = (n: number, settings: Partial<Policy> = {}): Policy => ({
   updatedAt: T0,
   ...settings,
 });
-const makeKey = (appId: string, overrides: Partial<ApiKey> = {}): ApiKey => {
-  const keyId = id('key');
+const makeKey = (appId: string, overrides: Partial<ApiKey> = {}): ApiKey => keyRecord(appId, { id: id('key'), ...overrides });
+
+/** A stored key record with every field set, for tests: no policy, no settings, active, never used. */
+export function keyRecord(appId: string, overrides: Partial<ApiKey> = {}, at = T0): ApiKey {
+  const keyId = overrides.id ?? newId('key', at);
   return {
     id: keyId,
     appId,
@@ -58,12 +61,12 @@ const makeKey = (appId: string, overrides: Partial<ApiKey> = {}): ApiKey => {
     quota: null,
     ipAllowlist: null,
     scopes: null,
-    createdAt: T0,
-    updatedAt: T0,
+    createdAt: at,
+    updatedAt: at,
     lastUsedAt: null,
     ...overrides,
   };
-};
+}
 const makeAdminKey = (n: number): AdminKey => {
   const keyId = id('adminKey');
   return {

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { ApiKey, App, AuditInput } from '../domain/entities.ts';
 import { newId } from '../domain/ids.ts';
 import type { Store, UsageBatch, UsageRepo } from '../store/port.ts';
+import { keyRecord } from '../store/contract.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import pino from 'pino';
 import { Health } from '../telemetry/health.ts';
@@ -17,31 +18,7 @@ const audit = (targetId: string): AuditInput => ({ actor: 'test', action: 'creat
 
 async function createKey(store: Store, appId: string): Promise<ApiKey> {
   const id = newId('key');
-  const key: ApiKey = {
-    id,
-    appId,
-    policyId: null,
-    name: id,
-    environment: 'live',
-    start: 'gk_live_abcd',
-    hash: `hash-${id}`,
-    pepperId: 'p1',
-    enabled: true,
-    expiresAt: null,
-    revokedAt: null,
-    revokedReason: null,
-    rotatedFrom: null,
-    replacedBy: null,
-    metadata: {},
-    access: null,
-    rateLimits: null,
-    quota: null,
-    ipAllowlist: null,
-    scopes: null,
-    createdAt: NOW,
-    updatedAt: NOW,
-    lastUsedAt: null,
-  };
+  const key = keyRecord(appId, { id, name: id }, NOW);
   await store.keys.create(key, audit(id));
   return key;
 }

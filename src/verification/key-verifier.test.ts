@@ -16,6 +16,7 @@ import type { Store } from '../store/port.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { UsageRecorder } from '../usage/usage-recorder.ts';
 import { KeyVerifier } from './key-verifier.ts';
+import { keyRecord } from '../store/contract.ts';
 
 const NOW = Date.UTC(2026, 10, 29, 12);
 const PEPPER = createPepper(Buffer.from('key-verifier-test-pepper-0123456789'));
@@ -43,31 +44,18 @@ describe('KeyVerifier: lookup by key id (the parent key of an exchanged token)',
     const app: App = { id: newId('app'), name: 'app', owner: null, metadata: {}, createdAt: NOW, updatedAt: NOW };
     await store.apps.create(app, { ...audit(app.id), targetType: 'app' });
     ({ secret } = generateKey('api', 'live'));
-    key = {
-      id: newId('key'),
-      appId: app.id,
-      policyId: null,
-      name: 'k',
-      environment: 'live',
-      start: secret.slice(0, 12),
-      hash: hashKey(secret, PEPPER),
-      pepperId: PEPPER.id,
-      enabled: true,
-      expiresAt: null,
-      revokedAt: null,
-      revokedReason: null,
-      rotatedFrom: null,
-      replacedBy: null,
-      metadata: {},
-      access: [{ apiId: 'api_orders' }],
-      rateLimits: [{ name: 'burst', limit: 3, windowMs: 60_000 }],
-      quota: null,
-      ipAllowlist: null,
-      scopes: null,
-      createdAt: NOW,
-      updatedAt: NOW,
-      lastUsedAt: null,
-    };
+    key = keyRecord(
+      app.id,
+      {
+        name: 'k',
+        start: secret.slice(0, 12),
+        hash: hashKey(secret, PEPPER),
+        pepperId: PEPPER.id,
+        access: [{ apiId: 'api_orders' }],
+        rateLimits: [{ name: 'burst', limit: 3, windowMs: 60_000 }],
+      },
+      NOW,
+    );
     await store.keys.create(key, audit(key.id));
     changes = createLocalChangeBus();
     verifier = new KeyVerifier({
@@ -190,31 +178,18 @@ async function verifierFixture(options: { peppers?: readonly Pepper[]; cacheTtlM
   const makeKey = async (init: { pepper?: Pepper; store?: boolean; policyId?: string | null } = {}) => {
     const pepper = init.pepper ?? peppers[0]!;
     const { secret } = generateKey('api', 'live');
-    const key: ApiKey = {
-      id: newId('key'),
-      appId: app.id,
-      policyId: init.policyId ?? null,
-      name: 'k',
-      environment: 'live',
-      start: secret.slice(0, 12),
-      hash: hashKey(secret, pepper),
-      pepperId: pepper.id,
-      enabled: true,
-      expiresAt: null,
-      revokedAt: null,
-      revokedReason: null,
-      rotatedFrom: null,
-      replacedBy: null,
-      metadata: {},
-      access: [{ apiId: 'api_orders' }],
-      rateLimits: null,
-      quota: null,
-      ipAllowlist: null,
-      scopes: null,
-      createdAt: NOW,
-      updatedAt: NOW,
-      lastUsedAt: null,
-    };
+    const key = keyRecord(
+      app.id,
+      {
+        policyId: init.policyId ?? null,
+        name: 'k',
+        start: secret.slice(0, 12),
+        hash: hashKey(secret, pepper),
+        pepperId: pepper.id,
+        access: [{ apiId: 'api_orders' }],
+      },
+      NOW,
+    );
     if (init.store !== false) await store.keys.create(key, audit(key.id));
     return { key, secret };
   };
