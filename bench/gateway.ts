@@ -5,13 +5,17 @@
  *   node bench/gateway.ts [--rounds 5] [--duration 6] [--rate 2000] [--connections 50]
  *                         [--scenarios apiKey,bearer,bearer-nocache,apiKey+bearer]
  *                         [--load-generator wrk|autocannon] [--no-pin] [--profile] [--metrics on|off|both | --no-metrics]
+ *                         [--observability on|off|both] [--keys 10000]
  *
  * Scenarios (each a Gatehouse of its own, measured in the same run as the bare proxy): `apiKey` (an API
  * key), `bearer` (an ES256 JWT access token, verified-token cache on), `bearer-nocache` (the same with the
  * cache off: a signature check per request), `apiKey+bearer` (both, on a route that requires both).
  * `--metrics both` runs each scenario twice, with Prometheus metrics on (the default) and off
  * (`metrics.enabled: false`, no request observer at all), in the same rounds, and compares the two;
- * `--no-metrics` (or `--metrics off`) runs only the Gatehouse without metrics.
+ * `--no-metrics` (or `--metrics off`) runs only the Gatehouse without metrics. `--observability both`
+ * does the same with metrics, the request log and usage analytics all off against all on.
+ * `--keys N` (apiKey scenario, wrk) creates N keys and each request takes the next one, so all N are
+ * active: usage, analytics and the request log have N keys' worth to count and write every flush.
  *
  * First each proxy gets an initial warm-up (--initial-warmup seconds: JIT, heap sizing, connection
  * pools), then per round, bare proxy first, then Gatehouse:
@@ -29,8 +33,8 @@
  * requests served, for bench/profile-top.ts to turn into µs per request.
  */
 import { execFile, fork, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -55,6 +59,8 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     pin: { type: 'boolean', default: true },
     metrics: { type: 'string', default: 'on' },
+    observability: { type: 'string', default: 'on' },
+    keys: { type: 'string', default: '1' },
   },
   allowNegative: true,
 });
@@ -65,6 +71,7 @@ const INITIAL_WARMUP_S = Number(args['initial-warmup']);
 const RATE = Number(args.rate);
 const RATE_DURATION_S = Number(args['rate-duration']);
 const CONNECTIONS = Number(args.connections);
+const KEYS = Number(args.keys);
 const OPEN_LOOP_CONNECTIONS = 32;
 const PROFILE_DIR = join(here, 'results', 'profiles');
 const SCENARIO_TITLES: Record<string, string> = {
@@ -189,9 +196,9 @@ interface ClosedLoopResult {
   failureDetail: string;
 }
 
-function run(file: string, argv: string[]): Promise<string> {
+function run(file: string, argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(file, argv, { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(file, argv, { maxBuffer: 16 * 1024 * 1024, env }, (error, stdout, stderr) => {
       if (error) reject(new Error(`${file} ${argv.join(' ')} failed: ${error.message}\n${stderr}`));
       else resolve(stdout);
     });
@@ -205,13 +212,31 @@ function pickGenerator(): Generator {
 }
 
 type Headers = Record<string, string>;
+/** What the requests send: one set of headers, or several (one per API key) taken in turn. */
+type Load = Headers[];
 
-async function closedLoop(generator: Generator, url: string, headers: Headers, seconds: number): Promise<ClosedLoopResult> {
+const keyFiles = new WeakMap<Load, string>();
+const keyDir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-keys-'));
+process.on('exit', () => rmSync(keyDir, { recursive: true, force: true }));
+
+/** With several header sets, wrk reads them from a file (bench/wrk-keys.lua), one line per set. */
+function wrkScript(load: Load): { script: string; headerArgs: string[]; env: NodeJS.ProcessEnv } {
+  if (load.length === 1)
+    return { script: join(here, 'wrk-report.lua'), headerArgs: Object.entries(load[0]!).flatMap(([n, v]) => ['-H', `${n}: ${v}`]), env: process.env };
+  let file = keyFiles.get(load);
+  if (!file) {
+    if (load.some((set) => Object.keys(set).length !== 1)) throw new BenchFailure('several header sets take one header each');
+    file = join(keyDir, `headers-${keyDir.length + Math.random().toString(36).slice(2)}.txt`);
+    writeFileSync(file, load.map((set) => Object.entries(set).map(([n, v]) => `${n}: ${v}`)[0]).join('\n') + '\n', { mode: 0o600 });
+    keyFiles.set(load, file);
+  }
+  return { script: join(here, 'wrk-keys.lua'), headerArgs: [], env: { ...process.env, BENCH_KEYS_FILE: file, BENCH_REPORT_LUA: join(here, 'wrk-report.lua') } };
+}
+
+async function closedLoop(generator: Generator, url: string, load: Load, seconds: number): Promise<ClosedLoopResult> {
   if (generator === 'wrk') {
-    const h = Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]);
-    const out = await run(
-      ...pinned(LOAD_CPUS, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '5s', '-s', join(here, 'wrk-report.lua'), ...h, url]),
-    );
+    const { script, headerArgs, env } = wrkScript(load);
+    const out = await run(...pinned(LOAD_CPUS, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '5s', '-s', script, ...headerArgs, url]), env);
     const line = out.split('\n').find((l) => l.startsWith('BENCH_JSON '));
     if (!line) throw new Error(`wrk printed no summary:\n${out}`);
     const r = JSON.parse(line.slice('BENCH_JSON '.length)) as Record<string, number>;
@@ -223,7 +248,8 @@ async function closedLoop(generator: Generator, url: string, headers: Headers, s
       failureDetail: `connect ${r.connectErrors}, read ${r.readErrors}, write ${r.writeErrors}, non-2xx/3xx ${r.non2xx3xx}, timeouts ${r.timeouts}`,
     };
   }
-  const h = Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}=${value}`]);
+  if (load.length > 1) throw new BenchFailure('--keys above 1 needs wrk');
+  const h = Object.entries(load[0]!).flatMap(([name, value]) => ['-H', `${name}=${value}`]);
   const out = await run(
     ...pinned(LOAD_CPUS, join(root, 'node_modules', '.bin', 'autocannon'), ['-j', '-c', String(CONNECTIONS), '-d', String(seconds), ...h, url]),
   );
@@ -236,11 +262,12 @@ async function closedLoop(generator: Generator, url: string, headers: Headers, s
   };
 }
 
-async function openLoop(url: string, path: string, headers: Headers): Promise<OpenLoopResult> {
+async function openLoop(url: string, path: string, load: Load): Promise<OpenLoopResult> {
   const { origin } = new URL(url);
-  const options = { url: origin, path, headers, rate: RATE, durationMs: RATE_DURATION_S * 1000, warmupMs: 1000, connections: OPEN_LOOP_CONNECTIONS };
-  const proc = forkOn(LOAD_CPUS, 'open-loop-child.ts', [JSON.stringify(options)]);
+  const options = { url: origin, path, headers: load, rate: RATE, durationMs: RATE_DURATION_S * 1000, warmupMs: 1000, connections: OPEN_LOOP_CONNECTIONS };
+  const proc = forkOn(LOAD_CPUS, 'open-loop-child.ts', []);
   started.push(proc);
+  proc.send({ type: 'options', options });
   const { result } = await nextMessage<{ result: OpenLoopResult }>(proc, 'result', (RATE_DURATION_S + 30) * 1000);
   return result;
 }
@@ -264,7 +291,7 @@ interface Sample {
 
 class BenchFailure extends Error {}
 
-async function measure(generator: Generator, proxy: Child, upstream: Child, path: string, authorization: Headers): Promise<Sample> {
+async function measure(generator: Generator, proxy: Child, upstream: Child, path: string, authorization: Load): Promise<Sample> {
   const url = `${proxy.url}${path}`;
   const warm = await closedLoop(generator, url, authorization, WARMUP_S);
   if (warm.failures > 0) throw new BenchFailure(`${proxy.name}: ${warm.failures} failed responses during warm-up (${warm.failureDetail})`);
@@ -298,7 +325,7 @@ async function measure(generator: Generator, proxy: Child, upstream: Child, path
 }
 
 /** One more max-throughput run, outside the measured ones, with the V8 profiler on in the proxy. */
-async function profileRun(generator: Generator, proxy: Child, name: string, path: string, authorization: Headers): Promise<void> {
+async function profileRun(generator: Generator, proxy: Child, name: string, path: string, authorization: Load): Promise<void> {
   mkdirSync(PROFILE_DIR, { recursive: true });
   const file = join(PROFILE_DIR, `${name}.cpuprofile`);
   const started = nextMessage(proxy.proc, 'profile-started');
@@ -323,20 +350,23 @@ const median = (xs: number[]): number => {
 
 // ---------------------------------------------------------------------------------------------- report
 
-const METRICS_OFF = ' (metrics off)';
+/** A Gatehouse as usual (`on`), without Prometheus metrics, or without metrics, request log and usage analytics. */
+type Mode = 'on' | 'metrics-off' | 'observability-off';
+const MODE_SUFFIX: Record<Mode, string> = { on: '', 'metrics-off': ' (metrics off)', 'observability-off': ' (observability off)' };
+const MODE_WHAT: Record<Exclude<Mode, 'on'>, string> = { 'metrics-off': 'metrics', 'observability-off': 'metrics, request log and usage analytics' };
 
 /**
- * Metrics on against off, for one scenario: both Gatehouses ran in the same rounds, each round's two runs
+ * On against off, for one scenario: both Gatehouses ran in the same rounds, each round's two runs
  * adjacent in time, so the per-round ratio is the fairest figure; the ratio of the medians is beside it.
  */
-function metricsComparison(scenario: string, on: Sample[], off: Sample[]): string {
+function comparison(scenario: string, mode: Exclude<Mode, 'on'>, on: Sample[], off: Sample[]): string {
   const col = (samples: Sample[], f: (s: Sample) => number) => median(samples.map(f));
   const cpuRatio = col(on, (s) => s.cpuPerReq) / col(off, (s) => s.cpuPerReq);
   const perRound = median(on.map((s, i) => s.cpuPerReq / off[i]!.cpuPerReq));
   const lines = [
-    `## Metrics on against off: ${SCENARIO_TITLES[scenario] ?? scenario}`,
+    `## ${MODE_WHAT[mode][0]!.toUpperCase()}${MODE_WHAT[mode].slice(1)} on against off: ${SCENARIO_TITLES[scenario] ?? scenario}${KEYS > 1 ? `, ${KEYS} active keys` : ''}`,
     '',
-    '| | metrics on | metrics off | on / off |',
+    '| | on | off | on / off |',
     '| --- | ---: | ---: | ---: |',
     `| Proxy CPU per request at max throughput (µs) | ${col(on, (s) => s.cpuPerReq).toFixed(1)} | ${col(off, (s) => s.cpuPerReq).toFixed(1)} | ${cpuRatio.toFixed(3)}× |`,
     `| Proxy CPU per request at ${RATE} req/s (µs) | ${col(on, (s) => s.cpuPerReqAtRate).toFixed(1)} | ${col(off, (s) => s.cpuPerReqAtRate).toFixed(1)} | ${(col(on, (s) => s.cpuPerReqAtRate) / col(off, (s) => s.cpuPerReqAtRate)).toFixed(3)}× |`,
@@ -389,8 +419,10 @@ function report(
   const noisy = spread(bare) > 0.2 || spread(gateway) > 0.2;
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const lines: string[] = [];
-  const base = scenario.replace(METRICS_OFF, '');
-  lines.push(`## Gateway benchmark, ${new Date().toISOString().slice(0, 10)}: ${SCENARIO_TITLES[base] ?? base}${scenario === base ? '' : METRICS_OFF}`);
+  const base = scenario.replace(/ \(\w+ off\)$/, '');
+  lines.push(
+    `## Gateway benchmark, ${new Date().toISOString().slice(0, 10)}: ${SCENARIO_TITLES[base] ?? base}${scenario.slice(base.length)}${KEYS > 1 ? `, ${KEYS} active keys (each request the next key)` : ''}`,
+  );
   lines.push('');
   lines.push(
     `Node ${process.version}, ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.platform}; load generator ${generator === 'wrk' ? 'wrk (-t1)' : 'autocannon'} ` +
@@ -452,18 +484,27 @@ async function main(): Promise<void> {
     if (!SCENARIO_TITLES[scenario]) throw new BenchFailure(`unknown scenario ${scenario}; use ${Object.keys(SCENARIO_TITLES).join(', ')}`);
   const upstream = await startChild('upstream', 'upstream-child.ts', [], LOAD_CPUS);
   const bare = await startChild('bare proxy', 'bare-proxy-child.ts', [upstream.url], PROXY_CPUS);
-  const metricsModes =
-    args.metrics === 'both' || args.metrics === 'on' || args.metrics === 'off' ? (args.metrics === 'both' ? ['on', 'off'] : [args.metrics]) : null;
-  if (!metricsModes) throw new BenchFailure(`--metrics takes on, off or both, not ${args.metrics}`);
-  // `scenario` names a Gatehouse under test: the scenario, and " (metrics off)" for one without metrics.
-  const gateways: (Child & { path: string; headers: Headers; scenario: string })[] = [];
+  const flag = (name: 'metrics' | 'observability'): string => {
+    const value = args[name];
+    if (value !== 'on' && value !== 'off' && value !== 'both') throw new BenchFailure(`--${name} takes on, off or both, not ${value}`);
+    return value;
+  };
+  const [metrics, observability] = [flag('metrics'), flag('observability')];
+  const modes: Mode[] = [
+    ...(metrics !== 'off' && observability !== 'off' ? (['on'] as const) : []),
+    ...(metrics !== 'on' ? (['metrics-off'] as const) : []),
+    ...(observability !== 'on' ? (['observability-off'] as const) : []),
+  ];
+  if (KEYS > 1 && scenarios.some((s) => s !== 'apiKey')) throw new BenchFailure('--keys above 1 takes the apiKey scenario only');
+  // `scenario` names a Gatehouse under test: the scenario, and its mode's suffix (" (metrics off)").
+  const gateways: (Child & { path: string; headerSets: Load; scenario: string })[] = [];
   for (const base of scenarios) {
-    for (const mode of metricsModes) {
-      const scenario = mode === 'off' ? `${base}${METRICS_OFF}` : base;
-      const child = await startChild<{ url: string; path: string; headers: Headers }>(
+    for (const mode of modes) {
+      const scenario = `${base}${MODE_SUFFIX[mode]}`;
+      const child = await startChild<{ url: string; path: string; headerSets: Load }>(
         `Gatehouse ${scenario}`,
         'gatehouse-child.ts',
-        [upstream.url, base, mode === 'off' ? 'metrics-off' : 'metrics-on'],
+        [upstream.url, base, mode, String(KEYS)],
         PROXY_CPUS,
       );
       gateways.push({ ...child, scenario });
@@ -475,7 +516,7 @@ async function main(): Promise<void> {
 
   for (const proxy of [bare, ...gateways]) {
     const target = gateways.find((g) => g === proxy) ?? gateways[0]!;
-    const warm = await closedLoop(generator, `${proxy.url}${target.path}`, target.headers, INITIAL_WARMUP_S);
+    const warm = await closedLoop(generator, `${proxy.url}${target.path}`, target.headerSets, INITIAL_WARMUP_S);
     if (warm.failures > 0) throw new BenchFailure(`${proxy.name}: ${warm.failures} failed responses during the initial warm-up (${warm.failureDetail})`);
   }
 
@@ -484,23 +525,23 @@ async function main(): Promise<void> {
   const line = (name: string, s: Sample) =>
     `${name}: ${s.throughput.toFixed(0)} req/s, ${s.cpuPerReq.toFixed(1)} µs CPU/req, p50 ${s.p50.toFixed(3)} ms, p99 ${s.p99.toFixed(3)} ms at ${RATE} req/s; other work ${(100 * s.otherWork).toFixed(0)} % of a CPU`;
   for (let round = 1; round <= ROUNDS; round++) {
-    const b = await measure(generator, bare, upstream, gateways[0]!.path, gateways[0]!.headers);
+    const b = await measure(generator, bare, upstream, gateways[0]!.path, gateways[0]!.headerSets);
     bareSamples.push(b);
     console.error(`round ${round} ${line('bare', b)}`);
     // With several Gatehouses (scenarios, metrics on and off), each goes first in turn: none always
     // runs right after the bare proxy, so an order effect does not land on one side of a comparison.
     const order = gateways.map((_, i) => gateways[(i + round - 1) % gateways.length]!);
     for (const gateway of order) {
-      const g = await measure(generator, gateway, upstream, gateway.path, gateway.headers);
+      const g = await measure(generator, gateway, upstream, gateway.path, gateway.headerSets);
       gatewaySamples.get(gateway.scenario)!.push(g);
       console.error(`round ${round} ${line(gateway.name, g)}`);
     }
   }
 
   if (args.profile) {
-    await profileRun(generator, bare, 'bare', gateways[0]!.path, gateways[0]!.headers);
+    await profileRun(generator, bare, 'bare', gateways[0]!.path, gateways[0]!.headerSets);
     for (const gateway of gateways)
-      await profileRun(generator, gateway, `gatehouse-${gateway.scenario.replace(METRICS_OFF, '-metrics-off')}`, gateway.path, gateway.headers);
+      await profileRun(generator, gateway, `gatehouse-${gateway.scenario.replace(/ \((\w+) off\)$/, '-$1-off')}`, gateway.path, gateway.headerSets);
   }
 
   // Every request each Gatehouse saw must have been forwarded: no denial of any kind.
@@ -517,8 +558,11 @@ async function main(): Promise<void> {
   await Promise.all([...gateways.map((g) => stopChild(g.proc)), stopChild(bare.proc), stopChild(upstream.proc)]);
   const wall = (performance.now() - t0) / 1000;
   const reports = gateways.map((g) => report(generator, g.scenario, bareSamples, gatewaySamples.get(g.scenario)!, wall, loadAtStart));
-  const comparisons =
-    metricsModes.length === 2 ? scenarios.map((base) => metricsComparison(base, gatewaySamples.get(base)!, gatewaySamples.get(`${base}${METRICS_OFF}`)!)) : [];
+  const comparisons = modes.includes('on')
+    ? modes
+        .filter((mode) => mode !== 'on')
+        .flatMap((mode) => scenarios.map((base) => comparison(base, mode, gatewaySamples.get(base)!, gatewaySamples.get(`${base}${MODE_SUFFIX[mode]}`)!)))
+    : [];
   const markdown = [...reports.map((r) => r.markdown), ...comparisons].join('\n');
   process.stdout.write(markdown);
   const out = join(here, 'results', 'latest.md');

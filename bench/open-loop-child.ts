@@ -4,7 +4,9 @@
  * moment the request was issued to the end of its body. (autocannon's -R sends each connection's
  * per-second allowance back to back at the top of every second, and records latency in whole
  * milliseconds, too coarse for loopback.)
- * argv[2]: JSON { url, path, headers, rate, durationMs, warmupMs, connections }. Sends the result to the
+ * Takes { type: 'options', options: { url, path, headers, rate, durationMs, warmupMs, connections } }
+ * over IPC (thousands of keys do not fit in argv), where `headers` is one
+ * set or a list that the requests take in turn (many API keys, all active). Sends the result to the
  * parent over IPC and exits.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -13,7 +15,7 @@ import { Pool } from 'undici';
 interface Options {
   url: string;
   path: string;
-  headers: Record<string, string>;
+  headers: Record<string, string> | Record<string, string>[];
   rate: number;
   durationMs: number;
   warmupMs: number;
@@ -36,7 +38,9 @@ export interface OpenLoopResult {
   generatorLoopDelayP99Ms: number;
 }
 
-const options = JSON.parse(process.argv[2] ?? '{}') as Options;
+const options = await new Promise<Options>((resolve) => process.once('message', (message: { options: Options }) => resolve(message.options)));
+const headerSets = Array.isArray(options.headers) ? options.headers : [options.headers];
+let nextSet = 0;
 const pool = new Pool(options.url, { connections: options.connections, pipelining: 1, keepAliveTimeout: 60_000 });
 
 async function phase(durationMs: number, record: boolean): Promise<OpenLoopResult> {
@@ -55,7 +59,7 @@ async function phase(durationMs: number, record: boolean): Promise<OpenLoopResul
   };
   const fire = () => {
     const t0 = performance.now();
-    pool.request({ path: options.path, method: 'GET', headers: options.headers }).then(
+    pool.request({ path: options.path, method: 'GET', headers: headerSets[nextSet++ % headerSets.length] }).then(
       async ({ statusCode, body }) => {
         await body.arrayBuffer();
         const end = performance.now();

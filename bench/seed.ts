@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../src/config/load.ts';
 import { adminKeysService } from '../src/control/services/admin-keys.ts';
+import { keysService } from '../src/control/services/keys.ts';
+import { keyCreateSchema } from '../src/domain/inputs/resources.ts';
 import { ADMIN_PERMISSIONS } from '../src/domain/permissions.ts';
 import { startGatehouse, type Gatehouse } from '../src/gatehouse.ts';
 
@@ -26,12 +28,26 @@ export interface SeededGatehouse {
   secret: string;
   /** What each benchmark request sends. */
   headers: Record<string, string>;
+  /** With `keys` > 1: one set of headers per key, which the load generators take in turn. */
+  headerSets: Record<string, string>[];
   close(): Promise<void>;
 }
 
 export type Scenario = 'apiKey' | 'bearer' | 'bearer-nocache' | 'apiKey+bearer';
 
-export async function startSeededGatehouse(upstream: string, scenario: Scenario = 'apiKey', options: { metrics?: boolean } = {}): Promise<SeededGatehouse> {
+export interface SeedOptions {
+  /** false: Prometheus metrics off (no metrics observer). */
+  metrics?: boolean;
+  /** false: metrics, the request log and usage analytics all off: no request observer at all. */
+  observability?: boolean;
+  /** API keys to create (apiKey scenario): each request takes the next, so all of them are active. */
+  keys?: number;
+}
+
+export async function startSeededGatehouse(upstream: string, scenario: Scenario = 'apiKey', options: SeedOptions = {}): Promise<SeededGatehouse> {
+  const observability = options.observability !== false;
+  const keyCount = options.keys ?? 1;
+  if (keyCount > 1 && scenario !== 'apiKey') throw new Error('--keys needs the apiKey scenario');
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
   const config = loadConfig({
     env: {
@@ -45,11 +61,12 @@ export async function startSeededGatehouse(upstream: string, scenario: Scenario 
       GATEHOUSE_MASTER_KEY: randomBytes(32).toString('hex'),
       GATEHOUSE_TOKENS_CACHE_ENTRIES: scenario === 'bearer-nocache' ? '0' : '100000',
       // Prometheus metrics (on by default, as in production); off: no request observer at all.
-      GATEHOUSE_METRICS_ENABLED: options.metrics === false ? 'false' : 'true',
+      GATEHOUSE_METRICS_ENABLED: options.metrics === false || !observability ? 'false' : 'true',
       // Tracing is measured by running the benchmark with OTEL_TRACES_EXPORTER=otlp and a collector's endpoint.
       ...Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('OTEL_'))),
       // GATEHOUSE_REQUEST_LOG_ENABLED=false in the benchmark's environment: the request log off, to compare.
-      GATEHOUSE_REQUEST_LOG_ENABLED: process.env.GATEHOUSE_REQUEST_LOG_ENABLED ?? 'true',
+      GATEHOUSE_REQUEST_LOG_ENABLED: observability ? (process.env.GATEHOUSE_REQUEST_LOG_ENABLED ?? 'true') : 'false',
+      GATEHOUSE_ANALYTICS_ENABLED: observability ? (process.env.GATEHOUSE_ANALYTICS_ENABLED ?? 'true') : 'false',
     },
   });
   const gh = await startGatehouse(config, { logger: pino({ level: 'silent' }) });
@@ -74,21 +91,29 @@ export async function startSeededGatehouse(upstream: string, scenario: Scenario 
     tokens: { accessTokenTtlSeconds: 86_400 },
   });
   const app = await admin('/apps', { name: 'Benchmark', owner: 'bench@example.com' });
-  const key = await admin('/keys', {
+  const keyInput = {
     appId: app.id,
     access: [{ apiId: api.id }],
     rateLimits: [{ name: 'per-second', limit: 1_000_000_000, windowSeconds: 1 }],
     quota: { limit: 1_000_000_000_000, period: 'day' },
-  });
+  };
+  const key = await admin('/keys', keyInput);
   const headers: Record<string, string> =
     authType === 'apiKey' ? { authorization: `Bearer ${key.secret}` } : { authorization: `Bearer ${await accessToken(admin, gh, api.id)}` };
   if (authType === 'apiKey+bearer') headers['x-api-key'] = key.secret;
+  const headerSets = [headers];
+  // The rest through the service (the admin API's own code, without 10k HTTP round trips).
+  for (let i = 1; i < keyCount; i++) {
+    const { secret } = await keysService.create(gh.ctx, { actor: 'bench', requestId: null }, keyCreateSchema.parse(keyInput));
+    headerSets.push({ authorization: `Bearer ${secret}` });
+  }
   return {
     gh,
     apiId: api.id as string,
     path: '/bench',
     secret: key.secret as string,
     headers,
+    headerSets,
     async close() {
       await gh.close();
       rmSync(dir, { recursive: true, force: true });
