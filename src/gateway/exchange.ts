@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ProblemCode } from '../domain/codes.ts';
 import type { LimitState } from '../limits/port.ts';
 import type { Requirement } from '../domain/auth-requirements.ts';
-import type { RefusedKey, VerifiedKey } from '../verification/key-verifier.ts';
+import type { RefusedKey, VerifiedKey } from '../verification/port.ts';
 import type { VerifiedToken } from '../verification/token-verifier.ts';
 import type { RateLimitHeaders } from './rate-limit-headers.ts';
 import type { Route } from './route-table.ts';
