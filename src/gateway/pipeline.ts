@@ -1,7 +1,6 @@
 import type { FailureThrottle } from '../limits/failure-throttle.ts';
 import type { Limiter } from '../limits/port.ts';
-import type { KeyChecker } from '../verification/port.ts';
-import type { TokenVerifier } from '../verification/token-verifier.ts';
+import type { KeyChecker, TokenChecker } from '../verification/port.ts';
 import type { RoutedStage, Stage } from './exchange.ts';
 import type { RouteTable } from './route-table.ts';
 import { authorizeStage } from './stages/authorize.ts';
@@ -28,7 +27,7 @@ export interface PipelineDeps {
   onExposed: ((secret: string, ip: string) => void) | null;
   routes: () => RouteTable;
   verifier: KeyChecker;
-  tokens: TokenVerifier | null;
+  tokens: TokenChecker | null;
   /** RFC 9449 proof check for DPoP-bound tokens. */
   checkProof: ProofCheck;
   throttle: FailureThrottle;

@@ -1,13 +1,15 @@
-import type { KeyCode, KeyDenialCode } from '../domain/codes.ts';
+import type { AccessTokenClaims } from '../domain/access-token-claims.ts';
+import type { KeyCode, KeyDenialCode, TokenDenialCode } from '../domain/codes.ts';
 import type { RequestFacts } from '../domain/key-decision.ts';
 import type { LimitState } from '../limits/port.ts';
 
 /**
- * The key-verification port: what the gateway's stages and the control plane's services ask of the
- * one implementation of "may this key make this request?" (KeyVerifier, with its cache, limiter and
- * usage counting). They hold this interface, never the class, so a verifier for several nodes can
- * take its place without either plane changing.
+ * The verification ports: what the gateway's stages and the control plane's services ask of the
+ * verifiers. They hold these interfaces, never the classes, so verifiers for several nodes can take
+ * their place without either plane changing.
  */
+
+/** "May this key make this request?": KeyVerifier (its cache, the limiter, usage counting) implements it. */
 export interface KeyChecker {
   /**
    * The verdict on a key's secret for a request; with `consume` false, every rule and limit is
@@ -62,4 +64,27 @@ export interface UnknownKey extends Refusal {
   keyId: null;
   appId: null;
   expiresAt: null;
+}
+
+/** The access-token port: TokenVerifier (issuers, pinned algorithms, claims, revocations, a cache) implements it. */
+export interface TokenChecker {
+  /** The verdict on an access token for an API's audience; `dpop`: the token came with the DPoP scheme. */
+  verify(token: string, audience: string, scheme?: 'bearer' | 'dpop'): TokenVerification | Promise<TokenVerification>;
+}
+
+/** The answer to "is this access token good for this API?": data, never an exception. */
+export type TokenVerification = VerifiedToken | RefusedToken;
+
+export interface VerifiedToken {
+  valid: true;
+  code: 'VALID';
+  claims: AccessTokenClaims;
+  scopes: ReadonlySet<string>;
+  roles: ReadonlySet<string>;
+}
+
+/** Refused: only the reason (domain/codes.ts), nothing from a token that did not pass. */
+export interface RefusedToken {
+  valid: false;
+  code: TokenDenialCode;
 }
