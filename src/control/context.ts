@@ -4,9 +4,9 @@ import type { SecretBox } from '../domain/secret-box.ts';
 import type { SigningAlg } from '../domain/entities.ts';
 import type { ChangeBus } from '../events/change-bus.ts';
 import type { RequestLogRepo, Store } from '../store/port.ts';
-import type { UsageRecorder } from '../usage/usage-recorder.ts';
+import type { UsageMeter } from '../usage/port.ts';
 import type { OidcRecords } from './authorization/oidc-records.ts';
-import type { KeyVerifier } from '../verification/key-verifier.ts';
+import type { KeyChecker } from '../verification/port.ts';
 
 /** What the control plane's services are handed by the entry point. */
 export interface ControlContext {
@@ -15,8 +15,8 @@ export interface ControlContext {
   requestLog: Pick<RequestLogRepo, 'query'>;
   changes: ChangeBus;
   peppers: readonly Pepper[];
-  usage: UsageRecorder;
-  verifier: KeyVerifier;
+  usage: UsageMeter;
+  verifier: KeyChecker;
   clock: () => number;
   /** Present when a master key is configured: users, clients, signing keys and tokens need it. */
   identity: IdentityContext | null;

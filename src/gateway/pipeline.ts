@@ -1,7 +1,6 @@
 import type { FailureThrottle } from '../limits/failure-throttle.ts';
 import type { Limiter } from '../limits/port.ts';
-import type { KeyVerifier } from '../verification/key-verifier.ts';
-import type { TokenVerifier } from '../verification/token-verifier.ts';
+import type { KeyChecker, TokenChecker } from '../verification/port.ts';
 import type { RoutedStage, Stage } from './exchange.ts';
 import type { RouteTable } from './route-table.ts';
 import { authorizeStage } from './stages/authorize.ts';
@@ -27,8 +26,8 @@ export interface PipelineDeps {
   /** Refuse credentials over plain HTTP, reporting API keys seen that way; null: allow them (development). */
   onExposed: ((secret: string, ip: string) => void) | null;
   routes: () => RouteTable;
-  verifier: KeyVerifier;
-  tokens: TokenVerifier | null;
+  verifier: KeyChecker;
+  tokens: TokenChecker | null;
   /** RFC 9449 proof check for DPoP-bound tokens. */
   checkProof: ProofCheck;
   throttle: FailureThrottle;

@@ -2,7 +2,7 @@ import type { AdminKey, Api, ApiKey, App, AuditEntry, AuditInput, OAuthClient, P
 
 /**
  * The storage port. Every adapter (SQLite now; PostgreSQL next) implements it and passes the same
- * contract suite (store/contract.ts) unchanged. Each change takes its audit entry and the adapter
+ * contract suites (store/contract.ts runs them) unchanged. Each change takes its audit entry and the adapter
  * writes both atomically, so no change can reach the store without its audit record.
  */
 export interface Store {

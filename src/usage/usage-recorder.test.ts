@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { ApiKey, App, AuditInput } from '../domain/entities.ts';
 import { newId } from '../domain/ids.ts';
 import type { Store, UsageBatch, UsageRepo } from '../store/port.ts';
-import { keyRecord } from '../store/contract.ts';
+import { keyRecord } from '../store/contract/fixtures.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import pino from 'pino';
 import { Health } from '../telemetry/health.ts';

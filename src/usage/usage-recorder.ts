@@ -1,6 +1,7 @@
 import { periodWindow } from '../domain/quota-period.ts';
 import type { UsageBatch, UsageRepo } from '../store/port.ts';
 import type { HealthReporter } from '../telemetry/health.ts';
+import type { PendingUsage, UsageMeter } from './port.ts';
 
 export const USAGE_FLUSH = 'usage-flush';
 
@@ -26,7 +27,7 @@ function flatten<T>(map: Map<string, Map<string, T>>): T[] {
   return [...map.values()].flatMap((inner) => [...inner.values()]);
 }
 
-export class UsageRecorder {
+export class UsageRecorder implements UsageMeter {
   readonly #repo: Pick<UsageRepo, 'record'>;
   // keyId -> day or period -> counts: two Map lookups and no string building per request.
   #requests = new Map<string, Map<string, RequestCount>>();
@@ -75,7 +76,7 @@ export class UsageRecorder {
   }
 
   /** Counts not yet flushed, so readers can add them to what the store says. */
-  pending(keyId: string, lineageId = keyId): { lastUsedAt: number | null; lastUsedFrom: string | null; quota: Map<string, number> } {
+  pending(keyId: string, lineageId = keyId): PendingUsage {
     let lastUsedAt: number | null = null;
     let lastUsedFrom: string | null = null;
     for (const entry of this.#requests.get(keyId)?.values() ?? []) {

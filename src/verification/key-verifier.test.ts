@@ -16,7 +16,7 @@ import type { Store } from '../store/port.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { UsageRecorder } from '../usage/usage-recorder.ts';
 import { KeyVerifier } from './key-verifier.ts';
-import { keyRecord } from '../store/contract.ts';
+import { keyRecord } from '../store/contract/fixtures.ts';
 
 const NOW = Date.UTC(2026, 10, 29, 12);
 const PEPPER = createPepper(Buffer.from('key-verifier-test-pepper-0123456789'));

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { KeyCode, KeyDenialCode } from '../domain/codes.ts';
+import type { KeyCode } from '../domain/codes.ts';
 import { findBySecret, fingerprint, type Pepper } from '../domain/key-hash.ts';
 import { checkKey, compileKey, keyStanding, type CompiledKey, type RequestFacts } from '../domain/key-decision.ts';
 import { isWellFormedKey } from '../domain/key-format.ts';
@@ -8,57 +8,15 @@ import type { ChangeBus } from '../events/change-bus.ts';
 import type { LimitCheck, LimitResult, LimitState, Limiter } from '../limits/port.ts';
 import { lineageOf, type ApiKey } from '../domain/entities.ts';
 import type { Store } from '../store/port.ts';
-import type { UsageRecorder } from '../usage/usage-recorder.ts';
+import type { UsageMeter } from '../usage/port.ts';
 import { andThen } from '../domain/maybe-async.ts';
+import type { KeyChecker, RefusedKey, UnknownKey, Verification, VerifiedKey } from './port.ts';
 import type { VerificationObserver } from './verification-observer.ts';
-
-/**
- * The answer to "may this key make this request?": data, never an exception. A union on `valid`
- * (and, for a refusal, on whether a key was found), so each side has only the fields it really has.
- */
-export type Verification = VerifiedKey | RefusedKey | UnknownKey;
-
-/** The key may make this request, and was counted for it. */
-export interface VerifiedKey {
-  valid: true;
-  code: 'VALID';
-  keyId: string;
-  appId: string;
-  expiresAt: number | null;
-  /** The key's scopes (policy folded in). */
-  scopes: ReadonlySet<string>;
-  /** Where the key stands on each of its limits after this request (for RateLimit headers). */
-  limits: readonly LimitState[];
-}
-
-interface Refusal {
-  valid: false;
-  /** For RATE_LIMITED / QUOTA_EXCEEDED: the limits as they stand; empty otherwise. */
-  limits: readonly LimitState[];
-  /** For RATE_LIMITED / QUOTA_EXCEEDED: milliseconds until a retry can succeed; 0 otherwise. */
-  retryAfterMs: number;
-}
-
-/** A key of ours that may not make this request (status, access, scopes, limits). */
-export interface RefusedKey extends Refusal {
-  code: Exclude<KeyDenialCode, UnknownKey['code']>;
-  keyId: string;
-  appId: string;
-  expiresAt: number | null;
-}
-
-/** Not one of our keys: not well-formed, or not in the store. Nothing more is known. */
-export interface UnknownKey extends Refusal {
-  code: 'MALFORMED' | 'NOT_FOUND';
-  keyId: null;
-  appId: null;
-  expiresAt: null;
-}
 
 export interface KeyVerifierOptions {
   store: Store;
   limiter: Limiter;
-  usage: UsageRecorder;
+  usage: Pick<UsageMeter, 'hit'>;
   changes: ChangeBus;
   /** The first pepper hashes new keys; the rest still find keys hashed before a rotation. */
   peppers: readonly Pepper[];
@@ -97,7 +55,7 @@ const idSlot = (keyId: string): string => `id:${keyId}`;
  * A key can also be looked up by id, for the tokens exchanged from it: same cache, same invalidation,
  * same checks and limiter counters, so a key and its tokens are one credential with one budget.
  */
-export class KeyVerifier {
+export class KeyVerifier implements KeyChecker {
   readonly #options: KeyVerifierOptions;
   readonly #clock: () => number;
   readonly #cache: LRUCache<string, CacheEntry>;

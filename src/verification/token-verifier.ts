@@ -6,24 +6,8 @@ import type { TrustedIssuer } from './issuers.ts';
 import { verifyJws } from './jws.ts';
 import type { IntrospectionResult, TokenIntrospector } from './introspection.ts';
 import type { RevocationList } from './revocation-list.ts';
+import type { RefusedToken, TokenChecker, TokenVerification } from './port.ts';
 import type { VerificationObserver } from './verification-observer.ts';
-
-/** The answer to "is this access token good for this API?": data, never an exception. */
-export type TokenVerification = VerifiedToken | RefusedToken;
-
-export interface VerifiedToken {
-  valid: true;
-  code: 'VALID';
-  claims: AccessTokenClaims;
-  scopes: ReadonlySet<string>;
-  roles: ReadonlySet<string>;
-}
-
-/** Refused: only the reason (domain/codes.ts), nothing from a token that did not pass. */
-export interface RefusedToken {
-  valid: false;
-  code: TokenDenialCode;
-}
 
 export interface TokenVerifierOptions {
   issuers: () => readonly TrustedIssuer[];
@@ -59,7 +43,7 @@ const denied = (code: TokenDenialCode): RefusedToken => ({ valid: false, code })
  * once per token. Entries are bounded in number and never outlive the token's `exp`; a revoked
  * grant or `jti` is refused at once because the revocation list is consulted on every hit.
  */
-export class TokenVerifier {
+export class TokenVerifier implements TokenChecker {
   readonly #o: TokenVerifierOptions;
   readonly #cache: LRUCache<string, CachedToken>;
   readonly #observer: VerificationObserver | null;

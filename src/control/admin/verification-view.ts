@@ -1,4 +1,4 @@
-import type { Verification } from '../../verification/key-verifier.ts';
+import type { Verification } from '../../verification/port.ts';
 import { iso } from '../context.ts';
 import type { VerificationView } from './responses.ts';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ApiAuth } from '../../domain/entities.ts';
-import type { VerifiedToken } from '../../verification/token-verifier.ts';
+import type { VerifiedToken } from '../../verification/port.ts';
 import { denialOf, routedExchangeFor } from '../test-exchange.ts';
 import { authorizeStage } from './authorize.ts';
 

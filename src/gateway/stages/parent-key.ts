@@ -1,7 +1,7 @@
 import { isFailedKeyCheck, PARENT_KEY_DENIAL_DETAILS } from '../../domain/codes.ts';
 import { andThen } from '../../domain/maybe-async.ts';
 import type { FailureThrottle } from '../../limits/failure-throttle.ts';
-import type { KeyVerifier, Verification } from '../../verification/key-verifier.ts';
+import type { KeyChecker, Verification } from '../../verification/port.ts';
 import type { RoutedExchange, RoutedStage, StageResult } from '../exchange.ts';
 import { rateLimitHeaders } from '../rate-limit-headers.ts';
 import { clientCertificateThumbprint } from './client-certificate.ts';
@@ -16,7 +16,7 @@ import { requestOrigin } from './cors.ts';
  * certificate binding; the route's scopes; then the key's own rate limits and quota, on the counters
  * the key itself uses. `key_id` from any other issuer names no key of ours and is ignored.
  */
-export function parentKeyStage(verifier: KeyVerifier, ownIssuer: () => string | null, throttle: FailureThrottle): RoutedStage {
+export function parentKeyStage(verifier: KeyChecker, ownIssuer: () => string | null, throttle: FailureThrottle): RoutedStage {
   const decide = (v: Verification, exchange: RoutedExchange): StageResult => {
     if (v.valid) {
       exchange.parentKey = v;

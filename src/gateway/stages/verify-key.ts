@@ -1,7 +1,7 @@
 import { DENIAL_DETAILS, isFailedKeyCheck } from '../../domain/codes.ts';
 import { andThen } from '../../domain/maybe-async.ts';
 import type { FailureThrottle } from '../../limits/failure-throttle.ts';
-import type { KeyVerifier, Verification } from '../../verification/key-verifier.ts';
+import type { KeyChecker, Verification } from '../../verification/port.ts';
 import type { RoutedExchange, RoutedStage, StageResult } from '../exchange.ts';
 import { rateLimitHeaders } from '../rate-limit-headers.ts';
 import { clientCertificateThumbprint } from './client-certificate.ts';
@@ -10,7 +10,7 @@ import { requestOrigin } from './cors.ts';
 const NO_SCOPES: readonly string[] = [];
 
 /** Status, expiry, access, IP, scopes, then rate limits and quota: all in the shared verifier. */
-export function verifyKeyStage(verifier: KeyVerifier, throttle: FailureThrottle): RoutedStage {
+export function verifyKeyStage(verifier: KeyChecker, throttle: FailureThrottle): RoutedStage {
   const decide = (v: Verification, exchange: RoutedExchange): StageResult => {
     if (v.valid) {
       exchange.verification = v;

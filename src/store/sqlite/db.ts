@@ -1,5 +1,51 @@
-import type { DatabaseSync } from 'node:sqlite';
-import { ConflictError, StorageUnavailableError } from '../port.ts';
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import { ConflictError, StorageUnavailableError, type Page, type PageQuery } from '../port.ts';
+
+/**
+ * What every repository of the SQLite adapter shares: one connection's prepared statements, its
+ * transactions and the clock. Calls are synchronous underneath and complete before the returned
+ * promise settles, so each method's transaction never spans an `await`.
+ */
+export interface SqliteDb {
+  /** The statement for `text`, prepared once per connection. */
+  sql(text: string): StatementSync;
+  /** Runs `work` in one write transaction (runTransaction), then reports that a write committed. */
+  transaction<T>(work: () => T): T;
+  /** Stamps audit entries and migrations. */
+  clock: () => number;
+}
+
+export function sqliteDb(db: DatabaseSync, options: { clock: () => number; committed: () => void }): SqliteDb {
+  const statements = new Map<string, StatementSync>();
+  return {
+    sql(text) {
+      let statement = statements.get(text);
+      if (!statement) {
+        statement = db.prepare(text);
+        statements.set(text, statement);
+      }
+      return statement;
+    },
+    transaction(work) {
+      const result = runTransaction(db, work);
+      options.committed();
+      return result;
+    },
+    clock: options.clock,
+  };
+}
+
+/** One page of rows fetched with `LIMIT limit + 1`: the extra row only says that another page follows. */
+export function page<T>(rows: Record<string, SQLInputValue>[], query: PageQuery, map: (row: Record<string, SQLInputValue>) => T): Page<T> {
+  const items = rows.slice(0, query.limit).map(map);
+  const last = items.at(-1) as { id: string } | undefined;
+  return { items, nextCursor: rows.length > query.limit && last ? last.id : null };
+}
+
+/** A JSON column's value: absent and null are both SQL NULL. */
+export function json(value: unknown): string | null {
+  return value === undefined || value === null ? null : JSON.stringify(value);
+}
 
 /**
  * Runs `work` in one write transaction. Errors leave as the port's errors (ConflictError,

@@ -1,130 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { OAuthClient, SigningKey, User } from '../domain/entities.ts';
-import { newId } from '../domain/ids.ts';
-import type { allAudit, audit, entityContract } from './contract.ts';
-import { ConflictError, type Store } from './port.ts';
+import type { Store } from '../port.ts';
+import { T0 } from './fixtures.ts';
 
-interface Helpers {
-  T0: number;
-  entityContract: typeof entityContract;
-  audit: typeof audit;
-  allAudit: typeof allAudit;
-}
-
-/** The authorization server's part of the store contract: users, clients, signing keys, its records. */
-export function authorizationContract(current: () => Store, { T0, entityContract, audit, allAudit }: Helpers): void {
-  let seq = 0;
-  const at = () => T0 + ++seq;
-  const makeUser = (n: number): User => ({
-    id: newId('user', at()),
-    username: `user${n}@example.com`,
-    name: `User ${n}`,
-    passwordHash: '$scrypt$x',
-    roles: ['staff'],
-    disabled: false,
-    mfaRequired: false,
-    totp: null,
-    createdAt: T0,
-    updatedAt: T0,
-    lastLoginAt: null,
-  });
-  const makeClient = (n: number): OAuthClient => ({
-    id: newId('client', at()),
-    name: `client-${n}`,
-    type: 'confidential',
-    secretHash: `h${n}`,
-    pepperId: 'p1',
-    redirectUris: ['https://app.example/cb'],
-    postLogoutRedirectUris: [],
-    grantTypes: ['authorization_code'],
-    scopes: ['read'],
-    apiIds: [],
-    firstParty: false,
-    dpopBound: false,
-    exchangeAppId: null,
-    accessTokenTtlSeconds: null,
-    disabled: false,
-    createdAt: T0,
-    updatedAt: T0,
-  });
-  const makeSigningKey = (n: number): SigningKey => ({
-    id: newId('signingKey', at()),
-    alg: 'ES256',
-    publicJwk: { kty: 'EC', n },
-    sealedPrivateJwk: `sealed-${n}`,
-    activatesAt: T0,
-    retiredAt: null,
-    unpublishAt: null,
-    createdAt: T0,
-    updatedAt: T0,
-  });
-
-  entityContract(
-    'users',
-    'user',
-    current,
-    (s) => s.users,
-    makeUser,
-    (u) => ({ ...u, roles: ['admin'], updatedAt: T0 + 5 }),
-  );
-  entityContract(
-    'clients',
-    'client',
-    current,
-    (s) => s.clients,
-    makeClient,
-    (c) => ({ ...c, scopes: ['write'], updatedAt: T0 + 5 }),
-  );
-  entityContract(
-    'signing keys',
-    'signing_key',
-    current,
-    (s) => s.signingKeys,
-    makeSigningKey,
-    (k) => ({ ...k, retiredAt: T0 + 9 }),
-  );
-
-  describe('users', () => {
-    test('findByUsername ignores case; a second user with the same name throws ConflictError', async () => {
-      const store = current();
-      const user = makeUser(1);
-      await store.users.create(user, audit('user.created', 'user', user.id));
-      assert.deepEqual(await store.users.findByUsername('USER1@Example.com'), user);
-      assert.equal(await store.users.findByUsername('user2@example.com'), null);
-      const twin = { ...makeUser(2), username: 'User1@example.com' };
-      await assert.rejects(store.users.create(twin, audit('user.created', 'user', twin.id)), ConflictError);
-      assert.equal((await store.users.list({ limit: 10 })).items.length, 1);
-    });
-  });
-
-  test('users.updateIfUnchanged writes only over the version it read, once', async () => {
-    const store = current();
-    const user = makeUser(7);
-    await store.users.create(user, audit('user.created', 'user', user.id));
-    const first = { ...user, roles: ['a'], updatedAt: T0 + 10 };
-    const second = { ...user, roles: ['b'], updatedAt: T0 + 11 };
-    assert.equal(await store.users.updateIfUnchanged(first, user.updatedAt, audit('user.totp_used', 'user', user.id)), true);
-    assert.equal(await store.users.updateIfUnchanged(second, user.updatedAt, audit('user.totp_used', 'user', user.id)), false);
-    assert.deepEqual((await store.users.get(user.id))?.roles, ['a']);
-    assert.equal((await allAudit(store, { action: 'user.totp_used' })).length, 1);
-  });
-
-  test('signingKeys.all returns every key in creation order', async () => {
-    const store = current();
-    const keys = [makeSigningKey(1), makeSigningKey(2)];
-    for (const k of keys) await store.signingKeys.create(k, audit('signing_key.created', 'signing_key', k.id));
-    assert.deepEqual(await store.signingKeys.all(), keys);
-  });
-
-  test('audit.append records an event with no entity change', async () => {
-    const store = current();
-    await store.audit.append(audit('user.login_failed', 'user', 'usr_x', { reason: 'password' }));
-    const [entry] = await allAudit(store, { action: 'user.login_failed' });
-    assert.equal(entry?.targetId, 'usr_x');
-    assert.deepEqual(entry?.after, { reason: 'password' });
-  });
-
+/** The authorization server's records: opaque payloads by model and id, lookups, consumption, expiry. */
+export function oidcContract(current: () => Store): void {
   describe('oidc records', () => {
     const payload = (extra: Record<string, unknown> = {}) => ({ jti: 'x', kind: 'RefreshToken', ...extra });
 
@@ -251,32 +131,6 @@ export function authorizationContract(current: () => Store, { T0, entityContract
       assert.equal(await oidc.deleteExpired(T0 + 10), 1);
       assert.notEqual(await oidc.find('Session', 's2', T0 + 10), null);
       assert.notEqual(await oidc.find('Session', 's3', T0 + 10), null);
-    });
-  });
-
-  describe('revocations', () => {
-    test('since lists revocations from a time that have not expired, oldest first; deleteExpired drops the rest', async () => {
-      const { revocations } = current();
-      await revocations.add({ kind: 'grant', id: 'g1', revokedAt: T0, expiresAt: T0 + 100 });
-      await revocations.add({ kind: 'token', id: 'j1', revokedAt: T0 + 10, expiresAt: T0 + 20 });
-      await revocations.add({ kind: 'grant', id: 'g2', revokedAt: T0 + 30, expiresAt: T0 + 200 });
-      assert.deepEqual(
-        (await revocations.since(T0 + 5, T0 + 15)).map((r) => r.id),
-        ['j1', 'g2'],
-      );
-      assert.deepEqual(
-        (await revocations.since(0, T0 + 50)).map((r) => r.id),
-        ['g1', 'g2'],
-      );
-      assert.equal(await revocations.deleteExpired(T0 + 50), 1);
-      assert.equal((await revocations.since(0, 0)).length, 2);
-    });
-
-    test('adding the same revocation again keeps the later expiry', async () => {
-      const { revocations } = current();
-      await revocations.add({ kind: 'grant', id: 'g1', revokedAt: T0, expiresAt: T0 + 100 });
-      await revocations.add({ kind: 'grant', id: 'g1', revokedAt: T0 + 1, expiresAt: T0 + 50 });
-      assert.deepEqual(await revocations.since(0, T0), [{ kind: 'grant', id: 'g1', revokedAt: T0, expiresAt: T0 + 100 }]);
     });
   });
 }

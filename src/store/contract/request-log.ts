@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { RequestLogEntry, RequestLogFilters, Store } from './port.ts';
+import type { RequestLogEntry, RequestLogFilters, Store } from '../port.ts';
+import { T0 } from './fixtures.ts';
 
 const DAY = 86_400_000;
 
 /** The request log's part of the store contract: append, filtered reads newest first with a cursor, retention. */
-export function requestLogContract(current: () => Store, T0: number): void {
+export function requestLogContract(current: () => Store): void {
   let seq = 0;
   const entry = (overrides: Partial<RequestLogEntry> = {}): RequestLogEntry => ({
     at: T0,

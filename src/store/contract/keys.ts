@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { beforeEach, describe, test } from 'node:test';
+import type { ApiKey, App } from '../../domain/entities.ts';
+import { ConflictError, type Store } from '../port.ts';
+import { T0, audit, allAudit, allKeyIds, makeApp, makePolicy, makeKey, storeKey } from './fixtures.ts';
+
+/** API keys: lookups by id and hash, filtered lists, rotation, and deletion with the usage that goes with it. */
+export function keysContract(current: () => Store): void {
+  describe('keys', () => {
+    let store: Store;
+    let app: App;
+    beforeEach(async () => {
+      store = current();
+      app = makeApp(1);
+      await store.apps.create(app, audit('app.created', 'app', app.id));
+    });
+    const createKey = (overrides: Partial<ApiKey> = {}) => storeKey(store, app.id, overrides);
+
+    test('a created key is found by id and by hash; unknown ones are null', async () => {
+      const key = await createKey({ access: [{ apiId: 'api_x', methods: ['GET'] }], metadata: { team: 'a' } });
+      assert.deepEqual(await store.keys.get(key.id), key);
+      assert.deepEqual(await store.keys.findByHash(key.hash), key);
+      assert.equal(await store.keys.findByHash('no-such-hash'), null);
+      assert.equal(await store.keys.get('key_unknown'), null);
+    });
+
+    test('a second key with the same hash throws ConflictError', async () => {
+      const key = await createKey();
+      await assert.rejects(store.keys.create(makeKey(app.id, { hash: key.hash }), audit('key.created', 'key', 'x')), ConflictError);
+    });
+
+    test('update replaces a key and returns false for an unknown id', async () => {
+      const key = await createKey();
+      const changed = { ...key, name: 'renamed', enabled: false, updatedAt: T0 + 9 };
+      assert.equal(await store.keys.update(changed, audit('key.updated', 'key', key.id)), true);
+      assert.deepEqual(await store.keys.get(key.id), changed);
+      assert.equal(await store.keys.update(makeKey(app.id), audit('key.updated', 'key', 'x')), false);
+    });
+
+    test('list filters by app and environment and pages with a cursor', async () => {
+      const other = makeApp(2);
+      await store.apps.create(other, audit('app.created', 'app', other.id));
+      const live = [await createKey(), await createKey(), await createKey()];
+      const test_ = await createKey({ environment: 'test' });
+      const elsewhere = makeKey(other.id);
+      await store.keys.create(elsewhere, audit('key.created', 'key', elsewhere.id));
+      assert.deepEqual(
+        await allKeyIds(store, { appId: app.id }),
+        [...live, test_].map((k) => k.id),
+      );
+      assert.deepEqual(
+        await allKeyIds(store, { appId: app.id, environment: 'live' }),
+        live.map((k) => k.id),
+      );
+      assert.deepEqual(await allKeyIds(store, { environment: 'test' }), [test_.id]);
+      assert.deepEqual(
+        await allKeyIds(store, {}),
+        [...live, test_, elsewhere].map((k) => k.id),
+      );
+    });
+
+    test('list by api finds keys with a rule for it, and keys without rules whose policy has one', async () => {
+      const policy = makePolicy(1, { access: [{ apiId: 'api_a' }] });
+      await store.policies.create(policy, audit('policy.created', 'policy', policy.id));
+      const direct = await createKey({ access: [{ apiId: 'api_b' }, { apiId: 'api_a', methods: ['GET'] }] });
+      const inherited = await createKey({ policyId: policy.id });
+      await createKey({ policyId: policy.id, access: [{ apiId: 'api_b' }] });
+      await createKey({ policyId: policy.id, access: [] });
+      await createKey();
+      assert.deepEqual(await allKeyIds(store, { apiId: 'api_a' }), [direct.id, inherited.id]);
+      assert.equal((await allKeyIds(store, { apiId: 'api_b' })).length, 2);
+      assert.deepEqual(await allKeyIds(store, { apiId: 'api_none' }), []);
+    });
+
+    test('list by status sorts keys as active, disabled, expired or revoked at `now`', async () => {
+      const active = await createKey();
+      const expiresLater = await createKey({ expiresAt: T0 + 1000 });
+      const disabled = await createKey({ enabled: false });
+      const expired = await createKey({ expiresAt: T0 });
+      const expiredDisabled = await createKey({ enabled: false, expiresAt: T0 - 1 });
+      const revoked = await createKey({ revokedAt: T0 - 1, revokedReason: 'leaked' });
+      const revokedExpired = await createKey({ revokedAt: T0 - 1, expiresAt: T0 - 1, enabled: false });
+      const ids = (keys: ApiKey[]) => keys.map((k) => k.id);
+      assert.deepEqual(await allKeyIds(store, { status: 'active' }), ids([active, expiresLater]));
+      assert.deepEqual(await allKeyIds(store, { status: 'disabled' }), ids([disabled]));
+      assert.deepEqual(await allKeyIds(store, { status: 'expired' }), ids([expired, expiredDisabled]));
+      assert.deepEqual(await allKeyIds(store, { status: 'revoked' }), ids([revoked, revokedExpired]));
+      assert.deepEqual(await allKeyIds(store, { status: 'expired', now: T0 + 1000 }), ids([expiresLater, expired, expiredDisabled]));
+      assert.deepEqual(await allKeyIds(store, { status: 'active', now: T0 + 1000 }), ids([active]));
+    });
+
+    test('list by exposure finds keys whose secret was seen in the clear, with or without a status', async () => {
+      const exposed = await createKey({ exposedAt: T0 - 5 });
+      const exposedRevoked = await createKey({ exposedAt: T0 - 5, revokedAt: T0 - 1, revokedReason: 'exposed' });
+      const clean = await createKey();
+      await createKey({ exposedAt: null });
+      assert.deepEqual(await allKeyIds(store, { exposed: true }), [exposed.id, exposedRevoked.id]);
+      assert.deepEqual(await allKeyIds(store, { exposed: true, status: 'active' }), [exposed.id]);
+      assert.ok((await allKeyIds(store, { exposed: false })).includes(clean.id));
+      assert.ok(!(await allKeyIds(store, { exposed: false })).includes(exposed.id));
+    });
+
+    test('rotate stores the successor and the updated predecessor with one audit entry', async () => {
+      const previous = await createKey();
+      const successor = makeKey(app.id, { rotatedFrom: previous.id });
+      const updated = { ...previous, replacedBy: successor.id, expiresAt: T0 + 60_000, updatedAt: T0 + 1 };
+      assert.equal(await store.keys.rotate(updated, successor, audit('key.rotated', 'key', previous.id)), true);
+      assert.deepEqual(await store.keys.get(previous.id), updated);
+      assert.deepEqual(await store.keys.findByHash(previous.hash), updated);
+      assert.deepEqual(await store.keys.findByHash(successor.hash), successor);
+      assert.equal((await allAudit(store, { action: 'key.rotated' })).length, 1);
+    });
+
+    test('rotate is atomic: a failing successor leaves the predecessor unchanged', async () => {
+      const previous = await createKey();
+      const taken = await createKey();
+      const successor = makeKey(app.id, { hash: taken.hash });
+      const updated = { ...previous, replacedBy: successor.id, updatedAt: T0 + 1 };
+      await assert.rejects(store.keys.rotate(updated, successor, audit('key.rotated', 'key', previous.id)), ConflictError);
+      assert.deepEqual(await store.keys.get(previous.id), previous);
+      assert.equal(await store.keys.get(successor.id), null);
+      assert.equal((await allAudit(store, { action: 'key.rotated' })).length, 0);
+    });
+
+    test('rotate returns false and stores nothing for an unknown predecessor', async () => {
+      const ghost = makeKey(app.id);
+      const successor = makeKey(app.id);
+      assert.equal(await store.keys.rotate(ghost, successor, audit('key.rotated', 'key', ghost.id)), false);
+      assert.equal(await store.keys.get(successor.id), null);
+    });
+
+    test('delete removes the key and its usage, and later usage for it is dropped', async () => {
+      const key = await createKey();
+      await store.usage.record({
+        keys: [{ keyId: key.id, day: '2026-11-29', requests: 3, lastUsedAt: T0 }],
+        quotas: [{ lineageId: key.id, period: '2026-11', delta: 3 }],
+      });
+      assert.equal(await store.keys.delete(key.id, audit('key.deleted', 'key', key.id)), true);
+      assert.equal(await store.keys.get(key.id), null);
+      assert.equal(await store.keys.findByHash(key.hash), null);
+      assert.deepEqual(await store.usage.requestsByDay(key.id), []);
+      assert.equal(await store.usage.quotaUsed(key.id, '2026-11'), 0);
+      await store.usage.record({
+        keys: [{ keyId: key.id, day: '2026-11-29', requests: 1, lastUsedAt: T0 }],
+        quotas: [{ lineageId: key.id, period: '2026-11', delta: 1 }],
+      });
+      assert.deepEqual(await store.usage.requestsByDay(key.id), []);
+      assert.equal(await store.usage.quotaUsed(key.id, '2026-11'), 0);
+      assert.equal(await store.keys.delete(key.id, audit('key.deleted', 'key', key.id)), false);
+    });
+
+    test('quota use belongs to a key lineage: kept while any key of it remains, dropped with the last', async () => {
+      const first = await createKey();
+      const successor = await createKey({ rotatedFrom: first.id, lineageId: first.id });
+      await store.usage.record({ keys: [], quotas: [{ lineageId: first.id, period: '2026-11', delta: 3 }] });
+      assert.equal(await store.keys.delete(first.id, audit('key.deleted', 'key', first.id)), true);
+      assert.equal(await store.usage.quotaUsed(first.id, '2026-11'), 3, 'the successor still spends it');
+      await store.usage.record({ keys: [], quotas: [{ lineageId: first.id, period: '2026-11', delta: 1 }] });
+      assert.equal(await store.usage.quotaUsed(first.id, '2026-11'), 4);
+      assert.equal(await store.keys.delete(successor.id, audit('key.deleted', 'key', successor.id)), true);
+      assert.equal(await store.usage.quotaUsed(first.id, '2026-11'), 0);
+      await store.usage.record({ keys: [], quotas: [{ lineageId: first.id, period: '2026-11', delta: 1 }] });
+      assert.equal(await store.usage.quotaUsed(first.id, '2026-11'), 0);
+    });
+  });
+}

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ConflictError, type Store } from '../port.ts';
+import { T0, audit, allAudit, makeUser } from './fixtures.ts';
+import { entityContract } from './entity.ts';
+
+/** Users: the entity operations, lookup by username, and the write that only lands over the version read. */
+export function usersContract(current: () => Store): void {
+  describe('users', () => {
+    entityContract(
+      'user',
+      current,
+      (s) => s.users,
+      makeUser,
+      (u) => ({ ...u, roles: ['admin'], updatedAt: T0 + 5 }),
+    );
+
+    test('findByUsername ignores case; a second user with the same name throws ConflictError', async () => {
+      const store = current();
+      const user = makeUser(1);
+      await store.users.create(user, audit('user.created', 'user', user.id));
+      assert.deepEqual(await store.users.findByUsername('USER1@Example.com'), user);
+      assert.equal(await store.users.findByUsername('user2@example.com'), null);
+      const twin = { ...makeUser(2), username: 'User1@example.com' };
+      await assert.rejects(store.users.create(twin, audit('user.created', 'user', twin.id)), ConflictError);
+      assert.equal((await store.users.list({ limit: 10 })).items.length, 1);
+    });
+
+    test('users.updateIfUnchanged writes only over the version it read, once', async () => {
+      const store = current();
+      const user = makeUser(7);
+      await store.users.create(user, audit('user.created', 'user', user.id));
+      const first = { ...user, roles: ['a'], updatedAt: T0 + 10 };
+      const second = { ...user, roles: ['b'], updatedAt: T0 + 11 };
+      assert.equal(await store.users.updateIfUnchanged(first, user.updatedAt, audit('user.totp_used', 'user', user.id)), true);
+      assert.equal(await store.users.updateIfUnchanged(second, user.updatedAt, audit('user.totp_used', 'user', user.id)), false);
+      assert.deepEqual((await store.users.get(user.id))?.roles, ['a']);
+      assert.equal((await allAudit(store, { action: 'user.totp_used' })).length, 1);
+    });
+  });
+}

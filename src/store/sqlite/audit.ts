@@ -1,0 +1,50 @@
+import type { SQLInputValue } from 'node:sqlite';
+import type { AuditEntry, AuditInput } from '../../domain/entities.ts';
+import { newId } from '../../domain/ids.ts';
+import type { AuditQuery, AuditRepo } from '../port.ts';
+import { json, page, type SqliteDb } from './db.ts';
+
+/** Writes one audit entry; every change calls it inside the change's own transaction. */
+export function appendAudit(db: SqliteDb, audit: AuditInput, at = db.clock()): void {
+  db.sql('INSERT INTO audit (id, at, actor, action, target_type, target_id, before, after, request_id) VALUES (?,?,?,?,?,?,?,?,?)').run(
+    newId('audit', at),
+    at,
+    audit.actor,
+    audit.action,
+    audit.targetType,
+    audit.targetId,
+    json(audit.before),
+    json(audit.after),
+    audit.requestId,
+  );
+}
+
+export function auditRepo(db: SqliteDb): AuditRepo {
+  return {
+    async append(entry) {
+      appendAudit(db, entry);
+    },
+    async list(query: AuditQuery) {
+      const where = ["(? = '' OR id < ?)"];
+      const args: SQLInputValue[] = [query.cursor ?? '', query.cursor ?? ''];
+      if (query.targetId) (where.push('target_id = ?'), args.push(query.targetId));
+      if (query.action) (where.push('action = ?'), args.push(query.action));
+      const rows = db.sql(`SELECT * FROM audit WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`).all(...args, query.limit + 1);
+      return page(rows, query, auditFromRow);
+    },
+  };
+}
+
+function auditFromRow(row: Record<string, SQLInputValue>): AuditEntry {
+  return {
+    id: String(row.id),
+    at: Number(row.at),
+    actor: String(row.actor),
+    action: String(row.action),
+    targetType: String(row.target_type) as AuditEntry['targetType'],
+    targetId: String(row.target_id),
+    before: row.before === null ? null : JSON.parse(String(row.before)),
+    after: row.after === null ? null : JSON.parse(String(row.after)),
+    requestId: row.request_id === null ? null : String(row.request_id),
+  };
+}

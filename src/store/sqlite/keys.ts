@@ -1,0 +1,88 @@
+import type { SQLInputValue } from 'node:sqlite';
+import { lineageOf, type ApiKey } from '../../domain/entities.ts';
+import type { KeyListQuery, KeyRepo } from '../port.ts';
+import { appendAudit } from './audit.ts';
+import { page, type SqliteDb } from './db.ts';
+import { entityTable, writeRow } from './entity-table.ts';
+
+const keyColumns = (k: ApiKey): Record<string, SQLInputValue> => ({
+  app_id: k.appId,
+  policy_id: k.policyId,
+  hash: k.hash,
+  environment: k.environment,
+  enabled: k.enabled ? 1 : 0,
+  expires_at: k.expiresAt,
+  revoked_at: k.revokedAt,
+  lineage_id: lineageOf(k),
+});
+
+// Usage columns are written by usage flushes (usage.ts), not with the entity: they win over its JSON.
+const keyFromRow = (row: Record<string, SQLInputValue>): ApiKey => {
+  const { lastUsedFrom: _stale, ...key } = JSON.parse(String(row.data)) as ApiKey;
+  return {
+    ...key,
+    lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
+    ...(typeof row.last_used_from === 'string' ? { lastUsedFrom: row.last_used_from } : {}),
+  };
+};
+
+export function keyRepo(db: SqliteDb): KeyRepo {
+  return {
+    ...entityTable<ApiKey>(db, 'keys', keyColumns),
+    async get(id) {
+      const row = db.sql('SELECT data, last_used_at, last_used_from FROM keys WHERE id = ?').get(id);
+      return row ? keyFromRow(row) : null;
+    },
+    async findByHash(hash) {
+      const row = db.sql('SELECT data, last_used_at, last_used_from FROM keys WHERE hash = ?').get(hash);
+      return row ? keyFromRow(row) : null;
+    },
+    async list(query: KeyListQuery) {
+      const where = ['id > ?'];
+      const args: SQLInputValue[] = [query.cursor ?? ''];
+      if (query.appId) (where.push('app_id = ?'), args.push(query.appId));
+      if (query.environment) (where.push('environment = ?'), args.push(query.environment));
+      if (query.exposed !== undefined) where.push(`json_extract(data, '$.exposedAt') IS ${query.exposed ? 'NOT ' : ''}NULL`);
+      if (query.apiId) {
+        const names = `EXISTS (SELECT 1 FROM json_each(%s, '$.access') WHERE json_extract(value, '$.apiId') = ?)`;
+        where.push(
+          `(${names.replace('%s', 'keys.data')} OR (json_extract(keys.data, '$.access') IS NULL AND policy_id IN (SELECT id FROM policies WHERE ${names.replace('%s', 'policies.data')})))`,
+        );
+        args.push(query.apiId, query.apiId);
+      }
+      const statusWhere: Record<string, string> = {
+        revoked: 'revoked_at IS NOT NULL AND revoked_at <= ?',
+        expired: 'NOT (revoked_at IS NOT NULL AND revoked_at <= ?) AND expires_at IS NOT NULL AND expires_at <= ?',
+        disabled: 'NOT (revoked_at IS NOT NULL AND revoked_at <= ?) AND enabled = 0 AND (expires_at IS NULL OR expires_at > ?)',
+        active: 'NOT (revoked_at IS NOT NULL AND revoked_at <= ?) AND enabled = 1 AND (expires_at IS NULL OR expires_at > ?)',
+      };
+      // The same precedence as keyStatus(): revoked, then expired, then disabled or active.
+      if (query.status) {
+        where.push(statusWhere[query.status]!);
+        args.push(query.now);
+        if (query.status !== 'revoked') args.push(query.now);
+      }
+      const rows = db.sql(`SELECT data, last_used_at, last_used_from FROM keys WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).all(...args, query.limit + 1);
+      return page(rows, query, keyFromRow);
+    },
+    async delete(id, audit) {
+      return db.transaction(() => {
+        const lineage = db.sql('SELECT lineage_id FROM keys WHERE id = ?').get(id)?.lineage_id ?? id;
+        if (Number(db.sql('DELETE FROM keys WHERE id = ?').run(id).changes) === 0) return false;
+        db.sql('DELETE FROM usage_daily WHERE key_id = ?').run(id);
+        // Quota use belongs to the lineage: it goes with the lineage's last key.
+        db.sql('DELETE FROM quota_usage WHERE key_id = ? AND NOT EXISTS (SELECT 1 FROM keys WHERE lineage_id = ?)').run(lineage, lineage);
+        appendAudit(db, audit);
+        return true;
+      });
+    },
+    async rotate(previous, successor, audit) {
+      return db.transaction(() => {
+        if (writeRow(db, 'keys', keyColumns(previous), previous, false) === 0) return false;
+        writeRow(db, 'keys', keyColumns(successor), successor, true);
+        appendAudit(db, audit);
+        return true;
+      });
+    },
+  };
+}

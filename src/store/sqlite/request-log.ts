@@ -1,0 +1,90 @@
+import type { SQLInputValue } from 'node:sqlite';
+import { REQUEST_LOG_FIELDS, type RequestLogEntry, type RequestLogFilters, type RequestLogRepo } from '../port.ts';
+import type { SqliteDb } from './db.ts';
+
+export function requestLogRepo(db: SqliteDb): RequestLogRepo {
+  return {
+    async append(entries) {
+      db.transaction(() => {
+        const insert = db.sql(
+          // The columns in REQUEST_LOG_FIELDS order.
+          `INSERT INTO request_log (at, request_id, trace_id, api_id, api, route, method, path, query, status, denial_code, duration_ms,
+             upstream_ms, bytes_in, bytes_out, key_id, app_id, user_sub, client_id, address, user_agent) VALUES (${Array(21).fill('?').join(',')})`,
+        );
+        for (const e of entries) insert.run(...REQUEST_LOG_FIELDS.map((field) => e[field]));
+      });
+    },
+    async query(filters, query) {
+      const { where, args } = requestLogWhere(filters);
+      const cursor = query.cursor === undefined ? null : parseRequestCursor(query.cursor);
+      // `at <= ?` bounds the index range, so a deep page starts where the last ended instead of scanning to it.
+      if (cursor) (where.push('at <= ? AND (at < ? OR id < ?)'), args.push(cursor.at, cursor.at, cursor.id));
+      const rows = db
+        .sql(`SELECT * FROM request_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT ?`)
+        .all(...args, query.limit + 1);
+      const items = rows.slice(0, query.limit);
+      const last = items.at(-1);
+      return { items: items.map(requestLogEntryFromRow), nextCursor: rows.length > query.limit && last ? `${Number(last.at)}_${Number(last.id)}` : null };
+    },
+    async deleteBefore(day, limit) {
+      const before = Date.parse(`${day}T00:00:00Z`);
+      if (!Number.isFinite(before)) throw new Error(`not a day: ${day}`);
+      return db.transaction(() =>
+        Number(db.sql('DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE at < ? ORDER BY at LIMIT ?)').run(before, limit).changes),
+      );
+    },
+  };
+}
+
+/** The filters as SQL conditions on the request log's columns, with their arguments. */
+function requestLogWhere(f: RequestLogFilters): { where: string[]; args: SQLInputValue[] } {
+  const where: string[] = [];
+  const args: SQLInputValue[] = [];
+  const add = (condition: string, ...values: SQLInputValue[]) => (where.push(condition), args.push(...values));
+  if (f.since !== undefined) add('at >= ?', f.since);
+  if (f.until !== undefined) add('at < ?', f.until);
+  if (f.keyId !== undefined) add('key_id = ?', f.keyId);
+  if (f.appId !== undefined) add('app_id = ?', f.appId);
+  if (f.api !== undefined) add('(api_id = ? OR api = ?)', f.api, f.api);
+  if (f.user !== undefined) add('user_sub = ?', f.user);
+  if (f.clientId !== undefined) add('client_id = ?', f.clientId);
+  if (f.status !== undefined) add('status BETWEEN ? AND ?', f.status.min, f.status.max);
+  if (f.address !== undefined) add('address = ?', f.address);
+  if (f.denialCode !== undefined) add('denial_code = ?', f.denialCode);
+  return { where, args };
+}
+
+/** `<at>_<id>`: the last entry of a page, in the order pages are read. */
+function parseRequestCursor(cursor: string): { at: number; id: number } {
+  const match = /^(\d{1,16})_(\d{1,19})$/.exec(cursor);
+  if (!match) throw new Error('not a request log cursor');
+  return { at: Number(match[1]), id: Number(match[2]) };
+}
+
+const textOrNull = (value: SQLInputValue | undefined): string | null => (value === null || value === undefined ? null : String(value));
+
+function requestLogEntryFromRow(row: Record<string, SQLInputValue>): RequestLogEntry {
+  return {
+    at: Number(row.at),
+    requestId: String(row.request_id),
+    traceId: textOrNull(row.trace_id),
+    apiId: textOrNull(row.api_id),
+    api: textOrNull(row.api),
+    route: textOrNull(row.route),
+    method: String(row.method),
+    path: String(row.path),
+    query: textOrNull(row.query),
+    status: Number(row.status),
+    denialCode: textOrNull(row.denial_code),
+    durationMs: Number(row.duration_ms),
+    upstreamMs: row.upstream_ms === null ? null : Number(row.upstream_ms),
+    bytesIn: Number(row.bytes_in),
+    bytesOut: Number(row.bytes_out),
+    keyId: textOrNull(row.key_id),
+    appId: textOrNull(row.app_id),
+    user: textOrNull(row.user_sub),
+    clientId: textOrNull(row.client_id),
+    address: String(row.address),
+    userAgent: textOrNull(row.user_agent),
+  };
+}

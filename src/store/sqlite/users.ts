@@ -1,0 +1,25 @@
+import type { User } from '../../domain/entities.ts';
+import type { Store } from '../port.ts';
+import { appendAudit } from './audit.ts';
+import type { SqliteDb } from './db.ts';
+import { entityTable } from './entity-table.ts';
+
+export function userRepo(db: SqliteDb): Store['users'] {
+  return {
+    ...entityTable<User>(db, 'users', (u) => ({ username: u.username })),
+    async findByUsername(username) {
+      const row = db.sql('SELECT data FROM users WHERE username = ?').get(username);
+      return row ? (JSON.parse(String(row.data)) as User) : null;
+    },
+    async updateIfUnchanged(user, expectedUpdatedAt, audit) {
+      return db.transaction(() => {
+        const changed = db
+          .sql('UPDATE users SET username = ?, data = ?, updated_at = ? WHERE id = ? AND updated_at = ?')
+          .run(user.username, JSON.stringify(user), user.updatedAt, user.id, expectedUpdatedAt).changes;
+        if (Number(changed) === 0) return false;
+        appendAudit(db, audit);
+        return true;
+      });
+    },
+  };
+}

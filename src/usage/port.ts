@@ -1,0 +1,23 @@
+/**
+ * The usage port: what the request path counts (a key's requests and last use, quota use per key
+ * lineage or per counter) and what the control plane reads of it before it is stored. The verifier,
+ * the gateway and the services hold this interface; UsageRecorder (in memory, flushed to the store in
+ * batches) implements it, and a node of several counts its own the same way.
+ */
+export interface UsageMeter {
+  /** One request with a key from `from` (a client address, when known); its quota use counts for the key's lineage. */
+  hit(keyId: string, now: number, quota: { lineageId: string; period: string } | null, from?: string | null): void;
+  /** One use of a quota counted per app or user (an API's own quota), in `period`. */
+  count(counter: string, period: string): void;
+  /** Counts not yet flushed, so readers can add them to what the store says. */
+  pending(keyId: string, lineageId?: string): PendingUsage;
+  /** Stores every count made so far: reads after it see them in the store. */
+  flush(): Promise<void>;
+}
+
+export interface PendingUsage {
+  lastUsedAt: number | null;
+  lastUsedFrom: string | null;
+  /** Quota use by period. */
+  quota: Map<string, number>;
+}
