@@ -4,6 +4,7 @@ import type { AdminKey, Api, ApiKey, App, AuditEntry, AuditInput, Policy } from 
 import { newId } from '../domain/ids.ts';
 import { authorizationContract } from './contract-authorization.ts';
 import { requestLogContract } from './contract-request-log.ts';
+import { usageAnalyticsContract } from './contract-usage-analytics.ts';
 import { ConflictError, type AuditQuery, type EntityRepo, type KeyListQuery, type Store } from './port.ts';
 
 const T0 = Date.UTC(2026, 10, 29, 12);
@@ -516,6 +517,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
 
     authorizationContract(() => store, { T0, entityContract, audit: audit, allAudit });
     requestLogContract(() => store, T0);
+    usageAnalyticsContract(() => store, T0);
 
     describe('migrate', () => {
       test('migrating a migrated store runs nothing and keeps its data', async () => {

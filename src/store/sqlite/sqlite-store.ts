@@ -41,6 +41,7 @@ import {
 import type { HealthReporter } from '../../telemetry/health.ts';
 import { classify, runTransaction } from './db.ts';
 import { MIGRATIONS } from './migrations.ts';
+import { usageAnalyticsRepo } from './usage-analytics-repo.ts';
 
 /**
  * The embedded store on node:sqlite. Calls are synchronous underneath and complete before the
@@ -466,7 +467,10 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   };
 
   return {
-    ...classifyingErrors({ apis, apps, policies, keys, adminKeys, audit, usage, users, clients, signingKeys, oidc, revocations, requestLog }, options.health),
+    ...classifyingErrors(
+      { apis, apps, policies, keys, adminKeys, audit, usage, users, clients, signingKeys, oidc, revocations, requestLog, usageAnalytics: usageAnalyticsRepo(sql, transaction) },
+      options.health,
+    ),
     async migrate() {
       db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
       const applied = new Set(
