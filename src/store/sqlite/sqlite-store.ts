@@ -466,11 +466,9 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     },
   };
 
+  const repos = { apis, apps, policies, keys, adminKeys, audit, usage, users, clients, signingKeys, oidc, revocations, requestLog };
   return {
-    ...classifyingErrors(
-      { apis, apps, policies, keys, adminKeys, audit, usage, users, clients, signingKeys, oidc, revocations, requestLog, usageAnalytics: usageAnalyticsRepo(sql, transaction) },
-      options.health,
-    ),
+    ...classifyingErrors({ ...repos, usageAnalytics: usageAnalyticsRepo(sql, transaction) }, options.health),
     async migrate() {
       db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
       const applied = new Set(
