@@ -4,7 +4,8 @@
  * the key hash, the whole key verification (cache hit, limiter, usage), and the pipeline's stages
  * before the forward (canonical path, request head, route, failure throttle, credential, verify key + RateLimit headers),
  * with tracing off (no span objects), on with every request sampled, and on with every request sampled out,
- * and what the request log adds: the record and the buffer on the request path, the entry made at flush.
+ * and what the request log adds: the record and the buffer on the request path, the entry made at flush,
+ * and what usage analytics add: the observer (one combination, and 10,000 keys in turn) and the cells' trip to the writer.
  *
  *   node bench/hot-path.ts [--iterations 200000] [--no-metrics]
  *
@@ -29,6 +30,8 @@ import { newExchange, requestRecord } from '../src/gateway/server.ts';
 import { MemoryLimiter } from '../src/limits/memory-limiter.ts';
 import { requestLogEntry } from '../src/requests/request-entry.ts';
 import { RequestLog } from '../src/requests/request-log.ts';
+import { UsageAnalytics } from '../src/usage/analytics.ts';
+import type { UsageCell } from '../src/store/port.ts';
 import { pack } from '../src/writer/store-thread.ts';
 import { startSeededGatehouse } from './seed.ts';
 import { EventEmitter } from 'node:events';
@@ -185,6 +188,33 @@ const part = Array.from({ length: 1000 }, () => requestLogEntry(record, 'names')
 const channel = new MessageChannel();
 let i = 0;
 
+// Usage analytics: the observer finds the request's cell and adds to it; at flush, cells are cloned to the writer.
+const quietHealth = { register() {}, ok() {}, failed() {}, run: async () => undefined };
+const analytics = new UsageAnalytics({
+  sink: { add: async () => undefined, deleteBefore: async () => 0 },
+  health: quietHealth,
+  flushIntervalMs: 5000,
+  retention: { minuteRetentionHours: 48, hourRetentionDays: 90, dayRetentionDays: 800 },
+  maxCells: 1e7,
+  clock: Date.now,
+});
+const manyKeys = Array.from({ length: 10_000 }, (_, k) => ({ ...record, keyId: `key_${String(k).padStart(28, '0')}`, appId: `app_${k % 100}` }));
+const cells: UsageCell[] = manyKeys.slice(0, 500).map((r) => ({
+  minute: 0,
+  apiId: r.apiId,
+  route: r.route,
+  keyId: r.keyId,
+  appId: r.appId,
+  statusClass: '2xx',
+  denialCode: null,
+  requests: 3,
+  bytesIn: 0,
+  bytesOut: 300,
+  durationUs: 4000,
+}));
+let k = 0;
+let c = 0;
+
 const cases: [string, () => unknown][] = [
   ['hashKey (HMAC-SHA-256 under the pepper)', () => hashKey(seeded.secret, pepper)],
   ["periodWindow('day', now)", () => periodWindow('day', Date.now())],
@@ -198,6 +228,9 @@ const cases: [string, () => unknown][] = [
     'request log, at flush: a part of 1,000 entries packed and cloned for the writer thread, per record',
     () => i++ % 1000 === 0 && channel.port1.postMessage(part.map(pack)),
   ],
+  ['usage analytics, on the request path: UsageAnalytics.observe, one key', () => analytics.observe(record)],
+  ['usage analytics, on the request path: UsageAnalytics.observe, 10,000 keys in turn', () => analytics.observe(manyKeys[k++ % 10_000]!)],
+  ['usage analytics, at flush: a part of 500 cells cloned for the writer thread, per cell', () => c++ % 500 === 0 && channel.port1.postMessage(cells)],
 ];
 const metrics = seeded.gh.metrics;
 if (metrics) {
@@ -226,6 +259,7 @@ await Promise.all([sampled.tracing.shutdown(), sampledOut.tracing.shutdown()]);
 collector.closeAllConnections();
 collector.close();
 await requestLog.flush();
+await analytics.flush();
 channel.port1.close();
 await upstreams.close();
 await seeded.close();

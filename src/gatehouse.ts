@@ -33,6 +33,7 @@ import { compileIpAllowlist, isLoopback } from './domain/ip-allowlist.ts';
 import { gatewayTracer } from './telemetry/gateway-tracing.ts';
 import { GATEHOUSE_VERSION, traceLogFields, Tracing } from './telemetry/tracing.ts';
 import { USAGE_FLUSH, UsageRecorder } from './usage/usage-recorder.ts';
+import { UsageAnalytics } from './usage/analytics.ts';
 import { StoreThread } from './writer/store-thread.ts';
 import { RequestLog } from './requests/request-log.ts';
 import { DpopVerifier } from './verification/dpop.ts';
@@ -58,6 +59,8 @@ export interface Gatehouse {
   metrics: GatehouseMetrics | null;
   /** The request log's buffer (dropped(), pending(), flush()); null when `requestLog.enabled` is false. */
   requestLog: RequestLog | null;
+  /** Usage analytics' counters (dropped(), pending(), flush()); null when `analytics.enabled` is false. */
+  analytics: UsageAnalytics | null;
   close(): Promise<void>;
 }
 
@@ -109,6 +112,18 @@ export async function startGatehouse(
   const usage = new UsageRecorder(usageSink);
   health.register(USAGE_FLUSH, true);
   usage.start(config.usage.flushIntervalSeconds * 1000, health);
+  // Usage analytics' cells go to the writer thread and its reads to the reader, as the request log's do.
+  const analyticsSink = writer?.usageAnalytics ?? store.usageAnalytics;
+  const analytics = config.analytics.enabled
+    ? new UsageAnalytics({
+        sink: metrics ? timedRepo(analyticsSink, 'usageAnalytics', metrics.storeTiming) : analyticsSink,
+        health,
+        clock,
+        flushIntervalMs: config.usage.flushIntervalSeconds * 1000,
+        retention: config.analytics,
+        maxCells: config.analytics.maxCells,
+      })
+    : null;
   const limiter = new MemoryLimiter();
   const throttle = FailureThrottle.perAddress(config.authFailures.limit, config.authFailures.windowSeconds * 1000);
   // The admin API counts its own failures: a local service with a broken API key must not lock the admin CLI out.
@@ -137,6 +152,13 @@ export async function startGatehouse(
     identity,
     bearerAvailable: identity !== null || config.tokens.issuers.length > 0,
     mtlsAvailable: Boolean(config.gateway.tls?.clientCaFile),
+    analytics: analytics && {
+      flush: () => analytics.flush(),
+      query: (reader ?? store).usageAnalytics.query,
+      retention: config.analytics,
+      billingTimeZone: config.analytics.billingTimeZone,
+      settleMs: config.usage.flushIntervalSeconds * 1000 + 60_000,
+    },
   };
   const revocations = new RevocationList(store.revocations, changes, clock);
   // Only our own tokens are revoked here; without an authorization server there is nothing to poll for.
@@ -216,6 +238,7 @@ export async function startGatehouse(
   const observers: RequestObserver[] = [];
   if (metrics) observers.push(metrics.requests);
   if (requestLog) observers.push(requestLog.observe);
+  if (analytics) observers.push(analytics.observe);
   observers.push(...(options.observers ?? []));
   const gateway = createGatewayServer({
     pipeline: buildPipeline({
@@ -250,6 +273,7 @@ export async function startGatehouse(
     ...(tracing ? { tracer: gatewayTracer(tracing) } : {}),
   });
   requestLog?.start();
+  analytics?.start();
   const admin = createAdminApi({
     ctx,
     maxBodyBytes: config.admin.maxBodyBytes,
@@ -282,7 +306,7 @@ export async function startGatehouse(
       // The spans of the requests just ended go out now, within the export timeout.
       await tracing?.shutdown().catch((error: unknown) => log.error({ err: error }, 'sending the last spans failed'));
       // Every answer has gone (the listeners are closed), so every request's record is buffered.
-      const flushed = await Promise.allSettled([usage.stop(), requestLog?.stop()]);
+      const flushed = await Promise.allSettled([usage.stop(), requestLog?.stop(), analytics?.stop()]);
       // A failed last flush still rejects the shutdown (its counts or records are lost, the caller
       // logs it); the writer thread and the store close either way.
       await Promise.all([writer?.close(), reader?.close()]);
@@ -333,7 +357,7 @@ export async function startGatehouse(
   }
   log.info({ gatewayUrl, redirectUrl, controlUrl }, 'gatehouse listening');
 
-  return { gatewayUrl, redirectUrl, controlUrl, ctx, authorization, outcomes, health, metrics, requestLog, close: shutdown };
+  return { gatewayUrl, redirectUrl, controlUrl, ctx, authorization, outcomes, health, metrics, requestLog, analytics, close: shutdown };
 }
 
 /** /metrics for this machine, and for the configured addresses. */

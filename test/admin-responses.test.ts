@@ -122,6 +122,9 @@ describe('every admin route answers with the shape its response schema declares'
     await h.gh.requestLog!.flush();
     const requests = await run('GET', '/requests?limit=10');
     assert.ok(requests.items.length > 0, 'the request to /billing/x is in the request log');
+    const usage = await run('GET', '/usage?groupBy=api,statusClass&from=1h');
+    assert.ok(usage.totals.requests > 0, 'the request to /billing/x is counted');
+    await run('GET', '/usage/billing?period=day');
     const rotated = await run('POST', `/keys/${unbound.id}/rotate`, { gracePeriodSeconds: 60 });
     await run('POST', `/keys/${own.id}/revoke`, { reason: 'test' });
     await run('GET', `/audit?targetId=${unbound.id}`);

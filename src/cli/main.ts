@@ -14,6 +14,7 @@ const USAGE = `usage: gatehouse <command> [--json]
   signing-keys list|rotate [--alg ES256|RS256|EdDSA] [--now]
   audit [--target ID] [--action A]  the audit log, newest first
   requests [--key ID] [--since 1h]  the request log, newest first (filters: --help); --format ndjson|csv exports
+  usage [--by api,status] [--since 24h]  request counts and series (filters: --help); usage billing: per app, API and period
 --api, --app and --policy take a name or an id (a name is looked up); so does the ID of apis|apps|policies.
 Commands other than start, demo, migrate and admin-keys talk to the admin API at GATEHOUSE_URL
 (default http://127.0.0.1:8081) with the admin key in GATEHOUSE_ADMIN_KEY.
@@ -52,6 +53,11 @@ async function run(command: string | undefined, rest: string[], out: Output): Pr
     case 'requests': {
       const [{ runRequests }, { createAdminClient }] = await Promise.all([import('./commands/requests.ts'), import('./admin-client.ts')]);
       await runRequests(rest, createAdminClient(process.env), out);
+      return 0;
+    }
+    case 'usage': {
+      const [{ runUsage }, { createAdminClient }] = await Promise.all([import('./commands/usage.ts'), import('./admin-client.ts')]);
+      await runUsage(rest, createAdminClient(process.env), out);
       return 0;
     }
     case undefined:

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { apiInputSchema } from '../domain/inputs/resources.ts';
 import { ASYMMETRIC_ALGORITHMS } from '../domain/access-token-claims.ts';
 import { parseCidr } from '../domain/ip-allowlist.ts';
+import { billingTimeZoneProblem } from '../domain/billing-period.ts';
 
 /** A DNS name (`_` allowed for service names), an IPv4 address or a bracketed IPv6 one, and an optional port. */
 const PUBLIC_HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9._-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
@@ -122,6 +123,27 @@ export const configSchema = z.strictObject({
       flushRecords: z.coerce.number().int().min(1).max(1_000_000).default(1000),
       /** ...or this long after the last one. */
       flushIntervalMs: z.coerce.number().int().min(1).max(3_600_000).default(1000),
+    })
+    .prefault({}),
+  /** Usage analytics (docs/observability/usage.md): counts per minute, rolled up per hour and day as they are written. */
+  analytics: z
+    .strictObject({
+      enabled: flag(true),
+      minuteRetentionHours: z.coerce.number().int().min(1).max(2160).default(48),
+      /** Billing sums hour rows: a month needs them for 31 days and a little, so at least 35. */
+      hourRetentionDays: z.coerce.number().int().min(35).max(3650).default(90),
+      dayRetentionDays: z.coerce.number().int().min(1).max(36_500).default(800),
+      /** Calendar days and months of the billing export: UTC, or an IANA zone whose offset is always a whole number of hours. */
+      billingTimeZone: z
+        .string()
+        .min(1)
+        .default('UTC')
+        .superRefine((zone, ctx) => {
+          const problem = billingTimeZoneProblem(zone);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+      /** Counter cells held at most while they wait to be written (one per minute and combination); past it, requests go uncounted and readiness warns. */
+      maxCells: z.coerce.number().int().min(1).max(100_000_000).default(200_000),
     })
     .prefault({}),
   authFailures: z

@@ -3,7 +3,7 @@ import type { Pepper } from '../domain/key-hash.ts';
 import type { SecretBox } from '../domain/secret-box.ts';
 import type { SigningAlg } from '../domain/entities.ts';
 import type { ChangeBus } from '../events/change-bus.ts';
-import type { RequestLogRepo, Store } from '../store/port.ts';
+import type { RequestLogRepo, Store, UsageAnalyticsRepo } from '../store/port.ts';
 import type { UsageMeter } from '../usage/port.ts';
 import type { OidcRecords } from './authorization/oidc-records.ts';
 import type { KeyChecker } from '../verification/port.ts';
@@ -24,6 +24,21 @@ export interface ControlContext {
   bearerAvailable: boolean;
   /** Whether the gateway asks for client certificates (client CAs configured), so APIs may require mutual TLS. */
   mtlsAvailable: boolean;
+  /** Usage analytics; null when `analytics.enabled` is false. */
+  analytics: AnalyticsContext | null;
+}
+
+export interface AnalyticsContext {
+  /** Writes the counts held in memory, so a read includes them. */
+  flush(): Promise<void>;
+  /** Rollup reads, on the reader thread. */
+  query: UsageAnalyticsRepo['query'];
+  /** How long each rollup is kept, for choosing a granularity that still holds the range. */
+  retention: { minuteRetentionHours: number; hourRetentionDays: number; dayRetentionDays: number };
+  /** The IANA zone (or UTC) billing periods are calendar days and months of. */
+  billingTimeZone: string;
+  /** How long after its end a period's counts are all written (this node's flush interval and a margin): then it is final. */
+  settleMs: number;
 }
 
 export interface IdentityContext {

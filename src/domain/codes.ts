@@ -45,6 +45,9 @@ export type ProblemCode =
   | 'CONFLICT'
   | 'METHOD_NOT_ALLOWED'
   | 'AUTHORIZATION_DISABLED'
+  | 'ANALYTICS_DISABLED'
+  | 'USAGE_QUERY_TOO_LARGE'
+  | 'USAGE_NOT_RETAINED'
   | 'DPOP_INVALID'
   | 'ROLE_REQUIRED'
   | 'CREDENTIALS_OVER_HTTP'
@@ -101,6 +104,12 @@ export const PROBLEMS: Readonly<Record<ProblemCode, ProblemKind>> = {
   ADDRESS_NOT_ALLOWED: { status: 403, title: 'This is not served to your address' },
   CLIENT_CERTIFICATE_REQUIRED: { status: 401, title: 'A trusted client certificate is required' },
   AUTHORIZATION_DISABLED: { status: 503, title: 'The authorization server is off: no master key is configured' },
+  ANALYTICS_DISABLED: { status: 503, title: 'Usage analytics are off (analytics.enabled is false)' },
+  USAGE_QUERY_TOO_LARGE: {
+    status: 400,
+    title: 'The usage query would answer too many points: narrow the range, group by less or choose a coarser granularity',
+  },
+  USAGE_NOT_RETAINED: { status: 400, title: 'The usage asked for is older than its rollup is kept' },
   STORAGE_UNAVAILABLE: { status: 503, title: 'The store cannot accept changes right now; nothing was changed' },
   INTERNAL: { status: 500, title: 'Internal error' },
 };

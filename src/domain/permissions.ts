@@ -11,6 +11,7 @@ export const ADMIN_PERMISSIONS = [
   'keys:verify',
   'audit:read',
   'requests:read',
+  'usage:read',
   'users:read',
   'users:write',
   'clients:read',

@@ -49,7 +49,7 @@ export function ndjsonLine(view: RequestView): string {
  * `-`, `@`, a tab or a carriage return would be run as a formula by spreadsheet programs (CSV
  * injection, OWASP), so it gets a leading `'`; null is the empty field.
  */
-function csvField(value: string | number | null): string {
+export function csvField(value: string | number | boolean | null): string {
   if (value === null) return '';
   let text = String(value);
   if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;

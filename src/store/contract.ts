@@ -12,6 +12,7 @@ import { policiesContract } from './contract/policies.ts';
 import { requestLogContract } from './contract/request-log.ts';
 import { revocationsContract } from './contract/revocations.ts';
 import { signingKeysContract } from './contract/signing-keys.ts';
+import { usageAnalyticsContract } from './contract/usage-analytics.ts';
 import { usageContract } from './contract/usage.ts';
 import { usersContract } from './contract/users.ts';
 import type { Store } from './port.ts';
@@ -35,6 +36,7 @@ export const STORE_SUITES: readonly StoreSuite[] = [
   oidcContract,
   revocationsContract,
   requestLogContract,
+  usageAnalyticsContract,
   migrateContract,
 ];
 

@@ -23,6 +23,7 @@ export interface Store {
   readonly oidc: OidcModelRepo;
   readonly revocations: RevocationRepo;
   readonly requestLog: RequestLogRepo;
+  readonly usageAnalytics: UsageAnalyticsRepo;
   /** Applies pending migrations; returns how many ran. */
   migrate(): Promise<number>;
   close(): Promise<void>;
@@ -264,4 +265,73 @@ export interface RequestLogRepo {
   query(filters: RequestLogFilters, page: PageQuery): Promise<Page<RequestLogEntry>>;
   /** Deletes at most `limit` entries from before `day` (YYYY-MM-DD, UTC), oldest first; returns how many. */
   deleteBefore(day: string, limit: number): Promise<number>;
+}
+
+/** The dimensions usage is counted by (docs/observability/usage.md). */
+export const USAGE_DIMENSIONS = ['key', 'app', 'api', 'route', 'statusClass', 'denialCode'] as const;
+export type UsageDimension = (typeof USAGE_DIMENSIONS)[number];
+export type UsageGranularity = 'minute' | 'hour' | 'day';
+/** `2xx`..`5xx` by the status sent, `1xx` never (interim answers are not the answer), `0` when none was sent. */
+export type StatusClass = '0' | '1xx' | '2xx' | '3xx' | '4xx' | '5xx';
+
+/** The counts of one combination of dimensions: added into rollups, read back summed. */
+export interface UsageCounts {
+  requests: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Summed request durations in whole microseconds: integers, so every rollup adds up exactly. */
+  durationUs: number;
+}
+
+/**
+ * One counter cell: a UTC minute and one combination of dimensions, with its counts since the last
+ * flush (deltas: cells add up whatever their order). null: the request had none (no API matched, no key).
+ */
+export interface UsageCell extends UsageCounts {
+  /** The minute's start, epoch ms. */
+  minute: number;
+  apiId: string | null;
+  route: string | null;
+  keyId: string | null;
+  appId: string | null;
+  statusClass: StatusClass;
+  denialCode: string | null;
+}
+
+/** An exact value of a dimension, or null for "none" (no key, no API, forwarded without denial). */
+export type UsageFilters = { [D in UsageDimension]?: string | null };
+
+export interface UsageQuery {
+  /** Which rollup is read. */
+  granularity: UsageGranularity;
+  /** Bucket starts, epoch ms: `from` included, `until` excluded; both on the granularity's boundaries. */
+  from: number;
+  until: number;
+  groupBy: readonly UsageDimension[];
+  filters: UsageFilters;
+  /** true: a row per bucket and group; false: one per group over the whole range. */
+  perBucket: boolean;
+  /** Rows answered at most; one more is read, so a caller can tell the answer was cut. */
+  limit: number;
+}
+
+export interface UsageRow extends UsageCounts {
+  /** The bucket's start (epoch ms), or null when the query asked for totals over the range. */
+  bucket: number | null;
+  /** The value of each grouped dimension (only those), null for "none". */
+  group: UsageFilters;
+}
+
+/**
+ * Request counts by minute, rolled up per hour and per day when written (so every granularity is
+ * exact by construction), kept per granularity for a configured time. Written by the writer thread
+ * in batches; read on the reader thread; old buckets deleted a bounded part at a time.
+ */
+export interface UsageAnalyticsRepo {
+  /** Adds every cell into its minute, hour and day rows (UTC), in one transaction. */
+  add(cells: readonly UsageCell[]): Promise<void>;
+  /** Summed counts, ordered by bucket then group values; at most `limit + 1` rows. */
+  query(query: UsageQuery): Promise<UsageRow[]>;
+  /** Deletes at most `limit` rows of the granularity with buckets before `before` (epoch ms); returns how many. */
+  deleteBefore(granularity: UsageGranularity, before: number, limit: number): Promise<number>;
 }

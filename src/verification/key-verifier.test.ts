@@ -378,6 +378,7 @@ describe('KeyVerifier: pepper rotation', () => {
       identity: null,
       bearerAvailable: false,
       mtlsAvailable: false,
+      analytics: null,
     };
     const apiId = newId('api');
     const api: Api = {

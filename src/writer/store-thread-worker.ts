@@ -32,6 +32,12 @@ function perform(message: Exclude<StoreThreadRequest, { type: 'close' }>): Promi
       return store.requestLog.deleteBefore(message.day, message.limit);
     case 'query-requests':
       return store.requestLog.query(message.filters, message.page);
+    case 'usage-cells':
+      return store.usageAnalytics.add(message.cells);
+    case 'prune-usage':
+      return store.usageAnalytics.deleteBefore(message.granularity, message.before, message.limit);
+    case 'query-usage':
+      return store.usageAnalytics.query(message.query);
   }
 }
 

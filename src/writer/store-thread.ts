@@ -7,8 +7,13 @@ import {
   type RequestLogEntry,
   type RequestLogFilters,
   type RequestLogRepo,
+  type UsageAnalyticsRepo,
   type UsageBatch,
+  type UsageCell,
+  type UsageGranularity,
+  type UsageQuery,
   type UsageRepo,
+  type UsageRow,
 } from '../store/port.ts';
 
 /** What the request thread asks of a store thread; each but `close` is answered by id. */
@@ -17,6 +22,9 @@ export type StoreThreadRequest =
   | { type: 'requests'; id: number; rows: readonly PackedEntry[] }
   | { type: 'prune-requests'; id: number; day: string; limit: number }
   | { type: 'query-requests'; id: number; filters: RequestLogFilters; page: PageQuery }
+  | { type: 'usage-cells'; id: number; cells: readonly UsageCell[] }
+  | { type: 'prune-usage'; id: number; granularity: UsageGranularity; before: number; limit: number }
+  | { type: 'query-usage'; id: number; query: UsageQuery }
   | { type: 'close' };
 export type StoreThreadReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; unavailable: boolean; message: string };
 
@@ -32,13 +40,20 @@ type Unsent = { [T in Call['type']]: Omit<Extract<Call, { type: T }>, 'id'> }[Ca
 /**
  * A worker thread that owns its own SQLite connection, for store work that grows with traffic, so it
  * never runs on the event loop that serves requests: the request thread pays one postMessage per
- * call. Gatehouse runs two. The writer takes usage batches, request-log records and the cutting of
- * old request-log days, in order, one transaction each. The reader answers the admin API's
- * request-log queries, which may scan many rows; a read never waits for the writer (WAL), and a long
+ * call. Gatehouse runs two. The writer takes usage batches, request-log records, usage-analytics
+ * cells and the cutting of old request-log days and rollup buckets, in order, one transaction each.
+ * The reader answers the admin API's request-log and usage queries, which may scan many rows; a read never waits for the writer (WAL), and a long
  * one delays neither the gateway nor the writes. A thread that dies fails the calls in flight (their
  * callers keep, count or report what they sent) and is started again on the next call.
  */
 export class StoreThread implements Pick<UsageRepo, 'record'>, RequestLogRepo {
+  /** Usage analytics: cells added into the rollups, old buckets cut (the writer), queries (the reader). */
+  readonly usageAnalytics: UsageAnalyticsRepo = {
+    add: async (cells) => void (await this.#send({ type: 'usage-cells', cells })),
+    deleteBefore: async (granularity, before, limit) => (await this.#send({ type: 'prune-usage', granularity, before, limit })) as number,
+    query: async (query) => (await this.#send({ type: 'query-usage', query })) as UsageRow[],
+  };
+
   readonly #path: string;
   readonly #busyTimeoutMs: number;
   readonly #onError: (error: unknown) => void;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { id } from '../../domain/inputs/resources.ts';
 
 /** A point in time: RFC 3339, or a duration back from now (`90s`, `15m`, `1h`, `7d`). */
-const timeBound = z.union([z.iso.datetime({ offset: true }), z.string().regex(/^\d{1,9}[smhd]$/)], {
+export const timeBound = z.union([z.iso.datetime({ offset: true }), z.string().regex(/^\d{1,9}[smhd]$/)], {
   error: 'an RFC 3339 time (2026-11-29T12:00:00Z) or a duration back from now (15m, 1h, 7d)',
 });
 

@@ -16,7 +16,7 @@ export const named = <S extends z.ZodType>(id: string, description: string, sche
   return schema;
 };
 /** A description for a field of an answer (the document reads this registry, not zod's global one). */
-const about = <S extends z.ZodType>(description: string, schema: S): S => {
+export const about = <S extends z.ZodType>(description: string, schema: S): S => {
   responseRegistry.add(schema, { description });
   return schema;
 };

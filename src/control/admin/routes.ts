@@ -11,6 +11,7 @@ import { verificationService } from '../services/verification.ts';
 import { IDENTITY_ROUTES } from './identity-routes.ts';
 import * as res from './responses.ts';
 import { REQUEST_LOG_ROUTES } from './request-log-routes.ts';
+import { USAGE_ROUTES } from './usage-routes.ts';
 import { route, type AdminRoute } from './route.ts';
 import * as s from '../../domain/inputs/resources.ts';
 import * as q from './queries.ts';
@@ -255,5 +256,6 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     handle: ({ ctx, query }) => auditService.list(ctx, query),
   }),
   ...REQUEST_LOG_ROUTES,
+  ...USAGE_ROUTES,
   ...IDENTITY_ROUTES,
 ];

@@ -72,7 +72,8 @@ export function requestLogFilters(query: RequestLogQuery, now: number): RequestL
   };
 }
 
-function pointInTime(value: string, now: number): number {
+/** An RFC 3339 time, or a duration back from `now` (`15m`, `7d`), as epoch ms. */
+export function pointInTime(value: string, now: number): number {
   const relative = /^(\d+)([smhd])$/.exec(value);
   return relative ? now - Number(relative[1]) * UNIT_MS[relative[2] as keyof typeof UNIT_MS] : Date.parse(value);
 }

@@ -127,4 +127,21 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       ALTER TABLE keys ADD COLUMN last_used_from TEXT;
     `,
   },
+  {
+    // Usage analytics: counts per bucket and combination of dimensions, for three granularities,
+    // each row added to (upsert) by every flush. '' stands for "none" in the dimension columns: a
+    // UNIQUE constraint treats NULLs as distinct, so NULL would make a new row per flush instead of
+    // adding to one. The unique index leads with (granularity, bucket): reads by time range and
+    // retention (which deletes the oldest buckets) both walk it.
+    version: 8,
+    name: 'usage analytics',
+    sql: `
+      CREATE TABLE usage_rollups (
+        granularity TEXT NOT NULL, bucket INTEGER NOT NULL,
+        api_id TEXT NOT NULL, route TEXT NOT NULL, key_id TEXT NOT NULL, app_id TEXT NOT NULL,
+        status_class TEXT NOT NULL, denial_code TEXT NOT NULL,
+        requests INTEGER NOT NULL, bytes_in INTEGER NOT NULL, bytes_out INTEGER NOT NULL, duration_us INTEGER NOT NULL);
+      CREATE UNIQUE INDEX usage_rollups_cell ON usage_rollups (granularity, bucket, api_id, route, key_id, app_id, status_class, denial_code);
+    `,
+  },
 ];

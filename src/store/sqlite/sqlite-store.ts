@@ -16,6 +16,7 @@ import { policyRepo } from './policies.ts';
 import { requestLogRepo } from './request-log.ts';
 import { revocationRepo } from './revocations.ts';
 import { signingKeyRepo } from './signing-keys.ts';
+import { usageAnalyticsRepo } from './usage-analytics.ts';
 import { usageRepo } from './usage.ts';
 import { userRepo } from './users.ts';
 
@@ -62,6 +63,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         oidc: oidcRepo(db),
         revocations: revocationRepo(db),
         requestLog: requestLogRepo(db),
+        usageAnalytics: usageAnalyticsRepo(db),
       },
       options.health,
     ),

@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import pino from 'pino';
+import { testRequestRecord } from '../gateway/test-exchange.ts';
+import type { Store, UsageQuery } from '../store/port.ts';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
+import { Health } from '../telemetry/health.ts';
+import { USAGE_ANALYTICS, UsageAnalytics, type UsageAnalyticsOptions } from './analytics.ts';
+
+const T0 = Date.UTC(2026, 10, 29, 12);
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+
+describe('UsageAnalytics', () => {
+  let store: Store;
+  let health: Health;
+  let now: number;
+  beforeEach(async () => {
+    store = openSqliteStore(':memory:');
+    await store.migrate();
+    health = new Health(pino({ level: 'silent' }), () => now);
+    now = T0;
+  });
+  afterEach(() => store.close());
+
+  const make = (overrides: Partial<UsageAnalyticsOptions> = {}) =>
+    new UsageAnalytics({
+      sink: store.usageAnalytics,
+      health,
+      flushIntervalMs: 60_000,
+      retention: { minuteRetentionHours: 48, hourRetentionDays: 90, dayRetentionDays: 800 },
+      maxCells: 1000,
+      clock: () => now,
+      ...overrides,
+    });
+  const read = (overrides: Partial<UsageQuery> = {}) =>
+    store.usageAnalytics.query({
+      granularity: 'minute',
+      from: T0 - DAY,
+      until: T0 + DAY,
+      groupBy: ['key', 'app', 'api', 'route', 'statusClass', 'denialCode'],
+      filters: {},
+      perBucket: true,
+      limit: 1000,
+      ...overrides,
+    });
+
+  test('requests of one minute and combination share a cell: counts, bytes and whole microseconds add up', async () => {
+    const analytics = make();
+    analytics.observe(testRequestRecord({ startedAt: T0 + 1, bytesIn: 5, bytesOut: 10, durationMs: 1.2344 }));
+    analytics.observe(testRequestRecord({ startedAt: T0 + 59_999, bytesIn: 7, bytesOut: 20, durationMs: 2 }));
+    assert.equal(analytics.pending(), 1);
+    await analytics.flush();
+    assert.equal(analytics.pending(), 0);
+    assert.deepEqual(await read(), [
+      {
+        bucket: T0,
+        group: { key: 'key_1', app: 'app_1', api: 'api_1', route: '/orders', statusClass: '2xx', denialCode: null },
+        requests: 2,
+        bytesIn: 12,
+        bytesOut: 30,
+        durationUs: 1234 + 2000,
+      },
+    ]);
+  });
+
+  test('each dimension and the minute make their own cell; no answer is status class 0', async () => {
+    const analytics = make();
+    const records = [
+      testRequestRecord(),
+      testRequestRecord({ startedAt: T0 + MINUTE }),
+      testRequestRecord({ keyId: 'key_2' }),
+      testRequestRecord({ appId: 'app_2' }),
+      testRequestRecord({ route: '/orders/items/*' }),
+      testRequestRecord({ apiId: 'api_2' }),
+      testRequestRecord({ status: 503 }),
+      testRequestRecord({ status: 0 }),
+      testRequestRecord({ status: 429, denialCode: 'RATE_LIMITED' }),
+      testRequestRecord({ status: 401, denialCode: 'MISSING_API_KEY', keyId: null, appId: null }),
+      testRequestRecord({ status: 404, denialCode: 'ROUTE_NOT_FOUND', keyId: null, appId: null, apiId: null, route: null }),
+    ];
+    for (const r of records) analytics.observe(r);
+    assert.equal(analytics.pending(), records.length);
+    await analytics.flush();
+    const rows = await read();
+    assert.equal(rows.length, records.length);
+    assert.ok(rows.every((r) => r.requests === 1));
+    assert.deepEqual(rows.map((r) => r.group.statusClass).sort(), ['0', '2xx', '2xx', '2xx', '2xx', '2xx', '2xx', '4xx', '4xx', '4xx', '5xx']);
+    const none = rows.find((r) => r.group.denialCode === 'ROUTE_NOT_FOUND')!;
+    assert.deepEqual(none.group, { key: null, app: null, api: null, route: null, statusClass: '4xx', denialCode: 'ROUTE_NOT_FOUND' });
+  });
+
+  test('a failed flush puts its counts back, added to those made since; nothing is lost or counted twice', async () => {
+    let fail = true;
+    const analytics = make({
+      sink: {
+        ...store.usageAnalytics,
+        add: async (cells) => {
+          if (fail) throw new Error('SQLITE_BUSY: database is locked');
+          await store.usageAnalytics.add(cells);
+        },
+      },
+    });
+    analytics.observe(testRequestRecord({ bytesOut: 1 }));
+    analytics.observe(testRequestRecord({ keyId: 'key_2' }));
+    await assert.rejects(analytics.flush(), /SQLITE_BUSY/);
+    analytics.observe(testRequestRecord({ bytesOut: 2 }));
+    assert.equal(analytics.pending(), 2, 'the put-back cells and the new request share cells');
+    fail = false;
+    await analytics.flush();
+    const rows = await read({ groupBy: ['key'] });
+    assert.deepEqual(
+      rows.map((r) => [r.group.key, r.requests, r.bytesOut]),
+      [
+        ['key_1', 2, 3],
+        ['key_2', 1, 10],
+      ],
+    );
+  });
+
+  test('past maxCells a request with a new combination is dropped and counted, one with a cell still counts; the round warns', async () => {
+    const analytics = make({ maxCells: 2, flushIntervalMs: 5 });
+    analytics.observe(testRequestRecord({ keyId: 'key_1' }));
+    analytics.observe(testRequestRecord({ keyId: 'key_2' }));
+    analytics.observe(testRequestRecord({ keyId: 'key_3' }));
+    analytics.observe(testRequestRecord({ keyId: 'key_1' }));
+    assert.equal(analytics.dropped(), 1);
+    analytics.start();
+    try {
+      while (health.report().components[USAGE_ANALYTICS]?.failures !== 1) await new Promise((r) => setTimeout(r, 5));
+    } finally {
+      await analytics.stop();
+    }
+    const report = health.report();
+    assert.equal(report.ready, true, 'a warning: the gateway serves on');
+    assert.match(report.components[USAGE_ANALYTICS]!.lastError!, /1 requests not counted/);
+    assert.deepEqual(
+      (await read({ groupBy: ['key'] })).map((r) => [r.group.key, r.requests]),
+      [
+        ['key_1', 2],
+        ['key_2', 1],
+      ],
+    );
+  });
+
+  test('stop flushes what is held', async () => {
+    const analytics = make();
+    analytics.start();
+    analytics.observe(testRequestRecord());
+    await analytics.stop();
+    assert.equal((await read())[0]?.requests, 1);
+  });
+
+  test('retention deletes each rollup past its own period, keeping the coarser rows', async () => {
+    const analytics = make({ retention: { minuteRetentionHours: 1, hourRetentionDays: 1, dayRetentionDays: 3 } });
+    for (const at of [T0 - 5 * DAY, T0 - 2 * DAY, T0 - 2 * HOUR, T0 - 10 * MINUTE]) analytics.observe(testRequestRecord({ startedAt: at }));
+    await analytics.flush();
+    await analytics.prune();
+    const buckets = async (granularity: UsageQuery['granularity']) =>
+      (await read({ granularity, from: T0 - 10 * DAY, groupBy: [] })).map((r) => (T0 - r.bucket!) / HOUR);
+    assert.deepEqual(await buckets('minute'), [10 / 60]);
+    assert.deepEqual(await buckets('hour'), [2, 1]);
+    assert.deepEqual(await buckets('day'), [48 + 12, 12]);
+  });
+});
