@@ -4,23 +4,18 @@ import { getRequestListener } from '@hono/node-server';
 import pino from 'pino';
 import type { Config } from './config/load.ts';
 import { gatewayPublicHost } from './config/schema.ts';
-import { TokenIntrospector } from './verification/introspection.ts';
 import { createAdminApi } from './control/admin/server.ts';
 import { identityContext, startAuthorization, type RunningAuthorization } from './control/authorization/start-authorization.ts';
 import { createControlServer } from './control/control-server.ts';
 import type { ControlContext } from './control/context.ts';
 import { apisService } from './control/services/apis.ts';
+import { createDataPlane } from './data-plane.ts';
 import { createLocalChangeBus } from './events/change-bus.ts';
-import { buildPipeline } from './gateway/pipeline.ts';
-import { RouteTable } from './gateway/route-table.ts';
-import { createClientOriginResolver } from './gateway/client-origin.ts';
 import { IdentityJwtSigner } from './gateway/identity-jwt.ts';
 import { activeSigningMaterial } from './control/services/signing-keys.ts';
 import { createRedirectServer } from './gateway/redirect-server.ts';
-import { createGatewayServer } from './gateway/server.ts';
 import { keysService } from './control/services/keys.ts';
 import { reloadOnChange, tlsOptions } from './tls/server-tls.ts';
-import { Upstreams } from './gateway/upstreams.ts';
 import { FailureThrottle } from './limits/failure-throttle.ts';
 import { MemoryLimiter } from './limits/memory-limiter.ts';
 import { openSqliteStore, STORE_COMPONENT } from './store/sqlite/sqlite-store.ts';
@@ -30,7 +25,6 @@ import { timedRepo, timedStore } from './telemetry/timed-store.ts';
 import type { RequestObserver } from './gateway/observer.ts';
 import type { UsageBatch } from './store/port.ts';
 import { compileIpAllowlist, isLoopback } from './domain/ip-allowlist.ts';
-import { gatewayTracer } from './telemetry/gateway-tracing.ts';
 import { GATEHOUSE_VERSION, traceLogFields, Tracing } from './telemetry/tracing.ts';
 import { USAGE_FLUSH, UsageRecorder } from './usage/usage-recorder.ts';
 import { StoreThread } from './writer/store-thread.ts';
@@ -39,8 +33,6 @@ import { DpopVerifier } from './verification/dpop.ts';
 import { externalIssuer, ownIssuer, type TrustedIssuer } from './verification/issuers.ts';
 import { KeyVerifier } from './verification/key-verifier.ts';
 import { REVOCATION_FEED, RevocationList } from './verification/revocation-list.ts';
-import { TokenVerifier } from './verification/token-verifier.ts';
-import { dpopProofCheck } from './gateway/stages/dpop-proof.ts';
 
 export interface Gatehouse {
   gatewayUrl: string;
@@ -78,7 +70,6 @@ export async function startGatehouse(
   // start before anything is opened), our own once its URL is known.
   const trusted: TrustedIssuer[] = await Promise.all(config.tokens.issuers.map((i) => externalIssuer(i)));
   const publicHost = gatewayPublicHost(config.gateway);
-  const introspector = introspectorFor(config, clock);
   const health = new Health(log, clock);
   const metrics = config.metrics.enabled ? new GatehouseMetrics({ perKeyLabels: config.metrics.perKeyLabels }) : null;
   metrics?.watch(health);
@@ -144,14 +135,6 @@ export async function startGatehouse(
     health.register(REVOCATION_FEED, true);
     await revocations.start(config.authorization.revocationPollSeconds * 1000, health);
   }
-  const tokens = new TokenVerifier({
-    issuers: () => trusted,
-    introspector,
-    revocations,
-    cacheSize: config.tokens.cacheEntries,
-    clock,
-    observer: metrics?.verification ?? null,
-  });
   const dpop = new DpopVerifier(config.tokens.dpopWindowSeconds);
   let identitySigner: IdentityJwtSigner | null = null;
   let ownIssuerUrl: string | null = null;
@@ -168,33 +151,6 @@ export async function startGatehouse(
       })
     : null;
 
-  const upstreams = new Upstreams((error) => log.warn({ err: error }, 'closing an unused upstream pool failed'));
-  // With the gateway's health paths on, an API published exactly at /livez or /readyz never gets those paths.
-  const shadowed = (apis: readonly { name: string; listenPath: string }[]) => {
-    if (!config.gateway.healthPaths) return;
-    for (const api of apis)
-      if (api.listenPath === '/livez' || api.listenPath === '/readyz')
-        log.warn(
-          { api: api.name, listenPath: api.listenPath },
-          'the gateway answers this path itself (gateway.healthPaths); only the paths below it reach the API',
-        );
-  };
-  const initialApis = await store.apis.all();
-  shadowed(initialApis);
-  let routes = new RouteTable(initialApis);
-  requestLog?.configure(initialApis);
-  const rebuildRoutes = async () => {
-    const apis = await store.apis.all();
-    shadowed(apis);
-    routes = new RouteTable(apis);
-    requestLog?.configure(apis);
-    upstreams.retain(routes.origins());
-  };
-  health.register(ROUTES, true);
-  changes.subscribe((event) => {
-    // A failed rebuild leaves the previous table serving; readiness says so until one succeeds.
-    if (event.type === 'api.changed') void health.run(ROUTES, rebuildRoutes);
-  });
   const sweeper = setInterval(() => {
     limiter.sweep(clock());
     throttle.sweep(clock());
@@ -203,7 +159,6 @@ export async function startGatehouse(
   }, 60_000);
   sweeper.unref();
 
-  const outcomes = new Map<string, number>();
   // Keys seen over plain HTTP are flagged once each; the set keeps a flood of them from writing again.
   const flagged = new Set<string>();
   const onExposed = (secret: string, ip: string) => {
@@ -212,43 +167,30 @@ export async function startGatehouse(
     keysService.flagExposed(ctx, secret, ip).catch((error: unknown) => log.error({ err: error }, 'flagging an exposed key failed'));
   };
   const tls = config.gateway.tls ? tlsOptions(config.gateway.tls) : undefined;
-  // Each finished request goes to these (gateway/observer.ts): metrics, the request log, and any the caller adds.
-  const observers: RequestObserver[] = [];
-  if (metrics) observers.push(metrics.requests);
-  if (requestLog) observers.push(requestLog.observe);
-  observers.push(...(options.observers ?? []));
-  const gateway = createGatewayServer({
-    pipeline: buildPipeline({
-      onExposed: config.gateway.plaintextCredentials === 'refuse' ? onExposed : null,
-      routes: () => routes,
-      verifier,
-      tokens,
-      checkProof: dpopProofCheck(dpop),
-      throttle,
-      ownIssuer: () => ownIssuerUrl,
-      limiter,
-      counters: { count: (c, p) => usage.count(c, p), used: (c, p) => store.usage.counterUsed(c, p) },
-      upstreams,
-      maxBodyBytes: config.gateway.maxBodyBytes,
-      identityJwt: () => identitySigner,
-    }),
-    maxHeaderBytes: config.gateway.maxHeaderBytes,
-    clientOrigin: createClientOriginResolver(config.gateway.trustedProxies),
-    timeouts: {
-      requestMs: config.gateway.requestTimeoutSeconds * 1000,
-      headersMs: config.gateway.headersTimeoutSeconds * 1000,
-      keepAliveMs: config.gateway.keepAliveTimeoutSeconds * 1000,
-    },
-    maxConnections: config.gateway.maxConnections,
-    ...(tls ? { tls } : {}),
-    hsts: config.gateway.hstsMaxAgeSeconds > 0 ? `max-age=${config.gateway.hstsMaxAgeSeconds}` : null,
+  const plane = await createDataPlane({
+    config,
+    log,
     clock,
-    onOutcome: (code) => outcomes.set(code, (outcomes.get(code) ?? 0) + 1),
-    observers,
-    readiness: config.gateway.healthPaths ? () => health.report() : null,
-    onError: (error) => log.error({ err: error }, 'gateway error'),
-    ...(tracing ? { tracer: gatewayTracer(tracing) } : {}),
+    health,
+    readiness: () => health.report(),
+    metrics,
+    tracing,
+    store,
+    changes,
+    verifier,
+    revocations,
+    trusted: () => trusted,
+    limiter,
+    throttle,
+    dpop,
+    usage,
+    requestLog,
+    observers: options.observers ?? [],
+    onExposed,
+    ownIssuer: () => ownIssuerUrl,
+    identityJwt: () => identitySigner,
   });
+  const { gateway, outcomes } = plane;
   requestLog?.start();
   const admin = createAdminApi({
     ctx,
@@ -278,7 +220,7 @@ export async function startGatehouse(
       revocations.stop();
       stopWatching?.();
       await Promise.all([closeServer(gateway), closeServer(control), ...(redirect ? [closeServer(redirect)] : [])]);
-      await upstreams.close();
+      await plane.closeUpstreams();
       // The spans of the requests just ended go out now, within the export timeout.
       await tracing?.shutdown().catch((error: unknown) => log.error({ err: error }, 'sending the last spans failed'));
       // Every answer has gone (the listeners are closed), so every request's record is buffered.
@@ -365,26 +307,6 @@ function startTracing(config: Readonly<Config>, health: Health): Tracing {
       compression: t.compression,
     },
     { ok: () => health.ok(TRACE_EXPORT), failed: (error) => health.failed(TRACE_EXPORT, error) },
-  );
-}
-
-/** The route table, rebuilt when an API changes. */
-const ROUTES = 'routes';
-
-/** The introspection client for opaque tokens, if an issuer is configured for it (config/ read its secret). */
-function introspectorFor(config: Readonly<Config>, clock: () => number): TokenIntrospector | null {
-  const issuer = config.tokens.issuers.find((i) => i.introspection);
-  if (!issuer?.introspection || config.introspectionClientSecret === null) return null;
-  const { introspection } = issuer;
-  return new TokenIntrospector(
-    {
-      issuer: issuer.issuer,
-      url: introspection.url,
-      clientId: introspection.clientId,
-      clientSecret: config.introspectionClientSecret,
-      cacheSeconds: introspection.cacheSeconds,
-    },
-    clock,
   );
 }
 
