@@ -19,7 +19,7 @@ import type { Store } from './store/port.ts';
 import { gatewayTracer } from './telemetry/gateway-tracing.ts';
 import type { HealthReporter } from './telemetry/health.ts';
 import type { GatehouseMetrics } from './telemetry/metrics.ts';
-import type { Tracing } from './telemetry/tracing.ts';
+import { GATEHOUSE_VERSION, Tracing } from './telemetry/tracing.ts';
 import { tlsOptions } from './tls/server-tls.ts';
 import type { UsageRecorder } from './usage/usage-recorder.ts';
 import type { DpopVerifier } from './verification/dpop.ts';
@@ -178,5 +178,31 @@ function introspectorFor(config: Readonly<Config>, clock: () => number): TokenIn
       cacheSeconds: introspection.cacheSeconds,
     },
     clock,
+  );
+}
+
+/** The span exporter: its failures are reported, but never make the node unready (requests are served without spans). */
+const TRACE_EXPORT = 'trace-export';
+
+export function startTracing(config: Readonly<Config>, health: HealthReporter): Tracing {
+  health.register(TRACE_EXPORT, false);
+  const t = config.tracing;
+  return new Tracing(
+    {
+      endpoint: t.endpoint,
+      headers: config.tracingHeaders,
+      serviceName: t.serviceName,
+      serviceVersion: GATEHOUSE_VERSION,
+      resourceAttributes: t.resourceAttributes,
+      sampleRatio: t.sampleRatio,
+      parentBased: t.parentBased,
+      trustIncomingTraceparentFrom: t.trustIncomingTraceparentFrom,
+      scheduledDelayMs: t.scheduledDelayMs,
+      maxQueueSize: t.maxQueueSize,
+      maxExportBatchSize: t.maxExportBatchSize,
+      exportTimeoutMs: t.exportTimeoutMs,
+      compression: t.compression,
+    },
+    { ok: () => health.ok(TRACE_EXPORT), failed: (error) => health.failed(TRACE_EXPORT, error) },
   );
 }

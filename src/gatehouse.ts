@@ -9,8 +9,11 @@ import { identityContext, startAuthorization, type RunningAuthorization } from '
 import { createControlServer } from './control/control-server.ts';
 import type { ControlContext } from './control/context.ts';
 import { apisService } from './control/services/apis.ts';
-import { createDataPlane } from './data-plane.ts';
-import { createLocalChangeBus } from './events/change-bus.ts';
+import { createDataPlane, startTracing, type DataPlane } from './data-plane.ts';
+import { createLocalChangeBus, type ChangeBus } from './events/change-bus.ts';
+import { SharedMemoryLimiter } from './limits/shared-memory-limiter.ts';
+import { GatewayWorkers, type WorkerHost } from './workers/gateway-workers.ts';
+import { unpack } from './writer/store-thread.ts';
 import { IdentityJwtSigner } from './gateway/identity-jwt.ts';
 import { activeSigningMaterial } from './control/services/signing-keys.ts';
 import { createRedirectServer } from './gateway/redirect-server.ts';
@@ -25,7 +28,7 @@ import { timedRepo, timedStore } from './telemetry/timed-store.ts';
 import type { RequestObserver } from './gateway/observer.ts';
 import type { UsageBatch } from './store/port.ts';
 import { compileIpAllowlist, isLoopback } from './domain/ip-allowlist.ts';
-import { GATEHOUSE_VERSION, traceLogFields, Tracing } from './telemetry/tracing.ts';
+import { traceLogFields } from './telemetry/tracing.ts';
 import { USAGE_FLUSH, UsageRecorder } from './usage/usage-recorder.ts';
 import { StoreThread } from './writer/store-thread.ts';
 import { RequestLog } from './requests/request-log.ts';
@@ -100,7 +103,10 @@ export async function startGatehouse(
   const usage = new UsageRecorder(usageSink);
   health.register(USAGE_FLUSH, true);
   usage.start(config.usage.flushIntervalSeconds * 1000, health);
-  const limiter = new MemoryLimiter();
+  // Several gateway threads share one table of counters (limits/shared-table.ts); one thread keeps them in Maps.
+  const workerCount = config.storePath === ':memory:' ? 1 : config.gateway.workers;
+  const shared = workerCount > 1 ? SharedMemoryLimiter.create(config.gateway.sharedTableEntries) : null;
+  const limiter = shared ?? new MemoryLimiter();
   const throttle = FailureThrottle.perAddress(config.authFailures.limit, config.authFailures.windowSeconds * 1000);
   // The admin API counts its own failures: a local service with a broken API key must not lock the admin CLI out.
   const adminThrottle = FailureThrottle.perAddress(config.authFailures.limit, config.authFailures.windowSeconds * 1000);
@@ -153,6 +159,7 @@ export async function startGatehouse(
 
   const sweeper = setInterval(() => {
     limiter.sweep(clock());
+    if (shared) reportOverflows(shared, health);
     throttle.sweep(clock());
     adminThrottle.sweep(clock());
     dpop.sweep(Math.floor(clock() / 1000));
@@ -167,30 +174,44 @@ export async function startGatehouse(
     keysService.flagExposed(ctx, secret, ip).catch((error: unknown) => log.error({ err: error }, 'flagging an exposed key failed'));
   };
   const tls = config.gateway.tls ? tlsOptions(config.gateway.tls) : undefined;
-  const plane = await createDataPlane({
-    config,
-    log,
-    clock,
-    health,
-    readiness: () => health.report(),
-    metrics,
-    tracing,
-    store,
-    changes,
-    verifier,
-    revocations,
-    trusted: () => trusted,
-    limiter,
-    throttle,
-    dpop,
-    usage,
-    requestLog,
-    observers: options.observers ?? [],
-    onExposed,
-    ownIssuer: () => ownIssuerUrl,
-    identityJwt: () => identitySigner,
-  });
-  const { gateway, outcomes } = plane;
+  const gateway: ServingGateway = shared
+    ? workerGateway(config, workerCount, shared, health, log, changes, {
+        usage: (batch) => usage.merge(batch),
+        requests: async (rows) => {
+          const entries = rows.map(unpack);
+          await (writer ? writer.append(entries) : store.requestLog.append(entries));
+        },
+        exposed: onExposed,
+        signingMaterial: () => activeSigningMaterial(ctx),
+        pollRevocations: identity !== null,
+      })
+    : await inProcessGateway(
+        config,
+        log,
+        await createDataPlane({
+          config,
+          log,
+          clock,
+          health,
+          readiness: () => health.report(),
+          metrics,
+          tracing,
+          store,
+          changes,
+          verifier,
+          revocations,
+          trusted: () => trusted,
+          limiter,
+          throttle,
+          dpop,
+          usage,
+          requestLog,
+          observers: options.observers ?? [],
+          onExposed,
+          ownIssuer: () => ownIssuerUrl,
+          identityJwt: () => identitySigner,
+        }),
+      );
   requestLog?.start();
   const admin = createAdminApi({
     ctx,
@@ -206,7 +227,7 @@ export async function startGatehouse(
     admin: adminListener,
     authorization: () => authorization,
     health: () => health.report(),
-    metrics: metrics && metricsEndpoint(metrics, config.metrics.allowFrom),
+    metrics: metrics && metricsEndpoint(metrics, config.metrics.allowFrom, gateway.scrape),
     tls: config.control.tls ? tlsOptions(config.control.tls) : undefined,
     onError: (error) => log.error({ err: error }, 'control plane error'),
   });
@@ -218,9 +239,9 @@ export async function startGatehouse(
       clearInterval(sweeper);
       authorization?.close();
       revocations.stop();
-      stopWatching?.();
-      await Promise.all([closeServer(gateway), closeServer(control), ...(redirect ? [closeServer(redirect)] : [])]);
-      await plane.closeUpstreams();
+      // The gateway stops first: in-process it closes its listener and pools; workers hand over their
+      // usage and request records too, so what follows flushes them with the main thread's own.
+      await Promise.all([gateway.close(), closeServer(control), ...(redirect ? [closeServer(redirect)] : [])]);
       // The spans of the requests just ended go out now, within the export timeout.
       await tracing?.shutdown().catch((error: unknown) => log.error({ err: error }, 'sending the last spans failed'));
       // Every answer has gone (the listeners are closed), so every request's record is buffered.
@@ -233,18 +254,12 @@ export async function startGatehouse(
     })());
 
   const redirect =
-    tls && config.gateway.httpRedirectPort !== undefined
-      ? createRedirectServer(publicHost!, () => (gateway.address() as AddressInfo | null)?.port ?? config.gateway.port, onExposed)
-      : null;
-  const stopWatching =
-    tls && config.gateway.tls
-      ? reloadOnChange(gateway as never, config.gateway.tls, (error) => log.error({ err: error }, 'TLS certificate reload failed'))
-      : null;
+    tls && config.gateway.httpRedirectPort !== undefined ? createRedirectServer(publicHost!, () => gateway.port() ?? config.gateway.port, onExposed) : null;
   let redirectUrl: string | null = null;
   let gatewayUrl: string;
   let controlUrl: string;
   try {
-    gatewayUrl = await listen(gateway, config.gateway.host, config.gateway.port, tls ? 'https' : 'http');
+    gatewayUrl = await gateway.listen(tls ? 'https' : 'http');
     if (redirect) redirectUrl = await listen(redirect, config.gateway.host, config.gateway.httpRedirectPort!);
     controlUrl = await listen(control, config.control.host, config.control.port, config.control.tls ? 'https' : 'http');
     if (ctx.identity) {
@@ -266,6 +281,7 @@ export async function startGatehouse(
       const signer = new IdentityJwtSigner(authorization.server.issuer, () => activeSigningMaterial(ctx));
       changes.subscribe((event) => event.type === 'signing_keys.changed' && signer.reset());
       identitySigner = signer;
+      gateway.trustOwnIssuer(own.issuer);
     } else {
       log.warn('no master key: the authorization server is off (set GATEHOUSE_MASTER_KEY_FILE)');
     }
@@ -275,39 +291,87 @@ export async function startGatehouse(
   }
   log.info({ gatewayUrl, redirectUrl, controlUrl }, 'gatehouse listening');
 
-  return { gatewayUrl, redirectUrl, controlUrl, ctx, authorization, outcomes, health, metrics, requestLog, close: shutdown };
+  return { gatewayUrl, redirectUrl, controlUrl, ctx, authorization, outcomes: gateway.outcomes, health, metrics, requestLog, close: shutdown };
 }
 
-/** /metrics for this machine, and for the configured addresses. */
-function metricsEndpoint(metrics: GatehouseMetrics, allowFrom: readonly string[]) {
+/** /metrics for this machine, and for the configured addresses: the gateway workers' summed with the main thread's. */
+function metricsEndpoint(metrics: GatehouseMetrics, allowFrom: readonly string[], gateway: ServingGateway['scrape']) {
   const allowed = compileIpAllowlist(allowFrom);
-  return { allows: (ip: string) => isLoopback(ip) || allowed.allows(ip), contentType: metrics.contentType, scrape: () => metrics.scrape() };
+  const scrape = gateway ? async () => gateway(await metrics.registry.getMetricsAsJSON()) : () => metrics.scrape();
+  return { allows: (ip: string) => isLoopback(ip) || allowed.allows(ip), contentType: metrics.contentType, scrape };
 }
 
-/** The span exporter: its failures are reported, but never make the node unready (requests are served without spans). */
-const TRACE_EXPORT = 'trace-export';
+/** The gateway as startGatehouse drives it: on the main thread, or on worker threads. */
+interface ServingGateway {
+  listen(scheme: 'http' | 'https'): Promise<string>;
+  /** The port it listens on, once it does. */
+  port(): number | null;
+  /** Outcome counts by code (the main thread's gateway only; workers count in their metrics). */
+  outcomes: Map<string, number>;
+  trustOwnIssuer(issuer: string): void;
+  /** Workers: their metrics summed with the main thread's (as JSON); absent on the main thread. */
+  scrape?: (own: Awaited<ReturnType<GatehouseMetrics['registry']['getMetricsAsJSON']>>) => Promise<string>;
+  close(): Promise<void>;
+}
 
-function startTracing(config: Readonly<Config>, health: Health): Tracing {
-  health.register(TRACE_EXPORT, false);
-  const t = config.tracing;
-  return new Tracing(
-    {
-      endpoint: t.endpoint,
-      headers: config.tracingHeaders,
-      serviceName: t.serviceName,
-      serviceVersion: GATEHOUSE_VERSION,
-      resourceAttributes: t.resourceAttributes,
-      sampleRatio: t.sampleRatio,
-      parentBased: t.parentBased,
-      trustIncomingTraceparentFrom: t.trustIncomingTraceparentFrom,
-      scheduledDelayMs: t.scheduledDelayMs,
-      maxQueueSize: t.maxQueueSize,
-      maxExportBatchSize: t.maxExportBatchSize,
-      exportTimeoutMs: t.exportTimeoutMs,
-      compression: t.compression,
+/** gateway.workers 1: the data plane on this thread, as Gatehouse always ran. */
+async function inProcessGateway(config: Readonly<Config>, log: pino.Logger, plane: DataPlane): Promise<ServingGateway> {
+  const { gateway } = plane;
+  const stopWatching = config.gateway.tls
+    ? reloadOnChange(gateway as never, config.gateway.tls, (error) => log.error({ err: error }, 'TLS certificate reload failed'))
+    : null;
+  return {
+    listen: (scheme) => listen(gateway, config.gateway.host, config.gateway.port, scheme),
+    port: () => (gateway.address() as AddressInfo | null)?.port ?? null,
+    outcomes: plane.outcomes,
+    // The data plane reads our issuer through the getters startGatehouse gave it.
+    trustOwnIssuer: () => {},
+    close: async () => {
+      stopWatching?.();
+      await closeServer(gateway);
+      await plane.closeUpstreams();
     },
-    { ok: () => health.ok(TRACE_EXPORT), failed: (error) => health.failed(TRACE_EXPORT, error) },
+  };
+}
+
+/** gateway.workers > 1: the data plane on that many worker threads sharing the port (workers/). */
+function workerGateway(
+  config: Readonly<Config>,
+  count: number,
+  limiter: SharedMemoryLimiter,
+  health: Health,
+  log: pino.Logger,
+  changes: ChangeBus,
+  host: WorkerHost & { pollRevocations: boolean },
+): ServingGateway {
+  const workers = new GatewayWorkers({ count, config, table: limiter.table, health, log, changes, host, pollRevocations: host.pollRevocations });
+  let port: number | null = null;
+  return {
+    listen: async (scheme) => {
+      port = await workers.start();
+      const shown = config.gateway.host.includes(':') ? `[${config.gateway.host}]` : config.gateway.host;
+      return `${scheme}://${shown}:${port}`;
+    },
+    port: () => port,
+    outcomes: new Map(),
+    trustOwnIssuer: (issuer) => workers.trustOwnIssuer(issuer),
+    scrape: (own) => workers.scrape(own),
+    close: () => workers.stop(),
+  };
+}
+
+/** The shared table refused counters since the last sweep: readiness says so until a sweep sees none. */
+const SHARED_TABLE = 'shared-limit-table';
+let lastOverflows = 0;
+function reportOverflows(limiter: SharedMemoryLimiter, health: Health): void {
+  health.register(SHARED_TABLE, false);
+  const overflows = limiter.table.overflows;
+  if (overflows === lastOverflows) return health.ok(SHARED_TABLE);
+  health.failed(
+    SHARED_TABLE,
+    new Error(`${overflows - lastOverflows} new counters refused: the shared table (gateway.sharedTableEntries = ${limiter.table.capacity}) is full`),
   );
+  lastOverflows = overflows;
 }
 
 /** APIs declared in the config file are created, or updated to match, by name. */
