@@ -107,6 +107,7 @@ export async function startGatehouse(
   const workerCount = config.storePath === ':memory:' ? 1 : config.gateway.workers;
   const shared = workerCount > 1 ? SharedMemoryLimiter.create(config.gateway.sharedTableEntries) : null;
   const limiter = shared ?? new MemoryLimiter();
+  const reportOverflows = shared ? overflowReporter(shared, health) : null;
   const throttle = FailureThrottle.perAddress(config.authFailures.limit, config.authFailures.windowSeconds * 1000);
   // The admin API counts its own failures: a local service with a broken API key must not lock the admin CLI out.
   const adminThrottle = FailureThrottle.perAddress(config.authFailures.limit, config.authFailures.windowSeconds * 1000);
@@ -159,7 +160,7 @@ export async function startGatehouse(
 
   const sweeper = setInterval(() => {
     limiter.sweep(clock());
-    if (shared) reportOverflows(shared, health);
+    reportOverflows?.();
     throttle.sweep(clock());
     adminThrottle.sweep(clock());
     dpop.sweep(Math.floor(clock() / 1000));
@@ -360,18 +361,20 @@ function workerGateway(
   };
 }
 
-/** The shared table refused counters since the last sweep: readiness says so until a sweep sees none. */
+/** The shared table refused counters since the last sweep: readiness warns until a sweep sees none. */
 const SHARED_TABLE = 'shared-limit-table';
-let lastOverflows = 0;
-function reportOverflows(limiter: SharedMemoryLimiter, health: Health): void {
+function overflowReporter(limiter: SharedMemoryLimiter, health: Health): () => void {
   health.register(SHARED_TABLE, false);
-  const overflows = limiter.table.overflows;
-  if (overflows === lastOverflows) return health.ok(SHARED_TABLE);
-  health.failed(
-    SHARED_TABLE,
-    new Error(`${overflows - lastOverflows} new counters refused: the shared table (gateway.sharedTableEntries = ${limiter.table.capacity}) is full`),
-  );
-  lastOverflows = overflows;
+  let reported = 0;
+  return () => {
+    const overflows = limiter.table.overflows;
+    if (overflows === reported) return health.ok(SHARED_TABLE);
+    health.failed(
+      SHARED_TABLE,
+      new Error(`${overflows - reported} new counters refused: the shared table (gateway.sharedTableEntries = ${limiter.table.capacity}) is full`),
+    );
+    reported = overflows;
+  };
 }
 
 /** APIs declared in the config file are created, or updated to match, by name. */
