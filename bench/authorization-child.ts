@@ -22,6 +22,8 @@ const config = loadConfig({
     GATEHOUSE_DATA_DIR: dir,
     GATEHOUSE_GATEWAY_PORT: '0',
     GATEHOUSE_CONTROL_PORT: '0',
+    // The authorization server's figures, with the gateway on the main thread as before workers.
+    GATEHOUSE_GATEWAY_WORKERS: '1',
   },
 });
 const gh = await startGatehouse(config, { logger: pino({ level: 'silent' }) });

@@ -1,7 +1,8 @@
 /**
  * Gatehouse under benchmark, in its own process (see seed.ts for what it is set up with).
  * argv[2]: upstream origin; argv[3]: scenario (seed.ts); argv[4]: `on`, `metrics-off` (Prometheus off)
- * or `observability-off` (metrics, request log and usage analytics off); argv[5]: API keys to create.
+ * or `observability-off` (metrics, request log and usage analytics off); argv[5]: API keys to create;
+ * argv[6]: gateway.workers (default 1).
  * Sends { type: 'ready', url, path, headers, headerSets } to the parent over IPC; answers
  * { type: 'outcomes' } with the outcome counts since start; exits on { type: 'stop' }.
  */
@@ -16,12 +17,28 @@ const seeded = await startSeededGatehouse(upstream, (process.argv[3] ?? 'apiKey'
   metrics: mode !== 'metrics-off',
   observability: mode !== 'observability-off',
   keys: Number(process.argv[5] ?? 1),
+  workers: Number(process.argv[6] ?? 1),
 });
 process.send!({ type: 'ready', url: seeded.gh.gatewayUrl, path: seeded.path, headers: seeded.headers, headerSets: seeded.headerSets });
 
 process.on('message', (message: { type: string }) => {
-  if (message.type === 'outcomes') process.send!({ type: 'outcomes', outcomes: Object.fromEntries(seeded.gh.outcomes) });
+  if (message.type === 'outcomes') void outcomes().then((counts) => process.send!({ type: 'outcomes', outcomes: counts }));
   else if (message.type === 'stop') void seeded.close().finally(() => process.exit(0));
 });
 answerCpuRequests();
 process.on('disconnect', () => void seeded.close().finally(() => process.exit(0)));
+
+/**
+ * Outcome counts: the main thread's gateway counts them itself; gateway workers count them in their
+ * metrics, summed by the control plane's /metrics (none with metrics off).
+ */
+async function outcomes(): Promise<Record<string, number>> {
+  if (seeded.gh.outcomes.size > 0 || !seeded.gh.metrics) return Object.fromEntries(seeded.gh.outcomes);
+  const counts: Record<string, number> = {};
+  const text = await (await fetch(`${seeded.gh.controlUrl}/metrics`)).text();
+  for (const line of text.split('\n')) {
+    const match = /^gatehouse_gateway_requests_total\{.*outcome="([^"]+)".*\} (\d+)/.exec(line);
+    if (match) counts[match[1]!] = (counts[match[1]!] ?? 0) + Number(match[2]);
+  }
+  return counts;
+}

@@ -5,7 +5,7 @@
  *   node bench/gateway.ts [--rounds 5] [--duration 6] [--rate 2000] [--connections 50]
  *                         [--scenarios apiKey,bearer,bearer-nocache,apiKey+bearer]
  *                         [--load-generator wrk|autocannon] [--no-pin] [--profile] [--metrics on|off|both | --no-metrics]
- *                         [--observability on|off|both] [--keys 10000]
+ *                         [--observability on|off|both] [--keys 10000] [--workers 1,2]
  *
  * Scenarios (each a Gatehouse of its own, measured in the same run as the bare proxy): `apiKey` (an API
  * key), `bearer` (an ES256 JWT access token, verified-token cache on), `bearer-nocache` (the same with the
@@ -16,6 +16,9 @@
  * does the same with metrics, the request log and usage analytics all off against all on.
  * `--keys N` (apiKey scenario, wrk) creates N keys and each request takes the next one, so all N are
  * active: usage, analytics and the request log have N keys' worth to count and write every flush.
+ * `--workers 1,2` runs each scenario once per gateway.workers value, in the same rounds; a Gatehouse
+ * with more than one worker is not pinned (it needs every core, which it then shares with the
+ * upstream and the load generator: its figures are what the machine gives, say so with them).
  *
  * First each proxy gets an initial warm-up (--initial-warmup seconds: JIT, heap sizing, connection
  * pools), then per round, bare proxy first, then Gatehouse:
@@ -61,6 +64,7 @@ const { values: args } = parseArgs({
     metrics: { type: 'string', default: 'on' },
     observability: { type: 'string', default: 'on' },
     keys: { type: 'string', default: '1' },
+    workers: { type: 'string', default: '1' },
   },
   allowNegative: true,
 });
@@ -498,16 +502,20 @@ async function main(): Promise<void> {
   if (KEYS > 1 && scenarios.some((s) => s !== 'apiKey')) throw new BenchFailure('--keys above 1 takes the apiKey scenario only');
   // `scenario` names a Gatehouse under test: the scenario, and its mode's suffix (" (metrics off)").
   const gateways: (Child & { path: string; headerSets: Load; scenario: string })[] = [];
+  const workerCounts = args.workers.split(',').map(Number);
+  if (workerCounts.some((n) => !Number.isInteger(n) || n < 1)) throw new BenchFailure(`--workers takes counts such as 1,2, not ${args.workers}`);
   for (const base of scenarios) {
     for (const mode of modes) {
-      const scenario = `${base}${MODE_SUFFIX[mode]}`;
-      const child = await startChild<{ url: string; path: string; headerSets: Load }>(
-        `Gatehouse ${scenario}`,
-        'gatehouse-child.ts',
-        [upstream.url, base, mode, String(KEYS)],
-        PROXY_CPUS,
-      );
-      gateways.push({ ...child, scenario });
+      for (const workers of workerCounts) {
+        const scenario = `${base}${MODE_SUFFIX[mode]}${workers > 1 ? ` (${workers} workers)` : ''}`;
+        const child = await startChild<{ url: string; path: string; headerSets: Load }>(
+          `Gatehouse ${scenario}`,
+          'gatehouse-child.ts',
+          [upstream.url, base, mode, String(KEYS), String(workers)],
+          workers > 1 ? `0-${cpus().length - 1}` : PROXY_CPUS,
+        );
+        gateways.push({ ...child, scenario });
+      }
     }
   }
   console.error(

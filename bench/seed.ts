@@ -42,6 +42,8 @@ export interface SeedOptions {
   observability?: boolean;
   /** API keys to create (apiKey scenario): each request takes the next, so all of them are active. */
   keys?: number;
+  /** gateway.workers: 1 (default) serves on the main thread; more start that many gateway worker threads. */
+  workers?: number;
 }
 
 export async function startSeededGatehouse(upstream: string, scenario: Scenario = 'apiKey', options: SeedOptions = {}): Promise<SeededGatehouse> {
@@ -56,6 +58,7 @@ export async function startSeededGatehouse(upstream: string, scenario: Scenario 
       GATEHOUSE_GATEWAY_PORT: '0',
       GATEHOUSE_CONTROL_PORT: '0',
       GATEHOUSE_LOG_LEVEL: 'silent',
+      GATEHOUSE_GATEWAY_WORKERS: String(options.workers ?? 1),
       // Measured against a plain-HTTP bare proxy, so plain HTTP here too (TLS would dominate both).
       GATEHOUSE_GATEWAY_PLAINTEXT_CREDENTIALS: 'allow',
       GATEHOUSE_MASTER_KEY: randomBytes(32).toString('hex'),

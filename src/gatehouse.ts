@@ -4,23 +4,21 @@ import { getRequestListener } from '@hono/node-server';
 import pino from 'pino';
 import type { Config } from './config/load.ts';
 import { gatewayPublicHost } from './config/schema.ts';
-import { TokenIntrospector } from './verification/introspection.ts';
 import { createAdminApi } from './control/admin/server.ts';
 import { identityContext, startAuthorization, type RunningAuthorization } from './control/authorization/start-authorization.ts';
 import { createControlServer } from './control/control-server.ts';
 import type { ControlContext } from './control/context.ts';
 import { apisService } from './control/services/apis.ts';
-import { createLocalChangeBus } from './events/change-bus.ts';
-import { buildPipeline } from './gateway/pipeline.ts';
-import { RouteTable } from './gateway/route-table.ts';
-import { createClientOriginResolver } from './gateway/client-origin.ts';
+import { createDataPlane, startTracing, type DataPlane } from './data-plane.ts';
+import { createLocalChangeBus, type ChangeBus } from './events/change-bus.ts';
+import { SharedMemoryLimiter } from './limits/shared-memory-limiter.ts';
+import { GatewayWorkers, type WorkerHost } from './workers/gateway-workers.ts';
+import { unpack } from './writer/store-thread.ts';
 import { IdentityJwtSigner } from './gateway/identity-jwt.ts';
 import { activeSigningMaterial } from './control/services/signing-keys.ts';
 import { createRedirectServer } from './gateway/redirect-server.ts';
-import { createGatewayServer } from './gateway/server.ts';
 import { keysService } from './control/services/keys.ts';
 import { reloadOnChange, tlsOptions } from './tls/server-tls.ts';
-import { Upstreams } from './gateway/upstreams.ts';
 import { FailureThrottle } from './limits/failure-throttle.ts';
 import { MemoryLimiter } from './limits/memory-limiter.ts';
 import { openSqliteStore, STORE_COMPONENT } from './store/sqlite/sqlite-store.ts';
@@ -30,8 +28,7 @@ import { timedRepo, timedStore } from './telemetry/timed-store.ts';
 import type { RequestObserver } from './gateway/observer.ts';
 import type { UsageBatch } from './store/port.ts';
 import { compileIpAllowlist, isLoopback } from './domain/ip-allowlist.ts';
-import { gatewayTracer } from './telemetry/gateway-tracing.ts';
-import { GATEHOUSE_VERSION, traceLogFields, Tracing } from './telemetry/tracing.ts';
+import { traceLogFields } from './telemetry/tracing.ts';
 import { USAGE_FLUSH, UsageRecorder } from './usage/usage-recorder.ts';
 import { UsageAnalytics } from './usage/analytics.ts';
 import { StoreThread } from './writer/store-thread.ts';
@@ -40,8 +37,6 @@ import { DpopVerifier } from './verification/dpop.ts';
 import { externalIssuer, ownIssuer, type TrustedIssuer } from './verification/issuers.ts';
 import { KeyVerifier } from './verification/key-verifier.ts';
 import { REVOCATION_FEED, RevocationList } from './verification/revocation-list.ts';
-import { TokenVerifier } from './verification/token-verifier.ts';
-import { dpopProofCheck } from './gateway/stages/dpop-proof.ts';
 
 export interface Gatehouse {
   gatewayUrl: string;
@@ -81,7 +76,6 @@ export async function startGatehouse(
   // start before anything is opened), our own once its URL is known.
   const trusted: TrustedIssuer[] = await Promise.all(config.tokens.issuers.map((i) => externalIssuer(i)));
   const publicHost = gatewayPublicHost(config.gateway);
-  const introspector = introspectorFor(config, clock);
   const health = new Health(log, clock);
   const metrics = config.metrics.enabled ? new GatehouseMetrics({ perKeyLabels: config.metrics.perKeyLabels }) : null;
   metrics?.watch(health);
@@ -124,7 +118,11 @@ export async function startGatehouse(
         maxCells: config.analytics.maxCells,
       })
     : null;
-  const limiter = new MemoryLimiter();
+  // Several gateway threads share one table of counters (limits/shared-table.ts); one thread keeps them in Maps.
+  const workerCount = config.storePath === ':memory:' ? 1 : config.gateway.workers;
+  const shared = workerCount > 1 ? SharedMemoryLimiter.create(config.gateway.sharedTableEntries) : null;
+  const limiter = shared ?? new MemoryLimiter();
+  const reportOverflows = shared ? overflowReporter(shared, health) : null;
   const throttle = FailureThrottle.perAddress(config.authFailures.limit, config.authFailures.windowSeconds * 1000);
   // The admin API counts its own failures: a local service with a broken API key must not lock the admin CLI out.
   const adminThrottle = FailureThrottle.perAddress(config.authFailures.limit, config.authFailures.windowSeconds * 1000);
@@ -166,14 +164,6 @@ export async function startGatehouse(
     health.register(REVOCATION_FEED, true);
     await revocations.start(config.authorization.revocationPollSeconds * 1000, health);
   }
-  const tokens = new TokenVerifier({
-    issuers: () => trusted,
-    introspector,
-    revocations,
-    cacheSize: config.tokens.cacheEntries,
-    clock,
-    observer: metrics?.verification ?? null,
-  });
   const dpop = new DpopVerifier(config.tokens.dpopWindowSeconds);
   let identitySigner: IdentityJwtSigner | null = null;
   let ownIssuerUrl: string | null = null;
@@ -190,42 +180,15 @@ export async function startGatehouse(
       })
     : null;
 
-  const upstreams = new Upstreams((error) => log.warn({ err: error }, 'closing an unused upstream pool failed'));
-  // With the gateway's health paths on, an API published exactly at /livez or /readyz never gets those paths.
-  const shadowed = (apis: readonly { name: string; listenPath: string }[]) => {
-    if (!config.gateway.healthPaths) return;
-    for (const api of apis)
-      if (api.listenPath === '/livez' || api.listenPath === '/readyz')
-        log.warn(
-          { api: api.name, listenPath: api.listenPath },
-          'the gateway answers this path itself (gateway.healthPaths); only the paths below it reach the API',
-        );
-  };
-  const initialApis = await store.apis.all();
-  shadowed(initialApis);
-  let routes = new RouteTable(initialApis);
-  requestLog?.configure(initialApis);
-  const rebuildRoutes = async () => {
-    const apis = await store.apis.all();
-    shadowed(apis);
-    routes = new RouteTable(apis);
-    requestLog?.configure(apis);
-    upstreams.retain(routes.origins());
-  };
-  health.register(ROUTES, true);
-  changes.subscribe((event) => {
-    // A failed rebuild leaves the previous table serving; readiness says so until one succeeds.
-    if (event.type === 'api.changed') void health.run(ROUTES, rebuildRoutes);
-  });
   const sweeper = setInterval(() => {
     limiter.sweep(clock());
+    reportOverflows?.();
     throttle.sweep(clock());
     adminThrottle.sweep(clock());
     dpop.sweep(Math.floor(clock() / 1000));
   }, 60_000);
   sweeper.unref();
 
-  const outcomes = new Map<string, number>();
   // Keys seen over plain HTTP are flagged once each; the set keeps a flood of them from writing again.
   const flagged = new Set<string>();
   const onExposed = (secret: string, ip: string) => {
@@ -234,44 +197,46 @@ export async function startGatehouse(
     keysService.flagExposed(ctx, secret, ip).catch((error: unknown) => log.error({ err: error }, 'flagging an exposed key failed'));
   };
   const tls = config.gateway.tls ? tlsOptions(config.gateway.tls) : undefined;
-  // Each finished request goes to these (gateway/observer.ts): metrics, the request log, and any the caller adds.
-  const observers: RequestObserver[] = [];
-  if (metrics) observers.push(metrics.requests);
-  if (requestLog) observers.push(requestLog.observe);
-  if (analytics) observers.push(analytics.observe);
-  observers.push(...(options.observers ?? []));
-  const gateway = createGatewayServer({
-    pipeline: buildPipeline({
-      onExposed: config.gateway.plaintextCredentials === 'refuse' ? onExposed : null,
-      routes: () => routes,
-      verifier,
-      tokens,
-      checkProof: dpopProofCheck(dpop),
-      throttle,
-      ownIssuer: () => ownIssuerUrl,
-      limiter,
-      counters: { count: (c, p) => usage.count(c, p), used: (c, p) => store.usage.counterUsed(c, p) },
-      upstreams,
-      maxBodyBytes: config.gateway.maxBodyBytes,
-      identityJwt: () => identitySigner,
-    }),
-    maxHeaderBytes: config.gateway.maxHeaderBytes,
-    clientOrigin: createClientOriginResolver(config.gateway.trustedProxies),
-    timeouts: {
-      requestMs: config.gateway.requestTimeoutSeconds * 1000,
-      headersMs: config.gateway.headersTimeoutSeconds * 1000,
-      keepAliveMs: config.gateway.keepAliveTimeoutSeconds * 1000,
-    },
-    maxConnections: config.gateway.maxConnections,
-    ...(tls ? { tls } : {}),
-    hsts: config.gateway.hstsMaxAgeSeconds > 0 ? `max-age=${config.gateway.hstsMaxAgeSeconds}` : null,
-    clock,
-    onOutcome: (code) => outcomes.set(code, (outcomes.get(code) ?? 0) + 1),
-    observers,
-    readiness: config.gateway.healthPaths ? () => health.report() : null,
-    onError: (error) => log.error({ err: error }, 'gateway error'),
-    ...(tracing ? { tracer: gatewayTracer(tracing) } : {}),
-  });
+  const gateway: ServingGateway = shared
+    ? workerGateway(config, workerCount, shared, health, log, changes, {
+        usage: (batch) => usage.merge(batch),
+        cells: (cells) => analyticsSink.add(cells),
+        requests: async (rows) => {
+          const entries = rows.map(unpack);
+          await (writer ? writer.append(entries) : store.requestLog.append(entries));
+        },
+        exposed: onExposed,
+        signingMaterial: () => activeSigningMaterial(ctx),
+        pollRevocations: identity !== null,
+      })
+    : await inProcessGateway(
+        config,
+        log,
+        await createDataPlane({
+          config,
+          log,
+          clock,
+          health,
+          readiness: () => health.report(),
+          metrics,
+          tracing,
+          store,
+          changes,
+          verifier,
+          revocations,
+          trusted: () => trusted,
+          limiter,
+          throttle,
+          dpop,
+          usage,
+          requestLog,
+          analytics,
+          observers: options.observers ?? [],
+          onExposed,
+          ownIssuer: () => ownIssuerUrl,
+          identityJwt: () => identitySigner,
+        }),
+      );
   requestLog?.start();
   analytics?.start();
   const admin = createAdminApi({
@@ -288,7 +253,7 @@ export async function startGatehouse(
     admin: adminListener,
     authorization: () => authorization,
     health: () => health.report(),
-    metrics: metrics && metricsEndpoint(metrics, config.metrics.allowFrom),
+    metrics: metrics && metricsEndpoint(metrics, config.metrics.allowFrom, gateway.scrape),
     tls: config.control.tls ? tlsOptions(config.control.tls) : undefined,
     onError: (error) => log.error({ err: error }, 'control plane error'),
   });
@@ -300,9 +265,9 @@ export async function startGatehouse(
       clearInterval(sweeper);
       authorization?.close();
       revocations.stop();
-      stopWatching?.();
-      await Promise.all([closeServer(gateway), closeServer(control), ...(redirect ? [closeServer(redirect)] : [])]);
-      await upstreams.close();
+      // The gateway stops first: in-process it closes its listener and pools; workers hand over their
+      // usage and request records too, so what follows flushes them with the main thread's own.
+      await Promise.all([gateway.close(), closeServer(control), ...(redirect ? [closeServer(redirect)] : [])]);
       // The spans of the requests just ended go out now, within the export timeout.
       await tracing?.shutdown().catch((error: unknown) => log.error({ err: error }, 'sending the last spans failed'));
       // Every answer has gone (the listeners are closed), so every request's record is buffered.
@@ -315,18 +280,12 @@ export async function startGatehouse(
     })());
 
   const redirect =
-    tls && config.gateway.httpRedirectPort !== undefined
-      ? createRedirectServer(publicHost!, () => (gateway.address() as AddressInfo | null)?.port ?? config.gateway.port, onExposed)
-      : null;
-  const stopWatching =
-    tls && config.gateway.tls
-      ? reloadOnChange(gateway as never, config.gateway.tls, (error) => log.error({ err: error }, 'TLS certificate reload failed'))
-      : null;
+    tls && config.gateway.httpRedirectPort !== undefined ? createRedirectServer(publicHost!, () => gateway.port() ?? config.gateway.port, onExposed) : null;
   let redirectUrl: string | null = null;
   let gatewayUrl: string;
   let controlUrl: string;
   try {
-    gatewayUrl = await listen(gateway, config.gateway.host, config.gateway.port, tls ? 'https' : 'http');
+    gatewayUrl = await gateway.listen(tls ? 'https' : 'http');
     if (redirect) redirectUrl = await listen(redirect, config.gateway.host, config.gateway.httpRedirectPort!);
     controlUrl = await listen(control, config.control.host, config.control.port, config.control.tls ? 'https' : 'http');
     if (ctx.identity) {
@@ -348,6 +307,7 @@ export async function startGatehouse(
       const signer = new IdentityJwtSigner(authorization.server.issuer, () => activeSigningMaterial(ctx));
       changes.subscribe((event) => event.type === 'signing_keys.changed' && signer.reset());
       identitySigner = signer;
+      gateway.trustOwnIssuer(own.issuer);
     } else {
       log.warn('no master key: the authorization server is off (set GATEHOUSE_MASTER_KEY_FILE)');
     }
@@ -357,59 +317,89 @@ export async function startGatehouse(
   }
   log.info({ gatewayUrl, redirectUrl, controlUrl }, 'gatehouse listening');
 
-  return { gatewayUrl, redirectUrl, controlUrl, ctx, authorization, outcomes, health, metrics, requestLog, analytics, close: shutdown };
+  return { gatewayUrl, redirectUrl, controlUrl, ctx, authorization, outcomes: gateway.outcomes, health, metrics, requestLog, analytics, close: shutdown };
 }
 
-/** /metrics for this machine, and for the configured addresses. */
-function metricsEndpoint(metrics: GatehouseMetrics, allowFrom: readonly string[]) {
+/** /metrics for this machine, and for the configured addresses: the gateway workers' summed with the main thread's. */
+function metricsEndpoint(metrics: GatehouseMetrics, allowFrom: readonly string[], gateway: ServingGateway['scrape']) {
   const allowed = compileIpAllowlist(allowFrom);
-  return { allows: (ip: string) => isLoopback(ip) || allowed.allows(ip), contentType: metrics.contentType, scrape: () => metrics.scrape() };
+  const scrape = gateway ? async () => gateway(await metrics.registry.getMetricsAsJSON()) : () => metrics.scrape();
+  return { allows: (ip: string) => isLoopback(ip) || allowed.allows(ip), contentType: metrics.contentType, scrape };
 }
 
-/** The span exporter: its failures are reported, but never make the node unready (requests are served without spans). */
-const TRACE_EXPORT = 'trace-export';
-
-function startTracing(config: Readonly<Config>, health: Health): Tracing {
-  health.register(TRACE_EXPORT, false);
-  const t = config.tracing;
-  return new Tracing(
-    {
-      endpoint: t.endpoint,
-      headers: config.tracingHeaders,
-      serviceName: t.serviceName,
-      serviceVersion: GATEHOUSE_VERSION,
-      resourceAttributes: t.resourceAttributes,
-      sampleRatio: t.sampleRatio,
-      parentBased: t.parentBased,
-      trustIncomingTraceparentFrom: t.trustIncomingTraceparentFrom,
-      scheduledDelayMs: t.scheduledDelayMs,
-      maxQueueSize: t.maxQueueSize,
-      maxExportBatchSize: t.maxExportBatchSize,
-      exportTimeoutMs: t.exportTimeoutMs,
-      compression: t.compression,
-    },
-    { ok: () => health.ok(TRACE_EXPORT), failed: (error) => health.failed(TRACE_EXPORT, error) },
-  );
+/** The gateway as startGatehouse drives it: on the main thread, or on worker threads. */
+interface ServingGateway {
+  listen(scheme: 'http' | 'https'): Promise<string>;
+  /** The port it listens on, once it does. */
+  port(): number | null;
+  /** Outcome counts by code (the main thread's gateway only; workers count in their metrics). */
+  outcomes: Map<string, number>;
+  trustOwnIssuer(issuer: string): void;
+  /** Workers: their metrics summed with the main thread's (as JSON); absent on the main thread. */
+  scrape?: (own: Awaited<ReturnType<GatehouseMetrics['registry']['getMetricsAsJSON']>>) => Promise<string>;
+  close(): Promise<void>;
 }
 
-/** The route table, rebuilt when an API changes. */
-const ROUTES = 'routes';
-
-/** The introspection client for opaque tokens, if an issuer is configured for it (config/ read its secret). */
-function introspectorFor(config: Readonly<Config>, clock: () => number): TokenIntrospector | null {
-  const issuer = config.tokens.issuers.find((i) => i.introspection);
-  if (!issuer?.introspection || config.introspectionClientSecret === null) return null;
-  const { introspection } = issuer;
-  return new TokenIntrospector(
-    {
-      issuer: issuer.issuer,
-      url: introspection.url,
-      clientId: introspection.clientId,
-      clientSecret: config.introspectionClientSecret,
-      cacheSeconds: introspection.cacheSeconds,
+/** gateway.workers 1: the data plane on this thread, as Gatehouse always ran. */
+async function inProcessGateway(config: Readonly<Config>, log: pino.Logger, plane: DataPlane): Promise<ServingGateway> {
+  const { gateway } = plane;
+  const stopWatching = config.gateway.tls
+    ? reloadOnChange(gateway as never, config.gateway.tls, (error) => log.error({ err: error }, 'TLS certificate reload failed'))
+    : null;
+  return {
+    listen: (scheme) => listen(gateway, config.gateway.host, config.gateway.port, scheme),
+    port: () => (gateway.address() as AddressInfo | null)?.port ?? null,
+    outcomes: plane.outcomes,
+    // The data plane reads our issuer through the getters startGatehouse gave it.
+    trustOwnIssuer: () => {},
+    close: async () => {
+      stopWatching?.();
+      await closeServer(gateway);
+      await plane.closeUpstreams();
     },
-    clock,
-  );
+  };
+}
+
+/** gateway.workers > 1: the data plane on that many worker threads sharing the port (workers/). */
+function workerGateway(
+  config: Readonly<Config>,
+  count: number,
+  limiter: SharedMemoryLimiter,
+  health: Health,
+  log: pino.Logger,
+  changes: ChangeBus,
+  host: WorkerHost & { pollRevocations: boolean },
+): ServingGateway {
+  const workers = new GatewayWorkers({ count, config, table: limiter.table, health, log, changes, host, pollRevocations: host.pollRevocations });
+  let port: number | null = null;
+  return {
+    listen: async (scheme) => {
+      port = await workers.start();
+      const shown = config.gateway.host.includes(':') ? `[${config.gateway.host}]` : config.gateway.host;
+      return `${scheme}://${shown}:${port}`;
+    },
+    port: () => port,
+    outcomes: new Map(),
+    trustOwnIssuer: (issuer) => workers.trustOwnIssuer(issuer),
+    scrape: (own) => workers.scrape(own),
+    close: () => workers.stop(),
+  };
+}
+
+/** The shared table refused counters since the last sweep: readiness warns until a sweep sees none. */
+const SHARED_TABLE = 'shared-limit-table';
+function overflowReporter(limiter: SharedMemoryLimiter, health: Health): () => void {
+  health.register(SHARED_TABLE, false);
+  let reported = 0;
+  return () => {
+    const overflows = limiter.table.overflows;
+    if (overflows === reported) return health.ok(SHARED_TABLE);
+    health.failed(
+      SHARED_TABLE,
+      new Error(`${overflows - reported} new counters refused: the shared table (gateway.sharedTableEntries = ${limiter.table.capacity}) is full`),
+    );
+    reported = overflows;
+  };
 }
 
 /** APIs declared in the config file are created, or updated to match, by name. */

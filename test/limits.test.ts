@@ -92,6 +92,8 @@ describe('usage survives a restart', () => {
       GATEHOUSE_GATEWAY_PORT: '0',
       GATEHOUSE_CONTROL_PORT: '0',
       GATEHOUSE_GATEWAY_PLAINTEXT_CREDENTIALS: 'allow',
+      // On the main thread, which reads the test's clock (workers read the wall clock).
+      GATEHOUSE_GATEWAY_WORKERS: '1',
     };
     await h.gh.close();
     const again = await startGatehouse(loadConfig({ env }), { clock: clock.read, logger: pino({ level: 'silent' }) });

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { apiInputSchema } from '../domain/inputs/resources.ts';
 import { ASYMMETRIC_ALGORITHMS } from '../domain/access-token-claims.ts';
@@ -77,6 +78,22 @@ export const configSchema = z.strictObject({
        * exactly those two paths. false: they are routed like any path (an API published at /livez gets them).
        */
       healthPaths: flag(true),
+      /**
+       * Threads serving the gateway: 1 serves it on the main thread beside the control plane (as before
+       * workers existed); more start that many worker threads sharing the listening port (SO_REUSEPORT),
+       * with limits, the failure throttle and the DPoP replay set in shared memory. Default: the cores.
+       */
+      workers: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .max(256)
+        .default(() => availableParallelism()),
+      /**
+       * With workers > 1: counters the shared table holds (rate limits, quotas, throttled addresses,
+       * DPoP proofs), 24 bytes each, allocated at start; a new counter that finds no room is refused.
+       */
+      sharedTableEntries: z.coerce.number().int().min(1024).max(67_108_864).default(1_048_576),
     })
     .prefault({}),
   control: listener(8081)

@@ -1,50 +1,58 @@
 import { gcra, gcraPeek } from '../domain/gcra.ts';
 import type { RateLimitRule } from '../domain/entities.ts';
 import { addressSlot } from '../domain/ip-allowlist.ts';
+import { MapSlotState, type SlotState } from './slot-state.ts';
 
 /**
  * Slows down guessing: each failed credential check costs its slot (a client address, an account
  * name, an (account, address) pair, a device) one token of a GCRA bucket; a slot with no tokens left
  * is refused before its credential is even looked at, and a refused attempt costs nothing more. A
  * rule of `limit` per `windowMs` allows a burst of `limit`, then one failure every windowMs/limit.
- * In memory, per node.
+ * In memory, per process: the TATs live in a Map, or in a shared table when the gateway runs on
+ * several worker threads (slot-state.ts), so an address's failures count across all of them.
  */
 export class FailureThrottle {
   readonly #rule: RateLimitRule;
-  readonly #tats = new Map<string, number>();
+  readonly #tats: SlotState;
   readonly #slotOf: (key: string) => string;
 
-  constructor(limit: number, windowMs: number, slotOf: (key: string) => string = (key) => key) {
+  constructor(limit: number, windowMs: number, slotOf: (key: string) => string = (key) => key, state: SlotState = new MapSlotState()) {
     if (!(limit >= 1) || !(windowMs > 0)) throw new Error('FailureThrottle needs limit >= 1 and windowMs > 0');
     this.#rule = { name: 'auth-failures', limit, windowMs };
     this.#slotOf = slotOf;
+    this.#tats = state;
   }
 
   /** A throttle keyed by client address: an IPv4 address, or an IPv6 /64 (see addressSlot). */
-  static perAddress(limit: number, windowMs: number): FailureThrottle {
-    return new FailureThrottle(limit, windowMs, addressSlot);
+  static perAddress(limit: number, windowMs: number, state?: SlotState): FailureThrottle {
+    return new FailureThrottle(limit, windowMs, addressSlot, state);
   }
 
   /** Milliseconds until this slot may try again, or 0 when it may try now. */
   blockedFor(key: string, now: number): number {
-    const tat = this.#tats.get(this.#slotOf(key));
-    if (tat === undefined) return 0;
-    const peek = gcraPeek(this.#rule, tat, now);
-    return peek.remaining > 0 ? 0 : gcra(this.#rule, tat, now).resetMs;
+    let blocked = 0;
+    this.#tats.update(this.#slotOf(key), now, (tat) => {
+      if (tat !== undefined && gcraPeek(this.#rule, tat, now).remaining === 0) blocked = gcra(this.#rule, tat, now).resetMs;
+      return undefined;
+    });
+    return blocked;
   }
 
   recordFailure(key: string, now: number): void {
-    const slot = this.#slotOf(key);
-    const outcome = gcra(this.#rule, this.#tats.get(slot), now);
-    if (outcome.allowed) this.#tats.set(slot, outcome.tat);
+    // A shared table with no room cannot count this failure: the address is then only as throttled as
+    // the limiter's overflow (reported to readiness) makes it.
+    this.#tats.update(this.#slotOf(key), now, (tat) => {
+      const outcome = gcra(this.#rule, tat, now);
+      return outcome.allowed ? outcome.tat : undefined;
+    });
   }
 
   /** Clears a slot, after its owner proved the secret it was failing on. */
   forget(key: string): void {
-    this.#tats.delete(this.#slotOf(key));
+    this.#tats.update(this.#slotOf(key), 0, () => null);
   }
 
   sweep(now: number): void {
-    for (const [slot, tat] of this.#tats) if (tat <= now) this.#tats.delete(slot);
+    this.#tats.sweep(now);
   }
 }

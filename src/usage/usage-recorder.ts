@@ -56,6 +56,11 @@ export class UsageRecorder implements UsageMeter {
     slot(this.#counters, counter, period, (c, p) => ({ counter: c, period: p, delta: 0 })).delta += 1;
   }
 
+  /** Counts made elsewhere (a gateway worker's batch), added to these and flushed with them. */
+  merge(batch: UsageBatch): void {
+    this.#putBack(batch);
+  }
+
   /** Uses of a counter not yet flushed. */
   pendingCount(counter: string, period: string): number {
     return this.#counters.get(counter)?.get(period)?.delta ?? 0;

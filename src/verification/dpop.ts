@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { calculateJwkThumbprint, compactVerify, EmbeddedJWK, type JWK } from 'jose';
+import { MapSlotState, type SlotState } from '../limits/slot-state.ts';
 
 /** Algorithms a DPoP proof may use: asymmetric only (RFC 9449 §4.2). */
 export const DPOP_ALGORITHMS = ['ES256', 'ES384', 'EdDSA', 'Ed25519', 'RS256', 'PS256'];
@@ -25,11 +26,15 @@ export interface ProofCheck {
  */
 export class DpopVerifier {
   readonly #windowSeconds: number;
-  /** Proof ids seen within the window, with the time each may be forgotten (replay, §11.1). */
-  readonly #seen = new Map<string, number>();
+  /**
+   * Proof ids seen within the window, with the time (ms) each may be forgotten (replay, §11.1): in a
+   * Map, or in the table the gateway workers share, so a proof used at one worker is refused at all.
+   */
+  readonly #seen: SlotState;
 
-  constructor(windowSeconds = 60) {
+  constructor(windowSeconds = 60, seen: SlotState = new MapSlotState()) {
     this.#windowSeconds = windowSeconds;
+    this.#seen = seen;
   }
 
   async check(c: ProofCheck): Promise<ProofResult> {
@@ -60,14 +65,21 @@ export class DpopVerifier {
     if ((await calculateJwkThumbprint(jwk, 'sha256')) !== c.jkt)
       return { ok: false, reason: 'the DPoP proof is signed by another key than the token is bound to' };
     const replayKey = `${c.jkt}:${claims.jti}`;
-    if (this.#seen.has(replayKey)) return { ok: false, reason: 'the DPoP proof was already used' };
-    this.#seen.set(replayKey, c.nowSeconds + 2 * this.#windowSeconds);
+    // Seen-and-record is one step, so two workers given the same proof at once cannot both accept it;
+    // a shared table with no room refuses the proof rather than forget it.
+    let replayed = false;
+    const recorded = this.#seen.update(replayKey, c.nowSeconds * 1000, (forgetAt) => {
+      if (forgetAt !== undefined) return void (replayed = true);
+      return (c.nowSeconds + 2 * this.#windowSeconds) * 1000 + 1;
+    });
+    if (replayed) return { ok: false, reason: 'the DPoP proof was already used' };
+    if (!recorded) return { ok: false, reason: 'the DPoP proof cannot be checked for replay now' };
     return { ok: true };
   }
 
   /** A proof passes the iat check up to and including `forgetAt` (iat at most a window ahead, plus a window): kept until after it. */
   sweep(nowSeconds: number): void {
-    for (const [key, forgetAt] of this.#seen) if (forgetAt < nowSeconds) this.#seen.delete(key);
+    this.#seen.sweep(nowSeconds * 1000);
   }
 }
 

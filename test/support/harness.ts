@@ -109,6 +109,8 @@ export async function startHarness(
         GATEHOUSE_GATEWAY_PORT: '0',
         GATEHOUSE_CONTROL_PORT: '0',
         GATEHOUSE_USAGE_FLUSH_INTERVAL_SECONDS: '3600',
+        // The gateway on the main thread, so tests can move its clock; test/gateway-workers.test.ts runs workers.
+        GATEHOUSE_GATEWAY_WORKERS: '1',
         // Most suites talk plain HTTP on loopback; test/gateway-tls.test.ts runs the HTTPS-only default.
         GATEHOUSE_GATEWAY_PLAINTEXT_CREDENTIALS: 'allow',
         ...tlsEnv,

@@ -1,0 +1,211 @@
+import type { Server } from 'node:http';
+import type pino from 'pino';
+import type { Config } from './config/load.ts';
+import type { ChangeBus } from './events/change-bus.ts';
+import { createClientOriginResolver } from './gateway/client-origin.ts';
+import type { Stage } from './gateway/exchange.ts';
+import type { Readiness } from './gateway/probes.ts';
+import type { IdentityJwtSigner } from './gateway/identity-jwt.ts';
+import type { RequestObserver } from './gateway/observer.ts';
+import { buildPipeline } from './gateway/pipeline.ts';
+import { RouteTable } from './gateway/route-table.ts';
+import { createGatewayServer } from './gateway/server.ts';
+import { dpopProofCheck } from './gateway/stages/dpop-proof.ts';
+import { Upstreams } from './gateway/upstreams.ts';
+import type { FailureThrottle } from './limits/failure-throttle.ts';
+import type { Limiter } from './limits/port.ts';
+import type { UsageAnalytics } from './usage/analytics.ts';
+import type { RequestLog } from './requests/request-log.ts';
+import type { Store } from './store/port.ts';
+import { gatewayTracer } from './telemetry/gateway-tracing.ts';
+import type { HealthReporter } from './telemetry/health.ts';
+import type { GatehouseMetrics } from './telemetry/metrics.ts';
+import { GATEHOUSE_VERSION, Tracing } from './telemetry/tracing.ts';
+import { tlsOptions } from './tls/server-tls.ts';
+import type { UsageRecorder } from './usage/usage-recorder.ts';
+import type { DpopVerifier } from './verification/dpop.ts';
+import { TokenIntrospector } from './verification/introspection.ts';
+import type { TrustedIssuer } from './verification/issuers.ts';
+import type { KeyVerifier } from './verification/key-verifier.ts';
+import type { RevocationList } from './verification/revocation-list.ts';
+import { TokenVerifier } from './verification/token-verifier.ts';
+
+/** What one data plane is built from: the same on the main thread (gateway.workers 1) and in each gateway worker. */
+export interface DataPlaneDeps {
+  config: Readonly<Config>;
+  log: pino.Logger;
+  clock: () => number;
+  health: HealthReporter;
+  /** What the gateway's /readyz answers (gateway.healthPaths). */
+  readiness: () => Readiness;
+  metrics: GatehouseMetrics | null;
+  tracing: Tracing | null;
+  /** Read here: the APIs (route table) and quota use counted per app or user. */
+  store: Pick<Store, 'apis' | 'usage'>;
+  changes: ChangeBus;
+  verifier: KeyVerifier;
+  revocations: RevocationList;
+  /** Issuers whose access tokens are accepted (our own joins once it is up). */
+  trusted: () => readonly TrustedIssuer[];
+  limiter: Limiter;
+  throttle: FailureThrottle;
+  dpop: DpopVerifier;
+  usage: UsageRecorder;
+  requestLog: RequestLog | null;
+  analytics: UsageAnalytics | null;
+  /** Observers besides metrics, the request log and usage analytics (tests). */
+  observers?: readonly RequestObserver[];
+  /** An API key seen over plain HTTP: flag it (a store write, by the control plane). */
+  onExposed: (secret: string, ip: string) => void;
+  ownIssuer: () => string | null;
+  identityJwt: () => IdentityJwtSigner | null;
+  /** Runs before every request (a gateway worker applies change events here); none on the main thread. */
+  first?: readonly [string, Stage];
+}
+
+export interface DataPlane {
+  gateway: Server;
+  /** Outcome counts by code since start. */
+  outcomes: Map<string, number>;
+  /** Stops the route-table subscription and closes the upstream pools (the server is closed by its owner). */
+  closeUpstreams(): Promise<void>;
+}
+
+/** The route table, rebuilt when an API changes. */
+export const ROUTES = 'routes';
+
+/**
+ * Wires the gateway: route table (rebuilt on api.changed), token verifier, upstream pools, the
+ * pipeline and its HTTP(S) server, with metrics, the request log and tracing as observers.
+ */
+export async function createDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
+  const { config, log, clock, health, metrics, store, changes, requestLog } = deps;
+  const tokens = new TokenVerifier({
+    issuers: deps.trusted,
+    introspector: introspectorFor(config, clock),
+    revocations: deps.revocations,
+    cacheSize: config.tokens.cacheEntries,
+    clock,
+    observer: metrics?.verification ?? null,
+  });
+  const upstreams = new Upstreams((error) => log.warn({ err: error }, 'closing an unused upstream pool failed'));
+  // With the gateway's health paths on, an API published exactly at /livez or /readyz never gets those paths.
+  const shadowed = (apis: readonly { name: string; listenPath: string }[]) => {
+    if (!config.gateway.healthPaths) return;
+    for (const api of apis)
+      if (api.listenPath === '/livez' || api.listenPath === '/readyz')
+        log.warn(
+          { api: api.name, listenPath: api.listenPath },
+          'the gateway answers this path itself (gateway.healthPaths); only the paths below it reach the API',
+        );
+  };
+  const initialApis = await store.apis.all();
+  shadowed(initialApis);
+  let routes = new RouteTable(initialApis);
+  requestLog?.configure(initialApis);
+  const rebuildRoutes = async () => {
+    const apis = await store.apis.all();
+    shadowed(apis);
+    routes = new RouteTable(apis);
+    requestLog?.configure(apis);
+    upstreams.retain(routes.origins());
+  };
+  health.register(ROUTES, true);
+  const unsubscribe = changes.subscribe((event) => {
+    // A failed rebuild leaves the previous table serving; readiness says so until one succeeds.
+    if (event.type === 'api.changed') void health.run(ROUTES, rebuildRoutes);
+  });
+
+  const outcomes = new Map<string, number>();
+  const tls = config.gateway.tls ? tlsOptions(config.gateway.tls) : undefined;
+  // Each finished request goes to these (gateway/observer.ts): metrics, the request log, and any the caller adds.
+  const observers: RequestObserver[] = [];
+  if (metrics) observers.push(metrics.requests);
+  if (requestLog) observers.push(requestLog.observe);
+  if (deps.analytics) observers.push(deps.analytics.observe);
+  observers.push(...(deps.observers ?? []));
+  const pipeline = buildPipeline({
+    onExposed: config.gateway.plaintextCredentials === 'refuse' ? deps.onExposed : null,
+    routes: () => routes,
+    verifier: deps.verifier,
+    tokens,
+    checkProof: dpopProofCheck(deps.dpop),
+    throttle: deps.throttle,
+    ownIssuer: deps.ownIssuer,
+    limiter: deps.limiter,
+    counters: { count: (c, p) => deps.usage.count(c, p), used: (c, p) => store.usage.counterUsed(c, p) },
+    upstreams,
+    maxBodyBytes: config.gateway.maxBodyBytes,
+    identityJwt: deps.identityJwt,
+  });
+  const gateway = createGatewayServer({
+    pipeline: deps.first ? [deps.first, ...pipeline] : pipeline,
+    maxHeaderBytes: config.gateway.maxHeaderBytes,
+    clientOrigin: createClientOriginResolver(config.gateway.trustedProxies),
+    timeouts: {
+      requestMs: config.gateway.requestTimeoutSeconds * 1000,
+      headersMs: config.gateway.headersTimeoutSeconds * 1000,
+      keepAliveMs: config.gateway.keepAliveTimeoutSeconds * 1000,
+    },
+    maxConnections: config.gateway.maxConnections,
+    ...(tls ? { tls } : {}),
+    hsts: config.gateway.hstsMaxAgeSeconds > 0 ? `max-age=${config.gateway.hstsMaxAgeSeconds}` : null,
+    clock,
+    onOutcome: (code) => outcomes.set(code, (outcomes.get(code) ?? 0) + 1),
+    observers,
+    readiness: config.gateway.healthPaths ? deps.readiness : null,
+    onError: (error) => log.error({ err: error }, 'gateway error'),
+    ...(deps.tracing ? { tracer: gatewayTracer(deps.tracing) } : {}),
+  });
+  return {
+    gateway,
+    outcomes,
+    closeUpstreams: async () => {
+      unsubscribe();
+      await upstreams.close();
+    },
+  };
+}
+
+/** The introspection client for opaque tokens, if an issuer is configured for it (config/ read its secret). */
+function introspectorFor(config: Readonly<Config>, clock: () => number): TokenIntrospector | null {
+  const issuer = config.tokens.issuers.find((i) => i.introspection);
+  if (!issuer?.introspection || config.introspectionClientSecret === null) return null;
+  const { introspection } = issuer;
+  return new TokenIntrospector(
+    {
+      issuer: issuer.issuer,
+      url: introspection.url,
+      clientId: introspection.clientId,
+      clientSecret: config.introspectionClientSecret,
+      cacheSeconds: introspection.cacheSeconds,
+    },
+    clock,
+  );
+}
+
+/** The span exporter: its failures are reported, but never make the node unready (requests are served without spans). */
+const TRACE_EXPORT = 'trace-export';
+
+export function startTracing(config: Readonly<Config>, health: HealthReporter): Tracing {
+  health.register(TRACE_EXPORT, false);
+  const t = config.tracing;
+  return new Tracing(
+    {
+      endpoint: t.endpoint,
+      headers: config.tracingHeaders,
+      serviceName: t.serviceName,
+      serviceVersion: GATEHOUSE_VERSION,
+      resourceAttributes: t.resourceAttributes,
+      sampleRatio: t.sampleRatio,
+      parentBased: t.parentBased,
+      trustIncomingTraceparentFrom: t.trustIncomingTraceparentFrom,
+      scheduledDelayMs: t.scheduledDelayMs,
+      maxQueueSize: t.maxQueueSize,
+      maxExportBatchSize: t.maxExportBatchSize,
+      exportTimeoutMs: t.exportTimeoutMs,
+      compression: t.compression,
+    },
+    { ok: () => health.ok(TRACE_EXPORT), failed: (error) => health.failed(TRACE_EXPORT, error) },
+  );
+}

@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { LimitCheck, Limiter } from './port.ts';
+
+/**
+ * The behaviour every Limiter must have, run unchanged against each implementation (memory, shared
+ * memory, and Redis when it comes): `open` makes an empty limiter; `sweep` is its periodic cleanup.
+ */
+export interface LimiterUnderTest extends Limiter {
+  sweep(now: number): void | Promise<void>;
+}
+
+const NOW = Date.UTC(2026, 10, 29, 12);
+const DAY_START = Date.UTC(2026, 10, 29);
+const DAY_END = DAY_START + 86_400_000;
+
+export const rate = (limit: number, windowMs = 60_000, counter = 'rate:key_1'): LimitCheck => ({ kind: 'rate', counter, name: 'per-minute', limit, windowMs });
+export const quota = (limit: number, seed = 0, periodStart = DAY_START, periodEnd = DAY_END): LimitCheck => ({
+  kind: 'quota',
+  counter: 'quota:key_1',
+  name: 'daily',
+  limit,
+  periodStart,
+  periodEnd,
+  seed,
+});
+
+async function admitted(limiter: Limiter, checks: LimitCheck[], attempts: number, now = NOW): Promise<number> {
+  let count = 0;
+  for (let i = 0; i < attempts; i++) if ((await limiter.consume(checks, now)).allowed) count++;
+  return count;
+}
+
+export function limiterContract(name: string, open: () => LimiterUnderTest): void {
+  describe(`Limiter contract: ${name}`, () => {
+    test('a rate limit of N admits exactly N of many requests at one instant', async () => {
+      assert.equal(await admitted(open(), [rate(10)], 100), 10);
+    });
+
+    test('a quota of N admits exactly N of many requests in a period', async () => {
+      assert.equal(await admitted(open(), [quota(7)], 50), 7);
+    });
+
+    test('separate counters are limited separately', async () => {
+      const limiter = open();
+      assert.equal(await admitted(limiter, [rate(3, 60_000, 'a')], 10), 3);
+      assert.equal(await admitted(limiter, [rate(3, 60_000, 'b')], 10), 3);
+    });
+
+    test('a quota denial consumes no rate-limit token', async () => {
+      const limiter = open();
+      const result = await limiter.consume([rate(2), quota(5, 5)], NOW);
+      assert.equal(result.allowed, false);
+      assert.equal(result.deniedBy, 'quota');
+      assert.equal(result.retryAfterMs, DAY_END - NOW);
+      assert.equal(await admitted(limiter, [rate(2)], 10), 2);
+    });
+
+    test('a rate-limit denial consumes no quota', async () => {
+      const limiter = open();
+      assert.equal(await admitted(limiter, [rate(2), quota(10)], 5), 2);
+      const denied = await limiter.consume([rate(2), quota(10)], NOW);
+      assert.equal(denied.deniedBy, 'rate');
+      assert.equal(denied.retryAfterMs, 30_000);
+      assert.equal(await admitted(limiter, [quota(10)], 20), 8);
+    });
+
+    test('a refused request reports what each limit still has, unconsumed', async () => {
+      const limiter = open();
+      await limiter.consume([rate(5), quota(3)], NOW);
+      const denied = await limiter.consume([rate(5), quota(1, 1)], NOW);
+      assert.equal(denied.allowed, false);
+      assert.deepEqual(
+        denied.states.map((s) => [s.kind, s.remaining]),
+        [
+          ['rate', 4],
+          ['quota', 0],
+        ],
+      );
+    });
+
+    test('an admitted request reports remaining after it, reset and window per limit', async () => {
+      const result = await open().consume([rate(5, 1000), quota(10, 3)], NOW);
+      assert.equal(result.allowed, true);
+      assert.equal(result.deniedBy, null);
+      assert.deepEqual(result.states, [
+        { kind: 'rate', name: 'per-minute', limit: 5, remaining: 4, resetMs: 200, windowMs: 1000 },
+        { kind: 'quota', name: 'daily', limit: 10, remaining: 6, resetMs: DAY_END - NOW, windowMs: 86_400_000 },
+      ]);
+    });
+
+    test('the quota seed counts as already used in a period the limiter has not seen', async () => {
+      assert.equal(await admitted(open(), [quota(10, 7)], 20), 3);
+    });
+
+    test('once the limiter counts a period, a stale seed does not reset it', async () => {
+      const limiter = open();
+      assert.equal(await admitted(limiter, [quota(5, 2)], 2), 2);
+      assert.equal(await admitted(limiter, [quota(5, 0)], 10), 1);
+    });
+
+    test('a new period starts from its own seed', async () => {
+      const limiter = open();
+      assert.equal(await admitted(limiter, [quota(3)], 10), 3);
+      const next = quota(3, 0, DAY_END, DAY_END + 86_400_000);
+      assert.equal(await admitted(limiter, [next], 10, DAY_END + 1), 3);
+    });
+
+    test('the rate limit refills after its window', async () => {
+      const limiter = open();
+      assert.equal(await admitted(limiter, [rate(4, 1000)], 10), 4);
+      assert.equal(await admitted(limiter, [rate(4, 1000)], 10, NOW + 1000), 4);
+    });
+
+    test('sweep keeps buckets that have not refilled and quotas whose period is running', async () => {
+      const limiter = open();
+      assert.equal(await admitted(limiter, [rate(2, 1000)], 2), 2);
+      assert.equal(await admitted(limiter, [quota(2, 0, DAY_START, NOW + 10)], 2), 2);
+      await limiter.sweep(NOW);
+      assert.equal((await limiter.consume([rate(2, 1000)], NOW)).allowed, false);
+      assert.equal((await limiter.consume([quota(2, 0, DAY_START, NOW + 10)], NOW)).allowed, false);
+    });
+
+    test('sweep drops quota state of ended periods, so that period would start again from its seed', async () => {
+      const limiter = open();
+      assert.equal(await admitted(limiter, [quota(2)], 2), 2);
+      await limiter.sweep(DAY_END);
+      assert.equal(await admitted(limiter, [quota(2, 1)], 5), 1);
+    });
+
+    test('sweeping refilled buckets leaves the full limit available', async () => {
+      const limiter = open();
+      assert.equal(await admitted(limiter, [rate(3, 1000)], 3), 3);
+      await limiter.sweep(NOW + 1000);
+      assert.equal(await admitted(limiter, [rate(3, 1000)], 10, NOW + 1000), 3);
+    });
+
+    test('peek answers what consume would, with what is left now, and consumes nothing', async () => {
+      const limiter = open();
+      for (let i = 0; i < 5; i++) {
+        const peeked = await limiter.peek([rate(2), quota(3)], NOW);
+        assert.equal(peeked.allowed, true);
+        assert.deepEqual(
+          peeked.states.map((s) => s.remaining),
+          [2, 3],
+        );
+      }
+      assert.equal(await admitted(limiter, [rate(2), quota(3)], 10), 2, 'the peeks used nothing');
+      const refused = await limiter.peek([rate(2), quota(3)], NOW);
+      assert.equal(refused.allowed, false);
+      assert.equal(refused.deniedBy, 'rate');
+      assert.equal(refused.retryAfterMs, 30_000);
+    });
+  });
+}

@@ -1,0 +1,75 @@
+import { gcra, gcraPeek } from '../domain/gcra.ts';
+import type { LimitCheck, LimitResult, LimitState } from './port.ts';
+
+type QuotaCheck = Extract<LimitCheck, { kind: 'quota' }>;
+type RateCheck = Extract<LimitCheck, { kind: 'rate' }>;
+
+/**
+ * Where a limiter keeps the state of the checks of one call, by the check's index: a Map (memory
+ * limiter) or slots of a shared table (shared-memory limiter). Reads and writes happen inside one
+ * `decide`, which the limiter runs atomically (one JavaScript turn, or under the stripes' locks).
+ */
+export interface LimitCells {
+  /** The rate check's theoretical arrival time, or undefined when it has none. */
+  tat(i: number): number | undefined;
+  /** The quota check's stored use, or undefined when it has none. */
+  quota(i: number): { used: number; periodEnd: number } | undefined;
+  setTat(i: number, tat: number): void;
+  setQuota(i: number, used: number, periodEnd: number): void;
+}
+
+/**
+ * One all-or-nothing decision over several limits, shared by every Limiter implementation so they
+ * cannot disagree: each check is evaluated; only when all admit (and `commit`) are the new values
+ * written; a refused or peeked call reports what each limit still has, unconsumed.
+ */
+export function decideLimits(checks: readonly LimitCheck[], now: number, commit: boolean, cells: LimitCells): LimitResult {
+  let deniedBy: LimitResult['deniedBy'] = null;
+  let retryAfterMs = 0;
+  const states: LimitState[] = [];
+  // The value each check would store when admitted: a new TAT (rate) or the new count (quota).
+  const next: number[] = [];
+  for (let i = 0; i < checks.length; i++) {
+    const check = checks[i]!;
+    if (check.kind === 'rate') {
+      const outcome = gcra(check, cells.tat(i), now);
+      if (!outcome.allowed && deniedBy === null) ((deniedBy = 'rate'), (retryAfterMs = outcome.resetMs));
+      next.push(outcome.tat);
+      states.push(rateState(check, outcome.remaining, outcome.resetMs));
+    } else {
+      const used = quotaUsed(check, cells.quota(i));
+      if (used >= check.limit && deniedBy === null) ((deniedBy = 'quota'), (retryAfterMs = check.periodEnd - now));
+      next.push(used + 1);
+      states.push(quotaState(check, check.limit - used - 1, now));
+    }
+  }
+  if (deniedBy === null && commit) {
+    for (let i = 0; i < checks.length; i++) {
+      const check = checks[i]!;
+      if (check.kind === 'rate') cells.setTat(i, next[i]!);
+      else cells.setQuota(i, next[i]!, check.periodEnd);
+    }
+    return { allowed: true, deniedBy, retryAfterMs, states };
+  }
+  // Refused, or only peeked at: nothing is consumed, and each limit reports what it still has.
+  const untouched = checks.map((check, i) => {
+    if (check.kind === 'quota') return quotaState(check, check.limit - quotaUsed(check, cells.quota(i)), now);
+    const peek = gcraPeek(check, cells.tat(i), now);
+    return rateState(check, peek.remaining, peek.resetMs);
+  });
+  return { allowed: deniedBy === null, deniedBy, retryAfterMs, states: untouched };
+}
+
+/** A stored count is the use of its own period only; any other period starts from the store's seed. */
+function quotaUsed(check: QuotaCheck, stored: { used: number; periodEnd: number } | undefined): number {
+  return stored && stored.periodEnd === check.periodEnd ? stored.used : check.seed;
+}
+
+function rateState(check: RateCheck, remaining: number, resetMs: number): LimitState {
+  return { kind: 'rate', name: check.name, limit: check.limit, remaining, resetMs, windowMs: check.windowMs };
+}
+
+function quotaState(check: QuotaCheck, remaining: number, now: number): LimitState {
+  const period = check.periodEnd - check.periodStart;
+  return { kind: 'quota', name: check.name, limit: check.limit, remaining: Math.max(0, remaining), resetMs: check.periodEnd - now, windowMs: period };
+}

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { test } from 'node:test';
+import { Worker } from 'node:worker_threads';
+import { limiterContract, quota, rate } from './contract.ts';
+import type { LimitCheck } from './port.ts';
+import { SharedMemoryLimiter } from './shared-memory-limiter.ts';
+import { SharedTable } from './shared-table.ts';
+
+limiterContract('SharedMemoryLimiter', () => SharedMemoryLimiter.create(4096));
+
+const NOW = Date.UTC(2026, 10, 29, 12);
+
+/**
+ * Threads that each open the same table and call consume `attempts` times with `checks`, all
+ * starting at once (a shared start flag), answering how many each was admitted.
+ */
+async function hammer(limiter: SharedMemoryLimiter, threads: number, attempts: number, checks: LimitCheck[]): Promise<number[]> {
+  const start = new Int32Array(new SharedArrayBuffer(4));
+  const source = `
+    const { workerData, parentPort } = require('node:worker_threads');
+    import(workerData.module).then(({ SharedMemoryLimiter }) => import(workerData.table).then(({ SharedTable }) => {
+      const limiter = new SharedMemoryLimiter(new SharedTable(workerData.buffer));
+      parentPort.postMessage('ready');
+      Atomics.wait(workerData.start, 0, 0);
+      let admitted = 0;
+      for (let i = 0; i < workerData.attempts; i++) if (limiter.consume(workerData.checks, workerData.now).allowed) admitted++;
+      parentPort.postMessage(admitted);
+    }));`;
+  const workers = Array.from(
+    { length: threads },
+    () =>
+      new Worker(source, {
+        eval: true,
+        workerData: {
+          module: new URL('./shared-memory-limiter.ts', import.meta.url).href,
+          table: new URL('./shared-table.ts', import.meta.url).href,
+          buffer: limiter.table.buffer,
+          start,
+          attempts,
+          checks,
+          now: NOW,
+        },
+      }),
+  );
+  const answers = workers.map(
+    (worker) =>
+      new Promise<number>((resolve, reject) => {
+        worker.on('error', reject);
+        worker.on('message', (message: unknown) => typeof message === 'number' && resolve(message));
+      }),
+  );
+  await Promise.all(workers.map((worker) => once(worker, 'message')));
+  Atomics.store(start, 0, 1);
+  Atomics.notify(start, 0);
+  const counts = await Promise.all(answers);
+  await Promise.all(workers.map((worker) => worker.terminate()));
+  return counts;
+}
+
+const sum = (counts: number[]) => counts.reduce((a, b) => a + b, 0);
+
+test('four threads hammering one rate limit of N are admitted exactly N in total', async () => {
+  const limiter = SharedMemoryLimiter.create(4096);
+  const counts = await hammer(limiter, 4, 3000, [rate(5000)]);
+  assert.equal(sum(counts), 5000);
+  assert.ok(counts.filter((c) => c > 0).length >= 2, `several threads were admitted: ${counts.join(', ')}`);
+});
+
+test('four threads on a quota and a rate limit together: exactly the quota, and refused calls take no rate token', async () => {
+  const limiter = SharedMemoryLimiter.create(4096);
+  const counts = await hammer(limiter, 4, 1000, [rate(3000), quota(2000)]);
+  assert.equal(sum(counts), 2000);
+  let rest = 0;
+  for (let i = 0; i < 5000; i++) if (limiter.consume([rate(3000)], NOW).allowed) rest++;
+  assert.equal(rest, 1000, 'the 2000 refused calls consumed no rate-limit token');
+});
+
+test('a full table refuses a new counter (counted as an overflow), and reuses a slot once its entry expires', () => {
+  const limiter = SharedMemoryLimiter.create(64);
+  const capacity = limiter.table.capacity;
+  for (let i = 0; i < capacity; i++) assert.equal(limiter.consume([rate(1, 1000, `c${i}`)], NOW).allowed, true);
+  const refused = limiter.consume([rate(1, 1000, 'one-more')], NOW);
+  assert.equal(refused.allowed, false);
+  assert.equal(refused.deniedBy, 'rate');
+  assert.equal(limiter.table.overflows, 1);
+  assert.equal(limiter.consume([rate(1, 1000, 'c0')], NOW).allowed, false, 'counters already in the table are still counted');
+  assert.equal(limiter.consume([rate(1, 1000, 'one-more')], NOW + 1000).allowed, true, 'an expired entry makes room');
+});
+
+test('peek on a full table answers from what is stored and takes no slot', () => {
+  const limiter = SharedMemoryLimiter.create(64);
+  for (let i = 0; i < limiter.table.capacity; i++) limiter.consume([rate(1, 1000, `c${i}`)], NOW);
+  assert.equal(limiter.peek([rate(5, 1000, 'unseen')], NOW).allowed, true);
+  assert.equal(limiter.table.overflows, 0);
+});
+
+test('compacting keeps every live counter findable and drops the expired ones', () => {
+  const limiter = SharedMemoryLimiter.create(256);
+  for (let i = 0; i < 200; i++) limiter.consume([rate(1, i % 2 === 0 ? 1000 : 60_000, `c${i}`)], NOW);
+  limiter.sweep(NOW + 1000);
+  for (let i = 0; i < 200; i++) assert.equal(limiter.consume([rate(1, 60_000, `c${i}`)], NOW + 1000).allowed, i % 2 === 0, `counter c${i}`);
+});
+
+test('the locks a thread held when it died are freed by releaseHeldBy, and the table works again', async () => {
+  const table = new SharedTable(SharedTable.allocate(64));
+  const source = `
+    const { workerData, parentPort, threadId } = require('node:worker_threads');
+    import(workerData.table).then(({ SharedTable }) => {
+      const table = new SharedTable(workerData.buffer);
+      table.lock([0]);
+      process.exit(0);
+    });`;
+  const worker = new Worker(source, { eval: true, workerData: { table: new URL('./shared-table.ts', import.meta.url).href, buffer: table.buffer } });
+  const id = worker.threadId;
+  await once(worker, 'exit');
+  assert.equal(table.releaseHeldBy(id), 1);
+  const limiter = new SharedMemoryLimiter(table);
+  assert.equal(limiter.consume([rate(1)], NOW).allowed, true);
+});

@@ -1,0 +1,226 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parentPort, workerData } from 'node:worker_threads';
+import pino from 'pino';
+import { createDataPlane, startTracing } from '../data-plane.ts';
+import { createLocalChangeBus } from '../events/change-bus.ts';
+import { IdentityJwtSigner, type SigningMaterial } from '../gateway/identity-jwt.ts';
+import { FailureThrottle } from '../limits/failure-throttle.ts';
+import { SharedMemoryLimiter } from '../limits/shared-memory-limiter.ts';
+import { SharedTable } from '../limits/shared-table.ts';
+import { SharedSlotState } from '../limits/slot-state.ts';
+import { RequestLog } from '../requests/request-log.ts';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
+import { Health } from '../telemetry/health.ts';
+import { GatehouseMetrics } from '../telemetry/metrics.ts';
+import { timedStore } from '../telemetry/timed-store.ts';
+import { traceLogFields } from '../telemetry/tracing.ts';
+import { reloadOnChange } from '../tls/server-tls.ts';
+import { UsageAnalytics } from '../usage/analytics.ts';
+import { USAGE_FLUSH, UsageRecorder } from '../usage/usage-recorder.ts';
+import { DpopVerifier } from '../verification/dpop.ts';
+import { externalIssuer, ownIssuer, type TrustedIssuer } from '../verification/issuers.ts';
+import { KeyVerifier } from '../verification/key-verifier.ts';
+import { REVOCATION_FEED, RevocationList } from '../verification/revocation-list.ts';
+import { pack } from '../writer/store-thread.ts';
+import { ChangeFeed } from './change-feed.ts';
+import type { FromWorker, ToWorker, WorkerCall, WorkerSetup } from './messages.ts';
+
+/**
+ * One gateway worker (gateway-workers.ts starts them): the whole data plane on its own thread and its
+ * own read connection to the store, listening on the gateway's port beside the other workers
+ * (SO_REUSEPORT: the kernel spreads connections). What must be exact across workers is in shared
+ * memory (limits, failure throttle, DPoP replays); what is written (usage, request records, exposed
+ * keys) and the control plane's events go through the main thread.
+ */
+const setup = workerData as WorkerSetup;
+const { config } = setup;
+const main = parentPort!;
+const post = (message: FromWorker) => main.postMessage(message);
+const clock = Date.now;
+const log = pino({
+  level: config.log.level,
+  base: { worker: setup.index },
+  redact: ['*.secret', '*.key', '*.authorization'],
+  ...(config.tracing.enabled ? { mixin: traceLogFields } : {}),
+});
+
+/** This worker's health, and the main thread's readiness told of every report. */
+class ForwardedHealth extends Health {
+  override register(component: string, critical: boolean): void {
+    super.register(component, critical);
+    post({ type: 'health', component, critical, ok: null, error: null });
+  }
+  override ok(component: string): void {
+    super.ok(component);
+    post({ type: 'health', component, critical: true, ok: true, error: null });
+  }
+  override failed(component: string, error: unknown): void {
+    super.failed(component, error);
+    post({ type: 'health', component, critical: true, ok: false, error: (error instanceof Error ? error.message : String(error)).slice(0, 300) });
+  }
+}
+
+// Calls to the main thread, answered by id.
+let nextCall = 1;
+const calls = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+const call = (request: WorkerCall): Promise<unknown> =>
+  new Promise((resolve, reject) => {
+    const id = nextCall++;
+    calls.set(id, { resolve, reject });
+    post({ type: 'call', id, call: request });
+  });
+
+const health = new ForwardedHealth(log, clock);
+const metrics = config.metrics.enabled ? new GatehouseMetrics({ perKeyLabels: config.metrics.perKeyLabels }) : null;
+metrics?.watch(health);
+const tracing = config.tracing.enabled ? startTracing(config, health) : null;
+const sqlite = openSqliteStore(config.storePath, { busyTimeoutMs: config.store.busyTimeoutMs, health, clock });
+const store = metrics ? timedStore(sqlite, metrics.storeTiming) : sqlite;
+const changes = createLocalChangeBus();
+const feed = new ChangeFeed(setup.changes, setup.generation, changes);
+const table = new SharedTable(setup.table);
+const limiter = new SharedMemoryLimiter(table);
+const throttle = FailureThrottle.perAddress(config.authFailures.limit, config.authFailures.windowSeconds * 1000, new SharedSlotState(table, 'auth-failure:'));
+const dpop = new DpopVerifier(config.tokens.dpopWindowSeconds, new SharedSlotState(table, 'dpop:'));
+// Usage goes to the main thread's recorder, which flushes it with its own through the writer thread.
+const usage = new UsageRecorder({ record: (batch) => call({ kind: 'usage', batch }).then(() => undefined) });
+health.register(USAGE_FLUSH, true);
+usage.start(config.usage.flushIntervalSeconds * 1000, health);
+const verifier = new KeyVerifier({
+  store,
+  limiter,
+  usage,
+  changes,
+  peppers: config.peppers,
+  cacheSize: config.cache.keyEntries,
+  cacheTtlMs: config.cache.keyTtlSeconds * 1000,
+  negativeTtlMs: config.cache.negativeTtlSeconds * 1000,
+  clock,
+  observer: metrics?.verification ?? null,
+});
+const revocations = new RevocationList(store.revocations, changes, clock);
+if (setup.pollRevocations) {
+  health.register(REVOCATION_FEED, true);
+  await revocations.start(config.authorization.revocationPollSeconds * 1000, health);
+}
+const trusted: TrustedIssuer[] = await Promise.all(config.tokens.issuers.map((i) => externalIssuer(i)));
+// Records go to the main thread, which hands them to the writer; retention is the main thread's.
+const requestLog = config.requestLog.enabled
+  ? new RequestLog({
+      sink: { append: (entries) => call({ kind: 'requests', rows: entries.map(pack) }).then(() => undefined), deleteBefore: async () => 0 },
+      health,
+      clock,
+      retentionDays: config.requestLog.retentionDays,
+      bufferRecords: config.requestLog.bufferRecords,
+      flushRecords: config.requestLog.flushRecords,
+      flushIntervalMs: config.requestLog.flushIntervalMs,
+    })
+  : null;
+// Cells go to the main thread, which hands them to the writer; retention is the main thread's.
+const analytics = config.analytics.enabled
+  ? new UsageAnalytics({
+      sink: { add: (cells) => call({ kind: 'usage-cells', cells }).then(() => undefined), deleteBefore: async () => 0 },
+      health,
+      clock,
+      flushIntervalMs: config.usage.flushIntervalSeconds * 1000,
+      retention: config.analytics,
+      maxCells: config.analytics.maxCells,
+    })
+  : null;
+let ownIssuerUrl: string | null = null;
+let identitySigner: IdentityJwtSigner | null = null;
+const plane = await createDataPlane({
+  config,
+  log,
+  clock,
+  health,
+  // The gateway's /readyz answers for the worker that took the connection, and names it.
+  readiness: () => {
+    const report = health.report();
+    return { ready: report.ready, components: { ...report.components, [`gateway-worker-${setup.index}`]: { ok: true, critical: true } } };
+  },
+  metrics,
+  tracing,
+  store,
+  changes,
+  verifier,
+  revocations,
+  trusted: () => trusted,
+  limiter,
+  throttle,
+  dpop,
+  usage,
+  requestLog,
+  analytics,
+  onExposed: (secret, ip) => post({ type: 'exposed', secret, ip }),
+  ownIssuer: () => ownIssuerUrl,
+  identityJwt: () => identitySigner,
+  first: ['changes', () => void feed.sync()],
+});
+const { gateway } = plane;
+requestLog?.start();
+analytics?.start();
+const stopWatching = config.gateway.tls
+  ? reloadOnChange(gateway as never, config.gateway.tls, (error) => log.error({ err: error }, 'TLS certificate reload failed'))
+  : null;
+
+async function trustOwnIssuer(issuer: string): Promise<void> {
+  const own = ownIssuer(issuer, store.signingKeys, changes, clock, health);
+  await own.refresh();
+  trusted.push(own);
+  ownIssuerUrl = own.issuer;
+  const signer = new IdentityJwtSigner(issuer, () => call({ kind: 'signing-material' }) as Promise<SigningMaterial>);
+  changes.subscribe((event) => event.type === 'signing_keys.changed' && signer.reset());
+  identitySigner = signer;
+}
+if (setup.ownIssuer) await trustOwnIssuer(setup.ownIssuer);
+
+let stopping: Promise<void> | undefined;
+async function stop(): Promise<void> {
+  stopWatching?.();
+  await closeServer(gateway);
+  await plane.closeUpstreams();
+  revocations.stop();
+  await tracing?.shutdown().catch((error: unknown) => log.error({ err: error }, 'sending the last spans failed'));
+  // Every answer has gone, so every request's usage and record is held here: hand them over.
+  const flushed = await Promise.allSettled([usage.stop(), requestLog?.stop(), analytics?.stop()]);
+  for (const result of flushed) if (result.status === 'rejected') log.error({ err: result.reason }, 'handing over the last usage or request records failed');
+  await store.close();
+  feed.close();
+  post({ type: 'stopped' });
+  main.close();
+}
+
+main.on('message', (message: ToWorker) => {
+  switch (message.type) {
+    case 'reply': {
+      const pending = calls.get(message.id);
+      calls.delete(message.id);
+      if (message.ok) pending?.resolve(message.value);
+      else pending?.reject(new Error(message.message));
+      return;
+    }
+    case 'own-issuer':
+      return void trustOwnIssuer(message.issuer).catch((error: unknown) => health.failed('own-issuer', error));
+    case 'metrics':
+      return void (metrics ? metrics.registry.getMetricsAsJSON() : Promise.resolve([])).then(
+        (value) => post({ type: 'reply', id: message.id, ok: true, value }),
+        (error: unknown) => post({ type: 'reply', id: message.id, ok: false, message: String(error) }),
+      );
+    case 'stop':
+      return void (stopping ??= stop());
+  }
+});
+
+gateway.listen({ host: config.gateway.host, port: setup.port, reusePort: true }, () => {
+  post({ type: 'listening', port: (gateway.address() as AddressInfo).port });
+});
+
+function closeServer(server: Server): Promise<void> {
+  if (!server.listening) return Promise.resolve();
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

@@ -1,0 +1,219 @@
+import { MessageChannel, Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import type { Config } from '../config/load.ts';
+import type { ChangeBus } from '../events/change-bus.ts';
+import type { SharedTable } from '../limits/shared-table.ts';
+import type { Health } from '../telemetry/health.ts';
+import type { UsageBatch, UsageCell } from '../store/port.ts';
+import type { PackedEntry } from '../writer/store-thread.ts';
+import { ChangeBroadcast } from './change-feed.ts';
+import type { FromWorker, ToWorker, WorkerCall, WorkerSetup } from './messages.ts';
+
+/** What the main thread does for its workers: the control plane's side of their calls. */
+export interface WorkerHost {
+  usage(batch: UsageBatch): void;
+  requests(rows: PackedEntry[]): Promise<void>;
+  cells(cells: readonly UsageCell[]): Promise<void>;
+  exposed(secret: string, ip: string): void;
+  signingMaterial(): Promise<unknown>;
+}
+
+type Metrics = MetricObjectWithValues<MetricValue<string>>[];
+
+/** A worker that died is started again after this long (and not more often). */
+const RESTART_DELAY_MS = 1000;
+/** A worker that has not answered a metrics scrape by then is left out of it. */
+const METRICS_TIMEOUT_MS = 2000;
+
+interface Running {
+  worker: Worker;
+  stopped: Promise<void>;
+  pendingMetrics: Map<number, (value: Metrics) => void>;
+}
+
+/**
+ * The gateway on `count` worker threads (gateway.workers > 1), from the main thread, which keeps the
+ * control plane, the store's writer and the one usage recorder. Each worker is a readiness component
+ * (`gateway-worker-N`, critical) and reports its own components as `gateway-worker-N/<name>`; one that
+ * dies is reported, its stripe locks freed, and it is started again after a second.
+ */
+export class GatewayWorkers {
+  readonly #count: number;
+  readonly #config: Readonly<Config>;
+  readonly #table: SharedTable;
+  readonly #health: Health;
+  readonly #log: Logger;
+  readonly #host: WorkerHost;
+  readonly #pollRevocations: boolean;
+  readonly #broadcast: ChangeBroadcast;
+  readonly #running = new Map<number, Running>();
+  #port = 0;
+  #ownIssuer: string | null = null;
+  #stopping = false;
+  #nextId = 1;
+
+  constructor(options: {
+    count: number;
+    config: Readonly<Config>;
+    table: SharedTable;
+    health: Health;
+    log: Logger;
+    changes: ChangeBus;
+    host: WorkerHost;
+    pollRevocations: boolean;
+  }) {
+    this.#count = options.count;
+    this.#config = options.config;
+    this.#table = options.table;
+    this.#health = options.health;
+    this.#log = options.log;
+    this.#host = options.host;
+    this.#pollRevocations = options.pollRevocations;
+    this.#broadcast = new ChangeBroadcast(options.changes);
+  }
+
+  /** Starts every worker; the first binds the configured port (0: any), the rest bind the same. Answers the port. */
+  async start(): Promise<number> {
+    this.#port = this.#config.gateway.port;
+    this.#port = await this.#start(0);
+    await Promise.all(Array.from({ length: this.#count - 1 }, (_, i) => this.#start(i + 1)));
+    return this.#port;
+  }
+
+  /** Our own issuer is up: its tokens are accepted and it signs identity JWTs, at every worker. */
+  trustOwnIssuer(issuer: string): void {
+    this.#ownIssuer = issuer;
+    for (const { worker } of this.#running.values()) worker.postMessage({ type: 'own-issuer', issuer } satisfies ToWorker);
+  }
+
+  /** Every worker's metrics and the main thread's, as one registry's text: sums across workers. */
+  async scrape(own: Metrics): Promise<string> {
+    const theirs = await Promise.all([...this.#running.values()].map((running) => this.#metricsOf(running)));
+    // process_* describe the one process every thread reads: the main thread's own say it once.
+    const perThread = theirs.map((metrics) => metrics.filter((m) => !m.name.startsWith('process_')));
+    return AggregatorRegistry.aggregate([own, ...perThread]).metrics();
+  }
+
+  /** Asks every worker to stop listening and hand over its usage and request records; waits for all. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    await Promise.all(
+      [...this.#running.values()].map(({ worker, stopped }) => {
+        worker.postMessage({ type: 'stop' } satisfies ToWorker);
+        return stopped;
+      }),
+    );
+  }
+
+  #start(index: number): Promise<number> {
+    const component = `gateway-worker-${index}`;
+    this.#health.register(component, true);
+    const channel = new MessageChannel();
+    this.#broadcast.attach(index, channel.port1);
+    const setup: WorkerSetup = {
+      index,
+      config: this.#config,
+      port: this.#port,
+      table: this.#table.buffer,
+      generation: this.#broadcast.generation,
+      changes: channel.port2,
+      pollRevocations: this.#pollRevocations,
+      ownIssuer: this.#ownIssuer,
+    };
+    const worker = new Worker(new URL('./gateway-worker.ts', import.meta.url), { workerData: setup, transferList: [channel.port2] });
+    const threadId = worker.threadId;
+    let markStopped!: () => void;
+    const running: Running = { worker, stopped: new Promise((resolve) => (markStopped = resolve)), pendingMetrics: new Map() };
+    this.#running.set(index, running);
+    return new Promise<number>((resolve, reject) => {
+      let listening = false;
+      worker.on('message', (message: FromWorker) => {
+        if (message.type === 'listening') {
+          listening = true;
+          this.#health.ok(component);
+          resolve(message.port);
+        } else this.#onMessage(index, running, message);
+      });
+      worker.on('error', (error) => {
+        this.#log.error({ err: error, worker: index }, 'gateway worker failed');
+        if (!listening) reject(error);
+      });
+      worker.on('exit', (code) => {
+        this.#running.delete(index);
+        this.#broadcast.detach(index);
+        markStopped();
+        for (const answer of running.pendingMetrics.values()) answer([]);
+        // A worker that died inside a limiter call would hold its stripes forever.
+        const freed = this.#table.releaseHeldBy(threadId);
+        if (this.#stopping) return;
+        this.#health.failed(component, new Error(`gateway worker ${index} exited (code ${code})${freed ? `, holding ${freed} limiter locks` : ''}`));
+        if (!listening) return reject(new Error(`gateway worker ${index} exited before listening (code ${code})`));
+        setTimeout(() => {
+          if (!this.#stopping) this.#start(index).catch((error: unknown) => this.#health.failed(component, error));
+        }, RESTART_DELAY_MS).unref();
+      });
+    });
+  }
+
+  #onMessage(index: number, running: Running, message: FromWorker): void {
+    switch (message.type) {
+      case 'call':
+        return void this.#answer(message.call).then(
+          (value) => running.worker.postMessage({ type: 'reply', id: message.id, ok: true, value } satisfies ToWorker),
+          (error: unknown) =>
+            running.worker.postMessage({
+              type: 'reply',
+              id: message.id,
+              ok: false,
+              message: error instanceof Error ? error.message : String(error),
+            } satisfies ToWorker),
+        );
+      case 'reply': {
+        const answer = running.pendingMetrics.get(message.id);
+        running.pendingMetrics.delete(message.id);
+        return answer?.(message.ok ? (message.value as Metrics) : []);
+      }
+      case 'health': {
+        const component = `gateway-worker-${index}/${message.component}`;
+        if (message.ok === null) this.#health.register(component, message.critical);
+        else if (message.ok) this.#health.ok(component);
+        else this.#health.failed(component, new Error(message.error ?? 'failed'));
+        return;
+      }
+      case 'exposed':
+        return this.#host.exposed(message.secret, message.ip);
+      case 'stopped':
+      case 'listening':
+        return;
+    }
+  }
+
+  async #answer(call: WorkerCall): Promise<unknown> {
+    switch (call.kind) {
+      case 'usage':
+        return this.#host.usage(call.batch);
+      case 'requests':
+        return this.#host.requests(call.rows);
+      case 'usage-cells':
+        return this.#host.cells(call.cells);
+      case 'signing-material':
+        return this.#host.signingMaterial();
+    }
+  }
+
+  #metricsOf(running: Running): Promise<Metrics> {
+    const id = this.#nextId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        running.pendingMetrics.delete(id);
+        resolve([]);
+      }, METRICS_TIMEOUT_MS);
+      running.pendingMetrics.set(id, (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      });
+      running.worker.postMessage({ type: 'metrics', id } satisfies ToWorker);
+    });
+  }
+}

@@ -1,0 +1,48 @@
+import type { MessagePort } from 'node:worker_threads';
+import type { Config } from '../config/load.ts';
+import type { UsageBatch, UsageCell } from '../store/port.ts';
+import type { PackedEntry } from '../writer/store-thread.ts';
+
+/** What a gateway worker is started with (workerData). */
+export interface WorkerSetup {
+  index: number;
+  config: Readonly<Config>;
+  /** The port to listen on: the configured one, or the one the first worker was given for port 0. */
+  port: number;
+  /** The limiter's SharedTable (limits, failure throttle, DPoP replay set). */
+  table: SharedArrayBuffer;
+  /** change-feed.ts: the generation counter and this worker's end of the change channel. */
+  generation: SharedArrayBuffer;
+  changes: MessagePort;
+  /** Whether the revocation list polls the store (an authorization server runs). */
+  pollRevocations: boolean;
+  /** Our own issuer, when it is already up (a restarted worker). */
+  ownIssuer: string | null;
+}
+
+/** What a worker asks of the main thread, answered by id: the control plane and the writer live there. */
+export type WorkerCall =
+  | { kind: 'usage'; batch: UsageBatch }
+  | { kind: 'requests'; rows: PackedEntry[] }
+  /** Usage analytics' cells, for the writer (retention is the main thread's). */
+  | { kind: 'usage-cells'; cells: readonly UsageCell[] }
+  /** The active signing key, for identity JWTs (kept in memory by the signer until a rotation). */
+  | { kind: 'signing-material' };
+
+export type Reply = { type: 'reply'; id: number; ok: true; value: unknown } | { type: 'reply'; id: number; ok: false; message: string };
+
+export type FromWorker =
+  | { type: 'listening'; port: number }
+  | { type: 'call'; id: number; call: WorkerCall }
+  | { type: 'health'; component: string; critical: boolean; ok: boolean | null; error: string | null }
+  /** An API key seen over plain HTTP (the secret, so the control plane can find and flag it). */
+  | { type: 'exposed'; secret: string; ip: string }
+  | Reply
+  | { type: 'stopped' };
+
+export type ToWorker =
+  | { type: 'own-issuer'; issuer: string }
+  | { type: 'metrics'; id: number }
+  /** Stop listening, finish or cut the open requests, hand over usage and request records, exit. */
+  | { type: 'stop' }
+  | Reply;

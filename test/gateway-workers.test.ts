@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Agent, request } from 'undici';
+import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
+import { seed, startHarness, TestClock, type Harness } from './support/harness.ts';
+
+/** Requests each on a new connection, so the kernel (SO_REUSEPORT) picks a worker for each. */
+const fresh = new Agent({ pipelining: 0, keepAliveTimeout: 1, connections: 1 });
+async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  const res = await request(url, { headers: { ...headers, connection: 'close' }, dispatcher: fresh });
+  return { status: res.statusCode, body: await res.body.text() };
+}
+
+const statuses = async (h: Harness, n: number, secret: string) =>
+  (await Promise.all(Array.from({ length: n }, () => get(`${h.gh.gatewayUrl}/orders/x`, { 'x-api-key': secret })))).map((r) => r.status);
+const count = (list: number[], status: number) => list.filter((s) => s === status).length;
+
+describe('the gateway on two worker threads', () => {
+  let h: Harness;
+  let ids: Awaited<ReturnType<typeof seed>>;
+  before(async () => {
+    h = await startHarness({ GATEHOUSE_GATEWAY_WORKERS: '2', GATEHOUSE_AUTH_FAILURES_LIMIT: '1000' }, TestClock.wall());
+    ids = await seed(h);
+  });
+  after(() => h.close());
+
+  test('connections are spread over both workers, each answering for itself', async () => {
+    const answered = new Set<string>();
+    for (let i = 0; i < 60 && answered.size < 2; i++) {
+      const probe = JSON.parse((await get(`${h.gh.gatewayUrl}/readyz`)).body) as { components: Record<string, unknown> };
+      for (const name of Object.keys(probe.components)) if (/^gateway-worker-\d$/.test(name)) answered.add(name);
+    }
+    assert.deepEqual([...answered].sort(), ['gateway-worker-0', 'gateway-worker-1']);
+    const ready = (await fetch(`${h.gh.controlUrl}/readyz`)).status;
+    assert.equal(ready, 200, 'the control plane is ready with both workers up');
+  });
+
+  test('a rate limit of N across both workers admits exactly N of many concurrent requests', async () => {
+    const key = await h.admin('POST', '/keys', {
+      appId: ids.appId,
+      access: [{ apiId: ids.apiId }],
+      rateLimits: [{ name: 'per-hour', limit: 30, windowSeconds: 3600 }],
+    });
+    const got = await statuses(h, 100, key.body.secret);
+    assert.equal(count(got, 200), 30);
+    assert.equal(count(got, 429), 70);
+  });
+
+  test('a quota of N across both workers admits exactly N of many concurrent requests', async () => {
+    const key = await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId }], quota: { limit: 17, period: 'day' } });
+    const got = await statuses(h, 80, key.body.secret);
+    assert.equal(count(got, 200), 17);
+    assert.equal(count(got, 429), 63);
+  });
+
+  test('a key revoked through the admin API is refused at once by every worker', async () => {
+    const key = await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId }] });
+    assert.deepEqual(new Set(await statuses(h, 20, key.body.secret)), new Set([200]), 'both workers have the key cached');
+    assert.equal((await h.admin('POST', `/keys/${key.body.id}/revoke`, { reason: 'leaked' })).status, 200);
+    assert.deepEqual(new Set(await statuses(h, 40, key.body.secret)), new Set([401]));
+  });
+
+  test('/metrics counts the requests of both workers', async () => {
+    const scrape = async () => {
+      const text = await (await fetch(`${h.gh.controlUrl}/metrics`)).text();
+      return text
+        .split('\n')
+        .filter((line) => line.startsWith('gatehouse_gateway_requests_total{'))
+        .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+    };
+    const before = await scrape();
+    assert.deepEqual(new Set(await statuses(h, 40, ids.secret)), new Set([200]));
+    assert.equal((await scrape()) - before, 40);
+  });
+});
+
+test('a graceful stop of two workers loses no usage count, no request record and no analytics count', async () => {
+  const h = await startHarness({ GATEHOUSE_GATEWAY_WORKERS: '2' }, TestClock.wall());
+  const ids = await seed(h);
+  const path = `${h.dir}/gatehouse.db`;
+  const got = await statuses(h, 50, ids.secret);
+  assert.equal(count(got, 200), 50);
+  // Usage flushes hourly in tests and records wait in the workers' buffers: only the stop writes them.
+  await h.gh.close();
+  const store = openSqliteStore(path, { busyTimeoutMs: 1000 });
+  try {
+    const usage = await store.usage.requestsByDay(ids.keyId);
+    assert.equal(
+      usage.reduce((sum, d) => sum + d.requests, 0),
+      50,
+    );
+    const records = await store.requestLog.query({ keyId: ids.keyId }, { limit: 200 });
+    assert.equal(records.items.length, 50);
+    const [total] = await store.usageAnalytics.query({
+      granularity: 'day',
+      from: 0,
+      until: Date.now() + 86_400_000,
+      groupBy: [],
+      filters: { key: ids.keyId },
+      perBucket: false,
+      limit: 10,
+    });
+    assert.equal(total?.requests, 50, 'both workers counted their requests in usage analytics');
+  } finally {
+    await store.close();
+    await h.close().catch(() => {});
+  }
+});
