@@ -32,6 +32,7 @@ import type { UsageBatch } from './store/port.ts';
 import { compileIpAllowlist, isLoopback } from './domain/ip-allowlist.ts';
 import { gatewayTracer } from './telemetry/gateway-tracing.ts';
 import { GATEHOUSE_VERSION, traceLogFields, Tracing } from './telemetry/tracing.ts';
+import { KeyAddressRetention } from './usage/key-address-retention.ts';
 import { USAGE_FLUSH, UsageRecorder } from './usage/usage-recorder.ts';
 import { StoreThread } from './writer/store-thread.ts';
 import { RequestLog } from './requests/request-log.ts';
@@ -106,7 +107,7 @@ export async function startGatehouse(
   // The writer thread's writes are store calls too, timed as the store's own usage.record would be.
   const usageSink =
     writer && metrics ? timedRepo({ record: (batch: UsageBatch) => writer.record(batch) }, 'usage', metrics.storeTiming) : (writer ?? store.usage);
-  const usage = new UsageRecorder(usageSink);
+  const usage = new UsageRecorder(usageSink, { addressesPerKey: config.keyAddresses.perKey });
   health.register(USAGE_FLUSH, true);
   usage.start(config.usage.flushIntervalSeconds * 1000, health);
   const limiter = new MemoryLimiter();
@@ -250,6 +251,8 @@ export async function startGatehouse(
     ...(tracing ? { tracer: gatewayTracer(tracing) } : {}),
   });
   requestLog?.start();
+  const addressRetention = new KeyAddressRetention({ sink: writer ?? store.keyAddresses, health, clock, retentionDays: config.keyAddresses.retentionDays });
+  addressRetention.start();
   const admin = createAdminApi({
     ctx,
     maxBodyBytes: config.admin.maxBodyBytes,
@@ -282,7 +285,7 @@ export async function startGatehouse(
       // The spans of the requests just ended go out now, within the export timeout.
       await tracing?.shutdown().catch((error: unknown) => log.error({ err: error }, 'sending the last spans failed'));
       // Every answer has gone (the listeners are closed), so every request's record is buffered.
-      const flushed = await Promise.allSettled([usage.stop(), requestLog?.stop()]);
+      const flushed = await Promise.allSettled([usage.stop(), requestLog?.stop(), addressRetention.stop()]);
       // A failed last flush still rejects the shutdown (its counts or records are lost, the caller
       // logs it); the writer thread and the store close either way.
       await Promise.all([writer?.close(), reader?.close()]);

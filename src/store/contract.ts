@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { AdminKey, Api, ApiKey, App, AuditEntry, AuditInput, Policy } from '../domain/entities.ts';
 import { newId } from '../domain/ids.ts';
 import { authorizationContract } from './contract-authorization.ts';
+import { keyAddressContract } from './contract-key-addresses.ts';
 import { requestLogContract } from './contract-request-log.ts';
 import { ConflictError, type AuditQuery, type EntityRepo, type KeyListQuery, type Store } from './port.ts';
 
@@ -516,6 +517,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
 
     authorizationContract(() => store, { T0, entityContract, audit: audit, allAudit });
     requestLogContract(() => store, T0);
+    keyAddressContract(() => store, T0);
 
     describe('migrate', () => {
       test('migrating a migrated store runs nothing and keeps its data', async () => {

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import {
   REQUEST_LOG_FIELDS,
   StorageUnavailableError,
+  type KeyAddressRepo,
   type Page,
   type PageQuery,
   type RequestLogEntry,
@@ -16,6 +17,7 @@ export type StoreThreadRequest =
   | { type: 'record'; id: number; batch: UsageBatch }
   | { type: 'requests'; id: number; rows: readonly PackedEntry[] }
   | { type: 'prune-requests'; id: number; day: string; limit: number }
+  | { type: 'prune-addresses'; id: number; before: number; limit: number }
   | { type: 'query-requests'; id: number; filters: RequestLogFilters; page: PageQuery }
   | { type: 'close' };
 export type StoreThreadReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; unavailable: boolean; message: string };
@@ -33,12 +35,12 @@ type Unsent = { [T in Call['type']]: Omit<Extract<Call, { type: T }>, 'id'> }[Ca
  * A worker thread that owns its own SQLite connection, for store work that grows with traffic, so it
  * never runs on the event loop that serves requests: the request thread pays one postMessage per
  * call. Gatehouse runs two. The writer takes usage batches, request-log records and the cutting of
- * old request-log days, in order, one transaction each. The reader answers the admin API's
+ * old request-log days and old key addresses, in order, one transaction each. The reader answers the admin API's
  * request-log queries, which may scan many rows; a read never waits for the writer (WAL), and a long
  * one delays neither the gateway nor the writes. A thread that dies fails the calls in flight (their
  * callers keep, count or report what they sent) and is started again on the next call.
  */
-export class StoreThread implements Pick<UsageRepo, 'record'>, RequestLogRepo {
+export class StoreThread implements Pick<UsageRepo, 'record'>, RequestLogRepo, Pick<KeyAddressRepo, 'deleteSeenBefore'> {
   readonly #path: string;
   readonly #busyTimeoutMs: number;
   readonly #onError: (error: unknown) => void;
@@ -63,6 +65,10 @@ export class StoreThread implements Pick<UsageRepo, 'record'>, RequestLogRepo {
 
   async deleteBefore(day: string, limit: number): Promise<number> {
     return (await this.#send({ type: 'prune-requests', day, limit })) as number;
+  }
+
+  async deleteSeenBefore(before: number, limit: number): Promise<number> {
+    return (await this.#send({ type: 'prune-addresses', before, limit })) as number;
   }
 
   async query(filters: RequestLogFilters, page: PageQuery): Promise<Page<RequestLogEntry>> {

@@ -40,6 +40,7 @@ import {
 } from '../port.ts';
 import type { HealthReporter } from '../../telemetry/health.ts';
 import { classify, runTransaction } from './db.ts';
+import { keyAddressRepo, recordKeyAddresses } from './key-addresses.ts';
 import { MIGRATIONS } from './migrations.ts';
 
 /**
@@ -228,6 +229,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         const lineage = sql('SELECT lineage_id FROM keys WHERE id = ?').get(id)?.lineage_id ?? id;
         if (Number(sql('DELETE FROM keys WHERE id = ?').run(id).changes) === 0) return false;
         sql('DELETE FROM usage_daily WHERE key_id = ?').run(id);
+        sql('DELETE FROM key_addresses WHERE key_id = ?').run(id);
         // Quota use belongs to the lineage: it goes with the lineage's last key.
         sql('DELETE FROM quota_usage WHERE key_id = ? AND NOT EXISTS (SELECT 1 FROM keys WHERE lineage_id = ?)').run(lineage, lineage);
         appendAudit(audit);
@@ -309,6 +311,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
             'INSERT INTO identity_quota_usage (counter, period, used) VALUES (?, ?, ?) ON CONFLICT (counter, period) DO UPDATE SET used = used + excluded.used',
           ).run(c.counter, c.period, c.delta);
         }
+        recordKeyAddresses(sql, batch);
       });
     },
     async counterUsed(counter, period) {
@@ -328,6 +331,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         }));
     },
   };
+
+  const keyAddresses = keyAddressRepo(sql, transaction);
 
   const userRepo = entityRepo<User>('users', (u) => ({ username: u.username }));
   const users: Store['users'] = {
@@ -466,7 +471,10 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   };
 
   return {
-    ...classifyingErrors({ apis, apps, policies, keys, adminKeys, audit, usage, users, clients, signingKeys, oidc, revocations, requestLog }, options.health),
+    ...classifyingErrors(
+      { apis, apps, policies, keys, adminKeys, audit, usage, keyAddresses, users, clients, signingKeys, oidc, revocations, requestLog },
+      options.health,
+    ),
     async migrate() {
       db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
       const applied = new Set(
