@@ -125,6 +125,7 @@ export async function startGatehouse(
     negativeTtlMs: config.cache.negativeTtlSeconds * 1000,
     clock,
     observer: metrics?.verification ?? null,
+    health,
   });
   const identity = identityContext(config, store);
   const ctx: ControlContext = {
