@@ -29,6 +29,7 @@ import type { RequestObserver } from './gateway/observer.ts';
 import type { UsageBatch } from './store/port.ts';
 import { compileIpAllowlist, isLoopback } from './domain/ip-allowlist.ts';
 import { traceLogFields } from './telemetry/tracing.ts';
+import { KeyAddressRetention } from './usage/key-address-retention.ts';
 import { USAGE_FLUSH, UsageRecorder } from './usage/usage-recorder.ts';
 import { UsageAnalytics } from './usage/analytics.ts';
 import { StoreThread } from './writer/store-thread.ts';
@@ -103,7 +104,7 @@ export async function startGatehouse(
   // The writer thread's writes are store calls too, timed as the store's own usage.record would be.
   const usageSink =
     writer && metrics ? timedRepo({ record: (batch: UsageBatch) => writer.record(batch) }, 'usage', metrics.storeTiming) : (writer ?? store.usage);
-  const usage = new UsageRecorder(usageSink);
+  const usage = new UsageRecorder(usageSink, { addressesPerKey: config.keyAddresses.perKey });
   health.register(USAGE_FLUSH, true);
   usage.start(config.usage.flushIntervalSeconds * 1000, health);
   // Usage analytics' cells go to the writer thread and its reads to the reader, as the request log's do.
@@ -137,6 +138,7 @@ export async function startGatehouse(
     negativeTtlMs: config.cache.negativeTtlSeconds * 1000,
     clock,
     observer: metrics?.verification ?? null,
+    health,
   });
   const identity = identityContext(config, store);
   const ctx: ControlContext = {
@@ -239,6 +241,8 @@ export async function startGatehouse(
       );
   requestLog?.start();
   analytics?.start();
+  const addressRetention = new KeyAddressRetention({ sink: writer ?? store.keyAddresses, health, clock, retentionDays: config.keyAddresses.retentionDays });
+  addressRetention.start();
   const admin = createAdminApi({
     ctx,
     maxBodyBytes: config.admin.maxBodyBytes,
@@ -271,7 +275,7 @@ export async function startGatehouse(
       // The spans of the requests just ended go out now, within the export timeout.
       await tracing?.shutdown().catch((error: unknown) => log.error({ err: error }, 'sending the last spans failed'));
       // Every answer has gone (the listeners are closed), so every request's record is buffered.
-      const flushed = await Promise.allSettled([usage.stop(), requestLog?.stop(), analytics?.stop()]);
+      const flushed = await Promise.allSettled([usage.stop(), requestLog?.stop(), analytics?.stop(), addressRetention.stop()]);
       // A failed last flush still rejects the shutdown (its counts or records are lost, the caller
       // logs it); the writer thread and the store close either way.
       await Promise.all([writer?.close(), reader?.close()]);

@@ -119,6 +119,8 @@ describe('every admin route answers with the shape its response schema declares'
     await run('POST', '/keys/verify', { key: own.secret });
     await run('POST', '/keys/verify', { key: 'not a key' });
     await run('GET', `/keys/${unbound.id}/usage`);
+    const addresses = await run('GET', `/keys/${unbound.id}/addresses?limit=1`);
+    assert.equal(addresses.items[0].address, '127.0.0.1', 'the call to /billing/x is listed');
     await h.gh.requestLog!.flush();
     const requests = await run('GET', '/requests?limit=10');
     assert.ok(requests.items.length > 0, 'the request to /billing/x is in the request log');
@@ -126,6 +128,7 @@ describe('every admin route answers with the shape its response schema declares'
     assert.ok(usage.totals.requests > 0, 'the request to /billing/x is counted');
     await run('GET', '/usage/billing?period=day');
     const rotated = await run('POST', `/keys/${unbound.id}/rotate`, { gracePeriodSeconds: 60 });
+    assert.equal((await run('GET', `/keys/${unbound.id}`)).drain.quiet, true, 'the rotated key shows its drain');
     await run('POST', `/keys/${own.id}/revoke`, { reason: 'test' });
     await run('GET', `/audit?targetId=${unbound.id}`);
     await run('GET', '/audit?limit=100');
@@ -208,8 +211,10 @@ describe('every admin route answers with the shape its response schema declares'
       assert.ok(target && doc.components.schemas[target[1]!], `${ref} resolves`);
     }
     const key = doc.paths['/keys/{id}'].get.responses[200].content['application/json'].schema;
-    assert.equal(key.$ref, '#/components/schemas/Key');
-    assert.ok(doc.components.schemas.Key.required.includes('status'));
+    assert.equal(key.$ref, '#/components/schemas/KeyDetail');
+    assert.ok(doc.components.schemas.KeyDetail.required.includes('status'));
+    assert.ok(doc.components.schemas.KeyDetail.required.includes('drain'));
+    assert.equal(doc.components.schemas.KeyDetail.properties.hash, undefined);
     assert.equal(doc.components.schemas.Key.properties.hash, undefined);
   });
 });

@@ -128,6 +128,15 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   usage: z.strictObject({ flushIntervalSeconds: z.coerce.number().min(0.01).default(5) }).prefault({}),
+  /** Where each key is used from (docs/observability/key-addresses.md): per key and client address, first and last seen, requests. */
+  keyAddresses: z
+    .strictObject({
+      /** Addresses counted per key between usage flushes and kept per key in the store; uses from more count as "other addresses". */
+      perKey: z.coerce.number().int().min(1).max(100_000).default(1000),
+      /** An address not seen for this many days is deleted (checked every hour). */
+      retentionDays: z.coerce.number().int().min(1).max(3650).default(90),
+    })
+    .prefault({}),
   /** One record per gateway request (docs/observability/request-log.md), written off the request path. */
   requestLog: z
     .strictObject({

@@ -4,6 +4,7 @@ import { apisContract } from './contract/apis.ts';
 import { appsContract } from './contract/apps.ts';
 import { auditContract } from './contract/audit.ts';
 import { clientsContract } from './contract/clients.ts';
+import { keyAddressContract } from './contract/key-addresses.ts';
 import { keysContract } from './contract/keys.ts';
 import { migrateContract } from './contract/migrate.ts';
 import { namedListsContract } from './contract/named-lists.ts';
@@ -37,6 +38,7 @@ export const STORE_SUITES: readonly StoreSuite[] = [
   revocationsContract,
   requestLogContract,
   usageAnalyticsContract,
+  keyAddressContract,
   migrateContract,
 ];
 

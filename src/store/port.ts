@@ -13,6 +13,7 @@ export interface Store {
   readonly adminKeys: AdminKeyRepo;
   readonly audit: AuditRepo;
   readonly usage: UsageRepo;
+  readonly keyAddresses: KeyAddressRepo;
   readonly users: EntityRepo<User> & {
     findByUsername(username: string): Promise<User | null>;
     /** Replaces the user only if it is still as read (its updatedAt): a single-use code is used once, even by racing requests. */
@@ -107,6 +108,43 @@ export interface UsageBatch {
   quotas: { lineageId: string; period: string; delta: number }[];
   /** Quotas an API counts per app or user (not per key), by counter name. */
   counters?: { counter: string; period: string; delta: number }[];
+  /** Uses per key and client address since the previous batch (key-addresses.ts says how they are kept). */
+  addresses?: KeyAddressUse[];
+  /** Addresses an adapter keeps per key (default ADDRESSES_PER_KEY); uses from others count under OTHER_ADDRESSES. */
+  addressesPerKey?: number;
+}
+
+/**
+ * Uses of one key from one client address: first and last seen (epoch ms) and how many requests.
+ * The row for OTHER_ADDRESSES counts the uses from addresses past the per-key cap, so the totals
+ * stay exact when a key is called from very many addresses.
+ */
+export interface KeyAddressUse {
+  keyId: string;
+  address: string;
+  firstSeen: number;
+  lastSeen: number;
+  requests: number;
+}
+
+/** Not an IP address: the row of a key's uses from addresses past its cap. */
+export const OTHER_ADDRESSES = '*';
+export const ADDRESSES_PER_KEY = 1000;
+
+/**
+ * Where each key was used from (the drain view of a rotating key, an incident's list of addresses).
+ * Written only by usage batches (UsageRepo.record, in their transaction); rows go with their key
+ * and, once not seen for the retention period, with `deleteSeenBefore`.
+ */
+export interface KeyAddressRepo {
+  /** A key's addresses (never the OTHER_ADDRESSES row), last seen newest first, then by address; `cursor` is an earlier page's `nextCursor`. */
+  list(keyId: string, query: PageQuery): Promise<Page<KeyAddressUse>>;
+  /** The key's OTHER_ADDRESSES row; null when every use came from an address it keeps. */
+  others(keyId: string): Promise<KeyAddressUse | null>;
+  /** Addresses (OTHER_ADDRESSES not counted) last seen at or after `at`, and whether OTHER_ADDRESSES was. */
+  countSeenSince(keyId: string, at: number): Promise<{ addresses: number; others: boolean }>;
+  /** Deletes at most `limit` rows last seen before `at`, oldest first; returns how many. */
+  deleteSeenBefore(at: number, limit: number): Promise<number>;
 }
 
 export interface UsageRepo {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { ApiKey, App, AuditInput } from '../domain/entities.ts';
 import { newId } from '../domain/ids.ts';
-import type { Store, UsageBatch, UsageRepo } from '../store/port.ts';
+import { OTHER_ADDRESSES, type Store, type UsageBatch, type UsageRepo } from '../store/port.ts';
 import { keyRecord } from '../store/contract/fixtures.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import pino from 'pino';
@@ -106,6 +106,62 @@ describe('UsageRecorder', () => {
     assert.deepEqual(await store.usage.requestsByDay(keyA.id), [{ day: '2026-11-29', requests: 3 }]);
     assert.equal(await store.usage.quotaUsed(keyA.id, '2026-11'), 3);
     assert.equal((await store.keys.get(keyA.id))?.lastUsedAt, NOW + 2);
+  });
+
+  test('uses are counted per key and client address and flushed with the usage batch; a use without an address names none', async () => {
+    const recorder = new UsageRecorder(store.usage);
+    recorder.hit(keyA.id, NOW, null, '192.0.2.1');
+    recorder.hit(keyA.id, NOW + 5, null, '192.0.2.1');
+    recorder.hit(keyA.id, NOW + 2, null, '192.0.2.2');
+    recorder.hit(keyA.id, NOW + 9, null);
+    recorder.hit(keyB.id, NOW + 3, null, '192.0.2.1');
+    assert.deepEqual((await store.keyAddresses.list(keyA.id, { limit: 10 })).items, [], 'nothing is written before the flush');
+    await recorder.flush();
+    assert.deepEqual((await store.keyAddresses.list(keyA.id, { limit: 10 })).items, [
+      { keyId: keyA.id, address: '192.0.2.1', firstSeen: NOW, lastSeen: NOW + 5, requests: 2 },
+      { keyId: keyA.id, address: '192.0.2.2', firstSeen: NOW + 2, lastSeen: NOW + 2, requests: 1 },
+    ]);
+    assert.deepEqual((await store.keyAddresses.list(keyB.id, { limit: 10 })).items, [
+      { keyId: keyB.id, address: '192.0.2.1', firstSeen: NOW + 3, lastSeen: NOW + 3, requests: 1 },
+    ]);
+    assert.deepEqual(await store.usage.requestsByDay(keyA.id), [{ day: '2026-11-29', requests: 4 }]);
+  });
+
+  test('a key called from more addresses than addressesPerKey counts the rest as other addresses: memory bounded, requests exact', async () => {
+    const batches: UsageBatch[] = [];
+    const recorder = new UsageRecorder({ record: async (batch) => void batches.push(batch) }, { addressesPerKey: 2 });
+    for (let i = 0; i < 50; i++) recorder.hit(keyA.id, NOW + i, null, `192.0.2.${i % 10}`);
+    await recorder.flush();
+    const sent = batches.flatMap((b) => b.addresses ?? []);
+    assert.deepEqual(
+      sent.map((a) => [a.address, a.requests, a.firstSeen, a.lastSeen]),
+      [
+        ['192.0.2.0', 5, NOW, NOW + 40],
+        ['192.0.2.1', 5, NOW + 1, NOW + 41],
+        [OTHER_ADDRESSES, 40, NOW + 2, NOW + 49],
+      ],
+    );
+    assert.equal(batches[0]!.addressesPerKey, 2, 'the store is told the cap too');
+  });
+
+  test('a failed flush keeps its addresses for the next one', async () => {
+    let failures = 1;
+    const flaky: UsageRepo = {
+      ...store.usage,
+      async record(batch) {
+        if (failures-- > 0) throw new Error('disk full');
+        await store.usage.record(batch);
+      },
+    };
+    const recorder = new UsageRecorder(flaky);
+    recorder.hit(keyA.id, NOW + 1, null, '192.0.2.1');
+    await assert.rejects(recorder.flush(), /disk full/);
+    recorder.hit(keyA.id, NOW, null, '192.0.2.1');
+    recorder.hit(keyA.id, NOW + 2, null, '192.0.2.1');
+    await recorder.flush();
+    assert.deepEqual((await store.keyAddresses.list(keyA.id, { limit: 10 })).items, [
+      { keyId: keyA.id, address: '192.0.2.1', firstSeen: NOW, lastSeen: NOW + 2, requests: 3 },
+    ]);
   });
 
   test('a flush with nothing counted does not call the store', async () => {

@@ -1,5 +1,5 @@
 import { periodWindow } from '../domain/quota-period.ts';
-import type { UsageBatch, UsageRepo } from '../store/port.ts';
+import { ADDRESSES_PER_KEY, OTHER_ADDRESSES, type KeyAddressUse, type UsageBatch, type UsageRepo } from '../store/port.ts';
 import type { HealthReporter } from '../telemetry/health.ts';
 import type { PendingUsage, UsageMeter } from './port.ts';
 
@@ -33,11 +33,17 @@ export class UsageRecorder implements UsageMeter {
   #requests = new Map<string, Map<string, RequestCount>>();
   #quotas = new Map<string, Map<string, QuotaCount>>();
   #counters = new Map<string, Map<string, { counter: string; period: string; delta: number }>>();
+  // keyId -> client address -> uses since the last flush (store/port.ts KeyAddressUse).
+  #addresses = new Map<string, Map<string, KeyAddressUse>>();
+  readonly #addressesPerKey: number;
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
 
-  constructor(repo: Pick<UsageRepo, 'record'>) {
+  /** `addressesPerKey`: client addresses counted per key between flushes, and kept per key by the store. */
+  constructor(repo: Pick<UsageRepo, 'record'>, options: { addressesPerKey?: number } = {}) {
     this.#repo = repo;
+    this.#addressesPerKey = options.addressesPerKey ?? ADDRESSES_PER_KEY;
+    if (!Number.isInteger(this.#addressesPerKey) || this.#addressesPerKey < 1) throw new Error('addressesPerKey must be a positive integer');
   }
 
   /** One request with a key; its quota use, if the key has a quota, counts for the key's lineage. */
@@ -48,7 +54,28 @@ export class UsageRecorder implements UsageMeter {
       entry.lastUsedAt = now;
       if (from !== null) entry.lastUsedFrom = from;
     }
+    if (from !== null) this.#countAddress(keyId, from, now, now, 1);
     if (quota !== null) slot(this.#quotas, quota.lineageId, quota.period, newQuotaCount).delta += 1;
+  }
+
+  /**
+   * Uses of a key from one address. A key called from more than `addressesPerKey` addresses between
+   * two flushes counts the uses from the rest on its OTHER_ADDRESSES entry: memory stays bounded by
+   * the cap per key used, and every request is still counted. (The entry is made only once the cap
+   * is reached, so the cap's addresses are always the first ones seen.)
+   */
+  #countAddress(keyId: string, address: string, firstSeen: number, lastSeen: number, requests: number): void {
+    let byAddress = this.#addresses.get(keyId);
+    if (!byAddress) this.#addresses.set(keyId, (byAddress = new Map()));
+    let entry = byAddress.get(address);
+    if (!entry) {
+      const counted = byAddress.size >= this.#addressesPerKey ? OTHER_ADDRESSES : address;
+      entry = byAddress.get(counted);
+      if (!entry) byAddress.set(counted, (entry = { keyId, address: counted, firstSeen, lastSeen, requests: 0 }));
+    }
+    entry.requests += requests;
+    if (firstSeen < entry.firstSeen) entry.firstSeen = firstSeen;
+    if (lastSeen > entry.lastSeen) entry.lastSeen = lastSeen;
   }
 
   /** One use of a quota counted per app or user (an API's own quota), in `period`. */
@@ -112,11 +139,18 @@ export class UsageRecorder implements UsageMeter {
   }
 
   async #flushOnce(): Promise<void> {
-    if (this.#requests.size === 0 && this.#quotas.size === 0 && this.#counters.size === 0) return;
-    const batch: UsageBatch = { keys: flatten(this.#requests), quotas: flatten(this.#quotas), counters: flatten(this.#counters) };
+    if (this.#requests.size === 0 && this.#quotas.size === 0 && this.#counters.size === 0 && this.#addresses.size === 0) return;
+    const batch: UsageBatch = {
+      keys: flatten(this.#requests),
+      quotas: flatten(this.#quotas),
+      counters: flatten(this.#counters),
+      addresses: flatten(this.#addresses),
+      addressesPerKey: this.#addressesPerKey,
+    };
     this.#requests = new Map();
     this.#quotas = new Map();
     this.#counters = new Map();
+    this.#addresses = new Map();
     // In parts, so handing one to the writer (a structured clone) never holds the event loop for long;
     // a part that fails puts back its counts and those of the parts not yet written.
     const parts = split(batch, MAX_ENTRIES_PER_WRITE);
@@ -134,20 +168,28 @@ export class UsageRecorder implements UsageMeter {
     for (const k of batch.keys) this.#addRequests(k);
     for (const q of batch.quotas) this.#addQuota(q);
     for (const c of batch.counters ?? []) slot(this.#counters, c.counter, c.period, (n, p) => ({ counter: n, period: p, delta: 0 })).delta += c.delta;
+    for (const a of batch.addresses ?? []) this.#countAddress(a.keyId, a.address, a.firstSeen, a.lastSeen, a.requests);
   }
 }
 
-/** Entries (key-days, quota periods, counters) per write: about a millisecond to hand over. */
+/** Entries (key-days, quota periods, counters, key addresses) per write: about a millisecond to hand over. */
 const MAX_ENTRIES_PER_WRITE = 1000;
 
 function split(batch: UsageBatch, size: number): UsageBatch[] {
   const parts: UsageBatch[] = [];
-  let part: UsageBatch = { keys: [], quotas: [], counters: [] };
+  const empty = (): UsageBatch => ({
+    keys: [],
+    quotas: [],
+    counters: [],
+    addresses: [],
+    ...(batch.addressesPerKey ? { addressesPerKey: batch.addressesPerKey } : {}),
+  });
+  let part = empty();
   let entries = 0;
   const add = (put: (p: UsageBatch) => void) => {
     if (entries === size) {
       parts.push(part);
-      part = { keys: [], quotas: [], counters: [] };
+      part = empty();
       entries = 0;
     }
     put(part);
@@ -156,6 +198,7 @@ function split(batch: UsageBatch, size: number): UsageBatch[] {
   for (const k of batch.keys) add((p) => p.keys.push(k));
   for (const q of batch.quotas) add((p) => p.quotas.push(q));
   for (const c of batch.counters ?? []) add((p) => p.counters!.push(c));
+  for (const a of batch.addresses ?? []) add((p) => p.addresses!.push(a));
   if (entries > 0) parts.push(part);
   return parts;
 }

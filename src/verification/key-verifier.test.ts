@@ -15,8 +15,12 @@ import { MemoryLimiter } from '../limits/memory-limiter.ts';
 import type { Store } from '../store/port.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { UsageRecorder } from '../usage/usage-recorder.ts';
-import { KeyVerifier } from './key-verifier.ts';
+import { KEY_CACHE_REFRESH, KeyVerifier } from './key-verifier.ts';
+import type { Verification } from './port.ts';
 import { keyRecord } from '../store/contract/fixtures.ts';
+import pino from 'pino';
+import { StorageUnavailableError } from '../store/port.ts';
+import { Health } from '../telemetry/health.ts';
 
 const NOW = Date.UTC(2026, 10, 29, 12);
 const PEPPER = createPepper(Buffer.from('key-verifier-test-pepper-0123456789'));
@@ -116,7 +120,9 @@ describe('KeyVerifier: lookup by key id (the parent key of an exchanged token)',
  * reads of keys (by hash and by id) and, on request, to hold one read in flight after it has read:
  * the moment a change can arrive while the verifier still waits for its answer.
  */
-async function verifierFixture(options: { peppers?: readonly Pepper[]; cacheTtlMs?: number; negativeTtlMs?: number } = {}) {
+async function verifierFixture(
+  options: { peppers?: readonly Pepper[]; cacheTtlMs?: number; negativeTtlMs?: number; random?: () => number; refreshAhead?: boolean } = {},
+) {
   const peppers = options.peppers ?? [PEPPER];
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-verifier-'));
   const real = openSqliteStore(join(dir, 'gatehouse.db'));
@@ -161,6 +167,7 @@ async function verifierFixture(options: { peppers?: readonly Pepper[]; cacheTtlM
   const store = Object.assign(Object.create(real) as Store, { keys, policies });
   const clock = { now: NOW };
   const changes = createLocalChangeBus();
+  const health = new Health(pino({ level: 'silent' }), () => clock.now);
   const verifier = new KeyVerifier({
     store,
     limiter: new MemoryLimiter(),
@@ -171,6 +178,9 @@ async function verifierFixture(options: { peppers?: readonly Pepper[]; cacheTtlM
     cacheTtlMs: options.cacheTtlMs ?? 60_000,
     negativeTtlMs: options.negativeTtlMs ?? 5_000,
     clock: () => clock.now,
+    // No jitter unless a test asks for it, so lifetimes are exact; refreshes ahead only when asked for.
+    random: options.random ?? (() => 0),
+    health: options.refreshAhead ? health : null,
   });
   const app: App = { id: newId('app'), name: 'app', owner: null, metadata: {}, createdAt: NOW, updatedAt: NOW };
   await store.apps.create(app, { ...audit(app.id), targetType: 'app' });
@@ -198,7 +208,7 @@ async function verifierFixture(options: { peppers?: readonly Pepper[]; cacheTtlM
     await real.close();
     rmSync(dir, { recursive: true, force: true });
   };
-  return { store, changes, verifier, reads, hold, clock, app, makeKey, revoke, close, peppers };
+  return { store, changes, verifier, reads, hold, clock, app, makeKey, revoke, close, peppers, health };
 }
 type VerifierFixture = Awaited<ReturnType<typeof verifierFixture>>;
 
@@ -487,5 +497,76 @@ describe('KeyVerifier: cache lifetime', () => {
     f.changes.publish({ type: 'key.changed', keyId: other.id });
     assert.equal((await f.verifier.verify(secret, FACTS)).code, 'VALID');
     assert.equal(f.reads.byHash, 1);
+  });
+});
+
+describe('KeyVerifier: spread refreshes (issue 14)', () => {
+  let f: VerifierFixture;
+  afterEach(() => f.close());
+  /** Lets the event loop run until `done` holds (a background refresh settling); fails after 200 turns. */
+  const settle = async (done: () => boolean) => {
+    for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setImmediate(r));
+    assert.ok(done(), 'settled');
+  };
+
+  test('keys read together expire apart, each within 80-100% of cacheTtl and never later', async () => {
+    const draws = [0, 0.5, 0.999];
+    f = await verifierFixture({ random: () => draws.shift()! });
+    const made = [await f.makeKey(), await f.makeKey(), await f.makeKey()];
+    for (const { secret } of made) assert.equal((await f.verifier.verify(secret, FACTS)).code, 'VALID');
+    for (const { key } of made) await f.revoke(key); // elsewhere: no change event here
+    const codes = async () => Promise.all(made.map(async ({ secret }) => (await f.verifier.verify(secret, FACTS)).code));
+    f.clock.now = NOW + 48_011;
+    assert.deepEqual(await codes(), ['VALID', 'VALID', 'VALID']);
+    f.clock.now = NOW + 48_012; // 60 s x (1 - 0.2 x 0.999)
+    assert.deepEqual(await codes(), ['VALID', 'VALID', 'REVOKED']);
+    f.clock.now = NOW + 54_000;
+    assert.deepEqual(await codes(), ['VALID', 'REVOKED', 'REVOKED']);
+    f.clock.now = NOW + 60_000;
+    assert.deepEqual(await codes(), ['REVOKED', 'REVOKED', 'REVOKED']);
+  });
+
+  test('a key in use is read again in the background before it expires: requests are answered from the cache meanwhile, one read for all', async () => {
+    f = await verifierFixture({ refreshAhead: true });
+    const { key, secret } = await f.makeKey();
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'VALID');
+    await f.revoke(key);
+    f.clock.now = NOW + 47_999;
+    assert.equal((f.verifier.verify(secret, FACTS) as Verification).code, 'VALID');
+    assert.equal(f.reads.byHash, 1, 'before 80% of its lifetime, no refresh');
+    f.clock.now = NOW + 48_000;
+    const held = f.hold();
+    for (let i = 0; i < 5; i++) {
+      const answer = f.verifier.verify(secret, FACTS);
+      assert.ok(!(answer instanceof Promise), 'answered from the cache while the refresh is in flight');
+      assert.equal(answer.code, 'VALID');
+    }
+    await held.reached;
+    assert.equal(f.reads.byHash, 2, 'one refresh for five requests');
+    held.release();
+    await settle(() => (f.verifier.verify(secret, FACTS) as Verification).code === 'REVOKED');
+    assert.equal(f.reads.byHash, 2, 'the refreshed entry answers from the cache');
+    assert.equal(f.health.report().components[KEY_CACHE_REFRESH]?.ok, true);
+  });
+
+  test('a refresh that fails is reported, the entry answers until it expires and not after: then the failure reaches the request', async () => {
+    f = await verifierFixture({ refreshAhead: true });
+    const { secret } = await f.makeKey();
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'VALID');
+    f.store.keys.findByHash = async () => {
+      f.reads.byHash++;
+      throw new StorageUnavailableError('disk I/O error', { cause: null });
+    };
+    f.clock.now = NOW + 50_000;
+    assert.equal((f.verifier.verify(secret, FACTS) as Verification).code, 'VALID');
+    await settle(() => f.health.report().components[KEY_CACHE_REFRESH]?.ok === false);
+    assert.match(String(f.health.report().components[KEY_CACHE_REFRESH]?.lastError), /disk I\/O error/);
+    assert.equal(f.health.report().ready, true, 'a failed refresh is a warning: the entry still answers');
+    assert.equal((f.verifier.verify(secret, FACTS) as Verification).code, 'VALID');
+    assert.equal(f.reads.byHash, 2, 'no second attempt within a second of the failed one');
+    f.clock.now = NOW + 59_999;
+    assert.equal((f.verifier.verify(secret, FACTS) as Verification).code, 'VALID');
+    f.clock.now = NOW + 60_000;
+    await assert.rejects(Promise.resolve(f.verifier.verify(secret, FACTS)), StorageUnavailableError);
   });
 });

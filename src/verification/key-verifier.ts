@@ -10,6 +10,7 @@ import { lineageOf, type ApiKey } from '../domain/entities.ts';
 import type { Store } from '../store/port.ts';
 import type { UsageMeter } from '../usage/port.ts';
 import { andThen } from '../domain/maybe-async.ts';
+import type { HealthReporter } from '../telemetry/health.ts';
 import type { KeyChecker, RefusedKey, UnknownKey, Verification, VerifiedKey } from './port.ts';
 import type { VerificationObserver } from './verification-observer.ts';
 
@@ -21,19 +22,39 @@ export interface KeyVerifierOptions {
   /** The first pepper hashes new keys; the rest still find keys hashed before a rotation. */
   peppers: readonly Pepper[];
   cacheSize: number;
-  /** Bounds how stale an entry may be when a change happened outside this node. */
+  /**
+   * Bounds how stale an entry may be when a change happened outside this node. Each entry lives a
+   * random 80-100% of it, so keys read together are not all read again together.
+   */
   cacheTtlMs: number;
   /** How long an unknown (well-formed) key is remembered as unknown. */
   negativeTtlMs: number;
   clock?: () => number;
   /** Cache lookups and verdicts, for metrics. */
   observer?: VerificationObserver | null;
+  /**
+   * Where refreshes ahead of expiry report (component `key-cache-refresh`, non-critical). Without
+   * one, entries are not refreshed ahead: they expire and the next request reads them again.
+   */
+  health?: HealthReporter | null;
+  /** The jitter's source, [0, 1): tests pin it. */
+  random?: () => number;
 }
+
+export const KEY_CACHE_REFRESH = 'key-cache-refresh';
+/** An entry lives (1 - TTL_JITTER * random) of cacheTtl: only shorter, so cacheTtl still bounds staleness. */
+const TTL_JITTER = 0.2;
+/** Past this part of its lifetime, a request served from the entry starts a refresh in the background. */
+const REFRESH_AHEAD = 0.8;
+/** After a refresh failed, the next one starts no sooner (the entry keeps answering until it expires). */
+const REFRESH_RETRY_MS = 1000;
 
 interface FoundEntry {
   found: true;
   /** Bounds staleness for changes made outside this node (clock time, checked on use). */
   expiresAt: number;
+  /** From then on, a request served from this entry refreshes it in the background (one read at a time). */
+  refreshAt: number;
   compiled: CompiledKey;
   /** The key's rate-limit checks, built once: they do not change while the entry is cached. */
   rateChecks: readonly LimitCheck[];
@@ -58,6 +79,7 @@ const idSlot = (keyId: string): string => `id:${keyId}`;
 export class KeyVerifier implements KeyChecker {
   readonly #options: KeyVerifierOptions;
   readonly #clock: () => number;
+  readonly #random: () => number;
   readonly #cache: LRUCache<string, CacheEntry>;
   readonly #loading = new Map<string, Promise<CacheEntry>>();
   /** Key id to cache slot (the secret's fingerprint), so a change to a key can drop it; id slots need no entry here. */
@@ -74,6 +96,8 @@ export class KeyVerifier implements KeyChecker {
     if (options.peppers.length === 0) throw new Error('KeyVerifier needs at least one pepper');
     this.#options = options;
     this.#clock = options.clock ?? Date.now;
+    this.#random = options.random ?? Math.random;
+    options.health?.register(KEY_CACHE_REFRESH, false);
     this.#observer = options.observer ?? null;
     // Expiry is checked against the injected clock on use, not by lru-cache's TTL, which would read
     // performance.now() and arm a timer as the request path runs.
@@ -114,7 +138,10 @@ export class KeyVerifier implements KeyChecker {
     const now = this.#clock();
     const hit = entry !== undefined && entry.expiresAt > now;
     this.#observer?.keyCache(hit);
-    if (hit) return this.#decide(entry, facts, now, consume);
+    if (hit) {
+      if (entry.found && now >= entry.refreshAt) this.#refreshAhead(slot, entry, now, () => this.#read(secret), true);
+      return this.#decide(entry, facts, now, consume);
+    }
     return this.#load(slot, () => this.#read(secret), true).then((loaded) => this.#decide(loaded, facts, this.#clock(), consume));
   }
 
@@ -127,6 +154,10 @@ export class KeyVerifier implements KeyChecker {
     const now = this.#clock();
     const entry = this.#cachedById(keyId, now);
     this.#observer?.keyCache(entry !== undefined);
+    // An entry cached by id refreshes by id; one cached by its secret is refreshed by its secret's requests.
+    if (entry?.found && now >= entry.refreshAt && this.#cache.get(idSlot(keyId)) === entry) {
+      this.#refreshAhead(idSlot(keyId), entry, now, () => this.#readById(keyId), false);
+    }
     const v = entry ? this.#decide(entry, facts, now, true) : this.#loadById(keyId).then((loaded) => this.#decide(loaded, facts, this.#clock(), true));
     return this.#observer === null ? v : andThen(v, this.#reported);
   }
@@ -147,14 +178,26 @@ export class KeyVerifier implements KeyChecker {
   }
 
   #loadById(keyId: string): Promise<CacheEntry> {
-    return this.#load(
-      idSlot(keyId),
-      async () => {
-        const key = await this.#options.store.keys.get(keyId);
-        return key ? this.#entry(key) : { found: false, expiresAt: this.#clock() + this.#options.negativeTtlMs };
-      },
-      false,
-    );
+    return this.#load(idSlot(keyId), () => this.#readById(keyId), false);
+  }
+
+  async #readById(keyId: string): Promise<CacheEntry> {
+    const key = await this.#options.store.keys.get(keyId);
+    return key ? this.#entry(key) : { found: false, expiresAt: this.#clock() + this.#options.negativeTtlMs };
+  }
+
+  /**
+   * Reads a key again while its entry still answers, so a key in use never misses the cache and keys
+   * read together (at start, after a policy change) are read again apart. One read per slot at a
+   * time (#load shares it); its result replaces the entry unless a change arrived meanwhile. A failed
+   * read is reported to health; the entry still answers, never past its expiry, after which a request
+   * reads the key itself and sees the failure.
+   */
+  #refreshAhead(slot: string, entry: FoundEntry, now: number, read: () => Promise<CacheEntry>, bySecret: boolean): void {
+    const health = this.#options.health;
+    if (!health || this.#loading.has(slot)) return;
+    entry.refreshAt = now + REFRESH_RETRY_MS;
+    void health.run(KEY_CACHE_REFRESH, () => this.#load(slot, read, bySecret));
   }
 
   #decide(entry: CacheEntry, facts: RequestFacts, now: number, consume: boolean): Verification | Promise<Verification> {
@@ -251,10 +294,12 @@ export class KeyVerifier implements KeyChecker {
       limit: rule.limit,
       windowMs: rule.windowMs,
     }));
-    const expiresAt = this.#clock() + this.#options.cacheTtlMs;
-    if (!compiled.quota) return { found: true, expiresAt, compiled, rateChecks, quotaSeed: null };
-    const period = periodWindow(compiled.quota.period, this.#clock()).id;
-    return { found: true, expiresAt, compiled, rateChecks, quotaSeed: { period, used: await store.usage.quotaUsed(lineageOf(key), period) } };
+    const now = this.#clock();
+    const lifetime = this.#options.cacheTtlMs * (1 - TTL_JITTER * this.#random());
+    const times = { expiresAt: now + lifetime, refreshAt: now + lifetime * REFRESH_AHEAD };
+    if (!compiled.quota) return { found: true, ...times, compiled, rateChecks, quotaSeed: null };
+    const period = periodWindow(compiled.quota.period, now).id;
+    return { found: true, ...times, compiled, rateChecks, quotaSeed: { period, used: await store.usage.quotaUsed(lineageOf(key), period) } };
   }
 }
 

@@ -84,7 +84,7 @@ const limiter = new SharedMemoryLimiter(table);
 const throttle = FailureThrottle.perAddress(config.authFailures.limit, config.authFailures.windowSeconds * 1000, new SharedSlotState(table, 'auth-failure:'));
 const dpop = new DpopVerifier(config.tokens.dpopWindowSeconds, new SharedSlotState(table, 'dpop:'));
 // Usage goes to the main thread's recorder, which flushes it with its own through the writer thread.
-const usage = new UsageRecorder({ record: (batch) => call({ kind: 'usage', batch }).then(() => undefined) });
+const usage = new UsageRecorder({ record: (batch) => call({ kind: 'usage', batch }).then(() => undefined) }, { addressesPerKey: config.keyAddresses.perKey });
 health.register(USAGE_FLUSH, true);
 usage.start(config.usage.flushIntervalSeconds * 1000, health);
 const verifier = new KeyVerifier({
@@ -98,6 +98,7 @@ const verifier = new KeyVerifier({
   negativeTtlMs: config.cache.negativeTtlSeconds * 1000,
   clock,
   observer: metrics?.verification ?? null,
+  health,
 });
 const revocations = new RevocationList(store.revocations, changes, clock);
 if (setup.pollRevocations) {

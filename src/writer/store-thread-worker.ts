@@ -30,6 +30,8 @@ function perform(message: Exclude<StoreThreadRequest, { type: 'close' }>): Promi
       return store.requestLog.append(message.rows.map(unpack));
     case 'prune-requests':
       return store.requestLog.deleteBefore(message.day, message.limit);
+    case 'prune-addresses':
+      return store.keyAddresses.deleteSeenBefore(message.before, message.limit);
     case 'query-requests':
       return store.requestLog.query(message.filters, message.page);
     case 'usage-cells':

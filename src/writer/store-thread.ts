@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import {
   REQUEST_LOG_FIELDS,
   StorageUnavailableError,
+  type KeyAddressRepo,
   type Page,
   type PageQuery,
   type RequestLogEntry,
@@ -21,6 +22,7 @@ export type StoreThreadRequest =
   | { type: 'record'; id: number; batch: UsageBatch }
   | { type: 'requests'; id: number; rows: readonly PackedEntry[] }
   | { type: 'prune-requests'; id: number; day: string; limit: number }
+  | { type: 'prune-addresses'; id: number; before: number; limit: number }
   | { type: 'query-requests'; id: number; filters: RequestLogFilters; page: PageQuery }
   | { type: 'usage-cells'; id: number; cells: readonly UsageCell[] }
   | { type: 'prune-usage'; id: number; granularity: UsageGranularity; before: number; limit: number }
@@ -41,12 +43,12 @@ type Unsent = { [T in Call['type']]: Omit<Extract<Call, { type: T }>, 'id'> }[Ca
  * A worker thread that owns its own SQLite connection, for store work that grows with traffic, so it
  * never runs on the event loop that serves requests: the request thread pays one postMessage per
  * call. Gatehouse runs two. The writer takes usage batches, request-log records, usage-analytics
- * cells and the cutting of old request-log days and rollup buckets, in order, one transaction each.
+ * cells and the cutting of old request-log days, rollup buckets and key addresses, in order, one transaction each.
  * The reader answers the admin API's request-log and usage queries, which may scan many rows; a read never waits for the writer (WAL), and a long
  * one delays neither the gateway nor the writes. A thread that dies fails the calls in flight (their
  * callers keep, count or report what they sent) and is started again on the next call.
  */
-export class StoreThread implements Pick<UsageRepo, 'record'>, RequestLogRepo {
+export class StoreThread implements Pick<UsageRepo, 'record'>, RequestLogRepo, Pick<KeyAddressRepo, 'deleteSeenBefore'> {
   /** Usage analytics: cells added into the rollups, old buckets cut (the writer), queries (the reader). */
   readonly usageAnalytics: UsageAnalyticsRepo = {
     add: async (cells) => void (await this.#send({ type: 'usage-cells', cells })),
@@ -78,6 +80,10 @@ export class StoreThread implements Pick<UsageRepo, 'record'>, RequestLogRepo {
 
   async deleteBefore(day: string, limit: number): Promise<number> {
     return (await this.#send({ type: 'prune-requests', day, limit })) as number;
+  }
+
+  async deleteSeenBefore(before: number, limit: number): Promise<number> {
+    return (await this.#send({ type: 'prune-addresses', before, limit })) as number;
   }
 
   async query(filters: RequestLogFilters, page: PageQuery): Promise<Page<RequestLogEntry>> {

@@ -265,8 +265,48 @@ export const RESOURCE_GROUPS: Record<string, Record<string, Verb>> = {
       run: (c, [id]) => c.request('GET', `/keys/${encodeURIComponent(id!)}/usage`),
       text: (r) => table(r.days, ['day', 'requests']),
     },
+    addresses: {
+      usage: 'addresses ID [--limit N] [--cursor C]',
+      positionals: 1,
+      flags: PAGE_FLAGS,
+      run: (c, [id], f) => c.request('GET', `/keys/${encodeURIComponent(id!)}/addresses${query({ limit: f.limit, cursor: f.cursor })}`),
+      text: keyAddressesText,
+    },
   },
 };
+
+/** `keys show`: the key as JSON, then for a rotated key in its grace period one line on whether it has drained. */
+RESOURCE_GROUPS.keys!.show!.text = (r: any) => `${JSON.stringify(r, null, 2)}${r.drain ? `\n${drainLine(r.id, r.drain)}` : ''}`;
+
+export function drainLine(keyId: string, d: any): string {
+  // A rotating key cannot have its expiry moved (domain/key-lifecycle.ts): retiring it early is revoking it.
+  const retire = `gatehouse keys revoke ${keyId} --reason drained`;
+  if (d.quiet) return `no use since rotation: safe to retire (${retire}); otherwise it stops working at ${d.graceEndsAt}`;
+  const who =
+    d.addresses === 0 && !d.otherAddresses
+      ? 'still used'
+      : `still used by ${d.otherAddresses ? 'more than ' : ''}${plural(d.addresses, 'address', 'addresses')}`;
+  const when = d.secondsSinceLastUse === null ? '' : `, last ${ago(d.secondsSinceLastUse)}`;
+  return `${who}${when} (since the rotation at ${d.rotatedAt}; gatehouse keys addresses ${keyId} lists them); it stops working at ${d.graceEndsAt}, or at once with ${retire}`;
+}
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/** `40 s ago`, `12 min ago`, `3 h ago`, `2 d ago`. */
+function ago(seconds: number): string {
+  if (seconds < 120) return `${seconds} s ago`;
+  if (seconds < 7200) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 172_800) return `${Math.floor(seconds / 3600)} h ago`;
+  return `${Math.floor(seconds / 86_400)} d ago`;
+}
+
+function keyAddressesText(r: any): string {
+  const lines = [table(r.items, ['address', 'firstSeenAt', 'lastSeenAt', 'requests'])];
+  if (r.nextCursor) lines.push(`(more: --cursor ${r.nextCursor})`);
+  const o = r.otherAddresses;
+  if (o) lines.push(`and ${o.requests} requests from other addresses (past the number kept per key), ${o.firstSeenAt} to ${o.lastSeenAt}`);
+  return lines.join('\n');
+}
 
 const keyCreateText = (r: any) => `created key ${r.id} for app ${r.appId}. The secret is shown once; store it now:\n${r.secret}`;
 const keyCreate = RESOURCE_GROUPS.keys!.create!;

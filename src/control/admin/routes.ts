@@ -9,6 +9,7 @@ import { policiesService, policyView } from '../services/policies.ts';
 import { usageService } from '../services/usage.ts';
 import { verificationService } from '../services/verification.ts';
 import { IDENTITY_ROUTES } from './identity-routes.ts';
+import { KEY_ADDRESS_ROUTES } from './key-address-routes.ts';
 import * as res from './responses.ts';
 import { REQUEST_LOG_ROUTES } from './request-log-routes.ts';
 import { USAGE_ROUTES } from './usage-routes.ts';
@@ -178,16 +179,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
       'Denials are data (`valid: false` with a code), as the gateway decides them. `api` names the API by name or id: a lookup, not a stored reference.',
     handle: ({ ctx, body, countFailure }) => verificationService.verify(ctx, body, countFailure),
   }),
-  route({
-    method: 'get',
-    path: '/keys/{id}',
-    tag: 'keys',
-    permission: 'keys:read',
-    summary: 'Get a key (never its secret)',
-    status: 200,
-    response: res.keyResponse,
-    handle: async ({ ctx, params }) => keysService.view(ctx, await keysService.get(ctx, params.id!)),
-  }),
+  ...KEY_ADDRESS_ROUTES,
   route({
     method: 'patch',
     path: '/keys/{id}',

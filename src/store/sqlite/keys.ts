@@ -70,6 +70,7 @@ export function keyRepo(db: SqliteDb): KeyRepo {
         const lineage = db.sql('SELECT lineage_id FROM keys WHERE id = ?').get(id)?.lineage_id ?? id;
         if (Number(db.sql('DELETE FROM keys WHERE id = ?').run(id).changes) === 0) return false;
         db.sql('DELETE FROM usage_daily WHERE key_id = ?').run(id);
+        db.sql('DELETE FROM key_addresses WHERE key_id = ?').run(id);
         // Quota use belongs to the lineage: it goes with the lineage's last key.
         db.sql('DELETE FROM quota_usage WHERE key_id = ? AND NOT EXISTS (SELECT 1 FROM keys WHERE lineage_id = ?)').run(lineage, lineage);
         appendAudit(db, audit);

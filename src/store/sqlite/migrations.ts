@@ -144,4 +144,19 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE UNIQUE INDEX usage_rollups_cell ON usage_rollups (granularity, bucket, api_id, route, key_id, app_id, status_class, denial_code);
     `,
   },
+  {
+    // Where each key is used from: one row per key and client address (first and last seen, requests),
+    // upserted by the usage flush. A key keeps at most the batch's `addressesPerKey` rows; uses from
+    // further addresses add to its row for address '*'. By key and time for the drain view and the
+    // list (newest first); by time alone for retention, which cuts rows not seen for a while.
+    version: 9,
+    name: 'key addresses',
+    sql: `
+      CREATE TABLE key_addresses (
+        key_id TEXT NOT NULL, address TEXT NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
+        requests INTEGER NOT NULL, PRIMARY KEY (key_id, address)) WITHOUT ROWID;
+      CREATE INDEX key_addresses_recent ON key_addresses (key_id, last_seen);
+      CREATE INDEX key_addresses_seen ON key_addresses (last_seen);
+    `,
+  },
 ];

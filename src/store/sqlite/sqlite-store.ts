@@ -9,6 +9,7 @@ import { appRepo } from './apps.ts';
 import { auditRepo } from './audit.ts';
 import { clientRepo } from './clients.ts';
 import { classify, sqliteDb } from './db.ts';
+import { keyAddressRepo } from './key-addresses.ts';
 import { keyRepo } from './keys.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { oidcRepo } from './oidc.ts';
@@ -57,6 +58,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         adminKeys: adminKeyRepo(db),
         audit: auditRepo(db),
         usage: usageRepo(db),
+        keyAddresses: keyAddressRepo(db),
         users: userRepo(db),
         clients: clientRepo(db),
         signingKeys: signingKeyRepo(db),

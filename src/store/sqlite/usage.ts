@@ -1,3 +1,4 @@
+import { recordKeyAddresses } from './key-addresses.ts';
 import type { UsageBatch, UsageRepo } from '../port.ts';
 import type { SqliteDb } from './db.ts';
 
@@ -24,6 +25,7 @@ export function usageRepo(db: SqliteDb): UsageRepo {
             'INSERT INTO identity_quota_usage (counter, period, used) VALUES (?, ?, ?) ON CONFLICT (counter, period) DO UPDATE SET used = used + excluded.used',
           ).run(c.counter, c.period, c.delta);
         }
+        recordKeyAddresses(db.sql, batch);
       });
     },
     async counterUsed(counter, period) {
