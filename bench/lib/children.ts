@@ -6,6 +6,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { processTree } from './machine.ts';
 import type { Pinning } from './pinning.ts';
 
 const benchDir = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -24,8 +25,16 @@ export function track(proc: ChildProcess): ChildProcess {
   return proc;
 }
 
+/** SIGKILL to every child and its descendants (nginx's workers outlive a killed master). */
 export function killAll(): void {
-  for (const proc of started) if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+  const pids = started.filter((proc) => proc.exitCode === null && proc.signalCode === null).flatMap((proc) => processTree(proc.pid!));
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 }
 process.on('exit', killAll);
 
