@@ -1,6 +1,8 @@
 /**
  * Gateway overhead benchmark: Gatehouse against a bare Node proxy (node:http + undici Pool.stream) in
  * front of the same upstream, on loopback, each in its own process.
+ * `npm run bench:gateway`; `npm run bench` is the side-by-side one (bench/side-by-side.ts), which shares
+ * bench/lib/ (children, load generators, /proc readings, pinning) with it.
  *
  *   node bench/gateway.ts [--rounds 5] [--duration 6] [--rate 2000] [--connections 50]
  *                         [--scenarios apiKey,bearer,bearer-nocache,apiKey+bearer]

@@ -20,7 +20,8 @@
  * open-loop count), if a Gatehouse counted any outcome other than FORWARDED, or if the equal-features
  * configs do not do what they claim (checked once per run, before measuring: a wrong or missing key is
  * refused with 401/403, a burst over a key's limit gets 429, the upstream sees identity headers and no
- * credential).
+ * credential). Open-loop requests still unanswered 10 s after the last was issued are not failures: the
+ * target was saturated at the fixed rate (on a busy host), and the report marks its latencies so.
  *
  * Writes bench/results/side-by-side.{md,svg,json}, and with 5 rounds or more (unless --no-docs) replaces
  * the marked section of docs/benchmarks.md and docs/benchmarks-side-by-side.svg.
@@ -215,6 +216,8 @@ interface Sample {
   p50: number;
   p99: number;
   achievedRate: number;
+  /** Open-loop requests still unanswered 10 s after the last was issued: the target was saturated at the fixed rate. */
+  unanswered: number;
   /** Peak RSS of the target's process tree during the round (bytes). */
   rss: number;
   /** 1-minute load average at the end of the max-throughput run. */
@@ -239,14 +242,20 @@ async function measure(target: Target, upstream: Child): Promise<Sample> {
   const self = s1.user + s1.system - s0.user - s0.system;
   const ours = c1 - c0 + (pid === upstreamPid ? 0 : u1 - u0) + self + (m0 && m1 ? m1.children - m0.children : 0);
   const fixed = await openLoop(open, url, PATH, load);
-  if (fixed.non2xx > 0 || fixed.errors > 0)
-    throw new BenchFailure(`${spec.title}: at ${RATE} req/s, ${fixed.non2xx} non-2xx answers (${JSON.stringify(fixed.statuses)}) and ${fixed.errors} errors`);
+  // A failed request or a non-2xx answer ends the run. Requests merely unanswered 10 s after the last was
+  // issued mean the target could not keep up with the offered rate on this (shared) CPU: the round's
+  // latencies are queueing, marked as saturated, not a wrong answer.
+  if (fixed.non2xx > 0 || fixed.failed > 0)
+    throw new BenchFailure(
+      `${spec.title}: at ${RATE} req/s, ${fixed.non2xx} non-2xx answers (${JSON.stringify(fixed.statuses)}) and ${fixed.failed} failed requests`,
+    );
   return {
     throughput: max.requests / max.seconds,
     cpuPerReq: (c1 - c0) / max.requests,
     p50: fixed.p50Ms,
     p99: fixed.p99Ms,
     achievedRate: fixed.achievedRate,
+    unanswered: fixed.unanswered,
     rss: rss.stop(),
     load1,
     otherWork: m0 && m1 ? Math.max(0, m1.busy - m0.busy - ours) / ((t1 - t0) * 1000) : NaN,
@@ -261,6 +270,11 @@ interface Row {
 }
 
 const col = (samples: Sample[], f: (s: Sample) => number) => median(samples.map(f));
+/** A mark on p99 when some rounds could not keep up with the fixed rate (their latencies are queueing). */
+const saturated = (samples: Sample[]) => {
+  const n = samples.filter((s) => s.unanswered > 0).length;
+  return n > 0 ? ` (saturated in ${n} of ${samples.length})` : '';
+};
 
 function report(rows: Row[], meta: { wall: number; loadStart: number; loadEnd: number; checks: string[]; command: string }): string {
   const cpu = (id: string) => {
@@ -285,7 +299,7 @@ function report(rows: Row[], meta: { wall: number; loadStart: number; loadEnd: n
     lines.push(
       `| ${spec.group === 'gatehouse' ? `**${spec.title}**` : spec.title} | ${c.toFixed(1)} | ${Math.min(...cs).toFixed(1)}–${Math.max(...cs).toFixed(1)} | ` +
         `${ratio(c, cpu('bare'))} | ${ratio(c, cpu('haproxy'))} | ${ratio(c, cpu('haproxy-keys'))} | ${col(samples, (s) => s.throughput).toFixed(0)} | ` +
-        `${col(samples, (s) => s.p50).toFixed(3)} | ${col(samples, (s) => s.p99).toFixed(3)} | ${(Math.max(...samples.map((s) => s.rss)) / 2 ** 20).toFixed(0)} | ` +
+        `${col(samples, (s) => s.p50).toFixed(3)} | ${col(samples, (s) => s.p99).toFixed(3)}${saturated(samples)} | ${(Math.max(...samples.map((s) => s.rss)) / 2 ** 20).toFixed(0)} | ` +
         `${col(samples, (s) => s.load1).toFixed(2)} | ${Number.isNaN(samples[0]!.otherWork) ? '' : `${(100 * col(samples, (s) => s.otherWork)).toFixed(0)} %`} |`,
     );
   }
@@ -378,7 +392,7 @@ async function main(): Promise<void> {
       rows[i]!.samples.push(s);
       console.error(
         `round ${round} ${targets[i]!.spec.title}: ${s.throughput.toFixed(0)} req/s, ${s.cpuPerReq.toFixed(1)} µs CPU/req, p50 ${s.p50.toFixed(3)} ms, ` +
-          `p99 ${s.p99.toFixed(3)} ms, RSS ${(s.rss / 2 ** 20).toFixed(0)} MB, load ${s.load1.toFixed(2)}, other work ${(100 * s.otherWork).toFixed(0)} %`,
+          `p99 ${s.p99.toFixed(3)} ms${s.unanswered > 0 ? ` (saturated: ${s.unanswered} unanswered)` : ''}, RSS ${(s.rss / 2 ** 20).toFixed(0)} MB, load ${s.load1.toFixed(2)}, other work ${(100 * s.otherWork).toFixed(0)} %`,
       );
     }
   }
