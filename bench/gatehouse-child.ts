@@ -2,7 +2,7 @@
  * Gatehouse under benchmark, in its own process (see seed.ts for what it is set up with).
  * argv[2]: upstream origin; argv[3]: scenario (seed.ts); argv[4]: `on`, `metrics-off` (Prometheus off)
  * or `observability-off` (metrics, request log and usage analytics off); argv[5]: API keys to create;
- * argv[6]: gateway.workers (default 1).
+ * argv[6] (optional): configuration over the defaults, as JSON (`{"gateway":{"workers":2}}`).
  * Sends { type: 'ready', url, path, headers, headerSets } to the parent over IPC; answers
  * { type: 'outcomes' } with the outcome counts since start; exits on { type: 'stop' }.
  */
@@ -10,14 +10,14 @@ import { answerCpuRequests } from './cpu-report.ts';
 import { startSeededGatehouse, type Scenario } from './seed.ts';
 
 const upstream = process.argv[2];
-if (!upstream) throw new Error('usage: gatehouse-child.ts <upstream origin> [scenario] [on|metrics-off|observability-off] [keys]');
+if (!upstream) throw new Error('usage: gatehouse-child.ts <upstream origin> [scenario] [on|metrics-off|observability-off] [keys] [config JSON]');
 
 const mode = process.argv[4] ?? 'on';
 const seeded = await startSeededGatehouse(upstream, (process.argv[3] ?? 'apiKey') as Scenario, {
   metrics: mode !== 'metrics-off',
   observability: mode !== 'observability-off',
   keys: Number(process.argv[5] ?? 1),
-  workers: Number(process.argv[6] ?? 1),
+  ...(process.argv[6] ? { config: JSON.parse(process.argv[6]) as Record<string, unknown> } : {}),
 });
 process.send!({ type: 'ready', url: seeded.gh.gatewayUrl, path: seeded.path, headers: seeded.headers, headerSets: seeded.headerSets });
 

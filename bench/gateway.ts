@@ -1,6 +1,8 @@
 /**
  * Gateway overhead benchmark: Gatehouse against a bare Node proxy (node:http + undici Pool.stream) in
  * front of the same upstream, on loopback, each in its own process.
+ * `npm run bench:gateway`; `npm run bench` is the side-by-side one (bench/side-by-side.ts), which shares
+ * bench/lib/ (children, load generators, /proc readings, pinning) with it.
  *
  *   node bench/gateway.ts [--rounds 5] [--duration 6] [--rate 2000] [--connections 50]
  *                         [--scenarios apiKey,bearer,bearer-nocache,apiKey+bearer]
@@ -35,16 +37,18 @@
  * (not counted in the figures): bench/results/profiles/{bare,gatehouse}.cpuprofile, plus a .json with the
  * requests served, for bench/profile-top.ts to turn into µs per request.
  */
-import { execFile, fork, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { OpenLoopResult } from './open-loop-child.ts';
+import { cpuSpent, cpuTime, killAll, nextMessage, startChild as startChildOn, stopChild, total, type Child } from './lib/children.ts';
+import { BenchFailure, closedLoop as closedLoopWith, openLoop as openLoopWith, pickGenerator, type Generator, type Load } from './lib/load.ts';
+import { machineStat } from './lib/machine.ts';
+import { pinning } from './lib/pinning.ts';
+import { median } from './lib/stats.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..');
 
 const { values: args } = parseArgs({
   // --no-metrics is --metrics off (allowNegative covers boolean options only).
@@ -86,195 +90,19 @@ const SCENARIO_TITLES: Record<string, string> = {
 };
 
 /**
- * CPU pinning (Linux, taskset, 2+ CPUs; --no-pin turns it off): the proxy under test gets the last CPU
- * to itself, the upstream and the load generators share the others. It keeps the proxy from migrating
- * and from sharing its core with the load it is measured under, which makes the runs repeatable.
+ * CPU pinning (bench/lib/pinning.ts; --no-pin turns it off): the proxy under test on the last CPU, the
+ * upstream and the load generators on the others.
  */
-const PIN = args.pin && cpus().length >= 2 && !spawnSync('taskset', ['-c', '0', 'true']).error;
-const PROXY_CPUS = String(cpus().length - 1);
-const LOAD_CPUS = cpus().length === 2 ? '0' : `0-${cpus().length - 2}`;
-/** Command and arguments that run `file args` on `cpuList` when pinning. */
-const pinned = (cpuList: string, file: string, argv: string[]): [string, string[]] => (PIN ? ['taskset', ['-c', cpuList, file, ...argv]] : [file, argv]);
-
-// ---------------------------------------------------------------------------------------------- children
-
-interface Child {
-  name: string;
-  proc: ChildProcess;
-  url: string;
-}
-
-const started: ChildProcess[] = [];
-
-function nextMessage<T>(proc: ChildProcess, type: string, timeoutMs = 30_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => finish(new Error(`no '${type}' message from child ${proc.pid} within ${timeoutMs} ms`)), timeoutMs);
-    const onMessage = (message: { type: string }) => {
-      if (message.type === type) finish(null, message as T);
-    };
-    const onExit = (code: number | null) => finish(new Error(`child ${proc.pid} exited (${code}) before sending '${type}'`));
-    function finish(error: Error | null, message?: T) {
-      clearTimeout(timer);
-      proc.off('message', onMessage);
-      proc.off('exit', onExit);
-      if (error) reject(error);
-      else resolve(message!);
-    }
-    proc.on('message', onMessage);
-    proc.on('exit', onExit);
-  });
-}
-
-/** A node child with an IPC channel, pinned to `cpuList` when pinning (taskset execs node in place). */
-function forkOn(cpuList: string, script: string, argv: string[]): ChildProcess {
-  const [execPath, execArgv] = pinned(cpuList, process.execPath, ['--disable-warning=ExperimentalWarning']);
-  return fork(join(here, script), argv, { execPath, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-}
-
-async function startChild<T extends { url: string }>(name: string, script: string, argv: string[], cpuList: string): Promise<Child & T> {
-  const proc = forkOn(cpuList, script, argv);
-  started.push(proc);
-  const ready = await nextMessage<T>(proc, 'ready');
-  return { ...ready, name, proc };
-}
-
-interface Cpu {
-  user: number;
-  system: number;
-}
-async function cpuTime(child: Child): Promise<Cpu> {
-  const reply = nextMessage<Cpu>(child.proc, 'cpu');
-  child.proc.send({ type: 'cpu' });
-  const { user, system } = await reply;
-  return { user, system };
-}
-const cpuSpent = (from: Cpu, to: Cpu): Cpu => ({ user: to.user - from.user, system: to.system - from.system });
-const total = (cpu: Cpu): number => cpu.user + cpu.system;
-
-async function stopChild(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  proc.send({ type: 'stop' });
-  const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-function killAll(): void {
-  for (const proc of started) if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-}
-process.on('exit', killAll);
-
-/**
- * Busy time of all CPUs so far and the CPU time of this process's waited-for children (wrk), in µs,
- * from /proc (Linux; null elsewhere). Busy time beyond what the proxy, the upstream and the load
- * generator used is other work on the machine during a run (other processes, plus network softirq work
- * the kernel charges to no process): a run with much more of it than its neighbours was disturbed.
- */
-function machineStat(): { busy: number; children: number } | null {
-  if (!existsSync('/proc/stat')) return null;
-  const line = readFileSync('/proc/stat', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('cpu '));
-  // user nice system idle iowait irq softirq, in clock ticks (USER_HZ)
-  const [user, nice, system, , , irq, softirq] = line!.trim().split(/\s+/).slice(1).map(Number) as number[];
-  // /proc/self/stat after the command name: field 16 and 17 (cutime, cstime) are at 13 and 14 here.
-  const self = readFileSync('/proc/self/stat', 'utf8');
-  const fields = self
-    .slice(self.lastIndexOf(')') + 2)
-    .split(' ')
-    .map(Number);
-  const tick = 1e6 / CLOCK_TICKS;
-  return { busy: (user! + nice! + system! + irq! + softirq!) * tick, children: (fields[13]! + fields[14]!) * tick };
-}
-const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
-
-// ---------------------------------------------------------------------------------------------- load
-
-type Generator = 'wrk' | 'autocannon';
-
-interface ClosedLoopResult {
-  requests: number;
-  seconds: number;
-  failures: number;
-  failureDetail: string;
-}
-
-function run(file: string, argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(file, argv, { maxBuffer: 16 * 1024 * 1024, env }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${file} ${argv.join(' ')} failed: ${error.message}\n${stderr}`));
-      else resolve(stdout);
-    });
-  });
-}
-
-function pickGenerator(): Generator {
-  if (args['load-generator'] === 'wrk' || args['load-generator'] === 'autocannon') return args['load-generator'];
-  const probe = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
-  return probe.error ? 'autocannon' : 'wrk';
-}
-
-type Headers = Record<string, string>;
-/** What the requests send: one set of headers, or several (one per API key) taken in turn. */
-type Load = Headers[];
-
-const keyFiles = new WeakMap<Load, string>();
-const keyDir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-keys-'));
-process.on('exit', () => rmSync(keyDir, { recursive: true, force: true }));
-
-/** With several header sets, wrk reads them from a file (bench/wrk-keys.lua), one line per set. */
-function wrkScript(load: Load): { script: string; headerArgs: string[]; env: NodeJS.ProcessEnv } {
-  if (load.length === 1)
-    return { script: join(here, 'wrk-report.lua'), headerArgs: Object.entries(load[0]!).flatMap(([n, v]) => ['-H', `${n}: ${v}`]), env: process.env };
-  let file = keyFiles.get(load);
-  if (!file) {
-    if (load.some((set) => Object.keys(set).length !== 1)) throw new BenchFailure('several header sets take one header each');
-    file = join(keyDir, `headers-${keyDir.length + Math.random().toString(36).slice(2)}.txt`);
-    writeFileSync(file, load.map((set) => Object.entries(set).map(([n, v]) => `${n}: ${v}`)[0]).join('\n') + '\n', { mode: 0o600 });
-    keyFiles.set(load, file);
-  }
-  return { script: join(here, 'wrk-keys.lua'), headerArgs: [], env: { ...process.env, BENCH_KEYS_FILE: file, BENCH_REPORT_LUA: join(here, 'wrk-report.lua') } };
-}
-
-async function closedLoop(generator: Generator, url: string, load: Load, seconds: number): Promise<ClosedLoopResult> {
-  if (generator === 'wrk') {
-    const { script, headerArgs, env } = wrkScript(load);
-    const out = await run(...pinned(LOAD_CPUS, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '5s', '-s', script, ...headerArgs, url]), env);
-    const line = out.split('\n').find((l) => l.startsWith('BENCH_JSON '));
-    if (!line) throw new Error(`wrk printed no summary:\n${out}`);
-    const r = JSON.parse(line.slice('BENCH_JSON '.length)) as Record<string, number>;
-    const failures = r.connectErrors! + r.readErrors! + r.writeErrors! + r.non2xx3xx! + r.timeouts!;
-    return {
-      requests: r.requests!,
-      seconds: r.durationUs! / 1e6,
-      failures,
-      failureDetail: `connect ${r.connectErrors}, read ${r.readErrors}, write ${r.writeErrors}, non-2xx/3xx ${r.non2xx3xx}, timeouts ${r.timeouts}`,
-    };
-  }
-  if (load.length > 1) throw new BenchFailure('--keys above 1 needs wrk');
-  const h = Object.entries(load[0]!).flatMap(([name, value]) => ['-H', `${name}=${value}`]);
-  const out = await run(
-    ...pinned(LOAD_CPUS, join(root, 'node_modules', '.bin', 'autocannon'), ['-j', '-c', String(CONNECTIONS), '-d', String(seconds), ...h, url]),
-  );
-  const r = JSON.parse(out) as { requests: { total: number }; duration: number; non2xx: number; errors: number; timeouts: number; '3xx': number };
-  return {
-    requests: r.requests.total,
-    seconds: r.duration,
-    failures: r.non2xx + r.errors + r.timeouts,
-    failureDetail: `non-2xx ${r.non2xx} (3xx ${r['3xx']}), errors ${r.errors}, timeouts ${r.timeouts}`,
-  };
-}
-
-async function openLoop(url: string, path: string, load: Load): Promise<OpenLoopResult> {
-  const { origin } = new URL(url);
-  const options = { url: origin, path, headers: load, rate: RATE, durationMs: RATE_DURATION_S * 1000, warmupMs: 1000, connections: OPEN_LOOP_CONNECTIONS };
-  const proc = forkOn(LOAD_CPUS, 'open-loop-child.ts', []);
-  started.push(proc);
-  proc.send({ type: 'options', options });
-  const { result } = await nextMessage<{ result: OpenLoopResult }>(proc, 'result', (RATE_DURATION_S + 30) * 1000);
-  return result;
-}
+const pin = pinning(args.pin);
+const PIN = pin.enabled;
+const PROXY_CPUS = pin.targetCpus;
+const LOAD_CPUS = pin.loadCpus;
+const startChild = <T extends { url: string }>(name: string, script: string, argv: string[], cpuList: string) =>
+  startChildOn<T>(pin, name, script, argv, cpuList);
+const closedLoop = (generator: Generator, url: string, load: Load, seconds: number) =>
+  closedLoopWith({ generator, connections: CONNECTIONS, pin }, url, load, seconds);
+const openLoop = (url: string, path: string, load: Load) =>
+  openLoopWith({ pin, rate: RATE, durationS: RATE_DURATION_S, connections: OPEN_LOOP_CONNECTIONS }, url, path, load);
 
 // ---------------------------------------------------------------------------------------------- measure
 
@@ -292,8 +120,6 @@ interface Sample {
   p99: number;
   generatorDelayP99: number;
 }
-
-class BenchFailure extends Error {}
 
 async function measure(generator: Generator, proxy: Child, upstream: Child, path: string, authorization: Load): Promise<Sample> {
   const url = `${proxy.url}${path}`;
@@ -345,12 +171,6 @@ async function profileRun(generator: Generator, proxy: Child, name: string, path
   writeFileSync(file.replace(/\.cpuprofile$/, '.json'), JSON.stringify({ requests: run.requests, seconds: run.seconds, cpuMicros: spent }));
   console.error(`benchmark: profiled ${proxy.name}: ${run.requests} requests, ${(spent / run.requests).toFixed(1)} µs CPU/req with the profiler on → ${file}`);
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 // ---------------------------------------------------------------------------------------------- report
 
@@ -479,7 +299,7 @@ async function main(): Promise<void> {
   }, 1_800_000);
   watchdog.unref();
 
-  const generator = pickGenerator();
+  const generator = pickGenerator(args['load-generator']);
   const scenarios = args.scenarios
     .split(',')
     .map((x) => x.trim())
@@ -511,7 +331,7 @@ async function main(): Promise<void> {
         const child = await startChild<{ url: string; path: string; headerSets: Load }>(
           `Gatehouse ${scenario}`,
           'gatehouse-child.ts',
-          [upstream.url, base, mode, String(KEYS), String(workers)],
+          [upstream.url, base, mode, String(KEYS), JSON.stringify({ gateway: { workers } })],
           workers > 1 ? `0-${cpus().length - 1}` : PROXY_CPUS,
         );
         gateways.push({ ...child, scenario });

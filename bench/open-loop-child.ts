@@ -28,6 +28,10 @@ export interface OpenLoopResult {
   completedTotal: number;
   non2xx: number;
   errors: number;
+  /** Of the errors: requests that failed (connection error, reset), not merely unanswered yet. */
+  failed: number;
+  /** Of the errors: still unanswered 10 s after the last was issued (the target was saturated at this rate). */
+  unanswered: number;
   statuses: Record<string, number>;
   achievedRate: number;
   p50Ms: number;
@@ -50,6 +54,7 @@ async function phase(durationMs: number, record: boolean): Promise<OpenLoopResul
   let issued = 0;
   let completed = 0;
   let non2xx = 0;
+  let failed = 0;
   let settled = 0;
   let lastEnd = 0;
   let allSettled: () => void;
@@ -71,6 +76,7 @@ async function phase(durationMs: number, record: boolean): Promise<OpenLoopResul
         settle();
       },
       () => {
+        failed++;
         settle();
       },
     );
@@ -101,6 +107,8 @@ async function phase(durationMs: number, record: boolean): Promise<OpenLoopResul
     completedTotal: completed,
     non2xx,
     errors: issued - completed, // errored, or still unanswered 10 s after the last was issued
+    failed,
+    unanswered: issued - completed - failed,
     statuses,
     achievedRate: completed / ((lastEnd - start) / 1000),
     p50Ms: pct(50),
@@ -114,6 +122,12 @@ async function phase(durationMs: number, record: boolean): Promise<OpenLoopResul
 const warmup = options.warmupMs > 0 ? await phase(options.warmupMs, false) : null;
 const result = await phase(options.durationMs, true);
 // Failures during the warm-up count too: every answer must have been a 2xx.
-if (warmup) ((result.non2xx += warmup.non2xx), (result.errors += warmup.errors), (result.completedTotal += warmup.completed));
+if (warmup) {
+  result.non2xx += warmup.non2xx;
+  result.errors += warmup.errors;
+  result.failed += warmup.failed;
+  result.unanswered += warmup.unanswered;
+  result.completedTotal += warmup.completed;
+}
 await pool.close();
 process.send!({ type: 'result', result }, () => process.exit(0));

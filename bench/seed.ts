@@ -6,9 +6,10 @@
  * counting are all on the request path while nothing is refused. For the bearer scenarios the API asks
  * for a token (and the key too, for apiKey+bearer) and a client-credentials client gets an ES256 access
  * token from Gatehouse's own authorization server; `bearer-nocache` turns the verified-token cache off.
+ * `public`: a route that needs no credential (the key is still sent, as to the plain proxies).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -33,7 +34,7 @@ export interface SeededGatehouse {
   close(): Promise<void>;
 }
 
-export type Scenario = 'apiKey' | 'bearer' | 'bearer-nocache' | 'apiKey+bearer';
+export type Scenario = 'public' | 'apiKey' | 'bearer' | 'bearer-nocache' | 'apiKey+bearer';
 
 export interface SeedOptions {
   /** false: Prometheus metrics off (no metrics observer). */
@@ -42,8 +43,11 @@ export interface SeedOptions {
   observability?: boolean;
   /** API keys to create (apiKey scenario): each request takes the next, so all of them are active. */
   keys?: number;
-  /** gateway.workers: 1 (default) serves on the main thread; more start that many gateway worker threads. */
-  workers?: number;
+  /**
+   * Configuration over the defaults, as the YAML file would hold it (`{ gateway: { workers: 2 } }`):
+   * written to a file in the data dir and loaded as the config file, under the GATEHOUSE_* variables below.
+   */
+  config?: Record<string, unknown>;
 }
 
 export async function startSeededGatehouse(upstream: string, scenario: Scenario = 'apiKey', options: SeedOptions = {}): Promise<SeededGatehouse> {
@@ -51,14 +55,19 @@ export async function startSeededGatehouse(upstream: string, scenario: Scenario 
   const keyCount = options.keys ?? 1;
   if (keyCount > 1 && scenario !== 'apiKey') throw new Error('--keys needs the apiKey scenario');
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
+  const file = join(dir, 'overrides.yaml');
+  // One gateway thread unless the overrides ask for workers (the product's default is one per core).
+  const gateway = { workers: 1, ...((options.config?.gateway as Record<string, unknown> | undefined) ?? {}) };
+  // JSON is YAML.
+  writeFileSync(file, JSON.stringify({ ...options.config, gateway }), { mode: 0o600 });
   const config = loadConfig({
+    file,
     env: {
       GATEHOUSE_PEPPER: randomBytes(32).toString('hex'),
       GATEHOUSE_DATA_DIR: dir,
       GATEHOUSE_GATEWAY_PORT: '0',
       GATEHOUSE_CONTROL_PORT: '0',
       GATEHOUSE_LOG_LEVEL: 'silent',
-      GATEHOUSE_GATEWAY_WORKERS: String(options.workers ?? 1),
       // Measured against a plain-HTTP bare proxy, so plain HTTP here too (TLS would dominate both).
       GATEHOUSE_GATEWAY_PLAINTEXT_CREDENTIALS: 'allow',
       GATEHOUSE_MASTER_KEY: randomBytes(32).toString('hex'),
@@ -85,12 +94,12 @@ export async function startSeededGatehouse(upstream: string, scenario: Scenario 
     if (res.status !== 201) throw new Error(`POST ${path}: ${res.status} ${JSON.stringify(json)}`);
     return json;
   };
-  const authType = scenario === 'apiKey' ? 'apiKey' : scenario === 'apiKey+bearer' ? 'apiKey+bearer' : 'bearer';
+  const authType = scenario === 'public' || scenario === 'apiKey' || scenario === 'apiKey+bearer' ? scenario : 'bearer';
   const api = await admin('/apis', {
     name: 'bench',
     listenPath: '/bench',
     upstreamUrl: upstream,
-    auth: { type: authType, scopes: authType === 'apiKey' ? [] : ['bench:read'] },
+    auth: { type: authType, scopes: authType === 'apiKey' || authType === 'public' ? [] : ['bench:read'] },
     tokens: { accessTokenTtlSeconds: 86_400 },
   });
   const app = await admin('/apps', { name: 'Benchmark', owner: 'bench@example.com' });
@@ -101,8 +110,11 @@ export async function startSeededGatehouse(upstream: string, scenario: Scenario 
     quota: { limit: 1_000_000_000_000, period: 'day' },
   };
   const key = await admin('/keys', keyInput);
+  // The public route gets the key too (ignored there), as the plain proxies do: every target parses the same request.
   const headers: Record<string, string> =
-    authType === 'apiKey' ? { authorization: `Bearer ${key.secret}` } : { authorization: `Bearer ${await accessToken(admin, gh, api.id)}` };
+    authType === 'apiKey' || authType === 'public'
+      ? { authorization: `Bearer ${key.secret}` }
+      : { authorization: `Bearer ${await accessToken(admin, gh, api.id)}` };
   if (authType === 'apiKey+bearer') headers['x-api-key'] = key.secret;
   const headerSets = [headers];
   // The rest through the service (the admin API's own code, without 10k HTTP round trips).
