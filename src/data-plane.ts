@@ -14,8 +14,8 @@ import { dpopProofCheck } from './gateway/stages/dpop-proof.ts';
 import { Upstreams } from './gateway/upstreams.ts';
 import type { FailureThrottle } from './limits/failure-throttle.ts';
 import type { Limiter } from './limits/port.ts';
-import type { UsageAnalytics } from './usage/analytics.ts';
-import type { RequestLog } from './requests/request-log.ts';
+import { UsageAnalytics, type UsageAnalyticsSink } from './usage/analytics.ts';
+import { RequestLog, type RequestLogSink } from './requests/request-log.ts';
 import type { Store } from './store/port.ts';
 import { gatewayTracer } from './telemetry/gateway-tracing.ts';
 import type { HealthReporter } from './telemetry/health.ts';
@@ -26,9 +26,43 @@ import type { UsageRecorder } from './usage/usage-recorder.ts';
 import type { DpopVerifier } from './verification/dpop.ts';
 import { TokenIntrospector } from './verification/introspection.ts';
 import type { TrustedIssuer } from './verification/issuers.ts';
-import type { KeyVerifier } from './verification/key-verifier.ts';
+import { KeyVerifier } from './verification/key-verifier.ts';
 import type { RevocationList } from './verification/revocation-list.ts';
 import { TokenVerifier } from './verification/token-verifier.ts';
+
+/**
+ * The parts below are built the same way on the main thread and in each gateway worker; only where
+ * they send what they record differs (the writer thread, or the main thread from a worker).
+ */
+export function keyVerifierFor(
+  config: Readonly<Config>,
+  deps: Pick<ConstructorParameters<typeof KeyVerifier>[0], 'store' | 'limiter' | 'usage' | 'changes' | 'clock' | 'health'> & {
+    metrics: GatehouseMetrics | null;
+  },
+): KeyVerifier {
+  return new KeyVerifier({
+    ...deps,
+    peppers: config.peppers,
+    cacheSize: config.cache.keyEntries,
+    cacheTtlMs: config.cache.keyTtlSeconds * 1000,
+    negativeTtlMs: config.cache.negativeTtlSeconds * 1000,
+    observer: deps.metrics?.verification ?? null,
+  });
+}
+
+/** The request log over `sink`, or null when it is off. */
+export function requestLogFor(config: Readonly<Config>, sink: RequestLogSink, health: HealthReporter, clock: () => number): RequestLog | null {
+  if (!config.requestLog.enabled) return null;
+  const { retentionDays, bufferRecords, flushRecords, flushIntervalMs } = config.requestLog;
+  return new RequestLog({ sink, health, clock, retentionDays, bufferRecords, flushRecords, flushIntervalMs });
+}
+
+/** Usage analytics over `sink`, flushed with usage, or null when they are off. */
+export function usageAnalyticsFor(config: Readonly<Config>, sink: UsageAnalyticsSink, health: HealthReporter, clock: () => number): UsageAnalytics | null {
+  if (!config.analytics.enabled) return null;
+  const flushIntervalMs = config.usage.flushIntervalSeconds * 1000;
+  return new UsageAnalytics({ sink, health, clock, flushIntervalMs, retention: config.analytics, maxCells: config.analytics.maxCells });
+}
 
 /** What one data plane is built from: the same on the main thread (gateway.workers 1) and in each gateway worker. */
 export interface DataPlaneDeps {

@@ -9,7 +9,9 @@ import { identityContext, startAuthorization, type RunningAuthorization } from '
 import { createControlServer } from './control/control-server.ts';
 import type { ControlContext } from './control/context.ts';
 import { apisService } from './control/services/apis.ts';
-import { createDataPlane, startTracing, type DataPlane } from './data-plane.ts';
+import { createDataPlane, keyVerifierFor, requestLogFor, startTracing, usageAnalyticsFor, type DataPlane } from './data-plane.ts';
+import type { RequestLog } from './requests/request-log.ts';
+import type { UsageAnalytics } from './usage/analytics.ts';
 import { createLocalChangeBus, type ChangeBus } from './events/change-bus.ts';
 import { SharedMemoryLimiter } from './limits/shared-memory-limiter.ts';
 import { GatewayWorkers, type WorkerHost } from './workers/gateway-workers.ts';
@@ -31,12 +33,9 @@ import { compileIpAllowlist, isLoopback } from './domain/ip-allowlist.ts';
 import { traceLogFields } from './telemetry/tracing.ts';
 import { KeyAddressRetention } from './usage/key-address-retention.ts';
 import { USAGE_FLUSH, UsageRecorder } from './usage/usage-recorder.ts';
-import { UsageAnalytics } from './usage/analytics.ts';
 import { StoreThread } from './writer/store-thread.ts';
-import { RequestLog } from './requests/request-log.ts';
 import { DpopVerifier } from './verification/dpop.ts';
 import { externalIssuer, ownIssuer, type TrustedIssuer } from './verification/issuers.ts';
-import { KeyVerifier } from './verification/key-verifier.ts';
 import { REVOCATION_FEED, RevocationList } from './verification/revocation-list.ts';
 
 export interface Gatehouse {
@@ -109,16 +108,7 @@ export async function startGatehouse(
   usage.start(config.usage.flushIntervalSeconds * 1000, health);
   // Usage analytics' cells go to the writer thread and its reads to the reader, as the request log's do.
   const analyticsSink = writer?.usageAnalytics ?? store.usageAnalytics;
-  const analytics = config.analytics.enabled
-    ? new UsageAnalytics({
-        sink: metrics ? timedRepo(analyticsSink, 'usageAnalytics', metrics.storeTiming) : analyticsSink,
-        health,
-        clock,
-        flushIntervalMs: config.usage.flushIntervalSeconds * 1000,
-        retention: config.analytics,
-        maxCells: config.analytics.maxCells,
-      })
-    : null;
+  const analytics = usageAnalyticsFor(config, metrics ? timedRepo(analyticsSink, 'usageAnalytics', metrics.storeTiming) : analyticsSink, health, clock);
   // Several gateway threads share one table of counters (limits/shared-table.ts); one thread keeps them in Maps.
   const workerCount = config.storePath === ':memory:' ? 1 : config.gateway.workers;
   const shared = workerCount > 1 ? SharedMemoryLimiter.create(config.gateway.sharedTableEntries) : null;
@@ -127,19 +117,7 @@ export async function startGatehouse(
   const throttle = FailureThrottle.perAddress(config.authFailures.limit, config.authFailures.windowSeconds * 1000);
   // The admin API counts its own failures: a local service with a broken API key must not lock the admin CLI out.
   const adminThrottle = FailureThrottle.perAddress(config.authFailures.limit, config.authFailures.windowSeconds * 1000);
-  const verifier = new KeyVerifier({
-    store,
-    limiter,
-    usage,
-    changes,
-    peppers: config.peppers,
-    cacheSize: config.cache.keyEntries,
-    cacheTtlMs: config.cache.keyTtlSeconds * 1000,
-    negativeTtlMs: config.cache.negativeTtlSeconds * 1000,
-    clock,
-    observer: metrics?.verification ?? null,
-    health,
-  });
+  const verifier = keyVerifierFor(config, { store, limiter, usage, changes, clock, metrics, health });
   const identity = identityContext(config, store);
   const ctx: ControlContext = {
     store,
@@ -170,17 +148,7 @@ export async function startGatehouse(
   let identitySigner: IdentityJwtSigner | null = null;
   let ownIssuerUrl: string | null = null;
   await declareApis(ctx, config);
-  const requestLog = config.requestLog.enabled
-    ? new RequestLog({
-        sink: writer ?? store.requestLog,
-        health,
-        clock,
-        retentionDays: config.requestLog.retentionDays,
-        bufferRecords: config.requestLog.bufferRecords,
-        flushRecords: config.requestLog.flushRecords,
-        flushIntervalMs: config.requestLog.flushIntervalMs,
-      })
-    : null;
+  const requestLog = requestLogFor(config, writer ?? store.requestLog, health, clock);
 
   const sweeper = setInterval(() => {
     limiter.sweep(clock());

@@ -2,25 +2,22 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
-import { createDataPlane, startTracing } from '../data-plane.ts';
+import { createDataPlane, keyVerifierFor, requestLogFor, startTracing, usageAnalyticsFor } from '../data-plane.ts';
 import { createLocalChangeBus } from '../events/change-bus.ts';
 import { IdentityJwtSigner, type SigningMaterial } from '../gateway/identity-jwt.ts';
 import { FailureThrottle } from '../limits/failure-throttle.ts';
 import { SharedMemoryLimiter } from '../limits/shared-memory-limiter.ts';
 import { SharedTable } from '../limits/shared-table.ts';
 import { SharedSlotState } from '../limits/slot-state.ts';
-import { RequestLog } from '../requests/request-log.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { Health } from '../telemetry/health.ts';
 import { GatehouseMetrics } from '../telemetry/metrics.ts';
 import { timedStore } from '../telemetry/timed-store.ts';
 import { traceLogFields } from '../telemetry/tracing.ts';
 import { reloadOnChange } from '../tls/server-tls.ts';
-import { UsageAnalytics } from '../usage/analytics.ts';
 import { USAGE_FLUSH, UsageRecorder } from '../usage/usage-recorder.ts';
 import { DpopVerifier } from '../verification/dpop.ts';
 import { externalIssuer, ownIssuer, type TrustedIssuer } from '../verification/issuers.ts';
-import { KeyVerifier } from '../verification/key-verifier.ts';
 import { REVOCATION_FEED, RevocationList } from '../verification/revocation-list.ts';
 import { pack } from '../writer/store-thread.ts';
 import { ChangeFeed } from './change-feed.ts';
@@ -87,19 +84,7 @@ const dpop = new DpopVerifier(config.tokens.dpopWindowSeconds, new SharedSlotSta
 const usage = new UsageRecorder({ record: (batch) => call({ kind: 'usage', batch }).then(() => undefined) }, { addressesPerKey: config.keyAddresses.perKey });
 health.register(USAGE_FLUSH, true);
 usage.start(config.usage.flushIntervalSeconds * 1000, health);
-const verifier = new KeyVerifier({
-  store,
-  limiter,
-  usage,
-  changes,
-  peppers: config.peppers,
-  cacheSize: config.cache.keyEntries,
-  cacheTtlMs: config.cache.keyTtlSeconds * 1000,
-  negativeTtlMs: config.cache.negativeTtlSeconds * 1000,
-  clock,
-  observer: metrics?.verification ?? null,
-  health,
-});
+const verifier = keyVerifierFor(config, { store, limiter, usage, changes, clock, metrics, health });
 const revocations = new RevocationList(store.revocations, changes, clock);
 if (setup.pollRevocations) {
   health.register(REVOCATION_FEED, true);
@@ -107,28 +92,19 @@ if (setup.pollRevocations) {
 }
 const trusted: TrustedIssuer[] = await Promise.all(config.tokens.issuers.map((i) => externalIssuer(i)));
 // Records go to the main thread, which hands them to the writer; retention is the main thread's.
-const requestLog = config.requestLog.enabled
-  ? new RequestLog({
-      sink: { append: (entries) => call({ kind: 'requests', rows: entries.map(pack) }).then(() => undefined), deleteBefore: async () => 0 },
-      health,
-      clock,
-      retentionDays: config.requestLog.retentionDays,
-      bufferRecords: config.requestLog.bufferRecords,
-      flushRecords: config.requestLog.flushRecords,
-      flushIntervalMs: config.requestLog.flushIntervalMs,
-    })
-  : null;
+const requestLog = requestLogFor(
+  config,
+  { append: (entries) => call({ kind: 'requests', rows: entries.map(pack) }).then(() => undefined), deleteBefore: async () => 0 },
+  health,
+  clock,
+);
 // Cells go to the main thread, which hands them to the writer; retention is the main thread's.
-const analytics = config.analytics.enabled
-  ? new UsageAnalytics({
-      sink: { add: (cells) => call({ kind: 'usage-cells', cells }).then(() => undefined), deleteBefore: async () => 0 },
-      health,
-      clock,
-      flushIntervalMs: config.usage.flushIntervalSeconds * 1000,
-      retention: config.analytics,
-      maxCells: config.analytics.maxCells,
-    })
-  : null;
+const analytics = usageAnalyticsFor(
+  config,
+  { add: (cells) => call({ kind: 'usage-cells', cells }).then(() => undefined), deleteBefore: async () => 0 },
+  health,
+  clock,
+);
 let ownIssuerUrl: string | null = null;
 let identitySigner: IdentityJwtSigner | null = null;
 const plane = await createDataPlane({
