@@ -3,6 +3,7 @@ import type { Api } from '../domain/entities.ts';
 import type { RequestObserver, RequestRecord } from '../gateway/observer.ts';
 import type { RequestLogRepo } from '../store/port.ts';
 import type { HealthReporter } from '../telemetry/health.ts';
+import { PeriodicTask, serialized } from '../telemetry/periodic-task.ts';
 import { requestLogEntry, type QueryMode } from './request-entry.ts';
 
 /** Health components: flushing (a warning when records are dropped or a flush fails) and retention. */
@@ -45,10 +46,8 @@ const DAY_MS = 86_400_000;
  */
 export class RequestLog {
   readonly #sink: RequestLogSink;
-  readonly #health: HealthReporter;
   readonly #capacity: number;
   readonly #flushRecords: number;
-  readonly #flushIntervalMs: number;
   readonly #retentionDays: number;
   readonly #clock: () => number;
   /** Per API id: off (the API opted out) or what its query strings keep; absent: names only. */
@@ -60,11 +59,9 @@ export class RequestLog {
   #dropped = 0;
   #droppedReported = 0;
   #written = 0;
-  #flushing: Promise<void> = Promise.resolve();
-  #roundRunning = false;
-  /** The retention round under way, which stop() waits for: no part may reach the writer after it closes. */
-  #retention: Promise<void> = Promise.resolve();
-  #timers: NodeJS.Timeout[] = [];
+  /** Background flushes: every `flushIntervalMs`, or when `flushRecords` wait. */
+  readonly #rounds: PeriodicTask;
+  readonly #retentionRounds: PeriodicTask;
 
   constructor(options: RequestLogOptions) {
     for (const [name, value] of Object.entries({
@@ -75,14 +72,20 @@ export class RequestLog {
       if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
     }
     this.#sink = options.sink;
-    this.#health = options.health;
     this.#capacity = options.bufferRecords;
     this.#flushRecords = options.flushRecords;
-    this.#flushIntervalMs = options.flushIntervalMs;
     this.#retentionDays = options.retentionDays;
     this.#clock = options.clock;
-    this.#health.register(REQUEST_LOG, false);
-    this.#health.register(REQUEST_LOG_RETENTION, false);
+    const { health } = options;
+    this.#rounds = new PeriodicTask({ component: REQUEST_LOG, critical: false, health, intervalMs: options.flushIntervalMs, run: () => this.#round() });
+    this.#retentionRounds = new PeriodicTask({
+      component: REQUEST_LOG_RETENTION,
+      critical: false,
+      health,
+      intervalMs: RETENTION_INTERVAL_MS,
+      atStart: true,
+      run: () => this.prune(),
+    });
   }
 
   /** The gateway's observer: never waits, never throws, allocates nothing but the slot. */
@@ -95,7 +98,7 @@ export class RequestLog {
     }
     this.#records.push(record);
     this.#modes.push(mode);
-    if (this.#records.length >= this.#flushRecords) this.#round();
+    if (this.#records.length >= this.#flushRecords) this.#rounds.trigger();
   };
 
   /** Each API's `requestLog` setting; called with every API whenever one changes. */
@@ -125,30 +128,21 @@ export class RequestLog {
 
   /** Flushes on the interval, and cuts old days now and every hour after; both report to health. */
   start(): void {
-    const retain = () => {
-      this.#retention = this.#retention.then(() => this.#health.run(REQUEST_LOG_RETENTION, () => this.prune()));
-    };
-    this.#timers.push(setInterval(() => this.#round(), this.#flushIntervalMs));
-    this.#timers.push(setInterval(retain, RETENTION_INTERVAL_MS));
-    this.#timers.push(setTimeout(retain, 0));
-    for (const timer of this.#timers) timer.unref();
+    this.#rounds.start();
+    this.#retentionRounds.start();
   }
 
-  /** Stops the timers and writes every record held; rejects if the store refuses the last of them. */
+  /** Stops the background rounds (waiting for those under way) and writes every record held; rejects if the store refuses the last of them. */
   async stop(): Promise<void> {
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers = [];
-    await this.#retention;
+    await Promise.all([this.#rounds.stop(), this.#retentionRounds.stop()]);
     await this.flush();
   }
 
-  /** Writes every record held now. Serialised: a flush waits for the one before it, so parts never overlap. */
-  flush(): Promise<void> {
-    // After a failed flush (reported to its own caller) the next one still runs.
-    const next = () => this.#flushOnce();
-    this.#flushing = this.#flushing.then(next, next);
-    return this.#flushing;
-  }
+  /**
+   * Writes every record held now. Serialised: a flush waits for the one before it, so parts never
+   * overlap; after a failed flush (reported to its own caller) the next one still runs.
+   */
+  readonly flush = serialized(() => this.#flushOnce());
 
   /** Deletes the records of days before the retention window (UTC), a part at a time; returns how many. */
   async prune(): Promise<number> {
@@ -161,21 +155,13 @@ export class RequestLog {
     }
   }
 
-  /** One background round, unless one is under way: rounds never pile up behind a slow store. */
-  #round(): void {
-    if (this.#roundRunning) return;
-    this.#roundRunning = true;
-    void this.#health
-      .run(REQUEST_LOG, async () => {
-        await this.flush();
-        const dropped = this.#dropped - this.#droppedReported;
-        this.#droppedReported = this.#dropped;
-        if (dropped > 0)
-          throw new Error(
-            `${dropped} request records dropped: the buffer (requestLog.bufferRecords = ${this.#capacity}) was full; the store is not keeping up`,
-          );
-      })
-      .finally(() => (this.#roundRunning = false));
+  /** One background round: a flush, then a failure (a readiness warning) if records were dropped since the last round. */
+  async #round(): Promise<void> {
+    await this.flush();
+    const dropped = this.#dropped - this.#droppedReported;
+    this.#droppedReported = this.#dropped;
+    if (dropped > 0)
+      throw new Error(`${dropped} request records dropped: the buffer (requestLog.bufferRecords = ${this.#capacity}) was full; the store is not keeping up`);
   }
 
   async #flushOnce(): Promise<void> {

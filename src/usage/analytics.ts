@@ -1,6 +1,7 @@
 import type { RequestObserver } from '../gateway/observer.ts';
 import type { StatusClass, UsageAnalyticsRepo, UsageCell, UsageGranularity } from '../store/port.ts';
 import type { HealthReporter } from '../telemetry/health.ts';
+import { PeriodicTask, serialized } from '../telemetry/periodic-task.ts';
 
 /** Health components: the flush (a warning when one fails or cells are dropped) and retention. */
 export const USAGE_ANALYTICS = 'usage-analytics';
@@ -67,8 +68,6 @@ function slot<K, V>(map: Map<K, V>, key: K, create: () => V): V {
  */
 export class UsageAnalytics {
   readonly #sink: UsageAnalyticsSink;
-  readonly #health: HealthReporter;
-  readonly #flushIntervalMs: number;
   readonly #retention: UsageRetention;
   readonly #maxCells: number;
   readonly #clock: () => number;
@@ -82,21 +81,25 @@ export class UsageAnalytics {
   #inFlight = 0;
   #dropped = 0;
   #droppedReported = 0;
-  #flushing: Promise<void> = Promise.resolve();
-  #roundRunning = false;
-  #retentionRound: Promise<void> = Promise.resolve();
-  #timers: NodeJS.Timeout[] = [];
+  readonly #rounds: PeriodicTask;
+  readonly #retentionRounds: PeriodicTask;
 
   constructor(options: UsageAnalyticsOptions) {
     if (!Number.isInteger(options.maxCells) || options.maxCells < 1) throw new Error('maxCells must be a positive integer');
     this.#sink = options.sink;
-    this.#health = options.health;
-    this.#flushIntervalMs = options.flushIntervalMs;
     this.#retention = options.retention;
     this.#maxCells = options.maxCells;
     this.#clock = options.clock;
-    this.#health.register(USAGE_ANALYTICS, false);
-    this.#health.register(USAGE_ANALYTICS_RETENTION, false);
+    const { health } = options;
+    this.#rounds = new PeriodicTask({ component: USAGE_ANALYTICS, critical: false, health, intervalMs: options.flushIntervalMs, run: () => this.#round() });
+    this.#retentionRounds = new PeriodicTask({
+      component: USAGE_ANALYTICS_RETENTION,
+      critical: false,
+      health,
+      intervalMs: RETENTION_INTERVAL_MS,
+      atStart: true,
+      run: () => this.prune(),
+    });
   }
 
   /** The gateway's observer: never waits, never throws. */
@@ -125,30 +128,18 @@ export class UsageAnalytics {
 
   /** Flushes on the interval, and cuts old buckets now and every hour after; both report to health. */
   start(): void {
-    const retain = () => {
-      this.#retentionRound = this.#retentionRound.then(() => this.#health.run(USAGE_ANALYTICS_RETENTION, () => this.prune()));
-    };
-    this.#timers.push(setInterval(() => this.#round(), this.#flushIntervalMs));
-    this.#timers.push(setInterval(retain, RETENTION_INTERVAL_MS));
-    this.#timers.push(setTimeout(retain, 0));
-    for (const timer of this.#timers) timer.unref();
+    this.#rounds.start();
+    this.#retentionRounds.start();
   }
 
-  /** Stops the timers and writes every cell held; rejects if the store refuses the last of them. */
+  /** Stops the background rounds (waiting for those under way) and writes every cell held; rejects if the store refuses the last of them. */
   async stop(): Promise<void> {
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers = [];
-    await this.#retentionRound;
+    await Promise.all([this.#rounds.stop(), this.#retentionRounds.stop()]);
     await this.flush();
   }
 
-  /** Writes every cell held now. Serialised: a flush waits for the one before it. */
-  flush(): Promise<void> {
-    // After a failed flush (reported to its own caller) the next one still runs.
-    const next = () => this.#flushOnce();
-    this.#flushing = this.#flushing.then(next, next);
-    return this.#flushing;
-  }
+  /** Writes every cell held now. Serialised: a flush waits for the one before it; after a failed one (reported to its own caller) the next still runs. */
+  readonly flush = serialized(() => this.#flushOnce());
 
   /** Deletes each rollup's buckets older than its retention, a part at a time; returns how many rows. */
   async prune(): Promise<number> {
@@ -194,19 +185,13 @@ export class UsageAnalytics {
     return cell;
   }
 
-  /** One background round, unless one is under way: rounds never pile up behind a slow store. */
-  #round(): void {
-    if (this.#roundRunning) return;
-    this.#roundRunning = true;
-    void this.#health
-      .run(USAGE_ANALYTICS, async () => {
-        await this.flush();
-        const dropped = this.#dropped - this.#droppedReported;
-        this.#droppedReported = this.#dropped;
-        if (dropped > 0)
-          throw new Error(`${dropped} requests not counted: ${this.#maxCells} usage cells were waiting (analytics.maxCells); the store is not keeping up`);
-      })
-      .finally(() => (this.#roundRunning = false));
+  /** One background round: a flush, then a failure (a readiness warning) if requests were dropped since the last round. */
+  async #round(): Promise<void> {
+    await this.flush();
+    const dropped = this.#dropped - this.#droppedReported;
+    this.#droppedReported = this.#dropped;
+    if (dropped > 0)
+      throw new Error(`${dropped} requests not counted: ${this.#maxCells} usage cells were waiting (analytics.maxCells); the store is not keeping up`);
   }
 
   async #flushOnce(): Promise<void> {

@@ -1,5 +1,6 @@
 import type { KeyAddressRepo } from '../store/port.ts';
 import type { HealthReporter } from '../telemetry/health.ts';
+import { PeriodicTask } from '../telemetry/periodic-task.ts';
 
 /** Health component of the hourly cut: a warning when it fails (addresses are kept a little longer, nothing is lost). */
 export const KEY_ADDRESS_RETENTION = 'key-address-retention';
@@ -25,28 +26,29 @@ export interface KeyAddressRetentionOptions {
  */
 export class KeyAddressRetention {
   readonly #options: KeyAddressRetentionOptions;
-  #timers: NodeJS.Timeout[] = [];
-  /** The round under way, which stop() waits for: no part may reach the writer after it closes. */
-  #round: Promise<void> = Promise.resolve();
+  readonly #rounds: PeriodicTask;
 
   constructor(options: KeyAddressRetentionOptions) {
     if (!Number.isInteger(options.retentionDays) || options.retentionDays < 1) throw new Error('retentionDays must be a positive integer');
     this.#options = options;
-    options.health.register(KEY_ADDRESS_RETENTION, false);
+    const { health } = options;
+    this.#rounds = new PeriodicTask({
+      component: KEY_ADDRESS_RETENTION,
+      critical: false,
+      health,
+      intervalMs: INTERVAL_MS,
+      atStart: true,
+      run: () => this.prune(),
+    });
   }
 
   start(): void {
-    const round = () => {
-      this.#round = this.#round.then(() => this.#options.health.run(KEY_ADDRESS_RETENTION, () => this.prune()));
-    };
-    this.#timers.push(setInterval(round, INTERVAL_MS), setTimeout(round, 0));
-    for (const timer of this.#timers) timer.unref();
+    this.#rounds.start();
   }
 
-  async stop(): Promise<void> {
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers = [];
-    await this.#round;
+  /** Waits for the round under way: no part may reach the writer after it closes. */
+  stop(): Promise<void> {
+    return this.#rounds.stop();
   }
 
   /** Deletes the rows last seen before the retention period; returns how many. */

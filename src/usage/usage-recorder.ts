@@ -1,6 +1,7 @@
 import { periodWindow } from '../domain/quota-period.ts';
 import { ADDRESSES_PER_KEY, OTHER_ADDRESSES, type KeyAddressUse, type UsageBatch, type UsageRepo } from '../store/port.ts';
 import type { HealthReporter } from '../telemetry/health.ts';
+import { serialized } from '../telemetry/periodic-task.ts';
 import type { PendingUsage, UsageMeter } from './port.ts';
 
 export const USAGE_FLUSH = 'usage-flush';
@@ -37,7 +38,6 @@ export class UsageRecorder implements UsageMeter {
   #addresses = new Map<string, Map<string, KeyAddressUse>>();
   readonly #addressesPerKey: number;
   #timer: NodeJS.Timeout | undefined;
-  #flushing: Promise<void> = Promise.resolve();
 
   /** `addressesPerKey`: client addresses counted per key between flushes, and kept per key by the store. */
   constructor(repo: Pick<UsageRepo, 'record'>, options: { addressesPerKey?: number } = {}) {
@@ -130,13 +130,8 @@ export class UsageRecorder implements UsageMeter {
     await this.flush();
   }
 
-  /** Serialised: a flush waits for the previous one so batches never overlap. */
-  flush(): Promise<void> {
-    // After a failed flush (reported to its own caller) the next one still runs.
-    const next = () => this.#flushOnce();
-    this.#flushing = this.#flushing.then(next, next);
-    return this.#flushing;
-  }
+  /** Serialised: a flush waits for the previous one so batches never overlap; after a failed one the next still runs. */
+  readonly flush = serialized(() => this.#flushOnce());
 
   async #flushOnce(): Promise<void> {
     if (this.#requests.size === 0 && this.#quotas.size === 0 && this.#counters.size === 0 && this.#addresses.size === 0) return;
