@@ -32,7 +32,7 @@ import type { UsageBatch } from './store/port.ts';
 import { compileIpAllowlist, isLoopback } from './domain/ip-allowlist.ts';
 import { traceLogFields } from './telemetry/tracing.ts';
 import { KeyAddressRetention } from './usage/key-address-retention.ts';
-import { USAGE_FLUSH, UsageRecorder } from './usage/usage-recorder.ts';
+import { UsageRecorder } from './usage/usage-recorder.ts';
 import { StoreThread } from './writer/store-thread.ts';
 import { DpopVerifier } from './verification/dpop.ts';
 import { externalIssuer, ownIssuer, type TrustedIssuer } from './verification/issuers.ts';
@@ -104,7 +104,6 @@ export async function startGatehouse(
   const usageSink =
     writer && metrics ? timedRepo({ record: (batch: UsageBatch) => writer.record(batch) }, 'usage', metrics.storeTiming) : (writer ?? store.usage);
   const usage = new UsageRecorder(usageSink, { addressesPerKey: config.keyAddresses.perKey });
-  health.register(USAGE_FLUSH, true);
   usage.start(config.usage.flushIntervalSeconds * 1000, health);
   // Usage analytics' cells go to the writer thread and its reads to the reader, as the request log's do.
   const analyticsSink = writer?.usageAnalytics ?? store.usageAnalytics;

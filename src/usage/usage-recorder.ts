@@ -1,7 +1,7 @@
 import { periodWindow } from '../domain/quota-period.ts';
 import { ADDRESSES_PER_KEY, OTHER_ADDRESSES, type KeyAddressUse, type UsageBatch, type UsageRepo } from '../store/port.ts';
 import type { HealthReporter } from '../telemetry/health.ts';
-import { serialized } from '../telemetry/periodic-task.ts';
+import { PeriodicTask, serialized } from '../telemetry/periodic-task.ts';
 import type { PendingUsage, UsageMeter } from './port.ts';
 
 export const USAGE_FLUSH = 'usage-flush';
@@ -37,7 +37,7 @@ export class UsageRecorder implements UsageMeter {
   // keyId -> client address -> uses since the last flush (store/port.ts KeyAddressUse).
   #addresses = new Map<string, Map<string, KeyAddressUse>>();
   readonly #addressesPerKey: number;
-  #timer: NodeJS.Timeout | undefined;
+  #task: PeriodicTask | null = null;
 
   /** `addressesPerKey`: client addresses counted per key between flushes, and kept per key by the store. */
   constructor(repo: Pick<UsageRepo, 'record'>, options: { addressesPerKey?: number } = {}) {
@@ -121,12 +121,13 @@ export class UsageRecorder implements UsageMeter {
 
   /** A failed flush keeps its counts, is logged and makes the node unready until one succeeds. */
   start(intervalMs: number, health: HealthReporter): void {
-    this.#timer = setInterval(() => void health.run(USAGE_FLUSH, () => this.flush()), intervalMs);
-    this.#timer.unref();
+    this.#task = new PeriodicTask({ component: USAGE_FLUSH, critical: true, health, intervalMs, run: () => this.flush() });
+    this.#task.start();
   }
 
+  /** Waits for the background flush under way, then flushes what is left. */
   async stop(): Promise<void> {
-    clearInterval(this.#timer);
+    await this.#task?.stop();
     await this.flush();
   }
 

@@ -15,7 +15,7 @@ import { GatehouseMetrics } from '../telemetry/metrics.ts';
 import { timedStore } from '../telemetry/timed-store.ts';
 import { traceLogFields } from '../telemetry/tracing.ts';
 import { reloadOnChange } from '../tls/server-tls.ts';
-import { USAGE_FLUSH, UsageRecorder } from '../usage/usage-recorder.ts';
+import { UsageRecorder } from '../usage/usage-recorder.ts';
 import { DpopVerifier } from '../verification/dpop.ts';
 import { externalIssuer, ownIssuer, type TrustedIssuer } from '../verification/issuers.ts';
 import { REVOCATION_FEED, RevocationList } from '../verification/revocation-list.ts';
@@ -82,7 +82,6 @@ const throttle = FailureThrottle.perAddress(config.authFailures.limit, config.au
 const dpop = new DpopVerifier(config.tokens.dpopWindowSeconds, new SharedSlotState(table, 'dpop:'));
 // Usage goes to the main thread's recorder, which flushes it with its own through the writer thread.
 const usage = new UsageRecorder({ record: (batch) => call({ kind: 'usage', batch }).then(() => undefined) }, { addressesPerKey: config.keyAddresses.perKey });
-health.register(USAGE_FLUSH, true);
 usage.start(config.usage.flushIntervalSeconds * 1000, health);
 const verifier = keyVerifierFor(config, { store, limiter, usage, changes, clock, metrics, health });
 const revocations = new RevocationList(store.revocations, changes, clock);
