@@ -22,11 +22,12 @@ import type { HealthReporter } from './telemetry/health.ts';
 import type { GatehouseMetrics } from './telemetry/metrics.ts';
 import { GATEHOUSE_VERSION, Tracing } from './telemetry/tracing.ts';
 import { tlsOptions } from './tls/server-tls.ts';
-import type { UsageRecorder } from './usage/usage-recorder.ts';
+import type { UsageMeter } from './usage/port.ts';
 import type { DpopVerifier } from './verification/dpop.ts';
 import { TokenIntrospector } from './verification/introspection.ts';
 import type { TrustedIssuer } from './verification/issuers.ts';
 import { KeyVerifier } from './verification/key-verifier.ts';
+import type { KeyChecker } from './verification/port.ts';
 import type { RevocationList } from './verification/revocation-list.ts';
 import { TokenVerifier } from './verification/token-verifier.ts';
 
@@ -77,14 +78,14 @@ export interface DataPlaneDeps {
   /** Read here: the APIs (route table) and quota use counted per app or user. */
   store: Pick<Store, 'apis' | 'usage'>;
   changes: ChangeBus;
-  verifier: KeyVerifier;
+  verifier: KeyChecker;
   revocations: RevocationList;
   /** Issuers whose access tokens are accepted (our own joins once it is up). */
   trusted: () => readonly TrustedIssuer[];
   limiter: Limiter;
   throttle: FailureThrottle;
   dpop: DpopVerifier;
-  usage: UsageRecorder;
+  usage: UsageMeter;
   requestLog: RequestLog | null;
   analytics: UsageAnalytics | null;
   /** Observers besides metrics, the request log and usage analytics (tests). */
