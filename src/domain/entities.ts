@@ -1,3 +1,4 @@
+import type { EventInput } from './events.ts';
 import type { Environment } from './key-format.ts';
 
 /** Times are epoch milliseconds (UTC) inside Gatehouse; the admin API speaks RFC 3339. */
@@ -197,7 +198,11 @@ export interface AuditEntry {
   requestId: string | null;
 }
 
-export type AuditInput = Omit<AuditEntry, 'id' | 'at'>;
+/**
+ * A change's audit entry, as the services hand it to the store with the change. `events` are the
+ * webhook events the change causes: the adapter writes them to the outbox in the same transaction.
+ */
+export type AuditInput = Omit<AuditEntry, 'id' | 'at'> & { events?: readonly EventInput[] | undefined };
 
 /** A person who signs in at the authorization server. */
 export interface User {

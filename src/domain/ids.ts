@@ -10,6 +10,7 @@ export const ID_PREFIXES = {
   user: 'usr',
   client: 'cli',
   signingKey: 'sig',
+  event: 'evt',
 } as const;
 
 let lastMs = 0;

@@ -4,6 +4,7 @@ import { apisContract } from './contract/apis.ts';
 import { appsContract } from './contract/apps.ts';
 import { auditContract } from './contract/audit.ts';
 import { clientsContract } from './contract/clients.ts';
+import { eventsContract } from './contract/events.ts';
 import { keyAddressContract } from './contract/key-addresses.ts';
 import { keysContract } from './contract/keys.ts';
 import { migrateContract } from './contract/migrate.ts';
@@ -39,6 +40,7 @@ export const STORE_SUITES: readonly StoreSuite[] = [
   requestLogContract,
   usageAnalyticsContract,
   keyAddressContract,
+  eventsContract,
   migrateContract,
 ];
 

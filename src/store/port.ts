@@ -1,3 +1,4 @@
+import type { EventInput, OutboxEvent } from '../domain/events.ts';
 import type { AdminKey, Api, ApiKey, App, AuditEntry, AuditInput, OAuthClient, Policy, SigningKey, User } from '../domain/entities.ts';
 
 /**
@@ -25,6 +26,7 @@ export interface Store {
   readonly revocations: RevocationRepo;
   readonly requestLog: RequestLogRepo;
   readonly usageAnalytics: UsageAnalyticsRepo;
+  readonly events: EventOutboxRepo;
   /** Applies pending migrations; returns how many ran. */
   migrate(): Promise<number>;
   close(): Promise<void>;
@@ -92,8 +94,26 @@ export interface AuditQuery extends PageQuery {
   action?: string | undefined;
 }
 
+/**
+ * The outbox of webhook events (domain/events.ts). A change writes its events with its audit entry,
+ * in its transaction (AuditInput.events); `append` records events that no change causes. Delivery
+ * reads them in `seq` order and keeps its own place, so nothing here changes once recorded.
+ */
+export interface EventOutboxRepo {
+  /**
+   * Records events in one transaction; one whose `dedupeKey` was recorded before is skipped.
+   * Returns the events recorded, in order.
+   */
+  append(events: readonly EventInput[]): Promise<OutboxEvent[]>;
+  /** Events with `seq` greater than `afterSeq` (0: from the first), in order, at most `limit`. */
+  after(afterSeq: number, limit: number): Promise<OutboxEvent[]>;
+  get(id: string): Promise<OutboxEvent | null>;
+  /** Deletes at most `limit` events recorded before `at` (epoch ms), oldest first; returns how many. */
+  deleteBefore(at: number, limit: number): Promise<number>;
+}
+
 export interface AuditRepo {
-  /** Records an event that changes no entity here: a sign-in, a failed sign-in, a token revoked. */
+  /** Records an event that changes no entity here: a sign-in, a failed sign-in, a token revoked (with its webhook events, in one transaction). */
   append(audit: AuditInput): Promise<void>;
   /** Newest first. */
   list(query: AuditQuery): Promise<Page<AuditEntry>>;

@@ -3,8 +3,9 @@ import type { AuditEntry, AuditInput } from '../../domain/entities.ts';
 import { newId } from '../../domain/ids.ts';
 import type { AuditQuery, AuditRepo } from '../port.ts';
 import { json, page, type SqliteDb } from './db.ts';
+import { recordEvents } from './events.ts';
 
-/** Writes one audit entry; every change calls it inside the change's own transaction. */
+/** Writes one audit entry and the webhook events it carries; every change calls it inside the change's own transaction. */
 export function appendAudit(db: SqliteDb, audit: AuditInput, at = db.clock()): void {
   db.sql('INSERT INTO audit (id, at, actor, action, target_type, target_id, before, after, request_id) VALUES (?,?,?,?,?,?,?,?,?)').run(
     newId('audit', at),
@@ -17,12 +18,13 @@ export function appendAudit(db: SqliteDb, audit: AuditInput, at = db.clock()): v
     json(audit.after),
     audit.requestId,
   );
+  if (audit.events?.length) recordEvents(db, audit.events, at);
 }
 
 export function auditRepo(db: SqliteDb): AuditRepo {
   return {
     async append(entry) {
-      appendAudit(db, entry);
+      db.transaction(() => appendAudit(db, entry));
     },
     async list(query: AuditQuery) {
       const where = ["(? = '' OR id < ?)"];

@@ -159,4 +159,17 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX key_addresses_seen ON key_addresses (last_seen);
     `,
   },
+  {
+    // The outbox of webhook events, written in the transaction of the change that caused each one.
+    // seq is the order delivery reads them in (an alias of the rowid, so appends stay at the end);
+    // dedupe_key makes periodic scans announce a condition once (NULLs are distinct: no key, no limit).
+    version: 10,
+    name: 'event outbox',
+    sql: `
+      CREATE TABLE event_outbox (
+        seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, at INTEGER NOT NULL, type TEXT NOT NULL,
+        data TEXT NOT NULL, dedupe_key TEXT UNIQUE);
+      CREATE INDEX event_outbox_at ON event_outbox (at);
+    `,
+  },
 ];

@@ -9,6 +9,7 @@ import { appRepo } from './apps.ts';
 import { auditRepo } from './audit.ts';
 import { clientRepo } from './clients.ts';
 import { classify, sqliteDb } from './db.ts';
+import { eventOutboxRepo } from './events.ts';
 import { keyAddressRepo } from './key-addresses.ts';
 import { keyRepo } from './keys.ts';
 import { MIGRATIONS } from './migrations.ts';
@@ -66,6 +67,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         revocations: revocationRepo(db),
         requestLog: requestLogRepo(db),
         usageAnalytics: usageAnalyticsRepo(db),
+        events: eventOutboxRepo(db),
       },
       options.health,
     ),

@@ -1,0 +1,53 @@
+/**
+ * The events Gatehouse announces to webhook endpoints: a closed set, so a receiver can rely on the
+ * names and the admin API can refuse a subscription to one that does not exist.
+ */
+export const EVENT_TYPES = [
+  'key.created',
+  'key.rotated',
+  'key.revoked',
+  'key.expiring',
+  'key.expired',
+  'key.rotation_due',
+  'key.exposed',
+  'key.compromised',
+  'quota.threshold',
+  'ratelimit.sustained',
+  'login.failed_burst',
+  'signing_key.rotated',
+  'client.secret_rotated',
+] as const;
+
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export function isEventType(value: string): value is EventType {
+  return (EVENT_TYPES as readonly string[]).includes(value);
+}
+
+/**
+ * An event to announce. It is written to the outbox in the same transaction as the change that
+ * caused it (as part of that change's AuditInput), or on its own for events no change causes
+ * (a key nearing expiry, a quota threshold crossed). Delivery reads the outbox later, so a change
+ * that commits is announced at least once and one that rolls back never is.
+ */
+export interface EventInput {
+  type: EventType;
+  /** The payload's `data` (Standard Webhooks): ids and views, never a secret. */
+  data: Record<string, unknown>;
+  /**
+   * When set, the outbox records at most one event with this key, ever: events found by a periodic
+   * scan (`key.expiring:<keyId>:<leadTime>`) are announced once however often the scan runs.
+   */
+  dedupeKey?: string | undefined;
+}
+
+/** An event as the outbox keeps it: its id is the Standard Webhooks `webhook-id`, stable across retries. */
+export interface OutboxEvent {
+  id: string;
+  /** Its place in the outbox: delivery reads events in this order, resuming after the last seq it took. */
+  seq: number;
+  /** When it was recorded (epoch ms): the payload's `timestamp`. */
+  at: number;
+  type: EventType;
+  data: Record<string, unknown>;
+}
