@@ -82,7 +82,17 @@ describe('gateway over HTTPS: TLS, HSTS, plain HTTP refused for credentials, cer
     await waitFor(async () => (await h.admin('GET', `/keys/${ids.keyId}`)).body.exposedAt, { what: 'the key flagged as exposed' });
     const audit = await h.admin('GET', `/audit?action=key.exposed&targetId=${ids.keyId}`);
     assert.equal(audit.body.items.length, 1);
-    assert.equal(audit.body.items[0].after.via, 'plain HTTP');
+    assert.equal(audit.body.items[0].after.exposure.source, 'plain-http');
+    assert.equal(audit.body.items[0].after.exposure.where, '127.0.0.1');
+    // Sent again over plain HTTP: the same exposure, not a second report.
+    assert.equal((await fetch(`${redirectUrl}/orders/x`, { headers: { authorization: `Bearer ${ids.secret}` }, redirect: 'manual' })).status, 403);
+    const exposedEvents = async () => (await h.gh.ctx.store.events.after(0, 100)).filter((e) => e.type === 'key.exposed');
+    await waitFor(async () => (await exposedEvents()).length > 0, { what: 'the key.exposed event' });
+    assert.deepEqual(
+      (await exposedEvents()).map((e) => (e.data as { key: { id: string }; exposure: { source: string } }).exposure.source),
+      ['plain-http'],
+    );
+    assert.equal((await h.admin('GET', `/audit?action=key.exposed&targetId=${ids.keyId}`)).body.items.length, 1);
     const tokenOverHttp = await fetch(`${redirectUrl}/orders/x`, { headers: { 'x-api-key': 'anything' }, redirect: 'manual' });
     assert.equal(tokenOverHttp.status, 403, 'any credential header, known or not');
   });

@@ -10,6 +10,7 @@ import type { KeyRecordView, KeyView } from '../admin/responses.ts';
 import type { KeyCreateInput, KeyPatchInput } from '../../domain/inputs/resources.ts';
 import { ControlError, iso, notFound, requireFound, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
+import { markExposed } from './exposure.ts';
 import { conflictAware } from './resource.ts';
 import { mergeSettings, EMPTY_SETTINGS, settingsView, validateSettings } from './settings.ts';
 
@@ -228,18 +229,13 @@ export const keysService = {
   },
 
   /**
-   * Marks the key whose secret this is as exposed (it was sent over plain HTTP), once, with an audit
-   * entry; the key keeps working until someone rotates or revokes it. Unknown secrets are ignored.
+   * Marks the key whose secret this is as exposed (the gateway saw it over plain HTTP), once, with an
+   * audit entry and a `key.exposed` event. Unknown secrets are ignored.
    */
   async flagExposed(ctx: ControlContext, secret: string, ip: string): Promise<ApiKey | null> {
     const existing = await findBySecret(secret, ctx.peppers, (hash) => ctx.store.keys.findByHash(hash));
-    if (!existing || existing.exposedAt) return existing;
-    const now = ctx.clock();
-    const key: ApiKey = { ...existing, exposedAt: now, updatedAt: now };
-    const audit = { ...auditEntry({ actor: 'gateway', requestId: null }, 'exposed', existing, key), after: { exposedAt: iso(now), via: 'plain HTTP', ip } };
-    await ctx.store.keys.update(key, audit);
-    changed(ctx, key);
-    return key;
+    if (!existing) return null;
+    return (await markExposed(ctx, { actor: 'gateway', requestId: null }, existing, { source: 'plain-http', where: ip })).key;
   },
 
   async delete(ctx: ControlContext, actor: Actor, id: string): Promise<void> {
