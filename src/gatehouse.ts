@@ -23,7 +23,10 @@ import { keysService } from './control/services/keys.ts';
 import { reloadOnChange, tlsOptions } from './tls/server-tls.ts';
 import { FailureThrottle } from './limits/failure-throttle.ts';
 import { MemoryLimiter } from './limits/memory-limiter.ts';
-import { openSqliteStore, STORE_COMPONENT } from './store/sqlite/sqlite-store.ts';
+import { openStore } from './store/open-store.ts';
+import { STORE_COMPONENT } from './store/port.ts';
+import { StoreChangeFeed } from './events/store-change-feed.ts';
+
 import { Health } from './telemetry/health.ts';
 import { GatehouseMetrics } from './telemetry/metrics.ts';
 import { timedRepo, timedStore } from './telemetry/timed-store.ts';
@@ -81,20 +84,26 @@ export async function startGatehouse(
   metrics?.watch(health);
   health.register(STORE_COMPONENT, true);
   const tracing = config.tracing.enabled ? startTracing(config, health) : null;
-  const sqlite = openSqliteStore(config.storePath, { busyTimeoutMs: config.store.busyTimeoutMs, health, clock });
+  const opened = openStore(config, { health, clock });
   // Store latency is measured around the port, so every adapter gets it and none knows of metrics.
-  const store = metrics ? timedStore(sqlite, metrics.storeTiming) : sqlite;
+  const store = metrics ? timedStore(opened.store, metrics.storeTiming) : opened.store;
   const migrations = await store.migrate();
   if (migrations > 0) log.info({ migrations }, 'store migrated');
 
   const changes = createLocalChangeBus();
+  // Changes made on other nodes reach this node's caches through the store; read from here on,
+  // before any cache is filled, so none made while starting is missed.
+  const changeFeed =
+    config.changes.pollIntervalSeconds > 0 ? new StoreChangeFeed({ audit: store.audit, changes, health, intervalMs: config.changes.pollIntervalSeconds * 1000 }) : null;
+  await changeFeed?.start();
   // Usage batches and request records are written by a thread with its own connection, and the request
   // log is read by another: traffic-sized store work never runs on the event loop.
+  const threadPath = opened.threadPath;
   const storeThread = (name: string) =>
-    config.storePath === ':memory:'
+    threadPath === null
       ? null
       : new StoreThread({
-          path: config.storePath,
+          path: threadPath,
           busyTimeoutMs: config.store.busyTimeoutMs,
           onError: (error) => log.error({ err: error }, `${name} thread failed`),
         });
@@ -109,7 +118,8 @@ export async function startGatehouse(
   const analyticsSink = writer?.usageAnalytics ?? store.usageAnalytics;
   const analytics = usageAnalyticsFor(config, metrics ? timedRepo(analyticsSink, 'usageAnalytics', metrics.storeTiming) : analyticsSink, health, clock);
   // Several gateway threads share one table of counters (limits/shared-table.ts); one thread keeps them in Maps.
-  const workerCount = config.storePath === ':memory:' ? 1 : config.gateway.workers;
+  // Workers open the store themselves: an in-memory SQLite store exists only in this thread.
+  const workerCount = config.store.driver === 'sqlite' && config.storePath === ':memory:' ? 1 : config.gateway.workers;
   const shared = workerCount > 1 ? SharedMemoryLimiter.create(config.gateway.sharedTableEntries) : null;
   const limiter = shared ?? new MemoryLimiter();
   const reportOverflows = shared ? overflowReporter(shared, health) : null;
@@ -236,6 +246,7 @@ export async function startGatehouse(
       clearInterval(sweeper);
       authorization?.close();
       revocations.stop();
+      await changeFeed?.stop();
       // The gateway stops first: in-process it closes its listener and pools; workers hand over their
       // usage and request records too, so what follows flushes them with the main thread's own.
       await Promise.all([gateway.close(), closeServer(control), ...(redirect ? [closeServer(redirect)] : [])]);

@@ -8,6 +8,8 @@ import { configSchema, gatewayPublicHost, type ParsedConfig } from './schema.ts'
 
 export interface Config extends ParsedConfig {
   storePath: string;
+  /** The PostgreSQL store's password (store.passwordFile, GATEHOUSE_STORE_PASSWORD); null: none, or PGPASSWORD. */
+  storePassword: string | null;
   /** The first hashes new keys; the rest are earlier peppers still accepted during a rotation. */
   peppers: Pepper[];
   masterKey: Buffer | null;
@@ -46,11 +48,24 @@ export function loadConfig(options: { file?: string | undefined; env?: NodeJS.Pr
   return deepFreeze({
     ...parsed,
     storePath: resolve(parsed.store.path ?? join(parsed.dataDir, 'gatehouse.db')),
+    storePassword: loadStorePassword(parsed, env),
     peppers,
     masterKey: loadMasterKey(parsed, env, join(parsed.dataDir, DATA_DIR_MASTER_KEY)),
     introspectionClientSecret: loadIntrospectionSecret(parsed, env),
     tracingHeaders: otel.headers,
   });
+}
+
+function loadStorePassword(parsed: ParsedConfig, env: NodeJS.ProcessEnv): string | null {
+  const file = parsed.store.passwordFile;
+  if (file) {
+    try {
+      return readFileSync(file, 'utf8').trim();
+    } catch (error) {
+      throw new ConfigError(`cannot read the store password file ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  }
+  return env.GATEHOUSE_STORE_PASSWORD || null;
 }
 
 const isKeyObject = (value: object): boolean => value.constructor?.name?.endsWith('KeyObject') ?? false;
@@ -84,7 +99,11 @@ function readYaml(file: string): unknown {
 /** Every scalar setting of the schema, as its dotted path; each may come from GATEHOUSE_<PATH>. */
 function scalarPaths(): string[][] {
   const defaults = configSchema.parse({});
-  const paths: string[][] = [['store', 'path']];
+  const paths: string[][] = [
+    ['store', 'path'],
+    ['store', 'url'],
+    ['store', 'passwordFile'],
+  ];
   const walk = (value: unknown, path: string[]): void => {
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
       for (const [k, v] of Object.entries(value)) walk(v, [...path, k]);

@@ -15,6 +15,15 @@ import pg from 'pg';
 export interface PrivatePostgres {
   /** A connection string for the cluster's `gatehouse` database, password included. */
   url: string;
+  /** The same without the password, as Gatehouse's store.url takes it, for a database of `createDatabase`. */
+  urlWithoutPassword(database: string): string;
+  password: string;
+  /** Makes another database on the cluster (a test's own). */
+  createDatabase(name: string): Promise<void>;
+  /** Stops the server, keeping its data: an outage. */
+  pause(): Promise<void>;
+  /** Starts it again on the same port, with the same data. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -83,11 +92,15 @@ export async function startPostgres(): Promise<PrivatePostgres> {
     '-c',
     'max_connections=200',
   ];
-  const child = spawn(join(bin, 'postgres'), args, { stdio: ['ignore', 'ignore', 'pipe'], ...as });
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
+  const spawnServer = (): ChildProcess => {
+    const server = spawn(join(bin, 'postgres'), args, { stdio: ['ignore', 'ignore', 'pipe'], ...as });
+    server.stderr!.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-4000);
+    });
+    return server;
+  };
+  let child = spawnServer();
   const base = `postgres://gatehouse:${encodeURIComponent(password)}@127.0.0.1:${port}`;
   try {
     await waitUntilReady(`${base}/postgres`, child, () => stderr);
@@ -102,6 +115,25 @@ export async function startPostgres(): Promise<PrivatePostgres> {
   }
   return {
     url: `${base}/gatehouse`,
+    urlWithoutPassword: (database) => `postgres://gatehouse@127.0.0.1:${port}/${database}`,
+    password,
+    async createDatabase(name) {
+      if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error('a database name of lower-case letters, digits and _');
+      const admin = new pg.Client({ connectionString: `${base}/postgres` });
+      await admin.connect();
+      try {
+        await admin.query(`CREATE DATABASE ${name}`);
+      } finally {
+        await admin.end();
+      }
+    },
+    async pause() {
+      await stopChild(child);
+    },
+    async resume() {
+      child = spawnServer();
+      await waitUntilReady(`${base}/postgres`, child, () => stderr);
+    },
     async stop() {
       await stopChild(child);
       rmSync(dir, { recursive: true, force: true });

@@ -2,10 +2,11 @@ import type { AuditEntry, AuditInput } from '../../domain/entities.ts';
 import { newId } from '../../domain/ids.ts';
 import type { AuditQuery, AuditRepo } from '../port.ts';
 import { json, page, type PgDb, type Queryable, type Row } from './db.ts';
-import { recordEvents } from './events.ts';
+import { recordEvents, takeCommitTurn } from './events.ts';
 
 /** Writes one audit entry and the webhook events it carries; every change calls it inside its own transaction. */
 export async function appendAudit(tx: Queryable, audit: AuditInput, at: number): Promise<void> {
+  await takeCommitTurn(tx);
   await tx.query('INSERT INTO audit (id, at, actor, action, target_type, target_id, before, after, request_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)', [
     newId('audit', at),
     at,
@@ -33,6 +34,19 @@ export function auditRepo(db: PgDb): AuditRepo {
       args.push(query.limit + 1);
       const { rows } = await db.query(`SELECT * FROM audit WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${args.length}`, args);
       return page(rows, query, auditFromRow);
+    },
+    async after(afterSeq, limit) {
+      const { rows } = await db.query('SELECT seq, at, action, target_type, target_id FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2', [afterSeq, limit]);
+      return rows.map((row) => ({
+        seq: Number(row.seq),
+        at: Number(row.at),
+        action: String(row.action),
+        targetType: row.target_type as AuditEntry['targetType'],
+        targetId: String(row.target_id),
+      }));
+    },
+    async lastSeq() {
+      return Number((await db.query('SELECT COALESCE(MAX(seq), 0) AS seq FROM audit')).rows[0]!.seq);
     },
   };
 }

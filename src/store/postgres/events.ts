@@ -3,18 +3,23 @@ import { newId } from '../../domain/ids.ts';
 import type { EventOutboxRepo } from '../port.ts';
 import type { PgDb, Queryable, Row } from './db.ts';
 
-/** The advisory lock every transaction that writes events takes (any constant; this one spells "outbox"). */
-const OUTBOX_LOCK = 0x6f7574626f78;
+/** The advisory lock of transactions whose rows are read in `seq` order (any constant; this one spells "outbox"). */
+const COMMIT_ORDER_LOCK = 0x6f7574626f78;
 
 /**
- * Writes events to the outbox inside the caller's transaction. Identity values are handed out at
- * insert but become visible at commit, so two transactions could commit their events out of `seq`
- * order and a reader resuming after the higher one would skip the lower for good. The transaction
- * lock makes writers of events take turns until commit: seq order is commit order. Events come
- * from admin changes and periodic scans, not from traffic, so the turns cost nothing that matters.
+ * Identity values are handed out at insert but become visible at commit, so two transactions could
+ * commit out of `seq` order, and a reader resuming after the higher seq would skip the lower for
+ * good. Transactions that write audit entries or outbox events (both read in seq order) take this
+ * lock, held until they commit: they take turns, and seq order is commit order. They are admin
+ * changes, sign-ins and periodic scans, not traffic, so the turns cost nothing that matters.
  */
+export async function takeCommitTurn(tx: Queryable): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock($1)', [COMMIT_ORDER_LOCK]);
+}
+
+/** Writes events to the outbox inside the caller's transaction, in its commit turn. */
 export async function recordEvents(tx: Queryable, events: readonly EventInput[], at: number): Promise<OutboxEvent[]> {
-  await tx.query('SELECT pg_advisory_xact_lock($1)', [OUTBOX_LOCK]);
+  await takeCommitTurn(tx);
   const recorded: OutboxEvent[] = [];
   for (const event of events) {
     const id = newId('event', at);

@@ -35,8 +35,9 @@ export const PG_MIGRATIONS: readonly { version: number; name: string; sql: strin
       CREATE INDEX keys_lineage ON keys (lineage_id);
       CREATE TABLE admin_keys (
         id TEXT COLLATE "C" PRIMARY KEY, hash TEXT NOT NULL UNIQUE, data JSONB NOT NULL, created_at BIGINT NOT NULL, revoked_at BIGINT);
+      -- seq: commit order (see takeCommitTurn), which the change feed reads other nodes' changes in.
       CREATE TABLE audit (
-        id TEXT COLLATE "C" PRIMARY KEY, at BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+        id TEXT COLLATE "C" PRIMARY KEY, seq BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE, at BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
         target_type TEXT NOT NULL, target_id TEXT NOT NULL, before JSONB, after JSONB, request_id TEXT);
       CREATE INDEX audit_target ON audit (target_id, id);
       CREATE TABLE usage_daily (

@@ -1,4 +1,4 @@
-import type { Store } from '../port.ts';
+import { STORE_COMPONENT, type Store } from '../port.ts';
 import type { HealthReporter } from '../../telemetry/health.ts';
 import { adminKeyRepo } from './admin-keys.ts';
 import { apiRepo } from './apis.ts';
@@ -25,8 +25,6 @@ export interface PostgresStoreOptions extends PgPoolOptions {
   /** Stamps audit entries and migrations. */
   clock?: () => number;
 }
-
-export const STORE_COMPONENT = 'store';
 
 /** The advisory lock `migrate` holds, so nodes starting together apply each migration once, in turn. */
 const MIGRATION_LOCK = 0x6761746568; // "gateh"
