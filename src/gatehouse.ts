@@ -94,7 +94,9 @@ export async function startGatehouse(
   // Changes made on other nodes reach this node's caches through the store; read from here on,
   // before any cache is filled, so none made while starting is missed.
   const changeFeed =
-    config.changes.pollIntervalSeconds > 0 ? new StoreChangeFeed({ audit: store.audit, changes, health, intervalMs: config.changes.pollIntervalSeconds * 1000 }) : null;
+    config.changes.pollIntervalSeconds > 0
+      ? new StoreChangeFeed({ audit: store.audit, changes, health, intervalMs: config.changes.pollIntervalSeconds * 1000 })
+      : null;
   await changeFeed?.start();
   // Usage batches and request records are written by a thread with its own connection, and the request
   // log is read by another: traffic-sized store work never runs on the event loop.

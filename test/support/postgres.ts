@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { aptInstall, freePort, stopChild } from './servers.ts';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -33,13 +33,8 @@ export function postgresBinDir(): string {
   const fromEnv = process.env.GATEHOUSE_TEST_PG_BIN;
   if (fromEnv) return fromEnv;
   let found = newestDebianBin();
-  if (!found && process.getuid?.() === 0) {
-    const install = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'postgresql'], {
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-      stdio: 'inherit',
-    });
-    if (install.status !== 0)
-      throw new Error(`apt-get install postgresql failed (exit ${install.status}): PostgreSQL is needed for the PostgreSQL store tests`);
+  if (!found) {
+    aptInstall('postgresql', 'the PostgreSQL store tests');
     found = newestDebianBin();
   }
   if (!found) throw new Error(`no PostgreSQL server binaries under ${DEBIAN_BIN}: install Debian's postgresql package (or set GATEHOUSE_TEST_PG_BIN)`);
@@ -109,7 +104,7 @@ export async function startPostgres(): Promise<PrivatePostgres> {
     await admin.query('CREATE DATABASE gatehouse');
     await admin.end();
   } catch (error) {
-    await stopChild(child);
+    await stopChild(child, 'SIGINT');
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
@@ -128,14 +123,14 @@ export async function startPostgres(): Promise<PrivatePostgres> {
       }
     },
     async pause() {
-      await stopChild(child);
+      await stopChild(child, 'SIGINT');
     },
     async resume() {
       child = spawnServer();
       await waitUntilReady(`${base}/postgres`, child, () => stderr);
     },
     async stop() {
-      await stopChild(child);
+      await stopChild(child, 'SIGINT');
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -146,17 +141,6 @@ function userIds(name: string): { uid: number; gid: number } {
   const gid = spawnSync('id', ['-g', name], { encoding: 'utf8' });
   if (uid.status !== 0 || gid.status !== 0) throw new Error(`no ${name} user to run PostgreSQL as (Debian's postgresql package makes it)`);
   return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitUntilReady(url: string, child: ChildProcess, log: () => string): Promise<void> {
@@ -173,13 +157,4 @@ async function waitUntilReady(url: string, child: ChildProcess, log: () => strin
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    // SIGINT: PostgreSQL's fast shutdown (no waiting for clients).
-    child.kill('SIGINT');
-  });
 }
