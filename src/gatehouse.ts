@@ -26,6 +26,10 @@ import { MemoryLimiter } from './limits/memory-limiter.ts';
 import { openStore } from './store/open-store.ts';
 import { STORE_COMPONENT } from './store/port.ts';
 import { StoreChangeFeed } from './events/store-change-feed.ts';
+import { CHANGE_DOORBELL, RedisDoorbell, ringingBus } from './events/redis-doorbell.ts';
+import { FallbackLimiter, fallbackOptions } from './limits/redis/fallback-limiter.ts';
+import { RedisLimiter } from './limits/redis/redis-limiter.ts';
+import { connectRedis, REDIS_CONNECTION, whenReady } from './redis/connection.ts';
 
 import { Health } from './telemetry/health.ts';
 import { GatehouseMetrics } from './telemetry/metrics.ts';
@@ -98,6 +102,8 @@ export async function startGatehouse(
       ? new StoreChangeFeed({ audit: store.audit, changes, health, intervalMs: config.changes.pollIntervalSeconds * 1000 })
       : null;
   await changeFeed?.start();
+  // With Redis, a change rings every node's doorbell and they read the feed at once, not at their next poll.
+  const doorbell = changeFeed && (config.redis.url || config.redis.sentinels.length > 0) ? await startDoorbell(config, health, changeFeed) : null;
   // Usage batches and request records are written by a thread with its own connection, and the request
   // log is read by another: traffic-sized store work never runs on the event loop.
   const threadPath = opened.threadPath;
@@ -123,7 +129,14 @@ export async function startGatehouse(
   // Workers open the store themselves: an in-memory SQLite store exists only in this thread.
   const workerCount = config.store.driver === 'sqlite' && config.storePath === ':memory:' ? 1 : config.gateway.workers;
   const shared = workerCount > 1 ? SharedMemoryLimiter.create(config.gateway.sharedTableEntries) : null;
-  const limiter = shared ?? new MemoryLimiter();
+  const localLimiter = shared ?? new MemoryLimiter();
+  // With Redis, limits and quotas are counted there, for every node; the local limiter answers while it is away.
+  const redis = config.redis.url || config.redis.sentinels.length > 0 ? connectRedis(config, 'gateway') : null;
+  redis?.on('error', (error: unknown) => health.failed(REDIS_CONNECTION, error));
+  redis?.on('ready', () => health.ok(REDIS_CONNECTION));
+  if (redis) health.register(REDIS_CONNECTION, false);
+  if (redis) await whenReady(redis, config.redis.commandTimeoutMs * 4);
+  const limiter = redis ? new FallbackLimiter(new RedisLimiter(redis), localLimiter, fallbackOptions(config.redis, health)) : localLimiter;
   const reportOverflows = shared ? overflowReporter(shared, health) : null;
   const throttle = FailureThrottle.perAddress(config.authFailures.limit, config.authFailures.windowSeconds * 1000);
   // The admin API counts its own failures: a local service with a broken API key must not lock the admin CLI out.
@@ -133,7 +146,7 @@ export async function startGatehouse(
   const ctx: ControlContext = {
     store,
     requestLog: reader ?? store.requestLog,
-    changes,
+    changes: doorbell ? ringingBus(changes, doorbell) : changes,
     peppers: config.peppers,
     usage,
     verifier,
@@ -162,7 +175,7 @@ export async function startGatehouse(
   const requestLog = requestLogFor(config, writer ?? store.requestLog, health, clock);
 
   const sweeper = setInterval(() => {
-    limiter.sweep(clock());
+    localLimiter.sweep(clock());
     reportOverflows?.();
     throttle.sweep(clock());
     adminThrottle.sweep(clock());
@@ -249,6 +262,7 @@ export async function startGatehouse(
       authorization?.close();
       revocations.stop();
       await changeFeed?.stop();
+      doorbell?.close();
       // The gateway stops first: in-process it closes its listener and pools; workers hand over their
       // usage and request records too, so what follows flushes them with the main thread's own.
       await Promise.all([gateway.close(), closeServer(control), ...(redirect ? [closeServer(redirect)] : [])]);
@@ -260,6 +274,7 @@ export async function startGatehouse(
       // logs it); the writer thread and the store close either way.
       await Promise.all([writer?.close(), reader?.close()]);
       await store.close();
+      redis?.disconnect();
       for (const result of flushed) if (result.status === 'rejected') throw result.reason;
     })());
 
@@ -372,6 +387,26 @@ function workerGateway(
 
 /** The shared table refused counters since the last sweep: readiness warns until a sweep sees none. */
 const SHARED_TABLE = 'shared-limit-table';
+async function startDoorbell(config: Config, health: Health, feed: StoreChangeFeed): Promise<RedisDoorbell> {
+  const publisher = connectRedis(config, 'doorbell');
+  publisher.on('error', (error: unknown) => health.failed(REDIS_CONNECTION, error));
+  const subscriber = connectSubscriber(config);
+  subscriber.on('error', (error: unknown) => health.failed(CHANGE_DOORBELL, error));
+  const doorbell = new RedisDoorbell(publisher, subscriber, health);
+  // A change made before the publisher is connected would ring no one (until the next poll).
+  await whenReady(publisher, config.redis.commandTimeoutMs * 4);
+  await doorbell.listen(() => feed.poke());
+  return doorbell;
+}
+
+/** A subscriber connection: unlike the others it must queue its SUBSCRIBE until connected, and never time out waiting for messages. */
+function connectSubscriber(config: Config) {
+  const subscriber = connectRedis(config, 'doorbell-subscriber');
+  subscriber.options.enableOfflineQueue = true;
+  subscriber.options.commandTimeout = undefined;
+  return subscriber;
+}
+
 function overflowReporter(limiter: SharedMemoryLimiter, health: Health): () => void {
   health.register(SHARED_TABLE, false);
   let reported = 0;

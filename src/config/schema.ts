@@ -144,6 +144,39 @@ export const configSchema = z.strictObject({
       negativeTtlSeconds: z.coerce.number().min(0.001).default(10),
     })
     .prefault({}),
+  redis: z
+    .strictObject({
+      /**
+       * redis://host:6379/0 or rediss:// (TLS), without the password (redis.passwordFile or
+       * GATEHOUSE_REDIS_PASSWORD). Unset: limits, quotas and the change doorbell stay in this process.
+       */
+      url: z
+        .url({ protocol: /^rediss?$/ })
+        .refine((u) => new URL(u).password === '', 'must not hold the password: put it in redis.passwordFile or GATEHOUSE_REDIS_PASSWORD')
+        .optional(),
+      /** An ACL user (Redis 6+); its password is the one from passwordFile. */
+      username: z.string().min(1).optional(),
+      passwordFile: z.string().min(1).optional(),
+      /** Sentinel: the sentinels' addresses (host:port) and the monitored master's name; url then names no host. */
+      sentinels: z.array(z.string().regex(/^[^:\s]+:\d{1,5}$/, 'host:port')).default([]),
+      sentinelMaster: z.string().min(1).optional(),
+      /** A file of CA certificates to trust for rediss:// (besides the system's). */
+      caFile: z.string().min(1).optional(),
+      /** A limiter call waiting longer than this fails, and whenUnavailable applies to it. */
+      commandTimeoutMs: z.coerce.number().int().min(10).max(10_000).default(250),
+      /**
+       * What the gateway does with rate limits and quotas while Redis cannot be reached: `local` counts
+       * them in this node (each limit divided by expectedNodes), `fail-closed` refuses every limited
+       * request (429 with Retry-After) until Redis is back.
+       */
+      whenUnavailable: z.enum(['local', 'fail-closed']).default('local'),
+      expectedNodes: z.coerce.number().int().min(1).max(1000).default(1),
+    })
+    .refine((r) => r.sentinels.length === 0 || r.sentinelMaster !== undefined, {
+      message: 'redis.sentinels need redis.sentinelMaster',
+      path: ['sentinelMaster'],
+    })
+    .prefault({}),
   changes: z
     .strictObject({
       /**
