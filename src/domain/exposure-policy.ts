@@ -46,6 +46,7 @@ export function exposureStep(
   else if (key.publishable) [action, why] = ['flag', 'publishable keys are public by design; the policy does not act on them'];
   else [action, why] = [o.policy[key.environment], `the exposure policy for ${key.environment} keys`];
   if (action === 'disable' && state === 'disabled') return { action: 'flag', why: 'the key is disabled already' };
-  if (action === 'revoke-and-replace' && state === 'rotating') return { action: 'revoke', why: `${why}; the key was rotated, so its successor is its replacement` };
+  if (action === 'revoke-and-replace' && state === 'rotating')
+    return { action: 'revoke', why: `${why}; the key was rotated, so its successor is its replacement` };
   return { action, why };
 }

@@ -127,7 +127,10 @@ function tally<K, V>(map: Map<K, V>, key: K, make: () => V): V {
   return row;
 }
 
-const byRequestsThen = <T extends { requests: number }>(name: (t: T) => string) => (a: T, b: T) => b.requests - a.requests || name(a).localeCompare(name(b));
+const byRequestsThen =
+  <T extends { requests: number }>(name: (t: T) => string) =>
+  (a: T, b: T) =>
+    b.requests - a.requests || name(a).localeCompare(name(b));
 
 export function buildImpactReport(input: ImpactInput): ImpactReport {
   const requests = input.requests.filter((r) => r.at >= input.since && r.at < input.until);
@@ -155,7 +158,13 @@ export function buildImpactReport(input: ImpactInput): ImpactReport {
     api.bytesOut += r.bytesOut;
     if (isDenied) api.denied++;
     else api.forwarded++;
-    const route = tally(routes, `${r.api}\u0000${r.route}`, () => ({ api: r.api, route: r.route, requests: 0, bytesOut: 0, statuses: {} as Record<string, number> }));
+    const route = tally(routes, `${r.api}\u0000${r.route}`, () => ({
+      api: r.api,
+      route: r.route,
+      requests: 0,
+      bytesOut: 0,
+      statuses: {} as Record<string, number>,
+    }));
     route.requests++;
     route.bytesOut += r.bytesOut;
     route.statuses[String(r.status)] = (route.statuses[String(r.status)] ?? 0) + 1;
@@ -200,14 +209,17 @@ export function buildImpactReport(input: ImpactInput): ImpactReport {
     };
   });
   addressRows.sort(byRequestsThen((a) => a.address));
-  const newAddresses = input.exposedAt === null || addressRows.some((a) => a.newSinceExposure === null) ? null : addressRows.filter((a) => a.newSinceExposure).length;
+  const newAddresses =
+    input.exposedAt === null || addressRows.some((a) => a.newSinceExposure === null) ? null : addressRows.filter((a) => a.newSinceExposure).length;
 
   // The oldest moment the log can hold: midnight UTC `requestLogDays` days before today (whole days are kept).
   const logFrom = input.requestLogDays === null ? null : Math.floor(input.now / DAY) * DAY - input.requestLogDays * DAY;
   const notes: string[] = [];
   if (logFrom === null) notes.push('The request log is off (requestLog.enabled: false): no request figures.');
   else if (input.since < logFrom)
-    notes.push(`The window starts before the oldest request the log keeps (${iso(logFrom)}, requestLog.retentionDays ${input.requestLogDays}): requests before then are not counted.`);
+    notes.push(
+      `The window starts before the oldest request the log keeps (${iso(logFrom)}, requestLog.retentionDays ${input.requestLogDays}): requests before then are not counted.`,
+    );
   if (input.requestsTruncated) notes.push(`Only the newest ${requests.length} requests were read: every figure is a lower bound; narrow the window.`);
   if (input.firstSeen !== null && input.firstSeenDays !== null && input.exposedAt !== null)
     notes.push(
@@ -302,12 +314,20 @@ export function impactMarkdown(r: ImpactReport): string {
     `- Client addresses: ${t.addresses}${t.newAddresses === null ? '' : `, of which **${t.newAddresses}** never used this credential before its exposure`}; user agents: ${t.userAgents}.`,
     `- Created: ${m.createdAt ?? '–'}; exposed: ${m.exposedAt ?? 'no exposure reported'}; detected: ${m.detectedAt ?? '–'}; contained: ${m.containedAt ?? 'not yet'}.`,
   ];
-  if (r.tokens) summary.push(`- Access tokens exchanged for it: ${r.tokens.exchanged.length}; requests made with them: ${r.tokens.requestsByClient.reduce((n, c) => n + c.requests, 0)}.`);
+  if (r.tokens)
+    summary.push(
+      `- Access tokens exchanged for it: ${r.tokens.exchanged.length}; requests made with them: ${r.tokens.requestsByClient.reduce((n, c) => n + c.requests, 0)}.`,
+    );
   const dataRoutes = r.byRoute.filter((x) => (x.statuses['200'] ?? 0) > 0 || Object.keys(x.statuses).some((s) => s.startsWith('2')));
   if (dataRoutes.length) summary.push(`- Routes that answered with data: ${dataRoutes.map((x) => `${code(x.api)} ${code(x.route)}`).join(', ')}.`);
   out.push(`${summary.join('\n')}\n`);
   out.push('## Timeline\n');
-  out.push(table(['time (UTC)', 'event', 'detail'], r.timeline.map((e) => [e.at, e.event, cell(e.detail)])));
+  out.push(
+    table(
+      ['time (UTC)', 'event', 'detail'],
+      r.timeline.map((e) => [e.at, e.event, cell(e.detail)]),
+    ),
+  );
   out.push('\n## Requests by API and route\n');
   out.push(
     table(
@@ -324,9 +344,19 @@ export function impactMarkdown(r: ImpactReport): string {
     ),
   );
   out.push('\n## Requests by status\n');
-  out.push(table(['status', 'requests'], r.byStatus.map((s) => [String(s.status), String(s.requests)])));
+  out.push(
+    table(
+      ['status', 'requests'],
+      r.byStatus.map((s) => [String(s.status), String(s.requests)]),
+    ),
+  );
   out.push('\n## Refused requests by reason\n');
-  out.push(table(['code', 'requests'], r.denials.map((d) => [d.code, String(d.requests)])));
+  out.push(
+    table(
+      ['code', 'requests'],
+      r.denials.map((d) => [d.code, String(d.requests)]),
+    ),
+  );
   out.push('\n## Client addresses\n');
   out.push(
     table(
@@ -343,7 +373,12 @@ export function impactMarkdown(r: ImpactReport): string {
     ),
   );
   out.push('\n## User agents\n');
-  out.push(table(['user agent', 'requests', 'first seen', 'last seen'], r.userAgents.map((u) => [code(u.userAgent), String(u.requests), u.firstSeenAt, u.lastSeenAt])));
+  out.push(
+    table(
+      ['user agent', 'requests', 'first seen', 'last seen'],
+      r.userAgents.map((u) => [code(u.userAgent), String(u.requests), u.firstSeenAt, u.lastSeenAt]),
+    ),
+  );
   if (r.tokens) {
     out.push('\n## Access tokens\n');
     out.push(
@@ -356,7 +391,13 @@ export function impactMarkdown(r: ImpactReport): string {
     out.push(
       table(
         ['client', 'requests', 'refused', 'bytes returned', 'routes'],
-        r.tokens.requestsByClient.map((c) => [code(c.clientId), String(c.requests), String(c.denied), String(c.bytesOut), c.routes.map((x) => code(x)).join(', ')]),
+        r.tokens.requestsByClient.map((c) => [
+          code(c.clientId),
+          String(c.requests),
+          String(c.denied),
+          String(c.bytesOut),
+          c.routes.map((x) => code(x)).join(', '),
+        ]),
       ),
     );
   }

@@ -55,9 +55,23 @@ export const impactReportResponse = named(
       firstRequestAt: time.nullable(),
       lastRequestAt: time.nullable(),
     }),
-    byApi: z.array(z.strictObject({ api: z.string().nullable(), requests: z.number().int(), forwarded: z.number().int(), denied: z.number().int(), bytesOut: z.number().int() })),
+    byApi: z.array(
+      z.strictObject({
+        api: z.string().nullable(),
+        requests: z.number().int(),
+        forwarded: z.number().int(),
+        denied: z.number().int(),
+        bytesOut: z.number().int(),
+      }),
+    ),
     byRoute: z.array(
-      z.strictObject({ api: z.string().nullable(), route: z.string().nullable(), requests: z.number().int(), bytesOut: z.number().int(), statuses: statusCounts }),
+      z.strictObject({
+        api: z.string().nullable(),
+        route: z.string().nullable(),
+        requests: z.number().int(),
+        bytesOut: z.number().int(),
+        statuses: statusCounts,
+      }),
     ),
     byStatus: z.array(z.strictObject({ status: z.number().int(), requests: z.number().int() })),
     denials: z.array(z.strictObject({ code: z.string(), requests: z.number().int() })),
@@ -87,7 +101,13 @@ export const impactReportResponse = named(
           }),
         ),
         requestsByClient: z.array(
-          z.strictObject({ clientId: z.string(), requests: z.number().int(), denied: z.number().int(), bytesOut: z.number().int(), routes: z.array(z.string()) }),
+          z.strictObject({
+            clientId: z.string(),
+            requests: z.number().int(),
+            denied: z.number().int(),
+            bytesOut: z.number().int(),
+            routes: z.array(z.string()),
+          }),
         ),
       })
       .nullable(),

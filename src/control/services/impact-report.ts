@@ -64,16 +64,19 @@ export const impactReportService = {
       const after = (e.after ?? {}) as Record<string, unknown>;
       switch (e.action) {
         case 'key.exposed': {
-          const x = (after.exposure ?? {}) as { source?: string; where?: string | null; since?: string | null; action?: string; why?: string };
+          const x = (after.exposure ?? {}) as { source?: string; where?: string | null; at?: string; since?: string | null; action?: string; why?: string };
+          // The report's own time (the key's exposedAt for the first), else its audit entry's.
+          const reported = typeof x.at === 'string' ? Date.parse(x.at) : e.at;
           const since = typeof x.since === 'string' ? Date.parse(x.since) : null;
-          exposedAt = Math.min(exposedAt ?? Infinity, since ?? e.at);
-          if (since !== null && since < e.at) timeline.push({ at: since, event: 'exposed', detail: `the secret was out from then on (reported by ${x.source})` });
+          exposedAt = Math.min(exposedAt ?? Infinity, since ?? reported);
+          if (since !== null && since < reported)
+            timeline.push({ at: since, event: 'exposed', detail: `the secret was out from then on (reported by ${x.source})` });
           timeline.push({
-            at: e.at,
+            at: reported,
             event: 'detected',
             detail: `reported exposed by ${x.source ?? 'unknown'}${x.where ? ` (${x.where})` : ''}; action: ${x.action ?? 'flag'}${x.why ? ` (${x.why})` : ''}; by ${e.actor}`,
           });
-          if (x.action === 'disable') timeline.push({ at: e.at, event: 'disabled', detail: 'disabled by the exposure policy' });
+          if (x.action === 'disable') timeline.push({ at: reported, event: 'disabled', detail: 'disabled by the exposure policy' });
           break;
         }
         case 'key.compromised': {
@@ -86,10 +89,18 @@ export const impactReportService = {
           break;
         }
         case 'key.revoked':
-          timeline.push({ at: e.at, event: 'revoked', detail: `revoked by ${e.actor}${typeof after.revokedReason === 'string' ? `: ${after.revokedReason}` : ''}` });
+          timeline.push({
+            at: e.at,
+            event: 'revoked',
+            detail: `revoked by ${e.actor}${typeof after.revokedReason === 'string' ? `: ${after.revokedReason}` : ''}`,
+          });
           break;
         case 'key.rotated':
-          timeline.push({ at: e.at, event: 'rotated', detail: `rotated by ${e.actor}; it works until ${String((after.previous as { expiresAt?: unknown } | undefined)?.expiresAt ?? '?')}` });
+          timeline.push({
+            at: e.at,
+            event: 'rotated',
+            detail: `rotated by ${e.actor}; it works until ${String((after.previous as { expiresAt?: unknown } | undefined)?.expiresAt ?? '?')}`,
+          });
           break;
         default:
           timeline.push({ at: e.at, event: e.action.slice('key.'.length), detail: `by ${e.actor}` });
@@ -131,7 +142,9 @@ export const impactReportService = {
     const { since, until } = window(query, user.createdAt, now);
     const entries = await auditOf(ctx, user.id, undefined, since);
     const timeline: TimelineEvent[] = [{ at: user.createdAt, event: 'created', detail: `user ${user.username}` }];
-    for (const e of entries) if (e.at >= since && e.at < until && e.action !== 'user.created') timeline.push({ at: e.at, event: e.action.replace(/^user\./, ''), detail: auditDetail(e) });
+    for (const e of entries)
+      if (e.at >= since && e.at < until && e.action !== 'user.created')
+        timeline.push({ at: e.at, event: e.action.replace(/^user\./, ''), detail: auditDetail(e) });
     const missing = [
       'Access tokens are JWTs and are not stored: requests made with them are counted by client; grants and sessions are listed as they are now (revoked ones are gone).',
     ];
@@ -140,7 +153,8 @@ export const impactReportService = {
       const [grants, sessions] = await Promise.all([records.listByAccount('Grant', user.id, now), records.listByAccount('Session', user.id, now)]);
       for (const g of grants)
         timeline.push({ at: seconds(g.payload.iat) ?? now, event: 'grant', detail: `grant ${g.ref} to client ${String(g.payload.clientId)} (live now)` });
-      for (const s of sessions) timeline.push({ at: seconds(s.payload.loginTs) ?? now, event: 'session', detail: `session ${String(s.payload.uid ?? '')} (live now)` });
+      for (const s of sessions)
+        timeline.push({ at: seconds(s.payload.loginTs) ?? now, event: 'session', detail: `session ${String(s.payload.uid ?? '')} (live now)` });
     } else missing.push('The authorization server is off (no master key): no grants or sessions.');
     const read = await readRequests(ctx, { user: user.id, since, until });
     return buildImpactReport({
@@ -170,7 +184,8 @@ export const impactReportService = {
     const entries = await auditOf(ctx, client.id, undefined, since);
     const timeline: TimelineEvent[] = [{ at: client.createdAt, event: 'created', detail: `client ${client.name}` }];
     for (const e of entries)
-      if (e.at >= since && e.at < until && e.action !== 'client.created') timeline.push({ at: e.at, event: e.action.replace(/^client\./, ''), detail: auditDetail(e) });
+      if (e.at >= since && e.at < until && e.action !== 'client.created')
+        timeline.push({ at: e.at, event: e.action.replace(/^client\./, ''), detail: auditDetail(e) });
     const read = await readRequests(ctx, { clientId: client.id, since, until });
     return buildImpactReport({
       subject: { type: 'client', id: client.id, name: client.name },

@@ -87,9 +87,7 @@ export function exchangedTokensContract(current: () => Store): void {
       let seen: readonly string[] = [];
       const result = await store.keys.compromise({ revoked, replacement }, (tokens) => {
         seen = tokens;
-        return [
-          { ...audit('key.compromised', 'key', key.id, { tokens }), events: [{ type: 'key.compromised', data: { tokens: tokens.length } }] },
-        ];
+        return [{ ...audit('key.compromised', 'key', key.id, { tokens }), events: [{ type: 'key.compromised', data: { tokens: tokens.length } }] }];
       });
       assert.deepEqual(result, { revokedTokens: ['live-1', 'live-2'] });
       assert.deepEqual(seen, ['live-1', 'live-2']);

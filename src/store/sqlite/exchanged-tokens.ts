@@ -10,9 +10,16 @@ export function exchangedTokenRepo(db: SqliteDb): ExchangedTokenRepo {
   return {
     async record(t, audit) {
       db.transaction(() => {
-        db.sql(
-          'INSERT INTO exchanged_tokens (jti, key_id, client_id, audience, scope, issued_at, expires_at, revoked_at) VALUES (?,?,?,?,?,?,?,?)',
-        ).run(t.jti, t.keyId, t.clientId, t.audience, t.scope, t.issuedAt, t.expiresAt, t.revokedAt);
+        db.sql('INSERT INTO exchanged_tokens (jti, key_id, client_id, audience, scope, issued_at, expires_at, revoked_at) VALUES (?,?,?,?,?,?,?,?)').run(
+          t.jti,
+          t.keyId,
+          t.clientId,
+          t.audience,
+          t.scope,
+          t.issuedAt,
+          t.expiresAt,
+          t.revokedAt,
+        );
         appendAudit(db, audit);
       });
     },
@@ -20,9 +27,7 @@ export function exchangedTokenRepo(db: SqliteDb): ExchangedTokenRepo {
       const cursor = query.cursor === undefined ? null : CURSOR.exec(query.cursor);
       const rows = cursor
         ? db
-            .sql(
-              'SELECT * FROM exchanged_tokens WHERE key_id = ? AND (issued_at < ? OR (issued_at = ? AND jti < ?)) ORDER BY issued_at DESC, jti DESC LIMIT ?',
-            )
+            .sql('SELECT * FROM exchanged_tokens WHERE key_id = ? AND (issued_at < ? OR (issued_at = ? AND jti < ?)) ORDER BY issued_at DESC, jti DESC LIMIT ?')
             .all(keyId, Number(cursor[1]), Number(cursor[1]), cursor[2]!, query.limit + 1)
         : db.sql('SELECT * FROM exchanged_tokens WHERE key_id = ? ORDER BY issued_at DESC, jti DESC LIMIT ?').all(keyId, query.limit + 1);
       const items = rows.slice(0, query.limit).map(tokenFromRow);
@@ -43,7 +48,9 @@ export function exchangedTokenRepo(db: SqliteDb): ExchangedTokenRepo {
  * on the revocation list (until its own expiry) and is marked revoked. Returns their ids.
  */
 export function revokeExchangedTokens(db: SqliteDb, keyId: string, at: number): string[] {
-  const live = db.sql('SELECT jti, expires_at FROM exchanged_tokens WHERE key_id = ? AND expires_at > ? AND revoked_at IS NULL ORDER BY issued_at, jti').all(keyId, at);
+  const live = db
+    .sql('SELECT jti, expires_at FROM exchanged_tokens WHERE key_id = ? AND expires_at > ? AND revoked_at IS NULL ORDER BY issued_at, jti')
+    .all(keyId, at);
   const add = db.sql(
     'INSERT INTO revocations (kind, id, revoked_at, expires_at) VALUES (?,?,?,?) ON CONFLICT (kind, id) DO UPDATE SET expires_at = MAX(expires_at, excluded.expires_at)',
   );
