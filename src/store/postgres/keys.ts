@@ -3,6 +3,7 @@ import type { KeyListQuery, KeyRepo } from '../port.ts';
 import { appendAudit } from './audit.ts';
 import { page, type PgDb, type Row } from './db.ts';
 import { entityTable, writeRow } from './entity-table.ts';
+import { revokeExchangedTokens } from './exchanged-tokens.ts';
 
 const keyColumns = (k: ApiKey): Record<string, unknown> => ({
   app_id: k.appId,
@@ -83,6 +84,15 @@ export function keyRepo(db: PgDb): KeyRepo {
         await tx.query('DELETE FROM quota_usage WHERE key_id = $1 AND NOT EXISTS (SELECT 1 FROM keys WHERE lineage_id = $1)', [lineage]);
         await appendAudit(tx, audit, db.clock());
         return true;
+      });
+    },
+    async compromise({ revoked, replacement }, audit) {
+      return db.transaction(async (tx) => {
+        if ((await writeRow(tx, 'keys', keyColumns(revoked), revoked, false)) === 0) return null;
+        if (replacement) await writeRow(tx, 'keys', keyColumns(replacement), replacement, true);
+        const revokedTokens = await revokeExchangedTokens(tx, revoked.id, revoked.revokedAt ?? db.clock());
+        for (const entry of audit(revokedTokens)) await appendAudit(tx, entry, db.clock());
+        return { revokedTokens };
       });
     },
     async rotate(previous, successor, audit) {

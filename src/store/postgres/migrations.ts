@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL schema's migrations, applied in order by one node at a time (an advisory lock, in
  * postgres-store.ts). Append only. Version 1 is the whole schema the SQLite adapter reached in its
- * own migrations 1-10, written for PostgreSQL: this adapter had no earlier users to carry along.
+ * own migrations 1-11, written for PostgreSQL: this adapter had no earlier users to carry along.
  *
  * Every later migration must be safe while older nodes still serve (expand, then contract): add
  * tables, nullable columns and indexes (CONCURRENTLY where a table is large) first; drop or
@@ -90,6 +90,11 @@ export const PG_MIGRATIONS: readonly { version: number; name: string; sql: strin
         seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, id TEXT NOT NULL UNIQUE, at BIGINT NOT NULL, type TEXT NOT NULL,
         data JSONB NOT NULL, dedupe_key TEXT UNIQUE);
       CREATE INDEX event_outbox_at ON event_outbox (at);
+      CREATE TABLE exchanged_tokens (
+        jti TEXT COLLATE "C" PRIMARY KEY, key_id TEXT NOT NULL, client_id TEXT NOT NULL, audience TEXT NOT NULL, scope TEXT NOT NULL,
+        issued_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, revoked_at BIGINT);
+      CREATE INDEX exchanged_tokens_key ON exchanged_tokens (key_id, issued_at DESC, jti DESC);
+      CREATE INDEX exchanged_tokens_expiry ON exchanged_tokens (expires_at);
     `,
   },
 ];

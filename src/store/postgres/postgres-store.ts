@@ -7,6 +7,7 @@ import { auditRepo } from './audit.ts';
 import { clientRepo } from './clients.ts';
 import { pgDb, pgPool, type PgPoolOptions } from './db.ts';
 import { eventOutboxRepo } from './events.ts';
+import { exchangedTokenRepo } from './exchanged-tokens.ts';
 import { keyAddressRepo } from './key-addresses.ts';
 import { keyRepo } from './keys.ts';
 import { PG_MIGRATIONS } from './migrations.ts';
@@ -60,6 +61,7 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
     requestLog: requestLogRepo(db),
     usageAnalytics: usageAnalyticsRepo(db),
     events: eventOutboxRepo(db),
+    exchangedTokens: exchangedTokenRepo(db),
     async migrate() {
       // One connection holds the session lock for the whole run: other nodes wait, then find nothing to do.
       const client = await pool.connect();
