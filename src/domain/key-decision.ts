@@ -21,6 +21,7 @@ export function effectiveSettings(key: KeySettings, policy: KeySettings | null):
     quota: key.quota ?? policy?.quota ?? null,
     ipAllowlist: key.ipAllowlist ?? policy?.ipAllowlist ?? null,
     scopes: key.scopes ?? policy?.scopes ?? [],
+    rotation: key.rotation ?? policy?.rotation ?? null,
   };
 }
 

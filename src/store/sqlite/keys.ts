@@ -4,6 +4,7 @@ import type { KeyListQuery, KeyRepo } from '../port.ts';
 import { appendAudit } from './audit.ts';
 import { page, type SqliteDb } from './db.ts';
 import { entityTable, writeRow } from './entity-table.ts';
+import { ROTATION_DUE_SQL } from './key-rotation.ts';
 
 const keyColumns = (k: ApiKey): Record<string, SQLInputValue> => ({
   app_id: k.appId,
@@ -14,10 +15,11 @@ const keyColumns = (k: ApiKey): Record<string, SQLInputValue> => ({
   expires_at: k.expiresAt,
   revoked_at: k.revokedAt,
   lineage_id: lineageOf(k),
+  retire_quiet_ms: k.retireWhenDrained ? k.retireWhenDrained.quietPeriodSeconds * 1000 : null,
 });
 
 // Usage columns are written by usage flushes (usage.ts), not with the entity: they win over its JSON.
-const keyFromRow = (row: Record<string, SQLInputValue>): ApiKey => {
+export const keyFromRow = (row: Record<string, SQLInputValue>): ApiKey => {
   const { lastUsedFrom: _stale, ...key } = JSON.parse(String(row.data)) as ApiKey;
   return {
     ...key,
@@ -49,6 +51,10 @@ export function keyRepo(db: SqliteDb): KeyRepo {
           `(${names.replace('%s', 'keys.data')} OR (json_extract(keys.data, '$.access') IS NULL AND policy_id IN (SELECT id FROM policies WHERE ${names.replace('%s', 'policies.data')})))`,
         );
         args.push(query.apiId, query.apiId);
+      }
+      if (query.rotationDue !== undefined) {
+        where.push(query.rotationDue ? ROTATION_DUE_SQL : `NOT ${ROTATION_DUE_SQL}`);
+        args.push(query.now, query.now, query.now);
       }
       const statusWhere: Record<string, string> = {
         revoked: 'revoked_at IS NOT NULL AND revoked_at <= ?',
