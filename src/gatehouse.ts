@@ -301,7 +301,20 @@ export async function startGatehouse(
   }
   log.info({ gatewayUrl, redirectUrl, controlUrl }, 'gatehouse listening');
 
-  return { gatewayUrl, redirectUrl, controlUrl, ctx, authorization, outcomes: gateway.outcomes, health, metrics, requestLog, analytics, rotation, close: shutdown };
+  return {
+    gatewayUrl,
+    redirectUrl,
+    controlUrl,
+    ctx,
+    authorization,
+    outcomes: gateway.outcomes,
+    health,
+    metrics,
+    requestLog,
+    analytics,
+    rotation,
+    close: shutdown,
+  };
 }
 
 /** /metrics for this machine, and for the configured addresses: the gateway workers' summed with the main thread's. */

@@ -77,9 +77,7 @@ export function rotationExpiryAt(schedule: RotationSchedule, notice: RotationNot
 
 /** What the periodic scan does for one key: nothing, announce that it is (about to be) due, or expire it. */
 export type RotationStep =
-  | { step: 'none' }
-  | { step: 'announce'; schedule: RotationSchedule }
-  | { step: 'expire'; schedule: RotationSchedule; graceEndedAt: Millis };
+  { step: 'none' } | { step: 'announce'; schedule: RotationSchedule } | { step: 'expire'; schedule: RotationSchedule; graceEndedAt: Millis };
 
 export function rotationStep(key: ScheduledKey, rule: RotationRule | null, notice: RotationNotice | null, now: Millis): RotationStep {
   const schedule = rotationSchedule(key, rule, now);

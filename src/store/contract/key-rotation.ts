@@ -40,7 +40,11 @@ export function keyRotationContract(current: () => Store): void {
       for (const days of [0, 5, 8, 10, 20, 29, 30, 31, 100]) {
         const now = T0 + days * DAY_MS;
         const expected = keys.filter((k) => isRotationDue(rotationSchedule(k, effectiveRotation(k, policies.get(k.policyId ?? '') ?? null), now), now));
-        assert.deepEqual(await allKeyIds(store, { rotationDue: true, now }), expected.map((k) => k.id), `due at day ${days}`);
+        assert.deepEqual(
+          await allKeyIds(store, { rotationDue: true, now }),
+          expected.map((k) => k.id),
+          `due at day ${days}`,
+        );
         const rest = keys.filter((k) => !expected.includes(k)).map((k) => k.id);
         assert.deepEqual(await allKeyIds(store, { rotationDue: false, now }), rest, `not due at day ${days}`);
       }
