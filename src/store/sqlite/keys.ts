@@ -16,6 +16,7 @@ const keyColumns = (k: ApiKey): Record<string, SQLInputValue> => ({
   revoked_at: k.revokedAt,
   lineage_id: lineageOf(k),
   retire_quiet_ms: k.retireWhenDrained ? k.retireWhenDrained.quietPeriodSeconds * 1000 : null,
+  rotation_days: k.rotation?.periodDays ?? null,
 });
 
 // Usage columns are written by usage flushes (usage.ts), not with the entity: they win over its JSON.
