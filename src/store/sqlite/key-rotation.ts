@@ -3,30 +3,7 @@ import type { RotationRule } from '../../domain/rotation.ts';
 import type { KeyRotationRepo, RotationCandidate } from '../port.ts';
 import type { SqliteDb } from './db.ts';
 import { recordEvents } from './events.ts';
-import { keyFromRow } from './keys.ts';
-
-/**
- * Whether a key has a rotation rule, cheaply: its own rule's period is a column (`rotation_days`,
- * written with the key), and the policies with a rule are read once per query, not once per key. No
- * key's JSON is parsed for keys without a rule, which at scale are most of them.
- */
-const HAS_RULE = `(keys.rotation_days IS NOT NULL
-  OR keys.policy_id IN (SELECT id FROM policies WHERE json_extract(policies.data, '$.rotation.periodDays') IS NOT NULL))`;
-
-/** The period in days: the key's own rule wins whole (domain/rotation.ts effectiveRotation), else its policy's. */
-const PERIOD_DAYS = `COALESCE(keys.rotation_days,
-  (SELECT json_extract(policies.data, '$.rotation.periodDays') FROM policies WHERE policies.id = keys.policy_id))`;
-
-/**
- * `rotation_due` at a time (bound three times, as `?`), as domain/rotation.ts decides it: a key in use
- * as itself (not revoked, not expired, not rotated: keyState active or disabled) older than its
- * period. Never NULL (a key without a policy makes `IN` NULL), so its NOT is the complement.
- */
-export const ROTATION_DUE_SQL = `IFNULL(${HAS_RULE}
-  AND keys.created_at + ${PERIOD_DAYS} * 86400000 <= ?
-  AND NOT (keys.revoked_at IS NOT NULL AND keys.revoked_at <= ?)
-  AND (keys.expires_at IS NULL OR keys.expires_at > ?)
-  AND json_extract(keys.data, '$.replacedBy') IS NULL, 0)`;
+import { HAS_ROTATION_RULE, keyFromRow } from './keys.ts';
 
 export function keyRotationRepo(db: SqliteDb): KeyRotationRepo {
   return {
@@ -40,7 +17,7 @@ export function keyRotationRepo(db: SqliteDb): KeyRotationRepo {
              COALESCE(json_extract(keys.data, '$.rotation'),
                (SELECT json_extract(policies.data, '$.rotation') FROM policies WHERE policies.id = keys.policy_id)) AS rule
            FROM keys LEFT JOIN key_rotation_notices n ON n.key_id = keys.id
-           WHERE keys.id > ? ${upTo === null ? '' : 'AND keys.id <= ?'} AND keys.revoked_at IS NULL AND ${HAS_RULE}
+           WHERE keys.id > ? ${upTo === null ? '' : 'AND keys.id <= ?'} AND keys.revoked_at IS NULL AND ${HAS_ROTATION_RULE}
            ORDER BY keys.id`,
         )
         .all(...(upTo === null ? [cursor] : [cursor, upTo]));

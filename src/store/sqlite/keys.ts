@@ -4,7 +4,6 @@ import type { KeyListQuery, KeyRepo } from '../port.ts';
 import { appendAudit } from './audit.ts';
 import { page, type SqliteDb } from './db.ts';
 import { entityTable, writeRow } from './entity-table.ts';
-import { ROTATION_DUE_SQL } from './key-rotation.ts';
 
 const keyColumns = (k: ApiKey): Record<string, SQLInputValue> => ({
   app_id: k.appId,
@@ -28,6 +27,29 @@ export const keyFromRow = (row: Record<string, SQLInputValue>): ApiKey => {
     ...(typeof row.last_used_from === 'string' ? { lastUsedFrom: row.last_used_from } : {}),
   };
 };
+
+/**
+ * Whether a key has a rotation rule, cheaply: its own rule's period is a column (`rotation_days`,
+ * written with the key), and the policies with a rule are read once per query, not once per key. No
+ * key's JSON is parsed for keys without a rule, which at scale are most of them.
+ */
+export const HAS_ROTATION_RULE = `(keys.rotation_days IS NOT NULL
+  OR keys.policy_id IN (SELECT id FROM policies WHERE json_extract(policies.data, '$.rotation.periodDays') IS NOT NULL))`;
+
+/** The period in days: the key's own rule wins whole (domain/rotation.ts effectiveRotation), else its policy's. */
+const PERIOD_DAYS = `COALESCE(keys.rotation_days,
+  (SELECT json_extract(policies.data, '$.rotation.periodDays') FROM policies WHERE policies.id = keys.policy_id))`;
+
+/**
+ * `rotation_due` at a time (bound three times, as `?`), as domain/rotation.ts decides it: a key in use
+ * as itself (not revoked, not expired, not rotated: keyState active or disabled) older than its
+ * period. Never NULL (a key without a policy makes `IN` NULL), so its NOT is the complement.
+ */
+const ROTATION_DUE_SQL = `IFNULL(${HAS_ROTATION_RULE}
+  AND keys.created_at + ${PERIOD_DAYS} * 86400000 <= ?
+  AND NOT (keys.revoked_at IS NOT NULL AND keys.revoked_at <= ?)
+  AND (keys.expires_at IS NULL OR keys.expires_at > ?)
+  AND json_extract(keys.data, '$.replacedBy') IS NULL, 0)`;
 
 export function keyRepo(db: SqliteDb): KeyRepo {
   return {
