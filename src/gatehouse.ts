@@ -21,6 +21,7 @@ import { activeSigningMaterial } from './control/services/signing-keys.ts';
 import { createRedirectServer } from './gateway/redirect-server.ts';
 import type { OnExposed } from './gateway/stages/transport.ts';
 import { keysService } from './control/services/keys.ts';
+import { RotationTasks } from './control/services/rotation-tasks.ts';
 import { reloadOnChange, tlsOptions } from './tls/server-tls.ts';
 import { FailureThrottle } from './limits/failure-throttle.ts';
 import { MemoryLimiter } from './limits/memory-limiter.ts';
@@ -64,6 +65,8 @@ export interface Gatehouse {
   requestLog: RequestLog | null;
   /** Usage analytics' counters (dropped(), pending(), flush()); null when `analytics.enabled` is false. */
   analytics: UsageAnalytics | null;
+  /** Rotation hygiene's background tasks (docs/rotation.md): `scan()` and `retireDrained()` run a round now. */
+  rotation: RotationTasks;
   close(): Promise<void>;
 }
 
@@ -241,6 +244,16 @@ export async function startGatehouse(
   analytics?.start();
   const addressRetention = new KeyAddressRetention({ sink: writer ?? store.keyAddresses, health, clock, retentionDays: config.keyAddresses.retentionDays });
   addressRetention.start();
+  const rotation = new RotationTasks({
+    ctx,
+    health,
+    scanIntervalMs: config.rotation.scanIntervalSeconds * 1000,
+    keysPerScan: config.rotation.keysPerScan,
+    drainCheckIntervalMs: config.rotation.drainCheckIntervalSeconds * 1000,
+    // Workers hand their uses to this thread's recorder every flush interval: a use may be that late here.
+    unseenUseMs: workerCount > 1 ? config.usage.flushIntervalSeconds * 1000 : 0,
+  });
+  rotation.start();
   const admin = createAdminApi({
     ctx,
     maxBodyBytes: config.admin.maxBodyBytes,
@@ -275,7 +288,7 @@ export async function startGatehouse(
       // The spans of the requests just ended go out now, within the export timeout.
       await tracing?.shutdown().catch((error: unknown) => log.error({ err: error }, 'sending the last spans failed'));
       // Every answer has gone (the listeners are closed), so every request's record is buffered.
-      const flushed = await Promise.allSettled([usage.stop(), requestLog?.stop(), analytics?.stop(), addressRetention.stop()]);
+      const flushed = await Promise.allSettled([usage.stop(), requestLog?.stop(), analytics?.stop(), addressRetention.stop(), rotation.stop()]);
       // A failed last flush still rejects the shutdown (its counts or records are lost, the caller
       // logs it); the writer thread and the store close either way.
       await Promise.all([writer?.close(), reader?.close()]);
@@ -322,7 +335,20 @@ export async function startGatehouse(
   }
   log.info({ gatewayUrl, redirectUrl, controlUrl }, 'gatehouse listening');
 
-  return { gatewayUrl, redirectUrl, controlUrl, ctx, authorization, outcomes: gateway.outcomes, health, metrics, requestLog, analytics, close: shutdown };
+  return {
+    gatewayUrl,
+    redirectUrl,
+    controlUrl,
+    ctx,
+    authorization,
+    outcomes: gateway.outcomes,
+    health,
+    metrics,
+    requestLog,
+    analytics,
+    rotation,
+    close: shutdown,
+  };
 }
 
 /** /metrics for this machine, and for the configured addresses: the gateway workers' summed with the main thread's. */

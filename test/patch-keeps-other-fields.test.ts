@@ -99,6 +99,7 @@ describe('PATCH changes the fields it names and keeps every other one', () => {
         quota: { value: { limit: 4, period: 'month' } },
         ipAllowlist: { value: ['192.0.2.0/24'] },
         scopes: { value: [] },
+        rotation: { value: { periodDays: 90, noticeDays: 14 } },
       },
     },
     {
@@ -130,6 +131,7 @@ describe('PATCH changes the fields it names and keeps every other one', () => {
         ipAllowlist: { value: null },
         scopes: { value: ['orders:write'] },
         certificateThumbprint: { value: 'A'.repeat(43) },
+        rotation: { value: { periodDays: 30 }, alsoChanges: ['rotationDueAt'] },
       },
       elsewhere: { allowedOrigins: 'publishable keys only: test/gateway-publishable.test.ts' },
       derived: ['quota', 'lastUsedAt'],

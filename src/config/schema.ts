@@ -208,6 +208,17 @@ export const configSchema = z.strictObject({
       test: z.enum(EXPOSURE_ACTIONS).default(DEFAULT_EXPOSURE_POLICY.test),
     })
     .prefault({}),
+  /** Rotation hygiene (docs/rotation.md): announcing keys due for rotation, expiring overdue ones, retiring drained ones. */
+  rotation: z
+    .strictObject({
+      /** How often the scan runs; each run reads `keysPerScan` keys by id, resuming where the last one stopped. */
+      scanIntervalSeconds: z.coerce.number().min(1).max(86_400).default(60),
+      /** Keys read per run: with N keys, every key is looked at within ceil(N / keysPerScan) runs. */
+      keysPerScan: z.coerce.number().int().min(100).max(1_000_000).default(20_000),
+      /** How often rotated keys set to retire when drained are checked. */
+      drainCheckIntervalSeconds: z.coerce.number().min(1).max(3600).default(30),
+    })
+    .prefault({}),
   /** One record per gateway request (docs/observability/request-log.md), written off the request path. */
   requestLog: z
     .strictObject({

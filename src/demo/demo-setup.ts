@@ -72,6 +72,7 @@ export async function createDemoObjects(ctx: ControlContext, upstreamUrl: string
     quota: { limit: 1000, period: 'day' },
     ipAllowlist: null,
     scopes: null,
+    rotation: null,
   });
   const { secret: adminKey } = await adminKeysService.create(ctx, actor, 'demo admin', [...ADMIN_PERMISSIONS]);
   if (!ctx.identity) return { adminKey, apiKey };

@@ -1,5 +1,6 @@
 import type { EventInput } from './events.ts';
 import type { Environment } from './key-format.ts';
+import type { RetireWhenDrained, RotationRule } from './rotation.ts';
 
 /** Times are epoch milliseconds (UTC) inside Gatehouse; the admin API speaks RFC 3339. */
 export type Millis = number;
@@ -126,6 +127,8 @@ export interface KeySettings {
   quota: QuotaRule | null;
   ipAllowlist: string[] | null;
   scopes: string[] | null;
+  /** How often the key's secret should be replaced (domain/rotation.ts); absent on records made before it existed. */
+  rotation?: RotationRule | null;
 }
 
 export interface Policy extends KeySettings {
@@ -166,6 +169,8 @@ export interface ApiKey extends KeySettings {
    */
   lineageId?: string;
   replacedBy: string | null;
+  /** A rotated key that retires itself once no request has used it for a quiet period (domain/rotation.ts). */
+  retireWhenDrained?: RetireWhenDrained | null;
   metadata: Record<string, unknown>;
   createdAt: Millis;
   updatedAt: Millis;

@@ -13,8 +13,11 @@ export interface CompiledKey {
   scopes: ReadonlySet<string>;
 }
 
-/** Settings on the key win over its policy's, field by field. No access rule means no API. */
-export function effectiveSettings(key: KeySettings, policy: KeySettings | null): Required<KeySettings> {
+/**
+ * Settings on the key win over its policy's, field by field. No access rule means no API. What
+ * requests are checked against: the rotation rule is not (domain/rotation.ts effectiveRotation).
+ */
+export function effectiveSettings(key: KeySettings, policy: KeySettings | null): Required<Omit<KeySettings, 'rotation'>> {
   return {
     access: key.access ?? policy?.access ?? [],
     rateLimits: key.rateLimits ?? policy?.rateLimits ?? [],

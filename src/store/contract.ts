@@ -6,6 +6,7 @@ import { auditContract } from './contract/audit.ts';
 import { clientsContract } from './contract/clients.ts';
 import { eventsContract } from './contract/events.ts';
 import { exchangedTokensContract } from './contract/exchanged-tokens.ts';
+import { keyRotationContract } from './contract/key-rotation.ts';
 import { keyAddressContract } from './contract/key-addresses.ts';
 import { keysContract } from './contract/keys.ts';
 import { migrateContract } from './contract/migrate.ts';
@@ -43,6 +44,7 @@ export const STORE_SUITES: readonly StoreSuite[] = [
   keyAddressContract,
   eventsContract,
   exchangedTokensContract,
+  keyRotationContract,
   migrateContract,
 ];
 

@@ -1,5 +1,6 @@
 import type { EventInput, OutboxEvent } from '../domain/events.ts';
 import type { AdminKey, Api, ApiKey, App, AuditEntry, AuditInput, OAuthClient, Policy, SigningKey, User } from '../domain/entities.ts';
+import type { RotationNotice, RotationRule } from '../domain/rotation.ts';
 
 /**
  * The storage port. Every adapter (SQLite now; PostgreSQL next) implements it and passes the same
@@ -28,6 +29,7 @@ export interface Store {
   readonly usageAnalytics: UsageAnalyticsRepo;
   readonly events: EventOutboxRepo;
   readonly exchangedTokens: ExchangedTokenRepo;
+  readonly keyRotation: KeyRotationRepo;
   /** Applies pending migrations; returns how many ran. */
   migrate(): Promise<number>;
   close(): Promise<void>;
@@ -72,7 +74,12 @@ export interface KeyListQuery extends PageQuery {
   status?: KeyStatusFilter | undefined;
   /** true: only keys flagged as exposed (`exposedAt` set); false: only keys never flagged. */
   exposed?: boolean | undefined;
-  /** Reference time for the status filter. */
+  /**
+   * true: only keys `rotation_due` at `now` (domain/rotation.ts: active or disabled, older than the
+   * period of their own rotation rule, else their policy's); false: every other key.
+   */
+  rotationDue?: boolean | undefined;
+  /** Reference time for the status and rotation filters. */
   now: number;
 }
 
@@ -152,6 +159,34 @@ export interface EventOutboxRepo {
   get(id: string): Promise<OutboxEvent | null>;
   /** Deletes at most `limit` events recorded before `at` (epoch ms), oldest first; returns how many. */
   deleteBefore(at: number, limit: number): Promise<number>;
+}
+
+/** A key the rotation scan looks at: its effective rule (its own, else its policy's) and the notice recorded for it. */
+export interface RotationCandidate {
+  key: ApiKey;
+  rule: RotationRule;
+  notice: RotationNotice | null;
+}
+
+/** Rotation hygiene (docs/rotation.md): the periodic scan's reads, its record of announcements, and keys retiring when drained. */
+export interface KeyRotationRepo {
+  /**
+   * The next `limit` keys by id after `cursor` ('' from the first), of which those not revoked with a
+   * rotation rule are returned; `nextCursor` resumes after the last key read (null: the scan reached the
+   * end). Reads at most `limit` keys whatever the rules, so one call's work is bounded.
+   */
+  scan(cursor: string, limit: number): Promise<{ items: RotationCandidate[]; nextCursor: string | null }>;
+  /**
+   * Records the key's `key.rotation_due` notice (for its due date, when) and the event, in one transaction.
+   * Returns false when the event's dedupe key was recorded before (the notice is recorded either way),
+   * or when the key no longer exists (nothing is recorded).
+   */
+  recordNotice(keyId: string, notice: RotationNotice, event: EventInput): Promise<boolean>;
+  /**
+   * Rotated keys set to retire when drained (`retireWhenDrained`), not revoked and still inside their
+   * grace period at `now`, by grace end then id, after `cursor` (a previous page's nextCursor).
+   */
+  draining(now: number, query: PageQuery): Promise<Page<ApiKey>>;
 }
 
 export interface AuditRepo {

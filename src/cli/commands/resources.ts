@@ -195,7 +195,8 @@ export const RESOURCE_GROUPS: Record<string, Record<string, Verb>> = {
       keyBody,
     ),
     list: {
-      usage: 'list [--app NAME|ID] [--api NAME|ID] [--env live|test] [--status active|disabled|expired|revoked|exposed] [--exposed] [--limit N] [--cursor C]',
+      usage:
+        'list [--app NAME|ID] [--api NAME|ID] [--env live|test] [--status active|disabled|expired|revoked|exposed] [--exposed] [--rotation-due] [--limit N] [--cursor C]',
       flags: {
         ...PAGE_FLAGS,
         app: { type: 'string' },
@@ -203,24 +204,44 @@ export const RESOURCE_GROUPS: Record<string, Record<string, Verb>> = {
         env: { type: 'string' },
         status: { type: 'string' },
         exposed: { type: 'boolean' },
+        'rotation-due': { type: 'boolean' },
       },
       run: async (c, _a, f) => {
         // Exposure is not a status (an exposed key may still be active): `--status exposed` is `--exposed`.
         const exposed = f.exposed === true || f.status === 'exposed' ? true : undefined;
         const status = f.status === 'exposed' ? undefined : f.status;
         const [appId, apiId] = [await resolveOptional(c, 'app', f.app), await resolveOptional(c, 'api', f.api)];
-        return c.request('GET', `/keys${query({ appId, apiId, environment: f.env, status, exposed, limit: f.limit, cursor: f.cursor })}`);
+        const rotationDue = f['rotation-due'] === true ? true : undefined;
+        return c.request('GET', `/keys${query({ appId, apiId, environment: f.env, status, exposed, rotationDue, limit: f.limit, cursor: f.cursor })}`);
       },
       text: (r) =>
-        table(r.items, ['id', 'start', 'name', 'appId', 'environment', 'status', 'expiresAt', 'lastUsedAt', 'exposedAt']) +
+        table(r.items, ['id', 'start', 'name', 'appId', 'environment', 'status', 'expiresAt', 'lastUsedAt', 'exposedAt', 'rotationDueAt']) +
         (r.nextCursor ? `\n(more: --cursor ${r.nextCursor})` : ''),
     },
     rotate: {
-      usage: 'rotate ID [--grace SECONDS]',
+      usage: 'rotate ID [--grace SECONDS|10m|7d] [--retire-when-drained [--quiet-period SECONDS|10m]]',
       positionals: 1,
-      flags: { grace: { type: 'string' } },
-      run: (c, [id], f) => c.request('POST', `/keys/${encodeURIComponent(id!)}/rotate`, defined({ gracePeriodSeconds: num('grace', f.grace) })),
-      text: (r) => `new key ${r.id} (the secret is shown once):\n${r.secret}\nold key ${r.previous.id} works until ${r.previous.expiresAt}`,
+      flags: { grace: { type: 'string' }, 'retire-when-drained': { type: 'boolean' }, 'quiet-period': { type: 'string' } },
+      run: (c, [id], f) => {
+        const retire = f['retire-when-drained'] === true;
+        if (f['quiet-period'] !== undefined && !retire) throw new UsageError('--quiet-period goes with --retire-when-drained');
+        return c.request(
+          'POST',
+          `/keys/${encodeURIComponent(id!)}/rotate`,
+          defined({
+            gracePeriodSeconds: seconds('grace', f.grace),
+            retire: retire ? 'when-drained' : undefined,
+            quietPeriodSeconds: seconds('quiet-period', f['quiet-period']),
+          }),
+        );
+      },
+      text: (r) => {
+        const old = r.previous;
+        const until = old.retireWhenDrained
+          ? `works until no request has used it for ${old.retireWhenDrained.quietPeriodSeconds} s (then it is revoked, reason "drained"), at the latest until ${old.expiresAt}`
+          : `works until ${old.expiresAt}`;
+        return `new key ${r.id} (the secret is shown once):\n${r.secret}\nold key ${old.id} ${until}`;
+      },
     },
     revoke: {
       usage: 'revoke ID --reason TEXT',
@@ -275,12 +296,32 @@ export const RESOURCE_GROUPS: Record<string, Record<string, Verb>> = {
   },
 };
 
-/** `keys show`: the key as JSON, then for a rotated key in its grace period one line on whether it has drained. */
-RESOURCE_GROUPS.keys!.show!.text = (r: any) => `${JSON.stringify(r, null, 2)}${r.drain ? `\n${drainLine(r.id, r.drain)}` : ''}`;
+/** `keys show`: the key as JSON, then one line on its rotation when it has a rule, and for a rotated key in its grace period one on whether it has drained. */
+RESOURCE_GROUPS.keys!.show!.text = (r: any) =>
+  [JSON.stringify(r, null, 2), rotationLine(r), r.drain ? drainLine(r.id, r.drain, r.retireWhenDrained) : null].filter((l) => l !== null).join('\n');
 
-export function drainLine(keyId: string, d: any): string {
+/** Whether the key is due for rotation under its rule (docs/rotation.md); null when it has none. */
+export function rotationLine(r: any): string | null {
+  if (!r.rotationDueAt) return null;
+  if (!r.rotationDue) return `rotation due at ${r.rotationDueAt}`;
+  return `rotation due since ${r.rotationDueAt}: rotate it (gatehouse keys rotate ${r.id} --retire-when-drained)`;
+}
+
+/** `90`, `90s`, `10m`, `2h`, `7d`: seconds. */
+export function seconds(name: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)(s|m|h|d)?$/.exec(String(value));
+  if (!m) throw new UsageError(`--${name} must be seconds, or a number with s, m, h or d (e.g. 10m)`);
+  return Math.round(Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd']);
+}
+
+export function drainLine(keyId: string, d: any, retireWhenDrained?: { quietPeriodSeconds: number }): string {
   // A rotating key cannot have its expiry moved (domain/key-lifecycle.ts): retiring it early is revoking it.
   const retire = `gatehouse keys revoke ${keyId} --reason drained`;
+  if (retireWhenDrained) {
+    const used = d.secondsSinceLastUse === null ? 'never used' : `last used ${ago(d.secondsSinceLastUse)}`;
+    return `retires by itself once unused for ${retireWhenDrained.quietPeriodSeconds} s (${used}; since the rotation at ${d.rotatedAt}: ${plural(d.addresses, 'address', 'addresses')}); at the latest it stops working at ${d.graceEndsAt}`;
+  }
   if (d.quiet) return `no use since rotation: safe to retire (${retire}); otherwise it stops working at ${d.graceEndsAt}`;
   const who =
     d.addresses === 0 && !d.otherAddresses

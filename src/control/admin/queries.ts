@@ -22,6 +22,11 @@ export const keyListQuerySchema = pageQuerySchema.extend({
     .enum(['true', 'false'])
     .transform((v) => v === 'true')
     .optional(),
+  /** Keys older than their rotation period (their own rule, else their policy's): docs/rotation.md. */
+  rotationDue: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
 });
 
 export const auditQuerySchema = pageQuerySchema.extend({

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { KEY_CODES, PROBLEMS, type ProblemCode } from '../../domain/codes.ts';
 import { ENVIRONMENTS } from '../../domain/key-format.ts';
 import { AUTH_TYPES, PATH_CASES } from '../../domain/entities.ts';
-import { quotaSchema, rateLimitSchema } from '../../domain/inputs/resources.ts';
+import { quotaSchema, rateLimitSchema, rotationRuleSchema } from '../../domain/inputs/resources.ts';
 
 /**
  * The admin API's answers, as zod schemas: the views (services/*View) are typed by them, the OpenAPI
@@ -107,6 +107,8 @@ const settings = {
   quota: quotaSchema.nullable(),
   ipAllowlist: z.array(z.string()).nullable(),
   scopes: z.array(z.string()).nullable(),
+  /** How often the key's secret should be replaced (docs/rotation.md). */
+  rotation: rotationRuleSchema.nullable(),
 };
 export const settingsResponse = z.strictObject(settings);
 
@@ -134,6 +136,8 @@ export const keyRecordResponse = z.strictObject({
   allowedOrigins: z.array(z.string()).optional(),
   rotatedFrom: z.string().nullable(),
   replacedBy: z.string().nullable(),
+  /** A rotated key that is revoked (reason "drained") once no request has used it for the quiet period. */
+  retireWhenDrained: z.strictObject({ quietPeriodSeconds: z.number().int(), rotatedAt: time }).optional(),
   ...settings,
   metadata,
   ...timestamps,
@@ -157,6 +161,10 @@ export const keyResponse = named(
     lastUsedAt: time.nullable(),
     /** The client address of the latest use. */
     lastUsedFrom: z.string().nullable(),
+    /** When the key's rotation rule (its own, else its policy's) makes it due; null: no rule, or a key no longer in use as itself. */
+    rotationDueAt: time.nullable(),
+    /** The key is older than its rotation period: rotate it (docs/rotation.md). */
+    rotationDue: z.boolean(),
   }),
 );
 

@@ -17,6 +17,7 @@ import { USAGE_ROUTES } from './usage-routes.ts';
 import { route, type AdminRoute } from './route.ts';
 import * as s from '../../domain/inputs/resources.ts';
 import * as q from './queries.ts';
+import { DEFAULT_QUIET_PERIOD_SECONDS } from '../../domain/rotation.ts';
 
 const pageOf = async <T, V>(page: { items: T[]; nextCursor: string | null }, view: (item: T) => V | Promise<V>) => ({
   items: await Promise.all(page.items.map(view)),
@@ -198,12 +199,13 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     path: '/keys/{id}/rotate',
     tag: 'keys',
     permission: 'keys:write',
-    summary: 'Rotate a key with a grace period',
+    summary: 'Rotate a key with a grace period; `retire: when-drained` revokes the old key once it goes unused for a quiet period',
     status: 201,
     body: s.keyRotateSchema,
     response: res.rotatedKeyResponse,
     handle: async ({ ctx, actor, params, body }) => {
-      const { key, secret, previous } = await keysService.rotate(ctx, actor, params.id!, body.gracePeriodSeconds);
+      const drained = body.retire === 'when-drained' ? { quietPeriodSeconds: body.quietPeriodSeconds ?? DEFAULT_QUIET_PERIOD_SECONDS } : undefined;
+      const { key, secret, previous } = await keysService.rotate(ctx, actor, params.id!, body.gracePeriodSeconds, drained);
       return { ...(await keysService.view(ctx, key)), secret, previous: await keysService.view(ctx, previous) };
     },
   }),

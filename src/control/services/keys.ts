@@ -5,6 +5,7 @@ import { effectiveSettings } from '../../domain/key-decision.ts';
 import { generateKey } from '../../domain/key-format.ts';
 import { checkKeyTransition, keyState, type KeyAction } from '../../domain/key-lifecycle.ts';
 import { periodWindow } from '../../domain/quota-period.ts';
+import { effectiveRotation, isRotationDue, rotationSchedule } from '../../domain/rotation.ts';
 import type { KeyListQuery, Page } from '../../store/port.ts';
 import type { KeyRecordView, KeyView } from '../admin/responses.ts';
 import type { KeyCreateInput, KeyPatchInput } from '../../domain/inputs/resources.ts';
@@ -36,6 +37,9 @@ export function keyRecordView(key: ApiKey): KeyRecordView {
     ...(key.publishable ? { publishable: true, allowedOrigins: key.allowedOrigins ?? [] } : {}),
     rotatedFrom: key.rotatedFrom,
     replacedBy: key.replacedBy,
+    ...(key.retireWhenDrained
+      ? { retireWhenDrained: { quietPeriodSeconds: key.retireWhenDrained.quietPeriodSeconds, rotatedAt: iso(key.retireWhenDrained.rotatedAt) } }
+      : {}),
     ...settingsView(key),
     metadata: key.metadata,
     createdAt: iso(key.createdAt),
@@ -183,15 +187,28 @@ export const keysService = {
    * A successor with every setting of the old key and a new secret. The old key keeps working for the
    * grace period, never past its own expiry; a grace period of 0 ends it at once.
    */
-  async rotate(ctx: ControlContext, actor: Actor, id: string, gracePeriodSeconds: number): Promise<{ key: ApiKey; secret: string; previous: ApiKey }> {
+  async rotate(
+    ctx: ControlContext,
+    actor: Actor,
+    id: string,
+    gracePeriodSeconds: number,
+    /** Retire the old key once no request has used it for this long (docs/rotation.md); the grace period stays its limit. */
+    retireWhenDrained?: { quietPeriodSeconds: number },
+  ): Promise<{ key: ApiKey; secret: string; previous: ApiKey }> {
     const existing = await getKey(ctx, id);
     const now = ctx.clock();
+    if (retireWhenDrained && retireWhenDrained.quietPeriodSeconds >= gracePeriodSeconds) {
+      throw new ControlError('VALIDATION_FAILED', 'the quiet period must be shorter than the grace period, which bounds how long the old key works', {
+        quietPeriodSeconds: `must be less than gracePeriodSeconds (${gracePeriodSeconds})`,
+      });
+    }
     if (existing.replacedBy !== null && existing.revokedAt === null)
       throw new ControlError('CONFLICT', `this key was already rotated; rotate its successor ${existing.replacedBy}`);
     requireTransition(existing, ['rotate'], now);
     const { secret, ...credential } = issue(ctx, existing.environment, existing.publishable ? 'publishable' : 'api');
+    const { retireWhenDrained: _none, ...settings } = existing;
     const successor: ApiKey = {
-      ...existing,
+      ...settings,
       ...credential,
       id: newId('key', now),
       rotatedFrom: existing.id,
@@ -209,6 +226,7 @@ export const keysService = {
       ...existing,
       replacedBy: successor.id,
       expiresAt: existing.expiresAt === null ? graceEnd : Math.min(existing.expiresAt, graceEnd),
+      ...(retireWhenDrained ? { retireWhenDrained: { quietPeriodSeconds: retireWhenDrained.quietPeriodSeconds, rotatedAt: now } } : {}),
       updatedAt: now,
     };
     const audit = { ...auditEntry(actor, 'rotated', existing, previous), after: { previous: keyRecordView(previous), successor: keyRecordView(successor) } };
@@ -248,7 +266,8 @@ export const keysService = {
   async view(ctx: ControlContext, key: ApiKey): Promise<KeyView> {
     const now = ctx.clock();
     const pending = ctx.usage.pending(key.id, lineageOf(key));
-    const rule = key.quota ?? (key.policyId ? (await ctx.store.policies.get(key.policyId))?.quota : null) ?? null;
+    const policy = key.policyId ? await ctx.store.policies.get(key.policyId) : null;
+    const rule = key.quota ?? policy?.quota ?? null;
     let quota = null;
     if (rule) {
       const window = periodWindow(rule.period, now);
@@ -258,7 +277,16 @@ export const keysService = {
     const lastUsedAt = Math.max(key.lastUsedAt ?? 0, pending.lastUsedAt ?? 0) || null;
     // Counts not yet flushed are the newest: their address, else the stored one.
     const lastUsedFrom = (pending.lastUsedAt !== null && pending.lastUsedAt >= (key.lastUsedAt ?? 0) ? pending.lastUsedFrom : null) ?? key.lastUsedFrom ?? null;
-    return { ...keyRecordView(key), status: keyStatus(key, now), quota, lastUsedAt: iso(lastUsedAt), lastUsedFrom };
+    const rotation = rotationSchedule(key, effectiveRotation(key, policy), now);
+    return {
+      ...keyRecordView(key),
+      status: keyStatus(key, now),
+      quota,
+      lastUsedAt: iso(lastUsedAt),
+      lastUsedFrom,
+      rotationDueAt: iso(rotation?.dueAt ?? null),
+      rotationDue: isRotationDue(rotation, now),
+    };
   },
 };
 

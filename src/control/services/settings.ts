@@ -15,10 +15,11 @@ export function mergeSettings(existing: KeySettings, patch: Partial<SettingsInpu
     quota: patch.quota === undefined ? existing.quota : patch.quota,
     ipAllowlist: patch.ipAllowlist === undefined ? existing.ipAllowlist : patch.ipAllowlist,
     scopes: patch.scopes === undefined ? existing.scopes : patch.scopes,
+    rotation: patch.rotation === undefined ? (existing.rotation ?? null) : patch.rotation,
   };
 }
 
-export const EMPTY_SETTINGS: KeySettings = { access: null, rateLimits: null, quota: null, ipAllowlist: null, scopes: null };
+export const EMPTY_SETTINGS: KeySettings = { access: null, rateLimits: null, quota: null, ipAllowlist: null, scopes: null, rotation: null };
 
 export function settingsView(settings: KeySettings): SettingsView {
   return {
@@ -27,6 +28,7 @@ export function settingsView(settings: KeySettings): SettingsView {
     quota: settings.quota,
     ipAllowlist: settings.ipAllowlist,
     scopes: settings.scopes,
+    rotation: settings.rotation ?? null,
   };
 }
 

@@ -147,6 +147,19 @@ export const accessRuleSchema = z.strictObject({
 
 const cidr = z.string().refine((v) => parseCidr(v) !== null, 'an IPv4 or IPv6 address or CIDR block');
 
+/**
+ * How often a key's secret should be replaced (domain/rotation.ts): due `periodDays` after the key
+ * was made (a successor: after its rotation), announced `noticeDays` before (default 7), and, with
+ * `expireAfterGraceDays`, expired that long after it fell due without being rotated.
+ */
+export const rotationRuleSchema = z
+  .strictObject({
+    periodDays: z.number().int().min(1).max(3650),
+    noticeDays: z.number().int().min(0).max(3650).optional(),
+    expireAfterGraceDays: z.number().int().min(1).max(3650).optional(),
+  })
+  .refine((r) => r.noticeDays === undefined || r.noticeDays <= r.periodDays, { message: 'noticeDays cannot be longer than periodDays', path: ['noticeDays'] });
+
 /** Settings a key or a policy carries; null on a key means "inherit from the policy". */
 const settings = {
   access: z.array(accessRuleSchema).max(256).nullable(),
@@ -158,6 +171,7 @@ const settings = {
   quota: quotaSchema.nullable(),
   ipAllowlist: z.array(cidr).max(256).nullable(),
   scopes: scopes.nullable(),
+  rotation: rotationRuleSchema.nullable(),
 };
 
 export const policyInputSchema = z.strictObject({
@@ -167,6 +181,7 @@ export const policyInputSchema = z.strictObject({
   quota: settings.quota.default(null),
   ipAllowlist: settings.ipAllowlist.default(null),
   scopes: settings.scopes.default(null),
+  rotation: settings.rotation.default(null),
 });
 export const policyPatchSchema = patchSchemaOf(policyInputSchema);
 
@@ -206,6 +221,7 @@ export const keyCreateSchema = z.strictObject({
   quota: settings.quota.default(null),
   ipAllowlist: settings.ipAllowlist.default(null),
   scopes: settings.scopes.default(null),
+  rotation: settings.rotation.default(null),
 });
 
 export const keyPatchSchema = z
@@ -215,10 +231,23 @@ export const keyPatchSchema = z
   })
   .partial();
 
-export const keyRotateSchema = z.strictObject({
-  /** How long the old key keeps working; never beyond its own expiry. 0 ends it at once. */
-  gracePeriodSeconds: z.number().int().min(0).max(2_592_000).default(3600),
-});
+export const keyRotateSchema = z
+  .strictObject({
+    /** How long the old key keeps working; never beyond its own expiry. 0 ends it at once. With `retire`, the longest it may work. */
+    gracePeriodSeconds: z.number().int().min(0).max(2_592_000).default(3600),
+    /**
+     * `when-drained`: the old key is revoked (reason "drained") as soon as no request has used it for
+     * `quietPeriodSeconds`, and at the latest when the grace period ends.
+     */
+    retire: z.enum(['when-drained']).optional(),
+    /** With `retire: when-drained`: how long the old key must go unused (default 600). */
+    quietPeriodSeconds: z.number().int().min(1).max(2_592_000).optional(),
+  })
+  .refine((r) => r.quietPeriodSeconds === undefined || r.retire !== undefined, {
+    message: 'quietPeriodSeconds needs retire: "when-drained"',
+    path: ['quietPeriodSeconds'],
+  });
+export type KeyRotateInput = z.output<typeof keyRotateSchema>;
 
 export const keyRevokeSchema = z.strictObject({ reason: z.string().trim().min(1).max(512) });
 

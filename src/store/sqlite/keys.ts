@@ -15,10 +15,12 @@ const keyColumns = (k: ApiKey): Record<string, SQLInputValue> => ({
   expires_at: k.expiresAt,
   revoked_at: k.revokedAt,
   lineage_id: lineageOf(k),
+  retire_quiet_ms: k.retireWhenDrained ? k.retireWhenDrained.quietPeriodSeconds * 1000 : null,
+  rotation_days: k.rotation?.periodDays ?? null,
 });
 
 // Usage columns are written by usage flushes (usage.ts), not with the entity: they win over its JSON.
-const keyFromRow = (row: Record<string, SQLInputValue>): ApiKey => {
+export const keyFromRow = (row: Record<string, SQLInputValue>): ApiKey => {
   const { lastUsedFrom: _stale, ...key } = JSON.parse(String(row.data)) as ApiKey;
   return {
     ...key,
@@ -26,6 +28,29 @@ const keyFromRow = (row: Record<string, SQLInputValue>): ApiKey => {
     ...(typeof row.last_used_from === 'string' ? { lastUsedFrom: row.last_used_from } : {}),
   };
 };
+
+/**
+ * Whether a key has a rotation rule, cheaply: its own rule's period is a column (`rotation_days`,
+ * written with the key), and the policies with a rule are read once per query, not once per key. No
+ * key's JSON is parsed for keys without a rule, which at scale are most of them.
+ */
+export const HAS_ROTATION_RULE = `(keys.rotation_days IS NOT NULL
+  OR keys.policy_id IN (SELECT id FROM policies WHERE json_extract(policies.data, '$.rotation.periodDays') IS NOT NULL))`;
+
+/** The period in days: the key's own rule wins whole (domain/rotation.ts effectiveRotation), else its policy's. */
+const PERIOD_DAYS = `COALESCE(keys.rotation_days,
+  (SELECT json_extract(policies.data, '$.rotation.periodDays') FROM policies WHERE policies.id = keys.policy_id))`;
+
+/**
+ * `rotation_due` at a time (bound three times, as `?`), as domain/rotation.ts decides it: a key in use
+ * as itself (not revoked, not expired, not rotated: keyState active or disabled) older than its
+ * period. Never NULL (a key without a policy makes `IN` NULL), so its NOT is the complement.
+ */
+const ROTATION_DUE_SQL = `IFNULL(${HAS_ROTATION_RULE}
+  AND keys.created_at + ${PERIOD_DAYS} * 86400000 <= ?
+  AND NOT (keys.revoked_at IS NOT NULL AND keys.revoked_at <= ?)
+  AND (keys.expires_at IS NULL OR keys.expires_at > ?)
+  AND json_extract(keys.data, '$.replacedBy') IS NULL, 0)`;
 
 export function keyRepo(db: SqliteDb): KeyRepo {
   return {
@@ -50,6 +75,10 @@ export function keyRepo(db: SqliteDb): KeyRepo {
           `(${names.replace('%s', 'keys.data')} OR (json_extract(keys.data, '$.access') IS NULL AND policy_id IN (SELECT id FROM policies WHERE ${names.replace('%s', 'policies.data')})))`,
         );
         args.push(query.apiId, query.apiId);
+      }
+      if (query.rotationDue !== undefined) {
+        where.push(query.rotationDue ? ROTATION_DUE_SQL : `NOT ${ROTATION_DUE_SQL}`);
+        args.push(query.now, query.now, query.now);
       }
       const statusWhere: Record<string, string> = {
         revoked: 'revoked_at IS NOT NULL AND revoked_at <= ?',

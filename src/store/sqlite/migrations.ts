@@ -184,4 +184,23 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX exchanged_tokens_expiry ON exchanged_tokens (expires_at);
     `,
   },
+  {
+    // Rotation hygiene (docs/rotation.md). The periodic scan walks keys by id a bounded part at a time
+    // and computes each key's schedule from its rule, so nothing derived from a policy is copied onto
+    // its keys (a policy change needs no rewrite of them). What it must remember is which due date it
+    // announced, and when: one row per key, deleted with the key. A key's own rule's period is a
+    // column, so filters tell keys without a rule apart without parsing their JSON (no key has a rule
+    // before this version: nothing to fill in). Rotated keys set to retire when drained carry their
+    // quiet period in a column, indexed by grace end only where it is set, so the drain check reads
+    // just the keys inside such a grace period.
+    version: 12,
+    name: 'key rotation',
+    sql: `
+      CREATE TABLE key_rotation_notices (
+        key_id TEXT PRIMARY KEY REFERENCES keys(id) ON DELETE CASCADE, due_at INTEGER NOT NULL, noticed_at INTEGER NOT NULL) WITHOUT ROWID;
+      ALTER TABLE keys ADD COLUMN rotation_days INTEGER;
+      ALTER TABLE keys ADD COLUMN retire_quiet_ms INTEGER;
+      CREATE INDEX keys_draining ON keys (expires_at, id) WHERE retire_quiet_ms IS NOT NULL;
+    `,
+  },
 ];

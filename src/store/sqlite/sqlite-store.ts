@@ -12,6 +12,7 @@ import { classify, sqliteDb } from './db.ts';
 import { eventOutboxRepo } from './events.ts';
 import { exchangedTokenRepo } from './exchanged-tokens.ts';
 import { keyAddressRepo } from './key-addresses.ts';
+import { keyRotationRepo } from './key-rotation.ts';
 import { keyRepo } from './keys.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { oidcRepo } from './oidc.ts';
@@ -68,6 +69,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         usageAnalytics: usageAnalyticsRepo(db),
         events: eventOutboxRepo(db),
         exchangedTokens: exchangedTokenRepo(db),
+        keyRotation: keyRotationRepo(db),
       },
       options.health,
     ),
