@@ -14,10 +14,12 @@ const keyColumns = (k: ApiKey): Record<string, unknown> => ({
   expires_at: k.expiresAt,
   revoked_at: k.revokedAt,
   lineage_id: lineageOf(k),
+  retire_quiet_ms: k.retireWhenDrained ? k.retireWhenDrained.quietPeriodSeconds * 1000 : null,
+  rotation_days: k.rotation?.periodDays ?? null,
 });
 
 // Usage columns are written by usage flushes (usage.ts), not with the entity: they win over its JSON.
-const keyFromRow = (row: Row): ApiKey => {
+export const keyFromRow = (row: Row): ApiKey => {
   const { lastUsedFrom: _stale, ...key } = row.data as ApiKey;
   return {
     ...key,
@@ -25,6 +27,24 @@ const keyFromRow = (row: Row): ApiKey => {
     ...(typeof row.last_used_from === 'string' ? { lastUsedFrom: row.last_used_from } : {}),
   };
 };
+
+/**
+ * Whether a key has a rotation rule, cheaply: its own rule's period is a column (`rotation_days`), and
+ * the policies with a rule are read once per query (as in the SQLite adapter, store/sqlite/keys.ts).
+ */
+export const HAS_ROTATION_RULE = `(keys.rotation_days IS NOT NULL
+  OR keys.policy_id IN (SELECT id FROM policies WHERE policies.data->'rotation'->>'periodDays' IS NOT NULL))`;
+
+/** The period in days: the key's own rule wins whole (domain/rotation.ts effectiveRotation), else its policy's. */
+const PERIOD_DAYS = `COALESCE(keys.rotation_days,
+  (SELECT (policies.data->'rotation'->>'periodDays')::double precision FROM policies WHERE policies.id = keys.policy_id))`;
+
+/** `rotation_due` at the time in `$n`, as domain/rotation.ts decides it; never NULL, so its NOT is the complement. */
+const rotationDue = (n: number) => `COALESCE(${HAS_ROTATION_RULE}
+  AND keys.created_at + ${PERIOD_DAYS} * 86400000 <= $${n}
+  AND NOT (keys.revoked_at IS NOT NULL AND keys.revoked_at <= $${n})
+  AND (keys.expires_at IS NULL OR keys.expires_at > $${n})
+  AND keys.data->>'replacedBy' IS NULL, false)`;
 
 /** An access list's entries (none when the field is absent or null) that name the API in `$n`. */
 const accessNames = (data: string, n: number) =>
@@ -55,6 +75,10 @@ export function keyRepo(db: PgDb): KeyRepo {
         where.push(
           `(${accessNames('keys.data', n)} OR (COALESCE(jsonb_typeof(keys.data->'access'), 'null') = 'null' AND policy_id IN (SELECT id FROM policies WHERE ${accessNames('policies.data', n)})))`,
         );
+      }
+      if (query.rotationDue !== undefined) {
+        args.push(query.now);
+        where.push(query.rotationDue ? rotationDue(args.length) : `NOT ${rotationDue(args.length)}`);
       }
       if (query.status) {
         const now = arg(query.now);

@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL schema's migrations, applied in order by one node at a time (an advisory lock, in
  * postgres-store.ts). Append only. Version 1 is the whole schema the SQLite adapter reached in its
- * own migrations 1-11, written for PostgreSQL: this adapter had no earlier users to carry along.
+ * own migrations 1-12, written for PostgreSQL: this adapter had no earlier users to carry along.
  *
  * Every later migration must be safe while older nodes still serve (expand, then contract): add
  * tables, nullable columns and indexes (CONCURRENTLY where a table is large) first; drop or
@@ -29,10 +29,14 @@ export const PG_MIGRATIONS: readonly { version: number; name: string; sql: strin
         id TEXT COLLATE "C" PRIMARY KEY, app_id TEXT NOT NULL REFERENCES apps(id), policy_id TEXT REFERENCES policies(id),
         hash TEXT NOT NULL UNIQUE, environment TEXT NOT NULL, enabled BOOLEAN NOT NULL,
         expires_at BIGINT, revoked_at BIGINT, last_used_at BIGINT, last_used_from TEXT, lineage_id TEXT NOT NULL,
+        rotation_days DOUBLE PRECISION, retire_quiet_ms BIGINT,
         data JSONB NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
       CREATE INDEX keys_app ON keys (app_id, id);
       CREATE INDEX keys_policy ON keys (policy_id);
       CREATE INDEX keys_lineage ON keys (lineage_id);
+      CREATE INDEX keys_draining ON keys (expires_at, id) WHERE retire_quiet_ms IS NOT NULL;
+      CREATE TABLE key_rotation_notices (
+        key_id TEXT PRIMARY KEY REFERENCES keys(id) ON DELETE CASCADE, due_at BIGINT NOT NULL, noticed_at BIGINT NOT NULL);
       CREATE TABLE admin_keys (
         id TEXT COLLATE "C" PRIMARY KEY, hash TEXT NOT NULL UNIQUE, data JSONB NOT NULL, created_at BIGINT NOT NULL, revoked_at BIGINT);
       -- seq: commit order (see takeCommitTurn), which the change feed reads other nodes' changes in.

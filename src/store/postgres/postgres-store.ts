@@ -10,6 +10,7 @@ import { eventOutboxRepo } from './events.ts';
 import { exchangedTokenRepo } from './exchanged-tokens.ts';
 import { keyAddressRepo } from './key-addresses.ts';
 import { keyRepo } from './keys.ts';
+import { keyRotationRepo } from './key-rotation.ts';
 import { PG_MIGRATIONS } from './migrations.ts';
 import { oidcRepo } from './oidc.ts';
 import { policyRepo } from './policies.ts';
@@ -62,6 +63,7 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
     usageAnalytics: usageAnalyticsRepo(db),
     events: eventOutboxRepo(db),
     exchangedTokens: exchangedTokenRepo(db),
+    keyRotation: keyRotationRepo(db),
     async migrate() {
       // One connection holds the session lock for the whole run: other nodes wait, then find nothing to do.
       const client = await pool.connect();
