@@ -15,7 +15,6 @@
  * `--profile` passes `--cpu-prof` to the child (bench/results/profiles/cold-start/*.cpuprofile).
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,15 +22,8 @@ import { dirname, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import pino from 'pino';
-import { loadConfig } from '../src/config/load.ts';
-import { apisService } from '../src/control/services/apis.ts';
-import { appsService } from '../src/control/services/apps.ts';
-import { keysService } from '../src/control/services/keys.ts';
-import { apiInputSchema, appInputSchema, keyCreateSchema } from '../src/domain/inputs/resources.ts';
-import { startGatehouse } from '../src/gatehouse.ts';
-import { bulkKeys } from './lib/bulk-store.ts';
 import { treeCpuMicros } from './lib/machine.ts';
+import { seedStore, storeEnv, type SeededStore } from './lib/seeded-store.ts';
 import { median } from './lib/stats.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -46,57 +38,24 @@ const { values: args } = parseArgs({
 });
 const KEYS = Number(args.keys);
 
-interface Seeded {
-  pepper: string;
-  masterKey: string;
-  secret: string;
-  apiId: string;
-}
+type Seeded = Pick<SeededStore, 'pepper' | 'masterKey' | 'apiId'> & { secret: string };
 
-function envFor(dir: string, seeded: Seeded, ports: { gateway: number; control: number }): Record<string, string> {
-  return {
-    GATEHOUSE_DATA_DIR: dir,
-    GATEHOUSE_PEPPER: seeded.pepper,
-    GATEHOUSE_MASTER_KEY: seeded.masterKey,
+const envFor = (dir: string, seeded: Seeded, ports: { gateway: number; control: number }): Record<string, string> =>
+  storeEnv(dir, seeded, {
     GATEHOUSE_GATEWAY_PORT: String(ports.gateway),
     GATEHOUSE_CONTROL_PORT: String(ports.control),
-    GATEHOUSE_LOG_LEVEL: 'warn',
-    GATEHOUSE_GATEWAY_PLAINTEXT_CREDENTIALS: 'allow',
     GATEHOUSE_GATEWAY_WORKERS: args.workers,
-  };
-}
+  });
 
+/** Made once per key count, then reused (the seed's secrets are kept beside the store). */
 async function seed(dir: string): Promise<Seeded> {
   const file = join(dir, 'bench-seed.json');
   if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Seeded;
   rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const partial = { pepper: randomBytes(32).toString('hex'), masterKey: randomBytes(32).toString('hex') };
-  const config = loadConfig({ env: envFor(dir, { ...partial, secret: '', apiId: '' }, { gateway: 0, control: 0 }) });
-  const gh = await startGatehouse({ ...config, gateway: { ...config.gateway, workers: 1 } }, { logger: pino({ level: 'silent' }) });
-  const actor = { actor: 'bench', requestId: null };
-  const api = await apisService.create(
-    gh.ctx,
-    actor,
-    apiInputSchema.parse({ name: 'bench', listenPath: '/bench', upstreamUrl: 'http://127.0.0.1:9', auth: { type: 'apiKey', scopes: [] } }),
-  );
-  const app = await appsService.create(gh.ctx, actor, appInputSchema.parse({ name: 'Benchmark', owner: 'bench@example.com' }));
-  const { key, secret } = await keysService.create(
-    gh.ctx,
-    actor,
-    keyCreateSchema.parse({
-      appId: app.id,
-      access: [{ apiId: api.id }],
-      rateLimits: [{ name: 'per-second', limit: 1_000_000_000, windowSeconds: 1 }],
-      quota: { limit: 1_000_000_000_000, period: 'day' },
-    }),
-  );
-  const pepper = gh.ctx.peppers[0]!;
-  await gh.close();
   const started = performance.now();
-  bulkKeys(config.storePath, key.id, pepper, KEYS - 1, 0);
+  const store = await seedStore(dir, KEYS);
   console.error(`seeded ${KEYS} keys in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  const seeded = { ...partial, secret, apiId: api.id };
+  const seeded: Seeded = { pepper: store.pepper, masterKey: store.masterKey, apiId: store.apiId, secret: store.secrets[0]! };
   writeFileSync(file, JSON.stringify(seeded), { mode: 0o600 });
   return seeded;
 }
