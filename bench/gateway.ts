@@ -24,7 +24,7 @@
  * upstream and the load generator: its figures are what the machine gives, say so with them).
  * `--stored-keys 1000,1000000` runs a Gatehouse per count, each with that many keys in its store of which
  * --keys are presented (the rest written straight into the table, bench/lib/bulk-store.ts); `--routes
- * 1,10000` one per count of APIs in its route table (each on a first path segment of its own). Both are
+ * 1,10000` one per count of APIs in its route table (all below /bench, so under one first segment). Both are
  * issue 14's "flat cost": CPU per request should not grow with either. Every Gatehouse's peak RSS over
  * the max-throughput run is reported beside the bare proxy's (issue 14's memory target).
  *

@@ -65,9 +65,9 @@ export function bulkKeys(path: string, templateKeyId: string, pepper: Pepper, co
 }
 
 /**
- * `count` more APIs like `templateApiId` (same upstream and auth), listening on `/r<i>/v<i mod 7>`, a
- * first segment of their own each. Gatehouse reads them on its next route-table rebuild (an
- * `api.changed` event).
+ * `count` more APIs like `templateApiId` (same upstream and auth), listening below the template's
+ * listen path (`/bench/r<i>`): all under one first segment, the case a route table could make linear.
+ * Gatehouse reads them on its next route-table rebuild (an `api.changed` event).
  */
 export function bulkApis(path: string, templateApiId: string, count: number): void {
   const db = open(path);
@@ -80,7 +80,7 @@ export function bulkApis(path: string, templateApiId: string, count: number): vo
       for (let i = 0; i < count; i++) {
         const id = newId('api');
         const name = `bulk-${i}`;
-        const listenPath = `/r${i}/v${i % 7}`;
+        const listenPath = `${String(template.listen_path)}/r${i}`;
         const audience = `urn:gatehouse:api:${name}`;
         const row: Record<string, SQLInputValue> = { ...template, id, name, listen_path: listenPath, data: '' };
         if ('audience' in template) row.audience = audience;
