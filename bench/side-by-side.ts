@@ -343,6 +343,21 @@ function report(rows: Row[], meta: { wall: number; loadStart: number; loadEnd: n
       lines.push(`- ${what}: ${r.toFixed(2)}× ${baseTitle} (target ≤ ${limit}×): ${r <= limit ? 'within' : 'above'}`);
     }
   }
+  // Every core: throughput (req/s, median), 2 workers against 1 on the same CPUs, and against nginx with 2 workers.
+  const rps = (id: string) => {
+    const row = rows.find((r) => r.spec.id === id);
+    return row ? col(row.samples, (s) => s.throughput) : NaN;
+  };
+  const everyCore: [string, string, string][] = [
+    ['Gatehouse apiKey, 2 workers against 1 (both unpinned)', 'gatehouse-apikey-workers2', 'gatehouse-apikey-workers1-all'],
+    ['Gatehouse apiKey, 2 workers against nginx + keys with 2 workers', 'gatehouse-apikey-workers2', 'nginx-keys-workers2'],
+    ['nginx + keys, 2 workers against 1 (the 1-worker one pinned)', 'nginx-keys-workers2', 'nginx-keys'],
+  ];
+  const shown = everyCore.filter(([, a, b]) => !Number.isNaN(rps(a)) && !Number.isNaN(rps(b)));
+  if (shown.length > 0) {
+    lines.push('', 'Every core (req/s at max throughput, ratio of the medians; wrk and the upstream share the same two CPUs):', '');
+    for (const [what, a, b] of shown) lines.push(`- ${what}: ${(rps(a) / rps(b)).toFixed(2)}× (${rps(a).toFixed(0)} against ${rps(b).toFixed(0)} req/s)`);
+  }
   lines.push('', 'CPU µs per request, round by round (each round starts one target later in the list):', '');
   lines.push(`| target | ${rows[0]!.samples.map((_, i) => `round ${i + 1}`).join(' | ')} |`);
   lines.push(`| --- | ${rows[0]!.samples.map(() => '---:').join(' | ')} |`);
