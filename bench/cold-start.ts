@@ -123,19 +123,25 @@ for (let run = 0; run < Number(args.runs); run++) {
     { env: { PATH: process.env.PATH ?? '', ...envFor(storeDir, seeded, ports) }, stdio: ['ignore', 'inherit', 'inherit'] },
   );
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const gateway = await until(t0, ports.gateway, '/bench/x', { authorization: `Bearer ${seeded.secret}` }, (s) => s === 200);
-  // CPU time is steadier than wall time on a shared machine: what the start itself cost, all threads.
-  const cpu = treeCpuMicros(child.pid!) / 1000;
-  const control = await until(t0, ports.control, '/livez', {}, (s) => s === 200);
-  // The authorization server is the last part up (startGatehouse has returned, signals are handled).
-  const all = await until(t0, ports.control, '/.well-known/openid-configuration', {}, (s) => s === 200);
-  results.push({ listening: connected!, gatewayAccepts: gateway.firstAnswer, first200: gateway.ok, cpu, control: control.ok, all: all.ok });
-  console.error(
-    `run ${run + 1}: gateway listening ${connected!.toFixed(0)} ms, first answer ${gateway.firstAnswer.toFixed(0)} ms, first 200 ${gateway.ok.toFixed(0)} ms (CPU ${cpu.toFixed(0)} ms), ` +
-      `control plane ${control.ok.toFixed(0)} ms, authorization server ${all.ok.toFixed(0)} ms`,
-  );
-  child.kill('SIGTERM');
-  await exited;
+  try {
+    const gateway = await until(t0, ports.gateway, '/bench/x', { authorization: `Bearer ${seeded.secret}` }, (s) => s === 200);
+    // CPU time is steadier than wall time on a shared machine: what the start itself cost, all threads.
+    const cpu = treeCpuMicros(child.pid!) / 1000;
+    const control = await until(t0, ports.control, '/livez', {}, (s) => s === 200);
+    // The authorization server is the last part up (startGatehouse has returned, signals are handled).
+    const all = await until(t0, ports.control, '/.well-known/openid-configuration', {}, (s) => s === 200);
+    results.push({ listening: connected!, gatewayAccepts: gateway.firstAnswer, first200: gateway.ok, cpu, control: control.ok, all: all.ok });
+    console.error(
+      `run ${run + 1}: gateway listening ${connected!.toFixed(0)} ms, first answer ${gateway.firstAnswer.toFixed(0)} ms, first 200 ${gateway.ok.toFixed(0)} ms (CPU ${cpu.toFixed(0)} ms), ` +
+        `control plane ${control.ok.toFixed(0)} ms, authorization server ${all.ok.toFixed(0)} ms`,
+    );
+  } finally {
+    // A graceful stop (the usage flush, the store closed); one that takes over 10 s, or a failed run, is killed.
+    child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(killer);
+  }
 }
 upstream.close();
 const col = (f: (r: (typeof results)[number]) => number) => median(results.map(f)).toFixed(0);
