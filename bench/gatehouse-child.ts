@@ -2,7 +2,8 @@
  * Gatehouse under benchmark, in its own process (see seed.ts for what it is set up with).
  * argv[2]: upstream origin; argv[3]: scenario (seed.ts); argv[4]: `on`, `metrics-off` (Prometheus off)
  * or `observability-off` (metrics, request log and usage analytics off); argv[5]: API keys to create;
- * argv[6] (optional): configuration over the defaults, as JSON (`{"gateway":{"workers":2}}`).
+ * argv[6] (optional): configuration over the defaults, as JSON (`{"gateway":{"workers":2}}`);
+ * argv[7] (optional): more of the seed's options, as JSON (`{"storedKeys":1000000,"routes":10000}`).
  * Sends { type: 'ready', url, path, headers, headerSets } to the parent over IPC; answers
  * { type: 'outcomes' } with the outcome counts since start; exits on { type: 'stop' }.
  */
@@ -18,6 +19,7 @@ const seeded = await startSeededGatehouse(upstream, (process.argv[3] ?? 'apiKey'
   observability: mode !== 'observability-off',
   keys: Number(process.argv[5] ?? 1),
   ...(process.argv[6] ? { config: JSON.parse(process.argv[6]) as Record<string, unknown> } : {}),
+  ...(process.argv[7] ? (JSON.parse(process.argv[7]) as { storedKeys?: number; routes?: number }) : {}),
 });
 process.send!({ type: 'ready', url: seeded.gh.gatewayUrl, path: seeded.path, headers: seeded.headers, headerSets: seeded.headerSets });
 

@@ -8,6 +8,7 @@
  *                         [--scenarios apiKey,bearer,bearer-nocache,apiKey+bearer]
  *                         [--load-generator wrk|autocannon] [--no-pin] [--profile] [--metrics on|off|both | --no-metrics]
  *                         [--observability on|off|both] [--keys 10000] [--workers 1,2]
+ *                         [--stored-keys 1000,1000000] [--routes 1,10000]
  *
  * Scenarios (each a Gatehouse of its own, measured in the same run as the bare proxy): `apiKey` (an API
  * key), `bearer` (an ES256 JWT access token, verified-token cache on), `bearer-nocache` (the same with the
@@ -21,6 +22,11 @@
  * `--workers 1,2` runs each scenario once per gateway.workers value, in the same rounds; a Gatehouse
  * with more than one worker is not pinned (it needs every core, which it then shares with the
  * upstream and the load generator: its figures are what the machine gives, say so with them).
+ * `--stored-keys 1000,1000000` runs a Gatehouse per count, each with that many keys in its store of which
+ * --keys are presented (the rest written straight into the table, bench/lib/bulk-store.ts); `--routes
+ * 1,10000` one per count of APIs in its route table (all below /bench, so under one first segment). Both are
+ * issue 14's "flat cost": CPU per request should not grow with either. Every Gatehouse's peak RSS over
+ * the max-throughput run is reported beside the bare proxy's (issue 14's memory target).
  *
  * First each proxy gets an initial warm-up (--initial-warmup seconds: JIT, heap sizing, connection
  * pools), then per round, bare proxy first, then Gatehouse:
@@ -44,7 +50,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cpuSpent, cpuTime, killAll, nextMessage, startChild as startChildOn, stopChild, total, type Child } from './lib/children.ts';
 import { BenchFailure, closedLoop as closedLoopWith, openLoop as openLoopWith, pickGenerator, type Generator, type Load } from './lib/load.ts';
-import { machineStat } from './lib/machine.ts';
+import { machineStat, sampleRss } from './lib/machine.ts';
 import { pinning } from './lib/pinning.ts';
 import { median } from './lib/stats.ts';
 
@@ -69,6 +75,8 @@ const { values: args } = parseArgs({
     observability: { type: 'string', default: 'on' },
     keys: { type: 'string', default: '1' },
     workers: { type: 'string', default: '1' },
+    'stored-keys': { type: 'string', default: '0' },
+    routes: { type: 'string', default: '1' },
   },
   allowNegative: true,
 });
@@ -119,6 +127,8 @@ interface Sample {
   p50: number;
   p99: number;
   generatorDelayP99: number;
+  /** Peak RSS of the proxy's process tree over the max-throughput run (MB). */
+  rssMb: number;
 }
 
 async function measure(generator: Generator, proxy: Child, upstream: Child, path: string, authorization: Load): Promise<Sample> {
@@ -127,7 +137,9 @@ async function measure(generator: Generator, proxy: Child, upstream: Child, path
   if (warm.failures > 0) throw new BenchFailure(`${proxy.name}: ${warm.failures} failed responses during warm-up (${warm.failureDetail})`);
 
   const [p0, u0, m0, self0, t0] = [await cpuTime(proxy), await cpuTime(upstream), machineStat(), process.cpuUsage(), performance.now()];
+  const rss = sampleRss(proxy.proc.pid!);
   const max = await closedLoop(generator, url, authorization, DURATION_S);
+  const rssMb = rss.stop() / 2 ** 20;
   const [p1, u1, m1, self1, t1] = [await cpuTime(proxy), await cpuTime(upstream), machineStat(), process.cpuUsage(), performance.now()];
   const proxyCpu = cpuSpent(p0, p1);
   const ours = total(proxyCpu) + total(cpuSpent(u0, u1)) + total(cpuSpent(self0, self1)) + (m0 && m1 ? m1.children - m0.children : 0);
@@ -151,6 +163,7 @@ async function measure(generator: Generator, proxy: Child, upstream: Child, path
     p50: fixed.p50Ms,
     p99: fixed.p99Ms,
     generatorDelayP99: fixed.generatorLoopDelayP99Ms,
+    rssMb,
   };
 }
 
@@ -224,6 +237,7 @@ function report(
     [`Achieved rate of the ${RATE} req/s run (req/s)`, (s) => s.achievedRate, 0, false],
     ['Upstream CPU per request at max throughput (µs, control)', (s) => s.upstreamCpuPerReq, 1, false],
     [`Open-loop generator's own event-loop delay p99 (ms, control)`, (s) => s.generatorDelayP99, 1, false],
+    ['Peak RSS over the max-throughput run (MB; the last column: Gatehouse − bare)', (s) => s.rssMb, 0, false],
   ];
   // The headline is the ratio of the medians: a burst of other work on the machine inflates one run, and
   // the median of each side ignores it. The median of the per-round ratios (each round's two runs are
@@ -260,7 +274,8 @@ function report(
   for (const [label, f, decimals, showRatio] of rows) {
     const b = col(bare, f);
     const g = col(gateway, f);
-    lines.push(`| ${label} | ${b.toFixed(decimals)} | ${g.toFixed(decimals)} | ${showRatio ? `${(g / b).toFixed(2)}×` : ''} |`);
+    const last = showRatio ? `${(g / b).toFixed(2)}×` : label.startsWith('Peak RSS') ? `+${(g - b).toFixed(0)} MB` : '';
+    lines.push(`| ${label} | ${b.toFixed(decimals)} | ${g.toFixed(decimals)} | ${last} |`);
   }
   lines.push('');
   lines.push(
@@ -322,19 +337,29 @@ async function main(): Promise<void> {
   if (KEYS > 1 && scenarios.some((s) => s !== 'apiKey')) throw new BenchFailure('--keys above 1 takes the apiKey scenario only');
   // `scenario` names a Gatehouse under test: the scenario, and its mode's suffix (" (metrics off)").
   const gateways: (Child & { path: string; headerSets: Load; scenario: string })[] = [];
-  const workerCounts = args.workers.split(',').map(Number);
-  if (workerCounts.some((n) => !Number.isInteger(n) || n < 1)) throw new BenchFailure(`--workers takes counts such as 1,2, not ${args.workers}`);
+  const counts = (name: 'workers' | 'stored-keys' | 'routes', min: number) => {
+    const list = args[name].split(',').map(Number);
+    if (list.some((n) => !Number.isInteger(n) || n < min)) throw new BenchFailure(`--${name} takes counts such as 1,2, not ${args[name]}`);
+    return list;
+  };
+  const [workerCounts, storedCounts, routeCounts] = [counts('workers', 1), counts('stored-keys', 0), counts('routes', 1)];
   for (const base of scenarios) {
     for (const mode of modes) {
       for (const workers of workerCounts) {
-        const scenario = `${base}${MODE_SUFFIX[mode]}${workers > 1 ? ` (${workers} workers)` : ''}`;
-        const child = await startChild<{ url: string; path: string; headerSets: Load }>(
-          `Gatehouse ${scenario}`,
-          'gatehouse-child.ts',
-          [upstream.url, base, mode, String(KEYS), JSON.stringify({ gateway: { workers } })],
-          workers > 1 ? `0-${cpus().length - 1}` : PROXY_CPUS,
-        );
-        gateways.push({ ...child, scenario });
+        for (const storedKeys of storedCounts) {
+          for (const routes of routeCounts) {
+            const scenario =
+              `${base}${MODE_SUFFIX[mode]}${workers > 1 ? ` (${workers} workers)` : ''}` +
+              `${storedKeys > KEYS ? ` (${storedKeys} stored keys)` : ''}${routes > 1 ? ` (${routes} routes)` : ''}`;
+            const child = await startChild<{ url: string; path: string; headerSets: Load }>(
+              `Gatehouse ${scenario}`,
+              'gatehouse-child.ts',
+              [upstream.url, base, mode, String(KEYS), JSON.stringify({ gateway: { workers } }), JSON.stringify({ storedKeys, routes })],
+              workers > 1 ? `0-${cpus().length - 1}` : PROXY_CPUS,
+            );
+            gateways.push({ ...child, scenario });
+          }
+        }
       }
     }
   }

@@ -7,11 +7,14 @@
  * and what the request log adds: the record and the buffer on the request path, the entry made at flush,
  * and what usage analytics add: the observer (one combination, and 10,000 keys in turn) and the cells' trip to the writer.
  *
- *   node bench/hot-path.ts [--iterations 200000] [--no-metrics]
+ *   node bench/hot-path.ts [--iterations 200000] [--no-metrics] [--routes 1] [--stored-keys 1]
  *
  * With metrics on (the default, as in production) the verifier reports cache lookups and verdicts, and
  * two more lines measure the request observer that metrics add after each answer (and prom-client's own
  * observe, for comparison); --no-metrics runs the same Gatehouse with `metrics.enabled: false`.
+ *
+ * `--routes N`: N APIs in the route table (all below /bench: one first segment); `--stored-keys N`:
+ * N keys in the store (one of them presented). Issue 14's flat cost: the lines should not move with either.
  *
  * CPU µs per call from process.cpuUsage(), after a warm-up of the same size.
  */
@@ -42,12 +45,21 @@ import { gatewayTracer } from '../src/telemetry/gateway-tracing.ts';
 import { Tracing, type TracingSettings } from '../src/telemetry/tracing.ts';
 
 const { values } = parseArgs({
-  options: { iterations: { type: 'string', default: '200000' }, metrics: { type: 'boolean', default: true } },
+  options: {
+    iterations: { type: 'string', default: '200000' },
+    metrics: { type: 'boolean', default: true },
+    routes: { type: 'string', default: '1' },
+    'stored-keys': { type: 'string', default: '1' },
+  },
   allowNegative: true,
 });
 const N = Number(values.iterations);
 
-const seeded = await startSeededGatehouse('http://127.0.0.1:9', 'apiKey', { metrics: values.metrics });
+const seeded = await startSeededGatehouse('http://127.0.0.1:9', 'apiKey', {
+  metrics: values.metrics,
+  routes: Number(values.routes),
+  storedKeys: Number(values['stored-keys']),
+});
 const { ctx } = seeded.gh;
 const pepper = ctx.peppers[0]!;
 const facts = { apiId: seeded.apiId, method: 'GET', path: '/items', ip: '127.0.0.1', requiredScopes: [] };

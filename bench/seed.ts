@@ -19,6 +19,7 @@ import { keysService } from '../src/control/services/keys.ts';
 import { keyCreateSchema } from '../src/domain/inputs/resources.ts';
 import { ADMIN_PERMISSIONS } from '../src/domain/permissions.ts';
 import { startGatehouse, type Gatehouse } from '../src/gatehouse.ts';
+import { bulkApis, bulkKeys } from './lib/bulk-store.ts';
 
 export interface SeededGatehouse {
   gh: Gatehouse;
@@ -43,6 +44,13 @@ export interface SeedOptions {
   observability?: boolean;
   /** API keys to create (apiKey scenario): each request takes the next, so all of them are active. */
   keys?: number;
+  /**
+   * Keys in the store in all (at least `keys`): the rest are never presented (a store of a million keys,
+   * of which `keys` are hot). Written straight into the table (bench/lib/bulk-store.ts).
+   */
+  storedKeys?: number;
+  /** APIs in the route table in all (1: only the benchmark's): the others listen on paths of their own. */
+  routes?: number;
   /**
    * Configuration over the defaults, as the YAML file would hold it (`{ gateway: { workers: 2 } }`):
    * written to a file in the data dir and loaded as the config file, under the GATEHOUSE_* variables below.
@@ -117,10 +125,22 @@ export async function startSeededGatehouse(upstream: string, scenario: Scenario 
       : { authorization: `Bearer ${await accessToken(admin, gh, api.id)}` };
   if (authType === 'apiKey+bearer') headers['x-api-key'] = key.secret;
   const headerSets = [headers];
-  // The rest through the service (the admin API's own code, without 10k HTTP round trips).
-  for (let i = 1; i < keyCount; i++) {
-    const { secret } = await keysService.create(gh.ctx, { actor: 'bench', requestId: null }, keyCreateSchema.parse(keyInput));
-    headerSets.push({ authorization: `Bearer ${secret}` });
+  const storedKeys = Math.max(options.storedKeys ?? keyCount, keyCount);
+  if (storedKeys > 1000) {
+    // Straight into the table: a million keys through the service (an audit entry each) would take hours.
+    for (const secret of bulkKeys(config.storePath, key.id, gh.ctx.peppers[0]!, storedKeys - 1, keyCount - 1))
+      headerSets.push({ authorization: `Bearer ${secret}` });
+  } else {
+    // The rest through the service (the admin API's own code, without 10k HTTP round trips).
+    for (let i = 1; i < keyCount; i++) {
+      const { secret } = await keysService.create(gh.ctx, { actor: 'bench', requestId: null }, keyCreateSchema.parse(keyInput));
+      headerSets.push({ authorization: `Bearer ${secret}` });
+    }
+  }
+  if ((options.routes ?? 1) > 1) {
+    bulkApis(config.storePath, api.id, options.routes! - 1);
+    // The route table is rebuilt on this event, as after a change through the admin API.
+    gh.ctx.changes.publish({ type: 'api.changed', apiId: api.id });
   }
   return {
     gh,

@@ -5,7 +5,7 @@
  * upstream, on loopback, in interleaved rounds.
  *
  *   node bench/side-by-side.ts [--rounds 5] [--duration 5] [--rate 2000] [--rate-duration 4]
- *                              [--connections 50] [--keys 1] [--targets id,id,...] [--no-pin] [--no-docs]
+ *                              [--connections 50] [--keys 1] [--targets id,id,...|every-core] [--no-pin] [--no-docs]
  *   node bench/side-by-side.ts --quick     # 1 round of 2 s each: to try it; writes bench/results/ only
  *   node bench/side-by-side.ts --check     # starts every target, checks them, measures nothing
  *
@@ -86,7 +86,7 @@ const open = { pin, rate: RATE, durationS: RATE_DURATION_S, connections: OPEN_LO
 type TargetSpec = { id: string; title: string; group: 'baseline' | 'other' | 'gatehouse' } & (
   | { kind: 'upstream' }
   | { kind: 'node'; script: string }
-  | { kind: ExternalKind; withKeys: boolean }
+  | { kind: ExternalKind; withKeys: boolean; /** Worker processes (nginx) or threads (HAProxy); 2 or more: not pinned. */ workers?: number }
   | {
       kind: 'gatehouse';
       scenario: Scenario;
@@ -110,10 +110,34 @@ const TARGETS: TargetSpec[] = [
   { id: 'gatehouse-bearer', title: 'Gatehouse, bearer ES256, cache on', group: 'gatehouse', kind: 'gatehouse', scenario: 'bearer' },
   { id: 'gatehouse-bearer-nocache', title: 'Gatehouse, bearer ES256, cache off', group: 'gatehouse', kind: 'gatehouse', scenario: 'bearer-nocache' },
   { id: 'gatehouse-apikey-bearer', title: 'Gatehouse, apiKey+bearer', group: 'gatehouse', kind: 'gatehouse', scenario: 'apiKey+bearer' },
-  // WORKERS HOOK (issue 14, "Every core"): when `gateway.workers` exists, workers 1 and N are one entry each,
-  // e.g. (not pinned to one CPU: it spreads over all of them, sharing them with the upstream and load):
-  // { id: 'gatehouse-apikey-workers2', title: 'Gatehouse, apiKey, 2 workers', group: 'gatehouse', kind: 'gatehouse', scenario: 'apiKey', config: { gateway: { workers: 2 } }, cpus: 'all' },
+  // Every core (issue 14): these spread over every CPU themselves, so they are not pinned to one; they share
+  // the machine with the upstream and wrk, so their CPU per request includes that contention and their
+  // req/s is what the whole machine gives them. Compare them with each other (--targets every-core).
+  { id: 'nginx-keys-workers2', title: 'nginx + keys, 2 workers', group: 'other', kind: 'nginx', withKeys: true, workers: 2 },
+  {
+    id: 'gatehouse-apikey-workers1-all',
+    title: 'Gatehouse, apiKey, 1 worker, unpinned',
+    group: 'gatehouse',
+    kind: 'gatehouse',
+    scenario: 'apiKey',
+    cpus: 'all',
+  },
+  {
+    id: 'gatehouse-apikey-workers2',
+    title: 'Gatehouse, apiKey, 2 workers',
+    group: 'gatehouse',
+    kind: 'gatehouse',
+    scenario: 'apiKey',
+    config: { gateway: { workers: 2 } },
+    cpus: 'all',
+  },
 ];
+
+/** Names for sets of targets in --targets. */
+const TARGET_SETS: Record<string, string[]> = {
+  // Issue 14, "Every core": one worker against two, and against nginx with one and two workers.
+  'every-core': ['bare', 'nginx-keys', 'nginx-keys-workers2', 'gatehouse-apikey', 'gatehouse-apikey-workers1-all', 'gatehouse-apikey-workers2'],
+};
 
 interface Target {
   spec: TargetSpec;
@@ -131,7 +155,8 @@ function mappedKeys(): { bench: MappedKey[]; check: MappedKey } {
 async function startTarget(spec: TargetSpec, upstream: Child, keys: { bench: MappedKey[]; check: MappedKey }, scratch: string): Promise<Target> {
   const plainLoad: Load = [{ authorization: `Bearer ${keys.bench[0]!.secret}` }];
   const keyLoad: Load = keys.bench.map((k) => ({ authorization: `Bearer ${k.secret}` }));
-  const cpuList = spec.kind === 'gatehouse' && spec.cpus === 'all' ? ALL_CPUS() : pin.targetCpus;
+  const everyCore = (spec.kind === 'gatehouse' && spec.cpus === 'all') || ((spec.kind === 'nginx' || spec.kind === 'haproxy') && (spec.workers ?? 1) > 1);
+  const cpuList = everyCore ? ALL_CPUS() : pin.targetCpus;
   switch (spec.kind) {
     case 'upstream':
       return { spec, child: upstream, load: plainLoad };
@@ -147,6 +172,7 @@ async function startTarget(spec: TargetSpec, upstream: Child, keys: { bench: Map
         dir: join(scratch, spec.id),
         pin,
         cpuList,
+        workers: spec.workers ?? 1,
       });
       return { spec, child, load: spec.withKeys ? keyLoad : plainLoad };
     }
@@ -317,6 +343,21 @@ function report(rows: Row[], meta: { wall: number; loadStart: number; loadEnd: n
       lines.push(`- ${what}: ${r.toFixed(2)}× ${baseTitle} (target ≤ ${limit}×): ${r <= limit ? 'within' : 'above'}`);
     }
   }
+  // Every core: throughput (req/s, median), 2 workers against 1 on the same CPUs, and against nginx with 2 workers.
+  const rps = (id: string) => {
+    const row = rows.find((r) => r.spec.id === id);
+    return row ? col(row.samples, (s) => s.throughput) : NaN;
+  };
+  const everyCore: [string, string, string][] = [
+    ['Gatehouse apiKey, 2 workers against 1 (both unpinned)', 'gatehouse-apikey-workers2', 'gatehouse-apikey-workers1-all'],
+    ['Gatehouse apiKey, 2 workers against nginx + keys with 2 workers', 'gatehouse-apikey-workers2', 'nginx-keys-workers2'],
+    ['nginx + keys, 2 workers against 1 (the 1-worker one pinned)', 'nginx-keys-workers2', 'nginx-keys'],
+  ];
+  const shown = everyCore.filter(([, a, b]) => !Number.isNaN(rps(a)) && !Number.isNaN(rps(b)));
+  if (shown.length > 0) {
+    lines.push('', 'Every core (req/s at max throughput, ratio of the medians; wrk and the upstream share the same two CPUs):', '');
+    for (const [what, a, b] of shown) lines.push(`- ${what}: ${(rps(a) / rps(b)).toFixed(2)}× (${rps(a).toFixed(0)} against ${rps(b).toFixed(0)} req/s)`);
+  }
   lines.push('', 'CPU µs per request, round by round (each round starts one target later in the list):', '');
   lines.push(`| target | ${rows[0]!.samples.map((_, i) => `round ${i + 1}`).join(' | ')} |`);
   lines.push(`| --- | ${rows[0]!.samples.map(() => '---:').join(' | ')} |`);
@@ -359,7 +400,7 @@ async function main(): Promise<void> {
   }, 3_600_000);
   watchdog.unref();
 
-  const wanted = args.targets?.split(',').map((t) => t.trim());
+  const wanted = args.targets?.split(',').flatMap((t) => TARGET_SETS[t.trim()] ?? [t.trim()]);
   for (const id of wanted ?? [])
     if (!TARGETS.some((t) => t.id === id)) throw new BenchFailure(`unknown target ${id}; use ${TARGETS.map((t) => t.id).join(', ')}`);
   const specs = TARGETS.filter((t) => !wanted || wanted.includes(t.id));

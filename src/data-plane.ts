@@ -18,10 +18,9 @@ import type { Limiter } from './limits/port.ts';
 import { UsageAnalytics, type UsageAnalyticsSink } from './usage/analytics.ts';
 import { RequestLog, type RequestLogSink } from './requests/request-log.ts';
 import type { Store } from './store/port.ts';
-import { gatewayTracer } from './telemetry/gateway-tracing.ts';
 import type { HealthReporter } from './telemetry/health.ts';
 import type { GatehouseMetrics } from './telemetry/metrics.ts';
-import { GATEHOUSE_VERSION, Tracing } from './telemetry/tracing.ts';
+import type { Tracing } from './telemetry/tracing.ts';
 import { tlsOptions } from './tls/server-tls.ts';
 import type { UsageMeter } from './usage/port.ts';
 import type { DpopVerifier } from './verification/dpop.ts';
@@ -192,7 +191,8 @@ export async function createDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
     observers,
     readiness: config.gateway.healthPaths ? deps.readiness : null,
     onError: (error) => log.error({ err: error }, 'gateway error'),
-    ...(deps.tracing ? { tracer: gatewayTracer(deps.tracing) } : {}),
+    // Loaded only with tracing on, as the OpenTelemetry modules are (startTracing).
+    ...(deps.tracing ? { tracer: (await import('./telemetry/gateway-tracing.ts')).gatewayTracer(deps.tracing) } : {}),
   });
   return {
     gateway,
@@ -224,7 +224,10 @@ function introspectorFor(config: Readonly<Config>, clock: () => number): TokenIn
 /** The span exporter: its failures are reported, but never make the node unready (requests are served without spans). */
 const TRACE_EXPORT = 'trace-export';
 
-export function startTracing(config: Readonly<Config>, health: HealthReporter): Tracing {
+export async function startTracing(config: Readonly<Config>, health: HealthReporter): Promise<Tracing> {
+  // The OpenTelemetry SDK and exporter (some 200 modules) are loaded only when tracing is on: start-up
+  // without them is shorter (issue 14, cold start).
+  const { GATEHOUSE_VERSION, Tracing } = await import('./telemetry/tracing.ts');
   health.register(TRACE_EXPORT, false);
   const t = config.tracing;
   return new Tracing(

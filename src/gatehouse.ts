@@ -1,14 +1,11 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { getRequestListener } from '@hono/node-server';
 import pino from 'pino';
 import type { Config } from './config/load.ts';
 import { gatewayPublicHost } from './config/schema.ts';
-import { createAdminApi } from './control/admin/server.ts';
-import { identityContext, startAuthorization, type RunningAuthorization } from './control/authorization/start-authorization.ts';
-import { createControlServer } from './control/control-server.ts';
+import { identityContext } from './control/authorization/identity-context.ts';
+import type { RunningAuthorization } from './control/authorization/start-authorization.ts';
 import type { ControlContext } from './control/context.ts';
-import { apisService } from './control/services/apis.ts';
 import { createDataPlane, keyVerifierFor, requestLogFor, startTracing, usageAnalyticsFor, type DataPlane } from './data-plane.ts';
 import type { RequestLog } from './requests/request-log.ts';
 import type { UsageAnalytics } from './usage/analytics.ts';
@@ -17,11 +14,9 @@ import { SharedMemoryLimiter } from './limits/shared-memory-limiter.ts';
 import { GatewayWorkers, type WorkerHost } from './workers/gateway-workers.ts';
 import { unpack } from './writer/store-thread.ts';
 import { IdentityJwtSigner } from './gateway/identity-jwt.ts';
-import { activeSigningMaterial } from './control/services/signing-keys.ts';
 import { createRedirectServer } from './gateway/redirect-server.ts';
 import type { OnExposed } from './gateway/stages/transport.ts';
-import { keysService } from './control/services/keys.ts';
-import { RotationTasks } from './control/services/rotation-tasks.ts';
+import type { RotationTasks } from './control/services/rotation-tasks.ts';
 import { reloadOnChange, tlsOptions } from './tls/server-tls.ts';
 import { FailureThrottle } from './limits/failure-throttle.ts';
 import { MemoryLimiter } from './limits/memory-limiter.ts';
@@ -39,7 +34,6 @@ import { timedRepo, timedStore } from './telemetry/timed-store.ts';
 import type { RequestObserver } from './gateway/observer.ts';
 import type { UsageBatch } from './store/port.ts';
 import { compileIpAllowlist, isLoopback } from './domain/ip-allowlist.ts';
-import { traceLogFields } from './telemetry/tracing.ts';
 import { KeyAddressRetention } from './usage/key-address-retention.ts';
 import { UsageRecorder } from './usage/usage-recorder.ts';
 import { StoreThread } from './writer/store-thread.ts';
@@ -80,9 +74,14 @@ export async function startGatehouse(
 ): Promise<Gatehouse> {
   const clock = options.clock ?? Date.now;
   // With tracing on, a line logged while a request's span is current names its trace_id and span_id.
+  // Tracing's modules are loaded only when it is on (see startTracing).
   const log =
     options.logger ??
-    pino({ level: config.log.level, redact: ['*.secret', '*.key', '*.authorization'], ...(config.tracing.enabled ? { mixin: traceLogFields } : {}) });
+    pino({
+      level: config.log.level,
+      redact: ['*.secret', '*.key', '*.authorization'],
+      ...(config.tracing.enabled ? { mixin: (await import('./telemetry/tracing.ts')).traceLogFields } : {}),
+    });
   // Issuers whose access tokens the gateway accepts: the configured ones first (a bad one stops the
   // start before anything is opened), our own once its URL is known.
   const trusted: TrustedIssuer[] = await Promise.all(config.tokens.issuers.map((i) => externalIssuer(i)));
@@ -91,7 +90,7 @@ export async function startGatehouse(
   const metrics = config.metrics.enabled ? new GatehouseMetrics({ perKeyLabels: config.metrics.perKeyLabels }) : null;
   metrics?.watch(health);
   health.register(STORE_COMPONENT, true);
-  const tracing = config.tracing.enabled ? startTracing(config, health) : null;
+  const tracing = config.tracing.enabled ? await startTracing(config, health) : null;
   const opened = openStore(config, { health, clock });
   // Store latency is measured around the port, so every adapter gets it and none knows of metrics.
   const store = metrics ? timedStore(opened.store, metrics.storeTiming) : opened.store;
@@ -197,7 +196,10 @@ export async function startGatehouse(
   const onExposed: OnExposed = (secret, ip, source) => {
     if (flagged.has(secret) || flagged.size > 10_000) return;
     flagged.add(secret);
-    keysService.flagExposed(ctx, secret, ip, source).catch((error: unknown) => log.error({ err: error }, 'marking an exposed key failed'));
+    // The control plane's services are loaded after the gateway serves; this rare path loads them itself.
+    import('./control/services/keys.ts')
+      .then(({ keysService }) => keysService.flagExposed(ctx, secret, ip, source))
+      .catch((error: unknown) => log.error({ err: error }, 'marking an exposed key failed'));
   };
   const tls = config.gateway.tls ? tlsOptions(config.gateway.tls) : undefined;
   const gateway: ServingGateway = shared
@@ -209,7 +211,7 @@ export async function startGatehouse(
           await (writer ? writer.append(entries) : store.requestLog.append(entries));
         },
         exposed: onExposed,
-        signingMaterial: () => activeSigningMaterial(ctx),
+        signingMaterial: async () => (await import('./control/services/signing-keys.ts')).activeSigningMaterial(ctx),
         pollRevocations: identity !== null,
       })
     : await inProcessGateway(
@@ -244,34 +246,10 @@ export async function startGatehouse(
   analytics?.start();
   const addressRetention = new KeyAddressRetention({ sink: writer ?? store.keyAddresses, health, clock, retentionDays: config.keyAddresses.retentionDays });
   addressRetention.start();
-  const rotation = new RotationTasks({
-    ctx,
-    health,
-    scanIntervalMs: config.rotation.scanIntervalSeconds * 1000,
-    keysPerScan: config.rotation.keysPerScan,
-    drainCheckIntervalMs: config.rotation.drainCheckIntervalSeconds * 1000,
-    // Workers hand their uses to this thread's recorder every flush interval: a use may be that late here.
-    unseenUseMs: workerCount > 1 ? config.usage.flushIntervalSeconds * 1000 : 0,
-  });
-  rotation.start();
-  const admin = createAdminApi({
-    ctx,
-    maxBodyBytes: config.admin.maxBodyBytes,
-    throttle: adminThrottle,
-    onInternalError: (error, requestId) => log.error({ err: error, requestId }, 'admin API error'),
-    onStorageError: (error, requestId) => log.error({ err: error, requestId }, 'admin API: the store refused a change'),
-    tracing,
-  });
-  const adminListener = getRequestListener(admin.fetch);
+  // Loaded with the control plane, once the gateway serves.
+  let rotation: RotationTasks | null = null;
   let authorization: RunningAuthorization | null = null;
-  const control = createControlServer({
-    admin: adminListener,
-    authorization: () => authorization,
-    health: () => health.report(),
-    metrics: metrics && metricsEndpoint(metrics, config.metrics.allowFrom, gateway.scrape),
-    tls: config.control.tls ? tlsOptions(config.control.tls) : undefined,
-    onError: (error) => log.error({ err: error }, 'control plane error'),
-  });
+  let control: Server | null = null;
 
   let closing: Promise<void> | undefined;
   /** Idempotent: stops listening, closes pools, flushes usage, closes the store. */
@@ -284,11 +262,11 @@ export async function startGatehouse(
       doorbell?.close();
       // The gateway stops first: in-process it closes its listener and pools; workers hand over their
       // usage and request records too, so what follows flushes them with the main thread's own.
-      await Promise.all([gateway.close(), closeServer(control), ...(redirect ? [closeServer(redirect)] : [])]);
+      await Promise.all([gateway.close(), ...(control ? [closeServer(control)] : []), ...(redirect ? [closeServer(redirect)] : [])]);
       // The spans of the requests just ended go out now, within the export timeout.
       await tracing?.shutdown().catch((error: unknown) => log.error({ err: error }, 'sending the last spans failed'));
       // Every answer has gone (the listeners are closed), so every request's record is buffered.
-      const flushed = await Promise.allSettled([usage.stop(), requestLog?.stop(), analytics?.stop(), addressRetention.stop(), rotation.stop()]);
+      const flushed = await Promise.allSettled([usage.stop(), requestLog?.stop(), analytics?.stop(), addressRetention.stop(), rotation?.stop()]);
       // A failed last flush still rejects the shutdown (its counts or records are lost, the caller
       // logs it); the writer thread and the store close either way.
       await Promise.all([writer?.close(), reader?.close()]);
@@ -305,8 +283,52 @@ export async function startGatehouse(
   try {
     gatewayUrl = await gateway.listen(tls ? 'https' : 'http');
     if (redirect) redirectUrl = await listen(redirect, config.gateway.host, config.gateway.httpRedirectPort!);
+    // The control plane (admin API, OpenAPI document, oidc-provider: about half of what start-up imports)
+    // is loaded once the gateway serves: the data plane answers first (issue 14, cold start). Loading is
+    // synchronous work on this thread, so it goes in parts with a turn of the event loop between them,
+    // in which requests that arrived meanwhile move on.
+    await nextTurn();
+    const [{ createAdminApi }, { createControlServer }, { getRequestListener }] = await Promise.all([
+      import('./control/admin/server.ts'),
+      import('./control/control-server.ts'),
+      import('@hono/node-server'),
+    ]);
+    await nextTurn();
+    const admin = createAdminApi({
+      ctx,
+      maxBodyBytes: config.admin.maxBodyBytes,
+      throttle: adminThrottle,
+      onInternalError: (error, requestId) => log.error({ err: error, requestId }, 'admin API error'),
+      onStorageError: (error, requestId) => log.error({ err: error, requestId }, 'admin API: the store refused a change'),
+      tracing,
+    });
+    const { RotationTasks } = await import('./control/services/rotation-tasks.ts');
+    rotation = new RotationTasks({
+      ctx,
+      health,
+      scanIntervalMs: config.rotation.scanIntervalSeconds * 1000,
+      keysPerScan: config.rotation.keysPerScan,
+      drainCheckIntervalMs: config.rotation.drainCheckIntervalSeconds * 1000,
+      // Workers hand their uses to this thread's recorder every flush interval: a use may be that late here.
+      unseenUseMs: workerCount > 1 ? config.usage.flushIntervalSeconds * 1000 : 0,
+    });
+    rotation.start();
+    control = createControlServer({
+      admin: getRequestListener(admin.fetch),
+      authorization: () => authorization,
+      health: () => health.report(),
+      metrics: metrics && metricsEndpoint(metrics, config.metrics.allowFrom, gateway.scrape),
+      tls: config.control.tls ? tlsOptions(config.control.tls) : undefined,
+      onError: (error) => log.error({ err: error }, 'control plane error'),
+    });
     controlUrl = await listen(control, config.control.host, config.control.port, config.control.tls ? 'https' : 'http');
     if (ctx.identity) {
+      await nextTurn();
+      const [{ startAuthorization }, { activeSigningMaterial }] = await Promise.all([
+        import('./control/authorization/start-authorization.ts'),
+        import('./control/services/signing-keys.ts'),
+      ]);
+      await nextTurn();
       const issuer = config.authorization.issuer ?? controlUrl;
       authorization = await startAuthorization(
         ctx,
@@ -456,6 +478,7 @@ function overflowReporter(limiter: SharedMemoryLimiter, health: Health): () => v
 /** APIs declared in the config file are created, or updated to match, by name. */
 async function declareApis(ctx: ControlContext, config: Readonly<Config>): Promise<void> {
   if (config.apis.length === 0) return;
+  const { apisService } = await import('./control/services/apis.ts');
   const existing = await ctx.store.apis.all();
   const actor = { actor: 'config', requestId: null };
   for (const declared of config.apis) {
@@ -464,6 +487,9 @@ async function declareApis(ctx: ControlContext, config: Readonly<Config>): Promi
     else if (!apisService.matches(found, declared)) await apisService.update(ctx, actor, found.id, declared);
   }
 }
+
+/** After the I/O that is ready has been handled (setImmediate runs after the poll phase). */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 function listen(server: Server, host: string, port: number, scheme: 'http' | 'https' = 'http'): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -65,7 +65,8 @@ export function forkOn(pin: Pinning, cpuList: string, script: string, argv: stri
 
 export async function startChild<T extends { url: string }>(pin: Pinning, name: string, script: string, argv: string[], cpuList: string): Promise<Child & T> {
   const proc = forkOn(pin, cpuList, script, argv);
-  const ready = await nextMessage<T>(proc, 'ready', 120_000);
+  // Ten minutes: a Gatehouse seeded with a million keys (bench/seed.ts storedKeys) takes a few.
+  const ready = await nextMessage<T>(proc, 'ready', 600_000);
   return { ...ready, name, proc };
 }
 

@@ -2,7 +2,8 @@
  * nginx and HAProxy (Debian's packages) as benchmark targets: private instances with configs written
  * here, on free loopback ports, in the foreground (never the system services), pinned like every target.
  *
- * Plain: a keep-alive reverse proxy to the upstream, one worker (nginx) or one thread (HAProxy).
+ * Plain: a keep-alive reverse proxy to the upstream, one worker (nginx) or one thread (HAProxy), or
+ * `workers` of them (the every-core targets).
  * With keys (`features`), what Gatehouse's apiKey route does, as far as these servers can do it:
  * - the key from `Authorization: Bearer <key>`, looked up in a map file (no key, or a key not in the
  *   map: 401);
@@ -53,6 +54,8 @@ export interface ExternalOptions {
   dir: string;
   pin: Pinning;
   cpuList: string;
+  /** nginx worker processes or HAProxy threads (default 1). */
+  workers?: number;
 }
 
 export async function startExternal(options: ExternalOptions): Promise<Child> {
@@ -61,8 +64,11 @@ export async function startExternal(options: ExternalOptions): Promise<Child> {
   const upstreamPort = Number(new URL(options.upstream).port);
   const [file, argv] =
     options.kind === 'nginx'
-      ? ['nginx', ['-p', options.dir, '-e', join(options.dir, 'error.log'), '-c', writeNginx(options.dir, port, upstreamPort, options.keys)]]
-      : ['haproxy', ['-db', '-f', writeHaproxy(options.dir, port, upstreamPort, options.keys)]];
+      ? [
+          'nginx',
+          ['-p', options.dir, '-e', join(options.dir, 'error.log'), '-c', writeNginx(options.dir, port, upstreamPort, options.keys, options.workers ?? 1)],
+        ]
+      : ['haproxy', ['-db', '-f', writeHaproxy(options.dir, port, upstreamPort, options.keys, options.workers ?? 1)]];
   const proc = track(spawn(...options.pin.on(options.cpuList, file, argv), { stdio: ['ignore', 'inherit', 'inherit'] }));
   const url = `http://127.0.0.1:${port}`;
   await listening(port, proc.pid!, () => proc.exitCode !== null || proc.signalCode !== null);
@@ -90,7 +96,7 @@ const mapFile = (dir: string, name: string, lines: string[]): string => {
   return path;
 };
 
-function writeNginx(dir: string, port: number, upstreamPort: number, keys: MappedKey[] | null): string {
+function writeNginx(dir: string, port: number, upstreamPort: number, keys: MappedKey[] | null, workers: number): string {
   const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${join(dir, t)};`).join('\n');
   // Two limit classes: each key is counted in the zone of its class, keyed by the key itself (an empty
   // key is not counted). nginx has one rate per zone, so per-key limits are classes of keys.
@@ -135,7 +141,7 @@ function writeNginx(dir: string, port: number, upstreamPort: number, keys: Mappe
       proxy_set_header X-Forwarded-Proto $scheme;
       proxy_set_header X-Forwarded-Host $host;`
     : '';
-  const conf = `worker_processes 1;
+  const conf = `worker_processes ${workers};
 daemon off;
 master_process on;
 pid ${join(dir, 'nginx.pid')};
@@ -159,7 +165,7 @@ ${temp}
   return mapFile(dir, 'nginx.conf', [conf]);
 }
 
-function writeHaproxy(dir: string, port: number, upstreamPort: number, keys: MappedKey[] | null): string {
+function writeHaproxy(dir: string, port: number, upstreamPort: number, keys: MappedKey[] | null, threads: number): string {
   // One map lookup gives app and key id ("app:keyid"); the limit comes from a second map, as an integer.
   const features = keys
     ? `
@@ -186,7 +192,7 @@ function writeHaproxy(dir: string, port: number, upstreamPort: number, keys: Map
   option forwardfor`
     : '';
   const conf = `global
-  nbthread 1
+  nbthread ${threads}
   maxconn 4000
 
 defaults

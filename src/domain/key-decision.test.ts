@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ApiKey, KeySettings, Policy } from './entities.ts';
-import { checkKey, compileKey, effectiveSettings } from './key-decision.ts';
+import { checkKey, compileKey, effectiveSettings, SettingsCompiler } from './key-decision.ts';
 
 const NOW = Date.UTC(2026, 10, 29, 12);
 
@@ -139,5 +139,25 @@ describe('compileKey', () => {
     const compiled = compileKey(makeKey({ rateLimits: null, quota: null }), policy);
     assert.deepEqual(compiled.rateLimits, [{ name: 'p', limit: 2, windowMs: 1000 }]);
     assert.deepEqual(compiled.quota, { limit: 5, period: 'month' });
+  });
+
+  test('keys with equal settings share one compiled copy; different settings do not; each key keeps only what its checks read', () => {
+    const compiler = new SettingsCompiler();
+    const a = compileKey(makeKey({ id: 'key_a', name: 'first', metadata: { team: 'x' } }), null, compiler);
+    const b = compileKey(makeKey({ id: 'key_b', appId: 'app_2' }), null, compiler);
+    const c = compileKey(makeKey({ id: 'key_c', scopes: ['write'] }), null, compiler);
+    assert.equal(a.access, b.access);
+    assert.equal(a.scopes, b.scopes);
+    assert.notEqual(a.scopes, c.scopes);
+    assert.equal(checkKey(c, goodFacts, NOW), 'INSUFFICIENT_SCOPE');
+    assert.equal(checkKey(b, goodFacts, NOW), 'VALID');
+    assert.deepEqual(Object.keys(a.key).sort(), ['appId', 'enabled', 'expiresAt', 'id', 'revokedAt']);
+    assert.deepEqual([b.key.id, b.key.appId], ['key_b', 'app_2']);
+  });
+
+  test('a full settings compiler starts over and still compiles correctly', () => {
+    const compiler = new SettingsCompiler(2);
+    const keys = ['a', 'b', 'c', 'd'].map((scope) => compileKey(makeKey({ scopes: [scope] }), null, compiler));
+    for (const [i, scope] of ['a', 'b', 'c', 'd'].entries()) assert.equal(checkKey(keys[i]!, { ...goodFacts, requiredScopes: [scope] }, NOW), 'VALID');
   });
 });

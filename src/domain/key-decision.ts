@@ -3,14 +3,26 @@ import type { KeyCode } from './codes.ts';
 import type { ApiKey, KeySettings, Policy, QuotaRule, RateLimitRule } from './entities.ts';
 import { compileIpAllowlist, type IpAllowlist } from './ip-allowlist.ts';
 
-/** A key with its policy folded in and its matchers compiled: what the verification cache holds. */
-export interface CompiledKey {
-  key: ApiKey;
+/**
+ * What a request's checks read of the key itself: everything else of an ApiKey (name, hash, metadata,
+ * rotation links, timestamps) stays in the store. The verification cache holds one per hot key, so
+ * the fewer fields the less memory (issue 14: 100k hot keys).
+ */
+export type HotKey = Pick<ApiKey, 'id' | 'appId' | 'enabled' | 'expiresAt' | 'revokedAt'> &
+  Partial<Pick<ApiKey, 'lineageId' | 'publishable' | 'allowedOrigins' | 'certificateThumbprint'>>;
+
+/** A key's settings with its policy folded in and its matchers compiled; keys with equal settings share one. */
+export interface CompiledSettings {
   access: CompiledAccess;
   ipAllowlist: IpAllowlist | null;
   rateLimits: readonly RateLimitRule[];
   quota: QuotaRule | null;
   scopes: ReadonlySet<string>;
+}
+
+/** A key with its policy folded in and its matchers compiled: what the verification cache holds. */
+export interface CompiledKey extends CompiledSettings {
+  key: HotKey;
 }
 
 /**
@@ -27,16 +39,50 @@ export function effectiveSettings(key: KeySettings, policy: KeySettings | null):
   };
 }
 
-export function compileKey(key: ApiKey, policy: Policy | null): CompiledKey {
-  const settings = effectiveSettings(key, policy);
-  return {
-    key,
-    access: compileAccess(settings.access ?? []),
-    ipAllowlist: settings.ipAllowlist ? compileIpAllowlist(settings.ipAllowlist) : null,
-    rateLimits: settings.rateLimits ?? [],
-    quota: settings.quota,
-    scopes: new Set(settings.scopes ?? []),
-  };
+/**
+ * Compiles settings once per distinct value: keys of one policy, or made alike, share their access
+ * matchers, allowlist, limits and scopes (compiled objects are immutable but for lazily built
+ * case-folded patterns, which are the same whoever builds them). Remembers at most `max` distinct
+ * settings; past that it starts over, which costs only compilation.
+ */
+export class SettingsCompiler {
+  readonly #max: number;
+  #seen = new Map<string, CompiledSettings>();
+
+  constructor(max = 10_000) {
+    this.#max = max;
+  }
+
+  compile(settings: Required<Omit<KeySettings, 'rotation'>>): CompiledSettings {
+    const id = JSON.stringify([settings.access, settings.ipAllowlist, settings.rateLimits, settings.quota, settings.scopes]);
+    let compiled = this.#seen.get(id);
+    if (compiled === undefined) {
+      if (this.#seen.size >= this.#max) this.#seen = new Map();
+      compiled = {
+        access: compileAccess(settings.access ?? []),
+        ipAllowlist: settings.ipAllowlist ? compileIpAllowlist(settings.ipAllowlist) : null,
+        rateLimits: settings.rateLimits ?? [],
+        quota: settings.quota,
+        scopes: new Set(settings.scopes ?? []),
+      };
+      this.#seen.set(id, compiled);
+    }
+    return compiled;
+  }
+}
+
+/** The fields of HotKey, copied so the rest of the ApiKey can be collected. */
+export function hotKey(key: ApiKey): HotKey {
+  const hot: HotKey = { id: key.id, appId: key.appId, enabled: key.enabled, expiresAt: key.expiresAt, revokedAt: key.revokedAt };
+  if (key.lineageId !== undefined) hot.lineageId = key.lineageId;
+  if (key.publishable !== undefined) hot.publishable = key.publishable;
+  if (key.allowedOrigins !== undefined) hot.allowedOrigins = key.allowedOrigins;
+  if (key.certificateThumbprint !== undefined && key.certificateThumbprint !== null) hot.certificateThumbprint = key.certificateThumbprint;
+  return hot;
+}
+
+export function compileKey(key: ApiKey, policy: Policy | null, compiler: SettingsCompiler = new SettingsCompiler(1)): CompiledKey {
+  return { key: hotKey(key), ...compiler.compile(effectiveSettings(key, policy)) };
 }
 
 export interface RequestFacts {
@@ -58,7 +104,7 @@ export interface RequestFacts {
 }
 
 /** Whether the key may be used at all, whatever the request: revoked, disabled, expired (a rotated key's grace end is its expiry). */
-export function keyStanding(key: ApiKey, now: number): 'VALID' | 'REVOKED' | 'DISABLED' | 'EXPIRED' {
+export function keyStanding(key: Pick<ApiKey, 'revokedAt' | 'enabled' | 'expiresAt'>, now: number): 'VALID' | 'REVOKED' | 'DISABLED' | 'EXPIRED' {
   if (key.revokedAt !== null && key.revokedAt <= now) return 'REVOKED';
   if (!key.enabled) return 'DISABLED';
   if (key.expiresAt !== null && key.expiresAt <= now) return 'EXPIRED';

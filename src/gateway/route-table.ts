@@ -14,10 +14,13 @@ export interface Route {
 
 /**
  * The APIs compiled for matching: listen paths grouped by first segment, longest first, so a request
- * costs one Map lookup and a prefix comparison or two.
+ * costs one Map lookup and a prefix comparison or two. When many APIs share a first segment (`/v1/...`
+ * for all of them), the request's own prefixes are looked up instead, so matching stays a few Map
+ * lookups whatever the number of APIs (issue 14, flat cost).
  */
 export class RouteTable {
   readonly #byFirstSegment = new Map<string, Route[]>();
+  readonly #byListenPath = new Map<string, Route>();
 
   constructor(apis: readonly Api[]) {
     for (const api of apis) {
@@ -33,18 +36,31 @@ export class RouteTable {
       const first = firstSegment(api.listenPath);
       const list = this.#byFirstSegment.get(first) ?? [];
       list.push(route);
-      list.sort((a, b) => b.api.listenPath.length - a.api.listenPath.length);
       this.#byFirstSegment.set(first, list);
+      this.#byListenPath.set(api.listenPath, route);
     }
+    for (const list of this.#byFirstSegment.values()) list.sort((a, b) => b.api.listenPath.length - a.api.listenPath.length);
   }
 
   /** `path` is the canonical request path (listen paths are canonical too), without the query string. */
   match(path: string): Route | null {
     const candidates = this.#byFirstSegment.get(firstSegment(path));
     if (!candidates) return null;
+    if (candidates.length > SCAN_AT_MOST) return this.#longestPrefix(path);
     for (const route of candidates) {
       const listen = route.api.listenPath;
       if (path.startsWith(listen) && (path.length === listen.length || path.charCodeAt(listen.length) === 47)) return route;
+    }
+    return null;
+  }
+
+  /** The longest listen path that is the path itself or a prefix of it ending before a `/`: one lookup per segment. */
+  #longestPrefix(path: string): Route | null {
+    let end = path.length;
+    while (end > 0) {
+      const route = this.#byListenPath.get(end === path.length ? path : path.slice(0, end));
+      if (route) return route;
+      end = path.lastIndexOf('/', end - 1);
     }
     return null;
   }
@@ -55,6 +71,9 @@ export class RouteTable {
     return origins;
   }
 }
+
+/** Above this many APIs under one first segment, match() looks prefixes up instead of comparing each. */
+const SCAN_AT_MOST = 8;
 
 function firstSegment(path: string): string {
   const end = path.indexOf('/', 1);

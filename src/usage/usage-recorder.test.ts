@@ -71,6 +71,28 @@ describe('UsageRecorder', () => {
     assert.equal(await store.usage.quotaUsed(keyA.id, '2026-11-30'), 1);
   });
 
+  test('a key used on both sides of midnight between two flushes: both days and both quota periods are pending, then flushed', async () => {
+    const recorder = new UsageRecorder(store.usage);
+    recorder.hit(keyA.id, NOW, { lineageId: keyA.id, period: '2026-11-29' }, '192.0.2.1');
+    recorder.hit(keyA.id, NOW + DAY, { lineageId: keyA.id, period: '2026-11-30' }, '192.0.2.2');
+    recorder.hit(keyA.id, NOW + DAY + 1, { lineageId: keyA.id, period: '2026-11-30' }, '192.0.2.1');
+    assert.deepEqual(recorder.pending(keyA.id), {
+      lastUsedAt: NOW + DAY + 1,
+      lastUsedFrom: '192.0.2.1',
+      quota: new Map([
+        ['2026-11-29', 1],
+        ['2026-11-30', 2],
+      ]),
+    });
+    await recorder.flush();
+    assert.deepEqual(await store.usage.requestsByDay(keyA.id), [
+      { day: '2026-11-29', requests: 1 },
+      { day: '2026-11-30', requests: 2 },
+    ]);
+    assert.equal(await store.usage.quotaUsed(keyA.id, '2026-11-30'), 2);
+    assert.deepEqual(recorder.pending(keyA.id), { lastUsedAt: null, lastUsedFrom: null, quota: new Map() });
+  });
+
   test('counts are kept apart per key, and a key without a quota records no quota usage', async () => {
     const recorder = new UsageRecorder(store.usage);
     recorder.hit(keyA.id, NOW, null);

@@ -15,27 +15,92 @@ type QuotaCount = UsageBatch['quotas'][number];
 
 const newRequestCount = (keyId: string, day: string): RequestCount => ({ keyId, day, requests: 0, lastUsedAt: 0, lastUsedFrom: null });
 const newQuotaCount = (lineageId: string, period: string): QuotaCount => ({ lineageId, period, delta: 0 });
+type CounterCount = NonNullable<UsageBatch['counters']>[number];
+const newCounterCount = (counter: string, period: string): CounterCount => ({ counter, period, delta: 0 });
+const newRequests = () => new Slots<RequestCount>((c) => c.day);
+const newQuotas = () => new Slots<QuotaCount>((c) => c.period);
+const newCounters = () => new Slots<CounterCount>((c) => c.period);
+const newAddresses = () => new Slots<KeyAddressUse>((a) => a.address);
 
-function slot<T>(map: Map<string, Map<string, T>>, outer: string, inner: string, create: (outer: string, inner: string) => T): T {
-  let byInner = map.get(outer);
-  if (!byInner) map.set(outer, (byInner = new Map()));
-  let entry = byInner.get(inner);
-  if (!entry) byInner.set(inner, (entry = create(outer, inner)));
-  return entry;
-}
+/**
+ * Counts by two names (key and day, lineage and period, key and address). Between two flushes a key
+ * almost always has one day, one quota period and one address, so the outer Map holds that one entry
+ * itself and makes an inner Map only for a second: with 100k hot keys, a Map per key and level was
+ * most of the recorder's memory (issue 14; bench/per-key-memory.ts). Two Map lookups at most, no
+ * string building, per request.
+ */
+class Slots<T> {
+  readonly #innerOf: (entry: T) => string;
+  readonly #byOuter = new Map<string, T | Map<string, T>>();
 
-function flatten<T>(map: Map<string, Map<string, T>>): T[] {
-  return [...map.values()].flatMap((inner) => [...inner.values()]);
+  constructor(innerOf: (entry: T) => string) {
+    this.#innerOf = innerOf;
+  }
+
+  get size(): number {
+    return this.#byOuter.size;
+  }
+
+  get(outer: string, inner: string): T | undefined {
+    const found = this.#byOuter.get(outer);
+    if (found === undefined) return undefined;
+    if (found instanceof Map) return found.get(inner);
+    return this.#innerOf(found) === inner ? found : undefined;
+  }
+
+  slot(outer: string, inner: string, create: (outer: string, inner: string) => T): T {
+    const found = this.#byOuter.get(outer);
+    if (found === undefined) {
+      const entry = create(outer, inner);
+      this.#byOuter.set(outer, entry);
+      return entry;
+    }
+    if (found instanceof Map) {
+      let entry = found.get(inner);
+      if (entry === undefined) found.set(inner, (entry = create(outer, inner)));
+      return entry;
+    }
+    if (this.#innerOf(found) === inner) return found;
+    const entry = create(outer, inner);
+    this.#byOuter.set(
+      outer,
+      new Map([
+        [this.#innerOf(found), found],
+        [inner, entry],
+      ]),
+    );
+    return entry;
+  }
+
+  /** Entries under `outer`. */
+  count(outer: string): number {
+    const found = this.#byOuter.get(outer);
+    return found === undefined ? 0 : found instanceof Map ? found.size : 1;
+  }
+
+  values(outer: string): T[] {
+    const found = this.#byOuter.get(outer);
+    return found === undefined ? [] : found instanceof Map ? [...found.values()] : [found];
+  }
+
+  all(): T[] {
+    const entries: T[] = [];
+    for (const found of this.#byOuter.values()) {
+      if (found instanceof Map) entries.push(...found.values());
+      else entries.push(found);
+    }
+    return entries;
+  }
 }
 
 export class UsageRecorder implements UsageMeter {
   readonly #repo: Pick<UsageRepo, 'record'>;
   // keyId -> day or period -> counts: two Map lookups and no string building per request.
-  #requests = new Map<string, Map<string, RequestCount>>();
-  #quotas = new Map<string, Map<string, QuotaCount>>();
-  #counters = new Map<string, Map<string, { counter: string; period: string; delta: number }>>();
+  #requests = newRequests();
+  #quotas = newQuotas();
+  #counters = newCounters();
   // keyId -> client address -> uses since the last flush (store/port.ts KeyAddressUse).
-  #addresses = new Map<string, Map<string, KeyAddressUse>>();
+  #addresses = newAddresses();
   readonly #addressesPerKey: number;
   #task: PeriodicTask | null = null;
 
@@ -48,14 +113,14 @@ export class UsageRecorder implements UsageMeter {
 
   /** One request with a key; its quota use, if the key has a quota, counts for the key's lineage. */
   hit(keyId: string, now: number, quota: { lineageId: string; period: string } | null, from: string | null = null): void {
-    const entry = slot(this.#requests, keyId, periodWindow('day', now).id, newRequestCount);
+    const entry = this.#requests.slot(keyId, periodWindow('day', now).id, newRequestCount);
     entry.requests += 1;
     if (now >= entry.lastUsedAt) {
       entry.lastUsedAt = now;
       if (from !== null) entry.lastUsedFrom = from;
     }
     if (from !== null) this.#countAddress(keyId, from, now, now, 1);
-    if (quota !== null) slot(this.#quotas, quota.lineageId, quota.period, newQuotaCount).delta += 1;
+    if (quota !== null) this.#quotas.slot(quota.lineageId, quota.period, newQuotaCount).delta += 1;
   }
 
   /**
@@ -65,13 +130,10 @@ export class UsageRecorder implements UsageMeter {
    * is reached, so the cap's addresses are always the first ones seen.)
    */
   #countAddress(keyId: string, address: string, firstSeen: number, lastSeen: number, requests: number): void {
-    let byAddress = this.#addresses.get(keyId);
-    if (!byAddress) this.#addresses.set(keyId, (byAddress = new Map()));
-    let entry = byAddress.get(address);
+    let entry = this.#addresses.get(keyId, address);
     if (!entry) {
-      const counted = byAddress.size >= this.#addressesPerKey ? OTHER_ADDRESSES : address;
-      entry = byAddress.get(counted);
-      if (!entry) byAddress.set(counted, (entry = { keyId, address: counted, firstSeen, lastSeen, requests: 0 }));
+      const counted = this.#addresses.count(keyId) >= this.#addressesPerKey ? OTHER_ADDRESSES : address;
+      entry = this.#addresses.slot(keyId, counted, () => ({ keyId, address: counted, firstSeen, lastSeen, requests: 0 }));
     }
     entry.requests += requests;
     if (firstSeen < entry.firstSeen) entry.firstSeen = firstSeen;
@@ -80,7 +142,7 @@ export class UsageRecorder implements UsageMeter {
 
   /** One use of a quota counted per app or user (an API's own quota), in `period`. */
   count(counter: string, period: string): void {
-    slot(this.#counters, counter, period, (c, p) => ({ counter: c, period: p, delta: 0 })).delta += 1;
+    this.#counters.slot(counter, period, newCounterCount).delta += 1;
   }
 
   /** Counts made elsewhere (a gateway worker's batch), added to these and flushed with them. */
@@ -90,11 +152,11 @@ export class UsageRecorder implements UsageMeter {
 
   /** Uses of a counter not yet flushed. */
   pendingCount(counter: string, period: string): number {
-    return this.#counters.get(counter)?.get(period)?.delta ?? 0;
+    return this.#counters.get(counter, period)?.delta ?? 0;
   }
 
   #addRequests(add: RequestCount): void {
-    const entry = slot(this.#requests, add.keyId, add.day, newRequestCount);
+    const entry = this.#requests.slot(add.keyId, add.day, newRequestCount);
     entry.requests += add.requests;
     // Put back after a failed flush: counts made since are newer, so they keep their address.
     if (add.lastUsedAt > entry.lastUsedAt) {
@@ -104,18 +166,18 @@ export class UsageRecorder implements UsageMeter {
   }
 
   #addQuota(add: QuotaCount): void {
-    slot(this.#quotas, add.lineageId, add.period, newQuotaCount).delta += add.delta;
+    this.#quotas.slot(add.lineageId, add.period, newQuotaCount).delta += add.delta;
   }
 
   /** Counts not yet flushed, so readers can add them to what the store says. */
   pending(keyId: string, lineageId = keyId): PendingUsage {
     let lastUsedAt: number | null = null;
     let lastUsedFrom: string | null = null;
-    for (const entry of this.#requests.get(keyId)?.values() ?? []) {
+    for (const entry of this.#requests.values(keyId)) {
       if (entry.lastUsedAt >= (lastUsedAt ?? 0)) ((lastUsedAt = entry.lastUsedAt), (lastUsedFrom = entry.lastUsedFrom ?? lastUsedFrom));
     }
     const quota = new Map<string, number>();
-    for (const entry of this.#quotas.get(lineageId)?.values() ?? []) quota.set(entry.period, entry.delta);
+    for (const entry of this.#quotas.values(lineageId)) quota.set(entry.period, entry.delta);
     return { lastUsedAt, lastUsedFrom, quota };
   }
 
@@ -137,16 +199,16 @@ export class UsageRecorder implements UsageMeter {
   async #flushOnce(): Promise<void> {
     if (this.#requests.size === 0 && this.#quotas.size === 0 && this.#counters.size === 0 && this.#addresses.size === 0) return;
     const batch: UsageBatch = {
-      keys: flatten(this.#requests),
-      quotas: flatten(this.#quotas),
-      counters: flatten(this.#counters),
-      addresses: flatten(this.#addresses),
+      keys: this.#requests.all(),
+      quotas: this.#quotas.all(),
+      counters: this.#counters.all(),
+      addresses: this.#addresses.all(),
       addressesPerKey: this.#addressesPerKey,
     };
-    this.#requests = new Map();
-    this.#quotas = new Map();
-    this.#counters = new Map();
-    this.#addresses = new Map();
+    this.#requests = newRequests();
+    this.#quotas = newQuotas();
+    this.#counters = newCounters();
+    this.#addresses = newAddresses();
     // In parts, so handing one to the writer (a structured clone) never holds the event loop for long;
     // a part that fails puts back its counts and those of the parts not yet written.
     const parts = split(batch, MAX_ENTRIES_PER_WRITE);
@@ -163,7 +225,7 @@ export class UsageRecorder implements UsageMeter {
   #putBack(batch: UsageBatch): void {
     for (const k of batch.keys) this.#addRequests(k);
     for (const q of batch.quotas) this.#addQuota(q);
-    for (const c of batch.counters ?? []) slot(this.#counters, c.counter, c.period, (n, p) => ({ counter: n, period: p, delta: 0 })).delta += c.delta;
+    for (const c of batch.counters ?? []) this.#counters.slot(c.counter, c.period, newCounterCount).delta += c.delta;
     for (const a of batch.addresses ?? []) this.#countAddress(a.keyId, a.address, a.firstSeen, a.lastSeen, a.requests);
   }
 }

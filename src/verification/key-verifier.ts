@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { KeyCode } from '../domain/codes.ts';
 import { findBySecret, fingerprint, type Pepper } from '../domain/key-hash.ts';
-import { checkKey, compileKey, keyStanding, type CompiledKey, type RequestFacts } from '../domain/key-decision.ts';
+import { checkKey, compileKey, keyStanding, SettingsCompiler, type CompiledKey, type RequestFacts } from '../domain/key-decision.ts';
 import { isWellFormedKey } from '../domain/key-format.ts';
 import { periodWindow, type PeriodWindow } from '../domain/quota-period.ts';
 import type { ChangeBus } from '../events/change-bus.ts';
@@ -84,6 +84,8 @@ export class KeyVerifier implements KeyChecker {
   readonly #loading = new Map<string, Promise<CacheEntry>>();
   /** Key id to cache slot (the secret's fingerprint), so a change to a key can drop it; id slots need no entry here. */
   readonly #slotByKeyId = new Map<string, string>();
+  /** Keys with equal settings (one policy's, say) share their compiled matchers and limits. */
+  readonly #settings = new SettingsCompiler();
   #generation = 0;
   readonly #observer: VerificationObserver | null;
   /** Reports a verdict and passes it on (one call on the cached path; no closure per request). */
@@ -286,7 +288,7 @@ export class KeyVerifier implements KeyChecker {
   async #entry(key: ApiKey): Promise<FoundEntry> {
     const { store } = this.#options;
     const policy = key.policyId ? await store.policies.get(key.policyId) : null;
-    const compiled = compileKey(key, policy);
+    const compiled = compileKey(key, policy, this.#settings);
     const rateChecks = compiled.rateLimits.map((rule): LimitCheck => ({
       kind: 'rate',
       counter: `rl:${lineageOf(key)}:${rule.name}`,

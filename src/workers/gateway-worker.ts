@@ -16,7 +16,6 @@ import { openStore } from '../store/open-store.ts';
 import { Health } from '../telemetry/health.ts';
 import { GatehouseMetrics } from '../telemetry/metrics.ts';
 import { timedStore } from '../telemetry/timed-store.ts';
-import { traceLogFields } from '../telemetry/tracing.ts';
 import { reloadOnChange } from '../tls/server-tls.ts';
 import { UsageRecorder } from '../usage/usage-recorder.ts';
 import { DpopVerifier } from '../verification/dpop.ts';
@@ -42,7 +41,8 @@ const log = pino({
   level: config.log.level,
   base: { worker: setup.index },
   redact: ['*.secret', '*.key', '*.authorization'],
-  ...(config.tracing.enabled ? { mixin: traceLogFields } : {}),
+  // Loaded only with tracing on (the OpenTelemetry SDK is large; see startTracing).
+  ...(config.tracing.enabled ? { mixin: (await import('../telemetry/tracing.ts')).traceLogFields } : {}),
 });
 
 /** This worker's health, and the main thread's readiness told of every report. */
@@ -74,7 +74,7 @@ const call = (request: WorkerCall): Promise<unknown> =>
 const health = new ForwardedHealth(log, clock);
 const metrics = config.metrics.enabled ? new GatehouseMetrics({ perKeyLabels: config.metrics.perKeyLabels }) : null;
 metrics?.watch(health);
-const tracing = config.tracing.enabled ? startTracing(config, health) : null;
+const tracing = config.tracing.enabled ? await startTracing(config, health) : null;
 // A worker only reads (keys, revocations): a few connections are enough for it.
 const opened = openStore(config, { health, clock, maxConnections: 2 }).store;
 const store = metrics ? timedStore(opened, metrics.storeTiming) : opened;

@@ -3,9 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { loadConfig, type Config } from '../../config/load.ts';
 import { gatewayPublicHost } from '../../config/schema.ts';
-import { createDemoObjects, ensureDemoSecrets, type DemoSecrets } from '../../demo/demo-setup.ts';
-import { ensureDevCertificate, type DevCertificate } from '../../tls/dev-ca.ts';
-import { createDemoUpstream } from '../../demo/demo-upstream.ts';
+import type { DemoSecrets } from '../../demo/demo-setup.ts';
+import type { DevCertificate } from '../../tls/dev-ca.ts';
 import { startGatehouse, type Gatehouse } from '../../gatehouse.ts';
 import { describeStore, openStore } from '../../store/open-store.ts';
 import { CommandError, type Output } from '../output.ts';
@@ -38,6 +37,12 @@ export async function runMigrate(configFile: string | undefined, out: Output): P
  * Demo objects are created on the first start only; their secrets are printed that once.
  */
 export async function runDemo(configFile: string | undefined, out: Output): Promise<void> {
+  // The demo's own modules (its objects, upstream and development CA) are not loaded by `start`.
+  const [{ createDemoObjects, ensureDemoSecrets }, { ensureDevCertificate }, { createDemoUpstream }] = await Promise.all([
+    import('../../demo/demo-setup.ts'),
+    import('../../tls/dev-ca.ts'),
+    import('../../demo/demo-upstream.ts'),
+  ]);
   let config = loadConfig({ file: configFile, secretsRequired: false });
   let dev: DevCertificate | null = null;
   if (config.peppers.length === 0 || !config.masterKey || !config.gateway.tls) {

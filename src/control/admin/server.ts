@@ -44,7 +44,9 @@ export function createAdminApi(options: AdminApiOptions): Hono<Env> {
   if (!Number.isInteger(options.maxBodyBytes) || options.maxBodyBytes < 1) throw new Error('maxBodyBytes must be a positive integer');
   const { ctx } = options;
   const app = new Hono<Env>().basePath('/admin/v1');
-  const document = openApiDocument(ADMIN_ROUTES);
+  // Made on first request, not at start: generating it takes a few hundred ms of zod work that would
+  // otherwise hold the event loop while the gateway starts serving (issue 14, cold start).
+  let document: Record<string, unknown> | null = null;
 
   if (options.tracing) app.use(traceAdminRequests(options.tracing));
   app.use(async (c, next) => {
@@ -53,7 +55,7 @@ export function createAdminApi(options: AdminApiOptions): Hono<Env> {
     c.header('Cache-Control', 'no-store');
     await next();
   });
-  app.get('/openapi.json', (c) => c.json(document));
+  app.get('/openapi.json', (c) => c.json((document ??= openApiDocument(ADMIN_ROUTES))));
   app.use(async (c, next) => {
     const wait = options.throttle.blockedFor(clientAddress(c), ctx.clock());
     if (wait > 0) {

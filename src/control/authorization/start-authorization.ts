@@ -2,36 +2,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import type { Config } from '../../config/load.ts';
 import { DECOY_PASSWORD_HASH } from '../../domain/password-hash.ts';
-import { createSecretBox } from '../../domain/secret-box.ts';
-import type { Store } from '../../store/port.ts';
 import type { HealthReporter } from '../../telemetry/health.ts';
 import type { Tracing } from '../../telemetry/tracing.ts';
 import { RevocationList } from '../../verification/revocation-list.ts';
-import type { ControlContext, IdentityContext } from '../context.ts';
+import type { ControlContext } from '../context.ts';
 import { signingKeysService } from '../services/signing-keys.ts';
 import { AuthorizationServer, deriveKey } from './authorization-server.ts';
 import { ClientDirectory } from './client-directory.ts';
 import { createInteractions } from './interactions.ts';
-import { createOidcRecords } from './oidc-records.ts';
 import type { TokenRequestObserver } from './token-metrics.ts';
 
 const HOUSEKEEPING = 'authorization-housekeeping';
 
-/** How long any token a signing key signed can stay valid: the longest access token (24 h), plus skew. */
-export const MAX_TOKEN_LIFETIME_MS = 86_400_000 + 300_000;
-
-export function identityContext(config: Readonly<Config>, store: Store): IdentityContext | null {
-  if (!config.masterKey) return null;
-  const a = config.authorization;
-  return {
-    signingKeyBox: createSecretBox(config.masterKey, 'signing-key'),
-    totpBox: createSecretBox(config.masterKey, 'totp-secret'),
-    oidcRecords: createOidcRecords(store.oidc, config.masterKey),
-    mfaRequiredRoles: a.mfaRequiredRoles,
-    signing: { alg: a.signingAlg, publishLeadMs: a.signingKeyPublishLeadSeconds * 1000, rotateEveryMs: a.signingKeyRotationDays * 86_400_000 },
-    maxTokenLifetimeMs: MAX_TOKEN_LIFETIME_MS,
-  };
-}
+export { identityContext, MAX_TOKEN_LIFETIME_MS } from './identity-context.ts';
 
 export interface RunningAuthorization {
   server: AuthorizationServer;

@@ -93,3 +93,28 @@ describe('route stage', () => {
     assert.equal(await swapping(exchange), undefined);
   });
 });
+
+describe('many APIs under one first segment', () => {
+  // Past a few APIs per first segment the table looks the request's prefixes up instead of comparing
+  // each listen path; the answer must be the same longest match.
+  const listenPaths = ['/v1', '/v1/orders', '/v1/orders/admin', '/v1/users', ...Array.from({ length: 200 }, (_, i) => `/v1/svc${i}/api`)];
+  const many = new RouteTable(listenPaths.map((p, i) => api(`api-${i}`, p)));
+  const longest = (path: string) => listenPaths.filter((l) => path === l || path.startsWith(`${l}/`)).sort((a, b) => b.length - a.length)[0] ?? null;
+
+  test('the longest listen path that is the path or a prefix of it at a segment boundary, as with few APIs', () => {
+    for (const path of [
+      '/v1',
+      '/v1/',
+      '/v1/orders',
+      '/v1/orders/1',
+      '/v1/orders/admin/x/',
+      '/v1/ordersx',
+      '/v1/svc17/api/items',
+      '/v1/svc17/apix',
+      '/v1/svc199/api',
+      '/v2/orders',
+    ]) {
+      assert.equal(many.match(path)?.api.listenPath ?? null, longest(path), path);
+    }
+  });
+});
