@@ -12,6 +12,7 @@ import { IDENTITY_ROUTES } from './identity-routes.ts';
 import { KEY_ADDRESS_ROUTES } from './key-address-routes.ts';
 import * as res from './responses.ts';
 import { REQUEST_LOG_ROUTES } from './request-log-routes.ts';
+import { SCAN_ROUTES } from './scan-routes.ts';
 import { USAGE_ROUTES } from './usage-routes.ts';
 import { route, type AdminRoute } from './route.ts';
 import * as s from '../../domain/inputs/resources.ts';
@@ -180,6 +181,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     handle: ({ ctx, body, countFailure }) => verificationService.verify(ctx, body, countFailure),
   }),
   ...KEY_ADDRESS_ROUTES,
+  ...SCAN_ROUTES,
   route({
     method: 'patch',
     path: '/keys/{id}',
