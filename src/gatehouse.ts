@@ -7,6 +7,8 @@ import { gatewayPublicHost } from './config/schema.ts';
 import { createAdminApi } from './control/admin/server.ts';
 import { identityContext, startAuthorization, type RunningAuthorization } from './control/authorization/start-authorization.ts';
 import { createControlServer } from './control/control-server.ts';
+import { GITHUB_RECEIVER_PATH, githubSecretScanningReceiver } from './control/secret-scanning/github.ts';
+import { SigningKeySet } from './control/secret-scanning/public-keys.ts';
 import type { ControlContext } from './control/context.ts';
 import { apisService } from './control/services/apis.ts';
 import { createDataPlane, keyVerifierFor, requestLogFor, startTracing, usageAnalyticsFor, type DataPlane } from './data-plane.ts';
@@ -219,6 +221,19 @@ export async function startGatehouse(
     tracing,
   });
   const adminListener = getRequestListener(admin.fetch);
+  const github = config.secretScanning.github;
+  const secretScanning =
+    github.publicKeys.length > 0 || github.publicKeysUrl
+      ? {
+          [GITHUB_RECEIVER_PATH]: githubSecretScanningReceiver({
+            ctx,
+            keys: new SigningKeySet({ configured: github.publicKeys, url: github.publicKeysUrl ?? null, cacheMs: github.publicKeysCacheSeconds * 1000, clock }),
+            maxBodyBytes: github.maxBodyBytes,
+            maxTokens: github.maxTokens,
+            log,
+          }),
+        }
+      : undefined;
   let authorization: RunningAuthorization | null = null;
   const control = createControlServer({
     admin: adminListener,
@@ -227,6 +242,7 @@ export async function startGatehouse(
     metrics: metrics && metricsEndpoint(metrics, config.metrics.allowFrom, gateway.scrape),
     tls: config.control.tls ? tlsOptions(config.control.tls) : undefined,
     onError: (error) => log.error({ err: error }, 'control plane error'),
+    secretScanning,
   });
 
   let closing: Promise<void> | undefined;

@@ -145,7 +145,7 @@ async function lookUp(client: AdminClient, findings: readonly Finding[]): Promis
     batch.forEach((f, j) => {
       const item = answer.items[j];
       const status: SecretStatus = !item?.lookedUp
-        ? { lookup: 'not-looked-up', reason: f.match.kind === 'clientSecret' ? 'client secrets are not looked up' : 'not looked up' }
+        ? { lookup: 'not-looked-up', reason: 'the admin API did not look it up' }
         : item.found
           ? { lookup: 'found', keyId: item.keyId!, appId: item.appId ?? null, status: item.status! }
           : { lookup: 'unknown' };

@@ -32,7 +32,7 @@ export const SCAN_ROUTES: readonly AdminRoute[] = [
     permission: 'keys:read',
     summary: 'Look secrets up: which key each belongs to, and its status (the secrets go in the body; none is echoed)',
     description:
-      'For `gatehouse scan`: API, publishable and admin keys are looked up as the gateway would find them; OAuth client secrets are named (`lookedUp: false`). A malformed secret (bad checksum) is not looked up.',
+      'For `gatehouse scan`: API, publishable and admin keys and OAuth client secrets are looked up as the gateway and the token endpoint would find them (`keyId` is the admin key or client id for those). A malformed secret (bad checksum) is not looked up (`lookedUp: false`). Unknown secrets are not counted as failed attempts: guessing a well-formed one is out of reach (143 random bits).',
     status: 200,
     body: lookupBody,
     response: secretLookupResponse,

@@ -1,5 +1,6 @@
 import type { KeyKind } from '../../domain/key-format.ts';
-import { findBySecret } from '../../domain/key-hash.ts';
+import type { AdminKey, ApiKey, OAuthClient } from '../../domain/entities.ts';
+import { findBySecret, hashesEqual, hashKey } from '../../domain/key-hash.ts';
 import { classifySecret, findSecrets } from '../../domain/secret-scan.ts';
 import { ControlError, notFound, type Actor, type ControlContext } from '../context.ts';
 import { markExposed, type ExposureSource } from './exposure.ts';
@@ -13,10 +14,10 @@ export interface SecretLookup {
   /** null: not one of our secrets (bad prefix, length or checksum); nothing was looked up. */
   start: string | null;
   kind: KeyKind | null;
-  /** false for a kind this endpoint does not look up (OAuth client secrets) or a malformed secret. */
+  /** false only for a malformed secret. */
   lookedUp: boolean;
   found: boolean;
-  /** The key's (or admin key's) id, when found. */
+  /** The key's (admin key's, OAuth client's) id, when found. */
   keyId?: string;
   appId?: string;
   status?: 'active' | 'disabled' | 'expired' | 'revoked';
@@ -24,38 +25,85 @@ export interface SecretLookup {
   exposedAt?: string | null;
 }
 
+/** Whose secret this is: a key, an admin key, an OAuth client, or nobody's here. */
+export type IdentifiedSecret =
+  | { kind: null }
+  | { kind: 'api' | 'publishable'; start: string; key: ApiKey | null }
+  | { kind: 'admin'; start: string; adminKey: AdminKey | null }
+  | { kind: 'clientSecret'; start: string; client: OAuthClient | null };
+
+/** Clients read per page while looking for a client secret's owner. */
+const CLIENT_PAGE = 500;
+
 /**
- * Finds the keys whose secrets these are, as the gateway would (each pepper, constant-time
- * confirmation: findBySecret), for `gatehouse scan`: which of the secrets found in a repository are
- * ours, and live. API and publishable keys and admin keys are looked up; a client secret is only
- * named (its hash is stored in the client's record, which has no index by hash).
+ * Finds whose secret this is, as the gateway and the token endpoint would (each pepper, constant-time
+ * confirmation). A malformed secret (bad prefix, length or checksum) is not looked up at all. A client
+ * secret's hash is kept in its client's record, which has no index by hash: the clients are read a
+ * page at a time (there are few; this runs for scans and code-host reports, not per request).
  */
+export async function identifySecret(ctx: ControlContext, secret: string): Promise<IdentifiedSecret> {
+  const parsed = classifySecret(secret);
+  if (!parsed) return { kind: null };
+  const { start } = parsed;
+  switch (parsed.kind) {
+    case 'admin':
+      return { kind: 'admin', start, adminKey: await findBySecret(secret, ctx.peppers, (hash) => ctx.store.adminKeys.findByHash(hash)) };
+    case 'clientSecret':
+      return { kind: 'clientSecret', start, client: await findClientBySecret(ctx, secret) };
+    default:
+      return { kind: parsed.kind, start, key: await findBySecret(secret, ctx.peppers, (hash) => ctx.store.keys.findByHash(hash)) };
+  }
+}
+
+async function findClientBySecret(ctx: ControlContext, secret: string): Promise<OAuthClient | null> {
+  const hashes = new Map(ctx.peppers.map((p) => [p.id, hashKey(secret, p)]));
+  let cursor: string | undefined;
+  do {
+    const page = await ctx.store.clients.list({ limit: CLIENT_PAGE, cursor });
+    for (const client of page.items) {
+      const hash = client.pepperId ? hashes.get(client.pepperId) : undefined;
+      if (hash && client.secretHash && hashesEqual(client.secretHash, hash)) return client;
+    }
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return null;
+}
+
+/** For `gatehouse scan`: which of the secrets found are ours, whose, and whether they still work. */
 export async function lookupSecrets(ctx: ControlContext, secrets: readonly string[]): Promise<SecretLookup[]> {
   const now = ctx.clock();
-  return Promise.all(
-    secrets.map(async (secret): Promise<SecretLookup> => {
-      const parsed = classifySecret(secret);
-      if (!parsed) return { start: null, kind: null, lookedUp: false, found: false };
-      const base = { start: parsed.start, kind: parsed.kind };
-      if (parsed.kind === 'admin') {
-        const admin = await findBySecret(secret, ctx.peppers, (hash) => ctx.store.adminKeys.findByHash(hash));
-        if (!admin) return { ...base, lookedUp: true, found: false };
-        return { ...base, lookedUp: true, found: true, keyId: admin.id, status: admin.revokedAt === null ? 'active' : 'revoked' };
-      }
-      if (parsed.kind === 'clientSecret') return { ...base, lookedUp: false, found: false };
-      const key = await findBySecret(secret, ctx.peppers, (hash) => ctx.store.keys.findByHash(hash));
-      if (!key) return { ...base, lookedUp: true, found: false };
-      return {
-        ...base,
-        lookedUp: true,
-        found: true,
-        keyId: key.id,
-        appId: key.appId,
-        status: keyStatus(key, now),
-        exposedAt: key.exposedAt ? new Date(key.exposedAt).toISOString() : null,
-      };
-    }),
-  );
+  const answers: SecretLookup[] = [];
+  // One at a time: a batch is at most LOOKUP_MAX_SECRETS, and the store answers each in well under a millisecond.
+  for (const secret of secrets) {
+    const found = await identifySecret(ctx, secret);
+    if (found.kind === null) {
+      answers.push({ start: null, kind: null, lookedUp: false, found: false });
+      continue;
+    }
+    const base = { start: found.start, kind: found.kind, lookedUp: true };
+    if (found.kind === 'admin') {
+      const a = found.adminKey;
+      answers.push(a ? { ...base, found: true, keyId: a.id, status: a.revokedAt === null ? 'active' : 'revoked' } : { ...base, found: false });
+    } else if (found.kind === 'clientSecret') {
+      const c = found.client;
+      answers.push(c ? { ...base, found: true, keyId: c.id, status: c.disabled ? 'disabled' : 'active' } : { ...base, found: false });
+    } else {
+      const k = found.key;
+      answers.push(
+        k
+          ? {
+              ...base,
+              found: true,
+              keyId: k.id,
+              appId: k.appId,
+              status: keyStatus(k, now),
+              exposedAt: k.exposedAt ? new Date(k.exposedAt).toISOString() : null,
+            }
+          : { ...base, found: false },
+      );
+    }
+  }
+  return answers;
 }
 
 /**
