@@ -227,18 +227,20 @@ export async function scanHistory(repo: string, options: { maxBlobBytes: number 
   if (hits.size === 0) return [];
 
   const log = await git(repo, ['log', '--all', '--raw', '--no-renames', '--no-abbrev', '-c', '--root', '-z', '--format=%x01%H'], 'log');
-  const findings: Finding[] = [];
+  // Per commit, in the order git lists its paths; commits newest first as git log lists them.
+  const byCommit: Finding[][] = [];
   let commit = '';
   for await (const item of rawChanges(log.stdout)) {
     if ('commit' in item) {
       commit = item.commit;
+      byCommit.push([]);
       continue;
     }
-    for (const match of added(hits, item.blob, item.parents)) findings.push({ match, source: 'history', path: item.path, commit, repository: repo });
+    for (const match of added(hits, item.blob, item.parents)) byCommit.at(-1)!.push({ match, source: 'history', path: item.path, commit, repository: repo });
   }
   await succeeded(log);
-  // git log lists newest first; a report reads better oldest first.
-  return findings.reverse();
+  // A report reads better oldest first.
+  return byCommit.reverse().flat();
 }
 
 async function countCommits(repo: string): Promise<number> {
