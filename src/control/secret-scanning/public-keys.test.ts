@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { SigningKeySet } from './public-keys.ts';
 
-const pem = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' });
+const pem = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
 
 describe('SigningKeySet: configured keys, and the published set fetched and cached', () => {
   const published = [{ key_identifier: 'k1', key: pem(), is_current: true }];
