@@ -86,6 +86,17 @@ export function findSecrets(text: string): SecretMatch[] {
   return found;
 }
 
+const LIVE = Buffer.from('_live_');
+const TEST = Buffer.from('_test_');
+
+/**
+ * Whether bytes may hold one of our secrets (every one has `_live_` or `_test_`): a byte search, so
+ * the text of the many files and blobs without one is never decoded.
+ */
+export function mayHoldSecret(bytes: Buffer): boolean {
+  return bytes.indexOf(LIVE) !== -1 || bytes.indexOf(TEST) !== -1;
+}
+
 /** Git's own test: a NUL byte in the first 8000 bytes makes a file binary (xdiff's buffer_is_binary). */
 export function looksBinary(bytes: Uint8Array): boolean {
   const end = Math.min(bytes.length, 8000);

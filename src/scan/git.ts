@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { realpath } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
-import { findSecrets, looksBinary, type SecretMatch } from '../domain/secret-scan.ts';
+import { findSecrets, looksBinary, mayHoldSecret, type SecretMatch } from '../domain/secret-scan.ts';
 import { ScanError, type Finding, type ScanStats } from './finding.ts';
 
 /**
@@ -144,7 +144,7 @@ function scanBlob(content: Buffer, stats: ScanStats): SecretMatch[] {
     stats.skippedBinary++;
     return [];
   }
-  return findSecrets(content.toString('utf8'));
+  return mayHoldSecret(content) ? findSecrets(content.toString('utf8')) : [];
 }
 
 /** One changed path of a commit, from `--raw -z`: the parents' blob ids (none for a root commit's addition) and the new one. */

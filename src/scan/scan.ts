@@ -1,6 +1,6 @@
 import { lstat, open, readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { findSecrets, looksBinary } from '../domain/secret-scan.ts';
+import { findSecrets, looksBinary, mayHoldSecret } from '../domain/secret-scan.ts';
 import { emptyStats, ScanError, type Finding, type ScanStats } from './finding.ts';
 import { gitDirKind, scanHistory, scanStaged } from './git.ts';
 
@@ -70,6 +70,7 @@ async function scanFile(path: string, size: number, options: ScanOptions, stats:
     stats.skippedBinary++;
     return [];
   }
+  if (!mayHoldSecret(bytes)) return [];
   return findSecrets(bytes.toString('utf8')).map((match) => ({ match, source: 'file', path: displayPath(path), commit: null, repository: null }));
 }
 
