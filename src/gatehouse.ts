@@ -227,7 +227,13 @@ export async function startGatehouse(
       ? {
           [GITHUB_RECEIVER_PATH]: githubSecretScanningReceiver({
             ctx,
-            keys: new SigningKeySet({ configured: github.publicKeys, url: github.publicKeysUrl ?? null, cacheMs: github.publicKeysCacheSeconds * 1000, clock }),
+            keys: new SigningKeySet({
+              configured: github.publicKeys,
+              url: github.publicKeysUrl ?? null,
+              cacheMs: github.publicKeysCacheSeconds * 1000,
+              clock,
+              onRefreshFailed: (error) => log.warn({ err: error }, 'secret scanning: refreshing the public keys failed; the keys fetched before are used'),
+            }),
             maxBodyBytes: github.maxBodyBytes,
             maxTokens: github.maxTokens,
             log,

@@ -1,4 +1,4 @@
-import { randomBytes, verify } from 'node:crypto';
+import { randomBytes, verify, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { secretSha256 } from '../../domain/secret-scan.ts';
@@ -47,6 +47,8 @@ interface Verdict {
 }
 
 const STORAGE_RETRY_AFTER_SECONDS = 5;
+/** The published keys are fetched at most once a minute (public-keys.ts): a retry sooner would meet the same failure. */
+const KEYS_RETRY_AFTER_SECONDS = 60;
 
 /**
  * `POST /secret-scanning/github`: GitHub's secret scanning partner program reports tokens of our
@@ -75,8 +77,16 @@ export function githubSecretScanningReceiver(o: GithubReceiverOptions): (req: In
       res.once('finish', () => req.destroy());
       return refuse('BODY_TOO_LARGE', `a report may be at most ${o.maxBodyBytes} bytes`, { connection: 'close' });
     }
+    let key: KeyObject | null;
     try {
-      const key = await o.keys.get(identifier);
+      key = await o.keys.get(identifier);
+    } catch (error) {
+      o.log.error({ err: error, requestId }, 'secret-scanning report: the public keys could not be fetched');
+      return refuse('UPSTREAM_UNAVAILABLE', "the code host's public keys could not be fetched to check the signature; send the report again later", {
+        'retry-after': String(KEYS_RETRY_AFTER_SECONDS),
+      });
+    }
+    try {
       // Over the raw bytes, as sent: re-serialising the JSON would change what was signed.
       if (!key || !verify('sha256', body, { key, dsaEncoding: 'der' }, Buffer.from(signature, 'base64'))) {
         o.log.warn({ requestId, identifier, knownKey: key !== null }, 'secret-scanning report refused: the signature does not verify');

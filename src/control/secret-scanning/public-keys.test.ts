@@ -31,7 +31,8 @@ describe('SigningKeySet: configured keys, and the published set fetched and cach
 
   test('published keys are fetched once per cache period; an unknown identifier refetches at most once a minute; a failed fetch rejects', async () => {
     let now = 1_000_000;
-    const keys = new SigningKeySet({ configured: [], url, cacheMs: 3_600_000, clock: () => now });
+    let failures = 0;
+    const keys = new SigningKeySet({ configured: [], url, cacheMs: 3_600_000, clock: () => now, onRefreshFailed: () => failures++ });
     fetches = 0;
     assert.ok(await keys.get('k1'));
     assert.ok(await keys.get('k1'));
@@ -44,7 +45,13 @@ describe('SigningKeySet: configured keys, and the published set fetched and cach
     assert.equal(fetches, 2);
     failing = true;
     now += 3_600_001;
-    await assert.rejects(keys.get('k1'), /HTTP 503/);
+    const before = fetches;
+    await assert.rejects(keys.get('k3'), /HTTP 503/, 'a key never seen, while the keys cannot be fetched: refused to be retried');
+    await assert.rejects(keys.get('k4'), /HTTP 503/);
+    assert.equal(fetches, before + 1, 'a failed fetch is not repeated within the minute');
+    now += 61_000;
+    assert.ok(await keys.get('k1'), 'a key in the stale set still verifies while the keys cannot be fetched');
+    assert.equal(failures, 1, 'and the failed refresh is reported');
     failing = false;
   });
 });

@@ -23,21 +23,45 @@ export class SigningKeySet {
   #fetchedAt = Number.NEGATIVE_INFINITY;
   #attemptedAt = Number.NEGATIVE_INFINITY;
   #inFlight: Promise<void> | null = null;
+  /** The last fetch's failure, until one succeeds: answered again without fetching for a minute. */
+  #lastError: Error | null = null;
+  readonly #onRefreshFailed: (error: unknown) => void;
 
-  constructor(o: { configured: readonly { identifier: string; pem: string }[]; url: string | null; cacheMs: number; clock: () => number }) {
+  constructor(o: {
+    configured: readonly { identifier: string; pem: string }[];
+    url: string | null;
+    cacheMs: number;
+    clock: () => number;
+    /** A refresh failed while the stale set still held the key asked for: reported, and the stale key used. */
+    onRefreshFailed?: (error: unknown) => void;
+  }) {
+    this.#onRefreshFailed = o.onRefreshFailed ?? (() => {});
     this.#configured = new Map(o.configured.map((k) => [k.identifier, createPublicKey(k.pem)]));
     this.#url = o.url;
     this.#cacheMs = o.cacheMs;
     this.#clock = o.clock;
   }
 
-  /** The key named, or null when neither configured nor published. A failed fetch rejects (the report is answered 503, to be retried). */
+  /**
+   * The key named, or null when neither configured nor published. A failed fetch rejects (the report
+   * is answered 502, to be sent again), unless the key is in the set fetched before: code hosts
+   * publish a new key before signing with it, so a stale set still holds every key in use but the newest.
+   */
   async get(identifier: string): Promise<KeyObject | null> {
     const configured = this.#configured.get(identifier);
     if (configured || !this.#url) return configured ?? null;
     const now = this.#clock();
+    const known = this.#fetched.has(identifier);
     const stale = now - this.#fetchedAt > this.#cacheMs;
-    if (stale || (!this.#fetched.has(identifier) && now - this.#attemptedAt > MIN_REFETCH_MS)) await this.#refresh();
+    const due = now - this.#attemptedAt > MIN_REFETCH_MS;
+    if ((stale || !known) && due) {
+      try {
+        await this.#refresh();
+      } catch (error) {
+        if (!known) throw error;
+        this.#onRefreshFailed(error);
+      }
+    } else if (!known && this.#lastError) throw this.#lastError;
     return this.#fetched.get(identifier) ?? null;
   }
 
@@ -48,6 +72,16 @@ export class SigningKeySet {
 
   async #load(): Promise<void> {
     this.#attemptedAt = this.#clock();
+    try {
+      await this.#fetchKeys();
+      this.#lastError = null;
+    } catch (error) {
+      this.#lastError = error instanceof Error ? error : new Error(String(error));
+      throw this.#lastError;
+    }
+  }
+
+  async #fetchKeys(): Promise<void> {
     const res = await fetch(this.#url!, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(10_000) });
     if (!res.ok) throw new Error(`fetching the secret-scanning public keys from ${this.#url} answered HTTP ${res.status}`);
     const body = (await res.json()) as PublishedKeys;
