@@ -9,8 +9,8 @@
  * No admin key is set, so nothing is looked up: the figures are the scan's own cost.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateKey } from '../src/domain/key-format.ts';
@@ -83,28 +83,45 @@ const count = (args: string[]) => execFileSync('git', args, { cwd: dir }).toStri
 const blobs = count(['rev-list', '--all', '--objects', '--filter=object:type=blob', '--filter-provided-objects', '--no-object-names']).split('\n').length;
 const size = count(['count-objects', '-vH']).match(/size-pack: (.*)/)?.[1] ?? '?';
 console.log(
+  `load average at start: ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} on ${availableParallelism()} CPUs`,
+);
+console.log(
   `repository: ${COMMITS} commits, ${FILES} files, ${blobs} distinct blobs (pack ${size}), built in ${buildSeconds.toFixed(1)} s; ${planted.size} keys planted in old commits and removed later`,
 );
 
-/** One run of the CLI: wall time, exit code, findings. */
-function time(cliArgs: string[]): { ms: number; code: number | null; findings: number } {
+/**
+ * One run of the CLI: wall time, and (through /usr/bin/time, which counts the git children too) CPU
+ * time, the steadier figure on a shared machine; exit code and findings.
+ */
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+function time(cliArgs: string[]): { ms: number; cpuMs: number | null; code: number | null; findings: number } {
+  const command = [NODE, MAIN, 'scan', ...cliArgs];
   const t0 = performance.now();
-  const run = spawnSync(NODE, [MAIN, 'scan', ...cliArgs], { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: tmpdir() }, maxBuffer: 64 * 1024 * 1024 });
+  const run = spawnSync(TIME ?? command[0]!, TIME ? ['-f', 'cpu %U %S', ...command] : command.slice(1), {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '', HOME: tmpdir() },
+    maxBuffer: 64 * 1024 * 1024,
+  });
   const ms = performance.now() - t0;
+  const cpu = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(run.stderr.toString());
   let findings = -1;
   try {
     findings = (JSON.parse(run.stdout.toString()) as { findings: unknown[] }).findings.length;
   } catch {
     throw new Error(`scan did not answer JSON (exit ${run.status}): ${run.stderr.toString()}`);
   }
-  return { ms, code: run.status, findings };
+  return { ms, cpuMs: cpu ? (Number(cpu[1]) + Number(cpu[2])) * 1000 : null, code: run.status, findings };
 }
 
 const report = (label: string, cliArgs: string[]) => {
   const runs = Array.from({ length: RUNS }, () => time(cliArgs));
   const ms = runs.map((r) => r.ms);
+  const cpu = runs.map((r) => r.cpuMs).filter((c): c is number => c !== null);
   console.log(
-    `${label.padEnd(34)} median ${median(ms).toFixed(0)} ms (runs: ${ms.map((m) => m.toFixed(0)).join(', ')}), exit ${runs[0]!.code}, ${runs[0]!.findings} findings`,
+    `${label.padEnd(34)} wall median ${median(ms).toFixed(0)} ms (runs: ${ms.map((m) => m.toFixed(0)).join(', ')})` +
+      `${cpu.length ? `, CPU (user+sys, git included) median ${median(cpu).toFixed(0)} ms` : ''}, exit ${runs[0]!.code}, ${runs[0]!.findings} findings`,
   );
 };
 
