@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { realpath } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { findSecrets, looksBinary, mayHoldSecret, type SecretMatch } from '../domain/secret-scan.ts';
 import { ScanError, type Finding, type ScanStats } from './finding.ts';
@@ -26,18 +27,19 @@ const ZERO_OID = /^0+$/;
 type Hits = Map<string, SecretMatch[]>;
 
 interface GitProcess {
-  stdin: Writable;
+  /** null when another stream was given as its input. */
+  stdin: Writable | null;
   stdout: Readable;
   /** How it ended: null when it exited 0, else the failure with git's own message. Never rejects. */
   done: Promise<ScanError | null>;
 }
 
 /** Starts a read-only git command in `cwd`; "git is not installed" becomes a ScanError. */
-async function git(cwd: string, args: string[], what: string): Promise<GitProcess> {
+async function git(cwd: string, args: string[], what: string, stdin: Readable | 'pipe' = 'pipe'): Promise<GitProcess> {
   const child = spawn('git', ['-c', 'core.quotePath=off', ...args], {
     cwd,
     env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C' },
-    stdio: ['pipe', 'pipe', 'pipe'],
+    stdio: [stdin, 'pipe', 'pipe'],
   });
   await new Promise<void>((resolve, reject) => {
     child.once('spawn', resolve);
@@ -46,19 +48,19 @@ async function git(cwd: string, args: string[], what: string): Promise<GitProces
     );
   });
   let stderr = '';
-  child.stderr.on('data', (c: Buffer) => {
+  child.stderr!.on('data', (c: Buffer) => {
     if (stderr.length < 4096) stderr += c.toString();
   });
   // A child that exits early breaks the pipe we write to: the exit status below reports it.
   let stdinError: Error | null = null;
-  child.stdin.on('error', (error) => (stdinError = error));
+  child.stdin?.on('error', (error) => (stdinError = error));
   const done = once(child, 'close').then(([code, signal]: unknown[]) => {
     if (code === 0 && !stdinError) return null;
     const why =
       code === 0 ? `writing to it failed: ${stdinError!.message}` : `${(signal as string | null) ?? `exit ${String(code)}`}: ${stderr.trim() || 'no message'}`;
     return new ScanError(`git ${what} failed (${why})`);
   });
-  return { stdin: child.stdin, stdout: child.stdout, done };
+  return { stdin: child.stdin, stdout: child.stdout!, done };
 }
 
 async function succeeded(p: GitProcess): Promise<void> {
@@ -99,9 +101,12 @@ async function write(stdin: Writable, text: string): Promise<void> {
  * `git cat-file --batch`: `feed` writes object ids (one per line) while the output is parsed as it
  * arrives: `<oid> <type> <size>\n<content>\n`, or `<oid> missing\n`. One object's content is held at a time.
  */
-async function catFile(cwd: string, feed: (stdin: Writable) => Promise<void>, onBlob: (oid: string, content: Buffer) => void): Promise<void> {
-  const child = await git(cwd, ['cat-file', '--batch'], 'cat-file');
-  const writing = feed(child.stdin).then(() => void child.stdin.end());
+async function catFile(cwd: string, input: Readable | ((stdin: Writable) => Promise<void>), onBlob: (oid: string, content: Buffer) => void): Promise<void> {
+  // A stream with a file descriptor (another git's output) becomes cat-file's stdin directly, child to child.
+  const child = await git(cwd, ['cat-file', '--batch'], 'cat-file', typeof input === 'function' ? 'pipe' : input);
+  // cat-file holds its own copy of a given stream's descriptor: ours is closed, or that process would never report 'close'.
+  if (typeof input !== 'function') input.destroy();
+  const writing = typeof input === 'function' ? input(child.stdin!).then(() => void child.stdin!.end()) : Promise.resolve();
   let pending: Buffer = Buffer.alloc(0);
   let body: { oid: string; size: number; parts: Buffer[]; have: number } | null = null;
   for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
@@ -184,17 +189,25 @@ function added(hits: Hits, blob: string, parents: string[]): SecretMatch[] {
   return matches.filter((m) => !before.has(m.secret));
 }
 
-/** Whether `dir` is a repository's top level (a work tree with .git, or a bare repository). */
+/**
+ * Whether `dir` is a repository's top level: a work tree (`.git`, a directory, or a file in a linked
+ * work tree or submodule) or a bare repository (`HEAD`, `objects/`, `refs/`). Read from the file
+ * system, not asked of git: a spawn costs more than the rest of a small scan. A directory inside a
+ * work tree is scanned as files, not as the whole history.
+ */
 export async function gitDirKind(dir: string): Promise<'worktree' | 'bare' | null> {
-  const p = await git(dir, ['rev-parse', '--is-bare-repository', '--show-toplevel'], 'rev-parse');
-  let out = '';
-  for await (const chunk of p.stdout as AsyncIterable<Buffer>) out += chunk.toString();
-  // Not a repository (git exits 128): scanned as files.
-  if (await p.done) return null;
-  const [bare, top] = out.trim().split('\n');
-  if (bare === 'true') return 'bare';
-  // Only the top level: a directory inside a work tree is scanned as files, not as the whole history.
-  return top && (await realpath(top)) === (await realpath(dir)) ? 'worktree' : null;
+  // true: a directory; false: something else; null: nothing there.
+  const kind = async (path: string): Promise<boolean | null> => {
+    try {
+      return (await lstat(join(dir, path))).isDirectory();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  };
+  if ((await kind('.git')) !== null) return 'worktree';
+  const [head, objects, refs] = await Promise.all([kind('HEAD'), kind('objects'), kind('refs')]);
+  return head === false && objects === true && refs === true ? 'bare' : null;
 }
 
 /** Every commit of every ref: where each secret was added (commit, path, line). */
@@ -212,16 +225,10 @@ export async function scanHistory(repo: string, options: { maxBlobBytes: number 
     ],
     'rev-list',
   );
-  await catFile(
-    repo,
-    async (stdin) => {
-      for await (const oid of records(revList.stdout, 10)) if (oid) await write(stdin, `${oid}\n`);
-    },
-    (oid, content) => {
-      const found = scanBlob(content, stats);
-      if (found.length) hits.set(oid, found);
-    },
-  );
+  await catFile(repo, revList.stdout, (oid, content) => {
+    const found = scanBlob(content, stats);
+    if (found.length) hits.set(oid, found);
+  });
   await succeeded(revList);
   stats.commits += await countCommits(repo);
   if (hits.size === 0) return [];

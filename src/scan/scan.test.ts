@@ -68,6 +68,16 @@ describe('scanning a repository', () => {
       'the merged working tree still holds the admin key',
     );
     assert.equal(stats.commits, 6);
+
+    const bare = `${r.dir}.git`;
+    dirs.push(bare);
+    execFileSync('git', ['clone', '-q', '--bare', r.dir, bare]);
+    const mirrored = await scanPaths([bare], options);
+    assert.deepEqual(
+      mirrored.findings.map((f) => [f.source, f.path, f.commit]),
+      history.map((f) => ['history', f.path, f.commit]),
+      'a bare clone is scanned as history only, with the same findings',
+    );
   });
 
   test('node_modules, .git and binary files are skipped unless asked; a look-alike is never reported', async () => {
