@@ -103,8 +103,11 @@ export async function runScan(argv: string[], env: NodeJS.ProcessEnv, client: ()
     const actions = admin ? await act(admin, result.findings, statuses, command) : new Map<string, SecretAction[]>();
     const report: ScanReport = { ...result, statuses, actions };
     const text = command.format === 'json' ? jsonReport(report) : command.format === 'sarif' ? sarifReport(report, version()) : textReport(report);
-    if (command.output) await writeFile(command.output, text);
-    else process.stdout.write(text);
+    if (command.output) {
+      await writeFile(command.output, text).catch((error: Error) => {
+        throw new ScanError(`cannot write ${command.output}: ${error.message}`);
+      });
+    } else process.stdout.write(text);
     // Every distinct secret has a status (looked up or not): live unless a lookup showed otherwise.
     return [...statuses.values()].some(isLive) ? 1 : 0;
   } catch (error) {
