@@ -55,7 +55,8 @@ const facts = { apiId: seeded.apiId, method: 'GET', path: '/items', ip: '127.0.0
 const routes = new RouteTable(await ctx.store.apis.all());
 const upstreams = new Upstreams((error) => console.error(error));
 const pipeline = buildPipeline({
-  onExposed: null,
+  refusePlaintext: false,
+  onExposed: () => {},
   routes: () => routes,
   verifier: ctx.verifier,
   tokens: null,

@@ -11,6 +11,7 @@ import { buildPipeline } from './gateway/pipeline.ts';
 import { RouteTable } from './gateway/route-table.ts';
 import { createGatewayServer } from './gateway/server.ts';
 import { dpopProofCheck } from './gateway/stages/dpop-proof.ts';
+import type { OnExposed } from './gateway/stages/transport.ts';
 import { Upstreams } from './gateway/upstreams.ts';
 import type { FailureThrottle } from './limits/failure-throttle.ts';
 import type { Limiter } from './limits/port.ts';
@@ -90,8 +91,8 @@ export interface DataPlaneDeps {
   analytics: UsageAnalytics | null;
   /** Observers besides metrics, the request log and usage analytics (tests). */
   observers?: readonly RequestObserver[];
-  /** An API key seen over plain HTTP: flag it (a store write, by the control plane). */
-  onExposed: (secret: string, ip: string) => void;
+  /** An API key seen over plain HTTP or in a query string: mark it exposed (a store write, by the control plane). */
+  onExposed: OnExposed;
   ownIssuer: () => string | null;
   identityJwt: () => IdentityJwtSigner | null;
   /** Runs before every request (a gateway worker applies change events here); none on the main thread. */
@@ -160,7 +161,8 @@ export async function createDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
   if (deps.analytics) observers.push(deps.analytics.observe);
   observers.push(...(deps.observers ?? []));
   const pipeline = buildPipeline({
-    onExposed: config.gateway.plaintextCredentials === 'refuse' ? deps.onExposed : null,
+    refusePlaintext: config.gateway.plaintextCredentials === 'refuse',
+    onExposed: deps.onExposed,
     routes: () => routes,
     verifier: deps.verifier,
     tokens,

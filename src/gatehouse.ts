@@ -21,6 +21,7 @@ import { unpack } from './writer/store-thread.ts';
 import { IdentityJwtSigner } from './gateway/identity-jwt.ts';
 import { activeSigningMaterial } from './control/services/signing-keys.ts';
 import { createRedirectServer } from './gateway/redirect-server.ts';
+import type { OnExposed } from './gateway/stages/transport.ts';
 import { keysService } from './control/services/keys.ts';
 import { reloadOnChange, tlsOptions } from './tls/server-tls.ts';
 import { FailureThrottle } from './limits/failure-throttle.ts';
@@ -138,6 +139,11 @@ export async function startGatehouse(
       billingTimeZone: config.analytics.billingTimeZone,
       settleMs: config.usage.flushIntervalSeconds * 1000 + 60_000,
     },
+    incidents: {
+      exposure: config.exposure,
+      requestLogDays: config.requestLog.enabled ? config.requestLog.retentionDays : null,
+      keyAddressDays: config.keyAddresses.retentionDays,
+    },
   };
   const revocations = new RevocationList(store.revocations, changes, clock);
   // Only our own tokens are revoked here; without an authorization server there is nothing to poll for.
@@ -160,12 +166,12 @@ export async function startGatehouse(
   }, 60_000);
   sweeper.unref();
 
-  // Keys seen over plain HTTP are flagged once each; the set keeps a flood of them from writing again.
+  // Keys seen over plain HTTP or in a query string are marked once each; the set keeps a flood of them from writing again.
   const flagged = new Set<string>();
-  const onExposed = (secret: string, ip: string) => {
+  const onExposed: OnExposed = (secret, ip, source) => {
     if (flagged.has(secret) || flagged.size > 10_000) return;
     flagged.add(secret);
-    keysService.flagExposed(ctx, secret, ip).catch((error: unknown) => log.error({ err: error }, 'flagging an exposed key failed'));
+    keysService.flagExposed(ctx, secret, ip, source).catch((error: unknown) => log.error({ err: error }, 'marking an exposed key failed'));
   };
   const tls = config.gateway.tls ? tlsOptions(config.gateway.tls) : undefined;
   const gateway: ServingGateway = shared

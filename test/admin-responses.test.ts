@@ -132,9 +132,12 @@ describe('every admin route answers with the shape its response schema declares'
     const rotated = await run('POST', `/keys/${unbound.id}/rotate`, { gracePeriodSeconds: 60 });
     assert.equal((await run('GET', `/keys/${unbound.id}`)).drain.quiet, true, 'the rotated key shows its drain');
     await run('POST', `/keys/${own.id}/revoke`, { reason: 'test' });
+    await run('GET', `/keys/${unbound.id}/impact?since=1h`);
+    const compromised = await run('POST', `/keys/${key.id}/compromised`, { reason: 'leaked in a paste' });
+    await run('GET', `/keys/${key.id}/impact`);
     await run('GET', `/audit?targetId=${unbound.id}`);
     await run('GET', '/audit?limit=100');
-    for (const id of [key.id, own.id, publishable.id, unbound.id, rotated.id]) await run('DELETE', `/keys/${id}`);
+    for (const id of [key.id, own.id, publishable.id, unbound.id, rotated.id, compromised.replacement.id]) await run('DELETE', `/keys/${id}`);
 
     await run('DELETE', `/policies/${policy.id}`);
     await run('DELETE', `/apps/${app.id}`);
@@ -167,6 +170,8 @@ describe('every admin route answers with the shape its response schema declares'
       scope: 'openid reports:read',
       resource: api.audience,
     });
+    await run('GET', `/users/${user.id}/impact`);
+    await run('GET', `/clients/${web.id}/impact?since=1h`);
     const grants = await run('GET', `/users/${user.id}/grants`);
     assert.equal(grants.grants.length, 1, 'the sign-in made a grant');
     assert.equal(grants.sessions.length, 1, 'and a session');

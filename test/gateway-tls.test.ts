@@ -174,11 +174,12 @@ describe('gateway behind a TLS-terminating proxy', () => {
     const h = await startHarness({ GATEHOUSE_GATEWAY_PLAINTEXT_CREDENTIALS: 'refuse' }, undefined, 'gateway:\n  trustedProxies: ["127.0.0.1/32"]\n');
     try {
       const ids = await seed(h);
-      const overHttp = await fetch(`${h.gh.gatewayUrl}/orders/x`, { headers: { authorization: `Bearer ${ids.secret}`, 'x-forwarded-proto': 'http' } });
-      assert.equal(overHttp.status, 403);
+      // Over HTTPS first: the key sent over HTTP is then exposed, and the exposure policy disables a live key.
       const overHttps = await fetch(`${h.gh.gatewayUrl}/orders/x`, { headers: { authorization: `Bearer ${ids.secret}`, 'x-forwarded-proto': 'https' } });
       assert.equal(overHttps.status, 200);
       assert.equal(overHttps.headers.get('strict-transport-security'), 'max-age=31536000');
+      const overHttp = await fetch(`${h.gh.gatewayUrl}/orders/x`, { headers: { authorization: `Bearer ${ids.secret}`, 'x-forwarded-proto': 'http' } });
+      assert.equal(overHttp.status, 403);
     } finally {
       await h.close();
     }

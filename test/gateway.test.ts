@@ -62,12 +62,16 @@ describe('gateway: forwarding', () => {
     assert.equal(seen.headers['x-end'], 'kept');
   });
 
-  test('accepts the key in X-API-Key and never from the query string', async () => {
+  test('accepts the key in X-API-Key and never from the query string, where it is refused and marked exposed', async () => {
     assert.equal((await call(h, '/orders/a', { key: ids.secret, header: 'x-api-key' })).status, 200);
     assert.equal(h.upstream.requests.at(-1)!.headers['x-api-key'], undefined);
-    const fromQuery = await call(h, `/orders/a?api_key=${ids.secret}`);
-    assert.equal(fromQuery.status, 401);
-    assert.equal(fromQuery.body.code, 'MISSING_API_KEY');
+    // Its own key: the exposure policy disables a live key sent this way.
+    const leaked = (await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId }] })).body;
+    const before = h.upstream.requests.length;
+    const fromQuery = await call(h, `/orders/a?api_key=${leaked.secret}`);
+    expectProblem(fromQuery, 400, 'CREDENTIALS_IN_QUERY');
+    assert.equal(h.upstream.requests.length, before, 'never forwarded');
+    assert.ok(!JSON.stringify(fromQuery.body).includes(leaked.secret));
   });
 
   test('streams request bodies to the upstream', async () => {

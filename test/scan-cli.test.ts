@@ -43,7 +43,11 @@ describe('gatehouse scan', () => {
     git('init', '-q');
     writeFileSync(join(dir, 'settings.py'), `DEBUG = True\nREGION = "eu"\nAPI_KEY = "${inHistory.secret}"\n`);
     git('add', '-A');
-    git('commit', '-qm', 'settings');
+    // Committed long before the test clock's now: the exposure is known to date from then.
+    execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', 'commit', '-qm', 'settings'], {
+      cwd: dir,
+      env: { ...process.env, GIT_COMMITTER_DATE: '2026-01-15T10:00:00Z' },
+    });
     addedIn = git('rev-parse', 'HEAD');
     writeFileSync(join(dir, 'settings.py'), 'DEBUG = True\nAPI_KEY = os.environ["API_KEY"]\n');
     const unknown = generateKey('api', 'live').secret;
@@ -139,9 +143,11 @@ describe('gatehouse scan', () => {
       ['revoked', inHistory.keyId, null],
     ]);
     const events = (await h.gh.ctx.store.events.after(0, 1000)).filter((e) => e.type === 'key.exposed');
-    const exposure = events.find((e) => (e.data.key as { id: string }).id === inHistory.keyId)!.data.exposure as { source: string; where: string };
+    const exposure = events.find((e) => (e.data.key as { id: string }).id === inHistory.keyId)!.data.exposure as Record<string, string>;
     assert.equal(exposure.source, 'scanner');
     assert.equal(exposure.where, `settings.py:3@${addedIn}`);
+    assert.equal(exposure.since, '2026-01-15T10:00:00.000Z', 'out since the commit that added it');
+    assert.equal(exposure.action, 'disable', "the exposure policy's default for a live key, then --revoke");
     const revoked = (await h.admin('GET', `/keys/${inHistory.keyId}`)).body;
     assert.equal(revoked.status, 'revoked');
     assert.equal(revoked.revokedReason, `exposed in settings.py:3@${addedIn}`);

@@ -118,7 +118,10 @@ describe('the GitHub secret-scanning receiver', () => {
     const events = await exposedEvents();
     assert.equal(events.length, 1);
     assert.equal((events[0]!.data.key as { id: string }).id, ids.keyId);
-    assert.deepEqual(events[0]!.data.exposure, { source: 'secret-scanning', where, at: key.exposedAt });
+    const exposure = events[0]!.data.exposure as { source: string; where: string; at: string; action: string };
+    assert.deepEqual([exposure.source, exposure.where, exposure.at], ['secret-scanning', where, key.exposedAt]);
+    assert.equal(exposure.action, 'disable', "the exposure policy's default for a live key applies");
+    assert.equal(key.enabled, false);
     const audit = (await h.admin('GET', `/audit?targetId=${ids.keyId}&action=key.exposed`)).body.items;
     assert.equal(audit.length, 1);
     assert.equal(audit[0].actor, 'secret-scanning:github');

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { CommandError, createOutput, UsageError, type Output } from './output.ts';
+import type { Verb } from './commands/resources.ts';
 
 const USAGE = `usage: gatehouse <command> [--json]
   start --config gatehouse.yaml     run the gateway and the admin API
@@ -7,9 +8,9 @@ const USAGE = `usage: gatehouse <command> [--json]
   migrate [--config F]              apply store migrations
   admin-keys create|list|revoke     admin keys, on the store directly
   apis|apps|policies  list|show|create|update|delete
-  keys  list|show|create|update|rotate|revoke|disable|enable|delete|verify|usage
-  users list|show|create|update|set-password|disable|enable|reset-mfa|delete
-  clients list|show|create|update|rotate-secret|disable|enable|delete
+  keys  list|show|create|update|rotate|revoke|disable|enable|delete|verify|usage|addresses|compromised|impact
+  users list|show|create|update|set-password|disable|enable|reset-mfa|delete|impact
+  clients list|show|create|update|rotate-secret|disable|enable|delete|impact
   grants list --user ID|revoke GRANT_ID|revoke-user USER_ID
   signing-keys list|rotate [--alg ES256|RS256|EdDSA] [--now]
   audit [--target ID] [--action A]  the audit log, newest first
@@ -73,12 +74,14 @@ async function run(command: string | undefined, rest: string[], out: Output): Pr
       process.stdout.write(`${USAGE}\n`);
       return 0;
   }
-  const [{ RESOURCE_GROUPS, runResourceCommand }, { IDENTITY_GROUPS }, { createAdminClient }] = await Promise.all([
+  const [{ RESOURCE_GROUPS, runResourceCommand }, { IDENTITY_GROUPS }, { INCIDENT_VERBS }, { createAdminClient }] = await Promise.all([
     import('./commands/resources.ts'),
     import('./commands/identity.ts'),
+    import('./commands/incident.ts'),
     import('./admin-client.ts'),
   ]);
-  const groups = { ...RESOURCE_GROUPS, ...IDENTITY_GROUPS };
+  const groups: Record<string, Record<string, Verb>> = { ...RESOURCE_GROUPS, ...IDENTITY_GROUPS };
+  for (const [group, verbs] of Object.entries(INCIDENT_VERBS)) groups[group] = { ...groups[group], ...verbs };
   if (!Object.hasOwn(groups, command)) throw new UsageError(`unknown command ${command}\n${USAGE}`);
   return runResourceCommand(command, groups[command]!, rest, createAdminClient(process.env), out);
 }

@@ -5,6 +5,7 @@ import { apiInputSchema } from '../domain/inputs/resources.ts';
 import { ASYMMETRIC_ALGORITHMS } from '../domain/access-token-claims.ts';
 import { parseCidr } from '../domain/ip-allowlist.ts';
 import { billingTimeZoneProblem } from '../domain/billing-period.ts';
+import { DEFAULT_EXPOSURE_POLICY, EXPOSURE_ACTIONS } from '../domain/exposure-policy.ts';
 
 /** A DNS name (`_` allowed for service names), an IPv4 address or a bracketed IPv6 one, and an optional port. */
 const PUBLIC_HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9._-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
@@ -136,6 +137,17 @@ export const configSchema = z.strictObject({
       perKey: z.coerce.number().int().min(1).max(100_000).default(1000),
       /** An address not seen for this many days is deleted (checked every hour). */
       retentionDays: z.coerce.number().int().min(1).max(3650).default(90),
+    })
+    .prefault({}),
+  /**
+   * What is done to a key whose secret was seen exposed (plain HTTP, a query string, the scanner, a
+   * code host's secret scanning, an operator), per environment: flag, disable, or revoke-and-replace.
+   * The defaults and why: domain/exposure-policy.ts, docs/incident-response.md.
+   */
+  exposure: z
+    .strictObject({
+      live: z.enum(EXPOSURE_ACTIONS).default(DEFAULT_EXPOSURE_POLICY.live),
+      test: z.enum(EXPOSURE_ACTIONS).default(DEFAULT_EXPOSURE_POLICY.test),
     })
     .prefault({}),
   /** One record per gateway request (docs/observability/request-log.md), written off the request path. */

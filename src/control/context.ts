@@ -1,4 +1,5 @@
 import type { ProblemCode } from '../domain/codes.ts';
+import type { ExposurePolicy } from '../domain/exposure-policy.ts';
 import type { Pepper } from '../domain/key-hash.ts';
 import type { SecretBox } from '../domain/secret-box.ts';
 import type { SigningAlg } from '../domain/entities.ts';
@@ -26,6 +27,17 @@ export interface ControlContext {
   mtlsAvailable: boolean;
   /** Usage analytics; null when `analytics.enabled` is false. */
   analytics: AnalyticsContext | null;
+  /** The exposure policy, and how far back the sources of an impact report reach. */
+  incidents: IncidentSettings;
+}
+
+export interface IncidentSettings {
+  /** What markExposed does to an exposed key, per environment (config `exposure`). */
+  exposure: ExposurePolicy;
+  /** Whole UTC days before today the request log keeps (config requestLog.retentionDays); null when it is off. */
+  requestLogDays: number | null;
+  /** An address not seen for this many days is forgotten (keyAddresses.retentionDays): "first seen" reaches no further back. */
+  keyAddressDays: number;
 }
 
 export interface AnalyticsContext {

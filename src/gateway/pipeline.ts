@@ -4,7 +4,7 @@ import type { KeyChecker, TokenChecker } from '../verification/port.ts';
 import type { RoutedStage, Stage } from './exchange.ts';
 import type { RouteTable } from './route-table.ts';
 import { authorizeStage } from './stages/authorize.ts';
-import { transportStage } from './stages/transport.ts';
+import { transportStage, type OnExposed } from './stages/transport.ts';
 import { bodyLimitStage } from './stages/body-limit.ts';
 import { clientCertificateStage } from './stages/client-certificate.ts';
 import { corsStage } from './stages/cors.ts';
@@ -23,8 +23,10 @@ import { verifyTokenStage, type ProofCheck } from './stages/verify-token.ts';
 import type { Upstreams } from './upstreams.ts';
 
 export interface PipelineDeps {
-  /** Refuse credentials over plain HTTP, reporting API keys seen that way; null: allow them (development). */
-  onExposed: ((secret: string, ip: string) => void) | null;
+  /** Refuse credentials over plain HTTP (false: allow them, development only); API keys in a query string are refused either way. */
+  refusePlaintext: boolean;
+  /** Reports an API key seen over plain HTTP or in a query string, to be marked exposed. */
+  onExposed: OnExposed;
   routes: () => RouteTable;
   verifier: KeyChecker;
   tokens: TokenChecker | null;
@@ -56,7 +58,7 @@ const routed = (stage: RoutedStage): Stage => stage as Stage;
  */
 export function buildPipeline(deps: PipelineDeps): readonly (readonly [name: string, stage: Stage])[] {
   return [
-    ...(deps.onExposed ? [['transport', transportStage(deps.onExposed)] as const] : []), // no credentials in clear text
+    ['transport', transportStage(deps)], //                               no credentials in clear text, no API key in a URL
     ['canonical-path', canonicalPathStage], //                            the one spelling of the path that is matched and forwarded
     ['request-head', requestHeadStage], //                                one Host, Authorization, X-API-Key; no method override
     ['route', routeStage(deps.routes)], //                                which API serves this path

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { unmapIpv4 } from '../domain/ip-allowlist.ts';
 import { problem, writeProblem } from '../http/problem.ts';
-import { carriesCredentials, presentedKey, queryCredential } from './stages/transport.ts';
+import { carriesCredentials, presentedKey, queryCredential, type OnExposed } from './stages/transport.ts';
 
 /**
  * The plain-HTTP listener beside the HTTPS gateway: it only sends clients to HTTPS (308, so the
@@ -12,7 +12,7 @@ import { carriesCredentials, presentedKey, queryCredential } from './stages/tran
  *
  * `publicHost` is a host with an optional port; without one, the HTTPS listener's port is added.
  */
-export function createRedirectServer(publicHost: string, httpsPortOf: () => number, onExposed: (secret: string, ip: string) => void): Server {
+export function createRedirectServer(publicHost: string, httpsPortOf: () => number, onExposed: OnExposed): Server {
   const hasPort = /:\d+$/.test(publicHost);
   return createServer({ requestTimeout: 10_000, headersTimeout: 5_000 }, (req, res) => {
     const target = req.url ?? '/';
@@ -20,7 +20,7 @@ export function createRedirectServer(publicHost: string, httpsPortOf: () => numb
     const inQuery = queryCredential(q === -1 ? '' : target.slice(q));
     if (inQuery || carriesCredentials(req.headers)) {
       const key = presentedKey(req.headers) ?? inQuery?.key ?? null;
-      if (key) onExposed(key, unmapIpv4(req.socket.remoteAddress ?? ''));
+      if (key) onExposed(key, unmapIpv4(req.socket.remoteAddress ?? ''), 'plain-http');
       return writeProblem(
         res,
         problem('CREDENTIALS_OVER_HTTP', 'credentials must be sent over HTTPS; this one crossed the network in clear text: rotate it', null),

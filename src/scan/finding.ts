@@ -9,8 +9,9 @@ export interface Finding {
   source: FindingSource;
   /** A file's path as walked (from the PATH given); for history and staged findings, the path inside the repository. */
   path: string;
-  /** history: the commit that added the secret at this path. */
+  /** history: the commit that added the secret at this path, and its commit time (epoch ms). */
   commit: string | null;
+  committedAt?: number | null;
   /** history and staged: the repository's directory as given on the command line. */
   repository: string | null;
 }

@@ -165,7 +165,7 @@ interface RawChange {
  * combined form, one mode and oid per parent and one for the result); with `--format=%x01%H`, a
  * commit starts with \x01 and its id.
  */
-async function* rawChanges(stream: Readable): AsyncGenerator<{ commit: string } | RawChange> {
+async function* rawChanges(stream: Readable): AsyncGenerator<{ commit: string; at: number | null } | RawChange> {
   let meta: string | null = null;
   for await (let token of records(stream, 0)) {
     if (token.startsWith('\n')) token = token.slice(1);
@@ -176,8 +176,10 @@ async function* rawChanges(stream: Readable): AsyncGenerator<{ commit: string } 
       const oids = fields.slice(colons + 1, 2 * colons + 2);
       yield { parents: oids.slice(0, -1).filter((o) => !ZERO_OID.test(o)), blob: oids.at(-1)!, mode: fields[colons]!, path: token };
       meta = null;
-    } else if (token.startsWith('\x01')) yield { commit: token.slice(1).trim() };
-    else if (token.startsWith(':')) meta = token;
+    } else if (token.startsWith('\x01')) {
+      const [commit, seconds] = token.slice(1).trim().split(' ');
+      yield { commit: commit!, at: seconds ? Number(seconds) * 1000 : null };
+    } else if (token.startsWith(':')) meta = token;
   }
 }
 
@@ -233,17 +235,19 @@ export async function scanHistory(repo: string, options: { maxBlobBytes: number 
   stats.commits += await countCommits(repo);
   if (hits.size === 0) return [];
 
-  const log = await git(repo, ['log', '--all', '--raw', '--no-renames', '--no-abbrev', '-c', '--root', '-z', '--format=%x01%H'], 'log');
+  const log = await git(repo, ['log', '--all', '--raw', '--no-renames', '--no-abbrev', '-c', '--root', '-z', '--format=%x01%H %ct'], 'log');
   // Per commit, in the order git lists its paths; commits newest first as git log lists them.
   const byCommit: Finding[][] = [];
   let commit = '';
+  let committedAt: number | null = null;
   for await (const item of rawChanges(log.stdout)) {
     if ('commit' in item) {
-      commit = item.commit;
+      ({ commit, at: committedAt } = item);
       byCommit.push([]);
       continue;
     }
-    for (const match of added(hits, item.blob, item.parents)) byCommit.at(-1)!.push({ match, source: 'history', path: item.path, commit, repository: repo });
+    for (const match of added(hits, item.blob, item.parents))
+      byCommit.at(-1)!.push({ match, source: 'history', path: item.path, commit, committedAt, repository: repo });
   }
   await succeeded(log);
   // A report reads better oldest first.

@@ -16,6 +16,8 @@ export interface SecretAction {
   keyId: string;
   /** null when done; else why not (a refusal from the admin API). */
   error: string | null;
+  /** What the exposure policy did with the report (`disable: the exposure policy for live keys`), a replacement's id. */
+  detail?: string | null;
 }
 
 export interface ScanReport {
@@ -81,7 +83,7 @@ export function jsonReport(report: ScanReport): string {
 export function textReport(report: ScanReport): string {
   const lines = report.findings.map((f) => {
     const fp = f.match.fingerprint;
-    const acted = (report.actions.get(fp) ?? []).map((a) => (a.error ? `${a.action} FAILED: ${a.error}` : a.action));
+    const acted = (report.actions.get(fp) ?? []).map((a) => (a.error ? `${a.action} FAILED: ${a.error}` : a.detail ? `${a.action}: ${a.detail}` : a.action));
     return `${findingWhere(f)}  ${SECRET_KIND_NAMES[f.match.kind]} ${f.match.start}... ${fp}  ${statusText(report.statuses.get(fp))}${acted.length ? `  [${acted.join(', ')}]` : ''}`;
   });
   const distinct = new Set(report.findings.map((f) => f.match.fingerprint));

@@ -5,6 +5,7 @@ import { appsContract } from './contract/apps.ts';
 import { auditContract } from './contract/audit.ts';
 import { clientsContract } from './contract/clients.ts';
 import { eventsContract } from './contract/events.ts';
+import { exchangedTokensContract } from './contract/exchanged-tokens.ts';
 import { keyAddressContract } from './contract/key-addresses.ts';
 import { keysContract } from './contract/keys.ts';
 import { migrateContract } from './contract/migrate.ts';
@@ -41,6 +42,7 @@ export const STORE_SUITES: readonly StoreSuite[] = [
   usageAnalyticsContract,
   keyAddressContract,
   eventsContract,
+  exchangedTokensContract,
   migrateContract,
 ];
 

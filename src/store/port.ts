@@ -27,6 +27,7 @@ export interface Store {
   readonly requestLog: RequestLogRepo;
   readonly usageAnalytics: UsageAnalyticsRepo;
   readonly events: EventOutboxRepo;
+  readonly exchangedTokens: ExchangedTokenRepo;
   /** Applies pending migrations; returns how many ran. */
   migrate(): Promise<number>;
   close(): Promise<void>;
@@ -80,6 +81,47 @@ export interface KeyRepo extends Omit<EntityRepo<ApiKey>, 'list'> {
   list(query: KeyListQuery): Promise<Page<ApiKey>>;
   /** Stores the successor and the updated predecessor in one transaction. */
   rotate(previous: ApiKey, successor: ApiKey, audit: AuditInput): Promise<boolean>;
+  /**
+   * A compromised key, in one transaction: the key stored as revoked, its replacement (if any)
+   * created, every token exchanged from it that has not expired by `revoked.revokedAt` put on the
+   * revocation list (kind 'token', kept until the token's expiry) and marked revoked, and the audit
+   * entries `audit` makes from the ids of the tokens revoked. null when the key does not exist.
+   */
+  compromise(change: KeyCompromise, audit: (revokedTokens: readonly string[]) => readonly AuditInput[]): Promise<{ revokedTokens: string[] } | null>;
+}
+
+export interface KeyCompromise {
+  /** The key as stored from now on: `revokedAt` set (also the tokens' revocation time), `replacedBy` naming the replacement. */
+  revoked: ApiKey;
+  /** A new key with the old one's settings and a new secret; null when none is made (a rotated key's successor exists already). */
+  replacement: ApiKey | null;
+}
+
+/**
+ * An access token Gatehouse's authorization server exchanged for an API key (RFC 8693): its `jti`, and
+ * what it was for. Recorded with the exchange, so a compromised key's tokens can be found and revoked,
+ * and an incident report can list them. Nothing secret: the token itself is never stored.
+ */
+export interface ExchangedToken {
+  jti: string;
+  keyId: string;
+  clientId: string;
+  audience: string;
+  /** Space-separated scopes granted ('' for none). */
+  scope: string;
+  issuedAt: number;
+  expiresAt: number;
+  /** When it was revoked with its key (KeyRepo.compromise); null while it was not. */
+  revokedAt: number | null;
+}
+
+export interface ExchangedTokenRepo {
+  /** Records a token exchanged for a key with the exchange's audit entry, in one transaction. */
+  record(token: ExchangedToken, audit: AuditInput): Promise<void>;
+  /** The tokens exchanged from a key, newest first (issue time, then jti); `cursor` is an earlier page's `nextCursor`. */
+  listByKey(keyId: string, query: PageQuery): Promise<Page<ExchangedToken>>;
+  /** Deletes at most `limit` tokens that expired before `at`, oldest first; returns how many. */
+  deleteExpiredBefore(at: number, limit: number): Promise<number>;
 }
 
 export interface AdminKeyRepo {

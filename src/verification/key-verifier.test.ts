@@ -1,3 +1,4 @@
+import { DEFAULT_EXPOSURE_POLICY } from '../domain/exposure-policy.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -389,6 +390,7 @@ describe('KeyVerifier: pepper rotation', () => {
       bearerAvailable: false,
       mtlsAvailable: false,
       analytics: null,
+      incidents: { exposure: DEFAULT_EXPOSURE_POLICY, requestLogDays: null, keyAddressDays: 90 },
     };
     const apiId = newId('api');
     const api: Api = {

@@ -129,7 +129,7 @@ const plane = await createDataPlane({
   usage,
   requestLog,
   analytics,
-  onExposed: (secret, ip) => post({ type: 'exposed', secret, ip }),
+  onExposed: (secret, ip, source) => post({ type: 'exposed', secret, ip, source }),
   ownIssuer: () => ownIssuerUrl,
   identityJwt: () => identitySigner,
   first: ['changes', () => void feed.sync()],

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { Config } from '../config/load.ts';
 import type { ChangeBus } from '../events/change-bus.ts';
+import type { OnExposed } from '../gateway/stages/transport.ts';
 import type { SharedTable } from '../limits/shared-table.ts';
 import type { Health } from '../telemetry/health.ts';
 import type { UsageBatch, UsageCell } from '../store/port.ts';
@@ -15,7 +16,7 @@ export interface WorkerHost {
   usage(batch: UsageBatch): void;
   requests(rows: PackedEntry[]): Promise<void>;
   cells(cells: readonly UsageCell[]): Promise<void>;
-  exposed(secret: string, ip: string): void;
+  exposed: OnExposed;
   signingMaterial(): Promise<unknown>;
 }
 
@@ -182,7 +183,7 @@ export class GatewayWorkers {
         return;
       }
       case 'exposed':
-        return this.#host.exposed(message.secret, message.ip);
+        return this.#host.exposed(message.secret, message.ip, message.source);
       case 'stopped':
       case 'listening':
         return;

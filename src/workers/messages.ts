@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/load.ts';
+import type { GatewayExposureSource } from '../gateway/stages/transport.ts';
 import type { UsageBatch, UsageCell } from '../store/port.ts';
 import type { PackedEntry } from '../writer/store-thread.ts';
 
@@ -36,7 +37,7 @@ export type FromWorker =
   | { type: 'call'; id: number; call: WorkerCall }
   | { type: 'health'; component: string; critical: boolean; ok: boolean | null; error: string | null }
   /** An API key seen over plain HTTP (the secret, so the control plane can find and flag it). */
-  | { type: 'exposed'; secret: string; ip: string }
+  | { type: 'exposed'; secret: string; ip: string; source: GatewayExposureSource }
   | Reply
   | { type: 'stopped' };
 

@@ -130,6 +130,11 @@ function notLookedUp(findings: readonly Finding[], reason: string): Map<string, 
   return new Map(distinct(findings).map((f) => [f.match.fingerprint, { lookup: 'not-looked-up', reason }]));
 }
 
+interface ExposureAnswer {
+  step: { action: 'flag' | 'disable' | 'revoke-and-replace' | 'revoke'; why: string };
+  replacementId: string | null;
+}
+
 interface LookupItem {
   lookedUp: boolean;
   found: boolean;
@@ -172,21 +177,33 @@ async function act(
     if (status?.lookup !== 'found' || status.status !== 'active') continue;
     const done: SecretAction[] = [];
     const where = f.source === 'history' ? `${f.path}:${f.match.line}@${f.commit}` : `${f.path}:${f.match.line}${f.source === 'staged' ? ' (staged)' : ''}`;
-    const attempt = async (action: SecretAction['action'], call: () => Promise<unknown>) => {
+    const attempt = async (action: SecretAction['action'], call: () => Promise<string | null>) => {
       if (f.match.kind === 'admin' || f.match.kind === 'clientSecret') {
         const how = f.match.kind === 'admin' ? 'gatehouse admin-keys revoke ID' : 'gatehouse clients rotate-secret ID';
         return done.push({ action, keyId: status.keyId, error: `not done for ${f.match.kind === 'admin' ? 'an admin key' : 'a client secret'}: use ${how}` });
       }
       try {
-        await call();
-        done.push({ action, keyId: status.keyId, error: null });
+        done.push({ action, keyId: status.keyId, error: null, detail: await call() });
       } catch (error) {
         if (!(error instanceof CommandError)) throw error;
         done.push({ action, keyId: status.keyId, error: error.message });
       }
     };
-    if (command.markExposed) await attempt('marked-exposed', () => client.request('POST', `/keys/${status.keyId}/exposed`, { source: 'scanner', where }));
-    if (command.revoke) await attempt('revoked', () => client.request('POST', `/keys/${status.keyId}/revoke`, { reason: `exposed in ${where}`.slice(0, 512) }));
+    // The exposure policy may revoke the key itself (revoke-and-replace): then there is nothing left for --revoke.
+    let revokedByPolicy = false;
+    if (command.markExposed) {
+      const since = f.committedAt ? new Date(f.committedAt).toISOString() : null;
+      await attempt('marked-exposed', async () => {
+        const answer = (await client.request('POST', `/keys/${status.keyId}/exposed`, { source: 'scanner', where, since })) as ExposureAnswer;
+        revokedByPolicy = answer.step.action === 'revoke' || answer.step.action === 'revoke-and-replace';
+        return `${answer.step.action} (${answer.step.why})${answer.replacementId ? `; replacement ${answer.replacementId}` : ''}`;
+      });
+    }
+    if (command.revoke && !revokedByPolicy)
+      await attempt('revoked', async () => {
+        await client.request('POST', `/keys/${status.keyId}/revoke`, { reason: `exposed in ${where}`.slice(0, 512) });
+        return null;
+      });
     actions.set(f.match.fingerprint, done);
   }
   return actions;

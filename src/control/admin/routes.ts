@@ -9,6 +9,7 @@ import { policiesService, policyView } from '../services/policies.ts';
 import { usageService } from '../services/usage.ts';
 import { verificationService } from '../services/verification.ts';
 import { IDENTITY_ROUTES } from './identity-routes.ts';
+import { INCIDENT_ROUTES } from './incident-routes.ts';
 import { KEY_ADDRESS_ROUTES } from './key-address-routes.ts';
 import * as res from './responses.ts';
 import { REQUEST_LOG_ROUTES } from './request-log-routes.ts';
@@ -182,6 +183,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   }),
   ...KEY_ADDRESS_ROUTES,
   ...SCAN_ROUTES,
+  ...INCIDENT_ROUTES,
   route({
     method: 'patch',
     path: '/keys/{id}',

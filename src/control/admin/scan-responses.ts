@@ -25,6 +25,11 @@ export const secretLookupResponse = named(
 
 export const keyExposureResponse = named(
   'KeyExposure',
-  'A key after an exposure report: firstExposure is true when this report set its exposedAt',
-  z.strictObject({ key: keyResponse, firstExposure: z.boolean() }),
+  'A key after an exposure report: firstExposure is true when this report set its exposedAt; step is what the exposure policy (or the action asked for) did; replacementId names the key issued by revoke-and-replace (its secret is not in this answer)',
+  z.strictObject({
+    key: keyResponse,
+    firstExposure: z.boolean(),
+    step: z.strictObject({ action: z.enum(['flag', 'disable', 'revoke-and-replace', 'revoke']), why: z.string() }),
+    replacementId: z.string().nullable(),
+  }),
 );

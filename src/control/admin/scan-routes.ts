@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EXPOSURE_ACTIONS } from '../../domain/exposure-policy.ts';
 import { LOOKUP_MAX_SECRETS, lookupSecrets, reportExposure } from '../services/secret-lookup.ts';
 import { route, type AdminRoute } from './route.ts';
 import { keyExposureResponse, secretLookupResponse } from './scan-responses.ts';
@@ -21,6 +22,16 @@ const exposureBody = z.strictObject({
     .nullable()
     .default(null)
     .meta({ description: 'where it was seen: a file and line and commit, a URL, a ticket; never the secret' }),
+  since: z.iso
+    .datetime({ offset: true })
+    .nullable()
+    .default(null)
+    .meta({ description: 'when the secret is known to have been out since (the commit that added it), RFC 3339' }),
+  action: z
+    .enum(EXPOSURE_ACTIONS)
+    .nullable()
+    .default(null)
+    .meta({ description: "an action instead of the exposure policy's (flag, disable, revoke-and-replace); null: the policy decides" }),
 });
 
 /** The leaked-key scanner's routes (docs/scanning.md): which found secrets are ours, and reporting one exposed. */
@@ -43,7 +54,8 @@ export const SCAN_ROUTES: readonly AdminRoute[] = [
     path: '/keys/{id}/exposed',
     tag: 'keys',
     permission: 'keys:write',
-    summary: 'Report a key exposed (by an operator or a scanner): recorded, announced as key.exposed, and the exposure policy applied',
+    summary:
+      'Report a key exposed (by an operator or a scanner): recorded, announced as key.exposed, and the exposure policy (or the action asked for) applied',
     status: 200,
     body: exposureBody,
     response: keyExposureResponse,

@@ -110,6 +110,8 @@ export async function startAuthorization(
       const now = ctx.clock();
       await ctx.store.oidc.deleteExpired(now);
       await ctx.store.revocations.deleteExpired(now);
+      // Exchanged tokens are kept as long as the request log keeps what they did: an incident's impact report lists them.
+      await ctx.store.exchangedTokens.deleteExpiredBefore(now - config.requestLog.retentionDays * 86_400_000, 10_000);
     });
   }, 60_000);
   housekeeping.unref();

@@ -93,15 +93,20 @@ export function registerTokenExchange(provider: Provider, o: Options): void {
       (token as unknown as { gatehouseClaims: Record<string, unknown> }).gatehouseClaims = { app_id: v.appId, key_id: v.keyId };
       if (dPoP) token.setThumbprint('jkt', dPoP.thumbprint);
       const value = await token.save();
-      await o.ctx.store.audit.append({
-        actor: `client:${client.clientId}`,
-        requestId: null,
-        action: 'key.exchanged',
-        targetType: 'key',
-        targetId: v.keyId,
-        before: null,
-        after: { aud: resource, scope },
-      });
+      // Recorded before the token is answered: a token no record names never leaves, so revoking a
+      // compromised key finds every token exchanged from it (KeyRepo.compromise).
+      await o.ctx.store.exchangedTokens.record(
+        { jti: token.jti, keyId: v.keyId, clientId: client.clientId, audience: resource, scope, issuedAt: iat * 1000, expiresAt: exp * 1000, revokedAt: null },
+        {
+          actor: `client:${client.clientId}`,
+          requestId: null,
+          action: 'key.exchanged',
+          targetType: 'key',
+          targetId: v.keyId,
+          before: null,
+          after: { aud: resource, scope, jti: token.jti, expiresAt: new Date(exp * 1000).toISOString() },
+        },
+      );
       kctx.body = {
         access_token: value,
         issued_token_type: ACCESS_TOKEN_TYPE,

@@ -1,6 +1,8 @@
 import type { ApiKey, AuditInput } from '../../domain/entities.ts';
+import { exposureStep, type ExposureAction, type ExposureStep } from '../../domain/exposure-policy.ts';
 import { iso, notFound, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
+import { compromise, type Compromise } from './compromise.ts';
 import { keyRecordView } from './keys.ts';
 
 /** Where Gatehouse learnt that a key's secret is no longer secret. */
@@ -11,37 +13,72 @@ export interface Exposure {
   source: ExposureSource;
   /** Where it was seen: a client address, a URL, a file and commit; null when not known. Never the secret. */
   where: string | null;
+  /**
+   * When the secret is known to have been out since (a commit's time), when earlier than the report;
+   * absent or null: not known (the report's time stands). An impact report's timeline shows it.
+   */
+  since?: number | null;
+  /** An action the reporter asks for (an operator), instead of the exposure policy's. */
+  action?: ExposureAction | null;
 }
 
 export type ExposureResult = {
   key: ApiKey;
   /** true: this report is the key's first (`exposedAt` was set now). */
   first: boolean;
+  /** What was done: flagged only, disabled, revoked and replaced, or revoked (a rotated key's successor replaces it). */
+  step: ExposureStep;
+  /** The compromise, when the step revoked the key: the replacement's secret is in it, for the reporter to hand on. */
+  compromise: Compromise | null;
 };
 
 /**
- * Records that a key was exposed: `exposedAt` is set on the first report and kept after; every
- * report is audited and announced as `key.exposed`, except repeats from the gateway's own sources
- * (a client that keeps sending its key over plain HTTP is one exposure, not one per request).
+ * Records that a key was exposed and applies the exposure policy (domain/exposure-policy.ts): the
+ * first report sets `exposedAt`; every report is audited and announced as `key.exposed`, whose data
+ * says what was done, except repeats from the gateway's own sources (a client that keeps sending its
+ * key over plain HTTP is one exposure, not one per request). Revoke-and-replace is the compromise
+ * operation (compromise.ts), in one transaction with the report.
+ *
+ * The replacement's secret goes back to the caller only: an operator's or the scanner's command shows
+ * it; from the gateway or a code host's report nobody receives it, and the key's owner gets one with
+ * `gatehouse keys rotate <replacement> --grace 0` (docs/incident-response.md).
  */
 export async function markExposed(ctx: ControlContext, actor: Actor, existing: ApiKey, exposure: Exposure): Promise<ExposureResult> {
   const first = !existing.exposedAt;
   const fromGateway = exposure.source === 'plain-http' || exposure.source === 'query-string';
-  if (!first && fromGateway) return { key: existing, first };
   const now = ctx.clock();
-  const key: ApiKey = first ? { ...existing, exposedAt: now, updatedAt: now } : existing;
-  const report = { source: exposure.source, where: exposure.where, at: iso(now) };
+  const step = exposureStep(existing, { policy: ctx.incidents.exposure, first, requested: exposure.action ?? null, now });
+  if (!first && fromGateway && (exposure.action ?? null) === null) return { key: existing, first, step, compromise: null };
+  const exposedAt = first ? now : existing.exposedAt!;
+  const report = {
+    source: exposure.source,
+    where: exposure.where,
+    at: iso(now),
+    since: exposure.since === undefined || exposure.since === null ? null : iso(Math.min(exposure.since, now)),
+    action: step.action,
+    why: step.why,
+    policy: ctx.incidents.exposure[existing.environment],
+  };
+  const disable = step.action === 'disable';
+  const exposed: ApiKey = { ...existing, exposedAt, enabled: disable ? false : existing.enabled, updatedAt: first || disable ? now : existing.updatedAt };
   const audit: AuditInput = {
     ...actor,
     action: 'key.exposed',
     targetType: 'key',
-    targetId: key.id,
-    ...auditedChange(keyRecordView, existing, key),
-    after: { ...keyRecordView(key), exposure: report },
-    events: [{ type: 'key.exposed', data: { key: keyRecordView(key), exposure: report } }],
+    targetId: existing.id,
+    ...auditedChange(keyRecordView, existing, exposed),
+    after: { ...keyRecordView(exposed), exposure: report },
+    events: [{ type: 'key.exposed', data: { key: keyRecordView(exposed), exposure: report } }],
   };
-  const stored = first ? await ctx.store.keys.update(key, audit) : (await ctx.store.audit.append(audit), true);
-  if (!stored) throw notFound('key', key.id);
-  if (first) ctx.changes.publish({ type: 'key.changed', keyId: key.id });
-  return { key, first };
+  if (step.action === 'revoke-and-replace' || step.action === 'revoke') {
+    // The key is stored once, revoked; the report's entry says what it saw, the compromise's what changed.
+    const entry: AuditInput = { ...audit, before: null };
+    const done = await compromise(ctx, actor, existing, `exposed (${exposure.source})`, { audit: entry, exposedAt });
+    return { key: done.key, first, step, compromise: done };
+  }
+  const changes = first || disable;
+  const stored = changes ? await ctx.store.keys.update(exposed, audit) : (await ctx.store.audit.append(audit), true);
+  if (!stored) throw notFound('key', existing.id);
+  if (changes) ctx.changes.publish({ type: 'key.changed', keyId: existing.id });
+  return { key: exposed, first, step, compromise: null };
 }

@@ -229,13 +229,13 @@ export const keysService = {
   },
 
   /**
-   * Marks the key whose secret this is as exposed (the gateway saw it over plain HTTP), once, with an
-   * audit entry and a `key.exposed` event. Unknown secrets are ignored.
+   * Marks the key whose secret this is as exposed (the gateway saw it over plain HTTP or in a query
+   * string), once, under the exposure policy (exposure.ts). Unknown secrets are ignored.
    */
-  async flagExposed(ctx: ControlContext, secret: string, ip: string): Promise<ApiKey | null> {
+  async flagExposed(ctx: ControlContext, secret: string, ip: string, source: 'plain-http' | 'query-string' = 'plain-http'): Promise<ApiKey | null> {
     const existing = await findBySecret(secret, ctx.peppers, (hash) => ctx.store.keys.findByHash(hash));
     if (!existing) return null;
-    return (await markExposed(ctx, { actor: 'gateway', requestId: null }, existing, { source: 'plain-http', where: ip })).key;
+    return (await markExposed(ctx, { actor: 'gateway', requestId: null }, existing, { source, where: ip })).key;
   },
 
   async delete(ctx: ControlContext, actor: Actor, id: string): Promise<void> {

@@ -3,6 +3,7 @@ import type { AdminKey, ApiKey, OAuthClient } from '../../domain/entities.ts';
 import { findBySecret, hashesEqual, hashKey } from '../../domain/key-hash.ts';
 import { classifySecret, findSecrets } from '../../domain/secret-scan.ts';
 import { ControlError, notFound, type Actor, type ControlContext } from '../context.ts';
+import type { ExposureAction } from '../../domain/exposure-policy.ts';
 import { markExposed, type ExposureSource } from './exposure.ts';
 import { keysService, keyStatus } from './keys.ts';
 
@@ -107,14 +108,17 @@ export async function lookupSecrets(ctx: ControlContext, secrets: readonly strin
 }
 
 /**
- * An operator's or a scanner's report that a key's secret was exposed: recorded through markExposed
- * (which applies the exposure policy). `where` names a place, never the secret: one in it is refused.
+ * An operator's or a scanner's report that a key's secret was exposed: recorded through markExposed,
+ * which applies the exposure policy (or the action asked for). `where` names a place, never the
+ * secret: one in it is refused. A replacement issued by revoke-and-replace is named by id only: a
+ * scan's output ends up in CI logs and SARIF uploads, so its secret is not handed back here; the
+ * owner gets one with `gatehouse keys rotate <replacement> --grace 0` (docs/incident-response.md).
  */
 export async function reportExposure(
   ctx: ControlContext,
   actor: Actor,
   id: string,
-  report: { source: Extract<ExposureSource, 'operator' | 'scanner'>; where: string | null },
+  report: { source: Extract<ExposureSource, 'operator' | 'scanner'>; where: string | null; since: string | null; action: ExposureAction | null },
 ) {
   if (report.where !== null && findSecrets(report.where).length > 0) {
     throw new ControlError('VALIDATION_FAILED', 'where names a place (file, line, commit, URL), never the secret itself', {
@@ -123,6 +127,12 @@ export async function reportExposure(
   }
   const key = await ctx.store.keys.get(id);
   if (!key) throw notFound('key', id);
-  const result = await markExposed(ctx, actor, key, report);
-  return { key: await keysService.view(ctx, result.key), firstExposure: result.first };
+  const since = report.since === null ? null : Date.parse(report.since);
+  const result = await markExposed(ctx, actor, key, { source: report.source, where: report.where, since, action: report.action });
+  return {
+    key: await keysService.view(ctx, result.key),
+    firstExposure: result.first,
+    step: result.step,
+    replacementId: result.compromise?.replacement?.key.id ?? null,
+  };
 }

@@ -7,18 +7,38 @@ import { transportStage } from './transport.ts';
 const { secret: KEY } = generateKey('api', 'live');
 const { secret: PUBLISHABLE } = generateKey('publishable', 'live');
 
-const run = async (head: RequestHead, scheme: 'http' | 'https' = 'http') => {
+const run = async (head: RequestHead, scheme: 'http' | 'https' = 'http', refusePlaintext = true) => {
   const exposed: { secret: string; ip: string }[] = [];
+  const sources: string[] = [];
   const exchange = await exchangeFor(head, { scheme, ip: '198.51.100.7' });
-  const denial = await denialOf(transportStage((secret, ip) => exposed.push({ secret, ip }))(exchange));
-  return { denial, exposed };
+  const stage = transportStage({ refusePlaintext, onExposed: (secret, ip, source) => (exposed.push({ secret, ip }), sources.push(source)) });
+  const denial = await denialOf(stage(exchange));
+  return { denial, exposed, sources };
 };
 
 describe('transport stage', () => {
-  test('over HTTPS any credential passes', async () => {
-    const { denial, exposed } = await run({ target: `/orders?api_key=${KEY}`, headers: [['Authorization', `Bearer ${KEY}`]] }, 'https');
+  test('over HTTPS credential headers pass, and so does a query parameter named like one that holds no API key', async () => {
+    const { denial, exposed } = await run({ target: `/orders?access_token=abc&q=${PUBLISHABLE}`, headers: [['Authorization', `Bearer ${KEY}`]] }, 'https');
     assert.equal(denial, undefined);
-    assert.deepEqual(exposed, []);
+    assert.deepEqual(exposed, [], 'a publishable key is public by design');
+  });
+
+  test('an API key in the query string is refused over HTTPS too, and reported as exposed from the query string', async () => {
+    for (const target of [`/orders?api_key=${KEY}`, `/orders?q=${encodeURIComponent(`see ${KEY}`)}`, `/orders?${KEY.replace('_', '%5F')}`]) {
+      const { denial, exposed, sources } = await run({ target }, 'https');
+      assert.equal(denial?.code, 'CREDENTIALS_IN_QUERY', target);
+      assert.deepEqual(exposed, [{ secret: KEY, ip: '198.51.100.7' }]);
+      assert.deepEqual(sources, ['query-string']);
+    }
+    const lookalike = `${KEY.slice(0, -1)}${KEY.endsWith('A') ? 'B' : 'A'}`;
+    assert.equal((await run({ target: `/orders?q=${lookalike}` }, 'https')).denial, undefined, 'a look-alike whose checksum fails is not a key');
+  });
+
+  test('with plain HTTP allowed (development), a credential header passes but an API key in the query string does not', async () => {
+    assert.equal((await run({ headers: [['Authorization', `Bearer ${KEY}`]] }, 'http', false)).denial, undefined);
+    const inQuery = await run({ target: `/orders?key=${KEY}` }, 'http', false);
+    assert.equal(inQuery.denial?.code, 'CREDENTIALS_IN_QUERY');
+    assert.deepEqual(inQuery.sources, ['query-string']);
   });
 
   test('over plain HTTP a request without credentials passes', async () => {
@@ -29,6 +49,7 @@ describe('transport stage', () => {
     const bearer = await run({ headers: [['Authorization', `Bearer ${KEY}`]] });
     assert.equal(bearer.denial?.code, 'CREDENTIALS_OVER_HTTP');
     assert.deepEqual(bearer.exposed, [{ secret: KEY, ip: '198.51.100.7' }]);
+    assert.deepEqual(bearer.sources, ['plain-http']);
     assert.deepEqual((await run({ headers: [['X-API-Key', PUBLISHABLE]] })).exposed, [{ secret: PUBLISHABLE, ip: '198.51.100.7' }]);
   });
 

@@ -55,18 +55,49 @@ export function queryCredential(query: string): { key: string | null } | null {
   return found ? { key } : null;
 }
 
+/** How the gateway learnt a key is exposed: it came over plain HTTP, or in a URL's query string. */
+export type GatewayExposureSource = 'plain-http' | 'query-string';
+/** Reports a key the gateway saw exposed (the control plane marks it: a store write, never on the request path). */
+export type OnExposed = (secret: string, ip: string, source: GatewayExposureSource) => void;
+
+/** A query that cannot hold one of our keys, even percent-encoded, is not parsed: most requests pay two scans. */
+const mayHoldKey = (query: string): boolean => query.includes('gk') || query.includes('%');
+
 /**
- * Credentials over plain HTTP are refused and never forwarded: whoever could read the connection has
- * them now. An API key seen this way, in a header or the query string, is reported (`onExposed`) so
- * it can be flagged and rotated.
+ * A secret API key (`gk_live_`, `gk_test_`, checksum valid) anywhere in the query string, percent-decoded;
+ * null for none. Publishable keys are public by design and are not looked for.
  */
-export function transportStage(onExposed: (secret: string, ip: string) => void): Stage {
+export function apiKeyInQuery(query: string): string | null {
+  if (query.length < 2 || !mayHoldKey(query)) return null;
+  for (const [name, value] of new URLSearchParams(query.slice(1)))
+    for (const match of `${name}=${value}`.matchAll(KEY_IN_QUERY)) if (isWellFormedKey(match[0], 'api')) return match[0];
+  return null;
+}
+
+/**
+ * Credentials over plain HTTP are refused and never forwarded (with `refusePlaintext`): whoever could
+ * read the connection has them now. An API key in the query string is refused too, over HTTPS as well:
+ * the gateway never takes a credential from there (the credential stage reads headers only, RFC 6750
+ * §2.3's query form included), and a URL is written to access logs, proxies and browser history on its
+ * way, so the secret is out. Each API key seen either way is reported (`onExposed`), with its source.
+ */
+export function transportStage(o: { refusePlaintext: boolean; onExposed: OnExposed }): Stage {
+  const { refusePlaintext, onExposed } = o;
   return (exchange) => {
-    if (exchange.scheme === 'https') return undefined;
-    const inQuery = queryCredential(exchange.query);
-    if (!inQuery && !carriesCredentials(exchange.req.headers)) return undefined;
-    const key = presentedKey(exchange.req.headers) ?? inQuery?.key ?? null;
-    if (key) onExposed(key, exchange.ip);
-    return { code: 'CREDENTIALS_OVER_HTTP', detail: 'credentials must be sent over HTTPS; this one crossed the network in clear text: rotate it' };
+    if (refusePlaintext && exchange.scheme !== 'https') {
+      const inQuery = queryCredential(exchange.query);
+      if (inQuery || carriesCredentials(exchange.req.headers)) {
+        const key = presentedKey(exchange.req.headers) ?? inQuery?.key ?? null;
+        if (key) onExposed(key, exchange.ip, 'plain-http');
+        return { code: 'CREDENTIALS_OVER_HTTP', detail: 'credentials must be sent over HTTPS; this one crossed the network in clear text: rotate it' };
+      }
+    }
+    const key = apiKeyInQuery(exchange.query);
+    if (key === null) return undefined;
+    onExposed(key, exchange.ip, 'query-string');
+    return {
+      code: 'CREDENTIALS_IN_QUERY',
+      detail: 'an API key is never accepted in the query string: send it as X-API-Key or Authorization: Bearer; this one is now in logs on the way: rotate it',
+    };
   };
 }

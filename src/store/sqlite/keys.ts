@@ -4,6 +4,7 @@ import type { KeyListQuery, KeyRepo } from '../port.ts';
 import { appendAudit } from './audit.ts';
 import { page, type SqliteDb } from './db.ts';
 import { entityTable, writeRow } from './entity-table.ts';
+import { revokeExchangedTokens } from './exchanged-tokens.ts';
 
 const keyColumns = (k: ApiKey): Record<string, SQLInputValue> => ({
   app_id: k.appId,
@@ -83,6 +84,15 @@ export function keyRepo(db: SqliteDb): KeyRepo {
         writeRow(db, 'keys', keyColumns(successor), successor, true);
         appendAudit(db, audit);
         return true;
+      });
+    },
+    async compromise({ revoked, replacement }, audit) {
+      return db.transaction(() => {
+        if (writeRow(db, 'keys', keyColumns(revoked), revoked, false) === 0) return null;
+        if (replacement) writeRow(db, 'keys', keyColumns(replacement), replacement, true);
+        const revokedTokens = revokeExchangedTokens(db, revoked.id, revoked.revokedAt ?? db.clock());
+        for (const entry of audit(revokedTokens)) appendAudit(db, entry);
+        return { revokedTokens };
       });
     },
   };

@@ -172,4 +172,16 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX event_outbox_at ON event_outbox (at);
     `,
   },
+  {
+    version: 11,
+    name: 'exchanged tokens',
+    // Tokens exchanged for API keys, by key: a compromised key's are revoked with it (KeyRepo.compromise).
+    sql: `
+      CREATE TABLE exchanged_tokens (
+        jti TEXT PRIMARY KEY, key_id TEXT NOT NULL, client_id TEXT NOT NULL, audience TEXT NOT NULL, scope TEXT NOT NULL,
+        issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, revoked_at INTEGER);
+      CREATE INDEX exchanged_tokens_key ON exchanged_tokens (key_id, issued_at);
+      CREATE INDEX exchanged_tokens_expiry ON exchanged_tokens (expires_at);
+    `,
+  },
 ];

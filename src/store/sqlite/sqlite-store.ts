@@ -10,6 +10,7 @@ import { auditRepo } from './audit.ts';
 import { clientRepo } from './clients.ts';
 import { classify, sqliteDb } from './db.ts';
 import { eventOutboxRepo } from './events.ts';
+import { exchangedTokenRepo } from './exchanged-tokens.ts';
 import { keyAddressRepo } from './key-addresses.ts';
 import { keyRepo } from './keys.ts';
 import { MIGRATIONS } from './migrations.ts';
@@ -68,6 +69,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         requestLog: requestLogRepo(db),
         usageAnalytics: usageAnalyticsRepo(db),
         events: eventOutboxRepo(db),
+        exchangedTokens: exchangedTokenRepo(db),
       },
       options.health,
     ),
