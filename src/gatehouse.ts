@@ -320,6 +320,7 @@ export async function startGatehouse(
       metrics: metrics && metricsEndpoint(metrics, config.metrics.allowFrom, gateway.scrape),
       tls: config.control.tls ? tlsOptions(config.control.tls) : undefined,
       onError: (error) => log.error({ err: error }, 'control plane error'),
+      secretScanning: await secretScanningReceivers(config, ctx, clock, log),
     });
     controlUrl = await listen(control, config.control.host, config.control.port, config.control.tls ? 'https' : 'http');
     if (ctx.identity) {
@@ -459,6 +460,31 @@ function connectSubscriber(config: Config) {
   subscriber.options.enableOfflineQueue = true;
   subscriber.options.commandTimeout = undefined;
   return subscriber;
+}
+
+/** The code hosts' secret-scanning endpoints that are configured (docs/scanning.md); undefined: none. */
+async function secretScanningReceivers(config: Config, ctx: ControlContext, clock: () => number, log: pino.Logger) {
+  const github = config.secretScanning.github;
+  if (github.publicKeys.length === 0 && !github.publicKeysUrl) return undefined;
+  const [{ GITHUB_RECEIVER_PATH, githubSecretScanningReceiver }, { SigningKeySet }] = await Promise.all([
+    import('./control/secret-scanning/github.ts'),
+    import('./control/secret-scanning/public-keys.ts'),
+  ]);
+  return {
+    [GITHUB_RECEIVER_PATH]: githubSecretScanningReceiver({
+      ctx,
+      keys: new SigningKeySet({
+        configured: github.publicKeys,
+        url: github.publicKeysUrl ?? null,
+        cacheMs: github.publicKeysCacheSeconds * 1000,
+        clock,
+        onRefreshFailed: (error) => log.warn({ err: error }, 'secret scanning: refreshing the public keys failed; the keys fetched before are used'),
+      }),
+      maxBodyBytes: github.maxBodyBytes,
+      maxTokens: github.maxTokens,
+      log,
+    }),
+  };
 }
 
 function overflowReporter(limiter: SharedMemoryLimiter, health: Health): () => void {

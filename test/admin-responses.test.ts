@@ -118,6 +118,8 @@ describe('every admin route answers with the shape its response schema declares'
     await run('POST', '/keys/verify', { key: unbound.secret, api: 'billing', method: 'GET', path: '/x' });
     await run('POST', '/keys/verify', { key: own.secret });
     await run('POST', '/keys/verify', { key: 'not a key' });
+    await run('POST', '/keys/lookup', { secrets: [unbound.secret, own.secret.slice(0, -1) + 'x', h.adminKey] });
+    await run('POST', `/keys/${publishable.id}/exposed`, { source: 'operator', where: 'ticket SEC-1' });
     await run('GET', `/keys/${unbound.id}/usage`);
     const addresses = await run('GET', `/keys/${unbound.id}/addresses?limit=1`);
     assert.equal(addresses.items[0].address, '127.0.0.1', 'the call to /billing/x is listed');

@@ -19,10 +19,11 @@ const USAGE = `usage: gatehouse <command> [--json]
   audit [--target ID] [--action A]  the audit log, newest first
   requests [--key ID] [--since 1h]  the request log, newest first (filters: --help); --format ndjson|csv exports
   usage [--by api,status] [--since 24h]  request counts and series (filters: --help); usage billing: per app, API and period
+  scan [PATH...] [--staged] [--format text|json|sarif]  leaked Gatehouse secrets in files and git history (--help)
 --api, --app and --policy take a name or an id (a name is looked up); so does the ID of apis|apps|policies.
 Commands other than start, demo, migrate and admin-keys talk to the admin API at GATEHOUSE_URL
 (default http://127.0.0.1:8081) with the admin key in GATEHOUSE_ADMIN_KEY.
-Exit codes: 0 done, 1 refused or failed (keys verify: the key is not valid), 2 wrong command line.`;
+Exit codes: 0 done, 1 refused or failed (keys verify: the key is not valid; scan: a live secret found), 2 wrong command line.`;
 
 /**
  * The server commands keep V8's compiled code and Node's type-stripped sources between starts, which
@@ -76,6 +77,10 @@ async function run(command: string | undefined, rest: string[], out: Output): Pr
       const [{ runUsage }, { createAdminClient }] = await Promise.all([import('./commands/usage.ts'), import('./admin-client.ts')]);
       await runUsage(rest, createAdminClient(process.env), out);
       return 0;
+    }
+    case 'scan': {
+      const [{ runScan }, { createAdminClient }] = await Promise.all([import('./commands/scan.ts'), import('./admin-client.ts')]);
+      return runScan(rest, process.env, () => createAdminClient(process.env), out);
     }
     case undefined:
       process.stderr.write(`${USAGE}\n`);

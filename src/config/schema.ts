@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { apiInputSchema } from '../domain/inputs/resources.ts';
@@ -405,8 +406,40 @@ export const configSchema = z.strictObject({
     })
     .refine((t) => t.maxExportBatchSize <= t.maxQueueSize, 'maxExportBatchSize must be at most maxQueueSize')
     .prefault({}),
+  /**
+   * The secret-scanning receiver (docs/scanning.md): `POST /secret-scanning/github` on the control
+   * listener takes GitHub's partner-program reports, signed with ECDSA P-256; on when a public key or
+   * the keys' URL is configured.
+   */
+  secretScanning: z
+    .strictObject({
+      github: z
+        .strictObject({
+          /** GitHub's signing keys (https://api.github.com/meta/public_keys/secret_scanning), by `key_identifier`. */
+          publicKeys: z
+            .array(z.strictObject({ identifier: z.string().min(1).max(256), pem: z.string().refine(isEcP256PublicKey, 'a PEM EC P-256 public key') }))
+            .default([]),
+          /** Fetched (and cached) when a report names a key not configured above; GitHub's is https://api.github.com/meta/public_keys/secret_scanning. */
+          publicKeysUrl: z.url({ protocol: /^https?$/ }).optional(),
+          publicKeysCacheSeconds: z.coerce.number().int().min(60).default(3600),
+          /** Largest report accepted (bytes), and most tokens in one. */
+          maxBodyBytes: z.coerce.number().int().min(1024).default(1_048_576),
+          maxTokens: z.coerce.number().int().min(1).max(10_000).default(1000),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   /** APIs declared here are created or updated by name at start. */
   apis: z.array(apiInputSchema).default([]),
 });
+
+function isEcP256PublicKey(pem: string): boolean {
+  try {
+    const key = createPublicKey(pem);
+    return key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1';
+  } catch {
+    return false;
+  }
+}
 
 export type ParsedConfig = z.output<typeof configSchema>;

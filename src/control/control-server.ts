@@ -18,6 +18,8 @@ export interface ControlServerOptions {
   metrics?: MetricsEndpoint | null;
   /** A listener that failed outside its own error handling. */
   onError?: (error: unknown) => void;
+  /** Code hosts' secret-scanning reports under /secret-scanning/ (control/secret-scanning/), by path; absent: not served. */
+  secretScanning?: Readonly<Record<string, Listener>>;
 }
 
 export interface MetricsEndpoint {
@@ -45,6 +47,11 @@ export function createControlServer(o: ControlServerOptions): Server {
       );
     }
     if (path.startsWith('/admin/')) return settle(o.admin(req, res));
+    if (path.startsWith('/secret-scanning/')) {
+      const receiver = o.secretScanning?.[path.split('?')[0]!];
+      if (receiver) return settle(receiver(req, res));
+      return writeProblem(res, problem('ROUTE_NOT_FOUND', 'no secret-scanning receiver is configured here (secretScanning in the configuration)', null));
+    }
     // Probes for orchestrators: no credentials, nothing secret in the answers.
     if (path === '/livez') return sendJson(res, 200, { status: 'live' });
     if (path === '/readyz') {

@@ -55,6 +55,8 @@ export type ProblemCode =
   | 'ADDRESS_NOT_ALLOWED'
   | 'CLIENT_CERTIFICATE_REQUIRED'
   | 'STORAGE_UNAVAILABLE'
+  | 'SIGNATURE_MISSING'
+  | 'SIGNATURE_INVALID'
   | 'INTERNAL';
 
 interface ProblemKind {
@@ -113,6 +115,8 @@ export const PROBLEMS: Readonly<Record<ProblemCode, ProblemKind>> = {
   },
   USAGE_NOT_RETAINED: { status: 400, title: 'The usage asked for is older than its rollup is kept' },
   STORAGE_UNAVAILABLE: { status: 503, title: 'The store cannot accept changes right now; nothing was changed' },
+  SIGNATURE_MISSING: { status: 401, title: 'The request must be signed' },
+  SIGNATURE_INVALID: { status: 403, title: 'The signature does not verify under a trusted key' },
   INTERNAL: { status: 500, title: 'Internal error' },
 };
 

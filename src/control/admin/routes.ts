@@ -13,6 +13,7 @@ import { INCIDENT_ROUTES } from './incident-routes.ts';
 import { KEY_ADDRESS_ROUTES } from './key-address-routes.ts';
 import * as res from './responses.ts';
 import { REQUEST_LOG_ROUTES } from './request-log-routes.ts';
+import { SCAN_ROUTES } from './scan-routes.ts';
 import { USAGE_ROUTES } from './usage-routes.ts';
 import { route, type AdminRoute } from './route.ts';
 import * as s from '../../domain/inputs/resources.ts';
@@ -182,6 +183,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     handle: ({ ctx, body, countFailure }) => verificationService.verify(ctx, body, countFailure),
   }),
   ...KEY_ADDRESS_ROUTES,
+  ...SCAN_ROUTES,
   ...INCIDENT_ROUTES,
   route({
     method: 'patch',
