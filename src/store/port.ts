@@ -1,4 +1,5 @@
 import type { EventInput, OutboxEvent } from '../domain/events.ts';
+import type { DeliveryAttempt, DeliveryStatus, WebhookDelivery, WebhookEndpoint } from '../domain/webhooks.ts';
 import type { AdminKey, Api, ApiKey, App, AuditEntry, AuditInput, OAuthClient, Policy, SigningKey, User } from '../domain/entities.ts';
 
 /**
@@ -27,6 +28,7 @@ export interface Store {
   readonly requestLog: RequestLogRepo;
   readonly usageAnalytics: UsageAnalyticsRepo;
   readonly events: EventOutboxRepo;
+  readonly webhooks: WebhookRepo;
   /** Applies pending migrations; returns how many ran. */
   migrate(): Promise<number>;
   close(): Promise<void>;
@@ -110,6 +112,51 @@ export interface EventOutboxRepo {
   get(id: string): Promise<OutboxEvent | null>;
   /** Deletes at most `limit` events recorded before `at` (epoch ms), oldest first; returns how many. */
   deleteBefore(at: number, limit: number): Promise<number>;
+}
+
+export interface WebhookDeliveryQuery extends PageQuery {
+  endpointId: string;
+  status?: DeliveryStatus | undefined;
+  eventId?: string | undefined;
+}
+
+/**
+ * Webhook endpoints and their deliveries (control/webhooks/). Delivery keeps its place in the event
+ * outbox (`cursor`), turns each event into one delivery per subscribed endpoint (unique per event and
+ * endpoint, so doing it twice after a crash changes nothing), and logs every attempt. Endpoint changes
+ * and replays are audited; attempts are not (the delivery log is their record).
+ */
+export interface WebhookRepo extends EntityRepo<WebhookEndpoint> {
+  /** Every endpoint, by id: there are few, and delivery matches each event against them. */
+  all(): Promise<WebhookEndpoint[]>;
+  /** The last outbox `seq` turned into deliveries (0: none yet). */
+  cursor(): Promise<number>;
+  /**
+   * In one transaction: the deliveries (one already there for its event and endpoint is skipped) and
+   * the cursor moved to `throughSeq` (never backwards). Returns how many were new.
+   */
+  enqueue(deliveries: readonly WebhookDelivery[], throughSeq: number): Promise<number>;
+  /** Pending deliveries due at `now` to enabled endpoints, with their events, soonest first. */
+  due(now: number, limit: number): Promise<{ delivery: WebhookDelivery; event: OutboxEvent }[]>;
+  /**
+   * Logs an attempt and moves its delivery on (delivered, pending until `nextAttemptAt`, or failed), and
+   * the endpoint's run of failures with it: reset by a delivery, one more by a failure. Returns the run.
+   */
+  recordAttempt(attempt: DeliveryAttempt, next: { status: DeliveryStatus; nextAttemptAt: number | null }): Promise<number>;
+  getDelivery(id: string): Promise<WebhookDelivery | null>;
+  /** An endpoint's deliveries, newest first. */
+  deliveries(query: WebhookDeliveryQuery): Promise<Page<WebhookDelivery>>;
+  /** A delivery's attempts, oldest first. */
+  attempts(deliveryId: string): Promise<DeliveryAttempt[]>;
+  /** The delivery is due again at `now`, in a new round of attempts; false when there is no such delivery. */
+  replay(deliveryId: string, now: number, audit: AuditInput): Promise<boolean>;
+  /**
+   * Every outbox event of the endpoint's types recorded in [from, until) is due at `now` to it: a new
+   * delivery, or a new round of the one there. Returns how many.
+   */
+  replayRange(endpoint: Pick<WebhookEndpoint, 'id' | 'events'>, from: number, until: number, now: number, audit: AuditInput): Promise<number>;
+  /** Deletes at most `limit` finished deliveries (with their attempts) created before `at`; returns how many. */
+  deleteFinishedBefore(at: number, limit: number): Promise<number>;
 }
 
 export interface AuditRepo {

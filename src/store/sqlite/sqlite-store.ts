@@ -21,6 +21,7 @@ import { signingKeyRepo } from './signing-keys.ts';
 import { usageAnalyticsRepo } from './usage-analytics.ts';
 import { usageRepo } from './usage.ts';
 import { userRepo } from './users.ts';
+import { webhookRepo } from './webhooks.ts';
 
 /**
  * The embedded store on node:sqlite: one connection, the repositories (one file each, beside this
@@ -68,6 +69,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         requestLog: requestLogRepo(db),
         usageAnalytics: usageAnalyticsRepo(db),
         events: eventOutboxRepo(db),
+        webhooks: webhookRepo(db),
       },
       options.health,
     ),
