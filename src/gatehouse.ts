@@ -20,6 +20,9 @@ import { IdentityJwtSigner } from './gateway/identity-jwt.ts';
 import { activeSigningMaterial } from './control/services/signing-keys.ts';
 import { createRedirectServer } from './gateway/redirect-server.ts';
 import { keysService } from './control/services/keys.ts';
+import { webhooksFor } from './control/webhooks/start-webhooks.ts';
+import type { Resolve } from './control/webhooks/destination.ts';
+import type { WebhookDispatcher } from './control/webhooks/delivery.ts';
 import { reloadOnChange, tlsOptions } from './tls/server-tls.ts';
 import { FailureThrottle } from './limits/failure-throttle.ts';
 import { MemoryLimiter } from './limits/memory-limiter.ts';
@@ -56,6 +59,8 @@ export interface Gatehouse {
   requestLog: RequestLog | null;
   /** Usage analytics' counters (dropped(), pending(), flush()); null when `analytics.enabled` is false. */
   analytics: UsageAnalytics | null;
+  /** Webhook delivery (deliverNow() runs a round); null without a master key or with webhooks.enabled false. */
+  webhooks: WebhookDispatcher | null;
   close(): Promise<void>;
 }
 
@@ -65,7 +70,13 @@ export interface Gatehouse {
  */
 export async function startGatehouse(
   config: Readonly<Config>,
-  options: { clock?: () => number; logger?: pino.Logger; observers?: readonly RequestObserver[] } = {},
+  options: {
+    clock?: () => number;
+    logger?: pino.Logger;
+    observers?: readonly RequestObserver[];
+    /** How webhook destinations are resolved (default: the system's); tests resolve names their own way. */
+    webhookResolve?: Resolve;
+  } = {},
 ): Promise<Gatehouse> {
   const clock = options.clock ?? Date.now;
   // With tracing on, a line logged while a request's span is current names its trace_id and span_id.
@@ -118,6 +129,7 @@ export async function startGatehouse(
   const adminThrottle = FailureThrottle.perAddress(config.authFailures.limit, config.authFailures.windowSeconds * 1000);
   const verifier = keyVerifierFor(config, { store, limiter, usage, changes, clock, metrics, health });
   const identity = identityContext(config, store);
+  const webhooks = webhooksFor(config, { store, health, log, clock, resolve: options.webhookResolve });
   const ctx: ControlContext = {
     store,
     requestLog: reader ?? store.requestLog,
@@ -136,6 +148,7 @@ export async function startGatehouse(
       billingTimeZone: config.analytics.billingTimeZone,
       settleMs: config.usage.flushIntervalSeconds * 1000 + 60_000,
     },
+    webhooks: webhooks?.context ?? null,
   };
   const revocations = new RevocationList(store.revocations, changes, clock);
   // Only our own tokens are revoked here; without an authorization server there is nothing to poll for.
@@ -210,6 +223,7 @@ export async function startGatehouse(
   analytics?.start();
   const addressRetention = new KeyAddressRetention({ sink: writer ?? store.keyAddresses, health, clock, retentionDays: config.keyAddresses.retentionDays });
   addressRetention.start();
+  webhooks?.dispatcher.start();
   const admin = createAdminApi({
     ctx,
     maxBodyBytes: config.admin.maxBodyBytes,
@@ -242,7 +256,7 @@ export async function startGatehouse(
       // The spans of the requests just ended go out now, within the export timeout.
       await tracing?.shutdown().catch((error: unknown) => log.error({ err: error }, 'sending the last spans failed'));
       // Every answer has gone (the listeners are closed), so every request's record is buffered.
-      const flushed = await Promise.allSettled([usage.stop(), requestLog?.stop(), analytics?.stop(), addressRetention.stop()]);
+      const flushed = await Promise.allSettled([usage.stop(), requestLog?.stop(), analytics?.stop(), addressRetention.stop(), webhooks?.dispatcher.stop()]);
       // A failed last flush still rejects the shutdown (its counts or records are lost, the caller
       // logs it); the writer thread and the store close either way.
       await Promise.all([writer?.close(), reader?.close()]);
@@ -288,7 +302,20 @@ export async function startGatehouse(
   }
   log.info({ gatewayUrl, redirectUrl, controlUrl }, 'gatehouse listening');
 
-  return { gatewayUrl, redirectUrl, controlUrl, ctx, authorization, outcomes: gateway.outcomes, health, metrics, requestLog, analytics, close: shutdown };
+  return {
+    gatewayUrl,
+    redirectUrl,
+    controlUrl,
+    ctx,
+    authorization,
+    outcomes: gateway.outcomes,
+    health,
+    metrics,
+    requestLog,
+    analytics,
+    webhooks: webhooks?.dispatcher ?? null,
+    close: shutdown,
+  };
 }
 
 /** /metrics for this machine, and for the configured addresses: the gateway workers' summed with the main thread's. */

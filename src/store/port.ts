@@ -152,9 +152,10 @@ export interface WebhookRepo extends EntityRepo<WebhookEndpoint> {
   replay(deliveryId: string, now: number, audit: AuditInput): Promise<boolean>;
   /**
    * Every outbox event of the endpoint's types recorded in [from, until) is due at `now` to it: a new
-   * delivery, or a new round of the one there. Returns how many.
+   * delivery, or a new round of the one there. Returns how many; with more than `limit`, changes
+   * nothing and returns `limit + 1`.
    */
-  replayRange(endpoint: Pick<WebhookEndpoint, 'id' | 'events'>, from: number, until: number, now: number, audit: AuditInput): Promise<number>;
+  replayRange(endpoint: Pick<WebhookEndpoint, 'id' | 'events'>, from: number, until: number, now: number, audit: AuditInput, limit: number): Promise<number>;
   /** Deletes at most `limit` finished deliveries (with their attempts) created before `at`; returns how many. */
   deleteFinishedBefore(at: number, limit: number): Promise<number>;
 }

@@ -389,6 +389,7 @@ describe('KeyVerifier: pepper rotation', () => {
       bearerAvailable: false,
       mtlsAvailable: false,
       analytics: null,
+      webhooks: null,
     };
     const apiId = newId('api');
     const api: Api = {

@@ -160,7 +160,7 @@ export function webhooksContract(current: () => Store): void {
         { type: 'key.revoked', data: { n: 3 } },
       ]);
       const all = await store.events.after(0, 10);
-      const replayed = await store.webhooks.replayRange(endpoint, 0, all.at(-1)!.at + 1, T0 + 9, audit('webhook.replayed', 'webhook', endpoint.id));
+      const replayed = await store.webhooks.replayRange(endpoint, 0, all.at(-1)!.at + 1, T0 + 9, audit('webhook.replayed', 'webhook', endpoint.id), 10);
       assert.equal(replayed, 2);
       const due = await store.webhooks.due(T0 + 9, 10);
       assert.deepEqual(
@@ -168,10 +168,14 @@ export function webhooksContract(current: () => Store): void {
         [{ n: 1 }, { n: 2 }],
       );
       assert.equal(
-        await store.webhooks.replayRange(endpoint, 0, all[0]!.at, T0 + 9, audit('webhook.replayed', 'webhook', endpoint.id)),
+        await store.webhooks.replayRange(endpoint, 0, all[0]!.at, T0 + 9, audit('webhook.replayed', 'webhook', endpoint.id), 10),
         0,
         'until is excluded',
       );
+      const before = await store.webhooks.due(T0 + 9, 10);
+      const past = await store.webhooks.replayRange(endpoint, 0, all.at(-1)!.at + 1, T0 + 20, audit('webhook.replayed', 'webhook', endpoint.id), 1);
+      assert.equal(past, 2, 'more than the limit: limit + 1');
+      assert.deepEqual(await store.webhooks.due(T0 + 9, 10), before, 'and nothing changed');
     });
 
     test('deleting an endpoint deletes its deliveries; finished deliveries are cut by age', async () => {

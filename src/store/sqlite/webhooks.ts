@@ -146,11 +146,12 @@ export function webhookRepo(db: SqliteDb): WebhookRepo {
         return true;
       });
     },
-    async replayRange(endpoint, from, until, now, audit) {
+    async replayRange(endpoint, from, until, now, audit, limit) {
       return db.transaction(() => {
         const events = db
-          .sql('SELECT id, seq, at, type FROM event_outbox WHERE at >= ? AND at < ? AND type IN (SELECT value FROM json_each(?)) ORDER BY seq')
-          .all(from, until, JSON.stringify(endpoint.events));
+          .sql('SELECT id, seq, at, type FROM event_outbox WHERE at >= ? AND at < ? AND type IN (SELECT value FROM json_each(?)) ORDER BY seq LIMIT ?')
+          .all(from, until, JSON.stringify(endpoint.events), limit + 1);
+        if (events.length > limit) return events.length;
         for (const e of events) {
           const delivery: WebhookDelivery = {
             id: newId('delivery', now),
