@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Resolve } from '../src/control/webhooks/destination.ts';
 import { expectProblem, seed, startHarness, TestClock, type Harness, type Seeded } from './support/harness.ts';
+import { runCli } from './support/cli.ts';
 import { TEST_MASTER_KEY } from './support/oauth.ts';
 import { WebhookReceiver } from './support/webhook-receiver.ts';
 
@@ -188,6 +189,36 @@ describe('webhook delivery', () => {
     assert.deepEqual(afterOverlap.verifiedWith, [false, true], 'only the new secret after it');
     h.clock.advance(-61_000);
     await h.admin('DELETE', `/webhooks/${endpoint.id}`);
+  });
+
+  test('the CLI manages endpoints: create (secret once), list, test, deliveries, replay, rotate-secret, disable, enable, delete', async () => {
+    const env = { GATEHOUSE_URL: h.gh.controlUrl, GATEHOUSE_ADMIN_KEY: h.adminKey };
+    const cli = async (...args: string[]) => {
+      const run = await runCli(['webhooks', ...args, '--json'], env);
+      assert.equal(run.code, 0, run.stderr);
+      return JSON.parse(run.stdout);
+    };
+    const created = await cli('create', '--url', receiver.url, '--events', 'key.created,key.revoked', '--description', 'from the CLI');
+    assert.match(created.secret, /^whsec_/);
+    receiver.secrets = [created.secret];
+    assert.ok((await cli('list')).items.some((e: any) => e.id === created.id));
+    assert.equal((await cli('test', created.id)).delivered, true);
+    await newKey();
+    await h.gh.webhooks!.deliverNow();
+    const [delivery] = (await cli('deliveries', created.id)).items;
+    assert.equal(delivery.eventType, 'key.created');
+    assert.equal((await cli('deliveries', created.id, '--delivery', delivery.id)).attemptLog.length, 1);
+    assert.equal((await cli('replay', created.id, '--delivery', delivery.id)).status, 'pending');
+    assert.equal((await cli('replay', created.id, '--since', '1h')).replayed >= 1, true);
+    const rotated = await cli('rotate-secret', created.id, '--overlap', '0');
+    assert.deepEqual(rotated.secrets.length, 1, 'no overlap: the old secret is gone at once');
+    assert.equal((await cli('disable', created.id, '--reason', 'maintenance')).disabledReason, 'maintenance');
+    assert.equal((await cli('enable', created.id)).enabled, true);
+    const text = await runCli(['webhooks', 'show', created.id], env);
+    assert.ok(!text.stdout.includes(created.secret) && !text.stdout.includes(rotated.secret));
+    await cli('delete', created.id);
+    const bad = await runCli(['webhooks', 'create', '--url', receiver.url, '--events', 'key.nope'], env);
+    assert.equal(bad.code, 1);
   });
 
   test('bad input is problem+json: an unknown event type, an empty list', async () => {

@@ -176,7 +176,14 @@ export class WebhookDispatcher {
     const now = this.#o.clock();
     if (now - this.#lastRetention < RETENTION_EVERY_MS) return;
     this.#lastRetention = now;
-    while ((await this.#o.store.webhooks.deleteFinishedBefore(now - this.#o.retentionMs, 1000)) === 1000);
+    const { store } = this.#o;
+    const before = now - this.#o.retentionMs;
+    while ((await store.webhooks.deleteFinishedBefore(before, 1000)) === 1000);
+    // Outbox events go too, but never one delivery has not read yet.
+    const cursor = await store.webhooks.cursor();
+    const [reached] = cursor > 0 ? await store.events.after(cursor - 1, 1) : [];
+    const cut = Math.min(before, reached ? reached.at : before);
+    while ((await store.events.deleteBefore(cut, 1000)) === 1000);
   }
 }
 
