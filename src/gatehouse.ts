@@ -20,7 +20,8 @@ import { IdentityJwtSigner } from './gateway/identity-jwt.ts';
 import { activeSigningMaterial } from './control/services/signing-keys.ts';
 import { createRedirectServer } from './gateway/redirect-server.ts';
 import { keysService } from './control/services/keys.ts';
-import { webhooksFor } from './control/webhooks/start-webhooks.ts';
+import { eventScansFor, webhooksFor } from './control/webhooks/start-webhooks.ts';
+import type { EventScans } from './control/webhooks/event-scans.ts';
 import type { Resolve } from './control/webhooks/destination.ts';
 import type { WebhookDispatcher } from './control/webhooks/delivery.ts';
 import { reloadOnChange, tlsOptions } from './tls/server-tls.ts';
@@ -61,6 +62,8 @@ export interface Gatehouse {
   analytics: UsageAnalytics | null;
   /** Webhook delivery (deliverNow() runs a round); null without a master key or with webhooks.enabled false. */
   webhooks: WebhookDispatcher | null;
+  /** The scans for key.expiring, key.expired, ratelimit.sustained, login.failed_burst (scanNow()) and quota thresholds; null with webhooks off. */
+  eventScans: EventScans | null;
   close(): Promise<void>;
 }
 
@@ -224,6 +227,12 @@ export async function startGatehouse(
   const addressRetention = new KeyAddressRetention({ sink: writer ?? store.keyAddresses, health, clock, retentionDays: config.keyAddresses.retentionDays });
   addressRetention.start();
   webhooks?.dispatcher.start();
+  // The events no change causes (docs/webhooks.md), found while webhooks are on.
+  const scans = webhooks && eventScansFor(config, ctx, health);
+  if (scans) {
+    usage.onFlushed((batch) => scans.quotaFlushed(batch));
+    scans.start();
+  }
   const admin = createAdminApi({
     ctx,
     maxBodyBytes: config.admin.maxBodyBytes,
@@ -256,7 +265,14 @@ export async function startGatehouse(
       // The spans of the requests just ended go out now, within the export timeout.
       await tracing?.shutdown().catch((error: unknown) => log.error({ err: error }, 'sending the last spans failed'));
       // Every answer has gone (the listeners are closed), so every request's record is buffered.
-      const flushed = await Promise.allSettled([usage.stop(), requestLog?.stop(), analytics?.stop(), addressRetention.stop(), webhooks?.dispatcher.stop()]);
+      const flushed = await Promise.allSettled([
+        usage.stop(),
+        requestLog?.stop(),
+        analytics?.stop(),
+        addressRetention.stop(),
+        webhooks?.dispatcher.stop(),
+        scans?.stop(),
+      ]);
       // A failed last flush still rejects the shutdown (its counts or records are lost, the caller
       // logs it); the writer thread and the store close either way.
       await Promise.all([writer?.close(), reader?.close()]);
@@ -314,6 +330,7 @@ export async function startGatehouse(
     requestLog,
     analytics,
     webhooks: webhooks?.dispatcher ?? null,
+    eventScans: scans ?? null,
     close: shutdown,
   };
 }

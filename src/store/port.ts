@@ -82,6 +82,8 @@ export interface KeyRepo extends Omit<EntityRepo<ApiKey>, 'list'> {
   list(query: KeyListQuery): Promise<Page<ApiKey>>;
   /** Stores the successor and the updated predecessor in one transaction. */
   rotate(previous: ApiKey, successor: ApiKey, audit: AuditInput): Promise<boolean>;
+  /** Keys not revoked whose expiry is after `after` and at or before `until` (epoch ms), soonest first, at most `limit`: the expiry scan's window. */
+  expiringBetween(after: number, until: number, limit: number): Promise<ApiKey[]>;
 }
 
 export interface AdminKeyRepo {

@@ -33,6 +33,7 @@ export class UsageRecorder implements UsageMeter {
   // keyId -> day or period -> counts: two Map lookups and no string building per request.
   #requests = new Map<string, Map<string, RequestCount>>();
   #quotas = new Map<string, Map<string, QuotaCount>>();
+  readonly #flushed: ((batch: UsageBatch) => void)[] = [];
   #counters = new Map<string, Map<string, { counter: string; period: string; delta: number }>>();
   // keyId -> client address -> uses since the last flush (store/port.ts KeyAddressUse).
   #addresses = new Map<string, Map<string, KeyAddressUse>>();
@@ -119,6 +120,11 @@ export class UsageRecorder implements UsageMeter {
     return { lastUsedAt, lastUsedFrom, quota };
   }
 
+  /** Told of each batch once it is written, on this thread (quota thresholds are checked then, off the request path). */
+  onFlushed(listener: (batch: UsageBatch) => void): void {
+    this.#flushed.push(listener);
+  }
+
   /** A failed flush keeps its counts, is logged and makes the node unready until one succeeds. */
   start(intervalMs: number, health: HealthReporter): void {
     this.#task = new PeriodicTask({ component: USAGE_FLUSH, critical: true, health, intervalMs, run: () => this.flush() });
@@ -158,6 +164,7 @@ export class UsageRecorder implements UsageMeter {
         throw error;
       }
     }
+    for (const listener of this.#flushed) listener(batch);
   }
 
   #putBack(batch: UsageBatch): void {

@@ -7,8 +7,9 @@ import { createSecretBox } from '../../domain/secret-box.ts';
 import { signingSecrets, signWebhook, webhookBody } from '../../domain/webhooks.ts';
 import type { Store } from '../../store/port.ts';
 import type { HealthReporter } from '../../telemetry/health.ts';
-import { ControlError, type WebhooksContext } from '../context.ts';
+import { ControlError, type ControlContext, type WebhooksContext } from '../context.ts';
 import { WebhookDispatcher } from './delivery.ts';
+import { EventScans } from './event-scans.ts';
 import { ForbiddenDestinationError, resolveDestination, systemResolve, type Resolve } from './destination.ts';
 import { WebhookSender } from './sender.ts';
 import { secretAad } from './views.ts';
@@ -72,4 +73,19 @@ export function webhooksFor(
     },
   };
   return { context, dispatcher };
+}
+
+/** The scans for events no change causes, as configured (webhooks.scans). */
+export function eventScansFor(config: Readonly<Config>, ctx: ControlContext, health: HealthReporter): EventScans {
+  const s = config.webhooks.scans;
+  return new EventScans({
+    ctx,
+    health,
+    intervalMs: s.intervalSeconds * 1000,
+    expiringLeadsMs: s.keyExpiringLeadSeconds.map((l) => l * 1000),
+    quotaPercents: s.quotaThresholdPercents,
+    rateLimitMinutes: s.rateLimitSustainedMinutes,
+    loginFailures: s.loginFailures,
+    loginWindowMs: s.loginWindowSeconds * 1000,
+  });
 }

@@ -4,7 +4,7 @@ import type { OutboxEvent } from '../../domain/events.ts';
 import { newId } from '../../domain/ids.ts';
 import type { WebhookDelivery, WebhookEndpoint } from '../../domain/webhooks.ts';
 import type { Store } from '../port.ts';
-import { allAudit, audit, T0 } from './fixtures.ts';
+import { allAudit, audit, makeApp, storeKey, T0 } from './fixtures.ts';
 
 export function makeEndpoint(overrides: Partial<WebhookEndpoint> = {}): WebhookEndpoint {
   return {
@@ -197,6 +197,24 @@ export function webhooksContract(current: () => Store): void {
       );
       await store.webhooks.delete(endpoint.id, audit('webhook.deleted', 'webhook', endpoint.id));
       assert.equal(await store.webhooks.getDelivery(deliveries[2]!.id), null);
+    });
+
+    test("the expiry scan's window: keys not revoked expiring after one time and at or before another, soonest first", async () => {
+      const app = makeApp(1);
+      await store.apps.create(app, audit('app.created', 'app', app.id));
+      const late = await storeKey(store, app.id, { expiresAt: T0 + 300 });
+      const soon = await storeKey(store, app.id, { expiresAt: T0 + 100 });
+      await storeKey(store, app.id, { expiresAt: T0 + 200, revokedAt: T0, revokedReason: 'x' });
+      await storeKey(store, app.id, { expiresAt: null });
+      await storeKey(store, app.id, { expiresAt: T0 + 50 });
+      assert.deepEqual(
+        (await store.keys.expiringBetween(T0 + 50, T0 + 300, 10)).map((k) => k.id),
+        [soon.id, late.id],
+      );
+      assert.deepEqual(
+        (await store.keys.expiringBetween(T0 + 50, T0 + 300, 1)).map((k) => k.id),
+        [soon.id],
+      );
     });
   });
 }

@@ -177,6 +177,7 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
     // attempts beside it, counted by delivery without rewriting the rest), the outbox position delivery
     // has reached, one delivery per event and endpoint (the UNIQUE pair makes a repeated fan-out a no-op),
     // and each attempt's log line. Pending deliveries are found by due time; an endpoint's by id.
+    // Keys by expiry: the scan announcing key.expiring and key.expired reads a window of them.
     version: 11,
     name: 'webhooks',
     sql: `
@@ -196,6 +197,7 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
         delivery_id TEXT NOT NULL REFERENCES webhook_deliveries(id) ON DELETE CASCADE, at INTEGER NOT NULL,
         status_code INTEGER, error TEXT, duration_ms INTEGER NOT NULL, response_excerpt TEXT);
       CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, at);
+      CREATE INDEX keys_expiry ON keys (expires_at) WHERE expires_at IS NOT NULL;
     `,
   },
 ];
