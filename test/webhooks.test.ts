@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Resolve } from '../src/control/webhooks/destination.ts';
 import { expectProblem, seed, startHarness, TestClock, type Harness, type Seeded } from './support/harness.ts';
@@ -219,6 +221,22 @@ describe('webhook delivery', () => {
     await cli('delete', created.id);
     const bad = await runCli(['webhooks', 'create', '--url', receiver.url, '--events', 'key.nope'], env);
     assert.equal(bad.code, 1);
+  });
+
+  test('signing secrets are stored sealed: neither the secret nor its base64 is in the database file or its log', async () => {
+    const endpoint = await addEndpoint(h, receiver, ['key.created']);
+    const rotated = await h.admin('POST', `/webhooks/${endpoint.id}/rotate-secret`, {});
+    const bytes = ['gatehouse.db', 'gatehouse.db-wal']
+      .map((f) => join(h.dir, f))
+      .filter((f) => existsSync(f))
+      .map((f) => readFileSync(f).toString('latin1'))
+      .join('\n');
+    assert.ok(bytes.length > 0);
+    for (const secret of [endpoint.secret, rotated.body.secret]) {
+      assert.ok(!bytes.includes(secret.slice('whsec_'.length, 30)), 'no part of the secret in the file');
+      assert.ok(!bytes.includes(Buffer.from(secret.slice('whsec_'.length), 'base64').toString('latin1')), 'nor its raw bytes');
+    }
+    await h.admin('DELETE', `/webhooks/${endpoint.id}`);
   });
 
   test('bad input is problem+json: an unknown event type, an empty list', async () => {

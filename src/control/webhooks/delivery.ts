@@ -126,7 +126,8 @@ export class WebhookDispatcher {
   async #attempt(endpoints: Map<string, WebhookEndpoint>, delivery: WebhookDelivery, event: OutboxEvent): Promise<void> {
     const { store, clock, box } = this.#o;
     const endpoint = endpoints.get(delivery.endpointId) ?? (await store.webhooks.get(delivery.endpointId));
-    if (!endpoint) return;
+    // Disabled since the round began (by a run of failures in this very batch): its deliveries wait.
+    if (!endpoint?.enabled) return;
     const at = clock();
     const body = webhookBody(event);
     const timestamp = Math.floor(at / 1000);
@@ -144,13 +145,16 @@ export class WebhookDispatcher {
       { deliveryId: delivery.id, at, ...redacted(result, secrets) },
       { status: delivered ? 'delivered' : next === null ? 'failed' : 'pending', nextAttemptAt: next },
     );
-    if (!delivered && run >= this.#o.disableAfterFailures) await this.#disable(endpoint.id, run, result);
+    if (!delivered && run >= this.#o.disableAfterFailures) {
+      const disabled = await this.#disable(endpoint.id, run, result);
+      if (disabled) endpoints.set(endpoint.id, disabled);
+    }
   }
 
-  async #disable(id: string, run: number, last: SendResult): Promise<void> {
+  async #disable(id: string, run: number, last: SendResult): Promise<WebhookEndpoint | null> {
     const { store, clock, log } = this.#o;
     const endpoint = await store.webhooks.get(id);
-    if (!endpoint?.enabled) return;
+    if (!endpoint?.enabled) return endpoint;
     const now = clock();
     const reason = `disabled after ${run} failed delivery attempts in a row (last: ${last.statusCode ?? last.error})`;
     const disabled: WebhookEndpoint = { ...endpoint, enabled: false, disabledReason: reason, updatedAt: now };
@@ -164,6 +168,7 @@ export class WebhookDispatcher {
       after: endpointView(disabled),
     });
     log.warn({ webhook: id, url: endpoint.url, failures: run }, 'webhook endpoint disabled after failed deliveries');
+    return disabled;
   }
 
   async #report(): Promise<void> {
