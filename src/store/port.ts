@@ -138,8 +138,12 @@ export interface WebhookRepo extends EntityRepo<WebhookEndpoint> {
    * the cursor moved to `throughSeq` (never backwards). Returns how many were new.
    */
   enqueue(deliveries: readonly WebhookDelivery[], throughSeq: number): Promise<number>;
-  /** Pending deliveries due at `now` to enabled endpoints, with their events, soonest first. */
-  due(now: number, limit: number): Promise<{ delivery: WebhookDelivery; event: OutboxEvent }[]>;
+  /**
+   * Claims at most `limit` pending deliveries due at `now` to enabled endpoints, soonest first, with their
+   * events: each is due again only after `leaseMs` (unless its attempt is recorded first), so two
+   * senders on one store do not send the same one, and one that stops mid-attempt loses nothing.
+   */
+  due(now: number, limit: number, leaseMs: number): Promise<{ delivery: WebhookDelivery; event: OutboxEvent }[]>;
   /**
    * Logs an attempt and moves its delivery on (delivered, pending until `nextAttemptAt`, or failed), and
    * the endpoint's run of failures with it: reset by a delivery, one more by a failure. Returns the run.

@@ -29,6 +29,8 @@ export interface WebhookDispatcherOptions {
   concurrency: number;
   /** Finished deliveries (and their attempt logs) are deleted this long after they were created. */
   retentionMs: number;
+  /** How long a delivery taken for sending stays claimed: longer than an attempt can take. */
+  leaseMs: number;
 }
 
 const BATCH = 100;
@@ -91,7 +93,7 @@ export class WebhookDispatcher {
     for (let i = 0; i < ROUNDS && (await this.#fanOut()) === BATCH; i++);
     const endpoints = new Map((await this.#o.store.webhooks.all()).map((e) => [e.id, e]));
     for (let i = 0; i < ROUNDS; i++) {
-      const due = await this.#o.store.webhooks.due(this.#o.clock(), BATCH);
+      const due = await this.#o.store.webhooks.due(this.#o.clock(), BATCH, this.#o.leaseMs);
       await inParallel(due, this.#o.concurrency, (d) => this.#attempt(endpoints, d.delivery, d.event));
       if (due.length < BATCH) break;
     }

@@ -42,6 +42,8 @@ export function webhooksFor(
     disableAfterFailures: w.disableAfterFailures,
     concurrency: w.concurrency,
     retentionMs: w.retentionDays * 86_400_000,
+    // A round sends up to BATCH deliveries `concurrency` at a time, each within the timeout; a margin on top.
+    leaseMs: Math.ceil(100 / w.concurrency) * w.timeoutSeconds * 1000 + 60_000,
   });
   const context: WebhooksContext = {
     box,

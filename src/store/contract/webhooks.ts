@@ -89,14 +89,22 @@ export function webhooksContract(current: () => Store): void {
         'a second fan-out adds nothing',
       );
       assert.equal(await store.webhooks.cursor(), events[1]!.seq, 'never backwards');
-      const due = await store.webhooks.due(T0, 10);
+      const due = await store.webhooks.due(T0, 10, 0);
       assert.deepEqual(
         due.map((d) => [d.event.id, d.event.data, d.delivery.endpointId]),
         events.map((e) => [e.id, e.data, endpoint.id]),
       );
-      assert.deepEqual(await store.webhooks.due(T0 - 1, 10), [], 'not yet due');
+      assert.deepEqual(await store.webhooks.due(T0 - 1, 10, 0), [], 'not yet due');
+      // Claimed for a lease: not handed out again until it ends (or the attempt is recorded).
+      assert.equal((await store.webhooks.due(T0, 1, 500)).length, 1);
+      assert.deepEqual(
+        (await store.webhooks.due(T0, 10, 500)).map((d) => d.event.id),
+        [events[1]!.id],
+      );
+      assert.deepEqual(await store.webhooks.due(T0 + 499, 10, 500), []);
+      assert.equal((await store.webhooks.due(T0 + 500, 10, 0)).length, 2);
       await store.webhooks.update({ ...endpoint, enabled: false }, audit('webhook.updated', 'webhook', endpoint.id));
-      assert.deepEqual(await store.webhooks.due(T0, 10), [], 'a disabled endpoint gets nothing');
+      assert.deepEqual(await store.webhooks.due(T0 + 500, 10, 0), [], 'a disabled endpoint gets nothing');
     });
 
     test('attempts are logged; failures count a run that a delivery ends', async () => {
@@ -114,7 +122,7 @@ export function webhooksContract(current: () => Store): void {
       assert.equal(await store.webhooks.recordAttempt(fail(d2.id, T0 + 2), { status: 'failed', nextAttemptAt: null }), 2);
       assert.equal((await store.webhooks.get(endpoint.id))!.consecutiveFailures, 2);
       assert.deepEqual(
-        (await store.webhooks.due(T0 + 100, 10)).map((d) => d.delivery.id),
+        (await store.webhooks.due(T0 + 100, 10, 0)).map((d) => d.delivery.id),
         [d1.id],
       );
       const ok = { deliveryId: d1.id, at: T0 + 100, statusCode: 204, error: null, durationMs: 1, responseExcerpt: null };
@@ -150,7 +158,7 @@ export function webhooksContract(current: () => Store): void {
       );
       assert.equal(await store.webhooks.replay(d1.id, T0 + 5, audit('webhook.replayed', 'webhook', endpoint.id)), true);
       assert.deepEqual(
-        (await store.webhooks.due(T0 + 5, 10)).map((d) => [d.delivery.id, d.delivery.attempts]),
+        (await store.webhooks.due(T0 + 5, 10, 0)).map((d) => [d.delivery.id, d.delivery.attempts]),
         [[d1.id, 0]],
       );
       assert.equal(await store.webhooks.replay('dlv_missing', T0, audit('webhook.replayed', 'webhook', endpoint.id)), false);
@@ -162,7 +170,7 @@ export function webhooksContract(current: () => Store): void {
       const all = await store.events.after(0, 10);
       const replayed = await store.webhooks.replayRange(endpoint, 0, all.at(-1)!.at + 1, T0 + 9, audit('webhook.replayed', 'webhook', endpoint.id), 10);
       assert.equal(replayed, 2);
-      const due = await store.webhooks.due(T0 + 9, 10);
+      const due = await store.webhooks.due(T0 + 9, 10, 0);
       assert.deepEqual(
         due.map((d) => d.event.data).sort((a, b) => Number(a.n) - Number(b.n)),
         [{ n: 1 }, { n: 2 }],
@@ -172,10 +180,10 @@ export function webhooksContract(current: () => Store): void {
         0,
         'until is excluded',
       );
-      const before = await store.webhooks.due(T0 + 9, 10);
+      const before = await store.webhooks.due(T0 + 9, 10, 0);
       const past = await store.webhooks.replayRange(endpoint, 0, all.at(-1)!.at + 1, T0 + 20, audit('webhook.replayed', 'webhook', endpoint.id), 1);
       assert.equal(past, 2, 'more than the limit: limit + 1');
-      assert.deepEqual(await store.webhooks.due(T0 + 9, 10), before, 'and nothing changed');
+      assert.deepEqual(await store.webhooks.due(T0 + 9, 10, 0), before, 'and nothing changed');
     });
 
     test('deleting an endpoint deletes its deliveries; finished deliveries are cut by age', async () => {

@@ -71,16 +71,20 @@ export function webhookRepo(db: SqliteDb): WebhookRepo {
         return added;
       });
     },
-    async due(now, limit) {
-      return db
-        .sql(
-          `SELECT d.*, o.seq AS o_seq, o.at AS o_at, o.type AS o_type, o.data AS o_data FROM webhook_deliveries d
-           JOIN webhook_endpoints e ON e.id = d.endpoint_id JOIN event_outbox o ON o.id = d.event_id
-           WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND json_extract(e.data, '$.enabled') = 1
-           ORDER BY d.next_attempt_at, d.id LIMIT ?`,
-        )
-        .all(now, limit)
-        .map((row) => ({
+    async due(now, limit, leaseMs) {
+      return db.transaction(() => {
+        const rows = db
+          .sql(
+            `SELECT d.*, o.seq AS o_seq, o.at AS o_at, o.type AS o_type, o.data AS o_data FROM webhook_deliveries d
+             JOIN webhook_endpoints e ON e.id = d.endpoint_id JOIN event_outbox o ON o.id = d.event_id
+             WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND json_extract(e.data, '$.enabled') = 1
+             ORDER BY d.next_attempt_at, d.id LIMIT ?`,
+          )
+          .all(now, limit);
+        // Claimed: another sender (a second node on this store) skips them until the lease ends; a
+        // sender that dies mid-attempt leaves them to be tried again then.
+        for (const row of rows) db.sql('UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ?').run(now + leaseMs, String(row.id));
+        return rows.map((row) => ({
           delivery: deliveryFromRow(row),
           event: {
             id: String(row.event_id),
@@ -90,6 +94,7 @@ export function webhookRepo(db: SqliteDb): WebhookRepo {
             data: JSON.parse(String(row.o_data)) as Record<string, unknown>,
           } satisfies OutboxEvent,
         }));
+      });
     },
     async recordAttempt(attempt, next) {
       return db.transaction(() => {
