@@ -17,6 +17,10 @@ import { IdentityJwtSigner } from './gateway/identity-jwt.ts';
 import { createRedirectServer } from './gateway/redirect-server.ts';
 import type { OnExposed } from './gateway/stages/transport.ts';
 import type { RotationTasks } from './control/services/rotation-tasks.ts';
+import { eventScansFor, webhooksFor } from './control/webhooks/start-webhooks.ts';
+import type { EventScans } from './control/webhooks/event-scans.ts';
+import type { Resolve } from './control/webhooks/destination.ts';
+import type { WebhookDispatcher } from './control/webhooks/delivery.ts';
 import { reloadOnChange, tlsOptions } from './tls/server-tls.ts';
 import { FailureThrottle } from './limits/failure-throttle.ts';
 import { MemoryLimiter } from './limits/memory-limiter.ts';
@@ -61,6 +65,10 @@ export interface Gatehouse {
   analytics: UsageAnalytics | null;
   /** Rotation hygiene's background tasks (docs/rotation.md): `scan()` and `retireDrained()` run a round now. */
   rotation: RotationTasks;
+  /** Webhook delivery (deliverNow() runs a round); null without a master key or with webhooks.enabled false. */
+  webhooks: WebhookDispatcher | null;
+  /** The scans for key.expiring, key.expired, ratelimit.sustained, login.failed_burst (scanNow()) and quota thresholds; null with webhooks off. */
+  eventScans: EventScans | null;
   close(): Promise<void>;
 }
 
@@ -70,7 +78,13 @@ export interface Gatehouse {
  */
 export async function startGatehouse(
   config: Readonly<Config>,
-  options: { clock?: () => number; logger?: pino.Logger; observers?: readonly RequestObserver[] } = {},
+  options: {
+    clock?: () => number;
+    logger?: pino.Logger;
+    observers?: readonly RequestObserver[];
+    /** How webhook destinations are resolved (default: the system's); tests resolve names their own way. */
+    webhookResolve?: Resolve;
+  } = {},
 ): Promise<Gatehouse> {
   const clock = options.clock ?? Date.now;
   // With tracing on, a line logged while a request's span is current names its trace_id and span_id.
@@ -146,6 +160,7 @@ export async function startGatehouse(
   const adminThrottle = FailureThrottle.perAddress(config.authFailures.limit, config.authFailures.windowSeconds * 1000);
   const verifier = keyVerifierFor(config, { store, limiter, usage, changes, clock, metrics, health });
   const identity = identityContext(config, store);
+  const webhooks = webhooksFor(config, { store, health, log, clock, resolve: options.webhookResolve });
   const ctx: ControlContext = {
     store,
     requestLog: reader ?? store.requestLog,
@@ -169,6 +184,7 @@ export async function startGatehouse(
       requestLogDays: config.requestLog.enabled ? config.requestLog.retentionDays : null,
       keyAddressDays: config.keyAddresses.retentionDays,
     },
+    webhooks: webhooks?.context ?? null,
   };
   const revocations = new RevocationList(store.revocations, changes, clock);
   // Only our own tokens are revoked here; without an authorization server there is nothing to poll for.
@@ -248,6 +264,13 @@ export async function startGatehouse(
   addressRetention.start();
   // Loaded with the control plane, once the gateway serves.
   let rotation: RotationTasks | null = null;
+  webhooks?.dispatcher.start();
+  // The events no change causes (docs/webhooks.md), found while webhooks are on.
+  const scans = webhooks && eventScansFor(config, ctx, health);
+  if (scans) {
+    usage.onFlushed((batch) => scans.quotaFlushed(batch));
+    scans.start();
+  }
   let authorization: RunningAuthorization | null = null;
   let control: Server | null = null;
 
@@ -266,7 +289,15 @@ export async function startGatehouse(
       // The spans of the requests just ended go out now, within the export timeout.
       await tracing?.shutdown().catch((error: unknown) => log.error({ err: error }, 'sending the last spans failed'));
       // Every answer has gone (the listeners are closed), so every request's record is buffered.
-      const flushed = await Promise.allSettled([usage.stop(), requestLog?.stop(), analytics?.stop(), addressRetention.stop(), rotation?.stop()]);
+      const flushed = await Promise.allSettled([
+        usage.stop(),
+        requestLog?.stop(),
+        analytics?.stop(),
+        addressRetention.stop(),
+        rotation?.stop(),
+        webhooks?.dispatcher.stop(),
+        scans?.stop(),
+      ]);
       // A failed last flush still rejects the shutdown (its counts or records are lost, the caller
       // logs it); the writer thread and the store close either way.
       await Promise.all([writer?.close(), reader?.close()]);
@@ -370,6 +401,8 @@ export async function startGatehouse(
     requestLog,
     analytics,
     rotation,
+    webhooks: webhooks?.dispatcher ?? null,
+    eventScans: scans ?? null,
     close: shutdown,
   };
 }

@@ -19,7 +19,8 @@ describe('every admin route answers with the shape its response schema declares'
   const failures: string[] = [];
 
   before(async () => {
-    h = await startAuthHarness();
+    // Webhooks may go to the harness's plain-HTTP upstream on loopback, which answers 200 to anything.
+    h = await startAuthHarness({}, `webhooks:\n  allowHttp: true\n  allowedNetworks: ['127.0.0.1/32']\n  pollIntervalMs: 600000\n`);
   });
   after(() => h.close());
 
@@ -182,6 +183,26 @@ describe('every admin route answers with the shape its response schema declares'
     await run('GET', '/signing-keys');
     await run('POST', '/signing-keys/rotate', { alg: 'EdDSA' });
     for (const c of [web, machine, spa]) await run('DELETE', `/clients/${c.id}`);
+  });
+
+  test('webhooks: endpoints, secret rotation, a test send, deliveries, replay', async () => {
+    const hook = await run('POST', '/webhooks', { url: `${h.upstream.url}/hooks`, events: ['key.created', 'key.revoked'], description: 'walk' });
+    await run('GET', '/webhooks');
+    await run('GET', `/webhooks/${hook.id}`);
+    await run('PATCH', `/webhooks/${hook.id}`, { description: null, events: ['key.created'] });
+    await run('POST', `/webhooks/${hook.id}/rotate-secret`, { overlapSeconds: 60 });
+    assert.equal((await run('POST', `/webhooks/${hook.id}/test`)).delivered, true);
+    const api = await h.api('hooked', []);
+    const app = await run('POST', '/apps', { name: 'Hooked' });
+    const key = await run('POST', '/keys', { appId: app.id, access: [{ apiId: api.id }] });
+    await h.gh.webhooks!.deliverNow();
+    const [delivery] = (await run('GET', `/webhooks/${hook.id}/deliveries`)).items;
+    assert.equal(delivery.status, 'delivered');
+    await run('GET', `/webhooks/${hook.id}/deliveries/${delivery.id}`);
+    await run('POST', `/webhooks/${hook.id}/deliveries/${delivery.id}/replay`);
+    await run('POST', `/webhooks/${hook.id}/replay`, { since: new Date(Date.now() - 3_600_000).toISOString() });
+    await run('DELETE', `/webhooks/${hook.id}`);
+    await run('DELETE', `/keys/${key.id}`);
   });
 
   test('every answer parsed with its route’s response schema', () => {

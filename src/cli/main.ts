@@ -16,6 +16,7 @@ const USAGE = `usage: gatehouse <command> [--json]
   clients list|show|create|update|rotate-secret|disable|enable|delete|impact
   grants list --user ID|revoke GRANT_ID|revoke-user USER_ID
   signing-keys list|rotate [--alg ES256|RS256|EdDSA] [--now]
+  webhooks list|show|create|update|enable|disable|delete|rotate-secret|deliveries|replay|test
   audit [--target ID] [--action A]  the audit log, newest first
   requests [--key ID] [--since 1h]  the request log, newest first (filters: --help); --format ndjson|csv exports
   usage [--by api,status] [--since 24h]  request counts and series (filters: --help); usage billing: per app, API and period
@@ -90,13 +91,14 @@ async function run(command: string | undefined, rest: string[], out: Output): Pr
       process.stdout.write(`${USAGE}\n`);
       return 0;
   }
-  const [{ RESOURCE_GROUPS, runResourceCommand }, { IDENTITY_GROUPS }, { INCIDENT_VERBS }, { createAdminClient }] = await Promise.all([
+  const [{ RESOURCE_GROUPS, runResourceCommand }, { IDENTITY_GROUPS }, { INCIDENT_VERBS }, { WEBHOOK_GROUPS }, { createAdminClient }] = await Promise.all([
     import('./commands/resources.ts'),
     import('./commands/identity.ts'),
     import('./commands/incident.ts'),
+    import('./commands/webhooks.ts'),
     import('./admin-client.ts'),
   ]);
-  const groups: Record<string, Record<string, Verb>> = { ...RESOURCE_GROUPS, ...IDENTITY_GROUPS };
+  const groups: Record<string, Record<string, Verb>> = { ...RESOURCE_GROUPS, ...IDENTITY_GROUPS, ...WEBHOOK_GROUPS };
   for (const [group, verbs] of Object.entries(INCIDENT_VERBS)) groups[group] = { ...groups[group], ...verbs };
   if (!Object.hasOwn(groups, command)) throw new UsageError(`unknown command ${command}\n${USAGE}`);
   return runResourceCommand(command, groups[command]!, rest, createAdminClient(process.env), out);

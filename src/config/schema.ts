@@ -429,6 +429,69 @@ export const configSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  /** Webhooks (docs/webhooks.md): endpoints are managed through the admin API; this is how they are delivered to. */
+  webhooks: z
+    .strictObject({
+      /** Delivery and the admin routes; they also need a master key, which seals the endpoints' secrets. */
+      enabled: flag(true),
+      /** Plain-HTTP URLs (development and tests only): a webhook carries event data and a signature anyone on the path could replay. */
+      allowHttp: flag(false),
+      /** Every destination address allowed, loopback and private ones too (development and tests only). */
+      allowPrivateNetworks: flag(false),
+      /** Private addresses (CIDRs) webhooks may be sent to nonetheless, e.g. an internal receiver. */
+      allowedNetworks: z.array(z.string().refine((v) => parseCidr(v) !== null, 'an IPv4 or IPv6 address or CIDR block')).default([]),
+      /** CAs trusted for receivers' certificates besides the system's (PEM file). */
+      caFile: z.string().min(1).optional(),
+      /** One attempt (connect, send, answer) may take this long. */
+      timeoutSeconds: z.coerce.number().min(0.1).max(120).default(15),
+      /** How often delivery looks at the outbox and for retries due. */
+      pollIntervalMs: z.coerce.number().int().min(10).max(600_000).default(1000),
+      /** Requests in flight at once. */
+      concurrency: z.coerce.number().int().min(1).max(256).default(8),
+      /** Seconds before each retry (Standard Webhooks' schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h); then the delivery fails. */
+      retrySeconds: z
+        .array(
+          z
+            .number()
+            .min(0)
+            .max(7 * 86_400),
+        )
+        .max(50)
+        .default([5, 300, 1800, 7200, 18_000, 36_000, 36_000]),
+      /** The random share of each retry delay: 1 is "full jitter" (anywhere from 0 to the delay), 0 none. */
+      jitter: z.coerce.number().min(0).max(1).default(1),
+      /** Failed attempts in a row (over all of an endpoint's deliveries) after which it is disabled. */
+      disableAfterFailures: z.coerce.number().int().min(1).default(50),
+      /** How long a rotated-out secret keeps signing beside the new one. */
+      secretOverlapSeconds: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .max(7 * 86_400)
+        .default(86_400),
+      /** Finished deliveries and their attempt logs are kept this long; outbox events too, once delivery has read them. */
+      retentionDays: z.coerce.number().int().min(1).max(3650).default(30),
+      /** Events found by scans rather than caused by a change. */
+      scans: z
+        .strictObject({
+          /** How often the scans run. */
+          intervalSeconds: z.coerce.number().min(0.1).max(3600).default(60),
+          /** key.expiring is sent this long before a key expires, once per lead time. */
+          keyExpiringLeadSeconds: z
+            .array(z.number().int().min(1))
+            .max(10)
+            .default([7 * 86_400, 86_400]),
+          /** quota.threshold is sent when a lineage's quota use reaches each share, once per period. */
+          quotaThresholdPercents: z.array(z.number().min(1).max(1000)).max(10).default([80, 100]),
+          /** ratelimit.sustained: a key refused RATE_LIMITED in this many consecutive minutes (needs analytics). */
+          rateLimitSustainedMinutes: z.coerce.number().int().min(1).max(1440).default(5),
+          /** login.failed_burst: this many failed sign-ins for one user within the window. */
+          loginFailures: z.coerce.number().int().min(1).default(10),
+          loginWindowSeconds: z.coerce.number().int().min(1).default(900),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   /** APIs declared here are created or updated by name at start. */
   apis: z.array(apiInputSchema).default([]),
 });

@@ -3,6 +3,8 @@ import type { ExposurePolicy } from '../domain/exposure-policy.ts';
 import type { Pepper } from '../domain/key-hash.ts';
 import type { SecretBox } from '../domain/secret-box.ts';
 import type { SigningAlg } from '../domain/entities.ts';
+import type { WebhookEndpoint } from '../domain/webhooks.ts';
+import type { SendResult } from './webhooks/sender.ts';
 import type { ChangeBus } from '../events/change-bus.ts';
 import type { RequestLogRepo, Store, UsageAnalyticsRepo } from '../store/port.ts';
 import type { UsageMeter } from '../usage/port.ts';
@@ -29,6 +31,8 @@ export interface ControlContext {
   analytics: AnalyticsContext | null;
   /** The exposure policy, and how far back the sources of an impact report reach. */
   incidents: IncidentSettings;
+  /** Webhooks (control/webhooks/); null without a master key (their secrets are sealed under it) or with webhooks.enabled false. */
+  webhooks: WebhooksContext | null;
 }
 
 export interface IncidentSettings {
@@ -38,6 +42,19 @@ export interface IncidentSettings {
   requestLogDays: number | null;
   /** An address not seen for this many days is forgotten (keyAddresses.retentionDays): "first seen" reaches no further back. */
   keyAddressDays: number;
+}
+
+export interface WebhooksContext {
+  /** Seals endpoint secrets (purpose `webhook-secret`), bound to endpoint and secret ids. */
+  box: SecretBox;
+  /** Refuses (VALIDATION_FAILED) a URL webhooks may not be sent to: scheme, credentials, and where its host resolves. */
+  checkUrl(url: string): Promise<void>;
+  /** How long a rotated-out secret keeps signing, unless the rotation says. */
+  secretOverlapMs: number;
+  /** Wakes delivery (after a replay), without waiting for it. */
+  wake(): void;
+  /** Sends one signed synthetic event (`webhook.test`) to the endpoint now and says how it went. */
+  ping(endpoint: WebhookEndpoint): Promise<SendResult & { eventId: string }>;
 }
 
 export interface AnalyticsContext {

@@ -46,6 +46,7 @@ export type ProblemCode =
   | 'METHOD_NOT_ALLOWED'
   | 'AUTHORIZATION_DISABLED'
   | 'ANALYTICS_DISABLED'
+  | 'WEBHOOKS_DISABLED'
   | 'USAGE_QUERY_TOO_LARGE'
   | 'USAGE_NOT_RETAINED'
   | 'DPOP_INVALID'
@@ -109,6 +110,7 @@ export const PROBLEMS: Readonly<Record<ProblemCode, ProblemKind>> = {
   CLIENT_CERTIFICATE_REQUIRED: { status: 401, title: 'A trusted client certificate is required' },
   AUTHORIZATION_DISABLED: { status: 503, title: 'The authorization server is off: no master key is configured' },
   ANALYTICS_DISABLED: { status: 503, title: 'Usage analytics are off (analytics.enabled is false)' },
+  WEBHOOKS_DISABLED: { status: 503, title: 'Webhooks are off: no master key is configured to seal their secrets, or webhooks.enabled is false' },
   USAGE_QUERY_TOO_LARGE: {
     status: 400,
     title: 'The usage query would answer too many points: narrow the range, group by less or choose a coarser granularity',

@@ -196,7 +196,7 @@ export interface AuditEntry {
   /** Who made the change: `admin_key:<id>`, `cli`, `system`. */
   actor: string;
   action: string;
-  targetType: 'api' | 'app' | 'policy' | 'key' | 'admin_key' | 'user' | 'client' | 'signing_key' | 'grant';
+  targetType: 'api' | 'app' | 'policy' | 'key' | 'admin_key' | 'user' | 'client' | 'signing_key' | 'grant' | 'webhook';
   targetId: string;
   before: unknown;
   after: unknown;

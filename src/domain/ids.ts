@@ -11,6 +11,9 @@ export const ID_PREFIXES = {
   client: 'cli',
   signingKey: 'sig',
   event: 'evt',
+  webhook: 'whk',
+  webhookSecret: 'whs',
+  delivery: 'dlv',
 } as const;
 
 let lastMs = 0;

@@ -59,7 +59,7 @@ export function addressSlot(ip: string): string {
 }
 
 /** The eight hextets of a valid IPv6 address (zone dropped, an IPv4 tail converted), without leading zeros. */
-function expandIpv6(ip: string): string[] {
+export function expandIpv6(ip: string): string[] {
   let text = ip.split('%')[0]!;
   const lastColon = text.lastIndexOf(':');
   const tail = text.slice(lastColon + 1);

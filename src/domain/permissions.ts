@@ -18,5 +18,7 @@ export const ADMIN_PERMISSIONS = [
   'clients:write',
   'signing_keys:read',
   'signing_keys:write',
+  'webhooks:read',
+  'webhooks:write',
 ] as const;
 export type AdminPermission = (typeof ADMIN_PERMISSIONS)[number];

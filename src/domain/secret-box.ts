@@ -2,11 +2,11 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, type KeyObject
 
 /**
  * Encryption at rest for secrets Gatehouse must read back (signing keys, TOTP secrets, the
- * authorization server's records): AES-256-GCM
+ * authorization server's records, webhook signing secrets): AES-256-GCM
  * under a key derived from the master key with HKDF-SHA-256 (RFC 5869), one key per purpose. The
  * record's id is bound as associated data, so a sealed value cannot be moved to another record.
  */
-export type SealPurpose = 'signing-key' | 'totp-secret' | 'oidc-record';
+export type SealPurpose = 'signing-key' | 'totp-secret' | 'oidc-record' | 'webhook-secret';
 
 export interface SecretBox {
   seal(plaintext: string, recordId: string): string;

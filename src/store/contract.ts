@@ -19,6 +19,7 @@ import { signingKeysContract } from './contract/signing-keys.ts';
 import { usageAnalyticsContract } from './contract/usage-analytics.ts';
 import { usageContract } from './contract/usage.ts';
 import { usersContract } from './contract/users.ts';
+import { webhooksContract } from './contract/webhooks.ts';
 import type { Store } from './port.ts';
 
 /** One area's suite: its tests read the store under test through `current`, fresh for each test. */
@@ -45,6 +46,7 @@ export const STORE_SUITES: readonly StoreSuite[] = [
   eventsContract,
   exchangedTokensContract,
   keyRotationContract,
+  webhooksContract,
   migrateContract,
 ];
 

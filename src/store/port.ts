@@ -1,4 +1,5 @@
 import type { EventInput, OutboxEvent } from '../domain/events.ts';
+import type { DeliveryAttempt, DeliveryStatus, WebhookDelivery, WebhookEndpoint } from '../domain/webhooks.ts';
 import type { AdminKey, Api, ApiKey, App, AuditEntry, AuditInput, OAuthClient, Policy, SigningKey, User } from '../domain/entities.ts';
 import type { RotationNotice, RotationRule } from '../domain/rotation.ts';
 
@@ -30,6 +31,7 @@ export interface Store {
   readonly events: EventOutboxRepo;
   readonly exchangedTokens: ExchangedTokenRepo;
   readonly keyRotation: KeyRotationRepo;
+  readonly webhooks: WebhookRepo;
   /** Applies pending migrations; returns how many ran. */
   migrate(): Promise<number>;
   close(): Promise<void>;
@@ -88,6 +90,8 @@ export interface KeyRepo extends Omit<EntityRepo<ApiKey>, 'list'> {
   list(query: KeyListQuery): Promise<Page<ApiKey>>;
   /** Stores the successor and the updated predecessor in one transaction. */
   rotate(previous: ApiKey, successor: ApiKey, audit: AuditInput): Promise<boolean>;
+  /** Keys not revoked whose expiry is after `after` and at or before `until` (epoch ms), soonest first, at most `limit`: the expiry scan's window. */
+  expiringBetween(after: number, until: number, limit: number): Promise<ApiKey[]>;
   /**
    * A compromised key, in one transaction: the key stored as revoked, its replacement (if any)
    * created, every token exchanged from it that has not expired by `revoked.revokedAt` put on the
@@ -159,6 +163,56 @@ export interface EventOutboxRepo {
   get(id: string): Promise<OutboxEvent | null>;
   /** Deletes at most `limit` events recorded before `at` (epoch ms), oldest first; returns how many. */
   deleteBefore(at: number, limit: number): Promise<number>;
+}
+
+export interface WebhookDeliveryQuery extends PageQuery {
+  endpointId: string;
+  status?: DeliveryStatus | undefined;
+  eventId?: string | undefined;
+}
+
+/**
+ * Webhook endpoints and their deliveries (control/webhooks/). Delivery keeps its place in the event
+ * outbox (`cursor`), turns each event into one delivery per subscribed endpoint (unique per event and
+ * endpoint, so doing it twice after a crash changes nothing), and logs every attempt. Endpoint changes
+ * and replays are audited; attempts are not (the delivery log is their record).
+ */
+export interface WebhookRepo extends EntityRepo<WebhookEndpoint> {
+  /** Every endpoint, by id: there are few, and delivery matches each event against them. */
+  all(): Promise<WebhookEndpoint[]>;
+  /** The last outbox `seq` turned into deliveries (0: none yet). */
+  cursor(): Promise<number>;
+  /**
+   * In one transaction: the deliveries (one already there for its event and endpoint is skipped) and
+   * the cursor moved to `throughSeq` (never backwards). Returns how many were new.
+   */
+  enqueue(deliveries: readonly WebhookDelivery[], throughSeq: number): Promise<number>;
+  /**
+   * Claims at most `limit` pending deliveries due at `now` to enabled endpoints, soonest first, with their
+   * events: each is due again only after `leaseMs` (unless its attempt is recorded first), so two
+   * senders on one store do not send the same one, and one that stops mid-attempt loses nothing.
+   */
+  due(now: number, limit: number, leaseMs: number): Promise<{ delivery: WebhookDelivery; event: OutboxEvent }[]>;
+  /**
+   * Logs an attempt and moves its delivery on (delivered, pending until `nextAttemptAt`, or failed), and
+   * the endpoint's run of failures with it: reset by a delivery, one more by a failure. Returns the run.
+   */
+  recordAttempt(attempt: DeliveryAttempt, next: { status: DeliveryStatus; nextAttemptAt: number | null }): Promise<number>;
+  getDelivery(id: string): Promise<WebhookDelivery | null>;
+  /** An endpoint's deliveries, newest first. */
+  deliveries(query: WebhookDeliveryQuery): Promise<Page<WebhookDelivery>>;
+  /** A delivery's attempts, oldest first. */
+  attempts(deliveryId: string): Promise<DeliveryAttempt[]>;
+  /** The delivery is due again at `now`, in a new round of attempts; false when there is no such delivery. */
+  replay(deliveryId: string, now: number, audit: AuditInput): Promise<boolean>;
+  /**
+   * Every outbox event of the endpoint's types recorded in [from, until) is due at `now` to it: a new
+   * delivery, or a new round of the one there. Returns how many; with more than `limit`, changes
+   * nothing and returns `limit + 1`.
+   */
+  replayRange(endpoint: Pick<WebhookEndpoint, 'id' | 'events'>, from: number, until: number, now: number, audit: AuditInput, limit: number): Promise<number>;
+  /** Deletes at most `limit` finished deliveries (with their attempts) created before `at`; returns how many. */
+  deleteFinishedBefore(at: number, limit: number): Promise<number>;
 }
 
 /** A key the rotation scan looks at: its effective rule (its own, else its policy's) and the notice recorded for it. */

@@ -99,6 +99,7 @@ export class UsageRecorder implements UsageMeter {
   #requests = newRequests();
   #quotas = newQuotas();
   #counters = newCounters();
+  readonly #flushed: ((batch: UsageBatch) => void)[] = [];
   // keyId -> client address -> uses since the last flush (store/port.ts KeyAddressUse).
   #addresses = newAddresses();
   readonly #addressesPerKey: number;
@@ -181,6 +182,11 @@ export class UsageRecorder implements UsageMeter {
     return { lastUsedAt, lastUsedFrom, quota };
   }
 
+  /** Told of each batch once it is written, on this thread (quota thresholds are checked then, off the request path). */
+  onFlushed(listener: (batch: UsageBatch) => void): void {
+    this.#flushed.push(listener);
+  }
+
   /** A failed flush keeps its counts, is logged and makes the node unready until one succeeds. */
   start(intervalMs: number, health: HealthReporter): void {
     this.#task = new PeriodicTask({ component: USAGE_FLUSH, critical: true, health, intervalMs, run: () => this.flush() });
@@ -220,6 +226,7 @@ export class UsageRecorder implements UsageMeter {
         throw error;
       }
     }
+    for (const listener of this.#flushed) listener(batch);
   }
 
   #putBack(batch: UsageBatch): void {

@@ -391,6 +391,7 @@ describe('KeyVerifier: pepper rotation', () => {
       mtlsAvailable: false,
       analytics: null,
       incidents: { exposure: DEFAULT_EXPOSURE_POLICY, requestLogDays: null, keyAddressDays: 90 },
+      webhooks: null,
     };
     const apiId = newId('api');
     const api: Api = {

@@ -12,6 +12,7 @@ import { adminKeysService } from '../../src/control/services/admin-keys.ts';
 import { ADMIN_PERMISSIONS } from '../../src/domain/permissions.ts';
 import { startGatehouse, type Gatehouse } from '../../src/gatehouse.ts';
 import type { RequestObserver } from '../../src/gateway/observer.ts';
+import type { Resolve } from '../../src/control/webhooks/destination.ts';
 
 /** A clock tests can move. */
 export class TestClock {
@@ -65,7 +66,7 @@ export async function startHarness(
   env: Record<string, string> = {},
   clock = new TestClock(),
   configYaml?: string,
-  options: { observers?: RequestObserver[] } = {},
+  options: { observers?: RequestObserver[]; webhookResolve?: Resolve } = {},
 ): Promise<Harness> {
   const { GATEHOUSE_TEST_GATEWAY: mode, ...rest } = env;
   env = rest;

@@ -205,7 +205,7 @@ export const auditEntryResponse = named(
     at: time,
     actor: z.string(),
     action: z.string(),
-    targetType: z.enum(['api', 'app', 'policy', 'key', 'admin_key', 'user', 'client', 'signing_key', 'grant']),
+    targetType: z.enum(['api', 'app', 'policy', 'key', 'admin_key', 'user', 'client', 'signing_key', 'grant', 'webhook']),
     targetId: z.string(),
     before: z.unknown(),
     after: z.unknown(),

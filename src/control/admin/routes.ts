@@ -15,6 +15,7 @@ import * as res from './responses.ts';
 import { REQUEST_LOG_ROUTES } from './request-log-routes.ts';
 import { SCAN_ROUTES } from './scan-routes.ts';
 import { USAGE_ROUTES } from './usage-routes.ts';
+import { WEBHOOK_ROUTES } from './webhook-routes.ts';
 import { route, type AdminRoute } from './route.ts';
 import * as s from '../../domain/inputs/resources.ts';
 import * as q from './queries.ts';
@@ -256,4 +257,5 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...REQUEST_LOG_ROUTES,
   ...USAGE_ROUTES,
   ...IDENTITY_ROUTES,
+  ...WEBHOOK_ROUTES,
 ];

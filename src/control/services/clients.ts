@@ -1,5 +1,6 @@
 import { unusableClientScopes } from '../../domain/client-scopes.ts';
 import type { Api, OAuthClient } from '../../domain/entities.ts';
+import type { EventInput } from '../../domain/events.ts';
 import { newId } from '../../domain/ids.ts';
 import { generateKey } from '../../domain/key-format.ts';
 import { hashKey } from '../../domain/key-hash.ts';
@@ -100,7 +101,7 @@ export const clientsService = {
     if (existing.type !== 'confidential') throw new ControlError('CONFLICT', 'a public client has no secret');
     const credentials = newSecret(ctx);
     const client: OAuthClient = { ...existing, secretHash: credentials.secretHash, pepperId: credentials.pepperId, updatedAt: ctx.clock() };
-    await save(ctx, actor, existing, client, 'secret_rotated');
+    await save(ctx, actor, existing, client, 'secret_rotated', [{ type: 'client.secret_rotated', data: { client: clientView(client) } }]);
     return { client, secret: credentials.secret };
   },
 
@@ -111,8 +112,8 @@ export const clientsService = {
   },
 };
 
-async function save(ctx: ControlContext, actor: Actor, before: OAuthClient, after: OAuthClient, action: string): Promise<void> {
-  const done = await conflictAware('client', () => ctx.store.clients.update(after, audit(actor, action, after.id, before, after)));
+async function save(ctx: ControlContext, actor: Actor, before: OAuthClient, after: OAuthClient, action: string, events: EventInput[] = []): Promise<void> {
+  const done = await conflictAware('client', () => ctx.store.clients.update(after, { ...audit(actor, action, after.id, before, after), events }));
   if (!done) throw notFound('client', after.id);
   ctx.changes.publish({ type: 'client.changed', clientId: after.id });
 }

@@ -154,7 +154,8 @@ export const keysService = {
       lastUsedAt: null,
     };
     await validateReferences(ctx, key, true);
-    await conflictAware('key', () => ctx.store.keys.create(key, auditEntry(actor, 'created', null, key)));
+    const created = { ...auditEntry(actor, 'created', null, key), events: [{ type: 'key.created' as const, data: { key: keyRecordView(key) } }] };
+    await conflictAware('key', () => ctx.store.keys.create(key, created));
     return { key, secret };
   },
 
@@ -229,7 +230,8 @@ export const keysService = {
       ...(retireWhenDrained ? { retireWhenDrained: { quietPeriodSeconds: retireWhenDrained.quietPeriodSeconds, rotatedAt: now } } : {}),
       updatedAt: now,
     };
-    const audit = { ...auditEntry(actor, 'rotated', existing, previous), after: { previous: keyRecordView(previous), successor: keyRecordView(successor) } };
+    const rotated = { previous: keyRecordView(previous), successor: keyRecordView(successor) };
+    const audit = { ...auditEntry(actor, 'rotated', existing, previous), after: rotated, events: [{ type: 'key.rotated' as const, data: rotated }] };
     if (!(await ctx.store.keys.rotate(previous, successor, audit))) throw notFound('key', id);
     changed(ctx, previous);
     return { key: successor, secret, previous };
@@ -241,7 +243,8 @@ export const keysService = {
     const now = ctx.clock();
     requireTransition(existing, ['revoke'], now);
     const key: ApiKey = { ...existing, revokedAt: now, revokedReason: reason, updatedAt: now };
-    if (!(await ctx.store.keys.update(key, auditEntry(actor, 'revoked', existing, key)))) throw notFound('key', id);
+    const revoked = { ...auditEntry(actor, 'revoked', existing, key), events: [{ type: 'key.revoked' as const, data: { key: keyRecordView(key), reason } }] };
+    if (!(await ctx.store.keys.update(key, revoked))) throw notFound('key', id);
     changed(ctx, key);
     return key;
   },

@@ -57,9 +57,20 @@ export const signingKeysService = {
     const existing = await ctx.store.signingKeys.all();
     const activatesAt = options.immediate || existing.length === 0 ? now : now + identity.signing.publishLeadMs;
     const key = await generate(ctx, options.alg ?? identity.signing.alg, activatesAt, now);
-    await ctx.store.signingKeys.create(key, audit(actor, options.immediate ? 'rotated_immediately' : 'created', key, now));
     const margin = options.immediate ? 0 : identity.maxTokenLifetimeMs;
-    for (const retired of retireForRotation(existing, activatesAt, margin, now)) {
+    const retiring = retireForRotation(existing, activatesAt, margin, now);
+    // The first key replaces nothing: only a rotation is announced.
+    const rotated =
+      existing.length === 0
+        ? []
+        : [
+            {
+              type: 'signing_key.rotated' as const,
+              data: { signingKey: signingKeyView(key, now), immediate: Boolean(options.immediate), retired: retiring.map((k) => signingKeyView(k, now)) },
+            },
+          ];
+    await ctx.store.signingKeys.create(key, { ...audit(actor, options.immediate ? 'rotated_immediately' : 'created', key, now), events: rotated });
+    for (const retired of retiring) {
       await ctx.store.signingKeys.update(retired, audit(actor, 'retired', retired, now));
     }
     ctx.changes.publish({ type: 'signing_keys.changed' });

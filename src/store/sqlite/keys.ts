@@ -95,6 +95,14 @@ export function keyRepo(db: SqliteDb): KeyRepo {
       const rows = db.sql(`SELECT data, last_used_at, last_used_from FROM keys WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).all(...args, query.limit + 1);
       return page(rows, query, keyFromRow);
     },
+    async expiringBetween(after, until, limit) {
+      return db
+        .sql(
+          'SELECT data, last_used_at, last_used_from FROM keys WHERE expires_at > ? AND expires_at <= ? AND revoked_at IS NULL ORDER BY expires_at, id LIMIT ?',
+        )
+        .all(after, until, limit)
+        .map(keyFromRow);
+    },
     async delete(id, audit) {
       return db.transaction(() => {
         const lineage = db.sql('SELECT lineage_id FROM keys WHERE id = ?').get(id)?.lineage_id ?? id;

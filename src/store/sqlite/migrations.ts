@@ -203,4 +203,32 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX keys_draining ON keys (expires_at, id) WHERE retire_quiet_ms IS NOT NULL;
     `,
   },
+  {
+    // Webhook endpoints (the whole endpoint as JSON, its sealed secrets included; the run of failed
+    // attempts beside it, counted by delivery without rewriting the rest), the outbox position delivery
+    // has reached, one delivery per event and endpoint (the UNIQUE pair makes a repeated fan-out a no-op),
+    // and each attempt's log line. Pending deliveries are found by due time; an endpoint's by id.
+    // Keys by expiry: the scan announcing key.expiring and key.expired reads a window of them.
+    version: 13,
+    name: 'webhooks',
+    sql: `
+      CREATE TABLE webhook_endpoints (
+        id TEXT PRIMARY KEY, data TEXT NOT NULL, consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+      CREATE TABLE webhook_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
+      CREATE TABLE webhook_deliveries (
+        id TEXT PRIMARY KEY, endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+        event_id TEXT NOT NULL, event_seq INTEGER NOT NULL, event_type TEXT NOT NULL, event_at INTEGER NOT NULL,
+        status TEXT NOT NULL, attempts INTEGER NOT NULL, next_attempt_at INTEGER, last_attempt_at INTEGER,
+        created_at INTEGER NOT NULL, UNIQUE (event_id, endpoint_id));
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+      CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, id);
+      CREATE INDEX webhook_deliveries_created ON webhook_deliveries (created_at);
+      CREATE TABLE webhook_attempts (
+        delivery_id TEXT NOT NULL REFERENCES webhook_deliveries(id) ON DELETE CASCADE, at INTEGER NOT NULL,
+        status_code INTEGER, error TEXT, duration_ms INTEGER NOT NULL, response_excerpt TEXT);
+      CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, at);
+      CREATE INDEX keys_expiry ON keys (expires_at) WHERE expires_at IS NOT NULL;
+    `,
+  },
 ];

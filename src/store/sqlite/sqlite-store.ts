@@ -23,6 +23,7 @@ import { signingKeyRepo } from './signing-keys.ts';
 import { usageAnalyticsRepo } from './usage-analytics.ts';
 import { usageRepo } from './usage.ts';
 import { userRepo } from './users.ts';
+import { webhookRepo } from './webhooks.ts';
 
 /**
  * The embedded store on node:sqlite: one connection, the repositories (one file each, beside this
@@ -70,6 +71,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         events: eventOutboxRepo(db),
         exchangedTokens: exchangedTokenRepo(db),
         keyRotation: keyRotationRepo(db),
+        webhooks: webhookRepo(db),
       },
       options.health,
     ),

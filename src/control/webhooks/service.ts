@@ -1,0 +1,179 @@
+import type { AuditInput } from '../../domain/entities.ts';
+import { newId } from '../../domain/ids.ts';
+import type { WebhookInput, WebhookPatch } from '../../domain/inputs/webhooks.ts';
+import {
+  generateWebhookSecret,
+  signingSecrets,
+  webhookBody,
+  type DeliveryStatus,
+  type SealedWebhookSecret,
+  type WebhookEndpoint,
+} from '../../domain/webhooks.ts';
+import type { Page, PageQuery } from '../../store/port.ts';
+import { ControlError, iso, notFound, requireFound, type Actor, type ControlContext, type WebhooksContext } from '../context.ts';
+import { auditedChange } from '../services/audit-change.ts';
+import { attemptView, deliveryView, endpointView, secretAad } from './views.ts';
+
+/** The most events one range replay re-sends: a larger range is refused, to be split. */
+export const REPLAY_LIMIT = 10_000;
+
+export function requireWebhooks(ctx: ControlContext): WebhooksContext {
+  if (!ctx.webhooks)
+    throw new ControlError('WEBHOOKS_DISABLED', 'webhooks need a master key to seal their secrets (GATEHOUSE_MASTER_KEY_FILE), and webhooks.enabled');
+  return ctx.webhooks;
+}
+
+const audit = (actor: Actor, action: string, before: WebhookEndpoint | null, after: WebhookEndpoint | null): AuditInput => ({
+  ...actor,
+  action: `webhook.${action}`,
+  targetType: 'webhook',
+  targetId: (after ?? before)!.id,
+  ...auditedChange(endpointView, before, after),
+});
+
+function sealNew(w: WebhooksContext, endpointId: string, now: number): { sealed: SealedWebhookSecret; secret: string } {
+  const secret = generateWebhookSecret();
+  const id = newId('webhookSecret', now);
+  return { secret, sealed: { id, sealed: w.box.seal(secret, secretAad(endpointId, id)), createdAt: now, expiresAt: null } };
+}
+
+async function getEndpoint(ctx: ControlContext, id: string): Promise<WebhookEndpoint> {
+  requireWebhooks(ctx);
+  return requireFound(await ctx.store.webhooks.get(id), 'webhook', id);
+}
+
+/** Webhook endpoints: the admin API's and the CLI's operations on them (docs/webhooks.md). */
+export const webhooksService = {
+  get: getEndpoint,
+
+  async list(ctx: ControlContext, query: PageQuery): Promise<Page<WebhookEndpoint>> {
+    requireWebhooks(ctx);
+    return ctx.store.webhooks.list(query);
+  },
+
+  /** The secret is returned here only. */
+  async create(ctx: ControlContext, actor: Actor, input: WebhookInput): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
+    const w = requireWebhooks(ctx);
+    await w.checkUrl(input.url);
+    const now = ctx.clock();
+    const id = newId('webhook', now);
+    const { sealed, secret } = sealNew(w, id, now);
+    const endpoint: WebhookEndpoint = {
+      id,
+      url: input.url,
+      events: input.events,
+      description: input.description,
+      enabled: input.enabled,
+      disabledReason: input.enabled ? null : 'created disabled',
+      consecutiveFailures: 0,
+      secrets: [sealed],
+      createdAt: now,
+      updatedAt: now,
+    };
+    await ctx.store.webhooks.create(endpoint, audit(actor, 'created', null, endpoint));
+    return { endpoint, secret };
+  },
+
+  /** A merge patch. Enabling clears the failure run that disabled it; a changed URL is checked again. */
+  async update(ctx: ControlContext, actor: Actor, id: string, patch: WebhookPatch): Promise<WebhookEndpoint> {
+    const w = requireWebhooks(ctx);
+    const existing = await getEndpoint(ctx, id);
+    if (patch.url !== undefined && patch.url !== existing.url) await w.checkUrl(patch.url);
+    const now = ctx.clock();
+    const enabled = patch.enabled ?? existing.enabled;
+    const enabling = enabled && !existing.enabled;
+    const endpoint: WebhookEndpoint = {
+      ...existing,
+      url: patch.url ?? existing.url,
+      events: patch.events ?? existing.events,
+      description: patch.description === undefined ? existing.description : patch.description,
+      enabled,
+      disabledReason: enabled ? null : (patch.disabledReason ?? (existing.enabled ? 'disabled by an operator' : existing.disabledReason)),
+      consecutiveFailures: enabling ? 0 : existing.consecutiveFailures,
+      secrets: signingSecrets(existing.secrets, now),
+      updatedAt: now,
+    };
+    const action = enabling ? 'enabled' : !enabled && existing.enabled ? 'disabled' : 'updated';
+    if (!(await ctx.store.webhooks.update(endpoint, audit(actor, action, existing, endpoint)))) throw notFound('webhook', id);
+    if (enabling) w.wake();
+    return endpoint;
+  },
+
+  async delete(ctx: ControlContext, actor: Actor, id: string): Promise<void> {
+    const existing = await getEndpoint(ctx, id);
+    if (!(await ctx.store.webhooks.delete(id, audit(actor, 'deleted', existing, null)))) throw notFound('webhook', id);
+  },
+
+  /**
+   * A new secret, shown once. The old one keeps signing beside it for the overlap (each request
+   * carries both signatures, Standard Webhooks "Signature scheme"), so receivers can switch without
+   * missing an event; secrets whose overlap has ended are dropped.
+   */
+  async rotateSecret(ctx: ControlContext, actor: Actor, id: string, overlapSeconds?: number): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
+    const w = requireWebhooks(ctx);
+    const existing = await getEndpoint(ctx, id);
+    const now = ctx.clock();
+    const overlapEnd = now + (overlapSeconds === undefined ? w.secretOverlapMs : overlapSeconds * 1000);
+    const { sealed, secret } = sealNew(w, id, now);
+    const kept = signingSecrets(existing.secrets, now).map((s) => ({ ...s, expiresAt: s.expiresAt === null ? overlapEnd : Math.min(s.expiresAt, overlapEnd) }));
+    const endpoint: WebhookEndpoint = { ...existing, secrets: [sealed, ...kept.filter((s) => s.expiresAt > now)], updatedAt: now };
+    if (!(await ctx.store.webhooks.update(endpoint, audit(actor, 'secret_rotated', existing, endpoint)))) throw notFound('webhook', id);
+    return { endpoint, secret };
+  },
+
+  async deliveries(ctx: ControlContext, id: string, query: PageQuery & { status?: DeliveryStatus | undefined; eventId?: string | undefined }) {
+    await getEndpoint(ctx, id);
+    const page = await ctx.store.webhooks.deliveries({ ...query, endpointId: id });
+    return { items: page.items.map(deliveryView), nextCursor: page.nextCursor };
+  },
+
+  async delivery(ctx: ControlContext, id: string, deliveryId: string) {
+    await getEndpoint(ctx, id);
+    const delivery = await ctx.store.webhooks.getDelivery(deliveryId);
+    if (!delivery || delivery.endpointId !== id) throw notFound('delivery', deliveryId);
+    const [attempts, event] = await Promise.all([ctx.store.webhooks.attempts(deliveryId), ctx.store.events.get(delivery.eventId)]);
+    return {
+      ...deliveryView(delivery),
+      attemptLog: attempts.map(attemptView),
+      payload: event && (JSON.parse(webhookBody(event)) as { type: typeof event.type; timestamp: string; data: Record<string, unknown> }),
+    };
+  },
+
+  /** The delivery is sent again, in a new round of attempts, with the same `webhook-id`. */
+  async replayDelivery(ctx: ControlContext, actor: Actor, id: string, deliveryId: string) {
+    const w = requireWebhooks(ctx);
+    const endpoint = await getEndpoint(ctx, id);
+    const delivery = await ctx.store.webhooks.getDelivery(deliveryId);
+    if (!delivery || delivery.endpointId !== id) throw notFound('delivery', deliveryId);
+    const now = ctx.clock();
+    const entry = { ...audit(actor, 'replayed', endpoint, endpoint), after: { deliveryId, eventId: delivery.eventId } };
+    if (!(await ctx.store.webhooks.replay(deliveryId, now, entry))) throw notFound('delivery', deliveryId);
+    w.wake();
+    return deliveryView((await ctx.store.webhooks.getDelivery(deliveryId))!);
+  },
+
+  /** Every event of the endpoint's types recorded in [since, until) is sent to it again (or for the first time). */
+  async replayRange(ctx: ControlContext, actor: Actor, id: string, range: { since: string; until?: string | undefined }) {
+    const w = requireWebhooks(ctx);
+    const endpoint = await getEndpoint(ctx, id);
+    const now = ctx.clock();
+    const from = Date.parse(range.since);
+    const until = range.until === undefined ? now + 1 : Date.parse(range.until);
+    if (!(from < until)) throw new ControlError('VALIDATION_FAILED', 'since must be before until', { since: 'before until' });
+    const entry = { ...audit(actor, 'replayed', endpoint, endpoint), after: { since: iso(from), until: iso(until) } };
+    const replayed = await ctx.store.webhooks.replayRange(endpoint, from, until, now, entry, REPLAY_LIMIT);
+    if (replayed > REPLAY_LIMIT)
+      throw new ControlError('VALIDATION_FAILED', `more than ${REPLAY_LIMIT} events in the range: replay it in parts`, { since: 'a shorter range' });
+    w.wake();
+    return { endpointId: id, replayed };
+  },
+
+  /** Sends a signed `webhook.test` event now; the answer says how it went. */
+  async test(ctx: ControlContext, id: string) {
+    const w = requireWebhooks(ctx);
+    const endpoint = await getEndpoint(ctx, id);
+    const result = await w.ping(endpoint);
+    const { statusCode, error, durationMs, responseExcerpt, eventId } = result;
+    return { eventId, delivered: statusCode !== null && statusCode >= 200 && statusCode < 300, statusCode, error, durationMs, responseExcerpt };
+  },
+};

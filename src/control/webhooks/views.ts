@@ -1,0 +1,41 @@
+import type { DeliveryAttempt, WebhookDelivery, WebhookEndpoint } from '../../domain/webhooks.ts';
+import { iso } from '../context.ts';
+import type { WebhookDeliveryView, WebhookView } from '../admin/webhook-responses.ts';
+
+/** The associated data a secret is sealed with: it opens only as this endpoint's secret of this id. */
+export const secretAad = (endpointId: string, secretId: string): string => `${endpointId}/${secretId}`;
+
+/** An endpoint as the admin API shows it and the audit log records it: secrets by id and times only. */
+export function endpointView(endpoint: WebhookEndpoint): WebhookView {
+  return {
+    id: endpoint.id,
+    url: endpoint.url,
+    events: endpoint.events,
+    description: endpoint.description,
+    enabled: endpoint.enabled,
+    disabledReason: endpoint.disabledReason,
+    consecutiveFailures: endpoint.consecutiveFailures,
+    secrets: endpoint.secrets.map((s) => ({ id: s.id, createdAt: iso(s.createdAt), expiresAt: iso(s.expiresAt) })),
+    createdAt: iso(endpoint.createdAt),
+    updatedAt: iso(endpoint.updatedAt),
+  };
+}
+
+export function deliveryView(d: WebhookDelivery): WebhookDeliveryView {
+  return {
+    id: d.id,
+    endpointId: d.endpointId,
+    eventId: d.eventId,
+    eventType: d.eventType,
+    eventAt: iso(d.eventAt),
+    status: d.status,
+    attempts: d.attempts,
+    nextAttemptAt: iso(d.nextAttemptAt),
+    lastAttemptAt: iso(d.lastAttemptAt),
+    createdAt: iso(d.createdAt),
+  };
+}
+
+export function attemptView(a: DeliveryAttempt) {
+  return { at: iso(a.at), statusCode: a.statusCode, error: a.error, durationMs: a.durationMs, responseExcerpt: a.responseExcerpt };
+}
