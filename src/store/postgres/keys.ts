@@ -97,6 +97,13 @@ export function keyRepo(db: PgDb): KeyRepo {
       const { rows } = await db.query(`SELECT id, data, last_used_at, last_used_from FROM keys WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${limit}`, args);
       return page(rows, query, keyFromRow);
     },
+    async expiringBetween(after, until, limit) {
+      const { rows } = await db.query(
+        'SELECT data, last_used_at, last_used_from FROM keys WHERE expires_at > $1 AND expires_at <= $2 AND revoked_at IS NULL ORDER BY expires_at, id LIMIT $3',
+        [after, until, limit],
+      );
+      return rows.map(keyFromRow);
+    },
     async delete(id, audit) {
       return db.transaction(async (tx) => {
         const { rows } = await tx.query('DELETE FROM keys WHERE id = $1 RETURNING lineage_id', [id]);

@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL schema's migrations, applied in order by one node at a time (an advisory lock, in
  * postgres-store.ts). Append only. Version 1 is the whole schema the SQLite adapter reached in its
- * own migrations 1-12, written for PostgreSQL: this adapter had no earlier users to carry along.
+ * own migrations 1-13, written for PostgreSQL: this adapter had no earlier users to carry along.
  *
  * Every later migration must be safe while older nodes still serve (expand, then contract): add
  * tables, nullable columns and indexes (CONCURRENTLY where a table is large) first; drop or
@@ -99,6 +99,24 @@ export const PG_MIGRATIONS: readonly { version: number; name: string; sql: strin
         issued_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, revoked_at BIGINT);
       CREATE INDEX exchanged_tokens_key ON exchanged_tokens (key_id, issued_at DESC, jti DESC);
       CREATE INDEX exchanged_tokens_expiry ON exchanged_tokens (expires_at);
+      CREATE TABLE webhook_endpoints (
+        id TEXT COLLATE "C" PRIMARY KEY, data JSONB NOT NULL, consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
+      CREATE TABLE webhook_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL);
+      CREATE TABLE webhook_deliveries (
+        id TEXT COLLATE "C" PRIMARY KEY, endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+        event_id TEXT NOT NULL, event_seq BIGINT NOT NULL, event_type TEXT NOT NULL, event_at BIGINT NOT NULL,
+        status TEXT NOT NULL, attempts INTEGER NOT NULL, next_attempt_at BIGINT, last_attempt_at BIGINT,
+        created_at BIGINT NOT NULL, UNIQUE (event_id, endpoint_id));
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+      CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, id);
+      CREATE INDEX webhook_deliveries_created ON webhook_deliveries (created_at);
+      -- seq keeps insertion order for attempts logged in the same millisecond (SQLite's rowid).
+      CREATE TABLE webhook_attempts (
+        delivery_id TEXT NOT NULL REFERENCES webhook_deliveries(id) ON DELETE CASCADE, seq BIGINT GENERATED ALWAYS AS IDENTITY,
+        at BIGINT NOT NULL, status_code INTEGER, error TEXT, duration_ms INTEGER NOT NULL, response_excerpt TEXT);
+      CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, at);
+      CREATE INDEX keys_expiry ON keys (expires_at) WHERE expires_at IS NOT NULL;
     `,
   },
 ];

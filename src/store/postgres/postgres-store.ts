@@ -20,6 +20,7 @@ import { signingKeyRepo } from './signing-keys.ts';
 import { usageAnalyticsRepo } from './usage-analytics.ts';
 import { usageRepo } from './usage.ts';
 import { userRepo } from './users.ts';
+import { webhookRepo } from './webhooks.ts';
 
 export interface PostgresStoreOptions extends PgPoolOptions {
   /** Told when statements fail for want of the database (`store` failed) and when a write commits again (`store` ok). */
@@ -64,6 +65,7 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
     events: eventOutboxRepo(db),
     exchangedTokens: exchangedTokenRepo(db),
     keyRotation: keyRotationRepo(db),
+    webhooks: webhookRepo(db),
     async migrate() {
       // One connection holds the session lock for the whole run: other nodes wait, then find nothing to do.
       const client = await pool.connect();
