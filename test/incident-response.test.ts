@@ -161,9 +161,9 @@ describe('a leaked key: exposed, compromised in one step, and its impact report'
     const events = (await h.gh.ctx.store.events.after(0, 1000)).filter((e) => (e.data as { key?: { id: string } }).key?.id === key.id);
     assert.deepEqual(
       events.map((e) => e.type),
-      ['key.exposed', 'key.revoked', 'key.compromised'],
+      ['key.created', 'key.exposed', 'key.revoked', 'key.compromised'],
     );
-    const compromised = events[2]!.data as { replacement: { id: string }; tokensRevoked: number; reason: string };
+    const compromised = events.find((e) => e.type === 'key.compromised')!.data as { replacement: { id: string }; tokensRevoked: number; reason: string };
     assert.equal(compromised.replacement.id, compromise.replacement.id);
     assert.equal(compromised.tokensRevoked, 2);
     assert.ok(!JSON.stringify(events).includes(compromise.replacement.secret) && !JSON.stringify(events).includes(key.secret), 'events hold no secret');
@@ -411,7 +411,7 @@ describe('the exposure policy per environment', () => {
       expectProblem(await call(h, '/orders/x', { key: ids.secret }), 401, 'REVOKED');
       assert.equal((await call(h, '/orders/x', { key: result.compromise!.replacement!.secret })).status, 200);
       const types = (await h.gh.ctx.store.events.after(0, 1000)).filter((e) => (e.data as { key?: { id: string } }).key?.id === ids.keyId).map((e) => e.type);
-      assert.deepEqual(types, ['key.exposed', 'key.revoked', 'key.compromised']);
+      assert.deepEqual(types, ['key.created', 'key.exposed', 'key.revoked', 'key.compromised']);
     });
 
     test('a test key is flagged only: it keeps working, and key.exposed says so', async () => {
