@@ -24,7 +24,14 @@ import type { WebhookDispatcher } from './control/webhooks/delivery.ts';
 import { reloadOnChange, tlsOptions } from './tls/server-tls.ts';
 import { FailureThrottle } from './limits/failure-throttle.ts';
 import { MemoryLimiter } from './limits/memory-limiter.ts';
-import { openSqliteStore, STORE_COMPONENT } from './store/sqlite/sqlite-store.ts';
+import { openStore } from './store/open-store.ts';
+import { STORE_COMPONENT } from './store/port.ts';
+import { StoreChangeFeed } from './events/store-change-feed.ts';
+import { CHANGE_DOORBELL, RedisDoorbell, ringingBus } from './events/redis-doorbell.ts';
+import { FallbackLimiter, fallbackOptions } from './limits/redis/fallback-limiter.ts';
+import { RedisLimiter } from './limits/redis/redis-limiter.ts';
+import { connectRedis, REDIS_CONNECTION, whenReady } from './redis/connection.ts';
+
 import { Health } from './telemetry/health.ts';
 import { GatehouseMetrics } from './telemetry/metrics.ts';
 import { timedRepo, timedStore } from './telemetry/timed-store.ts';
@@ -98,20 +105,30 @@ export async function startGatehouse(
   metrics?.watch(health);
   health.register(STORE_COMPONENT, true);
   const tracing = config.tracing.enabled ? await startTracing(config, health) : null;
-  const sqlite = openSqliteStore(config.storePath, { busyTimeoutMs: config.store.busyTimeoutMs, health, clock });
+  const opened = openStore(config, { health, clock });
   // Store latency is measured around the port, so every adapter gets it and none knows of metrics.
-  const store = metrics ? timedStore(sqlite, metrics.storeTiming) : sqlite;
+  const store = metrics ? timedStore(opened.store, metrics.storeTiming) : opened.store;
   const migrations = await store.migrate();
   if (migrations > 0) log.info({ migrations }, 'store migrated');
 
   const changes = createLocalChangeBus();
+  // Changes made on other nodes reach this node's caches through the store; read from here on,
+  // before any cache is filled, so none made while starting is missed.
+  const changeFeed =
+    config.changes.pollIntervalSeconds > 0
+      ? new StoreChangeFeed({ audit: store.audit, changes, health, intervalMs: config.changes.pollIntervalSeconds * 1000 })
+      : null;
+  await changeFeed?.start();
+  // With Redis, a change rings every node's doorbell and they read the feed at once, not at their next poll.
+  const doorbell = changeFeed && (config.redis.url || config.redis.sentinels.length > 0) ? await startDoorbell(config, health, changeFeed) : null;
   // Usage batches and request records are written by a thread with its own connection, and the request
   // log is read by another: traffic-sized store work never runs on the event loop.
+  const threadPath = opened.threadPath;
   const storeThread = (name: string) =>
-    config.storePath === ':memory:'
+    threadPath === null
       ? null
       : new StoreThread({
-          path: config.storePath,
+          path: threadPath,
           busyTimeoutMs: config.store.busyTimeoutMs,
           onError: (error) => log.error({ err: error }, `${name} thread failed`),
         });
@@ -126,9 +143,17 @@ export async function startGatehouse(
   const analyticsSink = writer?.usageAnalytics ?? store.usageAnalytics;
   const analytics = usageAnalyticsFor(config, metrics ? timedRepo(analyticsSink, 'usageAnalytics', metrics.storeTiming) : analyticsSink, health, clock);
   // Several gateway threads share one table of counters (limits/shared-table.ts); one thread keeps them in Maps.
-  const workerCount = config.storePath === ':memory:' ? 1 : config.gateway.workers;
+  // Workers open the store themselves: an in-memory SQLite store exists only in this thread.
+  const workerCount = config.store.driver === 'sqlite' && config.storePath === ':memory:' ? 1 : config.gateway.workers;
   const shared = workerCount > 1 ? SharedMemoryLimiter.create(config.gateway.sharedTableEntries) : null;
-  const limiter = shared ?? new MemoryLimiter();
+  const localLimiter = shared ?? new MemoryLimiter();
+  // With Redis, limits and quotas are counted there, for every node; the local limiter answers while it is away.
+  const redis = config.redis.url || config.redis.sentinels.length > 0 ? connectRedis(config, 'gateway') : null;
+  redis?.on('error', (error: unknown) => health.failed(REDIS_CONNECTION, error));
+  redis?.on('ready', () => health.ok(REDIS_CONNECTION));
+  if (redis) health.register(REDIS_CONNECTION, false);
+  if (redis) await whenReady(redis, config.redis.commandTimeoutMs * 4);
+  const limiter = redis ? new FallbackLimiter(new RedisLimiter(redis), localLimiter, fallbackOptions(config.redis, health)) : localLimiter;
   const reportOverflows = shared ? overflowReporter(shared, health) : null;
   const throttle = FailureThrottle.perAddress(config.authFailures.limit, config.authFailures.windowSeconds * 1000);
   // The admin API counts its own failures: a local service with a broken API key must not lock the admin CLI out.
@@ -139,7 +164,7 @@ export async function startGatehouse(
   const ctx: ControlContext = {
     store,
     requestLog: reader ?? store.requestLog,
-    changes,
+    changes: doorbell ? ringingBus(changes, doorbell) : changes,
     peppers: config.peppers,
     usage,
     verifier,
@@ -174,7 +199,7 @@ export async function startGatehouse(
   const requestLog = requestLogFor(config, writer ?? store.requestLog, health, clock);
 
   const sweeper = setInterval(() => {
-    limiter.sweep(clock());
+    localLimiter.sweep(clock());
     reportOverflows?.();
     throttle.sweep(clock());
     adminThrottle.sweep(clock());
@@ -256,6 +281,8 @@ export async function startGatehouse(
       clearInterval(sweeper);
       authorization?.close();
       revocations.stop();
+      await changeFeed?.stop();
+      doorbell?.close();
       // The gateway stops first: in-process it closes its listener and pools; workers hand over their
       // usage and request records too, so what follows flushes them with the main thread's own.
       await Promise.all([gateway.close(), ...(control ? [closeServer(control)] : []), ...(redirect ? [closeServer(redirect)] : [])]);
@@ -275,6 +302,7 @@ export async function startGatehouse(
       // logs it); the writer thread and the store close either way.
       await Promise.all([writer?.close(), reader?.close()]);
       await store.close();
+      redis?.disconnect();
       for (const result of flushed) if (result.status === 'rejected') throw result.reason;
     })());
 
@@ -447,6 +475,26 @@ function workerGateway(
 
 /** The shared table refused counters since the last sweep: readiness warns until a sweep sees none. */
 const SHARED_TABLE = 'shared-limit-table';
+async function startDoorbell(config: Config, health: Health, feed: StoreChangeFeed): Promise<RedisDoorbell> {
+  const publisher = connectRedis(config, 'doorbell');
+  publisher.on('error', (error: unknown) => health.failed(REDIS_CONNECTION, error));
+  const subscriber = connectSubscriber(config);
+  subscriber.on('error', (error: unknown) => health.failed(CHANGE_DOORBELL, error));
+  const doorbell = new RedisDoorbell(publisher, subscriber, health);
+  // A change made before the publisher is connected would ring no one (until the next poll).
+  await whenReady(publisher, config.redis.commandTimeoutMs * 4);
+  await doorbell.listen(() => feed.poke());
+  return doorbell;
+}
+
+/** A subscriber connection: unlike the others it must queue its SUBSCRIBE until connected, and never time out waiting for messages. */
+function connectSubscriber(config: Config) {
+  const subscriber = connectRedis(config, 'doorbell-subscriber');
+  subscriber.options.enableOfflineQueue = true;
+  subscriber.options.commandTimeout = undefined;
+  return subscriber;
+}
+
 /** The code hosts' secret-scanning endpoints that are configured (docs/scanning.md); undefined: none. */
 async function secretScanningReceivers(config: Config, ctx: ControlContext, clock: () => number, log: pino.Logger) {
   const github = config.secretScanning.github;

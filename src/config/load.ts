@@ -8,6 +8,10 @@ import { configSchema, gatewayPublicHost, type ParsedConfig } from './schema.ts'
 
 export interface Config extends ParsedConfig {
   storePath: string;
+  /** The PostgreSQL store's password (store.passwordFile, GATEHOUSE_STORE_PASSWORD); null: none, or PGPASSWORD. */
+  storePassword: string | null;
+  /** Redis's password (redis.passwordFile, GATEHOUSE_REDIS_PASSWORD); null: none. */
+  redisPassword: string | null;
   /** The first hashes new keys; the rest are earlier peppers still accepted during a rotation. */
   peppers: Pepper[];
   masterKey: Buffer | null;
@@ -46,11 +50,25 @@ export function loadConfig(options: { file?: string | undefined; env?: NodeJS.Pr
   return deepFreeze({
     ...parsed,
     storePath: resolve(parsed.store.path ?? join(parsed.dataDir, 'gatehouse.db')),
+    storePassword: readPassword('store', parsed.store.passwordFile, env.GATEHOUSE_STORE_PASSWORD),
+    redisPassword: readPassword('Redis', parsed.redis.passwordFile, env.GATEHOUSE_REDIS_PASSWORD),
     peppers,
     masterKey: loadMasterKey(parsed, env, join(parsed.dataDir, DATA_DIR_MASTER_KEY)),
     introspectionClientSecret: loadIntrospectionSecret(parsed, env),
     tracingHeaders: otel.headers,
   });
+}
+
+/** A password from its file (configured), else from its environment variable; null when neither is set. */
+function readPassword(what: string, file: string | undefined, fromEnv: string | undefined): string | null {
+  if (file) {
+    try {
+      return readFileSync(file, 'utf8').trim();
+    } catch (error) {
+      throw new ConfigError(`cannot read the ${what} password file ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  }
+  return fromEnv || null;
 }
 
 const isKeyObject = (value: object): boolean => value.constructor?.name?.endsWith('KeyObject') ?? false;
@@ -84,7 +102,16 @@ function readYaml(file: string): unknown {
 /** Every scalar setting of the schema, as its dotted path; each may come from GATEHOUSE_<PATH>. */
 function scalarPaths(): string[][] {
   const defaults = configSchema.parse({});
-  const paths: string[][] = [['store', 'path']];
+  const paths: string[][] = [
+    ['store', 'path'],
+    ['store', 'url'],
+    ['store', 'passwordFile'],
+    ['redis', 'url'],
+    ['redis', 'username'],
+    ['redis', 'passwordFile'],
+    ['redis', 'sentinelMaster'],
+    ['redis', 'caFile'],
+  ];
   const walk = (value: unknown, path: string[]): void => {
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
       for (const [k, v] of Object.entries(value)) walk(v, [...path, k]);

@@ -107,12 +107,29 @@ export const configSchema = z.strictObject({
   dataDir: z.string().min(1).default('./.gatehouse'),
   store: z
     .strictObject({
-      driver: z.literal('sqlite').default('sqlite'),
-      /** Defaults to <dataDir>/gatehouse.db. */
+      /** sqlite: the embedded store (one machine); postgres: the shared store for several nodes (docs/deployment.md). */
+      driver: z.enum(['sqlite', 'postgres']).default('sqlite'),
+      /** SQLite: the database file. Defaults to <dataDir>/gatehouse.db. */
       path: z.string().min(1).optional(),
-      /** How long a write waits for another writer's lock before it fails with 503 STORAGE_UNAVAILABLE. */
+      /** SQLite: how long a write waits for another writer's lock before it fails with 503 STORAGE_UNAVAILABLE. */
       busyTimeoutMs: z.coerce.number().int().min(0).max(60_000).default(5000),
+      /**
+       * PostgreSQL: a connection URL without its password (postgres://gatehouse@db:5432/gatehouse?sslmode=verify-full).
+       * The password comes from store.passwordFile, GATEHOUSE_STORE_PASSWORD or PGPASSWORD.
+       */
+      url: z
+        .url({ protocol: /^postgres(ql)?$/ })
+        .refine((u) => new URL(u).password === '', 'must not hold the password: put it in store.passwordFile or GATEHOUSE_STORE_PASSWORD')
+        .optional(),
+      passwordFile: z.string().min(1).optional(),
+      /** PostgreSQL: connections each process keeps at most. */
+      maxConnections: z.coerce.number().int().min(1).max(1000).default(10),
+      /** PostgreSQL: a statement running longer is cancelled by the server (and fails with 503). */
+      statementTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(5000),
+      /** PostgreSQL: how long to wait for a connection. */
+      connectTimeoutMs: z.coerce.number().int().min(100).max(60_000).default(5000),
     })
+    .refine((s) => s.driver !== 'postgres' || s.url !== undefined, { message: 'store.driver postgres needs store.url', path: ['url'] })
     .prefault({}),
   secrets: z
     .strictObject({
@@ -127,6 +144,48 @@ export const configSchema = z.strictObject({
       keyEntries: z.coerce.number().int().min(1).default(100_000),
       keyTtlSeconds: z.coerce.number().min(0.001).default(60),
       negativeTtlSeconds: z.coerce.number().min(0.001).default(10),
+    })
+    .prefault({}),
+  redis: z
+    .strictObject({
+      /**
+       * redis://host:6379/0 or rediss:// (TLS), without the password (redis.passwordFile or
+       * GATEHOUSE_REDIS_PASSWORD). Unset: limits, quotas and the change doorbell stay in this process.
+       */
+      url: z
+        .url({ protocol: /^rediss?$/ })
+        .refine((u) => new URL(u).password === '', 'must not hold the password: put it in redis.passwordFile or GATEHOUSE_REDIS_PASSWORD')
+        .optional(),
+      /** An ACL user (Redis 6+); its password is the one from passwordFile. */
+      username: z.string().min(1).optional(),
+      passwordFile: z.string().min(1).optional(),
+      /** Sentinel: the sentinels' addresses (host:port) and the monitored master's name; url then names no host. */
+      sentinels: z.array(z.string().regex(/^[^:\s]+:\d{1,5}$/, 'host:port')).default([]),
+      sentinelMaster: z.string().min(1).optional(),
+      /** A file of CA certificates to trust for rediss:// (besides the system's). */
+      caFile: z.string().min(1).optional(),
+      /** A limiter call waiting longer than this fails, and whenUnavailable applies to it. */
+      commandTimeoutMs: z.coerce.number().int().min(10).max(10_000).default(250),
+      /**
+       * What the gateway does with rate limits and quotas while Redis cannot be reached: `local` counts
+       * them in this node (each limit divided by expectedNodes), `fail-closed` refuses every limited
+       * request (429 with Retry-After) until Redis is back.
+       */
+      whenUnavailable: z.enum(['local', 'fail-closed']).default('local'),
+      expectedNodes: z.coerce.number().int().min(1).max(1000).default(1),
+    })
+    .refine((r) => r.sentinels.length === 0 || r.sentinelMaster !== undefined, {
+      message: 'redis.sentinels need redis.sentinelMaster',
+      path: ['sentinelMaster'],
+    })
+    .prefault({}),
+  changes: z
+    .strictObject({
+      /**
+       * How often a node reads the store for changes made elsewhere (other nodes, other processes on the
+       * same file): the bound on how long another node's caches may answer with what was changed. 0: never.
+       */
+      pollIntervalSeconds: z.coerce.number().min(0).max(3600).default(1),
     })
     .prefault({}),
   usage: z.strictObject({ flushIntervalSeconds: z.coerce.number().min(0.01).default(5) }).prefault({}),

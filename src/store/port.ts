@@ -248,6 +248,23 @@ export interface AuditRepo {
   append(audit: AuditInput): Promise<void>;
   /** Newest first. */
   list(query: AuditQuery): Promise<Page<AuditEntry>>;
+  /**
+   * Entries in the order they were committed, after `afterSeq` (0: from the first), at most `limit`:
+   * what changed, for nodes that read the store to learn of changes made on other nodes.
+   */
+  after(afterSeq: number, limit: number): Promise<AuditChange[]>;
+  /** The seq of the last entry committed (0: none), where a node that has just loaded everything starts. */
+  lastSeq(): Promise<number>;
+}
+
+/** One audited change, as the change feed reads it. */
+export interface AuditChange {
+  /** Commit order: larger is later, on every node. */
+  seq: number;
+  at: number;
+  action: string;
+  targetType: AuditEntry['targetType'];
+  targetId: string;
 }
 
 /** Usage flushed in batches from the in-memory counters; never written on the request path. */
@@ -304,6 +321,9 @@ export interface UsageRepo {
   counterUsed(counter: string, period: string): Promise<number>;
   requestsByDay(keyId: string): Promise<{ day: string; requests: number }[]>;
 }
+
+/** The health component every store adapter reports to: critical, since nothing works without the store. */
+export const STORE_COMPONENT = 'store';
 
 export class ConflictError extends Error {
   override readonly name = 'ConflictError';

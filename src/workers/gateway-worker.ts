@@ -7,9 +7,12 @@ import { createLocalChangeBus } from '../events/change-bus.ts';
 import { IdentityJwtSigner, type SigningMaterial } from '../gateway/identity-jwt.ts';
 import { FailureThrottle } from '../limits/failure-throttle.ts';
 import { SharedMemoryLimiter } from '../limits/shared-memory-limiter.ts';
+import { FallbackLimiter, fallbackOptions } from '../limits/redis/fallback-limiter.ts';
+import { RedisLimiter } from '../limits/redis/redis-limiter.ts';
+import { connectRedis, REDIS_CONNECTION } from '../redis/connection.ts';
 import { SharedTable } from '../limits/shared-table.ts';
 import { SharedSlotState } from '../limits/slot-state.ts';
-import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
+import { openStore } from '../store/open-store.ts';
 import { Health } from '../telemetry/health.ts';
 import { GatehouseMetrics } from '../telemetry/metrics.ts';
 import { timedStore } from '../telemetry/timed-store.ts';
@@ -72,12 +75,19 @@ const health = new ForwardedHealth(log, clock);
 const metrics = config.metrics.enabled ? new GatehouseMetrics({ perKeyLabels: config.metrics.perKeyLabels }) : null;
 metrics?.watch(health);
 const tracing = config.tracing.enabled ? await startTracing(config, health) : null;
-const sqlite = openSqliteStore(config.storePath, { busyTimeoutMs: config.store.busyTimeoutMs, health, clock });
-const store = metrics ? timedStore(sqlite, metrics.storeTiming) : sqlite;
+// A worker only reads (keys, revocations): a few connections are enough for it.
+const opened = openStore(config, { health, clock, maxConnections: 2 }).store;
+const store = metrics ? timedStore(opened, metrics.storeTiming) : opened;
 const changes = createLocalChangeBus();
 const feed = new ChangeFeed(setup.changes, setup.generation, changes);
 const table = new SharedTable(setup.table);
-const limiter = new SharedMemoryLimiter(table);
+const localLimiter = new SharedMemoryLimiter(table);
+// With Redis, each worker counts there itself (one connection each); the shared table answers while Redis is away.
+const redis = config.redis.url || config.redis.sentinels.length > 0 ? connectRedis(config, `gateway-worker-${setup.index}`) : null;
+if (redis) health.register(REDIS_CONNECTION, false);
+redis?.on('error', (error: unknown) => health.failed(REDIS_CONNECTION, error));
+redis?.on('ready', () => health.ok(REDIS_CONNECTION));
+const limiter = redis ? new FallbackLimiter(new RedisLimiter(redis), localLimiter, fallbackOptions(config.redis, health)) : localLimiter;
 const throttle = FailureThrottle.perAddress(config.authFailures.limit, config.authFailures.windowSeconds * 1000, new SharedSlotState(table, 'auth-failure:'));
 const dpop = new DpopVerifier(config.tokens.dpopWindowSeconds, new SharedSlotState(table, 'dpop:'));
 // Usage goes to the main thread's recorder, which flushes it with its own through the writer thread.
@@ -163,6 +173,7 @@ async function stop(): Promise<void> {
   const flushed = await Promise.allSettled([usage.stop(), requestLog?.stop(), analytics?.stop()]);
   for (const result of flushed) if (result.status === 'rejected') log.error({ err: result.reason }, 'handing over the last usage or request records failed');
   await store.close();
+  redis?.disconnect();
   feed.close();
   post({ type: 'stopped' });
   main.close();

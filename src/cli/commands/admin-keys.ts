@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config/load.ts';
 import { adminKeysService } from '../../control/services/admin-keys.ts';
 import { ADMIN_PERMISSIONS, type AdminPermission } from '../../domain/permissions.ts';
-import { openSqliteStore } from '../../store/sqlite/sqlite-store.ts';
+import { openStore } from '../../store/open-store.ts';
 import { CommandError, table, UsageError, type Output } from '../output.ts';
 
 const USAGE = `usage: gatehouse admin-keys create --name N --permissions p1,p2 | list | revoke ID   [--config F] [--json]
@@ -37,7 +37,7 @@ export async function runAdminKeys(argv: string[], out: Output): Promise<void> {
   if (unknown.length > 0) throw new UsageError(`unknown permission(s): ${unknown.join(', ')}\n${USAGE}`);
 
   const config = loadConfig({ file: parsed.values.config });
-  const store = openSqliteStore(config.storePath);
+  const { store } = openStore(config);
   const deps = { store, peppers: config.peppers, clock: Date.now };
   const actor = { actor: `cli:${process.env.USER ?? 'unknown'}`, requestId: null };
   try {

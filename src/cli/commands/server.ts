@@ -6,7 +6,7 @@ import { gatewayPublicHost } from '../../config/schema.ts';
 import type { DemoSecrets } from '../../demo/demo-setup.ts';
 import type { DevCertificate } from '../../tls/dev-ca.ts';
 import { startGatehouse, type Gatehouse } from '../../gatehouse.ts';
-import { openSqliteStore } from '../../store/sqlite/sqlite-store.ts';
+import { describeStore, openStore } from '../../store/open-store.ts';
 import { CommandError, type Output } from '../output.ts';
 
 /** `gatehouse start --config F`: the real thing. */
@@ -22,10 +22,11 @@ export async function runStart(configFile: string | undefined, out: Output): Pro
 /** `gatehouse migrate`: applies pending store migrations and exits. */
 export async function runMigrate(configFile: string | undefined, out: Output): Promise<void> {
   const config = loadConfig({ file: configFile, secretsRequired: false });
-  const store = openSqliteStore(config.storePath);
+  const { store } = openStore(config);
   try {
     const ran = await store.migrate();
-    out.result({ store: config.storePath, migrationsApplied: ran }, () => `${config.storePath}: ${ran} migration(s) applied`);
+    const where = describeStore(config);
+    out.result({ store: where, migrationsApplied: ran }, () => `${where}: ${ran} migration(s) applied`);
   } finally {
     await store.close();
   }

@@ -70,5 +70,32 @@ export function auditContract(current: () => Store): void {
       assert.equal(entry?.targetId, 'usr_x');
       assert.deepEqual(entry?.after, { reason: 'password' });
     });
+
+    test('audit.after reads changes in commit order from a seq, and lastSeq is where the newest is', async () => {
+      assert.equal(await store.audit.lastSeq(), 0);
+      assert.deepEqual(await store.audit.after(0, 10), []);
+      const apps = [makeApp(1), makeApp(2)];
+      for (const app of apps) await store.apps.create(app, audit('app.created', 'app', app.id));
+      await store.apps.update({ ...apps[0]!, name: 'x' }, audit('app.updated', 'app', apps[0]!.id));
+      await store.audit.append(audit('user.login_failed', 'user', 'usr_x'));
+      const changes = await store.audit.after(0, 10);
+      assert.deepEqual(
+        changes.map((c) => [c.action, c.targetType, c.targetId]),
+        [
+          ['app.created', 'app', apps[0]!.id],
+          ['app.created', 'app', apps[1]!.id],
+          ['app.updated', 'app', apps[0]!.id],
+          ['user.login_failed', 'user', 'usr_x'],
+        ],
+      );
+      assert.ok(changes.every((c, i) => i === 0 || c.seq > changes[i - 1]!.seq));
+      assert.ok(changes.every((c) => Number.isFinite(c.at) && c.at > 0));
+      assert.equal(await store.audit.lastSeq(), changes.at(-1)!.seq);
+      assert.deepEqual(await store.audit.after(changes[1]!.seq, 1), [changes[2]]);
+      assert.deepEqual(await store.audit.after(changes.at(-1)!.seq, 10), []);
+      // A change that fails writes no entry, so it is not in the feed.
+      assert.equal(await store.apps.update(makeApp(3), audit('app.updated', 'app', 'app_missing')), false);
+      assert.equal(await store.audit.lastSeq(), changes.at(-1)!.seq);
+    });
   });
 }

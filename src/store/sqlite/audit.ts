@@ -34,6 +34,22 @@ export function auditRepo(db: SqliteDb): AuditRepo {
       const rows = db.sql(`SELECT * FROM audit WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`).all(...args, query.limit + 1);
       return page(rows, query, auditFromRow);
     },
+    // One writer at a time: rowid order (each insert takes the largest + 1; audit rows are never deleted) is commit order.
+    async after(afterSeq, limit) {
+      return db
+        .sql('SELECT rowid AS seq, at, action, target_type, target_id FROM audit WHERE rowid > ? ORDER BY rowid LIMIT ?')
+        .all(afterSeq, limit)
+        .map((row) => ({
+          seq: Number(row.seq),
+          at: Number(row.at),
+          action: String(row.action),
+          targetType: String(row.target_type) as AuditEntry['targetType'],
+          targetId: String(row.target_id),
+        }));
+    },
+    async lastSeq() {
+      return Number(db.sql('SELECT COALESCE(MAX(rowid), 0) AS seq FROM audit').get()!.seq);
+    },
   };
 }
 

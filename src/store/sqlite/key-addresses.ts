@@ -1,6 +1,7 @@
 import type { SQLInputValue } from 'node:sqlite';
 import { ADDRESSES_PER_KEY, OTHER_ADDRESSES, type KeyAddressRepo, type KeyAddressUse, type UsageBatch } from '../port.ts';
 import type { SqliteDb } from './db.ts';
+import { addressCursor, parseAddressCursor } from '../cursors.ts';
 
 type Sql = SqliteDb['sql'];
 
@@ -75,15 +76,6 @@ export function keyAddressRepo({ sql, transaction }: SqliteDb): KeyAddressRepo {
       );
     },
   };
-}
-
-/** `<lastSeen>_<address>`: the last row of a page, in the order pages are read (no address has a `_`). */
-export const addressCursor = (use: Pick<KeyAddressUse, 'lastSeen' | 'address'>): string => `${use.lastSeen}_${use.address}`;
-
-function parseAddressCursor(cursor: string): { lastSeen: number; address: string } {
-  const match = /^(\d{1,16})_([^_\s]{1,64})$/.exec(cursor);
-  if (!match) throw new Error('not a key address cursor');
-  return { lastSeen: Number(match[1]), address: match[2]! };
 }
 
 function useFromRow(row: Record<string, SQLInputValue>): KeyAddressUse {

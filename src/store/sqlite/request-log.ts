@@ -1,6 +1,7 @@
 import type { SQLInputValue } from 'node:sqlite';
 import { REQUEST_LOG_FIELDS, type RequestLogEntry, type RequestLogFilters, type RequestLogRepo } from '../port.ts';
 import type { SqliteDb } from './db.ts';
+import { parseRequestCursor, requestCursor } from '../cursors.ts';
 
 export function requestLogRepo(db: SqliteDb): RequestLogRepo {
   return {
@@ -24,7 +25,10 @@ export function requestLogRepo(db: SqliteDb): RequestLogRepo {
         .all(...args, query.limit + 1);
       const items = rows.slice(0, query.limit);
       const last = items.at(-1);
-      return { items: items.map(requestLogEntryFromRow), nextCursor: rows.length > query.limit && last ? `${Number(last.at)}_${Number(last.id)}` : null };
+      return {
+        items: items.map(requestLogEntryFromRow),
+        nextCursor: rows.length > query.limit && last ? requestCursor(Number(last.at), Number(last.id)) : null,
+      };
     },
     async deleteBefore(day, limit) {
       const before = Date.parse(`${day}T00:00:00Z`);
@@ -52,13 +56,6 @@ function requestLogWhere(f: RequestLogFilters): { where: string[]; args: SQLInpu
   if (f.address !== undefined) add('address = ?', f.address);
   if (f.denialCode !== undefined) add('denial_code = ?', f.denialCode);
   return { where, args };
-}
-
-/** `<at>_<id>`: the last entry of a page, in the order pages are read. */
-function parseRequestCursor(cursor: string): { at: number; id: number } {
-  const match = /^(\d{1,16})_(\d{1,19})$/.exec(cursor);
-  if (!match) throw new Error('not a request log cursor');
-  return { at: Number(match[1]), id: Number(match[2]) };
 }
 
 const textOrNull = (value: SQLInputValue | undefined): string | null => (value === null || value === undefined ? null : String(value));

@@ -1,7 +1,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { StorageUnavailableError, type Store } from '../port.ts';
+import { STORE_COMPONENT, StorageUnavailableError, type Store } from '../port.ts';
 import type { HealthReporter } from '../../telemetry/health.ts';
 import { adminKeyRepo } from './admin-keys.ts';
 import { apiRepo } from './apis.ts';
@@ -38,8 +38,6 @@ export interface SqliteStoreOptions {
   /** Stamps audit entries and migrations; Gatehouse passes its own, so tests that move time see it here too. */
   clock?: () => number;
 }
-
-export const STORE_COMPONENT = 'store';
 
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Store {
   if (path !== ':memory:') ownerOnly(path);

@@ -1,0 +1,56 @@
+import type { Redis } from 'ioredis';
+import { decideLimits } from '../limit-decision.ts';
+import type { LimitCheck, LimitResult, Limiter } from '../port.ts';
+import { LIMITS_SCRIPT } from './limits-script.ts';
+
+/** ioredis with our script defined on it (defineCommand: EVALSHA, loading the script when Redis lacks it). */
+type RedisWithLimits = Redis & { gatehouseLimits(keys: number, ...args: (string | number)[]): Promise<string[]> };
+
+/**
+ * Rate limits and quotas shared by every node: each call is one script run in Redis (limits-script.ts),
+ * so a limit of N across all nodes admits at most N. Cells are named `<prefix><counter>`; a call's
+ * cells must live on one Redis (single or Sentinel: Cluster would need them in one hash slot).
+ */
+export class RedisLimiter implements Limiter {
+  readonly #redis: RedisWithLimits;
+  readonly #prefix: string;
+
+  constructor(redis: Redis, prefix = 'gatehouse:limit:') {
+    redis.defineCommand('gatehouseLimits', { lua: LIMITS_SCRIPT });
+    this.#redis = redis as RedisWithLimits;
+    this.#prefix = prefix;
+  }
+
+  consume(checks: readonly LimitCheck[], now: number): Promise<LimitResult> {
+    return this.#run(checks, now, true);
+  }
+
+  peek(checks: readonly LimitCheck[], now: number): Promise<LimitResult> {
+    return this.#run(checks, now, false);
+  }
+
+  async #run(checks: readonly LimitCheck[], now: number, commit: boolean): Promise<LimitResult> {
+    if (checks.length === 0) return decideLimits(checks, now, commit, NO_CELLS);
+    const args: (string | number)[] = checks.map((c) => this.#prefix + c.counter);
+    args.push(now, commit ? 1 : 0);
+    for (const c of checks) {
+      if (c.kind === 'rate') args.push('r', c.limit, c.windowMs, '-');
+      else args.push('q', c.limit, c.periodEnd, c.seed);
+    }
+    const stored = await this.#redis.gatehouseLimits(checks.length, ...args);
+    // The script decided and wrote; the same decision, made again from the values it read, gives the states.
+    return decideLimits(checks, now, commit, {
+      tat: (i) => (stored[i] ? Number(stored[i]) : undefined),
+      quota: (i) => {
+        const value = stored[i];
+        if (!value) return undefined;
+        const [used, periodEnd] = value.split(':');
+        return { used: Number(used), periodEnd: Number(periodEnd) };
+      },
+      setTat: () => undefined,
+      setQuota: () => undefined,
+    });
+  }
+}
+
+const NO_CELLS = { tat: () => undefined, quota: () => undefined, setTat: () => undefined, setQuota: () => undefined };

@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Config } from '../config/load.ts';
+
+/** The health component of a process's Redis connection (non-critical: limits fall back, the feed polls). */
+export const REDIS_CONNECTION = 'redis';
+
+/**
+ * Resolves once the connection is ready, or after `timeoutMs` (Redis may be down at start: the node
+ * starts anyway, its limits fall back, and ioredis keeps reconnecting).
+ */
+export function whenReady(redis: Redis, timeoutMs: number): Promise<boolean> {
+  if (redis.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => (redis.off('ready', onReady), resolve(false)), timeoutMs);
+    const onReady = () => (clearTimeout(timer), resolve(true));
+    redis.once('ready', onReady);
+  });
+}
+
+/**
+ * A Redis connection as the configuration describes it: one server (redis://, or rediss:// for TLS)
+ * or a Sentinel-monitored master; an ACL user and password; a short command timeout, and no offline
+ * queue, so a limiter call fails at once while Redis is away instead of waiting in a queue (the
+ * caller then applies redis.whenUnavailable). ioredis reconnects by itself.
+ */
+export function connectRedis(config: Pick<Config, 'redis' | 'redisPassword'>, purpose: string): Redis {
+  const r = config.redis;
+  if (!r.url && r.sentinels.length === 0) throw new Error('redis.url or redis.sentinels is not set');
+  const url = r.url ? new URL(r.url) : null;
+  const tls = url?.protocol === 'rediss:' ? { ...(r.caFile ? { ca: readFileSync(r.caFile) } : {}) } : undefined;
+  const options: RedisOptions = {
+    connectionName: `gatehouse-${purpose}`,
+    ...(r.username ? { username: r.username } : {}),
+    ...(config.redisPassword ? { password: config.redisPassword } : {}),
+    ...(tls ? { tls } : {}),
+    commandTimeout: r.commandTimeoutMs,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    // Reconnect quickly at first, then every 2 s at most.
+    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
+  };
+  if (r.sentinels.length > 0) {
+    return new Redis({
+      ...options,
+      sentinels: r.sentinels.map((s) => ({ host: s.slice(0, s.lastIndexOf(':')), port: Number(s.slice(s.lastIndexOf(':') + 1)) })),
+      name: r.sentinelMaster!,
+      ...(config.redisPassword ? { sentinelPassword: config.redisPassword } : {}),
+      ...(tls ? { sentinelTLS: tls, enableTLSForSentinelMode: true } : {}),
+    });
+  }
+  return new Redis({
+    ...options,
+    host: url!.hostname,
+    port: Number(url!.port || 6379),
+    db: Number(url!.pathname.slice(1) || 0),
+  });
+}

@@ -1,0 +1,134 @@
+import pg from 'pg';
+import { ConflictError, StorageUnavailableError, type Page, type PageQuery } from '../port.ts';
+
+export type Row = Record<string, unknown>;
+
+/** Runs statements: the pool (each on any connection) or one transaction's connection. */
+export interface Queryable {
+  query(text: string, args?: readonly unknown[]): Promise<{ rows: Row[]; rowCount: number }>;
+}
+
+/**
+ * What every repository of the PostgreSQL adapter shares: the pool, transactions on one of its
+ * connections, and the clock that stamps audit entries.
+ */
+export interface PgDb extends Queryable {
+  /** Runs `work` in one transaction on one connection: committed when it resolves, rolled back when it throws. */
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  clock: () => number;
+  pool: pg.Pool;
+}
+
+export interface PgPoolOptions {
+  connectionString: string;
+  /** Connections at most (pg's `max`). */
+  maxConnections?: number;
+  /** A statement running longer is cancelled by the server, so a stuck query cannot hold a connection. */
+  statementTimeoutMs?: number;
+  /** How long to wait for a connection from the pool (or a new one) before failing. */
+  connectTimeoutMs?: number;
+  /** The schema tables live in (search_path): tests give each store its own. */
+  schema?: string;
+}
+
+// BIGINT (epoch ms, counters) and NUMERIC (SUM of BIGINTs) arrive as strings by default; every value
+// we keep in them is below 2^53, so they are read as numbers.
+const NUMERIC_TYPES = new Set([pg.types.builtins.INT8, pg.types.builtins.NUMERIC]);
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    NUMERIC_TYPES.has(oid) && format !== 'binary' ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+export function pgPool(options: PgPoolOptions): pg.Pool {
+  if (options.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(options.schema)) throw new Error('schema must be a lower-case SQL identifier');
+  return new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.maxConnections ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    statement_timeout: options.statementTimeoutMs ?? 5000,
+    types,
+    ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+  });
+}
+
+export function pgDb(pool: pg.Pool, options: { clock: () => number; committed: () => void; failed: (error: StorageUnavailableError) => void }): PgDb {
+  const run = async (target: pg.Pool | pg.PoolClient, text: string, args?: readonly unknown[]) => {
+    try {
+      const result = await target.query(text, args as unknown[] | undefined);
+      return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
+    } catch (error) {
+      const classified = classify(error);
+      if (classified instanceof StorageUnavailableError) options.failed(classified);
+      throw classified;
+    }
+  };
+  return {
+    pool,
+    clock: options.clock,
+    query: (text, args) => run(pool, text, args),
+    async transaction(work) {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (error) {
+        const classified = classify(error);
+        if (classified instanceof StorageUnavailableError) options.failed(classified);
+        throw classified;
+      }
+      let broken = false;
+      try {
+        await run(client, 'BEGIN');
+        const result = await work({ query: (text, args) => run(client, text, args) });
+        await run(client, 'COMMIT');
+        options.committed();
+        return result;
+      } catch (error) {
+        // A connection that failed mid-transaction may be gone; ROLLBACK on it would hide the real error.
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackError) {
+          broken = true;
+          // The transaction's own error is the one reported; the failed ROLLBACK is why the connection is dropped.
+          void rollbackError;
+        }
+        // run() has classified and reported it already; work() may throw errors of its own.
+        throw classify(error);
+      } finally {
+        client.release(broken);
+      }
+    },
+  };
+}
+
+/**
+ * The engine's failures as the port's errors (SQLSTATE codes, PostgreSQL appendix A): a unique or
+ * foreign-key violation is a conflict with what is stored; a lost or refused connection, a server
+ * shutting down, out of resources, a cancelled (timed out) statement, a read-only server, a
+ * serialization failure or deadlock are "cannot work now".
+ */
+export function classify(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  if (error instanceof ConflictError || error instanceof StorageUnavailableError) return error;
+  const code = (error as { code?: unknown }).code;
+  if (code === '23505' || code === '23503') return new ConflictError(error.message);
+  if (
+    typeof code === 'string' &&
+    (/^(08|53|57P0)/.test(code) || ['57014', '40001', '40P01', '25006', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code))
+  )
+    return new StorageUnavailableError(`the PostgreSQL store cannot work now (${code}: ${error.message})`, { cause: error });
+  if (/Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(error.message))
+    return new StorageUnavailableError(`the PostgreSQL store cannot work now (${error.message})`, { cause: error });
+  return error;
+}
+
+/** One page of rows fetched with `LIMIT limit + 1`: the extra row only says that another page follows. */
+export function page<T>(rows: Row[], query: PageQuery, map: (row: Row) => T): Page<T> {
+  const items = rows.slice(0, query.limit).map(map);
+  const last = items.at(-1) as { id: string } | undefined;
+  return { items, nextCursor: rows.length > query.limit && last ? last.id : null };
+}
+
+/** A JSON value for a jsonb parameter: absent and null are both SQL NULL. */
+export function json(value: unknown): string | null {
+  return value === undefined || value === null ? null : JSON.stringify(value);
+}

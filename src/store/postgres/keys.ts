@@ -1,0 +1,138 @@
+import { lineageOf, type ApiKey } from '../../domain/entities.ts';
+import type { KeyListQuery, KeyRepo } from '../port.ts';
+import { appendAudit } from './audit.ts';
+import { page, type PgDb, type Row } from './db.ts';
+import { entityTable, writeRow } from './entity-table.ts';
+import { revokeExchangedTokens } from './exchanged-tokens.ts';
+
+const keyColumns = (k: ApiKey): Record<string, unknown> => ({
+  app_id: k.appId,
+  policy_id: k.policyId,
+  hash: k.hash,
+  environment: k.environment,
+  enabled: k.enabled,
+  expires_at: k.expiresAt,
+  revoked_at: k.revokedAt,
+  lineage_id: lineageOf(k),
+  retire_quiet_ms: k.retireWhenDrained ? k.retireWhenDrained.quietPeriodSeconds * 1000 : null,
+  rotation_days: k.rotation?.periodDays ?? null,
+});
+
+// Usage columns are written by usage flushes (usage.ts), not with the entity: they win over its JSON.
+export const keyFromRow = (row: Row): ApiKey => {
+  const { lastUsedFrom: _stale, ...key } = row.data as ApiKey;
+  return {
+    ...key,
+    lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
+    ...(typeof row.last_used_from === 'string' ? { lastUsedFrom: row.last_used_from } : {}),
+  };
+};
+
+/**
+ * Whether a key has a rotation rule, cheaply: its own rule's period is a column (`rotation_days`), and
+ * the policies with a rule are read once per query (as in the SQLite adapter, store/sqlite/keys.ts).
+ */
+export const HAS_ROTATION_RULE = `(keys.rotation_days IS NOT NULL
+  OR keys.policy_id IN (SELECT id FROM policies WHERE policies.data->'rotation'->>'periodDays' IS NOT NULL))`;
+
+/** The period in days: the key's own rule wins whole (domain/rotation.ts effectiveRotation), else its policy's. */
+const PERIOD_DAYS = `COALESCE(keys.rotation_days,
+  (SELECT (policies.data->'rotation'->>'periodDays')::double precision FROM policies WHERE policies.id = keys.policy_id))`;
+
+/** `rotation_due` at the time in `$n`, as domain/rotation.ts decides it; never NULL, so its NOT is the complement. */
+const rotationDue = (n: number) => `COALESCE(${HAS_ROTATION_RULE}
+  AND keys.created_at + ${PERIOD_DAYS} * 86400000 <= $${n}
+  AND NOT (keys.revoked_at IS NOT NULL AND keys.revoked_at <= $${n})
+  AND (keys.expires_at IS NULL OR keys.expires_at > $${n})
+  AND keys.data->>'replacedBy' IS NULL, false)`;
+
+/** An access list's entries (none when the field is absent or null) that name the API in `$n`. */
+const accessNames = (data: string, n: number) =>
+  `EXISTS (SELECT 1 FROM jsonb_array_elements(CASE jsonb_typeof(${data}->'access') WHEN 'array' THEN ${data}->'access' ELSE '[]'::jsonb END) AS rule WHERE rule->>'apiId' = $${n})`;
+
+export function keyRepo(db: PgDb): KeyRepo {
+  return {
+    ...entityTable<ApiKey>(db, 'keys', keyColumns),
+    async get(id) {
+      const { rows } = await db.query('SELECT data, last_used_at, last_used_from FROM keys WHERE id = $1', [id]);
+      return rows[0] ? keyFromRow(rows[0]) : null;
+    },
+    async findByHash(hash) {
+      const { rows } = await db.query('SELECT data, last_used_at, last_used_from FROM keys WHERE hash = $1', [hash]);
+      return rows[0] ? keyFromRow(rows[0]) : null;
+    },
+    async list(query: KeyListQuery) {
+      const args: unknown[] = [query.cursor ?? ''];
+      const where = ['id > $1'];
+      const arg = (value: unknown) => (args.push(value), `$${args.length}`);
+      if (query.appId) where.push(`app_id = ${arg(query.appId)}`);
+      if (query.environment) where.push(`environment = ${arg(query.environment)}`);
+      if (query.exposed !== undefined) where.push(`data->>'exposedAt' IS ${query.exposed ? 'NOT ' : ''}NULL`);
+      if (query.apiId) {
+        args.push(query.apiId);
+        const n = args.length;
+        // The key's own access list, else (none of its own) its policy's: domain/key-decision.ts.
+        where.push(
+          `(${accessNames('keys.data', n)} OR (COALESCE(jsonb_typeof(keys.data->'access'), 'null') = 'null' AND policy_id IN (SELECT id FROM policies WHERE ${accessNames('policies.data', n)})))`,
+        );
+      }
+      if (query.rotationDue !== undefined) {
+        args.push(query.now);
+        where.push(query.rotationDue ? rotationDue(args.length) : `NOT ${rotationDue(args.length)}`);
+      }
+      if (query.status) {
+        const now = arg(query.now);
+        const revoked = `(revoked_at IS NOT NULL AND revoked_at <= ${now})`;
+        const expired = `(expires_at IS NOT NULL AND expires_at <= ${now})`;
+        // The same precedence as keyStatus(): revoked, then expired, then disabled or active.
+        const statusWhere: Record<string, string> = {
+          revoked,
+          expired: `NOT ${revoked} AND ${expired}`,
+          disabled: `NOT ${revoked} AND NOT enabled AND NOT ${expired}`,
+          active: `NOT ${revoked} AND enabled AND NOT ${expired}`,
+        };
+        where.push(statusWhere[query.status]!);
+      }
+      const limit = arg(query.limit + 1);
+      const { rows } = await db.query(`SELECT id, data, last_used_at, last_used_from FROM keys WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${limit}`, args);
+      return page(rows, query, keyFromRow);
+    },
+    async expiringBetween(after, until, limit) {
+      const { rows } = await db.query(
+        'SELECT data, last_used_at, last_used_from FROM keys WHERE expires_at > $1 AND expires_at <= $2 AND revoked_at IS NULL ORDER BY expires_at, id LIMIT $3',
+        [after, until, limit],
+      );
+      return rows.map(keyFromRow);
+    },
+    async delete(id, audit) {
+      return db.transaction(async (tx) => {
+        const { rows } = await tx.query('DELETE FROM keys WHERE id = $1 RETURNING lineage_id', [id]);
+        if (!rows[0]) return false;
+        const lineage = String(rows[0].lineage_id);
+        await tx.query('DELETE FROM usage_daily WHERE key_id = $1', [id]);
+        await tx.query('DELETE FROM key_addresses WHERE key_id = $1', [id]);
+        // Quota use belongs to the lineage: it goes with the lineage's last key.
+        await tx.query('DELETE FROM quota_usage WHERE key_id = $1 AND NOT EXISTS (SELECT 1 FROM keys WHERE lineage_id = $1)', [lineage]);
+        await appendAudit(tx, audit, db.clock());
+        return true;
+      });
+    },
+    async compromise({ revoked, replacement }, audit) {
+      return db.transaction(async (tx) => {
+        if ((await writeRow(tx, 'keys', keyColumns(revoked), revoked, false)) === 0) return null;
+        if (replacement) await writeRow(tx, 'keys', keyColumns(replacement), replacement, true);
+        const revokedTokens = await revokeExchangedTokens(tx, revoked.id, revoked.revokedAt ?? db.clock());
+        for (const entry of audit(revokedTokens)) await appendAudit(tx, entry, db.clock());
+        return { revokedTokens };
+      });
+    },
+    async rotate(previous, successor, audit) {
+      return db.transaction(async (tx) => {
+        if ((await writeRow(tx, 'keys', keyColumns(previous), previous, false)) === 0) return false;
+        await writeRow(tx, 'keys', keyColumns(successor), successor, true);
+        await appendAudit(tx, audit, db.clock());
+        return true;
+      });
+    },
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * The PostgreSQL schema's migrations, applied in order by one node at a time (an advisory lock, in
+ * postgres-store.ts). Append only. Version 1 is the whole schema the SQLite adapter reached in its
+ * own migrations 1-13, written for PostgreSQL: this adapter had no earlier users to carry along.
+ *
+ * Every later migration must be safe while older nodes still serve (expand, then contract): add
+ * tables, nullable columns and indexes (CONCURRENTLY where a table is large) first; drop or
+ * tighten only in a later release, once no node reads the old shape (docs/deployment.md).
+ *
+ * Entities live whole in `data` (jsonb); the columns beside it are what queries filter, sort or
+ * constrain on. Times are epoch milliseconds in BIGINT, as in the port.
+ */
+export const PG_MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
+  {
+    // Ids, addresses and other cursor columns sort with COLLATE "C" (bytewise, as SQLite does), so
+    // pages and cursors do not depend on the database's locale.
+    version: 1,
+    name: 'initial schema',
+    sql: `
+      CREATE TABLE apis (
+        id TEXT COLLATE "C" PRIMARY KEY, name TEXT NOT NULL UNIQUE, listen_path TEXT NOT NULL UNIQUE, audience TEXT UNIQUE,
+        data JSONB NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
+      CREATE TABLE apps (
+        id TEXT COLLATE "C" PRIMARY KEY, name TEXT NOT NULL, data JSONB NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
+      CREATE INDEX apps_name ON apps (name, id);
+      CREATE TABLE policies (
+        id TEXT COLLATE "C" PRIMARY KEY, name TEXT NOT NULL UNIQUE, data JSONB NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
+      CREATE TABLE keys (
+        id TEXT COLLATE "C" PRIMARY KEY, app_id TEXT NOT NULL REFERENCES apps(id), policy_id TEXT REFERENCES policies(id),
+        hash TEXT NOT NULL UNIQUE, environment TEXT NOT NULL, enabled BOOLEAN NOT NULL,
+        expires_at BIGINT, revoked_at BIGINT, last_used_at BIGINT, last_used_from TEXT, lineage_id TEXT NOT NULL,
+        rotation_days DOUBLE PRECISION, retire_quiet_ms BIGINT,
+        data JSONB NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
+      CREATE INDEX keys_app ON keys (app_id, id);
+      CREATE INDEX keys_policy ON keys (policy_id);
+      CREATE INDEX keys_lineage ON keys (lineage_id);
+      CREATE INDEX keys_draining ON keys (expires_at, id) WHERE retire_quiet_ms IS NOT NULL;
+      CREATE TABLE key_rotation_notices (
+        key_id TEXT PRIMARY KEY REFERENCES keys(id) ON DELETE CASCADE, due_at BIGINT NOT NULL, noticed_at BIGINT NOT NULL);
+      CREATE TABLE admin_keys (
+        id TEXT COLLATE "C" PRIMARY KEY, hash TEXT NOT NULL UNIQUE, data JSONB NOT NULL, created_at BIGINT NOT NULL, revoked_at BIGINT);
+      -- seq: commit order (see takeCommitTurn), which the change feed reads other nodes' changes in.
+      CREATE TABLE audit (
+        id TEXT COLLATE "C" PRIMARY KEY, seq BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE, at BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+        target_type TEXT NOT NULL, target_id TEXT NOT NULL, before JSONB, after JSONB, request_id TEXT);
+      CREATE INDEX audit_target ON audit (target_id, id);
+      CREATE TABLE usage_daily (
+        key_id TEXT NOT NULL, day TEXT NOT NULL, requests BIGINT NOT NULL, PRIMARY KEY (key_id, day));
+      CREATE TABLE quota_usage (
+        key_id TEXT NOT NULL, period TEXT NOT NULL, used BIGINT NOT NULL, PRIMARY KEY (key_id, period));
+      CREATE TABLE identity_quota_usage (
+        counter TEXT NOT NULL, period TEXT NOT NULL, used BIGINT NOT NULL, PRIMARY KEY (counter, period));
+      -- Sign-in names compare case-insensitively (SQLite: COLLATE NOCASE): one index on lower().
+      CREATE TABLE users (
+        id TEXT COLLATE "C" PRIMARY KEY, username TEXT NOT NULL, data JSONB NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
+      CREATE UNIQUE INDEX users_username ON users (lower(username));
+      CREATE TABLE oauth_clients (
+        id TEXT COLLATE "C" PRIMARY KEY, name TEXT NOT NULL, data JSONB NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
+      CREATE TABLE signing_keys (
+        id TEXT COLLATE "C" PRIMARY KEY, data JSONB NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
+      -- seq keeps insertion order (SQLite's rowid), which listByGrant and listByAccount sort by.
+      CREATE TABLE oidc_records (
+        model TEXT NOT NULL, id TEXT COLLATE "C" NOT NULL, seq BIGINT GENERATED ALWAYS AS IDENTITY, payload JSONB NOT NULL,
+        expires_at BIGINT, consumed_at BIGINT, grant_id TEXT, uid TEXT, user_code TEXT, account_id TEXT,
+        PRIMARY KEY (model, id));
+      CREATE INDEX oidc_records_grant ON oidc_records (grant_id) WHERE grant_id IS NOT NULL;
+      CREATE INDEX oidc_records_uid ON oidc_records (uid) WHERE uid IS NOT NULL;
+      CREATE INDEX oidc_records_user_code ON oidc_records (user_code) WHERE user_code IS NOT NULL;
+      CREATE INDEX oidc_records_account ON oidc_records (account_id, model) WHERE account_id IS NOT NULL;
+      CREATE INDEX oidc_records_expiry ON oidc_records (expires_at) WHERE expires_at IS NOT NULL;
+      CREATE TABLE revocations (
+        kind TEXT NOT NULL, id TEXT COLLATE "C" NOT NULL, revoked_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, PRIMARY KEY (kind, id));
+      CREATE INDEX revocations_time ON revocations (revoked_at);
+      CREATE TABLE request_log (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, at BIGINT NOT NULL, request_id TEXT NOT NULL, trace_id TEXT,
+        api_id TEXT, api TEXT, route TEXT, method TEXT NOT NULL, path TEXT NOT NULL, query TEXT,
+        status INTEGER NOT NULL, denial_code TEXT, duration_ms DOUBLE PRECISION NOT NULL, upstream_ms DOUBLE PRECISION,
+        bytes_in BIGINT NOT NULL, bytes_out BIGINT NOT NULL, key_id TEXT, app_id TEXT, user_sub TEXT,
+        client_id TEXT, address TEXT NOT NULL, user_agent TEXT);
+      CREATE INDEX request_log_time ON request_log (at);
+      -- '' stands for "none" in the dimension columns, as in SQLite: the unique index then adds to one row.
+      CREATE TABLE usage_rollups (
+        granularity TEXT NOT NULL, bucket BIGINT NOT NULL,
+        api_id TEXT NOT NULL, route TEXT NOT NULL, key_id TEXT NOT NULL, app_id TEXT NOT NULL,
+        status_class TEXT NOT NULL, denial_code TEXT NOT NULL,
+        requests BIGINT NOT NULL, bytes_in BIGINT NOT NULL, bytes_out BIGINT NOT NULL, duration_us BIGINT NOT NULL);
+      CREATE UNIQUE INDEX usage_rollups_cell ON usage_rollups (granularity, bucket, api_id, route, key_id, app_id, status_class, denial_code);
+      CREATE TABLE key_addresses (
+        key_id TEXT NOT NULL, address TEXT COLLATE "C" NOT NULL, first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL,
+        requests BIGINT NOT NULL, PRIMARY KEY (key_id, address));
+      CREATE INDEX key_addresses_recent ON key_addresses (key_id, last_seen DESC, address DESC);
+      CREATE INDEX key_addresses_seen ON key_addresses (last_seen);
+      CREATE TABLE event_outbox (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, id TEXT NOT NULL UNIQUE, at BIGINT NOT NULL, type TEXT NOT NULL,
+        data JSONB NOT NULL, dedupe_key TEXT UNIQUE);
+      CREATE INDEX event_outbox_at ON event_outbox (at);
+      CREATE TABLE exchanged_tokens (
+        jti TEXT COLLATE "C" PRIMARY KEY, key_id TEXT NOT NULL, client_id TEXT NOT NULL, audience TEXT NOT NULL, scope TEXT NOT NULL,
+        issued_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, revoked_at BIGINT);
+      CREATE INDEX exchanged_tokens_key ON exchanged_tokens (key_id, issued_at DESC, jti DESC);
+      CREATE INDEX exchanged_tokens_expiry ON exchanged_tokens (expires_at);
+      CREATE TABLE webhook_endpoints (
+        id TEXT COLLATE "C" PRIMARY KEY, data JSONB NOT NULL, consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
+      CREATE TABLE webhook_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL);
+      CREATE TABLE webhook_deliveries (
+        id TEXT COLLATE "C" PRIMARY KEY, endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+        event_id TEXT NOT NULL, event_seq BIGINT NOT NULL, event_type TEXT NOT NULL, event_at BIGINT NOT NULL,
+        status TEXT NOT NULL, attempts INTEGER NOT NULL, next_attempt_at BIGINT, last_attempt_at BIGINT,
+        created_at BIGINT NOT NULL, UNIQUE (event_id, endpoint_id));
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+      CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, id);
+      CREATE INDEX webhook_deliveries_created ON webhook_deliveries (created_at);
+      -- seq keeps insertion order for attempts logged in the same millisecond (SQLite's rowid).
+      CREATE TABLE webhook_attempts (
+        delivery_id TEXT NOT NULL REFERENCES webhook_deliveries(id) ON DELETE CASCADE, seq BIGINT GENERATED ALWAYS AS IDENTITY,
+        at BIGINT NOT NULL, status_code INTEGER, error TEXT, duration_ms INTEGER NOT NULL, response_excerpt TEXT);
+      CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, at);
+      CREATE INDEX keys_expiry ON keys (expires_at) WHERE expires_at IS NOT NULL;
+    `,
+  },
+];

@@ -1,0 +1,58 @@
+import type { OidcModelRepo, OidcPayload, OidcRecord } from '../port.ts';
+import type { PgDb, Row } from './db.ts';
+
+const live = '(expires_at IS NULL OR expires_at > $3)';
+
+const record = (row: Row | undefined): OidcPayload | null => {
+  if (!row) return null;
+  const payload = row.payload as OidcPayload;
+  return row.consumed_at === null ? payload : { ...payload, consumed: Math.floor(Number(row.consumed_at) / 1000) };
+};
+const withId = (row: Row | undefined): OidcRecord | null => (row ? { id: String(row.id), payload: record(row)! } : null);
+const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+
+export function oidcRepo(db: PgDb): OidcModelRepo {
+  const one = async (where: string, model: string, value: string, now: number) =>
+    (await db.query(`SELECT id, payload, consumed_at FROM oidc_records WHERE model = $1 AND ${where} = $2 AND ${live}`, [model, value, now])).rows[0];
+  const many = async (where: string, order: string, model: string, value: string, now: number) =>
+    (
+      await db.query(`SELECT id, payload, consumed_at FROM oidc_records WHERE model = $1 AND ${where} = $2 AND ${live} ORDER BY seq ${order}`, [
+        model,
+        value,
+        now,
+      ])
+    ).rows.map((row) => withId(row)!);
+  return {
+    async upsert(model, id, payload, expiresAt) {
+      await db.query(
+        `INSERT INTO oidc_records (model, id, payload, expires_at, grant_id, uid, user_code, account_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
+         ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at, grant_id = excluded.grant_id,
+           uid = excluded.uid, user_code = excluded.user_code, account_id = excluded.account_id`,
+        [model, id, JSON.stringify(payload), expiresAt, text(payload.grantId), text(payload.uid), text(payload.userCode), text(payload.accountId)],
+      );
+    },
+    async find(model, id, now) {
+      return record(await one('id', model, id, now));
+    },
+    async findByUid(model, uid, now) {
+      return withId(await one('uid', model, uid, now));
+    },
+    async findByUserCode(model, userCode, now) {
+      return withId(await one('user_code', model, userCode, now));
+    },
+    async consume(model, id, at) {
+      await db.query('UPDATE oidc_records SET consumed_at = $1 WHERE model = $2 AND id = $3 AND consumed_at IS NULL', [at, model, id]);
+    },
+    async destroy(model, id) {
+      await db.query('DELETE FROM oidc_records WHERE model = $1 AND id = $2', [model, id]);
+    },
+    async revokeByGrantId(model, grantId) {
+      await db.query('DELETE FROM oidc_records WHERE model = $1 AND grant_id = $2', [model, grantId]);
+    },
+    listByGrant: (model, grantId, now) => many('grant_id', 'ASC', model, grantId, now),
+    listByAccount: (model, accountId, now) => many('account_id', 'DESC', model, accountId, now),
+    async deleteExpired(now) {
+      return (await db.query('DELETE FROM oidc_records WHERE expires_at IS NOT NULL AND expires_at <= $1', [now])).rowCount;
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import type { UsageBatch, UsageRepo } from '../port.ts';
+import type { PgDb, Queryable } from './db.ts';
+import { recordKeyAddresses } from './key-addresses.ts';
+
+/**
+ * Usage on PostgreSQL. A batch is written in one transaction with one statement per table (arrays
+ * through unnest), not one per key: a flush of 10,000 keys is a few round trips. Rows for the same
+ * key and day are summed first, since one INSERT ... ON CONFLICT may not touch a row twice.
+ */
+export function usageRepo(db: PgDb): UsageRepo {
+  return {
+    async record(batch: UsageBatch) {
+      await db.transaction(async (tx) => {
+        await recordDaily(tx, batch);
+        await recordQuotas(tx, batch);
+        await recordKeyAddresses(tx, batch);
+      });
+    },
+    async counterUsed(counter, period) {
+      const { rows } = await db.query('SELECT used FROM identity_quota_usage WHERE counter = $1 AND period = $2', [counter, period]);
+      return rows[0] ? Number(rows[0].used) : 0;
+    },
+    async quotaUsed(lineageId, period) {
+      const { rows } = await db.query('SELECT used FROM quota_usage WHERE key_id = $1 AND period = $2', [lineageId, period]);
+      return rows[0] ? Number(rows[0].used) : 0;
+    },
+    async requestsByDay(keyId) {
+      const { rows } = await db.query('SELECT day, requests FROM usage_daily WHERE key_id = $1 ORDER BY day', [keyId]);
+      return rows.map((r) => ({ day: String(r.day), requests: Number(r.requests) }));
+    },
+  };
+}
+
+async function recordDaily(tx: Queryable, batch: UsageBatch): Promise<void> {
+  if (!batch.keys.length) return;
+  const daily = sum(batch.keys.map((k) => [`${k.keyId}\u0000${k.day}`, k.requests]));
+  const [ids, days] = splitPairs([...daily.keys()]);
+  await tx.query(
+    `INSERT INTO usage_daily (key_id, day, requests)
+     SELECT u.key_id, u.day, u.requests FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(key_id, day, requests)
+     WHERE EXISTS (SELECT 1 FROM keys WHERE keys.id = u.key_id)
+     ON CONFLICT (key_id, day) DO UPDATE SET requests = usage_daily.requests + excluded.requests`,
+    [ids, days, [...daily.values()]],
+  );
+  // Per key, the latest use in the batch, and its address.
+  const latest = new Map<string, { at: number; from: string | null }>();
+  for (const k of batch.keys) {
+    const seen = latest.get(k.keyId);
+    if (!seen || k.lastUsedAt >= seen.at)
+      latest.set(k.keyId, { at: k.lastUsedAt, from: k.lastUsedFrom ?? (seen && seen.at === k.lastUsedAt ? seen.from : null) });
+  }
+  // The right-hand sides read the row as it was: the address is taken only from a use at least as recent.
+  await tx.query(
+    `UPDATE keys SET
+       last_used_from = CASE WHEN u.used_from IS NOT NULL AND u.used_at >= COALESCE(keys.last_used_at, 0) THEN u.used_from ELSE keys.last_used_from END,
+       last_used_at = GREATEST(COALESCE(keys.last_used_at, 0), u.used_at)
+     FROM unnest($1::text[], $2::bigint[], $3::text[]) AS u(key_id, used_at, used_from) WHERE keys.id = u.key_id`,
+    [[...latest.keys()], [...latest.values()].map((l) => l.at), [...latest.values()].map((l) => l.from)],
+  );
+}
+
+async function recordQuotas(tx: Queryable, batch: UsageBatch): Promise<void> {
+  if (batch.quotas.length) {
+    const quotas = sum(batch.quotas.map((q) => [`${q.lineageId}\u0000${q.period}`, q.delta]));
+    const [lineages, periods] = splitPairs([...quotas.keys()]);
+    await tx.query(
+      `INSERT INTO quota_usage (key_id, period, used)
+       SELECT q.key_id, q.period, q.used FROM unnest($1::text[], $2::text[], $3::bigint[]) AS q(key_id, period, used)
+       WHERE EXISTS (SELECT 1 FROM keys WHERE keys.lineage_id = q.key_id)
+       ON CONFLICT (key_id, period) DO UPDATE SET used = quota_usage.used + excluded.used`,
+      [lineages, periods, [...quotas.values()]],
+    );
+  }
+  if (batch.counters?.length) {
+    const counters = sum(batch.counters.map((c) => [`${c.counter}\u0000${c.period}`, c.delta]));
+    const [names, periods] = splitPairs([...counters.keys()]);
+    await tx.query(
+      `INSERT INTO identity_quota_usage (counter, period, used)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+       ON CONFLICT (counter, period) DO UPDATE SET used = identity_quota_usage.used + excluded.used`,
+      [names, periods, [...counters.values()]],
+    );
+  }
+}
+
+function sum(entries: [string, number][]): Map<string, number> {
+  const totals = new Map<string, number>();
+  for (const [key, value] of entries) totals.set(key, (totals.get(key) ?? 0) + value);
+  return totals;
+}
+
+function splitPairs(keys: string[]): [string[], string[]] {
+  const pairs = keys.map((k) => k.split('\u0000') as [string, string]);
+  return [pairs.map((p) => p[0]), pairs.map((p) => p[1])];
+}

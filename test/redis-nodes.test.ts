@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startPostgres, type PrivatePostgres } from './support/postgres.ts';
+import { startRedis, type PrivateRedis } from './support/redis.ts';
+import { call, seed, startHarness, TestClock, type Harness, type Seeded } from './support/harness.ts';
+import { waitFor } from './support/wait.ts';
+
+/**
+ * Two nodes on PostgreSQL and Redis: a rate limit is counted once for both; a change on one node
+ * reaches the other through the Redis doorbell long before its next poll of the store; with Redis
+ * gone, limits fall back to each node (each limit divided by the expected node count).
+ */
+describe('two nodes on PostgreSQL and Redis', () => {
+  let pg: PrivatePostgres;
+  let redis: PrivateRedis;
+  let a: Harness;
+  let b: Harness;
+  let ids: Seeded;
+  const clock = new TestClock();
+
+  before(async () => {
+    [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
+    await pg.createDatabase('nodes');
+    const env = {
+      GATEHOUSE_STORE_DRIVER: 'postgres',
+      GATEHOUSE_STORE_URL: pg.urlWithoutPassword('nodes'),
+      GATEHOUSE_STORE_PASSWORD: pg.password,
+      GATEHOUSE_REDIS_URL: redis.url,
+      GATEHOUSE_REDIS_PASSWORD: redis.password,
+      GATEHOUSE_REDIS_EXPECTED_NODES: '2',
+      // Polling alone would take a minute: within the tests' waits, only the doorbell can deliver.
+      GATEHOUSE_CHANGES_POLL_INTERVAL_SECONDS: '60',
+    };
+    a = await startHarness(env, clock);
+    b = await startHarness(env, clock);
+    ids = await seed(a, { rateLimits: [{ name: 'per-minute', limit: 6, windowSeconds: 60 }] });
+  });
+  after(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+    await Promise.all([pg?.stop(), redis?.stop()]);
+  });
+
+  test('a change on one node reaches the other through the doorbell, not the next poll', async () => {
+    await waitFor(async () => (await call(b, '/orders/1', { key: ids.secret })).status !== 404, { what: "the new API on B's gateway" });
+    const extra = await a.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId }] });
+    assert.equal((await call(b, '/orders/1', { key: extra.body.secret })).status, 200);
+    assert.equal((await a.admin('POST', `/keys/${extra.body.id}/revoke`, { reason: 'test' })).status, 200);
+    await waitFor(async () => (await call(b, '/orders/1', { key: extra.body.secret })).status === 401, { what: 'the revocation on B', timeoutMs: 3000 });
+  });
+
+  test('a rate limit of N is N across both nodes', async () => {
+    clock.advance(120_000); // a full window since the first test's requests
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push((await call(i % 2 ? a : b, '/orders/x', { key: ids.secret })).status);
+    assert.equal(statuses.filter((s) => s === 200).length, 6);
+    assert.equal(statuses.filter((s) => s === 429).length, 4);
+  });
+
+  test('with Redis gone, each node limits on its own with its share of the limit, and readiness says so', async () => {
+    clock.advance(120_000);
+    await redis.pause();
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) statuses.push((await call(a, '/orders/x', { key: ids.secret })).status);
+    // 6 per minute shared by 2 expected nodes: 3 on this node.
+    assert.deepEqual(statuses, [200, 200, 200, 429, 429, 429, 429, 429]);
+    const ready = (await (await fetch(`${a.gh.controlUrl}/readyz`)).json()) as { components: Record<string, { ok: boolean }> };
+    assert.equal(ready.components['redis-limiter']?.ok, false);
+    await redis.resume();
+  });
+});
