@@ -66,5 +66,22 @@ describe('two nodes on PostgreSQL and Redis', () => {
     const ready = (await (await fetch(`${a.gh.controlUrl}/readyz`)).json()) as { components: Record<string, { ok: boolean }> };
     assert.equal(ready.components['redis-limiter']?.ok, false);
     await redis.resume();
+    // Service recovers by itself: limits are counted in Redis again, and the doorbell rings again
+    // (the poll is a minute away, so only a resubscribed doorbell brings B the change in time).
+    await waitFor(
+      async () => {
+        await call(a, '/orders/x', { key: ids.secret });
+        const now = (await (await fetch(`${a.gh.controlUrl}/readyz`)).json()) as { components: Record<string, { ok: boolean }> };
+        return now.components['redis-limiter']?.ok === true;
+      },
+      { what: "A's limiter back on Redis", timeoutMs: 10_000 },
+    );
+    const late = await a.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId }] });
+    assert.equal((await call(b, '/orders/1', { key: late.body.secret })).status, 200);
+    assert.equal((await a.admin('POST', `/keys/${late.body.id}/revoke`, { reason: 'test' })).status, 200);
+    await waitFor(async () => (await call(b, '/orders/1', { key: late.body.secret })).status === 401, {
+      what: 'the doorbell after Redis returned',
+      timeoutMs: 10_000,
+    });
   });
 });

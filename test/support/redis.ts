@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { connect } from 'node:net';
 import { aptInstall, freePort, stopChild } from './servers.ts';
 
 /**
@@ -40,7 +40,7 @@ export async function startRedis(): Promise<PrivateRedis> {
   const url = `redis://127.0.0.1:${port}`;
   const urlWithPassword = `redis://:${password}@127.0.0.1:${port}`;
   let child = spawnServer();
-  await waitUntilReady(urlWithPassword, child, () => stderr);
+  await waitUntilReady(port, password, child, () => stderr);
   return {
     url,
     password,
@@ -50,7 +50,7 @@ export async function startRedis(): Promise<PrivateRedis> {
     },
     async resume() {
       child = spawnServer();
-      await waitUntilReady(urlWithPassword, child, () => stderr);
+      await waitUntilReady(port, password, child, () => stderr);
     },
     async stop() {
       await stopChild(child, 'SIGTERM');
@@ -59,23 +59,32 @@ export async function startRedis(): Promise<PrivateRedis> {
   };
 }
 
-async function waitUntilReady(url: string, child: ChildProcess, log: () => string): Promise<void> {
+/**
+ * Polls the server with a plain socket (AUTH, then PING) until it answers PONG. Not with a Redis
+ * client: one that gives up while still connecting can reject a promise of its own after we are done.
+ */
+async function waitUntilReady(port: number, password: string, child: ChildProcess, log: () => string): Promise<void> {
   const deadline = Date.now() + 15_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode}) before it was ready: ${log()}`);
-    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    // connect() rejects with the same error that this event carries; the event only needs a listener.
-    let lastError: unknown = null;
-    client.on('error', (error: unknown) => (lastError = error));
-    try {
-      await client.connect();
-      await client.ping();
-      client.disconnect();
-      return;
-    } catch (error) {
-      client.disconnect();
-      if (Date.now() > deadline) throw new Error(`redis-server was not ready within 15 s: ${String(error)} (${String(lastError)}); ${log()}`, { cause: error });
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const answer = await ping(port, password);
+    if (answer === 'PONG') return;
+    if (Date.now() > deadline) throw new Error(`redis-server was not ready within 15 s (last answer: ${answer}); ${log()}`);
+    await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** 'PONG', or what went wrong instead (the socket's error, or the server's answer). */
+function ping(port: number, password: string): Promise<string> {
+  return new Promise((resolve) => {
+    let answer = '';
+    const socket = connect(port, '127.0.0.1', () => socket.write(`AUTH ${password}\r\nPING\r\n`));
+    socket.setTimeout(1000, () => socket.destroy(new Error('no answer within 1 s')));
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString();
+      if (answer.includes('+PONG')) socket.end();
+    });
+    socket.on('error', (error: Error) => resolve(error.message));
+    socket.on('close', () => resolve(answer.includes('+PONG') ? 'PONG' : answer.trim() || 'connection closed'));
+  });
 }
