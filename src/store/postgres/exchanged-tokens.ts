@@ -1,6 +1,7 @@
-import type { ExchangedToken, ExchangedTokenRepo, Revocation } from '../port.ts';
+import { exchangedTokenFromRow } from '../rows.ts';
+import type { ExchangedTokenRepo, Revocation } from '../port.ts';
 import { appendAudit } from './audit.ts';
-import type { PgDb, Queryable, Row } from './db.ts';
+import type { PgDb, Queryable } from './db.ts';
 
 /** Cursor: `<issuedAt>_<jti>` of the last token of a page (newest first), as the SQLite adapter writes it. */
 const CURSOR = /^(\d{1,16})_(.+)$/;
@@ -26,7 +27,7 @@ export function exchangedTokenRepo(db: PgDb): ExchangedTokenRepo {
             query.limit + 1,
           ])
         : await db.query('SELECT * FROM exchanged_tokens WHERE key_id = $1 ORDER BY issued_at DESC, jti DESC LIMIT $2', [keyId, query.limit + 1]);
-      const items = rows.slice(0, query.limit).map(tokenFromRow);
+      const items = rows.slice(0, query.limit).map(exchangedTokenFromRow);
       const last = items.at(-1);
       return { items, nextCursor: rows.length > query.limit && last ? `${last.issuedAt}_${last.jti}` : null };
     },
@@ -58,17 +59,4 @@ export async function revokeExchangedTokens(tx: Queryable, keyId: string, at: nu
     [kind, at, live.map((r) => String(r.jti)), live.map((r) => Number(r.expires_at))],
   );
   return live.map((r) => String(r.jti));
-}
-
-function tokenFromRow(row: Row): ExchangedToken {
-  return {
-    jti: String(row.jti),
-    keyId: String(row.key_id),
-    clientId: String(row.client_id),
-    audience: String(row.audience),
-    scope: String(row.scope),
-    issuedAt: Number(row.issued_at),
-    expiresAt: Number(row.expires_at),
-    revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
-  };
 }

@@ -1,5 +1,6 @@
+import { keyAddressUseFromRow } from '../rows.ts';
 import { ADDRESSES_PER_KEY, OTHER_ADDRESSES, type KeyAddressRepo, type KeyAddressUse, type UsageBatch } from '../port.ts';
-import type { PgDb, Queryable, Row } from './db.ts';
+import type { PgDb, Queryable } from './db.ts';
 import { addressCursor, parseAddressCursor } from '../cursors.ts';
 
 /**
@@ -69,13 +70,13 @@ export function keyAddressRepo(db: PgDb): KeyAddressRepo {
         `SELECT * FROM key_addresses WHERE key_id = $1 AND address <> $2 ${after} ORDER BY last_seen DESC, address DESC LIMIT $3`,
         args,
       );
-      const items = rows.slice(0, query.limit).map(useFromRow);
+      const items = rows.slice(0, query.limit).map(keyAddressUseFromRow);
       const last = items.at(-1);
       return { items, nextCursor: rows.length > query.limit && last ? addressCursor(last) : null };
     },
     async others(keyId) {
       const { rows } = await db.query('SELECT * FROM key_addresses WHERE key_id = $1 AND address = $2', [keyId, OTHER_ADDRESSES]);
-      return rows[0] ? useFromRow(rows[0]) : null;
+      return rows[0] ? keyAddressUseFromRow(rows[0]) : null;
     },
     async countSeenSince(keyId, at) {
       const { rows } = await db.query(
@@ -91,15 +92,5 @@ export function keyAddressRepo(db: PgDb): KeyAddressRepo {
       );
       return rowCount;
     },
-  };
-}
-
-function useFromRow(row: Row): KeyAddressUse {
-  return {
-    keyId: String(row.key_id),
-    address: String(row.address),
-    firstSeen: Number(row.first_seen),
-    lastSeen: Number(row.last_seen),
-    requests: Number(row.requests),
   };
 }

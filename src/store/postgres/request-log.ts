@@ -1,6 +1,7 @@
-import { REQUEST_LOG_FIELDS, type RequestLogEntry, type RequestLogFilters, type RequestLogRepo } from '../port.ts';
+import { requestLogEntryFromRow } from '../rows.ts';
+import { REQUEST_LOG_FIELDS, type RequestLogFilters, type RequestLogRepo } from '../port.ts';
 import { parseRequestCursor, requestCursor } from '../cursors.ts';
-import type { PgDb, Row } from './db.ts';
+import type { PgDb } from './db.ts';
 
 /** The columns in REQUEST_LOG_FIELDS order, with the array type each is sent as. */
 const COLUMNS: readonly [string, string][] = [
@@ -87,32 +88,4 @@ function requestLogWhere(f: RequestLogFilters): { where: string[]; args: unknown
   if (f.address !== undefined) where.push(`address = ${arg(f.address)}`);
   if (f.denialCode !== undefined) where.push(`denial_code = ${arg(f.denialCode)}`);
   return { where, args };
-}
-
-const textOrNull = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
-
-function requestLogEntryFromRow(row: Row): RequestLogEntry {
-  return {
-    at: Number(row.at),
-    requestId: String(row.request_id),
-    traceId: textOrNull(row.trace_id),
-    apiId: textOrNull(row.api_id),
-    api: textOrNull(row.api),
-    route: textOrNull(row.route),
-    method: String(row.method),
-    path: String(row.path),
-    query: textOrNull(row.query),
-    status: Number(row.status),
-    denialCode: textOrNull(row.denial_code),
-    durationMs: Number(row.duration_ms),
-    upstreamMs: row.upstream_ms === null ? null : Number(row.upstream_ms),
-    bytesIn: Number(row.bytes_in),
-    bytesOut: Number(row.bytes_out),
-    keyId: textOrNull(row.key_id),
-    appId: textOrNull(row.app_id),
-    user: textOrNull(row.user_sub),
-    clientId: textOrNull(row.client_id),
-    address: String(row.address),
-    userAgent: textOrNull(row.user_agent),
-  };
 }

@@ -1,6 +1,7 @@
+import { deliveryFromRow } from '../rows.ts';
 import type { EventType, OutboxEvent } from '../../domain/events.ts';
 import { newId } from '../../domain/ids.ts';
-import type { DeliveryStatus, WebhookDelivery, WebhookEndpoint } from '../../domain/webhooks.ts';
+import type { WebhookDelivery, WebhookEndpoint } from '../../domain/webhooks.ts';
 import type { WebhookRepo } from '../port.ts';
 import { appendAudit } from './audit.ts';
 import { page, type PgDb, type Queryable, type Row } from './db.ts';
@@ -198,19 +199,4 @@ export function webhookRepo(db: PgDb): WebhookRepo {
 
 function endpointFromRow(row: Row): WebhookEndpoint {
   return { ...(row.data as WebhookEndpoint), consecutiveFailures: Number(row.consecutive_failures) };
-}
-
-function deliveryFromRow(row: Row): WebhookDelivery {
-  return {
-    id: String(row.id),
-    endpointId: String(row.endpoint_id),
-    eventId: String(row.event_id),
-    eventType: row.event_type as EventType,
-    eventAt: Number(row.event_at),
-    status: row.status as DeliveryStatus,
-    attempts: Number(row.attempts),
-    nextAttemptAt: row.next_attempt_at === null ? null : Number(row.next_attempt_at),
-    lastAttemptAt: row.last_attempt_at === null ? null : Number(row.last_attempt_at),
-    createdAt: Number(row.created_at),
-  };
 }

@@ -1,5 +1,5 @@
-import type { SQLInputValue } from 'node:sqlite';
-import type { ExchangedToken, ExchangedTokenRepo, Revocation } from '../port.ts';
+import { exchangedTokenFromRow } from '../rows.ts';
+import type { ExchangedTokenRepo, Revocation } from '../port.ts';
 import { appendAudit } from './audit.ts';
 import type { SqliteDb } from './db.ts';
 
@@ -30,7 +30,7 @@ export function exchangedTokenRepo(db: SqliteDb): ExchangedTokenRepo {
             .sql('SELECT * FROM exchanged_tokens WHERE key_id = ? AND (issued_at < ? OR (issued_at = ? AND jti < ?)) ORDER BY issued_at DESC, jti DESC LIMIT ?')
             .all(keyId, Number(cursor[1]), Number(cursor[1]), cursor[2]!, query.limit + 1)
         : db.sql('SELECT * FROM exchanged_tokens WHERE key_id = ? ORDER BY issued_at DESC, jti DESC LIMIT ?').all(keyId, query.limit + 1);
-      const items = rows.slice(0, query.limit).map(tokenFromRow);
+      const items = rows.slice(0, query.limit).map(exchangedTokenFromRow);
       const last = items.at(-1);
       return { items, nextCursor: rows.length > query.limit && last ? `${last.issuedAt}_${last.jti}` : null };
     },
@@ -62,17 +62,4 @@ export function revokeExchangedTokens(db: SqliteDb, keyId: string, at: number): 
     mark.run(at, jti);
     return jti;
   });
-}
-
-function tokenFromRow(row: Record<string, SQLInputValue>): ExchangedToken {
-  return {
-    jti: String(row.jti),
-    keyId: String(row.key_id),
-    clientId: String(row.client_id),
-    audience: String(row.audience),
-    scope: String(row.scope),
-    issuedAt: Number(row.issued_at),
-    expiresAt: Number(row.expires_at),
-    revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
-  };
 }

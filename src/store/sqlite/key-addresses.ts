@@ -1,5 +1,6 @@
+import { keyAddressUseFromRow } from '../rows.ts';
 import type { SQLInputValue } from 'node:sqlite';
-import { ADDRESSES_PER_KEY, OTHER_ADDRESSES, type KeyAddressRepo, type KeyAddressUse, type UsageBatch } from '../port.ts';
+import { ADDRESSES_PER_KEY, OTHER_ADDRESSES, type KeyAddressRepo, type UsageBatch } from '../port.ts';
 import type { SqliteDb } from './db.ts';
 import { addressCursor, parseAddressCursor } from '../cursors.ts';
 
@@ -52,13 +53,13 @@ export function keyAddressRepo({ sql, transaction }: SqliteDb): KeyAddressRepo {
         ...args,
         query.limit + 1,
       );
-      const items = rows.slice(0, query.limit).map(useFromRow);
+      const items = rows.slice(0, query.limit).map(keyAddressUseFromRow);
       const last = items.at(-1);
       return { items, nextCursor: rows.length > query.limit && last ? addressCursor(last) : null };
     },
     async others(keyId) {
       const row = sql('SELECT * FROM key_addresses WHERE key_id = ? AND address = ?').get(keyId, OTHER_ADDRESSES);
-      return row ? useFromRow(row) : null;
+      return row ? keyAddressUseFromRow(row) : null;
     },
     async countSeenSince(keyId, at) {
       const row = sql(
@@ -75,15 +76,5 @@ export function keyAddressRepo({ sql, transaction }: SqliteDb): KeyAddressRepo {
         ),
       );
     },
-  };
-}
-
-function useFromRow(row: Record<string, SQLInputValue>): KeyAddressUse {
-  return {
-    keyId: String(row.key_id),
-    address: String(row.address),
-    firstSeen: Number(row.first_seen),
-    lastSeen: Number(row.last_seen),
-    requests: Number(row.requests),
   };
 }

@@ -1,5 +1,6 @@
+import { requestLogEntryFromRow } from '../rows.ts';
 import type { SQLInputValue } from 'node:sqlite';
-import { REQUEST_LOG_FIELDS, type RequestLogEntry, type RequestLogFilters, type RequestLogRepo } from '../port.ts';
+import { REQUEST_LOG_FIELDS, type RequestLogFilters, type RequestLogRepo } from '../port.ts';
 import type { SqliteDb } from './db.ts';
 import { parseRequestCursor, requestCursor } from '../cursors.ts';
 
@@ -56,32 +57,4 @@ function requestLogWhere(f: RequestLogFilters): { where: string[]; args: SQLInpu
   if (f.address !== undefined) add('address = ?', f.address);
   if (f.denialCode !== undefined) add('denial_code = ?', f.denialCode);
   return { where, args };
-}
-
-const textOrNull = (value: SQLInputValue | undefined): string | null => (value === null || value === undefined ? null : String(value));
-
-function requestLogEntryFromRow(row: Record<string, SQLInputValue>): RequestLogEntry {
-  return {
-    at: Number(row.at),
-    requestId: String(row.request_id),
-    traceId: textOrNull(row.trace_id),
-    apiId: textOrNull(row.api_id),
-    api: textOrNull(row.api),
-    route: textOrNull(row.route),
-    method: String(row.method),
-    path: String(row.path),
-    query: textOrNull(row.query),
-    status: Number(row.status),
-    denialCode: textOrNull(row.denial_code),
-    durationMs: Number(row.duration_ms),
-    upstreamMs: row.upstream_ms === null ? null : Number(row.upstream_ms),
-    bytesIn: Number(row.bytes_in),
-    bytesOut: Number(row.bytes_out),
-    keyId: textOrNull(row.key_id),
-    appId: textOrNull(row.app_id),
-    user: textOrNull(row.user_sub),
-    clientId: textOrNull(row.client_id),
-    address: String(row.address),
-    userAgent: textOrNull(row.user_agent),
-  };
 }

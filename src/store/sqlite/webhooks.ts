@@ -1,7 +1,8 @@
+import { deliveryFromRow } from '../rows.ts';
 import type { SQLInputValue } from 'node:sqlite';
 import type { EventType, OutboxEvent } from '../../domain/events.ts';
 import { newId } from '../../domain/ids.ts';
-import type { DeliveryStatus, WebhookDelivery, WebhookEndpoint } from '../../domain/webhooks.ts';
+import type { WebhookDelivery, WebhookEndpoint } from '../../domain/webhooks.ts';
 import type { WebhookRepo } from '../port.ts';
 import { appendAudit } from './audit.ts';
 import { page, type SqliteDb } from './db.ts';
@@ -192,19 +193,4 @@ export function webhookRepo(db: SqliteDb): WebhookRepo {
 
 function endpointFromRow(row: Record<string, SQLInputValue>): WebhookEndpoint {
   return { ...(JSON.parse(String(row.data)) as WebhookEndpoint), consecutiveFailures: Number(row.consecutive_failures) };
-}
-
-function deliveryFromRow(row: Record<string, SQLInputValue>): WebhookDelivery {
-  return {
-    id: String(row.id),
-    endpointId: String(row.endpoint_id),
-    eventId: String(row.event_id),
-    eventType: String(row.event_type) as EventType,
-    eventAt: Number(row.event_at),
-    status: String(row.status) as DeliveryStatus,
-    attempts: Number(row.attempts),
-    nextAttemptAt: row.next_attempt_at === null ? null : Number(row.next_attempt_at),
-    lastAttemptAt: row.last_attempt_at === null ? null : Number(row.last_attempt_at),
-    createdAt: Number(row.created_at),
-  };
 }

@@ -1,0 +1,74 @@
+import type { EventType } from '../domain/events.ts';
+import type { DeliveryStatus, WebhookDelivery } from '../domain/webhooks.ts';
+import type { ExchangedToken, KeyAddressUse, RequestLogEntry } from './port.ts';
+
+// Rows read back as the port's records, the same for every adapter: the columns are named alike in
+// SQLite and PostgreSQL, and each value is read with String or Number, whatever type the driver gave.
+
+type Row = Record<string, unknown>;
+
+const textOrNull = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
+
+export function requestLogEntryFromRow(row: Row): RequestLogEntry {
+  return {
+    at: Number(row.at),
+    requestId: String(row.request_id),
+    traceId: textOrNull(row.trace_id),
+    apiId: textOrNull(row.api_id),
+    api: textOrNull(row.api),
+    route: textOrNull(row.route),
+    method: String(row.method),
+    path: String(row.path),
+    query: textOrNull(row.query),
+    status: Number(row.status),
+    denialCode: textOrNull(row.denial_code),
+    durationMs: Number(row.duration_ms),
+    upstreamMs: row.upstream_ms === null ? null : Number(row.upstream_ms),
+    bytesIn: Number(row.bytes_in),
+    bytesOut: Number(row.bytes_out),
+    keyId: textOrNull(row.key_id),
+    appId: textOrNull(row.app_id),
+    user: textOrNull(row.user_sub),
+    clientId: textOrNull(row.client_id),
+    address: String(row.address),
+    userAgent: textOrNull(row.user_agent),
+  };
+}
+
+export function deliveryFromRow(row: Row): WebhookDelivery {
+  return {
+    id: String(row.id),
+    endpointId: String(row.endpoint_id),
+    eventId: String(row.event_id),
+    eventType: row.event_type as EventType,
+    eventAt: Number(row.event_at),
+    status: row.status as DeliveryStatus,
+    attempts: Number(row.attempts),
+    nextAttemptAt: row.next_attempt_at === null ? null : Number(row.next_attempt_at),
+    lastAttemptAt: row.last_attempt_at === null ? null : Number(row.last_attempt_at),
+    createdAt: Number(row.created_at),
+  };
+}
+
+export function exchangedTokenFromRow(row: Row): ExchangedToken {
+  return {
+    jti: String(row.jti),
+    keyId: String(row.key_id),
+    clientId: String(row.client_id),
+    audience: String(row.audience),
+    scope: String(row.scope),
+    issuedAt: Number(row.issued_at),
+    expiresAt: Number(row.expires_at),
+    revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
+  };
+}
+
+export function keyAddressUseFromRow(row: Row): KeyAddressUse {
+  return {
+    keyId: String(row.key_id),
+    address: String(row.address),
+    firstSeen: Number(row.first_seen),
+    lastSeen: Number(row.last_seen),
+    requests: Number(row.requests),
+  };
+}
