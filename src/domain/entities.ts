@@ -1,3 +1,4 @@
+import type { ConsoleRole } from './console-roles.ts';
 import type { EventInput } from './events.ts';
 import type { Environment } from './key-format.ts';
 import type { RetireWhenDrained, RotationRule } from './rotation.ts';
@@ -221,6 +222,10 @@ export interface User {
   disabled: boolean;
   /** MFA demanded of this user whatever their roles. */
   mfaRequired: boolean;
+  /** What the user may do in the web app (domain/console-roles.ts); absent on users stored before it existed: none. */
+  consoleRole?: ConsoleRole | null;
+  /** A portal sign-up waiting for an operator's approval (portal.signup: approval): cannot sign in until approved. */
+  pendingApproval?: boolean;
   totp: TotpEnrolment | null;
   createdAt: Millis;
   updatedAt: Millis;
