@@ -194,8 +194,10 @@ export interface AdminKey {
 export interface AuditEntry {
   id: string;
   at: Millis;
-  /** Who made the change: `admin_key:<id>`, `cli`, `system`. */
+  /** Who made the change: `admin_key:<id>`, `user:<id>` (a person signed in to the web app), `cli`, `system`. */
   actor: string;
+  /** The actor's name when it is a person (`user:<id>`): their sign-in name as it was at the time. Absent otherwise. */
+  actorName?: string | undefined;
   action: string;
   targetType: 'api' | 'app' | 'policy' | 'key' | 'admin_key' | 'user' | 'client' | 'signing_key' | 'grant' | 'webhook';
   targetId: string;
