@@ -40,7 +40,7 @@ describe('Chromium keeps the Secure __Host- session cookie over http://127.0.0.1
     assert.equal(cookie.domain, '127.0.0.1');
     // What the web app does: fetch with the cookie, then a state change with the CSRF token.
     const answer = await page.evaluate(async () => {
-      const me = await (await fetch('/bff/session', { credentials: 'same-origin' })).json();
+      const me = (await (await fetch('/bff/session', { credentials: 'same-origin' })).json()) as { role: string; csrfToken: string };
       const created = await fetch('/admin/v1/apps', {
         method: 'POST',
         credentials: 'same-origin',
@@ -53,7 +53,12 @@ describe('Chromium keeps the Secure __Host- session cookie over http://127.0.0.1
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ name: 'no token' }),
       });
-      return { role: me.role, created: created.status, refused: refused.status, cookieVisible: document.cookie.includes('gatehouse-session') };
+      return {
+        role: me.role,
+        created: created.status,
+        refused: refused.status,
+        cookieVisible: (globalThis as unknown as { document: { cookie: string } }).document.cookie.includes('gatehouse-session'),
+      };
     });
     assert.deepEqual(answer, { role: 'operator', created: 201, refused: 403, cookieVisible: false });
     await context.close();

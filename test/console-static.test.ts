@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { brotliDecompressSync, gzipSync } from 'node:zlib';
@@ -54,13 +55,11 @@ describe('the web app’s files on the control plane: index.html under a strict 
     assert.equal(await br.text(), original);
     assert.ok(Number(br.headers.get('content-length')) < original.length / 5);
     const raw = await new Promise<Buffer>((resolve, reject) => {
-      import('node:http').then(({ get: httpGet }) =>
-        httpGet(`${h.gh.controlUrl}/assets/app-0a1b2c3d.js`, { headers: { 'accept-encoding': 'br' } }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve(Buffer.concat(chunks)));
-        }).on('error', reject),
-      );
+      httpGet(`${h.gh.controlUrl}/assets/app-0a1b2c3d.js`, { headers: { 'accept-encoding': 'br' } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve(Buffer.concat(chunks)));
+      }).on('error', reject);
     });
     assert.equal(brotliDecompressSync(raw).toString(), original);
     const gz = await get('/assets/app-0a1b2c3d.js', { 'accept-encoding': 'gzip' });
