@@ -5,6 +5,7 @@ import type { Config } from './config/load.ts';
 import { gatewayPublicHost } from './config/schema.ts';
 import { identityContext } from './control/authorization/identity-context.ts';
 import type { RunningAuthorization } from './control/authorization/start-authorization.ts';
+import type { RunningConsole } from './control/console/start-console.ts';
 import type { ControlContext } from './control/context.ts';
 import { createDataPlane, keyVerifierFor, requestLogFor, startTracing, usageAnalyticsFor, type DataPlane } from './data-plane.ts';
 import type { RequestLog } from './requests/request-log.ts';
@@ -185,6 +186,14 @@ export async function startGatehouse(
       keyAddressDays: config.keyAddresses.retentionDays,
     },
     webhooks: webhooks?.context ?? null,
+    portal: {
+      signup: config.portal.signup,
+      maxAppsPerDeveloper: config.portal.maxAppsPerDeveloper,
+      maxKeysPerApp: config.portal.maxKeysPerApp,
+      keyPolicy: config.portal.keyPolicy,
+      keyEnvironment: config.portal.keyEnvironment,
+      inviteTtlMs: config.portal.inviteTtlHours * 3_600_000,
+    },
   };
   const revocations = new RevocationList(store.revocations, changes, clock);
   // Only our own tokens are revoked here; without an authorization server there is nothing to poll for.
@@ -272,6 +281,7 @@ export async function startGatehouse(
     scans.start();
   }
   let authorization: RunningAuthorization | null = null;
+  let consoleApp: RunningConsole | null = null;
   let control: Server | null = null;
 
   let closing: Promise<void> | undefined;
@@ -280,6 +290,7 @@ export async function startGatehouse(
     (closing ??= (async () => {
       clearInterval(sweeper);
       authorization?.close();
+      consoleApp?.close();
       revocations.stop();
       await changeFeed?.stop();
       doorbell?.close();
@@ -319,10 +330,11 @@ export async function startGatehouse(
     // synchronous work on this thread, so it goes in parts with a turn of the event loop between them,
     // in which requests that arrived meanwhile move on.
     await nextTurn();
-    const [{ createAdminApi }, { createControlServer }, { getRequestListener }] = await Promise.all([
+    const [{ createAdminApi }, { createControlServer }, { getRequestListener }, { createStaticAssets }] = await Promise.all([
       import('./control/admin/server.ts'),
       import('./control/control-server.ts'),
       import('@hono/node-server'),
+      import('./control/console/static-assets.ts'),
     ]);
     await nextTurn();
     const admin = createAdminApi({
@@ -332,6 +344,7 @@ export async function startGatehouse(
       onInternalError: (error, requestId) => log.error({ err: error, requestId }, 'admin API error'),
       onStorageError: (error, requestId) => log.error({ err: error, requestId }, 'admin API: the store refused a change'),
       tracing,
+      console: () => consoleApp?.authentication ?? null,
     });
     const { RotationTasks } = await import('./control/services/rotation-tasks.ts');
     rotation = new RotationTasks({
@@ -352,6 +365,9 @@ export async function startGatehouse(
       tls: config.control.tls ? tlsOptions(config.control.tls) : undefined,
       onError: (error) => log.error({ err: error }, 'control plane error'),
       secretScanning: await secretScanningReceivers(config, ctx, clock, log),
+      console: () => consoleApp,
+      portal: () => consoleApp?.portal ?? null,
+      assets: createStaticAssets(config.console.assetsDir),
     });
     controlUrl = await listen(control, config.control.host, config.control.port, config.control.tls ? 'https' : 'http');
     if (ctx.identity) {
@@ -380,6 +396,16 @@ export async function startGatehouse(
       changes.subscribe((event) => event.type === 'signing_keys.changed' && signer.reset());
       identitySigner = signer;
       gateway.trustOwnIssuer(own.issuer);
+      const { startConsole } = await import('./control/console/start-console.ts');
+      consoleApp = await startConsole({
+        ctx,
+        config,
+        issuer: authorization.server.issuer,
+        controlUrl,
+        gatewayUrl: publicGatewayUrl(config, gatewayUrl),
+        health,
+        onError: (error) => log.error({ err: error }, 'web app (BFF) error'),
+      });
     } else {
       log.warn('no master key: the authorization server is off (set GATEHOUSE_MASTER_KEY_FILE)');
     }
@@ -568,4 +594,10 @@ function closeServer(server: Server): Promise<void> {
     server.close(() => resolve());
     server.closeAllConnections();
   });
+}
+
+/** Where developers call the gateway: `gateway.publicHost` when set (behind its name), else the address it listens on. */
+function publicGatewayUrl(config: Readonly<Config>, listening: string): string {
+  const host = config.gateway.publicHost;
+  return host ? `${new URL(listening).protocol}//${host}` : listening;
 }

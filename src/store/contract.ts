@@ -4,6 +4,7 @@ import { apisContract } from './contract/apis.ts';
 import { appsContract } from './contract/apps.ts';
 import { auditContract } from './contract/audit.ts';
 import { clientsContract } from './contract/clients.ts';
+import { consoleSessionsContract } from './contract/console-sessions.ts';
 import { eventsContract } from './contract/events.ts';
 import { exchangedTokensContract } from './contract/exchanged-tokens.ts';
 import { keyRotationContract } from './contract/key-rotation.ts';
@@ -13,6 +14,7 @@ import { migrateContract } from './contract/migrate.ts';
 import { namedListsContract } from './contract/named-lists.ts';
 import { oidcContract } from './contract/oidc.ts';
 import { policiesContract } from './contract/policies.ts';
+import { portalContract } from './contract/portal.ts';
 import { requestLogContract } from './contract/request-log.ts';
 import { revocationsContract } from './contract/revocations.ts';
 import { signingKeysContract } from './contract/signing-keys.ts';
@@ -47,6 +49,8 @@ export const STORE_SUITES: readonly StoreSuite[] = [
   exchangedTokensContract,
   keyRotationContract,
   webhooksContract,
+  consoleSessionsContract,
+  portalContract,
   migrateContract,
 ];
 

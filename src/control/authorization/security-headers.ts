@@ -11,7 +11,9 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   'Content-Security-Policy': PAGE_CSP,
   'X-Frame-Options': 'DENY',
   'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
+  // same-origin, not no-referrer: with no-referrer, browsers send `Origin: null` on a form post (Fetch §3.1, "append a request Origin header"),
+  // which the pages' Origin check refuses; nothing is sent to other origins either way.
+  'Referrer-Policy': 'same-origin',
   'Cache-Control': 'no-store',
 };
 

@@ -231,4 +231,33 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX keys_expiry ON keys (expires_at) WHERE expires_at IS NOT NULL;
     `,
   },
+  {
+    // The web app's sessions (control/console/): kept under the keyed hash of the cookie's id, tokens
+    // sealed; found by user (sign out everywhere) and by the earlier of their two ends (expiry sweep).
+    // A person acting through the web app is audited as `user:<id>`, with their sign-in name beside it.
+    version: 14,
+    name: 'console sessions',
+    sql: `
+      CREATE TABLE console_sessions (
+        id_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, sealed_tokens TEXT NOT NULL, access_expires_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, idle_expires_at INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE INDEX console_sessions_user ON console_sessions (user_id, created_at);
+      CREATE INDEX console_sessions_idle ON console_sessions (idle_expires_at);
+      CREATE INDEX console_sessions_end ON console_sessions (expires_at);
+      ALTER TABLE audit ADD COLUMN actor_name TEXT;
+    `,
+  },
+  {
+    // The developer portal: apps a developer owns, found by owner; OpenAPI documents attached to APIs,
+    // apart from the API rows (the route table reads every API; documents are read one at a time).
+    version: 15,
+    name: 'portal',
+    sql: `
+      ALTER TABLE apps ADD COLUMN owner_user_id TEXT;
+      CREATE INDEX apps_owner ON apps (owner_user_id, id) WHERE owner_user_id IS NOT NULL;
+      CREATE TABLE api_documents (
+        api_id TEXT PRIMARY KEY REFERENCES apis(id) ON DELETE CASCADE, content_type TEXT NOT NULL, body TEXT NOT NULL,
+        updated_at INTEGER NOT NULL) WITHOUT ROWID;
+    `,
+  },
 ];
