@@ -1,7 +1,8 @@
 // Builds the web app into web/dist when it is missing or older than its sources: `npm start` runs
 // this first, so a fresh clone shows the console even if `npm ci` ran without lifecycle scripts.
 // With --force it always builds (npm run build:web).
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,10 +32,36 @@ export async function buildWeb(): Promise<void> {
   await build({ configFile: join(here, 'vite.config.ts'), logLevel: 'warn' });
 }
 
+const lock = join(here, '.build-lock');
+
+/** One build at a time across processes (test files run in parallel): a lock directory, taken over after 2 minutes. */
+async function withLock<T>(work: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const held = statSync(lock, { throwIfNoEntry: false });
+      if (held && Date.now() - held.mtimeMs > 120_000) rmSync(lock, { recursive: true, force: true });
+      await sleep(200);
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
 export async function ensureWebBuilt(force = false): Promise<boolean> {
   if (!force && !webBuildStale()) return false;
-  await buildWeb();
-  return true;
+  return withLock(async () => {
+    // Another process may have built it while this one waited.
+    if (!force && !webBuildStale()) return false;
+    await buildWeb();
+    return true;
+  });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
