@@ -1,7 +1,5 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { existsSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
 import { aptInstall } from './servers.ts';
 
 /**
@@ -20,41 +18,19 @@ export function chromiumPath(): string {
 }
 
 export interface TestBrowser {
-  browser: BrowserContext;
+  browser: Browser;
   close(): Promise<void>;
 }
 
 // The flags the environment notes give for this kind of machine: no sandbox (root in a container),
 // no GPU, nothing fetched in the background.
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-/** A browser with its own profile (cookies, storage) in a temporary directory, removed on close. */
-export async function launchChromium(options: { viewport?: { width: number; height: number } } = {}): Promise<TestBrowser> {
-  const profile = mkdtempSync(join(tmpdir(), 'gatehouse-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: chromiumPath(),
-    args: FLAGS,
-    headless: true,
-    viewport: options.viewport ?? { width: 1280, height: 900 },
-    timezoneId: 'Europe/Paris',
-    locale: 'en-GB',
-  });
-  return {
-    browser: context,
-    async close() {
-      await context.close();
-      rmSync(profile, { recursive: true, force: true });
-    },
-  };
+/**
+ * A browser with a fresh profile: playwright-core gives every launch its own temporary user-data-dir
+ * (removed when it closes), and every context of it its own cookies and storage (one person each).
+ */
+export async function launchChromium(): Promise<TestBrowser> {
+  const browser = await chromium.launch({ executablePath: chromiumPath(), args: FLAGS, headless: true });
+  return { browser, close: () => browser.close() };
 }
-
-export type { Browser };

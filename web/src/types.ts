@@ -172,7 +172,9 @@ export interface User {
   roles: string[];
   disabled: boolean;
   mfaRequired: boolean;
-  mfa: { enrolled?: boolean; [k: string]: unknown };
+  mfa: { enrolled?: boolean; recoveryCodesLeft?: number };
+  /** The web app's role; null: no console or portal. */
+  consoleRole?: Role | null;
   createdAt: string;
   lastLoginAt: string | null;
 }

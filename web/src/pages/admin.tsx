@@ -130,6 +130,38 @@ function UserSessions({ u }: { u: User }) {
   );
 }
 
+function ConsoleRole({ u }: { u: User }) {
+  const client = useQueryClient();
+  const canWrite = useCan('users:write');
+  const [error, setError] = useState<unknown>(null);
+  const id = `role-${u.id}`;
+  if (!canWrite) return <>{u.consoleRole ?? 'none'}</>;
+  const change = async (value: string) => {
+    setError(null);
+    try {
+      await api<User>('PATCH', `/admin/v1/users/${u.id}`, { consoleRole: value || null });
+      await client.invalidateQueries({ queryKey: ['/admin/v1/users'] });
+    } catch (e) {
+      setError(e);
+    }
+  };
+  return (
+    <>
+      <label htmlFor={id} className="visually-hidden">
+        Console role of {u.username}
+      </label>
+      <select id={id} value={u.consoleRole ?? ''} onChange={(e) => void change(e.target.value)}>
+        {['', 'admin', 'operator', 'auditor', 'developer'].map((r) => (
+          <option key={r} value={r}>
+            {r || 'none'}
+          </option>
+        ))}
+      </select>
+      <ErrorMessage error={error} />
+    </>
+  );
+}
+
 export function UsersPage() {
   return (
     <>
@@ -137,11 +169,14 @@ export function UsersPage() {
       <Listing<User>
         what="users"
         path="/admin/v1/users"
-        head={['User', 'Roles', 'MFA', 'Last sign-in', 'Sessions']}
+        head={['User', 'Console role', 'Roles', 'MFA', 'Last sign-in', 'Sessions']}
         row={(u) => (
           <tr key={u.id}>
             <td>
               {u.name ?? u.username} <span className="muted">{u.username}</span> {u.disabled ? <StatusBadge status="disabled" /> : null}
+            </td>
+            <td>
+              <ConsoleRole u={u} />
             </td>
             <td>{u.roles.join(', ') || <span className="muted">none</span>}</td>
             <td>{u.mfa.enrolled ? 'enrolled' : u.mfaRequired ? 'required, not enrolled' : 'off'}</td>

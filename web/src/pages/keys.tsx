@@ -168,18 +168,22 @@ export function KeysList() {
   );
 }
 
+/** Requests per UTC day over the 30 days up to the newest (days without requests count 0). */
+export function dailySeries(days: { day: string; requests: number }[]) {
+  const byDay = new Map(days.map((d) => [Date.parse(`${d.day}T00:00:00Z`) / 1000, d.requests]));
+  const today = Math.floor(Date.now() / 86_400_000) * 86_400;
+  const last = Math.max(today, ...byDay.keys());
+  const x: number[] = [];
+  for (let t = last - 29 * 86_400; t <= last; t += 86_400) x.push(t);
+  return { x, series: [{ label: 'Requests', values: x.map((t) => byDay.get(t) ?? 0), color: '#1d4ed8' }] };
+}
+
 function KeyUsageChart({ id }: { id: string }) {
   const usage = useQuery({ queryKey: ['key-usage', id], queryFn: () => api<KeyUsage>('GET', `/admin/v1/keys/${id}/usage`) });
-  const data = useMemo(() => {
-    const days = usage.data?.days ?? [];
-    return {
-      x: days.map((d) => Date.parse(`${d.day}T00:00:00Z`) / 1000),
-      series: [{ label: 'Requests', values: days.map((d) => d.requests), color: '#1d4ed8' }],
-    };
-  }, [usage.data]);
+  const data = useMemo(() => dailySeries(usage.data?.days ?? []), [usage.data]);
   if (usage.isPending) return <Loading what="usage" />;
   if (usage.isError) return <ErrorMessage error={usage.error} />;
-  if (data.x.length === 0) return <Empty>No requests with this key yet.</Empty>;
+  if (!usage.data.days.some((d) => d.requests > 0)) return <Empty>No requests with this key yet.</Empty>;
   return <LineChart title="Requests per day (UTC days)" x={data.x} series={data.series} />;
 }
 

@@ -5,6 +5,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from 'wouter';
 import { api, type Page } from '../api.ts';
 import { LineChart } from '../chart.tsx';
+import { dailySeries } from '../pages/keys.tsx';
 import type { App, CatalogueApi, Key, NewKey, RotatedKey } from '../types.ts';
 import { ConfirmButton, Empty, ErrorMessage, fieldErrorsOf, Loading, SecretOnce, StatusBadge, TextField, Time } from '../ui.tsx';
 
@@ -225,13 +226,7 @@ interface PortalUsage {
 
 export function PortalKey({ id }: { id: string }) {
   const usage = useQuery({ queryKey: ['portal-usage', id], queryFn: () => api<PortalUsage>('GET', `/portal/v1/keys/${id}/usage`) });
-  const chart = useMemo(() => {
-    const days = usage.data?.days ?? [];
-    return {
-      x: days.map((d) => Date.parse(`${d.day}T00:00:00Z`) / 1000),
-      series: [{ label: 'Requests', values: days.map((d) => d.requests), color: '#1d4ed8' }],
-    };
-  }, [usage.data]);
+  const chart = useMemo(() => dailySeries(usage.data?.days ?? []), [usage.data]);
   const total = (usage.data?.days ?? []).reduce((a, d) => a + d.requests, 0);
   return (
     <>
@@ -265,7 +260,7 @@ export function PortalKey({ id }: { id: string }) {
               ))}
             </ul>
           ) : null}
-          {chart.x.length ? <LineChart title="Requests per day (UTC days)" x={chart.x} series={chart.series} /> : <Empty>No requests with this key yet.</Empty>}
+          {total > 0 ? <LineChart title="Requests per day (UTC days)" x={chart.x} series={chart.series} /> : <Empty>No requests with this key yet.</Empty>}
         </>
       ) : null}
     </>
