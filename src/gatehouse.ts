@@ -5,6 +5,7 @@ import type { Config } from './config/load.ts';
 import { gatewayPublicHost } from './config/schema.ts';
 import { identityContext } from './control/authorization/identity-context.ts';
 import type { RunningAuthorization } from './control/authorization/start-authorization.ts';
+import type { RunningConsole } from './control/console/start-console.ts';
 import type { ControlContext } from './control/context.ts';
 import { createDataPlane, keyVerifierFor, requestLogFor, startTracing, usageAnalyticsFor, type DataPlane } from './data-plane.ts';
 import type { RequestLog } from './requests/request-log.ts';
@@ -272,6 +273,7 @@ export async function startGatehouse(
     scans.start();
   }
   let authorization: RunningAuthorization | null = null;
+  let consoleApp: RunningConsole | null = null;
   let control: Server | null = null;
 
   let closing: Promise<void> | undefined;
@@ -280,6 +282,7 @@ export async function startGatehouse(
     (closing ??= (async () => {
       clearInterval(sweeper);
       authorization?.close();
+      consoleApp?.close();
       revocations.stop();
       await changeFeed?.stop();
       doorbell?.close();
@@ -319,10 +322,11 @@ export async function startGatehouse(
     // synchronous work on this thread, so it goes in parts with a turn of the event loop between them,
     // in which requests that arrived meanwhile move on.
     await nextTurn();
-    const [{ createAdminApi }, { createControlServer }, { getRequestListener }] = await Promise.all([
+    const [{ createAdminApi }, { createControlServer }, { getRequestListener }, { createStaticAssets }] = await Promise.all([
       import('./control/admin/server.ts'),
       import('./control/control-server.ts'),
       import('@hono/node-server'),
+      import('./control/console/static-assets.ts'),
     ]);
     await nextTurn();
     const admin = createAdminApi({
@@ -332,6 +336,7 @@ export async function startGatehouse(
       onInternalError: (error, requestId) => log.error({ err: error, requestId }, 'admin API error'),
       onStorageError: (error, requestId) => log.error({ err: error, requestId }, 'admin API: the store refused a change'),
       tracing,
+      console: () => consoleApp?.authentication ?? null,
     });
     const { RotationTasks } = await import('./control/services/rotation-tasks.ts');
     rotation = new RotationTasks({
@@ -352,6 +357,8 @@ export async function startGatehouse(
       tls: config.control.tls ? tlsOptions(config.control.tls) : undefined,
       onError: (error) => log.error({ err: error }, 'control plane error'),
       secretScanning: await secretScanningReceivers(config, ctx, clock, log),
+      console: () => consoleApp,
+      assets: createStaticAssets(config.console.assetsDir),
     });
     controlUrl = await listen(control, config.control.host, config.control.port, config.control.tls ? 'https' : 'http');
     if (ctx.identity) {
@@ -380,6 +387,15 @@ export async function startGatehouse(
       changes.subscribe((event) => event.type === 'signing_keys.changed' && signer.reset());
       identitySigner = signer;
       gateway.trustOwnIssuer(own.issuer);
+      const { startConsole } = await import('./control/console/start-console.ts');
+      consoleApp = await startConsole({
+        ctx,
+        config,
+        issuer: authorization.server.issuer,
+        controlUrl,
+        health,
+        onError: (error) => log.error({ err: error }, 'web app (BFF) error'),
+      });
     } else {
       log.warn('no master key: the authorization server is off (set GATEHOUSE_MASTER_KEY_FILE)');
     }

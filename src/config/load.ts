@@ -121,7 +121,14 @@ function scalarPaths(): string[][] {
   for (const secret of ['pepperFile', 'previousPeppersFile', 'masterKeyFile']) paths.push(['secrets', secret]);
   for (const file of ['certFile', 'keyFile', 'clientCaFile']) paths.push(['gateway', 'tls', file]);
   for (const file of ['certFile', 'keyFile']) paths.push(['control', 'tls', file]);
-  paths.push(['gateway', 'httpRedirectPort'], ['gateway', 'publicHost'], ['authorization', 'issuer'], ['webhooks', 'caFile']);
+  paths.push(
+    ['gateway', 'httpRedirectPort'],
+    ['gateway', 'publicHost'],
+    ['authorization', 'issuer'],
+    ['webhooks', 'caFile'],
+    ['console', 'assetsDir'],
+    ['portal', 'keyPolicy'],
+  );
   return paths;
 }
 

@@ -263,6 +263,36 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   admin: z.strictObject({ maxBodyBytes: z.coerce.number().int().min(1024).default(65_536) }).prefault({}),
+  /** The web app (docs/console.md): sessions of people signed in through the control plane, and where its built files are. */
+  console: z
+    .strictObject({
+      /** The built single-page app (index.html, assets/); default: web/dist in the package. */
+      assetsDir: z.string().min(1).optional(),
+      /** A session unused this long ends. */
+      idleTimeoutMinutes: z.coerce.number().min(1).max(1440).default(30),
+      /** A session ends this long after sign-in, however much it is used. */
+      absoluteTimeoutHours: z.coerce.number().min(0.1).max(720).default(12),
+    })
+    .prefault({}),
+  /** The developer portal (/portal/v1, docs/console.md): who may sign up, and what developers may make. */
+  portal: z
+    .strictObject({
+      /** invite-only: with an operator's single-use link; open: anyone; approval: anyone, signed in once an operator approves. */
+      signup: z.enum(['invite-only', 'open', 'approval']).default('invite-only'),
+      maxAppsPerDeveloper: z.coerce.number().int().min(0).max(1000).default(5),
+      maxKeysPerApp: z.coerce.number().int().min(0).max(1000).default(5),
+      /** The policy (name or id) every portal key gets: its limits, quota and scopes; none by default. */
+      keyPolicy: z.string().min(1).optional(),
+      /** The environment portal keys are issued in. */
+      keyEnvironment: z.enum(['live', 'test']).default('test'),
+      /** How long an invitation link stays valid. */
+      inviteTtlHours: z.coerce
+        .number()
+        .min(1)
+        .max(24 * 90)
+        .default(72),
+    })
+    .prefault({}),
   /** Prometheus metrics at /metrics on the control listener (docs/observability/metrics.md). */
   metrics: z
     .strictObject({

@@ -86,6 +86,8 @@ export interface IdentityContext {
 export interface Actor {
   actor: string;
   requestId: string | null;
+  /** A person's sign-in name (actor `user:<id>`), recorded beside the id. */
+  actorName?: string | undefined;
 }
 
 /** A request the control plane refuses; the admin API renders it as problem+json. */

@@ -3,6 +3,9 @@ import { createServer as createTlsServer, type ServerOptions as TlsServerOptions
 import { isLoopback } from '../domain/ip-allowlist.ts';
 import { problem, writeProblem } from '../http/problem.ts';
 import type { RunningAuthorization } from './authorization/start-authorization.ts';
+import { SESSION_COOKIE } from './console/sessions.ts';
+import type { StaticAssets } from './console/static-assets.ts';
+import type { RunningConsole } from './console/start-console.ts';
 import { STYLESHEET, STYLESHEET_PATH } from './authorization/views.ts';
 
 /** A Node request listener; hono's adapter answers asynchronously. */
@@ -20,6 +23,12 @@ export interface ControlServerOptions {
   onError?: (error: unknown) => void;
   /** Code hosts' secret-scanning reports under /secret-scanning/ (control/secret-scanning/), by path; absent: not served. */
   secretScanning?: Readonly<Record<string, Listener>>;
+  /** The web app's server side (/bff/*), once the authorization server runs; null: not available (no master key). */
+  console?: () => RunningConsole | null;
+  /** The portal API (/portal/v1), once the console runs. */
+  portal?: () => Listener | null;
+  /** The web app's built files (/, /console/*, /developers/*, /assets/*). */
+  assets?: StaticAssets;
 }
 
 export interface MetricsEndpoint {
@@ -47,6 +56,14 @@ export function createControlServer(o: ControlServerOptions): Server {
       );
     }
     if (path.startsWith('/admin/')) return settle(o.admin(req, res));
+    if (path.startsWith('/bff/') || path.startsWith('/portal/')) {
+      const running = path.startsWith('/bff/') ? (o.console?.()?.bff ?? null) : (o.portal?.() ?? null);
+      if (running) return settle(running(req, res));
+      return writeProblem(
+        res,
+        problem('CONSOLE_UNAVAILABLE', 'the web app needs the authorization server: configure a master key (GATEHOUSE_MASTER_KEY_FILE)', null),
+      );
+    }
     if (path.startsWith('/secret-scanning/')) {
       const receiver = o.secretScanning?.[path.split('?')[0]!];
       if (receiver) return settle(receiver(req, res));
@@ -63,6 +80,7 @@ export function createControlServer(o: ControlServerOptions): Server {
       res.writeHead(200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=3600' });
       return void res.end(STYLESHEET);
     }
+    if (o.assets?.handles(path.split('?')[0]!)) return o.assets.serve(req, res);
     const authorization = o.authorization();
     if (!authorization) return writeProblem(res, problem('ROUTE_NOT_FOUND', 'nothing is served here: the authorization server is off (no master key)', null));
     if (path.startsWith('/interaction/')) return settle(authorization.interactions(req, res));
@@ -87,9 +105,13 @@ async function serveMetrics(req: IncomingMessage, res: ServerResponse, metrics: 
   res.end(req.method === 'HEAD' ? undefined : text);
 }
 
-/** Anything that can carry a secret to the control plane: an Authorization header, or a form or JSON body. */
+/** Anything that can carry a secret to the control plane: an Authorization header, the web app's session cookie, or a form or JSON body. */
 function carriesSecrets(req: IncomingMessage): boolean {
-  return req.headers.authorization !== undefined || (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS');
+  return (
+    req.headers.authorization !== undefined ||
+    (req.headers.cookie?.includes(SESSION_COOKIE) ?? false) ||
+    (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS')
+  );
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -77,7 +77,7 @@ export async function createDemoObjects(ctx: ControlContext, upstreamUrl: string
   const { secret: adminKey } = await adminKeysService.create(ctx, actor, 'demo admin', [...ADMIN_PERMISSIONS]);
   if (!ctx.identity) return { adminKey, apiKey };
   const password = randomBytes(12).toString('base64url');
-  await usersService.create(ctx, actor, { username: 'demo@example.com', name: 'Demo user', password, roles: ['demo'], mfaRequired: false });
+  await usersService.create(ctx, actor, { username: 'demo@example.com', name: 'Demo user', password, roles: ['demo'], mfaRequired: false, consoleRole: null });
   const { client, secret } = await clientsService.create(ctx, actor, {
     name: 'Demo machine client',
     type: 'confidential',

@@ -58,6 +58,11 @@ export type ProblemCode =
   | 'STORAGE_UNAVAILABLE'
   | 'SIGNATURE_MISSING'
   | 'SIGNATURE_INVALID'
+  | 'SESSION_REQUIRED'
+  | 'CSRF_REJECTED'
+  | 'SIGN_UP_CLOSED'
+  | 'LIMIT_REACHED'
+  | 'CONSOLE_UNAVAILABLE'
   | 'INTERNAL';
 
 interface ProblemKind {
@@ -93,7 +98,7 @@ export const PROBLEMS: Readonly<Record<ProblemCode, ProblemKind>> = {
   BODY_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body must be application/json' },
   UNAUTHENTICATED: { status: 401, title: 'A valid admin key is required' },
-  PERMISSION_DENIED: { status: 403, title: 'The admin key lacks the permission for this action' },
+  PERMISSION_DENIED: { status: 403, title: 'The admin key or signed-in user lacks the permission for this action' },
   RESOURCE_NOT_FOUND: { status: 404, title: 'No such resource' },
   CONFLICT: { status: 409, title: 'The request conflicts with the current state' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
@@ -119,6 +124,12 @@ export const PROBLEMS: Readonly<Record<ProblemCode, ProblemKind>> = {
   STORAGE_UNAVAILABLE: { status: 503, title: 'The store cannot accept changes right now; nothing was changed' },
   SIGNATURE_MISSING: { status: 401, title: 'The request must be signed' },
   SIGNATURE_INVALID: { status: 403, title: 'The signature does not verify under a trusted key' },
+  // The web app's session (control/console/): signed out, ended or expired; a state change without the session's CSRF token or from another origin.
+  SESSION_REQUIRED: { status: 401, title: 'Sign in first: there is no session, or it has ended' },
+  CSRF_REJECTED: { status: 403, title: 'The request did not come from this site: CSRF token or origin missing or wrong' },
+  SIGN_UP_CLOSED: { status: 403, title: 'Sign-up is not open: ask an operator for an invitation' },
+  LIMIT_REACHED: { status: 409, title: 'A limit the operator set has been reached' },
+  CONSOLE_UNAVAILABLE: { status: 503, title: 'The web app is not available here' },
   INTERNAL: { status: 500, title: 'Internal error' },
 };
 

@@ -1,3 +1,4 @@
+import type { ConsoleRole } from './console-roles.ts';
 import type { EventInput } from './events.ts';
 import type { Environment } from './key-format.ts';
 import type { RetireWhenDrained, RotationRule } from './rotation.ts';
@@ -193,8 +194,10 @@ export interface AdminKey {
 export interface AuditEntry {
   id: string;
   at: Millis;
-  /** Who made the change: `admin_key:<id>`, `cli`, `system`. */
+  /** Who made the change: `admin_key:<id>`, `user:<id>` (a person signed in to the web app), `cli`, `system`. */
   actor: string;
+  /** The actor's name when it is a person (`user:<id>`): their sign-in name as it was at the time. Absent otherwise. */
+  actorName?: string | undefined;
   action: string;
   targetType: 'api' | 'app' | 'policy' | 'key' | 'admin_key' | 'user' | 'client' | 'signing_key' | 'grant' | 'webhook';
   targetId: string;
@@ -221,6 +224,10 @@ export interface User {
   disabled: boolean;
   /** MFA demanded of this user whatever their roles. */
   mfaRequired: boolean;
+  /** What the user may do in the web app (domain/console-roles.ts); absent on users stored before it existed: none. */
+  consoleRole?: ConsoleRole | null;
+  /** A portal sign-up waiting for an operator's approval (portal.signup: approval): cannot sign in until approved. */
+  pendingApproval?: boolean;
   totp: TotpEnrolment | null;
   createdAt: Millis;
   updatedAt: Millis;

@@ -6,7 +6,7 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, type KeyObject
  * under a key derived from the master key with HKDF-SHA-256 (RFC 5869), one key per purpose. The
  * record's id is bound as associated data, so a sealed value cannot be moved to another record.
  */
-export type SealPurpose = 'signing-key' | 'totp-secret' | 'oidc-record' | 'webhook-secret';
+export type SealPurpose = 'signing-key' | 'totp-secret' | 'oidc-record' | 'webhook-secret' | 'console-session' | 'console-login';
 
 export interface SecretBox {
   seal(plaintext: string, recordId: string): string;

@@ -4,6 +4,7 @@ import { apisContract } from './contract/apis.ts';
 import { appsContract } from './contract/apps.ts';
 import { auditContract } from './contract/audit.ts';
 import { clientsContract } from './contract/clients.ts';
+import { consoleSessionsContract } from './contract/console-sessions.ts';
 import { eventsContract } from './contract/events.ts';
 import { exchangedTokensContract } from './contract/exchanged-tokens.ts';
 import { keyRotationContract } from './contract/key-rotation.ts';
@@ -47,6 +48,7 @@ export const STORE_SUITES: readonly StoreSuite[] = [
   exchangedTokensContract,
   keyRotationContract,
   webhooksContract,
+  consoleSessionsContract,
   migrateContract,
 ];
 

@@ -32,9 +32,53 @@ export interface Store {
   readonly exchangedTokens: ExchangedTokenRepo;
   readonly keyRotation: KeyRotationRepo;
   readonly webhooks: WebhookRepo;
+  readonly consoleSessions: ConsoleSessionRepo;
   /** Applies pending migrations; returns how many ran. */
   migrate(): Promise<number>;
   close(): Promise<void>;
+}
+
+/**
+ * A web-app session (control/console/: the backend-for-frontend). The browser holds only its id, in a
+ * cookie; the store keeps the id's keyed hash (HMAC-SHA-256 under a key derived from the master key)
+ * and the OAuth tokens sealed (AES-256-GCM, bound to that hash), so a copy of the database can neither
+ * be presented as a session nor yields a token.
+ */
+export interface ConsoleSession {
+  idHash: string;
+  userId: string;
+  /** The tokens (access, refresh, ID), sealed: opaque to the store. */
+  sealedTokens: string;
+  /** When the access token expires: the next request after it refreshes the tokens. */
+  accessExpiresAt: number;
+  createdAt: number;
+  lastSeenAt: number;
+  /** The absolute end, fixed at sign-in. */
+  expiresAt: number;
+  /** The idle end: moved forward by use, never past `expiresAt`. */
+  idleExpiresAt: number;
+}
+
+export interface ConsoleSessionRepo {
+  /** Records a new session with its audit entry (the sign-in), in one transaction. */
+  create(session: ConsoleSession, audit: AuditInput): Promise<void>;
+  /** The session, unless either end has passed at `now`. */
+  get(idHash: string, now: number): Promise<ConsoleSession | null>;
+  /** A use: `lastSeenAt` and the idle end move forward. false when the session is gone. */
+  touch(idHash: string, lastSeenAt: number, idleExpiresAt: number): Promise<boolean>;
+  /**
+   * Tokens after a refresh, stored only if the session still holds `expectedSealed` (the tokens it was
+   * refreshed from): false when they changed meanwhile or the session is gone.
+   */
+  replaceTokens(idHash: string, expectedSealed: string, sealedTokens: string, accessExpiresAt: number): Promise<boolean>;
+  /** Ends a session; with an audit entry (a sign-out) in the same transaction. false when it was not there. */
+  delete(idHash: string, audit: AuditInput | null): Promise<boolean>;
+  /** Ends every session of a user (signed out everywhere, disabled, deleted); returns how many. */
+  deleteForUser(userId: string): Promise<number>;
+  /** A user's live sessions at `now`, newest first. */
+  listForUser(userId: string, now: number): Promise<ConsoleSession[]>;
+  /** Deletes sessions past either end at `now`; returns how many. */
+  deleteExpired(now: number): Promise<number>;
 }
 
 export interface Page<T> {

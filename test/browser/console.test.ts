@@ -3,15 +3,15 @@ import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { call, listen } from '../support/harness.ts';
-import { assertAccessible, openNav, screenshot, signIn, startConsoleHarness, type ConsoleHarness } from '../support/console.ts';
+import { assertAccessible, openNav, screenshot, signIn, startBrowserConsole, type BrowserConsole } from '../support/web-console.ts';
 
 // The operators' console in headless Chromium against a real Gatehouse: sign-in with MFA, the
 // everyday path (API, app, key, traffic, charts, request log, rotation, revocation), an auditor who
 // can change nothing, and the attacks the BFF and the SPA must stop (CSRF, stored XSS).
 describe('web console in a browser', () => {
-  let h: ConsoleHarness;
+  let h: BrowserConsole;
   before(async () => {
-    h = await startConsoleHarness();
+    h = await startBrowserConsole();
   });
   after(() => h?.close());
 

@@ -19,10 +19,14 @@ const userFlags = {
   name: { type: 'string' },
   roles: { type: 'string' },
   'mfa-required': { type: 'boolean' },
+  'console-role': { type: 'string' },
   data: { type: 'string' },
 } as const;
-const userBody = (_c: AdminClient, f: Flags) => defined({ username: f.email, name: f.name, roles: csv(f.roles), mfaRequired: f['mfa-required'] });
-const userColumns = ['id', 'username', 'name', 'roles', 'disabled', 'lastLoginAt'];
+/** `--console-role none` takes the role away (null). */
+const consoleRole = (value: unknown) => (value === undefined ? undefined : value === 'none' ? null : value);
+const userBody = (_c: AdminClient, f: Flags) =>
+  defined({ username: f.email, name: f.name, roles: csv(f.roles), mfaRequired: f['mfa-required'], consoleRole: consoleRole(f['console-role']) });
+const userColumns = ['id', 'username', 'name', 'roles', 'consoleRole', 'disabled', 'lastLoginAt'];
 
 const clientFlags = {
   name: { type: 'string' },
@@ -61,7 +65,7 @@ export const IDENTITY_GROUPS: Record<string, Record<string, Verb>> = {
   users: {
     ...usersCrud,
     create: {
-      usage: 'create --email E [--name N] [--roles a,b] [--mfa-required] (password on stdin)',
+      usage: 'create --email E [--name N] [--roles a,b] [--mfa-required] [--console-role admin|operator|auditor|developer] (password on stdin)',
       flags: userFlags,
       run: async (c: AdminClient, _a, f) => c.request('POST', '/users', { ...userBody(c, f), password: await password() }),
       text: (r) => `created user ${r.id} (${r.username})`,
@@ -83,6 +87,12 @@ export const IDENTITY_GROUPS: Record<string, Record<string, Verb>> = {
       positionals: 1,
       run: (c, [user]) => c.request('PATCH', `/users/${id(user!)}`, { disabled: false }),
       text: (r) => `${r.id} is enabled`,
+    },
+    'set-console-role': {
+      usage: 'set-console-role ID admin|operator|auditor|developer|none',
+      positionals: 2,
+      run: (c, [user, role]) => c.request('PATCH', `/users/${id(user!)}`, { consoleRole: consoleRole(role) }),
+      text: (r) => `${r.id}: console role ${r.consoleRole ?? 'none'}`,
     },
     'reset-mfa': {
       usage: 'reset-mfa ID',

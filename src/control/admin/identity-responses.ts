@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CONSOLE_ROLES } from '../../domain/console-roles.ts';
 import { OAUTH_GRANT_TYPES } from '../../domain/entities.ts';
 import { named, time } from './responses.ts';
 
@@ -15,6 +16,8 @@ export const userResponse = named(
     roles: z.array(z.string()),
     disabled: z.boolean(),
     mfaRequired: z.boolean(),
+    consoleRole: z.enum(CONSOLE_ROLES).nullable(),
+    pendingApproval: z.boolean(),
     mfa: z.strictObject({ enrolled: z.boolean(), recoveryCodesLeft: z.number().int() }),
     ...timestamps,
     lastLoginAt: time.nullable(),

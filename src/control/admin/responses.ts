@@ -204,6 +204,8 @@ export const auditEntryResponse = named(
     id: z.string(),
     at: time,
     actor: z.string(),
+    /** The person's sign-in name when the actor is a user (`user:<id>`), else null. */
+    actorName: z.string().nullable(),
     action: z.string(),
     targetType: z.enum(['api', 'app', 'policy', 'key', 'admin_key', 'user', 'client', 'signing_key', 'grant', 'webhook']),
     targetId: z.string(),

@@ -5,13 +5,13 @@ import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import type { ProblemCode } from '../../domain/codes.ts';
-import type { AdminKey } from '../../domain/entities.ts';
 import { jsonDepthExceeds } from '../../domain/json-depth.ts';
 import { parseAuthorization } from '../../http/authorization-header.ts';
 import { problem, problemAnswer, wwwAuthenticate } from '../../http/problem.ts';
 import { StorageUnavailableError } from '../../store/port.ts';
 import type { FailureThrottle } from '../../limits/failure-throttle.ts';
-import { ControlError, type ControlContext } from '../context.ts';
+import { ControlError, type Actor, type ControlContext } from '../context.ts';
+import type { ConsoleAuthentication } from '../console/authenticate.ts';
 import { adminKeysService } from '../services/admin-keys.ts';
 import { openApiDocument } from './openapi.ts';
 import type { AdminRoute } from './route.ts';
@@ -19,7 +19,18 @@ import { ADMIN_ROUTES } from './routes.ts';
 import { traceAdminRequests } from './trace-requests.ts';
 import type { Tracing } from '../../telemetry/tracing.ts';
 
-export type AdminEnv = { Bindings: HttpBindings; Variables: { requestId: string; adminKey: AdminKey } };
+/** Who is calling: an admin key (automation), or a person signed in to the web app (control/console/). */
+export interface AdminCaller {
+  /** Admin keys hold a list of permission names; a console role maps to some (domain/console-roles.ts). */
+  permissions: readonly string[];
+  actor: (requestId: string) => Actor;
+  /** For PERMISSION_DENIED's detail. */
+  kind: 'admin key' | 'console role';
+  /** For traces: the admin key's id, or the user's. */
+  id: string;
+}
+
+export type AdminEnv = { Bindings: HttpBindings; Variables: { requestId: string; caller: AdminCaller } };
 type Env = AdminEnv;
 
 export interface AdminApiOptions {
@@ -37,6 +48,8 @@ export interface AdminApiOptions {
   onStorageError?: (error: unknown, requestId: string) => void;
   /** OpenTelemetry: a SERVER span per request, when tracing is on. */
   tracing?: Tracing | null;
+  /** The web app's sessions, accepted beside admin keys once the authorization server runs; null: admin keys only. */
+  console?: () => ConsoleAuthentication | null;
 }
 
 /** The admin API under /admin/v1, built from the route table. Options are checked here, once. */
@@ -66,6 +79,15 @@ export function createAdminApi(options: AdminApiOptions): Hono<Env> {
     // RFC 6750 §2.1: an admin key is a bearer credential; the scheme is case-insensitive (RFC 7235 §2.1).
     const credential = parseAuthorization(c.req.header('authorization'));
     const secret = credential?.scheme === 'bearer' ? credential.token : undefined;
+    // Without an Authorization header, the web app's session cookie (with its CSRF defences) may stand in.
+    const consoleAuth = c.req.header('authorization') === undefined ? options.console?.() : null;
+    if (consoleAuth?.hasSessionCookie(c.env.incoming)) {
+      const outcome = await consoleAuth.authenticate(c.env.incoming);
+      if (outcome.result !== 'ok') return render(c, outcome.code, outcome.detail);
+      const principal = outcome.principal;
+      c.set('caller', { permissions: principal.permissions, actor: principal.actor, kind: 'console role', id: principal.user.id });
+      return next();
+    }
     const adminKey = secret ? await adminKeysService.authenticate(ctx, secret) : null;
     if (!adminKey) {
       // A key that was sent and failed is a guess; a request without one is not.
@@ -74,7 +96,12 @@ export function createAdminApi(options: AdminApiOptions): Hono<Env> {
       res.headers.set('WWW-Authenticate', wwwAuthenticate('MISSING_CREDENTIAL', 'gatehouse-admin')!);
       return res;
     }
-    c.set('adminKey', adminKey);
+    c.set('caller', {
+      permissions: adminKey.permissions,
+      actor: (requestId) => ({ actor: `admin_key:${adminKey.id}`, requestId }),
+      kind: 'admin key',
+      id: adminKey.id,
+    });
     await next();
   });
   app.use(bodyLimit({ maxSize: options.maxBodyBytes, onError: (c) => render(c, 'BODY_TOO_LARGE', `the body may be at most ${options.maxBodyBytes} bytes`) }));
@@ -99,15 +126,15 @@ export function createAdminApi(options: AdminApiOptions): Hono<Env> {
 function register(app: Hono<Env>, r: AdminRoute, ctx: ControlContext, throttle: FailureThrottle): void {
   const path = r.path.replace(/\{(\w+)\}/g, ':$1');
   app.on(r.method.toUpperCase(), path, async (c) => {
-    const adminKey = c.get('adminKey');
-    if (!adminKey.permissions.includes(r.permission)) {
-      return render(c, 'PERMISSION_DENIED', `this action needs the ${r.permission} permission`);
+    const caller = c.get('caller');
+    if (!caller.permissions.includes(r.permission)) {
+      return render(c, 'PERMISSION_DENIED', `this action needs the ${r.permission} permission, which this ${caller.kind} does not have`);
     }
     const query = r.query ? validate(r.query, c.req.query(), 'query') : undefined;
     const body = r.body ? validate(r.body, await readJson(c), 'body') : undefined;
     const result = await r.handle({
       ctx,
-      actor: { actor: `admin_key:${adminKey.id}`, requestId: c.get('requestId') },
+      actor: caller.actor(c.get('requestId')),
       params: c.req.param() as Record<string, string>,
       body: body as never,
       query: query as never,

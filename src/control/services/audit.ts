@@ -5,7 +5,7 @@ import { iso, type ControlContext } from '../context.ts';
 
 /** An audit entry as the admin API shows it: the time in RFC 3339. */
 export function auditEntryView(entry: AuditEntry): AuditEntryView {
-  return { ...entry, at: iso(entry.at)! };
+  return { ...entry, actorName: entry.actorName ?? null, at: iso(entry.at)! };
 }
 
 /** Reading the audit log; entries are written by the store with each change. */

@@ -63,6 +63,8 @@ export const grantsService = {
     for (const grant of grants) await grantsService.revokeGrant(ctx, actor, grant.ref, 'user signed out everywhere');
     const sessions = await records.listByAccount('Session', userId, now);
     for (const session of sessions) await records.destroyStored('Session', session.ref);
-    return { grants: grants.length, sessions: sessions.length };
+    // The web app's sessions too (control/console/): their tokens' grants are revoked above.
+    const consoleSessions = await ctx.store.consoleSessions.deleteForUser(userId);
+    return { grants: grants.length, sessions: sessions.length + consoleSessions };
   },
 };

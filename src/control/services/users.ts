@@ -1,3 +1,4 @@
+import type { ConsoleRole } from '../../domain/console-roles.ts';
 import type { User } from '../../domain/entities.ts';
 import { newId } from '../../domain/ids.ts';
 import { hashPassword } from '../../domain/password-hash.ts';
@@ -13,6 +14,7 @@ export interface UserInput {
   password: string;
   roles: string[];
   mfaRequired: boolean;
+  consoleRole: ConsoleRole | null;
 }
 
 export interface UserPatch {
@@ -21,6 +23,7 @@ export interface UserPatch {
   roles?: string[] | undefined;
   disabled?: boolean | undefined;
   mfaRequired?: boolean | undefined;
+  consoleRole?: ConsoleRole | null | undefined;
 }
 
 export function requireIdentity(ctx: ControlContext): IdentityContext {
@@ -31,9 +34,11 @@ export function requireIdentity(ctx: ControlContext): IdentityContext {
 
 /** What the admin API and the audit log show of a user: never the password hash or TOTP secret. */
 export function userView(user: User): UserView {
-  const { passwordHash: _p, totp, createdAt, updatedAt, lastLoginAt, ...rest } = user;
+  const { passwordHash: _p, totp, createdAt, updatedAt, lastLoginAt, consoleRole, pendingApproval, ...rest } = user;
   return {
     ...rest,
+    consoleRole: consoleRole ?? null,
+    pendingApproval: pendingApproval ?? false,
     mfa: { enrolled: Boolean(totp?.confirmedAt), recoveryCodesLeft: totp?.confirmedAt ? totp.recoveryCodeHashes.length : 0 },
     createdAt: iso(createdAt),
     updatedAt: iso(updatedAt),
@@ -61,6 +66,7 @@ export const usersService = {
       roles: [...new Set(input.roles)].sort(),
       disabled: false,
       mfaRequired: input.mfaRequired,
+      consoleRole: input.consoleRole,
       totp: null,
       createdAt: now,
       updatedAt: now,
@@ -85,6 +91,7 @@ export const usersService = {
       roles: patch.roles === undefined ? existing.roles : [...new Set(patch.roles)].sort(),
       disabled: patch.disabled ?? existing.disabled,
       mfaRequired: patch.mfaRequired ?? existing.mfaRequired,
+      consoleRole: patch.consoleRole === undefined ? (existing.consoleRole ?? null) : patch.consoleRole,
       updatedAt: ctx.clock(),
     };
     const action = patch.disabled === true && !existing.disabled ? 'disabled' : patch.password !== undefined ? 'password_changed' : 'updated';

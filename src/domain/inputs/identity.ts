@@ -1,10 +1,12 @@
 import { z } from 'zod';
+import { CONSOLE_ROLES } from '../console-roles.ts';
 import { OAUTH_GRANT_TYPES } from '../entities.ts';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../password-hash.ts';
 import { id, name, scopes } from './resources.ts';
 
 /** Request schemas for users, OAuth clients and signing keys. */
 const role = z.string().regex(/^[a-z0-9][a-z0-9:_-]{0,63}$/, 'lower-case letters, digits, ":", "_" and "-"');
+const consoleRole = z.enum(CONSOLE_ROLES);
 const password = z
   .string()
   .min(PASSWORD_MIN_LENGTH, `at least ${PASSWORD_MIN_LENGTH} characters`)
@@ -19,6 +21,8 @@ export const userInputSchema = z.strictObject({
   password,
   roles: z.array(role).max(32).default([]),
   mfaRequired: z.boolean().default(false),
+  /** The web app's role (domain/console-roles.ts); null: the user cannot use the console or portal. */
+  consoleRole: consoleRole.nullable().default(null),
 });
 
 export const userPatchSchema = z
@@ -28,6 +32,7 @@ export const userPatchSchema = z
     roles: z.array(role).max(32),
     disabled: z.boolean(),
     mfaRequired: z.boolean(),
+    consoleRole: consoleRole.nullable(),
   })
   .partial();
 

@@ -7,17 +7,21 @@ import { recordEvents, takeCommitTurn } from './events.ts';
 /** Writes one audit entry and the webhook events it carries; every change calls it inside its own transaction. */
 export async function appendAudit(tx: Queryable, audit: AuditInput, at: number): Promise<void> {
   await takeCommitTurn(tx);
-  await tx.query('INSERT INTO audit (id, at, actor, action, target_type, target_id, before, after, request_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)', [
-    newId('audit', at),
-    at,
-    audit.actor,
-    audit.action,
-    audit.targetType,
-    audit.targetId,
-    json(audit.before),
-    json(audit.after),
-    audit.requestId,
-  ]);
+  await tx.query(
+    'INSERT INTO audit (id, at, actor, action, target_type, target_id, before, after, request_id, actor_name) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)',
+    [
+      newId('audit', at),
+      at,
+      audit.actor,
+      audit.action,
+      audit.targetType,
+      audit.targetId,
+      json(audit.before),
+      json(audit.after),
+      audit.requestId,
+      audit.actorName ?? null,
+    ],
+  );
   if (audit.events?.length) await recordEvents(tx, audit.events, at);
 }
 
@@ -56,6 +60,7 @@ function auditFromRow(row: Row): AuditEntry {
     id: String(row.id),
     at: Number(row.at),
     actor: String(row.actor),
+    ...(row.actor_name === null || row.actor_name === undefined ? {} : { actorName: String(row.actor_name) }),
     action: String(row.action),
     targetType: row.target_type as AuditEntry['targetType'],
     targetId: String(row.target_id),

@@ -119,4 +119,19 @@ export const PG_MIGRATIONS: readonly { version: number; name: string; sql: strin
       CREATE INDEX keys_expiry ON keys (expires_at) WHERE expires_at IS NOT NULL;
     `,
   },
+  {
+    // SQLite's 14: the web app's sessions, and the name of a person acting through it in the audit log.
+    // Expand only: a new table and a nullable column, so older nodes keep serving while it applies.
+    version: 2,
+    name: 'console sessions',
+    sql: `
+      CREATE TABLE console_sessions (
+        id_hash TEXT COLLATE "C" PRIMARY KEY, user_id TEXT NOT NULL, sealed_tokens TEXT NOT NULL, access_expires_at BIGINT NOT NULL,
+        created_at BIGINT NOT NULL, last_seen_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, idle_expires_at BIGINT NOT NULL);
+      CREATE INDEX console_sessions_user ON console_sessions (user_id, created_at);
+      CREATE INDEX console_sessions_idle ON console_sessions (idle_expires_at);
+      CREATE INDEX console_sessions_end ON console_sessions (expires_at);
+      ALTER TABLE audit ADD COLUMN actor_name TEXT;
+    `,
+  },
 ];

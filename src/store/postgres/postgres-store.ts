@@ -16,6 +16,7 @@ import { oidcRepo } from './oidc.ts';
 import { policyRepo } from './policies.ts';
 import { requestLogRepo } from './request-log.ts';
 import { revocationRepo } from './revocations.ts';
+import { consoleSessionRepo } from './console-sessions.ts';
 import { signingKeyRepo } from './signing-keys.ts';
 import { usageAnalyticsRepo } from './usage-analytics.ts';
 import { usageRepo } from './usage.ts';
@@ -60,6 +61,7 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
     signingKeys: signingKeyRepo(db),
     oidc: oidcRepo(db),
     revocations: revocationRepo(db),
+    consoleSessions: consoleSessionRepo(db),
     requestLog: requestLogRepo(db),
     usageAnalytics: usageAnalyticsRepo(db),
     events: eventOutboxRepo(db),

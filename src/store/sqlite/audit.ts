@@ -7,7 +7,7 @@ import { recordEvents } from './events.ts';
 
 /** Writes one audit entry and the webhook events it carries; every change calls it inside the change's own transaction. */
 export function appendAudit(db: SqliteDb, audit: AuditInput, at = db.clock()): void {
-  db.sql('INSERT INTO audit (id, at, actor, action, target_type, target_id, before, after, request_id) VALUES (?,?,?,?,?,?,?,?,?)').run(
+  db.sql('INSERT INTO audit (id, at, actor, action, target_type, target_id, before, after, request_id, actor_name) VALUES (?,?,?,?,?,?,?,?,?,?)').run(
     newId('audit', at),
     at,
     audit.actor,
@@ -17,6 +17,7 @@ export function appendAudit(db: SqliteDb, audit: AuditInput, at = db.clock()): v
     json(audit.before),
     json(audit.after),
     audit.requestId,
+    audit.actorName ?? null,
   );
   if (audit.events?.length) recordEvents(db, audit.events, at);
 }
@@ -58,6 +59,7 @@ function auditFromRow(row: Record<string, SQLInputValue>): AuditEntry {
     id: String(row.id),
     at: Number(row.at),
     actor: String(row.actor),
+    ...(row.actor_name === null || row.actor_name === undefined ? {} : { actorName: String(row.actor_name) }),
     action: String(row.action),
     targetType: String(row.target_type) as AuditEntry['targetType'],
     targetId: String(row.target_id),

@@ -231,4 +231,20 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX keys_expiry ON keys (expires_at) WHERE expires_at IS NOT NULL;
     `,
   },
+  {
+    // The web app's sessions (control/console/): kept under the keyed hash of the cookie's id, tokens
+    // sealed; found by user (sign out everywhere) and by the earlier of their two ends (expiry sweep).
+    // A person acting through the web app is audited as `user:<id>`, with their sign-in name beside it.
+    version: 14,
+    name: 'console sessions',
+    sql: `
+      CREATE TABLE console_sessions (
+        id_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, sealed_tokens TEXT NOT NULL, access_expires_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, idle_expires_at INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE INDEX console_sessions_user ON console_sessions (user_id, created_at);
+      CREATE INDEX console_sessions_idle ON console_sessions (idle_expires_at);
+      CREATE INDEX console_sessions_end ON console_sessions (expires_at);
+      ALTER TABLE audit ADD COLUMN actor_name TEXT;
+    `,
+  },
 ];

@@ -19,6 +19,7 @@ import { oidcRepo } from './oidc.ts';
 import { policyRepo } from './policies.ts';
 import { requestLogRepo } from './request-log.ts';
 import { revocationRepo } from './revocations.ts';
+import { consoleSessionRepo } from './console-sessions.ts';
 import { signingKeyRepo } from './signing-keys.ts';
 import { usageAnalyticsRepo } from './usage-analytics.ts';
 import { usageRepo } from './usage.ts';
@@ -66,6 +67,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         signingKeys: signingKeyRepo(db),
         oidc: oidcRepo(db),
         revocations: revocationRepo(db),
+        consoleSessions: consoleSessionRepo(db),
         requestLog: requestLogRepo(db),
         usageAnalytics: usageAnalyticsRepo(db),
         events: eventOutboxRepo(db),

@@ -1,0 +1,217 @@
+import { createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { deriveSubkey } from '../../domain/bearer-hash.ts';
+import { consolePermissions, type ConsoleRole } from '../../domain/console-roles.ts';
+import type { User } from '../../domain/entities.ts';
+import type { AdminPermission } from '../../domain/permissions.ts';
+import { createSecretBox, type SecretBox } from '../../domain/secret-box.ts';
+import type { ConsoleSession } from '../../store/port.ts';
+import type { Actor, ControlContext } from '../context.ts';
+
+/** The one cookie the browser holds (RFC 6265bis §4.1.3.2: `__Host-` means Secure, Path=/ and no Domain). */
+export const SESSION_COOKIE = '__Host-gatehouse-session';
+
+/** What a session carries server-side: never sent to the browser. */
+export interface SessionTokens {
+  accessToken: string;
+  refreshToken: string | null;
+  idToken: string | null;
+}
+
+/** A live session as the control plane acts on it: the user read afresh, their role's permissions, the CSRF token. */
+export interface SessionPrincipal {
+  /** The cookie's value: needed to derive the CSRF token and to end the session. */
+  sessionId: string;
+  session: ConsoleSession;
+  user: User;
+  role: ConsoleRole;
+  permissions: AdminPermission[];
+  csrfToken: string;
+  /** Audited as the person, with their sign-in name beside the id. */
+  actor(requestId: string | null): Actor;
+}
+
+export interface SessionSettings {
+  idleMs: number;
+  absoluteMs: number;
+}
+
+/** Refreshes a session's tokens with its refresh token: the new tokens, or null when the grant is gone. */
+export type TokenRefresher = (tokens: SessionTokens) => Promise<{ tokens: SessionTokens; accessExpiresAt: number } | null>;
+
+/** A use moves the idle end only when it has moved this much, so reading pages does not write on every request. */
+const TOUCH_GRANULARITY_MS = 60_000;
+
+/**
+ * The web app's sessions: made at the BFF's callback, found by the cookie on every request, ended at
+ * sign-out or expiry. The store keeps HMAC-SHA-256 of the id (under a key derived from the master key)
+ * and the tokens sealed, bound to that hash. The CSRF token is HMAC of the id under another derived
+ * key: nothing more to store, and it cannot be computed from the cookie without the master key.
+ */
+export class ConsoleSessions {
+  readonly #ctx: ControlContext;
+  readonly #idKey: KeyObject;
+  readonly #csrfKey: KeyObject;
+  readonly #box: SecretBox;
+  readonly #settings: SessionSettings;
+  #refresher: TokenRefresher | null = null;
+  /** One refresh per session at a time: a rotating refresh token used twice would revoke the grant (RFC 9700 §4.14.2). */
+  readonly #refreshing = new Map<string, Promise<boolean>>();
+
+  constructor(ctx: ControlContext, masterKey: Buffer, settings: SessionSettings) {
+    this.#ctx = ctx;
+    this.#idKey = deriveSubkey(masterKey, 'gatehouse console session id v1');
+    this.#csrfKey = deriveSubkey(masterKey, 'gatehouse console csrf v1');
+    this.#box = createSecretBox(masterKey, 'console-session');
+    this.#settings = settings;
+  }
+
+  set refresher(refresher: TokenRefresher) {
+    this.#refresher = refresher;
+  }
+
+  hash(sessionId: string): string {
+    return createHmac('sha256', this.#idKey).update(sessionId).digest('base64url');
+  }
+
+  csrfToken(sessionId: string): string {
+    return createHmac('sha256', this.#csrfKey).update(sessionId).digest('base64url');
+  }
+
+  /** Whether `presented` is this session's CSRF token, compared in constant time. */
+  csrfMatches(sessionId: string, presented: string | undefined): boolean {
+    if (!presented) return false;
+    const expected = Buffer.from(this.csrfToken(sessionId));
+    const given = Buffer.from(presented);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  /** Starts a session for the user; returns the cookie's value. */
+  async begin(user: User, tokens: SessionTokens, accessExpiresAt: number, requestId: string | null): Promise<{ sessionId: string; expiresAt: number }> {
+    const now = this.#ctx.clock();
+    const sessionId = randomBytes(32).toString('base64url');
+    const idHash = this.hash(sessionId);
+    const expiresAt = now + this.#settings.absoluteMs;
+    await this.#ctx.store.consoleSessions.create(
+      {
+        idHash,
+        userId: user.id,
+        sealedTokens: this.#box.seal(JSON.stringify(tokens), idHash),
+        accessExpiresAt,
+        createdAt: now,
+        lastSeenAt: now,
+        expiresAt,
+        idleExpiresAt: Math.min(expiresAt, now + this.#settings.idleMs),
+      },
+      {
+        actor: `user:${user.id}`,
+        actorName: user.username,
+        requestId,
+        action: 'user.console_signed_in',
+        targetType: 'user',
+        targetId: user.id,
+        before: null,
+        after: { role: user.consoleRole ?? null },
+      },
+    );
+    return { sessionId, expiresAt };
+  }
+
+  /**
+   * The session a cookie names, with its user as stored now: null when there is none, it has ended,
+   * the user is gone, disabled, waiting for approval or has no console role any more. A use moves
+   * the idle end; an expired access token is refreshed first, and a refresh refused ends the session.
+   */
+  async authenticate(sessionId: string | undefined): Promise<SessionPrincipal | null> {
+    if (!sessionId || sessionId.length > 128) return null;
+    const idHash = this.hash(sessionId);
+    const now = this.#ctx.clock();
+    let session = await this.#ctx.store.consoleSessions.get(idHash, now);
+    if (!session) return null;
+    const user = await this.#ctx.store.users.get(session.userId);
+    const role = user?.consoleRole ?? null;
+    if (!user || user.disabled || user.pendingApproval || !role) {
+      await this.#ctx.store.consoleSessions.delete(idHash, null);
+      return null;
+    }
+    if (session.accessExpiresAt <= now) {
+      if (!(await this.#refresh(session))) return null;
+      session = await this.#ctx.store.consoleSessions.get(idHash, now);
+      if (!session) return null;
+    }
+    if (now - session.lastSeenAt >= TOUCH_GRANULARITY_MS) {
+      const idleExpiresAt = Math.min(session.expiresAt, now + this.#settings.idleMs);
+      await this.#ctx.store.consoleSessions.touch(idHash, now, idleExpiresAt);
+      session = { ...session, lastSeenAt: now, idleExpiresAt };
+    }
+    return {
+      sessionId,
+      session,
+      user,
+      role,
+      permissions: consolePermissions(role),
+      csrfToken: this.csrfToken(sessionId),
+      actor: (requestId) => ({ actor: `user:${user.id}`, actorName: user.username, requestId }),
+    };
+  }
+
+  /** The tokens a session holds (for revoking its grant at sign-out). */
+  tokens(session: ConsoleSession): SessionTokens {
+    return JSON.parse(this.#box.open(session.sealedTokens, session.idHash)) as SessionTokens;
+  }
+
+  /** Ends the session (sign-out), audited under the person. */
+  async end(principal: SessionPrincipal, requestId: string | null): Promise<void> {
+    await this.#ctx.store.consoleSessions.delete(principal.session.idHash, {
+      ...principal.actor(requestId),
+      action: 'user.console_signed_out',
+      targetType: 'user',
+      targetId: principal.user.id,
+      before: null,
+      after: null,
+    });
+  }
+
+  /** Expired sessions, deleted by the housekeeping task. */
+  async sweep(): Promise<number> {
+    return this.#ctx.store.consoleSessions.deleteExpired(this.#ctx.clock());
+  }
+
+  async #refresh(session: ConsoleSession): Promise<boolean> {
+    const running = this.#refreshing.get(session.idHash);
+    if (running) return running;
+    const work = (async () => {
+      const refresher = this.#refresher;
+      const tokens = this.tokens(session);
+      const next = refresher && tokens.refreshToken ? await refresher(tokens) : null;
+      if (!next) {
+        // The grant is gone (revoked, signed out everywhere, expired): so is the session.
+        await this.#ctx.store.consoleSessions.delete(session.idHash, null);
+        return false;
+      }
+      // Another node may have refreshed it meanwhile: its tokens stand, and so does the session.
+      await this.#ctx.store.consoleSessions.replaceTokens(
+        session.idHash,
+        session.sealedTokens,
+        this.#box.seal(JSON.stringify(next.tokens), session.idHash),
+        next.accessExpiresAt,
+      );
+      return true;
+    })();
+    this.#refreshing.set(session.idHash, work);
+    try {
+      return await work;
+    } finally {
+      this.#refreshing.delete(session.idHash);
+    }
+  }
+}
+
+/** The value of one cookie in a Cookie header (RFC 6265 §5.4), or undefined. */
+export function readCookie(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
