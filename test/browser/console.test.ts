@@ -30,7 +30,7 @@ describe('web console in a browser', () => {
     await openNav(page, 'APIs');
     await assertAccessible(page, 'APIs (empty)');
     await page.getByRole('link', { name: 'Publish an API' }).click();
-    await page.getByLabel('Name', { exact: true }).fill('orders');
+    await page.getByRole('textbox', { name: 'Name', exact: true }).fill('orders');
     await page.getByLabel('Listen path').fill('orders-without-slash');
     await page.getByLabel('Upstream URL').fill(h.upstream.url);
     await page.getByRole('button', { name: 'Publish' }).click();
@@ -234,7 +234,10 @@ describe('web console in a browser', () => {
     await page.getByLabel('Metadata (JSON)').fill(JSON.stringify({ note: `<script>window.__xss='meta'</script>`, img: `<img src=x onerror="alert('meta')">` }));
     await page.getByRole('button', { name: 'Issue key' }).click();
     await page.getByTestId('secret').waitFor();
-    await page.getByRole('link', { name: /<script>/ }).click();
+    await page
+      .getByRole('link', { name: /<script>/ })
+      .first()
+      .click();
     await page.getByRole('heading', { level: 1, name: /^Key <script>/ }).waitFor();
     assert.ok(await page.getByText(`<img src=x onerror="alert('meta')">`).isVisible(), 'metadata shows as text');
     for (const path of ['/console/apps', '/console/keys', `/console/apis/${api.id}`, '/console/audit']) {

@@ -74,7 +74,7 @@ export async function signIn(page: Page, base: string, username: string, path = 
   const deadline = Date.now() + 30_000;
   while (!new URL(page.url()).pathname.startsWith(face)) {
     assert.ok(Date.now() < deadline, `sign-in did not come back to ${face}: at ${page.url()}: ${await page.locator('body').innerText()}`);
-    const setup = page.getByLabel('Setup key');
+    const setup = page.getByLabel('Setup key', { exact: true });
     const challenge = page.getByLabel('Code', { exact: true });
     if (await setup.isVisible()) {
       secret = ((await setup.textContent()) ?? '').replace(/\s/g, '');
@@ -112,6 +112,9 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 
 /** Goes to a page of the SPA by its link (client-side navigation), waiting for its heading. */
 export async function openNav(page: Page, label: string, heading: string | RegExp = label): Promise<void> {
-  await page.getByRole('navigation', { name: /Console|Portal/ }).getByRole('link', { name: label, exact: true }).click();
+  await page
+    .getByRole('navigation', { name: /Console|Portal/ })
+    .getByRole('link', { name: label, exact: true })
+    .click();
   await page.getByRole('heading', { level: 1, name: heading }).waitFor();
 }

@@ -11,7 +11,10 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   'Content-Security-Policy': PAGE_CSP,
   'X-Frame-Options': 'DENY',
   'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
+  // same-origin, not no-referrer: under no-referrer browsers send `Origin: null` with a form post
+  // (Fetch, "append a request Origin header"), and the sign-in forms check the Origin. Other
+  // origins still get no referrer.
+  'Referrer-Policy': 'same-origin',
   'Cache-Control': 'no-store',
 };
 
