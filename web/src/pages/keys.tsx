@@ -481,7 +481,7 @@ export function KeyDetail({ id }: { id: string }) {
         <section aria-labelledby="actions">
           <h2 id="actions">Actions</h2>
           <div className="actions">
-            <Rotate k={k} onRotated={setRotated} />
+            {k.replacedBy ? null : <Rotate k={k} onRotated={setRotated} />}
             {k.enabled ? (
               <ConfirmButton
                 label="Disable"
