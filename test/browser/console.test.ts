@@ -273,10 +273,6 @@ describe('web console in a browser', () => {
       await page.waitForLoadState('networkidle');
       await assertAccessible(page, label);
     }
-    await openNav(page, 'Audit log');
-    await screenshot(page, 'console-audit-log');
-    await openNav(page, 'Users');
-    await screenshot(page, 'console-users');
     // Narrow screen: the navigation sits above the content, one column.
     await page.setViewportSize({ width: 390, height: 844 });
     await openNav(page, 'Keys');
