@@ -105,7 +105,23 @@ export interface Api {
   requestLog?: false | { query: true };
   /** Upstream timeout for the whole exchange, milliseconds. */
   timeoutMs: number;
+  /** The developer portal's catalogue: listed there (portal keys may use it), with a description. Absent: not listed. */
+  portal?: ApiPortalSettings;
   createdAt: Millis;
+  updatedAt: Millis;
+}
+
+export interface ApiPortalSettings {
+  listed: boolean;
+  description: string | null;
+}
+
+/** An OpenAPI 3.x document an operator attached to an API, shown as its reference in the portal. */
+export interface ApiDocument {
+  apiId: string;
+  /** application/json or application/yaml, as it was sent. */
+  contentType: string;
+  body: string;
   updatedAt: Millis;
 }
 
@@ -116,6 +132,8 @@ export interface App {
   id: string;
   name: string;
   owner: string | null;
+  /** The developer (user id) who made it in the portal and may manage it there; absent or null: the operators' only. */
+  ownerUserId?: string | null;
   metadata: Record<string, unknown>;
   createdAt: Millis;
   updatedAt: Millis;

@@ -14,6 +14,7 @@ import { migrateContract } from './contract/migrate.ts';
 import { namedListsContract } from './contract/named-lists.ts';
 import { oidcContract } from './contract/oidc.ts';
 import { policiesContract } from './contract/policies.ts';
+import { portalContract } from './contract/portal.ts';
 import { requestLogContract } from './contract/request-log.ts';
 import { revocationsContract } from './contract/revocations.ts';
 import { signingKeysContract } from './contract/signing-keys.ts';
@@ -49,6 +50,7 @@ export const STORE_SUITES: readonly StoreSuite[] = [
   keyRotationContract,
   webhooksContract,
   consoleSessionsContract,
+  portalContract,
   migrateContract,
 ];
 

@@ -1,6 +1,6 @@
 import type { EventInput, OutboxEvent } from '../domain/events.ts';
 import type { DeliveryAttempt, DeliveryStatus, WebhookDelivery, WebhookEndpoint } from '../domain/webhooks.ts';
-import type { AdminKey, Api, ApiKey, App, AuditEntry, AuditInput, OAuthClient, Policy, SigningKey, User } from '../domain/entities.ts';
+import type { AdminKey, Api, ApiDocument, ApiKey, App, AuditEntry, AuditInput, OAuthClient, Policy, SigningKey, User } from '../domain/entities.ts';
 import type { RotationNotice, RotationRule } from '../domain/rotation.ts';
 
 /**
@@ -10,7 +10,19 @@ import type { RotationNotice, RotationRule } from '../domain/rotation.ts';
  */
 export interface Store {
   readonly apis: NamedEntityRepo<Api> & { all(): Promise<Api[]> };
-  readonly apps: NamedEntityRepo<App>;
+  readonly apps: NamedEntityRepo<App> & {
+    /** A developer's apps (ownerUserId), by id. */
+    listByOwner(userId: string, query: PageQuery): Promise<Page<App>>;
+    countByOwner(userId: string): Promise<number>;
+  };
+  /** OpenAPI documents attached to APIs (the portal's reference pages); deleted with their API. */
+  readonly apiDocuments: {
+    /** Attaches or replaces the API's document, with its audit entry. */
+    put(document: ApiDocument, audit: AuditInput): Promise<void>;
+    get(apiId: string): Promise<ApiDocument | null>;
+    /** Which of these APIs have a document. */
+    which(apiIds: readonly string[]): Promise<Set<string>>;
+  };
   readonly policies: NamedEntityRepo<Policy>;
   readonly keys: KeyRepo;
   readonly adminKeys: AdminKeyRepo;

@@ -11,9 +11,8 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   'Content-Security-Policy': PAGE_CSP,
   'X-Frame-Options': 'DENY',
   'X-Content-Type-Options': 'nosniff',
-  // same-origin, not no-referrer: under no-referrer browsers send `Origin: null` with a form post
-  // (Fetch, "append a request Origin header"), and the sign-in forms check the Origin. Other
-  // origins still get no referrer.
+  // same-origin, not no-referrer: with no-referrer, browsers send `Origin: null` on a form post (Fetch §3.1, "append a request Origin header"),
+  // which the pages' Origin check refuses; nothing is sent to other origins either way.
   'Referrer-Policy': 'same-origin',
   'Cache-Control': 'no-store',
 };

@@ -134,4 +134,16 @@ export const PG_MIGRATIONS: readonly { version: number; name: string; sql: strin
       ALTER TABLE audit ADD COLUMN actor_name TEXT;
     `,
   },
+  {
+    // SQLite's 15: the developer portal's app owners and the APIs' OpenAPI documents.
+    version: 3,
+    name: 'portal',
+    sql: `
+      ALTER TABLE apps ADD COLUMN owner_user_id TEXT;
+      CREATE INDEX apps_owner ON apps (owner_user_id, id) WHERE owner_user_id IS NOT NULL;
+      CREATE TABLE api_documents (
+        api_id TEXT COLLATE "C" PRIMARY KEY REFERENCES apis(id) ON DELETE CASCADE, content_type TEXT NOT NULL, body TEXT NOT NULL,
+        updated_at BIGINT NOT NULL);
+    `,
+  },
 ];

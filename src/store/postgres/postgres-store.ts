@@ -17,6 +17,7 @@ import { policyRepo } from './policies.ts';
 import { requestLogRepo } from './request-log.ts';
 import { revocationRepo } from './revocations.ts';
 import { consoleSessionRepo } from './console-sessions.ts';
+import { apiDocumentRepo } from './api-documents.ts';
 import { signingKeyRepo } from './signing-keys.ts';
 import { usageAnalyticsRepo } from './usage-analytics.ts';
 import { usageRepo } from './usage.ts';
@@ -62,6 +63,7 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
     oidc: oidcRepo(db),
     revocations: revocationRepo(db),
     consoleSessions: consoleSessionRepo(db),
+    apiDocuments: apiDocumentRepo(db),
     requestLog: requestLogRepo(db),
     usageAnalytics: usageAnalyticsRepo(db),
     events: eventOutboxRepo(db),

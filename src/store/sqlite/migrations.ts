@@ -247,4 +247,17 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       ALTER TABLE audit ADD COLUMN actor_name TEXT;
     `,
   },
+  {
+    // The developer portal: apps a developer owns, found by owner; OpenAPI documents attached to APIs,
+    // apart from the API rows (the route table reads every API; documents are read one at a time).
+    version: 15,
+    name: 'portal',
+    sql: `
+      ALTER TABLE apps ADD COLUMN owner_user_id TEXT;
+      CREATE INDEX apps_owner ON apps (owner_user_id, id) WHERE owner_user_id IS NOT NULL;
+      CREATE TABLE api_documents (
+        api_id TEXT PRIMARY KEY REFERENCES apis(id) ON DELETE CASCADE, content_type TEXT NOT NULL, body TEXT NOT NULL,
+        updated_at INTEGER NOT NULL) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -20,6 +20,7 @@ import { policyRepo } from './policies.ts';
 import { requestLogRepo } from './request-log.ts';
 import { revocationRepo } from './revocations.ts';
 import { consoleSessionRepo } from './console-sessions.ts';
+import { apiDocumentRepo } from './api-documents.ts';
 import { signingKeyRepo } from './signing-keys.ts';
 import { usageAnalyticsRepo } from './usage-analytics.ts';
 import { usageRepo } from './usage.ts';
@@ -68,6 +69,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         oidc: oidcRepo(db),
         revocations: revocationRepo(db),
         consoleSessions: consoleSessionRepo(db),
+        apiDocuments: apiDocumentRepo(db),
         requestLog: requestLogRepo(db),
         usageAnalytics: usageAnalyticsRepo(db),
         events: eventOutboxRepo(db),
