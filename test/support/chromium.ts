@@ -24,7 +24,16 @@ export interface TestBrowser {
 
 // The flags the environment notes give for this kind of machine: no sandbox (root in a container),
 // no GPU, nothing fetched in the background.
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /**
  * A browser with a fresh profile: playwright-core gives every launch its own temporary user-data-dir
