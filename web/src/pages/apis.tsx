@@ -73,18 +73,21 @@ export function ApiEdit({ id }: { id: string | null }) {
   const [, navigate] = useLocation();
   const canWrite = useCan('apis:write');
   const existing = useQuery({ queryKey: ['api', id], queryFn: () => api<Api>('GET', `/admin/v1/apis/${id}`), enabled: id !== null });
-  const [form, setForm] = useState({ name: '', listenPath: '/', upstreamUrl: 'https://', authType: 'apiKey', scopes: '', timeoutSeconds: '30' });
+  const [form, setForm] = useState({ name: '', listenPath: '/', upstreamUrl: 'https://', authType: 'apiKey', scopes: '', roles: '', timeoutSeconds: '30' });
+  const [routes, setRoutes] = useState<RouteRow[]>([]);
   useEffect(() => {
     const a = existing.data;
-    if (a)
-      setForm({
-        name: a.name,
-        listenPath: a.listenPath,
-        upstreamUrl: a.upstreamUrl,
-        authType: a.auth.type,
-        scopes: a.auth.scopes.join(' '),
-        timeoutSeconds: String(a.timeoutSeconds),
-      });
+    if (!a) return;
+    setForm({
+      name: a.name,
+      listenPath: a.listenPath,
+      upstreamUrl: a.upstreamUrl,
+      authType: a.auth.type,
+      scopes: a.auth.scopes.join(' '),
+      roles: (a.auth.roles ?? []).join(' '),
+      timeoutSeconds: String(a.timeoutSeconds),
+    });
+    setRoutes((a.auth.routes ?? []).map(routeRow));
   }, [existing.data]);
   const set = (k: keyof typeof form) => (v: string) => setForm((f) => ({ ...f, [k]: v }));
   const save = useMutation({
@@ -93,7 +96,13 @@ export function ApiEdit({ id }: { id: string | null }) {
         name: form.name,
         listenPath: form.listenPath,
         upstreamUrl: form.upstreamUrl,
-        auth: { ...(existing.data?.auth ?? {}), type: form.authType, scopes: form.scopes.split(/[\s,]+/).filter(Boolean) },
+        auth: {
+          ...(existing.data?.auth ?? {}),
+          type: form.authType,
+          scopes: words(form.scopes),
+          roles: words(form.roles).length ? words(form.roles) : undefined,
+          routes: routes.map(routeBody),
+        },
         timeoutSeconds: Number(form.timeoutSeconds),
       };
       return id ? api<Api>('PATCH', `/admin/v1/apis/${id}`, body) : api<Api>('POST', '/admin/v1/apis', body);
@@ -156,6 +165,15 @@ export function ApiEdit({ id }: { id: string | null }) {
             error={errors['auth.scopes'] ?? errors['auth.scopes.0']}
             hint="Separated by spaces"
           />
+          <TextField
+            label="Required roles"
+            name="roles"
+            value={form.roles}
+            onChange={set('roles')}
+            error={errors['auth.roles'] ?? errors['auth.roles.0']}
+            hint="Bearer tokens only; separated by spaces"
+          />
+          <RoutesEditor routes={routes} onChange={setRoutes} errors={errors} />
           <TextField
             label="Upstream timeout (seconds)"
             name="timeoutSeconds"
@@ -229,5 +247,83 @@ function ApiReferenceUpload({ id }: { id: string }) {
         Attach document
       </button>
     </section>
+  );
+}
+
+const words = (text: string): string[] => text.split(/[\s,]+/).filter(Boolean);
+
+/** One route rule as the form edits it: words typed in text fields. */
+interface RouteRow {
+  paths: string;
+  methods: string;
+  type: string;
+  scopes: string;
+}
+
+interface RouteRule {
+  paths?: string[];
+  methods?: string[];
+  type?: string;
+  scopes?: string[];
+}
+
+function routeRow(r: unknown): RouteRow {
+  const rule = r as RouteRule;
+  return { paths: (rule.paths ?? []).join(' '), methods: (rule.methods ?? []).join(' '), type: rule.type ?? '', scopes: (rule.scopes ?? []).join(' ') };
+}
+
+function routeBody(r: RouteRow): RouteRule {
+  return {
+    paths: words(r.paths),
+    ...(words(r.methods).length ? { methods: words(r.methods).map((m) => m.toUpperCase()) } : {}),
+    ...(r.type ? { type: r.type } : {}),
+    ...(words(r.scopes).length ? { scopes: words(r.scopes) } : {}),
+  };
+}
+
+/** Per-route rules (auth.routes): which paths and methods need which authentication and scopes. */
+function RoutesEditor({ routes, onChange, errors }: { routes: RouteRow[]; onChange: (rows: RouteRow[]) => void; errors: Record<string, string> }) {
+  const change = (i: number, k: keyof RouteRow) => (v: string) => onChange(routes.map((r, j) => (j === i ? { ...r, [k]: v } : r)));
+  const err = (i: number, k: string) => errors[`auth.routes.${i}.${k}`] ?? errors[`auth.routes.${i}.${k}.0`];
+  return (
+    <fieldset className="routes">
+      <legend>Route rules</legend>
+      <p className="hint">Rules for some paths of this API: the first matching rule applies; other paths use the settings above.</p>
+      {routes.map((r, i) => (
+        <div className="card" key={i} role="group" aria-label={`Route rule ${i + 1}`}>
+          <TextField
+            label={`Rule ${i + 1}: paths`}
+            name={`route-${i}-paths`}
+            value={r.paths}
+            onChange={change(i, 'paths')}
+            error={err(i, 'paths') ?? errors[`auth.routes.${i}`]}
+            hint="e.g. /admin/** /reports/*"
+          />
+          <TextField
+            label={`Rule ${i + 1}: methods`}
+            name={`route-${i}-methods`}
+            value={r.methods}
+            onChange={change(i, 'methods')}
+            error={err(i, 'methods')}
+            hint="Empty: every method"
+          />
+          <SelectField
+            label={`Rule ${i + 1}: authentication`}
+            name={`route-${i}-type`}
+            value={r.type}
+            onChange={change(i, 'type')}
+            options={[{ value: '', label: 'as the API' }, ...AUTH_TYPES.map((t) => ({ value: t, label: t }))]}
+            error={err(i, 'type')}
+          />
+          <TextField label={`Rule ${i + 1}: scopes`} name={`route-${i}-scopes`} value={r.scopes} onChange={change(i, 'scopes')} error={err(i, 'scopes')} />
+          <button type="button" onClick={() => onChange(routes.filter((_, j) => j !== i))}>
+            Remove rule {i + 1}
+          </button>
+        </div>
+      ))}
+      <button type="button" onClick={() => onChange([...routes, { paths: '', methods: '', type: '', scopes: '' }])}>
+        Add a route rule
+      </button>
+    </fieldset>
   );
 }
