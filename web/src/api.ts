@@ -90,6 +90,17 @@ export async function api<T>(method: string, path: string, body?: unknown, optio
   return (await response.json()) as T;
 }
 
+/** A GET whose answer is text (a document as it was stored), with the same errors as api(). */
+export async function apiText(path: string): Promise<string> {
+  const response = await fetch(path, { credentials: 'same-origin' });
+  if (!response.ok) {
+    const problem = await readProblem(response);
+    if (response.status === 401) location.assign(signInUrl());
+    throw new ApiError(response.status, problem);
+  }
+  return response.text();
+}
+
 /** Builds a query string from the set values only. */
 export function query(params: Record<string, string | number | boolean | null | undefined>): string {
   const q = new URLSearchParams();

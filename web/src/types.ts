@@ -24,6 +24,8 @@ export interface Api {
   listenPath: string;
   upstreamUrl: string;
   auth: { type: string; scopes: string[]; roles?: string[]; rateLimits?: RateLimit[]; routes?: unknown[] };
+  /** The developer portal: listed in its catalogue, with a description. */
+  portal?: { listed: boolean; description: string | null };
   timeoutSeconds: number;
   pathCase: string;
   createdAt: string;
@@ -230,7 +232,10 @@ export interface CatalogueApi {
   id: string;
   name: string;
   listenPath: string;
-  gatewayBaseUrl?: string;
-  description?: string | null;
+  /** Where to call it: the gateway's URL and the listen path. */
+  gatewayUrl: string;
+  description: string | null;
+  auth: string;
+  scopes: string[];
   hasReference: boolean;
 }

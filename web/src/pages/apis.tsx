@@ -75,6 +75,7 @@ export function ApiEdit({ id }: { id: string | null }) {
   const existing = useQuery({ queryKey: ['api', id], queryFn: () => api<Api>('GET', `/admin/v1/apis/${id}`), enabled: id !== null });
   const [form, setForm] = useState({ name: '', listenPath: '/', upstreamUrl: 'https://', authType: 'apiKey', scopes: '', roles: '', timeoutSeconds: '30' });
   const [routes, setRoutes] = useState<RouteRow[]>([]);
+  const [portal, setPortal] = useState({ listed: false, description: '' });
   useEffect(() => {
     const a = existing.data;
     if (!a) return;
@@ -88,6 +89,7 @@ export function ApiEdit({ id }: { id: string | null }) {
       timeoutSeconds: String(a.timeoutSeconds),
     });
     setRoutes((a.auth.routes ?? []).map(routeRow));
+    setPortal({ listed: a.portal?.listed ?? false, description: a.portal?.description ?? '' });
   }, [existing.data]);
   const set = (k: keyof typeof form) => (v: string) => setForm((f) => ({ ...f, [k]: v }));
   const save = useMutation({
@@ -104,6 +106,8 @@ export function ApiEdit({ id }: { id: string | null }) {
           routes: routes.map(routeBody),
         },
         timeoutSeconds: Number(form.timeoutSeconds),
+        // Sent when it says something: listed, or a change to an API that has portal settings.
+        ...(portal.listed || existing.data?.portal ? { portal: { listed: portal.listed, description: portal.description.trim() || null } } : {}),
       };
       return id ? api<Api>('PATCH', `/admin/v1/apis/${id}`, body) : api<Api>('POST', '/admin/v1/apis', body);
     },
@@ -174,6 +178,23 @@ export function ApiEdit({ id }: { id: string | null }) {
             hint="Bearer tokens only; separated by spaces"
           />
           <RoutesEditor routes={routes} onChange={setRoutes} errors={errors} />
+          <fieldset className="checks">
+            <legend>Developer portal</legend>
+            <label className="check">
+              <input type="checkbox" name="listed" checked={portal.listed} onChange={(e) => setPortal((p) => ({ ...p, listed: e.target.checked }))} />
+              Listed in the catalogue (developers' keys may call it)
+            </label>
+            {errors['portal.listed'] ? <small className="field-error">{errors['portal.listed']}</small> : null}
+          </fieldset>
+          {portal.listed ? (
+            <TextField
+              label="Description for developers"
+              name="portalDescription"
+              value={portal.description}
+              onChange={(v) => setPortal((p) => ({ ...p, description: v }))}
+              error={errors['portal.description']}
+            />
+          ) : null}
           <TextField
             label="Upstream timeout (seconds)"
             name="timeoutSeconds"

@@ -29,7 +29,7 @@ export function Catalogue() {
               <h2>{a.name}</h2>
               {a.description ? <p>{a.description}</p> : null}
               <p>
-                <code>{(a.gatewayBaseUrl ?? '') || a.listenPath}</code>
+                <code>{a.gatewayUrl}</code>
               </p>
               {a.hasReference ? <Link href={`/developers/apis/${a.id}`}>Reference documentation</Link> : <span className="muted">No reference attached</span>}
             </li>
@@ -100,7 +100,7 @@ export function PortalAppDetail({ id }: { id: string }) {
   const [secret, setSecret] = useState<{ what: string; secret: string } | null>(null);
   const [reason, setReason] = useState('');
   const create = useMutation({
-    mutationFn: () => api<NewKey>('POST', `/portal/v1/apps/${id}/keys`, { name, ...(apiIds.length ? { access: apiIds.map((apiId) => ({ apiId })) } : {}) }),
+    mutationFn: () => api<NewKey>('POST', `/portal/v1/apps/${id}/keys`, { name, ...(apiIds.length ? { apiIds } : {}) }),
     onSuccess: async (k) => {
       setSecret({ what: `Key ${k.name || k.start} created.`, secret: k.secret });
       setName('');
@@ -195,7 +195,7 @@ export function PortalAppDetail({ id }: { id: string }) {
         <TextField label="Key name" name="keyName" value={name} onChange={setName} error={errors['name']} />
         {catalogue.data && catalogue.data.items.length > 0 ? (
           <fieldset className="checks">
-            <legend>APIs (none chosen: what the operator allows by default)</legend>
+            <legend>APIs (none chosen: every API of the catalogue)</legend>
             {catalogue.data.items.map((a) => (
               <label key={a.id} className="check">
                 <input

@@ -3,7 +3,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { Link } from 'wouter';
-import { api, type Page } from '../api.ts';
+import { api, apiText, type Page } from '../api.ts';
 import type { CatalogueApi } from '../types.ts';
 import { ErrorMessage, Loading } from '../ui.tsx';
 
@@ -41,7 +41,8 @@ export default function ApiReference({ id }: { id: string }) {
   const box = useRef<HTMLDivElement>(null);
   const [error, setError] = useState<unknown>(null);
   const catalogue = useQuery({ queryKey: ['catalogue'], queryFn: () => api<Page<CatalogueApi>>('GET', '/portal/v1/apis') });
-  const doc = useQuery({ queryKey: ['openapi', id], queryFn: () => api<unknown>('GET', `/portal/v1/apis/${id}/openapi`) });
+  // The document as the operator attached it (JSON or YAML text): Scalar reads either.
+  const doc = useQuery({ queryKey: ['openapi', id], queryFn: () => apiText(`/portal/v1/apis/${id}/openapi`) });
   const entry = catalogue.data?.items.find((a) => a.id === id);
   useEffect(() => {
     const el = box.current;
@@ -55,7 +56,7 @@ export default function ApiReference({ id }: { id: string }) {
           content: doc.data,
           hideClientButton: false,
           withDefaultFonts: false,
-          ...(entry?.gatewayBaseUrl ? { servers: [{ url: entry.gatewayBaseUrl }] } : {}),
+          ...(entry ? { servers: [{ url: entry.gatewayUrl }] } : {}),
         });
       })
       .catch(setError);
@@ -63,16 +64,16 @@ export default function ApiReference({ id }: { id: string }) {
       cancelled = true;
       handle?.destroy?.();
     };
-  }, [doc.data, entry?.gatewayBaseUrl]);
+  }, [doc.data, entry]);
   return (
     <>
       <h1>{entry ? `${entry.name} reference` : 'API reference'}</h1>
       <p>
         <Link href="/developers/">Back to the catalogue</Link>
-        {entry?.gatewayBaseUrl ? (
+        {entry ? (
           <>
             {' '}
-            · Base URL <code>{entry.gatewayBaseUrl}</code>
+            · Base URL <code>{entry.gatewayUrl}</code>
           </>
         ) : null}
       </p>
