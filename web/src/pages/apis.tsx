@@ -177,7 +177,7 @@ export function ApiEdit({ id }: { id: string | null }) {
             error={errors['auth.roles'] ?? errors['auth.roles.0']}
             hint="Bearer tokens only; separated by spaces"
           />
-          <RoutesEditor routes={routes} onChange={setRoutes} errors={errors} />
+          <RoutesEditor routes={routes} onChange={setRoutes} errors={errors} readOnly={!canWrite} />
           <fieldset className="checks">
             <legend>Developer portal</legend>
             <label className="check">
@@ -303,7 +303,17 @@ function routeBody(r: RouteRow): RouteRule {
 }
 
 /** Per-route rules (auth.routes): which paths and methods need which authentication and scopes. */
-function RoutesEditor({ routes, onChange, errors }: { routes: RouteRow[]; onChange: (rows: RouteRow[]) => void; errors: Record<string, string> }) {
+function RoutesEditor({
+  routes,
+  onChange,
+  errors,
+  readOnly,
+}: {
+  routes: RouteRow[];
+  onChange: (rows: RouteRow[]) => void;
+  errors: Record<string, string>;
+  readOnly: boolean;
+}) {
   const change = (i: number, k: keyof RouteRow) => (v: string) => onChange(routes.map((r, j) => (j === i ? { ...r, [k]: v } : r)));
   const err = (i: number, k: string) => errors[`auth.routes.${i}.${k}`] ?? errors[`auth.routes.${i}.${k}.0`];
   return (
@@ -337,14 +347,22 @@ function RoutesEditor({ routes, onChange, errors }: { routes: RouteRow[]; onChan
             error={err(i, 'type')}
           />
           <TextField label={`Rule ${i + 1}: scopes`} name={`route-${i}-scopes`} value={r.scopes} onChange={change(i, 'scopes')} error={err(i, 'scopes')} />
-          <button type="button" onClick={() => onChange(routes.filter((_, j) => j !== i))}>
-            Remove rule {i + 1}
-          </button>
+          {readOnly ? null : (
+            <button type="button" onClick={() => onChange(routes.filter((_, j) => j !== i))}>
+              Remove rule {i + 1}
+            </button>
+          )}
         </div>
       ))}
-      <button type="button" onClick={() => onChange([...routes, { paths: '', methods: '', type: '', scopes: '' }])}>
-        Add a route rule
-      </button>
+      {readOnly ? (
+        routes.length === 0 ? (
+          <p className="muted">No route rules.</p>
+        ) : null
+      ) : (
+        <button type="button" onClick={() => onChange([...routes, { paths: '', methods: '', type: '', scopes: '' }])}>
+          Add a route rule
+        </button>
+      )}
     </fieldset>
   );
 }
