@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import AxeBuilder from '@axe-core/playwright';
@@ -23,7 +24,13 @@ export interface BrowserConsole extends AuthHarness {
   consoleUser(consoleRole: 'admin' | 'operator' | 'auditor' | 'developer', extra?: Record<string, unknown>): Promise<{ id: string; username: string }>;
 }
 
-export const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
+/**
+ * Where screenshots go: docs/screenshots/ with GATEHOUSE_SCREENSHOTS=docs (`npm run screenshots`,
+ * to refresh the README's pictures), else a temporary directory, so that a test run leaves the
+ * checkout unchanged.
+ */
+export const SCREENSHOTS =
+  process.env.GATEHOUSE_SCREENSHOTS === 'docs' ? fileURLToPath(new URL('../../docs/screenshots/', import.meta.url)) : join(tmpdir(), 'gatehouse-screenshots');
 
 export async function startBrowserConsole(env: Record<string, string> = {}, configYaml?: string): Promise<BrowserConsole> {
   await ensureWebBuilt();
