@@ -186,6 +186,14 @@ export async function startGatehouse(
       keyAddressDays: config.keyAddresses.retentionDays,
     },
     webhooks: webhooks?.context ?? null,
+    portal: {
+      signup: config.portal.signup,
+      maxAppsPerDeveloper: config.portal.maxAppsPerDeveloper,
+      maxKeysPerApp: config.portal.maxKeysPerApp,
+      keyPolicy: config.portal.keyPolicy,
+      keyEnvironment: config.portal.keyEnvironment,
+      inviteTtlMs: config.portal.inviteTtlHours * 3_600_000,
+    },
   };
   const revocations = new RevocationList(store.revocations, changes, clock);
   // Only our own tokens are revoked here; without an authorization server there is nothing to poll for.
@@ -358,6 +366,7 @@ export async function startGatehouse(
       onError: (error) => log.error({ err: error }, 'control plane error'),
       secretScanning: await secretScanningReceivers(config, ctx, clock, log),
       console: () => consoleApp,
+      portal: () => consoleApp?.portal ?? null,
       assets: createStaticAssets(config.console.assetsDir),
     });
     controlUrl = await listen(control, config.control.host, config.control.port, config.control.tls ? 'https' : 'http');
@@ -393,6 +402,7 @@ export async function startGatehouse(
         config,
         issuer: authorization.server.issuer,
         controlUrl,
+        gatewayUrl: publicGatewayUrl(config, gatewayUrl),
         health,
         onError: (error) => log.error({ err: error }, 'web app (BFF) error'),
       });
@@ -584,4 +594,10 @@ function closeServer(server: Server): Promise<void> {
     server.close(() => resolve());
     server.closeAllConnections();
   });
+}
+
+/** Where developers call the gateway: `gateway.publicHost` when set (behind its name), else the address it listens on. */
+function publicGatewayUrl(config: Readonly<Config>, listening: string): string {
+  const host = config.gateway.publicHost;
+  return host ? `${new URL(listening).protocol}//${host}` : listening;
 }

@@ -205,6 +205,28 @@ describe('every admin route answers with the shape its response schema declares'
     await run('DELETE', `/keys/${key.id}`);
   });
 
+  test('developer portal: an API’s reference document, invitations, approvals', async () => {
+    const api = await h.api('documented', []);
+    const doc = { openapi: '3.1.0', info: { title: 'Documented', version: '1' }, paths: {} };
+    await run('PUT', `/apis/${api.id}/openapi`, JSON.stringify(doc));
+    await run('POST', '/portal/invites', { email: 'dev@example.com' });
+    const { usersService } = await import('../src/control/services/users.ts');
+    const pending = await usersService.create(
+      h.gh.ctx,
+      { actor: 'test', requestId: null },
+      {
+        username: 'waiting@example.com',
+        name: null,
+        password: 'correct horse battery staple',
+        roles: [],
+        mfaRequired: false,
+        consoleRole: 'developer',
+        pendingApproval: true,
+      },
+    );
+    await run('POST', `/users/${pending.id}/approve`);
+  });
+
   test('every answer parsed with its route’s response schema', () => {
     assert.deepEqual(failures, []);
   });

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { freePort, scratchDirs } from './support/scratch.ts';
+import { asPage, Browser } from './support/oauth.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const NODE = join(ROOT, 'node_modules', '.bin', 'node');
@@ -244,6 +245,25 @@ describe('gatehouse demo', () => {
       const hello = await get(curl[3]!, curl[2]);
       assert.equal(hello.status, 200);
       assert.equal(hello.body.receivedCredential, false);
+
+      // The web app: its URL, the demo operator and developer with their passwords; each signs in with them.
+      const consoleUrl = demo.stdout.match(/Web app:\s+(http:\/\/127\.0\.0\.1:\d+)\/console\//)?.[1];
+      assert.ok(consoleUrl, demo.stdout);
+      const accounts = [...demo.stdout.matchAll(/^ {2}(?:Operator|Developer) \([^)]*\):\s+(\S+@example\.com) \/ (\S+)$/gm)].map((m) => [m[1]!, m[2]!]);
+      assert.deepEqual(
+        accounts.map(([user]) => user),
+        ['demo@example.com', 'developer@example.com'],
+        demo.stdout,
+      );
+      for (const [[username, password], role] of accounts.map((a, i) => [a, ['admin', 'developer'][i]] as const)) {
+        const browser = new Browser(consoleUrl);
+        const login = asPage(await browser.go('/bff/login'));
+        await browser.submit(login, { username: username!, password: password! }, '/login');
+        const session = await fetch(`${consoleUrl}/bff/session`, {
+          headers: { cookie: `__Host-gatehouse-session=${browser.cookies.get('__Host-gatehouse-session')}` },
+        });
+        assert.equal(((await session.json()) as { role: string }).role, role);
+      }
     } finally {
       const exit = await stop(demo);
       assert.equal(exit.code, 0, `stderr: ${demo.stderr}`);

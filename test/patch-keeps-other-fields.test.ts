@@ -59,6 +59,7 @@ describe('PATCH changes the fields it names and keeps every other one', () => {
           requestLog: { query: true },
           auth: { type: 'apiKey', scopes: ['orders:read'], routes: [{ paths: ['/admin/**'], type: 'bearer', roles: ['admin'] }] },
           tokens: { audience: `https://orders-${n}.example`, accessTokenTtlSeconds: 600 },
+          portal: { listed: true, description: 'for partners' },
         });
       },
       samples: {
@@ -71,6 +72,7 @@ describe('PATCH changes the fields it names and keeps every other one', () => {
         identityJwt: { value: false },
         tokens: { value: { accessTokenTtlSeconds: 1200 } },
         requestLog: { value: false },
+        portal: { value: { listed: false } },
       },
       elsewhere: { mtls: 'needs gateway client CAs: test/gateway-tls.test.ts' },
     },
@@ -147,6 +149,7 @@ describe('PATCH changes the fields it names and keeps every other one', () => {
         roles: { value: ['admin'] },
         disabled: { value: true },
         mfaRequired: { value: false },
+        consoleRole: { value: 'auditor' },
       },
     },
     {

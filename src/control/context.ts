@@ -5,6 +5,7 @@ import type { SecretBox } from '../domain/secret-box.ts';
 import type { SigningAlg } from '../domain/entities.ts';
 import type { WebhookEndpoint } from '../domain/webhooks.ts';
 import type { SendResult } from './webhooks/sender.ts';
+import type { PortalSettings } from './services/portal.ts';
 import type { ChangeBus } from '../events/change-bus.ts';
 import type { RequestLogRepo, Store, UsageAnalyticsRepo } from '../store/port.ts';
 import type { UsageMeter } from '../usage/port.ts';
@@ -33,6 +34,8 @@ export interface ControlContext {
   incidents: IncidentSettings;
   /** Webhooks (control/webhooks/); null without a master key (their secrets are sealed under it) or with webhooks.enabled false. */
   webhooks: WebhooksContext | null;
+  /** The developer portal's settings (config `portal`); absent: the defaults. */
+  portal?: PortalSettings;
 }
 
 export interface IncidentSettings {

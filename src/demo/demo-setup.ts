@@ -26,8 +26,10 @@ export function ensureDemoSecrets(dataDir: string): void {
 export interface DemoSecrets {
   adminKey: string;
   apiKey: string;
-  /** Present when the authorization server is on. */
+  /** Present when the authorization server is on: the demo operator (console role admin). */
   user?: { username: string; password: string };
+  /** The demo developer (console role developer), for the portal. */
+  developer?: { username: string; password: string };
   client?: { id: string; secret: string };
 }
 
@@ -53,6 +55,8 @@ export async function createDemoObjects(ctx: ControlContext, upstreamUrl: string
     auth: { type: 'apiKey', scopes: [], ...(ctx.identity ? { routes: [{ paths: ['/me', '/me/**'], type: 'bearer' as const }] } : {}) },
     timeoutSeconds: 10,
     pathCase: 'sensitive',
+    // In the developer portal's catalogue, so the demo developer can make a key for it.
+    portal: { listed: true, description: 'The demo API: /hello with an API key, /me with an access token.' },
   });
   const app = await appsService.create(ctx, actor, { name: 'Demo app', owner: 'you@example.com', metadata: {} });
   const { secret: apiKey } = await keysService.create(ctx, actor, {
@@ -77,7 +81,24 @@ export async function createDemoObjects(ctx: ControlContext, upstreamUrl: string
   const { secret: adminKey } = await adminKeysService.create(ctx, actor, 'demo admin', [...ADMIN_PERMISSIONS]);
   if (!ctx.identity) return { adminKey, apiKey };
   const password = randomBytes(12).toString('base64url');
-  await usersService.create(ctx, actor, { username: 'demo@example.com', name: 'Demo user', password, roles: ['demo'], mfaRequired: false, consoleRole: null });
+  // Demo only: an operator with every console permission, and a developer for the portal, with generated passwords.
+  await usersService.create(ctx, actor, {
+    username: 'demo@example.com',
+    name: 'Demo operator',
+    password,
+    roles: ['demo'],
+    mfaRequired: false,
+    consoleRole: 'admin',
+  });
+  const developerPassword = randomBytes(12).toString('base64url');
+  await usersService.create(ctx, actor, {
+    username: 'developer@example.com',
+    name: 'Demo developer',
+    password: developerPassword,
+    roles: [],
+    mfaRequired: false,
+    consoleRole: 'developer',
+  });
   const { client, secret } = await clientsService.create(ctx, actor, {
     name: 'Demo machine client',
     type: 'confidential',
@@ -91,5 +112,11 @@ export async function createDemoObjects(ctx: ControlContext, upstreamUrl: string
     exchangeAppId: null,
     accessTokenTtlSeconds: null,
   });
-  return { adminKey, apiKey, user: { username: 'demo@example.com', password }, client: { id: client.id, secret: secret! } };
+  return {
+    adminKey,
+    apiKey,
+    user: { username: 'demo@example.com', password },
+    developer: { username: 'developer@example.com', password: developerPassword },
+    client: { id: client.id, secret: secret! },
+  };
 }

@@ -20,5 +20,7 @@ export const ADMIN_PERMISSIONS = [
   'signing_keys:write',
   'webhooks:read',
   'webhooks:write',
+  /** The developer portal: invite developers, approve sign-ups. */
+  'developers:write',
 ] as const;
 export type AdminPermission = (typeof ADMIN_PERMISSIONS)[number];

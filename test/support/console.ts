@@ -36,12 +36,12 @@ export interface ConsoleBrowser {
 }
 
 /** Signs in through /bff/login and the real login page, as a browser; returns the session the web app would hold. */
-export async function signInConsole(h: AuthHarness, username: string, password = PASSWORD): Promise<ConsoleBrowser> {
+export async function signInConsole(h: AuthHarness, username: string, password = PASSWORD, returnTo = '/console/keys'): Promise<ConsoleBrowser> {
   const browser = new Browser(h.issuer);
-  const login = asPage(await browser.go('/bff/login?returnTo=/console/keys'));
+  const login = asPage(await browser.go(`/bff/login?returnTo=${encodeURIComponent(returnTo)}`));
   assert.match(login.html, /name="password"/);
   const landed = asPage(await browser.submit(login, { username, password }, '/login'));
-  assert.equal(new URL(landed.url).pathname, '/console/keys', landed.html.slice(0, 300));
+  assert.equal(new URL(landed.url).pathname, returnTo, landed.html.slice(0, 300));
   const session = browser.cookies.get(SESSION_COOKIE);
   assert.ok(session, 'the session cookie is set');
   return consoleBrowser(h, browser, session);

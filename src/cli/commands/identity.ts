@@ -88,6 +88,22 @@ export const IDENTITY_GROUPS: Record<string, Record<string, Verb>> = {
       run: (c, [user]) => c.request('PATCH', `/users/${id(user!)}`, { disabled: false }),
       text: (r) => `${r.id} is enabled`,
     },
+    invite: {
+      usage: 'invite --email E (a single-use sign-up link for the developer portal)',
+      flags: { email: { type: 'string' } },
+      run: (c, _a, f) => {
+        if (typeof f.email !== 'string') throw new UsageError('give --email');
+        return c.request('POST', '/portal/invites', { email: f.email });
+      },
+      text: (r) =>
+        `invitation for ${r.email}, single use, valid until ${r.expiresAt}:\n${(process.env.GATEHOUSE_URL ?? 'http://127.0.0.1:8081').replace(/\/+$/, '')}${r.path}`,
+    },
+    approve: {
+      usage: 'approve ID (a developer who signed up, when portal.signup is approval)',
+      positionals: 1,
+      run: (c, [user]) => c.request('POST', `/users/${id(user!)}/approve`),
+      text: (r) => `${r.id} (${r.username}) is approved and may sign in`,
+    },
     'set-console-role': {
       usage: 'set-console-role ID admin|operator|auditor|developer|none',
       positionals: 2,

@@ -119,6 +119,7 @@ function demoBanner(config: Readonly<Config>, gh: Gatehouse, upstreamUrl: string
     `  Admin API:      ${gh.controlUrl}/admin/v1   (port: GATEHOUSE_CONTROL_PORT; OpenAPI: ${gh.controlUrl}/admin/v1/openapi.json)`,
     `  OAuth 2.0 / OpenID Connect issuer: ${gh.controlUrl}   (${gh.controlUrl}/.well-known/openid-configuration)`,
     `  Demo upstream:  ${upstreamUrl}, behind ${gh.gatewayUrl}/demo   (port: GATEHOUSE_DEMO_UPSTREAM_PORT)`,
+    ...(gh.authorization ? [`  Web app:        ${gh.controlUrl}/console/   (operators; developers: ${gh.controlUrl}/developers/)`] : []),
     '',
     ...(dev
       ? [
@@ -147,6 +148,14 @@ function demoBanner(config: Readonly<Config>, gh: Gatehouse, upstreamUrl: string
     'Ten calls on one connection: the key allows 5 a second, so the last ones are answered 429 with Retry-After:',
     `  curl -s -o /dev/null -w '%{http_code} ' ${cacert}-H "Authorization: Bearer ${apiKey}" "${gh.gatewayUrl}/demo/hello?n=[1-10]"; echo`,
   );
+  if (secrets?.user && secrets.developer) {
+    lines.push(
+      '',
+      `Sign in to the web app at ${gh.controlUrl}/console/ (demo accounts, generated passwords; demo only):`,
+      `  Operator (console role admin):      ${secrets.user.username} / ${secrets.user.password}`,
+      `  Developer (the portal, /developers/): ${secrets.developer.username} / ${secrets.developer.password}`,
+    );
+  }
   if (secrets?.client && secrets.user) {
     lines.push(
       '',

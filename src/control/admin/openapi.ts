@@ -9,8 +9,25 @@ const DESCRIPTION = [
   'The one exception is a lookup, not a reference: `POST /keys/verify` takes `api` as a name or an id, as a service knows its own API.',
 ].join('\n\n');
 
+/** What the document reads of a route: the admin API's, or the portal's (which has no admin permission). */
+export type DocumentedRoute = Omit<AdminRoute, 'permission' | 'handle'> & { permission?: string };
+
+export interface DocumentOptions {
+  title: string;
+  description: string;
+  server: string;
+  security: { name: string; scheme: Record<string, unknown> };
+}
+
+const ADMIN_DOCUMENT: DocumentOptions = {
+  title: 'Gatehouse admin API',
+  description: DESCRIPTION,
+  server: '/admin/v1',
+  security: { name: 'adminKey', scheme: { type: 'http', scheme: 'bearer', description: 'An admin key (gka_live_...)' } },
+};
+
 /** OpenAPI 3.1 generated from the route table and the same zod schemas that validate requests and describe answers. */
-export function openApiDocument(routes: readonly AdminRoute[]): Record<string, unknown> {
+export function openApiDocument(routes: readonly DocumentedRoute[], options: DocumentOptions = ADMIN_DOCUMENT): Record<string, unknown> {
   const components: Record<string, unknown> = {};
   /** Answers: named schemas (responses.ts) go to components/schemas, so generated clients get one type each. */
   const answer = (schema: z.ZodType) => {
@@ -49,10 +66,11 @@ export function openApiDocument(routes: readonly AdminRoute[]): Record<string, u
       summary: r.summary,
       ...(r.description ? { description: r.description } : {}),
       tags: [r.tag],
-      'x-gatehouse-permission': r.permission,
-      security: [{ adminKey: [] }],
+      ...(r.permission ? { 'x-gatehouse-permission': r.permission } : {}),
+      security: [{ [options.security.name]: [] }],
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(r.body ? { requestBody: requestBody(r) } : {}),
+      ...(r.rawBody ? { requestBody: { required: true, content: Object.fromEntries(r.rawBody.types.map((t) => [t, { schema: { type: 'object' } }])) } } : {}),
       responses: {
         [r.status]: r.response
           ? {
@@ -70,11 +88,11 @@ export function openApiDocument(routes: readonly AdminRoute[]): Record<string, u
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Gatehouse admin API', version: '1', description: DESCRIPTION },
-    servers: [{ url: '/admin/v1' }],
+    info: { title: options.title, version: '1', description: options.description },
+    servers: [{ url: options.server }],
     paths,
     components: {
-      securitySchemes: { adminKey: { type: 'http', scheme: 'bearer', description: 'An admin key (gka_live_...)' } },
+      securitySchemes: { [options.security.name]: options.security.scheme },
       schemas: components,
     },
   };
@@ -104,7 +122,7 @@ const MERGE_PATCH =
   'RFC 7396 JSON Merge Patch: fields sent change, fields left out keep their value, null clears a field (or restores its default); nested objects merge member by member, arrays replace whole.';
 
 /** PATCH bodies are merge patches (RFC 7396), also accepted as application/merge-patch+json. */
-function requestBody(r: AdminRoute) {
+function requestBody(r: DocumentedRoute) {
   const schema = z.toJSONSchema(r.body!, { io: 'input', unrepresentable: 'any' });
   if (r.method !== 'patch') return { required: true, content: { 'application/json': { schema } } };
   return { required: true, description: MERGE_PATCH, content: { 'application/merge-patch+json': { schema }, 'application/json': { schema } } };

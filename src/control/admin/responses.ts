@@ -89,6 +89,10 @@ export const apiResponse = named(
       'false: not in the request log; `{ query: true }`: query values kept too (credentials removed)',
       z.union([z.boolean(), z.strictObject({ query: z.boolean() })]),
     ),
+    portal: about(
+      'The developer portal: listed in its catalogue, and what developers read there',
+      z.strictObject({ listed: z.boolean(), description: z.string().nullable() }),
+    ),
     ...timestamps,
   }),
 );
@@ -96,7 +100,15 @@ export const apiResponse = named(
 export const appResponse = named(
   'App',
   'An app: what API keys are issued to',
-  z.strictObject({ id: z.string(), name: z.string(), owner: z.string().nullable(), metadata, ...timestamps }),
+  z.strictObject({
+    id: z.string(),
+    name: z.string(),
+    owner: z.string().nullable(),
+    /** The developer who made it in the portal (and manages it there); null: made by operators. */
+    ownerUserId: z.string().nullable(),
+    metadata,
+    ...timestamps,
+  }),
 );
 
 /** Settings a key or policy carries; null on a key means "inherit from the policy". */

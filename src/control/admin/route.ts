@@ -13,7 +13,7 @@ export interface AdminRoute<
   Q extends AnySchema | undefined = AnySchema | undefined,
   R extends AnySchema | undefined = AnySchema | undefined,
 > {
-  method: 'get' | 'post' | 'patch' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** OpenAPI-style path under /admin/v1, e.g. `/keys/{id}`. */
   path: string;
   permission: AdminPermission;
@@ -44,6 +44,11 @@ export interface AdminRoute<
   }): Promise<R extends AnySchema ? z.input<R> | Response : void>;
   /** Media types besides JSON a route may answer with (an export): its handler returns a Response then. */
   produces?: readonly string[];
+  /**
+   * A body taken as text in one of these media types (an attached document), up to `maxBytes`,
+   * handed to the handler as `body: { contentType, text }` instead of being parsed as JSON.
+   */
+  rawBody?: { types: readonly string[]; maxBytes: number };
 }
 
 /** Keeps each route's body, query and answer types tied to its schemas. */

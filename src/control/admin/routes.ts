@@ -16,6 +16,7 @@ import { REQUEST_LOG_ROUTES } from './request-log-routes.ts';
 import { SCAN_ROUTES } from './scan-routes.ts';
 import { USAGE_ROUTES } from './usage-routes.ts';
 import { WEBHOOK_ROUTES } from './webhook-routes.ts';
+import { PORTAL_ADMIN_ROUTES } from './portal-admin-routes.ts';
 import { route, type AdminRoute } from './route.ts';
 import * as s from '../../domain/inputs/resources.ts';
 import * as q from './queries.ts';
@@ -258,4 +259,5 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...USAGE_ROUTES,
   ...IDENTITY_ROUTES,
   ...WEBHOOK_ROUTES,
+  ...PORTAL_ADMIN_ROUTES,
 ];

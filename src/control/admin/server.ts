@@ -104,7 +104,17 @@ export function createAdminApi(options: AdminApiOptions): Hono<Env> {
     });
     await next();
   });
-  app.use(bodyLimit({ maxSize: options.maxBodyBytes, onError: (c) => render(c, 'BODY_TOO_LARGE', `the body may be at most ${options.maxBodyBytes} bytes`) }));
+  const limit = bodyLimit({
+    maxSize: options.maxBodyBytes,
+    onError: (c) => render(c, 'BODY_TOO_LARGE', `the body may be at most ${options.maxBodyBytes} bytes`),
+  });
+  // Routes that take a document (rawBody) have their own, larger limit.
+  const rawLimits = ADMIN_ROUTES.filter((r) => r.rawBody).map((r) => ({
+    method: r.method.toUpperCase(),
+    pattern: new RegExp(`^/admin/v1${r.path.replace(/\{\w+\}/g, '[^/]+')}$`),
+    limit: bodyLimit({ maxSize: r.rawBody!.maxBytes, onError: (c) => render(c, 'BODY_TOO_LARGE', `the body may be at most ${r.rawBody!.maxBytes} bytes`) }),
+  }));
+  app.use((c, next) => (rawLimits.find((r) => r.method === c.req.method && r.pattern.test(c.req.path))?.limit ?? limit)(c, next));
 
   for (const r of ADMIN_ROUTES) register(app, r, ctx, options.throttle);
 
@@ -131,7 +141,7 @@ function register(app: Hono<Env>, r: AdminRoute, ctx: ControlContext, throttle: 
       return render(c, 'PERMISSION_DENIED', `this action needs the ${r.permission} permission, which this ${caller.kind} does not have`);
     }
     const query = r.query ? validate(r.query, c.req.query(), 'query') : undefined;
-    const body = r.body ? validate(r.body, await readJson(c), 'body') : undefined;
+    const body = r.rawBody ? await readRaw(c, r.rawBody.types) : r.body ? validate(r.body, await readJson(c), 'body') : undefined;
     const result = await r.handle({
       ctx,
       actor: caller.actor(c.get('requestId')),
@@ -155,7 +165,14 @@ const MAX_BODY_DEPTH = 32;
 
 const clientAddress = (c: Context<Env>): string => c.env.incoming.socket.remoteAddress ?? 'unknown';
 
-async function readJson(c: Context<Env>): Promise<unknown> {
+async function readRaw(c: Context<Env>, types: readonly string[]): Promise<{ contentType: string; text: string }> {
+  const contentType = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (!types.includes(contentType)) throw new ControlError('UNSUPPORTED_MEDIA_TYPE', `send the body as ${types.join(' or ')}`);
+  return { contentType, text: await c.req.text() };
+}
+
+/** A JSON body (or {} when empty), its depth bounded before it is parsed. */
+export async function readJson(c: { req: { header(name: string): string | undefined; text(): Promise<string> } }): Promise<unknown> {
   const type = c.req.header('content-type') ?? '';
   const text = await c.req.text();
   if (text.length === 0) return {};
@@ -172,7 +189,8 @@ async function readJson(c: Context<Env>): Promise<unknown> {
   }
 }
 
-function validate<S extends z.ZodType>(schema: S, input: unknown, where: 'body' | 'query'): z.output<S> {
+/** The schema's output, or 400 VALIDATION_FAILED naming each field. */
+export function validate<S extends z.ZodType>(schema: S, input: unknown, where: 'body' | 'query'): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const fields: Record<string, string> = {};

@@ -16,7 +16,8 @@ import { readCookie, SESSION_COOKIE, type ConsoleSessions, type SessionPrincipal
 export const LOGIN_COOKIE = '__Host-gatehouse-login';
 const LOGIN_TTL_MS = 600_000;
 
-type Env = { Bindings: HttpBindings; Variables: { requestId: string } };
+export type BffEnv = { Bindings: HttpBindings; Variables: { requestId: string } };
+type Env = BffEnv;
 
 export interface BffOptions {
   ctx: ControlContext;

@@ -7,6 +7,9 @@ import { consoleAuthentication, type ConsoleAuthentication } from './authenticat
 import { createBff } from './bff.ts';
 import { ensureConsoleClient } from './console-client.ts';
 import { ConsoleSessions } from './sessions.ts';
+import { FailureThrottle } from '../../limits/failure-throttle.ts';
+import { createPortalApi } from './portal-server.ts';
+import { signupHandler } from './signup.ts';
 
 const SWEEP = 'console-sessions';
 
@@ -16,6 +19,8 @@ export interface RunningConsole {
   authentication: ConsoleAuthentication;
   /** /bff/*: sign-in, session, sign-out, sign-up. */
   bff: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  /** /portal/v1: the developer portal's API. */
+  portal: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   close(): void;
 }
 
@@ -29,6 +34,8 @@ export async function startConsole(o: {
   issuer: string;
   /** The control plane's own URL, when it differs from the issuer's (an issuer behind a proxy): its origin is ours too. */
   controlUrl: string;
+  /** The gateway's address developers call (the catalogue shows it). */
+  gatewayUrl: string;
   health: HealthReporter;
   onError: (error: unknown) => void;
 }): Promise<RunningConsole> {
@@ -39,16 +46,43 @@ export async function startConsole(o: {
     idleMs: o.config.console.idleTimeoutMinutes * 60_000,
     absoluteMs: o.config.console.absoluteTimeoutHours * 3_600_000,
   });
-  const bff = createBff({ ctx: o.ctx, sessions, masterKey, issuer: o.issuer, client, origins, onError: o.onError });
+  // Sign-ups per address, as failed sign-ins are counted: each costs a password hash.
+  const signupThrottle = FailureThrottle.perAddress(o.config.authorization.login.ipFailureLimit, o.config.authorization.login.ipWindowSeconds * 1000);
+  const bff = createBff({
+    ctx: o.ctx,
+    sessions,
+    masterKey,
+    issuer: o.issuer,
+    client,
+    origins,
+    onError: o.onError,
+    signup: signupHandler({ ctx: o.ctx, origins, throttle: signupThrottle }),
+  });
+  const authentication = consoleAuthentication(sessions, origins);
+  const portal = createPortalApi({
+    ctx: o.ctx,
+    authentication,
+    gatewayUrl: o.gatewayUrl,
+    maxBodyBytes: o.config.admin.maxBodyBytes,
+    onInternalError: (error) => o.onError(error),
+  });
   sessions.refresher = bff.refresh;
   // Ended sessions are refused when read; the sweep only keeps the table small.
   o.health.register(SWEEP, false);
-  const sweep = setInterval(() => void o.health.run(SWEEP, () => sessions.sweep()), 300_000);
+  const sweep = setInterval(
+    () =>
+      void o.health.run(SWEEP, async () => {
+        await sessions.sweep();
+        signupThrottle.sweep(o.ctx.clock());
+      }),
+    300_000,
+  );
   sweep.unref();
   return {
     sessions,
-    authentication: consoleAuthentication(sessions, origins),
+    authentication,
     bff: getRequestListener(bff.app.fetch),
+    portal: getRequestListener(portal.fetch),
     close: () => clearInterval(sweep),
   };
 }

@@ -18,8 +18,15 @@ const apiFields = (input: ApiInput) => ({
   // Stored only when not the default, like the flags above, so APIs saved before it read the same.
   ...(input.pathCase === 'insensitive' ? { pathCase: 'insensitive' as const } : {}),
   ...requestLogSetting(input.requestLog),
+  ...portalSetting(input.portal),
   timeoutMs: Math.round(input.timeoutSeconds * 1000),
 });
+
+/** Stored only when listed or described, so APIs saved before the portal read the same. */
+function portalSetting(input: ApiInput['portal']): Pick<Api, 'portal'> {
+  if (!input || (!input.listed && input.description === null)) return {};
+  return { portal: { listed: input.listed, description: input.description } };
+}
 
 /** Stored only when not the default (logged, query names only), so APIs saved before it read the same. */
 function requestLogSetting(input: ApiInput['requestLog']): Pick<Api, 'requestLog'> {
@@ -29,9 +36,10 @@ function requestLogSetting(input: ApiInput['requestLog']): Pick<Api, 'requestLog
 }
 
 export function apiView(api: Api): ApiView {
-  const { timeoutMs, createdAt, updatedAt, pathCase, requestLog, ...rest } = api;
+  const { timeoutMs, createdAt, updatedAt, pathCase, requestLog, portal, ...rest } = api;
   return {
     ...rest,
+    portal: portal ?? { listed: false, description: null },
     timeoutSeconds: timeoutMs / 1000,
     pathCase: pathCase ?? 'sensitive',
     requestLog: requestLog ?? true,
@@ -68,6 +76,11 @@ const resource = resourceService<Api, ApiInput, ApiPatch>({
     ...((patch.mtls ?? existing.mtls) ? { mtls: true } : {}),
     ...((patch.pathCase ?? existing.pathCase) === 'insensitive' ? { pathCase: 'insensitive' as const } : {}),
     ...(patch.requestLog === undefined ? (existing.requestLog === undefined ? {} : { requestLog: existing.requestLog }) : requestLogSetting(patch.requestLog)),
+    ...(patch.portal === undefined
+      ? existing.portal
+        ? { portal: existing.portal }
+        : {}
+      : portalSetting(apiInputSchema.shape.portal.unwrap().parse(mergePatch(existing.portal ?? {}, patch.portal ?? {})))),
     timeoutMs: patch.timeoutSeconds === undefined ? existing.timeoutMs : Math.round(patch.timeoutSeconds * 1000),
   }),
   validate: async (ctx, api) => {

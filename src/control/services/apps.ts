@@ -5,7 +5,7 @@ import { resourceService } from './resource.ts';
 type AppInput = { name: string; owner: string | null; metadata: Record<string, unknown> };
 
 export function appView(app: App): AppView {
-  return { ...app, createdAt: new Date(app.createdAt).toISOString(), updatedAt: new Date(app.updatedAt).toISOString() };
+  return { ...app, ownerUserId: app.ownerUserId ?? null, createdAt: new Date(app.createdAt).toISOString(), updatedAt: new Date(app.updatedAt).toISOString() };
 }
 
 export const appsService = resourceService<App, AppInput, Partial<AppInput>>({
@@ -18,6 +18,8 @@ export const appsService = resourceService<App, AppInput, Partial<AppInput>>({
     name: patch.name ?? existing.name,
     owner: patch.owner === undefined ? existing.owner : patch.owner,
     metadata: patch.metadata ?? existing.metadata,
+    // A developer's app stays theirs when an operator changes it.
+    ...(existing.ownerUserId ? { ownerUserId: existing.ownerUserId } : {}),
   }),
   view: appView,
 });

@@ -15,6 +15,8 @@ export interface UserInput {
   roles: string[];
   mfaRequired: boolean;
   consoleRole: ConsoleRole | null;
+  /** A portal sign-up waiting for an operator (portal.signup: approval). */
+  pendingApproval?: boolean;
 }
 
 export interface UserPatch {
@@ -67,6 +69,7 @@ export const usersService = {
       disabled: false,
       mfaRequired: input.mfaRequired,
       consoleRole: input.consoleRole,
+      ...(input.pendingApproval ? { pendingApproval: true } : {}),
       totp: null,
       createdAt: now,
       updatedAt: now,

@@ -121,6 +121,8 @@ export const apiInputSchema = z.strictObject({
   pathCase: apiFields.pathCase.default('sensitive'),
   /** Access tokens for this API (RFC 8707): the audience defaults to urn:gatehouse:api:<name>. */
   tokens: z.strictObject({ audience: absoluteUri.optional(), accessTokenTtlSeconds: accessTokenTtlSeconds.default(900) }).optional(),
+  /** The developer portal: listed in its catalogue (portal keys may then use it), with a description for developers. */
+  portal: z.strictObject({ listed: z.boolean().default(false), description: z.string().trim().max(2000).nullable().default(null) }).optional(),
 });
 export const apiPatchSchema = patchSchemaOf(apiInputSchema);
 

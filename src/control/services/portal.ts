@@ -1,0 +1,284 @@
+import { randomBytes } from 'node:crypto';
+import type { Api, ApiKey, App, User } from '../../domain/entities.ts';
+import { newId } from '../../domain/ids.ts';
+import { checkOpenApiDocument } from '../../domain/openapi-document.ts';
+import { keyCreateSchema } from '../../domain/inputs/resources.ts';
+import type { Environment } from '../../domain/key-format.ts';
+import { ControlError, iso, notFound, type Actor, type ControlContext } from '../context.ts';
+import { auditedChange } from './audit-change.ts';
+import { appView } from './apps.ts';
+import { keysService } from './keys.ts';
+import { requireIdentity, usersService, userView } from './users.ts';
+
+/** The operator's limits on the developer portal (config `portal`), with its key policy resolved by name or id at use. */
+export interface PortalSettings {
+  signup: 'invite-only' | 'open' | 'approval';
+  maxAppsPerDeveloper: number;
+  maxKeysPerApp: number;
+  /** The policy (name or id) portal keys get; undefined: none. */
+  keyPolicy: string | undefined;
+  keyEnvironment: Environment;
+  inviteTtlMs: number;
+}
+
+export const DEFAULT_PORTAL_SETTINGS: PortalSettings = {
+  signup: 'invite-only',
+  maxAppsPerDeveloper: 5,
+  maxKeysPerApp: 5,
+  keyPolicy: undefined,
+  keyEnvironment: 'test',
+  inviteTtlMs: 72 * 3_600_000,
+};
+
+/** Invitations are kept with the authorization server's records: under a keyed hash of their token, sealed, expiring, consumed once. */
+const INVITE_MODEL = 'PortalInvite';
+
+const settingsOf = (ctx: ControlContext): PortalSettings => ctx.portal ?? DEFAULT_PORTAL_SETTINGS;
+
+/**
+ * The developer portal (/portal/v1): a developer's own apps and keys within the operator's limits,
+ * the catalogue of listed APIs, and sign-up. Everything a developer names that is not theirs is
+ * answered as not found (404), never as forbidden, so ids of other developers' things are not confirmed.
+ */
+export const portalService = {
+  /** The listed APIs, with where to call them and whether a reference document is attached. */
+  async catalogue(ctx: ControlContext, gatewayUrl: string) {
+    const listed = (await ctx.store.apis.all()).filter((a) => a.portal?.listed);
+    const documented = await ctx.store.apiDocuments.which(listed.map((a) => a.id));
+    return {
+      items: listed
+        .sort((a, b) => a.name.localeCompare(b.name))
+        .map((a) => ({
+          id: a.id,
+          name: a.name,
+          description: a.portal?.description ?? null,
+          listenPath: a.listenPath,
+          gatewayUrl: `${gatewayUrl.replace(/\/$/, '')}${a.listenPath}`,
+          auth: a.auth.type,
+          scopes: a.auth.scopes,
+          hasReference: documented.has(a.id),
+        })),
+    };
+  },
+
+  async listedApi(ctx: ControlContext, id: string): Promise<Api> {
+    const api = await ctx.store.apis.get(id);
+    if (!api?.portal?.listed) throw notFound('API', id);
+    return api;
+  },
+
+  async reference(ctx: ControlContext, id: string): Promise<string> {
+    await portalService.listedApi(ctx, id);
+    const doc = await ctx.store.apiDocuments.get(id);
+    if (!doc) throw new ControlError('RESOURCE_NOT_FOUND', `the API ${id} has no reference document`);
+    return doc.body;
+  },
+
+  /** Attaches an OpenAPI 3.x document (JSON or YAML) to an API, kept as JSON: the portal hands it to the reference renderer as it is. */
+  async attachReference(ctx: ControlContext, actor: Actor, apiId: string, raw: { contentType: string; text: string }) {
+    const api = await ctx.store.apis.get(apiId);
+    if (!api) throw notFound('API', apiId);
+    const checked = checkOpenApiDocument(raw.text, raw.contentType === 'application/json' ? 'json' : 'yaml');
+    if (!checked.ok) throw new ControlError('VALIDATION_FAILED', `not an OpenAPI 3.x document: ${Object.keys(checked.fields).join(', ')}`, checked.fields);
+    const updatedAt = ctx.clock();
+    const text = JSON.stringify(checked.document);
+    const bytes = Buffer.byteLength(text);
+    await ctx.store.apiDocuments.put(
+      { apiId, contentType: 'application/json', body: text, updatedAt },
+      {
+        ...actor,
+        action: 'api.reference_attached',
+        targetType: 'api',
+        targetId: apiId,
+        before: null,
+        after: { title: (checked.document.info as { title: string }).title, bytes },
+      },
+    );
+    return { apiId, contentType: 'application/json', bytes, updatedAt: new Date(updatedAt).toISOString() };
+  },
+
+  async apps(ctx: ControlContext, user: User, query: { limit: number; cursor?: string | undefined }) {
+    const page = await ctx.store.apps.listByOwner(user.id, query);
+    return { items: page.items.map(appView), nextCursor: page.nextCursor };
+  },
+
+  /** The app, if this user owns it; else 404 as if it did not exist. */
+  async ownApp(ctx: ControlContext, user: User, id: string): Promise<App> {
+    const app = await ctx.store.apps.get(id);
+    if (!app || app.ownerUserId !== user.id) throw notFound('app', id);
+    return app;
+  },
+
+  async createApp(ctx: ControlContext, actor: Actor, user: User, input: { name: string; description: string | null }): Promise<App> {
+    const { maxAppsPerDeveloper } = settingsOf(ctx);
+    if ((await ctx.store.apps.countByOwner(user.id)) >= maxAppsPerDeveloper) {
+      throw new ControlError('LIMIT_REACHED', `a developer may have at most ${maxAppsPerDeveloper} apps: delete one first`);
+    }
+    const now = ctx.clock();
+    const app: App = {
+      id: newId('app', now),
+      name: input.name,
+      owner: user.username,
+      ownerUserId: user.id,
+      metadata: input.description ? { description: input.description } : {},
+      createdAt: now,
+      updatedAt: now,
+    };
+    await ctx.store.apps.create(app, { ...actor, action: 'app.created', targetType: 'app', targetId: app.id, ...auditedChange(appView, null, app) });
+    return app;
+  },
+
+  async updateApp(
+    ctx: ControlContext,
+    actor: Actor,
+    user: User,
+    id: string,
+    patch: { name?: string | undefined; description?: string | null | undefined },
+  ): Promise<App> {
+    const existing = await portalService.ownApp(ctx, user, id);
+    const metadata = { ...existing.metadata };
+    if (patch.description === null) delete metadata.description;
+    else if (patch.description !== undefined) metadata.description = patch.description;
+    const app: App = { ...existing, name: patch.name ?? existing.name, metadata, updatedAt: ctx.clock() };
+    const done = await ctx.store.apps.update(app, {
+      ...actor,
+      action: 'app.updated',
+      targetType: 'app',
+      targetId: id,
+      ...auditedChange(appView, existing, app),
+    });
+    if (!done) throw notFound('app', id);
+    return app;
+  },
+
+  async deleteApp(ctx: ControlContext, actor: Actor, user: User, id: string): Promise<void> {
+    const existing = await portalService.ownApp(ctx, user, id);
+    const keys = await ctx.store.keys.list({ appId: id, limit: 1, now: ctx.clock() });
+    if (keys.items.length) throw new ControlError('CONFLICT', 'this app still has keys: revoke and delete them first, or ask an operator');
+    const done = await ctx.store.apps.delete(id, {
+      ...actor,
+      action: 'app.deleted',
+      targetType: 'app',
+      targetId: id,
+      ...auditedChange(appView, existing, null),
+    });
+    if (!done) throw notFound('app', id);
+  },
+
+  async keys(ctx: ControlContext, user: User, appId: string) {
+    await portalService.ownApp(ctx, user, appId);
+    const page = await ctx.store.keys.list({ appId, limit: 1000, now: ctx.clock() });
+    return { items: await Promise.all(page.items.map((k) => keysService.view(ctx, k))), nextCursor: null };
+  },
+
+  /** The key, if it belongs to one of this user's apps; else 404. */
+  async ownKey(ctx: ControlContext, user: User, id: string): Promise<ApiKey> {
+    const key = await ctx.store.keys.get(id);
+    if (!key) throw notFound('key', id);
+    const app = await ctx.store.apps.get(key.appId);
+    if (!app || app.ownerUserId !== user.id) throw notFound('key', id);
+    return key;
+  },
+
+  /**
+   * A key for one of the user's apps: access to the listed APIs asked for (all listed ones by default),
+   * the operator's portal policy, in the portal's environment; at most maxKeysPerApp keys not revoked.
+   */
+  async createKey(ctx: ControlContext, actor: Actor, user: User, appId: string, input: { name: string; apiIds?: string[] | undefined }) {
+    await portalService.ownApp(ctx, user, appId);
+    const settings = settingsOf(ctx);
+    const now = ctx.clock();
+    const existing = await ctx.store.keys.list({ appId, limit: 1000, now });
+    const live = existing.items.filter((k) => k.revokedAt === null && (k.expiresAt === null || k.expiresAt > now));
+    if (live.length >= settings.maxKeysPerApp) {
+      throw new ControlError('LIMIT_REACHED', `an app may have at most ${settings.maxKeysPerApp} keys in use: revoke one first`);
+    }
+    const listed = (await ctx.store.apis.all()).filter((a) => a.portal?.listed);
+    const wanted = input.apiIds ?? listed.map((a) => a.id);
+    const unknown = wanted.filter((id) => !listed.some((a) => a.id === id));
+    if (unknown.length)
+      throw new ControlError('VALIDATION_FAILED', 'not APIs of the catalogue', { 'body.apiIds': `not in the catalogue: ${unknown.join(', ')}` });
+    if (wanted.length === 0) throw new ControlError('VALIDATION_FAILED', 'no API is listed in the catalogue yet', { 'body.apiIds': 'at least one API' });
+    const policyId = settings.keyPolicy ? await resolvePolicy(ctx, settings.keyPolicy) : null;
+    const { key, secret } = await keysService.create(
+      ctx,
+      actor,
+      keyCreateSchema.parse({ appId, name: input.name, environment: settings.keyEnvironment, policyId, access: wanted.map((apiId) => ({ apiId })) }),
+    );
+    return { ...(await keysService.view(ctx, key)), secret };
+  },
+
+  /** Starts inviting a developer: a single-use link, valid for portal.inviteTtlHours, for this e-mail address. */
+  async invite(ctx: ControlContext, actor: Actor, email: string) {
+    const identity = requireIdentity(ctx);
+    const now = ctx.clock();
+    const token = randomBytes(32).toString('base64url');
+    const expiresAt = now + settingsOf(ctx).inviteTtlMs;
+    await identity.oidcRecords.upsert(INVITE_MODEL, token, { email, invitedBy: actor.actor, exp: Math.floor(expiresAt / 1000) }, Math.floor(expiresAt / 1000));
+    await ctx.store.audit.append({
+      ...actor,
+      action: 'user.invited',
+      targetType: 'user',
+      targetId: email,
+      before: null,
+      after: { email, expiresAt: iso(expiresAt) },
+    });
+    return { email, path: `/developers/signup?invite=${token}`, token, expiresAt: iso(expiresAt) };
+  },
+
+  /**
+   * Portal sign-up, by the configured mode: with an invitation (used once, for its address), open to
+   * anyone, or open with an operator's approval (the account cannot sign in until approved).
+   */
+  async signUp(ctx: ControlContext, input: { username: string; password: string; name: string | null; invite?: string | undefined }) {
+    const identity = requireIdentity(ctx);
+    const mode = settingsOf(ctx).signup;
+    const now = ctx.clock();
+    const actor: Actor = { actor: 'portal:signup', actorName: input.username, requestId: null };
+    if (input.invite) {
+      const invite = await identity.oidcRecords.find(INVITE_MODEL, input.invite, Math.floor(now / 1000));
+      if (!invite || invite.consumed !== undefined)
+        throw new ControlError('SIGN_UP_CLOSED', 'this invitation is not valid: it was used, has expired, or never existed');
+      if (String(invite.email).toLowerCase() !== input.username) throw new ControlError('SIGN_UP_CLOSED', 'this invitation is for another e-mail address');
+      // Used once: consumed before the account exists; the address's uniqueness stops a second use racing this one.
+      await identity.oidcRecords.consume(INVITE_MODEL, input.invite, Math.floor(now / 1000));
+    } else if (mode === 'invite-only') {
+      throw new ControlError('SIGN_UP_CLOSED', 'sign-up is by invitation: ask an operator for a link');
+    }
+    const pending = !input.invite && mode === 'approval';
+    const user = await usersService.create(ctx, actor, {
+      username: input.username,
+      name: input.name,
+      password: input.password,
+      roles: [],
+      mfaRequired: false,
+      consoleRole: 'developer',
+      ...(pending ? { pendingApproval: true } : {}),
+    });
+    return { user: { id: user.id, name: user.username }, status: pending ? ('pending' as const) : ('active' as const) };
+  },
+
+  async approve(ctx: ControlContext, actor: Actor, id: string) {
+    const existing = await usersService.get(ctx, id);
+    if (!existing.pendingApproval) throw new ControlError('CONFLICT', 'this user is not waiting for approval');
+    const user: User = { ...existing, pendingApproval: false, updatedAt: ctx.clock() };
+    const done = await ctx.store.users.update(user, {
+      ...actor,
+      action: 'user.approved',
+      targetType: 'user',
+      targetId: id,
+      ...auditedChange(userView, existing, user),
+    });
+    if (!done) throw notFound('user', id);
+    return userView(user);
+  },
+};
+
+async function resolvePolicy(ctx: ControlContext, nameOrId: string): Promise<string> {
+  const byId = /^pol_[0-9a-f]{28}$/.test(nameOrId) ? await ctx.store.policies.get(nameOrId) : null;
+  if (byId) return byId.id;
+  const byName = await ctx.store.policies.list({ limit: 1, name: nameOrId });
+  const found = byName.items[0];
+  if (!found) throw new ControlError('CONFLICT', `the portal's key policy (portal.keyPolicy: ${nameOrId}) does not exist: an operator must create it`);
+  return found.id;
+}
