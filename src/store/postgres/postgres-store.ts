@@ -97,6 +97,10 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
         client.release();
       }
     },
+    async ping() {
+      // On the pool directly: a probe's failure is the probe's to report, not the store component's.
+      await pool.query('SELECT 1');
+    },
     async close() {
       await pool.end();
     },
