@@ -244,7 +244,7 @@ export async function startGatehouse(
   const gateway: ServingGateway | null = !servesGateway
     ? null
     : shared
-      ? workerGateway(config, workerCount, shared, health, log, changes, {
+      ? workerGateway(config, workerCount, shared, health, log, changes, storeCritical, {
           usage: (batch) => usage.merge(batch),
           cells: (cells) => analyticsSink.add(cells),
           requests: async (rows) => {
@@ -575,9 +575,20 @@ function workerGateway(
   health: Health,
   log: pino.Logger,
   changes: ChangeBus,
+  storeCritical: boolean,
   host: WorkerHost & { pollRevocations: boolean },
 ): ServingGateway {
-  const workers = new GatewayWorkers({ count, config, table: limiter.table, health, log, changes, host, pollRevocations: host.pollRevocations });
+  const workers = new GatewayWorkers({
+    count,
+    config,
+    table: limiter.table,
+    health,
+    log,
+    changes,
+    host,
+    pollRevocations: host.pollRevocations,
+    storeCritical,
+  });
   let port: number | null = null;
   return {
     listen: async (scheme) => {
