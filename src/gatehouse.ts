@@ -292,11 +292,14 @@ export async function startGatehouse(
   // Loaded with the control plane, once the gateway serves.
   let rotation: RotationTasks | null = null;
   webhooks?.dispatcher.start();
-  // The events no change causes (docs/webhooks.md), found while webhooks are on.
-  const scans = webhooks && eventScansFor(config, ctx, health);
+  // The events no change causes (docs/webhooks.md), found while webhooks are on. Quota thresholds are
+  // checked by the node whose flush counted the use: a gateway node checks its own (each event has a
+  // dedupe key, so several nodes crossing one threshold announce it once); the scans run on control nodes.
+  const checksQuotas = webhooks !== null || (!runsControl && config.webhooks.enabled && config.masterKey !== null);
+  const scans = checksQuotas ? eventScansFor(config, ctx, health) : null;
   if (scans) {
     usage.onFlushed((batch) => scans.quotaFlushed(batch));
-    scans.start();
+    if (runsControl) scans.start();
   }
   let authorization: RunningAuthorization | null = null;
   let control: Server | null = null;
