@@ -47,6 +47,7 @@ export function keyVerifierFor(
     cacheSize: config.cache.keyEntries,
     cacheTtlMs: config.cache.keyTtlSeconds * 1000,
     negativeTtlMs: config.cache.negativeTtlSeconds * 1000,
+    serveStaleMs: config.cache.serveStaleSeconds * 1000,
     observer: deps.metrics?.verification ?? null,
   });
 }

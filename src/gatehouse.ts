@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import pino from 'pino';
-import type { Config } from './config/load.ts';
-import { gatewayPublicHost } from './config/schema.ts';
+import { ConfigError, type Config } from './config/load.ts';
+import { gatewayPublicHost, type NodeRole } from './config/schema.ts';
 import { identityContext } from './control/authorization/identity-context.ts';
 import type { RunningAuthorization } from './control/authorization/start-authorization.ts';
 import type { RunningConsole } from './control/console/start-console.ts';
@@ -34,6 +34,7 @@ import { RedisLimiter } from './limits/redis/redis-limiter.ts';
 import { connectRedis, REDIS_CONNECTION, whenReady } from './redis/connection.ts';
 
 import { Health } from './telemetry/health.ts';
+import { EngineProbes, type EngineProbe } from './telemetry/engine-probes.ts';
 import { GatehouseMetrics } from './telemetry/metrics.ts';
 import { timedRepo, timedStore } from './telemetry/timed-store.ts';
 import type { RequestObserver } from './gateway/observer.ts';
@@ -47,9 +48,13 @@ import { externalIssuer, ownIssuer, type TrustedIssuer } from './verification/is
 import { REVOCATION_FEED, RevocationList } from './verification/revocation-list.ts';
 
 export interface Gatehouse {
+  /** What this process runs (node.role, `gatehouse start --role`). */
+  role: NodeRole;
+  /** The gateway listener's URL; '' on a control node, which has none. */
   gatewayUrl: string;
   /** The plain-HTTP listener that redirects to the HTTPS gateway, when configured. */
   redirectUrl: string | null;
+  /** The control listener's URL: the admin API and the authorization server; on a gateway node, only /livez, /readyz and /metrics. */
   controlUrl: string;
   ctx: ControlContext;
   /** The authorization server, when a master key is configured. */
@@ -64,7 +69,7 @@ export interface Gatehouse {
   requestLog: RequestLog | null;
   /** Usage analytics' counters (dropped(), pending(), flush()); null when `analytics.enabled` is false. */
   analytics: UsageAnalytics | null;
-  /** Rotation hygiene's background tasks (docs/rotation.md): `scan()` and `retireDrained()` run a round now. */
+  /** Rotation hygiene's background tasks (docs/rotation.md): `scan()` and `retireDrained()` run a round now. Started on control and all nodes only. */
   rotation: RotationTasks;
   /** Webhook delivery (deliverNow() runs a round); null without a master key or with webhooks.enabled false. */
   webhooks: WebhookDispatcher | null;
@@ -85,9 +90,20 @@ export async function startGatehouse(
     observers?: readonly RequestObserver[];
     /** How webhook destinations are resolved (default: the system's); tests resolve names their own way. */
     webhookResolve?: Resolve;
+    /** Overrides node.role (`gatehouse start --role`). */
+    role?: NodeRole;
   } = {},
 ): Promise<Gatehouse> {
   const clock = options.clock ?? Date.now;
+  const role = options.role ?? config.node.role;
+  refuseSqliteGateway(config, role);
+  // A gateway node runs the data plane only; a control node everything that must run once per deployment.
+  const servesGateway = role !== 'control';
+  const runsControl = role !== 'gateway';
+  // Degraded mode (docs/deployment.md): a gateway node serves on from its caches while the store is
+  // away, so the store, usage flushes and the revocation feed failing make it warn, not unready
+  // (a load balancer would otherwise take every gateway out at once).
+  const storeCritical = role !== 'gateway';
   // With tracing on, a line logged while a request's span is current names its trace_id and span_id.
   // Tracing's modules are loaded only when it is on (see startTracing).
   const log =
@@ -104,7 +120,7 @@ export async function startGatehouse(
   const health = new Health(log, clock);
   const metrics = config.metrics.enabled ? new GatehouseMetrics({ perKeyLabels: config.metrics.perKeyLabels }) : null;
   metrics?.watch(health);
-  health.register(STORE_COMPONENT, true);
+  health.register(STORE_COMPONENT, storeCritical);
   const tracing = config.tracing.enabled ? await startTracing(config, health) : null;
   const opened = openStore(config, { health, clock });
   // Store latency is measured around the port, so every adapter gets it and none knows of metrics.
@@ -139,13 +155,14 @@ export async function startGatehouse(
   const usageSink =
     writer && metrics ? timedRepo({ record: (batch: UsageBatch) => writer.record(batch) }, 'usage', metrics.storeTiming) : (writer ?? store.usage);
   const usage = new UsageRecorder(usageSink, { addressesPerKey: config.keyAddresses.perKey });
-  usage.start(config.usage.flushIntervalSeconds * 1000, health);
+  usage.start(config.usage.flushIntervalSeconds * 1000, health, storeCritical);
   // Usage analytics' cells go to the writer thread and its reads to the reader, as the request log's do.
   const analyticsSink = writer?.usageAnalytics ?? store.usageAnalytics;
   const analytics = usageAnalyticsFor(config, metrics ? timedRepo(analyticsSink, 'usageAnalytics', metrics.storeTiming) : analyticsSink, health, clock);
   // Several gateway threads share one table of counters (limits/shared-table.ts); one thread keeps them in Maps.
   // Workers open the store themselves: an in-memory SQLite store exists only in this thread.
-  const workerCount = config.store.driver === 'sqlite' && config.storePath === ':memory:' ? 1 : config.gateway.workers;
+  // A control node serves no gateway: its limiter (the verify endpoint's) needs no shared table.
+  const workerCount = !servesGateway || (config.store.driver === 'sqlite' && config.storePath === ':memory:') ? 1 : config.gateway.workers;
   const shared = workerCount > 1 ? SharedMemoryLimiter.create(config.gateway.sharedTableEntries) : null;
   const localLimiter = shared ?? new MemoryLimiter();
   // With Redis, limits and quotas are counted there, for every node; the local limiter answers while it is away.
@@ -155,13 +172,18 @@ export async function startGatehouse(
   if (redis) health.register(REDIS_CONNECTION, false);
   if (redis) await whenReady(redis, config.redis.commandTimeoutMs * 4);
   const limiter = redis ? new FallbackLimiter(new RedisLimiter(redis), localLimiter, fallbackOptions(config.redis, health)) : localLimiter;
+  // /readyz reports each engine with its measured latency: a probe every few seconds, never per request.
+  const probes = new EngineProbes({ probes: engineProbes(config, store, redis), intervalMs: ENGINE_PROBE_MS, timeoutMs: 1000, clock, health });
+  probes.start();
+  const readiness = () => ({ ...health.report(), role, engines: probes.report() });
   const reportOverflows = shared ? overflowReporter(shared, health) : null;
   const throttle = FailureThrottle.perAddress(config.authFailures.limit, config.authFailures.windowSeconds * 1000);
   // The admin API counts its own failures: a local service with a broken API key must not lock the admin CLI out.
   const adminThrottle = FailureThrottle.perAddress(config.authFailures.limit, config.authFailures.windowSeconds * 1000);
   const verifier = keyVerifierFor(config, { store, limiter, usage, changes, clock, metrics, health });
   const identity = identityContext(config, store);
-  const webhooks = webhooksFor(config, { store, health, log, clock, resolve: options.webhookResolve });
+  // Webhook delivery and the event scans run on control nodes (they are safe on several: docs/deployment.md).
+  const webhooks = runsControl ? webhooksFor(config, { store, health, log, clock, resolve: options.webhookResolve }) : null;
   const ctx: ControlContext = {
     store,
     requestLog: reader ?? store.requestLog,
@@ -198,13 +220,14 @@ export async function startGatehouse(
   const revocations = new RevocationList(store.revocations, changes, clock);
   // Only our own tokens are revoked here; without an authorization server there is nothing to poll for.
   if (identity) {
-    health.register(REVOCATION_FEED, true);
+    health.register(REVOCATION_FEED, storeCritical);
     await revocations.start(config.authorization.revocationPollSeconds * 1000, health);
   }
   const dpop = new DpopVerifier(config.tokens.dpopWindowSeconds);
   let identitySigner: IdentityJwtSigner | null = null;
   let ownIssuerUrl: string | null = null;
-  await declareApis(ctx, config);
+  // The config file's APIs are written by control nodes; a gateway node reads them from the store.
+  if (runsControl) await declareApis(ctx, config);
   const requestLog = requestLogFor(config, writer ?? store.requestLog, health, clock);
 
   const sweeper = setInterval(() => {
@@ -227,58 +250,65 @@ export async function startGatehouse(
       .catch((error: unknown) => log.error({ err: error }, 'marking an exposed key failed'));
   };
   const tls = config.gateway.tls ? tlsOptions(config.gateway.tls) : undefined;
-  const gateway: ServingGateway = shared
-    ? workerGateway(config, workerCount, shared, health, log, changes, {
-        usage: (batch) => usage.merge(batch),
-        cells: (cells) => analyticsSink.add(cells),
-        requests: async (rows) => {
-          const entries = rows.map(unpack);
-          await (writer ? writer.append(entries) : store.requestLog.append(entries));
-        },
-        exposed: onExposed,
-        signingMaterial: async () => (await import('./control/services/signing-keys.ts')).activeSigningMaterial(ctx),
-        pollRevocations: identity !== null,
-      })
-    : await inProcessGateway(
-        config,
-        log,
-        await createDataPlane({
+  const gateway: ServingGateway | null = !servesGateway
+    ? null
+    : shared
+      ? workerGateway(config, workerCount, shared, health, log, changes, storeCritical, {
+          usage: (batch) => usage.merge(batch),
+          cells: (cells) => analyticsSink.add(cells),
+          requests: async (rows) => {
+            const entries = rows.map(unpack);
+            await (writer ? writer.append(entries) : store.requestLog.append(entries));
+          },
+          exposed: onExposed,
+          signingMaterial: async () => (await import('./control/services/signing-keys.ts')).activeSigningMaterial(ctx),
+          pollRevocations: identity !== null,
+        })
+      : await inProcessGateway(
           config,
           log,
-          clock,
-          health,
-          readiness: () => health.report(),
-          metrics,
-          tracing,
-          store,
-          changes,
-          verifier,
-          revocations,
-          trusted: () => trusted,
-          limiter,
-          throttle,
-          dpop,
-          usage,
-          requestLog,
-          analytics,
-          observers: options.observers ?? [],
-          onExposed,
-          ownIssuer: () => ownIssuerUrl,
-          identityJwt: () => identitySigner,
-        }),
-      );
+          await createDataPlane({
+            config,
+            log,
+            clock,
+            health,
+            readiness,
+            metrics,
+            tracing,
+            store,
+            changes,
+            verifier,
+            revocations,
+            trusted: () => trusted,
+            limiter,
+            throttle,
+            dpop,
+            usage,
+            requestLog,
+            analytics,
+            observers: options.observers ?? [],
+            onExposed,
+            ownIssuer: () => ownIssuerUrl,
+            identityJwt: () => identitySigner,
+          }),
+        );
   requestLog?.start();
   analytics?.start();
-  const addressRetention = new KeyAddressRetention({ sink: writer ?? store.keyAddresses, health, clock, retentionDays: config.keyAddresses.retentionDays });
-  addressRetention.start();
+  const addressRetention = runsControl
+    ? new KeyAddressRetention({ sink: writer ?? store.keyAddresses, health, clock, retentionDays: config.keyAddresses.retentionDays })
+    : null;
+  addressRetention?.start();
   // Loaded with the control plane, once the gateway serves.
   let rotation: RotationTasks | null = null;
   webhooks?.dispatcher.start();
-  // The events no change causes (docs/webhooks.md), found while webhooks are on.
-  const scans = webhooks && eventScansFor(config, ctx, health);
+  // The events no change causes (docs/webhooks.md), found while webhooks are on. Quota thresholds are
+  // checked by the node whose flush counted the use: a gateway node checks its own (each event has a
+  // dedupe key, so several nodes crossing one threshold announce it once); the scans run on control nodes.
+  const checksQuotas = webhooks !== null || (!runsControl && config.webhooks.enabled && config.masterKey !== null);
+  const scans = checksQuotas ? eventScansFor(config, ctx, health) : null;
   if (scans) {
     usage.onFlushed((batch) => scans.quotaFlushed(batch));
-    scans.start();
+    if (runsControl) scans.start();
   }
   let authorization: RunningAuthorization | null = null;
   let consoleApp: RunningConsole | null = null;
@@ -293,10 +323,11 @@ export async function startGatehouse(
       consoleApp?.close();
       revocations.stop();
       await changeFeed?.stop();
+      await probes.stop();
       doorbell?.close();
       // The gateway stops first: in-process it closes its listener and pools; workers hand over their
       // usage and request records too, so what follows flushes them with the main thread's own.
-      await Promise.all([gateway.close(), ...(control ? [closeServer(control)] : []), ...(redirect ? [closeServer(redirect)] : [])]);
+      await Promise.all([...(gateway ? [gateway.close()] : []), ...(control ? [closeServer(control)] : []), ...(redirect ? [closeServer(redirect)] : [])]);
       // The spans of the requests just ended go out now, within the export timeout.
       await tracing?.shutdown().catch((error: unknown) => log.error({ err: error }, 'sending the last spans failed'));
       // Every answer has gone (the listeners are closed), so every request's record is buffered.
@@ -304,7 +335,7 @@ export async function startGatehouse(
         usage.stop(),
         requestLog?.stop(),
         analytics?.stop(),
-        addressRetention.stop(),
+        addressRetention?.stop(),
         rotation?.stop(),
         webhooks?.dispatcher.stop(),
         scans?.stop(),
@@ -318,13 +349,46 @@ export async function startGatehouse(
     })());
 
   const redirect =
-    tls && config.gateway.httpRedirectPort !== undefined ? createRedirectServer(publicHost!, () => gateway.port() ?? config.gateway.port, onExposed) : null;
+    gateway && tls && config.gateway.httpRedirectPort !== undefined
+      ? createRedirectServer(publicHost!, () => gateway.port() ?? config.gateway.port, onExposed)
+      : null;
   let redirectUrl: string | null = null;
-  let gatewayUrl: string;
+  let gatewayUrl = '';
   let controlUrl: string;
   try {
-    gatewayUrl = await gateway.listen(tls ? 'https' : 'http');
+    if (gateway) gatewayUrl = await gateway.listen(tls ? 'https' : 'http');
     if (redirect) redirectUrl = await listen(redirect, config.gateway.host, config.gateway.httpRedirectPort!);
+    if (!runsControl) {
+      // A gateway node: the control listener answers probes and metrics only (no admin API, no authorization server).
+      const { createControlServer } = await import('./control/control-server.ts');
+      control = createControlServer({
+        admin: null,
+        authorization: () => null,
+        health: readiness,
+        metrics: metrics && metricsEndpoint(metrics, config.metrics.allowFrom, gateway?.scrape),
+        tls: config.control.tls ? tlsOptions(config.control.tls) : undefined,
+        onError: (error) => log.error({ err: error }, 'ops listener error'),
+      });
+      controlUrl = await listen(control, config.control.host, config.control.port, config.control.tls ? 'https' : 'http');
+      if (ctx.identity)
+        await trustOwnIssuerOnGateway(config, ctx, changes, clock, health, log, trusted, gateway!, (url, signer) => {
+          ownIssuerUrl = url;
+          identitySigner = signer;
+        });
+      // Constructed for the interface's sake (scan() on demand), never started: rotation runs on control nodes.
+      const { RotationTasks } = await import('./control/services/rotation-tasks.ts');
+      rotation = new RotationTasks({
+        ctx,
+        // Not declared to readiness: these tasks do not run here.
+        health: { register: () => {}, ok: (c) => health.ok(c), failed: (c, e) => health.failed(c, e), run: (c, t) => health.run(c, t) },
+        scanIntervalMs: config.rotation.scanIntervalSeconds * 1000,
+        keysPerScan: config.rotation.keysPerScan,
+        drainCheckIntervalMs: config.rotation.drainCheckIntervalSeconds * 1000,
+        unseenUseMs: config.usage.flushIntervalSeconds * 1000,
+      });
+      log.info({ role, gatewayUrl, controlUrl }, 'gatehouse gateway node listening');
+      return result();
+    }
     // The control plane (admin API, OpenAPI document, oidc-provider: about half of what start-up imports)
     // is loaded once the gateway serves: the data plane answers first (issue 14, cold start). Loading is
     // synchronous work on this thread, so it goes in parts with a turn of the event loop between them,
@@ -354,14 +418,15 @@ export async function startGatehouse(
       keysPerScan: config.rotation.keysPerScan,
       drainCheckIntervalMs: config.rotation.drainCheckIntervalSeconds * 1000,
       // Workers hand their uses to this thread's recorder every flush interval: a use may be that late here.
-      unseenUseMs: workerCount > 1 ? config.usage.flushIntervalSeconds * 1000 : 0,
+      // So do other nodes' uses, through the shared store.
+      unseenUseMs: workerCount > 1 || role === 'control' || config.store.driver === 'postgres' ? config.usage.flushIntervalSeconds * 1000 : 0,
     });
     rotation.start();
     control = createControlServer({
       admin: getRequestListener(admin.fetch),
       authorization: () => authorization,
-      health: () => health.report(),
-      metrics: metrics && metricsEndpoint(metrics, config.metrics.allowFrom, gateway.scrape),
+      health: readiness,
+      metrics: metrics && metricsEndpoint(metrics, config.metrics.allowFrom, gateway?.scrape),
       tls: config.control.tls ? tlsOptions(config.control.tls) : undefined,
       onError: (error) => log.error({ err: error }, 'control plane error'),
       secretScanning: await secretScanningReceivers(config, ctx, clock, log),
@@ -395,7 +460,7 @@ export async function startGatehouse(
       const signer = new IdentityJwtSigner(authorization.server.issuer, () => activeSigningMaterial(ctx));
       changes.subscribe((event) => event.type === 'signing_keys.changed' && signer.reset());
       identitySigner = signer;
-      gateway.trustOwnIssuer(own.issuer);
+      gateway?.trustOwnIssuer(own.issuer);
       const { startConsole } = await import('./control/console/start-console.ts');
       consoleApp = await startConsole({
         ctx,
@@ -413,24 +478,82 @@ export async function startGatehouse(
     await shutdown();
     throw error;
   }
-  log.info({ gatewayUrl, redirectUrl, controlUrl }, 'gatehouse listening');
+  log.info({ role, gatewayUrl, redirectUrl, controlUrl }, 'gatehouse listening');
+  return result();
 
-  return {
-    gatewayUrl,
-    redirectUrl,
-    controlUrl,
-    ctx,
-    authorization,
-    outcomes: gateway.outcomes,
-    health,
-    metrics,
-    requestLog,
-    analytics,
-    rotation,
-    webhooks: webhooks?.dispatcher ?? null,
-    eventScans: scans ?? null,
-    close: shutdown,
-  };
+  function result(): Gatehouse {
+    return {
+      role,
+      gatewayUrl,
+      redirectUrl,
+      controlUrl,
+      ctx,
+      authorization,
+      outcomes: gateway?.outcomes ?? new Map(),
+      health,
+      metrics,
+      requestLog,
+      analytics,
+      rotation: rotation!,
+      webhooks: webhooks?.dispatcher ?? null,
+      eventScans: scans ?? null,
+      close: shutdown,
+    };
+  }
+}
+
+/** How often each engine is probed for /readyz. */
+const ENGINE_PROBE_MS = 2000;
+
+/** The engines /readyz reports: the store's (postgres or sqlite) and Redis when configured. */
+function engineProbes(config: Readonly<Config>, store: { ping(): Promise<void> }, redis: { ping(): Promise<unknown> } | null): EngineProbe[] {
+  return [{ engine: config.store.driver, ping: () => store.ping() }, ...(redis ? [{ engine: 'redis', ping: () => redis.ping() }] : [])];
+}
+
+/**
+ * A gateway node is one of several that hold no state of their own; SQLite is a file on one
+ * machine's disk, which nodes on other machines cannot share (and must not, over a network file
+ * system: its locks do not hold there). So a gateway node on SQLite is refused unless the operator
+ * says every node runs on this machine beside it (node.singleMachine: a gateway process next to a
+ * control process, sharing the file).
+ */
+function refuseSqliteGateway(config: Readonly<Config>, role: NodeRole): void {
+  if (role !== 'gateway' || config.store.driver !== 'sqlite' || config.node.singleMachine) return;
+  throw new ConfigError(
+    'a gateway node (--role gateway) needs the shared PostgreSQL store (store.driver postgres): the embedded SQLite store is a file ' +
+      'on one machine that nodes on other machines cannot share. Run one node with --role all on SQLite, or set node.singleMachine ' +
+      'true if every node runs on this machine and shares the file.',
+  );
+}
+
+/**
+ * Our own issuer's tokens on a gateway node, which runs no authorization server: trusted when
+ * authorization.issuer names the control nodes' issuer (their signing keys are read from the store).
+ */
+async function trustOwnIssuerOnGateway(
+  config: Readonly<Config>,
+  ctx: ControlContext,
+  changes: ChangeBus,
+  clock: () => number,
+  health: Health,
+  log: pino.Logger,
+  trusted: TrustedIssuer[],
+  gateway: ServingGateway,
+  set: (issuer: string, signer: IdentityJwtSigner) => void,
+): Promise<void> {
+  const issuer = config.authorization.issuer;
+  if (!issuer) {
+    log.warn('gateway node without authorization.issuer: tokens of our own authorization server are not accepted here');
+    return;
+  }
+  const { activeSigningMaterial } = await import('./control/services/signing-keys.ts');
+  const own = ownIssuer(issuer, ctx.store.signingKeys, changes, clock, health);
+  await own.refresh();
+  trusted.push(own);
+  const signer = new IdentityJwtSigner(own.issuer, () => activeSigningMaterial(ctx));
+  changes.subscribe((event) => event.type === 'signing_keys.changed' && signer.reset());
+  set(own.issuer, signer);
+  gateway.trustOwnIssuer(own.issuer);
 }
 
 /** /metrics for this machine, and for the configured addresses: the gateway workers' summed with the main thread's. */
@@ -481,9 +604,20 @@ function workerGateway(
   health: Health,
   log: pino.Logger,
   changes: ChangeBus,
+  storeCritical: boolean,
   host: WorkerHost & { pollRevocations: boolean },
 ): ServingGateway {
-  const workers = new GatewayWorkers({ count, config, table: limiter.table, health, log, changes, host, pollRevocations: host.pollRevocations });
+  const workers = new GatewayWorkers({
+    count,
+    config,
+    table: limiter.table,
+    health,
+    log,
+    changes,
+    host,
+    pollRevocations: host.pollRevocations,
+    storeCritical,
+  });
   let port: number | null = null;
   return {
     listen: async (scheme) => {

@@ -6,7 +6,7 @@ import { CommandError, createOutput, UsageError, type Output } from './output.ts
 import type { Verb } from './commands/resources.ts';
 
 const USAGE = `usage: gatehouse <command> [--json]
-  start --config gatehouse.yaml     run the gateway and the admin API
+  start --config gatehouse.yaml [--role all|control|gateway]  run the gateway and the admin API (or one of them)
   demo                              demo mode (what npm start runs)
   migrate [--config F]              apply store migrations
   admin-keys create|list|revoke     admin keys, on the store directly
@@ -52,7 +52,7 @@ async function run(command: string | undefined, rest: string[], out: Output): Pr
   switch (command) {
     case 'start':
       compileCache();
-      await (await import('./commands/server.ts')).runStart(option(rest, 'config'), out);
+      await (await import('./commands/server.ts')).runStart(option(rest, 'config'), out, option(rest, 'role'));
       return 0;
     case 'demo':
       compileCache();

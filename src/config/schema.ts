@@ -21,6 +21,10 @@ export function gatewayPublicHost(gateway: { host: string; publicHost?: string |
   return gateway.host.includes(':') && !gateway.host.startsWith('[') ? `[${gateway.host}]` : gateway.host;
 }
 
+/** What a `gatehouse start` process runs (node.role). */
+export const NODE_ROLES = ['all', 'control', 'gateway'] as const;
+export type NodeRole = (typeof NODE_ROLES)[number];
+
 /** A switch: true or false in YAML, and "true"/"false" (or 1/0, yes/no, on/off) in a GATEHOUSE_* variable. */
 const flag = (fallback: boolean) => z.union([z.boolean(), z.stringbool()]).default(fallback);
 
@@ -104,6 +108,24 @@ export const configSchema = z.strictObject({
       tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
     })
     .prefault({}),
+  /** What this process runs (docs/deployment.md, "Node roles"); `gatehouse start --role` overrides it. */
+  node: z
+    .strictObject({
+      /**
+       * `all` (default): gateway and control plane in one process. `gateway`: the data plane only, with
+       * /livez, /readyz and /metrics on the control listener (no admin API, no authorization server, no
+       * background task that must run once). `control`: admin API, authorization server, webhooks,
+       * rotation and the other once-per-deployment tasks; no gateway listener.
+       */
+      role: z.enum(NODE_ROLES).default('all'),
+      /**
+       * A gateway node on the embedded SQLite store is refused unless every node of the deployment runs
+       * on this one machine and shares the file (a gateway process beside a control process): a SQLite
+       * file cannot be shared by nodes on other machines. Set true to say so.
+       */
+      singleMachine: flag(false),
+    })
+    .prefault({}),
   dataDir: z.string().min(1).default('./.gatehouse'),
   store: z
     .strictObject({
@@ -144,6 +166,12 @@ export const configSchema = z.strictObject({
       keyEntries: z.coerce.number().int().min(1).default(100_000),
       keyTtlSeconds: z.coerce.number().min(0.001).default(60),
       negativeTtlSeconds: z.coerce.number().min(0.001).default(10),
+      /**
+       * While the store cannot be reached, a cached key past its lifetime keeps answering for at most
+       * this long after it expired (degraded mode: the last known configuration); a change already
+       * seen on the change feed (a revocation) still drops it at once. 0: never served stale.
+       */
+      serveStaleSeconds: z.coerce.number().min(0).max(86_400).default(300),
     })
     .prefault({}),
   redis: z

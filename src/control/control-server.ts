@@ -12,10 +12,11 @@ import { STYLESHEET, STYLESHEET_PATH } from './authorization/views.ts';
 type Listener = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 export interface ControlServerOptions {
-  admin: Listener;
+  /** The admin API; null on a gateway node, whose control listener serves probes and metrics only. */
+  admin: Listener | null;
   authorization: () => RunningAuthorization | null;
   /** Readiness: the store and background tasks, each with its last error. */
-  health: () => { ready: boolean; components: Record<string, unknown> };
+  health: () => { ready: boolean; components: Record<string, unknown>; engines?: Record<string, unknown> };
   tls?: TlsServerOptions | undefined;
   /** Prometheus metrics at /metrics; null: not served. */
   metrics?: MetricsEndpoint | null;
@@ -55,7 +56,10 @@ export function createControlServer(o: ControlServerOptions): Server {
         problem('CREDENTIALS_OVER_HTTP', 'the control plane takes credentials only over HTTPS (control.tls) or from this machine', null),
       );
     }
-    if (path.startsWith('/admin/')) return settle(o.admin(req, res));
+    if (path.startsWith('/admin/')) {
+      if (o.admin) return settle(o.admin(req, res));
+      return writeProblem(res, problem('ROUTE_NOT_FOUND', 'this is a gateway node (node.role gateway): the admin API is served by control nodes', null));
+    }
     if (path.startsWith('/bff/') || path.startsWith('/portal/')) {
       const running = path.startsWith('/bff/') ? (o.console?.()?.bff ?? null) : (o.portal?.() ?? null);
       if (running) return settle(running(req, res));

@@ -4,6 +4,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 export interface Readiness {
   ready: boolean;
   components: Readonly<Record<string, { ok: boolean; critical: boolean }>>;
+  /** Each engine's last probe (telemetry/engine-probes.ts): status and latency; the main thread's gateway only. */
+  engines?: Readonly<Record<string, { status: string; latencyMs: number | null; checkedAt: string | null }>>;
 }
 
 /**
@@ -26,7 +28,14 @@ export function answerProbe(req: IncomingMessage, res: ServerResponse, readiness
   const status = live || readiness.ready ? 200 : 503;
   const components: Record<string, { ok: boolean; critical: boolean }> = {};
   if (!live) for (const [name, c] of Object.entries(readiness.components)) components[name] = { ok: c.ok, critical: c.critical };
-  const body = JSON.stringify(live ? { status: 'live' } : { status: readiness.ready ? 'ready' : 'not ready', ready: readiness.ready, components });
+  // Engines by status and latency only: the error texts stay on the control listener's /readyz.
+  const engines: Record<string, { status: string; latencyMs: number | null; checkedAt: string | null }> = {};
+  for (const [name, e] of Object.entries(readiness.engines ?? {})) engines[name] = { status: e.status, latencyMs: e.latencyMs, checkedAt: e.checkedAt };
+  const body = JSON.stringify(
+    live
+      ? { status: 'live' }
+      : { status: readiness.ready ? 'ready' : 'not ready', ready: readiness.ready, components, ...(readiness.engines ? { engines } : {}) },
+  );
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
   res.end(req.method === 'HEAD' ? undefined : body);
 }

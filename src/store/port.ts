@@ -47,6 +47,8 @@ export interface Store {
   readonly consoleSessions: ConsoleSessionRepo;
   /** Applies pending migrations; returns how many ran. */
   migrate(): Promise<number>;
+  /** One cheap round trip to the engine (readiness probes, telemetry/engine-probes.ts); rejects when it cannot be reached. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 

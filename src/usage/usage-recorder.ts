@@ -187,9 +187,13 @@ export class UsageRecorder implements UsageMeter {
     this.#flushed.push(listener);
   }
 
-  /** A failed flush keeps its counts, is logged and makes the node unready until one succeeds. */
-  start(intervalMs: number, health: HealthReporter): void {
-    this.#task = new PeriodicTask({ component: USAGE_FLUSH, critical: true, health, intervalMs, run: () => this.flush() });
+  /**
+   * A failed flush keeps its counts (merged by key and day, so memory grows with the keys used, not
+   * with requests), is logged and makes the node unready until one succeeds; `critical` false (gateway
+   * nodes, which serve on while the store is away) makes it a warning instead.
+   */
+  start(intervalMs: number, health: HealthReporter, critical = true): void {
+    this.#task = new PeriodicTask({ component: USAGE_FLUSH, critical, health, intervalMs, run: () => this.flush() });
     this.#task.start();
   }
 

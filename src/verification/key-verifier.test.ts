@@ -122,7 +122,14 @@ describe('KeyVerifier: lookup by key id (the parent key of an exchanged token)',
  * the moment a change can arrive while the verifier still waits for its answer.
  */
 async function verifierFixture(
-  options: { peppers?: readonly Pepper[]; cacheTtlMs?: number; negativeTtlMs?: number; random?: () => number; refreshAhead?: boolean } = {},
+  options: {
+    peppers?: readonly Pepper[];
+    cacheTtlMs?: number;
+    negativeTtlMs?: number;
+    random?: () => number;
+    refreshAhead?: boolean;
+    serveStaleMs?: number;
+  } = {},
 ) {
   const peppers = options.peppers ?? [PEPPER];
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-verifier-'));
@@ -182,6 +189,7 @@ async function verifierFixture(
     // No jitter unless a test asks for it, so lifetimes are exact; refreshes ahead only when asked for.
     random: options.random ?? (() => 0),
     health: options.refreshAhead ? health : null,
+    ...(options.serveStaleMs === undefined ? {} : { serveStaleMs: options.serveStaleMs }),
   });
   const app: App = { id: newId('app'), name: 'app', owner: null, metadata: {}, createdAt: NOW, updatedAt: NOW };
   await store.apps.create(app, { ...audit(app.id), targetType: 'app' });
@@ -571,5 +579,76 @@ describe('KeyVerifier: spread refreshes (issue 14)', () => {
     assert.equal((f.verifier.verify(secret, FACTS) as Verification).code, 'VALID');
     f.clock.now = NOW + 60_000;
     await assert.rejects(Promise.resolve(f.verifier.verify(secret, FACTS)), StorageUnavailableError);
+  });
+});
+
+describe('KeyVerifier: degraded mode (cache.serveStaleSeconds)', () => {
+  let f: VerifierFixture;
+  afterEach(() => f.close());
+  const unreachable = (fx: VerifierFixture) => {
+    const real = { findByHash: fx.store.keys.findByHash, get: fx.store.keys.get };
+    fx.store.keys.findByHash = async () => {
+      fx.reads.byHash++;
+      throw new StorageUnavailableError('connection refused', { cause: null });
+    };
+    fx.store.keys.get = async () => {
+      fx.reads.byId++;
+      throw new StorageUnavailableError('connection refused', { cause: null });
+    };
+    return () => Object.assign(fx.store.keys, real);
+  };
+
+  test('with the store unreachable, an expired entry answers for serveStale past its expiry, then the failure reaches the request', async () => {
+    f = await verifierFixture({ refreshAhead: true, serveStaleMs: 30_000 });
+    const { key, secret } = await f.makeKey();
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'VALID');
+    assert.equal((await f.verifier.verifyById(key.id, FACTS)).code, 'VALID');
+    const restore = unreachable(f);
+    f.clock.now = NOW + 61_000;
+    // The first request past expiry tries the store, finds it unreachable and is answered from the stale entry.
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'VALID');
+    assert.equal((await f.verifier.verifyById(key.id, FACTS)).code, 'VALID');
+    const reads = f.reads.byHash;
+    // Known unreachable: answered at once (no promise), the store tried again in the background at most once a second.
+    assert.equal((f.verifier.verify(secret, FACTS) as Verification).code, 'VALID');
+    assert.ok(f.reads.byHash <= reads + 1);
+    f.clock.now = NOW + 90_000;
+    assert.equal((f.verifier.verify(secret, FACTS) as Verification).code, 'VALID');
+    f.clock.now = NOW + 90_001;
+    await assert.rejects(Promise.resolve(f.verifier.verify(secret, FACTS)), StorageUnavailableError);
+    restore();
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'VALID', 'read again once the store answers');
+  });
+
+  test('a change seen on the change feed wins over stale serving: a revoked key is not served stale', async () => {
+    f = await verifierFixture({ refreshAhead: true, serveStaleMs: 300_000 });
+    const { key, secret } = await f.makeKey();
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'VALID');
+    unreachable(f);
+    f.clock.now = NOW + 61_000;
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'VALID');
+    f.changes.publish({ type: 'key.changed', keyId: key.id });
+    await assert.rejects(Promise.resolve(f.verifier.verify(secret, FACTS)), StorageUnavailableError);
+  });
+
+  test('an unknown key is never served stale, and a failure that is not the store being away is not hidden', async () => {
+    f = await verifierFixture({ refreshAhead: true, serveStaleMs: 300_000 });
+    const { secret } = await f.makeKey({ store: false });
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'NOT_FOUND');
+    unreachable(f);
+    f.clock.now = NOW + 61_000;
+    await assert.rejects(Promise.resolve(f.verifier.verify(secret, FACTS)), StorageUnavailableError);
+    const other = await verifierFixture({ refreshAhead: true, serveStaleMs: 300_000 });
+    try {
+      const made = await other.makeKey();
+      assert.equal((await other.verifier.verify(made.secret, FACTS)).code, 'VALID');
+      other.store.keys.findByHash = async () => {
+        throw new Error('a bug, not an outage');
+      };
+      other.clock.now = NOW + 61_000;
+      await assert.rejects(Promise.resolve(other.verifier.verify(made.secret, FACTS)), /a bug/);
+    } finally {
+      await other.close();
+    }
   });
 });

@@ -7,7 +7,7 @@ import { periodWindow, type PeriodWindow } from '../domain/quota-period.ts';
 import type { ChangeBus } from '../events/change-bus.ts';
 import type { LimitCheck, LimitResult, LimitState, Limiter } from '../limits/port.ts';
 import { lineageOf, type ApiKey } from '../domain/entities.ts';
-import type { Store } from '../store/port.ts';
+import { StorageUnavailableError, type Store } from '../store/port.ts';
 import type { UsageMeter } from '../usage/port.ts';
 import { andThen } from '../domain/maybe-async.ts';
 import type { HealthReporter } from '../telemetry/health.ts';
@@ -39,6 +39,11 @@ export interface KeyVerifierOptions {
   health?: HealthReporter | null;
   /** The jitter's source, [0, 1): tests pin it. */
   random?: () => number;
+  /**
+   * Degraded mode: while the store cannot be reached, an entry past its lifetime keeps answering for
+   * at most this long after it expired (cache.serveStaleSeconds; 0 or absent: never).
+   */
+  serveStaleMs?: number;
 }
 
 export const KEY_CACHE_REFRESH = 'key-cache-refresh';
@@ -87,6 +92,8 @@ export class KeyVerifier implements KeyChecker {
   /** Keys with equal settings (one policy's, say) share their compiled matchers and limits. */
   readonly #settings = new SettingsCompiler();
   #generation = 0;
+  /** The last store read failed for want of the store (StorageUnavailableError); the next that succeeds clears it. */
+  #storeUnreachable = false;
   readonly #observer: VerificationObserver | null;
   /** Reports a verdict and passes it on (one call on the cached path; no closure per request). */
   readonly #reported = (v: Verification): Verification => {
@@ -144,7 +151,34 @@ export class KeyVerifier implements KeyChecker {
       if (entry.found && now >= entry.refreshAt) this.#refreshAhead(slot, entry, now, () => this.#read(secret), true);
       return this.#decide(entry, facts, now, consume);
     }
-    return this.#load(slot, () => this.#read(secret), true).then((loaded) => this.#decide(loaded, facts, this.#clock(), consume));
+    const read = () => this.#read(secret);
+    const stale = this.#staleEntry(entry, now);
+    // Known unreachable: answer from the expired entry at once, and read again in the background.
+    if (stale && this.#storeUnreachable) {
+      if (now >= stale.refreshAt) this.#refreshAhead(slot, stale, now, read, true);
+      return this.#decide(stale, facts, now, consume);
+    }
+    return this.#load(slot, read, true).then(
+      (loaded) => this.#decide(loaded, facts, this.#clock(), consume),
+      (error: unknown) => this.#orStale(error, stale, (e) => this.#decide(e, facts, this.#clock(), consume)),
+    );
+  }
+
+  /**
+   * An expired entry that may still answer while the store is unreachable: found (an unknown key is
+   * never served stale), within cache.serveStaleSeconds of its expiry, and still in the cache (a
+   * change seen on the change feed, a revocation, deleted it: that always wins).
+   */
+  #staleEntry(entry: CacheEntry | undefined, now: number): FoundEntry | null {
+    const limit = this.#options.serveStaleMs ?? 0;
+    if (limit <= 0 || entry === undefined || !entry.found) return null;
+    return now - entry.expiresAt <= limit ? entry : null;
+  }
+
+  /** After a failed read: the stale entry's answer when the store is what failed, else the failure. */
+  #orStale<T>(error: unknown, stale: FoundEntry | null, answer: (entry: FoundEntry) => T): T {
+    if (stale && error instanceof StorageUnavailableError) return answer(stale);
+    throw error;
   }
 
   /**
@@ -160,7 +194,16 @@ export class KeyVerifier implements KeyChecker {
     if (entry?.found && now >= entry.refreshAt && this.#cache.get(idSlot(keyId)) === entry) {
       this.#refreshAhead(idSlot(keyId), entry, now, () => this.#readById(keyId), false);
     }
-    const v = entry ? this.#decide(entry, facts, now, true) : this.#loadById(keyId).then((loaded) => this.#decide(loaded, facts, this.#clock(), true));
+    const stale = entry ? null : this.#staleById(keyId, now);
+    if (stale && this.#storeUnreachable && now >= stale.refreshAt) this.#refreshAhead(idSlot(keyId), stale, now, () => this.#readById(keyId), false);
+    const v = entry
+      ? this.#decide(entry, facts, now, true)
+      : stale && this.#storeUnreachable
+        ? this.#decide(stale, facts, now, true)
+        : this.#loadById(keyId).then(
+            (loaded) => this.#decide(loaded, facts, this.#clock(), true),
+            (error: unknown) => this.#orStale(error, stale, (e) => this.#decide(e, facts, this.#clock(), true)),
+          );
     return this.#observer === null ? v : andThen(v, this.#reported);
   }
 
@@ -177,6 +220,14 @@ export class KeyVerifier implements KeyChecker {
     if (bySecret?.found && bySecret.compiled.key.id === keyId && bySecret.expiresAt > now) return bySecret;
     const byId = this.#cache.get(idSlot(keyId));
     return byId && byId.expiresAt > now ? byId : undefined;
+  }
+
+  /** The expired entry for this key id (by its secret, else by id) that may answer while the store is unreachable. */
+  #staleById(keyId: string, now: number): FoundEntry | null {
+    const slot = this.#slotByKeyId.get(keyId);
+    const bySecret = slot === undefined ? undefined : this.#cache.get(slot);
+    if (bySecret?.found && bySecret.compiled.key.id === keyId) return this.#staleEntry(bySecret, now);
+    return this.#staleEntry(this.#cache.get(idSlot(keyId)), now);
   }
 
   #loadById(keyId: string): Promise<CacheEntry> {
@@ -261,6 +312,7 @@ export class KeyVerifier implements KeyChecker {
       loading = read().then(
         (entry) => {
           this.#loading.delete(slot);
+          this.#storeUnreachable = false;
           // A change that arrived while the read was in flight may have made it stale: do not keep it.
           if (generation === this.#generation) {
             this.#cache.set(slot, entry);
@@ -270,6 +322,7 @@ export class KeyVerifier implements KeyChecker {
         },
         (error: unknown) => {
           this.#loading.delete(slot);
+          if (error instanceof StorageUnavailableError) this.#storeUnreachable = true;
           throw error;
         },
       );

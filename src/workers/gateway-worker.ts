@@ -13,6 +13,7 @@ import { connectRedis, REDIS_CONNECTION } from '../redis/connection.ts';
 import { SharedTable } from '../limits/shared-table.ts';
 import { SharedSlotState } from '../limits/slot-state.ts';
 import { openStore } from '../store/open-store.ts';
+import { STORE_COMPONENT } from '../store/port.ts';
 import { Health } from '../telemetry/health.ts';
 import { GatehouseMetrics } from '../telemetry/metrics.ts';
 import { timedStore } from '../telemetry/timed-store.ts';
@@ -76,6 +77,8 @@ const metrics = config.metrics.enabled ? new GatehouseMetrics({ perKeyLabels: co
 metrics?.watch(health);
 const tracing = config.tracing.enabled ? await startTracing(config, health) : null;
 // A worker only reads (keys, revocations): a few connections are enough for it.
+// On a gateway node the store is not critical: the worker serves on from its caches while it is away.
+health.register(STORE_COMPONENT, setup.storeCritical);
 const opened = openStore(config, { health, clock, maxConnections: 2 }).store;
 const store = metrics ? timedStore(opened, metrics.storeTiming) : opened;
 const changes = createLocalChangeBus();
@@ -92,11 +95,11 @@ const throttle = FailureThrottle.perAddress(config.authFailures.limit, config.au
 const dpop = new DpopVerifier(config.tokens.dpopWindowSeconds, new SharedSlotState(table, 'dpop:'));
 // Usage goes to the main thread's recorder, which flushes it with its own through the writer thread.
 const usage = new UsageRecorder({ record: (batch) => call({ kind: 'usage', batch }).then(() => undefined) }, { addressesPerKey: config.keyAddresses.perKey });
-usage.start(config.usage.flushIntervalSeconds * 1000, health);
+usage.start(config.usage.flushIntervalSeconds * 1000, health, setup.storeCritical);
 const verifier = keyVerifierFor(config, { store, limiter, usage, changes, clock, metrics, health });
 const revocations = new RevocationList(store.revocations, changes, clock);
 if (setup.pollRevocations) {
-  health.register(REVOCATION_FEED, true);
+  health.register(REVOCATION_FEED, setup.storeCritical);
   await revocations.start(config.authorization.revocationPollSeconds * 1000, health);
 }
 const trusted: TrustedIssuer[] = await Promise.all(config.tokens.issuers.map((i) => externalIssuer(i)));

@@ -47,6 +47,7 @@ export class GatewayWorkers {
   readonly #log: Logger;
   readonly #host: WorkerHost;
   readonly #pollRevocations: boolean;
+  readonly #storeCritical: boolean;
   readonly #broadcast: ChangeBroadcast;
   readonly #running = new Map<number, Running>();
   #port = 0;
@@ -63,6 +64,8 @@ export class GatewayWorkers {
     changes: ChangeBus;
     host: WorkerHost;
     pollRevocations: boolean;
+    /** False on gateway nodes, which serve on from their caches while the store is away. */
+    storeCritical?: boolean;
   }) {
     this.#count = options.count;
     this.#config = options.config;
@@ -71,6 +74,7 @@ export class GatewayWorkers {
     this.#log = options.log;
     this.#host = options.host;
     this.#pollRevocations = options.pollRevocations;
+    this.#storeCritical = options.storeCritical ?? true;
     this.#broadcast = new ChangeBroadcast(options.changes);
   }
 
@@ -121,6 +125,7 @@ export class GatewayWorkers {
       changes: channel.port2,
       pollRevocations: this.#pollRevocations,
       ownIssuer: this.#ownIssuer,
+      storeCritical: this.#storeCritical,
     };
     const worker = new Worker(new URL('./gateway-worker.ts', import.meta.url), { workerData: setup, transferList: [channel.port2] });
     const threadId = worker.threadId;

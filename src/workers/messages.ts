@@ -19,6 +19,8 @@ export interface WorkerSetup {
   pollRevocations: boolean;
   /** Our own issuer, when it is already up (a restarted worker). */
   ownIssuer: string | null;
+  /** Whether the store (and what needs it: usage hand-over, revocation feed) decides readiness; false on gateway nodes (degraded mode). */
+  storeCritical: boolean;
 }
 
 /** What a worker asks of the main thread, answered by id: the control plane and the writer live there. */

@@ -2,21 +2,28 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { loadConfig, type Config } from '../../config/load.ts';
-import { gatewayPublicHost } from '../../config/schema.ts';
+import { gatewayPublicHost, NODE_ROLES, type NodeRole } from '../../config/schema.ts';
 import type { DemoSecrets } from '../../demo/demo-setup.ts';
 import type { DevCertificate } from '../../tls/dev-ca.ts';
 import { startGatehouse, type Gatehouse } from '../../gatehouse.ts';
 import { describeStore, openStore } from '../../store/open-store.ts';
-import { CommandError, type Output } from '../output.ts';
+import { CommandError, UsageError, type Output } from '../output.ts';
 
-/** `gatehouse start --config F`: the real thing. */
-export async function runStart(configFile: string | undefined, out: Output): Promise<void> {
+/**
+ * `gatehouse start --config F [--role all|control|gateway]`: the real thing. The role (default
+ * node.role, itself `all`) says which planes this process runs (docs/deployment.md, "Node roles").
+ */
+export async function runStart(configFile: string | undefined, out: Output, roleOption?: string): Promise<void> {
+  if (roleOption !== undefined && !(NODE_ROLES as readonly string[]).includes(roleOption)) {
+    throw new UsageError(`--role takes one of ${NODE_ROLES.join(', ')}`);
+  }
   const config = loadConfig({ file: configFile });
-  const gh = await startGatehouse(config).catch((error: unknown) => {
+  const role = (roleOption as NodeRole | undefined) ?? config.node.role;
+  const gh = await startGatehouse(config, { role }).catch((error: unknown) => {
     throw portInUse(error, config);
   });
   stopOnSignals(gh);
-  if (out.json) out.result({ gatewayUrl: gh.gatewayUrl, controlUrl: gh.controlUrl }, () => '');
+  if (out.json) out.result({ role: gh.role, gatewayUrl: gh.gatewayUrl || null, controlUrl: gh.controlUrl }, () => '');
 }
 
 /** `gatehouse migrate`: applies pending store migrations and exits. */

@@ -76,6 +76,15 @@ export function pgDb(pool: pg.Pool, options: { clock: () => number; committed: (
         throw classified;
       }
       let broken = false;
+      // A checked-out client has no 'error' listener of the pool's: the server going away between two
+      // statements would be an unhandled 'error' event, which ends the process. Reported, and the
+      // connection dropped at release; the next statement fails with the outage.
+      const onError = (error: Error) => {
+        broken = true;
+        const classified = classify(error);
+        if (classified instanceof StorageUnavailableError) options.failed(classified);
+      };
+      client.on('error', onError);
       try {
         await run(client, 'BEGIN');
         const result = await work({ query: (text, args) => run(client, text, args) });
@@ -94,6 +103,7 @@ export function pgDb(pool: pg.Pool, options: { clock: () => number; committed: (
         // run() has classified and reported it already; work() may throw errors of its own.
         throw classify(error);
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     },

@@ -73,6 +73,13 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
     async migrate() {
       // One connection holds the session lock for the whole run: other nodes wait, then find nothing to do.
       const client = await pool.connect();
+      // Checked out, the client has no 'error' listener of the pool's (see db.ts transaction): the statement under way fails instead.
+      let broken = false;
+      const onError = (error: Error) => {
+        broken = true;
+        options.health?.failed(STORE_COMPONENT, error);
+      };
+      client.on('error', onError);
       try {
         await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
         await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
@@ -97,9 +104,14 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
         }
         return ran;
       } finally {
-        await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
-        client.release();
+        client.off('error', onError);
+        if (!broken) await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+        client.release(broken);
       }
+    },
+    async ping() {
+      // On the pool directly: a probe's failure is the probe's to report, not the store component's.
+      await pool.query('SELECT 1');
     },
     async close() {
       await pool.end();

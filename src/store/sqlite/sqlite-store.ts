@@ -100,6 +100,9 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       if (ran > 0) connection.exec('PRAGMA wal_checkpoint(TRUNCATE)');
       return ran;
     },
+    async ping() {
+      connection.prepare('SELECT 1').get();
+    },
     async close() {
       connection.close();
     },
