@@ -22,7 +22,8 @@ import type { EventScans } from './control/webhooks/event-scans.ts';
 import type { Resolve } from './control/webhooks/destination.ts';
 import type { WebhookDispatcher } from './control/webhooks/delivery.ts';
 import { reloadOnChange, tlsOptions } from './tls/server-tls.ts';
-import { FailureThrottle } from './limits/failure-throttle.ts';
+import { memoryThrottles } from './limits/failure-throttle.ts';
+import { redisThrottles } from './limits/redis/fallback-throttle.ts';
 import { MemoryLimiter } from './limits/memory-limiter.ts';
 import { openStore } from './store/open-store.ts';
 import { STORE_COMPONENT } from './store/port.ts';
@@ -155,9 +156,12 @@ export async function startGatehouse(
   if (redis) await whenReady(redis, config.redis.commandTimeoutMs * 4);
   const limiter = redis ? new FallbackLimiter(new RedisLimiter(redis), localLimiter, fallbackOptions(config.redis, health)) : localLimiter;
   const reportOverflows = shared ? overflowReporter(shared, health) : null;
-  const throttle = FailureThrottle.perAddress(config.authFailures.limit, config.authFailures.windowSeconds * 1000);
+  // Failed credential checks are counted in Redis too, so a guesser spreading attempts over nodes gains nothing.
+  const throttles = redis ? redisThrottles(redis, { nodes: config.redis.expectedNodes, health }) : memoryThrottles();
+  const authFailures = { limit: config.authFailures.limit, windowMs: config.authFailures.windowSeconds * 1000, perAddress: true };
+  const throttle = throttles({ name: 'gateway', ...authFailures });
   // The admin API counts its own failures: a local service with a broken API key must not lock the admin CLI out.
-  const adminThrottle = FailureThrottle.perAddress(config.authFailures.limit, config.authFailures.windowSeconds * 1000);
+  const adminThrottle = throttles({ name: 'admin', ...authFailures });
   const verifier = keyVerifierFor(config, { store, limiter, usage, changes, clock, metrics, health });
   const identity = identityContext(config, store);
   const webhooks = webhooksFor(config, { store, health, log, clock, resolve: options.webhookResolve });
@@ -371,6 +375,7 @@ export async function startGatehouse(
         (error) => log.error({ err: error }, 'authorization server error'),
         metrics?.tokenRequest,
         tracing,
+        throttles,
       );
       const own = ownIssuer(authorization.server.issuer, store.signingKeys, changes, clock, health);
       await own.refresh();

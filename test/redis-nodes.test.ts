@@ -6,7 +6,7 @@ import { call, seed, startHarness, TestClock, type Harness, type Seeded } from '
 import { waitFor } from './support/wait.ts';
 
 /**
- * Two nodes on PostgreSQL and Redis: a rate limit is counted once for both; a change on one node
+ * Two nodes on PostgreSQL and Redis: a rate limit and the failure throttle are counted once for both; a change on one node
  * reaches the other through the Redis doorbell long before its next poll of the store; with Redis
  * gone, limits fall back to each node (each limit divided by the expected node count).
  */
@@ -28,6 +28,7 @@ describe('two nodes on PostgreSQL and Redis', () => {
       GATEHOUSE_REDIS_URL: redis.url,
       GATEHOUSE_REDIS_PASSWORD: redis.password,
       GATEHOUSE_REDIS_EXPECTED_NODES: '2',
+      GATEHOUSE_AUTH_FAILURES_LIMIT: '4',
       // Polling alone would take a minute: within the tests' waits, only the doorbell can deliver.
       GATEHOUSE_CHANGES_POLL_INTERVAL_SECONDS: '60',
     };
@@ -54,6 +55,19 @@ describe('two nodes on PostgreSQL and Redis', () => {
     for (let i = 0; i < 10; i++) statuses.push((await call(i % 2 ? a : b, '/orders/x', { key: ids.secret })).status);
     assert.equal(statuses.filter((s) => s === 200).length, 6);
     assert.equal(statuses.filter((s) => s === 429).length, 4);
+  });
+
+  test('failed key checks are counted once for both nodes: a guesser gains nothing by alternating', async () => {
+    clock.advance(120_000);
+    const guess = 'gk_live_' + 'A'.repeat(40);
+    for (let i = 0; i < 4; i++) assert.equal((await call(i % 2 ? a : b, '/orders/x', { key: guess })).status, 401);
+    for (const node of [a, b]) {
+      const refused = await call(node, '/orders/x', { key: ids.secret });
+      assert.equal(refused.status, 429, 'the address is throttled at both nodes, even with a good key');
+      assert.equal(refused.body.code, 'AUTH_RATE_LIMITED');
+    }
+    clock.advance(120_000);
+    assert.equal((await call(a, '/orders/x', { key: ids.secret })).status, 200);
   });
 
   test('with Redis gone, each node limits on its own with its share of the limit, and readiness says so', async () => {

@@ -44,3 +44,34 @@ export interface Limiter {
    */
   peek(checks: readonly LimitCheck[], now: number): LimitResult | Promise<LimitResult>;
 }
+
+/**
+ * The failure throttle port (failure-throttle.ts): failed credential checks per slot (a client address,
+ * an account name, an (account, address) pair, a device), a GCRA bucket each. In memory it answers at
+ * once; in Redis (redis/redis-throttle.ts) after one round trip, so a limit holds across nodes.
+ */
+export interface Throttle {
+  /** Milliseconds until this slot may try again, or 0 when it may try now. */
+  blockedFor(slot: string, now: number): number | Promise<number>;
+  /** Counts one failure against the slot (a slot already out of tokens is not charged further). */
+  recordFailure(slot: string, now: number): void | Promise<void>;
+  /** Clears a slot, after its owner proved the secret it was failing on. */
+  forget(slot: string): void | Promise<void>;
+  /** Drops state held in process memory that no longer throttles anything; call periodically. */
+  sweep(now: number): void;
+}
+
+/** One throttle's rule: `name` keeps its slots apart from other throttles' in a shared store. */
+export interface ThrottleRule {
+  name: string;
+  limit: number;
+  windowMs: number;
+  /** Slots are client addresses, counted as an IPv4 address or an IPv6 /64 (domain/ip-allowlist.ts addressSlot). */
+  perAddress?: boolean;
+}
+
+/** Makes the throttles a process needs, all in memory or all shared (gatehouse.ts decides). */
+export type ThrottleFactory = (rule: ThrottleRule) => Throttle;
+
+/** What a node does with a shared counter (limit, throttle, replay set) while Redis cannot answer. */
+export type WhenUnavailable = 'local' | 'fail-closed';

@@ -5,7 +5,8 @@ import pino from 'pino';
 import { createDataPlane, keyVerifierFor, requestLogFor, startTracing, usageAnalyticsFor } from '../data-plane.ts';
 import { createLocalChangeBus } from '../events/change-bus.ts';
 import { IdentityJwtSigner, type SigningMaterial } from '../gateway/identity-jwt.ts';
-import { FailureThrottle } from '../limits/failure-throttle.ts';
+import { memoryThrottles } from '../limits/failure-throttle.ts';
+import { redisThrottles } from '../limits/redis/fallback-throttle.ts';
 import { SharedMemoryLimiter } from '../limits/shared-memory-limiter.ts';
 import { FallbackLimiter, fallbackOptions } from '../limits/redis/fallback-limiter.ts';
 import { RedisLimiter } from '../limits/redis/redis-limiter.ts';
@@ -88,7 +89,10 @@ if (redis) health.register(REDIS_CONNECTION, false);
 redis?.on('error', (error: unknown) => health.failed(REDIS_CONNECTION, error));
 redis?.on('ready', () => health.ok(REDIS_CONNECTION));
 const limiter = redis ? new FallbackLimiter(new RedisLimiter(redis), localLimiter, fallbackOptions(config.redis, health)) : localLimiter;
-const throttle = FailureThrottle.perAddress(config.authFailures.limit, config.authFailures.windowSeconds * 1000, new SharedSlotState(table, 'auth-failure:'));
+// Failed credential checks: in the shared table, or in Redis (the shared table counting while it is away).
+const localThrottles = memoryThrottles(() => new SharedSlotState(table, 'auth-failure:'));
+const throttles = redis ? redisThrottles(redis, { nodes: config.redis.expectedNodes, health, local: localThrottles }) : localThrottles;
+const throttle = throttles({ name: 'gateway', limit: config.authFailures.limit, windowMs: config.authFailures.windowSeconds * 1000, perAddress: true });
 const dpop = new DpopVerifier(config.tokens.dpopWindowSeconds, new SharedSlotState(table, 'dpop:'));
 // Usage goes to the main thread's recorder, which flushes it with its own through the writer thread.
 const usage = new UsageRecorder({ record: (batch) => call({ kind: 'usage', batch }).then(() => undefined) }, { addressesPerKey: config.keyAddresses.perKey });

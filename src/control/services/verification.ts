@@ -15,7 +15,7 @@ export const verificationService = {
    * `api` is a lookup, by name or id: a service knows its API by name. `onFailedKeyCheck` is told of
    * a key that is not ours (a guess), so the endpoint is no faster way to guess keys than the gateway.
    */
-  async verify(ctx: ControlContext, request: VerifyRequest, onFailedKeyCheck: () => void): Promise<VerificationView> {
+  async verify(ctx: ControlContext, request: VerifyRequest, onFailedKeyCheck: () => void | Promise<void>): Promise<VerificationView> {
     let apiId: string | undefined;
     let caseInsensitivePath = false;
     let requiredScopes = request.scopes ?? [];
@@ -34,7 +34,7 @@ export const verificationService = {
     }
     const facts = { apiId, method: request.method, path: path?.path, caseInsensitivePath, ip: request.ip, requiredScopes };
     const verification = await ctx.verifier.verify(request.key, facts, request.consume);
-    if (isFailedKeyCheck(verification.code)) onFailedKeyCheck();
+    if (isFailedKeyCheck(verification.code)) await onFailedKeyCheck();
     return verificationView(verification, ctx.clock());
   },
 };
