@@ -43,6 +43,8 @@ import { KeyAddressRetention } from './usage/key-address-retention.ts';
 import { UsageRecorder } from './usage/usage-recorder.ts';
 import { StoreThread } from './writer/store-thread.ts';
 import { DpopVerifier } from './verification/dpop.ts';
+import { FallbackReplaySet, RedisReplaySet } from './verification/redis-replay-set.ts';
+import { MemoryReplaySet } from './verification/replay-set.ts';
 import { externalIssuer, ownIssuer, type TrustedIssuer } from './verification/issuers.ts';
 import { REVOCATION_FEED, RevocationList } from './verification/revocation-list.ts';
 
@@ -196,7 +198,11 @@ export async function startGatehouse(
     health.register(REVOCATION_FEED, true);
     await revocations.start(config.authorization.revocationPollSeconds * 1000, health);
   }
-  const dpop = new DpopVerifier(config.tokens.dpopWindowSeconds);
+  // DPoP proof ids (RFC 9449 §11.1) are shared through Redis, so a proof used at one node is refused at all.
+  const replays = redis
+    ? new FallbackReplaySet(new RedisReplaySet(redis), new MemoryReplaySet(), { whenUnavailable: config.redis.whenUnavailable, health })
+    : new MemoryReplaySet();
+  const dpop = new DpopVerifier(config.tokens.dpopWindowSeconds, replays);
   let identitySigner: IdentityJwtSigner | null = null;
   let ownIssuerUrl: string | null = null;
   await declareApis(ctx, config);
