@@ -102,6 +102,12 @@ export interface Api {
    * parameter names only.
    */
   requestLog?: false | { query: true };
+  /**
+   * What the gateway does with this API's limits and DPoP replay checks while Redis cannot answer:
+   * `local` counts in each node (each limit divided by redis.expectedNodes), `fail-closed` refuses.
+   * Absent: the deployment's redis.whenUnavailable.
+   */
+  whenRedisUnavailable?: WhenRedisUnavailable;
   /** Upstream timeout for the whole exchange, milliseconds. */
   timeoutMs: number;
   createdAt: Millis;
@@ -109,6 +115,8 @@ export interface Api {
 }
 
 export const PATH_CASES = ['sensitive', 'insensitive'] as const;
+export const WHEN_REDIS_UNAVAILABLE = ['local', 'fail-closed'] as const;
+export type WhenRedisUnavailable = (typeof WHEN_REDIS_UNAVAILABLE)[number];
 export type PathCase = (typeof PATH_CASES)[number];
 
 export interface App {

@@ -1,3 +1,5 @@
+import type { WhenRedisUnavailable } from '../domain/entities.ts';
+
 /**
  * The limiter port: rate limits (GCRA) and calendar quotas, checked and consumed together.
  * `consume` is all-or-nothing: when any check refuses, nothing is consumed, so a request refused by
@@ -37,12 +39,13 @@ export interface LimitResult {
 }
 
 export interface Limiter {
-  consume(checks: readonly LimitCheck[], now: number): LimitResult | Promise<LimitResult>;
+  /** `whenUnavailable`: what a shared limiter does if it cannot answer (the API's setting); local ones ignore it. */
+  consume(checks: readonly LimitCheck[], now: number, whenUnavailable?: WhenUnavailable): LimitResult | Promise<LimitResult>;
   /**
    * What `consume` would answer now, changing nothing: for a check that must not use the key's budget
    * (POST /admin/v1/keys/verify with `consume: false`). The states are what is left before this request.
    */
-  peek(checks: readonly LimitCheck[], now: number): LimitResult | Promise<LimitResult>;
+  peek(checks: readonly LimitCheck[], now: number, whenUnavailable?: WhenUnavailable): LimitResult | Promise<LimitResult>;
 }
 
 /**
@@ -73,5 +76,5 @@ export interface ThrottleRule {
 /** Makes the throttles a process needs, all in memory or all shared (gatehouse.ts decides). */
 export type ThrottleFactory = (rule: ThrottleRule) => Throttle;
 
-/** What a node does with a shared counter (limit, throttle, replay set) while Redis cannot answer. */
-export type WhenUnavailable = 'local' | 'fail-closed';
+/** What a node does with a shared counter (limits, the DPoP replay set) while Redis cannot answer. */
+export type WhenUnavailable = WhenRedisUnavailable;

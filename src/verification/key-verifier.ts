@@ -214,7 +214,7 @@ export class KeyVerifier implements KeyChecker {
     }
     const checks = this.#checks(entry, quotaWindow);
     const { limiter } = this.#options;
-    const result = consume ? limiter.consume(checks, now) : limiter.peek(checks, now);
+    const result = consume ? limiter.consume(checks, now, facts.whenRedisUnavailable) : limiter.peek(checks, now, facts.whenRedisUnavailable);
     // Not domain/maybe-async.ts's andThen: four values go on to the continuation, and packing them
     // would allocate on every request; the closure here is made only when the limiter is async.
     return result instanceof Promise

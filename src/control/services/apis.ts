@@ -18,6 +18,7 @@ const apiFields = (input: ApiInput) => ({
   // Stored only when not the default, like the flags above, so APIs saved before it read the same.
   ...(input.pathCase === 'insensitive' ? { pathCase: 'insensitive' as const } : {}),
   ...requestLogSetting(input.requestLog),
+  ...(input.whenRedisUnavailable ? { whenRedisUnavailable: input.whenRedisUnavailable } : {}),
   timeoutMs: Math.round(input.timeoutSeconds * 1000),
 });
 
@@ -68,6 +69,9 @@ const resource = resourceService<Api, ApiInput, ApiPatch>({
     ...((patch.mtls ?? existing.mtls) ? { mtls: true } : {}),
     ...((patch.pathCase ?? existing.pathCase) === 'insensitive' ? { pathCase: 'insensitive' as const } : {}),
     ...(patch.requestLog === undefined ? (existing.requestLog === undefined ? {} : { requestLog: existing.requestLog }) : requestLogSetting(patch.requestLog)),
+    ...((patch.whenRedisUnavailable ?? existing.whenRedisUnavailable)
+      ? { whenRedisUnavailable: patch.whenRedisUnavailable ?? existing.whenRedisUnavailable }
+      : {}),
     timeoutMs: patch.timeoutSeconds === undefined ? existing.timeoutMs : Math.round(patch.timeoutSeconds * 1000),
   }),
   validate: async (ctx, api) => {

@@ -1,3 +1,4 @@
+import type { Api } from '../../domain/entities.ts';
 import { canonicalPath, hasNonAscii } from '../../domain/canonical-path.ts';
 import { isFailedKeyCheck } from '../../domain/codes.ts';
 import type { VerifyRequest } from '../../domain/inputs/resources.ts';
@@ -19,11 +20,13 @@ export const verificationService = {
     let apiId: string | undefined;
     let caseInsensitivePath = false;
     let requiredScopes = request.scopes ?? [];
+    let whenRedisUnavailable: Api['whenRedisUnavailable'];
     if (request.api !== undefined) {
       const api = await apisService.findByIdOrName(ctx, request.api);
       if (!api) throw new ControlError('VALIDATION_FAILED', 'the request names an unknown API', { api: `no API with id or name ${request.api}` });
       apiId = api.id;
       caseInsensitivePath = api.pathCase === 'insensitive';
+      whenRedisUnavailable = api.whenRedisUnavailable;
       requiredScopes = [...requiredScopes, ...api.auth.scopes];
     }
     // The key's path limits are matched on the canonical path, as at the gateway (domain/canonical-path.ts).
@@ -32,7 +35,7 @@ export const verificationService = {
     if (path && caseInsensitivePath && hasNonAscii(path.path)) {
       throw new ControlError('VALIDATION_FAILED', 'the path is ambiguous', { path: 'the API matches paths without regard to case, for ASCII paths only' });
     }
-    const facts = { apiId, method: request.method, path: path?.path, caseInsensitivePath, ip: request.ip, requiredScopes };
+    const facts = { apiId, method: request.method, path: path?.path, caseInsensitivePath, ip: request.ip, requiredScopes, whenRedisUnavailable };
     const verification = await ctx.verifier.verify(request.key, facts, request.consume);
     if (isFailedKeyCheck(verification.code)) await onFailedKeyCheck();
     return verificationView(verification, ctx.clock());

@@ -37,7 +37,7 @@ export function identityLimitsStage(limiter: Limiter, usage: CounterUsage): Rout
   };
 
   const consume = (exchange: RoutedExchange, checks: LimitCheck[], uses: readonly (readonly [string, string])[]): StageResult | Promise<StageResult> =>
-    andThen(limiter.consume(checks, exchange.now), decide, exchange, uses);
+    andThen(limiter.consume(checks, exchange.now, exchange.route.api.whenRedisUnavailable), decide, exchange, uses);
 
   return (exchange) => {
     const limits = exchange.requirement.rateLimits;

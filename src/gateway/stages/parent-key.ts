@@ -53,6 +53,7 @@ export function parentKeyStage(verifier: KeyChecker, ownIssuer: () => string | n
       certificateThumbprint: exchange.scheme === 'https' ? clientCertificateThumbprint(exchange.req.socket) : null,
       publishableRoute: requirement.type === 'publishable',
       origin: requestOrigin(exchange.req.headers),
+      whenRedisUnavailable: exchange.route.api.whenRedisUnavailable,
     });
     return andThen(v, decide, exchange);
   };

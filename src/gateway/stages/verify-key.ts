@@ -44,6 +44,7 @@ export function verifyKeyStage(verifier: KeyChecker, throttle: Throttle): Routed
       certificateThumbprint: exchange.scheme === 'https' ? clientCertificateThumbprint(exchange.req.socket) : null,
       publishableRoute: requirement.type === 'publishable',
       origin: requestOrigin(exchange.req.headers),
+      whenRedisUnavailable: exchange.route.api.whenRedisUnavailable,
     });
     return andThen(v, decide, exchange);
   };
