@@ -4,12 +4,16 @@ import type { WhenRedisUnavailable } from '../domain/entities.ts';
  * The limiter port: rate limits (GCRA) and calendar quotas, checked and consumed together.
  * `consume` is all-or-nothing: when any check refuses, nothing is consumed, so a request refused by
  * its quota does not also eat its rate limit (and the other way round). The in-memory implementation
- * is exact on one node; a Redis implementation (one Lua script per call) follows for several nodes.
+ * is exact on one node; the Redis one (one Lua script per call) is exact across nodes.
+ *
+ * `subject` is who the counter limits (a key's lineage, an API's callers): every check of one call has
+ * the same subject, which Redis uses as the keys' hash tag so one script's keys share a Cluster slot.
  */
 export type LimitCheck =
-  | { kind: 'rate'; counter: string; name: string; limit: number; windowMs: number }
+  | { kind: 'rate'; subject: string; counter: string; name: string; limit: number; windowMs: number }
   | {
       kind: 'quota';
+      subject: string;
       counter: string;
       name: string;
       limit: number;

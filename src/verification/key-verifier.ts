@@ -242,6 +242,7 @@ export class KeyVerifier implements KeyChecker {
     const quota = entry.compiled.quota!;
     const quotaCheck: LimitCheck = {
       kind: 'quota',
+      subject: `key:${lineageOf(entry.compiled.key)}`,
       counter: `q:${lineageOf(entry.compiled.key)}`,
       name: `quota-${quota.period}`,
       limit: quota.limit,
@@ -291,6 +292,7 @@ export class KeyVerifier implements KeyChecker {
     const compiled = compileKey(key, policy, this.#settings);
     const rateChecks = compiled.rateLimits.map((rule): LimitCheck => ({
       kind: 'rate',
+      subject: `key:${lineageOf(key)}`,
       counter: `rl:${lineageOf(key)}:${rule.name}`,
       name: rule.name,
       limit: rule.limit,
