@@ -71,6 +71,7 @@ describe('PATCH changes the fields it names and keeps every other one', () => {
         identityJwt: { value: false },
         tokens: { value: { accessTokenTtlSeconds: 1200 } },
         requestLog: { value: false },
+        whenRedisUnavailable: { value: 'fail-closed' },
       },
       elsewhere: { mtls: 'needs gateway client CAs: test/gateway-tls.test.ts' },
     },

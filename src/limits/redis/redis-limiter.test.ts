@@ -54,7 +54,7 @@ describe('Redis limiter across nodes', () => {
     const redis = client();
     const prefix = `tags${++prefixes}:`;
     const limiter = new RedisLimiter(redis, prefix);
-    await limiter.consume([rate(5, 60_000, 'rl:lineage:per-minute'), quota(10)], Date.now());
+    await limiter.consume([rate(5, 60_000, 'rl:lineage:per-minute'), quota(10)], Date.UTC(2026, 10, 29, 12));
     assert.deepEqual((await redis.keys(`${prefix}*`)).sort(), [`${prefix}{key_1}:quota:key_1`, `${prefix}{key_1}:rl:lineage:per-minute`]);
     await assert.rejects(limiter.consume([rate(5), { ...quota(10), subject: 'key_2' }], Date.now()), /share their subject/);
   });
