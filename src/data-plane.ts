@@ -13,8 +13,7 @@ import { createGatewayServer } from './gateway/server.ts';
 import { dpopProofCheck } from './gateway/stages/dpop-proof.ts';
 import type { OnExposed } from './gateway/stages/transport.ts';
 import { Upstreams } from './gateway/upstreams.ts';
-import type { FailureThrottle } from './limits/failure-throttle.ts';
-import type { Limiter } from './limits/port.ts';
+import type { Limiter, Throttle } from './limits/port.ts';
 import { UsageAnalytics, type UsageAnalyticsSink } from './usage/analytics.ts';
 import { RequestLog, type RequestLogSink } from './requests/request-log.ts';
 import type { Store } from './store/port.ts';
@@ -84,7 +83,7 @@ export interface DataPlaneDeps {
   /** Issuers whose access tokens are accepted (our own joins once it is up). */
   trusted: () => readonly TrustedIssuer[];
   limiter: Limiter;
-  throttle: FailureThrottle;
+  throttle: Throttle;
   dpop: DpopVerifier;
   usage: UsageMeter;
   requestLog: RequestLog | null;

@@ -23,7 +23,8 @@ import type { EventScans } from './control/webhooks/event-scans.ts';
 import type { Resolve } from './control/webhooks/destination.ts';
 import type { WebhookDispatcher } from './control/webhooks/delivery.ts';
 import { reloadOnChange, tlsOptions } from './tls/server-tls.ts';
-import { FailureThrottle } from './limits/failure-throttle.ts';
+import { memoryThrottles } from './limits/failure-throttle.ts';
+import { redisThrottles } from './limits/redis/fallback-throttle.ts';
 import { MemoryLimiter } from './limits/memory-limiter.ts';
 import { openStore } from './store/open-store.ts';
 import { STORE_COMPONENT } from './store/port.ts';
@@ -44,6 +45,8 @@ import { KeyAddressRetention } from './usage/key-address-retention.ts';
 import { UsageRecorder } from './usage/usage-recorder.ts';
 import { StoreThread } from './writer/store-thread.ts';
 import { DpopVerifier } from './verification/dpop.ts';
+import { FallbackReplaySet, RedisReplaySet } from './verification/redis-replay-set.ts';
+import { MemoryReplaySet } from './verification/replay-set.ts';
 import { externalIssuer, ownIssuer, type TrustedIssuer } from './verification/issuers.ts';
 import { REVOCATION_FEED, RevocationList } from './verification/revocation-list.ts';
 
@@ -177,9 +180,12 @@ export async function startGatehouse(
   probes.start();
   const readiness = () => ({ ...health.report(), role, engines: probes.report() });
   const reportOverflows = shared ? overflowReporter(shared, health) : null;
-  const throttle = FailureThrottle.perAddress(config.authFailures.limit, config.authFailures.windowSeconds * 1000);
+  // Failed credential checks are counted in Redis too, so a guesser spreading attempts over nodes gains nothing.
+  const throttles = redis ? redisThrottles(redis, { nodes: config.redis.expectedNodes, health }) : memoryThrottles();
+  const authFailures = { limit: config.authFailures.limit, windowMs: config.authFailures.windowSeconds * 1000, perAddress: true };
+  const throttle = throttles({ name: 'gateway', ...authFailures });
   // The admin API counts its own failures: a local service with a broken API key must not lock the admin CLI out.
-  const adminThrottle = FailureThrottle.perAddress(config.authFailures.limit, config.authFailures.windowSeconds * 1000);
+  const adminThrottle = throttles({ name: 'admin', ...authFailures });
   const verifier = keyVerifierFor(config, { store, limiter, usage, changes, clock, metrics, health });
   const identity = identityContext(config, store);
   // Webhook delivery and the event scans run on control nodes (they are safe on several: docs/deployment.md).
@@ -223,7 +229,11 @@ export async function startGatehouse(
     health.register(REVOCATION_FEED, storeCritical);
     await revocations.start(config.authorization.revocationPollSeconds * 1000, health);
   }
-  const dpop = new DpopVerifier(config.tokens.dpopWindowSeconds);
+  // DPoP proof ids (RFC 9449 §11.1) are shared through Redis, so a proof used at one node is refused at all.
+  const replays = redis
+    ? new FallbackReplaySet(new RedisReplaySet(redis), new MemoryReplaySet(), { whenUnavailable: config.redis.whenUnavailable, health })
+    : new MemoryReplaySet();
+  const dpop = new DpopVerifier(config.tokens.dpopWindowSeconds, replays);
   let identitySigner: IdentityJwtSigner | null = null;
   let ownIssuerUrl: string | null = null;
   // The config file's APIs are written by control nodes; a gateway node reads them from the store.
@@ -452,6 +462,7 @@ export async function startGatehouse(
         (error) => log.error({ err: error }, 'authorization server error'),
         metrics?.tokenRequest,
         tracing,
+        throttles,
       );
       const own = ownIssuer(authorization.server.issuer, store.signingKeys, changes, clock, health);
       await own.refresh();

@@ -73,6 +73,7 @@ describe('PATCH changes the fields it names and keeps every other one', () => {
         tokens: { value: { accessTokenTtlSeconds: 1200 } },
         requestLog: { value: false },
         portal: { value: { listed: false } },
+        whenRedisUnavailable: { value: 'fail-closed' },
       },
       elsewhere: { mtls: 'needs gateway client CAs: test/gateway-tls.test.ts' },
     },

@@ -6,7 +6,7 @@ import { call, seed, startHarness, TestClock, type Harness, type Seeded } from '
 import { waitFor } from './support/wait.ts';
 
 /**
- * Two nodes on PostgreSQL and Redis: a rate limit is counted once for both; a change on one node
+ * Two nodes on PostgreSQL and Redis: a rate limit and the failure throttle are counted once for both; a change on one node
  * reaches the other through the Redis doorbell long before its next poll of the store; with Redis
  * gone, limits fall back to each node (each limit divided by the expected node count).
  */
@@ -16,6 +16,8 @@ describe('two nodes on PostgreSQL and Redis', () => {
   let a: Harness;
   let b: Harness;
   let ids: Seeded;
+  /** A key of an API that fails closed while Redis is away, with the deployment's default (local) for the rest. */
+  let closedSecret: string;
   const clock = new TestClock();
 
   before(async () => {
@@ -28,12 +30,27 @@ describe('two nodes on PostgreSQL and Redis', () => {
       GATEHOUSE_REDIS_URL: redis.url,
       GATEHOUSE_REDIS_PASSWORD: redis.password,
       GATEHOUSE_REDIS_EXPECTED_NODES: '2',
+      GATEHOUSE_AUTH_FAILURES_LIMIT: '4',
       // Polling alone would take a minute: within the tests' waits, only the doorbell can deliver.
       GATEHOUSE_CHANGES_POLL_INTERVAL_SECONDS: '60',
     };
     a = await startHarness(env, clock);
     b = await startHarness(env, clock);
     ids = await seed(a, { rateLimits: [{ name: 'per-minute', limit: 6, windowSeconds: 60 }] });
+    const payments = await a.admin('POST', '/apis', {
+      name: 'payments',
+      listenPath: '/payments',
+      upstreamUrl: a.upstream.url,
+      whenRedisUnavailable: 'fail-closed',
+    });
+    assert.equal(payments.status, 201, JSON.stringify(payments.body));
+    assert.equal(payments.body.whenRedisUnavailable, 'fail-closed');
+    const closedKey = await a.admin('POST', '/keys', {
+      appId: ids.appId,
+      access: [{ apiId: payments.body.id }],
+      rateLimits: [{ name: 'per-minute', limit: 6, windowSeconds: 60 }],
+    });
+    closedSecret = closedKey.body.secret;
   });
   after(async () => {
     await Promise.all([a?.close(), b?.close()]);
@@ -56,16 +73,42 @@ describe('two nodes on PostgreSQL and Redis', () => {
     assert.equal(statuses.filter((s) => s === 429).length, 4);
   });
 
-  test('with Redis gone, each node limits on its own with its share of the limit, and readiness says so', async () => {
+  test('failed key checks are counted once for both nodes: a guesser gains nothing by alternating', async () => {
     clock.advance(120_000);
+    const guess = 'gk_live_' + 'A'.repeat(40);
+    for (let i = 0; i < 4; i++) assert.equal((await call(i % 2 ? a : b, '/orders/x', { key: guess })).status, 401);
+    for (const node of [a, b]) {
+      const refused = await call(node, '/orders/x', { key: ids.secret });
+      assert.equal(refused.status, 429, 'the address is throttled at both nodes, even with a good key');
+      assert.equal(refused.body.code, 'AUTH_RATE_LIMITED');
+    }
+    clock.advance(120_000);
+    assert.equal((await call(a, '/orders/x', { key: ids.secret })).status, 200);
+  });
+
+  test('with Redis gone, each node limits on its own with its share of the limit (an API set to fail closed refuses), and readiness says so', async () => {
+    clock.advance(120_000);
+    assert.equal((await call(a, '/payments/x', { key: closedSecret })).status, 200);
     await redis.pause();
     const statuses: number[] = [];
     for (let i = 0; i < 8; i++) statuses.push((await call(a, '/orders/x', { key: ids.secret })).status);
     // 6 per minute shared by 2 expected nodes: 3 on this node.
     assert.deepEqual(statuses, [200, 200, 200, 429, 429, 429, 429, 429]);
-    const ready = (await (await fetch(`${a.gh.controlUrl}/readyz`)).json()) as { components: Record<string, { ok: boolean }> };
+    // The payments API fails closed: its limited requests wait for Redis, at every node.
+    for (const node of [a, b]) {
+      const refused = await call(node, '/payments/x', { key: closedSecret });
+      assert.equal(refused.status, 429);
+      assert.equal(refused.body.code, 'RATE_LIMITED');
+      assert.equal(refused.headers.get('retry-after'), '1');
+    }
+    const ready = (await (await fetch(`${a.gh.controlUrl}/readyz`)).json()) as { ready: boolean; components: Record<string, { ok: boolean }> };
     assert.equal(ready.components['redis-limiter']?.ok, false);
+    assert.equal(ready.ready, true, 'the deployment default is local: one API failing closed does not make the node unready');
     await redis.resume();
+    await waitFor(async () => (await call(a, '/payments/x', { key: closedSecret })).status === 200, {
+      what: 'the payments API served once Redis is back',
+      timeoutMs: 10_000,
+    });
     // Service recovers by itself: limits are counted in Redis again, and the doorbell rings again
     // (the poll is a minute away, so only a resubscribed doorbell brings B the change in time).
     await waitFor(

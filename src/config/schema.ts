@@ -197,7 +197,8 @@ export const configSchema = z.strictObject({
       /**
        * What the gateway does with rate limits and quotas while Redis cannot be reached: `local` counts
        * them in this node (each limit divided by expectedNodes), `fail-closed` refuses every limited
-       * request (429 with Retry-After) until Redis is back.
+       * request (429 with Retry-After) and every DPoP request until Redis is back. The default for APIs
+       * without their own `whenRedisUnavailable`. The failure throttle always counts locally meanwhile.
        */
       whenUnavailable: z.enum(['local', 'fail-closed']).default('local'),
       expectedNodes: z.coerce.number().int().min(1).max(1000).default(1),

@@ -103,6 +103,12 @@ export interface Api {
    * parameter names only.
    */
   requestLog?: false | { query: true };
+  /**
+   * What the gateway does with this API's limits and DPoP replay checks while Redis cannot answer:
+   * `local` counts in each node (each limit divided by redis.expectedNodes), `fail-closed` refuses.
+   * Absent: the deployment's redis.whenUnavailable.
+   */
+  whenRedisUnavailable?: WhenRedisUnavailable;
   /** Upstream timeout for the whole exchange, milliseconds. */
   timeoutMs: number;
   /** The developer portal's catalogue: listed there (portal keys may use it), with a description. Absent: not listed. */
@@ -126,6 +132,8 @@ export interface ApiDocument {
 }
 
 export const PATH_CASES = ['sensitive', 'insensitive'] as const;
+export const WHEN_REDIS_UNAVAILABLE = ['local', 'fail-closed'] as const;
+export type WhenRedisUnavailable = (typeof WHEN_REDIS_UNAVAILABLE)[number];
 export type PathCase = (typeof PATH_CASES)[number];
 
 export interface App {

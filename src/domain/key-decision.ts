@@ -1,6 +1,6 @@
 import { compileAccess, type CompiledAccess } from './access.ts';
 import type { KeyCode } from './codes.ts';
-import type { ApiKey, KeySettings, Policy, QuotaRule, RateLimitRule } from './entities.ts';
+import type { ApiKey, KeySettings, Policy, QuotaRule, RateLimitRule, WhenRedisUnavailable } from './entities.ts';
 import { compileIpAllowlist, type IpAllowlist } from './ip-allowlist.ts';
 
 /**
@@ -101,6 +101,8 @@ export interface RequestFacts {
   origin?: string | null;
   /** The verified client certificate's SHA-256 thumbprint (null: none); absent: not known to the caller. */
   certificateThumbprint?: string | null;
+  /** The API's whenRedisUnavailable, for a shared limiter that cannot answer; absent: the deployment's. */
+  whenRedisUnavailable?: WhenRedisUnavailable;
 }
 
 /** Whether the key may be used at all, whatever the request: revoked, disabled, expired (a rotated key's grace end is its expiry). */

@@ -1,5 +1,4 @@
-import type { FailureThrottle } from '../limits/failure-throttle.ts';
-import type { Limiter } from '../limits/port.ts';
+import type { Limiter, Throttle } from '../limits/port.ts';
 import type { KeyChecker, TokenChecker } from '../verification/port.ts';
 import type { RoutedStage, Stage } from './exchange.ts';
 import type { RouteTable } from './route-table.ts';
@@ -32,7 +31,7 @@ export interface PipelineDeps {
   tokens: TokenChecker | null;
   /** RFC 9449 proof check for DPoP-bound tokens. */
   checkProof: ProofCheck;
-  throttle: FailureThrottle;
+  throttle: Throttle;
   /** Gatehouse's own issuer URL (null until it is up, or without one): only its tokens can name a parent key. */
   ownIssuer: () => string | null;
   /** Counts the API's per-app and per-user limits (the key's own limits are the verifier's). */

@@ -15,9 +15,17 @@ const NOW = Date.UTC(2026, 10, 29, 12);
 const DAY_START = Date.UTC(2026, 10, 29);
 const DAY_END = DAY_START + 86_400_000;
 
-export const rate = (limit: number, windowMs = 60_000, counter = 'rate:key_1'): LimitCheck => ({ kind: 'rate', counter, name: 'per-minute', limit, windowMs });
+export const rate = (limit: number, windowMs = 60_000, counter = 'rate:key_1'): LimitCheck => ({
+  kind: 'rate',
+  subject: 'key_1',
+  counter,
+  name: 'per-minute',
+  limit,
+  windowMs,
+});
 export const quota = (limit: number, seed = 0, periodStart = DAY_START, periodEnd = DAY_END): LimitCheck => ({
   kind: 'quota',
+  subject: 'key_1',
   counter: 'quota:key_1',
   name: 'daily',
   limit,

@@ -1,6 +1,7 @@
 import { gcra, gcraPeek } from '../domain/gcra.ts';
 import type { RateLimitRule } from '../domain/entities.ts';
 import { addressSlot } from '../domain/ip-allowlist.ts';
+import type { Throttle, ThrottleFactory } from './port.ts';
 import { MapSlotState, type SlotState } from './slot-state.ts';
 
 /**
@@ -9,9 +10,10 @@ import { MapSlotState, type SlotState } from './slot-state.ts';
  * is refused before its credential is even looked at, and a refused attempt costs nothing more. A
  * rule of `limit` per `windowMs` allows a burst of `limit`, then one failure every windowMs/limit.
  * In memory, per process: the TATs live in a Map, or in a shared table when the gateway runs on
- * several worker threads (slot-state.ts), so an address's failures count across all of them.
+ * several worker threads (slot-state.ts), so an address's failures count across all of them. Several
+ * nodes share theirs through Redis instead (redis/redis-throttle.ts), with the same arithmetic.
  */
-export class FailureThrottle {
+export class FailureThrottle implements Throttle {
   readonly #rule: RateLimitRule;
   readonly #tats: SlotState;
   readonly #slotOf: (key: string) => string;
@@ -55,4 +57,12 @@ export class FailureThrottle {
   sweep(now: number): void {
     this.#tats.sweep(now);
   }
+}
+
+/** Throttles in this process's memory (a Map each, or the workers' shared table under `prefix:<name>:`). */
+export function memoryThrottles(state?: (name: string) => SlotState): ThrottleFactory {
+  return (rule) => {
+    const slots = state?.(rule.name);
+    return rule.perAddress ? FailureThrottle.perAddress(rule.limit, rule.windowMs, slots) : new FailureThrottle(rule.limit, rule.windowMs, undefined, slots);
+  };
 }

@@ -1,13 +1,19 @@
+import type { WhenRedisUnavailable } from '../domain/entities.ts';
+
 /**
  * The limiter port: rate limits (GCRA) and calendar quotas, checked and consumed together.
  * `consume` is all-or-nothing: when any check refuses, nothing is consumed, so a request refused by
  * its quota does not also eat its rate limit (and the other way round). The in-memory implementation
- * is exact on one node; a Redis implementation (one Lua script per call) follows for several nodes.
+ * is exact on one node; the Redis one (one Lua script per call) is exact across nodes.
+ *
+ * `subject` is who the counter limits (a key's lineage, an API's callers): every check of one call has
+ * the same subject, which Redis uses as the keys' hash tag so one script's keys share a Cluster slot.
  */
 export type LimitCheck =
-  | { kind: 'rate'; counter: string; name: string; limit: number; windowMs: number }
+  | { kind: 'rate'; subject: string; counter: string; name: string; limit: number; windowMs: number }
   | {
       kind: 'quota';
+      subject: string;
       counter: string;
       name: string;
       limit: number;
@@ -37,10 +43,42 @@ export interface LimitResult {
 }
 
 export interface Limiter {
-  consume(checks: readonly LimitCheck[], now: number): LimitResult | Promise<LimitResult>;
+  /** `whenUnavailable`: what a shared limiter does if it cannot answer (the API's setting); local ones ignore it. */
+  consume(checks: readonly LimitCheck[], now: number, whenUnavailable?: WhenUnavailable): LimitResult | Promise<LimitResult>;
   /**
    * What `consume` would answer now, changing nothing: for a check that must not use the key's budget
    * (POST /admin/v1/keys/verify with `consume: false`). The states are what is left before this request.
    */
-  peek(checks: readonly LimitCheck[], now: number): LimitResult | Promise<LimitResult>;
+  peek(checks: readonly LimitCheck[], now: number, whenUnavailable?: WhenUnavailable): LimitResult | Promise<LimitResult>;
 }
+
+/**
+ * The failure throttle port (failure-throttle.ts): failed credential checks per slot (a client address,
+ * an account name, an (account, address) pair, a device), a GCRA bucket each. In memory it answers at
+ * once; in Redis (redis/redis-throttle.ts) after one round trip, so a limit holds across nodes.
+ */
+export interface Throttle {
+  /** Milliseconds until this slot may try again, or 0 when it may try now. */
+  blockedFor(slot: string, now: number): number | Promise<number>;
+  /** Counts one failure against the slot (a slot already out of tokens is not charged further). */
+  recordFailure(slot: string, now: number): void | Promise<void>;
+  /** Clears a slot, after its owner proved the secret it was failing on. */
+  forget(slot: string): void | Promise<void>;
+  /** Drops state held in process memory that no longer throttles anything; call periodically. */
+  sweep(now: number): void;
+}
+
+/** One throttle's rule: `name` keeps its slots apart from other throttles' in a shared store. */
+export interface ThrottleRule {
+  name: string;
+  limit: number;
+  windowMs: number;
+  /** Slots are client addresses, counted as an IPv4 address or an IPv6 /64 (domain/ip-allowlist.ts addressSlot). */
+  perAddress?: boolean;
+}
+
+/** Makes the throttles a process needs, all in memory or all shared (gatehouse.ts decides). */
+export type ThrottleFactory = (rule: ThrottleRule) => Throttle;
+
+/** What a node does with a shared counter (limits, the DPoP replay set) while Redis cannot answer. */
+export type WhenUnavailable = WhenRedisUnavailable;

@@ -2,6 +2,33 @@ import { readFileSync } from 'node:fs';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Config } from '../config/load.ts';
 
+/**
+ * The least a Redis ACL user needs for Gatehouse (test/redis-acl.test.ts runs a node as such a user):
+ * keys and channels under `gatehouse:`, the scripts (EVALSHA, and EVAL when Redis has not seen one
+ * yet; the scripts themselves call GET and SET), GET, SET and DEL for the throttle and the DPoP replay
+ * set, PUBLISH and SUBSCRIBE for the doorbell, and what ioredis sends when it connects (INFO for its
+ * ready check, CLIENT SETNAME, SELECT for a database other than 0, PING).
+ * `ACL SETUSER gatehouse on >PASSWORD <these rules>`.
+ */
+export const LEAST_ACL_RULES = [
+  'resetkeys',
+  '~gatehouse:*',
+  'resetchannels',
+  '&gatehouse:*',
+  '-@all',
+  '+evalsha',
+  '+eval',
+  '+get',
+  '+set',
+  '+del',
+  '+publish',
+  '+subscribe',
+  '+ping',
+  '+info',
+  '+client|setname',
+  '+select',
+] as const;
+
 /** The health component of a process's Redis connection (non-critical: limits fall back, the feed polls). */
 export const REDIS_CONNECTION = 'redis';
 

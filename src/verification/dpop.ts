@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { calculateJwkThumbprint, compactVerify, EmbeddedJWK, type JWK } from 'jose';
-import { MapSlotState, type SlotState } from '../limits/slot-state.ts';
+import type { WhenUnavailable } from '../limits/port.ts';
+import { MemoryReplaySet, type ReplaySet } from './replay-set.ts';
 
 /** Algorithms a DPoP proof may use: asymmetric only (RFC 9449 §4.2). */
 export const DPOP_ALGORITHMS = ['ES256', 'ES384', 'EdDSA', 'Ed25519', 'RS256', 'PS256'];
@@ -17,6 +18,8 @@ export interface ProofCheck {
   /** The token's `cnf.jkt`. */
   jkt: string;
   nowSeconds: number;
+  /** What a shared replay set does while it cannot answer (the API's whenRedisUnavailable). */
+  whenUnavailable?: WhenUnavailable;
 }
 
 /**
@@ -27,12 +30,12 @@ export interface ProofCheck {
 export class DpopVerifier {
   readonly #windowSeconds: number;
   /**
-   * Proof ids seen within the window, with the time (ms) each may be forgotten (replay, §11.1): in a
-   * Map, or in the table the gateway workers share, so a proof used at one worker is refused at all.
+   * Proof ids seen within the window, until each may be forgotten (replay, §11.1): in a Map, in the
+   * table the gateway workers share, or in Redis for every node (replay-set.ts, redis-replay-set.ts).
    */
-  readonly #seen: SlotState;
+  readonly #seen: ReplaySet;
 
-  constructor(windowSeconds = 60, seen: SlotState = new MapSlotState()) {
+  constructor(windowSeconds = 60, seen: ReplaySet = new MemoryReplaySet()) {
     this.#windowSeconds = windowSeconds;
     this.#seen = seen;
   }
@@ -64,16 +67,13 @@ export class DpopVerifier {
     if (claims.ath !== ath) return { ok: false, reason: 'the DPoP proof is not for this access token' };
     if ((await calculateJwkThumbprint(jwk, 'sha256')) !== c.jkt)
       return { ok: false, reason: 'the DPoP proof is signed by another key than the token is bound to' };
-    const replayKey = `${c.jkt}:${claims.jti}`;
-    // Seen-and-record is one step, so two workers given the same proof at once cannot both accept it;
-    // a shared table with no room refuses the proof rather than forget it.
-    let replayed = false;
-    const recorded = this.#seen.update(replayKey, c.nowSeconds * 1000, (forgetAt) => {
-      if (forgetAt !== undefined) return void (replayed = true);
-      return (c.nowSeconds + 2 * this.#windowSeconds) * 1000 + 1;
-    });
-    if (replayed) return { ok: false, reason: 'the DPoP proof was already used' };
-    if (!recorded) return { ok: false, reason: 'the DPoP proof cannot be checked for replay now' };
+    // Seen-and-record is one step, so two workers or nodes given the same proof at once cannot both
+    // accept it. Kept for the proof's lifetime: its iat passes for a window on either side of now.
+    const forgetAt = (c.nowSeconds + 2 * this.#windowSeconds) * 1000 + 1;
+    const verdict = await this.#seen.firstUse(`${c.jkt}:${claims.jti}`, c.nowSeconds * 1000, forgetAt, c.whenUnavailable);
+    if (verdict === 'replayed') return { ok: false, reason: 'the DPoP proof was already used' };
+    // A full shared table, or Redis away with the API failing closed: refused rather than forgotten.
+    if (verdict === 'unavailable') return { ok: false, reason: 'the DPoP proof cannot be checked for replay now' };
     return { ok: true };
   }
 

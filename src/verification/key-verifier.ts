@@ -265,7 +265,7 @@ export class KeyVerifier implements KeyChecker {
     }
     const checks = this.#checks(entry, quotaWindow);
     const { limiter } = this.#options;
-    const result = consume ? limiter.consume(checks, now) : limiter.peek(checks, now);
+    const result = consume ? limiter.consume(checks, now, facts.whenRedisUnavailable) : limiter.peek(checks, now, facts.whenRedisUnavailable);
     // Not domain/maybe-async.ts's andThen: four values go on to the continuation, and packing them
     // would allocate on every request; the closure here is made only when the limiter is async.
     return result instanceof Promise
@@ -293,6 +293,7 @@ export class KeyVerifier implements KeyChecker {
     const quota = entry.compiled.quota!;
     const quotaCheck: LimitCheck = {
       kind: 'quota',
+      subject: `key:${lineageOf(entry.compiled.key)}`,
       counter: `q:${lineageOf(entry.compiled.key)}`,
       name: `quota-${quota.period}`,
       limit: quota.limit,
@@ -344,6 +345,7 @@ export class KeyVerifier implements KeyChecker {
     const compiled = compileKey(key, policy, this.#settings);
     const rateChecks = compiled.rateLimits.map((rule): LimitCheck => ({
       kind: 'rate',
+      subject: `key:${lineageOf(key)}`,
       counter: `rl:${lineageOf(key)}:${rule.name}`,
       name: rule.name,
       limit: rule.limit,

@@ -5,7 +5,8 @@ import pino from 'pino';
 import { createDataPlane, keyVerifierFor, requestLogFor, startTracing, usageAnalyticsFor } from '../data-plane.ts';
 import { createLocalChangeBus } from '../events/change-bus.ts';
 import { IdentityJwtSigner, type SigningMaterial } from '../gateway/identity-jwt.ts';
-import { FailureThrottle } from '../limits/failure-throttle.ts';
+import { memoryThrottles } from '../limits/failure-throttle.ts';
+import { redisThrottles } from '../limits/redis/fallback-throttle.ts';
 import { SharedMemoryLimiter } from '../limits/shared-memory-limiter.ts';
 import { FallbackLimiter, fallbackOptions } from '../limits/redis/fallback-limiter.ts';
 import { RedisLimiter } from '../limits/redis/redis-limiter.ts';
@@ -20,6 +21,8 @@ import { timedStore } from '../telemetry/timed-store.ts';
 import { reloadOnChange } from '../tls/server-tls.ts';
 import { UsageRecorder } from '../usage/usage-recorder.ts';
 import { DpopVerifier } from '../verification/dpop.ts';
+import { FallbackReplaySet, RedisReplaySet } from '../verification/redis-replay-set.ts';
+import { MemoryReplaySet } from '../verification/replay-set.ts';
 import { externalIssuer, ownIssuer, type TrustedIssuer } from '../verification/issuers.ts';
 import { REVOCATION_FEED, RevocationList } from '../verification/revocation-list.ts';
 import { pack } from '../writer/store-thread.ts';
@@ -91,8 +94,16 @@ if (redis) health.register(REDIS_CONNECTION, false);
 redis?.on('error', (error: unknown) => health.failed(REDIS_CONNECTION, error));
 redis?.on('ready', () => health.ok(REDIS_CONNECTION));
 const limiter = redis ? new FallbackLimiter(new RedisLimiter(redis), localLimiter, fallbackOptions(config.redis, health)) : localLimiter;
-const throttle = FailureThrottle.perAddress(config.authFailures.limit, config.authFailures.windowSeconds * 1000, new SharedSlotState(table, 'auth-failure:'));
-const dpop = new DpopVerifier(config.tokens.dpopWindowSeconds, new SharedSlotState(table, 'dpop:'));
+// Failed credential checks: in the shared table, or in Redis (the shared table counting while it is away).
+const localThrottles = memoryThrottles(() => new SharedSlotState(table, 'auth-failure:'));
+const throttles = redis ? redisThrottles(redis, { nodes: config.redis.expectedNodes, health, local: localThrottles }) : localThrottles;
+const throttle = throttles({ name: 'gateway', limit: config.authFailures.limit, windowMs: config.authFailures.windowSeconds * 1000, perAddress: true });
+// DPoP proof ids: in the shared table, or in Redis (the shared table standing in while it is away, where the API allows).
+const localReplays = new MemoryReplaySet(new SharedSlotState(table, 'dpop:'));
+const replays = redis
+  ? new FallbackReplaySet(new RedisReplaySet(redis), localReplays, { whenUnavailable: config.redis.whenUnavailable, health })
+  : localReplays;
+const dpop = new DpopVerifier(config.tokens.dpopWindowSeconds, replays);
 // Usage goes to the main thread's recorder, which flushes it with its own through the writer thread.
 const usage = new UsageRecorder({ record: (batch) => call({ kind: 'usage', batch }).then(() => undefined) }, { addressesPerKey: config.keyAddresses.perKey });
 usage.start(config.usage.flushIntervalSeconds * 1000, health, setup.storeCritical);

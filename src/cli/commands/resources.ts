@@ -153,6 +153,7 @@ export const RESOURCE_GROUPS: Record<string, Record<string, Verb>> = {
       scopes: { type: 'string' },
       'timeout-seconds': { type: 'string' },
       'path-case': { type: 'string' },
+      'when-redis-unavailable': { type: 'string' },
       data: { type: 'string' },
     },
     (_c, f) =>
@@ -163,6 +164,7 @@ export const RESOURCE_GROUPS: Record<string, Record<string, Verb>> = {
         auth: f.public || f.scopes ? { type: f.public ? 'public' : 'apiKey', scopes: csv(f.scopes) ?? [] } : undefined,
         timeoutSeconds: num('timeout-seconds', f['timeout-seconds']),
         pathCase: f['path-case'],
+        whenRedisUnavailable: f['when-redis-unavailable'],
       }),
     'api',
   ),

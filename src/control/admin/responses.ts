@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { KEY_CODES, PROBLEMS, type ProblemCode } from '../../domain/codes.ts';
 import { ENVIRONMENTS } from '../../domain/key-format.ts';
-import { AUTH_TYPES, PATH_CASES } from '../../domain/entities.ts';
+import { AUTH_TYPES, PATH_CASES, WHEN_REDIS_UNAVAILABLE } from '../../domain/entities.ts';
 import { quotaSchema, rateLimitSchema, rotationRuleSchema } from '../../domain/inputs/resources.ts';
 
 /**
@@ -93,6 +93,10 @@ export const apiResponse = named(
       'The developer portal: listed in its catalogue, and what developers read there',
       z.strictObject({ listed: z.boolean(), description: z.string().nullable() }),
     ),
+    whenRedisUnavailable: about(
+      'while Redis cannot answer: `local` counts limits in each node (limit ÷ redis.expectedNodes), `fail-closed` refuses; absent: redis.whenUnavailable',
+      z.enum(WHEN_REDIS_UNAVAILABLE),
+    ).optional(),
     ...timestamps,
   }),
 );

@@ -37,7 +37,7 @@ export interface AdminRoute<
     body: B extends AnySchema ? z.output<B> : undefined;
     query: Q extends AnySchema ? z.output<Q> : undefined;
     /** Counts a failed credential check (a guessed key) against the caller's address, as a wrong admin key does. */
-    countFailure: () => void;
+    countFailure: () => void | Promise<void>;
     /** The request's Accept field ('' without one), for routes that answer in more than one format. */
     accept: string;
     // A route with `produces` may answer with a Response of its own (an export) instead of its JSON.

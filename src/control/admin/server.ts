@@ -9,7 +9,7 @@ import { jsonDepthExceeds } from '../../domain/json-depth.ts';
 import { parseAuthorization } from '../../http/authorization-header.ts';
 import { problem, problemAnswer, wwwAuthenticate } from '../../http/problem.ts';
 import { StorageUnavailableError } from '../../store/port.ts';
-import type { FailureThrottle } from '../../limits/failure-throttle.ts';
+import type { Throttle } from '../../limits/port.ts';
 import { ControlError, type Actor, type ControlContext } from '../context.ts';
 import type { ConsoleAuthentication } from '../console/authenticate.ts';
 import { adminKeysService } from '../services/admin-keys.ts';
@@ -41,7 +41,7 @@ export interface AdminApiOptions {
    * wrong admin keys, and unknown keys sent to the verify endpoint. An address out of tokens gets 429
    * before its admin key is looked at.
    */
-  throttle: FailureThrottle;
+  throttle: Throttle;
   /** Called for failures that are our fault, with the request id; never with request bodies. */
   onInternalError?: (error: unknown, requestId: string) => void;
   /** Called when the store could not take a change (disk full or read-only, locked): answered 503. */
@@ -70,7 +70,7 @@ export function createAdminApi(options: AdminApiOptions): Hono<Env> {
   });
   app.get('/openapi.json', (c) => c.json((document ??= openApiDocument(ADMIN_ROUTES))));
   app.use(async (c, next) => {
-    const wait = options.throttle.blockedFor(clientAddress(c), ctx.clock());
+    const wait = await options.throttle.blockedFor(clientAddress(c), ctx.clock());
     if (wait > 0) {
       const res = render(c, 'AUTH_RATE_LIMITED', 'too many failed attempts from this address; retry later');
       res.headers.set('Retry-After', String(Math.max(1, Math.ceil(wait / 1000))));
@@ -91,7 +91,7 @@ export function createAdminApi(options: AdminApiOptions): Hono<Env> {
     const adminKey = secret ? await adminKeysService.authenticate(ctx, secret) : null;
     if (!adminKey) {
       // A key that was sent and failed is a guess; a request without one is not.
-      if (secret) options.throttle.recordFailure(clientAddress(c), ctx.clock());
+      if (secret) await options.throttle.recordFailure(clientAddress(c), ctx.clock());
       const res = render(c, 'UNAUTHENTICATED', secret ? 'the admin key is not valid' : 'send an admin key as Authorization: Bearer gka_live_...');
       res.headers.set('WWW-Authenticate', wwwAuthenticate('MISSING_CREDENTIAL', 'gatehouse-admin')!);
       return res;
@@ -133,7 +133,7 @@ export function createAdminApi(options: AdminApiOptions): Hono<Env> {
   return app;
 }
 
-function register(app: Hono<Env>, r: AdminRoute, ctx: ControlContext, throttle: FailureThrottle): void {
+function register(app: Hono<Env>, r: AdminRoute, ctx: ControlContext, throttle: Throttle): void {
   const path = r.path.replace(/\{(\w+)\}/g, ':$1');
   app.on(r.method.toUpperCase(), path, async (c) => {
     const caller = c.get('caller');

@@ -11,7 +11,7 @@ import { addressSlot } from '../../domain/ip-allowlist.ts';
 import { hashesEqual } from '../../domain/key-hash.ts';
 import { DECOY_PASSWORD_HASH, verifyPassword } from '../../domain/password-hash.ts';
 import { matchRecoveryCode, matchTotp, newRecoveryCodes, newTotpSecret, hashRecoveryCode, totpUri } from '../../domain/totp.ts';
-import { FailureThrottle } from '../../limits/failure-throttle.ts';
+import type { ThrottleFactory } from '../../limits/port.ts';
 import type { ControlContext } from '../context.ts';
 import { usersService } from '../services/users.ts';
 import type { ClientDirectory } from './client-directory.ts';
@@ -37,6 +37,8 @@ export interface InteractionOptions {
     /** Failures one device cookie may have before it is spent; the cookie's lifetime. */
     device: { limit: number; lifetimeMs: number };
   };
+  /** Makes the throttles: in memory, or shared by every node through Redis. */
+  throttles: ThrottleFactory;
   /** Failures that are our fault; the browser gets a plain error page without details. */
   onError: (error: unknown) => void;
 }
@@ -76,13 +78,13 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
   // stays slow without handing strangers a lockout button: per (account, address) and per address,
   // which hold the guesser back, and per account from everywhere, a much higher bar that only
   // slows. A browser with a device cookie for the account counts only against that cookie.
-  const pairs = new FailureThrottle(t.pair.limit, t.pair.windowMs);
-  const addresses = FailureThrottle.perAddress(t.address.limit, t.address.windowMs);
-  const accounts = new FailureThrottle(t.account.limit, t.account.windowMs);
+  const pairs = o.throttles({ name: 'signin-pair', ...t.pair });
+  const addresses = o.throttles({ name: 'signin-address', ...t.address, perAddress: true });
+  const accounts = o.throttles({ name: 'signin-account', ...t.account });
   // Spread over the cookie's lifetime: `limit` failures spend a cookie, which then earns one attempt per lifetime/limit.
-  const devices = new FailureThrottle(t.device.limit, t.device.lifetimeMs);
+  const devices = o.throttles({ name: 'signin-device', limit: t.device.limit, windowMs: t.device.lifetimeMs });
   // Only someone who knew the password gets here, so one count per account is no lockout button.
-  const secondFactors = new FailureThrottle(t.pair.limit, t.pair.windowMs);
+  const secondFactors = o.throttles({ name: 'signin-second-factor', ...t.pair });
   const throttles = [pairs, addresses, accounts, devices, secondFactors];
   const sweep = setInterval(() => throttles.forEach((throttle) => throttle.sweep(ctx.clock())), 60_000);
   sweep.unref();
@@ -184,14 +186,14 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
     const cookie = getCookie(c, DEVICE_COOKIE);
     let user = cookie !== undefined && username ? await ctx.store.users.findByUsername(username) : undefined;
     const device = deviceOf(cookie, user ?? null, now);
-    const trusted = device !== null && devices.blockedFor(device, now) === 0;
+    const trusted = device !== null && (await devices.blockedFor(device, now)) === 0;
     if (device && !trusted) dropDeviceCookie(c);
     const waits: [string, number][] = trusted
       ? []
       : [
-          ['address', addresses.blockedFor(address, now)],
-          ['account_address', pairs.blockedFor(pairSlot, now)],
-          ['account', accounts.blockedFor(name, now)],
+          ['address', await addresses.blockedFor(address, now)],
+          ['account_address', await pairs.blockedFor(pairSlot, now)],
+          ['account', await accounts.blockedFor(name, now)],
         ];
     const [limit, wait] = waits.reduce((longest, next) => (next[1] > longest[1] ? next : longest), ['', 0]);
     if (wait > 0) {
@@ -204,12 +206,10 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
     const passwordOk = await verifyPassword(user?.passwordHash ?? (await DECOY_PASSWORD_HASH), password);
     if (!user || !passwordOk || user.disabled) {
       if (trusted) {
-        devices.recordFailure(device, now);
-        if (devices.blockedFor(device, now) > 0) dropDeviceCookie(c);
+        await devices.recordFailure(device, now);
+        if ((await devices.blockedFor(device, now)) > 0) dropDeviceCookie(c);
       } else {
-        addresses.recordFailure(address, now);
-        pairs.recordFailure(pairSlot, now);
-        accounts.recordFailure(name, now);
+        await Promise.all([addresses.recordFailure(address, now), pairs.recordFailure(pairSlot, now), accounts.recordFailure(name, now)]);
       }
       await auditLogin(c, 'user.login_failed', user?.id ?? 'unknown', {
         reason: !user ? 'unknown_user' : !passwordOk ? 'password' : 'disabled',
@@ -220,7 +220,7 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
     }
     // The password is right: this address's slips on this account are forgiven (nobody else could have
     // ended them). The per-address and per-account counts stay: a guesser could otherwise reset them.
-    pairs.forget(pairSlot);
+    await pairs.forget(pairSlot);
     if (user.totp?.confirmedAt) {
       await pending.set(uid, { accountId: user.id, stage: 'verify' });
       return c.redirect(paths(uid).mfa, 303);
@@ -248,12 +248,12 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
     const code = String((await c.req.parseBody()).code ?? '').trim();
     const now = ctx.clock();
     const slot = user.id;
-    if (secondFactors.blockedFor(slot, now) > 0) return c.html(await renderMfa(uid, state, THROTTLED), 429);
+    if ((await secondFactors.blockedFor(slot, now)) > 0) return c.html(await renderMfa(uid, state, THROTTLED), 429);
     if (state.stage === 'enrol') {
       const secret = ctx.identity!.totpBox.open(state.sealedSecret!, user.id);
       const step = matchTotp(secret, code, now, 0);
       if (step === null) {
-        secondFactors.recordFailure(slot, now);
+        await secondFactors.recordFailure(slot, now);
         return c.html(await renderMfa(uid, state, GENERIC_CODE_ERROR), 401);
       }
       const codes = newRecoveryCodes();
@@ -283,7 +283,7 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
     }
     const verified = verifySecondFactor(user, code, now);
     if (!verified) {
-      secondFactors.recordFailure(slot, now);
+      await secondFactors.recordFailure(slot, now);
       await auditLogin(c, 'user.login_failed', user.id, { reason: 'second_factor', client_id: d.params.client_id });
       return c.html(await renderMfa(uid, state, GENERIC_CODE_ERROR), 401);
     }
@@ -298,7 +298,7 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
       after: { recoveryCodesLeft: verified.user.totp!.recoveryCodeHashes.length },
     });
     if (!spent) {
-      secondFactors.recordFailure(slot, now);
+      await secondFactors.recordFailure(slot, now);
       return c.html(await renderMfa(uid, state, GENERIC_CODE_ERROR), 401);
     }
     return completeLogin(c, verified.user, ['pwd', 'otp'], d.params.client_id);

@@ -11,6 +11,8 @@ import { AuthorizationServer, deriveKey } from './authorization-server.ts';
 import { ClientDirectory } from './client-directory.ts';
 import { createInteractions } from './interactions.ts';
 import type { TokenRequestObserver } from './token-metrics.ts';
+import { memoryThrottles } from '../../limits/failure-throttle.ts';
+import type { ThrottleFactory } from '../../limits/port.ts';
 
 const HOUSEKEEPING = 'authorization-housekeeping';
 
@@ -37,6 +39,8 @@ export async function startAuthorization(
   onError: (error: unknown) => void,
   onTokenRequest: TokenRequestObserver | undefined,
   tracing: Tracing | null = null,
+  /** Where sign-in failures are counted: in memory, or in Redis for every node (gatehouse.ts). */
+  throttles: ThrottleFactory = memoryThrottles(),
 ): Promise<RunningAuthorization> {
   const identity = ctx.identity!;
   const a = config.authorization;
@@ -79,6 +83,7 @@ export async function startAuthorization(
       account: { limit: a.login.accountFailureLimit, windowMs: a.login.accountWindowSeconds * 1000 },
       device: { limit: a.login.deviceFailureLimit, lifetimeMs: a.login.deviceCookieDays * 86_400_000 },
     },
+    throttles,
     onError,
   });
   // Scheduled signing-key rotation and expired records; a failed round makes the node unready.

@@ -19,6 +19,7 @@ const apiFields = (input: ApiInput) => ({
   ...(input.pathCase === 'insensitive' ? { pathCase: 'insensitive' as const } : {}),
   ...requestLogSetting(input.requestLog),
   ...portalSetting(input.portal),
+  ...(input.whenRedisUnavailable ? { whenRedisUnavailable: input.whenRedisUnavailable } : {}),
   timeoutMs: Math.round(input.timeoutSeconds * 1000),
 });
 
@@ -81,6 +82,9 @@ const resource = resourceService<Api, ApiInput, ApiPatch>({
         ? { portal: existing.portal }
         : {}
       : portalSetting(apiInputSchema.shape.portal.unwrap().parse(mergePatch(existing.portal ?? {}, patch.portal ?? {})))),
+    ...((patch.whenRedisUnavailable ?? existing.whenRedisUnavailable)
+      ? { whenRedisUnavailable: patch.whenRedisUnavailable ?? existing.whenRedisUnavailable }
+      : {}),
     timeoutMs: patch.timeoutSeconds === undefined ? existing.timeoutMs : Math.round(patch.timeoutSeconds * 1000),
   }),
   validate: async (ctx, api) => {

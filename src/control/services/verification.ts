@@ -1,3 +1,4 @@
+import type { Api } from '../../domain/entities.ts';
 import { canonicalPath, hasNonAscii } from '../../domain/canonical-path.ts';
 import { isFailedKeyCheck } from '../../domain/codes.ts';
 import type { VerifyRequest } from '../../domain/inputs/resources.ts';
@@ -15,15 +16,17 @@ export const verificationService = {
    * `api` is a lookup, by name or id: a service knows its API by name. `onFailedKeyCheck` is told of
    * a key that is not ours (a guess), so the endpoint is no faster way to guess keys than the gateway.
    */
-  async verify(ctx: ControlContext, request: VerifyRequest, onFailedKeyCheck: () => void): Promise<VerificationView> {
+  async verify(ctx: ControlContext, request: VerifyRequest, onFailedKeyCheck: () => void | Promise<void>): Promise<VerificationView> {
     let apiId: string | undefined;
     let caseInsensitivePath = false;
     let requiredScopes = request.scopes ?? [];
+    let whenRedisUnavailable: Api['whenRedisUnavailable'];
     if (request.api !== undefined) {
       const api = await apisService.findByIdOrName(ctx, request.api);
       if (!api) throw new ControlError('VALIDATION_FAILED', 'the request names an unknown API', { api: `no API with id or name ${request.api}` });
       apiId = api.id;
       caseInsensitivePath = api.pathCase === 'insensitive';
+      whenRedisUnavailable = api.whenRedisUnavailable;
       requiredScopes = [...requiredScopes, ...api.auth.scopes];
     }
     // The key's path limits are matched on the canonical path, as at the gateway (domain/canonical-path.ts).
@@ -32,9 +35,9 @@ export const verificationService = {
     if (path && caseInsensitivePath && hasNonAscii(path.path)) {
       throw new ControlError('VALIDATION_FAILED', 'the path is ambiguous', { path: 'the API matches paths without regard to case, for ASCII paths only' });
     }
-    const facts = { apiId, method: request.method, path: path?.path, caseInsensitivePath, ip: request.ip, requiredScopes };
+    const facts = { apiId, method: request.method, path: path?.path, caseInsensitivePath, ip: request.ip, requiredScopes, whenRedisUnavailable };
     const verification = await ctx.verifier.verify(request.key, facts, request.consume);
-    if (isFailedKeyCheck(verification.code)) onFailedKeyCheck();
+    if (isFailedKeyCheck(verification.code)) await onFailedKeyCheck();
     return verificationView(verification, ctx.clock());
   },
 };

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { pathPatternProblem } from '../access.ts';
 import { isCanonicalPath } from '../canonical-path.ts';
-import { AUTH_TYPES, PATH_CASES } from '../entities.ts';
+import { AUTH_TYPES, PATH_CASES, WHEN_REDIS_UNAVAILABLE } from '../entities.ts';
 import { parseCidr } from '../ip-allowlist.ts';
 import { patchSchemaOf } from './patch.ts';
 
@@ -111,6 +111,11 @@ const apiFields = {
    * requests out; `{ query: true }` keeps query values too, with credentials removed.
    */
   requestLog: z.union([z.boolean(), z.strictObject({ query: z.boolean() })]).optional(),
+  /**
+   * With Redis: while it cannot answer, `local` counts this API's limits in each node (each limit divided
+   * by redis.expectedNodes), `fail-closed` refuses its limited and DPoP requests. Absent: redis.whenUnavailable.
+   */
+  whenRedisUnavailable: z.enum(WHEN_REDIS_UNAVAILABLE).optional(),
 };
 const accessTokenTtlSeconds = z.number().int().min(60).max(86_400);
 

@@ -20,6 +20,7 @@ export function dpopProofCheck(dpop: DpopVerifier): ProofCheck {
         accessToken: exchange.token!,
         jkt,
         nowSeconds: Math.floor(exchange.now / 1000),
+        whenUnavailable: exchange.route.api.whenRedisUnavailable,
       })
       .then((result) => (result.ok ? undefined : { code: 'DPOP_INVALID', detail: result.reason }));
   };

@@ -1,11 +1,12 @@
 import { isFailedKeyCheck, PARENT_KEY_DENIAL_DETAILS } from '../../domain/codes.ts';
 import { andThen } from '../../domain/maybe-async.ts';
-import type { FailureThrottle } from '../../limits/failure-throttle.ts';
+import type { Throttle } from '../../limits/port.ts';
 import type { KeyChecker, Verification } from '../../verification/port.ts';
 import type { RoutedExchange, RoutedStage, StageResult } from '../exchange.ts';
 import { rateLimitHeaders } from '../rate-limit-headers.ts';
 import { clientCertificateThumbprint } from './client-certificate.ts';
 import { requestOrigin } from './cors.ts';
+import { chargeFailure } from './throttle-failures.ts';
 
 /**
  * A token that Gatehouse's own issuer exchanged for an API key (RFC 8693; it names the key in
@@ -16,8 +17,8 @@ import { requestOrigin } from './cors.ts';
  * certificate binding; the route's scopes; then the key's own rate limits and quota, on the counters
  * the key itself uses. `key_id` from any other issuer names no key of ours and is ignored.
  */
-export function parentKeyStage(verifier: KeyChecker, ownIssuer: () => string | null, throttle: FailureThrottle): RoutedStage {
-  const decide = (v: Verification, exchange: RoutedExchange): StageResult => {
+export function parentKeyStage(verifier: KeyChecker, ownIssuer: () => string | null, throttle: Throttle): RoutedStage {
+  const decide = (v: Verification, exchange: RoutedExchange): StageResult | Promise<StageResult> => {
     if (v.valid) {
       exchange.parentKey = v;
       const headers = rateLimitHeaders([...(exchange.verification?.limits ?? []), ...v.limits]);
@@ -25,15 +26,15 @@ export function parentKeyStage(verifier: KeyChecker, ownIssuer: () => string | n
       return undefined;
     }
     if (v.keyId !== null) exchange.refusedKey = v;
-    if (isFailedKeyCheck(v.code)) throttle.recordFailure(exchange.ip, exchange.now);
     const scope = v.code === 'INSUFFICIENT_SCOPE' ? { scope: exchange.requirement.scopes } : {};
-    return {
+    const denial = {
       code: v.code,
       detail: PARENT_KEY_DENIAL_DETAILS[v.code],
       limits: v.limits,
       ...scope,
       ...(v.retryAfterMs > 0 ? { retryAfterMs: v.retryAfterMs } : {}),
     };
+    return isFailedKeyCheck(v.code) ? chargeFailure(throttle, exchange, denial) : denial;
   };
   return (exchange) => {
     const claims = exchange.tokenVerification?.claims;
@@ -52,6 +53,7 @@ export function parentKeyStage(verifier: KeyChecker, ownIssuer: () => string | n
       certificateThumbprint: exchange.scheme === 'https' ? clientCertificateThumbprint(exchange.req.socket) : null,
       publishableRoute: requirement.type === 'publishable',
       origin: requestOrigin(exchange.req.headers),
+      whenRedisUnavailable: exchange.route.api.whenRedisUnavailable,
     });
     return andThen(v, decide, exchange);
   };

@@ -1,26 +1,33 @@
 import { DENIAL_DETAILS, isFailedKeyCheck } from '../../domain/codes.ts';
 import { andThen } from '../../domain/maybe-async.ts';
-import type { FailureThrottle } from '../../limits/failure-throttle.ts';
+import type { Throttle } from '../../limits/port.ts';
 import type { KeyChecker, Verification } from '../../verification/port.ts';
 import type { RoutedExchange, RoutedStage, StageResult } from '../exchange.ts';
 import { rateLimitHeaders } from '../rate-limit-headers.ts';
 import { clientCertificateThumbprint } from './client-certificate.ts';
 import { requestOrigin } from './cors.ts';
+import { chargeFailure } from './throttle-failures.ts';
 
 const NO_SCOPES: readonly string[] = [];
 
 /** Status, expiry, access, IP, scopes, then rate limits and quota: all in the shared verifier. */
-export function verifyKeyStage(verifier: KeyChecker, throttle: FailureThrottle): RoutedStage {
-  const decide = (v: Verification, exchange: RoutedExchange): StageResult => {
+export function verifyKeyStage(verifier: KeyChecker, throttle: Throttle): RoutedStage {
+  const decide = (v: Verification, exchange: RoutedExchange): StageResult | Promise<StageResult> => {
     if (v.valid) {
       exchange.verification = v;
       exchange.rateLimitHeaders = rateLimitHeaders(v.limits);
       return undefined;
     }
     if (v.keyId !== null) exchange.refusedKey = v;
-    if (isFailedKeyCheck(v.code)) throttle.recordFailure(exchange.ip, exchange.now);
     const scope = v.code === 'INSUFFICIENT_SCOPE' ? { scope: exchange.requirement.scopes } : {};
-    return { code: v.code, detail: DENIAL_DETAILS[v.code], limits: v.limits, ...scope, ...(v.retryAfterMs > 0 ? { retryAfterMs: v.retryAfterMs } : {}) };
+    const denial = {
+      code: v.code,
+      detail: DENIAL_DETAILS[v.code],
+      limits: v.limits,
+      ...scope,
+      ...(v.retryAfterMs > 0 ? { retryAfterMs: v.retryAfterMs } : {}),
+    };
+    return isFailedKeyCheck(v.code) ? chargeFailure(throttle, exchange, denial) : denial;
   };
   return (exchange) => {
     const { requirement, route } = exchange;
@@ -37,6 +44,7 @@ export function verifyKeyStage(verifier: KeyChecker, throttle: FailureThrottle):
       certificateThumbprint: exchange.scheme === 'https' ? clientCertificateThumbprint(exchange.req.socket) : null,
       publishableRoute: requirement.type === 'publishable',
       origin: requestOrigin(exchange.req.headers),
+      whenRedisUnavailable: exchange.route.api.whenRedisUnavailable,
     });
     return andThen(v, decide, exchange);
   };

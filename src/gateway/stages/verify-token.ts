@@ -1,19 +1,17 @@
 import { DENIAL_DETAILS } from '../../domain/codes.ts';
 import { andThen } from '../../domain/maybe-async.ts';
-import type { FailureThrottle } from '../../limits/failure-throttle.ts';
+import type { Throttle } from '../../limits/port.ts';
 import type { TokenChecker, TokenVerification, VerifiedToken } from '../../verification/port.ts';
 import type { RoutedExchange, RoutedStage, StageResult } from '../exchange.ts';
+import { chargeFailure } from './throttle-failures.ts';
 
 /** The RFC 9449 check that follows a verified token (dpop-proof.ts): a DPoP-bound token needs its proof. */
 export type ProofCheck = (exchange: RoutedExchange, token: VerifiedToken) => StageResult | Promise<StageResult>;
 
 /** Signature, issuer, type, expiry, audience, revocation: the shared token verifier, cached per token. */
-export function verifyTokenStage(verifier: TokenChecker | null, throttle: FailureThrottle, checkProof: ProofCheck): RoutedStage {
+export function verifyTokenStage(verifier: TokenChecker | null, throttle: Throttle, checkProof: ProofCheck): RoutedStage {
   const decide = (v: TokenVerification, exchange: RoutedExchange): StageResult | Promise<StageResult> => {
-    if (!v.valid) {
-      throttle.recordFailure(exchange.ip, exchange.now);
-      return { code: v.code, detail: DENIAL_DETAILS[v.code] };
-    }
+    if (!v.valid) return chargeFailure(throttle, exchange, { code: v.code, detail: DENIAL_DETAILS[v.code] });
     exchange.tokenVerification = v;
     return checkProof(exchange, v);
   };

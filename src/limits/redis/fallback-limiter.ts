@@ -1,11 +1,12 @@
 import type { HealthReporter } from '../../telemetry/health.ts';
-import type { LimitCheck, LimitResult, Limiter } from '../port.ts';
+import type { LimitCheck, LimitResult, Limiter, WhenUnavailable } from '../port.ts';
+import { RedisOutage } from './outage.ts';
 
 export const REDIS_LIMITER = 'redis-limiter';
 
 export interface FallbackOptions {
-  /** `local`: count in this node, each limit divided by `nodes`; `fail-closed`: refuse while Redis is away. */
-  mode: 'local' | 'fail-closed';
+  /** `local`: count in this node, each limit divided by `nodes`; `fail-closed`: refuse while Redis is away. An API's own setting wins. */
+  mode: WhenUnavailable;
   nodes: number;
   health: HealthReporter;
 }
@@ -19,40 +20,41 @@ export function fallbackOptions(redis: { whenUnavailable: FallbackOptions['mode'
 const CLOSED_RETRY_MS = 1000;
 
 /**
- * The shared limiter (Redis) with what to do when it cannot answer: a call that fails is reported
- * (health `redis-limiter`: failing makes the node unready only in fail-closed mode, where it cannot
- * serve limited routes) and answered by the local limiter with each limit divided by the expected
- * number of nodes (so the nodes together admit about the limit), or refused.
+ * The shared limiter (Redis) with what to do when it cannot answer, per API (`whenRedisUnavailable`,
+ * default redis.whenUnavailable): a call that fails is reported (health `redis-limiter`: failing makes
+ * the node unready only when the deployment's default is fail-closed, where it cannot serve limited
+ * routes) and answered by the local limiter with each limit divided by the expected number of nodes
+ * (so the nodes together admit about the limit), or refused.
  */
 export class FallbackLimiter implements Limiter {
   readonly #shared: Limiter;
   readonly #local: Limiter;
   readonly #options: FallbackOptions;
-  #failing = false;
+  readonly #outage: RedisOutage;
 
   constructor(shared: Limiter, local: Limiter, options: FallbackOptions) {
     this.#shared = shared;
     this.#local = local;
     this.#options = options;
-    options.health.register(REDIS_LIMITER, options.mode === 'fail-closed');
+    this.#outage = new RedisOutage(options.health, REDIS_LIMITER, options.mode === 'fail-closed');
   }
 
-  consume(checks: readonly LimitCheck[], now: number): Promise<LimitResult> {
-    return this.#answer(checks, now, true);
+  consume(checks: readonly LimitCheck[], now: number, whenUnavailable?: WhenUnavailable): Promise<LimitResult> {
+    return this.#answer(checks, now, true, whenUnavailable ?? this.#options.mode);
   }
 
-  peek(checks: readonly LimitCheck[], now: number): Promise<LimitResult> {
-    return this.#answer(checks, now, false);
+  peek(checks: readonly LimitCheck[], now: number, whenUnavailable?: WhenUnavailable): Promise<LimitResult> {
+    return this.#answer(checks, now, false, whenUnavailable ?? this.#options.mode);
   }
 
-  async #answer(checks: readonly LimitCheck[], now: number, commit: boolean): Promise<LimitResult> {
+  async #answer(checks: readonly LimitCheck[], now: number, commit: boolean, mode: WhenUnavailable): Promise<LimitResult> {
     try {
       const result = await (commit ? this.#shared.consume(checks, now) : this.#shared.peek(checks, now));
-      if (this.#failing) ((this.#failing = false), this.#options.health.ok(REDIS_LIMITER));
+      this.#outage.ok();
       return result;
     } catch (error) {
-      if (!this.#failing) ((this.#failing = true), this.#options.health.failed(REDIS_LIMITER, error));
-      if (this.#options.mode === 'fail-closed') return closed(checks);
+      this.#outage.failed(error);
+      if (mode === 'fail-closed') return closed(checks);
       const local = checks.map((c) => ({ ...c, limit: Math.max(1, Math.floor(c.limit / this.#options.nodes)) }));
       return commit ? this.#local.consume(local, now) : this.#local.peek(local, now);
     }

@@ -45,9 +45,18 @@ describe('Redis limiter across nodes', () => {
     const now = Date.now();
     const dayEnd = now + 3_600_000;
     assert.equal((await limiter.consume([rate(10, 1000, 'r'), { ...quota(5, 0, now - 1000, dayEnd), counter: 'q' }], now)).allowed, true);
-    const [tatTtl, quotaTtl] = await Promise.all([redis.pttl(`${prefix}r`), redis.pttl(`${prefix}q`)]);
+    const [tatTtl, quotaTtl] = await Promise.all([redis.pttl(`${prefix}{key_1}:r`), redis.pttl(`${prefix}{key_1}:q`)]);
     assert.ok(tatTtl > 0 && tatTtl <= 100, `TAT cell lives until its TAT (100 ms ahead), not ${tatTtl}`);
     assert.ok(quotaTtl > 3_500_000 && quotaTtl <= 3_600_000, `quota cell lives until the period ends, not ${quotaTtl}`);
+  });
+
+  test("a call's cells share one hash tag, its subject (one Redis Cluster slot); checks of two subjects in one call are refused", async () => {
+    const redis = client();
+    const prefix = `tags${++prefixes}:`;
+    const limiter = new RedisLimiter(redis, prefix);
+    await limiter.consume([rate(5, 60_000, 'rl:lineage:per-minute'), quota(10)], Date.UTC(2026, 10, 29, 12));
+    assert.deepEqual((await redis.keys(`${prefix}*`)).sort(), [`${prefix}{key_1}:quota:key_1`, `${prefix}{key_1}:rl:lineage:per-minute`]);
+    await assert.rejects(limiter.consume([rate(5), { ...quota(10), subject: 'key_2' }], Date.now()), /share their subject/);
   });
 
   test('a call fails (rejects) when Redis cannot be reached, so the caller can apply its fallback', async () => {

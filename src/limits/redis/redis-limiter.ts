@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { decideLimits } from '../limit-decision.ts';
 import type { LimitCheck, LimitResult, Limiter } from '../port.ts';
+import { KEY_PREFIX, redisKey } from './keys.ts';
 import { LIMITS_SCRIPT } from './limits-script.ts';
 
 /** ioredis with our script defined on it (defineCommand: EVALSHA, loading the script when Redis lacks it). */
@@ -8,14 +9,14 @@ type RedisWithLimits = Redis & { gatehouseLimits(keys: number, ...args: (string 
 
 /**
  * Rate limits and quotas shared by every node: each call is one script run in Redis (limits-script.ts),
- * so a limit of N across all nodes admits at most N. Cells are named `<prefix><counter>`; a call's
- * cells must live on one Redis (single or Sentinel: Cluster would need them in one hash slot).
+ * so a limit of N across all nodes admits at most N. Cells are named `gatehouse:{<subject>}:<counter>`:
+ * a call's checks share their subject, so its cells share a hash tag (one Cluster slot).
  */
 export class RedisLimiter implements Limiter {
   readonly #redis: RedisWithLimits;
   readonly #prefix: string;
 
-  constructor(redis: Redis, prefix = 'gatehouse:limit:') {
+  constructor(redis: Redis, prefix = KEY_PREFIX) {
     redis.defineCommand('gatehouseLimits', { lua: LIMITS_SCRIPT });
     this.#redis = redis as RedisWithLimits;
     this.#prefix = prefix;
@@ -31,7 +32,9 @@ export class RedisLimiter implements Limiter {
 
   async #run(checks: readonly LimitCheck[], now: number, commit: boolean): Promise<LimitResult> {
     if (checks.length === 0) return decideLimits(checks, now, commit, NO_CELLS);
-    const args: (string | number)[] = checks.map((c) => this.#prefix + c.counter);
+    const subject = checks[0]!.subject;
+    if (checks.some((c) => c.subject !== subject)) throw new Error('the checks of one limiter call must share their subject (one Redis hash slot)');
+    const args: (string | number)[] = checks.map((c) => redisKey(subject, c.counter, this.#prefix));
     args.push(now, commit ? 1 : 0);
     for (const c of checks) {
       if (c.kind === 'rate') args.push('r', c.limit, c.windowMs, '-');

@@ -1,0 +1,68 @@
+import type { Redis } from 'ioredis';
+import type { WhenUnavailable } from '../limits/port.ts';
+import { digest, KEY_PREFIX, redisKey } from '../limits/redis/keys.ts';
+import { RedisOutage } from '../limits/redis/outage.ts';
+import type { HealthReporter } from '../telemetry/health.ts';
+import type { ReplaySet, ReplayVerdict } from './replay-set.ts';
+
+export const REDIS_REPLAY_SET = 'redis-replay-set';
+
+/**
+ * One-time ids shared by every node: `SET key 1 NX PX <ms until forgetAt>` records an id only if
+ * absent and answers whether it did, in one atomic command (one round trip); Redis forgets it itself.
+ * Keys are `gatehouse:{dpop:<digest of the id>}:seen`.
+ */
+export class RedisReplaySet implements ReplaySet {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+
+  constructor(redis: Redis, prefix = KEY_PREFIX) {
+    this.#redis = redis;
+    this.#prefix = prefix;
+  }
+
+  async firstUse(id: string, now: number, forgetAt: number): Promise<ReplayVerdict> {
+    const set = await this.#redis.set(redisKey(`dpop:${digest(id)}`, 'seen', this.#prefix), '1', 'PX', Math.max(1, Math.ceil(forgetAt - now)), 'NX');
+    return set === 'OK' ? 'first' : 'replayed';
+  }
+
+  sweep(): void {}
+}
+
+/**
+ * The shared set, and what to do while Redis cannot answer, per API: `fail-closed` answers
+ * `unavailable` (the DPoP request is refused: no proof can be checked against other nodes' sightings);
+ * `local` records in this node's set, which is the weaker guarantee that a proof is refused only if it
+ * was seen here (or before the outage, in Redis): a proof replayed at another node during the outage
+ * is accepted there. Ids recorded locally are not copied to Redis when it returns (they expire within
+ * two DPoP windows). The outage is reported (`redis-replay-set`, not critical: other routes serve).
+ */
+export class FallbackReplaySet implements ReplaySet {
+  readonly #shared: ReplaySet;
+  readonly #local: ReplaySet;
+  readonly #default: WhenUnavailable;
+  readonly #outage: RedisOutage;
+
+  constructor(shared: ReplaySet, local: ReplaySet, options: { whenUnavailable: WhenUnavailable; health: HealthReporter }) {
+    this.#shared = shared;
+    this.#local = local;
+    this.#default = options.whenUnavailable;
+    this.#outage = new RedisOutage(options.health, REDIS_REPLAY_SET, false);
+  }
+
+  async firstUse(id: string, now: number, forgetAt: number, whenUnavailable?: WhenUnavailable): Promise<ReplayVerdict> {
+    try {
+      const verdict = await this.#shared.firstUse(id, now, forgetAt);
+      this.#outage.ok();
+      return verdict;
+    } catch (error) {
+      this.#outage.failed(error);
+      if ((whenUnavailable ?? this.#default) === 'fail-closed') return 'unavailable';
+      return this.#local.firstUse(id, now, forgetAt);
+    }
+  }
+
+  sweep(now: number): void {
+    this.#local.sweep(now);
+  }
+}

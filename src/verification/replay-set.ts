@@ -1,0 +1,45 @@
+import type { WhenUnavailable } from '../limits/port.ts';
+import { MapSlotState, type SlotState } from '../limits/slot-state.ts';
+
+/** What recording a one-time id answers: first sight (now recorded), seen before, or not checkable now. */
+export type ReplayVerdict = 'first' | 'replayed' | 'unavailable';
+
+/**
+ * The replay set of one-time ids (DPoP proof `jti`s, RFC 9449 §11.1): seen-and-record is one atomic
+ * step, so two requests carrying the same id at once cannot both be first. In memory for one node
+ * (below); in Redis for several (redis-replay-set.ts).
+ */
+export interface ReplaySet {
+  /**
+   * Records `id` until `forgetAt` (ms) unless it is already recorded. `whenUnavailable`: what a shared
+   * set does when it cannot answer (the API's setting; default the deployment's); memory ignores it.
+   */
+  firstUse(id: string, now: number, forgetAt: number, whenUnavailable?: WhenUnavailable): ReplayVerdict | Promise<ReplayVerdict>;
+  /** Forgets ids held in process memory whose time has come. */
+  sweep(now: number): void;
+}
+
+/**
+ * In this process: a Map, or the table gateway workers share (slot-state.ts), so a proof used at one
+ * worker is refused at all; a shared table with no room answers `unavailable` rather than forget.
+ */
+export class MemoryReplaySet implements ReplaySet {
+  readonly #seen: SlotState;
+
+  constructor(seen: SlotState = new MapSlotState()) {
+    this.#seen = seen;
+  }
+
+  firstUse(id: string, now: number, forgetAt: number): ReplayVerdict {
+    let replayed = false;
+    const recorded = this.#seen.update(id, now, (stored) => {
+      if (stored !== undefined) return void (replayed = true);
+      return forgetAt;
+    });
+    return replayed ? 'replayed' : recorded ? 'first' : 'unavailable';
+  }
+
+  sweep(now: number): void {
+    this.#seen.sweep(now);
+  }
+}
