@@ -5,7 +5,7 @@
  * bench/lib/ (children, load generators, /proc readings, pinning) with it.
  *
  *   node bench/gateway.ts [--rounds 5] [--duration 6] [--rate 2000] [--connections 50]
- *                         [--scenarios apiKey,bearer,bearer-nocache,apiKey+bearer]
+ *                         [--scenarios public,apiKey,bearer,bearer-nocache,apiKey+bearer]
  *                         [--load-generator wrk|autocannon] [--no-pin] [--profile] [--metrics on|off|both | --no-metrics]
  *                         [--observability on|off|both] [--keys 10000] [--workers 1,2]
  *                         [--stored-keys 1000,1000000] [--routes 1,10000]
@@ -91,6 +91,7 @@ const KEYS = Number(args.keys);
 const OPEN_LOOP_CONNECTIONS = 32;
 const PROFILE_DIR = join(here, 'results', 'profiles');
 const SCENARIO_TITLES: Record<string, string> = {
+  public: 'public route (no credential checked)',
   apiKey: 'API key',
   bearer: 'bearer JWT (ES256), verified-token cache on',
   'bearer-nocache': 'bearer JWT (ES256), verified-token cache off',

@@ -267,8 +267,7 @@ export async function startGatehouse(
           usage: (batch) => usage.merge(batch),
           cells: (cells) => analyticsSink.add(cells),
           requests: async (rows) => {
-            const entries = rows.map(unpack);
-            await (writer ? writer.append(entries) : store.requestLog.append(entries));
+            await (writer ? writer.appendRows(rows) : store.requestLog.append(rows.map(unpack)));
           },
           exposed: onExposed,
           signingMaterial: async () => (await import('./control/services/signing-keys.ts')).activeSigningMaterial(ctx),

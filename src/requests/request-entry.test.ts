@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RequestRecord } from '../gateway/observer.ts';
 import { testRequestRecord } from '../gateway/test-exchange.ts';
-import { keptQuery, requestLogEntry } from './request-entry.ts';
+import { REQUEST_LOG_FIELDS, type RequestLogEntry } from '../store/port.ts';
+import { keptQuery, pack, requestLogEntry, requestLogRow, unpack } from './request-entry.ts';
 
 const KEY = 'gk_live_4Hq2dVb8TkLmN0pQrStUvWxY1a2b3c';
 const JWT = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1c3JfMSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ';
@@ -72,4 +73,43 @@ test('an entry removes keys and tokens from the path and user agent, keeps the r
     address: '192.0.2.1',
     userAgent: 'curl/8',
   });
+});
+
+// Every field a different value, so a swapped pair of fields cannot pass.
+const everyField: RequestLogEntry = {
+  at: 1,
+  requestId: 'req-2',
+  traceId: 'trace-3',
+  apiId: 'api-4',
+  api: 'api five',
+  route: '/route/6',
+  method: 'GET7',
+  path: '/path/8',
+  query: 'q=9',
+  status: 210,
+  denialCode: 'CODE_11',
+  durationMs: 12.5,
+  upstreamMs: 13.5,
+  bytesIn: 14,
+  bytesOut: 15,
+  keyId: 'key-16',
+  appId: 'app-17',
+  user: 'user-18',
+  clientId: 'client-19',
+  address: '192.0.2.20',
+  userAgent: 'agent-21',
+};
+
+test('a packed request-log entry holds its fields in REQUEST_LOG_FIELDS order, the order of the store columns', () => {
+  assert.deepEqual(
+    pack(everyField),
+    REQUEST_LOG_FIELDS.map((field) => everyField[field]),
+  );
+  assert.deepEqual(unpack(pack(everyField)), everyField);
+});
+
+test("a record's row is its entry, packed: secrets removed the same way", () => {
+  const r = record({ path: `/orders/by-key/${KEY}/x`, userAgent: `bot ${JWT}`, requestId: 'caller-id', query: '?page=2&token=abc' });
+  assert.deepEqual(requestLogRow(r, 'values'), pack(requestLogEntry(r, 'values')));
+  assert.deepEqual(unpack(requestLogRow(r, 'names')), requestLogEntry(r, 'names'));
 });

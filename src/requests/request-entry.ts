@@ -1,6 +1,6 @@
 import type { RequestRecord } from '../gateway/observer.ts';
 import { nextRequestId } from '../gateway/request-id.ts';
-import type { RequestLogEntry } from '../store/port.ts';
+import type { REQUEST_LOG_FIELDS, RequestLogEntry } from '../store/port.ts';
 
 /**
  * What the request log keeps of an API's query strings: nothing of the values by default (the
@@ -71,32 +71,98 @@ export function keptQuery(query: string, mode: QueryMode): string | null {
 
 /** The request log's entry for a gateway record: nothing secret, bounded in size. */
 export function requestLogEntry(record: RequestRecord, mode: QueryMode): RequestLogEntry {
-  return {
-    at: record.startedAt,
+  return unpack(requestLogRow(record, mode));
+}
+
+/**
+ * The same entry as a row (PackedEntry: the fields in REQUEST_LOG_FIELDS order), made as the record
+ * is observed: the buffer then holds one small array per request instead of the record, and a flush
+ * hands the rows to the writer as they are (no entry object, no packing, per request).
+ */
+export function requestLogRow(record: RequestRecord, mode: QueryMode): PackedEntry {
+  return [
+    record.startedAt,
     // The caller chooses its X-Request-Id: a key sent there is still a key. A forwarded request
     // without one gets one here (the generator denials use), so every record has its own.
-    requestId: record.requestId === null ? nextRequestId() : withoutSecrets(record.requestId),
-    traceId: record.traceId,
-    apiId: record.apiId,
-    api: record.api,
-    route: record.route,
-    method: record.method,
-    path: pathWithoutSecrets(record.path).slice(0, MAX_PATH),
-    query: keptQuery(record.query, mode),
-    status: record.status,
-    denialCode: record.denialCode,
-    durationMs: round3(record.durationMs),
-    upstreamMs: record.upstreamMs === null ? null : round3(record.upstreamMs),
-    bytesIn: record.bytesIn,
-    bytesOut: record.bytesOut,
-    keyId: record.keyId,
-    appId: record.appId,
-    user: record.user,
-    clientId: record.clientId,
-    address: record.ip,
-    userAgent: record.userAgent === null ? null : withoutSecrets(record.userAgent).slice(0, MAX_USER_AGENT),
-  };
+    record.requestId === null ? nextRequestId() : withoutSecrets(record.requestId),
+    record.traceId,
+    record.apiId,
+    record.api,
+    record.route,
+    record.method,
+    pathWithoutSecrets(record.path).slice(0, MAX_PATH),
+    keptQuery(record.query, mode),
+    record.status,
+    record.denialCode,
+    round3(record.durationMs),
+    record.upstreamMs === null ? null : round3(record.upstreamMs),
+    record.bytesIn,
+    record.bytesOut,
+    record.keyId,
+    record.appId,
+    record.user,
+    record.clientId,
+    record.ip,
+    record.userAgent === null ? null : withoutSecrets(record.userAgent).slice(0, MAX_USER_AGENT),
+  ];
 }
+
+/**
+ * A request-log entry as an array: how the buffer holds it and how it travels to the writer thread
+ * (postMessage clones arrays of values about twice as fast as objects with named fields). Written out
+ * field by field in REQUEST_LOG_FIELDS order (request-entry.test.ts holds them to it): a `map` over
+ * the field names cost a closure call and a megamorphic keyed load per field, and `Object.fromEntries`
+ * built each entry in dictionary mode.
+ */
+export type PackedEntry = RequestLogEntry[(typeof REQUEST_LOG_FIELDS)[number]][];
+
+export const pack = (e: RequestLogEntry): PackedEntry => [
+  e.at,
+  e.requestId,
+  e.traceId,
+  e.apiId,
+  e.api,
+  e.route,
+  e.method,
+  e.path,
+  e.query,
+  e.status,
+  e.denialCode,
+  e.durationMs,
+  e.upstreamMs,
+  e.bytesIn,
+  e.bytesOut,
+  e.keyId,
+  e.appId,
+  e.user,
+  e.clientId,
+  e.address,
+  e.userAgent,
+];
+
+export const unpack = (p: PackedEntry): RequestLogEntry => ({
+  at: p[0] as number,
+  requestId: p[1] as string,
+  traceId: p[2] as string | null,
+  apiId: p[3] as string | null,
+  api: p[4] as string | null,
+  route: p[5] as string | null,
+  method: p[6] as string,
+  path: p[7] as string,
+  query: p[8] as string | null,
+  status: p[9] as number,
+  denialCode: p[10] as string | null,
+  durationMs: p[11] as number,
+  upstreamMs: p[12] as number | null,
+  bytesIn: p[13] as number,
+  bytesOut: p[14] as number,
+  keyId: p[15] as string | null,
+  appId: p[16] as string | null,
+  user: p[17] as string | null,
+  clientId: p[18] as string | null,
+  address: p[19] as string,
+  userAgent: p[20] as string | null,
+});
 
 /** Microseconds are the most a millisecond timing here can mean. */
 const round3 = (ms: number): number => Math.round(ms * 1000) / 1000;

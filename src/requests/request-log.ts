@@ -1,17 +1,21 @@
 import { periodWindow } from '../domain/quota-period.ts';
 import type { Api } from '../domain/entities.ts';
-import type { RequestObserver, RequestRecord } from '../gateway/observer.ts';
+import type { RequestObserver } from '../gateway/observer.ts';
 import type { RequestLogRepo } from '../store/port.ts';
 import type { HealthReporter } from '../telemetry/health.ts';
 import { PeriodicTask, serialized } from '../telemetry/periodic-task.ts';
-import { requestLogEntry, type QueryMode } from './request-entry.ts';
+import { requestLogRow, unpack, type PackedEntry, type QueryMode } from './request-entry.ts';
 
 /** Health components: flushing (a warning when records are dropped or a flush fails) and retention. */
 export const REQUEST_LOG = 'request-log';
 export const REQUEST_LOG_RETENTION = 'request-log-retention';
 
-/** Where records go: the writer thread (writer/), or the store itself when there is no file to share. */
-export type RequestLogSink = Pick<RequestLogRepo, 'append' | 'deleteBefore'>;
+/**
+ * Where records go: the writer thread (writer/), or the store itself when there is no file to share.
+ * `appendRows`, when the sink has it, takes the buffer's rows as they are (the writer thread: no entry
+ * objects made on the request thread); else the rows are turned back into entries for `append`.
+ */
+export type RequestLogSink = Pick<RequestLogRepo, 'append' | 'deleteBefore'> & { appendRows?: (rows: readonly PackedEntry[]) => Promise<void> };
 
 export interface RequestLogOptions {
   sink: RequestLogSink;
@@ -52,8 +56,12 @@ export class RequestLog {
   readonly #clock: () => number;
   /** Per API id: off (the API opted out) or what its query strings keep; absent: names only. */
   #apis = new Map<string, QueryMode | false>();
-  #records: RequestRecord[] = [];
-  #modes: QueryMode[] = [];
+  /**
+   * Entries waiting, as rows made when their record was observed: a row is smaller than the record and
+   * is what the writer is sent, so what the buffer holds between flushes (and the garbage collector
+   * copies while it does) is no more than that.
+   */
+  #rows: PackedEntry[] = [];
   /** Records taken by the flush under way and not yet written: they count against the capacity. */
   #inFlight = 0;
   #dropped = 0;
@@ -88,17 +96,16 @@ export class RequestLog {
     });
   }
 
-  /** The gateway's observer: never waits, never throws, allocates nothing but the slot. */
+  /** The gateway's observer: never waits, never throws; makes the entry's row (secrets removed) and buffers it. */
   readonly observe: RequestObserver = (record) => {
     const mode = record.apiId === null ? 'names' : (this.#apis.get(record.apiId) ?? 'names');
     if (mode === false) return;
-    if (this.#records.length + this.#inFlight >= this.#capacity) {
+    if (this.#rows.length + this.#inFlight >= this.#capacity) {
       this.#dropped++;
       return;
     }
-    this.#records.push(record);
-    this.#modes.push(mode);
-    if (this.#records.length >= this.#flushRecords) this.#rounds.trigger();
+    this.#rows.push(requestLogRow(record, mode));
+    if (this.#rows.length >= this.#flushRecords) this.#rounds.trigger();
   };
 
   /** Each API's `requestLog` setting; called with every API whenever one changes. */
@@ -123,7 +130,7 @@ export class RequestLog {
 
   /** Records held and not yet written (buffered or being written). */
   pending(): number {
-    return this.#records.length + this.#inFlight;
+    return this.#rows.length + this.#inFlight;
   }
 
   /** Flushes on the interval, and cuts old days now and every hour after; both report to health. */
@@ -165,22 +172,19 @@ export class RequestLog {
   }
 
   async #flushOnce(): Promise<void> {
-    if (this.#records.length === 0) return;
-    const records = this.#records;
-    const modes = this.#modes;
-    this.#records = [];
-    this.#modes = [];
-    this.#inFlight = records.length;
-    for (let i = 0; i < records.length; i += PART) {
-      const end = Math.min(i + PART, records.length);
-      const entries = [];
-      for (let j = i; j < end; j++) entries.push(requestLogEntry(records[j]!, modes[j]!));
+    if (this.#rows.length === 0) return;
+    const rows = this.#rows;
+    this.#rows = [];
+    this.#inFlight = rows.length;
+    const sink = this.#sink;
+    for (let i = 0; i < rows.length; i += PART) {
+      const end = Math.min(i + PART, rows.length);
+      const part = rows.slice(i, end);
       try {
-        await this.#sink.append(entries);
+        await (sink.appendRows ? sink.appendRows(part) : sink.append(part.map(unpack)));
       } catch (error) {
         // Kept, ahead of what arrived since: they were counted against the capacity all along.
-        this.#records = records.slice(i).concat(this.#records);
-        this.#modes = modes.slice(i).concat(this.#modes);
+        this.#rows = rows.slice(i).concat(this.#rows);
         this.#inFlight = 0;
         throw error;
       }

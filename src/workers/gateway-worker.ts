@@ -117,7 +117,11 @@ const trusted: TrustedIssuer[] = await Promise.all(config.tokens.issuers.map((i)
 // Records go to the main thread, which hands them to the writer; retention is the main thread's.
 const requestLog = requestLogFor(
   config,
-  { append: (entries) => call({ kind: 'requests', rows: entries.map(pack) }).then(() => undefined), deleteBefore: async () => 0 },
+  {
+    append: (entries) => call({ kind: 'requests', rows: entries.map(pack) }).then(() => undefined),
+    appendRows: (rows) => call({ kind: 'requests', rows }).then(() => undefined),
+    deleteBefore: async () => 0,
+  },
   health,
   clock,
 );

@@ -14,7 +14,7 @@ import type { FromWorker, ToWorker, WorkerCall, WorkerSetup } from './messages.t
 /** What the main thread does for its workers: the control plane's side of their calls. */
 export interface WorkerHost {
   usage(batch: UsageBatch): void;
-  requests(rows: PackedEntry[]): Promise<void>;
+  requests(rows: readonly PackedEntry[]): Promise<void>;
   cells(cells: readonly UsageCell[]): Promise<void>;
   exposed: OnExposed;
   signingMaterial(): Promise<unknown>;

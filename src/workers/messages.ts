@@ -26,7 +26,7 @@ export interface WorkerSetup {
 /** What a worker asks of the main thread, answered by id: the control plane and the writer live there. */
 export type WorkerCall =
   | { kind: 'usage'; batch: UsageBatch }
-  | { kind: 'requests'; rows: PackedEntry[] }
+  | { kind: 'requests'; rows: readonly PackedEntry[] }
   /** Usage analytics' cells, for the writer (retention is the main thread's). */
   | { kind: 'usage-cells'; cells: readonly UsageCell[] }
   /** The active signing key, for identity JWTs (kept in memory by the signer until a rotation). */

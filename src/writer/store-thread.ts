@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
+import { pack, type PackedEntry } from '../requests/request-entry.ts';
 import {
-  REQUEST_LOG_FIELDS,
   StorageUnavailableError,
   type KeyAddressRepo,
   type Page,
@@ -78,6 +78,11 @@ export class StoreThread implements Pick<UsageRepo, 'record'>, RequestLogRepo, P
     await this.#send({ type: 'requests', rows: entries.map(pack) });
   }
 
+  /** Request-log entries already packed (the request log's buffer holds them so): sent as they are. */
+  async appendRows(rows: readonly PackedEntry[]): Promise<void> {
+    await this.#send({ type: 'requests', rows });
+  }
+
   async deleteBefore(day: string, limit: number): Promise<number> {
     return (await this.#send({ type: 'prune-requests', day, limit })) as number;
   }
@@ -138,13 +143,5 @@ export class StoreThread implements Pick<UsageRepo, 'record'>, RequestLogRepo, P
   }
 }
 
-/**
- * A request-log entry as an array, for the trip to the writer: postMessage clones arrays of values
- * about twice as fast as objects with named fields, and the cloning is the request thread's work.
- */
-export type PackedEntry = RequestLogEntry[(typeof REQUEST_LOG_FIELDS)[number]][];
-
-export const pack = (e: RequestLogEntry): PackedEntry => REQUEST_LOG_FIELDS.map((field) => e[field]);
-
-export const unpack = (packed: PackedEntry): RequestLogEntry =>
-  Object.fromEntries(REQUEST_LOG_FIELDS.map((field, i) => [field, packed[i]])) as unknown as RequestLogEntry;
+// The packed request-log entry lives with the entry (requests/request-entry.ts); the writer's callers import it from here too.
+export { pack, unpack, type PackedEntry } from '../requests/request-entry.ts';

@@ -1,0 +1,137 @@
+/**
+ * CPU per request of several Gatehouses and the bare undici proxy, side by side in short interleaved
+ * rounds, to tell apart changes of a few µs on a noisy host (issue 14: what the fixed cost of a request
+ * is made of). Every target runs pinned to the same CPU (the last); the upstream and wrk on the others.
+ * Each round gives every target one closed-loop run of --duration seconds (after a short warm-up), in an
+ * order rotated per round, and reads the target's CPU time (all threads) over it. Other work only ever
+ * adds CPU time, so the minimum over the rounds is the cleanest figure; the median is beside it.
+ *
+ *   node bench/cost-ab.ts --variant 'public|public' --variant 'public, no observers|public|observability-off' \
+ *                         [--variant 'label|scenario|mode|{"config":"json"}|/other/tree'] [--rounds 8] [--duration 3]
+ *
+ * A variant is `label|scenario|mode|config|tree`: scenario as in bench/seed.ts (public, apiKey, bearer...),
+ * mode `on`, `metrics-off` or `observability-off` (bench/gatehouse-child.ts), config a JSON object over
+ * the defaults (as the YAML file would hold it), tree another checkout whose bench/gatehouse-child.ts
+ * runs instead of this one's (to compare code: `git archive <commit> | tar -x -C /tmp/old`, with
+ * node_modules linked). `--keys N` gives the apiKey variants N keys taken in turn. Fails on any non-2xx.
+ */
+import { fork } from 'node:child_process';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { cpuSpent, cpuTime, killAll, startChild, stopChild, total, track, nextMessage, type Child } from './lib/children.ts';
+import { BenchFailure, closedLoop, pickGenerator, type Load } from './lib/load.ts';
+import { machineStat } from './lib/machine.ts';
+import { pinning } from './lib/pinning.ts';
+import { median } from './lib/stats.ts';
+import { loadavg } from 'node:os';
+
+const { values: args } = parseArgs({
+  options: {
+    variant: { type: 'string', multiple: true, default: [] },
+    rounds: { type: 'string', default: '8' },
+    duration: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '1' },
+    connections: { type: 'string', default: '50' },
+    keys: { type: 'string', default: '1' },
+    pin: { type: 'boolean', default: true },
+  },
+  allowNegative: true,
+});
+const ROUNDS = Number(args.rounds);
+const DURATION_S = Number(args.duration);
+const WARMUP_S = Number(args.warmup);
+const pin = pinning(args.pin);
+const generator = pickGenerator(undefined);
+const settings = { generator, connections: Number(args.connections), pin };
+
+interface Target {
+  label: string;
+  child: Child;
+  url: string;
+  load: Load;
+  samples: number[];
+  other: number[];
+}
+
+async function startVariant(spec: string, upstream: Child): Promise<Target> {
+  const [label, scenario = 'apiKey', mode = 'on', config = '{}', tree] = spec.split('|');
+  if (!label) throw new BenchFailure(`a variant is label|scenario|mode|config|tree, not ${spec}`);
+  const argv = [upstream.url, scenario, mode, scenario === 'apiKey' ? args.keys : '1', config];
+  let child: Child & { path: string; headers: Record<string, string>; headerSets: Load };
+  if (tree) {
+    const [execPath, execArgv] = pin.on(pin.targetCpus, process.execPath, ['--disable-warning=ExperimentalWarning']);
+    const proc = track(
+      fork(join(tree, 'bench', 'gatehouse-child.ts'), argv, { execPath, execArgv, cwd: tree, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+    );
+    const ready = await nextMessage<{ url: string; path: string; headers?: Record<string, string>; headerSets?: Load; secret?: string }>(
+      proc,
+      'ready',
+      600_000,
+    );
+    // Older trees' children send the key alone.
+    const headers = ready.headers ?? { authorization: `Bearer ${ready.secret ?? ''}` };
+    child = { ...ready, headers, headerSets: ready.headerSets ?? [headers], name: label, proc };
+  } else
+    child = await startChild<{ url: string; path: string; headers: Record<string, string>; headerSets: Load }>(
+      pin,
+      label,
+      'gatehouse-child.ts',
+      argv,
+      pin.targetCpus,
+    );
+  const load = child.headerSets.length > 0 ? child.headerSets : [child.headers];
+  return { label, child, url: `${child.url}${child.path}`, load, samples: [], other: [] };
+}
+
+try {
+  const upstream = await startChild(pin, 'upstream', 'upstream-child.ts', [], pin.loadCpus);
+  const bare = await startChild(pin, 'bare proxy', 'bare-proxy-child.ts', [upstream.url], pin.targetCpus);
+  const targets: Target[] = [];
+  const variants = args.variant as string[];
+  for (const spec of variants) targets.push(await startVariant(spec, upstream));
+  // The bare proxy is sent what the first variant sends (the same headers: every target parses the same request).
+  const first = targets[0];
+  targets.unshift({
+    label: 'bare undici proxy',
+    child: bare,
+    url: `${bare.url}${first ? new URL(first.url).pathname : '/bench'}`,
+    load: first ? [first.load[0]!] : [{}],
+    samples: [],
+    other: [],
+  });
+  const load0 = loadavg()[0]!;
+  for (const t of targets) await closedLoop(settings, t.url, t.load, 3); // first warm-up: JIT, pools, caches
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
+    for (const t of order) {
+      const warm = await closedLoop(settings, t.url, t.load, WARMUP_S);
+      if (warm.failures > 0) throw new BenchFailure(`${t.label}: ${warm.failureDetail}`);
+      const [c0, m0] = [await cpuTime(t.child), machineStat()];
+      const r = await closedLoop(settings, t.url, t.load, DURATION_S);
+      const [c1, m1] = [await cpuTime(t.child), machineStat()];
+      if (r.failures > 0) throw new BenchFailure(`${t.label}: ${r.failureDetail}`);
+      const spent = total(cpuSpent(c0, c1));
+      t.samples.push(spent / r.requests);
+      // Busy CPU on the machine not spent by the target, in CPUs (a rough guide: the upstream and wrk are in it).
+      if (m0 && m1) t.other.push((m1.busy - m0.busy - spent) / 1e6 / r.seconds);
+      console.error(`round ${round + 1} ${t.label}: ${(spent / r.requests).toFixed(1)} µs/req, ${Math.round(r.requests / r.seconds)} req/s`);
+    }
+  }
+  const bareMin = Math.min(...targets[0]!.samples);
+  const bareMedian = median(targets[0]!.samples);
+  console.log(
+    `CPU µs per request, ${ROUNDS} rounds × ${DURATION_S} s, wrk -c${args.connections}, ${pin.enabled ? `targets pinned to CPU ${pin.targetCpus}` : 'unpinned'}; load average ${load0.toFixed(2)} → ${loadavg()[0]!.toFixed(2)}\n`,
+  );
+  console.log('| target | min | median | × bare (min) | × bare (median) | other CPU (median) | every round |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | --- |');
+  for (const t of targets)
+    console.log(
+      `| ${t.label} | ${Math.min(...t.samples).toFixed(1)} | ${median(t.samples).toFixed(1)} | ${(Math.min(...t.samples) / bareMin).toFixed(2)}× | ${(median(t.samples) / bareMedian).toFixed(2)}× | ${t.other.length ? median(t.other).toFixed(2) : '–'} | ${t.samples.map((x) => x.toFixed(1)).join(' ')} |`,
+    );
+  for (const t of targets) await stopChild(t.child.proc);
+  await stopChild(upstream.proc);
+} catch (error) {
+  console.error(error instanceof BenchFailure ? `BENCHMARK FAILED: ${error.message}` : error);
+  killAll();
+  process.exitCode = 1;
+}
