@@ -127,4 +127,16 @@ describe('two nodes on PostgreSQL and Redis', () => {
       timeoutMs: 10_000,
     });
   });
+  test('a change made while Redis is away reaches the other node as soon as Redis returns, not at its next poll', async () => {
+    const key = await a.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId }] });
+    assert.equal((await call(b, '/orders/1', { key: key.body.secret })).status, 200);
+    await redis.pause();
+    // The store takes the revocation; the ring is lost with Redis away, and B's poll is a minute off.
+    assert.equal((await a.admin('POST', `/keys/${key.body.id}/revoke`, { reason: 'test' })).status, 200);
+    await redis.resume();
+    await waitFor(async () => (await call(b, '/orders/1', { key: key.body.secret })).status === 401, {
+      what: 'the revocation made while Redis was away, on B',
+      timeoutMs: 10_000,
+    });
+  });
 });
