@@ -1,72 +1,52 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { Redis } from 'ioredis';
+import { describe, test } from 'node:test';
 import pino from 'pino';
-import { startRedis, type PrivateRedis } from '../../test/support/redis.ts';
-import { whenReady } from '../redis/connection.ts';
+import { usePrivateRedis } from '../../test/support/redis-clients.ts';
 import { Health } from '../telemetry/health.ts';
 import { FallbackReplaySet, RedisReplaySet, REDIS_REPLAY_SET } from './redis-replay-set.ts';
 import { replaySetContract } from './replay-set-contract.ts';
 import { MemoryReplaySet } from './replay-set.ts';
 
-let server: PrivateRedis;
-const clients: Redis[] = [];
-/** Connection errors while the server is paused on purpose: the calls that fail are what the tests look at. */
-const connectionErrors: Error[] = [];
-let shared: Redis;
-before(async () => {
-  server = await startRedis();
-  shared = await client();
-});
-after(async () => {
-  for (const c of clients) c.disconnect();
-  await server.stop();
-});
-
-/** A client that fails at once while Redis is away, as connectRedis's does. */
-async function client(): Promise<Redis> {
-  const redis = new Redis(server.urlWithPassword, { maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => 50 });
-  redis.on('error', (error: Error) => connectionErrors.push(error));
-  clients.push(redis);
-  assert.ok(await whenReady(redis, 5000), 'the private Redis answers');
-  return redis;
-}
+const privateRedis = usePrivateRedis();
 
 let prefixes = 0;
-replaySetContract('redis', () => new RedisReplaySet(shared, `test${++prefixes}:`));
+replaySetContract('redis', () => new RedisReplaySet(privateRedis.shared, `test${++prefixes}:`));
 
 describe('DPoP replay set in Redis', () => {
   const NOW = Date.now();
 
   test('an id used at one node is a replay at every other', async () => {
     const prefix = `nodes${++prefixes}:`;
-    const [a, b] = [new RedisReplaySet(await client(), prefix), new RedisReplaySet(await client(), prefix)];
+    const [a, b] = [new RedisReplaySet(await privateRedis.client(), prefix), new RedisReplaySet(await privateRedis.client(), prefix)];
     assert.equal(await a.firstUse('jkt:jti', NOW, NOW + 120_000), 'first');
     assert.equal(await b.firstUse('jkt:jti', NOW, NOW + 120_000), 'replayed');
   });
 
   test('an id is one key that Redis forgets when its time comes, naming no proof', async () => {
     const prefix = `expiry${++prefixes}:`;
-    await new RedisReplaySet(shared, prefix).firstUse('jkt:jti', NOW, NOW + 120_000);
-    const keys = await shared.keys(`${prefix}*`);
+    await new RedisReplaySet(privateRedis.shared, prefix).firstUse('jkt:jti', NOW, NOW + 120_000);
+    const keys = await privateRedis.shared.keys(`${prefix}*`);
     assert.equal(keys.length, 1);
     assert.match(keys[0]!, /^expiry\d+:\{dpop:[\w-]{22}\}:seen$/);
-    const ttl = await shared.pttl(keys[0]!);
+    const ttl = await privateRedis.shared.pttl(keys[0]!);
     assert.ok(ttl > 119_000 && ttl <= 120_000, `kept for the proof's lifetime, not ${ttl} ms`);
   });
 
   test('with Redis away: fail-closed cannot check (refused), local checks in this node only; readiness warns', async () => {
     const health = new Health(pino({ level: 'silent' }), Date.now);
-    const set = new FallbackReplaySet(new RedisReplaySet(await client(), `outage${++prefixes}:`), new MemoryReplaySet(), { whenUnavailable: 'local', health });
+    const set = new FallbackReplaySet(new RedisReplaySet(await privateRedis.client(), `outage${++prefixes}:`), new MemoryReplaySet(), {
+      whenUnavailable: 'local',
+      health,
+    });
     assert.equal(await set.firstUse('jkt:before', NOW, NOW + 120_000), 'first');
-    await server.pause();
+    await privateRedis.server.pause();
     try {
       assert.equal(await set.firstUse('jkt:closed', NOW, NOW + 120_000, 'fail-closed'), 'unavailable');
       assert.equal(await set.firstUse('jkt:local', NOW, NOW + 120_000), 'first', 'the deployment default: local');
       assert.equal(await set.firstUse('jkt:local', NOW, NOW + 120_000), 'replayed', 'seen at this node');
       assert.equal(health.report().components[REDIS_REPLAY_SET]!.ok, false);
     } finally {
-      await server.resume();
+      await privateRedis.server.resume();
     }
   });
 });

@@ -1,41 +1,18 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { Redis } from 'ioredis';
+import { describe, test } from 'node:test';
 import pino from 'pino';
-import { startRedis, type PrivateRedis } from '../../../test/support/redis.ts';
+import { usePrivateRedis } from '../../../test/support/redis-clients.ts';
 import { Health } from '../../telemetry/health.ts';
 import { throttleContract } from '../throttle-contract.ts';
 import { redisThrottles, REDIS_THROTTLE } from './fallback-throttle.ts';
 import { RedisThrottle } from './redis-throttle.ts';
-import { whenReady } from '../../redis/connection.ts';
 
-let server: PrivateRedis;
-const clients: Redis[] = [];
-/** Connection errors while the server is paused on purpose: the calls that fail are what the tests look at. */
-const connectionErrors: Error[] = [];
-let shared: Redis;
-before(async () => {
-  server = await startRedis();
-  shared = await client();
-});
-after(async () => {
-  for (const client of clients) client.disconnect();
-  await server.stop();
-});
-
-/** A client of the private Redis that fails at once while it is away (as connectRedis's does). */
-async function client(): Promise<Redis> {
-  const redis = new Redis(server.urlWithPassword, { maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => 50 });
-  redis.on('error', (error: Error) => connectionErrors.push(error));
-  clients.push(redis);
-  assert.ok(await whenReady(redis, 5000), 'the private Redis answers');
-  return redis;
-}
+const privateRedis = usePrivateRedis();
 
 let prefixes = 0;
 throttleContract('redis', () => {
   const prefix = `test${++prefixes}:`;
-  return (rule) => new RedisThrottle(shared, rule, prefix);
+  return (rule) => new RedisThrottle(privateRedis.shared, rule, prefix);
 });
 
 describe('Redis failure throttle across nodes', () => {
@@ -43,7 +20,7 @@ describe('Redis failure throttle across nodes', () => {
 
   test('failures recorded on several nodes add up: the limit holds across them, not per node', async () => {
     const prefix = `nodes${++prefixes}:`;
-    const nodes = (await Promise.all([1, 2, 3].map(() => client()))).map(
+    const nodes = (await Promise.all([1, 2, 3].map(() => privateRedis.client()))).map(
       (redis) => new RedisThrottle(redis, { name: 'gateway', limit: 6, windowMs: 60_000, perAddress: true }, prefix),
     );
     await Promise.all(Array.from({ length: 6 }, (_, i) => nodes[i % 3]!.recordFailure('198.51.100.7', NOW)));
@@ -51,7 +28,7 @@ describe('Redis failure throttle across nodes', () => {
   });
 
   test('a slot is one short key that expires when the slot is whole again, and names no address', async () => {
-    const redis = await client();
+    const redis = await privateRedis.client();
     const prefix = `expiry${++prefixes}:`;
     const t = new RedisThrottle(redis, { name: 'gateway', limit: 2, windowMs: 1000, perAddress: true }, prefix);
     await t.recordFailure('198.51.100.7', Date.now());
@@ -64,9 +41,9 @@ describe('Redis failure throttle across nodes', () => {
 
   test('with Redis away each node counts its share of the limit, readiness warns, and Redis counts again once back', async () => {
     const health = new Health(pino({ level: 'silent' }), Date.now);
-    const throttles = redisThrottles(await client(), { nodes: 2, health, prefix: `outage${++prefixes}:` });
+    const throttles = redisThrottles(await privateRedis.client(), { nodes: 2, health, prefix: `outage${++prefixes}:` });
     const t = throttles({ name: 'gateway', limit: 4, windowMs: 60_000 });
-    await server.pause();
+    await privateRedis.server.pause();
     try {
       await t.recordFailure('a', NOW);
       assert.equal(await t.blockedFor('a', NOW), 0);
@@ -76,7 +53,7 @@ describe('Redis failure throttle across nodes', () => {
       assert.equal(component.ok, false);
       assert.equal(component.critical, false, 'a throttle counted locally does not make the node unready');
     } finally {
-      await server.resume();
+      await privateRedis.server.resume();
     }
     let wait = -1;
     for (let i = 0; i < 100 && health.report().components[REDIS_THROTTLE]!.ok === false; i++) {
