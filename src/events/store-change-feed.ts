@@ -5,11 +5,18 @@ import type { ChangeBus, ChangeEvent } from './change-bus.ts';
 
 export const CHANGE_FEED = 'change-feed';
 
+/**
+ * Key entries that change nothing a node may hold: a new key's secret and id are fresh, so no cache
+ * has an entry for them, and an exchange only records a token. Dropping the key on them would throw
+ * away an entry loaded just after, fresh as it is.
+ */
+const KEY_ACTIONS_WITHOUT_CACHE = new Set(['key.created', 'key.exchanged']);
+
 /** The cache a change makes stale, by what the audit entry names; other entries change no cache. */
-export function changeEventOf(change: Pick<AuditChange, 'targetType' | 'targetId'>): ChangeEvent | null {
+export function changeEventOf(change: Pick<AuditChange, 'action' | 'targetType' | 'targetId'>): ChangeEvent | null {
   switch (change.targetType) {
     case 'key':
-      return { type: 'key.changed', keyId: change.targetId };
+      return KEY_ACTIONS_WITHOUT_CACHE.has(change.action) ? null : { type: 'key.changed', keyId: change.targetId };
     case 'policy':
       return { type: 'policy.changed', policyId: change.targetId };
     case 'api':
