@@ -34,7 +34,7 @@ try {
   const config = loadConfig({ env: storeEnv(dir, seeded) });
   const store = openSqliteStore(seeded.storePath);
   const limiter = new MemoryLimiter();
-  const usage = new UsageRecorder({ record: async () => {} });
+  const usage = new UsageRecorder({ record: async () => [] });
   const verifier = new KeyVerifier({
     store,
     limiter,

@@ -316,7 +316,7 @@ export async function startGatehouse(
   const checksQuotas = webhooks !== null || (!runsControl && config.webhooks.enabled && config.masterKey !== null);
   const scans = checksQuotas ? eventScansFor(config, ctx, health) : null;
   if (scans) {
-    usage.onFlushed((batch) => scans.quotaFlushed(batch));
+    usage.onFlushed((batch, totals) => scans.quotaFlushed(batch, totals));
     if (runsControl) scans.start();
   }
   let authorization: RunningAuthorization | null = null;

@@ -110,6 +110,24 @@ describe('key events: created, rotated, revoked, expiring, expired, quota thresh
     noSecrets(await thresholds(), key.body.secret);
   });
 
+  test('quota.threshold follows a quota changed after its first flush: a lowered limit is announced at the next', async () => {
+    const key = await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId }], quota: { limit: 100, period: 'day' } });
+    const thresholds = async () => (await outbox(h, 'quota.threshold')).filter((e) => (e.data.key as any).id === key.body.id);
+    const use = async () => {
+      assert.equal((await call(h, '/orders/x', { key: key.body.secret })).status, 200);
+      await h.gh.ctx.usage.flush();
+      await h.gh.eventScans!.quotaChecked();
+    };
+    await use();
+    assert.deepEqual(await thresholds(), [], '1 of 100');
+    assert.equal((await h.admin('PATCH', `/keys/${key.body.id}`, { quota: { limit: 4, period: 'day' } })).status, 200);
+    await use();
+    assert.deepEqual(
+      (await thresholds()).map((e) => [e.data.percent, e.data.used, e.data.limit]),
+      [[50, 2, 4]],
+    );
+  });
+
   test('ratelimit.sustained when a key is refused RATE_LIMITED in consecutive minutes, once per run', async () => {
     const key = await h.admin('POST', '/keys', {
       appId: ids.appId,

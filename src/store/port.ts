@@ -373,8 +373,16 @@ export interface KeyAddressRepo {
   deleteSeenBefore(at: number, limit: number): Promise<number>;
 }
 
+/** A lineage's quota use once a batch is written: every node's counts, read in the batch's transaction. */
+export interface QuotaTotal {
+  lineageId: string;
+  period: string;
+  used: number;
+}
+
 export interface UsageRepo {
-  record(batch: UsageBatch): Promise<void>;
+  /** Returns the quota totals the batch changed (lineages with no key left count nothing and are absent). */
+  record(batch: UsageBatch): Promise<QuotaTotal[]>;
   quotaUsed(lineageId: string, period: string): Promise<number>;
   counterUsed(counter: string, period: string): Promise<number>;
   requestsByDay(keyId: string): Promise<{ day: string; requests: number }[]>;

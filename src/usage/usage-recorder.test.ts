@@ -114,7 +114,7 @@ describe('UsageRecorder', () => {
       async record(batch) {
         batches.push(batch);
         if (failures-- > 0) throw new Error('disk full');
-        await store.usage.record(batch);
+        return store.usage.record(batch);
       },
     };
     const recorder = new UsageRecorder(flaky);
@@ -151,7 +151,7 @@ describe('UsageRecorder', () => {
 
   test('a key called from more addresses than addressesPerKey counts the rest as other addresses: memory bounded, requests exact', async () => {
     const batches: UsageBatch[] = [];
-    const recorder = new UsageRecorder({ record: async (batch) => void batches.push(batch) }, { addressesPerKey: 2 });
+    const recorder = new UsageRecorder({ record: async (batch) => (batches.push(batch), []) }, { addressesPerKey: 2 });
     for (let i = 0; i < 50; i++) recorder.hit(keyA.id, NOW + i, null, `192.0.2.${i % 10}`);
     await recorder.flush();
     const sent = batches.flatMap((b) => b.addresses ?? []);
@@ -172,7 +172,7 @@ describe('UsageRecorder', () => {
       ...store.usage,
       async record(batch) {
         if (failures-- > 0) throw new Error('disk full');
-        await store.usage.record(batch);
+        return store.usage.record(batch);
       },
     };
     const recorder = new UsageRecorder(flaky);
@@ -188,7 +188,7 @@ describe('UsageRecorder', () => {
 
   test('a flush with nothing counted does not call the store', async () => {
     let calls = 0;
-    const counting: UsageRepo = { ...store.usage, record: async () => void calls++ };
+    const counting: UsageRepo = { ...store.usage, record: async () => (calls++, []) };
     await new UsageRecorder(counting).flush();
     assert.equal(calls, 0);
   });

@@ -1,5 +1,5 @@
 import { periodWindow } from '../domain/quota-period.ts';
-import { ADDRESSES_PER_KEY, OTHER_ADDRESSES, type KeyAddressUse, type UsageBatch, type UsageRepo } from '../store/port.ts';
+import { ADDRESSES_PER_KEY, OTHER_ADDRESSES, type KeyAddressUse, type QuotaTotal, type UsageBatch, type UsageRepo } from '../store/port.ts';
 import type { HealthReporter } from '../telemetry/health.ts';
 import { PeriodicTask, serialized } from '../telemetry/periodic-task.ts';
 import type { PendingUsage, UsageMeter } from './port.ts';
@@ -99,7 +99,7 @@ export class UsageRecorder implements UsageMeter {
   #requests = newRequests();
   #quotas = newQuotas();
   #counters = newCounters();
-  readonly #flushed: ((batch: UsageBatch) => void)[] = [];
+  readonly #flushed: ((batch: UsageBatch, totals: readonly QuotaTotal[]) => void)[] = [];
   // keyId -> client address -> uses since the last flush (store/port.ts KeyAddressUse).
   #addresses = newAddresses();
   readonly #addressesPerKey: number;
@@ -182,8 +182,11 @@ export class UsageRecorder implements UsageMeter {
     return { lastUsedAt, lastUsedFrom, quota };
   }
 
-  /** Told of each batch once it is written, on this thread (quota thresholds are checked then, off the request path). */
-  onFlushed(listener: (batch: UsageBatch) => void): void {
+  /**
+   * Told of each batch once it is written, with the quota totals the store answered, on this thread
+   * (quota thresholds are checked then, off the request path, with no read of their own).
+   */
+  onFlushed(listener: (batch: UsageBatch, totals: readonly QuotaTotal[]) => void): void {
     this.#flushed.push(listener);
   }
 
@@ -222,15 +225,16 @@ export class UsageRecorder implements UsageMeter {
     // In parts, so handing one to the writer (a structured clone) never holds the event loop for long;
     // a part that fails puts back its counts and those of the parts not yet written.
     const parts = split(batch, MAX_ENTRIES_PER_WRITE);
+    const totals: QuotaTotal[] = [];
     for (let i = 0; i < parts.length; i++) {
       try {
-        await this.#repo.record(parts[i]!);
+        for (const total of await this.#repo.record(parts[i]!)) totals.push(total);
       } catch (error) {
         for (const part of parts.slice(i)) this.#putBack(part);
         throw error;
       }
     }
-    for (const listener of this.#flushed) listener(batch);
+    for (const listener of this.#flushed) listener(batch, totals);
   }
 
   #putBack(batch: UsageBatch): void {

@@ -105,7 +105,7 @@ const replays = redis
   : localReplays;
 const dpop = new DpopVerifier(config.tokens.dpopWindowSeconds, replays);
 // Usage goes to the main thread's recorder, which flushes it with its own through the writer thread.
-const usage = new UsageRecorder({ record: (batch) => call({ kind: 'usage', batch }).then(() => undefined) }, { addressesPerKey: config.keyAddresses.perKey });
+const usage = new UsageRecorder({ record: (batch) => call({ kind: 'usage', batch }).then(() => []) }, { addressesPerKey: config.keyAddresses.perKey });
 usage.start(config.usage.flushIntervalSeconds * 1000, health, setup.storeCritical);
 const verifier = keyVerifierFor(config, { store, limiter, usage, changes, clock, metrics, health });
 const revocations = new RevocationList(store.revocations, changes, clock);

@@ -5,6 +5,7 @@ import {
   type KeyAddressRepo,
   type Page,
   type PageQuery,
+  type QuotaTotal,
   type RequestLogEntry,
   type RequestLogFilters,
   type RequestLogRepo,
@@ -70,8 +71,8 @@ export class StoreThread implements Pick<UsageRepo, 'record'>, RequestLogRepo, P
     this.#onError = options.onError;
   }
 
-  async record(batch: UsageBatch): Promise<void> {
-    await this.#send({ type: 'record', batch });
+  async record(batch: UsageBatch): Promise<QuotaTotal[]> {
+    return (await this.#send({ type: 'record', batch })) as QuotaTotal[];
   }
 
   async append(entries: readonly RequestLogEntry[]): Promise<void> {

@@ -1,7 +1,7 @@
-import { lineageOf, type ApiKey } from '../../domain/entities.ts';
+import { lineageOf, type ApiKey, type QuotaRule } from '../../domain/entities.ts';
 import type { EventInput } from '../../domain/events.ts';
 import { periodWindow } from '../../domain/quota-period.ts';
-import type { UsageBatch } from '../../store/port.ts';
+import type { QuotaTotal, UsageBatch } from '../../store/port.ts';
 import type { HealthReporter } from '../../telemetry/health.ts';
 import { PeriodicTask } from '../../telemetry/periodic-task.ts';
 import { iso, type ControlContext } from '../context.ts';
@@ -15,6 +15,16 @@ const MINUTE = 60_000;
 const DAY = 86_400_000;
 /** Keys read per window at most: a window is one scan interval wide, so this is far more than one holds. */
 const WINDOW_KEYS = 10_000;
+/** Lineages whose quota rule is kept between flushes; past it the memo starts again (a memo, not a limit). */
+const QUOTA_MEMO_ENTRIES = 200_000;
+/** Store reads of keys and policies between turns of the event loop, when many lineages are new at once. */
+const READS_PER_TURN = 256;
+
+/** A lineage's current key and the quota it is held to (its own, else its policy's). */
+interface LineageQuota {
+  key: ApiKey;
+  rule: QuotaRule;
+}
 
 export interface EventScanOptions {
   ctx: ControlContext;
@@ -44,6 +54,11 @@ export class EventScans {
   readonly #limited = new Map<string, number>();
   /** Users whose burst was announced, and when: not again within the window. */
   readonly #bursts = new Map<string, number>();
+  /** Lineage id to its quota (null: none), read once and dropped when its key or policy changes. */
+  readonly #quotas = new Map<string, LineageQuota | null>();
+  /** The highest threshold announced per lineage in its current period: a flush after it appends nothing. */
+  readonly #announced = new Map<string, { period: string; percent: number }>();
+  readonly #unsubscribe: () => void;
   #last: Promise<void> = Promise.resolve();
   #quotaChecks: Promise<void> = Promise.resolve();
   #stopped = false;
@@ -51,6 +66,11 @@ export class EventScans {
   constructor(options: EventScanOptions) {
     this.#o = options;
     options.health.register(QUOTA_THRESHOLDS, false);
+    this.#unsubscribe = options.ctx.changes.subscribe((event) => {
+      if (event.type === 'key.changed') {
+        for (const [lineage, quota] of this.#quotas) if (lineage === event.keyId || quota?.key.id === event.keyId) this.#quotas.delete(lineage);
+      } else if (event.type === 'policy.changed') this.#quotas.clear();
+    });
     this.#task = new PeriodicTask({
       component: EVENT_SCANS,
       critical: false,
@@ -66,6 +86,7 @@ export class EventScans {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#unsubscribe();
     await this.#task.stop();
     await Promise.allSettled([this.#last, this.#quotaChecks]);
   }
@@ -78,10 +99,13 @@ export class EventScans {
     return call;
   }
 
-  /** After a usage flush: the quota thresholds its lineages crossed (one check at a time, reported to health). */
-  quotaFlushed(batch: UsageBatch): void {
-    if (batch.quotas.length === 0 || this.#o.quotaPercents.length === 0 || this.#stopped) return;
-    const check = () => this.#o.health.run(QUOTA_THRESHOLDS, () => this.#quotaThresholds(batch));
+  /**
+   * After a usage flush, with the totals the store answered for it: the quota thresholds its lineages
+   * crossed (one check at a time, reported to health).
+   */
+  quotaFlushed(batch: UsageBatch, totals: readonly QuotaTotal[]): void {
+    if (totals.length === 0 || this.#o.quotaPercents.length === 0 || this.#stopped) return;
+    const check = () => this.#o.health.run(QUOTA_THRESHOLDS, () => this.#quotaThresholds(batch, totals));
     this.#quotaChecks = this.#quotaChecks.then(check, check);
   }
 
@@ -126,33 +150,53 @@ export class EventScans {
   }
 
   /**
-   * quota.threshold, once per lineage, period and threshold: after a flush, each lineage it counted
-   * quota for is read back (the store holds every node's counts) and compared with its key's quota.
-   * Quotas an API counts per app or user are not announced (they belong to no key).
+   * quota.threshold, once per lineage, period and threshold: the totals are every node's counts after
+   * this flush (the store returns them as it adds the batch), compared with the lineage's quota. Work
+   * per flush is a Map lookup per lineage: rules are read once and kept until a change drops them, and
+   * a threshold announced is not appended again. Quotas an API counts per app or user are not
+   * announced (they belong to no key).
    */
-  async #quotaThresholds(batch: UsageBatch): Promise<void> {
-    const { store, clock } = this.#o.ctx;
-    const now = clock();
+  async #quotaThresholds(batch: UsageBatch, totals: readonly QuotaTotal[]): Promise<void> {
+    const now = this.#o.ctx.clock();
     const events: EventInput[] = [];
-    const lineages = new Set(batch.quotas.map((q) => q.lineageId));
-    for (const lineage of lineages) {
-      const key = await this.#currentKey(lineage, batch);
-      if (!key) continue;
-      const rule = key.quota ?? (key.policyId ? (await store.policies.get(key.policyId))?.quota : null) ?? null;
-      if (!rule) continue;
+    const announced: [string, { period: string; percent: number }][] = [];
+    let reads = 0;
+    for (const { lineageId, period, used } of totals) {
+      let quota = this.#quotas.get(lineageId);
+      if (quota === undefined) {
+        if (++reads % READS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
+        quota = await this.#quotaOf(lineageId, batch);
+        if (this.#quotas.size >= QUOTA_MEMO_ENTRIES) this.#quotas.clear();
+        this.#quotas.set(lineageId, quota);
+      }
+      if (quota === null) continue;
+      const { key, rule } = quota;
       const window = periodWindow(rule.period, now);
-      if (!batch.quotas.some((q) => q.lineageId === lineage && q.period === window.id)) continue;
-      const used = await store.usage.quotaUsed(lineage, window.id);
+      if (period !== window.id) continue;
+      const last = this.#announced.get(lineageId);
+      const done = last?.period === period ? last.percent : 0;
+      let highest = done;
       for (const percent of this.#o.quotaPercents) {
-        if (used < Math.ceil((rule.limit * percent) / 100)) continue;
+        if (percent <= done || used < Math.ceil((rule.limit * percent) / 100)) continue;
+        highest = Math.max(highest, percent);
         events.push({
           type: 'quota.threshold',
-          data: { key: keyRecordView(key), lineageId: lineage, period: window.id, percent, limit: rule.limit, used, resetsAt: iso(window.end) },
-          dedupeKey: `quota.threshold:${lineage}:${window.id}:${percent}`,
+          data: { key: keyRecordView(key), lineageId, period, percent, limit: rule.limit, used, resetsAt: iso(window.end) },
+          dedupeKey: `quota.threshold:${lineageId}:${period}:${percent}`,
         });
       }
+      if (highest > done) announced.push([lineageId, { period, percent: highest }]);
     }
-    if (events.length > 0) await store.events.append(events);
+    if (events.length > 0) await this.#o.ctx.store.events.append(events);
+    if (this.#announced.size + announced.length > QUOTA_MEMO_ENTRIES) this.#announced.clear();
+    for (const [lineage, mark] of announced) this.#announced.set(lineage, mark);
+  }
+
+  async #quotaOf(lineage: string, batch: UsageBatch): Promise<LineageQuota | null> {
+    const key = await this.#currentKey(lineage, batch);
+    if (!key) return null;
+    const rule = key.quota ?? (key.policyId ? (await this.#o.ctx.store.policies.get(key.policyId))?.quota : null) ?? null;
+    return rule ? { key, rule } : null;
   }
 
   /** The lineage's newest key: the first key (its id is the lineage's), followed along its successors; else one the batch names. */

@@ -51,6 +51,22 @@ export function usageContract(current: () => Store): void {
       assert.equal(await store.usage.quotaUsed(key.id, '2027-01'), 0);
     });
 
+    test('usage.record answers the quota totals it left: every earlier batch counted, a lineage with no key absent', async () => {
+      const key = await createKey();
+      assert.deepEqual(await store.usage.record({ keys: [], quotas: [{ lineageId: key.id, period: '2026-11', delta: 2 }] }), [
+        { lineageId: key.id, period: '2026-11', used: 2 },
+      ]);
+      const totals = await store.usage.record({
+        keys: [],
+        quotas: [
+          { lineageId: key.id, period: '2026-11', delta: 3 },
+          { lineageId: 'no-such-lineage', period: '2026-11', delta: 1 },
+        ],
+      });
+      assert.deepEqual(totals, [{ lineageId: key.id, period: '2026-11', used: 5 }]);
+      assert.deepEqual(await store.usage.record({ keys: [], quotas: [] }), []);
+    });
+
     test('lastUsedFrom is the address of the latest use; an older batch or an update cannot move it back', async () => {
       const key = await createKey();
       const used = (lastUsedAt: number, lastUsedFrom?: string) =>

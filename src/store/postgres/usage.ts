@@ -1,4 +1,4 @@
-import type { UsageBatch, UsageRepo } from '../port.ts';
+import type { QuotaTotal, UsageBatch, UsageRepo } from '../port.ts';
 import type { PgDb, Queryable } from './db.ts';
 import { recordKeyAddresses } from './key-addresses.ts';
 
@@ -10,10 +10,11 @@ import { recordKeyAddresses } from './key-addresses.ts';
 export function usageRepo(db: PgDb): UsageRepo {
   return {
     async record(batch: UsageBatch) {
-      await db.transaction(async (tx) => {
+      return db.transaction(async (tx) => {
         await recordDaily(tx, batch);
-        await recordQuotas(tx, batch);
+        const totals = await recordQuotas(tx, batch);
         await recordKeyAddresses(tx, batch);
+        return totals;
       });
     },
     async counterUsed(counter, period) {
@@ -59,17 +60,21 @@ async function recordDaily(tx: Queryable, batch: UsageBatch): Promise<void> {
   );
 }
 
-async function recordQuotas(tx: Queryable, batch: UsageBatch): Promise<void> {
+/** Quota and counter use; returns the quota totals after the batch (the rows the upsert wrote). */
+async function recordQuotas(tx: Queryable, batch: UsageBatch): Promise<QuotaTotal[]> {
+  let totals: QuotaTotal[] = [];
   if (batch.quotas.length) {
     const quotas = sum(batch.quotas.map((q) => [`${q.lineageId}\u0000${q.period}`, q.delta]));
     const [lineages, periods] = splitPairs([...quotas.keys()]);
-    await tx.query(
+    const { rows } = await tx.query(
       `INSERT INTO quota_usage (key_id, period, used)
        SELECT q.key_id, q.period, q.used FROM unnest($1::text[], $2::text[], $3::bigint[]) AS q(key_id, period, used)
        WHERE EXISTS (SELECT 1 FROM keys WHERE keys.lineage_id = q.key_id)
-       ON CONFLICT (key_id, period) DO UPDATE SET used = quota_usage.used + excluded.used`,
+       ON CONFLICT (key_id, period) DO UPDATE SET used = quota_usage.used + excluded.used
+       RETURNING key_id, period, used`,
       [lineages, periods, [...quotas.values()]],
     );
+    totals = rows.map((r) => ({ lineageId: String(r.key_id), period: String(r.period), used: Number(r.used) }));
   }
   if (batch.counters?.length) {
     const counters = sum(batch.counters.map((c) => [`${c.counter}\u0000${c.period}`, c.delta]));
@@ -81,6 +86,7 @@ async function recordQuotas(tx: Queryable, batch: UsageBatch): Promise<void> {
       [names, periods, [...counters.values()]],
     );
   }
+  return totals;
 }
 
 function sum(entries: [string, number][]): Map<string, number> {

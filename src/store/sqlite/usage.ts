@@ -1,10 +1,11 @@
 import { recordKeyAddresses } from './key-addresses.ts';
-import type { UsageBatch, UsageRepo } from '../port.ts';
+import type { QuotaTotal, UsageBatch, UsageRepo } from '../port.ts';
 import type { SqliteDb } from './db.ts';
 
 export function usageRepo(db: SqliteDb): UsageRepo {
   return {
     async record(batch: UsageBatch) {
+      const totals: QuotaTotal[] = [];
       db.transaction(() => {
         for (const k of batch.keys) {
           db.sql(
@@ -16,9 +17,12 @@ export function usageRepo(db: SqliteDb): UsageRepo {
           ).run(k.lastUsedFrom ?? null, k.lastUsedAt, k.lastUsedFrom ?? null, k.lastUsedAt, k.keyId);
         }
         for (const q of batch.quotas) {
-          db.sql(
-            'INSERT INTO quota_usage (key_id, period, used) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM keys WHERE lineage_id = ?) ON CONFLICT (key_id, period) DO UPDATE SET used = used + excluded.used',
-          ).run(q.lineageId, q.period, q.delta, q.lineageId);
+          const row = db
+            .sql(
+              'INSERT INTO quota_usage (key_id, period, used) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM keys WHERE lineage_id = ?) ON CONFLICT (key_id, period) DO UPDATE SET used = used + excluded.used RETURNING used',
+            )
+            .get(q.lineageId, q.period, q.delta, q.lineageId);
+          if (row) totals.push({ lineageId: q.lineageId, period: q.period, used: Number(row.used) });
         }
         for (const c of batch.counters ?? []) {
           db.sql(
@@ -27,6 +31,7 @@ export function usageRepo(db: SqliteDb): UsageRepo {
         }
         recordKeyAddresses(db.sql, batch);
       });
+      return totals;
     },
     async counterUsed(counter, period) {
       const row = db.sql('SELECT used FROM identity_quota_usage WHERE counter = ? AND period = ?').get(counter, period);
