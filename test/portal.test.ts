@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { call, expectProblem } from './support/harness.ts';
 import { signInConsole, startConsoleHarness, type ConsoleBrowser } from './support/console.ts';
-import { asPage, Browser, PASSWORD, type AuthHarness } from './support/oauth.ts';
+import { asPage, authorizationUrl, Browser, PASSWORD, REDIRECT, type AuthHarness } from './support/oauth.ts';
 
 const PORTAL_CONFIG = `
 portal:
@@ -206,6 +206,34 @@ describe('portal sign-up by invitation (the default) and with an operator’s ap
       expectProblem(await approving.admin('POST', `/users/${made.body.user.id}/approve`), 409, 'CONFLICT');
       const p = await signInConsole(approving, 'p@dev.example', PASSWORD, '/developers/');
       assert.equal(p.sessionBody.role, 'developer');
+    } finally {
+      await approving.close();
+    }
+  });
+
+  test('a sign-up waiting for approval cannot sign in to any application, only learns it is waiting, and is audited', async () => {
+    const approving = await startConsoleHarness({ GATEHOUSE_PORTAL_SIGNUP: 'approval' });
+    try {
+      const made = await signUp(approving, { username: 'q@dev.example', password: PASSWORD });
+      assert.equal(made.body.status, 'pending');
+      const orders = await approving.api('orders', ['orders:read']);
+      const web = await approving.client({ name: 'Web', redirectUris: [REDIRECT], scopes: ['orders:read'], apiIds: [orders.id], firstParty: true });
+      const browser = new Browser(approving.issuer);
+      const login = asPage(await browser.go((await authorizationUrl(approving, web.id)).url));
+      const refused = asPage(await browser.submit(login, { username: 'q@dev.example', password: PASSWORD }, '/login'));
+      assert.equal(refused.status, 403, 'no code for the application');
+      assert.match(refused.html, /waiting for an operator/);
+      const wrong = asPage(
+        await browser.submit(
+          asPage(await browser.go((await authorizationUrl(approving, web.id)).url)),
+          { username: 'q@dev.example', password: 'not the password!!' },
+          '/login',
+        ),
+      );
+      assert.equal(wrong.status, 401, 'without the password the account’s state is not told');
+      assert.doesNotMatch(wrong.html, /waiting/);
+      const failures = await approving.audit('user.login_failed');
+      assert.ok(failures.some((e: any) => e.targetId === made.body.user.id && e.after.reason === 'pending_approval'));
     } finally {
       await approving.close();
     }

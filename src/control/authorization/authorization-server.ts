@@ -18,6 +18,7 @@ import { tokenRequestMetrics, type TokenRequestObserver } from './token-metrics.
 import { traceProviderRequests } from './trace-requests.ts';
 import type { Tracing } from '../../telemetry/tracing.ts';
 import { deviceConfirmSource, deviceInputSource, deviceSuccessSource, logoutSource, logoutSuccessSource, renderError } from './provider-pages.ts';
+import { signInRefusal } from '../../domain/sign-in-standing.ts';
 
 export interface AuthorizationSettings {
   issuer: string;
@@ -139,7 +140,7 @@ export class AuthorizationServer {
       },
       findAccount: async (_ctx, sub) => {
         const user = sub.startsWith('usr_') ? await ctx.store.users.get(sub) : null;
-        if (!user || user.disabled) return undefined;
+        if (!user || signInRefusal(user) !== null) return undefined;
         return {
           accountId: sub,
           claims: async () => ({ sub, email: user.username, email_verified: false, name: user.name ?? undefined, roles: user.roles }),

@@ -17,6 +17,7 @@ import { usersService } from '../services/users.ts';
 import type { ClientDirectory } from './client-directory.ts';
 import { consentPage, enrolPage, loginPage, messagePage, mfaPage, recoveryCodesPage } from './views.ts';
 import { securityHeaders } from './security-headers.ts';
+import { signInRefusal } from '../../domain/sign-in-standing.ts';
 
 export interface InteractionOptions {
   ctx: ControlContext;
@@ -63,6 +64,7 @@ const PENDING_TTL_MS = 10 * 60_000;
 const GENERIC_LOGIN_ERROR = 'The email or password is not right.';
 const GENERIC_CODE_ERROR = 'That code is not right.';
 const THROTTLED = 'Too many attempts. Wait a few minutes, then try again.';
+const PENDING_APPROVAL = 'This account is waiting for an operator’s approval. You can sign in once it is approved.';
 /** Path-limited to the sign-in pages, so it never travels with other requests (no __Host- prefix, which needs Path=/). */
 const DEVICE_COOKIE = 'gatehouse_device';
 const DEVICE_COOKIE_PATH = '/interaction';
@@ -176,7 +178,7 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
       .slice(0, 320);
     const password = String(form.password ?? '');
     const now = ctx.clock();
-    const again = (error: string, status: 401 | 429) =>
+    const again = (error: string, status: 401 | 403 | 429) =>
       c.html(loginPage({ action: paths(uid).login, csrf: csrfFor(uid), clientName: '', username, error, abort: paths(uid).abort }), status);
     // Counted by the name tried, known or not, so the answer tells nothing about the account.
     const name = username.toLowerCase();
@@ -221,6 +223,12 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
     // The password is right: this address's slips on this account are forgiven (nobody else could have
     // ended them). The per-address and per-account counts stay: a guesser could otherwise reset them.
     await pairs.forget(pairSlot);
+    // A portal sign-up an operator has not approved yet holds the right password but may not sign in to
+    // anything (disabled accounts were answered like a wrong password above).
+    if (signInRefusal(user) === 'pending_approval') {
+      await auditLogin(c, 'user.login_failed', user.id, { reason: 'pending_approval', device: trusted, client_id: d.params.client_id });
+      return again(PENDING_APPROVAL, 403);
+    }
     if (user.totp?.confirmedAt) {
       await pending.set(uid, { accountId: user.id, stage: 'verify' });
       return c.redirect(paths(uid).mfa, 303);
@@ -244,7 +252,7 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
     const d = details(c);
     const state = await pending.get(uid);
     const user = state ? await ctx.store.users.get(state.accountId) : null;
-    if (!state || !user || user.disabled || state.stage === 'codes') return c.redirect(`/interaction/${uid}`, 303);
+    if (!state || !user || signInRefusal(user) !== null || state.stage === 'codes') return c.redirect(`/interaction/${uid}`, 303);
     const code = String((await c.req.parseBody()).code ?? '').trim();
     const now = ctx.clock();
     const slot = user.id;
@@ -345,7 +353,8 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
     await pending.clear(uid);
     // Read again: an admin may have disabled or changed the user while they were signing in.
     const fresh = await ctx.store.users.get(user.id);
-    if (!fresh || fresh.disabled) return c.html(messagePage('Sign-in refused', 'This account cannot sign in. Start again from the application.'), 403);
+    if (!fresh || signInRefusal(fresh) !== null)
+      return c.html(messagePage('Sign-in refused', 'This account cannot sign in. Start again from the application.'), 403);
     await ctx.store.users.update(
       { ...fresh, lastLoginAt: ctx.clock() },
       { actor: `ip:${ip(c)}`, requestId: null, action: 'user.login', targetType: 'user', targetId: user.id, before: null, after: { amr, client_id: clientId } },

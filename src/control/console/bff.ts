@@ -11,6 +11,7 @@ import { messagePage } from '../authorization/views.ts';
 import { PAGE_HEADERS } from '../authorization/security-headers.ts';
 import { fromOwnOrigin, safeReturnTo } from './origin.ts';
 import { readCookie, SESSION_COOKIE, type ConsoleSessions, type SessionPrincipal, type SessionTokens } from './sessions.ts';
+import { signInRefusal } from '../../domain/sign-in-standing.ts';
 
 /** The sign-in in progress (state, nonce, PKCE verifier, where to go back): sealed, in a cookie of its own for 10 minutes. */
 export const LOGIN_COOKIE = '__Host-gatehouse-login';
@@ -135,7 +136,7 @@ export function createBff(o: BffOptions): Bff {
     }
     const sub = tokens.claims()?.sub;
     const user = sub ? await ctx.store.users.get(sub) : null;
-    if (!user || user.disabled || user.pendingApproval || !user.consoleRole) {
+    if (!user || signInRefusal(user) !== null || !user.consoleRole) {
       if (tokens.refresh_token) await revoke(tokens.refresh_token);
       const why = user?.pendingApproval
         ? 'Your account is waiting for an operator’s approval.'

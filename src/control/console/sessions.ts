@@ -6,6 +6,7 @@ import type { AdminPermission } from '../../domain/permissions.ts';
 import { createSecretBox, type SecretBox } from '../../domain/secret-box.ts';
 import type { ConsoleSession } from '../../store/port.ts';
 import type { Actor, ControlContext } from '../context.ts';
+import { signInRefusal } from '../../domain/sign-in-standing.ts';
 
 /** The one cookie the browser holds (RFC 6265bis §4.1.3.2: `__Host-` means Secure, Path=/ and no Domain). */
 export const SESSION_COOKIE = '__Host-gatehouse-session';
@@ -129,7 +130,7 @@ export class ConsoleSessions {
     if (!session) return null;
     const user = await this.#ctx.store.users.get(session.userId);
     const role = user?.consoleRole ?? null;
-    if (!user || user.disabled || user.pendingApproval || !role) {
+    if (!user || signInRefusal(user) !== null || !role) {
       await this.#ctx.store.consoleSessions.delete(idHash, null);
       return null;
     }
