@@ -217,3 +217,40 @@ describe('client credentials, introspection, revocation, DPoP, device flow and k
     assert.equal(jwks.keys[0]!.d, undefined, 'no private part');
   });
 });
+
+describe('device user codes are rate-limited per address (RFC 8628 §5.1)', () => {
+  let h: AuthHarness;
+  before(async () => {
+    h = await startAuthHarness({ GATEHOUSE_AUTHORIZATION_LOGIN_IP_FAILURE_LIMIT: '3' });
+  });
+  after(() => h.close());
+
+  test('past the limit of wrong codes from one address, even the right code waits there and is not looked up', async () => {
+    const orders = await h.api('orders', ['orders:read']);
+    const tv = await h.client({
+      name: 'TV app',
+      type: 'public',
+      grantTypes: ['urn:ietf:params:oauth:grant-type:device_code'],
+      scopes: ['orders:read'],
+      apiIds: [orders.id],
+    });
+    const started = await oauth.processDeviceAuthorizationResponse(
+      h.as,
+      tv.client,
+      await oauth.deviceAuthorizationRequest(h.as, tv.client, tv.auth, { scope: 'orders:read' }, insecure),
+    );
+    const browser = new Browser(h.issuer);
+    // Each answer is the form again, with a fresh xsrf field: the next code is sent from it.
+    let page = asPage(await browser.go(started.verification_uri));
+    // Three of the 20^8 codes: the right one is among them once in 8.5 billion runs.
+    for (const code of ['BCDF-GHJK', 'LMNP-QRST', 'VWXZ-BCDF']) {
+      page = asPage(await browser.submit(page, { user_code: code }));
+      assert.match(page.html, /That code is not right/);
+    }
+    const right = asPage(await browser.submit(page, { user_code: started.user_code }));
+    assert.equal(right.status, 429);
+    assert.match(right.headers.get('retry-after') ?? '', /^\d+$/);
+    assert.match(right.html, /Too many wrong codes/);
+    assert.doesNotMatch(right.html, /Confirm the device/);
+  });
+});

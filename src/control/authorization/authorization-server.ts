@@ -19,6 +19,8 @@ import { traceProviderRequests } from './trace-requests.ts';
 import type { Tracing } from '../../telemetry/tracing.ts';
 import { deviceConfirmSource, deviceInputSource, deviceSuccessSource, logoutSource, logoutSuccessSource, renderError } from './provider-pages.ts';
 import { signInRefusal } from '../../domain/sign-in-standing.ts';
+import { deviceCodeThrottle } from './device-code-throttle.ts';
+import type { Throttle } from '../../limits/port.ts';
 
 export interface AuthorizationSettings {
   issuer: string;
@@ -42,7 +44,12 @@ export interface AuthorizationServerOptions {
   onTokenRequest?: TokenRequestObserver | undefined;
   /** OpenTelemetry: a SERVER span per request, when tracing is on. */
   tracing?: Tracing | null;
+  /** Wrong device user codes, per client address (RFC 8628 §5.1). */
+  userCodeThrottle: Throttle;
 }
+
+/** oidc-provider's route for entering a device's user code (its default). */
+const CODE_VERIFICATION_PATH = '/device';
 
 /** Token lifetimes that are not per API or client (seconds). */
 const CODE_TTL = 60;
@@ -295,6 +302,7 @@ export class AuthorizationServer {
         else kctx.body = out;
       }
     });
+    provider.use(deviceCodeThrottle(this.#o.userCodeThrottle, CODE_VERIFICATION_PATH, ctx.clock));
     if (this.#o.onTokenRequest) provider.use(tokenRequestMetrics(this.#o.onTokenRequest));
     provider.use(rfcAnswers(provider));
     provider.use(

@@ -1,4 +1,5 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import { markWrongUserCode } from './device-code-throttle.ts';
 import { html, type Html, messagePage, providerFormPage } from './views.ts';
 
 /**
@@ -40,9 +41,11 @@ function renderForm(form: ProviderForm, inside: Html): Html {
 }
 
 export async function deviceInputSource(ctx: KoaContextWithOIDC, form: string, _out: unknown, err?: Error & { userCode?: string }): Promise<void> {
+  const wrongCode = err !== undefined && (Boolean(err.userCode) || err.name === 'NoCodeError');
+  if (wrongCode) markWrongUserCode(ctx);
   const error = !err
     ? null
-    : err.userCode || err.name === 'NoCodeError'
+    : wrongCode
       ? 'That code is not right. Check the code on your device.'
       : err.name === 'AbortedError'
         ? 'The sign-in was cancelled.'

@@ -48,7 +48,15 @@ export async function startAuthorization(
   // Made now, so the first sign-in with an unknown name costs one scrypt like any other.
   await DECOY_PASSWORD_HASH;
   const directory = new ClientDirectory(ctx.store, ctx.changes);
+  // Wrong device codes count per address like wrong passwords do (RFC 8628 §5.1), with the same limit.
+  const userCodeThrottle = throttles({
+    name: 'device-code-address',
+    limit: a.login.ipFailureLimit,
+    windowMs: a.login.ipWindowSeconds * 1000,
+    perAddress: true,
+  });
   const server = new AuthorizationServer({
+    userCodeThrottle,
     ctx,
     identity,
     masterKey: config.masterKey!,
@@ -96,6 +104,7 @@ export async function startAuthorization(
       await signingKeysService.prune(ctx);
       await server.reload();
       const now = ctx.clock();
+      userCodeThrottle.sweep(now);
       await ctx.store.oidc.deleteExpired(now);
       await ctx.store.revocations.deleteExpired(now);
       // Exchanged tokens are kept as long as the request log keeps what they did: an incident's impact report lists them.
