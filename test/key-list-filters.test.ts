@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { expectProblem, seed, startHarness, type Harness, type Seeded } from './support/harness.ts';
+import { expectProblem, startSeeded, type Harness, type Seeded } from './support/harness.ts';
 
 const DAY = 86_400_000;
 
@@ -8,8 +8,7 @@ describe('admin API: the key list finds keys expiring soon, and the keys of a po
   let h: Harness;
   let ids: Seeded;
   before(async () => {
-    h = await startHarness();
-    ids = await seed(h);
+    ({ h, ids } = await startSeeded());
   });
   after(() => h.close());
 
