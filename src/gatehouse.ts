@@ -713,7 +713,7 @@ async function declareApis(ctx: ControlContext, config: Readonly<Config>): Promi
   for (const declared of config.apis) {
     const found = existing.find((a) => a.name === declared.name);
     if (!found) await apisService.create(ctx, actor, declared);
-    else if (!apisService.matches(found, declared)) await apisService.update(ctx, actor, found.id, declared);
+    else if (!apisService.matches(found, declared)) await apisService.replace(ctx, actor, found.id, declared);
   }
 }
 

@@ -11,6 +11,7 @@ import { adminKeysService } from '../src/control/services/admin-keys.ts';
 import { ADMIN_PERMISSIONS } from '../src/domain/permissions.ts';
 import { startGatehouse, type Gatehouse } from '../src/gatehouse.ts';
 import { listen } from './support/harness.ts';
+import { TEST_MASTER_KEY } from './support/oauth.ts';
 
 const PEPPER_A = 'pepper-A-0123456789abcdefghijklmnopqrstuvwxyz';
 const PEPPER_B = 'pepper-B-0123456789abcdefghijklmnopqrstuvwxyz';
@@ -343,6 +344,30 @@ describe('configuration at start', () => {
       upstream.closeAllConnections();
       await new Promise((r) => upstream.close(r));
     }
+  });
+
+  test('a setting taken out of a declared API (its roles, its identity JWT) is cleared at the next start; a declaration in force writes nothing', async () => {
+    // Bearer APIs and identity JWTs need the authorization server, so a master key.
+    const env = { GATEHOUSE_PEPPER: PEPPER_A, GATEHOUSE_MASTER_KEY: TEST_MASTER_KEY };
+    const yaml = (extra: string) =>
+      `apis:\n  - name: reports\n    listenPath: /reports\n    upstreamUrl: http://127.0.0.1:9\n    auth:\n      type: bearer\n${extra}`;
+    const updates = async (gh: Gatehouse) => (await gh.ctx.store.audit.list({ limit: 100, action: 'api.updated' })).items.length;
+    const first = await start(env, writeYaml(yaml('      roles: [admin]\n    identityJwt: true\n')));
+    const [declared] = await first.ctx.store.apis.all();
+    assert.deepEqual(declared!.auth.roles, ['admin']);
+    assert.equal(declared!.identityJwt, true);
+    await stop(first);
+
+    const second = await start(env, writeYaml(yaml('')));
+    const [changed] = await second.ctx.store.apis.all();
+    assert.equal(changed!.id, declared!.id);
+    assert.equal(changed!.auth.roles, undefined, 'the roles the file no longer names are gone');
+    assert.equal(changed!.identityJwt, undefined);
+    assert.equal(await updates(second), 1);
+    await stop(second);
+
+    const third = await start(env, writeYaml(yaml('')));
+    assert.equal(await updates(third), 1, 'an API already as declared is not written again');
   });
 
   test('keys hashed under a previous pepper still verify after the pepper rotates, until that pepper is dropped', async () => {

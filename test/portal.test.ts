@@ -189,12 +189,22 @@ describe('portal sign-up by invitation (the default) and with an operator’s ap
     expectProblem(await auditor.call('POST', '/admin/v1/portal/invites', { email: 'x@dev.example' }), 403, 'PERMISSION_DENIED');
   });
 
-  test('approval: the account waits, cannot sign in to the web app, and can once an operator approves it', async () => {
+  test('approval: the account waits, is listed as waiting, cannot sign in to the web app, and can once an operator approves it', async () => {
     const approving = await startConsoleHarness({ GATEHOUSE_PORTAL_SIGNUP: 'approval' });
+    const waiting = async (flag = 'true') => {
+      const res = await approving.admin('GET', `/users?pendingApproval=${flag}&limit=100`);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return res.body.items.map((u: { username: string }) => u.username);
+    };
     try {
+      const operator = await approving.user({ consoleRole: 'operator' });
       const made = await signUp(approving, { username: 'p@dev.example', password: PASSWORD });
       assert.equal(made.status, 202, JSON.stringify(made.body));
       assert.equal(made.body.status, 'pending');
+      assert.deepEqual(await waiting(), ['p@dev.example']);
+      assert.ok((await waiting('false')).includes(operator.username));
+      assert.ok(!(await waiting('false')).includes('p@dev.example'));
+      expectProblem(await approving.admin('GET', '/users?pendingApproval=yes'), 400, 'VALIDATION_FAILED');
       const browser = new Browser(approving.issuer);
       const login = asPage(await browser.go('/bff/login'));
       const refused = asPage(await browser.submit(login, { username: 'p@dev.example', password: PASSWORD }, '/login'));
@@ -204,6 +214,7 @@ describe('portal sign-up by invitation (the default) and with an operator’s ap
       assert.equal(approved.status, 200, JSON.stringify(approved.body));
       assert.equal(approved.body.pendingApproval, false);
       expectProblem(await approving.admin('POST', `/users/${made.body.user.id}/approve`), 409, 'CONFLICT');
+      assert.deepEqual(await waiting(), [], 'an approved account waits no more');
       const p = await signInConsole(approving, 'p@dev.example', PASSWORD, '/developers/');
       assert.equal(p.sessionBody.role, 'developer');
     } finally {

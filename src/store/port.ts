@@ -29,7 +29,8 @@ export interface Store {
   readonly audit: AuditRepo;
   readonly usage: UsageRepo;
   readonly keyAddresses: KeyAddressRepo;
-  readonly users: EntityRepo<User> & {
+  readonly users: Omit<EntityRepo<User>, 'list'> & {
+    list(query: UserListQuery): Promise<Page<User>>;
     findByUsername(username: string): Promise<User | null>;
     /** Replaces the user only if it is still as read (its updatedAt): a single-use code is used once, even by racing requests. */
     updateIfUnchanged(user: User, expectedUpdatedAt: number, audit: AuditInput): Promise<boolean>;
@@ -125,6 +126,11 @@ export interface NamedEntityRepo<T extends { id: string }> extends EntityRepo<T>
   list(query: NamedPageQuery): Promise<Page<T>>;
 }
 
+export interface UserListQuery extends PageQuery {
+  /** true: only accounts waiting for an operator's approval (portal sign-up with `approval`); false: only the others. */
+  pendingApproval?: boolean | undefined;
+}
+
 export type KeyStatusFilter = 'active' | 'disabled' | 'expired' | 'revoked';
 
 export interface KeyListQuery extends PageQuery {
@@ -139,7 +145,14 @@ export interface KeyListQuery extends PageQuery {
    * period of their own rotation rule, else their policy's); false: every other key.
    */
   rotationDue?: boolean | undefined;
-  /** Reference time for the status and rotation filters. */
+  /**
+   * Only keys expiring soon: not revoked at `now`, with an expiry after `now` and at or before this
+   * time (epoch ms). Keys already expired are the `expired` status, not "expiring".
+   */
+  expiresBefore?: number | undefined;
+  /** Only keys that name this policy (whatever their status): what a policy's change or deletion reaches. */
+  policyId?: string | undefined;
+  /** Reference time for the status, rotation and expiry filters. */
   now: number;
 }
 

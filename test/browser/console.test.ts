@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { call, listen } from '../support/harness.ts';
+import { PASSWORD } from '../support/oauth.ts';
 import { assertAccessible, openNav, screenshot, signIn, startBrowserConsole, type BrowserConsole } from '../support/web-console.ts';
 
 // The operators' console in headless Chromium against a real Gatehouse: sign-in with MFA, the
@@ -11,12 +12,22 @@ import { assertAccessible, openNav, screenshot, signIn, startBrowserConsole, typ
 describe('web console in a browser', () => {
   let h: BrowserConsole;
   before(async () => {
-    h = await startBrowserConsole();
+    // Sign-ups wait for an operator's approval, so the Developers page has someone to approve.
+    h = await startBrowserConsole({ GATEHOUSE_PORTAL_SIGNUP: 'approval' });
   });
   after(() => h?.close());
 
   /** Reads /bff/session in the page (the CSRF token a legitimate script has). */
   const session = (page: Page) => page.evaluate(async () => (await (await fetch('/bff/session')).json()) as { csrfToken: string; role: string });
+  /** A portal sign-up, as its page sends it: it waits for approval. */
+  const signUpWaiting = async (username: string) => {
+    const res = await fetch(`${h.base}/bff/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: h.base },
+      body: JSON.stringify({ username, password: PASSWORD }),
+    });
+    assert.equal(res.status, 202, await res.text());
+  };
 
   test('an operator signs in with MFA, publishes an API, registers an app, issues a key, sees its traffic, rotates and revokes it', async () => {
     const operator = await h.consoleUser('operator', { mfaRequired: true });
@@ -80,9 +91,27 @@ describe('web console in a browser', () => {
     await assertAccessible(page, 'request log');
     await screenshot(page, 'console-request-log');
 
-    // Rotate with grace: both secrets work, and the old key's page shows traffic still on it.
+    // The keys expiring soon: a filter beside status, exposure and rotation.
+    const ordersId = (await h.admin('GET', '/apis?name=orders')).body.items[0].id as string;
+    const otherApp = (await h.admin('POST', '/apps', { name: 'Partners' })).body.id as string;
+    for (const [name, days] of [
+      ['expires-in-3-days', 3],
+      ['expires-in-20-days', 20],
+    ] as const) {
+      const made = await h.admin('POST', '/keys', { appId: otherApp, name, access: [{ apiId: ordersId }], expiresInSeconds: days * 86_400 });
+      assert.equal(made.status, 201, JSON.stringify(made.body));
+    }
     await openNav(page, 'Keys');
     await assertAccessible(page, 'keys');
+    await page.getByLabel('Expiring').selectOption({ label: 'in the next 7 days' });
+    await page.getByRole('link', { name: 'expires-in-20-days' }).waitFor({ state: 'detached' });
+    await page.getByRole('link', { name: 'expires-in-3-days' }).waitFor();
+    assert.equal(await page.getByRole('link', { name: 'shop-live' }).count(), 0, 'a key without an expiry is not expiring');
+    await page.getByLabel('Expiring').selectOption({ label: 'in the next 30 days' });
+    await page.getByRole('link', { name: 'expires-in-20-days' }).waitFor();
+    await page.getByLabel('Expiring').selectOption({ label: 'any' });
+
+    // Rotate with grace: both secrets work, and the old key's page shows traffic still on it.
     await page.getByRole('link', { name: 'shop-live' }).first().click();
     await page.getByRole('heading', { level: 1, name: 'Key shop-live' }).waitFor();
     const oldKeyUrl = page.url();
@@ -110,6 +139,76 @@ describe('web console in a browser', () => {
     assert.equal((await call(h, '/orders/items', { key: newSecret })).status, 401, 'a revoked key is refused');
     const revoked = (await h.audit('key.revoked'))[0];
     assert.match(String(revoked.actor), /user/, 'the revocation is audited under the person');
+
+    // Roles set on an API can be cleared from its page.
+    const reports = await h.api('reports', [], { auth: { type: 'bearer', roles: ['admin'] } });
+    await page.goto(`${h.base}/console/apis/${reports.id}`);
+    await page.getByRole('heading', { level: 1, name: 'API reports' }).waitFor();
+    assert.equal(await page.getByLabel('Required roles').inputValue(), 'admin');
+    await page.getByLabel('Required roles').fill('');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText('Saved.').waitFor();
+    assert.equal((await h.admin('GET', `/apis/${reports.id}`)).body.auth.roles, undefined, 'the roles are gone');
+
+    // A policy: the admin API's validation beside the field first, then created, changed, and
+    // deleted once no key has it (the dialog names the keys that do).
+    await openNav(page, 'Policies');
+    await page.getByRole('link', { name: 'Create a policy' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Create a policy' }).waitFor();
+    await page.getByRole('textbox', { name: 'Name', exact: true }).fill('partners');
+    await page.getByRole('button', { name: 'Add a rate limit' }).click();
+    await page.getByLabel('Limit 1: name').fill('per-minute');
+    const requests = page.getByLabel('Limit 1: requests');
+    await requests.fill('0');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    await page.locator('.field-error').first().waitFor();
+    assert.equal(await requests.getAttribute('aria-invalid'), 'true', 'the limit the API refused is marked beside its field');
+    await assertAccessible(page, 'policy form with errors');
+    await screenshot(page, 'console-policy-errors');
+    await requests.fill('60');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: 'Policy partners' }).waitFor();
+    const policyId = new URL(page.url()).pathname.split('/').pop()!;
+    await page.getByLabel('Requests per period').fill('1000');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText('Saved.').waitFor();
+    assert.deepEqual((await h.admin('GET', `/policies/${policyId}`)).body.quota, { limit: 1000, period: 'month' });
+    const governed = await h.admin('POST', '/keys', { appId: otherApp, name: 'partner-key', policyId, access: [{ apiId: ordersId }] });
+    assert.equal(governed.status, 201, JSON.stringify(governed.body));
+    await page.reload();
+    await page.getByRole('button', { name: 'Delete this policy' }).click();
+    const deleteDialog = page.getByRole('dialog', { name: 'Delete the policy partners?' });
+    await deleteDialog.getByRole('link', { name: 'partner-key' }).waitFor();
+    assert.ok(await deleteDialog.getByRole('button', { name: 'Delete this policy' }).isDisabled(), 'no deletion while a key has the policy');
+    await assertAccessible(page, 'policy deletion dialog');
+    await deleteDialog.getByRole('button', { name: 'Cancel' }).click();
+    assert.equal((await h.admin('DELETE', `/keys/${governed.body.id}`)).status, 204);
+    await page.reload();
+    await page.getByRole('button', { name: 'Delete this policy' }).click();
+    await deleteDialog.getByText(/No key has this policy/).waitFor();
+    await deleteDialog.getByRole('button', { name: 'Delete this policy' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Policies' }).waitFor();
+    assert.equal((await h.admin('GET', `/policies/${policyId}`)).status, 404);
+
+    // Developers: an invitation link shown once with a copy button; a sign-up waiting is approved.
+    await signUpWaiting('waiting@dev.example');
+    await openNav(page, 'Developers');
+    await page.getByLabel('E-mail address').fill('invited@dev.example');
+    await page.getByRole('button', { name: 'Invite', exact: true }).click();
+    const link = ((await page.getByTestId('secret').textContent()) ?? '').trim();
+    assert.match(link, /\/developers\/signup\?invite=[\w-]{43}$/);
+    assert.ok(link.startsWith(h.base), 'a whole link, to send as it is');
+    assert.ok(await page.getByRole('button', { name: 'Copy' }).isVisible());
+    await screenshot(page, 'console-developers');
+    await page
+      .getByRole('row', { name: /waiting@dev\.example/ })
+      .getByRole('button', { name: 'Approve' })
+      .click();
+    await page.getByRole('dialog', { name: 'Approve waiting@dev.example?' }).getByRole('button', { name: 'Approve' }).click();
+    await page.getByText('Nobody is waiting for approval.').waitFor();
+    await assertAccessible(page, 'developers');
+    const approved = (await h.audit('user.approved'))[0];
+    assert.match(String(approved.actor), /user/, 'the approval is audited under the person');
     await page.context().close();
   });
 
@@ -142,6 +241,20 @@ describe('web console in a browser', () => {
     await page.getByRole('link', { name: 'audited-key' }).waitFor();
     assert.equal(await page.getByRole('checkbox').count(), 0, 'no bulk selection');
     await assertAccessible(page, 'keys as an auditor');
+    await openNav(page, 'Policies');
+    await page.getByRole('heading', { level: 1, name: 'Policies' }).waitFor();
+    assert.equal(await page.getByRole('link', { name: 'Create a policy' }).count(), 0);
+    await signUpWaiting('seen-by-auditor@dev.example');
+    await openNav(page, 'Developers');
+    await page.getByRole('row', { name: /seen-by-auditor@dev\.example/ }).waitFor();
+    assert.equal(
+      await page
+        .locator('#main')
+        .getByRole('button', { name: /Invite|Approve/ })
+        .count(),
+      0,
+      'no invitation, no approval',
+    );
 
     // Even with the CSRF token, the API refuses an auditor's write.
     const refused = await page.evaluate(async () => {
@@ -259,6 +372,7 @@ describe('web console in a browser', () => {
       ['Policies', 'Policies'],
       ['OAuth clients', 'OAuth clients'],
       ['Users', 'Users'],
+      ['Developers', 'Developers'],
       ['Signing keys', 'Signing keys'],
       ['Webhooks', 'Webhooks'],
     ];

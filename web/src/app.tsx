@@ -11,7 +11,9 @@ import { AppDetail, AppsList } from './pages/apps.tsx';
 import { KeyDetail, KeysList } from './pages/keys.tsx';
 import { RequestLog } from './pages/requests.tsx';
 import { AuditLog } from './pages/audit.tsx';
-import { ClientsPage, PoliciesPage, SigningKeysPage, UsersPage, WebhookDetail, WebhooksPage } from './pages/admin.tsx';
+import { ClientsPage, SigningKeysPage, UsersPage, WebhookDetail, WebhooksPage } from './pages/admin.tsx';
+import { PoliciesList, PolicyEdit } from './pages/policies.tsx';
+import { DevelopersPage } from './pages/developers.tsx';
 import { Catalogue, PortalAppDetail, PortalApps, PortalKey } from './portal/portal.tsx';
 import { SignUp } from './portal/signup.tsx';
 
@@ -34,6 +36,7 @@ const CONSOLE_NAV: NavItem[] = [
   { href: '/console/policies', label: 'Policies', permission: 'policies:read' },
   { href: '/console/clients', label: 'OAuth clients', permission: 'clients:read' },
   { href: '/console/users', label: 'Users', permission: 'users:read' },
+  { href: '/console/developers', label: 'Developers', permission: 'users:read' },
   { href: '/console/signing-keys', label: 'Signing keys', permission: 'signing_keys:read' },
   { href: '/console/webhooks', label: 'Webhooks', permission: 'webhooks:read' },
 ];
@@ -152,7 +155,10 @@ function ConsoleRoutes() {
         <Route path="/console/keys/:id">{(p) => <KeyDetail id={p.id} />}</Route>
         <Route path="/console/requests" component={RequestLog} />
         <Route path="/console/audit" component={AuditLog} />
-        <Route path="/console/policies" component={PoliciesPage} />
+        <Route path="/console/policies" component={PoliciesList} />
+        <Route path="/console/policies/new">{() => <PolicyEdit id={null} />}</Route>
+        <Route path="/console/policies/:id">{(p) => <PolicyEdit id={p.id} />}</Route>
+        <Route path="/console/developers" component={DevelopersPage} />
         <Route path="/console/clients" component={ClientsPage} />
         <Route path="/console/users" component={UsersPage} />
         <Route path="/console/signing-keys" component={SigningKeysPage} />

@@ -66,7 +66,7 @@ export interface Key {
   exposedAt: string | null;
   rotatedFrom: string | null;
   replacedBy: string | null;
-  access: { apiId: string; methods?: string[]; paths?: string[] }[] | null;
+  access: AccessRule[] | null;
   rateLimits: RateLimit[] | null;
   quota: { limit: number; period: string } | null;
   metadata: Record<string, unknown>;
@@ -158,13 +158,31 @@ export interface AuditEntry {
   requestId: string | null;
 }
 
+export interface AccessRule {
+  apiId: string;
+  methods?: string[];
+  paths?: string[];
+}
+
 export interface Policy {
   id: string;
   name: string;
-  access: unknown[] | null;
+  access: AccessRule[] | null;
   rateLimits: RateLimit[] | null;
   quota: { limit: number; period: string } | null;
+  ipAllowlist: string[] | null;
+  scopes: string[] | null;
+  rotation: { periodDays: number; noticeDays?: number; expireAfterGraceDays?: number } | null;
   createdAt: string;
+  updatedAt: string;
+}
+
+/** POST /admin/v1/portal/invites: the single-use sign-up link (its token is in this answer only). */
+export interface PortalInvite {
+  email: string;
+  path: string;
+  token: string;
+  expiresAt: string;
 }
 
 export interface User {
@@ -177,6 +195,8 @@ export interface User {
   mfa: { enrolled?: boolean; recoveryCodesLeft?: number };
   /** The web app's role; null: no console or portal. */
   consoleRole?: Role | null;
+  /** A portal sign-up waiting for an operator's approval (portal.signup: approval). */
+  pendingApproval?: boolean;
   createdAt: string;
   lastLoginAt: string | null;
 }

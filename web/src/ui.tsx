@@ -205,8 +205,8 @@ export function ConfirmButton({
   );
 }
 
-/** A secret shown once: the value, a copy button and a plain warning. */
-export function SecretOnce({ secret, what = 'key' }: { secret: string; what?: string }) {
+/** A secret shown once: the value, a copy button and a plain warning (`lost`: what to do without it). */
+export function SecretOnce({ secret, what = 'key', lost = `rotate the ${what}` }: { secret: string; what?: string; lost?: string }) {
   const [copied, setCopied] = useState<'no' | 'yes' | 'failed'>('no');
   const copy = async () => {
     try {
@@ -220,7 +220,7 @@ export function SecretOnce({ secret, what = 'key' }: { secret: string; what?: st
   return (
     <section className="secret" aria-label={`New ${what} secret`}>
       <p className="warning">
-        <strong>Copy this {what} now.</strong> This is the only time Gatehouse shows it: it keeps only a hash. If you lose it, rotate the {what}.
+        <strong>Copy this {what} now.</strong> This is the only time Gatehouse shows it: it keeps only a hash. If you lose it, {lost}.
       </p>
       <div className="secret-row">
         <code data-testid="secret">{secret}</code>
@@ -275,4 +275,59 @@ export function Pager({
 
 export function StatusBadge({ status }: { status: string }) {
   return <span className={`badge badge-${status.replace(/[^a-z-]/g, '')}`}>{status}</span>;
+}
+
+/**
+ * Rows of fields a person adds and removes (an API's route rules, a policy's rate limits), each row a
+ * labelled group. `field(i, k)` hands a row's field its value setter.
+ */
+export function RowsEditor<R extends object>({
+  legend,
+  noun,
+  short,
+  rows,
+  onChange,
+  blank,
+  readOnly,
+  intro,
+  children,
+}: {
+  legend: string;
+  /** What one row is ("route rule"), and its short name on the remove button ("rule"). */
+  noun: string;
+  short: string;
+  rows: R[];
+  onChange: (rows: R[]) => void;
+  blank: R;
+  readOnly: boolean;
+  intro?: ReactNode;
+  children: (row: R, i: number, field: (k: keyof R) => (v: string) => void) => ReactNode;
+}) {
+  const field = (i: number) => (k: keyof R) => (v: string) => onChange(rows.map((r, j) => (j === i ? { ...r, [k]: v } : r)));
+  const title = noun.charAt(0).toUpperCase() + noun.slice(1);
+  return (
+    <fieldset>
+      <legend>{legend}</legend>
+      {intro}
+      {rows.map((r, i) => (
+        <div className="card" key={i} role="group" aria-label={`${title} ${i + 1}`}>
+          {children(r, i, field(i))}
+          {readOnly ? null : (
+            <button type="button" onClick={() => onChange(rows.filter((_, j) => j !== i))}>
+              Remove {short} {i + 1}
+            </button>
+          )}
+        </div>
+      ))}
+      {readOnly ? (
+        rows.length === 0 ? (
+          <p className="muted">No {noun}s.</p>
+        ) : null
+      ) : (
+        <button type="button" onClick={() => onChange([...rows, blank])}>
+          Add a {noun}
+        </button>
+      )}
+    </fieldset>
+  );
 }

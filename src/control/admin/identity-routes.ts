@@ -6,7 +6,7 @@ import * as ir from './identity-responses.ts';
 import * as i from '../../domain/inputs/identity.ts';
 import { pageOf } from './responses.ts';
 import { route, type AdminRoute } from './route.ts';
-import { pageQuerySchema } from './queries.ts';
+import { pageQuerySchema, userListQuerySchema } from './queries.ts';
 
 /** Admin routes for the authorization server: users and their grants, OAuth clients, signing keys. */
 export const IDENTITY_ROUTES: readonly AdminRoute[] = [
@@ -17,7 +17,7 @@ export const IDENTITY_ROUTES: readonly AdminRoute[] = [
     permission: 'users:read',
     summary: 'List users',
     status: 200,
-    query: pageQuerySchema,
+    query: userListQuerySchema,
     response: pageOf(ir.userResponse),
     handle: async ({ ctx, query }) => {
       const page = await usersService.list(ctx, query);

@@ -27,6 +27,25 @@ export const keyListQuerySchema = pageQuerySchema.extend({
     .enum(['true', 'false'])
     .transform((v) => v === 'true')
     .optional(),
+  expiresBefore: z.iso
+    .datetime({ offset: true })
+    .meta({
+      description:
+        'only keys expiring by this time (RFC 3339): not revoked, with an expiry after now and at or before this time; keys already expired are status=expired',
+    })
+    .transform((t) => Date.parse(t))
+    .optional(),
+  policyId: id('pol')
+    .optional()
+    .meta({ description: 'only keys that name this policy, whatever their status (a policy cannot be deleted while any key names it)' }),
+});
+
+export const userListQuerySchema = pageQuerySchema.extend({
+  pendingApproval: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional()
+    .meta({ description: 'true: only developers waiting for approval (portal.signup: approval), to approve with POST /users/{id}/approve' }),
 });
 
 export const auditQuerySchema = pageQuerySchema.extend({

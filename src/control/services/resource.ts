@@ -28,6 +28,17 @@ export function resourceService<T extends { id: string; createdAt: number; updat
     ...auditedChange(spec.view, before, after),
   });
   const get = async (ctx: ControlContext, id: string): Promise<T> => requireFound(await spec.repo(ctx).get(id), spec.label, id);
+  /** Stores what `next` makes of the stored entity, with its audit entry. */
+  const write = async (ctx: ControlContext, actor: Actor, id: string, next: (existing: T) => Omit<T, 'id' | 'createdAt' | 'updatedAt'>): Promise<T> => {
+    const existing = await get(ctx, id);
+    const fields = next(existing);
+    await spec.validate?.(ctx, fields);
+    const entity = { ...fields, id, createdAt: existing.createdAt, updatedAt: ctx.clock() } as T;
+    const done = await conflictAware(spec.label, () => spec.repo(ctx).update(entity, audit(actor, 'updated', id, existing, entity)));
+    if (!done) throw notFound(spec.label, id);
+    spec.changed?.(ctx, entity);
+    return entity;
+  };
   return {
     get,
     /** `name`: only those with exactly this name. */
@@ -41,16 +52,13 @@ export function resourceService<T extends { id: string; createdAt: number; updat
       spec.changed?.(ctx, entity);
       return entity;
     },
-    async update(ctx: ControlContext, actor: Actor, id: string, patch: Patch): Promise<T> {
-      const existing = await get(ctx, id);
-      const fields = spec.merge(existing, patch);
-      await spec.validate?.(ctx, fields);
-      const entity = { ...fields, id, createdAt: existing.createdAt, updatedAt: ctx.clock() } as T;
-      const done = await conflictAware(spec.label, () => spec.repo(ctx).update(entity, audit(actor, 'updated', id, existing, entity)));
-      if (!done) throw notFound(spec.label, id);
-      spec.changed?.(ctx, entity);
-      return entity;
-    },
+    /** A merge patch (RFC 7396): what it leaves out keeps its value. */
+    update: (ctx: ControlContext, actor: Actor, id: string, patch: Patch): Promise<T> => write(ctx, actor, id, (existing) => spec.merge(existing, patch)),
+    /**
+     * The whole resource as a declaration (the config file) says: what it leaves out is cleared, where
+     * a merge patch would keep it (roles taken out of a declared API stayed, and it was written again at every start).
+     */
+    replace: (ctx: ControlContext, actor: Actor, id: string, input: In): Promise<T> => write(ctx, actor, id, () => spec.build(input)),
     async delete(ctx: ControlContext, actor: Actor, id: string): Promise<void> {
       const existing = await get(ctx, id);
       const done = await conflictAware(spec.label, () => spec.repo(ctx).delete(id, audit(actor, 'deleted', id, existing, null)), 'still in use');

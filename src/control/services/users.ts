@@ -7,6 +7,7 @@ import type { UserView } from '../admin/identity-responses.ts';
 import { auditedChange } from './audit-change.ts';
 import { grantsService } from './grants.ts';
 import { conflictAware } from './resource.ts';
+import type { UserListQuery } from '../../store/port.ts';
 
 export interface UserInput {
   username: string;
@@ -83,7 +84,7 @@ export const usersService = {
     return requireFound(await ctx.store.users.get(id), 'user', id);
   },
 
-  list: (ctx: ControlContext, query: { limit: number; cursor?: string | undefined }) => ctx.store.users.list(query),
+  list: (ctx: ControlContext, query: UserListQuery) => ctx.store.users.list(query),
 
   async update(ctx: ControlContext, actor: Actor, id: string, patch: UserPatch): Promise<User> {
     const existing = await usersService.get(ctx, id);

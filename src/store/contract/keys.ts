@@ -100,6 +100,37 @@ export function keysContract(current: () => Store): void {
       assert.ok(!(await allKeyIds(store, { exposed: false })).includes(exposed.id));
     });
 
+    test('list by expiresBefore finds keys still in force that expire after now and by then', async () => {
+      const DAY = 86_400_000;
+      const soon = await createKey({ expiresAt: T0 + DAY });
+      const atTheEdge = await createKey({ expiresAt: T0 + 7 * DAY });
+      await createKey({ expiresAt: T0 + 7 * DAY + 1 });
+      await createKey();
+      await createKey({ expiresAt: T0 });
+      await createKey({ expiresAt: T0 + DAY, revokedAt: T0 - 1, revokedReason: 'leaked' });
+      const disabled = await createKey({ expiresAt: T0 + 2 * DAY, enabled: false });
+      assert.deepEqual(await allKeyIds(store, { expiresBefore: T0 + 7 * DAY }), [soon.id, atTheEdge.id, disabled.id]);
+      assert.deepEqual(await allKeyIds(store, { expiresBefore: T0 + 7 * DAY, status: 'active' }), [soon.id, atTheEdge.id]);
+      assert.deepEqual(
+        await allKeyIds(store, { expiresBefore: T0 + 7 * DAY, now: T0 + DAY }),
+        [atTheEdge.id, disabled.id],
+        'at expiry a key is expired, no longer expiring',
+      );
+      assert.deepEqual(await allKeyIds(store, { expiresBefore: T0 - 1 }), []);
+    });
+
+    test('list by policy finds every key that names it, whatever its status', async () => {
+      const gold = makePolicy(1);
+      const silver = makePolicy(2);
+      for (const p of [gold, silver]) await store.policies.create(p, audit('policy.created', 'policy', p.id));
+      const active = await createKey({ policyId: gold.id });
+      const revoked = await createKey({ policyId: gold.id, revokedAt: T0 - 1, revokedReason: 'done' });
+      await createKey({ policyId: silver.id });
+      await createKey();
+      assert.deepEqual(await allKeyIds(store, { policyId: gold.id }), [active.id, revoked.id]);
+      assert.deepEqual(await allKeyIds(store, { policyId: makePolicy(3).id }), []);
+    });
+
     test('rotate stores the successor and the updated predecessor with one audit entry', async () => {
       const previous = await createKey();
       const successor = makeKey(app.id, { rotatedFrom: previous.id });

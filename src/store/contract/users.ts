@@ -26,6 +26,25 @@ export function usersContract(current: () => Store): void {
       assert.equal((await store.users.list({ limit: 10 })).items.length, 1);
     });
 
+    test('list by pendingApproval finds the accounts waiting for approval, and pages with a cursor', async () => {
+      const store = current();
+      const users = [
+        makeUser(1),
+        { ...makeUser(2), pendingApproval: true },
+        { ...makeUser(3), pendingApproval: false },
+        { ...makeUser(4), pendingApproval: true },
+      ];
+      for (const u of users) await store.users.create(u, audit('user.created', 'user', u.id));
+      const ids = async (pendingApproval?: boolean) => {
+        const first = await store.users.list({ limit: 1, pendingApproval });
+        const rest = first.nextCursor ? await store.users.list({ limit: 10, cursor: first.nextCursor, pendingApproval }) : { items: [] };
+        return [...first.items, ...rest.items].map((u) => u.id);
+      };
+      assert.deepEqual(await ids(true), [users[1]!.id, users[3]!.id]);
+      assert.deepEqual(await ids(false), [users[0]!.id, users[2]!.id]);
+      assert.equal((await ids()).length, 4);
+    });
+
     test('users.updateIfUnchanged writes only over the version it read, once', async () => {
       const store = current();
       const user = makeUser(7);

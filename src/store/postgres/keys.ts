@@ -67,6 +67,11 @@ export function keyRepo(db: PgDb): KeyRepo {
       const arg = (value: unknown) => (args.push(value), `$${args.length}`);
       if (query.appId) where.push(`app_id = ${arg(query.appId)}`);
       if (query.environment) where.push(`environment = ${arg(query.environment)}`);
+      if (query.policyId) where.push(`policy_id = ${arg(query.policyId)}`);
+      if (query.expiresBefore !== undefined) {
+        const now = arg(query.now);
+        where.push(`expires_at > ${now} AND expires_at <= ${arg(query.expiresBefore)} AND NOT (revoked_at IS NOT NULL AND revoked_at <= ${now})`);
+      }
       if (query.exposed !== undefined) where.push(`data->>'exposedAt' IS ${query.exposed ? 'NOT ' : ''}NULL`);
       if (query.apiId) {
         args.push(query.apiId);

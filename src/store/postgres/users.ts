@@ -1,12 +1,18 @@
 import type { User } from '../../domain/entities.ts';
-import type { Store } from '../port.ts';
+import type { Store, UserListQuery } from '../port.ts';
 import { appendAudit } from './audit.ts';
-import type { PgDb } from './db.ts';
+import { page, type PgDb } from './db.ts';
 import { entityTable } from './entity-table.ts';
 
 export function userRepo(db: PgDb): Store['users'] {
   return {
     ...entityTable<User>(db, 'users', (u) => ({ username: u.username })),
+    async list(query: UserListQuery) {
+      // A flag in the JSON (absent on accounts that never waited), as in the SQLite adapter.
+      const pending = query.pendingApproval === undefined ? '' : `AND COALESCE((data->>'pendingApproval')::boolean, false) = ${query.pendingApproval}`;
+      const { rows } = await db.query(`SELECT id, data FROM users WHERE id > $1 ${pending} ORDER BY id LIMIT $2`, [query.cursor ?? '', query.limit + 1]);
+      return page(rows, query, (r) => r.data as User);
+    },
     async findByUsername(username) {
       // Sign-in names compare case-insensitively: the unique index is on lower(username).
       const { rows } = await db.query('SELECT data FROM users WHERE lower(username) = lower($1)', [username]);

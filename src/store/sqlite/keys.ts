@@ -68,6 +68,11 @@ export function keyRepo(db: SqliteDb): KeyRepo {
       const args: SQLInputValue[] = [query.cursor ?? ''];
       if (query.appId) (where.push('app_id = ?'), args.push(query.appId));
       if (query.environment) (where.push('environment = ?'), args.push(query.environment));
+      if (query.policyId) (where.push('policy_id = ?'), args.push(query.policyId));
+      if (query.expiresBefore !== undefined) {
+        where.push('expires_at > ? AND expires_at <= ? AND NOT (revoked_at IS NOT NULL AND revoked_at <= ?)');
+        args.push(query.now, query.expiresBefore, query.now);
+      }
       if (query.exposed !== undefined) where.push(`json_extract(data, '$.exposedAt') IS ${query.exposed ? 'NOT ' : ''}NULL`);
       if (query.apiId) {
         const names = `EXISTS (SELECT 1 FROM json_each(%s, '$.access') WHERE json_extract(value, '$.apiId') = ?)`;

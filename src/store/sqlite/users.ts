@@ -1,12 +1,18 @@
 import type { User } from '../../domain/entities.ts';
-import type { Store } from '../port.ts';
+import type { Store, UserListQuery } from '../port.ts';
 import { appendAudit } from './audit.ts';
-import type { SqliteDb } from './db.ts';
+import { page, type SqliteDb } from './db.ts';
 import { entityTable } from './entity-table.ts';
 
 export function userRepo(db: SqliteDb): Store['users'] {
   return {
     ...entityTable<User>(db, 'users', (u) => ({ username: u.username })),
+    async list(query: UserListQuery) {
+      // A flag in the JSON (absent on accounts that never waited): few users, no column needed.
+      const pending = query.pendingApproval === undefined ? '' : `AND IFNULL(json_extract(data, '$.pendingApproval'), 0) = ${query.pendingApproval ? 1 : 0}`;
+      const rows = db.sql(`SELECT data FROM users WHERE id > ? ${pending} ORDER BY id LIMIT ?`).all(query.cursor ?? '', query.limit + 1);
+      return page(rows, query, (r) => JSON.parse(String(r.data)) as User);
+    },
     async findByUsername(username) {
       const row = db.sql('SELECT data FROM users WHERE username = ?').get(username);
       return row ? (JSON.parse(String(row.data)) as User) : null;

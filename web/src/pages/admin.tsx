@@ -1,20 +1,37 @@
-// The rest of the console: policies, OAuth clients (rotate a secret), users (roles, MFA, sessions,
-// sign out everywhere), signing keys (rotate) and webhooks (deliveries, replay).
+// The rest of the console: OAuth clients (rotate a secret), users (roles, MFA, sessions, sign out
+// everywhere), signing keys (rotate) and webhooks (deliveries, replay); the paginated list they share.
 import { useState, type ReactNode } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from 'wouter';
 import { api, query, type Page } from '../api.ts';
 import { useCan } from '../session.tsx';
-import type { Client, Policy, SigningKey, User, UserGrants, Webhook, WebhookDelivery } from '../types.ts';
+import type { Client, SigningKey, User, UserGrants, Webhook, WebhookDelivery } from '../types.ts';
 import { ConfirmButton, Empty, ErrorMessage, Loading, Pager, SecretOnce, StatusBadge, Time, useCursor } from '../ui.tsx';
 
-/** A paginated admin list: loading, error, empty and the table. */
-function Listing<T>({ what, path, head, row }: { what: string; path: string; head: string[]; row: (item: T) => ReactNode }) {
-  const pages = useCursor(path);
-  const list = useQuery({ queryKey: [path, pages.cursor], queryFn: () => api<Page<T>>('GET', `${path}${query({ limit: 25, cursor: pages.cursor })}`) });
+/** A paginated admin list: loading, error, empty and the table. Its query key starts with `path`, which writes invalidate. */
+export function Listing<T>({
+  what,
+  path,
+  params = {},
+  head,
+  row,
+  empty,
+}: {
+  what: string;
+  path: string;
+  params?: Record<string, string>;
+  head: string[];
+  row: (item: T) => ReactNode;
+  empty?: ReactNode;
+}) {
+  const pages = useCursor(path + JSON.stringify(params));
+  const list = useQuery({
+    queryKey: [path, params, pages.cursor],
+    queryFn: () => api<Page<T>>('GET', `${path}${query({ ...params, limit: 25, cursor: pages.cursor })}`),
+  });
   if (list.isPending) return <Loading what={what} />;
   if (list.isError) return <ErrorMessage error={list.error} />;
-  if (list.data.items.length === 0) return <Empty>No {what} yet.</Empty>;
+  if (list.data.items.length === 0) return <Empty>{empty ?? `No ${what} yet.`}</Empty>;
   return (
     <>
       <div className="scroll">
@@ -32,29 +49,6 @@ function Listing<T>({ what, path, head, row }: { what: string; path: string; hea
         </table>
       </div>
       <Pager page={pages.page} nextCursor={list.data.nextCursor} onNext={pages.next} onPrevious={pages.previous} />
-    </>
-  );
-}
-
-export function PoliciesPage() {
-  return (
-    <>
-      <h1>Policies</h1>
-      <Listing<Policy>
-        what="policies"
-        path="/admin/v1/policies"
-        head={['Name', 'Rate limits', 'Quota', 'Created']}
-        row={(p) => (
-          <tr key={p.id}>
-            <td>{p.name}</td>
-            <td>{p.rateLimits?.map((r) => `${r.limit} per ${r.windowSeconds ?? r.period} s`).join(', ') ?? 'none'}</td>
-            <td>{p.quota ? `${p.quota.limit} per ${p.quota.period}` : 'none'}</td>
-            <td>
-              <Time at={p.createdAt} />
-            </td>
-          </tr>
-        )}
-      />
     </>
   );
 }
@@ -174,6 +168,7 @@ export function UsersPage() {
           <tr key={u.id}>
             <td>
               {u.name ?? u.username} <span className="muted">{u.username}</span> {u.disabled ? <StatusBadge status="disabled" /> : null}
+              {u.pendingApproval ? <StatusBadge status="waiting for approval" /> : null}
             </td>
             <td>
               <ConsoleRole u={u} />

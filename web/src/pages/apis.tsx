@@ -1,11 +1,12 @@
 // APIs: list, publish and change, with the admin API's validation shown beside each field.
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useLocation } from 'wouter';
 import { api, query, type Page } from '../api.ts';
 import { useCan } from '../session.tsx';
 import type { Api } from '../types.ts';
-import { ConfirmButton, Empty, ErrorMessage, fieldErrorsOf, Loading, Pager, SelectField, TextField, Time, useCursor } from '../ui.tsx';
+import { ConfirmButton, Empty, ErrorMessage, Loading, Pager, RowsEditor, SelectField, TextField, Time, useCursor } from '../ui.tsx';
+import { useResourceEditor } from '../editor.ts';
 
 const AUTH_TYPES = ['apiKey', 'bearer', 'apiKey+bearer', 'public', 'publishable'];
 
@@ -72,10 +73,35 @@ export function ApiEdit({ id }: { id: string | null }) {
   const client = useQueryClient();
   const [, navigate] = useLocation();
   const canWrite = useCan('apis:write');
-  const existing = useQuery({ queryKey: ['api', id], queryFn: () => api<Api>('GET', `/admin/v1/apis/${id}`), enabled: id !== null });
   const [form, setForm] = useState({ name: '', listenPath: '/', upstreamUrl: 'https://', authType: 'apiKey', scopes: '', roles: '', timeoutSeconds: '30' });
   const [routes, setRoutes] = useState<RouteRow[]>([]);
   const [portal, setPortal] = useState({ listed: false, description: '' });
+  const { existing, save, errors, submit } = useResourceEditor<Api>({
+    id,
+    path: '/admin/v1/apis',
+    itemKey: (apiId) => ['api', apiId],
+    listKey: ['apis'],
+    pageOf: (apiId) => `/console/apis/${apiId}`,
+    body: (stored) => {
+      const roles = words(form.roles);
+      return {
+        name: form.name,
+        listenPath: form.listenPath,
+        upstreamUrl: form.upstreamUrl,
+        auth: {
+          ...(stored?.auth ?? {}),
+          type: form.authType,
+          scopes: words(form.scopes),
+          // A PATCH is a merge patch: roles left out would stay as they are, so clearing them sends null.
+          ...(roles.length ? { roles } : stored ? { roles: null } : {}),
+          routes: routes.map(routeBody),
+        },
+        timeoutSeconds: Number(form.timeoutSeconds),
+        // Sent when it says something: listed, or a change to an API that has portal settings.
+        ...(portal.listed || stored?.portal ? { portal: { listed: portal.listed, description: portal.description.trim() || null } } : {}),
+      };
+    },
+  });
   useEffect(() => {
     const a = existing.data;
     if (!a) return;
@@ -92,36 +118,6 @@ export function ApiEdit({ id }: { id: string | null }) {
     setPortal({ listed: a.portal?.listed ?? false, description: a.portal?.description ?? '' });
   }, [existing.data]);
   const set = (k: keyof typeof form) => (v: string) => setForm((f) => ({ ...f, [k]: v }));
-  const save = useMutation({
-    mutationFn: () => {
-      const body = {
-        name: form.name,
-        listenPath: form.listenPath,
-        upstreamUrl: form.upstreamUrl,
-        auth: {
-          ...(existing.data?.auth ?? {}),
-          type: form.authType,
-          scopes: words(form.scopes),
-          roles: words(form.roles).length ? words(form.roles) : undefined,
-          routes: routes.map(routeBody),
-        },
-        timeoutSeconds: Number(form.timeoutSeconds),
-        // Sent when it says something: listed, or a change to an API that has portal settings.
-        ...(portal.listed || existing.data?.portal ? { portal: { listed: portal.listed, description: portal.description.trim() || null } } : {}),
-      };
-      return id ? api<Api>('PATCH', `/admin/v1/apis/${id}`, body) : api<Api>('POST', '/admin/v1/apis', body);
-    },
-    onSuccess: async (a) => {
-      await client.invalidateQueries({ queryKey: ['apis'] });
-      client.setQueryData(['api', a.id], a);
-      if (!id) navigate(`/console/apis/${a.id}`);
-    },
-  });
-  const errors = fieldErrorsOf(save.error);
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    save.mutate();
-  };
   if (id && existing.isPending) return <Loading what="the API" />;
   if (id && existing.isError) return <ErrorMessage error={existing.error} />;
   return (
@@ -271,14 +267,16 @@ function ApiReferenceUpload({ id }: { id: string }) {
   );
 }
 
-const words = (text: string): string[] => text.split(/[\s,]+/).filter(Boolean);
+/** A list typed as words, separated by spaces or commas. */
+export const words = (text: string): string[] => text.split(/[\s,]+/).filter(Boolean);
 
-/** One route rule as the form edits it: words typed in text fields. */
+/** One route rule as the form edits it: words typed in text fields, and what the form does not edit (roles, limits) kept as it was. */
 interface RouteRow {
   paths: string;
   methods: string;
   type: string;
   scopes: string;
+  kept?: Record<string, unknown>;
 }
 
 interface RouteRule {
@@ -289,12 +287,13 @@ interface RouteRule {
 }
 
 function routeRow(r: unknown): RouteRow {
-  const rule = r as RouteRule;
-  return { paths: (rule.paths ?? []).join(' '), methods: (rule.methods ?? []).join(' '), type: rule.type ?? '', scopes: (rule.scopes ?? []).join(' ') };
+  const { paths, methods, type, scopes, ...kept } = r as RouteRule & Record<string, unknown>;
+  return { paths: (paths ?? []).join(' '), methods: (methods ?? []).join(' '), type: type ?? '', scopes: (scopes ?? []).join(' '), kept };
 }
 
 function routeBody(r: RouteRow): RouteRule {
   return {
+    ...r.kept,
     paths: words(r.paths),
     ...(words(r.methods).length ? { methods: words(r.methods).map((m) => m.toUpperCase()) } : {}),
     ...(r.type ? { type: r.type } : {}),
@@ -314,19 +313,25 @@ function RoutesEditor({
   errors: Record<string, string>;
   readOnly: boolean;
 }) {
-  const change = (i: number, k: keyof RouteRow) => (v: string) => onChange(routes.map((r, j) => (j === i ? { ...r, [k]: v } : r)));
   const err = (i: number, k: string) => errors[`auth.routes.${i}.${k}`] ?? errors[`auth.routes.${i}.${k}.0`];
   return (
-    <fieldset className="routes">
-      <legend>Route rules</legend>
-      <p className="hint">Rules for some paths of this API: the first matching rule applies; other paths use the settings above.</p>
-      {routes.map((r, i) => (
-        <div className="card" key={i} role="group" aria-label={`Route rule ${i + 1}`}>
+    <RowsEditor
+      legend="Route rules"
+      noun="route rule"
+      short="rule"
+      rows={routes}
+      onChange={onChange}
+      blank={{ paths: '', methods: '', type: '', scopes: '' }}
+      readOnly={readOnly}
+      intro={<p className="hint">Rules for some paths of this API: the first matching rule applies; other paths use the settings above.</p>}
+    >
+      {(r, i, field) => (
+        <>
           <TextField
             label={`Rule ${i + 1}: paths`}
             name={`route-${i}-paths`}
             value={r.paths}
-            onChange={change(i, 'paths')}
+            onChange={field('paths')}
             error={err(i, 'paths') ?? errors[`auth.routes.${i}`]}
             hint="e.g. /admin/** /reports/*"
           />
@@ -334,7 +339,7 @@ function RoutesEditor({
             label={`Rule ${i + 1}: methods`}
             name={`route-${i}-methods`}
             value={r.methods}
-            onChange={change(i, 'methods')}
+            onChange={field('methods')}
             error={err(i, 'methods')}
             hint="Empty: every method"
           />
@@ -342,27 +347,13 @@ function RoutesEditor({
             label={`Rule ${i + 1}: authentication`}
             name={`route-${i}-type`}
             value={r.type}
-            onChange={change(i, 'type')}
+            onChange={field('type')}
             options={[{ value: '', label: 'as the API' }, ...AUTH_TYPES.map((t) => ({ value: t, label: t }))]}
             error={err(i, 'type')}
           />
-          <TextField label={`Rule ${i + 1}: scopes`} name={`route-${i}-scopes`} value={r.scopes} onChange={change(i, 'scopes')} error={err(i, 'scopes')} />
-          {readOnly ? null : (
-            <button type="button" onClick={() => onChange(routes.filter((_, j) => j !== i))}>
-              Remove rule {i + 1}
-            </button>
-          )}
-        </div>
-      ))}
-      {readOnly ? (
-        routes.length === 0 ? (
-          <p className="muted">No route rules.</p>
-        ) : null
-      ) : (
-        <button type="button" onClick={() => onChange([...routes, { paths: '', methods: '', type: '', scopes: '' }])}>
-          Add a route rule
-        </button>
+          <TextField label={`Rule ${i + 1}: scopes`} name={`route-${i}-scopes`} value={r.scopes} onChange={field('scopes')} error={err(i, 'scopes')} />
+        </>
       )}
-    </fieldset>
+    </RowsEditor>
   );
 }

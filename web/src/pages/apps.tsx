@@ -169,7 +169,6 @@ export function AppDetail({ id }: { id: string }) {
 
 function IssueKey({ appId }: { appId: string }) {
   const client = useQueryClient();
-  const apis = useQuery({ queryKey: ['apis', 'all'], queryFn: () => api<Page<Api>>('GET', '/admin/v1/apis?limit=100') });
   const [name, setName] = useState('');
   const [environment, setEnvironment] = useState('live');
   const [apiIds, setApiIds] = useState<string[]>([]);
@@ -224,23 +223,7 @@ function IssueKey({ appId }: { appId: string }) {
             ]}
             error={errors['environment']}
           />
-          <fieldset className="checks">
-            <legend>APIs this key may call</legend>
-            {apis.data?.items.length === 0 ? <Empty>Publish an API first.</Empty> : null}
-            {apis.data?.items.map((a) => (
-              <label key={a.id} className="check">
-                <input
-                  type="checkbox"
-                  name="api"
-                  value={a.id}
-                  checked={apiIds.includes(a.id)}
-                  onChange={(e) => setApiIds((ids) => (e.target.checked ? [...ids, a.id] : ids.filter((x) => x !== a.id)))}
-                />
-                {a.name} <code>{a.listenPath}</code>
-              </label>
-            ))}
-            {errors['access'] ? <small className="field-error">{errors['access']}</small> : null}
-          </fieldset>
+          <ApiChecks legend="APIs this key may call" selected={apiIds} onChange={setApiIds} error={errors['access']} />
           <TextField
             label="Expires in (days)"
             name="expiresInDays"
@@ -265,5 +248,40 @@ function IssueKey({ appId }: { appId: string }) {
         </form>
       )}
     </section>
+  );
+}
+
+/** Checkboxes of the published APIs (the first 100): which a key or a policy gives access to. */
+export function ApiChecks({
+  legend,
+  selected,
+  onChange,
+  error,
+}: {
+  legend: string;
+  selected: string[];
+  onChange: (ids: string[]) => void;
+  error?: string | undefined;
+}) {
+  const apis = useQuery({ queryKey: ['apis', 'all'], queryFn: () => api<Page<Api>>('GET', '/admin/v1/apis?limit=100') });
+  return (
+    <fieldset className="checks">
+      <legend>{legend}</legend>
+      <ErrorMessage error={apis.error} />
+      {apis.data?.items.length === 0 ? <Empty>Publish an API first.</Empty> : null}
+      {apis.data?.items.map((a) => (
+        <label key={a.id} className="check">
+          <input
+            type="checkbox"
+            name="api"
+            value={a.id}
+            checked={selected.includes(a.id)}
+            onChange={(e) => onChange(e.target.checked ? [...selected, a.id] : selected.filter((x) => x !== a.id))}
+          />
+          {a.name} <code>{a.listenPath}</code>
+        </label>
+      ))}
+      {error ? <small className="field-error">{error}</small> : null}
+    </fieldset>
   );
 }

@@ -1,4 +1,4 @@
-// Keys: filter (status, environment, exposed, rotation due), bulk revoke, and each key's page:
+// Keys: filter (status, environment, exposed, rotation due, expiring soon), bulk revoke, and each key's page:
 // usage, where it is used from, rotate with grace (and the old key's drain), revoke, disable,
 // and the incident tools (mark compromised, impact report, download).
 import { Fragment, useMemo, useState } from 'react';
@@ -64,14 +64,19 @@ export function KeyTable({ keys, selected, onSelect }: { keys: Key[]; selected?:
 export function KeysList() {
   const client = useQueryClient();
   const canWrite = useCan('keys:write');
-  const [filters, setFilters] = useState({ status: '', environment: '', exposed: '', rotationDue: '', appId: '' });
+  const [filters, setFilters] = useState({ status: '', environment: '', exposed: '', rotationDue: '', expiring: '', appId: '' });
   const set = (k: keyof typeof filters) => (v: string) => setFilters((f) => ({ ...f, [k]: v }));
   const pages = useCursor(JSON.stringify(filters));
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [reason, setReason] = useState('');
   const list = useQuery({
     queryKey: ['keys', filters, pages.cursor],
-    queryFn: () => api<Page<Key>>('GET', `/admin/v1/keys${query({ ...filters, limit: 25, cursor: pages.cursor })}`),
+    queryFn: () => {
+      const { expiring, ...rest } = filters;
+      // "Within N days" from the moment the list is read: the admin API takes the end as a time.
+      const expiresBefore = expiring ? new Date(Date.now() + Number(expiring) * 86_400_000).toISOString() : undefined;
+      return api<Page<Key>>('GET', `/admin/v1/keys${query({ ...rest, expiresBefore, limit: 25, cursor: pages.cursor })}`);
+    },
   });
   const bulkRevoke = async () => {
     const failures: string[] = [];
@@ -124,6 +129,17 @@ export function KeysList() {
             { value: '', label: 'any' },
             { value: 'true', label: 'rotation due' },
             { value: 'false', label: 'not due' },
+          ]}
+        />
+        <SelectField
+          label="Expiring"
+          name="expiring"
+          value={filters.expiring}
+          onChange={set('expiring')}
+          options={[
+            { value: '', label: 'any' },
+            { value: '7', label: 'in the next 7 days' },
+            { value: '30', label: 'in the next 30 days' },
           ]}
         />
         <TextField label="App id" name="appId" value={filters.appId} onChange={set('appId')} placeholder="app_…" />
