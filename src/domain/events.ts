@@ -25,6 +25,35 @@ export function isEventType(value: string): value is EventType {
 }
 
 /**
+ * The events that are about one app (its keys, its OAuth clients): the ones an endpoint scoped to an
+ * app may take, so a developer's endpoint never hears of sign-ins or signing keys.
+ */
+export const APP_EVENT_TYPES = [
+  'key.created',
+  'key.rotated',
+  'key.revoked',
+  'key.expiring',
+  'key.expired',
+  'key.rotation_due',
+  'key.exposed',
+  'key.compromised',
+  'quota.threshold',
+  'ratelimit.sustained',
+  'client.secret_rotated',
+] as const satisfies readonly EventType[];
+
+/**
+ * The app an event is about, read from its payload: the key's app (a rotation's successor's), or the
+ * client's; null for an event about no app. Delivery sends an endpoint scoped to an app only the
+ * events this names that app for.
+ */
+export function eventAppId(event: { data: Record<string, unknown> }): string | null {
+  const { key, successor, client } = event.data as Partial<Record<'key' | 'successor' | 'client', { appId?: unknown } | null>>;
+  const appId = key?.appId ?? successor?.appId ?? client?.appId;
+  return typeof appId === 'string' ? appId : null;
+}
+
+/**
  * An event to announce. It is written to the outbox in the same transaction as the change that
  * caused it (as part of that change's AuditInput), or on its own for events no change causes
  * (a key nearing expiry, a quota threshold crossed). Delivery reads the outbox later, so a change
