@@ -1,30 +1,4 @@
 /**
- * The events Gatehouse announces to webhook endpoints: a closed set, so a receiver can rely on the
- * names and the admin API can refuse a subscription to one that does not exist.
- */
-export const EVENT_TYPES = [
-  'key.created',
-  'key.rotated',
-  'key.revoked',
-  'key.expiring',
-  'key.expired',
-  'key.rotation_due',
-  'key.exposed',
-  'key.compromised',
-  'quota.threshold',
-  'ratelimit.sustained',
-  'login.failed_burst',
-  'signing_key.rotated',
-  'client.secret_rotated',
-] as const;
-
-export type EventType = (typeof EVENT_TYPES)[number];
-
-export function isEventType(value: string): value is EventType {
-  return (EVENT_TYPES as readonly string[]).includes(value);
-}
-
-/**
  * The events that are about one app (its keys, its OAuth clients): the ones an endpoint scoped to an
  * app may take, so a developer's endpoint never hears of sign-ins or signing keys.
  */
@@ -40,7 +14,20 @@ export const APP_EVENT_TYPES = [
   'quota.threshold',
   'ratelimit.sustained',
   'client.secret_rotated',
-] as const satisfies readonly EventType[];
+] as const;
+
+/**
+ * The events Gatehouse announces to webhook endpoints: a closed set, so a receiver can rely on the
+ * names and the admin API can refuse a subscription to one that does not exist. Those about one app
+ * come first; the two after them are about no app.
+ */
+export const EVENT_TYPES = [...APP_EVENT_TYPES, 'login.failed_burst', 'signing_key.rotated'] as const;
+
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export function isEventType(value: string): value is EventType {
+  return (EVENT_TYPES as readonly string[]).includes(value);
+}
 
 /**
  * The app an event is about, read from its payload: the key's app (a rotation's successor's), or the

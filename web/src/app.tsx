@@ -13,6 +13,7 @@ import { RequestLog } from './pages/requests.tsx';
 import { AuditLog } from './pages/audit.tsx';
 import { ClientsPage, PoliciesPage, SigningKeysPage, UsersPage, WebhookDetail, WebhooksPage } from './pages/admin.tsx';
 import { Catalogue, PortalAppDetail, PortalApps, PortalKey } from './portal/portal.tsx';
+import { PortalWebhookPage } from './portal/webhooks.tsx';
 import { SignUp } from './portal/signup.tsx';
 
 // Scalar is big: its page (and the script it loads) arrives only when someone opens a reference.
@@ -22,6 +23,8 @@ interface NavItem {
   href: string;
   label: string;
   permission?: string;
+  /** Pages that belong to this item although their path does not start with its own (a key's page, under My apps). */
+  under?: string[];
 }
 
 const CONSOLE_NAV: NavItem[] = [
@@ -40,8 +43,12 @@ const CONSOLE_NAV: NavItem[] = [
 
 const PORTAL_NAV: NavItem[] = [
   { href: '/developers/', label: 'API catalogue' },
-  { href: '/developers/apps', label: 'My apps' },
+  { href: '/developers/apps', label: 'My apps', under: ['/developers/keys/', '/developers/webhooks/'] },
 ];
+
+/** A face's root (`/console/`, `/developers/`) is current only on itself; other items on the pages below them too. */
+const isCurrent = (n: NavItem, location: string): boolean =>
+  location === n.href || (!n.href.endsWith('/') && location.startsWith(n.href)) || (n.under ?? []).some((p) => location.startsWith(p));
 
 function SignOut() {
   const signOut = async () => {
@@ -97,7 +104,7 @@ function Shell({ face, children }: { face: 'console' | 'developers'; children: R
         <ul>
           {nav.map((n) => (
             <li key={n.href}>
-              <Link href={n.href} aria-current={location === n.href || (n.href.length > 11 && location.startsWith(n.href)) ? 'page' : undefined}>
+              <Link href={n.href} aria-current={isCurrent(n, location) ? 'page' : undefined}>
                 {n.label}
               </Link>
             </li>
@@ -181,6 +188,7 @@ function PortalRoutes() {
         <Route path="/developers/apps" component={PortalApps} />
         <Route path="/developers/apps/:id">{(p) => <PortalAppDetail id={p.id} />}</Route>
         <Route path="/developers/keys/:id">{(p) => <PortalKey id={p.id} />}</Route>
+        <Route path="/developers/webhooks/:id">{(p) => <PortalWebhookPage id={p.id} />}</Route>
         <Route>
           <NotFound />
         </Route>

@@ -205,8 +205,8 @@ export function ConfirmButton({
   );
 }
 
-/** A secret shown once: the value, a copy button and a plain warning. */
-export function SecretOnce({ secret, what = 'key' }: { secret: string; what?: string }) {
+/** A secret shown once: the value, a copy button and a plain warning (`kept`: how Gatehouse keeps it, so why it cannot show it again). */
+export function SecretOnce({ secret, what = 'key', kept = 'it keeps only a hash' }: { secret: string; what?: string; kept?: string }) {
   const [copied, setCopied] = useState<'no' | 'yes' | 'failed'>('no');
   const copy = async () => {
     try {
@@ -220,7 +220,7 @@ export function SecretOnce({ secret, what = 'key' }: { secret: string; what?: st
   return (
     <section className="secret" aria-label={`New ${what} secret`}>
       <p className="warning">
-        <strong>Copy this {what} now.</strong> This is the only time Gatehouse shows it: it keeps only a hash. If you lose it, rotate the {what}.
+        <strong>Copy this {what} now.</strong> This is the only time Gatehouse shows it: {kept}. If you lose it, rotate the {what}.
       </p>
       <div className="secret-row">
         <code data-testid="secret">{secret}</code>
