@@ -223,6 +223,7 @@ export async function startGatehouse(
       inviteTtlMs: config.portal.inviteTtlHours * 3_600_000,
       maxClientsPerApp: config.portal.maxClientsPerApp,
       clientGrantTypes: config.portal.clientGrantTypes,
+      clientScopes: config.portal.clientScopes,
       maxWebhooksPerApp: config.portal.maxWebhooksPerApp,
     },
   };

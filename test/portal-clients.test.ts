@@ -10,6 +10,7 @@ portal:
   signup: open
   maxClientsPerApp: 2
   clientGrantTypes: [authorization_code, refresh_token, client_credentials]
+  clientScopes: ['orders:read', 'internal:read']
 `;
 
 /** The token endpoint's status for client credentials with this id and secret (200: a token; 401: not this client). */
@@ -27,7 +28,7 @@ describe('OAuth clients of a developer’s own apps in the portal (/portal/v1): 
   let internal: string;
   before(async () => {
     h = await startConsoleHarness({}, PORTAL_CONFIG);
-    orders = (await h.api('orders', ['orders:read'], { portal: { listed: true, description: 'Orders' } })).id;
+    orders = (await h.api('orders', ['orders:read', 'orders:admin'], { portal: { listed: true, description: 'Orders' } })).id;
     internal = (await h.api('internal', ['internal:read'])).id;
     a = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, PASSWORD, '/developers/');
     b = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, PASSWORD, '/developers/');
@@ -72,7 +73,7 @@ describe('OAuth clients of a developer’s own apps in the portal (/portal/v1): 
     assert.ok(!JSON.stringify(entries).includes(rotated.body.secret), 'no secret in the audit log');
   });
 
-  test('only what the operator allows: grant types, the catalogue’s APIs, scopes those APIs mention, a number of clients per app; the admin API’s rules too', async () => {
+  test('only what the operator allows: grant types, the catalogue’s APIs, the scopes named for developers, a number of clients per app; the admin API’s rules too', async () => {
     const appId = await appOf(a, 'Rules');
     const refused = async (body: Record<string, unknown>, field: string) => {
       const res = await a.call('POST', `/portal/v1/apps/${appId}/clients`, { name: 'x', ...body });
@@ -85,6 +86,8 @@ describe('OAuth clients of a developer’s own apps in the portal (/portal/v1): 
     };
     await refused({ grantTypes: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'] }, 'grantTypes');
     await refused({ grantTypes: ['client_credentials'], apiIds: [internal] }, 'apiIds');
+    await refused({ grantTypes: ['client_credentials'], scopes: ['orders:admin'] }, 'scopes');
+    // Allowed for developers, but not a scope of the client's API (the catalogue's orders): the admin API's rule.
     await refused({ grantTypes: ['client_credentials'], scopes: ['internal:read'] }, 'scopes');
     await refused({ grantTypes: ['authorization_code'] }, 'redirectUris');
     await refused({ grantTypes: ['client_credentials'], firstParty: true }, 'firstParty');
@@ -97,7 +100,10 @@ describe('OAuth clients of a developer’s own apps in the portal (/portal/v1): 
     expectProblem(await a.call('POST', `/portal/v1/apps/${appId}/clients`, { name: 'three', ...web }), 409, 'LIMIT_REACHED');
     expectProblem(await a.call('DELETE', `/portal/v1/apps/${appId}`), 409, 'CONFLICT');
     const settings = await a.call('GET', '/portal/v1/settings');
-    assert.deepEqual([settings.body.maxClientsPerApp, settings.body.clientGrantTypes], [2, ['authorization_code', 'refresh_token', 'client_credentials']]);
+    assert.deepEqual(
+      [settings.body.maxClientsPerApp, settings.body.clientGrantTypes, settings.body.clientScopes],
+      [2, ['authorization_code', 'refresh_token', 'client_credentials'], ['orders:read', 'internal:read']],
+    );
   });
 
   test('developer B can neither see nor change developer A’s clients, nor register one for A’s app: 404, and nothing changed', async () => {

@@ -65,12 +65,13 @@ const rotateInput = z.strictObject({
 
 const portalSettings = res.named(
   'PortalSettings',
-  'What the operator allows developers: how many of each thing, the grant types of their OAuth clients, the events their webhooks may take',
+  'What the operator allows developers: how many of each thing, the grant types and scopes of their OAuth clients, the events their webhooks may take',
   z.strictObject({
     maxAppsPerDeveloper: z.number().int(),
     maxKeysPerApp: z.number().int(),
     maxClientsPerApp: z.number().int(),
     clientGrantTypes: z.array(z.enum(OAUTH_GRANT_TYPES)),
+    clientScopes: z.array(z.string()),
     /** False without a master key or with webhooks.enabled off: the webhook routes answer 503 WEBHOOKS_DISABLED. */
     webhooksEnabled: z.boolean(),
     maxWebhooksPerApp: z.number().int(),
@@ -94,6 +95,7 @@ export const PORTAL_ROUTES: readonly PortalRoute[] = [
         maxKeysPerApp: s.maxKeysPerApp,
         maxClientsPerApp: s.maxClientsPerApp,
         clientGrantTypes: [...s.clientGrantTypes],
+        clientScopes: [...s.clientScopes],
         webhooksEnabled: ctx.webhooks !== null,
         maxWebhooksPerApp: s.maxWebhooksPerApp,
         webhookEvents: [...APP_EVENT_TYPES],

@@ -10,11 +10,17 @@ export type PortalClientInput = Pick<ClientInput, 'name' | 'type' | 'redirectUri
 
 const TOKEN_EXCHANGE: OAuthGrantType = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
+/** The field's error naming what was asked for beyond `allowed`, or nothing. */
+function notAllowed(field: string, asked: readonly string[], allowed: readonly string[]): Record<string, string> {
+  const beyond = asked.filter((x) => !allowed.includes(x));
+  return beyond.length ? { [field]: `not allowed here: ${beyond.join(', ')} (allowed: ${allowed.join(', ') || 'none'})` } : {};
+}
+
 /**
  * OAuth clients developers register for their own apps in the portal. The admin API's service makes
  * them, with all its rules (clientsService: redirect URIs, grant combinations, scopes an API
  * mentions); the portal adds the operator's: the catalogue's APIs only, the grant types
- * `portal.clientGrantTypes`, at most `portal.maxClientsPerApp` per app. A client of another
+ * `portal.clientGrantTypes` and scopes `portal.clientScopes`, at most `portal.maxClientsPerApp` per app. A client of another
  * developer's app is not found (404), like everything else of theirs.
  */
 export const portalClientsService = {
@@ -34,14 +40,14 @@ export const portalClientsService = {
   /** A confidential client's secret is in the answer only. Token exchange, where allowed, trades this app's keys only. */
   async create(ctx: ControlContext, actor: Actor, user: User, appId: string, input: PortalClientInput) {
     await portalService.ownApp(ctx, user, appId);
-    const { maxClientsPerApp, clientGrantTypes } = settingsOf(ctx);
+    const { maxClientsPerApp, clientGrantTypes, clientScopes } = settingsOf(ctx);
     if ((await ctx.store.clients.listByApp(appId, { limit: maxClientsPerApp })).items.length >= maxClientsPerApp)
       throw new ControlError('LIMIT_REACHED', `an app may have at most ${maxClientsPerApp} OAuth clients: delete one first`);
-    const refused = input.grantTypes.filter((g) => !clientGrantTypes.includes(g));
-    if (refused.length)
-      throw new ControlError('VALIDATION_FAILED', 'a grant type the operator does not allow developers', {
-        'body.grantTypes': `not allowed here: ${refused.join(', ')} (allowed: ${clientGrantTypes.join(', ') || 'none'})`,
-      });
+    const fields = {
+      ...notAllowed('body.grantTypes', input.grantTypes, clientGrantTypes),
+      ...notAllowed('body.scopes', input.scopes, clientScopes),
+    };
+    if (Object.keys(fields).length) throw new ControlError('VALIDATION_FAILED', 'more than the operator allows developers’ clients', fields);
     const apiIds = await portalService.catalogueApiIds(ctx, input.apiIds);
     const { client, secret } = await clientsService.create(ctx, actor, {
       ...input,

@@ -20,8 +20,9 @@ export interface PortalSettings {
   keyEnvironment: Environment;
   inviteTtlMs: number;
   maxClientsPerApp: number;
-  /** The grant types developers' clients may use. */
+  /** The grant types developers' clients may use, and the scopes they may hold. */
   clientGrantTypes: readonly OAuthGrantType[];
+  clientScopes: readonly string[];
   maxWebhooksPerApp: number;
 }
 
@@ -34,6 +35,7 @@ export const DEFAULT_PORTAL_SETTINGS: PortalSettings = {
   inviteTtlMs: 72 * 3_600_000,
   maxClientsPerApp: 5,
   clientGrantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
+  clientScopes: [],
   maxWebhooksPerApp: 3,
 };
 

@@ -107,7 +107,7 @@ function NewClientForm({ appId, onCreated }: { appId: string; onCreated: (c: Por
   const [type, setType] = useState('confidential');
   const [grantTypes, setGrantTypes] = useState<string[]>([]);
   const [redirectUris, setRedirectUris] = useState('');
-  const [scopes, setScopes] = useState('');
+  const [scopes, setScopes] = useState<string[]>([]);
   const [apiIds, setApiIds] = useState<string[]>([]);
   const create = useMutation({
     mutationFn: () =>
@@ -116,7 +116,7 @@ function NewClientForm({ appId, onCreated }: { appId: string; onCreated: (c: Por
         type,
         grantTypes,
         redirectUris: words(redirectUris),
-        scopes: words(scopes),
+        scopes,
         ...(apiIds.length ? { apiIds } : {}),
       }),
     onSuccess: async (c) => {
@@ -160,7 +160,15 @@ function NewClientForm({ appId, onCreated }: { appId: string; onCreated: (c: Por
         hint="Where users come back after signing in (authorization code only), separated by spaces"
         error={errors['redirectUris'] ?? errors['redirectUris.0']}
       />
-      <TextField label="Scopes" name="scopes" value={scopes} onChange={setScopes} hint="Separated by spaces, e.g. orders:read" error={errors['scopes']} />
+      {settings.data?.clientScopes.length ? (
+        <CheckList
+          legend="Scopes"
+          options={settings.data.clientScopes.map((s) => ({ value: s, label: s }))}
+          chosen={scopes}
+          onChange={setScopes}
+          error={errors['scopes']}
+        />
+      ) : null}
       <CatalogueChecks chosen={apiIds} onChange={setApiIds} error={errors['apiIds']} />
       <ErrorMessage error={create.error ?? settings.error} />
       <button type="submit" className="primary" disabled={create.isPending}>

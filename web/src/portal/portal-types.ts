@@ -10,6 +10,7 @@ export interface PortalSettings {
   maxKeysPerApp: number;
   maxClientsPerApp: number;
   clientGrantTypes: string[];
+  clientScopes: string[];
   webhooksEnabled: boolean;
   maxWebhooksPerApp: number;
   webhookEvents: string[];
