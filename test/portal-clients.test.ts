@@ -92,6 +92,7 @@ describe('OAuth clients of a developer’s own apps in the portal (/portal/v1): 
     await refused({ grantTypes: ['authorization_code'] }, 'redirectUris');
     await refused({ grantTypes: ['client_credentials'], firstParty: true }, 'firstParty');
     const web = { grantTypes: ['authorization_code', 'refresh_token'], redirectUris: ['https://app.example/callback'], type: 'public' };
+    expectProblem(await a.call('POST', `/portal/v1/apps/${appId}/clients`, { name: 'forged', ...web }, { 'x-csrf-token': 'nope' }), 403, 'CSRF_REJECTED');
     const first = await a.call('POST', `/portal/v1/apps/${appId}/clients`, { name: 'web', ...web });
     assert.equal(first.status, 201, JSON.stringify(first.body));
     assert.equal(first.body.secret, undefined, 'a public client has no secret');

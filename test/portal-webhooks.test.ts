@@ -158,6 +158,8 @@ portal:
       [a, 'DELETE', `/portal/v1/webhooks/${operators.body.id}`],
     );
     for (const [who, method, path, body] of attempts) expectProblem(await who.call(method, path, body), 404, 'RESOURCE_NOT_FOUND');
+    // A's own endpoint, from another origin (a cross-site request riding A's cookie): refused too.
+    expectProblem(await a.call('DELETE', `/portal/v1/webhooks/${endpoint.id}`, undefined, { origin: 'https://evil.example' }), 403, 'CSRF_REJECTED');
     assert.equal(receiver.of('webhook.test').length, pings, 'no test was sent');
     for (const id of [endpoint.id, operators.body.id]) {
       const now = await h.admin('GET', `/webhooks/${id}`);
