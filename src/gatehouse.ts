@@ -221,6 +221,10 @@ export async function startGatehouse(
       keyPolicy: config.portal.keyPolicy,
       keyEnvironment: config.portal.keyEnvironment,
       inviteTtlMs: config.portal.inviteTtlHours * 3_600_000,
+      maxClientsPerApp: config.portal.maxClientsPerApp,
+      clientGrantTypes: config.portal.clientGrantTypes,
+      clientScopes: config.portal.clientScopes,
+      maxWebhooksPerApp: config.portal.maxWebhooksPerApp,
     },
   };
   const revocations = new RevocationList(store.revocations, changes, clock);

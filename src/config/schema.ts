@@ -1,11 +1,12 @@
 import { createPublicKey } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { apiInputSchema } from '../domain/inputs/resources.ts';
+import { apiInputSchema, scopes } from '../domain/inputs/resources.ts';
 import { ASYMMETRIC_ALGORITHMS } from '../domain/access-token-claims.ts';
 import { parseCidr } from '../domain/ip-allowlist.ts';
 import { billingTimeZoneProblem } from '../domain/billing-period.ts';
 import { DEFAULT_EXPOSURE_POLICY, EXPOSURE_ACTIONS } from '../domain/exposure-policy.ts';
+import { OAUTH_GRANT_TYPES } from '../domain/entities.ts';
 
 /** A DNS name (`_` allowed for service names), an IPv4 address or a bracketed IPv6 one, and an optional port. */
 const PUBLIC_HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9._-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
@@ -314,6 +315,17 @@ export const configSchema = z.strictObject({
       keyPolicy: z.string().min(1).optional(),
       /** The environment portal keys are issued in. */
       keyEnvironment: z.enum(['live', 'test']).default('test'),
+      /** OAuth clients a developer may register per app, and the grant types they may use (their APIs are the catalogue's). */
+      maxClientsPerApp: z.coerce.number().int().min(0).max(100).default(5),
+      clientGrantTypes: z.array(z.enum(OAUTH_GRANT_TYPES)).max(OAUTH_GRANT_TYPES.length).default(['authorization_code', 'refresh_token', 'client_credentials']),
+      /**
+       * The scopes developers' clients may hold (each must also be a scope of the client's APIs). None by
+       * default: a client-credentials token carries its scopes with no user to consent, so the operator
+       * names the ones developers may have.
+       */
+      clientScopes: scopes.default([]),
+      /** Webhook endpoints a developer may add per app (each takes only events about that app). */
+      maxWebhooksPerApp: z.coerce.number().int().min(0).max(100).default(3),
       /** How long an invitation link stays valid. */
       inviteTtlHours: z.coerce
         .number()

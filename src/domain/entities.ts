@@ -296,6 +296,8 @@ export interface OAuthClient {
   exchangeAppId: string | null;
   accessTokenTtlSeconds: number | null;
   disabled: boolean;
+  /** The app it was registered for in the developer portal, whose owner may manage it there; absent or null: the operators' only. */
+  appId?: string | null;
   createdAt: Millis;
   updatedAt: Millis;
 }

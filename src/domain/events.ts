@@ -1,8 +1,8 @@
 /**
- * The events Gatehouse announces to webhook endpoints: a closed set, so a receiver can rely on the
- * names and the admin API can refuse a subscription to one that does not exist.
+ * The events that are about one app (its keys, its OAuth clients): the ones an endpoint scoped to an
+ * app may take, so a developer's endpoint never hears of sign-ins or signing keys.
  */
-export const EVENT_TYPES = [
+export const APP_EVENT_TYPES = [
   'key.created',
   'key.rotated',
   'key.revoked',
@@ -13,15 +13,31 @@ export const EVENT_TYPES = [
   'key.compromised',
   'quota.threshold',
   'ratelimit.sustained',
-  'login.failed_burst',
-  'signing_key.rotated',
   'client.secret_rotated',
 ] as const;
+
+/**
+ * The events Gatehouse announces to webhook endpoints: a closed set, so a receiver can rely on the
+ * names and the admin API can refuse a subscription to one that does not exist. Those about one app
+ * come first; the two after them are about no app.
+ */
+export const EVENT_TYPES = [...APP_EVENT_TYPES, 'login.failed_burst', 'signing_key.rotated'] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export function isEventType(value: string): value is EventType {
   return (EVENT_TYPES as readonly string[]).includes(value);
+}
+
+/**
+ * The app an event is about, read from its payload: the key's app (a rotation's successor's), or the
+ * client's; null for an event about no app. Delivery sends an endpoint scoped to an app only the
+ * events this names that app for.
+ */
+export function eventAppId(event: { data: Record<string, unknown> }): string | null {
+  const { key, successor, client } = event.data as Partial<Record<'key' | 'successor' | 'client', { appId?: unknown } | null>>;
+  const appId = key?.appId ?? successor?.appId ?? client?.appId;
+  return typeof appId === 'string' ? appId : null;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { EventType } from './events.ts';
+import { eventAppId, type EventType } from './events.ts';
 
 type Millis = number;
 
@@ -19,8 +19,18 @@ export interface WebhookEndpoint {
   /** Failed delivery attempts in a row (any delivery); a success resets it. */
   consecutiveFailures: number;
   secrets: SealedWebhookSecret[];
+  /**
+   * The app it is scoped to (a developer's endpoint, made in the portal): it takes only events about
+   * that app (events.ts eventAppId). Absent or null: an operator's endpoint, which takes every event.
+   */
+  appId?: string | null;
   createdAt: Millis;
   updatedAt: Millis;
+}
+
+/** Whether an endpoint may be sent this event at all: the type it subscribed to, and its app's only when scoped. */
+export function endpointTakes(endpoint: Pick<WebhookEndpoint, 'events' | 'appId'>, event: { type: EventType; data: Record<string, unknown> }): boolean {
+  return endpoint.events.includes(event.type) && (!endpoint.appId || eventAppId(event) === endpoint.appId);
 }
 
 export interface SealedWebhookSecret {

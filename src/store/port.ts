@@ -35,7 +35,10 @@ export interface Store {
     /** Replaces the user only if it is still as read (its updatedAt): a single-use code is used once, even by racing requests. */
     updateIfUnchanged(user: User, expectedUpdatedAt: number, audit: AuditInput): Promise<boolean>;
   };
-  readonly clients: EntityRepo<OAuthClient>;
+  readonly clients: EntityRepo<OAuthClient> & {
+    /** The clients registered for an app in the developer portal (appId), by id. */
+    listByApp(appId: string, query: PageQuery): Promise<Page<OAuthClient>>;
+  };
   readonly signingKeys: EntityRepo<SigningKey> & { all(): Promise<SigningKey[]> };
   readonly oidc: OidcModelRepo;
   readonly revocations: RevocationRepo;
@@ -251,6 +254,8 @@ export interface WebhookDeliveryQuery extends PageQuery {
 export interface WebhookRepo extends EntityRepo<WebhookEndpoint> {
   /** Every endpoint, by id: there are few, and delivery matches each event against them. */
   all(): Promise<WebhookEndpoint[]>;
+  /** The endpoints scoped to an app (a developer's, made in the portal), by id. */
+  listByApp(appId: string, query: PageQuery): Promise<Page<WebhookEndpoint>>;
   /** The last outbox `seq` turned into deliveries (0: none yet). */
   cursor(): Promise<number>;
   /**
@@ -277,11 +282,18 @@ export interface WebhookRepo extends EntityRepo<WebhookEndpoint> {
   /** The delivery is due again at `now`, in a new round of attempts; false when there is no such delivery. */
   replay(deliveryId: string, now: number, audit: AuditInput): Promise<boolean>;
   /**
-   * Every outbox event of the endpoint's types recorded in [from, until) is due at `now` to it: a new
-   * delivery, or a new round of the one there. Returns how many; with more than `limit`, changes
-   * nothing and returns `limit + 1`.
+   * Every outbox event of the endpoint's types recorded in [from, until) (about its app only, for an
+   * endpoint scoped to one) is due at `now` to it: a new delivery, or a new round of the one there.
+   * Returns how many; with more than `limit` of its types, changes nothing and returns `limit + 1`.
    */
-  replayRange(endpoint: Pick<WebhookEndpoint, 'id' | 'events'>, from: number, until: number, now: number, audit: AuditInput, limit: number): Promise<number>;
+  replayRange(
+    endpoint: Pick<WebhookEndpoint, 'id' | 'events' | 'appId'>,
+    from: number,
+    until: number,
+    now: number,
+    audit: AuditInput,
+    limit: number,
+  ): Promise<number>;
   /** Deletes at most `limit` finished deliveries (with their attempts) created before `at`; returns how many. */
   deleteFinishedBefore(at: number, limit: number): Promise<number>;
 }

@@ -1,5 +1,5 @@
-import type { EventType } from '../domain/events.ts';
-import type { DeliveryStatus, WebhookDelivery } from '../domain/webhooks.ts';
+import { eventAppId, type EventType } from '../domain/events.ts';
+import type { DeliveryStatus, WebhookDelivery, WebhookEndpoint } from '../domain/webhooks.ts';
 import type { ExchangedToken, KeyAddressUse, RequestLogEntry } from './port.ts';
 
 // Rows read back as the port's records, the same for every adapter: the columns are named alike in
@@ -48,6 +48,29 @@ export function deliveryFromRow(row: Row): WebhookDelivery {
     lastAttemptAt: row.last_attempt_at === null ? null : Number(row.last_attempt_at),
     createdAt: Number(row.created_at),
   };
+}
+
+/**
+ * An endpoint's `data` as stored (its run of failures lives in its own column). An endpoint scoped to
+ * an app keeps its event types under `appEvents`, with `events` empty: a node from before app scopes
+ * (during a rolling upgrade) would send it every app's events, and so sends it none; what such a node
+ * writes back keeps `appEvents` as it read it (docs/deployment.md, expand then contract).
+ */
+export function endpointData(endpoint: WebhookEndpoint): WebhookEndpoint & { appEvents?: EventType[] } {
+  const stored = { ...endpoint, consecutiveFailures: 0 };
+  return endpoint.appId ? { ...stored, events: [], appEvents: endpoint.events } : stored;
+}
+
+export function endpointFromData(data: WebhookEndpoint & { appEvents?: EventType[] }, consecutiveFailures: unknown): WebhookEndpoint {
+  const { appEvents, ...endpoint } = data;
+  return { ...endpoint, ...(appEvents ? { events: appEvents } : {}), consecutiveFailures: Number(consecutiveFailures) };
+}
+
+/** Whether an outbox row (`data` as JSON text or as parsed by the driver) is about the endpoint's app, when it is scoped to one. */
+export function rowInScope(endpoint: Pick<WebhookEndpoint, 'appId'>, row: Row): boolean {
+  if (!endpoint.appId) return true;
+  const data = (typeof row.data === 'string' ? JSON.parse(row.data) : row.data) as Record<string, unknown>;
+  return eventAppId({ data }) === endpoint.appId;
 }
 
 export function exchangedTokenFromRow(row: Row): ExchangedToken {

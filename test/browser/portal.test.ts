@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { call } from '../support/harness.ts';
 import { PASSWORD } from '../support/oauth.ts';
 import { assertAccessible, openNav, screenshot, signIn, startBrowserConsole, type BrowserConsole } from '../support/web-console.ts';
+import { WebhookReceiver } from '../support/webhook-receiver.ts';
 
 const REFERENCE = JSON.stringify({
   openapi: '3.1.0',
@@ -11,12 +12,18 @@ const REFERENCE = JSON.stringify({
 });
 
 // The developer portal in headless Chromium: open sign-up, the catalogue with its reference, an app
-// and a key of one's own, a call through the gateway, and the usage it made.
+// and a key of one's own, a call through the gateway, the usage it made, then an OAuth client and a
+// webhook endpoint of the app (a real HTTPS receiver on loopback, the one private address allowed).
 describe('developer portal in a browser', () => {
   let h: BrowserConsole;
+  let receiver: WebhookReceiver;
   let apiId = '';
   before(async () => {
-    h = await startBrowserConsole({}, 'portal:\n  signup: open\n');
+    receiver = await WebhookReceiver.start();
+    h = await startBrowserConsole(
+      {},
+      `portal:\n  signup: open\nwebhooks:\n  allowedNetworks: ['127.0.0.1/32']\n  caFile: ${receiver.caFile}\n  pollIntervalMs: 600000\n`,
+    );
     const api = await h.admin('POST', '/apis', {
       name: 'weather',
       listenPath: '/weather',
@@ -32,7 +39,10 @@ describe('developer portal in a browser', () => {
     });
     assert.ok(attached.ok, await attached.text());
   });
-  after(() => h?.close());
+  after(async () => {
+    await h?.close();
+    await receiver?.stop();
+  });
 
   test('a developer signs up, reads the reference, creates an app and a key, calls the API and sees their usage', async () => {
     const page = await h.person();
@@ -87,6 +97,40 @@ describe('developer portal in a browser', () => {
     }
     await assertAccessible(page, 'key usage');
     await screenshot(page, 'portal-usage');
+
+    // An OAuth client of the app: its secret once, in its own panel.
+    await openNav(page, 'My apps');
+    await page.getByRole('link', { name: 'Weather widget' }).click();
+    await page.getByLabel('Client name').fill('widget backend');
+    await page.getByRole('checkbox', { name: /Client credentials/ }).check();
+    await page.getByRole('button', { name: 'Register client' }).click();
+    const clientPanel = page.getByRole('region', { name: 'Client widget backend registered.' });
+    assert.match(((await clientPanel.getByTestId('secret').textContent()) ?? '').trim(), /^gcs_live_/);
+    await page.getByRole('row', { name: /widget backend/ }).waitFor();
+    await assertAccessible(page, 'app with a new OAuth client');
+
+    // A webhook endpoint of the app: the signing secret once, then a test event the receiver verifies.
+    await page.getByLabel('Endpoint URL').fill(receiver.url);
+    await page.getByRole('checkbox', { name: 'key.rotated' }).check();
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    const hookPanel = page.getByRole('region', { name: 'Webhook endpoint added.' });
+    receiver.secrets = [((await hookPanel.getByTestId('secret').textContent()) ?? '').trim()];
+    assert.match(receiver.secrets[0]!, /^whsec_/);
+    await screenshot(page, 'portal-app-integrations');
+    await page.getByRole('link', { name: receiver.url }).click();
+    await page.getByRole('heading', { level: 1, name: 'Webhook endpoint' }).waitFor();
+    await page.getByRole('button', { name: 'Send a test event' }).click();
+    await page.getByTestId('webhook-test-result').filter({ hasText: 'was delivered' }).waitFor();
+    assert.deepEqual(receiver.of('webhook.test').at(-1)?.verifiedWith, [true]);
+    // The app's key rotated: the event is delivered, verified, and in the endpoint's delivery log.
+    const key = (await h.admin('GET', '/keys?limit=100')).body.items.find((k: any) => k.name === 'widget');
+    assert.equal((await h.admin('POST', `/keys/${key.id}/rotate`, {})).status, 201);
+    await h.gh.webhooks!.deliverNow();
+    assert.deepEqual(receiver.of('key.rotated').at(-1)?.verifiedWith, [true]);
+    await page.reload();
+    await page.getByRole('row', { name: /key\.rotated.*delivered/ }).waitFor();
+    await assertAccessible(page, 'webhook endpoint');
+    await screenshot(page, 'portal-webhook');
 
     // The portal is theirs only: the admin API refuses a developer.
     const admin = await page.evaluate(async () => (await fetch('/admin/v1/apps')).status);

@@ -15,6 +15,7 @@ import { ClientsPage, SigningKeysPage, UsersPage, WebhookDetail, WebhooksPage } 
 import { PoliciesList, PolicyEdit } from './pages/policies.tsx';
 import { DevelopersPage } from './pages/developers.tsx';
 import { Catalogue, PortalAppDetail, PortalApps, PortalKey } from './portal/portal.tsx';
+import { PortalWebhookPage } from './portal/webhooks.tsx';
 import { SignUp } from './portal/signup.tsx';
 
 // Scalar is big: its page (and the script it loads) arrives only when someone opens a reference.
@@ -24,6 +25,8 @@ interface NavItem {
   href: string;
   label: string;
   permission?: string;
+  /** Pages that belong to this item although their path does not start with its own (a key's page, under My apps). */
+  under?: string[];
 }
 
 const CONSOLE_NAV: NavItem[] = [
@@ -43,8 +46,12 @@ const CONSOLE_NAV: NavItem[] = [
 
 const PORTAL_NAV: NavItem[] = [
   { href: '/developers/', label: 'API catalogue' },
-  { href: '/developers/apps', label: 'My apps' },
+  { href: '/developers/apps', label: 'My apps', under: ['/developers/keys/', '/developers/webhooks/'] },
 ];
+
+/** A face's root (`/console/`, `/developers/`) is current only on itself; other items on the pages below them too. */
+const isCurrent = (n: NavItem, location: string): boolean =>
+  location === n.href || (!n.href.endsWith('/') && location.startsWith(n.href)) || (n.under ?? []).some((p) => location.startsWith(p));
 
 function SignOut() {
   const signOut = async () => {
@@ -100,7 +107,7 @@ function Shell({ face, children }: { face: 'console' | 'developers'; children: R
         <ul>
           {nav.map((n) => (
             <li key={n.href}>
-              <Link href={n.href} aria-current={location === n.href || (n.href.length > 11 && location.startsWith(n.href)) ? 'page' : undefined}>
+              <Link href={n.href} aria-current={isCurrent(n, location) ? 'page' : undefined}>
                 {n.label}
               </Link>
             </li>
@@ -187,6 +194,7 @@ function PortalRoutes() {
         <Route path="/developers/apps" component={PortalApps} />
         <Route path="/developers/apps/:id">{(p) => <PortalAppDetail id={p.id} />}</Route>
         <Route path="/developers/keys/:id">{(p) => <PortalKey id={p.id} />}</Route>
+        <Route path="/developers/webhooks/:id">{(p) => <PortalWebhookPage id={p.id} />}</Route>
         <Route>
           <NotFound />
         </Route>

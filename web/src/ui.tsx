@@ -205,8 +205,21 @@ export function ConfirmButton({
   );
 }
 
-/** A secret shown once: the value, a copy button and a plain warning (`lost`: what to do without it). */
-export function SecretOnce({ secret, what = 'key', lost = `rotate the ${what}` }: { secret: string; what?: string; lost?: string }) {
+/**
+ * A secret shown once: the value, a copy button and a plain warning (`kept`: how Gatehouse keeps it, so
+ * why it cannot show it again; `lost`: what to do without it).
+ */
+export function SecretOnce({
+  secret,
+  what = 'key',
+  kept = 'it keeps only a hash',
+  lost = `rotate the ${what}`,
+}: {
+  secret: string;
+  what?: string;
+  kept?: string;
+  lost?: string;
+}) {
   const [copied, setCopied] = useState<'no' | 'yes' | 'failed'>('no');
   const copy = async () => {
     try {
@@ -220,7 +233,7 @@ export function SecretOnce({ secret, what = 'key', lost = `rotate the ${what}` }
   return (
     <section className="secret" aria-label={`New ${what} secret`}>
       <p className="warning">
-        <strong>Copy this {what} now.</strong> This is the only time Gatehouse shows it: it keeps only a hash. If you lose it, {lost}.
+        <strong>Copy this {what} now.</strong> This is the only time Gatehouse shows it: {kept}. If you lose it, {lost}.
       </p>
       <div className="secret-row">
         <code data-testid="secret">{secret}</code>

@@ -64,6 +64,8 @@ export const clientResponse = named(
     exchangeAppId: z.string().nullable(),
     accessTokenTtlSeconds: z.number().int().nullable(),
     disabled: z.boolean(),
+    /** The developer's app it was registered for in the portal; null: an operator's client. */
+    appId: z.string().nullable(),
     ...timestamps,
   }),
 );

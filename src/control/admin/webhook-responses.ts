@@ -16,6 +16,8 @@ export const webhookResponse = named(
     consecutiveFailures: z.number().int(),
     /** Newest first; a rotated-out secret signs beside the new one until `expiresAt`. */
     secrets: z.array(z.strictObject({ id: z.string(), createdAt: time, expiresAt: time.nullable() })),
+    /** The developer's app it is scoped to (made in the portal): it takes only events about that app. Null: every event of its types. */
+    appId: z.string().nullable(),
     createdAt: time,
     updatedAt: time,
   }),

@@ -8,7 +8,7 @@ import { pageOf } from './responses.ts';
 import { route, type AdminRoute } from './route.ts';
 import * as res from './webhook-responses.ts';
 
-const deliveryQuerySchema = pageQuerySchema.extend({
+export const deliveryQuerySchema = pageQuerySchema.extend({
   status: z.enum(['pending', 'delivered', 'failed']).optional(),
   eventId: id('evt').optional(),
 });
@@ -139,6 +139,6 @@ export const WEBHOOK_ROUTES: readonly AdminRoute[] = [
     summary: 'Send a signed test event (webhook.test) now and report the answer',
     status: 200,
     response: res.webhookTestResponse,
-    handle: ({ ctx, params }) => webhooksService.test(ctx, params.id!),
+    handle: ({ ctx, actor, params }) => webhooksService.test(ctx, actor, params.id!),
   }),
 ];

@@ -1,12 +1,13 @@
 import { z } from 'zod';
-import { keyRevokeSchema } from '../../domain/inputs/resources.ts';
-import { id, name } from '../../domain/inputs/resources.ts';
+import { OAUTH_GRANT_TYPES } from '../../domain/entities.ts';
+import { APP_EVENT_TYPES } from '../../domain/events.ts';
+import { id, keyRevokeSchema, name } from '../../domain/inputs/resources.ts';
 import * as res from '../admin/responses.ts';
 import { pageQuerySchema } from '../admin/queries.ts';
 import type { AdminRoute } from '../admin/route.ts';
 import type { Actor, ControlContext } from '../context.ts';
 import { keysService } from '../services/keys.ts';
-import { portalService } from '../services/portal.ts';
+import { portalService, settingsOf } from '../services/portal.ts';
 import { usageService } from '../services/usage.ts';
 import { appView } from '../services/apps.ts';
 import type { SessionPrincipal } from './sessions.ts';
@@ -31,7 +32,7 @@ export interface PortalRoute<
   }): Promise<R extends AnySchema ? z.input<R> | Response : void>;
 }
 
-const route = <B extends AnySchema | undefined = undefined, Q extends AnySchema | undefined = undefined, R extends AnySchema | undefined = undefined>(
+export const route = <B extends AnySchema | undefined = undefined, Q extends AnySchema | undefined = undefined, R extends AnySchema | undefined = undefined>(
   definition: PortalRoute<B, Q, R>,
 ): PortalRoute => definition as unknown as PortalRoute;
 
@@ -62,8 +63,45 @@ const rotateInput = z.strictObject({
   gracePeriodSeconds: z.number().int().min(0).max(604_800).default(86_400),
 });
 
+const portalSettings = res.named(
+  'PortalSettings',
+  'What the operator allows developers: how many of each thing, the grant types and scopes of their OAuth clients, the events their webhooks may take',
+  z.strictObject({
+    maxAppsPerDeveloper: z.number().int(),
+    maxKeysPerApp: z.number().int(),
+    maxClientsPerApp: z.number().int(),
+    clientGrantTypes: z.array(z.enum(OAUTH_GRANT_TYPES)),
+    clientScopes: z.array(z.string()),
+    /** False without a master key or with webhooks.enabled off: the webhook routes answer 503 WEBHOOKS_DISABLED. */
+    webhooksEnabled: z.boolean(),
+    maxWebhooksPerApp: z.number().int(),
+    webhookEvents: z.array(z.enum(APP_EVENT_TYPES)),
+  }),
+);
+
 /** The developer portal's API, under /portal/v1: a developer's own apps and keys, and the catalogue. */
 export const PORTAL_ROUTES: readonly PortalRoute[] = [
+  route({
+    method: 'get',
+    path: '/settings',
+    tag: 'catalogue',
+    summary: 'What the operator allows developers here',
+    status: 200,
+    response: portalSettings,
+    handle: async ({ ctx }) => {
+      const s = settingsOf(ctx);
+      return {
+        maxAppsPerDeveloper: s.maxAppsPerDeveloper,
+        maxKeysPerApp: s.maxKeysPerApp,
+        maxClientsPerApp: s.maxClientsPerApp,
+        clientGrantTypes: [...s.clientGrantTypes],
+        clientScopes: [...s.clientScopes],
+        webhooksEnabled: ctx.webhooks !== null,
+        maxWebhooksPerApp: s.maxWebhooksPerApp,
+        webhookEvents: [...APP_EVENT_TYPES],
+      };
+    },
+  }),
   route({
     method: 'get',
     path: '/apis',

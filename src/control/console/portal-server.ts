@@ -11,13 +11,18 @@ import { openApiDocument } from '../admin/openapi.ts';
 import { readJson, validate } from '../admin/server.ts';
 import { ControlError, type ControlContext } from '../context.ts';
 import type { ConsoleAuthentication } from './authenticate.ts';
+import { PORTAL_CLIENT_ROUTES } from './portal-client-routes.ts';
 import { PORTAL_ROUTES, type PortalRoute } from './portal-routes.ts';
+import { PORTAL_WEBHOOK_ROUTES } from './portal-webhook-routes.ts';
 import type { SessionPrincipal } from './sessions.ts';
+
+/** Every portal route: apps, keys and the catalogue, then OAuth clients and webhooks of the developer's apps. */
+const ROUTES: readonly PortalRoute[] = [...PORTAL_ROUTES, ...PORTAL_CLIENT_ROUTES, ...PORTAL_WEBHOOK_ROUTES];
 
 type Env = { Bindings: HttpBindings; Variables: { requestId: string; principal: SessionPrincipal } };
 
 const PORTAL_DESCRIPTION = [
-  'The developer portal’s API: a developer’s own apps and keys, within the limits the operator set, and the catalogue of APIs listed for them.',
+  'The developer portal’s API: a developer’s own apps, their keys, OAuth clients and webhook endpoints, within the limits the operator set, and the catalogue of APIs listed for them.',
   'It takes the web app’s session (the `__Host-gatehouse-session` cookie set by /bff/callback); every request other than GET and HEAD also carries `X-CSRF-Token` (from GET /bff/session) and comes from the web app’s origin.',
   'Anything that is not the caller’s own is answered 404, as if it did not exist.',
 ].join('\n\n');
@@ -44,7 +49,7 @@ export function createPortalApi(o: {
   });
   app.get('/openapi.json', (c) =>
     c.json(
-      (document ??= openApiDocument(PORTAL_ROUTES, {
+      (document ??= openApiDocument(ROUTES, {
         title: 'Gatehouse developer portal API',
         description: PORTAL_DESCRIPTION,
         server: '/portal/v1',
@@ -60,7 +65,7 @@ export function createPortalApi(o: {
     return next();
   });
   app.use(bodyLimit({ maxSize: o.maxBodyBytes, onError: (c) => render(c, 'BODY_TOO_LARGE', `the body may be at most ${o.maxBodyBytes} bytes`) }));
-  for (const r of PORTAL_ROUTES) register(app, r, o);
+  for (const r of ROUTES) register(app, r, o);
   app.notFound((c) => render(c, 'RESOURCE_NOT_FOUND', `no portal route ${c.req.method} ${new URL(c.req.url).pathname}`));
   app.onError((error, c) => {
     if (error instanceof ControlError) return render(c, error.code, error.message, error.fields);

@@ -17,7 +17,7 @@ export type ClientPatch = Partial<Omit<ClientInput, 'type'>> & { disabled?: bool
 
 export function clientView(client: OAuthClient): ClientView {
   const { secretHash: _h, pepperId: _p, createdAt, updatedAt, ...rest } = client;
-  return { ...rest, createdAt: iso(createdAt), updatedAt: iso(updatedAt) };
+  return { ...rest, appId: client.appId ?? null, createdAt: iso(createdAt), updatedAt: iso(updatedAt) };
 }
 
 const audit = (actor: Actor, action: string, id: string, before: OAuthClient | null, after: OAuthClient | null) => ({

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Api, ApiKey, App, User } from '../../domain/entities.ts';
+import type { Api, ApiKey, App, OAuthGrantType, User } from '../../domain/entities.ts';
 import { newId } from '../../domain/ids.ts';
 import { checkOpenApiDocument } from '../../domain/openapi-document.ts';
 import { keyCreateSchema } from '../../domain/inputs/resources.ts';
@@ -19,6 +19,11 @@ export interface PortalSettings {
   keyPolicy: string | undefined;
   keyEnvironment: Environment;
   inviteTtlMs: number;
+  maxClientsPerApp: number;
+  /** The grant types developers' clients may use, and the scopes they may hold. */
+  clientGrantTypes: readonly OAuthGrantType[];
+  clientScopes: readonly string[];
+  maxWebhooksPerApp: number;
 }
 
 export const DEFAULT_PORTAL_SETTINGS: PortalSettings = {
@@ -28,12 +33,16 @@ export const DEFAULT_PORTAL_SETTINGS: PortalSettings = {
   keyPolicy: undefined,
   keyEnvironment: 'test',
   inviteTtlMs: 72 * 3_600_000,
+  maxClientsPerApp: 5,
+  clientGrantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
+  clientScopes: [],
+  maxWebhooksPerApp: 3,
 };
 
 /** Invitations are kept with the authorization server's records: under a keyed hash of their token, sealed, expiring, consumed once. */
 const INVITE_MODEL = 'PortalInvite';
 
-const settingsOf = (ctx: ControlContext): PortalSettings => ctx.portal ?? DEFAULT_PORTAL_SETTINGS;
+export const settingsOf = (ctx: ControlContext): PortalSettings => ctx.portal ?? DEFAULT_PORTAL_SETTINGS;
 
 /**
  * The developer portal (/portal/v1): a developer's own apps and keys within the operator's limits,
@@ -109,6 +118,23 @@ export const portalService = {
     return app;
   },
 
+  /** Whether this user owns the app: a key, client or webhook endpoint is theirs through its app. */
+  async ownsApp(ctx: ControlContext, user: User, appId: string | null | undefined): Promise<boolean> {
+    const app = appId ? await ctx.store.apps.get(appId) : null;
+    return app !== null && app.ownerUserId === user.id;
+  },
+
+  /** The catalogue's APIs asked for (all of them when none are named); an API not listed is refused, by id. */
+  async catalogueApiIds(ctx: ControlContext, apiIds: readonly string[] | undefined): Promise<string[]> {
+    const listed = (await ctx.store.apis.all()).filter((a) => a.portal?.listed);
+    const wanted = apiIds ? [...apiIds] : listed.map((a) => a.id);
+    const unknown = wanted.filter((id) => !listed.some((a) => a.id === id));
+    if (unknown.length)
+      throw new ControlError('VALIDATION_FAILED', 'not APIs of the catalogue', { 'body.apiIds': `not in the catalogue: ${unknown.join(', ')}` });
+    if (wanted.length === 0) throw new ControlError('VALIDATION_FAILED', 'no API is listed in the catalogue yet', { 'body.apiIds': 'at least one API' });
+    return wanted;
+  },
+
   async createApp(ctx: ControlContext, actor: Actor, user: User, input: { name: string; description: string | null }): Promise<App> {
     const { maxAppsPerDeveloper } = settingsOf(ctx);
     if ((await ctx.store.apps.countByOwner(user.id)) >= maxAppsPerDeveloper) {
@@ -155,6 +181,9 @@ export const portalService = {
     const existing = await portalService.ownApp(ctx, user, id);
     const keys = await ctx.store.keys.list({ appId: id, limit: 1, now: ctx.clock() });
     if (keys.items.length) throw new ControlError('CONFLICT', 'this app still has keys: revoke and delete them first, or ask an operator');
+    const [clients, webhooks] = await Promise.all([ctx.store.clients.listByApp(id, { limit: 1 }), ctx.store.webhooks.listByApp(id, { limit: 1 })]);
+    if (clients.items.length || webhooks.items.length)
+      throw new ControlError('CONFLICT', 'this app still has OAuth clients or webhook endpoints: delete them first');
     const done = await ctx.store.apps.delete(id, {
       ...actor,
       action: 'app.deleted',
@@ -174,9 +203,7 @@ export const portalService = {
   /** The key, if it belongs to one of this user's apps; else 404. */
   async ownKey(ctx: ControlContext, user: User, id: string): Promise<ApiKey> {
     const key = await ctx.store.keys.get(id);
-    if (!key) throw notFound('key', id);
-    const app = await ctx.store.apps.get(key.appId);
-    if (!app || app.ownerUserId !== user.id) throw notFound('key', id);
+    if (!key || !(await portalService.ownsApp(ctx, user, key.appId))) throw notFound('key', id);
     return key;
   },
 
@@ -193,12 +220,7 @@ export const portalService = {
     if (live.length >= settings.maxKeysPerApp) {
       throw new ControlError('LIMIT_REACHED', `an app may have at most ${settings.maxKeysPerApp} keys in use: revoke one first`);
     }
-    const listed = (await ctx.store.apis.all()).filter((a) => a.portal?.listed);
-    const wanted = input.apiIds ?? listed.map((a) => a.id);
-    const unknown = wanted.filter((id) => !listed.some((a) => a.id === id));
-    if (unknown.length)
-      throw new ControlError('VALIDATION_FAILED', 'not APIs of the catalogue', { 'body.apiIds': `not in the catalogue: ${unknown.join(', ')}` });
-    if (wanted.length === 0) throw new ControlError('VALIDATION_FAILED', 'no API is listed in the catalogue yet', { 'body.apiIds': 'at least one API' });
+    const wanted = await portalService.catalogueApiIds(ctx, input.apiIds);
     const policyId = settings.keyPolicy ? await resolvePolicy(ctx, settings.keyPolicy) : null;
     const { key, secret } = await keysService.create(
       ctx,

@@ -2,7 +2,16 @@ import type { Logger } from 'pino';
 import type { OutboxEvent } from '../../domain/events.ts';
 import { newId } from '../../domain/ids.ts';
 import type { SecretBox } from '../../domain/secret-box.ts';
-import { isDelivered, nextAttempt, signingSecrets, signWebhook, webhookBody, type WebhookDelivery, type WebhookEndpoint } from '../../domain/webhooks.ts';
+import {
+  endpointTakes,
+  isDelivered,
+  nextAttempt,
+  signingSecrets,
+  signWebhook,
+  webhookBody,
+  type WebhookDelivery,
+  type WebhookEndpoint,
+} from '../../domain/webhooks.ts';
 import type { Store } from '../../store/port.ts';
 import type { HealthReporter } from '../../telemetry/health.ts';
 import { PeriodicTask } from '../../telemetry/periodic-task.ts';
@@ -120,7 +129,7 @@ export class WebhookDispatcher {
     // An endpoint gets the events recorded since it was added (older ones only by a replay).
     for (const event of events)
       for (const endpoint of endpoints)
-        if (endpoint.events.includes(event.type) && endpoint.createdAt <= event.at) deliveries.push(newDelivery(event, endpoint.id, now));
+        if (endpointTakes(endpoint, event) && endpoint.createdAt <= event.at) deliveries.push(newDelivery(event, endpoint.id, now));
     await store.webhooks.enqueue(deliveries, events.at(-1)!.seq);
     return events.length;
   }

@@ -3,6 +3,7 @@ import { newId } from '../../domain/ids.ts';
 import type { WebhookInput, WebhookPatch } from '../../domain/inputs/webhooks.ts';
 import {
   generateWebhookSecret,
+  isDelivered,
   signingSecrets,
   webhookBody,
   type DeliveryStatus,
@@ -51,8 +52,8 @@ export const webhooksService = {
     return ctx.store.webhooks.list(query);
   },
 
-  /** The secret is returned here only. */
-  async create(ctx: ControlContext, actor: Actor, input: WebhookInput): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
+  /** The secret is returned here only. `appId` scopes it to an app's events (a developer's endpoint, made in the portal). */
+  async create(ctx: ControlContext, actor: Actor, input: WebhookInput & { appId?: string }): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
     const w = requireWebhooks(ctx);
     await w.checkUrl(input.url);
     const now = ctx.clock();
@@ -67,6 +68,7 @@ export const webhooksService = {
       disabledReason: input.enabled ? null : 'created disabled',
       consecutiveFailures: 0,
       secrets: [sealed],
+      ...(input.appId ? { appId: input.appId } : {}),
       createdAt: now,
       updatedAt: now,
     };
@@ -168,12 +170,14 @@ export const webhooksService = {
     return { endpointId: id, replayed };
   },
 
-  /** Sends a signed `webhook.test` event now; the answer says how it went. */
-  async test(ctx: ControlContext, id: string) {
+  /** Sends a signed `webhook.test` event now (audited: it makes a request to the endpoint); the answer says how it went. */
+  async test(ctx: ControlContext, actor: Actor, id: string) {
     const w = requireWebhooks(ctx);
     const endpoint = await getEndpoint(ctx, id);
     const result = await w.ping(endpoint);
     const { statusCode, error, durationMs, responseExcerpt, eventId } = result;
-    return { eventId, delivered: statusCode !== null && statusCode >= 200 && statusCode < 300, statusCode, error, durationMs, responseExcerpt };
+    const delivered = statusCode !== null && isDelivered(statusCode);
+    await ctx.store.audit.append({ ...audit(actor, 'tested', endpoint, endpoint), after: { eventId, delivered, statusCode, error } });
+    return { eventId, delivered, statusCode, error, durationMs, responseExcerpt };
   },
 };

@@ -16,6 +16,7 @@ export function endpointView(endpoint: WebhookEndpoint): WebhookView {
     disabledReason: endpoint.disabledReason,
     consecutiveFailures: endpoint.consecutiveFailures,
     secrets: endpoint.secrets.map((s) => ({ id: s.id, createdAt: iso(s.createdAt), expiresAt: iso(s.expiresAt) })),
+    appId: endpoint.appId ?? null,
     createdAt: iso(endpoint.createdAt),
     updatedAt: iso(endpoint.updatedAt),
   };

@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Store } from '../port.ts';
-import { allAudit, audit, makeApi, makeApp } from './fixtures.ts';
+import { allAudit, audit, makeApi, makeApp, makeClient, T0 } from './fixtures.ts';
+import { makeEndpoint } from './webhooks.ts';
 
-/** The developer portal's storage: apps found by their owner, OpenAPI documents attached to APIs. */
+/**
+ * The developer portal's storage: apps found by their owner, OpenAPI documents attached to APIs, OAuth
+ * clients and webhook endpoints found by the app they are scoped to.
+ */
 export function portalContract(current: () => Store): void {
   describe('portal', () => {
     test('apps are listed and counted by the developer who owns them, by id, with a cursor', async () => {
@@ -48,6 +52,57 @@ export function portalContract(current: () => Store): void {
       assert.equal((await allAudit(store, { action: 'api.reference_attached' })).length, 2);
       await store.apis.delete(a.id, audit('api.deleted', 'api', a.id));
       assert.equal(await store.apiDocuments.get(a.id), null);
+    });
+
+    test('OAuth clients registered for an app are listed by that app only, by id, with a cursor; a change keeps the app', async () => {
+      const { clients } = current();
+      const mine = [makeClient(1), makeClient(2), makeClient(3)].map((c) => ({ ...c, appId: 'app_a' }));
+      for (const c of [...mine, { ...makeClient(4), appId: 'app_b' }, makeClient(5)]) await clients.create(c, audit('client.created', 'client', c.id));
+      const first = await clients.listByApp('app_a', { limit: 2 });
+      assert.deepEqual(first.items, mine.slice(0, 2));
+      const second = await clients.listByApp('app_a', { limit: 2, cursor: first.nextCursor! });
+      assert.deepEqual([second.items, second.nextCursor], [[mine[2]], null]);
+      assert.deepEqual((await clients.listByApp('app_c', { limit: 5 })).items, []);
+      await clients.update({ ...mine[0]!, name: 'renamed', updatedAt: T0 + 1 }, audit('client.updated', 'client', mine[0]!.id));
+      assert.equal((await clients.listByApp('app_a', { limit: 5 })).items[0]?.name, 'renamed');
+      await clients.delete(mine[1]!.id, audit('client.deleted', 'client', mine[1]!.id));
+      assert.equal((await clients.listByApp('app_a', { limit: 5 })).items.length, 2);
+    });
+
+    test('a webhook endpoint scoped to an app keeps its event types, is listed by its app, and a range replay sends it only that app’s events', async () => {
+      const { webhooks, events } = current();
+      const scoped = makeEndpoint({ appId: 'app_a', events: ['key.created', 'key.rotated'] });
+      const operators = makeEndpoint({ events: ['key.created'] });
+      for (const e of [scoped, operators, makeEndpoint({ appId: 'app_b' })]) await webhooks.create(e, audit('webhook.created', 'webhook', e.id));
+      assert.deepEqual(await webhooks.get(scoped.id), scoped);
+      assert.deepEqual(
+        (await webhooks.all()).find((e) => e.id === scoped.id),
+        scoped,
+      );
+      assert.deepEqual((await webhooks.listByApp('app_a', { limit: 5 })).items, [scoped]);
+      const disabled = { ...scoped, enabled: false, disabledReason: 'paused', updatedAt: T0 + 1 };
+      await webhooks.update(disabled, audit('webhook.updated', 'webhook', scoped.id));
+      assert.deepEqual((await webhooks.listByApp('app_a', { limit: 5 })).items, [disabled]);
+      await webhooks.update(scoped, audit('webhook.updated', 'webhook', scoped.id));
+
+      await events.append([
+        { type: 'key.created', data: { key: { id: 'key_1', appId: 'app_a' } } },
+        { type: 'key.created', data: { key: { id: 'key_2', appId: 'app_b' } } },
+        { type: 'key.rotated', data: { previous: { id: 'key_1', appId: 'app_a' }, successor: { id: 'key_3', appId: 'app_a' } } },
+        { type: 'login.failed_burst', data: { user: { id: 'usr_1' } } },
+      ]);
+      const until = (await events.after(0, 10)).at(-1)!.at + 1;
+      assert.equal(await webhooks.replayRange(scoped, 0, until, T0 + 5, audit('webhook.replayed', 'webhook', scoped.id), 10), 2);
+      assert.equal(await webhooks.replayRange(operators, 0, until, T0 + 5, audit('webhook.replayed', 'webhook', operators.id), 10), 2);
+      const due = await webhooks.due(T0 + 5, 10, 0);
+      type KeyEvent = { key?: { id: string }; successor?: { id: string } };
+      const about = (endpointId: string) =>
+        due
+          .filter((d) => d.delivery.endpointId === endpointId)
+          .map(({ event }) => `${event.type} ${((event.data as KeyEvent).key ?? (event.data as KeyEvent).successor)!.id}`)
+          .sort();
+      assert.deepEqual(about(scoped.id), ['key.created key_1', 'key.rotated key_3']);
+      assert.deepEqual(about(operators.id), ['key.created key_1', 'key.created key_2']);
     });
   });
 }

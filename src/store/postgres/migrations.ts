@@ -146,4 +146,16 @@ export const PG_MIGRATIONS: readonly { version: number; name: string; sql: strin
         updated_at BIGINT NOT NULL);
     `,
   },
+  {
+    // SQLite's 16: the developer portal's OAuth clients and webhook endpoints, scoped to a developer's app.
+    // Expand only: nullable columns and indexes on small tables, so older nodes keep serving.
+    version: 4,
+    name: 'portal clients and webhooks',
+    sql: `
+      ALTER TABLE oauth_clients ADD COLUMN app_id TEXT;
+      CREATE INDEX oauth_clients_app ON oauth_clients (app_id, id) WHERE app_id IS NOT NULL;
+      ALTER TABLE webhook_endpoints ADD COLUMN app_id TEXT;
+      CREATE INDEX webhook_endpoints_app ON webhook_endpoints (app_id, id) WHERE app_id IS NOT NULL;
+    `,
+  },
 ];

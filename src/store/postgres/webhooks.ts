@@ -1,4 +1,4 @@
-import { deliveryFromRow } from '../rows.ts';
+import { deliveryFromRow, endpointData, endpointFromData, rowInScope } from '../rows.ts';
 import type { EventType, OutboxEvent } from '../../domain/events.ts';
 import { newId } from '../../domain/ids.ts';
 import type { WebhookDelivery, WebhookEndpoint } from '../../domain/webhooks.ts';
@@ -9,10 +9,8 @@ import { writeRow } from './entity-table.ts';
 
 /** Webhook endpoints, the delivery cursor, deliveries and their attempts, with the SQLite adapter's rules. */
 export function webhookRepo(db: PgDb): WebhookRepo {
-  const write = (tx: Queryable, endpoint: WebhookEndpoint, insert: boolean) => {
-    const { consecutiveFailures, ...rest } = endpoint;
-    return writeRow(tx, 'webhook_endpoints', { consecutive_failures: consecutiveFailures }, { ...rest, consecutiveFailures: 0 }, insert);
-  };
+  const write = (tx: Queryable, endpoint: WebhookEndpoint, insert: boolean) =>
+    writeRow(tx, 'webhook_endpoints', { consecutive_failures: endpoint.consecutiveFailures, app_id: endpoint.appId ?? null }, endpointData(endpoint), insert);
   const upsertDelivery = async (tx: Queryable, d: WebhookDelivery, seq: number, restart: boolean): Promise<number> =>
     (
       await tx.query(
@@ -43,6 +41,14 @@ export function webhookRepo(db: PgDb): WebhookRepo {
     },
     async all() {
       return (await db.query('SELECT data, consecutive_failures FROM webhook_endpoints ORDER BY id')).rows.map(endpointFromRow);
+    },
+    async listByApp(appId, query) {
+      const { rows } = await db.query('SELECT id, data, consecutive_failures FROM webhook_endpoints WHERE app_id = $1 AND id > $2 ORDER BY id LIMIT $3', [
+        appId,
+        query.cursor ?? '',
+        query.limit + 1,
+      ]);
+      return page(rows, query, endpointFromRow);
     },
     async update(endpoint, audit) {
       return db.transaction(async (tx) => {
@@ -163,11 +169,12 @@ export function webhookRepo(db: PgDb): WebhookRepo {
     },
     async replayRange(endpoint, from, until, now, audit, limit) {
       return db.transaction(async (tx) => {
-        const { rows: events } = await tx.query(
-          'SELECT id, seq, at, type FROM event_outbox WHERE at >= $1 AND at < $2 AND type = ANY($3::text[]) ORDER BY seq LIMIT $4',
+        const { rows: typed } = await tx.query(
+          'SELECT id, seq, at, type, data FROM event_outbox WHERE at >= $1 AND at < $2 AND type = ANY($3::text[]) ORDER BY seq LIMIT $4',
           [from, until, [...endpoint.events], limit + 1],
         );
-        if (events.length > limit) return events.length;
+        if (typed.length > limit) return typed.length;
+        const events = typed.filter((e) => rowInScope(endpoint, e));
         for (const e of events) {
           const delivery: WebhookDelivery = {
             id: newId('delivery', now),
@@ -198,5 +205,5 @@ export function webhookRepo(db: PgDb): WebhookRepo {
 }
 
 function endpointFromRow(row: Row): WebhookEndpoint {
-  return { ...(row.data as WebhookEndpoint), consecutiveFailures: Number(row.consecutive_failures) };
+  return endpointFromData(row.data as WebhookEndpoint, row.consecutive_failures);
 }

@@ -260,4 +260,18 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
         updated_at INTEGER NOT NULL) WITHOUT ROWID;
     `,
   },
+  {
+    // The developer portal's OAuth clients and webhook endpoints, each scoped to a developer's app and
+    // found by it. Expand only (nullable columns, partial indexes): older nodes keep serving; what they
+    // write leaves app_id as it was. A scoped endpoint's event types are kept where they do not look
+    // (store/rows.ts endpointData), so they never send it another app's events.
+    version: 16,
+    name: 'portal clients and webhooks',
+    sql: `
+      ALTER TABLE oauth_clients ADD COLUMN app_id TEXT;
+      CREATE INDEX oauth_clients_app ON oauth_clients (app_id, id) WHERE app_id IS NOT NULL;
+      ALTER TABLE webhook_endpoints ADD COLUMN app_id TEXT;
+      CREATE INDEX webhook_endpoints_app ON webhook_endpoints (app_id, id) WHERE app_id IS NOT NULL;
+    `,
+  },
 ];

@@ -1,4 +1,4 @@
-import { deliveryFromRow } from '../rows.ts';
+import { deliveryFromRow, endpointData, endpointFromData, rowInScope } from '../rows.ts';
 import type { SQLInputValue } from 'node:sqlite';
 import type { EventType, OutboxEvent } from '../../domain/events.ts';
 import { newId } from '../../domain/ids.ts';
@@ -10,10 +10,8 @@ import { writeRow } from './entity-table.ts';
 
 /** Webhook endpoints, the delivery cursor, deliveries and their attempts (migration 11). */
 export function webhookRepo(db: SqliteDb): WebhookRepo {
-  const write = (endpoint: WebhookEndpoint, insert: boolean) => {
-    const { consecutiveFailures, ...rest } = endpoint;
-    return writeRow(db, 'webhook_endpoints', { consecutive_failures: consecutiveFailures }, { ...rest, consecutiveFailures: 0 }, insert);
-  };
+  const write = (endpoint: WebhookEndpoint, insert: boolean) =>
+    writeRow(db, 'webhook_endpoints', { consecutive_failures: endpoint.consecutiveFailures, app_id: endpoint.appId ?? null }, endpointData(endpoint), insert);
   const upsertDelivery = (d: WebhookDelivery, seq: number, restart: boolean): number =>
     Number(
       db
@@ -42,6 +40,12 @@ export function webhookRepo(db: SqliteDb): WebhookRepo {
     },
     async all() {
       return db.sql('SELECT data, consecutive_failures FROM webhook_endpoints ORDER BY id').all().map(endpointFromRow);
+    },
+    async listByApp(appId, query) {
+      const rows = db
+        .sql('SELECT data, consecutive_failures FROM webhook_endpoints WHERE app_id = ? AND id > ? ORDER BY id LIMIT ?')
+        .all(appId, query.cursor ?? '', query.limit + 1);
+      return page(rows, query, endpointFromRow);
     },
     async update(endpoint, audit) {
       return db.transaction(() => {
@@ -154,10 +158,11 @@ export function webhookRepo(db: SqliteDb): WebhookRepo {
     },
     async replayRange(endpoint, from, until, now, audit, limit) {
       return db.transaction(() => {
-        const events = db
-          .sql('SELECT id, seq, at, type FROM event_outbox WHERE at >= ? AND at < ? AND type IN (SELECT value FROM json_each(?)) ORDER BY seq LIMIT ?')
+        const typed = db
+          .sql('SELECT id, seq, at, type, data FROM event_outbox WHERE at >= ? AND at < ? AND type IN (SELECT value FROM json_each(?)) ORDER BY seq LIMIT ?')
           .all(from, until, JSON.stringify(endpoint.events), limit + 1);
-        if (events.length > limit) return events.length;
+        if (typed.length > limit) return typed.length;
+        const events = typed.filter((e) => rowInScope(endpoint, e));
         for (const e of events) {
           const delivery: WebhookDelivery = {
             id: newId('delivery', now),
@@ -192,5 +197,5 @@ export function webhookRepo(db: SqliteDb): WebhookRepo {
 }
 
 function endpointFromRow(row: Record<string, SQLInputValue>): WebhookEndpoint {
-  return { ...(JSON.parse(String(row.data)) as WebhookEndpoint), consecutiveFailures: Number(row.consecutive_failures) };
+  return endpointFromData(JSON.parse(String(row.data)) as WebhookEndpoint, row.consecutive_failures);
 }

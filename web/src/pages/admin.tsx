@@ -5,8 +5,9 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from 'wouter';
 import { api, query, type Page } from '../api.ts';
 import { useCan } from '../session.tsx';
-import type { Client, SigningKey, User, UserGrants, Webhook, WebhookDelivery } from '../types.ts';
+import type { Client, SigningKey, User, UserGrants, Webhook } from '../types.ts';
 import { ConfirmButton, Empty, ErrorMessage, Loading, Pager, SecretOnce, StatusBadge, Time, useCursor } from '../ui.tsx';
+import { DeliveryLog, deliveriesKey } from '../webhook-deliveries.tsx';
 
 /** A paginated admin list: loading, error, empty and the table. Its query key starts with `path`, which writes invalidate. */
 export function Listing<T>({
@@ -277,11 +278,7 @@ export function WebhookDetail({ id }: { id: string }) {
   const client = useQueryClient();
   const canWrite = useCan('webhooks:write');
   const hook = useQuery({ queryKey: ['webhook', id], queryFn: () => api<Webhook>('GET', `/admin/v1/webhooks/${id}`) });
-  const pages = useCursor(id);
-  const deliveries = useQuery({
-    queryKey: ['deliveries', id, pages.cursor],
-    queryFn: () => api<Page<WebhookDelivery>>('GET', `/admin/v1/webhooks/${id}/deliveries${query({ limit: 25, cursor: pages.cursor })}`),
-  });
+  const path = `/admin/v1/webhooks/${id}/deliveries`;
   if (hook.isPending) return <Loading what="the endpoint" />;
   if (hook.isError) return <ErrorMessage error={hook.error} />;
   return (
@@ -291,58 +288,28 @@ export function WebhookDetail({ id }: { id: string }) {
         <code>{hook.data.url}</code> · {hook.data.events.join(', ')}
       </p>
       <h2>Deliveries</h2>
-      {deliveries.isPending ? (
-        <Loading what="deliveries" />
-      ) : deliveries.isError ? (
-        <ErrorMessage error={deliveries.error} />
-      ) : deliveries.data.items.length === 0 ? (
-        <Empty>Nothing delivered yet.</Empty>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Event</th>
-              <th scope="col">At</th>
-              <th scope="col">Status</th>
-              <th scope="col" className="num">
-                Attempts
-              </th>
-              {canWrite ? <th scope="col">Replay</th> : null}
-            </tr>
-          </thead>
-          <tbody>
-            {deliveries.data.items.map((d) => (
-              <tr key={d.id}>
-                <td>
-                  <code>{d.eventType}</code>
-                </td>
-                <td>
-                  <Time at={d.eventAt} />
-                </td>
-                <td>
-                  <StatusBadge status={d.status} />
-                </td>
-                <td className="num">{d.attempts}</td>
-                {canWrite ? (
-                  <td>
-                    <ConfirmButton
-                      label="Replay"
-                      danger={false}
-                      title="Send this delivery again?"
-                      consequence={<p>The receiver gets the same event again (the same webhook-id, so it can tell it is a repeat).</p>}
-                      onConfirm={async () => {
-                        await api<unknown>('POST', `/admin/v1/webhooks/${id}/deliveries/${d.id}/replay`);
-                        await client.invalidateQueries({ queryKey: ['deliveries', id] });
-                      }}
-                    />
-                  </td>
-                ) : null}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      {deliveries.data ? <Pager page={pages.page} nextCursor={deliveries.data.nextCursor} onNext={pages.next} onPrevious={pages.previous} /> : null}
+      <DeliveryLog
+        path={path}
+        extra={
+          canWrite
+            ? {
+                head: 'Replay',
+                cell: (d) => (
+                  <ConfirmButton
+                    label="Replay"
+                    danger={false}
+                    title="Send this delivery again?"
+                    consequence={<p>The receiver gets the same event again (the same webhook-id, so it can tell it is a repeat).</p>}
+                    onConfirm={async () => {
+                      await api<unknown>('POST', `/admin/v1/webhooks/${id}/deliveries/${d.id}/replay`);
+                      await client.invalidateQueries({ queryKey: deliveriesKey(path) });
+                    }}
+                  />
+                ),
+              }
+            : undefined
+        }
+      />
     </>
   );
 }

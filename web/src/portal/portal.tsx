@@ -1,15 +1,18 @@
 // The developer portal: the catalogue, my apps, my keys (create, rotate, revoke) and usage against
-// limits, all on /portal/v1 (a developer sees and changes only their own).
+// limits, all on /portal/v1 (a developer sees and changes only their own). An app's OAuth clients and
+// webhooks are their own sections (clients.tsx, webhooks.tsx).
 import { useMemo, useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from 'wouter';
 import { api, type Page } from '../api.ts';
 import { LineChart } from '../chart.tsx';
 import { dailySeries } from '../pages/keys.tsx';
-import type { App, CatalogueApi, Key, NewKey, RotatedKey } from '../types.ts';
-import { ConfirmButton, Empty, ErrorMessage, fieldErrorsOf, Loading, SecretOnce, StatusBadge, TextField, Time } from '../ui.tsx';
-
-const catalogueQuery = { queryKey: ['catalogue'], queryFn: () => api<Page<CatalogueApi>>('GET', '/portal/v1/apis') };
+import type { App, Key, NewKey, RotatedKey } from '../types.ts';
+import { ConfirmButton, Empty, ErrorMessage, fieldErrorsOf, Loading, StatusBadge, TextField, Time } from '../ui.tsx';
+import { AppClients } from './clients.tsx';
+import { CatalogueChecks, SecretPanel, type ShownSecret } from './parts.tsx';
+import { catalogueQuery } from './portal-types.ts';
+import { AppWebhooks } from './webhooks.tsx';
 
 export function Catalogue() {
   const list = useQuery(catalogueQuery);
@@ -94,10 +97,9 @@ export function PortalAppDetail({ id }: { id: string }) {
   const client = useQueryClient();
   const app = useQuery({ queryKey: ['portal-app', id], queryFn: () => api<App>('GET', `/portal/v1/apps/${id}`) });
   const keys = useQuery({ queryKey: ['portal-keys', id], queryFn: () => api<Page<Key>>('GET', `/portal/v1/apps/${id}/keys`) });
-  const catalogue = useQuery(catalogueQuery);
   const [name, setName] = useState('');
   const [apiIds, setApiIds] = useState<string[]>([]);
-  const [secret, setSecret] = useState<{ what: string; secret: string } | null>(null);
+  const [secret, setSecret] = useState<ShownSecret | null>(null);
   const [reason, setReason] = useState('');
   const create = useMutation({
     mutationFn: () => api<NewKey>('POST', `/portal/v1/apps/${id}/keys`, { name, ...(apiIds.length ? { apiIds } : {}) }),
@@ -117,15 +119,7 @@ export function PortalAppDetail({ id }: { id: string }) {
   return (
     <>
       <h1>App {app.data.name}</h1>
-      {secret ? (
-        <section className="card" aria-labelledby="new-secret">
-          <h2 id="new-secret">{secret.what}</h2>
-          <SecretOnce secret={secret.secret} />
-          <button type="button" onClick={() => setSecret(null)}>
-            Done
-          </button>
-        </section>
-      ) : null}
+      {secret ? <SecretPanel id="new-key-secret" shown={secret} onDone={() => setSecret(null)} /> : null}
       <section aria-labelledby="my-keys">
         <h2 id="my-keys">Keys</h2>
         <ErrorMessage error={keys.error} />
@@ -193,26 +187,14 @@ export function PortalAppDetail({ id }: { id: string }) {
       <form className="card" onSubmit={submit} noValidate aria-label="Create a key">
         <h2>Create a key</h2>
         <TextField label="Key name" name="keyName" value={name} onChange={setName} error={errors['name']} />
-        {catalogue.data && catalogue.data.items.length > 0 ? (
-          <fieldset className="checks">
-            <legend>APIs (none chosen: every API of the catalogue)</legend>
-            {catalogue.data.items.map((a) => (
-              <label key={a.id} className="check">
-                <input
-                  type="checkbox"
-                  checked={apiIds.includes(a.id)}
-                  onChange={(e) => setApiIds((ids) => (e.target.checked ? [...ids, a.id] : ids.filter((x) => x !== a.id)))}
-                />
-                {a.name}
-              </label>
-            ))}
-          </fieldset>
-        ) : null}
+        <CatalogueChecks chosen={apiIds} onChange={setApiIds} error={errors['apiIds']} />
         <ErrorMessage error={create.error} />
         <button type="submit" className="primary" disabled={create.isPending}>
           Create key
         </button>
       </form>
+      <AppClients appId={id} />
+      <AppWebhooks appId={id} />
     </>
   );
 }
