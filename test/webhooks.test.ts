@@ -239,6 +239,20 @@ describe('webhook delivery', () => {
     await h.admin('DELETE', `/webhooks/${endpoint.id}`);
   });
 
+  test('test sends are limited per endpoint: the sixth in a minute is 429 with Retry-After and sends nothing', async () => {
+    const endpoint = await addEndpoint(h, receiver, ['key.revoked']);
+    const before = receiver.of('webhook.test').length;
+    for (let i = 0; i < 5; i++) assert.equal((await h.admin('POST', `/webhooks/${endpoint.id}/test`)).body.delivered, true);
+    const refused = await h.admin('POST', `/webhooks/${endpoint.id}/test`);
+    expectProblem(refused, 429, 'RATE_LIMITED');
+    assert.match(refused.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
+    assert.equal(receiver.of('webhook.test').length, before + 5, 'the refused one was not sent');
+    const other = await addEndpoint(h, receiver, ['key.revoked']);
+    assert.equal((await h.admin('POST', `/webhooks/${other.id}/test`)).body.delivered, true, 'another endpoint has its own count');
+    await h.admin('DELETE', `/webhooks/${endpoint.id}`);
+    await h.admin('DELETE', `/webhooks/${other.id}`);
+  });
+
   test('bad input is problem+json: an unknown event type, an empty list', async () => {
     const res = await h.admin('POST', '/webhooks', { url: receiver.url, events: ['key.created', 'key.stolen'] });
     expectProblem(res, 400, 'VALIDATION_FAILED');

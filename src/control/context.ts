@@ -6,6 +6,7 @@ import type { SigningAlg } from '../domain/entities.ts';
 import type { WebhookEndpoint } from '../domain/webhooks.ts';
 import type { SendResult } from './webhooks/sender.ts';
 import type { PortalSettings } from './services/portal.ts';
+import type { Throttle } from '../limits/port.ts';
 import type { ChangeBus } from '../events/change-bus.ts';
 import type { RequestLogRepo, Store, UsageAnalyticsRepo } from '../store/port.ts';
 import type { UsageMeter } from '../usage/port.ts';
@@ -47,6 +48,9 @@ export interface IncidentSettings {
   keyAddressDays: number;
 }
 
+/** Test sends one endpoint may be sent a minute (admin API and portal alike). */
+export const TEST_SENDS_PER_MINUTE = 5;
+
 export interface WebhooksContext {
   /** Seals endpoint secrets (purpose `webhook-secret`), bound to endpoint and secret ids. */
   box: SecretBox;
@@ -58,6 +62,8 @@ export interface WebhooksContext {
   wake(): void;
   /** Sends one signed synthetic event (`webhook.test`) to the endpoint now and says how it went. */
   ping(endpoint: WebhookEndpoint): Promise<SendResult & { eventId: string }>;
+  /** Test sends per endpoint: each is a request Gatehouse makes on someone's word, so they are few. */
+  testSends: Throttle;
 }
 
 export interface AnalyticsContext {
@@ -98,11 +104,19 @@ export class ControlError extends Error {
   override readonly name = 'ControlError';
   readonly code: ProblemCode;
   readonly fields: Record<string, string> | undefined;
+  /** For a refusal that passes (RATE_LIMITED): the answer's Retry-After, in seconds. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ProblemCode, detail: string, fields?: Record<string, string>) {
+  constructor(code: ProblemCode, detail: string, fields?: Record<string, string>, options: { retryAfterSeconds?: number } = {}) {
     super(detail);
     this.code = code;
     this.fields = fields;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+
+  /** The problem answer's headers beyond its content type. */
+  headers(): Record<string, string> {
+    return this.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(this.retryAfterSeconds) };
   }
 }
 

@@ -120,7 +120,11 @@ export function createAdminApi(options: AdminApiOptions): Hono<Env> {
 
   app.notFound((c) => render(c, 'RESOURCE_NOT_FOUND', `no admin route ${c.req.method} ${new URL(c.req.url).pathname}`));
   app.onError((error, c) => {
-    if (error instanceof ControlError) return render(c, error.code, error.message, error.fields);
+    if (error instanceof ControlError) {
+      const res = render(c, error.code, error.message, error.fields);
+      for (const [name, value] of Object.entries(error.headers())) res.headers.set(name, value);
+      return res;
+    }
     if (error instanceof StorageUnavailableError) {
       options.onStorageError?.(error, c.get('requestId'));
       const res = render(c, 'STORAGE_UNAVAILABLE', 'the store cannot take changes right now; nothing was changed: retry later');

@@ -68,7 +68,11 @@ export function createPortalApi(o: {
   for (const r of ROUTES) register(app, r, o);
   app.notFound((c) => render(c, 'RESOURCE_NOT_FOUND', `no portal route ${c.req.method} ${new URL(c.req.url).pathname}`));
   app.onError((error, c) => {
-    if (error instanceof ControlError) return render(c, error.code, error.message, error.fields);
+    if (error instanceof ControlError) {
+      const res = render(c, error.code, error.message, error.fields);
+      for (const [name, value] of Object.entries(error.headers())) res.headers.set(name, value);
+      return res;
+    }
     if (error instanceof StorageUnavailableError) {
       const res = render(c, 'STORAGE_UNAVAILABLE', 'the store cannot take changes right now; nothing was changed: retry later');
       res.headers.set('Retry-After', '5');

@@ -11,7 +11,7 @@ import {
   type WebhookEndpoint,
 } from '../../domain/webhooks.ts';
 import type { Page, PageQuery } from '../../store/port.ts';
-import { ControlError, iso, notFound, requireFound, type Actor, type ControlContext, type WebhooksContext } from '../context.ts';
+import { ControlError, iso, notFound, requireFound, TEST_SENDS_PER_MINUTE, type Actor, type ControlContext, type WebhooksContext } from '../context.ts';
 import { auditedChange } from '../services/audit-change.ts';
 import { attemptView, deliveryView, endpointView, secretAad } from './views.ts';
 
@@ -174,6 +174,15 @@ export const webhooksService = {
   async test(ctx: ControlContext, actor: Actor, id: string) {
     const w = requireWebhooks(ctx);
     const endpoint = await getEndpoint(ctx, id);
+    const now = ctx.clock();
+    const wait = await w.testSends.blockedFor(endpoint.id, now);
+    if (wait > 0) {
+      const seconds = Math.ceil(wait / 1000);
+      throw new ControlError('RATE_LIMITED', `at most ${TEST_SENDS_PER_MINUTE} test sends a minute to one endpoint: try again in ${seconds} s`, undefined, {
+        retryAfterSeconds: seconds,
+      });
+    }
+    await w.testSends.recordFailure(endpoint.id, now);
     const result = await w.ping(endpoint);
     const { statusCode, error, durationMs, responseExcerpt, eventId } = result;
     const delivered = statusCode !== null && isDelivered(statusCode);

@@ -7,7 +7,8 @@ import { createSecretBox } from '../../domain/secret-box.ts';
 import { signingSecrets, signWebhook, webhookBody } from '../../domain/webhooks.ts';
 import type { Store } from '../../store/port.ts';
 import type { HealthReporter } from '../../telemetry/health.ts';
-import { ControlError, type ControlContext, type WebhooksContext } from '../context.ts';
+import { memoryThrottles } from '../../limits/failure-throttle.ts';
+import { ControlError, TEST_SENDS_PER_MINUTE, type ControlContext, type WebhooksContext } from '../context.ts';
 import { WebhookDispatcher } from './delivery.ts';
 import { EventScans } from './event-scans.ts';
 import { ForbiddenDestinationError, resolveDestination, systemResolve, type Resolve } from './destination.ts';
@@ -49,6 +50,8 @@ export function webhooksFor(
     box,
     secretOverlapMs: w.secretOverlapSeconds * 1000,
     wake: () => dispatcher.wake(),
+    // Per node: enough to stop a loop of sends to someone else's server; slots are endpoints, so few.
+    testSends: memoryThrottles()({ name: 'webhook-test', limit: TEST_SENDS_PER_MINUTE, windowMs: 60_000 }),
     async checkUrl(text) {
       const url = new URL(text);
       if (url.protocol !== 'https:' && !(w.allowHttp && url.protocol === 'http:'))
