@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import * as oauth from 'oauth4webapi';
 import { expectProblem } from './support/harness.ts';
 import { signInConsole, startConsoleHarness, type ConsoleBrowser } from './support/console.ts';
-import { insecure, PASSWORD, type AuthHarness } from './support/oauth.ts';
+import { asPage, authorizationUrl, Browser, insecure, PASSWORD, REDIRECT, type AuthHarness } from './support/oauth.ts';
 
 const PORTAL_CONFIG = `
 portal:
@@ -105,6 +105,28 @@ describe('OAuth clients of a developer’s own apps in the portal (/portal/v1): 
       [settings.body.maxClientsPerApp, settings.body.clientGrantTypes, settings.body.clientScopes],
       [2, ['authorization_code', 'refresh_token', 'client_credentials'], ['orders:read', 'internal:read']],
     );
+  });
+
+  test('the consent page says a developer’s client is the developer’s, whatever name it took', async () => {
+    const appId = await appOf(a, 'Totally Legit Tools');
+    const made = await a.call('POST', `/portal/v1/apps/${appId}/clients`, {
+      name: 'Gatehouse Security Team',
+      grantTypes: ['authorization_code'],
+      redirectUris: [REDIRECT],
+      scopes: ['orders:read'],
+    });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const user = await h.user();
+    const browser = new Browser(h.issuer);
+    const { url } = await authorizationUrl(h, made.body.id, {
+      scope: 'openid orders:read',
+      resource: (await h.admin('GET', `/apis/${orders}`)).body.tokens.audience,
+    });
+    const login = asPage(await browser.go(url));
+    const consent = asPage(await browser.submit(login, { username: user.username, password: PASSWORD }, '/login'));
+    assert.match(consent.html, /Allow access\?/);
+    assert.match(consent.html, /<strong>Gatehouse Security Team<\/strong> asks to act for you/);
+    assert.match(consent.html, /A developer registered it for their app <strong>Totally Legit Tools<\/strong>: it is not run by this service’s operators/);
   });
 
   test('developer B can neither see nor change developer A’s clients, nor register one for A’s app: 404, and nothing changed', async () => {

@@ -397,10 +397,13 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
     const missing = d.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
     const apis = await o.directory.apis();
     const resources = Object.keys(missing.missingResourceScopes ?? {});
+    const client = await o.directory.client(String(d.params.client_id));
+    const developerApp = client?.appId ? ((await ctx.store.apps.get(client.appId))?.name ?? client.appId) : null;
     return consentPage({
       action: paths(uid).consent,
       csrf: csrfFor(uid),
-      clientName: await clientName(d.params.client_id),
+      clientName: client?.name ?? String(d.params.client_id),
+      developerApp,
       scopes: [...(missing.missingOIDCScope ?? []), ...Object.values(missing.missingResourceScopes ?? {}).flat()],
       apis: resources.map((r) => apis.find((a) => a.tokens.audience === r)?.name ?? r),
       abort: paths(uid).abort,

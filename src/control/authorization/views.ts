@@ -114,10 +114,30 @@ export function recoveryCodesPage(o: { action: string; csrf: string; codes: stri
   );
 }
 
-export function consentPage(o: { action: string; csrf: string; clientName: string; scopes: string[]; apis: string[]; abort: string }): string {
+/**
+ * `developerApp`: the app a developer registered the client for in the portal. Its name is the
+ * developer's choice, so the page says whose it is: a name alone could pass for the operator's own.
+ */
+export function consentPage(o: {
+  action: string;
+  csrf: string;
+  clientName: string;
+  developerApp: string | null;
+  scopes: string[];
+  apis: string[];
+  abort: string;
+}): string {
   return page(
     'Allow access?',
     html` <p><strong>${o.clientName}</strong> asks to act for you.</p>
+      ${
+        o.developerApp === null
+          ? html``
+          : html`<p class="notice">
+              A developer registered it for their app <strong>${o.developerApp}</strong>: it is not run by this service’s operators. Allow it only if you know
+              and trust that app.
+            </p>`
+      }
       ${
         o.apis.length
           ? html`<h2>APIs</h2>
@@ -182,4 +202,5 @@ button{margin-top:1.2rem;width:100%;padding:.7rem;font:inherit;font-weight:600;b
 button.link{background:transparent;color:var(--accent);margin-top:.4rem}.secondary{text-align:center;color:var(--muted)}a{color:var(--accent)}
 .qr{width:min(12rem,70vw);margin:1rem auto}.qr svg{display:block;width:100%;height:auto}
 .error{color:var(--err);font-weight:600}.codes{columns:2;font-size:1.05rem}.secret code{font-size:1.1rem;word-break:break-all}
+.notice{border-left:4px solid var(--err);padding:.2rem 0 .2rem .8rem}
 `;
