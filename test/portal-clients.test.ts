@@ -129,6 +129,19 @@ describe('OAuth clients of a developer’s own apps in the portal (/portal/v1): 
     assert.match(consent.html, /A developer registered it for their app <strong>Totally Legit Tools<\/strong>: it is not run by this service’s operators/);
   });
 
+  test('an operator cannot delete an app whose client is still registered: the client would outlive it, working and managed by nobody', async () => {
+    const appId = await appOf(a, 'Short-lived');
+    const made = await a.call('POST', `/portal/v1/apps/${appId}/clients`, { name: 'job', grantTypes: ['client_credentials'], scopes: ['orders:read'] });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const refused = await h.admin('DELETE', `/apps/${appId}`);
+    expectProblem(refused, 409, 'CONFLICT');
+    assert.match(refused.body.detail, /OAuth clients/);
+    assert.equal((await h.admin('GET', `/apps/${appId}`)).status, 200, 'the app is still there');
+    assert.equal(await tokenStatus(h, made.body.id, made.body.secret), 200);
+    assert.equal((await a.call('DELETE', `/portal/v1/clients/${made.body.id}`)).status, 204);
+    assert.equal((await h.admin('DELETE', `/apps/${appId}`)).status, 204);
+  });
+
   test('developer B can neither see nor change developer A’s clients, nor register one for A’s app: 404, and nothing changed', async () => {
     const appId = await appOf(a, 'A’s');
     const client = (await a.call('POST', `/portal/v1/apps/${appId}/clients`, { name: 'A’s job', grantTypes: ['client_credentials'], scopes: ['orders:read'] }))

@@ -1,11 +1,29 @@
 import type { App } from '../../domain/entities.ts';
 import type { AppView } from '../admin/responses.ts';
+import { ControlError, type ControlContext } from '../context.ts';
 import { resourceService } from './resource.ts';
 
 type AppInput = { name: string; owner: string | null; metadata: Record<string, unknown> };
 
 export function appView(app: App): AppView {
   return { ...app, ownerUserId: app.ownerUserId ?? null, createdAt: new Date(app.createdAt).toISOString(), updatedAt: new Date(app.updatedAt).toISOString() };
+}
+
+/**
+ * An app goes only when nothing names it: its keys (the store's foreign key refuses those too), and
+ * the OAuth clients and webhook endpoints registered for it, which would otherwise outlive it, working
+ * and managed by nobody. The admin API and the portal both ask this.
+ */
+export async function assertAppUnused(ctx: ControlContext, id: string): Promise<void> {
+  const [keys, clients, webhooks] = await Promise.all([
+    ctx.store.keys.list({ appId: id, limit: 1, now: ctx.clock() }),
+    ctx.store.clients.listByApp(id, { limit: 1 }),
+    ctx.store.webhooks.listByApp(id, { limit: 1 }),
+  ]);
+  const users = [keys.items.length ? 'keys' : null, clients.items.length ? 'OAuth clients' : null, webhooks.items.length ? 'webhook endpoints' : null].filter(
+    (u) => u !== null,
+  );
+  if (users.length) throw new ControlError('CONFLICT', `this app still has ${users.join(', ')}: delete them first`);
 }
 
 export const appsService = resourceService<App, AppInput, Partial<AppInput>>({
@@ -22,4 +40,5 @@ export const appsService = resourceService<App, AppInput, Partial<AppInput>>({
     ...(existing.ownerUserId ? { ownerUserId: existing.ownerUserId } : {}),
   }),
   view: appView,
+  deletable: (ctx, app) => assertAppUnused(ctx, app.id),
 });

@@ -6,7 +6,7 @@ import { keyCreateSchema } from '../../domain/inputs/resources.ts';
 import type { Environment } from '../../domain/key-format.ts';
 import { ControlError, iso, notFound, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
-import { appView } from './apps.ts';
+import { appView, assertAppUnused } from './apps.ts';
 import { keysService } from './keys.ts';
 import { requireIdentity, usersService, userView } from './users.ts';
 
@@ -179,11 +179,7 @@ export const portalService = {
 
   async deleteApp(ctx: ControlContext, actor: Actor, user: User, id: string): Promise<void> {
     const existing = await portalService.ownApp(ctx, user, id);
-    const keys = await ctx.store.keys.list({ appId: id, limit: 1, now: ctx.clock() });
-    if (keys.items.length) throw new ControlError('CONFLICT', 'this app still has keys: revoke and delete them first, or ask an operator');
-    const [clients, webhooks] = await Promise.all([ctx.store.clients.listByApp(id, { limit: 1 }), ctx.store.webhooks.listByApp(id, { limit: 1 })]);
-    if (clients.items.length || webhooks.items.length)
-      throw new ControlError('CONFLICT', 'this app still has OAuth clients or webhook endpoints: delete them first');
+    await assertAppUnused(ctx, id);
     const done = await ctx.store.apps.delete(id, {
       ...actor,
       action: 'app.deleted',

@@ -14,6 +14,8 @@ interface ResourceSpec<T extends { id: string; createdAt: number; updatedAt: num
   /** Checks that need the store (references to other entities); throws ControlError. */
   validate?: (ctx: ControlContext, entity: Omit<T, 'id' | 'createdAt' | 'updatedAt'>) => Promise<void>;
   changed?: (ctx: ControlContext, entity: T) => void;
+  /** Refuses (ControlError CONFLICT) deleting an entity something the store cannot constrain still names. */
+  deletable?: (ctx: ControlContext, entity: T) => Promise<void>;
   /** The admin API's shape of the entity, which the audit log records too. */
   view: (entity: T) => Record<string, unknown>;
 }
@@ -61,6 +63,7 @@ export function resourceService<T extends { id: string; createdAt: number; updat
     replace: (ctx: ControlContext, actor: Actor, id: string, input: In): Promise<T> => write(ctx, actor, id, () => spec.build(input)),
     async delete(ctx: ControlContext, actor: Actor, id: string): Promise<void> {
       const existing = await get(ctx, id);
+      await spec.deletable?.(ctx, existing);
       const done = await conflictAware(spec.label, () => spec.repo(ctx).delete(id, audit(actor, 'deleted', id, existing, null)), 'still in use');
       if (!done) throw notFound(spec.label, id);
       spec.changed?.(ctx, existing);
