@@ -243,3 +243,51 @@ describe('PATCH changes the fields it names and keeps every other one', () => {
     }
   }
 });
+
+describe('PATCH with null removes a member, at the top level too (RFC 7396 §2): its default applies', () => {
+  let h: AuthHarness;
+  before(async () => {
+    h = await startAuthHarness();
+  });
+  after(() => h.close());
+
+  test('an API’s optional settings go back to their defaults; a required one cannot be removed', async () => {
+    const made = await h.admin('POST', '/apis', {
+      name: 'tuned',
+      listenPath: '/tuned',
+      upstreamUrl: h.upstream.url,
+      timeoutSeconds: 5,
+      pathCase: 'insensitive',
+      requestLog: false,
+      whenRedisUnavailable: 'local',
+      portal: { listed: true, description: 'Tuned' },
+      tokens: { accessTokenTtlSeconds: 600 },
+    });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const cleared = await h.admin('PATCH', `/apis/${made.body.id}`, {
+      timeoutSeconds: null,
+      pathCase: null,
+      requestLog: null,
+      whenRedisUnavailable: null,
+      portal: null,
+      tokens: null,
+    });
+    assert.equal(cleared.status, 200, JSON.stringify(cleared.body));
+    const b = cleared.body;
+    assert.deepEqual(
+      [b.timeoutSeconds, b.pathCase, b.requestLog, b.whenRedisUnavailable, b.portal, b.tokens.accessTokenTtlSeconds],
+      [30, 'sensitive', true, undefined, { listed: false, description: null }, 900],
+    );
+    assert.equal(b.name, 'tuned', 'what the patch left out is kept');
+    const refused = await h.admin('PATCH', `/apis/${made.body.id}`, { upstreamUrl: null });
+    assert.equal(refused.status, 400);
+    assert.equal((await h.admin('GET', `/apis/${made.body.id}`)).body.upstreamUrl, h.upstream.url);
+  });
+
+  test('an app’s metadata removed is empty', async () => {
+    const app = await h.admin('POST', '/apps', { name: 'with metadata', metadata: { team: 'a' } });
+    const cleared = await h.admin('PATCH', `/apps/${app.body.id}`, { metadata: null });
+    assert.equal(cleared.status, 200, JSON.stringify(cleared.body));
+    assert.deepEqual(cleared.body.metadata, {});
+  });
+});

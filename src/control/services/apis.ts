@@ -57,36 +57,53 @@ function tokenSettings(name: string, input: ApiInput['tokens']): Api['tokens'] {
   return { audience: input?.audience ?? defaultAudience(name), accessTokenTtlSeconds: input?.accessTokenTtlSeconds ?? 900 };
 }
 
+/** A patched member: left out keeps `existing`, null removes it (undefined: the default applies). */
+function patched<T>(patch: T | null | undefined, existing: T | undefined): T | undefined {
+  return patch === undefined ? existing : (patch ?? undefined);
+}
+
 const resource = resourceService<Api, ApiInput, ApiPatch>({
   label: 'API',
   idKind: 'api',
   targetType: 'api',
   repo: (ctx) => ctx.store.apis,
   build: apiFields,
-  merge: (existing, patch) => ({
-    name: patch.name ?? existing.name,
-    listenPath: patch.listenPath ?? existing.listenPath,
-    upstreamUrl: patch.upstreamUrl ?? existing.upstreamUrl,
-    // RFC 7396: the patch's members merge into the stored settings; the create schema restores defaults.
-    auth: patch.auth === undefined ? existing.auth : apiInputSchema.shape.auth.parse(mergePatch(existing.auth, patch.auth)),
-    tokens:
-      patch.tokens === undefined
-        ? existing.tokens
-        : tokenSettings(patch.name ?? existing.name, apiInputSchema.shape.tokens.parse(mergePatch(existing.tokens, patch.tokens))),
-    ...((patch.identityJwt ?? existing.identityJwt) ? { identityJwt: true } : {}),
-    ...((patch.mtls ?? existing.mtls) ? { mtls: true } : {}),
-    ...((patch.pathCase ?? existing.pathCase) === 'insensitive' ? { pathCase: 'insensitive' as const } : {}),
-    ...(patch.requestLog === undefined ? (existing.requestLog === undefined ? {} : { requestLog: existing.requestLog }) : requestLogSetting(patch.requestLog)),
-    ...(patch.portal === undefined
-      ? existing.portal
-        ? { portal: existing.portal }
-        : {}
-      : portalSetting(apiInputSchema.shape.portal.unwrap().parse(mergePatch(existing.portal ?? {}, patch.portal ?? {})))),
-    ...((patch.whenRedisUnavailable ?? existing.whenRedisUnavailable)
-      ? { whenRedisUnavailable: patch.whenRedisUnavailable ?? existing.whenRedisUnavailable }
-      : {}),
-    timeoutMs: patch.timeoutSeconds === undefined ? existing.timeoutMs : Math.round(patch.timeoutSeconds * 1000),
-  }),
+  // RFC 7396: a member the patch leaves out keeps its value, null removes it (the create schema's
+  // default applies: none, off, or the node's setting), objects merge member by member.
+  merge: (existing, patch) => {
+    const name = patch.name ?? existing.name;
+    const whenRedisUnavailable = patched(patch.whenRedisUnavailable, existing.whenRedisUnavailable);
+    return {
+      name,
+      listenPath: patch.listenPath ?? existing.listenPath,
+      upstreamUrl: patch.upstreamUrl ?? existing.upstreamUrl,
+      auth: patch.auth === undefined ? existing.auth : apiInputSchema.shape.auth.parse(patch.auth === null ? undefined : mergePatch(existing.auth, patch.auth)),
+      tokens:
+        patch.tokens === undefined
+          ? existing.tokens
+          : tokenSettings(name, patch.tokens === null ? undefined : apiInputSchema.shape.tokens.parse(mergePatch(existing.tokens, patch.tokens))),
+      ...(patched(patch.identityJwt, existing.identityJwt) ? { identityJwt: true } : {}),
+      ...(patched(patch.mtls, existing.mtls) ? { mtls: true } : {}),
+      ...(patched(patch.pathCase, existing.pathCase) === 'insensitive' ? { pathCase: 'insensitive' as const } : {}),
+      ...(patch.requestLog === undefined
+        ? existing.requestLog === undefined
+          ? {}
+          : { requestLog: existing.requestLog }
+        : requestLogSetting(patch.requestLog ?? undefined)),
+      ...(patch.portal === null
+        ? {}
+        : patch.portal === undefined
+          ? existing.portal
+            ? { portal: existing.portal }
+            : {}
+          : portalSetting(apiInputSchema.shape.portal.unwrap().parse(mergePatch(existing.portal ?? {}, patch.portal)))),
+      ...(whenRedisUnavailable ? { whenRedisUnavailable } : {}),
+      timeoutMs:
+        patch.timeoutSeconds === undefined
+          ? existing.timeoutMs
+          : Math.round(apiInputSchema.shape.timeoutSeconds.parse(patch.timeoutSeconds ?? undefined) * 1000),
+    };
+  },
   validate: async (ctx, api) => {
     const problems = authProblems(api.auth, ctx.bearerAvailable);
     if (api.mtls && !ctx.mtlsAvailable) problems.mtls = 'mutual TLS needs gateway.tls.clientCaFile';

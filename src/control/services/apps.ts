@@ -35,7 +35,7 @@ export const appsService = resourceService<App, AppInput, Partial<AppInput>>({
   merge: (existing, patch) => ({
     name: patch.name ?? existing.name,
     owner: patch.owner === undefined ? existing.owner : patch.owner,
-    metadata: patch.metadata ?? existing.metadata,
+    metadata: patch.metadata === undefined ? existing.metadata : (patch.metadata ?? {}),
     // A developer's app stays theirs when an operator changes it.
     ...(existing.ownerUserId ? { ownerUserId: existing.ownerUserId } : {}),
   }),

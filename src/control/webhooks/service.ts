@@ -82,7 +82,8 @@ export const webhooksService = {
     const existing = await getEndpoint(ctx, id);
     if (patch.url !== undefined && patch.url !== existing.url) await w.checkUrl(patch.url);
     const now = ctx.clock();
-    const enabled = patch.enabled ?? existing.enabled;
+    // null removes the member: enabled, its default.
+    const enabled = patch.enabled === undefined ? existing.enabled : (patch.enabled ?? true);
     const enabling = enabled && !existing.enabled;
     const endpoint: WebhookEndpoint = {
       ...existing,
