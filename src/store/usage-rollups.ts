@@ -1,5 +1,5 @@
 import { LATENCY_BUCKETS } from '../domain/latency-histogram.ts';
-import type { UsageDimension, UsageGranularity, UsageQuery, UsageRow } from './port.ts';
+import type { UsageCounts, UsageDimension, UsageGranularity, UsageQuery, UsageRow } from './port.ts';
 
 /**
  * What both adapters' usage_rollups share: column names and how a summed row reads back. Each
@@ -24,6 +24,8 @@ export const GRANULARITIES = Object.keys(WIDTH_MS) as UsageGranularity[];
 export const LATENCY_COLUMNS: readonly string[] = Array.from({ length: LATENCY_BUCKETS }, (_, i) => `lat_${i}`);
 /** The counts' columns, in UsageCounts order: requests, bytes in and out, duration, then the histogram. */
 export const COUNT_COLUMNS: readonly string[] = ['requests', 'bytes_in', 'bytes_out', 'duration_us', ...LATENCY_COLUMNS];
+/** A cell's counts in COUNT_COLUMNS order: the values an upsert adds. */
+export const countValues = (c: UsageCounts): number[] => [c.requests, c.bytesIn, c.bytesOut, c.durationUs, ...c.latency];
 /** The SELECT list's sums, each named as its column. */
 export const SUMS = COUNT_COLUMNS.map((c) => `SUM(${c}) AS ${c}`);
 

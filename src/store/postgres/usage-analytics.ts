@@ -1,6 +1,5 @@
-import { addHistogram } from '../../domain/latency-histogram.ts';
 import type { UsageAnalyticsRepo, UsageCell, UsageDimension } from '../port.ts';
-import { COUNT_COLUMNS, DIMENSION_COLUMNS as COLUMNS, GRANULARITIES, SUMS, usageRow, WIDTH_MS } from '../usage-rollups.ts';
+import { COUNT_COLUMNS, countValues, DIMENSION_COLUMNS as COLUMNS, GRANULARITIES, SUMS, usageRow, WIDTH_MS } from '../usage-rollups.ts';
 import type { PgDb } from './db.ts';
 
 const CELL = ['granularity', 'bucket', 'api_id', 'route', 'key_id', 'app_id', 'status_class', 'denial_code'] as const;
@@ -14,7 +13,7 @@ const CELL = ['granularity', 'bucket', 'api_id', 'route', 'key_id', 'app_id', 's
 export function usageAnalyticsRepo(db: PgDb): UsageAnalyticsRepo {
   return {
     async add(cells: readonly UsageCell[]) {
-      const rows = new Map<string, { cell: (string | number)[]; counts: [number, number, number, number]; latency: number[] }>();
+      const rows = new Map<string, { cell: (string | number)[]; counts: number[] }>();
       for (const c of cells) {
         for (const granularity of GRANULARITIES) {
           const cell = [
@@ -28,20 +27,17 @@ export function usageAnalyticsRepo(db: PgDb): UsageAnalyticsRepo {
             c.denialCode ?? '',
           ];
           const id = JSON.stringify(cell);
-          let row = rows.get(id);
-          if (!row) rows.set(id, (row = { cell, counts: [0, 0, 0, 0], latency: new Array<number>(c.latency.length).fill(0) }));
-          row.counts[0] += c.requests;
-          row.counts[1] += c.bytesIn;
-          row.counts[2] += c.bytesOut;
-          row.counts[3] += c.durationUs;
-          addHistogram(row.latency, c.latency);
+          const values = countValues(c);
+          const row = rows.get(id);
+          if (row) for (let i = 0; i < values.length; i++) row.counts[i]! += values[i]!;
+          else rows.set(id, { cell, counts: values });
         }
       }
       if (!rows.size) return;
       const all = [...rows.values()];
       const column = (i: number) => all.map((r) => r.cell[i]);
-      // One bigint[] parameter per count column: the four sums, then each latency bucket.
-      const counts = COUNT_COLUMNS.map((_, i) => all.map((r) => (i < 4 ? r.counts[i]! : r.latency[i - 4]!)));
+      // One array parameter per column: bucket and counts bigint[], the dimensions text[].
+      const counts = COUNT_COLUMNS.map((_, i) => all.map((r) => r.counts[i]!));
       const params = Array.from({ length: CELL.length + COUNT_COLUMNS.length }, (_, i) => `$${i + 1}::${i === 1 || i >= CELL.length ? 'bigint' : 'text'}[]`);
       await db.query(
         `INSERT INTO usage_rollups (${CELL.join(', ')}, ${COUNT_COLUMNS.join(', ')})

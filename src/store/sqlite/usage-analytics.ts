@@ -1,7 +1,7 @@
 import type { SQLInputValue } from 'node:sqlite';
 import type { SqliteDb } from './db.ts';
 import type { UsageAnalyticsRepo, UsageCell, UsageDimension } from '../port.ts';
-import { COUNT_COLUMNS, DIMENSION_COLUMNS as COLUMNS, GRANULARITIES, SUMS, usageRow, WIDTH_MS } from '../usage-rollups.ts';
+import { COUNT_COLUMNS, countValues, DIMENSION_COLUMNS as COLUMNS, GRANULARITIES, SUMS, usageRow, WIDTH_MS } from '../usage-rollups.ts';
 
 /**
  * Usage analytics on SQLite. `add` writes each cell three times (its minute, hour and day row) in the
@@ -19,23 +19,10 @@ export function usageAnalyticsRepo({ sql, transaction }: SqliteDb): UsageAnalyti
              ${COUNT_COLUMNS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`,
         );
         for (const c of cells) {
+          const counts = countValues(c);
           for (const granularity of GRANULARITIES) {
             const bucket = c.minute - (c.minute % WIDTH_MS[granularity]);
-            upsert.run(
-              granularity,
-              bucket,
-              c.apiId ?? '',
-              c.route ?? '',
-              c.keyId ?? '',
-              c.appId ?? '',
-              c.statusClass,
-              c.denialCode ?? '',
-              c.requests,
-              c.bytesIn,
-              c.bytesOut,
-              c.durationUs,
-              ...c.latency,
-            );
+            upsert.run(granularity, bucket, c.apiId ?? '', c.route ?? '', c.keyId ?? '', c.appId ?? '', c.statusClass, c.denialCode ?? '', ...counts);
           }
         }
       });
