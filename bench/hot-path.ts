@@ -224,6 +224,7 @@ const cells: UsageCell[] = manyKeys.slice(0, 500).map((r) => ({
   bytesIn: 0,
   bytesOut: 300,
   durationUs: 4000,
+  latency: [0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
 }));
 let k = 0;
 let c = 0;

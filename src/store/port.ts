@@ -581,6 +581,8 @@ export interface UsageCounts {
   bytesOut: number;
   /** Summed request durations in whole microseconds: integers, so every rollup adds up exactly. */
   durationUs: number;
+  /** Requests per latency bucket (domain/latency-histogram.ts), always LATENCY_BUCKETS long: summed, they give percentiles over any range. */
+  latency: number[];
 }
 
 /**

@@ -46,7 +46,7 @@ describe('UsageAnalytics', () => {
       ...overrides,
     });
 
-  test('requests of one minute and combination share a cell: counts, bytes and whole microseconds add up', async () => {
+  test('requests of one minute and combination share a cell: counts, bytes, whole microseconds and latency buckets add up', async () => {
     const analytics = make();
     analytics.observe(testRequestRecord({ startedAt: T0 + 1, bytesIn: 5, bytesOut: 10, durationMs: 1.2344 }));
     analytics.observe(testRequestRecord({ startedAt: T0 + 59_999, bytesIn: 7, bytesOut: 20, durationMs: 2 }));
@@ -61,6 +61,8 @@ describe('UsageAnalytics', () => {
         bytesIn: 12,
         bytesOut: 30,
         durationUs: 1234 + 2000,
+        // 1.2344 ms and 2 ms both fall in the 1..2 ms bucket.
+        latency: [0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
       },
     ]);
   });

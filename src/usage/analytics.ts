@@ -1,3 +1,4 @@
+import { addHistogram, bucketOf, emptyHistogram } from '../domain/latency-histogram.ts';
 import type { RequestObserver } from '../gateway/observer.ts';
 import type { StatusClass, UsageAnalyticsRepo, UsageCell, UsageGranularity } from '../store/port.ts';
 import type { HealthReporter } from '../telemetry/health.ts';
@@ -61,7 +62,7 @@ function slot<K, V>(map: Map<K, V>, key: K, create: () => V): V {
 /**
  * Usage analytics' counters. The gateway's observer finds the request's cell by walking small Maps
  * keyed by values the record already holds (no key string is built, nothing is allocated but a new
- * cell) and makes four additions. Every `flushIntervalMs` the cells made since the last flush go to
+ * cell) and makes five additions: four sums and its latency bucket's count. Every `flushIntervalMs` the cells made since the last flush go to
  * the writer thread, which adds them into the minute, hour and day rollups; a part that fails is put
  * back, with the parts after it, for the next flush, and readiness reports a warning. `stop()`
  * flushes. Retention deletes each rollup's old buckets every hour, a bounded part at a time.
@@ -114,6 +115,7 @@ export class UsageAnalytics {
     cell.bytesOut += r.bytesOut;
     // Whole microseconds: integer sums, so the hour and day rows are exactly the sums of their minutes.
     cell.durationUs += Math.round(r.durationMs * 1000);
+    cell.latency[bucketOf(r.durationMs)]! += 1;
   };
 
   /** Requests not counted since start because `maxCells` cells were held (the store was not keeping up). */
@@ -178,7 +180,22 @@ export class UsageAnalytics {
     let cell = byClass[c];
     if (cell === undefined) {
       if (this.#cells.length + this.#inFlight >= this.#maxCells) return null;
-      cell = { minute, apiId, route, keyId, appId, statusClass: STATUS_CLASSES[c]!, denialCode: denial, requests: 0, bytesIn: 0, bytesOut: 0, durationUs: 0 };
+      // The histogram is allocated with the cell, once per minute and combination, never per request.
+      const latency = emptyHistogram();
+      cell = {
+        minute,
+        apiId,
+        route,
+        keyId,
+        appId,
+        statusClass: STATUS_CLASSES[c]!,
+        denialCode: denial,
+        requests: 0,
+        bytesIn: 0,
+        bytesOut: 0,
+        durationUs: 0,
+        latency,
+      };
       byClass[c] = cell;
       this.#cells.push(cell);
     }
@@ -226,5 +243,6 @@ export class UsageAnalytics {
     cell.bytesIn += c.bytesIn;
     cell.bytesOut += c.bytesOut;
     cell.durationUs += c.durationUs;
+    addHistogram(cell.latency, c.latency);
   }
 }

@@ -82,6 +82,8 @@ describe('web console in a browser', () => {
       .filter({ hasText: /^[1-9]/ })
       .waitFor();
     assert.ok(Number(await page.getByTestId('total-requests').textContent()) >= 4, 'the overview counts the four requests');
+    assert.match((await page.getByTestId('latency').textContent()) ?? '', /^\d+\.\d ms \/ \d+\.\d ms$/, 'p50 / p99 of the range, from the usage totals');
+    await page.getByRole('img', { name: /^Latency p50 \/ p99\. whole range: p50 / }).waitFor();
     await page.locator('.chart canvas').first().waitFor();
     await assertAccessible(page, 'overview');
     await screenshot(page, 'console-overview');

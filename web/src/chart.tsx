@@ -10,7 +10,8 @@ export interface ChartSeries {
   color: string;
 }
 
-export function LineChart({ title, x, series, unit = '' }: { title: string; x: number[]; series: ChartSeries[]; unit?: string }) {
+/** `summary`: the caption's text in place of each series' total, for series that do not add up (latencies). */
+export function LineChart({ title, x, series, unit = '', summary }: { title: string; x: number[]; series: ChartSeries[]; unit?: string; summary?: string }) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = box.current;
@@ -22,7 +23,12 @@ export function LineChart({ title, x, series, unit = '' }: { title: string; x: n
         height: 220,
         series: [
           {},
-          ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, value: (_u: uPlot, v: number | null) => (v === null ? '–' : `${v}${unit}`) })),
+          ...series.map((s) => ({
+            label: s.label,
+            stroke: s.color,
+            width: 2,
+            value: (_u: uPlot, v: number | null) => (v === null ? '–' : `${Number.isInteger(v) ? v : v.toFixed(1)}${unit}`),
+          })),
         ],
         axes: [{}, { size: 60 }],
         scales: { x: { time: true } },
@@ -38,13 +44,13 @@ export function LineChart({ title, x, series, unit = '' }: { title: string; x: n
       plot.destroy();
     };
   }, [x, series, unit]);
-  const totals = series.map((s) => `${s.label}: ${s.values.reduce<number>((a, v) => a + (v ?? 0), 0)}`).join(', ');
+  const totals = summary ?? series.map((s) => `${s.label}: ${s.values.reduce<number>((a, v) => a + (v ?? 0), 0)}`).join(', ');
   return (
     <figure className="chart">
       <figcaption>
         <strong>{title}</strong> <span className="muted">({totals})</span>
       </figcaption>
-      <div ref={box} role="img" aria-label={`${title}. Totals: ${totals}`} />
+      <div ref={box} role="img" aria-label={`${title}. ${summary === undefined ? 'Totals: ' : ''}${totals}`} />
     </figure>
   );
 }

@@ -113,6 +113,9 @@ export interface Totals {
   bytesOut: number;
   durationMs: number;
   averageDurationMs: number | null;
+  /** From the rollups' fixed latency histogram, interpolated inside a bucket; null without requests. */
+  p50Ms: number | null;
+  p99Ms: number | null;
 }
 
 export interface UsageReport {

@@ -73,6 +73,8 @@ interface Counts {
   bytesIn: number;
   bytesOut: number;
   averageDurationMs: number | null;
+  p50Ms: number | null;
+  p99Ms: number | null;
 }
 
 function usageText(report: {
@@ -87,15 +89,15 @@ function usageText(report: {
   const ms = (v: number | null) => (v === null ? null : v.toFixed(2));
   const lines = [
     `${report.from} .. ${report.until} (per ${report.granularity})`,
-    `requests  ${t.requests}   bytes in  ${t.bytesIn}   bytes out  ${t.bytesOut}   average ms  ${ms(t.averageDurationMs) ?? '-'}`,
+    `requests  ${t.requests}   bytes in  ${t.bytesIn}   bytes out  ${t.bytesOut}   average ms  ${ms(t.averageDurationMs) ?? '-'}   p50 / p99 ms  ${ms(t.p50Ms) ?? '-'} / ${ms(t.p99Ms) ?? '-'}`,
     '',
   ];
   if (report.groupBy.length === 0) {
     const points = report.series[0]?.points ?? [];
     lines.push(
       table(
-        points.map((p) => ({ ...p, averageMs: ms(p.averageDurationMs) })),
-        ['at', 'requests', 'bytesIn', 'bytesOut', 'averageMs'],
+        points.map((p) => ({ ...p, averageMs: ms(p.averageDurationMs), p50Ms: ms(p.p50Ms), p99Ms: ms(p.p99Ms) })),
+        ['at', 'requests', 'bytesIn', 'bytesOut', 'averageMs', 'p50Ms', 'p99Ms'],
       ),
     );
     return lines.join('\n');
@@ -109,10 +111,11 @@ function usageText(report: {
       bytesIn: s.totals.bytesIn,
       bytesOut: s.totals.bytesOut,
       averageMs: ms(s.totals.averageDurationMs),
+      p99Ms: ms(s.totals.p99Ms),
       peak: `${peak.requests} at ${peak.at}`,
     };
   });
-  lines.push(table(rows, [...report.groupBy, 'requests', 'bytesIn', 'bytesOut', 'averageMs', 'peak']));
+  lines.push(table(rows, [...report.groupBy, 'requests', 'bytesIn', 'bytesOut', 'averageMs', 'p99Ms', 'peak']));
   return lines.join('\n');
 }
 

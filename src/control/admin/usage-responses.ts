@@ -8,6 +8,11 @@ const counts = {
   bytesOut: z.number().int(),
   durationMs: about('summed request durations (arrival to the end of the answer)', z.number()),
   averageDurationMs: about('durationMs / requests; null without requests', z.number().nullable()),
+  p50Ms: about(
+    'median request duration, from a fixed latency histogram (bounds 1, 2, 5 ... 10000 ms): interpolated linearly inside its bucket, as Prometheus histogram_quantile; 10000 means at least that; null without requests',
+    z.number().nullable(),
+  ),
+  p99Ms: about('99th percentile request duration, estimated as p50Ms; null without requests', z.number().nullable()),
 };
 
 const dimension = () => z.string().nullable().optional();

@@ -1,4 +1,5 @@
 import { periodAt, periodsOverlapping } from '../../domain/billing-period.ts';
+import { addHistogram, emptyHistogram, quantileOf } from '../../domain/latency-histogram.ts';
 import type { UsageCounts, UsageDimension, UsageFilters, UsageGranularity, UsageRow } from '../../store/port.ts';
 import { billingCsv, billingRows, type BillingRow } from '../../usage/billing-export.ts';
 import type { BillingQueryInput, UsageQueryInput } from '../admin/usage-query.ts';
@@ -137,15 +138,19 @@ function view(c: UsageCounts) {
     bytesOut: c.bytesOut,
     durationMs: c.durationUs / 1000,
     averageDurationMs: c.requests === 0 ? null : c.durationUs / 1000 / c.requests,
+    // From the histogram summed over the bucket, series or range: exact to a bucket, whatever the span.
+    p50Ms: quantileOf(c.latency, 0.5),
+    p99Ms: quantileOf(c.latency, 0.99),
   };
 }
 
-const zero = (): UsageCounts => ({ requests: 0, bytesIn: 0, bytesOut: 0, durationUs: 0 });
+const zero = (): UsageCounts => ({ requests: 0, bytesIn: 0, bytesOut: 0, durationUs: 0, latency: emptyHistogram() });
 const addTo = (sum: UsageCounts, c: UsageCounts) => {
   sum.requests += c.requests;
   sum.bytesIn += c.bytesIn;
   sum.bytesOut += c.bytesOut;
   sum.durationUs += c.durationUs;
+  addHistogram(sum.latency, c.latency);
 };
 
 /** Rows (ordered by bucket) as one series per group, the busiest first, with totals. */

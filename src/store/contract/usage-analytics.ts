@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { T0 } from './fixtures.ts';
+import { LATENCY_BUCKETS } from '../../domain/latency-histogram.ts';
 import type { Store, UsageCell, UsageQuery, UsageRow } from '../port.ts';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
+
+/** A histogram with the given counts in the given buckets: `{ 3: 2 }` is two requests in bucket 3. */
+const latency = (counts: Record<number, number> = {}): number[] => Array.from({ length: LATENCY_BUCKETS }, (_, i) => counts[i] ?? 0);
 
 /** Usage analytics' part of the store contract: rollups that add up exactly, grouping, filters, retention. */
 export function usageAnalyticsContract(current: () => Store): void {
@@ -22,6 +26,7 @@ export function usageAnalyticsContract(current: () => Store): void {
     bytesIn: 10,
     bytesOut: 100,
     durationUs: 1500,
+    latency: latency({ 1: 1 }),
     ...overrides,
   });
   const query = (overrides: Partial<UsageQuery> = {}): Promise<UsageRow[]> =>
@@ -39,8 +44,8 @@ export function usageAnalyticsContract(current: () => Store): void {
   describe('usage analytics', () => {
     test('each cell lands in its minute, hour and day; the hour and day rows are the sums of their minutes', async () => {
       await current().usageAnalytics.add([
-        cell({ minute: day0 + 10 * HOUR, requests: 2, bytesIn: 5, bytesOut: 7, durationUs: 11 }),
-        cell({ minute: day0 + 10 * HOUR + 59 * MINUTE, requests: 3, bytesIn: 1, bytesOut: 2, durationUs: 3 }),
+        cell({ minute: day0 + 10 * HOUR, requests: 2, bytesIn: 5, bytesOut: 7, durationUs: 11, latency: latency({ 0: 2 }) }),
+        cell({ minute: day0 + 10 * HOUR + 59 * MINUTE, requests: 3, bytesIn: 1, bytesOut: 2, durationUs: 3, latency: latency({ 0: 1, 13: 2 }) }),
         cell({ minute: day0 + 11 * HOUR, requests: 4 }),
         cell({ minute: day0 + DAY + 5 * MINUTE, requests: 5 }),
       ]);
@@ -62,7 +67,7 @@ export function usageAnalyticsContract(current: () => Store): void {
         [day0 + DAY, 5],
       ]);
       const [hour10] = await query({ granularity: 'hour', from: day0 + 10 * HOUR, until: day0 + 11 * HOUR });
-      assert.deepEqual(hour10, { bucket: null, group: {}, requests: 5, bytesIn: 6, bytesOut: 9, durationUs: 14 });
+      assert.deepEqual(hour10, { bucket: null, group: {}, requests: 5, bytesIn: 6, bytesOut: 9, durationUs: 14, latency: latency({ 0: 3, 13: 2 }) });
     });
 
     test('a cell written again adds to its rows, "none" dimensions included, instead of making new rows', async () => {
@@ -78,8 +83,29 @@ export function usageAnalyticsContract(current: () => Store): void {
           bytesIn: 30,
           bytesOut: 300,
           durationUs: 4500,
+          latency: latency({ 1: 3 }),
         },
       ]);
+    });
+
+    test('latency histograms add bucket by bucket, on upsert and in every sum, grouped or not', async () => {
+      await current().usageAnalytics.add([
+        cell({ requests: 3, latency: latency({ 0: 1, 5: 2 }) }),
+        cell({ minute: day0 + 10 * HOUR + MINUTE, requests: 2, latency: latency({ 5: 1, 13: 1 }) }),
+        cell({ keyId: 'key_2', requests: 1, latency: latency({ 12: 1 }) }),
+      ]);
+      await current().usageAnalytics.add([cell({ requests: 1, latency: latency({ 0: 1 }) })]);
+      const [hour] = await query({ granularity: 'hour' });
+      assert.deepEqual(hour!.latency, latency({ 0: 2, 5: 3, 12: 1, 13: 1 }));
+      const byKey = await query({ groupBy: ['key'], perBucket: true });
+      assert.deepEqual(
+        byKey.map((r) => [r.bucket, r.group.key, r.latency]),
+        [
+          [day0 + 10 * HOUR, 'key_1', latency({ 0: 2, 5: 2 })],
+          [day0 + 10 * HOUR, 'key_2', latency({ 12: 1 })],
+          [day0 + 10 * HOUR + MINUTE, 'key_1', latency({ 5: 1, 13: 1 })],
+        ],
+      );
     });
 
     test('grouped and filtered, by a value or by "none"', async () => {

@@ -10,6 +10,8 @@
  * Entities live whole in `data` (jsonb); the columns beside it are what queries filter, sort or
  * constrain on. Times are epoch milliseconds in BIGINT, as in the port.
  */
+import { latencyColumnsMigration } from '../usage-rollups.ts';
+
 export const PG_MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
   {
     // Ids, addresses and other cursor columns sort with COLLATE "C" (bytewise, as SQLite does), so
@@ -157,5 +159,12 @@ export const PG_MIGRATIONS: readonly { version: number; name: string; sql: strin
       ALTER TABLE webhook_endpoints ADD COLUMN app_id TEXT;
       CREATE INDEX webhook_endpoints_app ON webhook_endpoints (app_id, id) WHERE app_id IS NOT NULL;
     `,
+  },
+  {
+    // SQLite's 17: usage analytics' latency histogram, one bigint column per bucket. Expand only: a
+    // constant DEFAULT adds a column without rewriting the table, and older nodes keep writing.
+    version: 5,
+    name: 'usage latency histogram',
+    sql: latencyColumnsMigration('BIGINT'),
   },
 ];

@@ -1,18 +1,7 @@
-import type { UsageAnalyticsRepo, UsageCell, UsageDimension, UsageGranularity, UsageRow } from '../port.ts';
+import type { UsageAnalyticsRepo, UsageCell, UsageDimension } from '../port.ts';
+import { COUNT_COLUMNS, countValues, DIMENSION_COLUMNS as COLUMNS, GRANULARITIES, SUMS, usageRow, WIDTH_MS } from '../usage-rollups.ts';
 import type { PgDb } from './db.ts';
 
-/** Each dimension's column in usage_rollups; '' in a column is "none", null in the port. */
-const COLUMNS: Readonly<Record<UsageDimension, string>> = {
-  key: 'key_id',
-  app: 'app_id',
-  api: 'api_id',
-  route: 'route',
-  statusClass: 'status_class',
-  denialCode: 'denial_code',
-};
-
-const WIDTH_MS: Readonly<Record<UsageGranularity, number>> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
-const GRANULARITIES = Object.keys(WIDTH_MS) as UsageGranularity[];
 const CELL = ['granularity', 'bucket', 'api_id', 'route', 'key_id', 'app_id', 'status_class', 'denial_code'] as const;
 
 /**
@@ -24,7 +13,7 @@ const CELL = ['granularity', 'bucket', 'api_id', 'route', 'key_id', 'app_id', 's
 export function usageAnalyticsRepo(db: PgDb): UsageAnalyticsRepo {
   return {
     async add(cells: readonly UsageCell[]) {
-      const rows = new Map<string, { cell: (string | number)[]; counts: [number, number, number, number] }>();
+      const rows = new Map<string, { cell: (string | number)[]; counts: number[] }>();
       for (const c of cells) {
         for (const granularity of GRANULARITIES) {
           const cell = [
@@ -38,26 +27,24 @@ export function usageAnalyticsRepo(db: PgDb): UsageAnalyticsRepo {
             c.denialCode ?? '',
           ];
           const id = JSON.stringify(cell);
-          const row = rows.get(id) ?? { cell, counts: [0, 0, 0, 0] };
-          row.counts[0] += c.requests;
-          row.counts[1] += c.bytesIn;
-          row.counts[2] += c.bytesOut;
-          row.counts[3] += c.durationUs;
-          rows.set(id, row);
+          const values = countValues(c);
+          const row = rows.get(id);
+          if (row) for (let i = 0; i < values.length; i++) row.counts[i]! += values[i]!;
+          else rows.set(id, { cell, counts: values });
         }
       }
       if (!rows.size) return;
       const all = [...rows.values()];
       const column = (i: number) => all.map((r) => r.cell[i]);
-      const count = (i: number) => all.map((r) => r.counts[i]);
+      // One array parameter per column: bucket and counts bigint[], the dimensions text[].
+      const counts = COUNT_COLUMNS.map((_, i) => all.map((r) => r.counts[i]!));
+      const params = Array.from({ length: CELL.length + COUNT_COLUMNS.length }, (_, i) => `$${i + 1}::${i === 1 || i >= CELL.length ? 'bigint' : 'text'}[]`);
       await db.query(
-        `INSERT INTO usage_rollups (${CELL.join(', ')}, requests, bytes_in, bytes_out, duration_us)
-         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-           $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[])
+        `INSERT INTO usage_rollups (${CELL.join(', ')}, ${COUNT_COLUMNS.join(', ')})
+         SELECT * FROM unnest(${params.join(', ')})
          ON CONFLICT (${CELL.join(', ')}) DO UPDATE SET
-           requests = usage_rollups.requests + excluded.requests, bytes_in = usage_rollups.bytes_in + excluded.bytes_in,
-           bytes_out = usage_rollups.bytes_out + excluded.bytes_out, duration_us = usage_rollups.duration_us + excluded.duration_us`,
-        [...CELL.map((_, i) => column(i)), count(0), count(1), count(2), count(3)],
+           ${COUNT_COLUMNS.map((c) => `${c} = usage_rollups.${c} + excluded.${c}`).join(', ')}`,
+        [...CELL.map((_, i) => column(i)), ...counts],
       );
     },
 
@@ -73,24 +60,13 @@ export function usageAnalyticsRepo(db: PgDb): UsageAnalyticsRepo {
       }
       args.push(q.limit + 1);
       const keys = [...(q.perBucket ? ['bucket'] : []), ...groupColumns];
-      const text = `SELECT ${[...keys, 'SUM(requests) AS requests', 'SUM(bytes_in) AS bytes_in', 'SUM(bytes_out) AS bytes_out', 'SUM(duration_us) AS duration_us'].join(', ')}
+      const text = `SELECT ${[...keys, ...SUMS].join(', ')}
         FROM usage_rollups WHERE ${where.join(' AND ')}
         ${keys.length ? `GROUP BY ${keys.join(', ')} ORDER BY ${keys.map((k) => (k === 'bucket' ? k : `${k} COLLATE "C"`)).join(', ')}` : ''} LIMIT $${args.length}`;
       const { rows } = await db.query(text, args);
       return rows
         .filter((row) => row.requests !== null) // SUM over no rows, when nothing is grouped
-        .map((row): UsageRow => {
-          const group: UsageRow['group'] = {};
-          for (const d of q.groupBy) group[d] = row[COLUMNS[d]] === '' ? null : String(row[COLUMNS[d]]);
-          return {
-            bucket: q.perBucket ? Number(row.bucket) : null,
-            group,
-            requests: Number(row.requests),
-            bytesIn: Number(row.bytes_in),
-            bytesOut: Number(row.bytes_out),
-            durationUs: Number(row.duration_us),
-          };
-        });
+        .map((row) => usageRow(row, q));
     },
 
     async deleteBefore(granularity, before, limit) {

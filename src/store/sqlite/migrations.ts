@@ -3,6 +3,8 @@
  * a released migration never changes. Whole entities live in `data` (JSON); the columns beside it
  * are what queries filter, sort or constrain on.
  */
+import { latencyColumnsMigration } from '../usage-rollups.ts';
+
 export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
   {
     version: 1,
@@ -273,5 +275,13 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       ALTER TABLE webhook_endpoints ADD COLUMN app_id TEXT;
       CREATE INDEX webhook_endpoints_app ON webhook_endpoints (app_id, id) WHERE app_id IS NOT NULL;
     `,
+  },
+  {
+    // Usage analytics' latency histogram: requests per bucket of domain/latency-histogram.ts, one integer
+    // column per bucket so rollups add and queries SUM them like the other counts. Expand only: columns
+    // with DEFAULT 0, so older nodes keep writing (their rows count no latency) while it applies.
+    version: 17,
+    name: 'usage latency histogram',
+    sql: latencyColumnsMigration('INTEGER'),
   },
 ];

@@ -1,19 +1,7 @@
 import type { SQLInputValue } from 'node:sqlite';
 import type { SqliteDb } from './db.ts';
-import type { UsageAnalyticsRepo, UsageCell, UsageDimension, UsageGranularity, UsageRow } from '../port.ts';
-
-/** Each dimension's column in usage_rollups (migration 8); '' in a column is "none", null in the port. */
-const COLUMNS: Readonly<Record<UsageDimension, string>> = {
-  key: 'key_id',
-  app: 'app_id',
-  api: 'api_id',
-  route: 'route',
-  statusClass: 'status_class',
-  denialCode: 'denial_code',
-};
-
-const WIDTH_MS: Readonly<Record<UsageGranularity, number>> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
-const GRANULARITIES = Object.keys(WIDTH_MS) as UsageGranularity[];
+import type { UsageAnalyticsRepo, UsageCell, UsageDimension } from '../port.ts';
+import { COUNT_COLUMNS, countValues, DIMENSION_COLUMNS as COLUMNS, GRANULARITIES, SUMS, usageRow, WIDTH_MS } from '../usage-rollups.ts';
 
 /**
  * Usage analytics on SQLite. `add` writes each cell three times (its minute, hour and day row) in the
@@ -25,29 +13,16 @@ export function usageAnalyticsRepo({ sql, transaction }: SqliteDb): UsageAnalyti
     async add(cells: readonly UsageCell[]) {
       transaction(() => {
         const upsert = sql(
-          `INSERT INTO usage_rollups (granularity, bucket, api_id, route, key_id, app_id, status_class, denial_code, requests, bytes_in, bytes_out, duration_us)
-           VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+          `INSERT INTO usage_rollups (granularity, bucket, api_id, route, key_id, app_id, status_class, denial_code, ${COUNT_COLUMNS.join(', ')})
+           VALUES (${Array.from({ length: 8 + COUNT_COLUMNS.length }, () => '?').join(',')})
            ON CONFLICT (granularity, bucket, api_id, route, key_id, app_id, status_class, denial_code) DO UPDATE SET
-             requests = requests + excluded.requests, bytes_in = bytes_in + excluded.bytes_in,
-             bytes_out = bytes_out + excluded.bytes_out, duration_us = duration_us + excluded.duration_us`,
+             ${COUNT_COLUMNS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`,
         );
         for (const c of cells) {
+          const counts = countValues(c);
           for (const granularity of GRANULARITIES) {
             const bucket = c.minute - (c.minute % WIDTH_MS[granularity]);
-            upsert.run(
-              granularity,
-              bucket,
-              c.apiId ?? '',
-              c.route ?? '',
-              c.keyId ?? '',
-              c.appId ?? '',
-              c.statusClass,
-              c.denialCode ?? '',
-              c.requests,
-              c.bytesIn,
-              c.bytesOut,
-              c.durationUs,
-            );
+            upsert.run(granularity, bucket, c.apiId ?? '', c.route ?? '', c.keyId ?? '', c.appId ?? '', c.statusClass, c.denialCode ?? '', ...counts);
           }
         }
       });
@@ -64,24 +39,13 @@ export function usageAnalyticsRepo({ sql, transaction }: SqliteDb): UsageAnalyti
         args.push(value ?? '');
       }
       const keys = [...(q.perBucket ? ['bucket'] : []), ...groupColumns];
-      const text = `SELECT ${[...keys, 'SUM(requests) AS requests', 'SUM(bytes_in) AS bytes_in', 'SUM(bytes_out) AS bytes_out', 'SUM(duration_us) AS duration_us'].join(', ')}
+      const text = `SELECT ${[...keys, ...SUMS].join(', ')}
         FROM usage_rollups WHERE ${where.join(' AND ')}
         ${keys.length ? `GROUP BY ${keys.join(', ')} ORDER BY ${keys.join(', ')}` : ''} LIMIT ?`;
       const rows = sql(text).all(...args, q.limit + 1);
       return rows
         .filter((row) => row.requests !== null) // SUM over no rows, when nothing is grouped
-        .map((row): UsageRow => {
-          const group: UsageRow['group'] = {};
-          for (const d of q.groupBy) group[d] = row[COLUMNS[d]] === '' ? null : String(row[COLUMNS[d]]);
-          return {
-            bucket: q.perBucket ? Number(row.bucket) : null,
-            group,
-            requests: Number(row.requests),
-            bytesIn: Number(row.bytes_in),
-            bytesOut: Number(row.bytes_out),
-            durationUs: Number(row.duration_us),
-          };
-        });
+        .map((row) => usageRow(row, q));
     },
 
     async deleteBefore(granularity, before, limit) {

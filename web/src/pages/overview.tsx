@@ -1,11 +1,11 @@
 // The operators' overview: requests, errors, denials by reason, latency and the top apps, keys and
-// APIs over a chosen range, from GET /admin/v1/usage (counts) and GET /admin/v1/requests (latency).
+// APIs over a chosen range, all from GET /admin/v1/usage (latency percentiles from its histogram).
 import { useMemo, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { Link } from 'wouter';
 import { api, query, type Page } from '../api.ts';
 import { LineChart } from '../chart.tsx';
-import type { Api, App, RequestRecord, UsageReport } from '../types.ts';
+import type { Api, App, UsageReport } from '../types.ts';
 import { Empty, ErrorMessage, Loading, SelectField, timeZone } from '../ui.tsx';
 
 const RANGES = {
@@ -28,17 +28,15 @@ function buckets(report: UsageReport, stepSeconds: number): number[] {
   return out;
 }
 
-function valuesOn(x: number[], points: { at: string; requests: number }[]): number[] {
-  const byTime = new Map(points.map((p) => [Math.floor(Date.parse(p.at) / 1000), p.requests]));
-  return x.map((t) => byTime.get(t) ?? 0);
+type Point = UsageReport['series'][number]['points'][number];
+
+/** One value per bucket; `missing` for a bucket without requests (0 requests, but no latency: a gap). */
+function valuesOn<T extends number | null>(x: number[], points: Point[], value: (p: Point) => T, missing: T): T[] {
+  const byTime = new Map(points.map((p) => [Math.floor(Date.parse(p.at) / 1000), value(p)]));
+  return x.map((t) => byTime.get(t) ?? missing);
 }
 
-/** The q-quantile of sorted numbers (nearest rank). */
-export function quantile(sorted: number[], q: number): number | null {
-  if (sorted.length === 0) return null;
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[rank] ?? null;
-}
+const ms = (v: number | null | undefined) => (v === null || v === undefined ? '–' : `${v.toFixed(1)} ms`);
 
 function TopList({ title, report, names, href }: { title: string; report: UsageReport | undefined; names: Map<string, string>; href: (id: string) => string }) {
   const dim = report?.groupBy[0] as 'app' | 'key' | 'api' | undefined;
@@ -91,12 +89,6 @@ export function Overview() {
   const byApp = useQuery({ queryKey: ['usage', range, 'app'], queryFn: () => usage(range, 'app') });
   const byKey = useQuery({ queryKey: ['usage', range, 'key'], queryFn: () => usage(range, 'key') });
   const byApi = useQuery({ queryKey: ['usage', range, 'api'], queryFn: () => usage(range, 'api') });
-  // Latency percentiles: the usage API keeps sums, not distributions, so they come from the newest
-  // 1,000 requests of the range in the request log (said so on the page).
-  const latest = useQuery({
-    queryKey: ['requests', 'latency', range],
-    queryFn: () => api<Page<RequestRecord>>('GET', `/admin/v1/requests${query({ since: range, limit: 1000 })}`),
-  });
   const apps = useQuery({ queryKey: ['apps', 'names'], queryFn: () => api<Page<App>>('GET', '/admin/v1/apps?limit=100') });
   const apis = useQuery({ queryKey: ['apis', 'names'], queryFn: () => api<Page<Api>>('GET', '/admin/v1/apis?limit=100') });
   const appNames = useMemo(() => new Map((apps.data?.items ?? []).map((a) => [a.id, a.name])), [apps.data]);
@@ -106,7 +98,21 @@ export function Overview() {
     if (!total.data) return null;
     const x = buckets(total.data, step);
     const all = total.data.series[0]?.points ?? [];
-    return { x, series: [{ label: 'Requests', values: valuesOn(x, all), color: '#1d4ed8' }] };
+    return { x, series: [{ label: 'Requests', values: valuesOn(x, all, (p) => p.requests, 0), color: '#1d4ed8' }] };
+  }, [total.data, step]);
+
+  // Per bucket, from the same report: every request's latency bucket is counted, so no sampling.
+  const latencyChart = useMemo(() => {
+    if (!total.data) return null;
+    const x = buckets(total.data, step);
+    const all = total.data.series[0]?.points ?? [];
+    return {
+      x,
+      series: [
+        { label: 'p50', values: valuesOn(x, all, (p) => p.p50Ms, null), color: '#1d4ed8' },
+        { label: 'p99', values: valuesOn(x, all, (p) => p.p99Ms, null), color: '#b45309' },
+      ],
+    };
   }, [total.data, step]);
 
   const errorsChart = useMemo(() => {
@@ -115,20 +121,19 @@ export function Overview() {
     const colors: Record<string, string> = { '2xx': '#15803d', '3xx': '#6b7280', '4xx': '#b45309', '5xx': '#b91c1c' };
     const series = byStatus.data.series
       .filter((s) => s.group.statusClass)
-      .map((s) => ({ label: s.group.statusClass ?? '', values: valuesOn(x, s.points), color: colors[s.group.statusClass ?? ''] ?? '#334155' }));
+      .map((s) => ({
+        label: s.group.statusClass ?? '',
+        values: valuesOn(x, s.points, (p) => p.requests, 0),
+        color: colors[s.group.statusClass ?? ''] ?? '#334155',
+      }));
     return { x, series };
   }, [byStatus.data, step]);
-
-  const percentiles = useMemo(() => {
-    const d = (latest.data?.items ?? []).map((r) => r.durationMs).sort((a, b) => a - b);
-    return { n: d.length, p50: quantile(d, 0.5), p99: quantile(d, 0.99) };
-  }, [latest.data]);
 
   const errors = (byStatus.data?.series ?? [])
     .filter((s) => s.group.statusClass === '4xx' || s.group.statusClass === '5xx')
     .reduce((a, s) => a + s.totals.requests, 0);
   const denials = (byDenial.data?.series ?? []).filter((s) => s.group.denialCode).sort((a, b) => b.totals.requests - a.totals.requests);
-  const firstError = [total, byStatus, byDenial, byApp, byKey, byApi, latest].find((q) => q.isError)?.error;
+  const firstError = [total, byStatus, byDenial, byApp, byKey, byApi].find((q) => q.isError)?.error;
 
   return (
     <>
@@ -161,8 +166,10 @@ export function Overview() {
         </div>
         <div className="stat">
           <span className="stat-label">Latency p50 / p99</span>
-          <span className="stat-value">{percentiles.n ? `${percentiles.p50?.toFixed(1)} / ${percentiles.p99?.toFixed(1)} ms` : '–'}</span>
-          <span className="muted small">of the newest {percentiles.n} requests</span>
+          <span className="stat-value" data-testid="latency">
+            {total.data ? (total.data.totals.p50Ms === null ? '–' : `${ms(total.data.totals.p50Ms)} / ${ms(total.data.totals.p99Ms)}`) : '…'}
+          </span>
+          <span className="muted small">every request in the range, to its latency bucket</span>
         </div>
       </section>
       <div className="charts">
@@ -175,6 +182,17 @@ export function Overview() {
           )
         ) : (
           <Loading what="status classes" />
+        )}
+        {latencyChart ? (
+          <LineChart
+            title="Latency p50 / p99"
+            x={latencyChart.x}
+            series={latencyChart.series}
+            unit=" ms"
+            summary={`whole range: p50 ${ms(total.data?.totals.p50Ms)}, p99 ${ms(total.data?.totals.p99Ms)}`}
+          />
+        ) : (
+          <Loading what="latency" />
         )}
       </div>
       <div className="grid">
