@@ -27,6 +27,8 @@ export function LineChart({ title, x, series, unit = '', summary }: { title: str
             label: s.label,
             stroke: s.color,
             width: 2,
+            // A series with gaps (no requests there) may have points with no neighbour: a line alone would not show them.
+            points: { show: s.values.some((v) => v === null), size: 6, fill: s.color },
             value: (_u: uPlot, v: number | null) => (v === null ? '–' : `${Number.isInteger(v) ? v : v.toFixed(1)}${unit}`),
           })),
         ],
