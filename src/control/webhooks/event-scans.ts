@@ -56,6 +56,8 @@ export class EventScans {
   readonly #bursts = new Map<string, number>();
   /** Lineage id to its quota (null: none), read once and dropped when its key or policy changes. */
   readonly #quotas = new Map<string, LineageQuota | null>();
+  /** The lineage whose quota a key's entry was read for, so a change to that key drops it in one lookup. */
+  readonly #lineageOfKey = new Map<string, string>();
   /** The highest threshold announced per lineage in its current period: a flush after it appends nothing. */
   readonly #announced = new Map<string, { period: string; percent: number }>();
   readonly #unsubscribe: () => void;
@@ -68,7 +70,9 @@ export class EventScans {
     options.health.register(QUOTA_THRESHOLDS, false);
     this.#unsubscribe = options.ctx.changes.subscribe((event) => {
       if (event.type === 'key.changed') {
-        for (const [lineage, quota] of this.#quotas) if (lineage === event.keyId || quota?.key.id === event.keyId) this.#quotas.delete(lineage);
+        this.#quotas.delete(event.keyId);
+        const lineage = this.#lineageOfKey.get(event.keyId);
+        if (lineage !== undefined) this.#quotas.delete(lineage);
       } else if (event.type === 'policy.changed') this.#quotas.clear();
     });
     this.#task = new PeriodicTask({
@@ -166,8 +170,12 @@ export class EventScans {
       if (quota === undefined) {
         if (++reads % READS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
         quota = await this.#quotaOf(lineageId, batch);
-        if (this.#quotas.size >= QUOTA_MEMO_ENTRIES) this.#quotas.clear();
+        if (this.#quotas.size >= QUOTA_MEMO_ENTRIES) {
+          this.#quotas.clear();
+          this.#lineageOfKey.clear();
+        }
         this.#quotas.set(lineageId, quota);
+        if (quota !== null) this.#lineageOfKey.set(quota.key.id, lineageId);
       }
       if (quota === null) continue;
       const { key, rule } = quota;
