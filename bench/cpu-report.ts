@@ -2,7 +2,10 @@
  * What every benchmark child answers over IPC, between runs, when it is idle:
  * - { type: 'cpu' } → { type: 'cpu', user, system }: its CPU time so far (all threads, µs);
  * - { type: 'profile-start' } / { type: 'profile-stop', file } → { type: 'profile-stopped' }: a V8 CPU
- *   profile of exactly the interval between the two, written to `file` (bench/gateway.ts --profile).
+ *   profile of exactly the interval between the two, written to `file` (bench/gateway.ts --profile);
+ * - { type: 'heap-start' } / { type: 'heap-stop', file } → { type: 'heap-stopped' }: a sampling heap
+ *   profile of the objects allocated between the two that outlived a scavenge (still alive at the stop,
+ *   or collected by a major GC since; those a scavenge collected are left out): bench/survivors.ts.
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -21,6 +24,21 @@ export function answerCpuRequests(): void {
         .then(() => session!.post('Profiler.setSamplingInterval', { interval: 250 }))
         .then(() => session!.post('Profiler.start'))
         .then(() => process.send!({ type: 'profile-started' }));
+    } else if (message.type === 'heap-start') {
+      session = new Session();
+      session.connect();
+      void session
+        .post('HeapProfiler.enable')
+        .then(() => session!.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true }))
+        .then(() => process.send!({ type: 'heap-started' }));
+    } else if (message.type === 'heap-stop' && session) {
+      const current = session;
+      session = null;
+      void current.post('HeapProfiler.stopSampling').then(({ profile }) => {
+        writeFileSync(message.file!, JSON.stringify(profile));
+        current.disconnect();
+        process.send!({ type: 'heap-stopped' });
+      });
     } else if (message.type === 'profile-stop' && session) {
       const current = session;
       session = null;

@@ -23,6 +23,7 @@ import type { EventScans } from './control/webhooks/event-scans.ts';
 import type { Resolve } from './control/webhooks/destination.ts';
 import type { WebhookDispatcher } from './control/webhooks/delivery.ts';
 import { reloadOnChange, tlsOptions } from './tls/server-tls.ts';
+import { tuneHeapForProxying } from './runtime/heap-tuning.ts';
 import { memoryThrottles } from './limits/failure-throttle.ts';
 import { redisThrottles } from './limits/redis/fallback-throttle.ts';
 import { MemoryLimiter } from './limits/memory-limiter.ts';
@@ -97,6 +98,7 @@ export async function startGatehouse(
     role?: NodeRole;
   } = {},
 ): Promise<Gatehouse> {
+  tuneHeapForProxying();
   const clock = options.clock ?? Date.now;
   const role = options.role ?? config.node.role;
   refuseSqliteGateway(config, role);

@@ -57,9 +57,13 @@ export function nextMessage<T>(proc: ChildProcess, type: string, timeoutMs = 30_
   });
 }
 
-/** A node child (a script in bench/) with an IPC channel, pinned to `cpuList` when pinning. */
+/**
+ * A node child (a script in bench/) with an IPC channel, pinned to `cpuList` when pinning.
+ * `BENCH_NODE_FLAGS` (space-separated) adds V8/Node flags that NODE_OPTIONS refuses, e.g. `--trace-gc`.
+ */
 export function forkOn(pin: Pinning, cpuList: string, script: string, argv: string[]): ChildProcess {
-  const [execPath, execArgv] = pin.on(cpuList, process.execPath, ['--disable-warning=ExperimentalWarning']);
+  const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const [execPath, execArgv] = pin.on(cpuList, process.execPath, ['--disable-warning=ExperimentalWarning', ...extra]);
   return track(fork(join(benchDir, script), argv, { execPath, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
 }
 
