@@ -47,7 +47,7 @@ async function longestStall(repo: Pick<UsageRepo, 'record'>): Promise<{ stallMs:
   const results = [];
   for (let round = 0; round < ROUNDS; round++) {
     const now = Date.UTC(2026, 11, 2, 12) + round;
-    for (const id of ids) recorder.hit(id, now, { lineageId: id, period: '2026-12-02' });
+    for (const id of ids) recorder.hit(id, now, { lineageId: id, period: '2026-12-02', limit: 1_000_000, resetsAt: now + 86_400_000 });
     let last = performance.now();
     let stall = 0;
     const ticker = setInterval(() => {

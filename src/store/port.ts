@@ -355,8 +355,12 @@ export interface UsageBatch {
   /** `lastUsedFrom`: the client address of the latest use counted (absent: not known, e.g. a verify call). */
   keys: { keyId: string; day: string; requests: number; lastUsedAt: number; lastUsedFrom?: string | null }[];
   // Counts are deltas since the previous batch, so batches add up whatever their order.
-  /** Quota use belongs to a key's lineage (the key and its rotations' successors): counted by lineage id. */
-  quotas: { lineageId: string; period: string; delta: number }[];
+  /**
+   * Quota use belongs to a key's lineage (the key and its rotations' successors): counted by lineage id.
+   * `limit` and `resetsAt` (epoch ms): the quota the gateway held the lineage to at its latest use counted,
+   * so quota.threshold webhooks compare the totals with it and read no rule; stores ignore them.
+   */
+  quotas: { lineageId: string; period: string; delta: number; limit?: number; resetsAt?: number }[];
   /** Quotas an API counts per app or user (not per key), by counter name. */
   counters?: { counter: string; period: string; delta: number }[];
   /** Uses per key and client address since the previous batch (key-addresses.ts says how they are kept). */

@@ -6,13 +6,21 @@
  */
 export interface UsageMeter {
   /** One request with a key from `from` (a client address, when known); its quota use counts for the key's lineage. */
-  hit(keyId: string, now: number, quota: { lineageId: string; period: string } | null, from?: string | null): void;
+  hit(keyId: string, now: number, quota: QuotaUse | null, from?: string | null): void;
   /** One use of a quota counted per app or user (an API's own quota), in `period`. */
   count(counter: string, period: string): void;
   /** Counts not yet flushed, so readers can add them to what the store says. */
   pending(keyId: string, lineageId?: string): PendingUsage;
   /** Stores every count made so far: reads after it see them in the store. */
   flush(): Promise<void>;
+}
+
+/** The quota a request counts against: the lineage's counter in `period`, held to `limit` until `resetsAt` (epoch ms). */
+export interface QuotaUse {
+  lineageId: string;
+  period: string;
+  limit: number;
+  resetsAt: number;
 }
 
 export interface PendingUsage {

@@ -8,12 +8,15 @@ import { newId } from '../domain/ids.ts';
 import { OTHER_ADDRESSES, type Store, type UsageBatch, type UsageRepo } from '../store/port.ts';
 import { keyRecord } from '../store/contract/fixtures.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
+import type { QuotaUse } from './port.ts';
 import pino from 'pino';
 import { Health } from '../telemetry/health.ts';
 import { USAGE_FLUSH, UsageRecorder } from './usage-recorder.ts';
 
 const NOW = Date.UTC(2026, 10, 29, 12);
 const DAY = 86_400_000;
+/** A quota use as the verifier makes it: the lineage's counter in `period`, its limit and reset. */
+const quota = (lineageId: string, period: string, limit = 1000): QuotaUse => ({ lineageId, period, limit, resetsAt: NOW + 40 * DAY });
 const audit = (targetId: string): AuditInput => ({ actor: 'test', action: 'created', targetType: 'key', targetId, before: null, after: null, requestId: null });
 
 async function createKey(store: Store, appId: string): Promise<ApiKey> {
@@ -44,8 +47,8 @@ describe('UsageRecorder', () => {
 
   test('hits are counted in memory and reach the store only on flush', async () => {
     const recorder = new UsageRecorder(store.usage);
-    recorder.hit(keyA.id, NOW, { lineageId: keyA.id, period: '2026-11' });
-    recorder.hit(keyA.id, NOW + 5, { lineageId: keyA.id, period: '2026-11' });
+    recorder.hit(keyA.id, NOW, quota(keyA.id, '2026-11'));
+    recorder.hit(keyA.id, NOW + 5, quota(keyA.id, '2026-11'));
     assert.deepEqual(await store.usage.requestsByDay(keyA.id), []);
     assert.deepEqual(recorder.pending(keyA.id), { lastUsedAt: NOW + 5, lastUsedFrom: null, quota: new Map([['2026-11', 2]]) });
     await recorder.flush();
@@ -57,10 +60,10 @@ describe('UsageRecorder', () => {
 
   test('each flush writes only the counts since the previous one', async () => {
     const recorder = new UsageRecorder(store.usage);
-    for (let i = 0; i < 3; i++) recorder.hit(keyA.id, NOW, { lineageId: keyA.id, period: '2026-11-29' });
+    for (let i = 0; i < 3; i++) recorder.hit(keyA.id, NOW, quota(keyA.id, '2026-11-29'));
     await recorder.flush();
-    recorder.hit(keyA.id, NOW + 1, { lineageId: keyA.id, period: '2026-11-29' });
-    recorder.hit(keyA.id, NOW + DAY, { lineageId: keyA.id, period: '2026-11-30' });
+    recorder.hit(keyA.id, NOW + 1, quota(keyA.id, '2026-11-29'));
+    recorder.hit(keyA.id, NOW + DAY, quota(keyA.id, '2026-11-30'));
     await recorder.flush();
     await recorder.flush();
     assert.deepEqual(await store.usage.requestsByDay(keyA.id), [
@@ -73,9 +76,9 @@ describe('UsageRecorder', () => {
 
   test('a key used on both sides of midnight between two flushes: both days and both quota periods are pending, then flushed', async () => {
     const recorder = new UsageRecorder(store.usage);
-    recorder.hit(keyA.id, NOW, { lineageId: keyA.id, period: '2026-11-29' }, '192.0.2.1');
-    recorder.hit(keyA.id, NOW + DAY, { lineageId: keyA.id, period: '2026-11-30' }, '192.0.2.2');
-    recorder.hit(keyA.id, NOW + DAY + 1, { lineageId: keyA.id, period: '2026-11-30' }, '192.0.2.1');
+    recorder.hit(keyA.id, NOW, quota(keyA.id, '2026-11-29'), '192.0.2.1');
+    recorder.hit(keyA.id, NOW + DAY, quota(keyA.id, '2026-11-30'), '192.0.2.2');
+    recorder.hit(keyA.id, NOW + DAY + 1, quota(keyA.id, '2026-11-30'), '192.0.2.1');
     assert.deepEqual(recorder.pending(keyA.id), {
       lastUsedAt: NOW + DAY + 1,
       lastUsedFrom: '192.0.2.1',
@@ -96,8 +99,8 @@ describe('UsageRecorder', () => {
   test('counts are kept apart per key, and a key without a quota records no quota usage', async () => {
     const recorder = new UsageRecorder(store.usage);
     recorder.hit(keyA.id, NOW, null);
-    recorder.hit(keyB.id, NOW, { lineageId: keyB.id, period: '2026-11' });
-    recorder.hit(keyB.id, NOW, { lineageId: keyB.id, period: '2026-11' });
+    recorder.hit(keyB.id, NOW, quota(keyB.id, '2026-11'));
+    recorder.hit(keyB.id, NOW, quota(keyB.id, '2026-11'));
     assert.deepEqual(recorder.pending(keyA.id).quota, new Map());
     await recorder.stop();
     assert.deepEqual(await store.usage.requestsByDay(keyA.id), [{ day: '2026-11-29', requests: 1 }]);
@@ -118,16 +121,43 @@ describe('UsageRecorder', () => {
       },
     };
     const recorder = new UsageRecorder(flaky);
-    recorder.hit(keyA.id, NOW, { lineageId: keyA.id, period: '2026-11' });
-    recorder.hit(keyA.id, NOW + 1, { lineageId: keyA.id, period: '2026-11' });
+    recorder.hit(keyA.id, NOW, quota(keyA.id, '2026-11'));
+    recorder.hit(keyA.id, NOW + 1, quota(keyA.id, '2026-11'));
     await assert.rejects(recorder.flush(), /disk full/);
     assert.deepEqual(recorder.pending(keyA.id), { lastUsedAt: NOW + 1, lastUsedFrom: null, quota: new Map([['2026-11', 2]]) });
-    recorder.hit(keyA.id, NOW + 2, { lineageId: keyA.id, period: '2026-11' });
+    recorder.hit(keyA.id, NOW + 2, quota(keyA.id, '2026-11'));
     await recorder.flush();
     assert.equal(batches.length, 2);
     assert.deepEqual(await store.usage.requestsByDay(keyA.id), [{ day: '2026-11-29', requests: 3 }]);
     assert.equal(await store.usage.quotaUsed(keyA.id, '2026-11'), 3);
     assert.equal((await store.keys.get(keyA.id))?.lastUsedAt, NOW + 2);
+  });
+
+  test('a batch names the quota its lineage was held to at the latest use, also after a failed flush put it back', async () => {
+    let failures = 1;
+    const batches: UsageBatch[] = [];
+    const recorder = new UsageRecorder({
+      ...store.usage,
+      async record(batch) {
+        batches.push(structuredClone(batch));
+        if (failures-- > 0) throw new Error('disk full');
+        return store.usage.record(batch);
+      },
+    });
+    const seen: UsageBatch['quotas'][] = [];
+    recorder.onFlushed((batch) => seen.push(batch.quotas));
+    recorder.hit(keyA.id, NOW, quota(keyA.id, '2026-11', 100));
+    await assert.rejects(recorder.flush(), /disk full/);
+    await recorder.flush();
+    recorder.hit(keyA.id, NOW + 1, quota(keyA.id, '2026-11', 100));
+    recorder.hit(keyA.id, NOW + 2, quota(keyA.id, '2026-11', 50));
+    await recorder.flush();
+    const resetsAt = NOW + 40 * DAY;
+    assert.deepEqual(seen, [
+      [{ lineageId: keyA.id, period: '2026-11', delta: 1, limit: 100, resetsAt }],
+      [{ lineageId: keyA.id, period: '2026-11', delta: 2, limit: 50, resetsAt }],
+    ]);
+    assert.equal(batches.length, 3);
   });
 
   test('uses are counted per key and client address and flushed with the usage batch; a use without an address names none', async () => {

@@ -2,7 +2,7 @@ import { periodWindow } from '../domain/quota-period.ts';
 import { ADDRESSES_PER_KEY, OTHER_ADDRESSES, type KeyAddressUse, type QuotaTotal, type UsageBatch, type UsageRepo } from '../store/port.ts';
 import type { HealthReporter } from '../telemetry/health.ts';
 import { PeriodicTask, serialized } from '../telemetry/periodic-task.ts';
-import type { PendingUsage, UsageMeter } from './port.ts';
+import type { PendingUsage, QuotaUse, UsageMeter } from './port.ts';
 
 export const USAGE_FLUSH = 'usage-flush';
 
@@ -14,7 +14,8 @@ type RequestCount = UsageBatch['keys'][number];
 type QuotaCount = UsageBatch['quotas'][number];
 
 const newRequestCount = (keyId: string, day: string): RequestCount => ({ keyId, day, requests: 0, lastUsedAt: 0, lastUsedFrom: null });
-const newQuotaCount = (lineageId: string, period: string): QuotaCount => ({ lineageId, period, delta: 0 });
+// limit 0: not known yet (a count put back from a batch that had none).
+const newQuotaCount = (lineageId: string, period: string): QuotaCount => ({ lineageId, period, delta: 0, limit: 0, resetsAt: 0 });
 type CounterCount = NonNullable<UsageBatch['counters']>[number];
 const newCounterCount = (counter: string, period: string): CounterCount => ({ counter, period, delta: 0 });
 const newRequests = () => new Slots<RequestCount>((c) => c.day);
@@ -113,7 +114,7 @@ export class UsageRecorder implements UsageMeter {
   }
 
   /** One request with a key; its quota use, if the key has a quota, counts for the key's lineage. */
-  hit(keyId: string, now: number, quota: { lineageId: string; period: string } | null, from: string | null = null): void {
+  hit(keyId: string, now: number, quota: QuotaUse | null, from: string | null = null): void {
     const entry = this.#requests.slot(keyId, periodWindow('day', now).id, newRequestCount);
     entry.requests += 1;
     if (now >= entry.lastUsedAt) {
@@ -121,7 +122,12 @@ export class UsageRecorder implements UsageMeter {
       if (from !== null) entry.lastUsedFrom = from;
     }
     if (from !== null) this.#countAddress(keyId, from, now, now, 1);
-    if (quota !== null) this.#quotas.slot(quota.lineageId, quota.period, newQuotaCount).delta += 1;
+    if (quota !== null) {
+      const count = this.#quotas.slot(quota.lineageId, quota.period, newQuotaCount);
+      count.delta += 1;
+      count.limit = quota.limit;
+      count.resetsAt = quota.resetsAt;
+    }
   }
 
   /**
@@ -148,7 +154,7 @@ export class UsageRecorder implements UsageMeter {
 
   /** Counts made elsewhere (a gateway worker's batch), added to these and flushed with them. */
   merge(batch: UsageBatch): void {
-    this.#putBack(batch);
+    this.#putBack(batch, true);
   }
 
   /** Uses of a counter not yet flushed. */
@@ -166,8 +172,11 @@ export class UsageRecorder implements UsageMeter {
     }
   }
 
-  #addQuota(add: QuotaCount): void {
-    this.#quotas.slot(add.lineageId, add.period, newQuotaCount).delta += add.delta;
+  /** `newer`: a worker's batch, whose quota is as recent as any here; a batch put back after a failed flush is older than counts made since. */
+  #addQuota(add: QuotaCount, newer: boolean): void {
+    const count = this.#quotas.slot(add.lineageId, add.period, newQuotaCount);
+    count.delta += add.delta;
+    if (add.limit !== undefined && add.limit > 0 && (newer || count.limit === 0)) ((count.limit = add.limit), (count.resetsAt = add.resetsAt ?? 0));
   }
 
   /** Counts not yet flushed, so readers can add them to what the store says. */
@@ -237,9 +246,9 @@ export class UsageRecorder implements UsageMeter {
     for (const listener of this.#flushed) listener(batch, totals);
   }
 
-  #putBack(batch: UsageBatch): void {
+  #putBack(batch: UsageBatch, newer = false): void {
     for (const k of batch.keys) this.#addRequests(k);
-    for (const q of batch.quotas) this.#addQuota(q);
+    for (const q of batch.quotas) this.#addQuota(q, newer);
     for (const c of batch.counters ?? []) this.#counters.slot(c.counter, c.period, newCounterCount).delta += c.delta;
     for (const a of batch.addresses ?? []) this.#countAddress(a.keyId, a.address, a.firstSeen, a.lastSeen, a.requests);
   }

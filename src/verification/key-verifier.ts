@@ -8,7 +8,7 @@ import type { ChangeBus } from '../events/change-bus.ts';
 import type { LimitCheck, LimitResult, LimitState, Limiter } from '../limits/port.ts';
 import { lineageOf, type ApiKey } from '../domain/entities.ts';
 import { StorageUnavailableError, type Store } from '../store/port.ts';
-import type { UsageMeter } from '../usage/port.ts';
+import type { QuotaUse, UsageMeter } from '../usage/port.ts';
 import { andThen } from '../domain/maybe-async.ts';
 import type { HealthReporter } from '../telemetry/health.ts';
 import type { KeyChecker, RefusedKey, UnknownKey, Verification, VerifiedKey } from './port.ts';
@@ -64,7 +64,7 @@ interface FoundEntry {
   /** The key's rate-limit checks, built once: they do not change while the entry is cached. */
   rateChecks: readonly LimitCheck[];
   quotaSeed: { period: string; used: number } | null;
-  checksFor?: { period: string; checks: readonly LimitCheck[] };
+  checksFor?: { period: string; checks: readonly LimitCheck[]; use: QuotaUse };
 }
 type CacheEntry = FoundEntry | { found: false; expiresAt: number };
 
@@ -264,25 +264,19 @@ export class KeyVerifier implements KeyChecker {
       return verified(compiled, NO_LIMITS);
     }
     const checks = this.#checks(entry, quotaWindow);
+    const quotaUse = quotaWindow === null ? null : entry.checksFor!.use;
     const { limiter } = this.#options;
     const result = consume ? limiter.consume(checks, now, facts.whenRedisUnavailable) : limiter.peek(checks, now, facts.whenRedisUnavailable);
     // Not domain/maybe-async.ts's andThen: four values go on to the continuation, and packing them
     // would allocate on every request; the closure here is made only when the limiter is async.
     return result instanceof Promise
-      ? result.then((r) => this.#afterLimits(compiled, r, now, quotaWindow, consume, facts.ip))
-      : this.#afterLimits(compiled, result, now, quotaWindow, consume, facts.ip);
+      ? result.then((r) => this.#afterLimits(compiled, r, now, quotaUse, consume, facts.ip))
+      : this.#afterLimits(compiled, result, now, quotaUse, consume, facts.ip);
   }
 
-  #afterLimits(
-    compiled: CompiledKey,
-    result: LimitResult,
-    now: number,
-    quotaWindow: PeriodWindow | null,
-    consume: boolean,
-    from: string | undefined,
-  ): Verification {
+  #afterLimits(compiled: CompiledKey, result: LimitResult, now: number, quotaUse: QuotaUse | null, consume: boolean, from: string | undefined): Verification {
     if (!result.allowed) return refused(compiled, result.deniedBy === 'quota' ? 'QUOTA_EXCEEDED' : 'RATE_LIMITED', result.states, result.retryAfterMs);
-    if (consume) this.#options.usage.hit(compiled.key.id, now, quotaWindow && { lineageId: lineageOf(compiled.key), period: quotaWindow.id }, from ?? null);
+    if (consume) this.#options.usage.hit(compiled.key.id, now, quotaUse, from ?? null);
     return verified(compiled, result.states);
   }
 
@@ -301,7 +295,8 @@ export class KeyVerifier implements KeyChecker {
       periodEnd: window.end,
       seed: entry.quotaSeed?.period === window.id ? entry.quotaSeed.used : 0,
     };
-    entry.checksFor = { period: window.id, checks: [...entry.rateChecks, quotaCheck] };
+    const use: QuotaUse = { lineageId: lineageOf(entry.compiled.key), period: window.id, limit: quota.limit, resetsAt: window.end };
+    entry.checksFor = { period: window.id, checks: [...entry.rateChecks, quotaCheck], use };
     return entry.checksFor.checks;
   }
 

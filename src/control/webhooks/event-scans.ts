@@ -1,6 +1,5 @@
-import { lineageOf, type ApiKey, type QuotaRule } from '../../domain/entities.ts';
+import { lineageOf, type ApiKey } from '../../domain/entities.ts';
 import type { EventInput } from '../../domain/events.ts';
-import { periodWindow } from '../../domain/quota-period.ts';
 import type { QuotaTotal, UsageBatch } from '../../store/port.ts';
 import type { HealthReporter } from '../../telemetry/health.ts';
 import { PeriodicTask } from '../../telemetry/periodic-task.ts';
@@ -15,16 +14,12 @@ const MINUTE = 60_000;
 const DAY = 86_400_000;
 /** Keys read per window at most: a window is one scan interval wide, so this is far more than one holds. */
 const WINDOW_KEYS = 10_000;
-/** Lineages whose quota rule is kept between flushes; past it the memo starts again (a memo, not a limit). */
-const QUOTA_MEMO_ENTRIES = 200_000;
-/** Store reads of keys and policies between turns of the event loop, when many lineages are new at once. */
+/** Lineages whose highest announced threshold is remembered; past it the memo starts again (the outbox's dedupe keys still hold). */
+const ANNOUNCED_MEMO_ENTRIES = 200_000;
+/** Store reads of keys between turns of the event loop, when many lineages cross a threshold at once. */
 const READS_PER_TURN = 256;
-
-/** A lineage's current key and the quota it is held to (its own, else its policy's). */
-interface LineageQuota {
-  key: ApiKey;
-  rule: QuotaRule;
-}
+/** Quota totals compared between turns of the event loop (about a millisecond's worth). */
+const TOTALS_PER_TURN = 2048;
 
 export interface EventScanOptions {
   ctx: ControlContext;
@@ -54,13 +49,8 @@ export class EventScans {
   readonly #limited = new Map<string, number>();
   /** Users whose burst was announced, and when: not again within the window. */
   readonly #bursts = new Map<string, number>();
-  /** Lineage id to its quota (null: none), read once and dropped when its key or policy changes. */
-  readonly #quotas = new Map<string, LineageQuota | null>();
-  /** The lineage whose quota a key's entry was read for, so a change to that key drops it in one lookup. */
-  readonly #lineageOfKey = new Map<string, string>();
   /** The highest threshold announced per lineage in its current period: a flush after it appends nothing. */
   readonly #announced = new Map<string, { period: string; percent: number }>();
-  readonly #unsubscribe: () => void;
   #last: Promise<void> = Promise.resolve();
   #quotaChecks: Promise<void> = Promise.resolve();
   #stopped = false;
@@ -68,13 +58,6 @@ export class EventScans {
   constructor(options: EventScanOptions) {
     this.#o = options;
     options.health.register(QUOTA_THRESHOLDS, false);
-    this.#unsubscribe = options.ctx.changes.subscribe((event) => {
-      if (event.type === 'key.changed') {
-        this.#quotas.delete(event.keyId);
-        const lineage = this.#lineageOfKey.get(event.keyId);
-        if (lineage !== undefined) this.#quotas.delete(lineage);
-      } else if (event.type === 'policy.changed') this.#quotas.clear();
-    });
     this.#task = new PeriodicTask({
       component: EVENT_SCANS,
       critical: false,
@@ -90,7 +73,6 @@ export class EventScans {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#unsubscribe();
     await this.#task.stop();
     await Promise.allSettled([this.#last, this.#quotaChecks]);
   }
@@ -155,56 +137,52 @@ export class EventScans {
 
   /**
    * quota.threshold, once per lineage, period and threshold: the totals are every node's counts after
-   * this flush (the store returns them as it adds the batch), compared with the lineage's quota. Work
-   * per flush is a Map lookup per lineage: rules are read once and kept until a change drops them, and
-   * a threshold announced is not appended again. Quotas an API counts per app or user are not
-   * announced (they belong to no key).
+   * this flush (the store returns them as it adds the batch), compared with the quota the batch says
+   * the lineage was held to at its latest use (the verifier's, so a changed key or policy counts from
+   * its next request). No store read per flush: only a lineage that crosses a threshold has its
+   * current key read, for the event. Quotas an API counts per app or user are not announced (they
+   * belong to no key).
    */
   async #quotaThresholds(batch: UsageBatch, totals: readonly QuotaTotal[]): Promise<void> {
     const now = this.#o.ctx.clock();
+    const heldTo = new Map<string, UsageBatch['quotas'][number]>();
+    // No limit: counts put back or handed over without one; a later use in the period brings it.
+    for (const quota of batch.quotas)
+      if (quota.limit && quota.resetsAt !== undefined && quota.resetsAt > now) heldTo.set(`${quota.lineageId} ${quota.period}`, quota);
     const events: EventInput[] = [];
     const announced: [string, { period: string; percent: number }][] = [];
     let reads = 0;
-    for (const { lineageId, period, used } of totals) {
-      let quota = this.#quotas.get(lineageId);
-      if (quota === undefined) {
-        if (++reads % READS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
-        quota = await this.#quotaOf(lineageId, batch);
-        if (this.#quotas.size >= QUOTA_MEMO_ENTRIES) {
-          this.#quotas.clear();
-          this.#lineageOfKey.clear();
-        }
-        this.#quotas.set(lineageId, quota);
-        if (quota !== null) this.#lineageOfKey.set(quota.key.id, lineageId);
-      }
-      if (quota === null) continue;
-      const { key, rule } = quota;
-      const window = periodWindow(rule.period, now);
-      if (period !== window.id) continue;
+    for (let i = 0; i < totals.length; i++) {
+      // A flush of many lineages is looked at in slices, so requests are served between them.
+      if (i % TOTALS_PER_TURN === TOTALS_PER_TURN - 1) await new Promise((resolve) => setImmediate(resolve));
+      const { lineageId, period, used } = totals[i]!;
+      const quota = heldTo.get(`${lineageId} ${period}`);
+      if (quota === undefined) continue;
+      const limit = quota.limit!;
       const last = this.#announced.get(lineageId);
       const done = last?.period === period ? last.percent : 0;
       let highest = done;
+      const crossed: number[] = [];
       for (const percent of this.#o.quotaPercents) {
-        if (percent <= done || used < Math.ceil((rule.limit * percent) / 100)) continue;
-        highest = Math.max(highest, percent);
+        if (percent > done && used >= Math.ceil((limit * percent) / 100)) ((highest = Math.max(highest, percent)), crossed.push(percent));
+      }
+      if (crossed.length === 0) continue;
+      if (++reads % READS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
+      const key = await this.#currentKey(lineageId, batch);
+      if (key === null) continue;
+      const resetsAt = iso(quota.resetsAt!);
+      for (const percent of crossed) {
         events.push({
           type: 'quota.threshold',
-          data: { key: keyRecordView(key), lineageId, period, percent, limit: rule.limit, used, resetsAt: iso(window.end) },
+          data: { key: keyRecordView(key), lineageId, period, percent, limit, used, resetsAt },
           dedupeKey: `quota.threshold:${lineageId}:${period}:${percent}`,
         });
       }
-      if (highest > done) announced.push([lineageId, { period, percent: highest }]);
+      announced.push([lineageId, { period, percent: highest }]);
     }
     if (events.length > 0) await this.#o.ctx.store.events.append(events);
-    if (this.#announced.size + announced.length > QUOTA_MEMO_ENTRIES) this.#announced.clear();
+    if (this.#announced.size + announced.length > ANNOUNCED_MEMO_ENTRIES) this.#announced.clear();
     for (const [lineage, mark] of announced) this.#announced.set(lineage, mark);
-  }
-
-  async #quotaOf(lineage: string, batch: UsageBatch): Promise<LineageQuota | null> {
-    const key = await this.#currentKey(lineage, batch);
-    if (!key) return null;
-    const rule = key.quota ?? (key.policyId ? (await this.#o.ctx.store.policies.get(key.policyId))?.quota : null) ?? null;
-    return rule ? { key, rule } : null;
   }
 
   /** The lineage's newest key: the first key (its id is the lineage's), followed along its successors; else one the batch names. */

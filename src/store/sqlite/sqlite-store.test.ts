@@ -87,3 +87,24 @@ describe('SQLite store file', () => {
     }
   });
 });
+
+describe('SQLite store on the event loop', () => {
+  test('polling webhook deliveries with none due does not wait for a write lock another connection holds', async () => {
+    const path = freshPath();
+    const store = openSqliteStore(path, { busyTimeoutMs: 200 });
+    await store.migrate();
+    // The writer thread's usage flush, as another connection would hold it.
+    const writer = new DatabaseSync(path);
+    writer.exec('BEGIN IMMEDIATE');
+    try {
+      const started = performance.now();
+      assert.deepEqual(await store.webhooks.due(Date.now(), 10, 1000), []);
+      // Waiting for the lock would take the whole busy timeout and then fail with SQLITE_BUSY.
+      assert.ok(performance.now() - started < 200, 'answered without waiting for the lock');
+    } finally {
+      writer.exec('ROLLBACK');
+      writer.close();
+      await store.close();
+    }
+  });
+});

@@ -77,6 +77,16 @@ export function webhookRepo(db: SqliteDb): WebhookRepo {
       });
     },
     async due(now, limit, leaseMs) {
+      // Polled every round on the event loop: when nothing is due (nearly always), a read answers it
+      // without the write lock, which the writer thread may hold for a whole usage flush (WAL readers
+      // never wait; BEGIN IMMEDIATE would, synchronously, up to the busy timeout).
+      const anyDue = db
+        .sql(
+          `SELECT 1 FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+           WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND json_extract(e.data, '$.enabled') = 1 LIMIT 1`,
+        )
+        .get(now);
+      if (!anyDue) return [];
       return db.transaction(() => {
         const rows = db
           .sql(
