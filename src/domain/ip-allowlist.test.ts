@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compileIpAllowlist, parseCidr, unmapIpv4 } from './ip-allowlist.ts';
+import { addressSlot, compileIpAllowlist, parseCidr, unmapIpv4 } from './ip-allowlist.ts';
 
 describe('parseCidr', () => {
   test('parses IPv4 and IPv6 CIDRs', () => {
@@ -74,4 +74,12 @@ describe('unmapIpv4', () => {
     assert.equal(unmapIpv4('::ffff:abcd'), '::ffff:abcd');
     assert.equal(unmapIpv4('1.2.3.4'), '1.2.3.4');
   });
+});
+
+test('an address throttle counts an IPv4 address as itself and an IPv6 address by its /64', () => {
+  assert.equal(addressSlot('192.0.2.7'), '192.0.2.7');
+  assert.equal(addressSlot('::ffff:192.0.2.7'), '192.0.2.7');
+  assert.equal(addressSlot('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64');
+  assert.equal(addressSlot('2001:0db8:0001:0002:ffff:0:0:9'), '2001:db8:1:2::/64', 'leading zeros dropped: one slot per /64');
+  assert.equal(addressSlot('::1'), '0:0:0:0::/64');
 });

@@ -54,7 +54,8 @@ export function isLoopback(ip: string): boolean {
  */
 export function addressSlot(ip: string): string {
   const plain = unmapIpv4(ip);
-  if (!isIPv6(plain)) return plain;
+  // Every request's address passes here: an IPv4 address (no colon) needs no IPv6 parse.
+  if (!plain.includes(':') || !isIPv6(plain)) return plain;
   return `${expandIpv6(plain).slice(0, 4).join(':')}::/64`;
 }
 
