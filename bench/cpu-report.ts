@@ -24,7 +24,7 @@ export function answerCpuRequests(): void {
       session.connect();
       void session
         .post('Profiler.enable')
-        .then(() => session!.post('Profiler.setSamplingInterval', { interval: 250 }))
+        .then(() => session!.post('Profiler.setSamplingInterval', { interval: Number(process.env.BENCH_PROFILE_INTERVAL_US ?? 250) }))
         .then(() => session!.post('Profiler.start'))
         .then(() => process.send!({ type: 'profile-started' }));
     } else if (message.type === 'memory') {

@@ -84,13 +84,11 @@ class Slots<T> {
     return found === undefined ? [] : found instanceof Map ? [...found.values()] : [found];
   }
 
-  all(): T[] {
-    const entries: T[] = [];
+  *entries(): Generator<T> {
     for (const found of this.#byOuter.values()) {
-      if (found instanceof Map) entries.push(...found.values());
-      else entries.push(found);
+      if (found instanceof Map) yield* found.values();
+      else yield found;
     }
-    return entries;
   }
 }
 
@@ -220,30 +218,29 @@ export class UsageRecorder implements UsageMeter {
 
   async #flushOnce(): Promise<void> {
     if (this.#requests.size === 0 && this.#quotas.size === 0 && this.#counters.size === 0 && this.#addresses.size === 0) return;
-    const batch: UsageBatch = {
-      keys: this.#requests.all(),
-      quotas: this.#quotas.all(),
-      counters: this.#counters.all(),
-      addresses: this.#addresses.all(),
-      addressesPerKey: this.#addressesPerKey,
-    };
+    const taken: Taken = { keys: this.#requests, quotas: this.#quotas, counters: this.#counters, addresses: this.#addresses };
     this.#requests = newRequests();
     this.#quotas = newQuotas();
     this.#counters = newCounters();
     this.#addresses = newAddresses();
-    // In parts, so handing one to the writer (a structured clone) never holds the event loop for long;
-    // a part that fails puts back its counts and those of the parts not yet written.
-    const parts = split(batch, MAX_ENTRIES_PER_WRITE);
+    // In parts made as they are written, so neither gathering the counts nor handing one part to the
+    // writer (a structured clone) holds the event loop for long with many keys; a part that fails
+    // puts back its counts and those of the parts not yet written.
+    const parts = batchParts(taken, this.#addressesPerKey, MAX_ENTRIES_PER_WRITE);
+    const written: UsageBatch = { keys: [], quotas: [] };
     const totals: QuotaTotal[] = [];
-    for (let i = 0; i < parts.length; i++) {
+    for (const part of parts) {
       try {
-        for (const total of await this.#repo.record(parts[i]!)) totals.push(total);
+        for (const total of await this.#repo.record(part)) totals.push(total);
       } catch (error) {
-        for (const part of parts.slice(i)) this.#putBack(part);
+        this.#putBack(part);
+        for (const rest of parts) this.#putBack(rest);
         throw error;
       }
+      for (const k of part.keys) written.keys.push(k);
+      for (const q of part.quotas) written.quotas.push(q);
     }
-    for (const listener of this.#flushed) listener(batch, totals);
+    for (const listener of this.#flushed) listener(written, totals);
   }
 
   #putBack(batch: UsageBatch, newer = false): void {
@@ -257,30 +254,31 @@ export class UsageRecorder implements UsageMeter {
 /** Entries (key-days, quota periods, counters, key addresses) per write: about a millisecond to hand over. */
 const MAX_ENTRIES_PER_WRITE = 1000;
 
-function split(batch: UsageBatch, size: number): UsageBatch[] {
-  const parts: UsageBatch[] = [];
-  const empty = (): UsageBatch => ({
-    keys: [],
-    quotas: [],
-    counters: [],
-    addresses: [],
-    ...(batch.addressesPerKey ? { addressesPerKey: batch.addressesPerKey } : {}),
-  });
+interface Taken {
+  keys: Slots<RequestCount>;
+  quotas: Slots<QuotaCount>;
+  counters: Slots<CounterCount>;
+  addresses: Slots<KeyAddressUse>;
+}
+
+/** The counts taken for a flush, in parts of `size` entries, each made when the previous one is written. */
+function* batchParts(taken: Taken, addressesPerKey: number, size: number): Generator<UsageBatch> {
+  const empty = (): UsageBatch => ({ keys: [], quotas: [], counters: [], addresses: [], addressesPerKey });
   let part = empty();
   let entries = 0;
-  const add = (put: (p: UsageBatch) => void) => {
-    if (entries === size) {
-      parts.push(part);
-      part = empty();
-      entries = 0;
+  function* fill<T>(from: Slots<T>, into: (p: UsageBatch) => T[]): Generator<UsageBatch> {
+    for (const entry of from.entries()) {
+      into(part).push(entry);
+      if (++entries === size) {
+        yield part;
+        part = empty();
+        entries = 0;
+      }
     }
-    put(part);
-    entries++;
-  };
-  for (const k of batch.keys) add((p) => p.keys.push(k));
-  for (const q of batch.quotas) add((p) => p.quotas.push(q));
-  for (const c of batch.counters ?? []) add((p) => p.counters!.push(c));
-  for (const a of batch.addresses ?? []) add((p) => p.addresses!.push(a));
-  if (entries > 0) parts.push(part);
-  return parts;
+  }
+  yield* fill(taken.keys, (p) => p.keys);
+  yield* fill(taken.quotas, (p) => p.quotas);
+  yield* fill(taken.counters, (p) => p.counters!);
+  yield* fill(taken.addresses, (p) => p.addresses!);
+  if (entries > 0) yield part;
 }
