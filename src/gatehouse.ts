@@ -406,8 +406,10 @@ export async function startGatehouse(
     }
     // The control plane (admin API, OpenAPI document, oidc-provider: about half of what start-up imports)
     // is loaded once the gateway serves: the data plane answers first (issue 14, cold start). Loading is
-    // synchronous work on this thread, so it goes in parts with a turn of the event loop between them,
-    // in which requests that arrived meanwhile move on.
+    // synchronous work on this thread (one part holds it for about half a second), so with the gateway
+    // on this thread it starts in a pause between requests (at most a second after listening), and goes
+    // in parts with a turn of the event loop between them, in which requests that arrived meanwhile move on.
+    await gateway?.quiet?.(QUIET_BEFORE_CONTROL_MS, MAX_WAIT_BEFORE_CONTROL_MS);
     await nextTurn();
     const [{ createAdminApi }, { createControlServer }, { getRequestListener }, { createStaticAssets }] = await Promise.all([
       import('./control/admin/server.ts'),
@@ -587,6 +589,11 @@ interface ServingGateway {
   /** Outcome counts by code (the main thread's gateway only; workers count in their metrics). */
   outcomes: Map<string, number>;
   trustOwnIssuer(issuer: string): void;
+  /**
+   * On this thread only: resolves once no request has arrived for `quietMs`, or after `maxMs`, so
+   * work that holds the event loop (importing the control plane) starts between requests.
+   */
+  quiet?: (quietMs: number, maxMs: number) => Promise<void>;
   /** Workers: their metrics summed with the main thread's (as JSON); absent on the main thread. */
   scrape?: (own: Awaited<ReturnType<GatehouseMetrics['registry']['getMetricsAsJSON']>>) => Promise<string>;
   close(): Promise<void>;
@@ -602,6 +609,7 @@ async function inProcessGateway(config: Readonly<Config>, log: pino.Logger, plan
     listen: (scheme) => listen(gateway, config.gateway.host, config.gateway.port, scheme),
     port: () => (gateway.address() as AddressInfo | null)?.port ?? null,
     outcomes: plane.outcomes,
+    quiet: (quietMs, maxMs) => untilQuiet(gateway, quietMs, maxMs),
     // The data plane reads our issuer through the getters startGatehouse gave it.
     trustOwnIssuer: () => {},
     close: async () => {
@@ -610,6 +618,22 @@ async function inProcessGateway(config: Readonly<Config>, log: pino.Logger, plan
       await plane.closeUpstreams();
     },
   };
+}
+
+/** Counts arrivals with a listener of its own, removed once quiet (so requests after start pay nothing for it). */
+async function untilQuiet(server: Server, quietMs: number, maxMs: number): Promise<void> {
+  let arrived = 0;
+  const count = () => void arrived++;
+  server.on('request', count);
+  try {
+    const until = performance.now() + maxMs;
+    for (let seen = -1; seen !== arrived && performance.now() < until;) {
+      seen = arrived;
+      await new Promise((resolve) => setTimeout(resolve, quietMs));
+    }
+  } finally {
+    server.off('request', count);
+  }
 }
 
 /** gateway.workers > 1: the data plane on that many worker threads sharing the port (workers/). */
@@ -722,6 +746,10 @@ async function declareApis(ctx: ControlContext, config: Readonly<Config>): Promi
     else if (!apisService.matches(found, declared)) await apisService.replace(ctx, actor, found.id, declared);
   }
 }
+
+/** A gap between requests this long, or this long after listening at most, before the control plane loads. */
+const QUIET_BEFORE_CONTROL_MS = 20;
+const MAX_WAIT_BEFORE_CONTROL_MS = 1000;
 
 /** After the I/O that is ready has been handled (setImmediate runs after the poll phase). */
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
