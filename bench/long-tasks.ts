@@ -10,20 +10,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { killAll, nextMessage, startChild } from './lib/children.ts';
-import { closedLoop, openLoop, pickGenerator, type Load } from './lib/load.ts';
+import { killAll, nextMessage } from './lib/children.ts';
+import { closedLoop, openLoop, pickGenerator } from './lib/load.ts';
 import { pinning } from './lib/pinning.ts';
+import { SEEDED_GATEHOUSE_OPTIONS, startSeededGatehouse } from './lib/seeded-gatehouse.ts';
 
 const { values: args } = parseArgs({
-  options: {
-    keys: { type: 'string', default: '10000' },
-    rate: { type: 'string', default: '5000' },
-    seconds: { type: 'string', default: '8' },
-    scenario: { type: 'string', default: 'apiKey' },
-    mode: { type: 'string', default: 'on' },
-    config: { type: 'string', default: '{}' },
-    top: { type: 'string', default: '15' },
-  },
+  options: { ...SEEDED_GATEHOUSE_OPTIONS, rate: { type: 'string', default: '5000' }, seconds: { type: 'string', default: '8' } },
 });
 
 interface ProfileNode {
@@ -40,15 +33,7 @@ interface Profile {
 const IDLE = new Set(['(idle)', '(program)']);
 const pin = pinning(true);
 try {
-  const upstream = await startChild(pin, 'upstream', 'upstream-child.ts', [], pin.loadCpus);
-  const gh = await startChild<{ url: string; path: string; headers: Record<string, string>; headerSets: Load }>(
-    pin,
-    'gatehouse',
-    'gatehouse-child.ts',
-    [upstream.url, args.scenario, args.mode, args.keys, args.config],
-    pin.targetCpus,
-  );
-  const load = gh.headerSets.length > 0 ? gh.headerSets : [gh.headers];
+  const { gatehouse: gh, load } = await startSeededGatehouse(pin, args);
   await closedLoop({ generator: pickGenerator(undefined), connections: 50, pin }, `${gh.url}${gh.path}`, load, 4);
   const file = join(import.meta.dirname, 'results', 'profiles', 'long-tasks.cpuprofile');
   gh.proc.send({ type: 'profile-start' });

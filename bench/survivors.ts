@@ -14,19 +14,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { killAll, nextMessage, startChild } from './lib/children.ts';
-import { closedLoop, pickGenerator, type Load } from './lib/load.ts';
+import { closedLoop, pickGenerator } from './lib/load.ts';
 import { pinning } from './lib/pinning.ts';
+import { SEEDED_GATEHOUSE_OPTIONS, startSeededGatehouse } from './lib/seeded-gatehouse.ts';
 
 const { values: args } = parseArgs({
-  options: {
-    keys: { type: 'string', default: '10000' },
-    seconds: { type: 'string', default: '5' },
-    scenario: { type: 'string', default: 'apiKey' },
-    mode: { type: 'string', default: 'on' },
-    config: { type: 'string', default: '{}' },
-    top: { type: 'string', default: '25' },
-    bare: { type: 'boolean', default: false },
-  },
+  options: { ...SEEDED_GATEHOUSE_OPTIONS, top: { type: 'string', default: '25' }, bare: { type: 'boolean', default: false } },
 });
 
 interface Node {
@@ -38,18 +31,10 @@ interface Node {
 const pin = pinning(true);
 const settings = { generator: pickGenerator(undefined), connections: 50, pin };
 try {
-  const upstream = await startChild(pin, 'upstream', 'upstream-child.ts', [], pin.loadCpus);
-  const gh = await startChild<{ url: string; path: string; headers: Record<string, string>; headerSets: Load }>(
-    pin,
-    'gatehouse',
-    'gatehouse-child.ts',
-    [upstream.url, args.scenario, args.mode, args.keys, args.config],
-    pin.targetCpus,
-  );
+  const { upstream, gatehouse: gh, load } = await startSeededGatehouse(pin, args);
   const bare = args.bare ? await startChild(pin, 'bare proxy', 'bare-proxy-child.ts', [upstream.url], pin.targetCpus) : null;
   const target = bare ?? gh;
   const url = `${target.url}${gh.path}`;
-  const load = gh.headerSets.length > 0 ? gh.headerSets : [gh.headers];
   await closedLoop(settings, url, load, 4);
   target.proc.send({ type: 'heap-start' });
   await nextMessage(target.proc, 'heap-started');
