@@ -81,12 +81,17 @@ export async function startSeededGatehouse(upstream: string, scenario: Scenario 
       GATEHOUSE_MASTER_KEY: randomBytes(32).toString('hex'),
       GATEHOUSE_TOKENS_CACHE_ENTRIES: scenario === 'bearer-nocache' ? '0' : '100000',
       // Prometheus metrics (on by default, as in production); off: no request observer at all.
-      GATEHOUSE_METRICS_ENABLED: options.metrics === false || !observability ? 'false' : 'true',
+      ...(options.config?.metrics === undefined ? { GATEHOUSE_METRICS_ENABLED: options.metrics === false || !observability ? 'false' : 'true' } : {}),
       // Tracing is measured by running the benchmark with OTEL_TRACES_EXPORTER=otlp and a collector's endpoint.
       ...Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('OTEL_'))),
-      // GATEHOUSE_REQUEST_LOG_ENABLED=false in the benchmark's environment: the request log off, to compare.
-      GATEHOUSE_REQUEST_LOG_ENABLED: observability ? (process.env.GATEHOUSE_REQUEST_LOG_ENABLED ?? 'true') : 'false',
-      GATEHOUSE_ANALYTICS_ENABLED: observability ? (process.env.GATEHOUSE_ANALYTICS_ENABLED ?? 'true') : 'false',
+      // GATEHOUSE_REQUEST_LOG_ENABLED=false in the benchmark's environment (or `requestLog` in the
+      // overrides): the request log off, to compare; the same for analytics.
+      ...(options.config?.requestLog === undefined
+        ? { GATEHOUSE_REQUEST_LOG_ENABLED: observability ? (process.env.GATEHOUSE_REQUEST_LOG_ENABLED ?? 'true') : 'false' }
+        : {}),
+      ...(options.config?.analytics === undefined
+        ? { GATEHOUSE_ANALYTICS_ENABLED: observability ? (process.env.GATEHOUSE_ANALYTICS_ENABLED ?? 'true') : 'false' }
+        : {}),
     },
   });
   const gh = await startGatehouse(config, { logger: pino({ level: 'silent' }) });

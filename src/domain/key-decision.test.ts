@@ -151,7 +151,10 @@ describe('compileKey', () => {
     assert.notEqual(a.scopes, c.scopes);
     assert.equal(checkKey(c, goodFacts, NOW), 'INSUFFICIENT_SCOPE');
     assert.equal(checkKey(b, goodFacts, NOW), 'VALID');
-    assert.deepEqual(Object.keys(a.key).sort(), ['appId', 'enabled', 'expiresAt', 'id', 'revokedAt']);
+    // The fields its checks read (absent ones as undefined, for one shape), none of the rest: no name, metadata or hash.
+    const kept = ['allowedOrigins', 'appId', 'certificateThumbprint', 'enabled', 'expiresAt', 'id', 'lineageId', 'publishable', 'revokedAt'];
+    assert.deepEqual(Object.keys(a.key).sort(), kept);
+    assert.deepEqual(Object.keys(b.key), Object.keys(c.key), 'every key has one shape');
     assert.deepEqual([b.key.id, b.key.appId], ['key_b', 'app_2']);
   });
 

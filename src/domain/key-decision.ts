@@ -71,18 +71,36 @@ export class SettingsCompiler {
   }
 }
 
-/** The fields of HotKey, copied so the rest of the ApiKey can be collected. */
+/**
+ * The fields of HotKey, copied so the rest of the ApiKey can be collected. Every field is written, in
+ * one literal, absent ones as undefined: every cached key then has one shape (the checks' property
+ * reads stay monomorphic) and its fields sit inside the object (no out-of-object property array).
+ */
 export function hotKey(key: ApiKey): HotKey {
-  const hot: HotKey = { id: key.id, appId: key.appId, enabled: key.enabled, expiresAt: key.expiresAt, revokedAt: key.revokedAt };
-  if (key.lineageId !== undefined) hot.lineageId = key.lineageId;
-  if (key.publishable !== undefined) hot.publishable = key.publishable;
-  if (key.allowedOrigins !== undefined) hot.allowedOrigins = key.allowedOrigins;
-  if (key.certificateThumbprint !== undefined && key.certificateThumbprint !== null) hot.certificateThumbprint = key.certificateThumbprint;
-  return hot;
+  return {
+    id: key.id,
+    appId: key.appId,
+    enabled: key.enabled,
+    expiresAt: key.expiresAt,
+    revokedAt: key.revokedAt,
+    lineageId: key.lineageId,
+    publishable: key.publishable,
+    allowedOrigins: key.allowedOrigins,
+    certificateThumbprint: key.certificateThumbprint ?? undefined,
+  };
 }
 
+/** The key's own fields beside its (shared) compiled settings, written out for the same reason as hotKey's. */
 export function compileKey(key: ApiKey, policy: Policy | null, compiler: SettingsCompiler = new SettingsCompiler(1)): CompiledKey {
-  return { key: hotKey(key), ...compiler.compile(effectiveSettings(key, policy)) };
+  const settings = compiler.compile(effectiveSettings(key, policy));
+  return {
+    key: hotKey(key),
+    access: settings.access,
+    ipAllowlist: settings.ipAllowlist,
+    rateLimits: settings.rateLimits,
+    quota: settings.quota,
+    scopes: settings.scopes,
+  };
 }
 
 export interface RequestFacts {

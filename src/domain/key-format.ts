@@ -40,6 +40,9 @@ export function parseKey(secret: string, kind: KeyKind): ParsedKey | null {
   return { kind, environment, start: startOf(secret, kind) };
 }
 
+/** The length of every secret of this kind (prefix, environment, random part, checksum). */
+export const keyLength = (kind: KeyKind): number => KEY_PREFIXES[kind].length + 6 + RANDOM_LENGTH + CHECKSUM_LENGTH;
+
 /**
  * The same check as parseKey without building anything: it runs on every gateway request, so it
  * compares characters in place and decodes the checksum instead of encoding the expected one.
@@ -48,7 +51,7 @@ export function isWellFormedKey(secret: string, kind: KeyKind): boolean {
   const prefix = KEY_PREFIXES[kind];
   const envStart = prefix.length + 1;
   const bodyEnd = secret.length - CHECKSUM_LENGTH;
-  if (secret.length !== envStart + 5 + RANDOM_LENGTH + CHECKSUM_LENGTH) return false;
+  if (secret.length !== keyLength(kind)) return false;
   if (!secret.startsWith(prefix) || secret.charCodeAt(prefix.length) !== 95 || secret.charCodeAt(envStart + 4) !== 95) return false;
   if (!secret.startsWith('live', envStart) && !secret.startsWith('test', envStart)) return false;
   if (!isBase62(secret, envStart + 5)) return false;

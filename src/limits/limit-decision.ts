@@ -11,11 +11,11 @@ type RateCheck = Extract<LimitCheck, { kind: 'rate' }>;
  */
 export interface LimitCells {
   /** The rate check's theoretical arrival time, or undefined when it has none. */
-  tat(i: number): number | undefined;
+  tat(i: number, check: LimitCheck): number | undefined;
   /** The quota check's stored use, or undefined when it has none. */
-  quota(i: number): { used: number; periodEnd: number } | undefined;
-  setTat(i: number, tat: number): void;
-  setQuota(i: number, used: number, periodEnd: number): void;
+  quota(i: number, check: LimitCheck): { used: number; periodEnd: number } | undefined;
+  setTat(i: number, check: LimitCheck, tat: number): void;
+  setQuota(i: number, check: LimitCheck, used: number, periodEnd: number): void;
 }
 
 /**
@@ -32,12 +32,12 @@ export function decideLimits(checks: readonly LimitCheck[], now: number, commit:
   for (let i = 0; i < checks.length; i++) {
     const check = checks[i]!;
     if (check.kind === 'rate') {
-      const outcome = gcra(check, cells.tat(i), now);
+      const outcome = gcra(check, cells.tat(i, check), now);
       if (!outcome.allowed && deniedBy === null) ((deniedBy = 'rate'), (retryAfterMs = outcome.resetMs));
       next.push(outcome.tat);
       states.push(rateState(check, outcome.remaining, outcome.resetMs));
     } else {
-      const used = quotaUsed(check, cells.quota(i));
+      const used = quotaUsed(check, cells.quota(i, check));
       if (used >= check.limit && deniedBy === null) ((deniedBy = 'quota'), (retryAfterMs = check.periodEnd - now));
       next.push(used + 1);
       states.push(quotaState(check, check.limit - used - 1, now));
@@ -46,15 +46,15 @@ export function decideLimits(checks: readonly LimitCheck[], now: number, commit:
   if (deniedBy === null && commit) {
     for (let i = 0; i < checks.length; i++) {
       const check = checks[i]!;
-      if (check.kind === 'rate') cells.setTat(i, next[i]!);
-      else cells.setQuota(i, next[i]!, check.periodEnd);
+      if (check.kind === 'rate') cells.setTat(i, check, next[i]!);
+      else cells.setQuota(i, check, next[i]!, check.periodEnd);
     }
     return { allowed: true, deniedBy, retryAfterMs, states };
   }
   // Refused, or only peeked at: nothing is consumed, and each limit reports what it still has.
   const untouched = checks.map((check, i) => {
-    if (check.kind === 'quota') return quotaState(check, check.limit - quotaUsed(check, cells.quota(i)), now);
-    const peek = gcraPeek(check, cells.tat(i), now);
+    if (check.kind === 'quota') return quotaState(check, check.limit - quotaUsed(check, cells.quota(i, check)), now);
+    const peek = gcraPeek(check, cells.tat(i, check), now);
     return rateState(check, peek.remaining, peek.resetMs);
   });
   return { allowed: deniedBy === null, deniedBy, retryAfterMs, states: untouched };

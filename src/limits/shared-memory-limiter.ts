@@ -75,7 +75,7 @@ function cells(table: SharedTable, slots: readonly number[], now: number): Limit
       const slot = live(i);
       return slot === -1 ? undefined : { used: table.value(slot), periodEnd: table.expiresAt(slot) };
     },
-    setTat: (i, tat) => table.set(slots[i]!, 0, tat),
-    setQuota: (i, used, periodEnd) => table.set(slots[i]!, used, periodEnd),
+    setTat: (i, _check, tat) => table.set(slots[i]!, 0, tat),
+    setQuota: (i, _check, used, periodEnd) => table.set(slots[i]!, used, periodEnd),
   };
 }

@@ -309,6 +309,11 @@ describe('KeyVerifier: unknown keys', () => {
     const last = secret.at(-1) === 'A' ? 'B' : 'A';
     assert.equal((await f.verifier.verify(secret.slice(0, -1) + last, FACTS)).code, 'MALFORMED');
     assert.equal(f.reads.byHash, 0);
+    // The checksum is checked on every miss: with the real key cached, the altered one is still refused, every time.
+    assert.equal((await f.verifier.verify(secret, FACTS)).valid, true);
+    for (let i = 0; i < 2; i++) assert.equal((await f.verifier.verify(secret.slice(0, -1) + last, FACTS)).code, 'MALFORMED');
+    assert.equal((await f.verifier.verify(`${secret}A`, FACTS)).code, 'MALFORMED');
+    assert.equal(f.reads.byHash, 1, 'only the real key was read');
   });
 
   test('a well-formed unknown key is remembered as unknown for negativeTtl: no second store read', async () => {

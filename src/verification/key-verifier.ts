@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { KeyCode } from '../domain/codes.ts';
 import { findBySecret, fingerprint, type Pepper } from '../domain/key-hash.ts';
 import { checkKey, compileKey, keyStanding, SettingsCompiler, type CompiledKey, type RequestFacts } from '../domain/key-decision.ts';
-import { isWellFormedKey } from '../domain/key-format.ts';
+import { isWellFormedKey, keyLength } from '../domain/key-format.ts';
 import { periodWindow, type PeriodWindow } from '../domain/quota-period.ts';
 import type { ChangeBus } from '../events/change-bus.ts';
 import type { LimitCheck, LimitResult, LimitState, Limiter } from '../limits/port.ts';
@@ -53,6 +53,8 @@ const TTL_JITTER = 0.2;
 const REFRESH_AHEAD = 0.8;
 /** After a refresh failed, the next one starts no sooner (the entry keeps answering until it expires). */
 const REFRESH_RETRY_MS = 1000;
+const API_KEY_LENGTH = keyLength('api');
+const PUBLISHABLE_KEY_LENGTH = keyLength('publishable');
 
 interface FoundEntry {
   found: true;
@@ -64,7 +66,8 @@ interface FoundEntry {
   /** The key's rate-limit checks, built once: they do not change while the entry is cached. */
   rateChecks: readonly LimitCheck[];
   quotaSeed: { period: string; used: number } | null;
-  checksFor?: { period: string; checks: readonly LimitCheck[]; use: QuotaUse };
+  /** The checks for the current quota period, with the quota use to record (built on the period's first request). */
+  checksFor: { period: string; checks: readonly LimitCheck[]; use: QuotaUse } | undefined;
 }
 type CacheEntry = FoundEntry | { found: false; expiresAt: number };
 
@@ -76,8 +79,9 @@ const idSlot = (keyId: string): string => `id:${keyId}`;
 
 /**
  * Verifies API keys for the gateway and for POST /admin/v1/keys/verify alike, so both apply the same
- * rules and limits. Hot path: checksum, one SHA-256 fingerprint, one cache lookup, the checks, the
- * limiter. The HMAC and the store read happen only on a miss; concurrent misses for one key share one read.
+ * rules and limits. Hot path: a length check, one SHA-256 fingerprint, one cache lookup, the checks,
+ * the limiter. The checksum, the HMAC and the store read happen only on a miss; concurrent misses for
+ * one key share one read.
  * A key can also be looked up by id, for the tokens exchanged from it: same cache, same invalidation,
  * same checks and limiter counters, so a key and its tokens are one credential with one budget.
  */
@@ -141,16 +145,19 @@ export class KeyVerifier implements KeyChecker {
   }
 
   #verify(secret: string, facts: RequestFacts, consume: boolean): Verification | Promise<Verification> {
-    if (!isWellFormedKey(secret, 'api') && !isWellFormedKey(secret, 'publishable')) return unknown('MALFORMED');
+    // Only a secret of one of our keys' lengths is hashed: anything else costs a comparison.
+    if (secret.length !== API_KEY_LENGTH && secret.length !== PUBLISHABLE_KEY_LENGTH) return unknown('MALFORMED');
     const slot = fingerprint(secret);
     const entry = this.#cache.get(slot);
     const now = this.#clock();
-    const hit = entry !== undefined && entry.expiresAt > now;
-    this.#observer?.keyCache(hit);
-    if (hit) {
+    if (entry !== undefined && entry.expiresAt > now) {
+      this.#observer?.keyCache(true);
       if (entry.found && now >= entry.refreshAt) this.#refreshAhead(slot, entry, now, () => this.#read(secret), true);
       return this.#decide(entry, facts, now, consume);
     }
+    // The checksum is checked on a miss only: a secret is cached under its fingerprint only after it passed.
+    if (!isWellFormedKey(secret, 'api') && !isWellFormedKey(secret, 'publishable')) return unknown('MALFORMED');
+    this.#observer?.keyCache(false);
     const read = () => this.#read(secret);
     const stale = this.#staleEntry(entry, now);
     // Known unreachable: answer from the expired entry at once, and read again in the background.
@@ -348,10 +355,10 @@ export class KeyVerifier implements KeyChecker {
     }));
     const now = this.#clock();
     const lifetime = this.#options.cacheTtlMs * (1 - TTL_JITTER * this.#random());
-    const times = { expiresAt: now + lifetime, refreshAt: now + lifetime * REFRESH_AHEAD };
-    if (!compiled.quota) return { found: true, ...times, compiled, rateChecks, quotaSeed: null };
-    const period = periodWindow(compiled.quota.period, now).id;
-    return { found: true, ...times, compiled, rateChecks, quotaSeed: { period, used: await store.usage.quotaUsed(lineageOf(key), period) } };
+    const period = compiled.quota ? periodWindow(compiled.quota.period, now).id : null;
+    const quotaSeed = period === null ? null : { period, used: await store.usage.quotaUsed(lineageOf(key), period) };
+    // One literal with every field (checksFor too): one shape for every entry, all fields inside the object.
+    return { found: true, expiresAt: now + lifetime, refreshAt: now + lifetime * REFRESH_AHEAD, compiled, rateChecks, quotaSeed, checksFor: undefined };
   }
 }
 
