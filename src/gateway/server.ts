@@ -56,13 +56,15 @@ class CountingResponse extends ServerResponse {
   exchange: Exchange | null = null;
   /** The connection closed before any answer was sent: a head written later (the upstream's, after the client left) never reached it. */
   unansweredAtClose = false;
-  override write(chunk: unknown, ...rest: unknown[]): boolean {
-    this.bodyBytes += byteLength(chunk, rest[0]);
-    return (super.write as (...args: unknown[]) => boolean)(chunk, ...rest);
+  // Explicit parameters, not rest and spread (no array per call): Node reads an undefined encoding or
+  // callback as one not given.
+  override write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+    this.bodyBytes += byteLength(chunk, encoding);
+    return (super.write as (c: unknown, e: unknown, cb: unknown) => boolean)(chunk, encoding, callback);
   }
-  override end(...args: unknown[]): this {
-    if (args[0] !== undefined && args[0] !== null && typeof args[0] !== 'function') this.bodyBytes += byteLength(args[0], args[1]);
-    return (super.end as (...a: unknown[]) => this)(...args);
+  override end(chunk?: unknown, encoding?: unknown, callback?: unknown): this {
+    if (chunk !== undefined && chunk !== null && typeof chunk !== 'function') this.bodyBytes += byteLength(chunk, encoding);
+    return (super.end as (c: unknown, e: unknown, cb: unknown) => this)(chunk, encoding, callback);
   }
 }
 
