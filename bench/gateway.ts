@@ -49,7 +49,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cpuSpent, cpuTime, killAll, nextMessage, startChild as startChildOn, stopChild, total, type Child } from './lib/children.ts';
-import { BenchFailure, closedLoop as closedLoopWith, openLoop as openLoopWith, pickGenerator, type Generator, type Load } from './lib/load.ts';
+import {
+  BenchFailure,
+  closedLoop as closedLoopWith,
+  openLoop as openLoopWith,
+  OPEN_LOOP_WARMUP_MS,
+  pickGenerator,
+  type Generator,
+  type Load,
+} from './lib/load.ts';
 import { machineStat, sampleRss } from './lib/machine.ts';
 import { pinning } from './lib/pinning.ts';
 import { median } from './lib/stats.ts';
@@ -158,7 +166,7 @@ async function measure(generator: Generator, proxy: Child, upstream: Child, path
     otherWork: m0 && m1 ? Math.max(0, m1.busy - m0.busy - ours) / ((t1 - t0) * 1000) : NaN,
     systemCpuPerReq: proxyCpu.system / max.requests,
     upstreamCpuPerReq: total(cpuSpent(u0, u1)) / max.requests,
-    // The open-loop child's warm-up second is in this CPU interval as well, and in completedTotal.
+    // The open-loop child's warm-up is in this CPU interval as well, and in completedTotal.
     cpuPerReqAtRate: total(cpuSpent(r0, r1)) / fixed.completedTotal,
     achievedRate: fixed.achievedRate,
     p50: fixed.p50Ms,
@@ -265,7 +273,7 @@ function report(
   lines.push('');
   lines.push(
     `Node ${process.version}, ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.platform}; load generator ${generator === 'wrk' ? 'wrk (-t1)' : 'autocannon'} ` +
-      `with ${CONNECTIONS} connections for ${DURATION_S} s after a ${WARMUP_S} s warm-up (and a first one of ${INITIAL_WARMUP_S} s); open-loop ${RATE} req/s for ${RATE_DURATION_S} s over ${OPEN_LOOP_CONNECTIONS} connections; ` +
+      `with ${CONNECTIONS} connections for ${DURATION_S} s after a ${WARMUP_S} s warm-up (and a first one of ${INITIAL_WARMUP_S} s); open-loop ${RATE} req/s for ${RATE_DURATION_S} s over ${OPEN_LOOP_CONNECTIONS} connections after a ${OPEN_LOOP_WARMUP_MS / 1000} s warm-up; ` +
       `${PIN ? `proxy under test pinned to CPU ${PROXY_CPUS}, upstream and load generators to CPU ${LOAD_CPUS}` : 'no CPU pinning'}; ` +
       `median of ${ROUNDS} rounds (bare, gateway alternating); 1-minute load average ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end; run took ${wallSeconds.toFixed(0)} s.`,
   );

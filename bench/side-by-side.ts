@@ -36,7 +36,7 @@ import type { Scenario } from './seed.ts';
 import { barChartSvg } from './lib/chart.ts';
 import { killAll, nextMessage, startChild, stopChild, type Child } from './lib/children.ts';
 import { CHECK_KEY_LIMIT, startExternal, type ExternalKind, type MappedKey } from './lib/external-proxies.ts';
-import { BenchFailure, closedLoop, openLoop, pickGenerator, type Load } from './lib/load.ts';
+import { BenchFailure, closedLoop, openLoop, OPEN_LOOP_WARMUP_MS, pickGenerator, type Load } from './lib/load.ts';
 import { machineStat, sampleRss, treeCpuMicros } from './lib/machine.ts';
 import { ALL_CPUS, pinning } from './lib/pinning.ts';
 import { median } from './lib/stats.ts';
@@ -311,7 +311,7 @@ function report(rows: Row[], meta: { wall: number; loadStart: number; loadEnd: n
   const lines = [
     `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: \`${meta.command}\`. Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ` +
       `${Math.round(totalmem() / 2 ** 30)} GiB; ${generator === 'wrk' ? 'wrk -t1' : 'autocannon'} -c${CONNECTIONS} for ${DURATION_S} s after a ${WARMUP_S} s warm-up ` +
-      `(first warm-up ${INITIAL_WARMUP_S} s); open loop ${RATE} req/s for ${RATE_DURATION_S} s over ${OPEN_LOOP_CONNECTIONS} connections; ` +
+      `(first warm-up ${INITIAL_WARMUP_S} s); open loop ${RATE} req/s for ${RATE_DURATION_S} s over ${OPEN_LOOP_CONNECTIONS} connections after a ${OPEN_LOOP_WARMUP_MS / 1000} s warm-up; ` +
       `${pin.enabled ? `target pinned to CPU ${pin.targetCpus}, upstream and load generators to CPU ${pin.loadCpus}` : 'no CPU pinning'}; ` +
       `${ROUNDS} rounds, targets interleaved; ${KEYS} active key${KEYS === 1 ? '' : 's'} for the key targets; 1-minute load average ${meta.loadStart.toFixed(2)} at the start, ` +
       `${meta.loadEnd.toFixed(2)} at the end; ${Math.round(meta.wall)} s.`,

@@ -72,7 +72,7 @@ async function longestStall(repo: Pick<UsageRepo, 'record'>): Promise<{ stallMs:
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const onLoop = await longestStall(store.usage);
-const writer = new StoreThread({ path, busyTimeoutMs: 5000, onError: (error) => console.error(error) });
+const writer = new StoreThread({ path, busyTimeoutMs: 5000, onError: (error) => console.error(error), onWarning: (message) => console.error(message) });
 const threaded = await longestStall(writer);
 await writer.close();
 await store.close();

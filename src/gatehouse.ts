@@ -153,6 +153,7 @@ export async function startGatehouse(
           path: threadPath,
           busyTimeoutMs: config.store.busyTimeoutMs,
           onError: (error) => log.error({ err: error }, `${name} thread failed`),
+          onWarning: (message) => log.warn(`${name} thread: ${message}`),
         });
   const writer = storeThread('writer');
   const reader = storeThread('request-log reader');
@@ -322,7 +323,8 @@ export async function startGatehouse(
   const checksQuotas = webhooks !== null || (!runsControl && config.webhooks.enabled && config.masterKey !== null);
   const scans = checksQuotas ? eventScansFor(config, ctx, health) : null;
   if (scans) {
-    usage.onFlushed((batch, totals) => scans.quotaFlushed(batch, totals));
+    const from = scans.quotaTotalsFromPercent;
+    if (from !== null) usage.onFlushed((batch, totals) => scans.quotaFlushed(batch, totals), from);
     if (runsControl) scans.start();
   }
   let authorization: RunningAuthorization | null = null;

@@ -367,6 +367,11 @@ export interface UsageBatch {
   addresses?: KeyAddressUse[];
   /** Addresses an adapter keeps per key (default ADDRESSES_PER_KEY); uses from others count under OTHER_ADDRESSES. */
   addressesPerKey?: number;
+  /**
+   * Which quota totals to answer (domain/quota-threshold.ts totalWanted): absent, every one; else only
+   * those of lineages `quotas` gives a limit, once their use reached this percent of it.
+   */
+  totalsFromPercent?: number;
 }
 
 /**
@@ -410,7 +415,10 @@ export interface QuotaTotal {
 }
 
 export interface UsageRepo {
-  /** Returns the quota totals the batch changed (lineages with no key left count nothing and are absent). */
+  /**
+   * Returns the quota totals the batch changed (lineages with no key left count nothing and are
+   * absent), all of them or those `batch.totalsFromPercent` asks for.
+   */
   record(batch: UsageBatch): Promise<QuotaTotal[]>;
   quotaUsed(lineageId: string, period: string): Promise<number>;
   counterUsed(counter: string, period: string): Promise<number>;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import pino from 'pino';
 import { testRequestRecord } from '../gateway/test-exchange.ts';
-import type { Store, UsageQuery } from '../store/port.ts';
+import type { Store, UsageCell, UsageQuery } from '../store/port.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { Health } from '../telemetry/health.ts';
 import { USAGE_ANALYTICS, UsageAnalytics, type UsageAnalyticsOptions } from './analytics.ts';
@@ -65,6 +65,38 @@ describe('UsageAnalytics', () => {
         latency: [0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
       },
     ]);
+  });
+
+  test('flushes within one minute send only what was counted since the last; a cell with nothing new is not sent again', async () => {
+    const sent: UsageCell[][] = [];
+    const analytics = make({
+      sink: { ...store.usageAnalytics, add: async (cells) => (sent.push(structuredClone([...cells])), store.usageAnalytics.add(cells)) },
+    });
+    analytics.observe(testRequestRecord({ bytesOut: 1, durationMs: 1.5 }));
+    analytics.observe(testRequestRecord({ keyId: 'key_2' }));
+    await analytics.flush();
+    analytics.observe(testRequestRecord({ startedAt: T0 + 30_000, bytesOut: 2, durationMs: 30 }));
+    assert.equal(analytics.pending(), 1);
+    await analytics.flush();
+    await analytics.flush();
+    assert.deepEqual(
+      sent.map((part) => part.map((c) => [c.keyId, c.requests, c.bytesOut, c.latency.reduce((a, b) => a + b, 0)])),
+      [
+        [
+          ['key_1', 1, 1, 1],
+          ['key_2', 1, 10, 1],
+        ],
+        [['key_1', 1, 2, 1]],
+      ],
+    );
+    const rows = await read({ groupBy: ['key'] });
+    assert.deepEqual(
+      rows.map((r) => [r.group.key, r.requests, r.bytesOut, r.durationUs]),
+      [
+        ['key_1', 2, 3, 31_500],
+        ['key_2', 1, 10, testRequestRecord().durationMs * 1000],
+      ],
+    );
   });
 
   test('each dimension and the minute make their own cell; no answer is status class 0', async () => {

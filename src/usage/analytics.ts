@@ -62,7 +62,7 @@ function slot<K, V>(map: Map<K, V>, key: K, create: () => V): V {
 /**
  * Usage analytics' counters. The gateway's observer finds the request's cell by walking small Maps
  * keyed by values the record already holds (no key string is built, nothing is allocated but a new
- * cell) and makes five additions: four sums and its latency bucket's count. Every `flushIntervalMs` the cells made since the last flush go to
+ * cell) and makes five additions: four sums and its latency bucket's count. Every `flushIntervalMs` the cells counted into since the last flush go to
  * the writer thread, which adds them into the minute, hour and day rollups; a part that fails is put
  * back, with the parts after it, for the next flush, and readiness reports a warning. `stop()`
  * flushes. Retention deletes each rollup's old buckets every hour, a bounded part at a time.
@@ -76,8 +76,13 @@ export class UsageAnalytics {
   /** The tree of the minute last counted: most requests fall in it, so the minute's lookup is skipped. */
   #currentMinute = Number.NaN;
   #current: ByApi | null = null;
-  /** Every cell in the trees, in the order made: what the next flush sends. */
+  /**
+   * Every cell in the trees, in the order made. A flush sends copies of those with counts and zeroes
+   * them; the current minute's tree and cells stay for the next flush (see #flushOnce).
+   */
   #cells: UsageCell[] = [];
+  /** Cells with counts not yet taken by a flush. */
+  #unwritten = 0;
   /** Cells taken by the flush under way and not yet written: they count against `maxCells`. */
   #inFlight = 0;
   #dropped = 0;
@@ -110,6 +115,7 @@ export class UsageAnalytics {
       this.#dropped++;
       return;
     }
+    if (cell.requests === 0) this.#unwritten++;
     cell.requests += 1;
     cell.bytesIn += r.bytesIn;
     cell.bytesOut += r.bytesOut;
@@ -123,9 +129,9 @@ export class UsageAnalytics {
     return this.#dropped;
   }
 
-  /** Cells held and not yet written. */
+  /** Cells with counts not yet written. */
   pending(): number {
-    return this.#cells.length + this.#inFlight;
+    return this.#unwritten + this.#inFlight;
   }
 
   /** Flushes on the interval, and cuts old buckets now and every hour after; both report to health. */
@@ -211,13 +217,33 @@ export class UsageAnalytics {
       throw new Error(`${dropped} requests not counted: ${this.#maxCells} usage cells were waiting (analytics.maxCells); the store is not keeping up`);
   }
 
+  /**
+   * Sends copies of the cells with counts and zeroes them. The current minute's tree and its cells
+   * stay, to be counted into again: with thousands of keys, making them anew every flush would make
+   * thousands of objects that live until the next, long enough to be moved to the old generation, and
+   * the scavenges that move them hold the event loop (issue 14). Other minutes' trees go, and so does
+   * the current one when its cells fill more than half of `maxCells` (the bound stays the bound).
+   */
   async #flushOnce(): Promise<void> {
-    if (this.#cells.length === 0) return;
-    const cells = this.#cells;
-    this.#cells = [];
-    this.#minutes = new Map();
-    this.#current = null;
-    this.#currentMinute = Number.NaN;
+    if (this.#unwritten === 0) return;
+    const cells: UsageCell[] = [];
+    for (const cell of this.#cells) {
+      if (cell.requests === 0) continue;
+      cells.push({ ...cell, latency: cell.latency.slice() });
+      cell.requests = cell.bytesIn = cell.bytesOut = cell.durationUs = 0;
+      cell.latency.fill(0);
+    }
+    this.#unwritten = 0;
+    const keep = this.#cells.length <= this.#maxCells / 2 ? this.#current : null;
+    if (keep === null) {
+      this.#cells = [];
+      this.#minutes = new Map();
+      this.#current = null;
+      this.#currentMinute = Number.NaN;
+    } else if (this.#minutes.size > 1) {
+      this.#minutes = new Map([[this.#currentMinute, keep]]);
+      this.#cells = this.#cells.filter((cell) => cell.minute === this.#currentMinute);
+    }
     this.#inFlight = cells.length;
     for (let i = 0; i < cells.length; i += PART) {
       const part = cells.slice(i, i + PART);
@@ -239,6 +265,7 @@ export class UsageAnalytics {
       this.#dropped += c.requests;
       return;
     }
+    if (cell.requests === 0) this.#unwritten++;
     cell.requests += c.requests;
     cell.bytesIn += c.bytesIn;
     cell.bytesOut += c.bytesOut;

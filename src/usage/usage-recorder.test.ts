@@ -160,6 +160,20 @@ describe('UsageRecorder', () => {
     assert.equal(batches.length, 3);
   });
 
+  test('the store is asked for the quota totals the listeners need: none without one, those past the lowest percent asked, all for one that asks all', async () => {
+    const asked: (number | undefined)[] = [];
+    const recorder = new UsageRecorder({ record: async (batch) => (asked.push(batch.totalsFromPercent), []) });
+    const flushOnce = async () => (recorder.hit(keyA.id, NOW, quota(keyA.id, '2026-11', 100)), await recorder.flush());
+    await flushOnce();
+    recorder.onFlushed(() => undefined, 90);
+    await flushOnce();
+    recorder.onFlushed(() => undefined, 80);
+    await flushOnce();
+    recorder.onFlushed(() => undefined);
+    await flushOnce();
+    assert.deepEqual(asked, [Infinity, 90, 80, undefined]);
+  });
+
   test('uses are counted per key and client address and flushed with the usage batch; a use without an address names none', async () => {
     const recorder = new UsageRecorder(store.usage);
     recorder.hit(keyA.id, NOW, null, '192.0.2.1');

@@ -99,6 +99,8 @@ export class UsageRecorder implements UsageMeter {
   #quotas = newQuotas();
   #counters = newCounters();
   readonly #flushed: ((batch: UsageBatch, totals: readonly QuotaTotal[]) => void)[] = [];
+  /** The totals the listeners need (UsageBatch.totalsFromPercent); none until one asks (Infinity: no lineage reaches it). */
+  #totalsFromPercent: number | undefined = Infinity;
   // keyId -> client address -> uses since the last flush (store/port.ts KeyAddressUse).
   #addresses = newAddresses();
   readonly #addressesPerKey: number;
@@ -191,10 +193,14 @@ export class UsageRecorder implements UsageMeter {
 
   /**
    * Told of each batch once it is written, with the quota totals the store answered, on this thread
-   * (quota thresholds are checked then, off the request path, with no read of their own).
+   * (quota thresholds are checked then, off the request path, with no read of their own). With
+   * `totalsFromPercent`, the listener needs only the totals at or past that percent of their limit
+   * (UsageBatch.totalsFromPercent); the store is asked for what every listener needs.
    */
-  onFlushed(listener: (batch: UsageBatch, totals: readonly QuotaTotal[]) => void): void {
+  onFlushed(listener: (batch: UsageBatch, totals: readonly QuotaTotal[]) => void, totalsFromPercent?: number): void {
     this.#flushed.push(listener);
+    const wanted = this.#totalsFromPercent;
+    this.#totalsFromPercent = totalsFromPercent === undefined || wanted === undefined ? undefined : Math.min(wanted, totalsFromPercent);
   }
 
   /**
@@ -226,7 +232,7 @@ export class UsageRecorder implements UsageMeter {
     // In parts made as they are written, so neither gathering the counts nor handing one part to the
     // writer (a structured clone) holds the event loop for long with many keys; a part that fails
     // puts back its counts and those of the parts not yet written.
-    const parts = batchParts(taken, this.#addressesPerKey, MAX_ENTRIES_PER_WRITE);
+    const parts = batchParts(taken, this.#addressesPerKey, MAX_ENTRIES_PER_WRITE, this.#totalsFromPercent);
     const written: UsageBatch = { keys: [], quotas: [] };
     const totals: QuotaTotal[] = [];
     for (const part of parts) {
@@ -262,8 +268,15 @@ interface Taken {
 }
 
 /** The counts taken for a flush, in parts of `size` entries, each made when the previous one is written. */
-function* batchParts(taken: Taken, addressesPerKey: number, size: number): Generator<UsageBatch> {
-  const empty = (): UsageBatch => ({ keys: [], quotas: [], counters: [], addresses: [], addressesPerKey });
+function* batchParts(taken: Taken, addressesPerKey: number, size: number, totalsFromPercent: number | undefined): Generator<UsageBatch> {
+  const empty = (): UsageBatch => ({
+    keys: [],
+    quotas: [],
+    counters: [],
+    addresses: [],
+    addressesPerKey,
+    ...(totalsFromPercent === undefined ? {} : { totalsFromPercent }),
+  });
   let part = empty();
   let entries = 0;
   function* fill<T>(from: Slots<T>, into: (p: UsageBatch) => T[]): Generator<UsageBatch> {

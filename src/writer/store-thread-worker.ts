@@ -1,7 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { StorageUnavailableError } from '../store/port.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
-import { unpack, type StoreThreadReply, type StoreThreadRequest } from './store-thread.ts';
+import { lowerThisThreadPriority } from '../runtime/thread-priority.ts';
+import { BACKGROUND_NICE, unpack, type StoreThreadReply, type StoreThreadRequest } from './store-thread.ts';
 
 /**
  * A store thread (store-thread.ts): its own node:sqlite connection, so a synchronous transaction or
@@ -11,6 +12,11 @@ import { unpack, type StoreThreadReply, type StoreThreadRequest } from './store-
 const { path, busyTimeoutMs } = workerData as { path: string; busyTimeoutMs: number };
 const store = openSqliteStore(path, { busyTimeoutMs });
 const port = parentPort!;
+
+// Writes and scans here can wait for the request path: on a CPU shared with the gateway's thread (one
+// core, or every core busy) that thread is scheduled first (docs/architecture.md, "Background threads").
+const priority = lowerThisThreadPriority(BACKGROUND_NICE);
+if (!priority.changed) port.postMessage({ warning: `store thread at normal priority: ${priority.reason}` } satisfies StoreThreadReply);
 
 port.on('message', (message: StoreThreadRequest) => {
   // Closing the connection cannot fail in a way worth reporting after the last batch; an error

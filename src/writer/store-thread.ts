@@ -29,7 +29,14 @@ export type StoreThreadRequest =
   | { type: 'prune-usage'; id: number; granularity: UsageGranularity; before: number; limit: number }
   | { type: 'query-usage'; id: number; query: UsageQuery }
   | { type: 'close' };
-export type StoreThreadReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; unavailable: boolean; message: string };
+export type StoreThreadReply =
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; unavailable: boolean; message: string }
+  /** Something the thread could not set up but works without (its lower priority): for the log. */
+  | { warning: string };
+
+/** The store threads' nice value: above the gateway's 0, so it is scheduled first on a shared CPU. */
+export const BACKGROUND_NICE = 10;
 
 interface Pending {
   resolve: (value: unknown) => void;
@@ -60,15 +67,20 @@ export class StoreThread implements Pick<UsageRepo, 'record'>, RequestLogRepo, P
   readonly #path: string;
   readonly #busyTimeoutMs: number;
   readonly #onError: (error: unknown) => void;
+  readonly #onWarning: (message: string) => void;
   readonly #pending = new Map<number, Pending>();
   #worker: Worker | null = null;
   #nextId = 1;
 
-  /** `onError`: the thread itself failed (not a call: those reject their own promise). */
-  constructor(options: { path: string; busyTimeoutMs: number; onError: (error: unknown) => void }) {
+  /**
+   * `onError`: the thread itself failed (not a call: those reject their own promise). `onWarning`:
+   * something it runs without (its lower priority), for the log.
+   */
+  constructor(options: { path: string; busyTimeoutMs: number; onError: (error: unknown) => void; onWarning: (message: string) => void }) {
     this.#path = options.path;
     this.#busyTimeoutMs = options.busyTimeoutMs;
     this.#onError = options.onError;
+    this.#onWarning = options.onWarning;
   }
 
   async record(batch: UsageBatch): Promise<QuotaTotal[]> {
@@ -128,6 +140,7 @@ export class StoreThread implements Pick<UsageRepo, 'record'>, RequestLogRepo, P
   }
 
   #settle(reply: StoreThreadReply): void {
+    if ('warning' in reply) return this.#onWarning(reply.warning);
     const pending = this.#pending.get(reply.id);
     if (!pending) return;
     this.#pending.delete(reply.id);

@@ -1,3 +1,4 @@
+import { reachesPercent } from '../../domain/quota-threshold.ts';
 import { lineageOf, type ApiKey } from '../../domain/entities.ts';
 import type { EventInput } from '../../domain/events.ts';
 import type { QuotaTotal, UsageBatch } from '../../store/port.ts';
@@ -95,6 +96,12 @@ export class EventScans {
     this.#quotaChecks = this.#quotaChecks.then(check, check);
   }
 
+  /** The lowest share of a limit that makes an event: totals below it are of no use here (null: no quota thresholds). */
+  get quotaTotalsFromPercent(): number | null {
+    const percents = this.#o.quotaPercents;
+    return percents.length === 0 ? null : Math.min(...percents);
+  }
+
   /** Resolves once the quota checks queued so far have run (tests). */
   quotaChecked(): Promise<void> {
     return this.#quotaChecks;
@@ -145,10 +152,18 @@ export class EventScans {
    */
   async #quotaThresholds(batch: UsageBatch, totals: readonly QuotaTotal[]): Promise<void> {
     const now = this.#o.ctx.clock();
-    const heldTo = new Map<string, UsageBatch['quotas'][number]>();
-    // No limit: counts put back or handed over without one; a later use in the period brings it.
-    for (const quota of batch.quotas)
-      if (quota.limit && quota.resetsAt !== undefined && quota.resetsAt > now) heldTo.set(`${quota.lineageId} ${quota.period}`, quota);
+    // The quota each lineage with a total was held to, by period then lineage. The store answers only
+    // totals near a threshold (totalsFromPercent), so this looks at the batch once and keeps few.
+    const lineages = new Set<string>();
+    for (const total of totals) lineages.add(total.lineageId);
+    const heldTo = new Map<string, Map<string, UsageBatch['quotas'][number]>>();
+    for (const quota of batch.quotas) {
+      // No limit: counts put back or handed over without one; a later use in the period brings it.
+      if (!lineages.has(quota.lineageId) || !quota.limit || quota.resetsAt === undefined || quota.resetsAt <= now) continue;
+      let byLineage = heldTo.get(quota.period);
+      if (byLineage === undefined) heldTo.set(quota.period, (byLineage = new Map()));
+      byLineage.set(quota.lineageId, quota);
+    }
     const events: EventInput[] = [];
     const announced: [string, { period: string; percent: number }][] = [];
     let reads = 0;
@@ -156,7 +171,7 @@ export class EventScans {
       // A flush of many lineages is looked at in slices, so requests are served between them.
       if (i % TOTALS_PER_TURN === TOTALS_PER_TURN - 1) await new Promise((resolve) => setImmediate(resolve));
       const { lineageId, period, used } = totals[i]!;
-      const quota = heldTo.get(`${lineageId} ${period}`);
+      const quota = heldTo.get(period)?.get(lineageId);
       if (quota === undefined) continue;
       const limit = quota.limit!;
       const last = this.#announced.get(lineageId);
@@ -164,7 +179,7 @@ export class EventScans {
       let highest = done;
       const crossed: number[] = [];
       for (const percent of this.#o.quotaPercents) {
-        if (percent > done && used >= Math.ceil((limit * percent) / 100)) ((highest = Math.max(highest, percent)), crossed.push(percent));
+        if (percent > done && reachesPercent(used, limit, percent)) ((highest = Math.max(highest, percent)), crossed.push(percent));
       }
       if (crossed.length === 0) continue;
       if (++reads % READS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));

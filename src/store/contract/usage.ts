@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
 import type { ApiKey, App } from '../../domain/entities.ts';
-import type { Store } from '../port.ts';
+import type { Store, UsageBatch } from '../port.ts';
 import { T0, audit, makeApp, storeKey } from './fixtures.ts';
 
 /** Usage flushed in batches: requests per day, quota use per key lineage and per counter, last use. */
@@ -65,6 +65,26 @@ export function usageContract(current: () => Store): void {
       });
       assert.deepEqual(totals, [{ lineageId: key.id, period: '2026-11', used: 5 }]);
       assert.deepEqual(await store.usage.record({ keys: [], quotas: [] }), []);
+    });
+
+    test('usage.record with totalsFromPercent answers only the totals at or past that share of the limit the batch gives, and counts every one', async () => {
+      const near = await createKey();
+      const far = await createKey();
+      const unlimited = await createKey();
+      const batch = (quotas: UsageBatch['quotas']): UsageBatch => ({ keys: [], quotas, totalsFromPercent: 80 });
+      const totals = await store.usage.record(
+        batch([
+          { lineageId: near.id, period: '2026-11', delta: 8, limit: 10 },
+          { lineageId: far.id, period: '2026-11', delta: 7, limit: 10 },
+          { lineageId: unlimited.id, period: '2026-11', delta: 50 },
+        ]),
+      );
+      assert.deepEqual(totals, [{ lineageId: near.id, period: '2026-11', used: 8 }]);
+      assert.deepEqual([await store.usage.quotaUsed(far.id, '2026-11'), await store.usage.quotaUsed(unlimited.id, '2026-11')], [7, 50]);
+      // The total is every batch's: one more use takes `far` to 8 of 10, and it is answered.
+      assert.deepEqual(await store.usage.record(batch([{ lineageId: far.id, period: '2026-11', delta: 1, limit: 10 }])), [
+        { lineageId: far.id, period: '2026-11', used: 8 },
+      ]);
     });
 
     test('lastUsedFrom is the address of the latest use; an older batch or an update cannot move it back', async () => {

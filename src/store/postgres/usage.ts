@@ -1,3 +1,4 @@
+import { totalWanted } from '../../domain/quota-threshold.ts';
 import type { QuotaTotal, UsageBatch, UsageRepo } from '../port.ts';
 import type { PgDb, Queryable } from './db.ts';
 import { recordKeyAddresses } from './key-addresses.ts';
@@ -75,6 +76,17 @@ async function recordQuotas(tx: Queryable, batch: UsageBatch): Promise<QuotaTota
       [lineages, periods, [...quotas.values()]],
     );
     totals = rows.map((r) => ({ lineageId: String(r.key_id), period: String(r.period), used: Number(r.used) }));
+    const from = batch.totalsFromPercent;
+    if (from !== undefined) {
+      // The limit each lineage was held to, by period then lineage (no key strings made per entry).
+      const limits = new Map<string, Map<string, number | undefined>>();
+      for (const q of batch.quotas) {
+        let byLineage = limits.get(q.period);
+        if (byLineage === undefined) limits.set(q.period, (byLineage = new Map()));
+        byLineage.set(q.lineageId, q.limit);
+      }
+      totals = totals.filter((t) => totalWanted(from, limits.get(t.period)?.get(t.lineageId), t.used));
+    }
   }
   if (batch.counters?.length) {
     const counters = sum(batch.counters.map((c) => [`${c.counter}\u0000${c.period}`, c.delta]));

@@ -1,3 +1,4 @@
+import { totalWanted } from '../../domain/quota-threshold.ts';
 import { recordKeyAddresses } from './key-addresses.ts';
 import type { QuotaTotal, UsageBatch, UsageRepo } from '../port.ts';
 import type { SqliteDb } from './db.ts';
@@ -22,7 +23,8 @@ export function usageRepo(db: SqliteDb): UsageRepo {
               'INSERT INTO quota_usage (key_id, period, used) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM keys WHERE lineage_id = ?) ON CONFLICT (key_id, period) DO UPDATE SET used = used + excluded.used RETURNING used',
             )
             .get(q.lineageId, q.period, q.delta, q.lineageId);
-          if (row) totals.push({ lineageId: q.lineageId, period: q.period, used: Number(row.used) });
+          if (row && totalWanted(batch.totalsFromPercent, q.limit, Number(row.used)))
+            totals.push({ lineageId: q.lineageId, period: q.period, used: Number(row.used) });
         }
         for (const c of batch.counters ?? []) {
           db.sql(

@@ -1,0 +1,14 @@
+import { killAll, stopChild } from './lib/children.ts';
+import { closedLoop, openLoop, pickGenerator } from './lib/load.ts';
+import { pinning } from './lib/pinning.ts';
+import { startSeededGatehouse } from './lib/seeded-gatehouse.ts';
+const pin = pinning(true);
+const config = process.argv[2] ?? '{}';
+const { upstream, gatehouse, load } = await startSeededGatehouse(pin, { keys: '10000', scenario: 'apiKey', mode: 'on', config });
+await closedLoop({ generator: pickGenerator(undefined), connections: 50, pin }, gatehouse.url + gatehouse.path, load, 8);
+console.log(`MARK open-loop-start pid ${gatehouse.proc.pid}`);
+const r = await openLoop({ pin, rate: 5000, durationS: 8, connections: 32 }, gatehouse.url, gatehouse.path, load);
+console.log(`RESULT ${config} p50 ${r.p50Ms.toFixed(2)} p99 ${r.p99Ms.toFixed(2)} max ${r.maxMs.toFixed(1)}`);
+await stopChild(gatehouse.proc);
+await stopChild(upstream.proc);
+killAll();
