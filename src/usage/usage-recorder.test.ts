@@ -160,6 +160,29 @@ describe('UsageRecorder', () => {
     assert.equal(batches.length, 3);
   });
 
+  test('flush after flush, each batch holds only what was counted since the last; nothing is counted twice or lost', async () => {
+    const batches: UsageBatch[] = [];
+    const recorder = new UsageRecorder({ record: async (batch) => (batches.push(structuredClone(batch)), []) });
+    recorder.hit(keyA.id, NOW, quota(keyA.id, '2026-11', 100), '192.0.2.1');
+    recorder.hit(keyA.id, NOW + 1, quota(keyA.id, '2026-11', 100), '192.0.2.1');
+    await recorder.flush();
+    recorder.hit(keyA.id, NOW + 2, quota(keyA.id, '2026-11', 100), '192.0.2.1');
+    assert.deepEqual(recorder.pending(keyA.id).quota, new Map([['2026-11', 1]]));
+    await recorder.flush();
+    await recorder.flush();
+    recorder.hit(keyA.id, NOW + 3, null);
+    await recorder.flush();
+    assert.deepEqual(
+      batches.map((b) => [b.keys.map((k) => [k.requests, k.lastUsedAt]), b.quotas.map((q) => [q.delta, q.limit]), (b.addresses ?? []).map((a) => a.requests)]),
+      [
+        [[[2, NOW + 1]], [[2, 100]], [2]],
+        [[[1, NOW + 2]], [[1, 100]], [1]],
+        [[[1, NOW + 3]], [], []],
+      ],
+    );
+    assert.deepEqual(recorder.pending(keyA.id), { lastUsedAt: null, lastUsedFrom: null, quota: new Map() });
+  });
+
   test('the store is asked for the quota totals the listeners need: none without one, those past the lowest percent asked, all for one that asks all', async () => {
     const asked: (number | undefined)[] = [];
     const recorder = new UsageRecorder({ record: async (batch) => (asked.push(batch.totalsFromPercent), []) });

@@ -90,7 +90,46 @@ class Slots<T> {
       else yield found;
     }
   }
+
+  /**
+   * What `take` makes of each entry (a copy of its counts, which it zeroes), one at a time as asked
+   * for; an entry `take` finds idle (null: nothing counted since the last flush) is dropped. The
+   * entries in use stay, to be counted into again: see UsageRecorder#flushOnce.
+   */
+  *drain(take: (entry: T) => T | null): Generator<T> {
+    for (const [outer, found] of this.#byOuter) {
+      if (!(found instanceof Map)) {
+        const copy = take(found);
+        if (copy === null) this.#byOuter.delete(outer);
+        else yield copy;
+        continue;
+      }
+      for (const [inner, entry] of found) {
+        const copy = take(entry);
+        if (copy === null) found.delete(inner);
+        else yield copy;
+      }
+      if (found.size === 0) this.#byOuter.delete(outer);
+    }
+  }
 }
+
+/**
+ * A flush's take of one entry: a copy of its counts, the entry zeroed; null when it has none. The
+ * entry keeps what is not a count (a quota's limit, a use's time), which the next use replaces.
+ */
+const takeRequests = (e: RequestCount): RequestCount | null => {
+  if (e.requests === 0) return null;
+  const copy = { ...e };
+  e.requests = 0;
+  return copy;
+};
+const takeDelta = <C extends { delta: number }>(e: C): C | null => {
+  if (e.delta === 0) return null;
+  const copy = { ...e };
+  e.delta = 0;
+  return copy;
+};
 
 export class UsageRecorder implements UsageMeter {
   readonly #repo: Pick<UsageRepo, 'record'>;
@@ -184,10 +223,11 @@ export class UsageRecorder implements UsageMeter {
     let lastUsedAt: number | null = null;
     let lastUsedFrom: string | null = null;
     for (const entry of this.#requests.values(keyId)) {
-      if (entry.lastUsedAt >= (lastUsedAt ?? 0)) ((lastUsedAt = entry.lastUsedAt), (lastUsedFrom = entry.lastUsedFrom ?? lastUsedFrom));
+      // An entry with no requests was flushed already (it stays, to be counted into again).
+      if (entry.requests > 0 && entry.lastUsedAt >= (lastUsedAt ?? 0)) ((lastUsedAt = entry.lastUsedAt), (lastUsedFrom = entry.lastUsedFrom ?? lastUsedFrom));
     }
     const quota = new Map<string, number>();
-    for (const entry of this.#quotas.values(lineageId)) quota.set(entry.period, entry.delta);
+    for (const entry of this.#quotas.values(lineageId)) if (entry.delta > 0) quota.set(entry.period, entry.delta);
     return { lastUsedAt, lastUsedFrom, quota };
   }
 
@@ -222,12 +262,21 @@ export class UsageRecorder implements UsageMeter {
   /** Serialised: a flush waits for the previous one so batches never overlap; after a failed one the next still runs. */
   readonly flush = serialized(() => this.#flushOnce());
 
+  /**
+   * The entries of keys in use stay from one flush to the next: a flush takes a copy of each one's
+   * counts and zeroes it, and drops those with nothing counted since the last (idle keys). Made anew
+   * every flush, thousands of them would live until the next, long enough to be moved to the old
+   * generation, and the scavenges that move them hold the event loop (issue 14). A key's addresses
+   * are still taken whole: the per-key cap counts the addresses of one interval.
+   */
   async #flushOnce(): Promise<void> {
     if (this.#requests.size === 0 && this.#quotas.size === 0 && this.#counters.size === 0 && this.#addresses.size === 0) return;
-    const taken: Taken = { keys: this.#requests, quotas: this.#quotas, counters: this.#counters, addresses: this.#addresses };
-    this.#requests = newRequests();
-    this.#quotas = newQuotas();
-    this.#counters = newCounters();
+    const taken: Taken = {
+      keys: this.#requests.drain(takeRequests),
+      quotas: this.#quotas.drain(takeDelta),
+      counters: this.#counters.drain(takeDelta),
+      addresses: this.#addresses.entries(),
+    };
     this.#addresses = newAddresses();
     // In parts made as they are written, so neither gathering the counts nor handing one part to the
     // writer (a structured clone) holds the event loop for long with many keys; a part that fails
@@ -260,11 +309,12 @@ export class UsageRecorder implements UsageMeter {
 /** Entries (key-days, quota periods, counters, key addresses) per write: about a millisecond to hand over. */
 const MAX_ENTRIES_PER_WRITE = 1000;
 
+/** The counts a flush takes, each entry taken as its part is made. */
 interface Taken {
-  keys: Slots<RequestCount>;
-  quotas: Slots<QuotaCount>;
-  counters: Slots<CounterCount>;
-  addresses: Slots<KeyAddressUse>;
+  keys: Iterable<RequestCount>;
+  quotas: Iterable<QuotaCount>;
+  counters: Iterable<CounterCount>;
+  addresses: Iterable<KeyAddressUse>;
 }
 
 /** The counts taken for a flush, in parts of `size` entries, each made when the previous one is written. */
@@ -279,8 +329,8 @@ function* batchParts(taken: Taken, addressesPerKey: number, size: number, totals
   });
   let part = empty();
   let entries = 0;
-  function* fill<T>(from: Slots<T>, into: (p: UsageBatch) => T[]): Generator<UsageBatch> {
-    for (const entry of from.entries()) {
+  function* fill<T>(from: Iterable<T>, into: (p: UsageBatch) => T[]): Generator<UsageBatch> {
+    for (const entry of from) {
       into(part).push(entry);
       if (++entries === size) {
         yield part;

@@ -1,0 +1,81 @@
+/**
+ * p99 at a fixed offered load and the scavenges behind it (issue 14, "No stalls"), without a profiler
+ * in the way: a seeded Gatehouse (bench/gatehouse-child.ts, --keys keys taken in turn) runs with
+ * V8's --trace-gc, is warmed by a closed-loop run, then takes --rate req/s open loop (after the
+ * generator's own warm-up); the scavenges its main thread made meanwhile are read off its output. Per
+ * run: p50/p99/max, and the scavenges' count, mean and longest pause, and the heap's growth.
+ * `--config` is configuration over the defaults (as bench/cost-ab.ts takes it), to turn parts off;
+ * `--bare` runs the bare undici proxy instead, for the floor.
+ *
+ *   node bench/stalls.ts [--keys 10000] [--rate 5000] [--seconds 8] [--runs 2] [--config '{"requestLog":{"enabled":false}}'] [--bare]
+ */
+import { fork } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { killAll, nextMessage, startChild, stopChild, track } from './lib/children.ts';
+import { closedLoop, openLoop, pickGenerator, type Load } from './lib/load.ts';
+import { pinning } from './lib/pinning.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { values: args } = parseArgs({
+  options: {
+    keys: { type: 'string', default: '10000' },
+    rate: { type: 'string', default: '5000' },
+    seconds: { type: 'string', default: '8' },
+    runs: { type: 'string', default: '2' },
+    config: { type: 'string', default: '{}' },
+    bare: { type: 'boolean', default: false },
+  },
+});
+const pin = pinning(true);
+
+/** `[ms since start] Scavenge a (b) -> c (d) MB, pooled: x MB, pause / ...`, per isolate (the main one has the largest heap). */
+const SCAVENGE = /^\[(\d+):(0x[0-9a-f]+)\]\s+(\d+) ms: Scavenge [\d.]+ \([\d.]+\) -> ([\d.]+) \([\d.]+\) MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \//;
+
+async function run(): Promise<string> {
+  const upstream = await startChild(pin, 'upstream', 'upstream-child.ts', [], pin.loadCpus);
+  const [script, argv] = args.bare ? ['bare-proxy-child.ts', [upstream.url]] : ['gatehouse-child.ts', [upstream.url, 'apiKey', 'on', args.keys, args.config]];
+  const [execPath, execArgv] = pin.on(pin.targetCpus, process.execPath, ['--disable-warning=ExperimentalWarning', '--trace-gc']);
+  const target = track(fork(join(here, script), argv, { execPath, execArgv, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] }));
+  const scavenges: { isolate: string; heapMb: number; pauseMs: number }[] = [];
+  let measuring = false;
+  let rest = '';
+  target.stdout!.on('data', (chunk: Buffer) => {
+    const lines = (rest + chunk.toString()).split('\n');
+    rest = lines.pop()!;
+    for (const line of lines) {
+      const m = SCAVENGE.exec(line);
+      if (m && measuring) scavenges.push({ isolate: m[2]!, heapMb: Number(m[4]), pauseMs: Number(m[5]) });
+    }
+  });
+  const ready = await nextMessage<{ url: string; path?: string; headers?: Record<string, string>; headerSets?: Load }>(target, 'ready', 600_000);
+  const path = ready.path ?? '/bench/items';
+  const load: Load = ready.headerSets && ready.headerSets.length > 0 ? ready.headerSets : [ready.headers ?? {}];
+  // Fills the key cache, the limiter and the usage counts of every key, and gets the JIT done.
+  await closedLoop({ generator: pickGenerator(undefined), connections: 50, pin }, ready.url + path, load, 8);
+  measuring = true;
+  const r = await openLoop({ pin, rate: Number(args.rate), durationS: Number(args.seconds), connections: 32 }, ready.url, path, load);
+  measuring = false;
+  await stopChild(target);
+  await stopChild(upstream.proc);
+  const failures = r.non2xx + r.errors;
+  if (failures > 0) throw new Error(`${failures} requests failed or were refused: ${JSON.stringify(r.statuses)}`);
+  // The gateway's main thread: the isolate whose heap is the largest (the store threads' are small).
+  const main = scavenges.reduce((a, b) => (b.heapMb > a.heapMb ? b : a), scavenges[0] ?? { isolate: '', heapMb: 0, pauseMs: 0 }).isolate;
+  const own = scavenges.filter((s) => s.isolate === main);
+  const pauses = own.map((s) => s.pauseMs);
+  const mean = pauses.reduce((a, b) => a + b, 0) / Math.max(1, pauses.length);
+  return (
+    `p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, max ${r.maxMs.toFixed(1)} ms; ` +
+    `${own.length} scavenges (mean ${mean.toFixed(1)} ms, longest ${Math.max(0, ...pauses).toFixed(1)} ms, ${pauses.filter((p) => p > 10).length} over 10 ms); ` +
+    `heap after them ${own[0]?.heapMb.toFixed(0) ?? '?'} → ${own.at(-1)?.heapMb.toFixed(0) ?? '?'} MB`
+  );
+}
+
+try {
+  const what = args.bare ? 'bare undici proxy' : `Gatehouse, ${args.keys} keys, config ${args.config}`;
+  for (let i = 1; i <= Number(args.runs); i++) console.log(`${what}, ${args.rate} req/s for ${args.seconds} s, run ${i}: ${await run()}`);
+} finally {
+  killAll();
+}
