@@ -565,6 +565,31 @@ describe('KeyVerifier: spread refreshes (issue 14)', () => {
     assert.equal(f.health.report().components[KEY_CACHE_REFRESH]?.ok, true);
   });
 
+  test('a refresh sees what changed elsewhere and only that: a new name changes no answer, new scopes and limits change them', async () => {
+    f = await verifierFixture({ refreshAhead: true });
+    const { key, secret } = await f.makeKey();
+    const needsWrite = { ...FACTS, requiredScopes: ['orders:write'] };
+    assert.equal((await f.verifier.verify(secret, needsWrite)).code, 'INSUFFICIENT_SCOPE');
+    // Elsewhere (no change event here): a rename, which no check reads.
+    await f.store.keys.update({ ...key, name: 'renamed', updatedAt: f.clock.now }, audit(key.id));
+    f.clock.now = NOW + 48_000;
+    assert.equal((f.verifier.verify(secret, needsWrite) as Verification).code, 'INSUFFICIENT_SCOPE', 'answered from the cache; the refresh starts');
+    await settle(() => f.reads.byHash === 2 && f.health.report().components[KEY_CACHE_REFRESH]?.ok === true);
+    assert.equal((await f.verifier.verify(secret, needsWrite)).code, 'INSUFFICIENT_SCOPE');
+    // Then scopes and a rate limit of one request a minute: the next refresh answers with them.
+    const renamed = (await f.store.keys.get(key.id))!;
+    await f.store.keys.update(
+      { ...renamed, scopes: ['orders:write'], rateLimits: [{ name: 'per-minute', limit: 1, windowMs: 60_000 }], updatedAt: f.clock.now },
+      audit(key.id),
+    );
+    f.clock.now = NOW + 48_000 + 48_000;
+    assert.equal((f.verifier.verify(secret, needsWrite) as Verification).code, 'INSUFFICIENT_SCOPE', 'answered from the cache; the refresh starts');
+    await settle(() => f.reads.byHash === 3);
+    await settle(() => (f.verifier.verify(secret, needsWrite, false) as Verification).code === 'VALID');
+    assert.equal((await f.verifier.verify(secret, needsWrite)).code, 'VALID');
+    assert.equal((await f.verifier.verify(secret, needsWrite)).code, 'RATE_LIMITED');
+  });
+
   test('a refresh that fails is reported, the entry answers until it expires and not after: then the failure reaches the request', async () => {
     f = await verifierFixture({ refreshAhead: true });
     const { secret } = await f.makeKey();

@@ -318,6 +318,15 @@ export class KeyVerifier implements KeyChecker {
           this.#storeUnreachable = false;
           // A change that arrived while the read was in flight may have made it stale: do not keep it.
           if (generation === this.#generation) {
+            const kept = this.#cache.peek(slot);
+            // A refresh that finds the key as it was keeps the entry (and its checks for this quota
+            // period), only living longer: replacing it would make every key in use a new set of
+            // long-lived objects once per lifetime, which the young generation must then move.
+            if (kept?.found && entry.found && sameCompiledKey(kept.compiled, entry.compiled)) {
+              kept.expiresAt = entry.expiresAt;
+              kept.refreshAt = entry.refreshAt;
+              return kept;
+            }
             this.#cache.set(slot, entry);
             if (entry.found && bySecret) this.#slotByKeyId.set(entry.compiled.key.id, slot);
           }
@@ -363,6 +372,32 @@ export class KeyVerifier implements KeyChecker {
 }
 
 const NO_LIMITS: readonly LimitState[] = [];
+
+/**
+ * Whether two readings of a key decide every request alike: the same key fields, and the same compiled
+ * settings (SettingsCompiler hands out one object per distinct value; after it starts over, equal
+ * settings compare unequal here, and the entry is replaced, which is only the cost of a new one).
+ */
+function sameCompiledKey(a: CompiledKey, b: CompiledKey): boolean {
+  const x = a.key;
+  const y = b.key;
+  return (
+    a.access === b.access &&
+    a.ipAllowlist === b.ipAllowlist &&
+    a.rateLimits === b.rateLimits &&
+    a.quota === b.quota &&
+    a.scopes === b.scopes &&
+    x.id === y.id &&
+    x.appId === y.appId &&
+    x.enabled === y.enabled &&
+    x.expiresAt === y.expiresAt &&
+    x.revokedAt === y.revokedAt &&
+    x.lineageId === y.lineageId &&
+    x.publishable === y.publishable &&
+    x.certificateThumbprint === y.certificateThumbprint &&
+    (x.allowedOrigins ?? []).join(' ') === (y.allowedOrigins ?? []).join(' ')
+  );
+}
 
 function verified(compiled: CompiledKey, limits: readonly LimitState[]): VerifiedKey {
   const { key } = compiled;
