@@ -58,10 +58,15 @@ export function requestLogFor(config: Readonly<Config>, sink: RequestLogSink, he
   return new RequestLog({ sink, health, clock, retentionDays, bufferRecords, flushRecords, flushIntervalMs });
 }
 
-/** Usage analytics over `sink`, flushed with usage, or null when they are off. */
-export function usageAnalyticsFor(config: Readonly<Config>, sink: UsageAnalyticsSink, health: HealthReporter, clock: () => number): UsageAnalytics | null {
+/** Usage analytics over `sink`, flushed every `flushIntervalMs` (default `analytics.flushIntervalSeconds`), or null when they are off. */
+export function usageAnalyticsFor(
+  config: Readonly<Config>,
+  sink: UsageAnalyticsSink,
+  health: HealthReporter,
+  clock: () => number,
+  flushIntervalMs = config.analytics.flushIntervalSeconds * 1000,
+): UsageAnalytics | null {
   if (!config.analytics.enabled) return null;
-  const flushIntervalMs = config.usage.flushIntervalSeconds * 1000;
   return new UsageAnalytics({ sink, health, clock, flushIntervalMs, retention: config.analytics, maxCells: config.analytics.maxCells });
 }
 

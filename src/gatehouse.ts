@@ -209,7 +209,7 @@ export async function startGatehouse(
       query: (reader ?? store).usageAnalytics.query,
       retention: config.analytics,
       billingTimeZone: config.analytics.billingTimeZone,
-      settleMs: config.usage.flushIntervalSeconds * 1000 + 60_000,
+      settleMs: Math.max(config.usage.flushIntervalSeconds, config.analytics.flushIntervalSeconds) * 1000 + 60_000,
     },
     incidents: {
       exposure: config.exposure,

@@ -90,6 +90,14 @@ describe('loadConfig', () => {
     );
   });
 
+  test('usage analytics are written every 30 s by default, apart from usage (every 5 s); each has its own variable', () => {
+    const env = { GATEHOUSE_PEPPER: PEPPER_A, GATEHOUSE_DATA_DIR: dir };
+    const defaults = loadConfig({ env });
+    assert.deepEqual([defaults.usage.flushIntervalSeconds, defaults.analytics.flushIntervalSeconds], [5, 30]);
+    const set = loadConfig({ env: { ...env, GATEHOUSE_ANALYTICS_FLUSH_INTERVAL_SECONDS: '10' } });
+    assert.deepEqual([set.usage.flushIntervalSeconds, set.analytics.flushIntervalSeconds], [5, 10]);
+  });
+
   test('the default data dir is ./.gatehouse and the store lives in it', () => {
     const config = loadConfig({ env: { GATEHOUSE_PEPPER: PEPPER_A } });
     assert.equal(config.dataDir, './.gatehouse');

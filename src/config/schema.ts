@@ -281,6 +281,13 @@ export const configSchema = z.strictObject({
           const problem = billingTimeZoneProblem(zone);
           if (problem) ctx.addIssue({ code: 'custom', message: problem });
         }),
+      /**
+       * How often this process writes its cells. Rows are per minute and a query (or the
+       * ratelimit.sustained scan) writes what is held first, so this only bounds what a crash loses;
+       * each write adds every cell into three rollups, which with thousands of keys is most of the
+       * store's work (docs/benchmarks.md). Gateway workers hand their cells over every usage flush.
+       */
+      flushIntervalSeconds: z.coerce.number().min(0.01).max(3600).default(30),
       /** Counter cells held at most while they wait to be written (one per minute and combination); past it, requests go uncounted and readiness warns. */
       maxCells: z.coerce.number().int().min(1).max(100_000_000).default(200_000),
     })

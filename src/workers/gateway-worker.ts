@@ -131,6 +131,8 @@ const analytics = usageAnalyticsFor(
   { add: (cells) => call({ kind: 'usage-cells', cells }).then(() => undefined), deleteBefore: async () => 0 },
   health,
   clock,
+  // Handed to the main thread as often as usage: a query there sees them after this long at most.
+  config.usage.flushIntervalSeconds * 1000,
 );
 let ownIssuerUrl: string | null = null;
 let identitySigner: IdentityJwtSigner | null = null;
