@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { KeyCode } from '../domain/codes.ts';
 import { findBySecret, fingerprint, type Pepper } from '../domain/key-hash.ts';
-import { checkKey, compileKey, keyStanding, SettingsCompiler, type CompiledKey, type RequestFacts } from '../domain/key-decision.ts';
+import { checkKey, compileKey, keyStanding, SettingsCompiler, type CompiledKey, type HotKey, type RequestFacts } from '../domain/key-decision.ts';
 import { isWellFormedKey, keyLength } from '../domain/key-format.ts';
 import { periodWindow, type PeriodWindow } from '../domain/quota-period.ts';
 import type { ChangeBus } from '../events/change-bus.ts';
@@ -374,29 +374,20 @@ export class KeyVerifier implements KeyChecker {
 const NO_LIMITS: readonly LimitState[] = [];
 
 /**
- * Whether two readings of a key decide every request alike: the same key fields, and the same compiled
- * settings (SettingsCompiler hands out one object per distinct value; after it starts over, equal
- * settings compare unequal here, and the entry is replaced, which is only the cost of a new one).
+ * Whether two readings of a key decide every request alike: every field of the key (HotKey: one
+ * literal, so both have the same fields; an array by its elements) and every compiled setting (by
+ * identity: SettingsCompiler hands out one object per distinct value; after it starts over, equal
+ * settings compare unequal and the entry is replaced, which only costs a new one). Walking the fields
+ * rather than naming them keeps a field added to either from being missed here.
  */
 function sameCompiledKey(a: CompiledKey, b: CompiledKey): boolean {
-  const x = a.key;
-  const y = b.key;
-  return (
-    a.access === b.access &&
-    a.ipAllowlist === b.ipAllowlist &&
-    a.rateLimits === b.rateLimits &&
-    a.quota === b.quota &&
-    a.scopes === b.scopes &&
-    x.id === y.id &&
-    x.appId === y.appId &&
-    x.enabled === y.enabled &&
-    x.expiresAt === y.expiresAt &&
-    x.revokedAt === y.revokedAt &&
-    x.lineageId === y.lineageId &&
-    x.publishable === y.publishable &&
-    x.certificateThumbprint === y.certificateThumbprint &&
-    (x.allowedOrigins ?? []).join(' ') === (y.allowedOrigins ?? []).join(' ')
-  );
+  for (const field of Object.keys(a) as (keyof CompiledKey)[]) if (field !== 'key' && a[field] !== b[field]) return false;
+  for (const field of Object.keys(a.key) as (keyof HotKey)[]) {
+    const x = a.key[field];
+    const y = b.key[field];
+    if (x !== y && !(Array.isArray(x) && Array.isArray(y) && x.join(' ') === y.join(' '))) return false;
+  }
+  return true;
 }
 
 function verified(compiled: CompiledKey, limits: readonly LimitState[]): VerifiedKey {

@@ -23,8 +23,8 @@ export function usageRepo(db: SqliteDb): UsageRepo {
               'INSERT INTO quota_usage (key_id, period, used) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM keys WHERE lineage_id = ?) ON CONFLICT (key_id, period) DO UPDATE SET used = used + excluded.used RETURNING used',
             )
             .get(q.lineageId, q.period, q.delta, q.lineageId);
-          if (row && totalWanted(batch.totalsFromPercent, q.limit, Number(row.used)))
-            totals.push({ lineageId: q.lineageId, period: q.period, used: Number(row.used) });
+          const used = row ? Number(row.used) : null;
+          if (used !== null && totalWanted(batch.totalsFromPercent, q.limit, used)) totals.push({ lineageId: q.lineageId, period: q.period, used });
         }
         for (const c of batch.counters ?? []) {
           db.sql(
