@@ -171,9 +171,15 @@ describe('web console in a browser', () => {
     await page.getByRole('button', { name: 'Create', exact: true }).click();
     await page.getByRole('heading', { level: 1, name: 'Policy partners' }).waitFor();
     const policyId = new URL(page.url()).pathname.split('/').pop()!;
+    assert.equal(await page.getByText('Saved.').count(), 0, 'the new policy\'s page is its own: no "Saved." carried over from the create');
     await page.getByLabel('Requests per period').fill('1000');
+    const patched = page.waitForResponse((r) => r.request().method() === 'PATCH' && r.url().endsWith(`/policies/${policyId}`));
     await page.getByRole('button', { name: 'Save changes' }).click();
+    assert.equal((await patched).status(), 200);
     await page.getByText('Saved.').waitFor();
+    await page.getByLabel('Scopes', { exact: true }).fill('orders:read');
+    await page.getByText('Saved.').waitFor({ state: 'hidden' });
+    await page.getByLabel('Scopes', { exact: true }).fill('');
     assert.deepEqual((await h.admin('GET', `/policies/${policyId}`)).body.quota, { limit: 1000, period: 'month' });
     const governed = await h.admin('POST', '/keys', { appId: otherApp, name: 'partner-key', policyId, access: [{ apiId: ordersId }] });
     assert.equal(governed.status, 201, JSON.stringify(governed.body));

@@ -155,22 +155,22 @@ function ConsoleRoutes() {
         <Route path="/console/" component={Overview} />
         <Route path="/console/apis" component={ApisList} />
         <Route path="/console/apis/new">{() => <ApiEdit id={null} />}</Route>
-        <Route path="/console/apis/:id">{(p) => <ApiEdit id={p.id} />}</Route>
+        <Route path="/console/apis/:id">{(p) => <ApiEdit key={p.id} id={p.id} />}</Route>
         <Route path="/console/apps" component={AppsList} />
-        <Route path="/console/apps/:id">{(p) => <AppDetail id={p.id} />}</Route>
+        <Route path="/console/apps/:id">{(p) => <AppDetail key={p.id} id={p.id} />}</Route>
         <Route path="/console/keys" component={KeysList} />
-        <Route path="/console/keys/:id">{(p) => <KeyDetail id={p.id} />}</Route>
+        <Route path="/console/keys/:id">{(p) => <KeyDetail key={p.id} id={p.id} />}</Route>
         <Route path="/console/requests" component={RequestLog} />
         <Route path="/console/audit" component={AuditLog} />
         <Route path="/console/policies" component={PoliciesList} />
         <Route path="/console/policies/new">{() => <PolicyEdit id={null} />}</Route>
-        <Route path="/console/policies/:id">{(p) => <PolicyEdit id={p.id} />}</Route>
+        <Route path="/console/policies/:id">{(p) => <PolicyEdit key={p.id} id={p.id} />}</Route>
         <Route path="/console/developers" component={DevelopersPage} />
         <Route path="/console/clients" component={ClientsPage} />
         <Route path="/console/users" component={UsersPage} />
         <Route path="/console/signing-keys" component={SigningKeysPage} />
         <Route path="/console/webhooks" component={WebhooksPage} />
-        <Route path="/console/webhooks/:id">{(p) => <WebhookDetail id={p.id} />}</Route>
+        <Route path="/console/webhooks/:id">{(p) => <WebhookDetail key={p.id} id={p.id} />}</Route>
         <Route>
           <NotFound />
         </Route>
@@ -187,14 +187,14 @@ function PortalRoutes() {
         <Route path="/developers/apis/:id">
           {(p) => (
             <Suspense fallback={<Loading what="the API reference" />}>
-              <ApiReference id={p.id} />
+              <ApiReference key={p.id} id={p.id} />
             </Suspense>
           )}
         </Route>
         <Route path="/developers/apps" component={PortalApps} />
-        <Route path="/developers/apps/:id">{(p) => <PortalAppDetail id={p.id} />}</Route>
-        <Route path="/developers/keys/:id">{(p) => <PortalKey id={p.id} />}</Route>
-        <Route path="/developers/webhooks/:id">{(p) => <PortalWebhookPage id={p.id} />}</Route>
+        <Route path="/developers/apps/:id">{(p) => <PortalAppDetail key={p.id} id={p.id} />}</Route>
+        <Route path="/developers/keys/:id">{(p) => <PortalKey key={p.id} id={p.id} />}</Route>
+        <Route path="/developers/webhooks/:id">{(p) => <PortalWebhookPage key={p.id} id={p.id} />}</Route>
         <Route>
           <NotFound />
         </Route>

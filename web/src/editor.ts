@@ -37,5 +37,9 @@ export function useResourceEditor<T extends { id: string }>({ id, path, itemKey,
     e.preventDefault();
     save.mutate();
   };
-  return { existing, save, errors: fieldErrorsOf(save.error), submit };
+  // "Saved." speaks for the form as shown: the first change after a save takes it (and a stale error) away.
+  const edited = () => {
+    if (!save.isIdle && !save.isPending) save.reset();
+  };
+  return { existing, save, errors: fieldErrorsOf(save.error), submit, edited };
 }

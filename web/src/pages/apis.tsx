@@ -76,7 +76,7 @@ export function ApiEdit({ id }: { id: string | null }) {
   const [form, setForm] = useState({ name: '', listenPath: '/', upstreamUrl: 'https://', authType: 'apiKey', scopes: '', roles: '', timeoutSeconds: '30' });
   const [routes, setRoutes] = useState<RouteRow[]>([]);
   const [portal, setPortal] = useState({ listed: false, description: '' });
-  const { existing, save, errors, submit } = useResourceEditor<Api>({
+  const { existing, save, errors, submit, edited } = useResourceEditor<Api>({
     id,
     path: '/admin/v1/apis',
     itemKey: (apiId) => ['api', apiId],
@@ -128,7 +128,7 @@ export function ApiEdit({ id }: { id: string | null }) {
           <code>{id}</code> · created <Time at={existing.data?.createdAt} />
         </p>
       ) : null}
-      <form onSubmit={submit} noValidate aria-label={id ? 'Change the API' : 'Publish an API'}>
+      <form onSubmit={submit} onInput={edited} noValidate aria-label={id ? 'Change the API' : 'Publish an API'}>
         <fieldset disabled={!canWrite}>
           <TextField
             label="Name"

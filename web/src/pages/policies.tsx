@@ -124,7 +124,7 @@ const errorAt = (errors: Record<string, string>, name: string): string | undefin
 export function PolicyEdit({ id }: { id: string | null }) {
   const canWrite = useCan('policies:write');
   const [form, setForm] = useState<PolicyForm>(EMPTY);
-  const { existing, save, errors, submit } = useResourceEditor<Policy>({
+  const { existing, save, errors, submit, edited } = useResourceEditor<Policy>({
     id,
     path: LIST,
     itemKey: (policyId) => [LIST, policyId],
@@ -149,7 +149,7 @@ export function PolicyEdit({ id }: { id: string | null }) {
           <code>{id}</code> · changed <Time at={existing.data?.updatedAt} />. A change applies at once to every key with this policy.
         </p>
       ) : null}
-      <form onSubmit={submit} noValidate aria-label={id ? 'Change the policy' : 'Create a policy'}>
+      <form onSubmit={submit} onInput={edited} noValidate aria-label={id ? 'Change the policy' : 'Create a policy'}>
         <fieldset disabled={!canWrite}>
           <TextField label="Name" name="name" value={form.name} onChange={set('name')} error={errors['name']} required />
           <ApiChecks legend="APIs its keys may call" selected={form.apiIds} onChange={set('apiIds')} error={errorAt(errors, 'access')} />
