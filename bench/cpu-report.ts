@@ -7,7 +7,7 @@
  *   heap spaces ([used, committed] bytes each), after a full GC when the child runs with --expose-gc;
  * - { type: 'heap-start' } / { type: 'heap-stop', file } → { type: 'heap-stopped' }: a sampling heap
  *   profile of the objects allocated between the two that outlived a scavenge (still alive at the stop,
- *   or collected by a major GC since; those a scavenge collected are left out): bench/survivors.ts.
+ *   or collected by a major GC since; those a scavenge collected are left out, unless `all`): bench/survivors.ts.
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -31,7 +31,7 @@ export function answerCpuRequests(): void {
       process.send!({ type: stopped });
     });
   };
-  process.on('message', (message: { type: string; file?: string }) => {
+  process.on('message', (message: { type: string; file?: string; all?: boolean }) => {
     if (message.type === 'cpu') {
       const { user, system } = process.cpuUsage();
       process.send!({ type: 'cpu', user, system });
@@ -52,7 +52,13 @@ export function answerCpuRequests(): void {
     } else if (message.type === 'heap-start') {
       begin(
         (s) =>
-          s.post('HeapProfiler.enable').then(() => s.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true })),
+          s.post('HeapProfiler.enable').then(() =>
+            s.post('HeapProfiler.startSampling', {
+              samplingInterval: 4096,
+              includeObjectsCollectedByMajorGC: true,
+              includeObjectsCollectedByMinorGC: message.all === true,
+            }),
+          ),
         'heap-started',
       );
     } else if (message.type === 'profile-stop' && session) {

@@ -1,15 +1,18 @@
 /**
- * p99 at a fixed offered load and the scavenges behind it (issue 14, "No stalls"), without a profiler
+ * p99 at a fixed offered load and the scavenges behind it (their pauses, and what they promoted) (issue 14, "No stalls"), without a profiler
  * in the way: a seeded Gatehouse (bench/gatehouse-child.ts, --keys keys taken in turn) runs with
- * V8's --trace-gc, is warmed by a closed-loop run, then takes --rate req/s open loop (after the
+ * V8's --trace-gc-nvp, is warmed by a closed-loop run, then takes --rate req/s open loop (after the
  * generator's own warm-up); the scavenges its main thread made meanwhile are read off its output. Per
  * run: p50/p99/max, and the scavenges' count, mean and longest pause, and the heap's growth.
  * `--config` is configuration over the defaults (as bench/cost-ab.ts takes it), to turn parts off;
  * `--bare` runs the bare undici proxy instead, for the floor.
  *
  *   node bench/stalls.ts [--keys 10000] [--rate 5000] [--seconds 8] [--runs 2] [--config '{"requestLog":{"enabled":false}}'] [--bare]
+ *                        [--gc-log file]
+ * `--gc-log` appends the target's GC trace (V8's --trace-gc-nvp) to a file, lines marked M while measured.
  */
 import { fork } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -26,27 +29,29 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '2' },
     config: { type: 'string', default: '{}' },
     bare: { type: 'boolean', default: false },
+    'gc-log': { type: 'string' },
   },
 });
 const pin = pinning(true);
 
-/** `[ms since start] Scavenge a (b) -> c (d) MB, pooled: x MB, pause / ...`, per isolate (the main one has the largest heap). */
-const SCAVENGE = /^\[(\d+):(0x[0-9a-f]+)\]\s+(\d+) ms: Scavenge [\d.]+ \([\d.]+\) -> ([\d.]+) \([\d.]+\) MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \//;
+/** A scavenge in --trace-gc-nvp's form (`[pid:isolate:n] t ms: pause=… gc=s … end_object_size=… promoted=…`), per isolate (the main one has the largest heap). */
+const SCAVENGE = /^\[\d+:(0x[0-9a-f]+)(?::\d+)?\]\s+\d+ ms: pause=([\d.]+) .*\bgc=s\b.*\bend_object_size=(\d+) .*\bpromoted=(\d+)/;
 
 async function run(): Promise<string> {
   const upstream = await startChild(pin, 'upstream', 'upstream-child.ts', [], pin.loadCpus);
   const [script, argv] = args.bare ? ['bare-proxy-child.ts', [upstream.url]] : ['gatehouse-child.ts', [upstream.url, 'apiKey', 'on', args.keys, args.config]];
-  const [execPath, execArgv] = pin.on(pin.targetCpus, process.execPath, ['--disable-warning=ExperimentalWarning', '--trace-gc']);
+  const [execPath, execArgv] = pin.on(pin.targetCpus, process.execPath, ['--disable-warning=ExperimentalWarning', '--trace-gc-nvp']);
   const target = track(fork(join(here, script), argv, { execPath, execArgv, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] }));
-  const scavenges: { isolate: string; heapMb: number; pauseMs: number }[] = [];
+  const scavenges: { isolate: string; heapMb: number; pauseMs: number; promotedMb: number }[] = [];
   let measuring = false;
   let rest = '';
   target.stdout!.on('data', (chunk: Buffer) => {
     const lines = (rest + chunk.toString()).split('\n');
     rest = lines.pop()!;
+    if (args['gc-log']) appendFileSync(args['gc-log'], lines.map((l) => `${measuring ? 'M' : '-'} ${l}\n`).join(''));
     for (const line of lines) {
       const m = SCAVENGE.exec(line);
-      if (m && measuring) scavenges.push({ isolate: m[2]!, heapMb: Number(m[4]), pauseMs: Number(m[5]) });
+      if (m && measuring) scavenges.push({ isolate: m[1]!, heapMb: Number(m[3]) / 2 ** 20, pauseMs: Number(m[2]), promotedMb: Number(m[4]) / 2 ** 20 });
     }
   });
   const ready = await nextMessage<{ url: string; path?: string; headers?: Record<string, string>; headerSets?: Load }>(target, 'ready', 600_000);
@@ -62,14 +67,14 @@ async function run(): Promise<string> {
   const failures = r.non2xx + r.errors;
   if (failures > 0) throw new Error(`${failures} requests failed or were refused: ${JSON.stringify(r.statuses)}`);
   // The gateway's main thread: the isolate whose heap is the largest (the store threads' are small).
-  const main = scavenges.reduce((a, b) => (b.heapMb > a.heapMb ? b : a), scavenges[0] ?? { isolate: '', heapMb: 0, pauseMs: 0 }).isolate;
+  const main = scavenges.reduce((a, b) => (b.heapMb > a.heapMb ? b : a), scavenges[0] ?? { isolate: '', heapMb: 0, pauseMs: 0, promotedMb: 0 }).isolate;
   const own = scavenges.filter((s) => s.isolate === main);
   const pauses = own.map((s) => s.pauseMs);
   const mean = pauses.reduce((a, b) => a + b, 0) / Math.max(1, pauses.length);
   return (
     `p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, max ${r.maxMs.toFixed(1)} ms; ` +
     `${own.length} scavenges (mean ${mean.toFixed(1)} ms, longest ${Math.max(0, ...pauses).toFixed(1)} ms, ${pauses.filter((p) => p > 10).length} over 10 ms); ` +
-    `heap after them ${own[0]?.heapMb.toFixed(0) ?? '?'} → ${own.at(-1)?.heapMb.toFixed(0) ?? '?'} MB`
+    `${own.reduce((a, s) => a + s.promotedMb, 0).toFixed(1)} MB promoted to the old generation; heap after them ${own[0]?.heapMb.toFixed(0) ?? '?'} → ${own.at(-1)?.heapMb.toFixed(0) ?? '?'} MB`
   );
 }
 

@@ -9,6 +9,7 @@
  *
  *   node bench/survivors.ts --keys 10000 [--seconds 5] [--scenario apiKey] [--mode on] [--config '{"json":1}'] [--top 25]
  *   node bench/survivors.ts --bare      # the bare undici proxy (bench/bare-proxy-child.ts), sent the same requests
+ *   node bench/survivors.ts --all       # every allocation, also what scavenges collect: what makes scavenges frequent
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +20,12 @@ import { pinning } from './lib/pinning.ts';
 import { SEEDED_GATEHOUSE_OPTIONS, startSeededGatehouse } from './lib/seeded-gatehouse.ts';
 
 const { values: args } = parseArgs({
-  options: { ...SEEDED_GATEHOUSE_OPTIONS, top: { type: 'string', default: '25' }, bare: { type: 'boolean', default: false } },
+  options: {
+    ...SEEDED_GATEHOUSE_OPTIONS,
+    top: { type: 'string', default: '25' },
+    bare: { type: 'boolean', default: false },
+    all: { type: 'boolean', default: false },
+  },
 });
 
 interface Node {
@@ -36,10 +42,10 @@ try {
   const target = bare ?? gh;
   const url = `${target.url}${gh.path}`;
   await closedLoop(settings, url, load, 4);
-  target.proc.send({ type: 'heap-start' });
+  target.proc.send({ type: 'heap-start', all: args.all });
   await nextMessage(target.proc, 'heap-started');
   const run = await closedLoop(settings, url, load, Number(args.seconds));
-  const file = join(import.meta.dirname, 'results', 'survivors.heapprofile');
+  const file = join(import.meta.dirname, 'results', args.all ? 'allocations.heapprofile' : 'survivors.heapprofile');
   target.proc.send({ type: 'heap-stop', file });
   await nextMessage(target.proc, 'heap-stopped', 120_000);
   const { head } = JSON.parse((await import('node:fs')).readFileSync(file, 'utf8')) as { head: Node };
@@ -59,13 +65,13 @@ try {
   const totalBytes = [...bySite.values()].reduce((a, b) => a + b, 0);
   const lines = [
     `survivors after ${args.seconds} s of wrk -c50 (${requests} requests, ${bare ? 'bare proxy' : `${args.keys} keys, ${args.scenario}, ${args.mode}`}): ` +
-      `${(totalBytes / 1e6).toFixed(1)} MB outlived a scavenge, ${(totalBytes / requests).toFixed(0)} bytes per request`,
+      `${(totalBytes / 1e6).toFixed(1)} MB ${args.all ? 'allocated' : 'outlived a scavenge'}, ${(totalBytes / requests).toFixed(0)} bytes per request`,
     ...[...bySite.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, Number(args.top))
       .map(([site, bytes]) => `${(bytes / requests).toFixed(1).padStart(8)} B/req  ${site}`),
   ];
-  writeFileSync(join(import.meta.dirname, 'results', 'survivors.txt'), `${lines.join('\n')}\n`);
+  writeFileSync(join(import.meta.dirname, 'results', args.all ? 'allocations.txt' : 'survivors.txt'), `${lines.join('\n')}\n`);
   console.log(lines.join('\n'));
 } finally {
   killAll();

@@ -258,8 +258,11 @@ export const configSchema = z.strictObject({
       retentionDays: z.coerce.number().int().min(1).max(3650).default(7),
       /** Records held in memory at most while they wait to be written; past it, new ones are dropped and counted. */
       bufferRecords: z.coerce.number().int().min(1).max(10_000_000).default(50_000),
-      /** A flush starts when this many records wait... */
-      flushRecords: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+      /**
+       * A flush starts when this many records wait... Few, so that under load a record is written within
+       * tens of milliseconds and dies young (a row that waits outlives scavenges and is copied to the old generation).
+       */
+      flushRecords: z.coerce.number().int().min(1).max(1_000_000).default(250),
       /** ...or this long after the last one. */
       flushIntervalMs: z.coerce.number().int().min(1).max(3_600_000).default(1000),
     })

@@ -125,6 +125,53 @@ describe('UsageAnalytics', () => {
     assert.deepEqual(none.group, { key: null, app: null, api: null, route: null, statusClass: '4xx', denialCode: 'ROUTE_NOT_FOUND' });
   });
 
+  test('a cell counts on into later minutes, each minute apart; a request of a minute before its cell’s is counted in its own', async () => {
+    const analytics = make();
+    analytics.observe(testRequestRecord({ startedAt: T0 }));
+    analytics.observe(testRequestRecord({ startedAt: T0 + MINUTE }));
+    // Started before the minute changed, observed after.
+    analytics.observe(testRequestRecord({ startedAt: T0 + 30_000 }));
+    analytics.observe(testRequestRecord({ startedAt: T0 + MINUTE + 1 }));
+    assert.equal(analytics.pending(), 3, 'the first minute twice (its copy and the late request), the second once');
+    await analytics.flush();
+    assert.equal(analytics.pending(), 0);
+    assert.deepEqual(
+      (await read({ groupBy: ['key'] })).map((r) => [r.bucket! - T0, r.requests]),
+      [
+        [0, 2],
+        [MINUTE, 2],
+      ],
+    );
+  });
+
+  test('a request in a new minute starts a flush of the last one, without waiting for the interval', async () => {
+    const analytics = make({ flushIntervalMs: 3_600_000 });
+    analytics.start();
+    try {
+      analytics.observe(testRequestRecord({ startedAt: T0 }));
+      analytics.observe(testRequestRecord({ startedAt: T0 + MINUTE }));
+      // The interval is an hour: only the change of minute can have written it.
+      while (!(await read()).some((r) => r.bucket === T0)) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(analytics.pending(), 0);
+    } finally {
+      await analytics.stop();
+    }
+  });
+
+  test('cells unused for a whole minute are let go at a flush once they are half of them, making room under maxCells', async () => {
+    const analytics = make({ maxCells: 10 });
+    for (const keyId of ['key_1', 'key_2', 'key_3', 'key_4']) analytics.observe(testRequestRecord({ startedAt: T0, keyId }));
+    await analytics.flush();
+    analytics.observe(testRequestRecord({ startedAt: T0 + 2 * MINUTE, keyId: 'key_5' }));
+    await analytics.flush();
+    // Without letting key_1..key_4 go, the sixth of these would find 10 cells held.
+    for (let i = 6; i <= 14; i++) analytics.observe(testRequestRecord({ startedAt: T0 + 2 * MINUTE, keyId: `key_${i}` }));
+    analytics.observe(testRequestRecord({ startedAt: T0 + 2 * MINUTE, keyId: 'key_1' }));
+    assert.equal(analytics.dropped(), 1, 'ten cells held: key_1 again is one too many');
+    await analytics.flush();
+    assert.equal((await read({ groupBy: ['key'] })).length, 14);
+  });
+
   test('a failed flush puts its counts back, added to those made since; nothing is lost or counted twice', async () => {
     let fail = true;
     const analytics = make({

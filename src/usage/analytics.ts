@@ -44,7 +44,7 @@ const STATUS_CLASSES: readonly StatusClass[] = ['0', '1xx', '2xx', '3xx', '4xx',
 /** 0 for no answer, else the hundreds digit (statuses 100..599). */
 const classIndex = (status: number): number => (status <= 0 ? 0 : Math.min(5, Math.max(1, Math.floor(status / 100))));
 
-/** minute -> API id -> route -> key id -> app id -> denial code -> cells by status class; '' stands for none. */
+/** API id -> route -> key id -> app id -> denial code -> cells by status class; '' stands for none. */
 type ByClass = (UsageCell | undefined)[];
 type Level<T> = Map<string, T>;
 type ByApi = Level<Level<Level<Level<Level<ByClass>>>>>;
@@ -59,28 +59,30 @@ function slot<K, V>(map: Map<K, V>, key: K, create: () => V): V {
   return value;
 }
 
-/**
- * Usage analytics' counters. The gateway's observer finds the request's cell by walking small Maps
- * keyed by values the record already holds (no key string is built, nothing is allocated but a new
- * cell) and makes five additions: four sums and its latency bucket's count. Every `flushIntervalMs` the cells counted into since the last flush go to
- * the writer thread, which adds them into the minute, hour and day rollups; a part that fails is put
- * back, with the parts after it, for the next flush, and readiness reports a warning. `stop()`
- * flushes. Retention deletes each rollup's old buckets every hour, a bounded part at a time.
- */
+/** What a flush sends of a cell: its counts, as they are now. */
+const copyOf = (cell: UsageCell): UsageCell => ({ ...cell, latency: cell.latency.slice() });
+
+function zero(cell: UsageCell): void {
+  cell.requests = cell.bytesIn = cell.bytesOut = cell.durationUs = 0;
+  cell.latency.fill(0);
+}
+
 export class UsageAnalytics {
   readonly #sink: UsageAnalyticsSink;
   readonly #retention: UsageRetention;
   readonly #maxCells: number;
   readonly #clock: () => number;
-  #minutes = new Map<number, ByApi>();
-  /** The tree of the minute last counted: most requests fall in it, so the minute's lookup is skipped. */
-  #currentMinute = Number.NaN;
-  #current: ByApi | null = null;
+  #tree: ByApi = new Map();
   /**
-   * Every cell in the trees, in the order made. A flush sends copies of those with counts and zeroes
-   * them; the current minute's tree and cells stay for the next flush (see #flushOnce).
+   * Every cell in the tree, in the order made. A cell is one combination of dimensions, kept across
+   * flushes and minutes (see #flushOnce); `minute` says which minute its counts belong to.
    */
   #cells: UsageCell[] = [];
+  /** Counts of a minute that ended before a flush took them (a cell moved on to the next): sent by the next flush. */
+  #closed: UsageCell[] = [];
+  /** The latest minute counted into: a request in a later one starts a flush. */
+  #latestMinute = Number.NaN;
+  #started = false;
   /** Cells with counts not yet taken by a flush. */
   #unwritten = 0;
   /** Cells taken by the flush under way and not yet written: they count against `maxCells`. */
@@ -110,7 +112,8 @@ export class UsageAnalytics {
 
   /** The gateway's observer: never waits, never throws. */
   readonly observe: RequestObserver = (r) => {
-    const cell = this.#cellFor(r.startedAt - (r.startedAt % MINUTE_MS), r.apiId, r.route, r.keyId, r.appId, r.denialCode, classIndex(r.status));
+    const minute = r.startedAt - (r.startedAt % MINUTE_MS);
+    const cell = this.#cellFor(minute, r.apiId, r.route, r.keyId, r.appId, r.denialCode, classIndex(r.status));
     if (cell === null) {
       this.#dropped++;
       return;
@@ -122,6 +125,12 @@ export class UsageAnalytics {
     // Whole microseconds: integer sums, so the hour and day rows are exactly the sums of their minutes.
     cell.durationUs += Math.round(r.durationMs * 1000);
     cell.latency[bucketOf(r.durationMs)]! += 1;
+    if (!(minute <= this.#latestMinute)) {
+      const later = !Number.isNaN(this.#latestMinute);
+      this.#latestMinute = minute;
+      // A new minute: the last one's counts go now, before many cells move on (each that does makes a copy of them).
+      if (later && this.#started) this.#rounds.trigger();
+    }
   };
 
   /** Requests not counted since start because `maxCells` cells were held (the store was not keeping up). */
@@ -131,17 +140,19 @@ export class UsageAnalytics {
 
   /** Cells with counts not yet written. */
   pending(): number {
-    return this.#unwritten + this.#inFlight;
+    return this.#unwritten + this.#closed.length + this.#inFlight;
   }
 
   /** Flushes on the interval, and cuts old buckets now and every hour after; both report to health. */
   start(): void {
+    this.#started = true;
     this.#rounds.start();
     this.#retentionRounds.start();
   }
 
   /** Stops the background rounds (waiting for those under way) and writes every cell held; rejects if the store refuses the last of them. */
   async stop(): Promise<void> {
+    this.#started = false;
     await Promise.all([this.#rounds.stop(), this.#retentionRounds.stop()]);
     await this.flush();
   }
@@ -170,42 +181,63 @@ export class UsageAnalytics {
     return deleted;
   }
 
-  /** The cell of one minute and combination, made (zeroed) the first time; null when `maxCells` are held. */
+  /**
+   * The cell of one combination, ready to count a request of `minute`: made (zeroed) the first time;
+   * moved on to `minute` when its counts are of an earlier one (they go to #closed first). A request
+   * of an earlier minute than its cell's (one that spanned the change) gets a cell of its own in
+   * #closed. Null when `maxCells` cells are held.
+   */
   #cellFor(minute: number, apiId: string | null, route: string | null, keyId: string | null, appId: string | null, denial: string | null, c: number) {
-    let byApi = this.#current;
-    if (minute !== this.#currentMinute || byApi === null) {
-      byApi = slot<number, ByApi>(this.#minutes, minute, newMap);
-      this.#current = byApi;
-      this.#currentMinute = minute;
-    }
     const byClass = slot(
-      slot(slot(slot(slot(byApi, apiId ?? '', newMap), route ?? '', newMap), keyId ?? '', newMap), appId ?? '', newMap),
+      slot(slot(slot(slot(this.#tree, apiId ?? '', newMap), route ?? '', newMap), keyId ?? '', newMap), appId ?? '', newMap),
       denial ?? '',
       newClasses,
     );
     let cell = byClass[c];
-    if (cell === undefined) {
-      if (this.#cells.length + this.#inFlight >= this.#maxCells) return null;
-      // The histogram is allocated with the cell, once per minute and combination, never per request.
-      const latency = emptyHistogram();
-      cell = {
-        minute,
-        apiId,
-        route,
-        keyId,
-        appId,
-        statusClass: STATUS_CLASSES[c]!,
-        denialCode: denial,
-        requests: 0,
-        bytesIn: 0,
-        bytesOut: 0,
-        durationUs: 0,
-        latency,
-      };
-      byClass[c] = cell;
-      this.#cells.push(cell);
+    if (cell !== undefined && (cell.minute === minute || cell.requests === 0)) {
+      cell.minute = minute;
+      return cell;
     }
+    if (this.#held() >= this.#maxCells) return null;
+    // The histogram is allocated with the cell, never per request.
+    const made: UsageCell = {
+      minute,
+      apiId,
+      route,
+      keyId,
+      appId,
+      statusClass: STATUS_CLASSES[c]!,
+      denialCode: denial,
+      requests: 0,
+      bytesIn: 0,
+      bytesOut: 0,
+      durationUs: 0,
+      latency: emptyHistogram(),
+    };
+    if (cell === undefined) {
+      byClass[c] = made;
+      this.#cells.push(made);
+      return made;
+    }
+    // In both cases below the caller counts the returned (empty) cell as one more unwritten as it adds
+    // to it; #closed.length counts what is closed, so the decrements keep each counted once.
+    if (minute < cell.minute) {
+      // Counted apart, sent with the next flush; the store adds it into the same rows.
+      this.#closed.push(made);
+      this.#unwritten--;
+      return made;
+    }
+    // The cell's counts are of a minute now over: the copy keeps them, the cell counts the new one.
+    this.#closed.push(copyOf(cell));
+    zero(cell);
+    this.#unwritten--;
+    cell.minute = minute;
     return cell;
+  }
+
+  /** Cells held: in the tree, closed and waiting, and being written. */
+  #held(): number {
+    return this.#cells.length + this.#closed.length + this.#inFlight;
   }
 
   /** One background round: a flush, then a failure (a readiness warning) if requests were dropped since the last round. */
@@ -218,44 +250,66 @@ export class UsageAnalytics {
   }
 
   /**
-   * Sends copies of the cells with counts and zeroes them. The current minute's tree and its cells
-   * stay, to be counted into again: with thousands of keys, making them anew every flush would make
-   * thousands of objects that live until the next, long enough to be moved to the old generation, and
-   * the scavenges that move them hold the event loop (issue 14). Other minutes' trees go, and so does
-   * the current one when its cells fill more than half of `maxCells` (the bound stays the bound).
+   * Sends the closed counts and copies of the cells with counts, and zeroes those. The tree and its
+   * cells stay, to be counted into again, also in later minutes: with thousands of keys, making them
+   * anew every flush or minute would make thousands of objects at once that live long enough to be
+   * moved to the old generation, and the scavenges that move them hold the event loop (issue 14).
+   * Cells unused for a whole minute go (the tree is made again from the others) when they are half
+   * of it, and the whole tree when it holds more than half of `maxCells` (the bound stays the bound).
    */
   async #flushOnce(): Promise<void> {
-    if (this.#unwritten === 0) return;
-    const cells: UsageCell[] = [];
-    for (const cell of this.#cells) {
-      if (cell.requests === 0) continue;
-      cells.push({ ...cell, latency: cell.latency.slice() });
-      cell.requests = cell.bytesIn = cell.bytesOut = cell.durationUs = 0;
-      cell.latency.fill(0);
-    }
+    // Closed copies first, then the cells with counts, each copied (and zeroed) only as its part goes:
+    // no copy waits in memory for the parts before it (10,000 of them did, long enough to be promoted).
+    const closed = this.#closed;
+    this.#closed = [];
+    const due = this.#cells.filter((cell) => cell.requests > 0);
     this.#unwritten = 0;
-    const keep = this.#cells.length <= this.#maxCells / 2 ? this.#current : null;
-    if (keep === null) {
-      this.#cells = [];
-      this.#minutes = new Map();
-      this.#current = null;
-      this.#currentMinute = Number.NaN;
-    } else if (this.#minutes.size > 1) {
-      this.#minutes = new Map([[this.#currentMinute, keep]]);
-      this.#cells = this.#cells.filter((cell) => cell.minute === this.#currentMinute);
-    }
-    this.#inFlight = cells.length;
-    for (let i = 0; i < cells.length; i += PART) {
-      const part = cells.slice(i, i + PART);
+    this.#prune();
+    const total = closed.length + due.length;
+    this.#inFlight = total;
+    const take = (j: number): UsageCell => {
+      if (j < closed.length) return closed[j]!;
+      const cell = due[j - closed.length]!;
+      const copy = copyOf(cell);
+      zero(cell);
+      return copy;
+    };
+    for (let i = 0; i < total; i += PART) {
+      const part: UsageCell[] = [];
+      for (let j = i; j < Math.min(i + PART, total); j++) part.push(take(j));
       try {
         await this.#sink.add(part);
       } catch (error) {
         // Put back, added to what was counted since: the counts are deltas, so nothing is lost or doubled.
         this.#inFlight = 0;
-        for (const c of cells.slice(i)) this.#putBack(c);
+        for (const c of part) this.#putBack(c);
+        for (let j = i + part.length; j < total; j++) this.#putBack(take(j));
         throw error;
       }
       this.#inFlight -= part.length;
+    }
+  }
+
+  /** Drops idle cells (none counted since before the latest minute's previous one), or the whole tree past half of `maxCells`. */
+  #prune(): void {
+    if (this.#cells.length > this.#maxCells / 2) {
+      this.#tree = new Map();
+      this.#cells = [];
+      return;
+    }
+    const since = this.#latestMinute - MINUTE_MS;
+    const live = this.#cells.filter((cell) => cell.minute >= since);
+    if (live.length > this.#cells.length / 2) return;
+    this.#tree = new Map();
+    this.#cells = live;
+    for (const cell of live) {
+      const { apiId, route, keyId, appId, denialCode } = cell;
+      const byClass = slot(
+        slot(slot(slot(slot(this.#tree, apiId ?? '', newMap), route ?? '', newMap), keyId ?? '', newMap), appId ?? '', newMap),
+        denialCode ?? '',
+        newClasses,
+      );
+      byClass[STATUS_CLASSES.indexOf(cell.statusClass)] = cell;
     }
   }
 

@@ -232,7 +232,8 @@ export class UsageRecorder implements UsageMeter {
   }
 
   /**
-   * Told of each batch once it is written, with the quota totals the store answered, on this thread
+   * Told of each batch once it is written, with the quota totals the store answered and the batch's
+   * quota uses of those lineages (its `keys` are left empty: no listener reads them), on this thread
    * (quota thresholds are checked then, off the request path, with no read of their own). With
    * `totalsFromPercent`, the listener needs only the totals at or past that percent of their limit
    * (UsageBatch.totalsFromPercent); the store is asked for what every listener needs.
@@ -282,18 +283,23 @@ export class UsageRecorder implements UsageMeter {
     // writer (a structured clone) holds the event loop for long with many keys; a part that fails
     // puts back its counts and those of the parts not yet written.
     const parts = batchParts(taken, this.#addressesPerKey, MAX_ENTRIES_PER_WRITE, this.#totalsFromPercent);
+    // What the listeners are told: the totals, and the quota uses of their lineages only. Every part's
+    // entries kept to the end of the flush would outlive scavenges with thousands of keys (issue 14).
     const written: UsageBatch = { keys: [], quotas: [] };
     const totals: QuotaTotal[] = [];
     for (const part of parts) {
+      let answered: QuotaTotal[];
       try {
-        for (const total of await this.#repo.record(part)) totals.push(total);
+        answered = await this.#repo.record(part);
       } catch (error) {
         this.#putBack(part);
         for (const rest of parts) this.#putBack(rest);
         throw error;
       }
-      for (const k of part.keys) written.keys.push(k);
-      for (const q of part.quotas) written.quotas.push(q);
+      if (answered.length === 0 || this.#flushed.length === 0) continue;
+      const lineages = new Set<string>();
+      for (const total of answered) (totals.push(total), lineages.add(total.lineageId));
+      for (const q of part.quotas) if (lineages.has(q.lineageId)) written.quotas.push(q);
     }
     for (const listener of this.#flushed) listener(written, totals);
   }
