@@ -590,6 +590,27 @@ describe('KeyVerifier: spread refreshes (issue 14)', () => {
     assert.equal((await f.verifier.verify(secret, needsWrite)).code, 'RATE_LIMITED');
   });
 
+  test('a refresh that finds the key as it was reads no quota use again: the entry, its checks and its count carry on', async () => {
+    f = await verifierFixture({ refreshAhead: true });
+    const made = await f.makeKey();
+    await f.store.keys.update({ ...made.key, quota: { limit: 5, period: 'month' }, updatedAt: f.clock.now }, audit(made.key.id));
+    const usage = f.store.usage;
+    const quotaUsed = usage.quotaUsed.bind(usage);
+    let quotaReads = 0;
+    usage.quotaUsed = async (lineageId, period) => (quotaReads++, quotaUsed(lineageId, period));
+    for (let i = 0; i < 2; i++) assert.equal((await f.verifier.verify(made.secret, FACTS)).code, 'VALID');
+    assert.equal(quotaReads, 1, 'read once, with the key');
+    f.clock.now = NOW + 48_000;
+    assert.equal((f.verifier.verify(made.secret, FACTS) as Verification).code, 'VALID', 'answered from the cache; the refresh starts');
+    // Settled once the refresh reported its success (the first: none ran before).
+    await settle(() => f.health.report().components[KEY_CACHE_REFRESH]?.lastSuccessAt != null);
+    assert.equal(f.reads.byHash, 2);
+    assert.equal(quotaReads, 1, 'the refresh found the key as it was');
+    const codes = [];
+    for (let i = 0; i < 3; i++) codes.push((await f.verifier.verify(made.secret, FACTS)).code);
+    assert.deepEqual(codes, ['VALID', 'VALID', 'QUOTA_EXCEEDED'], 'the count carried on: 5 a month, 3 used before');
+  });
+
   test('a refresh that fails is reported, the entry answers until it expires and not after: then the failure reaches the request', async () => {
     f = await verifierFixture({ refreshAhead: true });
     const { secret } = await f.makeKey();
