@@ -67,6 +67,15 @@ function zero(cell: UsageCell): void {
   cell.latency.fill(0);
 }
 
+/**
+ * Usage analytics' counters. The gateway's observer finds the request's cell by walking small Maps
+ * keyed by values the record already holds (no key string is built, nothing is allocated but a new
+ * cell) and makes five additions: four sums and its latency bucket's count. Every `flushIntervalMs`,
+ * and when a new minute starts, the cells counted into since the last flush go to the writer thread,
+ * which adds them into the minute, hour and day rollups; a part that fails is put back, with the parts
+ * after it, for the next flush, and readiness reports a warning. `stop()` flushes. Retention deletes
+ * each rollup's old buckets every hour, a bounded part at a time.
+ */
 export class UsageAnalytics {
   readonly #sink: UsageAnalyticsSink;
   readonly #retention: UsageRetention;
@@ -188,12 +197,8 @@ export class UsageAnalytics {
    * #closed. Null when `maxCells` cells are held.
    */
   #cellFor(minute: number, apiId: string | null, route: string | null, keyId: string | null, appId: string | null, denial: string | null, c: number) {
-    const byClass = slot(
-      slot(slot(slot(slot(this.#tree, apiId ?? '', newMap), route ?? '', newMap), keyId ?? '', newMap), appId ?? '', newMap),
-      denial ?? '',
-      newClasses,
-    );
-    let cell = byClass[c];
+    const byClass = this.#classes(apiId, route, keyId, appId, denial);
+    const cell = byClass[c];
     if (cell !== undefined && (cell.minute === minute || cell.requests === 0)) {
       cell.minute = minute;
       return cell;
@@ -302,15 +307,16 @@ export class UsageAnalytics {
     if (live.length > this.#cells.length / 2) return;
     this.#tree = new Map();
     this.#cells = live;
-    for (const cell of live) {
-      const { apiId, route, keyId, appId, denialCode } = cell;
-      const byClass = slot(
-        slot(slot(slot(slot(this.#tree, apiId ?? '', newMap), route ?? '', newMap), keyId ?? '', newMap), appId ?? '', newMap),
-        denialCode ?? '',
-        newClasses,
-      );
-      byClass[STATUS_CLASSES.indexOf(cell.statusClass)] = cell;
-    }
+    for (const cell of live) this.#classes(cell.apiId, cell.route, cell.keyId, cell.appId, cell.denialCode)[STATUS_CLASSES.indexOf(cell.statusClass)] = cell;
+  }
+
+  /** The cells of one combination by status class, in the tree (made empty the first time). */
+  #classes(apiId: string | null, route: string | null, keyId: string | null, appId: string | null, denial: string | null): ByClass {
+    return slot(
+      slot(slot(slot(slot(this.#tree, apiId ?? '', newMap), route ?? '', newMap), keyId ?? '', newMap), appId ?? '', newMap),
+      denial ?? '',
+      newClasses,
+    );
   }
 
   #putBack(c: UsageCell): void {
