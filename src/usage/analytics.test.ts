@@ -145,17 +145,45 @@ describe('UsageAnalytics', () => {
   });
 
   test('a request in a new minute starts a flush of the last one, without waiting for the interval', async () => {
-    const analytics = make({ flushIntervalMs: 3_600_000 });
+    const analytics = make({ flushIntervalMs: MINUTE });
     analytics.start();
     try {
       analytics.observe(testRequestRecord({ startedAt: T0 }));
       analytics.observe(testRequestRecord({ startedAt: T0 + MINUTE }));
-      // The interval is an hour: only the change of minute can have written it.
-      while (!(await read()).some((r) => r.bucket === T0)) await new Promise((r) => setTimeout(r, 5));
+      // The interval is a minute (the longest with which a new minute flushes) and its first round is a
+      // minute away: only the change of minute can have written it, within these turns.
+      for (let i = 0; i < 20 && !(await read()).some((r) => r.bucket === T0); i++) await new Promise((r) => setImmediate(r));
+      assert.ok((await read()).some((r) => r.bucket === T0));
       assert.equal(analytics.pending(), 0);
     } finally {
       await analytics.stop();
     }
+  });
+
+  test('with an interval longer than a minute, a new minute waits for it: the last minute’s counts are kept apart meanwhile', async () => {
+    const sent: UsageCell[][] = [];
+    const analytics = make({
+      flushIntervalMs: 2 * MINUTE,
+      sink: { ...store.usageAnalytics, add: async (cells) => (sent.push([...cells]), store.usageAnalytics.add(cells)) },
+    });
+    analytics.start();
+    try {
+      analytics.observe(testRequestRecord({ startedAt: T0 }));
+      analytics.observe(testRequestRecord({ startedAt: T0 + MINUTE }));
+      // Time enough for a flush to have written (the test above sees it within these turns).
+      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+      assert.equal(sent.length, 0, 'nothing written before the interval');
+      assert.equal(analytics.pending(), 2);
+    } finally {
+      await analytics.stop();
+    }
+    assert.deepEqual(
+      (await read()).map((r) => [r.bucket! - T0, r.requests]),
+      [
+        [0, 1],
+        [MINUTE, 1],
+      ],
+    );
   });
 
   test('cells unused for a whole minute are let go at a flush once they are half of them, making room under maxCells', async () => {

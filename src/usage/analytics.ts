@@ -92,6 +92,8 @@ export class UsageAnalytics {
   /** The latest minute counted into: a request in a later one starts a flush. */
   #latestMinute = Number.NaN;
   #started = false;
+  /** A new minute starts a flush only with an interval of a minute or less: a longer one asks for fewer writes. */
+  readonly #flushOnNewMinute: boolean;
   /** Cells with counts not yet taken by a flush. */
   #unwritten = 0;
   /** Cells taken by the flush under way and not yet written: they count against `maxCells`. */
@@ -107,6 +109,7 @@ export class UsageAnalytics {
     this.#retention = options.retention;
     this.#maxCells = options.maxCells;
     this.#clock = options.clock;
+    this.#flushOnNewMinute = options.flushIntervalMs <= MINUTE_MS;
     const { health } = options;
     this.#rounds = new PeriodicTask({ component: USAGE_ANALYTICS, critical: false, health, intervalMs: options.flushIntervalMs, run: () => this.#round() });
     this.#retentionRounds = new PeriodicTask({
@@ -138,7 +141,7 @@ export class UsageAnalytics {
       const later = !Number.isNaN(this.#latestMinute);
       this.#latestMinute = minute;
       // A new minute: the last one's counts go now, before many cells move on (each that does makes a copy of them).
-      if (later && this.#started) this.#rounds.trigger();
+      if (later && this.#started && this.#flushOnNewMinute) this.#rounds.trigger();
     }
   };
 
