@@ -363,19 +363,13 @@ export class KeyVerifier implements KeyChecker {
     const { store } = this.#options;
     const policy = key.policyId ? await store.policies.get(key.policyId) : null;
     const compiled = compileKey(key, policy, this.#settings);
+    const now = this.#clock();
+    const lifetime = this.#options.cacheTtlMs * (1 - TTL_JITTER * this.#random());
+    const expiresAt = now + lifetime;
+    const refreshAt = now + lifetime * REFRESH_AHEAD;
     if (current !== undefined && sameCompiledKey(current.compiled, compiled)) {
-      const now = this.#clock();
-      const lifetime = this.#options.cacheTtlMs * (1 - TTL_JITTER * this.#random());
       const { rateChecks, quotaSeed, checksFor } = current;
-      return {
-        found: true,
-        expiresAt: now + lifetime,
-        refreshAt: now + lifetime * REFRESH_AHEAD,
-        compiled: current.compiled,
-        rateChecks,
-        quotaSeed,
-        checksFor,
-      };
+      return { found: true, expiresAt, refreshAt, compiled: current.compiled, rateChecks, quotaSeed, checksFor };
     }
     const rateChecks = compiled.rateLimits.map((rule): LimitCheck => ({
       kind: 'rate',
@@ -385,12 +379,10 @@ export class KeyVerifier implements KeyChecker {
       limit: rule.limit,
       windowMs: rule.windowMs,
     }));
-    const now = this.#clock();
-    const lifetime = this.#options.cacheTtlMs * (1 - TTL_JITTER * this.#random());
     const period = compiled.quota ? periodWindow(compiled.quota.period, now).id : null;
     const quotaSeed = period === null ? null : { period, used: await store.usage.quotaUsed(lineageOf(key), period) };
     // One literal with every field (checksFor too): one shape for every entry, all fields inside the object.
-    return { found: true, expiresAt: now + lifetime, refreshAt: now + lifetime * REFRESH_AHEAD, compiled, rateChecks, quotaSeed, checksFor: undefined };
+    return { found: true, expiresAt, refreshAt, compiled, rateChecks, quotaSeed, checksFor: undefined };
   }
 }
 
