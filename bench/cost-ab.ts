@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuSpent, cpuTime, killAll, startChild, stopChild, total, track, nextMessage, type Child } from './lib/children.ts';
 import { BenchFailure, closedLoop, pickGenerator, type Load } from './lib/load.ts';
-import { machineStat } from './lib/machine.ts';
+import { machineStat, threadCpuMicros } from './lib/machine.ts';
 import { pinning } from './lib/pinning.ts';
 import { median } from './lib/stats.ts';
 import { loadavg } from 'node:os';
@@ -51,6 +51,8 @@ interface Target {
   load: Load;
   samples: number[];
   other: number[];
+  /** µs per request per thread name, every round (threads that end between readings count as nothing). */
+  threads: Map<string, number[]>;
 }
 
 async function startVariant(spec: string, upstream: Child): Promise<Target> {
@@ -80,7 +82,7 @@ async function startVariant(spec: string, upstream: Child): Promise<Target> {
       pin.targetCpus,
     );
   const load = child.headerSets.length > 0 ? child.headerSets : [child.headers];
-  return { label, child, url: `${child.url}${child.path}`, load, samples: [], other: [] };
+  return { label, child, url: `${child.url}${child.path}`, load, samples: [], other: [], threads: new Map() };
 }
 
 try {
@@ -98,6 +100,7 @@ try {
     load: first ? [first.load[0]!] : [{}],
     samples: [],
     other: [],
+    threads: new Map(),
   });
   const load0 = loadavg()[0]!;
   for (const t of targets) await closedLoop(settings, t.url, t.load, 3); // first warm-up: JIT, pools, caches
@@ -106,14 +109,19 @@ try {
     for (const t of order) {
       const warm = await closedLoop(settings, t.url, t.load, WARMUP_S);
       if (warm.failures > 0) throw new BenchFailure(`${t.label}: ${warm.failureDetail}`);
-      const [c0, m0] = [await cpuTime(t.child), machineStat()];
+      const [c0, m0, t0] = [await cpuTime(t.child), machineStat(), threadCpuMicros(t.child.proc.pid!)];
       const r = await closedLoop(settings, t.url, t.load, DURATION_S);
-      const [c1, m1] = [await cpuTime(t.child), machineStat()];
+      const [c1, m1, t1] = [await cpuTime(t.child), machineStat(), threadCpuMicros(t.child.proc.pid!)];
       if (r.failures > 0) throw new BenchFailure(`${t.label}: ${r.failureDetail}`);
       const spent = total(cpuSpent(c0, c1));
       t.samples.push(spent / r.requests);
       // Busy CPU on the machine not spent by the target, in CPUs (a rough guide: the upstream and wrk are in it).
       if (m0 && m1) t.other.push((m1.busy - m0.busy - spent) / 1e6 / r.seconds);
+      for (const [name, after] of t1) {
+        const list = t.threads.get(name) ?? [];
+        list.push((after - (t0.get(name) ?? 0)) / r.requests);
+        t.threads.set(name, list);
+      }
       console.error(`round ${round + 1} ${t.label}: ${(spent / r.requests).toFixed(1)} µs/req, ${Math.round(r.requests / r.seconds)} req/s`);
     }
   }
@@ -127,6 +135,16 @@ try {
   for (const t of targets)
     console.log(
       `| ${t.label} | ${Math.min(...t.samples).toFixed(1)} | ${median(t.samples).toFixed(1)} | ${(Math.min(...t.samples) / bareMin).toFixed(2)}× | ${(median(t.samples) / bareMedian).toFixed(2)}× | ${t.other.length ? median(t.other).toFixed(2) : '–'} | ${t.samples.map((x) => x.toFixed(1)).join(' ')} |`,
+    );
+  console.log('\nCPU µs per request by thread (median over the rounds; threads of one name summed):\n');
+  for (const t of targets)
+    console.log(
+      `- ${t.label}: ${[...t.threads]
+        .map(([name, xs]) => [name, median(xs)] as const)
+        .filter(([, x]) => x >= 0.05)
+        .sort((a, b) => b[1] - a[1])
+        .map(([name, x]) => `${name} ${x.toFixed(1)}`)
+        .join(', ')}`,
     );
   for (const t of targets) await stopChild(t.child.proc);
   await stopChild(upstream.proc);

@@ -8,7 +8,7 @@
  *                         [--scenarios public,apiKey,bearer,bearer-nocache,apiKey+bearer]
  *                         [--load-generator wrk|autocannon] [--no-pin] [--profile] [--metrics on|off|both | --no-metrics]
  *                         [--observability on|off|both] [--keys 10000] [--workers 1,2]
- *                         [--stored-keys 1000,1000000] [--routes 1,10000]
+ *                         [--stored-keys 1000,1000000] [--routes 1,10000] [--config '{"cache":{"keyTtlSeconds":3600}}']
  *
  * Scenarios (each a Gatehouse of its own, measured in the same run as the bare proxy): `apiKey` (an API
  * key), `bearer` (an ES256 JWT access token, verified-token cache on), `bearer-nocache` (the same with the
@@ -26,7 +26,8 @@
  * --keys are presented (the rest written straight into the table, bench/lib/bulk-store.ts); `--routes
  * 1,10000` one per count of APIs in its route table (all below /bench, so under one first segment). Both are
  * issue 14's "flat cost": CPU per request should not grow with either. Every Gatehouse's peak RSS over
- * the max-throughput run is reported beside the bare proxy's (issue 14's memory target).
+ * the max-throughput run is reported beside the bare proxy's (issue 14's memory target). `--config` is
+ * configuration over the defaults for every Gatehouse, as the YAML file would hold it.
  *
  * First each proxy gets an initial warm-up (--initial-warmup seconds: JIT, heap sizing, connection
  * pools), then per round, bare proxy first, then Gatehouse:
@@ -85,6 +86,8 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: '1' },
     'stored-keys': { type: 'string', default: '0' },
     routes: { type: 'string', default: '1' },
+    // Configuration over the defaults for every Gatehouse, as JSON (`{"cache":{"keyTtlSeconds":3600}}`).
+    config: { type: 'string', default: '{}' },
   },
   allowNegative: true,
 });
@@ -198,6 +201,11 @@ async function profileRun(generator: Generator, proxy: Child, name: string, path
 
 /** A Gatehouse as usual (`on`), without Prometheus metrics, or without metrics, request log and usage analytics. */
 type Mode = 'on' | 'metrics-off' | 'observability-off';
+/** --config with this run's gateway.workers merged into its `gateway` section. */
+function withWorkers(config: Record<string, unknown>, workers: number): Record<string, unknown> {
+  return { ...config, gateway: { ...(config.gateway as Record<string, unknown> | undefined), workers } };
+}
+
 const MODE_SUFFIX: Record<Mode, string> = { on: '', 'metrics-off': ' (metrics off)', 'observability-off': ' (observability off)' };
 const MODE_WHAT: Record<Exclude<Mode, 'on'>, string> = { 'metrics-off': 'metrics', 'observability-off': 'metrics, request log and usage analytics' };
 
@@ -363,7 +371,14 @@ async function main(): Promise<void> {
             const child = await startChild<{ url: string; path: string; headerSets: Load }>(
               `Gatehouse ${scenario}`,
               'gatehouse-child.ts',
-              [upstream.url, base, mode, String(KEYS), JSON.stringify({ gateway: { workers } }), JSON.stringify({ storedKeys, routes })],
+              [
+                upstream.url,
+                base,
+                mode,
+                String(KEYS),
+                JSON.stringify(withWorkers(JSON.parse(args.config) as Record<string, unknown>, workers)),
+                JSON.stringify({ storedKeys, routes }),
+              ],
               workers > 1 ? `0-${cpus().length - 1}` : PROXY_CPUS,
             );
             gateways.push({ ...child, scenario });

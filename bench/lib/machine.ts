@@ -101,3 +101,28 @@ export function sampleRss(pid: number, everyMs = 200): { stop(): number } {
     },
   };
 }
+
+/**
+ * CPU time (µs) per thread name of one process so far, from /proc/<pid>/task/<tid>/schedstat (ns on the
+ * CPU, finer than stat's ticks). Threads of one name are summed: V8's helpers are all `V8Worker`, a
+ * worker_thread is named after itself (node 24: `WorkerThread` unless named). Where a request's CPU goes
+ * besides the main thread: the store writer, the garbage collector's helpers, libuv's pool.
+ */
+export function threadCpuMicros(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  const tasks = `/proc/${pid}/task`;
+  if (!existsSync(tasks)) return out;
+  for (const tid of readdirSync(tasks)) {
+    let name: string;
+    let ns: number;
+    try {
+      name = readFileSync(`${tasks}/${tid}/comm`, 'utf8').trim();
+      ns = Number(readFileSync(`${tasks}/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      continue; // the thread ended while we listed it
+    }
+    if (tid === String(pid)) name = 'main';
+    out.set(name, (out.get(name) ?? 0) + ns / 1000);
+  }
+  return out;
+}

@@ -161,6 +161,11 @@ export interface KeyListQuery extends PageQuery {
 
 export interface KeyRepo extends Omit<EntityRepo<ApiKey>, 'list'> {
   findByHash(hash: string): Promise<ApiKey | null>;
+  /**
+   * The keys with these ids that exist, in any order, in one read (one statement, one round trip):
+   * the key cache reads the keys it refreshes together, not one transaction each.
+   */
+  getByIds(ids: readonly string[]): Promise<ApiKey[]>;
   list(query: KeyListQuery): Promise<Page<ApiKey>>;
   /** Stores the successor and the updated predecessor in one transaction. */
   rotate(previous: ApiKey, successor: ApiKey, audit: AuditInput): Promise<boolean>;

@@ -135,7 +135,8 @@ async function verifierFixture(
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-verifier-'));
   const real = openSqliteStore(join(dir, 'gatehouse.db'));
   await real.migrate();
-  const reads = { byHash: 0, byId: 0 };
+  /** Store reads of keys: by hash and by id (one each), and refresh batches (getByIds) with the keys they asked for. */
+  const reads = { byHash: 0, byId: 0, batches: 0, batchedKeys: 0 };
   type Read = 'key' | 'policy';
   let held: { read: Read; arrived: () => void; gate: Promise<void> } | null = null;
   /** Holds the next read of a key (or of a policy), once it has its answer, until released. */
@@ -163,6 +164,13 @@ async function verifierFixture(
   keys.get = async (id: string) => {
     reads.byId++;
     const found = await real.keys.get(id);
+    await pause('key');
+    return found;
+  };
+  keys.getByIds = async (ids: readonly string[]) => {
+    reads.batches++;
+    reads.batchedKeys += ids.length;
+    const found = await real.keys.getByIds(ids);
     await pause('key');
     return found;
   };
@@ -558,11 +566,25 @@ describe('KeyVerifier: spread refreshes (issue 14)', () => {
       assert.equal(answer.code, 'VALID');
     }
     await held.reached;
-    assert.equal(f.reads.byHash, 2, 'one refresh for five requests');
+    assert.deepEqual([f.reads.byHash, f.reads.batches], [1, 1], 'one refresh for five requests, by id');
     held.release();
     await settle(() => (f.verifier.verify(secret, FACTS) as Verification).code === 'REVOKED');
-    assert.equal(f.reads.byHash, 2, 'the refreshed entry answers from the cache');
+    assert.deepEqual([f.reads.byHash, f.reads.batches], [1, 1], 'the refreshed entry answers from the cache');
     assert.equal(f.health.report().components[KEY_CACHE_REFRESH]?.ok, true);
+  });
+
+  test('keys due for a refresh together are read in one batch by id: a key deleted elsewhere is then unknown, the others answer on', async () => {
+    f = await verifierFixture({ refreshAhead: true });
+    const made = [await f.makeKey(), await f.makeKey(), await f.makeKey()];
+    for (const { secret } of made) assert.equal((await f.verifier.verify(secret, FACTS)).code, 'VALID');
+    await f.store.keys.delete(made[1]!.key.id, audit(made[1]!.key.id)); // elsewhere: no change event here
+    f.clock.now = NOW + 48_000;
+    for (const { secret } of made) assert.equal((f.verifier.verify(secret, FACTS) as Verification).code, 'VALID', 'answered from the cache');
+    await settle(() => f.health.report().components[KEY_CACHE_REFRESH]?.lastSuccessAt != null);
+    assert.deepEqual(f.reads, { byHash: 3, byId: 0, batches: 1, batchedKeys: 3 });
+    const codes = await Promise.all(made.map(async ({ secret }) => (await f.verifier.verify(secret, FACTS)).code));
+    assert.deepEqual(codes, ['VALID', 'NOT_FOUND', 'VALID']);
+    assert.equal(f.reads.byHash, 3, 'answered from what the batch read');
   });
 
   test('a refresh sees what changed elsewhere and only that: a new name changes no answer, new scopes and limits change them', async () => {
@@ -574,7 +596,7 @@ describe('KeyVerifier: spread refreshes (issue 14)', () => {
     await f.store.keys.update({ ...key, name: 'renamed', updatedAt: f.clock.now }, audit(key.id));
     f.clock.now = NOW + 48_000;
     assert.equal((f.verifier.verify(secret, needsWrite) as Verification).code, 'INSUFFICIENT_SCOPE', 'answered from the cache; the refresh starts');
-    await settle(() => f.reads.byHash === 2 && f.health.report().components[KEY_CACHE_REFRESH]?.ok === true);
+    await settle(() => f.reads.batches === 1 && f.health.report().components[KEY_CACHE_REFRESH]?.ok === true);
     assert.equal((await f.verifier.verify(secret, needsWrite)).code, 'INSUFFICIENT_SCOPE');
     // Then scopes and a rate limit of one request a minute: the next refresh answers with them.
     const renamed = (await f.store.keys.get(key.id))!;
@@ -584,7 +606,7 @@ describe('KeyVerifier: spread refreshes (issue 14)', () => {
     );
     f.clock.now = NOW + 48_000 + 48_000;
     assert.equal((f.verifier.verify(secret, needsWrite) as Verification).code, 'INSUFFICIENT_SCOPE', 'answered from the cache; the refresh starts');
-    await settle(() => f.reads.byHash === 3);
+    await settle(() => f.reads.batches === 2);
     await settle(() => (f.verifier.verify(secret, needsWrite, false) as Verification).code === 'VALID');
     assert.equal((await f.verifier.verify(secret, needsWrite)).code, 'VALID');
     assert.equal((await f.verifier.verify(secret, needsWrite)).code, 'RATE_LIMITED');
@@ -604,7 +626,7 @@ describe('KeyVerifier: spread refreshes (issue 14)', () => {
     assert.equal((f.verifier.verify(made.secret, FACTS) as Verification).code, 'VALID', 'answered from the cache; the refresh starts');
     // Settled once the refresh reported its success (the first: none ran before).
     await settle(() => f.health.report().components[KEY_CACHE_REFRESH]?.lastSuccessAt != null);
-    assert.equal(f.reads.byHash, 2);
+    assert.equal(f.reads.batches, 1);
     assert.equal(quotaReads, 1, 'the refresh found the key as it was');
     const codes = [];
     for (let i = 0; i < 3; i++) codes.push((await f.verifier.verify(made.secret, FACTS)).code);
@@ -615,17 +637,18 @@ describe('KeyVerifier: spread refreshes (issue 14)', () => {
     f = await verifierFixture({ refreshAhead: true });
     const { secret } = await f.makeKey();
     assert.equal((await f.verifier.verify(secret, FACTS)).code, 'VALID');
-    f.store.keys.findByHash = async () => {
-      f.reads.byHash++;
+    const unavailable = async (): Promise<never> => {
       throw new StorageUnavailableError('disk I/O error', { cause: null });
     };
+    f.store.keys.findByHash = async () => (f.reads.byHash++, unavailable());
+    f.store.keys.getByIds = async () => (f.reads.batches++, unavailable());
     f.clock.now = NOW + 50_000;
     assert.equal((f.verifier.verify(secret, FACTS) as Verification).code, 'VALID');
     await settle(() => f.health.report().components[KEY_CACHE_REFRESH]?.ok === false);
     assert.match(String(f.health.report().components[KEY_CACHE_REFRESH]?.lastError), /disk I\/O error/);
     assert.equal(f.health.report().ready, true, 'a failed refresh is a warning: the entry still answers');
     assert.equal((f.verifier.verify(secret, FACTS) as Verification).code, 'VALID');
-    assert.equal(f.reads.byHash, 2, 'no second attempt within a second of the failed one');
+    assert.equal(f.reads.batches, 1, 'no second attempt within a second of the failed one');
     f.clock.now = NOW + 59_999;
     assert.equal((f.verifier.verify(secret, FACTS) as Verification).code, 'VALID');
     f.clock.now = NOW + 60_000;
@@ -637,13 +660,17 @@ describe('KeyVerifier: degraded mode (cache.serveStaleSeconds)', () => {
   let f: VerifierFixture;
   afterEach(() => f.close());
   const unreachable = (fx: VerifierFixture) => {
-    const real = { findByHash: fx.store.keys.findByHash, get: fx.store.keys.get };
+    const real = { findByHash: fx.store.keys.findByHash, get: fx.store.keys.get, getByIds: fx.store.keys.getByIds };
     fx.store.keys.findByHash = async () => {
       fx.reads.byHash++;
       throw new StorageUnavailableError('connection refused', { cause: null });
     };
     fx.store.keys.get = async () => {
       fx.reads.byId++;
+      throw new StorageUnavailableError('connection refused', { cause: null });
+    };
+    fx.store.keys.getByIds = async () => {
+      fx.reads.batches++;
       throw new StorageUnavailableError('connection refused', { cause: null });
     };
     return () => Object.assign(fx.store.keys, real);
@@ -659,10 +686,10 @@ describe('KeyVerifier: degraded mode (cache.serveStaleSeconds)', () => {
     // The first request past expiry tries the store, finds it unreachable and is answered from the stale entry.
     assert.equal((await f.verifier.verify(secret, FACTS)).code, 'VALID');
     assert.equal((await f.verifier.verifyById(key.id, FACTS)).code, 'VALID');
-    const reads = f.reads.byHash;
+    const reads = f.reads.byHash + f.reads.batches;
     // Known unreachable: answered at once (no promise), the store tried again in the background at most once a second.
     assert.equal((f.verifier.verify(secret, FACTS) as Verification).code, 'VALID');
-    assert.ok(f.reads.byHash <= reads + 1);
+    assert.ok(f.reads.byHash + f.reads.batches <= reads + 1);
     f.clock.now = NOW + 90_000;
     assert.equal((f.verifier.verify(secret, FACTS) as Verification).code, 'VALID');
     f.clock.now = NOW + 90_001;

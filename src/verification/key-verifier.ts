@@ -6,7 +6,7 @@ import { isWellFormedKey, keyLength } from '../domain/key-format.ts';
 import { periodWindow, type PeriodWindow } from '../domain/quota-period.ts';
 import type { ChangeBus } from '../events/change-bus.ts';
 import type { LimitCheck, LimitResult, LimitState, Limiter } from '../limits/port.ts';
-import { lineageOf, type ApiKey } from '../domain/entities.ts';
+import { lineageOf, type ApiKey, type Policy } from '../domain/entities.ts';
 import { StorageUnavailableError, type Store } from '../store/port.ts';
 import type { QuotaUse, UsageMeter } from '../usage/port.ts';
 import { andThen } from '../domain/maybe-async.ts';
@@ -53,6 +53,12 @@ const TTL_JITTER = 0.2;
 const REFRESH_AHEAD = 0.8;
 /** After a refresh failed, the next one starts no sooner (the entry keeps answering until it expires). */
 const REFRESH_RETRY_MS = 1000;
+/**
+ * Keys due for a refresh are read together, this many in one store read (KeyRepo.getByIds): with
+ * SQLite a read transaction of its own cost each key more than finding it, with PostgreSQL a round
+ * trip. Small enough that rebuilding a batch's entries is a short task on the event loop.
+ */
+const REFRESH_BATCH = 100;
 const API_KEY_LENGTH = keyLength('api');
 const PUBLISHABLE_KEY_LENGTH = keyLength('publishable');
 
@@ -78,6 +84,7 @@ type Read = (current: FoundEntry | undefined) => Promise<CacheEntry>;
  * `:` never occurs in a base64url fingerprint, so the two kinds of slot cannot collide.
  */
 const idSlot = (keyId: string): string => `id:${keyId}`;
+const isIdSlot = (slot: string): boolean => slot.startsWith('id:');
 
 /**
  * Verifies API keys for the gateway and for POST /admin/v1/keys/verify alike, so both apply the same
@@ -93,6 +100,9 @@ export class KeyVerifier implements KeyChecker {
   readonly #random: () => number;
   readonly #cache: LRUCache<string, CacheEntry>;
   readonly #loading = new Map<string, Promise<CacheEntry>>();
+  /** Slots due for a refresh ahead, with their key's id, until the next batch takes them. */
+  readonly #due = new Map<string, string>();
+  #refreshScheduled = false;
   /** Key id to cache slot (the secret's fingerprint), so a change to a key can drop it; id slots need no entry here. */
   readonly #slotByKeyId = new Map<string, string>();
   /** Keys with equal settings (one policy's, say) share their compiled matchers and limits. */
@@ -154,7 +164,7 @@ export class KeyVerifier implements KeyChecker {
     const now = this.#clock();
     if (entry !== undefined && entry.expiresAt > now) {
       this.#observer?.keyCache(true);
-      if (entry.found && now >= entry.refreshAt) this.#refreshAhead(slot, entry, now, (current) => this.#read(secret, current), true);
+      if (entry.found && now >= entry.refreshAt) this.#refreshAhead(slot, entry, now);
       return this.#decide(entry, facts, now, consume);
     }
     // The checksum is checked on a miss only: a secret is cached under its fingerprint only after it passed.
@@ -164,10 +174,10 @@ export class KeyVerifier implements KeyChecker {
     const stale = this.#staleEntry(entry, now);
     // Known unreachable: answer from the expired entry at once, and read again in the background.
     if (stale && this.#storeUnreachable) {
-      if (now >= stale.refreshAt) this.#refreshAhead(slot, stale, now, read, true);
+      if (now >= stale.refreshAt) this.#refreshAhead(slot, stale, now);
       return this.#decide(stale, facts, now, consume);
     }
-    return this.#load(slot, read, true).then(
+    return this.#load(slot, read).then(
       (loaded) => this.#decide(loaded, facts, this.#clock(), consume),
       (error: unknown) => this.#orStale(error, stale, (e) => this.#decide(e, facts, this.#clock(), consume)),
     );
@@ -201,11 +211,10 @@ export class KeyVerifier implements KeyChecker {
     this.#observer?.keyCache(entry !== undefined);
     // An entry cached by id refreshes by id; one cached by its secret is refreshed by its secret's requests.
     if (entry?.found && now >= entry.refreshAt && this.#cache.get(idSlot(keyId)) === entry) {
-      this.#refreshAhead(idSlot(keyId), entry, now, (current) => this.#readById(keyId, current), false);
+      this.#refreshAhead(idSlot(keyId), entry, now);
     }
     const stale = entry ? null : this.#staleById(keyId, now);
-    if (stale && this.#storeUnreachable && now >= stale.refreshAt)
-      this.#refreshAhead(idSlot(keyId), stale, now, (current) => this.#readById(keyId, current), false);
+    if (stale && this.#storeUnreachable && now >= stale.refreshAt) this.#refreshAhead(idSlot(keyId), stale, now);
     const v = entry
       ? this.#decide(entry, facts, now, true)
       : stale && this.#storeUnreachable
@@ -241,26 +250,66 @@ export class KeyVerifier implements KeyChecker {
   }
 
   #loadById(keyId: string): Promise<CacheEntry> {
-    return this.#load(idSlot(keyId), (current) => this.#readById(keyId, current), false);
+    return this.#load(idSlot(keyId), (current) => this.#readById(keyId, current));
   }
 
   async #readById(keyId: string, current: FoundEntry | undefined): Promise<CacheEntry> {
     const key = await this.#options.store.keys.get(keyId);
-    return key ? this.#entry(key, current) : { found: false, expiresAt: this.#clock() + this.#options.negativeTtlMs };
+    return key ? this.#entry(key, current) : this.#unknownEntry();
   }
 
   /**
    * Reads a key again while its entry still answers, so a key in use never misses the cache and keys
-   * read together (at start, after a policy change) are read again apart. One read per slot at a
-   * time (#load shares it); its result replaces the entry unless a change arrived meanwhile. A failed
-   * read is reported to health; the entry still answers, never past its expiry, after which a request
-   * reads the key itself and sees the failure.
+   * read together (at start, after a policy change) are read again apart. Due slots wait for the next
+   * turn of the event loop and are read in batches by key id (a key's id and secret never part, so
+   * this finds what its secret would). A read's result replaces the entry unless a change arrived
+   * meanwhile. A failed read is reported to health; the entry still answers, never past its expiry,
+   * after which a request reads the key itself and sees the failure.
    */
-  #refreshAhead(slot: string, entry: FoundEntry, now: number, read: Read, bySecret: boolean): void {
-    const health = this.#options.health;
-    if (!health || this.#loading.has(slot)) return;
+  #refreshAhead(slot: string, entry: FoundEntry, now: number): void {
+    if (!this.#options.health || this.#loading.has(slot) || this.#due.has(slot)) return;
     entry.refreshAt = now + REFRESH_RETRY_MS;
-    void health.run(KEY_CACHE_REFRESH, () => this.#load(slot, read, bySecret));
+    this.#due.set(slot, entry.compiled.key.id);
+    if (!this.#refreshScheduled) ((this.#refreshScheduled = true), setImmediate(this.#refreshDue));
+  }
+
+  /** Takes a batch of the due slots and refreshes it; the rest wait for the next turn. */
+  readonly #refreshDue = (): void => {
+    this.#refreshScheduled = false;
+    const batch = new Map<string, string>();
+    for (const [slot, keyId] of this.#due) {
+      this.#due.delete(slot);
+      batch.set(slot, keyId);
+      if (batch.size === REFRESH_BATCH) break;
+    }
+    if (this.#due.size > 0) ((this.#refreshScheduled = true), setImmediate(this.#refreshDue));
+    void this.#options.health!.run(KEY_CACHE_REFRESH, () => this.#refresh(batch));
+  };
+
+  async #refresh(batch: ReadonlyMap<string, string>): Promise<void> {
+    const generation = this.#generation;
+    let keys: ApiKey[];
+    try {
+      keys = await this.#options.store.keys.getByIds([...new Set(batch.values())]);
+    } catch (error) {
+      if (error instanceof StorageUnavailableError) this.#storeUnreachable = true;
+      throw error;
+    }
+    this.#storeUnreachable = false;
+    const byId = new Map(keys.map((key) => [key.id, key]));
+    // Keys of one policy read it once per batch.
+    const policies = new Map<string, Promise<Policy | null>>();
+    const policyOf = (id: string): Promise<Policy | null> => {
+      let policy = policies.get(id);
+      if (!policy) policies.set(id, (policy = this.#options.store.policies.get(id)));
+      return policy;
+    };
+    for (const [slot, keyId] of batch) {
+      const current = this.#cache.peek(slot);
+      const key = byId.get(keyId);
+      const entry = key ? await this.#entry(key, current?.found ? current : undefined, policyOf) : this.#unknownEntry();
+      this.#keep(slot, entry, generation);
+    }
   }
 
   #decide(entry: CacheEntry, facts: RequestFacts, now: number, consume: boolean): Verification | Promise<Verification> {
@@ -310,8 +359,27 @@ export class KeyVerifier implements KeyChecker {
     return entry.checksFor.checks;
   }
 
-  /** `bySecret`: the slot is the secret's fingerprint, recorded by key id so a change can find it. */
-  #load(slot: string, read: Read, bySecret: boolean): Promise<CacheEntry> {
+  /**
+   * Caches what a read found for a slot, unless a change arrived while it was in flight (`generation`
+   * is the one it started in): then it may be stale, and is not kept. A read that finds the key as it
+   * was keeps the entry (and its checks for this quota period), only living longer: replacing it would
+   * make every key in use a new set of long-lived objects once per lifetime, which the young
+   * generation must then move. A secret's slot is recorded by key id, so a change can find it.
+   */
+  #keep(slot: string, entry: CacheEntry, generation: number): CacheEntry {
+    if (generation !== this.#generation) return entry;
+    const kept = this.#cache.peek(slot);
+    if (kept?.found && entry.found && sameCompiledKey(kept.compiled, entry.compiled)) {
+      kept.expiresAt = entry.expiresAt;
+      kept.refreshAt = entry.refreshAt;
+      return kept;
+    }
+    this.#cache.set(slot, entry);
+    if (entry.found && !isIdSlot(slot)) this.#slotByKeyId.set(entry.compiled.key.id, slot);
+    return entry;
+  }
+
+  #load(slot: string, read: Read): Promise<CacheEntry> {
     let loading = this.#loading.get(slot);
     if (!loading) {
       const generation = this.#generation;
@@ -320,21 +388,7 @@ export class KeyVerifier implements KeyChecker {
         (entry) => {
           this.#loading.delete(slot);
           this.#storeUnreachable = false;
-          // A change that arrived while the read was in flight may have made it stale: do not keep it.
-          if (generation === this.#generation) {
-            const kept = this.#cache.peek(slot);
-            // A refresh that finds the key as it was keeps the entry (and its checks for this quota
-            // period), only living longer: replacing it would make every key in use a new set of
-            // long-lived objects once per lifetime, which the young generation must then move.
-            if (kept?.found && entry.found && sameCompiledKey(kept.compiled, entry.compiled)) {
-              kept.expiresAt = entry.expiresAt;
-              kept.refreshAt = entry.refreshAt;
-              return kept;
-            }
-            this.#cache.set(slot, entry);
-            if (entry.found && bySecret) this.#slotByKeyId.set(entry.compiled.key.id, slot);
-          }
-          return entry;
+          return this.#keep(slot, entry, generation);
         },
         (error: unknown) => {
           this.#loading.delete(slot);
@@ -350,7 +404,12 @@ export class KeyVerifier implements KeyChecker {
   async #read(secret: string, current: FoundEntry | undefined): Promise<CacheEntry> {
     const { store, peppers } = this.#options;
     const key = await findBySecret(secret, peppers, (hash) => store.keys.findByHash(hash));
-    return key ? this.#entry(key, current) : { found: false, expiresAt: this.#clock() + this.#options.negativeTtlMs };
+    return key ? this.#entry(key, current) : this.#unknownEntry();
+  }
+
+  /** What the cache remembers of a key the store does not have, for negativeTtl. */
+  #unknownEntry(): CacheEntry {
+    return { found: false, expiresAt: this.#clock() + this.#options.negativeTtlMs };
   }
 
   /**
@@ -359,9 +418,9 @@ export class KeyVerifier implements KeyChecker {
    * its checks and quota use (#load keeps `current`, only living longer), so a refresh builds no checks
    * and reads no quota use, which was half of what it cost.
    */
-  async #entry(key: ApiKey, current: FoundEntry | undefined): Promise<FoundEntry> {
+  async #entry(key: ApiKey, current: FoundEntry | undefined, policyOf = (id: string) => this.#options.store.policies.get(id)): Promise<FoundEntry> {
     const { store } = this.#options;
-    const policy = key.policyId ? await store.policies.get(key.policyId) : null;
+    const policy = key.policyId ? await policyOf(key.policyId) : null;
     const compiled = compileKey(key, policy, this.#settings);
     const now = this.#clock();
     const lifetime = this.#options.cacheTtlMs * (1 - TTL_JITTER * this.#random());

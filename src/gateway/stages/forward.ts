@@ -1,9 +1,9 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Exchange, RoutedStage, StageResult } from '../exchange.ts';
 import type { Upstreams } from '../upstreams.ts';
 import { normalHeaderName } from '../header-names.ts';
-import { BODY_TOO_LARGE, limitBody } from './body-limit.ts';
+import { limitBody } from './body-limit.ts';
+import { UpstreamAnswer } from './upstream-answer.ts';
 
 /**
  * Request fields never passed on, compared as upstreams compare them (header-names.ts: any case,
@@ -73,69 +73,31 @@ const DROP_REQUEST = new Set([
 ]);
 /** W3C Trace Context fields: replaced by the gateway's own when it traces. */
 const TRACE_CONTEXT = new Set(['traceparent', 'tracestate']);
-const DROP_RESPONSE = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'ratelimit',
-  'ratelimit-policy',
-]);
 
 /**
- * Streams the request to the upstream and the answer back, through a pooled undici client. The
- * caller's credential stays here; the upstream learns who called from X-Gatehouse-* instead.
+ * Streams the request to the upstream and the answer back, through a pooled undici client
+ * (upstream-answer.ts writes the answer). The caller's credential stays here; the upstream learns who
+ * called from X-Gatehouse-* instead.
  */
 export function forwardStage(upstreams: Upstreams, maxBodyBytes: number): RoutedStage {
   return (exchange) =>
-    new Promise<StageResult>((resolve) => {
-      const { req, res, route } = exchange;
+    new Promise<StageResult>((settle) => {
+      const { req, route } = exchange;
       const { api } = route;
       const declared = req.headers['content-length'] !== undefined;
       const hasBody = declared ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
-      const options: Dispatcher.RequestOptions = {
+      // A declared length was checked already; a chunked body is counted as it streams.
+      const body = !hasBody ? null : declared ? req : req.pipe(limitBody(maxBodyBytes));
+      const options: Dispatcher.DispatchOptions = {
         path: route.basePath + exchange.apiPath + exchange.query,
         method: req.method as Dispatcher.HttpMethod,
         headers: upstreamHeaders(exchange),
-        // A declared length was checked already; a chunked body is counted as it streams.
-        body: !hasBody ? null : declared ? req : req.pipe(limitBody(maxBodyBytes)),
+        body,
         headersTimeout: api.timeoutMs,
         bodyTimeout: api.timeoutMs,
       };
-      // Upstream latency: until the answer's head arrives (or the failure), not the client's reading of the body (performance.now: monotonic).
-      const sentAt = performance.now();
-      upstreams.pool(route.origin).stream(
-        options,
-        ({ statusCode, headers }) => {
-          exchange.upstreamMs = performance.now() - sentAt;
-          res.writeHead(statusCode, responseHeaders(headers, exchange));
-          return res;
-        },
-        (error: (Error & { code?: string }) | null) => {
-          if (!error) return resolve(undefined);
-          exchange.upstreamMs ??= performance.now() - sentAt;
-          if (res.headersSent) {
-            res.destroy();
-            return resolve(undefined);
-          }
-          if (error.code === BODY_TOO_LARGE || (error.cause as { code?: string } | undefined)?.code === BODY_TOO_LARGE) {
-            return resolve({ code: 'BODY_TOO_LARGE', detail: `the body may be at most ${maxBodyBytes} bytes` });
-          }
-          resolve(upstreamFailure(error.code, api.name, api.timeoutMs));
-        },
-      );
+      upstreams.pool(route.origin).dispatch(options, new UpstreamAnswer(exchange, api, maxBodyBytes, body, settle));
     });
-}
-
-const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
-
-function upstreamFailure(code: string | undefined, apiName: string, timeoutMs: number): StageResult {
-  return code !== undefined && TIMEOUTS.has(code)
-    ? { code: 'UPSTREAM_TIMEOUT', detail: `the upstream of ${apiName} did not answer within ${timeoutMs} ms` }
-    : { code: 'UPSTREAM_UNAVAILABLE', detail: `the upstream of ${apiName} could not be reached` };
 }
 
 function upstreamHeaders(exchange: Exchange): string[] {
@@ -166,23 +128,5 @@ function upstreamHeaders(exchange: Exchange): string[] {
     if (typeof t.claims.client_id === 'string') out.push('x-gatehouse-client', t.claims.client_id);
     if (t.roles.size > 0) out.push('x-gatehouse-roles', [...t.roles].join(' '));
   }
-  return out;
-}
-
-/** The upstream's answer without hop-by-hop fields; Gatehouse's own RateLimit fields replace any it sent. */
-function responseHeaders(upstream: IncomingHttpHeaders, exchange: Exchange): IncomingHttpHeaders {
-  const connectionTokens =
-    typeof upstream.connection === 'string'
-      ? upstream.connection
-          .toLowerCase()
-          .split(',')
-          .map((t) => t.trim())
-      : null;
-  const out: IncomingHttpHeaders = {};
-  for (const name in upstream) {
-    if (!DROP_RESPONSE.has(name) && !connectionTokens?.includes(name)) out[name] = upstream[name];
-  }
-  const limits = exchange.rateLimitHeaders;
-  if (limits) ((out['ratelimit-policy'] = limits.policy), (out.ratelimit = limits.state));
   return out;
 }

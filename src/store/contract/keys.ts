@@ -24,6 +24,19 @@ export function keysContract(current: () => Store): void {
       assert.equal(await store.keys.get('key_unknown'), null);
     });
 
+    test('getByIds answers the keys that exist among those asked for, each as get answers it', async () => {
+      const a = await createKey({ metadata: { n: 1 } });
+      const b = await createKey();
+      await createKey(); // not asked for
+      const found = await store.keys.getByIds([b.id, 'key_unknown', a.id]);
+      assert.deepEqual(
+        found.sort((x, y) => x.id.localeCompare(y.id)),
+        [a, b].sort((x, y) => x.id.localeCompare(y.id)),
+      );
+      assert.deepEqual(await store.keys.getByIds([]), []);
+      assert.deepEqual(await store.keys.getByIds(['key_unknown']), []);
+    });
+
     test('a second key with the same hash throws ConflictError', async () => {
       const key = await createKey();
       await assert.rejects(store.keys.create(makeKey(app.id, { hash: key.hash }), audit('key.created', 'key', 'x')), ConflictError);

@@ -61,6 +61,11 @@ export function keyRepo(db: PgDb): KeyRepo {
       const { rows } = await db.query('SELECT data, last_used_at, last_used_from FROM keys WHERE hash = $1', [hash]);
       return rows[0] ? keyFromRow(rows[0]) : null;
     },
+    async getByIds(ids) {
+      if (ids.length === 0) return [];
+      const { rows } = await db.query('SELECT data, last_used_at, last_used_from FROM keys WHERE id = ANY($1::text[])', [ids]);
+      return rows.map(keyFromRow);
+    },
     async list(query: KeyListQuery) {
       const args: unknown[] = [query.cursor ?? ''];
       const where = ['id > $1'];

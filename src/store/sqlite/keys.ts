@@ -63,6 +63,11 @@ export function keyRepo(db: SqliteDb): KeyRepo {
       const row = db.sql('SELECT data, last_used_at, last_used_from FROM keys WHERE hash = ?').get(hash);
       return row ? keyFromRow(row) : null;
     },
+    async getByIds(ids) {
+      if (ids.length === 0) return [];
+      const rows = db.sql('SELECT data, last_used_at, last_used_from FROM keys WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(ids));
+      return rows.map(keyFromRow);
+    },
     async list(query: KeyListQuery) {
       const where = ['id > ?'];
       const args: SQLInputValue[] = [query.cursor ?? ''];
