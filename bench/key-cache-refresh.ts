@@ -86,8 +86,21 @@ async function run(label: string, spread: boolean): Promise<void> {
   const withReads = after.filter((p) => p.reads > 0).length;
   const slowest = Math.max(...after.map((p) => p.ms));
   const total = after.reduce((n, p) => n + p.ms, 0);
+  // What the reads added: the seconds with reads, less what a second without any took (median).
+  const quietMs = after
+    .filter((p) => p.reads === 0)
+    .map((p) => p.ms)
+    .sort((x, y) => x - y);
+  const quiet = quietMs[Math.floor(quietMs.length / 2)] ?? 0;
+  const withReadsMs = after.filter((p) => p.reads > 0).reduce((n, p) => n + p.ms - quiet, 0);
+  const perRead =
+    (withReadsMs * 1000) /
+    Math.max(
+      1,
+      after.reduce((n, p) => n + p.reads, 0),
+    );
   console.log(
-    `${label.padEnd(28)} reads after t=0: ${String(after.reduce((n, p) => n + p.reads, 0)).padStart(6)} (${batches} batches)  busiest second: ${String(busiest.reads).padStart(5)} reads  seconds with reads: ${String(withReads).padStart(3)}  slowest second: ${slowest.toFixed(1)} ms  all seconds: ${total.toFixed(0)} ms`,
+    `${label.padEnd(28)} reads after t=0: ${String(after.reduce((n, p) => n + p.reads, 0)).padStart(6)} (${batches} batches)  busiest second: ${String(busiest.reads).padStart(5)} reads  seconds with reads: ${String(withReads).padStart(3)}  slowest second: ${slowest.toFixed(1)} ms  all seconds: ${total.toFixed(0)} ms  per key read: ${perRead.toFixed(1)} µs`,
   );
 }
 
