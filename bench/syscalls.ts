@@ -6,10 +6,11 @@
  *
  *   node bench/syscalls.ts [--scenario public] [--requests 20000] [--connections 50]
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
-import { killAll, startChild, stopChild, type Child } from './lib/children.ts';
+import { killAll, startChild, stopChild } from './lib/children.ts';
 import { pinning } from './lib/pinning.ts';
 
 const { values: args } = parseArgs({
@@ -22,8 +23,17 @@ const { values: args } = parseArgs({
 const REQUESTS = Number(args.requests);
 const pin = pinning(false);
 
+const AUTOCANNON = join(dirname(fileURLToPath(import.meta.url)), '..', 'node_modules', '.bin', 'autocannon');
+
+/** Exactly `amount` requests (autocannon -a), failing on any error or non-2xx answer. */
 async function load(url: string, headers: Record<string, string>, amount: number): Promise<void> {
-  const result = await autocannon({ url, connections: Number(args.connections), amount, headers });
+  const h = Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}=${value}`]);
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(AUTOCANNON, ['-j', '-c', String(args.connections), '-a', String(amount), ...h, url], { maxBuffer: 1 << 24 }, (error, stdout) =>
+      error ? reject(error) : resolve(stdout),
+    ),
+  );
+  const result = JSON.parse(out) as { errors: number; non2xx: number };
   if (result.errors > 0 || result.non2xx > 0) throw new Error(`${url}: ${result.errors} errors, ${result.non2xx} non-2xx`);
 }
 
@@ -50,7 +60,7 @@ async function count(name: string, pid: number, url: string, headers: Record<str
 try {
   const upstream = await startChild(pin, 'upstream', 'upstream-child.ts', [], '0-1');
   const bare = await startChild(pin, 'bare proxy', 'bare-proxy-child.ts', [upstream.url], '0-1');
-  const gatehouse: Child & { path: string; headers: Record<string, string> } = await startChild(
+  const gatehouse = await startChild<{ url: string; path: string; headers: Record<string, string> }>(
     pin,
     'gatehouse',
     'gatehouse-child.ts',

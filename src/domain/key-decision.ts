@@ -149,6 +149,8 @@ export function checkKey(compiled: CompiledKey, facts: RequestFacts, now: number
   // RFC 8705 §3 in spirit: a key bound to a certificate is worth nothing without that certificate.
   const bound = key.certificateThumbprint;
   if (bound && facts.certificateThumbprint !== undefined && facts.certificateThumbprint !== bound) return 'FORBIDDEN';
-  if (facts.requiredScopes?.some((scope) => !compiled.scopes.has(scope))) return 'INSUFFICIENT_SCOPE';
+  // A loop, not `some` with a closure: this runs on every request with a key.
+  const required = facts.requiredScopes;
+  if (required) for (const scope of required) if (!compiled.scopes.has(scope)) return 'INSUFFICIENT_SCOPE';
   return 'VALID';
 }

@@ -23,3 +23,15 @@ test('requests of keys with other limits, one after another, each get their own 
     '"per-minute";q=100;w=60',
   ]);
 });
+
+test('policies are made once per set of limits, and past the bound of remembered ones every answer is still its own', () => {
+  const first = rateLimitHeaders([rate(100, 5), quota])!.policy;
+  assert.equal(rateLimitHeaders([rate(100, 4), quota])!.policy, first, 'the same string, not made again');
+  // Keys with limits of their own: more sets than the cache keeps.
+  for (let limit = 1; limit <= 10_050; limit++) {
+    assert.equal(rateLimitHeaders([rate(limit, 0)])!.policy, `"per-minute";q=${limit};w=60`);
+  }
+  const other: LimitState = { ...quota, name: 'quota-month', limit: 1000 };
+  assert.equal(rateLimitHeaders([rate(100, 3), other])!.policy, '"per-minute";q=100;w=60, "quota-month";q=1000;w=86400');
+  assert.equal(rateLimitHeaders([rate(100, 3), quota])!.policy, first);
+});
