@@ -24,7 +24,8 @@
  * target was saturated at the fixed rate (on a busy host), and the report marks its latencies so.
  *
  * Writes bench/results/side-by-side.{md,svg,json}, and with 5 rounds or more (unless --no-docs) replaces
- * the marked section of docs/benchmarks.md and docs/benchmarks-side-by-side.svg.
+ * the marked section of docs/benchmarks.md and docs/benchmarks-side-by-side.svg, unless the bare proxy's
+ * CPU per request moved by more than 20 % between rounds (a disturbed host: its ratios would mislead).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -296,6 +297,17 @@ interface Row {
 }
 
 const col = (samples: Sample[], f: (s: Sample) => number) => median(samples.map(f));
+/**
+ * How far a target's CPU per request moved between rounds: second highest less second lowest, over the
+ * median (with fewer than four rounds, highest less lowest). On a quiet host the bare proxy's stays
+ * under 10 %; past STEADY the host was disturbed, and a ratio against it says nothing.
+ */
+const spread = (samples: Sample[]): number => {
+  const cs = samples.map((s) => s.cpuPerReq).sort((a, b) => a - b);
+  const [low, high] = cs.length >= 4 ? [cs[1]!, cs.at(-2)!] : [cs[0]!, cs.at(-1)!];
+  return (high - low) / median(cs);
+};
+const STEADY = 0.2;
 /** A mark on p99 when some rounds could not keep up with the fixed rate (their latencies are queueing). */
 const saturated = (samples: Sample[]) => {
   const n = samples.filter((s) => s.unanswered > 0).length;
@@ -339,8 +351,15 @@ function report(rows: Row[], meta: { wall: number; loadStart: number; loadEnd: n
     lines.push('', "Against issue 14's targets (CPU µs per request, ratio of the medians; this host is shared and noisy, so ratios only):", '');
     for (const [what, id, base, limit] of measured) {
       const r = cpu(id) / cpu(base);
-      const baseTitle = rows.find((row) => row.spec.id === base)!.spec.title;
-      lines.push(`- ${what}: ${r.toFixed(2)}× ${baseTitle} (target ≤ ${limit}×): ${r <= limit ? 'within' : 'above'}`);
+      const baseRow = rows.find((row) => row.spec.id === base)!;
+      const moved = Math.max(spread(baseRow.samples), spread(rows.find((row) => row.spec.id === id)!.samples));
+      const verdict =
+        moved > STEADY
+          ? `no verdict: CPU per request moved by ${(100 * moved).toFixed(0)} % between rounds (second highest less second lowest, of the median; over ${100 * STEADY} % the host was disturbed)`
+          : r <= limit
+            ? 'within'
+            : 'above';
+      lines.push(`- ${what}: ${r.toFixed(2)}× ${baseRow.spec.title} (target ≤ ${limit}×): ${verdict}`);
     }
   }
   // Every core: throughput (req/s, median), 2 workers against 1 on the same CPUs, and against nginx with 2 workers.
@@ -468,10 +487,19 @@ async function main(): Promise<void> {
       2,
     ),
   );
-  const docs = args.docs && ROUNDS >= 5;
+  // A run whose baseline moved too much between rounds is kept in results/, not written over the last good one.
+  const bare = rows.find((r) => r.spec.id === 'bare');
+  const disturbed = bare !== undefined && spread(bare.samples) > STEADY;
+  const docs = args.docs && ROUNDS >= 5 && !disturbed;
   if (docs) writeDocs(markdown, svg);
   console.error(
-    `side-by-side: written to ${results}/side-by-side.{md,svg,json}${docs ? ' and docs/benchmarks.md' : ' (docs/ untouched: fewer than 5 rounds, or --no-docs)'}`,
+    `side-by-side: written to ${results}/side-by-side.{md,svg,json}${
+      docs
+        ? ' and docs/benchmarks.md'
+        : disturbed
+          ? ` (docs/ untouched: the bare proxy's CPU per request moved by ${(100 * spread(bare.samples)).toFixed(0)} % between rounds, over ${100 * STEADY} %: the host was disturbed)`
+          : ' (docs/ untouched: fewer than 5 rounds, or --no-docs)'
+    }`,
   );
 }
 
