@@ -24,8 +24,9 @@
  * target was saturated at the fixed rate (on a busy host), and the report marks its latencies so.
  *
  * Writes bench/results/side-by-side.{md,svg,json}, and with 5 rounds or more (unless --no-docs) replaces
- * the marked section of docs/benchmarks.md and docs/benchmarks-side-by-side.svg, unless the bare proxy's
- * CPU per request moved by more than 20 % between rounds (a disturbed host: its ratios would mislead).
+ * the marked section of docs/benchmarks.md and docs/benchmarks-side-by-side.svg, unless the CPU per
+ * request of a target with a verdict (or of its baseline) moved by more than 20 % between rounds (a
+ * disturbed host: its ratios would mislead).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -487,9 +488,11 @@ async function main(): Promise<void> {
       2,
     ),
   );
-  // A run whose baseline moved too much between rounds is kept in results/, not written over the last good one.
-  const bare = rows.find((r) => r.spec.id === 'bare');
-  const disturbed = bare !== undefined && spread(bare.samples) > STEADY;
+  // A run in which the targets with a verdict, or their baselines, moved too much between rounds is kept
+  // in results/, not written over the last good one.
+  const judged = ['bare', 'haproxy-keys', 'gatehouse-apikey', 'gatehouse-bearer'];
+  const moved = rows.filter((r) => judged.includes(r.spec.id) && spread(r.samples) > STEADY);
+  const disturbed = moved.length > 0;
   const docs = args.docs && ROUNDS >= 5 && !disturbed;
   if (docs) writeDocs(markdown, svg);
   console.error(
@@ -497,7 +500,7 @@ async function main(): Promise<void> {
       docs
         ? ' and docs/benchmarks.md'
         : disturbed
-          ? ` (docs/ untouched: the bare proxy's CPU per request moved by ${(100 * spread(bare.samples)).toFixed(0)} % between rounds, over ${100 * STEADY} %: the host was disturbed)`
+          ? ` (docs/ untouched: CPU per request moved between rounds by over ${100 * STEADY} %, so the host was disturbed: ${moved.map((r) => `${r.spec.title} ${(100 * spread(r.samples)).toFixed(0)} %`).join(', ')})`
           : ' (docs/ untouched: fewer than 5 rounds, or --no-docs)'
     }`,
   );
