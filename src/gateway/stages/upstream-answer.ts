@@ -47,8 +47,11 @@ export class UpstreamAnswer implements Dispatcher.DispatchHandler {
     this.#api = api;
     this.#maxBodyBytes = maxBodyBytes;
     this.#settle = settle;
-    // A body that fails before undici reads it (a chunked one over the limit) must end the call too.
-    body?.on('error', (error) => this.onResponseError(this.#controller, error));
+    // A body that fails (a chunked one over the limit) ends the call, also one undici has not started.
+    body?.on('error', (error) => {
+      this.#controller?.abort(error);
+      this.onResponseError(this.#controller, error);
+    });
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
