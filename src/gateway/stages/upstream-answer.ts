@@ -39,6 +39,7 @@ export class UpstreamAnswer implements Dispatcher.DispatchHandler {
   readonly #api: CalledApi;
   readonly #maxBodyBytes: number;
   #settle: ((result: StageResult) => void) | null;
+  /** Upstream latency runs from here to the answer's head (or the failure), not the client's reading of the body; monotonic. */
   readonly #sentAt = performance.now();
   #controller: Dispatcher.DispatchController | null = null;
 
