@@ -9,14 +9,15 @@
  *   node bench/cost-ab.ts --variant 'public|public' --variant 'public, no observers|public|observability-off' \
  *                         [--variant 'label|scenario|mode|{"config":"json"}|/other/tree'] [--rounds 8] [--duration 3]
  *
- * A variant is `label|scenario|mode|config|tree`: scenario as in bench/seed.ts (public, apiKey, bearer...),
+ * A variant is `label|scenario|mode|config|tree|node flags`: scenario as in bench/seed.ts (public, apiKey, bearer...),
  * mode `on`, `metrics-off` or `observability-off` (bench/gatehouse-child.ts), config a JSON object over
  * the defaults (as the YAML file would hold it), tree another checkout whose bench/gatehouse-child.ts
  * runs instead of this one's (to compare code: `git archive <commit> | tar -x -C /tmp/old`, with
- * node_modules linked). `--keys N` gives the apiKey variants N keys taken in turn. Fails on any non-2xx.
+ * node_modules linked; empty: this one), node flags for that Gatehouse alone (`--max-semi-space-size=32`). `--keys N` gives the apiKey variants N keys taken in turn. Fails on any non-2xx.
  */
 import { fork } from 'node:child_process';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cpuSpent, cpuTime, killAll, startChild, stopChild, total, track, nextMessage, type Child } from './lib/children.ts';
 import { BenchFailure, closedLoop, pickGenerator, type Load } from './lib/load.ts';
@@ -41,6 +42,7 @@ const ROUNDS = Number(args.rounds);
 const DURATION_S = Number(args.duration);
 const WARMUP_S = Number(args.warmup);
 const pin = pinning(args.pin);
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const generator = pickGenerator(undefined);
 const settings = { generator, connections: Number(args.connections), pin };
 
@@ -56,14 +58,15 @@ interface Target {
 }
 
 async function startVariant(spec: string, upstream: Child): Promise<Target> {
-  const [label, scenario = 'apiKey', mode = 'on', config = '{}', tree] = spec.split('|');
-  if (!label) throw new BenchFailure(`a variant is label|scenario|mode|config|tree, not ${spec}`);
+  const [label, scenario = 'apiKey', mode = 'on', config = '{}', tree = '', flags = ''] = spec.split('|');
+  if (!label) throw new BenchFailure(`a variant is label|scenario|mode|config|tree|node flags, not ${spec}`);
   const argv = [upstream.url, scenario, mode, scenario === 'apiKey' ? args.keys : '1', config];
   let child: Child & { path: string; headers: Record<string, string>; headerSets: Load };
-  if (tree) {
-    const [execPath, execArgv] = pin.on(pin.targetCpus, process.execPath, ['--disable-warning=ExperimentalWarning']);
+  if (tree || flags) {
+    const nodeFlags = flags.split(' ').filter(Boolean);
+    const [execPath, execArgv] = pin.on(pin.targetCpus, process.execPath, ['--disable-warning=ExperimentalWarning', ...nodeFlags]);
     const proc = track(
-      fork(join(tree, 'bench', 'gatehouse-child.ts'), argv, { execPath, execArgv, cwd: tree, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+      fork(join(tree || root, 'bench', 'gatehouse-child.ts'), argv, { execPath, execArgv, cwd: tree || root, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
     );
     const ready = await nextMessage<{ url: string; path: string; headers?: Record<string, string>; headerSets?: Load; secret?: string }>(
       proc,

@@ -4,12 +4,16 @@
  * measured in process on a real SQLite store with --keys keys (bench/lib/seeded-store.ts), after a GC.
  * Repeatable, unlike RSS under load: nothing else runs.
  *
- *   node --expose-gc bench/per-key-memory.ts [--keys 100000]
+ *   node --expose-gc bench/per-key-memory.ts [--keys 100000] [--snapshots /tmp/dir]
+ *
+ * `--snapshots DIR` also writes heap snapshots at the three points (before, cached, used), for
+ * bench/heap-diff.ts to say which kinds of object each step added per key.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { writeHeapSnapshot } from 'node:v8';
 import { loadConfig } from '../src/config/load.ts';
 import { createLocalChangeBus } from '../src/events/change-bus.ts';
 import { MemoryLimiter } from '../src/limits/memory-limiter.ts';
@@ -18,14 +22,16 @@ import { UsageRecorder } from '../src/usage/usage-recorder.ts';
 import { KeyVerifier } from '../src/verification/key-verifier.ts';
 import { seedStore, storeEnv } from './lib/seeded-store.ts';
 
-const { values: args } = parseArgs({ options: { keys: { type: 'string', default: '100000' } } });
+const { values: args } = parseArgs({ options: { keys: { type: 'string', default: '100000' }, snapshots: { type: 'string' } } });
 const KEYS = Number(args.keys);
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');
 
-const heap = (): number => {
+const heap = (name: string): number => {
   for (let i = 0; i < 3; i++) gc();
-  return process.memoryUsage().heapUsed;
+  const used = process.memoryUsage().heapUsed;
+  if (args.snapshots) writeHeapSnapshot(join(args.snapshots, `${name}.heapsnapshot`));
+  return used;
 };
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-per-key-'));
@@ -46,16 +52,16 @@ try {
     negativeTtlMs: 60_000,
   });
   const facts = { apiId: seeded.apiId, method: 'GET', path: '/x', ip: '127.0.0.1', requiredScopes: [], publishableRoute: false, origin: null };
-  const before = heap();
+  const before = heap('before');
   // A check, not a use: fills the cache only.
   for (const secret of seeded.secrets) {
     const v = await verifier.verify(secret, facts, false);
     if (!v.valid) throw new Error(`key refused: ${v.code}`);
   }
-  const cached = heap();
+  const cached = heap('cached');
   // One use of each: the limiter's counters (rate and quota) and the usage recorder's counts and addresses.
   for (const secret of seeded.secrets) await verifier.verify(secret, facts, true);
-  const used = heap();
+  const used = heap('used');
   const perKey = (bytes: number) => (bytes / seeded.secrets.length).toFixed(0);
   console.log(
     `${seeded.secrets.length} keys: key cache ${perKey(cached - before)} B/key, limiter + usage ${perKey(used - cached)} B/key, ` +

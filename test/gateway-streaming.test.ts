@@ -43,6 +43,15 @@ describe('gateway: answers stream from the upstream to the client', () => {
         });
         return;
       }
+      if (req.url === '/hop') {
+        // A field the upstream names in Connection is for the hop to us alone (RFC 9110 §7.6.1).
+        res.writeHead(200, { connection: 'Keep-Alive, X-Upstream-Hop', 'x-upstream-hop': '1', 'x-kept': 'yes' });
+        return void res.end('hop');
+      }
+      if (req.url === '/close') {
+        res.writeHead(200, { connection: 'close', 'x-kept': 'yes' });
+        return void res.end('closed');
+      }
       if (req.url === '/broken') {
         res.writeHead(200, { 'content-length': '100000' });
         res.write(Buffer.alloc(1000, 'x'));
@@ -69,6 +78,24 @@ describe('gateway: answers stream from the upstream to the client', () => {
       req.end();
     });
   };
+
+  const body = async (res: IncomingMessage): Promise<string> => {
+    let text = '';
+    for await (const chunk of res) text += String(chunk);
+    return text;
+  };
+
+  test("drops the upstream's hop-by-hop fields, including those its Connection field names", async () => {
+    const hop = await open('/files/hop');
+    assert.equal(await body(hop), 'hop');
+    assert.equal(hop.headers['x-upstream-hop'], undefined);
+    assert.equal(hop.headers['x-kept'], 'yes');
+    // `Connection: close` names no field: the answer passes whole, and the client's connection is its own.
+    const closed = await open('/files/close');
+    assert.equal(await body(closed), 'closed');
+    assert.equal(closed.headers['x-kept'], 'yes');
+    assert.equal(closed.headers.connection, 'keep-alive');
+  });
 
   test('a large answer reaches a slow client whole', async () => {
     const res = await open('/files/big');

@@ -18,6 +18,9 @@ export interface LimitCells {
   setQuota(i: number, check: LimitCheck, used: number, periodEnd: number): void;
 }
 
+/** decideLimits' values to store, reused by every call (see there). */
+const scratch: number[] = [];
+
 /**
  * One all-or-nothing decision over several limits, shared by every Limiter implementation so they
  * cannot disagree: each check is evaluated; only when all admit (and `commit`) are the new values
@@ -27,8 +30,11 @@ export function decideLimits(checks: readonly LimitCheck[], now: number, commit:
   let deniedBy: LimitResult['deniedBy'] = null;
   let retryAfterMs = 0;
   const states: LimitState[] = [];
-  // The value each check would store when admitted: a new TAT (rate) or the new count (quota).
-  const next: number[] = [];
+  // The value each check would store when admitted: a new TAT (rate) or the new count (quota). A
+  // scratch array shared by every call (this function runs to its end without yielding), cut to this
+  // call's length: no array per request.
+  const next = scratch;
+  next.length = 0;
   for (let i = 0; i < checks.length; i++) {
     const check = checks[i]!;
     if (check.kind === 'rate') {

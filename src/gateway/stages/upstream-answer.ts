@@ -18,6 +18,13 @@ const DROP_RESPONSE = new Set([
   'ratelimit-policy',
 ]);
 
+/** The upstream call answering a response, for the shared 'close' listener. */
+const CALL = Symbol('upstream call');
+type AnsweringResponse = Exchange['res'] & { [CALL]?: UpstreamAnswer };
+function clientClosed(this: AnsweringResponse): void {
+  this[CALL]?.clientClosed();
+}
+
 const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /** What a failed call's denial names: the API (its name and timeout). */
@@ -59,17 +66,22 @@ export class UpstreamAnswer implements Dispatcher.DispatchHandler {
     this.#controller = controller;
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     // 1xx answers are interim (RFC 9110 §15.2): the final one follows on the same call.
     if (statusCode < 200) return;
     const exchange = this.#exchange;
     const { res } = exchange;
     exchange.upstreamMs = performance.now() - this.#sentAt;
     res.writeHead(statusCode, responseHeaders(headers, exchange));
-    // The client may leave before the answer is over: then the upstream call is of no more use.
-    res.on('close', () => {
-      if (this.#settle !== null) controller.abort(new Error('the client closed the connection'));
-    });
+    // The client may leave before the answer is over: then the upstream call is of no more use. One
+    // shared listener, which finds this call on the response: no closure per request.
+    (res as AnsweringResponse)[CALL] = this;
+    res.on('close', clientClosed);
+  }
+
+  /** The client's connection closed: abort the upstream call unless its answer is over. */
+  clientClosed(): void {
+    if (this.#settle !== null) this.#controller?.abort(new Error('the client closed the connection'));
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -116,13 +128,7 @@ function upstreamFailure(error: Error & { code?: string }, api: CalledApi, maxBo
 
 /** The upstream's answer without hop-by-hop fields; Gatehouse's own RateLimit fields replace any it sent. */
 function responseHeaders(upstream: IncomingHttpHeaders, exchange: Exchange): IncomingHttpHeaders {
-  const connectionTokens =
-    typeof upstream.connection === 'string'
-      ? upstream.connection
-          .toLowerCase()
-          .split(',')
-          .map((t) => t.trim())
-      : null;
+  const connectionTokens = typeof upstream.connection === 'string' ? listedInConnection(upstream.connection) : null;
   const out: IncomingHttpHeaders = {};
   for (const name in upstream) {
     if (!DROP_RESPONSE.has(name) && !connectionTokens?.includes(name)) out[name] = upstream[name];
@@ -130,4 +136,17 @@ function responseHeaders(upstream: IncomingHttpHeaders, exchange: Exchange): Inc
   const limits = exchange.rateLimitHeaders;
   if (limits) ((out['ratelimit-policy'] = limits.policy), (out.ratelimit = limits.state));
   return out;
+}
+
+/**
+ * The fields a Connection value names (RFC 9110 §7.6.1), lower-case; null when it names only fields
+ * dropped anyway: nearly every upstream sends just `keep-alive` or `close`, read without an array.
+ */
+function listedInConnection(value: string): string[] | null {
+  const single = value.length <= 10 ? value.toLowerCase() : '';
+  if (single === 'keep-alive' || single === 'close') return null;
+  return value
+    .toLowerCase()
+    .split(',')
+    .map((t) => t.trim());
 }
