@@ -120,12 +120,18 @@ try {
       t.samples.push(spent / r.requests);
       // Busy CPU on the machine not spent by the target, in CPUs (a rough guide: the upstream and wrk are in it).
       if (m0 && m1) t.other.push((m1.busy - m0.busy - spent) / 1e6 / r.seconds);
+      const byThread: string[] = [];
       for (const [name, after] of t1) {
         const list = t.threads.get(name) ?? [];
-        list.push((after - (t0.get(name) ?? 0)) / r.requests);
+        const perRequest = (after - (t0.get(name) ?? 0)) / r.requests;
+        list.push(perRequest);
         t.threads.set(name, list);
+        if (perRequest >= 0.5) byThread.push(`${name} ${perRequest.toFixed(1)}`);
       }
-      console.error(`round ${round + 1} ${t.label}: ${(spent / r.requests).toFixed(1)} µs/req, ${Math.round(r.requests / r.seconds)} req/s`);
+      // By thread too, so a round that jumps says where: one thread of the target's own, or all of them (the host).
+      console.error(
+        `round ${round + 1} ${t.label}: ${(spent / r.requests).toFixed(1)} µs/req (${byThread.join(', ')}), ${Math.round(r.requests / r.seconds)} req/s`,
+      );
     }
   }
   const bareMin = Math.min(...targets[0]!.samples);
