@@ -46,6 +46,6 @@ const per = Number(args.per);
 const rows = [...b].map(([kind, { count, size }]) => ({ kind, count: count - (a.get(kind)?.count ?? 0), size: size - (a.get(kind)?.size ?? 0) }));
 rows.sort((x, y) => y.size - x.size);
 const total = rows.reduce((sum, r) => sum + r.size, 0);
-console.log(`self size added: ${total} bytes${per > 1 ? `, ${(total / per).toFixed(0)} per ${per === 1 ? 'one' : 'unit'} (of ${per})` : ''}`);
+console.log(`self size added: ${total} bytes${per > 1 ? `, ${(total / per).toFixed(0)} per unit (of ${per})` : ''}`);
 for (const r of rows.slice(0, Number(args.top)))
   console.log(`${(r.size / per).toFixed(1).padStart(9)} B  ${(r.count / per).toFixed(2).padStart(7)} ×  ${r.kind.slice(0, 100)}`);

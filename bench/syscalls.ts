@@ -53,7 +53,7 @@ function parseReport(report: string): Map<string, { calls: number; seconds: numb
     let syscall: string, calls: number, seconds: number;
     if (args.tool === 'strace') {
       // % time, seconds, usecs/call, calls, [errors], syscall
-      if (cols.length < 5 || !/^\d/.test(cols[0]!)) continue;
+      if (cols.length < 5 || !/^\d/.test(cols[0]!) || cols.at(-1) === 'total') continue;
       [syscall, calls, seconds] = [cols.at(-1)!, Number(cols[3]), Number(cols[1])];
     } else {
       // syscall, calls, errors, total (msec), min, avg, max, stddev (one table per thread)
