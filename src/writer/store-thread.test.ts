@@ -4,6 +4,7 @@ import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
+import type { RequestLogEntry } from '../store/port.ts';
 import { BACKGROUND_NICE, StoreThread } from './store-thread.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-store-thread-'));
@@ -46,3 +47,42 @@ test(
     }
   },
 );
+
+test('request-log entries cross to the store thread and back unchanged, whatever their text holds', async () => {
+  const path = join(dir, 'request-log.db');
+  const store = openSqliteStore(path);
+  await store.migrate();
+  await store.close();
+  const thread = new StoreThread({ path, busyTimeoutMs: 1000, onError: (error) => assert.fail(String(error)), onWarning: () => {} });
+  const entry: RequestLogEntry = {
+    at: 1_796_000_000_123,
+    requestId: 'req "quoted" \\ back\u2028slash',
+    traceId: null,
+    apiId: 'api_1',
+    api: 'démo ✓',
+    route: 'GET /v1/*',
+    method: 'GET',
+    // Node reads a request line as Latin-1: any byte may be in a path, NUL and controls too.
+    path: '/v1/\u0000/\u00ff/\u007f/😀',
+    query: null,
+    status: 429,
+    denialCode: 'RATE_LIMITED',
+    durationMs: 0.001,
+    upstreamMs: null,
+    bytesIn: 0,
+    bytesOut: Number.MAX_SAFE_INTEGER,
+    keyId: 'key_1',
+    appId: null,
+    user: null,
+    clientId: null,
+    address: '::1',
+    userAgent: 'agent\t\n',
+  };
+  try {
+    await thread.append([entry, { ...entry, at: entry.at + 1, durationMs: 12.345, upstreamMs: 7.5 }]);
+    const page = await thread.query({}, { limit: 10 });
+    assert.deepEqual(page.items, [{ ...entry, at: entry.at + 1, durationMs: 12.345, upstreamMs: 7.5 }, entry]);
+  } finally {
+    await thread.close();
+  }
+});
