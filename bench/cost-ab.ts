@@ -9,20 +9,15 @@
  *   node bench/cost-ab.ts --variant 'public|public' --variant 'public, no observers|public|observability-off' \
  *                         [--variant 'label|scenario|mode|{"config":"json"}|/other/tree'] [--rounds 8] [--duration 3]
  *
- * A variant is `label|scenario|mode|config|tree|node flags`: scenario as in bench/seed.ts (public, apiKey, bearer...),
- * mode `on`, `metrics-off` or `observability-off` (bench/gatehouse-child.ts), config a JSON object over
- * the defaults (as the YAML file would hold it), tree another checkout whose bench/gatehouse-child.ts
- * runs instead of this one's (to compare code: `git archive <commit> | tar -x -C /tmp/old`, with
- * node_modules linked; empty: this one), node flags for that Gatehouse alone (`--max-semi-space-size=32`). `--keys N` gives the apiKey variants N keys taken in turn. Fails on any non-2xx.
+ * A variant is `label|scenario|mode|config|tree|node flags` (bench/lib/variants.ts: another tree compares
+ * code, node flags compare settings). `--keys N` gives the apiKey variants N keys taken in turn. Fails on any non-2xx.
  */
-import { fork } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cpuSpent, cpuTime, killAll, startChild, stopChild, total, track, nextMessage, type Child } from './lib/children.ts';
-import { BenchFailure, closedLoop, pickGenerator, type Load } from './lib/load.ts';
+import { cpuSpent, cpuTime, killAll, startChild, stopChild, total } from './lib/children.ts';
+import { BenchFailure, closedLoop, pickGenerator } from './lib/load.ts';
 import { machineStat, threadCpuMicros } from './lib/machine.ts';
 import { pinning } from './lib/pinning.ts';
+import { startVariant, type Variant } from './lib/variants.ts';
 import { median } from './lib/stats.ts';
 import { loadavg } from 'node:os';
 
@@ -42,50 +37,14 @@ const ROUNDS = Number(args.rounds);
 const DURATION_S = Number(args.duration);
 const WARMUP_S = Number(args.warmup);
 const pin = pinning(args.pin);
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const generator = pickGenerator(undefined);
 const settings = { generator, connections: Number(args.connections), pin };
 
-interface Target {
-  label: string;
-  child: Child;
-  url: string;
-  load: Load;
+interface Target extends Variant {
   samples: number[];
   other: number[];
   /** µs per request per thread name, every round (threads that end between readings count as nothing). */
   threads: Map<string, number[]>;
-}
-
-async function startVariant(spec: string, upstream: Child): Promise<Target> {
-  const [label, scenario = 'apiKey', mode = 'on', config = '{}', tree = '', flags = ''] = spec.split('|');
-  if (!label) throw new BenchFailure(`a variant is label|scenario|mode|config|tree|node flags, not ${spec}`);
-  const argv = [upstream.url, scenario, mode, scenario === 'apiKey' ? args.keys : '1', config];
-  let child: Child & { path: string; headers: Record<string, string>; headerSets: Load };
-  if (tree || flags) {
-    const nodeFlags = flags.split(' ').filter(Boolean);
-    const [execPath, execArgv] = pin.on(pin.targetCpus, process.execPath, ['--disable-warning=ExperimentalWarning', ...nodeFlags]);
-    const proc = track(
-      fork(join(tree || root, 'bench', 'gatehouse-child.ts'), argv, { execPath, execArgv, cwd: tree || root, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
-    );
-    const ready = await nextMessage<{ url: string; path: string; headers?: Record<string, string>; headerSets?: Load; secret?: string }>(
-      proc,
-      'ready',
-      600_000,
-    );
-    // Older trees' children send the key alone.
-    const headers = ready.headers ?? { authorization: `Bearer ${ready.secret ?? ''}` };
-    child = { ...ready, headers, headerSets: ready.headerSets ?? [headers], name: label, proc };
-  } else
-    child = await startChild<{ url: string; path: string; headers: Record<string, string>; headerSets: Load }>(
-      pin,
-      label,
-      'gatehouse-child.ts',
-      argv,
-      pin.targetCpus,
-    );
-  const load = child.headerSets.length > 0 ? child.headerSets : [child.headers];
-  return { label, child, url: `${child.url}${child.path}`, load, samples: [], other: [], threads: new Map() };
 }
 
 try {
@@ -93,7 +52,8 @@ try {
   const bare = await startChild(pin, 'bare proxy', 'bare-proxy-child.ts', [upstream.url], pin.targetCpus);
   const targets: Target[] = [];
   const variants = args.variant as string[];
-  for (const spec of variants) targets.push(await startVariant(spec, upstream));
+  for (const spec of variants)
+    targets.push({ ...(await startVariant(pin, spec, upstream.url, Number(args.keys))), samples: [], other: [], threads: new Map() });
   // The bare proxy is sent what the first variant sends (the same headers: every target parses the same request).
   const first = targets[0];
   targets.unshift({

@@ -7,13 +7,13 @@
  * one run. Unlike `--cpu-prof` (bench/gateway.ts --profile), sampling costs the target almost nothing
  * (a timer interrupt every 1/--frequency s), and time in the kernel, the GC threads and native code counts.
  *
- *   node bench/perf-profile.ts [--variant 'label|scenario|mode|{"config":"json"}'] [--rounds 3] [--duration 5]
+ *   node bench/perf-profile.ts [--variant 'label|scenario|mode|{"config":"json"}|tree|node flags'] [--rounds 3] [--duration 5]
  *                              [--frequency 2999] [--top 40] [--call-graph]
  *
  * The recordings stay in a temporary directory (printed), one per target and round with its request count
  * on stderr; with --call-graph they hold call chains too
  * (frame pointers), for `perf report -i FILE --no-children -S SYMBOL -G` to say who calls a hot builtin.
- * Variants as in bench/cost-ab.ts (no tree or flags); default: apiKey with everything on. Needs `perf`
+ * Variants as in bench/lib/variants.ts (another tree or node flags too); default: apiKey with everything on. Needs `perf`
  * (Debian's linux-perf) and perf_event_paranoid ≤ 1 or root.
  */
 import { spawn } from 'node:child_process';
@@ -21,9 +21,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { killAll, startChild, stopChild, type Child } from './lib/children.ts';
-import { BenchFailure, closedLoop, pickGenerator, run, type Load } from './lib/load.ts';
+import { killAll, startChild, stopChild } from './lib/children.ts';
+import { BenchFailure, closedLoop, pickGenerator, run } from './lib/load.ts';
 import { pinning } from './lib/pinning.ts';
+import { startVariant, type Variant } from './lib/variants.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -44,11 +45,7 @@ const outDir = mkdtempSync(join(tmpdir(), 'gatehouse-perf-'));
 // JIT code gets names in /tmp/perf-<pid>.map, which perf report reads.
 process.env.BENCH_NODE_FLAGS = `${process.env.BENCH_NODE_FLAGS ?? ''} --perf-basic-prof`;
 
-interface Target {
-  label: string;
-  child: Child;
-  url: string;
-  load: Load;
+interface Target extends Variant {
   requests: number;
   /** Samples per `kind\tthread\tsymbol`, summed over the rounds. */
   samples: Map<string, number>;
@@ -151,24 +148,8 @@ try {
   const upstream = await startChild(pin, 'upstream', 'upstream-child.ts', [], pin.loadCpus);
   const bare = await startChild(pin, 'bare proxy', 'bare-proxy-child.ts', [upstream.url], pin.targetCpus);
   const targets: Target[] = [];
-  for (const spec of (args.variant as string[]).length ? (args.variant as string[]) : ['apiKey|apiKey']) {
-    const [label = spec, scenario = 'apiKey', mode = 'on', config = '{}'] = spec.split('|');
-    const child = await startChild<{ url: string; path: string; headers: Record<string, string>; headerSets: Load }>(
-      pin,
-      label,
-      'gatehouse-child.ts',
-      [upstream.url, scenario, mode, '1', config],
-      pin.targetCpus,
-    );
-    targets.push({
-      label,
-      child,
-      url: `${child.url}${child.path}`,
-      load: child.headerSets.length ? child.headerSets : [child.headers],
-      requests: 0,
-      samples: new Map(),
-    });
-  }
+  for (const spec of (args.variant as string[]).length ? (args.variant as string[]) : ['apiKey|apiKey'])
+    targets.push({ ...(await startVariant(pin, spec, upstream.url)), requests: 0, samples: new Map() });
   const first = targets[0]!;
   targets.unshift({
     label: 'bare undici proxy',

@@ -59,12 +59,20 @@ export function nextMessage<T>(proc: ChildProcess, type: string, timeoutMs = 30_
 
 /**
  * A node child (a script in bench/) with an IPC channel, pinned to `cpuList` when pinning.
- * `BENCH_NODE_FLAGS` (space-separated) adds V8/Node flags that NODE_OPTIONS refuses, e.g. `--trace-gc`.
+ * `BENCH_NODE_FLAGS` (space-separated) adds V8/Node flags that NODE_OPTIONS refuses, e.g. `--trace-gc`;
+ * `flags` adds more for this child alone. `tree`: another checkout whose bench/ script runs instead, in it.
  */
-export function forkOn(pin: Pinning, cpuList: string, script: string, argv: string[]): ChildProcess {
-  const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+export function forkOn(
+  pin: Pinning,
+  cpuList: string,
+  script: string,
+  argv: string[],
+  options: { tree?: string; flags?: readonly string[] } = {},
+): ChildProcess {
+  const extra = [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), ...(options.flags ?? [])];
   const [execPath, execArgv] = pin.on(cpuList, process.execPath, ['--disable-warning=ExperimentalWarning', ...extra]);
-  return track(fork(join(benchDir, script), argv, { execPath, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const path = options.tree ? join(options.tree, 'bench', script) : join(benchDir, script);
+  return track(fork(path, argv, { execPath, execArgv, cwd: options.tree, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
 }
 
 export async function startChild<T extends { url: string }>(pin: Pinning, name: string, script: string, argv: string[], cpuList: string): Promise<Child & T> {

@@ -1,0 +1,42 @@
+/**
+ * Gatehouse variants for the side-by-side benchmarks (bench/cost-ab.ts, bench/perf-profile.ts), each a
+ * bench/gatehouse-child.ts, given as `label|scenario|mode|config|tree|node flags`: scenario as in
+ * bench/seed.ts (public, apiKey, bearer...), mode `on`, `metrics-off` or `observability-off`, config a JSON
+ * object over the defaults (as the YAML file would hold it), tree another checkout whose child runs instead
+ * (`git archive <commit> | tar -x -C /tmp/old`, with node_modules linked; empty: this one), node flags for
+ * that Gatehouse alone (`--max-semi-space-size=32`).
+ */
+import { forkOn, nextMessage, type Child } from './children.ts';
+import { BenchFailure, type Load } from './load.ts';
+import type { Pinning } from './pinning.ts';
+
+export interface Variant {
+  label: string;
+  child: Child;
+  /** Where the load goes: the variant's gateway and the scenario's path. */
+  url: string;
+  /** The header sets the load takes in turn (one per key with `keys` > 1). */
+  load: Load;
+}
+
+interface Ready {
+  url: string;
+  path: string;
+  headers?: Record<string, string>;
+  headerSets?: Load;
+  /** Older trees' children send the key alone. */
+  secret?: string;
+}
+
+/** Starts one variant on `pin.targetCpus`, its upstream at `upstreamUrl`; `keys`: how many keys an apiKey variant takes in turn. */
+export async function startVariant(pin: Pinning, spec: string, upstreamUrl: string, keys = 1): Promise<Variant> {
+  const [label, scenario = 'apiKey', mode = 'on', config = '{}', tree = '', flags = ''] = spec.split('|');
+  if (!label) throw new BenchFailure(`a variant is label|scenario|mode|config|tree|node flags, not ${spec}`);
+  const argv = [upstreamUrl, scenario, mode, scenario === 'apiKey' ? String(keys) : '1', config];
+  const proc = forkOn(pin, pin.targetCpus, 'gatehouse-child.ts', argv, { tree: tree || undefined, flags: flags.split(' ').filter(Boolean) });
+  // Ten minutes: a Gatehouse seeded with a million keys takes a few.
+  const ready = await nextMessage<Ready>(proc, 'ready', 600_000);
+  const headers = ready.headers ?? { authorization: `Bearer ${ready.secret ?? ''}` };
+  const load = ready.headerSets?.length ? ready.headerSets : [headers];
+  return { label, child: { name: label, proc, url: ready.url }, url: `${ready.url}${ready.path}`, load };
+}
