@@ -1,4 +1,3 @@
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import pino from 'pino';
 import { ConfigError, type Config } from './config/load.ts';
@@ -7,12 +6,14 @@ import { identityContext } from './control/authorization/identity-context.ts';
 import type { RunningAuthorization } from './control/authorization/start-authorization.ts';
 import type { RunningConsole } from './control/console/start-console.ts';
 import type { ControlContext } from './control/context.ts';
-import { createDataPlane, keyVerifierFor, requestLogFor, startTracing, usageAnalyticsFor, type DataPlane } from './data-plane.ts';
+import { createDataPlane, keyVerifierFor, requestLogFor, startTracing, usageAnalyticsFor } from './data-plane.ts';
 import type { RequestLog } from './requests/request-log.ts';
 import type { UsageAnalytics } from './usage/analytics.ts';
 import { createLocalChangeBus, type ChangeBus } from './events/change-bus.ts';
 import { SharedMemoryLimiter } from './limits/shared-memory-limiter.ts';
-import { GatewayWorkers, type WorkerHost } from './workers/gateway-workers.ts';
+import { GatewayWorkers } from './workers/gateway-workers.ts';
+import { mainThreadGateway, workersGateway, type ServingGateway } from './workers/serving-gateway.ts';
+import { closeServer, listen } from './http/listening.ts';
 import { unpack } from './writer/store-thread.ts';
 import { IdentityJwtSigner } from './gateway/identity-jwt.ts';
 import { createRedirectServer } from './gateway/redirect-server.ts';
@@ -22,9 +23,9 @@ import { eventScansFor, webhooksFor } from './control/webhooks/start-webhooks.ts
 import type { EventScans } from './control/webhooks/event-scans.ts';
 import type { Resolve } from './control/webhooks/destination.ts';
 import type { WebhookDispatcher } from './control/webhooks/delivery.ts';
-import { reloadOnChange, tlsOptions } from './tls/server-tls.ts';
+import { tlsOptions } from './tls/server-tls.ts';
 import { tuneHeapForProxying } from './runtime/heap-tuning.ts';
-import { memoryThrottles } from './limits/failure-throttle.ts';
+import { memoryThrottles, sharedThrottles } from './limits/failure-throttle.ts';
 import { redisThrottles } from './limits/redis/fallback-throttle.ts';
 import { MemoryLimiter } from './limits/memory-limiter.ts';
 import { openStore } from './store/open-store.ts';
@@ -47,7 +48,7 @@ import { UsageRecorder } from './usage/usage-recorder.ts';
 import { StoreThread } from './writer/store-thread.ts';
 import { DpopVerifier } from './verification/dpop.ts';
 import { FallbackReplaySet, RedisReplaySet } from './verification/redis-replay-set.ts';
-import { MemoryReplaySet } from './verification/replay-set.ts';
+import { MemoryReplaySet, sharedReplaySet } from './verification/replay-set.ts';
 import { externalIssuer, ownIssuer, type TrustedIssuer } from './verification/issuers.ts';
 import { REVOCATION_FEED, RevocationList } from './verification/revocation-list.ts';
 
@@ -186,7 +187,13 @@ export async function startGatehouse(
   // Failed credential checks are counted in Redis too, so a guesser spreading attempts over nodes gains nothing.
   const throttles = redis ? redisThrottles(redis, { nodes: config.redis.expectedNodes, health }) : memoryThrottles();
   const authFailures = { limit: config.authFailures.limit, windowMs: config.authFailures.windowSeconds * 1000, perAddress: true };
-  const throttle = throttles({ name: 'gateway', ...authFailures });
+  // The gateway threads count the gateway's failures together: the main thread (serving until the workers do) and the workers.
+  const gatewayThrottles = !shared
+    ? throttles
+    : redis
+      ? redisThrottles(redis, { nodes: config.redis.expectedNodes, health, local: sharedThrottles(shared.table) })
+      : sharedThrottles(shared.table);
+  const throttle = gatewayThrottles({ name: 'gateway', ...authFailures });
   // The admin API counts its own failures: a local service with a broken API key must not lock the admin CLI out.
   const adminThrottle = throttles({ name: 'admin', ...authFailures });
   const verifier = keyVerifierFor(config, { store, limiter, usage, changes, clock, metrics, health });
@@ -236,10 +243,12 @@ export async function startGatehouse(
     health.register(REVOCATION_FEED, storeCritical);
     await revocations.start(config.authorization.revocationPollSeconds * 1000, health);
   }
-  // DPoP proof ids (RFC 9449 §11.1) are shared through Redis, so a proof used at one node is refused at all.
+  // DPoP proof ids (RFC 9449 §11.1) are shared through Redis, so a proof used at one node is refused at all;
+  // and the gateway threads' shared table, so one used at the main thread is refused at the workers.
+  const localReplays = shared ? sharedReplaySet(shared.table) : new MemoryReplaySet();
   const replays = redis
-    ? new FallbackReplaySet(new RedisReplaySet(redis), new MemoryReplaySet(), { whenUnavailable: config.redis.whenUnavailable, health })
-    : new MemoryReplaySet();
+    ? new FallbackReplaySet(new RedisReplaySet(redis), localReplays, { whenUnavailable: config.redis.whenUnavailable, health })
+    : localReplays;
   const dpop = new DpopVerifier(config.tokens.dpopWindowSeconds, replays);
   let identitySigner: IdentityJwtSigner | null = null;
   let ownIssuerUrl: string | null = null;
@@ -267,47 +276,60 @@ export async function startGatehouse(
       .catch((error: unknown) => log.error({ err: error }, 'marking an exposed key failed'));
   };
   const tls = config.gateway.tls ? tlsOptions(config.gateway.tls) : undefined;
-  const gateway: ServingGateway | null = !servesGateway
-    ? null
-    : shared
-      ? workerGateway(config, workerCount, shared, health, log, changes, storeCritical, {
-          usage: (batch) => usage.merge(batch),
-          cells: (cells) => analyticsSink.add(cells),
-          requests: async (rows) => {
-            await (writer ? writer.appendRows(rows) : store.requestLog.append(rows.map(unpack)));
-          },
-          exposed: onExposed,
-          signingMaterial: async () => (await import('./control/services/signing-keys.ts')).activeSigningMaterial(ctx),
-          pollRevocations: identity !== null,
-        })
-      : await inProcessGateway(
-          config,
-          log,
-          await createDataPlane({
-            config,
+  const plane = servesGateway
+    ? await createDataPlane({
+        config,
+        log,
+        clock,
+        health,
+        readiness,
+        metrics,
+        tracing,
+        store,
+        changes,
+        verifier,
+        revocations,
+        trusted: () => trusted,
+        limiter,
+        throttle,
+        dpop,
+        usage,
+        requestLog,
+        analytics,
+        observers: options.observers ?? [],
+        onExposed,
+        ownIssuer: () => ownIssuerUrl,
+        identityJwt: () => identitySigner,
+      })
+    : null;
+  const gateway: ServingGateway | null =
+    plane === null
+      ? null
+      : shared
+        ? workersGateway(
+            mainThreadGateway(config, log, plane, true),
+            new GatewayWorkers({
+              count: workerCount,
+              config,
+              table: shared.table,
+              health,
+              log,
+              changes,
+              pollRevocations: identity !== null,
+              storeCritical,
+              host: {
+                usage: (batch) => usage.merge(batch),
+                cells: (cells) => analyticsSink.add(cells),
+                requests: async (rows) => {
+                  await (writer ? writer.appendRows(rows) : store.requestLog.append(rows.map(unpack)));
+                },
+                exposed: onExposed,
+                signingMaterial: async () => (await import('./control/services/signing-keys.ts')).activeSigningMaterial(ctx),
+              },
+            }),
             log,
-            clock,
-            health,
-            readiness,
-            metrics,
-            tracing,
-            store,
-            changes,
-            verifier,
-            revocations,
-            trusted: () => trusted,
-            limiter,
-            throttle,
-            dpop,
-            usage,
-            requestLog,
-            analytics,
-            observers: options.observers ?? [],
-            onExposed,
-            ownIssuer: () => ownIssuerUrl,
-            identityJwt: () => identitySigner,
-          }),
-        );
+          )
+        : mainThreadGateway(config, log, plane);
   requestLog?.start();
   analytics?.start();
   const addressRetention = runsControl
@@ -403,6 +425,7 @@ export async function startGatehouse(
         drainCheckIntervalMs: config.rotation.drainCheckIntervalSeconds * 1000,
         unseenUseMs: config.usage.flushIntervalSeconds * 1000,
       });
+      await gateway?.allServing();
       log.info({ role, gatewayUrl, controlUrl }, 'gatehouse gateway node listening');
       return result();
     }
@@ -411,7 +434,7 @@ export async function startGatehouse(
     // synchronous work on this thread (one part holds it for about half a second), so with the gateway
     // on this thread it starts in a pause between requests (at most a second after listening), and goes
     // in parts with a turn of the event loop between them, in which requests that arrived meanwhile move on.
-    await gateway?.quiet?.(QUIET_BEFORE_CONTROL_MS, MAX_WAIT_BEFORE_CONTROL_MS);
+    await gateway?.quiet(QUIET_BEFORE_CONTROL_MS, MAX_WAIT_BEFORE_CONTROL_MS);
     await nextTurn();
     const [{ createAdminApi }, { createControlServer }, { getRequestListener }, { createStaticAssets }] = await Promise.all([
       import('./control/admin/server.ts'),
@@ -494,6 +517,7 @@ export async function startGatehouse(
     } else {
       log.warn('no master key: the authorization server is off (set GATEHOUSE_MASTER_KEY_FILE)');
     }
+    await gateway?.allServing();
   } catch (error) {
     await shutdown();
     throw error;
@@ -583,98 +607,6 @@ function metricsEndpoint(metrics: GatehouseMetrics, allowFrom: readonly string[]
   return { allows: (ip: string) => isLoopback(ip) || allowed.allows(ip), contentType: metrics.contentType, scrape };
 }
 
-/** The gateway as startGatehouse drives it: on the main thread, or on worker threads. */
-interface ServingGateway {
-  listen(scheme: 'http' | 'https'): Promise<string>;
-  /** The port it listens on, once it does. */
-  port(): number | null;
-  /** Outcome counts by code (the main thread's gateway only; workers count in their metrics). */
-  outcomes: Map<string, number>;
-  trustOwnIssuer(issuer: string): void;
-  /**
-   * On this thread only: resolves once no request has arrived for `quietMs`, or after `maxMs`, so
-   * work that holds the event loop (importing the control plane) starts between requests.
-   */
-  quiet?: (quietMs: number, maxMs: number) => Promise<void>;
-  /** Workers: their metrics summed with the main thread's (as JSON); absent on the main thread. */
-  scrape?: (own: Awaited<ReturnType<GatehouseMetrics['registry']['getMetricsAsJSON']>>) => Promise<string>;
-  close(): Promise<void>;
-}
-
-/** gateway.workers 1: the data plane on this thread, as Gatehouse always ran. */
-async function inProcessGateway(config: Readonly<Config>, log: pino.Logger, plane: DataPlane): Promise<ServingGateway> {
-  const { gateway } = plane;
-  const stopWatching = config.gateway.tls
-    ? reloadOnChange(gateway as never, config.gateway.tls, (error) => log.error({ err: error }, 'TLS certificate reload failed'))
-    : null;
-  return {
-    listen: (scheme) => listen(gateway, config.gateway.host, config.gateway.port, scheme),
-    port: () => (gateway.address() as AddressInfo | null)?.port ?? null,
-    outcomes: plane.outcomes,
-    quiet: (quietMs, maxMs) => untilQuiet(gateway, quietMs, maxMs),
-    // The data plane reads our issuer through the getters startGatehouse gave it.
-    trustOwnIssuer: () => {},
-    close: async () => {
-      stopWatching?.();
-      await closeServer(gateway);
-      await plane.closeUpstreams();
-    },
-  };
-}
-
-/** Counts arrivals with a listener of its own, removed once quiet (so requests after start pay nothing for it). */
-async function untilQuiet(server: Server, quietMs: number, maxMs: number): Promise<void> {
-  let arrived = 0;
-  const count = () => void arrived++;
-  server.on('request', count);
-  try {
-    const until = performance.now() + maxMs;
-    for (let seen = -1; seen !== arrived && performance.now() < until;) {
-      seen = arrived;
-      await new Promise((resolve) => setTimeout(resolve, quietMs));
-    }
-  } finally {
-    server.off('request', count);
-  }
-}
-
-/** gateway.workers > 1: the data plane on that many worker threads sharing the port (workers/). */
-function workerGateway(
-  config: Readonly<Config>,
-  count: number,
-  limiter: SharedMemoryLimiter,
-  health: Health,
-  log: pino.Logger,
-  changes: ChangeBus,
-  storeCritical: boolean,
-  host: WorkerHost & { pollRevocations: boolean },
-): ServingGateway {
-  const workers = new GatewayWorkers({
-    count,
-    config,
-    table: limiter.table,
-    health,
-    log,
-    changes,
-    host,
-    pollRevocations: host.pollRevocations,
-    storeCritical,
-  });
-  let port: number | null = null;
-  return {
-    listen: async (scheme) => {
-      port = await workers.start();
-      const shown = config.gateway.host.includes(':') ? `[${config.gateway.host}]` : config.gateway.host;
-      return `${scheme}://${shown}:${port}`;
-    },
-    port: () => port,
-    outcomes: new Map(),
-    trustOwnIssuer: (issuer) => workers.trustOwnIssuer(issuer),
-    scrape: (own) => workers.scrape(own),
-    close: () => workers.stop(),
-  };
-}
-
 /** The shared table refused counters since the last sweep: readiness warns until a sweep sees none. */
 const SHARED_TABLE = 'shared-limit-table';
 async function startDoorbell(config: Config, health: Health, feed: StoreChangeFeed): Promise<RedisDoorbell> {
@@ -755,26 +687,6 @@ const MAX_WAIT_BEFORE_CONTROL_MS = 1000;
 
 /** After the I/O that is ready has been handled (setImmediate runs after the poll phase). */
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-function listen(server: Server, host: string, port: number, scheme: 'http' | 'https' = 'http'): Promise<string> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      const address = server.address() as AddressInfo;
-      const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      resolve(`${scheme}://${shown}:${address.port}`);
-    });
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  if (!server.listening) return Promise.resolve();
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}
 
 /** Where developers call the gateway: `gateway.publicHost` when set (behind its name), else the address it listens on. */
 function publicGatewayUrl(config: Readonly<Config>, listening: string): string {

@@ -2,7 +2,8 @@ import { gcra, gcraPeek } from '../domain/gcra.ts';
 import type { RateLimitRule } from '../domain/entities.ts';
 import { addressSlot } from '../domain/ip-allowlist.ts';
 import type { Throttle, ThrottleFactory } from './port.ts';
-import { MapSlotState, type SlotState } from './slot-state.ts';
+import type { SharedTable } from './shared-table.ts';
+import { MapSlotState, SharedSlotState, type SlotState } from './slot-state.ts';
 
 /**
  * Slows down guessing: each failed credential check costs its slot (a client address, an account
@@ -59,10 +60,15 @@ export class FailureThrottle implements Throttle {
   }
 }
 
-/** Throttles in this process's memory (a Map each, or the workers' shared table under `prefix:<name>:`). */
+/** Throttles in this process's memory (a Map each, or the gateway threads' shared table: sharedThrottles). */
 export function memoryThrottles(state?: (name: string) => SlotState): ThrottleFactory {
   return (rule) => {
     const slots = state?.(rule.name);
     return rule.perAddress ? FailureThrottle.perAddress(rule.limit, rule.windowMs, slots) : new FailureThrottle(rule.limit, rule.windowMs, undefined, slots);
   };
+}
+
+/** Throttles every gateway thread counts in together: in their shared table, under `auth-failure:<name>:`. */
+export function sharedThrottles(table: SharedTable): ThrottleFactory {
+  return memoryThrottles((name) => new SharedSlotState(table, `auth-failure:${name}:`));
 }

@@ -1,5 +1,6 @@
 import type { WhenUnavailable } from '../limits/port.ts';
-import { MapSlotState, type SlotState } from '../limits/slot-state.ts';
+import type { SharedTable } from '../limits/shared-table.ts';
+import { MapSlotState, SharedSlotState, type SlotState } from '../limits/slot-state.ts';
 
 /** What recording a one-time id answers: first sight (now recorded), seen before, or not checkable now. */
 export type ReplayVerdict = 'first' | 'replayed' | 'unavailable';
@@ -42,4 +43,9 @@ export class MemoryReplaySet implements ReplaySet {
   sweep(now: number): void {
     this.#seen.sweep(now);
   }
+}
+
+/** The replay set every gateway thread shares: in their shared table, under `dpop:`. */
+export function sharedReplaySet(table: SharedTable): MemoryReplaySet {
+  return new MemoryReplaySet(new SharedSlotState(table, 'dpop:'));
 }

@@ -1,18 +1,16 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
 import { createDataPlane, keyVerifierFor, requestLogFor, startTracing, usageAnalyticsFor } from '../data-plane.ts';
 import { createLocalChangeBus } from '../events/change-bus.ts';
+import { closeServer } from '../http/listening.ts';
 import { IdentityJwtSigner, type SigningMaterial } from '../gateway/identity-jwt.ts';
-import { memoryThrottles } from '../limits/failure-throttle.ts';
+import { sharedThrottles } from '../limits/failure-throttle.ts';
 import { redisThrottles } from '../limits/redis/fallback-throttle.ts';
 import { SharedMemoryLimiter } from '../limits/shared-memory-limiter.ts';
 import { FallbackLimiter, fallbackOptions } from '../limits/redis/fallback-limiter.ts';
 import { RedisLimiter } from '../limits/redis/redis-limiter.ts';
 import { connectRedis, REDIS_CONNECTION } from '../redis/connection.ts';
 import { SharedTable } from '../limits/shared-table.ts';
-import { SharedSlotState } from '../limits/slot-state.ts';
 import { openStore } from '../store/open-store.ts';
 import { STORE_COMPONENT } from '../store/port.ts';
 import { Health } from '../telemetry/health.ts';
@@ -22,7 +20,7 @@ import { reloadOnChange } from '../tls/server-tls.ts';
 import { UsageRecorder } from '../usage/usage-recorder.ts';
 import { DpopVerifier } from '../verification/dpop.ts';
 import { FallbackReplaySet, RedisReplaySet } from '../verification/redis-replay-set.ts';
-import { MemoryReplaySet } from '../verification/replay-set.ts';
+import { sharedReplaySet } from '../verification/replay-set.ts';
 import { externalIssuer, ownIssuer, type TrustedIssuer } from '../verification/issuers.ts';
 import { REVOCATION_FEED, RevocationList } from '../verification/revocation-list.ts';
 import { pack } from '../writer/store-thread.ts';
@@ -95,11 +93,11 @@ redis?.on('error', (error: unknown) => health.failed(REDIS_CONNECTION, error));
 redis?.on('ready', () => health.ok(REDIS_CONNECTION));
 const limiter = redis ? new FallbackLimiter(new RedisLimiter(redis), localLimiter, fallbackOptions(config.redis, health)) : localLimiter;
 // Failed credential checks: in the shared table, or in Redis (the shared table counting while it is away).
-const localThrottles = memoryThrottles(() => new SharedSlotState(table, 'auth-failure:'));
+const localThrottles = sharedThrottles(table);
 const throttles = redis ? redisThrottles(redis, { nodes: config.redis.expectedNodes, health, local: localThrottles }) : localThrottles;
 const throttle = throttles({ name: 'gateway', limit: config.authFailures.limit, windowMs: config.authFailures.windowSeconds * 1000, perAddress: true });
 // DPoP proof ids: in the shared table, or in Redis (the shared table standing in while it is away, where the API allows).
-const localReplays = new MemoryReplaySet(new SharedSlotState(table, 'dpop:'));
+const localReplays = sharedReplaySet(table);
 const replays = redis
   ? new FallbackReplaySet(new RedisReplaySet(redis), localReplays, { whenUnavailable: config.redis.whenUnavailable, health })
   : localReplays;
@@ -220,14 +218,4 @@ main.on('message', (message: ToWorker) => {
   }
 });
 
-gateway.listen({ host: config.gateway.host, port: setup.port, reusePort: true }, () => {
-  post({ type: 'listening', port: (gateway.address() as AddressInfo).port });
-});
-
-function closeServer(server: Server): Promise<void> {
-  if (!server.listening) return Promise.resolve();
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}
+gateway.listen({ host: config.gateway.host, port: setup.port, reusePort: true }, () => post({ type: 'listening' }));

@@ -78,12 +78,10 @@ export class GatewayWorkers {
     this.#broadcast = new ChangeBroadcast(options.changes);
   }
 
-  /** Starts every worker; the first binds the configured port (0: any), the rest bind the same. Answers the port. */
-  async start(): Promise<number> {
-    this.#port = this.#config.gateway.port;
-    this.#port = await this.#start(0);
-    await Promise.all(Array.from({ length: this.#count - 1 }, (_, i) => this.#start(i + 1)));
-    return this.#port;
+  /** Starts every worker on `port`, which the main thread's listener holds already (SO_REUSEPORT); resolves once all listen. */
+  async start(port: number): Promise<void> {
+    this.#port = port;
+    await Promise.all(Array.from({ length: this.#count }, (_, i) => this.#start(i)));
   }
 
   /** Our own issuer is up: its tokens are accepted and it signs identity JWTs, at every worker. */
@@ -111,7 +109,7 @@ export class GatewayWorkers {
     );
   }
 
-  #start(index: number): Promise<number> {
+  #start(index: number): Promise<void> {
     const component = `gateway-worker-${index}`;
     this.#health.register(component, true);
     const channel = new MessageChannel();
@@ -132,13 +130,13 @@ export class GatewayWorkers {
     let markStopped!: () => void;
     const running: Running = { worker, stopped: new Promise((resolve) => (markStopped = resolve)), pendingMetrics: new Map() };
     this.#running.set(index, running);
-    return new Promise<number>((resolve, reject) => {
+    return new Promise<void>((resolve, reject) => {
       let listening = false;
       worker.on('message', (message: FromWorker) => {
         if (message.type === 'listening') {
           listening = true;
           this.#health.ok(component);
-          resolve(message.port);
+          resolve();
         } else this.#onMessage(index, running, message);
       });
       worker.on('error', (error) => {
@@ -152,7 +150,7 @@ export class GatewayWorkers {
         for (const answer of running.pendingMetrics.values()) answer([]);
         // A worker that died inside a limiter call would hold its stripes forever.
         const freed = this.#table.releaseHeldBy(threadId);
-        if (this.#stopping) return;
+        if (this.#stopping) return void (listening || reject(new Error(`gateway worker ${index} stopped before listening`)));
         this.#health.failed(component, new Error(`gateway worker ${index} exited (code ${code})${freed ? `, holding ${freed} limiter locks` : ''}`));
         if (!listening) return reject(new Error(`gateway worker ${index} exited before listening (code ${code})`));
         setTimeout(() => {

@@ -8,7 +8,7 @@ import type { PackedEntry } from '../writer/store-thread.ts';
 export interface WorkerSetup {
   index: number;
   config: Readonly<Config>;
-  /** The port to listen on: the configured one, or the one the first worker was given for port 0. */
+  /** The port to listen on, beside the main thread's listener (which was given it for port 0). */
   port: number;
   /** The limiter's SharedTable (limits, failure throttle, DPoP replay set). */
   table: SharedArrayBuffer;
@@ -35,7 +35,7 @@ export type WorkerCall =
 export type Reply = { type: 'reply'; id: number; ok: true; value: unknown } | { type: 'reply'; id: number; ok: false; message: string };
 
 export type FromWorker =
-  | { type: 'listening'; port: number }
+  | { type: 'listening' }
   | { type: 'call'; id: number; call: WorkerCall }
   | { type: 'health'; component: string; critical: boolean; ok: boolean | null; error: string | null }
   /** An API key seen over plain HTTP (the secret, so the control plane can find and flag it). */
