@@ -128,7 +128,7 @@ export async function startGatehouse(
   metrics?.watch(health);
   health.register(STORE_COMPONENT, storeCritical);
   const tracing = config.tracing.enabled ? await startTracing(config, health) : null;
-  const opened = openStore(config, { health, clock });
+  const opened = await openStore(config, { health, clock });
   // Store latency is measured around the port, so every adapter gets it and none knows of metrics.
   const store = metrics ? timedStore(opened.store, metrics.storeTiming) : opened.store;
   const migrations = await store.migrate();
@@ -173,7 +173,7 @@ export async function startGatehouse(
   const shared = workerCount > 1 ? SharedMemoryLimiter.create(config.gateway.sharedTableEntries) : null;
   const localLimiter = shared ?? new MemoryLimiter();
   // With Redis, limits and quotas are counted there, for every node; the local limiter answers while it is away.
-  const redis = config.redis.url || config.redis.sentinels.length > 0 ? connectRedis(config, 'gateway') : null;
+  const redis = config.redis.url || config.redis.sentinels.length > 0 ? await connectRedis(config, 'gateway') : null;
   redis?.on('error', (error: unknown) => health.failed(REDIS_CONNECTION, error));
   redis?.on('ready', () => health.ok(REDIS_CONNECTION));
   if (redis) health.register(REDIS_CONNECTION, false);
@@ -610,9 +610,9 @@ function metricsEndpoint(metrics: GatehouseMetrics, allowFrom: readonly string[]
 /** The shared table refused counters since the last sweep: readiness warns until a sweep sees none. */
 const SHARED_TABLE = 'shared-limit-table';
 async function startDoorbell(config: Config, health: Health, feed: StoreChangeFeed): Promise<RedisDoorbell> {
-  const publisher = connectRedis(config, 'doorbell');
+  const publisher = await connectRedis(config, 'doorbell');
   publisher.on('error', (error: unknown) => health.failed(REDIS_CONNECTION, error));
-  const subscriber = connectSubscriber(config);
+  const subscriber = await connectSubscriber(config);
   subscriber.on('error', (error: unknown) => health.failed(CHANGE_DOORBELL, error));
   const doorbell = new RedisDoorbell(publisher, subscriber, health);
   // A change made before the publisher is connected would ring no one (until the next poll).
@@ -622,8 +622,8 @@ async function startDoorbell(config: Config, health: Health, feed: StoreChangeFe
 }
 
 /** A subscriber connection: unlike the others it must queue its SUBSCRIBE until connected, and never time out waiting for messages. */
-function connectSubscriber(config: Config) {
-  const subscriber = connectRedis(config, 'doorbell-subscriber');
+async function connectSubscriber(config: Config) {
+  const subscriber = await connectRedis(config, 'doorbell-subscriber');
   subscriber.options.enableOfflineQueue = true;
   subscriber.options.commandTimeout = undefined;
   return subscriber;

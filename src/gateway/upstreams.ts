@@ -1,4 +1,5 @@
-import { Pool } from 'undici';
+// Its module alone, not undici's root (src/types/undici-pool.d.ts says why).
+import Pool from 'undici/lib/dispatcher/pool.js';
 
 /** One keep-alive connection pool per upstream origin (undici), kept across route-table rebuilds. */
 export class Upstreams {

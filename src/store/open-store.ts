@@ -1,8 +1,6 @@
 import type { Config } from '../config/load.ts';
 import type { HealthReporter } from '../telemetry/health.ts';
 import type { Store } from './port.ts';
-import { openPostgresStore } from './postgres/postgres-store.ts';
-import { openSqliteStore } from './sqlite/sqlite-store.ts';
 
 export interface OpenedStore {
   store: Store;
@@ -14,12 +12,16 @@ export interface OpenedStore {
   threadPath: string | null;
 }
 
-/** The store the configuration names: the embedded SQLite file, or PostgreSQL. */
-export function openStore(
+/**
+ * The store the configuration names: the embedded SQLite file, or PostgreSQL. Only the adapter named
+ * is loaded (the PostgreSQL driver is some 30 modules each gateway thread would load for nothing).
+ */
+export async function openStore(
   config: Pick<Config, 'store' | 'storePath' | 'storePassword'>,
   options: { health?: HealthReporter; clock?: () => number; maxConnections?: number } = {},
-): OpenedStore {
+): Promise<OpenedStore> {
   if (config.store.driver === 'postgres') {
+    const { openPostgresStore } = await import('./postgres/postgres-store.ts');
     const url = new URL(config.store.url!);
     if (config.storePassword) url.password = encodeURIComponent(config.storePassword);
     return {
@@ -34,6 +36,7 @@ export function openStore(
       threadPath: null,
     };
   }
+  const { openSqliteStore } = await import('./sqlite/sqlite-store.ts');
   return {
     store: openSqliteStore(config.storePath, {
       busyTimeoutMs: config.store.busyTimeoutMs,

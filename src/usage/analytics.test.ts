@@ -67,6 +67,17 @@ describe('UsageAnalytics', () => {
     ]);
   });
 
+  test('a duration is bucketed to the whole microsecond, as the request log keeps it: both put it in the same bucket', async () => {
+    const analytics = make();
+    // The request log shows 1 ms and 2 ms (round to µs): the 0..1 and 1..2 ms buckets, not the next ones.
+    analytics.observe(testRequestRecord({ startedAt: T0 + 1, durationMs: 1.0004 }));
+    analytics.observe(testRequestRecord({ startedAt: T0 + 2, durationMs: 2.0000004 }));
+    await analytics.flush();
+    const [cell] = await read();
+    assert.deepEqual(cell!.latency, [1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    assert.equal(cell!.durationUs, 1000 + 2000);
+  });
+
   test('flushes within one minute send only what was counted since the last; a cell with nothing new is not sent again', async () => {
     const sent: UsageCell[][] = [];
     const analytics = make({

@@ -134,9 +134,11 @@ export class UsageAnalytics {
     cell.requests += 1;
     cell.bytesIn += r.bytesIn;
     cell.bytesOut += r.bytesOut;
-    // Whole microseconds: integer sums, so the hour and day rows are exactly the sums of their minutes.
-    cell.durationUs += Math.round(r.durationMs * 1000);
-    cell.latency[bucketOf(r.durationMs)]! += 1;
+    // Whole microseconds: integer sums, so the hour and day rows are exactly the sums of their minutes;
+    // bucketed at that precision too, as the request log keeps durations, so both agree on every bucket.
+    const durationUs = Math.round(r.durationMs * 1000);
+    cell.durationUs += durationUs;
+    cell.latency[bucketOf(durationUs / 1000)]! += 1;
     if (!(minute <= this.#latestMinute)) {
       const later = !Number.isNaN(this.#latestMinute);
       this.#latestMinute = minute;

@@ -80,14 +80,14 @@ const tracing = config.tracing.enabled ? await startTracing(config, health) : nu
 // A worker only reads (keys, revocations): a few connections are enough for it.
 // On a gateway node the store is not critical: the worker serves on from its caches while it is away.
 health.register(STORE_COMPONENT, setup.storeCritical);
-const opened = openStore(config, { health, clock, maxConnections: 2 }).store;
+const opened = (await openStore(config, { health, clock, maxConnections: 2 })).store;
 const store = metrics ? timedStore(opened, metrics.storeTiming) : opened;
 const changes = createLocalChangeBus();
 const feed = new ChangeFeed(setup.changes, setup.generation, changes);
 const table = new SharedTable(setup.table);
 const localLimiter = new SharedMemoryLimiter(table);
 // With Redis, each worker counts there itself (one connection each); the shared table answers while Redis is away.
-const redis = config.redis.url || config.redis.sentinels.length > 0 ? connectRedis(config, `gateway-worker-${setup.index}`) : null;
+const redis = config.redis.url || config.redis.sentinels.length > 0 ? await connectRedis(config, `gateway-worker-${setup.index}`) : null;
 if (redis) health.register(REDIS_CONNECTION, false);
 redis?.on('error', (error: unknown) => health.failed(REDIS_CONNECTION, error));
 redis?.on('ready', () => health.ok(REDIS_CONNECTION));

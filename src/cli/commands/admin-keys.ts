@@ -37,7 +37,7 @@ export async function runAdminKeys(argv: string[], out: Output): Promise<void> {
   if (unknown.length > 0) throw new UsageError(`unknown permission(s): ${unknown.join(', ')}\n${USAGE}`);
 
   const config = loadConfig({ file: parsed.values.config });
-  const { store } = openStore(config);
+  const { store } = await openStore(config);
   const deps = { store, peppers: config.peppers, clock: Date.now };
   const actor = { actor: `cli:${process.env.USER ?? 'unknown'}`, requestId: null };
   try {

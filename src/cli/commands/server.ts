@@ -29,7 +29,7 @@ export async function runStart(configFile: string | undefined, out: Output, role
 /** `gatehouse migrate`: applies pending store migrations and exits. */
 export async function runMigrate(configFile: string | undefined, out: Output): Promise<void> {
   const config = loadConfig({ file: configFile, secretsRequired: false });
-  const { store } = openStore(config);
+  const { store } = await openStore(config);
   try {
     const ran = await store.migrate();
     const where = describeStore(config);

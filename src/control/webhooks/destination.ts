@@ -1,6 +1,6 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { buildConnector } from 'undici';
+import type { buildConnector } from 'undici';
 
 /** Resolves a host name to every address it has (dns.lookup's `all`); tests pass their own. */
 export type Resolve = (hostname: string) => Promise<{ address: string; family: number }[]>;
@@ -34,8 +34,11 @@ export async function resolveDestination(hostname: string, check: (ip: string) =
  * connection), then connects to exactly that address; TLS still verifies the certificate against the
  * URL's host name (SNI and identity check by `servername`).
  */
-export function guardedConnector(options: { ca?: string | undefined; timeoutMs: number; check: (ip: string) => string | null; resolve: Resolve }) {
-  const connect = buildConnector({ ...(options.ca ? { ca: options.ca } : {}), timeout: options.timeoutMs });
+export function guardedConnector(
+  build: typeof buildConnector,
+  options: { ca?: string | undefined; timeoutMs: number; check: (ip: string) => string | null; resolve: Resolve },
+) {
+  const connect = build({ ...(options.ca ? { ca: options.ca } : {}), timeout: options.timeoutMs });
   return (opts: buildConnector.Options, callback: buildConnector.Callback): void => {
     const name = opts.hostname.startsWith('[') ? opts.hostname.slice(1, -1) : opts.hostname;
     resolveDestination(name, options.check, options.resolve).then(

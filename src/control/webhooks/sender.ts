@@ -1,4 +1,4 @@
-import { Agent, request } from 'undici';
+import type { Agent, request } from 'undici';
 import { guardedConnector, type Resolve } from './destination.ts';
 
 /** How one POST went: the status (any answer), or why none came; never a header. */
@@ -17,30 +17,38 @@ const EXCERPT_BYTES = 512;
  * follows none; a 3xx is a failed delivery, so a redirect cannot point a webhook somewhere else).
  */
 export class WebhookSender {
-  readonly #agent: Agent;
-  readonly #timeoutMs: number;
+  readonly #options: { ca?: string | undefined; timeoutMs: number; check: (ip: string) => string | null; resolve: Resolve };
+  /** undici's root (all of it: 109 modules) is loaded at the first send, not on the way to serving the gateway. */
+  #client: Promise<{ agent: Agent; request: typeof request }> | null = null;
 
   constructor(options: { ca?: string | undefined; timeoutMs: number; check: (ip: string) => string | null; resolve: Resolve }) {
-    this.#timeoutMs = options.timeoutMs;
-    this.#agent = new Agent({
-      connect: guardedConnector(options),
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
-      keepAliveTimeout: 30_000,
-      connections: 4,
-    });
+    this.#options = options;
+  }
+
+  #connected(): Promise<{ agent: Agent; request: typeof request }> {
+    return (this.#client ??= import('undici').then(({ Agent, request, buildConnector }) => ({
+      agent: new Agent({
+        connect: guardedConnector(buildConnector, this.#options),
+        headersTimeout: this.#options.timeoutMs,
+        bodyTimeout: this.#options.timeoutMs,
+        keepAliveTimeout: 30_000,
+        connections: 4,
+      }),
+      request,
+    })));
   }
 
   async send(url: string, headers: Record<string, string>, body: string): Promise<SendResult> {
     const started = performance.now();
     const took = () => Math.round(performance.now() - started);
     try {
+      const { agent, request } = await this.#connected();
       const res = await request(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'user-agent': 'Gatehouse-Webhooks/1', ...headers },
         body,
-        dispatcher: this.#agent,
-        signal: AbortSignal.timeout(this.#timeoutMs),
+        dispatcher: agent,
+        signal: AbortSignal.timeout(this.#options.timeoutMs),
       });
       const excerpt = await readExcerpt(res.body);
       return { statusCode: res.statusCode, error: null, durationMs: took(), responseExcerpt: excerpt };
@@ -49,8 +57,8 @@ export class WebhookSender {
     }
   }
 
-  close(): Promise<void> {
-    return this.#agent.close();
+  async close(): Promise<void> {
+    if (this.#client) await (await this.#client).agent.close();
   }
 }
 
