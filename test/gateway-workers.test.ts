@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Agent, request } from 'undici';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
@@ -107,5 +109,41 @@ test('a graceful stop of two workers loses no usage count, no request record and
   } finally {
     await store.close();
     await h.close().catch(() => {});
+  }
+});
+
+test('while the workers start, the main thread serves the gateway port; once they listen, only they do', async () => {
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+  // Polls the port from before the start: the first answer is whoever listened first.
+  let firstAnswer: { engines?: unknown } | null = null;
+  let starting = true;
+  const polled = (async () => {
+    while (starting && firstAnswer === null) {
+      // Refused: nothing listens yet.
+      const answer = await get(`http://127.0.0.1:${port}/readyz`).catch((error: Error & { code?: string }) => {
+        if (error.code !== 'ECONNREFUSED') throw error;
+        return null;
+      });
+      if (answer) firstAnswer = JSON.parse(answer.body) as { engines?: unknown };
+      else await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  })();
+  const h = await startHarness({ GATEHOUSE_GATEWAY_WORKERS: '2', GATEHOUSE_GATEWAY_HOST: '127.0.0.1', GATEHOUSE_GATEWAY_PORT: String(port) }, TestClock.wall());
+  starting = false;
+  try {
+    await polled;
+    // The main thread's readiness reports the engines it probes; a worker's does not.
+    assert.ok(firstAnswer !== null && 'engines' in firstAnswer!, `the main thread answered first: ${JSON.stringify(firstAnswer)}`);
+    for (let i = 0; i < 20; i++) {
+      const answer = JSON.parse((await get(`${h.gh.gatewayUrl}/readyz`)).body) as { engines?: unknown };
+      assert.ok(!('engines' in answer), 'after the start, a worker answers every new connection');
+    }
+  } finally {
+    await h.close();
   }
 });
