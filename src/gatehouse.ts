@@ -185,15 +185,11 @@ export async function startGatehouse(
   const readiness = () => ({ ...health.report(), role, engines: probes.report() });
   const reportOverflows = shared ? overflowReporter(shared, health) : null;
   // Failed credential checks are counted in Redis too, so a guesser spreading attempts over nodes gains nothing.
-  const throttles = redis ? redisThrottles(redis, { nodes: config.redis.expectedNodes, health }) : memoryThrottles();
+  // The gateway's own failures are counted with the workers' in their shared table (the main thread serves until they do).
+  const localThrottles = shared ? sharedThrottles(shared.table, ['gateway']) : memoryThrottles();
+  const throttles = redis ? redisThrottles(redis, { nodes: config.redis.expectedNodes, health, local: localThrottles }) : localThrottles;
   const authFailures = { limit: config.authFailures.limit, windowMs: config.authFailures.windowSeconds * 1000, perAddress: true };
-  // The gateway threads count the gateway's failures together: the main thread (serving until the workers do) and the workers.
-  const gatewayThrottles = !shared
-    ? throttles
-    : redis
-      ? redisThrottles(redis, { nodes: config.redis.expectedNodes, health, local: sharedThrottles(shared.table) })
-      : sharedThrottles(shared.table);
-  const throttle = gatewayThrottles({ name: 'gateway', ...authFailures });
+  const throttle = throttles({ name: 'gateway', ...authFailures });
   // The admin API counts its own failures: a local service with a broken API key must not lock the admin CLI out.
   const adminThrottle = throttles({ name: 'admin', ...authFailures });
   const verifier = keyVerifierFor(config, { store, limiter, usage, changes, clock, metrics, health });

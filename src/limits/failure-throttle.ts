@@ -61,14 +61,17 @@ export class FailureThrottle implements Throttle {
 }
 
 /** Throttles in this process's memory (a Map each, or the gateway threads' shared table: sharedThrottles). */
-export function memoryThrottles(state?: (name: string) => SlotState): ThrottleFactory {
+export function memoryThrottles(state?: (name: string) => SlotState | undefined): ThrottleFactory {
   return (rule) => {
     const slots = state?.(rule.name);
     return rule.perAddress ? FailureThrottle.perAddress(rule.limit, rule.windowMs, slots) : new FailureThrottle(rule.limit, rule.windowMs, undefined, slots);
   };
 }
 
-/** Throttles every gateway thread counts in together: in their shared table, under `auth-failure:<name>:`. */
-export function sharedThrottles(table: SharedTable): ThrottleFactory {
-  return memoryThrottles((name) => new SharedSlotState(table, `auth-failure:${name}:`));
+/**
+ * Throttles every gateway thread counts in together: in their shared table, under `auth-failure:<name>:`;
+ * those not named in `only` (the main thread's own: admin API, authorization server) in a Map each.
+ */
+export function sharedThrottles(table: SharedTable, only?: readonly string[]): ThrottleFactory {
+  return memoryThrottles((name) => (only === undefined || only.includes(name) ? new SharedSlotState(table, `auth-failure:${name}:`) : undefined));
 }
