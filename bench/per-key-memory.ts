@@ -1,12 +1,13 @@
 /**
  * What each hot key costs in memory on the gateway (issue 14, memory target): heap bytes per key held
- * by the key cache (KeyVerifier), and then by the limiter's and the usage recorder's per-key state,
- * measured in process on a real SQLite store with --keys keys (bench/lib/seeded-store.ts), after a GC.
+ * by the key cache (KeyVerifier), then by the limiter's and the usage recorder's per-key state, then by
+ * usage analytics' cells (one request of each key observed), measured in process on a real SQLite store
+ * with --keys keys (bench/lib/seeded-store.ts), after a GC.
  * Repeatable, unlike RSS under load: nothing else runs.
  *
  *   node --expose-gc bench/per-key-memory.ts [--keys 100000] [--snapshots /tmp/dir]
  *
- * `--snapshots DIR` also writes heap snapshots at the three points (before, cached, used), for
+ * `--snapshots DIR` also writes heap snapshots at the four points (before, cached, used, observed), for
  * bench/heap-diff.ts to say which kinds of object each step added per key.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,7 +19,11 @@ import { loadConfig } from '../src/config/load.ts';
 import { createLocalChangeBus } from '../src/events/change-bus.ts';
 import { MemoryLimiter } from '../src/limits/memory-limiter.ts';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
+import { UsageAnalytics } from '../src/usage/analytics.ts';
 import { UsageRecorder } from '../src/usage/usage-recorder.ts';
+import { Health } from '../src/telemetry/health.ts';
+import pino from 'pino';
+import type { RequestRecord } from '../src/gateway/observer.ts';
 import { KeyVerifier } from '../src/verification/key-verifier.ts';
 import { seedStore, storeEnv } from './lib/seeded-store.ts';
 
@@ -52,6 +57,8 @@ try {
     negativeTtlMs: 60_000,
   });
   const facts = { apiId: seeded.apiId, method: 'GET', path: '/x', ip: '127.0.0.1', requiredScopes: [], publishableRoute: false, origin: null };
+  // Filled by the uses below, allocated now so that its size counts in none of the steps.
+  const keys = Array.from(seeded.secrets, () => ({ keyId: '', appId: '' }));
   const before = heap('before');
   // A check, not a use: fills the cache only.
   for (const secret of seeded.secrets) {
@@ -60,18 +67,60 @@ try {
   }
   const cached = heap('cached');
   // One use of each: the limiter's counters (rate and quota) and the usage recorder's counts and addresses.
-  for (const secret of seeded.secrets) await verifier.verify(secret, facts, true);
+  for (const [i, secret] of seeded.secrets.entries()) {
+    const v = await verifier.verify(secret, facts, true);
+    if (!v.valid) throw new Error(`key refused: ${v.code}`);
+    keys[i]!.keyId = v.keyId;
+    keys[i]!.appId = v.appId;
+  }
   const used = heap('used');
+  // Analytics as the gateway keeps it: one cell per combination of dimensions, kept across flushes.
+  const analytics = new UsageAnalytics({
+    sink: { add: async () => {}, deleteBefore: async () => 0 },
+    health: new Health(pino({ level: 'silent' }), Date.now),
+    clock: Date.now,
+    flushIntervalMs: 1_000,
+    retention: config.analytics,
+    maxCells: 4 * KEYS,
+  });
+  const record: RequestRecord = {
+    startedAt: Date.now(),
+    durationMs: 1.5,
+    api: 'bench',
+    apiId: seeded.apiId,
+    route: '/bench',
+    method: 'GET',
+    path: '/bench/x',
+    query: '',
+    status: 200,
+    outcome: 'FORWARDED',
+    denialCode: null,
+    upstreamMs: 1,
+    bytesIn: 0,
+    bytesOut: 2,
+    keyId: null,
+    appId: null,
+    user: null,
+    clientId: null,
+    ip: '127.0.0.1',
+    userAgent: null,
+    requestId: null,
+    traceId: null,
+    aborted: false,
+  };
+  for (const { keyId, appId } of keys) analytics.observe({ ...record, keyId, appId });
+  const observed = heap('observed');
   const perKey = (bytes: number) => (bytes / seeded.secrets.length).toFixed(0);
   console.log(
     `${seeded.secrets.length} keys: key cache ${perKey(cached - before)} B/key, limiter + usage ${perKey(used - cached)} B/key, ` +
-      `together ${(((used - before) / 2 ** 20) * (100_000 / seeded.secrets.length)).toFixed(1)} MB per 100k hot keys`,
+      `analytics ${perKey(observed - used)} B/key, together ${(((observed - before) / 2 ** 20) * (100_000 / seeded.secrets.length)).toFixed(1)} MB per 100k hot keys`,
   );
   // Still in use here, so none of the above was garbage when measured.
   if (
     !(await verifier.verify(seeded.secrets[0]!, facts, false)).valid ||
     limiter.peek([], 0).allowed !== true ||
-    usage.pending(seeded.keyId).lastUsedAt === null
+    usage.pending(seeded.keyId).lastUsedAt === null ||
+    analytics.pending() !== keys.length
   )
     throw new Error('lost');
   await store.close();

@@ -3,6 +3,7 @@ import type { RequestObserver } from '../gateway/observer.ts';
 import type { StatusClass, UsageAnalyticsRepo, UsageCell, UsageGranularity } from '../store/port.ts';
 import type { HealthReporter } from '../telemetry/health.ts';
 import { PeriodicTask, serialized } from '../telemetry/periodic-task.ts';
+import { CellIndex } from './cell-index.ts';
 
 /** Health components: the flush (a warning when one fails or cells are dropped) and retention. */
 export const USAGE_ANALYTICS = 'usage-analytics';
@@ -44,21 +45,6 @@ const STATUS_CLASSES: readonly StatusClass[] = ['0', '1xx', '2xx', '3xx', '4xx',
 /** 0 for no answer, else the hundreds digit (statuses 100..599). */
 const classIndex = (status: number): number => (status <= 0 ? 0 : Math.min(5, Math.max(1, Math.floor(status / 100))));
 
-/** API id -> route -> key id -> app id -> denial code -> cells by status class; '' stands for none. */
-type ByClass = (UsageCell | undefined)[];
-type Level<T> = Map<string, T>;
-type ByApi = Level<Level<Level<Level<Level<ByClass>>>>>;
-
-// Typed to fit any level: an empty Map holds no value of any type.
-const newMap = (): Map<string, never> => new Map<string, never>();
-const newClasses = (): ByClass => [undefined, undefined, undefined, undefined, undefined, undefined];
-
-function slot<K, V>(map: Map<K, V>, key: K, create: () => V): V {
-  let value = map.get(key);
-  if (value === undefined) map.set(key, (value = create()));
-  return value;
-}
-
 /** What a flush sends of a cell: its counts, as they are now. */
 const copyOf = (cell: UsageCell): UsageCell => ({ ...cell, latency: cell.latency.slice() });
 
@@ -81,9 +67,9 @@ export class UsageAnalytics {
   readonly #retention: UsageRetention;
   readonly #maxCells: number;
   readonly #clock: () => number;
-  #tree: ByApi = new Map();
+  readonly #index = new CellIndex();
   /**
-   * Every cell in the tree, in the order made. A cell is one combination of dimensions, kept across
+   * Every cell in the index, in the order made. A cell is one combination of dimensions, kept across
    * flushes and minutes (see #flushOnce); `minute` says which minute its counts belong to.
    */
   #cells: UsageCell[] = [];
@@ -202,8 +188,8 @@ export class UsageAnalytics {
    * #closed. Null when `maxCells` cells are held.
    */
   #cellFor(minute: number, apiId: string | null, route: string | null, keyId: string | null, appId: string | null, denial: string | null, c: number) {
-    const byClass = this.#classes(apiId, route, keyId, appId, denial);
-    const cell = byClass[c];
+    const statusClass = STATUS_CLASSES[c]!;
+    const cell = this.#index.find(apiId, route, keyId, appId, denial, statusClass);
     if (cell !== undefined && (cell.minute === minute || cell.requests === 0)) {
       cell.minute = minute;
       return cell;
@@ -216,7 +202,7 @@ export class UsageAnalytics {
       route,
       keyId,
       appId,
-      statusClass: STATUS_CLASSES[c]!,
+      statusClass,
       denialCode: denial,
       requests: 0,
       bytesIn: 0,
@@ -225,7 +211,7 @@ export class UsageAnalytics {
       latency: emptyHistogram(),
     };
     if (cell === undefined) {
-      byClass[c] = made;
+      this.#index.add(made);
       this.#cells.push(made);
       return made;
     }
@@ -245,7 +231,7 @@ export class UsageAnalytics {
     return cell;
   }
 
-  /** Cells held: in the tree, closed and waiting, and being written. */
+  /** Cells held: in the index, closed and waiting, and being written. */
   #held(): number {
     return this.#cells.length + this.#closed.length + this.#inFlight;
   }
@@ -260,12 +246,12 @@ export class UsageAnalytics {
   }
 
   /**
-   * Sends the closed counts and copies of the cells with counts, and zeroes those. The tree and its
+   * Sends the closed counts and copies of the cells with counts, and zeroes those. The index and its
    * cells stay, to be counted into again, also in later minutes: with thousands of keys, making them
    * anew every flush or minute would make thousands of objects at once that live long enough to be
    * moved to the old generation, and the scavenges that move them hold the event loop (issue 14).
-   * Cells unused for a whole minute go (the tree is made again from the others) when they are half
-   * of it, and the whole tree when it holds more than half of `maxCells` (the bound stays the bound).
+   * Cells unused for a whole minute go (the index is made again from the others) when they are half
+   * of it, and the whole index when it holds more than half of `maxCells` (the bound stays the bound).
    */
   async #flushOnce(): Promise<void> {
     // Closed copies first, then the cells with counts, each copied (and zeroed) only as its part goes:
@@ -300,28 +286,19 @@ export class UsageAnalytics {
     }
   }
 
-  /** Drops idle cells (none counted since before the latest minute's previous one), or the whole tree past half of `maxCells`. */
+  /** Drops idle cells (none counted since before the latest minute's previous one), or the whole index past half of `maxCells`. */
   #prune(): void {
     if (this.#cells.length > this.#maxCells / 2) {
-      this.#tree = new Map();
+      this.#index.clear();
       this.#cells = [];
       return;
     }
     const since = this.#latestMinute - MINUTE_MS;
     const live = this.#cells.filter((cell) => cell.minute >= since);
     if (live.length > this.#cells.length / 2) return;
-    this.#tree = new Map();
+    this.#index.clear();
     this.#cells = live;
-    for (const cell of live) this.#classes(cell.apiId, cell.route, cell.keyId, cell.appId, cell.denialCode)[STATUS_CLASSES.indexOf(cell.statusClass)] = cell;
-  }
-
-  /** The cells of one combination by status class, in the tree (made empty the first time). */
-  #classes(apiId: string | null, route: string | null, keyId: string | null, appId: string | null, denial: string | null): ByClass {
-    return slot(
-      slot(slot(slot(slot(this.#tree, apiId ?? '', newMap), route ?? '', newMap), keyId ?? '', newMap), appId ?? '', newMap),
-      denial ?? '',
-      newClasses,
-    );
+    for (const cell of live) this.#index.add(cell);
   }
 
   #putBack(c: UsageCell): void {
