@@ -1,4 +1,4 @@
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type ResourceLimits } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { Config } from '../config/load.ts';
@@ -50,6 +50,8 @@ export class GatewayWorkers {
   readonly #storeCritical: boolean;
   readonly #broadcast: ChangeBroadcast;
   readonly #running = new Map<number, Running>();
+  /** Each worker's young generation capped (gateway.workerYoungGenerationMb), else V8's own sizing. */
+  readonly #resourceLimits: ResourceLimits;
   #port = 0;
   #ownIssuer: string | null = null;
   #stopping = false;
@@ -76,6 +78,8 @@ export class GatewayWorkers {
     this.#pollRevocations = options.pollRevocations;
     this.#storeCritical = options.storeCritical ?? true;
     this.#broadcast = new ChangeBroadcast(options.changes);
+    const youngMb = options.config.gateway.workerYoungGenerationMb;
+    this.#resourceLimits = youngMb > 0 ? { maxYoungGenerationSizeMb: youngMb } : {};
   }
 
   /** Starts every worker on `port`, which the main thread's listener holds already (SO_REUSEPORT); resolves once all listen. */
@@ -125,7 +129,11 @@ export class GatewayWorkers {
       ownIssuer: this.#ownIssuer,
       storeCritical: this.#storeCritical,
     };
-    const worker = new Worker(new URL('./gateway-worker.ts', import.meta.url), { workerData: setup, transferList: [channel.port2] });
+    const worker = new Worker(new URL('./gateway-worker.ts', import.meta.url), {
+      workerData: setup,
+      transferList: [channel.port2],
+      resourceLimits: this.#resourceLimits,
+    });
     const threadId = worker.threadId;
     let markStopped!: () => void;
     const running: Running = { worker, stopped: new Promise((resolve) => (markStopped = resolve)), pendingMetrics: new Map() };
