@@ -9,6 +9,7 @@
  *                         [--load-generator wrk|autocannon] [--no-pin] [--profile] [--metrics on|off|both | --no-metrics]
  *                         [--observability on|off|both] [--keys 10000] [--workers 1,2]
  *                         [--stored-keys 1000,1000000] [--routes 1,10000] [--config '{"cache":{"keyTtlSeconds":3600}}']
+ *                         [--node-flags '--max-semi-space-size=16']
  *
  * Scenarios (each a Gatehouse of its own, measured in the same run as the bare proxy): `apiKey` (an API
  * key), `bearer` (an ES256 JWT access token, verified-token cache on), `bearer-nocache` (the same with the
@@ -27,7 +28,8 @@
  * 1,10000` one per count of APIs in its route table (all below /bench, so under one first segment). Both are
  * issue 14's "flat cost": CPU per request should not grow with either. Every Gatehouse's peak RSS over
  * the max-throughput run is reported beside the bare proxy's (issue 14's memory target). `--config` is
- * configuration over the defaults for every Gatehouse, as the YAML file would hold it.
+ * configuration over the defaults for every Gatehouse, as the YAML file would hold it; `--node-flags`,
+ * Node options for every Gatehouse process (as NODE_OPTIONS would give them; the bare proxy runs without).
  *
  * First each proxy gets an initial warm-up (--initial-warmup seconds: JIT, heap sizing, connection
  * pools), then per round, bare proxy first, then Gatehouse:
@@ -84,6 +86,7 @@ const { values: args } = parseArgs({
     observability: { type: 'string', default: 'on' },
     keys: { type: 'string', default: '1' },
     workers: { type: 'string', default: '1' },
+    'node-flags': { type: 'string', default: '' },
     'stored-keys': { type: 'string', default: '0' },
     routes: { type: 'string', default: '1' },
     // Configuration over the defaults for every Gatehouse, as JSON (`{"cache":{"keyTtlSeconds":3600}}`).
@@ -117,8 +120,8 @@ const pin = pinning(args.pin);
 const PIN = pin.enabled;
 const PROXY_CPUS = pin.targetCpus;
 const LOAD_CPUS = pin.loadCpus;
-const startChild = <T extends { url: string }>(name: string, script: string, argv: string[], cpuList: string) =>
-  startChildOn<T>(pin, name, script, argv, cpuList);
+const startChild = <T extends { url: string }>(name: string, script: string, argv: string[], cpuList: string, flags: string[] = []) =>
+  startChildOn<T>(pin, name, script, argv, cpuList, flags);
 const closedLoop = (generator: Generator, url: string, load: Load, seconds: number) =>
   closedLoopWith({ generator, connections: CONNECTIONS, pin }, url, load, seconds);
 const openLoop = (url: string, path: string, load: Load) =>
@@ -380,6 +383,7 @@ async function main(): Promise<void> {
                 JSON.stringify({ storedKeys, routes }),
               ],
               workers > 1 ? `0-${cpus().length - 1}` : PROXY_CPUS,
+              args['node-flags'].split(' ').filter(Boolean),
             );
             gateways.push({ ...child, scenario });
           }

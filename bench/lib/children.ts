@@ -75,8 +75,15 @@ export function forkOn(
   return track(fork(path, argv, { execPath, execArgv, cwd: options.tree, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
 }
 
-export async function startChild<T extends { url: string }>(pin: Pinning, name: string, script: string, argv: string[], cpuList: string): Promise<Child & T> {
-  const proc = forkOn(pin, cpuList, script, argv);
+export async function startChild<T extends { url: string }>(
+  pin: Pinning,
+  name: string,
+  script: string,
+  argv: string[],
+  cpuList: string,
+  flags: string[] = [],
+): Promise<Child & T> {
+  const proc = forkOn(pin, cpuList, script, argv, { flags });
   // Ten minutes: a Gatehouse seeded with a million keys (bench/seed.ts storedKeys) takes a few.
   const ready = await nextMessage<T>(proc, 'ready', 600_000);
   return { ...ready, name, proc };

@@ -6,7 +6,7 @@ import { isWellFormedKey, keyLength } from '../domain/key-format.ts';
 import { periodWindow, type PeriodWindow } from '../domain/quota-period.ts';
 import type { ChangeBus } from '../events/change-bus.ts';
 import type { LimitCheck, LimitResult, LimitState, Limiter } from '../limits/port.ts';
-import { lineageOf, type ApiKey, type Policy } from '../domain/entities.ts';
+import { lineageOf, type ApiKey, type Policy, type QuotaPeriod } from '../domain/entities.ts';
 import { StorageUnavailableError, type Store } from '../store/port.ts';
 import type { QuotaUse, UsageMeter } from '../usage/port.ts';
 import { andThen } from '../domain/maybe-async.ts';
@@ -73,10 +73,17 @@ interface FoundEntry {
   subject: string;
   /** The key's rate-limit checks, built once: they do not change while the entry is cached. */
   rateChecks: readonly LimitCheck[];
+  /** The quota use the store had when the key was read, until the checks of its period are built from it. */
   quotaSeed: { period: string; used: number } | null;
-  /** The checks for the current quota period, with the quota use to record (built on the period's first request). */
-  checksFor: { period: string; checks: readonly LimitCheck[]; use: QuotaUse } | undefined;
+  /** The checks for the current quota period, and the quota use they record (built on the period's first request). */
+  checksFor: PeriodChecks | undefined;
 }
+/** One object per cached key with a quota: its quota use for the period is itself (no second object to hold). */
+interface PeriodChecks extends QuotaUse {
+  checks: readonly LimitCheck[];
+}
+/** The name of a quota's check by period: one string for every key. */
+const QUOTA_CHECK_NAMES: Readonly<Record<QuotaPeriod, string>> = { day: 'quota-day', month: 'quota-month' };
 type CacheEntry = FoundEntry | { found: false; expiresAt: number };
 /** Reads a key for a slot, given the entry found there now (undefined: none, or an unknown key's). */
 type Read = (current: FoundEntry | undefined) => Promise<CacheEntry>;
@@ -325,7 +332,7 @@ export class KeyVerifier implements KeyChecker {
       return verified(compiled, NO_LIMITS);
     }
     const checks = this.#checks(entry, quotaWindow);
-    const quotaUse = quotaWindow === null ? null : entry.checksFor!.use;
+    const quotaUse = quotaWindow === null ? null : entry.checksFor!;
     const { limiter } = this.#options;
     const result = consume ? limiter.consume(checks, now, facts.whenRedisUnavailable) : limiter.peek(checks, now, facts.whenRedisUnavailable);
     // Not domain/maybe-async.ts's andThen: four values go on to the continuation, and packing them
@@ -346,19 +353,22 @@ export class KeyVerifier implements KeyChecker {
     if (window === null) return entry.rateChecks;
     if (entry.checksFor?.period === window.id) return entry.checksFor.checks;
     const quota = entry.compiled.quota!;
+    const lineageId = lineageOf(entry.compiled.key);
     const quotaCheck: LimitCheck = {
       kind: 'quota',
       subject: entry.subject,
-      counter: `q:${lineageOf(entry.compiled.key)}`,
-      name: `quota-${quota.period}`,
+      counter: `q:${lineageId}`,
+      name: QUOTA_CHECK_NAMES[quota.period],
       limit: quota.limit,
       periodStart: window.start,
       periodEnd: window.end,
       seed: entry.quotaSeed?.period === window.id ? entry.quotaSeed.used : 0,
     };
-    const use: QuotaUse = { lineageId: lineageOf(entry.compiled.key), period: window.id, limit: quota.limit, resetsAt: window.end };
+    // The seed is in the check now (and a later period starts from the limiter's count): nothing reads it again.
+    entry.quotaSeed = null;
     // concat, not a spread: a spread's array keeps room to grow (about 140 bytes more per cached key).
-    entry.checksFor = { period: window.id, checks: entry.rateChecks.concat(quotaCheck), use };
+    const checks = entry.rateChecks.concat(quotaCheck);
+    entry.checksFor = { lineageId, period: window.id, limit: quota.limit, resetsAt: window.end, checks };
     return entry.checksFor.checks;
   }
 
