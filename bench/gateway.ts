@@ -9,7 +9,7 @@
  *                         [--load-generator wrk|autocannon] [--no-pin] [--profile] [--metrics on|off|both | --no-metrics]
  *                         [--observability on|off|both] [--keys 10000] [--workers 1,2]
  *                         [--stored-keys 1000,1000000] [--routes 1,10000] [--config '{"cache":{"keyTtlSeconds":3600}}']
- *                         [--node-flags '--max-semi-space-size=16']
+ *                         [--node-flags=--max-semi-space-size=16]
  *
  * Scenarios (each a Gatehouse of its own, measured in the same run as the bare proxy): `apiKey` (an API
  * key), `bearer` (an ES256 JWT access token, verified-token cache on), `bearer-nocache` (the same with the
@@ -29,7 +29,7 @@
  * issue 14's "flat cost": CPU per request should not grow with either. Every Gatehouse's peak RSS over
  * the max-throughput run is reported beside the bare proxy's (issue 14's memory target). `--config` is
  * configuration over the defaults for every Gatehouse, as the YAML file would hold it; `--node-flags`,
- * Node options for every Gatehouse process (as NODE_OPTIONS would give them; the bare proxy runs without).
+ * Node options for every Gatehouse process after those it runs with (GATEHOUSE_NODE_FLAGS; the bare proxy runs without).
  *
  * First each proxy gets an initial warm-up (--initial-warmup seconds: JIT, heap sizing, connection
  * pools), then per round, bare proxy first, then Gatehouse:
@@ -51,7 +51,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cpuSpent, cpuTime, killAll, nextMessage, startChild as startChildOn, stopChild, total, type Child } from './lib/children.ts';
+import { cpuSpent, cpuTime, GATEHOUSE_NODE_FLAGS, killAll, nextMessage, startChild as startChildOn, stopChild, total, type Child } from './lib/children.ts';
 import {
   BenchFailure,
   closedLoop as closedLoopWith,
@@ -383,7 +383,7 @@ async function main(): Promise<void> {
                 JSON.stringify({ storedKeys, routes }),
               ],
               workers > 1 ? `0-${cpus().length - 1}` : PROXY_CPUS,
-              args['node-flags'].split(' ').filter(Boolean),
+              [...GATEHOUSE_NODE_FLAGS, ...args['node-flags'].split(' ').filter(Boolean)],
             );
             gateways.push({ ...child, scenario });
           }

@@ -75,6 +75,9 @@ export function forkOn(
   return track(fork(path, argv, { execPath, execArgv, cwd: options.tree, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
 }
 
+/** Node options Gatehouse runs with (bin/gatehouse.js, npm start): every Gatehouse child gets them first; the bare proxy none. */
+export const GATEHOUSE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=16'];
+
 export async function startChild<T extends { url: string }>(
   pin: Pinning,
   name: string,

@@ -6,7 +6,7 @@
  * (`git archive <commit> | tar -x -C /tmp/old`, with node_modules linked; empty: this one), node flags for
  * that Gatehouse alone (`--max-semi-space-size=32`).
  */
-import { forkOn, nextMessage, type Child } from './children.ts';
+import { forkOn, GATEHOUSE_NODE_FLAGS, nextMessage, type Child } from './children.ts';
 import { BenchFailure, type Load } from './load.ts';
 import type { Pinning } from './pinning.ts';
 
@@ -33,7 +33,10 @@ export async function startVariant(pin: Pinning, spec: string, upstreamUrl: stri
   const [label, scenario = 'apiKey', mode = 'on', config = '{}', tree = '', flags = ''] = spec.split('|');
   if (!label) throw new BenchFailure(`a variant is label|scenario|mode|config|tree|node flags, not ${spec}`);
   const argv = [upstreamUrl, scenario, mode, scenario === 'apiKey' ? String(keys) : '1', config];
-  const proc = forkOn(pin, pin.targetCpus, 'gatehouse-child.ts', argv, { tree: tree || undefined, flags: flags.split(' ').filter(Boolean) });
+  const proc = forkOn(pin, pin.targetCpus, 'gatehouse-child.ts', argv, {
+    tree: tree || undefined,
+    flags: [...GATEHOUSE_NODE_FLAGS, ...flags.split(' ').filter(Boolean)],
+  });
   // Ten minutes: a Gatehouse seeded with a million keys takes a few.
   const ready = await nextMessage<Ready>(proc, 'ready', 600_000);
   const headers = ready.headers ?? { authorization: `Bearer ${ready.secret ?? ''}` };

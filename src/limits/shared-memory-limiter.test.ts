@@ -118,3 +118,12 @@ test('the locks a thread held when it died are freed by releaseHeldBy, and the t
   const limiter = new SharedMemoryLimiter(table);
   assert.equal(limiter.consume([rate(1)], NOW).allowed, true);
 });
+
+test("the stripes a request locks are each of its counters' once, in ascending order (the order that cannot deadlock)", () => {
+  const table = new SharedTable(SharedTable.allocate(4096));
+  const named = (...stripes: number[]) => stripes.map((stripe) => ({ stripe, h1: 1, h2: 1 }));
+  assert.deepEqual(table.stripesOf(named(7)), [7]);
+  assert.deepEqual(table.stripesOf(named(9, 2)), [2, 9]);
+  assert.deepEqual(table.stripesOf(named(3, 3)), [3]);
+  assert.deepEqual(table.stripesOf(named(5, 1, 5, 0, 9, 1)), [0, 1, 5, 9]);
+});
