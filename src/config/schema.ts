@@ -103,7 +103,7 @@ export const configSchema = z.strictObject({
       sharedTableEntries: z.coerce.number().int().min(1024).max(67_108_864).default(1_048_576),
       /**
        * With workers > 1: each worker's V8 young generation at most, MB (0: V8's own sizing, which on a
-       * large machine lets every thread's grow to 128 MB under load). See docs/deployment.md, "Memory".
+       * large machine lets every thread's grow to 128 MB under load). See docs/deployment.md, "Sizing".
        */
       workerYoungGenerationMb: z.coerce.number().int().min(0).max(4096).default(48),
     })

@@ -45,7 +45,8 @@ export class CellIndex {
     if (routes === undefined) this.#byApi.set(cell.apiId ?? '', (routes = new Map()));
     let cells = routes.get(cell.route ?? '');
     if (cells === undefined) routes.set(cell.route ?? '', (cells = { byKey: new Map(), byApp: new Map() }));
-    const [byName, name] = cell.keyId === null ? [cells.byApp, cell.appId ?? ''] : [cells.byKey, cell.keyId];
+    const byName = cell.keyId === null ? cells.byApp : cells.byKey;
+    const name = cell.keyId ?? cell.appId ?? '';
     const held = byName.get(name);
     if (held === undefined) byName.set(name, cell);
     else if (Array.isArray(held)) held.push(cell);
