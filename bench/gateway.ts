@@ -31,8 +31,8 @@
  * configuration over the defaults for every Gatehouse, as the YAML file would hold it; `--node-flags`,
  * Node options for every Gatehouse process after those it runs with (GATEHOUSE_NODE_FLAGS; the bare proxy runs without).
  *
- * First each proxy gets an initial warm-up (--initial-warmup seconds: JIT, heap sizing, connection
- * pools), then per round, bare proxy first, then Gatehouse:
+ * First each proxy gets an initial warm-up (with --keys above 1, each key presented once, so all are hot;
+ * then --initial-warmup seconds: JIT, heap sizing, connection pools), then per round, bare proxy first, then Gatehouse:
  *   1. warm-up (wrk, or autocannon when wrk is not on PATH),
  *   2. max throughput: closed loop, --connections connections for --duration seconds; the proxy's CPU
  *      time (user + system, all threads, from process.cpuUsage() over IPC) over the requests completed
@@ -58,6 +58,7 @@ import {
   openLoop as openLoopWith,
   OPEN_LOOP_WARMUP_MS,
   pickGenerator,
+  initialWarmUp,
   type Generator,
   type Load,
 } from './lib/load.ts';
@@ -397,8 +398,7 @@ async function main(): Promise<void> {
 
   for (const proxy of [bare, ...gateways]) {
     const target = gateways.find((g) => g === proxy) ?? gateways[0]!;
-    const warm = await closedLoop(generator, `${proxy.url}${target.path}`, target.headerSets, INITIAL_WARMUP_S);
-    if (warm.failures > 0) throw new BenchFailure(`${proxy.name}: ${warm.failures} failed responses during the initial warm-up (${warm.failureDetail})`);
+    await initialWarmUp({ generator, connections: CONNECTIONS, pin }, proxy.name, `${proxy.url}${target.path}`, target.headerSets, INITIAL_WARMUP_S);
   }
 
   const bareSamples: Sample[] = [];

@@ -38,7 +38,7 @@ import type { Scenario } from './seed.ts';
 import { barChartSvg } from './lib/chart.ts';
 import { killAll, nextMessage, startChild, stopChild, type Child } from './lib/children.ts';
 import { CHECK_KEY_LIMIT, startExternal, type ExternalKind, type MappedKey } from './lib/external-proxies.ts';
-import { BenchFailure, closedLoop, openLoop, OPEN_LOOP_WARMUP_MS, pickGenerator, type Load } from './lib/load.ts';
+import { BenchFailure, closedLoop, initialWarmUp, openLoop, OPEN_LOOP_WARMUP_MS, pickGenerator, type Load } from './lib/load.ts';
 import { machineStat, sampleRss, treeCpuMicros } from './lib/machine.ts';
 import { ALL_CPUS, pinning } from './lib/pinning.ts';
 import { median } from './lib/stats.ts';
@@ -441,8 +441,7 @@ async function main(): Promise<void> {
 
   if (!args.check) {
     for (const target of targets) {
-      const warm = await closedLoop(closed, `${target.child.url}${PATH}`, target.load, INITIAL_WARMUP_S);
-      if (warm.failures > 0) throw new BenchFailure(`${target.spec.title}: ${warm.failures} failed responses in the first warm-up (${warm.failureDetail})`);
+      await initialWarmUp(closed, target.spec.title, `${target.child.url}${PATH}`, target.load, INITIAL_WARMUP_S);
     }
   }
   const rows: Row[] = targets.map((t) => ({ spec: t.spec, samples: [] }));

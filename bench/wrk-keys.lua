@@ -1,6 +1,7 @@
 -- Many API keys, all active: each request takes the next key from the file named by BENCH_KEYS_FILE
 -- (one header line per key, "name: value"). Runs Lua per request, so wrk needs more CPU: it runs on
--- the load generators' CPU, the same for the bare proxy and Gatehouse.
+-- the load generators' CPU, the same for the bare proxy and Gatehouse. Each run starts at a random key,
+-- so that runs shorter than the key list do not all present its first keys.
 local headerLines = {}
 local nextIndex = 1
 
@@ -9,6 +10,8 @@ init = function(args)
     local name, value = line:match("^([^:]+):%s*(.*)$")
     headerLines[#headerLines + 1] = { [name] = value }
   end
+  math.randomseed(os.time())
+  nextIndex = math.random(#headerLines)
 end
 
 request = function()

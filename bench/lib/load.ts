@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { OpenLoopResult } from '../open-loop-child.ts';
+import { Pool } from 'undici';
 import { forkOn, nextMessage } from './children.ts';
 import type { Pinning } from './pinning.ts';
 
@@ -101,6 +102,58 @@ export async function closedLoop({ generator, connections, pin }: ClosedLoopSett
     failures: r.non2xx + r.errors + r.timeouts,
     failureDetail: `non-2xx ${r.non2xx} (3xx ${r['3xx']}), errors ${r.errors}, timeouts ${r.timeouts}`,
   };
+}
+
+/**
+ * Sends one request with each header set (each API key), `connections` at a time, so that every key is
+ * hot (cached, counted, in analytics) before anything is measured: the timed runs alone present only as
+ * many keys as they have requests (wrk starts each run at a random key, bench/wrk-keys.lua), far fewer
+ * than 100,000 at a few thousand requests a second (issue 14's memory target: 100k hot keys).
+ */
+export async function presentEachOnce(url: string, load: Load, connections: number): Promise<ClosedLoopResult> {
+  const { origin, pathname, search } = new URL(url);
+  const pool = new Pool(origin, { connections });
+  const started = performance.now();
+  let next = 0;
+  let failures = 0;
+  const statuses = new Map<number | string, number>();
+  const sender = async (): Promise<void> => {
+    while (next < load.length) {
+      const headers = load[next++]!;
+      try {
+        const res = await pool.request({ path: pathname + search, method: 'GET', headers });
+        await res.body.dump();
+        if (res.statusCode >= 400) {
+          failures += 1;
+          statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+        }
+      } catch (error) {
+        failures += 1;
+        const name = error instanceof Error ? error.name : 'error';
+        statuses.set(name, (statuses.get(name) ?? 0) + 1);
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: connections }, sender));
+  } finally {
+    await pool.close();
+  }
+  return { requests: load.length, seconds: (performance.now() - started) / 1000, failures, failureDetail: JSON.stringify(Object.fromEntries(statuses)) };
+}
+
+/**
+ * A target's first warm-up: with several keys, each presented once (presentEachOnce), then `seconds`
+ * of closed loop (JIT, heap sizing, connection pools). Any failed request fails the benchmark.
+ */
+export async function initialWarmUp(settings: ClosedLoopSettings, name: string, url: string, load: Load, seconds: number): Promise<void> {
+  if (load.length > 1) {
+    const once = await presentEachOnce(url, load, settings.connections);
+    if (once.failures > 0) throw new BenchFailure(`${name}: ${once.failures} failed responses presenting each key once (${once.failureDetail})`);
+    console.error(`benchmark: ${name}: each of ${once.requests} keys presented once in ${once.seconds.toFixed(1)} s`);
+  }
+  const warm = await closedLoop(settings, url, load, seconds);
+  if (warm.failures > 0) throw new BenchFailure(`${name}: ${warm.failures} failed responses during the initial warm-up (${warm.failureDetail})`);
 }
 
 export const OPEN_LOOP_WARMUP_MS = 5000;
