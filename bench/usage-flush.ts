@@ -7,6 +7,7 @@
  * Each round counts one request for every key, then flushes, while a 1 ms timer on the event loop
  * records the longest gap between its ticks: the time a request arriving then would have waited.
  */
+import { periodWindow } from '../src/domain/quota-period.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,7 +48,7 @@ async function longestStall(repo: Pick<UsageRepo, 'record'>): Promise<{ stallMs:
   const results = [];
   for (let round = 0; round < ROUNDS; round++) {
     const now = Date.UTC(2026, 11, 2, 12) + round;
-    for (const id of ids) recorder.hit(id, now, { lineageId: id, period: '2026-12-02', limit: 1_000_000, resetsAt: now + 86_400_000 });
+    for (const id of ids) recorder.hit(id, now, { lineageId: id, window: periodWindow('day', now), limit: 1_000_000 });
     let last = performance.now();
     let stall = 0;
     const ticker = setInterval(() => {

@@ -137,8 +137,8 @@ describe('compileKey', () => {
   test('the compiled key carries the effective rate limits and quota', () => {
     const policy = makePolicy({ rateLimits: [{ name: 'p', limit: 2, windowMs: 1000 }], quota: { limit: 5, period: 'month' } });
     const compiled = compileKey(makeKey({ rateLimits: null, quota: null }), policy);
-    assert.deepEqual(compiled.rateLimits, [{ name: 'p', limit: 2, windowMs: 1000 }]);
-    assert.deepEqual(compiled.quota, { limit: 5, period: 'month' });
+    assert.deepEqual(compiled.settings.rateLimits, [{ name: 'p', limit: 2, windowMs: 1000 }]);
+    assert.deepEqual(compiled.settings.quota, { limit: 5, period: 'month' });
   });
 
   test('keys with equal settings share one compiled copy; different settings do not; each key keeps only what its checks read', () => {
@@ -146,9 +146,8 @@ describe('compileKey', () => {
     const a = compileKey(makeKey({ id: 'key_a', name: 'first', metadata: { team: 'x' } }), null, compiler);
     const b = compileKey(makeKey({ id: 'key_b', appId: 'app_2' }), null, compiler);
     const c = compileKey(makeKey({ id: 'key_c', scopes: ['write'] }), null, compiler);
-    assert.equal(a.access, b.access);
-    assert.equal(a.scopes, b.scopes);
-    assert.notEqual(a.scopes, c.scopes);
+    assert.equal(a.settings, b.settings);
+    assert.notEqual(a.settings, c.settings);
     assert.equal(checkKey(c, goodFacts, NOW), 'INSUFFICIENT_SCOPE');
     assert.equal(checkKey(b, goodFacts, NOW), 'VALID');
     // The fields its checks read (absent ones as undefined, for one shape), none of the rest: no name, metadata or hash.

@@ -20,9 +20,13 @@ export interface CompiledSettings {
   scopes: ReadonlySet<string>;
 }
 
-/** A key with its policy folded in and its matchers compiled: what the verification cache holds. */
-export interface CompiledKey extends CompiledSettings {
+/**
+ * A key with its policy folded in and its matchers compiled: what the verification cache holds. The
+ * settings are a reference to the copy keys with equal settings share, not copied field by field.
+ */
+export interface CompiledKey {
   key: HotKey;
+  settings: CompiledSettings;
 }
 
 /**
@@ -90,17 +94,9 @@ export function hotKey(key: ApiKey): HotKey {
   };
 }
 
-/** The key's own fields beside its (shared) compiled settings, written out for the same reason as hotKey's. */
+/** The key's own fields beside its (shared) compiled settings. */
 export function compileKey(key: ApiKey, policy: Policy | null, compiler: SettingsCompiler = new SettingsCompiler(1)): CompiledKey {
-  const settings = compiler.compile(effectiveSettings(key, policy));
-  return {
-    key: hotKey(key),
-    access: settings.access,
-    ipAllowlist: settings.ipAllowlist,
-    rateLimits: settings.rateLimits,
-    quota: settings.quota,
-    scopes: settings.scopes,
-  };
+  return { key: hotKey(key), settings: compiler.compile(effectiveSettings(key, policy)) };
 }
 
 export interface RequestFacts {
@@ -135,22 +131,21 @@ export function keyStanding(key: Pick<ApiKey, 'revokedAt' | 'enabled' | 'expires
 export type KeyCheckCode = Exclude<KeyCode, 'MALFORMED' | 'NOT_FOUND' | 'RATE_LIMITED' | 'QUOTA_EXCEEDED'>;
 
 /** Every check that needs no counter, in the order the caller learns about them. */
-export function checkKey(compiled: CompiledKey, facts: RequestFacts, now: number): KeyCheckCode {
-  const { key } = compiled;
+export function checkKey({ key, settings }: CompiledKey, facts: RequestFacts, now: number): KeyCheckCode {
   const standing = keyStanding(key, now);
   if (standing !== 'VALID') return standing;
   // A publishable key unlocks only publishable routes, and only from its own origins.
   if (key.publishable && facts.publishableRoute === false) return 'FORBIDDEN';
   if (key.publishable && facts.origin !== undefined && (facts.origin === null || !(key.allowedOrigins ?? []).includes(facts.origin))) return 'FORBIDDEN';
-  if (facts.apiId !== undefined && !compiled.access.allows(facts.apiId, facts.method, facts.path, facts.caseInsensitivePath)) {
+  if (facts.apiId !== undefined && !settings.access.allows(facts.apiId, facts.method, facts.path, facts.caseInsensitivePath)) {
     return 'FORBIDDEN';
   }
-  if (compiled.ipAllowlist && (facts.ip === undefined || !compiled.ipAllowlist.allows(facts.ip))) return 'FORBIDDEN';
+  if (settings.ipAllowlist && (facts.ip === undefined || !settings.ipAllowlist.allows(facts.ip))) return 'FORBIDDEN';
   // RFC 8705 §3 in spirit: a key bound to a certificate is worth nothing without that certificate.
   const bound = key.certificateThumbprint;
   if (bound && facts.certificateThumbprint !== undefined && facts.certificateThumbprint !== bound) return 'FORBIDDEN';
   // A loop, not `some` with a closure: this runs on every request with a key.
   const required = facts.requiredScopes;
-  if (required) for (const scope of required) if (!compiled.scopes.has(scope)) return 'INSUFFICIENT_SCOPE';
+  if (required) for (const scope of required) if (!settings.scopes.has(scope)) return 'INSUFFICIENT_SCOPE';
   return 'VALID';
 }

@@ -29,8 +29,7 @@ export const quota = (limit: number, seed = 0, periodStart = DAY_START, periodEn
   counter: 'quota:key_1',
   name: 'daily',
   limit,
-  periodStart,
-  periodEnd,
+  window: { id: new Date(periodStart).toISOString().slice(0, 10), start: periodStart, end: periodEnd },
   seed,
 });
 

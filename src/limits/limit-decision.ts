@@ -1,7 +1,7 @@
 import { gcra, gcraPeek } from '../domain/gcra.ts';
 import type { LimitCheck, LimitResult, LimitState } from './port.ts';
 
-type QuotaCheck = Extract<LimitCheck, { kind: 'quota' }>;
+export type QuotaCheck = Extract<LimitCheck, { kind: 'quota' }>;
 type RateCheck = Extract<LimitCheck, { kind: 'rate' }>;
 
 /**
@@ -12,8 +12,8 @@ type RateCheck = Extract<LimitCheck, { kind: 'rate' }>;
 export interface LimitCells {
   /** The rate check's theoretical arrival time, or undefined when it has none. */
   tat(i: number, check: LimitCheck): number | undefined;
-  /** The quota check's stored use, or undefined when it has none. */
-  quota(i: number, check: LimitCheck): { used: number; periodEnd: number } | undefined;
+  /** The quota check's stored use in the check's period, or undefined when it has none for that period. */
+  quota(i: number, check: QuotaCheck): number | undefined;
   setTat(i: number, check: LimitCheck, tat: number): void;
   setQuota(i: number, check: LimitCheck, used: number, periodEnd: number): void;
 }
@@ -44,7 +44,7 @@ export function decideLimits(checks: readonly LimitCheck[], now: number, commit:
       states.push(rateState(check, outcome.remaining, outcome.resetMs));
     } else {
       const used = quotaUsed(check, cells.quota(i, check));
-      if (used >= check.limit && deniedBy === null) ((deniedBy = 'quota'), (retryAfterMs = check.periodEnd - now));
+      if (used >= check.limit && deniedBy === null) ((deniedBy = 'quota'), (retryAfterMs = check.window.end - now));
       next.push(used + 1);
       states.push(quotaState(check, check.limit - used - 1, now));
     }
@@ -53,7 +53,7 @@ export function decideLimits(checks: readonly LimitCheck[], now: number, commit:
     for (let i = 0; i < checks.length; i++) {
       const check = checks[i]!;
       if (check.kind === 'rate') cells.setTat(i, check, next[i]!);
-      else cells.setQuota(i, check, next[i]!, check.periodEnd);
+      else cells.setQuota(i, check, next[i]!, check.window.end);
     }
     return { allowed: true, deniedBy, retryAfterMs, states };
   }
@@ -66,9 +66,9 @@ export function decideLimits(checks: readonly LimitCheck[], now: number, commit:
   return { allowed: deniedBy === null, deniedBy, retryAfterMs, states: untouched };
 }
 
-/** A stored count is the use of its own period only; any other period starts from the store's seed. */
-function quotaUsed(check: QuotaCheck, stored: { used: number; periodEnd: number } | undefined): number {
-  return stored && stored.periodEnd === check.periodEnd ? stored.used : check.seed;
+/** A period with no stored count starts from the store's seed. */
+function quotaUsed(check: QuotaCheck, stored: number | undefined): number {
+  return stored ?? check.seed;
 }
 
 function rateState(check: RateCheck, remaining: number, resetMs: number): LimitState {
@@ -76,6 +76,6 @@ function rateState(check: RateCheck, remaining: number, resetMs: number): LimitS
 }
 
 function quotaState(check: QuotaCheck, remaining: number, now: number): LimitState {
-  const period = check.periodEnd - check.periodStart;
-  return { kind: 'quota', name: check.name, limit: check.limit, remaining: Math.max(0, remaining), resetMs: check.periodEnd - now, windowMs: period };
+  const { start, end } = check.window;
+  return { kind: 'quota', name: check.name, limit: check.limit, remaining: Math.max(0, remaining), resetMs: end - now, windowMs: end - start };
 }

@@ -4,7 +4,11 @@ import type { LimitCheck, LimitResult, Limiter } from './port.ts';
 /** Exact on one thread: JavaScript runs each consume() to completion, so check-then-update is atomic. */
 export class MemoryLimiter implements Limiter {
   readonly #tats = new Map<string, number>();
-  readonly #quotas = new Map<string, { used: number; periodEnd: number }>();
+  /**
+   * Quota counts by period (its end) and counter: a count is a small integer in the Map itself, with
+   * no object per key to say which period it is for (issue 14: 100k hot keys each hold one).
+   */
+  readonly #quotas = new Map<number, Map<string, number>>();
 
   /**
    * The cells read and write by each check's counter, so one object serves every call (none is made
@@ -12,12 +16,12 @@ export class MemoryLimiter implements Limiter {
    */
   readonly #cells: LimitCells = {
     tat: (_i, check) => this.#tats.get(check.counter),
-    quota: (_i, check) => this.#quotas.get(check.counter),
+    quota: (_i, check) => this.#quotas.get(check.window.end)?.get(check.counter),
     setTat: (_i, check, tat) => void this.#tats.set(check.counter, tat),
     setQuota: (_i, check, used, periodEnd) => {
-      const quota = this.#quotas.get(check.counter);
-      if (quota) ((quota.used = used), (quota.periodEnd = periodEnd));
-      else this.#quotas.set(check.counter, { used, periodEnd });
+      let period = this.#quotas.get(periodEnd);
+      if (period === undefined) this.#quotas.set(periodEnd, (period = new Map()));
+      period.set(check.counter, used);
     },
   };
 
@@ -32,6 +36,6 @@ export class MemoryLimiter implements Limiter {
   /** Drops state that no longer limits anything; call periodically. */
   sweep(now: number): void {
     for (const [counter, tat] of this.#tats) if (tat <= now) this.#tats.delete(counter);
-    for (const [counter, quota] of this.#quotas) if (quota.periodEnd <= now) this.#quotas.delete(counter);
+    for (const periodEnd of this.#quotas.keys()) if (periodEnd <= now) this.#quotas.delete(periodEnd);
   }
 }

@@ -1,4 +1,5 @@
 import type { WhenRedisUnavailable } from '../domain/entities.ts';
+import type { PeriodWindow } from '../domain/quota-period.ts';
 
 /**
  * The limiter port: rate limits (GCRA) and calendar quotas, checked and consumed together.
@@ -17,8 +18,8 @@ export type LimitCheck =
       counter: string;
       name: string;
       limit: number;
-      periodStart: number;
-      periodEnd: number;
+      /** The calendar period counted: periodWindow's object, shared by every check in the period (no copy per key). */
+      window: PeriodWindow;
       /** Already used this period according to the store, for an implementation that starts empty. */
       seed: number;
     };

@@ -71,9 +71,10 @@ function cells(table: SharedTable, slots: readonly number[], now: number): Limit
       const slot = live(i);
       return slot === -1 ? undefined : table.expiresAt(slot);
     },
-    quota: (i) => {
+    // A count is kept until its period's end: one that expires at another time is another period's.
+    quota: (i, check) => {
       const slot = live(i);
-      return slot === -1 ? undefined : { used: table.value(slot), periodEnd: table.expiresAt(slot) };
+      return slot === -1 || table.expiresAt(slot) !== check.window.end ? undefined : table.value(slot);
     },
     setTat: (i, _check, tat) => table.set(slots[i]!, 0, tat),
     setQuota: (i, _check, used, periodEnd) => table.set(slots[i]!, used, periodEnd),

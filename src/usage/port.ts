@@ -1,3 +1,4 @@
+import type { PeriodWindow } from '../domain/quota-period.ts';
 /**
  * The usage port: what the request path counts (a key's requests and last use, quota use per key
  * lineage or per counter) and what the control plane reads of it before it is stored. The verifier,
@@ -15,12 +16,11 @@ export interface UsageMeter {
   flush(): Promise<void>;
 }
 
-/** The quota a request counts against: the lineage's counter in `period`, held to `limit` until `resetsAt` (epoch ms). */
+/** The quota a request counts against: the lineage's counter in the calendar `window` (periodWindow's, shared), held to `limit`. */
 export interface QuotaUse {
   lineageId: string;
-  period: string;
+  window: PeriodWindow;
   limit: number;
-  resetsAt: number;
 }
 
 export interface PendingUsage {

@@ -16,7 +16,7 @@ import { USAGE_FLUSH, UsageRecorder } from './usage-recorder.ts';
 const NOW = Date.UTC(2026, 10, 29, 12);
 const DAY = 86_400_000;
 /** A quota use as the verifier makes it: the lineage's counter in `period`, its limit and reset. */
-const quota = (lineageId: string, period: string, limit = 1000): QuotaUse => ({ lineageId, period, limit, resetsAt: NOW + 40 * DAY });
+const quota = (lineageId: string, period: string, limit = 1000): QuotaUse => ({ lineageId, window: { id: period, start: NOW, end: NOW + 40 * DAY }, limit });
 const audit = (targetId: string): AuditInput => ({ actor: 'test', action: 'created', targetType: 'key', targetId, before: null, after: null, requestId: null });
 
 async function createKey(store: Store, appId: string): Promise<ApiKey> {

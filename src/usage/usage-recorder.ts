@@ -162,10 +162,10 @@ export class UsageRecorder implements UsageMeter {
     }
     if (from !== null) this.#countAddress(keyId, from, now, now, 1);
     if (quota !== null) {
-      const count = this.#quotas.slot(quota.lineageId, quota.period, newQuotaCount);
+      const count = this.#quotas.slot(quota.lineageId, quota.window.id, newQuotaCount);
       count.delta += 1;
       count.limit = quota.limit;
-      count.resetsAt = quota.resetsAt;
+      count.resetsAt = quota.window.end;
     }
   }
 

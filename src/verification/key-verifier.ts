@@ -62,15 +62,13 @@ const REFRESH_BATCH = 100;
 const API_KEY_LENGTH = keyLength('api');
 const PUBLISHABLE_KEY_LENGTH = keyLength('publishable');
 
-interface FoundEntry {
+/** A found key: the key and its (shared) compiled settings themselves, no object between (issue 14: bytes per hot key). */
+interface FoundEntry extends CompiledKey {
   found: true;
   /** Bounds staleness for changes made outside this node (clock time, checked on use). */
   expiresAt: number;
   /** From then on, a request served from this entry refreshes it in the background (one read at a time). */
   refreshAt: number;
-  compiled: CompiledKey;
-  /** `key:<lineage>`: the subject of every limit check of the key (one string for all of them). */
-  subject: string;
   /** The key's rate-limit checks, built once: they do not change while the entry is cached. */
   rateChecks: readonly LimitCheck[];
   /** The quota use the store had when the key was read, until the checks of its period are built from it. */
@@ -92,6 +90,9 @@ type Read = (current: FoundEntry | undefined) => Promise<CacheEntry>;
  * Cache slot of a key looked up by id (the parent of an exchanged token) rather than by its secret;
  * `:` never occurs in a base64url fingerprint, so the two kinds of slot cannot collide.
  */
+/** `key:<lineage>`: the subject of every limit check of a key (one string for all of them). */
+const subjectOf = (key: Pick<ApiKey, 'id' | 'lineageId'>): string => `key:${lineageOf(key)}`;
+
 const idSlot = (keyId: string): string => `id:${keyId}`;
 const isIdSlot = (slot: string): boolean => slot.startsWith('id:');
 
@@ -138,7 +139,7 @@ export class KeyVerifier implements KeyChecker {
     this.#cache = new LRUCache({
       max: options.cacheSize,
       dispose: (entry, slot) => {
-        if (entry.found && this.#slotByKeyId.get(entry.compiled.key.id) === slot) this.#slotByKeyId.delete(entry.compiled.key.id);
+        if (entry.found && this.#slotByKeyId.get(entry.key.id) === slot) this.#slotByKeyId.delete(entry.key.id);
       },
     });
     options.changes.subscribe((event) => {
@@ -237,7 +238,7 @@ export class KeyVerifier implements KeyChecker {
 
   /** Whether the key with this id may be used at all (revoked, disabled, expired, gone), counting nothing: for introspection of its tokens. */
   standingById(keyId: string): KeyCode | Promise<KeyCode> {
-    const standing = (entry: CacheEntry): KeyCode => (entry.found ? keyStanding(entry.compiled.key, this.#clock()) : 'NOT_FOUND');
+    const standing = (entry: CacheEntry): KeyCode => (entry.found ? keyStanding(entry.key, this.#clock()) : 'NOT_FOUND');
     const entry = this.#cachedById(keyId, this.#clock());
     return entry ? standing(entry) : this.#loadById(keyId).then(standing);
   }
@@ -245,7 +246,7 @@ export class KeyVerifier implements KeyChecker {
   #cachedById(keyId: string, now: number): CacheEntry | undefined {
     const slot = this.#slotByKeyId.get(keyId);
     const bySecret = slot === undefined ? undefined : this.#cache.get(slot);
-    if (bySecret?.found && bySecret.compiled.key.id === keyId && bySecret.expiresAt > now) return bySecret;
+    if (bySecret?.found && bySecret.key.id === keyId && bySecret.expiresAt > now) return bySecret;
     const byId = this.#cache.get(idSlot(keyId));
     return byId && byId.expiresAt > now ? byId : undefined;
   }
@@ -254,7 +255,7 @@ export class KeyVerifier implements KeyChecker {
   #staleById(keyId: string, now: number): FoundEntry | null {
     const slot = this.#slotByKeyId.get(keyId);
     const bySecret = slot === undefined ? undefined : this.#cache.get(slot);
-    if (bySecret?.found && bySecret.compiled.key.id === keyId) return this.#staleEntry(bySecret, now);
+    if (bySecret?.found && bySecret.key.id === keyId) return this.#staleEntry(bySecret, now);
     return this.#staleEntry(this.#cache.get(idSlot(keyId)), now);
   }
 
@@ -278,7 +279,7 @@ export class KeyVerifier implements KeyChecker {
   #refreshAhead(slot: string, entry: FoundEntry, now: number): void {
     if (!this.#options.health || this.#loading.has(slot) || this.#due.has(slot)) return;
     entry.refreshAt = now + REFRESH_RETRY_MS;
-    this.#due.set(slot, entry.compiled.key.id);
+    this.#due.set(slot, entry.key.id);
     if (!this.#refreshScheduled) ((this.#refreshScheduled = true), setImmediate(this.#refreshDue));
   }
 
@@ -323,13 +324,13 @@ export class KeyVerifier implements KeyChecker {
 
   #decide(entry: CacheEntry, facts: RequestFacts, now: number, consume: boolean): Verification | Promise<Verification> {
     if (!entry.found) return unknown('NOT_FOUND');
-    const { compiled } = entry;
-    const code = checkKey(compiled, facts, now);
-    if (code !== 'VALID') return refused(compiled, code, NO_LIMITS, 0);
-    const quotaWindow = compiled.quota ? periodWindow(compiled.quota.period, now) : null;
+    const code = checkKey(entry, facts, now);
+    if (code !== 'VALID') return refused(entry, code, NO_LIMITS, 0);
+    const { quota } = entry.settings;
+    const quotaWindow = quota ? periodWindow(quota.period, now) : null;
     if (entry.rateChecks.length === 0 && quotaWindow === null) {
-      if (consume) this.#options.usage.hit(compiled.key.id, now, null, facts.ip ?? null);
-      return verified(compiled, NO_LIMITS);
+      if (consume) this.#options.usage.hit(entry.key.id, now, null, facts.ip ?? null);
+      return verified(entry, NO_LIMITS);
     }
     const checks = this.#checks(entry, quotaWindow);
     const quotaUse = quotaWindow === null ? null : entry.checksFor!;
@@ -338,8 +339,8 @@ export class KeyVerifier implements KeyChecker {
     // Not domain/maybe-async.ts's andThen: four values go on to the continuation, and packing them
     // would allocate on every request; the closure here is made only when the limiter is async.
     return result instanceof Promise
-      ? result.then((r) => this.#afterLimits(compiled, r, now, quotaUse, consume, facts.ip))
-      : this.#afterLimits(compiled, result, now, quotaUse, consume, facts.ip);
+      ? result.then((r) => this.#afterLimits(entry, r, now, quotaUse, consume, facts.ip))
+      : this.#afterLimits(entry, result, now, quotaUse, consume, facts.ip);
   }
 
   #afterLimits(compiled: CompiledKey, result: LimitResult, now: number, quotaUse: QuotaUse | null, consume: boolean, from: string | undefined): Verification {
@@ -351,24 +352,23 @@ export class KeyVerifier implements KeyChecker {
   /** The key's checks for this quota period, built once per period while the entry is cached. */
   #checks(entry: FoundEntry, window: PeriodWindow | null): readonly LimitCheck[] {
     if (window === null) return entry.rateChecks;
-    if (entry.checksFor?.period === window.id) return entry.checksFor.checks;
-    const quota = entry.compiled.quota!;
-    const lineageId = lineageOf(entry.compiled.key);
+    if (entry.checksFor?.window.id === window.id) return entry.checksFor.checks;
+    const quota = entry.settings.quota!;
+    const lineageId = lineageOf(entry.key);
     const quotaCheck: LimitCheck = {
       kind: 'quota',
-      subject: entry.subject,
+      subject: entry.rateChecks[0]?.subject ?? subjectOf(entry.key),
       counter: `q:${lineageId}`,
       name: QUOTA_CHECK_NAMES[quota.period],
       limit: quota.limit,
-      periodStart: window.start,
-      periodEnd: window.end,
+      window,
       seed: entry.quotaSeed?.period === window.id ? entry.quotaSeed.used : 0,
     };
     // The seed is in the check now (and a later period starts from the limiter's count): nothing reads it again.
     entry.quotaSeed = null;
     // concat, not a spread: a spread's array keeps room to grow (about 140 bytes more per cached key).
     const checks = entry.rateChecks.concat(quotaCheck);
-    entry.checksFor = { lineageId, period: window.id, limit: quota.limit, resetsAt: window.end, checks };
+    entry.checksFor = { lineageId, window, limit: quota.limit, checks };
     return entry.checksFor.checks;
   }
 
@@ -382,13 +382,13 @@ export class KeyVerifier implements KeyChecker {
   #keep(slot: string, entry: CacheEntry, generation: number): CacheEntry {
     if (generation !== this.#generation) return entry;
     const kept = this.#cache.peek(slot);
-    if (kept?.found && entry.found && sameCompiledKey(kept.compiled, entry.compiled)) {
+    if (kept?.found && entry.found && sameCompiledKey(kept, entry)) {
       kept.expiresAt = entry.expiresAt;
       kept.refreshAt = entry.refreshAt;
       return kept;
     }
     this.#cache.set(slot, entry);
-    if (entry.found && !isIdSlot(slot)) this.#slotByKeyId.set(entry.compiled.key.id, slot);
+    if (entry.found && !isIdSlot(slot)) this.#slotByKeyId.set(entry.key.id, slot);
     return entry;
   }
 
@@ -434,17 +434,17 @@ export class KeyVerifier implements KeyChecker {
   async #entry(key: ApiKey, current: FoundEntry | undefined, policyOf = (id: string) => this.#options.store.policies.get(id)): Promise<FoundEntry> {
     const { store } = this.#options;
     const policy = key.policyId ? await policyOf(key.policyId) : null;
-    const compiled = compileKey(key, policy, this.#settings);
+    const { key: hot, settings } = compileKey(key, policy, this.#settings);
     const now = this.#clock();
     const lifetime = this.#options.cacheTtlMs * (1 - TTL_JITTER * this.#random());
     const expiresAt = now + lifetime;
     const refreshAt = now + lifetime * REFRESH_AHEAD;
-    if (current !== undefined && sameCompiledKey(current.compiled, compiled)) {
-      const { subject, rateChecks, quotaSeed, checksFor } = current;
-      return { found: true, expiresAt, refreshAt, compiled: current.compiled, subject, rateChecks, quotaSeed, checksFor };
+    if (current !== undefined && sameCompiledKey(current, { key: hot, settings })) {
+      const { rateChecks, quotaSeed, checksFor } = current;
+      return { found: true, expiresAt, refreshAt, key: current.key, settings, rateChecks, quotaSeed, checksFor };
     }
-    const subject = `key:${lineageOf(key)}`;
-    const rateChecks = compiled.rateLimits.map((rule): LimitCheck => ({
+    const subject = subjectOf(key);
+    const rateChecks = settings.rateLimits.map((rule): LimitCheck => ({
       kind: 'rate',
       subject,
       counter: `rl:${lineageOf(key)}:${rule.name}`,
@@ -452,10 +452,10 @@ export class KeyVerifier implements KeyChecker {
       limit: rule.limit,
       windowMs: rule.windowMs,
     }));
-    const period = compiled.quota ? periodWindow(compiled.quota.period, now).id : null;
+    const period = settings.quota ? periodWindow(settings.quota.period, now).id : null;
     const quotaSeed = period === null ? null : { period, used: await store.usage.quotaUsed(lineageOf(key), period) };
     // One literal with every field (checksFor too): one shape for every entry, all fields inside the object.
-    return { found: true, expiresAt, refreshAt, compiled, subject, rateChecks, quotaSeed, checksFor: undefined };
+    return { found: true, expiresAt, refreshAt, key: hot, settings, rateChecks, quotaSeed, checksFor: undefined };
   }
 }
 
@@ -469,7 +469,7 @@ const NO_LIMITS: readonly LimitState[] = [];
  * rather than naming them keeps a field added to either from being missed here.
  */
 function sameCompiledKey(a: CompiledKey, b: CompiledKey): boolean {
-  for (const field of Object.keys(a) as (keyof CompiledKey)[]) if (field !== 'key' && a[field] !== b[field]) return false;
+  if (a.settings !== b.settings) return false;
   for (const field of Object.keys(a.key) as (keyof HotKey)[]) {
     const x = a.key[field];
     const y = b.key[field];
@@ -478,13 +478,11 @@ function sameCompiledKey(a: CompiledKey, b: CompiledKey): boolean {
   return true;
 }
 
-function verified(compiled: CompiledKey, limits: readonly LimitState[]): VerifiedKey {
-  const { key } = compiled;
-  return { valid: true, code: 'VALID', keyId: key.id, appId: key.appId, expiresAt: key.expiresAt, scopes: compiled.scopes, limits };
+function verified({ key, settings }: CompiledKey, limits: readonly LimitState[]): VerifiedKey {
+  return { valid: true, code: 'VALID', keyId: key.id, appId: key.appId, expiresAt: key.expiresAt, scopes: settings.scopes, limits };
 }
 
-function refused(compiled: CompiledKey, code: RefusedKey['code'], limits: readonly LimitState[], retryAfterMs: number): RefusedKey {
-  const { key } = compiled;
+function refused({ key }: CompiledKey, code: RefusedKey['code'], limits: readonly LimitState[], retryAfterMs: number): RefusedKey {
   return { valid: false, code, keyId: key.id, appId: key.appId, expiresAt: key.expiresAt, limits, retryAfterMs };
 }
 

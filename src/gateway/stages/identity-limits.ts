@@ -70,7 +70,7 @@ export function identityLimitsStage(limiter: Limiter, usage: CounterUsage): Rout
         }
         missing.push(loading);
       }
-      checks.push({ kind: 'quota', subject, counter: slot, name: l.name, limit: l.limit, periodStart: window.start, periodEnd: window.end, seed: seed ?? 0 });
+      checks.push({ kind: 'quota', subject, counter: slot, name: l.name, limit: l.limit, window, seed: seed ?? 0 });
       uses.push([counter, window.id]);
     }
     if (checks.length === 0) return undefined;

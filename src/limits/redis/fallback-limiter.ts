@@ -72,7 +72,7 @@ function closed(checks: readonly LimitCheck[]): LimitResult {
       limit: c.limit,
       remaining: 0,
       resetMs: CLOSED_RETRY_MS,
-      windowMs: c.kind === 'rate' ? c.windowMs : c.periodEnd - c.periodStart,
+      windowMs: c.kind === 'rate' ? c.windowMs : c.window.end - c.window.start,
     })),
   };
 }

@@ -38,17 +38,18 @@ export class RedisLimiter implements Limiter {
     args.push(now, commit ? 1 : 0);
     for (const c of checks) {
       if (c.kind === 'rate') args.push('r', c.limit, c.windowMs, '-');
-      else args.push('q', c.limit, c.periodEnd, c.seed);
+      else args.push('q', c.limit, c.window.end, c.seed);
     }
     const stored = await this.#redis.gatehouseLimits(checks.length, ...args);
     // The script decided and wrote; the same decision, made again from the values it read, gives the states.
     return decideLimits(checks, now, commit, {
       tat: (i) => (stored[i] ? Number(stored[i]) : undefined),
-      quota: (i) => {
+      // Stored as `used:periodEnd`: a count of another period is none for this one.
+      quota: (i, check) => {
         const value = stored[i];
         if (!value) return undefined;
         const [used, periodEnd] = value.split(':');
-        return { used: Number(used), periodEnd: Number(periodEnd) };
+        return Number(periodEnd) === check.window.end ? Number(used) : undefined;
       },
       setTat: () => undefined,
       setQuota: () => undefined,
