@@ -48,7 +48,7 @@ async function longestStall(repo: Pick<UsageRepo, 'record'>): Promise<{ stallMs:
   const results = [];
   for (let round = 0; round < ROUNDS; round++) {
     const now = Date.UTC(2026, 11, 2, 12) + round;
-    for (const id of ids) recorder.hit(id, now, { lineageId: id, window: periodWindow('day', now), limit: 1_000_000 });
+    for (const id of ids) recorder.hit({ id }, now, { window: periodWindow('day', now), limit: 1_000_000 });
     let last = performance.now();
     let stall = 0;
     const ticker = setInterval(() => {

@@ -1,3 +1,4 @@
+import type { ApiKey } from '../domain/entities.ts';
 import type { PeriodWindow } from '../domain/quota-period.ts';
 /**
  * The usage port: what the request path counts (a key's requests and last use, quota use per key
@@ -7,7 +8,7 @@ import type { PeriodWindow } from '../domain/quota-period.ts';
  */
 export interface UsageMeter {
   /** One request with a key from `from` (a client address, when known); its quota use counts for the key's lineage. */
-  hit(keyId: string, now: number, quota: QuotaUse | null, from?: string | null): void;
+  hit(key: UsedKey, now: number, quota: QuotaUse | null, from?: string | null): void;
   /** One use of a quota counted per app or user (an API's own quota), in `period`. */
   count(counter: string, period: string): void;
   /** Counts not yet flushed, so readers can add them to what the store says. */
@@ -16,9 +17,14 @@ export interface UsageMeter {
   flush(): Promise<void>;
 }
 
-/** The quota a request counts against: the lineage's counter in the calendar `window` (periodWindow's, shared), held to `limit`. */
+/** The key a request used: its quota use counts for its lineage (domain/entities.ts lineageOf). */
+export type UsedKey = Pick<ApiKey, 'id' | 'lineageId'>;
+
+/**
+ * The quota a request counts against: the key lineage's counter in the calendar `window` (periodWindow's,
+ * shared), held to `limit`. The verifier passes the key's quota check itself, which has both.
+ */
 export interface QuotaUse {
-  lineageId: string;
   window: PeriodWindow;
   limit: number;
 }

@@ -15,8 +15,8 @@ import { USAGE_FLUSH, UsageRecorder } from './usage-recorder.ts';
 
 const NOW = Date.UTC(2026, 10, 29, 12);
 const DAY = 86_400_000;
-/** A quota use as the verifier makes it: the lineage's counter in `period`, its limit and reset. */
-const quota = (lineageId: string, period: string, limit = 1000): QuotaUse => ({ lineageId, window: { id: period, start: NOW, end: NOW + 40 * DAY }, limit });
+/** A quota use as the verifier passes it (the key's quota check): the period, its end, the limit. */
+const quota = (period: string, limit = 1000): QuotaUse => ({ window: { id: period, start: NOW, end: NOW + 40 * DAY }, limit });
 const audit = (targetId: string): AuditInput => ({ actor: 'test', action: 'created', targetType: 'key', targetId, before: null, after: null, requestId: null });
 
 async function createKey(store: Store, appId: string): Promise<ApiKey> {
@@ -47,8 +47,8 @@ describe('UsageRecorder', () => {
 
   test('hits are counted in memory and reach the store only on flush', async () => {
     const recorder = new UsageRecorder(store.usage);
-    recorder.hit(keyA.id, NOW, quota(keyA.id, '2026-11'));
-    recorder.hit(keyA.id, NOW + 5, quota(keyA.id, '2026-11'));
+    recorder.hit(keyA, NOW, quota('2026-11'));
+    recorder.hit(keyA, NOW + 5, quota('2026-11'));
     assert.deepEqual(await store.usage.requestsByDay(keyA.id), []);
     assert.deepEqual(recorder.pending(keyA.id), { lastUsedAt: NOW + 5, lastUsedFrom: null, quota: new Map([['2026-11', 2]]) });
     await recorder.flush();
@@ -60,10 +60,10 @@ describe('UsageRecorder', () => {
 
   test('each flush writes only the counts since the previous one', async () => {
     const recorder = new UsageRecorder(store.usage);
-    for (let i = 0; i < 3; i++) recorder.hit(keyA.id, NOW, quota(keyA.id, '2026-11-29'));
+    for (let i = 0; i < 3; i++) recorder.hit(keyA, NOW, quota('2026-11-29'));
     await recorder.flush();
-    recorder.hit(keyA.id, NOW + 1, quota(keyA.id, '2026-11-29'));
-    recorder.hit(keyA.id, NOW + DAY, quota(keyA.id, '2026-11-30'));
+    recorder.hit(keyA, NOW + 1, quota('2026-11-29'));
+    recorder.hit(keyA, NOW + DAY, quota('2026-11-30'));
     await recorder.flush();
     await recorder.flush();
     assert.deepEqual(await store.usage.requestsByDay(keyA.id), [
@@ -76,9 +76,9 @@ describe('UsageRecorder', () => {
 
   test('a key used on both sides of midnight between two flushes: both days and both quota periods are pending, then flushed', async () => {
     const recorder = new UsageRecorder(store.usage);
-    recorder.hit(keyA.id, NOW, quota(keyA.id, '2026-11-29'), '192.0.2.1');
-    recorder.hit(keyA.id, NOW + DAY, quota(keyA.id, '2026-11-30'), '192.0.2.2');
-    recorder.hit(keyA.id, NOW + DAY + 1, quota(keyA.id, '2026-11-30'), '192.0.2.1');
+    recorder.hit(keyA, NOW, quota('2026-11-29'), '192.0.2.1');
+    recorder.hit(keyA, NOW + DAY, quota('2026-11-30'), '192.0.2.2');
+    recorder.hit(keyA, NOW + DAY + 1, quota('2026-11-30'), '192.0.2.1');
     assert.deepEqual(recorder.pending(keyA.id), {
       lastUsedAt: NOW + DAY + 1,
       lastUsedFrom: '192.0.2.1',
@@ -98,9 +98,9 @@ describe('UsageRecorder', () => {
 
   test('counts are kept apart per key, and a key without a quota records no quota usage', async () => {
     const recorder = new UsageRecorder(store.usage);
-    recorder.hit(keyA.id, NOW, null);
-    recorder.hit(keyB.id, NOW, quota(keyB.id, '2026-11'));
-    recorder.hit(keyB.id, NOW, quota(keyB.id, '2026-11'));
+    recorder.hit(keyA, NOW, null);
+    recorder.hit(keyB, NOW, quota('2026-11'));
+    recorder.hit(keyB, NOW, quota('2026-11'));
     assert.deepEqual(recorder.pending(keyA.id).quota, new Map());
     await recorder.stop();
     assert.deepEqual(await store.usage.requestsByDay(keyA.id), [{ day: '2026-11-29', requests: 1 }]);
@@ -121,11 +121,11 @@ describe('UsageRecorder', () => {
       },
     };
     const recorder = new UsageRecorder(flaky);
-    recorder.hit(keyA.id, NOW, quota(keyA.id, '2026-11'));
-    recorder.hit(keyA.id, NOW + 1, quota(keyA.id, '2026-11'));
+    recorder.hit(keyA, NOW, quota('2026-11'));
+    recorder.hit(keyA, NOW + 1, quota('2026-11'));
     await assert.rejects(recorder.flush(), /disk full/);
     assert.deepEqual(recorder.pending(keyA.id), { lastUsedAt: NOW + 1, lastUsedFrom: null, quota: new Map([['2026-11', 2]]) });
-    recorder.hit(keyA.id, NOW + 2, quota(keyA.id, '2026-11'));
+    recorder.hit(keyA, NOW + 2, quota('2026-11'));
     await recorder.flush();
     assert.equal(batches.length, 2);
     assert.deepEqual(await store.usage.requestsByDay(keyA.id), [{ day: '2026-11-29', requests: 3 }]);
@@ -146,11 +146,11 @@ describe('UsageRecorder', () => {
     });
     const seen: UsageBatch['quotas'][] = [];
     recorder.onFlushed((batch) => seen.push(batch.quotas));
-    recorder.hit(keyA.id, NOW, quota(keyA.id, '2026-11', 100));
+    recorder.hit(keyA, NOW, quota('2026-11', 100));
     await assert.rejects(recorder.flush(), /disk full/);
     await recorder.flush();
-    recorder.hit(keyA.id, NOW + 1, quota(keyA.id, '2026-11', 100));
-    recorder.hit(keyA.id, NOW + 2, quota(keyA.id, '2026-11', 50));
+    recorder.hit(keyA, NOW + 1, quota('2026-11', 100));
+    recorder.hit(keyA, NOW + 2, quota('2026-11', 50));
     await recorder.flush();
     const resetsAt = NOW + 40 * DAY;
     assert.deepEqual(seen, [
@@ -160,17 +160,33 @@ describe('UsageRecorder', () => {
     assert.equal(batches.length, 3);
   });
 
+  test("a rotated key's requests count for itself and its quota use for its lineage", async () => {
+    const batches: UsageBatch[] = [];
+    const recorder = new UsageRecorder({ record: async (batch) => (batches.push(structuredClone(batch)), []) });
+    recorder.hit({ id: 'key_new', lineageId: 'key_old' }, NOW, quota('2026-11', 100));
+    recorder.hit({ id: 'key_old' }, NOW + 1, quota('2026-11', 100));
+    await recorder.flush();
+    assert.deepEqual(
+      batches[0]!.keys.map((k) => [k.keyId, k.requests]),
+      [
+        ['key_new', 1],
+        ['key_old', 1],
+      ],
+    );
+    assert.deepEqual(batches[0]!.quotas, [{ lineageId: 'key_old', period: '2026-11', delta: 2, limit: 100, resetsAt: NOW + 40 * DAY }]);
+  });
+
   test('flush after flush, each batch holds only what was counted since the last; nothing is counted twice or lost', async () => {
     const batches: UsageBatch[] = [];
     const recorder = new UsageRecorder({ record: async (batch) => (batches.push(structuredClone(batch)), []) });
-    recorder.hit(keyA.id, NOW, quota(keyA.id, '2026-11', 100), '192.0.2.1');
-    recorder.hit(keyA.id, NOW + 1, quota(keyA.id, '2026-11', 100), '192.0.2.1');
+    recorder.hit(keyA, NOW, quota('2026-11', 100), '192.0.2.1');
+    recorder.hit(keyA, NOW + 1, quota('2026-11', 100), '192.0.2.1');
     await recorder.flush();
-    recorder.hit(keyA.id, NOW + 2, quota(keyA.id, '2026-11', 100), '192.0.2.1');
+    recorder.hit(keyA, NOW + 2, quota('2026-11', 100), '192.0.2.1');
     assert.deepEqual(recorder.pending(keyA.id).quota, new Map([['2026-11', 1]]));
     await recorder.flush();
     await recorder.flush();
-    recorder.hit(keyA.id, NOW + 3, null);
+    recorder.hit(keyA, NOW + 3, null);
     await recorder.flush();
     assert.deepEqual(
       batches.map((b) => [b.keys.map((k) => [k.requests, k.lastUsedAt]), b.quotas.map((q) => [q.delta, q.limit]), (b.addresses ?? []).map((a) => a.requests)]),
@@ -186,7 +202,7 @@ describe('UsageRecorder', () => {
   test('the store is asked for the quota totals the listeners need: none without one, those past the lowest percent asked, all for one that asks all', async () => {
     const asked: (number | undefined)[] = [];
     const recorder = new UsageRecorder({ record: async (batch) => (asked.push(batch.totalsFromPercent), []) });
-    const flushOnce = async () => (recorder.hit(keyA.id, NOW, quota(keyA.id, '2026-11', 100)), await recorder.flush());
+    const flushOnce = async () => (recorder.hit(keyA, NOW, quota('2026-11', 100)), await recorder.flush());
     await flushOnce();
     recorder.onFlushed(() => undefined, 90);
     await flushOnce();
@@ -199,11 +215,11 @@ describe('UsageRecorder', () => {
 
   test('uses are counted per key and client address and flushed with the usage batch; a use without an address names none', async () => {
     const recorder = new UsageRecorder(store.usage);
-    recorder.hit(keyA.id, NOW, null, '192.0.2.1');
-    recorder.hit(keyA.id, NOW + 5, null, '192.0.2.1');
-    recorder.hit(keyA.id, NOW + 2, null, '192.0.2.2');
-    recorder.hit(keyA.id, NOW + 9, null);
-    recorder.hit(keyB.id, NOW + 3, null, '192.0.2.1');
+    recorder.hit(keyA, NOW, null, '192.0.2.1');
+    recorder.hit(keyA, NOW + 5, null, '192.0.2.1');
+    recorder.hit(keyA, NOW + 2, null, '192.0.2.2');
+    recorder.hit(keyA, NOW + 9, null);
+    recorder.hit(keyB, NOW + 3, null, '192.0.2.1');
     assert.deepEqual((await store.keyAddresses.list(keyA.id, { limit: 10 })).items, [], 'nothing is written before the flush');
     await recorder.flush();
     assert.deepEqual((await store.keyAddresses.list(keyA.id, { limit: 10 })).items, [
@@ -219,7 +235,7 @@ describe('UsageRecorder', () => {
   test('a key called from more addresses than addressesPerKey counts the rest as other addresses: memory bounded, requests exact', async () => {
     const batches: UsageBatch[] = [];
     const recorder = new UsageRecorder({ record: async (batch) => (batches.push(batch), []) }, { addressesPerKey: 2 });
-    for (let i = 0; i < 50; i++) recorder.hit(keyA.id, NOW + i, null, `192.0.2.${i % 10}`);
+    for (let i = 0; i < 50; i++) recorder.hit(keyA, NOW + i, null, `192.0.2.${i % 10}`);
     await recorder.flush();
     const sent = batches.flatMap((b) => b.addresses ?? []);
     assert.deepEqual(
@@ -243,10 +259,10 @@ describe('UsageRecorder', () => {
       },
     };
     const recorder = new UsageRecorder(flaky);
-    recorder.hit(keyA.id, NOW + 1, null, '192.0.2.1');
+    recorder.hit(keyA, NOW + 1, null, '192.0.2.1');
     await assert.rejects(recorder.flush(), /disk full/);
-    recorder.hit(keyA.id, NOW, null, '192.0.2.1');
-    recorder.hit(keyA.id, NOW + 2, null, '192.0.2.1');
+    recorder.hit(keyA, NOW, null, '192.0.2.1');
+    recorder.hit(keyA, NOW + 2, null, '192.0.2.1');
     await recorder.flush();
     assert.deepEqual((await store.keyAddresses.list(keyA.id, { limit: 10 })).items, [
       { keyId: keyA.id, address: '192.0.2.1', firstSeen: NOW, lastSeen: NOW + 2, requests: 3 },
@@ -267,7 +283,7 @@ test('a background flush that fails is reported to readiness and keeps its count
   await store.migrate();
   const health = new Health(pino({ level: 'silent' }), Date.now);
   const recorder = new UsageRecorder(store.usage);
-  recorder.hit('key_x', NOW, null);
+  recorder.hit({ id: 'key_x' }, NOW, null);
   await store.close();
   recorder.start(5, health);
   try {
@@ -285,13 +301,13 @@ test('the latest use names its address; a failed flush puts it back without hidi
   const store = openSqliteStore(join(dir, 'gatehouse.db'));
   await store.migrate();
   const recorder = new UsageRecorder(store.usage);
-  recorder.hit('key_x', NOW, null, '192.0.2.1');
-  recorder.hit('key_x', NOW + 1, null, '192.0.2.2');
-  recorder.hit('key_x', NOW + 1, null);
+  recorder.hit({ id: 'key_x' }, NOW, null, '192.0.2.1');
+  recorder.hit({ id: 'key_x' }, NOW + 1, null, '192.0.2.2');
+  recorder.hit({ id: 'key_x' }, NOW + 1, null);
   assert.equal(recorder.pending('key_x').lastUsedFrom, '192.0.2.2', 'a use without an address keeps the last one known');
   await store.close();
   await assert.rejects(recorder.flush());
-  recorder.hit('key_x', NOW + 2, null, '192.0.2.3');
+  recorder.hit({ id: 'key_x' }, NOW + 2, null, '192.0.2.3');
   assert.equal(recorder.pending('key_x').lastUsedFrom, '192.0.2.3');
   rmSync(dir, { recursive: true, force: true });
 });

@@ -2,7 +2,8 @@ import { periodWindow } from '../domain/quota-period.ts';
 import { ADDRESSES_PER_KEY, OTHER_ADDRESSES, type KeyAddressUse, type QuotaTotal, type UsageBatch, type UsageRepo } from '../store/port.ts';
 import type { HealthReporter } from '../telemetry/health.ts';
 import { PeriodicTask, serialized } from '../telemetry/periodic-task.ts';
-import type { PendingUsage, QuotaUse, UsageMeter } from './port.ts';
+import { lineageOf } from '../domain/entities.ts';
+import type { PendingUsage, QuotaUse, UsageMeter, UsedKey } from './port.ts';
 
 export const USAGE_FLUSH = 'usage-flush';
 
@@ -153,7 +154,8 @@ export class UsageRecorder implements UsageMeter {
   }
 
   /** One request with a key; its quota use, if the key has a quota, counts for the key's lineage. */
-  hit(keyId: string, now: number, quota: QuotaUse | null, from: string | null = null): void {
+  hit(key: UsedKey, now: number, quota: QuotaUse | null, from: string | null = null): void {
+    const keyId = key.id;
     const entry = this.#requests.slot(keyId, periodWindow('day', now).id, newRequestCount);
     entry.requests += 1;
     if (now >= entry.lastUsedAt) {
@@ -162,7 +164,7 @@ export class UsageRecorder implements UsageMeter {
     }
     if (from !== null) this.#countAddress(keyId, from, now, now, 1);
     if (quota !== null) {
-      const count = this.#quotas.slot(quota.lineageId, quota.window.id, newQuotaCount);
+      const count = this.#quotas.slot(lineageOf(key), quota.window.id, newQuotaCount);
       count.delta += 1;
       count.limit = quota.limit;
       count.resetsAt = quota.window.end;

@@ -69,17 +69,16 @@ interface FoundEntry extends CompiledKey {
   expiresAt: number;
   /** From then on, a request served from this entry refreshes it in the background (one read at a time). */
   refreshAt: number;
-  /** The key's rate-limit checks, built once: they do not change while the entry is cached. */
-  rateChecks: readonly LimitCheck[];
-  /** The quota use the store had when the key was read, until the checks of its period are built from it. */
-  quotaSeed: { period: string; used: number } | null;
-  /** The checks for the current quota period, and the quota use they record (built on the period's first request). */
-  checksFor: PeriodChecks | undefined;
-}
-/** One object per cached key with a quota: its quota use for the period is itself (no second object to hold). */
-interface PeriodChecks extends QuotaUse {
+  /**
+   * The key's limit checks, built once while the entry is cached: its rate limits, then (from the first
+   * request of a quota period, rebuilt in the next) its quota's, which is also the quota use that
+   * request counts (QuotaUse). One array: no second copy of the rate checks, no object per period.
+   */
   checks: readonly LimitCheck[];
+  /** The quota use the store had when the key was read, until the quota check of its period is built from it. */
+  quotaSeed: { period: string; used: number } | null;
 }
+type QuotaCheck = Extract<LimitCheck, { kind: 'quota' }>;
 /** The name of a quota's check by period: one string for every key. */
 const QUOTA_CHECK_NAMES: Readonly<Record<QuotaPeriod, string>> = { day: 'quota-day', month: 'quota-month' };
 type CacheEntry = FoundEntry | { found: false; expiresAt: number };
@@ -328,12 +327,12 @@ export class KeyVerifier implements KeyChecker {
     if (code !== 'VALID') return refused(entry, code, NO_LIMITS, 0);
     const { quota } = entry.settings;
     const quotaWindow = quota ? periodWindow(quota.period, now) : null;
-    if (entry.rateChecks.length === 0 && quotaWindow === null) {
-      if (consume) this.#options.usage.hit(entry.key.id, now, null, facts.ip ?? null);
+    if (entry.checks.length === 0 && quotaWindow === null) {
+      if (consume) this.#options.usage.hit(entry.key, now, null, facts.ip ?? null);
       return verified(entry, NO_LIMITS);
     }
-    const checks = this.#checks(entry, quotaWindow);
-    const quotaUse = quotaWindow === null ? null : entry.checksFor!;
+    const checks = quotaWindow === null ? entry.checks : this.#periodChecks(entry, quotaWindow);
+    const quotaUse = quotaWindow === null ? null : (checks.at(-1) as QuotaCheck);
     const { limiter } = this.#options;
     const result = consume ? limiter.consume(checks, now, facts.whenRedisUnavailable) : limiter.peek(checks, now, facts.whenRedisUnavailable);
     // Not domain/maybe-async.ts's andThen: four values go on to the continuation, and packing them
@@ -345,20 +344,20 @@ export class KeyVerifier implements KeyChecker {
 
   #afterLimits(compiled: CompiledKey, result: LimitResult, now: number, quotaUse: QuotaUse | null, consume: boolean, from: string | undefined): Verification {
     if (!result.allowed) return refused(compiled, result.deniedBy === 'quota' ? 'QUOTA_EXCEEDED' : 'RATE_LIMITED', result.states, result.retryAfterMs);
-    if (consume) this.#options.usage.hit(compiled.key.id, now, quotaUse, from ?? null);
+    if (consume) this.#options.usage.hit(compiled.key, now, quotaUse, from ?? null);
     return verified(compiled, result.states);
   }
 
-  /** The key's checks for this quota period, built once per period while the entry is cached. */
-  #checks(entry: FoundEntry, window: PeriodWindow | null): readonly LimitCheck[] {
-    if (window === null) return entry.rateChecks;
-    if (entry.checksFor?.window.id === window.id) return entry.checksFor.checks;
+  /** The checks of a key with a quota for this period, its quota check last: built once per period while the entry is cached. */
+  #periodChecks(entry: FoundEntry, window: PeriodWindow): readonly LimitCheck[] {
+    const last = entry.checks.at(-1);
+    if (last?.kind === 'quota' && last.window.id === window.id) return entry.checks;
+    const rateChecks = last?.kind === 'quota' ? entry.checks.slice(0, -1) : entry.checks;
     const quota = entry.settings.quota!;
-    const lineageId = lineageOf(entry.key);
-    const quotaCheck: LimitCheck = {
+    const quotaCheck: QuotaCheck = {
       kind: 'quota',
-      subject: entry.rateChecks[0]?.subject ?? subjectOf(entry.key),
-      counter: `q:${lineageId}`,
+      subject: rateChecks[0]?.subject ?? subjectOf(entry.key),
+      counter: `q:${lineageOf(entry.key)}`,
       name: QUOTA_CHECK_NAMES[quota.period],
       limit: quota.limit,
       window,
@@ -367,9 +366,8 @@ export class KeyVerifier implements KeyChecker {
     // The seed is in the check now (and a later period starts from the limiter's count): nothing reads it again.
     entry.quotaSeed = null;
     // concat, not a spread: a spread's array keeps room to grow (about 140 bytes more per cached key).
-    const checks = entry.rateChecks.concat(quotaCheck);
-    entry.checksFor = { lineageId, window, limit: quota.limit, checks };
-    return entry.checksFor.checks;
+    entry.checks = rateChecks.concat(quotaCheck);
+    return entry.checks;
   }
 
   /**
@@ -440,11 +438,11 @@ export class KeyVerifier implements KeyChecker {
     const expiresAt = now + lifetime;
     const refreshAt = now + lifetime * REFRESH_AHEAD;
     if (current !== undefined && sameCompiledKey(current, { key: hot, settings })) {
-      const { rateChecks, quotaSeed, checksFor } = current;
-      return { found: true, expiresAt, refreshAt, key: current.key, settings, rateChecks, quotaSeed, checksFor };
+      const { checks, quotaSeed } = current;
+      return { found: true, expiresAt, refreshAt, key: current.key, settings, checks, quotaSeed };
     }
     const subject = subjectOf(key);
-    const rateChecks = settings.rateLimits.map((rule): LimitCheck => ({
+    const checks = settings.rateLimits.map((rule): LimitCheck => ({
       kind: 'rate',
       subject,
       counter: `rl:${lineageOf(key)}:${rule.name}`,
@@ -454,8 +452,8 @@ export class KeyVerifier implements KeyChecker {
     }));
     const period = settings.quota ? periodWindow(settings.quota.period, now).id : null;
     const quotaSeed = period === null ? null : { period, used: await store.usage.quotaUsed(lineageOf(key), period) };
-    // One literal with every field (checksFor too): one shape for every entry, all fields inside the object.
-    return { found: true, expiresAt, refreshAt, key: hot, settings, rateChecks, quotaSeed, checksFor: undefined };
+    // One literal with every field: one shape for every entry, all fields inside the object.
+    return { found: true, expiresAt, refreshAt, key: hot, settings, checks, quotaSeed };
   }
 }
 
