@@ -118,7 +118,7 @@ try {
   // Still in use here, so none of the above was garbage when measured.
   if (
     !(await verifier.verify(seeded.secrets[0]!, facts, false)).valid ||
-    limiter.peek([], 0).allowed !== true ||
+    limiter.peek('key:none', [], 0).allowed !== true ||
     usage.pending(seeded.keyId).lastUsedAt === null ||
     analytics.pending() !== keys.length
   )

@@ -15,9 +15,11 @@ const NOW = Date.UTC(2026, 10, 29, 12);
 const DAY_START = Date.UTC(2026, 10, 29);
 const DAY_END = DAY_START + 86_400_000;
 
-export const rate = (limit: number, windowMs = 60_000, counter = 'rate:key_1'): LimitCheck => ({
+/** The subject of the contract's calls (limits/port.ts): a key's, as the verifier names it. */
+export const SUBJECT = 'key:key_1';
+
+export const rate = (limit: number, windowMs = 60_000, counter = 'rl:per-minute'): LimitCheck => ({
   kind: 'rate',
-  subject: 'key_1',
   counter,
   name: 'per-minute',
   limit,
@@ -25,17 +27,16 @@ export const rate = (limit: number, windowMs = 60_000, counter = 'rate:key_1'): 
 });
 export const quota = (limit: number, seed = 0, periodStart = DAY_START, periodEnd = DAY_END): LimitCheck => ({
   kind: 'quota',
-  subject: 'key_1',
-  counter: 'quota:key_1',
+  counter: 'q',
   name: 'daily',
   limit,
   window: { id: new Date(periodStart).toISOString().slice(0, 10), start: periodStart, end: periodEnd },
   seed,
 });
 
-async function admitted(limiter: Limiter, checks: LimitCheck[], attempts: number, now = NOW): Promise<number> {
+async function admitted(limiter: Limiter, checks: LimitCheck[], attempts: number, now = NOW, subject = SUBJECT): Promise<number> {
   let count = 0;
-  for (let i = 0; i < attempts; i++) if ((await limiter.consume(checks, now)).allowed) count++;
+  for (let i = 0; i < attempts; i++) if ((await limiter.consume(subject, checks, now)).allowed) count++;
   return count;
 }
 
@@ -56,9 +57,20 @@ export function limiterContract(name: string, open: () => LimiterUnderTest, { sw
       assert.equal(await admitted(limiter, [rate(3, 60_000, 'b')], 10), 3);
     });
 
+    test("a counter is named within its subject: two keys' counters of one name are separate", async () => {
+      // Keys with equal settings share their checks (verification/key-limit-checks.ts): only the subject tells their budgets apart.
+      const limiter = open();
+      assert.equal(await admitted(limiter, [rate(3), quota(5)], 10, NOW, 'key:key_1'), 3);
+      assert.equal(await admitted(limiter, [rate(3), quota(5)], 10, NOW, 'key:key_2'), 3);
+      assert.equal(await admitted(limiter, [quota(5)], 10, NOW, 'key:key_1'), 2, "key_2's use took nothing of key_1's quota");
+      // Nor does a subject that ends where another's counter starts share its cell.
+      assert.equal(await admitted(limiter, [rate(3, 60_000, 'x:rl:per-minute')], 10, NOW, 'key:key_3'), 3);
+      assert.equal(await admitted(limiter, [rate(3, 60_000, 'rl:per-minute')], 10, NOW, 'key:key_3:x'), 3);
+    });
+
     test('a quota denial consumes no rate-limit token', async () => {
       const limiter = open();
-      const result = await limiter.consume([rate(2), quota(5, 5)], NOW);
+      const result = await limiter.consume(SUBJECT, [rate(2), quota(5, 5)], NOW);
       assert.equal(result.allowed, false);
       assert.equal(result.deniedBy, 'quota');
       assert.equal(result.retryAfterMs, DAY_END - NOW);
@@ -68,7 +80,7 @@ export function limiterContract(name: string, open: () => LimiterUnderTest, { sw
     test('a rate-limit denial consumes no quota', async () => {
       const limiter = open();
       assert.equal(await admitted(limiter, [rate(2), quota(10)], 5), 2);
-      const denied = await limiter.consume([rate(2), quota(10)], NOW);
+      const denied = await limiter.consume(SUBJECT, [rate(2), quota(10)], NOW);
       assert.equal(denied.deniedBy, 'rate');
       assert.equal(denied.retryAfterMs, 30_000);
       assert.equal(await admitted(limiter, [quota(10)], 20), 8);
@@ -76,8 +88,8 @@ export function limiterContract(name: string, open: () => LimiterUnderTest, { sw
 
     test('a refused request reports what each limit still has, unconsumed', async () => {
       const limiter = open();
-      await limiter.consume([rate(5), quota(3)], NOW);
-      const denied = await limiter.consume([rate(5), quota(1, 1)], NOW);
+      await limiter.consume(SUBJECT, [rate(5), quota(3)], NOW);
+      const denied = await limiter.consume(SUBJECT, [rate(5), quota(1, 1)], NOW);
       assert.equal(denied.allowed, false);
       assert.deepEqual(
         denied.states.map((s) => [s.kind, s.remaining]),
@@ -89,7 +101,7 @@ export function limiterContract(name: string, open: () => LimiterUnderTest, { sw
     });
 
     test('an admitted request reports remaining after it, reset and window per limit', async () => {
-      const result = await open().consume([rate(5, 1000), quota(10, 3)], NOW);
+      const result = await open().consume(SUBJECT, [rate(5, 1000), quota(10, 3)], NOW);
       assert.equal(result.allowed, true);
       assert.equal(result.deniedBy, null);
       assert.deepEqual(result.states, [
@@ -127,8 +139,8 @@ export function limiterContract(name: string, open: () => LimiterUnderTest, { sw
         assert.equal(await admitted(limiter, [rate(2, 1000)], 2), 2);
         assert.equal(await admitted(limiter, [quota(2, 0, DAY_START, NOW + 10)], 2), 2);
         await limiter.sweep!(NOW);
-        assert.equal((await limiter.consume([rate(2, 1000)], NOW)).allowed, false);
-        assert.equal((await limiter.consume([quota(2, 0, DAY_START, NOW + 10)], NOW)).allowed, false);
+        assert.equal((await limiter.consume(SUBJECT, [rate(2, 1000)], NOW)).allowed, false);
+        assert.equal((await limiter.consume(SUBJECT, [quota(2, 0, DAY_START, NOW + 10)], NOW)).allowed, false);
       });
 
       test('sweep drops quota state of ended periods, so that period would start again from its seed', async () => {
@@ -149,7 +161,7 @@ export function limiterContract(name: string, open: () => LimiterUnderTest, { sw
     test('peek answers what consume would, with what is left now, and consumes nothing', async () => {
       const limiter = open();
       for (let i = 0; i < 5; i++) {
-        const peeked = await limiter.peek([rate(2), quota(3)], NOW);
+        const peeked = await limiter.peek(SUBJECT, [rate(2), quota(3)], NOW);
         assert.equal(peeked.allowed, true);
         assert.deepEqual(
           peeked.states.map((s) => s.remaining),
@@ -157,7 +169,7 @@ export function limiterContract(name: string, open: () => LimiterUnderTest, { sw
         );
       }
       assert.equal(await admitted(limiter, [rate(2), quota(3)], 10), 2, 'the peeks used nothing');
-      const refused = await limiter.peek([rate(2), quota(3)], NOW);
+      const refused = await limiter.peek(SUBJECT, [rate(2), quota(3)], NOW);
       assert.equal(refused.allowed, false);
       assert.equal(refused.deniedBy, 'rate');
       assert.equal(refused.retryAfterMs, 30_000);

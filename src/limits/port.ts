@@ -7,14 +7,16 @@ import type { PeriodWindow } from '../domain/quota-period.ts';
  * its quota does not also eat its rate limit (and the other way round). The in-memory implementation
  * is exact on one node; the Redis one (one Lua script per call) is exact across nodes.
  *
- * `subject` is who the counter limits (a key's lineage, an API's callers): every check of one call has
- * the same subject, which Redis uses as the keys' hash tag so one script's keys share a Cluster slot.
+ * A call names its `subject`, who its counters limit (a key's lineage, an API's callers), once for all
+ * its checks; a check's `counter` names a counter within that subject, so two subjects' `rl:per-second`
+ * are two counters. Checks that say nothing of a subject can be shared by every key with the same
+ * settings (issue 14: no check objects per hot key), and Redis uses the subject as the hash tag of
+ * all a call's keys (one Cluster slot).
  */
 export type LimitCheck =
-  | { kind: 'rate'; subject: string; counter: string; name: string; limit: number; windowMs: number }
+  | { kind: 'rate'; counter: string; name: string; limit: number; windowMs: number }
   | {
       kind: 'quota';
-      subject: string;
       counter: string;
       name: string;
       limit: number;
@@ -45,12 +47,12 @@ export interface LimitResult {
 
 export interface Limiter {
   /** `whenUnavailable`: what a shared limiter does if it cannot answer (the API's setting); local ones ignore it. */
-  consume(checks: readonly LimitCheck[], now: number, whenUnavailable?: WhenUnavailable): LimitResult | Promise<LimitResult>;
+  consume(subject: string, checks: readonly LimitCheck[], now: number, whenUnavailable?: WhenUnavailable): LimitResult | Promise<LimitResult>;
   /**
    * What `consume` would answer now, changing nothing: for a check that must not use the key's budget
    * (POST /admin/v1/keys/verify with `consume: false`). The states are what is left before this request.
    */
-  peek(checks: readonly LimitCheck[], now: number, whenUnavailable?: WhenUnavailable): LimitResult | Promise<LimitResult>;
+  peek(subject: string, checks: readonly LimitCheck[], now: number, whenUnavailable?: WhenUnavailable): LimitResult | Promise<LimitResult>;
 }
 
 /**

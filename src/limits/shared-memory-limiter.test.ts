@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { limiterContract, quota, rate } from './contract.ts';
+import { limiterContract, quota, rate, SUBJECT } from './contract.ts';
 import type { LimitCheck } from './port.ts';
 import { SharedMemoryLimiter } from './shared-memory-limiter.ts';
 import { SharedTable } from './shared-table.ts';
@@ -24,7 +24,7 @@ async function hammer(limiter: SharedMemoryLimiter, threads: number, attempts: n
       parentPort.postMessage('ready');
       Atomics.wait(workerData.start, 0, 0);
       let admitted = 0;
-      for (let i = 0; i < workerData.attempts; i++) if (limiter.consume(workerData.checks, workerData.now).allowed) admitted++;
+      for (let i = 0; i < workerData.attempts; i++) if (limiter.consume(workerData.subject, workerData.checks, workerData.now).allowed) admitted++;
       parentPort.postMessage(admitted);
     }));`;
   const workers = Array.from(
@@ -38,6 +38,7 @@ async function hammer(limiter: SharedMemoryLimiter, threads: number, attempts: n
           buffer: limiter.table.buffer,
           start,
           attempts,
+          subject: SUBJECT,
           checks,
           now: NOW,
         },
@@ -72,34 +73,34 @@ test('four threads on a quota and a rate limit together: exactly the quota, and 
   const counts = await hammer(limiter, 4, 1000, [rate(3000), quota(2000)]);
   assert.equal(sum(counts), 2000);
   let rest = 0;
-  for (let i = 0; i < 5000; i++) if (limiter.consume([rate(3000)], NOW).allowed) rest++;
+  for (let i = 0; i < 5000; i++) if (limiter.consume(SUBJECT, [rate(3000)], NOW).allowed) rest++;
   assert.equal(rest, 1000, 'the 2000 refused calls consumed no rate-limit token');
 });
 
 test('a full table refuses a new counter (counted as an overflow), and reuses a slot once its entry expires', () => {
   const limiter = SharedMemoryLimiter.create(64);
   const capacity = limiter.table.capacity;
-  for (let i = 0; i < capacity; i++) assert.equal(limiter.consume([rate(1, 1000, `c${i}`)], NOW).allowed, true);
-  const refused = limiter.consume([rate(1, 1000, 'one-more')], NOW);
+  for (let i = 0; i < capacity; i++) assert.equal(limiter.consume(SUBJECT, [rate(1, 1000, `c${i}`)], NOW).allowed, true);
+  const refused = limiter.consume(SUBJECT, [rate(1, 1000, 'one-more')], NOW);
   assert.equal(refused.allowed, false);
   assert.equal(refused.deniedBy, 'rate');
   assert.equal(limiter.table.overflows, 1);
-  assert.equal(limiter.consume([rate(1, 1000, 'c0')], NOW).allowed, false, 'counters already in the table are still counted');
-  assert.equal(limiter.consume([rate(1, 1000, 'one-more')], NOW + 1000).allowed, true, 'an expired entry makes room');
+  assert.equal(limiter.consume(SUBJECT, [rate(1, 1000, 'c0')], NOW).allowed, false, 'counters already in the table are still counted');
+  assert.equal(limiter.consume(SUBJECT, [rate(1, 1000, 'one-more')], NOW + 1000).allowed, true, 'an expired entry makes room');
 });
 
 test('peek on a full table answers from what is stored and takes no slot', () => {
   const limiter = SharedMemoryLimiter.create(64);
-  for (let i = 0; i < limiter.table.capacity; i++) limiter.consume([rate(1, 1000, `c${i}`)], NOW);
-  assert.equal(limiter.peek([rate(5, 1000, 'unseen')], NOW).allowed, true);
+  for (let i = 0; i < limiter.table.capacity; i++) limiter.consume(SUBJECT, [rate(1, 1000, `c${i}`)], NOW);
+  assert.equal(limiter.peek(SUBJECT, [rate(5, 1000, 'unseen')], NOW).allowed, true);
   assert.equal(limiter.table.overflows, 0);
 });
 
 test('compacting keeps every live counter findable and drops the expired ones', () => {
   const limiter = SharedMemoryLimiter.create(256);
-  for (let i = 0; i < 200; i++) limiter.consume([rate(1, i % 2 === 0 ? 1000 : 60_000, `c${i}`)], NOW);
+  for (let i = 0; i < 200; i++) limiter.consume(SUBJECT, [rate(1, i % 2 === 0 ? 1000 : 60_000, `c${i}`)], NOW);
   limiter.sweep(NOW + 1000);
-  for (let i = 0; i < 200; i++) assert.equal(limiter.consume([rate(1, 60_000, `c${i}`)], NOW + 1000).allowed, i % 2 === 0, `counter c${i}`);
+  for (let i = 0; i < 200; i++) assert.equal(limiter.consume(SUBJECT, [rate(1, 60_000, `c${i}`)], NOW + 1000).allowed, i % 2 === 0, `counter c${i}`);
 });
 
 test('the locks a thread held when it died are freed by releaseHeldBy, and the table works again', async () => {
@@ -116,7 +117,7 @@ test('the locks a thread held when it died are freed by releaseHeldBy, and the t
   await once(worker, 'exit');
   assert.equal(table.releaseHeldBy(id), 1);
   const limiter = new SharedMemoryLimiter(table);
-  assert.equal(limiter.consume([rate(1)], NOW).allowed, true);
+  assert.equal(limiter.consume(SUBJECT, [rate(1)], NOW).allowed, true);
 });
 
 test("the stripes a request locks are each of its counters' once, in ascending order (the order that cannot deadlock)", () => {

@@ -25,12 +25,12 @@ export class SharedMemoryLimiter implements Limiter {
     return new SharedMemoryLimiter(new SharedTable(SharedTable.allocate(entries)));
   }
 
-  consume(checks: readonly LimitCheck[], now: number): LimitResult {
-    return this.#decide(checks, now, true);
+  consume(subject: string, checks: readonly LimitCheck[], now: number): LimitResult {
+    return this.#decide(subject, checks, now, true);
   }
 
-  peek(checks: readonly LimitCheck[], now: number): LimitResult {
-    return this.#decide(checks, now, false);
+  peek(subject: string, checks: readonly LimitCheck[], now: number): LimitResult {
+    return this.#decide(subject, checks, now, false);
   }
 
   /** Drops counters that no longer limit anything (as MemoryLimiter.sweep), for the whole process. */
@@ -38,9 +38,9 @@ export class SharedMemoryLimiter implements Limiter {
     this.table.compact(now);
   }
 
-  #decide(checks: readonly LimitCheck[], now: number, commit: boolean): LimitResult {
+  #decide(subject: string, checks: readonly LimitCheck[], now: number, commit: boolean): LimitResult {
     const table = this.table;
-    const names = checks.map((check) => table.name(check.counter));
+    const names = checks.map((check) => table.name(check.counter, subject));
     const stripes = table.stripesOf(names);
     table.lock(stripes);
     try {

@@ -1,5 +1,19 @@
 import { threadId } from 'node:worker_threads';
 
+/** The two running hashes of SharedTable.name, kept here so that hashing a name allocates nothing. */
+const HASH_STATE = new Int32Array(2);
+
+function mixChar(h: Int32Array, c: number): void {
+  h[0] = Math.imul(h[0]! ^ c, 0x01000193); // FNV-1a
+  let b = Math.imul(h[1]! ^ c, 0x5bd1e995); // a murmur-style multiply with its own seed
+  b ^= b >>> 15;
+  h[1] = b;
+}
+
+function mix(h: Int32Array, text: string): void {
+  for (let i = 0; i < text.length; i++) mixChar(h, text.charCodeAt(i));
+}
+
 /**
  * A fixed-size hash table in a SharedArrayBuffer that every thread of the process can map: the state
  * behind the limits that must stay exact across gateway workers (rate limits, quotas, the failure
@@ -76,16 +90,22 @@ export class SharedTable {
     Atomics.add(this.#header, OVERFLOWS, 1);
   }
 
-  /** Hashes a name once; the result is what the other methods take. */
-  name(text: string): Name {
-    let a = 0x811c9dc5;
-    let b = 0x9747b28c;
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      a = Math.imul(a ^ c, 0x01000193); // FNV-1a
-      b = Math.imul(b ^ c, 0x5bd1e995); // a murmur-style multiply with its own seed
-      b ^= b >>> 15;
+  /**
+   * Hashes a name once; the result is what the other methods take. With `within`, the name of `text`
+   * within it (a limiter's counter within its subject): hashed as `within`, a NUL, `text`, with no
+   * string made for the whole.
+   */
+  name(text: string, within?: string): Name {
+    const h = HASH_STATE;
+    h[0] = 0x811c9dc5;
+    h[1] = 0x9747b28c;
+    if (within !== undefined) {
+      mix(h, within);
+      mixChar(h, 0);
     }
+    mix(h, text);
+    let a = h[0]!;
+    let b = h[1]!;
     a ^= a >>> 16;
     a = Math.imul(a, 0x85ebca6b);
     a ^= a >>> 13;

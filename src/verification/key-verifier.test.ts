@@ -16,6 +16,7 @@ import { MemoryLimiter } from '../limits/memory-limiter.ts';
 import type { Store } from '../store/port.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { UsageRecorder } from '../usage/usage-recorder.ts';
+import { periodWindow } from '../domain/quota-period.ts';
 import { KEY_CACHE_REFRESH, KeyVerifier } from './key-verifier.ts';
 import type { Verification } from './port.ts';
 import { keyRecord } from '../store/contract/fixtures.ts';
@@ -228,6 +229,49 @@ async function verifierFixture(
   return { store, changes, verifier, reads, hold, clock, app, makeKey, revoke, close, peppers, health };
 }
 type VerifierFixture = Awaited<ReturnType<typeof verifierFixture>>;
+
+describe('KeyVerifier: keys with equal settings share their limit checks, never their budgets', () => {
+  let f: VerifierFixture;
+  afterEach(() => f.close());
+
+  /** A stored key with a rate limit of 2 a minute and a quota of 3 a month (the same settings for every key made here). */
+  const limitedKey = async () => {
+    const made = await f.makeKey();
+    const key = {
+      ...made.key,
+      rateLimits: [{ name: 'burst', limit: 2, windowMs: 60_000 }],
+      quota: { limit: 3, period: 'month' as const },
+      updatedAt: f.clock.now,
+    };
+    await f.store.keys.update(key, audit(key.id));
+    return made.secret;
+  };
+  const codes = async (secret: string, n: number) => {
+    const out = [];
+    for (let i = 0; i < n; i++) out.push((await f.verifier.verify(secret, FACTS)).code);
+    return out;
+  };
+
+  test("one key using up its rate limit and its quota leaves another key's untouched", async () => {
+    f = await verifierFixture();
+    const [a, b] = [await limitedKey(), await limitedKey()];
+    assert.deepEqual(await codes(a, 3), ['VALID', 'VALID', 'RATE_LIMITED']);
+    assert.deepEqual(await codes(b, 3), ['VALID', 'VALID', 'RATE_LIMITED']);
+    f.clock.now += 60_000;
+    assert.deepEqual(await codes(a, 2), ['VALID', 'QUOTA_EXCEEDED'], "a's quota of 3: its own 3 uses");
+    assert.deepEqual(await codes(b, 2), ['VALID', 'QUOTA_EXCEEDED'], "b's quota of 3: its own 3 uses, a's not among them");
+  });
+
+  test('a key whose quota was partly used before it was cached starts from that use; a key beside it from none', async () => {
+    f = await verifierFixture();
+    const [used, fresh] = [await limitedKey(), await limitedKey()];
+    const usedId = (await f.store.keys.findByHash(hashKey(used, f.peppers[0]!)))!.id;
+    const period = periodWindow('month', f.clock.now).id;
+    await f.store.usage.record({ keys: [], quotas: [{ lineageId: usedId, period, delta: 2, limit: 3, resetsAt: 0 }] });
+    assert.deepEqual(await codes(used, 2), ['VALID', 'QUOTA_EXCEEDED'], '2 of 3 used before');
+    assert.deepEqual(await codes(fresh, 2), ['VALID', 'VALID']);
+  });
+});
 
 describe('KeyVerifier: a change that arrives while a store read is in flight (the generation counter)', () => {
   let f: VerifierFixture;

@@ -6,13 +6,14 @@ import { isWellFormedKey, keyLength } from '../domain/key-format.ts';
 import { periodWindow, type PeriodWindow } from '../domain/quota-period.ts';
 import type { ChangeBus } from '../events/change-bus.ts';
 import type { LimitCheck, LimitResult, LimitState, Limiter } from '../limits/port.ts';
-import { lineageOf, type ApiKey, type Policy, type QuotaPeriod } from '../domain/entities.ts';
+import { lineageOf, type ApiKey, type Policy } from '../domain/entities.ts';
 import { StorageUnavailableError, type Store } from '../store/port.ts';
 import type { QuotaUse, UsageMeter } from '../usage/port.ts';
 import { andThen } from '../domain/maybe-async.ts';
 import type { HealthReporter } from '../telemetry/health.ts';
 import type { KeyChecker, RefusedKey, UnknownKey, Verification, VerifiedKey } from './port.ts';
 import type { VerificationObserver } from './verification-observer.ts';
+import { KeyLimitChecks, quotaCheckOf } from './key-limit-checks.ts';
 
 export interface KeyVerifierOptions {
   store: Store;
@@ -69,18 +70,17 @@ interface FoundEntry extends CompiledKey {
   expiresAt: number;
   /** From then on, a request served from this entry refreshes it in the background (one read at a time). */
   refreshAt: number;
+  /** `key:<lineage>`: the subject of the key's limiter calls (one string for all of them). */
+  subject: string;
   /**
-   * The key's limit checks, built once while the entry is cached: its rate limits, then (from the first
-   * request of a quota period, rebuilt in the next) its quota's, which is also the quota use that
-   * request counts (QuotaUse). One array: no second copy of the rate checks, no object per period.
+   * The key's limit checks (KeyLimitChecks): its rate limits, then, from the first request of a quota
+   * period (and again in the next), its quota's, which is also the quota use that request counts
+   * (QuotaUse). Shared with every key of equal settings, unless this one's quota use was seeded.
    */
   checks: readonly LimitCheck[];
-  /** The quota use the store had when the key was read, until the quota check of its period is built from it. */
+  /** The quota use the store had when the key was read, until the checks of its period are made with it. */
   quotaSeed: { period: string; used: number } | null;
 }
-type QuotaCheck = Extract<LimitCheck, { kind: 'quota' }>;
-/** The name of a quota's check by period: one string for every key. */
-const QUOTA_CHECK_NAMES: Readonly<Record<QuotaPeriod, string>> = { day: 'quota-day', month: 'quota-month' };
 type CacheEntry = FoundEntry | { found: false; expiresAt: number };
 /** Reads a key for a slot, given the entry found there now (undefined: none, or an unknown key's). */
 type Read = (current: FoundEntry | undefined) => Promise<CacheEntry>;
@@ -116,6 +116,7 @@ export class KeyVerifier implements KeyChecker {
   readonly #slotByKeyId = new Map<string, string>();
   /** Keys with equal settings (one policy's, say) share their compiled matchers and limits. */
   readonly #settings = new SettingsCompiler();
+  readonly #limitChecks = new KeyLimitChecks();
   #generation = 0;
   /** The last store read failed for want of the store (StorageUnavailableError); the next that succeeds clears it. */
   #storeUnreachable = false;
@@ -332,9 +333,11 @@ export class KeyVerifier implements KeyChecker {
       return verified(entry, NO_LIMITS);
     }
     const checks = quotaWindow === null ? entry.checks : this.#periodChecks(entry, quotaWindow);
-    const quotaUse = quotaWindow === null ? null : (checks.at(-1) as QuotaCheck);
+    const quotaUse = quotaWindow === null ? null : quotaCheckOf(checks);
     const { limiter } = this.#options;
-    const result = consume ? limiter.consume(checks, now, facts.whenRedisUnavailable) : limiter.peek(checks, now, facts.whenRedisUnavailable);
+    const result = consume
+      ? limiter.consume(entry.subject, checks, now, facts.whenRedisUnavailable)
+      : limiter.peek(entry.subject, checks, now, facts.whenRedisUnavailable);
     // Not domain/maybe-async.ts's andThen: four values go on to the continuation, and packing them
     // would allocate on every request; the closure here is made only when the limiter is async.
     return result instanceof Promise
@@ -348,25 +351,14 @@ export class KeyVerifier implements KeyChecker {
     return verified(compiled, result.states);
   }
 
-  /** The checks of a key with a quota for this period, its quota check last: built once per period while the entry is cached. */
+  /** The checks of a key with a quota in this period, its quota check last: looked up once per period while the entry is cached. */
   #periodChecks(entry: FoundEntry, window: PeriodWindow): readonly LimitCheck[] {
     const last = entry.checks.at(-1);
     if (last?.kind === 'quota' && last.window.id === window.id) return entry.checks;
-    const rateChecks = last?.kind === 'quota' ? entry.checks.slice(0, -1) : entry.checks;
-    const quota = entry.settings.quota!;
-    const quotaCheck: QuotaCheck = {
-      kind: 'quota',
-      subject: rateChecks[0]?.subject ?? subjectOf(entry.key),
-      counter: `q:${lineageOf(entry.key)}`,
-      name: QUOTA_CHECK_NAMES[quota.period],
-      limit: quota.limit,
-      window,
-      seed: entry.quotaSeed?.period === window.id ? entry.quotaSeed.used : 0,
-    };
+    const seed = entry.quotaSeed?.period === window.id ? entry.quotaSeed.used : 0;
     // The seed is in the check now (and a later period starts from the limiter's count): nothing reads it again.
     entry.quotaSeed = null;
-    // concat, not a spread: a spread's array keeps room to grow (about 140 bytes more per cached key).
-    entry.checks = rateChecks.concat(quotaCheck);
+    entry.checks = this.#limitChecks.forPeriod(entry.settings, window, seed);
     return entry.checks;
   }
 
@@ -438,22 +430,14 @@ export class KeyVerifier implements KeyChecker {
     const expiresAt = now + lifetime;
     const refreshAt = now + lifetime * REFRESH_AHEAD;
     if (current !== undefined && sameCompiledKey(current, { key: hot, settings })) {
-      const { checks, quotaSeed } = current;
-      return { found: true, expiresAt, refreshAt, key: current.key, settings, checks, quotaSeed };
+      const { subject, checks, quotaSeed } = current;
+      return { found: true, expiresAt, refreshAt, key: current.key, settings, subject, checks, quotaSeed };
     }
-    const subject = subjectOf(key);
-    const checks = settings.rateLimits.map((rule): LimitCheck => ({
-      kind: 'rate',
-      subject,
-      counter: `rl:${lineageOf(key)}:${rule.name}`,
-      name: rule.name,
-      limit: rule.limit,
-      windowMs: rule.windowMs,
-    }));
+    const checks = this.#limitChecks.rate(settings);
     const period = settings.quota ? periodWindow(settings.quota.period, now).id : null;
     const quotaSeed = period === null ? null : { period, used: await store.usage.quotaUsed(lineageOf(key), period) };
     // One literal with every field: one shape for every entry, all fields inside the object.
-    return { found: true, expiresAt, refreshAt, key: hot, settings, checks, quotaSeed };
+    return { found: true, expiresAt, refreshAt, key: hot, settings, subject: subjectOf(key), checks, quotaSeed };
   }
 }
 

@@ -36,8 +36,9 @@ export function identityLimitsStage(limiter: Limiter, usage: CounterUsage): Rout
     return undefined;
   };
 
+  // One subject for all of an API's per-app and per-user counters: one call may check both kinds.
   const consume = (exchange: RoutedExchange, checks: LimitCheck[], uses: readonly (readonly [string, string])[]): StageResult | Promise<StageResult> =>
-    andThen(limiter.consume(checks, exchange.now, exchange.route.api.whenRedisUnavailable), decide, exchange, uses);
+    andThen(limiter.consume(`api:${exchange.route.api.id}`, checks, exchange.now, exchange.route.api.whenRedisUnavailable), decide, exchange, uses);
 
   return (exchange) => {
     const limits = exchange.requirement.rateLimits;
@@ -50,10 +51,8 @@ export function identityLimitsStage(limiter: Limiter, usage: CounterUsage): Rout
       // Settings that cannot name the identity are refused when saved; nothing to count here.
       if (who === null) continue;
       const counter = `api:${exchange.route.api.id}:${l.name}:${who}`;
-      // One subject for all of an API's per-app and per-user counters: one call may check both kinds.
-      const subject = `api:${exchange.route.api.id}`;
       if (l.period === null) {
-        checks.push({ kind: 'rate', subject, counter, name: l.name, limit: l.limit, windowMs: l.windowMs });
+        checks.push({ kind: 'rate', counter, name: l.name, limit: l.limit, windowMs: l.windowMs });
         continue;
       }
       const window = periodWindow(l.period, exchange.now);
@@ -70,7 +69,7 @@ export function identityLimitsStage(limiter: Limiter, usage: CounterUsage): Rout
         }
         missing.push(loading);
       }
-      checks.push({ kind: 'quota', subject, counter: slot, name: l.name, limit: l.limit, window, seed: seed ?? 0 });
+      checks.push({ kind: 'quota', counter: slot, name: l.name, limit: l.limit, window, seed: seed ?? 0 });
       uses.push([counter, window.id]);
     }
     if (checks.length === 0) return undefined;

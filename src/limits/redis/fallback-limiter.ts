@@ -39,24 +39,24 @@ export class FallbackLimiter implements Limiter {
     this.#outage = new RedisOutage(options.health, REDIS_LIMITER, options.mode === 'fail-closed');
   }
 
-  consume(checks: readonly LimitCheck[], now: number, whenUnavailable?: WhenUnavailable): Promise<LimitResult> {
-    return this.#answer(checks, now, true, whenUnavailable ?? this.#options.mode);
+  consume(subject: string, checks: readonly LimitCheck[], now: number, whenUnavailable?: WhenUnavailable): Promise<LimitResult> {
+    return this.#answer(subject, checks, now, true, whenUnavailable ?? this.#options.mode);
   }
 
-  peek(checks: readonly LimitCheck[], now: number, whenUnavailable?: WhenUnavailable): Promise<LimitResult> {
-    return this.#answer(checks, now, false, whenUnavailable ?? this.#options.mode);
+  peek(subject: string, checks: readonly LimitCheck[], now: number, whenUnavailable?: WhenUnavailable): Promise<LimitResult> {
+    return this.#answer(subject, checks, now, false, whenUnavailable ?? this.#options.mode);
   }
 
-  async #answer(checks: readonly LimitCheck[], now: number, commit: boolean, mode: WhenUnavailable): Promise<LimitResult> {
+  async #answer(subject: string, checks: readonly LimitCheck[], now: number, commit: boolean, mode: WhenUnavailable): Promise<LimitResult> {
     try {
-      const result = await (commit ? this.#shared.consume(checks, now) : this.#shared.peek(checks, now));
+      const result = await (commit ? this.#shared.consume(subject, checks, now) : this.#shared.peek(subject, checks, now));
       this.#outage.ok();
       return result;
     } catch (error) {
       this.#outage.failed(error);
       if (mode === 'fail-closed') return closed(checks);
       const local = checks.map((c) => ({ ...c, limit: Math.max(1, Math.floor(c.limit / this.#options.nodes)) }));
-      return commit ? this.#local.consume(local, now) : this.#local.peek(local, now);
+      return commit ? this.#local.consume(subject, local, now) : this.#local.peek(subject, local, now);
     }
   }
 }

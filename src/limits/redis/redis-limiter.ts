@@ -10,7 +10,7 @@ type RedisWithLimits = Redis & { gatehouseLimits(keys: number, ...args: (string 
 /**
  * Rate limits and quotas shared by every node: each call is one script run in Redis (limits-script.ts),
  * so a limit of N across all nodes admits at most N. Cells are named `gatehouse:{<subject>}:<counter>`:
- * a call's checks share their subject, so its cells share a hash tag (one Cluster slot).
+ * a call names one subject for all its checks, so its cells share a hash tag (one Cluster slot).
  */
 export class RedisLimiter implements Limiter {
   readonly #redis: RedisWithLimits;
@@ -22,18 +22,16 @@ export class RedisLimiter implements Limiter {
     this.#prefix = prefix;
   }
 
-  consume(checks: readonly LimitCheck[], now: number): Promise<LimitResult> {
-    return this.#run(checks, now, true);
+  consume(subject: string, checks: readonly LimitCheck[], now: number): Promise<LimitResult> {
+    return this.#run(subject, checks, now, true);
   }
 
-  peek(checks: readonly LimitCheck[], now: number): Promise<LimitResult> {
-    return this.#run(checks, now, false);
+  peek(subject: string, checks: readonly LimitCheck[], now: number): Promise<LimitResult> {
+    return this.#run(subject, checks, now, false);
   }
 
-  async #run(checks: readonly LimitCheck[], now: number, commit: boolean): Promise<LimitResult> {
+  async #run(subject: string, checks: readonly LimitCheck[], now: number, commit: boolean): Promise<LimitResult> {
     if (checks.length === 0) return decideLimits(checks, now, commit, NO_CELLS);
-    const subject = checks[0]!.subject;
-    if (checks.some((c) => c.subject !== subject)) throw new Error('the checks of one limiter call must share their subject (one Redis hash slot)');
     const args: (string | number)[] = checks.map((c) => redisKey(subject, c.counter, this.#prefix));
     args.push(now, commit ? 1 : 0);
     for (const c of checks) {
