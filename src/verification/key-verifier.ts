@@ -70,8 +70,6 @@ interface FoundEntry extends CompiledKey {
   expiresAt: number;
   /** From then on, a request served from this entry refreshes it in the background (one read at a time). */
   refreshAt: number;
-  /** `key:<lineage>`: the subject of the key's limiter calls (one string for all of them). */
-  subject: string;
   /**
    * The key's limit checks (KeyLimitChecks): its rate limits, then, from the first request of a quota
    * period (and again in the next), its quota's, which is also the quota use that request counts
@@ -89,8 +87,12 @@ type Read = (current: FoundEntry | undefined) => Promise<CacheEntry>;
  * Cache slot of a key looked up by id (the parent of an exchanged token) rather than by its secret;
  * `:` never occurs in a base64url fingerprint, so the two kinds of slot cannot collide.
  */
-/** `key:<lineage>`: the subject of every limit check of a key (one string for all of them). */
-const subjectOf = (key: Pick<ApiKey, 'id' | 'lineageId'>): string => `key:${lineageOf(key)}`;
+/**
+ * The subject of a key's limiter calls (limits/port.ts): its lineage's id, a string the cached key
+ * already holds, so a key and the keys rotated from it share one budget. Ids carry their kind
+ * (`key_…`), so no other subject (an API's `api:…`) can be the same.
+ */
+const subjectOf = (key: HotKey): string => lineageOf(key);
 
 const idSlot = (keyId: string): string => `id:${keyId}`;
 const isIdSlot = (slot: string): boolean => slot.startsWith('id:');
@@ -336,8 +338,8 @@ export class KeyVerifier implements KeyChecker {
     const quotaUse = quotaWindow === null ? null : quotaCheckOf(checks);
     const { limiter } = this.#options;
     const result = consume
-      ? limiter.consume(entry.subject, checks, now, facts.whenRedisUnavailable)
-      : limiter.peek(entry.subject, checks, now, facts.whenRedisUnavailable);
+      ? limiter.consume(subjectOf(entry.key), checks, now, facts.whenRedisUnavailable)
+      : limiter.peek(subjectOf(entry.key), checks, now, facts.whenRedisUnavailable);
     // Not domain/maybe-async.ts's andThen: four values go on to the continuation, and packing them
     // would allocate on every request; the closure here is made only when the limiter is async.
     return result instanceof Promise
@@ -430,14 +432,14 @@ export class KeyVerifier implements KeyChecker {
     const expiresAt = now + lifetime;
     const refreshAt = now + lifetime * REFRESH_AHEAD;
     if (current !== undefined && sameCompiledKey(current, { key: hot, settings })) {
-      const { subject, checks, quotaSeed } = current;
-      return { found: true, expiresAt, refreshAt, key: current.key, settings, subject, checks, quotaSeed };
+      const { checks, quotaSeed } = current;
+      return { found: true, expiresAt, refreshAt, key: current.key, settings, checks, quotaSeed };
     }
     const checks = this.#limitChecks.rate(settings);
     const period = settings.quota ? periodWindow(settings.quota.period, now).id : null;
     const quotaSeed = period === null ? null : { period, used: await store.usage.quotaUsed(lineageOf(key), period) };
     // One literal with every field: one shape for every entry, all fields inside the object.
-    return { found: true, expiresAt, refreshAt, key: hot, settings, subject: subjectOf(key), checks, quotaSeed };
+    return { found: true, expiresAt, refreshAt, key: hot, settings, checks, quotaSeed };
   }
 }
 
