@@ -84,16 +84,16 @@ type CacheEntry = FoundEntry | { found: false; expiresAt: number };
 type Read = (current: FoundEntry | undefined) => Promise<CacheEntry>;
 
 /**
- * Cache slot of a key looked up by id (the parent of an exchanged token) rather than by its secret;
- * `:` never occurs in a base64url fingerprint, so the two kinds of slot cannot collide.
- */
-/**
  * The subject of a key's limiter calls (limits/port.ts): its lineage's id, a string the cached key
  * already holds, so a key and the keys rotated from it share one budget. Ids carry their kind
  * (`key_…`), so no other subject (an API's `api:…`) can be the same.
  */
 const subjectOf = (key: HotKey): string => lineageOf(key);
 
+/**
+ * Cache slot of a key looked up by id (the parent of an exchanged token) rather than by its secret;
+ * `:` never occurs in a base64url fingerprint, so the two kinds of slot cannot collide.
+ */
 const idSlot = (keyId: string): string => `id:${keyId}`;
 const isIdSlot = (slot: string): boolean => slot.startsWith('id:');
 
