@@ -1,7 +1,6 @@
 import { gcra, gcraPeek } from '../domain/gcra.ts';
-import type { LimitCheck, LimitResult, LimitState } from './port.ts';
+import type { LimitCheck, LimitResult, LimitState, QuotaCheck } from './port.ts';
 
-export type QuotaCheck = Extract<LimitCheck, { kind: 'quota' }>;
 type RateCheck = Extract<LimitCheck, { kind: 'rate' }>;
 
 /**

@@ -23,11 +23,7 @@ export class MemoryLimiter implements Limiter {
     tat: (_i, check) => this.#tats.get(check.counter)?.get(this.#subject),
     quota: (_i, check) => this.#quotas.get(check.window.end)?.get(check.counter)?.get(this.#subject),
     setTat: (_i, check, tat) => void inner(this.#tats, check.counter).set(this.#subject, tat),
-    setQuota: (_i, check, used, periodEnd) => {
-      let period = this.#quotas.get(periodEnd);
-      if (period === undefined) this.#quotas.set(periodEnd, (period = new Map()));
-      inner(period, check.counter).set(this.#subject, used);
-    },
+    setQuota: (_i, check, used, periodEnd) => void inner(inner(this.#quotas, periodEnd), check.counter).set(this.#subject, used),
   };
 
   consume(subject: string, checks: readonly LimitCheck[], now: number): LimitResult {
@@ -50,8 +46,9 @@ export class MemoryLimiter implements Limiter {
   }
 }
 
-function inner<V>(outer: Map<string, Map<string, V>>, counter: string): Map<string, V> {
-  let bySubject = outer.get(counter);
-  if (bySubject === undefined) outer.set(counter, (bySubject = new Map()));
-  return bySubject;
+/** The Map under `key`, made when there is none. */
+function inner<K, V>(outer: Map<K, Map<string, V>>, key: K): Map<string, V> {
+  let found = outer.get(key);
+  if (found === undefined) outer.set(key, (found = new Map()));
+  return found;
 }

@@ -26,6 +26,9 @@ export type LimitCheck =
       seed: number;
     };
 
+/** A quota's check, the variant of LimitCheck the quota cells and the usage recorder read. */
+export type QuotaCheck = Extract<LimitCheck, { kind: 'quota' }>;
+
 export interface LimitState {
   kind: 'rate' | 'quota';
   name: string;

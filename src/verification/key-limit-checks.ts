@@ -1,9 +1,7 @@
 import type { CompiledSettings } from '../domain/key-decision.ts';
 import type { QuotaPeriod } from '../domain/entities.ts';
 import type { PeriodWindow } from '../domain/quota-period.ts';
-import type { LimitCheck } from '../limits/port.ts';
-
-export type QuotaCheck = Extract<LimitCheck, { kind: 'quota' }>;
+import type { LimitCheck, QuotaCheck } from '../limits/port.ts';
 
 /** The name of a quota's check by period: one string for every key. */
 const QUOTA_CHECK_NAMES: Readonly<Record<QuotaPeriod, string>> = { day: 'quota-day', month: 'quota-month' };
