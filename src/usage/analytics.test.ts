@@ -211,6 +211,26 @@ describe('UsageAnalytics', () => {
     assert.equal((await read({ groupBy: ['key'] })).length, 14);
   });
 
+  test('cells of a minute long over whose counts were not yet sent are sent before they are let go', async () => {
+    const analytics = make({ maxCells: 10 });
+    for (const keyId of ['key_1', 'key_2', 'key_3', 'key_4']) analytics.observe(testRequestRecord({ startedAt: T0, keyId }));
+    analytics.observe(testRequestRecord({ startedAt: T0 + 2 * MINUTE, keyId: 'key_5' }));
+    await analytics.flush();
+    assert.deepEqual(
+      (await read({ groupBy: ['key'] })).map((r) => [r.bucket! - T0, r.group.key, r.requests]),
+      [
+        [0, 'key_1', 1],
+        [0, 'key_2', 1],
+        [0, 'key_3', 1],
+        [0, 'key_4', 1],
+        [2 * MINUTE, 'key_5', 1],
+      ],
+    );
+    await analytics.flush();
+    for (let i = 6; i <= 14; i++) analytics.observe(testRequestRecord({ startedAt: T0 + 2 * MINUTE, keyId: `key_${i}` }));
+    assert.equal(analytics.dropped(), 0, 'once sent, the idle cells went at the next flush');
+  });
+
   test('a failed flush puts its counts back, added to those made since; nothing is lost or counted twice', async () => {
     let fail = true;
     const analytics = make({

@@ -1,9 +1,9 @@
-import { addHistogram, bucketOf, emptyHistogram } from '../domain/latency-histogram.ts';
+import { bucketOf, emptyHistogram } from '../domain/latency-histogram.ts';
 import type { RequestObserver } from '../gateway/observer.ts';
 import type { StatusClass, UsageAnalyticsRepo, UsageCell, UsageGranularity } from '../store/port.ts';
 import type { HealthReporter } from '../telemetry/health.ts';
 import { PeriodicTask, serialized } from '../telemetry/periodic-task.ts';
-import { CellIndex } from './cell-index.ts';
+import { CellTable } from './cell-table.ts';
 
 /** Health components: the flush (a warning when one fails or cells are dropped) and retention. */
 export const USAGE_ANALYTICS = 'usage-analytics';
@@ -45,13 +45,9 @@ const STATUS_CLASSES: readonly StatusClass[] = ['0', '1xx', '2xx', '3xx', '4xx',
 /** 0 for no answer, else the hundreds digit (statuses 100..599). */
 const classIndex = (status: number): number => (status <= 0 ? 0 : Math.min(5, Math.max(1, Math.floor(status / 100))));
 
-/** What a flush sends of a cell: its counts, as they are now. */
-const copyOf = (cell: UsageCell): UsageCell => ({ ...cell, latency: cell.latency.slice() });
-
-function zero(cell: UsageCell): void {
-  cell.requests = cell.bytesIn = cell.bytesOut = cell.durationUs = 0;
-  cell.latency.fill(0);
-}
+/** #cellFor's answers but a cell number. */
+const DROPPED = -1;
+const EARLIER = -2;
 
 /**
  * Usage analytics' counters. The gateway's observer finds the request's cell by walking small Maps
@@ -67,12 +63,11 @@ export class UsageAnalytics {
   readonly #retention: UsageRetention;
   readonly #maxCells: number;
   readonly #clock: () => number;
-  readonly #index = new CellIndex();
   /**
-   * Every cell in the index, in the order made. A cell is one combination of dimensions, kept across
-   * flushes and minutes (see #flushOnce); `minute` says which minute its counts belong to.
+   * The cells: one per combination of dimensions, kept across flushes and minutes (see #flushOnce);
+   * each one's minute says which minute its counts belong to.
    */
-  #cells: UsageCell[] = [];
+  readonly #table = new CellTable();
   /** Counts of a minute that ended before a flush took them (a cell moved on to the next): sent by the next flush. */
   #closed: UsageCell[] = [];
   /** The latest minute counted into: a request in a later one starts a flush. */
@@ -111,20 +106,36 @@ export class UsageAnalytics {
   /** The gateway's observer: never waits, never throws. */
   readonly observe: RequestObserver = (r) => {
     const minute = r.startedAt - (r.startedAt % MINUTE_MS);
-    const cell = this.#cellFor(minute, r.apiId, r.route, r.keyId, r.appId, r.denialCode, classIndex(r.status));
-    if (cell === null) {
-      this.#dropped++;
-      return;
-    }
-    if (cell.requests === 0) this.#unwritten++;
-    cell.requests += 1;
-    cell.bytesIn += r.bytesIn;
-    cell.bytesOut += r.bytesOut;
+    const statusClass = STATUS_CLASSES[classIndex(r.status)]!;
     // Whole microseconds: integer sums, so the hour and day rows are exactly the sums of their minutes;
     // bucketed at that precision too, as the request log keeps durations, so both agree on every bucket.
     const durationUs = Math.round(r.durationMs * 1000);
-    cell.durationUs += durationUs;
-    cell.latency[bucketOf(durationUs / 1000)]! += 1;
+    const bucket = bucketOf(durationUs / 1000);
+    const cell = this.#cellFor(minute, r.apiId, r.route, r.keyId, r.appId, r.denialCode, statusClass);
+    if (cell >= 0) {
+      if (this.#table.requests(cell) === 0) this.#unwritten++;
+      this.#table.count(cell, r.bytesIn, r.bytesOut, durationUs, bucket);
+    } else if (cell === EARLIER) {
+      const latency = emptyHistogram();
+      latency[bucket] = 1;
+      this.#closed.push({
+        minute,
+        apiId: r.apiId,
+        route: r.route,
+        keyId: r.keyId,
+        appId: r.appId,
+        statusClass,
+        denialCode: r.denialCode,
+        requests: 1,
+        bytesIn: r.bytesIn,
+        bytesOut: r.bytesOut,
+        durationUs,
+        latency,
+      });
+    } else {
+      this.#dropped++;
+      return;
+    }
     if (!(minute <= this.#latestMinute)) {
       const later = !Number.isNaN(this.#latestMinute);
       this.#latestMinute = minute;
@@ -183,57 +194,39 @@ export class UsageAnalytics {
 
   /**
    * The cell of one combination, ready to count a request of `minute`: made (zeroed) the first time;
-   * moved on to `minute` when its counts are of an earlier one (they go to #closed first). A request
-   * of an earlier minute than its cell's (one that spanned the change) gets a cell of its own in
-   * #closed. Null when `maxCells` cells are held.
+   * moved on to `minute` when its counts are of an earlier one (they go to #closed first). EARLIER for
+   * a request of an earlier minute than its cell's (one that spanned the change): the caller counts it
+   * in #closed, apart. DROPPED when `maxCells` cells are held.
    */
-  #cellFor(minute: number, apiId: string | null, route: string | null, keyId: string | null, appId: string | null, denial: string | null, c: number) {
-    const statusClass = STATUS_CLASSES[c]!;
-    const cell = this.#index.find(apiId, route, keyId, appId, denial, statusClass);
-    if (cell !== undefined && (cell.minute === minute || cell.requests === 0)) {
-      cell.minute = minute;
+  #cellFor(
+    minute: number,
+    apiId: string | null,
+    route: string | null,
+    keyId: string | null,
+    appId: string | null,
+    denial: string | null,
+    statusClass: StatusClass,
+  ): number {
+    const table = this.#table;
+    const cell = table.find(apiId, route, keyId, appId, denial, statusClass);
+    if (cell >= 0 && (table.minute(cell) === minute || table.requests(cell) === 0)) {
+      table.setMinute(cell, minute);
       return cell;
     }
-    if (this.#held() >= this.#maxCells) return null;
-    // The histogram is allocated with the cell, never per request.
-    const made: UsageCell = {
-      minute,
-      apiId,
-      route,
-      keyId,
-      appId,
-      statusClass,
-      denialCode: denial,
-      requests: 0,
-      bytesIn: 0,
-      bytesOut: 0,
-      durationUs: 0,
-      latency: emptyHistogram(),
-    };
-    if (cell === undefined) {
-      this.#index.add(made);
-      this.#cells.push(made);
-      return made;
-    }
-    // In both cases below the caller counts the returned (empty) cell as one more unwritten as it adds
-    // to it; #closed.length counts what is closed, so the decrements keep each counted once.
-    if (minute < cell.minute) {
-      // Counted apart, sent with the next flush; the store adds it into the same rows.
-      this.#closed.push(made);
-      this.#unwritten--;
-      return made;
-    }
-    // The cell's counts are of a minute now over: the copy keeps them, the cell counts the new one.
-    this.#closed.push(copyOf(cell));
-    zero(cell);
+    if (this.#held() >= this.#maxCells) return DROPPED;
+    if (cell < 0) return table.add(minute, apiId, route, keyId, appId, denial, statusClass);
+    if (minute < table.minute(cell)) return EARLIER;
+    // The cell's counts are of a minute now over: they go to #closed, the cell counts the new one. The
+    // caller counts the (now empty) cell as one more unwritten as it adds to it, so one less here.
+    this.#closed.push(table.take(cell));
     this.#unwritten--;
-    cell.minute = minute;
+    table.setMinute(cell, minute);
     return cell;
   }
 
-  /** Cells held: in the index, closed and waiting, and being written. */
+  /** Cells held: in the table, closed and waiting, and being written. */
   #held(): number {
-    return this.#cells.length + this.#closed.length + this.#inFlight;
+    return this.#table.size + this.#closed.length + this.#inFlight;
   }
 
   /** One background round: a flush, then a failure (a readiness warning) if requests were dropped since the last round. */
@@ -246,30 +239,25 @@ export class UsageAnalytics {
   }
 
   /**
-   * Sends the closed counts and copies of the cells with counts, and zeroes those. The index and its
-   * cells stay, to be counted into again, also in later minutes: with thousands of keys, making them
-   * anew every flush or minute would make thousands of objects at once that live long enough to be
-   * moved to the old generation, and the scavenges that move them hold the event loop (issue 14).
-   * Cells unused for a whole minute go (the index is made again from the others) when they are half
-   * of it, and the whole index when it holds more than half of `maxCells` (the bound stays the bound).
+   * Sends the closed counts and copies of the cells with counts, and zeroes those. The cells stay, to
+   * be counted into again, also in later minutes: with thousands of keys, making them anew every
+   * flush or minute would make thousands of objects at once that live long enough to be moved to the
+   * old generation, and the scavenges that move them hold the event loop (issue 14). Cells unused for
+   * a whole minute go when they are half of the table, and every cell when it holds more than half of
+   * `maxCells` (the bound stays the bound); either happens here, before any cell is listed, as
+   * nothing else renumbers cells (CellTable.retain) and flushes run one at a time.
    */
   async #flushOnce(): Promise<void> {
+    this.#prune();
     // Closed copies first, then the cells with counts, each copied (and zeroed) only as its part goes:
     // no copy waits in memory for the parts before it (10,000 of them did, long enough to be promoted).
     const closed = this.#closed;
     this.#closed = [];
-    const due = this.#cells.filter((cell) => cell.requests > 0);
+    const due = this.#table.withCounts();
     this.#unwritten = 0;
-    this.#prune();
     const total = closed.length + due.length;
     this.#inFlight = total;
-    const take = (j: number): UsageCell => {
-      if (j < closed.length) return closed[j]!;
-      const cell = due[j - closed.length]!;
-      const copy = copyOf(cell);
-      zero(cell);
-      return copy;
-    };
+    const take = (j: number): UsageCell => (j < closed.length ? closed[j]! : this.#table.take(due[j - closed.length]!));
     for (let i = 0; i < total; i += PART) {
       const part: UsageCell[] = [];
       for (let j = i; j < Math.min(i + PART, total); j++) part.push(take(j));
@@ -286,32 +274,30 @@ export class UsageAnalytics {
     }
   }
 
-  /** Drops idle cells (none counted since before the latest minute's previous one), or the whole index past half of `maxCells`. */
+  /**
+   * Drops idle cells (none counted since before the latest minute's previous one), or every cell past
+   * half of `maxCells`; a dropped cell's counts not yet sent go to #closed, to be sent by this flush.
+   */
   #prune(): void {
-    if (this.#cells.length > this.#maxCells / 2) {
-      this.#index.clear();
-      this.#cells = [];
+    const table = this.#table;
+    if (table.size > this.#maxCells / 2) {
+      for (const cell of table.withCounts()) this.#closed.push(table.take(cell));
+      table.clear();
       return;
     }
     const since = this.#latestMinute - MINUTE_MS;
-    const live = this.#cells.filter((cell) => cell.minute >= since);
-    if (live.length > this.#cells.length / 2) return;
-    this.#index.clear();
-    this.#cells = live;
-    for (const cell of live) this.#index.add(cell);
+    let live = 0;
+    for (let cell = 0; cell < table.size; cell++) if (table.minute(cell) >= since || table.requests(cell) > 0) live++;
+    if (live > table.size / 2) return;
+    table.retain((cell) => table.minute(cell) >= since || table.requests(cell) > 0);
   }
 
   #putBack(c: UsageCell): void {
-    const cell = this.#cellFor(c.minute, c.apiId, c.route, c.keyId, c.appId, c.denialCode, STATUS_CLASSES.indexOf(c.statusClass));
-    if (cell === null) {
-      this.#dropped += c.requests;
-      return;
-    }
-    if (cell.requests === 0) this.#unwritten++;
-    cell.requests += c.requests;
-    cell.bytesIn += c.bytesIn;
-    cell.bytesOut += c.bytesOut;
-    cell.durationUs += c.durationUs;
-    addHistogram(cell.latency, c.latency);
+    const cell = this.#cellFor(c.minute, c.apiId, c.route, c.keyId, c.appId, c.denialCode, c.statusClass);
+    if (cell >= 0) {
+      if (this.#table.requests(cell) === 0) this.#unwritten++;
+      this.#table.addCounts(cell, c);
+    } else if (cell === EARLIER) this.#closed.push(c);
+    else this.#dropped += c.requests;
   }
 }
