@@ -151,10 +151,10 @@ describe('compileKey', () => {
     assert.equal(checkKey(c, goodFacts, NOW), 'INSUFFICIENT_SCOPE');
     assert.equal(checkKey(b, goodFacts, NOW), 'VALID');
     // The fields its checks read (absent ones as undefined, for one shape), none of the rest: no name, metadata or hash.
-    const kept = ['allowedOrigins', 'appId', 'certificateThumbprint', 'enabled', 'expiresAt', 'id', 'lineageId', 'publishable', 'revokedAt'];
-    assert.deepEqual(Object.keys(a.key).sort(), kept);
-    assert.deepEqual(Object.keys(b.key), Object.keys(c.key), 'every key has one shape');
-    assert.deepEqual([b.key.id, b.key.appId], ['key_b', 'app_2']);
+    const kept = ['allowedOrigins', 'appId', 'certificateThumbprint', 'enabled', 'expiresAt', 'id', 'lineageId', 'publishable', 'revokedAt', 'settings'];
+    assert.deepEqual(Object.keys(a).sort(), kept);
+    assert.deepEqual(Object.keys(b), Object.keys(c), 'every key has one shape');
+    assert.deepEqual([b.id, b.appId], ['key_b', 'app_2']);
   });
 
   test('a full settings compiler starts over and still compiles correctly', () => {

@@ -6,10 +6,28 @@ import { compileIpAllowlist, type IpAllowlist } from './ip-allowlist.ts';
 /**
  * What a request's checks read of the key itself: everything else of an ApiKey (name, hash, metadata,
  * rotation links, timestamps) stays in the store. The verification cache holds one per hot key, so
- * the fewer fields the less memory (issue 14: 100k hot keys).
+ * the fewer fields the less memory (issue 14: 100k hot keys). Every field is required (absent ones
+ * are undefined), so a literal that builds one must name them all.
  */
-export type HotKey = Pick<ApiKey, 'id' | 'appId' | 'enabled' | 'expiresAt' | 'revokedAt'> &
-  Partial<Pick<ApiKey, 'lineageId' | 'publishable' | 'allowedOrigins' | 'certificateThumbprint'>>;
+export type HotKey = Pick<ApiKey, 'id' | 'appId' | 'enabled' | 'expiresAt' | 'revokedAt'> & {
+  [F in 'lineageId' | 'publishable' | 'allowedOrigins' | 'certificateThumbprint']-?: ApiKey[F] | undefined;
+};
+
+/** HotKey's fields, for comparing two readings of a key field by field. */
+export const HOT_KEY_FIELDS = [
+  'id',
+  'appId',
+  'enabled',
+  'expiresAt',
+  'revokedAt',
+  'lineageId',
+  'publishable',
+  'allowedOrigins',
+  'certificateThumbprint',
+] as const satisfies readonly (keyof HotKey)[];
+// Fails to compile when HotKey gains a field the list lacks.
+const everyHotKeyField: [Exclude<keyof HotKey, (typeof HOT_KEY_FIELDS)[number]>] extends [never] ? true : never = true;
+void everyHotKeyField;
 
 /** A key's settings with its policy folded in and its matchers compiled; keys with equal settings share one. */
 export interface CompiledSettings {
@@ -21,11 +39,11 @@ export interface CompiledSettings {
 }
 
 /**
- * A key with its policy folded in and its matchers compiled: what the verification cache holds. The
- * settings are a reference to the copy keys with equal settings share, not copied field by field.
+ * A key with its policy folded in and its matchers compiled. The settings are a reference to the copy
+ * keys with equal settings share, not copied field by field; the verification cache's entry is one
+ * of these with its own fields beside (verification/key-verifier.ts), one object per hot key.
  */
-export interface CompiledKey {
-  key: HotKey;
+export interface CompiledKey extends HotKey {
   settings: CompiledSettings;
 }
 
@@ -76,11 +94,11 @@ export class SettingsCompiler {
 }
 
 /**
- * The fields of HotKey, copied so the rest of the ApiKey can be collected. Every field is written, in
- * one literal, absent ones as undefined: every cached key then has one shape (the checks' property
- * reads stay monomorphic) and its fields sit inside the object (no out-of-object property array).
+ * The fields of HotKey, copied so the rest of the ApiKey can be collected, beside its compiled
+ * settings. Every field is written, in one literal: every compiled key then has one shape (the checks'
+ * property reads stay monomorphic) and its fields sit inside the object.
  */
-export function hotKey(key: ApiKey): HotKey {
+export function compileKey(key: ApiKey, policy: Policy | null, compiler: SettingsCompiler = new SettingsCompiler(1)): CompiledKey {
   return {
     id: key.id,
     appId: key.appId,
@@ -91,12 +109,13 @@ export function hotKey(key: ApiKey): HotKey {
     publishable: key.publishable,
     allowedOrigins: key.allowedOrigins,
     certificateThumbprint: key.certificateThumbprint ?? undefined,
+    settings: compileSettings(key, policy, compiler),
   };
 }
 
-/** The key's own fields beside its (shared) compiled settings. */
-export function compileKey(key: ApiKey, policy: Policy | null, compiler: SettingsCompiler = new SettingsCompiler(1)): CompiledKey {
-  return { key: hotKey(key), settings: compiler.compile(effectiveSettings(key, policy)) };
+/** A key's settings, its policy's folded in, compiled (shared with every key of equal settings). */
+export function compileSettings(key: ApiKey, policy: Policy | null, compiler: SettingsCompiler): CompiledSettings {
+  return compiler.compile(effectiveSettings(key, policy));
 }
 
 export interface RequestFacts {
@@ -131,7 +150,8 @@ export function keyStanding(key: Pick<ApiKey, 'revokedAt' | 'enabled' | 'expires
 export type KeyCheckCode = Exclude<KeyCode, 'MALFORMED' | 'NOT_FOUND' | 'RATE_LIMITED' | 'QUOTA_EXCEEDED'>;
 
 /** Every check that needs no counter, in the order the caller learns about them. */
-export function checkKey({ key, settings }: CompiledKey, facts: RequestFacts, now: number): KeyCheckCode {
+export function checkKey(key: CompiledKey, facts: RequestFacts, now: number): KeyCheckCode {
+  const { settings } = key;
   const standing = keyStanding(key, now);
   if (standing !== 'VALID') return standing;
   // A publishable key unlocks only publishable routes, and only from its own origins.
