@@ -432,7 +432,7 @@ export async function startGatehouse(
     // in parts with a turn of the event loop between them, in which requests that arrived meanwhile move on.
     await gateway?.quiet(QUIET_BEFORE_CONTROL_MS, MAX_WAIT_BEFORE_CONTROL_MS);
     await nextTurn();
-    const [{ createAdminApi }, { createControlServer }, { getRequestListener }, { createStaticAssets }] = await Promise.all([
+    const [{ createAdminApi }, { createControlServer }, { getRequestListener }, { createStaticAssets, DEFAULT_ASSETS_DIR }] = await Promise.all([
       import('./control/admin/server.ts'),
       import('./control/control-server.ts'),
       import('@hono/node-server'),
@@ -470,7 +470,7 @@ export async function startGatehouse(
       secretScanning: await secretScanningReceivers(config, ctx, clock, log),
       console: () => consoleApp,
       portal: () => consoleApp?.portal ?? null,
-      assets: createStaticAssets(config.console.assetsDir),
+      assets: createStaticAssets(config.console.assetsDir ?? DEFAULT_ASSETS_DIR, (error) => log.error({ err: error }, 'web app assets: a file could not be read or compressed')),
     });
     controlUrl = await listen(control, config.control.host, config.control.port, config.control.tls ? 'https' : 'http');
     if (ctx.identity) {

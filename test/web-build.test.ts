@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { FIRST_LOAD_BUDGET_BYTES, firstLoadScripts, measureFirstLoad } from '../bench/web-bundle.ts';
 import { ensureWebBuilt } from '../web/ensure-built.ts';
 
@@ -37,4 +38,18 @@ test('the API reference renderer (Scalar) is its own file, never part of the fir
   const first = firstLoadScripts();
   assert.ok(!first.some((f) => f.includes('scalar')), `first load: ${first.join(', ')}`);
   for (const f of first) assert.ok(!readFileSync(join(dist, f), 'utf8').includes('createApiReference'), `${f} does not contain Scalar`);
+});
+
+test('the build writes a brotli and a gzip copy beside every script and style, so the server never compresses on a request', async () => {
+  await ensureWebBuilt();
+  const files = readdirSync(join(dist, 'assets')).filter((f) => /\.(?:js|css)$/.test(f));
+  assert.ok(
+    files.some((f) => f.startsWith('scalar-')),
+    'the Scalar bundle is among them',
+  );
+  for (const f of files) {
+    const bytes = readFileSync(join(dist, 'assets', f));
+    assert.ok(brotliDecompressSync(readFileSync(join(dist, 'assets', `${f}.br`))).equals(bytes), `${f}.br decodes to ${f}`);
+    assert.ok(gunzipSync(readFileSync(join(dist, 'assets', `${f}.gz`))).equals(bytes), `${f}.gz decodes to ${f}`);
+  }
 });

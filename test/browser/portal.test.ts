@@ -71,6 +71,8 @@ describe('developer portal in a browser', () => {
     await page.getByRole('link', { name: 'Reference documentation' }).click();
     await page.getByRole('heading', { level: 1, name: 'weather reference' }).waitFor();
     await page.getByText('Today’s forecast').first().waitFor();
+    // Nothing in it sends the operator's document to Scalar's hosted services.
+    assert.equal(await page.getByRole('button', { name: /Ask AI|Generate SDK|Deploy/ }).count(), 0, 'no hosted-service buttons');
 
     // An app and a key of their own.
     await openNav(page, 'My apps');

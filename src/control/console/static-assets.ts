@@ -1,9 +1,10 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
 import { html, page } from '../authorization/views.ts';
+import { COMPRESSIBLE_EXTENSIONS, compressAsset, SERVE_BROTLI_QUALITY } from './compress-asset.ts';
 
 /** The built web app in the package (`npm run build:web` writes it), unless console.assetsDir names another. */
 export const DEFAULT_ASSETS_DIR = fileURLToPath(new URL('../../../web/dist', import.meta.url));
@@ -38,8 +39,6 @@ const TYPES: Readonly<Record<string, string>> = {
   '.woff2': 'font/woff2',
   '.txt': 'text/plain; charset=utf-8',
 };
-/** Worth compressing; images and fonts are compressed already. */
-const COMPRESSIBLE = new Set(['.js', '.mjs', '.css', '.html', '.json', '.map', '.svg', '.txt']);
 /** Hashed names only: letters, digits, `-`, `_`, `.`, one level of folders at most. */
 const ASSET_PATH = /^\/assets\/(?:[A-Za-z0-9_-]+\/)?[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
 
@@ -52,12 +51,15 @@ interface Asset {
 /**
  * Serves the built web app: `/console/*` and `/developers/*` answer index.html (`no-cache`: always
  * revalidated, so a new build shows at once); `/assets/*` the hashed files (cached for a year,
- * immutable), with the `.br` or `.gz` beside a file when the client accepts it, else compressed once
- * here and kept. Without a build, the pages answer 503 naming `npm run build:web`.
+ * immutable), with the `.br` or `.gz` the build writes beside a file when the client accepts it.
+ * A file without them is sent as it is until its compressed copies, made off the event loop, are
+ * ready. Without a build, the pages answer 503 naming `npm run build:web`.
  */
-export function createStaticAssets(dir: string = DEFAULT_ASSETS_DIR) {
+export function createStaticAssets(dir: string, onError: (error: unknown) => void) {
   const root = resolve(dir);
-  const assets = new Map<string, Asset | null>();
+  // Hashed files never change under one name: kept once read (a rebuild adds new names). A missing
+  // file is not kept, so probing names costs no memory.
+  const assets = new Map<string, Promise<Asset | null>>();
   let index: { mtimeMs: number; body: Buffer } | null = null;
 
   const readIndex = (): Buffer | null => {
@@ -68,22 +70,56 @@ export function createStaticAssets(dir: string = DEFAULT_ASSETS_DIR) {
     return index.body;
   };
 
-  const loadAsset = (path: string): Asset | null => {
-    if (assets.has(path)) return assets.get(path)!;
+  const readAsset = async (path: string): Promise<Asset | null> => {
     const file = resolve(root, `.${path}`);
-    if (!file.startsWith(root + sep) || !existsSync(file) || !statSync(file).isFile()) return null;
+    if (!file.startsWith(root + sep)) return null;
+    const identity = await readIfFile(file);
+    if (!identity) return null;
     const ext = extname(file);
-    const identity = readFileSync(file);
     const asset: Asset = { type: TYPES[ext] ?? 'application/octet-stream', bodies: { identity } };
-    if (COMPRESSIBLE.has(ext)) {
-      asset.bodies.br = existsSync(`${file}.br`)
-        ? readFileSync(`${file}.br`)
-        : brotliCompressSync(identity, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: identity.length } });
-      asset.bodies.gzip = existsSync(`${file}.gz`) ? readFileSync(`${file}.gz`) : gzipSync(identity, { level: 9 });
+    if (!COMPRESSIBLE_EXTENSIONS.has(ext)) return asset;
+    const [br, gzip] = await Promise.all([readIfFile(`${file}.br`), readIfFile(`${file}.gz`)]);
+    if (br) asset.bodies.br = br;
+    if (gzip) asset.bodies.gzip = gzip;
+    if (!br || !gzip) {
+      compressAsset(identity, SERVE_BROTLI_QUALITY).then((made) => {
+        asset.bodies.br ??= made.br;
+        asset.bodies.gzip ??= made.gzip;
+      }, onError);
     }
-    // Hashed files never change under one name: kept once read (a rebuild adds new names).
-    assets.set(path, asset);
     return asset;
+  };
+
+  const loadAsset = (path: string): Promise<Asset | null> => {
+    let loading = assets.get(path);
+    if (!loading) {
+      loading = readAsset(path);
+      assets.set(path, loading);
+      // A failed read is reported by the request that waits on it; here it is only forgotten.
+      loading.then(
+        (asset) => asset ?? assets.delete(path),
+        () => assets.delete(path),
+      );
+    }
+    return loading;
+  };
+
+  const sendAsset = (req: IncomingMessage, res: ServerResponse, asset: Asset | null): void => {
+    if (!asset) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+      return void res.end('Not found\n');
+    }
+    const encoding = pickEncoding(req.headers['accept-encoding'], asset);
+    const body = asset.bodies[encoding]!;
+    res.writeHead(200, {
+      'content-type': asset.type,
+      'content-length': body.length,
+      'cache-control': 'public, max-age=31536000, immutable',
+      vary: 'Accept-Encoding',
+      'x-content-type-options': 'nosniff',
+      ...(encoding === 'identity' ? {} : { 'content-encoding': encoding }),
+    });
+    res.end(req.method === 'HEAD' ? undefined : body);
   };
 
   return {
@@ -103,22 +139,15 @@ export function createStaticAssets(dir: string = DEFAULT_ASSETS_DIR) {
         return void res.end();
       }
       if (path.startsWith('/assets/')) {
-        const asset = ASSET_PATH.test(path) ? loadAsset(path) : null;
-        if (!asset) {
-          res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
-          return void res.end('Not found\n');
-        }
-        const encoding = pickEncoding(req.headers['accept-encoding'], asset);
-        const body = asset.bodies[encoding]!;
-        res.writeHead(200, {
-          'content-type': asset.type,
-          'content-length': body.length,
-          'cache-control': 'public, max-age=31536000, immutable',
-          vary: 'Accept-Encoding',
-          'x-content-type-options': 'nosniff',
-          ...(encoding === 'identity' ? {} : { 'content-encoding': encoding }),
-        });
-        return void res.end(req.method === 'HEAD' ? undefined : body);
+        if (!ASSET_PATH.test(path)) return sendAsset(req, res, null);
+        return void loadAsset(path).then(
+          (asset) => sendAsset(req, res, asset),
+          (error: unknown) => {
+            onError(error);
+            res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+            res.end('The file could not be read\n');
+          },
+        );
       }
       const body = readIndex();
       if (!body) {
@@ -137,6 +166,17 @@ export function createStaticAssets(dir: string = DEFAULT_ASSETS_DIR) {
 }
 
 export type StaticAssets = ReturnType<typeof createStaticAssets>;
+
+/** The file's bytes, or null when there is no such file (or it is a folder). */
+async function readIfFile(file: string): Promise<Buffer | null> {
+  try {
+    return await readFile(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') return null;
+    throw error;
+  }
+}
 
 /** RFC 9110 §12.5.3: br, then gzip, when the client accepts them (q > 0); else the file as it is. */
 function pickEncoding(header: string | string[] | undefined, asset: Asset): Encoding {

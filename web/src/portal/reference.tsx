@@ -13,7 +13,15 @@ declare const __SCALAR_STYLE__: string;
 interface ScalarGlobal {
   createApiReference: (
     el: HTMLElement,
-    config: { content: unknown; hideClientButton?: boolean; servers?: { url: string }[]; withDefaultFonts?: boolean },
+    config: {
+      content: unknown;
+      hideClientButton?: boolean;
+      servers?: { url: string }[];
+      withDefaultFonts?: boolean;
+      telemetry?: boolean;
+      agent?: { disabled?: boolean };
+      showDeveloperTools?: 'never' | 'always' | 'localhost';
+    },
   ) => { destroy?: () => void };
 }
 
@@ -56,6 +64,11 @@ export default function ApiReference({ id }: { id: string }) {
           content: doc.data,
           hideClientButton: false,
           withDefaultFonts: false,
+          // Scalar's hosted services (telemetry, its AI agent, its developer tools) would send
+          // the operator's document to a third party; the portal's CSP blocks them in any case.
+          telemetry: false,
+          agent: { disabled: true },
+          showDeveloperTools: 'never',
           ...(entry ? { servers: [{ url: entry.gatewayUrl }] } : {}),
         });
       })
