@@ -93,13 +93,23 @@ export class SettingsCompiler {
   }
 }
 
-/**
- * The fields of HotKey, copied so the rest of the ApiKey can be collected, beside its compiled
- * settings. Every field is written, in one literal: every compiled key then has one shape (the checks'
- * property reads stay monomorphic) and its fields sit inside the object.
- */
+/** What a compiled key is built from: HotKey's fields of an ApiKey (the rest of it can be collected). */
+export type HotKeySource = Pick<ApiKey, (typeof HOT_KEY_FIELDS)[number]>;
+
+/** A key's fields and its settings, compiled once for its life in a cache. */
 export function compileKey(key: ApiKey, policy: Policy | null, compiler: SettingsCompiler = new SettingsCompiler(1)): CompiledKey {
+  return compiledKey(key, compileSettings(key, policy, compiler), {});
+}
+
+/**
+ * A compiled key with a holder's own fields (a cache's lifetimes, say) first. Every field is written,
+ * in one literal: every object one holder builds then has one shape (the checks' property reads stay
+ * monomorphic) and the key's fields sit inside it, with no object of their own. Only HotKey's fields
+ * are copied from `key`.
+ */
+export function compiledKey<Extra extends object>(key: HotKeySource, settings: CompiledSettings, extra: Extra): CompiledKey & Extra {
   return {
+    ...extra,
     id: key.id,
     appId: key.appId,
     enabled: key.enabled,
@@ -109,7 +119,7 @@ export function compileKey(key: ApiKey, policy: Policy | null, compiler: Setting
     publishable: key.publishable,
     allowedOrigins: key.allowedOrigins,
     certificateThumbprint: key.certificateThumbprint ?? undefined,
-    settings: compileSettings(key, policy, compiler),
+    settings,
   };
 }
 
