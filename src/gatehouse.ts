@@ -470,7 +470,9 @@ export async function startGatehouse(
       secretScanning: await secretScanningReceivers(config, ctx, clock, log),
       console: () => consoleApp,
       portal: () => consoleApp?.portal ?? null,
-      assets: createStaticAssets(config.console.assetsDir ?? DEFAULT_ASSETS_DIR, (error) => log.error({ err: error }, 'web app assets: a file could not be read or compressed')),
+      assets: createStaticAssets(config.console.assetsDir ?? DEFAULT_ASSETS_DIR, (error) =>
+        log.error({ err: error }, 'web app assets: a file could not be read or compressed'),
+      ),
     });
     controlUrl = await listen(control, config.control.host, config.control.port, config.control.tls ? 'https' : 'http');
     if (ctx.identity) {
