@@ -49,7 +49,7 @@ export async function startBrowserConsole(env: Record<string, string> = {}, conf
     chromium,
     async person() {
       const context = await chromium.browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: 'Europe/Paris', locale: 'en-GB' });
-      return context.newPage();
+      return reportTrouble(await context.newPage());
     },
     async consoleUser(consoleRole: string, extra: Record<string, unknown> = {}) {
       const username = `${consoleRole}${++users}@example.com`;
@@ -62,6 +62,33 @@ export async function startBrowserConsole(env: Record<string, string> = {}, conf
       await close();
     },
   });
+}
+
+/** A request slower than this is reported: a browser test's 30 s wait then shows what it waited on. */
+const SLOW_REQUEST_MS = 5000;
+
+/**
+ * Writes to the test's output what went wrong in a page, as it happens: script errors, requests that
+ * failed, answered 5xx or took over 5 s. A wait that times out then comes with its cause.
+ */
+function reportTrouble(page: Page): Page {
+  const started = new Map<object, number>();
+  const say = (what: string) => process.stdout.write(`browser trouble: ${what}\n`);
+  page.on('pageerror', (error) => say(`script error on ${page.url()}: ${error.message}`));
+  page.on('request', (request) => started.set(request, Date.now()));
+  page.on('requestfailed', (request) => {
+    started.delete(request);
+    say(`${request.method()} ${request.url()} failed: ${request.failure()?.errorText}`);
+  });
+  page.on('requestfinished', (request) => {
+    const ms = Date.now() - (started.get(request) ?? Date.now());
+    started.delete(request);
+    if (ms > SLOW_REQUEST_MS) say(`${request.method()} ${request.url()} took ${ms} ms`);
+  });
+  page.on('response', (response) => {
+    if (response.status() >= 500) say(`${response.request().method()} ${response.url()} answered ${response.status()}`);
+  });
+  return page;
 }
 
 /**
