@@ -21,6 +21,17 @@ describe('the web app’s files on the control plane: index.html under a strict 
   });
   after(() => h.close());
   const get = (path: string, headers: Record<string, string> = {}) => fetch(`${h.gh.controlUrl}${path}`, { headers, redirect: 'manual' });
+  /** The first answer sent brotli: the server compresses a file without copies beside it in the background. */
+  const brotliAnswer = (path: string) =>
+    waitFor(
+      async () => {
+        const res = await get(path, { 'accept-encoding': 'gzip, deflate, br' });
+        if (res.headers.get('content-encoding') === 'br') return res;
+        await res.arrayBuffer();
+        return null;
+      },
+      { what: `a brotli answer for ${path}` },
+    );
 
   test('/ sends the browser to /console/', async () => {
     const res = await get('/');
@@ -47,15 +58,7 @@ describe('the web app’s files on the control plane: index.html under a strict 
   test('a hashed asset is cached for a year, immutable, and sent brotli or gzip compressed when accepted', async () => {
     const original = `console.log(${JSON.stringify('gatehouse '.repeat(200))});\n`;
     // The fake build has no compressed copies beside this file: the server makes them, in the background.
-    const br = await waitFor(
-      async () => {
-        const res = await get('/assets/app-0a1b2c3d.js', { 'accept-encoding': 'gzip, deflate, br' });
-        if (res.headers.get('content-encoding') === 'br') return res;
-        await res.arrayBuffer();
-        return null;
-      },
-      { what: 'the compressed copy' },
-    );
+    const br = await brotliAnswer('/assets/app-0a1b2c3d.js');
     assert.equal(br.status, 200);
     assert.equal(br.headers.get('cache-control'), 'public, max-age=31536000, immutable');
     assert.equal(br.headers.get('content-type'), 'text/javascript; charset=utf-8');
@@ -89,15 +92,7 @@ describe('the web app’s files on the control plane: index.html under a strict 
     assert.equal(first.headers.get('content-encoding'), null);
     assert.equal(first.headers.get('content-length'), String(original.length));
     assert.equal(await first.text(), original);
-    const later = await waitFor(
-      async () => {
-        const res = await get('/assets/large-5e6f7a8b.js', { 'accept-encoding': 'br, gzip' });
-        if (res.headers.get('content-encoding') === 'br') return res;
-        await res.arrayBuffer();
-        return null;
-      },
-      { what: 'the compressed copy' },
-    );
+    const later = await brotliAnswer('/assets/large-5e6f7a8b.js');
     assert.equal(await later.text(), original);
   });
 

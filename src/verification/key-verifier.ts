@@ -456,7 +456,6 @@ export class KeyVerifier implements KeyChecker {
   }
 }
 
-/** HotKey's fields as an ApiKey or a HotKey has them. */
 /** A cache entry: the key compiled, with the entry's own fields first (one shape for every entry). */
 function foundEntry(
   key: HotKeySource,
