@@ -3,7 +3,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.gatehouse/**', 'bench/results/**', 'web/dist/**'] },
+  { ignores: ['node_modules/**', '.gatehouse/**', 'bench/results/**', 'web/dist/**', 'web/dist.staging-*/**'] },
   {
     files: ['**/*.ts', '**/*.tsx'],
     languageOptions: { parser: tseslint.parser, parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

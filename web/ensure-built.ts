@@ -5,9 +5,11 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { publishBuild } from './publish-build.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const index = join(here, 'dist', 'index.html');
+const DIST = join(here, 'dist');
+const index = join(DIST, 'index.html');
 
 function newestSource(dir: string): number {
   let newest = 0;
@@ -18,18 +20,32 @@ function newestSource(dir: string): number {
   return newest;
 }
 
-/** True when web/dist is missing or a source (web/src, index.html, the config) changed since. */
+/**
+ * True when web/dist is missing or older than what it is built from: web/src, index.html, the
+ * config, or the installed packages (package-lock.json).
+ */
 export function webBuildStale(): boolean {
   if (!existsSync(index)) return true;
   const built = statSync(index).mtimeMs;
-  const sources = Math.max(newestSource(join(here, 'src')), statSync(join(here, 'index.html')).mtimeMs, statSync(join(here, 'vite.config.ts')).mtimeMs);
+  const inputs = [join(here, 'index.html'), join(here, 'vite.config.ts'), join(here, '..', 'package-lock.json')];
+  const sources = Math.max(newestSource(join(here, 'src')), ...inputs.map((file) => statSync(file).mtimeMs));
   return sources > built;
 }
 
-/** Runs Vite's production build (about 2-5 s) with web/vite.config.ts. */
-export async function buildWeb(): Promise<void> {
+/**
+ * Runs Vite's production build (about 2-5 s) with web/vite.config.ts into a staging folder beside
+ * `outDir`, then publishes it there: a server reading `outDir` meanwhile always finds a whole build.
+ */
+export async function buildWeb(outDir = DIST): Promise<void> {
   const { build } = await import('vite');
-  await build({ configFile: join(here, 'vite.config.ts'), logLevel: 'warn' });
+  // Beside outDir, on its file system, so that publishing is a rename.
+  const staging = `${outDir}.staging-${process.pid}`;
+  try {
+    await build({ configFile: join(here, 'vite.config.ts'), logLevel: 'warn', build: { outDir: staging, emptyOutDir: true } });
+    publishBuild(staging, outDir);
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
 }
 
 const lock = join(here, '.build-lock');
