@@ -78,7 +78,9 @@ function reportTrouble(page: Page): Page {
   page.on('request', (request) => started.set(request, Date.now()));
   page.on('requestfailed', (request) => {
     started.delete(request);
-    say(`${request.method()} ${request.url()} failed: ${request.failure()?.errorText}`);
+    const reason = request.failure()?.errorText;
+    // A navigation cancels the page's fetches still under way: the test moved on, nothing failed.
+    if (reason !== 'net::ERR_ABORTED') say(`${request.method()} ${request.url()} failed: ${reason}`);
   });
   page.on('requestfinished', (request) => {
     const ms = Date.now() - (started.get(request) ?? Date.now());
