@@ -2,7 +2,8 @@ import type { RotationRule } from '../../domain/rotation.ts';
 import type { KeyRotationRepo, RotationCandidate } from '../port.ts';
 import type { PgDb, Row } from './db.ts';
 import { recordEvents } from './events.ts';
-import { HAS_ROTATION_RULE, keyFromRow } from './keys.ts';
+import { keyFromRow } from '../rows.ts';
+import { HAS_ROTATION_RULE } from './keys.ts';
 
 /** The rotation scan's reads and writes, with the SQLite adapter's rules (store/sqlite/key-rotation.ts). */
 export function keyRotationRepo(db: PgDb): KeyRotationRepo {

@@ -1,7 +1,8 @@
+import { keyFromRow } from '../rows.ts';
 import { lineageOf, type ApiKey } from '../../domain/entities.ts';
 import type { KeyListQuery, KeyRepo } from '../port.ts';
 import { appendAudit } from './audit.ts';
-import { page, type PgDb, type Row } from './db.ts';
+import { page, type PgDb } from './db.ts';
 import { entityTable, writeRow } from './entity-table.ts';
 import { revokeExchangedTokens } from './exchanged-tokens.ts';
 
@@ -17,16 +18,6 @@ const keyColumns = (k: ApiKey): Record<string, unknown> => ({
   retire_quiet_ms: k.retireWhenDrained ? k.retireWhenDrained.quietPeriodSeconds * 1000 : null,
   rotation_days: k.rotation?.periodDays ?? null,
 });
-
-// Usage columns are written by usage flushes (usage.ts), not with the entity: they win over its JSON.
-export const keyFromRow = (row: Row): ApiKey => {
-  const { lastUsedFrom: _stale, ...key } = row.data as ApiKey;
-  return {
-    ...key,
-    lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
-    ...(typeof row.last_used_from === 'string' ? { lastUsedFrom: row.last_used_from } : {}),
-  };
-};
 
 /**
  * Whether a key has a rotation rule, cheaply: its own rule's period is a column (`rotation_days`), and

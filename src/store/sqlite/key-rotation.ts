@@ -3,7 +3,8 @@ import type { RotationRule } from '../../domain/rotation.ts';
 import type { KeyRotationRepo, RotationCandidate } from '../port.ts';
 import type { SqliteDb } from './db.ts';
 import { recordEvents } from './events.ts';
-import { HAS_ROTATION_RULE, keyFromRow } from './keys.ts';
+import { keyFromRow } from '../rows.ts';
+import { HAS_ROTATION_RULE } from './keys.ts';
 
 export function keyRotationRepo(db: SqliteDb): KeyRotationRepo {
   return {

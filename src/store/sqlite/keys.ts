@@ -1,3 +1,4 @@
+import { keyFromRow } from '../rows.ts';
 import type { SQLInputValue } from 'node:sqlite';
 import { lineageOf, type ApiKey } from '../../domain/entities.ts';
 import type { KeyListQuery, KeyRepo } from '../port.ts';
@@ -18,16 +19,6 @@ const keyColumns = (k: ApiKey): Record<string, SQLInputValue> => ({
   retire_quiet_ms: k.retireWhenDrained ? k.retireWhenDrained.quietPeriodSeconds * 1000 : null,
   rotation_days: k.rotation?.periodDays ?? null,
 });
-
-// Usage columns are written by usage flushes (usage.ts), not with the entity: they win over its JSON.
-export const keyFromRow = (row: Record<string, SQLInputValue>): ApiKey => {
-  const { lastUsedFrom: _stale, ...key } = JSON.parse(String(row.data)) as ApiKey;
-  return {
-    ...key,
-    lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
-    ...(typeof row.last_used_from === 'string' ? { lastUsedFrom: row.last_used_from } : {}),
-  };
-};
 
 /**
  * Whether a key has a rotation rule, cheaply: its own rule's period is a column (`rotation_days`,
