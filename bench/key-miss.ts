@@ -1,7 +1,9 @@
 /**
  * What a key-cache miss costs (issue 14): a KeyVerifier on a real SQLite store of --stored keys verifies
  * --keys of them once each, every verification a miss (store reads, the key compiled, its entry made),
- * then once more each, every one a hit. CPU µs per verification of each, in process, median of --rounds.
+ * then once more each, every one a hit, then once more after their entries expired (a key used less
+ * often than the cache's lifetime: read again, by id). CPU µs per verification of each, in process,
+ * median of --rounds.
  *
  *   node bench/key-miss.ts [--stored 200000] [--keys 20000] [--rounds 3] [--profile misses.cpuprofile]
  *
@@ -48,6 +50,8 @@ try {
   await profiler?.post('Profiler.enable');
   const misses: number[] = [];
   const hits: number[] = [];
+  const expired: number[] = [];
+  let clockOffset = 0;
   for (let round = 0; round < ROUNDS; round++) {
     const verifier = new KeyVerifier({
       store,
@@ -57,6 +61,7 @@ try {
       peppers: config.peppers,
       cacheSize: KEYS + 1,
       cacheTtlMs: 3_600_000,
+      clock: () => Date.now() + clockOffset,
       negativeTtlMs: 60_000,
     });
     // Keys no round has seen: SQLite's page cache is as cold for each round.
@@ -64,7 +69,9 @@ try {
     for (const [list, into] of [
       [secrets, misses],
       [secrets, hits],
+      [secrets, expired],
     ] as const) {
+      if (into === expired) clockOffset += 3_600_000;
       if (into === misses) await profiler?.post('Profiler.start');
       const start = cpuMicros();
       for (const secret of list) {
@@ -81,7 +88,8 @@ try {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   console.log(
     `${STORED} stored, ${KEYS} keys × ${ROUNDS} rounds: miss ${median(misses).toFixed(1)} µs CPU (${misses.map((m) => m.toFixed(1)).join(', ')}), ` +
-      `hit ${median(hits).toFixed(1)} µs (${hits.map((m) => m.toFixed(1)).join(', ')})`,
+      `hit ${median(hits).toFixed(1)} µs (${hits.map((m) => m.toFixed(1)).join(', ')}), ` +
+      `expired ${median(expired).toFixed(1)} µs (${expired.map((m) => m.toFixed(1)).join(', ')})`,
   );
   await store.close();
 } finally {

@@ -536,18 +536,31 @@ describe('KeyVerifier: cache lifetime', () => {
   beforeEach(async () => (f = await verifierFixture({ cacheTtlMs: 60_000 })));
   afterEach(() => f.close());
 
-  test('a cached key is answered from memory until cacheTtl, then read again: a change made elsewhere shows by then', async () => {
+  test('a cached key is answered from memory until cacheTtl, then read again by its id: a change made elsewhere shows by then', async () => {
     const { key, secret } = await f.makeKey();
     assert.equal((await f.verifier.verify(secret, FACTS)).code, 'VALID');
     await f.revoke(key); // another node: no change event reaches this one
     f.clock.now += 59_999;
     assert.equal((await f.verifier.verify(secret, FACTS)).code, 'VALID', 'within cacheTtl the cached entry answers');
-    assert.equal(f.reads.byHash, 1);
+    assert.deepEqual([f.reads.byHash, f.reads.byId], [1, 0]);
     f.clock.now += 1;
     const after = await f.verifier.verify(secret, FACTS);
     assert.equal(after.valid, false);
     assert.equal(after.code, 'REVOKED');
-    assert.equal(f.reads.byHash, 2);
+    // The secret matched this key's hash once: no HMAC again, the key is read by the id it has.
+    assert.deepEqual([f.reads.byHash, f.reads.byId], [1, 1]);
+  });
+
+  test('a key deleted elsewhere is unknown once its entry expires; once that answer expires too, the secret is looked up by its hash', async () => {
+    const { key, secret } = await f.makeKey();
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'VALID');
+    await f.store.keys.delete(key.id, audit(key.id)); // elsewhere: no change event here
+    f.clock.now += 60_000;
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'NOT_FOUND');
+    assert.deepEqual([f.reads.byHash, f.reads.byId], [1, 1]);
+    f.clock.now += 60_000;
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'NOT_FOUND');
+    assert.deepEqual([f.reads.byHash, f.reads.byId], [2, 1]);
   });
 
   test('a change event on this node drops the cached key at once', async () => {
@@ -685,6 +698,7 @@ describe('KeyVerifier: spread refreshes (issue 14)', () => {
       throw new StorageUnavailableError('disk I/O error', { cause: null });
     };
     f.store.keys.findByHash = async () => (f.reads.byHash++, unavailable());
+    f.store.keys.get = async () => (f.reads.byId++, unavailable());
     f.store.keys.getByIds = async () => (f.reads.batches++, unavailable());
     f.clock.now = NOW + 50_000;
     assert.equal((f.verifier.verify(secret, FACTS) as Verification).code, 'VALID');
@@ -764,7 +778,7 @@ describe('KeyVerifier: degraded mode (cache.serveStaleSeconds)', () => {
     try {
       const made = await other.makeKey();
       assert.equal((await other.verifier.verify(made.secret, FACTS)).code, 'VALID');
-      other.store.keys.findByHash = async () => {
+      other.store.keys.get = async () => {
         throw new Error('a bug, not an outage');
       };
       other.clock.now = NOW + 61_000;
