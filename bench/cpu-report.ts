@@ -9,7 +9,8 @@
  *   profile of the objects allocated between the two that outlived a scavenge (still alive at the stop,
  *   or collected by a major GC since; those a scavenge collected are left out, unless `all`): bench/survivors.ts.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Session } from 'node:inspector/promises';
 import { getHeapSpaceStatistics } from 'node:v8';
 
@@ -26,6 +27,7 @@ export function answerCpuRequests(): void {
     const current = session!;
     session = null;
     void finish(current).then(({ profile }) => {
+      mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, JSON.stringify(profile));
       current.disconnect();
       process.send!({ type: stopped });
