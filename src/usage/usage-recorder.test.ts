@@ -96,6 +96,42 @@ describe('UsageRecorder', () => {
     assert.deepEqual(recorder.pending(keyA.id), { lastUsedAt: null, lastUsedFrom: null, quota: new Map() });
   });
 
+  test('a key that goes on past midnight, also while a flush is under way: no batch names a key and day twice, and every request is counted once', async () => {
+    const batches: UsageBatch[] = [];
+    let during: (() => void) | null = null;
+    const recorder = new UsageRecorder({
+      record: async (batch) => {
+        batches.push(structuredClone(batch));
+        during?.();
+        during = null;
+        return [];
+      },
+    });
+    recorder.hit(keyA, NOW, quota('2026-11-29'));
+    recorder.hit(keyA, NOW + DAY, quota('2026-11-30'));
+    await recorder.flush();
+    recorder.hit(keyA, NOW + DAY + 1, quota('2026-11-30'));
+    recorder.hit(keyA, NOW + DAY + 2, quota('2026-11-30'));
+    during = () => recorder.hit(keyA, NOW + DAY + 3, quota('2026-11-30'));
+    await recorder.flush();
+    recorder.hit(keyA, NOW + DAY + 4, quota('2026-11-30'));
+    await recorder.flush();
+    await recorder.flush();
+    const total = new Map<string, number>();
+    const quotaTotal = new Map<string, number>();
+    for (const batch of batches) {
+      const days = batch.keys.map((k) => `${k.keyId} ${k.day}`);
+      assert.equal(new Set(days).size, days.length, `a key and day twice in one batch: ${days.join(', ')}`);
+      const periods = batch.quotas.map((q) => `${q.lineageId} ${q.period}`);
+      assert.equal(new Set(periods).size, periods.length, `a lineage and period twice in one batch: ${periods.join(', ')}`);
+      for (const k of batch.keys) total.set(k.day, (total.get(k.day) ?? 0) + k.requests);
+      for (const q of batch.quotas) quotaTotal.set(q.period, (quotaTotal.get(q.period) ?? 0) + q.delta);
+    }
+    assert.deepEqual(Object.fromEntries(total), { '2026-11-29': 1, '2026-11-30': 5 });
+    assert.deepEqual(Object.fromEntries(quotaTotal), { '2026-11-29': 1, '2026-11-30': 5 });
+    assert.deepEqual(recorder.pending(keyA.id), { lastUsedAt: null, lastUsedFrom: null, quota: new Map() });
+  });
+
   test('counts are kept apart per key, and a key without a quota records no quota usage', async () => {
     const recorder = new UsageRecorder(store.usage);
     recorder.hit(keyA, NOW, null);

@@ -4,6 +4,7 @@ import type { HealthReporter } from '../telemetry/health.ts';
 import { PeriodicTask, serialized } from '../telemetry/periodic-task.ts';
 import { lineageOf } from '../domain/entities.ts';
 import type { PendingUsage, QuotaUse, UsageMeter, UsedKey } from './port.ts';
+import { KeyUseRows, type QuotaCount, type RequestCount } from './key-use-rows.ts';
 
 export const USAGE_FLUSH = 'usage-flush';
 
@@ -11,9 +12,6 @@ export const USAGE_FLUSH = 'usage-flush';
  * Counts usage in memory on the request path and flushes it to the store in batches, so no request
  * waits on a database write. A failed flush puts its counts back for the next one.
  */
-type RequestCount = UsageBatch['keys'][number];
-type QuotaCount = UsageBatch['quotas'][number];
-
 const newRequestCount = (keyId: string, day: string): RequestCount => ({ keyId, day, requests: 0, lastUsedAt: 0, lastUsedFrom: null });
 // limit 0: not known yet (a count put back from a batch that had none).
 const newQuotaCount = (lineageId: string, period: string): QuotaCount => ({ lineageId, period, delta: 0, limit: 0, resetsAt: 0 });
@@ -25,11 +23,10 @@ const newCounters = () => new Slots<CounterCount>((c) => c.period);
 const newAddresses = () => new Slots<KeyAddressUse>((a) => a.address);
 
 /**
- * Counts by two names (key and day, lineage and period, key and address). Between two flushes a key
- * almost always has one day, one quota period and one address, so the outer Map holds that one entry
- * itself and makes an inner Map only for a second: with 100k hot keys, a Map per key and level was
- * most of the recorder's memory (issue 14; bench/per-key-memory.ts). Two Map lookups at most, no
- * string building, per request.
+ * Counts by two names (key and day, lineage and period, key and address, counter and period): the
+ * counters', and those of a key's second day, period or address between two flushes (KeyUseRows holds
+ * the first). The outer Map holds one entry itself and makes an inner Map only for a second. Two Map
+ * lookups at most, no string building, per request.
  */
 class Slots<T> {
   readonly #innerOf: (entry: T) => string;
@@ -134,14 +131,15 @@ const takeDelta = <C extends { delta: number }>(e: C): C | null => {
 
 export class UsageRecorder implements UsageMeter {
   readonly #repo: Pick<UsageRepo, 'record'>;
-  // keyId -> day or period -> counts: two Map lookups and no string building per request.
+  /** Each key's requests, quota use and uses from one address: one row per key (KeyUseRows). */
+  readonly #rows = new KeyUseRows();
+  // What a key's row has no room for (a second day, quota period or address), by key or lineage, then day, period or address.
   #requests = newRequests();
   #quotas = newQuotas();
   #counters = newCounters();
   readonly #flushed: ((batch: UsageBatch, totals: readonly QuotaTotal[]) => void)[] = [];
   /** The totals the listeners need (UsageBatch.totalsFromPercent); none until one asks (Infinity: no lineage reaches it). */
   #totalsFromPercent: number | undefined = Infinity;
-  // keyId -> client address -> uses since the last flush (store/port.ts KeyAddressUse).
   #addresses = newAddresses();
   readonly #addressesPerKey: number;
   #task: PeriodicTask | null = null;
@@ -156,19 +154,9 @@ export class UsageRecorder implements UsageMeter {
   /** One request with a key; its quota use, if the key has a quota, counts for the key's lineage. */
   hit(key: UsedKey, now: number, quota: QuotaUse | null, from: string | null = null): void {
     const keyId = key.id;
-    const entry = this.#requests.slot(keyId, periodWindow('day', now).id, newRequestCount);
-    entry.requests += 1;
-    if (now >= entry.lastUsedAt) {
-      entry.lastUsedAt = now;
-      if (from !== null) entry.lastUsedFrom = from;
-    }
+    this.#addRequests(keyId, periodWindow('day', now).id, 1, now, from, true);
     if (from !== null) this.#countAddress(keyId, from, now, now, 1);
-    if (quota !== null) {
-      const count = this.#quotas.slot(lineageOf(key), quota.window.id, newQuotaCount);
-      count.delta += 1;
-      count.limit = quota.limit;
-      count.resetsAt = quota.window.end;
-    }
+    if (quota !== null) this.#addQuota(lineageOf(key), quota.window.id, 1, quota.limit, quota.window.end, true);
   }
 
   /**
@@ -178,11 +166,13 @@ export class UsageRecorder implements UsageMeter {
    * is reached, so the cap's addresses are always the first ones seen.)
    */
   #countAddress(keyId: string, address: string, firstSeen: number, lastSeen: number, requests: number): void {
-    let entry = this.#addresses.get(keyId, address);
-    if (!entry) {
-      const counted = this.#addresses.count(keyId) >= this.#addressesPerKey ? OTHER_ADDRESSES : address;
-      entry = this.#addresses.slot(keyId, counted, () => ({ keyId, address: counted, firstSeen, lastSeen, requests: 0 }));
+    let counted = address;
+    if (!this.#rows.holdsAddress(keyId, address) && this.#addresses.get(keyId, address) === undefined) {
+      const held = (this.#rows.hasAddress(keyId) ? 1 : 0) + this.#addresses.count(keyId);
+      if (held >= this.#addressesPerKey) counted = OTHER_ADDRESSES;
     }
+    if (this.#rows.addAddressUse(keyId, counted, firstSeen, lastSeen, requests)) return;
+    const entry = this.#addresses.slot(keyId, counted, () => ({ keyId, address: counted, firstSeen, lastSeen, requests: 0 }));
     entry.requests += requests;
     if (firstSeen < entry.firstSeen) entry.firstSeen = firstSeen;
     if (lastSeen > entry.lastSeen) entry.lastSeen = lastSeen;
@@ -203,32 +193,37 @@ export class UsageRecorder implements UsageMeter {
     return this.#counters.get(counter, period)?.delta ?? 0;
   }
 
-  #addRequests(add: RequestCount): void {
-    const entry = this.#requests.slot(add.keyId, add.day, newRequestCount);
-    entry.requests += add.requests;
-    // Put back after a failed flush: counts made since are newer, so they keep their address.
-    if (add.lastUsedAt > entry.lastUsedAt) {
-      entry.lastUsedAt = add.lastUsedAt;
-      entry.lastUsedFrom = add.lastUsedFrom ?? entry.lastUsedFrom ?? null;
+  /** `onTie`: whether a use at the latest time counted replaces its address (see KeyUseRows.addRequests). */
+  #addRequests(keyId: string, day: string, requests: number, at: number, from: string | null, onTie: boolean): void {
+    if (this.#rows.addRequests(keyId, day, requests, at, from, onTie)) return;
+    const entry = this.#requests.slot(keyId, day, newRequestCount);
+    entry.requests += requests;
+    if (at > entry.lastUsedAt || (onTie && at === entry.lastUsedAt)) {
+      entry.lastUsedAt = at;
+      if (from !== null) entry.lastUsedFrom = from;
     }
   }
 
-  /** `newer`: a worker's batch, whose quota is as recent as any here; a batch put back after a failed flush is older than counts made since. */
-  #addQuota(add: QuotaCount, newer: boolean): void {
-    const count = this.#quotas.slot(add.lineageId, add.period, newQuotaCount);
-    count.delta += add.delta;
-    if (add.limit !== undefined && add.limit > 0 && (newer || count.limit === 0)) ((count.limit = add.limit), (count.resetsAt = add.resetsAt ?? 0));
+  /** `replaceLimit`: whether `limit` (0: not known) replaces the one held (a new use's, or a worker's batch's, is as recent as any). */
+  #addQuota(lineageId: string, period: string, delta: number, limit: number, resetsAt: number, replaceLimit: boolean): void {
+    if (this.#rows.addQuota(lineageId, period, delta, limit, resetsAt, replaceLimit)) return;
+    const count = this.#quotas.slot(lineageId, period, newQuotaCount);
+    count.delta += delta;
+    if (limit > 0 && (replaceLimit || count.limit === 0)) ((count.limit = limit), (count.resetsAt = resetsAt));
   }
 
   /** Counts not yet flushed, so readers can add them to what the store says. */
   pending(keyId: string, lineageId = keyId): PendingUsage {
     let lastUsedAt: number | null = null;
     let lastUsedFrom: string | null = null;
-    for (const entry of this.#requests.values(keyId)) {
+    const inRow = this.#rows.pendingRequests(keyId);
+    for (const entry of inRow === null ? this.#requests.values(keyId) : [inRow, ...this.#requests.values(keyId)]) {
       // An entry with no requests was flushed already (it stays, to be counted into again).
       if (entry.requests > 0 && entry.lastUsedAt >= (lastUsedAt ?? 0)) ((lastUsedAt = entry.lastUsedAt), (lastUsedFrom = entry.lastUsedFrom ?? lastUsedFrom));
     }
     const quota = new Map<string, number>();
+    const quotaInRow = this.#rows.pendingQuota(lineageId);
+    if (quotaInRow !== null) quota.set(quotaInRow.period, quotaInRow.delta);
     for (const entry of this.#quotas.values(lineageId)) if (entry.delta > 0) quota.set(entry.period, entry.delta);
     return { lastUsedAt, lastUsedFrom, quota };
   }
@@ -273,14 +268,15 @@ export class UsageRecorder implements UsageMeter {
    * are still taken whole: the per-key cap counts the addresses of one interval.
    */
   async #flushOnce(): Promise<void> {
-    if (this.#requests.size === 0 && this.#quotas.size === 0 && this.#counters.size === 0 && this.#addresses.size === 0) return;
-    const taken: Taken = {
-      keys: this.#requests.drain(takeRequests),
-      quotas: this.#quotas.drain(takeDelta),
-      counters: this.#counters.drain(takeDelta),
-      addresses: this.#addresses.entries(),
-    };
+    if (this.#rows.size === 0 && this.#requests.size === 0 && this.#quotas.size === 0 && this.#counters.size === 0 && this.#addresses.size === 0) return;
+    const addresses = this.#addresses.entries();
     this.#addresses = newAddresses();
+    const taken: Taken = {
+      keys: chain(this.#rows.takeRequests(), this.#requests.drain(takeRequests)),
+      quotas: chain(this.#rows.takeQuotas(), this.#quotas.drain(takeDelta)),
+      counters: this.#counters.drain(takeDelta),
+      addresses: chain(this.#rows.takeAddresses(), addresses),
+    };
     // In parts made as they are written, so neither gathering the counts nor handing one part to the
     // writer (a structured clone) holds the event loop for long with many keys; a part that fails
     // puts back its counts and those of the parts not yet written.
@@ -307,11 +303,16 @@ export class UsageRecorder implements UsageMeter {
   }
 
   #putBack(batch: UsageBatch, newer = false): void {
-    for (const k of batch.keys) this.#addRequests(k);
-    for (const q of batch.quotas) this.#addQuota(q, newer);
+    for (const k of batch.keys) this.#addRequests(k.keyId, k.day, k.requests, k.lastUsedAt, k.lastUsedFrom ?? null, false);
+    for (const q of batch.quotas) this.#addQuota(q.lineageId, q.period, q.delta, q.limit ?? 0, q.resetsAt ?? 0, newer);
     for (const c of batch.counters ?? []) this.#counters.slot(c.counter, c.period, newCounterCount).delta += c.delta;
     for (const a of batch.addresses ?? []) this.#countAddress(a.keyId, a.address, a.firstSeen, a.lastSeen, a.requests);
   }
+}
+
+function* chain<T>(first: Iterable<T>, second: Iterable<T>): Generator<T> {
+  yield* first;
+  yield* second;
 }
 
 /** Entries (key-days, quota periods, counters, key addresses) per write: about a millisecond to hand over. */
