@@ -35,7 +35,8 @@ import { requestLogEntry } from '../src/requests/request-entry.ts';
 import { RequestLog } from '../src/requests/request-log.ts';
 import { UsageAnalytics } from '../src/usage/analytics.ts';
 import type { UsageCell } from '../src/store/port.ts';
-import { pack } from '../src/writer/store-thread.ts';
+import { pack } from '../src/requests/request-entry.ts';
+import { encodeBatch } from '../src/requests/entry-batch.ts';
 import { startSeededGatehouse } from './seed.ts';
 import { EventEmitter } from 'node:events';
 import { createServer } from 'node:http';
@@ -186,8 +187,8 @@ const promChild = promClient.labels('bench', '/bench', 'GET', '200');
 // buffer's push; at flush, off the request's latency but on the same thread, the entry per record.
 const routed: Exchange = newExchange(req, res, Date.now());
 for (const stage of stages) await stage(routed);
-// Rows taken as they are, as the writer thread's sink does (its clone is measured on its own below).
-const nowhere = { append: async () => undefined, appendRows: async () => undefined, deleteBefore: async () => 0 };
+// Batches taken as they are, as the writer thread's sink does (its clone is measured on its own below).
+const nowhere = { append: async () => undefined, appendBatch: async () => undefined, deleteBefore: async () => 0 };
 let logged = 0;
 const requestLog = new RequestLog({
   sink: nowhere,
@@ -199,6 +200,8 @@ const requestLog = new RequestLog({
   clock: Date.now,
 });
 const part = Array.from({ length: 1000 }, () => requestLogEntry(record, 'names'));
+// The request log encodes entries as they are observed: a flush only clones the batch's bytes.
+const partBatch = encodeBatch(part.map(pack))!;
 // postMessage serialises on the sending thread, as the writer's does; the other end is never read.
 const channel = new MessageChannel();
 let i = 0;
@@ -245,10 +248,7 @@ const cases: [string, () => unknown][] = [
     () => (requestLog.observe(requestRecord(routed)), ++logged % 250 === 0 ? requestLog.flush() : undefined),
   ],
   ['request log, at flush: requestLogEntry per record', () => requestLogEntry(record, 'names')],
-  [
-    'request log, at flush: a part of 1,000 entries packed and cloned for the writer thread, per record',
-    () => i++ % 1000 === 0 && channel.port1.postMessage(part.map(pack)),
-  ],
+  ['request log, at flush: a batch of 1,000 entries cloned for the writer thread, per record', () => i++ % 1000 === 0 && channel.port1.postMessage(partBatch)],
   ['usage analytics, on the request path: UsageAnalytics.observe, one key', () => analytics.observe(record)],
   ['usage analytics, on the request path: UsageAnalytics.observe, 10,000 keys in turn', () => analytics.observe(manyKeys[k++ % 10_000]!)],
   ['usage analytics, at flush: a part of 500 cells cloned for the writer thread, per cell', () => c++ % 500 === 0 && channel.port1.postMessage(cells)],

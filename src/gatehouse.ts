@@ -15,6 +15,7 @@ import { GatewayWorkers } from './workers/gateway-workers.ts';
 import { mainThreadGateway, workersGateway, type ServingGateway } from './workers/serving-gateway.ts';
 import { closeServer, listen } from './http/listening.ts';
 import { unpack } from './writer/store-thread.ts';
+import { decodeBatch } from './requests/entry-batch.ts';
 import { IdentityJwtSigner } from './gateway/identity-jwt.ts';
 import { createRedirectServer } from './gateway/redirect-server.ts';
 import type { OnExposed } from './gateway/stages/transport.ts';
@@ -316,8 +317,8 @@ export async function startGatehouse(
               host: {
                 usage: (batch) => usage.merge(batch),
                 cells: (cells) => analyticsSink.add(cells),
-                requests: async (rows) => {
-                  await (writer ? writer.appendRows(rows) : store.requestLog.append(rows.map(unpack)));
+                requests: async (batch) => {
+                  await (writer ? writer.appendBatch(batch) : store.requestLog.append(decodeBatch(batch).map(unpack)));
                 },
                 exposed: onExposed,
                 signingMaterial: async () => (await import('./control/services/signing-keys.ts')).activeSigningMaterial(ctx),

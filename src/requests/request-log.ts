@@ -4,7 +4,8 @@ import type { RequestObserver } from '../gateway/observer.ts';
 import type { RequestLogRepo } from '../store/port.ts';
 import type { HealthReporter } from '../telemetry/health.ts';
 import { PeriodicTask, serialized } from '../telemetry/periodic-task.ts';
-import { requestLogRow, unpack, type PackedEntry, type QueryMode } from './request-entry.ts';
+import { requestLogRow, unpack, type QueryMode } from './request-entry.ts';
+import { decodeBatch, EntryBatchWriter, type EntryBatch } from './entry-batch.ts';
 
 /** Health components: flushing (a warning when records are dropped or a flush fails) and retention. */
 export const REQUEST_LOG = 'request-log';
@@ -12,10 +13,10 @@ export const REQUEST_LOG_RETENTION = 'request-log-retention';
 
 /**
  * Where records go: the writer thread (writer/), or the store itself when there is no file to share.
- * `appendRows`, when the sink has it, takes the buffer's rows as they are (the writer thread: no entry
- * objects made on the request thread); else the rows are turned back into entries for `append`.
+ * `appendBatch`, when the sink has it, takes the buffer's batches as they are (the writer thread: no entry
+ * objects made on the request thread); else a batch is turned back into entries for `append`.
  */
-export type RequestLogSink = Pick<RequestLogRepo, 'append' | 'deleteBefore'> & { appendRows?: (rows: readonly PackedEntry[]) => Promise<void> };
+export type RequestLogSink = Pick<RequestLogRepo, 'append' | 'deleteBefore'> & { appendBatch?: (batch: EntryBatch) => Promise<void> };
 
 export interface RequestLogOptions {
   sink: RequestLogSink;
@@ -30,10 +31,7 @@ export interface RequestLogOptions {
   clock: () => number;
 }
 
-/**
- * Records per message to the writer: making their entries and handing them over holds the event
- * loop about 0.3 ms (bench/hot-path.ts), so a flush never delays a request by more; one transaction each.
- */
+/** Entries per batch, so per message to the writer and per transaction there. */
 const PART = 500;
 /** Old records deleted per transaction, so retention never holds the write lock for long. */
 const PRUNE_PART = 10_000;
@@ -57,11 +55,13 @@ export class RequestLog {
   /** Per API id: off (the API opted out) or what its query strings keep; absent: names only. */
   #apis = new Map<string, QueryMode | false>();
   /**
-   * Entries waiting, as rows made when their record was observed: a row is smaller than the record and
-   * is what the writer is sent, so what the buffer holds between flushes (and the garbage collector
-   * copies while it does) is no more than that.
+   * Entries waiting, encoded as their record is observed (entry-batch.ts): the batch being filled,
+   * and those sealed at PART entries. Bytes outside the heap, not objects a scavenge copies.
    */
-  #rows: PackedEntry[] = [];
+  readonly #filling = new EntryBatchWriter();
+  #sealed: EntryBatch[] = [];
+  /** Entries in #sealed and #filling. */
+  #buffered = 0;
   /** Records taken by the flush under way and not yet written: they count against the capacity. */
   #inFlight = 0;
   #dropped = 0;
@@ -100,12 +100,14 @@ export class RequestLog {
   readonly observe: RequestObserver = (record) => {
     const mode = record.apiId === null ? 'names' : (this.#apis.get(record.apiId) ?? 'names');
     if (mode === false) return;
-    if (this.#rows.length + this.#inFlight >= this.#capacity) {
+    if (this.#buffered + this.#inFlight >= this.#capacity) {
       this.#dropped++;
       return;
     }
-    this.#rows.push(requestLogRow(record, mode));
-    if (this.#rows.length >= this.#flushRecords) this.#rounds.trigger();
+    this.#filling.add(requestLogRow(record, mode));
+    this.#buffered++;
+    if (this.#filling.entries >= PART) this.#sealed.push(this.#filling.seal()!);
+    if (this.#buffered >= this.#flushRecords) this.#rounds.trigger();
   };
 
   /** Each API's `requestLog` setting; called with every API whenever one changes. */
@@ -130,7 +132,7 @@ export class RequestLog {
 
   /** Records held and not yet written (buffered or being written). */
   pending(): number {
-    return this.#rows.length + this.#inFlight;
+    return this.#buffered + this.#inFlight;
   }
 
   /** Flushes on the interval, and cuts old days now and every hour after; both report to health. */
@@ -172,24 +174,26 @@ export class RequestLog {
   }
 
   async #flushOnce(): Promise<void> {
-    if (this.#rows.length === 0) return;
-    const rows = this.#rows;
-    this.#rows = [];
-    this.#inFlight = rows.length;
+    const last = this.#filling.seal();
+    if (last) this.#sealed.push(last);
+    if (this.#sealed.length === 0) return;
+    const batches = this.#sealed;
+    this.#sealed = [];
+    this.#inFlight = this.#buffered;
+    this.#buffered = 0;
     const sink = this.#sink;
-    for (let i = 0; i < rows.length; i += PART) {
-      const end = Math.min(i + PART, rows.length);
-      const part = rows.slice(i, end);
+    for (const [i, batch] of batches.entries()) {
       try {
-        await (sink.appendRows ? sink.appendRows(part) : sink.append(part.map(unpack)));
+        await (sink.appendBatch ? sink.appendBatch(batch) : sink.append(decodeBatch(batch).map(unpack)));
       } catch (error) {
         // Kept, ahead of what arrived since: they were counted against the capacity all along.
-        this.#rows = rows.slice(i).concat(this.#rows);
+        this.#sealed = batches.slice(i).concat(this.#sealed);
+        this.#buffered += this.#inFlight;
         this.#inFlight = 0;
         throw error;
       }
-      this.#inFlight -= end - i;
-      this.#written += end - i;
+      this.#inFlight -= batch.entries;
+      this.#written += batch.entries;
     }
   }
 }

@@ -7,14 +7,14 @@ import type { OnExposed } from '../gateway/stages/transport.ts';
 import type { SharedTable } from '../limits/shared-table.ts';
 import type { Health } from '../telemetry/health.ts';
 import type { UsageBatch, UsageCell } from '../store/port.ts';
-import type { PackedEntry } from '../writer/store-thread.ts';
+import type { EntryBatch } from '../requests/entry-batch.ts';
 import { ChangeBroadcast } from './change-feed.ts';
 import type { FromWorker, ToWorker, WorkerCall, WorkerSetup } from './messages.ts';
 
 /** What the main thread does for its workers: the control plane's side of their calls. */
 export interface WorkerHost {
   usage(batch: UsageBatch): void;
-  requests(rows: readonly PackedEntry[]): Promise<void>;
+  requests(batch: EntryBatch): Promise<void>;
   cells(cells: readonly UsageCell[]): Promise<void>;
   exposed: OnExposed;
   signingMaterial(): Promise<unknown>;
@@ -206,7 +206,7 @@ export class GatewayWorkers {
       case 'usage':
         return this.#host.usage(call.batch);
       case 'requests':
-        return this.#host.requests(call.rows);
+        return this.#host.requests(call.batch);
       case 'usage-cells':
         return this.#host.cells(call.cells);
       case 'signing-material':

@@ -2,7 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/load.ts';
 import type { GatewayExposureSource } from '../gateway/stages/transport.ts';
 import type { UsageBatch, UsageCell } from '../store/port.ts';
-import type { PackedEntry } from '../writer/store-thread.ts';
+import type { EntryBatch } from '../requests/entry-batch.ts';
 
 /** What a gateway worker is started with (workerData). */
 export interface WorkerSetup {
@@ -26,7 +26,7 @@ export interface WorkerSetup {
 /** What a worker asks of the main thread, answered by id: the control plane and the writer live there. */
 export type WorkerCall =
   | { kind: 'usage'; batch: UsageBatch }
-  | { kind: 'requests'; rows: readonly PackedEntry[] }
+  | { kind: 'requests'; batch: EntryBatch }
   /** Usage analytics' cells, for the writer (retention is the main thread's). */
   | { kind: 'usage-cells'; cells: readonly UsageCell[] }
   /** The active signing key, for identity JWTs (kept in memory by the signer until a rotation). */

@@ -3,6 +3,7 @@ import { StorageUnavailableError } from '../store/port.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { lowerThisThreadPriority } from '../runtime/thread-priority.ts';
 import { BACKGROUND_NICE, unpack, type StoreThreadReply, type StoreThreadRequest } from './store-thread.ts';
+import { decodeBatch } from '../requests/entry-batch.ts';
 
 /**
  * A store thread (store-thread.ts): its own node:sqlite connection, so a synchronous transaction or
@@ -33,7 +34,7 @@ function perform(message: Exclude<StoreThreadRequest, { type: 'close' }>): Promi
     case 'record':
       return store.usage.record(message.batch);
     case 'requests':
-      return store.requestLog.append(message.rows.map(unpack));
+      return store.requestLog.append(decodeBatch(message.batch).map(unpack));
     case 'prune-requests':
       return store.requestLog.deleteBefore(message.day, message.limit);
     case 'prune-addresses':

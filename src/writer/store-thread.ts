@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import { pack, type PackedEntry } from '../requests/request-entry.ts';
+import { pack } from '../requests/request-entry.ts';
+import { encodeBatch, type EntryBatch } from '../requests/entry-batch.ts';
 import {
   StorageUnavailableError,
   type KeyAddressRepo,
@@ -21,7 +22,7 @@ import {
 /** What the request thread asks of a store thread; each but `close` is answered by id. */
 export type StoreThreadRequest =
   | { type: 'record'; id: number; batch: UsageBatch }
-  | { type: 'requests'; id: number; rows: readonly PackedEntry[] }
+  | { type: 'requests'; id: number; batch: EntryBatch }
   | { type: 'prune-requests'; id: number; day: string; limit: number }
   | { type: 'prune-addresses'; id: number; before: number; limit: number }
   | { type: 'query-requests'; id: number; filters: RequestLogFilters; page: PageQuery }
@@ -88,12 +89,13 @@ export class StoreThread implements Pick<UsageRepo, 'record'>, RequestLogRepo, P
   }
 
   async append(entries: readonly RequestLogEntry[]): Promise<void> {
-    await this.#send({ type: 'requests', rows: entries.map(pack) });
+    const batch = encodeBatch(entries.map(pack));
+    if (batch) await this.appendBatch(batch);
   }
 
-  /** Request-log entries already packed (the request log's buffer holds them so): sent as they are. */
-  async appendRows(rows: readonly PackedEntry[]): Promise<void> {
-    await this.#send({ type: 'requests', rows });
+  /** Request-log entries as the request log's buffer holds them (entry-batch.ts): sent as they are. */
+  async appendBatch(batch: EntryBatch): Promise<void> {
+    await this.#send({ type: 'requests', batch });
   }
 
   async deleteBefore(day: string, limit: number): Promise<number> {
@@ -158,4 +160,4 @@ export class StoreThread implements Pick<UsageRepo, 'record'>, RequestLogRepo, P
 }
 
 // The packed request-log entry lives with the entry (requests/request-entry.ts); the writer's callers import it from here too.
-export { pack, unpack, type PackedEntry } from '../requests/request-entry.ts';
+export { unpack } from '../requests/request-entry.ts';

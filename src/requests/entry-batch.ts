@@ -1,0 +1,139 @@
+import { REQUEST_LOG_FIELDS } from '../store/port.ts';
+import type { PackedEntry } from './request-entry.ts';
+
+/**
+ * Request-log entries waiting to be written, encoded one after another into a byte buffer: what the
+ * request log holds between flushes and sends to the writer thread (postMessage copies the bytes).
+ *
+ * Why bytes and not an array per entry: at 10k requests a second the young generation is scavenged
+ * every ~100 ms, so every buffered entry outlived one and most were promoted, about 270 bytes per
+ * request (bench/survivors.ts). Promoted garbage is what drove the old generation to 2-3 times its
+ * live size with 100k hot keys (issue 14, memory). Bytes outside the heap are neither copied by a
+ * scavenge nor marked; a sealed batch is one small object.
+ *
+ * Encoding, per value: a tag byte (NULL, NUMBER: a little-endian float64, STRING: a uint32 byte count
+ * then UTF-8). No library does this for a fixed row of plain values without an object per row
+ * (MessagePack and CBOR encoders build their output from JavaScript values the same way, plus a
+ * type dispatch per value); docs/architecture.md.
+ */
+export interface EntryBatch {
+  /** The encoded entries, exactly `byteLength` bytes (a copy of the writer's buffer). */
+  readonly bytes: Uint8Array;
+  readonly entries: number;
+}
+
+const NULL = 0;
+const NUMBER = 1;
+const STRING = 2;
+const FIELDS = REQUEST_LOG_FIELDS.length;
+const FIRST_BYTES = 64 * 1024;
+
+const utf8 = new TextEncoder();
+
+/** Appends entries to a growing buffer; `seal` hands over what it holds and starts anew. */
+export class EntryBatchWriter {
+  #bytes = new Uint8Array(FIRST_BYTES);
+  #view = new DataView(this.#bytes.buffer);
+  #at = 0;
+  #entries = 0;
+
+  get entries(): number {
+    return this.#entries;
+  }
+
+  add(entry: PackedEntry): void {
+    for (let i = 0; i < FIELDS; i++) {
+      const value = entry[i];
+      if (value === null || value === undefined) {
+        this.#room(1);
+        this.#bytes[this.#at++] = NULL;
+      } else if (typeof value === 'number') {
+        this.#room(9);
+        this.#bytes[this.#at] = NUMBER;
+        this.#view.setFloat64(this.#at + 1, value, true);
+        this.#at += 9;
+      } else this.#string(value);
+    }
+    this.#entries++;
+  }
+
+  /** The entries added since the last seal, as a batch of their own; null when there are none. */
+  seal(): EntryBatch | null {
+    if (this.#entries === 0) return null;
+    const batch = { bytes: this.#bytes.slice(0, this.#at), entries: this.#entries };
+    this.#at = 0;
+    this.#entries = 0;
+    return batch;
+  }
+
+  #string(text: string): void {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    this.#room(5 + 3 * text.length);
+    const bytes = this.#bytes;
+    bytes[this.#at] = STRING;
+    const start = this.#at + 5;
+    let at = start;
+    // Ids, addresses, methods and most paths are ASCII: copied here, without a call out per string.
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 0x80) {
+        at = start + utf8.encodeInto(text, bytes.subarray(start)).written;
+        break;
+      }
+      bytes[at++] = c;
+    }
+    this.#view.setUint32(this.#at + 1, at - start, true);
+    this.#at = at;
+  }
+
+  #room(needed: number): void {
+    if (this.#at + needed <= this.#bytes.length) return;
+    const grown = new Uint8Array(Math.max(this.#bytes.length * 2, this.#at + needed));
+    grown.set(this.#bytes.subarray(0, this.#at));
+    this.#bytes = grown;
+    this.#view = new DataView(grown.buffer);
+  }
+}
+
+/** `rows` as one batch; null when there are none. */
+export function encodeBatch(rows: readonly PackedEntry[]): EntryBatch | null {
+  const writer = new EntryBatchWriter();
+  for (const row of rows) writer.add(row);
+  return writer.seal();
+}
+
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** The entries of a batch, as rows (off the request thread: the writer's). Throws on bytes no EntryBatchWriter wrote. */
+export function decodeBatch(batch: EntryBatch): PackedEntry[] {
+  const { bytes } = batch;
+  const end = bytes.byteLength;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, end);
+  const rows: PackedEntry[] = [];
+  let at = 0;
+  for (let n = 0; n < batch.entries; n++) {
+    const row: PackedEntry = [];
+    for (let i = 0; i < FIELDS; i++) {
+      if (at >= end) throw truncated(batch, n);
+      const tag = bytes[at++];
+      if (tag === NULL) row.push(null);
+      else if (tag === NUMBER) {
+        if (at + 8 > end) throw truncated(batch, n);
+        row.push(view.getFloat64(at, true));
+        at += 8;
+      } else if (tag === STRING) {
+        if (at + 4 > end) throw truncated(batch, n);
+        const length = view.getUint32(at, true);
+        if (at + 4 + length > end) throw truncated(batch, n);
+        row.push(utf8Decoder.decode(bytes.subarray(at + 4, at + 4 + length)));
+        at += 4 + length;
+      } else throw new Error(`request-log batch: unknown tag ${String(tag)} at byte ${at - 1}`);
+    }
+    rows.push(row);
+  }
+  if (at !== end) throw new Error(`request-log batch: ${end - at} bytes left over after ${batch.entries} entries`);
+  return rows;
+}
+
+const truncated = (batch: EntryBatch, entry: number): Error =>
+  new Error(`request-log batch: ${batch.bytes.byteLength} bytes end inside entry ${entry + 1} of ${batch.entries}`);
