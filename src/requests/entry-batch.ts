@@ -30,6 +30,24 @@ const FIRST_BYTES = 64 * 1024;
 
 const utf8 = new TextEncoder();
 
+/** `text` as a STRING value at `at`, where there is room for it; returns where the next value goes. */
+function writeString(bytes: Uint8Array, view: DataView, at: number, text: string): number {
+  bytes[at] = STRING;
+  const start = at + 5;
+  let end = start;
+  // Ids, addresses, methods and most paths are ASCII: copied here, without a call out per string.
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) {
+      end = start + utf8.encodeInto(text, bytes.subarray(start)).written;
+      break;
+    }
+    bytes[end++] = c;
+  }
+  view.setUint32(at + 1, end - start, true);
+  return end;
+}
+
 /** Appends entries to a growing buffer; `seal` hands over what it holds and starts anew. */
 export class EntryBatchWriter {
   #bytes = new Uint8Array(FIRST_BYTES);
@@ -42,18 +60,26 @@ export class EntryBatchWriter {
   }
 
   add(entry: PackedEntry): void {
+    // Room for the worst case once (UTF-8 takes at most 3 bytes per UTF-16 unit), then no checks.
+    let worst = FIELDS * 9;
     for (let i = 0; i < FIELDS; i++) {
       const value = entry[i];
-      if (value === null || value === undefined) {
-        this.#room(1);
-        this.#bytes[this.#at++] = NULL;
-      } else if (typeof value === 'number') {
-        this.#room(9);
-        this.#bytes[this.#at] = NUMBER;
-        this.#view.setFloat64(this.#at + 1, value, true);
-        this.#at += 9;
-      } else this.#string(value);
+      if (typeof value === 'string') worst += 4 + 3 * value.length;
     }
+    this.#room(worst);
+    const bytes = this.#bytes;
+    const view = this.#view;
+    let at = this.#at;
+    for (let i = 0; i < FIELDS; i++) {
+      const value = entry[i];
+      if (typeof value === 'number') {
+        bytes[at] = NUMBER;
+        view.setFloat64(at + 1, value, true);
+        at += 9;
+      } else if (typeof value === 'string') at = writeString(bytes, view, at, value);
+      else bytes[at++] = NULL;
+    }
+    this.#at = at;
     this.#entries++;
   }
 
@@ -64,26 +90,6 @@ export class EntryBatchWriter {
     this.#at = 0;
     this.#entries = 0;
     return batch;
-  }
-
-  #string(text: string): void {
-    // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    this.#room(5 + 3 * text.length);
-    const bytes = this.#bytes;
-    bytes[this.#at] = STRING;
-    const start = this.#at + 5;
-    let at = start;
-    // Ids, addresses, methods and most paths are ASCII: copied here, without a call out per string.
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c >= 0x80) {
-        at = start + utf8.encodeInto(text, bytes.subarray(start)).written;
-        break;
-      }
-      bytes[at++] = c;
-    }
-    this.#view.setUint32(this.#at + 1, at - start, true);
-    this.#at = at;
   }
 
   #room(needed: number): void {
