@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=16
+#!/usr/bin/env -S node --max-semi-space-size=8
 // The `gatehouse` command as npm installs it (package.json "bin"). Plain JavaScript, so that any Node
 // can read it: the CLI itself is TypeScript, which Node runs directly from 22.18 on (type stripping
 // on by default). On an older Node this runs the CLI with the Node the package pins as a
@@ -14,11 +14,11 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
 const MINIMUM = [22, 18];
 /**
- * Node options for every run, also on the #! line above (which cannot read this): the main thread's
- * young generation at most 2 x 16 MB. V8 reads it only as the thread starts, so the CLI cannot set it
+ * Node options for every run, also on the #! line above (which cannot read this): every thread's
+ * young generation at most 2 x 8 MB. V8 reads it only as the thread starts, so the CLI cannot set it
  * itself; left to V8, a busy thread's grows to 128 MB (docs/architecture.md, "Memory per hot key").
  */
-const NODE_FLAGS = ['--max-semi-space-size=16'];
+const NODE_FLAGS = ['--max-semi-space-size=8'];
 
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major > MINIMUM[0] || (major === MINIMUM[0] && minor >= MINIMUM[1])) {

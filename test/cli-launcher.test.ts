@@ -117,9 +117,9 @@ describe('the gatehouse bin (bin/gatehouse.js)', () => {
     };
     // The #! line with a Node that strips types first on PATH: the CLI runs in the launcher's own process.
     const newNodeFirst = `${dirname(NODE)}${delimiter}${USER_PATH}`;
-    assert.ok((await flagsOf(BIN, ['keys', 'verify'], newNodeFirst, 'self')).includes('--max-semi-space-size=16'), 'through the #! line');
+    assert.ok((await flagsOf(BIN, ['keys', 'verify'], newNodeFirst, 'self')).includes('--max-semi-space-size=8'), 'through the #! line');
     if (OLD_NODE !== null)
-      assert.ok((await flagsOf(OLD_NODE, [BIN, 'keys', 'verify'], USER_PATH, 'child')).includes('--max-semi-space-size=16'), 'through the pinned Node');
+      assert.ok((await flagsOf(OLD_NODE, [BIN, 'keys', 'verify'], USER_PATH, 'child')).includes('--max-semi-space-size=8'), 'through the pinned Node');
   });
 
   test(

@@ -76,7 +76,7 @@ export function forkOn(
 }
 
 /** Node options Gatehouse runs with (bin/gatehouse.js, npm start): every Gatehouse child gets them first; the bare proxy none. */
-export const GATEHOUSE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=16'];
+export const GATEHOUSE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
 
 export async function startChild<T extends { url: string }>(
   pin: Pinning,

@@ -105,7 +105,7 @@ export const configSchema = z.strictObject({
        * With workers > 1: each worker's V8 young generation at most, MB (0: V8's own sizing, which on a
        * large machine lets every thread's grow to 128 MB under load). See docs/deployment.md, "Sizing".
        */
-      workerYoungGenerationMb: z.coerce.number().int().min(0).max(4096).default(48),
+      workerYoungGenerationMb: z.coerce.number().int().min(0).max(4096).default(24),
     })
     .prefault({}),
   control: listener(8081)
