@@ -32,6 +32,7 @@
  * Node options for every Gatehouse process after those it runs with (GATEHOUSE_NODE_FLAGS; the bare proxy runs without).
  *
  * First each proxy gets an initial warm-up (with --keys above 1, each key presented once, so all are hot;
+ * with workers, again over fresh connections until each worker has most likely seen every key;
  * then --initial-warmup seconds: JIT, heap sizing, connection pools), then per round, bare proxy first, then Gatehouse:
  *   1. warm-up (wrk, or autocannon when wrk is not on PATH),
  *   2. max throughput: closed loop, --connections connections for --duration seconds; the proxy's CPU
@@ -357,7 +358,7 @@ async function main(): Promise<void> {
   ];
   if (KEYS > 1 && scenarios.some((s) => s !== 'apiKey')) throw new BenchFailure('--keys above 1 takes the apiKey scenario only');
   // `scenario` names a Gatehouse under test: the scenario, and its mode's suffix (" (metrics off)").
-  const gateways: (Child & { path: string; headerSets: Load; scenario: string })[] = [];
+  const gateways: (Child & { path: string; headerSets: Load; scenario: string; workers: number })[] = [];
   const counts = (name: 'workers' | 'stored-keys' | 'routes', min: number) => {
     const list = args[name].split(',').map(Number);
     if (list.some((n) => !Number.isInteger(n) || n < min)) throw new BenchFailure(`--${name} takes counts such as 1,2, not ${args[name]}`);
@@ -386,7 +387,7 @@ async function main(): Promise<void> {
               workers > 1 ? `0-${cpus().length - 1}` : PROXY_CPUS,
               [...GATEHOUSE_NODE_FLAGS, ...args['node-flags'].split(' ').filter(Boolean)],
             );
-            gateways.push({ ...child, scenario });
+            gateways.push({ ...child, scenario, workers });
           }
         }
       }
@@ -398,7 +399,8 @@ async function main(): Promise<void> {
 
   for (const proxy of [bare, ...gateways]) {
     const target = gateways.find((g) => g === proxy) ?? gateways[0]!;
-    await initialWarmUp({ generator, connections: CONNECTIONS, pin }, proxy.name, `${proxy.url}${target.path}`, target.headerSets, INITIAL_WARMUP_S);
+    const workers = proxy === bare ? 1 : target.workers;
+    await initialWarmUp({ generator, connections: CONNECTIONS, pin }, proxy.name, `${proxy.url}${target.path}`, target.headerSets, INITIAL_WARMUP_S, workers);
   }
 
   const bareSamples: Sample[] = [];
