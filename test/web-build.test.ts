@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
@@ -98,6 +99,22 @@ test('a rebuild under a running Gatehouse never leaves a page or an asset missin
     [],
     'the staging folder is gone',
   );
+});
+
+test('a build removes the staging folders of builds whose process is gone (killed mid-build), and leaves a running one’s', async () => {
+  const out = join(scratch.make(), 'dist');
+  const exited = spawnSync(process.execPath, ['-e', '']);
+  assert.equal(exited.status, 0);
+  const abandoned = `${out}.staging-${exited.pid}`;
+  const running = `${out}.staging-${process.ppid}`;
+  for (const dir of [abandoned, running]) {
+    mkdirSync(join(dir, 'assets'), { recursive: true });
+    writeFileSync(join(dir, 'index.html'), 'half a build');
+  }
+  await buildWeb(out);
+  assert.equal(existsSync(abandoned), false, 'the abandoned staging folder is gone');
+  assert.equal(existsSync(running), true, 'a staging folder whose process runs is left alone');
+  assert.ok(existsSync(join(out, 'index.html')));
 });
 
 test('publishing a build keeps the previous build’s files (an open page’s lazy chunks) and removes older ones', () => {

@@ -3,7 +3,7 @@
 // With --force it always builds (npm run build:web).
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { publishBuild } from './publish-build.ts';
 
@@ -38,6 +38,7 @@ export function webBuildStale(): boolean {
  */
 export async function buildWeb(outDir = DIST): Promise<void> {
   const { build } = await import('vite');
+  removeAbandonedStaging(outDir);
   // Beside outDir, on its file system, so that publishing is a rename.
   const staging = `${outDir}.staging-${process.pid}`;
   try {
@@ -45,6 +46,25 @@ export async function buildWeb(outDir = DIST): Promise<void> {
     publishBuild(staging, outDir);
   } finally {
     rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** Staging folders beside `outDir` whose build's process is gone (killed mid-build): removed. */
+function removeAbandonedStaging(outDir: string): void {
+  const prefix = `${basename(outDir)}.staging-`;
+  for (const name of readdirSync(dirname(outDir))) {
+    if (!name.startsWith(prefix) || !/^\d+$/.test(name.slice(prefix.length))) continue;
+    if (!processAlive(Number(name.slice(prefix.length)))) rmSync(join(dirname(outDir), name), { recursive: true, force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: alive, another user's.
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
   }
 }
 
