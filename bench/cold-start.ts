@@ -22,7 +22,7 @@ import { dirname, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { GATEHOUSE_NODE_FLAGS } from './lib/children.ts';
+import { GATEHOUSE_ENV, GATEHOUSE_NODE_FLAGS } from './lib/children.ts';
 import { treeCpuMicros } from './lib/machine.ts';
 import { seedStore, storeEnv, type SeededStore } from './lib/seeded-store.ts';
 import { median } from './lib/stats.ts';
@@ -121,7 +121,7 @@ for (let run = 0; run < Number(args.runs); run++) {
   const child = spawn(
     join(root, 'node_modules', '.bin', 'node'),
     [...GATEHOUSE_NODE_FLAGS, ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), join(root, 'src', 'cli', 'main.ts'), 'start'],
-    { env: { PATH: process.env.PATH ?? '', ...envFor(storeDir, seeded, ports) }, stdio: ['ignore', 'inherit', 'inherit'] },
+    { env: { PATH: process.env.PATH ?? '', ...GATEHOUSE_ENV, ...envFor(storeDir, seeded, ports) }, stdio: ['ignore', 'inherit', 'inherit'] },
   );
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   try {

@@ -52,7 +52,18 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cpuSpent, cpuTime, GATEHOUSE_NODE_FLAGS, killAll, nextMessage, startChild as startChildOn, stopChild, total, type Child } from './lib/children.ts';
+import {
+  cpuSpent,
+  cpuTime,
+  GATEHOUSE_ENV,
+  GATEHOUSE_NODE_FLAGS,
+  killAll,
+  nextMessage,
+  startChild as startChildOn,
+  stopChild,
+  total,
+  type Child,
+} from './lib/children.ts';
 import {
   BenchFailure,
   closedLoop as closedLoopWith,
@@ -122,8 +133,14 @@ const pin = pinning(args.pin);
 const PIN = pin.enabled;
 const PROXY_CPUS = pin.targetCpus;
 const LOAD_CPUS = pin.loadCpus;
-const startChild = <T extends { url: string }>(name: string, script: string, argv: string[], cpuList: string, flags: string[] = []) =>
-  startChildOn<T>(pin, name, script, argv, cpuList, flags);
+const startChild = <T extends { url: string }>(
+  name: string,
+  script: string,
+  argv: string[],
+  cpuList: string,
+  flags: string[] = [],
+  env?: Readonly<Record<string, string>>,
+) => startChildOn<T>(pin, name, script, argv, cpuList, flags, env);
 const closedLoop = (generator: Generator, url: string, load: Load, seconds: number) =>
   closedLoopWith({ generator, connections: CONNECTIONS, pin }, url, load, seconds);
 const openLoop = (url: string, path: string, load: Load) =>
@@ -386,6 +403,7 @@ async function main(): Promise<void> {
               ],
               workers > 1 ? `0-${cpus().length - 1}` : PROXY_CPUS,
               [...GATEHOUSE_NODE_FLAGS, ...args['node-flags'].split(' ').filter(Boolean)],
+              GATEHOUSE_ENV,
             );
             gateways.push({ ...child, scenario, workers });
           }

@@ -67,16 +67,19 @@ export function forkOn(
   cpuList: string,
   script: string,
   argv: string[],
-  options: { tree?: string; flags?: readonly string[] } = {},
+  options: { tree?: string; flags?: readonly string[]; env?: Readonly<Record<string, string>> } = {},
 ): ChildProcess {
   const extra = [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), ...(options.flags ?? [])];
   const [execPath, execArgv] = pin.on(cpuList, process.execPath, ['--disable-warning=ExperimentalWarning', ...extra]);
   const path = options.tree ? join(options.tree, 'bench', script) : join(benchDir, script);
-  return track(fork(path, argv, { execPath, execArgv, cwd: options.tree, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const env = options.env ? { ...process.env, ...options.env } : undefined;
+  return track(fork(path, argv, { execPath, execArgv, env, cwd: options.tree, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
 }
 
 /** Node options Gatehouse runs with (bin/gatehouse.js, npm start): every Gatehouse child gets them first; the bare proxy none. */
 export const GATEHOUSE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
+/** The environment Gatehouse runs with (bin/gatehouse.js, npm start, the Dockerfile): every Gatehouse child gets it; the bare proxy not. */
+export const GATEHOUSE_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
 
 export async function startChild<T extends { url: string }>(
   pin: Pinning,
@@ -85,8 +88,9 @@ export async function startChild<T extends { url: string }>(
   argv: string[],
   cpuList: string,
   flags: string[] = [],
+  env?: Readonly<Record<string, string>>,
 ): Promise<Child & T> {
-  const proc = forkOn(pin, cpuList, script, argv, { flags });
+  const proc = forkOn(pin, cpuList, script, argv, { flags, env });
   // Ten minutes: a Gatehouse seeded with a million keys (bench/seed.ts storedKeys) takes a few.
   const ready = await nextMessage<T>(proc, 'ready', 600_000);
   return { ...ready, name, proc };

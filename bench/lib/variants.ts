@@ -6,7 +6,7 @@
  * (`git archive <commit> | tar -x -C /tmp/old`, with node_modules linked; empty: this one), node flags for
  * that Gatehouse alone (`--max-semi-space-size=32`).
  */
-import { forkOn, GATEHOUSE_NODE_FLAGS, nextMessage, type Child } from './children.ts';
+import { forkOn, GATEHOUSE_ENV, GATEHOUSE_NODE_FLAGS, nextMessage, type Child } from './children.ts';
 import { BenchFailure, type Load } from './load.ts';
 import type { Pinning } from './pinning.ts';
 
@@ -36,6 +36,7 @@ export async function startVariant(pin: Pinning, spec: string, upstreamUrl: stri
   const proc = forkOn(pin, pin.targetCpus, 'gatehouse-child.ts', argv, {
     tree: tree || undefined,
     flags: [...GATEHOUSE_NODE_FLAGS, ...flags.split(' ').filter(Boolean)],
+    env: GATEHOUSE_ENV,
   });
   // Ten minutes: a Gatehouse seeded with a million keys takes a few.
   const ready = await nextMessage<Ready>(proc, 'ready', 600_000);
