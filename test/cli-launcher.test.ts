@@ -60,10 +60,16 @@ function run(program: string, args: string[], options: { cwd?: string; env?: Rec
   });
 }
 
-/** Whether the process has a handler for SIGTERM: bit 15 of the caught-signals mask in /proc/PID/status. */
-function catchesSigterm(pid: number): boolean {
-  const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  return mask !== undefined && ((BigInt(`0x${mask}`) >> 14n) & 1n) === 1n;
+/** Whether the process's first child runs the CLI: main.ts on its command line (/proc, Linux). */
+function runsCli(pid: number): boolean {
+  const child = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ')[0];
+  return (
+    child !== undefined &&
+    child !== '' &&
+    readFileSync(`/proc/${child}/cmdline`, 'utf8')
+      .split('\0')
+      .some((a) => a.endsWith('main.ts'))
+  );
 }
 
 describe('the gatehouse bin (bin/gatehouse.js)', () => {
@@ -149,9 +155,11 @@ describe('the gatehouse bin (bin/gatehouse.js)', () => {
     // keys verify waits for the key on stdin, which this test never closes.
     let pid = 0;
     const running = run(OLD_NODE!, [BIN, 'keys', 'verify'], { env: { GATEHOUSE_ADMIN_KEY: `gka_live_${'A'.repeat(30)}` }, onSpawn: (p) => (pid = p) });
-    // Wait until the launcher catches SIGTERM (its forwarding is installed just after it spawns the
-    // CLI), as the kernel shows in /proc (Linux): sent earlier, the signal would end it alone.
-    await waitFor(() => pid !== 0 && catchesSigterm(pid), { timeoutMs: 30_000, what: 'the launcher forwarding signals' });
+    // Wait until the CLI it spawned runs (main.ts on its command line, in /proc on Linux): the launcher
+    // installs its forwarding in the same synchronous step as the spawn, which returns once the child has
+    // exec'd. Its catching SIGTERM is no sign: Node itself catches SIGTERM from start (to restore the
+    // terminal), so a signal sent before the forwarding ended the launcher alone (a CI flake).
+    await waitFor(() => pid !== 0 && runsCli(pid), { timeoutMs: 30_000, what: 'the launcher running the CLI' });
     process.kill(pid, 'SIGTERM');
     const result = await running;
     assert.equal(result.signal, 'SIGTERM', `code ${result.code}, stderr: ${result.stderr}`);
