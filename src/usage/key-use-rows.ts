@@ -30,12 +30,12 @@ const FIRST_CAPACITY = 1024;
  */
 export class KeyUseRows {
   readonly #rowOf = new Map<string, number>();
-  #names: (string | undefined)[] = [];
+  readonly #names: (string | undefined)[] = [];
   #numbers = new Float64Array(FIRST_CAPACITY * COLUMNS);
-  #days: (string | undefined)[] = [];
-  #lastUsedFrom: (string | null)[] = [];
-  #periods: (string | undefined)[] = [];
-  #addresses: (string | undefined)[] = [];
+  readonly #days: (string | undefined)[] = [];
+  readonly #lastUsedFrom: (string | null)[] = [];
+  readonly #periods: (string | undefined)[] = [];
+  readonly #addresses: (string | undefined)[] = [];
   readonly #free: number[] = [];
 
   /** Names with a row. */
@@ -119,30 +119,25 @@ export class KeyUseRows {
 
   /** Each key's requests since the last take, taken (zeroed) one row at a time as asked for. */
   *takeRequests(): Generator<RequestCount> {
-    for (let row = 0; row < this.#names.length; row++) {
-      if (this.#days[row] === undefined) continue;
-      if (this.#numbers[row * COLUMNS + REQUESTS] === 0) {
-        this.#days[row] = undefined;
-        this.#freeIfEmpty(row);
-        continue;
-      }
-      const taken = this.#requestCount(row);
-      this.#numbers[row * COLUMNS + REQUESTS] = 0;
-      yield taken;
-    }
+    yield* this.#take(this.#days, REQUESTS, (row) => this.#requestCount(row));
   }
 
   /** Each lineage's quota use since the last take, taken (zeroed) one row at a time as asked for. */
   *takeQuotas(): Generator<QuotaCount> {
+    yield* this.#take(this.#periods, QUOTA_DELTA, (row) => this.#quotaCount(row));
+  }
+
+  /** The rows' part that `held` names (day or period) and `column` counts: copied and zeroed, or cleared when idle. */
+  *#take<T>(held: (string | undefined)[], column: number, copy: (row: number) => T): Generator<T> {
     for (let row = 0; row < this.#names.length; row++) {
-      if (this.#periods[row] === undefined) continue;
-      if (this.#numbers[row * COLUMNS + QUOTA_DELTA] === 0) {
-        this.#periods[row] = undefined;
+      if (held[row] === undefined) continue;
+      if (this.#numbers[row * COLUMNS + column] === 0) {
+        held[row] = undefined;
         this.#freeIfEmpty(row);
         continue;
       }
-      const taken = this.#quotaCount(row);
-      this.#numbers[row * COLUMNS + QUOTA_DELTA] = 0;
+      const taken = copy(row);
+      this.#numbers[row * COLUMNS + column] = 0;
       yield taken;
     }
   }
