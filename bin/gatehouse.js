@@ -24,7 +24,7 @@ const NODE_FLAGS = ['--max-semi-space-size=8'];
  * thread (8 per core), so that memory freed by one of the gateway's threads is reused by the others
  * instead of staying in the RSS (docs/architecture.md, "Memory per hot key"). A value already set wins.
  */
-const NODE_ENV = { MALLOC_ARENA_MAX: '2' };
+const ENVIRONMENT = { MALLOC_ARENA_MAX: '2' };
 
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major > MINIMUM[0] || (major === MINIMUM[0] && minor >= MINIMUM[1])) {
@@ -56,7 +56,7 @@ function pinnedNode() {
  * sent to this process are forwarded, so `kill` of this pid stops a server started through it.
  */
 function runWith(node) {
-  const child = spawn(node, [...NODE_FLAGS, MAIN, ...process.argv.slice(2)], { stdio: 'inherit', env: { ...NODE_ENV, ...process.env } });
+  const child = spawn(node, [...NODE_FLAGS, MAIN, ...process.argv.slice(2)], { stdio: 'inherit', env: { ...ENVIRONMENT, ...process.env } });
   const forward = (signal) => child.kill(signal);
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const signal of signals) process.on(signal, forward);
