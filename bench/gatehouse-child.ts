@@ -4,7 +4,7 @@
  * or `observability-off` (metrics, request log and usage analytics off); argv[5]: API keys to create;
  * argv[6] (optional): configuration over the defaults, as JSON (`{"gateway":{"workers":2}}`);
  * argv[7] (optional): more of the seed's options, as JSON (`{"storedKeys":1000000,"routes":10000}`).
- * Sends { type: 'ready', url, path, headers, headerSets } to the parent over IPC; answers
+ * Sends { type: 'ready', url, path, headers, hotSecretsFile } to the parent over IPC; answers
  * { type: 'outcomes' } with the outcome counts since start; exits on { type: 'stop' }.
  */
 import { answerCpuRequests } from './cpu-report.ts';
@@ -21,7 +21,7 @@ const seeded = await startSeededGatehouse(upstream, (process.argv[3] ?? 'apiKey'
   ...(process.argv[6] ? { config: JSON.parse(process.argv[6]) as Record<string, unknown> } : {}),
   ...(process.argv[7] ? (JSON.parse(process.argv[7]) as { storedKeys?: number; routes?: number }) : {}),
 });
-process.send!({ type: 'ready', url: seeded.gh.gatewayUrl, path: seeded.path, headers: seeded.headers, headerSets: seeded.headerSets });
+process.send!({ type: 'ready', url: seeded.gh.gatewayUrl, path: seeded.path, headers: seeded.headers, hotSecretsFile: seeded.hotSecretsFile });
 
 process.on('message', (message: { type: string }) => {
   if (message.type === 'outcomes') void outcomes().then((counts) => process.send!({ type: 'outcomes', outcomes: counts }));

@@ -71,8 +71,10 @@ import {
   OPEN_LOOP_WARMUP_MS,
   pickGenerator,
   initialWarmUp,
+  loadOf,
   type Generator,
   type Load,
+  type ReadyLoad,
 } from './lib/load.ts';
 import { machineStat, sampleRss } from './lib/machine.ts';
 import { pinning } from './lib/pinning.ts';
@@ -390,7 +392,7 @@ async function main(): Promise<void> {
             const scenario =
               `${base}${MODE_SUFFIX[mode]}${workers > 1 ? ` (${workers} workers)` : ''}` +
               `${storedKeys > KEYS ? ` (${storedKeys} stored keys)` : ''}${routes > 1 ? ` (${routes} routes)` : ''}`;
-            const child = await startChild<{ url: string; path: string; headerSets: Load }>(
+            const child = await startChild<{ url: string; path: string } & ReadyLoad>(
               `Gatehouse ${scenario}`,
               'gatehouse-child.ts',
               [
@@ -405,7 +407,7 @@ async function main(): Promise<void> {
               [...GATEHOUSE_NODE_FLAGS, ...args['node-flags'].split(' ').filter(Boolean)],
               GATEHOUSE_ENV,
             );
-            gateways.push({ ...child, scenario, workers });
+            gateways.push({ ...child, headerSets: loadOf(child), scenario, workers });
           }
         }
       }

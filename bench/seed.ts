@@ -19,7 +19,7 @@ import { keysService } from '../src/control/services/keys.ts';
 import { keyCreateSchema } from '../src/domain/inputs/resources.ts';
 import { ADMIN_PERMISSIONS } from '../src/domain/permissions.ts';
 import { startGatehouse, type Gatehouse } from '../src/gatehouse.ts';
-import { bulkApis, bulkKeys } from './lib/bulk-store.ts';
+import { bulkApis, bulkKeysApart } from './lib/bulk-store.ts';
 
 export interface SeededGatehouse {
   gh: Gatehouse;
@@ -30,8 +30,11 @@ export interface SeededGatehouse {
   secret: string;
   /** What each benchmark request sends. */
   headers: Record<string, string>;
-  /** With `keys` > 1: one set of headers per key, which the load generators take in turn. */
-  headerSets: Record<string, string>[];
+  /**
+   * With `keys` > 1: the other keys' secrets, one per line (mode 0600), which the load generators take
+   * in turn after `headers` (bench/lib/load.ts loadOf). In a file, so this process does not hold them.
+   */
+  hotSecretsFile: string | null;
   close(): Promise<void>;
 }
 
@@ -68,10 +71,11 @@ export async function startSeededGatehouse(upstream: string, scenario: Scenario 
   const gateway = { workers: 1, ...((options.config?.gateway as Record<string, unknown> | undefined) ?? {}) };
   // JSON is YAML.
   writeFileSync(file, JSON.stringify({ ...options.config, gateway }), { mode: 0o600 });
+  const pepper = randomBytes(32).toString('hex');
   const config = loadConfig({
     file,
     env: {
-      GATEHOUSE_PEPPER: randomBytes(32).toString('hex'),
+      GATEHOUSE_PEPPER: pepper,
       GATEHOUSE_DATA_DIR: dir,
       GATEHOUSE_GATEWAY_PORT: '0',
       GATEHOUSE_CONTROL_PORT: '0',
@@ -129,18 +133,20 @@ export async function startSeededGatehouse(upstream: string, scenario: Scenario 
       ? { authorization: `Bearer ${key.secret}` }
       : { authorization: `Bearer ${await accessToken(admin, gh, api.id)}` };
   if (authType === 'apiKey+bearer') headers['x-api-key'] = key.secret;
-  const headerSets = [headers];
   const storedKeys = Math.max(options.storedKeys ?? keyCount, keyCount);
+  const hotSecretsFile = keyCount > 1 ? join(dir, 'hot-secrets') : null;
   if (storedKeys > 1000) {
-    // Straight into the table: a million keys through the service (an audit entry each) would take hours.
-    for (const secret of bulkKeys(config.storePath, key.id, gh.ctx.peppers[0]!, storedKeys - 1, keyCount - 1))
-      headerSets.push({ authorization: `Bearer ${secret}` });
-  } else {
+    // Straight into the table, by a process of its own: a million keys through the service (an audit
+    // entry each) would take hours, and in this one they would count as Gatehouse's memory.
+    bulkKeysApart(config.storePath, key.id, pepper, storedKeys - 1, keyCount - 1, hotSecretsFile ?? join(dir, 'no-secrets'));
+  } else if (hotSecretsFile !== null) {
     // The rest through the service (the admin API's own code, without 10k HTTP round trips).
+    const secrets: string[] = [];
     for (let i = 1; i < keyCount; i++) {
       const { secret } = await keysService.create(gh.ctx, { actor: 'bench', requestId: null }, keyCreateSchema.parse(keyInput));
-      headerSets.push({ authorization: `Bearer ${secret}` });
+      secrets.push(`${secret}\n`);
     }
+    writeFileSync(hotSecretsFile, secrets.join(''), { mode: 0o600 });
   }
   if ((options.routes ?? 1) > 1) {
     bulkApis(config.storePath, api.id, options.routes! - 1);
@@ -153,7 +159,7 @@ export async function startSeededGatehouse(upstream: string, scenario: Scenario 
     path: '/bench',
     secret: key.secret as string,
     headers,
-    headerSets,
+    hotSecretsFile,
     async close() {
       await gh.close();
       rmSync(dir, { recursive: true, force: true });

@@ -38,7 +38,7 @@ import type { Scenario } from './seed.ts';
 import { barChartSvg } from './lib/chart.ts';
 import { killAll, nextMessage, startChild, stopChild, type Child } from './lib/children.ts';
 import { CHECK_KEY_LIMIT, startExternal, type ExternalKind, type MappedKey } from './lib/external-proxies.ts';
-import { BenchFailure, closedLoop, initialWarmUp, openLoop, OPEN_LOOP_WARMUP_MS, pickGenerator, type Load } from './lib/load.ts';
+import { BenchFailure, closedLoop, initialWarmUp, loadOf, openLoop, OPEN_LOOP_WARMUP_MS, pickGenerator, type Load, type ReadyLoad } from './lib/load.ts';
 import { machineStat, sampleRss, treeCpuMicros } from './lib/machine.ts';
 import { ALL_CPUS, pinning } from './lib/pinning.ts';
 import { median } from './lib/stats.ts';
@@ -179,14 +179,14 @@ async function startTarget(spec: TargetSpec, upstream: Child, keys: { bench: Map
       return { spec, child, load: spec.withKeys ? keyLoad : plainLoad };
     }
     case 'gatehouse': {
-      const child = await startChild<{ url: string; headerSets: Load }>(
+      const child = await startChild<{ url: string } & ReadyLoad>(
         pin,
         spec.title,
         'gatehouse-child.ts',
         [upstream.url, spec.scenario, 'on', String(spec.scenario === 'apiKey' ? KEYS : 1), ...(spec.config ? [JSON.stringify(spec.config)] : [])],
         cpuList,
       );
-      return { spec, child, load: child.headerSets };
+      return { spec, child, load: loadOf(child) };
     }
   }
 }

@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { killAll, nextMessage, startChild, stopChild, track } from './lib/children.ts';
-import { closedLoop, openLoop, pickGenerator, type Load } from './lib/load.ts';
+import { closedLoop, loadOf, openLoop, pickGenerator, type Load, type ReadyLoad } from './lib/load.ts';
 import { pinning } from './lib/pinning.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -54,9 +54,9 @@ async function run(): Promise<string> {
       if (m && measuring) scavenges.push({ isolate: m[1]!, heapMb: Number(m[3]) / 2 ** 20, pauseMs: Number(m[2]), promotedMb: Number(m[4]) / 2 ** 20 });
     }
   });
-  const ready = await nextMessage<{ url: string; path?: string; headers?: Record<string, string>; headerSets?: Load }>(target, 'ready', 600_000);
+  const ready = await nextMessage<{ url: string; path?: string } & ReadyLoad>(target, 'ready', 600_000);
   const path = ready.path ?? '/bench/items';
-  const load: Load = ready.headerSets && ready.headerSets.length > 0 ? ready.headerSets : [ready.headers ?? {}];
+  const load: Load = loadOf(ready);
   // Fills the key cache, the limiter and the usage counts of every key, and gets the JIT done.
   await closedLoop({ generator: pickGenerator(undefined), connections: 50, pin }, ready.url + path, load, 8);
   measuring = true;

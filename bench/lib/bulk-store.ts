@@ -4,6 +4,8 @@
  * million keys through the key service (an audit entry and a change event each) takes hours.
  * Benchmark only: the rows are what keysService.create would write minus the audit trail.
  */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 import { generateKey } from '../../src/domain/key-format.ts';
 import { hashKey, type Pepper } from '../../src/domain/key-hash.ts';
@@ -62,6 +64,19 @@ export function bulkKeys(path: string, templateKeyId: string, pepper: Pepper, co
   } finally {
     db.close();
   }
+}
+
+/**
+ * bulkKeys in a process of its own (bench/bulk-keys-child.ts), whose kept secrets are appended to
+ * `secretsFile`, one per line: the process that asks (a Gatehouse under measurement) then holds
+ * neither the inserts' memory nor the secrets. `pepper`: the store's pepper as GATEHOUSE_PEPPER holds it.
+ */
+export function bulkKeysApart(path: string, templateKeyId: string, pepper: string, count: number, keep: number, secretsFile: string): void {
+  const job = JSON.stringify({ path, templateKeyId, pepper, count, keep, secretsFile });
+  const child = join(import.meta.dirname, '..', 'bulk-keys-child.ts');
+  const done = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', child], { input: job, stdio: ['pipe', 'inherit', 'inherit'] });
+  if (done.error) throw done.error;
+  if (done.status !== 0) throw new Error(`bench/bulk-keys-child.ts exited with ${done.status ?? done.signal}`);
 }
 
 /**

@@ -3,7 +3,7 @@
  * PATH) and open loop at a fixed offered rate (bench/open-loop-child.ts), both on the load CPUs.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,25 @@ export type Generator = 'wrk' | 'autocannon';
 export type Headers = Record<string, string>;
 /** What the requests send: one set of headers, or several (one per API key) taken in turn. */
 export type Load = Headers[];
+
+/**
+ * What a Gatehouse child's ready message says of its load (bench/seed.ts): the first key's headers and a
+ * file of the other hot keys' secrets; a child of an older tree sends the header sets themselves.
+ */
+export interface ReadyLoad {
+  headers?: Headers;
+  hotSecretsFile?: string | null;
+  headerSets?: Load;
+}
+
+/** The header sets a ready message names: the first key's, then one per secret in the file. */
+export function loadOf(ready: ReadyLoad): Load {
+  if (ready.headerSets && ready.headerSets.length > 0) return ready.headerSets;
+  const first = ready.headers ?? {};
+  if (!ready.hotSecretsFile) return [first];
+  const secrets = readFileSync(ready.hotSecretsFile, 'utf8').split('\n').filter(Boolean);
+  return [first, ...secrets.map((secret) => ({ authorization: `Bearer ${secret}` }))];
+}
 
 export interface ClosedLoopResult {
   requests: number;

@@ -3,7 +3,7 @@
  * (bench/gatehouse-child.ts, in front of bench/upstream-child.ts) and starting the two, pinned.
  */
 import { startChild, type Child } from './children.ts';
-import type { Load } from './load.ts';
+import { loadOf, type Load, type ReadyLoad } from './load.ts';
 import type { Pinning } from './pinning.ts';
 
 export const SEEDED_GATEHOUSE_OPTIONS = {
@@ -24,12 +24,12 @@ export interface SeededGatehouse {
 
 export async function startSeededGatehouse(pin: Pinning, options: { keys: string; scenario: string; mode: string; config: string }): Promise<SeededGatehouse> {
   const upstream = await startChild(pin, 'upstream', 'upstream-child.ts', [], pin.loadCpus);
-  const gatehouse = await startChild<{ url: string; path: string; headers: Record<string, string>; headerSets: Load }>(
+  const gatehouse = await startChild<{ url: string; path: string } & ReadyLoad>(
     pin,
     'gatehouse',
     'gatehouse-child.ts',
     [upstream.url, options.scenario, options.mode, options.keys, options.config],
     pin.targetCpus,
   );
-  return { upstream, gatehouse, load: gatehouse.headerSets.length > 0 ? gatehouse.headerSets : [gatehouse.headers] };
+  return { upstream, gatehouse, load: loadOf(gatehouse) };
 }

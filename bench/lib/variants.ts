@@ -7,7 +7,7 @@
  * that Gatehouse alone (`--max-semi-space-size=32`).
  */
 import { forkOn, GATEHOUSE_ENV, GATEHOUSE_NODE_FLAGS, nextMessage, type Child } from './children.ts';
-import { BenchFailure, type Load } from './load.ts';
+import { BenchFailure, loadOf, type Load } from './load.ts';
 import type { Pinning } from './pinning.ts';
 
 export interface Variant {
@@ -23,6 +23,7 @@ interface Ready {
   url: string;
   path: string;
   headers?: Record<string, string>;
+  hotSecretsFile?: string | null;
   headerSets?: Load;
   /** Older trees' children send the key alone. */
   secret?: string;
@@ -41,6 +42,6 @@ export async function startVariant(pin: Pinning, spec: string, upstreamUrl: stri
   // Ten minutes: a Gatehouse seeded with a million keys takes a few.
   const ready = await nextMessage<Ready>(proc, 'ready', 600_000);
   const headers = ready.headers ?? { authorization: `Bearer ${ready.secret ?? ''}` };
-  const load = ready.headerSets?.length ? ready.headerSets : [headers];
+  const load = loadOf({ ...ready, headers });
   return { label, child: { name: label, proc, url: ready.url }, url: `${ready.url}${ready.path}`, load };
 }
