@@ -1,13 +1,14 @@
 /**
  * What each hot key costs in memory on the gateway (issue 14, memory target): bytes per key (heap and
  * array buffers) held by the key cache (KeyVerifier), then by the limiter's and the usage recorder's per-key state, then by
- * usage analytics' cells (one request of each key observed), measured in process on a real SQLite store
+ * usage analytics' cells (one request of each key observed), and, as with gateway workers, the main
+ * thread's usage recorder again (a worker's batch of every key merged), measured in process on a real SQLite store
  * with --keys keys (bench/lib/seeded-store.ts), after a GC.
  * Repeatable, unlike RSS under load: nothing else runs.
  *
  *   node --expose-gc bench/per-key-memory.ts [--keys 100000] [--snapshots /tmp/dir]
  *
- * `--snapshots DIR` also writes heap snapshots at the four points (before, cached, used, observed), for
+ * `--snapshots DIR` also writes heap snapshots at the six points (before, cached, used, observed, before-merge, merged), for
  * bench/heap-diff.ts to say which kinds of object each step added per key.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -112,17 +113,32 @@ try {
   };
   for (const { keyId, appId } of keys) analytics.observe({ ...record, keyId, appId });
   const observed = heap('observed');
+  // With gateway workers, the main thread's recorder holds every key's counts again, merged from the
+  // workers' batches, which reach it as structured clones (workers/gateway-workers.ts).
+  const merged = new UsageRecorder({ record: async () => [] });
+  const worker = new UsageRecorder({
+    record: async (batch) => {
+      merged.merge(structuredClone(batch));
+      return [];
+    },
+  });
+  for (const { keyId } of keys) worker.hit({ id: keyId, lineageId: undefined }, Date.now(), null, '127.0.0.1');
+  const beforeMerge = heap('before-merge');
+  await worker.flush();
+  const afterMerge = heap('merged');
   const perKey = (bytes: number) => (bytes / seeded.secrets.length).toFixed(0);
   console.log(
     `${seeded.secrets.length} keys: key cache ${perKey(cached - before)} B/key, limiter + usage ${perKey(used - cached)} B/key, ` +
-      `analytics ${perKey(observed - used)} B/key, together ${(((observed - before) / 2 ** 20) * (100_000 / seeded.secrets.length)).toFixed(1)} MB per 100k hot keys`,
+      `analytics ${perKey(observed - used)} B/key, together ${(((observed - before) / 2 ** 20) * (100_000 / seeded.secrets.length)).toFixed(1)} MB per 100k hot keys; ` +
+      `with workers, the main thread's merged usage ${perKey(afterMerge - beforeMerge)} B/key`,
   );
   // Still in use here, so none of the above was garbage when measured.
   if (
     !(await verifier.verify(seeded.secrets[0]!, facts, false)).valid ||
     limiter.peek('key:none', [], 0).allowed !== true ||
     usage.pending(seeded.keyId).lastUsedAt === null ||
-    analytics.pending() !== keys.length
+    analytics.pending() !== keys.length ||
+    merged.pending(keys[0]!.keyId).lastUsedAt === null
   )
     throw new Error('lost');
   await store.close();

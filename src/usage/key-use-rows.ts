@@ -1,3 +1,4 @@
+import { SharedStrings } from '../domain/shared-strings.ts';
 import type { KeyAddressUse, UsageBatch } from '../store/port.ts';
 
 export type RequestCount = UsageBatch['keys'][number];
@@ -24,6 +25,10 @@ const FIRST_CAPACITY = 1024;
  * about 380 bytes in every gateway thread and again in the main thread; a row here costs about 140,
  * 64 of them outside the JavaScript heap (issue 14, bench/per-key-memory.ts).
  *
+ * Rows share one string per day or period, and a row's address with its latest use's: a gateway
+ * worker's batch reaches the main thread as copies (structured clone), which would otherwise stay,
+ * one per row (issue 14: 14 MB of strings per 100k keys in the main thread's rows).
+ *
  * A part is present while its day, period or address is set. `take…` copies a part's counts out and
  * zeroes them, and clears a part found with nothing counted since the last take (an idle key); a row
  * with no part left is freed for another name.
@@ -37,6 +42,8 @@ export class KeyUseRows {
   readonly #periods: (string | undefined)[] = [];
   readonly #addresses: (string | undefined)[] = [];
   readonly #free: number[] = [];
+  /** Days and periods: a flush's worth is one or two of each. */
+  readonly #shared = new SharedStrings(64);
 
   /** Names with a row. */
   get size(): number {
@@ -54,11 +61,11 @@ export class KeyUseRows {
     if (held !== undefined && held !== day) return false;
     const n = this.#numbers;
     const at0 = row * COLUMNS;
-    if (held === undefined) ((this.#days[row] = day), (n[at0 + REQUESTS] = 0), (n[at0 + LAST_USED_AT] = 0), (this.#lastUsedFrom[row] = null));
+    if (held === undefined) ((this.#days[row] = this.#shared.of(day)), (n[at0 + REQUESTS] = 0), (n[at0 + LAST_USED_AT] = 0), (this.#lastUsedFrom[row] = null));
     n[at0 + REQUESTS] = n[at0 + REQUESTS]! + requests;
     if (at > n[at0 + LAST_USED_AT]! || (onTie && at === n[at0 + LAST_USED_AT])) {
       n[at0 + LAST_USED_AT] = at;
-      if (from !== null) this.#lastUsedFrom[row] = from;
+      if (from !== null) this.#lastUsedFrom[row] = from === this.#addresses[row] ? this.#addresses[row] : from;
     }
     return true;
   }
@@ -70,7 +77,8 @@ export class KeyUseRows {
     if (held !== undefined && held !== period) return false;
     const n = this.#numbers;
     const at0 = row * COLUMNS;
-    if (held === undefined) ((this.#periods[row] = period), (n[at0 + QUOTA_DELTA] = 0), (n[at0 + QUOTA_LIMIT] = 0), (n[at0 + QUOTA_RESETS_AT] = 0));
+    if (held === undefined)
+      ((this.#periods[row] = this.#shared.of(period)), (n[at0 + QUOTA_DELTA] = 0), (n[at0 + QUOTA_LIMIT] = 0), (n[at0 + QUOTA_RESETS_AT] = 0));
     n[at0 + QUOTA_DELTA] = n[at0 + QUOTA_DELTA]! + delta;
     if (limit > 0 && (replaceLimit || n[at0 + QUOTA_LIMIT] === 0)) ((n[at0 + QUOTA_LIMIT] = limit), (n[at0 + QUOTA_RESETS_AT] = resetsAt));
     return true;
@@ -96,7 +104,10 @@ export class KeyUseRows {
     const n = this.#numbers;
     const at0 = row * COLUMNS;
     if (held === undefined)
-      ((this.#addresses[row] = address), (n[at0 + FIRST_SEEN] = firstSeen), (n[at0 + LAST_SEEN] = lastSeen), (n[at0 + ADDRESS_REQUESTS] = 0));
+      ((this.#addresses[row] = address === this.#lastUsedFrom[row] ? this.#lastUsedFrom[row] : address),
+        (n[at0 + FIRST_SEEN] = firstSeen),
+        (n[at0 + LAST_SEEN] = lastSeen),
+        (n[at0 + ADDRESS_REQUESTS] = 0));
     n[at0 + ADDRESS_REQUESTS] = n[at0 + ADDRESS_REQUESTS]! + requests;
     if (firstSeen < n[at0 + FIRST_SEEN]!) n[at0 + FIRST_SEEN] = firstSeen;
     if (lastSeen > n[at0 + LAST_SEEN]!) n[at0 + LAST_SEEN] = lastSeen;

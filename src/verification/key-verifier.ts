@@ -16,6 +16,7 @@ import {
 } from '../domain/key-decision.ts';
 import { isWellFormedKey, keyLength } from '../domain/key-format.ts';
 import { periodWindow, type PeriodWindow } from '../domain/quota-period.ts';
+import { SharedStrings } from '../domain/shared-strings.ts';
 import type { ChangeBus } from '../events/change-bus.ts';
 import type { LimitCheck, LimitResult, LimitState, Limiter } from '../limits/port.ts';
 import { lineageOf, type ApiKey, type Policy } from '../domain/entities.ts';
@@ -150,6 +151,8 @@ export class KeyVerifier implements KeyChecker {
   /** Keys with equal settings (one policy's, say) share their compiled matchers and limits. */
   readonly #settings = new SettingsCompiler();
   readonly #limitChecks = new KeyLimitChecks();
+  /** Keys of one app hold one copy of its id. */
+  readonly #appIds = new SharedStrings(10_000);
   #generation = 0;
   /** The last store read failed for want of the store (StorageUnavailableError); the next that succeeds clears it. */
   #storeUnreachable = false;
@@ -474,7 +477,7 @@ export class KeyVerifier implements KeyChecker {
     const checks = this.#limitChecks.rate(settings);
     const period = settings.quota ? periodWindow(settings.quota.period, now).id : null;
     const quotaSeed = period === null ? null : { period, used: await store.usage.quotaUsed(lineageOf(key), period) };
-    return new FoundEntry(key, settings, cachedUntil, refreshAt, checks, quotaSeed);
+    return new FoundEntry({ ...key, appId: this.#appIds.of(key.appId) }, settings, cachedUntil, refreshAt, checks, quotaSeed);
   }
 }
 
