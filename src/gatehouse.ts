@@ -100,7 +100,7 @@ export async function startGatehouse(
     role?: NodeRole;
   } = {},
 ): Promise<Gatehouse> {
-  tuneHeapForProxying();
+  tuneHeapForProxying(config.gateway);
   const clock = options.clock ?? Date.now;
   const role = options.role ?? config.node.role;
   refuseSqliteGateway(config, role);

@@ -106,6 +106,14 @@ export const configSchema = z.strictObject({
        * large machine lets every thread's grow to 128 MB under load). See docs/deployment.md, "Sizing".
        */
       workerYoungGenerationMb: z.coerce.number().int().min(0).max(4096).default(24),
+      /**
+       * How far V8 lets each thread's old generation grow past what its last full collection kept, in
+       * percent, before collecting it again (0: V8's own factor, which grows with the collector's speed
+       * and let a heap holding 100 MB of hot keys reach twice that). Lower holds RSS nearer the live
+       * data at the cost of more full collections. For the whole process (V8's flags are per process);
+       * an explicit `--heap-growing-percent` given to Node wins. See docs/deployment.md, "Sizing".
+       */
+      heapGrowthPercent: z.coerce.number().int().min(0).max(1000).default(0),
     })
     .prefault({}),
   control: listener(8081)

@@ -1,19 +1,31 @@
 import { setFlagsFromString } from 'node:v8';
 
 /**
- * Turns off V8's allocation-site pretenuring for the whole process (its gateway worker threads too:
- * V8's flags are per process). Why (docs/benchmarks.md, "Scavenges of 20-40 ms"): V8 decides per
- * allocation site to allocate straight into the old generation when most of a site's objects survive
- * a scavenge. In a gateway process some of undici's and node:http's per-request sites get that
+ * V8 flags for a gateway process, set once at start (they are per process: gateway worker threads
+ * get them too). V8 reads both when it allocates and collects, so setting them at start takes effect
+ * (measured); idempotent, so every Gatehouse started in one process (tests) may call it.
+ *
+ * Allocation-site pretenuring, off. Why (docs/benchmarks.md, "Scavenges of 20-40 ms"): V8 decides
+ * per allocation site to allocate straight into the old generation when most of a site's objects
+ * survive a scavenge. In a gateway process some of undici's and node:http's per-request sites get that
  * decision (start-up, the control plane and the data plane share them), after which every request's
  * header buffers and records are born old: about 2.5 KB per request promoted, scavenges of 20-40 ms
  * instead of 2 and a major GC every few seconds, whatever the load. Without pretenuring a request's
  * objects die young, as in a bare proxy; long-lived tables are copied once more on their way to the
  * old generation, which is the whole cost.
  *
- * V8 reads this flag when it allocates and collects, so setting it at start takes effect (measured);
- * idempotent, so every Gatehouse started in one process (tests) may call it.
+ * The old generation's growth factor, when configured (gateway.heapGrowthPercent): a memory-for-CPU
+ * trade the operator chooses (docs/deployment.md, "Sizing"), unless Node was given one itself.
  */
-export function tuneHeapForProxying(): void {
-  setFlagsFromString('--no-allocation-site-pretenuring');
+export function tuneHeapForProxying(options: { heapGrowthPercent?: number } = {}, execArgv: readonly string[] = process.execArgv): void {
+  for (const flag of heapFlags(options, execArgv)) setFlagsFromString(flag);
+}
+
+/** The flags tuneHeapForProxying sets, given the process's own Node options. */
+export function heapFlags(options: { heapGrowthPercent?: number }, execArgv: readonly string[]): string[] {
+  const flags = ['--no-allocation-site-pretenuring'];
+  const growth = options.heapGrowthPercent ?? 0;
+  const givenToNode = execArgv.some((arg) => /^--heap[-_]growing[-_]percent(=|$)/.test(arg));
+  if (growth > 0 && !givenToNode) flags.push(`--heap-growing-percent=${growth}`);
+  return flags;
 }
