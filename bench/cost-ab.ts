@@ -4,7 +4,9 @@
  * is made of). Every target runs pinned to the same CPU (the last); the upstream and wrk on the others.
  * Each round gives every target one closed-loop run of --duration seconds (after a short warm-up), in an
  * order rotated per round, and reads the target's CPU time (all threads) over it. Other work only ever
- * adds CPU time, so the minimum over the rounds is the cleanest figure; the median is beside it.
+ * adds CPU time, so the minimum over the rounds is the cleanest figure; the median is beside it. Each
+ * target's peak RSS over its measured runs is beside them: alternated in one run, so a memory setting's
+ * effect is told from the host's drift, which moves RSS between separate runs by ±50 MB.
  *
  *   node bench/cost-ab.ts --variant 'public|public' --variant 'public, no observers|public|observability-off' \
  *                         [--variant 'label|scenario|mode|{"config":"json"}|/other/tree'] [--rounds 8] [--duration 3]
@@ -15,7 +17,7 @@
 import { parseArgs } from 'node:util';
 import { cpuSpent, cpuTime, killAll, startChild, stopChild, total } from './lib/children.ts';
 import { BenchFailure, closedLoop, pickGenerator } from './lib/load.ts';
-import { machineStat, threadCpuMicros } from './lib/machine.ts';
+import { machineStat, sampleRss, threadCpuMicros } from './lib/machine.ts';
 import { pinning } from './lib/pinning.ts';
 import { startVariant, type Variant } from './lib/variants.ts';
 import { median } from './lib/stats.ts';
@@ -45,6 +47,8 @@ interface Target extends Variant {
   other: number[];
   /** µs per request per thread name, every round (threads that end between readings count as nothing). */
   threads: Map<string, number[]>;
+  /** Peak RSS (bytes) over its measured runs: the variants alternate, so their peaks are comparable. */
+  rss: number;
 }
 
 try {
@@ -53,7 +57,7 @@ try {
   const targets: Target[] = [];
   const variants = args.variant as string[];
   for (const spec of variants)
-    targets.push({ ...(await startVariant(pin, spec, upstream.url, Number(args.keys))), samples: [], other: [], threads: new Map() });
+    targets.push({ ...(await startVariant(pin, spec, upstream.url, Number(args.keys))), samples: [], other: [], threads: new Map(), rss: 0 });
   // The bare proxy is sent what the first variant sends (the same headers: every target parses the same request).
   const first = targets[0];
   targets.unshift({
@@ -64,6 +68,7 @@ try {
     samples: [],
     other: [],
     threads: new Map(),
+    rss: 0,
   });
   const load0 = loadavg()[0]!;
   for (const t of targets) await closedLoop(settings, t.url, t.load, 3); // first warm-up: JIT, pools, caches
@@ -73,7 +78,9 @@ try {
       const warm = await closedLoop(settings, t.url, t.load, WARMUP_S);
       if (warm.failures > 0) throw new BenchFailure(`${t.label}: ${warm.failureDetail}`);
       const [c0, m0, t0] = [await cpuTime(t.child), machineStat(), threadCpuMicros(t.child.proc.pid!)];
+      const rss = sampleRss(t.child.proc.pid!);
       const r = await closedLoop(settings, t.url, t.load, DURATION_S);
+      t.rss = Math.max(t.rss, rss.stop());
       const [c1, m1, t1] = [await cpuTime(t.child), machineStat(), threadCpuMicros(t.child.proc.pid!)];
       if (r.failures > 0) throw new BenchFailure(`${t.label}: ${r.failureDetail}`);
       const spent = total(cpuSpent(c0, c1));
@@ -99,11 +106,11 @@ try {
   console.log(
     `CPU µs per request, ${ROUNDS} rounds × ${DURATION_S} s, wrk -c${args.connections}, ${pin.enabled ? `targets pinned to CPU ${pin.targetCpus}` : 'unpinned'}; load average ${load0.toFixed(2)} → ${loadavg()[0]!.toFixed(2)}\n`,
   );
-  console.log('| target | min | median | × bare (min) | × bare (median) | other CPU (median) | every round |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | --- |');
+  console.log('| target | min | median | × bare (min) | × bare (median) | other CPU (median) | peak RSS (MB) | every round |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
   for (const t of targets)
     console.log(
-      `| ${t.label} | ${Math.min(...t.samples).toFixed(1)} | ${median(t.samples).toFixed(1)} | ${(Math.min(...t.samples) / bareMin).toFixed(2)}× | ${(median(t.samples) / bareMedian).toFixed(2)}× | ${t.other.length ? median(t.other).toFixed(2) : '–'} | ${t.samples.map((x) => x.toFixed(1)).join(' ')} |`,
+      `| ${t.label} | ${Math.min(...t.samples).toFixed(1)} | ${median(t.samples).toFixed(1)} | ${(Math.min(...t.samples) / bareMin).toFixed(2)}× | ${(median(t.samples) / bareMedian).toFixed(2)}× | ${t.other.length ? median(t.other).toFixed(2) : '–'} | ${(t.rss / 2 ** 20).toFixed(0)} | ${t.samples.map((x) => x.toFixed(1)).join(' ')} |`,
     );
   console.log('\nCPU µs per request by thread (median over the rounds; threads of one name summed):\n');
   for (const t of targets)
