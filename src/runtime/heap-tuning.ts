@@ -26,8 +26,8 @@ export function tuneHeapForProxying(options: { heapGrowthPercent?: number } = {}
 /** The flags tuneHeapForProxying sets, given the process's own Node options. */
 export function heapFlags(options: { heapGrowthPercent?: number }, execArgv: readonly string[]): string[] {
   const flags = ['--no-allocation-site-pretenuring'];
-  const growth = options.heapGrowthPercent ?? 0;
   const givenToNode = execArgv.some((arg) => /^--heap[-_]growing[-_]percent(=|$)/.test(arg));
-  if (growth > 0 && !givenToNode) flags.push(`--heap-growing-percent=${growth}`);
+  // Set even when 0 (V8's own factor), so a Gatehouse started after another in one process (tests) gets its own.
+  if (!givenToNode) flags.push(`--heap-growing-percent=${options.heapGrowthPercent ?? 0}`);
   return flags;
 }
