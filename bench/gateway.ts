@@ -77,7 +77,7 @@ import {
   type ReadyLoad,
 } from './lib/load.ts';
 import { machineStat, sampleRss } from './lib/machine.ts';
-import { pinning } from './lib/pinning.ts';
+import { pinning, type Pinning } from './lib/pinning.ts';
 import { median } from './lib/stats.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -135,14 +135,9 @@ const pin = pinning(args.pin);
 const PIN = pin.enabled;
 const PROXY_CPUS = pin.targetCpus;
 const LOAD_CPUS = pin.loadCpus;
-const startChild = <T extends { url: string }>(
-  name: string,
-  script: string,
-  argv: string[],
-  cpuList: string,
-  flags: string[] = [],
-  env?: Readonly<Record<string, string>>,
-) => startChildOn<T>(pin, name, script, argv, cpuList, flags, env);
+/** bench/lib/children.ts startChild with this run's pinning. */
+const startChild = <T extends { url: string }>(...rest: Parameters<typeof startChildOn> extends [Pinning, ...infer R] ? R : never) =>
+  startChildOn<T>(pin, ...rest);
 const closedLoop = (generator: Generator, url: string, load: Load, seconds: number) =>
   closedLoopWith({ generator, connections: CONNECTIONS, pin }, url, load, seconds);
 const openLoop = (url: string, path: string, load: Load) =>
