@@ -14,7 +14,7 @@ import { SharedMemoryLimiter } from './limits/shared-memory-limiter.ts';
 import { GatewayWorkers } from './workers/gateway-workers.ts';
 import { mainThreadGateway, workersGateway, type ServingGateway } from './workers/serving-gateway.ts';
 import { closeServer, listen } from './http/listening.ts';
-import { unpack } from './writer/store-thread.ts';
+import { unpack } from './requests/request-entry.ts';
 import { decodeBatch } from './requests/entry-batch.ts';
 import { IdentityJwtSigner } from './gateway/identity-jwt.ts';
 import { createRedirectServer } from './gateway/redirect-server.ts';

@@ -2,7 +2,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { StorageUnavailableError } from '../store/port.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { lowerThisThreadPriority } from '../runtime/thread-priority.ts';
-import { BACKGROUND_NICE, unpack, type StoreThreadReply, type StoreThreadRequest } from './store-thread.ts';
+import { BACKGROUND_NICE, type StoreThreadReply, type StoreThreadRequest } from './store-thread.ts';
+import { unpack } from '../requests/request-entry.ts';
 import { decodeBatch } from '../requests/entry-batch.ts';
 
 /**

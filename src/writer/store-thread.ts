@@ -158,6 +158,3 @@ export class StoreThread implements Pick<UsageRepo, 'record'>, RequestLogRepo, P
     }
   }
 }
-
-// The packed request-log entry lives with the entry (requests/request-entry.ts); the writer's callers import it from here too.
-export { unpack } from '../requests/request-entry.ts';
