@@ -47,6 +47,11 @@ test('an entry removes keys and tokens from the path and user agent, keeps the r
   assert.equal(entry.path, '/orders/by-key/REDACTED/x');
   assert.equal(entry.userAgent, 'bot REDACTED');
   assert.equal(requestLogEntry(record({ path: `/orders/gk%5F${KEY.slice(3)}` }), 'names').path, '/orders/REDACTED', 'hidden behind percent-encoding');
+  assert.equal(
+    requestLogEntry(record({ path: `/orders/gk%5F${KEY.slice(3)}%00%0a%1b[31m%2F%41` }), 'names').path,
+    '/orders/REDACTED%00%0a%1b[31m%2FA',
+    'escapes of controls and of characters no secret holds stay escaped, those of a secret character are decoded',
+  );
   assert.equal(requestLogEntry(record({ path: `/${'a'.repeat(5000)}` }), 'names').path.length, 2048);
   assert.equal(requestLogEntry(record({ userAgent: 'u'.repeat(5000) }), 'names').userAgent!.length, 512);
   const plain = requestLogEntry(record({ query: '?page=2' }), 'names');

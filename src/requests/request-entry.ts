@@ -29,6 +29,8 @@ const CREDENTIAL_NAME =
  */
 const SECRET_SHAPE = /g(?:k|ka|cs)_[A-Za-z0-9_]+|eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*)?/g;
 const MAY_HOLD_SECRET = /g(?:k|ka|cs)_|eyJ/;
+/** A character of SECRET_SHAPE's alphabet. */
+const SECRET_CHARACTER = /[A-Za-z0-9_.-]/;
 
 /** Text with every secret-shaped part replaced; the common case (nothing like one) costs one test. */
 export function withoutSecrets(text: string): string {
@@ -42,8 +44,13 @@ export function withoutSecrets(text: string): string {
  */
 export function pathWithoutSecrets(path: string): string {
   if (path.includes('%')) {
-    // Our secrets are ASCII: decoding the ASCII escapes is enough to see them, and cannot fail.
-    const decoded = path.replace(/%([0-7][0-9A-Fa-f])/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+    // Only the escapes of characters a secret is made of are decoded: enough to see one, and no
+    // escape of a control character (`%00`, `%1b`) becomes one in the log, where a NUL made
+    // PostgreSQL refuse the whole batch and an ESC reaches the terminal of whoever reads it.
+    const decoded = path.replace(/%([2-7][0-9A-Fa-f])/g, (escape, hex: string) => {
+      const c = String.fromCharCode(parseInt(hex, 16));
+      return SECRET_CHARACTER.test(c) ? c : escape;
+    });
     if (decoded !== path && MAY_HOLD_SECRET.test(decoded)) return decoded.replace(SECRET_SHAPE, REDACTED);
   }
   return withoutSecrets(path);

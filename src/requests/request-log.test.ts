@@ -7,7 +7,7 @@ import pino from 'pino';
 import type { Api } from '../domain/entities.ts';
 import type { RequestRecord } from '../gateway/observer.ts';
 import { testRequestRecord } from '../gateway/test-exchange.ts';
-import type { RequestLogEntry, Store } from '../store/port.ts';
+import { StorageUnavailableError, type RequestLogEntry, type Store } from '../store/port.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { Health } from '../telemetry/health.ts';
 import { REQUEST_LOG, RequestLog, type RequestLogOptions, type RequestLogSink } from './request-log.ts';
@@ -83,7 +83,7 @@ describe('RequestLog', () => {
       ...store.requestLog,
       append: async (entries) => {
         await new Promise<void>((resolve) => (release = resolve));
-        if (fail) throw new Error('SQLITE_BUSY: database is locked');
+        if (fail) throw new StorageUnavailableError('the SQLite store cannot write (SQLITE_BUSY: database is locked)', { cause: null });
         await store.requestLog.append(entries);
       },
     };
@@ -160,6 +160,66 @@ describe('RequestLog', () => {
       [NOW, NOW - 7 * DAY],
       'the seventh day back is kept whole',
     );
+  });
+
+  // A part the store refuses for what it holds would be refused at every flush, with every later
+  // record waiting behind it: one crafted request (a NUL PostgreSQL cannot store) silenced the log.
+  test('an entry the store refuses for what it holds is dropped, counted and reported; the rest of its part and later parts are written', async () => {
+    const calls: number[] = [];
+    const sink: RequestLogSink = {
+      ...store.requestLog,
+      append: async (entries) => {
+        calls.push(entries.length);
+        if (entries.some((e) => e.path.includes('poison'))) throw new Error('invalid byte sequence for encoding "UTF8": 0x00');
+        return store.requestLog.append(entries);
+      },
+    };
+    const log = make({ sink, bufferRecords: 5000, flushRecords: 10_000, flushIntervalMs: 5 });
+    log.start();
+    try {
+      for (let i = 0; i < 600; i++) log.observe(record({ path: i === 123 || i === 124 ? '/poison' : `/ok/${i}` }));
+      while (health.report().components[REQUEST_LOG]?.failures !== 1) await new Promise((r) => setTimeout(r, 5));
+      assert.match(health.report().components[REQUEST_LOG]!.lastError!, /2 request records refused by the store and dropped \(invalid byte sequence/);
+      assert.equal(log.refused(), 2);
+      assert.equal(log.written(), 598);
+      assert.equal(log.pending(), 0);
+      assert.ok(calls.length < 40, `found by halving, not one write per entry: ${calls.length} writes`);
+      for (let i = 0; i < 3; i++) log.observe(record({ path: '/later' }));
+      while (health.report().components[REQUEST_LOG]?.ok !== true) await new Promise((r) => setTimeout(r, 5));
+      const paths = (await stored()).map((e) => e.path);
+      assert.equal(paths.length, 601);
+      assert.ok(!paths.includes('/poison'));
+      assert.equal(paths.filter((p) => p === '/later').length, 3);
+    } finally {
+      await log.stop();
+    }
+  });
+
+  test('the store going away while a refused part is written apart keeps what is unwritten for the next flush, writing nothing twice', async () => {
+    let reachable = true;
+    let refusals = 0;
+    const sink: RequestLogSink = {
+      ...store.requestLog,
+      append: async (entries) => {
+        if (!reachable) throw new StorageUnavailableError('the store cannot work now', { cause: null });
+        if (entries.some((e) => e.path === '/poison')) {
+          // The part is refused; while its first half is written, the store goes away.
+          if (++refusals === 2) reachable = false;
+          throw new Error('NOT NULL constraint failed: request_log.address');
+        }
+        return store.requestLog.append(entries);
+      },
+    };
+    const log = make({ sink, bufferRecords: 5000, flushRecords: 10_000 });
+    for (let i = 0; i < 10; i++) log.observe(record({ path: i === 0 ? '/poison' : `/ok/${i}` }));
+    await assert.rejects(log.flush(), StorageUnavailableError);
+    assert.equal(log.pending(), 10, 'nothing written, nothing lost');
+    reachable = true;
+    await log.flush();
+    assert.equal(log.refused(), 1);
+    assert.equal(log.pending(), 0);
+    const paths = (await stored()).map((e) => e.path).sort();
+    assert.deepEqual(paths, Array.from({ length: 9 }, (_, i) => `/ok/${i + 1}`).sort());
   });
 
   test('stop flushes what is held', async () => {

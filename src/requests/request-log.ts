@@ -1,11 +1,11 @@
 import { periodWindow } from '../domain/quota-period.ts';
 import type { Api } from '../domain/entities.ts';
 import type { RequestObserver } from '../gateway/observer.ts';
-import type { RequestLogRepo } from '../store/port.ts';
+import { StorageUnavailableError, type RequestLogRepo } from '../store/port.ts';
 import type { HealthReporter } from '../telemetry/health.ts';
 import { PeriodicTask, serialized } from '../telemetry/periodic-task.ts';
-import { requestLogRow, unpack, type QueryMode } from './request-entry.ts';
-import { decodeBatch, EntryBatchWriter, type EntryBatch } from './entry-batch.ts';
+import { requestLogRow, unpack, type PackedEntry, type QueryMode } from './request-entry.ts';
+import { decodeBatch, encodeBatch, EntryBatchWriter, type EntryBatch } from './entry-batch.ts';
 
 /** Health components: flushing (a warning when records are dropped or a flush fails) and retention. */
 export const REQUEST_LOG = 'request-log';
@@ -43,8 +43,11 @@ const DAY_MS = 86_400_000;
  * are turned into entries (secrets removed) and written in parts by the writer thread, every
  * `flushIntervalMs` or when `flushRecords` wait. It is bounded: while the store cannot keep up,
  * the gateway keeps serving, records past `bufferRecords` are dropped and counted (`dropped()`),
- * and readiness reports a warning (a non-critical component). A failed part is kept, with the
- * ones after it, for the next flush. `stop()` flushes everything.
+ * and readiness reports a warning (a non-critical component). A part that fails for want of the
+ * store is kept, with the ones after it, for the next flush. A part the store refuses for what it
+ * holds would be refused again at every flush, and everything after it would wait until the buffer
+ * filled: it is written in halves until each refused entry stands alone; those are dropped,
+ * counted (`refused()`) and reported, the rest written. `stop()` flushes everything.
  */
 export class RequestLog {
   readonly #sink: RequestLogSink;
@@ -66,6 +69,10 @@ export class RequestLog {
   #inFlight = 0;
   #dropped = 0;
   #droppedReported = 0;
+  #refused = 0;
+  #refusedReported = 0;
+  /** Why the store last refused an entry (its message: names a column or an encoding, never a value). */
+  #refusal = '';
   #written = 0;
   /** Background flushes: every `flushIntervalMs`, or when `flushRecords` wait. */
   readonly #rounds: PeriodicTask;
@@ -125,6 +132,11 @@ export class RequestLog {
     return this.#dropped;
   }
 
+  /** Records the store refused for what they held (not for being unreachable), dropped since start. */
+  refused(): number {
+    return this.#refused;
+  }
+
   /** Records written to the store since start. */
   written(): number {
     return this.#written;
@@ -164,13 +176,20 @@ export class RequestLog {
     }
   }
 
-  /** One background round: a flush, then a failure (a readiness warning) if records were dropped since the last round. */
+  /** One background round: a flush, then a failure (a readiness warning) if records were dropped or refused since the last round. */
   async #round(): Promise<void> {
     await this.flush();
     const dropped = this.#dropped - this.#droppedReported;
     this.#droppedReported = this.#dropped;
-    if (dropped > 0)
-      throw new Error(`${dropped} request records dropped: the buffer (requestLog.bufferRecords = ${this.#capacity}) was full; the store is not keeping up`);
+    const refused = this.#refused - this.#refusedReported;
+    this.#refusedReported = this.#refused;
+    const problems = [
+      ...(dropped > 0
+        ? [`${dropped} request records dropped: the buffer (requestLog.bufferRecords = ${this.#capacity}) was full; the store is not keeping up`]
+        : []),
+      ...(refused > 0 ? [`${refused} request records refused by the store and dropped (${this.#refusal})`] : []),
+    ];
+    if (problems.length > 0) throw new Error(problems.join('; '));
   }
 
   async #flushOnce(): Promise<void> {
@@ -181,19 +200,65 @@ export class RequestLog {
     this.#sealed = [];
     this.#inFlight = this.#buffered;
     this.#buffered = 0;
-    const sink = this.#sink;
     for (const [i, batch] of batches.entries()) {
       try {
-        await (sink.appendBatch ? sink.appendBatch(batch) : sink.append(decodeBatch(batch).map(unpack)));
+        await this.#append(batch);
+        this.#wrote(batch.entries);
       } catch (error) {
+        let left = { unwritten: [batch], cause: error };
+        if (!(error instanceof StorageUnavailableError)) {
+          // Refused for what it holds: the store would refuse it again at every flush.
+          const apart = await this.#appendApart(decodeBatch(batch));
+          if (apart === null) continue;
+          left = apart;
+        }
         // Kept, ahead of what arrived since: they were counted against the capacity all along.
-        this.#sealed = batches.slice(i).concat(this.#sealed);
+        this.#sealed = left.unwritten.concat(batches.slice(i + 1), this.#sealed);
         this.#buffered += this.#inFlight;
         this.#inFlight = 0;
-        throw error;
+        throw left.cause;
       }
-      this.#inFlight -= batch.entries;
-      this.#written += batch.entries;
     }
   }
+
+  #append(batch: EntryBatch): Promise<void> {
+    const sink = this.#sink;
+    return sink.appendBatch ? sink.appendBatch(batch) : sink.append(decodeBatch(batch).map(unpack));
+  }
+
+  #wrote(entries: number): void {
+    this.#inFlight -= entries;
+    this.#written += entries;
+  }
+
+  /**
+   * Writes `rows` in halves, and each half the store refuses in halves again, until a refused row
+   * stands alone: that one is dropped and counted. Answers what is left unwritten when the store
+   * became unreachable on the way (nothing written twice, nothing lost), else null.
+   */
+  async #appendApart(rows: PackedEntry[]): Promise<{ unwritten: EntryBatch[]; cause: StorageUnavailableError } | null> {
+    const pieces = halves(rows);
+    while (pieces.length > 0) {
+      const piece = pieces.shift()!;
+      try {
+        await this.#append(encodeBatch(piece)!);
+        this.#wrote(piece.length);
+      } catch (error) {
+        if (error instanceof StorageUnavailableError) return { unwritten: [piece, ...pieces].map((p) => encodeBatch(p)!), cause: error };
+        if (piece.length > 1) {
+          pieces.unshift(...halves(piece));
+          continue;
+        }
+        this.#inFlight -= 1;
+        this.#refused += 1;
+        this.#refusal = error instanceof Error ? error.message : String(error);
+      }
+    }
+    return null;
+  }
 }
+
+const halves = <T>(items: T[]): T[][] => {
+  const half = Math.ceil(items.length / 2);
+  return items.length > 1 ? [items.slice(0, half), items.slice(half)] : [items];
+};

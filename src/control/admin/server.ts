@@ -18,6 +18,7 @@ import type { AdminRoute } from './route.ts';
 import { ADMIN_ROUTES } from './routes.ts';
 import { traceAdminRequests } from './trace-requests.ts';
 import type { Tracing } from '../../telemetry/tracing.ts';
+import { nulAt } from '../../domain/inputs/storable-text.ts';
 
 /** Who is calling: an admin key (automation), or a person signed in to the web app (control/console/). */
 export interface AdminCaller {
@@ -145,11 +146,11 @@ function register(app: Hono<Env>, r: AdminRoute, ctx: ControlContext, throttle: 
       return render(c, 'PERMISSION_DENIED', `this action needs the ${r.permission} permission, which this ${caller.kind} does not have`);
     }
     const query = r.query ? validate(r.query, c.req.query(), 'query') : undefined;
-    const body = r.rawBody ? await readRaw(c, r.rawBody.types) : r.body ? validate(r.body, await readJson(c), 'body') : undefined;
+    const body = r.rawBody ? refuseNul(await readRaw(c, r.rawBody.types), 'body') : r.body ? validate(r.body, await readJson(c), 'body') : undefined;
     const result = await r.handle({
       ctx,
       actor: caller.actor(c.get('requestId')),
-      params: c.req.param() as Record<string, string>,
+      params: refuseNul(c.req.param() as Record<string, string>, 'path'),
       body: body as never,
       query: query as never,
       countFailure: () => throttle.recordFailure(clientAddress(c), ctx.clock()),
@@ -193,8 +194,17 @@ export async function readJson(c: { req: { header(name: string): string | undefi
   }
 }
 
+/** 400 VALIDATION_FAILED naming the field when a string or name in `input` holds U+0000, which no store keeps (nulAt). */
+export function refuseNul<T>(input: T, where: 'body' | 'query' | 'path'): T {
+  const nul = nulAt(input);
+  if (nul === null) return input;
+  const field = [where, ...nul].join('.');
+  throw new ControlError('VALIDATION_FAILED', `the ${where} is not valid: ${field}`, { [field]: 'must not contain U+0000 (NUL)' });
+}
+
 /** The schema's output, or 400 VALIDATION_FAILED naming each field. */
 export function validate<S extends z.ZodType>(schema: S, input: unknown, where: 'body' | 'query'): z.output<S> {
+  refuseNul(input, where);
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const fields: Record<string, string> = {};

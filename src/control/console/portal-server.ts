@@ -8,7 +8,7 @@ import { mayUsePortal } from '../../domain/console-roles.ts';
 import { problem, problemAnswer } from '../../http/problem.ts';
 import { StorageUnavailableError } from '../../store/port.ts';
 import { openApiDocument } from '../admin/openapi.ts';
-import { readJson, validate } from '../admin/server.ts';
+import { readJson, refuseNul, validate } from '../admin/server.ts';
 import { ControlError, type ControlContext } from '../context.ts';
 import type { ConsoleAuthentication } from './authenticate.ts';
 import { PORTAL_CLIENT_ROUTES } from './portal-client-routes.ts';
@@ -95,7 +95,7 @@ function register(app: Hono<Env>, r: PortalRoute, o: { ctx: ControlContext; gate
       principal,
       actor: principal.actor(c.get('requestId')),
       gatewayUrl: o.gatewayUrl,
-      params: c.req.param() as Record<string, string>,
+      params: refuseNul(c.req.param() as Record<string, string>, 'path'),
       body: body as never,
       query: query as never,
     });

@@ -22,6 +22,8 @@ export function entityContract<T extends { id: string }>(
     await repo.create(entity, entry('created', entity));
     assert.deepEqual(await repo.get(entity.id), entity);
     assert.equal(await repo.get(`${entity.id}0`), null);
+    // An id a client sent may hold what no stored id can (PostgreSQL's text cannot hold U+0000).
+    assert.equal(await repo.get(`${entity.id}\u0000`), null);
   });
 
   test('list returns every entity once, in creation order, across cursor pages', async () => {

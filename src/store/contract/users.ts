@@ -21,6 +21,7 @@ export function usersContract(current: () => Store): void {
       await store.users.create(user, audit('user.created', 'user', user.id));
       assert.deepEqual(await store.users.findByUsername('USER1@Example.com'), user);
       assert.equal(await store.users.findByUsername('user2@example.com'), null);
+      assert.equal(await store.users.findByUsername('user1@example.com\u0000'), null, 'a name no store can hold is nobody');
       const twin = { ...makeUser(2), username: 'User1@example.com' };
       await assert.rejects(store.users.create(twin, audit('user.created', 'user', twin.id)), ConflictError);
       assert.equal((await store.users.list({ limit: 10 })).items.length, 1);

@@ -53,6 +53,10 @@ export function pgPool(options: PgPoolOptions): pg.Pool {
 
 export function pgDb(pool: pg.Pool, options: { clock: () => number; committed: () => void; failed: (error: StorageUnavailableError) => void }): PgDb {
   const run = async (target: pg.Pool | pg.PoolClient, text: string, args?: readonly unknown[]) => {
+    // PostgreSQL's text cannot hold U+0000 (docs §8.3), so nothing stored has it: a read keyed by
+    // such a value (a name a client typed) finds nothing, as it would on SQLite, instead of failing
+    // with 22021 "invalid byte sequence".
+    if (args?.some(hasNul) && READ.test(text)) return { rows: [], rowCount: 0 };
     try {
       const result = await target.query(text, args as unknown[] | undefined);
       return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
@@ -109,6 +113,9 @@ export function pgDb(pool: pg.Pool, options: { clock: () => number; committed: (
     },
   };
 }
+
+const READ = /^\s*SELECT\b/i;
+const hasNul = (arg: unknown): boolean => typeof arg === 'string' && arg.includes('\u0000');
 
 /**
  * The engine's failures as the port's errors (SQLSTATE codes, PostgreSQL appendix A): a unique or
