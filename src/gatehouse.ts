@@ -327,6 +327,7 @@ export async function startGatehouse(
             log,
           )
         : mainThreadGateway(config, log, plane);
+  metrics?.countLosses({ requestLog, analytics });
   requestLog?.start();
   analytics?.start();
   const addressRetention = runsControl

@@ -405,7 +405,7 @@ describe('request log: retention, graceful stop, opt-out by PATCH', () => {
 });
 
 describe('request log under pressure', () => {
-  test('while the store is locked the gateway keeps serving, the bounded buffer drops what does not fit and counts it, readiness warns; then it recovers', async () => {
+  test('while the store is locked the gateway keeps serving, the bounded buffer drops what does not fit and counts it (readiness warns, metrics count); then it recovers', async () => {
     const h = await startHarness({
       GATEHOUSE_STORE_BUSY_TIMEOUT_MS: '100',
       GATEHOUSE_REQUEST_LOG_BUFFER_RECORDS: '20',
@@ -437,6 +437,9 @@ describe('request log under pressure', () => {
       await log.flush();
       const written = (await h.admin('GET', '/requests?limit=1000')).body.items.length;
       assert.equal(written + log.dropped(), sent, 'every request is either written or counted as dropped');
+      const scraped = await (await fetch(`${h.gh.controlUrl}/metrics`)).text();
+      assert.match(scraped, new RegExp(`^gatehouse_records_lost_total\\{log="request_log",reason="buffer_full"\\} ${log.dropped()}$`, 'm'));
+      assert.match(scraped, /^gatehouse_records_lost_total\{log="request_log",reason="refused"\} 0$/m);
       // The next round without drops clears the warning.
       while (h.gh.health.report().components['request-log']?.ok !== true) await new Promise((r) => setTimeout(r, 10));
     } finally {

@@ -127,12 +127,12 @@ export class RequestLog {
     this.#apis = next;
   }
 
-  /** Records dropped since start because the buffer was full: the count metrics expose. */
+  /** Records dropped since start because the buffer was full (gatehouse_records_lost_total). */
   dropped(): number {
     return this.#dropped;
   }
 
-  /** Records the store refused for what they held (not for being unreachable), dropped since start. */
+  /** Records the store refused for what they held (not for being unreachable), dropped since start (gatehouse_records_lost_total). */
   refused(): number {
     return this.#refused;
   }

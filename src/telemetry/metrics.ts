@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { KEY_CODES, TOKEN_CODES, type KeyCode, type TokenCode } from '../domain/codes.ts';
 import type { RequestObserver } from '../gateway/observer.ts';
 import { ConflictError, StorageUnavailableError } from '../store/port.ts';
@@ -14,6 +14,12 @@ export interface MetricsSettings {
 }
 
 /** Grant types Gatehouse's token endpoint serves; anything else a client sends is `other`. */
+/** What keeps its own count of records it had to drop (requests/request-log.ts, usage/analytics.ts). */
+export interface LossSources {
+  requestLog: { dropped(): number; refused(): number } | null;
+  analytics: { dropped(): number } | null;
+}
+
 const GRANT_TYPES = new Set([
   'authorization_code',
   'refresh_token',
@@ -64,6 +70,7 @@ export class GatehouseMetrics {
   readonly #lastSuccess = new Map<string, number>();
   readonly #up = new Map<string, boolean>();
   #health: Health | null = null;
+  #lossSources: LossSources = { requestLog: null, analytics: null };
   readonly #tokenRequests: CellCounter<'grant_type' | 'result'>;
   readonly #tokenRequestCells = new Map<string, Map<string, CounterCell>>();
   readonly #storeDuration: CellHistogram<'repository' | 'operation'>;
@@ -176,6 +183,21 @@ export class GatehouseMetrics {
         if (health) this.set(health.report().ready ? 1 : 0);
       },
     });
+    new Counter({
+      name: 'gatehouse_records_lost_total',
+      help: 'Request-log records and analytics counts lost since start: buffer_full (the store was not keeping up), refused (the store would not hold the record).',
+      labelNames: ['log', 'reason'] as const,
+      registers,
+      collect() {
+        const { requestLog, analytics } = metrics.#lossSources;
+        this.reset();
+        if (requestLog) {
+          this.inc({ log: 'request_log', reason: 'buffer_full' }, requestLog.dropped());
+          this.inc({ log: 'request_log', reason: 'refused' }, requestLog.refused());
+        }
+        if (analytics) this.inc({ log: 'analytics', reason: 'buffer_full' }, analytics.dropped());
+      },
+    });
     new Gauge({
       name: 'gatehouse_usage_flush_lag_seconds',
       help: 'Seconds since usage counts were last flushed to the store (or since start): what a crash now would lose, and how stale stored usage is.',
@@ -184,6 +206,11 @@ export class GatehouseMetrics {
         this.set((performance.now() - (metrics.#lastSuccess.get(USAGE_FLUSH) ?? metrics.#startedAt)) / 1000);
       },
     });
+  }
+
+  /** The request log's and usage analytics' own counts of what they lost, read at each scrape. */
+  countLosses(sources: LossSources): void {
+    this.#lossSources = sources;
   }
 
   /** Listens to Health (components' reports, background rounds) and reads readiness from it. */

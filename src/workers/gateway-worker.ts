@@ -167,6 +167,7 @@ const plane = await createDataPlane({
   first: ['changes', () => void feed.sync()],
 });
 const { gateway } = plane;
+metrics?.countLosses({ requestLog, analytics });
 requestLog?.start();
 analytics?.start();
 const stopWatching = config.gateway.tls
