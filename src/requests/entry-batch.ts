@@ -108,7 +108,6 @@ export function encodeBatch(rows: readonly PackedEntry[]): EntryBatch | null {
   return writer.seal();
 }
 
-
 /** The entries of a batch, as rows (off the request thread: the writer's). Throws on bytes no EntryBatchWriter wrote. */
 export function decodeBatch(batch: EntryBatch): PackedEntry[] {
   const { bytes } = batch;
