@@ -35,8 +35,7 @@ import { requestLogEntry } from '../src/requests/request-entry.ts';
 import { RequestLog } from '../src/requests/request-log.ts';
 import { UsageAnalytics } from '../src/usage/analytics.ts';
 import type { UsageCell } from '../src/store/port.ts';
-import { pack } from '../src/requests/request-entry.ts';
-import { encodeBatch } from '../src/requests/entry-batch.ts';
+import { encodeBatch, pack } from '../src/store/entry-batch.ts';
 import { startSeededGatehouse } from './seed.ts';
 import { EventEmitter } from 'node:events';
 import { createServer } from 'node:http';
@@ -188,7 +187,7 @@ const promChild = promClient.labels('bench', '/bench', 'GET', '200');
 const routed: Exchange = newExchange(req, res, Date.now());
 for (const stage of stages) await stage(routed);
 // Batches taken as they are, as the writer thread's sink does (its clone is measured on its own below).
-const nowhere = { append: async () => undefined, appendBatch: async () => undefined, deleteBefore: async () => 0 };
+const nowhere = { append: async () => undefined, deleteBefore: async () => 0 };
 let logged = 0;
 const requestLog = new RequestLog({
   sink: nowhere,

@@ -1,6 +1,8 @@
 /**
- * What one request-log entry costs the writer thread: its batch decoded into entries, and those
- * inserted into the SQLite store (the writer's work per request, apart from the postMessage).
+ * What one request-log entry costs the SQLite store: appended (the writer thread's work per request,
+ * apart from the postMessage: since migration 18, the batch is checked and kept as it is), and read
+ * back by a filtered query that scans every batch (the reader's work per entry in the chosen range).
+ * Beside them, decoding a batch into entries, what every append cost before.
  *
  *   node bench/request-log-writer.ts [--entries 200000] [--batch 250] [--rounds 5]
  *
@@ -10,8 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { decodeBatch, encodeBatch, type EntryBatch } from '../src/requests/entry-batch.ts';
-import { unpack, type PackedEntry } from '../src/requests/request-entry.ts';
+import { entriesOf, encodeBatch, type EntryBatch, type PackedEntry } from '../src/store/entry-batch.ts';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 
 const { values: args } = parseArgs({
@@ -55,24 +56,31 @@ const perEntry = (since: NodeJS.CpuUsage): number => {
 
 function decodeOnly(): number {
   const since = process.cpuUsage();
-  for (const batch of batches) decodeBatch(batch).map(unpack);
+  for (const batch of batches) entriesOf(batch);
   return perEntry(since);
 }
 
-async function decodeAndInsert(): Promise<number> {
+async function appendAndScan(): Promise<[append: number, scan: number]> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-request-log-bench-'));
   try {
     const store = openSqliteStore(join(dir, 'gatehouse.db'));
     await store.migrate();
-    const since = process.cpuUsage();
-    for (const batch of batches) await store.requestLog.append(decodeBatch(batch).map(unpack));
-    const cost = perEntry(since);
+    let since = process.cpuUsage();
+    for (const batch of batches) await store.requestLog.append(batch);
+    const append = perEntry(since);
+    since = process.cpuUsage();
+    const page = await store.requestLog.query({ keyId: 'key_none' }, { limit: 100 });
+    const scan = perEntry(since);
+    if (page.items.length !== 0) throw new Error('the scan found an entry no key made');
     await store.close();
-    return cost;
+    return [append, scan];
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-console.log(`| round | decode + unpack (µs/entry) | decode + unpack + insert (µs/entry) |\n| ---: | ---: | ---: |`);
-for (let round = 1; round <= ROUNDS; round++) console.log(`| ${round} | ${decodeOnly().toFixed(2)} | ${(await decodeAndInsert()).toFixed(2)} |`);
+console.log(`| round | append (µs/entry) | filtered scan (µs/entry) | decode into entries (µs/entry) |\n| ---: | ---: | ---: | ---: |`);
+for (let round = 1; round <= ROUNDS; round++) {
+  const [append, scan] = await appendAndScan();
+  console.log(`| ${round} | ${append.toFixed(2)} | ${scan.toFixed(2)} | ${decodeOnly().toFixed(2)} |`);
+}

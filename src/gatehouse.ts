@@ -14,8 +14,6 @@ import { SharedMemoryLimiter } from './limits/shared-memory-limiter.ts';
 import { GatewayWorkers } from './workers/gateway-workers.ts';
 import { mainThreadGateway, workersGateway, type ServingGateway } from './workers/serving-gateway.ts';
 import { closeServer, listen } from './http/listening.ts';
-import { unpack } from './requests/request-entry.ts';
-import { decodeBatch } from './requests/entry-batch.ts';
 import { IdentityJwtSigner } from './gateway/identity-jwt.ts';
 import { createRedirectServer } from './gateway/redirect-server.ts';
 import type { OnExposed } from './gateway/stages/transport.ts';
@@ -318,7 +316,7 @@ export async function startGatehouse(
                 usage: (batch) => usage.merge(batch),
                 cells: (cells) => analyticsSink.add(cells),
                 requests: async (batch) => {
-                  await (writer ? writer.appendBatch(batch) : store.requestLog.append(decodeBatch(batch).map(unpack)));
+                  await (writer ?? store.requestLog).append(batch);
                 },
                 exposed: onExposed,
                 signingMaterial: async () => (await import('./control/services/signing-keys.ts')).activeSigningMaterial(ctx),

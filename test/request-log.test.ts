@@ -6,6 +6,8 @@ import * as oauth from 'oauth4webapi';
 import { json, runCli } from './support/cli.ts';
 import { adminKeysService } from '../src/control/services/admin-keys.ts';
 import { call, startHarness, type Harness } from './support/harness.ts';
+import { entryBatch } from '../src/store/entry-batch.ts';
+import type { RequestLogEntry } from '../src/store/port.ts';
 import { insecure, startAuthHarness } from './support/oauth.ts';
 
 const DAY = 86_400_000;
@@ -40,11 +42,40 @@ const tally = <T>(items: T[], by: (item: T) => unknown): Record<string, number> 
   return out;
 };
 
-/** Every text column of every stored record, as one string: what a copy of the database would show. */
+/** A stored record as the gateway makes them for a public API, at `at`. */
+const bulkEntry = (at: number, requestId: string): RequestLogEntry => ({
+  at,
+  requestId,
+  traceId: null,
+  apiId: null,
+  api: 'open',
+  route: '/open',
+  method: 'GET',
+  path: '/open/x',
+  query: null,
+  status: 200,
+  denialCode: null,
+  durationMs: 1,
+  upstreamMs: null,
+  bytesIn: 0,
+  bytesOut: 100,
+  keyId: null,
+  appId: null,
+  user: null,
+  clientId: null,
+  address: '192.0.2.1',
+  userAgent: null,
+});
+
+/** Every stored record's bytes, as text: what a copy of the database would show (strings are kept as UTF-8). */
 function storedText(h: Harness): string {
   const db = new DatabaseSync(join(h.dir, 'gatehouse.db'), { readOnly: true });
   try {
-    return JSON.stringify(db.prepare('SELECT * FROM request_log').all());
+    return db
+      .prepare('SELECT bytes FROM request_log_batches')
+      .all()
+      .map((row) => Buffer.from(row.bytes as Uint8Array).toString('utf8'))
+      .join('\n');
   } finally {
     db.close();
   }
@@ -319,12 +350,12 @@ describe('request log: retention, graceful stop, opt-out by PATCH', () => {
     try {
       const api = await h.admin('POST', '/apis', { name: 'open', listenPath: '/open', upstreamUrl: h.upstream.url, auth: { type: 'public' } });
       assert.equal(api.status, 201, JSON.stringify(api.body));
-      // One request a day, at noon, for five days.
+      // One request a day, at noon, for five days, each written that day (the log flushes every second).
       for (let day = 0; day < 5; day++) {
         assert.equal((await call(h, `/open/day-${day}`)).status, 200);
+        await h.gh.requestLog!.flush();
         h.clock.advance(DAY);
       }
-      await h.gh.requestLog!.flush();
       assert.equal((await h.admin('GET', '/requests')).body.items.length, 5);
       // Today is day 5: days 3 and 4 are within two days, days 0-2 are not.
       const deleted = await h.gh.requestLog!.prune();
@@ -350,7 +381,7 @@ describe('request log: retention, graceful stop, opt-out by PATCH', () => {
       await h.gh.close();
       const db = new DatabaseSync(path, { readOnly: true });
       try {
-        const row = db.prepare('SELECT COUNT(*) AS n FROM request_log').get() as { n: number };
+        const row = db.prepare('SELECT SUM(entries) AS n FROM request_log_batches').get() as { n: number };
         assert.equal(row.n, 25);
       } finally {
         db.close();
@@ -480,10 +511,11 @@ describe('request log reads', () => {
       const db = new DatabaseSync(join(h.dir, 'gatehouse.db'));
       try {
         db.exec('BEGIN');
-        const insert = db.prepare(
-          "INSERT INTO request_log (at, request_id, method, path, status, duration_ms, bytes_in, bytes_out, address) VALUES (?, ?, 'GET', '/open/x', 200, 1, 0, 100, '192.0.2.1')",
-        );
-        for (let i = 0; i < 400_000; i++) insert.run(h.clock.now - i, `bulk-${i}`);
+        const insert = db.prepare('INSERT INTO request_log_batches (first_at, last_at, entries, bytes) VALUES (?, ?, ?, ?)');
+        for (let part = 0; part < 800; part++) {
+          const entries = Array.from({ length: 500 }, (_, i) => bulkEntry(h.clock.now - part * 500 - i, `bulk-${part * 500 + i}`));
+          insert.run(h.clock.now - part * 500 - 499, h.clock.now - part * 500, 500, entryBatch(entries).bytes);
+        }
         db.exec('COMMIT');
       } finally {
         db.close();

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import type { RequestRecord } from '../gateway/observer.ts';
 import { testRequestRecord } from '../gateway/test-exchange.ts';
 import { REQUEST_LOG_FIELDS, type RequestLogEntry } from '../store/port.ts';
-import { keptQuery, pack, requestLogEntry, requestLogRow, unpack } from './request-entry.ts';
+import { keptQuery, requestLogEntry, requestLogRow } from './request-entry.ts';
+import { pack, unpack } from '../store/entry-batch.ts';
 
 const KEY = 'gk_live_4Hq2dVb8TkLmN0pQrStUvWxY1a2b3c';
 const JWT = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1c3JfMSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ';

@@ -1,6 +1,7 @@
 import type { RequestRecord } from '../gateway/observer.ts';
 import { nextRequestId } from '../gateway/request-id.ts';
-import type { REQUEST_LOG_FIELDS, RequestLogEntry } from '../store/port.ts';
+import type { RequestLogEntry } from '../store/port.ts';
+import { unpack, type PackedEntry } from '../store/entry-batch.ts';
 
 /**
  * What the request log keeps of an API's query strings: nothing of the values by default (the
@@ -113,63 +114,6 @@ export function requestLogRow(record: RequestRecord, mode: QueryMode): PackedEnt
     record.userAgent === null ? null : withoutSecrets(record.userAgent).slice(0, MAX_USER_AGENT),
   ];
 }
-
-/**
- * A request-log entry as an array: how the buffer holds it and how it travels to the writer thread
- * (postMessage clones arrays of values about twice as fast as objects with named fields). Written out
- * field by field in REQUEST_LOG_FIELDS order (request-entry.test.ts holds them to it): a `map` over
- * the field names cost a closure call and a megamorphic keyed load per field, and `Object.fromEntries`
- * built each entry in dictionary mode.
- */
-export type PackedEntry = RequestLogEntry[(typeof REQUEST_LOG_FIELDS)[number]][];
-
-export const pack = (e: RequestLogEntry): PackedEntry => [
-  e.at,
-  e.requestId,
-  e.traceId,
-  e.apiId,
-  e.api,
-  e.route,
-  e.method,
-  e.path,
-  e.query,
-  e.status,
-  e.denialCode,
-  e.durationMs,
-  e.upstreamMs,
-  e.bytesIn,
-  e.bytesOut,
-  e.keyId,
-  e.appId,
-  e.user,
-  e.clientId,
-  e.address,
-  e.userAgent,
-];
-
-export const unpack = (p: PackedEntry): RequestLogEntry => ({
-  at: p[0] as number,
-  requestId: p[1] as string,
-  traceId: p[2] as string | null,
-  apiId: p[3] as string | null,
-  api: p[4] as string | null,
-  route: p[5] as string | null,
-  method: p[6] as string,
-  path: p[7] as string,
-  query: p[8] as string | null,
-  status: p[9] as number,
-  denialCode: p[10] as string | null,
-  durationMs: p[11] as number,
-  upstreamMs: p[12] as number | null,
-  bytesIn: p[13] as number,
-  bytesOut: p[14] as number,
-  keyId: p[15] as string | null,
-  appId: p[16] as string | null,
-  user: p[17] as string | null,
-  clientId: p[18] as string | null,
-  address: p[19] as string,
-  userAgent: p[20] as string | null,
-});
 
 /** Microseconds are the most a millisecond timing here can mean. */
 const round3 = (ms: number): number => Math.round(ms * 1000) / 1000;

@@ -9,6 +9,7 @@ import type { RequestRecord } from '../gateway/observer.ts';
 import { testRequestRecord } from '../gateway/test-exchange.ts';
 import { StorageUnavailableError, type RequestLogEntry, type Store } from '../store/port.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
+import { entriesOf, entryBatch } from '../store/entry-batch.ts';
 import { Health } from '../telemetry/health.ts';
 import { REQUEST_LOG, RequestLog, type RequestLogOptions, type RequestLogSink } from './request-log.ts';
 
@@ -50,7 +51,7 @@ describe('RequestLog', () => {
 
   test('records are buffered, then written by a flush in parts of 500, oldest first', async () => {
     const appended: number[] = [];
-    const sink: RequestLogSink = { ...store.requestLog, append: async (entries) => (appended.push(entries.length), store.requestLog.append(entries)) };
+    const sink: RequestLogSink = { ...store.requestLog, append: async (batch) => (appended.push(batch.entries), store.requestLog.append(batch)) };
     const log = make({ sink, bufferRecords: 5000, flushRecords: 10_000 });
     for (let i = 0; i < 2500; i++) log.observe(record({ startedAt: NOW + i }));
     assert.equal(log.pending(), 2500);
@@ -81,10 +82,10 @@ describe('RequestLog', () => {
     let fail = true;
     const sink: RequestLogSink = {
       ...store.requestLog,
-      append: async (entries) => {
+      append: async (batch) => {
         await new Promise<void>((resolve) => (release = resolve));
         if (fail) throw new StorageUnavailableError('the SQLite store cannot write (SQLITE_BUSY: database is locked)', { cause: null });
-        await store.requestLog.append(entries);
+        await store.requestLog.append(batch);
       },
     };
     const log = make({ sink, bufferRecords: 4 });
@@ -148,10 +149,13 @@ describe('RequestLog', () => {
         return n;
       },
     };
-    const entries = [];
-    for (let i = 0; i < 25_000; i++) entries.push(baseEntry(NOW - 10 * DAY + i));
-    await store.requestLog.append(entries);
-    await store.requestLog.append([baseEntry(NOW - 7 * DAY), baseEntry(NOW)]);
+    // In parts of 500, as the request log writes them (the store deletes whole parts).
+    for (let part = 0; part < 50; part++) {
+      const entries = [];
+      for (let i = 0; i < 500; i++) entries.push(baseEntry(NOW - 10 * DAY + part * 500 + i));
+      await store.requestLog.append(entryBatch(entries));
+    }
+    await store.requestLog.append(entryBatch([baseEntry(NOW - 7 * DAY), baseEntry(NOW)]));
     const log = make({ sink, retentionDays: 7 });
     assert.equal(await log.prune(), 25_000);
     assert.deepEqual(calls, [10_000, 10_000, 5000]);
@@ -168,10 +172,10 @@ describe('RequestLog', () => {
     const calls: number[] = [];
     const sink: RequestLogSink = {
       ...store.requestLog,
-      append: async (entries) => {
-        calls.push(entries.length);
-        if (entries.some((e) => e.path.includes('poison'))) throw new Error('invalid byte sequence for encoding "UTF8": 0x00');
-        return store.requestLog.append(entries);
+      append: async (batch) => {
+        calls.push(batch.entries);
+        if (entriesOf(batch).some((e) => e.path.includes('poison'))) throw new Error('invalid byte sequence for encoding "UTF8": 0x00');
+        return store.requestLog.append(batch);
       },
     };
     const log = make({ sink, bufferRecords: 5000, flushRecords: 10_000, flushIntervalMs: 5 });
@@ -200,14 +204,14 @@ describe('RequestLog', () => {
     let refusals = 0;
     const sink: RequestLogSink = {
       ...store.requestLog,
-      append: async (entries) => {
+      append: async (batch) => {
         if (!reachable) throw new StorageUnavailableError('the store cannot work now', { cause: null });
-        if (entries.some((e) => e.path === '/poison')) {
+        if (entriesOf(batch).some((e) => e.path === '/poison')) {
           // The part is refused; while its first half is written, the store goes away.
           if (++refusals === 2) reachable = false;
           throw new Error('NOT NULL constraint failed: request_log.address');
         }
-        return store.requestLog.append(entries);
+        return store.requestLog.append(batch);
       },
     };
     const log = make({ sink, bufferRecords: 5000, flushRecords: 10_000 });

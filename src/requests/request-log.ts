@@ -4,19 +4,15 @@ import type { RequestObserver } from '../gateway/observer.ts';
 import { StorageUnavailableError, type RequestLogRepo } from '../store/port.ts';
 import type { HealthReporter } from '../telemetry/health.ts';
 import { PeriodicTask, serialized } from '../telemetry/periodic-task.ts';
-import { requestLogRow, unpack, type PackedEntry, type QueryMode } from './request-entry.ts';
-import { decodeBatch, encodeBatch, EntryBatchWriter, type EntryBatch } from './entry-batch.ts';
+import { requestLogRow, type QueryMode } from './request-entry.ts';
+import { decodeBatch, encodeBatch, EntryBatchWriter, type EntryBatch, type PackedEntry } from '../store/entry-batch.ts';
 
 /** Health components: flushing (a warning when records are dropped or a flush fails) and retention. */
 export const REQUEST_LOG = 'request-log';
 export const REQUEST_LOG_RETENTION = 'request-log-retention';
 
-/**
- * Where records go: the writer thread (writer/), or the store itself when there is no file to share.
- * `appendBatch`, when the sink has it, takes the buffer's batches as they are (the writer thread: no entry
- * objects made on the request thread); else a batch is turned back into entries for `append`.
- */
-export type RequestLogSink = Pick<RequestLogRepo, 'append' | 'deleteBefore'> & { appendBatch?: (batch: EntryBatch) => Promise<void> };
+/** Where records go, as the buffer's batches: the writer thread (writer/), or the store itself when there is no file to share. */
+export type RequestLogSink = Pick<RequestLogRepo, 'append' | 'deleteBefore'>;
 
 export interface RequestLogOptions {
   sink: RequestLogSink;
@@ -222,8 +218,7 @@ export class RequestLog {
   }
 
   #append(batch: EntryBatch): Promise<void> {
-    const sink = this.#sink;
-    return sink.appendBatch ? sink.appendBatch(batch) : sink.append(decodeBatch(batch).map(unpack));
+    return this.#sink.append(batch);
   }
 
   #wrote(entries: number): void {

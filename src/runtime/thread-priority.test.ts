@@ -8,8 +8,10 @@ import { lowerThisThreadPriority } from './thread-priority.ts';
 test('a thread lowers its own priority, and only its own: the process keeps its nice value', async () => {
   const before = getPriority();
   const url = new URL('./thread-priority.ts', import.meta.url).href;
+  // The thread waits for a message that never comes (its port listened to keeps it alive), so its task
+  // is still there to read: a thread that ended after posting its answer took /proc/self/task/<tid> with it.
   const worker = new Worker(
-    `import(${JSON.stringify(url)}).then(({ lowerThisThreadPriority }) => require('node:worker_threads').parentPort.postMessage(lowerThisThreadPriority(${before + 5})));`,
+    `const { parentPort } = require('node:worker_threads'); parentPort.on('message', () => {}); import(${JSON.stringify(url)}).then(({ lowerThisThreadPriority }) => parentPort.postMessage(lowerThisThreadPriority(${before + 5})));`,
     { eval: true },
   );
   const change = await new Promise<ReturnType<typeof lowerThisThreadPriority>>((resolve) => worker.once('message', resolve));

@@ -1,3 +1,4 @@
+import type { EntryBatch } from './entry-batch.ts';
 import type { EventInput, OutboxEvent } from '../domain/events.ts';
 import type { DeliveryAttempt, DeliveryStatus, WebhookDelivery, WebhookEndpoint } from '../domain/webhooks.ts';
 import type { AdminKey, Api, ApiDocument, ApiKey, App, AuditEntry, AuditInput, OAuthClient, Policy, SigningKey, User } from '../domain/entities.ts';
@@ -577,10 +578,18 @@ export interface RequestLogFilters {
  * so no transaction holds the write lock for long.
  */
 export interface RequestLogRepo {
-  append(entries: readonly RequestLogEntry[]): Promise<void>;
+  /**
+   * Entries as the request log's buffer encoded them (entry-batch.ts): each adapter keeps them its
+   * own way (SQLite as the batch it is, PostgreSQL as rows). Throws on bytes it cannot read.
+   */
+  append(batch: EntryBatch): Promise<void>;
   /** Newest first (time, then arrival); `cursor` is an earlier page's `nextCursor`. */
   query(filters: RequestLogFilters, page: PageQuery): Promise<Page<RequestLogEntry>>;
-  /** Deletes at most `limit` entries from before `day` (YYYY-MM-DD, UTC), oldest first; returns how many. */
+  /**
+   * Deletes entries from before `day` (YYYY-MM-DD, UTC), oldest first, about `limit` at a time; returns
+   * how many. An adapter that keeps entries in the batches they were appended in deletes whole
+   * batches, each once all of it is from before `day`, and the oldest even when it alone holds more.
+   */
   deleteBefore(day: string, limit: number): Promise<number>;
 }
 

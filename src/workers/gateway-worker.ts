@@ -23,8 +23,6 @@ import { FallbackReplaySet, RedisReplaySet } from '../verification/redis-replay-
 import { sharedReplaySet } from '../verification/replay-set.ts';
 import { externalIssuer, ownIssuer, type TrustedIssuer } from '../verification/issuers.ts';
 import { REVOCATION_FEED, RevocationList } from '../verification/revocation-list.ts';
-import { pack } from '../requests/request-entry.ts';
-import { encodeBatch } from '../requests/entry-batch.ts';
 import { ChangeFeed } from './change-feed.ts';
 import type { FromWorker, ToWorker, WorkerCall, WorkerSetup } from './messages.ts';
 
@@ -117,11 +115,7 @@ const trusted: TrustedIssuer[] = await Promise.all(config.tokens.issuers.map((i)
 const requestLog = requestLogFor(
   config,
   {
-    append: async (entries) => {
-      const batch = encodeBatch(entries.map(pack));
-      if (batch) await call({ kind: 'requests', batch });
-    },
-    appendBatch: (batch) => call({ kind: 'requests', batch }).then(() => undefined),
+    append: (batch) => call({ kind: 'requests', batch }).then(() => undefined),
     deleteBefore: async () => 0,
   },
   health,

@@ -7,7 +7,7 @@ import type { OnExposed } from '../gateway/stages/transport.ts';
 import type { SharedTable } from '../limits/shared-table.ts';
 import type { Health } from '../telemetry/health.ts';
 import type { UsageBatch, UsageCell } from '../store/port.ts';
-import type { EntryBatch } from '../requests/entry-batch.ts';
+import type { EntryBatch } from '../store/entry-batch.ts';
 import { ChangeBroadcast } from './change-feed.ts';
 import type { FromWorker, ToWorker, WorkerCall, WorkerSetup } from './messages.ts';
 

@@ -2,7 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/load.ts';
 import type { GatewayExposureSource } from '../gateway/stages/transport.ts';
 import type { UsageBatch, UsageCell } from '../store/port.ts';
-import type { EntryBatch } from '../requests/entry-batch.ts';
+import type { EntryBatch } from '../store/entry-batch.ts';
 
 /** What a gateway worker is started with (workerData). */
 export interface WorkerSetup {

@@ -3,8 +3,6 @@ import { StorageUnavailableError } from '../store/port.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { lowerThisThreadPriority } from '../runtime/thread-priority.ts';
 import { BACKGROUND_NICE, type StoreThreadReply, type StoreThreadRequest } from './store-thread.ts';
-import { unpack } from '../requests/request-entry.ts';
-import { decodeBatch } from '../requests/entry-batch.ts';
 
 /**
  * A store thread (store-thread.ts): its own node:sqlite connection, so a synchronous transaction or
@@ -35,7 +33,7 @@ function perform(message: Exclude<StoreThreadRequest, { type: 'close' }>): Promi
     case 'record':
       return store.usage.record(message.batch);
     case 'requests':
-      return store.requestLog.append(decodeBatch(message.batch).map(unpack));
+      return store.requestLog.append(message.batch);
     case 'prune-requests':
       return store.requestLog.deleteBefore(message.day, message.limit);
     case 'prune-addresses':

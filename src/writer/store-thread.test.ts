@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import type { RequestLogEntry } from '../store/port.ts';
+import { entryBatch } from '../store/entry-batch.ts';
 import { BACKGROUND_NICE, StoreThread } from './store-thread.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-store-thread-'));
@@ -79,7 +80,7 @@ test('request-log entries cross to the store thread and back unchanged, whatever
     userAgent: 'agent\t\n',
   };
   try {
-    await thread.append([entry, { ...entry, at: entry.at + 1, durationMs: 12.345, upstreamMs: 7.5 }]);
+    await thread.append(entryBatch([entry, { ...entry, at: entry.at + 1, durationMs: 12.345, upstreamMs: 7.5 }]));
     const page = await thread.query({}, { limit: 10 });
     assert.deepEqual(page.items, [{ ...entry, at: entry.at + 1, durationMs: 12.345, upstreamMs: 7.5 }, entry]);
   } finally {

@@ -1,6 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { pack } from '../requests/request-entry.ts';
-import { encodeBatch, type EntryBatch } from '../requests/entry-batch.ts';
+import type { EntryBatch } from '../store/entry-batch.ts';
 import {
   StorageUnavailableError,
   type KeyAddressRepo,
@@ -88,13 +87,8 @@ export class StoreThread implements Pick<UsageRepo, 'record'>, RequestLogRepo, P
     return (await this.#send({ type: 'record', batch })) as QuotaTotal[];
   }
 
-  async append(entries: readonly RequestLogEntry[]): Promise<void> {
-    const batch = encodeBatch(entries.map(pack));
-    if (batch) await this.appendBatch(batch);
-  }
-
   /** Request-log entries as the request log's buffer holds them (entry-batch.ts): sent as they are. */
-  async appendBatch(batch: EntryBatch): Promise<void> {
+  async append(batch: EntryBatch): Promise<void> {
     await this.#send({ type: 'requests', batch });
   }
 

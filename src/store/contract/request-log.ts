@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { RequestLogEntry, RequestLogFilters, Store } from '../port.ts';
 import { T0 } from './fixtures.ts';
+import { entryBatch } from '../entry-batch.ts';
 
 const DAY = 86_400_000;
 
@@ -60,14 +61,14 @@ export function requestLogContract(current: () => Store): void {
         status: 404,
         denialCode: 'ROUTE_NOT_FOUND',
       });
-      await current().requestLog.append([first, unrouted]);
-      await current().requestLog.append(tied);
+      await current().requestLog.append(entryBatch([first, unrouted]));
+      await current().requestLog.append(entryBatch(tied));
       const read = await all();
       assert.deepEqual(read, [tied[1], tied[0], unrouted, first]);
     });
 
     test('an empty batch writes nothing', async () => {
-      await current().requestLog.append([]);
+      await current().requestLog.append(entryBatch([]));
       assert.deepEqual(await all(), []);
     });
 
@@ -88,7 +89,7 @@ export function requestLogContract(current: () => Store): void {
         }),
         entry({ at: T0 + 30, keyId: 'key_a', appId: 'app_a', status: 503, denialCode: 'UPSTREAM_UNAVAILABLE' }),
       ];
-      await current().requestLog.append(e);
+      await current().requestLog.append(entryBatch(e));
       const pick = (...i: number[]) => i.map((n) => e[n]!.requestId);
       assert.deepEqual(ids(await all({ since: T0 + 10 })), pick(3, 2, 1));
       assert.deepEqual(ids(await all({ until: T0 + 20 })), pick(1, 0));
@@ -109,7 +110,7 @@ export function requestLogContract(current: () => Store): void {
 
     test('cursor pages hold every entry once, across many entries at the same time', async () => {
       const batch = Array.from({ length: 9 }, (_, i) => entry({ at: T0 + (i % 3) }));
-      await current().requestLog.append(batch);
+      await current().requestLog.append(entryBatch(batch));
       const read = await all();
       assert.equal(read.length, 9);
       assert.equal(new Set(ids(read)).size, 9);
@@ -121,10 +122,32 @@ export function requestLogContract(current: () => Store): void {
       assert.equal(page.nextCursor, null);
     });
 
+    test('batches whose times overlap are read as one log: newest first, each entry once, on every page size', async () => {
+      // Requests end out of order and workers flush apart: one batch can span another's time.
+      const times = [[T0 + 50, T0 + 10, T0 + 30], [T0 + 20, T0 + 40], [T0 + 45, T0 + 5, T0 + 40, T0 + 60], [T0 + 40]];
+      const batches = times.map((ats) => ats.map((at) => entry({ at })));
+      for (const batch of batches) await current().requestLog.append(entryBatch(batch));
+      const expected = batches.flat().map((e, arrival) => ({ e, arrival }));
+      // Time, then arrival, both newest first.
+      expected.sort((a, b) => b.e.at - a.e.at || b.arrival - a.arrival);
+      for (const limit of [1, 2, 3, 5, 20]) {
+        const read: RequestLogEntry[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await current().requestLog.query({}, { limit, cursor });
+          read.push(...page.items);
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor);
+        assert.deepEqual(ids(read), ids(expected.map((x) => x.e)), `pages of ${limit}`);
+      }
+      assert.deepEqual(ids(await all({ since: T0 + 20, until: T0 + 45 })), ids(expected.map((x) => x.e).filter((e) => e.at >= T0 + 20 && e.at < T0 + 45)));
+    });
+
     test('deleteBefore removes whole days before the given one, oldest first, at most `limit` at a time', async () => {
       const day0 = Date.UTC(2026, 10, 20);
       const e = [0, 0.5, 1, 1.99, 2, 3].map((d) => entry({ at: day0 + d * DAY }));
-      await current().requestLog.append(e);
+      // Each on its own: an adapter may keep a batch together (the SQLite one deletes whole batches).
+      for (const one of e) await current().requestLog.append(entryBatch([one]));
       assert.equal(await current().requestLog.deleteBefore('2026-11-22', 3), 3);
       assert.deepEqual(
         ids(await all()),

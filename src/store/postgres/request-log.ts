@@ -2,6 +2,7 @@ import { requestLogEntryFromRow } from '../rows.ts';
 import { REQUEST_LOG_FIELDS, type RequestLogFilters, type RequestLogRepo } from '../port.ts';
 import { parseRequestCursor, requestCursor } from '../cursors.ts';
 import type { PgDb } from './db.ts';
+import { entriesOf } from '../entry-batch.ts';
 
 /** The columns in REQUEST_LOG_FIELDS order, with the array type each is sent as. */
 const COLUMNS: readonly [string, string][] = [
@@ -32,7 +33,8 @@ const INSERT = `INSERT INTO request_log (${COLUMNS.map(([c]) => c).join(', ')})
 
 export function requestLogRepo(db: PgDb): RequestLogRepo {
   return {
-    async append(entries) {
+    async append(batch) {
+      const entries = entriesOf(batch);
       if (!entries.length) return;
       // One statement per batch: a column array per field.
       await db.query(

@@ -3,9 +3,19 @@
  * a released migration never changes. Whole entities live in `data` (JSON); the columns beside it
  * are what queries filter, sort or constrain on.
  */
+import type { DatabaseSync } from 'node:sqlite';
 import { latencyColumnsMigration } from '../usage-rollups.ts';
+import { moveRequestLogRowsToBatches } from './request-log-migration.ts';
 
-export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
+/** A migration: its SQL, then (when the data must be reshaped in a way SQL cannot) `data`, in the same transaction. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+  data?: (connection: DatabaseSync) => void;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: 'initial schema',
@@ -283,5 +293,22 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
     version: 17,
     name: 'usage latency histogram',
     sql: latencyColumnsMigration('INTEGER'),
+  },
+  {
+    // The request log kept as the batches the request log's buffer encodes (store/entry-batch.ts), one
+    // row per batch with the time range it covers: one insert per batch instead of one per request with
+    // 21 values bound (docs/architecture.md, "The request log on SQLite"). The old rows move into
+    // batches of their own, then their table goes.
+    version: 18,
+    name: 'request log in batches',
+    sql: `
+      CREATE TABLE request_log_batches (
+        id INTEGER PRIMARY KEY, first_at REAL NOT NULL, last_at REAL NOT NULL, entries INTEGER NOT NULL, bytes BLOB NOT NULL);
+      CREATE INDEX request_log_batches_last ON request_log_batches (last_at);
+    `,
+    data: (connection) => {
+      moveRequestLogRowsToBatches(connection);
+      connection.exec('DROP TABLE request_log');
+    },
   },
 ];

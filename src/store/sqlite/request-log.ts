@@ -1,84 +1,85 @@
-import { requestLogEntryFromRow } from '../rows.ts';
-import type { SQLInputValue } from 'node:sqlite';
-import type { RequestLogFilters, RequestLogRepo } from '../port.ts';
+import type { RequestLogEntry, RequestLogRepo } from '../port.ts';
 import type { SqliteDb } from './db.ts';
 import { parseRequestCursor, requestCursor } from '../cursors.ts';
+import { batchTimeRange, decodeBatch, unpack, type PackedEntry } from '../entry-batch.ts';
+import { requestLogMatcher } from '../request-log-filters.ts';
 
+/**
+ * An entry's id is its batch's row id times this, plus its place in the batch: ids grow with arrival,
+ * as the cursor's tie-break needs. 2^21 entries a batch leaves 2^32 batches below 2^53.
+ */
+const PER_BATCH = 2 ** 21;
+
+interface StoredBatch {
+  id: number;
+  rows: PackedEntry[];
+}
+
+/**
+ * The request log on SQLite keeps each batch as the request log's buffer encoded it (entry-batch.ts),
+ * one row per batch with the time range it covers: appending costs one insert per batch, not 21
+ * values bound and an index entry per request (docs/architecture.md, "The request log on SQLite").
+ * Reads decode the batches of the chosen time range, newest first, and filter their entries.
+ */
 export function requestLogRepo(db: SqliteDb): RequestLogRepo {
   return {
-    async append(entries) {
-      db.transaction(() => {
-        const insert = db.sql(
-          // The columns in REQUEST_LOG_FIELDS order.
-          `INSERT INTO request_log (at, request_id, trace_id, api_id, api, route, method, path, query, status, denial_code, duration_ms,
-             upstream_ms, bytes_in, bytes_out, key_id, app_id, user_sub, client_id, address, user_agent) VALUES (${Array(21).fill('?').join(',')})`,
-        );
-        // Field by field (not a map over REQUEST_LOG_FIELDS): one monomorphic load each, no array per row.
-        for (const e of entries)
-          insert.run(
-            e.at,
-            e.requestId,
-            e.traceId,
-            e.apiId,
-            e.api,
-            e.route,
-            e.method,
-            e.path,
-            e.query,
-            e.status,
-            e.denialCode,
-            e.durationMs,
-            e.upstreamMs,
-            e.bytesIn,
-            e.bytesOut,
-            e.keyId,
-            e.appId,
-            e.user,
-            e.clientId,
-            e.address,
-            e.userAgent,
-          );
-      });
+    async append(batch) {
+      if (batch.entries === 0) return;
+      if (batch.entries > PER_BATCH) throw new Error(`request-log batch of ${batch.entries} entries: at most ${PER_BATCH} are kept together`);
+      const { first, last } = batchTimeRange(batch);
+      db.sql('INSERT INTO request_log_batches (first_at, last_at, entries, bytes) VALUES (?, ?, ?, ?)').run(first, last, batch.entries, batch.bytes);
     },
-    async query(filters, query) {
-      const { where, args } = requestLogWhere(filters);
-      const cursor = query.cursor === undefined ? null : parseRequestCursor(query.cursor);
-      // `at <= ?` bounds the index range, so a deep page starts where the last ended instead of scanning to it.
-      if (cursor) (where.push('at <= ? AND (at < ? OR id < ?)'), args.push(cursor.at, cursor.at, cursor.id));
-      const rows = db
-        .sql(`SELECT * FROM request_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT ?`)
-        .all(...args, query.limit + 1);
-      const items = rows.slice(0, query.limit);
+    async query(filters, page) {
+      const matches = requestLogMatcher(filters);
+      const cursor = page.cursor === undefined ? null : parseRequestCursor(page.cursor);
+      // A batch can hold a wanted entry only when its time range meets the filter's and the cursor's.
+      const batches = db
+        .sql('SELECT id, last_at, entries, bytes FROM request_log_batches WHERE last_at >= ? AND first_at < ? AND first_at <= ? ORDER BY last_at DESC, id DESC')
+        .iterate(filters.since ?? -Number.MAX_VALUE, filters.until ?? Number.MAX_VALUE, cursor ? cursor.at : Number.MAX_VALUE);
+      const found: { at: number; id: number; row: PackedEntry }[] = [];
+      const wanted = page.limit + 1;
+      for (const b of batches) {
+        // Batches come by their newest entry, newest first: once `wanted` entries are newer than this
+        // batch's newest, neither it nor any after it can hold one that places.
+        if (found.length >= wanted && found[wanted - 1]!.at > Number(b.last_at)) break;
+        const batch = stored(b);
+        batch.rows.forEach((row, i) => {
+          const at = row[0] as number;
+          const id = batch.id * PER_BATCH + i;
+          if (cursor && (at > cursor.at || (at === cursor.at && id >= cursor.id))) return;
+          if (matches(row)) found.push({ at, id, row });
+        });
+        found.sort((a, b) => b.at - a.at || b.id - a.id);
+        found.length = Math.min(found.length, wanted);
+      }
+      const items = found.slice(0, page.limit);
       const last = items.at(-1);
       return {
-        items: items.map(requestLogEntryFromRow),
-        nextCursor: rows.length > query.limit && last ? requestCursor(Number(last.at), Number(last.id)) : null,
+        items: items.map((f): RequestLogEntry => unpack(f.row)),
+        nextCursor: found.length > page.limit && last ? requestCursor(last.at, last.id) : null,
       };
     },
     async deleteBefore(day, limit) {
       const before = Date.parse(`${day}T00:00:00Z`);
       if (!Number.isFinite(before)) throw new Error(`not a day: ${day}`);
-      return db.transaction(() =>
-        Number(db.sql('DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE at < ? ORDER BY at LIMIT ?)').run(before, limit).changes),
-      );
+      // Whole batches, once all of a batch is older: up to `limit` entries, or the oldest batch when it alone holds more.
+      return db.transaction(() => {
+        const old = db.sql('SELECT id, entries FROM request_log_batches WHERE last_at < ? ORDER BY last_at, id LIMIT ?').all(before, limit);
+        const remove = db.sql('DELETE FROM request_log_batches WHERE id = ?');
+        let deleted = 0;
+        for (const row of old) {
+          const entries = Number(row.entries);
+          if (deleted > 0 && deleted + entries > limit) break;
+          remove.run(Number(row.id));
+          deleted += entries;
+        }
+        return deleted;
+      });
     },
   };
 }
 
-/** The filters as SQL conditions on the request log's columns, with their arguments. */
-function requestLogWhere(f: RequestLogFilters): { where: string[]; args: SQLInputValue[] } {
-  const where: string[] = [];
-  const args: SQLInputValue[] = [];
-  const add = (condition: string, ...values: SQLInputValue[]) => (where.push(condition), args.push(...values));
-  if (f.since !== undefined) add('at >= ?', f.since);
-  if (f.until !== undefined) add('at < ?', f.until);
-  if (f.keyId !== undefined) add('key_id = ?', f.keyId);
-  if (f.appId !== undefined) add('app_id = ?', f.appId);
-  if (f.api !== undefined) add('(api_id = ? OR api = ?)', f.api, f.api);
-  if (f.user !== undefined) add('user_sub = ?', f.user);
-  if (f.clientId !== undefined) add('client_id = ?', f.clientId);
-  if (f.status !== undefined) add('status BETWEEN ? AND ?', f.status.min, f.status.max);
-  if (f.address !== undefined) add('address = ?', f.address);
-  if (f.denialCode !== undefined) add('denial_code = ?', f.denialCode);
-  return { where, args };
+function stored(row: Record<string, unknown>): StoredBatch {
+  const bytes = row.bytes as Uint8Array;
+  return { id: Number(row.id), rows: decodeBatch({ bytes, entries: Number(row.entries) }) };
 }

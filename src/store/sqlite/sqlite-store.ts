@@ -92,6 +92,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         if (applied.has(migration.version)) continue;
         db.transaction(() => {
           connection.exec(migration.sql);
+          migration.data?.(connection);
           db.sql('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?,?,?)').run(migration.version, migration.name, db.clock());
         });
         ran++;

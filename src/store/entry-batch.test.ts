@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { REQUEST_LOG_FIELDS } from '../store/port.ts';
-import { decodeBatch, encodeBatch, EntryBatchWriter } from './entry-batch.ts';
-import type { PackedEntry } from './request-entry.ts';
+import { REQUEST_LOG_FIELDS } from './port.ts';
+import { batchTimeRange, decodeBatch, encodeBatch, entriesOf, entryBatch, EntryBatchWriter, unpack } from './entry-batch.ts';
+import type { PackedEntry } from './entry-batch.ts';
 
 /** A row of every field, the values given by position, the rest made up. */
 const row = (overrides: Record<number, string | number | null> = {}): PackedEntry =>
@@ -55,4 +55,21 @@ test('bytes that are not a batch are refused with an error, not read as entries'
   const wrongTag = batch.bytes.slice();
   wrongTag[0] = 9;
   assert.throws(() => decodeBatch({ bytes: wrongTag, entries: 1 }), /unknown tag 9 at byte 0/);
+});
+
+test("a batch's time range is its earliest and latest entry, in whatever order they came; bytes no writer made are refused", () => {
+  const batch = encodeBatch([row({ 0: 30 }), row({ 0: 10 }), row({ 0: 50 }), row({ 0: 20 })])!;
+  assert.deepEqual(batchTimeRange(batch), { first: 10, last: 50 });
+  assert.throws(() => batchTimeRange({ bytes: batch.bytes.subarray(0, batch.bytes.length - 1), entries: 4 }), /bytes end inside entry 4 of 4/);
+  assert.throws(() => batchTimeRange({ bytes: batch.bytes, entries: 3 }), /bytes left over after 3 entries/);
+  assert.throws(() => batchTimeRange({ bytes: batch.bytes, entries: 5 }), /entry 5 of 5 does not start with its time/);
+  assert.throws(() => batchTimeRange(encodeBatch([row({ 0: 'not a time' })])!), /entry 1 of 1 does not start with its time/);
+  assert.throws(() => batchTimeRange({ bytes: new Uint8Array(0), entries: 0 }), /no entries/);
+});
+
+test('entries turned into a batch come back the same; none make an empty batch', () => {
+  const entries = [row({ 0: 1, 1: 'a' }), row({ 0: 2, 1: 'b' })].map(unpack);
+  assert.deepEqual(entriesOf(entryBatch(entries)), entries);
+  assert.deepEqual(entryBatch([]), { bytes: new Uint8Array(0), entries: 0 });
+  assert.deepEqual(entriesOf(entryBatch([])), []);
 });
