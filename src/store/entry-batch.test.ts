@@ -62,7 +62,7 @@ test("a batch's time range is its earliest and latest entry, in whatever order t
   assert.deepEqual(batchTimeRange(batch), { first: 10, last: 50 });
   assert.throws(() => batchTimeRange({ bytes: batch.bytes.subarray(0, batch.bytes.length - 1), entries: 4 }), /bytes end inside entry 4 of 4/);
   assert.throws(() => batchTimeRange({ bytes: batch.bytes, entries: 3 }), /bytes left over after 3 entries/);
-  assert.throws(() => batchTimeRange({ bytes: batch.bytes, entries: 5 }), /entry 5 of 5 does not start with its time/);
+  assert.throws(() => batchTimeRange({ bytes: batch.bytes, entries: 5 }), /bytes end inside entry 5 of 5/);
   assert.throws(() => batchTimeRange(encodeBatch([row({ 0: 'not a time' })])!), /entry 1 of 1 does not start with its time/);
   assert.throws(() => batchTimeRange({ bytes: new Uint8Array(0), entries: 0 }), /no entries/);
 });

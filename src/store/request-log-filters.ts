@@ -1,13 +1,9 @@
 import { REQUEST_LOG_FIELDS, type RequestLogEntry, type RequestLogFilters } from './port.ts';
-import type { PackedEntry } from './entry-batch.ts';
+import type { EntryCondition } from './entry-batch.ts';
 
 const at = (field: keyof RequestLogEntry): number => REQUEST_LOG_FIELDS.indexOf(field);
-const AT = at('at');
-const STATUS = at('status');
-const API_ID = at('apiId');
-const API = at('api');
-/** The filters that select by one field's equality, and where that field is in a packed entry. */
-const EQUAL: readonly [keyof RequestLogFilters, number][] = [
+/** The filters that select by one field's text, and where that field is in an entry. */
+const TEXT: readonly [Exclude<keyof RequestLogFilters, 'since' | 'until' | 'status' | 'api'>, number][] = [
   ['keyId', at('keyId')],
   ['appId', at('appId')],
   ['user', at('user')],
@@ -17,19 +13,18 @@ const EQUAL: readonly [keyof RequestLogFilters, number][] = [
 ];
 
 /**
- * The request log's filters as a test of a packed entry (entry-batch.ts), for a store that filters
- * entries itself rather than asking its engine to: what the SQL adapters' WHERE clauses select.
+ * The request log's filters as conditions on stored entries (entry-batch.ts), for a store that
+ * filters entries itself rather than asking its engine to: what the PostgreSQL adapter's WHERE
+ * clause selects (the store contract holds both to the same answers).
  */
-export function requestLogMatcher(f: RequestLogFilters): (row: PackedEntry) => boolean {
-  const equal = EQUAL.flatMap(([filter, i]) => (f[filter] === undefined ? [] : [[i, f[filter]] as const]));
-  const { since, until, api, status } = f;
-  return (row) => {
-    const time = row[AT] as number;
-    if (since !== undefined && time < since) return false;
-    if (until !== undefined && time >= until) return false;
-    if (api !== undefined && row[API_ID] !== api && row[API] !== api) return false;
-    if (status !== undefined && ((row[STATUS] as number) < status.min || (row[STATUS] as number) > status.max)) return false;
-    for (const [i, value] of equal) if (row[i] !== value) return false;
-    return true;
-  };
+export function requestLogConditions(f: RequestLogFilters): EntryCondition[] {
+  const conditions: EntryCondition[] = [];
+  if (f.since !== undefined || f.until !== undefined) conditions.push({ field: at('at'), atLeast: f.since, below: f.until });
+  if (f.api !== undefined) conditions.push({ fields: [at('apiId'), at('api')], equals: f.api });
+  if (f.status !== undefined) conditions.push({ field: at('status'), atLeast: f.status.min, atMost: f.status.max });
+  for (const [filter, field] of TEXT) {
+    const value = f[filter];
+    if (value !== undefined) conditions.push({ fields: [field], equals: value });
+  }
+  return conditions;
 }

@@ -1,19 +1,14 @@
 import type { RequestLogEntry, RequestLogRepo } from '../port.ts';
 import type { SqliteDb } from './db.ts';
 import { parseRequestCursor, requestCursor } from '../cursors.ts';
-import { batchTimeRange, decodeBatch, unpack, type PackedEntry } from '../entry-batch.ts';
-import { requestLogMatcher } from '../request-log-filters.ts';
+import { batchTimeRange, selectEntries, unpack, type PackedEntry } from '../entry-batch.ts';
+import { requestLogConditions } from '../request-log-filters.ts';
 
 /**
  * An entry's id is its batch's row id times this, plus its place in the batch: ids grow with arrival,
  * as the cursor's tie-break needs. 2^21 entries a batch leaves 2^32 batches below 2^53.
  */
 const PER_BATCH = 2 ** 21;
-
-interface StoredBatch {
-  id: number;
-  rows: PackedEntry[];
-}
 
 /**
  * The request log on SQLite keeps each batch as the request log's buffer encoded it (entry-batch.ts),
@@ -30,7 +25,7 @@ export function requestLogRepo(db: SqliteDb): RequestLogRepo {
       db.sql('INSERT INTO request_log_batches (first_at, last_at, entries, bytes) VALUES (?, ?, ?, ?)').run(first, last, batch.entries, batch.bytes);
     },
     async query(filters, page) {
-      const matches = requestLogMatcher(filters);
+      const conditions = requestLogConditions(filters);
       const cursor = page.cursor === undefined ? null : parseRequestCursor(page.cursor);
       // A batch can hold a wanted entry only when its time range meets the filter's and the cursor's.
       const batches = db
@@ -42,13 +37,12 @@ export function requestLogRepo(db: SqliteDb): RequestLogRepo {
         // Batches come by their newest entry, newest first: once `wanted` entries are newer than this
         // batch's newest, neither it nor any after it can hold one that places.
         if (found.length >= wanted && found[wanted - 1]!.at > Number(b.last_at)) break;
-        const batch = stored(b);
-        batch.rows.forEach((row, i) => {
+        const first = Number(b.id) * PER_BATCH;
+        for (const { index, row } of selectEntries({ bytes: b.bytes as Uint8Array, entries: Number(b.entries) }, conditions)) {
           const at = row[0] as number;
-          const id = batch.id * PER_BATCH + i;
-          if (cursor && (at > cursor.at || (at === cursor.at && id >= cursor.id))) return;
-          if (matches(row)) found.push({ at, id, row });
-        });
+          const id = first + index;
+          if (!cursor || at < cursor.at || (at === cursor.at && id < cursor.id)) found.push({ at, id, row });
+        }
         found.sort((a, b) => b.at - a.at || b.id - a.id);
         found.length = Math.min(found.length, wanted);
       }
@@ -77,9 +71,4 @@ export function requestLogRepo(db: SqliteDb): RequestLogRepo {
       });
     },
   };
-}
-
-function stored(row: Record<string, unknown>): StoredBatch {
-  const bytes = row.bytes as Uint8Array;
-  return { id: Number(row.id), rows: decodeBatch({ bytes, entries: Number(row.entries) }) };
 }
