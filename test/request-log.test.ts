@@ -7,6 +7,7 @@ import { json, runCli } from './support/cli.ts';
 import { adminKeysService } from '../src/control/services/admin-keys.ts';
 import { call, startHarness, type Harness } from './support/harness.ts';
 import { entryBatch } from '../src/store/entry-batch.ts';
+import { makeRequestLogEntry } from '../src/store/contract/fixtures.ts';
 import type { RequestLogEntry } from '../src/store/port.ts';
 import { insecure, startAuthHarness } from './support/oauth.ts';
 
@@ -43,29 +44,21 @@ const tally = <T>(items: T[], by: (item: T) => unknown): Record<string, number> 
 };
 
 /** A stored record as the gateway makes them for a public API, at `at`. */
-const bulkEntry = (at: number, requestId: string): RequestLogEntry => ({
-  at,
-  requestId,
-  traceId: null,
-  apiId: null,
-  api: 'open',
-  route: '/open',
-  method: 'GET',
-  path: '/open/x',
-  query: null,
-  status: 200,
-  denialCode: null,
-  durationMs: 1,
-  upstreamMs: null,
-  bytesIn: 0,
-  bytesOut: 100,
-  keyId: null,
-  appId: null,
-  user: null,
-  clientId: null,
-  address: '192.0.2.1',
-  userAgent: null,
-});
+const bulkEntry = (at: number, requestId: string): RequestLogEntry =>
+  makeRequestLogEntry({
+    at,
+    requestId,
+    apiId: null,
+    api: 'open',
+    route: '/open',
+    path: '/open/x',
+    durationMs: 1,
+    upstreamMs: null,
+    bytesOut: 100,
+    keyId: null,
+    appId: null,
+    userAgent: null,
+  });
 
 /** Every stored record's bytes, as text: what a copy of the database would show (strings are kept as UTF-8). */
 function storedText(h: Harness): string {

@@ -10,6 +10,7 @@ import { testRequestRecord } from '../gateway/test-exchange.ts';
 import { StorageUnavailableError, type RequestLogEntry, type Store } from '../store/port.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { entriesOf, entryBatch } from '../store/entry-batch.ts';
+import { makeRequestLogEntry } from '../store/contract/fixtures.ts';
 import { Health } from '../telemetry/health.ts';
 import { REQUEST_LOG, RequestLog, type RequestLogOptions, type RequestLogSink } from './request-log.ts';
 
@@ -236,27 +237,5 @@ describe('RequestLog', () => {
 });
 
 function baseEntry(at: number): RequestLogEntry {
-  return {
-    at,
-    requestId: `e-${at}`,
-    traceId: null,
-    apiId: null,
-    api: null,
-    route: null,
-    method: 'GET',
-    path: '/',
-    query: null,
-    status: 404,
-    denialCode: 'ROUTE_NOT_FOUND',
-    durationMs: 0.1,
-    upstreamMs: null,
-    bytesIn: 0,
-    bytesOut: 100,
-    keyId: null,
-    appId: null,
-    user: null,
-    clientId: null,
-    address: '192.0.2.1',
-    userAgent: null,
-  };
+  return makeRequestLogEntry({ at, requestId: `e-${at}`, apiId: null, api: null, route: null, path: '/', status: 404, denialCode: 'ROUTE_NOT_FOUND' });
 }

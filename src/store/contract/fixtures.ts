@@ -1,6 +1,6 @@
 import type { AdminKey, Api, ApiKey, App, AuditEntry, AuditInput, OAuthClient, Policy, SigningKey, User } from '../../domain/entities.ts';
 import { newId } from '../../domain/ids.ts';
-import type { AuditQuery, KeyListQuery, Store } from '../port.ts';
+import type { AuditQuery, KeyListQuery, RequestLogEntry, Store } from '../port.ts';
 
 // What the store contract's suites make and read with: entities, audit inputs, and reads that follow every cursor.
 
@@ -162,3 +162,29 @@ export async function allKeyIds(store: Store, query: Omit<KeyListQuery, 'limit' 
   } while (cursor);
   return ids;
 }
+
+/** A request-log entry: a key's GET forwarded to the `orders` API at T0, with `overrides`. */
+export const makeRequestLogEntry = (overrides: Partial<RequestLogEntry> = {}): RequestLogEntry => ({
+  at: T0,
+  requestId: `req-${++seq}`,
+  traceId: null,
+  apiId: 'api_1',
+  api: 'orders',
+  route: '/orders',
+  method: 'GET',
+  path: '/orders/items',
+  query: null,
+  status: 200,
+  denialCode: null,
+  durationMs: 1.5,
+  upstreamMs: 1.25,
+  bytesIn: 0,
+  bytesOut: 120,
+  keyId: 'key_1',
+  appId: 'app_1',
+  user: null,
+  clientId: null,
+  address: '192.0.2.1',
+  userAgent: 'curl/8',
+  ...overrides,
+});

@@ -1,38 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { RequestLogEntry, RequestLogFilters, Store } from '../port.ts';
-import { T0 } from './fixtures.ts';
+import { makeRequestLogEntry, T0 } from './fixtures.ts';
 import { entryBatch } from '../entry-batch.ts';
 
 const DAY = 86_400_000;
 
 /** The request log's part of the store contract: append, filtered reads newest first with a cursor, retention. */
 export function requestLogContract(current: () => Store): void {
-  let seq = 0;
-  const entry = (overrides: Partial<RequestLogEntry> = {}): RequestLogEntry => ({
-    at: T0,
-    requestId: `req-${++seq}`,
-    traceId: null,
-    apiId: 'api_1',
-    api: 'orders',
-    route: '/orders',
-    method: 'GET',
-    path: '/orders/items',
-    query: null,
-    status: 200,
-    denialCode: null,
-    durationMs: 1.5,
-    upstreamMs: 1.25,
-    bytesIn: 0,
-    bytesOut: 120,
-    keyId: 'key_1',
-    appId: 'app_1',
-    user: null,
-    clientId: null,
-    address: '192.0.2.1',
-    userAgent: 'curl/8',
-    ...overrides,
-  });
+  const entry = makeRequestLogEntry;
   /** Every entry the filters select, by following cursors two at a time. */
   const all = async (filters: RequestLogFilters = {}): Promise<RequestLogEntry[]> => {
     const out: RequestLogEntry[] = [];

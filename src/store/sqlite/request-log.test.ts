@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, describe, test } from 'node:test';
-import type { RequestLogEntry } from '../port.ts';
+import { StorageUnavailableError, type RequestLogEntry } from '../port.ts';
 import { entryBatch } from '../entry-batch.ts';
+import { makeRequestLogEntry } from '../contract/fixtures.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { openSqliteStore } from './sqlite-store.ts';
 
@@ -15,29 +16,7 @@ let files = 0;
 const DAY = 86_400_000;
 const DAY0 = Date.UTC(2026, 10, 20);
 
-const entry = (at: number, requestId: string): RequestLogEntry => ({
-  at,
-  requestId,
-  traceId: null,
-  apiId: 'api_1',
-  api: 'orders',
-  route: '/orders',
-  method: 'GET',
-  path: `/orders/${requestId}`,
-  query: null,
-  status: 200,
-  denialCode: null,
-  durationMs: 1.5,
-  upstreamMs: 1.25,
-  bytesIn: 0,
-  bytesOut: 120,
-  keyId: 'key_1',
-  appId: 'app_1',
-  user: null,
-  clientId: null,
-  address: '192.0.2.1',
-  userAgent: 'curl/8',
-});
+const entry = (at: number, requestId: string): RequestLogEntry => makeRequestLogEntry({ at, requestId, path: `/orders/${requestId}` });
 
 async function withStore(work: (store: Awaited<ReturnType<typeof opened>>) => Promise<void>): Promise<void> {
   const path = join(dir, `store-${++files}.db`);
@@ -68,6 +47,23 @@ describe('the request log on SQLite keeps the batches it is given', () => {
       assert.equal(await store.requestLog.deleteBefore('2026-11-22', 3), 2);
       assert.deepEqual(await readAll(store), []);
     });
+  });
+
+  test('a batch the engine cannot write now fails as StorageUnavailableError (kept for the next flush), not as a refusal', async () => {
+    const path = join(dir, `store-${++files}.db`);
+    await (await opened(path)).close();
+    const store = openSqliteStore(path, { busyTimeoutMs: 20 });
+    const other = new DatabaseSync(path);
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      await assert.rejects(store.requestLog.append(entryBatch([entry(DAY0, 'a')])), StorageUnavailableError);
+      other.exec('ROLLBACK');
+      await store.requestLog.append(entryBatch([entry(DAY0, 'a')]));
+      assert.deepEqual(await readAll(store), ['a']);
+    } finally {
+      other.close();
+      await store.close();
+    }
   });
 
   test('bytes no batch writer made are refused, and nothing is stored', async () => {

@@ -14,7 +14,8 @@ const PER_BATCH = 2 ** 21;
  * The request log on SQLite keeps each batch as the request log's buffer encoded it (entry-batch.ts),
  * one row per batch with the time range it covers: appending costs one insert per batch, not 21
  * values bound and an index entry per request (docs/architecture.md, "The request log on SQLite").
- * Reads decode the batches of the chosen time range, newest first, and filter their entries.
+ * Reads take the batches of the chosen time range, newest first, and test their entries' bytes
+ * against the filters, decoding only those that pass.
  */
 export function requestLogRepo(db: SqliteDb): RequestLogRepo {
   return {
@@ -22,7 +23,10 @@ export function requestLogRepo(db: SqliteDb): RequestLogRepo {
       if (batch.entries === 0) return;
       if (batch.entries > PER_BATCH) throw new Error(`request-log batch of ${batch.entries} entries: at most ${PER_BATCH} are kept together`);
       const { first, last } = batchTimeRange(batch);
-      db.sql('INSERT INTO request_log_batches (first_at, last_at, entries, bytes) VALUES (?, ?, ?, ?)').run(first, last, batch.entries, batch.bytes);
+      // As every write, in a transaction: its commit tells readiness the store writes again.
+      db.transaction(() =>
+        db.sql('INSERT INTO request_log_batches (first_at, last_at, entries, bytes) VALUES (?, ?, ?, ?)').run(first, last, batch.entries, batch.bytes),
+      );
     },
     async query(filters, page) {
       const conditions = requestLogConditions(filters);
