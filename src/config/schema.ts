@@ -273,11 +273,10 @@ export const configSchema = z.strictObject({
       /** Records held in memory at most while they wait to be written; past it, new ones are dropped and counted. */
       bufferRecords: z.coerce.number().int().min(1).max(10_000_000).default(50_000),
       /**
-       * A flush starts when this many records wait... Records wait as bytes outside the heap, so what this
-       * bounds is how often the writer thread is woken: each round trip costs the request thread too
-       * (docs/benchmarks.md, "sixteenth look": 250 → 2,000 took 5 µs off a request at 17k req/s).
+       * A flush starts when this many records wait... Few, so that under load a record is written within
+       * tens of milliseconds and dies young (a row that waits outlives scavenges and is copied to the old generation).
        */
-      flushRecords: z.coerce.number().int().min(1).max(1_000_000).default(2000),
+      flushRecords: z.coerce.number().int().min(1).max(1_000_000).default(250),
       /** ...or this long after the last one. */
       flushIntervalMs: z.coerce.number().int().min(1).max(3_600_000).default(1000),
     })
