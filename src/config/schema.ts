@@ -273,8 +273,9 @@ export const configSchema = z.strictObject({
       /** Records held in memory at most while they wait to be written; past it, new ones are dropped and counted. */
       bufferRecords: z.coerce.number().int().min(1).max(10_000_000).default(50_000),
       /**
-       * A flush starts when this many records wait... Few, so that under load a record is written within
-       * tens of milliseconds and dies young (a row that waits outlives scavenges and is copied to the old generation).
+       * A flush starts when this many records wait... Few: records wait as bytes, so more would cost no
+       * heap, and fewer round trips to the writer cost the request thread less CPU, but 2,000 made the
+       * tail after a run at full throughput worse (docs/benchmarks.md, "sixteenth look").
        */
       flushRecords: z.coerce.number().int().min(1).max(1_000_000).default(250),
       /** ...or this long after the last one. */
