@@ -230,11 +230,11 @@ class BatchReader {
     return this.#bytes[at] === NUMBER ? this.#view.getFloat64(at + 1, true) : NaN;
   }
 
-  /** Whether the value at `at` is the text whose UTF-8 is `utf8`, compared byte for byte. */
-  textIs(at: number, utf8: Uint8Array): boolean {
-    if (this.#bytes[at] !== STRING || this.#view.getUint32(at + 1, true) !== utf8.length) return false;
+  /** Whether the value at `at` is the text whose UTF-8 is `text`, compared byte for byte. */
+  textIs(at: number, text: Uint8Array): boolean {
+    if (this.#bytes[at] !== STRING || this.#view.getUint32(at + 1, true) !== text.length) return false;
     const bytes = this.#bytes;
-    for (let i = 0, from = at + 5; i < utf8.length; i++) if (bytes[from + i] !== utf8[i]) return false;
+    for (let i = 0, from = at + 5; i < text.length; i++) if (bytes[from + i] !== text[i]) return false;
     return true;
   }
 }
@@ -247,26 +247,31 @@ export function decodeBatch(batch: EntryBatch): PackedEntry[] {
   return rows;
 }
 
-/** The entries of a batch that pass every condition, with their place in it; the rest are not decoded. */
-export function selectEntries(batch: EntryBatch, conditions: readonly EntryCondition[]): { index: number; row: PackedEntry }[] {
-  const reader = new BatchReader(batch.bytes);
-  const tests = conditions.map((c): ((starts: Int32Array) => boolean) => {
+/**
+ * What picks a batch's entries that pass every condition, with their place in the batch; the rest are
+ * not decoded. Made once per query (the conditions' text encoded once), used on each batch it reads.
+ */
+export function entrySelector(conditions: readonly EntryCondition[]): (batch: EntryBatch) => { index: number; row: PackedEntry }[] {
+  const tests = conditions.map((c): ((reader: BatchReader, starts: Int32Array) => boolean) => {
     if ('equals' in c) {
-      const utf8 = new TextEncoder().encode(c.equals);
-      return (starts) => c.fields.some((f) => reader.textIs(starts[f]!, utf8));
+      const wanted = utf8.encode(c.equals);
+      return (reader, starts) => c.fields.some((f) => reader.textIs(starts[f]!, wanted));
     }
     const { field, atLeast = -Infinity, atMost = Infinity, below = Infinity } = c;
-    return (starts) => {
+    return (reader, starts) => {
       const n = reader.number(starts[field]!);
       return n >= atLeast && n <= atMost && n < below;
     };
   });
-  const selected: { index: number; row: PackedEntry }[] = [];
-  walk(batch, (index, starts) => {
-    for (const test of tests) if (!test(starts)) return;
-    selected.push({ index, row: reader.row(starts) });
-  });
-  return selected;
+  return (batch) => {
+    const reader = new BatchReader(batch.bytes);
+    const selected: { index: number; row: PackedEntry }[] = [];
+    walk(batch, (index, starts) => {
+      for (const test of tests) if (!test(reader, starts)) return;
+      selected.push({ index, row: reader.row(starts) });
+    });
+    return selected;
+  };
 }
 
 const truncated = (batch: EntryBatch, entry: number): Error =>

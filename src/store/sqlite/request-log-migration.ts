@@ -1,6 +1,6 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { requestLogEntryFromRow } from '../rows.ts';
-import { encodeBatch, pack } from '../entry-batch.ts';
+import { batchTimeRange, encodeBatch, pack } from '../entry-batch.ts';
 
 /** Old rows per batch made of them: the size the request log writes. */
 const ROWS_PER_BATCH = 500;
@@ -16,10 +16,9 @@ export function moveRequestLogRowsToBatches(connection: DatabaseSync): void {
   for (;;) {
     const rows = read.all(after, ROWS_PER_BATCH);
     if (rows.length === 0) return;
-    const entries = rows.map((row) => pack(requestLogEntryFromRow(row)));
-    const times = entries.map((e) => e[0] as number);
-    const batch = encodeBatch(entries)!;
-    insert.run(Math.min(...times), Math.max(...times), batch.entries, batch.bytes);
+    const batch = encodeBatch(rows.map((row) => pack(requestLogEntryFromRow(row))))!;
+    const { first, last } = batchTimeRange(batch);
+    insert.run(first, last, batch.entries, batch.bytes);
     after = Number(rows.at(-1)!.id);
   }
 }

@@ -74,6 +74,8 @@ describe('the request log on SQLite keeps the batches it is given', () => {
         { bytes: good.bytes, entries: 3 },
         { bytes: good.bytes, entries: 1 },
         { bytes: Uint8Array.of(7, 0, 0), entries: 1 },
+        // More entries than an id can number within one batch: refused before its bytes are read.
+        { bytes: good.bytes, entries: 2 ** 21 + 1 },
       ])
         await assert.rejects(store.requestLog.append(bad), /request-log batch/);
       assert.deepEqual(await readAll(store), []);

@@ -1,7 +1,7 @@
 import type { RequestLogEntry, RequestLogRepo } from '../port.ts';
 import type { SqliteDb } from './db.ts';
 import { parseRequestCursor, requestCursor } from '../cursors.ts';
-import { batchTimeRange, selectEntries, unpack, type PackedEntry } from '../entry-batch.ts';
+import { batchTimeRange, entrySelector, unpack, type PackedEntry } from '../entry-batch.ts';
 import { requestLogConditions } from '../request-log-filters.ts';
 
 /**
@@ -29,7 +29,7 @@ export function requestLogRepo(db: SqliteDb): RequestLogRepo {
       );
     },
     async query(filters, page) {
-      const conditions = requestLogConditions(filters);
+      const select = entrySelector(requestLogConditions(filters));
       const cursor = page.cursor === undefined ? null : parseRequestCursor(page.cursor);
       // A batch can hold a wanted entry only when its time range meets the filter's and the cursor's.
       const batches = db
@@ -42,7 +42,7 @@ export function requestLogRepo(db: SqliteDb): RequestLogRepo {
         // batch's newest, neither it nor any after it can hold one that places.
         if (found.length >= wanted && found[wanted - 1]!.at > Number(b.last_at)) break;
         const first = Number(b.id) * PER_BATCH;
-        for (const { index, row } of selectEntries({ bytes: b.bytes as Uint8Array, entries: Number(b.entries) }, conditions)) {
+        for (const { index, row } of select({ bytes: b.bytes as Uint8Array, entries: Number(b.entries) })) {
           const at = row[0] as number;
           const id = first + index;
           if (!cursor || at < cursor.at || (at === cursor.at && id < cursor.id)) found.push({ at, id, row });
