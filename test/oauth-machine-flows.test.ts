@@ -121,6 +121,41 @@ describe('client credentials, introspection, revocation, DPoP, device flow and k
     assert.ok(tokens.refresh_token);
   });
 
+  test('a device-flow step sent without the session its page started (the code form, the return from sign-in) is a 400 invalid_request, and the code still works from its page', async () => {
+    const tv = await h.client({
+      name: 'Kiosk',
+      type: 'public',
+      grantTypes: ['urn:ietf:params:oauth:grant-type:device_code'],
+      scopes: ['orders:read'],
+      apiIds: [orders.id],
+    });
+    const started = await oauth.processDeviceAuthorizationResponse(
+      h.as,
+      tv.client,
+      await oauth.deviceAuthorizationRequest(h.as, tv.client, tv.auth, { scope: 'orders:read' }, insecure),
+    );
+    const form = `user_code=${encodeURIComponent(started.user_code)}&xsrf=forged`;
+    for (const accept of ['application/json', 'text/html']) {
+      const sent = await fetch(started.verification_uri, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept },
+        body: form,
+      });
+      assert.equal(sent.status, 400, accept);
+      const text = await sent.text();
+      if (accept === 'application/json') assert.equal(JSON.parse(text).error, 'invalid_request');
+      else assert.match(text, /invalid_request|without the session/);
+      assert.doesNotMatch(text, new RegExp(started.user_code));
+    }
+    const resumed = await fetch(`${started.verification_uri}/some-interaction`, { headers: { accept: 'application/json' } });
+    assert.equal(resumed.status, 400);
+    assert.equal(((await resumed.json()) as { error: string }).error, 'invalid_request');
+    const browser = new Browser(h.issuer);
+    let page = asPage(await browser.go(started.verification_uri));
+    page = asPage(await browser.submit(page, { user_code: started.user_code }));
+    assert.match(page.html, /Confirm the device/);
+  });
+
   test('key-to-token exchange (RFC 8693): an API key becomes a short-lived token with the app’s identity; revoking the key stops it', async () => {
     const app = await h.admin('POST', '/apps', { name: 'Partner' });
     const key = await h.admin('POST', '/keys', { appId: app.body.id, access: [{ apiId: orders.id }], scopes: ['orders:read'] });

@@ -289,15 +289,23 @@ export class AuthorizationServer {
       try {
         await next();
       } catch (error) {
-        // What escapes oidc-provider's own error handling (it answers OAuth errors itself), such as
-        // its failure to save a session its error page created (the device-code form sent without
-        // the session cookie): reported, and answered as an error page in our layout under our
-        // headers, or as an RFC 6749 error, instead of koa's bare text without them.
+        // What escapes oidc-provider's own error handling (it answers OAuth errors itself): reported,
+        // and answered as an error page in our layout under our headers, or as an RFC 6749 error,
+        // instead of koa's bare text without them. One case is the client's doing, not ours: a step
+        // of the device flow (the code form, the return from sign-in) sent without the session its
+        // page started, whose error page oidc-provider then fails to save (it can only persist a
+        // session it has saved before). Nothing was stored: a 400 invalid_request, not a server error.
         if (kctx.headerSent) throw error;
-        this.#o.onError(error);
-        kctx.status = 500;
+        const unsaved = sentWithoutSession(kctx, error);
+        if (!unsaved) this.#o.onError(error);
+        kctx.status = unsaved ? 400 : 500;
         pageHeaders(kctx);
-        const out = { error: 'server_error', error_description: 'the request could not be completed' };
+        const out = unsaved
+          ? {
+              error: 'invalid_request',
+              error_description: 'sent without the session its page started (no cookie, or an expired one): open the page again and continue from there',
+            }
+          : { error: 'server_error', error_description: 'the request could not be completed' };
         if (kctx.accepts('json', 'html') === 'html') await renderError(kctx, out);
         else kctx.body = out;
       }
@@ -398,4 +406,21 @@ function refuseUngrantable(kctx: KoaContextWithOIDC, c: OAuthClient, apis: Api[]
   const beyond = ungrantableScopes(scopeTokens(scope), c.scopes, apis, kctx.oidc.params?.grant_type !== 'client_credentials');
   if (beyond.length)
     throw new errors.InvalidScope(`not granted to this client for ${apis.map((a) => a.name).join(', ')}: ${beyond.join(' ')}`, beyond.join(' '));
+}
+
+/**
+ * oidc-provider failed to save the session it made up for this request, because none was saved before
+ * (no cookie, or one for a session that expired). Told by its message as well: any other failure in
+ * such a request stays a reported server error. Should a release reword it, these become 500s again
+ * (test/oauth-machine-flows.test.ts says so).
+ */
+function sentWithoutSession(kctx: object, error: unknown): boolean {
+  // Koa's context, with oidc-provider's part if it got as far as making one.
+  const session = (kctx as { oidc?: Partial<KoaContextWithOIDC['oidc']> }).oidc?.session;
+  return (
+    session !== undefined &&
+    typeof session.exp !== 'number' &&
+    error instanceof TypeError &&
+    error.message === 'persist can only be called on previously persisted Sessions'
+  );
 }
