@@ -3,7 +3,8 @@
  * in the way: a seeded Gatehouse (bench/gatehouse-child.ts, --keys keys taken in turn) runs with
  * V8's --trace-gc-nvp, is warmed by a closed-loop run, then takes --rate req/s open loop (after the
  * generator's own warm-up); the scavenges its main thread made meanwhile are read off its output. Per
- * run: p50/p99/max, and the scavenges' count, mean and longest pause, and the heap's growth.
+ * run: p50/p99/max; how long the main thread waited, runnable, for its CPU (another thread, its own or
+ * another process's, had it: /proc schedstat); and the scavenges' count, mean and longest pause, and the heap's growth.
  * `--config` is configuration over the defaults (as bench/cost-ab.ts takes it), to turn parts off;
  * `--bare` runs the bare undici proxy instead, for the floor.
  *
@@ -19,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { killAll, nextMessage, startChild, stopChild, track } from './lib/children.ts';
 import { closedLoop, loadOf, openLoop, pickGenerator, type Load, type ReadyLoad } from './lib/load.ts';
 import { pinning } from './lib/pinning.ts';
+import { runQueueWaitMicros } from './lib/machine.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -60,7 +62,9 @@ async function run(): Promise<string> {
   // Fills the key cache, the limiter and the usage counts of every key, and gets the JIT done.
   await closedLoop({ generator: pickGenerator(undefined), connections: 50, pin }, ready.url + path, load, 8);
   measuring = true;
+  const waitedBefore = runQueueWaitMicros(target.pid!);
   const r = await openLoop({ pin, rate: Number(args.rate), durationS: Number(args.seconds), connections: 32 }, ready.url, path, load);
+  const waitedMs = (runQueueWaitMicros(target.pid!) - waitedBefore) / 1000;
   measuring = false;
   await stopChild(target);
   await stopChild(upstream.proc);
@@ -73,6 +77,7 @@ async function run(): Promise<string> {
   const mean = pauses.reduce((a, b) => a + b, 0) / Math.max(1, pauses.length);
   return (
     `p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, max ${r.maxMs.toFixed(1)} ms; ` +
+    `main thread runnable but waiting for the CPU ${waitedMs.toFixed(0)} ms; ` +
     `${own.length} scavenges (mean ${mean.toFixed(1)} ms, longest ${Math.max(0, ...pauses).toFixed(1)} ms, ${pauses.filter((p) => p > 10).length} over 10 ms); ` +
     `${own.reduce((a, s) => a + s.promotedMb, 0).toFixed(1)} MB promoted to the old generation; heap after them ${own[0]?.heapMb.toFixed(0) ?? '?'} → ${own.at(-1)?.heapMb.toFixed(0) ?? '?'} MB`
   );

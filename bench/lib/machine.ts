@@ -108,6 +108,19 @@ export function sampleRss(pid: number, everyMs = 200): { stop(): number } {
  * worker_thread is named after itself (node 24: `WorkerThread` unless named). Where a request's CPU goes
  * besides the main thread: the store writer, the garbage collector's helpers, libuv's pool.
  */
+/**
+ * How long a process's main thread has waited, runnable, for a CPU since it started (µs): the second
+ * field of its schedstat. Time another thread (the process's own helpers, or another process) held the
+ * CPU while requests were waiting for it; 0 where there is no /proc.
+ */
+export function runQueueWaitMicros(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1000;
+  } catch {
+    return 0; // no /proc (not Linux) or the process has ended
+  }
+}
+
 export function threadCpuMicros(pid: number): Map<string, number> {
   const out = new Map<string, number>();
   const tasks = `/proc/${pid}/task`;
