@@ -54,12 +54,15 @@ export class RequestLog {
   /** Per API id: off (the API opted out) or what its query strings keep; absent: names only. */
   #apis = new Map<string, QueryMode | false>();
   /**
-   * Entries waiting, encoded as their record is observed (entry-batch.ts): the batch being filled,
-   * and those sealed at PART entries. Bytes outside the heap, not objects a scavenge copies.
+   * Entries waiting, encoded as their record is observed (entry-batch.ts), in a buffer that is kept
+   * and reused: bytes outside the heap, not objects a scavenge copies. A flush takes it and fills the
+   * spare meanwhile; its parts are copied out one at a time as they are sent (why: EntryBatchWriter).
    */
-  readonly #filling = new EntryBatchWriter();
-  #sealed: EntryBatch[] = [];
-  /** Entries in #sealed and #filling. */
+  #filling = new EntryBatchWriter(PART);
+  #spare = new EntryBatchWriter(PART);
+  /** Parts a failed flush left unwritten, older than anything in #filling: the next flush sends them first. */
+  #unwritten: EntryBatch[] = [];
+  /** Entries in #unwritten and #filling. */
   #buffered = 0;
   /** Records taken by the flush under way and not yet written: they count against the capacity. */
   #inFlight = 0;
@@ -109,7 +112,6 @@ export class RequestLog {
     }
     this.#filling.add(requestLogRow(record, mode));
     this.#buffered++;
-    if (this.#filling.entries >= PART) this.#sealed.push(this.#filling.seal()!);
     if (this.#buffered >= this.#flushRecords) this.#rounds.trigger();
   };
 
@@ -189,31 +191,41 @@ export class RequestLog {
   }
 
   async #flushOnce(): Promise<void> {
-    const last = this.#filling.seal();
-    if (last) this.#sealed.push(last);
-    if (this.#sealed.length === 0) return;
-    const batches = this.#sealed;
-    this.#sealed = [];
+    const taken = this.#filling;
+    if (this.#unwritten.length === 0 && taken.entries === 0) return;
+    this.#filling = this.#spare;
+    this.#spare = taken;
+    const batches = this.#unwritten.values();
+    this.#unwritten = [];
     this.#inFlight = this.#buffered;
     this.#buffered = 0;
-    for (const [i, batch] of batches.entries()) {
-      try {
-        await this.#append(batch);
-        this.#wrote(batch.entries);
-      } catch (error) {
-        let left = { unwritten: [batch], cause: error };
-        if (!(error instanceof StorageUnavailableError)) {
-          // Refused for what it holds: the store would refuse it again at every flush.
-          const apart = await this.#appendApart(decodeBatch(batch));
-          if (apart === null) continue;
-          left = apart;
+    // The parts a failed flush left first (they are older), then what was buffered since.
+    const parts = (function* () {
+      yield* batches;
+      yield* taken.parts();
+    })();
+    try {
+      for (const batch of parts) {
+        try {
+          await this.#append(batch);
+          this.#wrote(batch.entries);
+        } catch (error) {
+          let left = { unwritten: [batch], cause: error };
+          if (!(error instanceof StorageUnavailableError)) {
+            // Refused for what it holds: the store would refuse it again at every flush.
+            const apart = await this.#appendApart(decodeBatch(batch));
+            if (apart === null) continue;
+            left = apart;
+          }
+          // Kept for the next flush, ahead of what arrived since: they were counted against the capacity all along.
+          this.#unwritten = left.unwritten.concat([...parts]);
+          this.#buffered += this.#inFlight;
+          this.#inFlight = 0;
+          throw left.cause;
         }
-        // Kept, ahead of what arrived since: they were counted against the capacity all along.
-        this.#sealed = left.unwritten.concat(batches.slice(i + 1), this.#sealed);
-        this.#buffered += this.#inFlight;
-        this.#inFlight = 0;
-        throw left.cause;
       }
+    } finally {
+      taken.clear();
     }
   }
 

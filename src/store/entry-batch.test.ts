@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { REQUEST_LOG_FIELDS } from './port.ts';
 import { batchTimeRange, decodeBatch, encodeBatch, entriesOf, entryBatch, EntryBatchWriter, unpack } from './entry-batch.ts';
-import type { PackedEntry } from './entry-batch.ts';
+import type { EntryBatch, PackedEntry } from './entry-batch.ts';
 
 /** A row of every field, the values given by position, the rest made up. */
 const row = (overrides: Record<number, string | number | null> = {}): PackedEntry =>
@@ -37,6 +37,37 @@ test('a writer seals what it holds and starts anew; an empty one seals nothing',
     ['second', 'third'],
   );
   assert.equal(writer.entries, 0);
+});
+
+test('a writer hands its entries over in parts of the size it was given, each a copy made as it is reached; cleared, it starts anew', () => {
+  const writer = new EntryBatchWriter(3);
+  const rows = Array.from({ length: 7 }, (_, i) => row({ 1: `req_${i}` }));
+  for (const r of rows) writer.add(r);
+  const parts = writer.parts();
+  const first = parts.next();
+  assert.equal(first.done, false);
+  // The rest are not cut yet: what is taken later is still what was added.
+  const rest = [...parts];
+  const all = [first.value as EntryBatch, ...rest];
+  assert.deepEqual(
+    all.map((b) => b.entries),
+    [3, 3, 1],
+  );
+  assert.deepEqual(
+    all.flatMap((b) => decodeBatch(b)),
+    rows,
+  );
+  writer.clear();
+  assert.equal(writer.entries, 0);
+  assert.deepEqual([...writer.parts()], []);
+  // Copies: entries written over the reused buffer leave the parts handed over as they were.
+  for (const r of rows.slice(0, 4)) writer.add(row({ 1: `next_${String(r[1])}` }));
+  assert.deepEqual(decodeBatch(all[0]!), rows.slice(0, 3));
+  assert.deepEqual(
+    [...writer.parts()].map((b) => b.entries),
+    [3, 1],
+  );
+  assert.throws(() => new EntryBatchWriter(0), /at least 1/);
 });
 
 test('entries past the first buffer, long multi-byte strings among them, are all kept whole', () => {
