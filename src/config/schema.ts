@@ -273,11 +273,12 @@ export const configSchema = z.strictObject({
       /** Records held in memory at most while they wait to be written; past it, new ones are dropped and counted. */
       bufferRecords: z.coerce.number().int().min(1).max(10_000_000).default(50_000),
       /**
-       * A flush starts when this many records wait... Few: records wait as bytes, so more would cost no
-       * heap, and fewer round trips to the writer cost the request thread less CPU, but 2,000 made the
-       * tail after a run at full throughput worse (docs/benchmarks.md, "sixteenth look").
+       * A flush starts when this many records wait... Records wait as bytes in a buffer that is reused,
+       * so more cost no heap, and fewer round trips to the writer cost less CPU. (2,000 once made the
+       * tail worse: parts then waited as ArrayBuffers of their own and set off major GCs; docs/benchmarks.md,
+       * "sixteenth look" and "seventeenth look".)
        */
-      flushRecords: z.coerce.number().int().min(1).max(1_000_000).default(250),
+      flushRecords: z.coerce.number().int().min(1).max(1_000_000).default(2000),
       /** ...or this long after the last one. */
       flushIntervalMs: z.coerce.number().int().min(1).max(3_600_000).default(1000),
     })
