@@ -4,6 +4,19 @@ import * as oauth from 'oauth4webapi';
 import { API_KEY_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../src/control/authorization/token-exchange.ts';
 import { asPage, Browser, claimsOf, insecure, PASSWORD, startAuthHarness, type AuthHarness } from './support/oauth.ts';
 
+const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
+
+/** A public client of `apiId` for devices, and a device authorization it started (RFC 8628 §3.1-3.2). */
+async function startDevice(h: AuthHarness, apiId: string, name: string, scope: string, grantTypes = [DEVICE_CODE]) {
+  const tv = await h.client({ name, type: 'public', grantTypes, scopes: ['orders:read'], apiIds: [apiId] });
+  const started = await oauth.processDeviceAuthorizationResponse(
+    h.as,
+    tv.client,
+    await oauth.deviceAuthorizationRequest(h.as, tv.client, tv.auth, { scope }, insecure),
+  );
+  return { tv, started };
+}
+
 describe('client credentials, introspection, revocation, DPoP, device flow and key-to-token exchange', () => {
   let h: AuthHarness;
   let orders: { id: string; audience: string };
@@ -89,19 +102,8 @@ describe('client credentials, introspection, revocation, DPoP, device flow and k
   });
 
   test('device authorization (RFC 8628): the user enters the code, signs in, and the device gets tokens', async () => {
-    const tv = await h.client({
-      name: 'TV app',
-      type: 'public',
-      grantTypes: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
-      scopes: ['orders:read'],
-      apiIds: [orders.id],
-    });
+    const { tv, started } = await startDevice(h, orders.id, 'TV app', 'openid orders:read', [DEVICE_CODE, 'refresh_token']);
     const user = await h.user();
-    const started = await oauth.processDeviceAuthorizationResponse(
-      h.as,
-      tv.client,
-      await oauth.deviceAuthorizationRequest(h.as, tv.client, tv.auth, { scope: 'openid orders:read' }, insecure),
-    );
     const poll = () => oauth.deviceCodeGrantRequest(h.as, tv.client, tv.auth, started.device_code, insecure);
     await assert.rejects(oauth.processDeviceCodeResponse(h.as, tv.client, await poll()), (e: oauth.ResponseBodyError) => e.error === 'authorization_pending');
 
@@ -122,18 +124,7 @@ describe('client credentials, introspection, revocation, DPoP, device flow and k
   });
 
   test('a device-flow step sent without the session its page started (the code form, the return from sign-in) is a 400 invalid_request, and the code still works from its page', async () => {
-    const tv = await h.client({
-      name: 'Kiosk',
-      type: 'public',
-      grantTypes: ['urn:ietf:params:oauth:grant-type:device_code'],
-      scopes: ['orders:read'],
-      apiIds: [orders.id],
-    });
-    const started = await oauth.processDeviceAuthorizationResponse(
-      h.as,
-      tv.client,
-      await oauth.deviceAuthorizationRequest(h.as, tv.client, tv.auth, { scope: 'orders:read' }, insecure),
-    );
+    const { started } = await startDevice(h, orders.id, 'Kiosk', 'orders:read');
     const form = `user_code=${encodeURIComponent(started.user_code)}&xsrf=forged`;
     for (const accept of ['application/json', 'text/html']) {
       const sent = await fetch(started.verification_uri, {
@@ -262,18 +253,7 @@ describe('device user codes are rate-limited per address (RFC 8628 §5.1)', () =
 
   test('past the limit of wrong codes from one address, even the right code waits there and is not looked up', async () => {
     const orders = await h.api('orders', ['orders:read']);
-    const tv = await h.client({
-      name: 'TV app',
-      type: 'public',
-      grantTypes: ['urn:ietf:params:oauth:grant-type:device_code'],
-      scopes: ['orders:read'],
-      apiIds: [orders.id],
-    });
-    const started = await oauth.processDeviceAuthorizationResponse(
-      h.as,
-      tv.client,
-      await oauth.deviceAuthorizationRequest(h.as, tv.client, tv.auth, { scope: 'orders:read' }, insecure),
-    );
+    const { started } = await startDevice(h, orders.id, 'TV app', 'orders:read');
     const browser = new Browser(h.issuer);
     // Each answer is the form again, with a fresh xsrf field: the next code is sent from it.
     let page = asPage(await browser.go(started.verification_uri));
