@@ -105,8 +105,9 @@ function writeString(bytes: Uint8Array, view: DataView, at: number, text: string
 }
 
 /**
- * Appends entries to a growing buffer, kept and reused: `seal` hands over what it holds as one batch,
- * `parts` as batches of at most `partEntries` (the constructor's), and both start anew.
+ * Appends entries to a growing buffer, kept and reused: `seal` hands over what it holds as one batch
+ * and starts anew; `parts` hands it over as batches of at most `partEntries` (the constructor's),
+ * after which `clear` starts anew.
  *
  * Why parts are cut only when handed over: a batch is a copy of its bytes in an ArrayBuffer of its
  * own. Cut as soon as it filled, it waited for the flush (up to `flushIntervalMs`), outlived two
