@@ -108,6 +108,31 @@ describe('RequestLog', () => {
     assert.deepEqual((await stored()).map((e) => e.requestId).reverse(), ['old-0', 'old-1', 'old-2', 'new-0']);
   });
 
+  test('a flush of several parts that fails part-way keeps the part that failed and those after it, ahead of what arrived during the flush', async () => {
+    let calls = 0;
+    const sink: RequestLogSink = {
+      ...store.requestLog,
+      append: async (batch) => {
+        calls++;
+        if (calls === 2) throw new StorageUnavailableError('the SQLite store cannot write (SQLITE_BUSY: database is locked)', { cause: null });
+        await store.requestLog.append(batch);
+      },
+    };
+    const log = make({ sink, bufferRecords: 5000, flushRecords: 10_000 });
+    for (let i = 0; i < 1200; i++) log.observe(record({ requestId: `old-${i}`, startedAt: NOW + i }));
+    const flushing = log.flush();
+    // Arrives while the first part is being written: buffered apart, written after the older ones.
+    log.observe(record({ requestId: 'new-0', startedAt: NOW + 5000 }));
+    await assert.rejects(flushing, /SQLITE_BUSY/);
+    assert.equal(log.written(), 500);
+    assert.equal(log.pending(), 701);
+    await log.flush();
+    assert.equal(log.written(), 1201);
+    assert.equal(log.pending(), 0);
+    const ids = (await stored()).map((e) => e.requestId).reverse();
+    assert.deepEqual(ids, [...Array.from({ length: 1200 }, (_, i) => `old-${i}`), 'new-0'], 'every record once, in order');
+  });
+
   test('an API that opted out is not buffered; one that opted in keeps query values without credentials', async () => {
     const log = make();
     log.configure([api('api_quiet', false), api('api_full', { query: true }), api('api_plain', undefined)]);
