@@ -103,12 +103,6 @@ export function sampleRss(pid: number, everyMs = 200): { stop(): number } {
 }
 
 /**
- * CPU time (µs) per thread name of one process so far, from /proc/<pid>/task/<tid>/schedstat (ns on the
- * CPU, finer than stat's ticks). Threads of one name are summed: V8's helpers are all `V8Worker`, a
- * worker_thread is named after itself (node 24: `WorkerThread` unless named). Where a request's CPU goes
- * besides the main thread: the store writer, the garbage collector's helpers, libuv's pool.
- */
-/**
  * How long a process's main thread has waited, runnable, for a CPU since it started (µs): the second
  * field of its schedstat. Time another thread (the process's own helpers, or another process) held the
  * CPU while requests were waiting for it; 0 where there is no /proc.
@@ -121,6 +115,12 @@ export function runQueueWaitMicros(pid: number): number {
   }
 }
 
+/**
+ * CPU time (µs) per thread name of one process so far, from /proc/<pid>/task/<tid>/schedstat (ns on the
+ * CPU, finer than stat's ticks). Threads of one name are summed: V8's helpers are all `V8Worker`, a
+ * worker_thread is named after itself (node 24: `WorkerThread` unless named). Where a request's CPU goes
+ * besides the main thread: the store writer, the garbage collector's helpers, libuv's pool.
+ */
 export function threadCpuMicros(pid: number): Map<string, number> {
   const out = new Map<string, number>();
   const tasks = `/proc/${pid}/task`;

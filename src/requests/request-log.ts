@@ -35,8 +35,9 @@ const RETENTION_INTERVAL_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
 /**
- * The request log's buffer. On the request path it costs a Map lookup and an array push: records
- * are turned into entries (secrets removed) and written in parts by the writer thread, every
+ * The request log's buffer. On the request path it costs a Map lookup and the entry's encoding:
+ * records are turned into entries (secrets removed), encoded into a reused buffer, and written in
+ * parts by the writer thread, every
  * `flushIntervalMs` or when `flushRecords` wait. It is bounded: while the store cannot keep up,
  * the gateway keeps serving, records past `bufferRecords` are dropped and counted (`dropped()`),
  * and readiness reports a warning (a non-critical component). A part that fails for want of the
@@ -195,13 +196,13 @@ export class RequestLog {
     if (this.#unwritten.length === 0 && taken.entries === 0) return;
     this.#filling = this.#spare;
     this.#spare = taken;
-    const batches = this.#unwritten.values();
+    const unwritten = this.#unwritten;
     this.#unwritten = [];
     this.#inFlight = this.#buffered;
     this.#buffered = 0;
     // The parts a failed flush left first (they are older), then what was buffered since.
     const parts = (function* () {
-      yield* batches;
+      yield* unwritten;
       yield* taken.parts();
     })();
     try {
