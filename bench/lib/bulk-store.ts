@@ -56,7 +56,7 @@ export function bulkKeys(path: string, templateKeyId: string, pepper: Pepper, co
           const hash = hashKey(secret, pepper);
           const id = newId('key');
           if (i < keepSecrets) secrets.push(secret);
-          insert({ ...template, id, hash, lineage_id: id, last_used_at: null, data: JSON.stringify({ ...data, id, hash, start, name: `bulk ${i}` }) });
+          insert({ ...template, id, hash, lineage_id: id, data: JSON.stringify({ ...data, id, hash, start, name: `bulk ${i}` }) });
         }
       });
     }

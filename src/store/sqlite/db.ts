@@ -1,4 +1,4 @@
-import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import type { DatabaseSync, SQLInputValue, StatementResultingChanges, StatementSync } from 'node:sqlite';
 import { ConflictError, StorageUnavailableError, type Page, type PageQuery } from '../port.ts';
 
 /**
@@ -34,6 +34,9 @@ export function sqliteDb(db: DatabaseSync, options: { clock: () => number; commi
     clock: options.clock,
   };
 }
+
+/** Whether an UPDATE found a row to change. */
+export const changedAny = (result: StatementResultingChanges): boolean => Number(result.changes) > 0;
 
 /** One page of rows fetched with `LIMIT limit + 1`: the extra row only says that another page follows. */
 export function page<T>(rows: Record<string, SQLInputValue>[], query: PageQuery, map: (row: Record<string, SQLInputValue>) => T): Page<T> {

@@ -1,7 +1,7 @@
 import { keyAddressUseFromRow } from '../rows.ts';
 import type { SQLInputValue } from 'node:sqlite';
-import { ADDRESSES_PER_KEY, OTHER_ADDRESSES, type KeyAddressRepo, type UsageBatch } from '../port.ts';
-import type { SqliteDb } from './db.ts';
+import { ADDRESSES_PER_KEY, OTHER_ADDRESSES, type KeyAddressRepo, type KeyAddressUse, type UsageBatch } from '../port.ts';
+import { changedAny, type SqliteDb } from './db.ts';
 import { addressCursor, parseAddressCursor } from '../cursors.ts';
 
 type Sql = SqliteDb['sql'];
@@ -20,11 +20,14 @@ export function recordKeyAddresses(sql: Sql, batch: UsageBatch): void {
   // Rows each key keeps (OTHER_ADDRESSES not counted), counted once per batch and kept up to date here.
   const kept = new Map<string, number>();
   for (const row of rows) {
+    // Most uses come from an address the key has a row for: one statement. A deleted key has none.
+    if (addToRow(sql, row.keyId, row.address, row)) continue;
     let known = exists.get(row.keyId);
     if (known === undefined) exists.set(row.keyId, (known = sql('SELECT 1 FROM keys WHERE id = ?').get(row.keyId) !== undefined));
     if (!known) continue;
+    // A new address: its own row while the key has fewer than the cap, else the others' row.
     let address = row.address;
-    if (address !== OTHER_ADDRESSES && sql('SELECT 1 FROM key_addresses WHERE key_id = ? AND address = ?').get(row.keyId, address) === undefined) {
+    if (address !== OTHER_ADDRESSES) {
       const count =
         kept.get(row.keyId) ?? Number(sql('SELECT COUNT(*) AS n FROM key_addresses WHERE key_id = ? AND address <> ?').get(row.keyId, OTHER_ADDRESSES)!.n);
       if (count >= cap) address = OTHER_ADDRESSES;
@@ -38,13 +41,22 @@ export function recordKeyAddresses(sql: Sql, batch: UsageBatch): void {
   }
 }
 
+/** Adds a use to the key's row for this address, if it has one: whether it had. */
+function addToRow(sql: Sql, keyId: string, address: string, use: KeyAddressUse): boolean {
+  return changedAny(
+    sql(
+      `UPDATE key_addresses SET first_seen = MIN(first_seen, ?), last_seen = MAX(last_seen, ?), requests = requests + ? WHERE key_id = ? AND address = ?`,
+    ).run(use.firstSeen, use.lastSeen, use.requests, keyId, address),
+  );
+}
+
 /** The reads and retention; writes come only through recordKeyAddresses. */
 export function keyAddressRepo({ sql, transaction }: SqliteDb): KeyAddressRepo {
   return {
     async list(keyId, query) {
       const cursor = query.cursor === undefined ? null : parseAddressCursor(query.cursor);
-      // (key_id, last_seen) is the index, and a WITHOUT ROWID table's index ends with the primary key's
-      // other column: newest first, ties by address descending, is one walk of it.
+      // A key has at most ADDRESSES_PER_KEY + 1 rows, found by the primary key's prefix and sorted here:
+      // no index on (key_id, last_seen), which every usage flush would rewrite (migration 20).
       const after = cursor ? 'AND (last_seen < ? OR (last_seen = ? AND address < ?))' : '';
       const args: SQLInputValue[] = cursor ? [cursor.lastSeen, cursor.lastSeen, cursor.address] : [];
       const rows = sql(`SELECT * FROM key_addresses WHERE key_id = ? AND address <> ? ${after} ORDER BY last_seen DESC, address DESC LIMIT ?`).all(

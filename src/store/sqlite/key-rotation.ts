@@ -4,7 +4,7 @@ import type { KeyRotationRepo, RotationCandidate } from '../port.ts';
 import type { SqliteDb } from './db.ts';
 import { recordEvents } from './events.ts';
 import { keyFromRow } from '../rows.ts';
-import { HAS_ROTATION_RULE } from './keys.ts';
+import { HAS_ROTATION_RULE, LAST_USE_COLUMNS, LAST_USE_JOIN } from './keys.ts';
 
 export function keyRotationRepo(db: SqliteDb): KeyRotationRepo {
   return {
@@ -14,10 +14,10 @@ export function keyRotationRepo(db: SqliteDb): KeyRotationRepo {
       const upTo = last ? String(last.id) : null;
       const rows = db
         .sql(
-          `SELECT keys.data, keys.last_used_at, keys.last_used_from, n.due_at, n.noticed_at,
+          `SELECT keys.data, ${LAST_USE_COLUMNS}, n.due_at, n.noticed_at,
              COALESCE(json_extract(keys.data, '$.rotation'),
                (SELECT json_extract(policies.data, '$.rotation') FROM policies WHERE policies.id = keys.policy_id)) AS rule
-           FROM keys LEFT JOIN key_rotation_notices n ON n.key_id = keys.id
+           FROM keys ${LAST_USE_JOIN} LEFT JOIN key_rotation_notices n ON n.key_id = keys.id
            WHERE keys.id > ? ${upTo === null ? '' : 'AND keys.id <= ?'} AND keys.revoked_at IS NULL AND ${HAS_ROTATION_RULE}
            ORDER BY keys.id`,
         )
@@ -41,9 +41,9 @@ export function keyRotationRepo(db: SqliteDb): KeyRotationRepo {
       const [afterExpiry, afterId] = parseCursor(query.cursor);
       const rows = db
         .sql(
-          `SELECT data, last_used_at, last_used_from, expires_at FROM keys
-           WHERE retire_quiet_ms IS NOT NULL AND expires_at > ? AND (expires_at > ? OR (expires_at = ? AND id > ?)) AND revoked_at IS NULL
-           ORDER BY expires_at, id LIMIT ?`,
+          `SELECT keys.data, ${LAST_USE_COLUMNS}, expires_at FROM keys ${LAST_USE_JOIN}
+           WHERE retire_quiet_ms IS NOT NULL AND expires_at > ? AND (expires_at > ? OR (expires_at = ? AND keys.id > ?)) AND revoked_at IS NULL
+           ORDER BY expires_at, keys.id LIMIT ?`,
         )
         .all(now, afterExpiry, afterExpiry, afterId, query.limit + 1);
       const items = rows.slice(0, query.limit);

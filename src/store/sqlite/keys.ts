@@ -43,20 +43,25 @@ const ROTATION_DUE_SQL = `IFNULL(${HAS_ROTATION_RULE}
   AND (keys.expires_at IS NULL OR keys.expires_at > ?)
   AND json_extract(keys.data, '$.replacedBy') IS NULL, 0)`;
 
+/** A key's last use (key_last_use, written by usage flushes) as keyFromRow reads it: the columns, and the join that finds them. */
+export const LAST_USE_COLUMNS = 'last_use.used_at AS last_used_at, last_use.used_from AS last_used_from';
+export const LAST_USE_JOIN = 'LEFT JOIN key_last_use AS last_use ON last_use.key_id = keys.id';
+const KEY_WITH_LAST_USE = `keys.data, ${LAST_USE_COLUMNS} FROM keys ${LAST_USE_JOIN}`;
+
 export function keyRepo(db: SqliteDb): KeyRepo {
   return {
     ...entityTable<ApiKey>(db, 'keys', keyColumns),
     async get(id) {
-      const row = db.sql('SELECT data, last_used_at, last_used_from FROM keys WHERE id = ?').get(id);
+      const row = db.sql(`SELECT ${KEY_WITH_LAST_USE} WHERE keys.id = ?`).get(id);
       return row ? keyFromRow(row) : null;
     },
     async findByHash(hash) {
-      const row = db.sql('SELECT data, last_used_at, last_used_from FROM keys WHERE hash = ?').get(hash);
+      const row = db.sql(`SELECT ${KEY_WITH_LAST_USE} WHERE hash = ?`).get(hash);
       return row ? keyFromRow(row) : null;
     },
     async getByIds(ids) {
       if (ids.length === 0) return [];
-      const rows = db.sql('SELECT data, last_used_at, last_used_from FROM keys WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(ids));
+      const rows = db.sql(`SELECT ${KEY_WITH_LAST_USE} WHERE keys.id IN (SELECT value FROM json_each(?))`).all(JSON.stringify(ids));
       return rows.map(keyFromRow);
     },
     async list(query: KeyListQuery) {
@@ -93,14 +98,12 @@ export function keyRepo(db: SqliteDb): KeyRepo {
         args.push(query.now);
         if (query.status !== 'revoked') args.push(query.now);
       }
-      const rows = db.sql(`SELECT data, last_used_at, last_used_from FROM keys WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).all(...args, query.limit + 1);
+      const rows = db.sql(`SELECT ${KEY_WITH_LAST_USE} WHERE ${where.join(' AND ')} ORDER BY keys.id LIMIT ?`).all(...args, query.limit + 1);
       return page(rows, query, keyFromRow);
     },
     async expiringBetween(after, until, limit) {
       return db
-        .sql(
-          'SELECT data, last_used_at, last_used_from FROM keys WHERE expires_at > ? AND expires_at <= ? AND revoked_at IS NULL ORDER BY expires_at, id LIMIT ?',
-        )
+        .sql(`SELECT ${KEY_WITH_LAST_USE} WHERE expires_at > ? AND expires_at <= ? AND revoked_at IS NULL ORDER BY expires_at, keys.id LIMIT ?`)
         .all(after, until, limit)
         .map(keyFromRow);
     },

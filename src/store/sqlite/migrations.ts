@@ -311,4 +311,30 @@ export const MIGRATIONS: readonly Migration[] = [
       connection.exec('DROP TABLE request_log');
     },
   },
+  {
+    // A key's last use (when, and from which address) in a narrow table of its own: every usage flush
+    // writes it for every key used since the last, and rewriting the key's whole row for that cost
+    // 7.5 µs per key against 1.7 here (docs/benchmarks.md, "eighteenth look"). Single node, so the
+    // columns go at once (PostgreSQL keeps its own for a rolling upgrade).
+    version: 19,
+    name: 'key last use in a table of its own',
+    sql: `
+      CREATE TABLE key_last_use (
+        key_id TEXT PRIMARY KEY REFERENCES keys(id) ON DELETE CASCADE, used_at INTEGER NOT NULL, used_from TEXT) WITHOUT ROWID;
+      INSERT INTO key_last_use (key_id, used_at, used_from) SELECT id, last_used_at, last_used_from FROM keys WHERE last_used_at IS NOT NULL;
+      ALTER TABLE keys DROP COLUMN last_used_at;
+      ALTER TABLE keys DROP COLUMN last_used_from;
+    `,
+  },
+  {
+    // Key addresses without the index by key and time: every usage flush moves each used row's
+    // last_seen, and that index cost 4.5 µs per key and flush (docs/benchmarks.md, "eighteenth look").
+    // A key's rows (at most ADDRESSES_PER_KEY + 1) are found by the primary key's prefix instead;
+    // retention keeps its index by time.
+    version: 20,
+    name: 'key addresses without the per-key time index',
+    sql: `
+      DROP INDEX key_addresses_recent;
+    `,
+  },
 ];

@@ -1,7 +1,21 @@
 import { totalWanted } from '../../domain/quota-threshold.ts';
 import { recordKeyAddresses } from './key-addresses.ts';
 import type { QuotaTotal, UsageBatch, UsageRepo } from '../port.ts';
-import type { SqliteDb } from './db.ts';
+import { changedAny, type SqliteDb } from './db.ts';
+
+/**
+ * Each flush adds to the rows the previous one left: one UPDATE per row. Only a row's first write
+ * inserts, and looks for its key or lineage first: a deleted one's rows went with it, and its uses
+ * are dropped. One transaction (BEGIN IMMEDIATE), so nothing writes between the two.
+ */
+const ADD_DAY = 'UPDATE usage_daily SET requests = requests + ? WHERE key_id = ? AND day = ?';
+const FIRST_DAY = 'INSERT INTO usage_daily (key_id, day, requests) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM keys WHERE id = ?)';
+// The right-hand sides read the row as it was: the address is taken only from a use at least as recent.
+const LATER_USE =
+  'UPDATE key_last_use SET used_from = CASE WHEN ? IS NOT NULL AND ? >= used_at THEN ? ELSE used_from END, used_at = MAX(used_at, ?) WHERE key_id = ?';
+const FIRST_USE = 'INSERT INTO key_last_use (key_id, used_at, used_from) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM keys WHERE id = ?)';
+const ADD_QUOTA = 'UPDATE quota_usage SET used = used + ? WHERE key_id = ? AND period = ? RETURNING used';
+const FIRST_QUOTA = 'INSERT INTO quota_usage (key_id, period, used) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM keys WHERE lineage_id = ?) RETURNING used';
 
 export function usageRepo(db: SqliteDb): UsageRepo {
   return {
@@ -9,20 +23,12 @@ export function usageRepo(db: SqliteDb): UsageRepo {
       const totals: QuotaTotal[] = [];
       db.transaction(() => {
         for (const k of batch.keys) {
-          db.sql(
-            'INSERT INTO usage_daily (key_id, day, requests) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM keys WHERE id = ?) ON CONFLICT (key_id, day) DO UPDATE SET requests = requests + excluded.requests',
-          ).run(k.keyId, k.day, k.requests, k.keyId);
-          // Expressions read the row as it was: the address is taken only from a use at least as recent.
-          db.sql(
-            'UPDATE keys SET last_used_from = CASE WHEN ? IS NOT NULL AND ? >= COALESCE(last_used_at, 0) THEN ? ELSE last_used_from END, last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?',
-          ).run(k.lastUsedFrom ?? null, k.lastUsedAt, k.lastUsedFrom ?? null, k.lastUsedAt, k.keyId);
+          if (!changedAny(db.sql(ADD_DAY).run(k.requests, k.keyId, k.day))) db.sql(FIRST_DAY).run(k.keyId, k.day, k.requests, k.keyId);
+          const from = k.lastUsedFrom ?? null;
+          if (!changedAny(db.sql(LATER_USE).run(from, k.lastUsedAt, from, k.lastUsedAt, k.keyId))) db.sql(FIRST_USE).run(k.keyId, k.lastUsedAt, from, k.keyId);
         }
         for (const q of batch.quotas) {
-          const row = db
-            .sql(
-              'INSERT INTO quota_usage (key_id, period, used) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM keys WHERE lineage_id = ?) ON CONFLICT (key_id, period) DO UPDATE SET used = used + excluded.used RETURNING used',
-            )
-            .get(q.lineageId, q.period, q.delta, q.lineageId);
+          const row = db.sql(ADD_QUOTA).get(q.delta, q.lineageId, q.period) ?? db.sql(FIRST_QUOTA).get(q.lineageId, q.period, q.delta, q.lineageId);
           const used = row ? Number(row.used) : null;
           if (used !== null && totalWanted(batch.totalsFromPercent, q.limit, used)) totals.push({ lineageId: q.lineageId, period: q.period, used });
         }
