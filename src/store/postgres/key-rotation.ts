@@ -3,7 +3,7 @@ import type { KeyRotationRepo, RotationCandidate } from '../port.ts';
 import type { PgDb, Row } from './db.ts';
 import { recordEvents } from './events.ts';
 import { keyFromRow } from '../rows.ts';
-import { HAS_ROTATION_RULE } from './keys.ts';
+import { HAS_ROTATION_RULE, LAST_USE_COLUMNS, LAST_USE_JOIN } from './keys.ts';
 
 /** The rotation scan's reads and writes, with the SQLite adapter's rules (store/sqlite/key-rotation.ts). */
 export function keyRotationRepo(db: PgDb): KeyRotationRepo {
@@ -13,9 +13,9 @@ export function keyRotationRepo(db: PgDb): KeyRotationRepo {
       const last = (await db.query('SELECT id FROM keys WHERE id > $1 ORDER BY id LIMIT 1 OFFSET $2', [cursor, limit - 1])).rows[0];
       const upTo = last ? String(last.id) : null;
       const { rows } = await db.query(
-        `SELECT keys.data, keys.last_used_at, keys.last_used_from, n.due_at, n.noticed_at,
+        `SELECT keys.data, ${LAST_USE_COLUMNS}, n.due_at, n.noticed_at,
            COALESCE(keys.data->'rotation', (SELECT policies.data->'rotation' FROM policies WHERE policies.id = keys.policy_id)) AS rule
-         FROM keys LEFT JOIN key_rotation_notices n ON n.key_id = keys.id
+         FROM keys ${LAST_USE_JOIN} LEFT JOIN key_rotation_notices n ON n.key_id = keys.id
          WHERE keys.id > $1 ${upTo === null ? '' : 'AND keys.id <= $2'} AND keys.revoked_at IS NULL AND ${HAS_ROTATION_RULE}
          ORDER BY keys.id`,
         upTo === null ? [cursor] : [cursor, upTo],
@@ -37,9 +37,9 @@ export function keyRotationRepo(db: PgDb): KeyRotationRepo {
     async draining(now, query) {
       const [afterExpiry, afterId] = parseCursor(query.cursor);
       const { rows } = await db.query(
-        `SELECT data, last_used_at, last_used_from, expires_at FROM keys
-         WHERE retire_quiet_ms IS NOT NULL AND expires_at > $1 AND (expires_at, id) > ($2, $3) AND revoked_at IS NULL
-         ORDER BY expires_at, id LIMIT $4`,
+        `SELECT keys.data, ${LAST_USE_COLUMNS}, expires_at FROM keys ${LAST_USE_JOIN}
+         WHERE retire_quiet_ms IS NOT NULL AND expires_at > $1 AND (expires_at, keys.id) > ($2, $3) AND revoked_at IS NULL
+         ORDER BY expires_at, keys.id LIMIT $4`,
         [now, afterExpiry, afterId, query.limit + 1],
       );
       const items = rows.slice(0, query.limit);

@@ -41,20 +41,30 @@ const rotationDue = (n: number) => `COALESCE(${HAS_ROTATION_RULE}
 const accessNames = (data: string, n: number) =>
   `EXISTS (SELECT 1 FROM jsonb_array_elements(CASE jsonb_typeof(${data}->'access') WHEN 'array' THEN ${data}->'access' ELSE '[]'::jsonb END) AS rule WHERE rule->>'apiId' = $${n})`;
 
+/**
+ * A key's last use as keyFromRow reads it: from key_last_use (migration 6), or from the key's own
+ * columns where an older node wrote a later one during a rolling upgrade.
+ */
+const OWN_IS_LATER = '(keys.last_used_at IS NOT NULL AND (last_use.used_at IS NULL OR keys.last_used_at > last_use.used_at))';
+export const LAST_USE_COLUMNS = `CASE WHEN ${OWN_IS_LATER} THEN keys.last_used_at ELSE last_use.used_at END AS last_used_at,
+  CASE WHEN ${OWN_IS_LATER} THEN keys.last_used_from ELSE last_use.used_from END AS last_used_from`;
+export const LAST_USE_JOIN = 'LEFT JOIN key_last_use AS last_use ON last_use.key_id = keys.id';
+const KEY_WITH_LAST_USE = `keys.data, ${LAST_USE_COLUMNS} FROM keys ${LAST_USE_JOIN}`;
+
 export function keyRepo(db: PgDb): KeyRepo {
   return {
     ...entityTable<ApiKey>(db, 'keys', keyColumns),
     async get(id) {
-      const { rows } = await db.query('SELECT data, last_used_at, last_used_from FROM keys WHERE id = $1', [id]);
+      const { rows } = await db.query(`SELECT ${KEY_WITH_LAST_USE} WHERE keys.id = $1`, [id]);
       return rows[0] ? keyFromRow(rows[0]) : null;
     },
     async findByHash(hash) {
-      const { rows } = await db.query('SELECT data, last_used_at, last_used_from FROM keys WHERE hash = $1', [hash]);
+      const { rows } = await db.query(`SELECT ${KEY_WITH_LAST_USE} WHERE hash = $1`, [hash]);
       return rows[0] ? keyFromRow(rows[0]) : null;
     },
     async getByIds(ids) {
       if (ids.length === 0) return [];
-      const { rows } = await db.query('SELECT data, last_used_at, last_used_from FROM keys WHERE id = ANY($1::text[])', [ids]);
+      const { rows } = await db.query(`SELECT ${KEY_WITH_LAST_USE} WHERE keys.id = ANY($1::text[])`, [ids]);
       return rows.map(keyFromRow);
     },
     async list(query: KeyListQuery) {
@@ -95,12 +105,12 @@ export function keyRepo(db: PgDb): KeyRepo {
         where.push(statusWhere[query.status]!);
       }
       const limit = arg(query.limit + 1);
-      const { rows } = await db.query(`SELECT id, data, last_used_at, last_used_from FROM keys WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${limit}`, args);
+      const { rows } = await db.query(`SELECT keys.id, ${KEY_WITH_LAST_USE} WHERE ${where.join(' AND ')} ORDER BY keys.id LIMIT ${limit}`, args);
       return page(rows, query, keyFromRow);
     },
     async expiringBetween(after, until, limit) {
       const { rows } = await db.query(
-        'SELECT data, last_used_at, last_used_from FROM keys WHERE expires_at > $1 AND expires_at <= $2 AND revoked_at IS NULL ORDER BY expires_at, id LIMIT $3',
+        `SELECT ${KEY_WITH_LAST_USE} WHERE expires_at > $1 AND expires_at <= $2 AND revoked_at IS NULL ORDER BY expires_at, keys.id LIMIT $3`,
         [after, until, limit],
       );
       return rows.map(keyFromRow);
@@ -112,6 +122,7 @@ export function keyRepo(db: PgDb): KeyRepo {
         const lineage = String(rows[0].lineage_id);
         await tx.query('DELETE FROM usage_daily WHERE key_id = $1', [id]);
         await tx.query('DELETE FROM key_addresses WHERE key_id = $1', [id]);
+        await tx.query('DELETE FROM key_last_use WHERE key_id = $1', [id]);
         // Quota use belongs to the lineage: it goes with the lineage's last key.
         await tx.query('DELETE FROM quota_usage WHERE key_id = $1 AND NOT EXISTS (SELECT 1 FROM keys WHERE lineage_id = $1)', [lineage]);
         await appendAudit(tx, audit, db.clock());

@@ -167,4 +167,16 @@ export const PG_MIGRATIONS: readonly { version: number; name: string; sql: strin
     name: 'usage latency histogram',
     sql: latencyColumnsMigration('BIGINT'),
   },
+  {
+    // SQLite's 19: a key's last use in a narrow table of its own, so a usage flush no longer writes a new
+    // version of every used key's whole row. Expand only: keys.last_used_* stay, older nodes keep writing
+    // them, and reads take the later of the two (keys.ts LAST_USE) until a later release drops them. No
+    // foreign key: a flush racing a key's deletion must not fail; keys.delete deletes the row.
+    version: 6,
+    name: 'key last use in a table of its own',
+    sql: `
+      CREATE TABLE key_last_use (key_id TEXT COLLATE "C" PRIMARY KEY, used_at BIGINT NOT NULL, used_from TEXT);
+      INSERT INTO key_last_use (key_id, used_at, used_from) SELECT id, last_used_at, last_used_from FROM keys WHERE last_used_at IS NOT NULL;
+    `,
+  },
 ];

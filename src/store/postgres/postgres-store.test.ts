@@ -4,7 +4,7 @@ import pg from 'pg';
 import { startPostgres, type PrivatePostgres } from '../../../test/support/postgres.ts';
 import { runStoreContract } from '../contract.ts';
 import { ConflictError, StorageUnavailableError } from '../port.ts';
-import { audit, makeApp } from '../contract/fixtures.ts';
+import { audit, makeApp, makeKey, T0 } from '../contract/fixtures.ts';
 import { openPostgresStore } from './postgres-store.ts';
 
 let server: PrivatePostgres;
@@ -77,6 +77,44 @@ describe('PostgreSQL store', () => {
       assert.equal((await store.audit.list({ limit: 10 })).items.length, 1);
     } finally {
       await store.close();
+    }
+  });
+
+  test("while an older node still writes a key's last use into the key's row, the later of that and key_last_use is read", async () => {
+    const schema = await freshSchema();
+    const store = openPostgresStore({ connectionString: server.url, schema, maxConnections: 2 });
+    const client = new pg.Client({ connectionString: server.url });
+    await client.connect();
+    try {
+      await store.migrate();
+      const app = makeApp(1);
+      await store.apps.create(app, audit('app.created', 'app', app.id));
+      const key = makeKey(app.id);
+      await store.keys.create(key, audit('key.created', 'key', key.id));
+      const use = (at: number, from: string) =>
+        store.usage.record({ keys: [{ keyId: key.id, day: '2026-11-29', requests: 1, lastUsedAt: at, lastUsedFrom: from }], quotas: [] });
+      // What an older node writes: the key's own columns, and nothing else.
+      const olderNode = (at: number, from: string) =>
+        client.query(`UPDATE ${schema}.keys SET last_used_at = $1, last_used_from = $2 WHERE id = $3`, [at, from, key.id]);
+      await use(T0 + 10, '192.0.2.1');
+      const { rows } = await client.query(`SELECT data->'lastUsedAt' AS in_json, last_used_at FROM ${schema}.keys WHERE id = $1`, [key.id]);
+      assert.deepEqual(rows[0], { in_json: null, last_used_at: null }, "a flush leaves the key's row as it was");
+      await olderNode(T0 + 20, '192.0.2.2');
+      assert.deepEqual(await lastUse(key.id), { at: T0 + 20, from: '192.0.2.2' });
+      await use(T0 + 30, '192.0.2.3');
+      assert.deepEqual(await lastUse(key.id), { at: T0 + 30, from: '192.0.2.3' });
+      assert.equal(await store.keys.delete(key.id, audit('key.deleted', 'key', key.id)), true);
+      assert.equal((await client.query(`SELECT 1 FROM ${schema}.key_last_use`)).rowCount, 0);
+    } finally {
+      await client.end();
+      await store.close();
+    }
+
+    async function lastUse(keyId: string) {
+      const read = await store.keys.findByHash((await store.keys.get(keyId))!.hash);
+      const listed = (await store.keys.list({ limit: 10, now: T0 } as never)).items[0];
+      assert.equal(listed?.lastUsedAt, read?.lastUsedAt);
+      return { at: read?.lastUsedAt, from: read?.lastUsedFrom };
     }
   });
 

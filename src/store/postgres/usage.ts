@@ -52,11 +52,14 @@ async function recordDaily(tx: Queryable, batch: UsageBatch): Promise<void> {
       latest.set(k.keyId, { at: k.lastUsedAt, from: k.lastUsedFrom ?? (seen && seen.at === k.lastUsedAt ? seen.from : null) });
   }
   // The right-hand sides read the row as it was: the address is taken only from a use at least as recent.
+  // The key's own row is not written (migration 6): a new version of it per flush was most of the write.
   await tx.query(
-    `UPDATE keys SET
-       last_used_from = CASE WHEN u.used_from IS NOT NULL AND u.used_at >= COALESCE(keys.last_used_at, 0) THEN u.used_from ELSE keys.last_used_from END,
-       last_used_at = GREATEST(COALESCE(keys.last_used_at, 0), u.used_at)
-     FROM unnest($1::text[], $2::bigint[], $3::text[]) AS u(key_id, used_at, used_from) WHERE keys.id = u.key_id`,
+    `INSERT INTO key_last_use (key_id, used_at, used_from)
+     SELECT u.key_id, u.used_at, u.used_from FROM unnest($1::text[], $2::bigint[], $3::text[]) AS u(key_id, used_at, used_from)
+     WHERE EXISTS (SELECT 1 FROM keys WHERE keys.id = u.key_id)
+     ON CONFLICT (key_id) DO UPDATE SET
+       used_from = CASE WHEN excluded.used_from IS NOT NULL AND excluded.used_at >= key_last_use.used_at THEN excluded.used_from ELSE key_last_use.used_from END,
+       used_at = GREATEST(key_last_use.used_at, excluded.used_at)`,
     [[...latest.keys()], [...latest.values()].map((l) => l.at), [...latest.values()].map((l) => l.from)],
   );
 }
