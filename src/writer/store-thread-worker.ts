@@ -3,6 +3,7 @@ import { StorageUnavailableError } from '../store/port.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { lowerThisThreadPriority } from '../runtime/thread-priority.ts';
 import { BACKGROUND_NICE, type StoreThreadReply, type StoreThreadRequest } from './store-thread.ts';
+import { fromColumns } from './usage-batch-columns.ts';
 
 /**
  * A store thread (store-thread.ts): its own node:sqlite connection, so a synchronous transaction or
@@ -31,7 +32,7 @@ port.on('message', (message: StoreThreadRequest) => {
 function perform(message: Exclude<StoreThreadRequest, { type: 'close' }>): Promise<unknown> {
   switch (message.type) {
     case 'record':
-      return store.usage.record(message.batch);
+      return store.usage.record(fromColumns(message.batch));
     case 'requests':
       return store.requestLog.append(message.batch);
     case 'prune-requests':

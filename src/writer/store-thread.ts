@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { EntryBatch } from '../store/entry-batch.ts';
+import { toColumns, type UsageBatchColumns } from './usage-batch-columns.ts';
 import {
   StorageUnavailableError,
   type KeyAddressRepo,
@@ -20,7 +21,7 @@ import {
 
 /** What the request thread asks of a store thread; each but `close` is answered by id. */
 export type StoreThreadRequest =
-  | { type: 'record'; id: number; batch: UsageBatch }
+  | { type: 'record'; id: number; batch: UsageBatchColumns }
   | { type: 'requests'; id: number; batch: EntryBatch }
   | { type: 'prune-requests'; id: number; day: string; limit: number }
   | { type: 'prune-addresses'; id: number; before: number; limit: number }
@@ -84,7 +85,7 @@ export class StoreThread implements Pick<UsageRepo, 'record'>, RequestLogRepo, P
   }
 
   async record(batch: UsageBatch): Promise<QuotaTotal[]> {
-    return (await this.#send({ type: 'record', batch })) as QuotaTotal[];
+    return (await this.#send({ type: 'record', batch: toColumns(batch) })) as QuotaTotal[];
   }
 
   /** Request-log entries as the request log's buffer holds them (entry-batch.ts): sent as they are. */
