@@ -8,6 +8,7 @@ import type { SharedTable } from '../limits/shared-table.ts';
 import type { Health } from '../telemetry/health.ts';
 import type { UsageBatch, UsageCell } from '../store/port.ts';
 import type { EntryBatch } from '../store/entry-batch.ts';
+import { fromColumns } from '../store/usage-batch-columns.ts';
 import { ChangeBroadcast } from './change-feed.ts';
 import type { FromWorker, ToWorker, WorkerCall, WorkerSetup } from './messages.ts';
 
@@ -204,7 +205,7 @@ export class GatewayWorkers {
   async #answer(call: WorkerCall): Promise<unknown> {
     switch (call.kind) {
       case 'usage':
-        return this.#host.usage(call.batch);
+        return this.#host.usage(fromColumns(call.batch));
       case 'requests':
         return this.#host.requests(call.batch);
       case 'usage-cells':

@@ -1,7 +1,8 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/load.ts';
 import type { GatewayExposureSource } from '../gateway/stages/transport.ts';
-import type { UsageBatch, UsageCell } from '../store/port.ts';
+import type { UsageCell } from '../store/port.ts';
+import type { UsageBatchColumns } from '../store/usage-batch-columns.ts';
 import type { EntryBatch } from '../store/entry-batch.ts';
 
 /** What a gateway worker is started with (workerData). */
@@ -25,7 +26,7 @@ export interface WorkerSetup {
 
 /** What a worker asks of the main thread, answered by id: the control plane and the writer live there. */
 export type WorkerCall =
-  | { kind: 'usage'; batch: UsageBatch }
+  | { kind: 'usage'; batch: UsageBatchColumns }
   | { kind: 'requests'; batch: EntryBatch }
   /** Usage analytics' cells, for the writer (retention is the main thread's). */
   | { kind: 'usage-cells'; cells: readonly UsageCell[] }

@@ -3,7 +3,7 @@ import { StorageUnavailableError } from '../store/port.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { lowerThisThreadPriority } from '../runtime/thread-priority.ts';
 import { BACKGROUND_NICE, type StoreThreadReply, type StoreThreadRequest } from './store-thread.ts';
-import { fromColumns } from './usage-batch-columns.ts';
+import { fromColumns } from '../store/usage-batch-columns.ts';
 
 /**
  * A store thread (store-thread.ts): its own node:sqlite connection, so a synchronous transaction or

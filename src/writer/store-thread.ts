@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { EntryBatch } from '../store/entry-batch.ts';
-import { toColumns, type UsageBatchColumns } from './usage-batch-columns.ts';
+import { toColumns, type UsageBatchColumns } from '../store/usage-batch-columns.ts';
 import {
   StorageUnavailableError,
   type KeyAddressRepo,

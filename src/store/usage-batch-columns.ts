@@ -1,7 +1,8 @@
-import type { UsageBatch } from '../store/port.ts';
+import type { UsageBatch } from './port.ts';
 
 /**
- * A usage batch as it crosses to the store thread: one array per field instead of one object per row.
+ * A usage batch as it crosses between threads (a gateway worker to the main thread, the main thread to
+ * the store thread): one array per field instead of one object per row.
  * A structured clone of 10,000 keys' rows as objects (keys, quotas, addresses) took 10–12 ms to
  * serialize on the request thread and 24–34 ms to deserialize on the store thread; as columns (strings
  * in arrays, numbers in Float64Arrays) 3 and 2.5 ms (docs/benchmarks.md, "eighteenth look").
