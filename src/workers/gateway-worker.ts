@@ -19,6 +19,7 @@ import { timedStore } from '../telemetry/timed-store.ts';
 import { reloadOnChange } from '../tls/server-tls.ts';
 import { UsageRecorder } from '../usage/usage-recorder.ts';
 import { toColumns } from '../store/usage-batch-columns.ts';
+import { toCellColumns } from '../store/usage-cell-columns.ts';
 import { DpopVerifier } from '../verification/dpop.ts';
 import { FallbackReplaySet, RedisReplaySet } from '../verification/redis-replay-set.ts';
 import { sharedReplaySet } from '../verification/replay-set.ts';
@@ -128,7 +129,7 @@ const requestLog = requestLogFor(
 // Cells go to the main thread, which hands them to the writer; retention is the main thread's.
 const analytics = usageAnalyticsFor(
   config,
-  { add: (cells) => call({ kind: 'usage-cells', cells }).then(() => undefined), deleteBefore: async () => 0 },
+  { add: (cells) => call({ kind: 'usage-cells', cells: toCellColumns(cells) }).then(() => undefined), deleteBefore: async () => 0 },
   health,
   clock,
   // Handed to the main thread as often as usage: a query there sees them after this long at most.

@@ -9,6 +9,7 @@ import type { Health } from '../telemetry/health.ts';
 import type { UsageBatch, UsageCell } from '../store/port.ts';
 import type { EntryBatch } from '../store/entry-batch.ts';
 import { fromColumns } from '../store/usage-batch-columns.ts';
+import { fromCellColumns } from '../store/usage-cell-columns.ts';
 import { ChangeBroadcast } from './change-feed.ts';
 import type { FromWorker, ToWorker, WorkerCall, WorkerSetup } from './messages.ts';
 
@@ -209,7 +210,7 @@ export class GatewayWorkers {
       case 'requests':
         return this.#host.requests(call.batch);
       case 'usage-cells':
-        return this.#host.cells(call.cells);
+        return this.#host.cells(fromCellColumns(call.cells));
       case 'signing-material':
         return this.#host.signingMaterial();
     }

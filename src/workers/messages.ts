@@ -1,7 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/load.ts';
 import type { GatewayExposureSource } from '../gateway/stages/transport.ts';
-import type { UsageCell } from '../store/port.ts';
+import type { UsageCellColumns } from '../store/usage-cell-columns.ts';
 import type { UsageBatchColumns } from '../store/usage-batch-columns.ts';
 import type { EntryBatch } from '../store/entry-batch.ts';
 
@@ -29,7 +29,7 @@ export type WorkerCall =
   | { kind: 'usage'; batch: UsageBatchColumns }
   | { kind: 'requests'; batch: EntryBatch }
   /** Usage analytics' cells, for the writer (retention is the main thread's). */
-  | { kind: 'usage-cells'; cells: readonly UsageCell[] }
+  | { kind: 'usage-cells'; cells: UsageCellColumns }
   /** The active signing key, for identity JWTs (kept in memory by the signer until a rotation). */
   | { kind: 'signing-material' };
 

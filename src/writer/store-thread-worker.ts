@@ -4,6 +4,7 @@ import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { lowerThisThreadPriority } from '../runtime/thread-priority.ts';
 import { BACKGROUND_NICE, type StoreThreadReply, type StoreThreadRequest } from './store-thread.ts';
 import { fromColumns } from '../store/usage-batch-columns.ts';
+import { fromCellColumns } from '../store/usage-cell-columns.ts';
 
 /**
  * A store thread (store-thread.ts): its own node:sqlite connection, so a synchronous transaction or
@@ -42,7 +43,7 @@ function perform(message: Exclude<StoreThreadRequest, { type: 'close' }>): Promi
     case 'query-requests':
       return store.requestLog.query(message.filters, message.page);
     case 'usage-cells':
-      return store.usageAnalytics.add(message.cells);
+      return store.usageAnalytics.add(fromCellColumns(message.cells));
     case 'prune-usage':
       return store.usageAnalytics.deleteBefore(message.granularity, message.before, message.limit);
     case 'query-usage':

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { EntryBatch } from '../store/entry-batch.ts';
 import { toColumns, type UsageBatchColumns } from '../store/usage-batch-columns.ts';
+import { toCellColumns, type UsageCellColumns } from '../store/usage-cell-columns.ts';
 import {
   StorageUnavailableError,
   type KeyAddressRepo,
@@ -12,7 +13,6 @@ import {
   type RequestLogRepo,
   type UsageAnalyticsRepo,
   type UsageBatch,
-  type UsageCell,
   type UsageGranularity,
   type UsageQuery,
   type UsageRepo,
@@ -26,7 +26,7 @@ export type StoreThreadRequest =
   | { type: 'prune-requests'; id: number; day: string; limit: number }
   | { type: 'prune-addresses'; id: number; before: number; limit: number }
   | { type: 'query-requests'; id: number; filters: RequestLogFilters; page: PageQuery }
-  | { type: 'usage-cells'; id: number; cells: readonly UsageCell[] }
+  | { type: 'usage-cells'; id: number; cells: UsageCellColumns }
   | { type: 'prune-usage'; id: number; granularity: UsageGranularity; before: number; limit: number }
   | { type: 'query-usage'; id: number; query: UsageQuery }
   | { type: 'close' };
@@ -60,7 +60,7 @@ type Unsent = { [T in Call['type']]: Omit<Extract<Call, { type: T }>, 'id'> }[Ca
 export class StoreThread implements Pick<UsageRepo, 'record'>, RequestLogRepo, Pick<KeyAddressRepo, 'deleteSeenBefore'> {
   /** Usage analytics: cells added into the rollups, old buckets cut (the writer), queries (the reader). */
   readonly usageAnalytics: UsageAnalyticsRepo = {
-    add: async (cells) => void (await this.#send({ type: 'usage-cells', cells })),
+    add: async (cells) => void (await this.#send({ type: 'usage-cells', cells: toCellColumns(cells) })),
     deleteBefore: async (granularity, before, limit) => (await this.#send({ type: 'prune-usage', granularity, before, limit })) as number,
     query: async (query) => (await this.#send({ type: 'query-usage', query })) as UsageRow[],
   };
