@@ -34,19 +34,31 @@ export function recordKeyAddresses(sql: Sql, batch: UsageBatch): void {
       kept.set(row.keyId, count >= cap ? count : count + 1);
     }
     sql(
-      `INSERT INTO key_addresses (key_id, address, first_seen, last_seen, requests) VALUES (?, ?, ?, ?, ?)
+      `INSERT INTO key_addresses (key_id, address, first_seen, last_seen, requests, seen_day) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (key_id, address) DO UPDATE SET first_seen = MIN(first_seen, excluded.first_seen),
-         last_seen = MAX(last_seen, excluded.last_seen), requests = requests + excluded.requests`,
-    ).run(row.keyId, address, row.firstSeen, row.lastSeen, row.requests);
+         last_seen = MAX(last_seen, excluded.last_seen), requests = requests + excluded.requests, seen_day = MAX(seen_day, excluded.seen_day)`,
+    ).run(row.keyId, address, row.firstSeen, row.lastSeen, row.requests, dayOf(row.lastSeen));
   }
 }
 
+const DAY_MS = 86_400_000;
+/** The UTC day a time falls on: what retention's index holds (migration 21), which a flush moves once a day, not every time. */
+const dayOf = (at: number): number => Math.floor(at / DAY_MS);
+
 /** Adds a use to the key's row for this address, if it has one: whether it had. */
 function addToRow(sql: Sql, keyId: string, address: string, use: KeyAddressUse): boolean {
+  const day = dayOf(use.lastSeen);
+  // A use on the day the row was last seen (most of them): seen_day is not written, so its index is not touched.
+  const sameDay = sql(
+    `UPDATE key_addresses SET first_seen = MIN(first_seen, ?), last_seen = MAX(last_seen, ?), requests = requests + ?
+     WHERE key_id = ? AND address = ? AND seen_day = ?`,
+  ).run(use.firstSeen, use.lastSeen, use.requests, keyId, address, day);
+  if (changedAny(sameDay)) return true;
   return changedAny(
     sql(
-      `UPDATE key_addresses SET first_seen = MIN(first_seen, ?), last_seen = MAX(last_seen, ?), requests = requests + ? WHERE key_id = ? AND address = ?`,
-    ).run(use.firstSeen, use.lastSeen, use.requests, keyId, address),
+      `UPDATE key_addresses SET first_seen = MIN(first_seen, ?), last_seen = MAX(last_seen, ?), requests = requests + ?, seen_day = MAX(seen_day, ?)
+       WHERE key_id = ? AND address = ?`,
+    ).run(use.firstSeen, use.lastSeen, use.requests, day, keyId, address),
   );
 }
 
@@ -80,11 +92,13 @@ export function keyAddressRepo({ sql, transaction }: SqliteDb): KeyAddressRepo {
       return { addresses: Number(row.addresses), others: Number(row.others) > 0 };
     },
     async deleteSeenBefore(at, limit) {
+      // seen_day is last_seen's day, so (seen_day, last_seen) is last_seen's order, found by seen_day's index.
       return transaction(() =>
         Number(
           sql(
-            'DELETE FROM key_addresses WHERE (key_id, address) IN (SELECT key_id, address FROM key_addresses WHERE last_seen < ? ORDER BY last_seen LIMIT ?)',
-          ).run(at, limit).changes,
+            `DELETE FROM key_addresses WHERE (key_id, address) IN
+               (SELECT key_id, address FROM key_addresses WHERE seen_day <= ? AND last_seen < ? ORDER BY seen_day, last_seen LIMIT ?)`,
+          ).run(dayOf(at), at, limit).changes,
         ),
       );
     },

@@ -329,12 +329,24 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     // Key addresses without the index by key and time: every usage flush moves each used row's
     // last_seen, and that index cost 4.5 µs per key and flush (docs/benchmarks.md, "eighteenth look").
-    // A key's rows (at most ADDRESSES_PER_KEY + 1) are found by the primary key's prefix instead;
-    // retention keeps its index by time.
+    // A key's rows (at most ADDRESSES_PER_KEY + 1) are found by the primary key's prefix instead.
     version: 20,
     name: 'key addresses without the per-key time index',
     sql: `
       DROP INDEX key_addresses_recent;
+    `,
+  },
+  {
+    // Retention's index on key addresses by the day last seen (seen_day), not the time: a flush writes
+    // seen_day only when a row's day changes, so the index moves once a day per row, not at every flush
+    // (2.5-3 µs per key and flush; docs/benchmarks.md, "eighteenth look").
+    version: 21,
+    name: 'key addresses indexed by the day last seen',
+    sql: `
+      ALTER TABLE key_addresses ADD COLUMN seen_day INTEGER NOT NULL DEFAULT 0;
+      UPDATE key_addresses SET seen_day = CAST(last_seen / 86400000 AS INTEGER);
+      DROP INDEX key_addresses_seen;
+      CREATE INDEX key_addresses_seen_day ON key_addresses (seen_day);
     `,
   },
 ];
