@@ -8,12 +8,13 @@
  * (a timer interrupt every 1/--frequency s), and time in the kernel, the GC threads and native code counts.
  *
  *   node bench/perf-profile.ts [--variant 'label|scenario|mode|{"config":"json"}|tree|node flags'] [--rounds 3] [--duration 5]
- *                              [--frequency 2999] [--top 40] [--call-graph]
+ *                              [--frequency 2999] [--top 40] [--call-graph] [--keys N]
  *
  * The recordings stay in a temporary directory (printed), one per target and round with its request count
  * on stderr; with --call-graph they hold call chains too
  * (frame pointers), for `perf report -i FILE --no-children -S SYMBOL -G` to say who calls a hot builtin.
- * Variants as in bench/lib/variants.ts (another tree or node flags too); default: apiKey with everything on. Needs `perf`
+ * Variants as in bench/lib/variants.ts (another tree or node flags too); default: apiKey with everything on.
+ * `--keys N` gives the apiKey variants N keys taken in turn. Needs `perf`
  * (Debian's linux-perf) and perf_event_paranoid ≤ 1 or root.
  */
 import { spawn } from 'node:child_process';
@@ -35,6 +36,7 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '50' },
     top: { type: 'string', default: '40' },
     'call-graph': { type: 'boolean', default: false },
+    keys: { type: 'string', default: '1' },
   },
 });
 const ROUNDS = Number(args.rounds);
@@ -149,7 +151,7 @@ try {
   const bare = await startChild(pin, 'bare proxy', 'bare-proxy-child.ts', [upstream.url], pin.targetCpus);
   const targets: Target[] = [];
   for (const spec of (args.variant as string[]).length ? (args.variant as string[]) : ['apiKey|apiKey'])
-    targets.push({ ...(await startVariant(pin, spec, upstream.url)), requests: 0, samples: new Map() });
+    targets.push({ ...(await startVariant(pin, spec, upstream.url, Number(args.keys))), requests: 0, samples: new Map() });
   const first = targets[0]!;
   targets.unshift({
     label: 'bare undici proxy',
