@@ -409,7 +409,7 @@ export interface KeyAddressRepo {
   others(keyId: string): Promise<KeyAddressUse | null>;
   /** Addresses (OTHER_ADDRESSES not counted) last seen at or after `at`, and whether OTHER_ADDRESSES was. */
   countSeenSince(keyId: string, at: number): Promise<{ addresses: number; others: boolean }>;
-  /** Deletes at most `limit` rows last seen before `at`, oldest first; returns how many. */
+  /** Deletes at most `limit` rows last seen before `at`, those of the oldest (UTC) days first; returns how many. */
   deleteSeenBefore(at: number, limit: number): Promise<number>;
 }
 

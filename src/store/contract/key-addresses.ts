@@ -105,16 +105,18 @@ export function keyAddressContract(current: () => Store): void {
       assert.deepEqual(await all('key_unknown'), []);
     });
 
-    test('deleteSeenBefore deletes rows last seen before a time, oldest first, at most `limit` at a time', async () => {
+    test('deleteSeenBefore deletes rows last seen before a time, the oldest days first, at most `limit` at a time', async () => {
       const key = await createKey();
-      await record([use(key.id, '192.0.2.1', T0, T0 + 1), use(key.id, '192.0.2.2', T0, T0 + 2), use(key.id, '192.0.2.3', T0, T0 + 3)], 2);
-      assert.equal(await current().keyAddresses.deleteSeenBefore(T0 + 3, 1), 1);
+      const day = 86_400_000;
+      await record([use(key.id, '192.0.2.1', T0, T0 + 1), use(key.id, '192.0.2.2', T0, T0 + day), use(key.id, '192.0.2.3', T0, T0 + 2 * day)], 2);
+      assert.equal(await current().keyAddresses.deleteSeenBefore(T0 + 2 * day, 1), 1);
       assert.deepEqual(
         (await all(key.id)).map((u) => u.address),
         ['192.0.2.2'],
       );
-      assert.equal((await current().keyAddresses.others(key.id))?.lastSeen, T0 + 3);
-      assert.equal(await current().keyAddresses.deleteSeenBefore(T0 + 4, 10), 2);
+      assert.equal((await current().keyAddresses.others(key.id))?.lastSeen, T0 + 2 * day);
+      assert.equal(await current().keyAddresses.deleteSeenBefore(T0 + 2 * day, 10), 1, 'a row seen at the time itself is kept');
+      assert.equal(await current().keyAddresses.deleteSeenBefore(T0 + 2 * day + 1, 10), 1);
       assert.deepEqual(await all(key.id), []);
       assert.equal(await current().keyAddresses.others(key.id), null);
     });

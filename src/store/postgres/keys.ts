@@ -43,12 +43,15 @@ const accessNames = (data: string, n: number) =>
 
 /**
  * A key's last use as keyFromRow reads it: from key_last_use (migration 6), or from the key's own
- * columns where an older node wrote a later one during a rolling upgrade.
+ * columns where an older node wrote a later one during a rolling upgrade. A use without an address
+ * keeps the last one known, whichever side knows it.
  */
 const OWN_IS_LATER = '(keys.last_used_at IS NOT NULL AND (last_use.used_at IS NULL OR keys.last_used_at > last_use.used_at))';
 export const LAST_USE_COLUMNS = `CASE WHEN ${OWN_IS_LATER} THEN keys.last_used_at ELSE last_use.used_at END AS last_used_at,
-  CASE WHEN ${OWN_IS_LATER} THEN keys.last_used_from ELSE last_use.used_from END AS last_used_from`;
-export const LAST_USE_JOIN = 'LEFT JOIN key_last_use AS last_use ON last_use.key_id = keys.id';
+  CASE WHEN ${OWN_IS_LATER} THEN COALESCE(keys.last_used_from, last_use.used_from) ELSE COALESCE(last_use.used_from, keys.last_used_from) END AS last_used_from`;
+// A lateral lookup with LIMIT: one index probe per key read. A plain join let the planner merge-join
+// from the table's start (a page of the key list deep in the ids read every row before it).
+export const LAST_USE_JOIN = 'LEFT JOIN LATERAL (SELECT used_at, used_from FROM key_last_use WHERE key_id = keys.id LIMIT 1) AS last_use ON true';
 const KEY_WITH_LAST_USE = `keys.data, ${LAST_USE_COLUMNS} FROM keys ${LAST_USE_JOIN}`;
 
 export function keyRepo(db: PgDb): KeyRepo {

@@ -80,7 +80,7 @@ describe('PostgreSQL store', () => {
     }
   });
 
-  test("while an older node still writes a key's last use into the key's row, the later of that and key_last_use is read", async () => {
+  test("while an older node still writes a key's last use into the key's row, the later of that and key_last_use is read, and a draining key's row is still written", async () => {
     const schema = await freshSchema();
     const store = openPostgresStore({ connectionString: server.url, schema, maxConnections: 2 });
     const client = new pg.Client({ connectionString: server.url });
@@ -103,8 +103,17 @@ describe('PostgreSQL store', () => {
       assert.deepEqual(await lastUse(key.id), { at: T0 + 20, from: '192.0.2.2' });
       await use(T0 + 30, '192.0.2.3');
       assert.deepEqual(await lastUse(key.id), { at: T0 + 30, from: '192.0.2.3' });
+      await olderNode(T0 + 40, '192.0.2.4');
+      await store.usage.record({ keys: [{ keyId: key.id, day: '2026-11-29', requests: 1, lastUsedAt: T0 + 50 }], quotas: [] });
+      assert.deepEqual(await lastUse(key.id), { at: T0 + 50, from: '192.0.2.4' }, 'a use without an address keeps the last one known, whichever node wrote it');
+      // A draining key's own columns are still written: an older node decides from them that it is drained.
+      const draining = makeKey(app.id, { retireWhenDrained: { quietPeriodSeconds: 600, rotatedAt: T0 }, replacedBy: 'key_next' });
+      await store.keys.create(draining, audit('key.created', 'key', draining.id));
+      await store.usage.record({ keys: [{ keyId: draining.id, day: '2026-11-29', requests: 1, lastUsedAt: T0 + 60, lastUsedFrom: '192.0.2.6' }], quotas: [] });
+      const own = await client.query(`SELECT last_used_at, last_used_from FROM ${schema}.keys WHERE id = $1`, [draining.id]);
+      assert.deepEqual(own.rows[0], { last_used_at: String(T0 + 60), last_used_from: '192.0.2.6' });
       assert.equal(await store.keys.delete(key.id, audit('key.deleted', 'key', key.id)), true);
-      assert.equal((await client.query(`SELECT 1 FROM ${schema}.key_last_use`)).rowCount, 0);
+      assert.equal((await client.query(`SELECT 1 FROM ${schema}.key_last_use WHERE key_id = $1`, [key.id])).rowCount, 0);
     } finally {
       await client.end();
       await store.close();

@@ -51,16 +51,35 @@ async function recordDaily(tx: Queryable, batch: UsageBatch): Promise<void> {
     if (!seen || k.lastUsedAt >= seen.at)
       latest.set(k.keyId, { at: k.lastUsedAt, from: k.lastUsedFrom ?? (seen && seen.at === k.lastUsedAt ? seen.from : null) });
   }
+  const uses = [[...latest.keys()], [...latest.values()].map((l) => l.at), [...latest.values()].map((l) => l.from)];
   // The right-hand sides read the row as it was: the address is taken only from a use at least as recent.
   // The key's own row is not written (migration 6): a new version of it per flush was most of the write.
+  // Until the contract release, a use without an address also looks at the key's own columns: an older
+  // node may have written a later use there, whose address is then the last one known (reads fall back
+  // to them too: keys.ts LAST_USE_COLUMNS).
   await tx.query(
     `INSERT INTO key_last_use (key_id, used_at, used_from)
      SELECT u.key_id, u.used_at, u.used_from FROM unnest($1::text[], $2::bigint[], $3::text[]) AS u(key_id, used_at, used_from)
      WHERE EXISTS (SELECT 1 FROM keys WHERE keys.id = u.key_id)
      ON CONFLICT (key_id) DO UPDATE SET
-       used_from = CASE WHEN excluded.used_from IS NOT NULL AND excluded.used_at >= key_last_use.used_at THEN excluded.used_from ELSE key_last_use.used_from END,
+       used_from = CASE
+         WHEN excluded.used_from IS NOT NULL AND excluded.used_at >= key_last_use.used_at THEN excluded.used_from
+         WHEN excluded.used_from IS NULL THEN (
+           SELECT CASE WHEN keys.last_used_at > key_last_use.used_at THEN COALESCE(keys.last_used_from, key_last_use.used_from) ELSE key_last_use.used_from END
+           FROM keys WHERE keys.id = key_last_use.key_id)
+         ELSE key_last_use.used_from END,
        used_at = GREATEST(key_last_use.used_at, excluded.used_at)`,
-    [[...latest.keys()], [...latest.values()].map((l) => l.at), [...latest.values()].map((l) => l.from)],
+    uses,
+  );
+  // Until the contract release: a draining key's own columns too, which older nodes read to decide
+  // that it is drained and revoke it (control/services/rotation.ts). Few keys drain at once.
+  await tx.query(
+    `UPDATE keys SET
+       last_used_from = CASE WHEN u.used_from IS NOT NULL AND u.used_at >= COALESCE(keys.last_used_at, 0) THEN u.used_from ELSE keys.last_used_from END,
+       last_used_at = GREATEST(COALESCE(keys.last_used_at, 0), u.used_at)
+     FROM unnest($1::text[], $2::bigint[], $3::text[]) AS u(key_id, used_at, used_from)
+     WHERE keys.id = u.key_id AND keys.retire_quiet_ms IS NOT NULL`,
+    uses,
   );
 }
 

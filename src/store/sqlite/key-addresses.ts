@@ -92,12 +92,13 @@ export function keyAddressRepo({ sql, transaction }: SqliteDb): KeyAddressRepo {
       return { addresses: Number(row.addresses), others: Number(row.others) > 0 };
     },
     async deleteSeenBefore(at, limit) {
-      // seen_day is last_seen's day, so (seen_day, last_seen) is last_seen's order, found by seen_day's index.
+      // seen_day is last_seen's day: its index gives the oldest days first with no sort (ordering by
+      // last_seen too sorted a whole day's rows for every part: 45 s to cut 1,000,000 rows of one day).
       return transaction(() =>
         Number(
           sql(
             `DELETE FROM key_addresses WHERE (key_id, address) IN
-               (SELECT key_id, address FROM key_addresses WHERE seen_day <= ? AND last_seen < ? ORDER BY seen_day, last_seen LIMIT ?)`,
+               (SELECT key_id, address FROM key_addresses WHERE seen_day <= ? AND last_seen < ? ORDER BY seen_day LIMIT ?)`,
           ).run(dayOf(at), at, limit).changes,
         ),
       );
