@@ -56,10 +56,14 @@ function pinnedNode() {
  * sent to this process are forwarded, so `kill` of this pid stops a server started through it.
  */
 function runWith(node) {
-  const child = spawn(node, [...NODE_FLAGS, MAIN, ...process.argv.slice(2)], { stdio: 'inherit', env: { ...ENVIRONMENT, ...process.env } });
+  // Listening before the spawn: until a listener exists a signal takes its default action at once, and
+  // the spawn returns only after the CLI has started, so one sent then would end this process alone and
+  // leave the CLI running. A signal is handled after this synchronous step, when `child` is set.
+  let child;
   const forward = (signal) => child.kill(signal);
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const signal of signals) process.on(signal, forward);
+  child = spawn(node, [...NODE_FLAGS, MAIN, ...process.argv.slice(2)], { stdio: 'inherit', env: { ...ENVIRONMENT, ...process.env } });
   child.on('error', (error) => {
     process.stderr.write(`gatehouse: cannot run ${node}: ${error.message}\n`);
     process.exit(1);

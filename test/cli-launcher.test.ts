@@ -156,9 +156,8 @@ describe('the gatehouse bin (bin/gatehouse.js)', () => {
     let pid = 0;
     const running = run(OLD_NODE!, [BIN, 'keys', 'verify'], { env: { GATEHOUSE_ADMIN_KEY: `gka_live_${'A'.repeat(30)}` }, onSpawn: (p) => (pid = p) });
     // Wait until the CLI it spawned runs (main.ts on its command line, in /proc on Linux): the launcher
-    // installs its forwarding in the same synchronous step as the spawn, which returns once the child has
-    // exec'd. Its catching SIGTERM is no sign: Node itself catches SIGTERM from start (to restore the
-    // terminal), so a signal sent before the forwarding ended the launcher alone (a CI flake).
+    // listens for signals before it spawns, so from then on a signal is forwarded. (It listened after the
+    // spawn once: a signal sent between the two ended the launcher alone, and this test failed in CI.)
     await waitFor(() => pid !== 0 && runsCli(pid), { timeoutMs: 30_000, what: 'the launcher running the CLI' });
     process.kill(pid, 'SIGTERM');
     const result = await running;
