@@ -5,7 +5,8 @@ import type { UsageBatch } from './port.ts';
  * the store thread): one array per field instead of one object per row.
  * A structured clone of 10,000 keys' rows as objects (keys, quotas, addresses) took 10–12 ms to
  * serialize on the request thread and 24–34 ms to deserialize on the store thread; as columns (strings
- * in arrays, numbers in Float64Arrays) 3 and 2.5 ms (docs/benchmarks.md, "eighteenth look").
+ * in arrays, numbers in Float64Arrays) 2–3 ms to build, 3 to serialize and 2.5 to read
+ * (docs/benchmarks.md, "eighteenth look").
  * NaN stands for an optional number that is absent, null for an absent address.
  */
 export interface UsageBatchColumns {

@@ -21,7 +21,7 @@ export function recordKeyAddresses(sql: Sql, batch: UsageBatch): void {
   const kept = new Map<string, number>();
   for (const row of rows) {
     // Most uses come from an address the key has a row for: one statement. A deleted key has none.
-    if (addToRow(sql, row.keyId, row.address, row)) continue;
+    if (addToRow(sql, row)) continue;
     let known = exists.get(row.keyId);
     if (known === undefined) exists.set(row.keyId, (known = sql('SELECT 1 FROM keys WHERE id = ?').get(row.keyId) !== undefined));
     if (!known) continue;
@@ -46,19 +46,19 @@ const DAY_MS = 86_400_000;
 const dayOf = (at: number): number => Math.floor(at / DAY_MS);
 
 /** Adds a use to the key's row for this address, if it has one: whether it had. */
-function addToRow(sql: Sql, keyId: string, address: string, use: KeyAddressUse): boolean {
+function addToRow(sql: Sql, use: KeyAddressUse): boolean {
   const day = dayOf(use.lastSeen);
   // A use on the day the row was last seen (most of them): seen_day is not written, so its index is not touched.
   const sameDay = sql(
     `UPDATE key_addresses SET first_seen = MIN(first_seen, ?), last_seen = MAX(last_seen, ?), requests = requests + ?
      WHERE key_id = ? AND address = ? AND seen_day = ?`,
-  ).run(use.firstSeen, use.lastSeen, use.requests, keyId, address, day);
+  ).run(use.firstSeen, use.lastSeen, use.requests, use.keyId, use.address, day);
   if (changedAny(sameDay)) return true;
   return changedAny(
     sql(
       `UPDATE key_addresses SET first_seen = MIN(first_seen, ?), last_seen = MAX(last_seen, ?), requests = requests + ?, seen_day = MAX(seen_day, ?)
        WHERE key_id = ? AND address = ?`,
-    ).run(use.firstSeen, use.lastSeen, use.requests, day, keyId, address),
+    ).run(use.firstSeen, use.lastSeen, use.requests, day, use.keyId, use.address),
   );
 }
 
