@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { deserialize, serialize } from 'node:v8';
 import { describe, test } from 'node:test';
 import type { UsageBatch } from './port.ts';
-import { fromColumns, toColumns } from './usage-batch-columns.ts';
+import { fromBatchColumns, toBatchColumns } from './usage-batch-columns.ts';
 
 const T = Date.UTC(2026, 11, 7, 12);
 
 /** What the receiving thread reads: the columns after a structured clone, as postMessage makes one. */
-const acrossThreads = (batch: UsageBatch): UsageBatch => fromColumns(deserialize(serialize(toColumns(batch))));
+const acrossThreads = (batch: UsageBatch): UsageBatch => fromBatchColumns(deserialize(serialize(toBatchColumns(batch))));
 
 describe('a usage batch crosses between threads as columns and arrives as it was sent', () => {
   test('every field of every row, optional ones present or absent, in order', () => {

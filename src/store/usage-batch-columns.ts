@@ -18,7 +18,7 @@ export interface UsageBatchColumns {
   totalsFromPercent: number | null;
 }
 
-export function toColumns(batch: UsageBatch): UsageBatchColumns {
+export function toBatchColumns(batch: UsageBatch): UsageBatchColumns {
   const { keys, quotas, counters, addresses } = batch;
   return {
     keys: {
@@ -57,7 +57,7 @@ export function numbers<T>(rows: readonly T[], field: (row: T) => number): Float
   return out;
 }
 
-export function fromColumns(c: UsageBatchColumns): UsageBatch {
+export function fromBatchColumns(c: UsageBatchColumns): UsageBatch {
   const batch: UsageBatch = {
     keys: c.keys.keyId.map((keyId, i) => {
       const key: UsageBatch['keys'][number] = { keyId, day: c.keys.day[i]!, requests: c.keys.requests[i]!, lastUsedAt: c.keys.lastUsedAt[i]! };

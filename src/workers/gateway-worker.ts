@@ -18,7 +18,7 @@ import { GatehouseMetrics } from '../telemetry/metrics.ts';
 import { timedStore } from '../telemetry/timed-store.ts';
 import { reloadOnChange } from '../tls/server-tls.ts';
 import { UsageRecorder } from '../usage/usage-recorder.ts';
-import { toColumns } from '../store/usage-batch-columns.ts';
+import { toBatchColumns } from '../store/usage-batch-columns.ts';
 import { toCellColumns } from '../store/usage-cell-columns.ts';
 import { DpopVerifier } from '../verification/dpop.ts';
 import { FallbackReplaySet, RedisReplaySet } from '../verification/redis-replay-set.ts';
@@ -105,7 +105,7 @@ const replays = redis
 const dpop = new DpopVerifier(config.tokens.dpopWindowSeconds, replays);
 // Usage goes to the main thread's recorder, which flushes it with its own through the writer thread.
 const usage = new UsageRecorder(
-  { record: (batch) => call({ kind: 'usage', batch: toColumns(batch) }).then(() => []) },
+  { record: (batch) => call({ kind: 'usage', batch: toBatchColumns(batch) }).then(() => []) },
   { addressesPerKey: config.keyAddresses.perKey },
 );
 usage.start(config.usage.flushIntervalSeconds * 1000, health, setup.storeCritical);

@@ -8,7 +8,7 @@ import type { SharedTable } from '../limits/shared-table.ts';
 import type { Health } from '../telemetry/health.ts';
 import type { UsageBatch, UsageCell } from '../store/port.ts';
 import type { EntryBatch } from '../store/entry-batch.ts';
-import { fromColumns } from '../store/usage-batch-columns.ts';
+import { fromBatchColumns } from '../store/usage-batch-columns.ts';
 import { fromCellColumns } from '../store/usage-cell-columns.ts';
 import { ChangeBroadcast } from './change-feed.ts';
 import type { FromWorker, ToWorker, WorkerCall, WorkerSetup } from './messages.ts';
@@ -206,7 +206,7 @@ export class GatewayWorkers {
   async #answer(call: WorkerCall): Promise<unknown> {
     switch (call.kind) {
       case 'usage':
-        return this.#host.usage(fromColumns(call.batch));
+        return this.#host.usage(fromBatchColumns(call.batch));
       case 'requests':
         return this.#host.requests(call.batch);
       case 'usage-cells':

@@ -3,7 +3,7 @@ import { StorageUnavailableError } from '../store/port.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { lowerThisThreadPriority } from '../runtime/thread-priority.ts';
 import { BACKGROUND_NICE, type StoreThreadReply, type StoreThreadRequest } from './store-thread.ts';
-import { fromColumns } from '../store/usage-batch-columns.ts';
+import { fromBatchColumns } from '../store/usage-batch-columns.ts';
 import { fromCellColumns } from '../store/usage-cell-columns.ts';
 
 /**
@@ -33,7 +33,7 @@ port.on('message', (message: StoreThreadRequest) => {
 function perform(message: Exclude<StoreThreadRequest, { type: 'close' }>): Promise<unknown> {
   switch (message.type) {
     case 'record':
-      return store.usage.record(fromColumns(message.batch));
+      return store.usage.record(fromBatchColumns(message.batch));
     case 'requests':
       return store.requestLog.append(message.batch);
     case 'prune-requests':

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { EntryBatch } from '../store/entry-batch.ts';
-import { toColumns, type UsageBatchColumns } from '../store/usage-batch-columns.ts';
+import { toBatchColumns, type UsageBatchColumns } from '../store/usage-batch-columns.ts';
 import { toCellColumns, type UsageCellColumns } from '../store/usage-cell-columns.ts';
 import {
   StorageUnavailableError,
@@ -85,7 +85,7 @@ export class StoreThread implements Pick<UsageRepo, 'record'>, RequestLogRepo, P
   }
 
   async record(batch: UsageBatch): Promise<QuotaTotal[]> {
-    return (await this.#send({ type: 'record', batch: toColumns(batch) })) as QuotaTotal[];
+    return (await this.#send({ type: 'record', batch: toBatchColumns(batch) })) as QuotaTotal[];
   }
 
   /** Request-log entries as the request log's buffer holds them (entry-batch.ts): sent as they are. */
