@@ -14,3 +14,8 @@ export const reachesPercent = (used: number, limit: number, percent: number): bo
 export function totalWanted(fromPercent: number | undefined, limit: number | undefined, used: number): boolean {
   return fromPercent === undefined || (limit !== undefined && limit > 0 && reachesPercent(used, limit, fromPercent));
 }
+
+/** Whether totalWanted can hold for some use: if not, a store need not read the total back at all. */
+export function mayWantTotal(fromPercent: number | undefined, limit: number | undefined): boolean {
+  return fromPercent === undefined || (fromPercent !== Infinity && limit !== undefined && limit > 0);
+}

@@ -87,6 +87,22 @@ export function usageContract(current: () => Store): void {
       ]);
     });
 
+    test('usage.record with no listener (totalsFromPercent Infinity) answers no total and still counts first and later uses', async () => {
+      const key = await createKey();
+      const batch = (delta: number): UsageBatch => ({
+        keys: [],
+        quotas: [
+          { lineageId: key.id, period: '2026-11', delta, limit: 10 },
+          { lineageId: 'no-such-lineage', period: '2026-11', delta },
+        ],
+        totalsFromPercent: Infinity,
+      });
+      assert.deepEqual(await store.usage.record(batch(9)), []);
+      assert.deepEqual(await store.usage.record(batch(4)), []);
+      assert.equal(await store.usage.quotaUsed(key.id, '2026-11'), 13);
+      assert.equal(await store.usage.quotaUsed('no-such-lineage', '2026-11'), 0);
+    });
+
     test('lastUsedFrom is the address of the latest use; an older batch or an update cannot move it back', async () => {
       const key = await createKey();
       const used = (lastUsedAt: number, lastUsedFrom?: string) =>

@@ -1,4 +1,4 @@
-import { totalWanted } from '../../domain/quota-threshold.ts';
+import { mayWantTotal, totalWanted } from '../../domain/quota-threshold.ts';
 import { recordKeyAddresses } from './key-addresses.ts';
 import type { QuotaTotal, UsageBatch, UsageRepo } from '../port.ts';
 import { changedAny, type SqliteDb } from './db.ts';
@@ -14,8 +14,12 @@ const FIRST_DAY = 'INSERT INTO usage_daily (key_id, day, requests) SELECT ?, ?, 
 const LATER_USE =
   'UPDATE key_last_use SET used_from = CASE WHEN ? IS NOT NULL AND ? >= used_at THEN ? ELSE used_from END, used_at = MAX(used_at, ?) WHERE key_id = ?';
 const FIRST_USE = 'INSERT INTO key_last_use (key_id, used_at, used_from) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM keys WHERE id = ?)';
-const ADD_QUOTA = 'UPDATE quota_usage SET used = used + ? WHERE key_id = ? AND period = ? RETURNING used';
-const FIRST_QUOTA = 'INSERT INTO quota_usage (key_id, period, used) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM keys WHERE lineage_id = ?) RETURNING used';
+const ADD_QUOTA = 'UPDATE quota_usage SET used = used + ? WHERE key_id = ? AND period = ?';
+const FIRST_QUOTA = 'INSERT INTO quota_usage (key_id, period, used) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM keys WHERE lineage_id = ?)';
+// Reading the total back costs about 2 µs per key, so only a batch that may want it asks (UsageBatch.totalsFromPercent).
+const RETURNING_USED = ' RETURNING used';
+const ADD_QUOTA_TOTAL = ADD_QUOTA + RETURNING_USED;
+const FIRST_QUOTA_TOTAL = FIRST_QUOTA + RETURNING_USED;
 
 export function usageRepo(db: SqliteDb): UsageRepo {
   return {
@@ -28,7 +32,11 @@ export function usageRepo(db: SqliteDb): UsageRepo {
           if (!changedAny(db.sql(LATER_USE).run(from, k.lastUsedAt, from, k.lastUsedAt, k.keyId))) db.sql(FIRST_USE).run(k.keyId, k.lastUsedAt, from, k.keyId);
         }
         for (const q of batch.quotas) {
-          const row = db.sql(ADD_QUOTA).get(q.delta, q.lineageId, q.period) ?? db.sql(FIRST_QUOTA).get(q.lineageId, q.period, q.delta, q.lineageId);
+          if (!mayWantTotal(batch.totalsFromPercent, q.limit)) {
+            if (!changedAny(db.sql(ADD_QUOTA).run(q.delta, q.lineageId, q.period))) db.sql(FIRST_QUOTA).run(q.lineageId, q.period, q.delta, q.lineageId);
+            continue;
+          }
+          const row = db.sql(ADD_QUOTA_TOTAL).get(q.delta, q.lineageId, q.period) ?? db.sql(FIRST_QUOTA_TOTAL).get(q.lineageId, q.period, q.delta, q.lineageId);
           const used = row ? Number(row.used) : null;
           if (used !== null && totalWanted(batch.totalsFromPercent, q.limit, used)) totals.push({ lineageId: q.lineageId, period: q.period, used });
         }
