@@ -58,6 +58,8 @@ export async function recordKeyAddresses(tx: Queryable, batch: UsageBatch): Prom
   );
 }
 
+const DAY_MS = 86_400_000;
+
 /** The reads and retention; writes come only through recordKeyAddresses. */
 export function keyAddressRepo(db: PgDb): KeyAddressRepo {
   return {
@@ -86,9 +88,11 @@ export function keyAddressRepo(db: PgDb): KeyAddressRepo {
       return { addresses: Number(rows[0]!.addresses), others: Number(rows[0]!.others) > 0 };
     },
     async deleteSeenBefore(at, limit) {
+      // seen_day (last_seen's day, migration 7) is the indexed column: the oldest days first, no sort.
       const { rowCount } = await db.query(
-        'DELETE FROM key_addresses WHERE (key_id, address) IN (SELECT key_id, address FROM key_addresses WHERE last_seen < $1 ORDER BY last_seen LIMIT $2)',
-        [at, limit],
+        `DELETE FROM key_addresses WHERE (key_id, address) IN
+           (SELECT key_id, address FROM key_addresses WHERE seen_day <= $1 AND last_seen < $2 ORDER BY seen_day LIMIT $3)`,
+        [Math.floor(at / DAY_MS), at, limit],
       );
       return rowCount;
     },

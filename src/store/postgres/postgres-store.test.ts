@@ -127,6 +127,51 @@ describe('PostgreSQL store', () => {
     }
   });
 
+  test("a usage flush changes no indexed column of a key's address row within a day, and an older node's rows still age out", async () => {
+    const schema = await freshSchema();
+    const store = openPostgresStore({ connectionString: server.url, schema, maxConnections: 2 });
+    const client = new pg.Client({ connectionString: server.url });
+    await client.connect();
+    try {
+      await store.migrate();
+      // What a flush changes (first_seen, last_seen, requests) must be in no index, or every update
+      // writes new index entries and cannot stay on its page (HOT). seen_day changes once a day.
+      const { rows } = await client.query<{ attname: string }>(
+        `SELECT DISTINCT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+         WHERE i.indrelid = '${schema}.key_addresses'::regclass ORDER BY a.attname`,
+      );
+      assert.deepEqual(
+        rows.map((r) => r.attname),
+        ['address', 'key_id', 'seen_day'],
+      );
+      const app = makeApp(1);
+      await store.apps.create(app, audit('app.created', 'app', app.id));
+      const key = makeKey(app.id);
+      await store.keys.create(key, audit('key.created', 'key', key.id));
+      const DAY = 86_400_000;
+      // An older node inserts without seen_day: the column is generated, so retention still finds its row.
+      await client.query(`INSERT INTO ${schema}.key_addresses (key_id, address, first_seen, last_seen, requests) VALUES ($1, '192.0.2.1', $2, $2, 1)`, [
+        key.id,
+        T0 - 40 * DAY,
+      ]);
+      await store.usage.record({
+        keys: [],
+        quotas: [],
+        addresses: [{ keyId: key.id, address: '192.0.2.2', firstSeen: T0 - DAY, lastSeen: T0 - DAY, requests: 1 }],
+      });
+      // A later use the same day as the cut: the row stays, as its last use is after it.
+      await store.usage.record({ keys: [], quotas: [], addresses: [{ keyId: key.id, address: '192.0.2.2', firstSeen: T0, lastSeen: T0, requests: 1 }] });
+      assert.equal(await store.keyAddresses.deleteSeenBefore(T0 - 1, 100), 1);
+      assert.deepEqual(
+        (await store.keyAddresses.list(key.id, { limit: 10 })).items.map((u) => [u.address, u.requests]),
+        [['192.0.2.2', 2]],
+      );
+    } finally {
+      await client.end();
+      await store.close();
+    }
+  });
+
   test('a server that cannot be reached is StorageUnavailableError, reported to health', async () => {
     const failures: unknown[] = [];
     const url = new URL(server.url);
