@@ -258,6 +258,24 @@ describe('TokenVerifier', () => {
       assert.equal(keyLookups, 1);
     });
 
+    test("a cached token's signature on another header or payload is no hit: that token is checked and refused", async () => {
+      const t = await token(esA, { scope: 'orders:read' });
+      assert.equal((await verifier.verify(t, AUDIENCE)).code, 'VALID');
+      const [header, payload, signature] = t.split('.') as [string, string, string];
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
+      const widened = `${header}.${Buffer.from(JSON.stringify({ ...claims, scope: 'orders:read orders:admin' })).toString('base64url')}.${signature}`;
+      const otherHeader = `${Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'at+jwt', kid: 'a-es', x: 1 })).toString('base64url')}.${payload}.${signature}`;
+      for (const forged of [widened, otherHeader]) {
+        const v = await verifier.verify(forged, AUDIENCE);
+        assert.equal(v.valid, false);
+        assert.equal(v.code, 'TOKEN_INVALID');
+      }
+      assert.equal(keyLookups, 3, 'each forged token had its signature checked');
+      const again = await verifier.verify(t, AUDIENCE);
+      assert.equal(again.valid && [...again.scopes].join(' '), 'orders:read', 'the genuine token is still answered from the cache, as it was');
+      assert.equal(keyLookups, 3);
+    });
+
     test('a cached token is refused once its exp (plus skew) has passed', async () => {
       const t = await token(esA, { exp: NOW_S + 60 });
       assert.equal((await verifier.verify(t, AUDIENCE)).code, 'VALID');

@@ -28,7 +28,17 @@ interface CachedToken {
   audiences: readonly string[];
   expiresAt: number;
   issuer: TrustedIssuer;
+  /** The whole token: a hit is one only when the presented token is this one, byte for byte. */
+  token: string;
 }
+
+/**
+ * The cache's key for a token: its signature, the part after the last dot. A Map hashes its key's
+ * every character, and each request's token is a new string: 1.2 µs for a 742-character token against
+ * 0.3 for its signature (compared in full on a hit). A token with another's signature and a changed
+ * header or payload is no hit; it is checked as any new token is, and refused.
+ */
+const cacheKey = (token: string): string => token.slice(token.lastIndexOf('.') + 1);
 
 /** Exactly two dots: a compact JWS (RFC 7515 §7.1); anything else is an opaque token. */
 const isCompactJws = (token: string): boolean => {
@@ -67,11 +77,11 @@ export class TokenVerifier implements TokenChecker {
 
   #verify(token: string, audience: string, scheme: 'bearer' | 'dpop'): TokenVerification | Promise<TokenVerification> {
     const now = this.#o.clock();
-    const hit = this.#o.cacheSize > 0 ? this.#cache.get(token) : undefined;
-    if (hit) {
+    const hit = this.#o.cacheSize > 0 ? this.#cache.get(cacheKey(token)) : undefined;
+    if (hit !== undefined && hit.token === token) {
       this.#observer?.tokenCache(true);
       if (hit.expiresAt + hit.issuer.clockSkewSeconds * 1000 <= now) {
-        this.#cache.delete(token);
+        this.#cache.delete(cacheKey(token));
         return denied('TOKEN_EXPIRED');
       }
       return this.#decide(hit, audience, scheme);
@@ -138,8 +148,9 @@ export class TokenVerifier implements TokenChecker {
       audiences: typeof claims.aud === 'string' ? [claims.aud] : claims.aud,
       expiresAt: claims.exp * 1000,
       issuer,
+      token,
     };
-    if (this.#o.cacheSize > 0) this.#cache.set(token, verified);
+    if (this.#o.cacheSize > 0) this.#cache.set(cacheKey(token), verified);
     return this.#decide(verified, audience, scheme);
   }
 
