@@ -2,12 +2,13 @@
  * How long one usage flush holds the event loop, with many active keys: the batch written on the
  * event loop (the store's own connection, as before writer/) against the writer thread.
  *
- *   node --expose-gc bench/usage-flush.ts [--keys 10000] [--rounds 5]
+ *   node --expose-gc bench/usage-flush.ts [--keys 10000] [--rounds 5] [--history-days 30]
  *
  * Each round counts one request for every key (its day, last use, quota and client address, as the
  * gateway does), then flushes, while a 1 ms timer on the event loop records the longest gap between
  * its ticks: the time a request arriving then would have waited. Keys carry a typical key's JSON, as
- * a flush that rewrote the key's row paid for its width.
+ * a flush that rewrote the key's row paid for its width. Each key has `--history-days` earlier days of
+ * daily counts, as on a node that has run that long: a flush's lookups then miss SQLite's page cache.
  */
 import { periodWindow } from '../src/domain/quota-period.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,9 +21,12 @@ import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import { UsageRecorder } from '../src/usage/usage-recorder.ts';
 import { StoreThread } from '../src/writer/store-thread.ts';
 
-const { values: args } = parseArgs({ options: { keys: { type: 'string', default: '10000' }, rounds: { type: 'string', default: '5' } } });
+const { values: args } = parseArgs({
+  options: { keys: { type: 'string', default: '10000' }, rounds: { type: 'string', default: '5' }, 'history-days': { type: 'string', default: '30' } },
+});
 const KEYS = Number(args.keys);
 const ROUNDS = Number(args.rounds);
+const HISTORY_DAYS = Number(args['history-days']);
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-flush-bench-'));
 const path = join(dir, 'gatehouse.db');
@@ -49,6 +53,12 @@ for (let i = 0; i < KEYS; i++) {
   const id = `key_${i.toString(16).padStart(28, '0')}`;
   ids.push(id);
   key.run(id, 'app_bench', `hash-${i}`, 'live', id, TYPICAL_KEY);
+}
+// Earlier days' counts, a day at a time, as flushes wrote them.
+const daily = db.prepare('INSERT INTO usage_daily (key_id, day, requests) VALUES (?, ?, 5)');
+for (let d = HISTORY_DAYS; d >= 1; d--) {
+  const day = new Date(Date.UTC(2026, 11, 2) - d * 86_400_000).toISOString().slice(0, 10);
+  for (const id of ids) daily.run(id, day);
 }
 db.exec('COMMIT');
 db.close();
@@ -89,7 +99,7 @@ await writer.close();
 await store.close();
 rmSync(dir, { recursive: true, force: true });
 
-console.log(`usage flush of ${KEYS} active keys, ${ROUNDS} rounds (median; longest event-loop stall during the flush)`);
+console.log(`usage flush of ${KEYS} active keys with ${HISTORY_DAYS} earlier days each, ${ROUNDS} rounds (median; longest event-loop stall during the flush)`);
 console.log(`| writer | flush ms | µs per key | longest stall ms |\n|---|---|---|---|`);
 for (const [label, rounds] of [
   ['on the event loop', onLoop],
