@@ -349,4 +349,24 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX key_addresses_seen_day ON key_addresses (seen_day);
     `,
   },
+  {
+    // Daily counts and quota use keyed by the day (period) first: a flush adds to today's row of every
+    // key used, and with the key first those rows lie apart among every earlier day's, so each lookup
+    // missed SQLite's page cache once a node had run a month (3.2 µs per key against 1.2; the flush
+    // grew from 9.2 to 11.1 µs per key). A key's own rows (its usage, its deletion) have an index.
+    version: 22,
+    name: 'usage counts keyed by the day first',
+    sql: `
+      CREATE TABLE usage_daily_by_day (key_id TEXT NOT NULL, day TEXT NOT NULL, requests INTEGER NOT NULL, PRIMARY KEY (day, key_id));
+      INSERT INTO usage_daily_by_day (key_id, day, requests) SELECT key_id, day, requests FROM usage_daily ORDER BY day, key_id;
+      DROP TABLE usage_daily;
+      ALTER TABLE usage_daily_by_day RENAME TO usage_daily;
+      CREATE INDEX usage_daily_key ON usage_daily (key_id, day);
+      CREATE TABLE quota_usage_by_period (key_id TEXT NOT NULL, period TEXT NOT NULL, used INTEGER NOT NULL, PRIMARY KEY (period, key_id));
+      INSERT INTO quota_usage_by_period (key_id, period, used) SELECT key_id, period, used FROM quota_usage ORDER BY period, key_id;
+      DROP TABLE quota_usage;
+      ALTER TABLE quota_usage_by_period RENAME TO quota_usage;
+      CREATE INDEX quota_usage_key ON quota_usage (key_id, period);
+    `,
+  },
 ];
