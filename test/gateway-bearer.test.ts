@@ -77,6 +77,17 @@ describe('gateway: bearer access tokens, per-route scopes and roles, forged toke
     assert.equal(seen.headers['x-gatehouse-scopes'], 'orders:read');
     assert.equal(seen.headers.authorization, undefined);
     assert.equal((await get('/orders/items/1', at)).status, 200, 'again, from the verified-token cache');
+    // Cached tokens alternated: each request carries its own token's scopes, never the other's.
+    const wider = await token(writer, { resource: orders.audience, scope: 'orders:read orders:write' });
+    for (const [t, scopes] of [
+      [at, 'orders:read'],
+      [wider, 'orders:read orders:write'],
+      [at, 'orders:read'],
+      [wider, 'orders:read orders:write'],
+    ] as const) {
+      assert.equal((await get('/orders/items/1', t)).status, 200);
+      assert.equal(h.upstream.requests.at(-1)!.headers['x-gatehouse-scopes'], scopes);
+    }
   });
 
   test('scopes differ by method: GET needs orders:read, POST orders:write (403 insufficient_scope with the scope)', async () => {

@@ -100,6 +100,17 @@ export function forwardStage(upstreams: Upstreams, maxBodyBytes: number): Routed
     });
 }
 
+/**
+ * A token's scopes or roles as one header value. A cached token's sets are the same objects on every
+ * request, so the value is made once per token, not spread and joined per request.
+ */
+const spacedSets = new WeakMap<ReadonlySet<string>, string>();
+function spaced(set: ReadonlySet<string>): string {
+  let text = spacedSets.get(set);
+  if (text === undefined) spacedSets.set(set, (text = [...set].join(' ')));
+  return text;
+}
+
 function upstreamHeaders(exchange: Exchange): string[] {
   const raw = exchange.req.rawHeaders;
   const connectionTokens = exchange.req.headers.connection?.split(',').map((t) => normalHeaderName(t.trim()));
@@ -124,9 +135,9 @@ function upstreamHeaders(exchange: Exchange): string[] {
   if (exchange.identityJwt !== null) out.push('authorization', `Bearer ${exchange.identityJwt}`);
   const t = exchange.tokenVerification;
   if (t) {
-    out.push('x-gatehouse-user', t.claims.sub, 'x-gatehouse-scopes', [...t.scopes].join(' '));
+    out.push('x-gatehouse-user', t.claims.sub, 'x-gatehouse-scopes', spaced(t.scopes));
     if (typeof t.claims.client_id === 'string') out.push('x-gatehouse-client', t.claims.client_id);
-    if (t.roles.size > 0) out.push('x-gatehouse-roles', [...t.roles].join(' '));
+    if (t.roles.size > 0) out.push('x-gatehouse-roles', spaced(t.roles));
   }
   return out;
 }
