@@ -4,9 +4,10 @@
  * then reads the write-ahead log it made; at the end, how many row updates were HOT (heap-only: a new row
  * version on the same page, no index entries). A private server (test/support/postgres.ts).
  *
- *   node bench/usage-flush-postgres.ts [--keys 10000] [--rounds 6]
+ *   node bench/usage-flush-postgres.ts [--keys 10000] [--rounds 6] [--history-days 30]
  *
- * The first round inserts every row; the later ones add to them, as a flush does all day.
+ * The first round inserts every row; the later ones add to them, as a flush does all day. Each key has
+ * `--history-days` earlier daily counts, as on a cluster that has run that long.
  */
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -14,7 +15,10 @@ import type { UsageBatch } from '../src/store/port.ts';
 import { openPostgresStore } from '../src/store/postgres/postgres-store.ts';
 import { startPostgres } from '../test/support/postgres.ts';
 
-const { values: args } = parseArgs({ options: { keys: { type: 'string', default: '10000' }, rounds: { type: 'string', default: '6' } } });
+const { values: args } = parseArgs({
+  options: { keys: { type: 'string', default: '10000' }, rounds: { type: 'string', default: '6' }, 'history-days': { type: 'string', default: '30' } },
+});
+const HISTORY_DAYS = Number(args['history-days']);
 const KEYS = Number(args.keys);
 const ROUNDS = Number(args.rounds);
 const PART = 1000;
@@ -33,6 +37,12 @@ try {
      FROM generate_series(1, $1::int) i`,
     [KEYS],
   );
+  await client.query(
+    `INSERT INTO usage_daily (key_id, day, requests)
+     SELECT k.id, to_char(date '2026-12-02' - d, 'YYYY-MM-DD'), 5 FROM generate_series(1, $1::int) d, (SELECT id FROM keys ORDER BY id) k ORDER BY d DESC, k.id`,
+    [HISTORY_DAYS],
+  );
+  await client.query('VACUUM ANALYZE');
   const ids = Array.from({ length: KEYS }, (_, i) => `key_${String(i + 1).padStart(28, '0')}`);
   const day = Date.UTC(2026, 11, 2, 1);
   console.log(`| round | ms | µs per key | WAL bytes per key |\n|---|---:|---:|---:|`);
