@@ -67,6 +67,17 @@ describe('PostgreSQL store', () => {
     }
   });
 
+  test('migrations are not cut short by the statement timeout requests run under', async () => {
+    // Creating the schema takes far longer than 1 ms: under that timeout it would be cancelled, and the
+    // node could not start (so would a migration rewriting a large table under the 5 s default).
+    const store = openPostgresStore({ connectionString: server.url, schema: await freshSchema(), maxConnections: 1, statementTimeoutMs: 1 });
+    try {
+      assert.ok((await store.migrate()) > 0);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('a unique violation is a ConflictError and writes nothing', async () => {
     const store = openPostgresStore({ connectionString: server.url, schema: await freshSchema() });
     try {

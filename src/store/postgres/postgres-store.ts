@@ -81,6 +81,10 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
       };
       client.on('error', onError);
       try {
+        // No statement timeout while migrating: a migration that rewrites a large table, and a node
+        // waiting on the lock for another's, take as long as they take (store.statementTimeoutMs is
+        // for requests). Reset before the connection goes back to the pool.
+        await client.query('SET statement_timeout = 0');
         await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
         await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
         const applied = new Set((await client.query('SELECT version FROM schema_migrations')).rows.map((r: { version: number }) => Number(r.version)));
@@ -105,7 +109,10 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
         return ran;
       } finally {
         client.off('error', onError);
-        if (!broken) await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+        if (!broken) {
+          await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+          await client.query('RESET statement_timeout');
+        }
         client.release(broken);
       }
     },
