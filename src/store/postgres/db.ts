@@ -40,15 +40,27 @@ const types = {
 };
 
 export function pgPool(options: PgPoolOptions): pg.Pool {
+  return new pg.Pool({ ...connectionConfig(options), statement_timeout: options.statementTimeoutMs ?? 5000, max: options.maxConnections ?? 10 });
+}
+
+/**
+ * A connection of its own for migrations, without the requests' statement timeout: a migration that
+ * rewrites a large table, and a node waiting for another node's migration, take as long as they take
+ * (under the 5 s default, a rewrite of 2,000,000 rows was cancelled and the node could not start).
+ */
+export function pgMigrationClient(options: PgPoolOptions): pg.Client {
+  return new pg.Client(connectionConfig(options));
+}
+
+/** What every connection of a store is opened with: where, how long to wait for it, its schema. */
+function connectionConfig(options: PgPoolOptions): pg.ClientConfig {
   if (options.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(options.schema)) throw new Error('schema must be a lower-case SQL identifier');
-  return new pg.Pool({
+  return {
     connectionString: options.connectionString,
-    max: options.maxConnections ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
-    statement_timeout: options.statementTimeoutMs ?? 5000,
     types,
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
-  });
+  };
 }
 
 export function pgDb(pool: pg.Pool, options: { clock: () => number; committed: () => void; failed: (error: StorageUnavailableError) => void }): PgDb {

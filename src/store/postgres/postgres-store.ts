@@ -5,7 +5,7 @@ import { apiRepo } from './apis.ts';
 import { appRepo } from './apps.ts';
 import { auditRepo } from './audit.ts';
 import { clientRepo } from './clients.ts';
-import { pgDb, pgPool, type PgPoolOptions } from './db.ts';
+import { pgDb, pgMigrationClient, pgPool, type PgPoolOptions } from './db.ts';
 import { eventOutboxRepo } from './events.ts';
 import { exchangedTokenRepo } from './exchanged-tokens.ts';
 import { keyAddressRepo } from './key-addresses.ts';
@@ -71,19 +71,14 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
     keyRotation: keyRotationRepo(db),
     webhooks: webhookRepo(db),
     async migrate() {
-      // One connection holds the session lock for the whole run: other nodes wait, then find nothing to do.
-      const client = await pool.connect();
-      // Checked out, the client has no 'error' listener of the pool's (see db.ts transaction): the statement under way fails instead.
-      let broken = false;
-      const onError = (error: Error) => {
-        broken = true;
-        options.health?.failed(STORE_COMPONENT, error);
-      };
+      // A connection of its own holds the session lock for the whole run: other nodes wait, then find
+      // nothing to do. Ending it releases the lock, whatever happened on the way.
+      const client = pgMigrationClient(options);
+      const onError = (error: Error) => options.health?.failed(STORE_COMPONENT, error);
       client.on('error', onError);
+      await client.connect();
       try {
-        // No statement timeout while migrating: a migration that rewrites a large table, and a node
-        // waiting on the lock for another's, take as long as they take (store.statementTimeoutMs is
-        // for requests). Reset before the connection goes back to the pool.
+        // Whatever the server's default for the role: a migration is not cut short (db.ts pgMigrationClient).
         await client.query('SET statement_timeout = 0');
         await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
         await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
@@ -108,12 +103,8 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
         }
         return ran;
       } finally {
-        client.off('error', onError);
-        if (!broken) {
-          await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
-          await client.query('RESET statement_timeout');
-        }
-        client.release(broken);
+        // A connection that already failed ends at once; a failure to end it is reported, not thrown over the run's own outcome.
+        await client.end().catch(onError);
       }
     },
     async ping() {
