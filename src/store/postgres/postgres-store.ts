@@ -96,7 +96,8 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
             ]);
             await client.query('COMMIT');
           } catch (error) {
-            await client.query('ROLLBACK');
+            // On a connection that failed mid-migration ROLLBACK fails too: reported, and the migration's own error thrown.
+            await client.query('ROLLBACK').catch(onError);
             throw error;
           }
           ran++;
