@@ -16,7 +16,7 @@ const LATER_USE =
 const FIRST_USE = 'INSERT INTO key_last_use (key_id, used_at, used_from) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM keys WHERE id = ?)';
 const ADD_QUOTA = 'UPDATE quota_usage SET used = used + ? WHERE key_id = ? AND period = ?';
 const FIRST_QUOTA = 'INSERT INTO quota_usage (key_id, period, used) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM keys WHERE lineage_id = ?)';
-// Reading the total back costs about 2 µs per key, so only a batch that may want it asks (UsageBatch.totalsFromPercent).
+// Reading the total back costs about 1 µs per key and flush, so only a batch that may want it asks (UsageBatch.totalsFromPercent).
 const RETURNING_USED = ' RETURNING used';
 const ADD_QUOTA_TOTAL = ADD_QUOTA + RETURNING_USED;
 const FIRST_QUOTA_TOTAL = FIRST_QUOTA + RETURNING_USED;
