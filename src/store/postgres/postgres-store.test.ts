@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { startPostgres, type PrivatePostgres } from '../../../test/support/postgres.ts';
 import { runStoreContract } from '../contract.ts';
-import { ConflictError, StorageUnavailableError } from '../port.ts';
+import { ConflictError, StorageUnavailableError, type Store } from '../port.ts';
 import { audit, makeApp, makeKey, T0 } from '../contract/fixtures.ts';
 import { openPostgresStore } from './postgres-store.ts';
 
@@ -51,6 +51,32 @@ async function emptyTables(schema: string): Promise<void> {
   }
 }
 
+/**
+ * A store on a fresh, migrated schema and a plain connection beside it, for what an older node (or the
+ * test) does in SQL; both closed after `run`.
+ */
+async function withStoreBeside(run: (s: { store: Store; client: pg.Client; schema: string }) => Promise<void>): Promise<void> {
+  const schema = await freshSchema();
+  const store = openPostgresStore({ connectionString: server.url, schema, maxConnections: 2 });
+  const client = new pg.Client({ connectionString: server.url });
+  await client.connect();
+  try {
+    await store.migrate();
+    await run({ store, client, schema });
+  } finally {
+    await client.end();
+    await store.close();
+  }
+}
+
+async function storedKey(store: Store) {
+  const app = makeApp(1);
+  await store.apps.create(app, audit('app.created', 'app', app.id));
+  const key = makeKey(app.id);
+  await store.keys.create(key, audit('key.created', 'key', key.id));
+  return { app, key };
+}
+
 describe('PostgreSQL store', () => {
   test('nodes migrating at once apply each migration once', async () => {
     const schema = await freshSchema();
@@ -92,16 +118,8 @@ describe('PostgreSQL store', () => {
   });
 
   test("while an older node still writes a key's last use into the key's row, the later of that and key_last_use is read, and a draining key's row is still written", async () => {
-    const schema = await freshSchema();
-    const store = openPostgresStore({ connectionString: server.url, schema, maxConnections: 2 });
-    const client = new pg.Client({ connectionString: server.url });
-    await client.connect();
-    try {
-      await store.migrate();
-      const app = makeApp(1);
-      await store.apps.create(app, audit('app.created', 'app', app.id));
-      const key = makeKey(app.id);
-      await store.keys.create(key, audit('key.created', 'key', key.id));
+    await withStoreBeside(async ({ store, client, schema }) => {
+      const { app, key } = await storedKey(store);
       const use = (at: number, from: string) =>
         store.usage.record({ keys: [{ keyId: key.id, day: '2026-11-29', requests: 1, lastUsedAt: at, lastUsedFrom: from }], quotas: [] });
       // What an older node writes: the key's own columns, and nothing else.
@@ -125,26 +143,18 @@ describe('PostgreSQL store', () => {
       assert.deepEqual(own.rows[0], { last_used_at: String(T0 + 60), last_used_from: '192.0.2.6' });
       assert.equal(await store.keys.delete(key.id, audit('key.deleted', 'key', key.id)), true);
       assert.equal((await client.query(`SELECT 1 FROM ${schema}.key_last_use WHERE key_id = $1`, [key.id])).rowCount, 0);
-    } finally {
-      await client.end();
-      await store.close();
-    }
 
-    async function lastUse(keyId: string) {
-      const read = await store.keys.findByHash((await store.keys.get(keyId))!.hash);
-      const listed = (await store.keys.list({ limit: 10, now: T0 } as never)).items[0];
-      assert.equal(listed?.lastUsedAt, read?.lastUsedAt);
-      return { at: read?.lastUsedAt, from: read?.lastUsedFrom };
-    }
+      async function lastUse(keyId: string) {
+        const read = await store.keys.findByHash((await store.keys.get(keyId))!.hash);
+        const listed = (await store.keys.list({ limit: 10, now: T0 } as never)).items[0];
+        assert.equal(listed?.lastUsedAt, read?.lastUsedAt);
+        return { at: read?.lastUsedAt, from: read?.lastUsedFrom };
+      }
+    });
   });
 
   test("a usage flush changes no indexed column of a key's address row within a day, and an older node's rows still age out", async () => {
-    const schema = await freshSchema();
-    const store = openPostgresStore({ connectionString: server.url, schema, maxConnections: 2 });
-    const client = new pg.Client({ connectionString: server.url });
-    await client.connect();
-    try {
-      await store.migrate();
+    await withStoreBeside(async ({ store, client, schema }) => {
       // What a flush changes (first_seen, last_seen, requests) must be in no index, or every update
       // writes new index entries and cannot stay on its page (HOT). seen_day changes once a day.
       const { rows } = await client.query<{ attname: string }>(
@@ -155,10 +165,7 @@ describe('PostgreSQL store', () => {
         rows.map((r) => r.attname),
         ['address', 'key_id', 'seen_day'],
       );
-      const app = makeApp(1);
-      await store.apps.create(app, audit('app.created', 'app', app.id));
-      const key = makeKey(app.id);
-      await store.keys.create(key, audit('key.created', 'key', key.id));
+      const { key } = await storedKey(store);
       const DAY = 86_400_000;
       // An older node inserts without seen_day: the column is generated, so retention still finds its row.
       await client.query(`INSERT INTO ${schema}.key_addresses (key_id, address, first_seen, last_seen, requests) VALUES ($1, '192.0.2.1', $2, $2, 1)`, [
@@ -177,10 +184,7 @@ describe('PostgreSQL store', () => {
         (await store.keyAddresses.list(key.id, { limit: 10 })).items.map((u) => [u.address, u.requests]),
         [['192.0.2.2', 2]],
       );
-    } finally {
-      await client.end();
-      await store.close();
-    }
+    });
   });
 
   test('a server that cannot be reached is StorageUnavailableError, reported to health', async () => {

@@ -1,22 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { audit, makeApp, makeKey } from '../contract/fixtures.ts';
 import type { KeyAddressUse, Store } from '../port.ts';
-import { openSqliteStore } from './sqlite-store.ts';
+import { tempStoreFiles } from './temp-store-files.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'gatehouse-sqlite-address-days-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-let files = 0;
+const { nextPath, opened } = tempStoreFiles('address-days');
 const DAY = 86_400_000;
 const D0 = Date.UTC(2026, 11, 1);
 
 async function storeWithKey(path: string): Promise<{ store: Store; keyId: string }> {
-  const store = openSqliteStore(path);
-  await store.migrate();
+  const store = await opened(path);
   const app = makeApp(1);
   await store.apps.create(app, audit('app.created', 'app', app.id));
   const key = makeKey(app.id);
@@ -41,7 +35,7 @@ const seenDays = (path: string): Record<string, number> => {
 
 describe('key addresses on SQLite keep the day each was last seen, for retention', () => {
   test('the day follows the latest use, whatever order the flushes bring uses in; retention cuts by it', async () => {
-    const path = join(dir, `store-${++files}.db`);
+    const path = nextPath();
     const { store, keyId } = await storeWithKey(path);
     try {
       const record = (uses: KeyAddressUse[]) => store.usage.record({ keys: [], quotas: [], addresses: uses });
@@ -61,7 +55,7 @@ describe('key addresses on SQLite keep the day each was last seen, for retention
   });
 
   test('migration 21 gives rows already stored the day of their last use', async () => {
-    const path = join(dir, `store-${++files}.db`);
+    const path = nextPath();
     const { store, keyId } = await storeWithKey(path);
     await store.usage.record({ keys: [], quotas: [], addresses: [use(keyId, '192.0.2.9', D0 + 3 * DAY + 7)] });
     await store.close();
@@ -72,9 +66,8 @@ describe('key addresses on SQLite keep the day each was last seen, for retention
         CREATE INDEX key_addresses_seen ON key_addresses (last_seen); DELETE FROM schema_migrations WHERE version = 21;`);
       db.close();
     }
-    const reopened = openSqliteStore(path);
+    const reopened = await opened(path);
     try {
-      await reopened.migrate();
       assert.deepEqual(seenDays(path), { '192.0.2.9': D0 / DAY + 3 });
       assert.equal(await reopened.keyAddresses.deleteSeenBefore(D0 + 4 * DAY, 10), 1);
     } finally {

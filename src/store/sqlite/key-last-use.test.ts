@@ -1,22 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { audit, makeApp, makeKey, T0 } from '../contract/fixtures.ts';
 import type { Store } from '../port.ts';
-import { openSqliteStore } from './sqlite-store.ts';
+import { tempStoreFiles } from './temp-store-files.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'gatehouse-sqlite-last-use-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-let files = 0;
-
-async function opened(path: string): Promise<Store> {
-  const store = openSqliteStore(path);
-  await store.migrate();
-  return store;
-}
+const { nextPath, opened } = tempStoreFiles('last-use');
 
 async function storedKey(store: Store) {
   const app = makeApp(1);
@@ -40,7 +29,7 @@ const columns = (path: string, table: string): string[] => {
 
 describe("a key's last use on SQLite is kept beside the key, not in its row", () => {
   test('migration 19 carries each key’s last use over from its row, and the row loses those columns', async () => {
-    const path = join(dir, `store-${++files}.db`);
+    const path = nextPath();
     const store = await opened(path);
     const used = await storedKey(store);
     const unused = makeKey(used.appId);
@@ -72,7 +61,7 @@ describe("a key's last use on SQLite is kept beside the key, not in its row", ()
   });
 
   test('a usage flush writes no key row, and deleting a key deletes its last use', async () => {
-    const path = join(dir, `store-${++files}.db`);
+    const path = nextPath();
     const store = await opened(path);
     try {
       const key = await storedKey(store);

@@ -1,23 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { lineageOf } from '../../domain/entities.ts';
 import { audit, makeApp, makeKey } from '../contract/fixtures.ts';
-import type { Store } from '../port.ts';
-import { openSqliteStore } from './sqlite-store.ts';
+import { tempStoreFiles } from './temp-store-files.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'gatehouse-sqlite-usage-by-day-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-let files = 0;
-
-async function opened(path: string): Promise<Store> {
-  const store = openSqliteStore(path);
-  await store.migrate();
-  return store;
-}
+const { nextPath, opened } = tempStoreFiles('usage-by-day');
 
 /** How SQLite finds the rows a flush adds to, by the plan's wording (`SEARCH ... USING ... (day=? AND key_id=?)`). */
 function plans(path: string): string[] {
@@ -40,7 +28,7 @@ function plans(path: string): string[] {
 
 describe('usage counts on SQLite are keyed by the day first', () => {
   test("a flush finds today's rows by the day, then the key: they lie together, apart from earlier days'", async () => {
-    const path = join(dir, `store-${++files}.db`);
+    const path = nextPath();
     await (await opened(path)).close();
     const [daily, quota] = plans(path);
     assert.match(daily!, /\(day=\? AND key_id=\?\)/);
@@ -48,7 +36,7 @@ describe('usage counts on SQLite are keyed by the day first', () => {
   });
 
   test("migration 22 carries every key's counts over, and a key's own reads and deletion still find them", async () => {
-    const path = join(dir, `store-${++files}.db`);
+    const path = nextPath();
     const store = await opened(path);
     const app = makeApp(1);
     await store.apps.create(app, audit('app.created', 'app', app.id));
