@@ -77,11 +77,12 @@ export class TokenVerifier implements TokenChecker {
 
   #verify(token: string, audience: string, scheme: 'bearer' | 'dpop'): TokenVerification | Promise<TokenVerification> {
     const now = this.#o.clock();
-    const hit = this.#o.cacheSize > 0 ? this.#cache.get(cacheKey(token)) : undefined;
+    const key = cacheKey(token);
+    const hit = this.#o.cacheSize > 0 ? this.#cache.get(key) : undefined;
     if (hit !== undefined && hit.token === token) {
       this.#observer?.tokenCache(true);
       if (hit.expiresAt + hit.issuer.clockSkewSeconds * 1000 <= now) {
-        this.#cache.delete(cacheKey(token));
+        this.#cache.delete(key);
         return denied('TOKEN_EXPIRED');
       }
       return this.#decide(hit, audience, scheme);

@@ -1,4 +1,4 @@
-import { keyAddressUseFromRow } from '../rows.ts';
+import { keyAddressUseFromRow, seenDayOf } from '../rows.ts';
 import { ADDRESSES_PER_KEY, OTHER_ADDRESSES, type KeyAddressRepo, type KeyAddressUse, type UsageBatch } from '../port.ts';
 import type { PgDb, Queryable } from './db.ts';
 import { addressCursor, parseAddressCursor } from '../cursors.ts';
@@ -58,8 +58,6 @@ export async function recordKeyAddresses(tx: Queryable, batch: UsageBatch): Prom
   );
 }
 
-const DAY_MS = 86_400_000;
-
 /** The reads and retention; writes come only through recordKeyAddresses. */
 export function keyAddressRepo(db: PgDb): KeyAddressRepo {
   return {
@@ -92,7 +90,7 @@ export function keyAddressRepo(db: PgDb): KeyAddressRepo {
       const { rowCount } = await db.query(
         `DELETE FROM key_addresses WHERE (key_id, address) IN
            (SELECT key_id, address FROM key_addresses WHERE seen_day <= $1 AND last_seen < $2 ORDER BY seen_day LIMIT $3)`,
-        [Math.floor(at / DAY_MS), at, limit],
+        [seenDayOf(at), at, limit],
       );
       return rowCount;
     },

@@ -1,4 +1,4 @@
-import { keyAddressUseFromRow } from '../rows.ts';
+import { keyAddressUseFromRow, seenDayOf } from '../rows.ts';
 import type { SQLInputValue } from 'node:sqlite';
 import { ADDRESSES_PER_KEY, OTHER_ADDRESSES, type KeyAddressRepo, type KeyAddressUse, type UsageBatch } from '../port.ts';
 import { changedAny, type SqliteDb } from './db.ts';
@@ -37,17 +37,13 @@ export function recordKeyAddresses(sql: Sql, batch: UsageBatch): void {
       `INSERT INTO key_addresses (key_id, address, first_seen, last_seen, requests, seen_day) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (key_id, address) DO UPDATE SET first_seen = MIN(first_seen, excluded.first_seen),
          last_seen = MAX(last_seen, excluded.last_seen), requests = requests + excluded.requests, seen_day = MAX(seen_day, excluded.seen_day)`,
-    ).run(row.keyId, address, row.firstSeen, row.lastSeen, row.requests, dayOf(row.lastSeen));
+    ).run(row.keyId, address, row.firstSeen, row.lastSeen, row.requests, seenDayOf(row.lastSeen));
   }
 }
 
-const DAY_MS = 86_400_000;
-/** The UTC day a time falls on: what retention's index holds (migration 21), which a flush moves once a day, not every time. */
-const dayOf = (at: number): number => Math.floor(at / DAY_MS);
-
 /** Adds a use to the key's row for this address, if it has one: whether it had. */
 function addToRow(sql: Sql, use: KeyAddressUse): boolean {
-  const day = dayOf(use.lastSeen);
+  const day = seenDayOf(use.lastSeen);
   // A use on the day the row was last seen (most of them): seen_day is not written, so its index is not touched.
   const sameDay = sql(
     `UPDATE key_addresses SET first_seen = MIN(first_seen, ?), last_seen = MAX(last_seen, ?), requests = requests + ?
@@ -99,7 +95,7 @@ export function keyAddressRepo({ sql, transaction }: SqliteDb): KeyAddressRepo {
           sql(
             `DELETE FROM key_addresses WHERE (key_id, address) IN
                (SELECT key_id, address FROM key_addresses WHERE seen_day <= ? AND last_seen < ? ORDER BY seen_day LIMIT ?)`,
-          ).run(dayOf(at), at, limit).changes,
+          ).run(seenDayOf(at), at, limit).changes,
         ),
       );
     },
