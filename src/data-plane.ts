@@ -20,6 +20,7 @@ import type { Store } from './store/port.ts';
 import type { HealthReporter } from './telemetry/health.ts';
 import type { GatehouseMetrics } from './telemetry/metrics.ts';
 import type { Tracing } from './telemetry/tracing.ts';
+import { connectionLimitsOf } from './http/connection-limits.ts';
 import { tlsOptions } from './tls/server-tls.ts';
 import type { UsageMeter } from './usage/port.ts';
 import type { DpopVerifier } from './verification/dpop.ts';
@@ -181,14 +182,8 @@ export async function createDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
   });
   const gateway = createGatewayServer({
     pipeline: deps.first ? [deps.first, ...pipeline] : pipeline,
-    maxHeaderBytes: config.gateway.maxHeaderBytes,
+    limits: connectionLimitsOf(config.gateway),
     clientOrigin: createClientOriginResolver(config.gateway.trustedProxies),
-    timeouts: {
-      requestMs: config.gateway.requestTimeoutSeconds * 1000,
-      headersMs: config.gateway.headersTimeoutSeconds * 1000,
-      keepAliveMs: config.gateway.keepAliveTimeoutSeconds * 1000,
-    },
-    maxConnections: config.gateway.maxConnections,
     ...(tls ? { tls } : {}),
     hsts: config.gateway.hstsMaxAgeSeconds > 0 ? `max-age=${config.gateway.hstsMaxAgeSeconds}` : null,
     clock,

@@ -13,6 +13,7 @@ import { createLocalChangeBus, type ChangeBus } from './events/change-bus.ts';
 import { SharedMemoryLimiter } from './limits/shared-memory-limiter.ts';
 import { GatewayWorkers } from './workers/gateway-workers.ts';
 import { mainThreadGateway, workersGateway, type ServingGateway } from './workers/serving-gateway.ts';
+import { connectionLimitsOf } from './http/connection-limits.ts';
 import { closeServer, listen } from './http/listening.ts';
 import { IdentityJwtSigner } from './gateway/identity-jwt.ts';
 import { createRedirectServer } from './gateway/redirect-server.ts';
@@ -385,7 +386,7 @@ export async function startGatehouse(
 
   const redirect =
     gateway && tls && config.gateway.httpRedirectPort !== undefined
-      ? createRedirectServer(publicHost!, () => gateway.port() ?? config.gateway.port, onExposed)
+      ? createRedirectServer(publicHost!, () => gateway.port() ?? config.gateway.port, onExposed, connectionLimitsOf(config.gateway))
       : null;
   let redirectUrl: string | null = null;
   let gatewayUrl = '';
@@ -402,6 +403,7 @@ export async function startGatehouse(
         health: readiness,
         metrics: metrics && metricsEndpoint(metrics, config.metrics.allowFrom, gateway?.scrape),
         tls: config.control.tls ? tlsOptions(config.control.tls) : undefined,
+        limits: connectionLimitsOf(config.control),
         onError: (error) => log.error({ err: error }, 'ops listener error'),
       });
       controlUrl = await listen(control, config.control.host, config.control.port, config.control.tls ? 'https' : 'http');
@@ -466,6 +468,7 @@ export async function startGatehouse(
       health: readiness,
       metrics: metrics && metricsEndpoint(metrics, config.metrics.allowFrom, gateway?.scrape),
       tls: config.control.tls ? tlsOptions(config.control.tls) : undefined,
+      limits: connectionLimitsOf(config.control),
       onError: (error) => log.error({ err: error }, 'control plane error'),
       secretScanning: await secretScanningReceivers(config, ctx, clock, log),
       console: () => consoleApp,

@@ -1,25 +1,7 @@
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { call, expectProblem, fetchFrom, seed, startHarness, type Harness } from './support/harness.ts';
-
-/**
- * Sends raw bytes and returns everything the gateway answers until it closes the connection, and
- * how long that took; `waitMs` is only the deadline for a gateway that never closes it.
- */
-function raw(url: string, bytes: string, waitMs = 2000): Promise<{ text: string; closed: boolean; ms: number }> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const started = performance.now();
-    const socket = connect(Number(port), hostname);
-    let text = '';
-    const timer = setTimeout(() => (socket.destroy(), resolve({ text, closed: false, ms: performance.now() - started })), waitMs);
-    socket.on('data', (d) => (text += d.toString()));
-    socket.on('close', () => (clearTimeout(timer), resolve({ text, closed: true, ms: performance.now() - started })));
-    socket.on('error', () => undefined);
-    socket.write(bytes);
-  });
-}
+import { openAnswered, raw } from './support/raw-connection.ts';
 
 describe('gateway hardening: client addresses, request smuggling, limits and timeouts', () => {
   let h: Harness;
@@ -119,24 +101,10 @@ describe('gateway connection cap', () => {
   after(() => h.close());
 
   test('connections beyond the cap are closed at once, without an answer', async () => {
-    const { hostname, port } = new URL(h.gh.gatewayUrl);
     const request = 'GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n';
     // Five kept-alive connections, each answered once: an answer shows the gateway counts it.
-    const open: ReturnType<typeof connect>[] = [];
+    const open = await openAnswered(h.gh.gatewayUrl, 5, request);
     try {
-      await Promise.all(
-        Array.from(
-          { length: 5 },
-          () =>
-            new Promise<void>((resolve, reject) => {
-              const socket = connect(Number(port), hostname, () => socket.write(request));
-              open.push(socket);
-              socket.once('data', (d) => (d.toString().startsWith('HTTP/1.1 404') ? resolve() : reject(new Error(d.toString()))));
-              socket.once('close', () => reject(new Error('a connection within the cap was closed')));
-              socket.on('error', () => undefined);
-            }),
-        ),
-      );
       const { closed, text } = await raw(h.gh.gatewayUrl, request, 2000);
       assert.equal(closed, true);
       assert.equal(text, '', 'no answer: the connection was dropped');

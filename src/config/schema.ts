@@ -29,25 +29,31 @@ export type NodeRole = (typeof NODE_ROLES)[number];
 /** A switch: true or false in YAML, and "true"/"false" (or 1/0, yes/no, on/off) in a GATEHOUSE_* variable. */
 const flag = (fallback: boolean) => z.union([z.boolean(), z.stringbool()]).default(fallback);
 
+/**
+ * A listener's address and what one client may take of it (http/connection-limits.ts): the same
+ * settings and defaults for the gateway and the control plane, which serves sign-in pages to the world.
+ */
 const listener = (port: number) =>
   z.strictObject({
     host: z.string().min(1).default('127.0.0.1'),
     port: z.coerce.number().int().min(0).max(65535).default(port),
+    /** Largest request head read (bytes); larger gets 431. */
+    maxHeaderBytes: z.coerce.number().int().min(1024).max(1_048_576).default(16_384),
+    /** Whole request (head and body) from the client. */
+    requestTimeoutSeconds: z.coerce.number().min(1).max(3600).default(60),
+    headersTimeoutSeconds: z.coerce.number().min(1).max(600).default(15),
+    /** An idle keep-alive connection is closed after this long. */
+    keepAliveTimeoutSeconds: z.coerce.number().min(1).max(600).default(5),
+    /** Open client connections at most; more are refused at accept. */
+    maxConnections: z.coerce.number().int().min(1).default(10_000),
   });
 
 /** One schema for the YAML file and GATEHOUSE_* variables; parsed once at start, then frozen. */
 export const configSchema = z.strictObject({
   gateway: listener(8080)
     .extend({
-      /** Largest request head the gateway reads (bytes). */
-      maxHeaderBytes: z.coerce.number().int().min(1024).max(1_048_576).default(16_384),
       /** Proxies in front whose X-Forwarded-For and X-Forwarded-Proto are believed (CIDRs); none by default. */
       trustedProxies: z.array(z.string().refine((v) => parseCidr(v) !== null, 'an IPv4 or IPv6 address or CIDR block')).default([]),
-      /** Whole request (head and body) from the client. */
-      requestTimeoutSeconds: z.coerce.number().min(1).max(3600).default(60),
-      headersTimeoutSeconds: z.coerce.number().min(1).max(600).default(15),
-      /** An idle keep-alive connection is closed after this long. */
-      keepAliveTimeoutSeconds: z.coerce.number().min(1).max(600).default(5),
       /** HTTPS for the gateway listener: certificate chain and key files, reloaded when they change. */
       tls: z
         .strictObject({
@@ -78,8 +84,6 @@ export const configSchema = z.strictObject({
         .int()
         .min(0)
         .default(10 * 1024 * 1024),
-      /** Open client connections at most; more are refused at accept. */
-      maxConnections: z.coerce.number().int().min(1).default(10_000),
       /**
        * `/livez` and `/readyz` on the gateway listener too, answered before routing, without credentials,
        * exactly those two paths. false: they are routed like any path (an API published at /livez gets them).

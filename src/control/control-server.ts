@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer, type ServerOptions as TlsServerOptions } from 'node:https';
 import { isLoopback } from '../domain/ip-allowlist.ts';
+import { capConnections, DEFAULT_CONNECTION_LIMITS, limitedServerOptions, type ConnectionLimits } from '../http/connection-limits.ts';
 import { problem, writeProblem } from '../http/problem.ts';
 import type { RunningAuthorization } from './authorization/start-authorization.ts';
 import { SESSION_COOKIE } from './console/sessions.ts';
@@ -18,6 +19,8 @@ export interface ControlServerOptions {
   /** Readiness: the store and background tasks, each with its last error. */
   health: () => { ready: boolean; components: Record<string, unknown>; engines?: Record<string, unknown> };
   tls?: TlsServerOptions | undefined;
+  /** Head size, timeouts and open connections per client (control.*); default: DEFAULT_CONNECTION_LIMITS. */
+  limits?: ConnectionLimits;
   /** Prometheus metrics at /metrics; null: not served. */
   metrics?: MetricsEndpoint | null;
   /** A listener that failed outside its own error handling. */
@@ -90,7 +93,9 @@ export function createControlServer(o: ControlServerOptions): Server {
     if (path.startsWith('/interaction/')) return settle(authorization.interactions(req, res));
     authorization.server.handle(req, res);
   };
-  return o.tls ? createTlsServer(o.tls, handler) : createServer(handler);
+  const limits = o.limits ?? DEFAULT_CONNECTION_LIMITS;
+  const options = limitedServerOptions(limits);
+  return capConnections(o.tls ? createTlsServer({ ...options, ...o.tls }, handler) : createServer(options, handler), limits);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { unmapIpv4 } from '../domain/ip-allowlist.ts';
+import { capConnections, limitedServerOptions, type ConnectionLimits } from '../http/connection-limits.ts';
 import { problem, writeProblem } from '../http/problem.ts';
 import { carriesCredentials, presentedKey, queryCredential, type OnExposed } from './stages/transport.ts';
 
@@ -12,9 +13,11 @@ import { carriesCredentials, presentedKey, queryCredential, type OnExposed } fro
  *
  * `publicHost` is a host with an optional port; without one, the HTTPS listener's port is added.
  */
-export function createRedirectServer(publicHost: string, httpsPortOf: () => number, onExposed: OnExposed): Server {
+export function createRedirectServer(publicHost: string, httpsPortOf: () => number, onExposed: OnExposed, gatewayLimits: ConnectionLimits): Server {
   const hasPort = /:\d+$/.test(publicHost);
-  return createServer({ requestTimeout: 10_000, headersTimeout: 5_000 }, (req, res) => {
+  // The gateway's limits, with shorter timeouts: a redirect needs only the head, and no body is read.
+  const limits = { ...gatewayLimits, requestMs: Math.min(gatewayLimits.requestMs, 10_000), headersMs: Math.min(gatewayLimits.headersMs, 5_000) };
+  const server = createServer(limitedServerOptions(limits), (req, res) => {
     const target = req.url ?? '/';
     const q = target.indexOf('?');
     const inQuery = queryCredential(q === -1 ? '' : target.slice(q));
@@ -34,6 +37,7 @@ export function createRedirectServer(publicHost: string, httpsPortOf: () => numb
     res.writeHead(308, { location: `https://${authority}${target}`, 'content-length': 0, connection: 'close' });
     res.end();
   });
+  return capConnections(server, limits);
 }
 
 /** This listener keeps no connection open: every answer, a redirect or a refusal, ends its connection. */

@@ -1,6 +1,7 @@
 import { createServer, IncomingMessage, ServerResponse, type Server } from 'node:http';
 import { createServer as createTlsServer, type ServerOptions as TlsServerOptions } from 'node:https';
 import { unmapIpv4 } from '../domain/ip-allowlist.ts';
+import { capConnections, DEFAULT_CONNECTION_LIMITS, limitedServerOptions, type ConnectionLimits } from '../http/connection-limits.ts';
 import { StorageUnavailableError } from '../store/port.ts';
 import { createClientOriginResolver, type ClientOrigin } from './client-origin.ts';
 import type { Denial, Exchange, Stage, StageResult } from './exchange.ts';
@@ -11,11 +12,10 @@ import type { GatewayTracer } from './tracer.ts';
 
 export interface GatewayServerOptions {
   pipeline: readonly (readonly [string, Stage])[];
-  maxHeaderBytes: number;
+  /** Head size, timeouts and open connections per client; default: DEFAULT_CONNECTION_LIMITS. */
+  limits?: ConnectionLimits;
   /** The caller's address and scheme (trusted proxies honoured); default: the socket's. */
   clientOrigin?: (req: IncomingMessage) => ClientOrigin;
-  timeouts?: { requestMs: number; headersMs: number; keepAliveMs: number };
-  maxConnections?: number;
   /** HTTPS: certificate, key, protocol settings (tls/server-tls.ts). Absent: plain HTTP. */
   tls?: TlsServerOptions;
   /** Strict-Transport-Security for answers over HTTPS (RFC 6797); null: not sent. */
@@ -79,7 +79,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   const stages = options.pipeline.map(([name, stage]) => (tracer ? tracer.wrap(name, stage) : stage));
   const clock = options.clock ?? Date.now;
   const clientOrigin = options.clientOrigin ?? createClientOriginResolver([]);
-  const timeouts = options.timeouts ?? { requestMs: 60_000, headersMs: 15_000, keepAliveMs: 5_000 };
+  const limits = options.limits ?? DEFAULT_CONNECTION_LIMITS;
   const hsts = options.hsts ?? null;
   const readiness = options.readiness ?? null;
   const observers = options.observers ?? [];
@@ -141,17 +141,14 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     }
   };
   const serverOptions = {
-    maxHeaderSize: options.maxHeaderBytes,
-    requestTimeout: timeouts.requestMs,
-    headersTimeout: timeouts.headersMs,
-    keepAliveTimeout: timeouts.keepAliveMs,
-    // Node checks the request and header timeouts on this interval (30 s by default): a slow client
-    // is cut off within a second of its deadline, not up to 30 s later.
-    connectionsCheckingInterval: Math.min(1000, timeouts.headersMs),
+    ...limitedServerOptions(limits),
     // Body bytes are counted for the observers only; without any, Node's own classes.
     ...(observing ? { IncomingMessage: CountingRequest as typeof IncomingMessage, ServerResponse: CountingResponse as typeof ServerResponse } : {}),
   };
-  const server: Server = options.tls ? createTlsServer({ ...serverOptions, ...options.tls }, listener) : createServer(serverOptions, listener);
+  const server: Server = capConnections(
+    options.tls ? createTlsServer({ ...serverOptions, ...options.tls }, listener) : createServer(serverOptions, listener),
+    limits,
+  );
   const finish = (exchange: Exchange, result: StageResult): void => {
     if (result && 'answered' in result) return settle(exchange, result.answered, null);
     if (result) renderDenial(exchange, result);
@@ -171,7 +168,6 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     renderDenial(exchange, denial);
     settle(exchange, denial.code, denial);
   };
-  if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
   return server;
 }
 

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { HTTPS_GATEWAY, startHarness, type Harness } from './support/harness.ts';
+import { openAnswered, raw } from './support/raw-connection.ts';
+
+/**
+ * The control listener serves sign-in pages and the authorization server to the world, so a client
+ * that trickles its request, sends a huge head or opens connections and sends nothing is cut off
+ * there as on the gateway (control.* has the gateway's connection settings). Node's own defaults
+ * (a 60 s head timer checked every 30 s, 120 s for a TLS handshake, no cap) held such a client for minutes.
+ */
+describe('control listener limits: slow heads, large heads, too many connections', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({
+      GATEHOUSE_CONTROL_HEADERS_TIMEOUT_SECONDS: '1',
+      GATEHOUSE_CONTROL_MAX_HEADER_BYTES: '2048',
+      GATEHOUSE_CONTROL_MAX_CONNECTIONS: '4',
+    });
+  });
+  after(() => h.close());
+
+  test('a client that sends its head too slowly is cut off after control.headersTimeoutSeconds', async () => {
+    // Node's own timer is under test, so this waits in real time; 4 s is only the deadline.
+    const { closed, text, ms } = await raw(h.gh.controlUrl, 'GET /livez HTTP/1.1\r\nHost: x\r\n', 4000);
+    assert.equal(closed, true, 'still open after 4 s');
+    assert.ok(ms >= 900, `closed after ${Math.round(ms)} ms: by the headers timeout, not at once`);
+    assert.match(text, /^HTTP\/1\.1 408|^$/);
+  });
+
+  test('a head larger than control.maxHeaderBytes gets 431', async () => {
+    const small = await raw(h.gh.controlUrl, 'GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.match(small.text, /^HTTP\/1\.1 200/, 'a normal head passes');
+    const { text } = await raw(h.gh.controlUrl, `GET /livez HTTP/1.1\r\nHost: x\r\nCookie: ${'a'.repeat(4000)}\r\n\r\n`);
+    assert.match(text, /^HTTP\/1\.1 431/);
+  });
+
+  test('connections beyond control.maxConnections are closed at once, without an answer', async () => {
+    const request = 'GET /livez HTTP/1.1\r\nHost: x\r\n\r\n';
+    const open = await openAnswered(h.gh.controlUrl, 4, request);
+    try {
+      const { closed, text } = await raw(h.gh.controlUrl, request, 2000);
+      assert.equal(closed, true);
+      assert.equal(text, '', 'no answer: the connection was dropped');
+    } finally {
+      for (const socket of open) socket.destroy();
+    }
+  });
+});
+
+describe('HTTPS listeners: a client that never finishes its TLS handshake', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ GATEHOUSE_TEST_GATEWAY: HTTPS_GATEWAY, GATEHOUSE_GATEWAY_HEADERS_TIMEOUT_SECONDS: '1' });
+  });
+  after(() => h.close());
+
+  test('is cut off after the headers timeout, not Node’s 120 s handshake timeout', async () => {
+    assert.match(h.gh.gatewayUrl, /^https:/);
+    // Connects and says nothing: no ClientHello, so no HTTP head timer has started yet.
+    const { closed, ms } = await raw(h.gh.gatewayUrl, '', 4000);
+    assert.equal(closed, true, 'still open after 4 s');
+    assert.ok(ms >= 900, `closed after ${Math.round(ms)} ms: by the timeout, not at once`);
+  });
+});
