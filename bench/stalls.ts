@@ -5,6 +5,7 @@
  * generator's own warm-up); the scavenges its main thread made meanwhile are read off its output. Per
  * run: p50/p99/max; how long the main thread waited, runnable, for its CPU (another thread, its own or
  * another process's, had it: /proc schedstat); and the scavenges' count, mean and longest pause, and the heap's growth.
+ * `--node-flags` go to Gatehouse after the ones it runs with (`--max-semi-space-size=16` overrides its 8).
  * `--config` is configuration over the defaults (as bench/cost-ab.ts takes it), to turn parts off;
  * `--bare` runs the bare undici proxy instead, for the floor. Each run also gives the target's CPU per request
  * and how busy that kept its CPU.
@@ -38,6 +39,7 @@ const { values: args } = parseArgs({
     config: { type: 'string', default: '{}' },
     bare: { type: 'boolean', default: false },
     matched: { type: 'boolean', default: false },
+    'node-flags': { type: 'string', default: '' },
     'gc-log': { type: 'string' },
   },
 });
@@ -57,7 +59,7 @@ async function run(bare: boolean, rate: number): Promise<Run> {
   const upstream = await startChild(pin, 'upstream', 'upstream-child.ts', [], pin.loadCpus);
   const [script, argv] = bare ? ['bare-proxy-child.ts', [upstream.url]] : ['gatehouse-child.ts', [upstream.url, 'apiKey', 'on', args.keys, args.config]];
   // Gatehouse as it runs (bin/gatehouse.js's flags and environment); the bare proxy with Node's defaults.
-  const flags = bare ? [] : GATEHOUSE_NODE_FLAGS;
+  const flags = bare ? [] : [...GATEHOUSE_NODE_FLAGS, ...args['node-flags'].split(' ').filter(Boolean)];
   const env = bare ? process.env : { ...process.env, ...GATEHOUSE_ENV };
   const [execPath, execArgv] = pin.on(pin.targetCpus, process.execPath, ['--disable-warning=ExperimentalWarning', ...flags, '--trace-gc-nvp']);
   const target = track(fork(join(here, script), argv, { execPath, execArgv, env, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] }));

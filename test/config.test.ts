@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import pino from 'pino';
 import { ConfigError, loadConfig } from '../src/config/load.ts';
+import { connectionLimitsOf, limitedServerOptions } from '../src/http/connection-limits.ts';
 import { gatewayPublicHost } from '../src/config/schema.ts';
 import { adminKeysService } from '../src/control/services/admin-keys.ts';
 import { ADMIN_PERMISSIONS } from '../src/domain/permissions.ts';
@@ -140,6 +141,26 @@ describe('loadConfig', () => {
   test('an out-of-range port from the environment is a ConfigError naming gateway.port', () => {
     const message = configError(() => loadConfig({ env: { GATEHOUSE_PEPPER: PEPPER_A, GATEHOUSE_DATA_DIR: dir, GATEHOUSE_GATEWAY_PORT: '70000' } }));
     assert.match(message, /gateway\.port/);
+  });
+
+  test('a listener whose headers timeout is longer than its request timeout is a ConfigError, not a crash at start', () => {
+    const env = { GATEHOUSE_PEPPER: PEPPER_A, GATEHOUSE_DATA_DIR: dir };
+    // Node would refuse these when the server is made, after the gateway was already serving.
+    assert.match(
+      configError(() => loadConfig({ env: { ...env, GATEHOUSE_CONTROL_REQUEST_TIMEOUT_SECONDS: '10' } })),
+      /control\.headersTimeoutSeconds/,
+    );
+    assert.match(
+      configError(() => loadConfig({ env: { ...env, GATEHOUSE_GATEWAY_HEADERS_TIMEOUT_SECONDS: '61' } })),
+      /gateway\.headersTimeoutSeconds/,
+    );
+  });
+
+  test('fractional timeouts become whole milliseconds, which Node takes', () => {
+    const config = loadConfig({ env: { GATEHOUSE_PEPPER: PEPPER_A, GATEHOUSE_DATA_DIR: dir, GATEHOUSE_CONTROL_KEEP_ALIVE_TIMEOUT_SECONDS: '2.01' } });
+    const limits = connectionLimitsOf(config.control);
+    assert.equal(limits.keepAliveMs, 2010);
+    createServer(limitedServerOptions(limits)).close();
   });
 
   test('an unknown key in a section is a ConfigError naming the section and the key', () => {

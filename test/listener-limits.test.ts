@@ -1,5 +1,15 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { createControlServer } from '../src/control/control-server.ts';
+import { createRedirectServer } from '../src/gateway/redirect-server.ts';
+import { DEFAULT_CONNECTION_LIMITS } from '../src/http/connection-limits.ts';
+import { closeServer, listen } from '../src/http/listening.ts';
+import { ensureDevCertificate } from '../src/tls/dev-ca.ts';
+import { tlsOptions } from '../src/tls/server-tls.ts';
 import { HTTPS_GATEWAY, startHarness, type Harness } from './support/harness.ts';
 import { openAnswered, raw } from './support/raw-connection.ts';
 
@@ -61,5 +71,55 @@ describe('HTTPS listeners: a client that never finishes its TLS handshake', () =
     const { closed, ms } = await raw(h.gh.gatewayUrl, '', 4000);
     assert.equal(closed, true, 'still open after 4 s');
     assert.ok(ms >= 900, `closed after ${Math.round(ms)} ms: by the timeout, not at once`);
+  });
+});
+
+/** The control listener over HTTPS and the redirect listener, each made as `start` makes it, on a real socket. */
+describe('control over HTTPS, and the plain-HTTP redirect listener', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-listener-limits-'));
+  const limits = { ...DEFAULT_CONNECTION_LIMITS, headersMs: 1000, maxConnections: 2 };
+  const servers: Server[] = [];
+  after(async () => {
+    await Promise.all(servers.map(closeServer));
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const listening = (server: Server, scheme: 'http' | 'https' = 'http') => (servers.push(server), listen(server, '127.0.0.1', 0, scheme));
+
+  test('the control listener cuts off a client that never finishes its TLS handshake', async () => {
+    const cert = await ensureDevCertificate(dir);
+    const url = await listening(
+      createControlServer({
+        admin: null,
+        authorization: () => null,
+        health: () => ({ ready: true, components: {} }),
+        tls: tlsOptions({ certFile: cert.certFile, keyFile: cert.keyFile }),
+        limits,
+      }),
+      'https',
+    );
+    const { closed, ms } = await raw(url, '', 4000);
+    assert.equal(closed, true, 'still open after 4 s');
+    assert.ok(ms >= 900, `closed after ${Math.round(ms)} ms: by the timeout, not at once`);
+  });
+
+  test('the redirect listener has the gateway’s connection cap and a headers timeout', async () => {
+    const url = await listening(
+      createRedirectServer(
+        'api.example.com',
+        () => 443,
+        () => {},
+        limits,
+      ),
+    );
+    const slow = await raw(url, 'GET / HTTP/1.1\r\nHost: x\r\n', 4000);
+    assert.equal(slow.closed, true, 'a slow head: still open after 4 s');
+    assert.ok(slow.ms >= 900, `closed after ${Math.round(slow.ms)} ms: by the headers timeout, not at once`);
+    // Two connections that have not finished their heads fill the cap; a third is closed at once.
+    const held = [raw(url, 'GET / HTTP/1.1\r\n', 4000), raw(url, 'GET / HTTP/1.1\r\n', 4000)];
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const third = await raw(url, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', 2000);
+    assert.equal(third.closed, true);
+    assert.equal(third.text, '', 'no answer: the connection was dropped');
+    await Promise.all(held);
   });
 });

@@ -44,9 +44,14 @@ const listener = (port: number) =>
     headersTimeoutSeconds: z.coerce.number().min(1).max(600).default(15),
     /** An idle keep-alive connection is closed after this long. */
     keepAliveTimeoutSeconds: z.coerce.number().min(1).max(600).default(5),
-    /** Open client connections at most; more are refused at accept. */
+    /** Open client connections at most, per thread serving the listener (each gateway worker has this many); more are refused at accept. */
     maxConnections: z.coerce.number().int().min(1).default(10_000),
   });
+
+/** Node refuses a headers timeout longer than the request's (which covers the head as well) when the server is made. */
+const headsWithinRequests = (l: { headersTimeoutSeconds: number; requestTimeoutSeconds: number }): boolean =>
+  l.headersTimeoutSeconds <= l.requestTimeoutSeconds;
+const HEADS_WITHIN_REQUESTS = { message: 'must be at most requestTimeoutSeconds', path: ['headersTimeoutSeconds'] };
 
 /** One schema for the YAML file and GATEHOUSE_* variables; parsed once at start, then frozen. */
 export const configSchema = z.strictObject({
@@ -120,12 +125,14 @@ export const configSchema = z.strictObject({
        */
       heapGrowthPercent: z.coerce.number().int().min(0).max(1000).default(30),
     })
+    .refine(headsWithinRequests, HEADS_WITHIN_REQUESTS)
     .prefault({}),
   control: listener(8081)
     .extend({
       /** HTTPS for the control plane; without it, credentials are taken only from this machine (loopback). */
       tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
     })
+    .refine(headsWithinRequests, HEADS_WITHIN_REQUESTS)
     .prefault({}),
   /** What this process runs (docs/deployment.md, "Node roles"); `gatehouse start --role` overrides it. */
   node: z

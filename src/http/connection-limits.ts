@@ -36,9 +36,10 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
 export function connectionLimitsOf(settings: ListenerLimitSettings): ConnectionLimits {
   return {
     maxHeaderBytes: settings.maxHeaderBytes,
-    requestMs: settings.requestTimeoutSeconds * 1000,
-    headersMs: settings.headersTimeoutSeconds * 1000,
-    keepAliveMs: settings.keepAliveTimeoutSeconds * 1000,
+    // Node takes whole milliseconds only (2.01 s is 2009.9999999999998 ms in floating point).
+    requestMs: Math.round(settings.requestTimeoutSeconds * 1000),
+    headersMs: Math.round(settings.headersTimeoutSeconds * 1000),
+    keepAliveMs: Math.round(settings.keepAliveTimeoutSeconds * 1000),
     maxConnections: settings.maxConnections,
   };
 }
