@@ -7,7 +7,7 @@
  * and what the request log adds: the record and the buffer on the request path, the entry made at flush,
  * and what usage analytics add: the observer (one combination, and 10,000 keys in turn) and the cells' trip to the writer.
  *
- *   node bench/hot-path.ts [--iterations 200000] [--no-metrics] [--routes 1] [--stored-keys 1]
+ *   node bench/hot-path.ts [--iterations 200000] [--no-metrics] [--routes 1] [--stored-keys 1] [--stages]
  *
  * With metrics on (the default, as in production) the verifier reports cache lookups and verdicts, and
  * two more lines measure the request observer that metrics add after each answer (and prom-client's own
@@ -15,6 +15,8 @@
  *
  * `--routes N`: N APIs in the route table (all below /bench: one first segment); `--stored-keys N`:
  * N keys in the store (one of them presented). Issue 14's flat cost: the lines should not move with either.
+ * `--stages`: the pipeline before the forward once more, cut after each stage in turn (each line less the one
+ * before is that stage's cost).
  *
  * CPU µs per call from process.cpuUsage(), after a warm-up of the same size.
  */
@@ -52,6 +54,7 @@ const { values } = parseArgs({
     metrics: { type: 'boolean', default: true },
     routes: { type: 'string', default: '1' },
     'stored-keys': { type: 'string', default: '1' },
+    stages: { type: 'boolean', default: false },
   },
   allowNegative: true,
 });
@@ -254,6 +257,13 @@ const cases: [string, () => unknown][] = [
   ['usage analytics, on the request path: UsageAnalytics.observe, 10,000 keys in turn', () => analytics.observe(manyKeys[k++ % 10_000]!)],
   ['usage analytics, at flush: a part of 500 cells cloned for the writer thread, per cell', () => c++ % 500 === 0 && channel.port1.postMessage(cells)],
 ];
+// --stages: the pipeline cut after each stage in turn, so the differences between lines are each stage's cost.
+if (values.stages)
+  for (let n = 1; n <= stages.length; n++)
+    cases.push([
+      `pipeline to ${pipeline[n - 1]![0]} (${n} of ${stages.length} stages)`,
+      () => runStages(stages.slice(0, n), newExchange(req, res, Date.now())),
+    ]);
 const metrics = seeded.gh.metrics;
 if (metrics) {
   cases.push(['metrics: one forwarded request observed (duration histogram, outcome counter, upstream histogram)', () => metrics.requests(record)]);
