@@ -100,6 +100,13 @@ export function limiterContract(name: string, open: () => LimiterUnderTest, { sw
       );
     });
 
+    test('a call with many checks counts every one of them', async () => {
+      const checks = Array.from({ length: 12 }, (_, i) => rate(1, 60_000, `rl:rule-${i}`));
+      const limiter = open();
+      assert.equal((await limiter.consume(SUBJECT, checks, NOW)).allowed, true);
+      for (const [i, check] of checks.entries()) assert.equal((await limiter.consume(SUBJECT, [check], NOW)).allowed, false, `check ${i} was counted`);
+    });
+
     test('an admitted request reports remaining after it, reset and window per limit', async () => {
       const result = await open().consume(SUBJECT, [rate(5, 1000), quota(10, 3)], NOW);
       assert.equal(result.allowed, true);

@@ -46,7 +46,8 @@ export class SharedMemoryLimiter implements Limiter {
     try {
       // Consuming needs a slot per counter before anything is decided, so that a full table refuses
       // before any limit is touched; a slot taken here holds an expired zero, which reads as absent.
-      const slots = names.map((name) => (commit ? table.claim(name, now) : table.find(name)));
+      const slots: number[] = [];
+      for (const name of names) slots.push(commit ? table.claim(name, now, slots) : table.find(name));
       if (commit && slots.includes(-1)) {
         table.noteOverflow();
         return { allowed: false, deniedBy: 'rate', retryAfterMs: TABLE_FULL_RETRY_MS, states: [] };

@@ -152,9 +152,11 @@ export class SharedTable {
   /**
    * The slot for this name: its own, else the first expired or empty slot on its probe path (taken
    * for it, with a value of 0 and expired), else -1 when the stripe holds only live entries of other
-   * names. Call with its stripe locked.
+   * names. Call with its stripe locked. `taken`: slots claimed for other names of the same change,
+   * which read as expired until it writes them but are not free: taking one would give two counters
+   * one slot, and the first would lose its count.
    */
-  claim(name: Name, now: number): number {
+  claim(name: Name, now: number, taken?: readonly number[]): number {
     const base = name.stripe * this.#perStripe;
     const start = (name.h1 >>> 0) % this.#perStripe;
     let free = -1;
@@ -166,7 +168,7 @@ export class SharedTable {
         if (free === -1) free = slot;
         break;
       }
-      if (free === -1 && this.#values[slot * 2 + 1]! <= now) free = slot;
+      if (free === -1 && this.#values[slot * 2 + 1]! <= now && !taken?.includes(slot)) free = slot;
     }
     if (free === -1) return -1;
     this.#hashes[free * 2] = name.h1;
