@@ -33,16 +33,26 @@ export function compileAccess(rules: readonly AccessRule[]): CompiledAccess {
     byApi.set(rule.apiId, [...(byApi.get(rule.apiId) ?? []), compiled]);
   }
   return {
+    // Loops, not `some` with closures: this runs on every request with a key.
     allows(apiId, method, path, caseInsensitive = false) {
       const candidates = byApi.get(apiId);
       if (!candidates) return false;
-      const matches = (r: CompiledRule, p: string): boolean =>
-        (caseInsensitive ? (r.folded ??= r.patterns!.map((pattern) => compilePathPattern(pattern, true))) : r.paths!).some((re) => re.test(p));
-      return candidates.some(
-        (r) => (r.methods === null || method === undefined || r.methods.has(method)) && (r.paths === null || path === undefined || matches(r, path)),
-      );
+      for (const r of candidates) {
+        if (r.methods !== null && method !== undefined && !r.methods.has(method)) continue;
+        if (r.paths === null || path === undefined || matchesAny(caseInsensitive ? folded(r) : r.paths, path)) return true;
+      }
+      return false;
     },
   };
+}
+
+function matchesAny(patterns: readonly RegExp[], path: string): boolean {
+  for (const re of patterns) if (re.test(path)) return true;
+  return false;
+}
+
+function folded(rule: CompiledRule): RegExp[] {
+  return (rule.folded ??= rule.patterns!.map((pattern) => compilePathPattern(pattern, true)));
 }
 
 /**

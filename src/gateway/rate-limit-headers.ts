@@ -13,10 +13,12 @@ export interface RateLimitHeaders {
  */
 interface PolicyNode {
   readonly value: string;
+  /** The RateLimit member's start for the limit this node adds (its separator and name): made once, not per request. */
+  readonly statePrefix: string;
   readonly next: Map<string, Map<number, Map<number, PolicyNode>>>;
 }
 const MAX_POLICIES = 10_000;
-let policies: PolicyNode = { value: '', next: new Map() };
+let policies: PolicyNode = { value: '', statePrefix: '', next: new Map() };
 let policyCount = 0;
 
 function policyAfter(node: PolicyNode, l: LimitState, windowS: number): PolicyNode {
@@ -28,7 +30,8 @@ function policyAfter(node: PolicyNode, l: LimitState, windowS: number): PolicyNo
   if (next === undefined) {
     // draft §4: a list member per policy, its quota `q` and window `w` in seconds.
     const member = `"${l.name}";q=${l.limit};w=${windowS}`;
-    next = { value: node.value === '' ? member : `${node.value}, ${member}`, next: new Map() };
+    const first = node.value === '';
+    next = { value: first ? member : `${node.value}, ${member}`, statePrefix: `${first ? '' : ', '}"${l.name}";r=`, next: new Map() };
     byWindow.set(windowS, next);
     policyCount++;
   }
@@ -41,12 +44,12 @@ function policyAfter(node: PolicyNode, l: LimitState, windowS: number): PolicyNo
  */
 export function rateLimitHeaders(limits: readonly LimitState[]): RateLimitHeaders | null {
   if (limits.length === 0) return null;
-  if (policyCount > MAX_POLICIES) ((policies = { value: '', next: new Map() }), (policyCount = 0));
+  if (policyCount > MAX_POLICIES) ((policies = { value: '', statePrefix: '', next: new Map() }), (policyCount = 0));
   let policy = policies;
   let state = '';
   for (const l of limits) {
     policy = policyAfter(policy, l, Math.max(1, Math.ceil(l.windowMs / 1000)));
-    state += `${state === '' ? '' : ', '}"${l.name}";r=${l.remaining};t=${Math.ceil(l.resetMs / 1000)}`;
+    state += policy.statePrefix + l.remaining + ';t=' + Math.ceil(l.resetMs / 1000);
   }
   return { policy: policy.value, state };
 }

@@ -17,8 +17,8 @@ export interface LimitCells {
   setQuota(i: number, check: LimitCheck, used: number, periodEnd: number): void;
 }
 
-/** decideLimits' values to store, reused by every call (see there). */
-const scratch: number[] = [];
+/** decideLimits' values to store, reused by every call (see there); grown when a call has more checks. */
+let scratch = new Float64Array(8);
 
 /**
  * One all-or-nothing decision over several limits, shared by every Limiter implementation so they
@@ -28,24 +28,25 @@ const scratch: number[] = [];
 export function decideLimits(checks: readonly LimitCheck[], now: number, commit: boolean, cells: LimitCells): LimitResult {
   let deniedBy: LimitResult['deniedBy'] = null;
   let retryAfterMs = 0;
-  const states: LimitState[] = [];
+  // As long as the checks, filled in order: an empty array's first push would make room for 16.
+  const states = new Array<LimitState>(checks.length);
   // The value each check would store when admitted: a new TAT (rate) or the new count (quota). A
-  // scratch array shared by every call (this function runs to its end without yielding), cut to this
-  // call's length: no array per request.
+  // scratch array shared by every call (this function runs to its end without yielding): no array
+  // per request, and its numbers are not boxed.
+  if (scratch.length < checks.length) scratch = new Float64Array(checks.length * 2);
   const next = scratch;
-  next.length = 0;
   for (let i = 0; i < checks.length; i++) {
     const check = checks[i]!;
     if (check.kind === 'rate') {
       const outcome = gcra(check, cells.tat(i, check), now);
       if (!outcome.allowed && deniedBy === null) ((deniedBy = 'rate'), (retryAfterMs = outcome.resetMs));
-      next.push(outcome.tat);
-      states.push(rateState(check, outcome.remaining, outcome.resetMs));
+      next[i] = outcome.tat;
+      states[i] = rateState(check, outcome.remaining, outcome.resetMs);
     } else {
       const used = quotaUsed(check, cells.quota(i, check));
       if (used >= check.limit && deniedBy === null) ((deniedBy = 'quota'), (retryAfterMs = check.window.end - now));
-      next.push(used + 1);
-      states.push(quotaState(check, check.limit - used - 1, now));
+      next[i] = used + 1;
+      states[i] = quotaState(check, check.limit - used - 1, now);
     }
   }
   if (deniedBy === null && commit) {
