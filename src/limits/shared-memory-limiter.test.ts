@@ -92,6 +92,22 @@ test('counters first claimed in one call keep a slot each, also in a well-filled
   assert.deepEqual(lost, [], 'every key still has its one request counted by every limit');
 });
 
+test('the names of one stripe start their probes apart, so a stripe is not one long chain', () => {
+  // 4,096 entries: 64 stripes of 64 slots, both powers of two, as the default table is.
+  const table = new SharedTable(SharedTable.allocate(4096));
+  const inStripe = Array.from({ length: 2000 }, (_, i) => table.name(`rl:per-second`, `key_${i}`)).filter((n) => n.stripe === 0);
+  const slots = inStripe.slice(0, 20).map((name) => {
+    const slot = table.claim(name, NOW);
+    table.set(slot, 1, NOW + 60_000);
+    return slot;
+  });
+  // Runs of neighbouring taken slots: one run of 20 when every name started at the same slot.
+  const taken = new Set(slots);
+  const runs = slots.filter((slot) => !taken.has(slot - 1)).length;
+  assert.ok(runs >= 8, `20 names in a stripe of 64 slots lay in ${runs} runs`);
+  for (const name of inStripe.slice(0, 20)) assert.equal(table.find(name), slots[inStripe.indexOf(name)]);
+});
+
 test('a full table refuses a new counter (counted as an overflow), and reuses a slot once its entry expires', () => {
   const limiter = SharedMemoryLimiter.create(64);
   const capacity = limiter.table.capacity;

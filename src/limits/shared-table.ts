@@ -114,6 +114,16 @@ export class SharedTable {
     return { stripe: (a >>> 0) % this.#stripes, h1: a | 0, h2: b | 1 };
   }
 
+  /**
+   * Where a name's probe starts in its stripe: from the second hash, not the first, whose low bits
+   * already chose the stripe. With stripes and slots per stripe both powers of two (the default table:
+   * 1,024 × 1,024), every name of a stripe started at the same slot, so each stripe was one chain that
+   * a claim or a miss walked to its end, under the stripe's lock.
+   */
+  #start(name: Name): number {
+    return (name.h2 >>> 1) % this.#perStripe;
+  }
+
   /** Takes the stripes of these names (each once, in ascending order); pair with `unlock(same)`. */
   lock(stripes: readonly number[]): void {
     for (const stripe of stripes) this.#acquire(stripe);
@@ -139,7 +149,7 @@ export class SharedTable {
   /** The slot holding this name, expired or not, or -1. Call with its stripe locked. */
   find(name: Name): number {
     const base = name.stripe * this.#perStripe;
-    const start = (name.h1 >>> 0) % this.#perStripe;
+    const start = this.#start(name);
     for (let probe = 0; probe < this.#perStripe; probe++) {
       const slot = base + ((start + probe) % this.#perStripe);
       const h2 = this.#hashes[slot * 2 + 1]!;
@@ -158,7 +168,7 @@ export class SharedTable {
    */
   claim(name: Name, now: number, taken?: readonly number[]): number {
     const base = name.stripe * this.#perStripe;
-    const start = (name.h1 >>> 0) % this.#perStripe;
+    const start = this.#start(name);
     let free = -1;
     for (let probe = 0; probe < this.#perStripe; probe++) {
       const slot = base + ((start + probe) % this.#perStripe);
