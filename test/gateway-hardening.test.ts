@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { call, expectProblem, fetchFrom, seed, startHarness, type Harness } from './support/harness.ts';
-import { openAnswered, raw } from './support/raw-connection.ts';
+import { beyondCap, raw } from './support/raw-connection.ts';
 
 describe('gateway hardening: client addresses, request smuggling, limits and timeouts', () => {
   let h: Harness;
@@ -101,16 +101,10 @@ describe('gateway connection cap', () => {
   after(() => h.close());
 
   test('connections beyond the cap are closed at once, without an answer', async () => {
-    const request = 'GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n';
-    // Five kept-alive connections, each answered once: an answer shows the gateway counts it.
-    const open = await openAnswered(h.gh.gatewayUrl, 5, request);
-    try {
-      const { closed, text } = await raw(h.gh.gatewayUrl, request, 2000);
-      assert.equal(closed, true);
-      assert.equal(text, '', 'no answer: the connection was dropped');
-    } finally {
-      for (const socket of open) socket.destroy();
-    }
+    // Five kept-alive connections, each answered once (an answer shows the gateway counts it), then a sixth.
+    const { closed, text } = await beyondCap(h.gh.gatewayUrl, 5, 'GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.equal(closed, true);
+    assert.equal(text, '', 'no answer: the connection was dropped');
   });
 });
 

@@ -11,7 +11,7 @@ import { closeServer, listen } from '../src/http/listening.ts';
 import { ensureDevCertificate } from '../src/tls/dev-ca.ts';
 import { tlsOptions } from '../src/tls/server-tls.ts';
 import { HTTPS_GATEWAY, startHarness, type Harness } from './support/harness.ts';
-import { openAnswered, raw } from './support/raw-connection.ts';
+import { beyondCap, raw } from './support/raw-connection.ts';
 
 /**
  * The control listener serves sign-in pages and the authorization server to the world, so a client
@@ -46,15 +46,9 @@ describe('control listener limits: slow heads, large heads, too many connections
   });
 
   test('connections beyond control.maxConnections are closed at once, without an answer', async () => {
-    const request = 'GET /livez HTTP/1.1\r\nHost: x\r\n\r\n';
-    const open = await openAnswered(h.gh.controlUrl, 4, request);
-    try {
-      const { closed, text } = await raw(h.gh.controlUrl, request, 2000);
-      assert.equal(closed, true);
-      assert.equal(text, '', 'no answer: the connection was dropped');
-    } finally {
-      for (const socket of open) socket.destroy();
-    }
+    const { closed, text } = await beyondCap(h.gh.controlUrl, 4, 'GET /livez HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.equal(closed, true);
+    assert.equal(text, '', 'no answer: the connection was dropped');
   });
 });
 

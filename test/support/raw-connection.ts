@@ -19,16 +19,16 @@ export function raw(url: string, bytes: string, waitMs = 2000): Promise<{ text: 
 }
 
 /**
- * Opens `count` kept-alive connections to `url`, each answered once to `request` (an answer shows the
- * listener counts it), and leaves them open: the caller destroys them.
+ * Opens `cap` kept-alive connections to `url`, each answered once to `request` (an answer shows the
+ * listener counts it), then one more, and returns what that one got (raw's answer) before closing them all.
  */
-export async function openAnswered(url: string, count: number, request: string): Promise<Socket[]> {
+export async function beyondCap(url: string, cap: number, request: string): Promise<{ text: string; closed: boolean; ms: number }> {
   const { hostname, port } = new URL(url);
   const open: Socket[] = [];
   try {
     await Promise.all(
       Array.from(
-        { length: count },
+        { length: cap },
         () =>
           new Promise<void>((resolve, reject) => {
             const socket = connect(Number(port), hostname, () => socket.write(request));
@@ -39,9 +39,8 @@ export async function openAnswered(url: string, count: number, request: string):
           }),
       ),
     );
-    return open;
-  } catch (error) {
+    return await raw(url, request, 2000);
+  } finally {
     for (const socket of open) socket.destroy();
-    throw error;
   }
 }
