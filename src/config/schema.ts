@@ -7,6 +7,7 @@ import { parseCidr } from '../domain/ip-allowlist.ts';
 import { billingTimeZoneProblem } from '../domain/billing-period.ts';
 import { DEFAULT_EXPOSURE_POLICY, EXPOSURE_ACTIONS } from '../domain/exposure-policy.ts';
 import { OAUTH_GRANT_TYPES } from '../domain/entities.ts';
+import { DEFAULT_CONNECTION_LIMITS as LIMITS } from '../http/connection-limits.ts';
 
 /** A DNS name (`_` allowed for service names), an IPv4 address or a bracketed IPv6 one, and an optional port. */
 const PUBLIC_HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9._-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
@@ -38,14 +39,26 @@ const listener = (port: number) =>
     host: z.string().min(1).default('127.0.0.1'),
     port: z.coerce.number().int().min(0).max(65535).default(port),
     /** Largest request head read (bytes); larger gets 431. */
-    maxHeaderBytes: z.coerce.number().int().min(1024).max(1_048_576).default(16_384),
+    maxHeaderBytes: z.coerce.number().int().min(1024).max(1_048_576).default(LIMITS.maxHeaderBytes),
     /** Whole request (head and body) from the client. */
-    requestTimeoutSeconds: z.coerce.number().min(1).max(3600).default(60),
-    headersTimeoutSeconds: z.coerce.number().min(1).max(600).default(15),
+    requestTimeoutSeconds: z.coerce
+      .number()
+      .min(1)
+      .max(3600)
+      .default(LIMITS.requestMs / 1000),
+    headersTimeoutSeconds: z.coerce
+      .number()
+      .min(1)
+      .max(600)
+      .default(LIMITS.headersMs / 1000),
     /** An idle keep-alive connection is closed after this long. */
-    keepAliveTimeoutSeconds: z.coerce.number().min(1).max(600).default(5),
+    keepAliveTimeoutSeconds: z.coerce
+      .number()
+      .min(1)
+      .max(600)
+      .default(LIMITS.keepAliveMs / 1000),
     /** Open client connections at most, per thread serving the listener (each gateway worker has this many); more are refused at accept. */
-    maxConnections: z.coerce.number().int().min(1).default(10_000),
+    maxConnections: z.coerce.number().int().min(1).default(LIMITS.maxConnections),
   });
 
 /** Node refuses a headers timeout longer than the request's (which covers the head as well) when the server is made. */

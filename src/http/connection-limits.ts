@@ -25,6 +25,7 @@ export interface ListenerLimitSettings {
   readonly maxConnections: number;
 }
 
+/** The defaults of `gateway.*` and `control.*` (config/schema.ts takes them from here), and of a server made without settings. */
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   maxHeaderBytes: 16_384,
   requestMs: 60_000,
