@@ -95,8 +95,10 @@ test('counters first claimed in one call keep a slot each, also in a well-filled
 test('the names of one stripe start their probes apart, so a stripe is not one long chain', () => {
   // 4,096 entries: 64 stripes of 64 slots, both powers of two, as the default table is.
   const table = new SharedTable(SharedTable.allocate(4096));
-  const inStripe = Array.from({ length: 2000 }, (_, i) => table.name(`rl:per-second`, `key_${i}`)).filter((n) => n.stripe === 0);
-  const slots = inStripe.slice(0, 20).map((name) => {
+  const names = Array.from({ length: 2000 }, (_, i) => table.name(`rl:per-second`, `key_${i}`))
+    .filter((n) => n.stripe === 0)
+    .slice(0, 20);
+  const slots = names.map((name) => {
     const slot = table.claim(name, NOW);
     table.set(slot, 1, NOW + 60_000);
     return slot;
@@ -105,7 +107,7 @@ test('the names of one stripe start their probes apart, so a stripe is not one l
   const taken = new Set(slots);
   const runs = slots.filter((slot) => !taken.has(slot - 1)).length;
   assert.ok(runs >= 8, `20 names in a stripe of 64 slots lay in ${runs} runs`);
-  for (const name of inStripe.slice(0, 20)) assert.equal(table.find(name), slots[inStripe.indexOf(name)]);
+  names.forEach((name, i) => assert.equal(table.find(name), slots[i]));
 });
 
 test('a full table refuses a new counter (counted as an overflow), and reuses a slot once its entry expires', () => {
