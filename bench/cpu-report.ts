@@ -7,7 +7,9 @@
  *   heap spaces ([used, committed] bytes each), after a full GC when the child runs with --expose-gc;
  * - { type: 'heap-start' } / { type: 'heap-stop', file } → { type: 'heap-stopped' }: a sampling heap
  *   profile of the objects allocated between the two that outlived a scavenge (still alive at the stop,
- *   or collected by a major GC since; those a scavenge collected are left out, unless `all`): bench/survivors.ts.
+ *   or collected by a major GC since; those a scavenge collected are left out, unless `all`): bench/survivors.ts;
+ * - { type: 'threads' } → { type: 'threads', rss, threads }: each thread's heap (the main thread's and every
+ *   worker's, from the diagnostic report), committed and used bytes by space, for bench/heap-by-thread.ts.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -41,6 +43,8 @@ export function answerCpuRequests(): void {
       (globalThis as { gc?: () => void }).gc?.();
       const spaces = Object.fromEntries(getHeapSpaceStatistics().map((space) => [space.space_name, [space.space_used_size, space.space_size]]));
       process.send!({ type: 'memory', usage: process.memoryUsage(), spaces });
+    } else if (message.type === 'threads') {
+      process.send!({ type: 'threads', rss: process.memoryUsage.rss(), threads: threadHeaps() });
     } else if (message.type === 'profile-start') {
       const interval = Number(process.env.BENCH_PROFILE_INTERVAL_US ?? 250);
       begin(
@@ -69,4 +73,39 @@ export function answerCpuRequests(): void {
       end((s) => s.post('HeapProfiler.stopSampling'), message.file!, 'heap-stopped');
     }
   });
+}
+
+/** One thread's heap: committed and used bytes by V8 space, and what it holds outside the heap. */
+export interface ThreadHeap {
+  /** The worker's name (`main` for the main thread). */
+  name: string;
+  spaces: Record<string, { committed: number; used: number }>;
+  external: number;
+  malloced: number;
+}
+
+interface ReportHeap {
+  externalMemory: number;
+  mallocedMemory: number;
+  heapSpaces: Record<string, { committedMemory: number; used: number }>;
+}
+interface Report {
+  header: { threadId: number; event: string };
+  javascriptHeap: ReportHeap;
+  workers: Report[];
+}
+
+/** Every thread's heap, from the diagnostic report (it reads each worker's isolate on that worker's own thread). */
+function threadHeaps(): ThreadHeap[] {
+  const report = process.report.getReport() as unknown as Report;
+  const heaps: ThreadHeap[] = [];
+  const visit = (r: Report): void => {
+    const spaces = Object.fromEntries(Object.entries(r.javascriptHeap.heapSpaces).map(([name, s]) => [name, { committed: s.committedMemory, used: s.used }]));
+    // A worker's subreport is "Worker thread subreport [its name]".
+    const name = r.header.threadId === 0 ? 'main' : (/\[(.*)\]$/.exec(r.header.event)?.[1] ?? `thread ${r.header.threadId}`);
+    heaps.push({ name, spaces, external: r.javascriptHeap.externalMemory, malloced: r.javascriptHeap.mallocedMemory });
+    for (const worker of r.workers) visit(worker);
+  };
+  visit(report);
+  return heaps;
 }

@@ -151,6 +151,7 @@ export async function startGatehouse(
     threadPath === null
       ? null
       : new StoreThread({
+          name: `store ${name}`,
           path: threadPath,
           busyTimeoutMs: config.store.busyTimeoutMs,
           onError: (error) => log.error({ err: error }, `${name} thread failed`),

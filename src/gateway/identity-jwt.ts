@@ -1,5 +1,5 @@
 import { importJWK, SignJWT, type CryptoKey, type KeyObject } from 'jose';
-import { LRUCache } from 'lru-cache';
+import { LazyLru } from '../domain/lazy-lru.ts';
 import type { RoutedExchange } from './exchange.ts';
 
 /** The JWT type of identity tokens: not `at+jwt`, so one can never be replayed to the gateway as an access token. */
@@ -22,7 +22,7 @@ export interface SigningMaterial {
 export class IdentityJwtSigner {
   readonly #issuer: string;
   readonly #material: () => Promise<SigningMaterial>;
-  readonly #cache = new LRUCache<string, { token: string; reuseUntil: number }>({ max: 50_000 });
+  readonly #cache = new LazyLru<string, { token: string; reuseUntil: number }>({ max: 50_000 });
   #key: { kid: string; alg: string; key: CryptoKey | KeyObject | Uint8Array } | null = null;
 
   constructor(issuer: string, material: () => Promise<SigningMaterial>) {

@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import { LazyLru } from '../domain/lazy-lru.ts';
 import type { AccessTokenClaims } from '../domain/access-token-claims.ts';
 import { fetchBounded } from './bounded-fetch.ts';
 
@@ -21,7 +21,7 @@ export type IntrospectionResult = { active: true; claims: AccessTokenClaims } | 
 export class TokenIntrospector {
   readonly #c: IntrospectionConfig;
   readonly #clock: () => number;
-  readonly #cache = new LRUCache<string, { result: IntrospectionResult; until: number }>({ max: 100_000 });
+  readonly #cache = new LazyLru<string, { result: IntrospectionResult; until: number }>({ max: 100_000 });
   readonly #pending = new Map<string, Promise<IntrospectionResult>>();
   readonly #authorization: string;
 

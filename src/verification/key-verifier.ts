@@ -1,4 +1,3 @@
-import { LRUCache } from 'lru-cache';
 import type { KeyCode } from '../domain/codes.ts';
 import { findBySecret, fingerprint, type Pepper } from '../domain/key-hash.ts';
 import {
@@ -16,6 +15,7 @@ import {
 } from '../domain/key-decision.ts';
 import { isWellFormedKey, keyLength } from '../domain/key-format.ts';
 import { periodWindow, type PeriodWindow } from '../domain/quota-period.ts';
+import { LazyLru } from '../domain/lazy-lru.ts';
 import { SharedStrings } from '../domain/shared-strings.ts';
 import type { ChangeBus } from '../events/change-bus.ts';
 import type { LimitCheck, LimitResult, LimitState, Limiter } from '../limits/port.ts';
@@ -141,7 +141,7 @@ export class KeyVerifier implements KeyChecker {
   readonly #options: KeyVerifierOptions;
   readonly #clock: () => number;
   readonly #random: () => number;
-  readonly #cache: LRUCache<string, CacheEntry>;
+  readonly #cache: LazyLru<string, CacheEntry>;
   readonly #loading = new Map<string, Promise<CacheEntry>>();
   /** Slots due for a refresh ahead, with their key's id, until the next batch takes them. */
   readonly #due = new Map<string, string>();
@@ -172,7 +172,7 @@ export class KeyVerifier implements KeyChecker {
     this.#observer = options.observer ?? null;
     // Expiry is checked against the injected clock on use, not by lru-cache's TTL, which would read
     // performance.now() and arm a timer as the request path runs.
-    this.#cache = new LRUCache({
+    this.#cache = new LazyLru({
       max: options.cacheSize,
       dispose: (entry, slot) => {
         if (entry.found && this.#slotByKeyId.get(entry.id) === slot) this.#slotByKeyId.delete(entry.id);

@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import { LazyLru } from '../domain/lazy-lru.ts';
 import { checkClaims, type AccessTokenClaims } from '../domain/access-token-claims.ts';
 import type { TokenDenialCode } from '../domain/codes.ts';
 import { andThen } from '../domain/maybe-async.ts';
@@ -55,7 +55,7 @@ const denied = (code: TokenDenialCode): RefusedToken => ({ valid: false, code })
  */
 export class TokenVerifier implements TokenChecker {
   readonly #o: TokenVerifierOptions;
-  readonly #cache: LRUCache<string, CachedToken>;
+  readonly #cache: LazyLru<string, CachedToken>;
   readonly #observer: VerificationObserver | null;
   /** Reports a verdict and passes it on (one call on the cached path; no closure per request). */
   readonly #reported = (v: TokenVerification): TokenVerification => {
@@ -66,7 +66,7 @@ export class TokenVerifier implements TokenChecker {
   constructor(options: TokenVerifierOptions) {
     if (!(options.cacheSize >= 0)) throw new Error('cacheSize must be 0 or more');
     this.#o = options;
-    this.#cache = new LRUCache({ max: Math.max(1, options.cacheSize) });
+    this.#cache = new LazyLru({ max: Math.max(1, options.cacheSize) });
     this.#observer = options.observer ?? null;
   }
 

@@ -132,6 +132,7 @@ export class GatewayWorkers {
       storeCritical: this.#storeCritical,
     };
     const worker = new Worker(new URL('./gateway-worker.ts', import.meta.url), {
+      name: `gateway-worker-${index}`,
       workerData: setup,
       transferList: [channel.port2],
       resourceLimits: this.#resourceLimits,

@@ -65,6 +65,7 @@ export class StoreThread implements Pick<UsageRepo, 'record'>, RequestLogRepo, P
     query: async (query) => (await this.#send({ type: 'query-usage', query })) as UsageRow[],
   };
 
+  readonly #name: string;
   readonly #path: string;
   readonly #busyTimeoutMs: number;
   readonly #onError: (error: unknown) => void;
@@ -77,7 +78,8 @@ export class StoreThread implements Pick<UsageRepo, 'record'>, RequestLogRepo, P
    * `onError`: the thread itself failed (not a call: those reject their own promise). `onWarning`:
    * something it runs without (its lower priority), for the log.
    */
-  constructor(options: { path: string; busyTimeoutMs: number; onError: (error: unknown) => void; onWarning: (message: string) => void }) {
+  constructor(options: { name?: string; path: string; busyTimeoutMs: number; onError: (error: unknown) => void; onWarning: (message: string) => void }) {
+    this.#name = options.name ?? 'store';
     this.#path = options.path;
     this.#busyTimeoutMs = options.busyTimeoutMs;
     this.#onError = options.onError;
@@ -125,7 +127,11 @@ export class StoreThread implements Pick<UsageRepo, 'record'>, RequestLogRepo, P
 
   #thread(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = new Worker(new URL('./store-thread-worker.ts', import.meta.url), { workerData: { path: this.#path, busyTimeoutMs: this.#busyTimeoutMs } });
+    const worker = new Worker(new URL('./store-thread-worker.ts', import.meta.url), {
+      // The name shows in diagnostic reports and the inspector.
+      name: this.#name,
+      workerData: { path: this.#path, busyTimeoutMs: this.#busyTimeoutMs },
+    });
     worker.on('message', (reply: StoreThreadReply) => this.#settle(reply));
     worker.on('error', (error) => {
       this.#onError(error);
