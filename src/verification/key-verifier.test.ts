@@ -334,6 +334,60 @@ describe('KeyVerifier: a change that arrives while a store read is in flight (th
     assert.equal(await f.verifier.standingById(key.id), 'REVOKED');
   });
 
+  test('a request made after the change does not join the read begun before it: it reads again', async () => {
+    const { key, secret } = await f.makeKey();
+    const held = f.hold();
+    const before = f.verifier.verify(secret, FACTS);
+    await held.reached;
+    await f.revoke(key);
+    f.changes.publish({ type: 'key.changed', keyId: key.id });
+    const after = f.verifier.verify(secret, FACTS);
+    held.release();
+    assert.equal((await before).code, 'VALID', 'the request made before the change is answered from its read');
+    assert.equal((await after).code, 'REVOKED');
+    assert.equal(f.reads.byHash, 2);
+  });
+
+  test('by id too: a token of a key revoked while a read was in flight is refused from then on', async () => {
+    const { key } = await f.makeKey();
+    const held = f.hold();
+    const before = f.verifier.verifyById(key.id, FACTS);
+    await held.reached;
+    await f.revoke(key);
+    f.changes.publish({ type: 'key.changed', keyId: key.id });
+    const after = f.verifier.verifyById(key.id, FACTS);
+    const standing = f.verifier.standingById(key.id);
+    held.release();
+    await before;
+    assert.deepEqual([(await after).code, await standing], ['REVOKED', 'REVOKED']);
+  });
+
+  test('a request made after a policy change is decided by the policy as changed', async () => {
+    const policy = {
+      id: newId('policy'),
+      name: 'p',
+      access: [{ apiId: 'api_orders' }],
+      rateLimits: null,
+      quota: null,
+      ipAllowlist: null,
+      scopes: null,
+      createdAt: NOW,
+      updatedAt: NOW,
+    };
+    await f.store.policies.create(policy, { ...audit(policy.id), targetType: 'policy' });
+    const { key, secret } = await f.makeKey({ policyId: policy.id });
+    await f.store.keys.update({ ...key, access: null }, audit(key.id));
+    const held = f.hold('policy');
+    const before = f.verifier.verify(secret, FACTS);
+    await held.reached;
+    await f.store.policies.update({ ...policy, access: [{ apiId: 'api_other' }] }, { ...audit(policy.id), targetType: 'policy' });
+    f.changes.publish({ type: 'policy.changed', policyId: policy.id });
+    const after = f.verifier.verify(secret, FACTS);
+    held.release();
+    await before;
+    assert.equal((await after).code, 'FORBIDDEN');
+  });
+
   test('an unknown key read while it was being created is not remembered as unknown', async () => {
     const { key, secret } = await f.makeKey({ store: false });
     const held = f.hold();
@@ -765,6 +819,29 @@ describe('KeyVerifier: degraded mode (cache.serveStaleSeconds)', () => {
     assert.equal((await f.verifier.verify(secret, FACTS)).code, 'VALID');
     f.changes.publish({ type: 'key.changed', keyId: key.id });
     await assert.rejects(Promise.resolve(f.verifier.verify(secret, FACTS)), StorageUnavailableError);
+  });
+
+  test('a change that arrives while a failing read is in flight wins over stale serving too', async () => {
+    f = await verifierFixture({ serveStaleMs: 300_000 });
+    const { key, secret } = await f.makeKey();
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'VALID');
+    let arrived!: () => void;
+    let release!: () => void;
+    const reached = new Promise<void>((resolve) => (arrived = resolve));
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const failing = async (): Promise<never> => {
+      arrived();
+      await gate;
+      throw new StorageUnavailableError('connection reset', { cause: null });
+    };
+    f.store.keys.findByHash = failing;
+    f.store.keys.get = failing;
+    f.clock.now = NOW + 61_000;
+    const inFlight = f.verifier.verify(secret, FACTS);
+    await reached;
+    f.changes.publish({ type: 'key.changed', keyId: key.id });
+    release();
+    await assert.rejects(Promise.resolve(inFlight), StorageUnavailableError);
   });
 
   test('an unknown key is never served stale, and a failure that is not the store being away is not hidden', async () => {

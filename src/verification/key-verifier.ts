@@ -142,7 +142,11 @@ export class KeyVerifier implements KeyChecker {
   readonly #clock: () => number;
   readonly #random: () => number;
   readonly #cache: LazyLru<string, CacheEntry>;
-  readonly #loading = new Map<string, Promise<CacheEntry>>();
+  /**
+   * Reads in flight by slot, each with the generation it started in: a request joins one only while
+   * no change has arrived since, so what it is answered with was read after every change it follows.
+   */
+  readonly #loading = new Map<string, { generation: number; read: Promise<CacheEntry> }>();
   /** Slots due for a refresh ahead, with their key's id, until the next batch takes them. */
   readonly #due = new Map<string, string>();
   #refreshScheduled = false;
@@ -231,7 +235,12 @@ export class KeyVerifier implements KeyChecker {
     }
     return this.#load(slot, read).then(
       (loaded) => this.#decide(loaded, facts, this.#clock(), consume),
-      (error: unknown) => this.#orStale(error, stale, (e) => this.#decide(e, facts, this.#clock(), consume)),
+      (error: unknown) =>
+        this.#orStale(
+          error,
+          () => this.#staleEntry(this.#cache.peek(slot), this.#clock()),
+          (e) => this.#decide(e, facts, this.#clock(), consume),
+        ),
     );
   }
 
@@ -246,9 +255,14 @@ export class KeyVerifier implements KeyChecker {
     return now - entry.cachedUntil <= limit ? entry : null;
   }
 
-  /** After a failed read: the stale entry's answer when the store is what failed, else the failure. */
-  #orStale<T>(error: unknown, stale: FoundEntry | null, answer: (entry: FoundEntry) => T): T {
-    if (stale && error instanceof StorageUnavailableError) return answer(stale);
+  /**
+   * After a failed read: the answer of the stale entry as it is now, when the store is what failed,
+   * else the failure. Looked up again, not the one seen when the read began: a change that arrived
+   * while it was in flight deleted that one, and the change wins.
+   */
+  #orStale<T>(error: unknown, staleNow: () => FoundEntry | null, answer: (entry: FoundEntry) => T): T {
+    const stale = error instanceof StorageUnavailableError ? staleNow() : null;
+    if (stale) return answer(stale);
     throw error;
   }
 
@@ -273,7 +287,12 @@ export class KeyVerifier implements KeyChecker {
         ? this.#decide(stale, facts, now, true)
         : this.#loadById(keyId).then(
             (loaded) => this.#decide(loaded, facts, this.#clock(), true),
-            (error: unknown) => this.#orStale(error, stale, (e) => this.#decide(e, facts, this.#clock(), true)),
+            (error: unknown) =>
+              this.#orStale(
+                error,
+                () => this.#staleById(keyId, this.#clock()),
+                (e) => this.#decide(e, facts, this.#clock(), true),
+              ),
           );
     return this.#observer === null ? v : andThen(v, this.#reported);
   }
@@ -425,25 +444,30 @@ export class KeyVerifier implements KeyChecker {
   }
 
   #load(slot: string, read: Read): Promise<CacheEntry> {
-    let loading = this.#loading.get(slot);
-    if (!loading) {
-      const generation = this.#generation;
-      const current = this.#cache.peek(slot);
-      loading = read(current?.found ? current : undefined).then(
+    const joined = this.#loading.get(slot);
+    const generation = this.#generation;
+    if (joined !== undefined && joined.generation === generation) return joined.read;
+    const current = this.#cache.peek(slot);
+    // A read begun before a change stays with the requests that joined it then; it leaves the map
+    // only if this one has not taken its place.
+    const done = (): void => void (this.#loading.get(slot) === loading && this.#loading.delete(slot));
+    const loading = {
+      generation,
+      read: read(current?.found ? current : undefined).then(
         (entry) => {
-          this.#loading.delete(slot);
+          done();
           this.#storeUnreachable = false;
           return this.#keep(slot, entry, generation);
         },
         (error: unknown) => {
-          this.#loading.delete(slot);
+          done();
           if (error instanceof StorageUnavailableError) this.#storeUnreachable = true;
           throw error;
         },
-      );
-      this.#loading.set(slot, loading);
-    }
-    return loading;
+      ),
+    };
+    this.#loading.set(slot, loading);
+    return loading.read;
   }
 
   async #read(secret: string, current: FoundEntry | undefined): Promise<CacheEntry> {
