@@ -130,7 +130,14 @@ export class KeyUseRows {
 
   /** Each key's requests since the last take, taken (zeroed) one row at a time as asked for. */
   *takeRequests(): Generator<RequestCount> {
-    yield* this.#take(this.#days, REQUESTS, (row) => this.#requestCount(row));
+    yield* this.#take(this.#days, REQUESTS, (row) => {
+      const taken = this.#requestCount(row);
+      // The latest use starts over too: a use without an address (the verify API's) must not send this
+      // interval's address again as its own, over a newer one another node wrote since.
+      this.#numbers[row * COLUMNS + LAST_USED_AT] = 0;
+      this.#lastUsedFrom[row] = null;
+      return taken;
+    });
   }
 
   /** Each lineage's quota use since the last take, taken (zeroed) one row at a time as asked for. */

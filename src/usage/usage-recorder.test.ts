@@ -249,6 +249,58 @@ describe('UsageRecorder', () => {
     assert.deepEqual(asked, [Infinity, 90, 80, undefined]);
   });
 
+  test('after a flush, a use without an address names none: a newer address another node wrote since stays', async () => {
+    const nodeX = new UsageRecorder(store.usage);
+    const nodeY = new UsageRecorder(store.usage);
+    nodeX.hit(keyA, NOW, null, '192.0.2.1');
+    await nodeX.flush();
+    nodeY.hit(keyA, NOW + 1000, null, '198.51.100.7');
+    await nodeY.flush();
+    // A check through the verify API on node X: no client address.
+    nodeX.hit(keyA, NOW + 2000, null, null);
+    await nodeX.flush();
+    const key = await store.keys.get(keyA.id);
+    assert.deepEqual([key?.lastUsedAt, key?.lastUsedFrom], [NOW + 2000, '198.51.100.7']);
+  });
+
+  test("a key's second day between flushes, too: the batch after a flush names no address for a use without one", async () => {
+    const batches: UsageBatch[] = [];
+    const recorder = new UsageRecorder({ record: async (batch) => (batches.push(structuredClone(batch)), []) });
+    recorder.hit(keyA, NOW, null, '192.0.2.1');
+    recorder.hit(keyA, NOW + DAY, null, '192.0.2.1');
+    await recorder.flush();
+    recorder.hit(keyA, NOW + 5, null, null);
+    recorder.hit(keyA, NOW + DAY + 5, null, null);
+    await recorder.flush();
+    assert.deepEqual(
+      batches[1]!.keys.map((k) => [k.day, k.lastUsedAt, k.lastUsedFrom]),
+      [
+        ['2026-11-29', NOW + 5, null],
+        ['2026-11-30', NOW + DAY + 5, null],
+      ],
+    );
+  });
+
+  test('a failed flush puts the latest use back with its address, and the next flush sends it', async () => {
+    const batches: UsageBatch[] = [];
+    let fail = true;
+    const recorder = new UsageRecorder({
+      record: async (batch) => {
+        if (fail) throw new Error('the store refused');
+        batches.push(structuredClone(batch));
+        return [];
+      },
+    });
+    recorder.hit(keyA, NOW, null, '192.0.2.1');
+    await assert.rejects(recorder.flush());
+    fail = false;
+    await recorder.flush();
+    assert.deepEqual(
+      batches[0]!.keys.map((k) => [k.requests, k.lastUsedAt, k.lastUsedFrom]),
+      [[1, NOW, '192.0.2.1']],
+    );
+  });
+
   test('uses are counted per key and client address and flushed with the usage batch; a use without an address names none', async () => {
     const recorder = new UsageRecorder(store.usage);
     recorder.hit(keyA, NOW, null, '192.0.2.1');

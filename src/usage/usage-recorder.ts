@@ -114,12 +114,15 @@ class Slots<T> {
 
 /**
  * A flush's take of one entry: a copy of its counts, the entry zeroed; null when it has none. The
- * entry keeps what is not a count (a quota's limit, a use's time), which the next use replaces.
+ * entry keeps a quota's limit, which the next use replaces.
  */
 const takeRequests = (e: RequestCount): RequestCount | null => {
   if (e.requests === 0) return null;
   const copy = { ...e };
+  // The latest use starts over with the count (KeyUseRows.takeRequests says why).
   e.requests = 0;
+  e.lastUsedAt = 0;
+  e.lastUsedFrom = null;
   return copy;
 };
 const takeDelta = <C extends { delta: number }>(e: C): C | null => {
