@@ -9,6 +9,7 @@ import type { IdentityJwtSigner } from './gateway/identity-jwt.ts';
 import type { RequestObserver } from './gateway/observer.ts';
 import { buildPipeline } from './gateway/pipeline.ts';
 import { RouteTable } from './gateway/route-table.ts';
+import { InProgress } from './gateway/in-progress.ts';
 import { createGatewayServer } from './gateway/server.ts';
 import { dpopProofCheck } from './gateway/stages/dpop-proof.ts';
 import type { OnExposed } from './gateway/stages/transport.ts';
@@ -106,11 +107,20 @@ export interface DataPlaneDeps {
 
 export interface DataPlane {
   gateway: Server;
+  /** Requests taken and not yet settled and observed: a stop waits for them before its last flushes. */
+  inProgress: InProgress;
   /** Outcome counts by code since start. */
   outcomes: Map<string, number>;
-  /** Stops the route-table subscription and closes the upstream pools (the server is closed by its owner). */
-  closeUpstreams(): Promise<void>;
+  /**
+   * Stops serving: `closeListener` closes (or hands over) the server, then the route-table subscription
+   * and the upstream pools close, then it waits, at most SETTLE_MS, for every request taken to be
+   * settled and observed, so the last flushes that follow hold them all; any left over is logged.
+   */
+  stop(closeListener: () => Promise<void>): Promise<void>;
 }
+
+/** How long a stop waits, once the listener is closed, for the requests it cut to settle. */
+const SETTLE_MS = 2000;
 
 /** The route table, rebuilt when an API changes. */
 export const ROUTES = 'routes';
@@ -180,7 +190,9 @@ export async function createDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
     maxBodyBytes: config.gateway.maxBodyBytes,
     identityJwt: deps.identityJwt,
   });
+  const inProgress = new InProgress();
   const gateway = createGatewayServer({
+    inProgress,
     pipeline: deps.first ? [deps.first, ...pipeline] : pipeline,
     limits: connectionLimitsOf(config.gateway),
     clientOrigin: createClientOriginResolver(config.gateway.trustedProxies),
@@ -196,10 +208,15 @@ export async function createDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
   });
   return {
     gateway,
+    inProgress,
     outcomes,
-    closeUpstreams: async () => {
+    stop: async (closeListener) => {
+      await closeListener();
       unsubscribe();
       await upstreams.close();
+      if (!(await inProgress.settled(SETTLE_MS))) {
+        log.error({ requests: inProgress.count }, 'requests still in progress when the gateway stopped: their usage and records are not written');
+      }
     },
   };
 }

@@ -147,3 +147,34 @@ test('while the workers start, the main thread serves the gateway port; once the
     await h.close();
   }
 });
+
+for (const workers of ['1', '2']) {
+  test(`a request in flight when Gatehouse stops (${workers} gateway thread${workers === '1' ? '' : 's'}) is answered, counted and recorded`, async () => {
+    const h = await startHarness({ GATEHOUSE_GATEWAY_WORKERS: workers }, TestClock.wall());
+    try {
+      const ids = await seed(h);
+      // The upstream answers /slow after 1.5 s: the stop comes while the request waits for it.
+      const answer = get(`${h.gh.gatewayUrl}/orders/slow`, { 'x-api-key': ids.secret }).catch((error: Error) => error.message);
+      while (!h.upstream.requests.some((r) => r.url === '/slow')) await new Promise((resolve) => setTimeout(resolve, 10));
+      await h.gh.close();
+      assert.deepEqual(await answer, { status: 200, body: 'late' }, 'the answer in progress was let finish');
+      const store = openSqliteStore(`${h.dir}/gatehouse.db`, { busyTimeoutMs: 1000 });
+      try {
+        const usage = await store.usage.requestsByDay(ids.keyId);
+        assert.equal(
+          usage.reduce((sum, d) => sum + d.requests, 0),
+          1,
+        );
+        const records = await store.requestLog.query({ keyId: ids.keyId }, { limit: 10 });
+        assert.deepEqual(
+          records.items.map((r) => [r.path, r.status]),
+          [['/orders/slow', 200]],
+        );
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await h.close().catch(() => {});
+    }
+  });
+}

@@ -137,6 +137,12 @@ export const configSchema = z.strictObject({
        * For the whole process (V8's flags are per process); a `--heap-growing-percent` given to Node wins.
        */
       heapGrowthPercent: z.coerce.number().int().min(0).max(1000).default(30),
+      /**
+       * On stop (SIGTERM, SIGINT): the gateway stops taking connections at once, closes each open one
+       * as soon as its answer is over, and cuts what is still busy after this long (0: cuts at once).
+       * Every request taken is counted and recorded either way before the last flush.
+       */
+      shutdownGraceSeconds: z.coerce.number().min(0).max(3600).default(10),
     })
     .refine(headsWithinRequests, HEADS_WITHIN_REQUESTS)
     .prefault({}),

@@ -6,6 +6,7 @@ import { StorageUnavailableError } from '../store/port.ts';
 import { createClientOriginResolver, type ClientOrigin } from './client-origin.ts';
 import type { Denial, Exchange, Stage, StageResult } from './exchange.ts';
 import type { RequestObserver, RequestRecord } from './observer.ts';
+import type { InProgress } from './in-progress.ts';
 import { answerProbe, isProbePath, type Readiness } from './probes.ts';
 import { renderDenial } from './render-denial.ts';
 import type { GatewayTracer } from './tracer.ts';
@@ -36,6 +37,8 @@ export interface GatewayServerOptions {
   onError?: (error: unknown) => void;
   /** OpenTelemetry spans per request (telemetry/gateway-tracing.ts); absent: tracing is off and costs nothing. */
   tracer?: GatewayTracer;
+  /** Told of each request (probes aside) as it arrives and once it is settled and observed: what a shutdown waits for. */
+  inProgress?: InProgress;
 }
 
 /** A request that counts the body bytes Node's parser hands over, for the request record. */
@@ -84,6 +87,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   const readiness = options.readiness ?? null;
   const observers = options.observers ?? [];
   const observing = observers.length > 0;
+  const inProgress = options.inProgress ?? null;
 
   /** Hands the finished request to every observer: once both the pipeline and the answer are over. */
   const observe = (exchange: Exchange): void => {
@@ -95,6 +99,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
         onError?.(error);
       }
     }
+    inProgress?.end();
   };
   // The answer is over ('close': a tick after 'finish', or the connection went first). The pipeline may
   // still be waiting (a client that left during the upstream call): then `settle` observes when it ends.
@@ -111,7 +116,8 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     exchange.denialCode = denial === null ? null : denial.code;
     exchange.trace?.outcome(outcome);
     onOutcome?.(outcome);
-    if (observing && exchange.endedAt !== null) observe(exchange);
+    if (!observing) inProgress?.end();
+    else if (exchange.endedAt !== null) observe(exchange);
   };
 
   const listener = (req: IncomingMessage, res: ServerResponse) => {
@@ -120,6 +126,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     const origin = clientOrigin(req);
     if (hsts && origin.scheme === 'https') res.setHeader('Strict-Transport-Security', hsts);
     const exchange = newExchange(req, res, clock(), origin, arrivedAt);
+    inProgress?.begin();
     if (tracer) {
       exchange.trace = tracer.start(exchange);
       exchange.traceId = exchange.trace.traceId;

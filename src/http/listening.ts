@@ -17,11 +17,27 @@ export function listen(server: Server, host: string, port: number, scheme: 'http
   });
 }
 
-/** Stops listening and cuts every connection, busy or not (a shutdown's last step: answers have had their time). */
-export function closeServer(server: Server): Promise<void> {
+/** How often a closing server's connections are looked at for one that has become idle. */
+const IDLE_SWEEP_MS = 50;
+
+/**
+ * Stops listening and closes every connection: at once without `graceMs`; with it, each as soon as it
+ * is idle (its answer over), and whatever is still busy after `graceMs` is cut. A keep-alive
+ * connection is not left open for its idle timeout once its answer is over.
+ */
+export function closeServer(server: Server, graceMs = 0): Promise<void> {
   if (!server.listening) return Promise.resolve();
   return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
+    let sweep: NodeJS.Timeout | undefined;
+    let cut: NodeJS.Timeout | undefined;
+    // Since Node 19, close() also closes the connections idle at that moment.
+    server.close(() => {
+      clearInterval(sweep);
+      clearTimeout(cut);
+      resolve();
+    });
+    if (graceMs <= 0) return server.closeAllConnections();
+    sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+    cut = setTimeout(() => server.closeAllConnections(), graceMs);
   });
 }

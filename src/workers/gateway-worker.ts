@@ -187,8 +187,7 @@ if (setup.ownIssuer) await trustOwnIssuer(setup.ownIssuer);
 let stopping: Promise<void> | undefined;
 async function stop(): Promise<void> {
   stopWatching?.();
-  await closeServer(gateway);
-  await plane.closeUpstreams();
+  await plane.stop(() => closeServer(gateway, config.gateway.shutdownGraceSeconds * 1000));
   revocations.stop();
   await tracing?.shutdown().catch((error: unknown) => log.error({ err: error }, 'sending the last spans failed'));
   // Every answer has gone, so every request's usage and record is held here: hand them over.

@@ -52,8 +52,7 @@ export function mainThreadGateway(config: Readonly<Config>, log: pino.Logger, pl
   let ended: Promise<void> | null = null;
   const end = async (handOver: boolean): Promise<void> => {
     stopWatching?.();
-    await (handOver && drain ? drain() : closeServer(gateway));
-    await plane.closeUpstreams();
+    await plane.stop(() => (handOver && drain ? drain() : closeServer(gateway, config.gateway.shutdownGraceSeconds * 1000)));
   };
   return {
     listen: async (scheme) => {
