@@ -47,6 +47,21 @@ export function limiterContract(name: string, open: () => LimiterUnderTest, { sw
       assert.equal(await admitted(open(), [rate(10)], 100), 10);
     });
 
+    test('a limit of N per second or per minute admits exactly N at one instant, and N again a window later, whatever N', async () => {
+      // windowMs/limit is rarely exact in binary (1000/6): its rounding must never refuse the N-th.
+      const limiter = open();
+      const short: string[] = [];
+      for (const windowMs of [1000, 60_000]) {
+        for (let n = 1; n <= 40; n++) {
+          const check = rate(n, windowMs, `rl:${n}/${windowMs}`);
+          const first = await admitted(limiter, [check], n + 2);
+          const again = await admitted(limiter, [check], n + 2, NOW + windowMs);
+          if (first !== n || again !== n) short.push(`${n} per ${windowMs} ms: ${first}, then ${again}`);
+        }
+      }
+      assert.deepEqual(short, []);
+    });
+
     test('a quota of N admits exactly N of many requests in a period', async () => {
       assert.equal(await admitted(open(), [quota(7)], 50), 7);
     });

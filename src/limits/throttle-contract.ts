@@ -21,6 +21,17 @@ export function throttleContract(name: string, open: () => ThrottleFactory): voi
       assert.equal(await t.blockedFor('a', NOW + 180_000), 0);
     });
 
+    test('a limit whose interval is not exact in binary (7 per second) still allows all 7', async () => {
+      const t = open()({ name: 'contract', limit: 7, windowMs: 1000 });
+      let allowed = 0;
+      for (let i = 0; i < 7; i++) {
+        if ((await t.blockedFor('a', NOW)) === 0) allowed++;
+        await t.recordFailure('a', NOW);
+      }
+      assert.equal(allowed, 7);
+      assert.ok((await t.blockedFor('a', NOW)) > 0);
+    });
+
     test('a slot out of tokens is not charged further by more failures', async () => {
       const t = open()({ name: 'contract', limit: 2, windowMs: 60_000 });
       for (let i = 0; i < 10; i++) await t.recordFailure('a', NOW);

@@ -12,7 +12,8 @@
  * stop limiting: a TAT once it has passed, a quota at the end of its period.
  */
 export const LIMITS_SCRIPT = `
-local now = tonumber(ARGV[1])
+-- Times on a grid of 1/1024 ms and intervals whole steps of it, rounded down: exact sums (domain/gcra.ts).
+local now = math.floor(tonumber(ARGV[1]) * 1024) / 1024
 local commit = ARGV[2] == '1'
 local stored = {}
 local nextv = {}
@@ -26,7 +27,7 @@ for i = 1, #KEYS do
   if ARGV[base + 1] == 'r' then
     local tat = now
     if v and tonumber(v) > now then tat = tonumber(v) end
-    local newTat = tat + w / limit
+    local newTat = tat + math.max(1, math.floor(w / limit * 1024)) / 1024
     if newTat - w > now then allowed = false end
     nextv[i] = newTat
   else

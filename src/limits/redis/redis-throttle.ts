@@ -12,12 +12,13 @@ import { digest, KEY_PREFIX, redisKey } from './keys.ts';
  * KEYS[1]: the cell. ARGV: now, windowMs, limit.
  */
 export const THROTTLE_SCRIPT = `
-local now = tonumber(ARGV[1])
+-- Times on a grid of 1/1024 ms and intervals whole steps of it, rounded down: exact sums (domain/gcra.ts).
+local now = math.floor(tonumber(ARGV[1]) * 1024) / 1024
 local w = tonumber(ARGV[2])
 local v = redis.call('GET', KEYS[1])
 local tat = now
 if v and tonumber(v) > now then tat = tonumber(v) end
-local newTat = tat + w / tonumber(ARGV[3])
+local newTat = tat + math.max(1, math.floor(w / tonumber(ARGV[3]) * 1024)) / 1024
 if newTat - w > now then return 0 end
 redis.call('SET', KEYS[1], string.format('%.17g', newTat), 'PX', math.max(1, math.ceil(newTat - now)))
 return 1
