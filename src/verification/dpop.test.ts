@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import { SharedMemoryLimiter } from '../limits/shared-memory-limiter.ts';
 import { DpopVerifier, type ProofCheck, type ProofResult } from './dpop.ts';
+import { sharedReplaySet } from './replay-set.ts';
 
 const NOW_S = Date.UTC(2026, 10, 29, 12) / 1000;
 const URL_ = 'https://gateway.example/orders/items';
@@ -177,6 +179,16 @@ describe('DPoP proofs (RFC 9449)', () => {
       refused(await check(ahead, { nowSeconds: NOW_S + 120 }), /already used/);
       verifier.sweep(NOW_S + 121);
       refused(await check(ahead, { nowSeconds: NOW_S + 121 }), /too old/);
+    });
+
+    test('in the table gateway workers share, swept by the millisecond, a proof is remembered to the end of its last second', async () => {
+      const limiter = SharedMemoryLimiter.create(4096);
+      verifier = new DpopVerifier(60, sharedReplaySet(limiter.table));
+      const ahead = await proof(es, { jti: 'jti-last-second', iat: NOW_S + 60 });
+      assert.equal((await check(ahead)).ok, true);
+      // The main thread's sweeper compacts the table with its millisecond clock, late in the last second the iat passes.
+      limiter.sweep((NOW_S + 120) * 1000 + 900);
+      refused(await check(ahead, { nowSeconds: NOW_S + 120 }), /already used/);
     });
 
     test('the same jti from another key is another proof', async () => {

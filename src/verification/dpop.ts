@@ -68,8 +68,9 @@ export class DpopVerifier {
     if ((await calculateJwkThumbprint(jwk, 'sha256')) !== c.jkt)
       return { ok: false, reason: 'the DPoP proof is signed by another key than the token is bound to' };
     // Seen-and-record is one step, so two workers or nodes given the same proof at once cannot both
-    // accept it. Kept for the proof's lifetime: its iat passes for a window on either side of now.
-    const forgetAt = (c.nowSeconds + 2 * this.#windowSeconds) * 1000 + 1;
+    // accept it. Kept for the proof's lifetime: its iat passes for a window on either side of now, to
+    // the end of that last second (the table gateway workers share is swept by the millisecond).
+    const forgetAt = (c.nowSeconds + 2 * this.#windowSeconds + 1) * 1000;
     const verdict = await this.#seen.firstUse(`${c.jkt}:${claims.jti}`, c.nowSeconds * 1000, forgetAt, c.whenUnavailable);
     if (verdict === 'replayed') return { ok: false, reason: 'the DPoP proof was already used' };
     // A full shared table, or Redis away with the API failing closed: refused rather than forgotten.
