@@ -1,4 +1,4 @@
-import { threadId } from 'node:worker_threads';
+import { isMainThread, threadId } from 'node:worker_threads';
 
 /** The two running hashes of SharedTable.name, kept here so that hashing a name allocates nothing. */
 const HASH_STATE = new Int32Array(2);
@@ -124,9 +124,19 @@ export class SharedTable {
     return (name.h2 >>> 1) % this.#perStripe;
   }
 
-  /** Takes the stripes of these names (each once, in ascending order); pair with `unlock(same)`. */
+  /**
+   * Takes the stripes of these names (each once, in ascending order); pair with `unlock(same)`. On the
+   * main thread it may throw SharedTableBusyError (see #acquire), having taken none of them.
+   */
   lock(stripes: readonly number[]): void {
-    for (const stripe of stripes) this.#acquire(stripe);
+    for (let i = 0; i < stripes.length; i++) {
+      try {
+        this.#acquire(stripes[i]!);
+      } catch (error) {
+        this.unlock(stripes.slice(0, i));
+        throw error;
+      }
+    }
   }
 
   unlock(stripes: readonly number[]): void {
@@ -208,7 +218,9 @@ export class SharedTable {
   compact(now: number): void {
     const live: number[] = [];
     for (let stripe = 0; stripe < this.#stripes; stripe++) {
-      this.#acquire(stripe);
+      // A stripe held now is left for the next sweep: the holder may be a worker that died in it,
+      // whose locks the main thread frees only when it handles the exit, after this returns.
+      if (Atomics.compareExchange(this.#locks, stripe, 0, this.#owner) !== 0) continue;
       try {
         const base = stripe * this.#perStripe;
         live.length = 0;
@@ -245,8 +257,20 @@ export class SharedTable {
       if (held === 0) return;
       if (held === this.#owner) throw new Error('SharedTable: a stripe lock taken twice by one thread');
       // Another thread is inside a few hundred nanoseconds of arithmetic: spin a little, then sleep.
-      if (spins > SPINS_BEFORE_SLEEP) Atomics.wait(this.#locks, stripe, held, 1);
+      if (spins > SPINS_BEFORE_SLEEP) {
+        Atomics.wait(this.#locks, stripe, held, 1);
+        // A lock held this long belongs to a worker that died holding it. The main thread frees those
+        // when it handles the worker's exit, which it cannot while it waits here: it gives up instead.
+        if (MAIN_THREAD && spins > SPINS_BEFORE_SLEEP + MAIN_THREAD_WAIT_MS) throw new SharedTableBusyError(stripe);
+      }
     }
+  }
+}
+
+/** The main thread waited too long for a stripe: its holder most likely died in it (the call is refused, not admitted). */
+export class SharedTableBusyError extends Error {
+  constructor(stripe: number) {
+    super(`SharedTable: stripe ${stripe} stayed locked for ${MAIN_THREAD_WAIT_MS} ms; a gateway worker probably died holding it`);
   }
 }
 
@@ -263,4 +287,7 @@ const OVERFLOWS = 3;
 const MAX_STRIPES = 1024;
 const MIN_PER_STRIPE = 64;
 const SPINS_BEFORE_SLEEP = 200;
+/** The main thread's longest wait for a stripe, in 1 ms sleeps: a live holder keeps one for microseconds. */
+const MAIN_THREAD_WAIT_MS = 250;
+const MAIN_THREAD = isMainThread;
 const align8 = (n: number) => Math.ceil(n / 8) * 8;
