@@ -18,11 +18,12 @@ export interface GcraOutcome {
 
 /**
  * Times are epoch milliseconds on a grid of 1/1024 ms, and the emission interval is a whole number of
- * grid steps, rounded down (a request may come at most 1/1024 ms early, never late). Then a TAT plus
- * intervals is exact in a float64 up to 2^43 ms (the year 2248): with windowMs/limit as it came
- * (1000/6 = 166.66...), each sum near 1.8e12 was rounded to the float grid, and the N-th request of a
- * burst of N was refused 1/4096 ms too early for 76 of the limits 1 to 100 per second or per minute.
- * The Redis scripts (limits/redis/) compute the same.
+ * grid steps (rounded down, at least one), with the burst tolerance `limit` intervals (not windowMs).
+ * Then a TAT plus intervals is exact in a float64 up to 2^43 ms (the year 2248) and a burst is exactly
+ * `limit`; the sustained rate is off by less than one step per interval, and at most 1,024 per ms.
+ * With windowMs/limit as it came (1000/6 = 166.66...), each sum near 1.8e12 was rounded to the float
+ * grid, and the N-th request of a burst of N was refused for 76 of the limits 1 to 100 per second or
+ * per minute. The Redis scripts (limits/redis/) compute the same.
  */
 const GRID = 1024;
 export const gcraInterval = (rule: RateLimitRule): number => Math.max(1, Math.floor((rule.windowMs / rule.limit) * GRID)) / GRID;
@@ -32,12 +33,13 @@ export function gcra(rule: RateLimitRule, storedTat: number | undefined, at: num
   const interval = gcraInterval(rule);
   const now = gcraTime(at);
   const tat = storedTat === undefined || storedTat < now ? now : storedTat;
+  const burst = interval * rule.limit;
   const newTat = tat + interval * cost;
-  const allowAt = newTat - rule.windowMs;
+  const allowAt = newTat - burst;
   if (allowAt > now) {
     return { allowed: false, tat, remaining: 0, resetMs: Math.ceil(allowAt - now) };
   }
-  const remaining = Math.floor((rule.windowMs - (newTat - now)) / interval + 1e-9);
+  const remaining = Math.floor((burst - (newTat - now)) / interval);
   return { allowed: true, tat: newTat, remaining, resetMs: Math.ceil(newTat - now) };
 }
 
@@ -46,6 +48,6 @@ export function gcraPeek(rule: RateLimitRule, storedTat: number | undefined, at:
   const interval = gcraInterval(rule);
   const now = gcraTime(at);
   const tat = storedTat === undefined || storedTat < now ? now : storedTat;
-  const remaining = Math.max(0, Math.floor((rule.windowMs - (tat - now)) / interval + 1e-9));
+  const remaining = Math.max(0, Math.floor((interval * rule.limit - (tat - now)) / interval));
   return { allowed: remaining > 0, tat, remaining, resetMs: Math.ceil(tat - now) };
 }

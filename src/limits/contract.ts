@@ -62,6 +62,17 @@ export function limiterContract(name: string, open: () => LimiterUnderTest, { sw
       assert.deepEqual(short, []);
     });
 
+    test('a large limit admits exactly N too, and its RateLimit remaining starts at N - 1', async () => {
+      // The interval is rounded to the grid (domain/gcra.ts): the burst must still be N, not windowMs / interval.
+      const limiter = open();
+      for (const n of [3000, 5000]) {
+        const check = rate(n, 1000, `rl:${n}`);
+        const first = await limiter.consume(SUBJECT, [check], NOW);
+        assert.equal(first.states[0]?.remaining, n - 1);
+        assert.equal(1 + (await admitted(limiter, [check], n + 10)), n, `${n} per second`);
+      }
+    });
+
     test('a quota of N admits exactly N of many requests in a period', async () => {
       assert.equal(await admitted(open(), [quota(7)], 50), 7);
     });

@@ -27,8 +27,9 @@ for i = 1, #KEYS do
   if ARGV[base + 1] == 'r' then
     local tat = now
     if v and tonumber(v) > now then tat = tonumber(v) end
-    local newTat = tat + math.max(1, math.floor(w / limit * 1024)) / 1024
-    if newTat - w > now then allowed = false end
+    local interval = math.max(1, math.floor(w / limit * 1024)) / 1024
+    local newTat = tat + interval
+    if newTat - interval * limit > now then allowed = false end
     nextv[i] = newTat
   else
     local used = tonumber(ARGV[base + 4])

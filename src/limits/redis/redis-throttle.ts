@@ -18,8 +18,9 @@ local w = tonumber(ARGV[2])
 local v = redis.call('GET', KEYS[1])
 local tat = now
 if v and tonumber(v) > now then tat = tonumber(v) end
-local newTat = tat + math.max(1, math.floor(w / tonumber(ARGV[3]) * 1024)) / 1024
-if newTat - w > now then return 0 end
+local interval = math.max(1, math.floor(w / tonumber(ARGV[3]) * 1024)) / 1024
+local newTat = tat + interval
+if newTat - interval * tonumber(ARGV[3]) > now then return 0 end
 redis.call('SET', KEYS[1], string.format('%.17g', newTat), 'PX', math.max(1, math.ceil(newTat - now)))
 return 1
 `;
