@@ -9,7 +9,7 @@ import type { IdentityJwtSigner } from './gateway/identity-jwt.ts';
 import type { RequestObserver } from './gateway/observer.ts';
 import { buildPipeline } from './gateway/pipeline.ts';
 import { RouteTable } from './gateway/route-table.ts';
-import { InProgress } from './gateway/in-progress.ts';
+import { closeAfterAnswers, InProgress } from './gateway/in-progress.ts';
 import { createGatewayServer } from './gateway/server.ts';
 import { dpopProofCheck } from './gateway/stages/dpop-proof.ts';
 import type { OnExposed } from './gateway/stages/transport.ts';
@@ -211,6 +211,7 @@ export async function createDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
     inProgress,
     outcomes,
     stop: async (closeListener) => {
+      closeAfterAnswers(gateway, inProgress);
       await closeListener();
       unsubscribe();
       await upstreams.close();

@@ -1,20 +1,21 @@
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request, type ServerResponse } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { closeServer } from '../http/listening.ts';
-import { InProgress } from './in-progress.ts';
+import { closeAfterAnswers, InProgress } from './in-progress.ts';
 import { createGatewayServer } from './server.ts';
 
 test('settled answers true once the last request ends, false when some are left after the timeout', async () => {
   const inProgress = new InProgress();
+  const [a, b] = [{}, {}] as ServerResponse[];
   assert.equal(await inProgress.settled(10), true, 'none taken: settled at once');
-  inProgress.begin();
-  inProgress.begin();
+  inProgress.begin(a!);
+  inProgress.begin(b!);
   assert.equal(await inProgress.settled(20), false);
   const waiting = inProgress.settled(5_000);
-  inProgress.end();
-  inProgress.end();
+  inProgress.end(a!);
+  inProgress.end(b!);
   assert.equal(await waiting, true);
   assert.equal(inProgress.count, 0);
 });
@@ -50,4 +51,43 @@ test('a request cut when the listener closes is in progress until its pipeline e
   assert.equal(inProgress.count, 1);
   assert.equal(await inProgress.settled(2_000), true);
   assert.deepEqual(observed, ['/cut']);
+});
+
+test('once a stop begins, the answer in progress ends its connection and nothing more is taken on it', async () => {
+  const inProgress = new InProgress();
+  const served: string[] = [];
+  const server = createGatewayServer({
+    inProgress,
+    pipeline: [
+      [
+        'answer',
+        (exchange) =>
+          new Promise((resolve) => {
+            served.push(exchange.path);
+            setTimeout(() => {
+              exchange.res.end('ok');
+              resolve({ answered: 'OK' });
+            }, 200);
+          }),
+      ],
+    ],
+    observers: [() => {}],
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  let received = '';
+  socket.on('data', (chunk: Buffer) => {
+    received += chunk.toString();
+    // A keep-alive client (a load balancer's pool) sends its next request once an answer is in.
+    if (received.includes('\r\n\r\nok')) socket.write('GET /second HTTP/1.1\r\nHost: x\r\n\r\n');
+  });
+  socket.on('error', () => {});
+  const closed = new Promise((resolve) => socket.on('close', resolve));
+  socket.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\n');
+  while (served.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  closeAfterAnswers(server, inProgress);
+  await Promise.all([closeServer(server, 5_000), closed]);
+  assert.match(received.split('\r\n\r\n')[0]!, /connection: close/i);
+  assert.deepEqual(served, ['/first']);
+  assert.equal(await inProgress.settled(1_000), true);
 });

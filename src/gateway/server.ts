@@ -99,7 +99,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
         onError?.(error);
       }
     }
-    inProgress?.end();
+    inProgress?.end(exchange.res);
   };
   // The answer is over ('close': a tick after 'finish', or the connection went first). The pipeline may
   // still be waiting (a client that left during the upstream call): then `settle` observes when it ends.
@@ -116,7 +116,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     exchange.denialCode = denial === null ? null : denial.code;
     exchange.trace?.outcome(outcome);
     onOutcome?.(outcome);
-    if (!observing) inProgress?.end();
+    if (!observing) inProgress?.end(exchange.res);
     else if (exchange.endedAt !== null) observe(exchange);
   };
 
@@ -126,7 +126,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     const origin = clientOrigin(req);
     if (hsts && origin.scheme === 'https') res.setHeader('Strict-Transport-Security', hsts);
     const exchange = newExchange(req, res, clock(), origin, arrivedAt);
-    inProgress?.begin();
+    inProgress?.begin(res);
     if (tracer) {
       exchange.trace = tracer.start(exchange);
       exchange.traceId = exchange.trace.traceId;
