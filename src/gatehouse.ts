@@ -358,13 +358,14 @@ export async function startGatehouse(
       clearInterval(sweeper);
       authorization?.close();
       consoleApp?.close();
+      await probes.stop();
+      // The gateway stops first: in-process it closes its listener and pools; workers hand over their
+      // usage and request records too, so what follows flushes them with the main thread's own. Changes
+      // and revocations keep arriving until it has: answers finishing in its grace see them.
+      await Promise.all([...(gateway ? [gateway.close()] : []), ...(control ? [closeServer(control)] : []), ...(redirect ? [closeServer(redirect)] : [])]);
       revocations.stop();
       await changeFeed?.stop();
-      await probes.stop();
       doorbell?.close();
-      // The gateway stops first: in-process it closes its listener and pools; workers hand over their
-      // usage and request records too, so what follows flushes them with the main thread's own.
-      await Promise.all([...(gateway ? [gateway.close()] : []), ...(control ? [closeServer(control)] : []), ...(redirect ? [closeServer(redirect)] : [])]);
       // The spans of the requests just ended go out now, within the export timeout.
       await tracing?.shutdown().catch((error: unknown) => log.error({ err: error }, 'sending the last spans failed'));
       // Every answer has gone (the listeners are closed), so every request's record is buffered.
