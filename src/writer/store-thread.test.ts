@@ -87,3 +87,30 @@ test('request-log entries cross to the store thread and back unchanged, whatever
     await thread.close();
   }
 });
+
+test("a call made after a thread failed goes to a new thread, and the old thread's exit does not fail it", async () => {
+  // A thread that dies on a usage batch and answers anything else.
+  const script = `
+    import { parentPort } from 'node:worker_threads';
+    parentPort.on('message', (m) => {
+      if (m.type === 'close') return parentPort.close();
+      if (m.type === 'record') throw new Error('the thread died');
+      parentPort.postMessage({ id: m.id, ok: true, value: 'answered' });
+    });`;
+  let next: Promise<unknown> | null = null;
+  const thread = new StoreThread({
+    path: join(dir, 'unused.db'),
+    busyTimeoutMs: 1000,
+    script: new URL(`data:text/javascript,${encodeURIComponent(script)}`),
+    onWarning: () => {},
+    // Between the dead thread's 'error' and its 'exit': a call from the next flush or query.
+    onError: () => queueMicrotask(() => (next = thread.query({}, { limit: 1 }))),
+  });
+  try {
+    await assert.rejects(thread.record({ keys: [], quotas: [] }), /the thread died/);
+    assert.ok(next !== null);
+    assert.equal(await next, 'answered');
+  } finally {
+    await thread.close();
+  }
+});

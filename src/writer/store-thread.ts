@@ -42,6 +42,8 @@ export const BACKGROUND_NICE = 10;
 interface Pending {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
+  /** The thread the call went to: only its failure fails the call. */
+  worker: Worker;
 }
 
 /** Messages that carry an id (every one but `close`), before the id is given. */
@@ -65,6 +67,7 @@ export class StoreThread implements Pick<UsageRepo, 'record'>, RequestLogRepo, P
     query: async (query) => (await this.#send({ type: 'query-usage', query })) as UsageRow[],
   };
 
+  readonly #script: URL;
   readonly #name: string;
   readonly #path: string;
   readonly #busyTimeoutMs: number;
@@ -78,7 +81,16 @@ export class StoreThread implements Pick<UsageRepo, 'record'>, RequestLogRepo, P
    * `onError`: the thread itself failed (not a call: those reject their own promise). `onWarning`:
    * something it runs without (its lower priority), for the log.
    */
-  constructor(options: { name?: string; path: string; busyTimeoutMs: number; onError: (error: unknown) => void; onWarning: (message: string) => void }) {
+  constructor(options: {
+    name?: string;
+    path: string;
+    busyTimeoutMs: number;
+    onError: (error: unknown) => void;
+    onWarning: (message: string) => void;
+    /** The thread's module; tests give one that fails on cue. Default: store-thread-worker.ts. */
+    script?: URL;
+  }) {
+    this.#script = options.script ?? new URL('./store-thread-worker.ts', import.meta.url);
     this.#name = options.name ?? 'store';
     this.#path = options.path;
     this.#busyTimeoutMs = options.busyTimeoutMs;
@@ -120,14 +132,15 @@ export class StoreThread implements Pick<UsageRepo, 'record'>, RequestLogRepo, P
   #send(request: Unsent): Promise<unknown> {
     const id = this.#nextId++;
     return new Promise<unknown>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      this.#thread().postMessage({ ...request, id } satisfies StoreThreadRequest);
+      const worker = this.#thread();
+      this.#pending.set(id, { resolve, reject, worker });
+      worker.postMessage({ ...request, id } satisfies StoreThreadRequest);
     });
   }
 
   #thread(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = new Worker(new URL('./store-thread-worker.ts', import.meta.url), {
+    const worker = new Worker(this.#script, {
       // The name shows in diagnostic reports and the inspector.
       name: this.#name,
       workerData: { path: this.#path, busyTimeoutMs: this.#busyTimeoutMs },
@@ -151,9 +164,15 @@ export class StoreThread implements Pick<UsageRepo, 'record'>, RequestLogRepo, P
     else pending.reject(reply.unavailable ? new StorageUnavailableError(reply.message, { cause: null }) : new Error(reply.message));
   }
 
+  /**
+   * Fails the calls in flight on a thread that died ('error', then 'exit'). Only that thread's: a call
+   * made after its 'error' went to a new thread, and failing it too would have its caller put back
+   * counts the new thread may still write (counted twice).
+   */
   #failAll(worker: Worker, error: Error): void {
     if (this.#worker === worker) this.#worker = null;
     for (const [id, pending] of this.#pending) {
+      if (pending.worker !== worker) continue;
       this.#pending.delete(id);
       pending.reject(error);
     }
