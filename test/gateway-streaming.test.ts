@@ -17,9 +17,15 @@ describe('gateway: answers stream from the upstream to the client', () => {
   let bigSent = 0;
   let endlessClosed: Promise<{ finished: boolean }>;
   let markEndlessClosed: (v: { finished: boolean }) => void;
+  let hangArrived: Promise<void>;
+  let markHangArrived: () => void;
+  let hangClosed: Promise<string>;
+  let markHangClosed: (v: string) => void;
 
   before(async () => {
     endlessClosed = new Promise((resolve) => (markEndlessClosed = resolve));
+    hangArrived = new Promise((resolve) => (markHangArrived = resolve));
+    hangClosed = new Promise((resolve) => (markHangClosed = resolve));
     upstream = createServer((req: IncomingMessage, res: ServerResponse) => {
       if (req.url === '/big') {
         res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(CHUNK.length * BIG_CHUNKS) });
@@ -41,6 +47,12 @@ describe('gateway: answers stream from the upstream to the client', () => {
           clearInterval(timer);
           markEndlessClosed({ finished: res.writableFinished });
         });
+        return;
+      }
+      if (req.url === '/hang') {
+        // Answers nothing: only the gateway's ending the call closes it.
+        markHangArrived();
+        res.on('close', () => markHangClosed('closed'));
         return;
       }
       if (req.url === '/hop') {
@@ -139,5 +151,16 @@ describe('gateway: answers stream from the upstream to the client', () => {
     res.destroy();
     const closed = await Promise.race([endlessClosed, new Promise((r) => setTimeout(() => r('still open'), 5000))]);
     assert.deepEqual(closed, { finished: false });
+  });
+
+  test('a client that leaves before the answer has begun ends the upstream call too', async () => {
+    const url = new URL(h.gh.gatewayUrl);
+    const req = request({ host: url.hostname, port: url.port, path: '/files/hang' });
+    req.on('error', () => {});
+    req.end();
+    await hangArrived;
+    req.destroy();
+    const closed = await Promise.race([hangClosed, new Promise((r) => setTimeout(() => r('still open'), 5000))]);
+    assert.equal(closed, 'closed');
   });
 });

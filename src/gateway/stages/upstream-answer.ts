@@ -49,12 +49,19 @@ export class UpstreamAnswer implements Dispatcher.DispatchHandler {
   /** Upstream latency runs from here to the answer's head (or the failure), not the client's reading of the body; monotonic. */
   readonly #sentAt = performance.now();
   #controller: Dispatcher.DispatchController | null = null;
+  /** The client's connection closed before the answer was over: the call is of no more use. */
+  #clientGone = false;
 
   constructor(exchange: Exchange, api: CalledApi, maxBodyBytes: number, body: Readable | null, settle: (result: StageResult) => void) {
     this.#exchange = exchange;
     this.#api = api;
     this.#maxBodyBytes = maxBodyBytes;
     this.#settle = settle;
+    // The client may leave before the answer is over, also before its head: then the upstream call
+    // ends at once, rather than holding a pooled connection (and the upstream's work) until it answers.
+    // One shared listener, which finds this call on the response: no closure per request.
+    (exchange.res as AnsweringResponse)[CALL] = this;
+    exchange.res.on('close', clientClosed);
     // A body that fails (a chunked one over the limit) ends the call, also one undici has not started.
     body?.on('error', (error) => {
       this.#controller?.abort(error);
@@ -64,6 +71,7 @@ export class UpstreamAnswer implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
+    if (this.#clientGone) controller.abort(new Error('the client closed the connection'));
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
@@ -73,15 +81,13 @@ export class UpstreamAnswer implements Dispatcher.DispatchHandler {
     const { res } = exchange;
     exchange.upstreamMs = performance.now() - this.#sentAt;
     res.writeHead(statusCode, responseHeaders(headers, exchange));
-    // The client may leave before the answer is over: then the upstream call is of no more use. One
-    // shared listener, which finds this call on the response: no closure per request.
-    (res as AnsweringResponse)[CALL] = this;
-    res.on('close', clientClosed);
   }
 
   /** The client's connection closed: abort the upstream call unless its answer is over. */
   clientClosed(): void {
-    if (this.#settle !== null) this.#controller?.abort(new Error('the client closed the connection'));
+    if (this.#settle === null) return;
+    this.#clientGone = true;
+    this.#controller?.abort(new Error('the client closed the connection'));
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -101,8 +107,9 @@ export class UpstreamAnswer implements Dispatcher.DispatchHandler {
     if (this.#settle === null) return;
     const exchange = this.#exchange;
     exchange.upstreamMs ??= performance.now() - this.#sentAt;
-    // Part of an answer was sent: the client must not take it for a whole one.
-    if (exchange.res.headersSent) {
+    // Part of an answer was sent: the client must not take it for a whole one. Or the client left,
+    // and nobody is there to take a denial: the record says so (status 0, aborted).
+    if (exchange.res.headersSent || this.#clientGone) {
       exchange.res.destroy();
       return this.#done(undefined);
     }
