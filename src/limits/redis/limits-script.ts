@@ -9,7 +9,8 @@
  * KEYS: one cell per check. ARGV: now, commit (1/0), then four per check:
  * `r`, limit, windowMs, - (rate: the cell holds the TAT) or `q`, limit, periodEnd, seed (quota: the
  * cell holds `used:periodEnd`; another period's value counts as the seed). Cells expire when they
- * stop limiting: a TAT once it has passed, a quota at the end of its period.
+ * stop limiting: a TAT a second after it has passed (Redis counts the time by its own clock, and a node
+ * whose clock is behind, or whose call arrives late, must still find the cell), a quota at the end of its period.
  */
 export const LIMITS_SCRIPT = `
 -- Times on a grid of 1/1024 ms and intervals whole steps of it, rounded down: exact sums (domain/gcra.ts).
@@ -45,7 +46,7 @@ if allowed and commit then
   for i = 1, #KEYS do
     local base = 2 + (i - 1) * 4
     if ARGV[base + 1] == 'r' then
-      redis.call('SET', KEYS[i], string.format('%.17g', nextv[i]), 'PX', math.max(1, math.ceil(nextv[i] - now)))
+      redis.call('SET', KEYS[i], string.format('%.17g', nextv[i]), 'PX', math.ceil(nextv[i] - now) + 1000)
     else
       redis.call('SET', KEYS[i], string.format('%d', nextv[i]) .. ':' .. ARGV[base + 3], 'PX', math.max(1, math.ceil(tonumber(ARGV[base + 3]) - now)))
     end

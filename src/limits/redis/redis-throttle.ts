@@ -8,7 +8,7 @@ import { digest, KEY_PREFIX, redisKey } from './keys.ts';
 /**
  * Charges one failure to a slot's GCRA cell, atomically (Redis runs a script to completion): the same
  * arithmetic as domain/gcra.ts, so a slot out of tokens is not charged further. The cell holds the
- * TAT and expires when it has passed, when the slot is whole again.
+ * TAT and expires a second after it has passed (limits-script.ts says why), when the slot is whole again.
  * KEYS[1]: the cell. ARGV: now, windowMs, limit.
  */
 export const THROTTLE_SCRIPT = `
@@ -21,7 +21,7 @@ if v and tonumber(v) > now then tat = tonumber(v) end
 local interval = math.max(1, math.floor(w / tonumber(ARGV[3]) * 1024)) / 1024
 local newTat = tat + interval
 if newTat - interval * tonumber(ARGV[3]) > now then return 0 end
-redis.call('SET', KEYS[1], string.format('%.17g', newTat), 'PX', math.max(1, math.ceil(newTat - now)))
+redis.call('SET', KEYS[1], string.format('%.17g', newTat), 'PX', math.ceil(newTat - now) + 1000)
 return 1
 `;
 
