@@ -277,6 +277,29 @@ describe('KeyVerifier: a change that arrives while a store read is in flight (th
   let f: VerifierFixture;
   beforeEach(async () => (f = await verifierFixture()));
   afterEach(() => f.close());
+  /** A key whose access comes from its policy (api_orders), and a change of the policy to another API, published. */
+  const keyOfPolicy = async () => {
+    const policy = {
+      id: newId('policy'),
+      name: 'p',
+      access: [{ apiId: 'api_orders' }],
+      rateLimits: null,
+      quota: null,
+      ipAllowlist: null,
+      scopes: null,
+      createdAt: NOW,
+      updatedAt: NOW,
+    };
+    await f.store.policies.create(policy, { ...audit(policy.id), targetType: 'policy' });
+    const { key, secret } = await f.makeKey({ policyId: policy.id });
+    // Access comes from the policy once the key has none of its own.
+    await f.store.keys.update({ ...key, access: null }, audit(key.id));
+    const changeAccess = async (): Promise<void> => {
+      await f.store.policies.update({ ...policy, access: [{ apiId: 'api_other' }] }, { ...audit(policy.id), targetType: 'policy' });
+      f.changes.publish({ type: 'policy.changed', policyId: policy.id });
+    };
+    return { secret, changeAccess };
+  };
 
   test('a key revoked while its read is in flight is read again at the next request, not answered from a stale cache entry', async () => {
     const { key, secret } = await f.makeKey();
@@ -296,26 +319,11 @@ describe('KeyVerifier: a change that arrives while a store read is in flight (th
   });
 
   test('a policy change while a read is in flight keeps that read out of the cache too', async () => {
-    const policy = {
-      id: newId('policy'),
-      name: 'p',
-      access: [{ apiId: 'api_orders' }],
-      rateLimits: null,
-      quota: null,
-      ipAllowlist: null,
-      scopes: null,
-      createdAt: NOW,
-      updatedAt: NOW,
-    };
-    await f.store.policies.create(policy, { ...audit(policy.id), targetType: 'policy' });
-    const { key, secret } = await f.makeKey({ policyId: policy.id });
-    // Access comes from the policy once the key has none of its own.
-    await f.store.keys.update({ ...key, access: null }, audit(key.id));
+    const { secret, changeAccess } = await keyOfPolicy();
     const held = f.hold('policy');
     const first = f.verifier.verify(secret, FACTS);
     await held.reached;
-    await f.store.policies.update({ ...policy, access: [{ apiId: 'api_other' }] }, { ...audit(policy.id), targetType: 'policy' });
-    f.changes.publish({ type: 'policy.changed', policyId: policy.id });
+    await changeAccess();
     held.release();
     await first;
     assert.equal((await f.verifier.verify(secret, FACTS)).code, 'FORBIDDEN', 'the policy as changed applies');
@@ -363,25 +371,11 @@ describe('KeyVerifier: a change that arrives while a store read is in flight (th
   });
 
   test('a request made after a policy change is decided by the policy as changed', async () => {
-    const policy = {
-      id: newId('policy'),
-      name: 'p',
-      access: [{ apiId: 'api_orders' }],
-      rateLimits: null,
-      quota: null,
-      ipAllowlist: null,
-      scopes: null,
-      createdAt: NOW,
-      updatedAt: NOW,
-    };
-    await f.store.policies.create(policy, { ...audit(policy.id), targetType: 'policy' });
-    const { key, secret } = await f.makeKey({ policyId: policy.id });
-    await f.store.keys.update({ ...key, access: null }, audit(key.id));
+    const { secret, changeAccess } = await keyOfPolicy();
     const held = f.hold('policy');
     const before = f.verifier.verify(secret, FACTS);
     await held.reached;
-    await f.store.policies.update({ ...policy, access: [{ apiId: 'api_other' }] }, { ...audit(policy.id), targetType: 'policy' });
-    f.changes.publish({ type: 'policy.changed', policyId: policy.id });
+    await changeAccess();
     const after = f.verifier.verify(secret, FACTS);
     held.release();
     await before;
