@@ -107,8 +107,6 @@ export interface DataPlaneDeps {
 
 export interface DataPlane {
   gateway: Server;
-  /** Requests taken and not yet settled and observed: a stop waits for them before its last flushes. */
-  inProgress: InProgress;
   /** Outcome counts by code since start. */
   outcomes: Map<string, number>;
   /**
@@ -208,7 +206,6 @@ export async function createDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
   });
   return {
     gateway,
-    inProgress,
     outcomes,
     stop: async (closeListener) => {
       closeAfterAnswers(gateway, inProgress);
