@@ -3,24 +3,33 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { test } from 'node:test';
-import { prepareHandOver } from './hand-over.ts';
+import { handOver } from './hand-over.ts';
+import { closeAfterAnswers, InProgress } from './in-progress.ts';
 
 /**
- * A server, ready to hand over, that answers each request with its own name. /slow and /streaming
- * (`arrived` once one has) wait until `release` is called, /streaming with its head already written.
+ * A server that answers each request with its own name, its answers in progress tracked as the
+ * gateway's are; its hand-over is the data plane's (closeAfterAnswers, then handOver). /slow and
+ * /streaming (`arrived` once one has) wait until `release` is called, /streaming with its head already written.
  */
 function namedServer(name: string) {
   let release!: () => void;
   let arrive!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
   const arrived = new Promise<void>((resolve) => (arrive = resolve));
+  const inProgress = new InProgress();
   const server = createServer((req, res) => {
+    inProgress.begin(res);
+    res.once('close', () => inProgress.end(res));
     if (req.url === '/') return void res.end(name);
     if (req.url === '/streaming') res.writeHead(200, { 'content-length': name.length }).flushHeaders();
     arrive();
     void released.then(() => res.end(name));
   });
-  return { server, release, arrived, handOver: prepareHandOver(server) };
+  const handOverNow = (): Promise<void> => {
+    closeAfterAnswers(server, inProgress);
+    return handOver(server);
+  };
+  return { server, release, arrived, handOver: handOverNow };
 }
 
 function listen(server: Server, port: number): Promise<number> {

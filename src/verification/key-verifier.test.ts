@@ -277,6 +277,11 @@ describe('KeyVerifier: a change that arrives while a store read is in flight (th
   let f: VerifierFixture;
   beforeEach(async () => (f = await verifierFixture()));
   afterEach(() => f.close());
+  /** Revokes the key in the store and publishes the change, as the admin API does. */
+  const revokeAndPublish = async (key: ApiKey): Promise<void> => {
+    await f.revoke(key);
+    f.changes.publish({ type: 'key.changed', keyId: key.id });
+  };
   /** A key whose access comes from its policy (api_orders), and a change of the policy to another API, published. */
   const keyOfPolicy = async () => {
     const policy = {
@@ -306,8 +311,7 @@ describe('KeyVerifier: a change that arrives while a store read is in flight (th
     const held = f.hold();
     const first = f.verifier.verify(secret, FACTS);
     await held.reached;
-    await f.revoke(key);
-    f.changes.publish({ type: 'key.changed', keyId: key.id });
+    await revokeAndPublish(key);
     held.release();
     assert.equal((await first).valid, true, 'the request that read before the change is answered from that read');
     const next = await f.verifier.verify(secret, FACTS);
@@ -334,8 +338,7 @@ describe('KeyVerifier: a change that arrives while a store read is in flight (th
     const held = f.hold();
     const first = f.verifier.verifyById(key.id, FACTS);
     await held.reached;
-    await f.revoke(key);
-    f.changes.publish({ type: 'key.changed', keyId: key.id });
+    await revokeAndPublish(key);
     held.release();
     await first;
     assert.equal((await f.verifier.verifyById(key.id, FACTS)).code, 'REVOKED');
@@ -347,8 +350,7 @@ describe('KeyVerifier: a change that arrives while a store read is in flight (th
     const held = f.hold();
     const before = f.verifier.verify(secret, FACTS);
     await held.reached;
-    await f.revoke(key);
-    f.changes.publish({ type: 'key.changed', keyId: key.id });
+    await revokeAndPublish(key);
     const after = f.verifier.verify(secret, FACTS);
     held.release();
     assert.equal((await before).code, 'VALID', 'the request made before the change is answered from its read');
@@ -361,8 +363,7 @@ describe('KeyVerifier: a change that arrives while a store read is in flight (th
     const held = f.hold();
     const before = f.verifier.verifyById(key.id, FACTS);
     await held.reached;
-    await f.revoke(key);
-    f.changes.publish({ type: 'key.changed', keyId: key.id });
+    await revokeAndPublish(key);
     const after = f.verifier.verifyById(key.id, FACTS);
     const standing = f.verifier.standingById(key.id);
     held.release();

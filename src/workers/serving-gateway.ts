@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type pino from 'pino';
 import type { Config } from '../config/load.ts';
 import type { DataPlane } from '../data-plane.ts';
-import { prepareHandOver } from '../gateway/hand-over.ts';
+import { handOver } from '../gateway/hand-over.ts';
 import { closeServer, listen } from '../http/listening.ts';
 import type { GatehouseMetrics } from '../telemetry/metrics.ts';
 import { reloadOnChange } from '../tls/server-tls.ts';
@@ -43,16 +43,16 @@ interface MainThreadGateway extends ServingGateway {
  */
 export function mainThreadGateway(config: Readonly<Config>, log: pino.Logger, plane: DataPlane, sharesPort = false): MainThreadGateway {
   const { gateway } = plane;
-  const drain = sharesPort ? prepareHandOver(gateway) : null;
   const stopWatching = config.gateway.tls
     ? reloadOnChange(gateway as never, config.gateway.tls, (error) => log.error({ err: error }, 'TLS certificate reload failed'))
     : null;
   // Kept: after a hand-over the workers serve on it, and this server has no address any more.
   let port: number | null = null;
   let ended: Promise<void> | null = null;
-  const end = async (handOver: boolean): Promise<void> => {
+  // Either way plane.stop first makes every answer end its connection (closeAfterAnswers).
+  const end = async (handingOver: boolean): Promise<void> => {
     stopWatching?.();
-    await plane.stop(() => (handOver && drain ? drain() : closeServer(gateway, config.gateway.shutdownGraceSeconds * 1000)));
+    await plane.stop(() => (handingOver && sharesPort ? handOver(gateway) : closeServer(gateway, config.gateway.shutdownGraceSeconds * 1000)));
   };
   return {
     listen: async (scheme) => {
