@@ -261,7 +261,7 @@ export class SharedTable {
         Atomics.wait(this.#locks, stripe, held, 1);
         // A lock held this long belongs to a worker that died holding it. The main thread frees those
         // when it handles the worker's exit, which it cannot while it waits here: it gives up instead.
-        if (MAIN_THREAD && spins > SPINS_BEFORE_SLEEP + MAIN_THREAD_WAIT_MS) throw new SharedTableBusyError(stripe);
+        if (isMainThread && spins > SPINS_BEFORE_SLEEP + MAIN_THREAD_WAIT_MS) throw new SharedTableBusyError(stripe);
       }
     }
   }
@@ -289,5 +289,4 @@ const MIN_PER_STRIPE = 64;
 const SPINS_BEFORE_SLEEP = 200;
 /** The main thread's longest wait for a stripe, in 1 ms sleeps: a live holder keeps one for microseconds. */
 const MAIN_THREAD_WAIT_MS = 250;
-const MAIN_THREAD = isMainThread;
 const align8 = (n: number) => Math.ceil(n / 8) * 8;
