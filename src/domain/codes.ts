@@ -56,6 +56,7 @@ export type ProblemCode =
   | 'ADDRESS_NOT_ALLOWED'
   | 'CLIENT_CERTIFICATE_REQUIRED'
   | 'STORAGE_UNAVAILABLE'
+  | 'LIMITS_UNAVAILABLE'
   | 'SIGNATURE_MISSING'
   | 'SIGNATURE_INVALID'
   | 'SESSION_REQUIRED'
@@ -122,6 +123,7 @@ export const PROBLEMS: Readonly<Record<ProblemCode, ProblemKind>> = {
   },
   USAGE_NOT_RETAINED: { status: 400, title: 'The usage asked for is older than its rollup is kept' },
   STORAGE_UNAVAILABLE: { status: 503, title: 'The store cannot accept changes right now; nothing was changed' },
+  LIMITS_UNAVAILABLE: { status: 503, title: 'The limits for this request could not be counted right now; nothing was forwarded' },
   SIGNATURE_MISSING: { status: 401, title: 'The request must be signed' },
   SIGNATURE_INVALID: { status: 403, title: 'The signature does not verify under a trusted key' },
   // The web app's session (control/console/): signed out, ended or expired; a state change without the session's CSRF token or from another origin.

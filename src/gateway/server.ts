@@ -3,6 +3,7 @@ import { createServer as createTlsServer, type ServerOptions as TlsServerOptions
 import { unmapIpv4 } from '../domain/ip-allowlist.ts';
 import { capConnections, DEFAULT_CONNECTION_LIMITS, limitedServerOptions, type ConnectionLimits } from '../http/connection-limits.ts';
 import { StorageUnavailableError } from '../store/port.ts';
+import { LimiterUnavailableError } from '../limits/port.ts';
 import { createClientOriginResolver, type ClientOrigin } from './client-origin.ts';
 import type { Denial, Exchange, Stage, StageResult } from './exchange.ts';
 import type { RequestObserver, RequestRecord } from './observer.ts';
@@ -167,11 +168,14 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       trace.failed(error);
       trace.run(() => onError?.(error));
     } else onError?.(error);
-    // A key or counter read the store could not answer: a retry may succeed, nothing was forwarded.
+    // A key or counter read the store could not answer, or a limit that could not be counted: a retry
+    // may succeed, nothing was forwarded.
     const denial: Denial =
       error instanceof StorageUnavailableError
         ? { code: 'STORAGE_UNAVAILABLE', detail: 'the store could not be read; retry later', retryAfterMs: 5000 }
-        : { code: 'INTERNAL', detail: 'an unexpected gateway error' };
+        : error instanceof LimiterUnavailableError
+          ? { code: 'LIMITS_UNAVAILABLE', detail: 'a limit of this request could not be counted; retry later', retryAfterMs: 1000 }
+          : { code: 'INTERNAL', detail: 'an unexpected gateway error' };
     renderDenial(exchange, denial);
     settle(exchange, denial.code, denial);
   };

@@ -88,3 +88,9 @@ export type ThrottleFactory = (rule: ThrottleRule) => Throttle;
 
 /** What a node does with a shared counter (limits, the DPoP replay set) while Redis cannot answer. */
 export type WhenUnavailable = WhenRedisUnavailable;
+
+/**
+ * A limit that could not be counted right now (a shared counter's lock held too long): the request is
+ * refused with a retryable 503, never admitted uncounted.
+ */
+export class LimiterUnavailableError extends Error {}

@@ -1,4 +1,6 @@
+import { randomFillSync } from 'node:crypto';
 import { isMainThread, threadId } from 'node:worker_threads';
+import { LimiterUnavailableError } from './port.ts';
 
 /** The two running hashes of SharedTable.name, kept here so that hashing a name allocates nothing. */
 const HASH_STATE = new Int32Array(2);
@@ -36,6 +38,10 @@ function mix(h: Int32Array, text: string): void {
  * Names are told apart by two independent 32-bit hashes (63 bits, one forced odd to mark a used
  * slot): two names collide with probability about n^2 / 2^64, which for a million counters is 1 in
  * 3.6e7 per table and would make two counters share one state, never admit more than either allows.
+ * Both hashes start from a random seed drawn when the table is allocated (kept in its header, so every
+ * thread hashes alike): some names come from callers (a DPoP proof's `jti`, a client address), and
+ * with a fixed hash anyone could work out offline which names share a stripe, then fill a victim's
+ * stripe with live entries so that its counters could not be claimed (a targeted refusal).
  */
 export class SharedTable {
   readonly buffer: SharedArrayBuffer;
@@ -47,6 +53,8 @@ export class SharedTable {
   readonly #values: Float64Array;
   readonly #stripes: number;
   readonly #perStripe: number;
+  readonly #seed1: number;
+  readonly #seed2: number;
   /** The lock word a holder writes: this thread's id + 1, so the main thread can free a dead worker's locks. */
   readonly #owner = threadId + 1;
 
@@ -56,6 +64,8 @@ export class SharedTable {
     if (this.#header[0] !== MAGIC) throw new Error('not a SharedTable buffer');
     this.#stripes = this.#header[1]!;
     this.#perStripe = this.#header[2]!;
+    this.#seed1 = this.#header[SEED]!;
+    this.#seed2 = this.#header[SEED + 1]!;
     const slots = this.#stripes * this.#perStripe;
     this.#locks = new Int32Array(buffer, HEADER_INTS * 4, this.#stripes);
     const hashesAt = align8((HEADER_INTS + this.#stripes) * 4);
@@ -74,6 +84,7 @@ export class SharedTable {
     header[0] = MAGIC;
     header[1] = stripes;
     header[2] = perStripe;
+    randomFillSync(header.subarray(SEED, SEED + 2));
     return buffer;
   }
 
@@ -97,8 +108,8 @@ export class SharedTable {
    */
   name(text: string, within?: string): Name {
     const h = HASH_STATE;
-    h[0] = 0x811c9dc5;
-    h[1] = 0x9747b28c;
+    h[0] = this.#seed1;
+    h[1] = this.#seed2;
     if (within !== undefined) {
       mix(h, within);
       mixChar(h, 0);
@@ -268,7 +279,7 @@ export class SharedTable {
 }
 
 /** The main thread waited too long for a stripe: its holder most likely died in it (the call is refused, not admitted). */
-export class SharedTableBusyError extends Error {
+export class SharedTableBusyError extends LimiterUnavailableError {
   constructor(stripe: number) {
     super(`SharedTable: stripe ${stripe} stayed locked for ${MAIN_THREAD_WAIT_MS} ms; a gateway worker probably died holding it`);
   }
@@ -282,8 +293,9 @@ export interface Name {
 }
 
 const MAGIC = 0x47485354; // 'GHST'
-const HEADER_INTS = 4; // magic, stripes, slots per stripe, overflows
+const HEADER_INTS = 6; // magic, stripes, slots per stripe, overflows, the two hash seeds
 const OVERFLOWS = 3;
+const SEED = 4;
 const MAX_STRIPES = 1024;
 const MIN_PER_STRIPE = 64;
 const SPINS_BEFORE_SLEEP = 200;

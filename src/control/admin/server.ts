@@ -9,7 +9,7 @@ import { jsonDepthExceeds } from '../../domain/json-depth.ts';
 import { parseAuthorization } from '../../http/authorization-header.ts';
 import { problem, problemAnswer, wwwAuthenticate } from '../../http/problem.ts';
 import { StorageUnavailableError } from '../../store/port.ts';
-import type { Throttle } from '../../limits/port.ts';
+import { LimiterUnavailableError, type Throttle } from '../../limits/port.ts';
 import { ControlError, type Actor, type ControlContext } from '../context.ts';
 import type { ConsoleAuthentication } from '../console/authenticate.ts';
 import { adminKeysService } from '../services/admin-keys.ts';
@@ -130,6 +130,12 @@ export function createAdminApi(options: AdminApiOptions): Hono<Env> {
       options.onStorageError?.(error, c.get('requestId'));
       const res = render(c, 'STORAGE_UNAVAILABLE', 'the store cannot take changes right now; nothing was changed: retry later');
       res.headers.set('Retry-After', String(STORAGE_RETRY_AFTER_SECONDS));
+      return res;
+    }
+    if (error instanceof LimiterUnavailableError) {
+      options.onInternalError?.(error, c.get('requestId'));
+      const res = render(c, 'LIMITS_UNAVAILABLE', 'a limit of this request could not be counted; nothing was changed: retry later');
+      res.headers.set('Retry-After', '1');
       return res;
     }
     options.onInternalError?.(error, c.get('requestId'));
