@@ -74,6 +74,23 @@ describe('UsageRecorder', () => {
     assert.equal(await store.usage.quotaUsed(keyA.id, '2026-11-30'), 1);
   });
 
+  test('a use a flush is still writing is pending until the store has it: a drain check or a key view never reads it as none', async () => {
+    let release!: () => void;
+    const stored = new Promise<void>((resolve) => (release = resolve));
+    // The real store, answering once the test lets it: a write still in flight.
+    const recorder = new UsageRecorder({ record: async (batch: UsageBatch) => (await stored, store.usage.record(batch)) });
+    recorder.hit(keyA, NOW + 7, quota('2026-11'), '192.0.2.7');
+    const flushing = recorder.flush();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(recorder.pending(keyA.id), { lastUsedAt: NOW + 7, lastUsedFrom: '192.0.2.7', quota: new Map([['2026-11', 1]]) });
+    recorder.hit(keyA, NOW + 8, quota('2026-11'));
+    assert.deepEqual(recorder.pending(keyA.id), { lastUsedAt: NOW + 8, lastUsedFrom: '192.0.2.7', quota: new Map([['2026-11', 2]]) });
+    release();
+    await flushing;
+    assert.equal((await store.keys.get(keyA.id))?.lastUsedAt, NOW + 7);
+    assert.deepEqual(recorder.pending(keyA.id), { lastUsedAt: NOW + 8, lastUsedFrom: null, quota: new Map([['2026-11', 1]]) });
+  });
+
   test('a key used on both sides of midnight between two flushes: both days and both quota periods are pending, then flushed', async () => {
     const recorder = new UsageRecorder(store.usage);
     recorder.hit(keyA, NOW, quota('2026-11-29'), '192.0.2.1');

@@ -141,6 +141,8 @@ export class UsageRecorder implements UsageMeter {
   #quotas = newQuotas();
   #counters = newCounters();
   readonly #flushed: ((batch: UsageBatch, totals: readonly QuotaTotal[]) => void)[] = [];
+  /** The part of a flush being written, whose counts are neither here nor in the store until it answers (see pending). */
+  #writing: UsageBatch | null = null;
   /** The totals the listeners need (UsageBatch.totalsFromPercent); none until one asks (Infinity: no lineage reaches it). */
   #totalsFromPercent: number | undefined = Infinity;
   #addresses = newAddresses();
@@ -191,11 +193,6 @@ export class UsageRecorder implements UsageMeter {
     this.#putBack(batch, true);
   }
 
-  /** Uses of a counter not yet flushed. */
-  pendingCount(counter: string, period: string): number {
-    return this.#counters.get(counter, period)?.delta ?? 0;
-  }
-
   /** `onTie`: whether a use at the latest time counted replaces its address (see KeyUseRows.addRequests). */
   #addRequests(keyId: string, day: string, requests: number, at: number, from: string | null, onTie: boolean): void {
     if (this.#rows.addRequests(keyId, day, requests, at, from, onTie)) return;
@@ -225,9 +222,23 @@ export class UsageRecorder implements UsageMeter {
       if (entry.requests > 0 && entry.lastUsedAt >= (lastUsedAt ?? 0)) ((lastUsedAt = entry.lastUsedAt), (lastUsedFrom = entry.lastUsedFrom ?? lastUsedFrom));
     }
     const quota = new Map<string, number>();
+    const add = (period: string, delta: number) => void quota.set(period, (quota.get(period) ?? 0) + delta);
     const quotaInRow = this.#rows.pendingQuota(lineageId);
-    if (quotaInRow !== null) quota.set(quotaInRow.period, quotaInRow.delta);
-    for (const entry of this.#quotas.values(lineageId)) if (entry.delta > 0) quota.set(entry.period, entry.delta);
+    if (quotaInRow !== null) add(quotaInRow.period, quotaInRow.delta);
+    for (const entry of this.#quotas.values(lineageId)) if (entry.delta > 0) add(entry.period, entry.delta);
+    // The part a flush is writing left the rows and is not in the store until the write answers: still
+    // pending (a rotated key's drain check must not read its one recent use as none). A part is at most
+    // MAX_ENTRIES_PER_WRITE entries, and only control-plane reads ask.
+    const writing = this.#writing;
+    if (writing !== null) {
+      for (const k of writing.keys) {
+        if (k.keyId !== keyId) continue;
+        // An older use's address still names the latest one known when the newer uses had none.
+        if (k.lastUsedAt > (lastUsedAt ?? 0)) ((lastUsedAt = k.lastUsedAt), (lastUsedFrom = k.lastUsedFrom ?? lastUsedFrom));
+        else lastUsedFrom ??= k.lastUsedFrom ?? null;
+      }
+      for (const q of writing.quotas) if (q.lineageId === lineageId && q.delta > 0) add(q.period, q.delta);
+    }
     return { lastUsedAt, lastUsedFrom, quota };
   }
 
@@ -290,13 +301,16 @@ export class UsageRecorder implements UsageMeter {
     const totals: QuotaTotal[] = [];
     for (const part of parts) {
       let answered: QuotaTotal[];
+      this.#writing = part;
       try {
         answered = await this.#repo.record(part);
       } catch (error) {
+        this.#writing = null;
         this.#putBack(part);
         for (const rest of parts) this.#putBack(rest);
         throw error;
       }
+      this.#writing = null;
       if (answered.length === 0 || this.#flushed.length === 0) continue;
       const lineages = new Set<string>();
       for (const total of answered) (totals.push(total), lineages.add(total.lineageId));
