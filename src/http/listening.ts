@@ -28,16 +28,27 @@ const IDLE_SWEEP_MS = 50;
 export function closeServer(server: Server, graceMs = 0): Promise<void> {
   if (!server.listening) return Promise.resolve();
   return new Promise((resolve) => {
-    let sweep: NodeJS.Timeout | undefined;
-    let cut: NodeJS.Timeout | undefined;
+    let stopDraining = (): void => {};
     // Since Node 19, close() also closes the connections idle at that moment.
     server.close(() => {
-      clearInterval(sweep);
-      clearTimeout(cut);
+      stopDraining();
       resolve();
     });
     if (graceMs <= 0) return server.closeAllConnections();
-    sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
-    cut = setTimeout(() => server.closeAllConnections(), graceMs);
+    stopDraining = drainConnections(server, graceMs);
   });
+}
+
+/**
+ * The grace of a server that has stopped listening: each connection is closed as soon as it is idle,
+ * and whatever is still busy after `graceMs` is cut. Answers the function that ends it (call it once
+ * the server has closed).
+ */
+export function drainConnections(server: Server, graceMs: number): () => void {
+  const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+  const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+  return () => {
+    clearInterval(sweep);
+    clearTimeout(cut);
+  };
 }

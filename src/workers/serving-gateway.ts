@@ -4,7 +4,7 @@ import type pino from 'pino';
 import type { Config } from '../config/load.ts';
 import type { DataPlane } from '../data-plane.ts';
 import { handOver } from '../gateway/hand-over.ts';
-import { closeServer, listen } from '../http/listening.ts';
+import { closeServer, drainConnections, listen } from '../http/listening.ts';
 import type { GatehouseMetrics } from '../telemetry/metrics.ts';
 import { reloadOnChange } from '../tls/server-tls.ts';
 import type { GatewayWorkers } from './gateway-workers.ts';
@@ -67,10 +67,15 @@ export function mainThreadGateway(config: Readonly<Config>, log: pino.Logger, pl
     // The data plane reads our issuer through the getters startGatehouse gave it.
     trustOwnIssuer: () => {},
     handOver: () => (ended ??= end(true)),
-    close: () => {
-      // A shutdown during the hand-over cuts what is left of it.
-      if (ended) gateway.closeAllConnections();
-      return (ended ??= end(false));
+    close: async () => {
+      if (ended === null) return (ended = end(false));
+      // A stop during the hand-over: its last connections get the stop's grace, as any stop's do.
+      const stopDraining = drainConnections(gateway, config.gateway.shutdownGraceSeconds * 1000);
+      try {
+        await ended;
+      } finally {
+        stopDraining();
+      }
     },
   };
 }
