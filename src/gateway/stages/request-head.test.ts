@@ -58,6 +58,22 @@ describe('request-head stage', () => {
     assert.equal(await run({ target: '/orders?the_method=fast&_methods=1' }), undefined);
   });
 
+  test('_method with percent-encoded letters, or as PHP spells it, is refused: upstream query parsers decode the name', async () => {
+    // Express (qs, querystring), Symfony/Laravel ($_GET) and Rack decode the name before looking up
+    // `_method`; PHP also reads a `.` in a name as `_`. Each of these reaches the override as `_method`.
+    const targets = [
+      '/orders?_%6Dethod=DELETE',
+      '/orders?%5F%6D%65%74%68%6F%64=DELETE',
+      '/orders?_meth%6fd=DELETE',
+      '/orders?a=1&.method=DELETE',
+      '/orders?+method=DELETE',
+    ];
+    for (const target of targets) {
+      assert.equal((await run({ method: 'POST', target }))?.code, 'VALIDATION_FAILED', target);
+    }
+    assert.equal(await run({ target: '/orders?%6Dethod=x&the_%6Dethod=y' }), undefined, 'other names that merely decode to *method pass');
+  });
+
   test('Host must be a host name or address with an optional port', async () => {
     for (const host of ['a.example', 'a.example:8443', '127.0.0.1:80', '[::1]:8080', 'svc_name.internal']) {
       assert.equal(await run({ headers: [['Host', host]] }), undefined, host);

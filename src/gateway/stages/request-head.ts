@@ -22,8 +22,18 @@ const SINGLE = new Map([
  * another one (a key limited to POST could DELETE). Send the method itself.
  */
 const METHOD_OVERRIDE = new Set(['x-http-method-override', 'x-http-method', 'x-method-override']);
-/** Symfony, Laravel and Express's method-override read `_method` from the query string too. */
-const METHOD_QUERY = /[?&](?:_|%5f)method(?:=|&|$)/i;
+/**
+ * Symfony, Laravel and Express's method-override read `_method` from the query string too, after
+ * decoding the name (`_%6Dethod` is `_method` to them), and PHP reads a `.`, `[` or space in a name as `_`.
+ * So the names are compared decoded; a query that cannot spell one (no `method`, no `%`) is not parsed.
+ */
+const MAY_NAME_METHOD = /method|%/i;
+const METHOD_PARAM = /^[_. []method$/i;
+function methodInQuery(query: string): boolean {
+  if (!MAY_NAME_METHOD.test(query)) return false;
+  for (const name of new URLSearchParams(query.slice(1)).keys()) if (METHOD_PARAM.test(name)) return true;
+  return false;
+}
 
 /** RFC 9110 §7.2: a host (a DNS name, `_` allowed for service names, or an IP literal) and a port. */
 const HOST = /^(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
@@ -46,7 +56,7 @@ export const requestHeadStage: Stage = (exchange) => {
       return { code: 'VALIDATION_FAILED', detail: `${raw[i]} is not honoured: send the method itself` };
     }
   }
-  if (exchange.query.length > 1 && METHOD_QUERY.test(exchange.query)) {
+  if (exchange.query.length > 1 && methodInQuery(exchange.query)) {
     return { code: 'VALIDATION_FAILED', detail: '_method in the query string is not honoured: send the method itself' };
   }
   const host = exchange.req.headers.host;
