@@ -21,6 +21,9 @@ const DROP_REQUEST = new Set([
   'transfer-encoding',
   'upgrade',
   'host',
+  // Node answered a `100-continue` expectation itself (and refuses any other with 417); undici throws
+  // on the field (an upstream failure, 502), and its body is sent whole anyway.
+  'expect',
   // The caller's credentials stay here.
   'authorization',
   'x-api-key',
