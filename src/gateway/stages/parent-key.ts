@@ -47,6 +47,7 @@ export function parentKeyStage(verifier: KeyChecker, ownIssuer: () => string | n
       apiId: exchange.route.api.id,
       method: exchange.req.method,
       path: exchange.apiPath,
+      caseInsensitivePath: exchange.route.caseInsensitive,
       ip: exchange.ip,
       // The token stands in for the key: the key must still hold what the route asks of the token.
       requiredScopes: requirement.scopes,
