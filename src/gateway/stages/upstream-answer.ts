@@ -142,7 +142,24 @@ function responseHeaders(upstream: IncomingHttpHeaders, exchange: Exchange): Inc
   }
   const limits = exchange.rateLimitHeaders;
   if (limits) ((out['ratelimit-policy'] = limits.policy), (out.ratelimit = limits.state));
+  // writeHead's fields replace those set before it: the CORS stage's `Vary: Origin` must join the upstream's Vary.
+  const own = exchange.res.getHeader('vary');
+  if (typeof own === 'string' && typeof out.vary === 'string') out.vary = joinedVary(out.vary, own);
   return out;
+}
+
+/** The upstream's Vary with the gateway's fields added (RFC 9110 §12.5.5); `*` already varies by everything. */
+function joinedVary(upstream: string, own: string): string {
+  const listed = upstream
+    .toLowerCase()
+    .split(',')
+    .map((t) => t.trim());
+  if (listed.includes('*')) return upstream;
+  const missing = own
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '' && !listed.includes(t.toLowerCase()));
+  return missing.length === 0 ? upstream : `${upstream}, ${missing.join(', ')}`;
 }
 
 /**
