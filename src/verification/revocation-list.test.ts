@@ -56,3 +56,27 @@ test("a poll that fails is reported to readiness, not dropped: other nodes' revo
     list.stop();
   }
 });
+
+test("a revocation committed after another node's poll began is still seen (it is stamped when its revoke began, or by a clock behind this one)", async () => {
+  const path = join(dir, 'late-commit.db');
+  const nodeA = openSqliteStore(path);
+  await nodeA.migrate();
+  const nodeB = openSqliteStore(path);
+  let now = 1_000_000;
+  const list = new RevocationList(nodeB.revocations, createLocalChangeBus(), () => now);
+  await list.refresh();
+  try {
+    // Node A revokes a grant: grantsService.revokeGrant reads its clock first, then deletes the grant's
+    // records (store round trips, a busy pool), and adds the revocation with that earlier time.
+    const revokedAt = now;
+    now += 2000;
+    await list.refresh(); // node B polls meanwhile: nothing committed yet
+    await nodeA.revocations.add({ kind: 'grant', id: 'grant-late', revokedAt, expiresAt: revokedAt + 3_600_000 });
+    now += 5000;
+    await list.refresh();
+    assert.equal(list.isRevoked('grant-late', undefined), true, 'the revocation is never seen on this node');
+  } finally {
+    await nodeA.close();
+    await nodeB.close();
+  }
+});

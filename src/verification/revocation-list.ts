@@ -9,6 +9,14 @@ import type { HealthReporter } from '../telemetry/health.ts';
  */
 export const REVOCATION_FEED = 'revocation-feed';
 
+/**
+ * How far back each poll reads again. A revocation is stamped with its node's clock when the revoke
+ * began, and committed after other store writes (a grant's records go first): it may arrive in the
+ * store with a time before another node's last poll, by that delay plus the clocks' difference.
+ * Reading a minute again costs little (revocations are rare; re-reading one changes nothing).
+ */
+const POLL_OVERLAP_MS = 60_000;
+
 export class RevocationList {
   readonly #repo: RevocationRepo;
   readonly #clock: () => number;
@@ -39,8 +47,8 @@ export class RevocationList {
   /** Reads revocations newer than the last read; drops entries whose tokens have all expired. */
   async refresh(): Promise<void> {
     const now = this.#clock();
-    // Overlap by a second: a revocation committed with a slightly older timestamp is not missed.
-    const found = await this.#repo.since(Math.max(0, this.#seenUntil - 1000), now);
+    // Overlap: a revocation committed late, or stamped by a clock behind this one, is not missed.
+    const found = await this.#repo.since(Math.max(0, this.#seenUntil - POLL_OVERLAP_MS), now);
     for (const r of found) this.#remember(r.kind, r.id, r.expiresAt);
     this.#seenUntil = now;
     for (const map of [this.#grants, this.#tokens]) for (const [id, expiresAt] of map) if (expiresAt <= now) map.delete(id);
