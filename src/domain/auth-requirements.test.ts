@@ -31,6 +31,22 @@ test('route rules pick the requirement by method and path; the first match wins;
   assert.equal(partner.needsKey && partner.needsToken, true);
 });
 
+test('a rule for GET holds for HEAD, which upstreams answer with their GET handler', () => {
+  const match = compileRequirements({
+    type: 'bearer',
+    scopes: [],
+    routes: [
+      { methods: ['GET'], paths: ['/reports/**'], scopes: ['reports:read'] },
+      { methods: ['GET'], paths: ['/status'], type: 'public' },
+      { methods: ['POST'], paths: ['/reports/**'], scopes: ['reports:write'] },
+    ],
+  });
+  assert.deepEqual(match('HEAD', '/reports/q3').scopes, ['reports:read'], 'not the API requirement with no scope');
+  assert.equal(match('HEAD', '/status').type, 'public');
+  assert.deepEqual(match('HEAD', '/other').scopes, [], 'no rule for GET there: the API requirement');
+  assert.deepEqual(match('POST', '/reports/q3').scopes, ['reports:write']);
+});
+
 test('settings that could never be met are reported for the admin API', () => {
   assert.ok(authProblems({ type: 'bearer', scopes: [] }, false)['auth.type']);
   assert.deepEqual(authProblems({ type: 'bearer', scopes: [] }, true), {});

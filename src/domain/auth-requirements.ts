@@ -54,7 +54,9 @@ export function compileRequirements(auth: ApiAuth, caseInsensitive = false, list
     const outcome = (route: string) =>
       requirement(rule.type ?? auth.type, rule.scopes ?? auth.scopes, rule.roles ?? auth.roles ?? [], rule.rateLimits ?? auth.rateLimits ?? [], route);
     return {
-      methods: rule.methods ? new Set(rule.methods) : null,
+      // HEAD is GET without the content (RFC 9110 §9.3.2): upstreams run their GET handler for it, so a
+      // rule for GET holds for HEAD too (a HEAD met by no rule got the API's own, perhaps looser, requirement).
+      methods: rule.methods ? new Set(rule.methods.includes('GET') ? [...rule.methods, 'HEAD'] : rule.methods) : null,
       // One requirement per pattern, each naming its own route template.
       paths: rule.paths ? rule.paths.map((p) => ({ test: compilePathPattern(p, caseInsensitive), outcome: outcome(template(listenPath, p)) })) : null,
       outcome: outcome(listenPath),
