@@ -154,6 +154,16 @@ describe('gateway: tokens from an external issuer (discovery, JWKS, key rotation
     expectProblem(await call(h, '/orders/items', { key: otherApi }), 401, 'TOKEN_WRONG_AUDIENCE');
   });
 
+  test('an introspection answer for a refresh token, or for a token not valid yet, is not an active access token', async () => {
+    const now = Math.floor(h.clock.read() / 1000);
+    const opaqueToken = async (claims: Record<string, unknown>) =>
+      (await ask<{ token: string }>(idp, { type: 'opaque', claims: { sub: 'u', scope: 'orders:read', aud: AUDIENCE, exp: now + 300, ...claims } }, 'opaque'))
+        .token;
+    assert.equal((await call(h, '/orders/items', { key: await opaqueToken({ token_type: 'Bearer' }) })).status, 200);
+    expectProblem(await call(h, '/orders/items', { key: await opaqueToken({ token_type: 'refresh_token' }) }), 401, 'TOKEN_INVALID');
+    expectProblem(await call(h, '/orders/items', { key: await opaqueToken({ nbf: now + 600 }) }), 401, 'TOKEN_INVALID');
+  });
+
   test('app_id and key_id claims from an external issuer name nothing of ours: per-app limits count the token’s client', async () => {
     const api = await h.admin('POST', '/apis', {
       name: 'metered',

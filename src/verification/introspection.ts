@@ -65,7 +65,11 @@ export class TokenIntrospector {
     }
     const now = this.#clock();
     const exp = typeof body.exp === 'number' ? body.exp * 1000 : null;
-    const active = body.active === true && typeof body.sub === 'string' && exp !== null && exp > now;
+    // RFC 7662 §2.2: nbf, and token_type. A server that ignores token_type_hint may answer for a
+    // refresh token presented here, which is never an access token.
+    const notYet = typeof body.nbf === 'number' && body.nbf * 1000 > now + NBF_LEEWAY_MS;
+    const notAccess = typeof body.token_type === 'string' && /refresh/i.test(body.token_type);
+    const active = body.active === true && typeof body.sub === 'string' && exp !== null && exp > now && !notYet && !notAccess;
     const result: IntrospectionResult = active
       ? { active: true, claims: { ...body, iss: typeof body.iss === 'string' ? body.iss : this.#c.issuer } as AccessTokenClaims }
       : { active: false };
@@ -74,3 +78,6 @@ export class TokenIntrospector {
     return result;
   }
 }
+
+/** Clocks differ: an nbf this little ahead of ours is taken as now. */
+const NBF_LEEWAY_MS = 5_000;
