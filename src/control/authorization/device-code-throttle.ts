@@ -19,8 +19,9 @@ type Next = () => Promise<unknown>;
  * looked up at all until the window lets it try again (429, Retry-After).
  */
 export function deviceCodeThrottle(throttle: Throttle, verificationPath: string, clock: () => number) {
+  const route = routeKey(verificationPath);
   return async (kctx: KoaContextWithOIDC, next: Next): Promise<void> => {
-    if (kctx.method !== 'POST' || kctx.path !== verificationPath) {
+    if (kctx.method !== 'POST' || routeKey(kctx.path) !== route) {
       await next();
       return;
     }
@@ -36,4 +37,13 @@ export function deviceCodeThrottle(throttle: Throttle, verificationPath: string,
     await next();
     if (refused.has(kctx)) await throttle.recordFailure(address, clock());
   };
+}
+
+/**
+ * A path as oidc-provider's router matches it: letters in either case, and one trailing slash dropped
+ * (`/device/` and `/DEVICE` reach the code-entry route as `/device` does).
+ */
+function routeKey(path: string): string {
+  const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+  return trimmed.toUpperCase();
 }
