@@ -255,13 +255,15 @@ export class AuthorizationServer {
       allowOmittingSingleRegisteredRedirectUri: false,
       interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: this.#policy() },
       // First-party clients skip consent: their grant covers what they ask for, within what they are allowed.
+      // Also when the session already holds a grant for the client that covers less (an earlier, narrower
+      // request), or held one that was revoked since: that grant is widened, or a new one made.
       loadExistingGrant: async (kctx) => {
         const grantId = kctx.oidc.result?.consent?.grantId || kctx.oidc.session!.grantIdFor(kctx.oidc.client!.clientId);
-        if (grantId) return kctx.oidc.provider.Grant.find(grantId);
+        const existing = grantId ? await kctx.oidc.provider.Grant.find(grantId) : undefined;
         const c = await directory.client(kctx.oidc.client!.clientId);
         const accountId = kctx.oidc.session?.accountId;
-        if (!c?.firstParty || !accountId) return undefined;
-        const grant = new kctx.oidc.provider.Grant({ accountId, clientId: c.id });
+        if (!c?.firstParty || !accountId) return existing;
+        const grant = existing?.accountId === accountId ? existing : new kctx.oidc.provider.Grant({ accountId, clientId: c.id });
         grant.addOIDCScope([...kctx.oidc.requestParamOIDCScopes].join(' '));
         for (const [resource, server] of Object.entries(kctx.oidc.resourceServers ?? {})) {
           const allowed = new Set(server.scope.split(' '));
