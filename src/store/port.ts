@@ -464,8 +464,12 @@ export interface OidcModelRepo {
   find(model: string, id: string, now: number): Promise<OidcPayload | null>;
   findByUid(model: string, uid: string, now: number): Promise<OidcRecord | null>;
   findByUserCode(model: string, userCode: string, now: number): Promise<OidcRecord | null>;
-  /** Marks the record consumed (a code or rotated refresh token used once); it stays findable. */
-  consume(model: string, id: string, at: number): Promise<void>;
+  /**
+   * Marks the record consumed (a code or rotated refresh token used once); it stays findable. True
+   * when this call consumed it; false when it was consumed already (or is not there): one atomic
+   * step, so of two concurrent uses exactly one is told it consumed the record.
+   */
+  consume(model: string, id: string, at: number): Promise<boolean>;
   destroy(model: string, id: string): Promise<void>;
   /** Deletes every record of the model that belongs to the grant. */
   revokeByGrantId(model: string, grantId: string): Promise<void>;

@@ -127,6 +127,7 @@ export class AuthorizationServer {
         revocationTtlMs: () => identity.maxTokenLifetimeMs,
         onGrantRevoked: (grantId) => ctx.changes.publish({ type: 'token.revoked', kind: 'grant', id: grantId }),
         refreshReuseGraceMs: settings.refreshReuseGraceSeconds * 1000,
+        onReuseRevoked: (grantId) => this.#auditGrantRevoked(grantId),
       }),
       jwks,
       cookies: { keys: [this.#cookieKey] },
@@ -325,11 +326,7 @@ export class AuthorizationServer {
       }),
     );
     provider.on('server_error', (_kctx: KoaContextWithOIDC, error: unknown) => this.#o.onError(error));
-    provider.on('grant.revoked', (_kctx: KoaContextWithOIDC, grantId: string) => {
-      ctx.store.audit
-        .append({ actor: 'authorization-server', requestId: null, action: 'grant.revoked', targetType: 'grant', targetId: grantId, before: null, after: null })
-        .catch(this.#o.onError);
-    });
+    provider.on('grant.revoked', (_kctx: KoaContextWithOIDC, grantId: string) => this.#auditGrantRevoked(grantId));
     provider.on('end_session.success', (kctx: KoaContextWithOIDC) => {
       const accountId = kctx.oidc.session?.accountId;
       if (accountId)
@@ -344,6 +341,13 @@ export class AuthorizationServer {
    * oidc-provider's prompts, plus one login check: a session signed in without a second factor is
    * not enough for a user who must use MFA (required since, by flag or role), so they sign in again.
    */
+  /** A grant revoked by oidc-provider (a reuse it saw), or by the adapter (a reuse in a race): in the audit log. */
+  #auditGrantRevoked(grantId: string): void {
+    this.#o.ctx.store.audit
+      .append({ actor: 'authorization-server', requestId: null, action: 'grant.revoked', targetType: 'grant', targetId: grantId, before: null, after: null })
+      .catch(this.#o.onError);
+  }
+
   #policy() {
     const { ctx } = this.#o;
     const policy = interactionPolicy.base();

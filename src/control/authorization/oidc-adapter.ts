@@ -1,4 +1,4 @@
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { RevocationRepo } from '../../store/port.ts';
 import type { ClientDirectory } from './client-directory.ts';
 import type { OidcRecords, StoredRecord } from './oidc-records.ts';
@@ -18,6 +18,8 @@ export interface OidcAdapterOptions {
    * answer was lost), not as theft: it is refreshed again instead of revoking the grant. 0: off.
    */
   refreshReuseGraceMs: number;
+  /** Told when a concurrent second use of a code or refresh token revoked its grant (for the audit log). */
+  onReuseRevoked: (grantId: string) => void;
 }
 
 /**
@@ -59,11 +61,12 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
         const used = await o.records.find(model, id, now);
         if (used && withinGrace(used.consumed, o)) {
           const successor = await successorOf(used, o);
-          if (successor) await o.records.consumeStored(model, successor.ref, now);
+          if (successor && !(await o.records.consumeStored(model, successor.ref, now))) await refuseReuse(model, successor.payload, o);
           return;
         }
       }
-      await o.records.consume(model, id, now);
+      if ((await o.records.consume(model, id, now)) || !SINGLE_USE.has(model)) return;
+      await refuseReuse(model, await o.records.find(model, id, now), o);
     },
     async destroy(id) {
       await o.records.destroy(model, id);
@@ -77,6 +80,31 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
       }
     },
   };
+}
+
+/** Records a grant is issued from once: a second use is a reuse, which revokes the grant. */
+const SINGLE_USE = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
+/** Every model whose records a grant's revocation deletes (oidc-provider's own revoke()). */
+const GRANT_BOUND = ['AccessToken', ...SINGLE_USE];
+
+/**
+ * A code or refresh token that oidc-provider found unused but another request consumed before this
+ * one could: two concurrent uses, so the same as a second one (RFC 6749 §4.1.2, RFC 9700 §4.14.2):
+ * the grant and everything issued from it are revoked, and this request is refused. oidc-provider
+ * checks `consumed` and then consumes, so without this both uses of a race would be served, as two
+ * token chains, and no reuse would ever be seen.
+ */
+async function refuseReuse(model: string, used: Record<string, unknown> | null, o: OidcAdapterOptions): Promise<never> {
+  const grantId = used?.grantId;
+  if (typeof grantId === 'string') {
+    await Promise.all(GRANT_BOUND.map((m) => o.records.revokeByGrantId(m, grantId)));
+    await o.records.destroy('Grant', grantId);
+    const now = o.clock();
+    await o.revocations.add({ kind: 'grant', id: grantId, revokedAt: now, expiresAt: now + o.revocationTtlMs() });
+    o.onGrantRevoked(grantId);
+    o.onReuseRevoked(grantId);
+  }
+  throw new errors.InvalidGrant(`${model === 'RefreshToken' ? 'refresh token' : 'grant'} already used`);
 }
 
 /**

@@ -22,12 +22,13 @@ export interface OidcRecords {
   /** Found by uid: the payload has no `jti` (not kept); oidc-provider only reads a session found this way. */
   findByUid(model: string, uid: string, now: number): Promise<OidcPayload | null>;
   findByUserCode(model: string, userCode: string, now: number): Promise<OidcPayload | null>;
-  consume(model: string, id: string, at: number): Promise<void>;
+  /** True when this call consumed the record (OidcModelRepo.consume). */
+  consume(model: string, id: string, at: number): Promise<boolean>;
   destroy(model: string, id: string): Promise<void>;
   revokeByGrantId(model: string, grantId: string): Promise<void>;
   listByGrant(model: string, grantId: string, now: number): Promise<StoredRecord[]>;
   listByAccount(model: string, accountId: string, now: number): Promise<StoredRecord[]>;
-  consumeStored(model: string, ref: string, at: number): Promise<void>;
+  consumeStored(model: string, ref: string, at: number): Promise<boolean>;
   destroyStored(model: string, ref: string): Promise<void>;
 }
 

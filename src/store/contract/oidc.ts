@@ -34,8 +34,9 @@ export function oidcContract(current: () => Store): void {
     test('consume marks a record consumed once, in epoch seconds, and keeps it findable', async () => {
       const { oidc } = current();
       await oidc.upsert('AuthorizationCode', 'c1', payload(), null);
-      await oidc.consume('AuthorizationCode', 'c1', T0);
-      await oidc.consume('AuthorizationCode', 'c1', T0 + 60_000);
+      assert.equal(await oidc.consume('AuthorizationCode', 'c1', T0), true);
+      assert.equal(await oidc.consume('AuthorizationCode', 'c1', T0 + 60_000), false, 'a second use is told it came too late');
+      assert.equal(await oidc.consume('AuthorizationCode', 'never-stored', T0), false);
       assert.equal((await oidc.find('AuthorizationCode', 'c1', T0))?.consumed, Math.floor(T0 / 1000));
     });
 

@@ -41,7 +41,8 @@ export function oidcRepo(db: PgDb): OidcModelRepo {
       return withId(await one('user_code', model, userCode, now));
     },
     async consume(model, id, at) {
-      await db.query('UPDATE oidc_records SET consumed_at = $1 WHERE model = $2 AND id = $3 AND consumed_at IS NULL', [at, model, id]);
+      const result = await db.query('UPDATE oidc_records SET consumed_at = $1 WHERE model = $2 AND id = $3 AND consumed_at IS NULL', [at, model, id]);
+      return result.rowCount === 1;
     },
     async destroy(model, id) {
       await db.query('DELETE FROM oidc_records WHERE model = $1 AND id = $2', [model, id]);

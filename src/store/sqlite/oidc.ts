@@ -31,7 +31,7 @@ export function oidcRepo(db: SqliteDb): OidcModelRepo {
       return withId(db.sql(`SELECT id, payload, consumed_at FROM oidc_records WHERE model = ? AND user_code = ? ${live}`).get(model, userCode, now));
     },
     async consume(model, id, at) {
-      db.sql('UPDATE oidc_records SET consumed_at = ? WHERE model = ? AND id = ? AND consumed_at IS NULL').run(at, model, id);
+      return db.sql('UPDATE oidc_records SET consumed_at = ? WHERE model = ? AND id = ? AND consumed_at IS NULL').run(at, model, id).changes === 1;
     },
     async destroy(model, id) {
       db.sql('DELETE FROM oidc_records WHERE model = ? AND id = ?').run(model, id);

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { errors } from 'oidc-provider';
+import { openSqliteStore } from '../../store/sqlite/sqlite-store.ts';
+import type { ClientDirectory } from './client-directory.ts';
+import { createOidcAdapterFactory } from './oidc-adapter.ts';
+import { createOidcRecords } from './oidc-records.ts';
+
+const MASTER = Buffer.from('master-key-for-oidc-adapter-0123456789abcdef');
+const NOW = Date.UTC(2026, 0, 1);
+
+async function setup() {
+  const store = openSqliteStore(':memory:');
+  await store.migrate();
+  const revoked: string[] = [];
+  const audited: string[] = [];
+  const adapterFor = createOidcAdapterFactory({
+    records: createOidcRecords(store.oidc, MASTER),
+    revocations: store.revocations,
+    clients: {} as ClientDirectory, // only the Client model reads it
+    clock: () => NOW,
+    revocationTtlMs: () => 3_600_000,
+    onGrantRevoked: (grantId) => revoked.push(grantId),
+    refreshReuseGraceMs: 0,
+    onReuseRevoked: (grantId) => audited.push(grantId),
+  });
+  return { store, adapterFor, revoked, audited };
+}
+
+for (const model of ['RefreshToken', 'AuthorizationCode']) {
+  test(`a code or refresh token (${model}) another request consumed after oidc-provider found it unused is a reuse: the late use is refused and the grant revoked`, async () => {
+    const { store, adapterFor, revoked, audited } = await setup();
+    const adapter = adapterFor(model);
+    const refresh = adapterFor('RefreshToken');
+    const grant = { jti: 'grant-1', kind: 'Grant', accountId: 'usr_1', clientId: 'client-1' };
+    await adapterFor('Grant').upsert('grant-1', grant, 3600);
+    await adapter.upsert('used-1', { jti: 'used-1', kind: model, grantId: 'grant-1', accountId: 'usr_1' }, 3600);
+    // What the first of the two requests issued with it.
+    await refresh.upsert('issued-1', { jti: 'issued-1', kind: 'RefreshToken', grantId: 'grant-1', accountId: 'usr_1' }, 3600);
+
+    // Both requests read it unused (oidc-provider's check); the first consumes it, then the second tries.
+    await adapter.consume('used-1');
+    await assert.rejects(adapter.consume('used-1'), (error) => error instanceof errors.InvalidGrant);
+
+    assert.equal(await refresh.find('issued-1'), undefined, "the first use's tokens are revoked with the grant");
+    assert.equal(await adapterFor('Grant').find('grant-1'), undefined);
+    assert.deepEqual(
+      (await store.revocations.since(0, NOW)).map((r) => r.id),
+      ['grant-1'],
+      'listed, so JWT access tokens of the grant are refused',
+    );
+    assert.deepEqual(revoked, ['grant-1']);
+    assert.deepEqual(audited, ['grant-1']);
+  });
+}
+
+test('records used more than once (a session) are consumed without a reuse check', async () => {
+  const { adapterFor, revoked } = await setup();
+  const sessions = adapterFor('Session');
+  await sessions.upsert('session-1', { jti: 'session-1', kind: 'Session', uid: 'u1', accountId: 'usr_1' }, 3600);
+  await sessions.consume('session-1');
+  await sessions.consume('session-1');
+  assert.deepEqual(revoked, []);
+});
