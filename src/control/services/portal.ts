@@ -232,7 +232,8 @@ export const portalService = {
     const now = ctx.clock();
     const token = randomBytes(32).toString('base64url');
     const expiresAt = now + settingsOf(ctx).inviteTtlMs;
-    await identity.oidcRecords.upsert(INVITE_MODEL, token, { email, invitedBy: actor.actor, exp: Math.floor(expiresAt / 1000) }, Math.floor(expiresAt / 1000));
+    // The records' expiry is epoch milliseconds, as the store compares it and its housekeeping deletes by it.
+    await identity.oidcRecords.upsert(INVITE_MODEL, token, { email, invitedBy: actor.actor, exp: Math.floor(expiresAt / 1000) }, expiresAt);
     await ctx.store.audit.append({
       ...actor,
       action: 'user.invited',
@@ -254,7 +255,7 @@ export const portalService = {
     const now = ctx.clock();
     const actor: Actor = { actor: 'portal:signup', actorName: input.username, requestId: null };
     if (input.invite) {
-      const invite = await identity.oidcRecords.find(INVITE_MODEL, input.invite, Math.floor(now / 1000));
+      const invite = await identity.oidcRecords.find(INVITE_MODEL, input.invite, now);
       if (!invite || invite.consumed !== undefined)
         throw new ControlError('SIGN_UP_CLOSED', 'this invitation is not valid: it was used, has expired, or never existed');
       if (String(invite.email).toLowerCase() !== input.username) throw new ControlError('SIGN_UP_CLOSED', 'this invitation is for another e-mail address');
