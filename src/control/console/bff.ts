@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { HttpBindings } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import * as oidc from 'openid-client';
 import type { ProblemCode } from '../../domain/codes.ts';
@@ -16,6 +17,8 @@ import { signInRefusal } from '../../domain/sign-in-standing.ts';
 /** The sign-in in progress (state, nonce, PKCE verifier, where to go back): sealed, in a cookie of its own for 10 minutes. */
 export const LOGIN_COOKIE = '__Host-gatehouse-login';
 const LOGIN_TTL_MS = 600_000;
+/** A sign-up's body: an address, a password, a name and an invitation token are far below this. */
+const SIGNUP_MAX_BYTES = 16_384;
 
 export type BffEnv = { Bindings: HttpBindings; Variables: { requestId: string } };
 type Env = BffEnv;
@@ -169,7 +172,12 @@ export function createBff(o: BffOptions): Bff {
     return c.body(null, 204);
   });
 
-  if (o.signup) app.post('/signup', o.signup);
+  // Open to anyone: bounded before it is read, as the admin and portal APIs' bodies are.
+  const signupLimit = bodyLimit({
+    maxSize: SIGNUP_MAX_BYTES,
+    onError: (c) => render(c, 'BODY_TOO_LARGE', `the body may be at most ${SIGNUP_MAX_BYTES} bytes`),
+  });
+  if (o.signup) app.post('/signup', signupLimit, o.signup);
 
   app.notFound((c) => render(c, 'RESOURCE_NOT_FOUND', `no ${c.req.method} ${new URL(c.req.url).pathname}`));
   app.onError((error, c) => {
