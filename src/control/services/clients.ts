@@ -9,6 +9,7 @@ import type { ClientView } from '../admin/identity-responses.ts';
 import { auditedChange } from './audit-change.ts';
 import { conflictAware } from './resource.ts';
 import { requireIdentity } from './users.ts';
+import { CONSOLE_CLIENT_ID } from '../console/console-client.ts';
 
 /** What an admin sets on a client: everything but its id, secret, state and times. */
 export type ClientInput = Omit<OAuthClient, 'id' | 'secretHash' | 'pepperId' | 'disabled' | 'createdAt' | 'updatedAt'>;
@@ -84,10 +85,18 @@ export const clientsService = {
     return requireFound(await ctx.store.clients.get(id), 'client', id);
   },
 
+  /** The web app's own client is Gatehouse's (console-client.ts: its secret derived, put right at start): no admin changes it. */
+  async changeable(ctx: ControlContext, id: string): Promise<OAuthClient> {
+    const client = await clientsService.get(ctx, id);
+    if (client.id === CONSOLE_CLIENT_ID)
+      throw new ControlError('CONFLICT', 'this is the web app’s own client, managed by Gatehouse: it cannot be changed, given a new secret or deleted');
+    return client;
+  },
+
   list: (ctx: ControlContext, query: { limit: number; cursor?: string | undefined }) => ctx.store.clients.list(query),
 
   async update(ctx: ControlContext, actor: Actor, id: string, patch: ClientPatch): Promise<OAuthClient> {
-    const existing = await clientsService.get(ctx, id);
+    const existing = await clientsService.changeable(ctx, id);
     const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
     const client: OAuthClient = { ...existing, ...defined, updatedAt: ctx.clock() };
     await validate(ctx, client);
@@ -97,7 +106,7 @@ export const clientsService = {
 
   /** A new secret, shown once; the old one stops working at once. */
   async rotateSecret(ctx: ControlContext, actor: Actor, id: string): Promise<{ client: OAuthClient; secret: string }> {
-    const existing = await clientsService.get(ctx, id);
+    const existing = await clientsService.changeable(ctx, id);
     if (existing.type !== 'confidential') throw new ControlError('CONFLICT', 'a public client has no secret');
     const credentials = newSecret(ctx);
     const client: OAuthClient = { ...existing, secretHash: credentials.secretHash, pepperId: credentials.pepperId, updatedAt: ctx.clock() };
@@ -106,7 +115,7 @@ export const clientsService = {
   },
 
   async delete(ctx: ControlContext, actor: Actor, id: string): Promise<void> {
-    const existing = await clientsService.get(ctx, id);
+    const existing = await clientsService.changeable(ctx, id);
     if (!(await ctx.store.clients.delete(id, audit(actor, 'deleted', id, existing, null)))) throw notFound('client', id);
     ctx.changes.publish({ type: 'client.changed', clientId: id });
   },
