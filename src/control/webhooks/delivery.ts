@@ -185,7 +185,8 @@ export class WebhookDispatcher {
   async #report(): Promise<void> {
     const failing = (await this.#o.store.webhooks.all()).filter((e) => !e.enabled && e.consecutiveFailures >= this.#o.disableAfterFailures);
     if (failing.length === 0) this.#o.health.ok(WEBHOOK_ENDPOINTS);
-    else this.#o.health.failed(WEBHOOK_ENDPOINTS, new Error(`disabled after failed deliveries: ${failing.map((e) => `${e.id} (${e.url})`).join(', ')}`));
+    // By id only: /readyz answers anyone who reaches the control listener, and a URL may carry the receiver's credential.
+    else this.#o.health.failed(WEBHOOK_ENDPOINTS, new Error(`disabled after failed deliveries: ${failing.map((e) => e.id).join(', ')}`));
   }
 
   async #retention(): Promise<void> {
