@@ -1,3 +1,4 @@
+import { notFound } from '../context.ts';
 import { clientsService, clientView } from '../services/clients.ts';
 import { grantsService } from '../services/grants.ts';
 import { signingKeysService, signingKeyView } from '../services/signing-keys.ts';
@@ -109,7 +110,9 @@ export const IDENTITY_ROUTES: readonly AdminRoute[] = [
     summary: 'Revoke one grant: its refresh tokens, codes and access tokens',
     status: 204,
     handle: async ({ ctx, actor, params }) => {
-      requireIdentity(ctx);
+      const identity = requireIdentity(ctx);
+      // An id that names no grant is 404 like any other, not a revocation (and an audit entry) of nothing.
+      if (!(await identity.oidcRecords.find('Grant', params.id!, ctx.clock()))) throw notFound('grant', params.id!);
       await grantsService.revokeGrant(ctx, actor, params.id!);
     },
   }),
