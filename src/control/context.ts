@@ -4,6 +4,7 @@ import type { Pepper } from '../domain/key-hash.ts';
 import type { SecretBox } from '../domain/secret-box.ts';
 import type { SigningAlg } from '../domain/entities.ts';
 import type { WebhookEndpoint } from '../domain/webhooks.ts';
+import { findSecrets } from '../domain/secret-scan.ts';
 import type { SendResult } from './webhooks/sender.ts';
 import type { PortalSettings } from './services/portal.ts';
 import type { Throttle } from '../limits/port.ts';
@@ -120,7 +121,13 @@ export class ControlError extends Error {
   }
 }
 
-export const notFound = (what: string, id: string): ControlError => new ControlError('RESOURCE_NOT_FOUND', `no ${what} with id ${id}`);
+/** A caller's text for an answer, with each of our secrets in it cut to its non-secret start: an answer never echoes a secret. */
+export function redactSecrets(text: string): string {
+  for (const found of findSecrets(text)) text = text.replaceAll(found.secret, `${found.start}…`);
+  return text;
+}
+
+export const notFound = (what: string, id: string): ControlError => new ControlError('RESOURCE_NOT_FOUND', `no ${what} with id ${redactSecrets(id)}`);
 
 /** What a store read found, or 404 RESOURCE_NOT_FOUND naming what was asked for: `requireFound(await repo.get(id), 'key', id)`. */
 export function requireFound<T>(found: T | null | undefined, what: string, id: string): T {

@@ -10,7 +10,7 @@ import { parseAuthorization } from '../../http/authorization-header.ts';
 import { problem, problemAnswer, wwwAuthenticate } from '../../http/problem.ts';
 import { StorageUnavailableError } from '../../store/port.ts';
 import { LimiterUnavailableError, type Throttle } from '../../limits/port.ts';
-import { ControlError, type Actor, type ControlContext } from '../context.ts';
+import { ControlError, redactSecrets, type Actor, type ControlContext } from '../context.ts';
 import type { ConsoleAuthentication } from '../console/authenticate.ts';
 import { adminKeysService } from '../services/admin-keys.ts';
 import { openApiDocument } from './openapi.ts';
@@ -119,7 +119,7 @@ export function createAdminApi(options: AdminApiOptions): Hono<Env> {
 
   for (const r of ADMIN_ROUTES) register(app, r, ctx, options.throttle);
 
-  app.notFound((c) => render(c, 'RESOURCE_NOT_FOUND', `no admin route ${c.req.method} ${new URL(c.req.url).pathname}`));
+  app.notFound((c) => render(c, 'RESOURCE_NOT_FOUND', `no admin route ${c.req.method} ${redactSecrets(new URL(c.req.url).pathname)}`));
   app.onError((error, c) => {
     if (error instanceof ControlError) {
       const res = render(c, error.code, error.message, error.fields);

@@ -9,7 +9,7 @@ import { problem, problemAnswer } from '../../http/problem.ts';
 import { StorageUnavailableError } from '../../store/port.ts';
 import { openApiDocument } from '../admin/openapi.ts';
 import { readJson, refuseNul, validate } from '../admin/server.ts';
-import { ControlError, type ControlContext } from '../context.ts';
+import { ControlError, redactSecrets, type ControlContext } from '../context.ts';
 import type { ConsoleAuthentication } from './authenticate.ts';
 import { PORTAL_CLIENT_ROUTES } from './portal-client-routes.ts';
 import { PORTAL_ROUTES, type PortalRoute } from './portal-routes.ts';
@@ -66,7 +66,7 @@ export function createPortalApi(o: {
   });
   app.use(bodyLimit({ maxSize: o.maxBodyBytes, onError: (c) => render(c, 'BODY_TOO_LARGE', `the body may be at most ${o.maxBodyBytes} bytes`) }));
   for (const r of ROUTES) register(app, r, o);
-  app.notFound((c) => render(c, 'RESOURCE_NOT_FOUND', `no portal route ${c.req.method} ${new URL(c.req.url).pathname}`));
+  app.notFound((c) => render(c, 'RESOURCE_NOT_FOUND', `no portal route ${c.req.method} ${redactSecrets(new URL(c.req.url).pathname)}`));
   app.onError((error, c) => {
     if (error instanceof ControlError) {
       const res = render(c, error.code, error.message, error.fields);
