@@ -89,6 +89,18 @@ describe('sign-in pages: passwords, throttling, CSRF, TOTP and recovery codes', 
     assert.equal((await h.admin('GET', `/users/${user.id}`)).body.lastLoginAt, null);
   });
 
+  test('a form larger than a sign-in form can be is refused before it is read (413), and signs nobody in', async () => {
+    const user = await h.user();
+    const { browser, page } = await loginPage();
+    const action = /action="([^"]*\/login)"/.exec(page.html)![1]!;
+    const csrf = /name="csrf" value="([^"]*)"/.exec(page.html)![1]!;
+    const huge = asPage(
+      await browser.go(action, { method: 'POST', form: { username: user.username, password: PASSWORD, csrf, padding: 'x'.repeat(1 << 20) } }),
+    );
+    assert.equal(huge.status, 413);
+    assert.equal((await h.admin('GET', `/users/${user.id}`)).body.lastLoginAt, null);
+  });
+
   test('an interaction id in the URL acts only with the cookie of the browser it belongs to', async () => {
     const victim = await h.user({ mfaRequired: true });
     const { browser, page } = await loginPage();

@@ -1,6 +1,7 @@
 import { createHmac, type KeyObject } from 'node:crypto';
 import type { HttpBindings } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
@@ -139,6 +140,15 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
   };
   app.use('/:uid', bind);
   app.use('/:uid/*', bind);
+  // A sign-in form is a few short fields, and it is read before anything in it is checked: bounded.
+  app.use(
+    '/:uid/*',
+    bodyLimit({
+      maxSize: FORM_MAX_BYTES,
+      // The rest of the body is not read: the connection ends with this answer (RFC 9112 §9.6).
+      onError: (c) => c.html(messagePage('Request refused', 'This form is larger than a sign-in form can be.'), 413, { connection: 'close' }),
+    }),
+  );
   // Forms post back only from our own pages: a signed token per interaction, and the Origin when sent.
   app.use('/:uid/*', async (c, next) => {
     if (c.req.method !== 'POST') return next();
@@ -412,3 +422,6 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
 
   return app;
 }
+
+/** The largest sign-in, second-factor or consent form taken (a password is at most a few hundred bytes). */
+const FORM_MAX_BYTES = 16 * 1024;
