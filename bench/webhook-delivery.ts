@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { WebhookDispatcher } from '../src/control/webhooks/delivery.ts';
 import { systemResolve } from '../src/control/webhooks/destination.ts';
-import { WebhookSender } from '../src/control/webhooks/sender.ts';
+import { EndpointSenders, WebhookSender } from '../src/control/webhooks/sender.ts';
 import { secretAad } from '../src/control/webhooks/views.ts';
 import { newId } from '../src/domain/ids.ts';
 import { destinationCheck } from '../src/domain/network-address.ts';
@@ -88,7 +88,11 @@ const check = destinationCheck({ allowPrivateNetworks: false, allowedNetworks: [
 const dispatcher = new WebhookDispatcher({
   store,
   box,
-  sender: new WebhookSender({ timeoutMs: 10_000, check, resolve: systemResolve }),
+  // The bench's endpoints are the operator's: the developers' sender is never used.
+  senders: new EndpointSenders(
+    new WebhookSender({ timeoutMs: 10_000, check, resolve: systemResolve }),
+    new WebhookSender({ timeoutMs: 10_000, check, resolve: systemResolve }),
+  ),
   health: new Health(pino({ level: 'silent' }), Date.now),
   log: pino({ level: 'silent' }),
   clock: Date.now,

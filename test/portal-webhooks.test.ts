@@ -7,7 +7,7 @@ import { WebhookReceiver } from './support/webhook-receiver.ts';
 
 /**
  * Developers' webhook endpoints, end to end: a real Gatehouse, the real HTTPS receiver on loopback
- * (the one private network this configuration allows) verifying every request with `standardwebhooks`;
+ * (the one private network this configuration allows developers) verifying every request with `standardwebhooks`;
  * delivery rounds run with deliverNow(), never by waiting.
  */
 describe('webhooks of a developer’s own apps in the portal (/portal/v1): only events about that app, SSRF rules, their own only', () => {
@@ -22,6 +22,7 @@ describe('webhooks of a developer’s own apps in the portal (/portal/v1): only 
       `
 webhooks:
   allowedNetworks: ['127.0.0.1/32']
+  developerAllowedNetworks: ['127.0.0.1/32']
   caFile: ${receiver.caFile}
   pollIntervalMs: 600000
 portal:
@@ -170,5 +171,31 @@ portal:
       [endpoint.id],
     );
     await h.admin('DELETE', `/webhooks/${operators.body.id}`);
+  });
+});
+
+describe('the private networks the operator allowed for their own endpoints are not allowed for developers’ endpoints', () => {
+  let receiver: WebhookReceiver;
+  let h: AuthHarness;
+  let dev: ConsoleBrowser;
+  before(async () => {
+    receiver = await WebhookReceiver.start();
+    h = await startConsoleHarness({}, `webhooks:\n  allowedNetworks: ['127.0.0.1/32']\n  caFile: ${receiver.caFile}\n  pollIntervalMs: 600000\n`);
+    await h.api('orders', ['orders:read'], { portal: { listed: true, description: 'Orders' } });
+    dev = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, PASSWORD, '/developers/');
+  });
+  after(async () => {
+    await h.close();
+    await receiver.stop();
+  });
+
+  test('an internal receiver the operator allowed takes the operator’s endpoint, and refuses a developer’s (made or moved there)', async () => {
+    const operators = await h.admin('POST', '/webhooks', { url: receiver.url, events: ['key.created'] });
+    assert.equal(operators.status, 201, JSON.stringify(operators.body));
+    const app = await dev.call('POST', '/portal/v1/apps', { name: 'Shop' });
+    assert.equal(app.status, 201, JSON.stringify(app.body));
+    expectProblem(await dev.call('POST', `/portal/v1/apps/${app.body.id}/webhooks`, { url: receiver.url, events: ['key.created'] }), 400, 'VALIDATION_FAILED');
+    const listed = await dev.call('GET', `/portal/v1/apps/${app.body.id}/webhooks`);
+    assert.deepEqual(listed.body.items, [], 'nothing was made');
   });
 });

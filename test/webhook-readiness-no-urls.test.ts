@@ -21,6 +21,7 @@ describe('/readyz names a disabled webhook endpoint, never its URL', () => {
       `
 webhooks:
   allowedNetworks: ['127.0.0.1/32']
+  developerAllowedNetworks: ['127.0.0.1/32']
   caFile: ${receiver.caFile}
   pollIntervalMs: 600000
   disableAfterFailures: 1

@@ -565,8 +565,10 @@ export const configSchema = z.strictObject({
       allowHttp: flag(false),
       /** Every destination address allowed, loopback and private ones too (development and tests only). */
       allowPrivateNetworks: flag(false),
-      /** Private addresses (CIDRs) webhooks may be sent to nonetheless, e.g. an internal receiver. */
+      /** Private addresses (CIDRs) the operator's webhooks may be sent to nonetheless, e.g. an internal receiver. */
       allowedNetworks: z.array(z.string().refine((v) => parseCidr(v) !== null, 'an IPv4 or IPv6 address or CIDR block')).default([]),
+      /** The same for developers' endpoints (made in the portal); apart, so they never reach the operator's internal receivers. */
+      developerAllowedNetworks: z.array(z.string().refine((v) => parseCidr(v) !== null, 'an IPv4 or IPv6 address or CIDR block')).default([]),
       /** CAs trusted for receivers' certificates besides the system's (PEM file). */
       caFile: z.string().min(1).optional(),
       /** One attempt (connect, send, answer) may take this long. */

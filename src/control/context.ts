@@ -55,8 +55,11 @@ export const TEST_SENDS_PER_MINUTE = 5;
 export interface WebhooksContext {
   /** Seals endpoint secrets (purpose `webhook-secret`), bound to endpoint and secret ids. */
   box: SecretBox;
-  /** Refuses (VALIDATION_FAILED) a URL webhooks may not be sent to: scheme, credentials, and where its host resolves. */
-  checkUrl(url: string): Promise<void>;
+  /**
+   * Refuses (VALIDATION_FAILED) a URL webhooks may not be sent to: scheme, credentials, and where its
+   * host resolves, for that endpoint (a developer's, with `appId`, only to public addresses).
+   */
+  checkUrl(url: string, endpoint: Pick<WebhookEndpoint, 'appId'>): Promise<void>;
   /** How long a rotated-out secret keeps signing, unless the rotation says. */
   secretOverlapMs: number;
   /** Wakes delivery (after a replay), without waiting for it. */

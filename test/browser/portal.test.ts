@@ -22,7 +22,7 @@ describe('developer portal in a browser', () => {
     receiver = await WebhookReceiver.start();
     h = await startBrowserConsole(
       {},
-      `portal:\n  signup: open\nwebhooks:\n  allowedNetworks: ['127.0.0.1/32']\n  caFile: ${receiver.caFile}\n  pollIntervalMs: 600000\n`,
+      `portal:\n  signup: open\nwebhooks:\n  allowedNetworks: ['127.0.0.1/32']\n  developerAllowedNetworks: ['127.0.0.1/32']\n  caFile: ${receiver.caFile}\n  pollIntervalMs: 600000\n`,
     );
     const api = await h.admin('POST', '/apis', {
       name: 'weather',

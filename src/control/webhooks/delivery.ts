@@ -15,7 +15,7 @@ import {
 import type { Store } from '../../store/port.ts';
 import type { HealthReporter } from '../../telemetry/health.ts';
 import { PeriodicTask } from '../../telemetry/periodic-task.ts';
-import type { SendResult, WebhookSender } from './sender.ts';
+import type { EndpointSenders, SendResult } from './sender.ts';
 import { endpointView, secretAad } from './views.ts';
 
 export const WEBHOOK_DELIVERY = 'webhook-delivery';
@@ -25,7 +25,7 @@ export const WEBHOOK_ENDPOINTS = 'webhook-endpoints';
 export interface WebhookDispatcherOptions {
   store: Store;
   box: SecretBox;
-  sender: Pick<WebhookSender, 'send' | 'close'>;
+  senders: EndpointSenders;
   health: HealthReporter;
   log: Logger;
   clock: () => number;
@@ -115,7 +115,7 @@ export class WebhookDispatcher {
     this.#stopped = true;
     await this.#task.stop();
     await Promise.allSettled([this.#last]);
-    await this.#o.sender.close();
+    await this.#o.senders.close();
   }
 
   async #fanOut(): Promise<number> {
@@ -144,11 +144,13 @@ export class WebhookDispatcher {
     const timestamp = Math.floor(at / 1000);
     const secrets = signingSecrets(endpoint.secrets, at).map((s) => box.open(s.sealed, secretAad(endpoint.id, s.id)));
     // Standard Webhooks, "Webhook headers": the event's id is the message id, the same on every retry.
-    const result = await this.#o.sender.send(
-      endpoint.url,
-      { 'webhook-id': event.id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signWebhook(secrets, event.id, timestamp, body) },
-      body,
-    );
+    const result = await this.#o.senders
+      .for(endpoint)
+      .send(
+        endpoint.url,
+        { 'webhook-id': event.id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signWebhook(secrets, event.id, timestamp, body) },
+        body,
+      );
     const delivered = result.statusCode !== null && isDelivered(result.statusCode);
     const done = clock();
     const next = delivered ? null : nextAttempt(delivery.attempts + 1, done, this.#o.schedule);

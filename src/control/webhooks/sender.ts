@@ -1,4 +1,5 @@
 import type { Agent, request } from 'undici';
+import type { WebhookEndpoint } from '../../domain/webhooks.ts';
 import { guardedConnector, type Resolve } from './destination.ts';
 
 /** How one POST went: the status (any answer), or why none came; never a header. */
@@ -59,6 +60,32 @@ export class WebhookSender {
 
   async close(): Promise<void> {
     if (this.#client) await (await this.#client).agent.close();
+  }
+}
+
+/**
+ * The sender for each endpoint: an operator's with the private addresses the operator allowed
+ * (`webhooks.allowedNetworks`), a developer's (made in the portal, scoped to an app) with those allowed
+ * for developers (`webhooks.developerAllowedNetworks`, none by default). The operator's allowance is for
+ * their own internal receivers; a developer given it could aim deliveries and test sends (which show
+ * the answer's first bytes) at them.
+ */
+export class EndpointSenders {
+  readonly #operator: WebhookSender;
+  readonly #developer: WebhookSender;
+
+  constructor(operator: WebhookSender, developer: WebhookSender) {
+    this.#operator = operator;
+    this.#developer = developer;
+  }
+
+  /** The sender, and so the address check, for an endpoint; `appId`: a developer's (also one being made). */
+  for(endpoint: Pick<WebhookEndpoint, 'appId'>): WebhookSender {
+    return endpoint.appId ? this.#developer : this.#operator;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.#operator.close(), this.#developer.close()]);
   }
 }
 

@@ -55,7 +55,7 @@ export const webhooksService = {
   /** The secret is returned here only. `appId` scopes it to an app's events (a developer's endpoint, made in the portal). */
   async create(ctx: ControlContext, actor: Actor, input: WebhookInput & { appId?: string }): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
     const w = requireWebhooks(ctx);
-    await w.checkUrl(input.url);
+    await w.checkUrl(input.url, input);
     const now = ctx.clock();
     const id = newId('webhook', now);
     const { sealed, secret } = sealNew(w, id, now);
@@ -80,7 +80,7 @@ export const webhooksService = {
   async update(ctx: ControlContext, actor: Actor, id: string, patch: WebhookPatch): Promise<WebhookEndpoint> {
     const w = requireWebhooks(ctx);
     const existing = await getEndpoint(ctx, id);
-    if (patch.url !== undefined && patch.url !== existing.url) await w.checkUrl(patch.url);
+    if (patch.url !== undefined && patch.url !== existing.url) await w.checkUrl(patch.url, existing);
     const now = ctx.clock();
     // null removes the member: enabled, its default.
     const enabled = patch.enabled === undefined ? existing.enabled : (patch.enabled ?? true);

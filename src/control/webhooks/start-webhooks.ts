@@ -12,7 +12,7 @@ import { ControlError, TEST_SENDS_PER_MINUTE, type ControlContext, type Webhooks
 import { WebhookDispatcher } from './delivery.ts';
 import { EventScans } from './event-scans.ts';
 import { ForbiddenDestinationError, resolveDestination, systemResolve, type Resolve } from './destination.ts';
-import { WebhookSender } from './sender.ts';
+import { EndpointSenders, WebhookSender } from './sender.ts';
 import { secretAad } from './views.ts';
 
 export interface RunningWebhooks {
@@ -28,13 +28,18 @@ export function webhooksFor(
   const w = config.webhooks;
   if (!w.enabled || !config.masterKey) return null;
   const box = createSecretBox(config.masterKey, 'webhook-secret');
-  const check = destinationCheck({ allowPrivateNetworks: w.allowPrivateNetworks, allowedNetworks: w.allowedNetworks });
   const resolve = deps.resolve ?? systemResolve;
-  const sender = new WebhookSender({ ca: w.caFile ? readFileSync(w.caFile, 'utf8') : undefined, timeoutMs: w.timeoutSeconds * 1000, check, resolve });
+  const sending = { ca: w.caFile ? readFileSync(w.caFile, 'utf8') : undefined, timeoutMs: w.timeoutSeconds * 1000, resolve };
+  // The addresses the operator allowed are for the operator's endpoints only (EndpointSenders says why).
+  const checks = {
+    operator: destinationCheck({ allowPrivateNetworks: w.allowPrivateNetworks, allowedNetworks: w.allowedNetworks }),
+    developer: destinationCheck({ allowPrivateNetworks: w.allowPrivateNetworks, allowedNetworks: w.developerAllowedNetworks }),
+  };
+  const senders = new EndpointSenders(new WebhookSender({ ...sending, check: checks.operator }), new WebhookSender({ ...sending, check: checks.developer }));
   const dispatcher = new WebhookDispatcher({
     store: deps.store,
     box,
-    sender,
+    senders,
     health: deps.health,
     log: deps.log,
     clock: deps.clock,
@@ -52,13 +57,13 @@ export function webhooksFor(
     wake: () => dispatcher.wake(),
     // Per node: enough to stop a loop of sends to someone else's server; slots are endpoints, so few.
     testSends: memoryThrottles()({ name: 'webhook-test', limit: TEST_SENDS_PER_MINUTE, windowMs: 60_000 }),
-    async checkUrl(text) {
+    async checkUrl(text, endpoint) {
       const url = new URL(text);
       if (url.protocol !== 'https:' && !(w.allowHttp && url.protocol === 'http:'))
         throw new ControlError('VALIDATION_FAILED', 'webhook URLs must be https', { url: 'https only (webhooks.allowHttp allows http, for development)' });
       if (url.username || url.password) throw new ControlError('VALIDATION_FAILED', 'the URL holds credentials', { url: 'no user or password in the URL' });
       try {
-        await resolveDestination(url.hostname, check, resolve);
+        await resolveDestination(url.hostname, endpoint.appId ? checks.developer : checks.operator, resolve);
       } catch (error) {
         if (error instanceof ForbiddenDestinationError) throw new ControlError('VALIDATION_FAILED', 'the URL may not receive webhooks', { url: error.message });
         const code = (error as { code?: unknown }).code;
@@ -74,7 +79,7 @@ export function webhooksFor(
       const timestamp = Math.floor(now / 1000);
       const secrets = signingSecrets(endpoint.secrets, now).map((s) => box.open(s.sealed, secretAad(endpoint.id, s.id)));
       const headers = { 'webhook-id': eventId, 'webhook-timestamp': String(timestamp), 'webhook-signature': signWebhook(secrets, eventId, timestamp, body) };
-      return { eventId, ...(await sender.send(endpoint.url, headers, body)) };
+      return { eventId, ...(await senders.for(endpoint).send(endpoint.url, headers, body)) };
     },
   };
   return { context, dispatcher };
