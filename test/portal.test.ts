@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { keyRecord } from '../src/store/contract/fixtures.ts';
 import { call, expectProblem } from './support/harness.ts';
 import { signInConsole, startConsoleHarness, type ConsoleBrowser } from './support/console.ts';
 import { asPage, authorizationUrl, Browser, PASSWORD, REDIRECT, type AuthHarness } from './support/oauth.ts';
@@ -119,6 +120,37 @@ describe('the developer portal API (/portal/v1): own apps and keys within the op
     expectProblem(await c.call('POST', `/portal/v1/apps/${first.id}/keys`, {}), 409, 'LIMIT_REACHED');
     await c.call('POST', `/portal/v1/keys/${k1.id}/revoke`, { reason: 'make room' });
     assert.equal((await c.call('POST', `/portal/v1/apps/${first.id}/keys`, {})).status, 201, 'a revoked key does not count');
+  });
+
+  test('keys in use are counted however many revoked keys an app has had, and every key is listed, a page at a time', async () => {
+    const c = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, PASSWORD, '/developers/');
+    const app = (await c.call('POST', '/portal/v1/apps', { name: 'long-lived' })).body;
+    // An app that has made and revoked a thousand keys over the years (written to the store directly).
+    const now = h.gh.ctx.clock();
+    for (let i = 0; i < 1000; i++) {
+      const key = keyRecord(app.id, { revokedAt: now - 1000, revokedReason: 'old' }, now - 60_000);
+      await h.gh.ctx.store.keys.create(key, {
+        actor: 'test',
+        requestId: null,
+        action: 'created',
+        targetType: 'key',
+        targetId: key.id,
+        before: null,
+        after: null,
+      });
+    }
+    assert.equal((await c.call('POST', `/portal/v1/apps/${app.id}/keys`, {})).status, 201);
+    assert.equal((await c.call('POST', `/portal/v1/apps/${app.id}/keys`, {})).status, 201);
+    expectProblem(await c.call('POST', `/portal/v1/apps/${app.id}/keys`, {}), 409, 'LIMIT_REACHED');
+    const listed: { status: string }[] = [];
+    for (let cursor: string | null = ''; cursor !== null;) {
+      const page = await c.call('GET', `/portal/v1/apps/${app.id}/keys?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
+      assert.equal(page.status, 200, JSON.stringify(page.body));
+      listed.push(...page.body.items);
+      cursor = page.body.nextCursor;
+    }
+    assert.equal(listed.length, 1002);
+    assert.equal(listed.filter((k) => k.status === 'active').length, 2, 'the keys in use are listed too');
   });
 
   test('an operator attaches an OpenAPI document (YAML or JSON); developers read it as JSON; what is not OpenAPI 3.x is refused', async () => {

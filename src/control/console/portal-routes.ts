@@ -173,8 +173,9 @@ export const PORTAL_ROUTES: readonly PortalRoute[] = [
     tag: 'keys',
     summary: 'My app’s keys (never their secrets)',
     status: 200,
+    query: pageQuerySchema,
     response: res.pageOf(res.keyResponse),
-    handle: ({ ctx, principal, params }) => portalService.keys(ctx, principal.user, params.id!),
+    handle: ({ ctx, principal, params, query }) => portalService.keys(ctx, principal.user, params.id!, query),
   }),
   route({
     method: 'post',

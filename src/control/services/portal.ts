@@ -190,10 +190,10 @@ export const portalService = {
     if (!done) throw notFound('app', id);
   },
 
-  async keys(ctx: ControlContext, user: User, appId: string) {
+  async keys(ctx: ControlContext, user: User, appId: string, query: { limit: number; cursor?: string | undefined }) {
     await portalService.ownApp(ctx, user, appId);
-    const page = await ctx.store.keys.list({ appId, limit: 1000, now: ctx.clock() });
-    return { items: await Promise.all(page.items.map((k) => keysService.view(ctx, k))), nextCursor: null };
+    const page = await ctx.store.keys.list({ appId, limit: query.limit, cursor: query.cursor, now: ctx.clock() });
+    return { items: await Promise.all(page.items.map((k) => keysService.view(ctx, k))), nextCursor: page.nextCursor };
   },
 
   /** The key, if it belongs to one of this user's apps; else 404. */
@@ -211,9 +211,9 @@ export const portalService = {
     await portalService.ownApp(ctx, user, appId);
     const settings = settingsOf(ctx);
     const now = ctx.clock();
-    const existing = await ctx.store.keys.list({ appId, limit: 1000, now });
-    const live = existing.items.filter((k) => k.revokedAt === null && (k.expiresAt === null || k.expiresAt > now));
-    if (live.length >= settings.maxKeysPerApp) {
+    // Keys in use, however many revoked or expired ones the app has had: the store counts them.
+    const inUse = async (status: 'active' | 'disabled') => (await ctx.store.keys.list({ appId, status, limit: settings.maxKeysPerApp, now })).items.length;
+    if ((await inUse('active')) + (await inUse('disabled')) >= settings.maxKeysPerApp) {
       throw new ControlError('LIMIT_REACHED', `an app may have at most ${settings.maxKeysPerApp} keys in use: revoke one first`);
     }
     const wanted = await portalService.catalogueApiIds(ctx, input.apiIds);
@@ -260,7 +260,7 @@ export const portalService = {
         throw new ControlError('SIGN_UP_CLOSED', 'this invitation is not valid: it was used, has expired, or never existed');
       if (String(invite.email).toLowerCase() !== input.username) throw new ControlError('SIGN_UP_CLOSED', 'this invitation is for another e-mail address');
       // Used once: consumed before the account exists; the address's uniqueness stops a second use racing this one.
-      await identity.oidcRecords.consume(INVITE_MODEL, input.invite, Math.floor(now / 1000));
+      await identity.oidcRecords.consume(INVITE_MODEL, input.invite, now);
     } else if (mode === 'invite-only') {
       throw new ControlError('SIGN_UP_CLOSED', 'sign-up is by invitation: ask an operator for a link');
     }

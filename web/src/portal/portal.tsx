@@ -4,11 +4,11 @@
 import { useMemo, useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from 'wouter';
-import { api, type Page } from '../api.ts';
+import { api, query, type Page } from '../api.ts';
 import { LineChart } from '../chart.tsx';
 import { dailySeries } from '../pages/keys.tsx';
 import type { App, Key, NewKey, RotatedKey } from '../types.ts';
-import { ConfirmButton, Empty, ErrorMessage, fieldErrorsOf, Loading, StatusBadge, TextField, Time } from '../ui.tsx';
+import { ConfirmButton, Empty, ErrorMessage, fieldErrorsOf, Loading, Pager, StatusBadge, TextField, Time, useCursor } from '../ui.tsx';
 import { AppClients } from './clients.tsx';
 import { CatalogueChecks, SecretPanel, type ShownSecret } from './parts.tsx';
 import { catalogueQuery } from './portal-types.ts';
@@ -96,7 +96,12 @@ export function PortalApps() {
 export function PortalAppDetail({ id }: { id: string }) {
   const client = useQueryClient();
   const app = useQuery({ queryKey: ['portal-app', id], queryFn: () => api<App>('GET', `/portal/v1/apps/${id}`) });
-  const keys = useQuery({ queryKey: ['portal-keys', id], queryFn: () => api<Page<Key>>('GET', `/portal/v1/apps/${id}/keys`) });
+  const pages = useCursor(id);
+  // The page is the last part of the key: invalidating ['portal-keys', id] refreshes every page.
+  const keys = useQuery({
+    queryKey: ['portal-keys', id, pages.cursor],
+    queryFn: () => api<Page<Key>>('GET', `/portal/v1/apps/${id}/keys${query({ limit: 50, cursor: pages.cursor })}`),
+  });
   const [name, setName] = useState('');
   const [apiIds, setApiIds] = useState<string[]>([]);
   const [secret, setSecret] = useState<ShownSecret | null>(null);
@@ -183,6 +188,7 @@ export function PortalAppDetail({ id }: { id: string }) {
             </tbody>
           </table>
         )}
+        <Pager page={pages.page} nextCursor={keys.data?.nextCursor} onNext={pages.next} onPrevious={pages.previous} />
       </section>
       <form className="card" onSubmit={submit} noValidate aria-label="Create a key">
         <h2>Create a key</h2>
