@@ -76,3 +76,20 @@ test('looksBinary: a NUL byte in the first 8000 bytes, as git decides', () => {
   assert.equal(looksBinary(Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x00])), true);
   assert.equal(looksBinary(Buffer.concat([Buffer.alloc(8001, 0x41), Buffer.from([0])])), false);
 });
+
+// A look-alike whose checksum fails must not hide a real key that starts inside the text it matched:
+// a candidate is 30 base62 characters long, and a key begins with base62 characters (`gk`, `gka`, `gcs`).
+test('a key right after a look-alike (a cut or edited secret left in place) is still found', () => {
+  const { secret } = generateKey('api', 'live');
+  const cut = generateKey('api', 'test').secret.slice(0, 8 + 28); // gk_test_ and 28 of its characters
+  const found = findSecrets(`API_KEY=${cut}${secret}\n`);
+  assert.deepEqual(
+    found.map((f) => [f.secret, f.line, f.column]),
+    [[secret, 1, 9 + cut.length]],
+  );
+  const admin = generateKey('admin', 'live').secret;
+  assert.deepEqual(
+    findSecrets(`gk_live_${'x'.repeat(29)}${admin}`).map((f) => f.kind),
+    ['admin'],
+  );
+});

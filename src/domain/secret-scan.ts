@@ -63,10 +63,15 @@ export function findSecrets(text: string): SecretMatch[] {
   let line = 1;
   let lineStart = 0;
   let counted = 0;
-  for (const m of text.matchAll(CANDIDATE)) {
+  const candidates = new RegExp(CANDIDATE);
+  for (let m = candidates.exec(text); m !== null; m = candidates.exec(text)) {
     const secret = m[0];
     const kind = KIND_BY_PREFIX[m[1]!]!;
-    if (!isWellFormedKey(secret, kind)) continue;
+    // A look-alike is not a secret, nor is the text it matched used up: a key may begin inside it.
+    if (!isWellFormedKey(secret, kind)) {
+      candidates.lastIndex = m.index + 1;
+      continue;
+    }
     // Lines are counted only up to each hit, once: a file with no hit costs no line count.
     for (let i = text.indexOf('\n', counted); i !== -1 && i < m.index; i = text.indexOf('\n', i + 1)) {
       line++;
