@@ -3,9 +3,9 @@ import { newId } from '../../domain/ids.ts';
 import { generateKey } from '../../domain/key-format.ts';
 import { hashKey } from '../../domain/key-hash.ts';
 import { checkKeyTransition } from '../../domain/key-lifecycle.ts';
-import { ControlError, notFound, requireFound, type Actor, type ControlContext } from '../context.ts';
+import { ControlError, requireFound, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
-import { keyRecordView } from './keys.ts';
+import { keyRecordView, refusedKeyWrite } from './keys.ts';
 
 /** What a compromise did: the revoked key, its replacement with the new secret (shown once), the tokens revoked. */
 export interface Compromise {
@@ -87,7 +87,7 @@ export async function compromise(
     },
   ];
   const done = await ctx.store.keys.compromise({ revoked, replacement }, audits);
-  if (!done) throw notFound('key', existing.id);
+  if (!done) throw await refusedKeyWrite(ctx, existing.id);
   ctx.changes.publish({ type: 'key.changed', keyId: existing.id });
   // This node's revocation list refuses the tokens at once; other nodes read them at their next poll.
   for (const jti of done.revokedTokens) ctx.changes.publish({ type: 'token.revoked', kind: 'token', id: jti });

@@ -1,9 +1,9 @@
 import type { ApiKey, AuditInput } from '../../domain/entities.ts';
 import { exposureStep, type ExposureAction, type ExposureStep } from '../../domain/exposure-policy.ts';
-import { iso, notFound, type Actor, type ControlContext } from '../context.ts';
+import { iso, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
 import { compromise, type Compromise } from './compromise.ts';
-import { keyRecordView } from './keys.ts';
+import { keyRecordView, refusedKeyWrite } from './keys.ts';
 
 /** Where Gatehouse learnt that a key's secret is no longer secret. */
 export const EXPOSURE_SOURCES = ['plain-http', 'query-string', 'scanner', 'secret-scanning', 'operator'] as const;
@@ -78,7 +78,7 @@ export async function markExposed(ctx: ControlContext, actor: Actor, existing: A
   }
   const changes = first || disable;
   const stored = changes ? await ctx.store.keys.update(exposed, audit) : (await ctx.store.audit.append(audit), true);
-  if (!stored) throw notFound('key', existing.id);
+  if (!stored) throw await refusedKeyWrite(ctx, existing.id);
   if (changes) ctx.changes.publish({ type: 'key.changed', keyId: existing.id });
   return { key: exposed, first, step, compromise: null };
 }

@@ -114,6 +114,16 @@ function issue(ctx: ControlContext, environment: ApiKey['environment'], kind: 'a
   return { secret, start, hash: hashKey(secret, pepper), pepperId: pepper.id };
 }
 
+/**
+ * Why the store refused a key's write: the key is gone (404), or another change revoked or rotated it
+ * after it was read here (409): the store never writes over a revocation or a rotation (revoked and
+ * rotated are final), so this change, made from what it read before, is not applied.
+ */
+export async function refusedKeyWrite(ctx: ControlContext, id: string): Promise<ControlError> {
+  if (!(await ctx.store.keys.get(id))) return notFound('key', id);
+  return new ControlError('CONFLICT', 'the key was revoked or rotated while this change was being made; nothing was changed: read it again');
+}
+
 function changed(ctx: ControlContext, key: ApiKey): void {
   ctx.changes.publish({ type: 'key.changed', keyId: key.id });
 }
@@ -179,7 +189,7 @@ export const keysService = {
     // Only a patch that changes what the key may reach is checked: a key made before this rule can still be renamed.
     await validateReferences(ctx, key, patch.access !== undefined || patch.policyId !== undefined);
     const action = patch.enabled === undefined || patch.enabled === existing.enabled ? 'updated' : patch.enabled ? 'enabled' : 'disabled';
-    if (!(await ctx.store.keys.update(key, auditEntry(actor, action, existing, key)))) throw notFound('key', id);
+    if (!(await ctx.store.keys.update(key, auditEntry(actor, action, existing, key)))) throw await refusedKeyWrite(ctx, id);
     changed(ctx, key);
     return key;
   },
@@ -232,7 +242,7 @@ export const keysService = {
     };
     const rotated = { previous: keyRecordView(previous), successor: keyRecordView(successor) };
     const audit = { ...auditEntry(actor, 'rotated', existing, previous), after: rotated, events: [{ type: 'key.rotated' as const, data: rotated }] };
-    if (!(await ctx.store.keys.rotate(previous, successor, audit))) throw notFound('key', id);
+    if (!(await ctx.store.keys.rotate(previous, successor, audit))) throw await refusedKeyWrite(ctx, id);
     changed(ctx, previous);
     return { key: successor, secret, previous };
   },
@@ -244,7 +254,7 @@ export const keysService = {
     requireTransition(existing, ['revoke'], now);
     const key: ApiKey = { ...existing, revokedAt: now, revokedReason: reason, updatedAt: now };
     const revoked = { ...auditEntry(actor, 'revoked', existing, key), events: [{ type: 'key.revoked' as const, data: { key: keyRecordView(key), reason } }] };
-    if (!(await ctx.store.keys.update(key, revoked))) throw notFound('key', id);
+    if (!(await ctx.store.keys.update(key, revoked))) throw await refusedKeyWrite(ctx, id);
     changed(ctx, key);
     return key;
   },

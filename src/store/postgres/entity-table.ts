@@ -4,14 +4,25 @@ import { page, type PgDb, type Queryable } from './db.ts';
 
 type Entity = { id: string; createdAt: number; updatedAt: number };
 
-/** Inserts or replaces one entity row: its query columns, the whole entity as JSON, its times. */
-export async function writeRow<T extends Entity>(tx: Queryable, table: string, columns: Record<string, unknown>, entity: T, insert: boolean): Promise<number> {
+/**
+ * Inserts or replaces one entity row: its query columns, the whole entity as JSON, its times. An
+ * update may carry a guard (SQL on the stored row, given the number of its first parameter, and its
+ * arguments): the row is written only while it holds.
+ */
+export async function writeRow<T extends Entity>(
+  tx: Queryable,
+  table: string,
+  columns: Record<string, unknown>,
+  entity: T,
+  insert: boolean,
+  guard?: { sql: (first: number) => string; args: unknown[] },
+): Promise<number> {
   const values = { ...columns, data: JSON.stringify(entity), created_at: entity.createdAt, updated_at: entity.updatedAt };
   const names = Object.keys(values);
   const text = insert
     ? `INSERT INTO ${table} (id, ${names.join(', ')}) VALUES ($1, ${names.map((_, i) => `$${i + 2}`).join(', ')})`
-    : `UPDATE ${table} SET ${names.map((n, i) => `${n} = $${i + 1}`).join(', ')} WHERE id = $${names.length + 1}`;
-  const args = insert ? [entity.id, ...Object.values(values)] : [...Object.values(values), entity.id];
+    : `UPDATE ${table} SET ${names.map((n, i) => `${n} = $${i + 1}`).join(', ')} WHERE id = $${names.length + 1}${guard ? ` AND (${guard.sql(names.length + 2)})` : ''}`;
+  const args = insert ? [entity.id, ...Object.values(values)] : [...Object.values(values), entity.id, ...(guard?.args ?? [])];
   return (await tx.query(text, args)).rowCount;
 }
 

@@ -54,9 +54,28 @@ export const LAST_USE_COLUMNS = `CASE WHEN ${OWN_IS_LATER} THEN keys.last_used_a
 export const LAST_USE_JOIN = 'LEFT JOIN LATERAL (SELECT used_at, used_from FROM key_last_use WHERE key_id = keys.id LIMIT 1) AS last_use ON true';
 const KEY_WITH_LAST_USE = `keys.data, ${LAST_USE_COLUMNS} FROM keys ${LAST_USE_JOIN}`;
 
+/**
+ * Revoked and rotated are final (domain/key-lifecycle.ts), also against a change that read the key
+ * before another made it so: a write that would clear or move a stored revocation, or drop or replace
+ * a stored successor, changes nothing (the caller read the key before it was revoked or rotated).
+ */
+const keepsFinal = (k: ApiKey) => ({
+  sql: (n: number) => `(revoked_at IS NULL OR revoked_at = $${n}) AND (data->>'replacedBy' IS NULL OR data->>'replacedBy' = $${n + 1})`,
+  args: [k.revokedAt, k.replacedBy],
+});
+/** Rotated or revoked only from a key still neither: one successor per key, none for a revoked key. */
+const UNROTATED_UNREVOKED = { sql: () => `revoked_at IS NULL AND data->>'replacedBy' IS NULL`, args: [] };
+
 export function keyRepo(db: PgDb): KeyRepo {
   return {
     ...entityTable<ApiKey>(db, 'keys', keyColumns),
+    async update(key, audit) {
+      return db.transaction(async (tx) => {
+        if ((await writeRow(tx, 'keys', keyColumns(key), key, false, keepsFinal(key))) === 0) return false;
+        await appendAudit(tx, audit, db.clock());
+        return true;
+      });
+    },
     async get(id) {
       const { rows } = await db.query(`SELECT ${KEY_WITH_LAST_USE} WHERE keys.id = $1`, [id]);
       return rows[0] ? keyFromRow(rows[0]) : null;
@@ -134,7 +153,11 @@ export function keyRepo(db: PgDb): KeyRepo {
     },
     async compromise({ revoked, replacement }, audit) {
       return db.transaction(async (tx) => {
-        if ((await writeRow(tx, 'keys', keyColumns(revoked), revoked, false)) === 0) return null;
+        // A key rotated meanwhile has a successor now: a replacement would be a second one.
+        const guard = replacement
+          ? UNROTATED_UNREVOKED
+          : { sql: (n: number) => `revoked_at IS NULL AND data->>'replacedBy' IS NOT DISTINCT FROM $${n}::text`, args: [revoked.replacedBy] };
+        if ((await writeRow(tx, 'keys', keyColumns(revoked), revoked, false, guard)) === 0) return null;
         if (replacement) await writeRow(tx, 'keys', keyColumns(replacement), replacement, true);
         const revokedTokens = await revokeExchangedTokens(tx, revoked.id, revoked.revokedAt ?? db.clock());
         for (const entry of audit(revokedTokens)) await appendAudit(tx, entry, db.clock());
@@ -143,7 +166,7 @@ export function keyRepo(db: PgDb): KeyRepo {
     },
     async rotate(previous, successor, audit) {
       return db.transaction(async (tx) => {
-        if ((await writeRow(tx, 'keys', keyColumns(previous), previous, false)) === 0) return false;
+        if ((await writeRow(tx, 'keys', keyColumns(previous), previous, false, UNROTATED_UNREVOKED)) === 0) return false;
         await writeRow(tx, 'keys', keyColumns(successor), successor, true);
         await appendAudit(tx, audit, db.clock());
         return true;

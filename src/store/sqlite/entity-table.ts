@@ -5,14 +5,24 @@ import { page, type SqliteDb } from './db.ts';
 
 type Entity = { id: string; createdAt: number; updatedAt: number };
 
-/** Inserts or replaces one entity row: its query columns, the whole entity as JSON, its times. */
-export function writeRow<T extends Entity>(db: SqliteDb, table: string, columns: Record<string, SQLInputValue>, entity: T, insert: boolean): number {
+/**
+ * Inserts or replaces one entity row: its query columns, the whole entity as JSON, its times. An
+ * update may carry a guard (SQL on the stored row, and its arguments): the row is written only while it holds.
+ */
+export function writeRow<T extends Entity>(
+  db: SqliteDb,
+  table: string,
+  columns: Record<string, SQLInputValue>,
+  entity: T,
+  insert: boolean,
+  guard?: { sql: string; args: SQLInputValue[] },
+): number {
   const values = { ...columns, data: JSON.stringify(entity), created_at: entity.createdAt, updated_at: entity.updatedAt };
   const names = Object.keys(values);
   const text = insert
     ? `INSERT INTO ${table} (id, ${names.join(', ')}) VALUES (?, ${names.map(() => '?').join(', ')})`
-    : `UPDATE ${table} SET ${names.map((n) => `${n} = ?`).join(', ')} WHERE id = ?`;
-  const args = insert ? [entity.id, ...Object.values(values)] : [...Object.values(values), entity.id];
+    : `UPDATE ${table} SET ${names.map((n) => `${n} = ?`).join(', ')} WHERE id = ?${guard ? ` AND (${guard.sql})` : ''}`;
+  const args = insert ? [entity.id, ...Object.values(values)] : [...Object.values(values), entity.id, ...(guard?.args ?? [])];
   return Number(db.sql(text).run(...args).changes);
 }
 

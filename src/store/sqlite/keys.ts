@@ -48,9 +48,28 @@ export const LAST_USE_COLUMNS = 'last_use.used_at AS last_used_at, last_use.used
 export const LAST_USE_JOIN = 'LEFT JOIN key_last_use AS last_use ON last_use.key_id = keys.id';
 const KEY_WITH_LAST_USE = `keys.data, ${LAST_USE_COLUMNS} FROM keys ${LAST_USE_JOIN}`;
 
+/**
+ * Revoked and rotated are final (domain/key-lifecycle.ts), also against a change that read the key
+ * before another made it so: a write that would clear or move a stored revocation, or drop or replace
+ * a stored successor, changes nothing (the caller read the key before it was revoked or rotated).
+ */
+const KEEPS_FINAL = {
+  sql: `(revoked_at IS NULL OR revoked_at = ?) AND (json_extract(data, '$.replacedBy') IS NULL OR json_extract(data, '$.replacedBy') = ?)`,
+  args: (k: ApiKey): SQLInputValue[] => [k.revokedAt, k.replacedBy],
+};
+/** Rotated or revoked only from a key still neither: one successor per key, none for a revoked key. */
+const UNROTATED_UNREVOKED = `revoked_at IS NULL AND json_extract(data, '$.replacedBy') IS NULL`;
+
 export function keyRepo(db: SqliteDb): KeyRepo {
   return {
     ...entityTable<ApiKey>(db, 'keys', keyColumns),
+    async update(key, audit) {
+      return db.transaction(() => {
+        if (writeRow(db, 'keys', keyColumns(key), key, false, { sql: KEEPS_FINAL.sql, args: KEEPS_FINAL.args(key) }) === 0) return false;
+        appendAudit(db, audit);
+        return true;
+      });
+    },
     async get(id) {
       const row = db.sql(`SELECT ${KEY_WITH_LAST_USE} WHERE keys.id = ?`).get(id);
       return row ? keyFromRow(row) : null;
@@ -121,7 +140,7 @@ export function keyRepo(db: SqliteDb): KeyRepo {
     },
     async rotate(previous, successor, audit) {
       return db.transaction(() => {
-        if (writeRow(db, 'keys', keyColumns(previous), previous, false) === 0) return false;
+        if (writeRow(db, 'keys', keyColumns(previous), previous, false, { sql: UNROTATED_UNREVOKED, args: [] }) === 0) return false;
         writeRow(db, 'keys', keyColumns(successor), successor, true);
         appendAudit(db, audit);
         return true;
@@ -129,7 +148,11 @@ export function keyRepo(db: SqliteDb): KeyRepo {
     },
     async compromise({ revoked, replacement }, audit) {
       return db.transaction(() => {
-        if (writeRow(db, 'keys', keyColumns(revoked), revoked, false) === 0) return null;
+        // A key rotated meanwhile has a successor now: a replacement would be a second one.
+        const guard = replacement
+          ? { sql: UNROTATED_UNREVOKED, args: [] }
+          : { sql: `revoked_at IS NULL AND json_extract(data, '$.replacedBy') IS ?`, args: [revoked.replacedBy] };
+        if (writeRow(db, 'keys', keyColumns(revoked), revoked, false, guard) === 0) return null;
         if (replacement) writeRow(db, 'keys', keyColumns(replacement), replacement, true);
         const revokedTokens = revokeExchangedTokens(db, revoked.id, revoked.revokedAt ?? db.clock());
         for (const entry of audit(revokedTokens)) appendAudit(db, entry);

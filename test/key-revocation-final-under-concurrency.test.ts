@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { keysService } from '../src/control/services/keys.ts';
+import { call, seed, startHarness, type Harness, type Seeded } from './support/harness.ts';
+
+/**
+ * A revocation is final (domain/key-lifecycle.ts), also when another change to the key is under way:
+ * each service reads the key, awaits the store, then writes the whole key back. With PostgreSQL every
+ * await is a round trip, so an operator's PATCH, a rotation, the drain task or the exposure policy
+ * run interleaved with a revoke; here Promise.all interleaves them the same way on SQLite.
+ */
+describe('a revocation is not undone by a change made at the same time', () => {
+  let h: Harness;
+  let ids: Seeded;
+  const actor = { actor: 'test', requestId: null };
+  before(async () => {
+    h = await startHarness();
+    ids = await seed(h);
+  });
+  after(() => h.close());
+
+  const fresh = async () => {
+    const made = await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId }] });
+    assert.equal(made.status, 201);
+    assert.equal((await call(h, '/orders/x', { key: made.body.secret })).status, 200);
+    return made.body as { id: string; secret: string };
+  };
+
+  test('a rename read before a revoke and written after it keeps the key revoked', async () => {
+    const key = await fresh();
+    const results = await Promise.allSettled([
+      keysService.update(h.gh.ctx, actor, key.id, { name: 'renamed' }),
+      keysService.revoke(h.gh.ctx, actor, key.id, 'leaked'),
+    ]);
+    assert.equal(results[1].status, 'fulfilled');
+    const stored = (await h.gh.ctx.store.keys.get(key.id))!;
+    assert.notEqual(stored.revokedAt, null, 'the revocation was overwritten by the rename');
+    assert.equal((await call(h, '/orders/x', { key: key.secret })).status, 401, 'the revoked secret works again');
+  });
+
+  test('a rotation read before a revoke and written after it neither revives the key nor gives it a grace period', async () => {
+    const key = await fresh();
+    await Promise.allSettled([keysService.revoke(h.gh.ctx, actor, key.id, 'leaked'), keysService.rotate(h.gh.ctx, actor, key.id, 3600)]);
+    const stored = (await h.gh.ctx.store.keys.get(key.id))!;
+    assert.notEqual(stored.revokedAt, null, 'the rotation wrote the key back unrevoked');
+    assert.equal((await call(h, '/orders/x', { key: key.secret })).status, 401, 'the revoked secret works for the grace period');
+  });
+
+  test('two rotations of one key at once make one successor, not two live ones', async () => {
+    const key = await fresh();
+    const results = await Promise.allSettled([keysService.rotate(h.gh.ctx, actor, key.id, 3600), keysService.rotate(h.gh.ctx, actor, key.id, 3600)]);
+    const made = results.filter((r) => r.status === 'fulfilled');
+    assert.equal(made.length, 1, 'both rotations issued a successor');
+  });
+});
