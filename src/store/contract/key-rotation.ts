@@ -83,6 +83,17 @@ export function keyRotationContract(current: () => Store): void {
       assert.equal(third.nextCursor, null);
     });
 
+    test('the scan gives a key whose own rule is null (as the admin API stores it) its policy’s rule', async () => {
+      const policy = makePolicy(1, { rotation: { periodDays: 30 } });
+      await store.policies.create(policy, audit('policy.created', 'policy', policy.id));
+      const key = await createKey({ policyId: policy.id, rotation: null });
+      const { items } = await store.keyRotation.scan('', 10);
+      assert.deepEqual(
+        items.map((i) => [i.key.id, i.rule]),
+        [[key.id, { periodDays: 30 }]],
+      );
+    });
+
     test('a notice is recorded with its event once per due date; a new due date records again; deleting the key deletes its notice', async () => {
       const key = await createKey({ rotation: { periodDays: 30 } });
       const due = T0 + 30 * DAY_MS;

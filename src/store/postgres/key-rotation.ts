@@ -10,11 +10,13 @@ export function keyRotationRepo(db: PgDb): KeyRotationRepo {
   return {
     async scan(cursor, limit) {
       // The last id of this part: the scan reads `limit` keys by primary key, whatever their rules.
+      // A rule stored as JSON null is none (jsonb 'null' is not SQL NULL): the policy's applies, as on SQLite.
       const last = (await db.query('SELECT id FROM keys WHERE id > $1 ORDER BY id LIMIT 1 OFFSET $2', [cursor, limit - 1])).rows[0];
       const upTo = last ? String(last.id) : null;
       const { rows } = await db.query(
         `SELECT keys.data, ${LAST_USE_COLUMNS}, n.due_at, n.noticed_at,
-           COALESCE(keys.data->'rotation', (SELECT policies.data->'rotation' FROM policies WHERE policies.id = keys.policy_id)) AS rule
+           COALESCE(NULLIF(keys.data->'rotation', 'null'::jsonb),
+             (SELECT NULLIF(policies.data->'rotation', 'null'::jsonb) FROM policies WHERE policies.id = keys.policy_id)) AS rule
          FROM keys ${LAST_USE_JOIN} LEFT JOIN key_rotation_notices n ON n.key_id = keys.id
          WHERE keys.id > $1 ${upTo === null ? '' : 'AND keys.id <= $2'} AND keys.revoked_at IS NULL AND ${HAS_ROTATION_RULE}
          ORDER BY keys.id`,
