@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { changeEventOf } from './store-change-feed.ts';
+import pino from 'pino';
+import type { AuditChange } from '../store/port.ts';
+import { Health } from '../telemetry/health.ts';
+import { createLocalChangeBus, type ChangeEvent } from './change-bus.ts';
+import { changeEventOf, StoreChangeFeed } from './store-change-feed.ts';
 
 const key = (action: string) => changeEventOf({ action, targetType: 'key', targetId: 'key_1' });
 
@@ -22,4 +26,36 @@ test('policies, APIs, clients and signing keys name the cache they make stale; o
   assert.deepEqual(changeEventOf({ action: 'client.updated', targetType: 'client', targetId: 'c_1' }), { type: 'client.changed', clientId: 'c_1' });
   assert.deepEqual(changeEventOf({ action: 'signing_key.rotated', targetType: 'signing_key', targetId: 'k' }), { type: 'signing_keys.changed' });
   assert.equal(changeEventOf({ action: 'app.created', targetType: 'app', targetId: 'app_1' }), null);
+});
+
+test('a doorbell that rings while a read is under way is answered by another read, not left to the next poll', async () => {
+  const committed: AuditChange[] = [];
+  let release: () => void = () => undefined;
+  let gate: Promise<void> | null = null;
+  const audit = {
+    lastSeq: async () => 0,
+    // The read's snapshot is taken when it starts; its answer may come later.
+    async after(afterSeq: number, limit: number) {
+      const seen = committed.filter((c) => c.seq > afterSeq).slice(0, limit);
+      if (gate) await gate;
+      return seen;
+    },
+  };
+  const changes = createLocalChangeBus();
+  const heard: ChangeEvent[] = [];
+  changes.subscribe((event) => heard.push(event));
+  // A poll far away: only the doorbell can bring the change in time.
+  const feed = new StoreChangeFeed({ audit, changes, health: new Health(pino({ level: 'silent' }), Date.now), intervalMs: 60_000 });
+  await feed.start();
+  gate = new Promise((resolve) => (release = resolve));
+  feed.poke(); // a ring for some earlier change: this read's snapshot has nothing new
+  await new Promise((resolve) => setImmediate(resolve));
+  committed.push({ seq: 1, at: 1, action: 'key.revoked', targetType: 'key', targetId: 'key_1' });
+  feed.poke(); // the ring for the revocation, heard while the first read is under way
+  gate = null;
+  release();
+  for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+  await feed.stop();
+  assert.deepEqual(heard, [{ type: 'key.changed', keyId: 'key_1' }]);
+  assert.equal(feed.seq, 1);
 });

@@ -51,6 +51,7 @@ export class StoreChangeFeed {
   readonly #options: StoreChangeFeedOptions;
   readonly #task: PeriodicTask;
   #seq: number | null = null;
+  #poked = false;
 
   constructor(options: StoreChangeFeedOptions) {
     this.#options = options;
@@ -63,8 +64,9 @@ export class StoreChangeFeed {
     this.#task.start();
   }
 
-  /** Read now (a doorbell rang). */
+  /** Read now (a doorbell rang); during a read, once more after it: that read may have started before the change committed. */
   poke(): void {
+    this.#poked = true;
     this.#task.trigger();
   }
 
@@ -79,14 +81,17 @@ export class StoreChangeFeed {
 
   async #read(): Promise<void> {
     const batch = this.#options.batch ?? 500;
-    for (;;) {
-      const changes = await this.#options.audit.after(this.#seq ?? 0, batch);
-      for (const change of changes) {
-        const event = changeEventOf(change);
-        if (event) this.#options.changes.publish(event);
-        this.#seq = change.seq;
+    do {
+      this.#poked = false;
+      for (;;) {
+        const changes = await this.#options.audit.after(this.#seq ?? 0, batch);
+        for (const change of changes) {
+          const event = changeEventOf(change);
+          if (event) this.#options.changes.publish(event);
+          this.#seq = change.seq;
+        }
+        if (changes.length < batch) break;
       }
-      if (changes.length < batch) return;
-    }
+    } while (this.#poked);
   }
 }
