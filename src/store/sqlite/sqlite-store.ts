@@ -90,12 +90,15 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       let ran = 0;
       for (const migration of MIGRATIONS) {
         if (applied.has(migration.version)) continue;
-        db.transaction(() => {
+        // Read again under the write lock: another process on this file (node.singleMachine) may have applied it since.
+        const applies = db.transaction(() => {
+          if (db.sql('SELECT 1 FROM schema_migrations WHERE version = ?').get(migration.version)) return false;
           connection.exec(migration.sql);
           migration.data?.(connection);
           db.sql('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?,?,?)').run(migration.version, migration.name, db.clock());
+          return true;
         });
-        ran++;
+        if (applies) ran++;
       }
       // What a migration deleted must not linger in the write-ahead log either.
       if (ran > 0) connection.exec('PRAGMA wal_checkpoint(TRUNCATE)');
