@@ -50,3 +50,27 @@ describe('DPoP replay set in Redis', () => {
     }
   });
 });
+
+describe('DPoP replay set: after a Redis outage', () => {
+  const NOW = Date.now();
+
+  test('a proof first used at this node while Redis was away (local) is still a replay here once Redis is back', async () => {
+    // Redis as the node sees it: away, then back (an empty set for what it never received).
+    let away = false;
+    const redis = new MemoryReplaySet();
+    const shared = {
+      firstUse: (id: string, now: number, forgetAt: number) => {
+        if (away) throw new Error('connect ECONNREFUSED');
+        return redis.firstUse(id, now, forgetAt);
+      },
+      sweep: () => undefined,
+    };
+    const set = new FallbackReplaySet(shared, new MemoryReplaySet(), { whenUnavailable: 'local', health: new Health(pino({ level: 'silent' }), Date.now) });
+    away = true;
+    assert.equal(await set.firstUse('jkt:during', NOW, NOW + 120_000), 'first');
+    away = false;
+    assert.equal(await set.firstUse('jkt:during', NOW + 5_000, NOW + 125_000), 'replayed', 'the same proof again, at the same node, inside its window');
+    assert.equal(await set.firstUse('jkt:after', NOW + 5_000, NOW + 125_000), 'first');
+    assert.equal(await set.firstUse('jkt:after', NOW + 6_000, NOW + 126_000), 'replayed');
+  });
+});

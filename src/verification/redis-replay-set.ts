@@ -42,6 +42,8 @@ export class FallbackReplaySet implements ReplaySet {
   readonly #local: ReplaySet;
   readonly #default: WhenUnavailable;
   readonly #outage: RedisOutage;
+  /** When the last id recorded in this node's set during an outage is forgotten: until then, Redis's 'first' is checked against it. */
+  #localUntil = 0;
 
   constructor(shared: ReplaySet, local: ReplaySet, options: { whenUnavailable: WhenUnavailable; health: HealthReporter }) {
     this.#shared = shared;
@@ -54,10 +56,13 @@ export class FallbackReplaySet implements ReplaySet {
     try {
       const verdict = await this.#shared.firstUse(id, now, forgetAt);
       this.#outage.ok();
+      // Redis never saw the ids this node recorded while it was away: one used here then is still a replay here.
+      if (verdict === 'first' && now < this.#localUntil && (await this.#local.firstUse(id, now, forgetAt)) === 'replayed') return 'replayed';
       return verdict;
     } catch (error) {
       this.#outage.failed(error);
       if ((whenUnavailable ?? this.#default) === 'fail-closed') return 'unavailable';
+      this.#localUntil = Math.max(this.#localUntil, forgetAt);
       return this.#local.firstUse(id, now, forgetAt);
     }
   }
