@@ -55,10 +55,21 @@ export class FallbackLimiter implements Limiter {
     } catch (error) {
       this.#outage.failed(error);
       if (mode === 'fail-closed') return closed(checks);
-      const local = checks.map((c) => ({ ...c, limit: Math.max(1, Math.floor(c.limit / this.#options.nodes)) }));
+      const local = checks.map((c) => ({ ...c, limit: localShare(c, this.#options.nodes) }));
       return commit ? this.#local.consume(subject, local, now) : this.#local.peek(subject, local, now);
     }
   }
+}
+
+/**
+ * A check's limit on one node while Redis is away. A quota starts from its seed, the use every node
+ * had counted (the store's): the nodes share what is left of it, not the whole, which a seed past
+ * `limit / nodes` would have used up at once.
+ */
+function localShare(c: LimitCheck, nodes: number): number {
+  if (c.kind === 'rate') return Math.max(1, Math.floor(c.limit / nodes));
+  const left = Math.max(0, c.limit - c.seed);
+  return Math.min(c.limit, c.seed + (left === 0 ? 0 : Math.max(1, Math.floor(left / nodes))));
 }
 
 function closed(checks: readonly LimitCheck[]): LimitResult {
