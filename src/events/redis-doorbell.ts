@@ -33,10 +33,15 @@ export class RedisDoorbell {
   /** Calls `onRing` whenever any node rings. */
   async listen(onRing: () => void): Promise<void> {
     this.#subscriber.on('message', (channel: string) => channel === CHANNEL && onRing());
-    await this.#subscriber.subscribe(CHANNEL);
-    // Registered once subscribed: every later 'ready' is a reconnection.
+    try {
+      await this.#subscriber.subscribe(CHANNEL);
+    } catch (error) {
+      // Redis away as the node starts: it starts anyway (the feed polls), and subscribes on the first 'ready' below.
+      this.#health.failed(CHANGE_DOORBELL, error);
+    }
+    // Registered once subscribed (or refused): every later 'ready' is a (re)connection.
     this.#subscriber.on('ready', () => {
-      // Reconnected: SUBSCRIBE again (idempotent) and read once it is confirmed, so a change committed
+      // (Re)connected: SUBSCRIBE again (idempotent) and read once it is confirmed, so a change committed
       // while we were away is read now and any later ring is heard.
       this.#subscriber.subscribe(CHANNEL).then(
         () => {
