@@ -9,7 +9,7 @@ import { call, seed, startHarness, type Harness, type Seeded } from './support/h
  * await is a round trip, so an operator's PATCH, a rotation, the drain task or the exposure policy
  * run interleaved with a revoke; here Promise.all interleaves them the same way on SQLite.
  */
-describe('a revocation is not undone by a change made at the same time', () => {
+describe('a revocation or a disable is not undone by a change made at the same time', () => {
   let h: Harness;
   let ids: Seeded;
   const actor = { actor: 'test', requestId: null };
@@ -44,6 +44,23 @@ describe('a revocation is not undone by a change made at the same time', () => {
     const stored = (await h.gh.ctx.store.keys.get(key.id))!;
     assert.notEqual(stored.revokedAt, null, 'the rotation wrote the key back unrevoked');
     assert.equal((await call(h, '/orders/x', { key: key.secret })).status, 401, 'the revoked secret works for the grace period');
+  });
+
+  test('a disable (a leaked key, say) is not undone by a rename or a rotation read before it and written after it', async () => {
+    for (const other of [
+      (id: string) => keysService.update(h.gh.ctx, actor, id, { name: 'renamed' }),
+      (id: string) => keysService.rotate(h.gh.ctx, actor, id, 3600),
+    ]) {
+      const key = await fresh();
+      const [disable, change] = await Promise.allSettled([keysService.update(h.gh.ctx, actor, key.id, { enabled: false }), other(key.id)]);
+      // One of the two may be refused (409: read it again), never both stored with one lost.
+      assert.ok(disable.status === 'fulfilled' || change.status === 'fulfilled');
+      if (disable.status === 'rejected') assert.equal((disable.reason as { code?: string }).code, 'CONFLICT');
+      else {
+        assert.equal((await h.gh.ctx.store.keys.get(key.id))!.enabled, false, 'the disable was overwritten');
+        assert.equal((await call(h, '/orders/x', { key: key.secret })).status, 401, 'the disabled secret works again');
+      }
+    }
   });
 
   test('two rotations of one key at once make one successor, not two live ones', async () => {

@@ -160,7 +160,14 @@ export interface KeyListQuery extends PageQuery {
   now: number;
 }
 
-export interface KeyRepo extends Omit<EntityRepo<ApiKey>, 'list'> {
+export interface KeyRepo extends Omit<EntityRepo<ApiKey>, 'list' | 'update'> {
+  /**
+   * Replaces the stored key; false when it does not exist, or when `readAt` (the `updatedAt` of the
+   * key as the change read it) is given and the stored key has changed since: a change made from an
+   * older read never overwrites a newer one (a disable, a rotation). Whatever the read, a stored
+   * revocation or successor is never cleared or replaced (revoked and rotated are final).
+   */
+  update(key: ApiKey, audit: AuditInput, readAt?: number): Promise<boolean>;
   findByHash(hash: string): Promise<ApiKey | null>;
   /**
    * The keys with these ids that exist, in any order, in one read (one statement, one round trip):
@@ -168,8 +175,11 @@ export interface KeyRepo extends Omit<EntityRepo<ApiKey>, 'list'> {
    */
   getByIds(ids: readonly string[]): Promise<ApiKey[]>;
   list(query: KeyListQuery): Promise<Page<ApiKey>>;
-  /** Stores the successor and the updated predecessor in one transaction. */
-  rotate(previous: ApiKey, successor: ApiKey, audit: AuditInput): Promise<boolean>;
+  /**
+   * Stores the successor and the updated predecessor in one transaction; false when the predecessor
+   * is gone, revoked or rotated already, or (with `readAt`, as for update) changed since it was read.
+   */
+  rotate(previous: ApiKey, successor: ApiKey, audit: AuditInput, readAt?: number): Promise<boolean>;
   /** Keys not revoked whose expiry is after `after` and at or before `until` (epoch ms), soonest first, at most `limit`: the expiry scan's window. */
   expiringBetween(after: number, until: number, limit: number): Promise<ApiKey[]>;
   /**

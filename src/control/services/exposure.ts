@@ -3,7 +3,7 @@ import { exposureStep, type ExposureAction, type ExposureStep } from '../../doma
 import { iso, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
 import { compromise, type Compromise } from './compromise.ts';
-import { keyRecordView, refusedKeyWrite } from './keys.ts';
+import { changedAt, keyRecordView, refusedKeyWrite } from './keys.ts';
 
 /** Where Gatehouse learnt that a key's secret is no longer secret. */
 export const EXPOSURE_SOURCES = ['plain-http', 'query-string', 'scanner', 'secret-scanning', 'operator'] as const;
@@ -60,7 +60,12 @@ export async function markExposed(ctx: ControlContext, actor: Actor, existing: A
     policy: ctx.incidents.exposure[existing.environment],
   };
   const disable = step.action === 'disable';
-  const exposed: ApiKey = { ...existing, exposedAt, enabled: disable ? false : existing.enabled, updatedAt: first || disable ? now : existing.updatedAt };
+  const exposed: ApiKey = {
+    ...existing,
+    exposedAt,
+    enabled: disable ? false : existing.enabled,
+    updatedAt: first || disable ? changedAt(now, existing) : existing.updatedAt,
+  };
   const audit: AuditInput = {
     ...actor,
     action: 'key.exposed',
@@ -77,7 +82,7 @@ export async function markExposed(ctx: ControlContext, actor: Actor, existing: A
     return { key: done.key, first, step, compromise: done };
   }
   const changes = first || disable;
-  const stored = changes ? await ctx.store.keys.update(exposed, audit) : (await ctx.store.audit.append(audit), true);
+  const stored = changes ? await ctx.store.keys.update(exposed, audit, existing.updatedAt) : (await ctx.store.audit.append(audit), true);
   if (!stored) throw await refusedKeyWrite(ctx, existing.id);
   if (changes) ctx.changes.publish({ type: 'key.changed', keyId: existing.id });
   return { key: exposed, first, step, compromise: null };

@@ -115,14 +115,20 @@ function issue(ctx: ControlContext, environment: ApiKey['environment'], kind: 'a
 }
 
 /**
- * Why the store refused a key's write: the key is gone (404), or another change revoked or rotated it
- * after it was read here (409): the store never writes over a revocation or a rotation (revoked and
- * rotated are final), so this change, made from what it read before, is not applied.
+ * Why the store refused a key's write: the key is gone (404), or another change was stored after it
+ * was read here (409): the store writes a change only over the key it was made from (KeyRepo.update),
+ * so a change made from an older read is not applied over a newer one (a disable, a revocation).
  */
 export async function refusedKeyWrite(ctx: ControlContext, id: string): Promise<ControlError> {
   if (!(await ctx.store.keys.get(id))) return notFound('key', id);
-  return new ControlError('CONFLICT', 'the key was revoked or rotated while this change was being made; nothing was changed: read it again');
+  return new ControlError('CONFLICT', 'the key was changed by another request while this change was being made; nothing was changed: read it again');
 }
+
+/**
+ * The time a change to a key is stored with: now, and always after the key as read, so that no two
+ * stored versions of a key share an `updatedAt` (the store compares it: KeyRepo.update's `readAt`).
+ */
+export const changedAt = (now: number, existing: ApiKey): number => Math.max(now, existing.updatedAt + 1);
 
 function changed(ctx: ControlContext, key: ApiKey): void {
   ctx.changes.publish({ type: 'key.changed', keyId: key.id });
@@ -184,12 +190,12 @@ export const keysService = {
       certificateThumbprint: patch.certificateThumbprint === undefined ? (existing.certificateThumbprint ?? null) : patch.certificateThumbprint,
       ...(existing.publishable ? { allowedOrigins: patch.allowedOrigins ?? existing.allowedOrigins ?? [] } : {}),
       ...mergeSettings(existing, patch),
-      updatedAt: now,
+      updatedAt: changedAt(now, existing),
     };
     // Only a patch that changes what the key may reach is checked: a key made before this rule can still be renamed.
     await validateReferences(ctx, key, patch.access !== undefined || patch.policyId !== undefined);
     const action = patch.enabled === undefined || patch.enabled === existing.enabled ? 'updated' : patch.enabled ? 'enabled' : 'disabled';
-    if (!(await ctx.store.keys.update(key, auditEntry(actor, action, existing, key)))) throw await refusedKeyWrite(ctx, id);
+    if (!(await ctx.store.keys.update(key, auditEntry(actor, action, existing, key), existing.updatedAt))) throw await refusedKeyWrite(ctx, id);
     changed(ctx, key);
     return key;
   },
@@ -238,11 +244,11 @@ export const keysService = {
       replacedBy: successor.id,
       expiresAt: existing.expiresAt === null ? graceEnd : Math.min(existing.expiresAt, graceEnd),
       ...(retireWhenDrained ? { retireWhenDrained: { quietPeriodSeconds: retireWhenDrained.quietPeriodSeconds, rotatedAt: now } } : {}),
-      updatedAt: now,
+      updatedAt: changedAt(now, existing),
     };
     const rotated = { previous: keyRecordView(previous), successor: keyRecordView(successor) };
     const audit = { ...auditEntry(actor, 'rotated', existing, previous), after: rotated, events: [{ type: 'key.rotated' as const, data: rotated }] };
-    if (!(await ctx.store.keys.rotate(previous, successor, audit))) throw await refusedKeyWrite(ctx, id);
+    if (!(await ctx.store.keys.rotate(previous, successor, audit, existing.updatedAt))) throw await refusedKeyWrite(ctx, id);
     changed(ctx, previous);
     return { key: successor, secret, previous };
   },
@@ -252,9 +258,9 @@ export const keysService = {
     const existing = await getKey(ctx, id);
     const now = ctx.clock();
     requireTransition(existing, ['revoke'], now);
-    const key: ApiKey = { ...existing, revokedAt: now, revokedReason: reason, updatedAt: now };
+    const key: ApiKey = { ...existing, revokedAt: now, revokedReason: reason, updatedAt: changedAt(now, existing) };
     const revoked = { ...auditEntry(actor, 'revoked', existing, key), events: [{ type: 'key.revoked' as const, data: { key: keyRecordView(key), reason } }] };
-    if (!(await ctx.store.keys.update(key, revoked))) throw await refusedKeyWrite(ctx, id);
+    if (!(await ctx.store.keys.update(key, revoked, existing.updatedAt))) throw await refusedKeyWrite(ctx, id);
     changed(ctx, key);
     return key;
   },

@@ -4,7 +4,7 @@ import { drainDecision, rotationExpiryAt, rotationNoticeDedupeKey, rotationStep,
 import type { RotationCandidate } from '../../store/port.ts';
 import { iso, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
-import { keyRecordView, keysService } from './keys.ts';
+import { changedAt, keyRecordView, keysService } from './keys.ts';
 
 /** Changes the rotation tasks make are Gatehouse's own. */
 const SYSTEM: Actor = { actor: 'system', requestId: null };
@@ -63,7 +63,7 @@ async function expireOverdue(ctx: ControlContext, candidate: RotationCandidate, 
   const existing = await ctx.store.keys.get(candidate.key.id);
   const now = ctx.clock();
   if (!existing || rotationStep(existing, candidate.rule, candidate.notice, now).step !== 'expire') return false;
-  const key: ApiKey = { ...existing, expiresAt: now, updatedAt: now };
+  const key: ApiKey = { ...existing, expiresAt: now, updatedAt: changedAt(now, existing) };
   const change = auditedChange(keyRecordView, existing, key);
   const reason = `not rotated: due at ${iso(schedule.dueAt)} (every ${schedule.periodDays} days), grace of ${schedule.graceDays} days ended at ${iso(graceEndedAt)}`;
   const audit: AuditInput = {
@@ -74,7 +74,7 @@ async function expireOverdue(ctx: ControlContext, candidate: RotationCandidate, 
     before: change.before,
     after: { ...change.after, reason },
   };
-  if (!(await ctx.store.keys.update(key, audit))) return false;
+  if (!(await ctx.store.keys.update(key, audit, existing.updatedAt))) return false;
   ctx.changes.publish({ type: 'key.changed', keyId: key.id });
   return true;
 }

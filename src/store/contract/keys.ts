@@ -50,6 +50,23 @@ export function keysContract(current: () => Store): void {
       assert.equal(await store.keys.update(makeKey(app.id), audit('key.updated', 'key', 'x')), false);
     });
 
+    test('an update or rotation made from a read older than the stored key is refused and changes nothing', async () => {
+      const key = await createKey();
+      const disabled = { ...key, enabled: false, updatedAt: key.updatedAt + 1 };
+      assert.equal(await store.keys.update(disabled, audit('key.disabled', 'key', key.id), key.updatedAt), true);
+      const renamed = { ...key, name: 'renamed', updatedAt: key.updatedAt + 2 };
+      assert.equal(await store.keys.update(renamed, audit('key.updated', 'key', key.id), key.updatedAt), false, 'made from the read before the disable');
+      const successor = makeKey(app.id, { rotatedFrom: key.id });
+      const rotated = { ...key, replacedBy: successor.id, updatedAt: key.updatedAt + 2 };
+      assert.equal(await store.keys.rotate(rotated, successor, audit('key.rotated', 'key', key.id), key.updatedAt), false);
+      assert.deepEqual(await store.keys.get(key.id), disabled);
+      assert.equal(await store.keys.get(successor.id), null);
+      assert.equal(
+        await store.keys.update({ ...disabled, name: 'renamed', updatedAt: key.updatedAt + 3 }, audit('key.updated', 'key', key.id), disabled.updatedAt),
+        true,
+      );
+    });
+
     test('list filters by app and environment and pages with a cursor', async () => {
       const other = makeApp(2);
       await store.apps.create(other, audit('app.created', 'app', other.id));

@@ -65,13 +65,17 @@ const keepsFinal = (k: ApiKey) => ({
 });
 /** Rotated or revoked only from a key still neither: one successor per key, none for a revoked key. */
 const UNROTATED_UNREVOKED = { sql: () => `revoked_at IS NULL AND data->>'replacedBy' IS NULL`, args: [] };
+type Guard = { sql: (first: number) => string; args: unknown[] };
+/** A guard, and with `readAt` also: the stored key is the one read (KeyRepo.update). */
+const unchangedSince = (readAt: number | undefined, guard: Guard): Guard =>
+  readAt === undefined ? guard : { sql: (n) => `${guard.sql(n)} AND updated_at = $${n + guard.args.length}`, args: [...guard.args, readAt] };
 
 export function keyRepo(db: PgDb): KeyRepo {
   return {
     ...entityTable<ApiKey>(db, 'keys', keyColumns),
-    async update(key, audit) {
+    async update(key, audit, readAt) {
       return db.transaction(async (tx) => {
-        if ((await writeRow(tx, 'keys', keyColumns(key), key, false, keepsFinal(key))) === 0) return false;
+        if ((await writeRow(tx, 'keys', keyColumns(key), key, false, unchangedSince(readAt, keepsFinal(key)))) === 0) return false;
         await appendAudit(tx, audit, db.clock());
         return true;
       });
@@ -164,9 +168,9 @@ export function keyRepo(db: PgDb): KeyRepo {
         return { revokedTokens };
       });
     },
-    async rotate(previous, successor, audit) {
+    async rotate(previous, successor, audit, readAt) {
       return db.transaction(async (tx) => {
-        if ((await writeRow(tx, 'keys', keyColumns(previous), previous, false, UNROTATED_UNREVOKED)) === 0) return false;
+        if ((await writeRow(tx, 'keys', keyColumns(previous), previous, false, unchangedSince(readAt, UNROTATED_UNREVOKED))) === 0) return false;
         await writeRow(tx, 'keys', keyColumns(successor), successor, true);
         await appendAudit(tx, audit, db.clock());
         return true;

@@ -59,13 +59,16 @@ const KEEPS_FINAL = {
 };
 /** Rotated or revoked only from a key still neither: one successor per key, none for a revoked key. */
 const UNROTATED_UNREVOKED = `revoked_at IS NULL AND json_extract(data, '$.replacedBy') IS NULL`;
+/** A guard, and with `readAt` also: the stored key is the one read (KeyRepo.update). */
+const unchangedSince = (readAt: number | undefined, sql: string, args: SQLInputValue[]) =>
+  readAt === undefined ? { sql, args } : { sql: `${sql} AND updated_at = ?`, args: [...args, readAt] };
 
 export function keyRepo(db: SqliteDb): KeyRepo {
   return {
     ...entityTable<ApiKey>(db, 'keys', keyColumns),
-    async update(key, audit) {
+    async update(key, audit, readAt) {
       return db.transaction(() => {
-        if (writeRow(db, 'keys', keyColumns(key), key, false, { sql: KEEPS_FINAL.sql, args: KEEPS_FINAL.args(key) }) === 0) return false;
+        if (writeRow(db, 'keys', keyColumns(key), key, false, unchangedSince(readAt, KEEPS_FINAL.sql, KEEPS_FINAL.args(key))) === 0) return false;
         appendAudit(db, audit);
         return true;
       });
@@ -138,9 +141,9 @@ export function keyRepo(db: SqliteDb): KeyRepo {
         return true;
       });
     },
-    async rotate(previous, successor, audit) {
+    async rotate(previous, successor, audit, readAt) {
       return db.transaction(() => {
-        if (writeRow(db, 'keys', keyColumns(previous), previous, false, { sql: UNROTATED_UNREVOKED, args: [] }) === 0) return false;
+        if (writeRow(db, 'keys', keyColumns(previous), previous, false, unchangedSince(readAt, UNROTATED_UNREVOKED, [])) === 0) return false;
         writeRow(db, 'keys', keyColumns(successor), successor, true);
         appendAudit(db, audit);
         return true;
