@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { markExposed } from '../src/control/services/exposure.ts';
 import { keysService } from '../src/control/services/keys.ts';
 import { call, seed, startHarness, type Harness, type Seeded } from './support/harness.ts';
 
@@ -61,6 +62,18 @@ describe('a revocation or a disable is not undone by a change made at the same t
         assert.equal((await call(h, '/orders/x', { key: key.secret })).status, 401, 'the disabled secret works again');
       }
     }
+  });
+
+  test('a leak reported while another change is made is acted on all the same: the key ends disabled', async () => {
+    const key = await fresh();
+    // The report's key was read before a rename landed (the gateway, a scanner or GitHub's report read it).
+    const readBefore = (await h.gh.ctx.store.keys.get(key.id))!;
+    await keysService.update(h.gh.ctx, actor, key.id, { name: 'renamed' });
+    const exposed = await markExposed(h.gh.ctx, actor, readBefore, { source: 'operator', where: 'a chat message', action: 'disable' });
+    assert.equal(exposed.key.enabled, false);
+    const stored = (await h.gh.ctx.store.keys.get(key.id))!;
+    assert.deepEqual([stored.enabled, stored.name], [false, 'renamed'], 'disabled, and the rename kept');
+    assert.equal((await call(h, '/orders/x', { key: key.secret })).status, 401);
   });
 
   test('two rotations of one key at once make one successor, not two live ones', async () => {

@@ -1,6 +1,6 @@
 import type { ApiKey, AuditInput } from '../../domain/entities.ts';
 import { exposureStep, type ExposureAction, type ExposureStep } from '../../domain/exposure-policy.ts';
-import { iso, type Actor, type ControlContext } from '../context.ts';
+import { ControlError, iso, requireFound, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
 import { compromise, type Compromise } from './compromise.ts';
 import { changedAt, keyRecordView, refusedKeyWrite } from './keys.ts';
@@ -44,6 +44,22 @@ export type ExposureResult = {
  * `gatehouse keys rotate <replacement> --grace 0` (docs/incident-response.md).
  */
 export async function markExposed(ctx: ControlContext, actor: Actor, existing: ApiKey, exposure: Exposure): Promise<ExposureResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await markExposedOnce(ctx, actor, existing, exposure);
+    } catch (error) {
+      // Another change to the key was stored after it was read (the store refuses to write over it):
+      // a leak is acted on all the same, on the key as it is now.
+      if (!(error instanceof ControlError && error.code === 'CONFLICT') || attempt === EXPOSURE_ATTEMPTS) throw error;
+      existing = requireFound(await ctx.store.keys.get(existing.id), 'key', existing.id);
+    }
+  }
+}
+
+/** Tries of one report: a change that lands between each read and write is rare; three in a row means something else is wrong. */
+const EXPOSURE_ATTEMPTS = 3;
+
+async function markExposedOnce(ctx: ControlContext, actor: Actor, existing: ApiKey, exposure: Exposure): Promise<ExposureResult> {
   const first = !existing.exposedAt;
   const fromGateway = exposure.source === 'plain-http' || exposure.source === 'query-string';
   const now = ctx.clock();
