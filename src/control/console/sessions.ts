@@ -181,6 +181,11 @@ export class ConsoleSessions {
     const running = this.#refreshing.get(session.idHash);
     if (running) return running;
     const work = (async () => {
+      // Another request may have refreshed it since `session` was read: its refresh token is rotated
+      // away, and using it again would be a reuse, which revokes the grant. The tokens stored now stand.
+      const current = await this.#ctx.store.consoleSessions.get(session.idHash, this.#ctx.clock());
+      if (!current) return false;
+      if (current.sealedTokens !== session.sealedTokens) return true;
       const refresher = this.#refresher;
       const tokens = this.tokens(session);
       const next = refresher && tokens.refreshToken ? await refresher(tokens) : null;
