@@ -214,9 +214,11 @@ export function createBff(o: BffOptions): Bff {
           accessExpiresAt: expiryOf(r.expires_in),
         };
       } catch (error) {
-        // invalid_grant: revoked, expired or signed out everywhere. Anything else is ours to look at.
-        if (!(error instanceof oidc.ResponseBodyError)) o.onError(error);
-        return null;
+        // A refusal (invalid_grant: revoked, expired or signed out everywhere; invalid_client): the session ends.
+        const refused = error instanceof oidc.ResponseBodyError || error instanceof oidc.WWWAuthenticateChallengeError;
+        if (refused && error.status < 500) return null;
+        // Not a refusal (unreachable, 5xx): this request fails, the session stays for the next one to refresh.
+        throw error;
       }
     },
   };
