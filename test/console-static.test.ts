@@ -39,14 +39,14 @@ describe('the web app’s files on the control plane: index.html under a strict 
     assert.equal(res.headers.get('location'), '/console/');
   });
 
-  test('every page of both faces answers index.html, revalidated each time, under the CSP and isolation headers', async () => {
+  test('every page of both faces answers index.html, never stored (no-store), under the CSP and isolation headers', async () => {
     assert.equal(APP_CSP, CONTRACT_CSP);
     for (const path of ['/console/', '/console', '/console/keys/key_1', '/developers/', '/developers/apps?x=1']) {
       const res = await get(path);
       assert.equal(res.status, 200, path);
       assert.match(await res.text(), /<div id="root">/);
       assert.equal(res.headers.get('content-security-policy'), CONTRACT_CSP);
-      assert.equal(res.headers.get('cache-control'), 'no-cache');
+      assert.equal(res.headers.get('cache-control'), 'no-store');
       assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
       assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
       assert.equal(res.headers.get('cross-origin-opener-policy'), 'same-origin');

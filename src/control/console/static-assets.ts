@@ -49,9 +49,10 @@ interface Asset {
 }
 
 /**
- * Serves the built web app: `/console/*` and `/developers/*` answer index.html (`no-cache`: always
- * revalidated, so a new build shows at once); `/assets/*` the hashed files (cached for a year,
- * immutable), with the `.br` or `.gz` the build writes beside a file when the client accepts it.
+ * Serves the built web app: `/console/*` and `/developers/*` answer index.html (`no-store`: fetched
+ * each time, so a new build shows at once, and kept out of the back/forward cache, so Back after
+ * sign-out does not bring back a signed-in page with its data and secrets); `/assets/*` the hashed
+ * files (cached for a year, immutable), with the `.br` or `.gz` the build writes beside a file when the client accepts it.
  * A file without them is sent as it is until its compressed copies, made off the event loop, are
  * ready. Without a build, the pages answer 503 naming `npm run build:web`.
  */
@@ -159,7 +160,7 @@ export function createStaticAssets(dir: string, onError: (error: unknown) => voi
         res.writeHead(503, { ...APP_PAGE_HEADERS, 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'retry-after': '30' });
         return void res.end(req.method === 'HEAD' ? undefined : text);
       }
-      res.writeHead(200, { ...APP_PAGE_HEADERS, 'content-type': 'text/html; charset=utf-8', 'content-length': body.length, 'cache-control': 'no-cache' });
+      res.writeHead(200, { ...APP_PAGE_HEADERS, 'content-type': 'text/html; charset=utf-8', 'content-length': body.length, 'cache-control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : body);
     },
   };
