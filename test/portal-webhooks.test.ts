@@ -137,6 +137,20 @@ portal:
     assert.deepEqual([settings.webhooksEnabled, settings.maxWebhooksPerApp, settings.webhookEvents.includes('login.failed_burst')], [true, 2, false]);
   });
 
+  test('a developer pauses and resumes their endpoint, but cannot enable one an operator disabled (409)', async () => {
+    const app = await appOf(a, 'Paused');
+    const endpoint = await addEndpoint(a, app);
+    const patch = (body: Record<string, unknown>) => a.call('PATCH', `/portal/v1/webhooks/${endpoint.id}`, body);
+    assert.equal((await patch({ enabled: false })).body.disabledReason, 'paused by the app’s developer');
+    assert.equal((await patch({ enabled: true })).body.enabled, true, 'their own pause is theirs to end');
+    const disabled = await h.admin('PATCH', `/webhooks/${endpoint.id}`, { enabled: false, disabledReason: 'sent to a host we do not allow' });
+    assert.equal(disabled.status, 200, JSON.stringify(disabled.body));
+    expectProblem(await patch({ enabled: true }), 409, 'CONFLICT');
+    assert.equal((await a.call('GET', `/portal/v1/webhooks/${endpoint.id}`)).body.enabled, false);
+    assert.equal((await patch({ description: 'still mine to describe' })).status, 200, 'other changes are still theirs');
+    assert.equal((await h.admin('PATCH', `/webhooks/${endpoint.id}`, { enabled: true })).body.enabled, true, 'the operator enables it again');
+  });
+
   test('developer B can neither see nor change developer A’s endpoints, nor an operator’s: 404, and nothing changed', async () => {
     const appId = await appOf(a, 'A’s hooks');
     const endpoint = await addEndpoint(a, appId);

@@ -16,6 +16,11 @@ export interface WebhookEndpoint {
   enabled: boolean;
   /** Why it is disabled (by an operator, or after a run of failed deliveries); null when enabled. */
   disabledReason: string | null;
+  /**
+   * Who disabled it: an operator's disable is not the app's developer to undo; a developer's own pause
+   * or a run of failed deliveries is. Absent: enabled, or disabled before this was recorded.
+   */
+  disabledBy?: 'operator' | 'developer' | 'deliveries' | null;
   /** Failed delivery attempts in a row (any delivery); a success resets it. */
   consecutiveFailures: number;
   secrets: SealedWebhookSecret[];

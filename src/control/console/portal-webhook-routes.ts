@@ -54,7 +54,7 @@ export const PORTAL_WEBHOOK_ROUTES: readonly PortalRoute[] = [
       await portalWebhooksService.own(ctx, principal.user, params.id!);
       // A developer pausing their endpoint says so, rather than the service's "disabled by an operator".
       const patch = body.enabled === false ? { ...body, disabledReason: 'paused by the app’s developer' } : body;
-      return endpointView(await webhooksService.update(ctx, actor, params.id!, patch));
+      return endpointView(await webhooksService.update(ctx, actor, params.id!, patch, 'developer'));
     },
   }),
   route({

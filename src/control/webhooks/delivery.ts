@@ -170,7 +170,7 @@ export class WebhookDispatcher {
     if (!endpoint?.enabled) return endpoint;
     const now = clock();
     const reason = `disabled after ${run} failed delivery attempts in a row (last: ${last.statusCode ?? last.error})`;
-    const disabled: WebhookEndpoint = { ...endpoint, enabled: false, disabledReason: reason, updatedAt: now };
+    const disabled: WebhookEndpoint = { ...endpoint, enabled: false, disabledReason: reason, disabledBy: 'deliveries', updatedAt: now };
     await store.webhooks.update(disabled, {
       actor: 'system',
       requestId: null,

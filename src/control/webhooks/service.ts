@@ -66,6 +66,7 @@ export const webhooksService = {
       description: input.description,
       enabled: input.enabled,
       disabledReason: input.enabled ? null : 'created disabled',
+      disabledBy: input.enabled ? null : input.appId ? 'developer' : 'operator',
       consecutiveFailures: 0,
       secrets: [sealed],
       ...(input.appId ? { appId: input.appId } : {}),
@@ -76,10 +77,16 @@ export const webhooksService = {
     return { endpoint, secret };
   },
 
-  /** A merge patch. Enabling clears the failure run that disabled it; a changed URL is checked again. */
-  async update(ctx: ControlContext, actor: Actor, id: string, patch: WebhookPatch): Promise<WebhookEndpoint> {
+  /**
+   * A merge patch, by an operator or the app's developer (`by`). Enabling clears the failure run that
+   * disabled it; a developer cannot enable an endpoint an operator disabled (409); a changed URL is
+   * checked again.
+   */
+  async update(ctx: ControlContext, actor: Actor, id: string, patch: WebhookPatch, by: 'operator' | 'developer' = 'operator'): Promise<WebhookEndpoint> {
     const w = requireWebhooks(ctx);
     const existing = await getEndpoint(ctx, id);
+    if (by === 'developer' && patch.enabled !== undefined && patch.enabled !== false && !existing.enabled && existing.disabledBy === 'operator')
+      throw new ControlError('CONFLICT', 'an operator disabled this endpoint: ask them to enable it again');
     if (patch.url !== undefined && patch.url !== existing.url) await w.checkUrl(patch.url, existing);
     const now = ctx.clock();
     // null removes the member: enabled, its default.
@@ -92,6 +99,7 @@ export const webhooksService = {
       description: patch.description === undefined ? existing.description : patch.description,
       enabled,
       disabledReason: enabled ? null : (patch.disabledReason ?? (existing.enabled ? 'disabled by an operator' : existing.disabledReason)),
+      disabledBy: enabled ? null : existing.enabled ? by : (existing.disabledBy ?? null),
       consecutiveFailures: enabling ? 0 : existing.consecutiveFailures,
       secrets: signingSecrets(existing.secrets, now),
       updatedAt: now,
