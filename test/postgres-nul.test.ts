@@ -45,6 +45,7 @@ describe('a NUL from a client on the PostgreSQL store', () => {
     const cases: [string, string, Record<string, unknown> | undefined, string][] = [
       ['POST', '/apps', { name: 'nul\u0000here' }, 'body.name'],
       ['POST', '/apps', { name: 'app', metadata: { tag: ['ok', 'x\u0000'] } }, 'body.metadata.tag.1'],
+      ['POST', '/apps', { name: 'lone \ud800 surrogate' }, 'body.name'],
       ['GET', '/apps?name=%00', undefined, 'query.name'],
       ['GET', '/apps/app_%00', undefined, 'path.id'],
     ];

@@ -18,7 +18,7 @@ import type { AdminRoute } from './route.ts';
 import { ADMIN_ROUTES } from './routes.ts';
 import { traceAdminRequests } from './trace-requests.ts';
 import type { Tracing } from '../../telemetry/tracing.ts';
-import { nulAt } from '../../domain/inputs/storable-text.ts';
+import { unstorableTextAt } from '../../domain/inputs/storable-text.ts';
 
 /** Who is calling: an admin key (automation), or a person signed in to the web app (control/console/). */
 export interface AdminCaller {
@@ -200,12 +200,12 @@ export async function readJson(c: { req: { header(name: string): string | undefi
   }
 }
 
-/** 400 VALIDATION_FAILED naming the field when a string or name in `input` holds U+0000, which no store keeps (nulAt). */
+/** 400 VALIDATION_FAILED naming the field when a string or name in `input` holds text no store keeps as sent (unstorableTextAt). */
 export function refuseNul<T>(input: T, where: 'body' | 'query' | 'path'): T {
-  const nul = nulAt(input);
-  if (nul === null) return input;
-  const field = [where, ...nul].join('.');
-  throw new ControlError('VALIDATION_FAILED', `the ${where} is not valid: ${field}`, { [field]: 'must not contain U+0000 (NUL)' });
+  const at = unstorableTextAt(input);
+  if (at === null) return input;
+  const field = [where, ...at].join('.');
+  throw new ControlError('VALIDATION_FAILED', `the ${where} is not valid: ${field}`, { [field]: 'must be text without U+0000 (NUL) or a lone surrogate' });
 }
 
 /** The schema's output, or 400 VALIDATION_FAILED naming each field. */
