@@ -141,7 +141,9 @@ export function PortalWebhookPage({ id }: { id: string }) {
               kind: 'signing secret',
               kept: SEALED,
             });
-            await changed(r);
+            // The endpoint as it is now, without the secret: the query cache outlives the panel that shows it.
+            const { secret: _shown, ...endpoint } = r;
+            await changed(endpoint);
           }}
         />
         <ConfirmButton
