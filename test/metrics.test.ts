@@ -389,7 +389,8 @@ describe('the request record observers receive', () => {
     assert.equal(record.api, 'slow');
     assert.equal(record.aborted, true);
     assert.ok(record.outcome !== null);
-    // Its duration ends where its answer did: when the connection closed.
-    assert.ok(record.durationMs >= 90 && record.durationMs < 1000, String(record.durationMs));
+    // Its duration ends where its answer did: when the connection closed, about 100 ms after the fetch
+    // began (less the connection's setup, which a busy host makes tens of milliseconds), not at once.
+    assert.ok(record.durationMs >= 50 && record.durationMs < 1000, String(record.durationMs));
   });
 });

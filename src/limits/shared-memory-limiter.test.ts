@@ -80,8 +80,10 @@ test('four threads on a quota and a rate limit together: exactly the quota, and 
 test('counters first claimed in one call keep a slot each, also in a well-filled table', () => {
   // A slot claimed for one counter reads as expired until the call writes it. Claimed for a second
   // counter of the same call, it gave both one slot, and the first counter's count was lost: with
-  // three checks per key, 41 of 1,000 keys here, and 292 of 100,000 in the default table.
-  const limiter = SharedMemoryLimiter.create(4096);
+  // three checks per key, 41 of 1,000 keys in a table of 4,096, and 292 of 100,000 in the default table.
+  // 6,144 entries, 64 stripes of 96: 3,000 counters fill it by half, and no stripe overflows whatever
+  // the table's random seed (in 64 stripes of 64, some seeds put more than 64 in one and refused a key).
+  const limiter = SharedMemoryLimiter.create(6144);
   const checks = [rate(100, 1000, 'rl:per-second'), rate(1000, 60_000, 'rl:per-minute'), quota(1000)];
   const keys = Array.from({ length: 1000 }, (_, k) => `key_${k}`);
   for (const key of keys) assert.equal(limiter.consume(key, checks, NOW).allowed, true);
