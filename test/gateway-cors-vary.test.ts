@@ -15,8 +15,11 @@ describe("publishable routes: Vary: Origin survives the upstream's own Vary", ()
 
   before(async () => {
     h = await startHarness();
-    upstream = createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json', vary: 'Accept-Encoding' });
+    upstream = createServer((req, res) => {
+      // Two Vary lines (a framework's and a middleware's): undici hands them over as an array.
+      const vary: string | string[] = req.url?.includes('two-lines') ? ['Accept-Encoding', 'Accept-Language'] : 'Accept-Encoding';
+      res.setHeader('vary', vary);
+      res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{"items":[]}');
     });
     const upstreamUrl = await listen(upstream);
@@ -50,5 +53,15 @@ describe("publishable routes: Vary: Origin survives the upstream's own Vary", ()
     const vary = (res.headers.get('vary') ?? '').split(',').map((v) => v.trim().toLowerCase());
     assert.ok(vary.includes('origin'), `Vary is "${res.headers.get('vary')}": a cache may serve this answer to https://blog.example`);
     assert.ok(vary.includes('accept-encoding'), "the upstream's own Vary is kept");
+  });
+
+  test('an upstream answer with two Vary lines still varies by Origin', async () => {
+    const res = await fetch(`${h.gh.gatewayUrl}/catalog/public/two-lines`, { headers: { 'x-api-key': pub, origin: 'https://shop.example' } });
+    await res.text();
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('access-control-allow-origin'), 'https://shop.example');
+    const vary = (res.headers.get('vary') ?? '').split(',').map((v) => v.trim().toLowerCase());
+    assert.ok(vary.includes('origin'), `Vary is "${res.headers.get('vary')}": a cache may serve this answer to https://blog.example`);
+    assert.ok(vary.includes('accept-encoding') && vary.includes('accept-language'), "the upstream's own Vary lines are kept");
   });
 });

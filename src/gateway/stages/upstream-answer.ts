@@ -144,7 +144,9 @@ function responseHeaders(upstream: IncomingHttpHeaders, exchange: Exchange): Inc
   if (limits) ((out['ratelimit-policy'] = limits.policy), (out.ratelimit = limits.state));
   // writeHead's fields replace those set before it: the CORS stage's `Vary: Origin` must join the upstream's Vary.
   const own = exchange.res.getHeader('vary');
-  if (typeof own === 'string' && typeof out.vary === 'string') out.vary = joinedVary(out.vary, own);
+  // Two or more Vary lines come as an array (undici): one list (RFC 9110 §5.3).
+  const theirs = Array.isArray(out.vary) ? out.vary.join(', ') : out.vary;
+  if (typeof own === 'string' && typeof theirs === 'string') out.vary = joinedVary(theirs, own);
   return out;
 }
 
