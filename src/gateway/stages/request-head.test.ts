@@ -74,6 +74,14 @@ describe('request-head stage', () => {
     assert.equal(await run({ target: '/orders?%6Dethod=x&the_%6Dethod=y' }), undefined, 'other names that merely decode to *method pass');
   });
 
+  test('_method as PHP reads it is refused: leading spaces dropped, the name cut at a NUL', async () => {
+    // PHP's php_register_variable_ex skips a name's leading spaces and reads it with strlen: each of
+    // these is $_GET['_method'] to Symfony and Laravel.
+    for (const target of ['/orders?%20_method=DELETE', '/orders?+_method=DELETE', '/orders?++.method=DELETE', '/orders?_method%00x=DELETE']) {
+      assert.equal((await run({ method: 'POST', target }))?.code, 'VALIDATION_FAILED', target);
+    }
+  });
+
   test('Host must be a host name or address with an optional port', async () => {
     for (const host of ['a.example', 'a.example:8443', '127.0.0.1:80', '[::1]:8080', 'svc_name.internal']) {
       assert.equal(await run({ headers: [['Host', host]] }), undefined, host);

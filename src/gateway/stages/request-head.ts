@@ -31,7 +31,10 @@ const MAY_NAME_METHOD = /method|%/i;
 const METHOD_PARAM = /^[_. []method$/i;
 function methodInQuery(query: string): boolean {
   if (!MAY_NAME_METHOD.test(query)) return false;
-  for (const name of new URLSearchParams(query.slice(1)).keys()) if (METHOD_PARAM.test(name)) return true;
+  // PHP also skips a name's leading spaces and reads it only up to a NUL (php_register_variable_ex).
+  for (const name of new URLSearchParams(query.slice(1)).keys()) {
+    if (METHOD_PARAM.test(name) || METHOD_PARAM.test(name.replace(/^ +/, '').split('\0', 1)[0]!)) return true;
+  }
   return false;
 }
 
