@@ -9,7 +9,7 @@ import { createOidcRecords } from './oidc-records.ts';
 const MASTER = Buffer.from('master-key-for-oidc-adapter-0123456789abcdef');
 const NOW = Date.UTC(2026, 0, 1);
 
-async function setup() {
+async function setup(refreshReuseGraceMs = 0) {
   const store = openSqliteStore(':memory:');
   await store.migrate();
   const revoked: string[] = [];
@@ -21,7 +21,7 @@ async function setup() {
     clock: () => NOW,
     revocationTtlMs: () => 3_600_000,
     onGrantRevoked: (grantId) => revoked.push(grantId),
-    refreshReuseGraceMs: 0,
+    refreshReuseGraceMs,
     onReuseRevoked: (grantId) => audited.push(grantId),
   });
   return { store, adapterFor, revoked, audited };
@@ -61,4 +61,25 @@ test('records used more than once (a session) are consumed without a reuse check
   await sessions.consume('session-1');
   await sessions.consume('session-1');
   assert.deepEqual(revoked, []);
+});
+
+test('with a reuse grace, a refresh token consumed by a concurrent request before it stored a successor is still a reuse: refused, not a second chain', async () => {
+  const { adapterFor, revoked } = await setup(10_000);
+  const refresh = adapterFor('RefreshToken');
+  await adapterFor('Grant').upsert('grant-1', { jti: 'grant-1', kind: 'Grant', accountId: 'usr_1', clientId: 'client-1' }, 3600);
+  await refresh.upsert('used-1', { jti: 'used-1', kind: 'RefreshToken', grantId: 'grant-1', accountId: 'usr_1', iiat: 1, rotations: 0 }, 3600);
+  // Both requests found it unused (oidc-provider's check); the first consumes it and has not stored its
+  // successor yet when the second one consumes: there is no chain to continue, so the second is a reuse.
+  await refresh.consume('used-1');
+  await assert.rejects(refresh.consume('used-1'), (error) => error instanceof errors.InvalidGrant);
+  assert.deepEqual(revoked, ['grant-1']);
+});
+
+test('a pushed authorization request consumed by a concurrent authorization is refused to the late one: a request_uri is used once', async () => {
+  const { adapterFor } = await setup();
+  const par = adapterFor('PushedAuthorizationRequest');
+  await par.upsert('par-1', { jti: 'par-1', kind: 'PushedAuthorizationRequest', clientId: 'client-1', request: 'eyJ...' }, 60);
+  // Both authorizations found it unused (oidc-provider's respond); the first consumes it first.
+  await par.consume('par-1');
+  await assert.rejects(par.consume('par-1'), (error) => error instanceof errors.InvalidRequestUri);
 });

@@ -61,11 +61,17 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
         const used = await o.records.find(model, id, now);
         if (used && withinGrace(used.consumed, o)) {
           const successor = await successorOf(used, o);
-          if (successor && !(await o.records.consumeStored(model, successor.ref, now))) await refuseReuse(model, successor.payload, o);
+          // No successor to continue: another request consumed it and has not stored one yet (a race), or
+          // it was used since: a reuse either way, as find() answers when there is none.
+          if (!successor) await refuseReuse(model, used, o);
+          else if (!(await o.records.consumeStored(model, successor.ref, now))) await refuseReuse(model, successor.payload, o);
           return;
         }
       }
-      if ((await o.records.consume(model, id, now)) || !SINGLE_USE.has(model)) return;
+      if (await o.records.consume(model, id, now)) return;
+      // A request_uri is used once (RFC 9126 §4): the late one of two concurrent authorizations is refused.
+      if (model === 'PushedAuthorizationRequest') throw new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used');
+      if (!SINGLE_USE.has(model)) return;
       await refuseReuse(model, await o.records.find(model, id, now), o);
     },
     async destroy(id) {
