@@ -5,7 +5,8 @@ import { usePrivateRedis } from '../../test/support/redis-clients.ts';
 import { Health } from '../telemetry/health.ts';
 import { FallbackReplaySet, RedisReplaySet, REDIS_REPLAY_SET } from './redis-replay-set.ts';
 import { replaySetContract } from './replay-set-contract.ts';
-import { MemoryReplaySet } from './replay-set.ts';
+import { MemoryReplaySet, sharedReplaySet } from './replay-set.ts';
+import { SharedTable } from '../limits/shared-table.ts';
 
 const privateRedis = usePrivateRedis();
 
@@ -72,5 +73,30 @@ describe('DPoP replay set: after a Redis outage', () => {
     assert.equal(await set.firstUse('jkt:during', NOW + 5_000, NOW + 125_000), 'replayed', 'the same proof again, at the same node, inside its window');
     assert.equal(await set.firstUse('jkt:after', NOW + 5_000, NOW + 125_000), 'first');
     assert.equal(await set.firstUse('jkt:after', NOW + 6_000, NOW + 126_000), 'replayed');
+  });
+});
+
+describe('DPoP replay set: after a Redis outage, at another thread of the node', () => {
+  const NOW = Date.now();
+
+  test("a proof first used at one gateway thread while Redis was away is a replay at the node's other threads once Redis is back", async () => {
+    let away = false;
+    const redis = new MemoryReplaySet();
+    const shared = {
+      firstUse: (id: string, now: number, forgetAt: number) => {
+        if (away) throw new Error('connect ECONNREFUSED');
+        return redis.firstUse(id, now, forgetAt);
+      },
+      sweep: () => undefined,
+    };
+    // Each thread has its own FallbackReplaySet over the node's one local set (the workers' shared table).
+    const local = sharedReplaySet(new SharedTable(SharedTable.allocate(4096)));
+    const health = new Health(pino({ level: 'silent' }), Date.now);
+    const worker1 = new FallbackReplaySet(shared, local, { whenUnavailable: 'local', health });
+    const worker2 = new FallbackReplaySet(shared, local, { whenUnavailable: 'local', health });
+    away = true;
+    assert.equal(await worker1.firstUse('jkt:during', NOW, NOW + 120_000), 'first');
+    away = false;
+    assert.equal(await worker2.firstUse('jkt:during', NOW + 5_000, NOW + 125_000), 'replayed', 'the same proof again, at the same node, inside its window');
   });
 });

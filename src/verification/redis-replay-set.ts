@@ -3,7 +3,7 @@ import type { WhenUnavailable } from '../limits/port.ts';
 import { digest, KEY_PREFIX, redisKey } from '../limits/redis/keys.ts';
 import { RedisOutage } from '../limits/redis/outage.ts';
 import type { HealthReporter } from '../telemetry/health.ts';
-import type { ReplaySet, ReplayVerdict } from './replay-set.ts';
+import type { MemoryReplaySet, ReplaySet, ReplayVerdict } from './replay-set.ts';
 
 export const REDIS_REPLAY_SET = 'redis-replay-set';
 
@@ -39,13 +39,11 @@ export class RedisReplaySet implements ReplaySet {
  */
 export class FallbackReplaySet implements ReplaySet {
   readonly #shared: ReplaySet;
-  readonly #local: ReplaySet;
+  readonly #local: MemoryReplaySet;
   readonly #default: WhenUnavailable;
   readonly #outage: RedisOutage;
-  /** When the last id recorded in this node's set during an outage is forgotten: until then, Redis's 'first' is checked against it. */
-  #localUntil = 0;
 
-  constructor(shared: ReplaySet, local: ReplaySet, options: { whenUnavailable: WhenUnavailable; health: HealthReporter }) {
+  constructor(shared: ReplaySet, local: MemoryReplaySet, options: { whenUnavailable: WhenUnavailable; health: HealthReporter }) {
     this.#shared = shared;
     this.#local = local;
     this.#default = options.whenUnavailable;
@@ -53,21 +51,26 @@ export class FallbackReplaySet implements ReplaySet {
   }
 
   async firstUse(id: string, now: number, forgetAt: number, whenUnavailable?: WhenUnavailable): Promise<ReplayVerdict> {
+    let verdict: ReplayVerdict;
     try {
-      const verdict = await this.#shared.firstUse(id, now, forgetAt);
-      this.#outage.ok();
-      // Redis never saw the ids this node recorded while it was away: one used here then is still a replay here.
-      if (verdict === 'first' && now < this.#localUntil && (await this.#local.firstUse(id, now, forgetAt)) === 'replayed') return 'replayed';
-      return verdict;
+      verdict = await this.#shared.firstUse(id, now, forgetAt);
     } catch (error) {
       this.#outage.failed(error);
       if ((whenUnavailable ?? this.#default) === 'fail-closed') return 'unavailable';
-      this.#localUntil = Math.max(this.#localUntil, forgetAt);
+      this.#local.holdUntil(LOCAL_UNTIL, now, forgetAt);
       return this.#local.firstUse(id, now, forgetAt);
     }
+    this.#outage.ok();
+    // Redis never saw the ids this node recorded while it was away: one used here then is still a replay here.
+    // The mark is in the local set, which every gateway thread of the node shares: one thread's outage is every thread's.
+    if (verdict === 'first' && this.#local.holds(LOCAL_UNTIL, now) && this.#local.firstUse(id, now, forgetAt) === 'replayed') return 'replayed';
+    return verdict;
   }
 
   sweep(now: number): void {
     this.#local.sweep(now);
   }
 }
+
+/** The local set's mark of when the last id recorded in it during an outage is forgotten (no proof id starts with a NUL: ids are `<jkt>:<jti>`). */
+const LOCAL_UNTIL = '\u0000local-until';

@@ -40,6 +40,18 @@ export class MemoryReplaySet implements ReplaySet {
     return replayed ? 'replayed' : recorded ? 'first' : 'unavailable';
   }
 
+  /** Keeps `id` recorded until at least `until`: a mark every thread sharing this set reads (FallbackReplaySet). */
+  holdUntil(id: string, now: number, until: number): void {
+    this.#seen.update(id, now, (stored) => (stored === undefined || stored < until ? until : undefined));
+  }
+
+  /** Whether `id` is recorded now, without recording it. */
+  holds(id: string, now: number): boolean {
+    let held = false;
+    this.#seen.update(id, now, (stored) => void (held = stored !== undefined));
+    return held;
+  }
+
   sweep(now: number): void {
     this.#seen.sweep(now);
   }
