@@ -76,6 +76,18 @@ describe('a revocation or a disable is not undone by a change made at the same t
     assert.equal((await call(h, '/orders/x', { key: key.secret })).status, 401);
   });
 
+  test("a leak's revoke-and-replace made from a read before an operator's disable issues its replacement disabled", async () => {
+    const key = await fresh();
+    // The report's key was read before the operator disabled it (the scanner or GitHub's report read it).
+    const readBefore = (await h.gh.ctx.store.keys.get(key.id))!;
+    await keysService.update(h.gh.ctx, actor, key.id, { enabled: false });
+    const exposed = await markExposed(h.gh.ctx, actor, readBefore, { source: 'operator', where: 'a chat message', action: 'revoke-and-replace' });
+    const replacement = exposed.compromise?.replacement;
+    assert.ok(replacement, 'a replacement was issued');
+    assert.equal((await h.gh.ctx.store.keys.get(replacement.key.id))!.enabled, false, 'the replacement of a key an operator disabled is enabled');
+    assert.equal((await call(h, '/orders/x', { key: replacement.secret })).status, 401, "the replacement's secret works");
+  });
+
   test('two rotations of one key at once make one successor, not two live ones', async () => {
     const key = await fresh();
     const results = await Promise.allSettled([keysService.rotate(h.gh.ctx, actor, key.id, 3600), keysService.rotate(h.gh.ctx, actor, key.id, 3600)]);

@@ -186,9 +186,14 @@ export interface KeyRepo extends Omit<EntityRepo<ApiKey>, 'list' | 'update'> {
    * A compromised key, in one transaction: the key stored as revoked, its replacement (if any)
    * created, every token exchanged from it that has not expired by `revoked.revokedAt` put on the
    * revocation list (kind 'token', kept until the token's expiry) and marked revoked, and the audit
-   * entries `audit` makes from the ids of the tokens revoked. null when the key does not exist.
+   * entries `audit` makes from the ids of the tokens revoked. null when the key does not exist, or
+   * (with `readAt`, as for update) changed since it was read: the replacement copies the key as read.
    */
-  compromise(change: KeyCompromise, audit: (revokedTokens: readonly string[]) => readonly AuditInput[]): Promise<{ revokedTokens: string[] } | null>;
+  compromise(
+    change: KeyCompromise,
+    audit: (revokedTokens: readonly string[]) => readonly AuditInput[],
+    readAt?: number,
+  ): Promise<{ revokedTokens: string[] } | null>;
 }
 
 export interface KeyCompromise {

@@ -5,7 +5,7 @@ import { hashKey } from '../../domain/key-hash.ts';
 import { checkKeyTransition } from '../../domain/key-lifecycle.ts';
 import { ControlError, requireFound, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
-import { keyRecordView, refusedKeyWrite } from './keys.ts';
+import { changedAt, keyRecordView, refusedKeyWrite } from './keys.ts';
 
 /** What a compromise did: the revoked key, its replacement with the new secret (shown once), the tokens revoked. */
 export interface Compromise {
@@ -64,7 +64,7 @@ export async function compromise(
     revokedAt: now,
     revokedReason: reason,
     replacedBy: replacement?.id ?? existing.replacedBy,
-    updatedAt: now,
+    updatedAt: changedAt(now, existing),
   };
   const revokedView = keyRecordView(revoked);
   const replacementView = replacement && keyRecordView(replacement);
@@ -86,7 +86,9 @@ export async function compromise(
       ],
     },
   ];
-  const done = await ctx.store.keys.compromise({ revoked, replacement }, audits);
+  // Stored only over the key as read: the replacement copies it (enabled, access), so a change made
+  // since (an operator's disable) must not be undone in the replacement (409, read it again).
+  const done = await ctx.store.keys.compromise({ revoked, replacement }, audits, existing.updatedAt);
   if (!done) throw await refusedKeyWrite(ctx, existing.id);
   ctx.changes.publish({ type: 'key.changed', keyId: existing.id });
   // This node's revocation list refuses the tokens at once; other nodes read them at their next poll.

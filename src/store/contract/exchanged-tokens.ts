@@ -115,6 +115,23 @@ export function exchangedTokensContract(current: () => Store): void {
       );
     });
 
+    test('a compromise made from a read older than the stored key (readAt) is refused and changes nothing', async () => {
+      const key = await storeKey(store, app.id);
+      const disabled = { ...key, enabled: false, updatedAt: key.updatedAt + 1 };
+      assert.equal(await store.keys.update(disabled, audit('key.disabled', 'key', key.id), key.updatedAt), true);
+      for (const withReplacement of [true, false]) {
+        const replacement = withReplacement ? makeKey(app.id, { rotatedFrom: key.id, lineageId: key.id }) : null;
+        const revoked = { ...key, revokedAt: T0 + 5, revokedReason: 'leaked', replacedBy: replacement?.id ?? null, updatedAt: key.updatedAt + 2 };
+        assert.equal(await store.keys.compromise({ revoked, replacement }, () => [audit('key.compromised', 'key', key.id)], key.updatedAt), null);
+        if (replacement) assert.equal(await store.keys.get(replacement.id), null);
+      }
+      assert.deepEqual(await store.keys.get(key.id), disabled);
+      const revoked = { ...disabled, revokedAt: T0 + 5, revokedReason: 'leaked', updatedAt: key.updatedAt + 2 };
+      assert.deepEqual(await store.keys.compromise({ revoked, replacement: null }, () => [audit('key.compromised', 'key', key.id)], disabled.updatedAt), {
+        revokedTokens: [],
+      });
+    });
+
     test('compromise without a replacement; an unknown key changes nothing and is null', async () => {
       const key = await storeKey(store, app.id);
       const revoked = { ...key, revokedAt: T0 + 5, revokedReason: 'leaked', updatedAt: T0 + 5 };

@@ -155,12 +155,15 @@ export function keyRepo(db: PgDb): KeyRepo {
         return true;
       });
     },
-    async compromise({ revoked, replacement }, audit) {
+    async compromise({ revoked, replacement }, audit, readAt) {
       return db.transaction(async (tx) => {
         // A key rotated meanwhile has a successor now: a replacement would be a second one.
-        const guard = replacement
-          ? UNROTATED_UNREVOKED
-          : { sql: (n: number) => `revoked_at IS NULL AND data->>'replacedBy' IS NOT DISTINCT FROM $${n}::text`, args: [revoked.replacedBy] };
+        const guard = unchangedSince(
+          readAt,
+          replacement
+            ? UNROTATED_UNREVOKED
+            : { sql: (n: number) => `revoked_at IS NULL AND data->>'replacedBy' IS NOT DISTINCT FROM $${n}::text`, args: [revoked.replacedBy] },
+        );
         if ((await writeRow(tx, 'keys', keyColumns(revoked), revoked, false, guard)) === 0) return null;
         if (replacement) await writeRow(tx, 'keys', keyColumns(replacement), replacement, true);
         const revokedTokens = await revokeExchangedTokens(tx, revoked.id, revoked.revokedAt ?? db.clock());

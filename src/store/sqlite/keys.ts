@@ -149,12 +149,12 @@ export function keyRepo(db: SqliteDb): KeyRepo {
         return true;
       });
     },
-    async compromise({ revoked, replacement }, audit) {
+    async compromise({ revoked, replacement }, audit, readAt) {
       return db.transaction(() => {
         // A key rotated meanwhile has a successor now: a replacement would be a second one.
         const guard = replacement
-          ? { sql: UNROTATED_UNREVOKED, args: [] }
-          : { sql: `revoked_at IS NULL AND json_extract(data, '$.replacedBy') IS ?`, args: [revoked.replacedBy] };
+          ? unchangedSince(readAt, UNROTATED_UNREVOKED, [])
+          : unchangedSince(readAt, `revoked_at IS NULL AND json_extract(data, '$.replacedBy') IS ?`, [revoked.replacedBy]);
         if (writeRow(db, 'keys', keyColumns(revoked), revoked, false, guard) === 0) return null;
         if (replacement) writeRow(db, 'keys', keyColumns(replacement), replacement, true);
         const revokedTokens = revokeExchangedTokens(db, revoked.id, revoked.revokedAt ?? db.clock());
