@@ -137,18 +137,26 @@ portal:
     assert.deepEqual([settings.webhooksEnabled, settings.maxWebhooksPerApp, settings.webhookEvents.includes('login.failed_burst')], [true, 2, false]);
   });
 
-  test('a developer pauses and resumes their endpoint, but cannot enable one an operator disabled (409)', async () => {
-    const app = await appOf(a, 'Paused');
-    const endpoint = await addEndpoint(a, app);
-    const patch = (body: Record<string, unknown>) => a.call('PATCH', `/portal/v1/webhooks/${endpoint.id}`, body);
+  test('a developer pauses and resumes their endpoint, but cannot enable one an operator disabled, also one they had paused (409)', async () => {
+    // A developer of their own: a and b are at the operator's limit of apps by now.
+    const c = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, PASSWORD, '/developers/');
+    const patchOf = (id: string) => (body: Record<string, unknown>) => c.call('PATCH', `/portal/v1/webhooks/${id}`, body);
+    const endpoint = await addEndpoint(c, await appOf(c, 'Paused'));
+    const patch = patchOf(endpoint.id);
     assert.equal((await patch({ enabled: false })).body.disabledReason, 'paused by the app’s developer');
     assert.equal((await patch({ enabled: true })).body.enabled, true, 'their own pause is theirs to end');
     const disabled = await h.admin('PATCH', `/webhooks/${endpoint.id}`, { enabled: false, disabledReason: 'sent to a host we do not allow' });
     assert.equal(disabled.status, 200, JSON.stringify(disabled.body));
     expectProblem(await patch({ enabled: true }), 409, 'CONFLICT');
-    assert.equal((await a.call('GET', `/portal/v1/webhooks/${endpoint.id}`)).body.enabled, false);
+    assert.equal((await c.call('GET', `/portal/v1/webhooks/${endpoint.id}`)).body.enabled, false);
     assert.equal((await patch({ description: 'still mine to describe' })).status, 200, 'other changes are still theirs');
     assert.equal((await h.admin('PATCH', `/webhooks/${endpoint.id}`, { enabled: true })).body.enabled, true, 'the operator enables it again');
+
+    // An operator who disables an endpoint its developer had paused keeps it disabled.
+    const paused = await addEndpoint(c, await appOf(c, 'Paused, then stopped'));
+    assert.equal((await patchOf(paused.id)({ enabled: false })).status, 200);
+    assert.equal((await h.admin('PATCH', `/webhooks/${paused.id}`, { enabled: false, disabledReason: 'sent to a host we do not allow' })).status, 200);
+    expectProblem(await patchOf(paused.id)({ enabled: true }), 409, 'CONFLICT');
   });
 
   test('developer B can neither see nor change developer A’s endpoints, nor an operator’s: 404, and nothing changed', async () => {

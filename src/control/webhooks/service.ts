@@ -99,7 +99,8 @@ export const webhooksService = {
       description: patch.description === undefined ? existing.description : patch.description,
       enabled,
       disabledReason: enabled ? null : (patch.disabledReason ?? (existing.enabled ? 'disabled by an operator' : existing.disabledReason)),
-      disabledBy: enabled ? null : existing.enabled ? by : (existing.disabledBy ?? null),
+      // An operator's disable is theirs also of an endpoint already paused or stopped by failures.
+      disabledBy: enabled ? null : existing.enabled || (by === 'operator' && patch.enabled === false) ? by : (existing.disabledBy ?? null),
       consecutiveFailures: enabling ? 0 : existing.consecutiveFailures,
       secrets: signingSecrets(existing.secrets, now),
       updatedAt: now,
