@@ -613,6 +613,8 @@ function metricsEndpoint(metrics: GatehouseMetrics, allowFrom: readonly string[]
 /** The shared table refused counters since the last sweep: readiness warns until a sweep sees none. */
 const SHARED_TABLE = 'shared-limit-table';
 async function startDoorbell(config: Config, health: Health, feed: StoreChangeFeed): Promise<RedisDoorbell> {
+  // Declared before the first report: an error while connecting would otherwise declare it critical.
+  health.register(REDIS_CONNECTION, false);
   const publisher = await connectRedis(config, 'doorbell');
   publisher.on('error', (error: unknown) => health.failed(REDIS_CONNECTION, error));
   const subscriber = await connectSubscriber(config);
