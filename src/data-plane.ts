@@ -122,6 +122,8 @@ const SETTLE_MS = 2000;
 
 /** The route table, rebuilt when an API changes. */
 export const ROUTES = 'routes';
+/** A failed route rebuild is tried again this often until one succeeds. */
+const ROUTES_RETRY_MS = 2000;
 
 /**
  * Wires the gateway: route table (rebuilt on api.changed), token verifier, upstream pools, the
@@ -160,9 +162,20 @@ export async function createDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
     upstreams.retain(routes.origins());
   };
   health.register(ROUTES, true);
+  // A failed rebuild leaves the previous table serving; readiness says so until one succeeds, and it
+  // is tried again: the change that asked for it has been read and will not come again.
+  let retry: NodeJS.Timeout | undefined;
+  const rebuild = (): void => {
+    clearTimeout(retry);
+    void health.run(ROUTES, () =>
+      rebuildRoutes().catch((error: unknown) => {
+        retry = setTimeout(rebuild, ROUTES_RETRY_MS).unref();
+        throw error;
+      }),
+    );
+  };
   const unsubscribe = changes.subscribe((event) => {
-    // A failed rebuild leaves the previous table serving; readiness says so until one succeeds.
-    if (event.type === 'api.changed') void health.run(ROUTES, rebuildRoutes);
+    if (event.type === 'api.changed') rebuild();
   });
 
   const outcomes = new Map<string, number>();
@@ -211,6 +224,7 @@ export async function createDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
       closeAfterAnswers(gateway, inProgress);
       await closeListener();
       unsubscribe();
+      clearTimeout(retry);
       await upstreams.close();
       if (!(await inProgress.settled(SETTLE_MS))) {
         log.error({ requests: inProgress.count }, 'requests still in progress when the gateway stopped: their usage and records are not written');
