@@ -95,6 +95,10 @@ export function ownIssuer(
     const published = keySchedule(await repo.all(), clock()).published;
     local = createLocalJWKSet({ keys: published.map((k) => k.publicJwk) } as JSONWebKeySet);
   };
+  // A warning, not a reason to be unready: the keys read before still verify, and an unknown kid
+  // rereads the store on demand. Nothing else retries it, so a critical failure would last until the
+  // next rotation.
+  health.register(SIGNING_KEYS, false);
   changes.subscribe((event) => {
     if (event.type === 'signing_keys.changed') void health.run(SIGNING_KEYS, refresh);
   });
