@@ -37,6 +37,7 @@ export function loadConfig(options: { file?: string | undefined; env?: NodeJS.Pr
   const otel = otelEnvironment(env);
   // The OpenTelemetry variables are read last: over the file and GATEHOUSE_TRACING_*, as operators of OTel SDKs expect.
   merged.tracing = { ...(typeof merged.tracing === 'object' && merged.tracing !== null ? merged.tracing : {}), ...otel.tracing };
+  refuseNonNumbers(merged, options.file);
   const result = configSchema.safeParse(merged);
   if (!result.success) throw new ConfigError(`invalid configuration${options.file ? ` in ${options.file}` : ''}:\n${describeIssues(result.error)}`);
   const parsed = result.data;
@@ -130,6 +131,28 @@ function scalarPaths(): string[][] {
     ['portal', 'keyPolicy'],
   );
   return paths;
+}
+
+/**
+ * The schema coerces numeric settings with Number(), which reads a key left blank in YAML (null),
+ * false and '' as 0 and true as 1: a random port, HSTS off, change polling off. Refused here, by name.
+ */
+function refuseNonNumbers(merged: Record<string, unknown>, file: string | undefined): void {
+  const numeric: string[][] = [['gateway', 'httpRedirectPort']];
+  const walk = (value: unknown, path: string[]): void => {
+    if (typeof value === 'number') numeric.push(path);
+    else if (value !== null && typeof value === 'object' && !Array.isArray(value)) for (const [k, v] of Object.entries(value)) walk(v, [...path, k]);
+  };
+  walk(configSchema.parse({}), []);
+  const issues: string[] = [];
+  for (const path of numeric) {
+    let node: unknown = merged;
+    for (const part of path)
+      node = node !== null && typeof node === 'object' && Object.hasOwn(node, part) ? (node as Record<string, unknown>)[part] : undefined;
+    if (node === undefined || typeof node === 'number' || (typeof node === 'string' && node.trim() !== '')) continue;
+    issues.push(`  ${path.join('.')}: a number is expected, not ${node === null ? 'an empty value' : JSON.stringify(node)}`);
+  }
+  if (issues.length > 0) throw new ConfigError(`invalid configuration${file ? ` in ${file}` : ''}:\n${issues.join('\n')}`);
 }
 
 const envName = (path: string[]): string => `GATEHOUSE_${path.map((p) => p.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()).join('_')}`;
