@@ -369,14 +369,19 @@ export async function startGatehouse(
       // The spans of the requests just ended go out now, within the export timeout.
       await tracing?.shutdown().catch((error: unknown) => log.error({ err: error }, 'sending the last spans failed'));
       // Every answer has gone (the listeners are closed), so every request's record is buffered.
+      // The last usage flush checks the quota thresholds its uses crossed: the scans stop after it.
+      const lastUsage = usage.stop();
       const flushed = await Promise.allSettled([
-        usage.stop(),
+        lastUsage,
         requestLog?.stop(),
         analytics?.stop(),
         addressRetention?.stop(),
         rotation?.stop(),
         webhooks?.dispatcher.stop(),
-        scans?.stop(),
+        lastUsage.then(
+          () => scans?.stop(),
+          () => scans?.stop(),
+        ),
       ]);
       // A failed last flush still rejects the shutdown (its counts or records are lost, the caller
       // logs it); the writer thread and the store close either way.
