@@ -185,9 +185,9 @@ function otelEnvironment(env: NodeJS.ProcessEnv): OtelEnvironment {
 export const DATA_DIR_PEPPER = 'pepper';
 
 function loadPeppers(config: ParsedConfig, env: NodeJS.ProcessEnv, dataDirPepper: string): Pepper[] {
-  const file = env.GATEHOUSE_PEPPER_FILE ?? config.secrets.pepperFile ?? (existsSync(dataDirPepper) ? dataDirPepper : undefined);
+  const file = env.GATEHOUSE_PEPPER_FILE || config.secrets.pepperFile || (existsSync(dataDirPepper) ? dataDirPepper : undefined);
   const current = readSecret('pepper', env.GATEHOUSE_PEPPER, file);
-  const previous = readSecret('previous peppers', env.GATEHOUSE_PREVIOUS_PEPPERS, env.GATEHOUSE_PREVIOUS_PEPPERS_FILE ?? config.secrets.previousPeppersFile);
+  const previous = readSecret('previous peppers', env.GATEHOUSE_PREVIOUS_PEPPERS, env.GATEHOUSE_PREVIOUS_PEPPERS_FILE || config.secrets.previousPeppersFile);
   const secrets = [
     current,
     ...(previous
@@ -210,7 +210,7 @@ function loadPeppers(config: ParsedConfig, env: NodeJS.ProcessEnv, dataDirPepper
 export const DATA_DIR_MASTER_KEY = 'master-key';
 
 function loadMasterKey(config: ParsedConfig, env: NodeJS.ProcessEnv, dataDirKey: string): Buffer | null {
-  const file = env.GATEHOUSE_MASTER_KEY_FILE ?? config.secrets.masterKeyFile ?? (existsSync(dataDirKey) ? dataDirKey : undefined);
+  const file = env.GATEHOUSE_MASTER_KEY_FILE || config.secrets.masterKeyFile || (existsSync(dataDirKey) ? dataDirKey : undefined);
   const key = readSecret('master key', env.GATEHOUSE_MASTER_KEY, file);
   if (key && key.length < 32) throw new ConfigError('the master key must be at least 32 characters of random data');
   return key;
