@@ -169,6 +169,8 @@ export class GatehouseMetrics {
       help: "1 while a component's last report was a success, 0 after a failure (readiness needs every critical one up).",
       labelNames: ['component'] as const,
       registers,
+      // Gateway workers each have theirs (gateway-workers.ts sums the threads' scrapes): down in one thread is down.
+      aggregator: 'min',
       collect() {
         for (const [component, ok] of up) this.set({ component }, ok ? 1 : 0);
       },
@@ -178,6 +180,7 @@ export class GatehouseMetrics {
       name: 'gatehouse_ready',
       help: '1 while /readyz answers ready, else 0.',
       registers,
+      aggregator: 'min',
       collect() {
         const health = metrics.#health;
         if (health) this.set(health.report().ready ? 1 : 0);
@@ -202,6 +205,7 @@ export class GatehouseMetrics {
       name: 'gatehouse_usage_flush_lag_seconds',
       help: 'Seconds since usage counts were last flushed to the store (or since start): what a crash now would lose, and how stale stored usage is.',
       registers,
+      aggregator: 'max',
       collect() {
         this.set((performance.now() - (metrics.#lastSuccess.get(USAGE_FLUSH) ?? metrics.#startedAt)) / 1000);
       },
