@@ -37,6 +37,7 @@ import type { FromWorker, ToWorker, WorkerCall, WorkerSetup } from './messages.t
  */
 const setup = workerData as WorkerSetup;
 const { config } = setup;
+const nodeReady = new Int32Array(setup.nodeReady);
 const main = parentPort!;
 const post = (message: FromWorker) => main.postMessage(message);
 const clock = Date.now;
@@ -145,7 +146,11 @@ const plane = await createDataPlane({
   // The gateway's /readyz answers for the worker that took the connection, and names it.
   readiness: () => {
     const report = health.report();
-    return { ready: report.ready, components: { ...report.components, [`gateway-worker-${setup.index}`]: { ok: true, critical: true } } };
+    // The node's readiness too (the main thread's components: the writer, the store, the other workers), as the control listener's.
+    return {
+      ready: report.ready && Atomics.load(nodeReady, 0) === 1,
+      components: { ...report.components, [`gateway-worker-${setup.index}`]: { ok: true, critical: true } },
+    };
   },
   metrics,
   tracing,

@@ -26,6 +26,8 @@ type Metrics = MetricObjectWithValues<MetricValue<string>>[];
 
 /** A worker that died is started again after this long (and not more often). */
 const RESTART_DELAY_MS = 1000;
+/** How often the main thread's readiness is published to the workers' /readyz. */
+const NODE_READY_MS = 250;
 /** A worker that has not answered a metrics scrape by then is left out of it. */
 const METRICS_TIMEOUT_MS = 2000;
 
@@ -54,6 +56,9 @@ export class GatewayWorkers {
   readonly #running = new Map<number, Running>();
   /** Each worker's young generation capped (gateway.workerYoungGenerationMb), else V8's own sizing. */
   readonly #resourceLimits: ResourceLimits;
+  /** The node's readiness as the main thread sees it, for the workers' /readyz (WorkerSetup.nodeReady). */
+  readonly #nodeReady = new Int32Array(new SharedArrayBuffer(4));
+  #nodeReadyTimer: NodeJS.Timeout | undefined;
   #port = 0;
   #ownIssuer: string | null = null;
   #stopping = false;
@@ -87,6 +92,9 @@ export class GatewayWorkers {
   /** Starts every worker on `port`, which the main thread's listener holds already (SO_REUSEPORT); resolves once all listen. */
   async start(port: number): Promise<void> {
     this.#port = port;
+    const publish = () => Atomics.store(this.#nodeReady, 0, this.#health.report().ready ? 1 : 0);
+    publish();
+    this.#nodeReadyTimer = setInterval(publish, NODE_READY_MS).unref();
     await Promise.all(Array.from({ length: this.#count }, (_, i) => this.#start(i)));
   }
 
@@ -107,6 +115,7 @@ export class GatewayWorkers {
   /** Asks every worker to stop listening and hand over its usage and request records; waits for all. */
   async stop(): Promise<void> {
     this.#stopping = true;
+    clearInterval(this.#nodeReadyTimer);
     await Promise.all(
       [...this.#running.values()].map(({ worker, stopped }) => {
         worker.postMessage({ type: 'stop' } satisfies ToWorker);
@@ -130,6 +139,7 @@ export class GatewayWorkers {
       pollRevocations: this.#pollRevocations,
       ownIssuer: this.#ownIssuer,
       storeCritical: this.#storeCritical,
+      nodeReady: this.#nodeReady.buffer as SharedArrayBuffer,
     };
     const worker = new Worker(new URL('./gateway-worker.ts', import.meta.url), {
       name: `gateway-worker-${index}`,

@@ -22,6 +22,8 @@ export interface WorkerSetup {
   ownIssuer: string | null;
   /** Whether the store (and what needs it: usage hand-over, revocation feed) decides readiness; false on gateway nodes (degraded mode). */
   storeCritical: boolean;
+  /** One Int32: 1 while the main thread's readiness (the node's: its writer, store, other workers) is ready, else 0. */
+  nodeReady: SharedArrayBuffer;
 }
 
 /** What a worker asks of the main thread, answered by id: the control plane and the writer live there. */
