@@ -186,7 +186,11 @@ export const configSchema = z.strictObject({
        */
       url: z
         .url({ protocol: /^postgres(ql)?$/ })
-        .refine((u) => new URL(u).password === '', 'must not hold the password: put it in store.passwordFile or GATEHOUSE_STORE_PASSWORD')
+        // Nor as ?password=, which the driver reads too (over the userinfo, so over store.passwordFile).
+        .refine(
+          (u) => new URL(u).password === '' && !new URL(u).searchParams.has('password'),
+          'must not hold the password: put it in store.passwordFile or GATEHOUSE_STORE_PASSWORD',
+        )
         .optional(),
       passwordFile: z.string().min(1).optional(),
       /** PostgreSQL: connections each process keeps at most. */
