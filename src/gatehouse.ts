@@ -51,6 +51,7 @@ import { FallbackReplaySet, RedisReplaySet } from './verification/redis-replay-s
 import { MemoryReplaySet, sharedReplaySet } from './verification/replay-set.ts';
 import { externalIssuer, ownIssuer, type TrustedIssuer } from './verification/issuers.ts';
 import { REVOCATION_FEED, RevocationList } from './verification/revocation-list.ts';
+import { LOG_REDACT } from './telemetry/log-redaction.ts';
 
 export interface Gatehouse {
   /** What this process runs (node.role, `gatehouse start --role`). */
@@ -116,7 +117,7 @@ export async function startGatehouse(
     options.logger ??
     pino({
       level: config.log.level,
-      redact: ['*.secret', '*.key', '*.authorization'],
+      redact: LOG_REDACT,
       ...(config.tracing.enabled ? { mixin: (await import('./telemetry/tracing.ts')).traceLogFields } : {}),
     });
   // Issuers whose access tokens the gateway accepts: the configured ones first (a bad one stops the
