@@ -165,10 +165,14 @@ export async function createDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
   // A failed rebuild leaves the previous table serving; readiness says so until one succeeds, and it
   // is tried again: the change that asked for it has been read and will not come again.
   let retry: NodeJS.Timeout | undefined;
+  let stopped = false;
   const rebuild = (): void => {
     clearTimeout(retry);
+    if (stopped) return;
     void health.run(ROUTES, () =>
       rebuildRoutes().catch((error: unknown) => {
+        // A plane stopped meanwhile serves nothing: not tried again, and not a reason to be unready.
+        if (stopped) return;
         retry = setTimeout(rebuild, ROUTES_RETRY_MS).unref();
         throw error;
       }),
@@ -224,7 +228,11 @@ export async function createDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
       closeAfterAnswers(gateway, inProgress);
       await closeListener();
       unsubscribe();
+      stopped = true;
       clearTimeout(retry);
+      // Its table serves no more (the main thread hands over to the workers, whose own plane reports
+      // theirs): a failure it reported must not keep the node, and every worker's /readyz, unready.
+      health.ok(ROUTES);
       await upstreams.close();
       if (!(await inProgress.settled(SETTLE_MS))) {
         log.error({ requests: inProgress.count }, 'requests still in progress when the gateway stopped: their usage and records are not written');
