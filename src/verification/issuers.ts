@@ -76,6 +76,8 @@ export async function externalIssuer(config: ExternalIssuerConfig): Promise<Trus
 
 /** The gateway's copy of our own published signing keys. */
 const SIGNING_KEYS = 'signing-keys';
+/** A failed reread of the signing keys is tried again this often until one succeeds. */
+const SIGNING_KEYS_RETRY_MS = 2000;
 
 /**
  * Gatehouse's own issuer: the published signing keys, read from the store and kept current through
@@ -99,8 +101,20 @@ export function ownIssuer(
   // rereads the store on demand. Nothing else retries it, so a critical failure would last until the
   // next rotation.
   health.register(SIGNING_KEYS, false);
+  // A failed reread is tried again until one succeeds: a key unpublished by the change (an immediate
+  // rotation after a compromise) would otherwise keep verifying here, with no other change to come.
+  let retry: NodeJS.Timeout | undefined;
+  const reread = (): void => {
+    clearTimeout(retry);
+    void health.run(SIGNING_KEYS, () =>
+      refresh().catch((error: unknown) => {
+        retry = setTimeout(reread, SIGNING_KEYS_RETRY_MS).unref();
+        throw error;
+      }),
+    );
+  };
   changes.subscribe((event) => {
-    if (event.type === 'signing_keys.changed') void health.run(SIGNING_KEYS, refresh);
+    if (event.type === 'signing_keys.changed') reread();
   });
   const keys: CompactVerifyGetKey = async (header, token) => {
     try {
