@@ -1,3 +1,4 @@
+import { compileRequirements } from '../../domain/auth-requirements.ts';
 import type { Api } from '../../domain/entities.ts';
 import { canonicalPath, hasNonAscii } from '../../domain/canonical-path.ts';
 import { isFailedKeyCheck } from '../../domain/codes.ts';
@@ -17,17 +18,13 @@ export const verificationService = {
    * a key that is not ours (a guess), so the endpoint is no faster way to guess keys than the gateway.
    */
   async verify(ctx: ControlContext, request: VerifyRequest, onFailedKeyCheck: () => void | Promise<void>): Promise<VerificationView> {
-    let apiId: string | undefined;
+    let api: Api | null = null;
     let caseInsensitivePath = false;
     let requiredScopes = request.scopes ?? [];
-    let whenRedisUnavailable: Api['whenRedisUnavailable'];
     if (request.api !== undefined) {
-      const api = await apisService.findByIdOrName(ctx, request.api);
+      api = await apisService.findByIdOrName(ctx, request.api);
       if (!api) throw new ControlError('VALIDATION_FAILED', 'the request names an unknown API', { api: `no API with id or name ${request.api}` });
-      apiId = api.id;
       caseInsensitivePath = api.pathCase === 'insensitive';
-      whenRedisUnavailable = api.whenRedisUnavailable;
-      requiredScopes = [...requiredScopes, ...api.auth.scopes];
     }
     // The key's path limits are matched on the canonical path, as at the gateway (domain/canonical-path.ts).
     const path = request.path === undefined ? undefined : canonicalPath(request.path);
@@ -35,6 +32,14 @@ export const verificationService = {
     if (path && caseInsensitivePath && hasNonAscii(path.path)) {
       throw new ControlError('VALIDATION_FAILED', 'the path is ambiguous', { path: 'the API matches paths without regard to case, for ASCII paths only' });
     }
+    if (api) {
+      // The scopes of the route the request falls under, settled as the gateway settles them (first
+      // matching rule; an apiKey+bearer route asks the key for none); without a path, the API's own.
+      const requirement = path ? compileRequirements(api.auth, caseInsensitivePath, api.listenPath)(request.method ?? '', path.path) : null;
+      requiredScopes = [...requiredScopes, ...(requirement === null ? api.auth.scopes : requirement.needsToken ? [] : requirement.scopes)];
+    }
+    const apiId = api?.id;
+    const whenRedisUnavailable = api?.whenRedisUnavailable;
     const facts = { apiId, method: request.method, path: path?.path, caseInsensitivePath, ip: request.ip, requiredScopes, whenRedisUnavailable };
     const verification = await ctx.verifier.verify(request.key, facts, request.consume);
     if (isFailedKeyCheck(verification.code)) await onFailedKeyCheck();
