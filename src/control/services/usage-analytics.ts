@@ -55,9 +55,19 @@ export const usageAnalyticsService = {
     const current = periodAt(zone, query.period, now);
     const previous = periodAt(zone, query.period, current.start - 1);
     const { from, until } = range(query.from, query.until, now, now - previous.start);
+    const keptFrom = now - analytics.retention.hourRetentionDays * DAY_MS;
+    // Bounded before any period is listed: each costs time-zone look-ups on the event loop, and a zone's
+    // early history (local mean time) has offsets no billing period can be made of.
+    const longest = query.period === 'day' ? 25 * HOUR_MS : 31 * DAY_MS + HOUR_MS;
+    if (until - from > MAX_PERIODS * longest)
+      throw new ControlError('USAGE_QUERY_TOO_LARGE', `more than ${MAX_PERIODS} periods; at most ${MAX_PERIODS} per export`);
+    if (from < keptFrom)
+      throw new ControlError(
+        'USAGE_NOT_RETAINED',
+        `billing reads hour rollups, kept ${analytics.retention.hourRetentionDays} days (analytics.hourRetentionDays): the range starts before ${iso(keptFrom - (keptFrom % HOUR_MS) + HOUR_MS)}`,
+      );
     const periods = periodsOverlapping(zone, query.period, from, until);
     if (periods.length > MAX_PERIODS) throw new ControlError('USAGE_QUERY_TOO_LARGE', `${periods.length} periods; at most ${MAX_PERIODS} per export`);
-    const keptFrom = now - analytics.retention.hourRetentionDays * DAY_MS;
     if (periods[0]!.start < keptFrom)
       throw new ControlError(
         'USAGE_NOT_RETAINED',
