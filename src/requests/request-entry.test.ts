@@ -119,3 +119,20 @@ test("a record's row is its entry, packed: secrets removed the same way", () => 
   assert.deepEqual(requestLogRow(r, 'values'), pack(requestLogEntry(r, 'values')));
   assert.deepEqual(unpack(requestLogRow(r, 'names')), requestLogEntry(r, 'names'));
 });
+
+// docs/observability/request-log.md: a value is REDACTED when its parameter is named like a credential
+// (`apiKey`, `access_token`, `client_secret`...). The camelCase spellings of the same names are as common.
+test('query values of camelCase credential parameters (accessToken, clientSecret, refreshToken...) are not kept', () => {
+  const kept = keptQuery(
+    '?accessToken=ya29.a0AfH6SMB&clientSecret=s3cr3t-v4lue&refreshToken=1%2F%2F0g-xyz&userPassword=hunter2&sessionToken=FwoGZXIvYXdz&page=2',
+    'values',
+  );
+  assert.equal(kept, 'accessToken=REDACTED&clientSecret=REDACTED&refreshToken=REDACTED&userPassword=REDACTED&sessionToken=REDACTED&page=2');
+});
+
+test('names already recognised stay so, and words that only contain a credential word are kept', () => {
+  assert.equal(
+    keptQuery('?apiKey=abc&APIKey=abc&X-Amz-Signature=abc&access_token=abc&monkey=banana&keyboard=qwerty', 'values'),
+    'apiKey=REDACTED&APIKey=REDACTED&X-Amz-Signature=REDACTED&access_token=REDACTED&monkey=banana&keyboard=qwerty',
+  );
+});

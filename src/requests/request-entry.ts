@@ -57,6 +57,14 @@ export function pathWithoutSecrets(path: string): string {
   return withoutSecrets(path);
 }
 
+/** A parameter name as CREDENTIAL_NAME reads it: words split at `-` and at camelCase humps (`accessToken`: `access_token`), lower-case. */
+const credentialWords = (name: string): string =>
+  name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/([A-Z])([A-Z][a-z])/g, '$1_$2')
+    .toLowerCase()
+    .replaceAll('-', '_');
+
 /** `query` as sent (with its `?`) reduced to what the request log may keep; null for none. */
 export function keptQuery(query: string, mode: QueryMode): string | null {
   if (query.length < 2) return null;
@@ -69,7 +77,7 @@ export function keptQuery(query: string, mode: QueryMode): string | null {
       names.push(encodeURIComponent(name));
       continue;
     }
-    const credential = value !== '' && CREDENTIAL_NAME.test(name.toLowerCase().replaceAll('-', '_'));
+    const credential = value !== '' && CREDENTIAL_NAME.test(credentialWords(name));
     kept.append(name, credential ? REDACTED : withoutSecrets(value));
   }
   const text = mode === 'names' ? names.join('&') : kept.toString();
