@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SettingsCompiler, effectiveSettings } from '../domain/key-decision.ts';
+import type { QuotaPeriod } from '../domain/entities.ts';
 import { periodWindow } from '../domain/quota-period.ts';
+import { MemoryLimiter } from '../limits/memory-limiter.ts';
 import { KeyLimitChecks, quotaCheckOf } from './key-limit-checks.ts';
 
 const NOW = Date.UTC(2026, 11, 5, 12);
@@ -35,4 +37,24 @@ test('keys with equal settings get one array of checks per quota period; a seede
   const tomorrow = periodWindow('day', NOW + 86_400_000);
   assert.equal(quotaCheckOf(checks.forPeriod(settings, tomorrow, 0)).window.id, tomorrow.id);
   assert.notEqual(checks.forPeriod(settingsOf(20), today, 0), a, 'other settings, other checks');
+});
+
+const withQuota = (limit: number, period: QuotaPeriod) =>
+  compiler.compile(effectiveSettings({ access: null, ipAllowlist: null, scopes: null, rateLimits: null, quota: { limit, period } }, null));
+
+test("on a month's last day, a lineage's monthly count is not read as its count for the day (both periods end at the same instant)", () => {
+  // 30 November: today ends when November does.
+  const now = Date.UTC(2026, 10, 30, 12);
+  const limiter = new MemoryLimiter();
+  const checks = new KeyLimitChecks();
+  const lineage = 'key_0123456789abcdef0123456789ab';
+  // A monthly quota of 1000, 500 of it used on earlier days (the store's count, the seed), one request today.
+  const monthly = checks.forPeriod(withQuota(1000, 'month'), periodWindow('month', now), 500);
+  assert.equal(limiter.consume(lineage, monthly, now).allowed, true);
+  // The key's policy now gives a daily quota of 100: today's use so far is that one request (the store
+  // has none for the day: the monthly quota counted it under 2026-11).
+  const daily = checks.forPeriod(withQuota(100, 'day'), periodWindow('day', now), 0);
+  const result = limiter.consume(lineage, daily, now + 60_000);
+  assert.equal(result.allowed, true, `refused as ${result.deniedBy}: the day was charged the month's 501 requests`);
+  assert.ok(result.states[0]!.remaining >= 98);
 });

@@ -5,8 +5,13 @@ import type { LimitCheck, QuotaCheck } from '../limits/port.ts';
 
 /** The name of a quota's check by period: one string for every key. */
 const QUOTA_CHECK_NAMES: Readonly<Record<QuotaPeriod, string>> = { day: 'quota-day', month: 'quota-month' };
-/** A key's quota counter, within the key's subject (limits/port.ts). */
-const QUOTA_COUNTER = 'q';
+/**
+ * A key's quota counter by period, within the key's subject (limits/port.ts). One per period: limiters
+ * tell a count's period by its end, and a month's last day ends with the month, so a lineage whose
+ * quota changes period that day (a policy change; two keys of the lineage) would read the other's count.
+ * A counter found empty starts from the store's count (the seed).
+ */
+const QUOTA_COUNTERS: Readonly<Record<QuotaPeriod, string>> = { day: 'q', month: 'q:month' };
 
 /**
  * The limit checks of API keys. A check says nothing of its key (the limiter call names the key's
@@ -36,7 +41,14 @@ export class KeyLimitChecks {
     const shared = this.#period.get(settings);
     if (seed === 0 && shared !== undefined && quotaCheckOf(shared).window.id === window.id) return shared;
     const quota = settings.quota!;
-    const quotaCheck: QuotaCheck = { kind: 'quota', counter: QUOTA_COUNTER, name: QUOTA_CHECK_NAMES[quota.period], limit: quota.limit, window, seed };
+    const quotaCheck: QuotaCheck = {
+      kind: 'quota',
+      counter: QUOTA_COUNTERS[quota.period],
+      name: QUOTA_CHECK_NAMES[quota.period],
+      limit: quota.limit,
+      window,
+      seed,
+    };
     // concat, not a spread: a spread's array keeps room to grow.
     const checks = this.rate(settings).concat(quotaCheck);
     if (seed === 0) this.#period.set(settings, checks);
