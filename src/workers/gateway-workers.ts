@@ -26,6 +26,8 @@ type Metrics = MetricObjectWithValues<MetricValue<string>>[];
 
 /** A worker that died is started again after this long (and not more often). */
 const RESTART_DELAY_MS = 1000;
+/** The longest wait between two tries of a worker that does not start. */
+const MAX_RESTART_DELAY_MS = 30_000;
 /** How often the main thread's readiness is published to the workers' /readyz. */
 const NODE_READY_MS = 250;
 /** A worker that has not answered a metrics scrape by then is left out of it. */
@@ -174,11 +176,24 @@ export class GatewayWorkers {
         if (this.#stopping) return void (listening || reject(new Error(`gateway worker ${index} stopped before listening`)));
         this.#health.failed(component, new Error(`gateway worker ${index} exited (code ${code})${freed ? `, holding ${freed} limiter locks` : ''}`));
         if (!listening) return reject(new Error(`gateway worker ${index} exited before listening (code ${code})`));
-        setTimeout(() => {
-          if (!this.#stopping) this.#start(index).catch((error: unknown) => this.#health.failed(component, error));
-        }, RESTART_DELAY_MS).unref();
+        this.#restartLater(index, component, RESTART_DELAY_MS);
       });
     });
+  }
+
+  /**
+   * Starts a worker that died again after `delayMs`; one that cannot start now (its store open failed,
+   * say) is tried again, less often each time, so a blip does not leave the node a worker short, and
+   * unready, for good.
+   */
+  #restartLater(index: number, component: string, delayMs: number): void {
+    setTimeout(() => {
+      if (this.#stopping) return;
+      this.#start(index).catch((error: unknown) => {
+        this.#health.failed(component, error);
+        this.#restartLater(index, component, Math.min(delayMs * 2, MAX_RESTART_DELAY_MS));
+      });
+    }, delayMs).unref();
   }
 
   #onMessage(index: number, running: Running, message: FromWorker): void {
