@@ -52,24 +52,29 @@ describe('DPoP replay set in Redis', () => {
   });
 });
 
+/** Redis as a node sees it: away while `away` is set, then back with what it received (nothing from the outage). */
+function redisAwayAndBack() {
+  const state = { away: false };
+  const redis = new MemoryReplaySet();
+  const shared = {
+    firstUse: (id: string, now: number, forgetAt: number) => {
+      if (state.away) throw new Error('connect ECONNREFUSED');
+      return redis.firstUse(id, now, forgetAt);
+    },
+    sweep: () => undefined,
+  };
+  return { state, shared };
+}
+
 describe('DPoP replay set: after a Redis outage', () => {
   const NOW = Date.now();
 
   test('a proof first used at this node while Redis was away (local) is still a replay here once Redis is back', async () => {
-    // Redis as the node sees it: away, then back (an empty set for what it never received).
-    let away = false;
-    const redis = new MemoryReplaySet();
-    const shared = {
-      firstUse: (id: string, now: number, forgetAt: number) => {
-        if (away) throw new Error('connect ECONNREFUSED');
-        return redis.firstUse(id, now, forgetAt);
-      },
-      sweep: () => undefined,
-    };
+    const { state, shared } = redisAwayAndBack();
     const set = new FallbackReplaySet(shared, new MemoryReplaySet(), { whenUnavailable: 'local', health: new Health(pino({ level: 'silent' }), Date.now) });
-    away = true;
+    state.away = true;
     assert.equal(await set.firstUse('jkt:during', NOW, NOW + 120_000), 'first');
-    away = false;
+    state.away = false;
     assert.equal(await set.firstUse('jkt:during', NOW + 5_000, NOW + 125_000), 'replayed', 'the same proof again, at the same node, inside its window');
     assert.equal(await set.firstUse('jkt:after', NOW + 5_000, NOW + 125_000), 'first');
     assert.equal(await set.firstUse('jkt:after', NOW + 6_000, NOW + 126_000), 'replayed');
@@ -80,23 +85,15 @@ describe('DPoP replay set: after a Redis outage, at another thread of the node',
   const NOW = Date.now();
 
   test("a proof first used at one gateway thread while Redis was away is a replay at the node's other threads once Redis is back", async () => {
-    let away = false;
-    const redis = new MemoryReplaySet();
-    const shared = {
-      firstUse: (id: string, now: number, forgetAt: number) => {
-        if (away) throw new Error('connect ECONNREFUSED');
-        return redis.firstUse(id, now, forgetAt);
-      },
-      sweep: () => undefined,
-    };
+    const { state, shared } = redisAwayAndBack();
     // Each thread has its own FallbackReplaySet over the node's one local set (the workers' shared table).
     const local = sharedReplaySet(new SharedTable(SharedTable.allocate(4096)));
     const health = new Health(pino({ level: 'silent' }), Date.now);
     const worker1 = new FallbackReplaySet(shared, local, { whenUnavailable: 'local', health });
     const worker2 = new FallbackReplaySet(shared, local, { whenUnavailable: 'local', health });
-    away = true;
+    state.away = true;
     assert.equal(await worker1.firstUse('jkt:during', NOW, NOW + 120_000), 'first');
-    away = false;
+    state.away = false;
     assert.equal(await worker2.firstUse('jkt:during', NOW + 5_000, NOW + 125_000), 'replayed', 'the same proof again, at the same node, inside its window');
   });
 });
