@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as oauth from 'oauth4webapi';
-import { API_KEY_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../src/control/authorization/token-exchange.ts';
+import { TOKEN_EXCHANGE_GRANT } from '../src/control/authorization/token-exchange.ts';
 import { call, expectProblem } from './support/harness.ts';
-import { claimsOf, insecure, startAuthHarness, type AuthHarness } from './support/oauth.ts';
+import { claimsOf, exchangeKey, insecure, startAuthHarness, type AuthHarness } from './support/oauth.ts';
 
 /**
  * A token exchanged for an API key (RFC 8693) is a child of the key: it may do no more than the key,
@@ -20,19 +20,7 @@ describe('key-to-token exchange: the token is a child of its key', () => {
     assert.equal(res.status, 201, JSON.stringify(res.body));
     return { id: res.body.id as string, secret: res.body.secret as string, expiresAt: res.body.expiresAt as string | null };
   };
-  const exchange = async (secret: string) =>
-    oauth.processGenericTokenEndpointResponse(
-      h.as,
-      exchanger.client,
-      await oauth.genericTokenEndpointRequest(
-        h.as,
-        exchanger.client,
-        exchanger.auth,
-        TOKEN_EXCHANGE_GRANT,
-        { subject_token: secret, subject_token_type: API_KEY_TOKEN_TYPE },
-        insecure,
-      ),
-    );
+  const exchange = async (secret: string) => exchangeKey(h, exchanger, secret);
   const refused = (description: RegExp) => (e: oauth.ResponseBodyError) => {
     assert.equal(e.error, 'invalid_grant');
     assert.match(e.error_description ?? '', description);

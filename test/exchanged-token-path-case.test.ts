@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import * as oauth from 'oauth4webapi';
-import { API_KEY_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../src/control/authorization/token-exchange.ts';
+import { TOKEN_EXCHANGE_GRANT } from '../src/control/authorization/token-exchange.ts';
 import { call } from './support/harness.ts';
-import { insecure, startAuthHarness, type AuthHarness } from './support/oauth.ts';
+import { exchangeKey, startAuthHarness, type AuthHarness } from './support/oauth.ts';
 
 /**
  * On an API with `pathCase: insensitive`, a key's path limits match without regard to case (its
@@ -30,18 +29,7 @@ describe('exchanged token on a case-insensitive API: the parent key is checked a
     const secret = k.body.secret as string;
     // The key itself, on a route that takes keys: matched without regard to case.
     assert.equal((await call(h, '/legacy/Keyed/1', { key: secret, header: 'x-api-key' })).status, 200);
-    const { access_token } = await oauth.processGenericTokenEndpointResponse(
-      h.as,
-      exchanger.client,
-      await oauth.genericTokenEndpointRequest(
-        h.as,
-        exchanger.client,
-        exchanger.auth,
-        TOKEN_EXCHANGE_GRANT,
-        { subject_token: secret, subject_token_type: API_KEY_TOKEN_TYPE },
-        insecure,
-      ),
-    );
+    const { access_token } = await exchangeKey(h, exchanger, secret);
     assert.equal((await call(h, '/legacy/items/1', { key: access_token })).status, 200);
     const upper = await call(h, '/legacy/Items/1', { key: access_token });
     assert.equal(upper.status, 200, `the token is refused where its key is allowed: ${JSON.stringify(upper.body)}`);

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import * as oauth from 'oauth4webapi';
-import { API_KEY_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../src/control/authorization/token-exchange.ts';
+import { TOKEN_EXCHANGE_GRANT } from '../src/control/authorization/token-exchange.ts';
 import { markExposed } from '../src/control/services/exposure.ts';
 import { runCli } from './support/cli.ts';
 import { call, expectProblem, fetchFrom, HTTPS_GATEWAY, seed, startHarness, type Harness } from './support/harness.ts';
-import { insecure, startAuthHarness, type AuthHarness } from './support/oauth.ts';
+import { exchangeKey, startAuthHarness, type AuthHarness } from './support/oauth.ts';
 import { waitFor } from './support/wait.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -45,21 +44,7 @@ describe('a leaked key: exposed, compromised in one step, and its impact report'
     lastAnswer = { status: res.status, headers: res.headers, body: JSON.parse(raw.toString('utf8')) };
     return res.status;
   };
-  const exchange = async (secret: string) =>
-    (
-      await oauth.processGenericTokenEndpointResponse(
-        h.as,
-        exchanger.client,
-        await oauth.genericTokenEndpointRequest(
-          h.as,
-          exchanger.client,
-          exchanger.auth,
-          TOKEN_EXCHANGE_GRANT,
-          { subject_token: secret, subject_token_type: API_KEY_TOKEN_TYPE },
-          insecure,
-        ),
-      )
-    ).access_token;
+  const exchange = async (secret: string) => (await exchangeKey(h, exchanger, secret)).access_token;
   const report = async (query = '') => {
     await h.gh.requestLog!.flush();
     const res = await h.admin('GET', `/keys/${key.id}/impact${query}`);

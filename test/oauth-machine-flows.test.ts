@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as oauth from 'oauth4webapi';
 import { API_KEY_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../src/control/authorization/token-exchange.ts';
-import { asPage, Browser, claimsOf, insecure, PASSWORD, startAuthHarness, type AuthHarness } from './support/oauth.ts';
+import { asPage, Browser, claimsOf, exchangeKey, insecure, PASSWORD, startAuthHarness, type AuthHarness } from './support/oauth.ts';
 
 const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
 
@@ -157,19 +157,7 @@ describe('client credentials, introspection, revocation, DPoP, device flow and k
       apiIds: [orders.id],
       exchangeAppId: app.body.id,
     });
-    const exchange = async (subject: string, extra: Record<string, string> = {}) =>
-      oauth.processGenericTokenEndpointResponse(
-        h.as,
-        exchanger.client,
-        await oauth.genericTokenEndpointRequest(
-          h.as,
-          exchanger.client,
-          exchanger.auth,
-          TOKEN_EXCHANGE_GRANT,
-          { subject_token: subject, subject_token_type: API_KEY_TOKEN_TYPE, ...extra },
-          insecure,
-        ),
-      );
+    const exchange = async (subject: string, extra: Record<string, string> = {}) => exchangeKey(h, exchanger, subject, extra);
 
     const tokens = await exchange(key.body.secret);
     const claims = claimsOf(tokens.access_token);

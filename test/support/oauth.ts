@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import * as oauth from 'oauth4webapi';
+import { API_KEY_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../../src/control/authorization/token-exchange.ts';
 import { fetchFrom, startHarness, TestClock, type Harness } from './harness.ts';
 
 export const TEST_MASTER_KEY = 'test-master-key-0123456789abcdefghijklmnopqrstuvwxyz';
@@ -7,6 +8,18 @@ export const PASSWORD = 'correct horse battery staple';
 export const REDIRECT = 'http://127.0.0.1:9/callback';
 /** oauth4webapi refuses plain HTTP unless told; the tests run on loopback. */
 export const insecure = { [oauth.allowInsecureRequests]: true } as const;
+
+/** An API key exchanged for an access token (RFC 8693) by a client allowed to: the token response. */
+export async function exchangeKey(
+  h: { as: oauth.AuthorizationServer },
+  exchanger: { client: oauth.Client; auth: oauth.ClientAuth },
+  secret: string,
+  extra: Record<string, string> = {},
+): Promise<oauth.TokenEndpointResponse> {
+  const params = { subject_token: secret, subject_token_type: API_KEY_TOKEN_TYPE, ...extra };
+  const res = await oauth.genericTokenEndpointRequest(h.as, exchanger.client, exchanger.auth, TOKEN_EXCHANGE_GRANT, params, insecure);
+  return oauth.processGenericTokenEndpointResponse(h.as, exchanger.client, res);
+}
 
 export interface AuthHarness extends Harness {
   as: oauth.AuthorizationServer;
