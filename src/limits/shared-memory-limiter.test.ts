@@ -105,10 +105,12 @@ test('the names of one stripe start their probes apart, so a stripe is not one l
     table.set(slot, 1, NOW + 60_000);
     return slot;
   });
-  // Runs of neighbouring taken slots: one run of 20 when every name started at the same slot.
+  // Runs of neighbouring taken slots: one run of 20 when every name started at the same slot. Where
+  // they start depends on the table's random seed; 20 random starts in 64 slots make about 12 runs,
+  // and fewer than 3 in under one of 200,000 simulated seeds.
   const taken = new Set(slots);
   const runs = slots.filter((slot) => !taken.has(slot - 1)).length;
-  assert.ok(runs >= 8, `20 names in a stripe of 64 slots lay in ${runs} runs`);
+  assert.ok(runs >= 3, `20 names in a stripe of 64 slots lay in ${runs} runs`);
   names.forEach((name, i) => assert.equal(table.find(name), slots[i]));
 });
 
