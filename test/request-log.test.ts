@@ -436,7 +436,8 @@ describe('request log under pressure', () => {
       GATEHOUSE_REQUEST_LOG_FLUSH_RECORDS: '5',
       GATEHOUSE_REQUEST_LOG_FLUSH_INTERVAL_MS: '20',
     });
-    const holder = new DatabaseSync(join(h.dir, 'gatehouse.db'));
+    // It waits for a write Gatehouse has under way (a flush) before it takes the lock.
+    const holder = new DatabaseSync(join(h.dir, 'gatehouse.db'), { timeout: 5000 });
     try {
       const api = await h.admin('POST', '/apis', { name: 'open', listenPath: '/open', upstreamUrl: h.upstream.url, auth: { type: 'public' } });
       assert.equal(api.status, 201);

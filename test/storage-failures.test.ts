@@ -12,7 +12,8 @@ describe('the store refusing writes', () => {
     h = await startHarness({ GATEHOUSE_STORE_BUSY_TIMEOUT_MS: '50' });
     ids = await seed(h);
     // Another connection holds the write lock: the store's writes fail as on a disk that refuses them.
-    holder = new DatabaseSync(join(h.dir, 'gatehouse.db'));
+    // It waits for a write Gatehouse has under way (a flush) before it takes the lock.
+    holder = new DatabaseSync(join(h.dir, 'gatehouse.db'), { timeout: 5000 });
   });
   after(async () => {
     if (holder.isOpen) holder.close();

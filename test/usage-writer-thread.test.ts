@@ -15,7 +15,8 @@ describe('usage is written off the request thread', () => {
 
   test('while a usage flush waits on the store, the gateway keeps answering', async () => {
     assert.equal((await call(h, '/orders/a', { key: ids.secret })).status, 200);
-    const holder = new DatabaseSync(join(h.dir, 'gatehouse.db'));
+    // It waits for a write Gatehouse has under way (a flush) before it takes the lock.
+    const holder = new DatabaseSync(join(h.dir, 'gatehouse.db'), { timeout: 5000 });
     holder.exec('BEGIN EXCLUSIVE');
     let flushed = false;
     const flush = h.gh.ctx.usage.flush().then(() => (flushed = true));
