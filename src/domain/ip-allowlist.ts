@@ -40,6 +40,22 @@ export function unmapIpv4(ip: string): string {
   return ip.startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
 }
 
+/**
+ * An address as a proxy may spell it, in the one form the gateway keys on (throttles, key addresses,
+ * the request log's filter): IPv6 lower-case and compressed (RFC 5952), an IPv4-mapped one in any
+ * spelling (`::FFFF:1.2.3.4`, `0:0:0:0:0:ffff:1.2.3.4`) as the IPv4 address. Node's sockets already
+ * give this form; a forwarded header may not.
+ */
+export function canonicalAddress(ip: string): string {
+  if (!isIPv6(ip)) return ip;
+  // WHATWG URL serializes an IPv6 host per RFC 5952, an IPv4-mapped one as two hex groups.
+  const host = new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
+  if (!mapped) return host;
+  const [high, low] = [parseInt(mapped[1]!, 16), parseInt(mapped[2]!, 16)];
+  return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+}
+
 const LOOPBACK = compileIpAllowlist(['127.0.0.0/8', '::1/128']);
 
 /** Whether the address is this machine's own (127.0.0.0/8, ::1, or IPv4-mapped loopback). */

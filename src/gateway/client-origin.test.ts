@@ -28,3 +28,15 @@ test('an untrusted peer cannot spoof its address or the scheme', () => {
   const resolve = createClientOriginResolver(['10.0.0.0/8']);
   assert.deepEqual(resolve(req('198.51.100.7', { 'x-forwarded-for': '10.0.0.5', 'x-forwarded-proto': 'https' })), { ip: '198.51.100.7', scheme: 'http' });
 });
+
+test('an address a trusted proxy spells otherwise (upper case, uncompressed, IPv4-mapped) is taken in the one form the gateway keys on', () => {
+  const resolve = createClientOriginResolver(['10.0.0.0/8']);
+  const client = (forwarded: string) => resolve(req('10.0.0.2', { 'x-forwarded-for': forwarded })).ip;
+  assert.equal(client('::FFFF:198.51.100.7'), '198.51.100.7');
+  assert.equal(client('0:0:0:0:0:ffff:198.51.100.7'), '198.51.100.7');
+  assert.equal(client('::ffff:c633:6407'), '198.51.100.7');
+  assert.equal(client('2001:0DB8:0000:0000:0000:0000:0000:0001'), '2001:db8::1');
+  assert.equal(client('198.51.100.7'), '198.51.100.7');
+  // A trusted proxy in a mapped spelling is still skipped.
+  assert.equal(client('198.51.100.7, ::FFFF:10.0.0.3'), '198.51.100.7');
+});

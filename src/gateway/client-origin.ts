@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
-import { compileIpAllowlist, unmapIpv4 } from '../domain/ip-allowlist.ts';
+import { canonicalAddress, compileIpAllowlist, unmapIpv4 } from '../domain/ip-allowlist.ts';
 
 export interface ClientOrigin {
   ip: string;
@@ -23,7 +23,8 @@ export function createClientOriginResolver(trustedProxies: readonly string[]): (
     let ip = peer;
     const forwarded = headerValues(req.headers['x-forwarded-for']);
     for (let i = forwarded.length - 1; i >= 0; i--) {
-      const hop = unmapIpv4(forwarded[i]!);
+      // A proxy may spell an address otherwise than Node's sockets do: one form, as the gateway keys on it.
+      const hop = canonicalAddress(forwarded[i]!);
       if (isIP(hop) === 0) break;
       ip = hop;
       if (!trusted.allows(hop)) break;
