@@ -31,6 +31,7 @@ import { KeyVerifier } from './verification/key-verifier.ts';
 import type { KeyChecker } from './verification/port.ts';
 import type { RevocationList } from './verification/revocation-list.ts';
 import { TokenVerifier } from './verification/token-verifier.ts';
+import { retriedTask } from './telemetry/retried-task.ts';
 
 /**
  * The parts below are built the same way on the main thread and in each gateway worker; only where
@@ -164,22 +165,9 @@ export async function createDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
   health.register(ROUTES, true);
   // A failed rebuild leaves the previous table serving; readiness says so until one succeeds, and it
   // is tried again: the change that asked for it has been read and will not come again.
-  let retry: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const rebuild = (): void => {
-    clearTimeout(retry);
-    if (stopped) return;
-    void health.run(ROUTES, () =>
-      rebuildRoutes().catch((error: unknown) => {
-        // A plane stopped meanwhile serves nothing: not tried again, and not a reason to be unready.
-        if (stopped) return;
-        retry = setTimeout(rebuild, ROUTES_RETRY_MS).unref();
-        throw error;
-      }),
-    );
-  };
+  const rebuild = retriedTask(health, ROUTES, rebuildRoutes, ROUTES_RETRY_MS);
   const unsubscribe = changes.subscribe((event) => {
-    if (event.type === 'api.changed') rebuild();
+    if (event.type === 'api.changed') rebuild.run();
   });
 
   const outcomes = new Map<string, number>();
@@ -228,8 +216,7 @@ export async function createDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
       closeAfterAnswers(gateway, inProgress);
       await closeListener();
       unsubscribe();
-      stopped = true;
-      clearTimeout(retry);
+      rebuild.stop();
       // Its table serves no more (the main thread hands over to the workers, whose own plane reports
       // theirs): a failure it reported must not keep the node, and every worker's /readyz, unready.
       health.ok(ROUTES);

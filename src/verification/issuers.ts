@@ -4,6 +4,7 @@ import type { ChangeBus } from '../events/change-bus.ts';
 import type { HealthReporter } from '../telemetry/health.ts';
 import type { SigningKeyRepo } from './signing-key-source.ts';
 import { fetchBounded, fetchJson } from './bounded-fetch.ts';
+import { retriedTask } from '../telemetry/retried-task.ts';
 
 /** An issuer whose access tokens the gateway accepts, with its rules pinned. */
 export interface TrustedIssuer {
@@ -103,18 +104,9 @@ export function ownIssuer(
   health.register(SIGNING_KEYS, false);
   // A failed reread is tried again until one succeeds: a key unpublished by the change (an immediate
   // rotation after a compromise) would otherwise keep verifying here, with no other change to come.
-  let retry: NodeJS.Timeout | undefined;
-  const reread = (): void => {
-    clearTimeout(retry);
-    void health.run(SIGNING_KEYS, () =>
-      refresh().catch((error: unknown) => {
-        retry = setTimeout(reread, SIGNING_KEYS_RETRY_MS).unref();
-        throw error;
-      }),
-    );
-  };
+  const reread = retriedTask(health, SIGNING_KEYS, refresh, SIGNING_KEYS_RETRY_MS);
   changes.subscribe((event) => {
-    if (event.type === 'signing_keys.changed') reread();
+    if (event.type === 'signing_keys.changed') reread.run();
   });
   const keys: CompactVerifyGetKey = async (header, token) => {
     try {

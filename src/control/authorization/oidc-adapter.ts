@@ -77,15 +77,20 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
     async destroy(id) {
       await o.records.destroy(model, id);
     },
-    async revokeByGrantId(grantId) {
-      await o.records.revokeByGrantId(model, grantId);
-      if (model === 'AccessToken') {
-        const now = o.clock();
-        await o.revocations.add({ kind: 'grant', id: grantId, revokedAt: now, expiresAt: now + o.revocationTtlMs() });
-        o.onGrantRevoked(grantId);
-      }
-    },
+    revokeByGrantId: (grantId) => revokeModelOfGrant(model, grantId, o),
   };
+}
+
+/**
+ * Deletes one model's records of a grant. Revoking its access tokens also lists the grant as revoked:
+ * JWT access tokens are not stored, and a verifier can only refuse them by their grant id.
+ */
+async function revokeModelOfGrant(model: string, grantId: string, o: OidcAdapterOptions): Promise<void> {
+  await o.records.revokeByGrantId(model, grantId);
+  if (model !== 'AccessToken') return;
+  const now = o.clock();
+  await o.revocations.add({ kind: 'grant', id: grantId, revokedAt: now, expiresAt: now + o.revocationTtlMs() });
+  o.onGrantRevoked(grantId);
 }
 
 /** Records a grant is issued from once: a second use is a reuse, which revokes the grant. */
@@ -103,11 +108,8 @@ const GRANT_BOUND = ['AccessToken', ...SINGLE_USE];
 async function refuseReuse(model: string, used: Record<string, unknown> | null, o: OidcAdapterOptions): Promise<never> {
   const grantId = used?.grantId;
   if (typeof grantId === 'string') {
-    await Promise.all(GRANT_BOUND.map((m) => o.records.revokeByGrantId(m, grantId)));
+    await Promise.all(GRANT_BOUND.map((m) => revokeModelOfGrant(m, grantId, o)));
     await o.records.destroy('Grant', grantId);
-    const now = o.clock();
-    await o.revocations.add({ kind: 'grant', id: grantId, revokedAt: now, expiresAt: now + o.revocationTtlMs() });
-    o.onGrantRevoked(grantId);
     o.onReuseRevoked(grantId);
   }
   throw new errors.InvalidGrant(`${model === 'RefreshToken' ? 'refresh token' : 'grant'} already used`);
