@@ -739,6 +739,22 @@ describe('KeyVerifier: spread refreshes (issue 14)', () => {
     assert.deepEqual(codes, ['VALID', 'VALID', 'QUOTA_EXCEEDED'], 'the count carried on: 5 a month, 3 used before');
   });
 
+  test('a refresh that ends after a later read of its key does not put back what it read: a key revoked elsewhere stays revoked', async () => {
+    f = await verifierFixture({ refreshAhead: true });
+    const { key, secret } = await f.makeKey();
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'VALID');
+    f.clock.now = NOW + 48_000;
+    const held = f.hold();
+    assert.equal((f.verifier.verify(secret, FACTS) as Verification).code, 'VALID', 'answered from the cache; the refresh starts');
+    await held.reached; // the refresh has read the key as valid, and is slow to finish
+    await f.revoke(key); // elsewhere: no change event here
+    f.clock.now = NOW + 60_000;
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'REVOKED', 'the entry expired: read again, by id');
+    held.release();
+    await settle(() => f.health.report().components[KEY_CACHE_REFRESH]?.lastSuccessAt != null);
+    assert.equal((await f.verifier.verify(secret, FACTS)).code, 'REVOKED', 'the older read did not replace the newer entry');
+  });
+
   test('a refresh that fails is reported, the entry answers until it expires and not after: then the failure reaches the request', async () => {
     f = await verifierFixture({ refreshAhead: true });
     const { secret } = await f.makeKey();

@@ -95,6 +95,8 @@ class FoundEntry extends CompiledKeyRecord {
   checks: readonly LimitCheck[];
   /** The quota use the store had when the key was read, until the checks of its period are made with it. */
   quotaSeed: { period: string; used: number } | null;
+  /** The number of the store read this entry comes from (KeyVerifier#keep: an older read never replaces it). */
+  read = 0;
 
   constructor(
     key: HotKeySource,
@@ -111,7 +113,7 @@ class FoundEntry extends CompiledKeyRecord {
     this.quotaSeed = quotaSeed;
   }
 }
-type CacheEntry = FoundEntry | { found: false; cachedUntil: number };
+type CacheEntry = FoundEntry | { found: false; cachedUntil: number; read: number };
 /** Reads a key for a slot, given the entry found there now (undefined: none, or an unknown key's). */
 type Read = (current: FoundEntry | undefined) => Promise<CacheEntry>;
 
@@ -158,6 +160,8 @@ export class KeyVerifier implements KeyChecker {
   /** Keys of one app hold one copy of its id. */
   readonly #appIds = new SharedStrings(10_000);
   #generation = 0;
+  /** Numbers store reads in the order they begin, so the cache keeps the latest a slot's reads found. */
+  #reads = 0;
   /** The last store read failed for want of the store (StorageUnavailableError); the next that succeeds clears it. */
   #storeUnreachable = false;
   readonly #observer: VerificationObserver | null;
@@ -359,6 +363,7 @@ export class KeyVerifier implements KeyChecker {
 
   async #refresh(batch: ReadonlyMap<string, string>): Promise<void> {
     const generation = this.#generation;
+    const read = ++this.#reads;
     let keys: ApiKey[];
     try {
       keys = await this.#options.store.keys.getByIds([...new Set(batch.values())]);
@@ -379,7 +384,7 @@ export class KeyVerifier implements KeyChecker {
       const current = this.#cache.peek(slot);
       const key = byId.get(keyId);
       const entry = key ? await this.#entry(key, current?.found ? current : undefined, policyOf) : this.#unknownEntry();
-      this.#keep(slot, entry, generation);
+      this.#keep(slot, entry, generation, read);
     }
   }
 
@@ -429,15 +434,21 @@ export class KeyVerifier implements KeyChecker {
    * was keeps the entry (and its checks for this quota period), only living longer: replacing it would
    * make every key in use a new set of long-lived objects once per lifetime, which the young
    * generation must then move. A secret's slot is recorded by key id, so a change can find it.
+   * Nor is it kept over an entry from a read begun after it (`read` numbers them): a refresh and a
+   * request's read of one key can be in flight at once, and a change made elsewhere (no event, so no
+   * new generation) between them must not be undone by the older one finishing last.
    */
-  #keep(slot: string, entry: CacheEntry, generation: number): CacheEntry {
+  #keep(slot: string, entry: CacheEntry, generation: number, read: number): CacheEntry {
     if (generation !== this.#generation) return entry;
     const kept = this.#cache.peek(slot);
+    if (kept !== undefined && kept.read > read) return entry;
     if (kept?.found && entry.found && kept.settings === entry.settings && sameHotKey(kept, entry)) {
       kept.cachedUntil = entry.cachedUntil;
       kept.refreshAt = entry.refreshAt;
+      kept.read = read;
       return kept;
     }
+    entry.read = read;
     this.#cache.set(slot, entry);
     if (entry.found && !isIdSlot(slot)) this.#slotByKeyId.set(entry.id, slot);
     return entry;
@@ -447,6 +458,7 @@ export class KeyVerifier implements KeyChecker {
     const joined = this.#loading.get(slot);
     const generation = this.#generation;
     if (joined !== undefined && joined.generation === generation) return joined.read;
+    const begun = ++this.#reads;
     const current = this.#cache.peek(slot);
     // A read begun before a change stays with the requests that joined it then; it leaves the map
     // only if this one has not taken its place.
@@ -457,7 +469,7 @@ export class KeyVerifier implements KeyChecker {
         (entry) => {
           done();
           this.#storeUnreachable = false;
-          return this.#keep(slot, entry, generation);
+          return this.#keep(slot, entry, generation, begun);
         },
         (error: unknown) => {
           done();
@@ -478,7 +490,7 @@ export class KeyVerifier implements KeyChecker {
 
   /** What the cache remembers of a key the store does not have, for negativeTtl. */
   #unknownEntry(): CacheEntry {
-    return { found: false, cachedUntil: this.#clock() + this.#options.negativeTtlMs };
+    return { found: false, cachedUntil: this.#clock() + this.#options.negativeTtlMs, read: 0 };
   }
 
   /**
