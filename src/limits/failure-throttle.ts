@@ -13,11 +13,20 @@ import { MapSlotState, SharedSlotState, type SlotState } from './slot-state.ts';
  * In memory, per process: the TATs live in a Map, or in a shared table when the gateway runs on
  * several worker threads (slot-state.ts), so an address's failures count across all of them. Several
  * nodes share theirs through Redis instead (redis/redis-throttle.ts), with the same arithmetic.
+ *
+ * A failure the shared table has no room for (a stripe full of live entries: quotas, other limits) is
+ * counted in this thread's own Map instead, so the slot is still throttled, at worst `limit` per
+ * window at each thread rather than in all. Not refused: then whoever fills the table (an attacker
+ * failing from many addresses, or a month's quota counters) would lock every address out; not
+ * evicting: the table's other entries are exact limits and DPoP replay marks.
  */
 export class FailureThrottle implements Throttle {
   readonly #rule: RateLimitRule;
   readonly #tats: SlotState;
   readonly #slotOf: (key: string) => string;
+  /** Failures the shared state had no room for (null until one); workers never call sweep, so it sweeps itself. */
+  #overflow: MapSlotState | null = null;
+  #overflowSweepAt = 0;
 
   constructor(limit: number, windowMs: number, slotOf: (key: string) => string = (key) => key, state: SlotState = new MapSlotState()) {
     if (!(limit >= 1) || !(windowMs > 0)) throw new Error('FailureThrottle needs limit >= 1 and windowMs > 0');
@@ -33,30 +42,41 @@ export class FailureThrottle implements Throttle {
 
   /** Milliseconds until this slot may try again, or 0 when it may try now. */
   blockedFor(key: string, now: number): number {
+    const slot = this.#slotOf(key);
     let blocked = 0;
-    this.#tats.update(this.#slotOf(key), now, (tat) => {
-      if (tat !== undefined && gcraPeek(this.#rule, tat, now).remaining === 0) blocked = gcra(this.#rule, tat, now).resetMs;
-      return undefined;
-    });
+    const peek = (tat: number | undefined): undefined => {
+      if (tat !== undefined && gcraPeek(this.#rule, tat, now).remaining === 0) blocked = Math.max(blocked, gcra(this.#rule, tat, now).resetMs);
+    };
+    this.#tats.update(slot, now, peek);
+    this.#overflow?.update(slot, now, peek);
     return blocked;
   }
 
   recordFailure(key: string, now: number): void {
-    // A shared table with no room cannot count this failure: the address is then only as throttled as
-    // the limiter's overflow (reported to readiness) makes it.
-    this.#tats.update(this.#slotOf(key), now, (tat) => {
+    const slot = this.#slotOf(key);
+    const charge = (tat: number | undefined): number | undefined => {
       const outcome = gcra(this.#rule, tat, now);
       return outcome.allowed ? outcome.tat : undefined;
-    });
+    };
+    if (this.#tats.update(slot, now, charge)) return;
+    // No room in the shared table (counted there as an overflow, reported to readiness).
+    if (now >= this.#overflowSweepAt) {
+      this.#overflow?.sweep(now);
+      this.#overflowSweepAt = now + this.#rule.windowMs;
+    }
+    (this.#overflow ??= new MapSlotState()).update(slot, now, charge);
   }
 
   /** Clears a slot, after its owner proved the secret it was failing on. */
   forget(key: string): void {
-    this.#tats.update(this.#slotOf(key), 0, () => null);
+    const slot = this.#slotOf(key);
+    this.#tats.update(slot, 0, () => null);
+    this.#overflow?.update(slot, 0, () => null);
   }
 
   sweep(now: number): void {
     this.#tats.sweep(now);
+    this.#overflow?.sweep(now);
   }
 }
 
