@@ -7,6 +7,7 @@ import { FallbackReplaySet, RedisReplaySet, REDIS_REPLAY_SET } from './redis-rep
 import { replaySetContract } from './replay-set-contract.ts';
 import { MemoryReplaySet, sharedReplaySet } from './replay-set.ts';
 import { SharedTable } from '../limits/shared-table.ts';
+import { SharedSlotState } from '../limits/slot-state.ts';
 
 const privateRedis = usePrivateRedis();
 
@@ -95,5 +96,30 @@ describe('DPoP replay set: after a Redis outage, at another thread of the node',
     assert.equal(await worker1.firstUse('jkt:during', NOW, NOW + 120_000), 'first');
     state.away = false;
     assert.equal(await worker2.firstUse('jkt:during', NOW + 5_000, NOW + 125_000), 'replayed', 'the same proof again, at the same node, inside its window');
+  });
+});
+
+describe('DPoP replay set: a Redis outage with the local set full', () => {
+  const NOW = Date.now();
+
+  test('a proof is refused while Redis is away if the mark that keeps it a replay afterwards cannot be recorded (RFC 9449 §11.1)', async () => {
+    const { state, shared } = redisAwayAndBack();
+    // Two stripes of 64 slots: the mark's stripe is filled with live entries, the proof's is not.
+    const table = new SharedTable(SharedTable.allocate(128));
+    const markStripe = table.name('dpop:\u0000local-until').stripe;
+    const filler = new SharedSlotState(table, 'other:');
+    for (let i = 0, filled = 0; filled < 64; i++) {
+      if (table.name(`other:${i}`).stripe === markStripe) filled += filler.update(`${i}`, NOW, () => NOW + 600_000) ? 1 : 0;
+    }
+    let jti = 0;
+    while (table.name(`dpop:jkt:during-${jti}`).stripe === markStripe) jti++;
+    const proof = `jkt:during-${jti}`;
+    const set = new FallbackReplaySet(shared, sharedReplaySet(table), { whenUnavailable: 'local', health: new Health(pino({ level: 'silent' }), Date.now) });
+    state.away = true;
+    const during = await set.firstUse(proof, NOW, NOW + 120_000);
+    state.away = false;
+    const after = await set.firstUse(proof, NOW + 5_000, NOW + 125_000);
+    assert.equal(during, 'unavailable', 'no mark, no acceptance: Redis will not know this proof was used');
+    assert.equal(after, 'first', 'the proof was never accepted before');
   });
 });

@@ -57,7 +57,9 @@ export class FallbackReplaySet implements ReplaySet {
     } catch (error) {
       this.#outage.failed(error);
       if ((whenUnavailable ?? this.#default) === 'fail-closed') return 'unavailable';
-      this.#local.holdUntil(LOCAL_UNTIL, now, forgetAt);
+      // Without the mark, Redis back would answer `first` for this proof again: one that cannot be
+      // recorded as used is not accepted (RFC 9449 §11.1).
+      if (!this.#local.holdUntil(LOCAL_UNTIL, now, forgetAt)) return 'unavailable';
       return this.#local.firstUse(id, now, forgetAt);
     }
     this.#outage.ok();

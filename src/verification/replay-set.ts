@@ -40,9 +40,12 @@ export class MemoryReplaySet implements ReplaySet {
     return replayed ? 'replayed' : recorded ? 'first' : 'unavailable';
   }
 
-  /** Keeps `id` recorded until at least `until`: a mark every thread sharing this set reads (FallbackReplaySet). */
-  holdUntil(id: string, now: number, until: number): void {
-    this.#seen.update(id, now, (stored) => (stored === undefined || stored < until ? until : undefined));
+  /**
+   * Keeps `id` recorded until at least `until`: a mark every thread sharing this set reads
+   * (FallbackReplaySet). False when it could not be (a shared table with no room).
+   */
+  holdUntil(id: string, now: number, until: number): boolean {
+    return this.#seen.update(id, now, (stored) => (stored === undefined || stored < until ? until : undefined));
   }
 
   /** Whether `id` is recorded now, without recording it. */
