@@ -53,6 +53,25 @@ describe('compileIpAllowlist', () => {
     assert.equal(list.allows('::ffff:11.9.8.7'), false);
   });
 
+  test('an IPv6 entry admits no IPv4 client: `::/0` is every IPv6 address, not every address', () => {
+    const list = compileIpAllowlist(['::/0']);
+    assert.equal(list.allows('2001:db8::1'), true);
+    assert.equal(list.allows('203.0.113.9'), false);
+    assert.equal(list.allows('::ffff:203.0.113.9'), false, "a dual-stack socket's IPv4 peer");
+    assert.equal(compileIpAllowlist(['::/64']).allows('203.0.113.9'), false);
+  });
+
+  test('IPv4 addresses written in their IPv4-mapped IPv6 form still admit those IPv4 clients', () => {
+    const all = compileIpAllowlist(['::ffff:0:0/96']);
+    assert.equal(all.allows('203.0.113.9'), true);
+    assert.equal(all.allows('2001:db8::1'), false);
+    const tens = compileIpAllowlist(['::ffff:10.0.0.0/104', '2001:db8::/32']);
+    assert.deepEqual(
+      ['10.9.8.7', '11.9.8.7', '2001:db8::1'].map((ip) => tens.allows(ip)),
+      [true, false, true],
+    );
+  });
+
   test('text that is not an address is refused', () => {
     const list = compileIpAllowlist(['0.0.0.0/0', '::/0']);
     assert.equal(list.allows('not-an-ip'), false);

@@ -20,19 +20,26 @@ export function parseCidr(entry: string): { address: string; prefix: number; fam
 }
 
 export function compileIpAllowlist(entries: readonly string[]): IpAllowlist {
+  const cidrs = entries.map((entry) => parseCidr(entry) ?? notCidr(entry));
   const list = new BlockList();
-  for (const entry of entries) {
-    const cidr = parseCidr(entry);
-    if (!cidr) throw new Error(`not a CIDR: ${entry}`);
-    list.addSubnet(cidr.address, cidr.prefix, cidr.family);
-  }
+  for (const { address, prefix, family } of cidrs) list.addSubnet(address, prefix, family);
+  // BlockList matches an IPv4 address against an IPv6 subnet through its IPv4-mapped form (RFC 4291
+  // §2.5.5.2), so `::/0` would admit every IPv4 client. IPv4 clients are checked against the IPv4
+  // entries and the IPv6 ones of /96 or longer: only those can lie inside ::ffff:0:0/96, i.e. be
+  // IPv4 addresses written in their mapped form.
+  const wide = (cidr: (typeof cidrs)[number]) => cidr.family === 'ipv6' && cidr.prefix < 96;
+  const forIpv4 = cidrs.some(wide) ? new BlockList() : list;
+  if (forIpv4 !== list) for (const cidr of cidrs) if (!wide(cidr)) forIpv4.addSubnet(cidr.address, cidr.prefix, cidr.family);
   return {
     allows(ip) {
       const plain = unmapIpv4(ip);
-      const family = isIPv4(plain) ? 'ipv4' : isIPv6(plain) ? 'ipv6' : null;
-      return family !== null && list.check(plain, family);
+      return isIPv4(plain) ? forIpv4.check(plain, 'ipv4') : isIPv6(plain) && list.check(plain, 'ipv6');
     },
   };
+}
+
+function notCidr(entry: string): never {
+  throw new Error(`not a CIDR: ${entry}`);
 }
 
 /** Sockets on a dual-stack listener report IPv4 peers as `::ffff:a.b.c.d`. */
