@@ -14,6 +14,7 @@ import { createGatewayServer } from './gateway/server.ts';
 import { dpopProofCheck } from './gateway/stages/dpop-proof.ts';
 import type { OnExposed } from './gateway/stages/transport.ts';
 import { Upstreams } from './gateway/upstreams.ts';
+import type { CounterUsage } from './limits/identity-limits.ts';
 import type { Limiter, Throttle } from './limits/port.ts';
 import { UsageAnalytics, type UsageAnalyticsSink } from './usage/analytics.ts';
 import { RequestLog, type RequestLogSink } from './requests/request-log.ts';
@@ -52,6 +53,11 @@ export function keyVerifierFor(
     serveStaleMs: config.cache.serveStaleSeconds * 1000,
     observer: deps.metrics?.verification ?? null,
   });
+}
+
+/** Where an API's quotas per app or user are counted (with key usage, batched) and read back for a new period. */
+export function counterUsage(usage: Pick<UsageMeter, 'count'>, store: Pick<Store, 'usage'>): CounterUsage {
+  return { count: (c, p) => usage.count(c, p), used: (c, p) => store.usage.counterUsed(c, p) };
 }
 
 /** The request log over `sink`, or null when it is off. */
@@ -188,7 +194,7 @@ export async function createDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
     throttle: deps.throttle,
     ownIssuer: deps.ownIssuer,
     limiter: deps.limiter,
-    counters: { count: (c, p) => deps.usage.count(c, p), used: (c, p) => store.usage.counterUsed(c, p) },
+    counters: counterUsage(deps.usage, store),
     upstreams,
     maxBodyBytes: config.gateway.maxBodyBytes,
     identityJwt: deps.identityJwt,

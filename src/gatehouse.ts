@@ -6,7 +6,8 @@ import { identityContext } from './control/authorization/identity-context.ts';
 import type { RunningAuthorization } from './control/authorization/start-authorization.ts';
 import type { RunningConsole } from './control/console/start-console.ts';
 import type { ControlContext } from './control/context.ts';
-import { createDataPlane, keyVerifierFor, requestLogFor, startTracing, usageAnalyticsFor } from './data-plane.ts';
+import { counterUsage, createDataPlane, keyVerifierFor, requestLogFor, startTracing, usageAnalyticsFor } from './data-plane.ts';
+import { IdentityLimits } from './limits/identity-limits.ts';
 import type { RequestLog } from './requests/request-log.ts';
 import type { UsageAnalytics } from './usage/analytics.ts';
 import { createLocalChangeBus, type ChangeBus } from './events/change-bus.ts';
@@ -205,6 +206,7 @@ export async function startGatehouse(
     peppers: config.peppers,
     usage,
     verifier,
+    identityLimits: new IdentityLimits(limiter, counterUsage(usage, store)),
     clock,
     identity,
     bearerAvailable: identity !== null || config.tokens.issuers.length > 0,

@@ -13,6 +13,7 @@ import type { RequestLogRepo, Store, UsageAnalyticsRepo } from '../store/port.ts
 import type { UsageMeter } from '../usage/port.ts';
 import type { OidcRecords } from './authorization/oidc-records.ts';
 import type { KeyChecker } from '../verification/port.ts';
+import type { IdentityLimits } from '../limits/identity-limits.ts';
 
 /** What the control plane's services are handed by the entry point. */
 export interface ControlContext {
@@ -23,6 +24,8 @@ export interface ControlContext {
   peppers: readonly Pepper[];
   usage: UsageMeter;
   verifier: KeyChecker;
+  /** An API's own limits per app, on the gateway's limiter: the verify endpoint decides them as the gateway does. */
+  identityLimits: IdentityLimits;
   clock: () => number;
   /** Present when a master key is configured: users, clients, signing keys and tokens need it. */
   identity: IdentityContext | null;

@@ -36,9 +36,13 @@ const requirement = (type: ApiAuthType, scopes: readonly string[], roles: readon
   roles,
   needsKey: type === 'apiKey' || type === 'apiKey+bearer' || type === 'publishable',
   needsToken: type === 'bearer' || type === 'apiKey+bearer',
-  rateLimits: limits.map((l) => ({ name: l.name, limit: l.limit, windowMs: (l.windowSeconds ?? 0) * 1000, period: l.period ?? null, by: l.by })),
+  rateLimits: compileLimits(limits),
   route,
 });
+
+/** An API's or route rule's limits per app, user or both, as the identity limits count them. */
+export const compileLimits = (limits: readonly IdentityLimit[]): CompiledLimit[] =>
+  limits.map((l) => ({ name: l.name, limit: l.limit, windowMs: (l.windowSeconds ?? 0) * 1000, period: l.period ?? null, by: l.by }));
 
 /** A rule's path pattern below the listen path, as one template (`/` publishes at the root, so no `//`). */
 const template = (listenPath: string, pattern: string): string => (listenPath === '/' ? pattern : `${listenPath}${pattern}`);

@@ -12,6 +12,7 @@ import type { ControlContext } from '../control/context.ts';
 import { keyCreateSchema } from '../domain/inputs/resources.ts';
 import { keysService } from '../control/services/keys.ts';
 import { createLocalChangeBus, type ChangeBus } from '../events/change-bus.ts';
+import { IdentityLimits } from '../limits/identity-limits.ts';
 import { MemoryLimiter } from '../limits/memory-limiter.ts';
 import type { Store } from '../store/port.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
@@ -499,6 +500,7 @@ describe('KeyVerifier: pepper rotation', () => {
       peppers: f.peppers,
       usage: new UsageRecorder(f.store.usage),
       verifier: f.verifier,
+      identityLimits: new IdentityLimits(new MemoryLimiter(), { count: () => undefined, used: async () => 0 }),
       clock: () => f.clock.now,
       identity: null,
       bearerAvailable: false,

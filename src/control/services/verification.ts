@@ -1,8 +1,10 @@
-import { compileRequirements } from '../../domain/auth-requirements.ts';
+import { compileLimits, compileRequirements, type CompiledLimit } from '../../domain/auth-requirements.ts';
 import type { Api } from '../../domain/entities.ts';
 import { canonicalPath, hasNonAscii } from '../../domain/canonical-path.ts';
 import { isFailedKeyCheck } from '../../domain/codes.ts';
 import type { VerifyRequest } from '../../domain/inputs/resources.ts';
+import type { LimitResult } from '../../limits/port.ts';
+import type { Verification, VerifiedKey } from '../../verification/port.ts';
 import type { VerificationView } from '../admin/responses.ts';
 import { verificationView } from '../admin/verification-view.ts';
 import { ControlError, type ControlContext } from '../context.ts';
@@ -21,6 +23,7 @@ export const verificationService = {
     let api: Api | null = null;
     let caseInsensitivePath = false;
     let requiredScopes = request.scopes ?? [];
+    let limits: readonly CompiledLimit[] = [];
     if (request.api !== undefined) {
       api = await apisService.findByIdOrName(ctx, request.api);
       if (!api) throw new ControlError('VALIDATION_FAILED', 'the request names an unknown API', { api: `no API with id or name ${request.api}` });
@@ -37,12 +40,26 @@ export const verificationService = {
       // matching rule; an apiKey+bearer route asks the key for none); without a path, the API's own.
       const requirement = path ? compileRequirements(api.auth, caseInsensitivePath, api.listenPath)(request.method ?? '', path.path) : null;
       requiredScopes = [...requiredScopes, ...(requirement === null ? api.auth.scopes : requirement.needsToken ? [] : requirement.scopes)];
+      limits = requirement === null ? compileLimits(api.auth.rateLimits ?? []) : requirement.rateLimits;
     }
     const apiId = api?.id;
     const whenRedisUnavailable = api?.whenRedisUnavailable;
     const facts = { apiId, method: request.method, path: path?.path, caseInsensitivePath, ip: request.ip, requiredScopes, whenRedisUnavailable };
-    const verification = await ctx.verifier.verify(request.key, facts, request.consume);
-    if (isFailedKeyCheck(verification.code)) await onFailedKeyCheck();
+    const key = await ctx.verifier.verify(request.key, facts, request.consume);
+    if (isFailedKeyCheck(key.code)) await onFailedKeyCheck();
+    // Then the API's own limits per app, as the gateway's identity-limits stage counts them after the
+    // key's (per user: a key names no user, so those are the token's, which this request has not).
+    const verification =
+      api && key.valid ? withApiLimits(key, await ctx.identityLimits.check(api, limits, key.appId, null, ctx.clock(), request.consume)) : key;
     return verificationView(verification, ctx.clock());
   },
 };
+
+/** A valid key's answer after the API's own limits (null: none applies): theirs beside the key's, refused when one is used up. */
+function withApiLimits(key: VerifiedKey, result: LimitResult | null): Verification {
+  if (result === null) return key;
+  const limits = [...key.limits, ...result.states];
+  if (result.allowed) return { ...key, limits };
+  const code = result.deniedBy === 'quota' ? 'QUOTA_EXCEEDED' : 'RATE_LIMITED';
+  return { valid: false, code, keyId: key.keyId, appId: key.appId, expiresAt: key.expiresAt, limits, retryAfterMs: result.retryAfterMs };
+}
