@@ -35,6 +35,12 @@ export interface Store {
     findByUsername(username: string): Promise<User | null>;
     /** Replaces the user only if it is still as read (its updatedAt): a single-use code is used once, even by racing requests. */
     updateIfUnchanged(user: User, expectedUpdatedAt: number, audit: AuditInput): Promise<boolean>;
+    /**
+     * Creates the user and consumes an authorization-server record (a portal invitation, by its stored
+     * id) in one transaction: false, with nothing written, when the record is consumed already, expired
+     * or gone; ConflictError, with the record left unconsumed, when the username is taken.
+     */
+    createConsuming(user: User, audit: AuditInput, record: { model: string; id: string; at: number }): Promise<boolean>;
   };
   readonly clients: EntityRepo<OAuthClient> & {
     /** The clients registered for an app in the developer portal (appId), by id. */

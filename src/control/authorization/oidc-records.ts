@@ -30,6 +30,8 @@ export interface OidcRecords {
   listByAccount(model: string, accountId: string, now: number): Promise<StoredRecord[]>;
   consumeStored(model: string, ref: string, at: number): Promise<boolean>;
   destroyStored(model: string, ref: string): Promise<void>;
+  /** What a record is stored under (its `ref`), for a store step that consumes it with another change. */
+  refOf(model: string, id: string): string;
 }
 
 /**
@@ -111,6 +113,7 @@ export function createOidcRecords(repo: OidcModelRepo, masterKey: Buffer): OidcR
     listByAccount: async (model, accountId, now) => (await repo.listByAccount(model, accountId, now)).map(listed(model)),
     consumeStored: (model, ref, at) => repo.consume(model, ref, at),
     destroyStored: (model, ref) => repo.destroy(model, ref),
+    refOf,
   };
 }
 

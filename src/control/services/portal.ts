@@ -8,7 +8,7 @@ import { ControlError, iso, notFound, type Actor, type ControlContext } from '..
 import { auditedChange } from './audit-change.ts';
 import { appView, assertAppUnused } from './apps.ts';
 import { keysService } from './keys.ts';
-import { requireIdentity, usersService, userView } from './users.ts';
+import { requireIdentity, usersService, userView, type UserInput } from './users.ts';
 
 /** The operator's limits on the developer portal (config `portal`), with its key policy resolved by name or id at use. */
 export interface PortalSettings {
@@ -259,13 +259,11 @@ export const portalService = {
       if (!invite || invite.consumed !== undefined)
         throw new ControlError('SIGN_UP_CLOSED', 'this invitation is not valid: it was used, has expired, or never existed');
       if (String(invite.email).toLowerCase() !== input.username) throw new ControlError('SIGN_UP_CLOSED', 'this invitation is for another e-mail address');
-      // Used once: consumed before the account exists; the address's uniqueness stops a second use racing this one.
-      await identity.oidcRecords.consume(INVITE_MODEL, input.invite, now);
     } else if (mode === 'invite-only') {
       throw new ControlError('SIGN_UP_CLOSED', 'sign-up is by invitation: ask an operator for a link');
     }
     const pending = !input.invite && mode === 'approval';
-    const user = await usersService.create(ctx, actor, {
+    const account: UserInput = {
       username: input.username,
       name: input.name,
       password: input.password,
@@ -273,7 +271,13 @@ export const portalService = {
       mfaRequired: false,
       consoleRole: 'developer',
       ...(pending ? { pendingApproval: true } : {}),
-    });
+    };
+    // The invitation is spent with its account, in one transaction: a sign-up that fails (the name
+    // taken, the store away) leaves it for a retry, and of two racing uses only one makes an account.
+    const user = input.invite
+      ? await usersService.createSpending(ctx, actor, account, { model: INVITE_MODEL, id: input.invite })
+      : await usersService.create(ctx, actor, account);
+    if (!user) throw new ControlError('SIGN_UP_CLOSED', 'this invitation is not valid: it was used, has expired, or never existed');
     return { user: { id: user.id, name: user.username }, status: pending ? ('pending' as const) : ('active' as const) };
   },
 

@@ -57,27 +57,47 @@ const audit = (actor: Actor, action: string, before: User | null, after: User | 
   ...auditedChange(userView, before, after),
 });
 
+async function newUser(ctx: ControlContext, input: UserInput): Promise<User> {
+  requireIdentity(ctx);
+  const now = ctx.clock();
+  return {
+    id: newId('user', now),
+    username: input.username,
+    name: input.name,
+    passwordHash: await hashPassword(input.password),
+    roles: [...new Set(input.roles)].sort(),
+    disabled: false,
+    mfaRequired: input.mfaRequired,
+    consoleRole: input.consoleRole,
+    ...(input.pendingApproval ? { pendingApproval: true } : {}),
+    totp: null,
+    createdAt: now,
+    updatedAt: now,
+    lastLoginAt: null,
+  };
+}
+
 export const usersService = {
   async create(ctx: ControlContext, actor: Actor, input: UserInput): Promise<User> {
-    requireIdentity(ctx);
-    const now = ctx.clock();
-    const user: User = {
-      id: newId('user', now),
-      username: input.username,
-      name: input.name,
-      passwordHash: await hashPassword(input.password),
-      roles: [...new Set(input.roles)].sort(),
-      disabled: false,
-      mfaRequired: input.mfaRequired,
-      consoleRole: input.consoleRole,
-      ...(input.pendingApproval ? { pendingApproval: true } : {}),
-      totp: null,
-      createdAt: now,
-      updatedAt: now,
-      lastLoginAt: null,
-    };
+    const user = await newUser(ctx, input);
     await conflictAware('user', () => ctx.store.users.create(user, audit(actor, 'created', null, user, user.id)), 'has a username that is taken');
     return user;
+  },
+
+  /**
+   * Creates the user only with spending a single-use record of the authorization server (a portal
+   * invitation), in one store transaction: null, nothing created, when the record was spent already
+   * or has expired; a name taken is a conflict that leaves the record unspent.
+   */
+  async createSpending(ctx: ControlContext, actor: Actor, input: UserInput, record: { model: string; id: string }): Promise<User | null> {
+    const user = await newUser(ctx, input);
+    const spend = { model: record.model, id: requireIdentity(ctx).oidcRecords.refOf(record.model, record.id), at: ctx.clock() };
+    const created = await conflictAware(
+      'user',
+      () => ctx.store.users.createConsuming(user, audit(actor, 'created', null, user, user.id), spend),
+      'has a username that is taken',
+    );
+    return created ? user : null;
   },
 
   async get(ctx: ControlContext, id: string): Promise<User> {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { User } from '../../domain/entities.ts';
 import { ConflictError, type Store } from '../port.ts';
 import { T0, audit, allAudit, makeUser } from './fixtures.ts';
 import { entityContract } from './entity.ts';
@@ -44,6 +45,43 @@ export function usersContract(current: () => Store): void {
       assert.deepEqual(await ids(true), [users[1]!.id, users[3]!.id]);
       assert.deepEqual(await ids(false), [users[0]!.id, users[2]!.id]);
       assert.equal((await ids()).length, 4);
+    });
+
+    test('users.createConsuming creates the user and consumes the record together, or neither', async () => {
+      const store = current();
+      const ttl = T0 + 60_000;
+      const invite = (id: string) => store.oidc.upsert('PortalInvite', id, { sealed: 'x' }, ttl);
+      const consumed = async (id: string) => (await store.oidc.find('PortalInvite', id, T0))?.consumed !== undefined;
+      const taken = makeUser(1);
+      await store.users.create(taken, audit('user.created', 'user', taken.id));
+
+      // The name is taken: nothing is written, and the record can still be used.
+      await invite('inv-1');
+      const twin = { ...makeUser(2), username: taken.username };
+      await assert.rejects(
+        store.users.createConsuming(twin, audit('user.created', 'user', twin.id), { model: 'PortalInvite', id: 'inv-1', at: T0 }),
+        ConflictError,
+      );
+      assert.equal(await consumed('inv-1'), false);
+
+      const user = makeUser(3);
+      assert.equal(await store.users.createConsuming(user, audit('user.created', 'user', user.id), { model: 'PortalInvite', id: 'inv-1', at: T0 }), true);
+      assert.deepEqual(await store.users.get(user.id), user);
+      assert.equal(await consumed('inv-1'), true);
+
+      // Consumed already, expired, or never there: no user.
+      const late = [makeUser(4), makeUser(5), makeUser(6)];
+      await invite('inv-2');
+      const attempts: [User, string, number][] = [
+        [late[0]!, 'inv-1', T0],
+        [late[1]!, 'inv-2', ttl],
+        [late[2]!, 'inv-none', T0],
+      ];
+      for (const [u, id, at] of attempts) {
+        assert.equal(await store.users.createConsuming(u, audit('user.created', 'user', u.id), { model: 'PortalInvite', id, at }), false, id);
+        assert.equal(await store.users.get(u.id), null, id);
+      }
+      assert.equal((await allAudit(store, { action: 'user.created' })).length, 2);
     });
 
     test('users.updateIfUnchanged writes only over the version it read, once', async () => {

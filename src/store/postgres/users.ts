@@ -2,11 +2,13 @@ import type { User } from '../../domain/entities.ts';
 import type { Store, UserListQuery } from '../port.ts';
 import { appendAudit } from './audit.ts';
 import { page, type PgDb } from './db.ts';
-import { entityTable } from './entity-table.ts';
+import { entityTable, writeRow } from './entity-table.ts';
+
+const columns = (u: User) => ({ username: u.username });
 
 export function userRepo(db: PgDb): Store['users'] {
   return {
-    ...entityTable<User>(db, 'users', (u) => ({ username: u.username })),
+    ...entityTable<User>(db, 'users', columns),
     async list(query: UserListQuery) {
       // A flag in the JSON (absent on accounts that never waited), as in the SQLite adapter.
       const pending = query.pendingApproval === undefined ? '' : `AND COALESCE((data->>'pendingApproval')::boolean, false) = ${query.pendingApproval}`;
@@ -28,6 +30,19 @@ export function userRepo(db: PgDb): Store['users'] {
           expectedUpdatedAt,
         ]);
         if (rowCount === 0) return false;
+        await appendAudit(tx, audit, db.clock());
+        return true;
+      });
+    },
+    async createConsuming(user, audit, record) {
+      return db.transaction(async (tx) => {
+        const { rowCount } = await tx.query(
+          'UPDATE oidc_records SET consumed_at = $1 WHERE model = $2 AND id = $3 AND consumed_at IS NULL AND (expires_at IS NULL OR expires_at > $1)',
+          [record.at, record.model, record.id],
+        );
+        if (rowCount === 0) return false;
+        // A name taken throws here, and the consumption above is rolled back with it.
+        await writeRow(tx, 'users', columns(user), user, true);
         await appendAudit(tx, audit, db.clock());
         return true;
       });
