@@ -128,6 +128,27 @@ describe('the GitHub secret-scanning receiver', () => {
     assert.ok(!JSON.stringify(audit).includes(ids.secret), 'the audit log never holds the token');
   });
 
+  test('a report sent again (a retry or a replay of the signed bytes) answers the same verdicts and audits and announces nothing more', async () => {
+    const made = await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId }] });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const body = JSON.stringify([{ token: made.body.secret, type: 'gatehouse_api_key', url: 'https://github.com/octo/replay/blob/1/a', source: 'content' }]);
+    const exposuresOf = async () => (await exposedEvents()).filter((e) => (e.data.key as { id: string }).id === made.body.id);
+    const first = await signed(body);
+    assert.equal(first.status, 200);
+    const verdicts = await first.json();
+    const replayed = await signed(body);
+    assert.equal(replayed.status, 200);
+    assert.deepEqual(await replayed.json(), verdicts);
+    assert.equal((await exposuresOf()).length, 1, 'one key.exposed event for one report');
+    const audit = (await h.admin('GET', `/audit?targetId=${made.body.id}&action=key.exposed`)).body.items;
+    assert.equal(audit.length, 1, 'one audit entry for one report');
+
+    // A new report of the same key (another place it was found) is news, and is recorded.
+    const elsewhere = body.replace('octo/replay', 'octo/other');
+    assert.equal((await signed(elsewhere)).status, 200);
+    assert.equal((await exposuresOf()).length, 2);
+  });
+
   test('reports over the size or token bound, or not in the report format, are refused', async () => {
     const many = JSON.stringify(Array.from({ length: 6 }, () => ({ token: 'x', type: 't', url: '', source: 'content' })));
     const tooMany = await signed(many);

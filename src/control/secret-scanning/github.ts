@@ -7,6 +7,7 @@ import { StorageUnavailableError } from '../../store/port.ts';
 import type { ControlContext } from '../context.ts';
 import { markExposed } from '../services/exposure.ts';
 import { identifySecret } from '../services/secret-lookup.ts';
+import { handledBefore, recordHandled, reportDigest } from './handled-reports.ts';
 import type { SigningKeySet } from './public-keys.ts';
 
 /** Where the receiver listens on the control listener (outside /admin: GitHub holds no admin key). */
@@ -105,7 +106,10 @@ export function githubSecretScanningReceiver(o: GithubReceiverOptions): (req: In
       // Messages name the field and what was expected, never the value (a token).
       if (!report.success) return refuse('VALIDATION_FAILED', `not a secret-scanning report: ${report.error.issues[0]?.message ?? 'invalid'}`);
       if (report.data.length > o.maxTokens) return refuse('BODY_TOO_LARGE', `a report may name at most ${o.maxTokens} tokens`);
-      const verdicts = await judge(o, report.data, requestId);
+      const digest = reportDigest(body);
+      const replay = await handledBefore(o.ctx, digest);
+      const verdicts = await judge(o, report.data, requestId, replay);
+      if (!replay) await recordHandled(o.ctx, digest);
       const text = JSON.stringify(verdicts);
       res.writeHead(200, {
         'content-type': 'application/json',
@@ -127,7 +131,8 @@ export function githubSecretScanningReceiver(o: GithubReceiverOptions): (req: In
   };
 }
 
-async function judge(o: GithubReceiverOptions, matches: z.output<typeof matchSchema>[], requestId: string): Promise<Verdict[]> {
+/** The verdicts; `replay`: a report handled before, judged again but acted on (marked, audited, announced) no more. */
+async function judge(o: GithubReceiverOptions, matches: z.output<typeof matchSchema>[], requestId: string, replay: boolean): Promise<Verdict[]> {
   const actor = { actor: 'secret-scanning:github', requestId };
   const verdicts: Verdict[] = [];
   const exposedKeys: string[] = [];
@@ -138,7 +143,7 @@ async function judge(o: GithubReceiverOptions, matches: z.output<typeof matchSch
     let ours = false;
     if (who.kind === 'api' || who.kind === 'publishable') {
       if (who.key) {
-        await markExposed(o.ctx, actor, who.key, { source: 'secret-scanning', where });
+        if (!replay) await markExposed(o.ctx, actor, who.key, { source: 'secret-scanning', where });
         exposedKeys.push(who.key.id);
         ours = true;
       }
@@ -154,7 +159,10 @@ async function judge(o: GithubReceiverOptions, matches: z.output<typeof matchSch
     }
     verdicts.push({ token_hash: secretSha256(match.token), token_type: match.type, label: ours ? 'true_positive' : 'false_positive' });
   }
-  o.log.info({ requestId, tokens: matches.length, exposedKeys }, 'secret-scanning report received');
+  o.log.info(
+    { requestId, tokens: matches.length, exposedKeys, replay },
+    replay ? 'secret-scanning report received again: already handled' : 'secret-scanning report received',
+  );
   return verdicts;
 }
 
