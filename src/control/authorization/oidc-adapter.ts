@@ -37,7 +37,11 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
   const graceApplies = model === 'RefreshToken' && o.refreshReuseGraceMs > 0;
   return {
     async upsert(id, payload, expiresIn) {
-      await o.records.upsert(model, id, payload as Record<string, unknown>, expiresIn ? o.clock() + expiresIn * 1000 : null);
+      // A grant is kept past its end (oidc-provider still refuses it then, by its `exp`) for as long
+      // as an access token issued just before could live, so it can still be revoked (DELETE
+      // /grants/{id}, signing out everywhere) and those tokens refused by the revocation list.
+      const kept = model === 'Grant' ? o.revocationTtlMs() : 0;
+      await o.records.upsert(model, id, payload as Record<string, unknown>, expiresIn ? o.clock() + expiresIn * 1000 + kept : null);
     },
     async find(id) {
       const payload = await o.records.find(model, id, o.clock());
