@@ -142,6 +142,18 @@ describe('web app sign-in (BFF): code flow with PKCE against our own issuer, one
     assert.equal((await h.audit('user.console_signed_out'))[0].actor, `user:${user.id}`);
   });
 
+  test('revoking the grant a web app session holds (DELETE /grants/{id}) ends that session at once, not at its next refresh', async () => {
+    const user = await h.user({ consoleRole: 'operator' });
+    const a = await signInConsole(h, user.username);
+    const [grantOfA] = (await h.admin('GET', `/users/${user.id}/grants`)).body.grants;
+    const b = await signInConsole(h, user.username);
+    assert.equal((await h.admin('GET', `/users/${user.id}/grants`)).body.grants.length, 2, 'each sign-in holds its own grant');
+    assert.equal((await h.admin('DELETE', `/grants/${grantOfA.id}`)).status, 204);
+    expectProblem(await a.call('GET', '/admin/v1/apis'), 401, 'SESSION_REQUIRED');
+    assert.equal((await a.call('GET', '/bff/session')).status, 401);
+    assert.equal((await b.call('GET', '/admin/v1/apis')).status, 200, 'the session of another grant goes on');
+  });
+
   test('signing a user out everywhere, disabling them or taking their role away ends their web app sessions', async () => {
     const user = await h.user({ consoleRole: 'operator' });
     const a = await signInConsole(h, user.username);

@@ -138,6 +138,10 @@ export class ConsoleSessions {
       if (!(await this.#refresh(session))) return null;
       session = await this.#ctx.store.consoleSessions.get(idHash, now);
       if (!session) return null;
+    } else if (!(await this.#grantStands(session, now))) {
+      // Its grant was revoked (DELETE /grants/{id}, a refresh token reused): ended now, not at the next refresh.
+      await this.#ctx.store.consoleSessions.delete(idHash, null);
+      return null;
     }
     if (now - session.lastSeenAt >= TOUCH_GRANULARITY_MS) {
       const idleExpiresAt = Math.min(session.expiresAt, now + this.#settings.idleMs);
@@ -175,6 +179,17 @@ export class ConsoleSessions {
   /** Expired sessions, deleted by the housekeeping task. */
   async sweep(): Promise<number> {
     return this.#ctx.store.consoleSessions.deleteExpired(this.#ctx.clock());
+  }
+
+  /**
+   * Whether the session's grant still stands: every revocation of a grant deletes its refresh tokens
+   * (grants.ts, the adapter's revokeByGrantId), while one used by a refresh stays findable, consumed.
+   */
+  async #grantStands(session: ConsoleSession, now: number): Promise<boolean> {
+    const { refreshToken } = this.tokens(session);
+    const records = this.#ctx.identity?.oidcRecords;
+    if (!refreshToken || !records) return true;
+    return (await records.find('RefreshToken', refreshToken, now)) !== null;
   }
 
   async #refresh(session: ConsoleSession): Promise<boolean> {
