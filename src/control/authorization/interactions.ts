@@ -285,9 +285,10 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
           recoveryCodeHashes: codes.map((r) => hashRecoveryCode(r, pepper)),
           pepperId: pepper.id,
         },
-        updatedAt: now,
+        // The new version must differ from the one read, even within one millisecond.
+        updatedAt: Math.max(now, user.updatedAt + 1),
       };
-      await ctx.store.users.update(enrolled, {
+      const stored = await ctx.store.users.updateIfUnchanged(enrolled, user.updatedAt, {
         actor: `user:${user.id}`,
         requestId: null,
         action: 'user.mfa_enrolled',
@@ -296,6 +297,9 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
         before: null,
         after: { method: 'totp' },
       });
+      // Changed since it was read (an operator disabled it, changed its roles): not written over. The
+      // page asks for a code again, and that request reads the user as it is now.
+      if (!stored) return c.redirect(paths(uid).mfa, 303);
       await pending.set(uid, { accountId: user.id, stage: 'codes' });
       return c.html(recoveryCodesPage({ action: paths(uid).done, csrf: csrfFor(uid), codes }));
     }
