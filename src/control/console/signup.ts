@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import type { ProblemCode } from '../../domain/codes.ts';
+import { usernameSchema } from '../../domain/inputs/identity.ts';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../domain/password-hash.ts';
 import { problem, problemAnswer } from '../../http/problem.ts';
 import type { FailureThrottle } from '../../limits/failure-throttle.ts';
@@ -12,10 +13,7 @@ import type { BffEnv } from './bff.ts';
 import { fromOwnOrigin } from './origin.ts';
 
 const signupSchema = z.strictObject({
-  username: z
-    .email()
-    .max(320)
-    .transform((e) => e.toLowerCase()),
+  username: usernameSchema,
   password: z
     .string()
     .min(PASSWORD_MIN_LENGTH, `at least ${PASSWORD_MIN_LENGTH} characters`)

@@ -12,11 +12,19 @@ const password = z
   .min(PASSWORD_MIN_LENGTH, `at least ${PASSWORD_MIN_LENGTH} characters`)
   .max(PASSWORD_MAX_LENGTH, `at most ${PASSWORD_MAX_LENGTH} characters`);
 
+/**
+ * A sign-in name: an e-mail address in ASCII, stored lower-case. The stores compare names without
+ * regard to ASCII case only (SQLite's NOCASE; lower() under "C" on PostgreSQL): Unicode case folding
+ * differs by engine and locale, so names outside ASCII are refused here, not left to the store.
+ */
+export const usernameSchema = z
+  .email()
+  .max(320)
+  .regex(/^[\x21-\x7e]+$/, 'an e-mail address in ASCII characters')
+  .transform((e) => e.toLowerCase());
+
 export const userInputSchema = z.strictObject({
-  username: z
-    .email()
-    .max(320)
-    .transform((e) => e.toLowerCase()),
+  username: usernameSchema,
   name: z.string().trim().max(128).nullable().default(null),
   password,
   roles: z.array(role).max(32).default([]),

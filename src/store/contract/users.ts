@@ -28,6 +28,20 @@ export function usersContract(current: () => Store): void {
       assert.equal((await store.users.list({ limit: 10 })).items.length, 1);
     });
 
+    test('usernames fold ASCII case only, on every store: names that differ outside ASCII are two names', async () => {
+      // The domain stores usernames as ASCII e-mail addresses, lower-cased (inputs/identity.ts); below
+      // it, SQLite's NOCASE folds ASCII only, so PostgreSQL must not fold more (lower() folds by locale).
+      const store = current();
+      const kate = { ...makeUser(1), username: 'kate@example.com' };
+      const lower = { ...makeUser(2), username: '\u00e9mile@example.com' };
+      const upper = { ...makeUser(3), username: '\u00c9mile@example.com' };
+      for (const u of [kate, lower, upper]) await store.users.create(u, audit('user.created', 'user', u.id));
+      assert.equal((await store.users.list({ limit: 10 })).items.length, 3);
+      assert.equal(await store.users.findByUsername('\u212aate@example.com'), null, 'the Kelvin sign is not a K');
+      assert.deepEqual(await store.users.findByUsername('KATE@EXAMPLE.COM'), kate);
+      assert.deepEqual(await store.users.findByUsername('\u00c9MILE@EXAMPLE.COM'), upper);
+    });
+
     test('list by pendingApproval finds the accounts waiting for approval, and pages with a cursor', async () => {
       const store = current();
       const users = [

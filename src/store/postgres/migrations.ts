@@ -204,4 +204,16 @@ export const PG_MIGRATIONS: readonly { version: number; name: string; sql: strin
       CREATE INDEX key_addresses_seen_day ON key_addresses (seen_day);
     `,
   },
+  {
+    // Usernames fold ASCII case only, as SQLite's NOCASE does: lower() under the "C" collation, where
+    // lower() under the database's locale folded all of Unicode (É and é were one name here, two there).
+    // Only narrower: names unique before stay unique. Older nodes' lookups still find users (a scan
+    // of a small table) until they are replaced.
+    version: 8,
+    name: 'usernames fold ASCII case only',
+    sql: `
+      CREATE UNIQUE INDEX users_username_ascii ON users (lower(username COLLATE "C"));
+      DROP INDEX users_username;
+    `,
+  },
 ];

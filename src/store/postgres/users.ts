@@ -16,8 +16,8 @@ export function userRepo(db: PgDb): Store['users'] {
       return page(rows, query, (r) => r.data as User);
     },
     async findByUsername(username) {
-      // Sign-in names compare case-insensitively: the unique index is on lower(username).
-      const { rows } = await db.query('SELECT data FROM users WHERE lower(username) = lower($1)', [username]);
+      // Sign-in names compare without regard to ASCII case, as on SQLite: the unique index is on lower(username COLLATE "C").
+      const { rows } = await db.query('SELECT data FROM users WHERE lower(username COLLATE "C") = lower($1 COLLATE "C")', [username]);
       return rows[0] ? (rows[0].data as User) : null;
     },
     async updateIfUnchanged(user, expectedUpdatedAt, audit) {
