@@ -49,9 +49,11 @@ export async function recordKeyAddresses(tx: Queryable, batch: UsageBatch): Prom
   }
   if (!merged.size) return;
   const rows = [...merged.values()];
+  // In key order, as the batch's other upserts (usage.ts says why).
   await tx.query(
     `INSERT INTO key_addresses (key_id, address, first_seen, last_seen, requests)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[])
+     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) AS a(key_id, address, first_seen, last_seen, requests)
+     ORDER BY a.key_id COLLATE "C", a.address COLLATE "C"
      ON CONFLICT (key_id, address) DO UPDATE SET first_seen = LEAST(key_addresses.first_seen, excluded.first_seen),
        last_seen = GREATEST(key_addresses.last_seen, excluded.last_seen), requests = key_addresses.requests + excluded.requests`,
     [rows.map((r) => r.keyId), rows.map((r) => r.address), rows.map((r) => r.firstSeen), rows.map((r) => r.lastSeen), rows.map((r) => r.requests)],

@@ -8,7 +8,8 @@ const CELL = ['granularity', 'bucket', 'api_id', 'route', 'key_id', 'app_id', 's
  * Usage analytics on PostgreSQL, with the SQLite adapter's rules: each cell is added to its minute,
  * hour and day row in one transaction, so the coarser rows are exactly the sum of their minutes.
  * Rows landing on one cell are summed first (one INSERT ... ON CONFLICT may not touch a row twice),
- * then written with one statement.
+ * then written with one statement, in cell order: two nodes adding the same cells lock their rows in
+ * the same order, so the second waits instead of deadlocking.
  */
 export function usageAnalyticsRepo(db: PgDb): UsageAnalyticsRepo {
   return {
@@ -41,7 +42,8 @@ export function usageAnalyticsRepo(db: PgDb): UsageAnalyticsRepo {
       const params = Array.from({ length: CELL.length + COUNT_COLUMNS.length }, (_, i) => `$${i + 1}::${i === 1 || i >= CELL.length ? 'bigint' : 'text'}[]`);
       await db.query(
         `INSERT INTO usage_rollups (${CELL.join(', ')}, ${COUNT_COLUMNS.join(', ')})
-         SELECT * FROM unnest(${params.join(', ')})
+         SELECT * FROM unnest(${params.join(', ')}) AS r(${CELL.join(', ')}, ${COUNT_COLUMNS.join(', ')})
+         ORDER BY ${CELL.map((c, i) => (i === 1 ? `r.${c}` : `r.${c} COLLATE "C"`)).join(', ')}
          ON CONFLICT (${CELL.join(', ')}) DO UPDATE SET
            ${COUNT_COLUMNS.map((c) => `${c} = usage_rollups.${c} + excluded.${c}`).join(', ')}`,
         [...CELL.map((_, i) => column(i)), ...counts],

@@ -6,7 +6,9 @@ import { recordKeyAddresses } from './key-addresses.ts';
 /**
  * Usage on PostgreSQL. A batch is written in one transaction with one statement per table (arrays
  * through unnest), not one per key: a flush of 10,000 keys is a few round trips. Rows for the same
- * key and day are summed first, since one INSERT ... ON CONFLICT may not touch a row twice.
+ * key and day are summed first, since one INSERT ... ON CONFLICT may not touch a row twice. Each
+ * upsert takes its rows in key order (ORDER BY), not the batch's (nor a join's): two nodes flushing
+ * the same keys then lock them in the same order, and the second waits instead of deadlocking.
  */
 export function usageRepo(db: PgDb): UsageRepo {
   return {
@@ -41,6 +43,7 @@ async function recordDaily(tx: Queryable, batch: UsageBatch): Promise<void> {
     `INSERT INTO usage_daily (key_id, day, requests)
      SELECT u.key_id, u.day, u.requests FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(key_id, day, requests)
      WHERE EXISTS (SELECT 1 FROM keys WHERE keys.id = u.key_id)
+     ORDER BY u.key_id COLLATE "C", u.day COLLATE "C"
      ON CONFLICT (key_id, day) DO UPDATE SET requests = usage_daily.requests + excluded.requests`,
     [ids, days, [...daily.values()]],
   );
@@ -61,6 +64,7 @@ async function recordDaily(tx: Queryable, batch: UsageBatch): Promise<void> {
     `INSERT INTO key_last_use (key_id, used_at, used_from)
      SELECT u.key_id, u.used_at, u.used_from FROM unnest($1::text[], $2::bigint[], $3::text[]) AS u(key_id, used_at, used_from)
      WHERE EXISTS (SELECT 1 FROM keys WHERE keys.id = u.key_id)
+     ORDER BY u.key_id COLLATE "C"
      ON CONFLICT (key_id) DO UPDATE SET
        used_from = CASE
          WHEN excluded.used_from IS NOT NULL AND excluded.used_at >= key_last_use.used_at THEN excluded.used_from
@@ -72,7 +76,8 @@ async function recordDaily(tx: Queryable, batch: UsageBatch): Promise<void> {
     uses,
   );
   // Until the contract release: a draining key's own columns too, which older nodes read to decide
-  // that it is drained and revoke it (control/services/rotation.ts). Few keys drain at once.
+  // that it is drained and revoke it (control/services/rotation.ts). Few keys drain at once. In no set
+  // order: each key's key_last_use row, just locked in key order, already keeps two flushes apart.
   await tx.query(
     `UPDATE keys SET
        last_used_from = CASE WHEN u.used_from IS NOT NULL AND u.used_at >= COALESCE(keys.last_used_at, 0) THEN u.used_from ELSE keys.last_used_from END,
@@ -93,6 +98,7 @@ async function recordQuotas(tx: Queryable, batch: UsageBatch): Promise<QuotaTota
       `INSERT INTO quota_usage (key_id, period, used)
        SELECT q.key_id, q.period, q.used FROM unnest($1::text[], $2::text[], $3::bigint[]) AS q(key_id, period, used)
        WHERE EXISTS (SELECT 1 FROM keys WHERE keys.lineage_id = q.key_id)
+       ORDER BY q.key_id COLLATE "C", q.period COLLATE "C"
        ON CONFLICT (key_id, period) DO UPDATE SET used = quota_usage.used + excluded.used
        RETURNING key_id, period, used`,
       [lineages, periods, [...quotas.values()]],
@@ -115,7 +121,8 @@ async function recordQuotas(tx: Queryable, batch: UsageBatch): Promise<QuotaTota
     const [names, periods] = splitPairs([...counters.keys()]);
     await tx.query(
       `INSERT INTO identity_quota_usage (counter, period, used)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+       SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) AS c(counter, period, used)
+       ORDER BY c.counter COLLATE "C", c.period COLLATE "C"
        ON CONFLICT (counter, period) DO UPDATE SET used = identity_quota_usage.used + excluded.used`,
       [names, periods, [...counters.values()]],
     );
