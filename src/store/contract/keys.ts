@@ -210,6 +210,26 @@ export function keysContract(current: () => Store): void {
       assert.equal(await store.keys.delete(key.id, audit('key.deleted', 'key', key.id)), false);
     });
 
+    test('a key deleted while a flush naming it is under way keeps no usage, whichever of the two ends first', async () => {
+      for (let round = 0; round < 20; round++) {
+        const [gone, kept] = [await createKey(), await createKey()];
+        const use = (k: ApiKey) => ({ keyId: k.id, day: '2026-11-29', requests: 1, lastUsedAt: T0 + round });
+        const [, deleted] = await Promise.all([
+          store.usage.record({
+            keys: [use(kept), use(gone)],
+            quotas: [kept, gone].map((k) => ({ lineageId: k.id, period: '2026-11', delta: 1 })),
+            addresses: [kept, gone].map((k) => ({ keyId: k.id, address: '192.0.2.1', firstSeen: T0, lastSeen: T0, requests: 1 })),
+          }),
+          store.keys.delete(gone.id, audit('key.deleted', 'key', gone.id)),
+        ]);
+        assert.equal(deleted, true);
+        assert.deepEqual(await store.usage.requestsByDay(gone.id), [], `round ${round}`);
+        assert.equal(await store.usage.quotaUsed(gone.id, '2026-11'), 0, `round ${round}`);
+        assert.deepEqual((await store.keyAddresses.list(gone.id, { limit: 10 })).items, [], `round ${round}`);
+        assert.deepEqual(await store.usage.requestsByDay(kept.id), [{ day: '2026-11-29', requests: 1 }]);
+      }
+    });
+
     test('quota use belongs to a key lineage: kept while any key of it remains, dropped with the last', async () => {
       const first = await createKey();
       const successor = await createKey({ rotatedFrom: first.id, lineageId: first.id });

@@ -5,6 +5,7 @@ import { appendAudit } from './audit.ts';
 import { page, type PgDb } from './db.ts';
 import { entityTable, writeRow } from './entity-table.ts';
 import { revokeExchangedTokens } from './exchanged-tokens.ts';
+import { waitForFlushes } from './usage.ts';
 
 const keyColumns = (k: ApiKey): Record<string, unknown> => ({
   app_id: k.appId,
@@ -143,6 +144,8 @@ export function keyRepo(db: PgDb): KeyRepo {
     },
     async delete(id, audit) {
       return db.transaction(async (tx) => {
+        // No flush under way may add usage rows the deletes below would not see.
+        await waitForFlushes(tx);
         const { rows } = await tx.query('DELETE FROM keys WHERE id = $1 RETURNING lineage_id', [id]);
         if (!rows[0]) return false;
         const lineage = String(rows[0].lineage_id);

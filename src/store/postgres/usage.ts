@@ -3,6 +3,25 @@ import type { QuotaTotal, UsageBatch, UsageRepo } from '../port.ts';
 import type { PgDb, Queryable } from './db.ts';
 import { recordKeyAddresses } from './key-addresses.ts';
 
+/** Any constant; this one spells "usage". */
+const USAGE_OF_KEYS_LOCK = 0x7573616765;
+
+/**
+ * A flush writes rows only for keys its statements see (EXISTS, each in its own snapshot): a key's
+ * deletion committed meanwhile would not see the rows the flush then adds, and they would outlive the
+ * key (SQLite writes one transaction at a time, so there it cannot happen). So flushes hold this lock
+ * shared, from before their first statement, and a key's deletion holds it alone (`waitForFlushes`):
+ * it waits for the flushes under way, and the ones after it see the key gone.
+ */
+async function flushTurn(tx: Queryable): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock_shared($1)', [USAGE_OF_KEYS_LOCK]);
+}
+
+/** For a key's deletion, before its first statement: see flushTurn. Deletions are rare; flushes wait a moment. */
+export async function waitForFlushes(tx: Queryable): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock($1)', [USAGE_OF_KEYS_LOCK]);
+}
+
 /**
  * Usage on PostgreSQL. A batch is written in one transaction with one statement per table (arrays
  * through unnest), not one per key: a flush of 10,000 keys is a few round trips. Rows for the same
@@ -14,6 +33,7 @@ export function usageRepo(db: PgDb): UsageRepo {
   return {
     async record(batch: UsageBatch) {
       return db.transaction(async (tx) => {
+        await flushTurn(tx);
         await recordDaily(tx, batch);
         const totals = await recordQuotas(tx, batch);
         await recordKeyAddresses(tx, batch);
