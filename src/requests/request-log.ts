@@ -5,7 +5,8 @@ import { StorageUnavailableError, type RequestLogRepo } from '../store/port.ts';
 import type { HealthReporter } from '../telemetry/health.ts';
 import { PeriodicTask, serialized } from '../telemetry/periodic-task.ts';
 import { requestLogRow, type QueryMode } from './request-entry.ts';
-import { decodeBatch, encodeBatch, EntryBatchWriter, type EntryBatch, type PackedEntry } from '../store/entry-batch.ts';
+import { decodeBatch, encodeBatch, EntryBatchWriter, type EntryBatch } from '../store/entry-batch.ts';
+import { writeApart } from '../store/write-apart.ts';
 
 /** Health components: flushing (a warning when records are dropped or a flush fails) and retention. */
 export const REQUEST_LOG = 'request-log';
@@ -214,9 +215,16 @@ export class RequestLog {
           let left = { unwritten: [batch], cause: error };
           if (!(error instanceof StorageUnavailableError)) {
             // Refused for what it holds: the store would refuse it again at every flush.
-            const apart = await this.#appendApart(decodeBatch(batch));
+            const apart = await writeApart(
+              decodeBatch(batch),
+              async (piece) => {
+                await this.#append(encodeBatch(piece)!);
+                this.#wrote(piece.length);
+              },
+              (_, refusal) => this.#refuse(refusal),
+            );
             if (apart === null) continue;
-            left = apart;
+            left = { unwritten: [encodeBatch(apart.unwritten)!], cause: apart.cause };
           }
           // Kept for the next flush, ahead of what arrived since: they were counted against the capacity all along.
           this.#unwritten = left.unwritten.concat([...parts]);
@@ -239,34 +247,10 @@ export class RequestLog {
     this.#written += entries;
   }
 
-  /**
-   * Writes `rows` in halves, and each half the store refuses in halves again, until a refused row
-   * stands alone: that one is dropped and counted. Answers what is left unwritten when the store
-   * became unreachable on the way (nothing written twice, nothing lost), else null.
-   */
-  async #appendApart(rows: PackedEntry[]): Promise<{ unwritten: EntryBatch[]; cause: StorageUnavailableError } | null> {
-    const pieces = halves(rows);
-    while (pieces.length > 0) {
-      const piece = pieces.shift()!;
-      try {
-        await this.#append(encodeBatch(piece)!);
-        this.#wrote(piece.length);
-      } catch (error) {
-        if (error instanceof StorageUnavailableError) return { unwritten: [piece, ...pieces].map((p) => encodeBatch(p)!), cause: error };
-        if (piece.length > 1) {
-          pieces.unshift(...halves(piece));
-          continue;
-        }
-        this.#inFlight -= 1;
-        this.#refused += 1;
-        this.#refusal = error instanceof Error ? error.message : String(error);
-      }
-    }
-    return null;
+  /** An entry the store refused for what it holds, alone: dropped and counted. */
+  #refuse(error: unknown): void {
+    this.#inFlight -= 1;
+    this.#refused += 1;
+    this.#refusal = error instanceof Error ? error.message : String(error);
   }
 }
-
-const halves = <T>(items: T[]): T[][] => {
-  const half = Math.ceil(items.length / 2);
-  return items.length > 1 ? [items.slice(0, half), items.slice(half)] : [items];
-};

@@ -17,7 +17,7 @@ export interface MetricsSettings {
 /** What keeps its own count of records it had to drop (requests/request-log.ts, usage/analytics.ts). */
 export interface LossSources {
   requestLog: { dropped(): number; refused(): number } | null;
-  analytics: { dropped(): number } | null;
+  analytics: { dropped(): number; refused(): number } | null;
 }
 
 const GRANT_TYPES = new Set([
@@ -198,7 +198,10 @@ export class GatehouseMetrics {
           this.inc({ log: 'request_log', reason: 'buffer_full' }, requestLog.dropped());
           this.inc({ log: 'request_log', reason: 'refused' }, requestLog.refused());
         }
-        if (analytics) this.inc({ log: 'analytics', reason: 'buffer_full' }, analytics.dropped());
+        if (analytics) {
+          this.inc({ log: 'analytics', reason: 'buffer_full' }, analytics.dropped());
+          this.inc({ log: 'analytics', reason: 'refused' }, analytics.refused());
+        }
       },
     });
     new Gauge({

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import pino from 'pino';
 import { testRequestRecord } from '../gateway/test-exchange.ts';
-import type { Store, UsageCell, UsageQuery } from '../store/port.ts';
+import { StorageUnavailableError, type Store, type UsageCell, type UsageQuery } from '../store/port.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { Health } from '../telemetry/health.ts';
 import { USAGE_ANALYTICS, UsageAnalytics, type UsageAnalyticsOptions } from './analytics.ts';
@@ -231,13 +231,13 @@ describe('UsageAnalytics', () => {
     assert.equal(analytics.dropped(), 0, 'once sent, the idle cells went at the next flush');
   });
 
-  test('a failed flush puts its counts back, added to those made since; nothing is lost or counted twice', async () => {
+  test('a flush the store was away for puts its counts back, added to those made since; nothing is lost or counted twice', async () => {
     let fail = true;
     const analytics = make({
       sink: {
         ...store.usageAnalytics,
         add: async (cells) => {
-          if (fail) throw new Error('SQLITE_BUSY: database is locked');
+          if (fail) throw new StorageUnavailableError('the SQLite store cannot write (SQLITE_BUSY: database is locked)', { cause: null });
           await store.usageAnalytics.add(cells);
         },
       },
@@ -256,6 +256,76 @@ describe('UsageAnalytics', () => {
         ['key_1', 2, 3],
         ['key_2', 1, 10],
       ],
+    );
+  });
+
+  // A part the store refuses for what it holds (a constraint, a value it cannot hold) would be refused
+  // again at every flush, with every cell after it put back behind it: analytics stopped for good.
+  test('a cell the store refuses for what it holds is dropped, counted and reported; the rest of its part and later parts are written once', async () => {
+    const sent: string[][] = [];
+    const analytics = make({
+      flushIntervalMs: 5,
+      sink: {
+        ...store.usageAnalytics,
+        add: async (cells) => {
+          sent.push(cells.map((c) => c.keyId!));
+          if (cells.some((c) => c.keyId === 'key_bad')) throw new Error('CHECK constraint failed: usage_rollups');
+          await store.usageAnalytics.add(cells);
+        },
+      },
+    });
+    for (let i = 0; i < 600; i++) analytics.observe(testRequestRecord({ keyId: i === 123 ? 'key_bad' : `key_${i}` }));
+    analytics.observe(testRequestRecord({ keyId: 'key_bad' }));
+    await analytics.flush();
+    assert.equal(analytics.refused(), 2, 'both requests of the refused cell');
+    assert.equal(analytics.pending(), 0, 'nothing put back for the next flush');
+    assert.ok(sent.length < 40, `found by halving, not one write per cell: ${sent.length} writes`);
+    const writes = sent.length;
+    await analytics.flush();
+    assert.equal(sent.length, writes, 'nothing sent again');
+    const rows = await read({ groupBy: ['key'] });
+    assert.equal(rows.length, 599);
+    assert.ok(rows.every((r) => r.requests === 1 && r.group.key !== 'key_bad'));
+    analytics.start();
+    try {
+      while (health.report().components[USAGE_ANALYTICS]?.failures !== 1) await new Promise((r) => setTimeout(r, 5));
+    } finally {
+      await analytics.stop();
+    }
+    assert.match(
+      health.report().components[USAGE_ANALYTICS]!.lastError!,
+      /2 requests not counted: their usage cells were refused by the store and dropped \(CHECK constraint failed/,
+    );
+  });
+
+  test('the store going away while a refused part is written apart puts back what is unwritten for the next flush, writing nothing twice', async () => {
+    let reachable = true;
+    let refusals = 0;
+    const analytics = make({
+      sink: {
+        ...store.usageAnalytics,
+        add: async (cells) => {
+          if (!reachable) throw new StorageUnavailableError('the store cannot work now', { cause: null });
+          if (cells.some((c) => c.keyId === 'key_bad')) {
+            // The part is refused; while its first half is written, the store goes away.
+            if (++refusals === 2) reachable = false;
+            throw new Error('CHECK constraint failed: usage_rollups');
+          }
+          await store.usageAnalytics.add(cells);
+        },
+      },
+    });
+    for (let i = 0; i < 8; i++) analytics.observe(testRequestRecord({ keyId: i === 1 ? 'key_bad' : `key_${i}` }));
+    await assert.rejects(analytics.flush(), StorageUnavailableError);
+    assert.equal(analytics.refused(), 0);
+    reachable = true;
+    await analytics.flush();
+    assert.equal(analytics.refused(), 1);
+    assert.equal(analytics.pending(), 0);
+    const rows = await read({ groupBy: ['key'] });
+    assert.deepEqual(
+      rows.map((r) => [r.group.key, r.requests]),
+      ['key_0', 'key_2', 'key_3', 'key_4', 'key_5', 'key_6', 'key_7'].map((k) => [k, 1]),
     );
   });
 

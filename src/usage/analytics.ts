@@ -1,11 +1,12 @@
 import { bucketOf, emptyHistogram } from '../domain/latency-histogram.ts';
 import type { RequestObserver } from '../gateway/observer.ts';
-import type { StatusClass, UsageAnalyticsRepo, UsageCell, UsageGranularity } from '../store/port.ts';
+import { StorageUnavailableError, type StatusClass, type UsageAnalyticsRepo, type UsageCell, type UsageGranularity } from '../store/port.ts';
+import { writeApart } from '../store/write-apart.ts';
 import type { HealthReporter } from '../telemetry/health.ts';
 import { PeriodicTask, serialized } from '../telemetry/periodic-task.ts';
 import { CellTable } from './cell-table.ts';
 
-/** Health components: the flush (a warning when one fails or cells are dropped) and retention. */
+/** Health components: the flush (a warning when one fails or cells are dropped or refused) and retention. */
 export const USAGE_ANALYTICS = 'usage-analytics';
 export const USAGE_ANALYTICS_RETENTION = 'usage-analytics-retention';
 
@@ -54,9 +55,11 @@ const EARLIER = -2;
  * keyed by values the record already holds (no key string is built, nothing is allocated but a new
  * cell) and makes five additions: four sums and its latency bucket's count. Every `flushIntervalMs`,
  * and when a new minute starts, the cells counted into since the last flush go to the writer thread,
- * which adds them into the minute, hour and day rollups; a part that fails is put back, with the parts
- * after it, for the next flush, and readiness reports a warning. `stop()` flushes. Retention deletes
- * each rollup's old buckets every hour, a bounded part at a time.
+ * which adds them into the minute, hour and day rollups; a part that fails for want of the store is put
+ * back, with the parts after it, for the next flush, and readiness reports a warning. A part the store
+ * refuses for what it holds would be refused at every flush: it is written in halves until each refused
+ * cell stands alone; those are dropped, counted (`refused()`) and reported, the rest written. `stop()`
+ * flushes. Retention deletes each rollup's old buckets every hour, a bounded part at a time.
  */
 export class UsageAnalytics {
   readonly #sink: UsageAnalyticsSink;
@@ -81,6 +84,10 @@ export class UsageAnalytics {
   #inFlight = 0;
   #dropped = 0;
   #droppedReported = 0;
+  #refused = 0;
+  #refusedReported = 0;
+  /** Why the store last refused a cell (its message: names a column or a constraint, never a value). */
+  #refusal = '';
   readonly #rounds: PeriodicTask;
   readonly #retentionRounds: PeriodicTask;
 
@@ -147,6 +154,11 @@ export class UsageAnalytics {
   /** Requests not counted since start because `maxCells` cells were held (the store was not keeping up). */
   dropped(): number {
     return this.#dropped;
+  }
+
+  /** Requests whose cell the store refused for what it held (not for being unreachable), dropped since start. */
+  refused(): number {
+    return this.#refused;
   }
 
   /** Cells with counts not yet written. */
@@ -229,13 +241,18 @@ export class UsageAnalytics {
     return this.#table.size + this.#closed.length + this.#inFlight;
   }
 
-  /** One background round: a flush, then a failure (a readiness warning) if requests were dropped since the last round. */
+  /** One background round: a flush, then a failure (a readiness warning) if requests were dropped or refused since the last round. */
   async #round(): Promise<void> {
     await this.flush();
     const dropped = this.#dropped - this.#droppedReported;
     this.#droppedReported = this.#dropped;
-    if (dropped > 0)
-      throw new Error(`${dropped} requests not counted: ${this.#maxCells} usage cells were waiting (analytics.maxCells); the store is not keeping up`);
+    const refused = this.#refused - this.#refusedReported;
+    this.#refusedReported = this.#refused;
+    const problems = [
+      ...(dropped > 0 ? [`${dropped} requests not counted: ${this.#maxCells} usage cells were waiting (analytics.maxCells); the store is not keeping up`] : []),
+      ...(refused > 0 ? [`${refused} requests not counted: their usage cells were refused by the store and dropped (${this.#refusal})`] : []),
+    ];
+    if (problems.length > 0) throw new Error(problems.join('; '));
   }
 
   /**
@@ -262,16 +279,38 @@ export class UsageAnalytics {
       const part: UsageCell[] = [];
       for (let j = i; j < Math.min(i + PART, total); j++) part.push(take(j));
       try {
-        await this.#sink.add(part);
+        await this.#add(part);
       } catch (error) {
+        let left = { unwritten: part, cause: error };
+        if (!(error instanceof StorageUnavailableError)) {
+          // Refused for what it holds: the store would refuse it again at every flush.
+          const apart = await writeApart(
+            part,
+            (piece) => this.#add(piece),
+            (cell, refusal) => this.#refuse(cell, refusal),
+          );
+          if (apart === null) continue;
+          left = apart;
+        }
         // Put back, added to what was counted since: the counts are deltas, so nothing is lost or doubled.
         this.#inFlight = 0;
-        for (const c of part) this.#putBack(c);
+        for (const c of left.unwritten) this.#putBack(c);
         for (let j = i + part.length; j < total; j++) this.#putBack(take(j));
-        throw error;
+        throw left.cause;
       }
-      this.#inFlight -= part.length;
     }
+  }
+
+  async #add(cells: UsageCell[]): Promise<void> {
+    await this.#sink.add(cells);
+    this.#inFlight -= cells.length;
+  }
+
+  /** A cell the store refused for what it holds, alone: its requests are dropped and counted. */
+  #refuse(cell: UsageCell, error: unknown): void {
+    this.#inFlight -= 1;
+    this.#refused += cell.requests;
+    this.#refusal = error instanceof Error ? error.message : String(error);
   }
 
   /**

@@ -12,7 +12,7 @@ import { RedisLimiter } from '../limits/redis/redis-limiter.ts';
 import { connectRedis, REDIS_CONNECTION } from '../redis/connection.ts';
 import { SharedTable } from '../limits/shared-table.ts';
 import { openStore } from '../store/open-store.ts';
-import { STORE_COMPONENT } from '../store/port.ts';
+import { STORE_COMPONENT, StorageUnavailableError } from '../store/port.ts';
 import { Health } from '../telemetry/health.ts';
 import { GatehouseMetrics } from '../telemetry/metrics.ts';
 import { timedStore } from '../telemetry/timed-store.ts';
@@ -212,7 +212,7 @@ main.on('message', (message: ToWorker) => {
       const pending = calls.get(message.id);
       calls.delete(message.id);
       if (message.ok) pending?.resolve(message.value);
-      else pending?.reject(new Error(message.message));
+      else pending?.reject(message.unavailable ? new StorageUnavailableError(message.message, { cause: null }) : new Error(message.message));
       return;
     }
     case 'own-issuer':
@@ -220,7 +220,7 @@ main.on('message', (message: ToWorker) => {
     case 'metrics':
       return void (metrics ? metrics.registry.getMetricsAsJSON() : Promise.resolve([])).then(
         (value) => post({ type: 'reply', id: message.id, ok: true, value }),
-        (error: unknown) => post({ type: 'reply', id: message.id, ok: false, message: String(error) }),
+        (error: unknown) => post({ type: 'reply', id: message.id, ok: false, message: String(error), unavailable: false }),
       );
     case 'stop':
       return void (stopping ??= stop());

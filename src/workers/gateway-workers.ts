@@ -6,7 +6,7 @@ import type { ChangeBus } from '../events/change-bus.ts';
 import type { OnExposed } from '../gateway/stages/transport.ts';
 import type { SharedTable } from '../limits/shared-table.ts';
 import type { Health } from '../telemetry/health.ts';
-import type { UsageBatch, UsageCell } from '../store/port.ts';
+import { StorageUnavailableError, type UsageBatch, type UsageCell } from '../store/port.ts';
 import type { EntryBatch } from '../store/entry-batch.ts';
 import { fromBatchColumns } from '../store/usage-batch-columns.ts';
 import { fromCellColumns } from '../store/usage-cell-columns.ts';
@@ -207,6 +207,8 @@ export class GatewayWorkers {
               id: message.id,
               ok: false,
               message: error instanceof Error ? error.message : String(error),
+              // A worker keeps what the store was away for and drops only what it refused (usage/analytics.ts).
+              unavailable: error instanceof StorageUnavailableError,
             } satisfies ToWorker),
         );
       case 'reply': {

@@ -35,7 +35,8 @@ export type WorkerCall =
   /** The active signing key, for identity JWTs (kept in memory by the signer until a rotation). */
   | { kind: 'signing-material' };
 
-export type Reply = { type: 'reply'; id: number; ok: true; value: unknown } | { type: 'reply'; id: number; ok: false; message: string };
+/** `unavailable`: the failure was the store's being away (StorageUnavailableError), to be tried again, not a refusal of what was sent. */
+export type Reply = { type: 'reply'; id: number; ok: true; value: unknown } | { type: 'reply'; id: number; ok: false; message: string; unavailable: boolean };
 
 export type FromWorker =
   | { type: 'listening' }
