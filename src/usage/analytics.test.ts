@@ -362,6 +362,26 @@ describe('UsageAnalytics', () => {
     assert.equal((await read())[0]?.requests, 1);
   });
 
+  // A gateway worker hands its cells to the main thread at stop, then exits: whatever that last flush
+  // could not write is gone, and must be counted and said, not only put back into a table nobody reads.
+  test('a last flush at stop that fails drops what it held, counts it as dropped and says how many requests', async () => {
+    const analytics = make({
+      sink: {
+        ...store.usageAnalytics,
+        add: async () => {
+          throw new StorageUnavailableError('the main thread could not hand the cells to the writer', { cause: null });
+        },
+      },
+    });
+    analytics.start();
+    analytics.observe(testRequestRecord({ keyId: 'key_1' }));
+    analytics.observe(testRequestRecord({ keyId: 'key_1' }));
+    analytics.observe(testRequestRecord({ keyId: 'key_2' }));
+    await assert.rejects(analytics.stop(), /^Error: 3 requests not counted in usage analytics: their last flush failed \(the main thread could not hand/);
+    assert.equal(analytics.dropped(), 3);
+    assert.equal(analytics.pending(), 0, 'nothing left that a later flush could write after being counted as lost');
+  });
+
   test('retention deletes each rollup past its own period, keeping the coarser rows', async () => {
     const analytics = make({ retention: { minuteRetentionHours: 1, hourRetentionDays: 1, dayRetentionDays: 3 } });
     for (const at of [T0 - 5 * DAY, T0 - 2 * DAY, T0 - 2 * HOUR, T0 - 10 * MINUTE]) analytics.observe(testRequestRecord({ startedAt: at }));

@@ -173,11 +173,22 @@ export class UsageAnalytics {
     this.#retentionRounds.start();
   }
 
-  /** Stops the background rounds (waiting for those under way) and writes every cell held; rejects if the store refuses the last of them. */
+  /**
+   * Stops the background rounds (waiting for those under way) and writes every cell held. If that last
+   * flush fails, no later one comes (a gateway worker exits next): what it left is dropped and counted
+   * (`dropped()`), and the rejection says how many requests, for the log.
+   */
   async stop(): Promise<void> {
     this.#started = false;
     await Promise.all([this.#rounds.stop(), this.#retentionRounds.stop()]);
-    await this.flush();
+    try {
+      await this.flush();
+    } catch (error) {
+      const lost = this.#dropAll();
+      throw new Error(`${lost} requests not counted in usage analytics: their last flush failed (${error instanceof Error ? error.message : String(error)})`, {
+        cause: error,
+      });
+    }
   }
 
   /** Writes every cell held now. Serialised: a flush waits for the one before it; after a failed one (reported to its own caller) the next still runs. */
@@ -234,6 +245,18 @@ export class UsageAnalytics {
     this.#unwritten--;
     table.setMinute(cell, minute);
     return cell;
+  }
+
+  /** Drops every count held (after a failed last flush) and counts its requests as dropped; answers how many. */
+  #dropAll(): number {
+    let lost = 0;
+    for (const c of this.#closed) lost += c.requests;
+    for (const cell of this.#table.withCounts()) lost += this.#table.requests(cell);
+    this.#closed = [];
+    this.#table.clear();
+    this.#unwritten = 0;
+    this.#dropped += lost;
+    return lost;
   }
 
   /** Cells held: in the table, closed and waiting, and being written. */
