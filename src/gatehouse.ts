@@ -24,7 +24,7 @@ import { eventScansFor, webhooksFor } from './control/webhooks/start-webhooks.ts
 import type { EventScans } from './control/webhooks/event-scans.ts';
 import type { Resolve } from './control/webhooks/destination.ts';
 import type { WebhookDispatcher } from './control/webhooks/delivery.ts';
-import { tlsOptions } from './tls/server-tls.ts';
+import { reloadOnChange, tlsOptions } from './tls/server-tls.ts';
 import { tuneHeapForProxying } from './runtime/heap-tuning.ts';
 import { memoryThrottles, sharedThrottles } from './limits/failure-throttle.ts';
 import { redisThrottles } from './limits/redis/fallback-throttle.ts';
@@ -353,12 +353,21 @@ export async function startGatehouse(
   let authorization: RunningAuthorization | null = null;
   let consoleApp: RunningConsole | null = null;
   let control: Server | null = null;
+  // control.tls's files are watched as gateway.tls's are: a renewed certificate is served without a restart.
+  let stopWatchingControlTls: (() => void) | null = null;
+  const watchControlTls = (server: Server): void => {
+    if (config.control.tls)
+      stopWatchingControlTls = reloadOnChange(server as never, config.control.tls, (error) =>
+        log.error({ err: error }, 'control TLS certificate reload failed'),
+      );
+  };
 
   let closing: Promise<void> | undefined;
   /** Idempotent: stops listening, closes pools, flushes usage, closes the store. */
   const shutdown = (): Promise<void> =>
     (closing ??= (async () => {
       clearInterval(sweeper);
+      stopWatchingControlTls?.();
       authorization?.close();
       consoleApp?.close();
       await probes.stop();
@@ -416,6 +425,7 @@ export async function startGatehouse(
         limits: connectionLimitsOf(config.control),
         onError: (error) => log.error({ err: error }, 'ops listener error'),
       });
+      watchControlTls(control);
       controlUrl = await listen(control, config.control.host, config.control.port, config.control.tls ? 'https' : 'http');
       if (ctx.identity)
         await trustOwnIssuerOnGateway(config, ctx, changes, clock, health, log, trusted, gateway!, (url, signer) => {
@@ -487,6 +497,7 @@ export async function startGatehouse(
         log.error({ err: error }, 'web app assets: a file could not be read or compressed'),
       ),
     });
+    watchControlTls(control);
     controlUrl = await listen(control, config.control.host, config.control.port, config.control.tls ? 'https' : 'http');
     if (ctx.identity) {
       await nextTurn();

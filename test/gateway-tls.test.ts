@@ -277,4 +277,27 @@ describe('control plane over HTTPS', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test("a new certificate in control.tls's files is served to new connections without a restart, as the gateway's is", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-control-tls-'));
+    const cert = await ensureDevCertificate(join(dir, 'first'));
+    const h = await startHarness({ GATEHOUSE_CONTROL_TLS_CERT_FILE: cert.certFile, GATEHOUSE_CONTROL_TLS_KEY_FILE: cert.keyFile });
+    try {
+      const first = await servedCertificate(h.gh.controlUrl, readFileSync(cert.caFile));
+      const next = await ensureDevCertificate(join(dir, 'second'));
+      copyFileSync(next.keyFile, cert.keyFile);
+      copyFileSync(next.certFile, cert.certFile);
+      const nextCa = readFileSync(next.caFile);
+      // The files are watched: wait for the new certificate to be served, with a deadline.
+      const served = await waitFor(() => servedCertificate(h.gh.controlUrl, nextCa).catch(() => null), {
+        timeoutMs: 10_000,
+        intervalMs: 100,
+        what: 'the reloaded control certificate served',
+      });
+      assert.notEqual(served, first);
+    } finally {
+      await h.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
