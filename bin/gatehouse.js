@@ -1,4 +1,7 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=8
+#!/bin/sh
+//bin/true; export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"; exec node --max-semi-space-size=8 "$0" "$@"
+// The line above is sh's (a comment to Node): `env -S NAME=value` on a #! line overrode an operator's
+// MALLOC_ARENA_MAX, and a #! line cannot say "unless set"; sh can, and then execs the first node on PATH.
 // The `gatehouse` command as npm installs it (package.json "bin"). Plain JavaScript, so that any Node
 // can read it: the CLI itself is TypeScript, which Node runs directly from 22.18 on (type stripping
 // on by default). On an older Node this runs the CLI with the Node the package pins as a
@@ -14,13 +17,13 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
 const MINIMUM = [22, 18];
 /**
- * Node options for every run, also on the #! line above (which cannot read this): every thread's
+ * Node options for every run, also on the sh line above (which cannot read this): every thread's
  * young generation at most 2 x 8 MB. V8 reads it only as the thread starts, so the CLI cannot set it
  * itself; left to V8, a busy thread's grows to 128 MB (docs/architecture.md, "Memory per hot key").
  */
 const NODE_FLAGS = ['--max-semi-space-size=8'];
 /**
- * The environment for every run, also on the #! line: glibc's malloc arenas, two instead of one per
+ * The environment for every run, also on the sh line: glibc's malloc arenas, two instead of one per
  * thread (8 per core), so that memory freed by one of the gateway's threads is reused by the others
  * instead of staying in the RSS (docs/architecture.md, "Memory per hot key"). A value already set wins.
  */

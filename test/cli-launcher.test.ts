@@ -96,36 +96,37 @@ describe('the gatehouse bin (bin/gatehouse.js)', () => {
     assert.match(result.stdout, /^usage: gatehouse <command>/);
   });
 
-  test('runs the CLI with the young generation capped and two malloc arenas, as an executable and through the pinned Node', async () => {
+  /** The command line and environment of the node running the CLI: the launched process itself (`self`), or the child it spawned. */
+  const flagsOf = async (command: string, args: string[], path: string, cli: 'self' | 'child', env: Record<string, string> = {}): Promise<string[]> => {
     // keys verify waits for the key on stdin, which this test never closes: long enough to read its command line.
-    /** The command line and environment of the node running the CLI: the launched process itself (`self`), or the child it spawned. */
-    const flagsOf = async (command: string, args: string[], path: string, cli: 'self' | 'child'): Promise<string[]> => {
-      let pid = 0;
-      const running = run(command, args, { env: { PATH: path, GATEHOUSE_ADMIN_KEY: `gka_live_${'A'.repeat(30)}` }, onSpawn: (p) => (pid = p) });
-      const argvOf = (of: number) => readFileSync(`/proc/${of}/cmdline`, 'utf8').split('\0');
-      let argv: string[] = [];
-      let cliPid = 0;
-      await waitFor(
-        () => {
-          if (pid === 0) return false;
-          if (cli === 'child') {
-            const child = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ')[0];
-            cliPid = Number(child);
-            argv = child ? argvOf(cliPid) : [];
-          } else ((cliPid = pid), (argv = argvOf(pid)));
-          // Until env has exec'd node, the #! line's process is env itself; until the child has exec'd, it
-          // is a copy of the launcher (main.ts is on the command line only once it runs the CLI).
-          return cli === 'child' ? argv.some((a) => a.endsWith('main.ts')) : argv.some((a) => a.endsWith('gatehouse.js')) && !argv[0]!.endsWith('env');
-        },
-        { timeoutMs: 30_000, what: 'the CLI running' },
-      );
-      const environment = readFileSync(`/proc/${cliPid}/environ`, 'utf8').split('\0');
-      process.kill(pid, 'SIGTERM');
-      await running;
-      return [...argv, ...environment];
-    };
-    // The #! line with a Node that strips types first on PATH: the CLI runs in the launcher's own process.
-    const newNodeFirst = `${dirname(NODE)}${delimiter}${USER_PATH}`;
+    let pid = 0;
+    const running = run(command, args, { env: { PATH: path, GATEHOUSE_ADMIN_KEY: `gka_live_${'A'.repeat(30)}`, ...env }, onSpawn: (p) => (pid = p) });
+    const argvOf = (of: number) => readFileSync(`/proc/${of}/cmdline`, 'utf8').split('\0');
+    let argv: string[] = [];
+    let cliPid = 0;
+    await waitFor(
+      () => {
+        if (pid === 0) return false;
+        if (cli === 'child') {
+          const child = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ')[0];
+          cliPid = Number(child);
+          argv = child ? argvOf(cliPid) : [];
+        } else ((cliPid = pid), (argv = argvOf(pid)));
+        // Until the #! line's shell has exec'd node, the process is the shell; until the child has exec'd, it
+        // is a copy of the launcher (main.ts is on the command line only once it runs the CLI).
+        return cli === 'child' ? argv.some((a) => a.endsWith('main.ts')) : argv.some((a) => a.endsWith('gatehouse.js')) && argv[0]!.endsWith('node');
+      },
+      { timeoutMs: 30_000, what: 'the CLI running' },
+    );
+    const environment = readFileSync(`/proc/${cliPid}/environ`, 'utf8').split('\0');
+    process.kill(pid, 'SIGTERM');
+    await running;
+    return [...argv, ...environment];
+  };
+  /** The #! line with a Node that strips types first on PATH: the CLI runs in the launcher's own process. */
+  const newNodeFirst = `${dirname(NODE)}${delimiter}${USER_PATH}`;
+
+  test('runs the CLI with the young generation capped and two malloc arenas, as an executable and through the pinned Node', async () => {
     const self = await flagsOf(BIN, ['keys', 'verify'], newNodeFirst, 'self');
     assert.ok(self.includes('--max-semi-space-size=8'), 'the young generation capped through the #! line');
     assert.ok(self.includes('MALLOC_ARENA_MAX=2'), 'two malloc arenas through the #! line');
@@ -133,6 +134,17 @@ describe('the gatehouse bin (bin/gatehouse.js)', () => {
       const child = await flagsOf(OLD_NODE, [BIN, 'keys', 'verify'], USER_PATH, 'child');
       assert.ok(child.includes('--max-semi-space-size=8'), 'the young generation capped through the pinned Node');
       assert.ok(child.includes('MALLOC_ARENA_MAX=2'), 'two malloc arenas through the pinned Node');
+    }
+  });
+
+  test("an operator's MALLOC_ARENA_MAX wins over the launcher's 2, as an executable and through the pinned Node", async () => {
+    const operator = { MALLOC_ARENA_MAX: '4' };
+    const self = await flagsOf(BIN, ['keys', 'verify'], newNodeFirst, 'self', operator);
+    assert.ok(self.includes('MALLOC_ARENA_MAX=4'), `the operator's value through the #! line, not ${self.find((v) => v.startsWith('MALLOC_ARENA_MAX='))}`);
+    assert.ok(self.includes('--max-semi-space-size=8'), 'still the young generation capped');
+    if (OLD_NODE !== null) {
+      const child = await flagsOf(OLD_NODE, [BIN, 'keys', 'verify'], USER_PATH, 'child', operator);
+      assert.ok(child.includes('MALLOC_ARENA_MAX=4'), "the operator's value through the pinned Node");
     }
   });
 
