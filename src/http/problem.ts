@@ -15,6 +15,9 @@ export interface Problem {
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
+/** Retry-After of a 503 STORAGE_UNAVAILABLE: the store is away, not refusing; a few seconds is worth a retry. */
+export const STORAGE_RETRY_AFTER_SECONDS = 5;
+
 export function problem(code: ProblemCode, detail: string, requestId: string | null, fields?: Record<string, string>): Problem {
   const kind = PROBLEMS[code];
   const body: Problem = {

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { ProblemCode } from '../../domain/codes.ts';
 import { jsonDepthExceeds } from '../../domain/json-depth.ts';
 import { parseAuthorization } from '../../http/authorization-header.ts';
-import { problem, problemAnswer, wwwAuthenticate } from '../../http/problem.ts';
+import { problem, problemAnswer, STORAGE_RETRY_AFTER_SECONDS, wwwAuthenticate } from '../../http/problem.ts';
 import { StorageUnavailableError } from '../../store/port.ts';
 import { LimiterUnavailableError, type Throttle } from '../../limits/port.ts';
 import { ControlError, redactSecrets, type Actor, type ControlContext } from '../context.ts';
@@ -168,8 +168,6 @@ function register(app: Hono<Env>, r: AdminRoute, ctx: ControlContext, throttle: 
     return c.json(result as object, r.status);
   });
 }
-
-const STORAGE_RETRY_AFTER_SECONDS = 5;
 
 /** Deep enough for every admin resource (API auth rules nest about 5 levels) and metadata. */
 const MAX_BODY_DEPTH = 32;

@@ -12,7 +12,9 @@ import { addressSlot } from '../../domain/ip-allowlist.ts';
 import { hashesEqual } from '../../domain/key-hash.ts';
 import { DECOY_PASSWORD_HASH, verifyPassword } from '../../domain/password-hash.ts';
 import { matchRecoveryCode, matchTotp, newRecoveryCodes, newTotpSecret, hashRecoveryCode, totpUri } from '../../domain/totp.ts';
+import { STORAGE_RETRY_AFTER_SECONDS } from '../../http/problem.ts';
 import type { ThrottleFactory } from '../../limits/port.ts';
+import { StorageUnavailableError } from '../../store/port.ts';
 import type { ControlContext } from '../context.ts';
 import { usersService } from '../services/users.ts';
 import type { ClientDirectory } from './client-directory.ts';
@@ -359,6 +361,11 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
       return c.html(messagePage('Sign-in expired', 'This sign-in page has expired. Start again from the application.'), 400);
     }
     o.onError(error);
+    // The store away: not a broken sign-in but a moment's outage, which the user may retry.
+    if (error instanceof StorageUnavailableError) {
+      c.header('Retry-After', String(STORAGE_RETRY_AFTER_SECONDS));
+      return c.html(messagePage('Try again shortly', 'The sign-in cannot be completed right now. Try again in a few seconds.'), 503);
+    }
     return c.html(messagePage('Something went wrong', 'The sign-in could not be completed. Start again from the application.'), 500);
   });
 

@@ -6,7 +6,8 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import * as oidc from 'openid-client';
 import type { ProblemCode } from '../../domain/codes.ts';
 import { createSecretBox } from '../../domain/secret-box.ts';
-import { problem, problemAnswer } from '../../http/problem.ts';
+import { problem, problemAnswer, STORAGE_RETRY_AFTER_SECONDS } from '../../http/problem.ts';
+import { StorageUnavailableError } from '../../store/port.ts';
 import type { ControlContext } from '../context.ts';
 import { messagePage } from '../authorization/views.ts';
 import { PAGE_HEADERS } from '../authorization/security-headers.ts';
@@ -182,6 +183,12 @@ export function createBff(o: BffOptions): Bff {
   app.notFound((c) => render(c, 'RESOURCE_NOT_FOUND', `no ${c.req.method} ${new URL(c.req.url).pathname}`));
   app.onError((error, c) => {
     o.onError(error);
+    // The store away (sign-up, session, sign-out): a retry soon may succeed, as in the admin and portal APIs.
+    if (error instanceof StorageUnavailableError) {
+      const res = render(c, 'STORAGE_UNAVAILABLE', 'the store cannot take changes right now; nothing was changed: retry later');
+      res.headers.set('Retry-After', String(STORAGE_RETRY_AFTER_SECONDS));
+      return res;
+    }
     return render(c, 'INTERNAL', 'an unexpected error; the request id identifies it in the logs');
   });
 

@@ -5,7 +5,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ProblemCode } from '../../domain/codes.ts';
 import { mayUsePortal } from '../../domain/console-roles.ts';
-import { problem, problemAnswer } from '../../http/problem.ts';
+import { problem, problemAnswer, STORAGE_RETRY_AFTER_SECONDS } from '../../http/problem.ts';
 import { StorageUnavailableError } from '../../store/port.ts';
 import { openApiDocument } from '../admin/openapi.ts';
 import { readJson, refuseNul, validate } from '../admin/server.ts';
@@ -75,7 +75,7 @@ export function createPortalApi(o: {
     }
     if (error instanceof StorageUnavailableError) {
       const res = render(c, 'STORAGE_UNAVAILABLE', 'the store cannot take changes right now; nothing was changed: retry later');
-      res.headers.set('Retry-After', '5');
+      res.headers.set('Retry-After', String(STORAGE_RETRY_AFTER_SECONDS));
       return res;
     }
     o.onInternalError(error, c.get('requestId'));

@@ -2,7 +2,7 @@ import { randomBytes, verify, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { secretSha256 } from '../../domain/secret-scan.ts';
-import { problem, writeProblem } from '../../http/problem.ts';
+import { problem, STORAGE_RETRY_AFTER_SECONDS, writeProblem } from '../../http/problem.ts';
 import { StorageUnavailableError } from '../../store/port.ts';
 import type { ControlContext } from '../context.ts';
 import { markExposed } from '../services/exposure.ts';
@@ -47,7 +47,6 @@ interface Verdict {
   label: 'true_positive' | 'false_positive';
 }
 
-const STORAGE_RETRY_AFTER_SECONDS = 5;
 /** The published keys are fetched at most once a minute (public-keys.ts): a retry sooner would meet the same failure. */
 const KEYS_RETRY_AFTER_SECONDS = 60;
 
