@@ -7,7 +7,7 @@ import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
 import QRCode from 'qrcode';
 import { newDeviceBinding, openDeviceCookie, sealDeviceCookie } from '../../domain/device-cookie.ts';
-import type { User } from '../../domain/entities.ts';
+import type { AuditInput, User } from '../../domain/entities.ts';
 import { addressSlot } from '../../domain/ip-allowlist.ts';
 import { hashesEqual } from '../../domain/key-hash.ts';
 import { DECOY_PASSWORD_HASH, verifyPassword } from '../../domain/password-hash.ts';
@@ -372,20 +372,41 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
   async function completeLogin(c: Context<Env>, user: User, amr: string[], clientId: unknown) {
     const uid = c.req.param('uid')!;
     await pending.clear(uid);
-    // Read again: an admin may have disabled or changed the user while they were signing in.
-    const fresh = await ctx.store.users.get(user.id);
-    if (!fresh || signInRefusal(fresh) !== null)
+    const login: AuditInput = {
+      actor: `ip:${ip(c)}`,
+      requestId: null,
+      action: 'user.login',
+      targetType: 'user',
+      targetId: user.id,
+      before: null,
+      after: { amr, client_id: clientId },
+    };
+    if (!(await stampLogin(user.id, login)))
       return c.html(messagePage('Sign-in refused', 'This account cannot sign in. Start again from the application.'), 403);
-    await ctx.store.users.update(
-      { ...fresh, lastLoginAt: ctx.clock() },
-      { actor: `ip:${ip(c)}`, requestId: null, action: 'user.login', targetType: 'user', targetId: user.id, before: null, after: { amr, client_id: clientId } },
-    );
     // This browser is now known to the account: a new device each time, so failures on an older copy of the cookie stay with it.
     const binding = newDeviceBinding(user.id, ctx.clock());
     setCookie(c, DEVICE_COOKIE, sealDeviceCookie(o.deviceKey, binding), { ...deviceCookie, maxAge: Math.floor(t.device.lifetimeMs / 1000) });
     // `ts` is the moment of this sign-in (auth_time), on oidc-provider's clock, which is the wall clock:
     // without it each resume of the authorization would restamp the session.
     return finish(c, { login: { accountId: user.id, amr, remember: true, ts: Math.floor(Date.now() / 1000) } });
+  }
+
+  /**
+   * Reads the user again (an admin may have disabled or changed them while they were signing in) and
+   * stamps lastLoginAt only if nobody changed it since that read: a change made meanwhile is never
+   * written over. False when the user may not sign in. Should others keep changing the user, the
+   * sign-in is audited without its stamp: a lost lastLoginAt, never a lost change.
+   */
+  async function stampLogin(id: string, login: AuditInput): Promise<boolean> {
+    for (let attempt = 0; attempt < LOGIN_STAMP_ATTEMPTS; attempt++) {
+      const fresh = await ctx.store.users.get(id);
+      if (!fresh || signInRefusal(fresh) !== null) return false;
+      if (await ctx.store.users.updateIfUnchanged({ ...fresh, lastLoginAt: ctx.clock() }, fresh.updatedAt, login)) return true;
+    }
+    const fresh = await ctx.store.users.get(id);
+    if (!fresh || signInRefusal(fresh) !== null) return false;
+    await ctx.store.audit.append(login);
+    return true;
   }
 
   function verifySecondFactor(user: User, code: string, now: number): { user: User; method: 'totp' | 'recovery_code' } | null {
@@ -433,6 +454,9 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
 
   return app;
 }
+
+/** Tries of the sign-in's lastLoginAt write while others change the user, before it is left out. */
+const LOGIN_STAMP_ATTEMPTS = 3;
 
 /** The largest sign-in, second-factor or consent form taken (a password is at most a few hundred bytes). */
 const FORM_MAX_BYTES = 16 * 1024;

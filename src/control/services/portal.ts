@@ -8,7 +8,7 @@ import { ControlError, iso, notFound, type Actor, type ControlContext } from '..
 import { auditedChange } from './audit-change.ts';
 import { appView, assertAppUnused } from './apps.ts';
 import { keysService } from './keys.ts';
-import { requireIdentity, usersService, userView, type UserInput } from './users.ts';
+import { changeUser, requireIdentity, usersService, userView, type UserInput } from './users.ts';
 
 /** The operator's limits on the developer portal (config `portal`), with its key policy resolved by name or id at use. */
 export interface PortalSettings {
@@ -282,17 +282,13 @@ export const portalService = {
   },
 
   async approve(ctx: ControlContext, actor: Actor, id: string) {
-    const existing = await usersService.get(ctx, id);
-    if (!existing.pendingApproval) throw new ControlError('CONFLICT', 'this user is not waiting for approval');
-    const user: User = { ...existing, pendingApproval: false, updatedAt: ctx.clock() };
-    const done = await ctx.store.users.update(user, {
-      ...actor,
-      action: 'user.approved',
-      targetType: 'user',
-      targetId: id,
-      ...auditedChange(userView, existing, user),
+    const { user } = await changeUser(ctx, id, (existing) => {
+      if (!existing.pendingApproval) throw new ControlError('CONFLICT', 'this user is not waiting for approval');
+      return {
+        user: { ...existing, pendingApproval: false },
+        audit: (user) => ({ ...actor, action: 'user.approved', targetType: 'user', targetId: id, ...auditedChange(userView, existing, user) }),
+      };
     });
-    if (!done) throw notFound('user', id);
     return userView(user);
   },
 };

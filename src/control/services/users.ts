@@ -1,5 +1,5 @@
 import type { ConsoleRole } from '../../domain/console-roles.ts';
-import type { User } from '../../domain/entities.ts';
+import type { AuditInput, User } from '../../domain/entities.ts';
 import { newId } from '../../domain/ids.ts';
 import { hashPassword } from '../../domain/password-hash.ts';
 import { ControlError, iso, notFound, requireFound, type Actor, type ControlContext, type IdentityContext } from '../context.ts';
@@ -57,6 +57,29 @@ const audit = (actor: Actor, action: string, before: User | null, after: User | 
   ...auditedChange(userView, before, after),
 });
 
+/** Tries of a change to a user that others keep changing meanwhile, before it is answered 409. */
+const CHANGE_ATTEMPTS = 5;
+
+/**
+ * Changes a user as read, and writes it only if nobody changed it since (its updatedAt): else reads it
+ * again and makes the change anew. A change made meanwhile (an operator's disable, a second factor
+ * enrolled, a recovery code spent) is built on, never written over with the copy read before it.
+ */
+export async function changeUser(
+  ctx: ControlContext,
+  id: string,
+  change: (existing: User) => { user: User; audit: (user: User) => AuditInput },
+): Promise<{ existing: User; user: User }> {
+  for (let attempt = 0; attempt < CHANGE_ATTEMPTS; attempt++) {
+    const existing = await usersService.get(ctx, id);
+    const changed = change(existing);
+    // The new version must differ from the one read, even within one millisecond.
+    const user: User = { ...changed.user, updatedAt: Math.max(ctx.clock(), existing.updatedAt + 1) };
+    if (await ctx.store.users.updateIfUnchanged(user, existing.updatedAt, changed.audit(user))) return { existing, user };
+  }
+  throw new ControlError('CONFLICT', 'the user was changed by other requests while this change was being made; nothing was changed: try again');
+}
+
 async function newUser(ctx: ControlContext, input: UserInput): Promise<User> {
   requireIdentity(ctx);
   const now = ctx.clock();
@@ -107,19 +130,20 @@ export const usersService = {
   list: (ctx: ControlContext, query: UserListQuery) => ctx.store.users.list(query),
 
   async update(ctx: ControlContext, actor: Actor, id: string, patch: UserPatch): Promise<User> {
-    const existing = await usersService.get(ctx, id);
-    const user: User = {
-      ...existing,
-      name: patch.name === undefined ? existing.name : patch.name,
-      passwordHash: patch.password === undefined ? existing.passwordHash : await hashPassword(patch.password),
-      roles: patch.roles === undefined ? existing.roles : [...new Set(patch.roles)].sort(),
-      disabled: patch.disabled ?? existing.disabled,
-      mfaRequired: patch.mfaRequired ?? existing.mfaRequired,
-      consoleRole: patch.consoleRole === undefined ? (existing.consoleRole ?? null) : patch.consoleRole,
-      updatedAt: ctx.clock(),
-    };
-    const action = patch.disabled === true && !existing.disabled ? 'disabled' : patch.password !== undefined ? 'password_changed' : 'updated';
-    if (!(await ctx.store.users.update(user, audit(actor, action, existing, user, id)))) throw notFound('user', id);
+    const passwordHash = patch.password === undefined ? undefined : await hashPassword(patch.password);
+    const { existing, user } = await changeUser(ctx, id, (existing) => {
+      const user: User = {
+        ...existing,
+        name: patch.name === undefined ? existing.name : patch.name,
+        passwordHash: passwordHash ?? existing.passwordHash,
+        roles: patch.roles === undefined ? existing.roles : [...new Set(patch.roles)].sort(),
+        disabled: patch.disabled ?? existing.disabled,
+        mfaRequired: patch.mfaRequired ?? existing.mfaRequired,
+        consoleRole: patch.consoleRole === undefined ? (existing.consoleRole ?? null) : patch.consoleRole,
+      };
+      const action = patch.disabled === true && !existing.disabled ? 'disabled' : patch.password !== undefined ? 'password_changed' : 'updated';
+      return { user, audit: (stored) => audit(actor, action, existing, stored, id) };
+    });
     // A disabled user, a changed password or a newly required second factor ends every session and grant.
     const newlyMfa = usersService.mfaRequired(ctx, user) && !usersService.mfaRequired(ctx, existing);
     if ((user.disabled && !existing.disabled) || patch.password !== undefined || newlyMfa) await grantsService.revokeAllForUser(ctx, actor, id);
@@ -134,9 +158,10 @@ export const usersService = {
 
   /** Removes the TOTP enrolment and recovery codes; the user enrols again at the next sign-in if MFA is required. */
   async resetMfa(ctx: ControlContext, actor: Actor, id: string): Promise<User> {
-    const existing = await usersService.get(ctx, id);
-    const user: User = { ...existing, totp: null, updatedAt: ctx.clock() };
-    if (!(await ctx.store.users.update(user, audit(actor, 'mfa_reset', existing, user, id)))) throw notFound('user', id);
+    const { user } = await changeUser(ctx, id, (existing) => ({
+      user: { ...existing, totp: null },
+      audit: (stored) => audit(actor, 'mfa_reset', existing, stored, id),
+    }));
     return user;
   },
 
