@@ -159,6 +159,34 @@ portal:
     expectProblem(await patchOf(paused.id)({ enabled: true }), 409, 'CONFLICT');
   });
 
+  test('an endpoint disabled before who disabled it was recorded is taken as an operator’s: its developer cannot enable it (409)', async () => {
+    const app = await appOf(a, 'Old disable');
+    const endpoint = await addEndpoint(a, app);
+    const disabled = await h.admin('PATCH', `/webhooks/${endpoint.id}`, { enabled: false, disabledReason: 'sent to a host we do not allow' });
+    assert.equal(disabled.status, 200, JSON.stringify(disabled.body));
+    // As a release before disabledBy stored it: the same disabled endpoint without the member.
+    const store = h.gh.ctx.store.webhooks;
+    const { disabledBy: _by, ...stored } = (await store.get(endpoint.id))!;
+    assert.equal(
+      await store.update(stored, {
+        actor: 'system',
+        requestId: null,
+        action: 'webhook.updated',
+        targetType: 'webhook',
+        targetId: endpoint.id,
+        before: null,
+        after: null,
+      }),
+      true,
+    );
+    const patch = (body: Record<string, unknown>) => a.call('PATCH', `/portal/v1/webhooks/${endpoint.id}`, body);
+    expectProblem(await patch({ enabled: true }), 409, 'CONFLICT');
+    assert.equal((await patch({ enabled: false })).status, 200, 'pausing it again is harmless');
+    expectProblem(await patch({ enabled: true }), 409, 'CONFLICT');
+    assert.equal((await a.call('GET', `/portal/v1/webhooks/${endpoint.id}`)).body.enabled, false);
+    assert.equal((await h.admin('PATCH', `/webhooks/${endpoint.id}`, { enabled: true })).body.enabled, true, 'an operator enables it again');
+  });
+
   test('developer B can neither see nor change developer A’s endpoints, nor an operator’s: 404, and nothing changed', async () => {
     const appId = await appOf(a, 'A’s hooks');
     const endpoint = await addEndpoint(a, appId);

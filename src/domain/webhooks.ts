@@ -18,7 +18,8 @@ export interface WebhookEndpoint {
   disabledReason: string | null;
   /**
    * Who disabled it: an operator's disable is not the app's developer to undo; a developer's own pause
-   * or a run of failed deliveries is. Absent: enabled, or disabled before this was recorded.
+   * or a run of failed deliveries is. Absent: enabled, or disabled before this was recorded (read as an
+   * operator's: disabledByOf).
    */
   disabledBy?: 'operator' | 'developer' | 'deliveries' | null;
   /** Failed delivery attempts in a row (any delivery); a success resets it. */
@@ -31,6 +32,14 @@ export interface WebhookEndpoint {
   appId?: string | null;
   createdAt: Millis;
   updatedAt: Millis;
+}
+
+/**
+ * Who disabled the endpoint; null when it is enabled. One disabled before `disabledBy` was recorded is
+ * read as an operator's: it might have been, and an operator's disable is not the developer's to undo.
+ */
+export function disabledByOf(endpoint: Pick<WebhookEndpoint, 'enabled' | 'disabledBy'>): NonNullable<WebhookEndpoint['disabledBy']> | null {
+  return endpoint.enabled ? null : (endpoint.disabledBy ?? 'operator');
 }
 
 /** Whether an endpoint may be sent this event at all: the type it subscribed to, and its app's only when scoped. */

@@ -2,6 +2,7 @@ import type { AuditInput } from '../../domain/entities.ts';
 import { newId } from '../../domain/ids.ts';
 import type { WebhookInput, WebhookPatch } from '../../domain/inputs/webhooks.ts';
 import {
+  disabledByOf,
   generateWebhookSecret,
   isDelivered,
   signingSecrets,
@@ -85,7 +86,7 @@ export const webhooksService = {
   async update(ctx: ControlContext, actor: Actor, id: string, patch: WebhookPatch, by: 'operator' | 'developer' = 'operator'): Promise<WebhookEndpoint> {
     const w = requireWebhooks(ctx);
     const existing = await getEndpoint(ctx, id);
-    if (by === 'developer' && patch.enabled !== undefined && patch.enabled !== false && !existing.enabled && existing.disabledBy === 'operator')
+    if (by === 'developer' && patch.enabled !== undefined && patch.enabled !== false && disabledByOf(existing) === 'operator')
       throw new ControlError('CONFLICT', 'an operator disabled this endpoint: ask them to enable it again');
     if (patch.url !== undefined && patch.url !== existing.url) await w.checkUrl(patch.url, existing);
     const now = ctx.clock();
@@ -100,7 +101,7 @@ export const webhooksService = {
       enabled,
       disabledReason: enabled ? null : (patch.disabledReason ?? (existing.enabled ? 'disabled by an operator' : existing.disabledReason)),
       // An operator's disable is theirs also of an endpoint already paused or stopped by failures.
-      disabledBy: enabled ? null : existing.enabled || (by === 'operator' && patch.enabled === false) ? by : (existing.disabledBy ?? null),
+      disabledBy: enabled ? null : existing.enabled || (by === 'operator' && patch.enabled === false) ? by : disabledByOf(existing),
       consecutiveFailures: enabling ? 0 : existing.consecutiveFailures,
       secrets: signingSecrets(existing.secrets, now),
       updatedAt: now,
