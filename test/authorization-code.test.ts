@@ -184,6 +184,15 @@ describe('refresh-token reuse grace window', () => {
     await assert.rejects(refresh(next.refresh_token!), (e: oauth.ResponseBodyError) => e.error === 'invalid_grant', 'the whole grant is revoked');
   });
 
+  test('two holders of one refresh token cannot pass it back and forth inside the window: the first successor, once a retry spent it, is a reuse', async () => {
+    const tokens = await signedIn();
+    const first = await refresh(tokens.refresh_token!);
+    const retried = await refresh(tokens.refresh_token!);
+    // The holder of the first successor presents it inside the window: not a retry of its own, a reuse.
+    await assert.rejects(refresh(first.refresh_token!), (e: oauth.ResponseBodyError) => e.error === 'invalid_grant');
+    await assert.rejects(refresh(retried.refresh_token!), (e: oauth.ResponseBodyError) => e.error === 'invalid_grant', 'the whole grant is revoked');
+  });
+
   test('after the window, reuse revokes the grant as usual', async () => {
     const tokens = await signedIn();
     const first = await refresh(tokens.refresh_token!);

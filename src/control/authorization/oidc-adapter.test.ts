@@ -75,6 +75,24 @@ test('with a reuse grace, a refresh token consumed by a concurrent request befor
   assert.deepEqual(revoked, ['grant-1']);
 });
 
+test('with a reuse grace, the successor a retry spent has no window of its own: its holder presenting it is a reuse, not a retry that passes the chain back', async () => {
+  const { adapterFor, revoked } = await setup(10_000);
+  const refresh = adapterFor('RefreshToken');
+  const token = (id: string, rotations: number) => ({ jti: id, kind: 'RefreshToken', grantId: 'grant-1', accountId: 'usr_1', iiat: 1, rotations });
+  await adapterFor('Grant').upsert('grant-1', { jti: 'grant-1', kind: 'Grant', accountId: 'usr_1', clientId: 'client-1' }, 3600);
+  // A uses the token and is given its successor; B, holding the same token, presents it inside the window.
+  await refresh.upsert('used-0', token('used-0', 0), 3600);
+  await refresh.consume('used-0');
+  await refresh.upsert('first-1', token('first-1', 1), 3600);
+  assert.equal((await refresh.find('used-0'))?.rotations, 1, 'the retry is found as the successor');
+  await refresh.consume('used-0');
+  await refresh.upsert('retried-2', token('retried-2', 2), 3600);
+  // A presents the successor the retry spent: found used, as oidc-provider refuses (and revokes) a used token.
+  assert.equal(typeof (await refresh.find('first-1'))?.consumed, 'number', 'found as a used token, not as the retry’s successor');
+  await assert.rejects(refresh.consume('first-1'), (error) => error instanceof errors.InvalidGrant);
+  assert.deepEqual(revoked, ['grant-1']);
+});
+
 test('a pushed authorization request consumed by a concurrent authorization is refused to the late one: a request_uri is used once', async () => {
   const { adapterFor } = await setup();
   const par = adapterFor('PushedAuthorizationRequest');

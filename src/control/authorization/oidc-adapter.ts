@@ -68,7 +68,9 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
           // No successor to continue: another request consumed it and has not stored one yet (a race), or
           // it was used since: a reuse either way, as find() answers when there is none.
           if (!successor) await refuseReuse(model, used, o);
-          else if (!(await o.records.consumeStored(model, successor.ref, now))) await refuseReuse(model, successor.payload, o);
+          // Stamped consumed as of the window's start: a successor a retry spent has no window of its own, so
+          // its holder presenting it is a reuse (RFC 9700 §4.14.2), not a retry that moves the chain back to them.
+          else if (!(await o.records.consumeStored(model, successor.ref, now - o.refreshReuseGraceMs))) await refuseReuse(model, successor.payload, o);
           return;
         }
       }
