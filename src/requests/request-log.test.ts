@@ -259,6 +259,25 @@ describe('RequestLog', () => {
     await log.stop();
     assert.equal((await stored()).length, 7);
   });
+
+  // A gateway worker hands its records to the main thread at stop, then exits: whatever that last flush
+  // could not write is gone, and must be counted and said, not only kept in a buffer nobody reads.
+  test('a last flush at stop that fails drops what it held, counts it as dropped and says how many records', async () => {
+    const log = make({
+      sink: {
+        ...store.requestLog,
+        append: async () => {
+          throw new StorageUnavailableError('the main thread could not hand the records to the writer', { cause: null });
+        },
+      },
+      flushIntervalMs: 3_600_000,
+    });
+    log.start();
+    for (let i = 0; i < 3; i++) log.observe(record());
+    await assert.rejects(log.stop(), /^Error: 3 request records not written: their last flush failed \(the main thread could not hand/);
+    assert.equal(log.dropped(), 3);
+    assert.equal(log.pending(), 0, 'nothing left that a later flush could write after being counted as lost');
+  });
 });
 
 function baseEntry(at: number): RequestLogEntry {

@@ -127,7 +127,7 @@ export class RequestLog {
     this.#apis = next;
   }
 
-  /** Records dropped since start because the buffer was full (gatehouse_records_lost_total). */
+  /** Records dropped since start because the buffer was full, or left by a failed last flush at stop (gatehouse_records_lost_total). */
   dropped(): number {
     return this.#dropped;
   }
@@ -153,10 +153,21 @@ export class RequestLog {
     this.#retentionRounds.start();
   }
 
-  /** Stops the background rounds (waiting for those under way) and writes every record held; rejects if the store refuses the last of them. */
+  /**
+   * Stops the background rounds (waiting for those under way) and writes every record held. If that last
+   * flush fails, no later one comes (a gateway worker exits next): what it left is dropped and counted
+   * (`dropped()`), and the rejection says how many records, for the log.
+   */
   async stop(): Promise<void> {
     await Promise.all([this.#rounds.stop(), this.#retentionRounds.stop()]);
-    await this.flush();
+    try {
+      await this.flush();
+    } catch (error) {
+      const lost = this.#dropAll();
+      throw new Error(`${lost} request records not written: their last flush failed (${error instanceof Error ? error.message : String(error)})`, {
+        cause: error,
+      });
+    }
   }
 
   /**
@@ -236,6 +247,17 @@ export class RequestLog {
     } finally {
       taken.clear();
     }
+  }
+
+  /** Drops every record held (after a failed last flush) and counts them as dropped; answers how many. */
+  #dropAll(): number {
+    const lost = this.#buffered + this.#inFlight;
+    this.#unwritten = [];
+    this.#filling.clear();
+    this.#buffered = 0;
+    this.#inFlight = 0;
+    this.#dropped += lost;
+    return lost;
   }
 
   #append(batch: EntryBatch): Promise<void> {

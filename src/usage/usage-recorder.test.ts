@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { ApiKey, App, AuditInput } from '../domain/entities.ts';
 import { newId } from '../domain/ids.ts';
-import { OTHER_ADDRESSES, type Store, type UsageBatch, type UsageRepo } from '../store/port.ts';
+import { OTHER_ADDRESSES, StorageUnavailableError, type Store, type UsageBatch, type UsageRepo } from '../store/port.ts';
 import { keyRecord } from '../store/contract/fixtures.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import type { QuotaUse } from './port.ts';
@@ -372,6 +372,26 @@ describe('UsageRecorder', () => {
     assert.deepEqual((await store.keyAddresses.list(keyA.id, { limit: 10 })).items, [
       { keyId: keyA.id, address: '192.0.2.1', firstSeen: NOW, lastSeen: NOW + 2, requests: 3 },
     ]);
+  });
+
+  // A gateway worker hands its counts to the main thread at stop, then exits: whatever that last flush
+  // could not write is gone, and must be counted and said, not only put back where nobody reads it.
+  test('a last flush at stop that fails drops what it held, counts it as dropped and says how many requests', async () => {
+    const away: UsageRepo = {
+      ...store.usage,
+      record: async () => {
+        throw new StorageUnavailableError('the main thread could not take the counts', { cause: null });
+      },
+    };
+    const recorder = new UsageRecorder(away);
+    recorder.hit(keyA, NOW, quota('2026-11'), '192.0.2.1');
+    recorder.hit(keyA, NOW + DAY, quota('2026-12'));
+    recorder.hit(keyB, NOW, null);
+    recorder.count('app:app_1', '2026-11');
+    await assert.rejects(recorder.stop(), /^Error: 3 requests not counted in usage: their last flush failed \(the main thread could not take/);
+    assert.equal(recorder.dropped(), 3);
+    assert.deepEqual(recorder.pending(keyA.id), { lastUsedAt: null, lastUsedFrom: null, quota: new Map() }, 'nothing left that a later flush could write');
+    await recorder.flush(); // nothing held: the store, which would refuse, is not asked
   });
 
   test('a flush with nothing counted does not call the store', async () => {

@@ -135,7 +135,7 @@ const takeDelta = <C extends { delta: number }>(e: C): C | null => {
 export class UsageRecorder implements UsageMeter {
   readonly #repo: Pick<UsageRepo, 'record'>;
   /** Each key's requests, quota use and uses from one address: one row per key (KeyUseRows). */
-  readonly #rows = new KeyUseRows();
+  #rows = new KeyUseRows();
   // What a key's row has no room for (a second day, quota period or address), by key or lineage, then day, period or address.
   #requests = newRequests();
   #quotas = newQuotas();
@@ -148,6 +148,7 @@ export class UsageRecorder implements UsageMeter {
   #addresses = newAddresses();
   readonly #addressesPerKey: number;
   #task: PeriodicTask | null = null;
+  #dropped = 0;
 
   /** `addressesPerKey`: client addresses counted per key between flushes, and kept per key by the store. */
   constructor(repo: Pick<UsageRepo, 'record'>, options: { addressesPerKey?: number } = {}) {
@@ -265,10 +266,26 @@ export class UsageRecorder implements UsageMeter {
     this.#task.start();
   }
 
-  /** Waits for the background flush under way, then flushes what is left. */
+  /**
+   * Waits for the background flush under way, then flushes what is left. If that last flush fails, no
+   * later one comes (a gateway worker exits next): what it left is dropped and counted (`dropped()`),
+   * and the rejection says how many requests, for the log.
+   */
   async stop(): Promise<void> {
     await this.#task?.stop();
-    await this.flush();
+    try {
+      await this.flush();
+    } catch (error) {
+      const lost = this.#dropAll();
+      throw new Error(`${lost} requests not counted in usage: their last flush failed (${error instanceof Error ? error.message : String(error)})`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** Requests whose usage a failed last flush at stop left, dropped. */
+  dropped(): number {
+    return this.#dropped;
   }
 
   /** Serialised: a flush waits for the previous one so batches never overlap; after a failed one the next still runs. */
@@ -317,6 +334,19 @@ export class UsageRecorder implements UsageMeter {
       for (const q of part.quotas) if (lineages.has(q.lineageId)) written.quotas.push(q);
     }
     for (const listener of this.#flushed) listener(written, totals);
+  }
+
+  /** Drops every count held (after a failed last flush) and counts its requests as dropped; answers how many. */
+  #dropAll(): number {
+    let lost = 0;
+    for (const k of chain(this.#rows.takeRequests(), this.#requests.entries())) lost += k.requests;
+    this.#rows = new KeyUseRows();
+    this.#requests = newRequests();
+    this.#quotas = newQuotas();
+    this.#counters = newCounters();
+    this.#addresses = newAddresses();
+    this.#dropped += lost;
+    return lost;
   }
 
   #putBack(batch: UsageBatch, newer = false): void {
