@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { FailureThrottle, memoryThrottles } from './failure-throttle.ts';
+import { FailureThrottle, memoryThrottles, OVERFLOW_SLOTS } from './failure-throttle.ts';
 import { SharedTable } from './shared-table.ts';
 import { SharedSlotState } from './slot-state.ts';
 import { throttleContract } from './throttle-contract.ts';
@@ -41,5 +41,18 @@ describe('FailureThrottle over a full shared table', () => {
     assert.equal(throttle.blockedFor('a', NOW + 59_999), 1);
     throttle.sweep(NOW + 60_000);
     assert.equal(throttle.blockedFor('a', NOW + 60_000), 0);
+  });
+
+  test('failures from ever new addresses while the table is full are remembered for at most OVERFLOW_SLOTS addresses, the stalest forgotten first', () => {
+    // An attacker failing from a new address each time (an IPv6 /48 holds 65,536 /64s) must not grow the
+    // thread's own memory without end while the shared table has no room.
+    const throttle = FailureThrottle.perAddress(1, 60_000, new SharedSlotState(fullTable(), 'f:'));
+    const address = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+    for (let i = 0; i < OVERFLOW_SLOTS; i++) throttle.recordFailure(address(i), NOW);
+    assert.ok(throttle.blockedFor(address(0), NOW) > 0, 'all of them still counted');
+    throttle.recordFailure(address(OVERFLOW_SLOTS), NOW + 1);
+    assert.equal(throttle.blockedFor(address(0), NOW + 1), 0, 'the stalest is forgotten to make room');
+    assert.ok(throttle.blockedFor(address(1), NOW + 1) > 0, 'the others are kept');
+    assert.ok(throttle.blockedFor(address(OVERFLOW_SLOTS), NOW + 1) > 0, 'the newest is counted');
   });
 });

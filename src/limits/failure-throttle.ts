@@ -5,6 +5,9 @@ import type { Throttle, ThrottleFactory } from './port.ts';
 import type { SharedTable } from './shared-table.ts';
 import { MapSlotState, SharedSlotState, type SlotState } from './slot-state.ts';
 
+/** How many slots a FailureThrottle counts in its own memory while the shared table has no room (#overflow). */
+export const OVERFLOW_SLOTS = 65_536;
+
 /**
  * Slows down guessing: each failed credential check costs its slot (a client address, an account
  * name, an (account, address) pair, a device) one token of a GCRA bucket; a slot with no tokens left
@@ -24,7 +27,12 @@ export class FailureThrottle implements Throttle {
   readonly #rule: RateLimitRule;
   readonly #tats: SlotState;
   readonly #slotOf: (key: string) => string;
-  /** Failures the shared state had no room for (null until one); workers never call sweep, so it sweeps itself. */
+  /**
+   * Failures the shared state had no room for (null until one); workers never call sweep, so it sweeps
+   * itself. At most OVERFLOW_SLOTS slots: whoever fails from ever new addresses while the table is full
+   * must not grow it without end. The stalest is forgotten first, which gives a guesser nothing it
+   * lacked: to push its own slot out it must fail from that many other addresses, each a fresh start anyway.
+   */
   #overflow: MapSlotState | null = null;
   #overflowSweepAt = 0;
 
@@ -64,7 +72,7 @@ export class FailureThrottle implements Throttle {
       this.#overflow?.sweep(now);
       this.#overflowSweepAt = now + this.#rule.windowMs;
     }
-    (this.#overflow ??= new MapSlotState()).update(slot, now, charge);
+    (this.#overflow ??= new MapSlotState(OVERFLOW_SLOTS)).update(slot, now, charge);
   }
 
   /** Clears a slot, after its owner proved the secret it was failing on. */

@@ -18,12 +18,29 @@ export interface SlotState {
 
 export class MapSlotState implements SlotState {
   readonly #values = new Map<string, number>();
+  readonly #maxSlots: number;
+
+  /**
+   * `maxSlots`: at most this many slots, the one changed longest ago forgotten to make room for a new
+   * one (for a Map nobody sweeps often enough to bound it: FailureThrottle's overflow). Unbounded by default.
+   */
+  constructor(maxSlots = Infinity) {
+    this.#maxSlots = maxSlots;
+  }
 
   update(slot: string, now: number, change: (value: number | undefined) => number | null | undefined): boolean {
-    const stored = this.#values.get(slot);
+    const values = this.#values;
+    const stored = values.get(slot);
     const next = change(stored === undefined || stored <= now ? undefined : stored);
-    if (next === null) this.#values.delete(slot);
-    else if (next !== undefined) this.#values.set(slot, next);
+    if (next === null) values.delete(slot);
+    else if (next !== undefined) {
+      if (this.#maxSlots !== Infinity) {
+        // Kept in the order of their last change (a Map iterates in insertion order): the first is the stalest.
+        if (values.has(slot)) values.delete(slot);
+        else if (values.size >= this.#maxSlots) values.delete(values.keys().next().value!);
+      }
+      values.set(slot, next);
+    }
     return true;
   }
 
