@@ -61,6 +61,19 @@ describe('compileIpAllowlist', () => {
     assert.equal(compileIpAllowlist(['::/64']).allows('203.0.113.9'), false);
   });
 
+  test('an IPv4 client in any spelling of its mapped form is not admitted by `::/0`, and is by its IPv4 entry', () => {
+    // A verify request's `ip` is not a socket's: Python before 3.13 writes ::ffff:a00:1, others upper case or in full.
+    const spellings = ['::ffff:a00:1', '::FFFF:10.0.0.1', '0:0:0:0:0:ffff:10.0.0.1', '0000:0000:0000:0000:0000:ffff:0a00:0001'];
+    assert.deepEqual(
+      spellings.map((ip) => compileIpAllowlist(['::/0']).allows(ip)),
+      spellings.map(() => false),
+    );
+    assert.deepEqual(
+      spellings.map((ip) => compileIpAllowlist(['::/0', '10.0.0.0/8']).allows(ip)),
+      spellings.map(() => true),
+    );
+  });
+
   test('IPv4 addresses written in their IPv4-mapped IPv6 form still admit those IPv4 clients', () => {
     const all = compileIpAllowlist(['::ffff:0:0/96']);
     assert.equal(all.allows('203.0.113.9'), true);

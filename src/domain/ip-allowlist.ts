@@ -33,10 +33,17 @@ export function compileIpAllowlist(entries: readonly string[]): IpAllowlist {
   return {
     allows(ip) {
       const plain = unmapIpv4(ip);
-      return isIPv4(plain) ? forIpv4.check(plain, 'ipv4') : isIPv6(plain) && list.check(plain, 'ipv6');
+      if (isIPv4(plain)) return forIpv4.check(plain, 'ipv4');
+      // The mapped form spelled otherwise (::ffff:a00:1, upper case, uncompressed: a verify request's
+      // `ip`) is an IPv4 client too, held to the same entries.
+      return isIPv6(plain) && (MAPPED.check(plain, 'ipv6') ? forIpv4 : list).check(plain, 'ipv6');
     },
   };
 }
+
+/** IPv4-mapped IPv6 addresses, ::ffff:0:0/96 (RFC 4291 §2.5.5.2). */
+const MAPPED = new BlockList();
+MAPPED.addSubnet('::ffff:0:0', 96, 'ipv6');
 
 function notCidr(entry: string): never {
   throw new Error(`not a CIDR: ${entry}`);
