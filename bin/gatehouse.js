@@ -1,7 +1,9 @@
 #!/bin/sh
-//bin/true; export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"; exec node --max-semi-space-size=8 "$0" "$@"
+//bin/sh -c :; export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"; exec node --max-semi-space-size=8 "$0" "$@"
 // The line above is sh's (a comment to Node): `env -S NAME=value` on a #! line overrode an operator's
 // MALLOC_ARENA_MAX, and a #! line cannot say "unless set"; sh can, and then execs the first node on PATH.
+// It starts with the one program every system running it has, /bin/sh (macOS and NixOS have no
+// /bin/true), and not with sh's own `:`, which Prettier would end with a `;` that sh then runs `//` after.
 // The `gatehouse` command as npm installs it (package.json "bin"). Plain JavaScript, so that any Node
 // can read it: the CLI itself is TypeScript, which Node runs directly from 22.18 on (type stripping
 // on by default). On an older Node this runs the CLI with the Node the package pins as a

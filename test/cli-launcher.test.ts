@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -95,6 +95,22 @@ describe('the gatehouse bin (bin/gatehouse.js)', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^usage: gatehouse <command>/);
   });
+
+  /** Whether this machine lets a test hide a file from a command it runs (a user and mount namespace). */
+  const CAN_HIDE_FILES = spawnSync('unshare', ['-rm', 'true']).status === 0;
+
+  test(
+    'runs as an executable with nothing on stderr where /bin/true cannot run (macOS and NixOS have none)',
+    { skip: !CAN_HIDE_FILES && 'unshare -rm is not allowed here' },
+    async () => {
+      // /dev/null mounted over /bin/true, for the launcher alone: the #! line's sh may rely only on /bin/sh.
+      const hidden = 'mount --bind /dev/null /bin/true && exec "$0" "$@"';
+      const result = await run('unshare', ['-rm', 'sh', '-c', hidden, BIN, 'help'], { env: { PATH: `${dirname(NODE)}${delimiter}${USER_PATH}` } });
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /^usage: gatehouse <command>/);
+      assert.equal(result.stderr, '');
+    },
+  );
 
   /** The command line and environment of the node running the CLI: the launched process itself (`self`), or the child it spawned. */
   const flagsOf = async (command: string, args: string[], path: string, cli: 'self' | 'child', env: Record<string, string> = {}): Promise<string[]> => {
