@@ -1,7 +1,7 @@
 import type { CompiledLimit } from '../domain/auth-requirements.ts';
 import type { Api } from '../domain/entities.ts';
 import { andThen } from '../domain/maybe-async.ts';
-import { periodWindow } from '../domain/quota-period.ts';
+import { periodWindow, type PeriodWindow } from '../domain/quota-period.ts';
 import type { LimitCheck, Limiter, LimitResult } from './port.ts';
 
 /** Where quota use counted per app or user is kept: batched writes, and the use so far for a new period. */
@@ -22,8 +22,11 @@ type Uses = readonly (readonly [counter: string, period: string])[];
 export class IdentityLimits {
   readonly #limiter: Limiter;
   readonly #usage: CounterUsage;
-  readonly #seeded = new Map<string, number>();
+  /** Each counter's use so far in a period (by slot), until the period ends: `end` says when it is forgotten. */
+  readonly #seeded = new Map<string, { used: number; end: number }>();
   readonly #seeding = new Map<string, Promise<void>>();
+  /** The earliest end of a period remembered in #seeded: then the ended ones are forgotten. */
+  #forgetAt = Infinity;
 
   constructor(limiter: Limiter, usage: CounterUsage) {
     this.#limiter = limiter;
@@ -42,6 +45,9 @@ export class IdentityLimits {
     now: number,
     consume = true,
   ): LimitResult | Promise<LimitResult> | null {
+    // A period's seeds are read by no request after it ends: kept, one per counter (per user) per day
+    // they would grow for as long as the process runs.
+    if (now >= this.#forgetAt) this.#forgetEnded(now);
     const checks: LimitCheck[] = [];
     const uses: (readonly [string, string])[] = [];
     const missing: Promise<void>[] = [];
@@ -56,8 +62,8 @@ export class IdentityLimits {
       }
       const window = periodWindow(l.period, now);
       const slot = `${counter}|${window.id}`;
-      const seed = this.#seeded.get(slot);
-      if (seed === undefined) missing.push(this.#seed(slot, counter, window.id));
+      const seed = this.#seeded.get(slot)?.used;
+      if (seed === undefined) missing.push(this.#seed(slot, counter, window));
       checks.push({ kind: 'quota', counter: slot, name: l.name, limit: l.limit, window, seed: seed ?? 0 });
       uses.push([counter, window.id]);
     }
@@ -67,7 +73,7 @@ export class IdentityLimits {
     return Promise.all(missing).then(() =>
       this.#decide(
         api,
-        checks.map((c) => (c.kind === 'quota' ? { ...c, seed: this.#seeded.get(c.counter) ?? 0 } : c)),
+        checks.map((c) => (c.kind === 'quota' ? { ...c, seed: this.#seeded.get(c.counter)?.used ?? 0 } : c)),
         uses,
         now,
         consume,
@@ -75,16 +81,33 @@ export class IdentityLimits {
     );
   }
 
-  #seed(slot: string, counter: string, period: string): Promise<void> {
+  /** Counters whose use so far is remembered (for tests): those of periods not yet ended. */
+  get remembered(): number {
+    return this.#seeded.size;
+  }
+
+  #seed(slot: string, counter: string, window: PeriodWindow): Promise<void> {
     let loading = this.#seeding.get(slot);
     if (!loading) {
       loading = this.#usage
-        .used(counter, period)
-        .then((used) => void this.#seeded.set(slot, used))
+        .used(counter, window.id)
+        .then((used) => {
+          this.#seeded.set(slot, { used, end: window.end });
+          this.#forgetAt = Math.min(this.#forgetAt, window.end);
+        })
         .finally(() => this.#seeding.delete(slot));
       this.#seeding.set(slot, loading);
     }
     return loading;
+  }
+
+  #forgetEnded(now: number): void {
+    let next = Infinity;
+    for (const [slot, { end }] of this.#seeded) {
+      if (end <= now) this.#seeded.delete(slot);
+      else next = Math.min(next, end);
+    }
+    this.#forgetAt = next;
   }
 
   // One subject for all of an API's per-app and per-user counters: one call may check both kinds.
