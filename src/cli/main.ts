@@ -2,7 +2,7 @@
 import { enableCompileCache } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { CommandError, createOutput, UsageError, type Output } from './output.ts';
+import { asksForHelp, CommandError, createOutput, HelpRequest, UsageError, type Output } from './output.ts';
 import type { Verb } from './commands/resources.ts';
 
 const USAGE = `usage: gatehouse <command> [--json]
@@ -43,12 +43,20 @@ function option(argv: string[], name: string): string | undefined {
   return argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 }
 
+/** The commands that act on the machine itself: `--help` must stop them before they open a store or a port. */
+const SERVER_USAGE: Readonly<Record<string, string>> = {
+  start: 'usage: gatehouse start --config gatehouse.yaml [--role all|control|gateway]   run the gateway and the admin API (or one of them)',
+  demo: 'usage: gatehouse demo [--config F] [--json]   demo mode (what npm start runs): data in ./.gatehouse or GATEHOUSE_DATA_DIR',
+  migrate: 'usage: gatehouse migrate [--config F] [--json]   apply store migrations',
+};
+
 /**
  * Each command loads its own modules when it runs, never at start: the server side (gateway, control
  * plane, oidc-provider, zod schemas) takes about a second to import, and `help` or a command that only
  * calls the admin API needs none of it.
  */
 async function run(command: string | undefined, rest: string[], out: Output): Promise<number> {
+  if (command !== undefined && Object.hasOwn(SERVER_USAGE, command) && asksForHelp(rest)) throw new HelpRequest(SERVER_USAGE[command]);
   switch (command) {
     case 'start':
       compileCache();
@@ -110,6 +118,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await run(command, rest, out);
   } catch (error) {
+    if (error instanceof HelpRequest) return (process.stdout.write(`${error.message}\n`), 0);
     if (error instanceof UsageError) return (out.error(error.message), 2);
     if (error instanceof CommandError) return (out.error(error.message, error.details), 1);
     // Only commands that read the configuration can throw this, so the module is loaded by then.

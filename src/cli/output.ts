@@ -18,6 +18,20 @@ export function createOutput(json: boolean): Output {
   };
 }
 
+/**
+ * `--help` (or `-h`) before any `--`: the command prints its usage and does nothing else, whatever
+ * else its command line holds (`migrate --help` must not migrate, `demo --help` must not start).
+ */
+export function asksForHelp(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).some((arg) => arg === '--help' || arg === '-h');
+}
+
+/** Thrown with a command's usage when it was asked for (`--help`): printed on stdout, exit 0. */
+export class HelpRequest extends Error {
+  override readonly name = 'HelpRequest';
+}
+
 /** Exit codes: 0 done, 1 refused or failed, 2 the command line itself is wrong. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';

@@ -3,7 +3,7 @@ import { loadConfig } from '../../config/load.ts';
 import { adminKeysService } from '../../control/services/admin-keys.ts';
 import { ADMIN_PERMISSIONS, type AdminPermission } from '../../domain/permissions.ts';
 import { openStore } from '../../store/open-store.ts';
-import { CommandError, table, UsageError, type Output } from '../output.ts';
+import { asksForHelp, CommandError, HelpRequest, table, UsageError, type Output } from '../output.ts';
 
 const USAGE = `usage: gatehouse admin-keys create --name N --permissions p1,p2 | list | revoke ID   [--config F] [--json]
 permissions: ${ADMIN_PERMISSIONS.join(', ')}`;
@@ -13,6 +13,7 @@ permissions: ${ADMIN_PERMISSIONS.join(', ')}`;
  * needs access to the machine (the store and the pepper), not to the admin API.
  */
 export async function runAdminKeys(argv: string[], out: Output): Promise<void> {
+  if (asksForHelp(argv)) throw new HelpRequest(USAGE);
   let parsed;
   try {
     parsed = parseArgs({

@@ -1,12 +1,13 @@
 import { parseArgs } from 'node:util';
 import type { AdminClient } from '../admin-client.ts';
-import { table, UsageError, type Output } from '../output.ts';
+import { asksForHelp, HelpRequest, table, UsageError, type Output } from '../output.ts';
 import { query } from './resources.ts';
 
 const USAGE = 'usage: gatehouse audit [--target ID] [--action ACTION] [--limit N] [--cursor C] [--json]   (newest first; e.g. --action key.revoked)';
 
 /** `gatehouse audit`: the admin API's audit log (GET /admin/v1/audit, `audit:read`), newest first. */
 export async function runAudit(argv: string[], client: AdminClient, out: Output): Promise<void> {
+  if (asksForHelp(argv)) throw new HelpRequest(USAGE);
   let parsed;
   try {
     parsed = parseArgs({

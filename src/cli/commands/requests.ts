@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { AdminClient } from '../admin-client.ts';
-import { table, UsageError, type Output } from '../output.ts';
+import { asksForHelp, HelpRequest, table, UsageError, type Output } from '../output.ts';
 import { query } from './resources.ts';
 
 const USAGE = `usage: gatehouse requests [--since 1h|RFC3339] [--until T] [--key ID] [--app ID] [--api ID|NAME] [--user SUB] [--client ID]
@@ -11,6 +11,7 @@ const FORMATS = { ndjson: 'application/x-ndjson', csv: 'text/csv' } as const;
 
 /** `gatehouse requests`: what keys, apps and users called, when, from where, and how it was answered. */
 export async function runRequests(argv: string[], client: AdminClient, out: Output): Promise<void> {
+  if (asksForHelp(argv)) throw new HelpRequest(USAGE);
   let parsed;
   try {
     parsed = parseArgs({

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import type { AdminClient } from '../admin-client.ts';
-import { table, UsageError, type Output } from '../output.ts';
+import { asksForHelp, HelpRequest, table, UsageError, type Output } from '../output.ts';
 import { resolveAll, resolveId, resolveOptional, type NamedKind } from '../resolve.ts';
 
 export type Flags = Record<string, string | boolean | string[] | undefined>;
@@ -380,7 +380,11 @@ export async function readStdin(): Promise<string> {
 export async function runResourceCommand(group: string, verbs: Record<string, Verb>, argv: string[], client: AdminClient, out: Output): Promise<number> {
   const [verbName, ...rest] = argv;
   const verb = verbName && Object.hasOwn(verbs, verbName) ? verbs[verbName] : undefined;
-  if (!verb) throw new UsageError(`usage: gatehouse ${group} <${Object.keys(verbs).join('|')}> ...`);
+  if (!verb) {
+    const usage = `usage: gatehouse ${group} <${Object.keys(verbs).join('|')}> ...   (gatehouse ${group} <verb> --help: its flags)`;
+    throw asksForHelp(argv) ? new HelpRequest(usage) : new UsageError(usage);
+  }
+  if (asksForHelp(rest)) throw new HelpRequest(`usage: gatehouse ${group} ${verb.usage}`);
   let parsed;
   try {
     parsed = parseArgs({ args: rest, options: { ...verb.flags, json: { type: 'boolean' } }, allowPositionals: true, strict: true });

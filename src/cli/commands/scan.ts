@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { AdminClient } from '../admin-client.ts';
-import { CommandError, UsageError, type Output } from '../output.ts';
+import { asksForHelp, CommandError, UsageError, type Output } from '../output.ts';
 import { ScanError, type Finding } from '../../scan/finding.ts';
 import { isLive, jsonReport, sarifReport, textReport, type ScanReport, type SecretAction, type SecretStatus } from '../../scan/report.ts';
 import { DEFAULT_MAX_FILE_BYTES, scanPaths, scanStagedChanges, type ScanResult } from '../../scan/scan.ts';
@@ -83,11 +83,11 @@ function parse(argv: string[], json: boolean): ScanCommand {
  * failed lookup is told apart from a found secret.
  */
 export async function runScan(argv: string[], env: NodeJS.ProcessEnv, client: () => AdminClient, out: Output): Promise<number> {
-  const command = parse(argv, out.json);
-  if (argv.includes('--help')) {
+  if (asksForHelp(argv)) {
     process.stdout.write(`${SCAN_USAGE}\n`);
     return 0;
   }
+  const command = parse(argv, out.json);
   const canLookUp = command.lookup && Boolean(env.GATEHOUSE_ADMIN_KEY);
   if ((command.revoke || command.markExposed) && !canLookUp) {
     throw new UsageError('--revoke and --mark-exposed act through the admin API: set GATEHOUSE_ADMIN_KEY (and GATEHOUSE_URL)');

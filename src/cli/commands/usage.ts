@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import type { AdminClient } from '../admin-client.ts';
-import { table, UsageError, type Output } from '../output.ts';
+import { asksForHelp, HelpRequest, table, UsageError, type Output } from '../output.ts';
 import { resolveId } from '../resolve.ts';
 import { query } from './resources.ts';
 
@@ -23,6 +23,7 @@ const DIMENSION_ALIASES: Readonly<Record<string, string>> = {
 };
 
 function parse(argv: string[], options: ParseArgsOptionsConfig) {
+  if (asksForHelp(argv)) throw new HelpRequest(USAGE);
   try {
     return parseArgs({ args: argv, options, strict: true }).values as Record<string, string | boolean | undefined>;
   } catch (error) {
