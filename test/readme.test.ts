@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../src/config/load.ts';
 import { configSchema } from '../src/config/schema.ts';
 import { authProblems } from '../src/domain/auth-requirements.ts';
+import { ADMIN_PERMISSIONS } from '../src/domain/permissions.ts';
 import { ROOT } from './support/cli.ts';
 import { freePort, scratchDirs } from './support/scratch.ts';
 
@@ -162,6 +163,12 @@ describe('README.md', () => {
       // APIs declared in the file are checked at start as when created: their auth must be satisfiable.
       for (const api of result.data.apis) assert.deepEqual(authProblems(api.auth, true), {}, `README.md line ${block.line}: API ${api.name}`);
     }
+  });
+
+  test('the list of admin key permissions is every permission an admin key can have, and nothing else', () => {
+    const list = /^Permissions: `([^`]+)`/m.exec(README);
+    assert.ok(list, 'README.md lists the permissions');
+    assert.deepEqual(list[1]!.split(/\s+/).sort(), [...ADMIN_PERMISSIONS].sort());
   });
 
   test('the ports table names the setting that moves each listener the demo opens', () => {
