@@ -10,8 +10,16 @@ export interface AdminClient {
   download(path: string, accept: string, out: NodeJS.WritableStream): Promise<void>;
 }
 
+/**
+ * The control listener's URL from GATEHOUSE_URL. The banner prints the admin API as `.../admin/v1`, so
+ * a URL copied from there is taken as meaning the same listener, not `.../admin/v1/admin/v1`.
+ */
+export function adminBaseUrl(value: string | undefined): string {
+  return (value ?? 'http://127.0.0.1:8081').replace(/\/+$/, '').replace(/\/admin\/v1$/, '');
+}
+
 export function createAdminClient(env: NodeJS.ProcessEnv): AdminClient {
-  const base = (env.GATEHOUSE_URL ?? 'http://127.0.0.1:8081').replace(/\/+$/, '');
+  const base = adminBaseUrl(env.GATEHOUSE_URL);
   const key = env.GATEHOUSE_ADMIN_KEY;
   const send = async (method: string, path: string, body: unknown, accept?: string): Promise<Response> => {
     if (!key) throw new UsageError('set GATEHOUSE_ADMIN_KEY to an admin key (create one with: gatehouse admin-keys create)');

@@ -1,4 +1,4 @@
-import type { AdminClient } from '../admin-client.ts';
+import { adminBaseUrl, type AdminClient } from '../admin-client.ts';
 import { table, UsageError } from '../output.ts';
 import { resolveAll, resolveOptional } from '../resolve.ts';
 import { crud, csv, defined, num, readStdin, type Flags, type Verb } from './resources.ts';
@@ -95,8 +95,7 @@ export const IDENTITY_GROUPS: Record<string, Record<string, Verb>> = {
         if (typeof f.email !== 'string') throw new UsageError('give --email');
         return c.request('POST', '/portal/invites', { email: f.email });
       },
-      text: (r) =>
-        `invitation for ${r.email}, single use, valid until ${r.expiresAt}:\n${(process.env.GATEHOUSE_URL ?? 'http://127.0.0.1:8081').replace(/\/+$/, '')}${r.path}`,
+      text: (r) => `invitation for ${r.email}, single use, valid until ${r.expiresAt}:\n${adminBaseUrl(process.env.GATEHOUSE_URL)}${r.path}`,
     },
     approve: {
       usage: 'approve ID (a developer who signed up, when portal.signup is approval)',
