@@ -18,6 +18,21 @@ export function adminBaseUrl(value: string | undefined): string {
   return (value ?? 'http://127.0.0.1:8081').replace(/\/+$/, '').replace(/\/admin\/v1$/, '');
 }
 
+/**
+ * Why a request to the admin API got no answer, in the words that say what to change: a running
+ * Gatehouse whose certificate this machine does not trust is not "not running".
+ */
+function unreachableBecause(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+  const code = typeof cause?.code === 'string' ? cause.code : '';
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
+    return `: its TLS certificate is not trusted here (${code}); give its CA in NODE_EXTRA_CA_CERTS (the demo's is .gatehouse/tls/ca.pem)`;
+  }
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER') return ': it does not speak HTTPS there; is GATEHOUSE_URL http://, and the control listener?';
+  const detail = code || (typeof cause?.message === 'string' ? cause.message : '');
+  return `${detail ? `: ${detail}` : ''} (is gatehouse running? set GATEHOUSE_URL)`;
+}
+
 export function createAdminClient(env: NodeJS.ProcessEnv): AdminClient {
   const base = adminBaseUrl(env.GATEHOUSE_URL);
   const key = env.GATEHOUSE_ADMIN_KEY;
@@ -29,8 +44,8 @@ export function createAdminClient(env: NodeJS.ProcessEnv): AdminClient {
         headers: { authorization: `Bearer ${key}`, ...(accept ? { accept } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
-    } catch {
-      throw new CommandError(`cannot reach the admin API at ${base} (is gatehouse running? set GATEHOUSE_URL)`);
+    } catch (error) {
+      throw new CommandError(`cannot reach the admin API at ${base}${unreachableBecause(error)}`);
     }
   };
   const failed = (res: Response, parsed: any): CommandError => {
