@@ -301,6 +301,61 @@ describe('gatehouse demo', () => {
     }
   });
 
+  test('the banner says what plain HTTP to the gateway gets, and that is what it gets: no answer and no flag without a redirect port; 403 and the key flagged with one', async () => {
+    const printed = (demo: Demo, pattern: RegExp): string => {
+      const match = pattern.exec(demo.stdout);
+      assert.ok(match, `the banner has ${pattern}:\n${demo.stdout}`);
+      return match[1]!;
+    };
+    const exposedKeys = async (demo: Demo): Promise<unknown[]> => {
+      const adminUrl = printed(demo, /Admin API:\s+(http:\/\/\S+\/admin\/v1)/);
+      const adminKey = printed(demo, /Admin key:\s+(gka_live_\w+)/);
+      const res = await fetch(`${adminUrl}/keys?exposed=true`, { headers: { authorization: `Bearer ${adminKey}` } });
+      return ((await res.json()) as { items: unknown[] }).items;
+    };
+
+    const demo = await startDemo(tempDir(), await freePort(), [], (out) => out.includes('Stop with Ctrl+C.'));
+    try {
+      assert.doesNotMatch(demo.stdout, /flagged as exposed\.\n/, 'no promise the gateway port cannot keep');
+      assert.match(demo.stdout, /Plain http:\/\/ to the gateway port gets no answer/);
+      assert.match(demo.stdout, /GATEHOUSE_GATEWAY_HTTP_REDIRECT_PORT/);
+      const gatewayUrl = printed(demo, /Gateway:\s+(https:\/\/127\.0\.0\.1:\d+)/);
+      const apiKey = printed(demo, /Demo API key:\s+(gk_test_\w+)/);
+      const plain = await fetch(`${gatewayUrl.replace('https:', 'http:')}/demo/hello`, { headers: { authorization: `Bearer ${apiKey}` } }).then(
+        (r) => r.status,
+        () => 'no answer',
+      );
+      assert.equal(plain, 'no answer');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.deepEqual(await exposedKeys(demo), [], 'the request was never read, so its key is not flagged');
+    } finally {
+      await stop(demo);
+    }
+
+    const redirectPort = await freePort();
+    const redirecting = await startDemo(tempDir(), await freePort(), [], (out) => out.includes('Stop with Ctrl+C.'), {
+      GATEHOUSE_GATEWAY_HTTP_REDIRECT_PORT: String(redirectPort),
+    });
+    try {
+      assert.match(
+        redirecting.stdout,
+        new RegExp(`Plain HTTP on http://127\\.0\\.0\\.1:${redirectPort} only redirects to HTTPS: credentials sent there are refused`),
+      );
+      const apiKey = printed(redirecting, /Demo API key:\s+(gk_test_\w+)/);
+      const res = await fetch(`http://127.0.0.1:${redirectPort}/demo/hello`, { headers: { authorization: `Bearer ${apiKey}` }, redirect: 'manual' });
+      assert.equal(res.status, 403);
+      assert.equal(((await res.json()) as { code: string }).code, 'CREDENTIALS_OVER_HTTP');
+      let exposed: unknown[] = [];
+      for (let i = 0; i < 50 && exposed.length === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        exposed = await exposedKeys(redirecting);
+      }
+      assert.equal(exposed.length, 1, 'the key sent over plain HTTP is flagged as exposed');
+    } finally {
+      await stop(redirecting);
+    }
+  });
+
   test('a demo upstream port already in use makes the demo exit 1 saying so', async () => {
     const dataDir = tempDir();
     const blocker = createServer();
