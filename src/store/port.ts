@@ -96,6 +96,14 @@ export interface ConsoleSessionRepo {
    * refreshed from): false when they changed meanwhile or the session is gone.
    */
   replaceTokens(idHash: string, expectedSealed: string, sealedTokens: string, accessExpiresAt: number): Promise<boolean>;
+  /**
+   * Claims the refresh of a session's tokens until `until`, for one node at a time: only if it still
+   * holds `expectedSealed` and no other claim stands at `now`. false when another node holds one, the
+   * tokens changed or the session is gone. `replaceTokens` ends the claim, and so does `releaseRefresh`.
+   */
+  claimRefresh(idHash: string, expectedSealed: string, now: number, until: number): Promise<boolean>;
+  /** Ends the claim made until `until` (a refresh that could not be made): the next request may claim at once. */
+  releaseRefresh(idHash: string, until: number): Promise<void>;
   /** Ends a session; with an audit entry (a sign-out) in the same transaction. false when it was not there. */
   delete(idHash: string, audit: AuditInput | null): Promise<boolean>;
   /** Ends every session of a user (signed out everywhere, disabled, deleted); returns how many. */

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { deriveSubkey } from '../../domain/bearer-hash.ts';
 import { consolePermissions, type ConsoleRole } from '../../domain/console-roles.ts';
 import type { User } from '../../domain/entities.ts';
@@ -195,29 +196,7 @@ export class ConsoleSessions {
   async #refresh(session: ConsoleSession): Promise<boolean> {
     const running = this.#refreshing.get(session.idHash);
     if (running) return running;
-    const work = (async () => {
-      // Another request may have refreshed it since `session` was read: its refresh token is rotated
-      // away, and using it again would be a reuse, which revokes the grant. The tokens stored now stand.
-      const current = await this.#ctx.store.consoleSessions.get(session.idHash, this.#ctx.clock());
-      if (!current) return false;
-      if (current.sealedTokens !== session.sealedTokens) return true;
-      const refresher = this.#refresher;
-      const tokens = this.tokens(session);
-      const next = refresher && tokens.refreshToken ? await refresher(tokens) : null;
-      if (!next) {
-        // The grant is gone (revoked, signed out everywhere, expired): so is the session.
-        await this.#ctx.store.consoleSessions.delete(session.idHash, null);
-        return false;
-      }
-      // Another node may have refreshed it meanwhile: its tokens stand, and so does the session.
-      await this.#ctx.store.consoleSessions.replaceTokens(
-        session.idHash,
-        session.sealedTokens,
-        this.#box.seal(JSON.stringify(next.tokens), session.idHash),
-        next.accessExpiresAt,
-      );
-      return true;
-    })();
+    const work = this.#refreshOnce(session);
     this.#refreshing.set(session.idHash, work);
     try {
       return await work;
@@ -225,7 +204,61 @@ export class ConsoleSessions {
       this.#refreshing.delete(session.idHash);
     }
   }
+
+  /**
+   * One refresh across the nodes: the map above serialises this node's requests, the store's claim the
+   * nodes' (a rotating refresh token presented twice is a reuse, which revokes the grant: RFC 9700
+   * §4.14.2). A node that finds the refresh claimed waits for the tokens the claimant stores.
+   */
+  async #refreshOnce(session: ConsoleSession): Promise<boolean> {
+    const sessions = this.#ctx.store.consoleSessions;
+    // Counted in polls, not by the clock: a clock that stands still (tests) must not make it wait for ever.
+    for (let polls = 0; ; polls++) {
+      const now = this.#ctx.clock();
+      // Another request may have refreshed it since `session` was read: its refresh token is rotated
+      // away, and using it again would be a reuse, which revokes the grant. The tokens stored now stand.
+      const current = await sessions.get(session.idHash, now);
+      if (!current) return false;
+      if (current.sealedTokens !== session.sealedTokens) return true;
+      const until = now + REFRESH_CLAIM_MS;
+      if (await sessions.claimRefresh(session.idHash, session.sealedTokens, now, until)) return this.#refreshClaimed(session, until);
+      // Not a refusal: this request fails, the session stays, and the next request finds the new tokens.
+      if (polls * REFRESH_POLL_MS >= REFRESH_WAIT_MS) throw new Error('the session is being refreshed at another node, which has not stored its tokens yet');
+      await delay(REFRESH_POLL_MS);
+    }
+  }
+
+  async #refreshClaimed(session: ConsoleSession, until: number): Promise<boolean> {
+    const sessions = this.#ctx.store.consoleSessions;
+    const refresher = this.#refresher;
+    const tokens = this.tokens(session);
+    let next: Awaited<ReturnType<TokenRefresher>>;
+    try {
+      next = refresher && tokens.refreshToken ? await refresher(tokens) : null;
+    } catch (error) {
+      // No refresh was made (the token endpoint unreachable): the next request may try at once.
+      await sessions.releaseRefresh(session.idHash, until);
+      throw error;
+    }
+    if (!next) {
+      // The grant is gone (revoked, signed out everywhere, expired): so is the session.
+      await sessions.delete(session.idHash, null);
+      return false;
+    }
+    // Stored over the tokens it was refreshed from only, which also ends the claim.
+    await sessions.replaceTokens(session.idHash, session.sealedTokens, this.#box.seal(JSON.stringify(next.tokens), session.idHash), next.accessExpiresAt);
+    return true;
+  }
 }
+
+/**
+ * How long a node's claim on a session's refresh stands: longer than a refresh can take (openid-client
+ * gives up on the token endpoint after 30 s), so a claim lapses only when its node died mid-refresh.
+ */
+const REFRESH_CLAIM_MS = 35_000;
+/** How long a request waits for another node's refresh of its session before it fails (the session stays). */
+const REFRESH_WAIT_MS = 5_000;
+const REFRESH_POLL_MS = 50;
 
 /** The value of one cookie in a Cookie header (RFC 6265 §5.4), or undefined. */
 export function readCookie(header: string | undefined, name: string): string | undefined {

@@ -45,6 +45,27 @@ export function consoleSessionsContract(current: () => Store): void {
       assert.equal(found?.accessExpiresAt, T0 + 2_000_000);
     });
 
+    test('a refresh is claimed by one node at a time, until the claim lapses, the tokens are replaced or it is released', async () => {
+      const store = current();
+      await store.consoleSessions.create(session(1), audit('user.console_signed_in', 'user', 'usr_a'));
+      assert.equal(await store.consoleSessions.claimRefresh('hash-1', 'sealed-1', T0, T0 + 30_000), true);
+      assert.equal(await store.consoleSessions.claimRefresh('hash-1', 'sealed-1', T0 + 1, T0 + 30_001), false, 'another node, while the claim stands');
+      assert.equal(await store.consoleSessions.claimRefresh('hash-1', 'sealed-1', T0 + 30_000, T0 + 60_000), true, 'the claim lapsed (its node died)');
+      assert.equal(await store.consoleSessions.replaceTokens('hash-1', 'sealed-1', 'sealed-1b', T0 + 2_000_000), true);
+      assert.equal(await store.consoleSessions.claimRefresh('hash-1', 'sealed-1', T0 + 30_001, T0 + 60_001), false, 'the tokens it was claimed for are gone');
+      assert.equal(await store.consoleSessions.claimRefresh('hash-1', 'sealed-1b', T0 + 30_001, T0 + 60_001), true, 'replacing the tokens ended the claim');
+      await store.consoleSessions.releaseRefresh('hash-1', T0 + 60_000);
+      assert.equal(await store.consoleSessions.claimRefresh('hash-1', 'sealed-1b', T0 + 30_002, T0 + 60_002), false, 'only the claim named is released');
+      await store.consoleSessions.releaseRefresh('hash-1', T0 + 60_001);
+      assert.equal(await store.consoleSessions.claimRefresh('hash-1', 'sealed-1b', T0 + 30_002, T0 + 60_002), true, 'released: claimable at once');
+      assert.equal(await store.consoleSessions.claimRefresh('hash-9', 'sealed-9', T0, T0 + 30_000), false, 'no such session');
+      assert.deepEqual(
+        await store.consoleSessions.get('hash-1', T0),
+        { ...session(1), sealedTokens: 'sealed-1b', accessExpiresAt: T0 + 2_000_000 },
+        'the claim is the store’s alone',
+      );
+    });
+
     test('delete ends one session with its audit entry; deleteForUser ends a user’s; deleteExpired the ended ones', async () => {
       const store = current();
       await store.consoleSessions.create(session(1), audit('user.console_signed_in', 'user', 'usr_a'));

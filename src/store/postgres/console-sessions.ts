@@ -26,13 +26,22 @@ export function consoleSessionRepo(db: PgDb): ConsoleSessionRepo {
       return r.rowCount > 0;
     },
     async replaceTokens(idHash, expectedSealed, sealedTokens, accessExpiresAt) {
-      const r = await db.query('UPDATE console_sessions SET sealed_tokens = $1, access_expires_at = $2 WHERE id_hash = $3 AND sealed_tokens = $4', [
-        sealedTokens,
-        accessExpiresAt,
-        idHash,
-        expectedSealed,
-      ]);
+      const r = await db.query(
+        'UPDATE console_sessions SET sealed_tokens = $1, access_expires_at = $2, refresh_claimed_until = 0 WHERE id_hash = $3 AND sealed_tokens = $4',
+        [sealedTokens, accessExpiresAt, idHash, expectedSealed],
+      );
       return r.rowCount > 0;
+    },
+    async claimRefresh(idHash, expectedSealed, now, until) {
+      // One statement: the row lock makes a second node's UPDATE re-check the claim it just set (READ COMMITTED).
+      const r = await db.query(
+        'UPDATE console_sessions SET refresh_claimed_until = $1 WHERE id_hash = $2 AND sealed_tokens = $3 AND refresh_claimed_until <= $4',
+        [until, idHash, expectedSealed, now],
+      );
+      return r.rowCount > 0;
+    },
+    async releaseRefresh(idHash, until) {
+      await db.query('UPDATE console_sessions SET refresh_claimed_until = 0 WHERE id_hash = $1 AND refresh_claimed_until = $2', [idHash, until]);
     },
     async delete(idHash, audit) {
       return db.transaction(async (tx) => {

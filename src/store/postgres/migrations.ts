@@ -216,4 +216,14 @@ export const PG_MIGRATIONS: readonly { version: number; name: string; sql: strin
       DROP INDEX users_username;
     `,
   },
+  {
+    // SQLite's 23: a console session's refresh claimed by one node at a time (sessions.ts), since a
+    // rotating refresh token presented by two nodes at once is a reuse, which revokes the grant (RFC 9700
+    // §4.14.2). A column with a constant default (no rewrite); older nodes neither read nor set it.
+    version: 9,
+    name: 'console sessions: refresh claim',
+    sql: `
+      ALTER TABLE console_sessions ADD COLUMN refresh_claimed_until BIGINT NOT NULL DEFAULT 0;
+    `,
+  },
 ];

@@ -25,9 +25,18 @@ export function consoleSessionRepo(db: SqliteDb): ConsoleSessionRepo {
     },
     async replaceTokens(idHash, expectedSealed, sealedTokens, accessExpiresAt) {
       const r = db
-        .sql('UPDATE console_sessions SET sealed_tokens = ?, access_expires_at = ? WHERE id_hash = ? AND sealed_tokens = ?')
+        .sql('UPDATE console_sessions SET sealed_tokens = ?, access_expires_at = ?, refresh_claimed_until = 0 WHERE id_hash = ? AND sealed_tokens = ?')
         .run(sealedTokens, accessExpiresAt, idHash, expectedSealed);
       return Number(r.changes) > 0;
+    },
+    async claimRefresh(idHash, expectedSealed, now, until) {
+      const r = db
+        .sql('UPDATE console_sessions SET refresh_claimed_until = ? WHERE id_hash = ? AND sealed_tokens = ? AND refresh_claimed_until <= ?')
+        .run(until, idHash, expectedSealed, now);
+      return Number(r.changes) > 0;
+    },
+    async releaseRefresh(idHash, until) {
+      db.sql('UPDATE console_sessions SET refresh_claimed_until = 0 WHERE id_hash = ? AND refresh_claimed_until = ?').run(idHash, until);
     },
     async delete(idHash, audit) {
       return db.transaction(() => {

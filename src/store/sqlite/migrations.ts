@@ -369,4 +369,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX quota_usage_key ON quota_usage (key_id, period);
     `,
   },
+  {
+    // A console session's refresh claimed by one node at a time (sessions.ts): a rotating refresh token
+    // presented by two nodes at once is a reuse, which revokes the grant (RFC 9700 §4.14.2).
+    version: 23,
+    name: 'console sessions: refresh claim',
+    sql: `
+      ALTER TABLE console_sessions ADD COLUMN refresh_claimed_until INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];
