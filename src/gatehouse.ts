@@ -48,7 +48,7 @@ import { KeyAddressRetention } from './usage/key-address-retention.ts';
 import { UsageRecorder } from './usage/usage-recorder.ts';
 import { StoreThread } from './writer/store-thread.ts';
 import { DpopVerifier } from './verification/dpop.ts';
-import { FallbackReplaySet, RedisReplaySet } from './verification/redis-replay-set.ts';
+import { redisReplaySetWithFallback } from './verification/redis-replay-set.ts';
 import { MemoryReplaySet, sharedReplaySet } from './verification/replay-set.ts';
 import { externalIssuer, ownIssuer, type TrustedIssuer } from './verification/issuers.ts';
 import { REVOCATION_FEED, RevocationList } from './verification/revocation-list.ts';
@@ -246,9 +246,7 @@ export async function startGatehouse(
   // DPoP proof ids (RFC 9449 §11.1) are shared through Redis, so a proof used at one node is refused at all;
   // and the gateway threads' shared table, so one used at the main thread is refused at the workers.
   const localReplays = shared ? sharedReplaySet(shared.table) : new MemoryReplaySet();
-  const replays = redis
-    ? new FallbackReplaySet(new RedisReplaySet(redis), localReplays, { whenUnavailable: config.redis.whenUnavailable, health })
-    : localReplays;
+  const replays = redis ? redisReplaySetWithFallback(redis, localReplays, { whenUnavailable: config.redis.whenUnavailable, health, clock }) : localReplays;
   const dpop = new DpopVerifier(config.tokens.dpopWindowSeconds, replays);
   let identitySigner: IdentityJwtSigner | null = null;
   let ownIssuerUrl: string | null = null;

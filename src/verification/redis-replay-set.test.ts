@@ -3,7 +3,8 @@ import { describe, test } from 'node:test';
 import pino from 'pino';
 import { usePrivateRedis } from '../../test/support/redis-clients.ts';
 import { Health } from '../telemetry/health.ts';
-import { FallbackReplaySet, RedisReplaySet, REDIS_REPLAY_SET } from './redis-replay-set.ts';
+import { FallbackReplaySet, RedisReplaySet, REDIS_REPLAY_SET, redisReplaySetWithFallback } from './redis-replay-set.ts';
+import { waitFor } from '../../test/support/wait.ts';
 import { replaySetContract } from './replay-set-contract.ts';
 import { MemoryReplaySet, sharedReplaySet } from './replay-set.ts';
 import { SharedTable } from '../limits/shared-table.ts';
@@ -121,5 +122,82 @@ describe('DPoP replay set: a Redis outage with the local set full', () => {
     const after = await set.firstUse(proof, NOW + 5_000, NOW + 125_000);
     assert.equal(during, 'unavailable', 'no mark, no acceptance: Redis will not know this proof was used');
     assert.equal(after, 'first', 'the proof was never accepted before');
+  });
+});
+
+describe('DPoP replay set: after a Redis outage, at another node', () => {
+  const NOW = Date.now();
+  const silentHealth = () => new Health(pino({ level: 'silent' }), Date.now);
+
+  test('a proof first used at one node while Redis was away is a replay at another node once Redis is back (RFC 9449 §11.1)', async () => {
+    const prefix = `handover${++prefixes}:`;
+    const [redisA, redisB] = [await privateRedis.client(), await privateRedis.client()];
+    const a = new FallbackReplaySet(new RedisReplaySet(redisA, prefix), new MemoryReplaySet(), { whenUnavailable: 'local', health: silentHealth() });
+    const b = new FallbackReplaySet(new RedisReplaySet(redisB, prefix), new MemoryReplaySet(), { whenUnavailable: 'local', health: silentHealth() });
+    await privateRedis.server.pause();
+    try {
+      assert.equal(await a.firstUse('jkt:during', NOW, NOW + 120_000), 'first', "recorded in A's own set");
+    } finally {
+      await privateRedis.server.resume();
+    }
+    await waitFor(async () => redisA.status === 'ready' && redisB.status === 'ready', { what: 'both nodes connected again' });
+    assert.equal(await a.firstUse('jkt:after', NOW + 5_000, NOW + 125_000), 'first', 'A answers from Redis again');
+    assert.equal(await b.firstUse('jkt:during', NOW + 5_000, NOW + 125_000), 'replayed', 'the proof A accepted during the outage, at B');
+    const keys = await privateRedis.shared.keys(`${prefix}*`);
+    const ttls = await Promise.all(keys.map((k) => privateRedis.shared.pttl(k)));
+    assert.ok(
+      ttls.every((ttl) => ttl > 100_000 && ttl <= 120_000),
+      `kept until the proof is forgotten, not longer: ${ttls.join(', ')} ms`,
+    );
+  });
+
+  test('the ids go to Redis as soon as the connection is ready again, before this node serves another DPoP request', async () => {
+    const health = silentHealth();
+    const [redisA, redisB] = [await privateRedis.client(), await privateRedis.client()];
+    const a = redisReplaySetWithFallback(redisA, new MemoryReplaySet(), { whenUnavailable: 'local', health, clock: () => NOW });
+    // The deployment's key prefix, as the wiring uses: an id no other test uses.
+    const b = new FallbackReplaySet(new RedisReplaySet(redisB), new MemoryReplaySet(), { whenUnavailable: 'local', health: silentHealth() });
+    const proof = `jkt:ready-${++prefixes}`;
+    await privateRedis.server.pause();
+    try {
+      assert.equal(await a.firstUse(proof, NOW, NOW + 120_000), 'first');
+      assert.equal(health.report().components[REDIS_REPLAY_SET]!.ok, false, 'readiness warns');
+    } finally {
+      await privateRedis.server.resume();
+    }
+    // Reported back only once the outage's ids are in Redis.
+    await waitFor(async () => health.report().components[REDIS_REPLAY_SET]!.ok, { what: "A's ids handed over", timeoutMs: 10_000 });
+    await waitFor(async () => redisB.status === 'ready', { what: 'B connected again' });
+    assert.equal(await b.firstUse(proof, NOW + 5_000, NOW + 125_000), 'replayed');
+  });
+
+  test('a handover that fails is reported and tried again; ids whose time has passed are not copied', async () => {
+    const { state, shared } = redisAwayAndBack();
+    const copied: string[] = [];
+    const watched = {
+      firstUse: (id: string, now: number, forgetAt: number) => (state.away || copied.push(id), shared.firstUse(id, now, forgetAt)),
+      sweep: () => undefined,
+    };
+    const health = silentHealth();
+    const set = new FallbackReplaySet(watched, new MemoryReplaySet(), { whenUnavailable: 'local', health });
+    state.away = true;
+    assert.equal(await set.firstUse('jkt:early', NOW, NOW + 10_000), 'first');
+    assert.equal(await set.firstUse('jkt:late', NOW + 1_000, NOW + 121_000), 'first');
+    await set.handOver(NOW + 2_000);
+    assert.equal(health.report().components[REDIS_REPLAY_SET]!.ok, false, 'still away: reported, ids kept');
+    state.away = false;
+    await set.handOver(NOW + 20_000);
+    assert.deepEqual(copied, ['jkt:late'], 'the early proof can no longer pass its iat check: nothing to copy');
+    assert.equal(health.report().components[REDIS_REPLAY_SET]!.ok, true);
+    assert.equal(shared.firstUse('jkt:late', NOW + 20_000, NOW + 140_000), 'replayed', 'Redis holds it');
+  });
+
+  test('while Redis is away, a proof is refused once this node holds as many ids as it could hand over', async () => {
+    const { state, shared } = redisAwayAndBack();
+    const set = new FallbackReplaySet(shared, new MemoryReplaySet(), { whenUnavailable: 'local', health: silentHealth() });
+    state.away = true;
+    for (let i = 0; i < 100_000; i++) assert.equal(await set.firstUse(`jkt:${i}`, NOW, NOW + 120_000), 'first');
+    assert.equal(await set.firstUse('jkt:one-too-many', NOW, NOW + 120_000), 'unavailable', 'not accepted: Redis could not be told of it');
+    assert.equal(await set.firstUse('jkt:later', NOW + 121_000, NOW + 241_000), 'first', 'room again once the first ids are forgotten');
   });
 });

@@ -34,14 +34,19 @@ export class RedisReplaySet implements ReplaySet {
  * `unavailable` (the DPoP request is refused: no proof can be checked against other nodes' sightings);
  * `local` records in this node's set, which is the weaker guarantee that a proof is refused only if it
  * was seen here (or before the outage, in Redis): a proof replayed at another node during the outage
- * is accepted there. Ids recorded locally are not copied to Redis when it returns (they expire within
- * two DPoP windows). The outage is reported (`redis-replay-set`, not critical: other routes serve).
+ * is accepted there. The ids this thread recorded locally are handed over to Redis, with their expiry,
+ * when it is back: before this thread answers from Redis again, and when its connection is ready again
+ * (`handOver`), so another node refuses them too while their window is open. The outage is reported
+ * (`redis-replay-set`, not critical: other routes serve) until the handover is done.
  */
 export class FallbackReplaySet implements ReplaySet {
   readonly #shared: ReplaySet;
   readonly #local: MemoryReplaySet;
   readonly #default: WhenUnavailable;
   readonly #outage: RedisOutage;
+  /** Ids recorded here while Redis was away, with when each is forgotten, oldest first: what Redis must be told. */
+  readonly #pending = new Map<string, number>();
+  #handingOver: Promise<void> | null = null;
 
   constructor(shared: ReplaySet, local: MemoryReplaySet, options: { whenUnavailable: WhenUnavailable; health: HealthReporter }) {
     this.#shared = shared;
@@ -53,14 +58,18 @@ export class FallbackReplaySet implements ReplaySet {
   async firstUse(id: string, now: number, forgetAt: number, whenUnavailable?: WhenUnavailable): Promise<ReplayVerdict> {
     let verdict: ReplayVerdict;
     try {
+      // Other nodes never saw the ids recorded here during the outage: Redis is told first (RFC 9449 §11.1).
+      if (this.#pending.size > 0) await this.#copyPending(now);
       verdict = await this.#shared.firstUse(id, now, forgetAt);
     } catch (error) {
       this.#outage.failed(error);
       if ((whenUnavailable ?? this.#default) === 'fail-closed') return 'unavailable';
       // Without the mark, Redis back would answer `first` for this proof again: one that cannot be
-      // recorded as used is not accepted (RFC 9449 §11.1).
-      if (!this.#local.holdUntil(LOCAL_UNTIL, now, forgetAt)) return 'unavailable';
-      return this.#local.firstUse(id, now, forgetAt);
+      // recorded as used is not accepted (RFC 9449 §11.1). Nor is one Redis could not be told of.
+      if (!this.#local.holdUntil(LOCAL_UNTIL, now, forgetAt) || !this.#roomToPend(now)) return 'unavailable';
+      const local = this.#local.firstUse(id, now, forgetAt);
+      if (local === 'first') this.#pending.set(id, forgetAt);
+      return local;
     }
     this.#outage.ok();
     // Redis never saw the ids this node recorded while it was away: one used here then is still a replay here.
@@ -69,10 +78,75 @@ export class FallbackReplaySet implements ReplaySet {
     return verdict;
   }
 
+  /**
+   * Copies the ids recorded here during an outage to Redis, if any: called when the connection is
+   * ready again, so they reach Redis even before this thread's next DPoP request. A failure is
+   * reported to health (the log and readiness) and the ids are kept for the next attempt.
+   */
+  async handOver(now: number): Promise<void> {
+    if (this.#pending.size === 0) return;
+    try {
+      await this.#copyPending(now);
+      this.#outage.ok();
+    } catch (error) {
+      this.#outage.failed(error);
+    }
+  }
+
   sweep(now: number): void {
     this.#local.sweep(now);
+    this.#forgetPending(now);
+  }
+
+  /** One copy at a time, which every caller meanwhile waits for. */
+  #copyPending(now: number): Promise<void> {
+    this.#handingOver ??= this.#copyBatches(now).finally(() => (this.#handingOver = null));
+    return this.#handingOver;
+  }
+
+  async #copyBatches(now: number): Promise<void> {
+    this.#forgetPending(now);
+    while (this.#pending.size > 0) {
+      const batch: [string, number][] = [];
+      for (const entry of this.#pending) if (batch.push(entry) === HANDOVER_BATCH) break;
+      // Concurrent commands on one connection go out together (one round trip per batch). `replayed`:
+      // another node recorded it too (used there as well, during the outage): Redis holds it either way.
+      await Promise.all(batch.map(async ([id, forgetAt]) => this.#shared.firstUse(id, now, forgetAt)));
+      for (const [id] of batch) this.#pending.delete(id);
+    }
+  }
+
+  /** Ids are pended in the order they are forgotten (now plus a fixed window): the expired ones are first. */
+  #forgetPending(now: number): void {
+    for (const [id, forgetAt] of this.#pending) {
+      if (forgetAt > now) break;
+      this.#pending.delete(id);
+    }
+  }
+
+  #roomToPend(now: number): boolean {
+    if (this.#pending.size < MAX_PENDING) return true;
+    this.#forgetPending(now);
+    return this.#pending.size < MAX_PENDING;
   }
 }
+
+/** The replay set of a node with Redis, handed the outage's ids as soon as its connection is ready again. */
+export function redisReplaySetWithFallback(
+  redis: Redis,
+  local: MemoryReplaySet,
+  options: { whenUnavailable: WhenUnavailable; health: HealthReporter; clock: () => number },
+): FallbackReplaySet {
+  const set = new FallbackReplaySet(new RedisReplaySet(redis), local, options);
+  // handOver never rejects: a failure is reported to health and retried at the next request.
+  redis.on('ready', () => void set.handOver(options.clock()));
+  return set;
+}
+
+/** At most this many ids wait for Redis per thread (a few MB): past it, DPoP requests are refused until Redis is back. */
+const MAX_PENDING = 100_000;
+/** Ids copied to Redis per round trip when it is back. */
+const HANDOVER_BATCH = 500;
 
 /** The local set's mark of when the last id recorded in it during an outage is forgotten (no proof id starts with a NUL: ids are `<jkt>:<jti>`). */
 const LOCAL_UNTIL = '\u0000local-until';

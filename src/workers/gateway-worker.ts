@@ -21,7 +21,7 @@ import { UsageRecorder } from '../usage/usage-recorder.ts';
 import { toBatchColumns } from '../store/usage-batch-columns.ts';
 import { toCellColumns } from '../store/usage-cell-columns.ts';
 import { DpopVerifier } from '../verification/dpop.ts';
-import { FallbackReplaySet, RedisReplaySet } from '../verification/redis-replay-set.ts';
+import { redisReplaySetWithFallback } from '../verification/redis-replay-set.ts';
 import { sharedReplaySet } from '../verification/replay-set.ts';
 import { externalIssuer, ownIssuer, type TrustedIssuer } from '../verification/issuers.ts';
 import { REVOCATION_FEED, RevocationList } from '../verification/revocation-list.ts';
@@ -101,9 +101,7 @@ const throttles = redis ? redisThrottles(redis, { nodes: config.redis.expectedNo
 const throttle = throttles({ name: 'gateway', limit: config.authFailures.limit, windowMs: config.authFailures.windowSeconds * 1000, perAddress: true });
 // DPoP proof ids: in the shared table, or in Redis (the shared table standing in while it is away, where the API allows).
 const localReplays = sharedReplaySet(table);
-const replays = redis
-  ? new FallbackReplaySet(new RedisReplaySet(redis), localReplays, { whenUnavailable: config.redis.whenUnavailable, health })
-  : localReplays;
+const replays = redis ? redisReplaySetWithFallback(redis, localReplays, { whenUnavailable: config.redis.whenUnavailable, health, clock }) : localReplays;
 const dpop = new DpopVerifier(config.tokens.dpopWindowSeconds, replays);
 // Usage goes to the main thread's recorder, which flushes it with its own through the writer thread.
 const usage = new UsageRecorder(
