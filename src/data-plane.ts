@@ -205,7 +205,7 @@ export async function createDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
     pipeline: deps.first ? [deps.first, ...pipeline] : pipeline,
     limits: connectionLimitsOf(config.gateway),
     clientOrigin: createClientOriginResolver(config.gateway.trustedProxies),
-    ...(tls ? { tls } : {}),
+    ...(tls ? { tls, onPlainHttpExposed: deps.onExposed } : {}),
     hsts: config.gateway.hstsMaxAgeSeconds > 0 ? `max-age=${config.gateway.hstsMaxAgeSeconds}` : null,
     clock,
     onOutcome: (code) => outcomes.set(code, (outcomes.get(code) ?? 0) + 1),

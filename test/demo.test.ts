@@ -195,11 +195,12 @@ describe('gatehouse demo', () => {
       const pepper = statSync(join(dataDir, 'pepper'));
       assert.equal(pepper.mode & 0o777, 0o600);
       assert.equal(statSync(join(dataDir, 'tls', 'key.pem')).mode & 0o777, 0o600);
-      const plain = await fetch(info.gatewayUrl.replace('https:', 'http:'), { headers: { authorization: `Bearer ${info.apiKey}` } }).then(
+      // Without credentials: a key sent this way would be flagged as exposed (the banner test checks that).
+      const plain = await fetch(info.gatewayUrl.replace('https:', 'http:')).then(
         (r) => r.status,
         () => 'refused',
       );
-      assert.notEqual(plain, 200, 'no plain HTTP on the HTTPS port');
+      assert.equal(plain, 400, 'no plain HTTP on the HTTPS port: 400 HTTPS_REQUIRED');
     } finally {
       const exit = await stop(first);
       assert.equal(exit.code, 0, `stderr: ${first.stderr}`);
@@ -301,7 +302,7 @@ describe('gatehouse demo', () => {
     }
   });
 
-  test('the banner says what plain HTTP to the gateway gets, and that is what it gets: no answer and no flag without a redirect port; 403 and the key flagged with one', async () => {
+  test('the banner says what plain HTTP to the gateway gets, and that is what it gets: 400 HTTPS_REQUIRED, or 403 and the key flagged, on the gateway port; 403 and the key flagged on a redirect port', async () => {
     const printed = (demo: Demo, pattern: RegExp): string => {
       const match = pattern.exec(demo.stdout);
       assert.ok(match, `the banner has ${pattern}:\n${demo.stdout}`);
@@ -316,18 +317,27 @@ describe('gatehouse demo', () => {
 
     const demo = await startDemo(tempDir(), await freePort(), [], (out) => out.includes('Stop with Ctrl+C.'));
     try {
-      assert.doesNotMatch(demo.stdout, /flagged as exposed\.\n/, 'no promise the gateway port cannot keep');
-      assert.match(demo.stdout, /Plain http:\/\/ to the gateway port gets no answer/);
+      assert.match(
+        demo.stdout,
+        /Plain http:\/\/ to the gateway port gets 400 HTTPS_REQUIRED; credentials sent that way are refused \(403\), and an API key sent that way is flagged as exposed\./,
+      );
       assert.match(demo.stdout, /GATEHOUSE_GATEWAY_HTTP_REDIRECT_PORT/);
       const gatewayUrl = printed(demo, /Gateway:\s+(https:\/\/127\.0\.0\.1:\d+)/);
       const apiKey = printed(demo, /Demo API key:\s+(gk_test_\w+)/);
-      const plain = await fetch(`${gatewayUrl.replace('https:', 'http:')}/demo/hello`, { headers: { authorization: `Bearer ${apiKey}` } }).then(
-        (r) => r.status,
-        () => 'no answer',
-      );
-      assert.equal(plain, 'no answer');
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      assert.deepEqual(await exposedKeys(demo), [], 'the request was never read, so its key is not flagged');
+      const plainUrl = `${gatewayUrl.replace('https:', 'http:')}/demo/hello`;
+      const bare = await fetch(plainUrl);
+      assert.equal(bare.status, 400);
+      assert.equal(((await bare.json()) as { code: string }).code, 'HTTPS_REQUIRED');
+      assert.deepEqual(await exposedKeys(demo), [], 'no key was sent');
+      const withKey = await fetch(plainUrl, { headers: { authorization: `Bearer ${apiKey}` } });
+      assert.equal(withKey.status, 403);
+      assert.equal(((await withKey.json()) as { code: string }).code, 'CREDENTIALS_OVER_HTTP');
+      let exposed: unknown[] = [];
+      for (let i = 0; i < 50 && exposed.length === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        exposed = await exposedKeys(demo);
+      }
+      assert.equal(exposed.length, 1, 'the key sent over plain HTTP to the gateway port is flagged as exposed');
     } finally {
       await stop(demo);
     }

@@ -8,7 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import { Agent, fetch } from 'undici';
 import { ensureDevCertificate, type DevCertificate } from '../src/tls/dev-ca.ts';
 import { clientPki, type ClientIdentity } from './support/certs.ts';
-import { seed, startHarness, type Harness } from './support/harness.ts';
+import { seed, startHarness, TestClock, type Harness } from './support/harness.ts';
+import { raw } from './support/raw-connection.ts';
 import { waitFor } from './support/wait.ts';
 
 /** The SHA-256 fingerprint of the certificate a new TLS connection to `url` is shown. */
@@ -134,6 +135,60 @@ describe('gateway over HTTPS: TLS, HSTS, plain HTTP refused for credentials, cer
     assert.equal((await fetch(`${h.gh.redirectUrl}/orders/x?key=&page=2`, { redirect: 'manual' })).status, 308, 'an empty value is no credential');
   });
 
+  test('plain HTTP with an API key sent to the HTTPS port is refused as the redirect listener refuses it, never forwarded, and the key is flagged', async () => {
+    const key = (
+      await h.admin('POST', '/keys', {
+        appId: (await h.admin('GET', `/keys/${ids.keyId}`)).body.appId,
+        access: [{ apiId: (await h.admin('GET', '/apis')).body.items[0].id }],
+      })
+    ).body;
+    const before = h.upstream.requests.length;
+    const plain = h.gh.gatewayUrl.replace('https:', 'http:');
+    const { text, closed } = await raw(plain, `GET /orders/x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key.secret}\r\n\r\n`, 4000);
+    assert.equal(closed, true, 'the connection ends with the answer');
+    assert.match(text, /^HTTP\/1\.1 403 /);
+    assert.match(text, /\r\nconnection: close\r\n/i);
+    assert.match(text, /\r\ncontent-type: application\/problem\+json\r\n/i);
+    assert.match(text, /"code":"CREDENTIALS_OVER_HTTP"/);
+    assert.ok(!text.includes(key.secret), 'the key is not echoed');
+    assert.equal(h.upstream.requests.length, before, 'nothing was forwarded');
+    await waitFor(async () => (await h.admin('GET', `/keys/${key.id}`)).body.exposedAt, {
+      what: 'the key sent to the HTTPS port in clear text flagged as exposed',
+    });
+    const audit = await h.admin('GET', `/audit?action=key.exposed&targetId=${key.id}`);
+    assert.equal(audit.body.items[0].after.exposure.source, 'plain-http');
+    assert.equal(audit.body.items[0].after.exposure.where, '127.0.0.1');
+    // X-API-Key, and a key in the query string, are refused the same way (any credential, known or not).
+    assert.match(
+      (await raw(plain, 'GET /orders/x HTTP/1.1\r\nHost: x\r\nX-API-Key: anything\r\n\r\n', 4000)).text,
+      /^HTTP\/1\.1 403 [^]*CREDENTIALS_OVER_HTTP/,
+    );
+    assert.match(
+      (await raw(plain, 'POST /orders/x?access_token=abc HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n', 4000)).text,
+      /^HTTP\/1\.1 403 [^]*CREDENTIALS_OVER_HTTP/,
+    );
+    assert.equal(h.upstream.requests.length, before, 'nothing was forwarded');
+  });
+
+  test('plain HTTP without credentials sent to the HTTPS port gets 400 HTTPS_REQUIRED and the connection closed; HTTPS on the same port still works', async () => {
+    const plain = h.gh.gatewayUrl.replace('https:', 'http:');
+    const before = h.upstream.requests.length;
+    const res = await fetch(`${plain}/orders/x`);
+    assert.equal(res.status, 400);
+    assert.equal(res.headers.get('content-type'), 'application/problem+json');
+    assert.equal(res.headers.get('connection'), 'close');
+    const body = (await res.json()) as { code: string; detail: string };
+    assert.equal(body.code, 'HTTPS_REQUIRED');
+    assert.match(body.detail, /https:\/\//);
+    const { text, closed } = await raw(plain, 'GET /orders/x HTTP/1.1\r\nHost: x\r\n\r\nGET /orders/y HTTP/1.1\r\nHost: x\r\n\r\n', 4000);
+    assert.equal(closed, true);
+    assert.equal(text.match(/HTTP\/1\.1 400 /g)?.length, 1, 'one answer, then the connection ends: a second request is not read');
+    assert.equal(h.upstream.requests.length, before, 'nothing was forwarded');
+    const overHttps = await fetch(`${h.gh.gatewayUrl}/orders/x`, { headers: { authorization: `Bearer ${ids.secret}` }, dispatcher: https });
+    assert.notEqual(overHttps.status, 400);
+    assert.equal(overHttps.headers.get('strict-transport-security'), 'max-age=31536000');
+  });
+
   test('a new certificate in the files is served to new connections without a restart', async () => {
     const first = await servedCertificate(h.gh.gatewayUrl, ca);
     const next = await ensureDevCertificate(join(dir, 'second'));
@@ -147,6 +202,91 @@ describe('gateway over HTTPS: TLS, HSTS, plain HTTP refused for credentials, cer
       what: 'the reloaded certificate served',
     });
     assert.notEqual(served, first, 'the reloaded certificate is served');
+  });
+});
+
+describe('gateway over HTTPS: connections that send nothing, or too little, on the HTTPS port', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-tls-slow-'));
+  let h: Harness;
+  let https: Agent;
+  before(async () => {
+    const cert = await ensureDevCertificate(dir);
+    https = new Agent({ connect: { ca: readFileSync(cert.caFile) } });
+    h = await startHarness({
+      GATEHOUSE_GATEWAY_TLS_CERT_FILE: cert.certFile,
+      GATEHOUSE_GATEWAY_TLS_KEY_FILE: cert.keyFile,
+      GATEHOUSE_GATEWAY_HEADERS_TIMEOUT_SECONDS: '1',
+    });
+  });
+  after(async () => {
+    await h.close();
+    await https.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a client that connects and sends nothing is cut off after the headers timeout', async () => {
+    const { closed, ms, text } = await raw(h.gh.gatewayUrl, '', 4000);
+    assert.equal(closed, true, 'still open after 4 s');
+    assert.ok(ms >= 900, `closed after ${Math.round(ms)} ms: by the timeout, not at once`);
+    assert.equal(text, '');
+  });
+
+  test('a plain-HTTP head that trickles is cut off by the headers timeout', async () => {
+    const { closed, ms } = await raw(h.gh.gatewayUrl.replace('https:', 'http:'), 'GET /x HTTP/1.1\r\nHost: x\r\n', 4000);
+    assert.equal(closed, true, 'still open after 4 s');
+    assert.ok(ms >= 900, `closed after ${Math.round(ms)} ms: by the headers timeout, not at once`);
+  });
+
+  test('a plain request gets its answer without a redirect port, and HTTPS works beside it', async () => {
+    const res = await fetch(`${h.gh.gatewayUrl.replace('https:', 'http:')}/x`);
+    assert.equal(res.status, 400);
+    assert.equal(((await res.json()) as { code: string }).code, 'HTTPS_REQUIRED');
+    assert.equal((await fetch(`${h.gh.gatewayUrl}/livez`, { dispatcher: https })).status, 200);
+  });
+});
+
+describe('gateway over HTTPS on worker threads sharing the port', () => {
+  test('each worker answers plain HTTP on the HTTPS port as the main thread does, flags a key sent that way, and serves HTTPS', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-tls-workers-'));
+    const cert = await ensureDevCertificate(dir);
+    const h = await startHarness(
+      { GATEHOUSE_GATEWAY_TLS_CERT_FILE: cert.certFile, GATEHOUSE_GATEWAY_TLS_KEY_FILE: cert.keyFile, GATEHOUSE_GATEWAY_WORKERS: '2' },
+      TestClock.wall(),
+    );
+    try {
+      const ids = await seed(h);
+      const answeredBy = new Set<string>();
+      for (let i = 0; i < 60 && answeredBy.size < 2; i++) {
+        // A new connection each time (the kernel picks the worker per connection).
+        const fresh = new Agent({ connect: { ca: readFileSync(cert.caFile) } });
+        try {
+          const probe = (await (await fetch(`${h.gh.gatewayUrl}/readyz`, { dispatcher: fresh })).json()) as { components: Record<string, unknown> };
+          // The main thread, which serves until the workers listen, names every worker; a worker only itself.
+          const workers = Object.keys(probe.components).filter((name) => /^gateway-worker-\d$/.test(name));
+          if (workers.length === 1) answeredBy.add(workers[0]!);
+        } finally {
+          await fresh.close();
+        }
+      }
+      assert.equal(answeredBy.size, 2, 'both workers serve HTTPS');
+      const plain = h.gh.gatewayUrl.replace('https:', 'http:');
+      // Connections are spread over the workers by the kernel: enough of them reach both.
+      for (let i = 0; i < 10; i++) {
+        const res = await fetch(`${plain}/orders/x`);
+        assert.equal(res.status, 400);
+        assert.equal(((await res.json()) as { code: string }).code, 'HTTPS_REQUIRED');
+      }
+      const before = h.upstream.requests.length;
+      const leaked = await fetch(`${plain}/orders/x`, { headers: { 'x-api-key': ids.secret } });
+      assert.equal(leaked.status, 403);
+      assert.equal(h.upstream.requests.length, before, 'nothing was forwarded');
+      await waitFor(async () => (await h.admin('GET', `/keys/${ids.keyId}`)).body.exposedAt, {
+        what: 'the key sent to a worker in clear text flagged as exposed',
+      });
+    } finally {
+      await h.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

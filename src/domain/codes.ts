@@ -52,6 +52,7 @@ export type ProblemCode =
   | 'DPOP_INVALID'
   | 'ROLE_REQUIRED'
   | 'CREDENTIALS_OVER_HTTP'
+  | 'HTTPS_REQUIRED'
   | 'CREDENTIALS_IN_QUERY'
   | 'ADDRESS_NOT_ALLOWED'
   | 'CLIENT_CERTIFICATE_REQUIRED'
@@ -111,6 +112,7 @@ export const PROBLEMS: Readonly<Record<ProblemCode, ProblemKind>> = {
   DPOP_INVALID: { status: 401, title: 'The DPoP proof is not valid', bearerError: 'invalid_dpop_proof', scheme: 'DPoP' },
   ROLE_REQUIRED: { status: 403, title: 'The user lacks a role this route requires' },
   CREDENTIALS_OVER_HTTP: { status: 403, title: 'Credentials are accepted only over HTTPS' },
+  HTTPS_REQUIRED: { status: 400, title: 'A plain HTTP request was sent to an HTTPS port' },
   CREDENTIALS_IN_QUERY: { status: 400, title: 'API keys are never accepted in the query string' },
   ADDRESS_NOT_ALLOWED: { status: 403, title: 'This is not served to your address' },
   CLIENT_CERTIFICATE_REQUIRED: { status: 401, title: 'A trusted client certificate is required' },

@@ -2,6 +2,7 @@ import { createServer, IncomingMessage, ServerResponse, type Server } from 'node
 import { createServer as createTlsServer, type ServerOptions as TlsServerOptions } from 'node:https';
 import { unmapIpv4 } from '../domain/ip-allowlist.ts';
 import { capConnections, DEFAULT_CONNECTION_LIMITS, limitedServerOptions, type ConnectionLimits } from '../http/connection-limits.ts';
+import { answerPlainHttp } from '../http/plain-http-on-tls.ts';
 import { StorageUnavailableError } from '../store/port.ts';
 import { LimiterUnavailableError } from '../limits/port.ts';
 import { createClientOriginResolver, type ClientOrigin } from './client-origin.ts';
@@ -11,6 +12,8 @@ import type { InProgress } from './in-progress.ts';
 import { answerProbe, isProbePath, type Readiness } from './probes.ts';
 import { renderDenial } from './render-denial.ts';
 import type { GatewayTracer } from './tracer.ts';
+import { httpsRequired, plainHttpHandler, plainHttpLimits } from './redirect-server.ts';
+import type { OnExposed } from './stages/transport.ts';
 
 export interface GatewayServerOptions {
   pipeline: readonly (readonly [string, Stage])[];
@@ -18,8 +21,14 @@ export interface GatewayServerOptions {
   limits?: ConnectionLimits;
   /** The caller's address and scheme (trusted proxies honoured); default: the socket's. */
   clientOrigin?: (req: IncomingMessage) => ClientOrigin;
-  /** HTTPS: certificate, key, protocol settings (tls/server-tls.ts). Absent: plain HTTP. */
+  /**
+   * HTTPS: certificate, key, protocol settings (tls/server-tls.ts). Absent: plain HTTP. A plain-HTTP
+   * request sent to the HTTPS port is answered as the redirect listener answers one with credentials
+   * (refused, its API key reported through `onPlainHttpExposed`), else 400 HTTPS_REQUIRED: never the pipeline.
+   */
   tls?: TlsServerOptions;
+  /** With `tls`: an API key seen in a plain-HTTP request to the HTTPS port (gateway/redirect-server.ts). */
+  onPlainHttpExposed?: OnExposed;
   /** Strict-Transport-Security for answers over HTTPS (RFC 6797); null: not sent. */
   hsts?: string | null;
   clock?: () => number;
@@ -153,10 +162,15 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     // Body bytes are counted for the observers only; without any, Node's own classes.
     ...(observing ? { IncomingMessage: CountingRequest as typeof IncomingMessage, ServerResponse: CountingResponse as typeof ServerResponse } : {}),
   };
-  const server: Server = capConnections(
-    options.tls ? createTlsServer({ ...serverOptions, ...options.tls }, listener) : createServer(serverOptions, listener),
-    limits,
-  );
+  let server: Server;
+  if (options.tls) {
+    const tlsServer = createTlsServer({ ...serverOptions, ...options.tls }, listener);
+    const plainLimits = plainHttpLimits(limits);
+    const plain = createServer(limitedServerOptions(plainLimits), plainHttpHandler(options.onPlainHttpExposed ?? (() => {}), httpsRequired));
+    // The TLS handshake timeout: what a client that connects and sends nothing has always been given.
+    answerPlainHttp(tlsServer, plain, limits.headersMs);
+    server = capConnections(tlsServer, limits);
+  } else server = capConnections(createServer(serverOptions, listener), limits);
   const finish = (exchange: Exchange, result: StageResult): void => {
     if (result && 'answered' in result) return settle(exchange, result.answered, null);
     if (result) renderDenial(exchange, result);

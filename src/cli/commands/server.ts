@@ -134,13 +134,13 @@ function demoBanner(config: Readonly<Config>, gh: Gatehouse, upstreamUrl: string
           `  ${dev.caFile}`,
           '  Trust it for curl with --cacert (below), for Node with NODE_EXTRA_CA_CERTS, or system-wide on Debian:',
           `  sudo cp ${dev.caFile} /usr/local/share/ca-certificates/gatehouse-dev.crt && sudo update-ca-certificates`,
+          '  Plain http:// to the gateway port gets 400 HTTPS_REQUIRED; credentials sent that way are refused (403), and an API key sent that way is flagged as exposed.',
           ...(gh.redirectUrl
             ? [
                 `  Plain HTTP on ${gh.redirectUrl} only redirects to HTTPS: credentials sent there are refused, and an API key sent that way is flagged as exposed.`,
               ]
             : [
-                '  Plain http:// to the gateway port gets no answer (curl: "Empty reply from server") and is not read, so nothing is flagged;',
-                '  GATEHOUSE_GATEWAY_HTTP_REDIRECT_PORT adds a plain-HTTP listener that redirects, refuses credentials and flags API keys sent to it as exposed.',
+                '  GATEHOUSE_GATEWAY_HTTP_REDIRECT_PORT adds a plain-HTTP listener that redirects to HTTPS (credentials sent to it are refused and flagged the same way).',
               ]),
           '',
         ]
