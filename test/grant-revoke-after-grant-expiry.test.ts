@@ -29,6 +29,12 @@ describe('revoking a grant whose record has expired', () => {
     // Past the grant's 60 s, within the access token's 900 s.
     h.clock.advance(120_000);
     assert.equal((await call(h, '/orders/items', { key: tokens.access_token })).status, 200, 'the access token still works');
+    const listed = (await h.admin('GET', `/users/${user.id}/grants`)).body.grants as { id: string }[];
+    assert.deepEqual(
+      listed.map((g) => g.id),
+      [],
+      'a grant past its end is not listed as one in force',
+    );
     const res = await h.admin('DELETE', `/grants/${grantId}`);
     assert.equal(res.status, 204, JSON.stringify(res.body));
     expectProblem(await call(h, '/orders/items', { key: tokens.access_token }), 401, 'TOKEN_REVOKED');
