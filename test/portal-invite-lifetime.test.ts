@@ -1,18 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { expectProblem } from './support/harness.ts';
-import { startConsoleHarness } from './support/console.ts';
+import { signUp, startConsoleHarness } from './support/console.ts';
 import { PASSWORD, type AuthHarness } from './support/oauth.ts';
-
-/** Sign-up as the portal page does it: JSON from the web app's origin. */
-async function signUp(h: AuthHarness, body: Record<string, unknown>) {
-  const res = await fetch(`${h.issuer}/bff/signup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', origin: new URL(h.issuer).origin },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, headers: res.headers, body: (await res.json()) as any };
-}
 
 /**
  * An invitation is valid portal.inviteTtlHours (72 by default). It is kept with the authorization

@@ -3,17 +3,8 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
 import { expectProblem } from './support/harness.ts';
-import { startConsoleHarness } from './support/console.ts';
+import { signUp, startConsoleHarness } from './support/console.ts';
 import { PASSWORD, type AuthHarness } from './support/oauth.ts';
-
-async function signUp(h: AuthHarness, body: Record<string, unknown>) {
-  const res = await fetch(`${h.issuer}/bff/signup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', origin: new URL(h.issuer).origin },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, headers: res.headers, body: (await res.json()) as any };
-}
 
 describe('an invitation is spent only by the account it makes', () => {
   let h: AuthHarness;

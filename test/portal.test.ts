@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { keyRecord } from '../src/store/contract/fixtures.ts';
 import { call, expectProblem } from './support/harness.ts';
-import { signInConsole, startConsoleHarness, type ConsoleBrowser } from './support/console.ts';
+import { signInConsole, signUp, startConsoleHarness, type ConsoleBrowser } from './support/console.ts';
 import { asPage, authorizationUrl, Browser, PASSWORD, REDIRECT, type AuthHarness } from './support/oauth.ts';
 
 const PORTAL_CONFIG = `
@@ -12,12 +12,6 @@ portal:
   maxKeysPerApp: 2
   keyPolicy: portal-keys
 `;
-
-/** Sign-up as the portal page does it: JSON from the web app's origin. */
-async function signUp(h: AuthHarness, body: Record<string, unknown>, origin = new URL(h.issuer).origin) {
-  const res = await fetch(`${h.issuer}/bff/signup`, { method: 'POST', headers: { 'content-type': 'application/json', origin }, body: JSON.stringify(body) });
-  return { status: res.status, headers: res.headers, body: (await res.json()) as any };
-}
 
 describe('the developer portal API (/portal/v1): own apps and keys within the operator’s limits, the catalogue', () => {
   let h: AuthHarness;

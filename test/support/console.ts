@@ -73,3 +73,9 @@ export async function consoleBrowser(h: AuthHarness, browser: Browser, session: 
   csrf = me.body.csrfToken;
   return { browser, session, csrf, sessionBody: me.body, call };
 }
+
+/** Sign-up as the portal page does it: JSON from the web app's origin (or `origin`). */
+export async function signUp(h: AuthHarness, body: Record<string, unknown>, origin = new URL(h.issuer).origin) {
+  const res = await fetch(`${h.issuer}/bff/signup`, { method: 'POST', headers: { 'content-type': 'application/json', origin }, body: JSON.stringify(body) });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as any };
+}
