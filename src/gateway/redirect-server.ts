@@ -15,8 +15,8 @@ import { carriesCredentials, presentedKey, queryCredential, type OnExposed } fro
  */
 export function createRedirectServer(publicHost: string, httpsPortOf: () => number, onExposed: OnExposed, gatewayLimits: ConnectionLimits): Server {
   const hasPort = /:\d+$/.test(publicHost);
-  const server = createServer(
-    limitedServerOptions(plainHttpLimits(gatewayLimits)),
+  const server = plainHttpServer(
+    gatewayLimits,
     plainHttpHandler(onExposed, (req, res) => {
       const target = req.url ?? '/';
       // Origin-form only (RFC 9112 §3.2.1): an absolute-form or `*` target has no path of ours to keep.
@@ -28,6 +28,18 @@ export function createRedirectServer(publicHost: string, httpsPortOf: () => numb
     }),
   );
   return capConnections(server, plainHttpLimits(gatewayLimits));
+}
+
+/**
+ * A server for plain HTTP to the gateway, answering every request with `handler`, those with an
+ * Expect header too (RFC 9110 §10.1.1), which Node would otherwise answer itself: `100-continue`
+ * with a 100, which has the client send its body in clear text to a listener that never reads it;
+ * any other with a 417 that keeps the connection and never looks at the request's credentials.
+ */
+export function plainHttpServer(gatewayLimits: ConnectionLimits, handler: (req: IncomingMessage, res: ServerResponse) => void): Server {
+  return createServer(limitedServerOptions(plainHttpLimits(gatewayLimits)), handler)
+    .on('checkContinue', handler)
+    .on('checkExpectation', handler);
 }
 
 /** The gateway's limits, with shorter timeouts: a plain-HTTP answer needs only the head, and no body is read. */
