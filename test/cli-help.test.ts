@@ -51,6 +51,16 @@ describe('gatehouse <command> --help', () => {
     });
   }
 
+  // `-h` is `--help` after any command (output.ts asksForHelp): so it is before one.
+  for (const flag of ['--help', '-h']) {
+    test(`gatehouse ${flag} prints the usage on stdout and exits 0`, async () => {
+      const run = await runCli([flag], env);
+      assert.equal(run.code, 0, `stderr: ${run.stderr}`);
+      assert.match(run.stdout, /^usage: gatehouse <command>/);
+      assert.equal(run.stderr, '');
+    });
+  }
+
   test('an unknown flag is still a usage error (exit 2), and a `--help` after `--` is not a request for help', async () => {
     const unknown = await runCli(['keys', 'list', '--bogus'], env);
     assert.equal(unknown.code, 2);

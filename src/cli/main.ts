@@ -96,6 +96,7 @@ async function run(command: string | undefined, rest: string[], out: Output): Pr
       return 2;
     case 'help':
     case '--help':
+    case '-h':
       process.stdout.write(`${USAGE}\n`);
       return 0;
   }
