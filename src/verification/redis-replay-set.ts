@@ -131,17 +131,29 @@ export class FallbackReplaySet implements ReplaySet {
   }
 }
 
-/** The replay set of a node with Redis, handed the outage's ids as soon as its connection is ready again. */
+/**
+ * The replay set of a node with Redis, handed the outage's ids as soon as its connection is ready
+ * again, and tried every HANDOVER_RETRY_MS: an outage of commands timing out on a connection that
+ * never dropped (a stalled server, a partition that heals) ends without 'ready', and this thread may
+ * take no DPoP request for longer than the ids' window, while other nodes are asked to accept them.
+ */
 export function redisReplaySetWithFallback(
   redis: Redis,
   local: MemoryReplaySet,
   options: { whenUnavailable: WhenUnavailable; health: HealthReporter; clock: () => number },
 ): FallbackReplaySet {
   const set = new FallbackReplaySet(new RedisReplaySet(redis), local, options);
-  // handOver never rejects: a failure is reported to health and retried at the next request.
-  redis.on('ready', () => void set.handOver(options.clock()));
+  // handOver never rejects: a failure is reported to health and retried. With nothing pending it returns at once.
+  const handOver = () => void set.handOver(options.clock());
+  redis.on('ready', handOver);
+  const retries = setInterval(handOver, HANDOVER_RETRY_MS).unref();
+  // Closed for good (the node stops): nothing more can be handed over.
+  redis.once('end', () => clearInterval(retries));
   return set;
 }
+
+/** How often ids still waiting for Redis are offered to it again (one command at most while it is away). */
+const HANDOVER_RETRY_MS = 5_000;
 
 /** At most this many ids wait for Redis per thread (a few MB): past it, DPoP requests are refused until Redis is back. */
 const MAX_PENDING = 100_000;
