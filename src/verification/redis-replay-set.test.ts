@@ -201,3 +201,38 @@ describe('DPoP replay set: after a Redis outage, at another node', () => {
     assert.equal(await set.firstUse('jkt:later', NOW + 121_000, NOW + 241_000), 'first', 'room again once the first ids are forgotten');
   });
 });
+
+describe('DPoP replay set: the outage ids handed over beside the requests', () => {
+  const NOW = Date.now();
+
+  test('a DPoP request after an outage does not wait for the outage ids to reach Redis, and they still do', async () => {
+    const { state, shared } = redisAwayAndBack();
+    let release!: () => void;
+    const slowCopy = new Promise<void>((resolve) => (release = resolve));
+    const copying = { on: false };
+    const slow = {
+      firstUse: async (id: string, now: number, forgetAt: number) => {
+        // The handover's copy of the outage id is slow; the requests' own calls are not.
+        if (copying.on && id === 'jkt:during') ((copying.on = false), await slowCopy);
+        return shared.firstUse(id, now, forgetAt);
+      },
+      sweep: () => undefined,
+    };
+    const set = new FallbackReplaySet(slow, new MemoryReplaySet(), { whenUnavailable: 'local', health: new Health(pino({ level: 'silent' }), Date.now) });
+    state.away = true;
+    assert.equal(await set.firstUse('jkt:during', NOW, NOW + 120_000), 'first');
+    state.away = false;
+    copying.on = true;
+    const answered = await Promise.race([
+      set.firstUse('jkt:after', NOW + 5_000, NOW + 125_000),
+      new Promise((resolve) => setTimeout(resolve, 2_000, 'waited')),
+    ]);
+    assert.equal(answered, 'first', 'answered while the copy is still under way');
+    assert.equal(await set.firstUse('jkt:during', NOW + 5_000, NOW + 125_000), 'replayed', 'still a replay here meanwhile');
+    release();
+    await waitFor(() => shared.firstUse('jkt:during', NOW + 6_000, NOW + 126_000) === 'replayed', {
+      timeoutMs: 5_000,
+      what: 'the outage id in Redis',
+    });
+  });
+});

@@ -58,8 +58,10 @@ export class FallbackReplaySet implements ReplaySet {
   async firstUse(id: string, now: number, forgetAt: number, whenUnavailable?: WhenUnavailable): Promise<ReplayVerdict> {
     let verdict: ReplayVerdict;
     try {
-      // Other nodes never saw the ids recorded here during the outage: Redis is told first (RFC 9449 §11.1).
-      if (this.#pending.size > 0) await this.#copyPending(now);
+      // Other nodes never saw the ids recorded here during the outage: Redis is told (RFC 9449 §11.1),
+      // beside this request, not before it: this node's own check below needs no copy, and a request
+      // must not wait for up to MAX_PENDING ids to cross. handOver reports its failures; it never rejects.
+      if (this.#pending.size > 0) void this.handOver(now);
       verdict = await this.#shared.firstUse(id, now, forgetAt);
     } catch (error) {
       this.#outage.failed(error);
