@@ -1,6 +1,7 @@
 /**
  * Side-by-side benchmark (issue 14, "The harness"; `npm run bench`): Gatehouse against the upstream
- * alone, a bare Node undici proxy, nginx and HAProxy (plain, and with keys from a map file, a rate limit
+ * alone, a bare Node undici proxy (sent the plain request, and once more sent the bearer target's, so
+ * each ratio can be read against a proxy that parsed the same bytes), nginx and HAProxy (plain, and with keys from a map file, a rate limit
  * per key, identity headers set and the credential dropped) and fast-gateway, all in front of one shared
  * upstream, on loopback, in interleaved rounds.
  *
@@ -87,7 +88,12 @@ const open = { pin, rate: RATE, durationS: RATE_DURATION_S, connections: OPEN_LO
 
 type TargetSpec = { id: string; title: string; group: 'baseline' | 'other' | 'gatehouse' } & (
   | { kind: 'upstream' }
-  | { kind: 'node'; script: string }
+  | {
+      kind: 'node';
+      script: string;
+      /** Sent the requests of this other target (its credential headers), not the plain ones: the same bytes to parse. */
+      sameRequestAs?: string;
+    }
   | { kind: ExternalKind; withKeys: boolean; /** Worker processes (nginx) or threads (HAProxy); 2 or more: not pinned. */ workers?: number }
   | {
       kind: 'gatehouse';
@@ -102,6 +108,16 @@ type TargetSpec = { id: string; title: string; group: 'baseline' | 'other' | 'ga
 const TARGETS: TargetSpec[] = [
   { id: 'upstream', title: 'upstream directly (no proxy)', group: 'baseline', kind: 'upstream' },
   { id: 'bare', title: 'bare undici proxy (Node)', group: 'baseline', kind: 'node', script: 'bare-proxy-child.ts' },
+  // A bearer request carries a JWT of some 700 bytes where the plain one carries a 60-byte key: the bare proxy
+  // parses and forwards it too, so the bearer target's ratio is also read against this one (same request).
+  {
+    id: 'bare-bearer',
+    title: 'bare undici proxy (Node), bearer request',
+    group: 'baseline',
+    kind: 'node',
+    script: 'bare-proxy-child.ts',
+    sameRequestAs: 'gatehouse-bearer',
+  },
   { id: 'nginx', title: 'nginx, plain', group: 'other', kind: 'nginx', withKeys: false },
   { id: 'nginx-keys', title: 'nginx + key map + limit_req', group: 'other', kind: 'nginx', withKeys: true },
   { id: 'haproxy', title: 'HAProxy, plain', group: 'other', kind: 'haproxy', withKeys: false },
@@ -346,6 +362,7 @@ function report(rows: Row[], meta: { wall: number; loadStart: number; loadEnd: n
     ['apiKey + rate limit + quota + usage', 'gatehouse-apikey', 'bare', 1.15],
     ['apiKey + rate limit + quota + usage', 'gatehouse-apikey', 'haproxy-keys', 2],
     ['bearer ES256, verified-token cache on', 'gatehouse-bearer', 'bare', 1.05],
+    ['bearer ES256, verified-token cache on', 'gatehouse-bearer', 'bare-bearer', 1.05],
   ];
   const measured = targets.filter(([, id, base]) => !Number.isNaN(cpu(id)) && !Number.isNaN(cpu(base)));
   if (measured.length > 0) {
@@ -435,6 +452,13 @@ async function main(): Promise<void> {
     targets.push(await startTarget(spec, upstream, keys, scratch));
     console.error(`side-by-side: started ${spec.title} (${targets.at(-1)!.child.url}, pid ${targets.at(-1)!.child.proc.pid})`);
   }
+  for (const target of targets) {
+    const like = target.spec.kind === 'node' ? target.spec.sameRequestAs : undefined;
+    if (like === undefined) continue;
+    const source = targets.find((t) => t.spec.id === like);
+    if (!source) throw new BenchFailure(`${target.spec.id} is sent ${like}'s requests: add ${like} to --targets`);
+    target.load = source.load;
+  }
   const checks = await checkTargets(targets, keys.check, keys.bench[0]!);
   for (const note of checks) console.error(`side-by-side: checked ${note}`);
   // The rate limits of the key targets have seen the check burst; the bench keys were not part of it.
@@ -489,7 +513,7 @@ async function main(): Promise<void> {
   );
   // A run in which the targets with a verdict, or their baselines, moved too much between rounds is kept
   // in results/, not written over the last good one.
-  const judged = ['bare', 'haproxy-keys', 'gatehouse-apikey', 'gatehouse-bearer'];
+  const judged = ['bare', 'bare-bearer', 'haproxy-keys', 'gatehouse-apikey', 'gatehouse-bearer'];
   const moved = rows.filter((r) => judged.includes(r.spec.id) && spread(r.samples) > STEADY);
   const disturbed = moved.length > 0;
   const docs = args.docs && ROUNDS >= 5 && !disturbed;
