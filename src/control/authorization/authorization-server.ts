@@ -13,6 +13,7 @@ import { createOidcAdapterFactory } from './oidc-adapter.ts';
 import { jwtAccessTokenExtension } from './jwt-access-tokens.ts';
 import { PAGE_HEADERS } from './security-headers.ts';
 import { rfcAnswers } from './rfc-answers.ts';
+import { outageAnswers, OUTAGE_ANSWER } from './outage-answers.ts';
 import { registerTokenExchange } from './token-exchange.ts';
 import { tokenRequestMetrics, type TokenRequestObserver } from './token-metrics.ts';
 import { traceProviderRequests } from './trace-requests.ts';
@@ -315,6 +316,8 @@ export class AuthorizationServer {
     });
     provider.use(deviceCodeThrottle(this.#o.userCodeThrottle, CODE_VERIFICATION_PATH, ctx.clock));
     if (this.#o.onTokenRequest) provider.use(tokenRequestMetrics(this.#o.onTokenRequest));
+    // Inside the metrics, so they count the 503 a store outage is answered with.
+    provider.use(outageAnswers(provider, { onError: this.#o.onError, renderPage: (kctx, error) => renderError(kctx, { ...OUTAGE_ANSWER }, error) }));
     provider.use(rfcAnswers(provider));
     provider.use(
       jwtAccessTokenExtension({

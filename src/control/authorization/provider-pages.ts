@@ -1,5 +1,6 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { markWrongUserCode } from './device-code-throttle.ts';
+import { isStoreOutage, markUnavailable, OUTAGE_ANSWER } from './outage-answers.ts';
 import { html, type Html, messagePage, providerFormPage } from './views.ts';
 
 /**
@@ -43,13 +44,18 @@ function renderForm(form: ProviderForm, inside: Html): Html {
 export async function deviceInputSource(ctx: KoaContextWithOIDC, form: string, _out: unknown, err?: Error & { userCode?: string }): Promise<void> {
   const wrongCode = err !== undefined && (Boolean(err.userCode) || err.name === 'NoCodeError');
   if (wrongCode) markWrongUserCode(ctx);
+  // The store away: a moment's outage, 503 with Retry-After as elsewhere, not oidc-provider's 500.
+  const outage = isStoreOutage(err);
+  if (outage) markUnavailable(ctx);
   const error = !err
     ? null
     : wrongCode
       ? 'That code is not right. Check the code on your device.'
       : err.name === 'AbortedError'
         ? 'The sign-in was cancelled.'
-        : 'The code could not be checked. Try again.';
+        : outage
+          ? 'The code cannot be checked right now. Try again in a few seconds.'
+          : 'The code could not be checked. Try again.';
   const read = readProviderForm(form);
   ctx.type = 'html';
   ctx.body = providerFormPage(
@@ -116,9 +122,25 @@ export async function logoutSuccessSource(ctx: KoaContextWithOIDC): Promise<void
   ctx.body = messagePage('Signed out', 'You have signed out.');
 }
 
-/** Only the OAuth error code and its description are shown; never a stack trace. */
-export async function renderError(ctx: Pick<KoaContextWithOIDC, 'type' | 'body'>, out: { error?: string; error_description?: string }): Promise<void> {
+/**
+ * Only the OAuth error code and its description are shown; never a stack trace. oidc-provider hands
+ * over the error: a store outage is a 503 page with Retry-After and `temporarily_unavailable`
+ * (RFC 6749 §4.1.2.1), not its 500 `server_error`.
+ */
+export async function renderError(
+  ctx: Pick<KoaContextWithOIDC, 'type' | 'body' | 'status' | 'set'>,
+  out: { error?: string; error_description?: string },
+  err?: unknown,
+): Promise<void> {
   ctx.type = 'html';
+  if (isStoreOutage(err)) {
+    markUnavailable(ctx);
+    ctx.body = messagePage('Try again shortly', 'The request cannot be completed right now. Try again in a few seconds.', {
+      Error: OUTAGE_ANSWER.error,
+      Details: OUTAGE_ANSWER.error_description,
+    });
+    return;
+  }
   ctx.body = messagePage('Something went wrong', 'The request could not be completed. Go back to the application and try again.', {
     Error: out.error ?? 'server_error',
     Details: out.error_description ?? '',
