@@ -63,13 +63,29 @@ test('records used more than once (a session) are consumed without a reuse check
   assert.deepEqual(revoked, []);
 });
 
-test('with a reuse grace, a refresh token consumed by a concurrent request before it stored a successor is still a reuse: refused, not a second chain', async () => {
+test('with a reuse grace, a refresh token consumed by a concurrent request before it stored a successor continues from that successor once stored: a retry, not a reuse', async () => {
+  const { adapterFor, revoked } = await setup(10_000);
+  const refresh = adapterFor('RefreshToken');
+  const token = (id: string, rotations: number) => ({ jti: id, kind: 'RefreshToken', grantId: 'grant-1', accountId: 'usr_1', iiat: 1, rotations });
+  await adapterFor('Grant').upsert('grant-1', { jti: 'grant-1', kind: 'Grant', accountId: 'usr_1', clientId: 'client-1' }, 3600);
+  await refresh.upsert('used-1', token('used-1', 0), 3600);
+  // Both requests found it unused (oidc-provider's check); the first consumes it and stores its successor
+  // a moment after the second one consumes: the second waits for it and continues the one chain from it.
+  await refresh.consume('used-1');
+  const second = refresh.consume('used-1');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  await refresh.upsert('first-1', token('first-1', 1), 3600);
+  await second;
+  assert.deepEqual(revoked, []);
+  assert.equal(typeof (await refresh.find('first-1'))?.consumed, 'number', 'the successor is spent by the retry');
+});
+
+test('with a reuse grace, a refresh token consumed by a concurrent request that never stores a successor is a reuse: refused, not a second chain', async () => {
   const { adapterFor, revoked } = await setup(10_000);
   const refresh = adapterFor('RefreshToken');
   await adapterFor('Grant').upsert('grant-1', { jti: 'grant-1', kind: 'Grant', accountId: 'usr_1', clientId: 'client-1' }, 3600);
   await refresh.upsert('used-1', { jti: 'used-1', kind: 'RefreshToken', grantId: 'grant-1', accountId: 'usr_1', iiat: 1, rotations: 0 }, 3600);
-  // Both requests found it unused (oidc-provider's check); the first consumes it and has not stored its
-  // successor yet when the second one consumes: there is no chain to continue, so the second is a reuse.
+  // The first use failed after consuming it: there is no chain to continue, so the second is a reuse.
   await refresh.consume('used-1');
   await assert.rejects(refresh.consume('used-1'), (error) => error instanceof errors.InvalidGrant);
   assert.deepEqual(revoked, ['grant-1']);

@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { RevocationRepo } from '../../store/port.ts';
 import type { ClientDirectory } from './client-directory.ts';
@@ -61,24 +63,24 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
     },
     async consume(id) {
       const now = o.clock();
-      if (graceApplies) {
-        const used = await o.records.find(model, id, now);
-        if (used && withinGrace(used.consumed, o)) {
-          const successor = await successorOf(used, o);
-          // No successor to continue: another request consumed it and has not stored one yet (a race), or
-          // it was used since: a reuse either way, as find() answers when there is none.
-          if (!successor) await refuseReuse(model, used, o);
-          // Stamped consumed as of the window's start: a successor a retry spent has no window of its own, so
-          // its holder presenting it is a reuse (RFC 9700 §4.14.2), not a retry that moves the chain back to them.
-          else if (!(await o.records.consumeStored(model, successor.ref, now - o.refreshReuseGraceMs))) await refuseReuse(model, successor.payload, o);
-          return;
-        }
-      }
       if (await o.records.consume(model, id, now)) return;
       // A request_uri is used once (RFC 9126 §4): the late one of two concurrent authorizations is refused.
       if (model === 'PushedAuthorizationRequest') throw new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used');
       if (!SINGLE_USE.has(model)) return;
-      await refuseReuse(model, await o.records.find(model, id, now), o);
+      const used = await o.records.find(model, id, now);
+      // Consumed inside the grace window: a retry, or a use concurrent with the first that lost the race to
+      // consume it (both found it unused); either way continued from the first use's successor.
+      if (graceApplies && used && withinGrace(used.consumed, o)) {
+        const successor = await successorOf(used, o);
+        // No successor to continue: it was used since (or none was ever stored): a reuse, as find() answers
+        // when there is none. A concurrent first use still storing it is waited for (successorOf).
+        if (!successor) await refuseReuse(model, used, o);
+        // Stamped consumed as of the window's start: a successor a retry spent has no window of its own, so
+        // its holder presenting it is a reuse (RFC 9700 §4.14.2), not a retry that moves the chain back to them.
+        else if (!(await o.records.consumeStored(model, successor.ref, now - o.refreshReuseGraceMs))) await refuseReuse(model, successor.payload, o);
+        return;
+      }
+      await refuseReuse(model, used, o);
     },
     async destroy(id) {
       await o.records.destroy(model, id);
@@ -121,16 +123,30 @@ async function refuseReuse(model: string, used: Record<string, unknown> | null, 
   throw new errors.InvalidGrant(`${model === 'RefreshToken' ? 'refresh token' : 'grant'} already used`);
 }
 
+/** How long a use inside the grace window waits for the successor a concurrent first use is storing, and how often it looks. */
+const SUCCESSOR_WAIT_MS = 2000;
+const SUCCESSOR_POLL_MS = 20;
+
 /**
  * A retry inside the grace window continues the chain from the successor the first use created: that
  * successor is rotated now, so if someone else holds it and uses it later, that is a reuse and the
  * grant is revoked. One chain, never two. Without a live successor the retry is a reuse like any other.
+ * A use concurrent with the first (a client retrying before its first answer came, two tabs at once)
+ * finds the token consumed and no successor yet: oidc-provider consumes, then stores the successor.
+ * Until one is stored (none of that rotation, live or used), it waits for it, a bounded time on the
+ * wall clock, as the retry it is; it does not revoke the grant on a race the grace window exists for.
  */
 async function successorOf(used: Record<string, unknown>, o: OidcAdapterOptions): Promise<StoredRecord | undefined> {
   if (typeof used.grantId !== 'string') return undefined;
   const next = (typeof used.rotations === 'number' ? used.rotations : 0) + 1;
-  const chain = await o.records.listByGrant('RefreshToken', used.grantId, o.clock());
-  return chain.find((r) => r.payload.consumed === undefined && r.payload.iiat === used.iiat && r.payload.rotations === next);
+  const until = performance.now() + SUCCESSOR_WAIT_MS;
+  for (;;) {
+    const chain = await o.records.listByGrant('RefreshToken', used.grantId, o.clock());
+    const successors = chain.filter((r) => r.payload.iiat === used.iiat && r.payload.rotations === next);
+    const live = successors.find((r) => r.payload.consumed === undefined);
+    if (live || successors.length > 0 || performance.now() >= until) return live;
+    await delay(SUCCESSOR_POLL_MS);
+  }
 }
 
 const withinGrace = (consumed: unknown, o: OidcAdapterOptions): boolean =>

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Browser, claimsOf, codeFlow, REDIRECT, startAuthHarness, type AuthHarness } from './support/oauth.ts';
+import { startPostgres, type PrivatePostgres } from './support/postgres.ts';
+
+/**
+ * With the reuse grace window on, a second use of a refresh token inside the window is a retry, not
+ * theft. Two uses at the same moment (a client retrying while its first request is still being
+ * answered, two tabs refreshing at once) are the same two uses: one rotates the token, the other
+ * gets the grace answer, and the user stays signed in. They used to revoke the grant, when the
+ * second found the token consumed before the first had stored its successor. On PostgreSQL, where
+ * each store call is real I/O and the two requests interleave (on SQLite in one process, the first
+ * request's consume and save run without yielding to the second).
+ */
+describe('two concurrent refreshes of one refresh token inside the grace window', () => {
+  let pg: PrivatePostgres;
+  let h: AuthHarness;
+  let web: Awaited<ReturnType<AuthHarness['client']>>;
+  let user: { id: string; username: string };
+  before(async () => {
+    pg = await startPostgres();
+    await pg.createDatabase('grace');
+    h = await startAuthHarness({
+      GATEHOUSE_AUTHORIZATION_REFRESH_TOKEN_REUSE_GRACE_SECONDS: '30',
+      GATEHOUSE_STORE_DRIVER: 'postgres',
+      GATEHOUSE_STORE_URL: pg.urlWithoutPassword('grace'),
+      GATEHOUSE_STORE_PASSWORD: pg.password,
+    });
+    const orders = await h.api('orders', ['orders:read']);
+    web = await h.client({ name: 'Web', redirectUris: [REDIRECT], scopes: ['orders:read'], apiIds: [orders.id], firstParty: true });
+    user = await h.user();
+  });
+  after(async () => {
+    await h?.close();
+    await pg?.stop();
+  });
+
+  const post = async (url: string, form: Record<string, string>) => {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${web.id}:${web.secret}`).toString('base64')}` },
+      body: new URLSearchParams(form).toString(),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, any> };
+  };
+  const refresh = (token: string) => post(h.as.token_endpoint!, { grant_type: 'refresh_token', refresh_token: token });
+
+  test('both are answered, the grant stands, and the chain goes on from the one live successor', async () => {
+    for (let round = 0; round < 10; round++) {
+      const tokens = await codeFlow(h, new Browser(h.issuer), web, user.username, { scope: 'openid orders:read' });
+      const grantId = claimsOf(tokens.access_token).gid as string;
+      const both = await Promise.all([refresh(tokens.refresh_token!), refresh(tokens.refresh_token!)]);
+      for (const res of both) assert.equal(res.status, 200, `round ${round}: ${JSON.stringify(res.body)}`);
+      const revoked = (await h.audit('grant.revoked')).filter((e: { targetId: string }) => e.targetId === grantId);
+      assert.deepEqual(revoked, [], 'the grant is not revoked');
+      // One chain: the successor the grace answer spent is no longer active, the other is.
+      const active = [];
+      for (const res of both) {
+        const seen = await post(h.as.introspection_endpoint!, { token: res.body.refresh_token, token_type_hint: 'refresh_token' });
+        if (seen.body.active === true) active.push(res.body.refresh_token as string);
+      }
+      assert.equal(active.length, 1, 'exactly one successor is live');
+      assert.equal((await refresh(active[0]!)).status, 200, 'the chain goes on');
+    }
+  });
+});
