@@ -24,8 +24,9 @@ export const grantsService = {
   async listForUser(ctx: ControlContext, userId: string): Promise<UserGrantsView> {
     const now = ctx.clock();
     const records = requireIdentity(ctx).oidcRecords;
-    // Grants past their end are kept a while so they can still be revoked (oidc-adapter.ts), not listed.
-    const grants = (await records.listByAccount('Grant', userId, now)).filter(({ payload }) => !(typeof payload.exp === 'number' && payload.exp * 1000 <= now));
+    // Listed too: a grant past its end (its `expiresAt`) is kept while access tokens issued under it
+    // may live (oidc-adapter.ts), so it can still be revoked, as the impact report lists it.
+    const grants = await records.listByAccount('Grant', userId, now);
     const sessions = await records.listByAccount('Session', userId, now);
     return {
       // A grant is stored under its own id (a handle, not a secret).

@@ -152,7 +152,11 @@ export const impactReportService = {
       const records = ctx.identity.oidcRecords;
       const [grants, sessions] = await Promise.all([records.listByAccount('Grant', user.id, now), records.listByAccount('Session', user.id, now)]);
       for (const g of grants)
-        timeline.push({ at: seconds(g.payload.iat) ?? now, event: 'grant', detail: `grant ${g.ref} to client ${String(g.payload.clientId)} (live now)` });
+        timeline.push({
+          at: seconds(g.payload.iat) ?? now,
+          event: 'grant',
+          detail: `grant ${g.ref} to client ${String(g.payload.clientId)} (${grantStanding(g.payload.exp, now)})`,
+        });
       for (const s of sessions)
         timeline.push({ at: seconds(s.payload.loginTs) ?? now, event: 'session', detail: `session ${String(s.payload.uid ?? '')} (live now)` });
     } else missing.push('The authorization server is off (no master key): no grants or sessions.');
@@ -288,3 +292,7 @@ function auditDetail(e: AuditEntry): string {
     .join(', ');
   return `by ${e.actor}${facts ? `; ${facts}` : ''}`;
 }
+
+/** A grant past its end is kept (and listed, and revocable) while access tokens issued under it may live. */
+const grantStanding = (exp: unknown, now: number): string =>
+  typeof exp === 'number' && exp * 1000 <= now ? `ended ${new Date(exp * 1000).toISOString()}; its access tokens may still work` : 'live now';
