@@ -57,6 +57,28 @@ describe('the web app and sign-in pages while the store refuses writes', () => {
     assert.equal((await c.call('POST', '/bff/logout')).status, 204);
   });
 
+  test('the web app\'s sign-in callback, when the token endpoint cannot reach the store, is a 503 page with Retry-After, not a 400 "did not complete"', async () => {
+    const user = await h.user({ consoleRole: 'operator' });
+    const realFetch = globalThis.fetch;
+    // The store goes away for the callback only: the code exchange behind it meets the outage.
+    globalThis.fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      return url.pathname === '/bff/callback' ? outage(() => realFetch(input, init)) : realFetch(input, init);
+    }) as typeof fetch;
+    try {
+      const browser = new Browser(h.issuer);
+      const login = asPage(await browser.go('/bff/login'));
+      const refused = asPage(await browser.submit(login, { username: user.username, password: PASSWORD }, '/login'));
+      assert.equal(new URL(refused.url).pathname, '/bff/callback');
+      assert.equal(refused.status, 503, refused.html.slice(300, 700));
+      assert.equal(refused.headers.get('retry-after'), '5');
+      assert.match(refused.html, /Try again shortly[\s\S]*\/bff\/login/, 'says to start again in a moment');
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+    await signInConsole(h, user.username);
+  });
+
   test('the sign-in form is a 503 page with Retry-After, not a 500', async () => {
     const user = await h.user();
     const client = await h.client({ name: 'Web', redirectUris: [REDIRECT], scopes: [], firstParty: true });

@@ -134,6 +134,13 @@ export function createBff(o: BffOptions): Bff {
         idTokenExpected: true,
       });
     } catch (error) {
+      // Our authorization server's store is away (503 temporarily_unavailable, which openid-client takes for a
+      // nonconforming answer, RFC 6749 §5.2 naming 400): a moment's outage, answered as the sign-in pages and
+      // the admin API answer one, not as a sign-in gone wrong.
+      if (error instanceof oidc.ClientError && (error.cause as { status?: unknown } | undefined)?.status === 503) {
+        c.header('Retry-After', String(STORAGE_RETRY_AFTER_SECONDS));
+        return page(c, 503, 'Try again shortly', 'The sign-in cannot be completed right now. Try again in a few seconds.', '/bff/login');
+      }
       // The user cancelled, or the answer failed a check (state, nonce, issuer): no session.
       if (!(error instanceof oidc.AuthorizationResponseError || error instanceof oidc.ResponseBodyError || error instanceof oidc.ClientError)) o.onError(error);
       return page(c, 400, 'Sign-in did not complete', 'The sign-in was cancelled or could not be checked. Start again.', '/bff/login');
