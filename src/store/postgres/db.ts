@@ -132,8 +132,8 @@ const hasNul = (arg: unknown): boolean => typeof arg === 'string' && arg.include
 /**
  * The engine's failures as the port's errors (SQLSTATE codes, PostgreSQL appendix A): a unique or
  * foreign-key violation is a conflict with what is stored; a lost or refused connection, a server
- * shutting down, out of resources, a cancelled (timed out) statement, a read-only server, a
- * serialization failure or deadlock are "cannot work now".
+ * shutting down, out of resources, a cancelled (timed out) statement, a lock not had in time
+ * (lock_timeout), a read-only server, a serialization failure or deadlock are "cannot work now".
  */
 export function classify(error: unknown): unknown {
   if (!(error instanceof Error)) return error;
@@ -142,7 +142,7 @@ export function classify(error: unknown): unknown {
   if (code === '23505' || code === '23503') return new ConflictError(error.message);
   if (
     typeof code === 'string' &&
-    (/^(08|53|57P0)/.test(code) || ['57014', '40001', '40P01', '25006', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code))
+    (/^(08|53|57P0)/.test(code) || ['57014', '55P03', '40001', '40P01', '25006', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code))
   )
     return new StorageUnavailableError(`the PostgreSQL store cannot work now (${code}: ${error.message})`, { cause: error });
   if (/Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(error.message))

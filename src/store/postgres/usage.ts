@@ -4,7 +4,15 @@ import type { PgDb, Queryable } from './db.ts';
 import { recordKeyAddresses } from './key-addresses.ts';
 
 /** Any constant; this one spells "usage". */
-const USAGE_OF_KEYS_LOCK = 0x7573616765;
+export const USAGE_OF_KEYS_LOCK = 0x7573616765;
+
+/**
+ * How long a flush or a key's deletion waits for its turn. A deletion waiting behind a stuck flush
+ * holds up every node's next flushes behind it (PostgreSQL queues the shared requests after it), so
+ * neither waits for the statement timeout: past this, the wait fails with 55P03, which db.ts reports
+ * as StorageUnavailableError (a flush keeps its counts for the next one, a deletion answers 503).
+ */
+export const FLUSH_TURN_WAIT_MS = 1000;
 
 /**
  * A flush writes rows only for keys its statements see (EXISTS, each in its own snapshot): a key's
@@ -14,12 +22,21 @@ const USAGE_OF_KEYS_LOCK = 0x7573616765;
  * it waits for the flushes under way, and the ones after it see the key gone.
  */
 async function flushTurn(tx: Queryable): Promise<void> {
-  await tx.query('SELECT pg_advisory_xact_lock_shared($1)', [USAGE_OF_KEYS_LOCK]);
+  await takeTurn(tx, 'pg_advisory_xact_lock_shared');
 }
 
 /** For a key's deletion, before its first statement: see flushTurn. Deletions are rare; flushes wait a moment. */
 export async function waitForFlushes(tx: Queryable): Promise<void> {
-  await tx.query('SELECT pg_advisory_xact_lock($1)', [USAGE_OF_KEYS_LOCK]);
+  await takeTurn(tx, 'pg_advisory_xact_lock');
+}
+
+/**
+ * The lock, waited for at most FLUSH_TURN_WAIT_MS; the timeout is the server's default again for the
+ * rest of the transaction (two flushes of the same keys wait for each other's rows, as they should).
+ * One round trip: no parameters, so the statements go together (simple query protocol).
+ */
+async function takeTurn(tx: Queryable, lock: 'pg_advisory_xact_lock' | 'pg_advisory_xact_lock_shared'): Promise<void> {
+  await tx.query(`SET LOCAL lock_timeout = ${FLUSH_TURN_WAIT_MS}; SELECT ${lock}(${USAGE_OF_KEYS_LOCK}); SET LOCAL lock_timeout = DEFAULT`);
 }
 
 /**
