@@ -226,4 +226,20 @@ export const PG_MIGRATIONS: readonly { version: number; name: string; sql: strin
       ALTER TABLE console_sessions ADD COLUMN refresh_claimed_until BIGINT NOT NULL DEFAULT 0;
     `,
   },
+  {
+    // Until usage flushes and key deletions took turns (usage.ts flushTurn), a flush racing a key's
+    // deletion could add rows for the key after the deletion had deleted its own: daily counts, last
+    // use, addresses, and quota use of a lineage whose last key it was. Nothing reads or deletes them
+    // again. Only rows no key (no lineage, for quota use) owns go, so it is safe while older nodes
+    // serve; an older node may still leave one until it is replaced. SQLite never had them: its writes
+    // take turns (BEGIN IMMEDIATE), and key_last_use cascades there.
+    version: 10,
+    name: 'usage rows of deleted keys',
+    sql: `
+      DELETE FROM usage_daily u WHERE NOT EXISTS (SELECT 1 FROM keys WHERE keys.id = u.key_id);
+      DELETE FROM key_last_use l WHERE NOT EXISTS (SELECT 1 FROM keys WHERE keys.id = l.key_id);
+      DELETE FROM key_addresses a WHERE NOT EXISTS (SELECT 1 FROM keys WHERE keys.id = a.key_id);
+      DELETE FROM quota_usage q WHERE NOT EXISTS (SELECT 1 FROM keys WHERE keys.lineage_id = q.key_id);
+    `,
+  },
 ];

@@ -5,6 +5,7 @@ import { startPostgres, type PrivatePostgres } from '../../../test/support/postg
 import { runStoreContract } from '../contract.ts';
 import { ConflictError, StorageUnavailableError, type Store } from '../port.ts';
 import { audit, makeApp, makeKey, T0 } from '../contract/fixtures.ts';
+import { PG_MIGRATIONS } from './migrations.ts';
 import { openPostgresStore } from './postgres-store.ts';
 
 let server: PrivatePostgres;
@@ -185,6 +186,56 @@ describe('PostgreSQL store', () => {
         [['192.0.2.2', 2]],
       );
     });
+  });
+
+  test("migrating deletes the usage rows of keys deleted while a flush was under way (an older node's race), and keeps every other", async () => {
+    const schema = await freshSchema();
+    const client = new pg.Client({ connectionString: server.url, options: `-c search_path=${schema}` });
+    await client.connect();
+    const store = openPostgresStore({ connectionString: server.url, schema, maxConnections: 2 });
+    try {
+      // The schema as version 9 left it, as a node of that release migrated it.
+      await client.query('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+      for (const migration of PG_MIGRATIONS.filter((m) => m.version <= 9)) {
+        await client.query(migration.sql);
+        await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [migration.version, migration.name, T0]);
+      }
+      const app = makeApp(1);
+      await store.apps.create(app, audit('app.created', 'app', app.id));
+      const kept = makeKey(app.id);
+      // A rotated key's lineage outlives the key it was named after: its quota use stays.
+      const gone = makeKey(app.id);
+      const successor = makeKey(app.id, { rotatedFrom: gone.id, lineageId: gone.id });
+      for (const key of [kept, gone, successor]) await store.keys.create(key, audit('key.created', 'key', key.id));
+      const uses = (keys: (typeof kept)[]) => ({
+        keys: keys.map((k) => ({ keyId: k.id, day: '2026-11-29', requests: 1, lastUsedAt: T0, lastUsedFrom: '192.0.2.1' })),
+        quotas: [kept, gone].map((k) => ({ lineageId: k.id, period: '2026-11', delta: 1 })),
+        addresses: keys.map((k) => ({ keyId: k.id, address: '192.0.2.1', firstSeen: T0, lastSeen: T0, requests: 1 })),
+      });
+      await store.usage.record(uses([kept, gone, successor]));
+      assert.equal(await store.keys.delete(gone.id, audit('key.deleted', 'key', gone.id)), true);
+      // What a flush racing a deletion left: rows of a key (and a lineage) that no longer exist.
+      const orphan = 'key_deleted_meanwhile';
+      await client.query("INSERT INTO usage_daily (key_id, day, requests) VALUES ($1, '2026-11-29', 5), ($1, '2026-11-30', 2)", [orphan]);
+      await client.query('INSERT INTO key_last_use (key_id, used_at, used_from) VALUES ($1, $2, NULL)', [orphan, T0]);
+      await client.query("INSERT INTO key_addresses (key_id, address, first_seen, last_seen, requests) VALUES ($1, '192.0.2.9', $2, $2, 5)", [orphan, T0]);
+      await client.query("INSERT INTO quota_usage (key_id, period, used) VALUES ($1, '2026-11', 7)", [orphan]);
+      const count = async (table: string) => Number((await client.query(`SELECT count(*) AS n FROM ${table} WHERE key_id = $1`, [orphan])).rows[0].n);
+
+      await store.migrate();
+
+      for (const table of ['usage_daily', 'key_last_use', 'key_addresses', 'quota_usage']) assert.equal(await count(table), 0, table);
+      for (const key of [kept, successor]) {
+        assert.deepEqual(await store.usage.requestsByDay(key.id), [{ day: '2026-11-29', requests: 1 }]);
+        assert.equal((await store.keys.get(key.id))?.lastUsedAt, T0);
+        assert.equal((await store.keyAddresses.list(key.id, { limit: 10 })).items.length, 1);
+      }
+      assert.equal(await store.usage.quotaUsed(kept.id, '2026-11'), 1);
+      assert.equal(await store.usage.quotaUsed(gone.id, '2026-11'), 1, "the lineage's quota use stays with its remaining key");
+    } finally {
+      await client.end();
+      await store.close();
+    }
   });
 
   test('a server that cannot be reached is StorageUnavailableError, reported to health', async () => {
