@@ -254,4 +254,23 @@ describe('PostgreSQL store', () => {
       await store.close();
     }
   });
+
+  test("a server whose name does not resolve (the resolver's outage, a failover's record not there yet) is StorageUnavailableError too", async () => {
+    const failures: unknown[] = [];
+    const url = new URL(server.url);
+    // RFC 6761: never resolves (ENOTFOUND; EAI_AGAIN where no resolver answers).
+    url.hostname = 'gatehouse-store.invalid';
+    const store = openPostgresStore({
+      connectionString: url.toString(),
+      connectTimeoutMs: 1000,
+      health: { ok: () => undefined, failed: (_component: string, error: unknown) => void failures.push(error) } as never,
+    });
+    try {
+      await assert.rejects(store.apps.get('app_x'), StorageUnavailableError);
+      await assert.rejects(store.keys.delete('key_x', audit('key.deleted', 'key', 'key_x')), StorageUnavailableError);
+      assert.equal(failures.length, 2);
+    } finally {
+      await store.close();
+    }
+  });
 });
