@@ -89,9 +89,11 @@ export function keyAddressRepo(db: PgDb): KeyAddressRepo {
     },
     async deleteSeenBefore(at, limit) {
       // seen_day (last_seen's day, migration 7) is the indexed column: the oldest days first, no sort.
+      // last_seen again outside the subquery: a row a flush has just seen again, while this waited for
+      // it, is re-checked as it is now (READ COMMITTED) and kept; the subquery's pick is not re-checked.
       const { rowCount } = await db.query(
         `DELETE FROM key_addresses WHERE (key_id, address) IN
-           (SELECT key_id, address FROM key_addresses WHERE seen_day <= $1 AND last_seen < $2 ORDER BY seen_day LIMIT $3)`,
+           (SELECT key_id, address FROM key_addresses WHERE seen_day <= $1 AND last_seen < $2 ORDER BY seen_day LIMIT $3) AND last_seen < $2`,
         [seenDayOf(at), at, limit],
       );
       return rowCount;
