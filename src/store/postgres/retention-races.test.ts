@@ -3,7 +3,9 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { startPostgres, type PrivatePostgres } from '../../../test/support/postgres.ts';
 import { waitFor } from '../../../test/support/wait.ts';
+import { newId } from '../../domain/ids.ts';
 import { audit, makeApp, makeKey, T0 } from '../contract/fixtures.ts';
+import { makeEndpoint } from '../contract/webhooks.ts';
 import type { Store } from '../port.ts';
 import { openPostgresStore } from './postgres-store.ts';
 
@@ -82,6 +84,39 @@ describe('PostgreSQL retention and a concurrent change of the row it picked', ()
         (await store.keyAddresses.list(key.id, { limit: 10 })).items.map((a) => [a.address, a.lastSeen, a.requests]),
         [[old.address, T0, 2]],
       );
+    });
+  });
+
+  test('a finished webhook delivery replayed while retention deletes it stays, pending', async () => {
+    await withStore(async (store, holder) => {
+      const endpoint = makeEndpoint();
+      await store.webhooks.create(endpoint, audit('webhook.created', 'webhook', endpoint.id));
+      const [event] = await store.events.append([{ type: 'key.created', data: { n: 1 } }]);
+      const delivery = {
+        id: newId('delivery', T0),
+        endpointId: endpoint.id,
+        eventId: event!.id,
+        eventType: event!.type,
+        eventAt: event!.at,
+        status: 'pending' as const,
+        attempts: 0,
+        nextAttemptAt: T0,
+        lastAttemptAt: null,
+        createdAt: T0,
+      };
+      await store.webhooks.enqueue([delivery], event!.seq);
+      await store.webhooks.recordAttempt(
+        { deliveryId: delivery.id, at: T0, statusCode: 500, error: null, durationMs: 1, responseExcerpt: null },
+        { status: 'failed', nextAttemptAt: null },
+      );
+      // An admin's replay (its UPDATE), committed while retention waits.
+      const deleted = await retentionAroundChange(
+        holder,
+        () => holder.query("UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = $1 WHERE id = $2", [T0 + 40 * DAY, delivery.id]),
+        () => store.webhooks.deleteFinishedBefore(T0 + 30 * DAY, 100),
+      );
+      assert.equal(deleted, 0);
+      assert.equal((await store.webhooks.getDelivery(delivery.id))?.status, 'pending');
     });
   });
 });

@@ -195,8 +195,10 @@ export function webhookRepo(db: PgDb): WebhookRepo {
       });
     },
     async deleteFinishedBefore(at, limit) {
+      // status again outside the subquery: a delivery replayed (pending again) while this waited for it
+      // is re-checked as it is now (READ COMMITTED) and kept; the subquery's pick is not re-checked.
       const { rowCount } = await db.query(
-        "DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries WHERE created_at < $1 AND status != 'pending' ORDER BY created_at LIMIT $2)",
+        "DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries WHERE created_at < $1 AND status != 'pending' ORDER BY created_at LIMIT $2) AND status != 'pending'",
         [at, limit],
       );
       return rowCount;
