@@ -26,9 +26,11 @@ export function keyRotationRepo(db: PgDb): KeyRotationRepo {
     },
     async recordNotice(keyId, notice, event) {
       return db.transaction(async (tx) => {
-        // A key deleted since it was read is not announced (and its row would break the reference).
+        // A key deleted since it was read is not announced (and its row would break the reference). The
+        // key's row is locked as the foreign key's check would: a deletion under way is waited for and
+        // then finds it gone (false), where the check would fail after it (a conflict).
         const written = await tx.query(
-          `INSERT INTO key_rotation_notices (key_id, due_at, noticed_at) SELECT $1::text, $2::bigint, $3::bigint WHERE EXISTS (SELECT 1 FROM keys WHERE id = $1)
+          `INSERT INTO key_rotation_notices (key_id, due_at, noticed_at) SELECT $1::text, $2::bigint, $3::bigint WHERE EXISTS (SELECT 1 FROM keys WHERE id = $1 FOR KEY SHARE)
            ON CONFLICT (key_id) DO UPDATE SET due_at = excluded.due_at, noticed_at = excluded.noticed_at`,
           [keyId, notice.dueAt, notice.at],
         );

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { startPostgres, type PrivatePostgres } from '../../../test/support/postgres.ts';
+import { waitFor } from '../../../test/support/wait.ts';
 import { runStoreContract } from '../contract.ts';
 import { ConflictError, StorageUnavailableError, type Store } from '../port.ts';
 import { audit, makeApp, makeKey, T0 } from '../contract/fixtures.ts';
@@ -236,6 +237,33 @@ describe('PostgreSQL store', () => {
       await client.end();
       await store.close();
     }
+  });
+
+  test('a rotation notice for a key deleted while it is recorded is not recorded: false, as for a key already gone, not a conflict', async () => {
+    await withStoreBeside(async ({ store, client, schema }) => {
+      const { key } = await storedKey(store);
+      const due = T0 + 30 * 86_400_000;
+      const event = { type: 'key.rotation_due' as const, data: { keyId: key.id }, dedupeKey: `rotation_due:${key.id}:${due}` };
+      // The key's deletion, committed once the notice's write waits for its row.
+      await client.query('BEGIN');
+      try {
+        await client.query(`DELETE FROM ${schema}.keys WHERE id = $1`, [key.id]);
+        const recording = store.keyRotation.recordNotice(key.id, { dueAt: due, at: T0 }, event).then(
+          (recorded) => ({ recorded }),
+          (error: unknown) => ({ error }),
+        );
+        await waitFor(async () => (await client.query("SELECT 1 FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted")).rowCount, {
+          what: "the notice waiting for the key's row",
+        });
+        await client.query('COMMIT');
+        assert.deepEqual(await recording, { recorded: false });
+      } catch (error) {
+        await client.query('ROLLBACK');
+        throw error;
+      }
+      assert.equal((await client.query(`SELECT 1 FROM ${schema}.key_rotation_notices`)).rowCount, 0);
+      assert.deepEqual(await store.events.after(0, 10), []);
+    });
   });
 
   test('a server that cannot be reached is StorageUnavailableError, reported to health', async () => {
