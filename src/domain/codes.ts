@@ -64,6 +64,7 @@ export type ProblemCode =
   | 'CSRF_REJECTED'
   | 'SIGN_UP_CLOSED'
   | 'LIMIT_REACHED'
+  | 'ROTATION_IN_PROGRESS'
   | 'CONSOLE_UNAVAILABLE'
   | 'INTERNAL';
 
@@ -133,6 +134,7 @@ export const PROBLEMS: Readonly<Record<ProblemCode, ProblemKind>> = {
   CSRF_REJECTED: { status: 403, title: 'The request did not come from this site: CSRF token or origin missing or wrong' },
   SIGN_UP_CLOSED: { status: 403, title: 'Sign-up is not open: ask an operator for an invitation' },
   LIMIT_REACHED: { status: 409, title: 'A limit the operator set has been reached' },
+  ROTATION_IN_PROGRESS: { status: 409, title: 'An earlier key of this lineage is still in its rotation grace period' },
   CONSOLE_UNAVAILABLE: { status: 503, title: 'The web app is not available here' },
   INTERNAL: { status: 500, title: 'Internal error' },
 };

@@ -8,7 +8,7 @@ import { periodWindow } from '../../domain/quota-period.ts';
 import { effectiveRotation, isRotationDue, rotationSchedule } from '../../domain/rotation.ts';
 import type { KeyListQuery, Page } from '../../store/port.ts';
 import type { KeyRecordView, KeyView } from '../admin/responses.ts';
-import type { KeyCreateInput, KeyPatchInput } from '../../domain/inputs/resources.ts';
+import { MAX_ROTATION_GRACE_SECONDS, type KeyCreateInput, type KeyPatchInput } from '../../domain/inputs/resources.ts';
 import { ControlError, iso, notFound, requireFound, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
 import { markExposed } from './exposure.ts';
@@ -130,6 +130,29 @@ export async function refusedKeyWrite(ctx: ControlContext, id: string): Promise<
  */
 export const changedAt = (now: number, existing: ApiKey): number => Math.max(now, existing.updatedAt + 1);
 
+/**
+ * Refuses (409 ROTATION_IN_PROGRESS) a rotation that would leave a third key of one lineage working: an
+ * earlier key of `key`'s lineage is still in its grace period. A rotation replaces a key, it does not add
+ * one (the portal lets a developer at `maxKeysPerApp` rotate), so each lineage has one rotation in grace
+ * at a time; a grace period of 0 ends the key at once and adds nothing. The earlier keys are its
+ * predecessors, through revoked ones too (a compromise's replacement continues the lineage while a key
+ * before the compromised one may still be in its grace); the walk stops where no grace can reach now.
+ */
+async function requireNoRotationInGrace(ctx: ControlContext, key: ApiKey, now: number): Promise<void> {
+  for (let from = key; from.rotatedFrom !== null && from.createdAt > now - MAX_ROTATION_GRACE_SECONDS * 1000;) {
+    const earlier = await ctx.store.keys.get(from.rotatedFrom);
+    if (!earlier) return;
+    if (keyState(earlier, now) === 'rotating') {
+      throw new ControlError(
+        'ROTATION_IN_PROGRESS',
+        `key ${earlier.id} of this key's lineage still works until ${iso(earlier.expiresAt)} (its rotation grace period): ` +
+          'a second rotation would leave three keys working. Wait for it to end, revoke that key to end it now, or rotate with a grace period of 0',
+      );
+    }
+    from = earlier;
+  }
+}
+
 function changed(ctx: ControlContext, key: ApiKey): void {
   ctx.changes.publish({ type: 'key.changed', keyId: key.id });
 }
@@ -222,6 +245,7 @@ export const keysService = {
     if (existing.replacedBy !== null && existing.revokedAt === null)
       throw new ControlError('CONFLICT', `this key was already rotated; rotate its successor ${existing.replacedBy}`);
     requireTransition(existing, ['rotate'], now);
+    if (gracePeriodSeconds > 0) await requireNoRotationInGrace(ctx, existing, now);
     const { secret, ...credential } = issue(ctx, existing.environment, existing.publishable ? 'publishable' : 'api');
     const { retireWhenDrained: _none, ...settings } = existing;
     const successor: ApiKey = {

@@ -238,10 +238,13 @@ export const keyPatchSchema = z
   })
   .partial();
 
+/** The longest grace period a rotation may give the old key (30 days): keysService.rotate relies on it. */
+export const MAX_ROTATION_GRACE_SECONDS = 2_592_000;
+
 export const keyRotateSchema = z
   .strictObject({
     /** How long the old key keeps working; never beyond its own expiry. 0 ends it at once. With `retire`, the longest it may work. */
-    gracePeriodSeconds: z.number().int().min(0).max(2_592_000).default(3600),
+    gracePeriodSeconds: z.number().int().min(0).max(MAX_ROTATION_GRACE_SECONDS).default(3600),
     /**
      * `when-drained`: the old key is revoked (reason "drained") as soon as no request has used it for
      * `quietPeriodSeconds`, and at the latest when the grace period ends.
