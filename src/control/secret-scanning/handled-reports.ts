@@ -9,6 +9,9 @@ import type { ControlContext } from '../context.ts';
  *
  * Kept with the authorization server's expiring records (as portal invitations are), under the
  * body's SHA-256: not a credential, and the partner format already answers with the tokens' SHA-256.
+ * Their expiry is swept here, as each report is recorded: the authorization server's housekeeping,
+ * which deletes expired records every minute, runs only with a master key, and the receiver runs
+ * without one too, where nothing else would ever delete a report.
  */
 const MODEL = 'SecretScanReport';
 /** Long past any retry; a replay after it is audited again, and still acts on nothing twice (exposure.ts). */
@@ -27,4 +30,6 @@ export async function handledBefore(ctx: ControlContext, digest: string): Promis
 export async function recordHandled(ctx: ControlContext, digest: string): Promise<void> {
   const now = ctx.clock();
   await ctx.store.oidc.upsert(MODEL, digest, { handledAt: now }, now + REMEMBERED_MS);
+  // Expired records are garbage to every model (reads skip them): the same delete as the housekeeping's.
+  await ctx.store.oidc.deleteExpired(now);
 }
