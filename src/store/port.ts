@@ -182,6 +182,13 @@ export interface KeyRepo extends Omit<EntityRepo<ApiKey>, 'list' | 'update'> {
    * revocation or successor is never cleared or replaced (revoked and rotated are final).
    */
   update(key: ApiKey, audit: AuditInput, readAt?: number): Promise<boolean>;
+  /**
+   * Creates the key unless its app already has `inUse` keys in use at `now` (neither revoked nor
+   * expired: active, disabled or in a rotation's grace), counted in the transaction that inserts it,
+   * so that creates made at the same time, on one node or several, take turns and cannot pass the
+   * limit together (the portal's `maxKeysPerApp`); false when the app is at it.
+   */
+  createWithin(key: ApiKey, audit: AuditInput, inUse: number, now: number): Promise<boolean>;
   findByHash(hash: string): Promise<ApiKey | null>;
   /**
    * The keys with these ids that exist, in any order, in one read (one statement, one round trip):

@@ -153,6 +153,9 @@ async function requireNoRotationInGrace(ctx: ControlContext, key: ApiKey, now: n
   }
 }
 
+export const keyLimitReached = (maxInUse: number): ControlError =>
+  new ControlError('LIMIT_REACHED', `an app may have at most ${maxInUse} keys in use: revoke one first`);
+
 function changed(ctx: ControlContext, key: ApiKey): void {
   ctx.changes.publish({ type: 'key.changed', keyId: key.id });
 }
@@ -164,8 +167,12 @@ export const keysService = {
     return ctx.store.keys.list({ ...query, now: ctx.clock() });
   },
 
-  /** Returns the secret: the only time it exists outside the caller's hands. */
-  async create(ctx: ControlContext, actor: Actor, input: KeyCreateInput): Promise<{ key: ApiKey; secret: string }> {
+  /**
+   * Returns the secret: the only time it exists outside the caller's hands. With `maxInUse` (the
+   * portal's `maxKeysPerApp`), refused (409 LIMIT_REACHED) when the app has that many keys in use,
+   * counted by the store with the insert (KeyRepo.createWithin): concurrent creates cannot pass it.
+   */
+  async create(ctx: ControlContext, actor: Actor, input: KeyCreateInput, maxInUse?: number): Promise<{ key: ApiKey; secret: string }> {
     const now = ctx.clock();
     if (input.publishable && !input.allowedOrigins?.length) {
       throw new ControlError('VALIDATION_FAILED', 'a publishable key needs the origins it may be used from', { allowedOrigins: 'at least one origin' });
@@ -194,7 +201,8 @@ export const keysService = {
     };
     await validateReferences(ctx, key, true);
     const created = { ...auditEntry(actor, 'created', null, key), events: [{ type: 'key.created' as const, data: { key: keyRecordView(key) } }] };
-    await conflictAware('key', () => ctx.store.keys.create(key, created));
+    if (maxInUse === undefined) await conflictAware('key', () => ctx.store.keys.create(key, created));
+    else if (!(await conflictAware('key', () => ctx.store.keys.createWithin(key, created, maxInUse, now)))) throw keyLimitReached(maxInUse);
     return { key, secret };
   },
 

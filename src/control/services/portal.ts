@@ -7,7 +7,7 @@ import type { Environment } from '../../domain/key-format.ts';
 import { ControlError, iso, notFound, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
 import { appView, assertAppUnused } from './apps.ts';
-import { keysService } from './keys.ts';
+import { keyLimitReached, keysService } from './keys.ts';
 import { changeUser, requireIdentity, usersService, userView, type UserInput } from './users.ts';
 
 /** The operator's limits on the developer portal (config `portal`), with its key policy resolved by name or id at use. */
@@ -211,17 +211,18 @@ export const portalService = {
     await portalService.ownApp(ctx, user, appId);
     const settings = settingsOf(ctx);
     const now = ctx.clock();
-    // Keys in use, however many revoked or expired ones the app has had: the store counts them.
+    // Keys in use, however many revoked or expired ones the app has had: the store counts them. Asked
+    // here to answer before anything else; the store asks again as it inserts the key, which holds
+    // when requests for one app come together.
     const inUse = async (status: 'active' | 'disabled') => (await ctx.store.keys.list({ appId, status, limit: settings.maxKeysPerApp, now })).items.length;
-    if ((await inUse('active')) + (await inUse('disabled')) >= settings.maxKeysPerApp) {
-      throw new ControlError('LIMIT_REACHED', `an app may have at most ${settings.maxKeysPerApp} keys in use: revoke one first`);
-    }
+    if ((await inUse('active')) + (await inUse('disabled')) >= settings.maxKeysPerApp) throw keyLimitReached(settings.maxKeysPerApp);
     const wanted = await portalService.catalogueApiIds(ctx, input.apiIds);
     const policyId = settings.keyPolicy ? await resolvePolicy(ctx, settings.keyPolicy) : null;
     const { key, secret } = await keysService.create(
       ctx,
       actor,
       keyCreateSchema.parse({ appId, name: input.name, environment: settings.keyEnvironment, policyId, access: wanted.map((apiId) => ({ apiId })) }),
+      settings.maxKeysPerApp,
     );
     return { ...(await keysService.view(ctx, key)), secret };
   },

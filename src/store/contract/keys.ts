@@ -119,6 +119,34 @@ export function keysContract(current: () => Store): void {
       assert.deepEqual(await allKeyIds(store, { status: 'active', now: T0 + 1000 }), ids([active]));
     });
 
+    test('createWithin creates a key only while its app has fewer keys in use (not revoked, not expired at `now`) than the limit; creates together take turns', async () => {
+      await createKey();
+      await createKey({ enabled: false });
+      await createKey({ expiresAt: T0 + 1000, replacedBy: 'key_successor' });
+      await createKey({ expiresAt: T0 });
+      await createKey({ revokedAt: T0 - 1, revokedReason: 'leaked' });
+      const other = makeApp(2);
+      await store.apps.create(other, audit('app.created', 'app', other.id));
+      await storeKey(store, other.id);
+      const within = (key: ApiKey, limit: number, now = T0) => store.keys.createWithin(key, audit('key.created', 'key', key.id), limit, now);
+      const refused = makeKey(app.id);
+      assert.equal(await within(refused, 3), false, 'active, disabled and in a grace period: three in use');
+      assert.equal(await store.keys.get(refused.id), null);
+      assert.equal((await allAudit(store, { targetId: refused.id })).length, 0);
+      const made = makeKey(app.id);
+      assert.equal(await within(made, 3, T0 + 1000), true, 'the grace is over: two in use');
+      assert.deepEqual(await store.keys.get(made.id), made);
+      assert.equal((await allAudit(store, { targetId: made.id })).length, 1);
+      const together = [makeKey(app.id), makeKey(app.id), makeKey(app.id)];
+      const results = await Promise.all(together.map((k) => within(k, 4, T0 + 1000)));
+      assert.deepEqual(
+        results.filter((r) => r),
+        [true],
+        'one more fits, whichever comes first',
+      );
+      assert.equal((await store.keys.getByIds(together.map((k) => k.id))).length, 1);
+    });
+
     test('list by exposure finds keys whose secret was seen in the clear, with or without a status', async () => {
       const exposed = await createKey({ exposedAt: T0 - 5 });
       const exposedRevoked = await createKey({ exposedAt: T0 - 5, revokedAt: T0 - 1, revokedReason: 'exposed' });

@@ -174,6 +174,21 @@ export function keyRepo(db: PgDb): KeyRepo {
         return { revokedTokens };
       });
     },
+    async createWithin(key, audit, inUse, now) {
+      return db.transaction(async (tx) => {
+        // Creates for one app take turns on its row (NO KEY UPDATE: other keys' inserts, which only
+        // share its key, are not held up); READ COMMITTED, so the count sees the keys of the one before.
+        await tx.query('SELECT 1 FROM apps WHERE id = $1 FOR NO KEY UPDATE', [key.appId]);
+        const { rows } = await tx.query(
+          'SELECT count(*)::int AS n FROM keys WHERE app_id = $1 AND NOT (revoked_at IS NOT NULL AND revoked_at <= $2) AND (expires_at IS NULL OR expires_at > $2)',
+          [key.appId, now],
+        );
+        if (Number(rows[0]?.n ?? 0) >= inUse) return false;
+        await writeRow(tx, 'keys', keyColumns(key), key, true);
+        await appendAudit(tx, audit, db.clock());
+        return true;
+      });
+    },
     async rotate(previous, successor, audit, readAt) {
       return db.transaction(async (tx) => {
         if ((await writeRow(tx, 'keys', keyColumns(previous), previous, false, unchangedSince(readAt, UNROTATED_UNREVOKED))) === 0) return false;

@@ -141,6 +141,20 @@ export function keyRepo(db: SqliteDb): KeyRepo {
         return true;
       });
     },
+    async createWithin(key, audit, inUse, now) {
+      // One write transaction (BEGIN IMMEDIATE): the count and the insert, with no other writer between them.
+      return db.transaction(() => {
+        const row = db
+          .sql(
+            'SELECT count(*) AS n FROM keys WHERE app_id = ? AND NOT (revoked_at IS NOT NULL AND revoked_at <= ?) AND (expires_at IS NULL OR expires_at > ?)',
+          )
+          .get(key.appId, now, now);
+        if (Number(row?.n ?? 0) >= inUse) return false;
+        writeRow(db, 'keys', keyColumns(key), key, true);
+        appendAudit(db, audit);
+        return true;
+      });
+    },
     async rotate(previous, successor, audit, readAt) {
       return db.transaction(() => {
         if (writeRow(db, 'keys', keyColumns(previous), previous, false, unchangedSince(readAt, UNROTATED_UNREVOKED, [])) === 0) return false;
