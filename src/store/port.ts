@@ -15,6 +15,13 @@ export interface Store {
     /** A developer's apps (ownerUserId), by id. */
     listByOwner(userId: string, query: PageQuery): Promise<Page<App>>;
     countByOwner(userId: string): Promise<number>;
+    /**
+     * Creates the app unless its owner (`ownerUserId`) has `max` apps already, counted in the
+     * transaction that inserts it, so that creates made at the same time, on one node or several,
+     * take turns and cannot pass the limit together (the portal's `maxAppsPerDeveloper`); false when
+     * the owner is at it.
+     */
+    createWithin(app: App, audit: AuditInput, max: number): Promise<boolean>;
   };
   /** OpenAPI documents attached to APIs (the portal's reference pages); deleted with their API. */
   readonly apiDocuments: {

@@ -137,9 +137,8 @@ export const portalService = {
 
   async createApp(ctx: ControlContext, actor: Actor, user: User, input: { name: string; description: string | null }): Promise<App> {
     const { maxAppsPerDeveloper } = settingsOf(ctx);
-    if ((await ctx.store.apps.countByOwner(user.id)) >= maxAppsPerDeveloper) {
-      throw new ControlError('LIMIT_REACHED', `a developer may have at most ${maxAppsPerDeveloper} apps: delete one first`);
-    }
+    const limitReached = () => new ControlError('LIMIT_REACHED', `a developer may have at most ${maxAppsPerDeveloper} apps: delete one first`);
+    if ((await ctx.store.apps.countByOwner(user.id)) >= maxAppsPerDeveloper) throw limitReached();
     const now = ctx.clock();
     const app: App = {
       id: newId('app', now),
@@ -150,7 +149,9 @@ export const portalService = {
       createdAt: now,
       updatedAt: now,
     };
-    await ctx.store.apps.create(app, { ...actor, action: 'app.created', targetType: 'app', targetId: app.id, ...auditedChange(appView, null, app) });
+    // Counted again by the store as it inserts the app: requests made together cannot pass the limit.
+    const audit = { ...actor, action: 'app.created', targetType: 'app' as const, targetId: app.id, ...auditedChange(appView, null, app) };
+    if (!(await ctx.store.apps.createWithin(app, audit, maxAppsPerDeveloper))) throw limitReached();
     return app;
   },
 

@@ -33,6 +33,27 @@ export function portalContract(current: () => Store): void {
       assert.equal((await apps.listByOwner('usr_c', { limit: 5 })).items[0]?.id, mine[0]!.id);
     });
 
+    test('createWithin creates an app only while its owner has fewer apps than the limit; creates together take turns', async () => {
+      const { apps } = current();
+      const owned = (n: number) => ({ ...makeApp(n), ownerUserId: 'usr_limit' });
+      await apps.create(owned(1), audit('app.created', 'app', 'a'));
+      await apps.create({ ...makeApp(2), ownerUserId: 'usr_other' }, audit('app.created', 'app', 'b'));
+      const made = owned(3);
+      assert.equal(await apps.createWithin(made, audit('app.created', 'app', made.id), 2), true);
+      assert.deepEqual(await apps.get(made.id), made);
+      const refused = owned(4);
+      assert.equal(await apps.createWithin(refused, audit('app.created', 'app', refused.id), 2), false);
+      assert.equal(await apps.get(refused.id), null);
+      const together = [owned(5), owned(6), owned(7)];
+      const results = await Promise.all(together.map((a) => apps.createWithin(a, audit('app.created', 'app', a.id), 3)));
+      assert.deepEqual(
+        results.filter((r) => r),
+        [true],
+        'one more fits, whichever comes first',
+      );
+      assert.equal(await apps.countByOwner('usr_limit'), 3);
+    });
+
     test('an API’s document is attached with its audit entry, replaced, found by API, and goes with the API', async () => {
       const store = current();
       const [a, b] = [makeApi(1), makeApi(2)];
