@@ -52,6 +52,12 @@ export interface Store {
   readonly clients: EntityRepo<OAuthClient> & {
     /** The clients registered for an app in the developer portal (appId), by id. */
     listByApp(appId: string, query: PageQuery): Promise<Page<OAuthClient>>;
+    /**
+     * Creates the client unless its app (`appId`) has `max` clients already, counted in the
+     * transaction that inserts it, so that creates made together cannot pass the limit (the portal's
+     * `maxClientsPerApp`); false when the app is at it.
+     */
+    createWithin(client: OAuthClient, audit: AuditInput, max: number): Promise<boolean>;
   };
   readonly signingKeys: EntityRepo<SigningKey> & { all(): Promise<SigningKey[]> };
   readonly oidc: OidcModelRepo;
@@ -305,6 +311,12 @@ export interface WebhookRepo extends EntityRepo<WebhookEndpoint> {
   all(): Promise<WebhookEndpoint[]>;
   /** The endpoints scoped to an app (a developer's, made in the portal), by id. */
   listByApp(appId: string, query: PageQuery): Promise<Page<WebhookEndpoint>>;
+  /**
+   * Creates the endpoint unless its app (`appId`) has `max` endpoints already, counted in the
+   * transaction that inserts it, so that creates made together cannot pass the limit (the portal's
+   * `maxWebhooksPerApp`); false when the app is at it.
+   */
+  createWithin(endpoint: WebhookEndpoint, audit: AuditInput, max: number): Promise<boolean>;
   /** The last outbox `seq` turned into deliveries (0: none yet). */
   cursor(): Promise<number>;
   /**

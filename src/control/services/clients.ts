@@ -62,9 +62,13 @@ function newSecret(ctx: ControlContext): { secret: string; secretHash: string; p
   return { secret, secretHash: hashKey(secret, pepper), pepperId: pepper.id };
 }
 
+export const clientLimitReached = (max: number): ControlError =>
+  new ControlError('LIMIT_REACHED', `an app may have at most ${max} OAuth clients: delete one first`);
+
 export const clientsService = {
   /** The secret is returned once, here, for confidential clients. */
-  async create(ctx: ControlContext, actor: Actor, input: ClientInput): Promise<{ client: OAuthClient; secret: string | null }> {
+  /** With `maxPerApp` (the portal's `maxClientsPerApp`): refused (409 LIMIT_REACHED) when the app has that many, counted by the store with the insert. */
+  async create(ctx: ControlContext, actor: Actor, input: ClientInput, maxPerApp?: number): Promise<{ client: OAuthClient; secret: string | null }> {
     requireIdentity(ctx);
     const fields = { ...input, disabled: false, secretHash: null, pepperId: null };
     await validate(ctx, fields);
@@ -77,7 +81,8 @@ export const clientsService = {
       createdAt: now,
       updatedAt: now,
     };
-    await ctx.store.clients.create(client, audit(actor, 'created', client.id, null, client));
+    if (maxPerApp === undefined) await ctx.store.clients.create(client, audit(actor, 'created', client.id, null, client));
+    else if (!(await ctx.store.clients.createWithin(client, audit(actor, 'created', client.id, null, client), maxPerApp))) throw clientLimitReached(maxPerApp);
     return { client, secret: credentials?.secret ?? null };
   },
 

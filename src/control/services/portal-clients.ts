@@ -1,6 +1,6 @@
 import type { OAuthClient, OAuthGrantType, User } from '../../domain/entities.ts';
 import { ControlError, notFound, type Actor, type ControlContext } from '../context.ts';
-import { clientsService, clientView, type ClientInput } from './clients.ts';
+import { clientLimitReached, clientsService, clientView, type ClientInput } from './clients.ts';
 import { portalService, settingsOf } from './portal.ts';
 
 /** What a developer chooses for a client of their app; the rest is the operator's (never first-party, the default token lifetime). */
@@ -41,22 +41,27 @@ export const portalClientsService = {
   async create(ctx: ControlContext, actor: Actor, user: User, appId: string, input: PortalClientInput) {
     await portalService.ownApp(ctx, user, appId);
     const { maxClientsPerApp, clientGrantTypes, clientScopes } = settingsOf(ctx);
-    if ((await ctx.store.clients.listByApp(appId, { limit: maxClientsPerApp })).items.length >= maxClientsPerApp)
-      throw new ControlError('LIMIT_REACHED', `an app may have at most ${maxClientsPerApp} OAuth clients: delete one first`);
+    // Asked here to answer before anything else; the store asks again as it inserts the client, which holds when requests come together.
+    if ((await ctx.store.clients.listByApp(appId, { limit: maxClientsPerApp })).items.length >= maxClientsPerApp) throw clientLimitReached(maxClientsPerApp);
     const fields = {
       ...notAllowed('body.grantTypes', input.grantTypes, clientGrantTypes),
       ...notAllowed('body.scopes', input.scopes, clientScopes),
     };
     if (Object.keys(fields).length) throw new ControlError('VALIDATION_FAILED', 'more than the operator allows developers’ clients', fields);
     const apiIds = await portalService.catalogueApiIds(ctx, input.apiIds);
-    const { client, secret } = await clientsService.create(ctx, actor, {
-      ...input,
-      apiIds,
-      firstParty: false,
-      exchangeAppId: input.grantTypes.includes(TOKEN_EXCHANGE) ? appId : null,
-      accessTokenTtlSeconds: null,
-      appId,
-    });
+    const { client, secret } = await clientsService.create(
+      ctx,
+      actor,
+      {
+        ...input,
+        apiIds,
+        firstParty: false,
+        exchangeAppId: input.grantTypes.includes(TOKEN_EXCHANGE) ? appId : null,
+        accessTokenTtlSeconds: null,
+        appId,
+      },
+      maxClientsPerApp,
+    );
     return { ...clientView(client), ...(secret ? { secret } : {}) };
   },
 };

@@ -1,8 +1,8 @@
 import type { User } from '../../domain/entities.ts';
 import type { WebhookInput } from '../../domain/inputs/webhooks.ts';
 import type { WebhookEndpoint } from '../../domain/webhooks.ts';
-import { ControlError, notFound, type Actor, type ControlContext } from '../context.ts';
-import { requireWebhooks, webhooksService } from '../webhooks/service.ts';
+import { notFound, type Actor, type ControlContext } from '../context.ts';
+import { requireWebhooks, webhookLimitReached, webhooksService } from '../webhooks/service.ts';
 import { endpointView } from '../webhooks/views.ts';
 import { portalService, settingsOf } from './portal.ts';
 
@@ -33,9 +33,10 @@ export const portalWebhooksService = {
     requireWebhooks(ctx);
     await portalService.ownApp(ctx, user, appId);
     const { maxWebhooksPerApp } = settingsOf(ctx);
+    // Asked here to answer before the URL's check; the store asks again as it inserts the endpoint, which holds when requests come together.
     if ((await ctx.store.webhooks.listByApp(appId, { limit: maxWebhooksPerApp })).items.length >= maxWebhooksPerApp)
-      throw new ControlError('LIMIT_REACHED', `an app may have at most ${maxWebhooksPerApp} webhook endpoints: delete one first`);
-    const { endpoint, secret } = await webhooksService.create(ctx, actor, { ...input, appId });
+      throw webhookLimitReached(maxWebhooksPerApp);
+    const { endpoint, secret } = await webhooksService.create(ctx, actor, { ...input, appId }, maxWebhooksPerApp);
     return { ...endpointView(endpoint), secret };
   },
 };

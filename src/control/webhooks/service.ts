@@ -45,6 +45,9 @@ async function getEndpoint(ctx: ControlContext, id: string): Promise<WebhookEndp
 }
 
 /** Webhook endpoints: the admin API's and the CLI's operations on them (docs/webhooks.md). */
+export const webhookLimitReached = (max: number): ControlError =>
+  new ControlError('LIMIT_REACHED', `an app may have at most ${max} webhook endpoints: delete one first`);
+
 export const webhooksService = {
   get: getEndpoint,
 
@@ -54,7 +57,13 @@ export const webhooksService = {
   },
 
   /** The secret is returned here only. `appId` scopes it to an app's events (a developer's endpoint, made in the portal). */
-  async create(ctx: ControlContext, actor: Actor, input: WebhookInput & { appId?: string }): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
+  /** With `maxPerApp` (the portal's `maxWebhooksPerApp`): refused (409 LIMIT_REACHED) when the app has that many, counted by the store with the insert. */
+  async create(
+    ctx: ControlContext,
+    actor: Actor,
+    input: WebhookInput & { appId?: string },
+    maxPerApp?: number,
+  ): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
     const w = requireWebhooks(ctx);
     await w.checkUrl(input.url, input);
     const now = ctx.clock();
@@ -74,7 +83,8 @@ export const webhooksService = {
       createdAt: now,
       updatedAt: now,
     };
-    await ctx.store.webhooks.create(endpoint, audit(actor, 'created', null, endpoint));
+    if (maxPerApp === undefined) await ctx.store.webhooks.create(endpoint, audit(actor, 'created', null, endpoint));
+    else if (!(await ctx.store.webhooks.createWithin(endpoint, audit(actor, 'created', null, endpoint), maxPerApp))) throw webhookLimitReached(maxPerApp);
     return { endpoint, secret };
   },
 

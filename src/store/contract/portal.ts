@@ -90,6 +90,34 @@ export function portalContract(current: () => Store): void {
       assert.equal((await clients.listByApp('app_a', { limit: 5 })).items.length, 2);
     });
 
+    test('createWithin creates an OAuth client or a webhook endpoint only while its app has fewer than the limit; creates together take turns', async () => {
+      const { clients, webhooks } = current();
+      const client = () => ({ ...makeClient(9), appId: 'app_limited' });
+      const endpoint = () => makeEndpoint({ appId: 'app_limited' });
+      await clients.create({ ...makeClient(8), appId: 'app_elsewhere' }, audit('client.created', 'client', 'c'));
+      await webhooks.create(makeEndpoint({ appId: 'app_elsewhere' }), audit('webhook.created', 'webhook', 'w'));
+      for (const [repo, make] of [
+        [clients, client],
+        [webhooks, endpoint],
+      ] as const) {
+        const within = (x: ReturnType<typeof make>, max: number) =>
+          (repo.createWithin as (x: unknown, a: ReturnType<typeof audit>, max: number) => Promise<boolean>)(x, audit('created', 'client', x.id), max);
+        const made = make();
+        assert.equal(await within(made, 1), true);
+        assert.equal((await repo.get(made.id))?.id, made.id);
+        const refused = make();
+        assert.equal(await within(refused, 1), false);
+        assert.equal(await repo.get(refused.id), null);
+        const results = await Promise.all([make(), make(), make()].map((x) => within(x, 2)));
+        assert.deepEqual(
+          results.filter((r) => r),
+          [true],
+          'one more fits, whichever comes first',
+        );
+        assert.equal((await repo.listByApp('app_limited', { limit: 10 })).items.length, 2);
+      }
+    });
+
     test('a webhook endpoint scoped to an app keeps its event types, is listed by its app, and a range replay sends it only that app’s events', async () => {
       const { webhooks, events } = current();
       const scoped = makeEndpoint({ appId: 'app_a', events: ['key.created', 'key.rotated'] });

@@ -28,6 +28,18 @@ export function webhookRepo(db: PgDb): WebhookRepo {
         await appendAudit(tx, audit, db.clock());
       });
     },
+    async createWithin(endpoint, audit, max) {
+      return db.transaction(async (tx) => {
+        // Creates for one app take turns on a lock of their own (the app's row need not exist);
+        // READ COMMITTED, so the count sees the endpoint of the one before.
+        await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`webhooks of ${endpoint.appId ?? ''}`]);
+        const { rows } = await tx.query('SELECT COUNT(*) AS n FROM webhook_endpoints WHERE app_id = $1', [endpoint.appId ?? null]);
+        if (Number(rows[0]!.n) >= max) return false;
+        await write(tx, endpoint, true);
+        await appendAudit(tx, audit, db.clock());
+        return true;
+      });
+    },
     async get(id) {
       const { rows } = await db.query('SELECT data, consecutive_failures FROM webhook_endpoints WHERE id = $1', [id]);
       return rows[0] ? endpointFromRow(rows[0]) : null;

@@ -30,6 +30,15 @@ export function webhookRepo(db: SqliteDb): WebhookRepo {
         appendAudit(db, audit);
       });
     },
+    async createWithin(endpoint, audit, max) {
+      // One write transaction (BEGIN IMMEDIATE): the count and the insert, with no other writer between them.
+      return db.transaction(() => {
+        if (Number(db.sql('SELECT COUNT(*) AS n FROM webhook_endpoints WHERE app_id = ?').get(endpoint.appId ?? null)!.n) >= max) return false;
+        write(endpoint, true);
+        appendAudit(db, audit);
+        return true;
+      });
+    },
     async get(id) {
       const row = db.sql('SELECT data, consecutive_failures FROM webhook_endpoints WHERE id = ?').get(id);
       return row ? endpointFromRow(row) : null;
