@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { LRUCache } from 'lru-cache';
 import pino from 'pino';
 import { ConfigError, type Config } from './config/load.ts';
 import { gatewayPublicHost, type NodeRole } from './config/schema.ts';
@@ -263,11 +264,13 @@ export async function startGatehouse(
   }, 60_000);
   sweeper.unref();
 
-  // Keys seen over plain HTTP or in a query string are marked once each; the set keeps a flood of them from writing again.
-  const flagged = new Set<string>();
+  // Keys seen over plain HTTP or in a query string are marked once each; the recent ones are remembered, so one
+  // that keeps coming is not looked up again. Bounded by forgetting the oldest, never by ignoring new ones: a
+  // flood of made-up keys (their checksum is public) must not stop a real key from being marked.
+  const flagged = new LRUCache<string, true>({ max: 10_000 });
   const onExposed: OnExposed = (secret, ip, source) => {
-    if (flagged.has(secret) || flagged.size > 10_000) return;
-    flagged.add(secret);
+    if (flagged.has(secret)) return;
+    flagged.set(secret, true);
     // The control plane's services are loaded after the gateway serves; this rare path loads them itself.
     import('./control/services/keys.ts')
       .then(({ keysService }) => keysService.flagExposed(ctx, secret, ip, source))
