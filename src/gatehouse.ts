@@ -122,6 +122,10 @@ export async function startGatehouse(
       redact: LOG_REDACT,
       ...(config.tracing.enabled ? { mixin: (await import('./telemetry/tracing.ts')).traceLogFields } : {}),
     });
+  // Secrets files looser than owner-only (loadConfig refused those anyone may write): named, never read out.
+  for (const { setting, file, problem } of config.secretFileWarnings) {
+    log.warn({ setting, file }, `secrets file ${file} (${setting}) is ${problem}: make it readable by Gatehouse's user only (chmod 0400)`);
+  }
   // Issuers whose access tokens the gateway accepts: the configured ones first (a bad one stops the
   // start before anything is opened), our own once its URL is known.
   const trusted: TrustedIssuer[] = await Promise.all(config.tokens.issuers.map((i) => externalIssuer(i)));

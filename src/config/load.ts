@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -19,6 +19,17 @@ export interface Config extends ParsedConfig {
   introspectionClientSecret: string | null;
   /** Headers for the OTLP collector (OTEL_EXPORTER_OTLP_HEADERS): often its credential, so from the environment only. */
   tracingHeaders: Record<string, string>;
+  /** Secrets files others may read, or their group write: logged as warnings at start (one that anyone may write is refused). */
+  secretFileWarnings: SecretFileWarning[];
+}
+
+/** A secrets file whose permissions are looser than owner-only (docs/deployment.md, "Secrets files"); never its content. */
+export interface SecretFileWarning {
+  /** The setting or variable that names it: secrets.pepperFile, GATEHOUSE_PEPPER_FILE, gateway.tls.keyFile... */
+  setting: string;
+  file: string;
+  /** What its mode allows: "readable by others", "writable by its group"... */
+  problem: string;
 }
 
 export class ConfigError extends Error {
@@ -44,32 +55,82 @@ export function loadConfig(options: { file?: string | undefined; env?: NodeJS.Pr
   if (parsed.gateway.tls && parsed.gateway.httpRedirectPort !== undefined && gatewayPublicHost(parsed.gateway) === null) {
     throw new ConfigError('gateway.httpRedirectPort redirects clients to gateway.publicHost, which must be set when gateway.host listens on every address');
   }
-  const peppers = loadPeppers(parsed, env, join(parsed.dataDir, DATA_DIR_PEPPER));
+  const warnings: SecretFileWarning[] = [];
+  const peppers = loadPeppers(parsed, env, join(parsed.dataDir, DATA_DIR_PEPPER), warnings);
   if (peppers.length === 0 && options.secretsRequired !== false) {
     throw new ConfigError('no key-hashing pepper: set GATEHOUSE_PEPPER or GATEHOUSE_PEPPER_FILE, or secrets.pepperFile');
   }
   return deepFreeze({
     ...parsed,
     storePath: resolve(parsed.store.path ?? join(parsed.dataDir, 'gatehouse.db')),
-    storePassword: readPassword('store', parsed.store.passwordFile, env.GATEHOUSE_STORE_PASSWORD),
-    redisPassword: readPassword('Redis', parsed.redis.passwordFile, env.GATEHOUSE_REDIS_PASSWORD),
+    storePassword: readPassword('store', 'store.passwordFile', parsed.store.passwordFile, env.GATEHOUSE_STORE_PASSWORD, warnings),
+    redisPassword: readPassword('Redis', 'redis.passwordFile', parsed.redis.passwordFile, env.GATEHOUSE_REDIS_PASSWORD, warnings),
     peppers,
-    masterKey: loadMasterKey(parsed, env, join(parsed.dataDir, DATA_DIR_MASTER_KEY)),
-    introspectionClientSecret: loadIntrospectionSecret(parsed, env),
+    masterKey: loadMasterKey(parsed, env, join(parsed.dataDir, DATA_DIR_MASTER_KEY), warnings),
+    introspectionClientSecret: loadIntrospectionSecret(parsed, env, warnings),
     tracingHeaders: otel.headers,
+    secretFileWarnings: checkTlsKeyFiles(parsed, warnings),
   });
 }
 
 /** A password from its file (configured), else from its environment variable; null when neither is set. */
-function readPassword(what: string, file: string | undefined, fromEnv: string | undefined): string | null {
-  if (file) {
-    try {
-      return readFileSync(file, 'utf8').trim();
-    } catch (error) {
-      throw new ConfigError(`cannot read the ${what} password file ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
-    }
-  }
+function readPassword(what: string, setting: string, file: string | undefined, fromEnv: string | undefined, warnings: SecretFileWarning[]): string | null {
+  if (file) return readSecretFile(`${what} password`, setting, file, warnings).trim();
   return fromEnv || null;
+}
+
+/**
+ * A secrets file's text, its mode checked on the file read: one anyone may write is refused (anyone
+ * could replace the secret); one others may read, or its group write, is a warning. Not refused:
+ * Docker and Kubernetes mount secrets 0444 or 0644, owned by root.
+ */
+function readSecretFile(what: string, setting: string, file: string, warnings: SecretFileWarning[]): string {
+  let mode: number;
+  let text: string;
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      mode = fstatSync(fd).mode;
+      text = readFileSync(fd, 'utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    throw new ConfigError(`cannot read the ${what} file ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  checkSecretMode(setting, file, mode, warnings);
+  return text;
+}
+
+/** Refuses a secrets file anyone may write; notes one others may read or its group write. */
+function checkSecretMode(setting: string, file: string, mode: number, warnings: SecretFileWarning[]): void {
+  if (mode & 0o002) {
+    throw new ConfigError(`${setting}: the secrets file ${file} is writable by anyone (mode ${octal(mode)}), who could replace it: chmod o-w,g-w it`);
+  }
+  const problems = [
+    ...(mode & 0o004 ? ['readable by others'] : []),
+    ...(mode & 0o020 ? ['writable by its group'] : []),
+    ...(mode & 0o001 ? ['executable by others'] : []),
+  ];
+  if (problems.length > 0 && !warnings.some((w) => w.file === file && w.setting === setting)) {
+    warnings.push({ setting, file, problem: `${problems.join(' and ')} (mode ${octal(mode)})` });
+  }
+}
+
+const octal = (mode: number): string => (mode & 0o777).toString(8).padStart(4, '0');
+
+/**
+ * The TLS private keys are read when the listeners start (tls/server-tls.ts), so their modes are
+ * checked here, with the other secrets files; one missing is left to that read to report.
+ */
+function checkTlsKeyFiles(config: ParsedConfig, warnings: SecretFileWarning[]): SecretFileWarning[] {
+  for (const [setting, tls] of [
+    ['gateway.tls.keyFile', config.gateway.tls],
+    ['control.tls.keyFile', config.control.tls],
+  ] as const) {
+    if (tls && existsSync(tls.keyFile)) checkSecretMode(setting, tls.keyFile, statSync(tls.keyFile).mode, warnings);
+  }
+  return warnings;
 }
 
 const isKeyObject = (value: object): boolean => value.constructor?.name?.endsWith('KeyObject') ?? false;
@@ -184,10 +245,19 @@ function otelEnvironment(env: NodeJS.ProcessEnv): OtelEnvironment {
 /** Demo mode keeps a generated pepper in the data directory; a configured one always wins. */
 export const DATA_DIR_PEPPER = 'pepper';
 
-function loadPeppers(config: ParsedConfig, env: NodeJS.ProcessEnv, dataDirPepper: string): Pepper[] {
-  const file = env.GATEHOUSE_PEPPER_FILE || config.secrets.pepperFile || (existsSync(dataDirPepper) ? dataDirPepper : undefined);
-  const current = readSecret('pepper', env.GATEHOUSE_PEPPER, file);
-  const previous = readSecret('previous peppers', env.GATEHOUSE_PREVIOUS_PEPPERS, env.GATEHOUSE_PREVIOUS_PEPPERS_FILE || config.secrets.previousPeppersFile);
+function loadPeppers(config: ParsedConfig, env: NodeJS.ProcessEnv, dataDirPepper: string, warnings: SecretFileWarning[]): Pepper[] {
+  const current = readSecret(
+    'pepper',
+    env.GATEHOUSE_PEPPER,
+    secretFile(env, 'GATEHOUSE_PEPPER_FILE', config.secrets.pepperFile, 'secrets.pepperFile', dataDirPepper),
+    warnings,
+  );
+  const previous = readSecret(
+    'previous peppers',
+    env.GATEHOUSE_PREVIOUS_PEPPERS,
+    secretFile(env, 'GATEHOUSE_PREVIOUS_PEPPERS_FILE', config.secrets.previousPeppersFile, 'secrets.previousPeppersFile'),
+    warnings,
+  );
   const secrets = [
     current,
     ...(previous
@@ -209,29 +279,54 @@ function loadPeppers(config: ParsedConfig, env: NodeJS.ProcessEnv, dataDirPepper
 /** Demo mode keeps a generated master key beside the pepper; a configured one always wins. */
 export const DATA_DIR_MASTER_KEY = 'master-key';
 
-function loadMasterKey(config: ParsedConfig, env: NodeJS.ProcessEnv, dataDirKey: string): Buffer | null {
-  const file = env.GATEHOUSE_MASTER_KEY_FILE || config.secrets.masterKeyFile || (existsSync(dataDirKey) ? dataDirKey : undefined);
-  const key = readSecret('master key', env.GATEHOUSE_MASTER_KEY, file);
+function loadMasterKey(config: ParsedConfig, env: NodeJS.ProcessEnv, dataDirKey: string, warnings: SecretFileWarning[]): Buffer | null {
+  const key = readSecret(
+    'master key',
+    env.GATEHOUSE_MASTER_KEY,
+    secretFile(env, 'GATEHOUSE_MASTER_KEY_FILE', config.secrets.masterKeyFile, 'secrets.masterKeyFile', dataDirKey),
+    warnings,
+  );
   if (key && key.length < 32) throw new ConfigError('the master key must be at least 32 characters of random data');
   return key;
 }
 
 /** An issuer checked by introspection (RFC 7662) needs its client's secret: from the environment or a file. */
-function loadIntrospectionSecret(config: ParsedConfig, env: NodeJS.ProcessEnv): string | null {
+function loadIntrospectionSecret(config: ParsedConfig, env: NodeJS.ProcessEnv, warnings: SecretFileWarning[]): string | null {
   const issuer = config.tokens.issuers.find((i) => i.introspection);
   if (!issuer?.introspection) return null;
-  const secret = readSecret('introspection client secret', env.GATEHOUSE_INTROSPECTION_CLIENT_SECRET, issuer.introspection.clientSecretFile);
+  const file = issuer.introspection.clientSecretFile;
+  const secret = readSecret(
+    'introspection client secret',
+    env.GATEHOUSE_INTROSPECTION_CLIENT_SECRET,
+    file ? { setting: 'tokens.issuers[].introspection.clientSecretFile', path: file } : undefined,
+    warnings,
+  );
   if (!secret)
     throw new ConfigError(`the introspection client for ${issuer.issuer} needs its secret: clientSecretFile or GATEHOUSE_INTROSPECTION_CLIENT_SECRET`);
   return secret.toString('utf8');
 }
 
-function readSecret(what: string, value: string | undefined, file: string | undefined): Buffer | null {
+/** A secrets file and the setting that names it: its variable, else the config file's setting, else the data directory's (demo). */
+function secretFile(
+  env: NodeJS.ProcessEnv,
+  variable: string,
+  configured: string | undefined,
+  setting: string,
+  inDataDir?: string,
+): { setting: string; path: string } | undefined {
+  if (env[variable]) return { setting: variable, path: env[variable] };
+  if (configured) return { setting, path: configured };
+  if (inDataDir !== undefined && existsSync(inDataDir)) return { setting: 'dataDir', path: inDataDir };
+  return undefined;
+}
+
+function readSecret(
+  what: string,
+  value: string | undefined,
+  file: { setting: string; path: string } | undefined,
+  warnings: SecretFileWarning[],
+): Buffer | null {
   if (value) return Buffer.from(value.trim());
   if (!file) return null;
-  try {
-    return Buffer.from(readFileSync(file, 'utf8').trim());
-  } catch (error) {
-    throw new ConfigError(`cannot read the ${what} file ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
+  return Buffer.from(readSecretFile(what, file.setting, file.path, warnings).trim());
 }
