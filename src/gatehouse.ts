@@ -335,7 +335,7 @@ export async function startGatehouse(
             log,
           )
         : mainThreadGateway(config, log, plane);
-  metrics?.countLosses({ requestLog, analytics });
+  metrics?.countLosses({ requestLog, analytics, usage });
   requestLog?.start();
   analytics?.start();
   const addressRetention = runsControl

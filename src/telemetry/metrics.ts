@@ -14,10 +14,12 @@ export interface MetricsSettings {
 }
 
 /** Grant types Gatehouse's token endpoint serves; anything else a client sends is `other`. */
-/** What keeps its own count of records it had to drop (requests/request-log.ts, usage/analytics.ts). */
+/** What keeps its own count of records it had to drop (requests/request-log.ts, usage/analytics.ts, usage/usage-recorder.ts). */
 export interface LossSources {
   requestLog: { dropped(): number; refused(): number } | null;
   analytics: { dropped(): number; refused(): number } | null;
+  /** The usage recorder: requests whose counts a failed last flush at stop left (a gateway worker's hand-over, the main thread's write). */
+  usage: { dropped(): number } | null;
 }
 
 const GRANT_TYPES = new Set([
@@ -70,7 +72,7 @@ export class GatehouseMetrics {
   readonly #lastSuccess = new Map<string, number>();
   readonly #up = new Map<string, boolean>();
   #health: Health | null = null;
-  #lossSources: LossSources = { requestLog: null, analytics: null };
+  #lossSources: LossSources = { requestLog: null, analytics: null, usage: null };
   readonly #tokenRequests: CellCounter<'grant_type' | 'result'>;
   readonly #tokenRequestCells = new Map<string, Map<string, CounterCell>>();
   readonly #storeDuration: CellHistogram<'repository' | 'operation'>;
@@ -188,11 +190,11 @@ export class GatehouseMetrics {
     });
     new Counter({
       name: 'gatehouse_records_lost_total',
-      help: 'Request-log records and analytics counts lost since start: buffer_full (the store was not keeping up), refused (the store would not hold the record).',
+      help: 'Request-log records, analytics and usage counts lost since start: buffer_full (the store was not keeping up), refused (the store would not hold the record), last_flush_failed (usage counts a failed last flush at stop left).',
       labelNames: ['log', 'reason'] as const,
       registers,
       collect() {
-        const { requestLog, analytics } = metrics.#lossSources;
+        const { requestLog, analytics, usage } = metrics.#lossSources;
         this.reset();
         if (requestLog) {
           this.inc({ log: 'request_log', reason: 'buffer_full' }, requestLog.dropped());
@@ -202,6 +204,7 @@ export class GatehouseMetrics {
           this.inc({ log: 'analytics', reason: 'buffer_full' }, analytics.dropped());
           this.inc({ log: 'analytics', reason: 'refused' }, analytics.refused());
         }
+        if (usage) this.inc({ log: 'usage', reason: 'last_flush_failed' }, usage.dropped());
       },
     });
     new Gauge({
@@ -215,7 +218,7 @@ export class GatehouseMetrics {
     });
   }
 
-  /** The request log's and usage analytics' own counts of what they lost, read at each scrape. */
+  /** The request log's, usage analytics' and the usage recorder's own counts of what they lost, read at each scrape. */
   countLosses(sources: LossSources): void {
     this.#lossSources = sources;
   }

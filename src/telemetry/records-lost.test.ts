@@ -1,13 +1,29 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { UsageRecorder } from '../usage/usage-recorder.ts';
 import { GatehouseMetrics } from './metrics.ts';
 
 test('gatehouse_records_lost_total counts what the request log and analytics dropped, by reason: a full buffer, or refused by the store', async () => {
   const metrics = new GatehouseMetrics({ perKeyLabels: false });
-  metrics.countLosses({ requestLog: { dropped: () => 1, refused: () => 2 }, analytics: { dropped: () => 3, refused: () => 4 } });
+  metrics.countLosses({ requestLog: { dropped: () => 1, refused: () => 2 }, analytics: { dropped: () => 3, refused: () => 4 }, usage: null });
   const text = await metrics.registry.metrics();
   assert.match(text, /^gatehouse_records_lost_total\{log="request_log",reason="buffer_full"\} 1$/m);
   assert.match(text, /^gatehouse_records_lost_total\{log="request_log",reason="refused"\} 2$/m);
   assert.match(text, /^gatehouse_records_lost_total\{log="analytics",reason="buffer_full"\} 3$/m);
   assert.match(text, /^gatehouse_records_lost_total\{log="analytics",reason="refused"\} 4$/m);
+});
+
+test('gatehouse_records_lost_total counts the usage a failed last flush at stop left (log="usage")', async () => {
+  const metrics = new GatehouseMetrics({ perKeyLabels: false });
+  const usage = new UsageRecorder({
+    record: async () => {
+      throw new Error('the main thread could not take the counts');
+    },
+  });
+  metrics.countLosses({ requestLog: null, analytics: null, usage });
+  assert.match(await metrics.registry.metrics(), /^gatehouse_records_lost_total\{log="usage",reason="last_flush_failed"\} 0$/m);
+  const key = { id: 'key_1' };
+  for (let i = 0; i < 3; i++) usage.hit(key, Date.UTC(2026, 10, 29), null);
+  await assert.rejects(usage.stop(), /3 requests not counted in usage/);
+  assert.match(await metrics.registry.metrics(), /^gatehouse_records_lost_total\{log="usage",reason="last_flush_failed"\} 3$/m);
 });

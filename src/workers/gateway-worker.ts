@@ -170,7 +170,7 @@ const plane = await createDataPlane({
   first: ['changes', () => void feed.sync()],
 });
 const { gateway } = plane;
-metrics?.countLosses({ requestLog, analytics });
+metrics?.countLosses({ requestLog, analytics, usage });
 requestLog?.start();
 analytics?.start();
 const stopWatching = config.gateway.tls

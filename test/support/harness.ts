@@ -144,10 +144,14 @@ export async function startHarness(
     adminKey,
     admin,
     async close() {
-      await gh.close();
-      upstreamServer.closeAllConnections();
-      await new Promise((r) => upstreamServer.close(r));
-      rmSync(dir, { recursive: true, force: true });
+      // A close that rejects (a last flush failed) still leaves nothing behind.
+      try {
+        await gh.close();
+      } finally {
+        upstreamServer.closeAllConnections();
+        await new Promise((r) => upstreamServer.close(r));
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
 }
