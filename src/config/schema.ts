@@ -266,7 +266,12 @@ export const configSchema = z.strictObject({
       pollIntervalSeconds: z.coerce.number().min(0).max(3600).default(1),
     })
     .prefault({}),
-  usage: z.strictObject({ flushIntervalSeconds: z.coerce.number().min(0.01).default(5) }).prefault({}),
+  usage: z
+    .strictObject({
+      /** At most an hour, as analytics.flushIntervalSeconds: past 2^31 ms (about 25 days) Node's timer would fire every millisecond. */
+      flushIntervalSeconds: z.coerce.number().min(0.01).max(3600).default(5),
+    })
+    .prefault({}),
   /** Where each key is used from (docs/observability/key-addresses.md): per key and client address, first and last seen, requests. */
   keyAddresses: z
     .strictObject({
@@ -433,8 +438,8 @@ export const configSchema = z.strictObject({
       signingKeyRotationDays: z.coerce.number().min(1).default(90),
       /** How long a new signing key is published before it signs, so verifiers' JWKS caches see it first. */
       signingKeyPublishLeadSeconds: z.coerce.number().min(0).default(3600),
-      /** How often this node reads revocations made by other nodes: the bound on their delay here. */
-      revocationPollSeconds: z.coerce.number().min(0.1).default(5),
+      /** How often this node reads revocations made by other nodes: the bound on their delay here (at most an hour, as changes.pollIntervalSeconds). */
+      revocationPollSeconds: z.coerce.number().min(0.1).max(3600).default(5),
       /**
        * Failed sign-ins, each a GCRA bucket: `limit` failures at once, then limit per window. Browsers
        * with a device cookie for the account count only against that cookie.
