@@ -400,8 +400,10 @@ export async function startGatehouse(
           () => scans?.stop(),
         ),
       ]);
-      // A failed last flush still rejects the shutdown (its counts or records are lost, the caller
-      // logs it); the writer thread and the store close either way.
+      // A failed last flush is logged here (its counts or records are lost, and `gatehouse start`
+      // exits 1 on it without a word) and still rejects the shutdown; the writer thread and the store
+      // close either way.
+      for (const result of flushed) if (result.status === 'rejected') log.error({ err: result.reason }, 'a last flush at stop failed');
       await Promise.all([writer?.close(), reader?.close()]);
       await store.close();
       redis?.disconnect();
