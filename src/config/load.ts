@@ -190,6 +190,7 @@ function scalarPaths(): string[][] {
     ['webhooks', 'caFile'],
     ['console', 'assetsDir'],
     ['portal', 'keyPolicy'],
+    ['secretScanning', 'github', 'publicKeysUrl'],
   );
   return paths;
 }
