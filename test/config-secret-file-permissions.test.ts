@@ -115,3 +115,40 @@ test(
     assert.ok(!JSON.stringify(lines).includes(PEPPER));
   }),
 );
+
+test(
+  'a TLS key others may read is a warning, one anyone may write refused; a CA file anyone may write is refused (anyone could add a CA), one others may read is fine',
+  withDir((dir) => {
+    const key = secret(dir, 'key.pem', 'not read here', 0o644);
+    const cert = secret(dir, 'cert.pem', 'not read here', 0o644);
+    const env = {
+      GATEHOUSE_DATA_DIR: dir,
+      GATEHOUSE_PEPPER: PEPPER,
+      GATEHOUSE_GATEWAY_TLS_CERT_FILE: cert,
+      GATEHOUSE_GATEWAY_TLS_KEY_FILE: key,
+    };
+    assert.deepEqual(
+      loadConfig({ env }).secretFileWarnings.map(({ setting, file }) => ({ setting, file })),
+      [{ setting: 'gateway.tls.keyFile', file: key }],
+    );
+    chmodSync(key, 0o666);
+    assert.throws(
+      () => loadConfig({ env }),
+      (error: unknown) => error instanceof ConfigError && error.message.includes('gateway.tls.keyFile') && error.message.includes(key),
+    );
+    chmodSync(key, 0o600);
+    for (const [variable, setting] of [
+      ['GATEHOUSE_GATEWAY_TLS_CLIENT_CA_FILE', 'gateway.tls.clientCaFile'],
+      ['GATEHOUSE_REDIS_CA_FILE', 'redis.caFile'],
+      ['GATEHOUSE_WEBHOOKS_CA_FILE', 'webhooks.caFile'],
+    ] as const) {
+      const ca = secret(dir, `${setting}.pem`, 'not read here', 0o666);
+      assert.throws(
+        () => loadConfig({ env: { ...env, [variable]: ca } }),
+        (error: unknown) => error instanceof ConfigError && error.message.includes(setting) && error.message.includes(ca),
+      );
+      chmodSync(ca, 0o644);
+      assert.deepEqual(loadConfig({ env: { ...env, [variable]: ca } }).secretFileWarnings, []);
+    }
+  }),
+);

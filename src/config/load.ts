@@ -69,7 +69,7 @@ export function loadConfig(options: { file?: string | undefined; env?: NodeJS.Pr
     masterKey: loadMasterKey(parsed, env, join(parsed.dataDir, DATA_DIR_MASTER_KEY), warnings),
     introspectionClientSecret: loadIntrospectionSecret(parsed, env, warnings),
     tracingHeaders: otel.headers,
-    secretFileWarnings: checkTlsKeyFiles(parsed, warnings),
+    secretFileWarnings: checkFilesReadAtStart(parsed, warnings),
   });
 }
 
@@ -120,15 +120,26 @@ function checkSecretMode(setting: string, file: string, mode: number, warnings: 
 const octal = (mode: number): string => (mode & 0o777).toString(8).padStart(4, '0');
 
 /**
- * The TLS private keys are read when the listeners start (tls/server-tls.ts), so their modes are
- * checked here, with the other secrets files; one missing is left to that read to report.
+ * Files read when the listeners and connections start, checked here with the secrets files: the TLS
+ * private keys as secrets; the CA files, which are public, only for being writable by anyone, who
+ * could add a CA of their own (client certificates for mutual TLS, a Redis server, a webhook receiver
+ * of their making). One missing is left to its read to report.
  */
-function checkTlsKeyFiles(config: ParsedConfig, warnings: SecretFileWarning[]): SecretFileWarning[] {
+function checkFilesReadAtStart(config: ParsedConfig, warnings: SecretFileWarning[]): SecretFileWarning[] {
   for (const [setting, tls] of [
     ['gateway.tls.keyFile', config.gateway.tls],
     ['control.tls.keyFile', config.control.tls],
   ] as const) {
     if (tls && existsSync(tls.keyFile)) checkSecretMode(setting, tls.keyFile, statSync(tls.keyFile).mode, warnings);
+  }
+  for (const [setting, file] of [
+    ['gateway.tls.clientCaFile', config.gateway.tls?.clientCaFile],
+    ['redis.caFile', config.redis.caFile],
+    ['webhooks.caFile', config.webhooks.caFile],
+  ] as const) {
+    const mode = file && existsSync(file) ? statSync(file).mode : 0;
+    if (mode & 0o002)
+      throw new ConfigError(`${setting}: the CA file ${file} is writable by anyone (mode ${octal(mode)}), who could add a CA of their own: chmod o-w it`);
   }
   return warnings;
 }
