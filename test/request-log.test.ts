@@ -364,7 +364,7 @@ describe('request log: retention, graceful stop, opt-out by PATCH', () => {
   });
 
   test('a graceful stop writes every buffered record', async () => {
-    const h = await startHarness({ GATEHOUSE_REQUEST_LOG_FLUSH_INTERVAL_MS: '3600000', GATEHOUSE_REQUEST_LOG_FLUSH_RECORDS: '100000' });
+    const h = await startHarness({ GATEHOUSE_REQUEST_LOG_FLUSH_INTERVAL_MS: '3600000', GATEHOUSE_REQUEST_LOG_FLUSH_RECORDS: '50000' });
     const path = join(h.dir, 'gatehouse.db');
     try {
       const api = await h.admin('POST', '/apis', { name: 'open', listenPath: '/open', upstreamUrl: h.upstream.url, auth: { type: 'public' } });

@@ -321,6 +321,12 @@ export const configSchema = z.strictObject({
       /** ...or this long after the last one. */
       flushIntervalMs: z.coerce.number().int().min(1).max(3_600_000).default(1000),
     })
+    // Else the buffer is full before a flush by count can start: past bufferRecords per flushIntervalMs,
+    // records are dropped while the store could keep up.
+    .refine((r) => r.flushRecords <= r.bufferRecords, {
+      message: 'must be at most requestLog.bufferRecords: a flush starts when this many records wait, and the buffer holds no more',
+      path: ['flushRecords'],
+    })
     .prefault({}),
   /** Usage analytics (docs/observability/usage.md): counts per minute, rolled up per hour and day as they are written. */
   analytics: z
