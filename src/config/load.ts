@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, YAMLError } from 'yaml';
 import { z } from 'zod';
 import { createPepper, type Pepper } from '../domain/key-hash.ts';
 import { OtelEnvironmentError, readOtelEnvironment, type OtelEnvironment } from './otel-environment.ts';
@@ -166,9 +166,13 @@ function readYaml(file: string): unknown {
     throw new ConfigError(`cannot read config file ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
   }
   try {
-    return parseYaml(text) ?? {};
+    // Not yaml's pretty errors and warnings: they quote the lines around the mistake, and a secret
+    // written into the file by mistake (refused below without being echoed) must not reach the log.
+    return parseYaml(text, { prettyErrors: false }) ?? {};
   } catch (error) {
-    throw new ConfigError(`config file ${file} is not valid YAML: ${(error as Error).message}`);
+    if (!(error instanceof YAMLError)) throw error;
+    const before = text.slice(0, error.pos[0]).split('\n');
+    throw new ConfigError(`config file ${file} is not valid YAML: ${error.message} (line ${before.length}, column ${before.at(-1)!.length + 1})`);
   }
 }
 
