@@ -106,6 +106,7 @@ export async function startGatehouse(
   const clock = options.clock ?? Date.now;
   const role = options.role ?? config.node.role;
   refuseSqliteGateway(config, role);
+  refuseRedirectWithoutTls(config, role);
   // A gateway node runs the data plane only; a control node everything that must run once per deployment.
   const servesGateway = role !== 'control';
   const runsControl = role !== 'gateway';
@@ -596,6 +597,18 @@ function refuseSqliteGateway(config: Readonly<Config>, role: NodeRole): void {
     'a gateway node (--role gateway) needs the shared PostgreSQL store (store.driver postgres): the embedded SQLite store is a file ' +
       'on one machine that nodes on other machines cannot share. Run one node with --role all on SQLite, or set node.singleMachine ' +
       'true if every node runs on this machine and shares the file.',
+  );
+}
+
+/**
+ * gateway.httpRedirectPort is a plain-HTTP listener that redirects to the HTTPS gateway: without
+ * gateway.tls there is none to redirect to, and the listener was silently not started. Checked here,
+ * not when the configuration is read: demo mode reads it once before adding its own certificate.
+ */
+function refuseRedirectWithoutTls(config: Readonly<Config>, role: NodeRole): void {
+  if (role === 'control' || config.gateway.tls || config.gateway.httpRedirectPort === undefined) return;
+  throw new ConfigError(
+    'gateway.httpRedirectPort starts a plain-HTTP listener that redirects to the HTTPS gateway: it needs gateway.tls (certFile and keyFile), which is not set',
   );
 }
 
