@@ -213,6 +213,26 @@ describe('OpenTelemetry traces, exported over OTLP/HTTP to a receiver on loopbac
     for (const secret of secrets) assert.ok(!everything.includes(secret), `a secret (${secret.slice(0, 8)}…) was exported`);
     assert.ok(!everything.includes('query-value-never-exported'), 'a query string value was exported');
   });
+
+  test('a control-plane path that hides a key behind percent-encoding, or carries a JWT, is recorded with the secret replaced, as the request log records it', async () => {
+    const hidden = ids.secret.replaceAll('_', '%5F');
+    const jwt = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ0cmFjZWQtcGF0aC11c2VyIn0.c2lnbmF0dXJlLW9mLWEtdHJhY2VkLXBhdGg';
+    const cases: [path: string, recorded: string][] = [
+      [`/admin/v1/keys/${hidden}`, '/admin/v1/keys/{secret}'],
+      [`/admin/v1/keys/${jwt}`, '/admin/v1/keys/{secret}'],
+    ];
+    for (const [path, expected] of cases) {
+      const res = await h.admin('GET', path.slice('/admin/v1'.length));
+      assert.equal(res.status, 404);
+      const requestId = res.headers.get('x-request-id');
+      await receiver.waitFor((spans) => spans.some((s) => s.attributes['gatehouse.request_id'] === requestId), 'the admin API span');
+      assert.equal(receiver.spans.find((s) => s.attributes['gatehouse.request_id'] === requestId)!.attributes['url.path'], expected);
+    }
+    const everything = receiver.payloads.join('\n');
+    const random = ids.secret.slice(ids.secret.lastIndexOf('_') + 1);
+    assert.ok(!everything.includes(random), "the key's random part was exported");
+    assert.ok(!everything.includes(jwt.split('.')[1]!), "the JWT's payload was exported");
+  });
 });
 
 describe('head sampling: a ratio for new traces, the trusted parent’s decision for continued ones', () => {

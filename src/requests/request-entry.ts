@@ -2,6 +2,7 @@ import type { RequestRecord } from '../gateway/observer.ts';
 import { nextRequestId } from '../gateway/request-id.ts';
 import type { RequestLogEntry } from '../store/port.ts';
 import { unpack, type PackedEntry } from '../store/entry-batch.ts';
+import { pathWithoutSecrets as redactPath, withoutSecrets as redact } from '../domain/secret-redaction.ts';
 
 /**
  * What the request log keeps of an API's query strings: nothing of the values by default (the
@@ -24,38 +25,11 @@ const MAX_USER_AGENT = 512;
  */
 const CREDENTIAL_NAME =
   /(?:^|_)(?:key|apikey|token|secret|password|passwd|pwd|pass|signature|sig|auth|authorization|credential|credentials|session|sessionid|sid|jwt|assertion|code|otp)s?(?:$|_)/;
-/**
- * Secrets recognisable by their shape, wherever they sit (a path segment, a parameter name or
- * value): our API, publishable and admin keys and client secrets (`gk_`, `gka_`, `gcs_`), and JWTs.
- */
-const SECRET_SHAPE = /g(?:k|ka|cs)_[A-Za-z0-9_]+|eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*)?/g;
-const MAY_HOLD_SECRET = /g(?:k|ka|cs)_|eyJ/;
-/** A character of SECRET_SHAPE's alphabet. */
-const SECRET_CHARACTER = /[A-Za-z0-9_.-]/;
+/** Text with every secret-shaped part replaced (domain/secret-redaction.ts). */
+export const withoutSecrets = (text: string): string => redact(text, REDACTED);
 
-/** Text with every secret-shaped part replaced; the common case (nothing like one) costs one test. */
-export function withoutSecrets(text: string): string {
-  return MAY_HOLD_SECRET.test(text) ? text.replace(SECRET_SHAPE, REDACTED) : text;
-}
-
-/**
- * A path without secrets. A canonical path has unreserved characters decoded already; a path
- * refused as not canonical is kept as sent, so one that hides a secret behind percent-encoding
- * (`gk%5Flive_...`) is kept decoded, with the secret replaced.
- */
-export function pathWithoutSecrets(path: string): string {
-  if (path.includes('%')) {
-    // Only the escapes of characters a secret is made of are decoded: enough to see one, and no
-    // escape of a control character (`%00`, `%1b`) becomes one in the log, where a NUL made
-    // PostgreSQL refuse the whole batch and an ESC reaches the terminal of whoever reads it.
-    const decoded = path.replace(/%([2-7][0-9A-Fa-f])/g, (escape, hex: string) => {
-      const c = String.fromCharCode(parseInt(hex, 16));
-      return SECRET_CHARACTER.test(c) ? c : escape;
-    });
-    if (decoded !== path && MAY_HOLD_SECRET.test(decoded)) return decoded.replace(SECRET_SHAPE, REDACTED);
-  }
-  return withoutSecrets(path);
-}
+/** A path without secrets, also one that hides a secret behind percent-encoding (domain/secret-redaction.ts). */
+export const pathWithoutSecrets = (path: string): string => redactPath(path, REDACTED);
 
 /** A parameter name as CREDENTIAL_NAME reads it: words split at `-` and at camelCase humps (`accessToken`: `access_token`), lower-case. */
 const credentialWords = (name: string): string =>

@@ -15,6 +15,7 @@ import {
   ATTR_USER_AGENT_ORIGINAL,
 } from '@opentelemetry/semantic-conventions';
 import { unmapIpv4 } from '../domain/ip-allowlist.ts';
+import { pathWithoutSecrets } from '../domain/secret-redaction.ts';
 import type { Tracing } from './tracing.ts';
 
 /**
@@ -30,13 +31,11 @@ export function spanMethod(method: string | undefined): string {
   return method !== undefined && KNOWN_METHODS.has(method) ? method : '_OTHER';
 }
 
-/** API keys, admin keys and client secrets (domain/key-format.ts), even mistyped ones: a path can carry one by mistake. */
-const SECRET_SHAPE = /g(?:k|ka|cs)_(?:pub_)?(?:live|test)_[0-9A-Za-z]*/g;
-
-/** A path for `url.path`: without the query, secrets replaced by `{secret}`. */
-export function safePath(path: string): string {
-  return path.replace(SECRET_SHAPE, '{secret}');
-}
+/**
+ * A path for `url.path`: without the query, secrets replaced by `{secret}` as the request log replaces
+ * them (keys, client secrets and JWTs, also behind percent-encoding: a path can carry one by mistake).
+ */
+export const safePath = (path: string): string => pathWithoutSecrets(path, '{secret}');
 
 /** Attributes known when a request arrives. */
 export function requestAttributes(req: IncomingMessage, scheme: 'http' | 'https', clientAddress: string): Attributes {
