@@ -18,8 +18,11 @@ export interface MetricsSettings {
 export interface LossSources {
   requestLog: { dropped(): number; refused(): number } | null;
   analytics: { dropped(): number; refused(): number } | null;
-  /** The usage recorder: requests whose counts a failed last flush at stop left (a gateway worker's hand-over, the main thread's write). */
-  usage: { dropped(): number } | null;
+  /**
+   * The usage recorder: requests whose counts a failed last flush at stop left (a gateway worker's
+   * hand-over, the main thread's write), and apart, the per-app and per-user quota counter uses it left.
+   */
+  usage: { dropped(): number; droppedCounterUses(): number } | null;
 }
 
 const GRANT_TYPES = new Set([
@@ -190,7 +193,7 @@ export class GatehouseMetrics {
     });
     new Counter({
       name: 'gatehouse_records_lost_total',
-      help: 'Request-log records, analytics and usage counts lost since start: buffer_full (the store was not keeping up), refused (the store would not hold the record), last_flush_failed (usage counts a failed last flush at stop left).',
+      help: 'Request-log records, analytics and usage counts lost since start: buffer_full (the store was not keeping up), refused (the store would not hold the record), last_flush_failed (usage counts a failed last flush at stop left: log usage for requests with a key, usage_counters for uses of per-app and per-user quota counters).',
       labelNames: ['log', 'reason'] as const,
       registers,
       collect() {
@@ -204,7 +207,10 @@ export class GatehouseMetrics {
           this.inc({ log: 'analytics', reason: 'buffer_full' }, analytics.dropped());
           this.inc({ log: 'analytics', reason: 'refused' }, analytics.refused());
         }
-        if (usage) this.inc({ log: 'usage', reason: 'last_flush_failed' }, usage.dropped());
+        if (usage) {
+          this.inc({ log: 'usage', reason: 'last_flush_failed' }, usage.dropped());
+          this.inc({ log: 'usage_counters', reason: 'last_flush_failed' }, usage.droppedCounterUses());
+        }
       },
     });
     new Gauge({

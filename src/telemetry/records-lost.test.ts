@@ -27,3 +27,21 @@ test('gatehouse_records_lost_total counts the usage a failed last flush at stop 
   await assert.rejects(usage.stop(), /3 requests not counted in usage/);
   assert.match(await metrics.registry.metrics(), /^gatehouse_records_lost_total\{log="usage",reason="last_flush_failed"\} 3$/m);
 });
+
+test('gatehouse_records_lost_total counts the per-app and per-user quota counter uses a failed last flush at stop left (log="usage_counters")', async () => {
+  const metrics = new GatehouseMetrics({ perKeyLabels: false });
+  const usage = new UsageRecorder({
+    record: async () => {
+      throw new Error('the main thread could not take the counts');
+    },
+  });
+  metrics.countLosses({ requestLog: null, analytics: null, usage });
+  assert.match(await metrics.registry.metrics(), /^gatehouse_records_lost_total\{log="usage_counters",reason="last_flush_failed"\} 0$/m);
+  // Two bearer requests with no API key, each counted per app and per user; one more per app only.
+  for (let i = 0; i < 2; i++) (usage.count('api:a:q:app:app_1', '2026-11'), usage.count('api:a:q:user:u_1', '2026-11'));
+  usage.count('api:a:q:app:app_1', '2026-11');
+  await assert.rejects(usage.stop(), /^Error: 0 requests and 5 per-app or per-user quota uses not counted in usage: their last flush failed/);
+  const text = await metrics.registry.metrics();
+  assert.match(text, /^gatehouse_records_lost_total\{log="usage_counters",reason="last_flush_failed"\} 5$/m);
+  assert.match(text, /^gatehouse_records_lost_total\{log="usage",reason="last_flush_failed"\} 0$/m);
+});

@@ -388,8 +388,12 @@ describe('UsageRecorder', () => {
     recorder.hit(keyA, NOW + DAY, quota('2026-12'));
     recorder.hit(keyB, NOW, null);
     recorder.count('app:app_1', '2026-11');
-    await assert.rejects(recorder.stop(), /^Error: 3 requests not counted in usage: their last flush failed \(the main thread could not take/);
+    await assert.rejects(
+      recorder.stop(),
+      /^Error: 3 requests and 1 per-app or per-user quota uses not counted in usage: their last flush failed \(the main thread could not take/,
+    );
     assert.equal(recorder.dropped(), 3);
+    assert.equal(recorder.droppedCounterUses(), 1);
     assert.deepEqual(recorder.pending(keyA.id), { lastUsedAt: null, lastUsedFrom: null, quota: new Map() }, 'nothing left that a later flush could write');
     await recorder.flush(); // nothing held: the store, which would refuse, is not asked
   });

@@ -149,6 +149,7 @@ export class UsageRecorder implements UsageMeter {
   readonly #addressesPerKey: number;
   #task: PeriodicTask | null = null;
   #dropped = 0;
+  #droppedCounterUses = 0;
 
   /** `addressesPerKey`: client addresses counted per key between flushes, and kept per key by the store. */
   constructor(repo: Pick<UsageRepo, 'record'>, options: { addressesPerKey?: number } = {}) {
@@ -268,24 +269,36 @@ export class UsageRecorder implements UsageMeter {
 
   /**
    * Waits for the background flush under way, then flushes what is left. If that last flush fails, no
-   * later one comes (a gateway worker exits next): what it left is dropped and counted (`dropped()`),
-   * and the rejection says how many requests, for the log.
+   * later one comes (a gateway worker exits next): what it left is dropped and counted (`dropped()`,
+   * and `droppedCounterUses()` for the per-app and per-user quota counts), and the rejection says how
+   * many, for the log.
    */
   async stop(): Promise<void> {
     await this.#task?.stop();
     try {
       await this.flush();
     } catch (error) {
-      const lost = this.#dropAll();
-      throw new Error(`${lost} requests not counted in usage: their last flush failed (${error instanceof Error ? error.message : String(error)})`, {
-        cause: error,
-      });
+      const { requests, counterUses } = this.#dropAll();
+      const counted = counterUses > 0 ? ` and ${counterUses} per-app or per-user quota uses` : '';
+      throw new Error(
+        `${requests} requests${counted} not counted in usage: their last flush failed (${error instanceof Error ? error.message : String(error)})`,
+        { cause: error },
+      );
     }
   }
 
   /** Requests whose usage a failed last flush at stop left, dropped. */
   dropped(): number {
     return this.#dropped;
+  }
+
+  /**
+   * Uses of per-app and per-user quota counters (`count()`) a failed last flush at stop left, dropped:
+   * apart from `dropped()`, as one request may count against several counters, or (a bearer token
+   * without a key) against counters only.
+   */
+  droppedCounterUses(): number {
+    return this.#droppedCounterUses;
   }
 
   /** Serialised: a flush waits for the previous one so batches never overlap; after a failed one the next still runs. */
@@ -336,17 +349,20 @@ export class UsageRecorder implements UsageMeter {
     for (const listener of this.#flushed) listener(written, totals);
   }
 
-  /** Drops every count held (after a failed last flush) and counts its requests as dropped; answers how many. */
-  #dropAll(): number {
+  /** Drops every count held (after a failed last flush) and counts its requests and counter uses as dropped; answers how many. */
+  #dropAll(): { requests: number; counterUses: number } {
     let lost = 0;
     for (const k of chain(this.#rows.takeRequests(), this.#requests.entries())) lost += k.requests;
+    let counterUses = 0;
+    for (const c of this.#counters.entries()) counterUses += c.delta;
     this.#rows = new KeyUseRows();
     this.#requests = newRequests();
     this.#quotas = newQuotas();
     this.#counters = newCounters();
     this.#addresses = newAddresses();
     this.#dropped += lost;
-    return lost;
+    this.#droppedCounterUses += counterUses;
+    return { requests: lost, counterUses };
   }
 
   #putBack(batch: UsageBatch, newer = false): void {
