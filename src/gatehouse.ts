@@ -331,6 +331,7 @@ export async function startGatehouse(
                 },
                 exposed: onExposed,
                 signingMaterial: async () => (await import('./control/services/signing-keys.ts')).activeSigningMaterial(ctx),
+                lost: (records) => metrics?.addWorkerLosses(records),
               },
             }),
             log,

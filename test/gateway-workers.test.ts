@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
 import { Agent, request } from 'undici';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
@@ -108,6 +109,28 @@ test('a graceful stop of two workers loses no usage count, no request record and
     assert.equal(total?.requests, 50, 'both workers counted their requests in usage analytics');
   } finally {
     await store.close();
+    await h.close().catch(() => {});
+  }
+});
+
+test("what the workers lose at stop (their last hand-over failed) stays in the main thread's gatehouse_records_lost_total once they exit", async () => {
+  const h = await startHarness({ GATEHOUSE_GATEWAY_WORKERS: '2', GATEHOUSE_STORE_BUSY_TIMEOUT_MS: '100' }, TestClock.wall());
+  const ids = await seed(h);
+  const holder = new DatabaseSync(`${h.dir}/gatehouse.db`, { timeout: 5000 });
+  const lost = (text: string, log: string) =>
+    Number(new RegExp(`^gatehouse_records_lost_total\\{log="${log}",reason="buffer_full"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+  try {
+    assert.equal(count(await statuses(h, 20, ids.secret), 200), 20);
+    // The store is locked past the busy timeout: the workers' records and analytics cells, handed to the
+    // main thread at stop, cannot be written, and the workers count them as lost, then exit.
+    holder.exec('BEGIN EXCLUSIVE');
+    await assert.rejects(h.gh.close(), /not counted|not written/);
+    const text = await h.gh.metrics!.scrape();
+    assert.equal(lost(text, 'request_log'), 20, 'every request record lost, whichever thread held it');
+    assert.equal(lost(text, 'analytics'), 20, 'every analytics count lost, whichever thread held it');
+  } finally {
+    if (holder.isTransaction) holder.exec('ROLLBACK');
+    holder.close();
     await h.close().catch(() => {});
   }
 });

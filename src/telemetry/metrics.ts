@@ -25,6 +25,45 @@ export interface LossSources {
   usage: { dropped(): number; droppedCounterUses(): number } | null;
 }
 
+/**
+ * Losses by series of gatehouse_records_lost_total: what a gateway worker reports at stop
+ * (workers/messages.ts), so the main thread keeps counting them once the worker and its registry are gone.
+ */
+export type LostRecords = Record<(typeof LOSS_SERIES)[number][0], number>;
+
+const LOSS_SERIES = [
+  ['requestLogDropped', { log: 'request_log', reason: 'buffer_full' }],
+  ['requestLogRefused', { log: 'request_log', reason: 'refused' }],
+  ['analyticsDropped', { log: 'analytics', reason: 'buffer_full' }],
+  ['analyticsRefused', { log: 'analytics', reason: 'refused' }],
+  ['usageDropped', { log: 'usage', reason: 'last_flush_failed' }],
+  ['usageCounterUsesDropped', { log: 'usage_counters', reason: 'last_flush_failed' }],
+] as const;
+
+/** What `sources` lost so far, by series; a series whose source is absent (off) is absent. */
+export function lostRecords(sources: LossSources): Partial<LostRecords> {
+  const { requestLog, analytics, usage } = sources;
+  return {
+    ...(requestLog ? { requestLogDropped: requestLog.dropped(), requestLogRefused: requestLog.refused() } : {}),
+    ...(analytics ? { analyticsDropped: analytics.dropped(), analyticsRefused: analytics.refused() } : {}),
+    ...(usage ? { usageDropped: usage.dropped(), usageCounterUsesDropped: usage.droppedCounterUses() } : {}),
+  };
+}
+
+/** The losses a registry's scrape (getMetricsAsJSON) holds, by series: a gateway worker's, as last seen. */
+export function lostRecordsIn(
+  scraped: readonly { name: string; values: readonly { labels: Partial<Record<string, string | number>>; value: number }[] }[],
+): Partial<LostRecords> {
+  const lost: Partial<LostRecords> = {};
+  for (const { labels, value } of scraped.find((m) => m.name === RECORDS_LOST)?.values ?? []) {
+    const found = LOSS_SERIES.find(([, series]) => series.log === labels.log && series.reason === labels.reason);
+    if (found) lost[found[0]] = value;
+  }
+  return lost;
+}
+
+const RECORDS_LOST = 'gatehouse_records_lost_total';
+
 const GRANT_TYPES = new Set([
   'authorization_code',
   'refresh_token',
@@ -76,6 +115,8 @@ export class GatehouseMetrics {
   readonly #up = new Map<string, boolean>();
   #health: Health | null = null;
   #lossSources: LossSources = { requestLog: null, analytics: null, usage: null };
+  /** What gateway workers that have exited lost (reported at their stop): kept here, as their registries are gone. */
+  readonly #workersLost = Object.fromEntries(LOSS_SERIES.map(([series]) => [series, 0])) as LostRecords;
   readonly #tokenRequests: CellCounter<'grant_type' | 'result'>;
   readonly #tokenRequestCells = new Map<string, Map<string, CounterCell>>();
   readonly #storeDuration: CellHistogram<'repository' | 'operation'>;
@@ -192,24 +233,18 @@ export class GatehouseMetrics {
       },
     });
     new Counter({
-      name: 'gatehouse_records_lost_total',
+      name: RECORDS_LOST,
       help: 'Request-log records, analytics and usage counts lost since start: buffer_full (the store was not keeping up), refused (the store would not hold the record), last_flush_failed (usage counts a failed last flush at stop left: log usage for requests with a key, usage_counters for uses of per-app and per-user quota counters).',
       labelNames: ['log', 'reason'] as const,
       registers,
       collect() {
-        const { requestLog, analytics, usage } = metrics.#lossSources;
+        const own = lostRecords(metrics.#lossSources);
         this.reset();
-        if (requestLog) {
-          this.inc({ log: 'request_log', reason: 'buffer_full' }, requestLog.dropped());
-          this.inc({ log: 'request_log', reason: 'refused' }, requestLog.refused());
-        }
-        if (analytics) {
-          this.inc({ log: 'analytics', reason: 'buffer_full' }, analytics.dropped());
-          this.inc({ log: 'analytics', reason: 'refused' }, analytics.refused());
-        }
-        if (usage) {
-          this.inc({ log: 'usage', reason: 'last_flush_failed' }, usage.dropped());
-          this.inc({ log: 'usage_counters', reason: 'last_flush_failed' }, usage.droppedCounterUses());
+        // This thread's own, and those of the gateway workers that exited (a running worker's are in its own scrape).
+        for (const [series, labels] of LOSS_SERIES) {
+          const ours = own[series];
+          const workers = metrics.#workersLost[series];
+          if (ours !== undefined || workers > 0) this.inc(labels, (ours ?? 0) + workers);
         }
       },
     });
@@ -227,6 +262,14 @@ export class GatehouseMetrics {
   /** The request log's, usage analytics' and the usage recorder's own counts of what they lost, read at each scrape. */
   countLosses(sources: LossSources): void {
     this.#lossSources = sources;
+  }
+
+  /**
+   * What a gateway worker lost, as it reported at its stop: counted here from now on, so the node's
+   * counter neither loses them when the worker exits nor goes down when a new worker starts from zero.
+   */
+  addWorkerLosses(lost: Partial<LostRecords>): void {
+    for (const [series] of LOSS_SERIES) this.#workersLost[series] += lost[series] ?? 0;
   }
 
   /** Listens to Health (components' reports, background rounds) and reads readiness from it. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UsageRecorder } from '../usage/usage-recorder.ts';
-import { GatehouseMetrics } from './metrics.ts';
+import { GatehouseMetrics, lostRecordsIn } from './metrics.ts';
 
 test('gatehouse_records_lost_total counts what the request log and analytics dropped, by reason: a full buffer, or refused by the store', async () => {
   const metrics = new GatehouseMetrics({ perKeyLabels: false });
@@ -44,4 +44,19 @@ test('gatehouse_records_lost_total counts the per-app and per-user quota counter
   const text = await metrics.registry.metrics();
   assert.match(text, /^gatehouse_records_lost_total\{log="usage_counters",reason="last_flush_failed"\} 5$/m);
   assert.match(text, /^gatehouse_records_lost_total\{log="usage",reason="last_flush_failed"\} 0$/m);
+});
+
+test("gatehouse_records_lost_total keeps what exited gateway workers lost (told at their stop, or last scraped), added to the thread's own", async () => {
+  const worker = new GatehouseMetrics({ perKeyLabels: false });
+  worker.countLosses({ requestLog: { dropped: () => 2, refused: () => 0 }, analytics: { dropped: () => 1, refused: () => 0 }, usage: null });
+  const lastScraped = lostRecordsIn(await worker.registry.getMetricsAsJSON());
+  assert.deepEqual(lastScraped, { requestLogDropped: 2, requestLogRefused: 0, analyticsDropped: 1, analyticsRefused: 0 });
+  const main = new GatehouseMetrics({ perKeyLabels: false });
+  main.countLosses({ requestLog: { dropped: () => 5, refused: () => 0 }, analytics: null, usage: null });
+  main.addWorkerLosses(lastScraped);
+  main.addWorkerLosses({ requestLogDropped: 1, usageCounterUsesDropped: 4 });
+  const text = await main.registry.metrics();
+  assert.match(text, /^gatehouse_records_lost_total\{log="request_log",reason="buffer_full"\} 8$/m);
+  assert.match(text, /^gatehouse_records_lost_total\{log="analytics",reason="buffer_full"\} 1$/m);
+  assert.match(text, /^gatehouse_records_lost_total\{log="usage_counters",reason="last_flush_failed"\} 4$/m);
 });

@@ -14,7 +14,7 @@ import { SharedTable } from '../limits/shared-table.ts';
 import { openStore } from '../store/open-store.ts';
 import { STORE_COMPONENT, StorageUnavailableError } from '../store/port.ts';
 import { Health } from '../telemetry/health.ts';
-import { GatehouseMetrics } from '../telemetry/metrics.ts';
+import { GatehouseMetrics, lostRecords } from '../telemetry/metrics.ts';
 import { timedStore } from '../telemetry/timed-store.ts';
 import { reloadOnChange } from '../tls/server-tls.ts';
 import { UsageRecorder } from '../usage/usage-recorder.ts';
@@ -200,7 +200,8 @@ async function stop(): Promise<void> {
   await store.close();
   redis?.disconnect();
   feed.close();
-  post({ type: 'stopped' });
+  // What it lost (its last hand-over's failures included) outlives it in the main thread's metrics.
+  post({ type: 'stopped', lost: lostRecords({ requestLog, analytics, usage }) });
   main.close();
 }
 

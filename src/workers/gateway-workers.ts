@@ -6,6 +6,7 @@ import type { ChangeBus } from '../events/change-bus.ts';
 import type { OnExposed } from '../gateway/stages/transport.ts';
 import type { SharedTable } from '../limits/shared-table.ts';
 import type { Health } from '../telemetry/health.ts';
+import { lostRecordsIn, type LostRecords } from '../telemetry/metrics.ts';
 import { StorageUnavailableError, type UsageBatch, type UsageCell } from '../store/port.ts';
 import type { EntryBatch } from '../store/entry-batch.ts';
 import { fromBatchColumns } from '../store/usage-batch-columns.ts';
@@ -20,6 +21,8 @@ export interface WorkerHost {
   cells(cells: readonly UsageCell[]): Promise<void>;
   exposed: OnExposed;
   signingMaterial(): Promise<unknown>;
+  /** What a worker lost (gatehouse_records_lost_total's series), told once as it exits: counted on by the main thread's metrics. */
+  lost(records: Partial<LostRecords>): void;
 }
 
 type Metrics = MetricObjectWithValues<MetricValue<string>>[];
@@ -37,6 +40,8 @@ interface Running {
   worker: Worker;
   stopped: Promise<void>;
   pendingMetrics: Map<number, (value: Metrics) => void>;
+  /** What it lost as it last said: at its stop, else in its last metrics scrape (a worker that dies says nothing more). */
+  lost: Partial<LostRecords>;
 }
 
 /**
@@ -151,7 +156,7 @@ export class GatewayWorkers {
     });
     const threadId = worker.threadId;
     let markStopped!: () => void;
-    const running: Running = { worker, stopped: new Promise((resolve) => (markStopped = resolve)), pendingMetrics: new Map() };
+    const running: Running = { worker, stopped: new Promise((resolve) => (markStopped = resolve)), pendingMetrics: new Map(), lost: {} };
     this.#running.set(index, running);
     return new Promise<void>((resolve, reject) => {
       let listening = false;
@@ -169,6 +174,9 @@ export class GatewayWorkers {
       worker.on('exit', (code) => {
         this.#running.delete(index);
         this.#broadcast.detach(index);
+        // Its registry goes with it: what it lost is the main thread's to count from now on, before a
+        // scrape can leave it out (the counter would go down) and before a new worker starts from zero.
+        this.#host.lost(running.lost);
         markStopped();
         for (const answer of running.pendingMetrics.values()) answer([]);
         // A worker that died inside a limiter call would hold its stripes forever.
@@ -214,7 +222,9 @@ export class GatewayWorkers {
       case 'reply': {
         const answer = running.pendingMetrics.get(message.id);
         running.pendingMetrics.delete(message.id);
-        return answer?.(message.ok ? (message.value as Metrics) : []);
+        const metrics = message.ok ? (message.value as Metrics) : [];
+        if (answer && message.ok) running.lost = lostRecordsIn(metrics);
+        return answer?.(metrics);
       }
       case 'health': {
         const component = `gateway-worker-${index}/${message.component}`;
@@ -226,6 +236,8 @@ export class GatewayWorkers {
       case 'exposed':
         return this.#host.exposed(message.secret, message.ip, message.source);
       case 'stopped':
+        running.lost = message.lost;
+        return;
       case 'listening':
         return;
     }

@@ -4,6 +4,7 @@ import type { GatewayExposureSource } from '../gateway/stages/transport.ts';
 import type { UsageCellColumns } from '../store/usage-cell-columns.ts';
 import type { UsageBatchColumns } from '../store/usage-batch-columns.ts';
 import type { EntryBatch } from '../store/entry-batch.ts';
+import type { LostRecords } from '../telemetry/metrics.ts';
 
 /** What a gateway worker is started with (workerData). */
 export interface WorkerSetup {
@@ -45,7 +46,8 @@ export type FromWorker =
   /** An API key seen over plain HTTP (the secret, so the control plane can find and flag it). */
   | { type: 'exposed'; secret: string; ip: string; source: GatewayExposureSource }
   | Reply
-  | { type: 'stopped' };
+  /** Its usage and records handed over (or lost): `lost`, what it lost since start, which the main thread's metrics count on. */
+  | { type: 'stopped'; lost: Partial<LostRecords> };
 
 export type ToWorker =
   | { type: 'own-issuer'; issuer: string }
