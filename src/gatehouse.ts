@@ -313,7 +313,7 @@ export async function startGatehouse(
       ? null
       : shared
         ? workersGateway(
-            mainThreadGateway(config, log, plane, true),
+            mainThreadGateway(config, log, health, plane, true),
             new GatewayWorkers({
               count: workerCount,
               config,
@@ -336,7 +336,7 @@ export async function startGatehouse(
             }),
             log,
           )
-        : mainThreadGateway(config, log, plane);
+        : mainThreadGateway(config, log, health, plane);
   metrics?.countLosses({ requestLog, analytics, usage });
   requestLog?.start();
   analytics?.start();
@@ -363,10 +363,7 @@ export async function startGatehouse(
   // control.tls's files are watched as gateway.tls's are: a renewed certificate is served without a restart.
   let stopWatchingControlTls: (() => void) | null = null;
   const watchControlTls = (server: Server): void => {
-    if (config.control.tls)
-      stopWatchingControlTls = reloadOnChange(server as never, config.control.tls, (error) =>
-        log.error({ err: error }, 'control TLS certificate reload failed'),
-      );
+    if (config.control.tls) stopWatchingControlTls = reloadOnChange(server as never, config.control.tls, { settings: 'control.tls', health, log });
   };
 
   let closing: Promise<void> | undefined;

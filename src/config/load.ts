@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { createPepper, type Pepper } from '../domain/key-hash.ts';
 import { OtelEnvironmentError, readOtelEnvironment, type OtelEnvironment } from './otel-environment.ts';
 import { configSchema, gatewayPublicHost, type ParsedConfig } from './schema.ts';
+import { refusedCaMode, refusedSecretMode, type SecretFileWarning } from './file-modes.ts';
 
 export interface Config extends ParsedConfig {
   storePath: string;
@@ -23,14 +24,7 @@ export interface Config extends ParsedConfig {
   secretFileWarnings: SecretFileWarning[];
 }
 
-/** A secrets file whose permissions are looser than owner-only (docs/deployment.md, "Secrets files"); never its content. */
-export interface SecretFileWarning {
-  /** The setting or variable that names it: secrets.pepperFile, GATEHOUSE_PEPPER_FILE, gateway.tls.keyFile... */
-  setting: string;
-  file: string;
-  /** What its mode allows: "readable by others", "writable by its group"... */
-  problem: string;
-}
+export type { SecretFileWarning };
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -102,22 +96,11 @@ function readSecretFile(what: string, setting: string, file: string, warnings: S
   return text;
 }
 
-/** Refuses a secrets file anyone may write; notes one others may read or its group write. */
+/** Refuses a secrets file anyone may write; notes one others may read or its group write (file-modes.ts). */
 function checkSecretMode(setting: string, file: string, mode: number, warnings: SecretFileWarning[]): void {
-  if (mode & 0o002) {
-    throw new ConfigError(`${setting}: the secrets file ${file} is writable by anyone (mode ${octal(mode)}), who could replace it: chmod o-w,g-w it`);
-  }
-  const problems = [
-    ...(mode & 0o004 ? ['readable by others'] : []),
-    ...(mode & 0o020 ? ['writable by its group'] : []),
-    ...(mode & 0o001 ? ['executable by others'] : []),
-  ];
-  if (problems.length > 0 && !warnings.some((w) => w.file === file && w.setting === setting)) {
-    warnings.push({ setting, file, problem: `${problems.join(' and ')} (mode ${octal(mode)})` });
-  }
+  const refused = refusedSecretMode(setting, file, mode, warnings);
+  if (refused !== null) throw new ConfigError(refused);
 }
-
-const octal = (mode: number): string => (mode & 0o777).toString(8).padStart(4, '0');
 
 /**
  * Files read when the listeners and connections start, checked here with the secrets files: the TLS
@@ -137,11 +120,15 @@ function checkFilesReadAtStart(config: ParsedConfig, warnings: SecretFileWarning
     ['redis.caFile', config.redis.caFile],
     ['webhooks.caFile', config.webhooks.caFile],
   ] as const) {
-    const mode = file && existsSync(file) ? statSync(file).mode : 0;
-    if (mode & 0o002)
-      throw new ConfigError(`${setting}: the CA file ${file} is writable by anyone (mode ${octal(mode)}), who could add a CA of their own: chmod o-w it`);
+    if (file && existsSync(file)) checkCaMode(setting, file, statSync(file).mode);
   }
   return warnings;
+}
+
+/** Refuses a CA file anyone may write (file-modes.ts). */
+function checkCaMode(setting: string, file: string, mode: number): void {
+  const refused = refusedCaMode(setting, file, mode);
+  if (refused !== null) throw new ConfigError(refused);
 }
 
 const isKeyObject = (value: object): boolean => value.constructor?.name?.endsWith('KeyObject') ?? false;

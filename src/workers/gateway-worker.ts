@@ -173,9 +173,7 @@ const { gateway } = plane;
 metrics?.countLosses({ requestLog, analytics, usage });
 requestLog?.start();
 analytics?.start();
-const stopWatching = config.gateway.tls
-  ? reloadOnChange(gateway as never, config.gateway.tls, (error) => log.error({ err: error }, 'TLS certificate reload failed'))
-  : null;
+const stopWatching = config.gateway.tls ? reloadOnChange(gateway as never, config.gateway.tls, { settings: 'gateway.tls', health, log }) : null;
 
 async function trustOwnIssuer(issuer: string): Promise<void> {
   const own = ownIssuer(issuer, store.signingKeys, changes, clock, health);

@@ -7,6 +7,7 @@ import pino from 'pino';
 import type { Config } from '../config/load.ts';
 import type { DataPlane } from '../data-plane.ts';
 import { closeAfterAnswers, InProgress } from '../gateway/in-progress.ts';
+import { Health } from '../telemetry/health.ts';
 import { mainThreadGateway } from './serving-gateway.ts';
 
 /**
@@ -35,7 +36,7 @@ function streamingGateway(graceSeconds: number) {
     },
   } as unknown as DataPlane;
   const config = { gateway: { tls: null, host: '127.0.0.1', port: 0, shutdownGraceSeconds: graceSeconds } } as unknown as Config;
-  return { main: mainThreadGateway(config, pino({ level: 'silent' }), plane, true), release, arrived };
+  return { main: mainThreadGateway(config, pino({ level: 'silent' }), new Health(pino({ level: 'silent' }), Date.now), plane, true), release, arrived };
 }
 
 /** Sends one request and reads the connection until it closes: what the client got. */

@@ -5,6 +5,7 @@ import type { Config } from '../config/load.ts';
 import type { DataPlane } from '../data-plane.ts';
 import { handOver } from '../gateway/hand-over.ts';
 import { closeServer, drainConnections, listen } from '../http/listening.ts';
+import type { HealthReporter } from '../telemetry/health.ts';
 import type { GatehouseMetrics } from '../telemetry/metrics.ts';
 import { reloadOnChange } from '../tls/server-tls.ts';
 import type { GatewayWorkers } from './gateway-workers.ts';
@@ -38,14 +39,12 @@ interface MainThreadGateway extends ServingGateway {
 }
 
 /**
- * The data plane on this thread. `sharesPort`: it listens with SO_REUSEPORT and can hand the port
- * over to the gateway workers (gateway/hand-over.ts).
+ * The data plane on this thread, its TLS files' reloads reported to `health`. `sharesPort`: it listens
+ * with SO_REUSEPORT and can hand the port over to the gateway workers (gateway/hand-over.ts).
  */
-export function mainThreadGateway(config: Readonly<Config>, log: pino.Logger, plane: DataPlane, sharesPort = false): MainThreadGateway {
+export function mainThreadGateway(config: Readonly<Config>, log: pino.Logger, health: HealthReporter, plane: DataPlane, sharesPort = false): MainThreadGateway {
   const { gateway } = plane;
-  const stopWatching = config.gateway.tls
-    ? reloadOnChange(gateway as never, config.gateway.tls, (error) => log.error({ err: error }, 'TLS certificate reload failed'))
-    : null;
+  const stopWatching = config.gateway.tls ? reloadOnChange(gateway as never, config.gateway.tls, { settings: 'gateway.tls', health, log }) : null;
   // Kept: after a hand-over the workers serve on it, and this server has no address any more.
   let port: number | null = null;
   let ended: Promise<void> | null = null;
