@@ -525,6 +525,17 @@ export interface OidcModelRepo {
    * step, so of two concurrent uses exactly one is told it consumed the record.
    */
   consume(model: string, id: string, at: number): Promise<boolean>;
+  /**
+   * `find`, with the record's version: 1 when it is first written, one more at each write of its payload
+   * since (upsert, upsertIfVersion). What `upsertIfVersion` compares.
+   */
+  findVersioned(model: string, id: string, now: number): Promise<{ payload: OidcPayload; version: number } | null>;
+  /**
+   * `upsert`, only if the record is still at `version` (null: only if there is none): one atomic step,
+   * so a read-change-write never undoes a concurrent one. True when written; false when it was written
+   * or deleted since it was read (read it again and redo the change).
+   */
+  upsertIfVersion(model: string, id: string, payload: OidcPayload, expiresAt: number | null, version: number | null): Promise<boolean>;
   destroy(model: string, id: string): Promise<void>;
   /** Deletes every record of the model that belongs to the grant. */
   revokeByGrantId(model: string, grantId: string): Promise<void>;

@@ -9,7 +9,7 @@ import type { RevocationList } from '../../verification/revocation-list.ts';
 import type { ControlContext, IdentityContext } from '../context.ts';
 import { usersService } from '../services/users.ts';
 import { OIDC_SCOPES, type ClientDirectory } from './client-directory.ts';
-import { createOidcAdapterFactory } from './oidc-adapter.ts';
+import { carryGrantVersion, createOidcAdapterFactory, saveGrant } from './oidc-adapter.ts';
 import { jwtAccessTokenExtension } from './jwt-access-tokens.ts';
 import { PAGE_HEADERS } from './security-headers.ts';
 import { rfcAnswers } from './rfc-answers.ts';
@@ -258,21 +258,24 @@ export class AuthorizationServer {
       interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: this.#policy() },
       // First-party clients skip consent: their grant covers what they ask for, within what they are allowed.
       // Also when the session already holds a grant for the client that covers less (an earlier, narrower
-      // request), or held one that was revoked since: that grant is widened, or a new one made.
+      // request), or held one that was revoked since: that grant is widened, or a new one made. Another
+      // authorization in the session may widen it at the same time: saveGrant keeps both widenings.
       loadExistingGrant: async (kctx) => {
         const grantId = kctx.oidc.result?.consent?.grantId || kctx.oidc.session!.grantIdFor(kctx.oidc.client!.clientId);
-        const existing = grantId ? await kctx.oidc.provider.Grant.find(grantId) : undefined;
+        const find = async () => (grantId ? await kctx.oidc.provider.Grant.find(grantId) : undefined);
         const c = await directory.client(kctx.oidc.client!.clientId);
         const accountId = kctx.oidc.session?.accountId;
-        if (!c?.firstParty || !accountId) return existing;
-        const grant = existing?.accountId === accountId ? existing : new kctx.oidc.provider.Grant({ accountId, clientId: c.id });
-        grant.addOIDCScope([...kctx.oidc.requestParamOIDCScopes].join(' '));
-        for (const [resource, server] of Object.entries(kctx.oidc.resourceServers ?? {})) {
-          const allowed = new Set(server.scope.split(' '));
-          grant.addResourceScope(resource, [...kctx.oidc.requestParamScopes].filter((s) => allowed.has(s)).join(' '));
-        }
-        await grant.save();
-        return grant;
+        if (!c?.firstParty || !accountId) return find();
+        return saveGrant(async () => {
+          const existing = await find();
+          const grant = existing?.accountId === accountId ? existing : new kctx.oidc.provider.Grant({ accountId, clientId: c.id });
+          grant.addOIDCScope([...kctx.oidc.requestParamOIDCScopes].join(' '));
+          for (const [resource, server] of Object.entries(kctx.oidc.resourceServers ?? {})) {
+            const allowed = new Set(server.scope.split(' '));
+            grant.addResourceScope(resource, [...kctx.oidc.requestParamScopes].filter((s) => allowed.has(s)).join(' '));
+          }
+          return grant;
+        });
       },
       clientBasedCORS: (_ctx, origin, client) => ((client.redirectUris ?? []) as string[]).some((u) => new URL(u).origin === origin),
       renderError,
@@ -280,6 +283,7 @@ export class AuthorizationServer {
 
     const provider = new Provider(settings.issuer, configuration);
     provider.proxy = settings.behindProxy;
+    carryGrantVersion(provider);
     this.#hashClientSecrets(provider);
     registerTokenExchange(provider, { ctx, directory, sign });
     const pageHeaders = (kctx: { set(name: string, value: string): void }) => {

@@ -18,6 +18,7 @@ import { StorageUnavailableError } from '../../store/port.ts';
 import type { ControlContext } from '../context.ts';
 import { usersService } from '../services/users.ts';
 import type { ClientDirectory } from './client-directory.ts';
+import { saveGrant } from './oidc-adapter.ts';
 import { consentPage, enrolPage, loginPage, messagePage, mfaPage, recoveryCodesPage } from './views.ts';
 import { securityHeaders } from './security-headers.ts';
 import { signInRefusal } from '../../domain/sign-in-standing.ts';
@@ -341,14 +342,19 @@ export function createInteractions(o: InteractionOptions): Hono<Env> {
     const d = details(c);
     if (d.prompt.name !== 'consent' || !d.session?.accountId) return c.redirect(`/interaction/${c.req.param('uid')}`, 303);
     const Grant = o.provider().Grant;
-    const grant = d.grantId ? await Grant.find(d.grantId) : new Grant({ accountId: d.session.accountId, clientId: String(d.params.client_id) });
-    if (!grant) return c.html(messagePage('Sign-in expired', 'Start again from the application.'), 400);
+    const accountId = d.session.accountId;
     const missing = d.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
-    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
-    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
-    for (const [resource, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(resource, scopes.join(' '));
-    const grantId = await grant.save();
-    return finish(c, { consent: d.grantId ? {} : { grantId } });
+    // Another authorization in the session may widen the grant at the same time: saveGrant keeps both.
+    const grant = await saveGrant(async () => {
+      const grant = d.grantId ? await Grant.find(d.grantId) : new Grant({ accountId, clientId: String(d.params.client_id) });
+      if (!grant) return undefined;
+      if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+      if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+      for (const [resource, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(resource, scopes.join(' '));
+      return grant;
+    });
+    if (!grant) return c.html(messagePage('Sign-in expired', 'Start again from the application.'), 400);
+    return finish(c, { consent: d.grantId ? {} : { grantId: grant.jti! } });
   });
 
   app.get('/:uid/abort', async (c) => {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { errors } from 'oidc-provider';
 import { openSqliteStore } from '../../store/sqlite/sqlite-store.ts';
 import type { ClientDirectory } from './client-directory.ts';
-import { createOidcAdapterFactory } from './oidc-adapter.ts';
+import { createOidcAdapterFactory, GrantChangedError, saveGrant } from './oidc-adapter.ts';
 import { createOidcRecords } from './oidc-records.ts';
 
 const MASTER = Buffer.from('master-key-for-oidc-adapter-0123456789abcdef');
@@ -53,6 +53,34 @@ for (const model of ['RefreshToken', 'AuthorizationCode']) {
     assert.deepEqual(audited, ['grant-1']);
   });
 }
+
+test('a grant is saved only over the version it was read at: of two concurrent widenings the late one reads it again, and neither is lost', async () => {
+  const { adapterFor } = await setup();
+  const grants = adapterFor('Grant');
+  await grants.upsert('grant-1', { jti: 'grant-1', kind: 'Grant', accountId: 'usr_1', clientId: 'client-1', openid: { scope: 'openid' } }, 3600);
+  const first = await grants.find('grant-1');
+  const second = await grants.find('grant-1');
+  await grants.upsert('grant-1', { ...first!, openid: { scope: 'openid email' } }, 3600);
+  await assert.rejects(grants.upsert('grant-1', { ...second!, openid: { scope: 'openid profile' } }, 3600), GrantChangedError);
+  await assert.rejects(
+    grants.upsert('grant-1', { jti: 'grant-1', kind: 'Grant', accountId: 'usr_2' }, 3600),
+    GrantChangedError,
+    'a new grant never replaces one',
+  );
+  // saveGrant: a change whose grant another request saved after it was read is read again and redone.
+  let reads = 0;
+  const widen = (scope: string) => async () => {
+    reads++;
+    const payload = (await grants.find('grant-1'))!;
+    const widened = { ...payload, openid: { scope: `${(payload.openid as { scope: string }).scope} ${scope}` } };
+    // The other request saves between this one's read and its save, once.
+    if (reads === 1) await grants.upsert('grant-1', { ...payload, openid: { scope: `${(payload.openid as { scope: string }).scope} roles` } }, 3600);
+    return { save: () => grants.upsert('grant-1', widened, 3600) };
+  };
+  assert.ok(await saveGrant(widen('profile')));
+  assert.equal(reads, 2, 'read again once');
+  assert.deepEqual((await grants.find('grant-1'))?.openid, { scope: 'openid email roles profile' });
+});
 
 test('records used more than once (a session) are consumed without a reuse check', async () => {
   const { adapterFor, revoked } = await setup();

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
+import type Provider from 'oidc-provider';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { RevocationRepo } from '../../store/port.ts';
 import type { ClientDirectory } from './client-directory.ts';
@@ -43,9 +44,15 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
       // as an access token issued just before could live, so it can still be revoked (DELETE
       // /grants/{id}, signing out everywhere) and those tokens refused by the revocation list.
       const kept = model === 'Grant' ? o.revocationTtlMs() : 0;
-      await o.records.upsert(model, id, payload as Record<string, unknown>, expiresIn ? o.clock() + expiresIn * 1000 + kept : null);
+      const expiresAt = expiresIn ? o.clock() + expiresIn * 1000 + kept : null;
+      if (model === 'Grant') await upsertGrant(id, payload as Record<string, unknown>, expiresAt, o);
+      else await o.records.upsert(model, id, payload as Record<string, unknown>, expiresAt);
     },
     async find(id) {
+      if (model === 'Grant') {
+        const stored = await o.records.findVersioned(model, id, o.clock());
+        return found(stored && { ...stored.payload, [GRANT_VERSION]: stored.version });
+      }
       const payload = await o.records.find(model, id, o.clock());
       if (graceApplies && payload && withinGrace(payload.consumed, o)) {
         // A retry is found as the successor the first use created, under the id presented (the
@@ -87,6 +94,57 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
     },
     revokeByGrantId: (grantId) => revokeModelOfGrant(model, grantId, o),
   };
+}
+
+/** Where a grant found by oidc-provider keeps the version it was read at (carryGrantVersion). */
+const GRANT_VERSION = 'gatehouseVersion';
+
+/**
+ * A grant is written only over the version it was read at, and a new one only where there is none: two
+ * requests that read one grant and change it at once (two authorizations in one session, each widening
+ * it) must not undo each other's change. The late one is refused, and saveGrant reads it again.
+ */
+async function upsertGrant(id: string, payload: Record<string, unknown>, expiresAt: number | null, o: OidcAdapterOptions): Promise<void> {
+  const { [GRANT_VERSION]: version, ...grant } = payload;
+  if (!(await o.records.upsertIfVersion('Grant', id, grant, expiresAt, typeof version === 'number' ? version : null))) throw new GrantChangedError(id);
+}
+
+/** A grant saved over a version another request wrote (or deleted) since this one read it. */
+export class GrantChangedError extends Error {
+  override readonly name = 'GrantChangedError';
+  constructor(grantId: string) {
+    super(`grant ${grantId} was changed since it was read`);
+  }
+}
+
+/**
+ * oidc-provider keeps only the fields it knows of a record it finds; a grant keeps the version it was
+ * read at as well, so that its save is written over that version only (upsertGrant).
+ */
+export function carryGrantVersion(provider: Provider): void {
+  const known = provider.Grant.IN_PAYLOAD;
+  Object.defineProperty(provider.Grant, 'IN_PAYLOAD', { get: () => [...known, GRANT_VERSION] });
+}
+
+/** Tries of one change of a grant (read, change, save) while other requests change it too. */
+const GRANT_SAVE_ATTEMPTS = 5;
+
+/**
+ * Reads a grant and changes it (`change`: the grant to save, undefined when there is none), then saves
+ * it; when another request saved it since, reads it again and redoes the change, so of two concurrent
+ * changes (widenings) neither is lost. The grant saved, or undefined.
+ */
+export async function saveGrant<G extends { save(): Promise<unknown> }>(change: () => Promise<G | undefined>): Promise<G | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    const grant = await change();
+    if (!grant) return undefined;
+    try {
+      await grant.save();
+      return grant;
+    } catch (error) {
+      if (!(error instanceof GrantChangedError) || attempt >= GRANT_SAVE_ATTEMPTS) throw error;
+    }
+  }
 }
 
 /**

@@ -24,6 +24,10 @@ export interface OidcRecords {
   findByUserCode(model: string, userCode: string, now: number): Promise<OidcPayload | null>;
   /** True when this call consumed the record (OidcModelRepo.consume). */
   consume(model: string, id: string, at: number): Promise<boolean>;
+  /** `find`, with the record's version (OidcModelRepo.findVersioned). */
+  findVersioned(model: string, id: string, now: number): Promise<{ payload: OidcPayload; version: number } | null>;
+  /** `upsert`, only if the record is still at `version` (null: only if there is none); true when written. */
+  upsertIfVersion(model: string, id: string, payload: OidcPayload, expiresAt: number | null, version: number | null): Promise<boolean>;
   destroy(model: string, id: string): Promise<void>;
   revokeByGrantId(model: string, grantId: string): Promise<void>;
   listByGrant(model: string, grantId: string, now: number): Promise<StoredRecord[]>;
@@ -97,6 +101,15 @@ export function createOidcRecords(repo: OidcModelRepo, masterKey: Buffer): OidcR
       const ref = refOf(model, id);
       const stored = await repo.find(model, ref, now);
       return stored && open(model, ref, stored, id);
+    },
+    async findVersioned(model, id, now) {
+      const ref = refOf(model, id);
+      const stored = await repo.findVersioned(model, ref, now);
+      return stored && { payload: open(model, ref, stored.payload, id), version: stored.version };
+    },
+    async upsertIfVersion(model, id, payload, expiresAt, version) {
+      const ref = refOf(model, id);
+      return repo.upsertIfVersion(model, ref, envelope(model, id, ref, payload), expiresAt, version);
     },
     async findByUid(model, uid, now) {
       const found = await repo.findByUid(model, hash(uid), now);

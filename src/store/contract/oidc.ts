@@ -40,6 +40,28 @@ export function oidcContract(current: () => Store): void {
       assert.equal((await oidc.find('AuthorizationCode', 'c1', T0))?.consumed, Math.floor(T0 / 1000));
     });
 
+    test('upsertIfVersion writes only over the version read: of two writers that read one version, one wins', async () => {
+      const { oidc } = current();
+      assert.equal(await oidc.findVersioned('Grant', 'g1', T0), null);
+      assert.equal(await oidc.upsertIfVersion('Grant', 'g1', payload({ accountId: 'usr_1', n: 1 }), T0 + 100, null), true, 'a new record');
+      assert.equal(await oidc.upsertIfVersion('Grant', 'g1', payload({ n: 9 }), T0 + 100, null), false, 'not over one that is there');
+      const read = await oidc.findVersioned('Grant', 'g1', T0);
+      assert.deepEqual(read, { payload: payload({ accountId: 'usr_1', n: 1 }), version: 1 });
+      assert.equal(await oidc.upsertIfVersion('Grant', 'g1', payload({ accountId: 'usr_2', n: 2 }), T0 + 200, read!.version), true);
+      assert.equal(await oidc.upsertIfVersion('Grant', 'g1', payload({ accountId: 'usr_1', n: 3 }), T0 + 200, read!.version), false, 'the late writer');
+      assert.deepEqual(await oidc.findVersioned('Grant', 'g1', T0 + 150), { payload: payload({ accountId: 'usr_2', n: 2 }), version: 2 });
+      assert.deepEqual(
+        (await oidc.listByAccount('Grant', 'usr_2', T0)).map((r) => r.id),
+        ['g1'],
+        'index fields written too',
+      );
+      await oidc.upsert('Grant', 'g1', payload({ n: 4 }), T0 + 200);
+      assert.equal((await oidc.findVersioned('Grant', 'g1', T0))?.version, 3, 'upsert counts as a write');
+      await oidc.destroy('Grant', 'g1');
+      assert.equal(await oidc.upsertIfVersion('Grant', 'g1', payload({ n: 5 }), T0 + 200, 3), false, 'not over a deleted record');
+      assert.equal(await oidc.find('Grant', 'g1', T0), null);
+    });
+
     test('revokeByGrantId deletes only that model’s records of that grant', async () => {
       const { oidc } = current();
       await oidc.upsert('RefreshToken', 'a', payload({ grantId: 'g1' }), null);

@@ -242,4 +242,15 @@ export const PG_MIGRATIONS: readonly { version: number; name: string; sql: strin
       DELETE FROM quota_usage q WHERE NOT EXISTS (SELECT 1 FROM keys WHERE keys.lineage_id = q.key_id);
     `,
   },
+  {
+    // SQLite's 24: a version per authorization record, so a grant is changed by compare-and-set
+    // (oidc-adapter.ts): two authorizations widening one grant at once no longer lose one widening. A
+    // column with a constant default (no rewrite). An older node's writes leave it as it is, so its
+    // widening can still be lost to a newer node's until it is replaced.
+    version: 11,
+    name: 'authorization records: version',
+    sql: `
+      ALTER TABLE oidc_records ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+    `,
+  },
 ];

@@ -27,9 +27,31 @@ export function oidcRepo(db: PgDb): OidcModelRepo {
       await db.query(
         `INSERT INTO oidc_records (model, id, payload, expires_at, grant_id, uid, user_code, account_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
          ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at, grant_id = excluded.grant_id,
-           uid = excluded.uid, user_code = excluded.user_code, account_id = excluded.account_id`,
+           uid = excluded.uid, user_code = excluded.user_code, account_id = excluded.account_id, version = oidc_records.version + 1`,
         [model, id, JSON.stringify(payload), expiresAt, text(payload.grantId), text(payload.uid), text(payload.userCode), text(payload.accountId)],
       );
+    },
+    async findVersioned(model, id, now) {
+      const { rows } = await db.query(`SELECT payload, consumed_at, version FROM oidc_records WHERE model = $1 AND id = $2 AND ${live}`, [model, id, now]);
+      return rows[0] ? { payload: record(rows[0])!, version: Number(rows[0].version) } : null;
+    },
+    async upsertIfVersion(model, id, payload, expiresAt, version) {
+      const fields = [model, id, JSON.stringify(payload), expiresAt, text(payload.grantId), text(payload.uid), text(payload.userCode), text(payload.accountId)];
+      // One statement each: of two writers that read one version, the second's UPDATE waits on the first's
+      // row lock, then re-checks the version and finds it moved on (READ COMMITTED).
+      const result =
+        version === null
+          ? await db.query(
+              `INSERT INTO oidc_records (model, id, payload, expires_at, grant_id, uid, user_code, account_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
+               ON CONFLICT (model, id) DO NOTHING`,
+              fields,
+            )
+          : await db.query(
+              `UPDATE oidc_records SET payload = $3, expires_at = $4, grant_id = $5, uid = $6, user_code = $7, account_id = $8, version = version + 1
+               WHERE model = $1 AND id = $2 AND version = $9`,
+              [...fields, version],
+            );
+      return result.rowCount === 1;
     },
     async find(model, id, now) {
       return record(await one('id', model, id, now));

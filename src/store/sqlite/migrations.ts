@@ -378,4 +378,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE console_sessions ADD COLUMN refresh_claimed_until INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    // A version per authorization record, so a grant is changed by compare-and-set (oidc-adapter.ts):
+    // two authorizations widening one grant at once no longer lose one widening.
+    version: 24,
+    name: 'authorization records: version',
+    sql: `
+      ALTER TABLE oidc_records ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+    `,
+  },
 ];

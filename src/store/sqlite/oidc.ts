@@ -18,8 +18,33 @@ export function oidcRepo(db: SqliteDb): OidcModelRepo {
       db.sql(
         `INSERT INTO oidc_records (model, id, payload, expires_at, grant_id, uid, user_code, account_id) VALUES (?,?,?,?,?,?,?,?)
          ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at, grant_id = excluded.grant_id,
-           uid = excluded.uid, user_code = excluded.user_code, account_id = excluded.account_id`,
+           uid = excluded.uid, user_code = excluded.user_code, account_id = excluded.account_id, version = oidc_records.version + 1`,
       ).run(model, id, JSON.stringify(payload), expiresAt, text(payload.grantId), text(payload.uid), text(payload.userCode), text(payload.accountId));
+    },
+    async findVersioned(model, id, now) {
+      const row = db.sql(`SELECT payload, consumed_at, version FROM oidc_records WHERE model = ? AND id = ? ${live}`).get(model, id, now);
+      return row ? { payload: record(row)!, version: Number(row.version) } : null;
+    },
+    async upsertIfVersion(model, id, payload, expiresAt, version) {
+      const fields = [JSON.stringify(payload), expiresAt, text(payload.grantId), text(payload.uid), text(payload.userCode), text(payload.accountId)] as const;
+      if (version === null) {
+        return (
+          db
+            .sql(
+              `INSERT INTO oidc_records (payload, expires_at, grant_id, uid, user_code, account_id, model, id) VALUES (?,?,?,?,?,?,?,?)
+               ON CONFLICT (model, id) DO NOTHING`,
+            )
+            .run(...fields, model, id).changes === 1
+        );
+      }
+      return (
+        db
+          .sql(
+            `UPDATE oidc_records SET payload = ?, expires_at = ?, grant_id = ?, uid = ?, user_code = ?, account_id = ?, version = version + 1
+             WHERE model = ? AND id = ? AND version = ?`,
+          )
+          .run(...fields, model, id, version).changes === 1
+      );
     },
     async find(model, id, now) {
       return record(db.sql(`SELECT payload, consumed_at FROM oidc_records WHERE model = ? AND id = ? ${live}`).get(model, id, now));
