@@ -12,7 +12,7 @@ import { startPostgres, type PrivatePostgres } from './support/postgres.ts';
  * each store call is real I/O and the two requests interleave (on SQLite in one process, the first
  * request's consume and save run without yielding to the second).
  */
-describe('two concurrent refreshes of one refresh token inside the grace window', () => {
+describe('concurrent refreshes of one refresh token inside the grace window', () => {
   let pg: PrivatePostgres;
   let h: AuthHarness;
   let web: Awaited<ReturnType<AuthHarness['client']>>;
@@ -63,4 +63,34 @@ describe('two concurrent refreshes of one refresh token inside the grace window'
       assert.equal((await refresh(active[0]!)).status, 200, 'the chain goes on');
     }
   });
+
+  // Each retry after the first spends the one live successor and leaves its own: the late ones of three
+  // or more used to find the successor spent by another retry (or race it for it) and revoke the grant.
+  for (const n of [3, 4]) {
+    test(`${n} at once are all answered, the grant stands, and one successor is live; a use after the chain moved on is still a reuse`, async () => {
+      for (let round = 0; round < 5; round++) {
+        const tokens = await codeFlow(h, new Browser(h.issuer), web, user.username, { scope: 'openid orders:read' });
+        const grantId = claimsOf(tokens.access_token).gid as string;
+        const all = await Promise.all(Array.from({ length: n }, () => refresh(tokens.refresh_token!)));
+        for (const res of all) assert.equal(res.status, 200, `round ${round}: ${JSON.stringify(res.body)}`);
+        assert.deepEqual(
+          (await h.audit('grant.revoked')).filter((e: { targetId: string }) => e.targetId === grantId),
+          [],
+          'the grant is not revoked',
+        );
+        const active = [];
+        for (const res of all) {
+          const seen = await post(h.as.introspection_endpoint!, { token: res.body.refresh_token, token_type_hint: 'refresh_token' });
+          if (seen.body.active === true) active.push(res.body.refresh_token as string);
+        }
+        assert.equal(active.length, 1, `round ${round}: exactly one successor is live`);
+        const next = await refresh(active[0]!);
+        assert.equal(next.status, 200, 'the chain goes on');
+        // The live successor was used by its holder: the first token, inside its window, is now a reuse (RFC 9700 §4.14.2).
+        assert.equal((await refresh(tokens.refresh_token!)).status, 400, 'a use after the chain moved on is refused');
+        const after = await post(h.as.introspection_endpoint!, { token: next.body.refresh_token, token_type_hint: 'refresh_token' });
+        assert.equal(after.body.active, false, 'and revokes the grant, with the chain’s live token');
+      }
+    });
+  }
 });

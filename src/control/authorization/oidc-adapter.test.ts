@@ -108,6 +108,39 @@ test('with a reuse grace, a refresh token consumed by a concurrent request befor
   assert.equal(typeof (await refresh.find('first-1'))?.consumed, 'number', 'the successor is spent by the retry');
 });
 
+test('with a reuse grace, of three uses at once the retry that lost the successor to the other retry continues from the one that retry stores: no reuse, one live successor', async () => {
+  const { adapterFor, revoked } = await setup(10_000);
+  const refresh = adapterFor('RefreshToken');
+  const token = (id: string, rotations: number) => ({ jti: id, kind: 'RefreshToken', grantId: 'grant-1', accountId: 'usr_1', iiat: 1, rotations });
+  await adapterFor('Grant').upsert('grant-1', { jti: 'grant-1', kind: 'Grant', accountId: 'usr_1', clientId: 'client-1' }, 3600);
+  await refresh.upsert('used-1', token('used-1', 0), 3600);
+  // All three found it unused; the first consumes it and stores its successor, the other two race for that.
+  await refresh.consume('used-1');
+  await refresh.upsert('first-1', token('first-1', 1), 3600);
+  const retries = Promise.all([refresh.consume('used-1'), refresh.consume('used-1')]);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  // The winner stores its own successor (a sibling: it started from the token, not from the successor).
+  await refresh.upsert('second-1', token('second-1', 1), 3600);
+  await retries;
+  assert.deepEqual(revoked, []);
+  for (const id of ['first-1', 'second-1']) assert.equal(typeof (await refresh.find(id))?.consumed, 'number', `${id} is spent by a retry`);
+});
+
+test('with a reuse grace, a retry after the chain moved on (its successor used by its holder) is a reuse, however live the token after it', async () => {
+  const { adapterFor, revoked } = await setup(10_000);
+  const refresh = adapterFor('RefreshToken');
+  const token = (id: string, rotations: number) => ({ jti: id, kind: 'RefreshToken', grantId: 'grant-1', accountId: 'usr_1', iiat: 1, rotations });
+  await adapterFor('Grant').upsert('grant-1', { jti: 'grant-1', kind: 'Grant', accountId: 'usr_1', clientId: 'client-1' }, 3600);
+  await refresh.upsert('used-0', token('used-0', 0), 3600);
+  await refresh.consume('used-0');
+  await refresh.upsert('first-1', token('first-1', 1), 3600);
+  await refresh.consume('first-1');
+  await refresh.upsert('next-2', token('next-2', 2), 3600);
+  assert.equal(typeof (await refresh.find('used-0'))?.consumed, 'number', 'found used, not as the live token');
+  await assert.rejects(refresh.consume('used-0'), (error) => error instanceof errors.InvalidGrant);
+  assert.deepEqual(revoked, ['grant-1']);
+});
+
 test('with a reuse grace, a refresh token consumed by a concurrent request that never stores a successor is a reuse: refused, not a second chain', async () => {
   const { adapterFor, revoked } = await setup(10_000);
   const refresh = adapterFor('RefreshToken');

@@ -78,14 +78,18 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
       // Consumed inside the grace window: a retry, or a use concurrent with the first that lost the race to
       // consume it (both found it unused); either way continued from the first use's successor.
       if (graceApplies && used && withinGrace(used.consumed, o)) {
-        const successor = await successorOf(used, o);
-        // No successor to continue: it was used since (or none was ever stored): a reuse, as find() answers
-        // when there is none. A concurrent first use still storing it is waited for (successorOf).
-        if (!successor) await refuseReuse(model, used, o);
-        // Stamped consumed as of the window's start: a successor a retry spent has no window of its own, so
-        // its holder presenting it is a reuse (RFC 9700 §4.14.2), not a retry that moves the chain back to them.
-        else if (!(await o.records.consumeStored(model, successor.ref, now - o.refreshReuseGraceMs))) await refuseReuse(model, successor.payload, o);
-        return;
+        const until = performance.now() + SUCCESSOR_WAIT_MS;
+        for (;;) {
+          const successor = await successorOf(used, o, until);
+          // No successor to continue: the chain moved on since (or none was ever stored): a reuse, as find()
+          // answers when there is none. One a concurrent use is still storing is waited for (successorOf).
+          if (!successor) return refuseReuse(model, used, o);
+          // Stamped consumed as of the window's start: a successor a retry spent has no window of its own, so
+          // its holder presenting it is a reuse (RFC 9700 §4.14.2), not a retry that moves the chain back to them.
+          if (await o.records.consumeStored(model, successor.ref, now - o.refreshReuseGraceMs)) return;
+          // Another retry spent it first (three or more uses at once): it is storing its own successor, which
+          // this one continues from, so that one successor stays live. Not a reuse: the chain has not moved on.
+        }
       }
       await refuseReuse(model, used, o);
     },
@@ -181,28 +185,37 @@ async function refuseReuse(model: string, used: Record<string, unknown> | null, 
   throw new errors.InvalidGrant(`${model === 'RefreshToken' ? 'refresh token' : 'grant'} already used`);
 }
 
-/** How long a use inside the grace window waits for the successor a concurrent first use is storing, and how often it looks. */
+/** How long a use inside the grace window waits for the successor a concurrent use is storing, and how often it looks. */
 const SUCCESSOR_WAIT_MS = 2000;
 const SUCCESSOR_POLL_MS = 20;
 
 /**
- * A retry inside the grace window continues the chain from the successor the first use created: that
- * successor is rotated now, so if someone else holds it and uses it later, that is a reuse and the
- * grant is revoked. One chain, never two. Without a live successor the retry is a reuse like any other.
- * A use concurrent with the first (a client retrying before its first answer came, two tabs at once)
- * finds the token consumed and no successor yet: oidc-provider consumes, then stores the successor.
- * Until one is stored (none of that rotation, live or used), it waits for it, a bounded time on the
- * wall clock, as the retry it is; it does not revoke the grant on a race the grace window exists for.
+ * A retry inside the grace window continues the chain from the live successor of the token it presents:
+ * that successor is rotated now, so if someone else holds it and uses it later, that is a reuse and the
+ * grant is revoked. One chain, never two.
+ *
+ * The live successor is the chain's one live token after the one presented: the first use's successor,
+ * or, once retries spent that, the one the last retry left (at the next rotation, or a sibling of the
+ * first successor when that retry found the token unused too). A token after the one presented that its
+ * holder used (consumed inside the window; one a retry spent is stamped at its window's start) means the
+ * chain moved on: a reuse (RFC 9700 §4.14.2), however live the token after it. Without a live successor
+ * (the first use consumes the token, then stores its successor; a concurrent retry spent the live one
+ * and is storing its own) it waits, a bounded time on the wall clock, as the retry it is: it does not
+ * revoke the grant on a race the grace window exists for.
  */
-async function successorOf(used: Record<string, unknown>, o: OidcAdapterOptions): Promise<StoredRecord | undefined> {
+async function successorOf(
+  used: Record<string, unknown>,
+  o: OidcAdapterOptions,
+  until = performance.now() + SUCCESSOR_WAIT_MS,
+): Promise<StoredRecord | undefined> {
   if (typeof used.grantId !== 'string') return undefined;
-  const next = (typeof used.rotations === 'number' ? used.rotations : 0) + 1;
-  const until = performance.now() + SUCCESSOR_WAIT_MS;
+  const rotations = typeof used.rotations === 'number' ? used.rotations : 0;
   for (;;) {
     const chain = await o.records.listByGrant('RefreshToken', used.grantId, o.clock());
-    const successors = chain.filter((r) => r.payload.iiat === used.iiat && r.payload.rotations === next);
-    const live = successors.find((r) => r.payload.consumed === undefined);
-    if (live || successors.length > 0 || performance.now() >= until) return live;
+    const later = chain.filter((r) => r.payload.iiat === used.iiat && typeof r.payload.rotations === 'number' && r.payload.rotations > rotations);
+    if (later.some((r) => withinGrace(r.payload.consumed, o))) return undefined;
+    const live = later.find((r) => r.payload.consumed === undefined);
+    if (live || performance.now() >= until) return live;
     await delay(SUCCESSOR_POLL_MS);
   }
 }
