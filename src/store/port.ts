@@ -526,6 +526,11 @@ export interface OidcModelRepo {
    */
   consume(model: string, id: string, at: number): Promise<boolean>;
   /**
+   * Undoes a consume whose purpose failed (what it was consumed for could not be stored): unconsumed
+   * again, only if it is still consumed as of `at` (that consume's stamp). True when given back.
+   */
+  unconsume(model: string, id: string, at: number): Promise<boolean>;
+  /**
    * `find`, with the record's version: 1 when it is first written, one more at each write of its payload
    * since (upsert, upsertIfVersion). What `upsertIfVersion` compares.
    */

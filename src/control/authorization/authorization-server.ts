@@ -9,7 +9,7 @@ import type { RevocationList } from '../../verification/revocation-list.ts';
 import type { ControlContext, IdentityContext } from '../context.ts';
 import { usersService } from '../services/users.ts';
 import { OIDC_SCOPES, type ClientDirectory } from './client-directory.ts';
-import { carryGrantVersion, createOidcAdapterFactory, saveGrant } from './oidc-adapter.ts';
+import { carryGrantVersion, createOidcAdapterFactory, noteConsumes, saveGrant } from './oidc-adapter.ts';
 import { jwtAccessTokenExtension } from './jwt-access-tokens.ts';
 import { PAGE_HEADERS } from './security-headers.ts';
 import { rfcAnswers } from './rfc-answers.ts';
@@ -284,6 +284,7 @@ export class AuthorizationServer {
     const provider = new Provider(settings.issuer, configuration);
     provider.proxy = settings.behindProxy;
     carryGrantVersion(provider);
+    provider.use(noteConsumes);
     this.#hashClientSecrets(provider);
     registerTokenExchange(provider, { ctx, directory, sign });
     const pageHeaders = (kctx: { set(name: string, value: string): void }) => {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { errors } from 'oidc-provider';
 import { openSqliteStore } from '../../store/sqlite/sqlite-store.ts';
 import type { ClientDirectory } from './client-directory.ts';
-import { createOidcAdapterFactory, GrantChangedError, saveGrant } from './oidc-adapter.ts';
+import { createOidcAdapterFactory, GrantChangedError, noteConsumes, saveGrant } from './oidc-adapter.ts';
 import { createOidcRecords } from './oidc-records.ts';
 
 const MASTER = Buffer.from('master-key-for-oidc-adapter-0123456789abcdef');
@@ -168,6 +168,32 @@ test('with a reuse grace, the successor a retry spent has no window of its own: 
   assert.equal(typeof (await refresh.find('first-1'))?.consumed, 'number', 'found as a used token, not as the retry’s successor');
   await assert.rejects(refresh.consume('first-1'), (error) => error instanceof errors.InvalidGrant);
   assert.deepEqual(revoked, ['grant-1']);
+});
+
+test('with a reuse grace, a retry that spent the successor and then failed to store its own gives the successor back: the next retry continues from it', async () => {
+  const { store, adapterFor, revoked } = await setup(10_000);
+  const refresh = adapterFor('RefreshToken');
+  const token = (id: string, rotations: number) => ({ jti: id, kind: 'RefreshToken', grantId: 'grant-1', accountId: 'usr_1', iiat: 1, rotations });
+  await adapterFor('Grant').upsert('grant-1', { jti: 'grant-1', kind: 'Grant', accountId: 'usr_1', clientId: 'client-1' }, 3600);
+  await refresh.upsert('used-0', token('used-0', 0), 3600);
+  await refresh.consume('used-0');
+  await refresh.upsert('first-1', token('first-1', 1), 3600);
+  // One request, as oidc-provider makes it: the retry spends the successor, then the store fails on its own.
+  const upsert = store.oidc.upsert.bind(store.oidc);
+  store.oidc.upsert = async () => {
+    throw new Error('the store is away');
+  };
+  await assert.rejects(
+    noteConsumes(null, async () => {
+      await refresh.consume('used-0');
+      await refresh.upsert('retried-2', token('retried-2', 2), 3600);
+    }),
+    /the store is away/,
+  );
+  store.oidc.upsert = upsert;
+  assert.equal((await refresh.find('first-1'))?.consumed, undefined, 'given back');
+  await refresh.consume('used-0');
+  assert.deepEqual(revoked, []);
 });
 
 test('a pushed authorization request consumed by a concurrent authorization is refused to the late one: a request_uri is used once', async () => {

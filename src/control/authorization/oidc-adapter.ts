@@ -1,8 +1,9 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import type Provider from 'oidc-provider';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
-import type { RevocationRepo } from '../../store/port.ts';
+import { StorageUnavailableError, type RevocationRepo } from '../../store/port.ts';
 import type { ClientDirectory } from './client-directory.ts';
 import type { OidcRecords, StoredRecord } from './oidc-records.ts';
 
@@ -46,6 +47,7 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
       const kept = model === 'Grant' ? o.revocationTtlMs() : 0;
       const expiresAt = expiresIn ? o.clock() + expiresIn * 1000 + kept : null;
       if (model === 'Grant') await upsertGrant(id, payload as Record<string, unknown>, expiresAt, o);
+      else if (model === 'RefreshToken') await upsertRefreshToken(id, payload as Record<string, unknown>, expiresAt, o);
       else await o.records.upsert(model, id, payload as Record<string, unknown>, expiresAt);
     },
     async find(id) {
@@ -70,7 +72,7 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
     },
     async consume(id) {
       const now = o.clock();
-      if (await o.records.consume(model, id, now)) return;
+      if (await o.records.consume(model, id, now)) return noteConsumed(model, o.records.refOf(model, id), now);
       // A request_uri is used once (RFC 9126 §4): the late one of two concurrent authorizations is refused.
       if (model === 'PushedAuthorizationRequest') throw new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used');
       if (!SINGLE_USE.has(model)) return;
@@ -86,7 +88,8 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
           if (!successor) return refuseReuse(model, used, o);
           // Stamped consumed as of the window's start: a successor a retry spent has no window of its own, so
           // its holder presenting it is a reuse (RFC 9700 §4.14.2), not a retry that moves the chain back to them.
-          if (await o.records.consumeStored(model, successor.ref, now - o.refreshReuseGraceMs)) return;
+          if (await o.records.consumeStored(model, successor.ref, now - o.refreshReuseGraceMs))
+            return noteConsumed(model, successor.ref, now - o.refreshReuseGraceMs);
           // Another retry spent it first (three or more uses at once): it is storing its own successor, which
           // this one continues from, so that one successor stays live. Not a reuse: the chain has not moved on.
         }
@@ -98,6 +101,39 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
     },
     revokeByGrantId: (grantId) => revokeModelOfGrant(model, grantId, o),
   };
+}
+
+/** The codes and refresh tokens one request consumed: by stored ref, with the consume's stamp. */
+const consumedInRequest = new AsyncLocalStorage<{ model: string; ref: string; at: number }[]>();
+
+/** Runs each of oidc-provider's requests with a note of what it consumes, for upsertRefreshToken. */
+export const noteConsumes = (_kctx: unknown, next: () => Promise<void>): Promise<void> => consumedInRequest.run([], next);
+
+function noteConsumed(model: string, ref: string, at: number): void {
+  if (SINGLE_USE.has(model)) consumedInRequest.getStore()?.push({ model, ref, at });
+}
+
+/**
+ * A refresh token is stored after the code or refresh token it is issued for was consumed (oidc-provider
+ * consumes, then stores). When the store fails in between, nothing is issued and the client is told to
+ * retry (503, nothing changed), but what was consumed would stay used, and that retry would be a reuse
+ * that revokes the grant (RFC 9700 §4.14.2): our outage would sign the user out. So this request's
+ * consumes are given back (each only if still as it left it) before the failure is thrown.
+ */
+async function upsertRefreshToken(id: string, payload: Record<string, unknown>, expiresAt: number | null, o: OidcAdapterOptions): Promise<void> {
+  try {
+    await o.records.upsert('RefreshToken', id, payload, expiresAt);
+  } catch (error) {
+    const consumed = consumedInRequest.getStore()?.splice(0) ?? [];
+    try {
+      for (const c of consumed) await o.records.unconsumeStored(c.model, c.ref, c.at);
+    } catch (failed) {
+      throw new StorageUnavailableError('a refresh token could not be stored, and what was consumed for it stays used', {
+        cause: new AggregateError([error, failed]),
+      });
+    }
+    throw error;
+  }
 }
 
 /** Where a grant found by oidc-provider keeps the version it was read at (carryGrantVersion). */

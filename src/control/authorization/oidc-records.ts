@@ -24,6 +24,8 @@ export interface OidcRecords {
   findByUserCode(model: string, userCode: string, now: number): Promise<OidcPayload | null>;
   /** True when this call consumed the record (OidcModelRepo.consume). */
   consume(model: string, id: string, at: number): Promise<boolean>;
+  /** Gives back a consume (OidcModelRepo.unconsume), by the stored ref. */
+  unconsumeStored(model: string, ref: string, at: number): Promise<boolean>;
   /** `find`, with the record's version (OidcModelRepo.findVersioned). */
   findVersioned(model: string, id: string, now: number): Promise<{ payload: OidcPayload; version: number } | null>;
   /** `upsert`, only if the record is still at `version` (null: only if there is none); true when written. */
@@ -125,6 +127,7 @@ export function createOidcRecords(repo: OidcModelRepo, masterKey: Buffer): OidcR
     listByGrant: async (model, grantId, now) => (await repo.listByGrant(model, grantId, now)).map(listed(model)),
     listByAccount: async (model, accountId, now) => (await repo.listByAccount(model, accountId, now)).map(listed(model)),
     consumeStored: (model, ref, at) => repo.consume(model, ref, at),
+    unconsumeStored: (model, ref, at) => repo.unconsume(model, ref, at),
     destroyStored: (model, ref) => repo.destroy(model, ref),
     refOf,
   };

@@ -40,6 +40,17 @@ export function oidcContract(current: () => Store): void {
       assert.equal((await oidc.find('AuthorizationCode', 'c1', T0))?.consumed, Math.floor(T0 / 1000));
     });
 
+    test('unconsume gives a consume back only while the record is consumed as of that consume', async () => {
+      const { oidc } = current();
+      await oidc.upsert('RefreshToken', 'r1', payload(), null);
+      await oidc.consume('RefreshToken', 'r1', T0);
+      assert.equal(await oidc.unconsume('RefreshToken', 'r1', T0 + 1), false, 'not another consume’s');
+      assert.equal(await oidc.unconsume('RefreshToken', 'r1', T0), true);
+      assert.equal((await oidc.find('RefreshToken', 'r1', T0))?.consumed, undefined);
+      assert.equal(await oidc.unconsume('RefreshToken', 'r1', T0), false, 'once');
+      assert.equal(await oidc.consume('RefreshToken', 'r1', T0 + 5), true, 'usable again');
+    });
+
     test('upsertIfVersion writes only over the version read: of two writers that read one version, one wins', async () => {
       const { oidc } = current();
       assert.equal(await oidc.findVersioned('Grant', 'g1', T0), null);

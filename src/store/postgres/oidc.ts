@@ -66,6 +66,10 @@ export function oidcRepo(db: PgDb): OidcModelRepo {
       const result = await db.query('UPDATE oidc_records SET consumed_at = $1 WHERE model = $2 AND id = $3 AND consumed_at IS NULL', [at, model, id]);
       return result.rowCount === 1;
     },
+    async unconsume(model, id, at) {
+      const result = await db.query('UPDATE oidc_records SET consumed_at = NULL WHERE model = $1 AND id = $2 AND consumed_at = $3', [model, id, at]);
+      return result.rowCount === 1;
+    },
     async destroy(model, id) {
       await db.query('DELETE FROM oidc_records WHERE model = $1 AND id = $2', [model, id]);
     },

@@ -58,6 +58,9 @@ export function oidcRepo(db: SqliteDb): OidcModelRepo {
     async consume(model, id, at) {
       return db.sql('UPDATE oidc_records SET consumed_at = ? WHERE model = ? AND id = ? AND consumed_at IS NULL').run(at, model, id).changes === 1;
     },
+    async unconsume(model, id, at) {
+      return db.sql('UPDATE oidc_records SET consumed_at = NULL WHERE model = ? AND id = ? AND consumed_at = ?').run(model, id, at).changes === 1;
+    },
     async destroy(model, id) {
       db.sql('DELETE FROM oidc_records WHERE model = ? AND id = ?').run(model, id);
     },
