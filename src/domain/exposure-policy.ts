@@ -35,7 +35,8 @@ export type ExposureStep = { action: 'flag' | 'disable' | 'revoke-and-replace' |
  */
 export function exposureStep(
   key: Pick<ApiKey, 'environment' | 'publishable' | 'enabled' | 'revokedAt' | 'expiresAt' | 'replacedBy'>,
-  o: { policy: ExposurePolicy; first: boolean; requested: ExposureAction | null; now: number },
+  /** `successorWorks`: false when a rotated key's successor was revoked, expired or deleted since (then it replaces nothing). */
+  o: { policy: ExposurePolicy; first: boolean; requested: ExposureAction | null; now: number; successorWorks?: boolean },
 ): ExposureStep {
   const state = keyState(key, o.now);
   if (state === 'revoked' || state === 'expired' || state === 'rotated') return { action: 'flag', why: `the key is ${state}: it no longer works` };
@@ -46,6 +47,8 @@ export function exposureStep(
   else if (key.publishable) [action, why] = ['flag', 'publishable keys are public by design; the policy does not act on them'];
   else [action, why] = [o.policy[key.environment], `the exposure policy for ${key.environment} keys`];
   if (action === 'disable' && state === 'disabled') return { action: 'flag', why: 'the key is disabled already' };
+  if (action === 'revoke-and-replace' && state === 'rotating' && o.successorWorks === false)
+    return { action, why: `${why}; the key was rotated, but its successor no longer works, so a replacement is issued` };
   if (action === 'revoke-and-replace' && state === 'rotating')
     return { action: 'revoke', why: `${why}; the key was rotated, so its successor is its replacement` };
   return { action, why };

@@ -222,6 +222,7 @@ export interface KeyRepo extends Omit<EntityRepo<ApiKey>, 'list' | 'update'> {
    * revocation list (kind 'token', kept until the token's expiry) and marked revoked, and the audit
    * entries `audit` makes from the ids of the tokens revoked. null when the key does not exist, or
    * (with `readAt`, as for update) changed since it was read: the replacement copies the key as read.
+   * The one exception to "a stored successor is never replaced": `supersedes` (see KeyCompromise).
    */
   compromise(
     change: KeyCompromise,
@@ -233,8 +234,15 @@ export interface KeyRepo extends Omit<EntityRepo<ApiKey>, 'list' | 'update'> {
 export interface KeyCompromise {
   /** The key as stored from now on: `revokedAt` set (also the tokens' revocation time), `replacedBy` naming the replacement. */
   revoked: ApiKey;
-  /** A new key with the old one's settings and a new secret; null when none is made (a rotated key's successor exists already). */
+  /** A new key with the old one's settings and a new secret; null when none is made (a rotated key's successor still works). */
   replacement: ApiKey | null;
+  /**
+   * The stored successor of a rotated key that no longer works, which `replacement` takes the place of
+   * (`revoked.replacedBy`). Written only while the stored key still names it as its successor and, in
+   * the same transaction, it does not exist or is revoked or expired at `revoked.revokedAt`: a working
+   * successor is never replaced (null otherwise). Absent: the key must have no successor stored.
+   */
+  supersedes?: string;
 }
 
 /**

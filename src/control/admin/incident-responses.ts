@@ -11,8 +11,8 @@ export const compromiseResponse = named(
   'A key revoked as compromised, with every token exchanged from it, and its replacement (the secret is in this answer only)',
   z.strictObject({
     key: keyResponse,
-    replacement: about('null when the key had been rotated: its successor replaces it', newKeyResponse.nullable()),
-    successorId: about('the successor of a rotated key, which this compromise did not replace', z.string().nullable()),
+    replacement: about('null when the key had been rotated and its successor still works: that successor replaces it', newKeyResponse.nullable()),
+    successorId: about('the working successor of a rotated key, which replaces it (no replacement was issued); null otherwise', z.string().nullable()),
     tokensRevoked: z.number().int(),
     revokedTokenIds: about('the `jti` of each exchanged token put on the revocation list', z.array(z.string())),
     summary: z.string(),

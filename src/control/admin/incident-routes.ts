@@ -13,14 +13,14 @@ export const INCIDENT_ROUTES: readonly AdminRoute[] = [
     permission: 'keys:write',
     summary: 'Revoke a compromised key and every token exchanged from it, and issue a replacement with the same settings, in one step',
     description:
-      'One store transaction: the key is revoked (refused at once), every live token exchanged from it goes on the revocation list, a replacement with the same settings and a new secret is issued (shown in this answer only; no grace period), and who and why are audited with key.revoked and key.compromised events. A key rotated earlier is revoked without a new replacement: its successor is one.',
+      'One store transaction: the key is revoked (refused at once), every live token exchanged from it goes on the revocation list, a replacement with the same settings and a new secret is issued (shown in this answer only; no grace period), and who and why are audited with key.revoked and key.compromised events. A key rotated earlier is revoked without a new replacement while its successor works: that successor is one (a successor revoked, expired or deleted since gets a replacement all the same).',
     status: 200,
     body: compromiseBodySchema,
     response: compromiseResponse,
     handle: async ({ ctx, actor, params, body }) => {
       const done = await compromiseKey(ctx, actor, params.id!, body.reason);
       const replacement = done.replacement && { ...(await keysService.view(ctx, done.replacement.key)), secret: done.replacement.secret };
-      const successorId = done.replacement ? null : done.key.replacedBy;
+      const successorId = done.successor?.id ?? null;
       const tokens = done.revokedTokens.length;
       return {
         key: await keysService.view(ctx, done.key),

@@ -2,7 +2,7 @@ import { lineageOf, type ApiKey, type AuditInput } from '../../domain/entities.t
 import { newId } from '../../domain/ids.ts';
 import { generateKey } from '../../domain/key-format.ts';
 import { hashKey } from '../../domain/key-hash.ts';
-import { checkKeyTransition } from '../../domain/key-lifecycle.ts';
+import { checkKeyTransition, keyState } from '../../domain/key-lifecycle.ts';
 import { ControlError, requireFound, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
 import { changedAt, keyRecordView, refusedKeyWrite } from './keys.ts';
@@ -10,8 +10,10 @@ import { changedAt, keyRecordView, refusedKeyWrite } from './keys.ts';
 /** What a compromise did: the revoked key, its replacement with the new secret (shown once), the tokens revoked. */
 export interface Compromise {
   key: ApiKey;
-  /** null when the key had been rotated already: its successor (whose secret this leak did not reveal) replaces it. */
+  /** null when the key had been rotated already and its successor still works: that successor (whose secret this leak did not reveal) replaces it. */
   replacement: { key: ApiKey; secret: string } | null;
+  /** The working successor that replaces the key when no replacement was issued (`replacement` null); else null. */
+  successor: ApiKey | null;
   /** The `jti` of every token exchanged from the key that was still live, now on the revocation list. */
   revokedTokens: string[];
 }
@@ -38,11 +40,18 @@ export async function compromise(
   const now = ctx.clock();
   const check = checkKeyTransition(existing, 'revoke', now);
   if (!check.allowed) throw new ControlError('CONFLICT', check.reason);
-  const rotated = existing.replacedBy !== null;
-  const issued = rotated ? null : issue(ctx, existing);
+  // A rotated key's successor replaces it only while that successor (or the key it was rotated to
+  // in turn) still works: one revoked, expired or deleted meanwhile is superseded by a replacement.
+  const successor = existing.replacedBy === null ? null : await workingSuccessor(ctx, existing.replacedBy, now);
+  const supersedes = existing.replacedBy !== null && successor === null ? existing.replacedBy : null;
+  const issued = successor ? null : issue(ctx, existing);
+  // A key in its grace carries the rotation's end (expiresAt) and drain (retireWhenDrained): its
+  // replacement takes the lineage's own expiry instead, and is not retired when drained.
+  const { retireWhenDrained: _drain, ...settings } = existing;
   const replacement: ApiKey | null = issued && {
-    ...existing,
+    ...settings,
     ...issued.credential,
+    expiresAt: supersedes ? await expiryBeforeRotation(ctx, existing, supersedes, now) : existing.expiresAt,
     id: newId('key', now),
     // A key the exposure policy disabled comes back working as its replacement; one an operator disabled stays disabled.
     enabled: existing.enabled || (await disabledByExposurePolicy(ctx, existing)),
@@ -76,24 +85,68 @@ export async function compromise(
       targetType: 'key',
       targetId: existing.id,
       ...auditedChange(keyRecordView, existing, revoked),
-      after: { ...revokedView, compromise: { reason, replacement: replacementView, revokedTokens: tokens } },
+      after: {
+        ...revokedView,
+        compromise: { reason, replacement: replacementView, ...(supersedes ? { supersededSuccessorId: supersedes } : {}), revokedTokens: tokens },
+      },
       events: [
         { type: 'key.revoked', data: { key: revokedView, reason } },
         {
           type: 'key.compromised',
-          data: { key: revokedView, reason, replacement: replacementView, successorId: rotated ? existing.replacedBy : null, tokensRevoked: tokens.length },
+          data: {
+            key: revokedView,
+            reason,
+            replacement: replacementView,
+            successorId: successor?.id ?? null,
+            ...(supersedes ? { supersededSuccessorId: supersedes } : {}),
+            tokensRevoked: tokens.length,
+          },
         },
       ],
     },
   ];
   // Stored only over the key as read: the replacement copies it (enabled, access), so a change made
   // since (an operator's disable) must not be undone in the replacement (409, read it again).
-  const done = await ctx.store.keys.compromise({ revoked, replacement }, audits, existing.updatedAt);
+  const done = await ctx.store.keys.compromise({ revoked, replacement, ...(supersedes ? { supersedes } : {}) }, audits, existing.updatedAt);
   if (!done) throw await refusedKeyWrite(ctx, existing.id);
   ctx.changes.publish({ type: 'key.changed', keyId: existing.id });
   // This node's revocation list refuses the tokens at once; other nodes read them at their next poll.
   for (const jti of done.revokedTokens) ctx.changes.publish({ type: 'token.revoked', kind: 'token', id: jti });
-  return { key: revoked, replacement: replacement && { key: replacement, secret: issued!.secret }, revokedTokens: done.revokedTokens };
+  return { key: revoked, replacement: replacement && { key: replacement, secret: issued!.secret }, successor, revokedTokens: done.revokedTokens };
+}
+
+/**
+ * The expiry a rotated key had before its rotation cut it to the grace period's end, which its successor
+ * carries on (with any change made to it since): the stored successor's, else (deleted) the one its
+ * `key.rotated` entry recorded. Past already (the lineage has ended), or not found: the key's own.
+ */
+async function expiryBeforeRotation(ctx: ControlContext, key: ApiKey, successorId: string, now: number): Promise<number | null> {
+  const stored = await ctx.store.keys.get(successorId);
+  let expiresAt: number | null | undefined = stored?.expiresAt;
+  if (!stored) {
+    const rotated = (await ctx.store.audit.list({ targetId: key.id, action: 'key.rotated', limit: 1 })).items[0];
+    const recorded = (rotated?.after as { successor?: { id?: string; expiresAt?: string | null } } | null)?.successor;
+    if (recorded?.id === successorId && recorded.expiresAt !== undefined) expiresAt = recorded.expiresAt === null ? null : Date.parse(recorded.expiresAt);
+  }
+  return expiresAt === undefined || (expiresAt !== null && expiresAt <= now) ? key.expiresAt : expiresAt;
+}
+
+/**
+ * The key that replaces a rotated key now: its successor while that works (active, or disabled: an
+ * operator may enable it again), else, when the successor was rotated in turn, its own successor, and
+ * so on; null when the line ends in a key revoked, expired or deleted: nothing replaces the key.
+ */
+export async function workingSuccessor(ctx: ControlContext, id: string, now: number): Promise<ApiKey | null> {
+  for (const seen = new Set<string>(); !seen.has(id);) {
+    seen.add(id);
+    const key = await ctx.store.keys.get(id);
+    if (!key) return null;
+    const state = keyState(key, now);
+    if (state === 'active' || state === 'disabled') return key;
+    if (key.replacedBy === null || state === 'revoked') return null;
+    id = key.replacedBy;
+  }
+  return null;
 }
 
 function issue(ctx: ControlContext, key: ApiKey) {

@@ -132,6 +132,38 @@ export function exchangedTokensContract(current: () => Store): void {
       });
     });
 
+    test('a rotated key whose successor no longer works: the replacement supersedes it, only while it is the stored successor and does not work', async () => {
+      const at = T0 + 1000;
+      for (const dead of ['revoked', 'expired', 'deleted', 'working', 'other'] as const) {
+        const successor = await storeKey(store, app.id, {
+          ...(dead === 'revoked' ? { revokedAt: T0 + 10, revokedReason: 'x' } : {}),
+          ...(dead === 'expired' ? { expiresAt: at } : {}),
+        });
+        if (dead === 'deleted') assert.equal(await store.keys.delete(successor.id, audit('key.deleted', 'key', successor.id)), true);
+        const key = await storeKey(store, app.id, { replacedBy: successor.id, expiresAt: at + 3_600_000 });
+        const replacement = makeKey(app.id, { rotatedFrom: key.id, lineageId: key.id, createdAt: at, updatedAt: at });
+        const revoked = { ...key, revokedAt: at, revokedReason: 'leaked', replacedBy: replacement.id, updatedAt: at };
+        const supersedes = dead === 'other' ? 'key_not_the_stored_successor' : successor.id;
+        const done = await store.keys.compromise({ revoked, replacement, supersedes }, () => [audit('key.compromised', 'key', key.id)], key.updatedAt);
+        if (dead === 'working' || dead === 'other') {
+          assert.equal(done, null, `${dead}: a working or another successor is never replaced`);
+          assert.deepEqual(await store.keys.get(key.id), key);
+          assert.equal(await store.keys.get(replacement.id), null);
+        } else {
+          assert.deepEqual(done, { revokedTokens: [] }, dead);
+          assert.deepEqual(await store.keys.get(key.id), revoked);
+          assert.deepEqual(await store.keys.get(replacement.id), replacement);
+        }
+      }
+      // Without `supersedes`, a stored successor still refuses a replacement, dead or not.
+      const gone = await storeKey(store, app.id, { revokedAt: T0, revokedReason: 'x' });
+      const key = await storeKey(store, app.id, { replacedBy: gone.id, expiresAt: at + 3_600_000 });
+      const replacement = makeKey(app.id, { rotatedFrom: key.id, lineageId: key.id });
+      const revoked = { ...key, revokedAt: at, revokedReason: 'leaked', replacedBy: replacement.id, updatedAt: at };
+      assert.equal(await store.keys.compromise({ revoked, replacement }, () => [audit('key.compromised', 'key', key.id)]), null);
+      assert.deepEqual(await store.keys.get(key.id), key);
+    });
+
     test('compromise without a replacement; an unknown key changes nothing and is null', async () => {
       const key = await storeKey(store, app.id);
       const revoked = { ...key, revokedAt: T0 + 5, revokedReason: 'leaked', updatedAt: T0 + 5 };

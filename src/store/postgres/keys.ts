@@ -158,14 +158,22 @@ export function keyRepo(db: PgDb): KeyRepo {
         return true;
       });
     },
-    async compromise({ revoked, replacement }, audit, readAt) {
+    async compromise({ revoked, replacement, supersedes }, audit, readAt) {
       return db.transaction(async (tx) => {
         // A key rotated meanwhile has a successor now: a replacement would be a second one.
+        // A successor is superseded only while it is still the stored one and no longer works.
         const guard = unchangedSince(
           readAt,
-          replacement
-            ? UNROTATED_UNREVOKED
-            : { sql: (n: number) => `revoked_at IS NULL AND data->>'replacedBy' IS NOT DISTINCT FROM $${n}::text`, args: [revoked.replacedBy] },
+          !replacement
+            ? { sql: (n: number) => `revoked_at IS NULL AND data->>'replacedBy' IS NOT DISTINCT FROM $${n}::text`, args: [revoked.replacedBy] }
+            : supersedes === undefined
+              ? UNROTATED_UNREVOKED
+              : {
+                  sql: (n: number) =>
+                    `revoked_at IS NULL AND data->>'replacedBy' = $${n}::text AND NOT EXISTS (SELECT 1 FROM keys AS successor WHERE successor.id = $${n}::text
+                      AND NOT (successor.revoked_at IS NOT NULL AND successor.revoked_at <= $${n + 1}) AND (successor.expires_at IS NULL OR successor.expires_at > $${n + 1}))`,
+                  args: [supersedes, revoked.revokedAt],
+                },
         );
         if ((await writeRow(tx, 'keys', keyColumns(revoked), revoked, false, guard)) === 0) return null;
         if (replacement) await writeRow(tx, 'keys', keyColumns(replacement), replacement, true);

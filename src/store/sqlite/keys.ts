@@ -59,6 +59,9 @@ const KEEPS_FINAL = {
 };
 /** Rotated or revoked only from a key still neither: one successor per key, none for a revoked key. */
 const UNROTATED_UNREVOKED = `revoked_at IS NULL AND json_extract(data, '$.replacedBy') IS NULL`;
+/** The key with the id bound first no longer works at the time bound next (twice): gone, revoked or expired (KeyCompromise.supersedes). */
+const NOT_WORKING = `NOT EXISTS (SELECT 1 FROM keys AS successor WHERE successor.id = ?
+  AND NOT (successor.revoked_at IS NOT NULL AND successor.revoked_at <= ?) AND (successor.expires_at IS NULL OR successor.expires_at > ?))`;
 /** A guard, and with `readAt` also: the stored key is the one read (KeyRepo.update). */
 const unchangedSince = (readAt: number | undefined, sql: string, args: SQLInputValue[]) =>
   readAt === undefined ? { sql, args } : { sql: `${sql} AND updated_at = ?`, args: [...args, readAt] };
@@ -163,12 +166,20 @@ export function keyRepo(db: SqliteDb): KeyRepo {
         return true;
       });
     },
-    async compromise({ revoked, replacement }, audit, readAt) {
+    async compromise({ revoked, replacement, supersedes }, audit, readAt) {
       return db.transaction(() => {
         // A key rotated meanwhile has a successor now: a replacement would be a second one.
-        const guard = replacement
-          ? unchangedSince(readAt, UNROTATED_UNREVOKED, [])
-          : unchangedSince(readAt, `revoked_at IS NULL AND json_extract(data, '$.replacedBy') IS ?`, [revoked.replacedBy]);
+        // A successor is superseded only while it is still the stored one and no longer works.
+        const guard = !replacement
+          ? unchangedSince(readAt, `revoked_at IS NULL AND json_extract(data, '$.replacedBy') IS ?`, [revoked.replacedBy])
+          : supersedes === undefined
+            ? unchangedSince(readAt, UNROTATED_UNREVOKED, [])
+            : unchangedSince(readAt, `revoked_at IS NULL AND json_extract(data, '$.replacedBy') = ? AND ${NOT_WORKING}`, [
+                supersedes,
+                supersedes,
+                revoked.revokedAt,
+                revoked.revokedAt,
+              ]);
         if (writeRow(db, 'keys', keyColumns(revoked), revoked, false, guard) === 0) return null;
         if (replacement) writeRow(db, 'keys', keyColumns(replacement), replacement, true);
         const revokedTokens = revokeExchangedTokens(db, revoked.id, revoked.revokedAt ?? db.clock());
