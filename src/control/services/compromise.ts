@@ -160,7 +160,7 @@ function issue(ctx: ControlContext, key: ApiKey) {
  * a `key.exposed` report that disabled it), rather than by an operator. Both kinds of entry are rare
  * for one key, so the newest page of each is enough.
  */
-async function disabledByExposurePolicy(ctx: ControlContext, key: ApiKey): Promise<boolean> {
+export async function disabledByExposurePolicy(ctx: ControlContext, key: ApiKey): Promise<boolean> {
   if (key.enabled || !key.exposedAt) return false;
   const [exposed, disabled] = await Promise.all([
     ctx.store.audit.list({ targetId: key.id, action: 'key.exposed', limit: 50 }),

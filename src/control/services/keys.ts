@@ -11,6 +11,7 @@ import type { KeyRecordView, KeyView } from '../admin/responses.ts';
 import { MAX_ROTATION_GRACE_SECONDS, type KeyCreateInput, type KeyPatchInput } from '../../domain/inputs/resources.ts';
 import { ControlError, iso, notFound, requireFound, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
+import { disabledByExposurePolicy } from './compromise.ts';
 import { markExposed } from './exposure.ts';
 import { conflictAware } from './resource.ts';
 import { mergeSettings, EMPTY_SETTINGS, settingsView, validateSettings } from './settings.ts';
@@ -233,7 +234,9 @@ export const keysService = {
 
   /**
    * A successor with every setting of the old key and a new secret. The old key keeps working for the
-   * grace period, never past its own expiry; a grace period of 0 ends it at once.
+   * grace period, never past its own expiry; a grace period of 0 ends it at once. A key the exposure
+   * policy disabled gives an enabled successor (its new secret was never exposed): the way out for a
+   * portal developer, who cannot enable a key.
    */
   async rotate(
     ctx: ControlContext,
@@ -264,7 +267,9 @@ export const keysService = {
       // The successor continues the old key's rate limits and quota: one lineage, one budget.
       lineageId: lineageOf(existing),
       replacedBy: null,
-      // The new secret has not been exposed.
+      // The new secret has not been exposed: a key the exposure policy disabled (for its old secret)
+      // comes back working as its successor, as in a compromise; one an operator disabled stays disabled.
+      enabled: existing.enabled || (await disabledByExposurePolicy(ctx, existing)),
       exposedAt: null,
       createdAt: now,
       updatedAt: now,
