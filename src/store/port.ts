@@ -229,6 +229,19 @@ export interface KeyRepo extends Omit<EntityRepo<ApiKey>, 'list' | 'update'> {
     audit: (revokedTokens: readonly string[]) => readonly AuditInput[],
     readAt?: number,
   ): Promise<{ revokedTokens: string[] } | null>;
+  /**
+   * Deletes an app whose keys are all out of use at `now` (revoked or expired: none active, disabled
+   * or in a rotation's grace), with those keys, in one transaction: each key as `delete` deletes it,
+   * with the audit entry `keyAudit` makes for it, then the app with `audit`. The audit log keeps
+   * every entry about them. Nothing changes when the app does not exist (`missing`) or still has a
+   * key in use (`keys-in-use`), counted in the transaction, so a key created meanwhile is never lost.
+   */
+  deleteAppWithRetiredKeys(
+    appId: string,
+    now: number,
+    keyAudit: (key: ApiKey) => AuditInput,
+    audit: AuditInput,
+  ): Promise<{ deleted: true; keyIds: string[] } | { deleted: false; why: 'missing' | 'keys-in-use' }>;
 }
 
 export interface KeyCompromise {

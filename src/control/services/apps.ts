@@ -12,18 +12,27 @@ export function appView(app: App): AppView {
 /**
  * An app goes only when nothing names it: its keys (the store's foreign key refuses those too), and
  * the OAuth clients and webhook endpoints registered for it, which would otherwise outlive it, working
- * and managed by nobody. The admin API and the portal both ask this.
+ * and managed by nobody. The admin API and the portal both ask this. With `keys: 'in-use'` (the
+ * portal, whose developers cannot delete keys), only keys in use count: revoked and expired ones go
+ * with the app (KeyRepo.deleteAppWithRetiredKeys, which counts again as it deletes).
  */
-export async function assertAppUnused(ctx: ControlContext, id: string): Promise<void> {
-  const [keys, clients, webhooks] = await Promise.all([
-    ctx.store.keys.list({ appId: id, limit: 1, now: ctx.clock() }),
+export async function assertAppUnused(ctx: ControlContext, id: string, keys: 'any' | 'in-use' = 'any'): Promise<void> {
+  const now = ctx.clock();
+  const [keyPages, clients, webhooks] = await Promise.all([
+    Promise.all(
+      keys === 'any'
+        ? [ctx.store.keys.list({ appId: id, limit: 1, now })]
+        : (['active', 'disabled'] as const).map((status) => ctx.store.keys.list({ appId: id, status, limit: 1, now })),
+    ),
     ctx.store.clients.listByApp(id, { limit: 1 }),
     ctx.store.webhooks.listByApp(id, { limit: 1 }),
   ]);
-  const users = [keys.items.length ? 'keys' : null, clients.items.length ? 'OAuth clients' : null, webhooks.items.length ? 'webhook endpoints' : null].filter(
-    (u) => u !== null,
-  );
-  if (users.length) throw new ControlError('CONFLICT', `this app still has ${users.join(', ')}: delete them first`);
+  const users = [
+    keyPages.some((p) => p.items.length) ? (keys === 'any' ? 'keys' : 'keys in use (revoke them)') : null,
+    clients.items.length ? 'OAuth clients' : null,
+    webhooks.items.length ? 'webhook endpoints' : null,
+  ].filter((u) => u !== null);
+  if (users.length) throw new ControlError('CONFLICT', `this app still has ${users.join(', ')}: ${keys === 'any' ? 'delete' : 'remove'} them first`);
 }
 
 export const appsService = resourceService<App, AppInput, Partial<AppInput>>({

@@ -20,6 +20,9 @@ function auditEntry(actor: Actor, action: string, before: ApiKey | null, after: 
   return { ...actor, action: `key.${action}`, targetType: 'key', targetId: (after ?? before)!.id, ...auditedChange(keyRecordView, before, after) };
 }
 
+/** The audit entry of a key deleted (with its app, by the portal: KeyRepo.deleteAppWithRetiredKeys). */
+export const keyDeletedAudit = (actor: Actor, key: ApiKey): AuditInput => auditEntry(actor, 'deleted', key, null);
+
 /** A key as the admin API shows it and the audit log records it: never the hash; no derived status or usage. */
 export function keyRecordView(key: ApiKey): KeyRecordView {
   return {

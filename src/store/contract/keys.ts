@@ -238,6 +238,50 @@ export function keysContract(current: () => Store): void {
       assert.equal(await store.keys.delete(key.id, audit('key.deleted', 'key', key.id)), false);
     });
 
+    test('deleteAppWithRetiredKeys deletes an app with its revoked and expired keys, audited; a key in use, or no app, changes nothing', async () => {
+      const now = T0 + 10_000;
+      const revoked = await createKey({ revokedAt: T0 + 1, revokedReason: 'done' });
+      const expired = await createKey({ expiresAt: now });
+      await store.usage.record({ keys: [{ keyId: revoked.id, day: '2026-11-29', requests: 3, lastUsedAt: T0 }], quotas: [] });
+      const keyAudit = (key: ApiKey) => audit('key.deleted', 'key', key.id);
+      for (const inUse of [
+        { expiresAt: now + 1 },
+        { enabled: false },
+        { replacedBy: 'key_next', expiresAt: now + 60_000 },
+        { revokedAt: now + 1, revokedReason: 'later' },
+      ]) {
+        const key = await createKey(inUse);
+        assert.deepEqual(await store.keys.deleteAppWithRetiredKeys(app.id, now, keyAudit, audit('app.deleted', 'app', app.id)), {
+          deleted: false,
+          why: 'keys-in-use',
+        });
+        assert.deepEqual(await store.apps.get(app.id), app, JSON.stringify(inUse));
+        assert.equal((await store.keys.get(revoked.id))?.revokedAt, revoked.revokedAt, 'the retired keys are kept too');
+        assert.equal(await store.keys.delete(key.id, audit('key.deleted', 'key', key.id)), true);
+      }
+      assert.equal((await allAudit(store, { action: 'app.deleted' })).length, 0);
+      const done = await store.keys.deleteAppWithRetiredKeys(app.id, now, keyAudit, audit('app.deleted', 'app', app.id));
+      assert.deepEqual(done, { deleted: true, keyIds: [revoked.id, expired.id].sort() });
+      assert.equal(await store.apps.get(app.id), null);
+      assert.deepEqual(await store.keys.getByIds([revoked.id, expired.id]), []);
+      assert.deepEqual(await store.usage.requestsByDay(revoked.id), []);
+      assert.deepEqual(
+        (await allAudit(store, { targetId: revoked.id })).map((e) => e.action),
+        ['key.deleted', 'key.created'],
+        'the audit trail is kept',
+      );
+      assert.deepEqual(
+        (await allAudit(store, { targetId: expired.id })).map((e) => e.action),
+        ['key.deleted', 'key.created'],
+        'the audit trail is kept',
+      );
+      assert.deepEqual((await allAudit(store, { targetId: app.id })).map((e) => e.action).sort(), ['app.created', 'app.deleted']);
+      assert.deepEqual(await store.keys.deleteAppWithRetiredKeys(app.id, now, keyAudit, audit('app.deleted', 'app', app.id)), {
+        deleted: false,
+        why: 'missing',
+      });
+    });
+
     test('a key deleted while a flush naming it is under way keeps no usage, whichever of the two ends first', async () => {
       for (let round = 0; round < 20; round++) {
         const [gone, kept] = [await createKey(), await createKey()];

@@ -2,7 +2,7 @@ import { keyFromRow } from '../rows.ts';
 import { lineageOf, type ApiKey } from '../../domain/entities.ts';
 import type { KeyListQuery, KeyRepo } from '../port.ts';
 import { appendAudit } from './audit.ts';
-import { page, type PgDb } from './db.ts';
+import { page, type PgDb, type Queryable } from './db.ts';
 import { entityTable, writeRow } from './entity-table.ts';
 import { revokeExchangedTokens } from './exchanged-tokens.ts';
 import { waitForFlushes } from './usage.ts';
@@ -70,6 +70,22 @@ type Guard = { sql: (first: number) => string; args: unknown[] };
 /** A guard, and with `readAt` also: the stored key is the one read (KeyRepo.update). */
 const unchangedSince = (readAt: number | undefined, guard: Guard): Guard =>
   readAt === undefined ? guard : { sql: (n) => `${guard.sql(n)} AND updated_at = $${n + guard.args.length}`, args: [...guard.args, readAt] };
+
+/** In use at the time in `$n`: neither revoked nor expired (active, disabled, or in a rotation's grace). */
+const IN_USE = (n: number) => `NOT (revoked_at IS NOT NULL AND revoked_at <= $${n}) AND (expires_at IS NULL OR expires_at > $${n})`;
+
+/** Deletes a key and what is kept about its use (inside the caller's transaction, after waitForFlushes); false when there is no such key. */
+async function deleteKey(tx: Queryable, id: string): Promise<boolean> {
+  const { rows } = await tx.query('DELETE FROM keys WHERE id = $1 RETURNING lineage_id', [id]);
+  if (!rows[0]) return false;
+  const lineage = String(rows[0].lineage_id);
+  await tx.query('DELETE FROM usage_daily WHERE key_id = $1', [id]);
+  await tx.query('DELETE FROM key_addresses WHERE key_id = $1', [id]);
+  await tx.query('DELETE FROM key_last_use WHERE key_id = $1', [id]);
+  // Quota use belongs to the lineage: it goes with the lineage's last key.
+  await tx.query('DELETE FROM quota_usage WHERE key_id = $1 AND NOT EXISTS (SELECT 1 FROM keys WHERE lineage_id = $1)', [lineage]);
+  return true;
+}
 
 export function keyRepo(db: PgDb): KeyRepo {
   return {
@@ -146,16 +162,28 @@ export function keyRepo(db: PgDb): KeyRepo {
       return db.transaction(async (tx) => {
         // No flush under way may add usage rows the deletes below would not see.
         await waitForFlushes(tx);
-        const { rows } = await tx.query('DELETE FROM keys WHERE id = $1 RETURNING lineage_id', [id]);
-        if (!rows[0]) return false;
-        const lineage = String(rows[0].lineage_id);
-        await tx.query('DELETE FROM usage_daily WHERE key_id = $1', [id]);
-        await tx.query('DELETE FROM key_addresses WHERE key_id = $1', [id]);
-        await tx.query('DELETE FROM key_last_use WHERE key_id = $1', [id]);
-        // Quota use belongs to the lineage: it goes with the lineage's last key.
-        await tx.query('DELETE FROM quota_usage WHERE key_id = $1 AND NOT EXISTS (SELECT 1 FROM keys WHERE lineage_id = $1)', [lineage]);
+        if (!(await deleteKey(tx, id))) return false;
         await appendAudit(tx, audit, db.clock());
         return true;
+      });
+    },
+    async deleteAppWithRetiredKeys(appId, now, keyAudit, audit) {
+      return db.transaction(async (tx) => {
+        // Before the first statement, as for delete: no flush under way may add usage rows for the keys.
+        await waitForFlushes(tx);
+        // The app's row, locked: a key inserted for it (its foreign key, or createWithin's lock) waits
+        // for this transaction, and then finds the app gone.
+        if ((await tx.query('SELECT 1 FROM apps WHERE id = $1 FOR UPDATE', [appId])).rowCount === 0) return { deleted: false, why: 'missing' as const };
+        const inUse = await tx.query(`SELECT 1 FROM keys WHERE app_id = $1 AND ${IN_USE(2)} LIMIT 1`, [appId, now]);
+        if (inUse.rowCount) return { deleted: false, why: 'keys-in-use' as const };
+        const keys = (await tx.query(`SELECT ${KEY_WITH_LAST_USE} WHERE keys.app_id = $1 ORDER BY keys.id`, [appId])).rows.map(keyFromRow);
+        for (const key of keys) {
+          await deleteKey(tx, key.id);
+          await appendAudit(tx, keyAudit(key), db.clock());
+        }
+        await tx.query('DELETE FROM apps WHERE id = $1', [appId]);
+        await appendAudit(tx, audit, db.clock());
+        return { deleted: true, keyIds: keys.map((k) => k.id) };
       });
     },
     async compromise({ revoked, replacement, supersedes }, audit, readAt) {
@@ -187,10 +215,7 @@ export function keyRepo(db: PgDb): KeyRepo {
         // Creates for one app take turns on its row (NO KEY UPDATE: other keys' inserts, which only
         // share its key, are not held up); READ COMMITTED, so the count sees the keys of the one before.
         await tx.query('SELECT 1 FROM apps WHERE id = $1 FOR NO KEY UPDATE', [key.appId]);
-        const { rows } = await tx.query(
-          'SELECT count(*)::int AS n FROM keys WHERE app_id = $1 AND NOT (revoked_at IS NOT NULL AND revoked_at <= $2) AND (expires_at IS NULL OR expires_at > $2)',
-          [key.appId, now],
-        );
+        const { rows } = await tx.query(`SELECT count(*)::int AS n FROM keys WHERE app_id = $1 AND ${IN_USE(2)}`, [key.appId, now]);
         if (Number(rows[0]?.n ?? 0) >= inUse) return false;
         await writeRow(tx, 'keys', keyColumns(key), key, true);
         await appendAudit(tx, audit, db.clock());

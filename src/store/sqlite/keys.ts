@@ -66,6 +66,20 @@ const NOT_WORKING = `NOT EXISTS (SELECT 1 FROM keys AS successor WHERE successor
 const unchangedSince = (readAt: number | undefined, sql: string, args: SQLInputValue[]) =>
   readAt === undefined ? { sql, args } : { sql: `${sql} AND updated_at = ?`, args: [...args, readAt] };
 
+/** In use at a time (bound twice): neither revoked nor expired (active, disabled, or in a rotation's grace). */
+const IN_USE = 'NOT (revoked_at IS NOT NULL AND revoked_at <= ?) AND (expires_at IS NULL OR expires_at > ?)';
+
+/** Deletes a key and what is kept about its use (inside the caller's transaction); false when there is no such key. */
+function deleteKey(db: SqliteDb, id: string): boolean {
+  const lineage = db.sql('SELECT lineage_id FROM keys WHERE id = ?').get(id)?.lineage_id ?? id;
+  if (Number(db.sql('DELETE FROM keys WHERE id = ?').run(id).changes) === 0) return false;
+  db.sql('DELETE FROM usage_daily WHERE key_id = ?').run(id);
+  db.sql('DELETE FROM key_addresses WHERE key_id = ?').run(id);
+  // Quota use belongs to the lineage: it goes with the lineage's last key.
+  db.sql('DELETE FROM quota_usage WHERE key_id = ? AND NOT EXISTS (SELECT 1 FROM keys WHERE lineage_id = ?)').run(lineage, lineage);
+  return true;
+}
+
 export function keyRepo(db: SqliteDb): KeyRepo {
   return {
     ...entityTable<ApiKey>(db, 'keys', keyColumns),
@@ -134,24 +148,30 @@ export function keyRepo(db: SqliteDb): KeyRepo {
     },
     async delete(id, audit) {
       return db.transaction(() => {
-        const lineage = db.sql('SELECT lineage_id FROM keys WHERE id = ?').get(id)?.lineage_id ?? id;
-        if (Number(db.sql('DELETE FROM keys WHERE id = ?').run(id).changes) === 0) return false;
-        db.sql('DELETE FROM usage_daily WHERE key_id = ?').run(id);
-        db.sql('DELETE FROM key_addresses WHERE key_id = ?').run(id);
-        // Quota use belongs to the lineage: it goes with the lineage's last key.
-        db.sql('DELETE FROM quota_usage WHERE key_id = ? AND NOT EXISTS (SELECT 1 FROM keys WHERE lineage_id = ?)').run(lineage, lineage);
+        if (!deleteKey(db, id)) return false;
         appendAudit(db, audit);
         return true;
+      });
+    },
+    async deleteAppWithRetiredKeys(appId, now, keyAudit, audit) {
+      return db.transaction(() => {
+        if (!db.sql('SELECT 1 FROM apps WHERE id = ?').get(appId)) return { deleted: false, why: 'missing' as const };
+        const inUse = db.sql(`SELECT 1 FROM keys WHERE app_id = ? AND ${IN_USE} LIMIT 1`).get(appId, now, now);
+        if (inUse) return { deleted: false, why: 'keys-in-use' as const };
+        const keys = db.sql(`SELECT ${KEY_WITH_LAST_USE} WHERE keys.app_id = ? ORDER BY keys.id`).all(appId).map(keyFromRow);
+        for (const key of keys) {
+          deleteKey(db, key.id);
+          appendAudit(db, keyAudit(key));
+        }
+        db.sql('DELETE FROM apps WHERE id = ?').run(appId);
+        appendAudit(db, audit);
+        return { deleted: true, keyIds: keys.map((k) => k.id) };
       });
     },
     async createWithin(key, audit, inUse, now) {
       // One write transaction (BEGIN IMMEDIATE): the count and the insert, with no other writer between them.
       return db.transaction(() => {
-        const row = db
-          .sql(
-            'SELECT count(*) AS n FROM keys WHERE app_id = ? AND NOT (revoked_at IS NOT NULL AND revoked_at <= ?) AND (expires_at IS NULL OR expires_at > ?)',
-          )
-          .get(key.appId, now, now);
+        const row = db.sql(`SELECT count(*) AS n FROM keys WHERE app_id = ? AND ${IN_USE}`).get(key.appId, now, now);
         if (Number(row?.n ?? 0) >= inUse) return false;
         writeRow(db, 'keys', keyColumns(key), key, true);
         appendAudit(db, audit);
