@@ -11,7 +11,7 @@ import type { KeyRecordView, KeyView } from '../admin/responses.ts';
 import { MAX_ROTATION_GRACE_SECONDS, type KeyCreateInput, type KeyPatchInput } from '../../domain/inputs/resources.ts';
 import { ControlError, iso, notFound, requireFound, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
-import { disabledByExposurePolicy } from './compromise.ts';
+import { disabledByExposurePolicy, workingSuccessor } from './compromise.ts';
 import { markExposed } from './exposure.ts';
 import { conflictAware } from './resource.ts';
 import { mergeSettings, EMPTY_SETTINGS, settingsView, validateSettings } from './settings.ts';
@@ -256,8 +256,19 @@ export const keysService = {
         quietPeriodSeconds: `must be less than gracePeriodSeconds (${gracePeriodSeconds})`,
       });
     }
-    if (existing.replacedBy !== null && existing.revokedAt === null)
-      throw new ControlError('CONFLICT', `this key was already rotated; rotate its successor ${existing.replacedBy}`);
+    if (existing.replacedBy !== null && existing.revokedAt === null) {
+      // The key to rotate is the newest working one of the line: never one revoked, expired or deleted since.
+      const successor = await workingSuccessor(ctx, existing.replacedBy, now);
+      throw new ControlError(
+        'CONFLICT',
+        successor
+          ? `this key was already rotated; rotate its successor ${successor.id}`
+          : `this key was already rotated, and its successor ${existing.replacedBy} no longer works (revoked, expired or deleted): ` +
+              (keyState(existing, now) === 'rotating'
+                ? `this key works until its grace period ends (${iso(existing.expiresAt)}); create a new key, or report this one compromised for a replacement`
+                : 'and this key no longer works either (its grace period is over): create a new key'),
+      );
+    }
     requireTransition(existing, ['rotate'], now);
     if (gracePeriodSeconds > 0) await requireNoRotationInGrace(ctx, existing, now);
     const { secret, ...credential } = issue(ctx, existing.environment, existing.publishable ? 'publishable' : 'api');
