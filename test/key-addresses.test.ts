@@ -36,6 +36,7 @@ describe('where a key is used from, and the drain view of a rotated key', () => 
       lastUsedAt: new Date(usedBefore).toISOString(),
       secondsSinceLastUse: 1,
       quiet: true,
+      retirable: true,
     });
     const safe = await cli(['keys', 'show', old.id]);
     assert.equal(safe.code, 0, safe.stderr);

@@ -42,7 +42,8 @@ export interface App {
 }
 
 export interface KeyDrain {
-  successorId: string;
+  /** The key that works in its place; null when none does (its successor was revoked, expired or deleted). */
+  successorId: string | null;
   rotatedAt: string;
   graceEndsAt: string;
   addresses: number;
@@ -50,6 +51,8 @@ export interface KeyDrain {
   lastUsedAt: string | null;
   secondsSinceLastUse: number | null;
   quiet: boolean;
+  /** Quiet, and another key of the line works: it can be revoked now. */
+  retirable: boolean;
 }
 
 export interface Key {

@@ -320,11 +320,14 @@ export function seconds(name: string, value: unknown): number | undefined {
 export function drainLine(keyId: string, d: any, retireWhenDrained?: { quietPeriodSeconds: number }): string {
   // A rotating key cannot have its expiry moved (domain/key-lifecycle.ts): retiring it early is revoking it.
   const retire = `gatehouse keys revoke ${keyId} --reason drained`;
+  // No other key of the line works (its successor was revoked, expired or deleted): never retire this one.
+  if (d.successorId === null)
+    return `its successor no longer works (revoked, expired or deleted) and no other key of its line does: keep this key, it stops working at ${d.graceEndsAt}; before then create a new key, or report this one compromised for a replacement (gatehouse keys compromised ${keyId} --reason TEXT)`;
   if (retireWhenDrained) {
     const used = d.secondsSinceLastUse === null ? 'never used' : `last used ${ago(d.secondsSinceLastUse)}`;
     return `retires by itself once unused for ${retireWhenDrained.quietPeriodSeconds} s (${used}; since the rotation at ${d.rotatedAt}: ${plural(d.addresses, 'address', 'addresses')}); at the latest it stops working at ${d.graceEndsAt}`;
   }
-  if (d.quiet) return `no use since rotation: safe to retire (${retire}); otherwise it stops working at ${d.graceEndsAt}`;
+  if (d.retirable) return `no use since rotation: safe to retire (${retire}); otherwise it stops working at ${d.graceEndsAt}`;
   const who =
     d.addresses === 0 && !d.otherAddresses
       ? 'still used'

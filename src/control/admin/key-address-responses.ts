@@ -20,7 +20,8 @@ export const keyDrainResponse = named(
   'KeyDrain',
   'A rotated key inside its grace period: whether it is still used since the rotation, so it can be retired early',
   z.strictObject({
-    successorId: z.string(),
+    /** The key that works in its place: its successor, or the newest key of the line when that was rotated in turn; null when none works (revoked, expired or deleted). */
+    successorId: z.string().nullable(),
     rotatedAt: time,
     graceEndsAt: time,
     /** Client addresses that used the key since the rotation. */
@@ -29,8 +30,10 @@ export const keyDrainResponse = named(
     otherAddresses: z.boolean(),
     lastUsedAt: time.nullable(),
     secondsSinceLastUse: z.number().int().nullable(),
-    /** No use since the rotation: the key can be retired (revoked) now. */
+    /** No use since the rotation. */
     quiet: z.boolean(),
+    /** Quiet, and another key of the line works (`successorId`): the key can be retired (revoked) now. */
+    retirable: z.boolean(),
   }),
 );
 

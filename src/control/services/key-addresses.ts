@@ -3,6 +3,7 @@ import { keyState } from '../../domain/key-lifecycle.ts';
 import type { KeyAddressUse, PageQuery } from '../../store/port.ts';
 import type { KeyAddressesView, KeyDetailView } from '../admin/key-address-responses.ts';
 import { iso, type ControlContext } from '../context.ts';
+import { workingSuccessor } from './compromise.ts';
 import { keysService } from './keys.ts';
 
 const useView = (use: KeyAddressUse) => ({ firstSeenAt: iso(use.firstSeen), lastSeenAt: iso(use.lastSeen), requests: use.requests });
@@ -29,6 +30,9 @@ export const keyAddressesService = {
    * A key as `GET /keys/{id}` shows it. A rotated key inside its grace period (it has a successor and
    * has not expired: domain/key-lifecycle.ts `rotating`) adds its drain: who used it since the
    * rotation, and when last, so an operator can retire it (revoke) before the grace period ends.
+   * It names the key that works in its place (workingSuccessor): none when the successor was
+   * revoked, expired or deleted since, and then this key is the line's last working one: never to
+   * be retired early (`retirable` false, however quiet).
    */
   async show(ctx: ControlContext, keyId: string): Promise<KeyDetailView> {
     let key = await keysService.get(ctx, keyId);
@@ -40,19 +44,22 @@ export const keyAddressesService = {
     const rotatedAt = await rotationTime(ctx, key);
     const seen = await ctx.store.keyAddresses.countSeenSince(key.id, rotatedAt);
     const view = await keysService.view(ctx, key);
+    const successor = await workingSuccessor(ctx, key.replacedBy!, now);
     const lastUsedAt = key.lastUsedAt;
+    // lastUsedAt counts every use, those without an address too (a verify call that consumes).
+    const quiet = (lastUsedAt === null || lastUsedAt < rotatedAt) && seen.addresses === 0 && !seen.others;
     return {
       ...view,
       drain: {
-        successorId: key.replacedBy!,
+        successorId: successor?.id ?? null,
         rotatedAt: iso(rotatedAt),
         graceEndsAt: iso(key.expiresAt!),
         addresses: seen.addresses,
         otherAddresses: seen.others,
         lastUsedAt: iso(lastUsedAt),
         secondsSinceLastUse: lastUsedAt === null ? null : Math.max(0, Math.floor((now - lastUsedAt) / 1000)),
-        // lastUsedAt counts every use, those without an address too (a verify call that consumes).
-        quiet: (lastUsedAt === null || lastUsedAt < rotatedAt) && seen.addresses === 0 && !seen.others,
+        quiet,
+        retirable: quiet && successor !== null,
       },
     };
   },

@@ -474,13 +474,22 @@ export function KeyDetail({ id }: { id: string }) {
           <p>
             Rotated <Time at={k.drain.rotatedAt} />; the grace period ends <Time at={k.drain.graceEndsAt} />.{' '}
             {k.drain.quiet
-              ? 'No client has used it since the rotation: it can be revoked now.'
+              ? k.drain.retirable
+                ? 'No client has used it since the rotation: it can be revoked now.'
+                : 'No client has used it since the rotation.'
               : `Still used since the rotation from ${k.drain.addresses} address(es); last use `}
             {k.drain.quiet ? null : <Time at={k.drain.lastUsedAt} />}
           </p>
-          <p>
-            New key: <Link href={`/console/keys/${k.drain.successorId}`}>{k.drain.successorId}</Link>
-          </p>
+          {k.drain.successorId ? (
+            <p>
+              New key: <Link href={`/console/keys/${k.drain.successorId}`}>{k.drain.successorId}</Link>
+            </p>
+          ) : (
+            <p>
+              Its successor no longer works (revoked, expired or deleted), and no other key of its line does: keep this key until clients have a working one.
+              Create a new key, or report this one compromised for a replacement.
+            </p>
+          )}
         </section>
       ) : null}
       {rotated ? (
