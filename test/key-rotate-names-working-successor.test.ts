@@ -6,6 +6,7 @@ import { expectProblem, startSeeded, type Harness, type Seeded } from './support
  * Rotating a key that was rotated already is refused with the key to rotate instead: the newest working
  * one of its line. It named the stored successor whatever became of it, sending the caller to a key
  * revoked or deleted since (whose own rotation is refused, or 404), or to one rotated out in turn.
+ * (Inside its grace, a key whose successor no longer works is rotated again: key-rotate-dead-successor.test.ts.)
  */
 describe('rotating a rotated key names a successor that works', () => {
   let h: Harness;
@@ -16,12 +17,13 @@ describe('rotating a rotated key names a successor that works', () => {
   const newKey = async () => (await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId }] })).body as { id: string };
   const rotate = (id: string, gracePeriodSeconds = 3600) => h.admin('POST', `/keys/${id}/rotate`, { gracePeriodSeconds });
 
-  test('the successor revoked or deleted: the answer says so, and names no key to rotate', async () => {
+  test('the successor revoked or deleted and the grace period over: the answer says so, and names no key to rotate', async () => {
     for (const how of ['revoke', 'delete'] as const) {
       const k1 = await newKey();
       const k2 = (await rotate(k1.id)).body;
       if (how === 'revoke') assert.equal((await h.admin('POST', `/keys/${k2.id}/revoke`, { reason: 'by mistake' })).status, 200);
       else assert.equal((await h.admin('DELETE', `/keys/${k2.id}`)).status, 204);
+      h.clock.advance(3_600_000);
       const res = await rotate(k1.id);
       expectProblem(res, 409, 'CONFLICT');
       assert.doesNotMatch(res.body.detail, /rotate its successor/, res.body.detail);

@@ -212,8 +212,13 @@ export interface KeyRepo extends Omit<EntityRepo<ApiKey>, 'list' | 'update'> {
   /**
    * Stores the successor and the updated predecessor in one transaction; false when the predecessor
    * is gone, revoked or rotated already, or (with `readAt`, as for update) changed since it was read.
+   * The one exception to "rotated already": `supersedes`, a rotated key's stored successor that no
+   * longer works, which `successor` takes the place of (`previous.replacedBy`). Written only while the
+   * stored key still names it as its successor and, in the same transaction, it does not exist or is
+   * revoked or expired at `successor.createdAt`: a working successor is never replaced (as
+   * KeyCompromise.supersedes).
    */
-  rotate(previous: ApiKey, successor: ApiKey, audit: AuditInput, readAt?: number): Promise<boolean>;
+  rotate(previous: ApiKey, successor: ApiKey, audit: AuditInput, readAt?: number, supersedes?: string): Promise<boolean>;
   /** Keys not revoked whose expiry is after `after` and at or before `until` (epoch ms), soonest first, at most `limit`: the expiry scan's window. */
   expiringBetween(after: number, until: number, limit: number): Promise<ApiKey[]>;
   /**

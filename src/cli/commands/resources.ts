@@ -322,7 +322,7 @@ export function drainLine(keyId: string, d: any, retireWhenDrained?: { quietPeri
   const retire = `gatehouse keys revoke ${keyId} --reason drained`;
   // No other key of the line works (its successor was revoked, expired or deleted): never retire this one.
   if (d.successorId === null)
-    return `its successor no longer works (revoked, expired or deleted) and no other key of its line does: keep this key, it stops working at ${d.graceEndsAt}; before then create a new key, or report this one compromised for a replacement (gatehouse keys compromised ${keyId} --reason TEXT)`;
+    return `its successor no longer works (revoked, expired or deleted) and no other key of its line does: keep this key, it stops working at ${d.graceEndsAt}; before then rotate it for a working key (gatehouse keys rotate ${keyId}), or report it compromised for a replacement (gatehouse keys compromised ${keyId} --reason TEXT)`;
   if (retireWhenDrained) {
     const used = d.secondsSinceLastUse === null ? 'never used' : `last used ${ago(d.secondsSinceLastUse)}`;
     return `retires by itself once unused for ${retireWhenDrained.quietPeriodSeconds} s (${used}; since the rotation at ${d.rotatedAt}: ${plural(d.addresses, 'address', 'addresses')}); at the latest it stops working at ${d.graceEndsAt}`;

@@ -120,7 +120,7 @@ export async function compromise(
  * carries on (with any change made to it since): the stored successor's, else (deleted) the one its
  * `key.rotated` entry recorded. Past already (the lineage has ended), or not found: the key's own.
  */
-async function expiryBeforeRotation(ctx: ControlContext, key: ApiKey, successorId: string, now: number): Promise<number | null> {
+export async function expiryBeforeRotation(ctx: ControlContext, key: ApiKey, successorId: string, now: number): Promise<number | null> {
   const stored = await ctx.store.keys.get(successorId);
   let expiresAt: number | null | undefined = stored?.expiresAt;
   if (!stored) {

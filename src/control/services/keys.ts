@@ -11,7 +11,7 @@ import type { KeyRecordView, KeyView } from '../admin/responses.ts';
 import { MAX_ROTATION_GRACE_SECONDS, type KeyCreateInput, type KeyPatchInput } from '../../domain/inputs/resources.ts';
 import { ControlError, iso, notFound, requireFound, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
-import { disabledByExposurePolicy, workingSuccessor } from './compromise.ts';
+import { disabledByExposurePolicy, expiryBeforeRotation, workingSuccessor } from './compromise.ts';
 import { markExposed } from './exposure.ts';
 import { conflictAware } from './resource.ts';
 import { mergeSettings, EMPTY_SETTINGS, settingsView, validateSettings } from './settings.ts';
@@ -239,7 +239,9 @@ export const keysService = {
    * A successor with every setting of the old key and a new secret. The old key keeps working for the
    * grace period, never past its own expiry; a grace period of 0 ends it at once. A key the exposure
    * policy disabled gives an enabled successor (its new secret was never exposed): the way out for a
-   * portal developer, who cannot enable a key.
+   * portal developer, who cannot enable a key. A key in its grace whose line has no working key left
+   * (its successor revoked, expired or deleted since) may be rotated again: its new successor
+   * supersedes the dead one (KeyRepo.rotate's `supersedes`), with the lineage's own expiry.
    */
   async rotate(
     ctx: ControlContext,
@@ -256,26 +258,31 @@ export const keysService = {
         quietPeriodSeconds: `must be less than gracePeriodSeconds (${gracePeriodSeconds})`,
       });
     }
+    // A key in its grace whose successor (and every later key of the line) was revoked, expired or
+    // deleted since is the line's last working key: it is rotated again, its new successor superseding the dead one.
+    let supersedes: string | undefined;
     if (existing.replacedBy !== null && existing.revokedAt === null) {
       // The key to rotate is the newest working one of the line: never one revoked, expired or deleted since.
-      const successor = await workingSuccessor(ctx, existing.replacedBy, now);
-      throw new ControlError(
-        'CONFLICT',
-        successor
-          ? `this key was already rotated; rotate its successor ${successor.id}`
-          : `this key was already rotated, and its successor ${existing.replacedBy} no longer works (revoked, expired or deleted): ` +
-              (keyState(existing, now) === 'rotating'
-                ? `this key works until its grace period ends (${iso(existing.expiresAt)}); create a new key, or report this one compromised for a replacement`
-                : 'and this key no longer works either (its grace period is over): create a new key'),
-      );
-    }
-    requireTransition(existing, ['rotate'], now);
+      const working = await workingSuccessor(ctx, existing.replacedBy, now);
+      if (working) throw new ControlError('CONFLICT', `this key was already rotated; rotate its successor ${working.id}`);
+      if (keyState(existing, now) !== 'rotating') {
+        throw new ControlError(
+          'CONFLICT',
+          `this key was already rotated, and its successor ${existing.replacedBy} no longer works (revoked, expired or deleted), ` +
+            'and this key no longer works either (its grace period is over): create a new key',
+        );
+      }
+      supersedes = existing.replacedBy;
+    } else requireTransition(existing, ['rotate'], now);
     if (gracePeriodSeconds > 0) await requireNoRotationInGrace(ctx, existing, now);
     const { secret, ...credential } = issue(ctx, existing.environment, existing.publishable ? 'publishable' : 'api');
+    // A key in its grace carries the earlier rotation's drain (retireWhenDrained): neither its successor's nor, again, its own.
     const { retireWhenDrained: _none, ...settings } = existing;
     const successor: ApiKey = {
       ...settings,
       ...credential,
+      // A key in its grace carries the earlier rotation's end: its successor takes the lineage's own expiry.
+      ...(supersedes ? { expiresAt: await expiryBeforeRotation(ctx, existing, supersedes, now) } : {}),
       id: newId('key', now),
       rotatedFrom: existing.id,
       // The successor continues the old key's rate limits and quota: one lineage, one budget.
@@ -291,15 +298,19 @@ export const keysService = {
     };
     const graceEnd = now + gracePeriodSeconds * 1000;
     const previous: ApiKey = {
-      ...existing,
+      ...settings,
       replacedBy: successor.id,
       expiresAt: existing.expiresAt === null ? graceEnd : Math.min(existing.expiresAt, graceEnd),
       ...(retireWhenDrained ? { retireWhenDrained: { quietPeriodSeconds: retireWhenDrained.quietPeriodSeconds, rotatedAt: now } } : {}),
       updatedAt: changedAt(now, existing),
     };
-    const rotated = { previous: keyRecordView(previous), successor: keyRecordView(successor) };
+    const rotated = {
+      previous: keyRecordView(previous),
+      successor: keyRecordView(successor),
+      ...(supersedes ? { supersededSuccessorId: supersedes } : {}),
+    };
     const audit = { ...auditEntry(actor, 'rotated', existing, previous), after: rotated, events: [{ type: 'key.rotated' as const, data: rotated }] };
-    if (!(await ctx.store.keys.rotate(previous, successor, audit, existing.updatedAt))) throw await refusedKeyWrite(ctx, id);
+    if (!(await ctx.store.keys.rotate(previous, successor, audit, existing.updatedAt, supersedes))) throw await refusedKeyWrite(ctx, id);
     changed(ctx, previous);
     return { key: successor, secret, previous };
   },

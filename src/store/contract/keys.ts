@@ -218,6 +218,43 @@ export function keysContract(current: () => Store): void {
       assert.equal(await store.keys.get(successor.id), null);
     });
 
+    test('rotate supersedes the successor of a rotated key that no longer works, only while it is the stored successor and does not work', async () => {
+      const at = T0 + 1000;
+      for (const dead of ['revoked', 'expired', 'deleted', 'working', 'other'] as const) {
+        const stored = await createKey({
+          ...(dead === 'revoked' ? { revokedAt: T0 + 10, revokedReason: 'x' } : {}),
+          ...(dead === 'expired' ? { expiresAt: at } : {}),
+        });
+        if (dead === 'deleted') assert.equal(await store.keys.delete(stored.id, audit('key.deleted', 'key', stored.id)), true);
+        const previous = await createKey({ replacedBy: stored.id, expiresAt: at + 3_600_000 });
+        const successor = makeKey(app.id, { rotatedFrom: previous.id, lineageId: previous.id, createdAt: at, updatedAt: at });
+        const updated = { ...previous, replacedBy: successor.id, updatedAt: at };
+        const supersedes = dead === 'other' ? 'key_not_the_stored_successor' : stored.id;
+        const done = await store.keys.rotate(updated, successor, audit('key.rotated', 'key', previous.id), previous.updatedAt, supersedes);
+        if (dead === 'working' || dead === 'other') {
+          assert.equal(done, false, `${dead}: a working or another successor is never replaced`);
+          assert.deepEqual(await store.keys.get(previous.id), previous);
+          assert.equal(await store.keys.get(successor.id), null);
+        } else {
+          assert.equal(done, true, dead);
+          assert.deepEqual(await store.keys.get(previous.id), updated);
+          assert.deepEqual(await store.keys.get(successor.id), successor);
+        }
+      }
+      assert.equal((await allAudit(store, { action: 'key.rotated' })).length, 3);
+      // Without `supersedes`, a stored successor still refuses a rotation, dead or not; a revoked key is never rotated.
+      const gone = await createKey({ revokedAt: T0, revokedReason: 'x' });
+      const previous = await createKey({ replacedBy: gone.id, expiresAt: at + 3_600_000 });
+      const successor = makeKey(app.id, { rotatedFrom: previous.id, createdAt: at });
+      assert.equal(await store.keys.rotate({ ...previous, replacedBy: successor.id }, successor, audit('key.rotated', 'key', previous.id)), false);
+      assert.deepEqual(await store.keys.get(previous.id), previous);
+      const revoked = await createKey({ replacedBy: gone.id, revokedAt: T0 + 5, revokedReason: 'x' });
+      const next = makeKey(app.id, { rotatedFrom: revoked.id, createdAt: at });
+      assert.equal(await store.keys.rotate({ ...revoked, replacedBy: next.id }, next, audit('key.rotated', 'key', revoked.id), undefined, gone.id), false);
+      assert.deepEqual(await store.keys.get(revoked.id), revoked);
+      assert.equal(await store.keys.get(next.id), null);
+    });
+
     test('delete removes the key and its usage, and later usage for it is dropped', async () => {
       const key = await createKey();
       await store.usage.record({

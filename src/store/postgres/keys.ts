@@ -67,6 +67,13 @@ const keepsFinal = (k: ApiKey) => ({
 /** Rotated or revoked only from a key still neither: one successor per key, none for a revoked key. */
 const UNROTATED_UNREVOKED = { sql: () => `revoked_at IS NULL AND data->>'replacedBy' IS NULL`, args: [] };
 type Guard = { sql: (first: number) => string; args: unknown[] };
+/** The key still names `successorId` as its successor, which no longer works at `at`: gone, revoked or expired (KeyCompromise.supersedes, KeyRepo.rotate's). */
+const supersededAt = (successorId: string, at: number | null): Guard => ({
+  sql: (n: number) =>
+    `revoked_at IS NULL AND data->>'replacedBy' = $${n}::text AND NOT EXISTS (SELECT 1 FROM keys AS successor WHERE successor.id = $${n}::text
+      AND NOT (successor.revoked_at IS NOT NULL AND successor.revoked_at <= $${n + 1}) AND (successor.expires_at IS NULL OR successor.expires_at > $${n + 1}))`,
+  args: [successorId, at],
+});
 /** A guard, and with `readAt` also: the stored key is the one read (KeyRepo.update). */
 const unchangedSince = (readAt: number | undefined, guard: Guard): Guard =>
   readAt === undefined ? guard : { sql: (n) => `${guard.sql(n)} AND updated_at = $${n + guard.args.length}`, args: [...guard.args, readAt] };
@@ -196,12 +203,7 @@ export function keyRepo(db: PgDb): KeyRepo {
             ? { sql: (n: number) => `revoked_at IS NULL AND data->>'replacedBy' IS NOT DISTINCT FROM $${n}::text`, args: [revoked.replacedBy] }
             : supersedes === undefined
               ? UNROTATED_UNREVOKED
-              : {
-                  sql: (n: number) =>
-                    `revoked_at IS NULL AND data->>'replacedBy' = $${n}::text AND NOT EXISTS (SELECT 1 FROM keys AS successor WHERE successor.id = $${n}::text
-                      AND NOT (successor.revoked_at IS NOT NULL AND successor.revoked_at <= $${n + 1}) AND (successor.expires_at IS NULL OR successor.expires_at > $${n + 1}))`,
-                  args: [supersedes, revoked.revokedAt],
-                },
+              : supersededAt(supersedes, revoked.revokedAt),
         );
         if ((await writeRow(tx, 'keys', keyColumns(revoked), revoked, false, guard)) === 0) return null;
         if (replacement) await writeRow(tx, 'keys', keyColumns(replacement), replacement, true);
@@ -222,9 +224,11 @@ export function keyRepo(db: PgDb): KeyRepo {
         return true;
       });
     },
-    async rotate(previous, successor, audit, readAt) {
+    async rotate(previous, successor, audit, readAt, supersedes) {
       return db.transaction(async (tx) => {
-        if ((await writeRow(tx, 'keys', keyColumns(previous), previous, false, unchangedSince(readAt, UNROTATED_UNREVOKED))) === 0) return false;
+        // A successor is superseded only while it is still the stored one and no longer works.
+        const guard = unchangedSince(readAt, supersedes === undefined ? UNROTATED_UNREVOKED : supersededAt(supersedes, successor.createdAt));
+        if ((await writeRow(tx, 'keys', keyColumns(previous), previous, false, guard)) === 0) return false;
         await writeRow(tx, 'keys', keyColumns(successor), successor, true);
         await appendAudit(tx, audit, db.clock());
         return true;

@@ -59,7 +59,7 @@ const KEEPS_FINAL = {
 };
 /** Rotated or revoked only from a key still neither: one successor per key, none for a revoked key. */
 const UNROTATED_UNREVOKED = `revoked_at IS NULL AND json_extract(data, '$.replacedBy') IS NULL`;
-/** The key with the id bound first no longer works at the time bound next (twice): gone, revoked or expired (KeyCompromise.supersedes). */
+/** The key with the id bound first no longer works at the time bound next (twice): gone, revoked or expired (KeyCompromise.supersedes, KeyRepo.rotate's). */
 const NOT_WORKING = `NOT EXISTS (SELECT 1 FROM keys AS successor WHERE successor.id = ?
   AND NOT (successor.revoked_at IS NOT NULL AND successor.revoked_at <= ?) AND (successor.expires_at IS NULL OR successor.expires_at > ?))`;
 /** A guard, and with `readAt` also: the stored key is the one read (KeyRepo.update). */
@@ -178,9 +178,19 @@ export function keyRepo(db: SqliteDb): KeyRepo {
         return true;
       });
     },
-    async rotate(previous, successor, audit, readAt) {
+    async rotate(previous, successor, audit, readAt, supersedes) {
       return db.transaction(() => {
-        if (writeRow(db, 'keys', keyColumns(previous), previous, false, unchangedSince(readAt, UNROTATED_UNREVOKED, [])) === 0) return false;
+        // A successor is superseded only while it is still the stored one and no longer works.
+        const guard =
+          supersedes === undefined
+            ? unchangedSince(readAt, UNROTATED_UNREVOKED, [])
+            : unchangedSince(readAt, `revoked_at IS NULL AND json_extract(data, '$.replacedBy') = ? AND ${NOT_WORKING}`, [
+                supersedes,
+                supersedes,
+                successor.createdAt,
+                successor.createdAt,
+              ]);
+        if (writeRow(db, 'keys', keyColumns(previous), previous, false, guard) === 0) return false;
         writeRow(db, 'keys', keyColumns(successor), successor, true);
         appendAudit(db, audit);
         return true;

@@ -487,7 +487,7 @@ export function KeyDetail({ id }: { id: string }) {
           ) : (
             <p>
               Its successor no longer works (revoked, expired or deleted), and no other key of its line does: keep this key until clients have a working one.
-              Create a new key, or report this one compromised for a replacement.
+              Rotate it for a working key, or report it compromised for a replacement.
             </p>
           )}
         </section>
@@ -506,7 +506,7 @@ export function KeyDetail({ id }: { id: string }) {
         <section aria-labelledby="actions">
           <h2 id="actions">Actions</h2>
           <div className="actions">
-            {k.replacedBy ? null : <Rotate k={k} onRotated={setRotated} />}
+            {k.replacedBy && k.drain?.successorId !== null ? null : <Rotate k={k} onRotated={setRotated} />}
             {k.enabled ? (
               <ConfirmButton
                 label="Disable"
