@@ -118,7 +118,7 @@ test("what the workers lose at stop (their last hand-over failed) stays in the m
   const ids = await seed(h);
   const holder = new DatabaseSync(`${h.dir}/gatehouse.db`, { timeout: 5000 });
   const lost = (text: string, log: string) =>
-    Number(new RegExp(`^gatehouse_records_lost_total\\{log="${log}",reason="buffer_full"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+    Number(new RegExp(`^gatehouse_records_lost_total\\{log="${log}",reason="last_flush_failed"\\} (\\d+)$`, 'm').exec(text)?.[1]);
   try {
     assert.equal(count(await statuses(h, 20, ids.secret), 200), 20);
     // The store is locked past the busy timeout: the workers' records and analytics cells, handed to the

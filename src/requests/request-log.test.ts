@@ -12,6 +12,7 @@ import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { entriesOf, entryBatch } from '../store/entry-batch.ts';
 import { makeRequestLogEntry } from '../store/contract/fixtures.ts';
 import { Health } from '../telemetry/health.ts';
+import { GatehouseMetrics } from '../telemetry/metrics.ts';
 import { REQUEST_LOG, RequestLog, type RequestLogOptions, type RequestLogSink } from './request-log.ts';
 
 const NOW = Date.UTC(2026, 10, 29, 12);
@@ -262,7 +263,7 @@ describe('RequestLog', () => {
 
   // A gateway worker hands its records to the main thread at stop, then exits: whatever that last flush
   // could not write is gone, and must be counted and said, not only kept in a buffer nobody reads.
-  test('a last flush at stop that fails drops what it held, counts it as dropped and says how many records', async () => {
+  test('a last flush at stop that fails drops what it held, counts it as lost by the last flush (not a full buffer) and says how many records', async () => {
     const log = make({
       sink: {
         ...store.requestLog,
@@ -275,8 +276,14 @@ describe('RequestLog', () => {
     log.start();
     for (let i = 0; i < 3; i++) log.observe(record());
     await assert.rejects(log.stop(), /^Error: 3 request records not written: their last flush failed \(the main thread could not hand/);
-    assert.equal(log.dropped(), 3);
+    assert.equal(log.lastFlushLost(), 3);
+    assert.equal(log.dropped(), 0, 'the buffer was never full: the store did keep up');
     assert.equal(log.pending(), 0, 'nothing left that a later flush could write after being counted as lost');
+    const metrics = new GatehouseMetrics({ perKeyLabels: false });
+    metrics.countLosses({ requestLog: log, analytics: null, usage: null });
+    const text = await metrics.registry.metrics();
+    assert.match(text, /^gatehouse_records_lost_total\{log="request_log",reason="last_flush_failed"\} 3$/m);
+    assert.match(text, /^gatehouse_records_lost_total\{log="request_log",reason="buffer_full"\} 0$/m);
   });
 });
 

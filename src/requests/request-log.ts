@@ -72,6 +72,8 @@ export class RequestLog {
   #droppedReported = 0;
   #refused = 0;
   #refusedReported = 0;
+  /** Records a failed last flush at stop left (dropped with it). */
+  #lastFlushLost = 0;
   /** Why the store last refused an entry (its message: names a column or an encoding, never a value). */
   #refusal = '';
   #written = 0;
@@ -127,9 +129,14 @@ export class RequestLog {
     this.#apis = next;
   }
 
-  /** Records dropped since start because the buffer was full, or left by a failed last flush at stop (gatehouse_records_lost_total). */
+  /** Records dropped since start because the buffer was full (gatehouse_records_lost_total, reason buffer_full). */
   dropped(): number {
     return this.#dropped;
+  }
+
+  /** Records a failed last flush at stop left, dropped (gatehouse_records_lost_total, reason last_flush_failed). */
+  lastFlushLost(): number {
+    return this.#lastFlushLost;
   }
 
   /** Records the store refused for what they held (not for being unreachable), dropped since start (gatehouse_records_lost_total). */
@@ -156,7 +163,7 @@ export class RequestLog {
   /**
    * Stops the background rounds (waiting for those under way) and writes every record held. If that last
    * flush fails, no later one comes (a gateway worker exits next): what it left is dropped and counted
-   * (`dropped()`), and the rejection says how many records, for the log.
+   * (`lastFlushLost()`), and the rejection says how many records, for the log.
    */
   async stop(): Promise<void> {
     await Promise.all([this.#rounds.stop(), this.#retentionRounds.stop()]);
@@ -249,14 +256,14 @@ export class RequestLog {
     }
   }
 
-  /** Drops every record held (after a failed last flush) and counts them as dropped; answers how many. */
+  /** Drops every record held (after a failed last flush) and counts them as lost by it; answers how many. */
   #dropAll(): number {
     const lost = this.#buffered + this.#inFlight;
     this.#unwritten = [];
     this.#filling.clear();
     this.#buffered = 0;
     this.#inFlight = 0;
-    this.#dropped += lost;
+    this.#lastFlushLost += lost;
     return lost;
   }
 

@@ -16,8 +16,9 @@ export interface MetricsSettings {
 /** Grant types Gatehouse's token endpoint serves; anything else a client sends is `other`. */
 /** What keeps its own count of records it had to drop (requests/request-log.ts, usage/analytics.ts, usage/usage-recorder.ts). */
 export interface LossSources {
-  requestLog: { dropped(): number; refused(): number } | null;
-  analytics: { dropped(): number; refused(): number } | null;
+  /** The request log and analytics: dropped for a full buffer, refused by the store, left by a failed last flush at stop. */
+  requestLog: { dropped(): number; refused(): number; lastFlushLost(): number } | null;
+  analytics: { dropped(): number; refused(): number; lastFlushLost(): number } | null;
   /**
    * The usage recorder: requests whose counts a failed last flush at stop left (a gateway worker's
    * hand-over, the main thread's write), and apart, the per-app and per-user quota counter uses it left.
@@ -34,8 +35,10 @@ export type LostRecords = Record<(typeof LOSS_SERIES)[number][0], number>;
 const LOSS_SERIES = [
   ['requestLogDropped', { log: 'request_log', reason: 'buffer_full' }],
   ['requestLogRefused', { log: 'request_log', reason: 'refused' }],
+  ['requestLogLastFlushLost', { log: 'request_log', reason: 'last_flush_failed' }],
   ['analyticsDropped', { log: 'analytics', reason: 'buffer_full' }],
   ['analyticsRefused', { log: 'analytics', reason: 'refused' }],
+  ['analyticsLastFlushLost', { log: 'analytics', reason: 'last_flush_failed' }],
   ['usageDropped', { log: 'usage', reason: 'last_flush_failed' }],
   ['usageCounterUsesDropped', { log: 'usage_counters', reason: 'last_flush_failed' }],
 ] as const;
@@ -44,8 +47,10 @@ const LOSS_SERIES = [
 export function lostRecords(sources: LossSources): Partial<LostRecords> {
   const { requestLog, analytics, usage } = sources;
   return {
-    ...(requestLog ? { requestLogDropped: requestLog.dropped(), requestLogRefused: requestLog.refused() } : {}),
-    ...(analytics ? { analyticsDropped: analytics.dropped(), analyticsRefused: analytics.refused() } : {}),
+    ...(requestLog
+      ? { requestLogDropped: requestLog.dropped(), requestLogRefused: requestLog.refused(), requestLogLastFlushLost: requestLog.lastFlushLost() }
+      : {}),
+    ...(analytics ? { analyticsDropped: analytics.dropped(), analyticsRefused: analytics.refused(), analyticsLastFlushLost: analytics.lastFlushLost() } : {}),
     ...(usage ? { usageDropped: usage.dropped(), usageCounterUsesDropped: usage.droppedCounterUses() } : {}),
   };
 }
@@ -234,7 +239,7 @@ export class GatehouseMetrics {
     });
     new Counter({
       name: RECORDS_LOST,
-      help: 'Request-log records, analytics and usage counts lost since start: buffer_full (the store was not keeping up), refused (the store would not hold the record), last_flush_failed (usage counts a failed last flush at stop left: log usage for requests with a key, usage_counters for uses of per-app and per-user quota counters).',
+      help: 'Request-log records, analytics and usage counts lost since start: buffer_full (the store was not keeping up), refused (the store would not hold the record), last_flush_failed (what a failed last flush at stop left: request-log records, analytics requests, usage counts: log usage for requests with a key, usage_counters for uses of per-app and per-user quota counters).',
       labelNames: ['log', 'reason'] as const,
       registers,
       collect() {

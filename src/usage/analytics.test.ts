@@ -5,6 +5,7 @@ import { testRequestRecord } from '../gateway/test-exchange.ts';
 import { StorageUnavailableError, type Store, type UsageCell, type UsageQuery } from '../store/port.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { Health } from '../telemetry/health.ts';
+import { GatehouseMetrics } from '../telemetry/metrics.ts';
 import { USAGE_ANALYTICS, UsageAnalytics, type UsageAnalyticsOptions } from './analytics.ts';
 
 const T0 = Date.UTC(2026, 10, 29, 12);
@@ -364,7 +365,7 @@ describe('UsageAnalytics', () => {
 
   // A gateway worker hands its cells to the main thread at stop, then exits: whatever that last flush
   // could not write is gone, and must be counted and said, not only put back into a table nobody reads.
-  test('a last flush at stop that fails drops what it held, counts it as dropped and says how many requests', async () => {
+  test('a last flush at stop that fails drops what it held, counts it as lost by the last flush (not a full buffer) and says how many requests', async () => {
     const analytics = make({
       sink: {
         ...store.usageAnalytics,
@@ -378,8 +379,14 @@ describe('UsageAnalytics', () => {
     analytics.observe(testRequestRecord({ keyId: 'key_1' }));
     analytics.observe(testRequestRecord({ keyId: 'key_2' }));
     await assert.rejects(analytics.stop(), /^Error: 3 requests not counted in usage analytics: their last flush failed \(the main thread could not hand/);
-    assert.equal(analytics.dropped(), 3);
+    assert.equal(analytics.lastFlushLost(), 3);
+    assert.equal(analytics.dropped(), 0, 'the buffer was never full: the store did keep up');
     assert.equal(analytics.pending(), 0, 'nothing left that a later flush could write after being counted as lost');
+    const metrics = new GatehouseMetrics({ perKeyLabels: false });
+    metrics.countLosses({ requestLog: null, analytics, usage: null });
+    const text = await metrics.registry.metrics();
+    assert.match(text, /^gatehouse_records_lost_total\{log="analytics",reason="last_flush_failed"\} 3$/m);
+    assert.match(text, /^gatehouse_records_lost_total\{log="analytics",reason="buffer_full"\} 0$/m);
   });
 
   test('retention deletes each rollup past its own period, keeping the coarser rows', async () => {

@@ -86,6 +86,8 @@ export class UsageAnalytics {
   #droppedReported = 0;
   #refused = 0;
   #refusedReported = 0;
+  /** Requests whose cells a failed last flush at stop left (dropped with it). */
+  #lastFlushLost = 0;
   /** Why the store last refused a cell (its message: names a column or a constraint, never a value). */
   #refusal = '';
   readonly #rounds: PeriodicTask;
@@ -156,6 +158,11 @@ export class UsageAnalytics {
     return this.#dropped;
   }
 
+  /** Requests whose cells a failed last flush at stop left, not counted (gatehouse_records_lost_total, reason last_flush_failed). */
+  lastFlushLost(): number {
+    return this.#lastFlushLost;
+  }
+
   /** Requests whose cell the store refused for what it held (not for being unreachable), dropped since start. */
   refused(): number {
     return this.#refused;
@@ -176,7 +183,7 @@ export class UsageAnalytics {
   /**
    * Stops the background rounds (waiting for those under way) and writes every cell held. If that last
    * flush fails, no later one comes (a gateway worker exits next): what it left is dropped and counted
-   * (`dropped()`), and the rejection says how many requests, for the log.
+   * (`lastFlushLost()`), and the rejection says how many requests, for the log.
    */
   async stop(): Promise<void> {
     this.#started = false;
@@ -247,7 +254,7 @@ export class UsageAnalytics {
     return cell;
   }
 
-  /** Drops every count held (after a failed last flush) and counts its requests as dropped; answers how many. */
+  /** Drops every count held (after a failed last flush) and counts its requests as lost by it; answers how many. */
   #dropAll(): number {
     let lost = 0;
     for (const c of this.#closed) lost += c.requests;
@@ -255,7 +262,7 @@ export class UsageAnalytics {
     this.#closed = [];
     this.#table.clear();
     this.#unwritten = 0;
-    this.#dropped += lost;
+    this.#lastFlushLost += lost;
     return lost;
   }
 
