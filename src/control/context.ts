@@ -4,7 +4,8 @@ import type { Pepper } from '../domain/key-hash.ts';
 import type { SecretBox } from '../domain/secret-box.ts';
 import type { SigningAlg } from '../domain/entities.ts';
 import type { WebhookEndpoint } from '../domain/webhooks.ts';
-import { findSecrets } from '../domain/secret-scan.ts';
+import { classifySecret } from '../domain/secret-scan.ts';
+import { pathWithoutSecrets } from '../domain/secret-redaction.ts';
 import type { SendResult } from './webhooks/sender.ts';
 import type { PortalSettings } from './services/portal.ts';
 import type { Throttle } from '../limits/port.ts';
@@ -127,10 +128,16 @@ export class ControlError extends Error {
   }
 }
 
-/** A caller's text for an answer, with each of our secrets in it cut to its non-secret start: an answer never echoes a secret. */
+/**
+ * A caller's text for an answer, with each of our secrets in it cut to its non-secret start and
+ * anything else secret-shaped (a JWT, a key hidden behind percent-encoding) replaced, by the rule the
+ * request log and trace spans use (domain/secret-redaction.ts): an answer never echoes a secret.
+ */
 export function redactSecrets(text: string): string {
-  for (const found of findSecrets(text)) text = text.replaceAll(found.secret, `${found.start}…`);
-  return text;
+  return pathWithoutSecrets(text, (secret) => {
+    const key = classifySecret(secret);
+    return key === null ? '{secret}' : `${key.start}…`;
+  });
 }
 
 export const notFound = (what: string, id: string): ControlError => new ControlError('RESOURCE_NOT_FOUND', `no ${what} with id ${redactSecrets(id)}`);
