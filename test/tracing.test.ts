@@ -233,6 +233,27 @@ describe('OpenTelemetry traces, exported over OTLP/HTTP to a receiver on loopbac
     assert.ok(!everything.includes(random), "the key's random part was exported");
     assert.ok(!everything.includes(jwt.split('.')[1]!), "the JWT's payload was exported");
   });
+
+  test('a user agent that carries a key or a JWT is recorded with the secret replaced, on gateway and control-plane spans, as the request log records it', async () => {
+    const jwt = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ0cmFjZWQtYWdlbnQtdXNlciJ9.c2lnbmF0dXJlLW9mLWEtdHJhY2VkLWFnZW50';
+    const agent = `scripted/2.0 (key=${ids.secret}; token=${jwt})`;
+    const res = await fetch(`${h.gh.gatewayUrl}/orders/items/8`, { headers: { 'x-api-key': ids.secret, 'user-agent': agent } });
+    assert.equal(res.status, 200);
+    await res.text();
+    const upstream = parseTraceparent(lastUpstream().headers.traceparent);
+    await receiver.waitFor((spans) => spans.some((s) => s.traceId === upstream.traceId && s.kind === SPAN_KIND.server), 'the gateway span');
+    const admin = await fetch(`${h.gh.controlUrl}/admin/v1/keys/${ids.keyId}`, { headers: { authorization: `Bearer ${h.adminKey}`, 'user-agent': agent } });
+    assert.equal(admin.status, 200);
+    await admin.text();
+    const requestId = admin.headers.get('x-request-id');
+    await receiver.waitFor((spans) => spans.some((s) => s.attributes['gatehouse.request_id'] === requestId), 'the admin API span');
+    const expected = 'scripted/2.0 (key={secret}; token={secret})';
+    assert.equal(serverSpanOf(receiver.spans, upstream.traceId)!.attributes['user_agent.original'], expected);
+    assert.equal(receiver.spans.find((s) => s.attributes['gatehouse.request_id'] === requestId)!.attributes['user_agent.original'], expected);
+    const everything = receiver.payloads.join('\n');
+    assert.ok(!everything.includes(ids.secret), 'the key was exported');
+    assert.ok(!everything.includes(jwt.split('.')[1]!), "the JWT's payload was exported");
+  });
 });
 
 describe('head sampling: a ratio for new traces, the trusted parent’s decision for continued ones', () => {

@@ -15,13 +15,13 @@ import {
   ATTR_USER_AGENT_ORIGINAL,
 } from '@opentelemetry/semantic-conventions';
 import { unmapIpv4 } from '../domain/ip-allowlist.ts';
-import { pathWithoutSecrets } from '../domain/secret-redaction.ts';
+import { pathWithoutSecrets, withoutSecrets } from '../domain/secret-redaction.ts';
 import type { Tracing } from './tracing.ts';
 
 /**
  * The HTTP semantic conventions (opentelemetry.io/docs/specs/semconv/http/http-spans/) for SERVER
  * spans, shared by the gateway, the admin API and the authorization server. Query strings are never
- * recorded; paths are, with anything shaped like a Gatehouse secret replaced.
+ * recorded; paths and user agents are, with anything shaped like a Gatehouse secret replaced.
  */
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
@@ -53,7 +53,8 @@ export function requestAttributes(req: IncomingMessage, scheme: 'http' | 'https'
     if (host.port !== null) attributes[ATTR_SERVER_PORT] = host.port;
   }
   const agent = req.headers['user-agent'];
-  if (agent !== undefined) attributes[ATTR_USER_AGENT_ORIGINAL] = agent;
+  // A user agent can carry a secret too (a script's own); replaced as the request log replaces it.
+  if (agent !== undefined) attributes[ATTR_USER_AGENT_ORIGINAL] = withoutSecrets(agent, '{secret}');
   return attributes;
 }
 
