@@ -66,7 +66,7 @@ export async function startHarness(
   env: Record<string, string> = {},
   clock = new TestClock(),
   configYaml?: string,
-  options: { observers?: RequestObserver[]; webhookResolve?: Resolve } = {},
+  options: { observers?: RequestObserver[]; webhookResolve?: Resolve; logger?: pino.Logger } = {},
 ): Promise<Harness> {
   const { GATEHOUSE_TEST_GATEWAY: mode, ...rest } = env;
   env = rest;

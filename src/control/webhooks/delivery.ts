@@ -180,7 +180,8 @@ export class WebhookDispatcher {
       before: endpointView(endpoint),
       after: endpointView(disabled),
     });
-    log.warn({ webhook: id, url: endpoint.url, failures: run }, 'webhook endpoint disabled after failed deliveries');
+    // Its host, never the whole URL: a path or query often carries the receiver's credential.
+    log.warn({ webhook: id, host: new URL(endpoint.url).host, failures: run }, 'webhook endpoint disabled after failed deliveries');
     return disabled;
   }
 
