@@ -1,4 +1,5 @@
 import { hasNonAscii } from '../../domain/canonical-path.ts';
+import { pathWithoutSecrets } from '../../domain/secret-redaction.ts';
 import type { Stage } from '../exchange.ts';
 import type { RouteTable } from '../route-table.ts';
 
@@ -11,7 +12,9 @@ export function routeStage(table: () => RouteTable): Stage {
     const path = exchange.canonicalPath;
     const route = table().match(path);
     exchange.route = route;
-    if (!route) return { code: 'ROUTE_NOT_FOUND', detail: `no API is published at ${path.slice(0, 256)}` };
+    // The path as the request log and trace spans keep it (a key or JWT replaced), cut after the
+    // secrets went: a cut could otherwise leave part of one no longer recognisable.
+    if (!route) return { code: 'ROUTE_NOT_FOUND', detail: `no API is published at ${pathWithoutSecrets(path, '{secret}').slice(0, 256)}` };
     // The path below the listen path: what the rules and key limits see and what the upstream gets.
     exchange.apiPath = path.slice(route.api.listenPath.length) || '/';
     // Case folding beyond ASCII differs between upstreams (Python folds the Kelvin sign to "k"; JS
