@@ -213,8 +213,9 @@ export function validate<S extends z.ZodType>(schema: S, input: unknown, where: 
   if (result.success) return result.data;
   const fields: Record<string, string> = {};
   for (const issue of result.error.issues) {
-    // Messages name the field and what was expected; zod never quotes the received value.
-    fields[[where, ...issue.path].join('.')] = issue.message;
+    // Messages name the field and what was expected, never the received value, but a name the caller
+    // sent (a record's key, a key zod does not know: `Unrecognized key: "gk_live_..."`) is quoted.
+    fields[redactSecrets([where, ...issue.path].join('.'))] = redactSecrets(issue.message);
   }
   throw new ControlError('VALIDATION_FAILED', `the ${where} is not valid: ${Object.keys(fields).join(', ')}`, fields);
 }
