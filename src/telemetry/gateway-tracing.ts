@@ -8,6 +8,7 @@ import {
   ATTR_URL_FULL,
 } from '@opentelemetry/semantic-conventions';
 import { PROBLEMS } from '../domain/codes.ts';
+import { withoutSecrets } from '../domain/secret-redaction.ts';
 import type { Exchange, RoutedExchange, Stage, StageResult } from '../gateway/exchange.ts';
 import type { Route } from '../gateway/route-table.ts';
 import type { GatewayTracer, RequestTrace } from '../gateway/tracer.ts';
@@ -83,7 +84,8 @@ class GatewayRequestTrace implements RequestTrace {
     const code = this.#code;
     const denied = code !== null && Object.hasOwn(PROBLEMS, code);
     if (denied) span.setAttribute(ATTR_GATEHOUSE_DENIAL_CODE, code);
-    if (exchange.requestId !== null) span.setAttribute(ATTR_GATEHOUSE_REQUEST_ID, exchange.requestId);
+    // An X-Request-Id the client sent is adopted as it came, a key or JWT too: replaced as the request log replaces it.
+    if (exchange.requestId !== null) span.setAttribute(ATTR_GATEHOUSE_REQUEST_ID, withoutSecrets(exchange.requestId, '{secret}'));
     // A 5xx denial names its code as the error type (UPSTREAM_TIMEOUT says more than 504).
     const failure = this.#failure ?? (denied && exchange.res.statusCode >= 500 ? code : null);
     endServerSpan(
