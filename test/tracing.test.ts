@@ -249,6 +249,22 @@ describe('OpenTelemetry traces, exported over OTLP/HTTP to a receiver on loopbac
     assert.ok(!everything.includes(jwt.split('.')[1]!), "the JWT's payload was exported");
   });
 
+  test('a grant_type that is a JWT (an assertion sent in the wrong parameter) is recorded with it replaced', async () => {
+    const jwt = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ0cmFjZWQtZ3JhbnQtdHlwZSJ9.c2lnbmF0dXJlLW9mLWEtZ3JhbnQtdHlwZQ';
+    const before = receiver.spans.filter((s) => s.name === 'POST /token').length;
+    const res = await fetch(h.as.token_endpoint!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: jwt, client_id: 'nobody' }),
+    });
+    assert.equal(res.status >= 400, true);
+    await res.text();
+    await receiver.waitFor((spans) => spans.filter((s) => s.name === 'POST /token').length > before, 'the token endpoint span');
+    const span = receiver.spans.filter((s) => s.name === 'POST /token').at(-1)!;
+    assert.equal(span.attributes['gatehouse.grant_type'], '{secret}');
+    assert.ok(!receiver.payloads.join('\n').includes(jwt.split('.')[1]!), "the JWT's payload was exported");
+  });
+
   test('a user agent that carries a key or a JWT is recorded with the secret replaced, on gateway and control-plane spans, as the request log records it', async () => {
     const jwt = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ0cmFjZWQtYWdlbnQtdXNlciJ9.c2lnbmF0dXJlLW9mLWEtdHJhY2VkLWFnZW50';
     const agent = `scripted/2.0 (key=${ids.secret}; token=${jwt})`;

@@ -1,4 +1,5 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import { withoutSecrets } from '../../domain/secret-redaction.ts';
 import { traceServerRequest } from '../../telemetry/http-spans.ts';
 import type { Tracing } from '../../telemetry/tracing.ts';
 
@@ -23,7 +24,8 @@ export function traceProviderRequests(tracing: Tracing): (kctx: KoaContextWithOI
           route: typeof route === 'string' ? route : null,
           attributes: {
             ...(typeof clientId === 'string' ? { 'gatehouse.client_id': clientId } : {}),
-            ...(typeof grantType === 'string' ? { 'gatehouse.grant_type': grantType.slice(0, 100) } : {}),
+            // As the client sent it, supported or not: secrets replaced (by the rule of url.path), then cut.
+            ...(typeof grantType === 'string' ? { 'gatehouse.grant_type': withoutSecrets(grantType, '{secret}').slice(0, 100) } : {}),
           },
         };
       },
