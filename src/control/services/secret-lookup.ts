@@ -108,6 +108,17 @@ export async function lookupSecrets(ctx: ControlContext, secrets: readonly strin
 }
 
 /**
+ * Whether text holds one of our secrets as sent or behind percent-encoding (`gk%5Flive%5F...`, as the
+ * URL a key leaked at often has it). Only well-formed ones: a place such as `src/gcs_upload.py` is
+ * not a secret, which the looser rule of domain/secret-redaction.ts would take for one.
+ */
+function holdsSecret(text: string): boolean {
+  if (findSecrets(text).length > 0) return true;
+  const decoded = text.replace(/%([0-9A-Fa-f]{2})/g, (_escape, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  return decoded !== text && findSecrets(decoded).length > 0;
+}
+
+/**
  * An operator's or a scanner's report that a key's secret was exposed: recorded through markExposed,
  * which applies the exposure policy (or the action asked for). `where` names a place, never the
  * secret: one in it is refused. A replacement issued by revoke-and-replace is named by id only: a
@@ -120,7 +131,7 @@ export async function reportExposure(
   id: string,
   report: { source: Extract<ExposureSource, 'operator' | 'scanner'>; where: string | null; since: string | null; action: ExposureAction | null },
 ) {
-  if (report.where !== null && findSecrets(report.where).length > 0) {
+  if (report.where !== null && holdsSecret(report.where)) {
     throw new ControlError('VALIDATION_FAILED', 'where names a place (file, line, commit, URL), never the secret itself', {
       where: 'must not contain a secret',
     });
