@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import pino from 'pino';
 import { ConfigError, loadConfig } from '../src/config/load.ts';
 import { startGatehouse } from '../src/gatehouse.ts';
+import { capturedLog } from './support/captured-log.ts';
 
 const PEPPER = 'pepper-C-0123456789abcdefghijklmnopqrstuvwxyz';
 const MASTER = 'master-key-D-0123456789abcdefghijklmnopqrstuvwxyz';
@@ -85,16 +84,7 @@ test(
   'at start, each loose secrets file is logged once as a warning with its setting and path, not its content',
   withDir(async (dir) => {
     const pepper = secret(dir, 'pepper', PEPPER, 0o444);
-    const lines: Record<string, unknown>[] = [];
-    const logger = pino(
-      { level: 'warn' },
-      new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-          done();
-        },
-      }),
-    );
+    const { logger, lines } = capturedLog('warn');
     const config = loadConfig({
       env: {
         GATEHOUSE_DATA_DIR: dir,

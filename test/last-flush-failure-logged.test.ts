@@ -3,11 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import pino from 'pino';
 import { loadConfig } from '../src/config/load.ts';
 import { startGatehouse } from '../src/gatehouse.ts';
+import { capturedLog } from './support/captured-log.ts';
 
 const PEPPER = 'pepper-G-0123456789abcdefghijklmnopqrstuvwxyz';
 
@@ -15,16 +14,7 @@ const PEPPER = 'pepper-G-0123456789abcdefghijklmnopqrstuvwxyz';
 // log is the only place an operator learns that usage counts (or records) were lost at stop.
 test('a last flush that fails at stop is logged as an error, saying what was lost, as well as rejecting the close', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-last-flush-'));
-  const lines: Record<string, unknown>[] = [];
-  const logger = pino(
-    { level: 'error' },
-    new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-        done();
-      },
-    }),
-  );
+  const { logger, lines } = capturedLog('error');
   const config = loadConfig({
     env: {
       GATEHOUSE_DATA_DIR: dir,

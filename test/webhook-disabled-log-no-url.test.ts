@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import pino from 'pino';
 import { seed, startHarness, TestClock, type Harness } from './support/harness.ts';
 import { TEST_MASTER_KEY } from './support/oauth.ts';
 import { WebhookReceiver } from './support/webhook-receiver.ts';
+import { capturedLog } from './support/captured-log.ts';
 
 /**
  * An endpoint disabled after failed deliveries is logged (a warning), by id: its URL, which often
@@ -15,18 +14,9 @@ import { WebhookReceiver } from './support/webhook-receiver.ts';
 describe('the log of a webhook endpoint disabled after failed deliveries', () => {
   let receiver: WebhookReceiver;
   let h: Harness;
-  const lines: string[] = [];
+  const { logger, lines } = capturedLog('info');
   before(async () => {
     receiver = await WebhookReceiver.start();
-    const logger = pino(
-      { level: 'info' },
-      new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          lines.push(chunk.toString());
-          done();
-        },
-      }),
-    );
     const yaml = `webhooks:\n  allowedNetworks: ['127.0.0.1/32']\n  caFile: ${receiver.caFile}\n  pollIntervalMs: 600000\n  disableAfterFailures: 1\n`;
     h = await startHarness({ GATEHOUSE_MASTER_KEY: TEST_MASTER_KEY }, TestClock.wall(), yaml, { logger });
   });
@@ -44,10 +34,10 @@ describe('the log of a webhook endpoint disabled after failed deliveries', () =>
     await seed(h);
     await h.gh.webhooks!.deliverNow();
     assert.equal((await h.admin('GET', `/webhooks/${endpoint.body.id}`)).body.enabled, false, 'disabled after the failed attempt');
-    const warning = lines.find((line) => line.includes('webhook endpoint disabled after failed deliveries'));
+    const warning = lines.map((line) => JSON.stringify(line)).find((line) => line.includes('webhook endpoint disabled after failed deliveries'));
     assert.ok(warning, 'the disabling is logged');
     assert.match(warning, new RegExp(endpoint.body.id as string), 'named by its id');
-    const everything = lines.join('');
+    const everything = JSON.stringify(lines);
     assert.ok(!everything.includes(credential), `the URL's credential is in the log: ${warning}`);
   });
 });

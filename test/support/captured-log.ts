@@ -1,0 +1,14 @@
+import { Writable } from 'node:stream';
+import pino, { type Level } from 'pino';
+
+/** A real pino logger whose lines are kept, parsed, for a test to read (what an operator's log would hold). */
+export function capturedLog(level: Level): { logger: pino.Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: pino({ level }, stream), lines };
+}
