@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { call, startSeeded, type Harness, type Seeded } from './support/harness.ts';
+import { anotherKey, call, startSeeded, type Harness, type Seeded } from './support/harness.ts';
 
 /**
  * Revoke-and-replace leaves the caller with one working key. A key rotated earlier, still in its grace
@@ -14,11 +14,7 @@ describe('compromising a rotated key whose successor no longer works', () => {
   before(async () => ({ h, ids } = await startSeeded()));
   after(() => h.close());
 
-  const newKey = async () => {
-    const made = await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId }] });
-    assert.equal(made.status, 201, JSON.stringify(made.body));
-    return made.body as { id: string; secret: string };
-  };
+  const newKey = () => anotherKey(h, ids);
   /** k1 rotated to k2 (k1 in its grace), and k2 killed as `how` says. */
   const rotatedWithDeadSuccessor = async (how: 'revoke' | 'delete') => {
     const k1 = await newKey();

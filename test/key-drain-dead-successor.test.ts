@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { runCli } from './support/cli.ts';
-import { call, startSeeded, type Harness, type Seeded } from './support/harness.ts';
+import { anotherKey, call, startSeeded, type Harness, type Seeded } from './support/harness.ts';
 
 /**
  * A rotated key in its grace period whose successor was revoked, expired or deleted since is the last
@@ -16,7 +16,7 @@ describe('draining a rotated key whose successor no longer works', () => {
   after(() => h.close());
 
   const cli = (args: string[]) => runCli(args, { GATEHOUSE_URL: h.gh.controlUrl, GATEHOUSE_ADMIN_KEY: h.adminKey });
-  const newKey = async () => (await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId }] })).body as { id: string; secret: string };
+  const newKey = () => anotherKey(h, ids);
   const kill = async (id: string, how: 'revoke' | 'delete') => {
     const res = how === 'revoke' ? await h.admin('POST', `/keys/${id}/revoke`, { reason: 'by mistake' }) : await h.admin('DELETE', `/keys/${id}`);
     assert.ok(res.status === 200 || res.status === 204, JSON.stringify(res.body));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { signInConsole, startConsoleHarness } from './support/console.ts';
-import { call, expectProblem, startSeeded, type Harness, type Seeded } from './support/harness.ts';
+import { anotherKey, call, expectProblem, startSeeded, type Harness, type Seeded } from './support/harness.ts';
 import { PASSWORD, type AuthHarness } from './support/oauth.ts';
 
 /**
@@ -16,8 +16,7 @@ describe('rotating a key in its grace whose successor no longer works', () => {
   before(async () => ({ h, ids } = await startSeeded()));
   after(() => h.close());
 
-  const newKey = async (body: Record<string, unknown> = {}) =>
-    (await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId }], ...body })).body as { id: string; secret: string };
+  const newKey = (body: Record<string, unknown> = {}) => anotherKey(h, ids, body);
 
   for (const how of ['revoke', 'delete'] as const) {
     test(`successor ${how}d: the rotation gives a working successor with the lineage's expiry, and names the one it supersedes`, async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { expectProblem, startSeeded, type Harness, type Seeded } from './support/harness.ts';
+import { anotherKey, expectProblem, startSeeded, type Harness, type Seeded } from './support/harness.ts';
 
 /**
  * Rotating a key that was rotated already is refused with the key to rotate instead: the newest working
@@ -14,7 +14,7 @@ describe('rotating a rotated key names a successor that works', () => {
   before(async () => ({ h, ids } = await startSeeded()));
   after(() => h.close());
 
-  const newKey = async () => (await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId }] })).body as { id: string };
+  const newKey = () => anotherKey(h, ids);
   const rotate = (id: string, gracePeriodSeconds = 3600) => h.admin('POST', `/keys/${id}/rotate`, { gracePeriodSeconds });
 
   test('the successor revoked or deleted and the grace period over: the answer says so, and names no key to rotate', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { call, expectProblem, startSeeded, type Harness, type Seeded } from './support/harness.ts';
+import { anotherKey, call, expectProblem, startSeeded, type Harness, type Seeded } from './support/harness.ts';
 import { signInConsole, startConsoleHarness } from './support/console.ts';
 import { PASSWORD, type AuthHarness } from './support/oauth.ts';
 
@@ -16,11 +16,7 @@ describe('one rotation in grace per lineage', () => {
   before(async () => ({ h, ids } = await startSeeded()));
   after(() => h.close());
 
-  const newKey = async () => {
-    const made = await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId }] });
-    assert.equal(made.status, 201, JSON.stringify(made.body));
-    return made.body as { id: string; secret: string };
-  };
+  const newKey = () => anotherKey(h, ids);
   const working = async (...secrets: string[]) => {
     const statuses = [];
     for (const secret of secrets) statuses.push((await call(h, '/orders/x', { key: secret })).status);

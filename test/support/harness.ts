@@ -181,6 +181,13 @@ export async function seed(h: Harness, keyBody: Record<string, unknown> = {}, ap
 
 export type Seeded = Awaited<ReturnType<typeof seed>>;
 
+/** One more key of the seed's app for its API (`body` over that), as made by the admin API; it must be created. */
+export async function anotherKey(h: Harness, ids: Seeded, body: Record<string, unknown> = {}): Promise<{ id: string; secret: string }> {
+  const key = await h.admin('POST', '/keys', { appId: ids.appId, access: [{ apiId: ids.apiId }], ...body });
+  if (key.status !== 201) throw new Error(`another key: ${JSON.stringify(key.body)}`);
+  return { id: key.body.id as string, secret: key.body.secret as string };
+}
+
 /** A harness with the seed's API, app and key, as most suites start. */
 export async function startSeeded(env: Record<string, string> = {}, keyBody: Record<string, unknown> = {}): Promise<{ h: Harness; ids: Seeded }> {
   const h = await startHarness(env);
