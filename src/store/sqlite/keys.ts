@@ -66,6 +66,13 @@ const NOT_WORKING = `NOT EXISTS (SELECT 1 FROM keys AS successor WHERE successor
 const unchangedSince = (readAt: number | undefined, sql: string, args: SQLInputValue[]) =>
   readAt === undefined ? { sql, args } : { sql: `${sql} AND updated_at = ?`, args: [...args, readAt] };
 
+/**
+ * The guard of a rotation or compromise that supersedes a successor (KeyRepo): the stored key still
+ * names `supersedes`, which no longer works at `at` (revoked by then, expired, or gone).
+ */
+const supersededGuard = (readAt: number | undefined, supersedes: string, at: number | null) =>
+  unchangedSince(readAt, `revoked_at IS NULL AND json_extract(data, '$.replacedBy') = ? AND ${NOT_WORKING}`, [supersedes, supersedes, at, at]);
+
 /** In use at a time (bound twice): neither revoked nor expired (active, disabled, or in a rotation's grace). */
 const IN_USE = 'NOT (revoked_at IS NOT NULL AND revoked_at <= ?) AND (expires_at IS NULL OR expires_at > ?)';
 
@@ -181,15 +188,7 @@ export function keyRepo(db: SqliteDb): KeyRepo {
     async rotate(previous, successor, audit, readAt, supersedes) {
       return db.transaction(() => {
         // A successor is superseded only while it is still the stored one and no longer works.
-        const guard =
-          supersedes === undefined
-            ? unchangedSince(readAt, UNROTATED_UNREVOKED, [])
-            : unchangedSince(readAt, `revoked_at IS NULL AND json_extract(data, '$.replacedBy') = ? AND ${NOT_WORKING}`, [
-                supersedes,
-                supersedes,
-                successor.createdAt,
-                successor.createdAt,
-              ]);
+        const guard = supersedes === undefined ? unchangedSince(readAt, UNROTATED_UNREVOKED, []) : supersededGuard(readAt, supersedes, successor.createdAt);
         if (writeRow(db, 'keys', keyColumns(previous), previous, false, guard) === 0) return false;
         writeRow(db, 'keys', keyColumns(successor), successor, true);
         appendAudit(db, audit);
@@ -204,12 +203,7 @@ export function keyRepo(db: SqliteDb): KeyRepo {
           ? unchangedSince(readAt, `revoked_at IS NULL AND json_extract(data, '$.replacedBy') IS ?`, [revoked.replacedBy])
           : supersedes === undefined
             ? unchangedSince(readAt, UNROTATED_UNREVOKED, [])
-            : unchangedSince(readAt, `revoked_at IS NULL AND json_extract(data, '$.replacedBy') = ? AND ${NOT_WORKING}`, [
-                supersedes,
-                supersedes,
-                revoked.revokedAt,
-                revoked.revokedAt,
-              ]);
+            : supersededGuard(readAt, supersedes, revoked.revokedAt);
         if (writeRow(db, 'keys', keyColumns(revoked), revoked, false, guard) === 0) return null;
         if (replacement) writeRow(db, 'keys', keyColumns(replacement), replacement, true);
         const revokedTokens = revokeExchangedTokens(db, revoked.id, revoked.revokedAt ?? db.clock());
