@@ -1,7 +1,8 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { unmapIpv4 } from '../domain/ip-allowlist.ts';
 import { capConnections, limitedServerOptions, type ConnectionLimits } from '../http/connection-limits.ts';
-import { problem, writeProblem } from '../http/problem.ts';
+import { problem, problemAnswer, writeProblem, type Problem } from '../http/problem.ts';
 import { carriesCredentials, presentedKey, queryCredential, type OnExposed } from './stages/transport.ts';
 
 /**
@@ -15,31 +16,36 @@ import { carriesCredentials, presentedKey, queryCredential, type OnExposed } fro
  */
 export function createRedirectServer(publicHost: string, httpsPortOf: () => number, onExposed: OnExposed, gatewayLimits: ConnectionLimits): Server {
   const hasPort = /:\d+$/.test(publicHost);
-  const server = plainHttpServer(
-    gatewayLimits,
-    plainHttpHandler(onExposed, (req, res) => {
-      const target = req.url ?? '/';
-      // Origin-form only (RFC 9112 §3.2.1): an absolute-form or `*` target has no path of ours to keep.
-      if (target.charCodeAt(0) !== 47) return writeProblem(res, problem('VALIDATION_FAILED', 'the request target must be a path', null), CLOSE);
-      const httpsPort = httpsPortOf();
-      const authority = hasPort || httpsPort === 443 ? publicHost : `${publicHost}:${httpsPort}`;
-      res.writeHead(308, { location: `https://${authority}${target}`, 'content-length': 0, connection: 'close' });
-      res.end();
-    }),
-  );
+  const server = plainHttpServer(gatewayLimits, onExposed, (req, res) => {
+    const target = req.url ?? '/';
+    // Origin-form only (RFC 9112 §3.2.1): an absolute-form or `*` target has no path of ours to keep.
+    if (target.charCodeAt(0) !== 47) return writeProblem(res, problem('VALIDATION_FAILED', 'the request target must be a path', null), CLOSE);
+    const httpsPort = httpsPortOf();
+    const authority = hasPort || httpsPort === 443 ? publicHost : `${publicHost}:${httpsPort}`;
+    res.writeHead(308, { location: `https://${authority}${target}`, 'content-length': 0, connection: 'close' });
+    res.end();
+  });
   return capConnections(server, plainHttpLimits(gatewayLimits));
 }
 
 /**
- * A server for plain HTTP to the gateway, answering every request with `handler`, those with an
- * Expect header too (RFC 9110 §10.1.1), which Node would otherwise answer itself: `100-continue`
- * with a 100, which has the client send its body in clear text to a listener that never reads it;
- * any other with a 417 that keeps the connection and never looks at the request's credentials.
+ * A server for plain HTTP to the gateway, answering every request as plainHttpHandler does with
+ * `otherwise`, those with an Expect header too (RFC 9110 §10.1.1), which Node would otherwise answer
+ * itself: `100-continue` with a 100, which has the client send its body in clear text to a listener
+ * that never reads it; any other with a 417 that keeps the connection and never looks at the
+ * request's credentials. A CONNECT (RFC 9110 §9.3.6) is no 'request' to Node, which drops it
+ * unanswered without a listener: its credentials would cross in clear unseen. It is answered here.
  */
-export function plainHttpServer(gatewayLimits: ConnectionLimits, handler: (req: IncomingMessage, res: ServerResponse) => void): Server {
+export function plainHttpServer(gatewayLimits: ConnectionLimits, onExposed: OnExposed, otherwise: (req: IncomingMessage, res: ServerResponse) => void): Server {
+  const handler = plainHttpHandler(onExposed, otherwise);
   return createServer(limitedServerOptions(plainHttpLimits(gatewayLimits)), handler)
     .on('checkContinue', handler)
-    .on('checkExpectation', handler);
+    .on('checkExpectation', handler)
+    .on('connect', (req: IncomingMessage, socket: Duplex) => {
+      const refusal = credentialRefusal(req, onExposed);
+      // This listener tunnels nothing: an authority-form target has no path of ours (RFC 9112 §3.2.3).
+      endWithProblem(socket, refusal ?? problem('VALIDATION_FAILED', 'the request target must be a path: this listener tunnels nothing', null));
+    });
 }
 
 /** The gateway's limits, with shorter timeouts: a plain-HTTP answer needs only the head, and no body is read. */
@@ -55,20 +61,34 @@ export function plainHttpLimits(gatewayLimits: ConnectionLimits): ConnectionLimi
  */
 export function plainHttpHandler(onExposed: OnExposed, otherwise: (req: IncomingMessage, res: ServerResponse) => void) {
   return (req: IncomingMessage, res: ServerResponse): void => {
-    const target = req.url ?? '/';
-    const q = target.indexOf('?');
-    const inQuery = queryCredential(q === -1 ? '' : target.slice(q));
-    if (inQuery || carriesCredentials(req.headers)) {
-      const key = presentedKey(req.headers) ?? inQuery?.key ?? null;
-      if (key) onExposed(key, unmapIpv4(req.socket.remoteAddress ?? ''), 'plain-http');
-      return writeProblem(
-        res,
-        problem('CREDENTIALS_OVER_HTTP', 'credentials must be sent over HTTPS; this one crossed the network in clear text: rotate it', null),
-        CLOSE,
-      );
-    }
+    const refusal = credentialRefusal(req, onExposed);
+    if (refusal) return writeProblem(res, refusal, CLOSE);
     otherwise(req, res);
   };
+}
+
+/** The refusal of a plain-HTTP request carrying credentials (an API key in it reported as exposed); null when it carries none. */
+function credentialRefusal(req: IncomingMessage, onExposed: OnExposed): Problem | null {
+  const target = req.url ?? '/';
+  const q = target.indexOf('?');
+  const inQuery = queryCredential(q === -1 ? '' : target.slice(q));
+  if (!inQuery && !carriesCredentials(req.headers)) return null;
+  const key = presentedKey(req.headers) ?? inQuery?.key ?? null;
+  if (key) onExposed(key, unmapIpv4(req.socket.remoteAddress ?? ''), 'plain-http');
+  return problem('CREDENTIALS_OVER_HTTP', 'credentials must be sent over HTTPS; this one crossed the network in clear text: rotate it', null);
+}
+
+/** A problem written on a connection Node handed over raw (a CONNECT's), which then ends. */
+function endWithProblem(socket: Duplex, body: Problem): void {
+  const answer = problemAnswer(body);
+  const head = [
+    `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? ''}`,
+    `content-type: ${answer.headers['content-type']}`,
+    `cache-control: ${answer.headers['cache-control']}`,
+    `content-length: ${Buffer.byteLength(answer.body)}`,
+    'connection: close',
+  ];
+  socket.end(`${head.join('\r\n')}\r\n\r\n${answer.body}`);
 }
 
 /**

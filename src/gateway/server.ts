@@ -12,7 +12,7 @@ import type { InProgress } from './in-progress.ts';
 import { answerProbe, isProbePath, type Readiness } from './probes.ts';
 import { renderDenial } from './render-denial.ts';
 import type { GatewayTracer } from './tracer.ts';
-import { httpsRequired, plainHttpHandler, plainHttpServer } from './redirect-server.ts';
+import { httpsRequired, plainHttpServer } from './redirect-server.ts';
 import type { OnExposed } from './stages/transport.ts';
 
 export interface GatewayServerOptions {
@@ -165,7 +165,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   let server: Server;
   if (options.tls) {
     const tlsServer = createTlsServer({ ...serverOptions, ...options.tls }, listener);
-    const plain = plainHttpServer(limits, plainHttpHandler(options.onPlainHttpExposed ?? (() => {}), httpsRequired));
+    const plain = plainHttpServer(limits, options.onPlainHttpExposed ?? (() => {}), httpsRequired);
     // The TLS handshake timeout: what a client that connects and sends nothing has always been given.
     answerPlainHttp(tlsServer, plain, limits.headersMs);
     server = capConnections(tlsServer, limits);
