@@ -129,8 +129,9 @@ export function pgDb(pool: pg.Pool, options: { clock: () => number; committed: (
 const READ = /^\s*SELECT\b/i;
 const hasNul = (arg: unknown): boolean => typeof arg === 'string' && arg.includes('\u0000');
 
-/** What means "cannot work now" (classify) beside classes 08, 53 and 57P0: SQLSTATEs, and Node's codes for a connection not made or lost. */
-const CANNOT_WORK_NOW = new Set(['57014', '55P03', '40001', '40P01', '25006']);
+/** What means "cannot work now" (classify) beside classes 08, 53, 57P0 and 58: SQLSTATEs, and Node's codes for a connection not made or lost. */
+// XX001/XX002 (data or index corrupted) as SQLITE_CORRUPT is; XX000 (internal error) is a bug, not an outage.
+const CANNOT_WORK_NOW = new Set(['57014', '55P03', '40001', '40P01', '25006', 'XX001', 'XX002']);
 const NO_CONNECTION = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /**
@@ -138,14 +139,15 @@ const NO_CONNECTION = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE
  * foreign-key violation is a conflict with what is stored; a lost or refused connection, a server
  * whose name does not resolve (now) or that cannot be routed to, a server shutting down, out of
  * resources, a cancelled (timed out) statement, a lock not had in time (lock_timeout), a read-only
- * server, a serialization failure or deadlock are "cannot work now".
+ * server, a serialization failure or deadlock, the server's system or I/O errors (class 58, as
+ * SQLITE_IOERR) and corrupted data or index (XX001, XX002) are "cannot work now".
  */
 export function classify(error: unknown): unknown {
   if (!(error instanceof Error)) return error;
   if (error instanceof ConflictError || error instanceof StorageUnavailableError) return error;
   const code = (error as { code?: unknown }).code;
   if (code === '23505' || code === '23503') return new ConflictError(error.message);
-  if (typeof code === 'string' && (/^(08|53|57P0)/.test(code) || CANNOT_WORK_NOW.has(code) || NO_CONNECTION.has(code)))
+  if (typeof code === 'string' && (/^(08|53|57P0|58)/.test(code) || CANNOT_WORK_NOW.has(code) || NO_CONNECTION.has(code)))
     return new StorageUnavailableError(`the PostgreSQL store cannot work now (${code}: ${error.message})`, { cause: error });
   if (/Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(error.message))
     return new StorageUnavailableError(`the PostgreSQL store cannot work now (${error.message})`, { cause: error });

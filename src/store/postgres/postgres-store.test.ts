@@ -283,6 +283,40 @@ describe('PostgreSQL store', () => {
     }
   });
 
+  test('an I/O error or corrupted data the server reports (58030, XX001) is StorageUnavailableError, reported to health', async () => {
+    const schema = await freshSchema();
+    const failures: unknown[] = [];
+    const store = openPostgresStore({
+      connectionString: server.url,
+      schema,
+      maxConnections: 2,
+      health: { ok: () => undefined, failed: (_component: string, error: unknown) => void failures.push(error) } as never,
+    });
+    const client = new pg.Client({ connectionString: server.url });
+    await client.connect();
+    try {
+      await store.migrate();
+      // The server's own I/O failure cannot be caused on demand; a trigger raising its SQLSTATE stands in for it.
+      let n = 0;
+      for (const code of ['58030', 'XX001']) {
+        await client.query(
+          `CREATE OR REPLACE FUNCTION ${schema}.fail_io() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION USING ERRCODE = '${code}'; END $$`,
+        );
+        await client.query(`CREATE OR REPLACE TRIGGER fail_io BEFORE INSERT ON ${schema}.apps FOR EACH ROW EXECUTE FUNCTION ${schema}.fail_io()`);
+        const app = makeApp(++n);
+        await assert.rejects(store.apps.create(app, audit('app.created', 'app', app.id)), (error: unknown) => {
+          assert.ok(error instanceof StorageUnavailableError, String(error));
+          assert.match(error.message, new RegExp(code));
+          return true;
+        });
+        assert.equal(failures.length, n, `${code} reported to health`);
+      }
+    } finally {
+      await client.end();
+      await store.close();
+    }
+  });
+
   test("a server whose name does not resolve (the resolver's outage, a failover's record not there yet) is StorageUnavailableError too", async () => {
     const failures: unknown[] = [];
     const url = new URL(server.url);
