@@ -332,7 +332,15 @@ export interface WebhookDeliveryQuery extends PageQuery {
  * endpoint, so doing it twice after a crash changes nothing), and logs every attempt. Endpoint changes
  * and replays are audited; attempts are not (the delivery log is their record).
  */
-export interface WebhookRepo extends EntityRepo<WebhookEndpoint> {
+export interface WebhookRepo extends Omit<EntityRepo<WebhookEndpoint>, 'update'> {
+  /**
+   * Replaces the endpoint; false when it does not exist, or when `readAt` (the `updatedAt` of the
+   * endpoint as the change read it) is given and the stored one has changed since: a change made from
+   * an older read never overwrites a newer one (the delivery task's disable, another edit). The run of
+   * failures is the delivery task's (recordAttempt): kept as stored whatever the copy holds, and set
+   * to 0 only with `resetFailures` (an endpoint enabled again).
+   */
+  update(endpoint: WebhookEndpoint, audit: AuditInput, options?: { readAt?: number; resetFailures?: boolean }): Promise<boolean>;
   /** Every endpoint, by id: there are few, and delivery matches each event against them. */
   all(): Promise<WebhookEndpoint[]>;
   /** The endpoints scoped to an app (a developer's, made in the portal), by id. */

@@ -43,6 +43,8 @@ export interface WebhookDispatcherOptions {
 }
 
 const BATCH = 100;
+/** Reads and writes of a disable, each refused because the endpoint changed after it was read, before giving up for this round. */
+const DISABLE_TRIES = 3;
 /** Batches per round at most, so one round ends and reports even while a backlog drains. */
 const ROUNDS = 20;
 const RETENTION_EVERY_MS = 3_600_000;
@@ -166,23 +168,39 @@ export class WebhookDispatcher {
 
   async #disable(id: string, run: number, last: SendResult): Promise<WebhookEndpoint | null> {
     const { store, clock, log } = this.#o;
-    const endpoint = await store.webhooks.get(id);
-    if (!endpoint?.enabled) return endpoint;
-    const now = clock();
-    const reason = `disabled after ${run} failed delivery attempts in a row (last: ${last.statusCode ?? last.error})`;
-    const disabled: WebhookEndpoint = { ...endpoint, enabled: false, disabledReason: reason, disabledBy: 'deliveries', updatedAt: now };
-    await store.webhooks.update(disabled, {
-      actor: 'system',
-      requestId: null,
-      action: 'webhook.disabled',
-      targetType: 'webhook',
-      targetId: id,
-      before: endpointView(endpoint),
-      after: endpointView(disabled),
-    });
-    // Its host, never the whole URL: a path or query often carries the receiver's credential.
-    log.warn({ webhook: id, host: new URL(endpoint.url).host, failures: run }, 'webhook endpoint disabled after failed deliveries');
-    return disabled;
+    // Written only over the endpoint as read: an operator's edit meanwhile is read again, not overwritten.
+    for (let tries = 0; tries < DISABLE_TRIES; tries++) {
+      const endpoint = await store.webhooks.get(id);
+      // Enabled again meanwhile (its run reset), or a delivery succeeded: not disabled.
+      if (!endpoint?.enabled || endpoint.consecutiveFailures < this.#o.disableAfterFailures) return endpoint;
+      const now = clock();
+      const reason = `disabled after ${run} failed delivery attempts in a row (last: ${last.statusCode ?? last.error})`;
+      const disabled: WebhookEndpoint = {
+        ...endpoint,
+        enabled: false,
+        disabledReason: reason,
+        disabledBy: 'deliveries',
+        updatedAt: Math.max(now, endpoint.updatedAt + 1),
+      };
+      const written = await store.webhooks.update(
+        disabled,
+        {
+          actor: 'system',
+          requestId: null,
+          action: 'webhook.disabled',
+          targetType: 'webhook',
+          targetId: id,
+          before: endpointView(endpoint),
+          after: endpointView(disabled),
+        },
+        { readAt: endpoint.updatedAt },
+      );
+      if (!written) continue;
+      // Its host, never the whole URL: a path or query often carries the receiver's credential.
+      log.warn({ webhook: id, host: new URL(endpoint.url).host, failures: run }, 'webhook endpoint disabled after failed deliveries');
+      return disabled;
+    }
+    throw new Error(`webhook endpoint ${id} kept changing while being disabled after ${run} failed deliveries`);
   }
 
   async #report(): Promise<void> {

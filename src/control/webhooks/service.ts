@@ -44,6 +44,20 @@ async function getEndpoint(ctx: ControlContext, id: string): Promise<WebhookEndp
   return requireFound(await ctx.store.webhooks.get(id), 'webhook', id);
 }
 
+/**
+ * Writes a change made from `existing`, only over the endpoint as read (WebhookRepo.update's
+ * `readAt`): refused, it is gone (404) or was changed meanwhile (409), by another edit or by the
+ * delivery task disabling it, whose disable an edit from the older copy must not undo.
+ */
+async function writeChange(ctx: ControlContext, existing: WebhookEndpoint, endpoint: WebhookEndpoint, entry: AuditInput, resetFailures = false): Promise<void> {
+  if (await ctx.store.webhooks.update(endpoint, entry, { readAt: existing.updatedAt, resetFailures })) return;
+  if (!(await ctx.store.webhooks.get(existing.id))) throw notFound('webhook', existing.id);
+  throw new ControlError('CONFLICT', 'the webhook endpoint was changed while this change was being made; nothing was changed: read it again');
+}
+
+/** Now, and always after the endpoint as read: no two stored versions share the `updatedAt` the store compares. */
+const changedAt = (now: number, existing: WebhookEndpoint): number => Math.max(now, existing.updatedAt + 1);
+
 /** Webhook endpoints: the admin API's and the CLI's operations on them (docs/webhooks.md). */
 export const webhookLimitReached = (max: number): ControlError =>
   new ControlError('LIMIT_REACHED', `an app may have at most ${max} webhook endpoints: delete one first`);
@@ -112,12 +126,13 @@ export const webhooksService = {
       disabledReason: enabled ? null : (patch.disabledReason ?? (existing.enabled ? 'disabled by an operator' : existing.disabledReason)),
       // An operator's disable is theirs also of an endpoint already paused or stopped by failures.
       disabledBy: enabled ? null : existing.enabled || (by === 'operator' && patch.enabled === false) ? by : disabledByOf(existing),
+      // The store keeps the run the delivery task counts meanwhile; only enabling resets it.
       consecutiveFailures: enabling ? 0 : existing.consecutiveFailures,
       secrets: signingSecrets(existing.secrets, now),
-      updatedAt: now,
+      updatedAt: changedAt(now, existing),
     };
     const action = enabling ? 'enabled' : !enabled && existing.enabled ? 'disabled' : 'updated';
-    if (!(await ctx.store.webhooks.update(endpoint, audit(actor, action, existing, endpoint)))) throw notFound('webhook', id);
+    await writeChange(ctx, existing, endpoint, audit(actor, action, existing, endpoint), enabling);
     if (enabling) w.wake();
     return endpoint;
   },
@@ -139,8 +154,8 @@ export const webhooksService = {
     const overlapEnd = now + (overlapSeconds === undefined ? w.secretOverlapMs : overlapSeconds * 1000);
     const { sealed, secret } = sealNew(w, id, now);
     const kept = signingSecrets(existing.secrets, now).map((s) => ({ ...s, expiresAt: s.expiresAt === null ? overlapEnd : Math.min(s.expiresAt, overlapEnd) }));
-    const endpoint: WebhookEndpoint = { ...existing, secrets: [sealed, ...kept.filter((s) => s.expiresAt > now)], updatedAt: now };
-    if (!(await ctx.store.webhooks.update(endpoint, audit(actor, 'secret_rotated', existing, endpoint)))) throw notFound('webhook', id);
+    const endpoint: WebhookEndpoint = { ...existing, secrets: [sealed, ...kept.filter((s) => s.expiresAt > now)], updatedAt: changedAt(now, existing) };
+    await writeChange(ctx, existing, endpoint, audit(actor, 'secret_rotated', existing, endpoint));
     return { endpoint, secret };
   },
 

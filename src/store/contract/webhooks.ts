@@ -107,6 +107,53 @@ export function webhooksContract(current: () => Store): void {
       assert.deepEqual(await store.webhooks.due(T0 + 500, 10, 0), [], 'a disabled endpoint gets nothing');
     });
 
+    test("an endpoint's edit keeps the run of failures the delivery task counted since it was read; only an enabling resets it", async () => {
+      const endpoint = makeEndpoint();
+      await store.webhooks.create(endpoint, audit('webhook.created', 'webhook', endpoint.id));
+      const [e1, e2] = await store.events.append([
+        { type: 'key.created', data: {} },
+        { type: 'key.created', data: {} },
+      ]);
+      const [d1, d2] = [deliveryOf(e1!, endpoint.id), deliveryOf(e2!, endpoint.id)];
+      await store.webhooks.enqueue([d1, d2], e2!.seq);
+      const read = (await store.webhooks.get(endpoint.id))!;
+      const fail = (id: string, at: number) => ({ deliveryId: id, at, statusCode: 500, error: null, durationMs: 3, responseExcerpt: null });
+      // While an operator's edit is on its way, the delivery task counts two failures.
+      await store.webhooks.recordAttempt(fail(d1.id, T0 + 1), { status: 'pending', nextAttemptAt: T0 + 100 });
+      await store.webhooks.recordAttempt(fail(d2.id, T0 + 2), { status: 'pending', nextAttemptAt: T0 + 100 });
+      const edited = { ...read, description: 'billing', updatedAt: T0 + 1 };
+      assert.equal(await store.webhooks.update(edited, audit('webhook.updated', 'webhook', endpoint.id), { readAt: read.updatedAt }), true);
+      assert.deepEqual(await store.webhooks.get(endpoint.id), { ...edited, consecutiveFailures: 2 });
+      const paused = { ...edited, enabled: false, disabledReason: 'paused', updatedAt: T0 + 2 };
+      assert.equal(await store.webhooks.update(paused, audit('webhook.updated', 'webhook', endpoint.id)), true);
+      assert.equal((await store.webhooks.get(endpoint.id))!.consecutiveFailures, 2, 'without readAt too');
+      const enabled = { ...paused, enabled: true, disabledReason: null, consecutiveFailures: 0, updatedAt: T0 + 3 };
+      assert.equal(await store.webhooks.update(enabled, audit('webhook.enabled', 'webhook', endpoint.id), { readAt: T0 + 2, resetFailures: true }), true);
+      assert.deepEqual(await store.webhooks.get(endpoint.id), enabled);
+    });
+
+    test('an endpoint changed since the copy an edit was made from is not overwritten (readAt)', async () => {
+      const endpoint = makeEndpoint();
+      await store.webhooks.create(endpoint, audit('webhook.created', 'webhook', endpoint.id));
+      // The delivery task disables it after a run of failures; an edit made from the copy before must not enable it again.
+      const disabled = {
+        ...endpoint,
+        enabled: false,
+        disabledReason: 'disabled after 5 failed delivery attempts',
+        disabledBy: 'deliveries' as const,
+        updatedAt: T0 + 1,
+      };
+      assert.equal(await store.webhooks.update(disabled, audit('webhook.disabled', 'webhook', endpoint.id), { readAt: T0 }), true);
+      const stale = { ...endpoint, description: 'billing', updatedAt: T0 + 1 };
+      assert.equal(await store.webhooks.update(stale, audit('webhook.updated', 'webhook', endpoint.id), { readAt: T0 }), false);
+      assert.deepEqual(await store.webhooks.get(endpoint.id), disabled);
+      assert.deepEqual(
+        (await allAudit(store, { targetId: endpoint.id })).map((e) => e.action),
+        ['webhook.disabled', 'webhook.created'],
+        'a write refused writes no audit entry',
+      );
+    });
+
     test('attempts are logged; failures count a run that a delivery ends', async () => {
       const endpoint = makeEndpoint();
       await store.webhooks.create(endpoint, audit('webhook.created', 'webhook', endpoint.id));

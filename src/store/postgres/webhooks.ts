@@ -9,8 +9,8 @@ import { writeRow } from './entity-table.ts';
 
 /** Webhook endpoints, the delivery cursor, deliveries and their attempts, with the SQLite adapter's rules. */
 export function webhookRepo(db: PgDb): WebhookRepo {
-  const write = (tx: Queryable, endpoint: WebhookEndpoint, insert: boolean) =>
-    writeRow(tx, 'webhook_endpoints', { consecutive_failures: endpoint.consecutiveFailures, app_id: endpoint.appId ?? null }, endpointData(endpoint), insert);
+  const insert = (tx: Queryable, endpoint: WebhookEndpoint) =>
+    writeRow(tx, 'webhook_endpoints', { consecutive_failures: endpoint.consecutiveFailures, app_id: endpoint.appId ?? null }, endpointData(endpoint), true);
   const upsertDelivery = async (tx: Queryable, d: WebhookDelivery, seq: number, restart: boolean): Promise<number> =>
     (
       await tx.query(
@@ -24,7 +24,7 @@ export function webhookRepo(db: PgDb): WebhookRepo {
   return {
     async create(endpoint, audit) {
       await db.transaction(async (tx) => {
-        await write(tx, endpoint, true);
+        await insert(tx, endpoint);
         await appendAudit(tx, audit, db.clock());
       });
     },
@@ -35,7 +35,7 @@ export function webhookRepo(db: PgDb): WebhookRepo {
         await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`webhooks of ${endpoint.appId ?? ''}`]);
         const { rows } = await tx.query('SELECT COUNT(*) AS n FROM webhook_endpoints WHERE app_id = $1', [endpoint.appId ?? null]);
         if (Number(rows[0]!.n) >= max) return false;
-        await write(tx, endpoint, true);
+        await insert(tx, endpoint);
         await appendAudit(tx, audit, db.clock());
         return true;
       });
@@ -62,9 +62,12 @@ export function webhookRepo(db: PgDb): WebhookRepo {
       ]);
       return page(rows, query, endpointFromRow);
     },
-    async update(endpoint, audit) {
+    async update(endpoint, audit, options = {}) {
+      // consecutive_failures is written only to reset it: recordAttempt counts it meanwhile.
+      const columns = { app_id: endpoint.appId ?? null, ...(options.resetFailures ? { consecutive_failures: 0 } : {}) };
+      const guard = options.readAt === undefined ? undefined : { sql: (first: number) => `updated_at = $${first}`, args: [options.readAt] };
       return db.transaction(async (tx) => {
-        if ((await write(tx, endpoint, false)) === 0) return false;
+        if ((await writeRow(tx, 'webhook_endpoints', columns, endpointData(endpoint), false, guard)) === 0) return false;
         await appendAudit(tx, audit, db.clock());
         return true;
       });

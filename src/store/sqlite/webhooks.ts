@@ -10,8 +10,8 @@ import { writeRow } from './entity-table.ts';
 
 /** Webhook endpoints, the delivery cursor, deliveries and their attempts (migration 11). */
 export function webhookRepo(db: SqliteDb): WebhookRepo {
-  const write = (endpoint: WebhookEndpoint, insert: boolean) =>
-    writeRow(db, 'webhook_endpoints', { consecutive_failures: endpoint.consecutiveFailures, app_id: endpoint.appId ?? null }, endpointData(endpoint), insert);
+  const insert = (endpoint: WebhookEndpoint) =>
+    writeRow(db, 'webhook_endpoints', { consecutive_failures: endpoint.consecutiveFailures, app_id: endpoint.appId ?? null }, endpointData(endpoint), true);
   const upsertDelivery = (d: WebhookDelivery, seq: number, restart: boolean): number =>
     Number(
       db
@@ -26,7 +26,7 @@ export function webhookRepo(db: SqliteDb): WebhookRepo {
   return {
     async create(endpoint, audit) {
       db.transaction(() => {
-        write(endpoint, true);
+        insert(endpoint);
         appendAudit(db, audit);
       });
     },
@@ -34,7 +34,7 @@ export function webhookRepo(db: SqliteDb): WebhookRepo {
       // One write transaction (BEGIN IMMEDIATE): the count and the insert, with no other writer between them.
       return db.transaction(() => {
         if (Number(db.sql('SELECT COUNT(*) AS n FROM webhook_endpoints WHERE app_id = ?').get(endpoint.appId ?? null)!.n) >= max) return false;
-        write(endpoint, true);
+        insert(endpoint);
         appendAudit(db, audit);
         return true;
       });
@@ -56,9 +56,12 @@ export function webhookRepo(db: SqliteDb): WebhookRepo {
         .all(appId, query.cursor ?? '', query.limit + 1);
       return page(rows, query, endpointFromRow);
     },
-    async update(endpoint, audit) {
+    async update(endpoint, audit, options = {}) {
+      // consecutive_failures is written only to reset it: recordAttempt counts it meanwhile.
+      const columns = { app_id: endpoint.appId ?? null, ...(options.resetFailures ? { consecutive_failures: 0 } : {}) };
+      const guard = options.readAt === undefined ? undefined : { sql: 'updated_at = ?', args: [options.readAt] };
       return db.transaction(() => {
-        if (write(endpoint, false) === 0) return false;
+        if (writeRow(db, 'webhook_endpoints', columns, endpointData(endpoint), false, guard) === 0) return false;
         appendAudit(db, audit);
         return true;
       });
