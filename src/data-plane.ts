@@ -254,7 +254,7 @@ function introspectorFor(config: Readonly<Config>, clock: () => number): TokenIn
 /** The span exporter: its failures are reported, but never make the node unready (requests are served without spans). */
 const TRACE_EXPORT = 'trace-export';
 
-export async function startTracing(config: Readonly<Config>, health: HealthReporter): Promise<Tracing> {
+export async function startTracing(config: Readonly<Config>, health: HealthReporter, log: pino.Logger): Promise<Tracing> {
   // The OpenTelemetry SDK and exporter (some 200 modules) are loaded only when tracing is on: start-up
   // without them is shorter (issue 14, cold start).
   const { GATEHOUSE_VERSION, Tracing } = await import('./telemetry/tracing.ts');
@@ -277,5 +277,6 @@ export async function startTracing(config: Readonly<Config>, health: HealthRepor
       compression: t.compression,
     },
     { ok: () => health.ok(TRACE_EXPORT), failed: (error) => health.failed(TRACE_EXPORT, error) },
+    log,
   );
 }

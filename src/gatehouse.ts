@@ -135,7 +135,7 @@ export async function startGatehouse(
   const metrics = config.metrics.enabled ? new GatehouseMetrics({ perKeyLabels: config.metrics.perKeyLabels }) : null;
   metrics?.watch(health);
   health.register(STORE_COMPONENT, storeCritical);
-  const tracing = config.tracing.enabled ? await startTracing(config, health) : null;
+  const tracing = config.tracing.enabled ? await startTracing(config, health, log) : null;
   const opened = await openStore(config, { health, clock });
   // Store latency is measured around the port, so every adapter gets it and none knows of metrics.
   const store = metrics ? timedStore(opened.store, metrics.storeTiming) : opened.store;
@@ -337,7 +337,7 @@ export async function startGatehouse(
             log,
           )
         : mainThreadGateway(config, log, health, plane);
-  metrics?.countLosses({ requestLog, analytics, usage });
+  metrics?.countLosses({ requestLog, analytics, usage, spans: tracing });
   requestLog?.start();
   analytics?.start();
   const addressRetention = runsControl

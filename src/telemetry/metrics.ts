@@ -24,6 +24,8 @@ export interface LossSources {
    * hand-over, the main thread's write), and apart, the per-app and per-user quota counter uses it left.
    */
   usage: { dropped(): number; droppedCounterUses(): number } | null;
+  /** Tracing (telemetry/tracing.ts): spans dropped because the export queue was full (the collector not keeping up); absent or null: off. */
+  spans?: { dropped(): number } | null;
 }
 
 /**
@@ -41,17 +43,19 @@ const LOSS_SERIES = [
   ['analyticsLastFlushLost', { log: 'analytics', reason: 'last_flush_failed' }],
   ['usageDropped', { log: 'usage', reason: 'last_flush_failed' }],
   ['usageCounterUsesDropped', { log: 'usage_counters', reason: 'last_flush_failed' }],
+  ['spansDropped', { log: 'spans', reason: 'buffer_full' }],
 ] as const;
 
 /** What `sources` lost so far, by series; a series whose source is absent (off) is absent. */
 export function lostRecords(sources: LossSources): Partial<LostRecords> {
-  const { requestLog, analytics, usage } = sources;
+  const { requestLog, analytics, usage, spans } = sources;
   return {
     ...(requestLog
       ? { requestLogDropped: requestLog.dropped(), requestLogRefused: requestLog.refused(), requestLogLastFlushLost: requestLog.lastFlushLost() }
       : {}),
     ...(analytics ? { analyticsDropped: analytics.dropped(), analyticsRefused: analytics.refused(), analyticsLastFlushLost: analytics.lastFlushLost() } : {}),
     ...(usage ? { usageDropped: usage.dropped(), usageCounterUsesDropped: usage.droppedCounterUses() } : {}),
+    ...(spans ? { spansDropped: spans.dropped() } : {}),
   };
 }
 
@@ -239,7 +243,7 @@ export class GatehouseMetrics {
     });
     new Counter({
       name: RECORDS_LOST,
-      help: 'Request-log records, analytics and usage counts lost since start: buffer_full (the store was not keeping up), refused (the store would not hold the record), last_flush_failed (what a failed last flush at stop left: request-log records, analytics requests, usage counts: log usage for requests with a key, usage_counters for uses of per-app and per-user quota counters).',
+      help: 'Request-log records, analytics and usage counts, and trace spans (log spans), lost since start: buffer_full (the store, for spans the collector, was not keeping up), refused (the store would not hold the record), last_flush_failed (what a failed last flush at stop left: request-log records, analytics requests, usage counts: log usage for requests with a key, usage_counters for uses of per-app and per-user quota counters).',
       labelNames: ['log', 'reason'] as const,
       registers,
       collect() {
@@ -264,7 +268,7 @@ export class GatehouseMetrics {
     });
   }
 
-  /** The request log's, usage analytics' and the usage recorder's own counts of what they lost, read at each scrape. */
+  /** The request log's, usage analytics', the usage recorder's and tracing's own counts of what they lost, read at each scrape. */
   countLosses(sources: LossSources): void {
     this.#lossSources = sources;
   }

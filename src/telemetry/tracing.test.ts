@@ -3,7 +3,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
+import { diag } from '@opentelemetry/api';
 import pino from 'pino';
+import { capturedLog } from '../../test/support/captured-log.ts';
+import { GatehouseMetrics } from './metrics.ts';
 import { traceLogFields, Tracing, type TracingSettings } from './tracing.ts';
 
 const settings = (endpoint: string): TracingSettings => ({
@@ -78,4 +81,70 @@ test('an export the collector refuses is reported, never silent', async () => {
   assert.equal(failures.length, 1);
   assert.ok(failures[0] instanceof Error);
   await refusing.close();
+});
+
+/** A collector that takes each export and never answers it (until closed): the queue behind it fills. */
+async function stalledCollector() {
+  const server = createServer(() => {});
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((r) => server.close(r));
+    },
+  };
+}
+
+test('spans dropped by a full export queue are counted (gatehouse_records_lost_total, log="spans") and the SDK\'s warning reaches our log', async () => {
+  const stalled = await stalledCollector();
+  const { logger, lines } = capturedLog('info');
+  const tracing = new Tracing(
+    { ...settings(stalled.url), maxQueueSize: 2, maxExportBatchSize: 1, scheduledDelayMs: 5, exportTimeoutMs: 1000 },
+    { ok() {}, failed() {} },
+    logger,
+  );
+  const metrics = new GatehouseMetrics({ perKeyLabels: false });
+  metrics.countLosses({ requestLog: null, analytics: null, usage: null, spans: tracing });
+  try {
+    for (let i = 0; i < 20; i++) tracing.tracer.startSpan(`s${i}`).end();
+    // Two fit in the queue, one more once the first export (a batch of one) took one out: the rest are dropped.
+    const dropped = tracing.dropped();
+    assert.ok(dropped >= 17 && dropped <= 18, String(dropped));
+    assert.match(await metrics.registry.metrics(), new RegExp(`^gatehouse_records_lost_total\\{log="spans",reason="buffer_full"\\} ${dropped}$`, 'm'));
+    // Once the stalled export times out and the next takes a span out of the queue, a span fits again,
+    // and the SDK says how many it dropped: as a diag warning, which our log now gets.
+    const dropWarning = () => lines.find((l) => typeof l.msg === 'string' && /Dropped \d+ spans because maxQueueSize reached/.test(l.msg));
+    for (const deadline = Date.now() + 5000; !dropWarning() && Date.now() < deadline;) {
+      tracing.tracer.startSpan('later').end();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const warned = dropWarning();
+    assert.ok(warned, JSON.stringify(lines));
+    assert.equal(Number(/Dropped (\d+)/.exec(String(warned.msg))![1]), tracing.dropped(), 'the SDK dropped what we counted');
+    assert.equal(warned.level, 40);
+    assert.equal(warned.component, 'opentelemetry');
+  } finally {
+    await stalled.close();
+    await tracing.shutdown().catch(() => {});
+  }
+});
+
+test("OpenTelemetry's diagnostics reach our log without the collector's header values or our secrets", async () => {
+  const accepting = await collector(200);
+  const { logger, lines } = capturedLog('info');
+  const tracing = new Tracing({ ...settings(accepting.url), headers: { authorization: 'Bearer collector-token-123' } }, { ok() {}, failed() {} }, logger);
+  try {
+    diag.error('export failed with headers {"authorization":"Bearer collector-token-123"} for gk_live_abcdefghijklmnopqrstuvwxyz0123');
+    diag.debug('not at warn: left out');
+    const logged = lines.filter((l) => l.component === 'opentelemetry');
+    assert.equal(logged.length, 1, JSON.stringify(lines));
+    assert.equal(logged[0]!.level, 50);
+    const text = JSON.stringify(logged);
+    assert.doesNotMatch(text, /collector-token-123|gk_live_abc/);
+    assert.match(text, /export failed with headers/);
+  } finally {
+    await tracing.shutdown();
+    await accepting.close();
+  }
 });

@@ -2,11 +2,18 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import {
+  createNoopMeter,
+  diag,
+  DiagLogLevel,
   ROOT_CONTEXT,
   SpanKind,
   trace,
   type Attributes,
   type Context,
+  type Counter,
+  type DiagLogger,
+  type Meter,
+  type MeterProvider,
   type Span,
   type TextMapGetter,
   type TextMapSetter,
@@ -23,8 +30,10 @@ import {
   type ReadableSpan,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace';
-import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { ATTR_ERROR_TYPE, ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import type { Logger } from 'pino';
 import { compileIpAllowlist, unmapIpv4 } from '../domain/ip-allowlist.ts';
+import { withoutSecrets } from '../domain/secret-redaction.ts';
 
 /** The `tracing` section of the configuration, resolved (config/schema.ts, config/otel-environment.ts). */
 export interface TracingSettings {
@@ -78,8 +87,14 @@ export class Tracing {
   readonly #provider: TracerProvider;
   readonly #propagator = new W3CTraceContextPropagator();
   readonly #trusted: ((ip: string) => boolean) | null;
+  #dropped = 0;
 
-  constructor(settings: TracingSettings, report: ExportReporter) {
+  /**
+   * `log`: where OpenTelemetry's own warnings and errors go (its `diag` logger, which is one per
+   * thread: the last Tracing made in a thread sets it), else only to `diag`'s default, nowhere.
+   */
+  constructor(settings: TracingSettings, report: ExportReporter, log?: Logger) {
+    if (log) diag.setLogger(new LoggedDiagnostics(log, settingsSecrets(settings)), { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
     const exporter = new OTLPTraceExporter({
       url: settings.endpoint,
       headers: { ...settings.headers },
@@ -100,6 +115,9 @@ export class Tracing {
           maxQueueSize: settings.maxQueueSize,
           maxExportBatchSize: settings.maxExportBatchSize,
           exportTimeoutMillis: settings.exportTimeoutMs,
+          // The processor tells drops for a full queue only to diag, as one line once the queue has room
+          // again; its self-observability meter counts each one as it happens.
+          selfObsMeterProvider: droppedSpansMeter((n) => void (this.#dropped += n)),
         }),
       ],
     });
@@ -143,6 +161,11 @@ export class Tracing {
     return current.run(span, fn);
   }
 
+  /** Spans dropped since start because the export queue was full (gatehouse_records_lost_total, log="spans"). */
+  dropped(): number {
+    return this.#dropped;
+  }
+
   /** Sends what is queued (the graceful stop), within the export timeout. */
   shutdown(): Promise<void> {
     return this.#provider.shutdown();
@@ -181,5 +204,77 @@ class ReportingExporter implements SpanExporter {
 
   forceFlush(): Promise<void> {
     return this.#inner.forceFlush?.() ?? Promise.resolve();
+  }
+}
+
+/** The BatchSpanProcessor's counter of finished spans (semantic conventions, otel.sdk.processor.span.processed). */
+const SPANS_PROCESSED = 'otel.sdk.processor.span.processed';
+
+/**
+ * A MeterProvider for the SDK's self-observability (`selfObsMeterProvider`, experimental: the pinned
+ * SDK's; tracing.test.ts fails should it stop counting) that keeps only spans dropped for a full queue
+ * (error.type queue_full); every other instrument is a no-op.
+ */
+function droppedSpansMeter(count: (spans: number) => void): MeterProvider {
+  const noop = createNoopMeter();
+  const meter: Meter = Object.create(noop) as Meter;
+  meter.createCounter = ((name, options) =>
+    name === SPANS_PROCESSED
+      ? ({ add: (value, attributes) => void (attributes?.[ATTR_ERROR_TYPE] === 'queue_full' && count(value)) } satisfies Counter)
+      : noop.createCounter(name, options)) as Meter['createCounter'];
+  return { getMeter: () => meter };
+}
+
+/** What must never reach the log from a diagnostic: the collector's header values, the endpoint's credentials. */
+function settingsSecrets(settings: TracingSettings): string[] {
+  const secrets = Object.values(settings.headers);
+  try {
+    const url = new URL(settings.endpoint);
+    secrets.push(decodeURIComponent(url.username), decodeURIComponent(url.password), url.username, url.password);
+  } catch {
+    // An endpoint that is no URL holds no credentials to hide here; the exporter reports it.
+  }
+  // Longest first, so a secret that contains another is replaced whole.
+  return [...new Set(secrets.filter((s) => s.length > 0))].sort((a, b) => b.length - a.length);
+}
+
+/** OpenTelemetry's warnings and errors (a full export queue, a failed export) as our log lines, with secrets replaced. */
+class LoggedDiagnostics implements DiagLogger {
+  readonly #log: Logger;
+  readonly #secrets: readonly string[];
+
+  constructor(log: Logger, secrets: readonly string[]) {
+    this.#log = log;
+    this.#secrets = secrets;
+  }
+
+  error(message: string, ...args: unknown[]): void {
+    this.#log.error({ component: 'opentelemetry' }, this.#text(message, args));
+  }
+
+  warn(message: string, ...args: unknown[]): void {
+    this.#log.warn({ component: 'opentelemetry' }, this.#text(message, args));
+  }
+
+  // Below warn, diag is not asked to log (setLogger's logLevel): these are never called.
+  info(): void {}
+  debug(): void {}
+  verbose(): void {}
+
+  /** The message with its arguments as text (an object may be an exporter's request, headers and all): every secret replaced. */
+  #text(message: string, args: unknown[]): string {
+    let text = [message, ...args.map(argumentText)].join(' ');
+    for (const secret of this.#secrets) text = text.split(secret).join('[REDACTED]');
+    return withoutSecrets(text, '[REDACTED]');
+  }
+}
+
+function argumentText(arg: unknown): string {
+  if (arg instanceof Error) return `${arg.name}: ${arg.message}`;
+  if (typeof arg === 'string') return arg;
+  try {
+    return JSON.stringify(arg) ?? String(arg);
+  } catch {
+    return String(arg);
   }
 }

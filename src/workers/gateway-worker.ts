@@ -79,7 +79,7 @@ const call = (request: WorkerCall): Promise<unknown> =>
 const health = new ForwardedHealth(log, clock);
 const metrics = config.metrics.enabled ? new GatehouseMetrics({ perKeyLabels: config.metrics.perKeyLabels }) : null;
 metrics?.watch(health);
-const tracing = config.tracing.enabled ? await startTracing(config, health) : null;
+const tracing = config.tracing.enabled ? await startTracing(config, health, log) : null;
 // A worker only reads (keys, revocations): a few connections are enough for it.
 // On a gateway node the store is not critical: the worker serves on from its caches while it is away.
 health.register(STORE_COMPONENT, setup.storeCritical);
@@ -170,7 +170,7 @@ const plane = await createDataPlane({
   first: ['changes', () => void feed.sync()],
 });
 const { gateway } = plane;
-metrics?.countLosses({ requestLog, analytics, usage });
+metrics?.countLosses({ requestLog, analytics, usage, spans: tracing });
 requestLog?.start();
 analytics?.start();
 const stopWatching = config.gateway.tls ? reloadOnChange(gateway as never, config.gateway.tls, { settings: 'gateway.tls', health, log }) : null;
@@ -199,7 +199,7 @@ async function stop(): Promise<void> {
   redis?.disconnect();
   feed.close();
   // What it lost (its last hand-over's failures included) outlives it in the main thread's metrics.
-  post({ type: 'stopped', lost: lostRecords({ requestLog, analytics, usage }) });
+  post({ type: 'stopped', lost: lostRecords({ requestLog, analytics, usage, spans: tracing }) });
   main.close();
 }
 
