@@ -23,7 +23,8 @@ import type { HealthReporter } from './telemetry/health.ts';
 import type { GatehouseMetrics } from './telemetry/metrics.ts';
 import type { Tracing } from './telemetry/tracing.ts';
 import { connectionLimitsOf } from './http/connection-limits.ts';
-import { tlsOptions } from './tls/server-tls.ts';
+import { checkedTlsOptions } from './tls/server-tls.ts';
+import type { SecretFileWarning } from './config/file-modes.ts';
 import type { UsageMeter } from './usage/port.ts';
 import type { DpopVerifier } from './verification/dpop.ts';
 import { TokenIntrospector } from './verification/introspection.ts';
@@ -177,7 +178,7 @@ export async function createDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
   });
 
   const outcomes = new Map<string, number>();
-  const tls = config.gateway.tls ? tlsOptions(config.gateway.tls) : undefined;
+  const tls = config.gateway.tls ? gatewayTlsOptions(config, log) : undefined;
   // Each finished request goes to these (gateway/observer.ts): metrics, the request log, and any the caller adds.
   const observers: RequestObserver[] = [];
   if (metrics) observers.push(metrics.requests);
@@ -249,6 +250,22 @@ function introspectorFor(config: Readonly<Config>, clock: () => number): TokenIn
     },
     clock,
   );
+}
+
+/**
+ * The gateway's TLS files, checked as start checks them (a gateway worker started again after a crash
+ * reads them long after start): a key or client CA anyone may write throws, naming the file and why,
+ * so the listener is not made with it. A looser mode than start's warning named is logged here.
+ */
+function gatewayTlsOptions(config: Readonly<Config>, log: pino.Logger) {
+  const warnings: SecretFileWarning[] = [];
+  const options = checkedTlsOptions(config.gateway.tls!, 'gateway.tls', warnings);
+  const warnedAtStart = (w: SecretFileWarning) =>
+    config.secretFileWarnings.some((s) => s.setting === w.setting && s.file === w.file && s.problem === w.problem);
+  for (const { setting, file, problem } of warnings.filter((w) => !warnedAtStart(w))) {
+    log.warn({ setting, file }, `secrets file ${file} (${setting}) is ${problem}: make it readable by Gatehouse's user only (chmod 0400)`);
+  }
+  return options;
 }
 
 /** The span exporter: its failures are reported, but never make the node unready (requests are served without spans). */

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { refusedCaMode } from '../config/file-modes.ts';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Config } from '../config/load.ts';
 
@@ -57,7 +58,7 @@ export async function connectRedis(config: Pick<Config, 'redis' | 'redisPassword
   const r = config.redis;
   if (!r.url && r.sentinels.length === 0) throw new Error('redis.url or redis.sentinels is not set');
   const url = r.url ? new URL(r.url) : null;
-  const tls = url?.protocol === 'rediss:' ? { ...(r.caFile ? { ca: readFileSync(r.caFile) } : {}) } : undefined;
+  const tls = url?.protocol === 'rediss:' ? { ...(r.caFile ? { ca: readCaChecked('redis.caFile', r.caFile) } : {}) } : undefined;
   const options: RedisOptions = {
     connectionName: `gatehouse-${purpose}`,
     ...(r.username ? { username: r.username } : {}),
@@ -84,4 +85,19 @@ export async function connectRedis(config: Pick<Config, 'redis' | 'redisPassword
     port: Number(url!.port || 6379),
     db: Number(url!.pathname.slice(1) || 0),
   });
+}
+
+/**
+ * A CA file's bytes, refused (naming the setting, path and why) when anyone may write it, on the very
+ * file read: a gateway worker started again after a crash reads it long after start checked it.
+ */
+function readCaChecked(setting: string, file: string): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const refused = refusedCaMode(setting, file, fstatSync(fd).mode);
+    if (refused !== null) throw new Error(refused);
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -26,6 +26,16 @@ export function tlsOptions(files: TlsFiles, read: (file: string, kind: keyof Tls
   };
 }
 
+/**
+ * `tlsOptions` for a listener started while running (a gateway worker started again after a crash,
+ * maybe long after start), its files checked as at start, on the very file read
+ * (config/file-modes.ts): a key or client CA anyone may write is refused, naming the setting, the path
+ * and why, so the listener does not serve with it; a key others may read is added to `warnings`.
+ */
+export function checkedTlsOptions(files: TlsFiles, settings: TlsReload['settings'], warnings: SecretFileWarning[]): ServerOptions {
+  return tlsOptions(files, (file, kind) => readChecked(`${settings}.${kind}`, file, kind, warnings, (refused) => refused));
+}
+
 /** How a listener's TLS files are reloaded: the settings that name them (`gateway.tls`), and where it is reported. */
 export interface TlsReload {
   settings: 'gateway.tls' | 'control.tls';
@@ -50,7 +60,8 @@ export function reloadOnChange(server: HttpsServer, files: TlsFiles, how: TlsRel
   const reload = () => {
     const warnings: SecretFileWarning[] = [];
     try {
-      server.setSecureContext({ ...tlsOptions(files, (file, kind) => readChecked(`${how.settings}.${kind}`, file, kind, warnings)) });
+      const refusal = (refused: string) => `not reloaded, the files read before serve on: ${refused}`;
+      server.setSecureContext({ ...tlsOptions(files, (file, kind) => readChecked(`${how.settings}.${kind}`, file, kind, warnings, refusal)) });
     } catch (error) {
       how.health.failed(component, error);
       return;
@@ -69,12 +80,12 @@ export function reloadOnChange(server: HttpsServer, files: TlsFiles, how: TlsRel
 }
 
 /** A TLS file's bytes, its mode checked on the file read (not a path looked at again): the key as a secret, the client CA as a CA. */
-function readChecked(setting: string, file: string, kind: keyof TlsFiles, warnings: SecretFileWarning[]): Buffer {
+function readChecked(setting: string, file: string, kind: keyof TlsFiles, warnings: SecretFileWarning[], refusal: (refused: string) => string): Buffer {
   const fd = openSync(file, 'r');
   try {
     const { mode } = fstatSync(fd);
     const refused = kind === 'keyFile' ? refusedSecretMode(setting, file, mode, warnings) : kind === 'clientCaFile' ? refusedCaMode(setting, file, mode) : null;
-    if (refused !== null) throw new Error(`not reloaded, the files read before serve on: ${refused}`);
+    if (refused !== null) throw new Error(refusal(refused));
     return readFileSync(fd);
   } finally {
     closeSync(fd);

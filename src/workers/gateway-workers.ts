@@ -160,6 +160,7 @@ export class GatewayWorkers {
     this.#running.set(index, running);
     return new Promise<void>((resolve, reject) => {
       let listening = false;
+      let failure: Error | null = null;
       worker.on('message', (message: FromWorker) => {
         if (message.type === 'listening') {
           listening = true;
@@ -168,6 +169,7 @@ export class GatewayWorkers {
         } else this.#onMessage(index, running, message);
       });
       worker.on('error', (error) => {
+        failure = error;
         this.#log.error({ err: error, worker: index }, 'gateway worker failed');
         if (!listening) reject(error);
       });
@@ -182,7 +184,9 @@ export class GatewayWorkers {
         // A worker that died inside a limiter call would hold its stripes forever.
         const freed = this.#table.releaseHeldBy(threadId);
         if (this.#stopping) return void (listening || reject(new Error(`gateway worker ${index} stopped before listening`)));
-        this.#health.failed(component, new Error(`gateway worker ${index} exited (code ${code})${freed ? `, holding ${freed} limiter locks` : ''}`));
+        // One that failed to start says why (a TLS key or CA file refused, the store not opened), not only that it exited.
+        const why = !listening && failure ? `: ${failure.message}` : '';
+        this.#health.failed(component, new Error(`gateway worker ${index} exited (code ${code})${freed ? `, holding ${freed} limiter locks` : ''}${why}`));
         if (!listening) return reject(new Error(`gateway worker ${index} exited before listening (code ${code})`));
         this.#restartLater(index, component, RESTART_DELAY_MS);
       });
