@@ -1,20 +1,53 @@
+import { CHECKSUM_LENGTH, isWellFormedKey, KEY_PREFIXES, RANDOM_LENGTH, type KeyKind } from './key-format.ts';
+
 /**
  * Secrets recognisable by their shape, wherever they sit (a path segment, a parameter name or value,
- * a user agent): our API, publishable and admin keys and client secrets (`gk_`, `gka_`, `gcs_`), and
- * JWTs. One rule for everything Gatehouse records about a request (the request log, trace spans) or
+ * a user agent, a log line): our API, publishable and admin keys and client secrets, and JWTs. One
+ * rule for everything Gatehouse records about a request (the request log, trace spans, the log) or
  * quotes of it in an answer (the admin and portal APIs' 404s), so a secret one of them hides is never
  * left in another.
+ *
+ * Only the real shapes (key-format.ts: `<gk|gk_pub|gka|gcs>_<live|test>_` and 30 base62 characters;
+ * a JWS header, RFC 7515 §4.1.1, which names at least `alg`: 15 or more base64url characters from
+ * `eyJ`), so words that merely hold `gk_` or `eyJ` (`/gcs_upload`, `bigk_x`, `heyJude.mp3`) stay.
+ * - At the start of a word (or right after a `%XX` escape, `key%3Dgk_live_...`): a key with at
+ *   least 16 characters after its environment, so one mistyped or cut short is still hidden (most of
+ *   its randomness would be readable otherwise), while the 4 a key's non-secret start shows stay.
+ * - Glued to other text (`tokengk_live_...`): only a well-formed key, its checksum holding.
  */
-const SECRET_SHAPE = /g(?:k|ka|cs)_[A-Za-z0-9_]+|eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*)?/g;
-const MAY_HOLD_SECRET = /g(?:k|ka|cs)_|eyJ/;
+const KEY_PREFIX = '(?:gk_pub|gka|gcs|gk)_(?:live|test)_';
+const WORD_START = '(?:(?<![A-Za-z0-9_])|(?<=%[0-9A-Fa-f]{2}))';
+/** Of a key's 30 characters after its environment, how many at least make a secret where a word starts. */
+const MIN_AT_WORD_START = 16;
+const SECRET_SHAPE = new RegExp(
+  [
+    `${WORD_START}${KEY_PREFIX}[A-Za-z0-9]{${MIN_AT_WORD_START},}`,
+    `(?<glued>${KEY_PREFIX}[A-Za-z0-9]{${RANDOM_LENGTH + CHECKSUM_LENGTH}})`,
+    `${WORD_START}eyJ[A-Za-z0-9_-]{12,}(?:\\.[A-Za-z0-9_-]*){1,4}`,
+  ].join('|'),
+  'g',
+);
+/** The fast path: one test, true for every text SECRET_SHAPE could match (and a few more). */
+const MAY_HOLD_SECRET = /(?:gk|gka|gcs)_(?:pub_)?(?:live|test)_|eyJ/;
 /** A character of SECRET_SHAPE's alphabet. */
 const SECRET_CHARACTER = /[A-Za-z0-9_.-]/;
+
+const KIND_BY_PREFIX = new Map((Object.entries(KEY_PREFIXES) as [KeyKind, string][]).map(([kind, prefix]) => [prefix, kind]));
+
+function isGluedKey(candidate: string): boolean {
+  const prefix = /^(?:gk_pub|gka|gcs|gk)(?=_)/.exec(candidate)![0];
+  return isWellFormedKey(candidate, KIND_BY_PREFIX.get(prefix)!);
+}
 
 /** What a secret-shaped part becomes: fixed text, or text made from the part (a key's non-secret start). */
 export type Replacement = string | ((secret: string) => string);
 
 const replaced = (text: string, replacement: Replacement): string =>
-  typeof replacement === 'string' ? text.replace(SECRET_SHAPE, replacement) : text.replace(SECRET_SHAPE, replacement);
+  text.replace(SECRET_SHAPE, (match: string, ...rest: unknown[]) => {
+    const groups = rest[rest.length - 1] as { glued?: string };
+    if (groups.glued !== undefined && !isGluedKey(match)) return match;
+    return typeof replacement === 'string' ? replacement : replacement(match);
+  });
 
 /** Text with every secret-shaped part replaced by `replacement`; the common case (nothing like one) costs one test. */
 export function withoutSecrets(text: string, replacement: Replacement): string {
@@ -35,7 +68,11 @@ export function pathWithoutSecrets(path: string, replacement: Replacement): stri
       const c = String.fromCharCode(parseInt(hex, 16));
       return SECRET_CHARACTER.test(c) ? c : escape;
     });
-    if (decoded !== path && MAY_HOLD_SECRET.test(decoded)) return replaced(decoded, replacement);
+    if (decoded !== path && MAY_HOLD_SECRET.test(decoded)) {
+      // Kept decoded only when a secret was found in it: a look-alike stays as sent.
+      const without = replaced(decoded, replacement);
+      if (without !== decoded) return without;
+    }
   }
   return withoutSecrets(path, replacement);
 }

@@ -109,8 +109,8 @@ export async function lookupSecrets(ctx: ControlContext, secrets: readonly strin
 
 /**
  * Whether text holds one of our secrets as sent or behind percent-encoding (`gk%5Flive%5F...`, as the
- * URL a key leaked at often has it). Only well-formed ones: a place such as `src/gcs_upload.py` is
- * not a secret, which the looser rule of domain/secret-redaction.ts would take for one.
+ * URL a key leaked at often has it). Only well-formed ones (the checksum holds): domain/secret-redaction.ts
+ * also hides a key mistyped or cut short, which is no secret to refuse a place for.
  */
 function holdsSecret(text: string): boolean {
   if (findSecrets(text).length > 0) return true;

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { generateKey, type KeyKind } from './key-format.ts';
+import { pathWithoutSecrets, withoutSecrets } from './secret-redaction.ts';
+
+const R = '{secret}';
+const KINDS: readonly KeyKind[] = ['api', 'publishable', 'admin', 'clientSecret'];
+const JWT = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1c3JfMSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ';
+
+describe('the secret shape matches real secrets only', () => {
+  test('words that merely contain gk_, gka_, gcs_ or eyJ are left as they are', () => {
+    for (const text of [
+      '/gcs_upload',
+      '/storage/gcs_upload/v2/objects',
+      'bigk_x',
+      'bigka_thing',
+      'mygcs_bucket',
+      'gk_live',
+      'gk_live_',
+      // A key's non-secret start, as listings and reports show it.
+      'gk_live_3Fq9',
+      'gka_live_3Fq9…',
+      'docs/gk_test_example.md',
+      '/api/keyJsonSchemaVersion.json',
+      '/music/heyJude.mp3',
+    ]) {
+      assert.equal(withoutSecrets(text, R), text, text);
+      assert.equal(pathWithoutSecrets(text, R), text, text);
+    }
+    assert.equal(pathWithoutSecrets('/gcs%5Fupload', R), '/gcs%5Fupload', 'an escaped word that is no secret stays as sent');
+  });
+
+  test('every kind of key and client secret, in both environments, is replaced wherever it stands', () => {
+    for (const kind of KINDS) {
+      for (const env of ['live', 'test'] as const) {
+        const { secret } = generateKey(kind, env);
+        for (const [text, expected] of [
+          [secret, R],
+          [`/orders/${secret}/x`, `/orders/${R}/x`],
+          [`?key=${secret}&a=1`, `?key=${R}&a=1`],
+          [`Bearer ${secret}`, `Bearer ${R}`],
+          [`"${secret}"`, `"${R}"`],
+          [`a_${secret}`, `a_${R}`],
+          // Glued to other text: the checksum tells a key from a look-alike.
+          [`token${secret}`, `token${R}`],
+          [`key%3D${secret}`, `key%3D${R}`],
+        ] as const) {
+          assert.equal(withoutSecrets(text, R), expected, `${kind}/${env}: ${text.replace(secret, '<secret>')}`);
+        }
+        assert.equal(pathWithoutSecrets(`/x/${secret.replaceAll('_', '%5F')}/y`, R), `/x/${R}/y`, `${kind}/${env} percent-encoded`);
+        assert.equal(pathWithoutSecrets(`/x/k%3D${secret.replaceAll('_', '%5f')}`, R), `/x/k%3D${R}`, `${kind}/${env} percent-encoded after an escape`);
+      }
+    }
+  });
+
+  test('a key with a mistyped checksum or a character lost is still hidden where it stands alone', () => {
+    const { secret } = generateKey('api', 'live');
+    const mistyped = secret.slice(0, -1) + (secret.endsWith('a') ? 'b' : 'a');
+    assert.equal(withoutSecrets(`/k/${mistyped}`, R), `/k/${R}`);
+    assert.equal(withoutSecrets(`/k/${secret.slice(0, -3)}`, R), `/k/${R}`);
+  });
+
+  test('JWTs are replaced, as sent, glued after an escape, or percent-encoded', () => {
+    assert.equal(withoutSecrets(JWT, R), R);
+    assert.equal(withoutSecrets(`Bearer ${JWT}`, R), `Bearer ${R}`);
+    assert.equal(withoutSecrets(`?id_token=${JWT}&x=1`, R), `?id_token=${R}&x=1`);
+    assert.equal(withoutSecrets(`#access_token%3D${JWT}`, R), `#access_token%3D${R}`);
+    assert.equal(pathWithoutSecrets(`/t/${JWT.replaceAll('.', '%2E')}`, R), `/t/${R}`);
+  });
+
+  test('a replacement function receives the whole secret', () => {
+    const { secret } = generateKey('admin', 'live');
+    const seen: string[] = [];
+    withoutSecrets(`x ${secret} y`, (s) => (seen.push(s), R));
+    assert.deepEqual(seen, [secret]);
+  });
+});
