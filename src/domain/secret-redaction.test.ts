@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { generateKey, type KeyKind } from './key-format.ts';
-import { pathWithoutSecrets, withoutSecrets } from './secret-redaction.ts';
+import { holdsSecret, pathWithoutSecrets, withoutSecrets } from './secret-redaction.ts';
 
 const R = '{secret}';
 const KINDS: readonly KeyKind[] = ['api', 'publishable', 'admin', 'clientSecret'];
@@ -74,4 +74,10 @@ describe('the secret shape matches real secrets only', () => {
     withoutSecrets(`x ${secret} y`, (s) => (seen.push(s), R));
     assert.deepEqual(seen, [secret]);
   });
+});
+
+test('holdsSecret: true for text with a key or JWT in it, false for look-alikes', () => {
+  const { secret } = generateKey('api', 'test');
+  for (const text of [secret, `trace-${secret}`, `req:${JWT}`, `x${secret}`]) assert.equal(holdsSecret(text), true, text);
+  for (const text of ['trace-123', 'gk_live_3Fq9', '/gcs_upload', 'bigk_x', 'eyJ.a.b']) assert.equal(holdsSecret(text), false, text);
 });

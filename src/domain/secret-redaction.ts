@@ -49,6 +49,11 @@ const replaced = (text: string, replacement: Replacement): string =>
     return typeof replacement === 'string' ? replacement : replacement(match);
   });
 
+/** Whether text holds a secret-shaped part; the common case (nothing like one) costs one test. */
+export function holdsSecret(text: string): boolean {
+  return MAY_HOLD_SECRET.test(text) && replaced(text, '') !== text;
+}
+
 /** Text with every secret-shaped part replaced by `replacement`; the common case (nothing like one) costs one test. */
 export function withoutSecrets(text: string, replacement: Replacement): string {
   return MAY_HOLD_SECRET.test(text) ? replaced(text, replacement) : text;

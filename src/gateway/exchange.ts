@@ -11,7 +11,7 @@ import type { RequestTrace } from './tracer.ts';
 export interface Exchange {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
-  /** The caller's X-Request-Id when it sent a sane one; a denial assigns one if not. */
+  /** The caller's X-Request-Id when it sent a sane one, ours when it sent a secret there; a denial assigns one if null. */
   requestId: string | null;
   /** Request path as sent, without the query string, and the query string with its `?` (or ''). */
   readonly path: string;

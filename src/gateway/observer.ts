@@ -53,7 +53,7 @@ export interface RequestRecord {
   /** The client address (a trusted proxy's X-Forwarded-For honoured). */
   ip: string;
   userAgent: string | null;
-  /** The caller's X-Request-Id when it sent a sane one, else the id a denial assigned, else null. */
+  /** The caller's X-Request-Id when it sent a sane one holding no secret (else ours), else the id a denial assigned, else null. */
   requestId: string | null;
   /** The W3C trace id, when tracing set one on the exchange. */
   traceId: string | null;

@@ -1,6 +1,7 @@
 import { createServer, IncomingMessage, ServerResponse, type Server } from 'node:http';
 import { createServer as createTlsServer, type ServerOptions as TlsServerOptions } from 'node:https';
 import { unmapIpv4 } from '../domain/ip-allowlist.ts';
+import { holdsSecret } from '../domain/secret-redaction.ts';
 import { capConnections, DEFAULT_CONNECTION_LIMITS, limitedServerOptions, type ConnectionLimits } from '../http/connection-limits.ts';
 import { answerPlainHttp } from '../http/plain-http-on-tls.ts';
 import { StorageUnavailableError } from '../store/port.ts';
@@ -11,6 +12,7 @@ import type { RequestObserver, RequestRecord } from './observer.ts';
 import type { InProgress } from './in-progress.ts';
 import { answerProbe, isProbePath, type Readiness } from './probes.ts';
 import { renderDenial } from './render-denial.ts';
+import { nextRequestId } from './request-id.ts';
 import type { GatewayTracer } from './tracer.ts';
 import { httpsRequired, plainHttpServer } from './redirect-server.ts';
 import type { OnExposed } from './stages/transport.ts';
@@ -213,6 +215,16 @@ function run(stages: readonly Stage[], from: number, exchange: Exchange): StageR
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+/**
+ * The caller's X-Request-Id when it is sane and no secret; null when none was sent (a denial or the
+ * request log assigns one then). A key or JWT sent there (in the wrong header) is not adopted: it
+ * would be echoed in the answer, forwarded upstream and recorded, so the request gets our own id.
+ */
+function adoptedRequestId(incoming: string | string[] | undefined): string | null {
+  if (typeof incoming !== 'string' || !REQUEST_ID.test(incoming)) return null;
+  return holdsSecret(incoming) ? nextRequestId() : incoming;
+}
+
 export function newExchange(
   req: IncomingMessage,
   res: ServerResponse,
@@ -222,11 +234,10 @@ export function newExchange(
 ): Exchange {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
-  const incomingId = req.headers['x-request-id'];
   return {
     req,
     res,
-    requestId: typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : null,
+    requestId: adoptedRequestId(req.headers['x-request-id']),
     path: q === -1 ? url : url.slice(0, q),
     query: q === -1 ? '' : url.slice(q),
     canonicalPath: '',

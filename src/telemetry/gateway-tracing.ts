@@ -84,7 +84,7 @@ class GatewayRequestTrace implements RequestTrace {
     const code = this.#code;
     const denied = code !== null && Object.hasOwn(PROBLEMS, code);
     if (denied) span.setAttribute(ATTR_GATEHOUSE_DENIAL_CODE, code);
-    // An X-Request-Id the client sent is adopted as it came, a key or JWT too: replaced as the request log replaces it.
+    // An X-Request-Id holding a key or JWT is not adopted (gateway/server.ts); replaced here too, as the request log does.
     if (exchange.requestId !== null) span.setAttribute(ATTR_GATEHOUSE_REQUEST_ID, withoutSecrets(exchange.requestId, '{secret}'));
     // A 5xx denial names its code as the error type (UPSTREAM_TIMEOUT says more than 504).
     const failure = this.#failure ?? (denied && exchange.res.statusCode >= 500 ? code : null);
