@@ -53,7 +53,7 @@ import { redisReplaySetWithFallback } from './verification/redis-replay-set.ts';
 import { MemoryReplaySet, sharedReplaySet } from './verification/replay-set.ts';
 import { externalIssuer, ownIssuer, type TrustedIssuer } from './verification/issuers.ts';
 import { REVOCATION_FEED, RevocationList } from './verification/revocation-list.ts';
-import { LOG_REDACT } from './telemetry/log-redaction.ts';
+import { LOG_OPTIONS } from './telemetry/log-redaction.ts';
 
 export interface Gatehouse {
   /** What this process runs (node.role, `gatehouse start --role`). */
@@ -120,7 +120,7 @@ export async function startGatehouse(
     options.logger ??
     pino({
       level: config.log.level,
-      redact: LOG_REDACT,
+      ...LOG_OPTIONS,
       ...(config.tracing.enabled ? { mixin: (await import('./telemetry/tracing.ts')).traceLogFields } : {}),
     });
   // Secrets files looser than owner-only (loadConfig refused those anyone may write): named, never read out.

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import pino from 'pino';
 import { connectRedis, REDIS_CONNECTION } from '../src/redis/connection.ts';
 import { Health } from '../src/telemetry/health.ts';
-import { LOG_REDACT } from '../src/telemetry/log-redaction.ts';
+import { LOG_OPTIONS } from '../src/telemetry/log-redaction.ts';
 
 const PASSWORD = 'S3cr3t-redis-password-from-passwordFile';
 
@@ -15,7 +15,7 @@ test('a Redis that refuses the credentials: the password is not in the log line 
   const { port } = fake.address() as { port: number };
   const lines: string[] = [];
   // The logger gatehouse.ts makes, writing here instead of stdout.
-  const log = pino({ level: 'info', redact: LOG_REDACT }, { write: (line: string) => void lines.push(line) });
+  const log = pino({ level: 'info', ...LOG_OPTIONS }, { write: (line: string) => void lines.push(line) });
   const health = new Health(log, Date.now);
   const config = {
     redis: { url: `redis://127.0.0.1:${port}`, username: 'gatehouse', sentinels: [], commandTimeoutMs: 250 },

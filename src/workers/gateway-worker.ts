@@ -27,7 +27,7 @@ import { externalIssuer, ownIssuer, type TrustedIssuer } from '../verification/i
 import { REVOCATION_FEED, RevocationList } from '../verification/revocation-list.ts';
 import { ChangeFeed } from './change-feed.ts';
 import type { FromWorker, ToWorker, WorkerCall, WorkerSetup } from './messages.ts';
-import { LOG_REDACT } from '../telemetry/log-redaction.ts';
+import { LOG_OPTIONS } from '../telemetry/log-redaction.ts';
 
 /**
  * One gateway worker (gateway-workers.ts starts them): the whole data plane on its own thread and its
@@ -45,7 +45,7 @@ const clock = Date.now;
 const log = pino({
   level: config.log.level,
   base: { worker: setup.index },
-  redact: LOG_REDACT,
+  ...LOG_OPTIONS,
   // Loaded only with tracing on (the OpenTelemetry SDK is large; see startTracing).
   ...(config.tracing.enabled ? { mixin: (await import('../telemetry/tracing.ts')).traceLogFields } : {}),
 });

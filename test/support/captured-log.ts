@@ -1,7 +1,8 @@
 import { Writable } from 'node:stream';
 import pino, { type Level } from 'pino';
+import { LOG_OPTIONS } from '../../src/telemetry/log-redaction.ts';
 
-/** A real pino logger whose lines are kept, parsed, for a test to read (what an operator's log would hold). */
+/** A pino logger made as Gatehouse makes its own, whose lines are kept, parsed, for a test to read (what an operator's log would hold). */
 export function capturedLog(level: Level): { logger: pino.Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
   const stream = new Writable({
@@ -10,5 +11,5 @@ export function capturedLog(level: Level): { logger: pino.Logger; lines: Record<
       done();
     },
   });
-  return { logger: pino({ level }, stream), lines };
+  return { logger: pino({ level, ...LOG_OPTIONS }, stream), lines };
 }
