@@ -24,7 +24,7 @@ import { secretAad } from '../src/control/webhooks/views.ts';
 import { newId } from '../src/domain/ids.ts';
 import { destinationCheck } from '../src/domain/network-address.ts';
 import { createSecretBox } from '../src/domain/secret-box.ts';
-import { generateWebhookSecret, type WebhookEndpoint } from '../src/domain/webhooks.ts';
+import { generateWebhookSecret, webhookUrlFingerprinter, type WebhookEndpoint } from '../src/domain/webhooks.ts';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import { Health } from '../src/telemetry/health.ts';
 
@@ -48,7 +48,8 @@ const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-webhook-bench-'));
 const store = openSqliteStore(join(dir, 'gatehouse.db'));
 await store.migrate();
-const box = createSecretBox(Buffer.from('bench-master-key-0123456789abcdefghijklmnop'), 'webhook-secret');
+const masterKey = Buffer.from('bench-master-key-0123456789abcdefghijklmnop');
+const box = createSecretBox(masterKey, 'webhook-secret');
 const now = Date.now();
 for (let i = 0; i < ENDPOINTS; i++) {
   const id = newId('webhook', now);
@@ -88,6 +89,7 @@ const check = destinationCheck({ allowPrivateNetworks: false, allowedNetworks: [
 const dispatcher = new WebhookDispatcher({
   store,
   box,
+  fingerprintUrl: webhookUrlFingerprinter(masterKey),
   // The bench's endpoints are the operator's: the developers' sender is never used.
   senders: new EndpointSenders(
     new WebhookSender({ timeoutMs: 10_000, check, resolve: systemResolve }),

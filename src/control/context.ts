@@ -66,6 +66,8 @@ export interface WebhooksContext {
   checkUrl(url: string, endpoint: Pick<WebhookEndpoint, 'appId'>): Promise<void>;
   /** How long a rotated-out secret keeps signing, unless the rotation says. */
   secretOverlapMs: number;
+  /** The keyed fingerprint audit entries name an endpoint's URL by (views.ts, endpointAuditView). */
+  fingerprintUrl(url: string): string;
   /** Wakes delivery (after a replay), without waiting for it. */
   wake(): void;
   /** Sends one signed synthetic event (`webhook.test`) to the endpoint now and says how it went. */

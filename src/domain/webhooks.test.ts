@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
-import { generateWebhookSecret, nextAttempt, signingSecrets, signWebhook, verifyWebhookSignature, webhookBody } from './webhooks.ts';
+import {
+  generateWebhookSecret,
+  nextAttempt,
+  recordedWebhookUrl,
+  signingSecrets,
+  signWebhook,
+  verifyWebhookSignature,
+  webhookBody,
+  webhookUrlFingerprinter,
+  withoutUrlPassword,
+} from './webhooks.ts';
 
 test('signatures match the standardwebhooks package’s, and each of several secrets verifies the list', () => {
   const [a, b] = [generateWebhookSecret(), generateWebhookSecret()];
@@ -55,4 +65,24 @@ test('the secrets that sign: the current one and those still inside their overla
     signingSecrets(secrets, 2000).map((s) => s.id),
     ['new'],
   );
+});
+
+test('webhook URLs in records: origin and a keyed fingerprint, never path, query or user information', () => {
+  const fingerprint = webhookUrlFingerprinter(Buffer.alloc(32, 7));
+  const other = webhookUrlFingerprinter(Buffer.alloc(32, 8));
+  const url = 'https://hooks.example:8443/services/T0/B0/XXXXsecret?token=abc';
+  const recorded = recordedWebhookUrl(url, fingerprint);
+  assert.equal(recorded.origin, 'https://hooks.example:8443');
+  assert.match(recorded.fingerprint, /^hmac-sha256:[A-Za-z0-9_-]{22}$/);
+  assert.equal(recordedWebhookUrl(url, fingerprint).fingerprint, recorded.fingerprint, 'stable');
+  assert.notEqual(recordedWebhookUrl(`${url}d`, fingerprint).fingerprint, recorded.fingerprint, 'a changed credential changes it');
+  assert.notEqual(other(url), recorded.fingerprint, 'keyed: another master key, another fingerprint');
+  assert.equal(recordedWebhookUrl('https://user:pass@hooks.example/x', fingerprint).origin, 'https://hooks.example');
+  assert.ok(!JSON.stringify(recorded).includes('XXXXsecret') && !JSON.stringify(recorded).includes('abc'));
+});
+
+test("an API's view of a webhook URL never shows a password in it", () => {
+  assert.equal(withoutUrlPassword('https://user:hunter2@hooks.example/x?y=1'), 'https://user:redacted@hooks.example/x?y=1');
+  assert.equal(withoutUrlPassword('https://hooks.example/x?y=1'), 'https://hooks.example/x?y=1');
+  assert.equal(withoutUrlPassword('https://hooks.example/x?to=a@b'), 'https://hooks.example/x?to=a@b', 'an @ elsewhere is kept as it was');
 });

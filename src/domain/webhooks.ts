@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { eventAppId, type EventType } from './events.ts';
 
 type Millis = number;
@@ -146,3 +146,35 @@ export function nextAttempt(
 
 /** Any 2xx: delivered (Standard Webhooks, "Retry schedule": anything else is a failure). */
 export const isDelivered = (status: number): boolean => status >= 200 && status < 300;
+
+/** How a webhook URL is named in records (audit entries): where it points, and whether it changed. */
+export interface RecordedWebhookUrl {
+  /** scheme://host[:port], without user or password; null for a URL that does not parse. */
+  origin: string | null;
+  /** `hmac-sha256:` and 22 base64url characters: equal for equal URLs, reversible by no one without the key. */
+  fingerprint: string;
+}
+
+/**
+ * The fingerprint of webhook URLs under a key derived from the master key (HKDF-SHA-256, RFC 5869). A
+ * URL's path or query often is the receiver's credential (`/services/T0/B0/XXXX`, `?token=`), and some
+ * are guessable: an unkeyed digest of a known origin and path could be tested offline against guesses.
+ */
+export function webhookUrlFingerprinter(masterKey: Buffer): (url: string) => string {
+  const key = createSecretKey(Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'gatehouse webhook-url-fingerprint v1', 32)));
+  return (url) => `hmac-sha256:${createHmac('sha256', key).update(url).digest().subarray(0, 16).toString('base64url')}`;
+}
+
+/** A webhook URL as records keep it: its origin and fingerprint, never its path, query or user information. */
+export function recordedWebhookUrl(url: string, fingerprint: (url: string) => string): RecordedWebhookUrl {
+  return { origin: URL.parse(url)?.origin ?? null, fingerprint: fingerprint(url) };
+}
+
+/** A URL with the password of any user information replaced (an API's view of it; records hold none of it). */
+export function withoutUrlPassword(url: string): string {
+  if (!url.includes('@')) return url;
+  const parsed = URL.parse(url);
+  if (!parsed?.password) return url;
+  parsed.password = 'redacted';
+  return parsed.href;
+}

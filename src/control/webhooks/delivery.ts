@@ -16,7 +16,7 @@ import type { Store } from '../../store/port.ts';
 import type { HealthReporter } from '../../telemetry/health.ts';
 import { PeriodicTask } from '../../telemetry/periodic-task.ts';
 import type { EndpointSenders, SendResult } from './sender.ts';
-import { endpointView, secretAad } from './views.ts';
+import { endpointAuditView, secretAad } from './views.ts';
 
 export const WEBHOOK_DELIVERY = 'webhook-delivery';
 /** Warns (not critical) while an endpoint stays disabled after a run of failed deliveries. */
@@ -29,6 +29,8 @@ export interface WebhookDispatcherOptions {
   health: HealthReporter;
   log: Logger;
   clock: () => number;
+  /** The keyed fingerprint audit entries name an endpoint's URL by (views.ts, endpointAuditView). */
+  fingerprintUrl: (url: string) => string;
   intervalMs: number;
   /** Delays before each retry (ms), and the share of each that is random (1: full jitter). */
   schedule: { delaysMs: readonly number[]; jitter: number };
@@ -190,8 +192,8 @@ export class WebhookDispatcher {
           action: 'webhook.disabled',
           targetType: 'webhook',
           targetId: id,
-          before: endpointView(endpoint),
-          after: endpointView(disabled),
+          before: endpointAuditView(endpoint, this.#o.fingerprintUrl),
+          after: endpointAuditView(disabled, this.#o.fingerprintUrl),
         },
         { readAt: endpoint.updatedAt },
       );

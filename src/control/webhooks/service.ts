@@ -14,7 +14,7 @@ import {
 import type { Page, PageQuery } from '../../store/port.ts';
 import { ControlError, iso, notFound, requireFound, TEST_SENDS_PER_MINUTE, type Actor, type ControlContext, type WebhooksContext } from '../context.ts';
 import { auditedChange } from '../services/audit-change.ts';
-import { attemptView, deliveryView, endpointView, secretAad } from './views.ts';
+import { attemptView, deliveryView, endpointAuditView, secretAad } from './views.ts';
 
 /** The most events one range replay re-sends: a larger range is refused, to be split. */
 export const REPLAY_LIMIT = 10_000;
@@ -25,12 +25,13 @@ export function requireWebhooks(ctx: ControlContext): WebhooksContext {
   return ctx.webhooks;
 }
 
-const audit = (actor: Actor, action: string, before: WebhookEndpoint | null, after: WebhookEndpoint | null): AuditInput => ({
+const audit = (w: WebhooksContext, actor: Actor, action: string, before: WebhookEndpoint | null, after: WebhookEndpoint | null): AuditInput => ({
   ...actor,
   action: `webhook.${action}`,
   targetType: 'webhook',
   targetId: (after ?? before)!.id,
-  ...auditedChange(endpointView, before, after),
+  // The URL as its origin and fingerprint: a path or query often is the receiver's credential.
+  ...auditedChange((e: WebhookEndpoint) => endpointAuditView(e, w.fingerprintUrl), before, after),
 });
 
 function sealNew(w: WebhooksContext, endpointId: string, now: number): { sealed: SealedWebhookSecret; secret: string } {
@@ -97,8 +98,8 @@ export const webhooksService = {
       createdAt: now,
       updatedAt: now,
     };
-    if (maxPerApp === undefined) await ctx.store.webhooks.create(endpoint, audit(actor, 'created', null, endpoint));
-    else if (!(await ctx.store.webhooks.createWithin(endpoint, audit(actor, 'created', null, endpoint), maxPerApp))) throw webhookLimitReached(maxPerApp);
+    if (maxPerApp === undefined) await ctx.store.webhooks.create(endpoint, audit(w, actor, 'created', null, endpoint));
+    else if (!(await ctx.store.webhooks.createWithin(endpoint, audit(w, actor, 'created', null, endpoint), maxPerApp))) throw webhookLimitReached(maxPerApp);
     return { endpoint, secret };
   },
 
@@ -132,14 +133,14 @@ export const webhooksService = {
       updatedAt: changedAt(now, existing),
     };
     const action = enabling ? 'enabled' : !enabled && existing.enabled ? 'disabled' : 'updated';
-    await writeChange(ctx, existing, endpoint, audit(actor, action, existing, endpoint), enabling);
+    await writeChange(ctx, existing, endpoint, audit(w, actor, action, existing, endpoint), enabling);
     if (enabling) w.wake();
     return endpoint;
   },
 
   async delete(ctx: ControlContext, actor: Actor, id: string): Promise<void> {
     const existing = await getEndpoint(ctx, id);
-    if (!(await ctx.store.webhooks.delete(id, audit(actor, 'deleted', existing, null)))) throw notFound('webhook', id);
+    if (!(await ctx.store.webhooks.delete(id, audit(requireWebhooks(ctx), actor, 'deleted', existing, null)))) throw notFound('webhook', id);
   },
 
   /**
@@ -155,7 +156,7 @@ export const webhooksService = {
     const { sealed, secret } = sealNew(w, id, now);
     const kept = signingSecrets(existing.secrets, now).map((s) => ({ ...s, expiresAt: s.expiresAt === null ? overlapEnd : Math.min(s.expiresAt, overlapEnd) }));
     const endpoint: WebhookEndpoint = { ...existing, secrets: [sealed, ...kept.filter((s) => s.expiresAt > now)], updatedAt: changedAt(now, existing) };
-    await writeChange(ctx, existing, endpoint, audit(actor, 'secret_rotated', existing, endpoint));
+    await writeChange(ctx, existing, endpoint, audit(w, actor, 'secret_rotated', existing, endpoint));
     return { endpoint, secret };
   },
 
@@ -184,7 +185,7 @@ export const webhooksService = {
     const delivery = await ctx.store.webhooks.getDelivery(deliveryId);
     if (!delivery || delivery.endpointId !== id) throw notFound('delivery', deliveryId);
     const now = ctx.clock();
-    const entry = { ...audit(actor, 'replayed', endpoint, endpoint), after: { deliveryId, eventId: delivery.eventId } };
+    const entry = { ...audit(w, actor, 'replayed', endpoint, endpoint), after: { deliveryId, eventId: delivery.eventId } };
     if (!(await ctx.store.webhooks.replay(deliveryId, now, entry))) throw notFound('delivery', deliveryId);
     w.wake();
     return deliveryView((await ctx.store.webhooks.getDelivery(deliveryId))!);
@@ -198,7 +199,7 @@ export const webhooksService = {
     const from = Date.parse(range.since);
     const until = range.until === undefined ? now + 1 : Date.parse(range.until);
     if (!(from < until)) throw new ControlError('VALIDATION_FAILED', 'since must be before until', { since: 'before until' });
-    const entry = { ...audit(actor, 'replayed', endpoint, endpoint), after: { since: iso(from), until: iso(until) } };
+    const entry = { ...audit(w, actor, 'replayed', endpoint, endpoint), after: { since: iso(from), until: iso(until) } };
     const replayed = await ctx.store.webhooks.replayRange(endpoint, from, until, now, entry, REPLAY_LIMIT);
     if (replayed > REPLAY_LIMIT)
       throw new ControlError('VALIDATION_FAILED', `more than ${REPLAY_LIMIT} events in the range: replay it in parts`, { since: 'a shorter range' });
@@ -222,7 +223,7 @@ export const webhooksService = {
     const result = await w.ping(endpoint);
     const { statusCode, error, durationMs, responseExcerpt, eventId } = result;
     const delivered = statusCode !== null && isDelivered(statusCode);
-    await ctx.store.audit.append({ ...audit(actor, 'tested', endpoint, endpoint), after: { eventId, delivered, statusCode, error } });
+    await ctx.store.audit.append({ ...audit(w, actor, 'tested', endpoint, endpoint), after: { eventId, delivered, statusCode, error } });
     return { eventId, delivered, statusCode, error, durationMs, responseExcerpt };
   },
 };

@@ -4,7 +4,7 @@ import type { Config } from '../../config/load.ts';
 import { newId } from '../../domain/ids.ts';
 import { destinationCheck } from '../../domain/network-address.ts';
 import { createSecretBox } from '../../domain/secret-box.ts';
-import { signingSecrets, signWebhook, webhookBody } from '../../domain/webhooks.ts';
+import { signingSecrets, signWebhook, webhookBody, webhookUrlFingerprinter } from '../../domain/webhooks.ts';
 import type { Store } from '../../store/port.ts';
 import type { HealthReporter } from '../../telemetry/health.ts';
 import { memoryThrottles } from '../../limits/failure-throttle.ts';
@@ -28,6 +28,7 @@ export function webhooksFor(
   const w = config.webhooks;
   if (!w.enabled || !config.masterKey) return null;
   const box = createSecretBox(config.masterKey, 'webhook-secret');
+  const fingerprintUrl = webhookUrlFingerprinter(config.masterKey);
   const resolve = deps.resolve ?? systemResolve;
   const sending = { ca: w.caFile ? readFileSync(w.caFile, 'utf8') : undefined, timeoutMs: w.timeoutSeconds * 1000, resolve };
   // The addresses the operator allowed are for the operator's endpoints only (EndpointSenders says why).
@@ -39,6 +40,7 @@ export function webhooksFor(
   const dispatcher = new WebhookDispatcher({
     store: deps.store,
     box,
+    fingerprintUrl,
     senders,
     health: deps.health,
     log: deps.log,
@@ -53,6 +55,7 @@ export function webhooksFor(
   });
   const context: WebhooksContext = {
     box,
+    fingerprintUrl,
     secretOverlapMs: w.secretOverlapSeconds * 1000,
     wake: () => dispatcher.wake(),
     // Per node: enough to stop a loop of sends to someone else's server; slots are endpoints, so few.
