@@ -59,7 +59,15 @@ async function storeWithEndpoint(meanwhile: (store: Store, endpoint: WebhookEndp
       { deliveryId, at, statusCode: 500, error: null, durationMs: 1, responseExcerpt: null },
       { status: 'pending', nextAttemptAt: at + 1 },
     );
-  const webhooks = { box: null, checkUrl: async () => {}, secretOverlapMs: 0, wake: () => {}, ping: null, testSends: null };
+  const webhooks = {
+    box: null,
+    checkUrl: async () => {},
+    secretOverlapMs: 0,
+    wake: () => {},
+    ping: null,
+    testSends: null,
+    fingerprintUrl: (url: string) => `fingerprint of ${url.length} characters`,
+  };
   const ctx = { store, clock: () => T0 + 10, webhooks } as unknown as ControlContext;
   return { store, ctx, endpoint, fail };
 }
