@@ -94,7 +94,15 @@ test('records used more than once (a session) are consumed without a reuse check
 test('with a reuse grace, a refresh token consumed by a concurrent request before it stored a successor continues from that successor once stored: a retry, not a reuse', async () => {
   const { adapterFor, revoked } = await setup(10_000);
   const refresh = adapterFor('RefreshToken');
-  const token = (id: string, rotations: number) => ({ jti: id, kind: 'RefreshToken', grantId: 'grant-1', accountId: 'usr_1', iiat: 1, rotations });
+  const token = (id: string, rotations: number) => ({
+    jti: id,
+    kind: 'RefreshToken',
+    grantId: 'grant-1',
+    accountId: 'usr_1',
+    iiat: 1,
+    rotations,
+    gatehouseChain: 'chain-1',
+  });
   await adapterFor('Grant').upsert('grant-1', { jti: 'grant-1', kind: 'Grant', accountId: 'usr_1', clientId: 'client-1' }, 3600);
   await refresh.upsert('used-1', token('used-1', 0), 3600);
   // Both requests found it unused (oidc-provider's check); the first consumes it and stores its successor
@@ -111,7 +119,15 @@ test('with a reuse grace, a refresh token consumed by a concurrent request befor
 test('with a reuse grace, of three uses at once the retry that lost the successor to the other retry continues from the one that retry stores: no reuse, one live successor', async () => {
   const { adapterFor, revoked } = await setup(10_000);
   const refresh = adapterFor('RefreshToken');
-  const token = (id: string, rotations: number) => ({ jti: id, kind: 'RefreshToken', grantId: 'grant-1', accountId: 'usr_1', iiat: 1, rotations });
+  const token = (id: string, rotations: number) => ({
+    jti: id,
+    kind: 'RefreshToken',
+    grantId: 'grant-1',
+    accountId: 'usr_1',
+    iiat: 1,
+    rotations,
+    gatehouseChain: 'chain-1',
+  });
   await adapterFor('Grant').upsert('grant-1', { jti: 'grant-1', kind: 'Grant', accountId: 'usr_1', clientId: 'client-1' }, 3600);
   await refresh.upsert('used-1', token('used-1', 0), 3600);
   // All three found it unused; the first consumes it and stores its successor, the other two race for that.
@@ -129,7 +145,15 @@ test('with a reuse grace, of three uses at once the retry that lost the successo
 test('with a reuse grace, a retry after the chain moved on (its successor used by its holder) is a reuse, however live the token after it', async () => {
   const { adapterFor, revoked } = await setup(10_000);
   const refresh = adapterFor('RefreshToken');
-  const token = (id: string, rotations: number) => ({ jti: id, kind: 'RefreshToken', grantId: 'grant-1', accountId: 'usr_1', iiat: 1, rotations });
+  const token = (id: string, rotations: number) => ({
+    jti: id,
+    kind: 'RefreshToken',
+    grantId: 'grant-1',
+    accountId: 'usr_1',
+    iiat: 1,
+    rotations,
+    gatehouseChain: 'chain-1',
+  });
   await adapterFor('Grant').upsert('grant-1', { jti: 'grant-1', kind: 'Grant', accountId: 'usr_1', clientId: 'client-1' }, 3600);
   await refresh.upsert('used-0', token('used-0', 0), 3600);
   await refresh.consume('used-0');
@@ -155,7 +179,15 @@ test('with a reuse grace, a refresh token consumed by a concurrent request that 
 test('with a reuse grace, the successor a retry spent has no window of its own: its holder presenting it is a reuse, not a retry that passes the chain back', async () => {
   const { adapterFor, revoked } = await setup(10_000);
   const refresh = adapterFor('RefreshToken');
-  const token = (id: string, rotations: number) => ({ jti: id, kind: 'RefreshToken', grantId: 'grant-1', accountId: 'usr_1', iiat: 1, rotations });
+  const token = (id: string, rotations: number) => ({
+    jti: id,
+    kind: 'RefreshToken',
+    grantId: 'grant-1',
+    accountId: 'usr_1',
+    iiat: 1,
+    rotations,
+    gatehouseChain: 'chain-1',
+  });
   await adapterFor('Grant').upsert('grant-1', { jti: 'grant-1', kind: 'Grant', accountId: 'usr_1', clientId: 'client-1' }, 3600);
   // A uses the token and is given its successor; B, holding the same token, presents it inside the window.
   await refresh.upsert('used-0', token('used-0', 0), 3600);
@@ -173,7 +205,15 @@ test('with a reuse grace, the successor a retry spent has no window of its own: 
 test('with a reuse grace, a retry that spent the successor and then failed to store its own gives the successor back: the next retry continues from it', async () => {
   const { store, adapterFor, revoked } = await setup(10_000);
   const refresh = adapterFor('RefreshToken');
-  const token = (id: string, rotations: number) => ({ jti: id, kind: 'RefreshToken', grantId: 'grant-1', accountId: 'usr_1', iiat: 1, rotations });
+  const token = (id: string, rotations: number) => ({
+    jti: id,
+    kind: 'RefreshToken',
+    grantId: 'grant-1',
+    accountId: 'usr_1',
+    iiat: 1,
+    rotations,
+    gatehouseChain: 'chain-1',
+  });
   await adapterFor('Grant').upsert('grant-1', { jti: 'grant-1', kind: 'Grant', accountId: 'usr_1', clientId: 'client-1' }, 3600);
   await refresh.upsert('used-0', token('used-0', 0), 3600);
   await refresh.consume('used-0');
@@ -203,4 +243,87 @@ test('a pushed authorization request consumed by a concurrent authorization is r
   // Both authorizations found it unused (oidc-provider's respond); the first consumes it first.
   await par.consume('par-1');
   await assert.rejects(par.consume('par-1'), (error) => error instanceof errors.InvalidRequestUri);
+});
+
+test('with a reuse grace, two chains of one grant begun in the same second are told apart: a retry in one is not judged by the other’s rotations', async () => {
+  const { adapterFor, revoked } = await setup(10_000);
+  const refresh = adapterFor('RefreshToken');
+  // Two sign-ins of one user and client in one session, within one second: one grant, two chains, one iiat.
+  const token = (id: string, chain: string, rotations: number) => ({
+    jti: id,
+    kind: 'RefreshToken',
+    grantId: 'grant-1',
+    accountId: 'usr_1',
+    iiat: 1,
+    rotations,
+    gatehouseChain: chain,
+  });
+  await adapterFor('Grant').upsert('grant-1', { jti: 'grant-1', kind: 'Grant', accountId: 'usr_1', clientId: 'client-1' }, 3600);
+  await refresh.upsert('a-0', token('a-0', 'chain-a', 0), 3600);
+  await refresh.upsert('b-0', token('b-0', 'chain-b', 0), 3600);
+  // A refreshes once (its answer is lost); B, on another device, refreshes twice, using its successor.
+  await refresh.consume('a-0');
+  await refresh.upsert('a-1', token('a-1', 'chain-a', 1), 3600);
+  await refresh.consume('b-0');
+  await refresh.upsert('b-1', token('b-1', 'chain-b', 1), 3600);
+  await refresh.consume('b-1');
+  await refresh.upsert('b-2', token('b-2', 'chain-b', 2), 3600);
+  // A retries: its own chain has not moved on, so it is continued from a-1; B's chain is untouched.
+  const found = await refresh.find('a-0');
+  assert.equal(found?.consumed, undefined, 'found as the successor of its own chain, not as a reuse');
+  assert.equal(found?.gatehouseChain, 'chain-a');
+  await refresh.consume('a-0');
+  assert.deepEqual(revoked, []);
+  assert.equal(typeof (await refresh.find('a-1'))?.consumed, 'number', 'a-1 is spent by the retry');
+  assert.equal((await refresh.find('b-2'))?.consumed, undefined, 'B’s live token is not');
+});
+
+test('a refresh token stored in a request carries the chain of the refresh token that request consumed; one issued for a code starts a new chain', async () => {
+  const { store, adapterFor } = await setup(10_000);
+  const records = createOidcRecords(store.oidc, MASTER);
+  const refresh = adapterFor('RefreshToken');
+  const code = adapterFor('AuthorizationCode');
+  const token = (id: string, rotations: number) => ({ jti: id, kind: 'RefreshToken', grantId: 'grant-1', accountId: 'usr_1', iiat: 1, rotations });
+  await code.upsert('code-1', { jti: 'code-1', kind: 'AuthorizationCode', grantId: 'grant-1', accountId: 'usr_1' }, 60);
+  await code.upsert('code-2', { jti: 'code-2', kind: 'AuthorizationCode', grantId: 'grant-1', accountId: 'usr_1' }, 60);
+  // As oidc-provider does it: find, consume, store the successor (which names no chain), in one request.
+  const exchange = (c: string, id: string) =>
+    noteConsumes(null, async () => {
+      await code.find(c);
+      await code.consume(c);
+      await refresh.upsert(id, token(id, 0), 3600);
+    });
+  const rotate = (used: string, id: string, rotations: number) =>
+    noteConsumes(null, async () => {
+      await refresh.find(used);
+      await refresh.consume(used);
+      await refresh.upsert(id, token(id, rotations), 3600);
+    });
+  await exchange('code-1', 'a-0');
+  await exchange('code-2', 'b-0');
+  await rotate('a-0', 'a-1', 1);
+  const chainOf = async (id: string) => (await records.find('RefreshToken', id, NOW))?.gatehouseChain;
+  assert.equal(typeof (await chainOf('a-0')), 'string');
+  assert.notEqual(await chainOf('a-0'), await chainOf('b-0'), 'two chains, two ids');
+  assert.equal(await chainOf('a-1'), await chainOf('a-0'), 'the successor carries its chain');
+});
+
+test('with a reuse grace, refresh tokens stored before chains had an id are still continued by their iiat', async () => {
+  const { store, adapterFor, revoked } = await setup(10_000);
+  const records = createOidcRecords(store.oidc, MASTER);
+  const refresh = adapterFor('RefreshToken');
+  const token = (id: string, rotations: number) => ({ jti: id, kind: 'RefreshToken', grantId: 'grant-1', accountId: 'usr_1', iiat: 1, rotations });
+  await adapterFor('Grant').upsert('grant-1', { jti: 'grant-1', kind: 'Grant', accountId: 'usr_1', clientId: 'client-1' }, 3600);
+  // Stored by the release before: no chain id.
+  await records.upsert('RefreshToken', 'old-0', token('old-0', 0), NOW + 3_600_000);
+  await records.consume('RefreshToken', 'old-0', NOW);
+  await records.upsert('RefreshToken', 'old-1', token('old-1', 1), NOW + 3_600_000);
+  assert.equal((await refresh.find('old-0'))?.rotations, 1, 'the retry is found as the successor');
+  await noteConsumes(null, async () => {
+    await refresh.consume('old-0');
+    await refresh.upsert('new-2', token('new-2', 2), 3600);
+  });
+  assert.deepEqual(revoked, []);
+  assert.equal(typeof (await refresh.find('old-1'))?.consumed, 'number', 'old-1 is spent by the retry');
+  assert.equal((await refresh.find('new-2'))?.consumed, undefined);
 });

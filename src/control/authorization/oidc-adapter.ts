@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import type Provider from 'oidc-provider';
@@ -60,9 +61,9 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
         // A retry is found as the successor the first use created, under the id presented (the
         // successor's own id is not stored); `consume` below then consumes that successor.
         const successor = await successorOf(payload, o);
-        if (successor) return found({ ...successor.payload, jti: id });
+        if (successor) return found(noteFound(model, id, { ...successor.payload, jti: id }));
       }
-      return found(payload);
+      return found(payload && noteFound(model, id, payload));
     },
     async findByUid(uid) {
       return found(await o.records.findByUid(model, uid, o.clock()));
@@ -72,7 +73,7 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
     },
     async consume(id) {
       const now = o.clock();
-      if (await o.records.consume(model, id, now)) return noteConsumed(model, o.records.refOf(model, id), now);
+      if (await o.records.consume(model, id, now)) return noteConsumed(model, o.records.refOf(model, id), now, consumedInRequest.getStore()?.chains.get(id));
       // A request_uri is used once (RFC 9126 §4): the late one of two concurrent authorizations is refused.
       if (model === 'PushedAuthorizationRequest') throw new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used');
       if (!SINGLE_USE.has(model)) return;
@@ -89,7 +90,7 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
           // Stamped consumed as of the window's start: a successor a retry spent has no window of its own, so
           // its holder presenting it is a reuse (RFC 9700 §4.14.2), not a retry that moves the chain back to them.
           if (await o.records.consumeStored(model, successor.ref, now - o.refreshReuseGraceMs))
-            return noteConsumed(model, successor.ref, now - o.refreshReuseGraceMs);
+            return noteConsumed(model, successor.ref, now - o.refreshReuseGraceMs, successor.payload[CHAIN]);
           // Another retry spent it first (three or more uses at once): it is storing its own successor, which
           // this one continues from, so that one successor stays live. Not a reuse: the chain has not moved on.
         }
@@ -103,15 +104,53 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
   };
 }
 
-/** The codes and refresh tokens one request consumed: by stored ref, with the consume's stamp. */
-const consumedInRequest = new AsyncLocalStorage<{ model: string; ref: string; at: number }[]>();
+/**
+ * What one request consumed (codes and refresh tokens: by stored ref, with the consume's stamp and,
+ * for a refresh token, its chain), and the chain of each refresh token it found, by the id presented.
+ */
+interface RequestNotes {
+  consumed: { model: string; ref: string; at: number; chain: unknown }[];
+  chains: Map<string, unknown>;
+}
+const consumedInRequest = new AsyncLocalStorage<RequestNotes>();
 
 /** Runs each of oidc-provider's requests with a note of what it consumes, for upsertRefreshToken. */
-export const noteConsumes = (_kctx: unknown, next: () => Promise<void>): Promise<void> => consumedInRequest.run([], next);
+export const noteConsumes = (_kctx: unknown, next: () => Promise<void>): Promise<void> => consumedInRequest.run({ consumed: [], chains: new Map() }, next);
 
-function noteConsumed(model: string, ref: string, at: number): void {
-  if (SINGLE_USE.has(model)) consumedInRequest.getStore()?.push({ model, ref, at });
+function noteConsumed(model: string, ref: string, at: number, chain: unknown): void {
+  if (SINGLE_USE.has(model)) consumedInRequest.getStore()?.consumed.push({ model, ref, at, chain });
 }
+
+/** oidc-provider keeps only the fields it knows: the chain of a refresh token it found is noted here instead. */
+function noteFound(model: string, id: string, payload: Record<string, unknown>): Record<string, unknown> {
+  if (model === 'RefreshToken') consumedInRequest.getStore()?.chains.set(id, payload[CHAIN]);
+  return payload;
+}
+
+/**
+ * Where a refresh token keeps the id of its chain: random, given when a chain starts (a code, device
+ * code or CIBA request exchanged) and carried by every successor. The chain's iiat cannot tell chains
+ * apart: it is in whole seconds, and two chains of one grant (two sign-ins in one session, a device and
+ * a browser) may begin in the same one; the grace and reuse decisions (successorOf) would then read
+ * one chain's rotations as the other's.
+ */
+const CHAIN = 'gatehouseChain';
+
+/**
+ * The chain of a refresh token being stored: the one it names (tests, or a payload stored again), else
+ * the chain of the refresh token this request consumed (a rotation: oidc-provider builds the successor
+ * from the fields it knows), else a new chain. The successor of a token stored before chains had ids
+ * starts a new id; that token itself is still matched by its iiat (sameChain).
+ */
+function chainFor(payload: Record<string, unknown>): string {
+  if (typeof payload[CHAIN] === 'string') return payload[CHAIN];
+  const rotated = consumedInRequest.getStore()?.consumed.find((c) => c.model === 'RefreshToken');
+  return typeof rotated?.chain === 'string' ? rotated.chain : randomBytes(16).toString('base64url');
+}
+
+/** Two refresh tokens of one grant are of one chain: by its id, or by iiat for a token stored before chains had ids. */
+const sameChain = (r: Record<string, unknown>, used: Record<string, unknown>): boolean =>
+  typeof used[CHAIN] === 'string' ? r[CHAIN] === used[CHAIN] : r.iiat === used.iiat;
 
 /**
  * A refresh token is stored after the code or refresh token it is issued for was consumed (oidc-provider
@@ -122,9 +161,9 @@ function noteConsumed(model: string, ref: string, at: number): void {
  */
 async function upsertRefreshToken(id: string, payload: Record<string, unknown>, expiresAt: number | null, o: OidcAdapterOptions): Promise<void> {
   try {
-    await o.records.upsert('RefreshToken', id, payload, expiresAt);
+    await o.records.upsert('RefreshToken', id, { ...payload, [CHAIN]: chainFor(payload) }, expiresAt);
   } catch (error) {
-    const consumed = consumedInRequest.getStore()?.splice(0) ?? [];
+    const consumed = consumedInRequest.getStore()?.consumed.splice(0) ?? [];
     try {
       for (const c of consumed) await o.records.unconsumeStored(c.model, c.ref, c.at);
     } catch (failed) {
@@ -248,7 +287,7 @@ async function successorOf(
   const rotations = typeof used.rotations === 'number' ? used.rotations : 0;
   for (;;) {
     const chain = await o.records.listByGrant('RefreshToken', used.grantId, o.clock());
-    const later = chain.filter((r) => r.payload.iiat === used.iiat && typeof r.payload.rotations === 'number' && r.payload.rotations > rotations);
+    const later = chain.filter((r) => sameChain(r.payload, used) && typeof r.payload.rotations === 'number' && r.payload.rotations > rotations);
     if (later.some((r) => withinGrace(r.payload.consumed, o))) return undefined;
     const live = later.find((r) => r.payload.consumed === undefined);
     if (live || performance.now() >= until) return live;
