@@ -9,7 +9,7 @@ import type { RevocationList } from '../../verification/revocation-list.ts';
 import type { ControlContext, IdentityContext } from '../context.ts';
 import { usersService } from '../services/users.ts';
 import { OIDC_SCOPES, type ClientDirectory } from './client-directory.ts';
-import { carryGrantVersion, createOidcAdapterFactory, noteConsumes, saveGrant } from './oidc-adapter.ts';
+import { carryGrantVersion, createOidcAdapterFactory, noteConsumes, saveGrant, type OidcAdapterOptions } from './oidc-adapter.ts';
 import { jwtAccessTokenExtension } from './jwt-access-tokens.ts';
 import { PAGE_HEADERS } from './security-headers.ts';
 import { rfcAnswers } from './rfc-answers.ts';
@@ -119,17 +119,18 @@ export class AuthorizationServer {
     const jwks = { keys: published.map((k) => JSON.parse(identity.signingKeyBox.open(k.sealedPrivateJwk, k.id))) };
     const sign = { alg: active.alg, kid: active.id };
 
+    const adapterOptions: OidcAdapterOptions = {
+      records: identity.oidcRecords,
+      revocations: ctx.store.revocations,
+      clients: directory,
+      clock: ctx.clock,
+      revocationTtlMs: () => identity.maxTokenLifetimeMs,
+      onGrantRevoked: (grantId) => ctx.changes.publish({ type: 'token.revoked', kind: 'grant', id: grantId }),
+      refreshReuseGraceMs: settings.refreshReuseGraceSeconds * 1000,
+      onReuseRevoked: (grantId) => this.#auditGrantRevoked(grantId),
+    };
     const configuration: Configuration = {
-      adapter: createOidcAdapterFactory({
-        records: identity.oidcRecords,
-        revocations: ctx.store.revocations,
-        clients: directory,
-        clock: ctx.clock,
-        revocationTtlMs: () => identity.maxTokenLifetimeMs,
-        onGrantRevoked: (grantId) => ctx.changes.publish({ type: 'token.revoked', kind: 'grant', id: grantId }),
-        refreshReuseGraceMs: settings.refreshReuseGraceSeconds * 1000,
-        onReuseRevoked: (grantId) => this.#auditGrantRevoked(grantId),
-      }),
+      adapter: createOidcAdapterFactory(adapterOptions),
       jwks,
       cookies: { keys: [this.#cookieKey] },
       claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'], roles: ['roles'] },
@@ -284,7 +285,8 @@ export class AuthorizationServer {
     const provider = new Provider(settings.issuer, configuration);
     provider.proxy = settings.behindProxy;
     carryGrantVersion(provider);
-    provider.use(noteConsumes);
+    // Outermost: it sees the final answer (a 503 for an outage) before it is sent.
+    provider.use(noteConsumes(adapterOptions, this.#o.onError));
     this.#hashClientSecrets(provider);
     registerTokenExchange(provider, { ctx, directory, sign });
     const pageHeaders = (kctx: { set(name: string, value: string): void }) => {

@@ -14,8 +14,9 @@ async function setup(refreshReuseGraceMs = 0) {
   await store.migrate();
   const revoked: string[] = [];
   const audited: string[] = [];
+  const records = createOidcRecords(store.oidc, MASTER);
   const adapterFor = createOidcAdapterFactory({
-    records: createOidcRecords(store.oidc, MASTER),
+    records,
     revocations: store.revocations,
     clients: {} as ClientDirectory, // only the Client model reads it
     clock: () => NOW,
@@ -24,7 +25,9 @@ async function setup(refreshReuseGraceMs = 0) {
     refreshReuseGraceMs,
     onReuseRevoked: (grantId) => audited.push(grantId),
   });
-  return { store, adapterFor, revoked, audited };
+  // One of oidc-provider's requests, as authorization-server.ts runs it.
+  const inRequest = noteConsumes({ records, clock: () => NOW, refreshReuseGraceMs }, (error) => assert.fail(String(error)));
+  return { store, adapterFor, revoked, audited, inRequest };
 }
 
 for (const model of ['RefreshToken', 'AuthorizationCode']) {
@@ -203,7 +206,7 @@ test('with a reuse grace, the successor a retry spent has no window of its own: 
 });
 
 test('with a reuse grace, a retry that spent the successor and then failed to store its own gives the successor back: the next retry continues from it', async () => {
-  const { store, adapterFor, revoked } = await setup(10_000);
+  const { store, adapterFor, revoked, inRequest } = await setup(10_000);
   const refresh = adapterFor('RefreshToken');
   const token = (id: string, rotations: number) => ({
     jti: id,
@@ -224,7 +227,7 @@ test('with a reuse grace, a retry that spent the successor and then failed to st
     throw new Error('the store is away');
   };
   await assert.rejects(
-    noteConsumes(null, async () => {
+    inRequest(null, async () => {
       await refresh.consume('used-0');
       await refresh.upsert('retried-2', token('retried-2', 2), 3600);
     }),
@@ -279,7 +282,7 @@ test('with a reuse grace, two chains of one grant begun in the same second are t
 });
 
 test('a refresh token stored in a request carries the chain of the refresh token that request consumed; one issued for a code starts a new chain', async () => {
-  const { store, adapterFor } = await setup(10_000);
+  const { store, adapterFor, inRequest } = await setup(10_000);
   const records = createOidcRecords(store.oidc, MASTER);
   const refresh = adapterFor('RefreshToken');
   const code = adapterFor('AuthorizationCode');
@@ -288,13 +291,13 @@ test('a refresh token stored in a request carries the chain of the refresh token
   await code.upsert('code-2', { jti: 'code-2', kind: 'AuthorizationCode', grantId: 'grant-1', accountId: 'usr_1' }, 60);
   // As oidc-provider does it: find, consume, store the successor (which names no chain), in one request.
   const exchange = (c: string, id: string) =>
-    noteConsumes(null, async () => {
+    inRequest(null, async () => {
       await code.find(c);
       await code.consume(c);
       await refresh.upsert(id, token(id, 0), 3600);
     });
   const rotate = (used: string, id: string, rotations: number) =>
-    noteConsumes(null, async () => {
+    inRequest(null, async () => {
       await refresh.find(used);
       await refresh.consume(used);
       await refresh.upsert(id, token(id, rotations), 3600);
@@ -309,7 +312,7 @@ test('a refresh token stored in a request carries the chain of the refresh token
 });
 
 test('with a reuse grace, refresh tokens stored before chains had an id are still continued by their iiat', async () => {
-  const { store, adapterFor, revoked } = await setup(10_000);
+  const { store, adapterFor, revoked, inRequest } = await setup(10_000);
   const records = createOidcRecords(store.oidc, MASTER);
   const refresh = adapterFor('RefreshToken');
   const token = (id: string, rotations: number) => ({ jti: id, kind: 'RefreshToken', grantId: 'grant-1', accountId: 'usr_1', iiat: 1, rotations });
@@ -319,11 +322,67 @@ test('with a reuse grace, refresh tokens stored before chains had an id are stil
   await records.consume('RefreshToken', 'old-0', NOW);
   await records.upsert('RefreshToken', 'old-1', token('old-1', 1), NOW + 3_600_000);
   assert.equal((await refresh.find('old-0'))?.rotations, 1, 'the retry is found as the successor');
-  await noteConsumes(null, async () => {
+  await inRequest(null, async () => {
     await refresh.consume('old-0');
     await refresh.upsert('new-2', token('new-2', 2), 3600);
   });
   assert.deepEqual(revoked, []);
   assert.equal(typeof (await refresh.find('old-1'))?.consumed, 'number', 'old-1 is spent by the retry');
   assert.equal((await refresh.find('new-2'))?.consumed, undefined);
+});
+
+test('a request answered 5xx after it consumed a refresh token gives it back and withdraws the successor it stored; one answered 2xx or 4xx keeps both', async () => {
+  const { store, adapterFor, inRequest } = await setup(10_000);
+  const records = createOidcRecords(store.oidc, MASTER);
+  const refresh = adapterFor('RefreshToken');
+  const token = (id: string, rotations: number) => ({ jti: id, kind: 'RefreshToken', grantId: 'grant-1', accountId: 'usr_1', iiat: 1, rotations });
+  await adapterFor('Grant').upsert('grant-1', { jti: 'grant-1', kind: 'Grant', accountId: 'usr_1', clientId: 'client-1' }, 3600);
+  const rotate = (status: number, used: string, id: string) => {
+    const kctx = { status: 404, headerSent: false };
+    return inRequest(kctx, async () => {
+      await refresh.find(used);
+      await refresh.consume(used);
+      await refresh.upsert(id, token(id, 1), 3600);
+      kctx.status = status; // what oidc-provider answered, a failure after the successor was stored included
+    });
+  };
+  await refresh.upsert('t-0', token('t-0', 0), 3600);
+  for (const status of [500, 503]) {
+    await rotate(status, 't-0', `failed-${status}`);
+    assert.equal((await records.find('RefreshToken', 't-0', NOW))?.consumed, undefined, `${status}: given back`);
+    assert.equal(await records.find('RefreshToken', `failed-${status}`, NOW), null, `${status}: the successor never sent is withdrawn`);
+  }
+  await rotate(400, 't-0', 'refused');
+  assert.equal(typeof (await records.find('RefreshToken', 't-0', NOW))?.consumed, 'number', '4xx: a refusal is final');
+  await refresh.upsert('u-0', token('u-0', 0), 3600);
+  await rotate(200, 'u-0', 'answered');
+  assert.equal(typeof (await records.find('RefreshToken', 'u-0', NOW))?.consumed, 'number', '2xx: never given back');
+  assert.equal((await records.find('RefreshToken', 'answered', NOW))?.consumed, undefined);
+});
+
+test('with a reuse grace, a failed request whose successor a concurrent retry already continued from gives nothing back: the chain moved on through that retry', async () => {
+  const { adapterFor, revoked, inRequest } = await setup(10_000);
+  const refresh = adapterFor('RefreshToken');
+  const token = (id: string, rotations: number) => ({ jti: id, kind: 'RefreshToken', grantId: 'grant-1', accountId: 'usr_1', iiat: 1, rotations });
+  await adapterFor('Grant').upsert('grant-1', { jti: 'grant-1', kind: 'Grant', accountId: 'usr_1', clientId: 'client-1' }, 3600);
+  await refresh.upsert('t-0', token('t-0', 0), 3600);
+  const kctx = { status: 404, headerSent: false };
+  await inRequest(kctx, async () => {
+    await refresh.find('t-0');
+    await refresh.consume('t-0');
+    await refresh.upsert('first-1', token('first-1', 1), 3600);
+    // A concurrent retry inside the window continues from first-1 and is answered, before this one fails.
+    await inRequest({ status: 200, headerSent: false }, async () => {
+      await refresh.consume('t-0');
+      await refresh.upsert('retry-1', token('retry-1', 1), 3600);
+    });
+    kctx.status = 503;
+  });
+  assert.equal(typeof (await refresh.find('first-1'))?.consumed, 'number', 'spent by the retry, not withdrawn');
+  assert.equal((await refresh.find('retry-1'))?.consumed, undefined, 'the retry’s successor is the one live token');
+  // t-0 stays used: presented again inside the window, it goes on from the retry's successor.
+  assert.equal((await refresh.find('t-0'))?.rotations, 1);
+  await refresh.consume('t-0');
+  assert.equal(typeof (await refresh.find('retry-1'))?.consumed, 'number');
+  assert.deepEqual(revoked, []);
 });

@@ -106,16 +106,66 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
 
 /**
  * What one request consumed (codes and refresh tokens: by stored ref, with the consume's stamp and,
- * for a refresh token, its chain), and the chain of each refresh token it found, by the id presented.
+ * for a refresh token, its chain), the refresh tokens it stored (by ref), and the chain of each
+ * refresh token it found, by the id presented.
  */
 interface RequestNotes {
   consumed: { model: string; ref: string; at: number; chain: unknown }[];
+  issued: string[];
   chains: Map<string, unknown>;
 }
 const consumedInRequest = new AsyncLocalStorage<RequestNotes>();
 
-/** Runs each of oidc-provider's requests with a note of what it consumes, for upsertRefreshToken. */
-export const noteConsumes = (_kctx: unknown, next: () => Promise<void>): Promise<void> => consumedInRequest.run({ consumed: [], chains: new Map() }, next);
+/**
+ * Runs each of oidc-provider's requests with a note of what it consumes and issues; a request that
+ * fails after it consumed a code or refresh token gives it back (giveBack). Failed: answered 5xx (the
+ * store away, 503, or anything else, 500: oidc-provider answers the failures it catches itself), or
+ * failing past every answer. Nothing was issued to the client then, yet what it presented would stay
+ * used, and the retry it is told to make would be a reuse that revokes the grant (RFC 9700 §4.14.2):
+ * our failure would sign the user out. Given back before the answer is sent, so the retry finds it
+ * given back; never after a successful answer (2xx), nor a refusal (4xx), which are final (RFC 6749 §5).
+ */
+export function noteConsumes(o: GiveBackOptions, onError: (error: unknown) => void) {
+  return (kctx: { status: number; headerSent: boolean } | null, next: () => Promise<void>): Promise<void> => {
+    const notes: RequestNotes = { consumed: [], issued: [], chains: new Map() };
+    return consumedInRequest.run(notes, async () => {
+      try {
+        await next();
+      } catch (error) {
+        if (kctx?.headerSent) throw error;
+        try {
+          await giveBack(notes, o);
+        } catch (failed) {
+          throw new StorageUnavailableError('a token request failed, and what was consumed for it stays used', { cause: new AggregateError([error, failed]) });
+        }
+        throw error;
+      }
+      if (kctx && kctx.status >= 500 && !kctx.headerSent) await giveBack(notes, o).catch(onError);
+    });
+  };
+}
+
+type GiveBackOptions = Pick<OidcAdapterOptions, 'records' | 'clock' | 'refreshReuseGraceMs'>;
+
+/**
+ * Undoes a failed request's consumes (each only if still consumed as it left it), after withdrawing
+ * the refresh tokens it stored for them, which were never sent: left live, a retry inside the grace
+ * window could continue from one of them (successorOf) as well as from the retry's own successor, two
+ * chains. Each is taken (consumed, as of the window's start, so a concurrent retry waits rather than
+ * reading it as the chain moving on) before it is deleted: one a concurrent retry inside the window has
+ * taken already was continued from, in an answer that was sent, and the chain moved on through it; what
+ * this request consumed then stays used, and the client goes on from that retry's successor.
+ */
+async function giveBack(notes: RequestNotes, o: GiveBackOptions): Promise<void> {
+  const consumed = notes.consumed.splice(0);
+  const issued = notes.issued.splice(0);
+  if (consumed.length === 0) return;
+  for (const ref of issued) {
+    if (!(await o.records.consumeStored('RefreshToken', ref, o.clock() - o.refreshReuseGraceMs))) return;
+    await o.records.destroyStored('RefreshToken', ref);
+  }
+  for (const c of consumed) await o.records.unconsumeStored(c.model, c.ref, c.at);
+}
 
 function noteConsumed(model: string, ref: string, at: number, chain: unknown): void {
   if (SINGLE_USE.has(model)) consumedInRequest.getStore()?.consumed.push({ model, ref, at, chain });
@@ -153,26 +203,12 @@ const sameChain = (r: Record<string, unknown>, used: Record<string, unknown>): b
   typeof used[CHAIN] === 'string' ? r[CHAIN] === used[CHAIN] : r.iiat === used.iiat;
 
 /**
- * A refresh token is stored after the code or refresh token it is issued for was consumed (oidc-provider
- * consumes, then stores). When the store fails in between, nothing is issued and the client is told to
- * retry (503, nothing changed), but what was consumed would stay used, and that retry would be a reuse
- * that revokes the grant (RFC 9700 §4.14.2): our outage would sign the user out. So this request's
- * consumes are given back (each only if still as it left it) before the failure is thrown.
+ * A refresh token is stored under the chain it continues (chainFor), and noted as issued by this
+ * request, to be withdrawn should the request fail after all (giveBack).
  */
 async function upsertRefreshToken(id: string, payload: Record<string, unknown>, expiresAt: number | null, o: OidcAdapterOptions): Promise<void> {
-  try {
-    await o.records.upsert('RefreshToken', id, { ...payload, [CHAIN]: chainFor(payload) }, expiresAt);
-  } catch (error) {
-    const consumed = consumedInRequest.getStore()?.consumed.splice(0) ?? [];
-    try {
-      for (const c of consumed) await o.records.unconsumeStored(c.model, c.ref, c.at);
-    } catch (failed) {
-      throw new StorageUnavailableError('a refresh token could not be stored, and what was consumed for it stays used', {
-        cause: new AggregateError([error, failed]),
-      });
-    }
-    throw error;
-  }
+  await o.records.upsert('RefreshToken', id, { ...payload, [CHAIN]: chainFor(payload) }, expiresAt);
+  consumedInRequest.getStore()?.issued.push(o.records.refOf('RefreshToken', id));
 }
 
 /** Where a grant found by oidc-provider keeps the version it was read at (carryGrantVersion). */
