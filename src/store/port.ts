@@ -560,8 +560,9 @@ export interface OidcModelRepo {
    */
   consume(model: string, id: string, at: number): Promise<boolean>;
   /**
-   * Undoes a consume whose purpose failed (what it was consumed for could not be stored): unconsumed
-   * again, only if it is still consumed as of `at` (that consume's stamp). True when given back.
+   * Undoes a consume whose purpose failed (the request it was consumed for failed, or the consume's own
+   * answer was lost): unconsumed again, only if it is still consumed as of `at` (that consume's stamp).
+   * True when given back.
    */
   unconsume(model: string, id: string, at: number): Promise<boolean>;
   /**

@@ -73,7 +73,8 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
     },
     async consume(id) {
       const now = o.clock();
-      if (await o.records.consume(model, id, now)) return noteConsumed(model, o.records.refOf(model, id), now, consumedInRequest.getStore()?.chains.get(id));
+      const consumed = () => noteConsumed(model, o.records.refOf(model, id), now, consumedInRequest.getStore()?.chains.get(id));
+      if (await noteIfFailed(o.records.consume(model, id, now), consumed)) return consumed();
       // A request_uri is used once (RFC 9126 §4): the late one of two concurrent authorizations is refused.
       if (model === 'PushedAuthorizationRequest') throw new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used');
       if (!SINGLE_USE.has(model)) return;
@@ -89,8 +90,8 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
           if (!successor) return refuseReuse(model, used, o);
           // Stamped consumed as of the window's start: a successor a retry spent has no window of its own, so
           // its holder presenting it is a reuse (RFC 9700 §4.14.2), not a retry that moves the chain back to them.
-          if (await o.records.consumeStored(model, successor.ref, now - o.refreshReuseGraceMs))
-            return noteConsumed(model, successor.ref, now - o.refreshReuseGraceMs, successor.payload[CHAIN]);
+          const spent = () => noteConsumed(model, successor.ref, now - o.refreshReuseGraceMs, successor.payload[CHAIN]);
+          if (await noteIfFailed(o.records.consumeStored(model, successor.ref, now - o.refreshReuseGraceMs), spent)) return spent();
           // Another retry spent it first (three or more uses at once): it is storing its own successor, which
           // this one continues from, so that one successor stays live. Not a reuse: the chain has not moved on.
         }
@@ -169,6 +170,21 @@ async function giveBack(notes: RequestNotes, o: GiveBackOptions): Promise<void> 
 
 function noteConsumed(model: string, ref: string, at: number, chain: unknown): void {
   if (SINGLE_USE.has(model)) consumedInRequest.getStore()?.consumed.push({ model, ref, at, chain });
+}
+
+/**
+ * A consume that failed may still have been kept: the store applied it and the answer was lost (the
+ * connection dropped after the commit). Noted as if it succeeded, so the failed request gives it back
+ * (giveBack); the give-back undoes only a consume stamped as this one was, so it changes nothing when
+ * the store did not keep it. Unnoted, the retry the client is told to make would be a reuse.
+ */
+async function noteIfFailed(consume: Promise<boolean>, note: () => void): Promise<boolean> {
+  try {
+    return await consume;
+  } catch (error) {
+    note();
+    throw error;
+  }
 }
 
 /** oidc-provider keeps only the fields it knows: the chain of a refresh token it found is noted here instead. */
