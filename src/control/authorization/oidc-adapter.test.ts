@@ -386,3 +386,48 @@ test('with a reuse grace, a failed request whose successor a concurrent retry al
   assert.equal(typeof (await refresh.find('retry-1'))?.consumed, 'number');
   assert.deepEqual(revoked, []);
 });
+
+for (const via of ['find', 'consume']) {
+  test(`with a reuse grace, a use concurrent with a first use that fails and gives the token back goes on from the token (${via}): not a reuse`, async () => {
+    const { store, adapterFor, revoked, inRequest } = await setup(10_000);
+    const refresh = adapterFor('RefreshToken');
+    const token = (id: string, rotations: number) => ({ jti: id, kind: 'RefreshToken', grantId: 'grant-1', accountId: 'usr_1', iiat: 1, rotations });
+    await adapterFor('Grant').upsert('grant-1', { jti: 'grant-1', kind: 'Grant', accountId: 'usr_1', clientId: 'client-1' }, 3600);
+    await refresh.upsert('t-0', token('t-0', 0), 3600);
+    // The second use found it unused before the first consumed it (consume), or finds it consumed (find).
+    const second = async () => {
+      const found = await refresh.find('t-0');
+      assert.equal(found?.consumed, undefined, 'found unused: given back');
+      await refresh.consume('t-0');
+    };
+    const upsert = store.oidc.upsert.bind(store.oidc);
+    let seconds: Promise<void> | undefined;
+    await assert.rejects(
+      inRequest(null, async () => {
+        if (via === 'consume') {
+          // Found unused by both, consumed by the first: the second's consume waits for a successor.
+          const found = await refresh.find('t-0');
+          assert.equal(found?.consumed, undefined);
+          await refresh.consume('t-0');
+          seconds = inRequest(null, () => refresh.consume('t-0'));
+        } else {
+          await refresh.consume('t-0');
+          seconds = inRequest(null, second);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        store.oidc.upsert = async () => {
+          throw new Error('the store is away');
+        };
+        try {
+          await refresh.upsert('first-1', token('first-1', 1), 3600);
+        } finally {
+          store.oidc.upsert = upsert;
+        }
+      }),
+      /the store is away/,
+    );
+    await seconds;
+    assert.deepEqual(revoked, []);
+    assert.equal(typeof (await refresh.find('t-0'))?.consumed, 'number', 'consumed by the second use');
+  });
+}

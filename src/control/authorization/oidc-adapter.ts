@@ -60,7 +60,9 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
       if (graceApplies && payload && withinGrace(payload.consumed, o)) {
         // A retry is found as the successor the first use created, under the id presented (the
         // successor's own id is not stored); `consume` below then consumes that successor.
-        const successor = await successorOf(payload, o);
+        const successor = await successorOf(payload, id, o);
+        // Given back by the use that consumed it (it failed): found as it is now, unused.
+        if (successor === GIVEN_BACK) return found(noteFound(model, id, (await o.records.find(model, id, o.clock())) ?? payload));
         if (successor) return found(noteFound(model, id, { ...successor.payload, jti: id }));
       }
       return found(payload && noteFound(model, id, payload));
@@ -84,7 +86,15 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
       if (graceApplies && used && withinGrace(used.consumed, o)) {
         const until = performance.now() + SUCCESSOR_WAIT_MS;
         for (;;) {
-          const successor = await successorOf(used, o, until);
+          const successor = await successorOf(used, id, o, until);
+          // Given back by the use that consumed it (it failed): this use consumes it, as a first use. Should
+          // another use consume it first, this one continues from that one's successor, as any retry.
+          if (successor === GIVEN_BACK) {
+            const at = o.clock();
+            const consumedNow = () => noteConsumed(model, o.records.refOf(model, id), at, consumedInRequest.getStore()?.chains.get(id));
+            if (await noteIfFailed(o.records.consume(model, id, at), consumedNow)) return consumedNow();
+            continue;
+          }
           // No successor to continue: the chain moved on since (or none was ever stored): a reuse, as find()
           // answers when there is none. One a concurrent use is still storing is waited for (successorOf).
           if (!successor) return refuseReuse(model, used, o);
@@ -328,13 +338,16 @@ const SUCCESSOR_POLL_MS = 20;
  * chain moved on: a reuse (RFC 9700 §4.14.2), however live the token after it. Without a live successor
  * (the first use consumes the token, then stores its successor; a concurrent retry spent the live one
  * and is storing its own) it waits, a bounded time on the wall clock, as the retry it is: it does not
- * revoke the grant on a race the grace window exists for.
+ * revoke the grant on a race the grace window exists for. Nor when the use that consumed the token
+ * failed and gave it back (giveBack), leaving no successor: GIVEN_BACK, the token `presented` (its id)
+ * is unused again, and this use goes on from it.
  */
 async function successorOf(
   used: Record<string, unknown>,
+  presented: string,
   o: OidcAdapterOptions,
   until = performance.now() + SUCCESSOR_WAIT_MS,
-): Promise<StoredRecord | undefined> {
+): Promise<StoredRecord | typeof GIVEN_BACK | undefined> {
   if (typeof used.grantId !== 'string') return undefined;
   const rotations = typeof used.rotations === 'number' ? used.rotations : 0;
   for (;;) {
@@ -342,10 +355,16 @@ async function successorOf(
     const later = chain.filter((r) => sameChain(r.payload, used) && typeof r.payload.rotations === 'number' && r.payload.rotations > rotations);
     if (later.some((r) => withinGrace(r.payload.consumed, o))) return undefined;
     const live = later.find((r) => r.payload.consumed === undefined);
-    if (live || performance.now() >= until) return live;
+    if (live) return live;
+    const now = await o.records.find('RefreshToken', presented, o.clock());
+    if (now && now.consumed === undefined) return GIVEN_BACK;
+    if (performance.now() >= until) return undefined;
     await delay(SUCCESSOR_POLL_MS);
   }
 }
+
+/** successorOf: the token presented was given back, and is unused again. */
+const GIVEN_BACK = Symbol('given back');
 
 const withinGrace = (consumed: unknown, o: OidcAdapterOptions): boolean =>
   o.refreshReuseGraceMs > 0 && typeof consumed === 'number' && o.clock() - consumed * 1000 < o.refreshReuseGraceMs;
