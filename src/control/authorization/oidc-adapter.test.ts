@@ -431,3 +431,30 @@ for (const via of ['find', 'consume']) {
     assert.equal(typeof (await refresh.find('t-0'))?.consumed, 'number', 'consumed by the second use');
   });
 }
+
+test('a refresh token the store kept though its write failed (the answer lost) is withdrawn with the failed request, and what it was issued for given back', async () => {
+  const { store, adapterFor, inRequest } = await setup(10_000);
+  const records = createOidcRecords(store.oidc, MASTER);
+  const refresh = adapterFor('RefreshToken');
+  const token = (id: string, rotations: number) => ({ jti: id, kind: 'RefreshToken', grantId: 'grant-1', accountId: 'usr_1', iiat: 1, rotations });
+  await refresh.upsert('t-0', token('t-0', 0), 3600);
+  const upsert = store.oidc.upsert.bind(store.oidc);
+  await assert.rejects(
+    inRequest(null, async () => {
+      await refresh.find('t-0');
+      await refresh.consume('t-0');
+      store.oidc.upsert = async (...args) => {
+        await upsert(...args);
+        throw new Error('connection reset after the commit');
+      };
+      try {
+        await refresh.upsert('lost-1', token('lost-1', 1), 3600);
+      } finally {
+        store.oidc.upsert = upsert;
+      }
+    }),
+    /connection reset/,
+  );
+  assert.equal((await records.find('RefreshToken', 't-0', NOW))?.consumed, undefined, 'given back');
+  assert.equal(await records.find('RefreshToken', 'lost-1', NOW), null, 'never sent: withdrawn, not left live beside the retry’s successor');
+});

@@ -117,11 +117,12 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
 
 /**
  * What one request consumed (codes and refresh tokens: by stored ref, with the consume's stamp and,
- * for a refresh token, its chain), the refresh tokens it stored (by ref), and the chain of each
+ * for a refresh token, its chain), the refresh tokens it stored (by id), and the chain of each
  * refresh token it found, by the id presented.
  */
 interface RequestNotes {
   consumed: { model: string; ref: string; at: number; chain: unknown }[];
+  /** By id (kept in memory only, for the request): a withdrawal must tell a token never stored from one taken. */
   issued: string[];
   chains: Map<string, unknown>;
 }
@@ -171,9 +172,11 @@ async function giveBack(notes: RequestNotes, o: GiveBackOptions): Promise<void> 
   const consumed = notes.consumed.splice(0);
   const issued = notes.issued.splice(0);
   if (consumed.length === 0) return;
-  for (const ref of issued) {
-    if (!(await o.records.consumeStored('RefreshToken', ref, o.clock() - o.refreshReuseGraceMs))) return;
-    await o.records.destroyStored('RefreshToken', ref);
+  for (const id of issued) {
+    const ref = o.records.refOf('RefreshToken', id);
+    if (await o.records.consumeStored('RefreshToken', ref, o.clock() - o.refreshReuseGraceMs)) await o.records.destroyStored('RefreshToken', ref);
+    // Not taken: never stored (its write failed), or taken by a concurrent retry, which answered.
+    else if (await o.records.find('RefreshToken', id, o.clock())) return;
   }
   for (const c of consumed) await o.records.unconsumeStored(c.model, c.ref, c.at);
 }
@@ -233,8 +236,9 @@ const sameChain = (r: Record<string, unknown>, used: Record<string, unknown>): b
  * request, to be withdrawn should the request fail after all (giveBack).
  */
 async function upsertRefreshToken(id: string, payload: Record<string, unknown>, expiresAt: number | null, o: OidcAdapterOptions): Promise<void> {
+  // Noted first: a write that fails may still have been kept (the answer lost after the commit).
+  consumedInRequest.getStore()?.issued.push(id);
   await o.records.upsert('RefreshToken', id, { ...payload, [CHAIN]: chainFor(payload) }, expiresAt);
-  consumedInRequest.getStore()?.issued.push(o.records.refOf('RefreshToken', id));
 }
 
 /** Where a grant found by oidc-provider keeps the version it was read at (carryGrantVersion). */
