@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkKeyTransition, KEY_TRANSITIONS, keyState } from './key-lifecycle.ts';
+import { checkKeyTransition, KEY_TRANSITIONS, keyInUse, keyState, keyWorks } from './key-lifecycle.ts';
 
 const base = { revokedAt: null, expiresAt: null, enabled: true, replacedBy: null } as const;
 
@@ -22,4 +22,15 @@ test('a refused transition says which state refused it', () => {
   assert.equal(result.allowed, false);
   assert.equal(result.allowed === false && result.state, 'rotated');
   assert.equal(checkKeyTransition(base, 'changeExpiry', 20).allowed, true);
+});
+
+test('a working key is in use and enabled: a disabled key is in use but does not work', () => {
+  assert.equal(keyWorks(base, 10), true);
+  assert.equal(keyWorks({ ...base, enabled: false }, 10), false);
+  assert.equal(keyInUse({ ...base, enabled: false }, 10), true);
+  assert.equal(keyWorks({ ...base, expiresAt: 10 }, 10), false);
+  assert.equal(keyWorks({ ...base, revokedAt: 10 }, 10), false);
+  // A rotated key in its grace works until the grace ends.
+  assert.equal(keyWorks({ ...base, replacedBy: 'key_2', expiresAt: 11 }, 10), true);
+  assert.equal(keyInUse({ ...base, replacedBy: 'key_2', expiresAt: 10 }, 10), false);
 });

@@ -30,6 +30,23 @@ export function keyState(key: Pick<ApiKey, 'revokedAt' | 'expiresAt' | 'enabled'
   return key.enabled ? 'active' : 'disabled';
 }
 
+type LiveFields = Pick<ApiKey, 'revokedAt' | 'expiresAt' | 'enabled'> & Partial<Pick<ApiKey, 'replacedBy'>>;
+
+/**
+ * In use at `now`: neither revoked nor expired (a rotated key is in use until its grace ends). A
+ * disabled key is in use: an operator may enable it again, so nothing may take its place (the
+ * store's IN_USE; a rotation or compromise supersedes only a successor out of use).
+ */
+export const keyInUse = (key: LiveFields, now: number): boolean =>
+  !(key.revokedAt !== null && key.revokedAt <= now) && !(key.expiresAt !== null && key.expiresAt <= now);
+
+/**
+ * Works at `now`: authenticates, so in use and enabled. The one meaning of a "working" key (a line's
+ * working key, the successor a drained key may be retired for); the store's conditional revoke says
+ * the same in SQL. A disabled successor is no working key: clients cannot move to it.
+ */
+export const keyWorks = (key: LiveFields, now: number): boolean => keyInUse(key, now) && key.enabled;
+
 export type KeyTransition = { allowed: true } | { allowed: false; state: KeyState; reason: string };
 
 const REASONS: Record<KeyState, string> = {

@@ -2,7 +2,7 @@ import { lineageOf, type ApiKey, type AuditInput } from '../../domain/entities.t
 import { newId } from '../../domain/ids.ts';
 import { generateKey } from '../../domain/key-format.ts';
 import { hashKey } from '../../domain/key-hash.ts';
-import { checkKeyTransition, keyState } from '../../domain/key-lifecycle.ts';
+import { checkKeyTransition, keyInUse, keyState, keyWorks } from '../../domain/key-lifecycle.ts';
 import { ControlError, requireFound, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
 import { changedAt, keyRecordView, refusedKeyWrite } from './keys.ts';
@@ -41,8 +41,8 @@ export async function compromise(
   const check = checkKeyTransition(existing, 'revoke', now);
   if (!check.allowed) throw new ControlError('CONFLICT', check.reason);
   // A rotated key's successor replaces it only while that successor (or the key it was rotated to
-  // in turn) still works: one revoked, expired or deleted meanwhile is superseded by a replacement.
-  const successor = existing.replacedBy === null ? null : await workingSuccessor(ctx, existing.replacedBy, now);
+  // in turn) is still in use: one revoked, expired or deleted meanwhile is superseded by a replacement.
+  const successor = existing.replacedBy === null ? null : await successorInUse(ctx, existing.replacedBy, now);
   const supersedes = existing.replacedBy !== null && successor === null ? existing.replacedBy : null;
   const issued = successor ? null : issue(ctx, existing);
   // A key in its grace carries the rotation's end (expiresAt) and drain (retireWhenDrained): its
@@ -132,18 +132,26 @@ export async function expiryBeforeRotation(ctx: ControlContext, key: ApiKey, suc
 }
 
 /**
- * The key that replaces a rotated key now: its successor while that works (active, or disabled: an
- * operator may enable it again), else, when the successor was rotated in turn, its own successor, and
- * so on; null when the line ends in a key revoked, expired or deleted: nothing replaces the key.
+ * The key of a rotated key's line clients can use now (keyWorks: in use and enabled): its successor,
+ * else, when the successor was rotated in turn, its own successor, and so on; null when the line ends
+ * in a key revoked, expired, deleted or disabled. A drained key is retired only for one.
  */
-export async function workingSuccessor(ctx: ControlContext, id: string, now: number): Promise<ApiKey | null> {
+export const workingSuccessor = (ctx: ControlContext, id: string, now: number): Promise<ApiKey | null> => lastOfLine(ctx, id, now, keyWorks);
+
+/**
+ * As workingSuccessor, with a disabled successor counted (keyInUse): what a rotation or compromise
+ * may not replace. A disabled successor can be enabled again, so superseding it would leave two keys
+ * of one line that work (the store supersedes only a successor out of use).
+ */
+export const successorInUse = (ctx: ControlContext, id: string, now: number): Promise<ApiKey | null> => lastOfLine(ctx, id, now, keyInUse);
+
+/** Follows `replacedBy` from `id` to the line's last key and answers it if `test` holds; a revoked or missing key ends the line. */
+async function lastOfLine(ctx: ControlContext, id: string, now: number, test: (key: ApiKey, now: number) => boolean): Promise<ApiKey | null> {
   for (const seen = new Set<string>(); !seen.has(id);) {
     seen.add(id);
     const key = await ctx.store.keys.get(id);
-    if (!key) return null;
-    const state = keyState(key, now);
-    if (state === 'active' || state === 'disabled') return key;
-    if (key.replacedBy === null || state === 'revoked') return null;
+    if (!key || keyState(key, now) === 'revoked') return null;
+    if (key.replacedBy === null) return test(key, now) ? key : null;
     id = key.replacedBy;
   }
   return null;

@@ -2,7 +2,7 @@ import type { ApiKey, AuditInput } from '../../domain/entities.ts';
 import { exposureStep, type ExposureAction, type ExposureStep } from '../../domain/exposure-policy.ts';
 import { ControlError, iso, requireFound, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
-import { compromise, workingSuccessor, type Compromise } from './compromise.ts';
+import { compromise, successorInUse, type Compromise } from './compromise.ts';
 import { changedAt, keyRecordView, refusedKeyWrite } from './keys.ts';
 
 /** Where Gatehouse learnt that a key's secret is no longer secret. */
@@ -63,8 +63,8 @@ async function markExposedOnce(ctx: ControlContext, actor: Actor, existing: ApiK
   const first = !existing.exposedAt;
   const fromGateway = exposure.source === 'plain-http' || exposure.source === 'query-string';
   const now = ctx.clock();
-  // A rotated key's successor replaces it only while it works: compromise() issues a replacement otherwise, and the report says so.
-  const successorWorks = existing.replacedBy === null || (await workingSuccessor(ctx, existing.replacedBy, now)) !== null;
+  // A rotated key's successor replaces it only while it is in use: compromise() (successorInUse) issues a replacement otherwise, and the report says so.
+  const successorWorks = existing.replacedBy === null || (await successorInUse(ctx, existing.replacedBy, now)) !== null;
   const step = exposureStep(existing, { policy: ctx.incidents.exposure, first, requested: exposure.action ?? null, now, successorWorks });
   if (!first && fromGateway && (exposure.action ?? null) === null) return { key: existing, first, step, compromise: null };
   const exposedAt = first ? now : existing.exposedAt!;

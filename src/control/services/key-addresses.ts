@@ -31,7 +31,7 @@ export const keyAddressesService = {
    * has not expired: domain/key-lifecycle.ts `rotating`) adds its drain: who used it since the
    * rotation, and when last, so an operator can retire it (revoke) before the grace period ends.
    * It names the key that works in its place (workingSuccessor): none when the successor was
-   * revoked, expired or deleted since, and then this key is the line's last working one: never to
+   * revoked, expired, deleted or disabled since, and then this key is the line's last working one: never to
    * be retired early (`retirable` false, however quiet).
    */
   async show(ctx: ControlContext, keyId: string): Promise<KeyDetailView> {

@@ -11,7 +11,7 @@ import type { KeyRecordView, KeyView } from '../admin/responses.ts';
 import { MAX_ROTATION_GRACE_SECONDS, type KeyCreateInput, type KeyPatchInput } from '../../domain/inputs/resources.ts';
 import { ControlError, iso, notFound, requireFound, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
-import { disabledByExposurePolicy, expiryBeforeRotation, workingSuccessor } from './compromise.ts';
+import { disabledByExposurePolicy, expiryBeforeRotation, successorInUse } from './compromise.ts';
 import { markExposed } from './exposure.ts';
 import { conflictAware } from './resource.ts';
 import { mergeSettings, EMPTY_SETTINGS, settingsView, validateSettings } from './settings.ts';
@@ -262,8 +262,9 @@ export const keysService = {
     // deleted since is the line's last working key: it is rotated again, its new successor superseding the dead one.
     let supersedes: string | undefined;
     if (existing.replacedBy !== null && existing.revokedAt === null) {
-      // The key to rotate is the newest working one of the line: never one revoked, expired or deleted since.
-      const working = await workingSuccessor(ctx, existing.replacedBy, now);
+      // The key to rotate is the newest one of the line in use: never one revoked, expired or deleted
+      // since. A disabled one counts (successorInUse): it could be enabled beside a new successor.
+      const working = await successorInUse(ctx, existing.replacedBy, now);
       if (working) throw new ControlError('CONFLICT', `this key was already rotated; rotate its successor ${working.id}`);
       if (keyState(existing, now) !== 'rotating') {
         throw new ControlError(

@@ -91,7 +91,7 @@ const DRAIN_PAGE = 200;
 
 /**
  * Revokes (reason "drained") every rotated key set to retire when drained that no request has used
- * for its quiet period, while another key of its line works (compromise.ts workingSuccessor). A use is its `lastUsedAt` as flushed, or counted and not flushed yet on this
+ * for its quiet period, while another key of its line works (compromise.ts workingSuccessor: enabled too). A use is its `lastUsedAt` as flushed, or counted and not flushed yet on this
  * node (the usage recorder's pending counts); `unseenMs` is how late a use can reach the recorder
  * (gateway workers hand theirs over every usage flush interval), added to the quiet period.
  */
@@ -116,8 +116,9 @@ async function retireIfDrained(ctx: ControlContext, key: ApiKey, unseenMs: numbe
   const lastUsedAt = Math.max(key.lastUsedAt ?? 0, pending.lastUsedAt ?? 0) || null;
   const decision = drainDecision(key.retireWhenDrained, lastUsedAt, ctx.clock(), unseenMs);
   if (!decision.retire) return false;
-  // Never the line's last working key: a successor revoked, expired or deleted since replaces nothing
-  // (the key works on until its grace period ends; rotating or compromising it gives a working one).
+  // Never the line's last working key: a successor revoked, expired, deleted or disabled since replaces
+  // nothing (the key works on until its grace period ends; enabling the successor, or rotating or
+  // compromising a key whose successor is out of use, gives a working one).
   if (key.replacedBy === null || !(await workingSuccessor(ctx, key.replacedBy, ctx.clock()))) return false;
   // A rotating key may be revoked (domain/key-lifecycle.ts): retiring early is revoking, as by hand.
   await keysService.revoke(ctx, SYSTEM, key.id, 'drained');
