@@ -219,6 +219,15 @@ export interface KeyRepo extends Omit<EntityRepo<ApiKey>, 'list' | 'update'> {
    * KeyCompromise.supersedes).
    */
   rotate(previous: ApiKey, successor: ApiKey, audit: AuditInput, readAt?: number, supersedes?: string): Promise<boolean>;
+  /**
+   * Retires a drained key (rotation's drain task): stores `revoked` (its `revokedAt` set) only while,
+   * in the same transaction, the stored key is the one read (`readAt`, as for update) and not revoked,
+   * and key `workingId` works at `revoked.revokedAt` (exists, not revoked, not expired, enabled:
+   * domain/key-lifecycle.ts keyWorks), so a successor revoked, disabled or deleted between the
+   * caller's check and this write never leaves the line with no working key. false, with nothing
+   * written, otherwise; a change to `workingId` made at the same time waits for this one or is seen.
+   */
+  revokeWhileWorking(revoked: ApiKey, workingId: string, audit: AuditInput, readAt: number): Promise<boolean>;
   /** Keys not revoked whose expiry is after `after` and at or before `until` (epoch ms), soonest first, at most `limit`: the expiry scan's window. */
   expiringBetween(after: number, until: number, limit: number): Promise<ApiKey[]>;
   /**

@@ -157,6 +157,12 @@ async function requireNoRotationInGrace(ctx: ControlContext, key: ApiKey, now: n
   }
 }
 
+/** A key revoked at `now`, with its audit entry and `key.revoked` event: by hand, or by the drain task (rotation.ts). */
+export function revocation(actor: Actor, existing: ApiKey, reason: string, now: number): { key: ApiKey; audit: AuditInput } {
+  const key: ApiKey = { ...existing, revokedAt: now, revokedReason: reason, updatedAt: changedAt(now, existing) };
+  return { key, audit: { ...auditEntry(actor, 'revoked', existing, key), events: [{ type: 'key.revoked', data: { key: keyRecordView(key), reason } }] } };
+}
+
 export const keyLimitReached = (maxInUse: number): ControlError =>
   new ControlError('LIMIT_REACHED', `an app may have at most ${maxInUse} keys in use: revoke one first`);
 
@@ -321,8 +327,7 @@ export const keysService = {
     const existing = await getKey(ctx, id);
     const now = ctx.clock();
     requireTransition(existing, ['revoke'], now);
-    const key: ApiKey = { ...existing, revokedAt: now, revokedReason: reason, updatedAt: changedAt(now, existing) };
-    const revoked = { ...auditEntry(actor, 'revoked', existing, key), events: [{ type: 'key.revoked' as const, data: { key: keyRecordView(key), reason } }] };
+    const { key, audit: revoked } = revocation(actor, existing, reason, now);
     if (!(await ctx.store.keys.update(key, revoked, existing.updatedAt))) throw await refusedKeyWrite(ctx, id);
     changed(ctx, key);
     return key;

@@ -5,7 +5,7 @@ import type { RotationCandidate } from '../../store/port.ts';
 import { iso, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
 import { workingSuccessor } from './compromise.ts';
-import { changedAt, keyRecordView, keysService } from './keys.ts';
+import { changedAt, keyRecordView, revocation } from './keys.ts';
 
 /** Changes the rotation tasks make are Gatehouse's own. */
 const SYSTEM: Actor = { actor: 'system', requestId: null };
@@ -119,8 +119,14 @@ async function retireIfDrained(ctx: ControlContext, key: ApiKey, unseenMs: numbe
   // Never the line's last working key: a successor revoked, expired, deleted or disabled since replaces
   // nothing (the key works on until its grace period ends; enabling the successor, or rotating or
   // compromising a key whose successor is out of use, gives a working one).
-  if (key.replacedBy === null || !(await workingSuccessor(ctx, key.replacedBy, ctx.clock()))) return false;
+  const now = ctx.clock();
+  const successor = key.replacedBy === null ? null : await workingSuccessor(ctx, key.replacedBy, now);
+  if (!successor) return false;
   // A rotating key may be revoked (domain/key-lifecycle.ts): retiring early is revoking, as by hand.
-  await keysService.revoke(ctx, SYSTEM, key.id, 'drained');
+  // The store checks again, in the revoke's transaction, that the successor works and the key is as
+  // read: one revoked or disabled since the check above must not leave the line without a working key.
+  const { key: revoked, audit } = revocation(SYSTEM, key, 'drained', now);
+  if (!(await ctx.store.keys.revokeWhileWorking(revoked, successor.id, audit, key.updatedAt))) return false;
+  ctx.changes.publish({ type: 'key.changed', keyId: key.id });
   return true;
 }

@@ -255,6 +255,33 @@ export function keysContract(current: () => Store): void {
       assert.equal(await store.keys.get(next.id), null);
     });
 
+    test('revokeWhileWorking revokes a key only while the named key works (not revoked, not expired, enabled) and the key is as read', async () => {
+      const at = T0 + 1000;
+      const cases = ['working', 'revoked', 'expired', 'disabled', 'deleted', 'changed', 'revoked-already'] as const;
+      for (const successorIs of cases) {
+        const working = await createKey({
+          ...(successorIs === 'revoked' ? { revokedAt: at, revokedReason: 'x' } : {}),
+          ...(successorIs === 'expired' ? { expiresAt: at } : {}),
+          ...(successorIs === 'disabled' ? { enabled: false } : {}),
+        });
+        if (successorIs === 'deleted') assert.equal(await store.keys.delete(working.id, audit('key.deleted', 'key', working.id)), true);
+        const stored = await createKey({
+          replacedBy: working.id,
+          expiresAt: at + 3_600_000,
+          ...(successorIs === 'revoked-already' ? { revokedAt: T0 + 5, revokedReason: 'x' } : {}),
+        });
+        if (successorIs === 'changed') {
+          assert.equal(await store.keys.update({ ...stored, name: 'renamed', updatedAt: stored.updatedAt + 1 }, audit('key.updated', 'key', stored.id)), true);
+        }
+        const before = await store.keys.get(stored.id);
+        const revoked = { ...stored, revokedAt: at, revokedReason: 'drained', updatedAt: at };
+        const done = await store.keys.revokeWhileWorking(revoked, working.id, audit('key.revoked', 'key', stored.id), stored.updatedAt);
+        assert.equal(done, successorIs === 'working', successorIs);
+        assert.deepEqual(await store.keys.get(stored.id), successorIs === 'working' ? revoked : before, successorIs);
+      }
+      assert.equal((await allAudit(store, { action: 'key.revoked' })).length, 1, 'audited with the revoke only');
+    });
+
     test('delete removes the key and its usage, and later usage for it is dropped', async () => {
       const key = await createKey();
       await store.usage.record({

@@ -158,6 +158,22 @@ export function keyRepo(db: PgDb): KeyRepo {
       const { rows } = await db.query(`SELECT keys.id, ${KEY_WITH_LAST_USE} WHERE ${where.join(' AND ')} ORDER BY keys.id LIMIT ${limit}`, args);
       return page(rows, query, keyFromRow);
     },
+    async revokeWhileWorking(revoked, workingId, audit, readAt) {
+      return db.transaction(async (tx) => {
+        const at = revoked.revokedAt;
+        // The working key's row, locked (FOR SHARE): a revoke or disable of it made meanwhile waits for
+        // this transaction, or has committed and is seen here (READ COMMITTED reads the newest version).
+        const working = await tx.query(
+          `SELECT 1 FROM keys WHERE id = $1 AND enabled AND NOT (revoked_at IS NOT NULL AND revoked_at <= $2) AND (expires_at IS NULL OR expires_at > $2) FOR SHARE`,
+          [workingId, at],
+        );
+        if (working.rowCount === 0) return false;
+        const guard = unchangedSince(readAt, { sql: () => 'revoked_at IS NULL', args: [] });
+        if ((await writeRow(tx, 'keys', keyColumns(revoked), revoked, false, guard)) === 0) return false;
+        await appendAudit(tx, audit, db.clock());
+        return true;
+      });
+    },
     async expiringBetween(after, until, limit) {
       const { rows } = await db.query(
         `SELECT ${KEY_WITH_LAST_USE} WHERE expires_at > $1 AND expires_at <= $2 AND revoked_at IS NULL ORDER BY expires_at, keys.id LIMIT $3`,

@@ -73,6 +73,10 @@ const unchangedSince = (readAt: number | undefined, sql: string, args: SQLInputV
 const supersededGuard = (readAt: number | undefined, supersedes: string, at: number | null) =>
   unchangedSince(readAt, `revoked_at IS NULL AND json_extract(data, '$.replacedBy') = ? AND ${NOT_WORKING}`, [supersedes, supersedes, at, at]);
 
+/** The key with the id bound first works at the time bound next (twice): domain/key-lifecycle.ts keyWorks. */
+const WORKS = `EXISTS (SELECT 1 FROM keys AS working WHERE working.id = ? AND working.enabled = 1
+  AND NOT (working.revoked_at IS NOT NULL AND working.revoked_at <= ?) AND (working.expires_at IS NULL OR working.expires_at > ?))`;
+
 /** In use at a time (bound twice): neither revoked nor expired (active, disabled, or in a rotation's grace). */
 const IN_USE = 'NOT (revoked_at IS NOT NULL AND revoked_at <= ?) AND (expires_at IS NULL OR expires_at > ?)';
 
@@ -146,6 +150,16 @@ export function keyRepo(db: SqliteDb): KeyRepo {
       }
       const rows = db.sql(`SELECT ${KEY_WITH_LAST_USE} WHERE ${where.join(' AND ')} ORDER BY keys.id LIMIT ?`).all(...args, query.limit + 1);
       return page(rows, query, keyFromRow);
+    },
+    async revokeWhileWorking(revoked, workingId, audit, readAt) {
+      // One write transaction (BEGIN IMMEDIATE): the successor is checked in the statement that revokes.
+      return db.transaction(() => {
+        const at = revoked.revokedAt;
+        const guard = unchangedSince(readAt, `revoked_at IS NULL AND ${WORKS}`, [workingId, at, at]);
+        if (writeRow(db, 'keys', keyColumns(revoked), revoked, false, guard) === 0) return false;
+        appendAudit(db, audit);
+        return true;
+      });
     },
     async expiringBetween(after, until, limit) {
       return db
