@@ -220,6 +220,34 @@ describe('web console in a browser', () => {
     await page.context().close();
   });
 
+  test('an app whose keys are all revoked is deleted with them from its page; while a key is in use the dialog says why not', async () => {
+    const operator = await h.consoleUser('operator');
+    const page = await h.person();
+    await signIn(page, h.base, operator.username);
+    const api = await h.api('retiring', []);
+    const appId = (await h.admin('POST', '/apps', { name: 'Retiring shop' })).body.id as string;
+    const key = await h.admin('POST', '/keys', { appId, name: 'last-key', access: [{ apiId: api.id }] });
+    assert.equal(key.status, 201, JSON.stringify(key.body));
+
+    await page.goto(`${h.base}/console/apps/${appId}`);
+    await page.getByRole('heading', { level: 1, name: 'App Retiring shop' }).waitFor();
+    await page.getByRole('button', { name: 'Delete this app' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete the app Retiring shop?' });
+    assert.match((await dialog.textContent()) ?? '', /revoked and expired keys are deleted with it/);
+    await dialog.getByRole('button', { name: 'Delete this app' }).click();
+    await dialog.getByText(/keys in use/).waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    assert.equal((await h.admin('GET', `/apps/${appId}`)).status, 200, 'nothing was deleted');
+
+    assert.equal((await h.admin('POST', `/keys/${key.body.id}/revoke`, { reason: 'retired' })).status, 200);
+    await page.getByRole('button', { name: 'Delete this app' }).click();
+    await dialog.getByRole('button', { name: 'Delete this app' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Apps' }).waitFor();
+    assert.equal((await h.admin('GET', `/apps/${appId}`)).status, 404);
+    assert.equal((await h.admin('GET', `/keys/${key.body.id}`)).status, 404, 'its revoked key went with it');
+    await page.context().close();
+  });
+
   test('an auditor sees no write buttons, and the admin API refuses their writes with 403', async () => {
     const api = await h.api('catalog', []);
     const app = await h.admin('POST', '/apps', { name: 'Audited app' });

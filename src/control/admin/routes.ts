@@ -131,7 +131,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     response: res.appResponse,
     input: s.appInputSchema,
     patch: s.appPatchSchema,
-    summaries: { create: 'Register an app', delete: 'Delete an app (it must have no keys)' },
+    summaries: { create: 'Register an app', delete: 'Delete an app with its revoked and expired keys (none may be in use)' },
   }),
   ...crudRoutes({
     path: '/policies',

@@ -163,7 +163,7 @@ export const PORTAL_ROUTES: readonly PortalRoute[] = [
     method: 'delete',
     path: '/apps/{id}',
     tag: 'apps',
-    summary: 'Delete one of my apps (it must have no keys)',
+    summary: 'Delete one of my apps with its revoked and expired keys (none may be in use)',
     status: 204,
     handle: ({ ctx, actor, principal, params }) => portalService.deleteApp(ctx, actor, principal.user, params.id!),
   }),

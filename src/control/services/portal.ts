@@ -6,9 +6,8 @@ import { keyCreateSchema } from '../../domain/inputs/resources.ts';
 import type { Environment } from '../../domain/key-format.ts';
 import { ControlError, iso, notFound, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
-import { appView, assertAppUnused } from './apps.ts';
-import { keyDeletedAudit, keyLimitReached, keysService } from './keys.ts';
-import { conflictAware } from './resource.ts';
+import { appView, deleteAppWithRetiredKeys } from './apps.ts';
+import { keyLimitReached, keysService } from './keys.ts';
 import { changeUser, requireIdentity, usersService, userView, type UserInput } from './users.ts';
 
 /** The operator's limits on the developer portal (config `portal`), with its key policy resolved by name or id at use. */
@@ -180,28 +179,12 @@ export const portalService = {
   },
 
   /**
-   * Deletes the developer's app once it has no key in use, OAuth client or webhook endpoint: its revoked
+   * Deletes the developer's app once it has no key in use, OAuth client or webhook endpoint (apps.ts: as the admin API does): its revoked
    * and expired keys go with it (a developer cannot delete a key), each audited as `key.deleted`, in one
    * store transaction; the audit log keeps everything about them.
    */
   async deleteApp(ctx: ControlContext, actor: Actor, user: User, id: string): Promise<void> {
-    const existing = await portalService.ownApp(ctx, user, id);
-    await assertAppUnused(ctx, id, 'in-use');
-    const done = await conflictAware(
-      'app',
-      () =>
-        ctx.store.keys.deleteAppWithRetiredKeys(id, ctx.clock(), (key) => keyDeletedAudit(actor, key), {
-          ...actor,
-          action: 'app.deleted',
-          targetType: 'app',
-          targetId: id,
-          ...auditedChange(appView, existing, null),
-        }),
-      'still in use',
-    );
-    if (!done.deleted && done.why === 'missing') throw notFound('app', id);
-    if (!done.deleted) throw new ControlError('CONFLICT', 'this app still has keys in use (revoke them): remove them first');
-    for (const keyId of done.keyIds) ctx.changes.publish({ type: 'key.changed', keyId });
+    await deleteAppWithRetiredKeys(ctx, actor, await portalService.ownApp(ctx, user, id));
   },
 
   async keys(ctx: ControlContext, user: User, appId: string, query: { limit: number; cursor?: string | undefined }) {

@@ -154,7 +154,12 @@ export function AppDetail({ id }: { id: string }) {
           <ConfirmButton
             label="Delete this app"
             title={`Delete the app ${a.name}?`}
-            consequence={<p>The app must have no keys left. Its usage history stays in the request log.</p>}
+            consequence={
+              <p>
+                Its revoked and expired keys are deleted with it; a key still in use (revoke it first) keeps the app. Its usage history stays in the request
+                log.
+              </p>
+            }
             onConfirm={async () => {
               await api<void>('DELETE', `/admin/v1/apps/${id}`);
               await client.invalidateQueries({ queryKey: ['apps'] });
