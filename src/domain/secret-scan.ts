@@ -108,3 +108,42 @@ export function looksBinary(bytes: Uint8Array): boolean {
   for (let i = 0; i < end; i++) if (bytes[i] === 0) return true;
   return false;
 }
+
+/**
+ * A JWT's shape: a header that is base64url JSON (`eyJ`, `{"`), claims and a signature (maybe empty:
+ * an unsecured JWT is a bearer credential all the same). The header is decoded and must name an `alg`,
+ * so a file named `eyJhbGci.notes.md` is a place, not a token.
+ */
+const JWT_SHAPE = /eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
+
+function holdsJwt(text: string): boolean {
+  for (const [jwt] of text.matchAll(JWT_SHAPE)) {
+    try {
+      const header: unknown = JSON.parse(Buffer.from(jwt.slice(0, jwt.indexOf('.')), 'base64url').toString('utf8'));
+      if (typeof header === 'object' && header !== null && typeof (header as { alg?: unknown }).alg === 'string') return true;
+    } catch {
+      // Not JSON: not a JWT header.
+    }
+  }
+  return false;
+}
+
+/** Percent-escapes decoded per round: a URL copied from a log may have been encoded twice or more (`%255F`). */
+const DECODE_ROUNDS = 4;
+
+/**
+ * Whether text meant to name a place (an exposure report's `where`) holds a secret: one of our
+ * well-formed keys (findSecrets: a place such as `src/gcs_upload.py` is not one) or a JWT, as sent or
+ * behind percent-encoding applied once or more (`gk%5F...`, `gk%255F...`). Past DECODE_ROUNDS a text
+ * that still decodes further is taken to hold one: nothing legitimate is encoded that deep.
+ */
+export function holdsSecret(text: string): boolean {
+  let current = text;
+  for (let round = 0; ; round++) {
+    if (findSecrets(current).length > 0 || holdsJwt(current)) return true;
+    const decoded = current.replace(/%([0-9A-Fa-f]{2})/g, (_escape, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+    if (decoded === current) return false;
+    if (round === DECODE_ROUNDS) return true;
+    current = decoded;
+  }
+}

@@ -1,9 +1,13 @@
 import type { ApiKey, AuditInput } from '../../domain/entities.ts';
 import { exposureStep, type ExposureAction, type ExposureStep } from '../../domain/exposure-policy.ts';
+import { holdsSecret } from '../../domain/secret-scan.ts';
 import { ControlError, iso, requireFound, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
 import { compromise, successorInUse, type Compromise } from './compromise.ts';
 import { changedAt, keyRecordView, refusedKeyWrite } from './keys.ts';
+
+/** What a report's `where` is recorded as when it held a secret (a key or a token): the place is lost, the secret is not kept. */
+export const WHERE_WITHHELD = '(withheld: it held a secret)';
 
 /** Where Gatehouse learnt that a key's secret is no longer secret. */
 export const EXPOSURE_SOURCES = ['plain-http', 'query-string', 'scanner', 'secret-scanning', 'operator'] as const;
@@ -70,7 +74,9 @@ async function markExposedOnce(ctx: ControlContext, actor: Actor, existing: ApiK
   const exposedAt = first ? now : existing.exposedAt!;
   const report = {
     source: exposure.source,
-    where: exposure.where,
+    // Reports from people are refused with a secret in where (secret-lookup.ts); a code host's or the
+    // gateway's must be acted on all the same, so a where holding one is withheld, never kept.
+    where: exposure.where !== null && holdsSecret(exposure.where) ? WHERE_WITHHELD : exposure.where,
     at: iso(now),
     since: exposure.since === undefined || exposure.since === null ? null : iso(Math.min(exposure.since, now)),
     action: step.action,

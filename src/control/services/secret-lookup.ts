@@ -1,7 +1,7 @@
 import type { KeyKind } from '../../domain/key-format.ts';
 import type { AdminKey, ApiKey, OAuthClient } from '../../domain/entities.ts';
 import { findBySecret, hashesEqual, hashKey } from '../../domain/key-hash.ts';
-import { classifySecret, findSecrets } from '../../domain/secret-scan.ts';
+import { classifySecret, holdsSecret } from '../../domain/secret-scan.ts';
 import { ControlError, notFound, type Actor, type ControlContext } from '../context.ts';
 import type { ExposureAction } from '../../domain/exposure-policy.ts';
 import { markExposed, type ExposureSource } from './exposure.ts';
@@ -108,17 +108,6 @@ export async function lookupSecrets(ctx: ControlContext, secrets: readonly strin
 }
 
 /**
- * Whether text holds one of our secrets as sent or behind percent-encoding (`gk%5Flive%5F...`, as the
- * URL a key leaked at often has it). Only well-formed ones (the checksum holds): domain/secret-redaction.ts
- * also hides a key mistyped or cut short, which is no secret to refuse a place for.
- */
-function holdsSecret(text: string): boolean {
-  if (findSecrets(text).length > 0) return true;
-  const decoded = text.replace(/%([0-9A-Fa-f]{2})/g, (_escape, hex: string) => String.fromCharCode(parseInt(hex, 16)));
-  return decoded !== text && findSecrets(decoded).length > 0;
-}
-
-/**
  * An operator's or a scanner's report that a key's secret was exposed: recorded through markExposed,
  * which applies the exposure policy (or the action asked for). `where` names a place, never the
  * secret: one in it is refused. A replacement issued by revoke-and-replace is named by id only: a
@@ -133,7 +122,7 @@ export async function reportExposure(
 ) {
   if (report.where !== null && holdsSecret(report.where)) {
     throw new ControlError('VALIDATION_FAILED', 'where names a place (file, line, commit, URL), never the secret itself', {
-      where: 'must not contain a secret',
+      where: 'must not contain a secret: a key or a token (JWT), as sent or percent-encoded',
     });
   }
   const key = await ctx.store.keys.get(id);
