@@ -228,6 +228,13 @@ export interface KeyRepo extends Omit<EntityRepo<ApiKey>, 'list' | 'update'> {
    * written, otherwise; a change to `workingId` made at the same time waits for this one or is seen.
    */
   revokeWhileWorking(revoked: ApiKey, workingId: string, audit: AuditInput, readAt: number): Promise<boolean>;
+  /**
+   * A key of the lineage (`lineageId`, domain/entities.ts lineageOf) other than `except` that is in a
+   * rotation's grace at `now` (key-lifecycle.ts `rotating`: not revoked, a successor stored, not
+   * expired), the one whose grace ends last; null when none. The one-rotation-in-grace rule walks back
+   * through `rotatedFrom`; a key deleted mid-lineage breaks that walk, and this finds what lies beyond.
+   */
+  inGrace(lineageId: string, now: number, except: string): Promise<ApiKey | null>;
   /** Keys not revoked whose expiry is after `after` and at or before `until` (epoch ms), soonest first, at most `limit`: the expiry scan's window. */
   expiringBetween(after: number, until: number, limit: number): Promise<ApiKey[]>;
   /**

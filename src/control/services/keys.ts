@@ -145,17 +145,24 @@ export const changedAt = (now: number, existing: ApiKey): number => Math.max(now
 async function requireNoRotationInGrace(ctx: ControlContext, key: ApiKey, now: number): Promise<void> {
   for (let from = key; from.rotatedFrom !== null && from.createdAt > now - MAX_ROTATION_GRACE_SECONDS * 1000;) {
     const earlier = await ctx.store.keys.get(from.rotatedFrom);
-    if (!earlier) return;
-    if (keyState(earlier, now) === 'rotating') {
-      throw new ControlError(
-        'ROTATION_IN_PROGRESS',
-        `key ${earlier.id} of this key's lineage still works until ${iso(earlier.expiresAt)} (its rotation grace period): ` +
-          'a second rotation would leave three keys working. Wait for it to end, revoke that key to end it now, or rotate with a grace period of 0',
-      );
+    if (!earlier) {
+      // A key an operator deleted ends the walk back, not the lineage: a key before it may still be
+      // in its grace, and the store finds it by lineage (a key in grace that was deleted is none).
+      const beyond = await ctx.store.keys.inGrace(lineageOf(from), now, key.id);
+      if (beyond) throw rotationInProgress(beyond);
+      return;
     }
+    if (keyState(earlier, now) === 'rotating') throw rotationInProgress(earlier);
     from = earlier;
   }
 }
+
+const rotationInProgress = (earlier: ApiKey): ControlError =>
+  new ControlError(
+    'ROTATION_IN_PROGRESS',
+    `key ${earlier.id} of this key's lineage still works until ${iso(earlier.expiresAt)} (its rotation grace period): ` +
+      'a second rotation would leave three keys working. Wait for it to end, revoke that key to end it now, or rotate with a grace period of 0',
+  );
 
 /** A key revoked at `now`, with its audit entry and `key.revoked` event: by hand, or by the drain task (rotation.ts). */
 export function revocation(actor: Actor, existing: ApiKey, reason: string, now: number): { key: ApiKey; audit: AuditInput } {

@@ -282,6 +282,22 @@ export function keysContract(current: () => Store): void {
       assert.equal((await allAudit(store, { action: 'key.revoked' })).length, 1, 'audited with the revoke only');
     });
 
+    test('inGrace finds the key of a lineage, other than the one named, inside a rotation grace at now: the one whose grace ends last', async () => {
+      const now = T0 + 1000;
+      const root = await createKey({ replacedBy: 'key_next', expiresAt: now + 60_000 });
+      const lineageId = root.id;
+      const later = await createKey({ lineageId, rotatedFrom: root.id, replacedBy: 'key_after', expiresAt: now + 120_000 });
+      await createKey({ lineageId, replacedBy: 'key_x', expiresAt: now + 999_000, revokedAt: T0 + 5, revokedReason: 'x' }); // revoked
+      await createKey({ lineageId, replacedBy: 'key_y', expiresAt: now }); // rotated: its grace is over
+      await createKey({ lineageId, expiresAt: now + 999_000 }); // no successor: not in a rotation's grace
+      await createKey({ replacedBy: 'key_z', expiresAt: now + 999_000 }); // another lineage
+      const current = await createKey({ lineageId, rotatedFrom: later.id });
+      assert.deepEqual(await store.keys.inGrace(lineageId, now, current.id), later);
+      assert.deepEqual(await store.keys.inGrace(lineageId, now, later.id), root, 'the key named is never answered');
+      assert.equal(await store.keys.inGrace(lineageId, now + 120_000, current.id), null, 'every grace over');
+      assert.equal(await store.keys.inGrace('key_no_such_lineage', now, current.id), null);
+    });
+
     test('delete removes the key and its usage, and later usage for it is dropped', async () => {
       const key = await createKey();
       await store.usage.record({

@@ -174,6 +174,15 @@ export function keyRepo(db: PgDb): KeyRepo {
         return true;
       });
     },
+    async inGrace(lineageId, now, except) {
+      const { rows } = await db.query(
+        `SELECT ${KEY_WITH_LAST_USE} WHERE keys.lineage_id = $1 AND keys.id <> $2 AND keys.data->>'replacedBy' IS NOT NULL
+          AND NOT (keys.revoked_at IS NOT NULL AND keys.revoked_at <= $3) AND (keys.expires_at IS NULL OR keys.expires_at > $3)
+          ORDER BY keys.expires_at DESC NULLS FIRST, keys.id LIMIT 1`,
+        [lineageId, except, now],
+      );
+      return rows[0] ? keyFromRow(rows[0]) : null;
+    },
     async expiringBetween(after, until, limit) {
       const { rows } = await db.query(
         `SELECT ${KEY_WITH_LAST_USE} WHERE expires_at > $1 AND expires_at <= $2 AND revoked_at IS NULL ORDER BY expires_at, keys.id LIMIT $3`,

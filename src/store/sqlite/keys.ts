@@ -161,6 +161,16 @@ export function keyRepo(db: SqliteDb): KeyRepo {
         return true;
       });
     },
+    async inGrace(lineageId, now, except) {
+      const row = db
+        .sql(
+          `SELECT ${KEY_WITH_LAST_USE} WHERE keys.lineage_id = ? AND keys.id <> ? AND json_extract(keys.data, '$.replacedBy') IS NOT NULL
+            AND NOT (keys.revoked_at IS NOT NULL AND keys.revoked_at <= ?) AND (keys.expires_at IS NULL OR keys.expires_at > ?)
+            ORDER BY keys.expires_at IS NULL DESC, keys.expires_at DESC, keys.id LIMIT 1`,
+        )
+        .get(lineageId, except, now, now);
+      return row ? keyFromRow(row) : null;
+    },
     async expiringBetween(after, until, limit) {
       return db
         .sql(`SELECT ${KEY_WITH_LAST_USE} WHERE expires_at > ? AND expires_at <= ? AND revoked_at IS NULL ORDER BY expires_at, keys.id LIMIT ?`)
