@@ -85,4 +85,22 @@ describe('the portal: a developer at maxKeysPerApp may rotate, but not pile up l
     const live = (await c.call('GET', `/portal/v1/apps/${app.id}/keys`)).body.items.filter((k: { status: string }) => k.status === 'active');
     assert.equal(live.length, 3, 'the two keys, and the one in its grace');
   });
+
+  test('the key list says which keys may be rotated, by the rule the rotation applies, so the web app offers no rotation it would refuse', async () => {
+    const c = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, PASSWORD, '/developers/');
+    const app = (await c.call('POST', '/portal/v1/apps', { name: 'shop' })).body;
+    const k1 = (await c.call('POST', `/portal/v1/apps/${app.id}/keys`, {})).body;
+    const other = (await c.call('POST', `/portal/v1/apps/${app.id}/keys`, {})).body;
+    const k2 = (await c.call('POST', `/portal/v1/keys/${k1.id}/rotate`, { gracePeriodSeconds: 3600 })).body;
+    const listed = (await c.call('GET', `/portal/v1/apps/${app.id}/keys`)).body.items as { id: string; expiresAt: string; rotation: any }[];
+    const rotation = (id: string) => listed.find((k) => k.id === id)!.rotation;
+    assert.deepEqual(rotation(other.id), { allowed: true });
+    assert.deepEqual({ ...rotation(k1.id), reason: undefined }, { allowed: false, code: 'CONFLICT', reason: undefined, keyId: k2.id, until: null });
+    const inGrace = rotation(k2.id);
+    assert.deepEqual([inGrace.allowed, inGrace.code, inGrace.keyId], [false, 'ROTATION_IN_PROGRESS', k1.id]);
+    assert.equal(inGrace.until, listed.find((k) => k.id === k1.id)!.expiresAt, 'when the earlier key’s grace ends');
+    // What the list says is what the rotation answers.
+    expectProblem(await c.call('POST', `/portal/v1/keys/${k2.id}/rotate`, { gracePeriodSeconds: 3600 }), 409, 'ROTATION_IN_PROGRESS');
+    expectProblem(await c.call('POST', `/portal/v1/keys/${k1.id}/rotate`, { gracePeriodSeconds: 3600 }), 409, 'CONFLICT');
+  });
 });

@@ -139,4 +139,47 @@ describe('developer portal in a browser', () => {
     assert.equal(admin, 403);
     await page.context().close();
   });
+
+  test('a key whose rotation is in its grace offers no Rotate: the new key says when it may be rotated, the old one which key replaces it', async () => {
+    const dev = await h.consoleUser('developer');
+    const page = await h.person();
+    await signIn(page, h.base, dev.username, '/developers/');
+    await page.getByRole('heading', { level: 1, name: 'API catalogue' }).waitFor();
+    await openNav(page, 'My apps');
+    await page.getByLabel('App name').fill('Rotating app');
+    await page.getByRole('button', { name: 'Create app' }).click();
+    await page.getByRole('link', { name: 'Rotating app' }).click();
+    await page.getByRole('heading', { level: 1, name: 'App Rotating app' }).waitFor();
+    await page.getByLabel('Key name').fill('first');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    await page.getByTestId('secret').waitFor();
+
+    const row = (name: string) => page.getByRole('row', { name: new RegExp(`^${name} `) });
+    await row('first').getByRole('button', { name: 'Rotate' }).click();
+    await page.getByRole('dialog', { name: 'Rotate this key?' }).getByRole('button', { name: 'Rotate' }).click();
+    await page.getByText('Key rotated.').waitFor();
+    await expectRows(2);
+    // Both keys of the line work in the grace: neither offers a rotation the API would refuse (409).
+    assert.equal(await page.getByRole('button', { name: 'Rotate', exact: true }).count(), 0, 'no Rotate while a rotation is in its grace');
+    const rows = page.getByRole('row', { name: /^first / });
+    assert.match((await rows.filter({ hasText: 'Rotated: use' }).textContent()) ?? '', /Rotated: use first\. This key stops at/);
+    assert.match((await rows.filter({ hasText: 'Rotate after' }).textContent()) ?? '', /Rotate after .*: your previous key first works until then/);
+    await assertAccessible(page, 'app with a rotation in its grace');
+
+    // The old key revoked (its grace ended early), the new key may be rotated again.
+    const old = (await h.admin('GET', '/keys?limit=100')).body.items.find((k: any) => k.name === 'first' && k.replacedBy !== null);
+    assert.equal((await h.admin('POST', `/keys/${old.id}/revoke`, { reason: 'clients moved' })).status, 200);
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'App Rotating app' }).waitFor();
+    await page.getByRole('button', { name: 'Rotate', exact: true }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Rotate', exact: true }).count(), 1);
+    await page.context().close();
+
+    async function expectRows(n: number) {
+      for (let tries = 0; (await page.getByRole('row', { name: /^first / }).count()) !== n; tries++) {
+        assert.ok(tries < 40, 'the rotated key and its successor are listed');
+        await page.waitForTimeout(100);
+      }
+    }
+  });
 });

@@ -51,6 +51,26 @@ const catalogueEntry = res.named(
   }),
 );
 
+const portalKey = res.named(
+  'PortalKey',
+  'A key of my app, and whether it may be rotated now (the rule POST /keys/{id}/rotate applies, with a grace period)',
+  res.keyResponse.extend({
+    rotation: z.discriminatedUnion('allowed', [
+      z.strictObject({ allowed: z.literal(true) }),
+      z.strictObject({
+        allowed: z.literal(false),
+        code: res.about(
+          'CONFLICT: already rotated (rotate its successor, keyId) or no longer rotatable; ROTATION_IN_PROGRESS: an earlier key (keyId) is in its grace until `until`',
+          z.enum(['CONFLICT', 'ROTATION_IN_PROGRESS']),
+        ),
+        reason: z.string(),
+        keyId: z.string().nullable(),
+        until: res.time.nullable(),
+      }),
+    ]),
+  }),
+);
+
 const appInput = z.strictObject({ name, description: z.string().trim().max(2000).nullable().default(null) });
 const appPatch = z.strictObject({ name, description: z.string().trim().max(2000).nullable() }).partial();
 const keyInput = z.strictObject({
@@ -174,7 +194,7 @@ export const PORTAL_ROUTES: readonly PortalRoute[] = [
     summary: 'My app’s keys (never their secrets)',
     status: 200,
     query: pageQuerySchema,
-    response: res.pageOf(res.keyResponse),
+    response: res.pageOf(portalKey),
     handle: ({ ctx, principal, params, query }) => portalService.keys(ctx, principal.user, params.id!, query),
   }),
   route({

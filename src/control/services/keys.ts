@@ -135,34 +135,63 @@ export async function refusedKeyWrite(ctx: ControlContext, id: string): Promise<
 export const changedAt = (now: number, existing: ApiKey): number => Math.max(now, existing.updatedAt + 1);
 
 /**
- * Refuses (409 ROTATION_IN_PROGRESS) a rotation that would leave a third key of one lineage working: an
- * earlier key of `key`'s lineage is still in its grace period. A rotation replaces a key, it does not add
+ * The earlier key of `key`'s lineage still in its grace period, if any: a rotation with a grace would
+ * then leave a third key of one lineage working, and is refused (409 ROTATION_IN_PROGRESS, rotationCheck). A rotation replaces a key, it does not add
  * one (the portal lets a developer at `maxKeysPerApp` rotate), so each lineage has one rotation in grace
  * at a time; a grace period of 0 ends the key at once and adds nothing. The earlier keys are its
  * predecessors, through revoked ones too (a compromise's replacement continues the lineage while a key
  * before the compromised one may still be in its grace); the walk stops where no grace can reach now.
  */
-async function requireNoRotationInGrace(ctx: ControlContext, key: ApiKey, now: number): Promise<void> {
+async function earlierKeyInGrace(ctx: ControlContext, key: ApiKey, now: number): Promise<ApiKey | null> {
   for (let from = key; from.rotatedFrom !== null && from.createdAt > now - MAX_ROTATION_GRACE_SECONDS * 1000;) {
     const earlier = await ctx.store.keys.get(from.rotatedFrom);
-    if (!earlier) {
-      // A key an operator deleted ends the walk back, not the lineage: a key before it may still be
-      // in its grace, and the store finds it by lineage (a key in grace that was deleted is none).
-      const beyond = await ctx.store.keys.inGrace(lineageOf(from), now, key.id);
-      if (beyond) throw rotationInProgress(beyond);
-      return;
-    }
-    if (keyState(earlier, now) === 'rotating') throw rotationInProgress(earlier);
+    // A key an operator deleted ends the walk back, not the lineage: a key before it may still be
+    // in its grace, and the store finds it by lineage (a key in grace that was deleted is none).
+    if (!earlier) return ctx.store.keys.inGrace(lineageOf(from), now, key.id);
+    if (keyState(earlier, now) === 'rotating') return earlier;
     from = earlier;
   }
+  return null;
 }
 
-const rotationInProgress = (earlier: ApiKey): ControlError =>
-  new ControlError(
-    'ROTATION_IN_PROGRESS',
-    `key ${earlier.id} of this key's lineage still works until ${iso(earlier.expiresAt)} (its rotation grace period): ` +
-      'a second rotation would leave three keys working. Wait for it to end, revoke that key to end it now, or rotate with a grace period of 0',
-  );
+/**
+ * Whether `existing` may be rotated now with this grace period, as keysService.rotate decides it; the
+ * portal shows it beside each key so that a developer is not offered a rotation that would be refused.
+ * `blockedBy`: the key that stands in the way (the successor to rotate instead, or the earlier key in
+ * its grace), when one does. `supersedes`: a dead successor the rotation replaces (KeyRepo.rotate).
+ */
+export type RotationCheck =
+  { allowed: true; supersedes: string | undefined } | { allowed: false; code: 'CONFLICT' | 'ROTATION_IN_PROGRESS'; reason: string; blockedBy: ApiKey | null };
+
+export async function rotationCheck(ctx: ControlContext, existing: ApiKey, gracePeriodSeconds: number, now: number): Promise<RotationCheck> {
+  // A key in its grace whose successor (and every later key of the line) was revoked, expired or
+  // deleted since is the line's last working key: it is rotated again, its new successor superseding the dead one.
+  let supersedes: string | undefined;
+  if (existing.replacedBy !== null && existing.revokedAt === null) {
+    // The key to rotate is the newest one of the line in use: never one revoked, expired or deleted
+    // since. A disabled one counts (successorInUse): it could be enabled beside a new successor.
+    const working = await successorInUse(ctx, existing.replacedBy, now);
+    if (working) return { allowed: false, code: 'CONFLICT', reason: `this key was already rotated; rotate its successor ${working.id}`, blockedBy: working };
+    if (keyState(existing, now) !== 'rotating') {
+      const reason =
+        `this key was already rotated, and its successor ${existing.replacedBy} no longer works (revoked, expired or deleted), ` +
+        'and this key no longer works either (its grace period is over): create a new key';
+      return { allowed: false, code: 'CONFLICT', reason, blockedBy: null };
+    }
+    supersedes = existing.replacedBy;
+  } else {
+    const transition = checkKeyTransition(existing, 'rotate', now);
+    if (!transition.allowed) return { allowed: false, code: 'CONFLICT', reason: transition.reason, blockedBy: null };
+  }
+  const earlier = gracePeriodSeconds > 0 ? await earlierKeyInGrace(ctx, existing, now) : null;
+  if (earlier) {
+    const reason =
+      `key ${earlier.id} of this key's lineage still works until ${iso(earlier.expiresAt)} (its rotation grace period): ` +
+      'a second rotation would leave three keys working. Wait for it to end, revoke that key to end it now, or rotate with a grace period of 0';
+    return { allowed: false, code: 'ROTATION_IN_PROGRESS', reason, blockedBy: earlier };
+  }
+  return { allowed: true, supersedes };
+}
 
 /** A key revoked at `now`, with its audit entry and `key.revoked` event: by hand, or by the drain task (rotation.ts). */
 export function revocation(actor: Actor, existing: ApiKey, reason: string, now: number): { key: ApiKey; audit: AuditInput } {
@@ -271,24 +300,9 @@ export const keysService = {
         quietPeriodSeconds: `must be less than gracePeriodSeconds (${gracePeriodSeconds})`,
       });
     }
-    // A key in its grace whose successor (and every later key of the line) was revoked, expired or
-    // deleted since is the line's last working key: it is rotated again, its new successor superseding the dead one.
-    let supersedes: string | undefined;
-    if (existing.replacedBy !== null && existing.revokedAt === null) {
-      // The key to rotate is the newest one of the line in use: never one revoked, expired or deleted
-      // since. A disabled one counts (successorInUse): it could be enabled beside a new successor.
-      const working = await successorInUse(ctx, existing.replacedBy, now);
-      if (working) throw new ControlError('CONFLICT', `this key was already rotated; rotate its successor ${working.id}`);
-      if (keyState(existing, now) !== 'rotating') {
-        throw new ControlError(
-          'CONFLICT',
-          `this key was already rotated, and its successor ${existing.replacedBy} no longer works (revoked, expired or deleted), ` +
-            'and this key no longer works either (its grace period is over): create a new key',
-        );
-      }
-      supersedes = existing.replacedBy;
-    } else requireTransition(existing, ['rotate'], now);
-    if (gracePeriodSeconds > 0) await requireNoRotationInGrace(ctx, existing, now);
+    const check = await rotationCheck(ctx, existing, gracePeriodSeconds, now);
+    if (!check.allowed) throw new ControlError(check.code, check.reason);
+    const { supersedes } = check;
     const { secret, ...credential } = issue(ctx, existing.environment, existing.publishable ? 'publishable' : 'api');
     // A key in its grace carries the earlier rotation's drain (retireWhenDrained): neither its successor's nor, again, its own.
     const { retireWhenDrained: _none, ...settings } = existing;

@@ -7,7 +7,7 @@ import type { Environment } from '../../domain/key-format.ts';
 import { ControlError, iso, notFound, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
 import { appView, deleteAppWithRetiredKeys } from './apps.ts';
-import { keyLimitReached, keysService } from './keys.ts';
+import { keyLimitReached, keysService, rotationCheck, type RotationCheck } from './keys.ts';
 import { changeUser, requireIdentity, usersService, userView, type UserInput } from './users.ts';
 
 /** The operator's limits on the developer portal (config `portal`), with its key policy resolved by name or id at use. */
@@ -49,6 +49,16 @@ export const settingsOf = (ctx: ControlContext): PortalSettings => ctx.portal ??
  * the catalogue of listed APIs, and sign-up. Everything a developer names that is not theirs is
  * answered as not found (404), never as forbidden, so ids of other developers' things are not confirmed.
  */
+/** A rotation check as the portal shows it: allowed, or why not, naming the key in the way and until when its grace runs. */
+export type PortalRotation =
+  { allowed: true } | { allowed: false; code: 'CONFLICT' | 'ROTATION_IN_PROGRESS'; reason: string; keyId: string | null; until: string | null };
+
+function rotationView(check: RotationCheck): PortalRotation {
+  if (check.allowed) return { allowed: true };
+  const until = check.code === 'ROTATION_IN_PROGRESS' ? iso(check.blockedBy?.expiresAt ?? null) : null;
+  return { allowed: false, code: check.code, reason: check.reason, keyId: check.blockedBy?.id ?? null, until };
+}
+
 export const portalService = {
   /** The listed APIs, with where to call them and whether a reference document is attached. */
   async catalogue(ctx: ControlContext, gatewayUrl: string) {
@@ -189,8 +199,12 @@ export const portalService = {
 
   async keys(ctx: ControlContext, user: User, appId: string, query: { limit: number; cursor?: string | undefined }) {
     await portalService.ownApp(ctx, user, appId);
-    const page = await ctx.store.keys.list({ appId, limit: query.limit, cursor: query.cursor, now: ctx.clock() });
-    return { items: await Promise.all(page.items.map((k) => keysService.view(ctx, k))), nextCursor: page.nextCursor };
+    const now = ctx.clock();
+    const page = await ctx.store.keys.list({ appId, limit: query.limit, cursor: query.cursor, now });
+    // Each key says whether the portal may rotate it (with a grace period, as the portal does), by the
+    // rule the rotation itself applies: the web app offers no rotation the API would refuse.
+    const item = async (k: ApiKey) => ({ ...(await keysService.view(ctx, k)), rotation: rotationView(await rotationCheck(ctx, k, 1, now)) });
+    return { items: await Promise.all(page.items.map(item)), nextCursor: page.nextCursor };
   },
 
   /** The key, if it belongs to one of this user's apps; else 404. */

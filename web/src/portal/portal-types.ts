@@ -1,9 +1,14 @@
 // The portal API's shapes for OAuth clients and webhooks of a developer's apps (/portal/v1), the
 // catalogue, and what the operator allows there (GET /portal/v1/settings, read once per visit).
 import { api, type Page } from '../api.ts';
-import type { CatalogueApi, Webhook } from '../types.ts';
+import type { CatalogueApi, Key, Webhook } from '../types.ts';
 
 export const catalogueQuery = { queryKey: ['catalogue'], queryFn: () => api<Page<CatalogueApi>>('GET', '/portal/v1/apis') };
+
+/** A key of my app, with whether the portal may rotate it now (the rule the rotation applies) and why not. */
+export interface PortalKey extends Key {
+  rotation: { allowed: true } | { allowed: false; code: 'CONFLICT' | 'ROTATION_IN_PROGRESS'; reason: string; keyId: string | null; until: string | null };
+}
 
 export interface PortalSettings {
   maxAppsPerDeveloper: number;

@@ -11,7 +11,7 @@ import type { App, Key, NewKey, RotatedKey } from '../types.ts';
 import { ConfirmButton, Empty, ErrorMessage, fieldErrorsOf, Loading, Pager, StatusBadge, TextField, Time, useCursor } from '../ui.tsx';
 import { AppClients } from './clients.tsx';
 import { CatalogueChecks, SecretPanel, type ShownSecret } from './parts.tsx';
-import { catalogueQuery } from './portal-types.ts';
+import { catalogueQuery, type PortalKey } from './portal-types.ts';
 import { AppWebhooks } from './webhooks.tsx';
 
 export function Catalogue() {
@@ -100,7 +100,7 @@ export function PortalAppDetail({ id }: { id: string }) {
   // The page is the last part of the key: invalidating ['portal-keys', id] refreshes every page.
   const keys = useQuery({
     queryKey: ['portal-keys', id, pages.cursor],
-    queryFn: () => api<Page<Key>>('GET', `/portal/v1/apps/${id}/keys${query({ limit: 50, cursor: pages.cursor })}`),
+    queryFn: () => api<Page<PortalKey>>('GET', `/portal/v1/apps/${id}/keys${query({ limit: 50, cursor: pages.cursor })}`),
   });
   const [name, setName] = useState('');
   const [apiIds, setApiIds] = useState<string[]>([]);
@@ -157,17 +157,21 @@ export function PortalAppDetail({ id }: { id: string }) {
                   <td className="actions">
                     {k.status === 'active' ? (
                       <>
-                        <ConfirmButton
-                          label="Rotate"
-                          danger={false}
-                          title="Rotate this key?"
-                          consequence={<p>You get a new secret now. The old one keeps working for one hour, then stops: update your app before then.</p>}
-                          onConfirm={async () => {
-                            const r = await api<RotatedKey>('POST', `/portal/v1/keys/${k.id}/rotate`, { gracePeriodSeconds: 3600 });
-                            setSecret({ what: 'Key rotated.', secret: r.secret });
-                            await client.invalidateQueries({ queryKey: ['portal-keys', id] });
-                          }}
-                        />
+                        {k.rotation.allowed ? (
+                          <ConfirmButton
+                            label="Rotate"
+                            danger={false}
+                            title="Rotate this key?"
+                            consequence={<p>You get a new secret now. The old one keeps working for one hour, then stops: update your app before then.</p>}
+                            onConfirm={async () => {
+                              const r = await api<RotatedKey>('POST', `/portal/v1/keys/${k.id}/rotate`, { gracePeriodSeconds: 3600 });
+                              setSecret({ what: 'Key rotated.', secret: r.secret });
+                              await client.invalidateQueries({ queryKey: ['portal-keys', id] });
+                            }}
+                          />
+                        ) : (
+                          <RotationBlocked rotation={k.rotation} keys={keys.data?.items ?? []} expiresAt={k.expiresAt} />
+                        )}
                         <ConfirmButton
                           label="Revoke"
                           title="Revoke this key?"
@@ -203,6 +207,39 @@ export function PortalAppDetail({ id }: { id: string }) {
       <AppWebhooks appId={id} />
     </>
   );
+}
+
+/**
+ * Why a key offers no Rotate (the API would refuse it): it was rotated already, and clients move to its
+ * successor; or an earlier key of its line still works in its grace, and a rotation now would leave
+ * three keys working.
+ */
+function RotationBlocked({
+  rotation,
+  keys,
+  expiresAt,
+}: {
+  rotation: Extract<PortalKey['rotation'], { allowed: false }>;
+  keys: PortalKey[];
+  expiresAt: string | null;
+}) {
+  const other = rotation.keyId ? keys.find((k) => k.id === rotation.keyId) : undefined;
+  const named = other ? other.name || other.start : rotation.keyId;
+  if (rotation.code === 'ROTATION_IN_PROGRESS') {
+    return (
+      <small className="muted">
+        Rotate after <Time at={rotation.until} />: your previous key {named} works until then.
+      </small>
+    );
+  }
+  if (rotation.keyId) {
+    return (
+      <small className="muted">
+        Rotated: use {named}. This key stops at <Time at={expiresAt} />.
+      </small>
+    );
+  }
+  return <small className="muted">{rotation.reason}</small>;
 }
 
 interface PortalUsage {
