@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { BASE62 } from './base62.ts';
 import { generateKey } from './key-format.ts';
-import { classifySecret, findSecrets, holdsSecret, looksBinary, secretFingerprint } from './secret-scan.ts';
+import { classifySecret, findSecrets, placeHoldsSecret, looksBinary, secretFingerprint } from './secret-scan.ts';
 
 /** The same shape with one character of the random part changed: the checksum no longer holds. */
 function lookAlike(secret: string): string {
@@ -94,13 +94,13 @@ test('a key right after a look-alike (a cut or edited secret left in place) is s
   );
 });
 
-test('holdsSecret: a key as sent or percent-encoded once or more, or a JWT; places with look-alike names are not', () => {
+test('placeHoldsSecret: a key as sent or percent-encoded once or more, or a JWT; places with look-alike names are not', () => {
   const key = generateKey('api', 'live').secret;
   const jwt = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"sub":"u"}').toString('base64url')}.`;
   for (const text of [key, key.replaceAll('_', '%5F'), key.replaceAll('_', '%255F'), key.replaceAll('_', '%25255F'), `?t=${jwt}`, jwt.replaceAll('.', '%2E')]) {
-    assert.equal(holdsSecret(text), true, text);
+    assert.equal(placeHoldsSecret(text), true, text);
   }
   for (const text of ['src/gcs_upload.py', 'eyJhbGci.notes.md', 'https://example.com/a%20b', lookAlike(key), `${'%25'.repeat(3)}20`]) {
-    assert.equal(holdsSecret(text), false, text);
+    assert.equal(placeHoldsSecret(text), false, text);
   }
 });

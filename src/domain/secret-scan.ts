@@ -137,7 +137,7 @@ const DECODE_ROUNDS = 4;
  * behind percent-encoding applied once or more (`gk%5F...`, `gk%255F...`). Past DECODE_ROUNDS a text
  * that still decodes further is taken to hold one: nothing legitimate is encoded that deep.
  */
-export function holdsSecret(text: string): boolean {
+export function placeHoldsSecret(text: string): boolean {
   let current = text;
   for (let round = 0; ; round++) {
     if (findSecrets(current).length > 0 || holdsJwt(current)) return true;

@@ -1,6 +1,6 @@
 import type { ApiKey, AuditInput } from '../../domain/entities.ts';
 import { exposureStep, type ExposureAction, type ExposureStep } from '../../domain/exposure-policy.ts';
-import { holdsSecret } from '../../domain/secret-scan.ts';
+import { placeHoldsSecret } from '../../domain/secret-scan.ts';
 import { ControlError, iso, requireFound, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
 import { compromise, successorInUse, type Compromise } from './compromise.ts';
@@ -76,7 +76,7 @@ async function markExposedOnce(ctx: ControlContext, actor: Actor, existing: ApiK
     source: exposure.source,
     // Reports from people are refused with a secret in where (secret-lookup.ts); a code host's or the
     // gateway's must be acted on all the same, so a where holding one is withheld, never kept.
-    where: exposure.where !== null && holdsSecret(exposure.where) ? WHERE_WITHHELD : exposure.where,
+    where: exposure.where !== null && placeHoldsSecret(exposure.where) ? WHERE_WITHHELD : exposure.where,
     at: iso(now),
     since: exposure.since === undefined || exposure.since === null ? null : iso(Math.min(exposure.since, now)),
     action: step.action,

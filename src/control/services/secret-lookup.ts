@@ -1,7 +1,7 @@
 import type { KeyKind } from '../../domain/key-format.ts';
 import type { AdminKey, ApiKey, OAuthClient } from '../../domain/entities.ts';
 import { findBySecret, hashesEqual, hashKey } from '../../domain/key-hash.ts';
-import { classifySecret, holdsSecret } from '../../domain/secret-scan.ts';
+import { classifySecret, placeHoldsSecret } from '../../domain/secret-scan.ts';
 import { ControlError, notFound, type Actor, type ControlContext } from '../context.ts';
 import type { ExposureAction } from '../../domain/exposure-policy.ts';
 import { markExposed, type ExposureSource } from './exposure.ts';
@@ -120,7 +120,7 @@ export async function reportExposure(
   id: string,
   report: { source: Extract<ExposureSource, 'operator' | 'scanner'>; where: string | null; since: string | null; action: ExposureAction | null },
 ) {
-  if (report.where !== null && holdsSecret(report.where)) {
+  if (report.where !== null && placeHoldsSecret(report.where)) {
     throw new ControlError('VALIDATION_FAILED', 'where names a place (file, line, commit, URL), never the secret itself', {
       where: 'must not contain a secret: a key or a token (JWT), as sent or percent-encoded',
     });
