@@ -31,7 +31,7 @@ describe('a NUL from a client on the PostgreSQL store', () => {
   });
 
   test('a request whose path hides a NUL is logged without it, and the records after it are written', async () => {
-    const hidden = await fetch(`${h.gh.gatewayUrl}/orders/gk_a%00%1b[31m`);
+    const hidden = await fetch(`${h.gh.gatewayUrl}/orders/gk_live_3Fq9AAAAAAAAAAAAAAAAAAAA%00%1b[31m`);
     assert.equal(hidden.status, 400);
     await hidden.arrayBuffer();
     assert.equal((await call(h, '/orders/after-the-nul', { key: ids.secret })).status, 200);
