@@ -595,11 +595,27 @@ export interface OidcModelRepo {
   destroy(model: string, id: string): Promise<void>;
   /** Deletes every record of the model that belongs to the grant. */
   revokeByGrantId(model: string, grantId: string): Promise<void>;
+  /**
+   * Revokes a grant in one transaction: lists it (`revocations`, kind 'grant'), deletes its records of
+   * `models`, and the grant record itself when `withGrant`. All or nothing: a failure part-way must not
+   * delete the code or refresh token whose reuse revealed a theft while the grant lives on, because
+   * then nothing could ever revoke it (RFC 9700 §4.14.2).
+   */
+  revokeGrant(revocation: GrantRevocation): Promise<void>;
   /** Live records of one model in one grant (consumed ones included), oldest first. */
   listByGrant(model: string, grantId: string, now: number): Promise<OidcRecord[]>;
   /** Live records of one model for one account (a user's grants and sessions), newest first. */
   listByAccount(model: string, accountId: string, now: number): Promise<OidcRecord[]>;
   deleteExpired(now: number): Promise<number>;
+}
+
+export interface GrantRevocation {
+  grantId: string;
+  models: readonly string[];
+  withGrant: boolean;
+  revokedAt: number;
+  /** Until when the grant stays on the revocation list (Revocation.expiresAt). */
+  expiresAt: number;
 }
 
 export interface OidcRecord {

@@ -121,7 +121,6 @@ export class AuthorizationServer {
 
     const adapterOptions: OidcAdapterOptions = {
       records: identity.oidcRecords,
-      revocations: ctx.store.revocations,
       clients: directory,
       clock: ctx.clock,
       revocationTtlMs: () => identity.maxTokenLifetimeMs,

@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
 import { errors } from 'oidc-provider';
 import { openSqliteStore } from '../../store/sqlite/sqlite-store.ts';
@@ -17,7 +21,6 @@ async function setup(refreshReuseGraceMs = 0) {
   const records = createOidcRecords(store.oidc, MASTER);
   const adapterFor = createOidcAdapterFactory({
     records,
-    revocations: store.revocations,
     clients: {} as ClientDirectory, // only the Client model reads it
     clock: () => NOW,
     revocationTtlMs: () => 3_600_000,
@@ -458,3 +461,48 @@ test('a refresh token the store kept though its write failed (the answer lost) i
   assert.equal((await records.find('RefreshToken', 't-0', NOW))?.consumed, undefined, 'given back');
   assert.equal(await records.find('RefreshToken', 'lost-1', NOW), null, 'never sent: withdrawn, not left live beside the retry’s successor');
 });
+
+for (const model of ['RefreshToken', 'AuthorizationCode']) {
+  test(`a reuse (${model}) whose grant revocation the store fails part-way deletes nothing: presented again once the store is back, the grant is revoked`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-reuse-'));
+    const store = openSqliteStore(join(dir, 'store.db'));
+    try {
+      await store.migrate();
+      const records = createOidcRecords(store.oidc, MASTER);
+      const adapterFor = createOidcAdapterFactory({
+        records,
+        clients: {} as ClientDirectory,
+        clock: () => NOW,
+        revocationTtlMs: () => 3_600_000,
+        onGrantRevoked: () => undefined,
+        refreshReuseGraceMs: 0,
+        onReuseRevoked: () => undefined,
+      });
+      const adapter = adapterFor(model);
+      const refresh = adapterFor('RefreshToken');
+      await adapterFor('Grant').upsert('grant-1', { jti: 'grant-1', kind: 'Grant', accountId: 'usr_1', clientId: 'client-1' }, 3600);
+      await adapter.upsert('used-1', { jti: 'used-1', kind: model, grantId: 'grant-1', accountId: 'usr_1' }, 3600);
+      await refresh.upsert('issued-1', { jti: 'issued-1', kind: 'RefreshToken', grantId: 'grant-1', accountId: 'usr_1' }, 3600);
+      await adapter.consume('used-1');
+
+      // A real failure in the store: listing the grant as revoked is refused, after the deletes may have run.
+      const other = new DatabaseSync(join(dir, 'store.db'));
+      other.exec(`CREATE TRIGGER refuse_listing BEFORE INSERT ON revocations BEGIN SELECT RAISE(ABORT, 'injected failure'); END`);
+      await assert.rejects(adapter.consume('used-1'), (error) => !(error instanceof errors.InvalidGrant));
+      other.exec('DROP TRIGGER refuse_listing');
+      other.close();
+      assert.notEqual(await adapter.find('used-1'), undefined, 'the used token stays, to show the reuse again');
+
+      await assert.rejects(adapter.consume('used-1'), (error) => error instanceof errors.InvalidGrant);
+      assert.equal(await refresh.find('issued-1'), undefined, "the first use's tokens are revoked with the grant");
+      assert.equal(await adapterFor('Grant').find('grant-1'), undefined);
+      assert.deepEqual(
+        (await store.revocations.since(0, NOW)).map((r) => r.id),
+        ['grant-1'],
+      );
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}

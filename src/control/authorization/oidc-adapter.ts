@@ -4,14 +4,13 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import type Provider from 'oidc-provider';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
-import { StorageUnavailableError, type RevocationRepo } from '../../store/port.ts';
+import { StorageUnavailableError } from '../../store/port.ts';
 import type { ClientDirectory } from './client-directory.ts';
 import type { OidcRecords, StoredRecord } from './oidc-records.ts';
 
 export interface OidcAdapterOptions {
   /** The records by their secret ids; stored under keyed hashes, sealed. */
   records: OidcRecords;
-  revocations: RevocationRepo;
   clients: ClientDirectory;
   /** How long a revoked grant stays on the revocation list: the longest access-token lifetime. */
   revocationTtlMs: () => number;
@@ -109,9 +108,19 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
       await refuseReuse(model, used, o);
     },
     async destroy(id) {
+      // oidc-provider deletes a grant only with all its tokens (its revoke()), and a code or refresh token
+      // only when it revokes the grant too: on a reuse (RFC 9700 §4.14.2), in parallel with that revoke, or
+      // at the revocation endpoint (RFC 7009 §2.1), before it. Deleted alone, and the revoke then failing
+      // (the store away), the token that would show the reuse again is gone and the grant lives on. So
+      // each of these is the whole revocation, in one transaction: all of it holds, or none of it.
+      if (model === 'Grant') return revokeGrant(id, o, true);
+      const grantId = SINGLE_USE.has(model) ? (await o.records.find(model, id, o.clock()))?.grantId : undefined;
+      if (typeof grantId === 'string') return revokeGrant(grantId, o, false);
       await o.records.destroy(model, id);
     },
-    revokeByGrantId: (grantId) => revokeModelOfGrant(model, grantId, o),
+    // oidc-provider revokes a grant model by model, in parallel: each is the whole revocation, so the
+    // one that succeeds first leaves nothing of the grant, and one that fails deletes nothing.
+    revokeByGrantId: (grantId) => revokeGrant(grantId, o, false),
   };
 }
 
@@ -293,14 +302,14 @@ export async function saveGrant<G extends { save(): Promise<unknown> }>(change: 
 }
 
 /**
- * Deletes one model's records of a grant. Revoking its access tokens also lists the grant as revoked:
- * JWT access tokens are not stored, and a verifier can only refuse them by their grant id.
+ * Revokes a grant in one store transaction: every record of it deleted (the grant itself too when
+ * `withGrant`) and it listed as revoked, since JWT access tokens are not stored and a verifier can only
+ * refuse them by their grant id. Nothing is deleted unless all of it holds: a code or refresh token
+ * whose reuse was seen stays, used, and its next presentation revokes the grant again.
  */
-async function revokeModelOfGrant(model: string, grantId: string, o: OidcAdapterOptions): Promise<void> {
-  await o.records.revokeByGrantId(model, grantId);
-  if (model !== 'AccessToken') return;
+async function revokeGrant(grantId: string, o: OidcAdapterOptions, withGrant: boolean): Promise<void> {
   const now = o.clock();
-  await o.revocations.add({ kind: 'grant', id: grantId, revokedAt: now, expiresAt: now + o.revocationTtlMs() });
+  await o.records.revokeGrant({ grantId, models: GRANT_BOUND, withGrant, revokedAt: now, expiresAt: now + o.revocationTtlMs() });
   o.onGrantRevoked(grantId);
 }
 
@@ -319,8 +328,7 @@ const GRANT_BOUND = ['AccessToken', ...SINGLE_USE];
 async function refuseReuse(model: string, used: Record<string, unknown> | null, o: OidcAdapterOptions): Promise<never> {
   const grantId = used?.grantId;
   if (typeof grantId === 'string') {
-    await Promise.all(GRANT_BOUND.map((m) => revokeModelOfGrant(m, grantId, o)));
-    await o.records.destroy('Grant', grantId);
+    await revokeGrant(grantId, o, true);
     o.onReuseRevoked(grantId);
   }
   throw new errors.InvalidGrant(`${model === 'RefreshToken' ? 'refresh token' : 'grant'} already used`);

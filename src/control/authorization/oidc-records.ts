@@ -1,6 +1,6 @@
 import { createBearerHash } from '../../domain/bearer-hash.ts';
 import { createSecretBox } from '../../domain/secret-box.ts';
-import type { OidcModelRepo, OidcPayload } from '../../store/port.ts';
+import type { GrantRevocation, OidcModelRepo, OidcPayload } from '../../store/port.ts';
 
 /** A record found by a list: `ref` is what it is stored under, since its secret id is not kept. */
 export interface StoredRecord {
@@ -32,6 +32,8 @@ export interface OidcRecords {
   upsertIfVersion(model: string, id: string, payload: OidcPayload, expiresAt: number | null, version: number | null): Promise<boolean>;
   destroy(model: string, id: string): Promise<void>;
   revokeByGrantId(model: string, grantId: string): Promise<void>;
+  /** Lists a grant revoked and deletes its records, in one transaction (OidcModelRepo.revokeGrant). */
+  revokeGrant(revocation: GrantRevocation): Promise<void>;
   listByGrant(model: string, grantId: string, now: number): Promise<StoredRecord[]>;
   listByAccount(model: string, accountId: string, now: number): Promise<StoredRecord[]>;
   consumeStored(model: string, ref: string, at: number): Promise<boolean>;
@@ -124,6 +126,8 @@ export function createOidcRecords(repo: OidcModelRepo, masterKey: Buffer): OidcR
     consume: (model, id, at) => repo.consume(model, refOf(model, id), at),
     destroy: (model, id) => repo.destroy(model, refOf(model, id)),
     revokeByGrantId: (model, grantId) => repo.revokeByGrantId(model, grantId),
+    // Grant ids are plain (PLAIN_IDS): the grant index matches them as they are.
+    revokeGrant: (revocation) => repo.revokeGrant(revocation),
     listByGrant: async (model, grantId, now) => (await repo.listByGrant(model, grantId, now)).map(listed(model)),
     listByAccount: async (model, accountId, now) => (await repo.listByAccount(model, accountId, now)).map(listed(model)),
     consumeStored: (model, ref, at) => repo.consume(model, ref, at),

@@ -50,9 +50,14 @@ export const grantsService = {
   async revokeGrant(ctx: ControlContext, actor: Actor, grantId: string, reason = 'admin'): Promise<void> {
     const now = ctx.clock();
     const records = requireIdentity(ctx).oidcRecords;
-    await Promise.all(GRANT_MODELS.map((model) => records.revokeByGrantId(model, grantId)));
-    await records.destroy('Grant', grantId);
-    await ctx.store.revocations.add({ kind: 'grant', id: grantId, revokedAt: now, expiresAt: now + (ctx.identity?.maxTokenLifetimeMs ?? 86_400_000) });
+    // One transaction: a failure part-way leaves the grant whole, to be revoked again, never half revoked.
+    await records.revokeGrant({
+      grantId,
+      models: GRANT_MODELS,
+      withGrant: true,
+      revokedAt: now,
+      expiresAt: now + (ctx.identity?.maxTokenLifetimeMs ?? 86_400_000),
+    });
     await ctx.store.audit.append({ ...actor, action: 'grant.revoked', targetType: 'grant', targetId: grantId, before: null, after: { reason } });
     ctx.changes.publish({ type: 'token.revoked', kind: 'grant', id: grantId });
   },

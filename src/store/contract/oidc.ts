@@ -84,6 +84,26 @@ export function oidcContract(current: () => Store): void {
       assert.notEqual(await oidc.find('AuthorizationCode', 'c', T0), null);
     });
 
+    test('revokeGrant lists the grant and deletes its records of the models named (and the grant when asked), nothing else', async () => {
+      const { oidc, revocations } = current();
+      await oidc.upsert('Grant', 'g1', payload({ accountId: 'usr_1' }), null);
+      await oidc.upsert('RefreshToken', 'a', payload({ grantId: 'g1' }), null);
+      await oidc.upsert('AuthorizationCode', 'c', payload({ grantId: 'g1' }), null);
+      await oidc.upsert('Interaction', 'i', payload({ grantId: 'g1' }), null);
+      await oidc.upsert('RefreshToken', 'b', payload({ grantId: 'g2' }), null);
+      await oidc.revokeGrant({ grantId: 'g1', models: ['RefreshToken', 'AuthorizationCode'], withGrant: false, revokedAt: T0, expiresAt: T0 + 1000 });
+      assert.equal(await oidc.find('RefreshToken', 'a', T0), null);
+      assert.equal(await oidc.find('AuthorizationCode', 'c', T0), null);
+      assert.notEqual(await oidc.find('Interaction', 'i', T0), null, 'a model not named is kept');
+      assert.notEqual(await oidc.find('RefreshToken', 'b', T0), null, 'another grant is kept');
+      assert.notEqual(await oidc.find('Grant', 'g1', T0), null, 'the grant is kept unless asked');
+      assert.deepEqual(await revocations.since(T0, T0), [{ kind: 'grant', id: 'g1', revokedAt: T0, expiresAt: T0 + 1000 }]);
+      // Again (idempotent), now with the grant: the listing keeps the later end.
+      await oidc.revokeGrant({ grantId: 'g1', models: ['RefreshToken'], withGrant: true, revokedAt: T0 + 10, expiresAt: T0 + 500 });
+      assert.equal(await oidc.find('Grant', 'g1', T0), null);
+      assert.deepEqual(await revocations.since(T0, T0), [{ kind: 'grant', id: 'g1', revokedAt: T0, expiresAt: T0 + 1000 }]);
+    });
+
     test('destroy deletes one record; listByAccount lists an account’s live records newest first', async () => {
       const { oidc } = current();
       await oidc.upsert('Grant', 'g1', payload({ accountId: 'usr_1' }), T0 + 100);

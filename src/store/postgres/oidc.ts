@@ -76,6 +76,16 @@ export function oidcRepo(db: PgDb): OidcModelRepo {
     async revokeByGrantId(model, grantId) {
       await db.query('DELETE FROM oidc_records WHERE model = $1 AND grant_id = $2', [model, grantId]);
     },
+    async revokeGrant(r) {
+      await db.transaction(async (tx) => {
+        await tx.query(
+          'INSERT INTO revocations (kind, id, revoked_at, expires_at) VALUES ($1,$2,$3,$4) ON CONFLICT (kind, id) DO UPDATE SET expires_at = GREATEST(revocations.expires_at, excluded.expires_at)',
+          ['grant', r.grantId, r.revokedAt, r.expiresAt],
+        );
+        await tx.query('DELETE FROM oidc_records WHERE model = ANY($1::text[]) AND grant_id = $2', [[...r.models], r.grantId]);
+        if (r.withGrant) await tx.query('DELETE FROM oidc_records WHERE model = $1 AND id = $2', ['Grant', r.grantId]);
+      });
+    },
     listByGrant: (model, grantId, now) => many('grant_id', 'ASC', model, grantId, now),
     listByAccount: (model, accountId, now) => many('account_id', 'DESC', model, accountId, now),
     async deleteExpired(now) {

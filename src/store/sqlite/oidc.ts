@@ -67,6 +67,16 @@ export function oidcRepo(db: SqliteDb): OidcModelRepo {
     async revokeByGrantId(model, grantId) {
       db.sql('DELETE FROM oidc_records WHERE model = ? AND grant_id = ?').run(model, grantId);
     },
+    async revokeGrant(r) {
+      db.transaction(() => {
+        db.sql(
+          'INSERT INTO revocations (kind, id, revoked_at, expires_at) VALUES (?,?,?,?) ON CONFLICT (kind, id) DO UPDATE SET expires_at = MAX(expires_at, excluded.expires_at)',
+        ).run('grant', r.grantId, r.revokedAt, r.expiresAt);
+        const remove = db.sql('DELETE FROM oidc_records WHERE model = ? AND grant_id = ?');
+        for (const model of r.models) remove.run(model, r.grantId);
+        if (r.withGrant) db.sql('DELETE FROM oidc_records WHERE model = ? AND id = ?').run('Grant', r.grantId);
+      });
+    },
     async listByGrant(model, grantId, now) {
       return db
         .sql(`SELECT id, payload, consumed_at FROM oidc_records WHERE model = ? AND grant_id = ? ${live} ORDER BY rowid`)

@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { StorageUnavailableError, type OidcModelRepo, type RevocationRepo } from '../src/store/port.ts';
+import { Browser, claimsOf, codeFlow, REDIRECT, startAuthHarness, type AuthHarness } from './support/oauth.ts';
+
+/**
+ * oidc-provider answers the reuse of a rotated refresh token (RFC 9700 §4.14.2) by deleting that token
+ * and revoking its grant, in parallel. With the store failing the grant's revocation, the token's delete
+ * went through alone: its next presentation was "not found", never a reuse again, and the grant lived
+ * on, with the successor a thief may hold. Now the token goes only with the whole revocation: while the
+ * store fails, nothing is deleted, and the next presentation revokes the grant.
+ */
+describe('a refresh token reuse whose grant revocation fails in the store', () => {
+  let h: AuthHarness;
+  let web: Awaited<ReturnType<AuthHarness['client']>>;
+  let user: { id: string; username: string };
+  let storeFails = false;
+  before(async () => {
+    h = await startAuthHarness();
+    const orders = await h.api('orders', ['orders:read']);
+    web = await h.client({ name: 'Web', redirectUris: [REDIRECT], scopes: ['orders:read'], apiIds: [orders.id], firstParty: true });
+    user = await h.user();
+    // Every store call that revokes a grant fails as a store going away does; deleting a single token does not.
+    const oidc = h.gh.ctx.store.oidc as OidcModelRepo & Record<string, unknown>;
+    const revocations = h.gh.ctx.store.revocations as RevocationRepo & Record<string, unknown>;
+    const failing = <T extends Record<string, unknown>>(repo: T, method: string, when: (...args: any[]) => boolean = () => true) => {
+      const original = repo[method];
+      if (typeof original !== 'function') return;
+      (repo as Record<string, unknown>)[method] = async (...args: unknown[]) => {
+        if (storeFails && when(...args)) throw new StorageUnavailableError('the store is away', { cause: new Error('connection reset') });
+        return original.apply(repo, args);
+      };
+    };
+    failing(oidc, 'revokeByGrantId');
+    failing(oidc, 'revokeGrant');
+    failing(oidc, 'destroy', (model: string) => model === 'Grant');
+    failing(revocations, 'add');
+  });
+  after(() => h?.close());
+
+  const post = async (url: string, form: Record<string, string>) => {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${web.id}:${web.secret}`).toString('base64')}` },
+      body: new URLSearchParams(form).toString(),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, any> };
+  };
+  const refresh = (token: string) => post(h.as.token_endpoint!, { grant_type: 'refresh_token', refresh_token: token });
+
+  test('a refresh token reuse whose grant revocation fails keeps the used token, and its next presentation revokes the grant', async () => {
+    const tokens = await codeFlow(h, new Browser(h.issuer), web, user.username, { scope: 'openid orders:read' });
+    const grantId = claimsOf(tokens.access_token).gid as string;
+    const rotated = await refresh(tokens.refresh_token!);
+    assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+
+    storeFails = true;
+    let reused;
+    try {
+      reused = await refresh(tokens.refresh_token!);
+    } finally {
+      storeFails = false;
+    }
+    assert.equal(reused.status, 503, JSON.stringify(reused.body));
+    assert.equal(reused.body.error, 'temporarily_unavailable');
+
+    // The store is back: the reused token is presented again (the client's retry, or the thief's).
+    const again = await refresh(tokens.refresh_token!);
+    assert.equal(again.status, 400, JSON.stringify(again.body));
+    assert.equal(again.body.error, 'invalid_grant');
+    const successor = await refresh(rotated.body.refresh_token);
+    assert.equal(successor.status, 400, `the successor dies with the grant: ${JSON.stringify(successor.body)}`);
+    assert.equal(successor.body.error, 'invalid_grant');
+    const listed = (await h.gh.ctx.store.revocations.since(0, Date.now())).filter((r) => r.kind === 'grant' && r.id === grantId);
+    assert.equal(listed.length, 1, 'the grant is listed revoked, so its JWT access tokens are refused');
+    assert.deepEqual(await h.gh.ctx.identity!.oidcRecords.listByGrant('RefreshToken', grantId, Date.now()), []);
+  });
+});
