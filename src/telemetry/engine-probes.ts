@@ -1,4 +1,4 @@
-import type { HealthReporter } from './health.ts';
+import { healthMessageOf, type HealthReporter } from './health.ts';
 import { PeriodicTask } from './periodic-task.ts';
 
 /** What /readyz says of one engine (the store's database, Redis): measured by a periodic probe, never per request. */
@@ -46,7 +46,7 @@ export class EngineProbes {
             try {
               await withTimeout(probe.ping(), options.timeoutMs);
             } catch (error) {
-              this.#status.set(probe.engine, { status: 'down', latencyMs: null, checkedAt: at, error: messageOf(error) });
+              this.#status.set(probe.engine, { status: 'down', latencyMs: null, checkedAt: at, error: healthMessageOf(error) });
               throw error;
             }
             const latencyMs = Math.round((performance.now() - started) * 10) / 10;
@@ -77,8 +77,4 @@ function withTimeout(promise: Promise<unknown>, ms: number): Promise<unknown> {
     timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function messageOf(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).slice(0, 300);
 }

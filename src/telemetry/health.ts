@@ -1,9 +1,11 @@
 import type { Logger } from 'pino';
+import { withoutSecrets } from '../domain/secret-redaction.ts';
 
 /**
  * What background work and the store report, for the log and for readiness. Every failure is logged
  * with the component's name and counted; readiness is false while a critical component's last
- * report is a failure. Nothing here is a secret: errors are reduced to their messages.
+ * report is a failure. Nothing here is a secret: errors are reduced to their messages, without
+ * anything shaped like a secret (healthMessageOf).
  */
 export interface HealthReporter {
   /** Declares a component before it first reports; critical ones decide readiness. */
@@ -74,7 +76,7 @@ export class Health implements HealthReporter {
     const state = this.#state(component);
     state.ok = false;
     state.failures++;
-    state.lastError = messageOf(error);
+    state.lastError = healthMessageOf(error);
     state.lastErrorAt = this.#clock();
     this.#log.error({ err: error, component, failures: state.failures }, `${component} failed`);
     this.#listener?.reported(component, false);
@@ -118,7 +120,14 @@ export class Health implements HealthReporter {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-function messageOf(error: unknown): string {
+/**
+ * The text readiness keeps of a failure (the control listener's /readyz shows it to anyone who reaches
+ * it): its message, with every secret-shaped part replaced (domain/secret-redaction.ts, the log's rule),
+ * since a library's message often quotes its input (a URL with `?api_key=`, a bearer JWT). Replaced
+ * before it is cut to length: a cut inside a key could leave too little of it to be told as one.
+ * Every producer of such text (health, engine probes, gateway workers) uses this one function.
+ */
+export function healthMessageOf(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return message.slice(0, 300);
+  return withoutSecrets(message, '[Redacted]').slice(0, 300);
 }

@@ -13,7 +13,7 @@ import { connectRedis, REDIS_CONNECTION } from '../redis/connection.ts';
 import { SharedTable } from '../limits/shared-table.ts';
 import { openStore } from '../store/open-store.ts';
 import { STORE_COMPONENT, StorageUnavailableError } from '../store/port.ts';
-import { Health } from '../telemetry/health.ts';
+import { Health, healthMessageOf } from '../telemetry/health.ts';
 import { GatehouseMetrics, lostRecords } from '../telemetry/metrics.ts';
 import { timedStore } from '../telemetry/timed-store.ts';
 import { reloadOnChange } from '../tls/server-tls.ts';
@@ -62,7 +62,7 @@ class ForwardedHealth extends Health {
   }
   override failed(component: string, error: unknown): void {
     super.failed(component, error);
-    post({ type: 'health', component, critical: true, ok: false, error: (error instanceof Error ? error.message : String(error)).slice(0, 300) });
+    post({ type: 'health', component, critical: true, ok: false, error: healthMessageOf(error) });
   }
 }
 
