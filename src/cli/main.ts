@@ -126,7 +126,9 @@ async function main(argv: string[]): Promise<number> {
     const { ConfigError } = await import('../config/load.ts');
     if (error instanceof ConfigError) return (out.error(error.message), 1);
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') return (out.error(`a port is already in use: ${(error as Error).message}`), 1);
-    throw error;
+    // Anything else (a library's failure): printed as Node would (its stack), but through the same
+    // rule as every other error (out.error), not by Node itself, which would echo what it quotes.
+    return (out.error(error instanceof Error ? (error.stack ?? error.message) : String(error)), 1);
   }
 }
 

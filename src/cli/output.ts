@@ -1,4 +1,12 @@
-/** How a command reports: JSON for scripts (--json), short text for people. Errors go to stderr. */
+import { withoutSecrets } from '../domain/secret-redaction.ts';
+
+/**
+ * How a command reports: JSON for scripts (--json), short text for people. Errors go to stderr, with
+ * every secret-shaped part replaced: an error quotes what it was given (the admin API's detail, a name
+ * typed on the command line, GATEHOUSE_URL, a library's message about its input), and stderr lands in
+ * terminals and CI logs. Results (stdout) are left as they are: a new key or secret is shown there
+ * once, on purpose.
+ */
 export interface Output {
   json: boolean;
   result(value: unknown, text: () => string): void;
@@ -12,10 +20,19 @@ export function createOutput(json: boolean): Output {
       process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
     },
     error(message, details) {
-      if (json) process.stderr.write(`${JSON.stringify({ error: message, ...(details ? { details } : {}) })}\n`);
-      else process.stderr.write(`gatehouse: ${message}\n`);
+      // Each string cleaned before it is serialized: inside JSON, an escape (`\n`) glued to a secret hides where its word starts.
+      if (json) process.stderr.write(`${JSON.stringify({ error: cleaned(message), ...(details ? { details: cleaned(details) } : {}) })}\n`);
+      else process.stderr.write(`gatehouse: ${cleaned(message)}\n`);
     },
   };
+}
+
+/** A value with every string in it passed through the secret-shape rule (domain/secret-redaction.ts). */
+function cleaned<T>(value: T): T {
+  if (typeof value === 'string') return withoutSecrets(value, '[Redacted]') as T;
+  if (Array.isArray(value)) return value.map(cleaned) as T;
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cleaned(v)])) as T;
+  return value;
 }
 
 /**
