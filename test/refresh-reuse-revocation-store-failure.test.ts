@@ -75,4 +75,35 @@ describe('a refresh token reuse whose grant revocation fails in the store', () =
     assert.equal(listed.length, 1, 'the grant is listed revoked, so its JWT access tokens are refused');
     assert.deepEqual(await h.gh.ctx.identity!.oidcRecords.listByGrant('RefreshToken', grantId, Date.now()), []);
   });
+
+  test('a refresh token reuse whose grant revocation fails is retried in the background and reported until it holds, with no one presenting the token again', async () => {
+    const tokens = await codeFlow(h, new Browser(h.issuer), web, user.username, { scope: 'openid orders:read' });
+    const grantId = claimsOf(tokens.access_token).gid as string;
+    const rotated = await refresh(tokens.refresh_token!);
+    assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+    const pending = async () => (JSON.parse(await (await fetch(`${h.gh.controlUrl}/readyz`)).text()) as any).components['grant-revocations-pending'];
+
+    storeFails = true;
+    try {
+      assert.equal((await refresh(tokens.refresh_token!)).status, 503);
+      await h.gh.authorization!.retryRevocations();
+      const reported = await pending();
+      assert.equal(reported.ok, false, 'reported while the store still fails it');
+      assert.match(reported.lastError, /1 grant revocation\(s\) the store failed are pending/);
+    } finally {
+      storeFails = false;
+    }
+    await h.gh.authorization!.retryRevocations();
+    assert.equal((await pending()).ok, true);
+
+    // Only the thief's successor is presented: refused, the grant is gone.
+    const successor = await refresh(rotated.body.refresh_token);
+    assert.equal(successor.status, 400, JSON.stringify(successor.body));
+    assert.equal(successor.body.error, 'invalid_grant');
+    assert.equal((await h.gh.ctx.store.revocations.since(0, Date.now())).filter((r) => r.id === grantId).length, 1, 'listed revoked');
+    assert.ok(
+      (await h.audit('grant.revoked')).some((e: { targetId: string }) => e.targetId === grantId),
+      'in the audit log',
+    );
+  });
 });

@@ -9,7 +9,15 @@ import type { RevocationList } from '../../verification/revocation-list.ts';
 import type { ControlContext, IdentityContext } from '../context.ts';
 import { usersService } from '../services/users.ts';
 import { OIDC_SCOPES, type ClientDirectory } from './client-directory.ts';
-import { carryGrantVersion, createOidcAdapterFactory, noteConsumes, saveGrant, type OidcAdapterOptions } from './oidc-adapter.ts';
+import {
+  carryGrantVersion,
+  createOidcAdapterFactory,
+  noteConsumes,
+  PendingRevocations,
+  retryRevocations,
+  saveGrant,
+  type OidcAdapterOptions,
+} from './oidc-adapter.ts';
 import { jwtAccessTokenExtension } from './jwt-access-tokens.ts';
 import { PAGE_HEADERS } from './security-headers.ts';
 import { rfcAnswers } from './rfc-answers.ts';
@@ -71,6 +79,9 @@ export class AuthorizationServer {
   #callback!: (req: IncomingMessage, res: ServerResponse) => void;
   #scheduleTimer: NodeJS.Timeout | undefined;
   #signature = '';
+  /** Kept across provider builds: a revocation the store failed is retried whatever the keys do since. */
+  readonly #pendingRevocations = new PendingRevocations();
+  #adapterOptions: OidcAdapterOptions | null = null;
 
   constructor(options: AuthorizationServerOptions) {
     this.#o = options;
@@ -106,6 +117,11 @@ export class AuthorizationServer {
     }
   }
 
+  /** Retries the grant revocations the store failed; rejects while any is pending (for health). */
+  retryRevocations(): Promise<void> {
+    return this.#adapterOptions ? retryRevocations(this.#adapterOptions) : Promise.resolve();
+  }
+
   handle(req: IncomingMessage, res: ServerResponse): void {
     this.#callback(req, res);
   }
@@ -127,7 +143,9 @@ export class AuthorizationServer {
       onGrantRevoked: (grantId) => ctx.changes.publish({ type: 'token.revoked', kind: 'grant', id: grantId }),
       refreshReuseGraceMs: settings.refreshReuseGraceSeconds * 1000,
       onReuseRevoked: (grantId) => this.#auditGrantRevoked(grantId),
+      pendingRevocations: this.#pendingRevocations,
     };
+    this.#adapterOptions = adapterOptions;
     const configuration: Configuration = {
       adapter: createOidcAdapterFactory(adapterOptions),
       jwks,

@@ -22,8 +22,56 @@ export interface OidcAdapterOptions {
    * answer was lost), not as theft: it is refreshed again instead of revoking the grant. 0: off.
    */
   refreshReuseGraceMs: number;
-  /** Told when a concurrent second use of a code or refresh token revoked its grant (for the audit log). */
+  /**
+   * Told when the adapter itself revoked a grant (for the audit log): a concurrent second use of a code
+   * or refresh token, or a revocation retried after the store failed it (retryRevocations).
+   */
   onReuseRevoked: (grantId: string) => void;
+  /** Grant revocations the store failed, kept to be retried (retryRevocations); shared by every provider build. */
+  pendingRevocations?: PendingRevocations;
+}
+
+/**
+ * Grant revocations the store failed (away for a moment), by grant id, with whether the grant record
+ * goes too. The reused token stays in the store, so presenting it again revokes the grant; this makes
+ * sure it is revoked even if no one does (the thief holds its successor and has no reason to), retried
+ * in the background and reported to readiness until it holds. In memory: after a restart, the token
+ * left in the store is what still shows the reuse.
+ */
+export class PendingRevocations {
+  readonly #grants = new Map<string, boolean>();
+  add(grantId: string, withGrant: boolean): void {
+    this.#grants.set(grantId, this.#grants.get(grantId) === true || withGrant);
+  }
+  get size(): number {
+    return this.#grants.size;
+  }
+  entries(): [string, boolean][] {
+    return [...this.#grants];
+  }
+  /** A revocation of the grant held: the pending one is done, unless it also had the grant record to delete and this one did not. */
+  settle(grantId: string, withGrant: boolean): void {
+    if (withGrant || this.#grants.get(grantId) === false) this.#grants.delete(grantId);
+  }
+}
+
+/**
+ * Retries each pending grant revocation; the ones that hold leave the list (and reach the audit log).
+ * Rejects while any is still pending, so the background task reports it to the log and to readiness.
+ */
+export async function retryRevocations(o: OidcAdapterOptions): Promise<void> {
+  const pending = o.pendingRevocations;
+  if (!pending || pending.size === 0) return;
+  const failures: unknown[] = [];
+  for (const [grantId, withGrant] of pending.entries()) {
+    try {
+      await revokeGrant(grantId, o, withGrant);
+      o.onReuseRevoked(grantId);
+    } catch (error) {
+      failures.push(error);
+    }
+  }
+  if (pending.size > 0) throw new AggregateError(failures, `${pending.size} grant revocation(s) the store failed are pending, retried until they hold`);
 }
 
 /**
@@ -309,7 +357,14 @@ export async function saveGrant<G extends { save(): Promise<unknown> }>(change: 
  */
 async function revokeGrant(grantId: string, o: OidcAdapterOptions, withGrant: boolean): Promise<void> {
   const now = o.clock();
-  await o.records.revokeGrant({ grantId, models: GRANT_BOUND, withGrant, revokedAt: now, expiresAt: now + o.revocationTtlMs() });
+  try {
+    await o.records.revokeGrant({ grantId, models: GRANT_BOUND, withGrant, revokedAt: now, expiresAt: now + o.revocationTtlMs() });
+  } catch (error) {
+    // Still failed to the request (503 while the store is away); retried in the background too.
+    o.pendingRevocations?.add(grantId, withGrant);
+    throw error;
+  }
+  o.pendingRevocations?.settle(grantId, withGrant);
   o.onGrantRevoked(grantId);
 }
 

@@ -3,6 +3,7 @@ import { getRequestListener } from '@hono/node-server';
 import type { Config } from '../../config/load.ts';
 import { DECOY_PASSWORD_HASH } from '../../domain/password-hash.ts';
 import type { HealthReporter } from '../../telemetry/health.ts';
+import { PeriodicTask } from '../../telemetry/periodic-task.ts';
 import type { Tracing } from '../../telemetry/tracing.ts';
 import { RevocationList } from '../../verification/revocation-list.ts';
 import type { ControlContext } from '../context.ts';
@@ -15,12 +16,16 @@ import { memoryThrottles } from '../../limits/failure-throttle.ts';
 import type { ThrottleFactory } from '../../limits/port.ts';
 
 const HOUSEKEEPING = 'authorization-housekeeping';
+const PENDING_REVOCATIONS = 'grant-revocations-pending';
+const PENDING_REVOCATIONS_RETRY_MS = 5000;
 
 export { identityContext, MAX_TOKEN_LIFETIME_MS } from './identity-context.ts';
 
 export interface RunningAuthorization {
   server: AuthorizationServer;
   revocations: RevocationList;
+  /** One round of the retry of grant revocations the store failed, now (reported to health as its timer's are). */
+  retryRevocations(): Promise<void>;
   /** Serves the interaction pages. */
   interactions: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   close(): void;
@@ -112,12 +117,24 @@ export async function startAuthorization(
     });
   }, 60_000);
   housekeeping.unref();
+  // Grant revocations the store failed (a reuse seen while it was away): retried until they hold, and
+  // reported (a warning: the store's own component says whether the node can serve).
+  const pendingRevocations = new PeriodicTask({
+    component: PENDING_REVOCATIONS,
+    critical: false,
+    health,
+    intervalMs: PENDING_REVOCATIONS_RETRY_MS,
+    run: () => server.retryRevocations(),
+  });
+  pendingRevocations.start();
   return {
     server,
     revocations,
+    retryRevocations: () => health.run(PENDING_REVOCATIONS, () => server.retryRevocations()),
     interactions: getRequestListener(interactions.fetch),
     close() {
       clearInterval(housekeeping);
+      void pendingRevocations.stop();
       unsubscribe();
       server.close();
     },
