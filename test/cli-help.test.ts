@@ -42,6 +42,38 @@ describe('gatehouse <command> --help', () => {
     });
   }
 
+  // The README's first commands use these flags: `create --help` and `update --help` must name them,
+  // not answer `[flags]` and leave a newcomer to guess.
+  for (const [args, flags] of [
+    [
+      ['apis', 'create', '--help'],
+      ['--name', '--listen-path', '--upstream', '--data JSON'],
+    ],
+    [
+      ['apps', 'create', '--help'],
+      ['--name', '--owner'],
+    ],
+    [
+      ['policies', 'create', '--help'],
+      ['--name', '--api', '--rate-limit', '--quota'],
+    ],
+    [
+      ['clients', 'create', '--help'],
+      ['--name', '--redirect-uri', '--grant', '--api', '--scopes', '--exchange-app', '--type'],
+    ],
+    [
+      ['clients', 'update', '--help'],
+      ['--redirect-uri', '--grant'],
+    ],
+  ] as const) {
+    test(`${args.join(' ')} names every flag it takes`, async () => {
+      const run = await runCli([...args], env);
+      assert.equal(run.code, 0, `stderr: ${run.stderr}`);
+      assert.doesNotMatch(run.stdout, /\[flags\]/);
+      for (const flag of flags) assert.ok(run.stdout.includes(flag), `${args.join(' ')} --help does not name ${flag}:\n${run.stdout}`);
+    });
+  }
+
   for (const command of ['migrate', 'demo', 'start']) {
     test(`${command} --help prints the usage, exits 0, and creates no store`, async () => {
       const run = await runCli([command, '--help'], env);

@@ -69,6 +69,48 @@ export const query = (q: Record<string, unknown>) => {
   return params.size ? `?${params}` : '';
 };
 
+/** What each flag takes, for usages built from a verb's flags; a flag not named here takes a VALUE. */
+const PLACEHOLDERS: Record<string, string> = {
+  name: 'NAME',
+  'listen-path': '/PATH',
+  upstream: 'URL',
+  owner: 'EMAIL',
+  app: 'NAME|ID',
+  api: 'NAME|ID',
+  policy: 'NAME|ID',
+  'exchange-app': 'NAME|ID',
+  env: 'live|test',
+  'expires-in': 'SECONDS',
+  'rate-limit': 'name:limit:window',
+  quota: 'N/day|N/month',
+  scopes: 'a,b',
+  ip: 'CIDR',
+  'timeout-seconds': 'N',
+  'path-case': 'sensitive|insensitive',
+  'when-redis-unavailable': 'local|fail-closed',
+  type: 'confidential|public',
+  'redirect-uri': 'URL',
+  grant: 'GRANT_TYPE',
+  'token-ttl': 'SECONDS',
+  email: 'E',
+  roles: 'a,b',
+  'console-role': 'admin|operator|auditor|developer|none',
+  url: 'URL',
+  events: 'a,b',
+  description: 'TEXT',
+  data: 'JSON',
+};
+
+/** `[--name NAME] [--api NAME|ID ...] [--public]`: every flag a verb takes, so `--help` names them all. */
+export function flagsUsage(flags: ParseArgsOptionsConfig): string {
+  return Object.entries(flags)
+    .map(([flag, option]) => {
+      const value = option.type === 'boolean' ? '' : ` ${PLACEHOLDERS[flag] ?? 'VALUE'}${option.multiple ? ' ...' : ''}`;
+      return `[--${flag}${value}]`;
+    })
+    .join(' ');
+}
+
 /**
  * list, show, create, update and delete for one resource. `body` builds the admin API's body from the
  * flags (resolving names to ids); with `named`, the ID of show, update and delete may be a name too.
@@ -91,12 +133,12 @@ export function crud(
     },
     show: { usage: named ? 'show ID|NAME' : 'show ID', positionals: 1, run: async (c, [id]) => c.request('GET', await item(c, id!)) },
     create: {
-      usage: 'create [flags] [--data JSON]',
+      usage: `create ${flagsUsage(createFlags)}`,
       flags: createFlags,
       run: async (c, _a, f) => c.request('POST', path, { ...(await body(c, f)), ...data(f) }),
     },
     update: {
-      usage: `update ${named ? 'ID|NAME' : 'ID'} [flags] [--data JSON]`,
+      usage: `update ${named ? 'ID|NAME' : 'ID'} ${flagsUsage(createFlags)}`,
       flags: createFlags,
       positionals: 1,
       run: async (c, [id], f) => c.request('PATCH', await item(c, id!), { ...(await body(c, f)), ...data(f) }),
