@@ -34,6 +34,18 @@ export function retireForRotation(keys: readonly SigningKey[], activatesAt: numb
     .map((k) => ({ ...k, retiredAt: activatesAt, unpublishAt: activatesAt + maxTokenLifetimeMs, updatedAt: now }));
 }
 
+/**
+ * The keys an immediate rotation (a key believed leaked) distrusts: every key still published, the
+ * one that signs, one published ahead of a scheduled rotation and one retired but kept for its
+ * tokens. A leaked signing key means the master key or the process's memory is out, so every key
+ * sealed beside it is as known; each is unpublished now, and a pending one never comes to sign.
+ */
+export function distrustForImmediateRotation(keys: readonly SigningKey[], now: number): SigningKey[] {
+  return keys
+    .filter((k) => k.unpublishAt === null || k.unpublishAt > now)
+    .map((k) => ({ ...k, retiredAt: k.retiredAt !== null && k.retiredAt <= now ? k.retiredAt : now, unpublishAt: now, updatedAt: now }));
+}
+
 /** Whether the scheduled rotation is due: the newest key activated at least `everyMs` ago. */
 export function rotationDue(keys: readonly SigningKey[], everyMs: number, now: number): boolean {
   const newest = Math.max(-Infinity, ...keys.map((k) => k.activatesAt));

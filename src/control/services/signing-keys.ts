@@ -1,7 +1,7 @@
 import { exportJWK, generateKeyPair } from 'jose';
 import type { SigningAlg, SigningKey } from '../../domain/entities.ts';
 import { newId } from '../../domain/ids.ts';
-import { keySchedule, retireForRotation, rotationDue } from '../../domain/signing-key-schedule.ts';
+import { distrustForImmediateRotation, keySchedule, retireForRotation, rotationDue } from '../../domain/signing-key-schedule.ts';
 import { iso, type Actor, type ControlContext } from '../context.ts';
 import type { SigningKeyView } from '../admin/identity-responses.ts';
 import { requireIdentity } from './users.ts';
@@ -48,8 +48,9 @@ export const signingKeysService = {
 
   /**
    * Adds a key that signs after the publish lead, and retires the key it replaces from that moment.
-   * `immediate` is for a key believed compromised: the new key signs at once and the old one is
-   * unpublished at once too, so tokens it signed (or an attacker forged with it) stop verifying.
+   * `immediate` is for a key believed compromised: the new key signs at once and every older key
+   * still published (pending and retired ones too: sealed beside the leaked one) is unpublished at
+   * once, so tokens they signed (or an attacker forged with them) stop verifying.
    */
   async rotate(ctx: ControlContext, actor: Actor, options: { alg?: SigningAlg | undefined; immediate?: boolean | undefined } = {}): Promise<SigningKey> {
     const identity = requireIdentity(ctx);
@@ -57,8 +58,9 @@ export const signingKeysService = {
     const existing = await ctx.store.signingKeys.all();
     const activatesAt = options.immediate || existing.length === 0 ? now : now + identity.signing.publishLeadMs;
     const key = await generate(ctx, options.alg ?? identity.signing.alg, activatesAt, now);
-    const margin = options.immediate ? 0 : identity.maxTokenLifetimeMs;
-    const retiring = retireForRotation(existing, activatesAt, margin, now);
+    const retiring = options.immediate
+      ? distrustForImmediateRotation(existing, now)
+      : retireForRotation(existing, activatesAt, identity.maxTokenLifetimeMs, now);
     // The first key replaces nothing: only a rotation is announced.
     const rotated =
       existing.length === 0
