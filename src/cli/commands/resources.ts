@@ -43,6 +43,12 @@ export const num = (name: string, value: unknown): number | undefined => {
   if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number`);
   return n;
 };
+/** A flag that takes one of a few values: anything else is a wrong command line (exit 2), named with the values. */
+export const oneOf = (name: string, value: unknown, values: readonly string[]): string | undefined => {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !values.includes(value)) throw new UsageError(`--${name} ${String(value)}: use one of ${values.join(', ')}`);
+  return value;
+};
 export const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 
 /** `name:limit:windowSeconds`, e.g. `burst:100:1`. */
@@ -251,12 +257,15 @@ export const RESOURCE_GROUPS: Record<string, Record<string, Verb>> = {
         'rotation-due': { type: 'boolean' },
       },
       run: async (c, _a, f) => {
+        // Checked here, not by the admin API, whose list lacks `exposed` (the CLI's own value).
+        const given = oneOf('status', f.status, ['active', 'disabled', 'expired', 'revoked', 'exposed']);
+        const environment = oneOf('env', f.env, ['live', 'test']);
         // Exposure is not a status (an exposed key may still be active): `--status exposed` is `--exposed`.
-        const exposed = f.exposed === true || f.status === 'exposed' ? true : undefined;
-        const status = f.status === 'exposed' ? undefined : f.status;
+        const exposed = f.exposed === true || given === 'exposed' ? true : undefined;
+        const status = given === 'exposed' ? undefined : given;
         const [appId, apiId] = [await resolveOptional(c, 'app', f.app), await resolveOptional(c, 'api', f.api)];
         const rotationDue = f['rotation-due'] === true ? true : undefined;
-        return c.request('GET', `/keys${query({ appId, apiId, environment: f.env, status, exposed, rotationDue, limit: f.limit, cursor: f.cursor })}`);
+        return c.request('GET', `/keys${query({ appId, apiId, environment, status, exposed, rotationDue, limit: f.limit, cursor: f.cursor })}`);
       },
       text: (r) =>
         table(r.items, ['id', 'start', 'name', 'appId', 'environment', 'status', 'expiresAt', 'lastUsedAt', 'exposedAt', 'rotationDueAt']) +
