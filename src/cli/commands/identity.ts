@@ -58,6 +58,15 @@ const clientBody = async (c: AdminClient, f: Flags) =>
 const secretText = (r: any) =>
   r.secret ? `client ${r.id} (${r.name}). The secret is shown once; store it now:\n${r.secret}` : `client ${r.id} (${r.name}), public: no secret`;
 
+/** `urn:gatehouse:api:orders orders:read; ...`: a grant's scopes for each API it names. */
+const withApiScopes = (grant: { resources?: Record<string, string> }) => ({
+  ...grant,
+  apiScopes:
+    Object.entries(grant.resources ?? {})
+      .map(([audience, scopes]) => `${audience} ${scopes}`)
+      .join('; ') || null,
+});
+
 const usersCrud = crud('/users', userColumns, userFlags, userBody);
 const clientsCrud = crud('/clients', ['id', 'name', 'type', 'grantTypes', 'disabled'], clientFlags, clientBody);
 
@@ -141,8 +150,9 @@ export const IDENTITY_GROUPS: Record<string, Record<string, Verb>> = {
         if (typeof f.user !== 'string') throw new UsageError('grants list needs --user ID');
         return c.request('GET', `/users/${id(f.user)}/grants`);
       },
+      // An API's scopes are kept per API (`resources`), apart from the OpenID scopes: both are shown.
       text: (r) =>
-        `grants:\n${table(r.grants, ['id', 'clientId', 'scopes', 'expiresAt'])}\nsessions:\n${table(r.sessions, ['id', 'signedInAt', 'amr', 'expiresAt'])}`,
+        `grants:\n${table(r.grants.map(withApiScopes), ['id', 'clientId', 'scopes', 'apiScopes', 'expiresAt'])}\nsessions:\n${table(r.sessions, ['id', 'signedInAt', 'amr', 'expiresAt'])}`,
     },
     revoke: {
       usage: 'revoke GRANT_ID',
