@@ -3,6 +3,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { IDENTITY_GROUPS } from '../src/cli/commands/identity.ts';
+import { INCIDENT_VERBS } from '../src/cli/commands/incident.ts';
+import { RESOURCE_GROUPS } from '../src/cli/commands/resources.ts';
+import { WEBHOOK_GROUPS } from '../src/cli/commands/webhooks.ts';
 import { runCli } from './support/cli.ts';
 
 /**
@@ -92,6 +96,21 @@ describe('gatehouse <command> --help', () => {
       assert.equal(run.stderr, '');
     });
   }
+
+  // The overview is where a newcomer finds a verb (docs/console.md sends them to `users
+  // set-console-role`): each group's line names every verb the group has.
+  test('gatehouse --help names every verb of every command group', async () => {
+    const run = await runCli(['--help'], env);
+    const groups: Record<string, string[]> = {};
+    for (const source of [RESOURCE_GROUPS, IDENTITY_GROUPS, WEBHOOK_GROUPS, INCIDENT_VERBS]) {
+      for (const [group, verbs] of Object.entries(source)) groups[group] = [...(groups[group] ?? []), ...Object.keys(verbs)];
+    }
+    for (const [group, verbs] of Object.entries(groups)) {
+      const line = run.stdout.split('\n').find((l) => new RegExp(`^  (\\S+\\|)?${group}(\\|\\S+)?\\s`).test(l));
+      assert.ok(line, `gatehouse --help has a line for ${group}`);
+      for (const verb of verbs) assert.match(line, new RegExp(`[ |]${verb}([ |]|$)`), `gatehouse --help names ${group} ${verb}: ${line}`);
+    }
+  });
 
   test('an unknown flag is still a usage error (exit 2), and a `--help` after `--` is not a request for help', async () => {
     const unknown = await runCli(['keys', 'list', '--bogus'], env);

@@ -12,7 +12,7 @@ const USAGE = `usage: gatehouse <command> [--json]
   admin-keys create|list|revoke     admin keys, on the store directly
   apis|apps|policies  list|show|create|update|delete
   keys  list|show|create|update|rotate|revoke|disable|enable|delete|verify|usage|addresses|compromised|impact
-  users list|show|create|update|set-password|disable|enable|reset-mfa|delete|impact
+  users list|show|create|update|set-password|set-console-role|disable|enable|reset-mfa|invite|approve|delete|impact
   clients list|show|create|update|rotate-secret|disable|enable|delete|impact
   grants list --user ID|revoke GRANT_ID|revoke-user USER_ID
   signing-keys list|rotate [--alg ES256|RS256|EdDSA] [--now]
