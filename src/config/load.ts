@@ -38,13 +38,14 @@ export class ConfigError extends Error {
 export function loadConfig(options: { file?: string | undefined; env?: NodeJS.ProcessEnv; secretsRequired?: boolean }): Readonly<Config> {
   const env = options.env ?? process.env;
   const fromFile = options.file ? readYaml(options.file) : {};
-  const merged = overlayEnvironment(fromFile, env) as Record<string, unknown>;
+  const fromEnv = new Map<string, string>();
+  const merged = overlayEnvironment(fromFile, env, fromEnv) as Record<string, unknown>;
   const otel = otelEnvironment(env);
   // The OpenTelemetry variables are read last: over the file and GATEHOUSE_TRACING_*, as operators of OTel SDKs expect.
   merged.tracing = { ...(typeof merged.tracing === 'object' && merged.tracing !== null ? merged.tracing : {}), ...otel.tracing };
-  refuseNonNumbers(merged, options.file);
+  refuseNonNumbers(merged, options.file, fromEnv);
   const result = configSchema.safeParse(merged);
-  if (!result.success) throw new ConfigError(`invalid configuration${options.file ? ` in ${options.file}` : ''}:\n${describeIssues(result.error)}`);
+  if (!result.success) throw new ConfigError(`invalid configuration${options.file ? ` in ${options.file}` : ''}:\n${describeIssues(result.error, fromEnv)}`);
   const parsed = result.data;
   if (parsed.gateway.tls && parsed.gateway.httpRedirectPort !== undefined && gatewayPublicHost(parsed.gateway) === null) {
     throw new ConfigError('gateway.httpRedirectPort redirects clients to gateway.publicHost, which must be set when gateway.host listens on every address');
@@ -141,8 +142,17 @@ function deepFreeze<T>(value: T): Readonly<T> {
   return value;
 }
 
-function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`).join('\n');
+function describeIssues(error: z.ZodError, fromEnv: ReadonlyMap<string, string>): string {
+  return error.issues.map((issue) => `  ${settingName(issue.path.join('.') || '(root)', fromEnv)}: ${issue.message}`).join('\n');
+}
+
+/**
+ * A setting as an error names it: with the variable it came from when the environment set it, since
+ * the environment wins over the file, whose line may well be right.
+ */
+function settingName(path: string, fromEnv: ReadonlyMap<string, string>): string {
+  const variable = fromEnv.get(path);
+  return variable ? `${path} (from ${variable})` : path;
 }
 
 function readYaml(file: string): unknown {
@@ -201,7 +211,7 @@ function scalarPaths(): string[][] {
  * The schema coerces numeric settings with Number(), which reads a key left blank in YAML (null),
  * false and '' as 0 and true as 1: a random port, HSTS off, change polling off. Refused here, by name.
  */
-function refuseNonNumbers(merged: Record<string, unknown>, file: string | undefined): void {
+function refuseNonNumbers(merged: Record<string, unknown>, file: string | undefined, fromEnv: ReadonlyMap<string, string>): void {
   const numeric: string[][] = [['gateway', 'httpRedirectPort']];
   const walk = (value: unknown, path: string[]): void => {
     if (typeof value === 'number') numeric.push(path);
@@ -213,19 +223,23 @@ function refuseNonNumbers(merged: Record<string, unknown>, file: string | undefi
     let node: unknown = merged;
     for (const part of path)
       node = node !== null && typeof node === 'object' && Object.hasOwn(node, part) ? (node as Record<string, unknown>)[part] : undefined;
-    if (node === undefined || typeof node === 'number' || (typeof node === 'string' && node.trim() !== '')) continue;
-    issues.push(`  ${path.join('.')}: a number is expected, not ${node === null ? 'an empty value' : JSON.stringify(node)}`);
+    if (node === undefined || typeof node === 'number' || (typeof node === 'string' && node.trim() !== '' && !Number.isNaN(Number(node)))) continue;
+    // A string is not echoed: it may be something else pasted into the wrong place.
+    const what = node === null ? 'an empty value' : typeof node === 'string' ? (node.trim() === '' ? '""' : 'text') : JSON.stringify(node);
+    issues.push(`  ${settingName(path.join('.'), fromEnv)}: a number is expected, not ${what}`);
   }
   if (issues.length > 0) throw new ConfigError(`invalid configuration${file ? ` in ${file}` : ''}:\n${issues.join('\n')}`);
 }
 
 const envName = (path: string[]): string => `GATEHOUSE_${path.map((p) => p.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()).join('_')}`;
 
-function overlayEnvironment(base: unknown, env: NodeJS.ProcessEnv): unknown {
+/** The file's settings with the environment's over them; `fromEnv` gets each setting the environment set, with its variable. */
+function overlayEnvironment(base: unknown, env: NodeJS.ProcessEnv, fromEnv: Map<string, string>): unknown {
   const out = structuredClone(base && typeof base === 'object' ? base : {}) as Record<string, unknown>;
   for (const path of scalarPaths()) {
     const value = env[envName(path)];
     if (value === undefined || value === '') continue;
+    fromEnv.set(path.join('.'), envName(path));
     let node = out;
     for (const part of path.slice(0, -1)) {
       if (typeof node[part] !== 'object' || node[part] === null) node[part] = {};
