@@ -425,6 +425,7 @@ export async function startGatehouse(
       control = createControlServer({
         admin: null,
         authorization: () => null,
+        gatewayNode: true,
         health: readiness,
         metrics: metrics && metricsEndpoint(metrics, config.metrics.allowFrom, gateway?.scrape),
         tls: config.control.tls ? tlsOptions(config.control.tls) : undefined,

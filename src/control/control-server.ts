@@ -33,7 +33,14 @@ export interface ControlServerOptions {
   portal?: () => Listener | null;
   /** The web app's built files (/, /console/*, /developers/*, /assets/*). */
   assets?: StaticAssets;
+  /**
+   * A gateway node's ops listener: what only control nodes serve (the authorization server, its
+   * sign-in pages, the web app) is answered as such, not as a missing master key.
+   */
+  gatewayNode?: boolean;
 }
+
+const ON_CONTROL_NODES = (what: string) => `this is a gateway node (node.role gateway): ${what} served by control nodes`;
 
 export interface MetricsEndpoint {
   /** Whether a peer at this address may scrape: this machine always, others when configured (metrics.allowFrom). */
@@ -61,9 +68,10 @@ export function createControlServer(o: ControlServerOptions): Server {
     }
     if (path.startsWith('/admin/')) {
       if (o.admin) return settle(o.admin(req, res));
-      return writeProblem(res, problem('ROUTE_NOT_FOUND', 'this is a gateway node (node.role gateway): the admin API is served by control nodes', null));
+      return writeProblem(res, problem('ROUTE_NOT_FOUND', ON_CONTROL_NODES('the admin API is'), null));
     }
     if (path.startsWith('/bff/') || path.startsWith('/portal/')) {
+      if (o.gatewayNode) return writeProblem(res, problem('ROUTE_NOT_FOUND', ON_CONTROL_NODES('the web app is'), null));
       const running = path.startsWith('/bff/') ? (o.console?.()?.bff ?? null) : (o.portal?.() ?? null);
       if (running) return settle(running(req, res));
       return writeProblem(
@@ -89,7 +97,12 @@ export function createControlServer(o: ControlServerOptions): Server {
     }
     if (o.assets?.handles(path.split('?')[0]!)) return o.assets.serve(req, res);
     const authorization = o.authorization();
-    if (!authorization) return writeProblem(res, problem('ROUTE_NOT_FOUND', 'nothing is served here: the authorization server is off (no master key)', null));
+    if (!authorization) {
+      const why = o.gatewayNode
+        ? ON_CONTROL_NODES('the authorization server, its sign-in pages and the web app are')
+        : 'nothing is served here: the authorization server is off (no master key)';
+      return writeProblem(res, problem('ROUTE_NOT_FOUND', why, null));
+    }
     if (path.startsWith('/interaction/')) return settle(authorization.interactions(req, res));
     authorization.server.handle(req, res);
   };
