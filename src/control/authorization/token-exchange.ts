@@ -2,6 +2,7 @@ import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { apiScopes } from '../../domain/auth-requirements.ts';
 import { isWellFormedKey } from '../../domain/key-format.ts';
 import validateDpop, { checkDpopReplay } from 'oidc-provider/lib/helpers/validate_dpop.js';
+import type { Verification, VerifiedKey } from '../../verification/port.ts';
 import type { ControlContext } from '../context.ts';
 import type { ClientDirectory } from './client-directory.ts';
 
@@ -62,17 +63,17 @@ export function registerTokenExchange(provider: Provider, o: Options): void {
       if (isWellFormedKey(params.subject_token, 'publishable'))
         throw refused('publishable keys (gk_pub_) cannot be exchanged: they are public, for browsers on publishable routes only');
       // As a request without a browser origin or a client certificate, on a route that takes no publishable key.
-      const v = await o.ctx.verifier.verify(params.subject_token, {
-        apiId: api.id,
-        ip: kctx.ip,
-        requiredScopes: requested,
-        publishableRoute: false,
-        origin: null,
-        certificateThumbprint: null,
-      });
+      const facts = { apiId: api.id, ip: kctx.ip, requiredScopes: requested, publishableRoute: false, origin: null, certificateThumbprint: null };
       // The key itself is never echoed; the code says why it was refused.
-      if (!v.valid) throw refused(v.code === 'FORBIDDEN' ? await whyForbidden(o.ctx, v.keyId) : `the API key was refused: ${v.code}`);
-      if (v.appId !== registered.exchangeAppId) throw refused('the API key belongs to another app');
+      const why = async (v: Exclude<Verification, VerifiedKey>) =>
+        refused(v.code === 'FORBIDDEN' ? await whyForbidden(o.ctx, v.keyId) : `the API key was refused: ${v.code}`);
+      // Checked first without counting: another app's key is refused before it is used (its rate
+      // limit, quota, last use and addresses untouched), since a refused exchange is not a use.
+      const checked = await o.ctx.verifier.verify(params.subject_token, facts, false);
+      if (!checked.valid) throw await why(checked);
+      if (checked.appId !== registered.exchangeAppId) throw refused('the API key belongs to another app');
+      const v = await o.ctx.verifier.verify(params.subject_token, facts);
+      if (!v.valid) throw await why(v);
 
       const scope = (requested.length ? requested : [...v.scopes].filter((s) => grantable.has(s))).join(' ');
       const ttl = Math.min(api.tokens.accessTokenTtlSeconds, registered.accessTokenTtlSeconds ?? Infinity);
