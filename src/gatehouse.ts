@@ -38,7 +38,7 @@ import { FallbackLimiter, fallbackOptions } from './limits/redis/fallback-limite
 import { RedisLimiter } from './limits/redis/redis-limiter.ts';
 import { connectRedis, REDIS_CONNECTION, whenReady } from './redis/connection.ts';
 
-import { Health } from './telemetry/health.ts';
+import { Health, startupReadiness } from './telemetry/health.ts';
 import { EngineProbes, type EngineProbe } from './telemetry/engine-probes.ts';
 import { GatehouseMetrics } from './telemetry/metrics.ts';
 import { timedRepo, timedStore } from './telemetry/timed-store.ts';
@@ -191,7 +191,8 @@ export async function startGatehouse(
   // /readyz reports each engine with its measured latency: a probe every few seconds, never per request.
   const probes = new EngineProbes({ probes: engineProbes(config, store, redis), intervalMs: ENGINE_PROBE_MS, timeoutMs: 1000, clock, health });
   probes.start();
-  const readiness = () => ({ ...health.report(), role, engines: probes.report() });
+  let started = false;
+  const readiness = () => startupReadiness({ ...health.report(), role, engines: probes.report() }, started);
   const reportOverflows = shared ? overflowReporter(shared, health) : null;
   // Failed credential checks are counted in Redis too, so a guesser spreading attempts over nodes gains nothing.
   // The gateway's own failures are counted with the workers' in their shared table (the main thread serves until they do).
@@ -493,6 +494,7 @@ export async function startGatehouse(
       admin: getRequestListener(admin.fetch),
       authorization: () => authorization,
       health: readiness,
+      starting: () => !started,
       metrics: metrics && metricsEndpoint(metrics, config.metrics.allowFrom, gateway?.scrape),
       tls: config.control.tls ? tlsOptions(config.control.tls) : undefined,
       limits: connectionLimitsOf(config.control),
@@ -551,6 +553,7 @@ export async function startGatehouse(
     await shutdown();
     throw error;
   }
+  started = true;
   log.info({ role, gatewayUrl, redirectUrl, controlUrl }, 'gatehouse listening');
   return result();
 

@@ -38,7 +38,17 @@ export interface ControlServerOptions {
    * sign-in pages, the web app) is answered as such, not as a missing master key.
    */
   gatewayNode?: boolean;
+  /**
+   * True until the node has started: the listener opens before the authorization server and the web
+   * app run (the issuer defaults to its URL), and what they serve is answered 503 STARTING meanwhile,
+   * not as a missing master key (readiness says not ready until then).
+   */
+  starting?: () => boolean;
 }
+
+/** A retry a second later finds the node started: starting takes about that long (docs/benchmarks.md, cold start). */
+const answerStarting = (res: ServerResponse): void =>
+  writeProblem(res, problem('STARTING', 'this node is still starting: retry in a second', null), { 'retry-after': '1' });
 
 const ON_CONTROL_NODES = (what: string) => `this is a gateway node (node.role gateway): ${what} served by control nodes`;
 
@@ -74,6 +84,7 @@ export function createControlServer(o: ControlServerOptions): Server {
       if (o.gatewayNode) return writeProblem(res, problem('ROUTE_NOT_FOUND', ON_CONTROL_NODES('the web app is'), null));
       const running = path.startsWith('/bff/') ? (o.console?.()?.bff ?? null) : (o.portal?.() ?? null);
       if (running) return settle(running(req, res));
+      if (o.starting?.()) return answerStarting(res);
       return writeProblem(
         res,
         problem('CONSOLE_UNAVAILABLE', 'the web app needs the authorization server: configure a master key (GATEHOUSE_MASTER_KEY_FILE)', null),
@@ -98,6 +109,7 @@ export function createControlServer(o: ControlServerOptions): Server {
     if (o.assets?.handles(path.split('?')[0]!)) return o.assets.serve(req, res);
     const authorization = o.authorization();
     if (!authorization) {
+      if (o.starting?.() && !o.gatewayNode) return answerStarting(res);
       const why = o.gatewayNode
         ? ON_CONTROL_NODES('the authorization server, its sign-in pages and the web app are')
         : 'nothing is served here: the authorization server is off (no master key)';

@@ -66,6 +66,7 @@ export type ProblemCode =
   | 'LIMIT_REACHED'
   | 'ROTATION_IN_PROGRESS'
   | 'CONSOLE_UNAVAILABLE'
+  | 'STARTING'
   | 'INTERNAL';
 
 interface ProblemKind {
@@ -136,6 +137,7 @@ export const PROBLEMS: Readonly<Record<ProblemCode, ProblemKind>> = {
   LIMIT_REACHED: { status: 409, title: 'A limit the operator set has been reached' },
   ROTATION_IN_PROGRESS: { status: 409, title: 'An earlier key of this lineage is still in its rotation grace period' },
   CONSOLE_UNAVAILABLE: { status: 503, title: 'The web app is not available here' },
+  STARTING: { status: 503, title: 'Gatehouse is still starting: this is served once it has started' },
   INTERNAL: { status: 500, title: 'Internal error' },
 };
 

@@ -131,3 +131,12 @@ export function healthMessageOf(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return withoutSecrets(message, '[Redacted]').slice(0, 300);
 }
+
+/**
+ * Readiness while a node starts: its listeners open one after another (the gateway's first, the
+ * control one before the authorization server and the web app run), and a load balancer must not
+ * send a node traffic it is not serving yet. Not ready, and says why, until `started`.
+ */
+export function startupReadiness<T extends { ready: boolean }>(report: T, started: boolean): T & { starting?: true } {
+  return started ? report : { ...report, ready: false, starting: true };
+}
