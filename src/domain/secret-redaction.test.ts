@@ -81,3 +81,88 @@ test('holdsSecret: true for text with a key or JWT in it, false for look-alikes'
   for (const text of [secret, `trace-${secret}`, `req:${JWT}`, `x${secret}`]) assert.equal(holdsSecret(text), true, text);
   for (const text of ['trace-123', 'gk_live_3Fq9', '/gcs_upload', 'bigk_x', 'eyJ.a.b']) assert.equal(holdsSecret(text), false, text);
 });
+
+describe('credentials in URLs: the password of the userinfo and credential-named parameters', () => {
+  test("a URL's password is replaced; its scheme, user, host and the rest stay", () => {
+    for (const [text, expected] of [
+      ['postgres://gatehouse:hunter2@db.internal:5432/gatehouse', `postgres://gatehouse:${R}@db.internal:5432/gatehouse`],
+      ['redis://:hunter2@cache:6379/0', `redis://:${R}@cache:6379/0`],
+      ['rediss://default:hunter2@cache.example:6380', `rediss://default:${R}@cache.example:6380`],
+      ['https://otel:hunter2@collector/v1/traces', `https://otel:${R}@collector/v1/traces`],
+      // As libraries quote them: inside a sentence, in quotes, in parentheses, at the end of a line.
+      ['connect ECONNREFUSED (postgresql://gh:hunter2@10.0.0.5/gh) retrying', `connect ECONNREFUSED (postgresql://gh:${R}@10.0.0.5/gh) retrying`],
+      ["cannot parse 'redis://u:hunter2@h:6379'", `cannot parse 'redis://u:${R}@h:6379'`],
+      ['{"url":"redis://:hunter2@h:6379","user":"a@b.example"}', `{"url":"redis://:${R}@h:6379","user":"a@b.example"}`],
+      // An `@` the password holds unencoded: the host starts after the last one, as URL parsers read it.
+      ['postgres://gh:p@ss@db/gh', `postgres://gh:${R}@db/gh`],
+      // Characters a URL may hold unencoded in its userinfo.
+      ["https://u:a!$&'()*+,;=b@h/", `https://u:${R}@h/`],
+      ['two: redis://:one@a and https://u:two@b/x', `two: redis://:${R}@a and https://u:${R}@b/x`],
+    ] as const) {
+      assert.equal(withoutSecrets(text, R), expected, text);
+      assert.equal(holdsSecret(text), true, text);
+    }
+  });
+
+  test('credential-named query parameters keep their name, not their value', () => {
+    for (const [text, expected] of [
+      ['GET https://api.example/v1?api_key=abc123&page=2 failed', `GET https://api.example/v1?api_key=${R}&page=2 failed`],
+      ['postgres://gh@db/gh?sslmode=require&password=hunter2', `postgres://gh@db/gh?sslmode=require&password=${R}`],
+      ['/files/x.pdf?X-Amz-Credential=AKIA1&X-Amz-Signature=f00d&x=1', `/files/x.pdf?X-Amz-Credential=${R}&X-Amz-Signature=${R}&x=1`],
+      ['https://blob.example/c/b?sv=2022&sig=Zm9vYmFy%3D', `https://blob.example/c/b?sv=2022&sig=${R}`],
+      ['https://h.example/cb?accessToken=opaque-1&state=s', `https://h.example/cb?accessToken=${R}&state=s`],
+      ['https://h.example/cb#access_token=opaque-2&expires_in=3600', `https://h.example/cb#access_token=${R}&expires_in=3600`],
+      ['?token=abc', `?token=${R}`],
+      ['fetch "https://x.example/?client_secret=s3cr3t" failed', `fetch "https://x.example/?client_secret=${R}" failed`],
+      ['<a href="/x?a=1&amp;token=t0k">', `<a href="/x?a=1&amp;token=${R}">`],
+    ] as const) {
+      assert.equal(withoutSecrets(text, R), expected, text);
+      assert.equal(holdsSecret(text), true, text);
+    }
+  });
+
+  test('ordinary URLs, addresses and text with colons and @ are left as they are', () => {
+    for (const text of [
+      'https://api.example.com:8443/v1/orders?page=2&sort=desc#top',
+      'postgres://gatehouse@db.internal:5432/gatehouse?sslmode=verify-full&application_name=gh',
+      'redis://cache:6379/0',
+      'http://[::1]:8080/healthz',
+      'mail ops@example.com or user@example.com',
+      'mailto:user@example.com',
+      'a:b@c',
+      'user:pass@host',
+      'at 12:30 @channel',
+      'see https://example.com/path/user:x@y and https://example.com?q=a:b@c',
+      'http://host:8080 user@example.com',
+      '?keyword=search&monkey=1&tokens_left=',
+      'https://h.example/?token=',
+      'the key=value form and a password= in prose',
+    ]) {
+      assert.equal(withoutSecrets(text, R), text, text);
+      assert.equal(pathWithoutSecrets(text, R), text, text);
+      assert.equal(holdsSecret(text), false, text);
+    }
+  });
+
+  test('a replacement function receives the password or the value; a key there keeps its non-secret start', () => {
+    const { secret } = generateKey('api', 'live');
+    const seen: string[] = [];
+    const start = (s: string) => (seen.push(s), s.startsWith('gk_') ? `${s.slice(0, 12)}…` : R);
+    assert.equal(withoutSecrets(`https://u:hunter2@h/?key=${secret}&x=1`, start), `https://u:${R}@h/?key=${secret.slice(0, 12)}…&x=1`);
+    assert.deepEqual(seen, ['hunter2', secret]);
+  });
+
+  test('a key or JWT in a parameter that is no credential is still replaced by its shape', () => {
+    const { secret } = generateKey('api', 'live');
+    assert.equal(withoutSecrets(`https://h/?q=${secret}&token=t`, R), `https://h/?q=${R}&token=${R}`);
+    assert.equal(withoutSecrets(`https://u:p@h/${JWT}`, R), `https://u:${R}@h/${R}`);
+  });
+
+  test('a long run of URL-like text is handled in linear time', () => {
+    const text = `${'a'.repeat(50_000)}://${'b:'.repeat(50_000)}${'?x='.repeat(20_000)}`;
+    const started = performance.now();
+    withoutSecrets(text, R);
+    holdsSecret(text);
+    assert.ok(performance.now() - started < 500, `took ${performance.now() - started} ms`);
+  });
+});

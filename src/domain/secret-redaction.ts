@@ -14,6 +14,9 @@ import { CHECKSUM_LENGTH, isWellFormedKey, KEY_PREFIXES, RANDOM_LENGTH, type Key
  *   least 16 characters after its environment, so one mistyped or cut short is still hidden (most of
  *   its randomness would be readable otherwise), while the 4 a key's non-secret start shows stay.
  * - Glued to other text (`tokengk_live_...`): only a well-formed key, its checksum holding.
+ *
+ * Beside those, the credentials other software puts in URLs (URL_CREDENTIAL below): a URL's password,
+ * the value of a credential-named parameter. A library quotes them in its errors as readily as ours.
  */
 const KEY_PREFIX = '(?:gk_pub|gka|gcs|gk)_(?:live|test)_';
 const WORD_START = '(?:(?<![A-Za-z0-9_])|(?<=%[0-9A-Fa-f]{2}))';
@@ -29,6 +32,51 @@ const SECRET_SHAPE = new RegExp(
 );
 /** The fast path: one test, true for every text SECRET_SHAPE could match (and a few more). */
 const MAY_HOLD_SECRET = /(?:gk|gka|gcs)_(?:pub_)?(?:live|test)_|eyJ/;
+
+/**
+ * Parameter names that carry credentials by convention (lower-case, `-` read as `_`, as a word
+ * between `_`s): API keys, tokens, secrets, passwords, signatures of presigned URLs
+ * (`X-Amz-Signature`, `sig`), OAuth codes and assertions. Their values are never kept.
+ */
+const CREDENTIAL_NAME =
+  /(?:^|_)(?:key|apikey|token|secret|password|passwd|pwd|pass|signature|sig|auth|authorization|credential|credentials|session|sessionid|sid|jwt|assertion|code|otp)s?(?:$|_)/;
+
+/** A parameter name as CREDENTIAL_NAME reads it: words split at `-` and at camelCase humps (`accessToken`: `access_token`), lower-case. */
+const credentialWords = (name: string): string =>
+  name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/([A-Z])([A-Z][a-z])/g, '$1_$2')
+    .toLowerCase()
+    .replaceAll('-', '_');
+
+/** Whether a query parameter of this name (as decoded) carries a credential by convention. */
+export const isCredentialName = (name: string): boolean => CREDENTIAL_NAME.test(credentialWords(name));
+
+/**
+ * Credentials other software puts in URLs, which libraries (pg, ioredis, undici, OTLP exporters)
+ * quote in their errors and operators put in settings:
+ * - the password of a URL's userinfo (`scheme://user:PASSWORD@host`): only the password goes, the
+ *   scheme, user and host help a diagnosis. Its authority ends at `/`, `?`, `#`, a space or `"` (a JSON
+ *   string's end: the log's lines are matched whole); an `@` in an unencoded password is kept in it,
+ *   the host starting after the last one, as URL parsers read it. A scheme is a whole word, so a long
+ *   run of letters before `://` is tried from one place only (linear time).
+ * - the value of a credential-named parameter after `?`, `&`, `;` (`&amp;`) or `#` (OAuth fragments),
+ *   up to the next separator, a space or a quote.
+ * Without `://` and `@`, or `=` after a separator, nothing here matches: plain `a:b@c` and addresses stay.
+ */
+const URL_CREDENTIAL = new RegExp(
+  [
+    `(?<authority>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^\\s/?#:"\\\\]*:)(?<password>(?:[^\\s/?#"\\\\]|\\\\["\\\\])+)(?=@)`,
+    `(?<=[?&;#])(?<name>[^\\s=&;#?/"'<>\\\\]+)=(?<value>[^\\s&;#"'<>\\\\\`]+)`,
+  ].join('|'),
+  'g',
+);
+/**
+ * URL_CREDENTIAL's fast path, one test: `://` then `@` in one authority, or a separator then a name
+ * holding one of CREDENTIAL_NAME's words (any case: `accessToken`, `X-Amz-Signature`) then `=`.
+ */
+const MAY_HOLD_URL_CREDENTIAL =
+  /:\/\/[^\s/?#]*@|[?&;#][^\s=&;#?]*(?:key|token|secret|pass|pwd|sig|auth|credential|session|sid|jwt|assertion|code|otp)[^\s=&;#?]*=[^\s&;#]/i;
 /** A character of SECRET_SHAPE's alphabet. */
 const SECRET_CHARACTER = /[A-Za-z0-9_.-]/;
 
@@ -42,21 +90,50 @@ function isGluedKey(candidate: string): boolean {
 /** What a secret-shaped part becomes: fixed text, or text made from the part (a key's non-secret start). */
 export type Replacement = string | ((secret: string) => string);
 
-const replaced = (text: string, replacement: Replacement): string =>
-  text.replace(SECRET_SHAPE, (match: string, ...rest: unknown[]) => {
-    const groups = rest[rest.length - 1] as { glued?: string };
-    if (groups.glued !== undefined && !isGluedKey(match)) return match;
-    return typeof replacement === 'string' ? replacement : replacement(match);
-  });
+const replacing = (replacement: Replacement, secret: string): string => (typeof replacement === 'string' ? replacement : replacement(secret));
 
-/** Whether text holds a secret-shaped part; the common case (nothing like one) costs one test. */
-export function holdsSecret(text: string): boolean {
-  return MAY_HOLD_SECRET.test(text) && replaced(text, '') !== text;
+/** What a decoded parameter name reads as; one that is no valid escape is read as sent. */
+function decodedName(name: string): string {
+  try {
+    return decodeURIComponent(name.replaceAll('+', ' '));
+  } catch {
+    return name;
+  }
 }
 
-/** Text with every secret-shaped part replaced by `replacement`; the common case (nothing like one) costs one test. */
+/** Whether text may hold anything `replaced` replaces: at most two tests. */
+const mayHoldSecret = (text: string): boolean => MAY_HOLD_SECRET.test(text) || MAY_HOLD_URL_CREDENTIAL.test(text);
+
+/**
+ * Every secret-shaped part replaced. URL credentials first, so a replacement function is given a key
+ * that is a URL's password or a parameter's value whole (and keeps its start), not what the key
+ * shape's pass left of it; the key shapes then, also in the parameters that are no credential.
+ */
+function replaced(text: string, replacement: Replacement): string {
+  let out = text;
+  if (MAY_HOLD_URL_CREDENTIAL.test(out)) {
+    out = out.replace(URL_CREDENTIAL, (match: string, ...rest: unknown[]) => {
+      const groups = rest[rest.length - 1] as { authority?: string; password?: string; name?: string; value?: string };
+      if (groups.password !== undefined) return `${groups.authority!}${replacing(replacement, groups.password)}`;
+      return isCredentialName(decodedName(groups.name!)) ? `${groups.name!}=${replacing(replacement, groups.value!)}` : match;
+    });
+  }
+  if (!MAY_HOLD_SECRET.test(out)) return out;
+  return out.replace(SECRET_SHAPE, (match: string, ...rest: unknown[]) => {
+    const groups = rest[rest.length - 1] as { glued?: string };
+    if (groups.glued !== undefined && !isGluedKey(match)) return match;
+    return replacing(replacement, match);
+  });
+}
+
+/** Whether text holds a secret-shaped part; the common case (nothing like one) costs two tests. */
+export function holdsSecret(text: string): boolean {
+  return mayHoldSecret(text) && replaced(text, '') !== text;
+}
+
+/** Text with every secret-shaped part replaced by `replacement`; the common case (nothing like one) costs two tests. */
 export function withoutSecrets(text: string, replacement: Replacement): string {
-  return MAY_HOLD_SECRET.test(text) ? replaced(text, replacement) : text;
+  return mayHoldSecret(text) ? replaced(text, replacement) : text;
 }
 
 /**
@@ -73,7 +150,7 @@ export function pathWithoutSecrets(path: string, replacement: Replacement): stri
       const c = String.fromCharCode(parseInt(hex, 16));
       return SECRET_CHARACTER.test(c) ? c : escape;
     });
-    if (decoded !== path && MAY_HOLD_SECRET.test(decoded)) {
+    if (decoded !== path && mayHoldSecret(decoded)) {
       // Kept decoded only when a secret was found in it: a look-alike stays as sent.
       const without = replaced(decoded, replacement);
       if (without !== decoded) return without;

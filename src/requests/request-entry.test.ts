@@ -41,6 +41,11 @@ test('an API that opts in keeps values, but never a credential: by parameter nam
   assert.equal(keptQuery(`?state=${JWT}`, 'values'), 'state=REDACTED');
   assert.equal(keptQuery('?month=11&region=eu', 'values'), 'month=11&region=eu');
   assert.equal(keptQuery('?token=', 'values'), 'token=', 'an empty value is no credential');
+  // A value that is itself a URL (a redirect target): its password and credential parameters go, by the shared rule.
+  assert.equal(
+    keptQuery(`?next=${encodeURIComponent('https://u:pw1@h.example/cb?code=c0de&x=1')}`, 'values'),
+    `next=${encodeURIComponent('https://u:REDACTED@h.example/cb?code=REDACTED&x=1')}`,
+  );
 });
 
 test('an entry removes keys and tokens from the path and user agent, keeps the rest, and bounds its size', () => {

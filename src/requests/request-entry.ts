@@ -2,7 +2,7 @@ import type { RequestRecord } from '../gateway/observer.ts';
 import { nextRequestId } from '../gateway/request-id.ts';
 import type { RequestLogEntry } from '../store/port.ts';
 import { unpack, type PackedEntry } from '../store/entry-batch.ts';
-import { pathWithoutSecrets as redactPath, withoutSecrets as redact } from '../domain/secret-redaction.ts';
+import { isCredentialName, pathWithoutSecrets as redactPath, withoutSecrets as redact } from '../domain/secret-redaction.ts';
 
 /**
  * What the request log keeps of an API's query strings: nothing of the values by default (the
@@ -18,26 +18,11 @@ const MAX_PATH = 2048;
 const MAX_QUERY = 2048;
 const MAX_USER_AGENT = 512;
 
-/**
- * Parameter names that carry credentials by convention (lower-case, `-` read as `_`, as a word
- * between `_`s): API keys, tokens, secrets, passwords, signatures of presigned URLs
- * (`X-Amz-Signature`, `sig`), OAuth codes and assertions. Their values are never kept.
- */
-const CREDENTIAL_NAME =
-  /(?:^|_)(?:key|apikey|token|secret|password|passwd|pwd|pass|signature|sig|auth|authorization|credential|credentials|session|sessionid|sid|jwt|assertion|code|otp)s?(?:$|_)/;
 /** Text with every secret-shaped part replaced (domain/secret-redaction.ts). */
 export const withoutSecrets = (text: string): string => redact(text, REDACTED);
 
 /** A path without secrets, also one that hides a secret behind percent-encoding (domain/secret-redaction.ts). */
 export const pathWithoutSecrets = (path: string): string => redactPath(path, REDACTED);
-
-/** A parameter name as CREDENTIAL_NAME reads it: words split at `-` and at camelCase humps (`accessToken`: `access_token`), lower-case. */
-const credentialWords = (name: string): string =>
-  name
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .replace(/([A-Z])([A-Z][a-z])/g, '$1_$2')
-    .toLowerCase()
-    .replaceAll('-', '_');
 
 /** `query` as sent (with its `?`) reduced to what the request log may keep; null for none. */
 export function keptQuery(query: string, mode: QueryMode): string | null {
@@ -51,7 +36,8 @@ export function keptQuery(query: string, mode: QueryMode): string | null {
       names.push(encodeURIComponent(name));
       continue;
     }
-    const credential = value !== '' && CREDENTIAL_NAME.test(credentialWords(name));
+    // Credential-named (domain/secret-redaction.ts, the rule free text gets too): the value never kept.
+    const credential = value !== '' && isCredentialName(name);
     kept.append(name, credential ? REDACTED : withoutSecrets(value));
   }
   const text = mode === 'names' ? names.join('&') : kept.toString();

@@ -40,7 +40,7 @@ function cleanSerialized(serialized: Record<string, unknown>): Record<string, un
  * What both loggers (gatehouse.ts, workers/gateway-worker.ts) are made with. Beside the field names
  * above, every message and every error's text passes through the shared secret-shape rule
  * (domain/secret-redaction.ts) before it is formatted, and the finished line once more, for what sits in
- * any other field. A line with nothing like a secret costs one regular-expression test per string.
+ * any other field. A line with nothing like a secret costs two regular-expression tests per string.
  */
 export const LOG_OPTIONS = {
   redact: LOG_REDACT,
