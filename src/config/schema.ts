@@ -64,6 +64,17 @@ const listener = (port: number) =>
 /** Node refuses a headers timeout longer than the request's (which covers the head as well) when the server is made. */
 const headsWithinRequests = (l: { headersTimeoutSeconds: number; requestTimeoutSeconds: number }): boolean =>
   l.headersTimeoutSeconds <= l.requestTimeoutSeconds;
+/**
+ * Whether a URL setting holds no password in its userinfo (and passes `more`). One no parser reads is
+ * left to `.url()`'s "Invalid URL": zod runs a refinement on a value its other checks refused, and
+ * `new URL` would throw out of the parse, a TypeError carrying the whole input (password and all, as
+ * `input`) instead of a ConfigError naming the setting.
+ */
+function withoutPassword(text: string, more: (url: URL) => boolean = () => true): boolean {
+  const url = URL.parse(text);
+  return url === null || (url.password === '' && more(url));
+}
+
 const HEADS_WITHIN_REQUESTS = { message: 'must be at most requestTimeoutSeconds', path: ['headersTimeoutSeconds'] };
 
 /** One schema for the YAML file and GATEHOUSE_* variables; parsed once at start, then frozen. */
@@ -188,7 +199,7 @@ export const configSchema = z.strictObject({
         .url({ protocol: /^postgres(ql)?$/ })
         // Nor as ?password=, which the driver reads too (over the userinfo, so over store.passwordFile).
         .refine(
-          (u) => new URL(u).password === '' && !new URL(u).searchParams.has('password'),
+          (u) => withoutPassword(u, (url) => !url.searchParams.has('password')),
           'must not hold the password: put it in store.passwordFile or GATEHOUSE_STORE_PASSWORD',
         )
         .optional(),
@@ -231,7 +242,7 @@ export const configSchema = z.strictObject({
        */
       url: z
         .url({ protocol: /^rediss?$/ })
-        .refine((u) => new URL(u).password === '', 'must not hold the password: put it in redis.passwordFile or GATEHOUSE_REDIS_PASSWORD')
+        .refine((u) => withoutPassword(u), 'must not hold the password: put it in redis.passwordFile or GATEHOUSE_REDIS_PASSWORD')
         .optional(),
       /** An ACL user (Redis 6+); its password is the one from passwordFile. */
       username: z.string().min(1).optional(),
