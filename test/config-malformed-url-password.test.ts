@@ -38,6 +38,6 @@ test('a malformed store or Redis URL holding a password is refused by name, with
 test('gatehouse start with such a URL says which setting is wrong, and not the password', async () => {
   const run = await runCli(['start'], { GATEHOUSE_PEPPER: PEPPER, ...MALFORMED[0]![1] });
   assert.equal(run.code, 1);
-  assert.match(run.stderr, /^gatehouse: invalid configuration:\n {2}store\.url: /);
+  assert.match(run.stderr, /^gatehouse: invalid configuration:\n {2}store\.url \(from GATEHOUSE_STORE_URL\): /);
   assert.ok(!run.stderr.includes(PASSWORD), run.stderr);
 });
