@@ -452,6 +452,7 @@ export async function startGatehouse(
         unseenUseMs: config.usage.flushIntervalSeconds * 1000,
       });
       await gateway?.allServing();
+      started = true;
       log.info({ role, gatewayUrl, controlUrl }, 'gatehouse gateway node listening');
       return result();
     }
