@@ -10,20 +10,31 @@ import { CHECKSUM_LENGTH, isWellFormedKey, KEY_PREFIXES, RANDOM_LENGTH, type Key
  * Only the real shapes (key-format.ts: `<gk|gk_pub|gka|gcs>_<live|test>_` and 30 base62 characters;
  * a JWS header, RFC 7515 §4.1.1, which names at least `alg`: 15 or more base64url characters from
  * `eyJ`), so words that merely hold `gk_` or `eyJ` (`/gcs_upload`, `bigk_x`, `heyJude.mp3`) stay.
- * - At the start of a word (or right after a `%XX` escape, `key%3Dgk_live_...`): a key with at
- *   least 16 characters after its environment, so one mistyped or cut short is still hidden (most of
- *   its randomness would be readable otherwise), while the 4 a key's non-secret start shows stay.
+ * - At the start of a word (or right after a `%XX` escape, `key%3Dgk_live_...`, or a JSON string's
+ *   escape, `\n`, as a multi-line text stands in a log line): a key with more characters after its
+ *   environment than the 4 its non-secret start shows, so one mistyped or cut short is still hidden:
+ *   every character past those 4 is secret. Fewer than 16 count only with a capital or a digit among
+ *   them, which a run of random base62 lacks rarely ((26/62)^5 ≈ 1%), so `gk_test_example` stays.
  * - Glued to other text (`tokengk_live_...`): only a well-formed key, its checksum holding.
+ * - A JWT or JWE glued to other text (`req_eyJ...`): only when its first part decodes to a JOSE header
+ *   naming `alg` (RFC 7515 §4.1.1, RFC 7516 §4.1.1); a JWE's later parts are not JSON, and a JWS's
+ *   payload need not be long (`e30`), so without this nothing of either would be hidden.
  */
 const KEY_PREFIX = '(?:gk_pub|gka|gcs|gk)_(?:live|test)_';
-const WORD_START = '(?:(?<![A-Za-z0-9_])|(?<=%[0-9A-Fa-f]{2}))';
-/** Of a key's 30 characters after its environment, how many at least make a secret where a word starts. */
+// A JSON escape (`\n`, `\u001b`) ends a line or word as much as the character it stands for: the log's
+// finished line (log-redaction.ts) has every other field's text escaped so.
+const WORD_START = '(?:(?<![A-Za-z0-9_])|(?<=%[0-9A-Fa-f]{2})|(?<=\\\\[bfnrt])|(?<=\\\\u[0-9A-Fa-f]{4}))';
+/** Of a key's 30 characters after its environment, how many at least make a secret where a word starts, whatever they are. */
 const MIN_AT_WORD_START = 16;
+/** More than a key's non-secret start (key-format.ts: 4 characters) shows: secret, given a capital or digit. */
+const MIN_CUT = 5;
+const JWT_PARTS = '(?:\\.[A-Za-z0-9_-]*){1,4}';
 const SECRET_SHAPE = new RegExp(
   [
-    `${WORD_START}${KEY_PREFIX}[A-Za-z0-9]{${MIN_AT_WORD_START},}`,
+    `${WORD_START}${KEY_PREFIX}(?:[A-Za-z0-9]{${MIN_AT_WORD_START},}|(?=[a-z]*[A-Z0-9])[A-Za-z0-9]{${MIN_CUT},})`,
     `(?<glued>${KEY_PREFIX}[A-Za-z0-9]{${RANDOM_LENGTH + CHECKSUM_LENGTH}})`,
-    `${WORD_START}eyJ[A-Za-z0-9_-]{12,}(?:\\.[A-Za-z0-9_-]*){1,4}`,
+    `${WORD_START}eyJ[A-Za-z0-9_-]{12,}${JWT_PARTS}`,
+    `(?<gluedJose>eyJ[A-Za-z0-9_-]{12,})(?=\\.)${JWT_PARTS}`,
   ].join('|'),
   'g',
 );
@@ -42,10 +53,24 @@ function isGluedKey(candidate: string): boolean {
 /** What a secret-shaped part becomes: fixed text, or text made from the part (a key's non-secret start). */
 export type Replacement = string | ((secret: string) => string);
 
+/** Whether a base64url part is a JOSE header: a JSON object naming its `alg`. */
+function isJoseHeader(part: string): boolean {
+  try {
+    const header: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    return typeof header === 'object' && header !== null && typeof (header as { alg?: unknown }).alg === 'string';
+  } catch {
+    return false;
+  }
+}
+
 const replaced = (text: string, replacement: Replacement): string =>
   text.replace(SECRET_SHAPE, (match: string, ...rest: unknown[]) => {
-    const groups = rest[rest.length - 1] as { glued?: string };
+    const groups = rest[rest.length - 1] as { glued?: string; gluedJose?: string };
     if (groups.glued !== undefined && !isGluedKey(match)) return match;
+    // No JOSE header: a look-alike, whose parts after it may still hold a token (they start a word).
+    if (groups.gluedJose !== undefined && !isJoseHeader(groups.gluedJose)) {
+      return groups.gluedJose + replaced(match.slice(groups.gluedJose.length), replacement);
+    }
     return typeof replacement === 'string' ? replacement : replacement(match);
   });
 
