@@ -125,6 +125,18 @@ describe('a secret is hidden however little of it shows past what is public', ()
   });
 });
 
+test('a long run of eyJ look-alikes (a path or user agent anyone may send) costs time in proportion to its length', () => {
+  for (const text of ['/' + '-eyJ'.repeat(16_384), '/' + 'eyJ'.repeat(21_845), `a_${'eyJ'.repeat(21_845)}.x`, `%3D${'eyJ-'.repeat(16_384)}`]) {
+    const started = performance.now();
+    withoutSecrets(text, R);
+    pathWithoutSecrets(text, R);
+    holdsSecret(text);
+    // Linear: a few milliseconds; quadratic, as each place a token may start scanning to the run's end was: seconds.
+    const ms = performance.now() - started;
+    assert.ok(ms < 250, `${text.slice(0, 12)}...: ${ms.toFixed(0)} ms`);
+  }
+});
+
 test('holdsSecret: true for text with a key or JWT in it, false for look-alikes', () => {
   const { secret } = generateKey('api', 'test');
   for (const text of [secret, `trace-${secret}`, `req:${JWT}`, `x${secret}`]) assert.equal(holdsSecret(text), true, text);

@@ -23,18 +23,27 @@ import { CHECKSUM_LENGTH, isWellFormedKey, KEY_PREFIXES, RANDOM_LENGTH, type Key
 const KEY_PREFIX = '(?:gk_pub|gka|gcs|gk)_(?:live|test)_';
 // A JSON escape (`\n`, `\u001b`) ends a line or word as much as the character it stands for: the log's
 // finished line (log-redaction.ts) has every other field's text escaped so.
-const WORD_START = '(?:(?<![A-Za-z0-9_])|(?<=%[0-9A-Fa-f]{2})|(?<=\\\\[bfnrt])|(?<=\\\\u[0-9A-Fa-f]{4}))';
+const AFTER_ESCAPE = '(?<=%[0-9A-Fa-f]{2})|(?<=\\\\[bfnrt])|(?<=\\\\u[0-9A-Fa-f]{4})';
+const WORD_START = `(?:(?<![A-Za-z0-9_])|${AFTER_ESCAPE})`;
 /** Of a key's 30 characters after its environment, how many at least make a secret where a word starts, whatever they are. */
 const MIN_AT_WORD_START = 16;
 /** More than a key's non-secret start (key-format.ts: 4 characters) shows: secret, given a capital or digit. */
 const MIN_CUT = 5;
 const JWT_PARTS = '(?:\\.[A-Za-z0-9_-]*){1,4}';
+/**
+ * Where a JWT's run of base64url characters starts. Never inside a run (after `-` either): each place a
+ * JWT may start scans its run to the end, so a run of `-eyJ` or `eyJ` repeated (a path or user agent
+ * anyone sends) would cost its length squared.
+ */
+const RUN_START = '(?<![A-Za-z0-9_-])';
+/** How much text a JWT glued to it may follow within one run (`req_`, `Bearer`, `id_token`): a bound keeps the cost linear. */
+const MAX_GLUE = 64;
 const SECRET_SHAPE = new RegExp(
   [
     `${WORD_START}${KEY_PREFIX}(?:[A-Za-z0-9]{${MIN_AT_WORD_START},}|(?=[a-z]*[A-Z0-9])[A-Za-z0-9]{${MIN_CUT},})`,
     `(?<glued>${KEY_PREFIX}[A-Za-z0-9]{${RANDOM_LENGTH + CHECKSUM_LENGTH}})`,
-    `${WORD_START}eyJ[A-Za-z0-9_-]{12,}${JWT_PARTS}`,
-    `(?<gluedJose>eyJ[A-Za-z0-9_-]{12,})(?=\\.)${JWT_PARTS}`,
+    `(?:${RUN_START}|${AFTER_ESCAPE})eyJ[A-Za-z0-9_-]{12,}${JWT_PARTS}`,
+    `${RUN_START}(?<glue>[A-Za-z0-9_-]{1,${MAX_GLUE}}?)(?<gluedJose>eyJ[A-Za-z0-9_-]{12,})(?=\\.)${JWT_PARTS}`,
   ].join('|'),
   'g',
 );
@@ -65,11 +74,14 @@ function isJoseHeader(part: string): boolean {
 
 const replaced = (text: string, replacement: Replacement): string =>
   text.replace(SECRET_SHAPE, (match: string, ...rest: unknown[]) => {
-    const groups = rest[rest.length - 1] as { glued?: string; gluedJose?: string };
+    const groups = rest[rest.length - 1] as { glued?: string; glue?: string; gluedJose?: string };
     if (groups.glued !== undefined && !isGluedKey(match)) return match;
-    // No JOSE header: a look-alike, whose parts after it may still hold a token (they start a word).
-    if (groups.gluedJose !== undefined && !isJoseHeader(groups.gluedJose)) {
-      return groups.gluedJose + replaced(match.slice(groups.gluedJose.length), replacement);
+    if (groups.glue !== undefined && groups.gluedJose !== undefined) {
+      const { glue, gluedJose } = groups;
+      // No JOSE header: a look-alike, whose parts after it may still hold a token (they start a word).
+      if (!isJoseHeader(gluedJose)) return glue + gluedJose + replaced(match.slice(glue.length + gluedJose.length), replacement);
+      const token = match.slice(glue.length);
+      return glue + (typeof replacement === 'string' ? replacement : replacement(token));
     }
     return typeof replacement === 'string' ? replacement : replacement(match);
   });
