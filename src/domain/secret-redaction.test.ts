@@ -76,6 +76,67 @@ describe('the secret shape matches real secrets only', () => {
   });
 });
 
+/** A JWE (RFC 7516 §7.1: five parts; only the header is JSON, so only it starts with eyJ), e.g. an encrypted access token. */
+const JWE =
+  'eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.OKOawDo13gRp2ojaHV7LFpZcgV7T6DVZKTyKOMTYUmKoTCVJRgckCL9kiMT03JGe.48V1_ALb6US04U3b.5eym8TW_c8SuK0ltJ3rpYIzOeDQz7TALvtu6UG9oMo4vpzs9tX_EFShS8iB7j6ji.XFBoMYUZodetZdvTiFvSkQ';
+
+describe('a secret is hidden however little of it shows past what is public', () => {
+  // A fixed random part: a cut key's characters decide nothing about its checksum.
+  const RANDOM = '3Fq9Zb7TkQ2mXw8LpR4sVn1Y';
+  test('a key of any kind cut anywhere past its 4 public characters is hidden where a word starts', () => {
+    for (const prefix of ['gk', 'gk_pub', 'gka', 'gcs']) {
+      for (let kept = 5; kept < 16; kept++) {
+        const cut = `${prefix}_live_${RANDOM.slice(0, kept)}`;
+        assert.equal(withoutSecrets(`/k/${cut}`, R), `/k/${R}`, cut);
+        assert.equal(withoutSecrets(`key=${cut}…`, R), `key=${R}…`, cut);
+      }
+    }
+  });
+
+  test('a JWT or JWE glued to other text is hidden, whatever its payload', () => {
+    const shortPayload = 'eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJlLXNpZ25hdHVyZQ';
+    for (const token of [JWE, shortPayload, JWT]) {
+      for (const [text, expected] of [
+        [`req_${token}`, `req_${R}`],
+        [`Bearer${token}`, `Bearer${R}`],
+        [`id_token${token}&x=1`, `id_token${R}&x=1`],
+      ] as const) {
+        assert.equal(withoutSecrets(text, R), expected, text);
+        assert.equal(holdsSecret(text), true, text);
+      }
+    }
+    // A look-alike glued to text is no JWT: its first part is no JOSE header.
+    for (const text of ['/music/heyJude.mp3', 'xeyJ0aGlzIGlzIG5vIGpzb24.abc.def']) assert.equal(withoutSecrets(text, R), text, text);
+    // ...nor does one swallow a real token after it.
+    assert.equal(withoutSecrets(`xeyJ0aGlzIGlzIG5vIGpzb24.${JWT}`, R), `xeyJ0aGlzIGlzIG5vIGpzb24.${R}`);
+  });
+
+  test('a secret right after a JSON escape (a multi-line text in a log line) is hidden', () => {
+    const cut = `gk_live_${RANDOM.slice(0, 20)}`;
+    for (const secret of [cut, JWE]) {
+      for (const text of [
+        JSON.stringify({ detail: `line\n${secret}` }),
+        JSON.stringify({ detail: `a\t${secret}` }),
+        JSON.stringify({ d: `\u001b${secret}` }),
+      ]) {
+        assert.ok(!withoutSecrets(text, R).includes(secret.slice(8, 28)), text);
+      }
+    }
+  });
+});
+
+test('a long run of eyJ look-alikes (a path or user agent anyone may send) costs time in proportion to its length', () => {
+  for (const text of ['/' + '-eyJ'.repeat(16_384), '/' + 'eyJ'.repeat(21_845), `a_${'eyJ'.repeat(21_845)}.x`, `%3D${'eyJ-'.repeat(16_384)}`]) {
+    const started = performance.now();
+    withoutSecrets(text, R);
+    pathWithoutSecrets(text, R);
+    holdsSecret(text);
+    // Linear: a few milliseconds; quadratic, as each place a token may start scanning to the run's end was: seconds.
+    const ms = performance.now() - started;
+    assert.ok(ms < 250, `${text.slice(0, 12)}...: ${ms.toFixed(0)} ms`);
+  }
+});
+
 test('holdsSecret: true for text with a key or JWT in it, false for look-alikes', () => {
   const { secret } = generateKey('api', 'test');
   for (const text of [secret, `trace-${secret}`, `req:${JWT}`, `x${secret}`]) assert.equal(holdsSecret(text), true, text);

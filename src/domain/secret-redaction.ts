@@ -10,23 +10,43 @@ import { CHECKSUM_LENGTH, isWellFormedKey, KEY_PREFIXES, RANDOM_LENGTH, type Key
  * Only the real shapes (key-format.ts: `<gk|gk_pub|gka|gcs>_<live|test>_` and 30 base62 characters;
  * a JWS header, RFC 7515 §4.1.1, which names at least `alg`: 15 or more base64url characters from
  * `eyJ`), so words that merely hold `gk_` or `eyJ` (`/gcs_upload`, `bigk_x`, `heyJude.mp3`) stay.
- * - At the start of a word (or right after a `%XX` escape, `key%3Dgk_live_...`): a key with at
- *   least 16 characters after its environment, so one mistyped or cut short is still hidden (most of
- *   its randomness would be readable otherwise), while the 4 a key's non-secret start shows stay.
+ * - At the start of a word (or right after a `%XX` escape, `key%3Dgk_live_...`, or a JSON string's
+ *   escape, `\n`, as a multi-line text stands in a log line): a key with more characters after its
+ *   environment than the 4 its non-secret start shows, so one mistyped or cut short is still hidden:
+ *   every character past those 4 is secret. Fewer than 16 count only with a capital or a digit among
+ *   them, which a run of random base62 lacks rarely ((26/62)^5 ≈ 1%), so `gk_test_example` stays.
  * - Glued to other text (`tokengk_live_...`): only a well-formed key, its checksum holding.
+ * - A JWT or JWE glued to other text (`req_eyJ...`): only when its first part decodes to a JOSE header
+ *   naming `alg` (RFC 7515 §4.1.1, RFC 7516 §4.1.1); a JWE's later parts are not JSON, and a JWS's
+ *   payload need not be long (`e30`), so without this nothing of either would be hidden.
  *
  * Beside those, the credentials other software puts in URLs (URL_CREDENTIAL below): a URL's password,
  * the value of a credential-named parameter. A library quotes them in its errors as readily as ours.
  */
 const KEY_PREFIX = '(?:gk_pub|gka|gcs|gk)_(?:live|test)_';
-const WORD_START = '(?:(?<![A-Za-z0-9_])|(?<=%[0-9A-Fa-f]{2}))';
-/** Of a key's 30 characters after its environment, how many at least make a secret where a word starts. */
+// A JSON escape (`\n`, `\u001b`) ends a line or word as much as the character it stands for: the log's
+// finished line (log-redaction.ts) has every other field's text escaped so.
+const AFTER_ESCAPE = '(?<=%[0-9A-Fa-f]{2})|(?<=\\\\[bfnrt])|(?<=\\\\u[0-9A-Fa-f]{4})';
+const WORD_START = `(?:(?<![A-Za-z0-9_])|${AFTER_ESCAPE})`;
+/** Of a key's 30 characters after its environment, how many at least make a secret where a word starts, whatever they are. */
 const MIN_AT_WORD_START = 16;
+/** More than a key's non-secret start (key-format.ts: 4 characters) shows: secret, given a capital or digit. */
+const MIN_CUT = 5;
+const JWT_PARTS = '(?:\\.[A-Za-z0-9_-]*){1,4}';
+/**
+ * Where a JWT's run of base64url characters starts. Never inside a run (after `-` either): each place a
+ * JWT may start scans its run to the end, so a run of `-eyJ` or `eyJ` repeated (a path or user agent
+ * anyone sends) would cost its length squared.
+ */
+const RUN_START = '(?<![A-Za-z0-9_-])';
+/** How much text a JWT glued to it may follow within one run (`req_`, `Bearer`, `id_token`): a bound keeps the cost linear. */
+const MAX_GLUE = 64;
 const SECRET_SHAPE = new RegExp(
   [
-    `${WORD_START}${KEY_PREFIX}[A-Za-z0-9]{${MIN_AT_WORD_START},}`,
+    `${WORD_START}${KEY_PREFIX}(?:[A-Za-z0-9]{${MIN_AT_WORD_START},}|(?=[a-z]*[A-Z0-9])[A-Za-z0-9]{${MIN_CUT},})`,
     `(?<glued>${KEY_PREFIX}[A-Za-z0-9]{${RANDOM_LENGTH + CHECKSUM_LENGTH}})`,
-    `${WORD_START}eyJ[A-Za-z0-9_-]{12,}(?:\\.[A-Za-z0-9_-]*){1,4}`,
+    `(?:${RUN_START}|${AFTER_ESCAPE})eyJ[A-Za-z0-9_-]{12,}${JWT_PARTS}`,
+    `${RUN_START}(?<glue>[A-Za-z0-9_-]{1,${MAX_GLUE}}?)(?<gluedJose>eyJ[A-Za-z0-9_-]{12,})(?=\\.)${JWT_PARTS}`,
   ].join('|'),
   'g',
 );
@@ -119,11 +139,32 @@ function replaced(text: string, replacement: Replacement): string {
     });
   }
   if (!MAY_HOLD_SECRET.test(out)) return out;
-  return out.replace(SECRET_SHAPE, (match: string, ...rest: unknown[]) => {
-    const groups = rest[rest.length - 1] as { glued?: string };
+  return replaceShapes(out, replacement);
+}
+
+/** The key and JWT shapes replaced (SECRET_SHAPE). */
+function replaceShapes(text: string, replacement: Replacement): string {
+  return text.replace(SECRET_SHAPE, (match: string, ...rest: unknown[]) => {
+    const groups = rest[rest.length - 1] as { glued?: string; glue?: string; gluedJose?: string };
     if (groups.glued !== undefined && !isGluedKey(match)) return match;
+    if (groups.glue !== undefined && groups.gluedJose !== undefined) {
+      const { glue, gluedJose } = groups;
+      // No JOSE header: a look-alike, whose parts after it may still hold a token (they start a word).
+      if (!isJoseHeader(gluedJose)) return glue + gluedJose + replaceShapes(match.slice(glue.length + gluedJose.length), replacement);
+      return glue + replacing(replacement, match.slice(glue.length));
+    }
     return replacing(replacement, match);
   });
+}
+
+/** Whether a base64url part is a JOSE header: a JSON object naming its `alg`. */
+function isJoseHeader(part: string): boolean {
+  try {
+    const header: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    return typeof header === 'object' && header !== null && typeof (header as { alg?: unknown }).alg === 'string';
+  } catch {
+    return false;
+  }
 }
 
 /** Whether text holds a secret-shaped part; the common case (nothing like one) costs two tests. */

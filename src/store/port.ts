@@ -354,9 +354,11 @@ export interface WebhookRepo extends Omit<EntityRepo<WebhookEndpoint>, 'update'>
    * endpoint as the change read it) is given and the stored one has changed since: a change made from
    * an older read never overwrites a newer one (the delivery task's disable, another edit). The run of
    * failures is the delivery task's (recordAttempt): kept as stored whatever the copy holds, and set
-   * to 0 only with `resetFailures` (an endpoint enabled again).
+   * to 0 only with `resetFailures` (an endpoint enabled again). With `failuresAtLeast` (the delivery
+   * task's disable), written only while the stored run is still that long: a delivery that succeeded
+   * since the read ended it without changing `updatedAt`, and the endpoint works.
    */
-  update(endpoint: WebhookEndpoint, audit: AuditInput, options?: { readAt?: number; resetFailures?: boolean }): Promise<boolean>;
+  update(endpoint: WebhookEndpoint, audit: AuditInput, options?: { readAt?: number; resetFailures?: boolean; failuresAtLeast?: number }): Promise<boolean>;
   /** Every endpoint, by id: there are few, and delivery matches each event against them. */
   all(): Promise<WebhookEndpoint[]>;
   /** The endpoints scoped to an app (a developer's, made in the portal), by id. */

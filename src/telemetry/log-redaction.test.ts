@@ -56,6 +56,18 @@ test('a secret at the start of a line of a multi-line message or error is replac
   for (const line of lines) assert.ok(!line.includes(JWT.split('.')[1]!), `a JWT in the log: ${line}`);
 });
 
+test('a secret at the start of a line in any other field is replaced in the finished line', () => {
+  // An encrypted token (JWE): its parts after the header are not JSON, so none starts with eyJ.
+  const jwe =
+    'eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.OKOawDo13gRp2ojaHV7LFpZcgV7T6DVZKTyKOMTYUmKoTCVJRgckCL9kiMT03JGe.48V1_ALb6US04U3b.5eym8TW_c8SuK0ltJ3rpYIzOeDQz7TALvtu6UG9oMo4vpzs9tX_EFShS8iB7j6ji.XFBoMYUZodetZdvTiFvSkQ';
+  const { secret } = generateKey('api', 'live');
+  const cut = secret.slice(0, 28);
+  const { log, lines } = logger();
+  log.warn({ response: `HTTP/1.1 401\nWWW-Authenticate: x\n${jwe}`, body: `rejected:\n${cut}` }, 'upstream refused');
+  assert.ok(!lines[0]!.includes(jwe.split('.')[4]!), `a JWE in the log: ${lines[0]}`);
+  assert.ok(!lines[0]!.includes(cut.slice(8)), `a key in the log: ${lines[0]}`);
+});
+
 test('lines without secrets are written as they are', () => {
   const { log, lines } = logger();
   log.info({ path: '/gcs_upload', user: 'bigk_x' }, 'gk_live_3Fq9 rotated');

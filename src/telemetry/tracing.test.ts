@@ -148,3 +148,20 @@ test("OpenTelemetry's diagnostics reach our log without the collector's header v
     await accepting.close();
   }
 });
+
+test("the collector URL's user and password stay out of OpenTelemetry's diagnostics, also when one is not validly percent-encoded", async () => {
+  const accepting = await collector(200);
+  const { logger, lines } = capturedLog('info');
+  // `%of` is no escape: the URL keeps it as written, and decoding it throws.
+  const endpoint = accepting.url.replace('http://', 'http://trace-user-77:s3cret%off-99@');
+  const tracing = new Tracing(settings(endpoint), { ok() {}, failed() {} }, logger);
+  try {
+    diag.warn(`export to ${endpoint} failed`);
+    const text = JSON.stringify(lines.filter((l) => l.component === 'opentelemetry'));
+    assert.match(text, /export to/);
+    assert.doesNotMatch(text, /trace-user-77|s3cret/);
+  } finally {
+    await tracing.shutdown();
+    await accepting.close();
+  }
+});

@@ -228,14 +228,21 @@ function droppedSpansMeter(count: (spans: number) => void): MeterProvider {
 /** What must never reach the log from a diagnostic: the collector's header values, the endpoint's credentials. */
 function settingsSecrets(settings: TracingSettings): string[] {
   const secrets = Object.values(settings.headers);
-  try {
-    const url = new URL(settings.endpoint);
-    secrets.push(decodeURIComponent(url.username), decodeURIComponent(url.password), url.username, url.password);
-  } catch {
-    // An endpoint that is no URL holds no credentials to hide here; the exporter reports it.
-  }
+  const url = URL.parse(settings.endpoint);
+  // An endpoint that is no URL holds no credentials to hide here; the exporter reports it. Each part as
+  // written and decoded, decoded apart: one that is not validly percent-encoded (`50%off`) is kept as
+  // written by the URL, and its decoding failing must not leave the other part unhidden.
+  if (url) for (const part of [url.username, url.password]) secrets.push(part, decodedOrSelf(part));
   // Longest first, so a secret that contains another is replaced whole.
   return [...new Set(secrets.filter((s) => s.length > 0))].sort((a, b) => b.length - a.length);
+}
+
+function decodedOrSelf(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
 }
 
 /** OpenTelemetry's warnings and errors (a full export queue, a failed export) as our log lines, with secrets replaced. */

@@ -170,7 +170,8 @@ export class WebhookDispatcher {
 
   async #disable(id: string, run: number, last: SendResult): Promise<WebhookEndpoint | null> {
     const { store, clock, log } = this.#o;
-    // Written only over the endpoint as read: an operator's edit meanwhile is read again, not overwritten.
+    // Written only over the endpoint as read: an operator's edit meanwhile is read again, not overwritten,
+    // and a run ended meanwhile is seen on the next read.
     for (let tries = 0; tries < DISABLE_TRIES; tries++) {
       const endpoint = await store.webhooks.get(id);
       // Enabled again meanwhile (its run reset), or a delivery succeeded: not disabled.
@@ -195,7 +196,8 @@ export class WebhookDispatcher {
           before: endpointAuditView(endpoint, this.#o.fingerprintUrl),
           after: endpointAuditView(disabled, this.#o.fingerprintUrl),
         },
-        { readAt: endpoint.updatedAt },
+        // Only while the run is still on: a delivery that succeeded since (in parallel) ended it.
+        { readAt: endpoint.updatedAt, failuresAtLeast: this.#o.disableAfterFailures },
       );
       if (!written) continue;
       // Its host, never the whole URL: a path or query often carries the receiver's credential.

@@ -154,6 +154,37 @@ export function webhooksContract(current: () => Store): void {
       );
     });
 
+    test('a disable written only while the run of failures lasts (failuresAtLeast): a delivery that ended it since the read wins', async () => {
+      const endpoint = makeEndpoint();
+      await store.webhooks.create(endpoint, audit('webhook.created', 'webhook', endpoint.id));
+      const [e1, e2] = await store.events.append([
+        { type: 'key.created', data: {} },
+        { type: 'key.created', data: {} },
+      ]);
+      const [d1, d2] = [deliveryOf(e1!, endpoint.id), deliveryOf(e2!, endpoint.id)];
+      await store.webhooks.enqueue([d1, d2], e2!.seq);
+      const attempt = (id: string, at: number, statusCode: number) => ({ deliveryId: id, at, statusCode, error: null, durationMs: 3, responseExcerpt: null });
+      await store.webhooks.recordAttempt(attempt(d1.id, T0 + 1, 500), { status: 'pending', nextAttemptAt: T0 + 100 });
+      const read = (await store.webhooks.get(endpoint.id))!;
+      assert.equal(read.consecutiveFailures, 1);
+      // The other delivery succeeds after the disable read the endpoint: the run is over.
+      await store.webhooks.recordAttempt(attempt(d2.id, T0 + 2, 204), { status: 'delivered', nextAttemptAt: null });
+      const disabled = {
+        ...read,
+        enabled: false,
+        disabledReason: 'disabled after 1 failed delivery attempts',
+        disabledBy: 'deliveries' as const,
+        updatedAt: T0 + 3,
+      };
+      const entry = audit('webhook.disabled', 'webhook', endpoint.id);
+      assert.equal(await store.webhooks.update(disabled, entry, { readAt: read.updatedAt, failuresAtLeast: 1 }), false);
+      assert.equal((await store.webhooks.get(endpoint.id))!.enabled, true);
+      // While the run lasts, the same disable is written.
+      await store.webhooks.recordAttempt(attempt(d1.id, T0 + 4, 500), { status: 'pending', nextAttemptAt: T0 + 100 });
+      assert.equal(await store.webhooks.update(disabled, entry, { readAt: read.updatedAt, failuresAtLeast: 1 }), true);
+      assert.equal((await store.webhooks.get(endpoint.id))!.enabled, false);
+    });
+
     test('attempts are logged; failures count a run that a delivery ends', async () => {
       const endpoint = makeEndpoint();
       await store.webhooks.create(endpoint, audit('webhook.created', 'webhook', endpoint.id));

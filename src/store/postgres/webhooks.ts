@@ -65,7 +65,15 @@ export function webhookRepo(db: PgDb): WebhookRepo {
     async update(endpoint, audit, options = {}) {
       // consecutive_failures is written only to reset it: recordAttempt counts it meanwhile.
       const columns = { app_id: endpoint.appId ?? null, ...(options.resetFailures ? { consecutive_failures: 0 } : {}) };
-      const guard = options.readAt === undefined ? undefined : { sql: (first: number) => `updated_at = $${first}`, args: [options.readAt] };
+      const conditions: { sql: string; arg: number }[] = [
+        ...(options.readAt === undefined ? [] : [{ sql: 'updated_at =', arg: options.readAt }]),
+        // Checked on the row as it is when written (READ COMMITTED re-reads a row changed meanwhile).
+        ...(options.failuresAtLeast === undefined ? [] : [{ sql: 'consecutive_failures >=', arg: options.failuresAtLeast }]),
+      ];
+      const guard =
+        conditions.length === 0
+          ? undefined
+          : { sql: (first: number) => conditions.map((c, i) => `${c.sql} $${first + i}`).join(' AND '), args: conditions.map((c) => c.arg) };
       return db.transaction(async (tx) => {
         if ((await writeRow(tx, 'webhook_endpoints', columns, endpointData(endpoint), false, guard)) === 0) return false;
         await appendAudit(tx, audit, db.clock());

@@ -59,7 +59,11 @@ export function webhookRepo(db: SqliteDb): WebhookRepo {
     async update(endpoint, audit, options = {}) {
       // consecutive_failures is written only to reset it: recordAttempt counts it meanwhile.
       const columns = { app_id: endpoint.appId ?? null, ...(options.resetFailures ? { consecutive_failures: 0 } : {}) };
-      const guard = options.readAt === undefined ? undefined : { sql: 'updated_at = ?', args: [options.readAt] };
+      const conditions: { sql: string; arg: number }[] = [
+        ...(options.readAt === undefined ? [] : [{ sql: 'updated_at = ?', arg: options.readAt }]),
+        ...(options.failuresAtLeast === undefined ? [] : [{ sql: 'consecutive_failures >= ?', arg: options.failuresAtLeast }]),
+      ];
+      const guard = conditions.length === 0 ? undefined : { sql: conditions.map((c) => c.sql).join(' AND '), args: conditions.map((c) => c.arg) };
       return db.transaction(() => {
         if (writeRow(db, 'webhook_endpoints', columns, endpointData(endpoint), false, guard) === 0) return false;
         appendAudit(db, audit);
