@@ -21,7 +21,8 @@ test('an engine whose probe fails with a key or a JWT in its message is reported
     clock: () => 0,
     health,
   });
-  // Run by hand: `health.run` is where PeriodicTask runs a round.
+  // Run by hand: `health.run` is where PeriodicTask runs a round. A round fails here by design (the
+  // probe's engine is down); what it leaves in the report is what this test reads.
   health.run = async (_component, task) => void (await task().catch(() => undefined));
   probes.start();
   for (let i = 0; i < 50 && probes.report().redis!.status !== 'down'; i++) await delay(10);

@@ -126,6 +126,7 @@ test('spans dropped by a full export queue are counted (gatehouse_records_lost_t
     assert.equal(warned.component, 'opentelemetry');
   } finally {
     await stalled.close();
+    // Its last export goes to the stalled receiver, closed now: the shutdown's rejection says only that.
     await tracing.shutdown().catch(() => {});
   }
 });
