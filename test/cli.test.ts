@@ -55,6 +55,14 @@ describe('gatehouse CLI against a running Gatehouse', () => {
     appId = app.id;
   });
 
+  test('without --json, apps and policies create print a sentence naming what was made, as keys and users create do', async () => {
+    const app = await cli(['apps', 'create', '--name', 'Sentence app', '--owner', 'ops@example.com']);
+    assert.equal(app.code, 0);
+    assert.match(app.stdout, /^created app app_[0-9a-f]{28} \(Sentence app\): gatehouse apps show app_[0-9a-f]{28} shows all of it\n$/);
+    const policy = await cli(['policies', 'create', '--name', 'sentence-policy', '--quota', '10/day']);
+    assert.match(policy.stdout, /^created policy pol_[0-9a-f]{28} \(sentence-policy\)/);
+  });
+
   test('apis list --json lists the published API', async () => {
     const list = json(await cli(['apis', 'list', '--json']));
     assert.deepEqual(

@@ -129,6 +129,7 @@ export function crud(
   named?: NamedKind,
 ): Record<string, Verb> {
   const idOf = async (c: AdminClient, id: string) => (named ? resolveId(c, named, id) : id);
+  const noun = named === 'api' ? 'API' : (named ?? path.slice(1).replace(/s$/, ''));
   const item = async (c: AdminClient, id: string) => `${path}/${encodeURIComponent(await idOf(c, id))}`;
   return {
     list: {
@@ -142,6 +143,8 @@ export function crud(
       usage: `create ${flagsUsage(createFlags)}`,
       flags: createFlags,
       run: async (c, _a, f) => c.request('POST', path, { ...(await body(c, f)), ...data(f) }),
+      // A sentence, as keys, clients and users create print; --json gives the whole object.
+      text: (r) => `created ${noun} ${r.id}${typeof r.name === 'string' ? ` (${r.name})` : ''}: gatehouse ${path.slice(1)} show ${r.id} shows all of it`,
     },
     update: {
       usage: `update ${named ? 'ID|NAME' : 'ID'} ${flagsUsage(createFlags)}`,
