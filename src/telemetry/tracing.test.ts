@@ -7,7 +7,7 @@ import { diag } from '@opentelemetry/api';
 import pino from 'pino';
 import { capturedLog } from '../../test/support/captured-log.ts';
 import { GatehouseMetrics } from './metrics.ts';
-import { traceLogFields, Tracing, type TracingSettings } from './tracing.ts';
+import { LoggedDiagnostics, traceLogFields, Tracing, type TracingSettings } from './tracing.ts';
 
 const settings = (endpoint: string): TracingSettings => ({
   endpoint,
@@ -165,4 +165,35 @@ test("the collector URL's user and password stay out of OpenTelemetry's diagnost
     await tracing.shutdown();
     await accepting.close();
   }
+});
+
+test('a diagnostic repeated word for word is logged once a minute, with how many times it came meanwhile', () => {
+  const { logger, lines } = capturedLog('info');
+  let now = 0;
+  const diagnostics = new LoggedDiagnostics(logger, [], () => now);
+  const logged = () => lines.splice(0).map((l) => [l.level, l.msg, l.repeated]);
+  diagnostics.error('export failed');
+  for (now = 5_000; now <= 55_000; now += 5_000) diagnostics.error('export failed');
+  now = 55_000;
+  diagnostics.warn('export failed');
+  diagnostics.error('another failure');
+  assert.deepEqual(logged(), [
+    [50, 'export failed', undefined],
+    [40, 'export failed', undefined],
+    [50, 'another failure', undefined],
+  ]);
+  now = 60_000;
+  diagnostics.error('export failed');
+  assert.deepEqual(logged(), [[50, 'export failed', 11]], 'the next one after the minute says how many came meanwhile');
+  // A line that stops coming still tells its repeats, once its minute is over and another line comes.
+  now = 200_000;
+  diagnostics.error('collector gone');
+  diagnostics.error('collector gone');
+  now = 270_000;
+  diagnostics.warn('queue full');
+  assert.deepEqual(logged(), [
+    [50, 'collector gone', undefined],
+    [50, 'collector gone', 1],
+    [40, 'queue full', undefined],
+  ]);
 });

@@ -245,28 +245,62 @@ function decodedOrSelf(part: string): string {
   }
 }
 
-/** OpenTelemetry's warnings and errors (a full export queue, a failed export) as our log lines, with secrets replaced. */
-class LoggedDiagnostics implements DiagLogger {
+/** How long a diagnostic repeated word for word is counted rather than logged again. */
+const REPEAT_WINDOW_MS = 60_000;
+
+/**
+ * OpenTelemetry's warnings and errors (a full export queue, a failed export) as our log lines, with
+ * secrets replaced. A collector that is down fails every export, about every 5 s in each thread: the
+ * same line is logged once per minute, with how many times it came meanwhile (`repeated`), so an
+ * outage stays visible without filling the log. Readiness reports the failing exports as they happen.
+ */
+export class LoggedDiagnostics implements DiagLogger {
   readonly #log: Logger;
   readonly #secrets: readonly string[];
+  readonly #now: () => number;
+  /** Per line logged: when, and how many times it came since without being logged. */
+  readonly #recent = new Map<string, { level: 'error' | 'warn'; text: string; at: number; repeated: number }>();
 
-  constructor(log: Logger, secrets: readonly string[]) {
+  constructor(log: Logger, secrets: readonly string[], now: () => number = () => performance.now()) {
     this.#log = log;
     this.#secrets = secrets;
+    this.#now = now;
   }
 
   error(message: string, ...args: unknown[]): void {
-    this.#log.error({ component: 'opentelemetry' }, this.#text(message, args));
+    this.#write('error', this.#text(message, args));
   }
 
   warn(message: string, ...args: unknown[]): void {
-    this.#log.warn({ component: 'opentelemetry' }, this.#text(message, args));
+    this.#write('warn', this.#text(message, args));
   }
 
   // Below warn, diag is not asked to log (setLogger's logLevel): these are never called.
   info(): void {}
   debug(): void {}
   verbose(): void {}
+
+  #write(level: 'error' | 'warn', text: string): void {
+    const now = this.#now();
+    const key = `${level} ${text}`;
+    const seen = this.#recent.get(key);
+    if (seen && now - seen.at < REPEAT_WINDOW_MS) {
+      seen.repeated++;
+      return;
+    }
+    // Lines whose minute is over: their repeats are told now (a line that stopped coming still says how often it came).
+    for (const [k, v] of this.#recent) {
+      if (now - v.at < REPEAT_WINDOW_MS) continue;
+      this.#recent.delete(k);
+      if (v.repeated > 0 && k !== key) this.#emit(v.level, v.text, v.repeated);
+    }
+    this.#recent.set(key, { level, text, at: now, repeated: 0 });
+    this.#emit(level, text, seen?.repeated ?? 0);
+  }
+
+  #emit(level: 'error' | 'warn', text: string, repeated: number): void {
+    this.#log[level]({ component: 'opentelemetry', ...(repeated > 0 ? { repeated } : {}) }, text);
+  }
 
   /** The message with its arguments as text (an object may be an exporter's request, headers and all): every secret replaced. */
   #text(message: string, args: unknown[]): string {
