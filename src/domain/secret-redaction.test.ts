@@ -125,16 +125,19 @@ describe('a secret is hidden however little of it shows past what is public', ()
   });
 });
 
-test('a long run of eyJ look-alikes (a path or user agent anyone may send) costs time in proportion to its length', () => {
-  for (const text of ['/' + '-eyJ'.repeat(16_384), '/' + 'eyJ'.repeat(21_845), `a_${'eyJ'.repeat(21_845)}.x`, `%3D${'eyJ-'.repeat(16_384)}`]) {
-    const started = performance.now();
-    withoutSecrets(text, R);
-    pathWithoutSecrets(text, R);
-    holdsSecret(text);
-    // Linear: a few milliseconds; quadratic, as each place a token may start scanning to the run's end was: seconds.
-    const ms = performance.now() - started;
-    assert.ok(ms < 250, `${text.slice(0, 12)}...: ${ms.toFixed(0)} ms`);
-  }
+// A run of `eyJ` look-alikes (a path or user agent anyone may send) once cost its length squared: every
+// place a token could start scanned the run to its end. What keeps the rule linear is where it looks:
+// where a run of base64url characters starts, or at most 64 characters into one. Its time is measured
+// by bench/redaction-cost.ts (timing belongs to benchmarks, not tests).
+test('a token is looked for where a run starts or at most 64 characters into it; past that, its signed parts are still hidden', () => {
+  assert.equal(withoutSecrets('a'.repeat(64) + JWT, R), 'a'.repeat(64) + R);
+  assert.equal(
+    withoutSecrets('a'.repeat(65) + JWT, R),
+    'a'.repeat(65) + JWT.slice(0, JWT.indexOf('.') + 1) + R,
+    'the header (public) stays, the payload and signature go',
+  );
+  assert.equal(withoutSecrets(`trace-${JWT}`, R), `trace-${R}`, 'after "-" inside a run: found as glued, its JOSE header checked');
+  assert.equal(withoutSecrets('x-eyJabcdefghijklmnop.qq', R), 'x-eyJabcdefghijklmnop.qq', 'no JOSE header: a look-alike');
 });
 
 test('holdsSecret: true for text with a key or JWT in it, false for look-alikes', () => {
@@ -217,13 +220,5 @@ describe('credentials in URLs: the password of the userinfo and credential-named
     const { secret } = generateKey('api', 'live');
     assert.equal(withoutSecrets(`https://h/?q=${secret}&token=t`, R), `https://h/?q=${R}&token=${R}`);
     assert.equal(withoutSecrets(`https://u:p@h/${JWT}`, R), `https://u:${R}@h/${R}`);
-  });
-
-  test('a long run of URL-like text is handled in linear time', () => {
-    const text = `${'a'.repeat(50_000)}://${'b:'.repeat(50_000)}${'?x='.repeat(20_000)}`;
-    const started = performance.now();
-    withoutSecrets(text, R);
-    holdsSecret(text);
-    assert.ok(performance.now() - started < 500, `took ${performance.now() - started} ms`);
   });
 });

@@ -1,0 +1,42 @@
+/**
+ * What the shared secret-shape rule (src/domain/secret-redaction.ts) costs on text anyone may send: a
+ * path, user agent or header of `eyJ` look-alikes or URL-like text, which the gateway redacts for every
+ * unknown path it answers 404 for. Every place a token could start once scanned its run to the end, so
+ * such text cost its length squared (64 KiB: 23 s); the rule is linear now. Prints ms per input at 4 KiB
+ * and 64 KiB, and fails when 16 times the text costs more than 64 times the time (linear: about 16 times).
+ * The unit tests check where the rule looks, not how long it takes.
+ *
+ *   node bench/redaction-cost.ts
+ */
+import { holdsSecret, pathWithoutSecrets, withoutSecrets } from '../src/domain/secret-redaction.ts';
+
+const shapes: Record<string, (n: number) => string> = {
+  '-eyJ run': (n) => '/' + '-eyJ'.repeat(n / 4),
+  'eyJ run': (n) => '/' + 'eyJ'.repeat(n / 3),
+  'glued eyJ run': (n) => `a_${'eyJ'.repeat(n / 3)}.x`,
+  'escaped eyJ- run': (n) => `%3D${'eyJ-'.repeat(n / 4)}`,
+  // The URL-credential part of the rule: a scheme, then colons and parameters that never end a match.
+  'URL-like run': (n) => `${'a'.repeat(n / 4)}://${'b:'.repeat(n / 4)}${'?x='.repeat(n / 12)}`,
+};
+
+const cost = (text: string): number => {
+  const started = performance.now();
+  for (let i = 0; i < 3; i++) {
+    withoutSecrets(text, '{secret}');
+    pathWithoutSecrets(text, '{secret}');
+    holdsSecret(text);
+  }
+  return (performance.now() - started) / 3;
+};
+
+let failed = false;
+for (const [name, make] of Object.entries(shapes)) {
+  cost(make(4096)); // warm-up
+  const small = cost(make(4096));
+  const large = cost(make(65_536));
+  const ratio = large / Math.max(small, 0.01);
+  const verdict = ratio > 64 ? 'SUPERLINEAR' : 'linear';
+  if (ratio > 64) failed = true;
+  console.log(`${name}: ${small.toFixed(2)} ms at 4 KiB, ${large.toFixed(2)} ms at 64 KiB (${ratio.toFixed(1)}x for 16x the text): ${verdict}`);
+}
+if (failed) process.exitCode = 1;
