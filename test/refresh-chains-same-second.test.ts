@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as oauth from 'oauth4webapi';
-import { authorizationUrl, Browser, claimsOf, insecure, REDIRECT, signIn, startAuthHarness, type AuthHarness } from './support/oauth.ts';
+import { authorizationUrl, Browser, claimsOf, insecure, REDIRECT, signIn, startAuthHarness, type AuthHarness, refreshWith } from './support/oauth.ts';
 
 /**
  * Two sign-ins of one user and client in one browser session share a grant, and each starts a refresh
@@ -22,14 +22,7 @@ describe('two refresh chains of one grant begun in the same second', () => {
   });
   after(() => h?.close());
 
-  const refresh = async (token: string) => {
-    const res = await fetch(h.as.token_endpoint!, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${web.id}:${web.secret}`).toString('base64')}` },
-      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token }).toString(),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
-  };
+  const refresh = (token: string) => refreshWith(h, web, token);
 
   /** Two sign-ins in one session whose codes are exchanged at once: two chains of one grant, begun in one second. */
   const twoChains = async () => {

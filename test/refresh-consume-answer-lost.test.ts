@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { StorageUnavailableError, type OidcModelRepo } from '../src/store/port.ts';
-import { Browser, claimsOf, codeFlow, REDIRECT, startAuthHarness, type AuthHarness } from './support/oauth.ts';
+import { Browser, claimsOf, codeFlow, REDIRECT, startAuthHarness, type AuthHarness, refreshWith } from './support/oauth.ts';
 
 /**
  * A store call can fail after the store did what it was asked: the connection drops after the UPDATE
@@ -33,14 +33,7 @@ describe('a refresh whose consume the store kept but failed to confirm', () => {
   });
   after(() => h?.close());
 
-  const refresh = async (token: string) => {
-    const res = await fetch(h.as.token_endpoint!, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${web.id}:${web.secret}`).toString('base64')}` },
-      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token }).toString(),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
-  };
+  const refresh = (token: string) => refreshWith(h, web, token);
 
   test('is answered 503, and the retry is refreshed: the grant stands', async () => {
     const tokens = await codeFlow(h, new Browser(h.issuer), web, user.username, { scope: 'openid orders:read' });

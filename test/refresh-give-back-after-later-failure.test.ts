@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as oauth from 'oauth4webapi';
 import { StorageUnavailableError, type OidcModelRepo } from '../src/store/port.ts';
-import { authorizationUrl, Browser, claimsOf, codeFlow, insecure, REDIRECT, signIn, startAuthHarness, type AuthHarness } from './support/oauth.ts';
+import { authorizationUrl, Browser, claimsOf, codeFlow, insecure, REDIRECT, signIn, startAuthHarness, type AuthHarness, refreshWith } from './support/oauth.ts';
 
 /**
  * A token request consumes its code or refresh token, stores the new refresh token, then builds the
@@ -46,15 +46,7 @@ describe('a token request that fails after its refresh token was stored', () => 
   });
   after(() => h?.close());
 
-  const post = async (url: string, form: Record<string, string>) => {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${web.id}:${web.secret}`).toString('base64')}` },
-      body: new URLSearchParams(form).toString(),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
-  };
-  const refresh = (token: string) => post(h.as.token_endpoint!, { grant_type: 'refresh_token', refresh_token: token });
+  const refresh = (token: string) => refreshWith(h, web, token);
   const revokedGrants = async (grantId: string) => (await h.audit('grant.revoked')).filter((e: { targetId: string }) => e.targetId === grantId);
 
   const failures = [

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Browser, claimsOf, codeFlow, REDIRECT, startAuthHarness, type AuthHarness } from './support/oauth.ts';
+import { Browser, claimsOf, codeFlow, REDIRECT, startAuthHarness, type AuthHarness, refreshWith, clientPost } from './support/oauth.ts';
 import { startPostgres, type PrivatePostgres } from './support/postgres.ts';
 
 /**
@@ -35,15 +35,8 @@ describe('concurrent refreshes of one refresh token inside the grace window', ()
     await pg?.stop();
   });
 
-  const post = async (url: string, form: Record<string, string>) => {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${web.id}:${web.secret}`).toString('base64')}` },
-      body: new URLSearchParams(form).toString(),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
-  };
-  const refresh = (token: string) => post(h.as.token_endpoint!, { grant_type: 'refresh_token', refresh_token: token });
+  const post = (url: string, form: Record<string, string>) => clientPost(web, url, form);
+  const refresh = (token: string) => refreshWith(h, web, token);
 
   test('both are answered, the grant stands, and the chain goes on from the one live successor', async () => {
     for (let round = 0; round < 10; round++) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { StorageUnavailableError, type OidcModelRepo, type RevocationRepo } from '../src/store/port.ts';
-import { Browser, claimsOf, codeFlow, REDIRECT, startAuthHarness, type AuthHarness } from './support/oauth.ts';
+import { Browser, claimsOf, codeFlow, REDIRECT, startAuthHarness, type AuthHarness, refreshWith } from './support/oauth.ts';
 
 /**
  * oidc-provider answers the reuse of a rotated refresh token (RFC 9700 §4.14.2) by deleting that token
@@ -38,15 +38,7 @@ describe('a refresh token reuse whose grant revocation fails in the store', () =
   });
   after(() => h?.close());
 
-  const post = async (url: string, form: Record<string, string>) => {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${web.id}:${web.secret}`).toString('base64')}` },
-      body: new URLSearchParams(form).toString(),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
-  };
-  const refresh = (token: string) => post(h.as.token_endpoint!, { grant_type: 'refresh_token', refresh_token: token });
+  const refresh = (token: string) => refreshWith(h, web, token);
 
   test('a refresh token reuse whose grant revocation fails keeps the used token, and its next presentation revokes the grant', async () => {
     const tokens = await codeFlow(h, new Browser(h.issuer), web, user.username, { scope: 'openid orders:read' });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { StorageUnavailableError, type OidcModelRepo } from '../src/store/port.ts';
 import * as oauth from 'oauth4webapi';
-import { authorizationUrl, Browser, claimsOf, codeFlow, insecure, REDIRECT, signIn, startAuthHarness, type AuthHarness } from './support/oauth.ts';
+import { authorizationUrl, Browser, claimsOf, codeFlow, insecure, REDIRECT, signIn, startAuthHarness, type AuthHarness, refreshWith } from './support/oauth.ts';
 
 /**
  * A refresh consumes its token, then stores the successor (a code exchange: the code, then the refresh token). When the store fails between the two, the
@@ -33,15 +33,7 @@ describe('a refresh whose successor the store failed to keep', () => {
   });
   after(() => h?.close());
 
-  const post = async (url: string, form: Record<string, string>) => {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${web.id}:${web.secret}`).toString('base64')}` },
-      body: new URLSearchParams(form).toString(),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
-  };
-  const refresh = (token: string) => post(h.as.token_endpoint!, { grant_type: 'refresh_token', refresh_token: token });
+  const refresh = (token: string) => refreshWith(h, web, token);
 
   test('is answered as the outage it is, and the retry is refreshed: the token is not burned, the grant stands', async () => {
     const tokens = await codeFlow(h, new Browser(h.issuer), web, user.username, { scope: 'openid orders:read' });

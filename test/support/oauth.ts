@@ -217,3 +217,20 @@ export function claimsOf(jwt: string): Record<string, any> {
 export function headerOf(jwt: string): Record<string, any> {
   return JSON.parse(Buffer.from(jwt.split('.')[0]!, 'base64url').toString());
 }
+
+/** A confidential client's form POST to the authorization server (client_secret_basic, RFC 6749 §2.3.1): its status and JSON body. */
+export async function clientPost(client: { id: string; secret?: string | undefined }, url: string, form: Record<string, string>) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${client.id}:${client.secret ?? ''}`).toString('base64')}`,
+    },
+    body: new URLSearchParams(form).toString(),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, any> };
+}
+
+/** A refresh at the token endpoint (RFC 6749 §6) by a confidential client. */
+export const refreshWith = (h: AuthHarness, client: { id: string; secret?: string | undefined }, token: string) =>
+  clientPost(client, h.as.token_endpoint!, { grant_type: 'refresh_token', refresh_token: token });
