@@ -3,7 +3,8 @@ import type { Api } from '../domain/entities.ts';
 import type { RequestObserver } from '../gateway/observer.ts';
 import { StorageUnavailableError, type RequestLogRepo } from '../store/port.ts';
 import type { HealthReporter } from '../telemetry/health.ts';
-import { PeriodicTask, serialized } from '../telemetry/periodic-task.ts';
+import { serialized } from '../telemetry/periodic-task.ts';
+import { RecorderRounds } from '../telemetry/recorder-rounds.ts';
 import { requestLogRow, type QueryMode } from './request-entry.ts';
 import { decodeBatch, encodeBatch, EntryBatchWriter, type EntryBatch } from '../store/entry-batch.ts';
 import { writeApart } from '../store/write-apart.ts';
@@ -32,7 +33,6 @@ export interface RequestLogOptions {
 const PART = 500;
 /** Old records deleted per transaction, so retention never holds the write lock for long. */
 const PRUNE_PART = 10_000;
-const RETENTION_INTERVAL_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
 /**
@@ -68,18 +68,9 @@ export class RequestLog {
   #buffered = 0;
   /** Records taken by the flush under way and not yet written: they count against the capacity. */
   #inFlight = 0;
-  #dropped = 0;
-  #droppedReported = 0;
-  #refused = 0;
-  #refusedReported = 0;
-  /** Records a failed last flush at stop left (dropped with it). */
-  #lastFlushLost = 0;
-  /** Why the store last refused an entry (its message: names a column or an encoding, never a value). */
-  #refusal = '';
   #written = 0;
-  /** Background flushes: every `flushIntervalMs`, or when `flushRecords` wait. */
-  readonly #rounds: PeriodicTask;
-  readonly #retentionRounds: PeriodicTask;
+  /** Background flushes (every `flushIntervalMs`, or when `flushRecords` wait), retention, and what was lost. */
+  readonly #rounds: RecorderRounds;
 
   constructor(options: RequestLogOptions) {
     for (const [name, value] of Object.entries({
@@ -94,15 +85,16 @@ export class RequestLog {
     this.#flushRecords = options.flushRecords;
     this.#retentionDays = options.retentionDays;
     this.#clock = options.clock;
-    const { health } = options;
-    this.#rounds = new PeriodicTask({ component: REQUEST_LOG, critical: false, health, intervalMs: options.flushIntervalMs, run: () => this.#round() });
-    this.#retentionRounds = new PeriodicTask({
-      component: REQUEST_LOG_RETENTION,
-      critical: false,
-      health,
-      intervalMs: RETENTION_INTERVAL_MS,
-      atStart: true,
-      run: () => this.prune(),
+    this.#rounds = new RecorderRounds({
+      component: REQUEST_LOG,
+      retentionComponent: REQUEST_LOG_RETENTION,
+      health: options.health,
+      flushIntervalMs: options.flushIntervalMs,
+      flush: () => this.flush(),
+      prune: () => this.prune(),
+      droppedWarning: (n) => `${n} request records dropped: the buffer (requestLog.bufferRecords = ${this.#capacity}) was full; the store is not keeping up`,
+      refusedWarning: (n, refusal) => `${n} request records refused by the store and dropped (${refusal})`,
+      lastFlushFailed: (lost, reason) => `${lost} request records not written: their last flush failed (${reason})`,
     });
   }
 
@@ -111,7 +103,7 @@ export class RequestLog {
     const mode = record.apiId === null ? 'names' : (this.#apis.get(record.apiId) ?? 'names');
     if (mode === false) return;
     if (this.#buffered + this.#inFlight >= this.#capacity) {
-      this.#dropped++;
+      this.#rounds.drop(1);
       return;
     }
     this.#filling.add(requestLogRow(record, mode));
@@ -131,17 +123,17 @@ export class RequestLog {
 
   /** Records dropped since start because the buffer was full (gatehouse_records_lost_total, reason buffer_full). */
   dropped(): number {
-    return this.#dropped;
+    return this.#rounds.dropped();
   }
 
   /** Records a failed last flush at stop left, dropped (gatehouse_records_lost_total, reason last_flush_failed). */
   lastFlushLost(): number {
-    return this.#lastFlushLost;
+    return this.#rounds.lastFlushLost();
   }
 
   /** Records the store refused for what they held (not for being unreachable), dropped since start (gatehouse_records_lost_total). */
   refused(): number {
-    return this.#refused;
+    return this.#rounds.refused();
   }
 
   /** Records written to the store since start. */
@@ -157,7 +149,6 @@ export class RequestLog {
   /** Flushes on the interval, and cuts old days now and every hour after; both report to health. */
   start(): void {
     this.#rounds.start();
-    this.#retentionRounds.start();
   }
 
   /**
@@ -165,16 +156,8 @@ export class RequestLog {
    * flush fails, no later one comes (a gateway worker exits next): what it left is dropped and counted
    * (`lastFlushLost()`), and the rejection says how many records, for the log.
    */
-  async stop(): Promise<void> {
-    await Promise.all([this.#rounds.stop(), this.#retentionRounds.stop()]);
-    try {
-      await this.flush();
-    } catch (error) {
-      const lost = this.#dropAll();
-      throw new Error(`${lost} request records not written: their last flush failed (${error instanceof Error ? error.message : String(error)})`, {
-        cause: error,
-      });
-    }
+  stop(): Promise<void> {
+    return this.#rounds.stop(() => this.#dropAll());
   }
 
   /**
@@ -192,22 +175,6 @@ export class RequestLog {
       deleted += n;
       if (n < PRUNE_PART) return deleted;
     }
-  }
-
-  /** One background round: a flush, then a failure (a readiness warning) if records were dropped or refused since the last round. */
-  async #round(): Promise<void> {
-    await this.flush();
-    const dropped = this.#dropped - this.#droppedReported;
-    this.#droppedReported = this.#dropped;
-    const refused = this.#refused - this.#refusedReported;
-    this.#refusedReported = this.#refused;
-    const problems = [
-      ...(dropped > 0
-        ? [`${dropped} request records dropped: the buffer (requestLog.bufferRecords = ${this.#capacity}) was full; the store is not keeping up`]
-        : []),
-      ...(refused > 0 ? [`${refused} request records refused by the store and dropped (${this.#refusal})`] : []),
-    ];
-    if (problems.length > 0) throw new Error(problems.join('; '));
   }
 
   async #flushOnce(): Promise<void> {
@@ -256,14 +223,13 @@ export class RequestLog {
     }
   }
 
-  /** Drops every record held (after a failed last flush) and counts them as lost by it; answers how many. */
+  /** Drops every record held (after a failed last flush); answers how many, for the rounds to count as lost. */
   #dropAll(): number {
     const lost = this.#buffered + this.#inFlight;
     this.#unwritten = [];
     this.#filling.clear();
     this.#buffered = 0;
     this.#inFlight = 0;
-    this.#lastFlushLost += lost;
     return lost;
   }
 
@@ -279,7 +245,6 @@ export class RequestLog {
   /** An entry the store refused for what it holds, alone: dropped and counted. */
   #refuse(error: unknown): void {
     this.#inFlight -= 1;
-    this.#refused += 1;
-    this.#refusal = error instanceof Error ? error.message : String(error);
+    this.#rounds.refuse(1, error);
   }
 }

@@ -6,6 +6,7 @@ import type { VerificationObserver } from '../verification/verification-observer
 import type { Health, HealthListener } from './health.ts';
 import { httpMetrics } from './http-metrics.ts';
 import { CellCounter, CellHistogram, slot, type CounterCell, type HistogramCell } from './metric-cells.ts';
+import type { RecordLosses } from './recorder-rounds.ts';
 import type { StoreTiming } from './timed-store.ts';
 
 export interface MetricsSettings {
@@ -17,8 +18,8 @@ export interface MetricsSettings {
 /** What keeps its own count of records it had to drop (requests/request-log.ts, usage/analytics.ts, usage/usage-recorder.ts). */
 export interface LossSources {
   /** The request log and analytics: dropped for a full buffer, refused by the store, left by a failed last flush at stop. */
-  requestLog: { dropped(): number; refused(): number; lastFlushLost(): number } | null;
-  analytics: { dropped(): number; refused(): number; lastFlushLost(): number } | null;
+  requestLog: RecordLosses | null;
+  analytics: RecordLosses | null;
   /**
    * The usage recorder: requests whose counts a failed last flush at stop left (a gateway worker's
    * hand-over, the main thread's write), and apart, the per-app and per-user quota counter uses it left.

@@ -3,7 +3,8 @@ import type { RequestObserver } from '../gateway/observer.ts';
 import { StorageUnavailableError, type StatusClass, type UsageAnalyticsRepo, type UsageCell, type UsageGranularity } from '../store/port.ts';
 import { writeApart } from '../store/write-apart.ts';
 import type { HealthReporter } from '../telemetry/health.ts';
-import { PeriodicTask, serialized } from '../telemetry/periodic-task.ts';
+import { serialized } from '../telemetry/periodic-task.ts';
+import { RecorderRounds } from '../telemetry/recorder-rounds.ts';
 import { CellTable } from './cell-table.ts';
 
 /** Health components: the flush (a warning when one fails or cells are dropped or refused) and retention. */
@@ -40,7 +41,6 @@ const DAY_MS = 86_400_000;
 const PART = 500;
 /** Rows deleted per transaction, so retention never holds the write lock for long. */
 const PRUNE_PART = 10_000;
-const RETENTION_INTERVAL_MS = 3_600_000;
 
 const STATUS_CLASSES: readonly StatusClass[] = ['0', '1xx', '2xx', '3xx', '4xx', '5xx'];
 /** 0 for no answer, else the hundreds digit (statuses 100..599). */
@@ -82,16 +82,8 @@ export class UsageAnalytics {
   #unwritten = 0;
   /** Cells taken by the flush under way and not yet written: they count against `maxCells`. */
   #inFlight = 0;
-  #dropped = 0;
-  #droppedReported = 0;
-  #refused = 0;
-  #refusedReported = 0;
-  /** Requests whose cells a failed last flush at stop left (dropped with it). */
-  #lastFlushLost = 0;
-  /** Why the store last refused a cell (its message: names a column or a constraint, never a value). */
-  #refusal = '';
-  readonly #rounds: PeriodicTask;
-  readonly #retentionRounds: PeriodicTask;
+  /** Background flushes, retention, and the requests lost (counted in requests, not cells). */
+  readonly #rounds: RecorderRounds;
 
   constructor(options: UsageAnalyticsOptions) {
     if (!Number.isInteger(options.maxCells) || options.maxCells < 1) throw new Error('maxCells must be a positive integer');
@@ -100,15 +92,16 @@ export class UsageAnalytics {
     this.#maxCells = options.maxCells;
     this.#clock = options.clock;
     this.#flushOnNewMinute = options.flushIntervalMs <= MINUTE_MS;
-    const { health } = options;
-    this.#rounds = new PeriodicTask({ component: USAGE_ANALYTICS, critical: false, health, intervalMs: options.flushIntervalMs, run: () => this.#round() });
-    this.#retentionRounds = new PeriodicTask({
-      component: USAGE_ANALYTICS_RETENTION,
-      critical: false,
-      health,
-      intervalMs: RETENTION_INTERVAL_MS,
-      atStart: true,
-      run: () => this.prune(),
+    this.#rounds = new RecorderRounds({
+      component: USAGE_ANALYTICS,
+      retentionComponent: USAGE_ANALYTICS_RETENTION,
+      health: options.health,
+      flushIntervalMs: options.flushIntervalMs,
+      flush: () => this.flush(),
+      prune: () => this.prune(),
+      droppedWarning: (n) => `${n} requests not counted: ${this.#maxCells} usage cells were waiting (analytics.maxCells); the store is not keeping up`,
+      refusedWarning: (n, refusal) => `${n} requests not counted: their usage cells were refused by the store and dropped (${refusal})`,
+      lastFlushFailed: (lost, reason) => `${lost} requests not counted in usage analytics: their last flush failed (${reason})`,
     });
   }
 
@@ -142,7 +135,7 @@ export class UsageAnalytics {
         latency,
       });
     } else {
-      this.#dropped++;
+      this.#rounds.drop(1);
       return;
     }
     if (!(minute <= this.#latestMinute)) {
@@ -155,17 +148,17 @@ export class UsageAnalytics {
 
   /** Requests not counted since start because `maxCells` cells were held (the store was not keeping up). */
   dropped(): number {
-    return this.#dropped;
+    return this.#rounds.dropped();
   }
 
   /** Requests whose cells a failed last flush at stop left, not counted (gatehouse_records_lost_total, reason last_flush_failed). */
   lastFlushLost(): number {
-    return this.#lastFlushLost;
+    return this.#rounds.lastFlushLost();
   }
 
   /** Requests whose cell the store refused for what it held (not for being unreachable), dropped since start. */
   refused(): number {
-    return this.#refused;
+    return this.#rounds.refused();
   }
 
   /** Cells with counts not yet written. */
@@ -177,7 +170,6 @@ export class UsageAnalytics {
   start(): void {
     this.#started = true;
     this.#rounds.start();
-    this.#retentionRounds.start();
   }
 
   /**
@@ -185,17 +177,9 @@ export class UsageAnalytics {
    * flush fails, no later one comes (a gateway worker exits next): what it left is dropped and counted
    * (`lastFlushLost()`), and the rejection says how many requests, for the log.
    */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
     this.#started = false;
-    await Promise.all([this.#rounds.stop(), this.#retentionRounds.stop()]);
-    try {
-      await this.flush();
-    } catch (error) {
-      const lost = this.#dropAll();
-      throw new Error(`${lost} requests not counted in usage analytics: their last flush failed (${error instanceof Error ? error.message : String(error)})`, {
-        cause: error,
-      });
-    }
+    return this.#rounds.stop(() => this.#dropAll());
   }
 
   /** Writes every cell held now. Serialised: a flush waits for the one before it; after a failed one (reported to its own caller) the next still runs. */
@@ -254,7 +238,7 @@ export class UsageAnalytics {
     return cell;
   }
 
-  /** Drops every count held (after a failed last flush) and counts its requests as lost by it; answers how many. */
+  /** Drops every count held (after a failed last flush); answers how many requests, for the rounds to count as lost. */
   #dropAll(): number {
     let lost = 0;
     for (const c of this.#closed) lost += c.requests;
@@ -262,27 +246,12 @@ export class UsageAnalytics {
     this.#closed = [];
     this.#table.clear();
     this.#unwritten = 0;
-    this.#lastFlushLost += lost;
     return lost;
   }
 
   /** Cells held: in the table, closed and waiting, and being written. */
   #held(): number {
     return this.#table.size + this.#closed.length + this.#inFlight;
-  }
-
-  /** One background round: a flush, then a failure (a readiness warning) if requests were dropped or refused since the last round. */
-  async #round(): Promise<void> {
-    await this.flush();
-    const dropped = this.#dropped - this.#droppedReported;
-    this.#droppedReported = this.#dropped;
-    const refused = this.#refused - this.#refusedReported;
-    this.#refusedReported = this.#refused;
-    const problems = [
-      ...(dropped > 0 ? [`${dropped} requests not counted: ${this.#maxCells} usage cells were waiting (analytics.maxCells); the store is not keeping up`] : []),
-      ...(refused > 0 ? [`${refused} requests not counted: their usage cells were refused by the store and dropped (${this.#refusal})`] : []),
-    ];
-    if (problems.length > 0) throw new Error(problems.join('; '));
   }
 
   /**
@@ -339,8 +308,7 @@ export class UsageAnalytics {
   /** A cell the store refused for what it holds, alone: its requests are dropped and counted. */
   #refuse(cell: UsageCell, error: unknown): void {
     this.#inFlight -= 1;
-    this.#refused += cell.requests;
-    this.#refusal = error instanceof Error ? error.message : String(error);
+    this.#rounds.refuse(cell.requests, error);
   }
 
   /**
@@ -367,6 +335,6 @@ export class UsageAnalytics {
       if (this.#table.requests(cell) === 0) this.#unwritten++;
       this.#table.addCounts(cell, c);
     } else if (cell === EARLIER) this.#closed.push(c);
-    else this.#dropped += c.requests;
+    else this.#rounds.drop(c.requests);
   }
 }
