@@ -13,6 +13,7 @@ import {
   carryGrantVersion,
   createOidcAdapterFactory,
   noteConsumes,
+  noteRefusal,
   PendingRevocations,
   retryRevocations,
   saveGrant,
@@ -29,6 +30,7 @@ import type { Tracing } from '../../telemetry/tracing.ts';
 import { deviceConfirmSource, deviceInputSource, deviceSuccessSource, logoutSource, logoutSuccessSource, renderError } from './provider-pages.ts';
 import { signInRefusal } from '../../domain/sign-in-standing.ts';
 import { deviceCodeThrottle } from './device-code-throttle.ts';
+import validateDpop from 'oidc-provider/lib/helpers/validate_dpop.js';
 import type { Throttle } from '../../limits/port.ts';
 
 export interface AuthorizationSettings {
@@ -303,7 +305,8 @@ export class AuthorizationServer {
     provider.proxy = settings.behindProxy;
     carryGrantVersion(provider);
     // Outermost: it sees the final answer (a 503 for an outage) before it is sent.
-    provider.use(noteConsumes(adapterOptions, this.#o.onError));
+    provider.use(noteConsumes(adapterOptions, this.#o.onError, refusedForTheRequest(provider)));
+    provider.on('grant.error', (_kctx: KoaContextWithOIDC, error: unknown) => noteRefusal(error));
     this.#hashClientSecrets(provider);
     registerTokenExchange(provider, { ctx, directory, sign });
     const pageHeaders = (kctx: { set(name: string, value: string): void }) => {
@@ -439,6 +442,34 @@ function refuseUngrantable(kctx: KoaContextWithOIDC, c: OAuthClient, apis: Api[]
   const beyond = ungrantableScopes(scopeTokens(scope), c.scopes, apis, kctx.oidc.params?.grant_type !== 'client_credentials');
   if (beyond.length)
     throw new errors.InvalidScope(`not granted to this client for ${apis.map((a) => a.name).join(', ')}: ${beyond.join(' ')}`, beyond.join(' '));
+}
+
+/**
+ * Token endpoint errors that refuse what the request asks, never the code or refresh token it presents:
+ * invalid_request and invalid_scope (RFC 6749 §5.2), invalid_target (RFC 8707 §2), invalid_dpop_proof and
+ * use_dpop_nonce (RFC 9449 §5, §8). invalid_grant is about the grant itself (RFC 6749 §5.2: invalid,
+ * expired, revoked, already used, another client's), and so is a device code's access_denied or
+ * expired_token (RFC 8628 §3.5): those are final, and what they consumed stays used.
+ */
+const REQUEST_REFUSALS = new Set(['invalid_request', 'invalid_scope', 'invalid_target', 'invalid_dpop_proof', 'use_dpop_nonce']);
+
+/**
+ * Whether a token request's refusal was for what it asked (noteConsumes then gives back the code or
+ * refresh token it consumed, so the client's corrected retry is not a reuse, RFC 9700 §4.14.2). One
+ * invalid_grant is the request's too: a code bound to a DPoP key (dpop_jkt, RFC 9449 §10.1) exchanged
+ * without a proof of that key, which oidc-provider checks after the consume. Told from the consumed code
+ * and the proof sent, not from oidc-provider's wording. A replayed proof (RFC 9449 §11.1) is not a slip
+ * to forgive: it stays refused with the code used.
+ */
+function refusedForTheRequest(provider: Provider) {
+  return async (kctx: KoaContextWithOIDC, refusal: unknown): Promise<boolean> => {
+    const code = (refusal as { error?: unknown } | null)?.error;
+    if (typeof code === 'string' && REQUEST_REFUSALS.has(code)) return true;
+    const boundTo = (kctx.oidc?.entities?.AuthorizationCode as { dpopJkt?: unknown } | undefined)?.dpopJkt;
+    if (code !== 'invalid_grant' || typeof boundTo !== 'string') return false;
+    const proof = await validateDpop(provider, kctx).catch(() => undefined);
+    return proof?.thumbprint !== boundTo;
+  };
 }
 
 /**

@@ -182,6 +182,8 @@ interface RequestNotes {
   /** By id (kept in memory only, for the request): a withdrawal must tell a token never stored from one taken. */
   issued: string[];
   chains: Map<string, unknown>;
+  /** The error oidc-provider refused the request with (noteRefusal), for noteConsumes to judge. */
+  refusal?: unknown;
 }
 const consumedInRequest = new AsyncLocalStorage<RequestNotes>();
 
@@ -192,10 +194,21 @@ const consumedInRequest = new AsyncLocalStorage<RequestNotes>();
  * failing past every answer. Nothing was issued to the client then, yet what it presented would stay
  * used, and the retry it is told to make would be a reuse that revokes the grant (RFC 9700 §4.14.2):
  * our failure would sign the user out. Given back before the answer is sent, so the retry finds it
- * given back; never after a successful answer (2xx), nor a refusal (4xx), which are final (RFC 6749 §5).
+ * given back; never after a successful answer (2xx).
+ *
+ * A refusal (4xx) is final (RFC 6749 §5.2) and keeps what it consumed, unless `forTheRequest` says it
+ * was about what the request asked, not about the token: oidc-provider consumes a code or refresh
+ * token once the token itself passed every check (found, unexpired, this client's, unused, its grant
+ * and user there), and only then resolves the resource the request names (RFC 8707 §2, invalid_target)
+ * or checks a code's DPoP binding against the proof sent (RFC 9449 §10.1). Kept used, the client's
+ * corrected retry would be a reuse, and a mistyped parameter would revoke the grant.
  */
-export function noteConsumes(o: GiveBackOptions, onError: (error: unknown) => void) {
-  return (kctx: { status: number; headerSent: boolean } | null, next: () => Promise<void>): Promise<void> => {
+export function noteConsumes<K extends { status: number; headerSent: boolean }>(
+  o: GiveBackOptions,
+  onError: (error: unknown) => void,
+  forTheRequest: (kctx: K, refusal: unknown) => Promise<boolean> = async () => false,
+) {
+  return (kctx: K | null, next: () => Promise<void>): Promise<void> => {
     const notes: RequestNotes = { consumed: [], issued: [], chains: new Map() };
     return consumedInRequest.run(notes, async () => {
       try {
@@ -209,9 +222,17 @@ export function noteConsumes(o: GiveBackOptions, onError: (error: unknown) => vo
         }
         throw error;
       }
-      if (kctx && kctx.status >= 500 && !kctx.headerSent) await giveBack(notes, o).catch(onError);
+      if (!kctx || kctx.headerSent || notes.consumed.length === 0) return;
+      if (kctx.status >= 500) await giveBack(notes, o).catch(onError);
+      else if (kctx.status >= 400 && notes.refusal !== undefined && (await forTheRequest(kctx, notes.refusal))) await giveBack(notes, o).catch(onError);
     });
   };
+}
+
+/** Notes the error a request was refused with (oidc-provider's grant.error), for noteConsumes. */
+export function noteRefusal(error: unknown): void {
+  const notes = consumedInRequest.getStore();
+  if (notes) notes.refusal = error;
 }
 
 type GiveBackOptions = Pick<OidcAdapterOptions, 'records' | 'clock' | 'refreshReuseGraceMs'>;
