@@ -30,6 +30,7 @@ import type { Tracing } from '../../telemetry/tracing.ts';
 import { deviceConfirmSource, deviceInputSource, deviceSuccessSource, logoutSource, logoutSuccessSource, renderError } from './provider-pages.ts';
 import { signInRefusal } from '../../domain/sign-in-standing.ts';
 import { deviceCodeThrottle } from './device-code-throttle.ts';
+import { methodNotAllowed } from './method-not-allowed.ts';
 import validateDpop from 'oidc-provider/lib/helpers/validate_dpop.js';
 import type { Throttle } from '../../limits/port.ts';
 
@@ -341,6 +342,7 @@ export class AuthorizationServer {
         else kctx.body = out;
       }
     });
+    provider.use(methodNotAllowed(provider, renderError));
     provider.use(deviceCodeThrottle(this.#o.userCodeThrottle, CODE_VERIFICATION_PATH, ctx.clock));
     if (this.#o.onTokenRequest) provider.use(tokenRequestMetrics(this.#o.onTokenRequest));
     // Inside the metrics, so they count the 503 a store outage is answered with.
