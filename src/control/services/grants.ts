@@ -15,6 +15,14 @@ export interface GrantView {
 
 const seconds = (v: unknown): number | null => (typeof v === 'number' ? v * 1000 : null);
 
+/** The OpenID scopes stored in a grant (oidc-provider's `openid.scope`); its API scopes are per API, in `resources`. */
+const openidScopes = (grant: Record<string, unknown>): string[] => {
+  const scope = (grant.openid as { scope?: unknown } | undefined)?.scope;
+  return typeof scope === 'string' ? scope.split(' ').filter(Boolean) : [];
+};
+
+const withOffline = (scopes: string[], offline: boolean): string[] => (offline && !scopes.includes('offline_access') ? [...scopes, 'offline_access'] : scopes);
+
 /**
  * A user's grants (what they allowed a client) and sign-in sessions, and revoking them. Revoking a
  * grant deletes its refresh tokens and codes and puts it on the revocation list, so JWT access
@@ -28,12 +36,19 @@ export const grantsService = {
     // may live (oidc-adapter.ts), so it can still be revoked, as the impact report lists it.
     const grants = await records.listByAccount('Grant', userId, now);
     const sessions = await records.listByAccount('Session', userId, now);
+    // A live (unexpired, unused) refresh token is offline access (OpenID Connect Core §11: the client
+    // reaches the user's APIs while they are away). Gatehouse issues refresh tokens by the client's grant
+    // types, not by the offline_access scope, and oidc-provider keeps that scope in the grant only when
+    // asked for with prompt=consent: the grant's stored scopes would say `openid` alone for a client that
+    // can go on refreshing for weeks. Shown from the refresh tokens, as what the grant gives.
+    const refreshTokens = await records.listByAccount('RefreshToken', userId, now);
+    const offline = new Set(refreshTokens.filter((r) => r.payload.consumed === undefined).map((r) => r.payload.grantId));
     return {
       // A grant is stored under its own id (a handle, not a secret).
       grants: grants.map(({ ref: id, payload }): GrantView => ({
         id,
         clientId: String(payload.clientId),
-        scopes: typeof (payload.openid as { scope?: unknown })?.scope === 'string' ? String((payload.openid as { scope: string }).scope).split(' ') : [],
+        scopes: withOffline(openidScopes(payload), offline.has(id)),
         resources: (payload.resources as Record<string, string> | undefined) ?? {},
         expiresAt: iso(seconds(payload.exp)),
       })),
