@@ -75,6 +75,25 @@ function withoutPassword(text: string, more: (url: URL) => boolean = () => true)
   return url === null || (url.password === '' && more(url));
 }
 
+/**
+ * Whether a URL setting holds no user name nor password (userinfo, RFC 3986 §3.2.1). The issuer is
+ * published (the discovery document, every token's `iss`, redirects and sign-in pages): a credential in
+ * it would go to every client. The URLs Gatehouse fetches (an issuer's discovery document, keys and
+ * introspection endpoint, GitHub's keys) cannot hold one either: fetch() refuses such a URL, so the
+ * setting could only fail later, and it is logged as it is. Their credentials have their own settings.
+ * (The OTLP endpoint is left out: its exporter sends userinfo as Basic authentication, a supported way to
+ * reach a collector, and tracing.ts keeps it out of the log.) An unparseable one is left to `.url()`,
+ * as for withoutPassword.
+ */
+function withoutUserinfo(text: string): boolean {
+  const url = URL.parse(text);
+  return url === null || (url.username === '' && url.password === '');
+}
+
+/** A URL Gatehouse fetches: no credential in it (withoutUserinfo). */
+const fetchedUrl = (where: string) =>
+  z.url({ protocol: /^https?$/ }).refine(withoutUserinfo, `must not hold a user name or password: fetch() refuses it, and it is logged as it is (${where})`);
+
 const HEADS_WITHIN_REQUESTS = { message: 'must be at most requestTimeoutSeconds', path: ['headersTimeoutSeconds'] };
 
 /** One schema for the YAML file and GATEHOUSE_* variables; parsed once at start, then frozen. */
@@ -430,7 +449,12 @@ export const configSchema = z.strictObject({
   authorization: z
     .strictObject({
       /** The issuer URL (`iss`); defaults to the control plane's own URL. */
-      issuer: z.url({ protocol: /^https?$/ }).optional(),
+      issuer: z
+        .url({ protocol: /^https?$/ })
+        .refine(withoutUserinfo, 'must not hold a user name or password: the issuer is published (discovery, every token’s iss, redirects)')
+        // RFC 8414 §2 and OpenID Connect Discovery §3: an issuer identifier has no query or fragment.
+        .refine((u) => !/[?#]/.test(u), 'must have no query or fragment (RFC 8414 §2)')
+        .optional(),
       refreshTokenTtlSeconds: z.coerce
         .number()
         .int()
@@ -497,9 +521,12 @@ export const configSchema = z.strictObject({
         .array(
           z
             .strictObject({
-              issuer: z.string().url(),
-              discoveryUrl: z.url({ protocol: /^https?$/ }).optional(),
-              jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
+              issuer: z
+                .string()
+                .url()
+                .refine(withoutUserinfo, 'must not hold a user name or password: it is matched against tokens’ iss, and logged and shown as it is'),
+              discoveryUrl: fetchedUrl('the issuer’s discovery document is public').optional(),
+              jwksUrl: fetchedUrl('the issuer’s keys are public').optional(),
               /** Pinned: a token signed with anything else is refused (RFC 8725 §3.1); never an HMAC. */
               algorithms: z.array(z.enum(ASYMMETRIC_ALGORITHMS)).min(1).default(['RS256', 'ES256']),
               /** The audience its tokens carry; default: the API's own (`tokens.audience`). */
@@ -512,7 +539,7 @@ export const configSchema = z.strictObject({
               /** For opaque tokens: RFC 7662 introspection, as a client of this issuer. */
               introspection: z
                 .strictObject({
-                  url: z.url({ protocol: /^https?$/ }),
+                  url: fetchedUrl('the client authenticates with clientId and clientSecretFile'),
                   clientId: z.string().min(1),
                   /** The client secret lives in a file (or GATEHOUSE_INTROSPECTION_CLIENT_SECRET), never here. */
                   clientSecretFile: z.string().min(1).optional(),
@@ -573,7 +600,7 @@ export const configSchema = z.strictObject({
             .array(z.strictObject({ identifier: z.string().min(1).max(256), pem: z.string().refine(isEcP256PublicKey, 'a PEM EC P-256 public key') }))
             .default([]),
           /** Fetched (and cached) when a report names a key not configured above; GitHub's is https://api.github.com/meta/public_keys/secret_scanning. */
-          publicKeysUrl: z.url({ protocol: /^https?$/ }).optional(),
+          publicKeysUrl: fetchedUrl('GitHub’s keys are public').optional(),
           publicKeysCacheSeconds: z.coerce.number().int().min(60).default(3600),
           /** Largest report accepted (bytes), and most tokens in one. */
           maxBodyBytes: z.coerce.number().int().min(1024).default(1_048_576),
