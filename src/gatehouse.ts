@@ -45,6 +45,7 @@ import { timedRepo, timedStore } from './telemetry/timed-store.ts';
 import type { RequestObserver } from './gateway/observer.ts';
 import type { UsageBatch } from './store/port.ts';
 import { compileIpAllowlist, isLoopback } from './domain/ip-allowlist.ts';
+import { MFA_CONSOLE_ROLES_BY_DEFAULT } from './domain/console-roles.ts';
 import { KeyAddressRetention } from './usage/key-address-retention.ts';
 import { UsageRecorder } from './usage/usage-recorder.ts';
 import { StoreThread } from './writer/store-thread.ts';
@@ -528,6 +529,14 @@ export async function startGatehouse(
         tracing,
         throttles,
       );
+      // Turned off in the configuration (demo mode does, on purpose): said at every start, not left to be found.
+      const withoutMfa = MFA_CONSOLE_ROLES_BY_DEFAULT.filter((r) => !config.authorization.mfaRequiredConsoleRoles.includes(r));
+      if (withoutMfa.length > 0) {
+        log.warn(
+          { consoleRoles: withoutMfa },
+          `console role ${withoutMfa.join(' and ')} may sign in without a second factor (authorization.mfaRequiredConsoleRoles); users flagged mfaRequired still need one`,
+        );
+      }
       const own = ownIssuer(authorization.server.issuer, store.signingKeys, changes, clock, health);
       await own.refresh();
       trusted.push(own);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
+import { currentTotp } from '../src/domain/totp.ts';
 import { startConsoleHarness } from './support/console.ts';
 import { PASSWORD, type AuthHarness } from './support/oauth.ts';
 
@@ -31,7 +32,12 @@ describe('Chromium keeps the Secure __Host- session cookie over http://127.0.0.1
     await page.fill('input[name="username"]', user.username);
     await page.fill('input[name="password"]', PASSWORD);
     // The sign-in page's form posts with our Origin (its Referrer-Policy is same-origin: with no-referrer, Chromium sends `Origin: null`).
-    await Promise.all([page.waitForURL(`${h.issuer}/console/`), page.click('button[type="submit"]')]);
+    await Promise.all([page.waitForURL(/\/interaction\/[^/]+\/mfa$/), page.click('button[type="submit"]')]);
+    // Operators must pass a second factor (by default): TOTP set up with the key the page shows, a code from it.
+    const secret = ((await page.getByLabel('Setup key', { exact: true }).textContent()) ?? '').replace(/\s/g, '');
+    await page.getByLabel('Code from the app').fill(currentTotp(secret, h.clock.read()));
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    await Promise.all([page.waitForURL(`${h.issuer}/console/`), page.getByRole('button', { name: 'I have saved them' }).click()]);
     const cookie = (await context.cookies()).find((c) => c.name === '__Host-gatehouse-session');
     assert.ok(cookie, 'Chromium kept the session cookie');
     assert.equal(cookie.secure, true);

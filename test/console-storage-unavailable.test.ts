@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
 import { expectProblem } from './support/harness.ts';
-import { signInConsole, startConsoleHarness } from './support/console.ts';
+import { passSecondFactor, signInConsole, startConsoleHarness } from './support/console.ts';
 import { asPage, authorizationUrl, Browser, PASSWORD, REDIRECT, type AuthHarness } from './support/oauth.ts';
 
 /**
@@ -68,7 +68,10 @@ describe('the web app and sign-in pages while the store refuses writes', () => {
     try {
       const browser = new Browser(h.issuer);
       const login = asPage(await browser.go('/bff/login'));
-      const refused = asPage(await browser.submit(login, { username: user.username, password: PASSWORD }, '/login'));
+      // Operators enrol a second factor first (required by default); the callback comes after it.
+      const refused = asPage(
+        await passSecondFactor(h, browser, await browser.submit(login, { username: user.username, password: PASSWORD }, '/login'), user.username),
+      );
       assert.equal(new URL(refused.url).pathname, '/bff/callback');
       assert.equal(refused.status, 503, refused.html.slice(300, 700));
       assert.equal(refused.headers.get('retry-after'), '5');

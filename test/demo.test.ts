@@ -247,7 +247,13 @@ describe('gatehouse demo', () => {
       assert.equal(hello.status, 200);
       assert.equal(hello.body.receivedCredential, false);
 
-      // The web app: its URL, the demo operator and developer with their passwords; each signs in with them.
+      // The web app: its URL, the demo operator and developer with their passwords; each signs in with
+      // them alone: demo mode turns off the second factor admins need elsewhere, and says so.
+      assert.match(
+        demo.stdout,
+        /Demo only: console admins and operators sign in here without a second factor \(authorization\.mfaRequiredConsoleRoles: \[\] in demo mode\)/,
+      );
+      assert.match(demo.stdout, /Outside the demo \(gatehouse start\) they must set up TOTP at their first sign-in/);
       const consoleUrl = demo.stdout.match(/Web app:\s+(http:\/\/127\.0\.0\.1:\d+)\/console\//)?.[1];
       assert.ok(consoleUrl, demo.stdout);
       const accounts = [...demo.stdout.matchAll(/^ {2}(?:Operator|Developer) \([^)]*\):\s+(\S+@example\.com) \/ (\S+)$/gm)].map((m) => [m[1]!, m[2]!]);

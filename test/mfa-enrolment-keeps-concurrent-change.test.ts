@@ -54,16 +54,16 @@ describe('TOTP enrolment racing an admin change to the user', () => {
     const { user } = await enrolDuring({ disabled: true });
     const view = (await h.admin('GET', `/users/${user.id}`)).body;
     assert.equal(view.disabled, true, 'the operator’s change stands');
-    assert.deepEqual(view.mfa, { enrolled: false, recoveryCodesLeft: 0 });
+    assert.deepEqual(view.mfa, { required: true, enrolled: false, recoveryCodesLeft: 0 });
   });
 
   test('after a harmless change (new roles) the next code enrols, and the roles stand', async () => {
     const { user, browser, enrol, secret } = await enrolDuring({ roles: ['auditor'] });
-    assert.deepEqual((await h.admin('GET', `/users/${user.id}`)).body.mfa, { enrolled: false, recoveryCodesLeft: 0 });
+    assert.deepEqual((await h.admin('GET', `/users/${user.id}`)).body.mfa, { required: true, enrolled: false, recoveryCodesLeft: 0 });
     const codes = asPage(await browser.submit(enrol, { code: currentTotp(secret, Date.now()) }, '/mfa'));
     assert.match(codes.html, /<li><code>/, 'the recovery codes are shown');
     const view = (await h.admin('GET', `/users/${user.id}`)).body;
     assert.deepEqual(view.roles, ['auditor']);
-    assert.deepEqual(view.mfa, { enrolled: true, recoveryCodesLeft: 10 });
+    assert.deepEqual(view.mfa, { required: true, enrolled: true, recoveryCodesLeft: 10 });
   });
 });

@@ -149,7 +149,8 @@ describe('PATCH changes the fields it names and keeps every other one', () => {
         password: { value: 'another long passphrase here' },
         roles: { value: ['admin'] },
         disabled: { value: true },
-        mfaRequired: { value: false },
+        // mfa.required says whether a second factor is required now, which this flag decides here.
+        mfaRequired: { value: false, alsoChanges: ['mfa'] },
         consoleRole: { value: 'auditor' },
       },
     },

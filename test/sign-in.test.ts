@@ -155,7 +155,7 @@ describe('sign-in pages: passwords, throttling, CSRF, TOTP and recovery codes', 
     assert.equal(recovery.length, 10);
     asRedirect(await browser.submit(codes, {}, '/mfa/done'));
     const view = (await h.admin('GET', `/users/${user.id}`)).body;
-    assert.deepEqual(view.mfa, { enrolled: true, recoveryCodesLeft: 10 });
+    assert.deepEqual(view.mfa, { required: true, enrolled: true, recoveryCodesLeft: 10 });
     assert.ok(!JSON.stringify(view).includes(secret), 'the admin API never shows the TOTP secret');
 
     // Next sign-in, in a new browser: password, then the second factor.
@@ -187,7 +187,7 @@ describe('sign-in pages: passwords, throttling, CSRF, TOTP and recovery codes', 
     assert.equal((await h.admin('GET', `/users/${user.id}`)).body.mfa.recoveryCodesLeft, 7);
 
     const reset = await h.admin('POST', `/users/${user.id}/mfa/reset`);
-    assert.deepEqual(reset.body.mfa, { enrolled: false, recoveryCodesLeft: 0 });
+    assert.deepEqual(reset.body.mfa, { required: true, enrolled: false, recoveryCodesLeft: 0 });
   });
 
   test('disabling a user signs them out everywhere: refresh fails and new sign-ins are refused', async () => {

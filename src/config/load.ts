@@ -35,9 +35,15 @@ export class ConfigError extends Error {
  * GATEHOUSE_* variables over it (GATEHOUSE_GATEWAY_PORT for gateway.port, GATEHOUSE_CACHE_KEY_TTL_SECONDS
  * for cache.keyTtlSeconds...), then the secrets, which come only from files or the environment.
  */
-export function loadConfig(options: { file?: string | undefined; env?: NodeJS.ProcessEnv; secretsRequired?: boolean }): Readonly<Config> {
+export function loadConfig(options: {
+  file?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  secretsRequired?: boolean;
+  /** Settings under the file's and the environment's, over the schema's defaults: demo mode's own. */
+  base?: Record<string, unknown>;
+}): Readonly<Config> {
   const env = options.env ?? process.env;
-  const fromFile = options.file ? readYaml(options.file) : {};
+  const fromFile = mergeUnder(options.base ?? {}, options.file ? readYaml(options.file) : {});
   const fromEnv = new Map<string, string>();
   const merged = overlayEnvironment(fromFile, env, fromEnv) as Record<string, unknown>;
   const otel = otelEnvironment(env);
@@ -234,6 +240,17 @@ function refuseNonNumbers(merged: Record<string, unknown>, file: string | undefi
 const envName = (path: string[]): string => `GATEHOUSE_${path.map((p) => p.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()).join('_')}`;
 
 /** The file's settings with the environment's over them; `fromEnv` gets each setting the environment set, with its variable. */
+/** `over` laid on `base`: objects merged setting by setting, anything else (lists too) taken whole from `over`. */
+function mergeUnder(base: Record<string, unknown>, over: unknown): unknown {
+  // A file that is not a mapping is left for the schema to refuse.
+  if (!isPlainObject(over)) return over;
+  const out: Record<string, unknown> = structuredClone(base);
+  for (const [k, v] of Object.entries(over)) out[k] = isPlainObject(out[k]) && isPlainObject(v) ? mergeUnder(out[k], v) : v;
+  return out;
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
 function overlayEnvironment(base: unknown, env: NodeJS.ProcessEnv, fromEnv: Map<string, string>): unknown {
   const out = structuredClone(base && typeof base === 'object' ? base : {}) as Record<string, unknown>;
   for (const path of scalarPaths()) {

@@ -7,6 +7,7 @@ import { parseCidr } from '../domain/ip-allowlist.ts';
 import { billingTimeZoneProblem } from '../domain/billing-period.ts';
 import { DEFAULT_EXPOSURE_POLICY, EXPOSURE_ACTIONS } from '../domain/exposure-policy.ts';
 import { OAUTH_GRANT_TYPES } from '../domain/entities.ts';
+import { CONSOLE_ROLES, MFA_CONSOLE_ROLES_BY_DEFAULT } from '../domain/console-roles.ts';
 import { DEFAULT_CONNECTION_LIMITS as LIMITS } from '../http/connection-limits.ts';
 
 /** A DNS name (`_` allowed for service names), an IPv4 address or a bracketed IPv6 one, and an optional port. */
@@ -475,6 +476,12 @@ export const configSchema = z.strictObject({
       refreshTokenReuseGraceSeconds: z.coerce.number().min(0).max(60).default(0),
       /** Users holding any of these roles must pass a second factor. */
       mfaRequiredRoles: z.array(z.string().min(1)).default([]),
+      /**
+       * Console roles whose users must pass a second factor. By default admin and operator: the people
+       * who issue, revoke and read credentials do not sign in with a password alone (two factors: AAL2,
+       * NIST SP 800-63B §4.2). `[]` turns it off, explicitly; users may still be flagged one by one.
+       */
+      mfaRequiredConsoleRoles: z.array(z.enum(CONSOLE_ROLES)).default([...MFA_CONSOLE_ROLES_BY_DEFAULT]),
       signingAlg: z.enum(['ES256', 'RS256', 'EdDSA']).default('ES256'),
       signingKeyRotationDays: z.coerce.number().min(1).default(90),
       /** How long a new signing key is published before it signs, so verifiers' JWKS caches see it first. */

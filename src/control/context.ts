@@ -1,4 +1,5 @@
 import type { ProblemCode } from '../domain/codes.ts';
+import type { ConsoleRole } from '../domain/console-roles.ts';
 import type { ExposurePolicy } from '../domain/exposure-policy.ts';
 import type { Pepper } from '../domain/key-hash.ts';
 import type { SecretBox } from '../domain/secret-box.ts';
@@ -96,6 +97,8 @@ export interface IdentityContext {
   oidcRecords: OidcRecords;
   /** Roles whose users must use MFA; users may also be flagged one by one. */
   mfaRequiredRoles: readonly string[];
+  /** Console roles whose users must use MFA (admin and operator by default). */
+  mfaRequiredConsoleRoles: readonly ConsoleRole[];
   signing: { alg: SigningAlg; publishLeadMs: number; rotateEveryMs: number };
   /** The longest any token signed by a key can live: how long a retired key stays published. */
   maxTokenLifetimeMs: number;

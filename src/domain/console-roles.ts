@@ -7,6 +7,12 @@ import { ADMIN_PERMISSIONS, type AdminPermission } from './permissions.ts';
 export const CONSOLE_ROLES = ['admin', 'operator', 'auditor', 'developer'] as const;
 export type ConsoleRole = (typeof CONSOLE_ROLES)[number];
 
+/**
+ * The console roles that must pass a second factor unless the configuration says otherwise
+ * (authorization.mfaRequiredConsoleRoles): those that issue, revoke and read credentials.
+ */
+export const MFA_CONSOLE_ROLES_BY_DEFAULT: readonly ConsoleRole[] = ['admin', 'operator'];
+
 /** What an operator may not do: manage users (and so their roles) and signing keys. Admin keys are managed by the CLI only. */
 const ADMIN_ONLY: ReadonlySet<AdminPermission> = new Set(['users:write', 'signing_keys:write']);
 

@@ -29,8 +29,9 @@ describe('web console in a browser', () => {
     assert.equal(res.status, 202, await res.text());
   };
 
-  test('an operator signs in with MFA, publishes an API, registers an app, issues a key, sees its traffic, rotates and revokes it', async () => {
-    const operator = await h.consoleUser('operator', { mfaRequired: true });
+  test('an operator signs in with MFA (required of operators by default), publishes an API, registers an app, issues a key, sees its traffic, rotates and revokes it', async () => {
+    // Not flagged: the console role alone requires the second factor (authorization.mfaRequiredConsoleRoles).
+    const operator = await h.consoleUser('operator');
     const page = await h.person();
     const totpSecret = await signIn(page, h.base, operator.username);
     assert.ok(totpSecret, 'the operator had to enrol a TOTP app: MFA applied to the console sign-in');
@@ -391,6 +392,23 @@ describe('web console in a browser', () => {
     assert.equal(await page.evaluate(() => (globalThis as { __xss?: string }).__xss), undefined, 'no injected script ran');
     assert.deepEqual(dialogs, [], 'no alert');
     assert.equal(await page.locator('#main img').count(), 0, 'no image element was created from the data');
+    await page.context().close();
+  });
+
+  test('an admin who makes a developer an operator on the Users page sees a second factor required of them at once', async () => {
+    const admin = await h.consoleUser('admin');
+    const developer = await h.consoleUser('developer');
+    const page = await h.person();
+    assert.ok(await signIn(page, h.base, admin.username), 'the admin enrolled TOTP: required of admins by default');
+    await openNav(page, 'Users');
+    const row = page.getByRole('row').filter({ hasText: developer.username });
+    const mfaCell = row.getByRole('cell').nth(3);
+    assert.equal(await mfaCell.textContent(), 'off');
+    await row.getByLabel(`Console role of ${developer.username}`).selectOption('operator');
+    // The list is read again after the change: the row says what the admin API now answers.
+    await row.getByRole('cell', { name: 'required, not enrolled', exact: true }).waitFor();
+    assert.equal(await mfaCell.textContent(), 'required, not enrolled');
+    assert.equal((await h.admin('GET', `/users/${developer.id}`)).body.mfa.required, true);
     await page.context().close();
   });
 

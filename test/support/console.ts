@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { asPage, Browser, PASSWORD, startAuthHarness, type AuthHarness } from './oauth.ts';
+import { currentTotp } from '../../src/domain/totp.ts';
+import { asPage, Browser, PASSWORD, startAuthHarness, type AuthHarness, type Page } from './oauth.ts';
 
 export const SESSION_COOKIE = '__Host-gatehouse-session';
 
@@ -35,12 +36,65 @@ export interface ConsoleBrowser {
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; headers: Headers; body: any }>;
 }
 
-/** Signs in through /bff/login and the real login page, as a browser; returns the session the web app would hold. */
+/** A TOTP app set up at a user's first sign-in by passSecondFactor: its secret, the last time step it gave, the recovery codes left. */
+interface Enrolment {
+  secret: string;
+  lastStep: number;
+  recovery: string[];
+}
+const enrolments = new WeakMap<AuthHarness, Map<string, Enrolment>>();
+/** RFC 6238 §4's time step, as src/domain/totp.ts uses it. */
+const TOTP_STEP_MS = 30_000;
+
+/** The setup key on the TOTP enrolment page, without its spaces; null on any other page. */
+export const setupKeyOf = (page: Page): string | null => /aria-label="Setup key">([A-Z2-7 ]+)</.exec(page.html)?.[1]!.replace(/ /g, '') ?? null;
+/** The recovery codes on the page shown once after enrolment. */
+export const recoveryCodesOf = (page: Page): string[] => [...page.html.matchAll(/<li><code>([a-z0-9-]+)<\/code><\/li>/g)].map((m) => m[1]!);
+
+/**
+ * What a person does after the password when the user must use MFA (admins and operators by
+ * default): on the first sign-in, sets up TOTP with the setup key shown (a code from the harness's
+ * clock) and acknowledges the recovery codes; on later ones, gives a code for a step not used yet
+ * (each code works once, RFC 6238 §5.2), or a recovery code when the next step is beyond the window.
+ * Any other page is returned as it is.
+ */
+export async function passSecondFactor(h: AuthHarness, browser: Browser, result: Page | URL, username: string): Promise<Page | URL> {
+  if (result instanceof URL) return result;
+  const now = h.clock.read();
+  const step = Math.floor(now / TOTP_STEP_MS);
+  const secret = setupKeyOf(result);
+  if (secret) {
+    const codes = asPage(await browser.submit(result, { code: currentTotp(secret, now) }, '/mfa'));
+    const recovery = recoveryCodesOf(codes);
+    assert.equal(recovery.length, 10, codes.html.slice(0, 600));
+    const users = enrolments.get(h) ?? new Map<string, Enrolment>();
+    enrolments.set(h, users.set(username, { secret, lastStep: step, recovery }));
+    return browser.submit(codes, {}, '/mfa/done');
+  }
+  if (!/name="code"/.test(result.html)) return result;
+  const enrolment = enrolments.get(h)?.get(username);
+  assert.ok(enrolment, `${username} is asked for a second factor this helper did not set up`);
+  const next = Math.max(step, enrolment.lastStep + 1);
+  let code: string;
+  if (next <= step + 1) {
+    code = currentTotp(enrolment.secret, next * TOTP_STEP_MS);
+    enrolment.lastStep = next;
+  } else {
+    code = enrolment.recovery.shift()!;
+    assert.ok(code, `${username} has no recovery codes left`);
+  }
+  return browser.submit(result, { code }, '/mfa');
+}
+
+/**
+ * Signs in through /bff/login and the real login page, as a browser, with the second factor when the
+ * user must use one (passSecondFactor); returns the session the web app would hold.
+ */
 export async function signInConsole(h: AuthHarness, username: string, password = PASSWORD, returnTo = '/console/keys'): Promise<ConsoleBrowser> {
   const browser = new Browser(h.issuer);
   const login = asPage(await browser.go(`/bff/login?returnTo=${encodeURIComponent(returnTo)}`));
   assert.match(login.html, /name="password"/);
-  const landed = asPage(await browser.submit(login, { username, password }, '/login'));
+  const landed = asPage(await passSecondFactor(h, browser, await browser.submit(login, { username, password }, '/login'), username));
   assert.equal(new URL(landed.url).pathname, returnTo, landed.html.slice(0, 300));
   const session = browser.cookies.get(SESSION_COOKIE);
   assert.ok(session, 'the session cookie is set');

@@ -198,7 +198,8 @@ export interface User {
   roles: string[];
   disabled: boolean;
   mfaRequired: boolean;
-  mfa: { enrolled?: boolean; recoveryCodesLeft?: number };
+  /** required: whether they must pass a second factor now (their flag, a role, or their console role: admin and operator by default). */
+  mfa: { required?: boolean; enrolled?: boolean; recoveryCodesLeft?: number };
   /** The web app's role; null: no console or portal. */
   consoleRole?: Role | null;
   /** A portal sign-up waiting for an operator's approval (portal.signup: approval). */

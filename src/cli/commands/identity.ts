@@ -26,7 +26,13 @@ const userFlags = {
 const consoleRole = (value: unknown) => (value === undefined ? undefined : value === 'none' ? null : value);
 const userBody = (_c: AdminClient, f: Flags) =>
   defined({ username: f.email, name: f.name, roles: csv(f.roles), mfaRequired: f['mfa-required'], consoleRole: consoleRole(f['console-role']) });
-const userColumns = ['id', 'username', 'name', 'roles', 'consoleRole', 'disabled', 'lastLoginAt'];
+const userColumns = ['id', 'username', 'name', 'roles', 'consoleRole', 'mfa', 'disabled', 'lastLoginAt'];
+/** A user's second factor in a word, as the web app's Users page says it. */
+const mfaState = (u: { mfa?: { required?: boolean; enrolled?: boolean } }) =>
+  u.mfa?.enrolled ? 'enrolled' : u.mfa?.required ? 'required, not enrolled' : 'off';
+/** What a user who must use MFA but has none set up meets at the next sign-in. */
+const enrolNext = (u: { mfa?: { required?: boolean; enrolled?: boolean } }) =>
+  u.mfa?.required && !u.mfa.enrolled ? '; a second factor is required: they set up TOTP at their next sign-in' : '';
 
 const clientFlags = {
   name: { type: 'string' },
@@ -73,11 +79,12 @@ const clientsCrud = crud('/clients', ['id', 'name', 'type', 'grantTypes', 'disab
 export const IDENTITY_GROUPS: Record<string, Record<string, Verb>> = {
   users: {
     ...usersCrud,
+    list: { ...usersCrud.list!, text: (r) => usersCrud.list!.text!({ ...r, items: r.items.map((u: Record<string, any>) => ({ ...u, mfa: mfaState(u) })) }) },
     create: {
       usage: 'create --email E [--name N] [--roles a,b] [--mfa-required] [--console-role admin|operator|auditor|developer] (password on stdin)',
       flags: userFlags,
       run: async (c: AdminClient, _a, f) => c.request('POST', '/users', { ...userBody(c, f), password: await password() }),
-      text: (r) => `created user ${r.id} (${r.username})`,
+      text: (r) => `created user ${r.id} (${r.username})${enrolNext(r)}`,
     },
     'set-password': {
       usage: 'set-password ID (password on stdin; ends the user’s sessions)',
@@ -116,13 +123,13 @@ export const IDENTITY_GROUPS: Record<string, Record<string, Verb>> = {
       usage: 'set-console-role ID admin|operator|auditor|developer|none',
       positionals: 2,
       run: (c, [user, role]) => c.request('PATCH', `/users/${id(user!)}`, { consoleRole: consoleRole(role) }),
-      text: (r) => `${r.id}: console role ${r.consoleRole ?? 'none'}`,
+      text: (r) => `${r.id}: console role ${r.consoleRole ?? 'none'}${enrolNext(r)}`,
     },
     'reset-mfa': {
       usage: 'reset-mfa ID',
       positionals: 1,
       run: (c, [user]) => c.request('POST', `/users/${id(user!)}/mfa/reset`),
-      text: (r) => `${r.id}: TOTP and recovery codes removed`,
+      text: (r) => `${r.id}: TOTP and recovery codes removed${enrolNext(r)}`,
     },
   },
   clients: {

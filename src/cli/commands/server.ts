@@ -50,7 +50,7 @@ export async function runDemo(configFile: string | undefined, out: Output): Prom
     import('../../tls/dev-ca.ts'),
     import('../../demo/demo-upstream.ts'),
   ]);
-  let config = loadConfig({ file: configFile, secretsRequired: false });
+  let config = loadConfig({ file: configFile, secretsRequired: false, base: DEMO_CONFIG });
   let dev: DevCertificate | null = null;
   if (config.peppers.length === 0 || !config.masterKey || !config.gateway.tls) {
     ensureDemoSecrets(config.dataDir);
@@ -59,7 +59,7 @@ export async function runDemo(configFile: string | undefined, out: Output): Prom
     const tlsEnv = dev ? { GATEHOUSE_GATEWAY_TLS_CERT_FILE: dev.certFile, GATEHOUSE_GATEWAY_TLS_KEY_FILE: dev.keyFile } : {};
     // The development certificate names localhost: a gateway listening on every address is reached there.
     const hostEnv = dev && gatewayPublicHost(config.gateway) === null ? { GATEHOUSE_GATEWAY_PUBLIC_HOST: 'localhost' } : {};
-    config = loadConfig({ file: configFile, env: { ...process.env, ...tlsEnv, ...hostEnv } });
+    config = loadConfig({ file: configFile, env: { ...process.env, ...tlsEnv, ...hostEnv }, base: DEMO_CONFIG });
   }
   const upstream = createDemoUpstream();
   const upstreamPort = Number(process.env.GATEHOUSE_DEMO_UPSTREAM_PORT ?? DEMO_UPSTREAM_PORT);
@@ -86,6 +86,14 @@ export async function runDemo(configFile: string | undefined, out: Output): Prom
   };
   out.result(info, () => demoBanner(config, gh, upstreamUrl, secrets, dev));
 }
+
+/**
+ * Demo mode's own settings, under the config file's: the demo admin signs in with the generated
+ * password alone, on this machine, without an authenticator app in the first hour. Said in the
+ * banner; `gatehouse start` keeps the default, where admins and operators must pass a second factor.
+ * A config file that sets authorization.mfaRequiredConsoleRoles wins, in the demo too.
+ */
+const DEMO_CONFIG = { authorization: { mfaRequiredConsoleRoles: [] } };
 
 /** The demo upstream's port unless GATEHOUSE_DEMO_UPSTREAM_PORT says otherwise (0: any free port). */
 const DEMO_UPSTREAM_PORT = 8090;
@@ -114,6 +122,18 @@ function portInUse(error: unknown, config: Readonly<Config>, extra?: { port: num
   const listener = listeners.find((l) => l.port === e.port);
   if (!listener) return error;
   return new CommandError(`port ${listener.port} is already in use (${listener.what}): set ${listener.setting} to a free port, or 0 for any`);
+}
+
+/** What the demo's sign-in asks of admins and operators: none by demo mode's choice (DEMO_CONFIG), else as configured. */
+function mfaNotice(config: Readonly<Config>): string[] {
+  const roles = config.authorization.mfaRequiredConsoleRoles;
+  if (roles.length === 0) {
+    return [
+      'Demo only: console admins and operators sign in here without a second factor (authorization.mfaRequiredConsoleRoles: [] in demo mode).',
+      '  Outside the demo (gatehouse start) they must set up TOTP at their first sign-in; README.md, "The web console and developer portal".',
+    ];
+  }
+  return [`A second factor is required for console roles ${roles.join(', ')}: the first sign-in sets up TOTP with an authenticator app.`];
 }
 
 function demoBanner(config: Readonly<Config>, gh: Gatehouse, upstreamUrl: string, secrets: DemoSecrets | null, dev: DevCertificate | null): string {
@@ -170,6 +190,7 @@ function demoBanner(config: Readonly<Config>, gh: Gatehouse, upstreamUrl: string
       `  Developer (the portal, /developers/): ${secrets.developer.username} / ${secrets.developer.password}`,
     );
   }
+  if (gh.authorization) lines.push('', ...mfaNotice(config));
   if (secrets?.client && secrets.user) {
     lines.push(
       '',

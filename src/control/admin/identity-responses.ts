@@ -18,7 +18,8 @@ export const userResponse = named(
     mfaRequired: z.boolean(),
     consoleRole: z.enum(CONSOLE_ROLES).nullable(),
     pendingApproval: z.boolean(),
-    mfa: z.strictObject({ enrolled: z.boolean(), recoveryCodesLeft: z.number().int() }),
+    /** required: whether this user must pass a second factor now (mfaRequired, a role, or their console role under authorization.mfaRequiredConsoleRoles). */
+    mfa: z.strictObject({ required: z.boolean(), enrolled: z.boolean(), recoveryCodesLeft: z.number().int() }),
     ...timestamps,
     lastLoginAt: time.nullable(),
   }),

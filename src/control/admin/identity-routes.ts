@@ -2,7 +2,7 @@ import { notFound } from '../context.ts';
 import { clientsService, clientView } from '../services/clients.ts';
 import { grantsService } from '../services/grants.ts';
 import { signingKeysService, signingKeyView } from '../services/signing-keys.ts';
-import { requireIdentity, usersService, userView } from '../services/users.ts';
+import { requireIdentity, usersService, userAnswer } from '../services/users.ts';
 import * as ir from './identity-responses.ts';
 import * as i from '../../domain/inputs/identity.ts';
 import { pageOf } from './responses.ts';
@@ -22,7 +22,7 @@ export const IDENTITY_ROUTES: readonly AdminRoute[] = [
     response: pageOf(ir.userResponse),
     handle: async ({ ctx, query }) => {
       const page = await usersService.list(ctx, query);
-      return { items: page.items.map(userView), nextCursor: page.nextCursor };
+      return { items: page.items.map((user) => userAnswer(ctx, user)), nextCursor: page.nextCursor };
     },
   }),
   route({
@@ -34,7 +34,7 @@ export const IDENTITY_ROUTES: readonly AdminRoute[] = [
     status: 201,
     body: i.userInputSchema,
     response: ir.userResponse,
-    handle: async ({ ctx, actor, body }) => userView(await usersService.create(ctx, actor, body)),
+    handle: async ({ ctx, actor, body }) => userAnswer(ctx, await usersService.create(ctx, actor, body)),
   }),
   route({
     method: 'get',
@@ -44,7 +44,7 @@ export const IDENTITY_ROUTES: readonly AdminRoute[] = [
     summary: 'Get a user',
     status: 200,
     response: ir.userResponse,
-    handle: async ({ ctx, params }) => userView(await usersService.get(ctx, params.id!)),
+    handle: async ({ ctx, params }) => userAnswer(ctx, await usersService.get(ctx, params.id!)),
   }),
   route({
     method: 'patch',
@@ -55,7 +55,7 @@ export const IDENTITY_ROUTES: readonly AdminRoute[] = [
     status: 200,
     body: i.userPatchSchema,
     response: ir.userResponse,
-    handle: async ({ ctx, actor, params, body }) => userView(await usersService.update(ctx, actor, params.id!, body)),
+    handle: async ({ ctx, actor, params, body }) => userAnswer(ctx, await usersService.update(ctx, actor, params.id!, body)),
   }),
   route({
     method: 'delete',
@@ -74,7 +74,7 @@ export const IDENTITY_ROUTES: readonly AdminRoute[] = [
     summary: 'Remove a user’s TOTP enrolment and recovery codes',
     status: 200,
     response: ir.userResponse,
-    handle: async ({ ctx, actor, params }) => userView(await usersService.resetMfa(ctx, actor, params.id!)),
+    handle: async ({ ctx, actor, params }) => userAnswer(ctx, await usersService.resetMfa(ctx, actor, params.id!)),
   }),
   route({
     method: 'get',

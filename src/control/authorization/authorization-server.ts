@@ -371,7 +371,7 @@ export class AuthorizationServer {
 
   /**
    * oidc-provider's prompts, plus one login check: a session signed in without a second factor is
-   * not enough for a user who must use MFA (required since, by flag or role), so they sign in again.
+   * not enough for a user who must use MFA (required since, by flag, role or console role), so they sign in again.
    */
   /** A grant revoked by oidc-provider (a reuse it saw), or by the adapter (a reuse in a race): in the audit log. */
   #auditGrantRevoked(grantId: string): void {

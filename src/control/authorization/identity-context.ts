@@ -20,6 +20,7 @@ export function identityContext(config: Readonly<Config>, store: Store): Identit
     totpBox: createSecretBox(config.masterKey, 'totp-secret'),
     oidcRecords: createOidcRecords(store.oidc, config.masterKey),
     mfaRequiredRoles: a.mfaRequiredRoles,
+    mfaRequiredConsoleRoles: a.mfaRequiredConsoleRoles,
     signing: { alg: a.signingAlg, publishLeadMs: a.signingKeyPublishLeadSeconds * 1000, rotateEveryMs: a.signingKeyRotationDays * 86_400_000 },
     maxTokenLifetimeMs: MAX_TOKEN_LIFETIME_MS,
   };

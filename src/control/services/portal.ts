@@ -8,7 +8,7 @@ import { ControlError, iso, notFound, type Actor, type ControlContext } from '..
 import { auditedChange } from './audit-change.ts';
 import { appView, deleteAppWithRetiredKeys } from './apps.ts';
 import { keyLimitReached, keysService, rotationCheck, type RotationCheck } from './keys.ts';
-import { changeUser, requireIdentity, usersService, userView, type UserInput } from './users.ts';
+import { changeUser, requireIdentity, userAnswer, usersService, userView, type UserInput } from './users.ts';
 
 /** The operator's limits on the developer portal (config `portal`), with its key policy resolved by name or id at use. */
 export interface PortalSettings {
@@ -301,7 +301,7 @@ export const portalService = {
         audit: (user) => ({ ...actor, action: 'user.approved', targetType: 'user', targetId: id, ...auditedChange(userView, existing, user) }),
       };
     });
-    return userView(user);
+    return userAnswer(ctx, user);
   },
 };
 

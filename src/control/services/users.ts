@@ -35,8 +35,11 @@ export function requireIdentity(ctx: ControlContext): IdentityContext {
   return ctx.identity;
 }
 
-/** What the admin API and the audit log show of a user: never the password hash or TOTP secret. */
-export function userView(user: User): UserView {
+/** A user as stored: the admin API's view without what follows from the configuration (mfa.required). */
+export type StoredUserView = Omit<UserView, 'mfa'> & { mfa: Omit<UserView['mfa'], 'required'> };
+
+/** The stored user as the audit log, events and (with userAnswer) the admin API show it: never the password hash or TOTP secret. */
+export function userView(user: User): StoredUserView {
   const { passwordHash: _p, totp, createdAt, updatedAt, lastLoginAt, consoleRole, pendingApproval, ...rest } = user;
   return {
     ...rest,
@@ -47,6 +50,16 @@ export function userView(user: User): UserView {
     updatedAt: iso(updatedAt),
     lastLoginAt: iso(lastLoginAt),
   };
+}
+
+/**
+ * What the admin API answers of a user: the stored view, and whether they must pass a second factor
+ * now. That follows from the configuration as well as the user (a role, their console role), so an
+ * admin sees a console role's requirement before the user next signs in.
+ */
+export function userAnswer(ctx: ControlContext, user: User): UserView {
+  const view = userView(user);
+  return { ...view, mfa: { required: usersService.mfaRequired(ctx, user), ...view.mfa } };
 }
 
 const audit = (actor: Actor, action: string, before: User | null, after: User | null, id: string) => ({
@@ -165,9 +178,15 @@ export const usersService = {
     return user;
   },
 
-  /** Whether this user must pass a second factor: flagged one by one, or by a role. */
+  /**
+   * Whether this user must pass a second factor: flagged one by one, by a role, or by their console
+   * role (admin and operator unless configured otherwise). Read at every sign-in and session check,
+   * so a console role given later, or a TOTP reset, means enrolment at the next sign-in.
+   */
   mfaRequired(ctx: ControlContext, user: User): boolean {
     const roles = ctx.identity?.mfaRequiredRoles ?? [];
-    return user.mfaRequired || user.roles.some((r) => roles.includes(r));
+    const consoleRoles = ctx.identity?.mfaRequiredConsoleRoles ?? [];
+    const consoleRole = user.consoleRole ?? null;
+    return user.mfaRequired || user.roles.some((r) => roles.includes(r)) || (consoleRole !== null && consoleRoles.includes(consoleRole));
   },
 };

@@ -175,7 +175,7 @@ export function UsersPage() {
               <ConsoleRole u={u} />
             </td>
             <td>{u.roles.join(', ') || <span className="muted">none</span>}</td>
-            <td>{u.mfa.enrolled ? 'enrolled' : u.mfaRequired ? 'required, not enrolled' : 'off'}</td>
+            <td>{u.mfa.enrolled ? 'enrolled' : u.mfa.required ? 'required, not enrolled' : 'off'}</td>
             <td>
               <Time at={u.lastLoginAt} />
             </td>
