@@ -222,3 +222,50 @@ describe('credentials in URLs: the password of the userinfo and credential-named
     assert.equal(withoutSecrets(`https://u:p@h/${JWT}`, R), `https://u:${R}@h/${R}`);
   });
 });
+
+describe('a token as the user of a URL', () => {
+  // GitHub, GitLab and Azure DevOps take a token as the user name, with no password or any; an API key is
+  // sent as HTTP Basic's user with an empty password.
+  const GHP = 'ghp_1a2B3c4D5e6F7g8H9i0J1k2L3m4N5o6P7q8R';
+  test('a user holding a token-shaped run (16+ letters and digits, both) is replaced, with or without a password', () => {
+    for (const [text, expected] of [
+      [`https://${GHP}@github.com/org/repo.git`, `https://${R}@github.com/org/repo.git`],
+      [`git clone https://${GHP}:x-oauth-basic@github.com/org/repo`, `git clone https://${R}:${R}@github.com/org/repo`],
+      ['https://glpat-Xy9Zk3Lm8Qw2Rt6Vp1Ns@gitlab.example/g/p.git', `https://${R}@gitlab.example/g/p.git`],
+      ['curl https://sk_live_4eC39HqLyjWDarjtT1zdp7dc:@api.stripe.example/v1/charges', `curl https://${R}:@api.stripe.example/v1/charges`],
+      ['https://3f5a9c0e7b1d2468ace013579bdf2468ace01357@git.example/r', `https://${R}@git.example/r`],
+      // A token as the password stays handled as any password, whatever the user.
+      ['https://x-access-token:ghs_16C7e42F292c6912E7710c838347Ae178B4a@github.com/o/r', `https://x-access-token:${R}@github.com/o/r`],
+    ] as const) {
+      assert.equal(withoutSecrets(text, R), expected, text);
+      assert.equal(holdsSecret(text), true, text);
+    }
+  });
+
+  test('a replacement function receives the whole user', () => {
+    const { secret } = generateKey('api', 'live');
+    const seen: string[] = [];
+    assert.equal(
+      withoutSecrets(`https://${secret}@h.example/`, (s) => (seen.push(s), R)),
+      `https://${R}@h.example/`,
+    );
+    assert.deepEqual(seen, [secret]);
+  });
+
+  test('a user that is a name, and addresses, stay', () => {
+    for (const text of [
+      'git@github.com:org/repo.git',
+      'ssh://git@github.com/org/repo.git',
+      'https://jdoe@bitbucket.org/team/repo.git',
+      'https://contoso@dev.azure.com/contoso/project/_git/repo',
+      'postgres://gatehouse_migrations_v2@db.internal/gatehouse',
+      'amqp://ci-runner-01-production@mq.internal/vhost',
+      'https://first.last%40example.com@host.example/',
+      'mail build-2024-reports@example.com',
+      'https://example.com/users/0123456789abcdef0123@x',
+    ]) {
+      assert.equal(withoutSecrets(text, R), text, text);
+      assert.equal(holdsSecret(text), false, text);
+    }
+  });
+});

@@ -80,13 +80,17 @@ export const isCredentialName = (name: string): boolean => CREDENTIAL_NAME.test(
  *   string's end: the log's lines are matched whole); an `@` in an unencoded password is kept in it,
  *   the host starting after the last one, as URL parsers read it. A scheme is a whole word, so a long
  *   run of letters before `://` is tried from one place only (linear time).
+ * - the user too when it is shaped like a token (TOKEN_RUN), with or without a password: git hosts take
+ *   a token as the user name (`https://ghp_...@github.com`, `https://TOKEN:x-oauth-basic@...`), and
+ *   HTTP APIs an API key as Basic's user with an empty password (`https://sk_live_...:@api...`). A user
+ *   that is a name (`git`, `gatehouse`, `jdoe`, `ci-runner-01`) is no secret and stays.
  * - the value of a credential-named parameter after `?`, `&`, `;` (`&amp;`) or `#` (OAuth fragments),
  *   up to the next separator, a space or a quote.
  * Without `://` and `@`, or `=` after a separator, nothing here matches: plain `a:b@c` and addresses stay.
  */
 const URL_CREDENTIAL = new RegExp(
   [
-    `(?<authority>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^\\s/?#:"\\\\]*:)(?<password>(?:[^\\s/?#"\\\\]|\\\\["\\\\])+)(?=@)`,
+    `(?<scheme>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://)(?<userinfo>(?:[^\\s/?#"\\\\]|\\\\["\\\\])+)(?=@)`,
     `(?<=[?&;#])(?<name>[^\\s=&;#?/"'<>\\\\]+)=(?<value>[^\\s&;#"'<>\\\\\`]+)`,
   ].join('|'),
   'g',
@@ -97,6 +101,26 @@ const URL_CREDENTIAL = new RegExp(
  */
 const MAY_HOLD_URL_CREDENTIAL =
   /:\/\/[^\s/?#]*@|[?&;#][^\s=&;#?]*(?:key|token|secret|pass|pwd|sig|auth|credential|session|sid|jwt|assertion|code|otp)[^\s=&;#?]*=[^\s&;#]/i;
+/**
+ * A run of letters and digits that makes a URL's user a token: 16 or more, both letters and digits among
+ * them. Tokens are random over 32 to 62 characters (`ghp_` and 36, `glpat-` and 20, 40 hex digits, Azure
+ * DevOps' 52), so they hold such a run almost always (36 of base62 lack a digit once in 550); a name's
+ * words are shorter or split by `_`, `-` or `.` (`gatehouse_migrations_v2`, `ci-runner-01-production`).
+ */
+const TOKEN_RUN = /[A-Za-z0-9]{16,}/g;
+const isTokenShaped = (user: string): boolean => (user.match(TOKEN_RUN) ?? []).some((run) => /[0-9]/.test(run) && /[A-Za-z]/.test(run));
+
+/** A URL's userinfo with its password, and its user when shaped like a token, replaced. */
+function userinfoWithoutSecrets(userinfo: string, replacement: Replacement): string {
+  const colon = userinfo.indexOf(':');
+  const user = colon === -1 ? userinfo : userinfo.slice(0, colon);
+  const keptUser = isTokenShaped(user) ? replacing(replacement, user) : user;
+  if (colon === -1) return keptUser;
+  const password = userinfo.slice(colon + 1);
+  // An empty password (`TOKEN:@`) is nothing to hide: the user is the credential then.
+  return `${keptUser}:${password === '' ? '' : replacing(replacement, password)}`;
+}
+
 /** A character of SECRET_SHAPE's alphabet. */
 const SECRET_CHARACTER = /[A-Za-z0-9_.-]/;
 
@@ -133,8 +157,8 @@ function replaced(text: string, replacement: Replacement): string {
   let out = text;
   if (MAY_HOLD_URL_CREDENTIAL.test(out)) {
     out = out.replace(URL_CREDENTIAL, (match: string, ...rest: unknown[]) => {
-      const groups = rest[rest.length - 1] as { authority?: string; password?: string; name?: string; value?: string };
-      if (groups.password !== undefined) return `${groups.authority!}${replacing(replacement, groups.password)}`;
+      const groups = rest[rest.length - 1] as { scheme?: string; userinfo?: string; name?: string; value?: string };
+      if (groups.userinfo !== undefined) return `${groups.scheme!}${userinfoWithoutSecrets(groups.userinfo, replacement)}`;
       return isCredentialName(decodedName(groups.name!)) ? `${groups.name!}=${replacing(replacement, groups.value!)}` : match;
     });
   }
