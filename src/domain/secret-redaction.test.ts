@@ -269,3 +269,76 @@ describe('a token as the user of a URL', () => {
     }
   });
 });
+
+describe('credentials in key=value text: connection strings and settings as drivers quote them', () => {
+  test('the value of a key naming a secret is replaced, quoted or not; the keys and other pairs stay', () => {
+    for (const [text, expected] of [
+      // libpq's keyword/value form, as pg and psql quote it in errors.
+      ['host=db user=gh password=s3cret dbname=x', `host=db user=gh password=${R} dbname=x`],
+      ["host=db password='quoted secret' dbname=x", `host=db password='${R}' dbname=x`],
+      ["password='it\\'s' port=5432", `password='${R}' port=5432`],
+      ['host=db sslpassword=keypass sslmode=verify-full', `host=db sslpassword=${R} sslmode=verify-full`],
+      // ADO.NET and ODBC: `;`-separated, case-insensitive keys, values in double quotes when they hold a `;`.
+      ['Password=abc;Server=x', `Password=${R};Server=x`],
+      ['Server=x; User Id=sa; Pwd=abc;', `Server=x; User Id=sa; Pwd=${R};`],
+      ['Server=x;Password="a;b";Database=y', `Server=x;Password="${R}";Database=y`],
+      [
+        'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=Zm9v+YmFy/YmF6==;EndpointSuffix=core',
+        `DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=${R};EndpointSuffix=core`,
+      ],
+      // Settings and options as they are quoted back.
+      ['spring.datasource.password=hunter2', `spring.datasource.password=${R}`],
+      ['unknown option --db-password=hunter2', `unknown option --db-password=${R}`],
+      ['AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG', `AWS_SECRET_ACCESS_KEY=${R}`],
+      ['PlainLoginModule required username="alice" password="alice-secret";', `PlainLoginModule required username="alice" password="${R}";`],
+      // In a log line (JSON), a quote is escaped: the replacement stays inside the string.
+      [JSON.stringify({ msg: 'connect host=db password="p w" x' }), JSON.stringify({ msg: `connect host=db password="${R}" x` })],
+      [JSON.stringify({ msg: 'line\npassword=s3cret' }), JSON.stringify({ msg: `line\npassword=${R}` })],
+      ['postgres://gh@db/gh?sslpassword=keypass', `postgres://gh@db/gh?sslpassword=${R}`],
+    ] as const) {
+      assert.equal(withoutSecrets(text, R), expected, text);
+      assert.equal(holdsSecret(text), true, text);
+    }
+  });
+
+  test('a parameter or pair that is no credential does not hide one its value holds', () => {
+    for (const [text, expected] of [
+      ['https://a.example/?next=https://u:hunter2@h/', `https://a.example/?next=https://u:${R}@h/`],
+      ['https://a.example/?redirect=https://x.example/cb?token=abc&y=1', `https://a.example/?redirect=https://x.example/cb?token=${R}&y=1`],
+      ['<a href="/x?a=1&amp;token=t0k">', `<a href="/x?a=1&amp;token=${R}">`],
+      ['link=/cb?code=abc', `link=/cb?code=${R}`],
+    ] as const) {
+      assert.equal(withoutSecrets(text, R), expected, text);
+      assert.equal(holdsSecret(text), true, text);
+    }
+  });
+
+  test('a replacement in a log line (JSON) stays inside the string it was found in, a quote left open too', () => {
+    for (const line of [
+      JSON.stringify({ msg: 'set password=', next: 'x' }),
+      JSON.stringify({ a: "password='s3cret", b: "it's" }),
+      JSON.stringify({ a: 'password="s3cret', b: 'x"' }),
+    ]) {
+      const out = withoutSecrets(line, R);
+      assert.deepEqual(Object.keys(JSON.parse(out) as object), Object.keys(JSON.parse(line) as object), out);
+      assert.ok(!out.includes('s3cret'), out);
+    }
+  });
+
+  test('pairs whose key names no secret, or names one only in a URL, stay', () => {
+    for (const text of [
+      'host=db user=gh dbname=x sslmode=require',
+      'the key=value form and a password= in prose',
+      'cache miss key=user:42',
+      'connect ECONNREFUSED 127.0.0.1:5432 code=ECONNREFUSED errno=-111 syscall=connect',
+      'exit_code=1 status_code=503',
+      'token_type=Bearer expires_in=3600 max_tokens=4096',
+      'password_file=/run/secrets/db sslkey=/etc/ssl/client.key',
+      'tests pass=12 fail=0',
+      'Server=x;Database=y;Trusted_Connection=True',
+    ]) {
+      assert.equal(withoutSecrets(text, R), text, text);
+      assert.equal(holdsSecret(text), false, text);
+    }
+  });
+});

@@ -56,21 +56,35 @@ const MAY_HOLD_SECRET = /(?:gk|gka|gcs)_(?:pub_)?(?:live|test)_|eyJ/;
 /**
  * Parameter names that carry credentials by convention (lower-case, `-` read as `_`, as a word
  * between `_`s): API keys, tokens, secrets, passwords, signatures of presigned URLs
- * (`X-Amz-Signature`, `sig`), OAuth codes and assertions. Their values are never kept.
+ * (`X-Amz-Signature`, `sig`), OAuth codes and assertions, libpq's `sslpassword` (a parameter of its
+ * URIs and connection strings) and `PGPASSWORD`. Their values are never kept.
  */
 const CREDENTIAL_NAME =
-  /(?:^|_)(?:key|apikey|token|secret|password|passwd|pwd|pass|signature|sig|auth|authorization|credential|credentials|session|sessionid|sid|jwt|assertion|code|otp)s?(?:$|_)/;
+  /(?:^|_)(?:key|apikey|token|secret|password|passwd|pwd|pass|signature|sig|auth|authorization|credential|credentials|session|sessionid|sid|jwt|assertion|code|otp|sslpassword|pgpassword)s?(?:$|_)/;
 
-/** A parameter name as CREDENTIAL_NAME reads it: words split at `-` and at camelCase humps (`accessToken`: `access_token`), lower-case. */
+/**
+ * A parameter name as CREDENTIAL_NAME reads it: words split at `-`, `.` (a setting's path:
+ * `spring.datasource.password`) and at camelCase humps (`accessToken`: `access_token`), lower-case.
+ */
 const credentialWords = (name: string): string =>
   name
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
     .replace(/([A-Z])([A-Z][a-z])/g, '$1_$2')
     .toLowerCase()
-    .replaceAll('-', '_');
+    .replace(/[-.]/g, '_');
 
 /** Whether a query parameter of this name (as decoded) carries a credential by convention. */
 export const isCredentialName = (name: string): boolean => CREDENTIAL_NAME.test(credentialWords(name));
+
+/**
+ * Of the credential names, those whose value is a secret in free text too (`host=db password=x`), where
+ * no `?` or `&` says a URL's parameters are read: the name's last word must name the secret. In a log or
+ * an error, `code=ECONNREFUSED`, `exit_code=1`, `key=user:42` (a cache's key), `token_type=Bearer`,
+ * `max_tokens=4096`, `password_file=/run/...` and `pass=12` (a test count) are no credentials; a key
+ * named with another word before it is (`api_key`, `AccountKey`, `AWS_SECRET_ACCESS_KEY`).
+ */
+const SECRET_IN_FREE_TEXT = /(?:^|_)(?:(?:ssl|pg)?password|passwd|pwd|secret|token|apikey|credentials?|jwt|assertion|otp|[a-z0-9]+_key)$/;
+const namesSecretInFreeText = (name: string): boolean => isCredentialName(name) && SECRET_IN_FREE_TEXT.test(credentialWords(name));
 
 /**
  * Credentials other software puts in URLs, which libraries (pg, ioredis, undici, OTLP exporters)
@@ -85,22 +99,48 @@ export const isCredentialName = (name: string): boolean => CREDENTIAL_NAME.test(
  *   HTTP APIs an API key as Basic's user with an empty password (`https://sk_live_...:@api...`). A user
  *   that is a name (`git`, `gatehouse`, `jdoe`, `ci-runner-01`) is no secret and stays.
  * - the value of a credential-named parameter after `?`, `&`, `;` (`&amp;`) or `#` (OAuth fragments),
- *   up to the next separator, a space or a quote.
- * Without `://` and `@`, or `=` after a separator, nothing here matches: plain `a:b@c` and addresses stay.
+ *   up to the next separator, a space or a quote (PARAMETER_VALUE).
+ * - the value of a `key=value` pair in free text whose key names a secret there (SECRET_IN_FREE_TEXT):
+ *   libpq's connection strings (`host=db password=x`, `password='a b'` with `\'` escapes), ADO.NET's and
+ *   ODBC's (`Server=x; Pwd=y;`, `Password="a;b"`), settings and options (`db.password=x`,
+ *   `--password=x`). A key starts a word (not inside one after a `\` or `%`: `\npassword` is `\n` and
+ *   `password`); its value is read by QUOTED_VALUE or PAIR_VALUE.
+ * The regular expression matches a name and its `=` only; the value is read from there when the name is
+ * a credential's, and otherwise the search goes on inside it, so a parameter or pair that is no
+ * credential never hides one its value holds (`?next=https://u:pw@h/`, `?redirect=/cb?token=x`), and
+ * no value is read twice (linear time).
+ * Without `://` and `@`, or `=` after a separator or a word, nothing here matches: plain `a:b@c` and
+ * addresses stay.
  */
 const URL_CREDENTIAL = new RegExp(
   [
     `(?<scheme>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://)(?<userinfo>(?:[^\\s/?#"\\\\]|\\\\["\\\\])+)(?=@)`,
-    `(?<=[?&;#])(?<name>[^\\s=&;#?/"'<>\\\\]+)=(?<value>[^\\s&;#"'<>\\\\\`]+)`,
+    `(?<=[?&;#])(?<name>[^\\s=&;#?/"'<>\\\\]+)=`,
+    `(?:(?<![A-Za-z0-9_.%\\\\-])|${AFTER_ESCAPE})(?<pairName>[A-Za-z0-9_.-]+)=`,
   ].join('|'),
   'g',
 );
+/** A URL parameter's value, read where its `=` ends. */
+const PARAMETER_VALUE = /[^\s&;#"'<>\\`]+/y;
 /**
- * URL_CREDENTIAL's fast path, one test: `://` then `@` in one authority, or a separator then a name
- * holding one of CREDENTIAL_NAME's words (any case: `accessToken`, `X-Amz-Signature`) then `=`.
+ * A quoted value (the quotes stay): libpq's `'...'` with `\` escapes, ADO.NET's and JAAS's `"..."`, and,
+ * in a log line (JSON), `\"...\"`. There a bare `"` right after `=` ends a JSON string: it is no value's
+ * quote when `,` `:` `}` or `]` follows, and a `'...'` value holds no bare `"`, so a replacement never
+ * spans two of the line's strings.
+ */
+const QUOTED_VALUE = /'(?<single>(?:[^'"\\]|\\.)+)'|"(?![,:}\]])(?<double>(?:[^"\\]|\\.)+)"|\\"(?<escaped>(?:[^"\\]|\\[^"])+)\\"/y;
+/**
+ * A free-text pair's unquoted value: to a space, `;` (ADO.NET's separator), a quote or `\` (a JSON
+ * escape). After a quote that is never closed (a text cut short) too: what follows it is still the secret.
+ */
+const PAIR_VALUE = /(?<open>'|"(?![,:}\]])|\\"|)(?<bare>[^\s;'"<>\\`]+)/y;
+/**
+ * URL_CREDENTIAL's fast path, one test: `://` then `@` in one authority, a separator then a name
+ * holding one of CREDENTIAL_NAME's words (any case: `accessToken`, `X-Amz-Signature`) then `=`, or
+ * one of SECRET_IN_FREE_TEXT's last words then `=` and a value.
  */
 const MAY_HOLD_URL_CREDENTIAL =
-  /:\/\/[^\s/?#]*@|[?&;#][^\s=&;#?]*(?:key|token|secret|pass|pwd|sig|auth|credential|session|sid|jwt|assertion|code|otp)[^\s=&;#?]*=[^\s&;#]/i;
+  /:\/\/[^\s/?#]*@|[?&;#][^\s=&;#?]*(?:key|token|secret|pass|pwd|sig|auth|credential|session|sid|jwt|assertion|code|otp)[^\s=&;#?]*=[^\s&;#]|(?:passwd|password|pwd|secret|token|key|credentials?|jwt|assertion|otp)=\S/i;
 /**
  * A run of letters and digits that makes a URL's user a token: 16 or more, both letters and digits among
  * them. Tokens are random over 32 to 62 characters (`ghp_` and 36, `glpat-` and 20, 40 hex digits, Azure
@@ -154,16 +194,67 @@ const mayHoldSecret = (text: string): boolean => MAY_HOLD_SECRET.test(text) || M
  * shape's pass left of it; the key shapes then, also in the parameters that are no credential.
  */
 function replaced(text: string, replacement: Replacement): string {
-  let out = text;
-  if (MAY_HOLD_URL_CREDENTIAL.test(out)) {
-    out = out.replace(URL_CREDENTIAL, (match: string, ...rest: unknown[]) => {
-      const groups = rest[rest.length - 1] as { scheme?: string; userinfo?: string; name?: string; value?: string };
-      if (groups.userinfo !== undefined) return `${groups.scheme!}${userinfoWithoutSecrets(groups.userinfo, replacement)}`;
-      return isCredentialName(decodedName(groups.name!)) ? `${groups.name!}=${replacing(replacement, groups.value!)}` : match;
-    });
-  }
+  const out = MAY_HOLD_URL_CREDENTIAL.test(text) ? urlCredentialsReplaced(text, replacement) : text;
   if (!MAY_HOLD_SECRET.test(out)) return out;
   return replaceShapes(out, replacement);
+}
+
+/** URL_CREDENTIAL's credentials replaced. */
+function urlCredentialsReplaced(text: string, replacement: Replacement): string {
+  let out = '';
+  let copied = 0;
+  URL_CREDENTIAL.lastIndex = 0;
+  for (let found = URL_CREDENTIAL.exec(text); found !== null; found = URL_CREDENTIAL.exec(text)) {
+    const { scheme, userinfo, name, pairName } = found.groups as { scheme?: string; userinfo?: string; name?: string; pairName?: string };
+    const at = found.index + found[0].length;
+    let kept: string;
+    let end: number;
+    if (userinfo !== undefined) {
+      kept = `${scheme!}${userinfoWithoutSecrets(userinfo, replacement)}`;
+      end = at;
+    } else {
+      const value = credentialValueAt(text, at, name, pairName);
+      // No credential: the search goes on right after `=`, inside the value.
+      if (value === null) continue;
+      const { open, secret, close } = value;
+      kept = `${found[0]}${open}${replacing(replacement, secret)}${close}`;
+      end = at + open.length + secret.length + close.length;
+    }
+    out += text.slice(copied, found.index) + kept;
+    copied = end;
+    // Set again after the replacement function, which may have used the rule itself.
+    URL_CREDENTIAL.lastIndex = end;
+  }
+  return out + text.slice(copied);
+}
+
+/** A credential's value as it stands after `=`: its quotes (kept) and the secret between them. */
+interface Value {
+  open: string;
+  secret: string;
+  close: string;
+}
+
+/** The credential after a parameter's or pair's `=`, or null when the name is no credential's or no value follows. */
+function credentialValueAt(text: string, at: number, parameter: string | undefined, pair: string | undefined): Value | null {
+  if (parameter !== undefined ? !isCredentialName(decodedName(parameter)) : !namesSecretInFreeText(pair!)) return null;
+  if (parameter !== undefined) {
+    PARAMETER_VALUE.lastIndex = at;
+    const bare = PARAMETER_VALUE.exec(text);
+    if (bare !== null) return { open: '', secret: bare[0], close: '' };
+  }
+  QUOTED_VALUE.lastIndex = at;
+  const quoted = QUOTED_VALUE.exec(text);
+  if (quoted !== null) {
+    const { single, double, escaped } = quoted.groups!;
+    const quote = single !== undefined ? "'" : double !== undefined ? '"' : '\\"';
+    return { open: quote, secret: (single ?? double ?? escaped)!, close: quote };
+  }
+  PAIR_VALUE.lastIndex = at;
+  const bare = PAIR_VALUE.exec(text);
+  // A parameter's unquoted value was PARAMETER_VALUE's to read.
+  if (bare === null || (parameter !== undefined && bare.groups!.open === '')) return null;
+  return { open: bare.groups!.open!, secret: bare.groups!.bare!, close: '' };
 }
 
 /** The key and JWT shapes replaced (SECRET_SHAPE). */
