@@ -342,3 +342,46 @@ describe('credentials in key=value text: connection strings and settings as driv
     }
   });
 });
+
+describe('credentials in a URL percent-encoded inside another URL', () => {
+  const GHP = 'ghp_1a2B3c4D5e6F7g8H9i0J1k2L3m4N5o6P7q8R';
+  test('a credential-named parameter and a userinfo, encoded once or more, are replaced', () => {
+    for (const [text, expected] of [
+      ['https://a.example/login?redirect=https%3A%2F%2Fx%3Fapi_key%3DSECRET', `https://a.example/login?redirect=https%3A%2F%2Fx%3Fapi_key%3D${R}`],
+      [
+        'https://a.example/login?redirect=https%3A%2F%2Fx.example%2Fcb%3Fpage%3D2%26access_token%3Dopaque-1%26sort%3Dasc&x=1',
+        `https://a.example/login?redirect=https%3A%2F%2Fx.example%2Fcb%3Fpage%3D2%26access_token%3D${R}%26sort%3Dasc&x=1`,
+      ],
+      ['/sso?next=https%3a%2f%2fx%3ftoken%3dabc', `/sso?next=https%3a%2f%2fx%3ftoken%3d${R}`],
+      // Encoded twice (a redirect inside a redirect): `%` is `%25`.
+      [
+        '/a?u=%2Fb%3Fv%3Dhttps%253A%252F%252Fx%253Fclient_secret%253Ds3cr3t%2526y%253D1',
+        `/a?u=%2Fb%3Fv%3Dhttps%253A%252F%252Fx%253Fclient_secret%253D${R}%2526y%253D1`,
+      ],
+      ['/a?next=https%3A%2F%2Fuser%3Ahunter2%40db.example%2Fx', `/a?next=https%3A%2F%2Fuser%3A${R}%40db.example%2Fx`],
+      [`/a?next=https%3A%2F%2F${GHP}%40github.com%2Fo%2Fr`, `/a?next=https%3A%2F%2F${R}%40github.com%2Fo%2Fr`],
+      ['/a?u=x%3Dredis%253A%252F%252F%253Ahunter2%2540cache', `/a?u=x%3Dredis%253A%252F%252F%253A${R}%2540cache`],
+      // A name encoded at its own level (`_` as `%5F`) is read decoded.
+      ['/a?r=https%3A%2F%2Fx%3Fapi%255Fkey%3DSECRET', `/a?r=https%3A%2F%2Fx%3Fapi%255Fkey%3D${R}`],
+    ] as const) {
+      assert.equal(withoutSecrets(text, R), expected, text);
+      assert.equal(pathWithoutSecrets(text, R), expected, text);
+      assert.equal(holdsSecret(text), true, text);
+    }
+  });
+
+  test('encoded URLs, parameters and addresses that hold no credential stay', () => {
+    for (const text of [
+      'https://a.example/login?redirect=https%3A%2F%2Fx.example%2Fcb%3Fpage%3D2%26sort%3Dasc',
+      '/a?next=https%3A%2F%2Fjdoe%40bitbucket.org%2Fteam%2Frepo',
+      '/a?email=ops%40example.com&q=a%3Db',
+      '/a?r=https%253A%252F%252Fx%253Fkeyword%253Dsearch',
+      '/search?q=token%3D',
+      '/a?data=x%26page%3D2%23top',
+    ]) {
+      assert.equal(withoutSecrets(text, R), text, text);
+      assert.equal(pathWithoutSecrets(text, R), text, text);
+      assert.equal(holdsSecret(text), false, text);
+    }
+  });
+});

@@ -135,12 +135,36 @@ const QUOTED_VALUE = /'(?<single>(?:[^'"\\]|\\.)+)'|"(?![,:}\]])(?<double>(?:[^"
  */
 const PAIR_VALUE = /(?<open>'|"(?![,:}\]])|\\"|)(?<bare>[^\s;'"<>\\`]+)/y;
 /**
+ * The same credentials in a URL that is itself percent-encoded in another URL (a `redirect=`, `next=`
+ * or `state=` parameter), once or more: there `?` is `%3F` (`%253F` encoded twice), `=` is `%3D`, `@`
+ * is `%40`, so URL_CREDENTIAL sees one parameter's value. A separator, `=`, `:`, `/` or `@` counts only
+ * encoded as often as the one that starts the match (a backreference to the `%25`s it has): at the inner URL's
+ * level, `%2526` is a `&` inside one of its values, not between them. Up to 5 levels (`%25` 4 times) and
+ * a name of up to 64 characters: bounds that keep each place tried a constant cost (linear time); a
+ * scheme starts a word or follows an escape (`url%3Dhttps%253A...`).
+ * - `(?<encodedName>)`: a parameter's name after an encoded `?`, `&` or `#`, and its encoded `=`; the
+ *   value is read by ENCODED_VALUE when the name (decoded as often as it is encoded) is a credential's.
+ * - `(?<encodedUserinfo>)`: a userinfo after an encoded `://`, up to its last encoded `@`.
+ */
+const ENCODED_URL_CREDENTIAL = new RegExp(
+  [
+    `%(?<plevel>(?:25){0,4})(?:3[Ff]|26|23)(?<encodedName>(?:[A-Za-z0-9_.~+-]|%(?!\\k<plevel>(?:3[DdFf]|26|23))[0-9A-Fa-f]{2}){1,64})%\\k<plevel>3[Dd]`,
+    `(?<encodedScheme>(?:(?<![A-Za-z0-9+.-])|(?<=%[0-9A-Fa-f]{2}))[A-Za-z][A-Za-z0-9+.-]*%(?<ulevel>(?:25){0,4})3[Aa]%\\k<ulevel>2[Ff]%\\k<ulevel>2[Ff])(?<encodedUserinfo>(?:[^\\s/?#&"'<>\\\\%]|%(?!\\k<ulevel>(?:2[Ff]|3[Ff]|23))[0-9A-Fa-f]{2})+)(?=%\\k<ulevel>40)`,
+  ].join('|'),
+  'g',
+);
+/** An encoded parameter's value, for each level: up to an `&` or `#` encoded as often as its name's separator, or a raw separator. */
+const ENCODED_VALUE = Array.from({ length: 5 }, (_, level) => new RegExp(`(?:[^\\s&;#"'<>\\\\\`%]|%(?!${'25'.repeat(level)}(?:26|23)))+`, 'y'));
+/** An encoded `=` or `://`: ENCODED_URL_CREDENTIAL's fast path, one test. */
+const MAY_HOLD_ENCODED_URL_CREDENTIAL = /%(?:25){0,4}(?:3D|3A%(?:25){0,4}2F)/i;
+/**
  * URL_CREDENTIAL's fast path, one test: `://` then `@` in one authority, a separator then a name
  * holding one of CREDENTIAL_NAME's words (any case: `accessToken`, `X-Amz-Signature`) then `=`, or
- * one of SECRET_IN_FREE_TEXT's last words then `=` and a value.
+ * one of SECRET_IN_FREE_TEXT's last words then `=` and a value; or an encoded `=` or `://`
+ * (MAY_HOLD_ENCODED_URL_CREDENTIAL).
  */
 const MAY_HOLD_URL_CREDENTIAL =
-  /:\/\/[^\s/?#]*@|[?&;#][^\s=&;#?]*(?:key|token|secret|pass|pwd|sig|auth|credential|session|sid|jwt|assertion|code|otp)[^\s=&;#?]*=[^\s&;#]|(?:passwd|password|pwd|secret|token|key|credentials?|jwt|assertion|otp)=\S/i;
+  /:\/\/[^\s/?#]*@|[?&;#][^\s=&;#?]*(?:key|token|secret|pass|pwd|sig|auth|credential|session|sid|jwt|assertion|code|otp)[^\s=&;#?]*=[^\s&;#]|(?:passwd|password|pwd|secret|token|key|credentials?|jwt|assertion|otp)=\S|%(?:25){0,4}(?:3D|3A%(?:25){0,4}2F)/i;
 /**
  * A run of letters and digits that makes a URL's user a token: 16 or more, both letters and digits among
  * them. Tokens are random over 32 to 62 characters (`ghp_` and 36, `glpat-` and 20, 40 hex digits, Azure
@@ -150,15 +174,15 @@ const MAY_HOLD_URL_CREDENTIAL =
 const TOKEN_RUN = /[A-Za-z0-9]{16,}/g;
 const isTokenShaped = (user: string): boolean => (user.match(TOKEN_RUN) ?? []).some((run) => /[0-9]/.test(run) && /[A-Za-z]/.test(run));
 
-/** A URL's userinfo with its password, and its user when shaped like a token, replaced. */
-function userinfoWithoutSecrets(userinfo: string, replacement: Replacement): string {
-  const colon = userinfo.indexOf(':');
-  const user = colon === -1 ? userinfo : userinfo.slice(0, colon);
+/** A URL's userinfo with its password, and its user when shaped like a token, replaced; `colon` is its `:` as it stands (`%3A` encoded). */
+function userinfoWithoutSecrets(userinfo: string, replacement: Replacement, colon = ':'): string {
+  const at = colon === ':' ? userinfo.indexOf(':') : userinfo.search(new RegExp(colon, 'i'));
+  const user = at === -1 ? userinfo : userinfo.slice(0, at);
   const keptUser = isTokenShaped(user) ? replacing(replacement, user) : user;
-  if (colon === -1) return keptUser;
-  const password = userinfo.slice(colon + 1);
+  if (at === -1) return keptUser;
+  const password = userinfo.slice(at + colon.length);
   // An empty password (`TOKEN:@`) is nothing to hide: the user is the credential then.
-  return `${keptUser}:${password === '' ? '' : replacing(replacement, password)}`;
+  return `${keptUser}${userinfo.slice(at, at + colon.length)}${password === '' ? '' : replacing(replacement, password)}`;
 }
 
 /** A character of SECRET_SHAPE's alphabet. */
@@ -176,13 +200,15 @@ export type Replacement = string | ((secret: string) => string);
 
 const replacing = (replacement: Replacement, secret: string): string => (typeof replacement === 'string' ? replacement : replacement(secret));
 
-/** What a decoded parameter name reads as; one that is no valid escape is read as sent. */
-function decodedName(name: string): string {
+/** What a decoded parameter name reads as, decoded `times` times (as often as it was encoded); one that is no valid escape is read as sent. */
+function decodedName(name: string, times = 1): string {
+  let decoded = name;
   try {
-    return decodeURIComponent(name.replaceAll('+', ' '));
+    for (let i = 0; i < times; i++) decoded = decodeURIComponent(decoded.replaceAll('+', ' '));
   } catch {
-    return name;
+    return decoded;
   }
+  return decoded;
 }
 
 /** Whether text may hold anything `replaced` replaces: at most two tests. */
@@ -194,7 +220,11 @@ const mayHoldSecret = (text: string): boolean => MAY_HOLD_SECRET.test(text) || M
  * shape's pass left of it; the key shapes then, also in the parameters that are no credential.
  */
 function replaced(text: string, replacement: Replacement): string {
-  const out = MAY_HOLD_URL_CREDENTIAL.test(text) ? urlCredentialsReplaced(text, replacement) : text;
+  let out = text;
+  if (MAY_HOLD_URL_CREDENTIAL.test(out)) {
+    out = urlCredentialsReplaced(out, replacement);
+    if (MAY_HOLD_ENCODED_URL_CREDENTIAL.test(out)) out = encodedUrlCredentialsReplaced(out, replacement);
+  }
   if (!MAY_HOLD_SECRET.test(out)) return out;
   return replaceShapes(out, replacement);
 }
@@ -255,6 +285,37 @@ function credentialValueAt(text: string, at: number, parameter: string | undefin
   // A parameter's unquoted value was PARAMETER_VALUE's to read.
   if (bare === null || (parameter !== undefined && bare.groups!.open === '')) return null;
   return { open: bare.groups!.open!, secret: bare.groups!.bare!, close: '' };
+}
+
+/** ENCODED_URL_CREDENTIAL's credentials replaced. Run after URL_CREDENTIAL: a value that pass kept (no credential's) is searched here whole. */
+function encodedUrlCredentialsReplaced(text: string, replacement: Replacement): string {
+  let out = '';
+  let copied = 0;
+  ENCODED_URL_CREDENTIAL.lastIndex = 0;
+  for (let found = ENCODED_URL_CREDENTIAL.exec(text); found !== null; found = ENCODED_URL_CREDENTIAL.exec(text)) {
+    const groups = found.groups as { plevel?: string; encodedName?: string; encodedScheme?: string; ulevel?: string; encodedUserinfo?: string };
+    const at = found.index + found[0].length;
+    let kept: string;
+    let end: number;
+    if (groups.encodedUserinfo !== undefined) {
+      kept = `${groups.encodedScheme!}${userinfoWithoutSecrets(groups.encodedUserinfo, replacement, `%${groups.ulevel!}3A`)}`;
+      end = at;
+    } else {
+      const level = groups.plevel!.length / 2;
+      // Decoded once for each level of the URL it stands in, and once for its own escapes (`api%255Fkey`).
+      if (!isCredentialName(decodedName(groups.encodedName!, level + 2))) continue;
+      const valueRule = ENCODED_VALUE[level]!;
+      valueRule.lastIndex = at;
+      const value = valueRule.exec(text);
+      if (value === null) continue;
+      kept = `${found[0]}${replacing(replacement, value[0])}`;
+      end = at + value[0].length;
+    }
+    out += text.slice(copied, found.index) + kept;
+    copied = end;
+    ENCODED_URL_CREDENTIAL.lastIndex = end;
+  }
+  return out + text.slice(copied);
 }
 
 /** The key and JWT shapes replaced (SECRET_SHAPE). */
