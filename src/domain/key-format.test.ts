@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { crc32 } from 'node:zlib';
 import { BASE62, encodeFixed } from './base62.ts';
-import { CHECKSUM_LENGTH, RANDOM_LENGTH, generateKey, parseKey } from './key-format.ts';
+import { CHECKSUM_LENGTH, RANDOM_LENGTH, generateKey, isMistypedKey, parseKey } from './key-format.ts';
 
 function replaceAt(secret: string, index: number, char: string): string {
   return secret.slice(0, index) + char + secret.slice(index + 1);
@@ -91,5 +91,20 @@ describe('parseKey', () => {
     assert.equal(parseKey(secret.slice(0, -1), 'api'), null);
     assert.equal(parseKey(secret + BASE62[0], 'api'), null);
     assert.equal(parseKey('', 'api'), null);
+  });
+});
+
+describe('isMistypedKey', () => {
+  test('a key with any one character of its random part or checksum changed is one; the key itself, two changes, and another kind are not', () => {
+    for (const kind of ['api', 'publishable', 'admin', 'clientSecret'] as const) {
+      const { secret } = generateKey(kind, 'live');
+      const change = (text: string, at: number, by: number) => text.slice(0, at) + BASE62[(BASE62.indexOf(text[at]!) + by) % 62] + text.slice(at + 1);
+      for (let at = secret.length - RANDOM_LENGTH - CHECKSUM_LENGTH; at < secret.length; at++) {
+        assert.equal(isMistypedKey(change(secret, at, 1 + (at % 61)), kind), true, `${kind} at ${at}`);
+      }
+      assert.equal(isMistypedKey(secret, kind), false);
+      assert.equal(isMistypedKey(change(change(secret, secret.length - 20, 1), secret.length - 10, 1), kind), false);
+      assert.equal(isMistypedKey(change(secret, secret.length - 1, 1), kind === 'api' ? 'admin' : 'api'), false);
+    }
   });
 });

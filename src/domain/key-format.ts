@@ -1,5 +1,5 @@
 import { crc32 } from 'node:zlib';
-import { decodeFixed, encodeFixed, isBase62, randomBase62 } from './base62.ts';
+import { BASE62, decodeFixed, encodeFixed, isBase62, randomBase62 } from './base62.ts';
 
 /**
  * Key format: `<prefix>_<env>_<random><checksum>`.
@@ -56,6 +56,61 @@ export function isWellFormedKey(secret: string, kind: KeyKind): boolean {
   if (!secret.startsWith('live', envStart) && !secret.startsWith('test', envStart)) return false;
   if (!isBase62(secret, envStart + 5)) return false;
   return decodeFixed(secret, bodyEnd) === crc32(secret.slice(0, bodyEnd));
+}
+
+/**
+ * Whether `secret` is a key of this kind but for one character of its random part or checksum (a typo).
+ * Such a text gives the key away: the checksum tells which of its 30 * 61 one-character changes is the
+ * key, offline, in milliseconds. The secret-shape rule hides it where it is glued to other text.
+ * The 24 * 61 changes of the random part cost a table lookup each, not a CRC32: CRC32 is affine, so
+ * changing one byte changes the CRC by a value that depends only on the byte's position, the XOR of
+ * its old and new value and the length (CRC_DELTAS).
+ */
+export function isMistypedKey(secret: string, kind: KeyKind): boolean {
+  const randomStart = KEY_PREFIXES[kind].length + 6;
+  const bodyEnd = secret.length - CHECKSUM_LENGTH;
+  if (secret.length !== keyLength(kind) || !secret.startsWith(`${KEY_PREFIXES[kind]}_`)) return false;
+  if (!secret.startsWith('live_', randomStart - 5) && !secret.startsWith('test_', randomStart - 5)) return false;
+  if (!isBase62(secret, randomStart)) return false;
+  const body = secret.slice(0, bodyEnd);
+  const crc = crc32(body);
+  // A typo in the checksum: the body's own checksum differs from the one written in one place.
+  const own = checksum(body);
+  let differing = 0;
+  for (let i = 0; i < CHECKSUM_LENGTH; i++) if (own.charCodeAt(i) !== secret.charCodeAt(bodyEnd + i)) differing++;
+  if (differing === 1) return true;
+  // A typo in the random part: one change of one character makes the body's CRC the checksum's.
+  const written = decodeFixed(secret, bodyEnd);
+  if (differing === 0 || written > 0xffffffff) return false;
+  const deltas = crcDeltas(body.length);
+  for (let at = randomStart; at < bodyEnd; at++) {
+    const was = body.charCodeAt(at);
+    for (let d = 0; d < BASE62.length; d++) {
+      const c = BASE62.charCodeAt(d);
+      if (c !== was && (crc ^ deltas[at * 128 + (was ^ c)]!) >>> 0 === written) return true;
+    }
+  }
+  return false;
+}
+
+/** CRC_DELTAS of a body this long: at `position * 128 + xor`, what XORing a byte there with `xor` (below 128: ASCII) does to its CRC32. */
+const CRC_DELTAS = new Map<number, Uint32Array>();
+function crcDeltas(length: number): Uint32Array {
+  let deltas = CRC_DELTAS.get(length);
+  if (deltas === undefined) {
+    deltas = new Uint32Array(length * 128);
+    const probe = Buffer.alloc(length);
+    const zero = crc32(probe);
+    for (let at = 0; at < length; at++) {
+      for (let xor = 1; xor < 128; xor++) {
+        probe[at] = xor;
+        deltas[at * 128 + xor] = (crc32(probe) ^ zero) >>> 0;
+      }
+      probe[at] = 0;
+    }
+    CRC_DELTAS.set(length, deltas);
+  }
+  return deltas;
 }
 
 function checksum(body: string): string {

@@ -385,3 +385,45 @@ describe('credentials in a URL percent-encoded inside another URL', () => {
     }
   });
 });
+
+// A key upper-cased or mistyped is no working credential as it stands, but its checksum gives the key
+// back offline: which of 2^(its letters) ways to case it, or of 30 * 61 one-character changes, is the key.
+describe('a key that the checksum gives back: upper-cased, or glued with one character mistyped', () => {
+  test('a key glued to other text with one character of its random part or checksum mistyped is hidden', () => {
+    for (const kind of KINDS) {
+      const { secret } = generateKey(kind, 'live');
+      for (const at of [secret.length - 30, secret.length - 15, secret.length - 1]) {
+        const typo = secret.slice(0, at) + (secret[at] === 'a' ? 'b' : 'a') + secret.slice(at + 1);
+        assert.equal(withoutSecrets(`token${typo}&x=1`, R), `token${R}&x=1`, `${kind} mistyped at ${at}`);
+        assert.equal(holdsSecret(`token${typo}`), true, `${kind} mistyped at ${at}`);
+      }
+    }
+  });
+
+  test('an upper-cased key is hidden where a word starts', () => {
+    for (const kind of KINDS) {
+      const upper = generateKey(kind, 'test').secret.toUpperCase();
+      for (const [text, expected] of [
+        [`/k/${upper}`, `/k/${R}`],
+        [`AUTHORIZATION: BEARER ${upper}`, `AUTHORIZATION: BEARER ${R}`],
+      ] as const) {
+        assert.equal(withoutSecrets(text, R), expected, text);
+        assert.equal(holdsSecret(text), true, text);
+      }
+    }
+  });
+
+  test('upper-case names and glued look-alikes that no typo makes a key stay', () => {
+    for (const text of [
+      'GCS_TEST_BUCKET',
+      'GK_LIVE_ENDPOINT_OVERRIDE',
+      'GK_TEST_INTEGRATIONSETTINGS',
+      'GKA_LIVE_V2',
+      'mygk_live_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+      'xgcs_test_0123456789abcdefghijABCDEFGHIJ',
+    ]) {
+      assert.equal(withoutSecrets(text, R), text, text);
+      assert.equal(holdsSecret(text), false, text);
+    }
+  });
+});

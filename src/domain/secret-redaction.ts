@@ -1,4 +1,4 @@
-import { CHECKSUM_LENGTH, isWellFormedKey, KEY_PREFIXES, RANDOM_LENGTH, type KeyKind } from './key-format.ts';
+import { CHECKSUM_LENGTH, isMistypedKey, isWellFormedKey, KEY_PREFIXES, RANDOM_LENGTH, type KeyKind } from './key-format.ts';
 
 /**
  * Secrets recognisable by their shape, wherever they sit (a path segment, a parameter name or value,
@@ -15,7 +15,12 @@ import { CHECKSUM_LENGTH, isWellFormedKey, KEY_PREFIXES, RANDOM_LENGTH, type Key
  *   environment than the 4 its non-secret start shows, so one mistyped or cut short is still hidden:
  *   every character past those 4 is secret. Fewer than 16 count only with a capital or a digit among
  *   them, which a run of random base62 lacks rarely ((26/62)^5 ≈ 1%), so `gk_test_example` stays.
- * - Glued to other text (`tokengk_live_...`): only a well-formed key, its checksum holding.
+ * - Glued to other text (`tokengk_live_...`): only a well-formed key, its checksum holding, or one
+ *   character off one (key-format.ts, isMistypedKey): the checksum tells which change gives the key.
+ * - Upper-cased (`GK_LIVE_...`, a text shouted by some log or terminal), where a word starts: 16 or more
+ *   capitals and digits, a digit among them. It is no working key as it stands, but the checksum picks
+ *   the key out of the 2^(its letters) ways to case it, offline in a second; names (`GCS_TEST_BUCKET`,
+ *   `GK_LIVE_ENDPOINT_OVERRIDE`) are shorter words split by `_`, or have no digit.
  * - A JWT or JWE glued to other text (`req_eyJ...`): only when its first part decodes to a JOSE header
  *   naming `alg` (RFC 7515 §4.1.1, RFC 7516 §4.1.1); a JWE's later parts are not JSON, and a JWS's
  *   payload need not be long (`e30`), so without this nothing of either would be hidden.
@@ -24,6 +29,7 @@ import { CHECKSUM_LENGTH, isWellFormedKey, KEY_PREFIXES, RANDOM_LENGTH, type Key
  * the value of a credential-named parameter. A library quotes them in its errors as readily as ours.
  */
 const KEY_PREFIX = '(?:gk_pub|gka|gcs|gk)_(?:live|test)_';
+const UPPER_KEY_PREFIX = '(?:GK_PUB|GKA|GCS|GK)_(?:LIVE|TEST)_';
 // A JSON escape (`\n`, `\u001b`) ends a line or word as much as the character it stands for: the log's
 // finished line (log-redaction.ts) has every other field's text escaped so.
 const AFTER_ESCAPE = '(?<=%[0-9A-Fa-f]{2})|(?<=\\\\[bfnrt])|(?<=\\\\u[0-9A-Fa-f]{4})';
@@ -45,13 +51,14 @@ const SECRET_SHAPE = new RegExp(
   [
     `${WORD_START}${KEY_PREFIX}(?:[A-Za-z0-9]{${MIN_AT_WORD_START},}|(?=[a-z]*[A-Z0-9])[A-Za-z0-9]{${MIN_CUT},})`,
     `(?<glued>${KEY_PREFIX}[A-Za-z0-9]{${RANDOM_LENGTH + CHECKSUM_LENGTH}})`,
+    `${WORD_START}${UPPER_KEY_PREFIX}(?=[A-Z]*[0-9])[A-Z0-9]{${MIN_AT_WORD_START},}`,
     `(?:${RUN_START}|${AFTER_ESCAPE})eyJ[A-Za-z0-9_-]{12,}${JWT_PARTS}`,
     `${RUN_START}(?<glue>[A-Za-z0-9_-]{1,${MAX_GLUE}}?)(?<gluedJose>eyJ[A-Za-z0-9_-]{12,})(?=\\.)${JWT_PARTS}`,
   ].join('|'),
   'g',
 );
 /** The fast path: one test, true for every text SECRET_SHAPE could match (and a few more). */
-const MAY_HOLD_SECRET = /(?:gk|gka|gcs)_(?:pub_)?(?:live|test)_|eyJ/;
+const MAY_HOLD_SECRET = /(?:gk|gka|gcs)_(?:pub_)?(?:live|test)_|(?:GK|GKA|GCS)_(?:PUB_)?(?:LIVE|TEST)_|eyJ/;
 
 /**
  * Parameter names that carry credentials by convention (lower-case, `-` read as `_`, as a word
@@ -192,7 +199,8 @@ const KIND_BY_PREFIX = new Map((Object.entries(KEY_PREFIXES) as [KeyKind, string
 
 function isGluedKey(candidate: string): boolean {
   const prefix = /^(?:gk_pub|gka|gcs|gk)(?=_)/.exec(candidate)![0];
-  return isWellFormedKey(candidate, KIND_BY_PREFIX.get(prefix)!);
+  const kind = KIND_BY_PREFIX.get(prefix)!;
+  return isWellFormedKey(candidate, kind) || isMistypedKey(candidate, kind);
 }
 
 /** What a secret-shaped part becomes: fixed text, or text made from the part (a key's non-secret start). */
