@@ -17,6 +17,14 @@ const shapes: Record<string, (n: number) => string> = {
   'escaped eyJ- run': (n) => `%3D${'eyJ-'.repeat(n / 4)}`,
   // The URL-credential part of the rule: a scheme, then colons and parameters that never end a match.
   'URL-like run': (n) => `${'a'.repeat(n / 4)}://${'b:'.repeat(n / 4)}${'?x='.repeat(n / 12)}`,
+  // A token-shaped user with no `@` to end it, and an encoded URL's userinfo with an encoded `@` in every place.
+  'userinfo run': (n) => `https://${'a1'.repeat(n / 4)} https%3A%2F%2F${'u%40'.repeat(n / 8)}`,
+  // Pairs naming a secret whose quote never closes, and names with `=` whose values are searched on.
+  'key=value run': (n) => `${"password='".repeat(n / 20)}${'a='.repeat(n / 4)}`,
+  // Separators encoded at every level the rule reads, none followed by an encoded `=`.
+  'encoded URL run': (n) => '%3Fa%253Fa%25253Fa%2525253Fa%252525253Fa'.repeat(n / 40),
+  // Glued key look-alikes (each one's checksum is tested, and one character off it), and an upper-case prefix then capitals.
+  'glued key run': (n) => `${`x${'gk_live_'}${'a'.repeat(30)}`.repeat(n / 78)}GK_LIVE_${'A'.repeat(n / 2)}`,
 };
 
 const cost = (text: string): number => {

@@ -111,19 +111,20 @@ const namesSecretInFreeText = (name: string): boolean => isCredentialName(name) 
  *   libpq's connection strings (`host=db password=x`, `password='a b'` with `\'` escapes), ADO.NET's and
  *   ODBC's (`Server=x; Pwd=y;`, `Password="a;b"`), settings and options (`db.password=x`,
  *   `--password=x`). A key starts a word (not inside one after a `\` or `%`: `\npassword` is `\n` and
- *   `password`); its value is read by QUOTED_VALUE or PAIR_VALUE.
+ *   `password`) and ends with one of SECRET_IN_FREE_TEXT's last words in any case, so the many `a=b`
+ *   of a text cost no match each; its value is read by QUOTED_VALUE or PAIR_VALUE.
  * The regular expression matches a name and its `=` only; the value is read from there when the name is
  * a credential's, and otherwise the search goes on inside it, so a parameter or pair that is no
  * credential never hides one its value holds (`?next=https://u:pw@h/`, `?redirect=/cb?token=x`), and
  * no value is read twice (linear time).
- * Without `://` and `@`, or `=` after a separator or a word, nothing here matches: plain `a:b@c` and
- * addresses stay.
+ * Without `://` and `@`, or `=` after a separator or a secret's word, nothing here matches: plain
+ * `a:b@c` and addresses stay.
  */
 const URL_CREDENTIAL = new RegExp(
   [
     `(?<scheme>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://)(?<userinfo>(?:[^\\s/?#"\\\\]|\\\\["\\\\])+)(?=@)`,
     `(?<=[?&;#])(?<name>[^\\s=&;#?/"'<>\\\\]+)=`,
-    `(?:(?<![A-Za-z0-9_.%\\\\-])|${AFTER_ESCAPE})(?<pairName>[A-Za-z0-9_.-]+)=`,
+    `(?:(?<![A-Za-z0-9_.%\\\\-])|${AFTER_ESCAPE})(?<pairName>[A-Za-z0-9_.-]*(?i:password|passwd|pwd|secret|token|key|credentials?|jwt|assertion|otp))=`,
   ].join('|'),
   'g',
 );
