@@ -35,8 +35,11 @@ export type ExposureStep = { action: 'flag' | 'disable' | 'revoke-and-replace' |
  */
 export function exposureStep(
   key: Pick<ApiKey, 'environment' | 'publishable' | 'enabled' | 'revokedAt' | 'expiresAt' | 'replacedBy'>,
-  /** `successorWorks`: false when a rotated key's successor was revoked, expired or deleted since (then it replaces nothing). */
-  o: { policy: ExposurePolicy; first: boolean; requested: ExposureAction | null; now: number; successorWorks?: boolean },
+  /**
+   * `successorWorks`: false when a rotated key's successor was revoked, expired or deleted since (then it
+   * replaces nothing). `disabledSuccessor`: the id of the line's successor in use that is disabled.
+   */
+  o: { policy: ExposurePolicy; first: boolean; requested: ExposureAction | null; now: number; successorWorks?: boolean; disabledSuccessor?: string | null },
 ): ExposureStep {
   const state = keyState(key, o.now);
   if (state === 'revoked' || state === 'expired' || state === 'rotated') return { action: 'flag', why: `the key is ${state}: it no longer works` };
@@ -49,7 +52,16 @@ export function exposureStep(
   if (action === 'disable' && state === 'disabled') return { action: 'flag', why: 'the key is disabled already' };
   if (action === 'revoke-and-replace' && state === 'rotating' && o.successorWorks === false)
     return { action, why: `${why}; the key was rotated, but its successor no longer works, so a replacement is issued` };
+  if (action === 'revoke-and-replace' && state === 'rotating' && o.disabledSuccessor)
+    return { action: 'revoke', why: `${why}; the key was rotated, and ${disabledSuccessorWhy(o.disabledSuccessor)}` };
   if (action === 'revoke-and-replace' && state === 'rotating')
     return { action: 'revoke', why: `${why}; the key was rotated, so its successor is its replacement` };
   return { action, why };
 }
+
+/**
+ * A rotated key's line whose successor is disabled: a compromise revokes the key and issues no
+ * replacement beside that successor (enabled again, it would make two working keys of one line).
+ */
+export const disabledSuccessorWhy = (id: string): string =>
+  `its successor ${id} is disabled: no key of its line works, and none is issued beside it (it could be enabled again)`;

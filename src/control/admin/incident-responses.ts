@@ -12,7 +12,11 @@ export const compromiseResponse = named(
   z.strictObject({
     key: keyResponse,
     replacement: about('null when the key had been rotated and its successor still works: that successor replaces it', newKeyResponse.nullable()),
-    successorId: about('the working successor of a rotated key, which replaces it (no replacement was issued); null otherwise', z.string().nullable()),
+    successorId: about('the successor in use of a rotated key, which stands in its place (no replacement was issued); null otherwise', z.string().nullable()),
+    successorWorks: about(
+      'whether that successor works; false: it is disabled, so no key of the line works until it is enabled or replaced (the summary says how); null without one',
+      z.boolean().nullable(),
+    ),
     tokensRevoked: z.number().int(),
     revokedTokenIds: about('the `jti` of each exchanged token put on the revocation list', z.array(z.string())),
     summary: z.string(),

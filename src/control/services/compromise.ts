@@ -2,6 +2,7 @@ import { lineageOf, type ApiKey, type AuditInput } from '../../domain/entities.t
 import { newId } from '../../domain/ids.ts';
 import { generateKey } from '../../domain/key-format.ts';
 import { hashKey } from '../../domain/key-hash.ts';
+import { disabledSuccessorWhy } from '../../domain/exposure-policy.ts';
 import { checkKeyTransition, keyInUse, keyState, keyWorks } from '../../domain/key-lifecycle.ts';
 import { ControlError, requireFound, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
@@ -12,8 +13,14 @@ export interface Compromise {
   key: ApiKey;
   /** null when the key had been rotated already and its successor still works: that successor (whose secret this leak did not reveal) replaces it. */
   replacement: { key: ApiKey; secret: string } | null;
-  /** The working successor that replaces the key when no replacement was issued (`replacement` null); else null. */
+  /** The successor in use that stands in the key's place when no replacement was issued (`replacement` null); else null. */
   successor: ApiKey | null;
+  /**
+   * Whether that successor works (false: it is disabled, so no key of the line works until it is
+   * enabled or replaced); null without one. `successorNote` then says why and what to do.
+   */
+  successorWorks: boolean | null;
+  successorNote: string | null;
   /** The `jti` of every token exchanged from the key that was still live, now on the revocation list. */
   revokedTokens: string[];
 }
@@ -44,6 +51,10 @@ export async function compromise(
   // in turn) is still in use: one revoked, expired or deleted meanwhile is superseded by a replacement.
   const successor = existing.replacedBy === null ? null : await successorInUse(ctx, existing.replacedBy, now);
   const supersedes = existing.replacedBy !== null && successor === null ? existing.replacedBy : null;
+  // A disabled successor is not superseded (it could be enabled beside a replacement): the key is
+  // revoked all the same, and the answer, the audit entry and the event say the line has no working key.
+  const successorWorks = successor ? keyWorks(successor, now) : null;
+  const successorNote = successor && !successorWorks ? await disabledSuccessorNote(ctx, successor) : null;
   const issued = successor ? null : issue(ctx, existing);
   // A key in its grace carries the rotation's end (expiresAt) and drain (retireWhenDrained): its
   // replacement takes the lineage's own expiry instead, and is not retired when drained.
@@ -87,7 +98,15 @@ export async function compromise(
       ...auditedChange(keyRecordView, existing, revoked),
       after: {
         ...revokedView,
-        compromise: { reason, replacement: replacementView, ...(supersedes ? { supersededSuccessorId: supersedes } : {}), revokedTokens: tokens },
+        compromise: {
+          reason,
+          replacement: replacementView,
+          successorId: successor?.id ?? null,
+          successorWorks,
+          ...(successorNote ? { successorNote } : {}),
+          ...(supersedes ? { supersededSuccessorId: supersedes } : {}),
+          revokedTokens: tokens,
+        },
       },
       events: [
         { type: 'key.revoked', data: { key: revokedView, reason } },
@@ -98,6 +117,8 @@ export async function compromise(
             reason,
             replacement: replacementView,
             successorId: successor?.id ?? null,
+            successorWorks,
+            ...(successorNote ? { successorNote } : {}),
             ...(supersedes ? { supersededSuccessorId: supersedes } : {}),
             tokensRevoked: tokens.length,
           },
@@ -112,7 +133,25 @@ export async function compromise(
   ctx.changes.publish({ type: 'key.changed', keyId: existing.id });
   // This node's revocation list refuses the tokens at once; other nodes read them at their next poll.
   for (const jti of done.revokedTokens) ctx.changes.publish({ type: 'token.revoked', kind: 'token', id: jti });
-  return { key: revoked, replacement: replacement && { key: replacement, secret: issued!.secret }, successor, revokedTokens: done.revokedTokens };
+  return {
+    key: revoked,
+    replacement: replacement && { key: replacement, secret: issued!.secret },
+    successor,
+    successorWorks,
+    successorNote,
+    revokedTokens: done.revokedTokens,
+  };
+}
+
+/**
+ * What a compromise that issued no replacement says about the line's disabled successor: no key works,
+ * and the way to one. One the exposure policy disabled has its own secret out: it is to be replaced, not enabled.
+ */
+async function disabledSuccessorNote(ctx: ControlContext, successor: ApiKey): Promise<string> {
+  const way = (await disabledByExposurePolicy(ctx, successor))
+    ? `its own secret was reported exposed: report it compromised for a working replacement (gatehouse keys compromised ${successor.id} --reason TEXT)`
+    : `enable it if it is safe (gatehouse keys enable ${successor.id}), else report it compromised for a replacement`;
+  return `${disabledSuccessorWhy(successor.id)}; ${way}`;
 }
 
 /**

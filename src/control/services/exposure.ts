@@ -1,5 +1,6 @@
 import type { ApiKey, AuditInput } from '../../domain/entities.ts';
 import { exposureStep, type ExposureAction, type ExposureStep } from '../../domain/exposure-policy.ts';
+import { keyWorks } from '../../domain/key-lifecycle.ts';
 import { placeHoldsSecret } from '../../domain/secret-scan.ts';
 import { ControlError, iso, requireFound, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
@@ -68,8 +69,11 @@ async function markExposedOnce(ctx: ControlContext, actor: Actor, existing: ApiK
   const fromGateway = exposure.source === 'plain-http' || exposure.source === 'query-string';
   const now = ctx.clock();
   // A rotated key's successor replaces it only while it is in use: compromise() (successorInUse) issues a replacement otherwise, and the report says so.
-  const successorWorks = existing.replacedBy === null || (await successorInUse(ctx, existing.replacedBy, now)) !== null;
-  const step = exposureStep(existing, { policy: ctx.incidents.exposure, first, requested: exposure.action ?? null, now, successorWorks });
+  const successor = existing.replacedBy === null ? null : await successorInUse(ctx, existing.replacedBy, now);
+  const successorWorks = existing.replacedBy === null || successor !== null;
+  // One disabled stands in the key's place all the same, and the report says the line has no working key.
+  const disabledSuccessor = successor && !keyWorks(successor, now) ? successor.id : null;
+  const step = exposureStep(existing, { policy: ctx.incidents.exposure, first, requested: exposure.action ?? null, now, successorWorks, disabledSuccessor });
   if (!first && fromGateway && (exposure.action ?? null) === null) return { key: existing, first, step, compromise: null };
   const exposedAt = first ? now : existing.exposedAt!;
   const report = {
