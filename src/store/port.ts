@@ -210,7 +210,8 @@ export interface KeyRepo extends Omit<EntityRepo<ApiKey>, 'list' | 'update'> {
   getByIds(ids: readonly string[]): Promise<ApiKey[]>;
   list(query: KeyListQuery): Promise<Page<ApiKey>>;
   /**
-   * Stores the successor and the updated predecessor in one transaction; false when the predecessor
+   * Stores the successor and the updated predecessor, with the audit entries (the rotation's, the
+   * successor's own), in one transaction; false, with nothing written, when the predecessor
    * is gone, revoked or rotated already, or (with `readAt`, as for update) changed since it was read.
    * The one exception to "rotated already": `supersedes`, a rotated key's stored successor that no
    * longer works, which `successor` takes the place of (`previous.replacedBy`). Written only while the
@@ -218,7 +219,7 @@ export interface KeyRepo extends Omit<EntityRepo<ApiKey>, 'list' | 'update'> {
    * revoked or expired at `successor.createdAt`: a working successor is never replaced (as
    * KeyCompromise.supersedes).
    */
-  rotate(previous: ApiKey, successor: ApiKey, audit: AuditInput, readAt?: number, supersedes?: string): Promise<boolean>;
+  rotate(previous: ApiKey, successor: ApiKey, audit: AuditInput | readonly AuditInput[], readAt?: number, supersedes?: string): Promise<boolean>;
   /**
    * Retires a drained key (rotation's drain task): stores `revoked` (its `revokedAt` set) only while,
    * in the same transaction, the stored key is the one read (`readAt`, as for update) and not revoked,

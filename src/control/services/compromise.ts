@@ -6,7 +6,7 @@ import { disabledSuccessorWhy } from '../../domain/exposure-policy.ts';
 import { checkKeyTransition, keyInUse, keyState, keyWorks } from '../../domain/key-lifecycle.ts';
 import { ControlError, requireFound, type Actor, type ControlContext } from '../context.ts';
 import { auditedChange } from './audit-change.ts';
-import { changedAt, keyRecordView, refusedKeyWrite } from './keys.ts';
+import { changedAt, keyMadeAudit, keyRecordView, refusedKeyWrite } from './keys.ts';
 
 /** What a compromise did: the revoked key, its replacement with the new secret (shown once), the tokens revoked. */
 export interface Compromise {
@@ -125,6 +125,16 @@ export async function compromise(
         },
       ],
     },
+    ...(replacement
+      ? [
+          keyMadeAudit(actor, replacement, {
+            via: 'compromise',
+            predecessorId: existing.id,
+            reason,
+            ...(supersedes ? { supersededSuccessorId: supersedes } : {}),
+          }),
+        ]
+      : []),
   ];
   // Stored only over the key as read: the replacement copies it (enabled, access), so a change made
   // since (an operator's disable) must not be undone in the replacement (409, read it again).

@@ -20,6 +20,19 @@ function auditEntry(actor: Actor, action: string, before: ApiKey | null, after: 
   return { ...actor, action: `key.${action}`, targetType: 'key', targetId: (after ?? before)!.id, ...auditedChange(keyRecordView, before, after) };
 }
 
+/**
+ * The entry under a key made in another's place (a rotation's successor, a compromise's replacement),
+ * written with the change that makes it: without it, the log filtered by the new key's id would not
+ * say how the key came to be. No event: the change's own (`key.rotated`, `key.compromised`) announces it.
+ */
+export function keyMadeAudit(
+  actor: Actor,
+  key: ApiKey,
+  made: { via: 'rotation' | 'compromise'; predecessorId: string; reason?: string; supersededSuccessorId?: string },
+): AuditInput {
+  return { ...auditEntry(actor, 'created', null, key), after: { ...keyRecordView(key), ...made } };
+}
+
 /** The audit entry of a key deleted (with its app, by the portal: KeyRepo.deleteAppWithRetiredKeys). */
 export const keyDeletedAudit = (actor: Actor, key: ApiKey): AuditInput => auditEntry(actor, 'deleted', key, null);
 
@@ -337,7 +350,10 @@ export const keysService = {
       successor: keyRecordView(successor),
       ...(supersedes ? { supersededSuccessorId: supersedes } : {}),
     };
-    const audit = { ...auditEntry(actor, 'rotated', existing, previous), after: rotated, events: [{ type: 'key.rotated' as const, data: rotated }] };
+    const audit = [
+      { ...auditEntry(actor, 'rotated', existing, previous), after: rotated, events: [{ type: 'key.rotated' as const, data: rotated }] },
+      keyMadeAudit(actor, successor, { via: 'rotation', predecessorId: existing.id, ...(supersedes ? { supersededSuccessorId: supersedes } : {}) }),
+    ];
     if (!(await ctx.store.keys.rotate(previous, successor, audit, existing.updatedAt, supersedes))) throw await refusedKeyWrite(ctx, id);
     changed(ctx, previous);
     return { key: successor, secret, previous };

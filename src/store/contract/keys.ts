@@ -211,6 +211,25 @@ export function keysContract(current: () => Store): void {
       assert.equal((await allAudit(store, { action: 'key.rotated' })).length, 0);
     });
 
+    test("rotate writes several audit entries (the rotation's, the successor's own) with the keys, or none when refused", async () => {
+      const previous = await createKey();
+      const successor = makeKey(app.id, { rotatedFrom: previous.id });
+      const updated = { ...previous, replacedBy: successor.id, updatedAt: T0 + 1 };
+      const entries = [audit('key.rotated', 'key', previous.id), audit('key.created', 'key', successor.id)];
+      assert.equal(await store.keys.rotate(updated, successor, entries, previous.updatedAt), true);
+      assert.deepEqual(
+        (await allAudit(store, { targetId: successor.id })).map((e) => e.action),
+        ['key.created'],
+      );
+      assert.equal((await allAudit(store, { targetId: previous.id, action: 'key.rotated' })).length, 1);
+      // Rotated already: refused, and neither entry is written.
+      const again = makeKey(app.id, { rotatedFrom: previous.id });
+      const refused = [audit('key.rotated', 'key', previous.id), audit('key.created', 'key', again.id)];
+      assert.equal(await store.keys.rotate({ ...updated, replacedBy: again.id, updatedAt: T0 + 2 }, again, refused, updated.updatedAt), false);
+      assert.deepEqual(await allAudit(store, { targetId: again.id }), []);
+      assert.equal((await allAudit(store, { targetId: previous.id, action: 'key.rotated' })).length, 1);
+    });
+
     test('rotate returns false and stores nothing for an unknown predecessor', async () => {
       const ghost = makeKey(app.id);
       const successor = makeKey(app.id);

@@ -255,7 +255,7 @@ export function keyRepo(db: PgDb): KeyRepo {
         const guard = unchangedSince(readAt, supersedes === undefined ? UNROTATED_UNREVOKED : supersededAt(supersedes, successor.createdAt));
         if ((await writeRow(tx, 'keys', keyColumns(previous), previous, false, guard)) === 0) return false;
         await writeRow(tx, 'keys', keyColumns(successor), successor, true);
-        await appendAudit(tx, audit, db.clock());
+        for (const entry of [audit].flat()) await appendAudit(tx, entry, db.clock());
         return true;
       });
     },

@@ -215,7 +215,7 @@ export function keyRepo(db: SqliteDb): KeyRepo {
         const guard = supersedes === undefined ? unchangedSince(readAt, UNROTATED_UNREVOKED, []) : supersededGuard(readAt, supersedes, successor.createdAt);
         if (writeRow(db, 'keys', keyColumns(previous), previous, false, guard) === 0) return false;
         writeRow(db, 'keys', keyColumns(successor), successor, true);
-        appendAudit(db, audit);
+        for (const entry of [audit].flat()) appendAudit(db, entry);
         return true;
       });
     },
