@@ -144,8 +144,19 @@ export interface EntityRepo<T extends { id: string }> {
   list(query: PageQuery): Promise<Page<T>>;
   /** Replaces the stored entity; false when it does not exist. */
   update(entity: T, audit: AuditInput): Promise<boolean>;
-  delete(id: string, audit: AuditInput): Promise<boolean>;
+  /** Deletes the entity with its audit entry (see DeleteAudit); false, with no entry, when it does not exist. */
+  delete(id: string, audit: DeleteAudit<T>): Promise<boolean>;
 }
+
+/**
+ * A delete's audit entry. Made from the record as the delete's transaction removes it (a function),
+ * the entry's `before` is what was deleted: a change stored between the caller's read and the delete
+ * (another edit, the delivery task's disable) is in it, where the copy read before would record a
+ * state that no longer existed. Services pass a function; a plain entry is recorded as given.
+ */
+export type DeleteAudit<T> = AuditInput | ((deleted: T) => AuditInput);
+
+export const deleteAuditOf = <T>(audit: DeleteAudit<T>, deleted: T): AuditInput => (typeof audit === 'function' ? audit(deleted) : audit);
 
 export interface NamedPageQuery extends PageQuery {
   /** Only entities with exactly this name: how a name people use is turned into the id references take. */
@@ -262,7 +273,7 @@ export interface KeyRepo extends Omit<EntityRepo<ApiKey>, 'list' | 'update'> {
     appId: string,
     now: number,
     keyAudit: (key: ApiKey) => AuditInput,
-    audit: AuditInput,
+    audit: DeleteAudit<App>,
   ): Promise<{ deleted: true; keyIds: string[] } | { deleted: false; why: 'missing' | 'keys-in-use' }>;
 }
 

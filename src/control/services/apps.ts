@@ -49,13 +49,18 @@ export async function deleteAppWithRetiredKeys(ctx: ControlContext, actor: Actor
   const done = await conflictAware(
     'app',
     () =>
-      ctx.store.keys.deleteAppWithRetiredKeys(id, ctx.clock(), (key) => keyDeletedAudit(actor, key), {
-        ...actor,
-        action: 'app.deleted',
-        targetType: 'app',
-        targetId: id,
-        ...auditedChange(appView, existing, null),
-      }),
+      ctx.store.keys.deleteAppWithRetiredKeys(
+        id,
+        ctx.clock(),
+        (key) => keyDeletedAudit(actor, key),
+        (deleted) => ({
+          ...actor,
+          action: 'app.deleted',
+          targetType: 'app',
+          targetId: id,
+          ...auditedChange(appView, deleted, null),
+        }),
+      ),
     'still in use',
   );
   if (!done.deleted && done.why === 'missing') throw notFound('app', id);

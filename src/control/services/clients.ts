@@ -120,8 +120,8 @@ export const clientsService = {
   },
 
   async delete(ctx: ControlContext, actor: Actor, id: string): Promise<void> {
-    const existing = await clientsService.changeable(ctx, id);
-    if (!(await ctx.store.clients.delete(id, audit(actor, 'deleted', id, existing, null)))) throw notFound('client', id);
+    await clientsService.changeable(ctx, id);
+    if (!(await ctx.store.clients.delete(id, (deleted) => audit(actor, 'deleted', id, deleted, null)))) throw notFound('client', id);
     ctx.changes.publish({ type: 'client.changed', clientId: id });
   },
 };

@@ -382,7 +382,7 @@ export const keysService = {
 
   async delete(ctx: ControlContext, actor: Actor, id: string): Promise<void> {
     const existing = await getKey(ctx, id);
-    if (!(await ctx.store.keys.delete(id, auditEntry(actor, 'deleted', existing, null)))) throw notFound('key', id);
+    if (!(await ctx.store.keys.delete(id, (deleted) => auditEntry(actor, 'deleted', deleted, null)))) throw notFound('key', id);
     changed(ctx, existing);
   },
 

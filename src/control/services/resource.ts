@@ -64,7 +64,7 @@ export function resourceService<T extends { id: string; createdAt: number; updat
     async delete(ctx: ControlContext, actor: Actor, id: string): Promise<void> {
       const existing = await get(ctx, id);
       await spec.deletable?.(ctx, existing);
-      const done = await conflictAware(spec.label, () => spec.repo(ctx).delete(id, audit(actor, 'deleted', id, existing, null)), 'still in use');
+      const done = await conflictAware(spec.label, () => spec.repo(ctx).delete(id, (deleted) => audit(actor, 'deleted', id, deleted, null)), 'still in use');
       if (!done) throw notFound(spec.label, id);
       spec.changed?.(ctx, existing);
     },

@@ -94,7 +94,7 @@ export const signingKeysService = {
     let pruned = 0;
     for (const key of await ctx.store.signingKeys.all()) {
       if (key.unpublishAt !== null && key.unpublishAt <= now) {
-        await ctx.store.signingKeys.delete(key.id, audit({ actor: 'system', requestId: null }, 'deleted', key, now));
+        await ctx.store.signingKeys.delete(key.id, (deleted) => audit({ actor: 'system', requestId: null }, 'deleted', deleted, now));
         pruned++;
       }
     }

@@ -164,9 +164,9 @@ export const usersService = {
   },
 
   async delete(ctx: ControlContext, actor: Actor, id: string): Promise<void> {
-    const existing = await usersService.get(ctx, id);
+    await usersService.get(ctx, id);
     await grantsService.revokeAllForUser(ctx, actor, id);
-    if (!(await ctx.store.users.delete(id, audit(actor, 'deleted', existing, null, id)))) throw notFound('user', id);
+    if (!(await ctx.store.users.delete(id, (deleted) => audit(actor, 'deleted', deleted, null, id)))) throw notFound('user', id);
   },
 
   /** Removes the TOTP enrolment and recovery codes; the user enrols again at the next sign-in if MFA is required. */

@@ -139,8 +139,9 @@ export const webhooksService = {
   },
 
   async delete(ctx: ControlContext, actor: Actor, id: string): Promise<void> {
-    const existing = await getEndpoint(ctx, id);
-    if (!(await ctx.store.webhooks.delete(id, audit(requireWebhooks(ctx), actor, 'deleted', existing, null)))) throw notFound('webhook', id);
+    const w = requireWebhooks(ctx);
+    await getEndpoint(ctx, id);
+    if (!(await ctx.store.webhooks.delete(id, (deleted) => audit(w, actor, 'deleted', deleted, null)))) throw notFound('webhook', id);
   },
 
   /**

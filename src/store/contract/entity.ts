@@ -63,4 +63,20 @@ export function entityContract<T extends { id: string }>(
     assert.deepEqual((await repo.list({ limit: 10 })).items, []);
     assert.equal((await allAudit(current(), { targetId: entity.id })).length, 2);
   });
+
+  test("delete makes its audit entry from the entity as it deletes it, a change since the caller's read included", async () => {
+    const repo = repoOf(current());
+    const read = make(1);
+    await repo.create(read, entry('created', read));
+    const since = change(read);
+    assert.equal(await repo.update(since, entry('updated', since)), true);
+    const seen: T[] = [];
+    const deleted = (was: T) => (seen.push(was), { ...entry('deleted', was), before: was, after: null });
+    assert.equal(await repo.delete(read.id, deleted), true);
+    assert.deepEqual(seen, [since]);
+    assert.deepEqual((await allAudit(current(), { action: `${targetType}.deleted` }))[0]!.before, JSON.parse(JSON.stringify(since)));
+    assert.equal(await repo.delete(read.id, deleted), false);
+    assert.equal(seen.length, 1, 'nothing deleted, no entry made');
+    assert.equal((await allAudit(current(), { action: `${targetType}.deleted` })).length, 1);
+  });
 }

@@ -337,6 +337,29 @@ export function keysContract(current: () => Store): void {
       assert.equal(await store.keys.delete(key.id, audit('key.deleted', 'key', key.id)), false);
     });
 
+    test('delete and deleteAppWithRetiredKeys make their audit entries from the key and the app as they delete them', async () => {
+      const read = await createKey({ name: 'as read' });
+      const since = { ...read, name: 'renamed since', enabled: false, updatedAt: read.updatedAt + 1 };
+      assert.equal(await store.keys.update(since, audit('key.updated', 'key', read.id), read.updatedAt), true);
+      const stored = await store.keys.get(read.id);
+      const seen: unknown[] = [];
+      assert.equal(await store.keys.delete(read.id, (was) => (seen.push(was), { ...audit('key.deleted', 'key', was.id), before: { name: was.name } })), true);
+      assert.deepEqual(seen, [stored]);
+      assert.deepEqual((await allAudit(store, { action: 'key.deleted' }))[0]!.before, { name: 'renamed since' });
+      const renamed = { ...app, name: 'app renamed since' };
+      const seenApps: App[] = [];
+      assert.equal(await store.apps.update(renamed, audit('app.updated', 'app', app.id)), true);
+      const done = await store.keys.deleteAppWithRetiredKeys(
+        app.id,
+        T0,
+        (key) => audit('key.deleted', 'key', key.id),
+        (was) => (seenApps.push(was), { ...audit('app.deleted', 'app', was.id), before: { name: was.name } }),
+      );
+      assert.deepEqual(done, { deleted: true, keyIds: [] });
+      assert.deepEqual(seenApps, [renamed]);
+      assert.deepEqual((await allAudit(store, { action: 'app.deleted' }))[0]!.before, { name: 'app renamed since' });
+    });
+
     test('deleteAppWithRetiredKeys deletes an app with its revoked and expired keys, audited; a key in use, or no app, changes nothing', async () => {
       const now = T0 + 10_000;
       const revoked = await createKey({ revokedAt: T0 + 1, revokedReason: 'done' });

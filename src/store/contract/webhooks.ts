@@ -264,6 +264,21 @@ export function webhooksContract(current: () => Store): void {
       assert.deepEqual(await store.webhooks.due(T0 + 9, 10, 0), before, 'and nothing changed');
     });
 
+    test("delete makes its audit entry from the endpoint as it deletes it: an edit since the read, and the delivery task's run of failures", async () => {
+      const read = makeEndpoint();
+      await store.webhooks.create(read, audit('webhook.created', 'webhook', read.id));
+      const edited = { ...read, description: 'edited since', enabled: false, disabledReason: 'paused', updatedAt: T0 + 1 };
+      assert.equal(await store.webhooks.update(edited, audit('webhook.updated', 'webhook', read.id), { readAt: read.updatedAt }), true);
+      const stored = await store.webhooks.get(read.id);
+      const seen: unknown[] = [];
+      const deleted = (was: WebhookEndpoint) => (seen.push(was), { ...audit('webhook.deleted', 'webhook', was.id), before: { description: was.description } });
+      assert.equal(await store.webhooks.delete(read.id, deleted), true);
+      assert.deepEqual(seen, [stored]);
+      assert.deepEqual((await allAudit(store, { action: 'webhook.deleted' }))[0]!.before, { description: 'edited since' });
+      assert.equal(await store.webhooks.delete(read.id, deleted), false);
+      assert.equal(seen.length, 1);
+    });
+
     test('deleting an endpoint deletes its deliveries; finished deliveries are cut by age', async () => {
       const endpoint = makeEndpoint();
       await store.webhooks.create(endpoint, audit('webhook.created', 'webhook', endpoint.id));

@@ -1,4 +1,4 @@
-import type { NamedEntityRepo, NamedPageQuery } from '../port.ts';
+import { deleteAuditOf, type NamedEntityRepo, type NamedPageQuery } from '../port.ts';
 import { appendAudit } from './audit.ts';
 import { page, type PgDb, type Queryable } from './db.ts';
 
@@ -64,8 +64,9 @@ export function entityTable<T extends Entity>(
     },
     async delete(id, audit) {
       return db.transaction(async (tx) => {
-        if ((await tx.query(`DELETE FROM ${table} WHERE id = $1`, [id])).rowCount === 0) return false;
-        await appendAudit(tx, audit, db.clock());
+        const [row] = (await tx.query(`DELETE FROM ${table} WHERE id = $1 RETURNING data`, [id])).rows;
+        if (!row) return false;
+        await appendAudit(tx, deleteAuditOf(audit, row.data as T), db.clock());
         return true;
       });
     },

@@ -1,6 +1,6 @@
 import { keyFromRow } from '../rows.ts';
-import { lineageOf, type ApiKey } from '../../domain/entities.ts';
-import type { KeyListQuery, KeyRepo } from '../port.ts';
+import { lineageOf, type ApiKey, type App } from '../../domain/entities.ts';
+import { deleteAuditOf, type KeyListQuery, type KeyRepo } from '../port.ts';
 import { appendAudit } from './audit.ts';
 import { page, type PgDb, type Queryable } from './db.ts';
 import { entityTable, writeRow } from './entity-table.ts';
@@ -194,8 +194,10 @@ export function keyRepo(db: PgDb): KeyRepo {
       return db.transaction(async (tx) => {
         // No flush under way may add usage rows the deletes below would not see.
         await waitForFlushes(tx);
-        if (!(await deleteKey(tx, id))) return false;
-        await appendAudit(tx, audit, db.clock());
+        // Locked until the delete commits: the key as deleted, for the audit entry.
+        const [row] = (await tx.query(`SELECT ${KEY_WITH_LAST_USE} WHERE keys.id = $1 FOR UPDATE OF keys`, [id])).rows;
+        if (!row || !(await deleteKey(tx, id))) return false;
+        await appendAudit(tx, deleteAuditOf(audit, keyFromRow(row)), db.clock());
         return true;
       });
     },
@@ -213,8 +215,8 @@ export function keyRepo(db: PgDb): KeyRepo {
           await deleteKey(tx, key.id);
           await appendAudit(tx, keyAudit(key), db.clock());
         }
-        await tx.query('DELETE FROM apps WHERE id = $1', [appId]);
-        await appendAudit(tx, audit, db.clock());
+        const [app] = (await tx.query('DELETE FROM apps WHERE id = $1 RETURNING data', [appId])).rows;
+        await appendAudit(tx, deleteAuditOf(audit, app!.data as App), db.clock());
         return { deleted: true, keyIds: keys.map((k) => k.id) };
       });
     },

@@ -2,7 +2,7 @@ import { deliveryFromRow, endpointData, endpointFromData, rowInScope } from '../
 import type { EventType, OutboxEvent } from '../../domain/events.ts';
 import { newId } from '../../domain/ids.ts';
 import type { WebhookDelivery, WebhookEndpoint } from '../../domain/webhooks.ts';
-import type { WebhookRepo } from '../port.ts';
+import { deleteAuditOf, type WebhookRepo } from '../port.ts';
 import { appendAudit } from './audit.ts';
 import { page, type PgDb, type Queryable, type Row } from './db.ts';
 import { writeRow } from './entity-table.ts';
@@ -82,8 +82,9 @@ export function webhookRepo(db: PgDb): WebhookRepo {
     },
     async delete(id, audit) {
       return db.transaction(async (tx) => {
-        if ((await tx.query('DELETE FROM webhook_endpoints WHERE id = $1', [id])).rowCount === 0) return false;
-        await appendAudit(tx, audit, db.clock());
+        const [row] = (await tx.query('DELETE FROM webhook_endpoints WHERE id = $1 RETURNING data, consecutive_failures', [id])).rows;
+        if (!row) return false;
+        await appendAudit(tx, deleteAuditOf(audit, endpointFromRow(row)), db.clock());
         return true;
       });
     },

@@ -1,5 +1,5 @@
 import type { SQLInputValue } from 'node:sqlite';
-import type { NamedEntityRepo, NamedPageQuery } from '../port.ts';
+import { deleteAuditOf, type NamedEntityRepo, type NamedPageQuery } from '../port.ts';
 import { appendAudit } from './audit.ts';
 import { page, type SqliteDb } from './db.ts';
 
@@ -65,8 +65,9 @@ export function entityTable<T extends Entity>(
     },
     async delete(id, audit) {
       return db.transaction(() => {
-        if (Number(db.sql(`DELETE FROM ${table} WHERE id = ?`).run(id).changes) === 0) return false;
-        appendAudit(db, audit);
+        const [row] = db.sql(`DELETE FROM ${table} WHERE id = ? RETURNING data`).all(id);
+        if (!row) return false;
+        appendAudit(db, deleteAuditOf(audit, JSON.parse(String(row.data)) as T));
         return true;
       });
     },

@@ -1,7 +1,7 @@
 import { keyFromRow } from '../rows.ts';
 import type { SQLInputValue } from 'node:sqlite';
-import { lineageOf, type ApiKey } from '../../domain/entities.ts';
-import type { KeyListQuery, KeyRepo } from '../port.ts';
+import { lineageOf, type ApiKey, type App } from '../../domain/entities.ts';
+import { deleteAuditOf, type KeyListQuery, type KeyRepo } from '../port.ts';
 import { appendAudit } from './audit.ts';
 import { page, type SqliteDb } from './db.ts';
 import { entityTable, writeRow } from './entity-table.ts';
@@ -179,8 +179,10 @@ export function keyRepo(db: SqliteDb): KeyRepo {
     },
     async delete(id, audit) {
       return db.transaction(() => {
-        if (!deleteKey(db, id)) return false;
-        appendAudit(db, audit);
+        // Read in the write transaction: the key as deleted, for the audit entry.
+        const row = db.sql(`SELECT ${KEY_WITH_LAST_USE} WHERE keys.id = ?`).get(id);
+        if (!row || !deleteKey(db, id)) return false;
+        appendAudit(db, deleteAuditOf(audit, keyFromRow(row)));
         return true;
       });
     },
@@ -194,8 +196,8 @@ export function keyRepo(db: SqliteDb): KeyRepo {
           deleteKey(db, key.id);
           appendAudit(db, keyAudit(key));
         }
-        db.sql('DELETE FROM apps WHERE id = ?').run(appId);
-        appendAudit(db, audit);
+        const [app] = db.sql('DELETE FROM apps WHERE id = ? RETURNING data').all(appId);
+        appendAudit(db, deleteAuditOf(audit, JSON.parse(String(app!.data)) as App));
         return { deleted: true, keyIds: keys.map((k) => k.id) };
       });
     },

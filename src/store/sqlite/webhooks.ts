@@ -3,7 +3,7 @@ import type { SQLInputValue } from 'node:sqlite';
 import type { EventType, OutboxEvent } from '../../domain/events.ts';
 import { newId } from '../../domain/ids.ts';
 import type { WebhookDelivery, WebhookEndpoint } from '../../domain/webhooks.ts';
-import type { WebhookRepo } from '../port.ts';
+import { deleteAuditOf, type WebhookRepo } from '../port.ts';
 import { appendAudit } from './audit.ts';
 import { page, type SqliteDb } from './db.ts';
 import { writeRow } from './entity-table.ts';
@@ -72,8 +72,9 @@ export function webhookRepo(db: SqliteDb): WebhookRepo {
     },
     async delete(id, audit) {
       return db.transaction(() => {
-        if (Number(db.sql('DELETE FROM webhook_endpoints WHERE id = ?').run(id).changes) === 0) return false;
-        appendAudit(db, audit);
+        const [row] = db.sql('DELETE FROM webhook_endpoints WHERE id = ? RETURNING data, consecutive_failures').all(id);
+        if (!row) return false;
+        appendAudit(db, deleteAuditOf(audit, endpointFromRow(row)));
         return true;
       });
     },
