@@ -374,9 +374,9 @@ export function seconds(name: string, value: unknown): number | undefined {
 export function drainLine(keyId: string, d: any, retireWhenDrained?: { quietPeriodSeconds: number }): string {
   // A rotating key cannot have its expiry moved (domain/key-lifecycle.ts): retiring it early is revoking it.
   const retire = `gatehouse keys revoke ${keyId} --reason drained`;
-  // No key of the line clients are known to hold works (control/services/compromise.ts, workingSuccessor): never retire this one.
+  // No later key of the line works (control/services/compromise.ts, workingSuccessor, which follows a compromised successor to its replacement): never retire this one.
   if (d.successorId === null)
-    return `its successor no longer works (revoked, expired, deleted or disabled), and no key after it counts (a replacement for a compromised successor may be in no client's hands): keep this key, it stops working at ${d.graceEndsAt}; before then enable a disabled successor again, rotate it for a working key (gatehouse keys rotate ${keyId}), or report it compromised for a replacement (gatehouse keys compromised ${keyId} --reason TEXT)`;
+    return `its successor no longer works (revoked, expired, deleted or disabled), and no later key of its line does (a replacement issued for it would): keep this key, it stops working at ${d.graceEndsAt}; before then enable a disabled successor again, rotate it for a working key (gatehouse keys rotate ${keyId}), or report it compromised for a replacement (gatehouse keys compromised ${keyId} --reason TEXT)`;
   if (retireWhenDrained) {
     const used = d.secondsSinceLastUse === null ? 'never used' : `last used ${ago(d.secondsSinceLastUse)}`;
     return `retires by itself once unused for ${retireWhenDrained.quietPeriodSeconds} s (${used}; since the rotation at ${d.rotatedAt}: ${plural(d.addresses, 'address', 'addresses')}); at the latest it stops working at ${d.graceEndsAt}`;

@@ -182,8 +182,8 @@ export async function expiryBeforeRotation(ctx: ControlContext, key: ApiKey, suc
 
 /**
  * The key of a rotated key's line clients can use now (keyWorks: in use and enabled): its successor,
- * else, when the successor was rotated in turn, its own successor, and so on; null when the line ends
- * in a key revoked, expired, deleted or disabled. A drained key is retired only for one.
+ * else, when the successor was rotated in turn or compromised and replaced, the key after it, and so
+ * on; null when the line ends in a key revoked, expired, deleted or disabled. A drained key is retired only for one.
  */
 export const workingSuccessor = (ctx: ControlContext, id: string, now: number): Promise<ApiKey | null> => lastOfLine(ctx, id, now, keyWorks);
 
@@ -194,13 +194,17 @@ export const workingSuccessor = (ctx: ControlContext, id: string, now: number): 
  */
 export const successorInUse = (ctx: ControlContext, id: string, now: number): Promise<ApiKey | null> => lastOfLine(ctx, id, now, keyInUse);
 
-/** Follows `replacedBy` from `id` to the line's last key and answers it if `test` holds; a revoked or missing key ends the line. */
+/**
+ * Follows `replacedBy` from `id` to the line's last key and answers it if `test` holds. A missing key
+ * ends the line, and so does a revoked one that names no key after it; one that does (a compromised
+ * key's replacement, a rotated key's successor) is passed, as a rotated key is: its line goes on there.
+ */
 async function lastOfLine(ctx: ControlContext, id: string, now: number, test: (key: ApiKey, now: number) => boolean): Promise<ApiKey | null> {
   for (const seen = new Set<string>(); !seen.has(id);) {
     seen.add(id);
     const key = await ctx.store.keys.get(id);
-    if (!key || keyState(key, now) === 'revoked') return null;
-    if (key.replacedBy === null) return test(key, now) ? key : null;
+    if (!key) return null;
+    if (key.replacedBy === null) return keyState(key, now) !== 'revoked' && test(key, now) ? key : null;
     id = key.replacedBy;
   }
   return null;

@@ -486,8 +486,8 @@ export function KeyDetail({ id }: { id: string }) {
             </p>
           ) : (
             <p>
-              Its successor no longer works (revoked, expired, deleted or disabled), and no key after it counts (a replacement for a compromised successor may
-              be in no client's hands): keep this key until clients have a working one. Rotate it for a working key, or report it compromised for a replacement.
+              Its successor no longer works (revoked, expired, deleted or disabled), and no later key of its line does (a replacement issued for it would): keep
+              this key until clients have a working one. Rotate it for a working key, or report it compromised for a replacement.
             </p>
           )}
         </section>
