@@ -21,6 +21,8 @@ const shapes: Record<string, (n: number) => string> = {
   'userinfo run': (n) => `https://${'a1'.repeat(n / 4)} https%3A%2F%2F${'u%40'.repeat(n / 8)}`,
   // Pairs naming a secret whose quote never closes, and names with `=` whose values are searched on.
   'key=value run': (n) => `${"password='".repeat(n / 20)}${'a='.repeat(n / 4)}`,
+  // Secret words followed by spaces that no `=` ends (a pair's `=` may have spaces around it).
+  'spaced pair run': (n) => `password${' '.repeat(n / 2)}x ${'key \t'.repeat(n / 10)}`,
   // Separators encoded at every level the rule reads, none followed by an encoded `=`.
   'encoded URL run': (n) => '%3Fa%253Fa%25253Fa%2525253Fa%252525253Fa'.repeat(n / 40),
   // Glued key look-alikes (each one's checksum is tested, and one character off it), and an upper-case prefix then capitals.

@@ -301,6 +301,24 @@ describe('credentials in key=value text: connection strings and settings as driv
     }
   });
 
+  test('spaces around the = (libpq: "spaces around the equal sign are optional"; ADO.NET, ODBC) still hide the value', () => {
+    for (const [text, expected] of [
+      ['host=db user=gh password = s3cret dbname=x', `host=db user=gh password = ${R} dbname=x`],
+      ['host=db password =s3cret', `host=db password =${R}`],
+      ["host=db password = 'quoted secret' port=5432", `host=db password = '${R}' port=5432`],
+      ['Server=x; User Id=sa; Password = abc; Database=y', `Server=x; User Id=sa; Password = ${R}; Database=y`],
+      [JSON.stringify({ msg: 'connect host=db password = s3cret x' }), JSON.stringify({ msg: `connect host=db password = ${R} x` })],
+    ] as const) {
+      assert.equal(withoutSecrets(text, R), expected, text);
+      assert.equal(holdsSecret(text), true, text);
+    }
+    // Prose and comparisons stay: a bare `password=` with text after a space, and `==`.
+    for (const text of ['the key=value form and a password= in prose', 'if password == expected']) {
+      assert.equal(withoutSecrets(text, R), text, text);
+      assert.equal(holdsSecret(text), false, text);
+    }
+  });
+
   test('a parameter or pair that is no credential does not hide one its value holds', () => {
     for (const [text, expected] of [
       ['https://a.example/?next=https://u:hunter2@h/', `https://a.example/?next=https://u:${R}@h/`],

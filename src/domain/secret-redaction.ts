@@ -120,11 +120,17 @@ const namesSecretInFreeText = (name: string): boolean => isCredentialName(name) 
  * Without `://` and `@`, or `=` after a separator or a secret's word, nothing here matches: plain
  * `a:b@c` and addresses stay.
  */
+/**
+ * A free-text pair's `=`, with spaces around it when there is one before it: libpq takes
+ * `password = x` ("spaces around the equal sign are optional"), and so do ADO.NET and ODBC. A `=` with
+ * a space after it only (`a password= in prose`) or doubled (`password == x`, a comparison) is none.
+ */
+const PAIR_EQUALS = '(?:[ \\t]+=(?!=)[ \\t]*|=)';
 const URL_CREDENTIAL = new RegExp(
   [
     `(?<scheme>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://)(?<userinfo>(?:[^\\s/?#"\\\\]|\\\\["\\\\])+)(?=@)`,
     `(?<=[?&;#])(?<name>[^\\s=&;#?/"'<>\\\\]+)=`,
-    `(?:(?<![A-Za-z0-9_.%\\\\-])|${AFTER_ESCAPE})(?<pairName>[A-Za-z0-9_.-]*(?i:password|passwd|pwd|secret|token|key|credentials?|jwt|assertion|otp))=`,
+    `(?:(?<![A-Za-z0-9_.%\\\\-])|${AFTER_ESCAPE})(?<pairName>[A-Za-z0-9_.-]*(?i:password|passwd|pwd|secret|token|key|credentials?|jwt|assertion|otp))${PAIR_EQUALS}`,
   ].join('|'),
   'g',
 );
@@ -172,7 +178,7 @@ const MAY_HOLD_ENCODED_URL_CREDENTIAL = /%(?:25){0,4}(?:3D|3A%(?:25){0,4}2F)/i;
  * (MAY_HOLD_ENCODED_URL_CREDENTIAL).
  */
 const MAY_HOLD_URL_CREDENTIAL =
-  /:\/\/[^\s/?#]*@|[?&;#][^\s=&;#?]*(?:key|token|secret|pass|pwd|sig|auth|credential|session|sid|jwt|assertion|code|otp)[^\s=&;#?]*=[^\s&;#]|(?:passwd|password|pwd|secret|token|key|credentials?|jwt|assertion|otp)=\S|%(?:25){0,4}(?:3D|3A%(?:25){0,4}2F)/i;
+  /:\/\/[^\s/?#]*@|[?&;#][^\s=&;#?]*(?:key|token|secret|pass|pwd|sig|auth|credential|session|sid|jwt|assertion|code|otp)[^\s=&;#?]*=[^\s&;#]|(?:passwd|password|pwd|secret|token|key|credentials?|jwt|assertion|otp)(?:[ \t]+=(?!=)[ \t]*|=)\S|%(?:25){0,4}(?:3D|3A%(?:25){0,4}2F)/i;
 /**
  * A run of letters and digits that makes a URL's user a token: 16 or more, both letters and digits among
  * them. Tokens are random over 32 to 62 characters (`ghp_` and 36, `glpat-` and 20, 40 hex digits, Azure
