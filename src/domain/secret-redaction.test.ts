@@ -319,6 +319,22 @@ describe('credentials in key=value text: connection strings and settings as driv
     }
   });
 
+  test("a ';' inside a libpq value (which ends only at a space) hides the rest of it too; ADO.NET's ';' before the next pair ends it", () => {
+    for (const [text, expected] of [
+      ['host=db user=gh password=s3c;ret dbname=x', `host=db user=gh password=${R} dbname=x`],
+      ['PGPASSWORD=a;b;c psql -h db', `PGPASSWORD=${R} psql -h db`],
+      [JSON.stringify({ msg: 'connect host=db password=p4ss;w0rd port=5432' }), JSON.stringify({ msg: `connect host=db password=${R} port=5432` })],
+      // ADO.NET and ODBC: the next pair, a space or the end after the ';' ends the value.
+      ['Password=abc;Server=x', `Password=${R};Server=x`],
+      ['Password=ab;c;User Id=sa;', `Password=${R};User Id=sa;`],
+      ['Server=x; Pwd=abc; Database=y', `Server=x; Pwd=${R}; Database=y`],
+      [JSON.stringify({ msg: 'Server=x;Pwd=abc;' }), JSON.stringify({ msg: `Server=x;Pwd=${R};` })],
+    ] as const) {
+      assert.equal(withoutSecrets(text, R), expected, text);
+      assert.equal(holdsSecret(text), true, text);
+    }
+  });
+
   test('a parameter or pair that is no credential does not hide one its value holds', () => {
     for (const [text, expected] of [
       ['https://a.example/?next=https://u:hunter2@h/', `https://a.example/?next=https://u:${R}@h/`],

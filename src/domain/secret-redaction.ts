@@ -144,10 +144,15 @@ const PARAMETER_VALUE = /[^\s&;#"'<>\\`]+/y;
  */
 const QUOTED_VALUE = /'(?<single>(?:[^'"\\]|\\.)+)'|"(?![,:}\]])(?<double>(?:[^"\\]|\\.)+)"|\\"(?<escaped>(?:[^"\\]|\\[^"])+)\\"/y;
 /**
- * A free-text pair's unquoted value: to a space, `;` (ADO.NET's separator), a quote or `\` (a JSON
- * escape). After a quote that is never closed (a text cut short) too: what follows it is still the secret.
+ * A free-text pair's unquoted value: to a space, a quote or `\` (a JSON escape), or a `;` that ends it
+ * as ADO.NET's separator: one with the next pair after it (`;Server=`, or words in capitals: `;User Id=`),
+ * a space or the end. Any other
+ * `;` is the value's own (libpq's unquoted value ends only at a space: `password=p4ss;w0rd`), so the
+ * rest of the secret is not left after it. After a quote that is never closed (a text cut short) too:
+ * what follows it is still the secret.
  */
-const PAIR_VALUE = /(?<open>'|"(?![,:}\]])|\\"|)(?<bare>[^\s;'"<>\\`]+)/y;
+const PAIR_VALUE =
+  /(?<open>'|"(?![,:}\]])|\\"|)(?<bare>(?:[^\s;'"<>\\`]|;(?=[^\s;'"<>\\`])(?![A-Za-z][A-Za-z0-9_.-]{0,63}=|[A-Z][A-Za-z0-9_.-]{0,31}(?: [A-Z][A-Za-z0-9_.-]{0,31}){1,3}=))+)/y;
 /**
  * The same credentials in a URL that is itself percent-encoded in another URL (a `redirect=`, `next=`
  * or `state=` parameter), once or more: there `?` is `%3F` (`%253F` encoded twice), `=` is `%3D`, `@`
