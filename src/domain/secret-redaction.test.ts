@@ -335,6 +335,19 @@ describe('credentials in key=value text: connection strings and settings as driv
     }
   });
 
+  test('a bracket, comma or full stop closing the text after a pair stays; one inside the value is hidden with it', () => {
+    for (const [text, expected] of [
+      ['scripted/2.0 (token=abc123def)', `scripted/2.0 (token=${R})`],
+      ['[password=hunter22], then', `[password=${R}], then`],
+      ['connect failed: password=s3cret.', `connect failed: password=${R}.`],
+      ['{secret=abc})', `{secret=${R}})`],
+      ['password=p4ss)w0rd.', `password=${R}.`],
+      ["password='a b)'.", `password='${R}'.`],
+    ] as const) {
+      assert.equal(withoutSecrets(text, R), expected, text);
+    }
+  });
+
   test('a parameter or pair that is no credential does not hide one its value holds', () => {
     for (const [text, expected] of [
       ['https://a.example/?next=https://u:hunter2@h/', `https://a.example/?next=https://u:${R}@h/`],

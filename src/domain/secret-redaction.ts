@@ -134,6 +134,8 @@ const URL_CREDENTIAL = new RegExp(
   ].join('|'),
   'g',
 );
+/** Closing brackets and punctuation at a free-text value's end (only a run's start is tried: linear). */
+const TEXT_CLOSING = /(?<=[^)\]},.])[)\]},.]+$/;
 /** A URL parameter's value, read where its `=` ends. */
 const PARAMETER_VALUE = /[^\s&;#"'<>\\`]+/y;
 /**
@@ -304,7 +306,12 @@ function credentialValueAt(text: string, at: number, parameter: string | undefin
   const bare = PAIR_VALUE.exec(text);
   // A parameter's unquoted value was PARAMETER_VALUE's to read.
   if (bare === null || (parameter !== undefined && bare.groups!.open === '')) return null;
-  return { open: bare.groups!.open!, secret: bare.groups!.bare!, close: '' };
+  const { open, bare: value } = bare.groups as { open: string; bare: string };
+  // Prose and user agents close what they opened after a pair (`(token=x)`, `[password=x].`): a bracket,
+  // a comma or a full stop at an unquoted value's end is the text's. A secret ending in one shows that
+  // character only; one holding it elsewhere is hidden whole.
+  const secret = open === '' ? value.replace(TEXT_CLOSING, '') : value;
+  return secret === '' ? null : { open, secret, close: '' };
 }
 
 /** ENCODED_URL_CREDENTIAL's credentials replaced. Run after URL_CREDENTIAL: a value that pass kept (no credential's) is searched here whole. */
