@@ -348,6 +348,20 @@ describe('credentials in key=value text: connection strings and settings as driv
     }
   });
 
+  test('a key or token of data (a cache, an idempotency or sort key, a page token) stays in free text; a credential key or token is hidden', () => {
+    for (const text of ['cache_key=user:42 hit', 'idempotency_key=abc123def456', 'sortKey=createdAt', 'next_page_token=CiAKGjBpNDd2Nmp2Zml2cXRyZ']) {
+      assert.equal(withoutSecrets(text, R), text, text);
+    }
+    for (const [text, expected] of [
+      ['private_key=abc123', `private_key=${R}`],
+      ['STRIPE_KEY=abc123', `STRIPE_KEY=${R}`],
+      ['csrf_token=abc123', `csrf_token=${R}`],
+      ['SharedAccessKey=abc123', `SharedAccessKey=${R}`],
+    ] as const) {
+      assert.equal(withoutSecrets(text, R), expected, text);
+    }
+  });
+
   test('a parameter or pair that is no credential does not hide one its value holds', () => {
     for (const [text, expected] of [
       ['https://a.example/?next=https://u:hunter2@h/', `https://a.example/?next=https://u:${R}@h/`],

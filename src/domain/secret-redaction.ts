@@ -88,10 +88,18 @@ export const isCredentialName = (name: string): boolean => CREDENTIAL_NAME.test(
  * no `?` or `&` says a URL's parameters are read: the name's last word must name the secret. In a log or
  * an error, `code=ECONNREFUSED`, `exit_code=1`, `key=user:42` (a cache's key), `token_type=Bearer`,
  * `max_tokens=4096`, `password_file=/run/...` and `pass=12` (a test count) are no credentials; a key
- * named with another word before it is (`api_key`, `AccountKey`, `AWS_SECRET_ACCESS_KEY`).
+ * named with another word before it is (`api_key`, `AccountKey`, `AWS_SECRET_ACCESS_KEY`), unless that
+ * word names a key of data (NOT_SECRET_KEY: `cache_key`, `idempotency_key`, `sort_key`), and so is a
+ * token unless it is a page's (`next_page_token`). Unknown names are hidden: a deny-list, not an
+ * allow-list, so a vendor's `*_key` is hidden without being listed.
  */
 const SECRET_IN_FREE_TEXT = /(?:^|_)(?:(?:ssl|pg)?password|passwd|pwd|secret|token|apikey|credentials?|jwt|assertion|otp|[a-z0-9]+_key)$/;
-const namesSecretInFreeText = (name: string): boolean => isCredentialName(name) && SECRET_IN_FREE_TEXT.test(credentialWords(name));
+const NOT_SECRET_KEY =
+  /(?:^|_)(?:cache|idempotency|dedup|dedupe|sort|partition|primary|foreign|unique|row|range|hash|object|map|lookup|routing|shard|index|composite|natural|surrogate|public|publishable|group|message|entity|resource|page|next_page|next|continuation|sync|pagination|cancellation)_(?:key|token)$/;
+const namesSecretInFreeText = (name: string): boolean => {
+  const words = credentialWords(name);
+  return isCredentialName(name) && SECRET_IN_FREE_TEXT.test(words) && !NOT_SECRET_KEY.test(words);
+};
 
 /**
  * Credentials other software puts in URLs, which libraries (pg, ioredis, undici, OTLP exporters)
