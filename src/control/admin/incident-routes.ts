@@ -13,7 +13,7 @@ export const INCIDENT_ROUTES: readonly AdminRoute[] = [
     permission: 'keys:write',
     summary: 'Revoke a compromised key and every token exchanged from it, and issue a replacement with the same settings, in one step',
     description:
-      'One store transaction: the key is revoked (refused at once), every live token exchanged from it goes on the revocation list, a replacement with the same settings and a new secret is issued (shown in this answer only; no grace period), and who and why are audited with key.revoked and key.compromised events. A key rotated earlier is revoked without a new replacement while its successor is in use: that successor is one (a successor revoked, expired or deleted since gets a replacement all the same; a disabled one gets none beside it, and successorWorks false and the summary say no key of the line works and how to get one).',
+      'One store transaction: the key is revoked (refused at once), every live token exchanged from it goes on the revocation list, a replacement with the same settings and a new secret is issued (shown in this answer only; no grace period), and who and why are audited with key.revoked and key.compromised events. A key rotated earlier is revoked without a new replacement while its successor is in use: that successor is one (a successor revoked with a replacement of its own is passed to that replacement; one revoked without one, expired or deleted since gets a replacement all the same; a disabled one gets none beside it, and successorWorks false and the summary say no key of the line works and how to get one).',
     status: 200,
     body: compromiseBodySchema,
     response: compromiseResponse,

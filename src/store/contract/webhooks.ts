@@ -269,12 +269,24 @@ export function webhooksContract(current: () => Store): void {
       await store.webhooks.create(read, audit('webhook.created', 'webhook', read.id));
       const edited = { ...read, description: 'edited since', enabled: false, disabledReason: 'paused', updatedAt: T0 + 1 };
       assert.equal(await store.webhooks.update(edited, audit('webhook.updated', 'webhook', read.id), { readAt: read.updatedAt }), true);
+      // The delivery task counts a failure after the edit, as it may while the delete is on its way.
+      const [event] = await store.events.append([{ type: 'key.created', data: {} }]);
+      const delivery = deliveryOf(event!, read.id);
+      await store.webhooks.enqueue([delivery], event!.seq);
+      await store.webhooks.recordAttempt(
+        { deliveryId: delivery.id, at: T0 + 2, statusCode: 500, error: null, durationMs: 3, responseExcerpt: null },
+        { status: 'pending', nextAttemptAt: T0 + 100 },
+      );
       const stored = await store.webhooks.get(read.id);
+      assert.equal(stored!.consecutiveFailures, 1);
       const seen: unknown[] = [];
-      const deleted = (was: WebhookEndpoint) => (seen.push(was), { ...audit('webhook.deleted', 'webhook', was.id), before: { description: was.description } });
+      const deleted = (was: WebhookEndpoint) => (
+        seen.push(was),
+        { ...audit('webhook.deleted', 'webhook', was.id), before: { description: was.description, consecutiveFailures: was.consecutiveFailures } }
+      );
       assert.equal(await store.webhooks.delete(read.id, deleted), true);
       assert.deepEqual(seen, [stored]);
-      assert.deepEqual((await allAudit(store, { action: 'webhook.deleted' }))[0]!.before, { description: 'edited since' });
+      assert.deepEqual((await allAudit(store, { action: 'webhook.deleted' }))[0]!.before, { description: 'edited since', consecutiveFailures: 1 });
       assert.equal(await store.webhooks.delete(read.id, deleted), false);
       assert.equal(seen.length, 1);
     });
