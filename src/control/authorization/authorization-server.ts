@@ -28,7 +28,8 @@ import { tokenRequestMetrics, type TokenRequestObserver } from './token-metrics.
 import { traceProviderRequests } from './trace-requests.ts';
 import type { Tracing } from '../../telemetry/tracing.ts';
 import { deviceConfirmSource, deviceInputSource, deviceSuccessSource, logoutSource, logoutSuccessSource, renderError } from './provider-pages.ts';
-import { signInRefusal } from '../../domain/sign-in-standing.ts';
+import { passedSecondFactor, SECOND_FACTOR_NOW_REQUIRED, SECOND_FACTOR_REVOCATION_REASON, signInRefusal } from '../../domain/sign-in-standing.ts';
+import { grantsService } from '../services/grants.ts';
 import { deviceCodeThrottle } from './device-code-throttle.ts';
 import { methodNotAllowed } from './method-not-allowed.ts';
 import validateDpop from 'oidc-provider/lib/helpers/validate_dpop.js';
@@ -62,6 +63,9 @@ export interface AuthorizationServerOptions {
 
 /** oidc-provider's route for entering a device's user code (its default). */
 const CODE_VERIFICATION_PATH = '/device';
+
+/** What oidc-provider issues tokens from that carries its sign-in's `amr`: checked at each exchange (findAccount). */
+const GRANT_SOURCES = new Set(['AuthorizationCode', 'DeviceCode', 'BackchannelAuthenticationRequest', 'RefreshToken']);
 
 /** Token lifetimes that are not per API or client (seconds). */
 const CODE_TTL = 60;
@@ -168,9 +172,16 @@ export class AuthorizationServer {
         authorizationSigningAlgValues: ['ES256', 'RS256', 'EdDSA'],
         dPoPSigningAlgValues: ['ES256', 'EdDSA', 'RS256', 'PS256'],
       },
-      findAccount: async (_ctx, sub) => {
+      findAccount: async (_ctx, sub, token) => {
         const user = sub.startsWith('usr_') ? await ctx.store.users.get(sub) : null;
         if (!user || signInRefusal(user) !== null) return undefined;
+        // oidc-provider asks here, with the token, before a code, device code or refresh token is
+        // exchanged: the one place every later use of a sign-in passes (a refresh never reaches the
+        // sign-in pages, whose check alone let a grant made before the requirement live on for weeks).
+        if (token && GRANT_SOURCES.has(token.kind) && usersService.mfaRequired(ctx, user) && !passedSecondFactor((token as { amr?: unknown }).amr)) {
+          await this.#revokeWithoutSecondFactor((token as { grantId?: unknown }).grantId);
+          throw new errors.InvalidGrant(SECOND_FACTOR_NOW_REQUIRED);
+        }
         return {
           accountId: sub,
           claims: async () => ({ sub, email: user.username, email_verified: false, name: user.name ?? undefined, roles: user.roles }),
@@ -369,10 +380,6 @@ export class AuthorizationServer {
     return provider;
   }
 
-  /**
-   * oidc-provider's prompts, plus one login check: a session signed in without a second factor is
-   * not enough for a user who must use MFA (required since, by flag, role or console role), so they sign in again.
-   */
   /** A grant revoked by oidc-provider (a reuse it saw), or by the adapter (a reuse in a race): in the audit log. */
   #auditGrantRevoked(grantId: string): void {
     this.#o.ctx.store.audit
@@ -380,6 +387,21 @@ export class AuthorizationServer {
       .catch(this.#o.onError);
   }
 
+  /**
+   * A grant made by a sign-in without a second factor, for a user who must use one now (a flag, a role or
+   * a console role since, or a configuration that requires it since): revoked whole, with every code and
+   * refresh token of it, so nothing made by that sign-in goes on; the user signs in again, with one.
+   * JWT access tokens already issued under it are refused by the gateway through the revocation list.
+   */
+  async #revokeWithoutSecondFactor(grantId: unknown): Promise<void> {
+    if (typeof grantId !== 'string') return;
+    await grantsService.revokeGrant(this.#o.ctx, { actor: 'authorization-server', requestId: null }, grantId, SECOND_FACTOR_REVOCATION_REASON);
+  }
+
+  /**
+   * oidc-provider's prompts, plus one login check: a session signed in without a second factor is
+   * not enough for a user who must use MFA (required since, by flag, role or console role), so they sign in again.
+   */
   #policy() {
     const { ctx } = this.#o;
     const policy = interactionPolicy.base();
@@ -388,7 +410,7 @@ export class AuthorizationServer {
         const session = kctx.oidc.session;
         if (!session?.accountId || kctx.oidc.result?.login) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
         const user = await ctx.store.users.get(session.accountId);
-        const missing = user && usersService.mfaRequired(ctx, user) && !(session.amr ?? []).includes('otp');
+        const missing = user && usersService.mfaRequired(ctx, user) && !passedSecondFactor(session.amr);
         return missing ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT;
       }),
     );

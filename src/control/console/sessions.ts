@@ -7,7 +7,9 @@ import type { AdminPermission } from '../../domain/permissions.ts';
 import { createSecretBox, type SecretBox } from '../../domain/secret-box.ts';
 import type { ConsoleSession } from '../../store/port.ts';
 import type { Actor, ControlContext } from '../context.ts';
-import { signInRefusal } from '../../domain/sign-in-standing.ts';
+import { passedSecondFactor, SECOND_FACTOR_REVOCATION_REASON, signInRefusal } from '../../domain/sign-in-standing.ts';
+import { grantsService } from '../services/grants.ts';
+import { usersService } from '../services/users.ts';
 
 /** The one cookie the browser holds (RFC 6265bis §4.1.3.2: `__Host-` means Secure, Path=/ and no Domain). */
 export const SESSION_COOKIE = '__Host-gatehouse-session';
@@ -139,10 +141,15 @@ export class ConsoleSessions {
       if (!(await this.#refresh(session))) return null;
       session = await this.#ctx.store.consoleSessions.get(idHash, now);
       if (!session) return null;
-    } else if (!(await this.#grantStands(session, now))) {
-      // Its grant was revoked (DELETE /grants/{id}, a refresh token reused): ended now, not at the next refresh.
-      await this.#ctx.store.consoleSessions.delete(idHash, null);
-      return null;
+    } else {
+      const standing = await this.#grantStanding(session, user, now);
+      if (standing !== 'stands') {
+        if (standing !== 'revoked')
+          await grantsService.revokeGrant(this.#ctx, { actor: 'system', requestId: null }, standing.revoke, SECOND_FACTOR_REVOCATION_REASON);
+        // Its grant was revoked (DELETE /grants/{id}, a refresh token reused, or just above): ended now, not at the next refresh.
+        await this.#ctx.store.consoleSessions.delete(idHash, null);
+        return null;
+      }
     }
     if (now - session.lastSeenAt >= TOUCH_GRANULARITY_MS) {
       const idleExpiresAt = Math.min(session.expiresAt, now + this.#settings.idleMs);
@@ -185,12 +192,22 @@ export class ConsoleSessions {
   /**
    * Whether the session's grant still stands: every revocation of a grant deletes its refresh tokens
    * (grants.ts, the adapter's revokeByGrantId), while one used by a refresh stays findable, consumed.
+   * Nor does it stand when it was made by a sign-in without a second factor and the user must use one
+   * now (a flag, role or console role given since, or a configuration that requires it since): the
+   * refresh token keeps the sign-in's `amr`, so this costs no read more, and the token endpoint refuses
+   * that grant's refresh alike (authorization-server.ts findAccount). Such a grant is to be revoked.
+   * Without a refresh token the session ends with its access token anyway (minutes).
+   * `{ revoke }`: the grant to revoke, and the session ends.
    */
-  async #grantStands(session: ConsoleSession, now: number): Promise<boolean> {
+  async #grantStanding(session: ConsoleSession, user: User, now: number): Promise<'stands' | 'revoked' | { revoke: string }> {
     const { refreshToken } = this.tokens(session);
     const records = this.#ctx.identity?.oidcRecords;
-    if (!refreshToken || !records) return true;
-    return (await records.find('RefreshToken', refreshToken, now)) !== null;
+    if (!refreshToken || !records) return 'stands';
+    const record = await records.find('RefreshToken', refreshToken, now);
+    if (!record) return 'revoked';
+    if (usersService.mfaRequired(this.#ctx, user) && !passedSecondFactor(record.amr))
+      return typeof record.grantId === 'string' ? { revoke: record.grantId } : 'revoked';
+    return 'stands';
   }
 
   async #refresh(session: ConsoleSession): Promise<boolean> {
