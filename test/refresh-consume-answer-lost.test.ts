@@ -22,8 +22,8 @@ describe('a refresh whose consume the store kept but failed to confirm', () => {
     user = await h.user();
     const oidc: OidcModelRepo = h.gh.ctx.store.oidc;
     const consume = oidc.consume.bind(oidc);
-    oidc.consume = async (model, id, at) => {
-      const consumed = await consume(model, id, at);
+    oidc.consume = async (model, id, at, by) => {
+      const consumed = await consume(model, id, at, by);
       if (model === 'RefreshToken' && loseNextConsumeAnswer) {
         loseNextConsumeAnswer = false;
         throw new StorageUnavailableError('the store is away', { cause: new Error('connection reset after the commit') });

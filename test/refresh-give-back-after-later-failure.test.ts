@@ -27,8 +27,8 @@ describe('a token request that fails after its refresh token was stored', () => 
     const store = h.gh.ctx.store;
     const oidc: OidcModelRepo = store.oidc;
     const consume = oidc.consume.bind(oidc);
-    oidc.consume = async (model, id, at) => {
-      const consumed = await consume(model, id, at);
+    oidc.consume = async (model, id, at, by) => {
+      const consumed = await consume(model, id, at, by);
       if (consumed && model === failAfterConsume?.model) [failUserRead, failAfterConsume] = [failAfterConsume.error, null];
       return consumed;
     };

@@ -586,15 +586,17 @@ export interface OidcModelRepo {
   /**
    * Marks the record consumed (a code or rotated refresh token used once); it stays findable. True
    * when this call consumed it; false when it was consumed already (or is not there): one atomic
-   * step, so of two concurrent uses exactly one is told it consumed the record.
+   * step, so of two concurrent uses exactly one is told it consumed the record. `by`, when given, is a
+   * value unique to this consume (random), kept with it for `unconsume`: `at` is a time in milliseconds,
+   * and two consumes of one record may be stamped the same one.
    */
-  consume(model: string, id: string, at: number): Promise<boolean>;
+  consume(model: string, id: string, at: number, by?: string): Promise<boolean>;
   /**
    * Undoes a consume whose purpose failed (the request it was consumed for failed, or the consume's own
-   * answer was lost): unconsumed again, only if it is still consumed as of `at` (that consume's stamp).
-   * True when given back.
+   * answer was lost): unconsumed again, only if it is still consumed as of `at` and by `by` (that
+   * consume's stamp and unique value; without `by`, a consume made without one). True when given back.
    */
-  unconsume(model: string, id: string, at: number): Promise<boolean>;
+  unconsume(model: string, id: string, at: number, by?: string): Promise<boolean>;
   /**
    * `find`, with the record's version: 1 when it is first written, one more at each write of its payload
    * since (upsert, upsertIfVersion). What `upsertIfVersion` compares.

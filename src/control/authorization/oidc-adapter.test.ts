@@ -506,3 +506,47 @@ for (const model of ['RefreshToken', 'AuthorizationCode']) {
     }
   });
 }
+
+for (const refreshReuseGraceMs of [0, 10_000]) {
+  test(`a consume the store never applied gives back nothing of another request's consume stamped the same millisecond (grace ${refreshReuseGraceMs} ms)`, async () => {
+    // The setup's clock stands still: every consume below is stamped the same millisecond, as two uses of
+    // one token at once (a client's retry racing its first try) may be on the wall clock.
+    const { store, adapterFor, revoked, inRequest } = await setup(refreshReuseGraceMs);
+    const refresh = adapterFor('RefreshToken');
+    const token = (id: string, rotations: number) => ({ jti: id, kind: 'RefreshToken', grantId: 'grant-1', accountId: 'usr_1', iiat: 1, rotations });
+    await adapterFor('Grant').upsert('grant-1', { jti: 'grant-1', kind: 'Grant', accountId: 'usr_1', clientId: 'client-1' }, 3600);
+    await refresh.upsert('t-0', token('t-0', 0), 3600);
+    // A's consume fails before the store applies it (the connection drops on the way); meanwhile B, the
+    // same token presented at the same moment, consumes it, stores its successor and is answered.
+    const consume = store.oidc.consume.bind(store.oidc);
+    store.oidc.consume = async () => {
+      store.oidc.consume = consume;
+      await inRequest({ status: 200, headerSent: false }, async () => {
+        await refresh.find('t-0');
+        await refresh.consume('t-0');
+        await refresh.upsert('b-1', token('b-1', 1), 3600);
+      });
+      throw new Error('connection reset before the update reached the store');
+    };
+    await assert.rejects(
+      inRequest(null, async () => {
+        await refresh.find('t-0');
+        await refresh.consume('t-0');
+      }),
+      /connection reset/,
+    );
+    // A gives back its own consume only, which the store never had: B's stands, t-0 stays used.
+    const stored = await createOidcRecords(store.oidc, MASTER).find('RefreshToken', 't-0', NOW);
+    assert.equal(typeof stored?.consumed, 'number', 'B’s consume is not given back by A');
+    if (refreshReuseGraceMs === 0) {
+      // Presented again, t-0 is a reuse (RFC 9700 §4.14.2), not a first use that starts a second chain beside B's.
+      await assert.rejects(refresh.consume('t-0'), (error) => error instanceof errors.InvalidGrant);
+      assert.deepEqual(revoked, ['grant-1']);
+    } else {
+      // Presented again inside the window, it is a retry of B's use: it continues B's one chain from b-1.
+      await refresh.consume('t-0');
+      assert.equal(typeof (await refresh.find('b-1'))?.consumed, 'number', 'b-1 is spent by the retry');
+      assert.deepEqual(revoked, []);
+    }
+  });
+}

@@ -122,8 +122,9 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
     },
     async consume(id) {
       const now = o.clock();
-      const consumed = () => noteConsumed(model, o.records.refOf(model, id), now, consumedInRequest.getStore()?.chains.get(id));
-      if (await noteIfFailed(o.records.consume(model, id, now), consumed)) return consumed();
+      const by = consumeId();
+      const consumed = () => noteConsumed(model, o.records.refOf(model, id), now, by, consumedInRequest.getStore()?.chains.get(id));
+      if (await noteIfFailed(o.records.consume(model, id, now, by), consumed)) return consumed();
       // A request_uri is used once (RFC 9126 §4): the late one of two concurrent authorizations is refused.
       if (model === 'PushedAuthorizationRequest') throw new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used');
       if (!SINGLE_USE.has(model)) return;
@@ -138,8 +139,9 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
           // another use consume it first, this one continues from that one's successor, as any retry.
           if (successor === GIVEN_BACK) {
             const at = o.clock();
-            const consumedNow = () => noteConsumed(model, o.records.refOf(model, id), at, consumedInRequest.getStore()?.chains.get(id));
-            if (await noteIfFailed(o.records.consume(model, id, at), consumedNow)) return consumedNow();
+            const again = consumeId();
+            const consumedNow = () => noteConsumed(model, o.records.refOf(model, id), at, again, consumedInRequest.getStore()?.chains.get(id));
+            if (await noteIfFailed(o.records.consume(model, id, at, again), consumedNow)) return consumedNow();
             continue;
           }
           // No successor to continue: the chain moved on since (or none was ever stored): a reuse, as find()
@@ -147,8 +149,9 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
           if (!successor) return refuseReuse(model, used, o);
           // Stamped consumed as of the window's start: a successor a retry spent has no window of its own, so
           // its holder presenting it is a reuse (RFC 9700 §4.14.2), not a retry that moves the chain back to them.
-          const spent = () => noteConsumed(model, successor.ref, now - o.refreshReuseGraceMs, successor.payload[CHAIN]);
-          if (await noteIfFailed(o.records.consumeStored(model, successor.ref, now - o.refreshReuseGraceMs), spent)) return spent();
+          const spentBy = consumeId();
+          const spent = () => noteConsumed(model, successor.ref, now - o.refreshReuseGraceMs, spentBy, successor.payload[CHAIN]);
+          if (await noteIfFailed(o.records.consumeStored(model, successor.ref, now - o.refreshReuseGraceMs, spentBy), spent)) return spent();
           // Another retry spent it first (three or more uses at once): it is storing its own successor, which
           // this one continues from, so that one successor stays live. Not a reuse: the chain has not moved on.
         }
@@ -173,12 +176,12 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
 }
 
 /**
- * What one request consumed (codes and refresh tokens: by stored ref, with the consume's stamp and,
- * for a refresh token, its chain), the refresh tokens it stored (by id), and the chain of each
- * refresh token it found, by the id presented.
+ * What one request consumed (codes and refresh tokens: by stored ref, with the consume's stamp and
+ * unique value and, for a refresh token, its chain), the refresh tokens it stored (by id), and the
+ * chain of each refresh token it found, by the id presented.
  */
 interface RequestNotes {
-  consumed: { model: string; ref: string; at: number; chain: unknown }[];
+  consumed: { model: string; ref: string; at: number; by: string; chain: unknown }[];
   /** By id (kept in memory only, for the request): a withdrawal must tell a token never stored from one taken. */
   issued: string[];
   chains: Map<string, unknown>;
@@ -238,7 +241,8 @@ export function noteRefusal(error: unknown): void {
 type GiveBackOptions = Pick<OidcAdapterOptions, 'records' | 'clock' | 'refreshReuseGraceMs'>;
 
 /**
- * Undoes a failed request's consumes (each only if still consumed as it left it), after withdrawing
+ * Undoes a failed request's consumes (each only if still consumed as it left it: by its stamp and its
+ * unique value, consumeId), after withdrawing
  * the refresh tokens it stored for them, which were never sent: left live, a retry inside the grace
  * window could continue from one of them (successorOf) as well as from the retry's own successor, two
  * chains. Each is taken (consumed, as of the window's start, so a concurrent retry waits rather than
@@ -256,18 +260,29 @@ async function giveBack(notes: RequestNotes, o: GiveBackOptions): Promise<void> 
     // Not taken: never stored (its write failed), or taken by a concurrent retry, which answered.
     else if (await o.records.find('RefreshToken', id, o.clock())) return;
   }
-  for (const c of consumed) await o.records.unconsumeStored(c.model, c.ref, c.at);
+  for (const c of consumed) await o.records.unconsumeStored(c.model, c.ref, c.at, c.by);
 }
 
-function noteConsumed(model: string, ref: string, at: number, chain: unknown): void {
-  if (SINGLE_USE.has(model)) consumedInRequest.getStore()?.consumed.push({ model, ref, at, chain });
+function noteConsumed(model: string, ref: string, at: number, by: string, chain: unknown): void {
+  if (SINGLE_USE.has(model)) consumedInRequest.getStore()?.consumed.push({ model, ref, at, by, chain });
 }
+
+/**
+ * A value unique to one consume, kept with it in the store beside its stamp (a millisecond). By the stamp
+ * alone, a request whose consume never reached the store (noteIfFailed) would give back another
+ * request's consume of the same code or refresh token made in the same millisecond (two uses at once, a
+ * retry inside the grace window), leaving a used token unused: a second chain beside the other's, or a
+ * reuse never seen (RFC 6749 §10.4, RFC 9700 §4.14.2). On several nodes their clocks' milliseconds
+ * may coincide the same way.
+ */
+const consumeId = (): string => randomBytes(12).toString('base64url');
 
 /**
  * A consume that failed may still have been kept: the store applied it and the answer was lost (the
  * connection dropped after the commit). Noted as if it succeeded, so the failed request gives it back
- * (giveBack); the give-back undoes only a consume stamped as this one was, so it changes nothing when
- * the store did not keep it. Unnoted, the retry the client is told to make would be a reuse.
+ * (giveBack); the give-back undoes only this very consume (its stamp and unique value, consumeId), so
+ * it changes nothing when the store did not keep it, even if another request consumed the record in
+ * the same millisecond meanwhile. Unnoted, the retry the client is told to make would be a reuse.
  */
 async function noteIfFailed(consume: Promise<boolean>, note: () => void): Promise<boolean> {
   try {

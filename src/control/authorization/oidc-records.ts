@@ -22,10 +22,10 @@ export interface OidcRecords {
   /** Found by uid: the payload has no `jti` (not kept); oidc-provider only reads a session found this way. */
   findByUid(model: string, uid: string, now: number): Promise<OidcPayload | null>;
   findByUserCode(model: string, userCode: string, now: number): Promise<OidcPayload | null>;
-  /** True when this call consumed the record (OidcModelRepo.consume). */
-  consume(model: string, id: string, at: number): Promise<boolean>;
-  /** Gives back a consume (OidcModelRepo.unconsume), by the stored ref. */
-  unconsumeStored(model: string, ref: string, at: number): Promise<boolean>;
+  /** True when this call consumed the record (OidcModelRepo.consume; `by`: a value unique to this consume). */
+  consume(model: string, id: string, at: number, by?: string): Promise<boolean>;
+  /** Gives back a consume (OidcModelRepo.unconsume), by the stored ref, its stamp and unique value. */
+  unconsumeStored(model: string, ref: string, at: number, by?: string): Promise<boolean>;
   /** `find`, with the record's version (OidcModelRepo.findVersioned). */
   findVersioned(model: string, id: string, now: number): Promise<{ payload: OidcPayload; version: number } | null>;
   /** `upsert`, only if the record is still at `version` (null: only if there is none); true when written. */
@@ -36,7 +36,7 @@ export interface OidcRecords {
   revokeGrant(revocation: GrantRevocation): Promise<void>;
   listByGrant(model: string, grantId: string, now: number): Promise<StoredRecord[]>;
   listByAccount(model: string, accountId: string, now: number): Promise<StoredRecord[]>;
-  consumeStored(model: string, ref: string, at: number): Promise<boolean>;
+  consumeStored(model: string, ref: string, at: number, by?: string): Promise<boolean>;
   destroyStored(model: string, ref: string): Promise<void>;
   /** What a record is stored under (its `ref`), for a store step that consumes it with another change. */
   refOf(model: string, id: string): string;
@@ -123,15 +123,15 @@ export function createOidcRecords(repo: OidcModelRepo, masterKey: Buffer): OidcR
       const found = await repo.findByUserCode(model, hash(userCode), now);
       return found && open(model, found.id, found.payload, PLAIN_IDS.has(model) ? found.id : undefined);
     },
-    consume: (model, id, at) => repo.consume(model, refOf(model, id), at),
+    consume: (model, id, at, by) => repo.consume(model, refOf(model, id), at, by),
     destroy: (model, id) => repo.destroy(model, refOf(model, id)),
     revokeByGrantId: (model, grantId) => repo.revokeByGrantId(model, grantId),
     // Grant ids are plain (PLAIN_IDS): the grant index matches them as they are.
     revokeGrant: (revocation) => repo.revokeGrant(revocation),
     listByGrant: async (model, grantId, now) => (await repo.listByGrant(model, grantId, now)).map(listed(model)),
     listByAccount: async (model, accountId, now) => (await repo.listByAccount(model, accountId, now)).map(listed(model)),
-    consumeStored: (model, ref, at) => repo.consume(model, ref, at),
-    unconsumeStored: (model, ref, at) => repo.unconsume(model, ref, at),
+    consumeStored: (model, ref, at, by) => repo.consume(model, ref, at, by),
+    unconsumeStored: (model, ref, at, by) => repo.unconsume(model, ref, at, by),
     destroyStored: (model, ref) => repo.destroy(model, ref),
     refOf,
   };

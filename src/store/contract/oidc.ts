@@ -51,6 +51,21 @@ export function oidcContract(current: () => Store): void {
       assert.equal(await oidc.consume('RefreshToken', 'r1', T0 + 5), true, 'usable again');
     });
 
+    test('unconsume with a consume’s unique value gives back that consume only, never another stamped the same millisecond', async () => {
+      const { oidc } = current();
+      await oidc.upsert('RefreshToken', 'r1', payload(), null);
+      assert.equal(await oidc.consume('RefreshToken', 'r1', T0, 'second-use'), true);
+      assert.equal(await oidc.unconsume('RefreshToken', 'r1', T0, 'first-use'), false, 'another consume’s, though stamped alike');
+      assert.equal(await oidc.unconsume('RefreshToken', 'r1', T0), false, 'nor by the stamp alone');
+      assert.equal(typeof (await oidc.find('RefreshToken', 'r1', T0))?.consumed, 'number');
+      assert.equal(await oidc.unconsume('RefreshToken', 'r1', T0, 'second-use'), true);
+      assert.equal((await oidc.find('RefreshToken', 'r1', T0))?.consumed, undefined);
+      assert.equal(await oidc.unconsume('RefreshToken', 'r1', T0, 'second-use'), false, 'once');
+      assert.equal(await oidc.consume('RefreshToken', 'r1', T0), true, 'consumed again, without a value');
+      assert.equal(await oidc.unconsume('RefreshToken', 'r1', T0, 'second-use'), false, 'the value went with the consume it was kept for');
+      assert.equal(await oidc.unconsume('RefreshToken', 'r1', T0), true);
+    });
+
     test('upsertIfVersion writes only over the version read: of two writers that read one version, one wins', async () => {
       const { oidc } = current();
       assert.equal(await oidc.findVersioned('Grant', 'g1', T0), null);

@@ -253,4 +253,15 @@ export const PG_MIGRATIONS: readonly { version: number; name: string; sql: strin
       ALTER TABLE oidc_records ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
     `,
   },
+  {
+    // SQLite's 25: a consume's unique value beside its stamp (oidc-adapter.ts giveBack), so a request
+    // gives back its own consume of a code or refresh token and never another's stamped the same
+    // millisecond. A nullable column (no rewrite). An older node gives back by the stamp alone, as
+    // before, until it is replaced; a newer node never gives back an older node's consume.
+    version: 12,
+    name: 'authorization records: who consumed',
+    sql: `
+      ALTER TABLE oidc_records ADD COLUMN consumed_by TEXT;
+    `,
+  },
 ];

@@ -62,12 +62,21 @@ export function oidcRepo(db: PgDb): OidcModelRepo {
     async findByUserCode(model, userCode, now) {
       return withId(await one('user_code', model, userCode, now));
     },
-    async consume(model, id, at) {
-      const result = await db.query('UPDATE oidc_records SET consumed_at = $1 WHERE model = $2 AND id = $3 AND consumed_at IS NULL', [at, model, id]);
+    async consume(model, id, at, by) {
+      const result = await db.query('UPDATE oidc_records SET consumed_at = $1, consumed_by = $4 WHERE model = $2 AND id = $3 AND consumed_at IS NULL', [
+        at,
+        model,
+        id,
+        by ?? null,
+      ]);
       return result.rowCount === 1;
     },
-    async unconsume(model, id, at) {
-      const result = await db.query('UPDATE oidc_records SET consumed_at = NULL WHERE model = $1 AND id = $2 AND consumed_at = $3', [model, id, at]);
+    async unconsume(model, id, at, by) {
+      // IS NOT DISTINCT FROM: equal, or both NULL (a consume made without a unique value).
+      const result = await db.query(
+        'UPDATE oidc_records SET consumed_at = NULL, consumed_by = NULL WHERE model = $1 AND id = $2 AND consumed_at = $3 AND consumed_by IS NOT DISTINCT FROM $4::text',
+        [model, id, at, by ?? null],
+      );
       return result.rowCount === 1;
     },
     async destroy(model, id) {

@@ -387,4 +387,16 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE oidc_records ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
     `,
   },
+  {
+    // A consume's unique value beside its stamp (oidc-adapter.ts giveBack): the stamp is a millisecond,
+    // and a request that gave back its consume of a code or refresh token by the stamp alone could undo
+    // another request's consume of it made in the same millisecond (its own never reached the store),
+    // leaving a used token unused: a second chain, or a reuse never seen (RFC 9700 §4.14.2). NULL for a
+    // consume made without one (before this, or a portal invitation's).
+    version: 25,
+    name: 'authorization records: who consumed',
+    sql: `
+      ALTER TABLE oidc_records ADD COLUMN consumed_by TEXT;
+    `,
+  },
 ];

@@ -55,11 +55,19 @@ export function oidcRepo(db: SqliteDb): OidcModelRepo {
     async findByUserCode(model, userCode, now) {
       return withId(db.sql(`SELECT id, payload, consumed_at FROM oidc_records WHERE model = ? AND user_code = ? ${live}`).get(model, userCode, now));
     },
-    async consume(model, id, at) {
-      return db.sql('UPDATE oidc_records SET consumed_at = ? WHERE model = ? AND id = ? AND consumed_at IS NULL').run(at, model, id).changes === 1;
+    async consume(model, id, at, by) {
+      return (
+        db.sql('UPDATE oidc_records SET consumed_at = ?, consumed_by = ? WHERE model = ? AND id = ? AND consumed_at IS NULL').run(at, by ?? null, model, id)
+          .changes === 1
+      );
     },
-    async unconsume(model, id, at) {
-      return db.sql('UPDATE oidc_records SET consumed_at = NULL WHERE model = ? AND id = ? AND consumed_at = ?').run(model, id, at).changes === 1;
+    async unconsume(model, id, at, by) {
+      // IS: equal, or both NULL (a consume made without a unique value).
+      return (
+        db
+          .sql('UPDATE oidc_records SET consumed_at = NULL, consumed_by = NULL WHERE model = ? AND id = ? AND consumed_at = ? AND consumed_by IS ?')
+          .run(model, id, at, by ?? null).changes === 1
+      );
     },
     async destroy(model, id) {
       db.sql('DELETE FROM oidc_records WHERE model = ? AND id = ?').run(model, id);
