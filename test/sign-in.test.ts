@@ -204,6 +204,16 @@ describe('sign-in pages: passwords, throttling, CSRF, TOTP and recovery codes', 
     assert.equal(asPage((await attempt(user.username, PASSWORD)).result).status, 401);
   });
 
+  test('resetting a user’s second factor (a lost or stolen device) signs them out everywhere: refresh fails, and they enrol again at sign-in', async () => {
+    const user = await h.user();
+    const tokens = await codeFlow(h, new Browser(h.issuer), web, user.username, { scope: 'openid orders:read', resource: orders.audience });
+    assert.equal((await h.admin('GET', `/users/${user.id}/grants`)).body.grants.length, 1);
+    assert.equal((await h.admin('POST', `/users/${user.id}/mfa/reset`)).status, 200);
+    const refresh = await oauth.refreshTokenGrantRequest(h.as, web.client, web.auth, tokens.refresh_token!, insecure);
+    await assert.rejects(oauth.processRefreshTokenResponse(h.as, web.client, refresh), (e: oauth.ResponseBodyError) => e.error === 'invalid_grant');
+    assert.deepEqual((await h.admin('GET', `/users/${user.id}/grants`)).body, { grants: [], sessions: [] });
+  });
+
   test('the logout page is served in the same layout and ends the session', async () => {
     const user = await h.user();
     const browser = new Browser(h.issuer);

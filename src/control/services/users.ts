@@ -169,12 +169,17 @@ export const usersService = {
     if (!(await ctx.store.users.delete(id, (deleted) => audit(actor, 'deleted', deleted, null, id)))) throw notFound('user', id);
   },
 
-  /** Removes the TOTP enrolment and recovery codes; the user enrols again at the next sign-in if MFA is required. */
+  /**
+   * Removes the TOTP enrolment and recovery codes, and ends every session and grant: a reset is asked
+   * for when the device holding the factor is lost or stolen, and what was signed in with it must not
+   * outlive it. The user enrols again at the next sign-in if MFA is required.
+   */
   async resetMfa(ctx: ControlContext, actor: Actor, id: string): Promise<User> {
     const { user } = await changeUser(ctx, id, (existing) => ({
       user: { ...existing, totp: null },
       audit: (stored) => audit(actor, 'mfa_reset', existing, stored, id),
     }));
+    await grantsService.revokeAllForUser(ctx, actor, id);
     return user;
   },
 
