@@ -66,6 +66,12 @@ describe('a token request refused for what it asks, after its token was consumed
     const refused = await refreshing(tokens.refresh_token!, { resource: billing.audience });
     assert.equal(refused.status, 400, JSON.stringify(refused.body));
     assert.equal(refused.body.error, 'invalid_target');
+    // Whoever holds a stolen refresh token may probe this way without spending it: the give-back is audited.
+    const givenBack = (await h.audit('grant.token_given_back')).filter((e: { targetId: string }) => e.targetId === grantId);
+    assert.deepEqual(
+      givenBack.map((e: { after: unknown }) => e.after),
+      [{ token: 'refresh_token', clientId: web.id, error: 'invalid_target' }],
+    );
     await retryStands(tokens.refresh_token!, grantId, { resource: orders.audience });
   });
 

@@ -317,7 +317,7 @@ export class AuthorizationServer {
     provider.proxy = settings.behindProxy;
     carryGrantVersion(provider);
     // Outermost: it sees the final answer (a 503 for an outage) before it is sent.
-    provider.use(noteConsumes(adapterOptions, this.#o.onError, refusedForTheRequest(provider)));
+    provider.use(noteConsumes(adapterOptions, this.#o.onError, refusedForTheRequest(provider), (kctx, refusal) => this.#auditGivenBack(kctx, refusal)));
     provider.on('grant.error', (_kctx: KoaContextWithOIDC, error: unknown) => noteRefusal(error));
     this.#hashClientSecrets(provider);
     registerTokenExchange(provider, { ctx, directory, sign });
@@ -384,6 +384,34 @@ export class AuthorizationServer {
   #auditGrantRevoked(grantId: string): void {
     this.#o.ctx.store.audit
       .append({ actor: 'authorization-server', requestId: null, action: 'grant.revoked', targetType: 'grant', targetId: grantId, before: null, after: null })
+      .catch(this.#o.onError);
+  }
+
+  /**
+   * A code or refresh token given back after a refusal for what the request asked (noteConsumes): in the
+   * audit log under its grant, with the client and the error, so probing with a stolen one shows.
+   */
+  async #auditGivenBack(kctx: KoaContextWithOIDC, refusal: unknown): Promise<void> {
+    const entities = kctx.oidc?.entities as
+      { RefreshToken?: { grantId?: string }; AuthorizationCode?: { grantId?: string }; Client?: { clientId?: string } } | undefined;
+    const token = entities?.RefreshToken ?? entities?.AuthorizationCode;
+    const grantId = token?.grantId;
+    if (typeof grantId !== 'string') return;
+    const error = (refusal as { error?: unknown } | null)?.error;
+    await this.#o.ctx.store.audit
+      .append({
+        actor: 'authorization-server',
+        requestId: null,
+        action: 'grant.token_given_back',
+        targetType: 'grant',
+        targetId: grantId,
+        before: null,
+        after: {
+          token: entities?.RefreshToken ? 'refresh_token' : 'authorization_code',
+          clientId: entities?.Client?.clientId ?? null,
+          error: typeof error === 'string' ? error : null,
+        },
+      })
       .catch(this.#o.onError);
   }
 

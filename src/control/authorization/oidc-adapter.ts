@@ -204,12 +204,15 @@ const consumedInRequest = new AsyncLocalStorage<RequestNotes>();
  * token once the token itself passed every check (found, unexpired, this client's, unused, its grant
  * and user there), and only then resolves the resource the request names (RFC 8707 §2, invalid_target)
  * or checks a code's DPoP binding against the proof sent (RFC 9449 §10.1). Kept used, the client's
- * corrected retry would be a reuse, and a mistyped parameter would revoke the grant.
+ * corrected retry would be a reuse, and a mistyped parameter would revoke the grant. Such a give-back
+ * is reported (`onGivenBack`): whoever holds a stolen code or refresh token can probe with it this way
+ * without spending it, and the attempt must stay visible.
  */
 export function noteConsumes<K extends { status: number; headerSent: boolean }>(
   o: GiveBackOptions,
   onError: (error: unknown) => void,
   forTheRequest: (kctx: K, refusal: unknown) => Promise<boolean> = async () => false,
+  onGivenBack: (kctx: K, refusal: unknown) => Promise<void> = async () => undefined,
 ) {
   return (kctx: K | null, next: () => Promise<void>): Promise<void> => {
     const notes: RequestNotes = { consumed: [], issued: [], chains: new Map() };
@@ -227,7 +230,11 @@ export function noteConsumes<K extends { status: number; headerSent: boolean }>(
       }
       if (!kctx || kctx.headerSent || notes.consumed.length === 0) return;
       if (kctx.status >= 500) await giveBack(notes, o).catch(onError);
-      else if (kctx.status >= 400 && notes.refusal !== undefined && (await forTheRequest(kctx, notes.refusal))) await giveBack(notes, o).catch(onError);
+      else if (kctx.status >= 400 && notes.refusal !== undefined && (await forTheRequest(kctx, notes.refusal))) {
+        const { refusal } = notes;
+        // Reported before the answer goes, so the audit log has it by the time the client sees the refusal.
+        await giveBack(notes, o).then(() => onGivenBack(kctx, refusal), onError);
+      }
     });
   };
 }
