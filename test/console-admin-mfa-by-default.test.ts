@@ -103,7 +103,7 @@ describe('console admins and operators must pass a second factor by default', ()
     const shown = json(await runCli(['users', 'show', user.id, '--json'], env));
     assert.deepEqual(shown.mfa, { required: true, enrolled: false, recoveryCodesLeft: 0 });
     const reset = await runCli(['users', 'reset-mfa', user.id], env);
-    assert.match(reset.stdout, /TOTP and recovery codes removed; a second factor is required/);
+    assert.match(reset.stdout, /TOTP and recovery codes removed; their sessions and grants are revoked; a second factor is required/);
   });
 });
 

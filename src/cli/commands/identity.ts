@@ -126,10 +126,10 @@ export const IDENTITY_GROUPS: Record<string, Record<string, Verb>> = {
       text: (r) => `${r.id}: console role ${r.consoleRole ?? 'none'}${enrolNext(r)}`,
     },
     'reset-mfa': {
-      usage: 'reset-mfa ID',
+      usage: 'reset-mfa ID (a lost or stolen device; ends the user’s sessions and grants)',
       positionals: 1,
       run: (c, [user]) => c.request('POST', `/users/${id(user!)}/mfa/reset`),
-      text: (r) => `${r.id}: TOTP and recovery codes removed${enrolNext(r)}`,
+      text: (r) => `${r.id}: TOTP and recovery codes removed; their sessions and grants are revoked${enrolNext(r)}`,
     },
   },
   clients: {
