@@ -128,6 +128,8 @@ export async function startGatehouse(
   for (const { setting, file, problem } of config.secretFileWarnings) {
     log.warn({ setting, file }, `secrets file ${file} (${setting}) is ${problem}: make it readable by Gatehouse's user only (chmod 0400)`);
   }
+  const plainGateway = servesGateway ? plainHttpGatewayWarning(config) : null;
+  if (plainGateway) log.warn({ setting: 'gateway.tls' }, plainGateway);
   // Issuers whose access tokens the gateway accepts: the configured ones first (a bad one stops the
   // start before anything is opened), our own once its URL is known.
   const trusted: TrustedIssuer[] = await Promise.all(config.tokens.issuers.map((i) => externalIssuer(i)));
@@ -609,6 +611,22 @@ function refuseSqliteGateway(config: Readonly<Config>, role: NodeRole): void {
     'a gateway node (--role gateway) needs the shared PostgreSQL store (store.driver postgres): the embedded SQLite store is a file ' +
       'on one machine that nodes on other machines cannot share. Run one node with --role all on SQLite, or set node.singleMachine ' +
       'true if every node runs on this machine and shares the file.',
+  );
+}
+
+/**
+ * A gateway without gateway.tls speaks plain HTTP, and (plaintextCredentials refuse, the default)
+ * refuses every request that carries a credential, flagging each API key in one as exposed, which the
+ * exposure policy then disables or revokes, unless it came through a trusted proxy that says it took
+ * HTTPS (X-Forwarded-Proto). A configuration that leaves tls out and lists no proxy started with
+ * nothing said, and the first real call cost its key. Said at start; null when there is nothing to say.
+ */
+export function plainHttpGatewayWarning(config: Readonly<Config>): string | null {
+  if (config.gateway.tls || config.gateway.plaintextCredentials !== 'refuse' || config.gateway.trustedProxies.length > 0) return null;
+  return (
+    'the gateway speaks plain HTTP (no gateway.tls) and no gateway.trustedProxies terminate TLS before it: every request carrying ' +
+    'a credential is refused (403 CREDENTIALS_OVER_HTTP) and an API key in one is flagged exposed (the exposure policy acts on it). ' +
+    'Set gateway.tls, or list the TLS-terminating proxy in gateway.trustedProxies'
   );
 }
 
