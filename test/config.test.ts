@@ -125,6 +125,24 @@ describe('loadConfig', () => {
     assert.equal(config.dataDir, dir);
   });
 
+  test('list settings come from the environment too, comma-separated, and [] empties one', () => {
+    const env = { GATEHOUSE_PEPPER: PEPPER_A, GATEHOUSE_DATA_DIR: dir };
+    const config = loadConfig({
+      env: {
+        ...env,
+        GATEHOUSE_AUTHORIZATION_MFA_REQUIRED_CONSOLE_ROLES: 'admin, operator,auditor',
+        GATEHOUSE_METRICS_ALLOW_FROM: '10.0.0.0/8,192.168.1.0/24',
+        GATEHOUSE_GATEWAY_TRUSTED_PROXIES: '[]',
+      },
+      file: writeYaml('gateway:\n  trustedProxies: [10.1.0.0/16]\n'),
+    });
+    assert.deepEqual(config.authorization.mfaRequiredConsoleRoles, ['admin', 'operator', 'auditor']);
+    assert.deepEqual(config.metrics.allowFrom, ['10.0.0.0/8', '192.168.1.0/24']);
+    assert.deepEqual(config.gateway.trustedProxies, []);
+    const message = configError(() => loadConfig({ env: { ...env, GATEHOUSE_AUTHORIZATION_MFA_REQUIRED_CONSOLE_ROLES: 'admin,root' } }));
+    assert.match(message, /GATEHOUSE_AUTHORIZATION_MFA_REQUIRED_CONSOLE_ROLES/);
+  });
+
   test('an empty environment variable does not override the file', () => {
     const file = writeYaml(`gateway:\n  port: 9000\n`);
     const config = loadConfig({ file, env: { GATEHOUSE_PEPPER: PEPPER_A, GATEHOUSE_DATA_DIR: dir, GATEHOUSE_GATEWAY_PORT: '' } });

@@ -157,7 +157,8 @@ function describeIssues(error: z.ZodError, fromEnv: ReadonlyMap<string, string>)
  * the environment wins over the file, whose line may well be right.
  */
 function settingName(path: string, fromEnv: ReadonlyMap<string, string>): string {
-  const variable = fromEnv.get(path);
+  // A list's item (`roles.1`) came from the variable that gave the list.
+  const variable = fromEnv.get(path) ?? fromEnv.get(path.replace(/(?:\.\d+)+$/, ''));
   return variable ? `${path} (from ${variable})` : path;
 }
 
@@ -179,8 +180,14 @@ function readYaml(file: string): unknown {
   }
 }
 
-/** Every scalar setting of the schema, as its dotted path; each may come from GATEHOUSE_<PATH>. */
-function scalarPaths(): string[][] {
+/** Lists whose items are objects: the YAML file's to give, as no one variable can spell them. */
+const LISTS_OF_OBJECTS = new Set(['apis', 'tokens.issuers']);
+
+/**
+ * Every setting of the schema that one variable can give, as its path: scalars, and lists of strings or
+ * numbers (comma-separated, `[]` for an empty one: listLike). Each may come from GATEHOUSE_<PATH>.
+ */
+function settingPaths(): string[][] {
   const defaults = configSchema.parse({});
   const paths: string[][] = [
     ['store', 'path'],
@@ -195,7 +202,7 @@ function scalarPaths(): string[][] {
   const walk = (value: unknown, path: string[]): void => {
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
       for (const [k, v] of Object.entries(value)) walk(v, [...path, k]);
-    } else if (!Array.isArray(value)) paths.push(path);
+    } else if (!Array.isArray(value) || !LISTS_OF_OBJECTS.has(path.join('.'))) paths.push(path);
   };
   walk(defaults, []);
   for (const secret of ['pepperFile', 'previousPeppersFile', 'masterKeyFile']) paths.push(['secrets', secret]);
@@ -253,18 +260,36 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> => type
 
 function overlayEnvironment(base: unknown, env: NodeJS.ProcessEnv, fromEnv: Map<string, string>): unknown {
   const out = structuredClone(base && typeof base === 'object' ? base : {}) as Record<string, unknown>;
-  for (const path of scalarPaths()) {
+  const defaults = configSchema.parse({}) as Record<string, unknown>;
+  for (const path of settingPaths()) {
     const value = env[envName(path)];
     if (value === undefined || value === '') continue;
     fromEnv.set(path.join('.'), envName(path));
     let node = out;
+    let byDefault: unknown = defaults;
     for (const part of path.slice(0, -1)) {
       if (typeof node[part] !== 'object' || node[part] === null) node[part] = {};
       node = node[part] as Record<string, unknown>;
+      byDefault = (byDefault as Record<string, unknown> | undefined)?.[part];
     }
-    node[path.at(-1)!] = value;
+    const listByDefault = (byDefault as Record<string, unknown> | undefined)?.[path.at(-1)!];
+    node[path.at(-1)!] = Array.isArray(listByDefault) ? listOf(value, listByDefault) : value;
   }
   return out;
+}
+
+/**
+ * A list setting as one variable gives it: items separated by commas (spaces around them dropped), `[]`
+ * for none. Numbers where the default's items are numbers; the schema then checks each item, naming
+ * the variable.
+ */
+function listOf(value: string, byDefault: readonly unknown[]): unknown[] {
+  if (value.trim() === '[]') return [];
+  const items = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  return typeof byDefault[0] === 'number' ? items.map(Number) : items;
 }
 
 function otelEnvironment(env: NodeJS.ProcessEnv): OtelEnvironment {
