@@ -105,7 +105,7 @@ function UserSessions({ u }: { u: User }) {
       ) : grants.isError ? (
         <ErrorMessage error={grants.error} />
       ) : (
-        `${grants.data.sessions.length} sessions, ${grants.data.grants.length} grants`
+        `${counted(grants.data.sessions.length, 'session')}, ${counted(grants.data.grants.length, 'grant')}`
       )}
       {canWrite ? (
         <>
@@ -313,3 +313,6 @@ export function WebhookDetail({ id }: { id: string }) {
     </>
   );
 }
+
+/** `1 session`, `2 sessions`. */
+const counted = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
