@@ -262,6 +262,8 @@ describe('gatehouse demo', () => {
         ['demo@example.com', 'developer@example.com'],
         demo.stdout,
       );
+      // Each generated password is printed once, under the account it signs in.
+      for (const [, password] of accounts) assert.equal(demo.stdout.split(password!).length - 1, 1, 'printed once');
       for (const [[username, password], role] of accounts.map((a, i) => [a, ['admin', 'developer'][i]] as const)) {
         const browser = new Browser(consoleUrl);
         const login = asPage(await browser.go('/bff/login'));

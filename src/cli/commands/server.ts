@@ -191,10 +191,9 @@ function demoBanner(config: Readonly<Config>, gh: Gatehouse, upstreamUrl: string
     );
   }
   if (gh.authorization) lines.push('', ...mfaNotice(config));
-  if (secrets?.client && secrets.user) {
+  if (secrets?.client) {
     lines.push(
       '',
-      `Sign-in user: ${secrets.user.username} / ${secrets.user.password}`,
       'An access token for the demo API (client credentials), then a call that needs it; the demo API shows who the gateway says called:',
       `  TOKEN=$(curl -s -u ${secrets.client.id}:${secrets.client.secret} -d grant_type=client_credentials ${gh.controlUrl}/token | sed 's/.*"access_token":"\\([^"]*\\)".*/\\1/')`,
       `  curl -i ${cacert}-H "Authorization: Bearer $TOKEN" ${gh.gatewayUrl}/demo/me`,
