@@ -59,6 +59,8 @@ export interface AuthorizationServerOptions {
   tracing?: Tracing | null;
   /** Wrong device user codes, per client address (RFC 8628 §5.1). */
   userCodeThrottle: Throttle;
+  /** Grant revocations the store failed, journaled on disk (start-authorization.ts); in memory only when not given. */
+  pendingRevocations?: PendingRevocations;
 }
 
 /** oidc-provider's route for entering a device's user code (its default). */
@@ -87,11 +89,12 @@ export class AuthorizationServer {
   #scheduleTimer: NodeJS.Timeout | undefined;
   #signature = '';
   /** Kept across provider builds: a revocation the store failed is retried whatever the keys do since. */
-  readonly #pendingRevocations = new PendingRevocations();
+  readonly #pendingRevocations: PendingRevocations;
   #adapterOptions: OidcAdapterOptions | null = null;
 
   constructor(options: AuthorizationServerOptions) {
     this.#o = options;
+    this.#pendingRevocations = options.pendingRevocations ?? new PendingRevocations();
     this.#cookieKey = derive(options.masterKey, 'gatehouse cookies v1').export().toString('base64url');
   }
 

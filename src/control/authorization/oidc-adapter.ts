@@ -7,6 +7,7 @@ import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { StorageUnavailableError } from '../../store/port.ts';
 import type { ClientDirectory } from './client-directory.ts';
 import type { OidcRecords, StoredRecord } from './oidc-records.ts';
+import type { RevocationJournal } from './revocation-journal.ts';
 
 export interface OidcAdapterOptions {
   /** The records by their secret ids; stored under keyed hashes, sealed. */
@@ -34,34 +35,83 @@ export interface OidcAdapterOptions {
 /**
  * Grant revocations the store failed (away for a moment), by grant id, with whether the grant record
  * goes too. The reused token stays in the store, so presenting it again revokes the grant; this makes
- * sure it is revoked even if no one does (the thief holds its successor and has no reason to), retried
- * in the background and reported to readiness until it holds. In memory: after a restart, the token
- * left in the store is what still shows the reuse.
+ * sure it is revoked even if no one does (the thief holds its successor and has no reason to, RFC 9700
+ * §4.14.2), retried in the background and reported to readiness until it holds. Journaled on the
+ * node's local disk (RevocationJournal) before the request that saw the reuse is answered, and
+ * restored at start, so a restart does not forget it either. A journal write that fails (the disk
+ * full or read-only) leaves it in memory only, and is tried again with each retry and reported.
  */
 export class PendingRevocations {
   readonly #grants = new Map<string, boolean>();
-  add(grantId: string, withGrant: boolean): void {
-    this.#grants.set(grantId, this.#grants.get(grantId) === true || withGrant);
+  readonly #journal: RevocationJournal | null;
+  /** Grant ids whose journal file does not say what #grants does (its write or removal failed): synced again by each retry. */
+  readonly #unsynced = new Set<string>();
+
+  constructor(journal: RevocationJournal | null = null) {
+    this.#journal = journal;
   }
+
+  /** The revocations journaled before a restart, pending again; each file unreadable is reported and left. */
+  async restore(onUnreadable: (file: string, error: unknown) => void): Promise<number> {
+    const journaled = (await this.#journal?.load(onUnreadable)) ?? [];
+    for (const { grantId, withGrant } of journaled) this.#grants.set(grantId, this.#grants.get(grantId) === true || withGrant);
+    return journaled.length;
+  }
+
+  /** Pending, and journaled before it resolves (never rejects: a journal failure is kept for the retry to redo and report). */
+  async add(grantId: string, withGrant: boolean): Promise<void> {
+    this.#grants.set(grantId, this.#grants.get(grantId) === true || withGrant);
+    await this.#sync(grantId).catch(() => undefined);
+  }
+
   get size(): number {
     return this.#grants.size;
   }
+
   entries(): [string, boolean][] {
     return [...this.#grants];
   }
+
   /** A revocation of the grant held: the pending one is done, unless it also had the grant record to delete and this one did not. */
-  settle(grantId: string, withGrant: boolean): void {
-    if (withGrant || this.#grants.get(grantId) === false) this.#grants.delete(grantId);
+  async settle(grantId: string, withGrant: boolean): Promise<void> {
+    if (!this.#grants.has(grantId) || !(withGrant || this.#grants.get(grantId) === false)) return;
+    this.#grants.delete(grantId);
+    await this.#sync(grantId).catch(() => undefined);
+  }
+
+  /** Stops journaling (the node is stopping): what is journaled stays for the next start, and nothing is written after. */
+  close(): void {
+    this.#journal?.close();
+  }
+
+  /** Syncs again each journal file a failure left out of step; rejects with the failures. */
+  async resync(): Promise<void> {
+    const failures: unknown[] = [];
+    for (const grantId of [...this.#unsynced]) await this.#sync(grantId).catch((error: unknown) => failures.push(error));
+    if (failures.length > 0)
+      throw new AggregateError(failures, `${failures.length} pending grant revocation(s) could not be journaled to disk (lost on a restart)`);
+  }
+
+  async #sync(grantId: string): Promise<void> {
+    if (!this.#journal) return;
+    try {
+      await this.#journal.sync(grantId, () => this.#grants.get(grantId));
+      this.#unsynced.delete(grantId);
+    } catch (error) {
+      this.#unsynced.add(grantId);
+      throw error;
+    }
   }
 }
 
 /**
  * Retries each pending grant revocation; the ones that hold leave the list (and reach the audit log).
- * Rejects while any is still pending, so the background task reports it to the log and to readiness.
+ * Rejects while any is still pending, or not journaled as it should be, so the background task
+ * reports it to the log and to readiness.
  */
 export async function retryRevocations(o: OidcAdapterOptions): Promise<void> {
   const pending = o.pendingRevocations;
-  if (!pending || pending.size === 0) return;
+  if (!pending) return;
   const failures: unknown[] = [];
   for (const [grantId, withGrant] of pending.entries()) {
     try {
@@ -71,7 +121,9 @@ export async function retryRevocations(o: OidcAdapterOptions): Promise<void> {
       failures.push(error);
     }
   }
+  await pending.resync().catch((error: unknown) => failures.push(error));
   if (pending.size > 0) throw new AggregateError(failures, `${pending.size} grant revocation(s) the store failed are pending, retried until they hold`);
+  if (failures.length > 0) throw new AggregateError(failures, 'the journal of pending grant revocations is out of step with them');
 }
 
 /**
@@ -403,11 +455,12 @@ async function revokeGrant(grantId: string, o: OidcAdapterOptions, withGrant: bo
   try {
     await o.records.revokeGrant({ grantId, models: GRANT_BOUND, withGrant, revokedAt: now, expiresAt: now + o.revocationTtlMs() });
   } catch (error) {
-    // Still failed to the request (503 while the store is away); retried in the background too.
-    o.pendingRevocations?.add(grantId, withGrant);
+    // Still failed to the request (503 while the store is away); retried in the background too, and
+    // journaled first, so a restart before it holds does not forget it (RFC 9700 §4.14.2).
+    await o.pendingRevocations?.add(grantId, withGrant);
     throw error;
   }
-  o.pendingRevocations?.settle(grantId, withGrant);
+  await o.pendingRevocations?.settle(grantId, withGrant);
   o.onGrantRevoked(grantId);
 }
 

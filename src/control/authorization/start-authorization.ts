@@ -11,6 +11,8 @@ import { signingKeysService } from '../services/signing-keys.ts';
 import { AuthorizationServer, deriveKey } from './authorization-server.ts';
 import { ClientDirectory } from './client-directory.ts';
 import { createInteractions } from './interactions.ts';
+import { PendingRevocations } from './oidc-adapter.ts';
+import { RevocationJournal } from './revocation-journal.ts';
 import type { TokenRequestObserver } from './token-metrics.ts';
 import { memoryThrottles } from '../../limits/failure-throttle.ts';
 import type { ThrottleFactory } from '../../limits/port.ts';
@@ -53,6 +55,12 @@ export async function startAuthorization(
   // Made now, so the first sign-in with an unknown name costs one scrypt like any other.
   await DECOY_PASSWORD_HASH;
   const directory = new ClientDirectory(ctx.store, ctx.changes);
+  // Grant revocations the store failed before a restart (a reuse seen while it was away, RFC 9700
+  // §4.14.2): pending again, and retried at once below. Journaled on this node's disk, not in the store.
+  const pendingRevocations = new PendingRevocations(new RevocationJournal(config.dataDir));
+  await pendingRevocations.restore((file, error) =>
+    onError(new Error(`a pending grant revocation's journal file could not be read, left as it is: ${file}`, { cause: error })),
+  );
   // Wrong device codes count per address like wrong passwords do (RFC 8628 §5.1), with the same limit.
   const userCodeThrottle = throttles({
     name: 'device-code-address',
@@ -78,6 +86,7 @@ export async function startAuthorization(
     onError,
     onTokenRequest,
     tracing,
+    pendingRevocations,
   });
   await server.reload();
   const unsubscribe = ctx.changes.subscribe((event) => {
@@ -119,14 +128,16 @@ export async function startAuthorization(
   housekeeping.unref();
   // Grant revocations the store failed (a reuse seen while it was away): retried until they hold, and
   // reported (a warning: the store's own component says whether the node can serve).
-  const pendingRevocations = new PeriodicTask({
+  // Also at start: ones journaled before a restart are retried without waiting for the first interval.
+  const revocationRetries = new PeriodicTask({
     component: PENDING_REVOCATIONS,
     critical: false,
     health,
     intervalMs: PENDING_REVOCATIONS_RETRY_MS,
+    atStart: true,
     run: () => server.retryRevocations(),
   });
-  pendingRevocations.start();
+  revocationRetries.start();
   return {
     server,
     revocations,
@@ -134,7 +145,8 @@ export async function startAuthorization(
     interactions: getRequestListener(interactions.fetch),
     close() {
       clearInterval(housekeeping);
-      void pendingRevocations.stop();
+      void revocationRetries.stop();
+      pendingRevocations.close();
       unsubscribe();
       server.close();
     },
