@@ -14,7 +14,9 @@ import {
   createOidcAdapterFactory,
   noteConsumes,
   noteRefusal,
+  PendingGiveBacks,
   PendingRevocations,
+  retryGiveBacks,
   retryRevocations,
   saveGrant,
   type OidcAdapterOptions,
@@ -90,6 +92,8 @@ export class AuthorizationServer {
   #signature = '';
   /** Kept across provider builds: a revocation the store failed is retried whatever the keys do since. */
   readonly #pendingRevocations: PendingRevocations;
+  /** Kept across provider builds too: a give-back the store failed is completed whatever the keys do since. */
+  readonly #pendingGiveBacks = new PendingGiveBacks();
   #adapterOptions: OidcAdapterOptions | null = null;
 
   constructor(options: AuthorizationServerOptions) {
@@ -132,6 +136,11 @@ export class AuthorizationServer {
     return this.#adapterOptions ? retryRevocations(this.#adapterOptions) : Promise.resolve();
   }
 
+  /** Completes the give-backs the store failed; rejects while any is pending (for health). */
+  retryGiveBacks(): Promise<void> {
+    return this.#adapterOptions ? retryGiveBacks(this.#adapterOptions) : Promise.resolve();
+  }
+
   handle(req: IncomingMessage, res: ServerResponse): void {
     this.#callback(req, res);
   }
@@ -154,6 +163,7 @@ export class AuthorizationServer {
       refreshReuseGraceMs: settings.refreshReuseGraceSeconds * 1000,
       onReuseRevoked: (grantId) => this.#auditGrantRevoked(grantId),
       pendingRevocations: this.#pendingRevocations,
+      pendingGiveBacks: this.#pendingGiveBacks,
     };
     this.#adapterOptions = adapterOptions;
     const configuration: Configuration = {

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { errors } from 'oidc-provider';
 import { openSqliteStore } from '../../store/sqlite/sqlite-store.ts';
 import type { ClientDirectory } from './client-directory.ts';
-import { createOidcAdapterFactory, GrantChangedError, noteConsumes, saveGrant } from './oidc-adapter.ts';
+import { createOidcAdapterFactory, GrantChangedError, noteConsumes, PendingGiveBacks, retryGiveBacks, saveGrant } from './oidc-adapter.ts';
 import { createOidcRecords } from './oidc-records.ts';
 
 const MASTER = Buffer.from('master-key-for-oidc-adapter-0123456789abcdef');
@@ -548,5 +548,79 @@ for (const refreshReuseGraceMs of [0, 10_000]) {
       assert.equal(typeof (await refresh.find('b-1'))?.consumed, 'number', 'b-1 is spent by the retry');
       assert.deepEqual(revoked, []);
     }
+  });
+}
+
+for (const refreshReuseGraceMs of [0, 10_000]) {
+  test(`a give-back the store failed is completed later only over the consume its request left: a use made since on another node stays used, and the token's next presentation is a reuse (grace ${refreshReuseGraceMs} ms)`, async () => {
+    const store = openSqliteStore(':memory:');
+    await store.migrate();
+    const records = createOidcRecords(store.oidc, MASTER);
+    const audited: string[] = [];
+    // Two nodes on one store: each its own adapter and its own pending give-backs.
+    const node = () => {
+      const options = {
+        records,
+        clients: {} as ClientDirectory,
+        clock: () => NOW,
+        revocationTtlMs: () => 3_600_000,
+        onGrantRevoked: () => undefined,
+        refreshReuseGraceMs,
+        onReuseRevoked: (grantId: string) => audited.push(grantId),
+        pendingGiveBacks: new PendingGiveBacks(),
+      };
+      const errors: unknown[] = [];
+      return { options, refresh: createOidcAdapterFactory(options)('RefreshToken'), inRequest: noteConsumes(options, (error) => errors.push(error)), errors };
+    };
+    const [a, b] = [node(), node()];
+    const token = (id: string, rotations: number) => ({ jti: id, kind: 'RefreshToken', grantId: 'grant-1', accountId: 'usr_1', iiat: 1, rotations });
+    await createOidcAdapterFactory(a.options)('Grant').upsert('grant-1', { jti: 'grant-1', kind: 'Grant', accountId: 'usr_1', clientId: 'client-1' }, 3600);
+    await a.refresh.upsert('t-0', token('t-0', 0), 3600);
+
+    // At node A the store goes away during the consume (never applied) and stays away for the give-back.
+    const { consume, unconsume } = store.oidc;
+    const away = async () => {
+      throw new Error('connection reset');
+    };
+    store.oidc.consume = away;
+    store.oidc.unconsume = away;
+    await assert.rejects(
+      a.inRequest(null, async () => {
+        await a.refresh.find('t-0');
+        await a.refresh.consume('t-0');
+      }),
+      /given back once the store is/,
+    );
+    store.oidc.consume = consume;
+    store.oidc.unconsume = unconsume;
+    assert.equal(a.options.pendingGiveBacks.size, 1, 'kept to be completed');
+
+    // The client's retry reaches node B, which knows nothing of it: the token is unused there, and it is refreshed.
+    const kctx = { status: 404, headerSent: false };
+    await b.inRequest(kctx, async () => {
+      await b.refresh.find('t-0');
+      await b.refresh.consume('t-0');
+      await b.refresh.upsert('t-1', token('t-1', 1), 3600);
+      kctx.status = 200;
+    });
+    const used = (await records.find('RefreshToken', 't-0', NOW))?.consumed;
+    assert.equal(typeof used, 'number');
+
+    // Node A completes its give-back: the consume it made never reached the store, B's (same millisecond) is not its own.
+    await retryGiveBacks(a.options);
+    assert.equal(a.options.pendingGiveBacks.size, 0);
+    assert.equal((await records.find('RefreshToken', 't-0', NOW))?.consumed, used, "B's use stays");
+
+    // A stolen copy presented at node A, beyond any grace (B's successor was used): a reuse, the grant revoked.
+    await b.inRequest({ status: 404, headerSent: false }, async () => {
+      await b.refresh.find('t-1');
+      await b.refresh.consume('t-1');
+    });
+    await assert.rejects(
+      a.refresh.find('t-0').then(() => a.refresh.consume('t-0')),
+      (error) => error instanceof errors.InvalidGrant,
+    );
+    assert.deepEqual(audited, ['grant-1']);
+    assert.deepEqual([...a.errors, ...b.errors], []);
   });
 }

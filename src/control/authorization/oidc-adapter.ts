@@ -30,6 +30,8 @@ export interface OidcAdapterOptions {
   onReuseRevoked: (grantId: string) => void;
   /** Grant revocations the store failed, kept to be retried (retryRevocations); shared by every provider build. */
   pendingRevocations?: PendingRevocations;
+  /** Give-backs of a failed request the store failed too, kept to be completed (retryGiveBacks); shared by every provider build. */
+  pendingGiveBacks?: PendingGiveBacks;
 }
 
 /**
@@ -151,6 +153,10 @@ function recordAdapter(model: string, o: OidcAdapterOptions): Adapter {
       else await o.records.upsert(model, id, payload as Record<string, unknown>, expiresAt);
     },
     async find(id) {
+      // A give-back the store failed (it was away when the request that consumed this failed): completed
+      // first, so the client's retry finds the token as it was before that request, not used by it.
+      if (SINGLE_USE.has(model) && o.pendingGiveBacks && !o.pendingGiveBacks.empty)
+        await completeGiveBack(o.pendingGiveBacks.of(model, o.records.refOf(model, id)), o);
       if (model === 'Grant') {
         const stored = await o.records.findVersioned(model, id, o.clock());
         return found(stored && { ...stored.payload, [GRANT_VERSION]: stored.version });
@@ -274,14 +280,16 @@ export function noteConsumes<K extends { status: number; headerSent: boolean }>(
       } catch (error) {
         if (kctx?.headerSent) throw error;
         try {
-          await giveBack(notes, o);
+          await giveBack(notes, o, true);
         } catch (failed) {
-          throw new StorageUnavailableError('a token request failed, and what was consumed for it stays used', { cause: new AggregateError([error, failed]) });
+          throw new StorageUnavailableError('a token request failed, and what was consumed for it is given back once the store is (PendingGiveBacks)', {
+            cause: new AggregateError([error, failed]),
+          });
         }
         throw error;
       }
       if (!kctx || kctx.headerSent || notes.consumed.length === 0) return;
-      if (kctx.status >= 500) await giveBack(notes, o).catch(onError);
+      if (kctx.status >= 500) await giveBack(notes, o, true).catch(onError);
       else if (kctx.status >= 400 && notes.refusal !== undefined && (await forTheRequest(kctx, notes.refusal))) {
         const { refusal } = notes;
         // Reported before the answer goes, so the audit log has it by the time the client sees the refusal.
@@ -297,7 +305,7 @@ export function noteRefusal(error: unknown): void {
   if (notes) notes.refusal = error;
 }
 
-type GiveBackOptions = Pick<OidcAdapterOptions, 'records' | 'clock' | 'refreshReuseGraceMs'>;
+type GiveBackOptions = Pick<OidcAdapterOptions, 'records' | 'clock' | 'refreshReuseGraceMs' | 'pendingGiveBacks'>;
 
 /**
  * Undoes a failed request's consumes (each only if still consumed as it left it: by its stamp and its
@@ -309,17 +317,121 @@ type GiveBackOptions = Pick<OidcAdapterOptions, 'records' | 'clock' | 'refreshRe
  * taken already was continued from, in an answer that was sent, and the chain moved on through it; what
  * this request consumed then stays used, and the client goes on from that retry's successor.
  */
-async function giveBack(notes: RequestNotes, o: GiveBackOptions): Promise<void> {
-  const consumed = notes.consumed.splice(0);
-  const issued = notes.issued.splice(0);
-  if (consumed.length === 0) return;
-  for (const id of issued) {
-    const ref = o.records.refOf('RefreshToken', id);
-    if (await o.records.consumeStored('RefreshToken', ref, o.clock() - o.refreshReuseGraceMs)) await o.records.destroyStored('RefreshToken', ref);
-    // Not taken: never stored (its write failed), or taken by a concurrent retry, which answered.
-    else if (await o.records.find('RefreshToken', id, o.clock())) return;
+async function giveBack(notes: RequestNotes, o: GiveBackOptions, failed = false): Promise<void> {
+  const left: GiveBack = { consumed: notes.consumed.splice(0), issued: notes.issued.splice(0), taken: new Set() };
+  if (left.consumed.length === 0) return;
+  try {
+    await undo(left, o);
+  } catch (error) {
+    // The store failed the give-back too (still away): kept, and completed once it is back (PendingGiveBacks).
+    if (failed) o.pendingGiveBacks?.add(left);
+    throw error;
   }
-  for (const c of consumed) await o.records.unconsumeStored(c.model, c.ref, c.at, c.by);
+}
+
+/**
+ * What a give-back has left to undo; each step done leaves it, so one the store failed part-way is
+ * completed later from where it stopped (a successor it took and failed to delete is only deleted).
+ */
+interface GiveBack {
+  consumed: RequestNotes['consumed'];
+  issued: string[];
+  /** Successors (by id) this give-back took, to delete. */
+  taken: Set<string>;
+  /** The completion under way, which every request and the background retry wait for alike. */
+  running?: Promise<void> | undefined;
+}
+
+async function undo(left: GiveBack, o: GiveBackOptions): Promise<void> {
+  while (left.issued.length > 0) {
+    const id = left.issued[0]!;
+    const ref = o.records.refOf('RefreshToken', id);
+    if (left.taken.has(id) || (await o.records.consumeStored('RefreshToken', ref, o.clock() - o.refreshReuseGraceMs))) {
+      left.taken.add(id);
+      await o.records.destroyStored('RefreshToken', ref);
+    } else if (await o.records.find('RefreshToken', id, o.clock())) {
+      // Not taken: never stored (its write failed), or taken by a concurrent retry, which answered.
+      left.issued.length = 0;
+      left.consumed.length = 0;
+      return;
+    }
+    left.issued.shift();
+    left.taken.delete(id);
+  }
+  while (left.consumed.length > 0) {
+    const c = left.consumed[0]!;
+    await o.records.unconsumeStored(c.model, c.ref, c.at, c.by);
+    left.consumed.shift();
+  }
+}
+
+/**
+ * Give-backs the store failed: a request failed after it consumed a code or refresh token, and the
+ * store, still away, failed the give-back too. The token stayed used, so the client's retry, told to
+ * make it (503, RFC 6749 §5.2 temporarily_unavailable), was judged a reuse once the store was back and
+ * revoked the grant (RFC 9700 §4.14.2): our outage signed the user out. Each is kept here, by what it
+ * consumed, and completed before that code or refresh token is looked up again on this node (the
+ * adapter's find), and in the background (retryGiveBacks), so a retry that reaches another node most
+ * likely finds it done too.
+ *
+ * Completing it later is as sound as completing it at once: it undoes only the consume that failed
+ * request left (by its stamp and unique value, consumeId), which still being there means no other use
+ * of the token has been made since (a consume succeeds only on an unused record). A token another use
+ * consumed successfully since (the client's retry on another node, a thief's) is not touched, and its
+ * next presentation is the reuse it is. The token is only put back as it was before the failed request,
+ * so whoever presents it first after that is its first use, exactly as when the give-back holds at once.
+ *
+ * In memory: a restart forgets them, and the retry is judged a reuse, as before. Kept durably it would
+ * have to name the successors to withdraw by their secret ids; and a retry reaching another node before
+ * the background completion is judged a reuse there, which only the store could tell apart, and the
+ * store is what was away.
+ */
+export class PendingGiveBacks {
+  readonly #byRecord = new Map<string, GiveBack>();
+
+  add(left: GiveBack): void {
+    for (const c of left.consumed) this.#byRecord.set(`${c.model}\n${c.ref}`, left);
+  }
+
+  /** The give-back pending for this code or refresh token (its stored ref), if any. */
+  of(model: string, ref: string): GiveBack | undefined {
+    return this.#byRecord.get(`${model}\n${ref}`);
+  }
+
+  get size(): number {
+    return new Set(this.#byRecord.values()).size;
+  }
+
+  get empty(): boolean {
+    return this.#byRecord.size === 0;
+  }
+
+  all(): GiveBack[] {
+    return [...new Set(this.#byRecord.values())];
+  }
+
+  done(left: GiveBack): void {
+    for (const [key, pending] of this.#byRecord) if (pending === left) this.#byRecord.delete(key);
+  }
+}
+
+/** Completes a pending give-back (one completion at a time: a concurrent caller waits for the one under way). */
+async function completeGiveBack(left: GiveBack | undefined, o: GiveBackOptions): Promise<void> {
+  if (!left) return;
+  left.running ??= undo(left, o)
+    .then(() => o.pendingGiveBacks?.done(left))
+    .finally(() => (left.running = undefined));
+  await left.running;
+}
+
+/** Completes each pending give-back; rejects while any is still pending, so the background task reports it. */
+export async function retryGiveBacks(o: GiveBackOptions): Promise<void> {
+  const pending = o.pendingGiveBacks;
+  if (!pending || pending.size === 0) return;
+  const failures: unknown[] = [];
+  for (const left of pending.all()) await completeGiveBack(left, o).catch((error: unknown) => failures.push(error));
+  if (pending.size > 0)
+    throw new AggregateError(failures, `${pending.size} give-back(s) of a failed token request the store failed are pending, retried until they hold`);
 }
 
 function noteConsumed(model: string, ref: string, at: number, by: string, chain: unknown): void {

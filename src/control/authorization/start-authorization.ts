@@ -20,6 +20,9 @@ import type { ThrottleFactory } from '../../limits/port.ts';
 const HOUSEKEEPING = 'authorization-housekeeping';
 const PENDING_REVOCATIONS = 'grant-revocations-pending';
 const PENDING_REVOCATIONS_RETRY_MS = 5000;
+const PENDING_GIVE_BACKS = 'token-give-backs-pending';
+/** Well inside the Retry-After of the 503 the failed request was answered (5 s), so a retry at another node most likely finds it done. */
+const PENDING_GIVE_BACKS_RETRY_MS = 1000;
 
 export { identityContext, MAX_TOKEN_LIFETIME_MS } from './identity-context.ts';
 
@@ -28,6 +31,8 @@ export interface RunningAuthorization {
   revocations: RevocationList;
   /** One round of the retry of grant revocations the store failed, now (reported to health as its timer's are). */
   retryRevocations(): Promise<void>;
+  /** One round of the completion of give-backs the store failed, now (reported to health as its timer's are). */
+  retryGiveBacks(): Promise<void>;
   /** Serves the interaction pages. */
   interactions: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   close(): void;
@@ -138,15 +143,27 @@ export async function startAuthorization(
     run: () => server.retryRevocations(),
   });
   revocationRetries.start();
+  // Give-backs of failed token requests the store failed too: completed once it is back, before the
+  // client's retry, so that retry is not judged a reuse (RFC 9700 §4.14.2). A warning, as above.
+  const giveBackRetries = new PeriodicTask({
+    component: PENDING_GIVE_BACKS,
+    critical: false,
+    health,
+    intervalMs: PENDING_GIVE_BACKS_RETRY_MS,
+    run: () => server.retryGiveBacks(),
+  });
+  giveBackRetries.start();
   return {
     server,
     revocations,
     retryRevocations: () => health.run(PENDING_REVOCATIONS, () => server.retryRevocations()),
+    retryGiveBacks: () => health.run(PENDING_GIVE_BACKS, () => server.retryGiveBacks()),
     interactions: getRequestListener(interactions.fetch),
     close() {
       clearInterval(housekeeping);
       void revocationRetries.stop();
       pendingRevocations.close();
+      void giveBackRetries.stop();
       unsubscribe();
       server.close();
     },
