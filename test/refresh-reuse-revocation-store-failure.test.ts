@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { StorageUnavailableError, type OidcModelRepo, type RevocationRepo } from '../src/store/port.ts';
 import { Browser, claimsOf, codeFlow, REDIRECT, startAuthHarness, type AuthHarness, refreshWith } from './support/oauth.ts';
+import { waitFor } from './support/wait.ts';
 
 /**
  * oidc-provider answers the reuse of a rotated refresh token (RFC 9700 §4.14.2) by deleting that token
@@ -93,9 +94,9 @@ describe('a refresh token reuse whose grant revocation fails in the store', () =
     assert.equal(successor.status, 400, JSON.stringify(successor.body));
     assert.equal(successor.body.error, 'invalid_grant');
     assert.equal((await h.gh.ctx.store.revocations.since(0, Date.now())).filter((r) => r.id === grantId).length, 1, 'listed revoked');
-    assert.ok(
-      (await h.audit('grant.revoked')).some((e: { targetId: string }) => e.targetId === grantId),
-      'in the audit log',
-    );
+    // Audited beside the revocation, not before its answer: waited for, not read at once.
+    await waitFor(async () => (await h.audit('grant.revoked')).some((e: { targetId: string }) => e.targetId === grantId), {
+      what: 'the grant.revoked audit entry',
+    });
   });
 });
