@@ -25,6 +25,8 @@ const shapes: Record<string, (n: number) => string> = {
   'spaced pair run': (n) => `password${' '.repeat(n / 2)}x ${'key \t'.repeat(n / 10)}`,
   // A pair's value of `;`s each followed by a name-like run that no `=` ends (ADO.NET's separator or the value's own).
   'semicolon value run': (n) => `password=x${';Ab Cd'.repeat(n / 6)}`,
+  // Secret names then a colon (YAML, object notation) with quotes that never close, and names in quotes whose value is bare.
+  'colon pair run': (n) => `${"password: '".repeat(n / 24)}${'"token":   '.repeat(n / 24)}`,
   // Separators encoded at every level the rule reads, none followed by an encoded `=`.
   'encoded URL run': (n) => '%3Fa%253Fa%25253Fa%2525253Fa%252525253Fa'.repeat(n / 40),
   // Glued key look-alikes (each one's checksum is tested, and one character off it), and an upper-case prefix then capitals.

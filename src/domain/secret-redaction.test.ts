@@ -488,3 +488,67 @@ describe('a key that the checksum gives back: upper-cased, or glued with one cha
     }
   });
 });
+
+describe('credentials in name: value text: YAML and config dumps, dicts and JSON quoted in a message', () => {
+  test('the value after a secret-naming key and a colon is replaced, quoted or not; the key stays', () => {
+    for (const [text, expected] of [
+      // YAML, as a config dump or a library's error quotes it; in a log line its lines are `\n` escapes.
+      ['api_key: abc123def456', `api_key: ${R}`],
+      ['password: s3cret', `password: ${R}`],
+      ['PASSWORD: x', `PASSWORD: ${R}`],
+      ['db:\n  host: db\n  password: changeme\n  port: 5432', `db:\n  host: db\n  password: ${R}\n  port: 5432`],
+      [JSON.stringify({ msg: 'config:\npassword: changeme\nport: 5432' }), JSON.stringify({ msg: `config:\npassword: ${R}\nport: 5432` })],
+      ["password: 'quoted secret'", `password: '${R}'`],
+      // JSON, Python's and Node's object notation inside a message that is no JSON itself.
+      ['login failed for {"username":"alice","password":"s3cret"}', `login failed for {"username":"alice","password":"${R}"}`],
+      ['body {"password": "s3cret", "x": 1}', `body {"password": "${R}", "x": 1}`],
+      ["kwargs={'password': 's3cret', 'host': 'db'}", `kwargs={'password': '${R}', 'host': 'db'}`],
+      ["options { user: 'gh', password: 's3cret' }", `options { user: 'gh', password: '${R}' }`],
+      [JSON.stringify({ msg: 'sent {"client_secret":"s3cret"}' }), JSON.stringify({ msg: `sent {"client_secret":"${R}"}` })],
+      ['AWS_SECRET_ACCESS_KEY: wJalrXUtnFEMI/K7MDENG', `AWS_SECRET_ACCESS_KEY: ${R}`],
+      ['refresh_token: 8xLOxBtZp8', `refresh_token: ${R}`],
+      ['token: 0a1b2c3d4e5f', `token: ${R}`],
+      // A value with a digit or sign is no prose, whatever follows it.
+      ['password: hunter2 was rejected', `password: ${R} was rejected`],
+      // A URL after the colon keeps all but its password, as anywhere.
+      ['a URL that includes credentials: https://u:hunter2@h.example/x', `a URL that includes credentials: https://u:${R}@h.example/x`],
+      ['secret: redis://:hunter2@cache:6379', `secret: redis://:${R}@cache:6379`],
+    ] as const) {
+      assert.equal(withoutSecrets(text, R), expected, text);
+      assert.equal(holdsSecret(text), true, text);
+    }
+  });
+
+  test('a log line whose own field names a secret stays JSON: its quoted value is replaced inside the quotes, a bare one is kept', () => {
+    const line = JSON.stringify({ level: 30, api_key: 'abc123', otp: 123456, msg: 'x' });
+    const out = withoutSecrets(line, '[Redacted]');
+    assert.deepEqual(JSON.parse(out), { level: 30, api_key: '[Redacted]', otp: 123456, msg: 'x' });
+  });
+
+  test('prose with a colon after such a word, and names that are no secret, stay', () => {
+    for (const text of [
+      'error: connection refused',
+      'token: expired',
+      'Token: invalid',
+      'refresh token: not found',
+      'password: must be at least 12 characters',
+      'password: required',
+      'PASSWORD: REQUIRED',
+      'secret: none',
+      'api_key: missing, see docs',
+      'token_type: Bearer',
+      'cache_key: user:42',
+      'key: user:42',
+      'max_tokens: 4096',
+      'std::string Token::value() const',
+      '{"msg":"set password:","next":"x"}',
+      'password_file: /run/secrets/db',
+      'invalid credentials: user not found',
+      // Gatehouse's own configuration errors (src/config/schema.ts), as the CLI prints them.
+      'store.url: must not hold the password: put it in store.passwordFile or GATEHOUSE_STORE_PASSWORD',
+    ]) {
+      assert.equal(withoutSecrets(text, R), text, text);
+      assert.equal(holdsSecret(text), false, text);
+    }
+  });
+});

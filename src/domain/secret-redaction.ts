@@ -120,7 +120,9 @@ const namesSecretInFreeText = (name: string): boolean => {
  *   ODBC's (`Server=x; Pwd=y;`, `Password="a;b"`), settings and options (`db.password=x`,
  *   `--password=x`). A key starts a word (not inside one after a `\` or `%`: `\npassword` is `\n` and
  *   `password`) and ends with one of SECRET_IN_FREE_TEXT's last words in any case, so the many `a=b`
- *   of a text cost no match each; its value is read by QUOTED_VALUE or PAIR_VALUE.
+ *   of a text cost no match each; its value is read by QUOTED_VALUE or PAIR_VALUE. Likewise a `name: value`
+ *   pair (PAIR_COLON: YAML, config dumps, object notation, JSON quoted in a message), whose unquoted value
+ *   is kept when it is a word of prose (PROSE_AFTER_COLON: `token: expired`).
  * The regular expression matches a name and its `=` only; the value is read from there when the name is
  * a credential's, and otherwise the search goes on inside it, so a parameter or pair that is no
  * credential never hides one its value holds (`?next=https://u:pw@h/`, `?redirect=/cb?token=x`), and
@@ -134,14 +136,41 @@ const namesSecretInFreeText = (name: string): boolean => {
  * a space after it only (`a password= in prose`) or doubled (`password == x`, a comparison) is none.
  */
 const PAIR_EQUALS = '(?:[ \\t]+=(?!=)[ \\t]*|=)';
+/**
+ * A free-text pair's `:`, as YAML, a config dump, an object's notation (`{ password: 'x' }`, Python's
+ * `{'password': 'x'}`) or JSON quoted in a message (`{"password":"x"}`) write it: after the name or its
+ * closing quote (`nameQuote`), spaces around it. Not `::` (`Token::value`, a C++ or Rust path).
+ */
+const PAIR_COLON = `(?<nameQuote>\\\\"|["'])?(?<colon>[ \\t]*:(?!:)[ \\t]*)`;
+/**
+ * What prose puts after `password:` or `token:` (`token: expired`, `password: must be at least 12
+ * characters`, `secret: none`): an unquoted value after a colon that is one of these words (in any case)
+ * is kept. A colon ends prose's subject far more often than `=` does, so the colon form alone reads them;
+ * any other value is hidden, a plain word too (`password: changeme` is a config dump's), as a deny-list
+ * would rather hide a word of prose than leave a password. A word of letters that a sentence goes on
+ * after (a space then a small letter: `must not hold the password: put it in passwordFile`) is prose too;
+ * a config dump's value ends its line, or a `,` or `}`, and a password with a digit or sign is never
+ * taken for one (`password: hunter2 was rejected` hides `hunter2`).
+ */
+const PROSE_AFTER_COLON = new Set(
+  (
+    'a an the no not none null nil undefined empty unset missing required invalid incorrect wrong expired revoked ' +
+    'rejected refused denied failed malformed unknown unavailable mismatch redacted hidden changed reset ok valid ' +
+    'present absent provided supplied given needed set too must is was are were has have does did doesn isn can ' +
+    'cannot should will would may see use please true false yes enabled disabled verified accepted bad length'
+  ).split(' '),
+);
 const URL_CREDENTIAL = new RegExp(
   [
     `(?<scheme>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://)(?<userinfo>(?:[^\\s/?#"\\\\]|\\\\["\\\\])+)(?=@)`,
     `(?<=[?&;#])(?<name>[^\\s=&;#?/"'<>\\\\]+)=`,
-    `(?:(?<![A-Za-z0-9_.%\\\\-])|${AFTER_ESCAPE})(?<pairName>[A-Za-z0-9_.-]*(?i:password|passwd|pwd|secret|token|key|credentials?|jwt|assertion|otp))${PAIR_EQUALS}`,
+    `(?:(?<![A-Za-z0-9_.%\\\\-])|${AFTER_ESCAPE})(?<pairName>[A-Za-z0-9_.-]*(?i:password|passwd|pwd|secret|token|key|credentials?|jwt|assertion|otp))(?:${PAIR_EQUALS}|${PAIR_COLON})`,
   ].join('|'),
   'g',
 );
+/** Whether an unquoted value after a colon, with the two characters after it, is prose's (PROSE_AFTER_COLON). */
+const isProseAfterColon = (value: string, after: string): boolean =>
+  PROSE_AFTER_COLON.has(value.toLowerCase()) || (/^[A-Za-z]+$/.test(value) && /^ [a-z]/.test(after));
 /** Closing brackets and punctuation at a free-text value's end (only a run's start is tried: linear). */
 const TEXT_CLOSING = /(?<=[^)\]},.])[)\]},.]+$/;
 /** A URL parameter's value, read where its `=` ends. */
@@ -193,7 +222,7 @@ const MAY_HOLD_ENCODED_URL_CREDENTIAL = /%(?:25){0,4}(?:3D|3A%(?:25){0,4}2F)/i;
  * (MAY_HOLD_ENCODED_URL_CREDENTIAL).
  */
 const MAY_HOLD_URL_CREDENTIAL =
-  /:\/\/[^\s/?#]*@|[?&;#][^\s=&;#?]*(?:key|token|secret|pass|pwd|sig|auth|credential|session|sid|jwt|assertion|code|otp)[^\s=&;#?]*=[^\s&;#]|(?:passwd|password|pwd|secret|token|key|credentials?|jwt|assertion|otp)(?:[ \t]+=(?!=)[ \t]*|=)\S|%(?:25){0,4}(?:3D|3A%(?:25){0,4}2F)/i;
+  /:\/\/[^\s/?#]*@|[?&;#][^\s=&;#?]*(?:key|token|secret|pass|pwd|sig|auth|credential|session|sid|jwt|assertion|code|otp)[^\s=&;#?]*=[^\s&;#]|(?:passwd|password|pwd|secret|token|key|credentials?|jwt|assertion|otp)(?:[ \t]+=(?!=)[ \t]*|=|\\?["']?[ \t]*:(?!:)[ \t]*)\S|%(?:25){0,4}(?:3D|3A%(?:25){0,4}2F)/i;
 /**
  * A run of letters and digits that makes a URL's user a token: 16 or more, both letters and digits among
  * them. Tokens are random over 32 to 62 characters (`ghp_` and 36, `glpat-` and 20, 40 hex digits, Azure
@@ -265,7 +294,14 @@ function urlCredentialsReplaced(text: string, replacement: Replacement): string 
   let copied = 0;
   URL_CREDENTIAL.lastIndex = 0;
   for (let found = URL_CREDENTIAL.exec(text); found !== null; found = URL_CREDENTIAL.exec(text)) {
-    const { scheme, userinfo, name, pairName } = found.groups as { scheme?: string; userinfo?: string; name?: string; pairName?: string };
+    const { scheme, userinfo, name, pairName, nameQuote, colon } = found.groups as {
+      scheme?: string;
+      userinfo?: string;
+      name?: string;
+      pairName?: string;
+      nameQuote?: string;
+      colon?: string;
+    };
     const at = found.index + found[0].length;
     let kept: string;
     let end: number;
@@ -273,7 +309,7 @@ function urlCredentialsReplaced(text: string, replacement: Replacement): string 
       kept = `${scheme!}${userinfoWithoutSecrets(userinfo, replacement)}`;
       end = at;
     } else {
-      const value = credentialValueAt(text, at, name, pairName);
+      const value = credentialValueAt(text, at, name, pairName, colon === undefined ? undefined : (nameQuote ?? ''));
       // No credential: the search goes on right after `=`, inside the value.
       if (value === null) continue;
       const { open, secret, close } = value;
@@ -295,8 +331,11 @@ interface Value {
   close: string;
 }
 
-/** The credential after a parameter's or pair's `=`, or null when the name is no credential's or no value follows. */
-function credentialValueAt(text: string, at: number, parameter: string | undefined, pair: string | undefined): Value | null {
+/**
+ * The credential after a parameter's or pair's `=` (or a pair's `:`, `colonAfter` then the quote that closed
+ * its name, or ''), or null when the name is no credential's or no value follows.
+ */
+function credentialValueAt(text: string, at: number, parameter: string | undefined, pair: string | undefined, colonAfter?: string): Value | null {
   if (parameter !== undefined ? !isCredentialName(decodedName(parameter)) : !namesSecretInFreeText(pair!)) return null;
   if (parameter !== undefined) {
     PARAMETER_VALUE.lastIndex = at;
@@ -310,6 +349,9 @@ function credentialValueAt(text: string, at: number, parameter: string | undefin
     const quote = single !== undefined ? "'" : double !== undefined ? '"' : '\\"';
     return { open: quote, secret: (single ?? double ?? escaped)!, close: quote };
   }
+  // A name in bare double quotes is JSON's (`{"password":"x"}`), maybe the log line's own field: only a
+  // quoted value is replaced there, so the line stays JSON (`"otp":123456` is kept).
+  if (colonAfter === '"') return null;
   PAIR_VALUE.lastIndex = at;
   const bare = PAIR_VALUE.exec(text);
   // A parameter's unquoted value was PARAMETER_VALUE's to read.
@@ -319,7 +361,13 @@ function credentialValueAt(text: string, at: number, parameter: string | undefin
   // a comma or a full stop at an unquoted value's end is the text's. A secret ending in one shows that
   // character only; one holding it elsewhere is hidden whole.
   const secret = open === '' ? value.replace(TEXT_CLOSING, '') : value;
-  return secret === '' ? null : { open, secret, close: '' };
+  if (secret === '') return null;
+  // `token: expired`: prose, not a setting.
+  if (colonAfter !== undefined && open === '' && isProseAfterColon(secret, text.slice(at + secret.length, at + secret.length + 2))) return null;
+  // `includes credentials: https://u:pw@h/`, `invalid credentials: ...`: the word alone before a colon is
+  // prose's, and a URL after a colon is the URL rule's (its password goes, the rest helps a diagnosis).
+  if (colonAfter !== undefined && (/^credentials?$/i.test(pair ?? '') || secret.includes('://'))) return null;
+  return { open, secret, close: '' };
 }
 
 /** ENCODED_URL_CREDENTIAL's credentials replaced. Run after URL_CREDENTIAL: a value that pass kept (no credential's) is searched here whole. */
