@@ -27,6 +27,8 @@ const shapes: Record<string, (n: number) => string> = {
   'semicolon value run': (n) => `password=x${';Ab Cd'.repeat(n / 6)}`,
   // Secret names then a colon (YAML, object notation) with quotes that never close, and names in quotes whose value is bare.
   'colon pair run': (n) => `${"password: '".repeat(n / 24)}${'"token":   '.repeat(n / 24)}`,
+  // Authorization names in JSON quotes whose value is bare (never read), and one whose value is spaces only.
+  'authorization run': (n) => `${'"authorization":  '.repeat(n / 36)}Authorization:${' '.repeat(n / 2)}`,
   // Separators encoded at every level the rule reads, none followed by an encoded `=`.
   'encoded URL run': (n) => '%3Fa%253Fa%25253Fa%2525253Fa%252525253Fa'.repeat(n / 40),
   // Glued key look-alikes (each one's checksum is tested, and one character off it), and an upper-case prefix then capitals.

@@ -552,3 +552,44 @@ describe('credentials in name: value text: YAML and config dumps, dicts and JSON
     }
   });
 });
+
+describe('an Authorization header quoted in free text', () => {
+  test('the credential after the scheme is replaced, the header name and scheme stay', () => {
+    for (const [text, expected] of [
+      ['authorization=Bearer opaque-4f9a8b7c', `authorization=Bearer ${R}`],
+      ['Authorization: Bearer opaque-4f9a8b7c', `Authorization: Bearer ${R}`],
+      ['Authorization: Basic dXNlcjpwYXNz', `Authorization: Basic ${R}`],
+      ['Proxy-Authorization: Basic dXNlcjpwYXNzd29yZA==', `Proxy-Authorization: Basic ${R}`],
+      ['headers: { authorization: "Bearer s3cret-t0ken" }', `headers: { authorization: "Bearer ${R}" }`],
+      ["{'Authorization': 'Token abc'}", `{'Authorization': 'Token ${R}'}`],
+      ['curl -H "Authorization: Bearer s3cret-t0ken" https://api.example/', `curl -H "Authorization: Bearer ${R}" https://api.example/`],
+      [JSON.stringify({ msg: 'sent Authorization: Basic dXNlcjpwYXNz' }), JSON.stringify({ msg: `sent Authorization: Basic ${R}` })],
+      [JSON.stringify({ headers: { authorization: 'Bearer s3cret' } }), JSON.stringify({ headers: { authorization: `Bearer ${R}` } })],
+      // No scheme: the whole value is the credential.
+      ['Authorization: 4f9a8b7c6d5e', `Authorization: ${R}`],
+      // After a parameter separator: a scheme then a space is a header's value, not a parameter's.
+      ['cookie a=1;authorization=Bearer opaque-4f9a8b7c', `cookie a=1;authorization=Bearer ${R}`],
+      ['/x?authorization=Bearer%20opaque-4f9a8b7c&y=1', `/x?authorization=${R}&y=1`],
+    ] as const) {
+      assert.equal(withoutSecrets(text, R), expected, text);
+      assert.equal(holdsSecret(text), true, text);
+    }
+  });
+
+  test('prose about authorization, and a scheme with no credential after it, stay', () => {
+    for (const text of [
+      'authorization failed',
+      'Authorization: denied',
+      'authorization: required',
+      'missing Authorization: Bearer',
+      'Authorization: Bearer token missing',
+      'Authorization: Digest username="jdoe", realm="api"',
+      'Authorization: Bearer\nnext',
+      'token_type=Bearer',
+      'use the Authorization header',
+    ]) {
+      assert.equal(withoutSecrets(text, R), text, text);
+      assert.equal(holdsSecret(text), false, text);
+    }
+  });
+});

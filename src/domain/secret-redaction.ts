@@ -164,10 +164,26 @@ const URL_CREDENTIAL = new RegExp(
   [
     `(?<scheme>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://)(?<userinfo>(?:[^\\s/?#"\\\\]|\\\\["\\\\])+)(?=@)`,
     `(?<=[?&;#])(?<name>[^\\s=&;#?/"'<>\\\\]+)=`,
+    `(?:(?<![A-Za-z0-9_.%\\\\-])|${AFTER_ESCAPE})(?<authName>(?i:(?:proxy-|x-)?authorization))(?<authQuote>\\\\"|["'])?[ \\t]*(?:=|:(?!:))[ \\t]*`,
     `(?:(?<![A-Za-z0-9_.%\\\\-])|${AFTER_ESCAPE})(?<pairName>[A-Za-z0-9_.-]*(?i:password|passwd|pwd|secret|token|key|credentials?|jwt|assertion|otp))(?:${PAIR_EQUALS}|${PAIR_COLON})`,
   ].join('|'),
   'g',
 );
+/**
+ * An `Authorization` header's value as free text quotes it (`Authorization: Bearer x`, `authorization=Basic
+ * x`, `{ authorization: "Bearer x" }`): its opening quote, an HTTP authentication scheme as a whole word
+ * (RFC 9110 §11.1; kept: it tells how the request authenticated) and the credential after it (token68 or an
+ * API key: hidden). Without a scheme named here the whole value is the credential. Schemes whose value is a
+ * list of auth-params (Digest, AWS4-HMAC-SHA256) are not read (credentialAfterScheme).
+ */
+const AUTH_SCHEMES = 'bearer|basic|digest|aws4-hmac-sha256|hawk|token|apikey|api-key|dpop|negotiate|ntlm|ssws|gatehouse|pat|otp|key';
+const AUTHORIZATION_VALUE = new RegExp(
+  `(?<open>\\\\"|"(?![,:}\\]])|'|)(?:(?<scheme>(?:${AUTH_SCHEMES})(?![A-Za-z0-9_-]))[ \\t]*)?(?<credential>[^\\s"'\\\\\`<>,;&]*)`,
+  'iy',
+);
+/** A parameter of this name whose value is a scheme then a space (SCHEME_THEN_SPACE) is read as a header's value, or only the scheme would go. */
+const AUTHORIZATION_NAME = /^(?:proxy-|x-)?authorization$/i;
+const SCHEME_THEN_SPACE = new RegExp(`^(?:${AUTH_SCHEMES})[ \\t]+[^\\s]`, 'i');
 /** Whether an unquoted value after a colon, with the two characters after it, is prose's (PROSE_AFTER_COLON). */
 const isProseAfterColon = (value: string, after: string): boolean =>
   PROSE_AFTER_COLON.has(value.toLowerCase()) || (/^[A-Za-z]+$/.test(value) && /^ [a-z]/.test(after));
@@ -222,7 +238,7 @@ const MAY_HOLD_ENCODED_URL_CREDENTIAL = /%(?:25){0,4}(?:3D|3A%(?:25){0,4}2F)/i;
  * (MAY_HOLD_ENCODED_URL_CREDENTIAL).
  */
 const MAY_HOLD_URL_CREDENTIAL =
-  /:\/\/[^\s/?#]*@|[?&;#][^\s=&;#?]*(?:key|token|secret|pass|pwd|sig|auth|credential|session|sid|jwt|assertion|code|otp)[^\s=&;#?]*=[^\s&;#]|(?:passwd|password|pwd|secret|token|key|credentials?|jwt|assertion|otp)(?:[ \t]+=(?!=)[ \t]*|=|\\?["']?[ \t]*:(?!:)[ \t]*)\S|%(?:25){0,4}(?:3D|3A%(?:25){0,4}2F)/i;
+  /:\/\/[^\s/?#]*@|[?&;#][^\s=&;#?]*(?:key|token|secret|pass|pwd|sig|auth|credential|session|sid|jwt|assertion|code|otp)[^\s=&;#?]*=[^\s&;#]|authorization\\?["']?[ \t]*[:=][ \t]*\S|(?:passwd|password|pwd|secret|token|key|credentials?|jwt|assertion|otp)(?:[ \t]+=(?!=)[ \t]*|=|\\?["']?[ \t]*:(?!:)[ \t]*)\S|%(?:25){0,4}(?:3D|3A%(?:25){0,4}2F)/i;
 /**
  * A run of letters and digits that makes a URL's user a token: 16 or more, both letters and digits among
  * them. Tokens are random over 32 to 62 characters (`ghp_` and 36, `glpat-` and 20, 40 hex digits, Azure
@@ -294,7 +310,9 @@ function urlCredentialsReplaced(text: string, replacement: Replacement): string 
   let copied = 0;
   URL_CREDENTIAL.lastIndex = 0;
   for (let found = URL_CREDENTIAL.exec(text); found !== null; found = URL_CREDENTIAL.exec(text)) {
-    const { scheme, userinfo, name, pairName, nameQuote, colon } = found.groups as {
+    const { scheme, userinfo, name, pairName, nameQuote, colon, authName, authQuote } = found.groups as {
+      authName?: string;
+      authQuote?: string;
       scheme?: string;
       userinfo?: string;
       name?: string;
@@ -308,6 +326,12 @@ function urlCredentialsReplaced(text: string, replacement: Replacement): string 
     if (userinfo !== undefined) {
       kept = `${scheme!}${userinfoWithoutSecrets(userinfo, replacement)}`;
       end = at;
+    } else if (authName !== undefined || (name !== undefined && AUTHORIZATION_NAME.test(name) && SCHEME_THEN_SPACE.test(text.slice(at, at + 40)))) {
+      // A parameter named so whose value is a scheme then a space (`;authorization=Bearer x`) is a header's.
+      const credential = credentialAfterScheme(text, at, authQuote);
+      if (credential === null) continue;
+      kept = `${text.slice(found.index, credential.at)}${replacing(replacement, credential.secret)}`;
+      end = credential.at + credential.secret.length;
     } else {
       const value = credentialValueAt(text, at, name, pairName, colon === undefined ? undefined : (nameQuote ?? ''));
       // No credential: the search goes on right after `=`, inside the value.
@@ -368,6 +392,25 @@ function credentialValueAt(text: string, at: number, parameter: string | undefin
   // prose's, and a URL after a colon is the URL rule's (its password goes, the rest helps a diagnosis).
   if (colonAfter !== undefined && (/^credentials?$/i.test(pair ?? '') || secret.includes('://'))) return null;
   return { open, secret, close: '' };
+}
+
+/**
+ * The credential of an Authorization header's value that starts at `at` (AUTHORIZATION_VALUE): where it
+ * starts and what it is, or null when no credential follows (`Authorization: Bearer` at a line's end), the
+ * value is prose (`authorization: denied`) or a list of auth-params (`Digest username="x", ...`). After a
+ * name in bare double quotes (JSON's) only a quoted value is read, so a log line stays JSON.
+ */
+function credentialAfterScheme(text: string, at: number, nameQuote: string | undefined): { at: number; secret: string } | null {
+  AUTHORIZATION_VALUE.lastIndex = at;
+  const value = AUTHORIZATION_VALUE.exec(text)!;
+  const { open, scheme, credential } = value.groups as { open: string; scheme?: string; credential: string };
+  if (nameQuote === '"' && open !== '"') return null;
+  const secret = open === '' ? credential.replace(TEXT_CLOSING, '') : credential;
+  if (secret === '' || (secret.endsWith('=') && text[at + value[0].length] === '"')) return null;
+  // Prose: `authorization: denied`, `Authorization: Bearer token missing`.
+  const word = secret.toLowerCase();
+  if (open === '' && (PROSE_AFTER_COLON.has(word) || (scheme !== undefined && /^(?:token|header|scheme|auth|credentials?)$/.test(word)))) return null;
+  return { at: at + value[0].length - credential.length, secret };
 }
 
 /** ENCODED_URL_CREDENTIAL's credentials replaced. Run after URL_CREDENTIAL: a value that pass kept (no credential's) is searched here whole. */
