@@ -593,3 +593,38 @@ describe('an Authorization header quoted in free text', () => {
     }
   });
 });
+
+describe('a pair whose value starts with <, > or a backtick', () => {
+  test('the value is hidden; the brackets, backticks and hash rocket stay', () => {
+    for (const [text, expected] of [
+      ['host=db password=<abc123> dbname=x', `host=db password=<${R}> dbname=x`],
+      ['password=`s3cret` in the shell', `password=\`${R}\` in the shell`],
+      ['set password=>s3cret', `set password=>${R}`],
+      ['password=<s3cret', `password=<${R}`],
+      ['api_key: `abc123`', `api_key: \`${R}\``],
+      // Ruby's and PHP's hash rocket.
+      ['{"password"=>"s3cret", "user"=>"a"}', `{"password"=>"${R}", "user"=>"a"}`],
+      ["['password' => 's3cret']", `['password' => '${R}']`],
+      [JSON.stringify({ msg: 'connect password=<s3cret> x' }), JSON.stringify({ msg: `connect password=<${R}> x` })],
+    ] as const) {
+      assert.equal(withoutSecrets(text, R), expected, text);
+      assert.equal(holdsSecret(text), true, text);
+    }
+  });
+
+  test('markup, comparisons and placeholders around such names stay', () => {
+    for (const text of [
+      // Gatehouse's own help (src/gateway/stages/credential.ts): a placeholder's name is no secret.
+      'send the API key as Authorization: Bearer <key> or X-API-Key: <key>',
+      'password=<password> token: <nil>',
+      '<input name="password"> <label>password</label>',
+      'if password => x',
+      'password=> in prose',
+      '<a href="/x?token=">',
+      'token: <',
+      'password=``',
+    ]) {
+      assert.equal(withoutSecrets(text, R), text, text);
+    }
+  });
+});

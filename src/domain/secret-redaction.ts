@@ -139,9 +139,11 @@ const PAIR_EQUALS = '(?:[ \\t]+=(?!=)[ \\t]*|=)';
 /**
  * A free-text pair's `:`, as YAML, a config dump, an object's notation (`{ password: 'x' }`, Python's
  * `{'password': 'x'}`) or JSON quoted in a message (`{"password":"x"}`) write it: after the name or its
- * closing quote (`nameQuote`), spaces around it. Not `::` (`Token::value`, a C++ or Rust path).
+ * closing quote (`nameQuote`), spaces around it. Not `::` (`Token::value`, a C++ or Rust path). Or, after a
+ * quoted name only, Ruby's and PHP's hash rocket (`"password"=>"x"`, `'password' => 'x'`): `password => x`
+ * unquoted is as likely a JavaScript arrow function.
  */
-const PAIR_COLON = `(?<nameQuote>\\\\"|["'])?(?<colon>[ \\t]*:(?!:)[ \\t]*)`;
+const PAIR_COLON = `(?<nameQuote>\\\\"|["'])?(?:(?<colon>[ \\t]*:(?!:)[ \\t]*)|(?<=["'])(?<rocket>[ \\t]*=>[ \\t]*))`;
 /**
  * What prose puts after `password:` or `token:` (`token: expired`, `password: must be at least 12
  * characters`, `secret: none`): an unquoted value after a colon that is one of these words (in any case)
@@ -187,6 +189,12 @@ const SCHEME_THEN_SPACE = new RegExp(`^(?:${AUTH_SCHEMES})[ \\t]+[^\\s]`, 'i');
 /** Whether an unquoted value after a colon, with the two characters after it, is prose's (PROSE_AFTER_COLON). */
 const isProseAfterColon = (value: string, after: string): boolean =>
   PROSE_AFTER_COLON.has(value.toLowerCase()) || (/^[A-Za-z]+$/.test(value) && /^ [a-z]/.test(after));
+/**
+ * What angle brackets hold in a help text or a dump where no secret is: the name of what belongs there
+ * (`X-API-Key: <key>`, `password=<password>`, Gatehouse's own src/gateway/stages/credential.ts) or Go's
+ * and others' `<nil>`, `<redacted>`.
+ */
+const PLACEHOLDER = /^(?:your[-_]?)?(?:api[-_]?)?(?:key|token|secret|password|pass|credentials?|value|redacted|hidden|nil|null|none|empty|unset)$/i;
 /** Closing brackets and punctuation at a free-text value's end (only a run's start is tried: linear). */
 const TEXT_CLOSING = /(?<=[^)\]},.])[)\]},.]+$/;
 /** A URL parameter's value, read where its `=` ends. */
@@ -195,9 +203,11 @@ const PARAMETER_VALUE = /[^\s&;#"'<>\\`]+/y;
  * A quoted value (the quotes stay): libpq's `'...'` with `\` escapes, ADO.NET's and JAAS's `"..."`, and,
  * in a log line (JSON), `\"...\"`. There a bare `"` right after `=` ends a JSON string: it is no value's
  * quote when `,` `:` `}` or `]` follows, and a `'...'` value holds no bare `"`, so a replacement never
- * spans two of the line's strings.
+ * spans two of the line's strings. Beside quotes, a shell's backticks (`` password=`x` ``) and a
+ * placeholder's or Go's angle brackets (`password=<x>`): they stay, what they hold goes.
  */
-const QUOTED_VALUE = /'(?<single>(?:[^'"\\]|\\.)+)'|"(?![,:}\]])(?<double>(?:[^"\\]|\\.)+)"|\\"(?<escaped>(?:[^"\\]|\\[^"])+)\\"/y;
+const QUOTED_VALUE =
+  /'(?<single>(?:[^'"\\]|\\.)+)'|"(?![,:}\]])(?<double>(?:[^"\\]|\\.)+)"|\\"(?<escaped>(?:[^"\\]|\\[^"])+)\\"|`(?<backtick>[^`"\\]+)`|<(?<angle>[^<>\s"'\\`]+)>/y;
 /**
  * A free-text pair's unquoted value: to a space, a quote or `\` (a JSON escape), or a `;` that ends it
  * as ADO.NET's separator: one with the next pair after it (`;Server=`, or words in capitals: `;User Id=`),
@@ -207,7 +217,7 @@ const QUOTED_VALUE = /'(?<single>(?:[^'"\\]|\\.)+)'|"(?![,:}\]])(?<double>(?:[^"
  * what follows it is still the secret.
  */
 const PAIR_VALUE =
-  /(?<open>'|"(?![,:}\]])|\\"|)(?<bare>(?:[^\s;'"<>\\`]|;(?=[^\s;'"<>\\`])(?![A-Za-z][A-Za-z0-9_.-]{0,63}=|[A-Z][A-Za-z0-9_.-]{0,31}(?: [A-Z][A-Za-z0-9_.-]{0,31}){1,3}=))+)/y;
+  /(?<open>'|"(?![,:}\]])|\\"|[<>`]|)(?<bare>(?:[^\s;'"<>\\`]|;(?=[^\s;'"<>\\`])(?![A-Za-z][A-Za-z0-9_.-]{0,63}=|[A-Z][A-Za-z0-9_.-]{0,31}(?: [A-Z][A-Za-z0-9_.-]{0,31}){1,3}=))+)/y;
 /**
  * The same credentials in a URL that is itself percent-encoded in another URL (a `redirect=`, `next=`
  * or `state=` parameter), once or more: there `?` is `%3F` (`%253F` encoded twice), `=` is `%3D`, `@`
@@ -238,7 +248,7 @@ const MAY_HOLD_ENCODED_URL_CREDENTIAL = /%(?:25){0,4}(?:3D|3A%(?:25){0,4}2F)/i;
  * (MAY_HOLD_ENCODED_URL_CREDENTIAL).
  */
 const MAY_HOLD_URL_CREDENTIAL =
-  /:\/\/[^\s/?#]*@|[?&;#][^\s=&;#?]*(?:key|token|secret|pass|pwd|sig|auth|credential|session|sid|jwt|assertion|code|otp)[^\s=&;#?]*=[^\s&;#]|authorization\\?["']?[ \t]*[:=][ \t]*\S|(?:passwd|password|pwd|secret|token|key|credentials?|jwt|assertion|otp)(?:[ \t]+=(?!=)[ \t]*|=|\\?["']?[ \t]*:(?!:)[ \t]*)\S|%(?:25){0,4}(?:3D|3A%(?:25){0,4}2F)/i;
+  /:\/\/[^\s/?#]*@|[?&;#][^\s=&;#?]*(?:key|token|secret|pass|pwd|sig|auth|credential|session|sid|jwt|assertion|code|otp)[^\s=&;#?]*=[^\s&;#]|authorization\\?["']?[ \t]*[:=][ \t]*\S|(?:passwd|password|pwd|secret|token|key|credentials?|jwt|assertion|otp)(?:[ \t]+=(?!=)[ \t]*|=|\\?["']?[ \t]*:(?!:)[ \t]*|\\?["'][ \t]*=>[ \t]*)\S|%(?:25){0,4}(?:3D|3A%(?:25){0,4}2F)/i;
 /**
  * A run of letters and digits that makes a URL's user a token: 16 or more, both letters and digits among
  * them. Tokens are random over 32 to 62 characters (`ghp_` and 36, `glpat-` and 20, 40 hex digits, Azure
@@ -310,7 +320,8 @@ function urlCredentialsReplaced(text: string, replacement: Replacement): string 
   let copied = 0;
   URL_CREDENTIAL.lastIndex = 0;
   for (let found = URL_CREDENTIAL.exec(text); found !== null; found = URL_CREDENTIAL.exec(text)) {
-    const { scheme, userinfo, name, pairName, nameQuote, colon, authName, authQuote } = found.groups as {
+    const { scheme, userinfo, name, pairName, nameQuote, colon, rocket, authName, authQuote } = found.groups as {
+      rocket?: string;
       authName?: string;
       authQuote?: string;
       scheme?: string;
@@ -333,7 +344,14 @@ function urlCredentialsReplaced(text: string, replacement: Replacement): string 
       kept = `${text.slice(found.index, credential.at)}${replacing(replacement, credential.secret)}`;
       end = credential.at + credential.secret.length;
     } else {
-      const value = credentialValueAt(text, at, name, pairName, colon === undefined ? undefined : (nameQuote ?? ''));
+      const value = credentialValueAt(
+        text,
+        at,
+        name,
+        pairName,
+        colon === undefined && rocket === undefined ? undefined : (nameQuote ?? ''),
+        colon !== undefined,
+      );
       // No credential: the search goes on right after `=`, inside the value.
       if (value === null) continue;
       const { open, secret, close } = value;
@@ -356,10 +374,18 @@ interface Value {
 }
 
 /**
- * The credential after a parameter's or pair's `=` (or a pair's `:`, `colonAfter` then the quote that closed
- * its name, or ''), or null when the name is no credential's or no value follows.
+ * The credential after a parameter's or pair's `=` (or a pair's `:` or `=>`, `colonAfter` then the quote
+ * that closed its name, or ''; `prose` for a `:`, PROSE_AFTER_COLON), or null when the name is no
+ * credential's or no value follows.
  */
-function credentialValueAt(text: string, at: number, parameter: string | undefined, pair: string | undefined, colonAfter?: string): Value | null {
+function credentialValueAt(
+  text: string,
+  at: number,
+  parameter: string | undefined,
+  pair: string | undefined,
+  colonAfter?: string,
+  prose = false,
+): Value | null {
   if (parameter !== undefined ? !isCredentialName(decodedName(parameter)) : !namesSecretInFreeText(pair!)) return null;
   if (parameter !== undefined) {
     PARAMETER_VALUE.lastIndex = at;
@@ -369,9 +395,10 @@ function credentialValueAt(text: string, at: number, parameter: string | undefin
   QUOTED_VALUE.lastIndex = at;
   const quoted = QUOTED_VALUE.exec(text);
   if (quoted !== null) {
-    const { single, double, escaped } = quoted.groups!;
-    const quote = single !== undefined ? "'" : double !== undefined ? '"' : '\\"';
-    return { open: quote, secret: (single ?? double ?? escaped)!, close: quote };
+    const { single, double, escaped, backtick, angle } = quoted.groups!;
+    if (angle !== undefined) return PLACEHOLDER.test(angle) ? null : { open: '<', secret: angle, close: '>' };
+    const quote = single !== undefined ? "'" : double !== undefined ? '"' : backtick !== undefined ? '`' : '\\"';
+    return { open: quote, secret: (single ?? double ?? escaped ?? backtick)!, close: quote };
   }
   // A name in bare double quotes is JSON's (`{"password":"x"}`), maybe the log line's own field: only a
   // quoted value is replaced there, so the line stays JSON (`"otp":123456` is kept).
@@ -387,10 +414,10 @@ function credentialValueAt(text: string, at: number, parameter: string | undefin
   const secret = open === '' ? value.replace(TEXT_CLOSING, '') : value;
   if (secret === '') return null;
   // `token: expired`: prose, not a setting.
-  if (colonAfter !== undefined && open === '' && isProseAfterColon(secret, text.slice(at + secret.length, at + secret.length + 2))) return null;
+  if (prose && open === '' && isProseAfterColon(secret, text.slice(at + secret.length, at + secret.length + 2))) return null;
   // `includes credentials: https://u:pw@h/`, `invalid credentials: ...`: the word alone before a colon is
   // prose's, and a URL after a colon is the URL rule's (its password goes, the rest helps a diagnosis).
-  if (colonAfter !== undefined && (/^credentials?$/i.test(pair ?? '') || secret.includes('://'))) return null;
+  if (prose && (/^credentials?$/i.test(pair ?? '') || secret.includes('://'))) return null;
   return { open, secret, close: '' };
 }
 
