@@ -628,3 +628,34 @@ describe('a pair whose value starts with <, > or a backtick', () => {
     }
   });
 });
+
+describe('a token of hex groups (a UUID) as the user of a URL', () => {
+  const UUID = '3f2b9c1e-7a4d-4e8b-9f0a-1c2d3e4f5a6b';
+  test('is replaced, plain or encoded in another URL, with or without a password', () => {
+    for (const [text, expected] of [
+      [`https://${UUID}@api.example/v1`, `https://${R}@api.example/v1`],
+      [`https://${UUID.toUpperCase()}:@api.example/v1`, `https://${R}:@api.example/v1`],
+      [`git clone https://${UUID}:x-oauth-basic@git.example/o/r`, `git clone https://${R}:${R}@git.example/o/r`],
+      [`/a?next=https%3A%2F%2F${UUID}%40api.example%2Fx`, `/a?next=https%3A%2F%2F${R}%40api.example%2Fx`],
+      // 32 or more hex digits in groups of another size (a key split for reading).
+      ['https://3f2b9c1e7a4d-4e8b9f0a1c2d-3e4f5a6b@h.example/', `https://${R}@h.example/`],
+    ] as const) {
+      assert.equal(withoutSecrets(text, R), expected, text);
+      assert.equal(holdsSecret(text), true, text);
+    }
+  });
+
+  test('names split by hyphens, and shorter hex groups, stay', () => {
+    for (const text of [
+      'amqp://ci-runner-01-production@mq.internal/vhost',
+      'https://deadbeef-cafe@h.example/',
+      'https://build-2024-12-08-a1b2c3d4@h.example/',
+      'mail 3f2b9c1e-7a4d@example.com',
+      `see ${UUID} at h.example`,
+      `https://h.example/users/${UUID}@x`,
+    ]) {
+      assert.equal(withoutSecrets(text, R), text, text);
+      assert.equal(holdsSecret(text), false, text);
+    }
+  });
+});

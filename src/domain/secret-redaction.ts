@@ -111,7 +111,8 @@ const namesSecretInFreeText = (name: string): boolean => {
  *   run of letters before `://` is tried from one place only (linear time).
  * - the user too when it is shaped like a token (TOKEN_RUN), with or without a password: git hosts take
  *   a token as the user name (`https://ghp_...@github.com`, `https://TOKEN:x-oauth-basic@...`), and
- *   HTTP APIs an API key as Basic's user with an empty password (`https://sk_live_...:@api...`). A user
+ *   HTTP APIs an API key as Basic's user with an empty password (`https://sk_live_...:@api...`); a UUID
+ *   too (HEX_GROUPS). A user
  *   that is a name (`git`, `gatehouse`, `jdoe`, `ci-runner-01`) is no secret and stays.
  * - the value of a credential-named parameter after `?`, `&`, `;` (`&amp;`) or `#` (OAuth fragments),
  *   up to the next separator, a space or a quote (PARAMETER_VALUE).
@@ -256,7 +257,17 @@ const MAY_HOLD_URL_CREDENTIAL =
  * words are shorter or split by `_`, `-` or `.` (`gatehouse_migrations_v2`, `ci-runner-01-production`).
  */
 const TOKEN_RUN = /[A-Za-z0-9]{16,}/g;
-const isTokenShaped = (user: string): boolean => (user.match(TOKEN_RUN) ?? []).some((run) => /[0-9]/.test(run) && /[A-Za-z]/.test(run));
+/**
+ * Hex digits in groups split by `-`: a UUID (`3f2b9c1e-7a4d-4e8b-9f0a-1c2d3e4f5a6b`, the shape of many API
+ * keys and tokens: Heroku's, Azure's subscription keys, Sentry's) has no run of 16, yet is a token as a
+ * user, with 32 hex digits (HEX_DIGITS or more). A name's hyphenated words are no hex (`ci-runner-01`), or
+ * too few digits to be a token (`deadbeef-cafe`).
+ */
+const HEX_GROUPS = /^[0-9A-Fa-f]+(?:-[0-9A-Fa-f]+)*$/;
+const HEX_DIGITS = 32;
+const isTokenShaped = (user: string): boolean =>
+  (HEX_GROUPS.test(user) && user.replaceAll('-', '').length >= HEX_DIGITS) ||
+  (user.match(TOKEN_RUN) ?? []).some((run) => /[0-9]/.test(run) && /[A-Za-z]/.test(run));
 
 /** A URL's userinfo with its password, and its user when shaped like a token, replaced; `colon` is its `:` as it stands (`%3A` encoded). */
 function userinfoWithoutSecrets(userinfo: string, replacement: Replacement, colon = ':'): string {
