@@ -33,6 +33,8 @@ const shapes: Record<string, (n: number) => string> = {
   'encoded URL run': (n) => '%3Fa%253Fa%25253Fa%2525253Fa%252525253Fa'.repeat(n / 40),
   // Glued key look-alikes (each one's checksum is tested, and one character off it), and an upper-case prefix then capitals.
   'glued key run': (n) => `${`x${'gk_live_'}${'a'.repeat(30)}`.repeat(n / 78)}GK_LIVE_${'A'.repeat(n / 2)}`,
+  // Glued look-alikes whose written checksum is a CRC32 (below 2^32), so a key with a character changed, dropped or inserted is looked for in each.
+  'glued off-by-one run': (n) => `x${'gk_live_'}${'a'.repeat(23)}00001Z`.repeat(n / 38),
 };
 
 const cost = (text: string): number => {

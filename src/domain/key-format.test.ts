@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { crc32 } from 'node:zlib';
 import { BASE62, encodeFixed } from './base62.ts';
-import { CHECKSUM_LENGTH, RANDOM_LENGTH, generateKey, isMistypedKey, parseKey } from './key-format.ts';
+import { CHECKSUM_LENGTH, RANDOM_LENGTH, generateKey, isKeyOffByOneCharacter, isMistypedKey, parseKey } from './key-format.ts';
 
 function replaceAt(secret: string, index: number, char: string): string {
   return secret.slice(0, index) + char + secret.slice(index + 1);
@@ -105,6 +105,39 @@ describe('isMistypedKey', () => {
       assert.equal(isMistypedKey(secret, kind), false);
       assert.equal(isMistypedKey(change(change(secret, secret.length - 20, 1), secret.length - 10, 1), kind), false);
       assert.equal(isMistypedKey(change(secret, secret.length - 1, 1), kind === 'api' ? 'admin' : 'api'), false);
+    }
+  });
+});
+
+describe('isKeyOffByOneCharacter', () => {
+  test('a key with any one character of its random part or checksum dropped, or one inserted anywhere there, is one', () => {
+    for (const kind of ['api', 'publishable', 'admin', 'clientSecret'] as const) {
+      const { secret } = generateKey(kind, 'test');
+      const randomStart = secret.length - RANDOM_LENGTH - CHECKSUM_LENGTH;
+      for (let at = randomStart; at < secret.length; at++) {
+        assert.equal(isKeyOffByOneCharacter(secret.slice(0, at) + secret.slice(at + 1), kind), true, `${kind} dropped at ${at}`);
+      }
+      for (let at = randomStart; at <= secret.length; at++) {
+        const extra = BASE62[(at * 7) % 62]!;
+        assert.equal(isKeyOffByOneCharacter(secret.slice(0, at) + extra + secret.slice(at), kind), true, `${kind} inserted at ${at}`);
+      }
+    }
+  });
+
+  test('the key itself, a substitution, two slips, another kind and random look-alikes are not', () => {
+    const { secret } = generateKey('api', 'live');
+    assert.equal(isKeyOffByOneCharacter(secret, 'api'), false);
+    assert.equal(isKeyOffByOneCharacter(replaceAt(secret, secret.length - 3, secret[secret.length - 3] === 'a' ? 'b' : 'a'), 'api'), false);
+    assert.equal(isKeyOffByOneCharacter(secret.slice(0, 12) + secret.slice(14), 'api'), false);
+    const other = secret.endsWith('x') ? 'y' : 'x';
+    assert.equal(isKeyOffByOneCharacter(secret.slice(0, -1) + other + other, 'api'), false, 'one changed and one inserted');
+    assert.equal(isKeyOffByOneCharacter(secret.slice(0, -1), 'admin'), false);
+    // Random look-alikes whose written checksum is a CRC32 (below 2^32), so every change is tried: 29 and 31 characters.
+    for (let i = 0; i < 200; i++) {
+      const random = generateKey('api', 'live').secret.slice(8, 32);
+      for (const lookAlike of [`gk_live_${random.slice(1)}00001Z`, `gk_live_${random}Q00001Z`]) {
+        assert.equal(isKeyOffByOneCharacter(lookAlike, 'api'), false, lookAlike);
+      }
     }
   });
 });

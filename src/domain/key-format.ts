@@ -93,6 +93,61 @@ export function isMistypedKey(secret: string, kind: KeyKind): boolean {
   return false;
 }
 
+/**
+ * Whether `text` is a key of this kind but for one character of its random part or checksum dropped or one
+ * inserted (a slip of the hand, or a copy that lost one): as isMistypedKey, the checksum gives the key
+ * back, offline: which of 24 * 62 characters put back, or which of 25 taken out, makes the body's CRC32
+ * the one written.
+ * - One off the checksum: the body is whole; its own checksum is the written one with one character more
+ *   or less (a CRC32 and a comparison).
+ * - One taken from the random part: the written checksum is whole. For each place it may have stood, one
+ *   CRC32 of the body with a NUL there, then a table lookup for each of the 62 characters (CRC32 is affine:
+ *   CRC_DELTAS, as isMistypedKey); 24 CRC32s of 36 bytes and 1,488 lookups in all.
+ * - One put into the random part: for each of its 25 characters, the CRC32 of the body without it.
+ * A look-alike whose written checksum is no CRC32 (above 2^32: 92% of random base62) costs one CRC32.
+ */
+export function isKeyOffByOneCharacter(text: string, kind: KeyKind): boolean {
+  const length = keyLength(kind);
+  const randomStart = KEY_PREFIXES[kind].length + 6;
+  if (text.length !== length - 1 && text.length !== length + 1) return false;
+  if (!text.startsWith(`${KEY_PREFIXES[kind]}_`)) return false;
+  if (!text.startsWith('live_', randomStart - 5) && !text.startsWith('test_', randomStart - 5)) return false;
+  if (!isBase62(text, randomStart)) return false;
+  const bodyLength = length - CHECKSUM_LENGTH;
+  const wholeBody = text.slice(0, bodyLength);
+  const writtenAfterWholeBody = text.slice(bodyLength);
+  if (text.length === length + 1) {
+    if (isOneLonger(writtenAfterWholeBody, checksum(wholeBody))) return true;
+    const written = decodeFixed(text, bodyLength + 1);
+    if (written > 0xffffffff) return false;
+    const longBody = text.slice(0, bodyLength + 1);
+    for (let at = randomStart; at <= bodyLength; at++) {
+      // Taking out either of two equal neighbours gives the same body.
+      if (at > randomStart && longBody.charCodeAt(at) === longBody.charCodeAt(at - 1)) continue;
+      if (crc32(longBody.slice(0, at) + longBody.slice(at + 1)) === written) return true;
+    }
+    return false;
+  }
+  if (isOneLonger(checksum(wholeBody), writtenAfterWholeBody)) return true;
+  const written = decodeFixed(text, bodyLength - 1);
+  if (written > 0xffffffff) return false;
+  const shortBody = text.slice(0, bodyLength - 1);
+  const deltas = crcDeltas(bodyLength);
+  for (let at = randomStart; at < bodyLength; at++) {
+    const crc = crc32(`${shortBody.slice(0, at)}\0${shortBody.slice(at)}`);
+    for (let d = 0; d < BASE62.length; d++) if ((crc ^ deltas[at * 128 + BASE62.charCodeAt(d)]!) >>> 0 === written) return true;
+  }
+  return false;
+}
+
+/** Whether taking one character out of `long` gives `short`. */
+function isOneLonger(long: string, short: string): boolean {
+  if (long.length !== short.length + 1) return false;
+  let at = 0;
+  while (at < short.length && long.charCodeAt(at) === short.charCodeAt(at)) at++;
+  return long.startsWith(short.slice(at), at + 1);
+}
+
 /** CRC_DELTAS of a body this long: at `position * 128 + xor`, what XORing a byte there with `xor` (below 128: ASCII) does to its CRC32. */
 const CRC_DELTAS = new Map<number, Uint32Array>();
 function crcDeltas(length: number): Uint32Array {

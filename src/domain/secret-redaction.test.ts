@@ -461,6 +461,25 @@ describe('a key that the checksum gives back: upper-cased, or glued with one cha
     }
   });
 
+  test('a key glued to other text with one character of its random part or checksum dropped or inserted is hidden', () => {
+    for (const kind of KINDS) {
+      const { secret } = generateKey(kind, 'live');
+      for (const at of [secret.length - 30, secret.length - 15, secret.length - 1]) {
+        for (const [slip, how] of [
+          [secret.slice(0, at) + secret.slice(at + 1), 'dropped'],
+          [secret.slice(0, at) + 'Q' + secret.slice(at), 'inserted'],
+        ] as const) {
+          assert.equal(withoutSecrets(`token${slip}&x=1`, R), `token${R}&x=1`, `${kind} ${how} at ${at}`);
+          assert.equal(withoutSecrets(`token${slip}`, R), `token${R}`, `${kind} ${how} at ${at}, at the end`);
+          assert.equal(holdsSecret(`token${slip}`), true, `${kind} ${how} at ${at}`);
+        }
+      }
+      // Followed by more letters or digits: only the key goes.
+      const dropped = secret.slice(0, -10) + secret.slice(-9);
+      assert.equal(withoutSecrets(`token${dropped}ab`, R), `token${R}ab`, `${kind} dropped, then text`);
+    }
+  });
+
   test('an upper-cased key is hidden where a word starts', () => {
     for (const kind of KINDS) {
       const upper = generateKey(kind, 'test').secret.toUpperCase();
@@ -482,6 +501,10 @@ describe('a key that the checksum gives back: upper-cased, or glued with one cha
       'GKA_LIVE_V2',
       'mygk_live_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
       'xgcs_test_0123456789abcdefghijABCDEFGHIJ',
+      'xgcs_test_0123456789abcdefghijABCDEFGHI',
+      'xgcs_test_0123456789abcdefghijABCDEFGHIJK',
+      'xgk_live_0123456789abcdefghijklm00001Z',
+      'xgk_live_0123456789abcdefghijklmno00001Z',
     ]) {
       assert.equal(withoutSecrets(text, R), text, text);
       assert.equal(holdsSecret(text), false, text);

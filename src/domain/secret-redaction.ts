@@ -1,4 +1,4 @@
-import { CHECKSUM_LENGTH, isMistypedKey, isWellFormedKey, KEY_PREFIXES, RANDOM_LENGTH, type KeyKind } from './key-format.ts';
+import { CHECKSUM_LENGTH, isKeyOffByOneCharacter, isMistypedKey, isWellFormedKey, KEY_PREFIXES, RANDOM_LENGTH, type KeyKind } from './key-format.ts';
 
 /**
  * Secrets recognisable by their shape, wherever they sit (a path segment, a parameter name or value,
@@ -16,7 +16,9 @@ import { CHECKSUM_LENGTH, isMistypedKey, isWellFormedKey, KEY_PREFIXES, RANDOM_L
  *   every character past those 4 is secret. Fewer than 16 count only with a capital or a digit among
  *   them, which a run of random base62 lacks rarely ((26/62)^5 ≈ 1%), so `gk_test_example` stays.
  * - Glued to other text (`tokengk_live_...`): only a well-formed key, its checksum holding, or one
- *   character off one (key-format.ts, isMistypedKey): the checksum tells which change gives the key.
+ *   character off one (key-format.ts, isMistypedKey): the checksum tells which change gives the key; or
+ *   one with a character dropped or inserted (isKeyOffByOneCharacter), where it ends is unknown, so 29, 30
+ *   and 31 characters are tried (gluedKeyAt).
  * - Upper-cased (`GK_LIVE_...`, a text shouted by some log or terminal), where a word starts: 16 or more
  *   capitals and digits, a digit among them. It is no working key as it stands, but the checksum picks
  *   the key out of the 2^(its letters) ways to case it, offline in a second; names (`GCS_TEST_BUCKET`,
@@ -50,7 +52,7 @@ const MAX_GLUE = 64;
 const SECRET_SHAPE = new RegExp(
   [
     `${WORD_START}${KEY_PREFIX}(?:[A-Za-z0-9]{${MIN_AT_WORD_START},}|(?=[a-z]*[A-Z0-9])[A-Za-z0-9]{${MIN_CUT},})`,
-    `(?<glued>${KEY_PREFIX}[A-Za-z0-9]{${RANDOM_LENGTH + CHECKSUM_LENGTH}})`,
+    `(?<glued>${KEY_PREFIX}[A-Za-z0-9]{${RANDOM_LENGTH + CHECKSUM_LENGTH - 1},${RANDOM_LENGTH + CHECKSUM_LENGTH + 1}})`,
     `${WORD_START}${UPPER_KEY_PREFIX}(?=[A-Z]*[0-9])[A-Z0-9]{${MIN_AT_WORD_START},}`,
     `(?:${RUN_START}|${AFTER_ESCAPE})eyJ[A-Za-z0-9_-]{12,}${JWT_PARTS}`,
     `${RUN_START}(?<glue>[A-Za-z0-9_-]{1,${MAX_GLUE}}?)(?<gluedJose>eyJ[A-Za-z0-9_-]{12,})(?=\\.)${JWT_PARTS}`,
@@ -285,10 +287,21 @@ const SECRET_CHARACTER = /[A-Za-z0-9_.-]/;
 
 const KIND_BY_PREFIX = new Map((Object.entries(KEY_PREFIXES) as [KeyKind, string][]).map(([kind, prefix]) => [prefix, kind]));
 
-function isGluedKey(candidate: string): boolean {
+/**
+ * How long the key is that starts a glued candidate (a prefix and 29 to 31 letters and digits), or 0 when
+ * none does: a key as it is (30 characters after the prefix), with one character inserted (31), changed
+ * (30) or dropped (29). An insertion is tried before a change: a character inserted before the checksum's
+ * last one also reads as that one changed, which would leave the last one out.
+ */
+function gluedKeyAt(candidate: string): number {
   const prefix = /^(?:gk_pub|gka|gcs|gk)(?=_)/.exec(candidate)![0];
   const kind = KIND_BY_PREFIX.get(prefix)!;
-  return isWellFormedKey(candidate, kind) || isMistypedKey(candidate, kind);
+  const length = prefix.length + 6 + RANDOM_LENGTH + CHECKSUM_LENGTH;
+  const key = candidate.slice(0, length);
+  if (candidate.length >= length && isWellFormedKey(key, kind)) return length;
+  if (candidate.length > length && isKeyOffByOneCharacter(candidate.slice(0, length + 1), kind)) return length + 1;
+  if (candidate.length >= length && isMistypedKey(key, kind)) return length;
+  return isKeyOffByOneCharacter(candidate.slice(0, length - 1), kind) ? length - 1 : 0;
 }
 
 /** What a secret-shaped part becomes: fixed text, or text made from the part (a key's non-secret start). */
@@ -486,7 +499,11 @@ function encodedUrlCredentialsReplaced(text: string, replacement: Replacement): 
 function replaceShapes(text: string, replacement: Replacement): string {
   return text.replace(SECRET_SHAPE, (match: string, ...rest: unknown[]) => {
     const groups = rest[rest.length - 1] as { glued?: string; glue?: string; gluedJose?: string };
-    if (groups.glued !== undefined && !isGluedKey(match)) return match;
+    if (groups.glued !== undefined) {
+      const length = gluedKeyAt(match);
+      // The letters or digits after a key (at most 2) are other text's.
+      return length === 0 ? match : replacing(replacement, match.slice(0, length)) + match.slice(length);
+    }
     if (groups.glue !== undefined && groups.gluedJose !== undefined) {
       const { glue, gluedJose } = groups;
       // No JOSE header: a look-alike, whose parts after it may still hold a token (they start a word).
