@@ -16,10 +16,10 @@ describe('the admin API takes the web app’s session beside admin keys: permiss
   let operatorId: string;
   before(async () => {
     h = await startConsoleHarness();
-    auditor = await signInConsole(h, (await h.user({ consoleRole: 'auditor' })).username);
+    auditor = await signInConsole(h, (await h.user({ consoleRole: 'auditor' })).username, { secondFactor: false });
     const op = await h.user({ consoleRole: 'operator' });
     operatorId = op.id;
-    operator = await signInConsole(h, op.username);
+    operator = await signInConsole(h, op.username, { secondFactor: true });
   });
   after(() => h.close());
 
@@ -82,7 +82,7 @@ describe('the admin API takes the web app’s session beside admin keys: permiss
     expectProblem(await operator.call('POST', '/admin/v1/users', { username: 'x@example.com', password: 'a long enough password' }), 403, 'PERMISSION_DENIED');
     expectProblem(await operator.call('POST', '/admin/v1/signing-keys/rotate', {}), 403, 'PERMISSION_DENIED');
     assert.equal((await operator.call('GET', '/admin/v1/users')).status, 200);
-    const developer = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username);
+    const developer = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, { secondFactor: false });
     expectProblem(await developer.call('GET', '/admin/v1/apis'), 403, 'PERMISSION_DENIED');
   });
 

@@ -66,7 +66,7 @@ describe('console admins and operators must pass a second factor by default', ()
 
   test('a developer made admin (admin API) is shown as required, is signed out, and enrols at the next sign-in', async () => {
     const user = await h.user({ consoleRole: 'developer' });
-    const before = await signInConsole(h, user.username, PASSWORD, '/developers/');
+    const before = await signInConsole(h, user.username, { secondFactor: false, returnTo: '/developers/' });
     const made = await h.admin('PATCH', `/users/${user.id}`, { consoleRole: 'admin' });
     assert.equal(made.status, 200, JSON.stringify(made.body));
     assert.deepEqual(made.body.mfa, { required: true, enrolled: false, recoveryCodesLeft: 0 });
@@ -79,7 +79,7 @@ describe('console admins and operators must pass a second factor by default', ()
 
   test('resetting an admin’s second factor means enrolment again at the next sign-in, never the password alone', async () => {
     const user = await h.user({ consoleRole: 'admin' });
-    await signInConsole(h, user.username);
+    await signInConsole(h, user.username, { secondFactor: true });
     assert.equal((await h.admin('GET', `/users/${user.id}`)).body.mfa.enrolled, true);
     const reset = await h.admin('POST', `/users/${user.id}/mfa/reset`);
     assert.equal(reset.status, 200, JSON.stringify(reset.body));

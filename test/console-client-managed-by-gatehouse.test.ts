@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { CONSOLE_CLIENT_ID } from '../src/control/console/console-client.ts';
 import { expectProblem } from './support/harness.ts';
 import { signInConsole, startConsoleHarness, type ConsoleBrowser } from './support/console.ts';
-import { PASSWORD, type AuthHarness } from './support/oauth.ts';
+import type { AuthHarness } from './support/oauth.ts';
 
 /**
  * The web app's own OAuth client (cli_...c0de) is Gatehouse's: its secret is derived from the master key
@@ -17,7 +17,7 @@ describe('the web app’s OAuth client cannot be changed through the admin API',
   let admin: { username: string };
   before(async () => {
     h = await startConsoleHarness();
-    operator = await signInConsole(h, (await h.user({ consoleRole: 'operator' })).username);
+    operator = await signInConsole(h, (await h.user({ consoleRole: 'operator' })).username, { secondFactor: true });
     admin = await h.user({ consoleRole: 'admin' });
   });
   after(() => h.close());
@@ -31,7 +31,7 @@ describe('the web app’s OAuth client cannot be changed through the admin API',
     expectProblem(await operator.call('DELETE', `/admin/v1/clients/${CONSOLE_CLIENT_ID}`), 409, 'CONFLICT');
     const client = (await h.admin('GET', `/clients/${CONSOLE_CLIENT_ID}`)).body;
     assert.deepEqual([client.disabled, client.redirectUris], [false, [`${h.issuer}/bff/callback`]], 'nothing changed');
-    const session = await signInConsole(h, admin.username, PASSWORD);
+    const session = await signInConsole(h, admin.username, { secondFactor: true });
     assert.equal(session.sessionBody.role, 'admin');
   });
 

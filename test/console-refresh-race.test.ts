@@ -18,7 +18,7 @@ describe('a session’s refresh is not repeated with a stale refresh token', () 
 
   test('a request that read the session before another request refreshed it keeps the session (no refresh-token reuse)', async () => {
     const user = await h.user({ consoleRole: 'operator' });
-    const c = await signInConsole(h, user.username);
+    const c = await signInConsole(h, user.username, { secondFactor: true });
     const sessions = h.gh.ctx.store.consoleSessions;
     const [stale] = await sessions.listForUser(user.id, h.clock.read());
     h.clock.advance(16 * 60_000); // past the 15-minute access token, inside the idle timeout

@@ -17,7 +17,7 @@ describe('a session survives a refresh that failed for a reason other than a ref
 
   test('the token endpoint unreachable once: the request fails, the session does not end, and the next request refreshes', async () => {
     const user = await h.user({ consoleRole: 'operator' });
-    const c = await signInConsole(h, user.username);
+    const c = await signInConsole(h, user.username, { secondFactor: true });
     const tokenEndpoint = h.as.token_endpoint!;
     const realFetch = globalThis.fetch;
     let down = true;
@@ -41,7 +41,7 @@ describe('a session survives a refresh that failed for a reason other than a ref
 
   test('a refused refresh (the grant revoked) still ends the session', async () => {
     const user = await h.user({ consoleRole: 'operator' });
-    const c = await signInConsole(h, user.username);
+    const c = await signInConsole(h, user.username, { secondFactor: true });
     const [grant] = (await h.admin('GET', `/users/${user.id}/grants`)).body.grants;
     assert.equal((await h.admin('DELETE', `/grants/${grant.id}`)).status, 204);
     h.clock.advance(16 * 60_000);

@@ -39,7 +39,7 @@ describe('a console session refreshed at two nodes at once', () => {
 
   test('both requests are answered, the session goes on and the grant stands (no refresh-token reuse across nodes)', async () => {
     const user = await a.user({ consoleRole: 'operator' });
-    const c = await signInConsole(a, user.username);
+    const c = await signInConsole(a, user.username, { secondFactor: true });
     const [session] = await a.gh.ctx.store.consoleSessions.listForUser(user.id, a.clock.read());
     // Both nodes read the session, expired, before either refreshes it.
     const restore = meetAtFirstRead([a.gh.ctx.store.consoleSessions, b.gh.ctx.store.consoleSessions], session!.idHash);

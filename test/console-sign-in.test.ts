@@ -21,7 +21,7 @@ describe('web app sign-in (BFF): code flow with PKCE against our own issuer, one
 
   test('signing in sets one HttpOnly, Secure, SameSite=Strict __Host- cookie and /bff/session answers the user, role, permissions and CSRF token', async () => {
     const user = await h.user({ consoleRole: 'operator', name: 'Olivia Operator' });
-    const c = await signInConsole(h, user.username);
+    const c = await signInConsole(h, user.username, { secondFactor: true });
     const line = c.browser.setCookies.find((l) => l.startsWith(`${SESSION_COOKIE}=`))!;
     assert.match(line, /; HttpOnly/);
     assert.match(line, /; Secure/);
@@ -100,7 +100,7 @@ describe('web app sign-in (BFF): code flow with PKCE against our own issuer, one
 
   test('an expired access token is refreshed server-side with the rotating refresh token; the session goes on', async () => {
     const user = await h.user({ consoleRole: 'auditor' });
-    const c = await signInConsole(h, user.username);
+    const c = await signInConsole(h, user.username, { secondFactor: false });
     const [before] = await h.gh.ctx.store.consoleSessions.listForUser(user.id, h.clock.read());
     h.clock.advance(16 * 60_000); // past the 15-minute access token, inside the 30-minute idle timeout
     try {
@@ -117,7 +117,7 @@ describe('web app sign-in (BFF): code flow with PKCE against our own issuer, one
 
   test('a session unused past the idle timeout is 401 SESSION_REQUIRED on every API', async () => {
     const user = await h.user({ consoleRole: 'operator' });
-    const c = await signInConsole(h, user.username);
+    const c = await signInConsole(h, user.username, { secondFactor: true });
     h.clock.advance(31 * 60_000);
     try {
       expectProblem(await c.call('GET', '/admin/v1/apis'), 401, 'SESSION_REQUIRED');
@@ -130,7 +130,7 @@ describe('web app sign-in (BFF): code flow with PKCE against our own issuer, one
 
   test('sign-out ends the session server-side, revokes its grant and clears the cookie; it needs the CSRF token', async () => {
     const user = await h.user({ consoleRole: 'operator' });
-    const c = await signInConsole(h, user.username);
+    const c = await signInConsole(h, user.username, { secondFactor: true });
     assert.equal((await h.admin('GET', `/users/${user.id}/grants`)).body.grants.length, 1);
     expectProblem(await c.call('POST', '/bff/logout', undefined, { 'x-csrf-token': 'wrong' }), 403, 'CSRF_REJECTED');
     assert.equal((await c.call('GET', '/bff/session')).status, 200, 'a refused sign-out ends nothing');
@@ -144,9 +144,9 @@ describe('web app sign-in (BFF): code flow with PKCE against our own issuer, one
 
   test('revoking the grant a web app session holds (DELETE /grants/{id}) ends that session at once, not at its next refresh', async () => {
     const user = await h.user({ consoleRole: 'operator' });
-    const a = await signInConsole(h, user.username);
+    const a = await signInConsole(h, user.username, { secondFactor: true });
     const [grantOfA] = (await h.admin('GET', `/users/${user.id}/grants`)).body.grants;
-    const b = await signInConsole(h, user.username);
+    const b = await signInConsole(h, user.username, { secondFactor: true });
     assert.equal((await h.admin('GET', `/users/${user.id}/grants`)).body.grants.length, 2, 'each sign-in holds its own grant');
     assert.equal((await h.admin('DELETE', `/grants/${grantOfA.id}`)).status, 204);
     expectProblem(await a.call('GET', '/admin/v1/apis'), 401, 'SESSION_REQUIRED');
@@ -156,14 +156,14 @@ describe('web app sign-in (BFF): code flow with PKCE against our own issuer, one
 
   test('signing a user out everywhere, disabling them or taking their role away ends their web app sessions', async () => {
     const user = await h.user({ consoleRole: 'operator' });
-    const a = await signInConsole(h, user.username);
+    const a = await signInConsole(h, user.username, { secondFactor: true });
     await h.admin('POST', `/users/${user.id}/grants/revoke`);
     assert.equal((await a.call('GET', '/bff/session')).status, 401);
-    const b = await signInConsole(h, user.username);
+    const b = await signInConsole(h, user.username, { secondFactor: true });
     await h.admin('PATCH', `/users/${user.id}`, { consoleRole: null });
     assert.equal((await b.call('GET', '/admin/v1/apis')).status, 401);
     await h.admin('PATCH', `/users/${user.id}`, { consoleRole: 'operator' });
-    const c = await signInConsole(h, user.username);
+    const c = await signInConsole(h, user.username, { secondFactor: true });
     await h.admin('PATCH', `/users/${user.id}`, { disabled: true });
     assert.equal((await c.call('GET', '/bff/session')).status, 401);
   });

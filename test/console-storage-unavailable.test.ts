@@ -49,7 +49,7 @@ describe('the web app and sign-in pages while the store refuses writes', () => {
 
   test('POST /bff/logout is 503 STORAGE_UNAVAILABLE with Retry-After, and the session stays for a retry', async () => {
     const user = await h.user({ consoleRole: 'operator' });
-    const c = await signInConsole(h, user.username);
+    const c = await signInConsole(h, user.username, { secondFactor: true });
     const refused = await outage(() => c.call('POST', '/bff/logout'));
     expectProblem(refused, 503, 'STORAGE_UNAVAILABLE');
     assert.equal(refused.headers.get('retry-after'), '5');
@@ -70,7 +70,7 @@ describe('the web app and sign-in pages while the store refuses writes', () => {
       const login = asPage(await browser.go('/bff/login'));
       // Operators enrol a second factor first (required by default); the callback comes after it.
       const refused = asPage(
-        await passSecondFactor(h, browser, await browser.submit(login, { username: user.username, password: PASSWORD }, '/login'), user.username),
+        await passSecondFactor(h, browser, await browser.submit(login, { username: user.username, password: PASSWORD }, '/login'), user.username, true),
       );
       assert.equal(new URL(refused.url).pathname, '/bff/callback');
       assert.equal(refused.status, 503, refused.html.slice(300, 700));
@@ -79,7 +79,7 @@ describe('the web app and sign-in pages while the store refuses writes', () => {
     } finally {
       globalThis.fetch = realFetch;
     }
-    await signInConsole(h, user.username);
+    await signInConsole(h, user.username, { secondFactor: true });
   });
 
   test('the sign-in form is a 503 page with Retry-After, not a 500', async () => {

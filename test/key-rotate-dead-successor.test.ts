@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { signInConsole, startConsoleHarness } from './support/console.ts';
 import { anotherKey, call, expectProblem, startSeeded, type Harness, type Seeded } from './support/harness.ts';
-import { PASSWORD, type AuthHarness } from './support/oauth.ts';
+import type { AuthHarness } from './support/oauth.ts';
 
 /**
  * A key in its rotation grace whose successor was revoked, expired or deleted since is the last working
@@ -62,7 +62,7 @@ describe('the portal: a developer at maxKeysPerApp whose rotated key lost its su
   after(() => h.close());
 
   test('rotates it again for a working key', async () => {
-    const c = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, PASSWORD, '/developers/');
+    const c = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, { secondFactor: false, returnTo: '/developers/' });
     const app = (await c.call('POST', '/portal/v1/apps', { name: 'shop' })).body;
     const k1 = (await c.call('POST', `/portal/v1/apps/${app.id}/keys`, {})).body;
     assert.equal((await c.call('POST', `/portal/v1/apps/${app.id}/keys`, {})).status, 201);

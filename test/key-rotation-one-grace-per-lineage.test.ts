@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { anotherKey, call, expectProblem, startSeeded, type Harness, type Seeded } from './support/harness.ts';
 import { signInConsole, startConsoleHarness } from './support/console.ts';
-import { PASSWORD, type AuthHarness } from './support/oauth.ts';
+import type { AuthHarness } from './support/oauth.ts';
 
 /**
  * A rotation replaces a key, it does not add one: the old key works for its grace period beside the
@@ -71,7 +71,7 @@ describe('the portal: a developer at maxKeysPerApp may rotate, but not pile up l
   after(() => h.close());
 
   test('two keys (the limit): one rotation is allowed, a rotation of its successor in the grace is refused', async () => {
-    const c = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, PASSWORD, '/developers/');
+    const c = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, { secondFactor: false, returnTo: '/developers/' });
     const app = (await c.call('POST', '/portal/v1/apps', { name: 'shop' })).body;
     const k1 = (await c.call('POST', `/portal/v1/apps/${app.id}/keys`, {})).body;
     assert.equal((await c.call('POST', `/portal/v1/apps/${app.id}/keys`, {})).status, 201);
@@ -87,7 +87,7 @@ describe('the portal: a developer at maxKeysPerApp may rotate, but not pile up l
   });
 
   test('the key list says which keys may be rotated, by the rule the rotation applies, so the web app offers no rotation it would refuse', async () => {
-    const c = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, PASSWORD, '/developers/');
+    const c = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, { secondFactor: false, returnTo: '/developers/' });
     const app = (await c.call('POST', '/portal/v1/apps', { name: 'shop' })).body;
     const k1 = (await c.call('POST', `/portal/v1/apps/${app.id}/keys`, {})).body;
     const other = (await c.call('POST', `/portal/v1/apps/${app.id}/keys`, {})).body;

@@ -18,12 +18,14 @@ import { asPage, asRedirect, authorizationUrl, Browser, insecure, PASSWORD, REDI
 
 type Client = Awaited<ReturnType<AuthHarness['client']>>;
 
-/** The code flow through the real pages with the second factor when asked: the token response. */
-async function signInForTokens(h: AuthHarness, web: Client, username: string): Promise<oauth.TokenEndpointResponse> {
+/** The code flow through the real pages with the second factor when the test expects one (and failing when it is asked otherwise): the token response. */
+async function signInForTokens(h: AuthHarness, web: Client, username: string, secondFactor: boolean): Promise<oauth.TokenEndpointResponse> {
   const browser = new Browser(h.issuer);
   const { url, state, verifier } = await authorizationUrl(h, web.id, { scope: 'openid' });
   const login = asPage(await browser.go(url));
-  const callback = asRedirect(await passSecondFactor(h, browser, await browser.submit(login, { username, password: PASSWORD }, '/login'), username));
+  const callback = asRedirect(
+    await passSecondFactor(h, browser, await browser.submit(login, { username, password: PASSWORD }, '/login'), username, secondFactor),
+  );
   const params = oauth.validateAuthResponse(h.as, web.client, callback, state);
   const res = await oauth.authorizationCodeGrantRequest(h.as, web.client, web.auth, params, REDIRECT, verifier, insecure);
   return oauth.processAuthorizationCodeResponse(h.as, web.client, res);
@@ -54,9 +56,13 @@ describe('a sign-in without a second factor, for a user who must use one since',
     users.flagged = await before1.user({ consoleRole: 'admin', mfaRequired: true });
     users.developer = await before1.user({ consoleRole: 'developer' });
     for (const [name, user] of Object.entries(users)) {
-      tokens[name] = (await signInForTokens(before1, web, user.username)).refresh_token!;
+      // Before the requirement, only the user flagged one by one is asked for a second factor.
+      tokens[name] = (await signInForTokens(before1, web, user.username, name === 'flagged')).refresh_token!;
       assert.ok(tokens[name], `${name} has a refresh token`);
-      consoles[name] = await signInConsole(before1, user.username, PASSWORD, name === 'developer' ? '/developers/' : '/console/keys');
+      consoles[name] = await signInConsole(before1, user.username, {
+        secondFactor: name === 'flagged',
+        returnTo: name === 'developer' ? '/developers/' : '/console/keys',
+      });
     }
     // Now: the same store, restarted with today's default and the finance role added.
     await before1.gh.close();
@@ -129,10 +135,10 @@ describe('a sign-in without a second factor, for a user who must use one since',
     const byRole = await named('by-role@example.com', 'auditor');
     const byConsoleRole = await named('by-console-role@example.com', 'developer');
     const signedIn = {
-      [byRole.id]: await signInConsole(now, byRole.username),
-      [byConsoleRole.id]: await signInConsole(now, byConsoleRole.username, PASSWORD, '/developers/'),
+      [byRole.id]: await signInConsole(now, byRole.username, { secondFactor: false }),
+      [byConsoleRole.id]: await signInConsole(now, byConsoleRole.username, { secondFactor: false, returnTo: '/developers/' }),
     };
-    for (const user of [byRole, byConsoleRole]) await signInForTokens(now, web, user.username);
+    for (const user of [byRole, byConsoleRole]) await signInForTokens(now, web, user.username, false);
     const patched = await now.admin('PATCH', `/users/${byRole.id}`, { roles: ['staff', 'finance'] });
     assert.equal(patched.status, 200, JSON.stringify(patched.body));
     assert.equal(patched.body.mfa.required, true);
@@ -148,7 +154,7 @@ describe('a sign-in without a second factor, for a user who must use one since',
   });
 
   test('signing in again with the second factor gives a working grant', async () => {
-    const again = await signInForTokens(now, web, users.admin!.username);
+    const again = await signInForTokens(now, web, users.admin!.username, true);
     const refreshed = await refreshWith(now, web, again.refresh_token!);
     assert.equal(refreshed.status, 200, JSON.stringify(refreshed.body));
   });

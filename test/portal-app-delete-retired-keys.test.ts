@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { expectProblem } from './support/harness.ts';
 import { signInConsole, startConsoleHarness } from './support/console.ts';
-import { PASSWORD, type AuthHarness } from './support/oauth.ts';
+import type { AuthHarness } from './support/oauth.ts';
 
 /**
  * A developer cannot delete a key, so an app that ever had one could never be deleted: its revoked keys
@@ -18,7 +18,7 @@ describe('the portal: deleting an app whose keys are all revoked', () => {
   after(() => h.close());
 
   test('refused while a key is in use; once revoked, the app goes with its keys, and the audit log keeps them', async () => {
-    const c = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, PASSWORD, '/developers/');
+    const c = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, { secondFactor: false, returnTo: '/developers/' });
     const app = (await c.call('POST', '/portal/v1/apps', { name: 'shop' })).body;
     const first = (await c.call('POST', `/portal/v1/apps/${app.id}/keys`, {})).body;
     const second = (await c.call('POST', `/portal/v1/apps/${app.id}/keys`, {})).body;

@@ -30,8 +30,8 @@ describe('OAuth clients of a developer’s own apps in the portal (/portal/v1): 
     h = await startConsoleHarness({}, PORTAL_CONFIG);
     orders = (await h.api('orders', ['orders:read', 'orders:admin'], { portal: { listed: true, description: 'Orders' } })).id;
     internal = (await h.api('internal', ['internal:read'])).id;
-    a = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, PASSWORD, '/developers/');
-    b = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, PASSWORD, '/developers/');
+    a = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, { secondFactor: false, returnTo: '/developers/' });
+    b = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, { secondFactor: false, returnTo: '/developers/' });
   });
   after(() => h.close());
 

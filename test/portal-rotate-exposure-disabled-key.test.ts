@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { signInConsole, startConsoleHarness } from './support/console.ts';
-import { PASSWORD, type AuthHarness } from './support/oauth.ts';
+import type { AuthHarness } from './support/oauth.ts';
 
 /**
  * A key the exposure policy disabled is the developer's to replace: the portal cannot enable a key, so
@@ -17,7 +17,7 @@ describe('rotating a key the exposure policy disabled', () => {
   after(() => h.close());
 
   test('the successor is enabled when the policy disabled the key; disabled when an operator did', async () => {
-    const c = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, PASSWORD, '/developers/');
+    const c = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, { secondFactor: false, returnTo: '/developers/' });
     const app = (await c.call('POST', '/portal/v1/apps', { name: 'shop' })).body;
     const exposed = (await c.call('POST', `/portal/v1/apps/${app.id}/keys`, {})).body;
     const report = await h.admin('POST', `/keys/${exposed.id}/exposed`, { source: 'scanner', where: 'a public repository', action: 'disable' });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { expectProblem } from './support/harness.ts';
 import { signInConsole, startConsoleHarness, type ConsoleBrowser } from './support/console.ts';
-import { PASSWORD, type AuthHarness } from './support/oauth.ts';
+import type { AuthHarness } from './support/oauth.ts';
 import { WebhookReceiver } from './support/webhook-receiver.ts';
 
 /**
@@ -30,8 +30,8 @@ portal:
 `,
     );
     await h.api('orders', ['orders:read'], { portal: { listed: true, description: 'Orders' } });
-    a = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, PASSWORD, '/developers/');
-    b = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, PASSWORD, '/developers/');
+    a = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, { secondFactor: false, returnTo: '/developers/' });
+    b = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, { secondFactor: false, returnTo: '/developers/' });
   });
   after(async () => {
     await h.close();
@@ -139,7 +139,7 @@ portal:
 
   test('a developer pauses and resumes their endpoint, but cannot enable one an operator disabled, also one they had paused (409)', async () => {
     // A developer of their own: a and b are at the operator's limit of apps by now.
-    const c = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, PASSWORD, '/developers/');
+    const c = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, { secondFactor: false, returnTo: '/developers/' });
     const patchOf = (id: string) => (body: Record<string, unknown>) => c.call('PATCH', `/portal/v1/webhooks/${id}`, body);
     const endpoint = await addEndpoint(c, await appOf(c, 'Paused'));
     const patch = patchOf(endpoint.id);
@@ -232,7 +232,7 @@ describe('the private networks the operator allowed for their own endpoints are 
     receiver = await WebhookReceiver.start();
     h = await startConsoleHarness({}, `webhooks:\n  allowedNetworks: ['127.0.0.1/32']\n  caFile: ${receiver.caFile}\n  pollIntervalMs: 600000\n`);
     await h.api('orders', ['orders:read'], { portal: { listed: true, description: 'Orders' } });
-    dev = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, PASSWORD, '/developers/');
+    dev = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, { secondFactor: false, returnTo: '/developers/' });
   });
   after(async () => {
     await h.close();

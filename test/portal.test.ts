@@ -33,8 +33,8 @@ describe('the developer portal API (/portal/v1): own apps and keys within the op
     ).body.id;
     internal = (await h.admin('POST', '/apis', { name: 'internal', listenPath: '/internal', upstreamUrl: h.upstream.url })).body.id;
     for (const who of ['a', 'b']) assert.equal((await signUp(h, { username: `${who}@dev.example`, password: PASSWORD, name: who.toUpperCase() })).status, 201);
-    a = await signInConsole(h, 'a@dev.example', PASSWORD, '/developers/');
-    b = await signInConsole(h, 'b@dev.example', PASSWORD, '/developers/');
+    a = await signInConsole(h, 'a@dev.example', { secondFactor: false, returnTo: '/developers/' });
+    b = await signInConsole(h, 'b@dev.example', { secondFactor: false, returnTo: '/developers/' });
   });
   after(() => h.close());
 
@@ -105,7 +105,7 @@ describe('the developer portal API (/portal/v1): own apps and keys within the op
   });
 
   test('the operator’s limits hold: apps per developer, keys in use per app', async () => {
-    const c = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, PASSWORD, '/developers/');
+    const c = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, { secondFactor: false, returnTo: '/developers/' });
     const first = (await c.call('POST', '/portal/v1/apps', { name: 'one' })).body;
     assert.equal((await c.call('POST', '/portal/v1/apps', { name: 'two' })).status, 201);
     expectProblem(await c.call('POST', '/portal/v1/apps', { name: 'three' }), 409, 'LIMIT_REACHED');
@@ -117,7 +117,7 @@ describe('the developer portal API (/portal/v1): own apps and keys within the op
   });
 
   test('keys in use are counted however many revoked keys an app has had, and every key is listed, a page at a time', async () => {
-    const c = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, PASSWORD, '/developers/');
+    const c = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, { secondFactor: false, returnTo: '/developers/' });
     const app = (await c.call('POST', '/portal/v1/apps', { name: 'long-lived' })).body;
     // An app that has made and revoked a thousand keys over the years (written to the store directly).
     const now = h.gh.ctx.clock();
@@ -172,7 +172,7 @@ describe('the developer portal API (/portal/v1): own apps and keys within the op
   test('state changes need the CSRF token; an auditor may not use the portal; the portal’s API is described by OpenAPI', async () => {
     expectProblem(await a.call('POST', '/portal/v1/apps', { name: 'x' }, { 'x-csrf-token': 'nope' }), 403, 'CSRF_REJECTED');
     expectProblem(await a.call('POST', '/portal/v1/apps', { name: 'x' }, { origin: 'https://evil.example' }), 403, 'CSRF_REJECTED');
-    const auditor = await signInConsole(h, (await h.user({ consoleRole: 'auditor' })).username);
+    const auditor = await signInConsole(h, (await h.user({ consoleRole: 'auditor' })).username, { secondFactor: false });
     expectProblem(await auditor.call('GET', '/portal/v1/apps'), 403, 'PERMISSION_DENIED');
     const none = await fetch(`${h.issuer}/portal/v1/apps`);
     assert.equal(none.status, 401);
@@ -208,10 +208,10 @@ describe('portal sign-up by invitation (the default) and with an operator’s ap
     assert.equal(made.status, 201, JSON.stringify(made.body));
     assert.equal(made.body.status, 'active');
     expectProblem(await signUp(h, { username: 'd2@dev.example', password: PASSWORD, invite: invite.body.token }), 403, 'SIGN_UP_CLOSED');
-    const d = await signInConsole(h, 'd@dev.example', PASSWORD, '/developers/');
+    const d = await signInConsole(h, 'd@dev.example', { secondFactor: false, returnTo: '/developers/' });
     assert.equal(d.sessionBody.role, 'developer');
     // Operators invite (developers:write); an auditor may not.
-    const auditor = await signInConsole(h, (await h.user({ consoleRole: 'auditor' })).username);
+    const auditor = await signInConsole(h, (await h.user({ consoleRole: 'auditor' })).username, { secondFactor: false });
     expectProblem(await auditor.call('POST', '/admin/v1/portal/invites', { email: 'x@dev.example' }), 403, 'PERMISSION_DENIED');
   });
 
@@ -241,7 +241,7 @@ describe('portal sign-up by invitation (the default) and with an operator’s ap
       assert.equal(approved.body.pendingApproval, false);
       expectProblem(await approving.admin('POST', `/users/${made.body.user.id}/approve`), 409, 'CONFLICT');
       assert.deepEqual(await waiting(), [], 'an approved account waits no more');
-      const p = await signInConsole(approving, 'p@dev.example', PASSWORD, '/developers/');
+      const p = await signInConsole(approving, 'p@dev.example', { secondFactor: false, returnTo: '/developers/' });
       assert.equal(p.sessionBody.role, 'developer');
     } finally {
       await approving.close();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { signInConsole, startConsoleHarness, type ConsoleBrowser } from './support/console.ts';
-import { PASSWORD, type AuthHarness } from './support/oauth.ts';
+import type { AuthHarness } from './support/oauth.ts';
 import { WebhookReceiver } from './support/webhook-receiver.ts';
 
 /**
@@ -28,7 +28,7 @@ webhooks:
 `,
     );
     await h.api('orders', ['orders:read'], { portal: { listed: true, description: 'Orders' } });
-    dev = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, PASSWORD, '/developers/');
+    dev = await signInConsole(h, (await h.user({ consoleRole: 'developer' })).username, { secondFactor: false, returnTo: '/developers/' });
   });
   after(async () => {
     await h.close();

@@ -51,15 +51,28 @@ export const setupKeyOf = (page: Page): string | null => /aria-label="Setup key"
 /** The recovery codes on the page shown once after enrolment. */
 export const recoveryCodesOf = (page: Page): string[] => [...page.html.matchAll(/<li><code>([a-z0-9-]+)<\/code><\/li>/g)].map((m) => m[1]!);
 
+/** Whether the page after the password asks for a second factor: TOTP enrolment (a setup key) or a code. */
+const asksSecondFactor = (result: Page | URL): result is Page => !(result instanceof URL) && (setupKeyOf(result) !== null || /name="code"/.test(result.html));
+
 /**
  * What a person does after the password when the user must use MFA (admins and operators by
  * default): on the first sign-in, sets up TOTP with the setup key shown (a code from the harness's
  * clock) and acknowledges the recovery codes; on later ones, gives a code for a step not used yet
  * (each code works once, RFC 6238 §5.2), or a recovery code when the next step is beyond the window.
- * Any other page is returned as it is.
+ * Strict: `expected` says whether the test expects a second factor to be asked, and the helper fails
+ * when one is asked that is not expected (an auditor or developer suddenly asked would otherwise pass
+ * unnoticed) or expected and not asked (an admin let in on the password alone). Without one, the page
+ * (or redirect) after the password is returned as it is.
  */
-export async function passSecondFactor(h: AuthHarness, browser: Browser, result: Page | URL, username: string): Promise<Page | URL> {
-  if (result instanceof URL) return result;
+export async function passSecondFactor(h: AuthHarness, browser: Browser, result: Page | URL, username: string, expected: boolean): Promise<Page | URL> {
+  const asked = asksSecondFactor(result);
+  const shown = result instanceof URL ? `a redirect to ${result.href}` : `${new URL(result.url).pathname}: ${result.html.slice(0, 300)}`;
+  assert.equal(
+    asked,
+    expected,
+    `${username} is ${asked ? '' : 'not '}asked for a second factor after the password, and the test expects ${expected ? 'one' : 'none'} (${shown})`,
+  );
+  if (!asked) return result;
   const now = h.clock.read();
   const step = Math.floor(now / TOTP_STEP_MS);
   const secret = setupKeyOf(result);
@@ -71,7 +84,6 @@ export async function passSecondFactor(h: AuthHarness, browser: Browser, result:
     enrolments.set(h, users.set(username, { secret, lastStep: step, recovery }));
     return browser.submit(codes, {}, '/mfa/done');
   }
-  if (!/name="code"/.test(result.html)) return result;
   const enrolment = enrolments.get(h)?.get(username);
   assert.ok(enrolment, `${username} is asked for a second factor this helper did not set up`);
   const next = Math.max(step, enrolment.lastStep + 1);
@@ -86,15 +98,30 @@ export async function passSecondFactor(h: AuthHarness, browser: Browser, result:
   return browser.submit(result, { code }, '/mfa');
 }
 
+export interface SignInConsoleOptions {
+  /**
+   * Whether this sign-in must ask for a second factor (passSecondFactor: enrolment the first time, a
+   * code later): true for a user who must use MFA (console roles admin and operator by default,
+   * authorization.mfaRequiredConsoleRoles; a role in authorization.mfaRequiredRoles; the user's own
+   * mfaRequired), false for one who must not be asked. Required: the helper fails either way it is not so.
+   */
+  secondFactor: boolean;
+  password?: string;
+  /** Where the web app sends the browser after sign-in: '/console/keys' (staff), '/developers/' (the portal). */
+  returnTo?: string;
+}
+
 /**
  * Signs in through /bff/login and the real login page, as a browser, with the second factor when the
- * user must use one (passSecondFactor); returns the session the web app would hold.
+ * test expects one and failing when it is asked otherwise (options.secondFactor, passSecondFactor);
+ * returns the session the web app would hold.
  */
-export async function signInConsole(h: AuthHarness, username: string, password = PASSWORD, returnTo = '/console/keys'): Promise<ConsoleBrowser> {
+export async function signInConsole(h: AuthHarness, username: string, options: SignInConsoleOptions): Promise<ConsoleBrowser> {
+  const { secondFactor, password = PASSWORD, returnTo = '/console/keys' } = options;
   const browser = new Browser(h.issuer);
   const login = asPage(await browser.go(`/bff/login?returnTo=${encodeURIComponent(returnTo)}`));
   assert.match(login.html, /name="password"/);
-  const landed = asPage(await passSecondFactor(h, browser, await browser.submit(login, { username, password }, '/login'), username));
+  const landed = asPage(await passSecondFactor(h, browser, await browser.submit(login, { username, password }, '/login'), username, secondFactor));
   assert.equal(new URL(landed.url).pathname, returnTo, landed.html.slice(0, 300));
   const session = browser.cookies.get(SESSION_COOKIE);
   assert.ok(session, 'the session cookie is set');
