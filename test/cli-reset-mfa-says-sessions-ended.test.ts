@@ -20,7 +20,7 @@ describe('gatehouse users reset-mfa', () => {
   test('says the user’s sessions and grants are revoked, and they are', async () => {
     const env = { GATEHOUSE_URL: h.gh.controlUrl, GATEHOUSE_ADMIN_KEY: h.adminKey };
     const user = await h.user({ consoleRole: 'admin' });
-    const session = await signInConsole(h, user.username);
+    const session = await signInConsole(h, user.username, { secondFactor: true });
     assert.equal((await session.call('GET', '/bff/session')).status, 200);
     const reset = await runCli(['users', 'reset-mfa', user.id], env);
     assert.equal(reset.code, 0, reset.stderr);
