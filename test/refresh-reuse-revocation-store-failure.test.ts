@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { StorageUnavailableError, type OidcModelRepo, type RevocationRepo } from '../src/store/port.ts';
+import { failGrantRevocationsWhile } from './support/failing-store.ts';
 import { Browser, claimsOf, codeFlow, REDIRECT, startAuthHarness, type AuthHarness, refreshWith } from './support/oauth.ts';
 import { waitFor } from './support/wait.ts';
 
@@ -22,20 +22,7 @@ describe('a refresh token reuse whose grant revocation fails in the store', () =
     web = await h.client({ name: 'Web', redirectUris: [REDIRECT], scopes: ['orders:read'], apiIds: [orders.id], firstParty: true });
     user = await h.user();
     // Every store call that revokes a grant fails as a store going away does; deleting a single token does not.
-    const oidc = h.gh.ctx.store.oidc as OidcModelRepo & Record<string, unknown>;
-    const revocations = h.gh.ctx.store.revocations as RevocationRepo & Record<string, unknown>;
-    const failing = <T extends Record<string, unknown>>(repo: T, method: string, when: (...args: any[]) => boolean = () => true) => {
-      const original = repo[method];
-      if (typeof original !== 'function') return;
-      (repo as Record<string, unknown>)[method] = async (...args: unknown[]) => {
-        if (storeFails && when(...args)) throw new StorageUnavailableError('the store is away', { cause: new Error('connection reset') });
-        return original.apply(repo, args);
-      };
-    };
-    failing(oidc, 'revokeByGrantId');
-    failing(oidc, 'revokeGrant');
-    failing(oidc, 'destroy', (model: string) => model === 'Grant');
-    failing(revocations, 'add');
+    failGrantRevocationsWhile(h.gh.ctx.store, () => storeFails);
   });
   after(() => h?.close());
 

@@ -3,8 +3,8 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { StorageUnavailableError, type OidcModelRepo, type RevocationRepo } from '../src/store/port.ts';
 import { startPostgres, type PrivatePostgres } from './support/postgres.ts';
+import { failGrantRevocationsWhile } from './support/failing-store.ts';
 import { Browser, claimsOf, codeFlow, REDIRECT, startAuthHarness, type AuthHarness, refreshWith } from './support/oauth.ts';
 
 /**
@@ -36,21 +36,8 @@ for (const driver of ['sqlite', 'postgres'] as const)
       const orders = await first.api('orders', ['orders:read']);
       web = await first.client({ name: 'Web', redirectUris: [REDIRECT], scopes: ['orders:read'], apiIds: [orders.id], firstParty: true });
       user = await first.user();
-      // Every store call that revokes a grant fails as a store going away does (as in refresh-reuse-revocation-store-failure).
-      const oidc = first.gh.ctx.store.oidc as OidcModelRepo & Record<string, unknown>;
-      const revocations = first.gh.ctx.store.revocations as RevocationRepo & Record<string, unknown>;
-      const failing = <T extends Record<string, unknown>>(repo: T, method: string, when: (...args: any[]) => boolean = () => true) => {
-        const original = repo[method];
-        if (typeof original !== 'function') return;
-        (repo as Record<string, unknown>)[method] = async (...args: unknown[]) => {
-          if (storeFails && when(...args)) throw new StorageUnavailableError('the store is away', { cause: new Error('connection reset') });
-          return original.apply(repo, args);
-        };
-      };
-      failing(oidc, 'revokeByGrantId');
-      failing(oidc, 'revokeGrant');
-      failing(oidc, 'destroy', (model: string) => model === 'Grant');
-      failing(revocations, 'add');
+      // Every store call that revokes a grant fails as a store going away does; deleting a single token does not.
+      failGrantRevocationsWhile(first.gh.ctx.store, () => storeFails);
     });
     after(async () => {
       await second?.close();
