@@ -88,6 +88,14 @@ export async function compromise(
   };
   const revokedView = keyRecordView(revoked);
   const replacementView = replacement && keyRecordView(replacement);
+  // What the audit entry and the key.compromised event both say of the key's line.
+  const line = {
+    replacement: replacementView,
+    successorId: successor?.id ?? null,
+    successorWorks,
+    ...(successorNote ? { successorNote } : {}),
+    ...(supersedes ? { supersededSuccessorId: supersedes } : {}),
+  };
   const audits = (tokens: readonly string[]): AuditInput[] => [
     ...(exposure ? [exposure.audit] : []),
     {
@@ -98,15 +106,7 @@ export async function compromise(
       ...auditedChange(keyRecordView, existing, revoked),
       after: {
         ...revokedView,
-        compromise: {
-          reason,
-          replacement: replacementView,
-          successorId: successor?.id ?? null,
-          successorWorks,
-          ...(successorNote ? { successorNote } : {}),
-          ...(supersedes ? { supersededSuccessorId: supersedes } : {}),
-          revokedTokens: tokens,
-        },
+        compromise: { reason, ...line, revokedTokens: tokens },
       },
       events: [
         { type: 'key.revoked', data: { key: revokedView, reason } },
@@ -115,11 +115,7 @@ export async function compromise(
           data: {
             key: revokedView,
             reason,
-            replacement: replacementView,
-            successorId: successor?.id ?? null,
-            successorWorks,
-            ...(successorNote ? { successorNote } : {}),
-            ...(supersedes ? { supersededSuccessorId: supersedes } : {}),
+            ...line,
             tokensRevoked: tokens.length,
           },
         },
