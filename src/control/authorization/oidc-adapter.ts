@@ -63,6 +63,7 @@ export class PendingRevocations {
   /** Pending, and journaled before it resolves (never rejects: a journal failure is kept for the retry to redo and report). */
   async add(grantId: string, withGrant: boolean): Promise<void> {
     this.#grants.set(grantId, this.#grants.get(grantId) === true || withGrant);
+    // Not lost: #sync marks it unsynced, and the retry task writes it again and reports the failure.
     await this.#sync(grantId).catch(() => undefined);
   }
 
@@ -78,6 +79,7 @@ export class PendingRevocations {
   async settle(grantId: string, withGrant: boolean): Promise<void> {
     if (!this.#grants.has(grantId) || !(withGrant || this.#grants.get(grantId) === false)) return;
     this.#grants.delete(grantId);
+    // As in add: a failed removal stays unsynced for the retry task to redo and report.
     await this.#sync(grantId).catch(() => undefined);
   }
 

@@ -88,6 +88,7 @@ export class RevocationJournal {
       if (withGrant === undefined) await this.#remove(grantId);
       else await this.#write({ grantId, withGrant });
     });
+    // The queue only orders the writes; `run`'s failure goes to its own caller.
     this.#queue = run.catch(() => undefined);
     return run;
   }
@@ -110,6 +111,7 @@ export class RevocationJournal {
     try {
       await rename(temporary, join(this.#dir, name));
     } catch (error) {
+      // Best effort: the rename's error is the one reported; a stray temporary file is skipped at load.
       await unlink(temporary).catch(() => undefined);
       throw error;
     }
