@@ -532,7 +532,7 @@ function refusedForTheRequest(provider: Provider) {
     if (typeof code === 'string' && REQUEST_REFUSALS.has(code)) return true;
     const boundTo = (kctx.oidc?.entities?.AuthorizationCode as { dpopJkt?: unknown } | undefined)?.dpopJkt;
     if (code !== 'invalid_grant' || typeof boundTo !== 'string') return false;
-    // An invalid or missing proof is no proof of the bound key: the refusal stands, as the code's.
+    // A missing or invalid proof is no proof of the bound key: the refusal was the request's, and the code is given back.
     const proof = await validateDpop(provider, kctx).catch(() => undefined);
     return proof?.thumbprint !== boundTo;
   };
