@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import * as oauth from 'oauth4webapi';
 import { runCli } from './support/cli.ts';
 import { passSecondFactor, SESSION_COOKIE, signInConsole, startConsoleHarness, type ConsoleBrowser } from './support/console.ts';
-import { asPage, asRedirect, authorizationUrl, Browser, insecure, PASSWORD, REDIRECT, refreshWith, type AuthHarness } from './support/oauth.ts';
+import { asPage, asRedirect, authorizationUrl, Browser, clientPost, insecure, PASSWORD, REDIRECT, refreshWith, type AuthHarness } from './support/oauth.ts';
 
 /**
  * Whether a user must pass a second factor follows from the configuration as well as the user
@@ -74,6 +74,14 @@ describe('a sign-in without a second factor, for a user who must use one since',
   });
 
   const grantsOf = async (name: string) => (await now.admin('GET', `/users/${users[name]!.id}/grants`)).body.grants as { clientId: string }[];
+
+  test('introspection says such a refresh token is not active (RFC 7662 §2.2), before any use; one that passed a second factor, or needs none, is', async () => {
+    const introspect = async (name: string) =>
+      (await clientPost(web, now.as.introspection_endpoint!, { token: tokens[name]!, token_type_hint: 'refresh_token' })).body as { active: boolean };
+    assert.equal((await introspect('operator')).active, false, 'operator: password only, a second factor now required');
+    assert.equal((await introspect('flagged')).active, true, 'passed a second factor');
+    assert.equal((await introspect('developer')).active, true, 'needs none');
+  });
 
   for (const name of ['admin', 'finance'] as const) {
     test(`${name}: a refresh is refused (invalid_grant, saying a second factor is now required) and the grant is revoked`, async () => {

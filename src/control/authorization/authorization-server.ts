@@ -231,8 +231,12 @@ export class AuthorizationServer {
         },
         introspection: {
           enabled: true,
+          // RFC 7662 §2.2: a token that would be refused is not active. A refresh token (or code) of a sign-in
+          // that skipped a second factor now required is refused at its next exchange (findAccount), so its
+          // introspection says inactive too, before that exchange revokes the grant.
           allowedPolicy: async (_ctx, client, token) =>
-            this.#mayIntrospect(client.clientId, client.clientAuthMethod ?? 'none', token.clientId, (token as { aud?: unknown }).aud),
+            (await this.#mayIntrospect(client.clientId, client.clientAuthMethod ?? 'none', token.clientId, (token as { aud?: unknown }).aud)) &&
+            !(await this.#skipsRequiredSecondFactor(token)),
         },
         revocation: { enabled: true },
         dPoP: { enabled: true },
@@ -479,6 +483,13 @@ export class AuthorizationServer {
   }
 
   /** A client may introspect its own tokens; a confidential client also the tokens for its APIs. */
+  /** Whether a code or refresh token comes from a sign-in without the second factor its user must now pass. */
+  async #skipsRequiredSecondFactor(token: { kind?: unknown; accountId?: unknown; amr?: unknown }): Promise<boolean> {
+    if (typeof token.kind !== 'string' || !GRANT_SOURCES.has(token.kind) || typeof token.accountId !== 'string' || passedSecondFactor(token.amr)) return false;
+    const user = await this.#o.ctx.store.users.get(token.accountId);
+    return user !== null && usersService.mfaRequired(this.#o.ctx, user);
+  }
+
   async #mayIntrospect(clientId: string, authMethod: string, tokenClientId: string | undefined, aud: unknown): Promise<boolean> {
     if (tokenClientId === clientId) return true;
     if (authMethod === 'none' || typeof aud !== 'string') return false;
