@@ -24,19 +24,40 @@ export class IdentityJwtSigner {
   readonly #material: () => Promise<SigningMaterial>;
   readonly #cache = new LazyLru<string, { token: string; reuseUntil: number }>({ max: 50_000 });
   #key: { kid: string; alg: string; key: CryptoKey | KeyObject | Uint8Array } | null = null;
+  /** The key the reused tokens were signed with. */
+  #signedWith: string | null = null;
+  /** After a signing-key change, the read that says whether the active key is still #signedWith. */
+  #checking: Promise<void> | null = null;
 
   constructor(issuer: string, material: () => Promise<SigningMaterial>) {
     this.#issuer = issuer;
     this.#material = material;
   }
 
-  /** Drops the signing key and the reused tokens (a key rotated). */
+  /**
+   * A signing-key change: the key is read again, and the reused tokens are dropped only if another key
+   * is active now (one published ahead of its turn, or a key retired, changes nothing for them; an
+   * emergency rotation does). Until that read answers, tokens wait for it rather than reuse one a
+   * rotation may have made untrusted; a read that fails drops them all.
+   */
   reset(): void {
     this.#key = null;
-    this.#cache.clear();
+    const signedWith = this.#signedWith;
+    const check = this.#material().then(
+      (m) => {
+        if (m.kid !== signedWith) this.#cache.clear();
+      },
+      () => this.#cache.clear(),
+    );
+    this.#checking = check;
+    // Never rejects (both outcomes handled above); only the latest check is waited for.
+    void check.then(() => {
+      if (this.#checking === check) this.#checking = null;
+    });
   }
 
   token(exchange: RoutedExchange): string | Promise<string> {
+    if (this.#checking) return this.#checking.then(() => this.token(exchange));
     const claims = identityClaims(exchange);
     const slot = JSON.stringify(claims);
     const cached = this.#cache.get(slot);
@@ -51,6 +72,11 @@ export class IdentityJwtSigner {
     if (!this.#key) {
       const m = await this.#material();
       this.#key = { kid: m.kid, alg: m.alg, key: await importJWK(m.privateJwk, m.alg) };
+    }
+    if (this.#key.kid !== this.#signedWith) {
+      // Tokens of an earlier key are not reused beside this one's.
+      this.#cache.clear();
+      this.#signedWith = this.#key.kid;
     }
     const iat = Math.floor(now / 1000);
     return new SignJWT(claims)
