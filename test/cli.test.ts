@@ -338,6 +338,10 @@ describe('gatehouse CLI against a running Gatehouse', () => {
     assert.equal(json(await cli(['apis', 'show', 'orders', '--json'])).id, apiId);
     assert.equal(json(await cli(['apps', 'show', 'Acme integration', '--json'])).id, appId);
     assert.equal(json(await cli(['policies', 'update', 'by-name', '--quota', '5/day', '--json'])).id, policy.id);
+    // Without --json, a sentence naming what changed, as create prints, not the raw object.
+    const sentence = await cli(['policies', 'update', 'by-name', '--quota', '6/day']);
+    assert.equal(sentence.code, 0, sentence.stderr);
+    assert.equal(sentence.stdout.trim(), `updated policy ${policy.id} (by-name): gatehouse policies show ${policy.id} shows all of it`);
   });
 
   test('an unknown --api or --app name exits 1 with a message naming it, and creates nothing', async () => {

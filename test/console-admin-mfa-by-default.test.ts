@@ -104,6 +104,13 @@ describe('console admins and operators must pass a second factor by default', ()
     assert.deepEqual(shown.mfa, { required: true, enrolled: false, recoveryCodesLeft: 0 });
     const reset = await runCli(['users', 'reset-mfa', user.id], env);
     assert.match(reset.stdout, /TOTP and recovery codes removed; their sessions and grants are revoked; a second factor is required/);
+    const developer = await h.user({ consoleRole: 'developer' });
+    const flagged = await runCli(['users', 'update', developer.id, '--mfa-required'], env);
+    assert.equal(flagged.code, 0, flagged.stderr);
+    assert.equal(
+      flagged.stdout.trim(),
+      `updated user ${developer.id} (${developer.username}); a second factor is required: they set up TOTP at their next sign-in`,
+    );
   });
 });
 

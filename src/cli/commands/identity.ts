@@ -80,6 +80,7 @@ export const IDENTITY_GROUPS: Record<string, Record<string, Verb>> = {
   users: {
     ...usersCrud,
     list: { ...usersCrud.list!, text: (r) => usersCrud.list!.text!({ ...r, items: r.items.map((u: Record<string, any>) => ({ ...u, mfa: mfaState(u) })) }) },
+    update: { ...usersCrud.update!, text: (r) => `updated user ${r.id} (${r.username})${enrolNext(r)}` },
     create: {
       usage: 'create --email E [--name N] [--roles a,b] [--mfa-required] [--console-role admin|operator|auditor|developer] (password on stdin)',
       flags: userFlags,

@@ -151,6 +151,7 @@ export function crud(
       flags: createFlags,
       positionals: 1,
       run: async (c, [id], f) => c.request('PATCH', await item(c, id!), { ...(await body(c, f)), ...data(f) }),
+      text: (r) => `updated ${noun} ${r.id}${typeof r.name === 'string' ? ` (${r.name})` : ''}: gatehouse ${path.slice(1)} show ${r.id} shows all of it`,
     },
     delete: {
       usage: named ? 'delete ID|NAME' : 'delete ID',
