@@ -35,6 +35,24 @@ const deliveryOf = (event: OutboxEvent, endpointId: string, at = T0): WebhookDel
   createdAt: at,
 });
 
+/** `n` key.created events, each with a pending delivery to the endpoint, enqueued: the deliveries. */
+async function pendingDeliveries(store: Store, endpointId: string, n: number): Promise<WebhookDelivery[]> {
+  const events = await store.events.append(Array.from({ length: n }, () => ({ type: 'key.created' as const, data: {} })));
+  const deliveries = events.map((e) => deliveryOf(e, endpointId));
+  await store.webhooks.enqueue(deliveries, events.at(-1)!.seq);
+  return deliveries;
+}
+
+/** An attempt of a delivery, answered `statusCode` (a failure by default). */
+const attemptOf = (deliveryId: string, at: number, statusCode = 500, responseExcerpt: string | null = null) => ({
+  deliveryId,
+  at,
+  statusCode,
+  error: null,
+  durationMs: 3,
+  responseExcerpt,
+});
+
 /** Webhook endpoints, the outbox cursor, deliveries (one per event and endpoint), attempts, replay. */
 export function webhooksContract(current: () => Store): void {
   describe('webhooks', () => {
@@ -110,17 +128,11 @@ export function webhooksContract(current: () => Store): void {
     test("an endpoint's edit keeps the run of failures the delivery task counted since it was read; only an enabling resets it", async () => {
       const endpoint = makeEndpoint();
       await store.webhooks.create(endpoint, audit('webhook.created', 'webhook', endpoint.id));
-      const [e1, e2] = await store.events.append([
-        { type: 'key.created', data: {} },
-        { type: 'key.created', data: {} },
-      ]);
-      const [d1, d2] = [deliveryOf(e1!, endpoint.id), deliveryOf(e2!, endpoint.id)];
-      await store.webhooks.enqueue([d1, d2], e2!.seq);
+      const [d1, d2] = await pendingDeliveries(store, endpoint.id, 2);
       const read = (await store.webhooks.get(endpoint.id))!;
-      const fail = (id: string, at: number) => ({ deliveryId: id, at, statusCode: 500, error: null, durationMs: 3, responseExcerpt: null });
       // While an operator's edit is on its way, the delivery task counts two failures.
-      await store.webhooks.recordAttempt(fail(d1.id, T0 + 1), { status: 'pending', nextAttemptAt: T0 + 100 });
-      await store.webhooks.recordAttempt(fail(d2.id, T0 + 2), { status: 'pending', nextAttemptAt: T0 + 100 });
+      await store.webhooks.recordAttempt(attemptOf(d1!.id, T0 + 1), { status: 'pending', nextAttemptAt: T0 + 100 });
+      await store.webhooks.recordAttempt(attemptOf(d2!.id, T0 + 2), { status: 'pending', nextAttemptAt: T0 + 100 });
       const edited = { ...read, description: 'billing', updatedAt: T0 + 1 };
       assert.equal(await store.webhooks.update(edited, audit('webhook.updated', 'webhook', endpoint.id), { readAt: read.updatedAt }), true);
       assert.deepEqual(await store.webhooks.get(endpoint.id), { ...edited, consecutiveFailures: 2 });
@@ -157,18 +169,12 @@ export function webhooksContract(current: () => Store): void {
     test('a disable written only while the run of failures lasts (failuresAtLeast): a delivery that ended it since the read wins', async () => {
       const endpoint = makeEndpoint();
       await store.webhooks.create(endpoint, audit('webhook.created', 'webhook', endpoint.id));
-      const [e1, e2] = await store.events.append([
-        { type: 'key.created', data: {} },
-        { type: 'key.created', data: {} },
-      ]);
-      const [d1, d2] = [deliveryOf(e1!, endpoint.id), deliveryOf(e2!, endpoint.id)];
-      await store.webhooks.enqueue([d1, d2], e2!.seq);
-      const attempt = (id: string, at: number, statusCode: number) => ({ deliveryId: id, at, statusCode, error: null, durationMs: 3, responseExcerpt: null });
-      await store.webhooks.recordAttempt(attempt(d1.id, T0 + 1, 500), { status: 'pending', nextAttemptAt: T0 + 100 });
+      const [d1, d2] = await pendingDeliveries(store, endpoint.id, 2);
+      await store.webhooks.recordAttempt(attemptOf(d1!.id, T0 + 1), { status: 'pending', nextAttemptAt: T0 + 100 });
       const read = (await store.webhooks.get(endpoint.id))!;
       assert.equal(read.consecutiveFailures, 1);
       // The other delivery succeeds after the disable read the endpoint: the run is over.
-      await store.webhooks.recordAttempt(attempt(d2.id, T0 + 2, 204), { status: 'delivered', nextAttemptAt: null });
+      await store.webhooks.recordAttempt(attemptOf(d2!.id, T0 + 2, 204), { status: 'delivered', nextAttemptAt: null });
       const disabled = {
         ...read,
         enabled: false,
@@ -180,7 +186,7 @@ export function webhooksContract(current: () => Store): void {
       assert.equal(await store.webhooks.update(disabled, entry, { readAt: read.updatedAt, failuresAtLeast: 1 }), false);
       assert.equal((await store.webhooks.get(endpoint.id))!.enabled, true);
       // While the run lasts, the same disable is written.
-      await store.webhooks.recordAttempt(attempt(d1.id, T0 + 4, 500), { status: 'pending', nextAttemptAt: T0 + 100 });
+      await store.webhooks.recordAttempt(attemptOf(d1!.id, T0 + 4), { status: 'pending', nextAttemptAt: T0 + 100 });
       assert.equal(await store.webhooks.update(disabled, entry, { readAt: read.updatedAt, failuresAtLeast: 1 }), true);
       assert.equal((await store.webhooks.get(endpoint.id))!.enabled, false);
     });
@@ -188,14 +194,8 @@ export function webhooksContract(current: () => Store): void {
     test('attempts are logged; failures count a run that a delivery ends', async () => {
       const endpoint = makeEndpoint();
       await store.webhooks.create(endpoint, audit('webhook.created', 'webhook', endpoint.id));
-      const [e1, e2] = await store.events.append([
-        { type: 'key.created', data: {} },
-        { type: 'key.created', data: {} },
-      ]);
-      const d1 = deliveryOf(e1!, endpoint.id);
-      const d2 = deliveryOf(e2!, endpoint.id);
-      await store.webhooks.enqueue([d1, d2], e2!.seq);
-      const fail = (id: string, at: number) => ({ deliveryId: id, at, statusCode: 500, error: null, durationMs: 3, responseExcerpt: 'oops' });
+      const [d1, d2] = (await pendingDeliveries(store, endpoint.id, 2)) as [WebhookDelivery, WebhookDelivery];
+      const fail = (id: string, at: number) => attemptOf(id, at, 500, 'oops');
       assert.equal(await store.webhooks.recordAttempt(fail(d1.id, T0 + 1), { status: 'pending', nextAttemptAt: T0 + 100 }), 1);
       assert.equal(await store.webhooks.recordAttempt(fail(d2.id, T0 + 2), { status: 'failed', nextAttemptAt: null }), 2);
       assert.equal((await store.webhooks.get(endpoint.id))!.consecutiveFailures, 2);
@@ -270,13 +270,8 @@ export function webhooksContract(current: () => Store): void {
       const edited = { ...read, description: 'edited since', enabled: false, disabledReason: 'paused', updatedAt: T0 + 1 };
       assert.equal(await store.webhooks.update(edited, audit('webhook.updated', 'webhook', read.id), { readAt: read.updatedAt }), true);
       // The delivery task counts a failure after the edit, as it may while the delete is on its way.
-      const [event] = await store.events.append([{ type: 'key.created', data: {} }]);
-      const delivery = deliveryOf(event!, read.id);
-      await store.webhooks.enqueue([delivery], event!.seq);
-      await store.webhooks.recordAttempt(
-        { deliveryId: delivery.id, at: T0 + 2, statusCode: 500, error: null, durationMs: 3, responseExcerpt: null },
-        { status: 'pending', nextAttemptAt: T0 + 100 },
-      );
+      const [delivery] = await pendingDeliveries(store, read.id, 1);
+      await store.webhooks.recordAttempt(attemptOf(delivery!.id, T0 + 2), { status: 'pending', nextAttemptAt: T0 + 100 });
       const stored = await store.webhooks.get(read.id);
       assert.equal(stored!.consecutiveFailures, 1);
       const seen: unknown[] = [];
